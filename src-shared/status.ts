@@ -1,0 +1,38 @@
+// Status: what `warren status --json` and the local API's GET /v1/status return.
+// Shared by the helper, the CLI and (later) the app; no Node or DOM imports here.
+
+/** TunnelState is the helper's tunnel state machine state. */
+export type TunnelState = 'disconnected' | 'connecting' | 'connected' | 'error';
+
+/** PeerStatus is one peer as the helper sees it. Times are Unix milliseconds or null. */
+export interface PeerStatus {
+  identity: string;          // 5-character Crockford base32 id derived from the public key
+  name: string | null;
+  publicKey: string;         // base64, WireGuard format
+  endpoint: string | null;   // "ip:port" of the latest authenticated packet, or the configured one
+  allowedIps: string[];
+  lastHandshake: number | null;
+  rxBytes: number;
+  txBytes: number;
+  persistentKeepalive: number; // seconds, 0 = off
+  exitNodeFor: string[];
+}
+
+/** DeviceCounters are helper-wide drop and traffic counters, by reason. */
+export type DropCounters = Record<string, number>;
+
+/** Status is the whole snapshot. */
+export interface Status {
+  version: string;
+  identity: string;
+  publicKey: string;
+  virtualAddress: string;
+  virtualNetwork: string;
+  adapter: string;
+  listenPort: number;
+  state: TunnelState;
+  mode: 'static' | 'coordinated';
+  peers: PeerStatus[];
+  drops: DropCounters;
+  startedAt: number;
+}
