@@ -35,4 +35,7 @@ export interface Status {
   peers: PeerStatus[];
   drops: DropCounters;
   startedAt: number;
+  /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
+   * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
+  inactiveProfileKeys?: string[];
 }

@@ -2,9 +2,18 @@
   "targets": [
     {
       "target_name": "warren_native",
-      "sources": ["src/addon.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
-      "defines": ["NAPI_VERSION=8"]
+      "sources": [
+        "src/addon.c",
+        "src/common.c",
+        "src/fds.c",
+        "src/send.c",
+        "src/aead.c",
+        "src/reader.c",
+        "src/reader_thread.c"
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+      "ldflags": ["-pthread"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }
   ]
 }

@@ -1,0 +1,33 @@
+// X25519 key pairs in WireGuard's format (base64 of the raw 32 bytes), made with Node's crypto
+// so tests need neither `wg genkey` nor the helper under test to create identities.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+
+/** KeyPair is a WireGuard private key and its public key, both base64. */
+export interface KeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+function b64urlToB64(s: string): string {
+  return Buffer.from(s, 'base64url').toString('base64');
+}
+
+/** genKeyPair returns a fresh X25519 key pair. */
+export function genKeyPair(): KeyPair {
+  const { privateKey } = generateKeyPairSync('x25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  if (jwk.d === undefined || jwk.x === undefined) throw new Error('x25519 JWK export lacks d or x');
+  return { privateKey: b64urlToB64(jwk.d), publicKey: b64urlToB64(jwk.x) };
+}
+
+/** publicKeyOf derives the public key of a base64 private key. */
+export function publicKeyOf(privateKey: string): string {
+  const raw = Buffer.from(privateKey, 'base64');
+  if (raw.length !== 32) throw new Error('private key must be 32 bytes');
+  // PKCS#8 prefix for an X25519 private key (RFC 8410 §7) followed by the raw key.
+  const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]);
+  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+  const x = pub.export({ format: 'jwk' }).x;
+  if (x === undefined) throw new Error('x25519 JWK export lacks x');
+  return b64urlToB64(x);
+}

@@ -1,0 +1,128 @@
+// Running the Warren helper under test inside a namespace, through its CLI contract:
+// `warren run --profile FILE -v N --socket PATH --state-dir DIR` (foreground, SIGTERM stops it)
+// and `warren status --json --socket PATH` (exit 1 when not running).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PeerStatus, Status } from '../../src-shared/status.js';
+import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
+import type { Namespace } from './topology.js';
+import { sleep, waitUntil } from './wait.js';
+
+/** repoRoot finds the checkout root from this module's location, which is e2e/netns/ under
+ * tsx and dist/e2e/netns/ when compiled. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'warren') return dir;
+      } catch { /* keep looking */ }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the warren checkout above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** warrenCliPath is the helper's compiled CLI, or WARREN_E2E_CLI when set (to test an
+ * installed build). */
+export function warrenCliPath(): string {
+  return process.env.WARREN_E2E_CLI ?? join(repoRoot(), 'dist', 'helper', 'src', 'cli', 'main.js');
+}
+
+/** warrenArgv is the argv prefix that runs the CLI: node for a .js file, else the file itself. */
+export function warrenArgv(): string[] {
+  const cli = warrenCliPath();
+  return cli.endsWith('.js') ? [process.execPath, cli] : [cli];
+}
+
+/** warrenCli runs one CLI command in ns to completion (never throws on exit status). */
+export function warrenCli(ns: Namespace, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return ns.exec([...warrenArgv(), ...args], { timeoutMs: 20_000, ...opts, allowFailure: true });
+}
+
+/** WarrenOptions tune startWarren. */
+export interface WarrenOptions {
+  /** name labels the profile, socket, state dir and log; default `warren-<ns short name>`. */
+  name?: string;
+  verbosity?: number;
+  timeoutMs?: number;
+}
+
+/** Warren is a running helper. */
+export interface Warren {
+  ns: Namespace;
+  name: string;
+  proc: TrackedProcess;
+  pid: number;
+  profilePath: string;
+  socket: string;
+  stateDir: string;
+  /** status runs `warren status --json` and parses it; throws if the helper does not answer. */
+  status(): Promise<Status>;
+  /** peer returns the status entry for a public key, or throws. */
+  peer(publicKey: string): Promise<PeerStatus>;
+  /** stop sends SIGTERM (SIGKILL after graceMs) and resolves with the exit status. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** startWarren writes profile to the run dir, spawns `warren run` in ns and waits until
+ * `status --json` answers; on failure the error carries the helper's log. */
+export async function startWarren(ns: Namespace, profile: object, opts: WarrenOptions = {}): Promise<Warren> {
+  const topo = ns.topo;
+  const name = opts.name ?? `warren-${ns.short}`;
+  const profilePath = topo.writeFile(`${name}.profile`, JSON.stringify(profile, null, 2) + '\n');
+  const socket = topo.file(`${name}.sock`);
+  const stateDir = topo.file(`${name}-state`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const proc = ns.spawn([
+    ...warrenArgv(), 'run', '--profile', profilePath, '-v', String(opts.verbosity ?? 2),
+    '--socket', socket, '--state-dir', stateDir,
+  ], { name });
+  const status = async (): Promise<Status> => {
+    const r = await warrenCli(ns, ['status', '--json', '--socket', socket]);
+    if (r.code !== 0) throw new Error(`warren status exit ${r.code}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as Status;
+  };
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = '';
+  for (;;) {
+    if (!proc.running) {
+      throw new Error(`${name} exited (code ${proc.exitCode}, signal ${proc.exitSignal}) before answering status:\n${proc.output().slice(-6000)}`);
+    }
+    try {
+      await status();
+      break;
+    } catch (e) {
+      lastErr = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${name} did not answer status within ${timeoutMs} ms (${lastErr}):\n${proc.output().slice(-6000)}`);
+    }
+    await sleep(200);
+  }
+  return {
+    ns, name, proc, pid: proc.pid, profilePath, socket, stateDir, status,
+    async peer(publicKey: string): Promise<PeerStatus> {
+      const s = await status();
+      const p = s.peers.find((x) => x.publicKey === publicKey);
+      if (p === undefined) throw new Error(`${name}: no peer ${publicKey} in status: ${JSON.stringify(s.peers)}`);
+      return p;
+    },
+    async stop(graceMs = 5000) {
+      await proc.stop(graceMs);
+      return { code: proc.exitCode, signal: proc.exitSignal };
+    },
+  };
+}
+
+/** waitForHandshake waits until w's status shows a handshake with the peer. */
+export function waitForHandshake(w: Warren, publicKey: string, timeoutMs = 10_000): Promise<PeerStatus> {
+  return waitUntil(`${w.name} handshake with ${publicKey}`, async () => {
+    const p = await w.peer(publicKey);
+    return p.lastHandshake !== null ? p : undefined;
+  }, timeoutMs, 200);
+}

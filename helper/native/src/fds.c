@@ -1,0 +1,150 @@
+// Opening and closing the helper's descriptors: the TUN device, the UDP socket of the WireGuard
+// bind, and the peer credentials of local API connections.
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+// Socket buffers large enough to absorb a few milliseconds of line-rate bursts while JS is busy.
+#define WN_SOCKBUF (8 * 1024 * 1024)
+
+// valid_ifname mirrors the kernel's dev_valid_name so that a bad name fails with a clear
+// message before any syscall. An empty name lets the kernel choose (tun0, tun1, ...).
+static bool valid_ifname(const char *name) {
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return false;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    if (*p <= ' ' || *p == '/' || *p == ':' || *p >= 0x7f) return false;
+  }
+  return true;
+}
+
+napi_value wn_tun_open(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!wn_args(env, info, 1, argv)) return NULL;
+  char name[IFNAMSIZ];
+  size_t len;
+  if (!wn_arg_string(env, argv[0], "tunOpen: name", name, sizeof name, &len)) return NULL;
+  if (strlen(name) != len || !valid_ifname(name))
+    return wn_throw_range(env, "tunOpen: invalid interface name \"%s\"", name);
+
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return wn_throw_errno(env, errno, "open /dev/net/tun");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, len);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return wn_throw_errno(env, err, "TUNSETIFF %s", name);
+  }
+  // open() already asked for O_NONBLOCK; make sure it held after TUNSETIFF.
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+    int err = errno;
+    close(fd);
+    return wn_throw_errno(env, err, "fcntl O_NONBLOCK %s", name);
+  }
+  ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+  napi_value obj, jname;
+  if (napi_create_object(env, &obj) != napi_ok ||
+      napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &jname) != napi_ok ||
+      !wn_set(env, obj, "fd", wn_number(env, fd)) || !wn_set(env, obj, "name", jname)) {
+    close(fd);
+    return NULL;
+  }
+  return obj;
+}
+
+// set_buf asks for a big buffer, first past the sysctl limit (root only), then within it.
+static void set_buf(int fd, int force_opt, int opt) {
+  int size = WN_SOCKBUF;
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) == 0) return;
+  setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size); // best effort: the default still works
+}
+
+napi_value wn_udp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!wn_args(env, info, 2, argv)) return NULL;
+  char ip[INET_ADDRSTRLEN + 1];
+  size_t len;
+  uint32_t port;
+  if (!wn_arg_string(env, argv[0], "udpOpen: bindIp", ip, sizeof ip, &len) ||
+      !wn_arg_u32(env, argv[1], "udpOpen: port", 0, 65535, &port))
+    return NULL;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  if (strlen(ip) != len || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+    return wn_throw_type(env, "udpOpen: bindIp \"%s\" is not an IPv4 address", ip);
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return wn_throw_errno(env, errno, "socket udp");
+  // No SO_REUSEADDR: a second helper on the same port must fail, not share the traffic.
+  int off = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
+  set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+  set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int err = errno;
+    close(fd);
+    return wn_throw_errno(env, err, "bind %s:%u", ip, port);
+  }
+  socklen_t salen = sizeof sa;
+  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+    int err = errno;
+    close(fd);
+    return wn_throw_errno(env, err, "getsockname %s:%u", ip, port);
+  }
+  napi_value obj;
+  if (napi_create_object(env, &obj) != napi_ok || !wn_set(env, obj, "fd", wn_number(env, fd)) ||
+      !wn_set(env, obj, "port", wn_number(env, ntohs(sa.sin_port)))) {
+    close(fd);
+    return NULL;
+  }
+  return obj;
+}
+
+napi_value wn_close_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!wn_args(env, info, 1, argv) || !wn_arg_fd(env, argv[0], "closeFd", &fd)) return NULL;
+  // On Linux the descriptor is released even when close() reports EINTR, so never retry.
+  if (close(fd) < 0 && errno != EINTR) return wn_throw_errno(env, errno, "close fd %d", fd);
+  return NULL;
+}
+
+napi_value wn_peer_credentials(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!wn_args(env, info, 1, argv) || !wn_arg_fd(env, argv[0], "peerCredentials", &fd))
+    return NULL;
+  // Other socket families answer SO_PEERCRED with made-up credentials (the overflow uid), and
+  // an unconnected Unix socket with pid 0; refuse both so a caller cannot mistake them for a
+  // real peer.
+  int domain = 0;
+  socklen_t dlen = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0)
+    return wn_throw_errno(env, errno, "SO_PEERCRED fd %d", fd);
+  if (domain != AF_UNIX) return wn_throw_errno(env, EAFNOSUPPORT, "SO_PEERCRED fd %d", fd);
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+    return wn_throw_errno(env, errno, "SO_PEERCRED fd %d", fd);
+  if (cred.pid == 0) return wn_throw_errno(env, ENOTCONN, "SO_PEERCRED fd %d", fd);
+  napi_value obj;
+  if (napi_create_object(env, &obj) != napi_ok || !wn_set(env, obj, "pid", wn_number(env, cred.pid)) ||
+      !wn_set(env, obj, "uid", wn_number(env, cred.uid)) ||
+      !wn_set(env, obj, "gid", wn_number(env, cred.gid)))
+    return NULL;
+  return obj;
+}

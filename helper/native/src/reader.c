@@ -1,0 +1,348 @@
+// The JS side of a reader: startReader() builds the pool and the thread, call_js() delivers
+// batches on the event loop, and the NativeReader handle stops it and reports counters.
+//
+// Lifetime: the wn_reader struct is freed once both the threadsafe function and the JS handle
+// have been finalized (`holds`). While the thread runs the handle is pinned (`self`), so
+// dropping the handle without stop() cannot pull memory from under the thread; at environment
+// teardown a cleanup hook joins the thread before Node closes the threadsafe function.
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+// Limits on startReader's options: the kernel's batch limit, the largest IP packet, and a cap on
+// the memory one reader may pin.
+#define MAX_HEADROOM 4096u
+#define MAX_PACKET 65535u
+#define MAX_POOL 64u
+#define MAX_POOL_BYTES (256u * 1024u * 1024u)
+
+static void reader_free(napi_env env, wn_reader *r) {
+  for (uint32_t i = 0; r->entries != NULL && i < r->pool; i++) {
+    if (r->entries[i].batch != NULL) napi_delete_reference(env, r->entries[i].batch);
+  }
+  if (r->on_error != NULL) napi_delete_reference(env, r->on_error);
+  if (r->self != NULL) napi_delete_reference(env, r->self);
+  if (r->wake_fd >= 0) close(r->wake_fd);
+  if (r->io_fd >= 0) close(r->io_fd);
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
+  free(r->entries);
+  free(r->msgs);
+  free(r->iov);
+  free(r->names);
+  free(r);
+}
+
+static void drop_hold(napi_env env, wn_reader *r) {
+  if (--r->holds == 0) reader_free(env, r);
+}
+
+static void env_cleanup(void *arg);
+
+// reader_stop ends the thread and guarantees no further callbacks. From the cleanup hook it
+// leaves the threadsafe function to Node, which closes it right after.
+static void reader_stop(napi_env env, wn_reader *r, bool from_hook) {
+  if (r->stopped) return;
+  r->stopped = true;
+  if (r->running) {
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    uint64_t one = 1;
+    while (write(r->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+    pthread_join(r->thread, NULL);
+    r->running = false;
+  }
+  if (r->io_fd >= 0) {
+    close(r->io_fd); // the device or socket closes now if the caller closed its descriptor
+    r->io_fd = -1;
+  }
+  if (r->cleanup_hook && !from_hook) napi_remove_env_cleanup_hook(env, env_cleanup, r);
+  r->cleanup_hook = false;
+  // Abort rather than release: batches still queued are dropped instead of delivered.
+  if (!from_hook) napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+  if (r->self != NULL) {
+    napi_delete_reference(env, r->self);
+    r->self = NULL;
+  }
+}
+
+static void env_cleanup(void *arg) {
+  wn_reader *r = arg;
+  reader_stop(r->env, r, true);
+}
+
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  drop_hold(env, data);
+}
+
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  wn_reader *r = data;
+  reader_stop(env, r, false); // a no-op unless teardown skipped the cleanup hook
+  drop_hold(env, r);
+}
+
+// rethrow turns an exception thrown by onBatch/onError into an uncaught exception, as for any
+// other event callback, instead of letting Node print and swallow it.
+static void rethrow(napi_env env) {
+  bool pending = false;
+  napi_value ex;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &ex) == napi_ok)
+    napi_fatal_exception(env, ex);
+}
+
+static void call_js(napi_env env, napi_value cb, void *context, void *data) {
+  // A NULL env means the function is being torn down, possibly after the struct was freed:
+  // the thread is joined by then, so there is nothing to hand back.
+  if (env == NULL) return;
+  wn_reader *r = context;
+  napi_value undef, arg;
+  napi_get_undefined(env, &undef);
+  if (data == WN_ERROR_MARKER(r)) {
+    napi_value fn;
+    if (r->stopped || r->on_error == NULL ||
+        napi_get_reference_value(env, r->on_error, &fn) != napi_ok || fn == NULL)
+      return;
+    arg = wn_errno_error(env, r->fatal_err, "%s fd %d", r->fatal_op, r->fd);
+    if (arg != NULL) napi_call_function(env, undef, fn, 1, &arg, NULL);
+    rethrow(env);
+    return;
+  }
+  wn_entry *e = data;
+  if (!r->stopped) {
+    napi_value count;
+    if (napi_get_reference_value(env, e->batch, &arg) == napi_ok &&
+        napi_create_uint32(env, e->count, &count) == napi_ok &&
+        napi_set_named_property(env, arg, "count", count) == napi_ok)
+      napi_call_function(env, undef, cb, 1, &arg, NULL);
+    rethrow(env);
+  }
+  wn_reader_release_entry(r, e);
+}
+
+static bool make_array(napi_env env, napi_typedarray_type type, size_t elem, size_t n,
+                       napi_value *out, void **data) {
+  napi_value ab;
+  if (napi_create_arraybuffer(env, elem * n, data, &ab) != napi_ok ||
+      napi_create_typedarray(env, type, n, ab, 0, out) != napi_ok)
+    return false;
+  memset(*data, 0, elem * n);
+  return true;
+}
+
+// make_entry creates one pool entry's Batch object; offsets never change, so they are set once.
+static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
+  size_t bytes = (size_t)r->max_batch * r->slot_size;
+  napi_value buf, batch, offsets, lengths, addrs, ports;
+  void *mem;
+  uint32_t *offs;
+  if (napi_create_buffer(env, bytes, &mem, &buf) != napi_ok ||
+      !make_array(env, napi_uint32_array, 4, r->max_batch, &offsets, (void **)&offs) ||
+      !make_array(env, napi_uint32_array, 4, r->max_batch, &lengths, (void **)&e->lengths) ||
+      !make_array(env, napi_uint32_array, 4, r->max_batch, &addrs, (void **)&e->addrs) ||
+      !make_array(env, napi_uint16_array, 2, r->max_batch, &ports, (void **)&e->ports) ||
+      napi_create_object(env, &batch) != napi_ok)
+    return false;
+  memset(mem, 0, bytes); // never show JS stale heap contents in the gaps between packets
+  e->mem = mem;
+  for (uint32_t i = 0; i < r->max_batch; i++) offs[i] = i * r->slot_size + r->headroom;
+  return wn_set(env, batch, "buf", buf) && wn_set(env, batch, "count", wn_number(env, 0)) &&
+         wn_set(env, batch, "offsets", offsets) && wn_set(env, batch, "lengths", lengths) &&
+         wn_set(env, batch, "addrs", addrs) && wn_set(env, batch, "ports", ports) &&
+         napi_create_reference(env, batch, 1, &e->batch) == napi_ok;
+}
+
+static bool opt_u32(napi_env env, napi_value opts, const char *key, uint32_t min, uint32_t max,
+                    uint32_t *out) {
+  napi_value v;
+  char what[48];
+  snprintf(what, sizeof what, "startReader: opts.%s", key);
+  return napi_get_named_property(env, opts, key, &v) == napi_ok &&
+         wn_arg_u32(env, v, what, min, max, out);
+}
+
+// read_options fills r's geometry from (kind, opts) and returns opts.onError in *on_error.
+static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error) {
+  char kind[8];
+  size_t len;
+  napi_valuetype t;
+  if (!wn_arg_string(env, argv[1], "startReader: kind", kind, sizeof kind, &len)) return false;
+  if (strcmp(kind, "tun") == 0) r->kind = WN_KIND_TUN;
+  else if (strcmp(kind, "udp") == 0) r->kind = WN_KIND_UDP;
+  else {
+    wn_throw_range(env, "startReader: kind must be 'tun' or 'udp', got '%s'", kind);
+    return false;
+  }
+  if (napi_typeof(env, argv[2], &t) != napi_ok || t != napi_object) {
+    wn_throw_type(env, "startReader: opts must be an object");
+    return false;
+  }
+  bool has_error_cb;
+  if (!opt_u32(env, argv[2], "maxBatch", 1, WN_MAX_BATCH, &r->max_batch) ||
+      !opt_u32(env, argv[2], "headroom", 0, MAX_HEADROOM, &r->headroom) ||
+      !opt_u32(env, argv[2], "slotSize", r->headroom + WN_TAILROOM + 1,
+               r->headroom + WN_TAILROOM + MAX_PACKET, &r->slot_size) ||
+      !opt_u32(env, argv[2], "pool", 1, MAX_POOL, &r->pool) ||
+      napi_get_named_property(env, argv[2], "onError", on_error) != napi_ok ||
+      !wn_arg_function(env, *on_error, "startReader: opts.onError", true, &has_error_cb))
+    return false;
+  if (!has_error_cb) *on_error = NULL;
+  if ((uint64_t)r->max_batch * r->slot_size * r->pool > MAX_POOL_BYTES) {
+    wn_throw_range(env, "startReader: maxBatch * slotSize * pool exceeds %u bytes", MAX_POOL_BYTES);
+    return false;
+  }
+  r->cap = r->slot_size - r->headroom - WN_TAILROOM;
+  return true;
+}
+
+// throw_if_quiet makes sure a failed N-API call surfaces as an exception.
+static void throw_if_quiet(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+    napi_throw_error(env, NULL, "startReader: out of memory or N-API failure");
+}
+
+static bool start_thread(wn_reader *r, int *err) {
+  // The thread takes no signals: they belong to the event loop thread.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  *err = pthread_create(&r->thread, NULL, wn_reader_main, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (*err != 0) return false;
+  pthread_setname_np(r->thread, r->kind == WN_KIND_TUN ? "warren-tun" : "warren-udp");
+  return true;
+}
+
+napi_value wn_start_reader(napi_env env, napi_callback_info info) {
+  napi_value argv[4], on_error, handle, cls, name;
+  int fd, err;
+  bool has_cb;
+  wn_instance *inst = wn_instance_get(env);
+  if (!wn_args(env, info, 4, argv) || !wn_arg_fd(env, argv[0], "startReader", &fd)) return NULL;
+  wn_reader *r = calloc(1, sizeof *r);
+  if (r == NULL) return wn_throw_errno(env, ENOMEM, "startReader");
+  r->fd = fd;
+  r->env = env;
+  r->wake_fd = -1;
+  r->io_fd = -1;
+  r->stopped = true; // until the thread runs
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  if (!read_options(env, argv, r, &on_error) ||
+      !wn_arg_function(env, argv[3], "startReader: onBatch", false, &has_cb))
+    goto fail;
+  r->entries = calloc(r->pool, sizeof *r->entries);
+  if (r->kind == WN_KIND_UDP) {
+    r->msgs = calloc(r->max_batch, sizeof *r->msgs);
+    r->iov = calloc(r->max_batch, sizeof *r->iov);
+    r->names = calloc(r->max_batch, sizeof *r->names);
+  }
+  if (r->entries == NULL || (r->kind == WN_KIND_UDP && (!r->msgs || !r->iov || !r->names))) {
+    wn_throw_errno(env, ENOMEM, "startReader");
+    goto fail;
+  }
+  for (uint32_t i = 0; i < r->pool; i++) {
+    if (!make_entry(env, r, &r->entries[i])) goto fail;
+  }
+  if (on_error != NULL && napi_create_reference(env, on_error, 1, &r->on_error) != napi_ok)
+    goto fail;
+  r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->wake_fd < 0) {
+    wn_throw_errno(env, errno, "startReader: eventfd");
+    goto fail;
+  }
+  // Reading a duplicate means closing `fd` early cannot make the thread read whatever file
+  // later reuses that number.
+  r->io_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (r->io_fd < 0) {
+    wn_throw_errno(env, errno, "startReader: fd %d", fd);
+    goto fail;
+  }
+  if (inst == NULL || napi_get_reference_value(env, inst->reader_class, &cls) != napi_ok ||
+      napi_new_instance(env, cls, 0, NULL, &handle) != napi_ok ||
+      napi_wrap(env, handle, r, handle_finalize, NULL, NULL) != napi_ok)
+    goto fail;
+  r->holds = 1; // from here on the handle's finalizer owns r
+  if (napi_create_string_utf8(env, "warren.reader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, r, tsfn_finalize, r, call_js,
+                                      &r->tsfn) != napi_ok) {
+    throw_if_quiet(env);
+    return NULL;
+  }
+  r->holds++;
+  r->stopped = false;
+  if (!start_thread(r, &err)) {
+    r->stopped = true;
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+    return wn_throw_errno(env, err, "startReader: pthread_create");
+  }
+  r->running = true;
+  napi_create_reference(env, handle, 1, &r->self);
+  if (napi_add_env_cleanup_hook(env, env_cleanup, r) == napi_ok) r->cleanup_hook = true;
+  return handle;
+
+fail:
+  throw_if_quiet(env);
+  reader_free(env, r);
+  return NULL;
+}
+
+static wn_reader *unwrap(napi_env env, napi_callback_info info) {
+  napi_value self;
+  size_t argc = 0;
+  void *p = NULL;
+  if (napi_get_cb_info(env, info, &argc, NULL, &self, NULL) != napi_ok ||
+      napi_unwrap(env, self, &p) != napi_ok || p == NULL) {
+    wn_throw_type(env, "NativeReader method called on an object that is not a reader");
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value reader_stop_js(napi_env env, napi_callback_info info) {
+  wn_reader *r = unwrap(env, info);
+  if (r != NULL) reader_stop(env, r, false);
+  return NULL;
+}
+
+static napi_value reader_stats_js(napi_env env, napi_callback_info info) {
+  wn_reader *r = unwrap(env, info);
+  napi_value obj;
+  if (r == NULL || napi_create_object(env, &obj) != napi_ok) return NULL;
+  wn_set(env, obj, "batches", wn_number(env, (double)atomic_load(&r->batches)));
+  wn_set(env, obj, "packets", wn_number(env, (double)atomic_load(&r->packets)));
+  wn_set(env, obj, "truncated", wn_number(env, (double)atomic_load(&r->truncated)));
+  wn_set(env, obj, "errors", wn_number(env, (double)atomic_load(&r->errors)));
+  return obj;
+}
+
+static napi_value reader_ctor(napi_env env, napi_callback_info info) {
+  napi_value self = NULL;
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, NULL, &self, NULL);
+  return self;
+}
+
+bool wn_reader_class_init(napi_env env, wn_instance *inst) {
+  napi_property_descriptor methods[] = {
+      {"stop", NULL, reader_stop_js, NULL, NULL, NULL, napi_default_method, NULL},
+      {"stats", NULL, reader_stats_js, NULL, NULL, NULL, napi_default_method, NULL},
+  };
+  napi_value cls;
+  return napi_define_class(env, "NativeReader", NAPI_AUTO_LENGTH, reader_ctor, NULL,
+                           sizeof methods / sizeof methods[0], methods, &cls) == napi_ok &&
+         napi_create_reference(env, cls, 1, &inst->reader_class) == napi_ok;
+}

@@ -1,0 +1,230 @@
+// The local API server (DESIGN.md "Local API", convention 6): HTTP/1.1 on a Unix socket created
+// under umask 077, stale sockets detected by dialling, requests from web pages refused, every
+// request bounded. Handlers are a table keyed by path and method so later routes slot in.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Status } from '../../../src-shared/status.js';
+import type { Logger } from '../log.js';
+import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type HttpMethod } from './protocol.js';
+
+/** ApiServerOptions: where to listen and where the data comes from. */
+export interface ApiServerOptions {
+  socketPath: string;
+  log: Logger;
+  getStatus: () => Status;
+}
+
+/** ApiServer is a running server; close() stops it and removes the socket file. */
+export interface ApiServer {
+  close(): Promise<void>;
+}
+
+/** ApiServerError is a reason the server cannot start, worded for the person running it. */
+export class ApiServerError extends Error {
+  override name = 'ApiServerError';
+}
+
+/** ApiRequest is what a handler gets: the parsed body (null when empty). */
+export interface ApiRequest {
+  body: unknown;
+}
+
+type Handler = (req: ApiRequest) => unknown;
+type RouteTable = Record<string, Partial<Record<HttpMethod, Handler>>>;
+
+// sun_path in struct sockaddr_un is 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH_BYTES = 107;
+const DIAL_TIMEOUT_MS = 1000;
+
+/** startApiServer listens on socketPath and serves the routes until close(). */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { socketPath, log } = opts;
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new ApiServerError(`socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes`);
+  }
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
+  await clearStaleSocket(socketPath, log);
+
+  const routes: RouteTable = {
+    [PATHS.status]: { GET: () => opts.getStatus() },
+  };
+  const server = createServer(
+    { maxHeaderSize: API_LIMITS.headerBytes, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
+    (req, res) => void handle(routes, req, res, log),
+  );
+  server.maxConnections = API_LIMITS.maxConnections;
+  await listenPrivately(server, socketPath);
+  // Reading status is open to every local user for now; mutating routes will check
+  // SO_PEERCRED per request, which is why the mode can be this wide.
+  chmodSync(socketPath, 0o666);
+  log.info(`local API listening on ${socketPath}`);
+
+  let closed: Promise<void> | null = null;
+  return {
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(() => {
+        try {
+          unlinkSync(socketPath);
+        } catch {
+          // already gone
+        }
+      });
+      return closed;
+    },
+  };
+}
+
+/**
+ * assertNoHelperRunning throws ApiServerError if a helper answers on socketPath. `warren run`
+ * calls it before the daemon touches the machine; startApiServer checks again, race-free.
+ */
+export async function assertNoHelperRunning(socketPath: string): Promise<void> {
+  if ((await dial(socketPath)) === 'answered') throw new ApiServerError(`another helper is running on ${socketPath}`);
+}
+
+/** clearStaleSocket removes a socket file nobody answers on, and refuses if someone does. */
+async function clearStaleSocket(socketPath: string, log: Logger): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(socketPath).isSocket();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!isSocket) throw new ApiServerError(`${socketPath} exists and is not a socket; refusing to replace it`);
+  const answer = await dial(socketPath);
+  if (answer === 'answered') throw new ApiServerError(`another helper is running on ${socketPath}`);
+  if (answer === 'refused') {
+    log.info(`removing stale socket ${socketPath}`);
+    try {
+      unlinkSync(socketPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
+function dial(socketPath: string): Promise<'answered' | 'refused' | 'gone'> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    const done = (r: 'answered' | 'refused' | 'gone' | Error) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    // A listener that accepts but never answers is still a live process holding the path.
+    const timer = setTimeout(() => done('answered'), DIAL_TIMEOUT_MS);
+    sock.once('connect', () => done('answered'));
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') done('refused');
+      else if (e.code === 'ENOENT' || e.code === 'ENOTDIR') done('gone');
+      else done(new ApiServerError(`cannot check ${socketPath}: ${e.message}`));
+    });
+  });
+}
+
+async function listenPrivately(server: Server, socketPath: string): Promise<void> {
+  // The umask is process-wide; it is narrowed only for the bind so the socket is never
+  // reachable by others before chmod decides who may connect.
+  const old = process.umask(0o077);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        reject(e.code === 'EADDRINUSE' ? new ApiServerError(`another helper is running on ${socketPath}`) : e);
+      };
+      server.once('error', onError);
+      server.listen(socketPath, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+}
+
+async function handle(routes: RouteTable, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  try {
+    if (req.headers.origin !== undefined || req.headers.referer !== undefined) {
+      return sendError(res, 403, 'forbidden-origin', 'requests from web pages are refused');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!Number.isFinite(declared) || declared > API_LIMITS.bodyBytes) {
+      return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
+    }
+    const raw = await readBody(req);
+    if (raw === null) {
+      return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (!route) return sendError(res, 404, 'not-found', `no such endpoint: ${path.slice(0, 100)}`);
+    const method = req.method as HttpMethod;
+    const handler = Object.hasOwn(route, method) ? route[method] : undefined;
+    if (!handler) {
+      res.setHeader('Allow', Object.keys(route).join(', '));
+      return sendError(res, 405, 'method-not-allowed', `${path} does not accept ${String(req.method).slice(0, 16)}`);
+    }
+    let body: unknown = null;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return sendError(res, 400, 'bad-request', 'the request body is not valid JSON');
+      }
+    }
+    const result = await handler({ body });
+    sendJson(res, 200, result);
+  } catch (e) {
+    log.error(`local API ${req.method} ${String(req.url).slice(0, 100)}: ${(e as Error).stack ?? String(e)}`);
+    if (!res.headersSent) sendError(res, 500, 'internal', 'internal error; see the helper log');
+    else res.destroy();
+  }
+}
+
+/** readBody collects the body up to the limit; null means it was larger. */
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > API_LIMITS.bodyBytes) {
+        over = true;
+        chunks.length = 0;
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, close = false): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...(close ? { Connection: 'close' } : {}),
+  });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, code: ApiErrorCode, message: string, close = false): void {
+  const body: ApiErrorBody = { error: { code, message } };
+  sendJson(res, status, body, close);
+}

@@ -1,0 +1,261 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Status } from '../../../src-shared/status.js';
+import { startApiServer } from '../api/server.js';
+import { loadProfile } from '../config/load.js';
+import { formatKey, parseKey, publicKeyFromPrivate } from '../config/keys.js';
+import type { DaemonOptions } from '../daemon/index.js';
+import { createLogger } from '../log.js';
+import { VERSION } from '../version.js';
+import { COMMANDS, runCli } from './cli.js';
+import type { CliIo } from './command.js';
+import { resolvePath } from './paths.js';
+import { formatStatus } from './status-format.js';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+  daemonCalls: DaemonOptions[];
+}
+
+async function cli(argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const daemonCalls: DaemonOptions[] = [];
+  const io: CliIo = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    env: opts.env ?? {},
+    now: () => NOW,
+    readStdin: async (max) => {
+      const s = opts.stdin ?? '';
+      if (Buffer.byteLength(s) > max) throw new Error(`input is longer than ${max} bytes`);
+      return s;
+    },
+    runDaemon: async (o) => {
+      daemonCalls.push(o);
+    },
+  };
+  const code = await runCli(argv, io);
+  return { code, out, err, daemonCalls };
+}
+
+const NOW = Date.UTC(2026, 10, 24);
+const BETA = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'warren-cli-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('no command is a usage error; --help lists every command', async () => {
+  const none = await cli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^usage: warren <command>/);
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of COMMANDS) assert.match(help.out, new RegExp(`\\n  ${c.name} +\\S`), c.name);
+});
+
+test('an unknown command suggests the closest one', async () => {
+  const r = await cli(['stauts']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown command "stauts" \(did you mean "status"\?\)/);
+});
+
+test('every command has --help and refuses unknown flags with exit 2', async () => {
+  for (const c of COMMANDS) {
+    const help = await cli([c.name, '--help']);
+    assert.equal(help.code, c.unparsed ? 2 : 0, `${c.name} --help`);
+    if (!c.unparsed) assert.ok(help.out.startsWith(`usage: warren ${c.name}`), help.out);
+    const bad = await cli([c.name, '--no-such-flag']);
+    assert.equal(bad.code, 2, `${c.name} --no-such-flag`);
+    assert.equal(bad.out, '');
+    const want = c.unparsed ? `warren ${c.name}: not available yet in this version\n` : `warren ${c.name}: Unknown option '--no-such-flag'`;
+    assert.ok(bad.err.startsWith(want), bad.err);
+  }
+});
+
+test('commands of later versions say so', async () => {
+  for (const name of ['start', 'stop', 'up', 'down', 'enrol', 'exit-node', 'why']) {
+    const r = await cli([name, 'PEER']);
+    assert.deepEqual([r.code, r.err], [2, `warren ${name}: not available yet in this version\n`]);
+  }
+});
+
+test('version', async () => {
+  for (const argv of [['version'], ['--version']]) {
+    const r = await cli(argv);
+    assert.deepEqual([r.code, r.out], [0, `warren ${VERSION}\n`]);
+  }
+});
+
+test('genkey and pubkey', async () => {
+  const g = await cli(['genkey']);
+  assert.equal(g.code, 0);
+  const priv = parseKey(g.out.trim());
+  const p = await cli(['pubkey'], { stdin: g.out });
+  assert.deepEqual([p.code, p.out], [0, `${formatKey(publicKeyFromPrivate(priv))}\n`]);
+  const known = await cli(['pubkey'], { stdin: '  yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\r\n' });
+  assert.equal(known.out, 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\n');
+  const bad: [string, RegExp][] = [
+    ['', /no key on stdin/],
+    ['hello\n', /stdin is not a private key: it has 5 characters/],
+    ['x'.repeat(5000), /cannot read a key from stdin: input is longer than 4096 bytes/],
+  ];
+  for (const [stdin, msg] of bad) {
+    const r = await cli(['pubkey'], { stdin });
+    assert.equal(r.code, 1);
+    assert.equal(r.out, '');
+    assert.match(r.err, msg);
+    assert.ok(r.err.startsWith('warren pubkey: '));
+  }
+});
+
+test('init, add-peer and identity edit a profile safely', async () => {
+  const path = join(dir, 'profiles', 'a.profile');
+  const init = await cli(['init', '--profile', path, '--address', '100.64.0.1', '--port', '51821']);
+  assert.equal(init.code, 0, init.err);
+  const p = loadProfile(path);
+  assert.equal(p.listenPort, 51821);
+  assert.match(init.out, new RegExp(`^Wrote ${path}\\nPublic key: ${formatKey(p.publicKey).replace(/[+/]/g, '\\$&')}\\nIdentity:   ${p.identity}\\n$`));
+
+  const again = await cli(['init', '--profile', path, '--address', '100.64.0.9']);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /already exists \(use --force to replace it\)/);
+  assert.deepEqual(loadProfile(path).privateKey, p.privateKey);
+
+  const add = await cli(['add-peer', '--profile', path, '--public-key', BETA, '--allowed-ips', '100.64.0.2/32, 10.9.0.0/16',
+    '--endpoint', '192.0.2.2:51820', '--keepalive', '25', '--name', 'beta']);
+  assert.equal(add.code, 0, add.err);
+  const withPeer = loadProfile(path);
+  assert.equal(withPeer.peers.length, 1);
+  assert.equal(add.out, `Added peer ${withPeer.peers[0]!.identity} (beta) to ${path}\n`);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(path, 'utf8')).Peers[0]), ['Name', 'PublicKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive']);
+
+  const before = readFileSync(path, 'utf8');
+  const badEdits: [string[], number, RegExp][] = [
+    [['--public-key', BETA, '--allowed-ips', '100.64.0.3/32'], 1, /Peers\[1\]\.PublicKey: is the same key as Peers\[0\]\.PublicKey/],
+    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.300/32'], 1, /Peers\[1\]\.AllowedIPs\[0\]: "100\.64\.0\.300\/32" is not an IPv4 CIDR/],
+    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.3/32,'], 2, /--allowed-ips has an empty entry/],
+    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0='], 2, /--allowed-ips CIDR\[,CIDR\.\.\.\] is required/],
+    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.3/32', '--keepalive', 'often'], 2, /--keepalive must be a whole number from 0 to 65535/],
+  ];
+  for (const [flags, code, msg] of badEdits) {
+    const r = await cli(['add-peer', '--profile', path, ...flags]);
+    assert.equal(r.code, code, r.err);
+    assert.match(r.err, msg);
+    assert.equal(readFileSync(path, 'utf8'), before, 'a failed edit leaves the file as it was');
+  }
+
+  const own = await cli(['identity', '--profile', path]);
+  assert.deepEqual([own.code, own.out], [0, `${p.identity}\n`]);
+  const other = await cli(['identity', '--public-key', BETA]);
+  assert.deepEqual([other.code, other.out], [0, `${withPeer.peers[0]!.identity}\n`]);
+
+  const forced = await cli(['init', '--profile', path, '--address', '100.64.0.9', '--force']);
+  assert.equal(forced.code, 0, forced.err);
+  assert.notDeepEqual(loadProfile(path).privateKey, p.privateKey);
+});
+
+test('init refuses a bad address and writes nothing', async () => {
+  const path = join(dir, 'bad-init.profile');
+  const outside = await cli(['init', '--profile', path, '--address', '10.0.0.1']);
+  assert.equal(outside.code, 1);
+  assert.match(outside.err, /VirtualAddress: 10\.0\.0\.1 is outside VirtualNetwork 100\.64\.0\.0\/10/);
+  const missing = await cli(['init', '--profile', path]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /--address .* is required/);
+  assert.equal(existsSync(path), false);
+});
+
+test('run: a bad profile is reported, exit 1, and the daemon is never started', async () => {
+  const path = join(dir, 'broken.profile');
+  writeFileSync(path, '{ "PrivateKey": "abc" }');
+  const r = await cli(['run', '--profile', path]);
+  assert.equal(r.code, 1);
+  assert.equal(r.daemonCalls.length, 0);
+  assert.equal(r.err, `profile ${path}: PrivateKey: has 3 characters (expected 44 characters of standard base64 encoding 32 bytes, as printed by \`warren genkey\`)\n` +
+    `profile ${path}: VirtualAddress: is required\n`);
+  const missing = await cli(['run', '--profile', join(dir, 'nope.profile')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /does not exist; create it with `warren init/);
+  const badV = await cli(['run', '--profile', path, '-v', '6']);
+  assert.deepEqual([badV.code, badV.daemonCalls.length], [2, 0]);
+  assert.match(badV.err, /-v must be a whole number from 0 to 5/);
+});
+
+test('run hands the profile, paths and verbosity to the daemon', async () => {
+  const path = join(dir, 'run.profile');
+  assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.7'])).code, 0);
+  const r = await cli(['run', '--profile', path, '-v', '5', '--state-dir', '/tmp/x-state'], { env: { WARREN_SOCKET: '/tmp/env.sock', WARREN_STATE_DIR: '/tmp/env-state' } });
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.daemonCalls.length, 1);
+  const o = r.daemonCalls[0]!;
+  assert.deepEqual(
+    { profilePath: o.profilePath, socketPath: o.socketPath, stateDir: o.stateDir, verbosity: o.verbosity, logV: o.log.verbosity },
+    { profilePath: path, socketPath: '/tmp/env.sock', stateDir: '/tmp/x-state', verbosity: 5, logV: 5 },
+  );
+  assert.equal(o.profile.virtualAddress, '100.64.0.7');
+  const viaEnv = await cli(['run'], { env: { WARREN_PROFILE: path } });
+  assert.equal(viaEnv.code, 0, viaEnv.err);
+  assert.equal(viaEnv.daemonCalls[0]!.verbosity, 1);
+  assert.equal(viaEnv.daemonCalls[0]!.socketPath, '/run/warren/warren.sock');
+});
+
+test('paths: flags, then environment, then defaults', () => {
+  const cases: [string | undefined, string | undefined, string][] = [
+    ['/flag.sock', '/env.sock', '/flag.sock'],
+    [undefined, '/env.sock', '/env.sock'],
+    [undefined, '', '/run/warren/warren.sock'],
+    ['', '/env.sock', '/env.sock'],
+    [undefined, undefined, '/run/warren/warren.sock'],
+  ];
+  for (const [flag, env, want] of cases) {
+    const got = resolvePath('socket', { values: { socket: flag }, positionals: [] }, { env: { WARREN_SOCKET: env } });
+    assert.equal(got, want, `${flag} ${env}`);
+  }
+  assert.equal(resolvePath('profile', { values: {}, positionals: [] }, { env: {} }), '/etc/warren/profiles/Universe.profile');
+  assert.equal(resolvePath('stateDir', { values: {}, positionals: [] }, { env: {} }), '/var/lib/warren');
+});
+
+test('status talks to the helper over the socket', async () => {
+  const socketPath = join(dir, 'api', 'warren.sock');
+  const st: Status = {
+    version: VERSION, identity: 'G982V', publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=', virtualAddress: '100.64.0.1',
+    virtualNetwork: '100.64.0.0/10', adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [],
+    drops: {}, startedAt: NOW,
+  };
+  const server = await startApiServer({ socketPath, log: createLogger(0, { write: () => true }), getStatus: () => st });
+  try {
+    const human = await cli(['status', '--socket', socketPath]);
+    assert.deepEqual([human.code, human.out], [0, formatStatus(st, NOW)]);
+    const json = await cli(['status', '--json'], { env: { WARREN_SOCKET: socketPath } });
+    assert.equal(json.code, 0);
+    assert.deepEqual(JSON.parse(json.out), st);
+  } finally {
+    await server.close();
+  }
+  const down = await cli(['status', '--socket', socketPath]);
+  assert.equal(down.code, 1);
+  assert.equal(down.err, `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren run\` or \`systemctl start warren\`\n`);
+});
+
+test('run refuses to start while another helper answers on the socket', async () => {
+  const path = join(dir, 'second.profile');
+  assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.8'])).code, 0);
+  const socketPath = join(dir, 'api2', 'warren.sock');
+  const server = await startApiServer({ socketPath, log: createLogger(0, { write: () => true }), getStatus: () => { throw new Error('unused'); } });
+  try {
+    const r = await cli(['run', '--profile', path, '--socket', socketPath]);
+    assert.deepEqual([r.code, r.daemonCalls.length, r.err], [1, 0, `warren run: another helper is running on ${socketPath}\n`]);
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,47 @@
+// `warren run`: validate the profile, then hand over to the daemon in the foreground.
+import { ApiServerError, assertNoHelperRunning } from '../api/server.js';
+import { loadProfile } from '../config/load.js';
+import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY, MIN_VERBOSITY } from '../log.js';
+import { CliError, intFlag, type Command } from './command.js';
+import { resolvePath } from './paths.js';
+
+/** runCommand is `warren run`. */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run the helper in the foreground',
+  usage: 'warren run [--profile FILE] [-v N] [--socket PATH] [--state-dir DIR]',
+  details: `
+Loads and checks the profile, brings up the adapter and the tunnels and serves the local API
+until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is touched.
+
+  --profile FILE    profile to use (env WARREN_PROFILE, default /etc/warren/profiles/Universe.profile)
+  -v, --verbose N   log level 0-5: 0 errors and warnings, 1 events (default), 3 debug, 5 packet flow
+  --socket PATH     local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)
+  --state-dir DIR   crash-recovery state (env WARREN_STATE_DIR, default /var/lib/warren)`,
+  options: {
+    profile: { type: 'string' },
+    verbose: { type: 'string', short: 'v' },
+    socket: { type: 'string' },
+    'state-dir': { type: 'string' },
+  },
+  async run(args, io) {
+    const verbosity = intFlag(args, 'verbose', MIN_VERBOSITY, MAX_VERBOSITY, '-v') ?? DEFAULT_VERBOSITY;
+    const profilePath = resolvePath('profile', args, io);
+    const socketPath = resolvePath('socket', args, io);
+    const stateDir = resolvePath('stateDir', args, io);
+    // Throws ProfileError before anything is opened or changed.
+    const profile = loadProfile(profilePath);
+    // A second helper on the same socket would fight the first over the adapter and port.
+    try {
+      await assertNoHelperRunning(socketPath);
+    } catch (e) {
+      if (e instanceof ApiServerError) throw new CliError(e.message);
+      throw e;
+    }
+    const log = createLogger(verbosity, io.stderr);
+    // Imported lazily so that status, genkey and friends never load the data plane.
+    const runDaemon = io.runDaemon ?? (await import('../daemon/index.js')).runDaemon;
+    await runDaemon({ profilePath, profile, socketPath, stateDir, verbosity, log });
+    return 0;
+  },
+};

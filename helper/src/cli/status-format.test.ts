@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PeerStatus, Status } from '../../../src-shared/status.js';
+import { formatAgo, formatBytes, formatDrops, formatStatus } from './status-format.js';
+
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+const OWN = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
+const BETA = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+
+function status(over: Partial<Status> = {}): Status {
+  return {
+    version: '0.1.0', identity: 'G982V', publicKey: OWN, virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
+    adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [], drops: {}, startedAt: NOW - 60_000,
+    ...over,
+  };
+}
+
+function peer(over: Partial<PeerStatus> = {}): PeerStatus {
+  return {
+    identity: 'Q8QW8', name: 'beta', publicKey: BETA, endpoint: '192.0.2.2:51820', allowedIps: ['100.64.0.2/32'],
+    lastHandshake: NOW - 12_000, rxBytes: 1.2 * 1024 * 1024, txBytes: 3.4 * 1024 * 1024, persistentKeepalive: 25,
+    exitNodeFor: [],
+    ...over,
+  };
+}
+
+const cases: { name: string; status: Status; want: string }[] = [
+  {
+    name: 'the documented example',
+    status: status({ peers: [peer()] }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Peers:           1
+
+Peer: Q8QW8 (beta)
+   Public key:     ${BETA}
+   Endpoint:       192.0.2.2:51820
+   Allowed IPs:    100.64.0.2/32
+   Last handshake: 12 seconds ago
+   Transfer:       1.20 MiB received, 3.40 MiB sent
+   Keepalive:      every 25 s
+   Exit node for:  -
+`,
+  },
+  {
+    name: 'no peers, disconnected',
+    status: status({ state: 'disconnected', listenPort: 0 }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     0
+Tunnel:          disconnected
+Peers:           0
+`,
+  },
+  {
+    name: 'unnamed peer that never shook hands, two peers',
+    status: status({
+      peers: [
+        peer({ name: null, endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 148, persistentKeepalive: 0, allowedIps: ['100.64.0.3/32', '10.9.0.0/16'], exitNodeFor: ['0.0.0.0/0', '10.0.0.0/8'] }),
+        peer({ identity: 'ZZZZZ', name: 'gamma', lastHandshake: NOW - 3_725_000 }),
+      ],
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Peers:           2
+
+Peer: Q8QW8
+   Public key:     ${BETA}
+   Endpoint:       (none)
+   Allowed IPs:    100.64.0.3/32, 10.9.0.0/16
+   Last handshake: never
+   Transfer:       0 B received, 148 B sent
+   Keepalive:      off
+   Exit node for:  0.0.0.0/0, 10.0.0.0/8
+
+Peer: ZZZZZ (gamma)
+   Public key:     ${BETA}
+   Endpoint:       192.0.2.2:51820
+   Allowed IPs:    100.64.0.2/32
+   Last handshake: 1 hour, 2 minutes, 5 seconds ago
+   Transfer:       1.20 MiB received, 3.40 MiB sent
+   Keepalive:      every 25 s
+   Exit node for:  -
+`,
+  },
+  {
+    name: 'drops, inactive profile keys and coordinated mode',
+    status: status({ mode: 'coordinated', drops: { 'no-route': 3, 'bad-mac': 7, replay: 0 }, inactiveProfileKeys: ['Dns', 'ExitNode'] }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Mode:            coordinated
+Dropped packets: bad-mac 7, no-route 3
+Not active yet:  Dns, ExitNode (profile keys for later versions)
+Peers:           0
+`,
+  },
+];
+
+for (const c of cases) {
+  test(`formatStatus: ${c.name}`, () => {
+    assert.equal(formatStatus(c.status, NOW), c.want);
+  });
+}
+
+test('formatStatus escapes control characters from the helper', () => {
+  const out = formatStatus(status({ peers: [peer({ name: 'evil\u001b[2J\nTunnel: hacked' })] }), NOW);
+  assert.ok(!out.includes('\u001b'));
+  assert.ok(out.includes('Peer: Q8QW8 (evil\\x1b[2J\\nTunnel: hacked)'));
+  assert.equal(out.split('\n').filter((l) => l.startsWith('Tunnel:')).length, 1);
+});
+
+test('formatBytes', () => {
+  const cases: [number, string][] = [
+    [0, '0 B'], [1023, '1023 B'], [1024, '1.00 KiB'], [1536, '1.50 KiB'], [1.2 * 1024 ** 2, '1.20 MiB'],
+    [5 * 1024 ** 3, '5.00 GiB'], [2 * 1024 ** 4, '2.00 TiB'], [-1, '?'], [NaN, '?'],
+  ];
+  for (const [n, want] of cases) assert.equal(formatBytes(n), want, String(n));
+});
+
+test('formatAgo', () => {
+  const cases: [number | null, string][] = [
+    [null, 'never'], [0, 'never'], [NOW, 'just now'], [NOW + 5000, 'just now'], [NOW - 1000, '1 second ago'],
+    [NOW - 12_000, '12 seconds ago'], [NOW - 60_000, '1 minute ago'], [NOW - 61_000, '1 minute, 1 second ago'],
+    [NOW - 2 * 86_400_000 - 3_600_000, '2 days, 1 hour ago'],
+  ];
+  for (const [then, want] of cases) assert.equal(formatAgo(then, NOW), want, String(then));
+});
+
+test('formatDrops lists the largest counters and bounds the line', () => {
+  assert.equal(formatDrops({}), null);
+  assert.equal(formatDrops({ a: 0 }), null);
+  const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`r${i}`, i + 1]));
+  assert.equal(formatDrops(many, 3), 'r9 10, r8 9, r7 8, and 7 more');
+});

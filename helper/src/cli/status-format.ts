@@ -1,0 +1,91 @@
+// The human form of `warren status`: a fixed-width label column, one block per peer, in the
+// spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
+// later, from the coordinator, and must not be able to drive the terminal.
+import type { PeerStatus, Status } from '../../../src-shared/status.js';
+import { escapeControl } from '../log.js';
+
+const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** formatBytes writes a byte count as "512 B" or "1.20 MiB". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '?';
+  if (n < 1024) return `${Math.round(n)} B`;
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(2)} ${UNITS[i]}`;
+}
+
+/** formatAgo writes how long ago a Unix-millisecond time was: "12 seconds ago", "never". */
+export function formatAgo(then: number | null, now: number): string {
+  if (then === null || !Number.isFinite(then) || then <= 0) return 'never';
+  let s = Math.floor((now - then) / 1000);
+  if (s < 1) return 'just now';
+  const parts: string[] = [];
+  const units: [number, string][] = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [size, name] of units) {
+    const k = Math.floor(s / size);
+    if (k > 0) {
+      parts.push(`${k} ${name}${k === 1 ? '' : 's'}`);
+      s -= k * size;
+    }
+  }
+  return `${parts.join(', ')} ago`;
+}
+
+function clean(s: unknown): string {
+  return escapeControl(String(s));
+}
+
+function list(items: readonly unknown[] | undefined, empty: string): string {
+  return items && items.length > 0 ? items.map(clean).join(', ') : empty;
+}
+
+/** formatDrops writes non-zero drop counters, largest first, e.g. "no-route 3, bad-mac 1". */
+export function formatDrops(drops: Record<string, number> | undefined, max = 8): string | null {
+  const entries = Object.entries(drops ?? {})
+    .filter(([, n]) => typeof n === 'number' && n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (entries.length === 0) return null;
+  const shown = entries.slice(0, max).map(([k, n]) => `${clean(k)} ${n}`);
+  if (entries.length > max) shown.push(`and ${entries.length - max} more`);
+  return shown.join(', ');
+}
+
+function formatPeer(p: PeerStatus, now: number): string[] {
+  const title = p.name ? `Peer: ${clean(p.identity)} (${clean(p.name)})` : `Peer: ${clean(p.identity)}`;
+  return [
+    title,
+    `   Public key:     ${clean(p.publicKey)}`,
+    `   Endpoint:       ${p.endpoint ? clean(p.endpoint) : '(none)'}`,
+    `   Allowed IPs:    ${list(p.allowedIps, '(none)')}`,
+    `   Last handshake: ${formatAgo(p.lastHandshake, now)}`,
+    `   Transfer:       ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
+    `   Keepalive:      ${p.persistentKeepalive > 0 ? `every ${p.persistentKeepalive} s` : 'off'}`,
+    `   Exit node for:  ${list(p.exitNodeFor, '-')}`,
+  ];
+}
+
+/** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */
+export function formatStatus(s: Status, now: number): string {
+  const peers = Array.isArray(s.peers) ? s.peers : [];
+  const lines = [
+    `Local identity:  ${clean(s.identity)}`,
+    `Public key:      ${clean(s.publicKey)}`,
+    `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}`,
+    `Listen port:     ${clean(s.listenPort)}`,
+    `Tunnel:          ${clean(s.state)}`,
+  ];
+  if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
+  const drops = formatDrops(s.drops);
+  if (drops) lines.push(`Dropped packets: ${drops}`);
+  if (s.inactiveProfileKeys && s.inactiveProfileKeys.length > 0) {
+    lines.push(`Not active yet:  ${list(s.inactiveProfileKeys, '-')} (profile keys for later versions)`);
+  }
+  lines.push(`Peers:           ${peers.length}`);
+  for (const p of peers) lines.push('', ...formatPeer(p, now));
+  return lines.join('\n') + '\n';
+}

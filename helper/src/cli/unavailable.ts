@@ -1,0 +1,25 @@
+// Subcommands that later versions implement; they say so instead of pretending.
+import { CliError, EXIT, type Command } from './command.js';
+
+const LATER: [string, string][] = [
+  ['start', 'start the helper as a system service'],
+  ['stop', 'stop the helper system service'],
+  ['up', 'connect the tunnel'],
+  ['down', 'disconnect the tunnel'],
+  ['enrol', 'enrol this system with a coordinator'],
+  ['exit-node', 'choose or stop using an exit node'],
+  ['why', 'explain why traffic with a peer is allowed or blocked'],
+];
+
+/** unavailableCommands are the subcommands not available in this version. */
+export const unavailableCommands: Command[] = LATER.map(([name, summary]) => ({
+  name,
+  summary: `${summary} (not available yet)`,
+  usage: `warren ${name}`,
+  details: 'Not available yet in this version.',
+  options: {},
+  unparsed: true,
+  async run() {
+    throw new CliError(`warren ${name}: not available yet in this version`, EXIT.usage, true);
+  },
+}));

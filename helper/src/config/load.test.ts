@@ -1,0 +1,119 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProfileError } from './errors.js';
+import { loadProfile, readProfile, saveProfile } from './load.js';
+import { toProfileJson } from './schema.js';
+
+const GOOD = `{
+  "PrivateKey": "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+  "ListenPort": 51820,
+  "VirtualAddress": "100.64.0.1",
+  "Peers": [
+    {
+      "Name": "beta",
+      "PublicKey": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+      "Endpoint": "192.0.2.2:51820",
+      "AllowedIPs": ["100.64.0.2/32"],
+      "PersistentKeepalive": 25
+    }
+  ],
+  "Dns": { "Servers": ["100.64.0.53"] }
+}
+`;
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'warren-profile-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function write(name: string, text: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function fileProblem(path: string): RegExp {
+  return new RegExp(`^profile ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `);
+}
+
+test('loadProfile reads the documented example', () => {
+  const p = loadProfile(write('good.profile', GOOD));
+  assert.equal(p.virtualAddress, '100.64.0.1');
+  assert.equal(p.peers[0]!.name, 'beta');
+  assert.deepEqual(p.reserved, { Dns: { Servers: ['100.64.0.53'] } });
+});
+
+test('file-level problems name the file and say what is wrong', () => {
+  mkdirSync(join(dir, 'a-directory'), { recursive: true });
+  const cases: [string, string, RegExp][] = [
+    ['missing', join(dir, 'does-not-exist.profile'), /does not exist; create it with `warren init --profile .*does-not-exist\.profile/],
+    ['directory', join(dir, 'a-directory'), /is a directory/],
+    ['syntax', write('syntax.profile', '{\n  "ListenPort": 1,\n  "VirtualAddress" "x"\n}'), /is not valid JSON: line 3, column 20: .*expected ":"/],
+    ['empty', write('empty.profile', ''), /is not valid JSON: line 1, column 1: the file is empty/],
+    ['not UTF-8', write('latin1.profile', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d])), /is not valid UTF-8/],
+    ['too big', write('big.profile', ' '.repeat(1024 * 1024 + 1)), /is 1048577 bytes \(the limit is 1048576\)/],
+  ];
+  for (const [name, path, problem] of cases) {
+    assert.throws(() => loadProfile(path), (e: unknown) => {
+      assert.ok(e instanceof ProfileError, name);
+      assert.match(e.message, fileProblem(path), name);
+      assert.match(e.message, problem, name);
+      return true;
+    });
+  }
+});
+
+test('round trip: load, write back in file form, load again gives the same profile', () => {
+  const src = write('rt.profile', GOOD);
+  const first = loadProfile(src);
+  const copy = join(dir, 'rt-copy.profile');
+  saveProfile(copy, toProfileJson(first));
+  const second = loadProfile(copy);
+  assert.deepEqual(second, first);
+  // and the written file is plain JSON with defaults spelled out
+  const written = JSON.parse(readFileSync(copy, 'utf8'));
+  assert.equal(written.VirtualNetwork, '100.64.0.0/10');
+  assert.deepEqual(written.Adapter, { Name: 'warren0', Mtu: 1420 });
+  assert.deepEqual(written.Dns, { Servers: ['100.64.0.53'] });
+});
+
+test('saveProfile writes mode 0600 and leaves no temporary files', () => {
+  const sub = mkdtempSync(join(dir, 'save-'));
+  const path = join(sub, 'x.profile');
+  const { json } = readProfile(write('src.profile', GOOD));
+  saveProfile(path, json);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(sub), ['x.profile']);
+  assert.equal(loadProfile(path).listenPort, 51820);
+});
+
+test('saveProfile leaves the old file intact when the new content is invalid', () => {
+  const sub = mkdtempSync(join(dir, 'keep-'));
+  const path = join(sub, 'x.profile');
+  writeFileSync(path, GOOD);
+  const { json } = readProfile(path);
+  const bad = { ...json, ListenPort: 'eighty' };
+  assert.throws(() => saveProfile(path, bad), (e: unknown) => e instanceof ProfileError && /ListenPort: must be a whole number/.test(e.message));
+  assert.throws(() => saveProfile(path, '{ "PrivateKey": '), /is not valid JSON/);
+  assert.equal(readFileSync(path, 'utf8'), GOOD);
+  assert.deepEqual(readdirSync(sub), ['x.profile']);
+});
+
+test('saveProfile with overwrite false refuses an existing file', () => {
+  const sub = mkdtempSync(join(dir, 'excl-'));
+  const path = join(sub, 'x.profile');
+  const { json } = readProfile(write('src2.profile', GOOD));
+  saveProfile(path, json, { overwrite: false });
+  const other = { ...json, ListenPort: 1234 };
+  assert.throws(() => saveProfile(path, other, { overwrite: false }), /already exists \(use --force to replace it\)/);
+  assert.equal(loadProfile(path).listenPort, 51820);
+  assert.deepEqual(readdirSync(sub), ['x.profile']);
+  saveProfile(path, other);
+  assert.equal(loadProfile(path).listenPort, 1234);
+});

@@ -1,0 +1,164 @@
+// Reading and writing profile files: docs/profile.md. Reads are bounded and report the file, the
+// key and the problem; writes validate first and replace the file atomically, so a crash or a
+// bad edit never leaves a half-written or invalid profile behind.
+import {
+  closeSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync, constants,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { ProfileError } from './errors.js';
+import { JsonSyntaxError, parseJson } from './json.js';
+import { PROFILE_LIMITS, type Profile } from './schema.js';
+import { validateProfile } from './validate.js';
+
+/** LoadedProfile is a profile together with the JSON it was read from (for edits that keep
+ * the user's key order and the reserved sections untouched). */
+export interface LoadedProfile {
+  profile: Profile;
+  json: Record<string, unknown>;
+}
+
+/** loadProfile reads, parses and validates a profile file; it throws ProfileError. */
+export function loadProfile(path: string): Profile {
+  return readProfile(path).profile;
+}
+
+/** readProfile is loadProfile that also returns the parsed JSON. */
+export function readProfile(path: string): LoadedProfile {
+  return parseProfileText(readBounded(path), path);
+}
+
+/** parseProfileText parses and validates profile text; file is used in messages only. */
+export function parseProfileText(text: string, file: string): LoadedProfile {
+  let json: unknown;
+  try {
+    json = parseJson(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw fileError(file, `is not valid JSON: ${e.message}`);
+    throw e;
+  }
+  const profile = validateProfile(json, file);
+  return { profile, json: json as Record<string, unknown> };
+}
+
+function fileError(file: string, problem: string): ProfileError {
+  return new ProfileError(file, [{ key: null, problem }]);
+}
+
+function readBounded(path: string): string {
+  let fd: number;
+  try {
+    // O_NONBLOCK so that a FIFO planted at the path cannot hang the helper before fstat sees it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw fileError(path, 'is a directory, not a profile file');
+    if (!st.isFile()) throw fileError(path, 'is not a regular file');
+    if (st.size > PROFILE_LIMITS.fileBytes) {
+      throw fileError(path, `is ${st.size} bytes (the limit is ${PROFILE_LIMITS.fileBytes})`);
+    }
+    // Read one byte past the limit so that a file growing under us is still caught.
+    const buf = Buffer.alloc(PROFILE_LIMITS.fileBytes + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > PROFILE_LIMITS.fileBytes) throw fileError(path, `is larger than ${PROFILE_LIMITS.fileBytes} bytes`);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
+    } catch {
+      throw fileError(path, 'is not valid UTF-8 text');
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openError(path: string, e: unknown): ProfileError {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return fileError(path, `does not exist; create it with \`warren init --profile ${path} --address 100.64.0.1\``);
+    case 'EACCES':
+    case 'EPERM':
+      return fileError(path, 'permission denied (profiles hold private keys and are readable by root only)');
+    case 'EISDIR':
+      return fileError(path, 'is a directory, not a profile file');
+    default:
+      return fileError(path, `cannot be opened: ${(e as Error).message}`);
+  }
+}
+
+/** SaveOptions: overwrite false refuses to replace an existing file (atomically). */
+export interface SaveOptions {
+  overwrite?: boolean;
+}
+
+/**
+ * saveProfile validates profileJson (an object, or JSON text) and writes it to path atomically:
+ * a temporary file in the same directory with mode 0600, fsync, rename, fsync of the directory.
+ * If validation fails it throws ProfileError and the existing file is untouched.
+ */
+export function saveProfile(path: string, profileJson: unknown, opts: SaveOptions = {}): Profile {
+  const text = typeof profileJson === 'string' ? profileJson : `${JSON.stringify(profileJson, null, 2)}\n`;
+  if (Buffer.byteLength(text) > PROFILE_LIMITS.fileBytes) {
+    throw fileError(path, `the new content is larger than ${PROFILE_LIMITS.fileBytes} bytes`);
+  }
+  const { profile } = parseProfileText(text, path);
+  writeAtomic(path, text, opts.overwrite ?? true);
+  return profile;
+}
+
+function writeAtomic(path: string, text: string, overwrite: boolean): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | null = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    const data = Buffer.from(text);
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    if (overwrite) {
+      renameSync(tmp, path);
+    } else {
+      // link(2) fails with EEXIST instead of replacing, closing the check-then-write race.
+      try {
+        linkSync(tmp, path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw fileError(path, 'already exists (use --force to replace it)');
+        }
+        throw e;
+      }
+      unlinkSync(tmp);
+    }
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or never created
+    }
+    throw e;
+  }
+  syncDirectory(dir);
+}
+
+function syncDirectory(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}

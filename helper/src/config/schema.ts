@@ -1,0 +1,129 @@
+// The profile's typed form and its limits: docs/profile.md is the contract.
+import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from './ipv4.js';
+import { formatKey } from './keys.js';
+
+/** DEFAULT_PROFILE_PATH is where `warren run` looks without --profile or WARREN_PROFILE. */
+export const DEFAULT_PROFILE_PATH = '/etc/warren/profiles/Universe.profile';
+
+/** PROFILE_LIMITS bound what a profile may hold; the helper runs as root and reads it first. */
+export const PROFILE_LIMITS = {
+  fileBytes: 1024 * 1024,
+  peers: 10000,
+  allowedIpsPerPeer: 1000,
+  stringChars: 256,
+  nameChars: 64,
+} as const;
+
+/** PROFILE_DEFAULTS are the values of optional keys that are absent. */
+export const PROFILE_DEFAULTS = {
+  listenPort: 51820,
+  listenAddress: '0.0.0.0',
+  virtualNetwork: '100.64.0.0/10',
+  adapterName: 'warren0',
+  adapterMtu: 1420,
+  persistentKeepalive: 0,
+} as const;
+
+/** RESERVED_KEYS are accepted for later parts and kept raw; the value says its JSON shape. */
+export const RESERVED_KEYS = {
+  Coordinator: 'object',
+  Policies: 'array',
+  Tags: 'array',
+  ExitNode: 'object',
+  Dns: 'object',
+  Egress: 'object',
+  Ingress: 'array',
+} as const;
+
+/** ReservedKey names a top-level key reserved for later parts. */
+export type ReservedKey = keyof typeof RESERVED_KEYS;
+
+/** TOP_LEVEL_KEYS, PEER_KEYS and ADAPTER_KEYS are every key a profile may hold, by object. */
+export const TOP_LEVEL_KEYS = [
+  'PrivateKey', 'ListenPort', 'ListenAddress', 'VirtualAddress', 'VirtualNetwork', 'Adapter', 'Peers',
+  ...(Object.keys(RESERVED_KEYS) as ReservedKey[]),
+] as const;
+export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive'] as const;
+export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
+
+/** PeerConfig is one static peer, normalised. */
+export interface PeerConfig {
+  name: string | null;
+  publicKey: Buffer;
+  /** identity is derived from publicKey. */
+  identity: string;
+  presharedKey: Buffer | null;
+  endpoint: Endpoint | null;
+  /** allowedIps are canonical prefixes (no host bits), in file order. */
+  allowedIps: Cidr[];
+  persistentKeepalive: number;
+}
+
+/** AdapterConfig is the TUN device's name and MTU. */
+export interface AdapterConfig {
+  name: string;
+  mtu: number;
+}
+
+/** Profile is a validated profile with defaults filled in and derived values added. */
+export interface Profile {
+  privateKey: Buffer;
+  /** publicKey and identity are derived from privateKey. */
+  publicKey: Buffer;
+  identity: string;
+  listenPort: number;
+  listenAddress: string;
+  /** virtualAddress is canonical a.b.c.d; parseIPv4 gives its number. */
+  virtualAddress: string;
+  virtualNetwork: Cidr;
+  adapter: AdapterConfig;
+  peers: PeerConfig[];
+  /** reserved holds the later parts' keys exactly as written, only those present. */
+  reserved: Partial<Record<ReservedKey, unknown>>;
+}
+
+/** ProfileJson is the file's shape, for writing profiles (init, add-peer, toProfileJson). */
+export interface ProfileJson {
+  PrivateKey: string;
+  ListenPort?: number;
+  ListenAddress?: string;
+  VirtualAddress: string;
+  VirtualNetwork?: string;
+  Adapter?: { Name?: string; Mtu?: number };
+  Peers?: PeerJson[];
+  [reserved: string]: unknown;
+}
+
+/** PeerJson is one entry of the file's Peers array. */
+export interface PeerJson {
+  Name?: string;
+  PublicKey: string;
+  PresharedKey?: string;
+  Endpoint?: string;
+  AllowedIPs: string[];
+  PersistentKeepalive?: number;
+}
+
+/** toProfileJson writes a profile back in file form, defaults spelled out. */
+export function toProfileJson(p: Profile): ProfileJson {
+  const out: ProfileJson = {
+    PrivateKey: formatKey(p.privateKey),
+    ListenPort: p.listenPort,
+    ListenAddress: p.listenAddress,
+    VirtualAddress: p.virtualAddress,
+    VirtualNetwork: formatCidr(p.virtualNetwork),
+    Adapter: { Name: p.adapter.name, Mtu: p.adapter.mtu },
+    Peers: p.peers.map(peerToJson),
+  };
+  for (const [k, v] of Object.entries(p.reserved)) out[k] = v;
+  return out;
+}
+
+function peerToJson(peer: PeerConfig): PeerJson {
+  const out: PeerJson = { PublicKey: formatKey(peer.publicKey), AllowedIPs: peer.allowedIps.map(formatCidr) };
+  if (peer.name !== null) out.Name = peer.name;
+  if (peer.presharedKey !== null) out.PresharedKey = formatKey(peer.presharedKey);
+  if (peer.endpoint !== null) out.Endpoint = formatEndpoint(peer.endpoint);
+  out.PersistentKeepalive = peer.persistentKeepalive;
+  return out;
+}

@@ -1,0 +1,337 @@
+// Profile validation: docs/profile.md "Keys". Every key is checked, all problems are collected,
+// and only a fully valid profile comes out, typed and with defaults filled in.
+import { identityFromPublicKey } from './identity.js';
+import {
+  cidrContains, cidrIsCanonical, cidrNetwork, formatCidr, parseCidr, parseEndpoint, parseIPv4,
+  prefixMask, type Cidr, type Endpoint,
+} from './ipv4.js';
+import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
+import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
+import {
+  ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
+  type PeerConfig, type Profile, type ReservedKey,
+} from './schema.js';
+
+type Obj = Record<string, unknown>;
+
+/** validateProfile checks a parsed profile and returns its typed form, or throws ProfileError. */
+export function validateProfile(raw: unknown, file: string): Profile {
+  const is = new Issues();
+  if (!isObject(raw)) {
+    throw new ProfileError(file, [{ key: null, problem: `the top level must be a JSON object, not ${typeName(raw)}` }]);
+  }
+  checkKnownKeys(raw, TOP_LEVEL_KEYS, '', is);
+
+  const privateKey = keyField(raw, 'PrivateKey', '', is, true);
+  let publicKey: Buffer | null = null;
+  if (privateKey) {
+    if (isZeroKey(privateKey)) is.add('PrivateKey', 'is all zeros; make one with `warren genkey`');
+    else publicKey = publicKeyFromPrivate(privateKey);
+  }
+  const listenPort = intField(raw, 'ListenPort', '', is, 0, 65535) ?? PROFILE_DEFAULTS.listenPort;
+  const listenAddress = addressField(raw, 'ListenAddress', '', is) ?? PROFILE_DEFAULTS.listenAddress;
+  const virtualAddress = addressField(raw, 'VirtualAddress', '', is, true);
+  const virtualNetwork = networkField(raw, is);
+  const adapter = adapterField(raw, is);
+  const peers = peersField(raw, is);
+  const reserved = reservedFields(raw, is);
+
+  if (virtualAddress !== undefined && virtualNetwork) checkVirtualAddress(virtualAddress, virtualNetwork, is);
+  if (peers) checkPeersTogether(peers, publicKey, is);
+
+  if (is.count > 0) throw new ProfileError(file, is.list);
+  return {
+    privateKey: privateKey!,
+    publicKey: publicKey!,
+    identity: identityFromPublicKey(publicKey!),
+    listenPort,
+    listenAddress,
+    virtualAddress: virtualAddress!,
+    virtualNetwork: virtualNetwork!,
+    adapter: adapter!,
+    peers: peers!.map((p) => p.config),
+    reserved,
+  };
+}
+
+function checkKnownKeys(obj: Obj, known: readonly string[], parent: string, is: Issues): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) is.add(childPath(parent, k), `unknown key${didYouMean(k, known)}`);
+  }
+}
+
+/** stringField returns obj[key] when it is a string within the length bound. */
+function stringField(obj: Obj, key: string, parent: string, is: Issues, required = false): string | undefined {
+  const path = childPath(parent, key);
+  if (!Object.hasOwn(obj, key)) {
+    if (required) is.add(path, 'is required');
+    return undefined;
+  }
+  return stringValue(obj[key], path, is);
+}
+
+function stringValue(v: unknown, path: string, is: Issues): string | undefined {
+  if (typeof v !== 'string') {
+    is.add(path, `must be a string, not ${typeName(v)}`);
+    return undefined;
+  }
+  if (v.length > PROFILE_LIMITS.stringChars) {
+    is.add(path, `is ${v.length} characters long (the limit is ${PROFILE_LIMITS.stringChars})`);
+    return undefined;
+  }
+  return v;
+}
+
+function intField(obj: Obj, key: string, parent: string, is: Issues, min: number, max: number): number | undefined {
+  if (!Object.hasOwn(obj, key)) return undefined;
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    const got = typeof v === 'number' ? String(v) : typeName(v);
+    is.add(childPath(parent, key), `must be a whole number from ${min} to ${max}, not ${got}`);
+    return undefined;
+  }
+  return v;
+}
+
+function keyField(obj: Obj, key: string, parent: string, is: Issues, required: boolean): Buffer | undefined {
+  const s = stringField(obj, key, parent, is, required);
+  if (s === undefined) return undefined;
+  try {
+    return parseKey(s);
+  } catch (e) {
+    // KeyFormatError never quotes the text: this may be a private key.
+    if (!(e instanceof KeyFormatError)) throw e;
+    is.add(childPath(parent, key), e.message);
+    return undefined;
+  }
+}
+
+function addressField(obj: Obj, key: string, parent: string, is: Issues, required = false): string | undefined {
+  const s = stringField(obj, key, parent, is, required);
+  if (s === undefined) return undefined;
+  if (parseIPv4(s) === null) {
+    is.add(childPath(parent, key), `${quote(s)} is not an IPv4 address (expected a.b.c.d)`);
+    return undefined;
+  }
+  return s;
+}
+
+/** cidrValue parses a canonical IPv4 prefix, saying what is wrong otherwise. */
+function cidrValue(v: unknown, path: string, is: Issues): Cidr | undefined {
+  const s = stringValue(v, path, is);
+  if (s === undefined) return undefined;
+  const c = parseCidr(s);
+  if (!c) {
+    is.add(path, `${quote(s)} is not an IPv4 CIDR (expected a.b.c.d/n)`);
+    return undefined;
+  }
+  if (!cidrIsCanonical(c)) {
+    is.add(path, `${quote(s)} has host bits set (did you mean "${formatCidr(cidrNetwork(c))}"?)`);
+    return undefined;
+  }
+  return c;
+}
+
+function networkField(obj: Obj, is: Issues): Cidr | undefined {
+  if (!Object.hasOwn(obj, 'VirtualNetwork')) return parseCidr(PROFILE_DEFAULTS.virtualNetwork)!;
+  const c = cidrValue(obj.VirtualNetwork, 'VirtualNetwork', is);
+  // Narrower than /30 leaves no room for peers; wider than /8 would swallow routes the machine needs.
+  if (c && (c.bits < 8 || c.bits > 30)) {
+    is.add('VirtualNetwork', `${formatCidr(c)}: the prefix length must be from 8 to 30`);
+    return undefined;
+  }
+  return c;
+}
+
+function checkVirtualAddress(address: string, net: Cidr, is: Issues): void {
+  const a = parseIPv4(address)!;
+  if (!cidrContains(net, a)) {
+    is.add('VirtualAddress', `${address} is outside VirtualNetwork ${formatCidr(net)}`);
+  } else if (a === net.addr || a === (net.addr | ~prefixMask(net.bits)) >>> 0) {
+    is.add('VirtualAddress', `${address} is the network or broadcast address of ${formatCidr(net)}`);
+  }
+}
+
+function adapterField(obj: Obj, is: Issues): { name: string; mtu: number } | undefined {
+  const fallback = { name: PROFILE_DEFAULTS.adapterName, mtu: PROFILE_DEFAULTS.adapterMtu };
+  if (!Object.hasOwn(obj, 'Adapter')) return fallback;
+  const a = obj.Adapter;
+  if (!isObject(a)) {
+    is.add('Adapter', `must be an object like {"Name": "warren0"}, not ${typeName(a)}`);
+    return undefined;
+  }
+  checkKnownKeys(a, ADAPTER_KEYS, 'Adapter', is);
+  const name = stringField(a, 'Name', 'Adapter', is);
+  if (name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
+    is.add('Adapter.Name', `${quote(name)} is not a device name (1-15 characters of A-Z a-z 0-9 _ . -)`);
+  }
+  const mtu = intField(a, 'Mtu', 'Adapter', is, 576, 9000);
+  return { name: name ?? fallback.name, mtu: mtu ?? fallback.mtu };
+}
+
+interface CheckedPeer {
+  index: number;
+  config: PeerConfig;
+}
+
+function peersField(obj: Obj, is: Issues): CheckedPeer[] | undefined {
+  if (!Object.hasOwn(obj, 'Peers')) return [];
+  const list = obj.Peers;
+  if (!Array.isArray(list)) {
+    is.add('Peers', `must be an array of peers, not ${typeName(list)}`);
+    return undefined;
+  }
+  if (list.length > PROFILE_LIMITS.peers) {
+    is.add('Peers', `has ${list.length} peers (the limit is ${PROFILE_LIMITS.peers})`);
+    return undefined;
+  }
+  // Invalid peers are left out but the valid ones still go through the cross-checks, so that
+  // one run reports as much as it can.
+  const out: CheckedPeer[] = [];
+  list.forEach((p, i) => {
+    const config = peerValue(p, indexPath('Peers', i), is);
+    if (config) out.push({ index: i, config });
+  });
+  return out;
+}
+
+function peerValue(p: unknown, path: string, is: Issues): PeerConfig | undefined {
+  if (!isObject(p)) {
+    is.add(path, `must be an object with PublicKey and AllowedIPs, not ${typeName(p)}`);
+    return undefined;
+  }
+  const before = is.count;
+  checkKnownKeys(p, PEER_KEYS, path, is);
+  const name = stringField(p, 'Name', path, is);
+  if (name !== undefined && !/^[^\p{Cc}]{1,64}$/u.test(name)) {
+    is.add(childPath(path, 'Name'), `${quote(name)} must be 1-${PROFILE_LIMITS.nameChars} characters without control characters`);
+  }
+  const publicKey = keyField(p, 'PublicKey', path, is, true);
+  if (publicKey && isZeroKey(publicKey)) is.add(childPath(path, 'PublicKey'), 'is all zeros');
+  const presharedKey = keyField(p, 'PresharedKey', path, is, false);
+  const endpoint = endpointField(p, path, is);
+  const allowedIps = allowedIpsField(p, path, is);
+  const persistentKeepalive = intField(p, 'PersistentKeepalive', path, is, 0, 65535) ?? PROFILE_DEFAULTS.persistentKeepalive;
+  if (is.count > before) return undefined;
+  return {
+    name: name ?? null,
+    publicKey: publicKey!,
+    identity: identityFromPublicKey(publicKey!),
+    presharedKey: presharedKey ?? null,
+    endpoint: endpoint ?? null,
+    allowedIps: allowedIps!,
+    persistentKeepalive,
+  };
+}
+
+function endpointField(p: Obj, parent: string, is: Issues): Endpoint | undefined {
+  const s = stringField(p, 'Endpoint', parent, is);
+  if (s === undefined) return undefined;
+  const path = childPath(parent, 'Endpoint');
+  const e = parseEndpoint(s);
+  if (!e) {
+    const why = s.includes('[') || s.split(':').length > 2 ? '; IPv6 endpoints are not supported yet' : '';
+    is.add(path, `${quote(s)} is not an IPv4 endpoint (expected a.b.c.d:port, port 1-65535${why})`);
+    return undefined;
+  }
+  if (e.ip === '0.0.0.0' || e.ip === '255.255.255.255') {
+    is.add(path, `${quote(s)} is not a destination a packet can be sent to`);
+    return undefined;
+  }
+  return e;
+}
+
+function allowedIpsField(p: Obj, parent: string, is: Issues): Cidr[] | undefined {
+  const path = childPath(parent, 'AllowedIPs');
+  if (!Object.hasOwn(p, 'AllowedIPs')) {
+    is.add(path, 'is required (the addresses this peer may use, e.g. ["100.64.0.2/32"])');
+    return undefined;
+  }
+  const list = p.AllowedIPs;
+  if (!Array.isArray(list)) {
+    is.add(path, `must be an array of CIDRs like ["100.64.0.2/32"], not ${typeName(list)}`);
+    return undefined;
+  }
+  if (list.length > PROFILE_LIMITS.allowedIpsPerPeer) {
+    is.add(path, `has ${list.length} entries (the limit is ${PROFILE_LIMITS.allowedIpsPerPeer})`);
+    return undefined;
+  }
+  const out: Cidr[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((v, i) => {
+    const c = cidrValue(v, indexPath(path, i), is);
+    if (!c) return;
+    const text = formatCidr(c);
+    const first = seen.get(text);
+    if (first !== undefined) is.add(indexPath(path, i), `${text} is listed twice (also at [${first}])`);
+    else seen.set(text, i);
+    out.push(c);
+  });
+  return out;
+}
+
+// Cross-peer checks. Overlapping prefixes are fine (longest prefix wins, as in WireGuard's
+// cryptokey routing), but an exact duplicate would silently move the prefix to the later peer.
+function checkPeersTogether(peers: CheckedPeer[], ownPublicKey: Buffer | null, is: Issues): void {
+  const keys = new Map<string, number>();
+  const prefixes = new Map<string, { peer: number; entry: number }>();
+  for (const { index, config } of peers) {
+    const keyPath = childPath(indexPath('Peers', index), 'PublicKey');
+    const key = config.publicKey.toString('base64');
+    const firstPeer = keys.get(key);
+    if (ownPublicKey && config.publicKey.equals(ownPublicKey)) {
+      is.add(keyPath, "is this profile's own public key (derived from PrivateKey); a system cannot be its own peer");
+    } else if (firstPeer !== undefined) {
+      is.add(keyPath, `is the same key as Peers[${firstPeer}].PublicKey (list each peer once)`);
+    } else {
+      keys.set(key, index);
+    }
+    config.allowedIps.forEach((c, entry) => {
+      const text = formatCidr(c);
+      const first = prefixes.get(text);
+      if (first === undefined) prefixes.set(text, { peer: index, entry });
+      else if (first.peer !== index) {
+        is.add(
+          indexPath(childPath(indexPath('Peers', index), 'AllowedIPs'), entry),
+          `${text} is already routed to Peers[${first.peer}] (AllowedIPs[${first.entry}]); a prefix belongs to one peer only`,
+        );
+      }
+    });
+  }
+}
+
+function reservedFields(obj: Obj, is: Issues): Partial<Record<ReservedKey, unknown>> {
+  const out: Partial<Record<ReservedKey, unknown>> = {};
+  for (const [key, shape] of Object.entries(RESERVED_KEYS) as [ReservedKey, 'object' | 'array'][]) {
+    if (!Object.hasOwn(obj, key)) continue;
+    const v = obj[key];
+    const ok = shape === 'array' ? Array.isArray(v) : isObject(v);
+    if (!ok) {
+      is.add(key, `must be ${shape === 'array' ? 'an array' : 'an object'}, not ${typeName(v)} (leave the key out if unused)`);
+      continue;
+    }
+    if (checkStringLengths(v, key, is)) out[key] = v;
+  }
+  return out;
+}
+
+/** checkStringLengths applies the string bound inside the raw, not yet interpreted, sections. */
+function checkStringLengths(v: unknown, path: string, is: Issues): boolean {
+  if (typeof v === 'string') {
+    if (v.length <= PROFILE_LIMITS.stringChars) return true;
+    is.add(path, `is ${v.length} characters long (the limit is ${PROFILE_LIMITS.stringChars})`);
+    return false;
+  }
+  let ok = true;
+  if (Array.isArray(v)) v.forEach((x, i) => (ok = checkStringLengths(x, indexPath(path, i), is) && ok));
+  else if (isObject(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const p = childPath(path, k);
+      if (k.length > PROFILE_LIMITS.stringChars) {
+        is.add(p, `key is ${k.length} characters long (the limit is ${PROFILE_LIMITS.stringChars})`);
+        ok = false;
+      } else ok = checkStringLengths(x, p, is) && ok;
+    }
+  }
+  return ok;
+}

@@ -1,0 +1,85 @@
+// The helper's state file records what a running helper has set up on the machine, so that
+// after a crash (kill -9, power loss) the next start removes exactly that and nothing else.
+import { readFileSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ipQuiet, linkExists } from '../tun/ip.js';
+import type { Logger } from '../log.js';
+
+/** HelperState is what a running helper has changed on the machine. */
+export interface HelperState {
+  pid: number;
+  startedAt: number;
+  adapter: string;
+  routes: string[]; // `ip route` specs added outside the adapter (none yet; exit nodes add some)
+}
+
+const FILE = 'helper.json';
+
+/** statePath is the state file inside the state directory. */
+export function statePath(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+/** processIsWarren says whether pid is alive and is a Warren helper (not a recycled pid). */
+function processIsWarren(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('warren') || cmdline.includes('cli/main');
+  } catch {
+    return false;
+  }
+}
+
+/** readState returns the recorded state, or null if there is none or it is unreadable. */
+export function readState(stateDir: string): HelperState | null {
+  let text: string;
+  try {
+    text = readFileSync(statePath(stateDir), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const v = JSON.parse(text) as Partial<HelperState>;
+    if (typeof v.pid !== 'number' || typeof v.adapter !== 'string' || !Array.isArray(v.routes)) return null;
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(v.adapter)) return null;
+    return { pid: v.pid, startedAt: Number(v.startedAt) || 0, adapter: v.adapter, routes: v.routes.filter((r) => typeof r === 'string') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * recoverFromCrash undoes what a helper that died without cleaning up left behind. It refuses
+ * to touch anything if that helper is still running.
+ */
+export function recoverFromCrash(stateDir: string, log: Logger): void {
+  const old = readState(stateDir);
+  if (old === null) return;
+  if (processIsWarren(old.pid)) {
+    throw new Error(`another Warren helper (pid ${old.pid}) is running with state directory ${stateDir}; ` +
+      'stop it first, or give this one its own --state-dir');
+  }
+  for (const route of old.routes) ipQuiet(['route', 'del', ...route.split(' ')]);
+  if (linkExists(old.adapter)) ipQuiet(['link', 'del', 'dev', old.adapter]);
+  clearState(stateDir);
+  log.warn(`cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: adapter ${old.adapter}` +
+    (old.routes.length ? `, ${old.routes.length} route(s)` : ''));
+}
+
+/** writeState records the state atomically (temp file + rename). */
+export function writeState(stateDir: string, state: HelperState): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = `${statePath(stateDir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, statePath(stateDir));
+}
+
+/** clearState removes the state file after a clean stop. */
+export function clearState(stateDir: string): void {
+  try {
+    unlinkSync(statePath(stateDir));
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,50 @@
+// buildStatus turns the running device into the Status snapshot of src-shared/status.ts.
+import type { Status, PeerStatus } from '../../../src-shared/status.js';
+import type { Profile } from '../config/schema.js';
+import { formatCidr, formatIPv4 } from '../config/ipv4.js';
+import { formatKey } from '../config/keys.js';
+import { identityFromPublicKey } from '../config/identity.js';
+import type { Device } from '../wireguard/device/device.js';
+import { VERSION } from '../version.js';
+
+/** StatusContext is what the snapshot is built from. */
+export interface StatusContext {
+  profile: Profile;
+  device: Device;
+  adapter: string;
+  listenPort: number;
+  startedAt: number;
+}
+
+/** buildStatus returns the current status snapshot. */
+export function buildStatus(ctx: StatusContext): Status {
+  const peers: PeerStatus[] = [];
+  for (const p of ctx.device.peersByKey.values()) {
+    peers.push({
+      identity: identityFromPublicKey(p.noise.publicKey),
+      name: p.name,
+      publicKey: formatKey(p.noise.publicKey),
+      endpoint: p.hasEndpoint ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
+      allowedIps: p.allowedIps.map((c) => formatCidr(c)),
+      lastHandshake: p.noise.lastHandshakeAt,
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+      persistentKeepalive: p.noise.persistentKeepalive,
+      exitNodeFor: [],
+    });
+  }
+  return {
+    version: VERSION,
+    identity: ctx.profile.identity,
+    publicKey: formatKey(ctx.profile.publicKey),
+    virtualAddress: ctx.profile.virtualAddress,
+    virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
+    adapter: ctx.adapter,
+    listenPort: ctx.listenPort,
+    state: 'connected',
+    mode: 'static',
+    peers,
+    drops: ctx.device.drops.snapshot(),
+    startedAt: ctx.startedAt,
+  };
+}

@@ -1,0 +1,120 @@
+// The native fast path of the WireGuard data plane (DESIGN.md "Performance facts"): TUN and
+// UDP descriptors, reader threads that hand JS whole batches of packets, batched writes and
+// sends, and in-place ChaCha20-Poly1305, each one N-API call per batch rather than per packet.
+//
+// Errors: a failed system call throws an Error whose message names the operation and the errno
+// text ("TUNSETIFF warren0: Operation not permitted") and whose `.code` is the errno name
+// ('EPERM'). A bad argument (wrong type, offset outside the buffer, count beyond an array, key
+// not 32 bytes) throws TypeError or RangeError: those are bugs in the caller. Conditions caused
+// by network input or the network itself (a packet the kernel refuses, an unreachable peer, a
+// full socket buffer, a forged tag) never throw: they show in the return values.
+import { loadAddon } from './load.js';
+import type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, TunHandle, UdpHandle } from './types.js';
+
+export type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, ReaderStats, TunHandle, UdpHandle } from './types.js';
+export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
+
+/**
+ * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern
+ * like "wg%d" lets the kernel number it) with IFF_TUN|IFF_NO_PI: packets are bare IP. The
+ * descriptor is non-blocking and close-on-exec; the device disappears when it is closed.
+ */
+export function tunOpen(name: string): TunHandle {
+  return loadAddon().tunOpen(name);
+}
+
+/**
+ * udpOpen binds a non-blocking IPv4 UDP socket on bindIp:port (port 0 picks a free one) with
+ * 8 MiB socket buffers where the system allows, and without SO_REUSEADDR.
+ */
+export function udpOpen(bindIp: string, port: number): UdpHandle {
+  return loadAddon().udpOpen(bindIp, port);
+}
+
+/** closeFd closes a descriptor from this module (a running reader keeps its own duplicate). */
+export function closeFd(fd: number): void {
+  loadAddon().closeFd(fd);
+}
+
+/**
+ * peerCredentials returns SO_PEERCRED of a connected Unix socket; it throws EAFNOSUPPORT for
+ * other sockets and ENOTCONN when there is no peer, rather than returning made-up credentials.
+ */
+export function peerCredentials(fd: number): PeerCredentials {
+  return loadAddon().peerCredentials(fd);
+}
+
+/**
+ * startReader starts a thread that reads packets from `fd` and calls onBatch with batches of
+ * them on the event loop (see Batch for the memory contract and ReaderOptions for the pool).
+ * 'tun' reads a TUN device; 'udp' receives datagrams with their source address. A running
+ * reader keeps the process alive, like a listening socket, until stop().
+ *
+ * The thread reads a duplicate of `fd`, so closing `fd` while it runs is safe, but the device
+ * or socket then stays open (and a TUN device stays up) until stop().
+ */
+export function startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader {
+  return loadAddon().startReader(fd, kind, opts, onBatch);
+}
+
+/**
+ * tunWriteBatch writes packets i < count (buf[offsets[i]], lengths[i] bytes) to the TUN device
+ * and returns how many the kernel took. A packet it refuses (malformed: EINVAL; no memory or
+ * queue: ENOBUFS, EAGAIN) is dropped and the rest still go. Any other error ends the batch; it
+ * throws if nothing was written, otherwise the next call reports it.
+ */
+export function tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+  return loadAddon().tunWriteBatch(fd, buf, offsets, lengths, count);
+}
+
+/**
+ * udpSendBatch sends datagram i < count (buf[offsets[i]], lengths[i] bytes) to
+ * addrs[i]:ports[i] (host-order IPv4) with sendmmsg, and returns how many were sent. A full
+ * socket buffer (EAGAIN, ENOBUFS) drops the rest of the batch; a destination the kernel refuses
+ * (unreachable, filtered, bad address) drops that datagram only. Other errors throw if nothing
+ * was sent, otherwise the next call reports them.
+ */
+export function udpSendBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
+  addrs: Uint32Array, ports: Uint16Array, count: number): number {
+  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrs, ports, count);
+}
+
+/** udpSend sends one datagram (handshakes, cookies); false means it was dropped, as in udpSendBatch. */
+export function udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean {
+  return loadAddon().udpSend(fd, buf, offset, length, addr, port);
+}
+
+/**
+ * aeadSeal encrypts buf[offset, offset+length) in place with ChaCha20-Poly1305 as WireGuard
+ * transport messages use it (nonce = 4 zero bytes || 64-bit little-endian counter, no
+ * associated data) and writes the 16-byte tag at offset+length. counter: integer in
+ * [0, 2^53 - 1]; key: 32 bytes.
+ */
+export function aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void {
+  loadAddon().aeadSeal(key, counter, buf, offset, length);
+}
+
+/**
+ * aeadOpen checks and decrypts buf[offset, offset+length) in place, `length` including the tag,
+ * and returns whether the tag was valid. After false the plaintext region holds garbage.
+ */
+export function aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean {
+  return loadAddon().aeadOpen(key, counter, buf, offset, length);
+}
+
+/** aeadSealBatch seals packet i < count as aeadSeal does, with counter firstCounter + i. */
+export function aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8Array, offsets: Uint32Array,
+  lengths: Uint32Array, count: number): void {
+  loadAddon().aeadSealBatch(key, firstCounter, buf, offsets, lengths, count);
+}
+
+/**
+ * aeadOpenBatch opens packet i < count as aeadOpen does, with key number keyIndex[i] of `keys`
+ * (32 bytes each) and counter counters[i], sets ok[i] to 1 or 0 and returns how many opened.
+ * Counters come from the wire, so one that is not an integer in [0, 2^53 - 1], like a packet
+ * shorter than a tag, just fails its packet.
+ */
+export function aeadOpenBatch(keys: Uint8Array, keyIndex: Uint16Array, counters: Float64Array, buf: Uint8Array,
+  offsets: Uint32Array, lengths: Uint32Array, count: number, ok: Uint8Array): number {
+  return loadAddon().aeadOpenBatch(keys, keyIndex, counters, buf, offsets, lengths, count, ok);
+}

@@ -1,0 +1,194 @@
+// Reader lifecycle: no callbacks after stop(), back-pressure that never overwrites a batch JS
+// holds, reuse of the same Batch objects, process exit after stop(), exceptions from onBatch,
+// and option checking.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeFd, startReader, udpOpen, udpSendBatch, type Batch, type Reader, type ReaderOptions } from './index.js';
+import { copyBatch, LOOPBACK, sleep, waitFor } from './testing.js';
+
+/** flood queues n numbered 64-byte datagrams from a fresh socket to `port`. */
+function flood(port: number, n: number): void {
+  const tx = udpOpen('127.0.0.1', 0);
+  try {
+    const buf = Buffer.alloc(n * 64);
+    for (let i = 0; i < n; i++) buf.fill(i & 0xff, i * 64, i * 64 + 64).writeUInt32BE(i, i * 64);
+    const offsets = Uint32Array.from({ length: n }, (_, i) => i * 64);
+    const sent = udpSendBatch(tx.fd, buf, offsets, new Uint32Array(n).fill(64), new Uint32Array(n).fill(LOOPBACK),
+      new Uint16Array(n).fill(port), n);
+    assert.equal(sent, n);
+  } finally {
+    closeFd(tx.fd);
+  }
+}
+
+function spin(ms: number, until: () => boolean = () => false): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !until()) { /* hold the event loop on purpose */ }
+}
+
+test('no callback runs after stop(), not even for batches already queued', async () => {
+  const rx = udpOpen('127.0.0.1', 0);
+  try {
+    flood(rx.port, 20);
+    let calls = 0;
+    const reader: Reader = startReader(rx.fd, 'udp', { maxBatch: 1, slotSize: 128, headroom: 0, pool: 8 }, () => {
+      calls++;
+      // Let the thread queue more batches behind this one before stopping from inside onBatch.
+      spin(2000, () => reader.stats().batches >= 4);
+      reader.stop();
+    });
+    await waitFor(() => calls > 0, 5000, 'the first batch');
+    assert.ok(reader.stats().batches >= 4, 'batches were queued when stop() ran');
+    flood(rx.port, 5);
+    await sleep(200);
+    assert.equal(calls, 1);
+    reader.stop(); // idempotent, also outside the callback
+    assert.ok(reader.stats().packets >= 4, 'stats stay readable after stop');
+  } finally {
+    closeFd(rx.fd);
+  }
+});
+
+test('a batch JS holds is never overwritten, and the pool hands out the same objects', async () => {
+  const rx = udpOpen('127.0.0.1', 0);
+  let reader: Reader | undefined;
+  try {
+    flood(rx.port, 200);
+    const objects = new Set<Batch>();
+    const bufs = new Set<Buffer>();
+    const seen: number[] = [];
+    let overwritten = 0;
+    reader = startReader(rx.fd, 'udp', { maxBatch: 4, slotSize: 128, headroom: 8, pool: 2 }, (b) => {
+      objects.add(b);
+      bufs.add(b.buf);
+      const before = copyBatch(b);
+      spin(3); // the thread is busy refilling the other entry meanwhile
+      const after = copyBatch(b);
+      if (!before.every((p, i) => p.data.equals(after[i]!.data))) overwritten++;
+      for (const p of before) seen.push(p.data.readUInt32BE(0));
+    });
+    await waitFor(() => seen.length >= 200, 5000, '200 datagrams');
+    assert.equal(overwritten, 0);
+    assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i), 'back-pressure loses nothing the socket buffer holds');
+    assert.equal(objects.size, 2, 'one Batch object per pool entry');
+    assert.equal(bufs.size, 2, 'one Buffer per pool entry');
+  } finally {
+    reader?.stop();
+    closeFd(rx.fd);
+  }
+});
+
+/** loaderArgs keeps the module loader flags (tsx when run from source) for child processes. */
+function loaderArgs(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a);
+    else if (/^--(import|require|loader|experimental-loader)$/.test(a) && i + 1 < argv.length) out.push(a, argv[++i]!);
+  }
+  return out;
+}
+
+/** runChild runs an ES module snippet in a fresh node; `exited` is false if it outlived `ms`. */
+function runChild(code: string, ms: number): Promise<{ exited: boolean; status: number | null; out: string; err: string }> {
+  const index = new URL('./index.js', import.meta.url).href;
+  const child = spawn(process.execPath, [...loaderArgs(), '--input-type=module', '-e',
+    `const n = await import(${JSON.stringify(index)});\n${code}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ exited: false, status: null, out, err });
+    }, ms);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ exited: true, status, out, err });
+    });
+  });
+}
+
+const START = `const s = n.udpOpen('127.0.0.1', 0);
+const r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2 }, () => {});
+console.log('started');`;
+
+test('a stopped reader lets the process exit', async () => {
+  const { err, ...res } = await runChild(`${START}\nr.stop(); r.stop(); n.closeFd(s.fd);`, 5000);
+  assert.deepEqual(res, { exited: true, status: 0, out: 'started\n' }, err);
+});
+
+test('a running reader keeps the process alive (control for the test above)', async () => {
+  const res = await runChild(START, 1500);
+  assert.equal(res.out, 'started\n', res.err);
+  assert.equal(res.exited, false);
+});
+
+test('an exception thrown by onBatch surfaces as an uncaught exception', async () => {
+  const res = await runChild(`const s = n.udpOpen('127.0.0.1', 0);
+let r;
+process.on('uncaughtException', (e) => { console.log('uncaught: ' + e.message); r.stop(); n.closeFd(s.fd); });
+r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2 }, () => { throw new Error('boom'); });
+n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port);`, 5000);
+  const { err, ...rest } = res;
+  assert.deepEqual(rest, { exited: true, status: 0, out: 'uncaught: boom\n' }, err);
+});
+
+test('the reader reads its own duplicate: closing fd early is safe, and stop() closes the socket', async () => {
+  const rx = udpOpen('127.0.0.1', 0);
+  const seen: number[] = [];
+  const reader = startReader(rx.fd, 'udp', { maxBatch: 8, slotSize: 128, headroom: 0, pool: 2 }, (b) => {
+    for (const p of copyBatch(b)) seen.push(p.data.readUInt32BE(0));
+  });
+  try {
+    closeFd(rx.fd);
+    flood(rx.port, 3);
+    await waitFor(() => seen.length === 3, 5000, 'datagrams after closeFd');
+    assert.throws(() => udpOpen('127.0.0.1', rx.port), { code: 'EADDRINUSE' }, 'the reader still holds the socket');
+  } finally {
+    reader.stop();
+  }
+  const again = udpOpen('127.0.0.1', rx.port); // the port is free once the reader has stopped
+  closeFd(again.fd);
+  assert.throws(() => startReader(rx.fd, 'udp', { maxBatch: 8, slotSize: 128, headroom: 0, pool: 2 }, () => {}),
+    (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message === `startReader: fd ${rx.fd}: Bad file descriptor`);
+});
+
+test('startReader rejects bad arguments without starting a thread', () => {
+  const rx = udpOpen('127.0.0.1', 0);
+  try {
+    const ok: ReaderOptions = { maxBatch: 8, slotSize: 256, headroom: 16, pool: 2 };
+    const noop = () => {};
+    const cases: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> = [
+      ['unknown kind', () => startReader(rx.fd, 'tcp' as 'udp', ok, noop), RangeError],
+      ['opts not an object', () => startReader(rx.fd, 'udp', 5 as unknown as ReaderOptions, noop), TypeError],
+      ['maxBatch 0', () => startReader(rx.fd, 'udp', { ...ok, maxBatch: 0 }, noop), RangeError],
+      ['maxBatch 1025', () => startReader(rx.fd, 'udp', { ...ok, maxBatch: 1025 }, noop), RangeError],
+      ['slot without room for tailroom', () => startReader(rx.fd, 'udp', { ...ok, slotSize: 16 + 32 }, noop), RangeError],
+      ['pool 0', () => startReader(rx.fd, 'udp', { ...ok, pool: 0 }, noop), RangeError],
+      ['missing maxBatch', () => startReader(rx.fd, 'udp', { ...ok, maxBatch: undefined as unknown as number }, noop), TypeError],
+      ['more than 256 MiB of pool', () => startReader(rx.fd, 'udp', { maxBatch: 1024, slotSize: 65535, headroom: 0, pool: 8 }, noop), RangeError],
+      ['onError not a function', () => startReader(rx.fd, 'udp', { ...ok, onError: 1 as unknown as () => void }, noop), TypeError],
+      ['onBatch not a function', () => startReader(rx.fd, 'udp', ok, null as unknown as () => void), TypeError],
+      ['negative fd', () => startReader(-1, 'udp', ok, noop), RangeError],
+    ];
+    for (const [name, call, type] of cases) assert.throws(call, type, name);
+  } finally {
+    closeFd(rx.fd);
+  }
+});
+
+test('reader methods refuse an object that is not a reader', () => {
+  const rx = udpOpen('127.0.0.1', 0);
+  const reader = startReader(rx.fd, 'udp', { maxBatch: 1, slotSize: 128, headroom: 0, pool: 1 }, () => {});
+  try {
+    assert.throws(() => Reflect.apply(reader.stop, {}, []), TypeError);
+    assert.throws(() => Reflect.apply(reader.stats, undefined, []), TypeError);
+  } finally {
+    reader.stop();
+    closeFd(rx.fd);
+  }
+});

@@ -1,0 +1,169 @@
+// A real TUN device in the root namespace (needs root and /dev/net/tun): packets the kernel
+// routes into it reach the reader, packets written with tunWriteBatch reach a local socket,
+// oversize packets are counted, and deleting the device is reported through onError. Each test
+// uses a random device name and a random /30 in 100.127.0.0/16, and deletes the device after.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { closeFd, startReader, tunOpen, tunWriteBatch, type TunHandle } from './index.js';
+import { copyBatch, sleep, waitFor, type Received } from './testing.js';
+
+function skipReason(): string | undefined {
+  if (process.platform !== 'linux') return 'TUN tests need Linux';
+  if (process.getuid?.() !== 0) return 'TUN tests need root';
+  if (!existsSync('/dev/net/tun')) return 'TUN tests need /dev/net/tun';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'TUN tests need iproute2 (ip)';
+  }
+  return undefined;
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Fixture is an up TUN device with local address .1 and a peer .2 in its /30. */
+interface Fixture {
+  tun: TunHandle;
+  local: string;
+  peer: string;
+}
+
+/** withTun runs `body` on a fresh device and always removes the device afterwards. */
+async function withTun(t: TestContext, body: (f: Fixture) => Promise<void>): Promise<void> {
+  const reason = skipReason();
+  if (reason !== undefined) {
+    t.skip(reason);
+    return;
+  }
+  const name = `wnt${randomBytes(2).toString('hex')}`;
+  const net = `100.127.${randomInt(0, 256)}.${randomInt(0, 64) * 4}`.split('.').map(Number);
+  const at = (host: number) => [net[0], net[1], net[2], net[3]! + host].join('.');
+  let tun: TunHandle | undefined;
+  try {
+    tun = tunOpen(name);
+    assert.equal(tun.name, name);
+    ip('addr', 'add', `${at(1)}/30`, 'dev', name);
+    ip('link', 'set', 'dev', name, 'up');
+    await body({ tun, local: at(1), peer: at(2) });
+  } finally {
+    try {
+      if (tun) closeFd(tun.fd); // a non-persistent device goes away with its descriptor...
+    } catch { /* already closed by the test */ }
+    try {
+      ip('link', 'del', name); // ...but make sure
+    } catch { /* gone */ }
+  }
+}
+
+const addrBytes = (a: string) => Buffer.from(a.split('.').map(Number));
+
+/** isUdpTo tells whether p is an IPv4/UDP packet to dst:port (the kernel also emits IPv6 noise). */
+function isUdpTo(p: Buffer, dst: string, port: number): boolean {
+  return p.length >= 28 && p[0]! >> 4 === 4 && p[9] === 17 && p.subarray(16, 20).equals(addrBytes(dst)) && p.readUInt16BE(22) === port;
+}
+
+/** ipv4Udp builds an IPv4/UDP packet with a valid header checksum (UDP checksum 0: none). */
+function ipv4Udp(src: string, sport: number, dst: string, dport: number, payload: Buffer): Buffer {
+  const p = Buffer.alloc(28 + payload.length);
+  p[0] = 0x45;
+  p.writeUInt16BE(p.length, 2);
+  p[8] = 64; // TTL
+  p[9] = 17;
+  addrBytes(src).copy(p, 12);
+  addrBytes(dst).copy(p, 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += p.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  p.writeUInt16BE(~sum & 0xffff, 10);
+  p.writeUInt16BE(sport, 20);
+  p.writeUInt16BE(dport, 22);
+  p.writeUInt16BE(8 + payload.length, 24);
+  payload.copy(p, 28);
+  return p;
+}
+
+async function localSocket(addr: string): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, addr);
+  await once(s, 'listening');
+  return s;
+}
+
+test('the reader delivers packets routed into the TUN, and tunWriteBatch injects packets back', async (t) => {
+  await withTun(t, async ({ tun, local, peer }) => {
+    const got: Received[] = [];
+    const reader = startReader(tun.fd, 'tun', { maxBatch: 32, slotSize: 1600, headroom: 16, pool: 4 }, (b) => got.push(...copyBatch(b)));
+    const sock = await localSocket(local);
+    try {
+      const message = Buffer.from('warren tun test');
+      sock.send(message, 9999, peer);
+      await waitFor(() => got.some((g) => isUdpTo(g.data, peer, 9999)), 5000, 'the UDP packet on the TUN');
+      const pkt = got.find((g) => isUdpTo(g.data, peer, 9999))!;
+      assert.deepEqual(pkt.data.subarray(12, 16), addrBytes(local), 'source address');
+      assert.deepEqual(pkt.data.subarray(28), message);
+      assert.equal(pkt.offset % 1600, 16, 'packet starts after the headroom');
+
+      // A packet that is not IP (version 0) is refused by the kernel and dropped; the next goes in.
+      const reply = ipv4Udp(peer, 4242, local, sock.address().port, Buffer.from('reply via tun'));
+      const buf = Buffer.alloc(4096);
+      reply.copy(buf, 2000);
+      const received = once(sock, 'message');
+      assert.equal(tunWriteBatch(tun.fd, buf, Uint32Array.of(100, 2000), Uint32Array.of(40, reply.length), 2), 1);
+      const [msg, rinfo] = (await received) as [Buffer, dgram.RemoteInfo];
+      assert.equal(msg.toString(), 'reply via tun');
+      assert.equal(rinfo.address, peer);
+      assert.equal(rinfo.port, 4242);
+      assert.throws(() => tunWriteBatch(tun.fd, buf, Uint32Array.of(4090), Uint32Array.of(7), 1), RangeError);
+    } finally {
+      reader.stop();
+      sock.close();
+    }
+  });
+});
+
+test('oversize packets are skipped and counted; a deleted device is reported once to onError', async (t) => {
+  await withTun(t, async ({ tun, peer, local }) => {
+    const got: Received[] = [];
+    const errors: NodeJS.ErrnoException[] = [];
+    // 16 + 200 + 32: packets of at most 200 bytes fit.
+    const reader = startReader(tun.fd, 'tun', {
+      maxBatch: 8, slotSize: 248, headroom: 16, pool: 2, onError: (e) => errors.push(e),
+    }, (b) => got.push(...copyBatch(b)));
+    const sock = await localSocket(local);
+    try {
+      // UDP payloads of 172, 173 and 500 bytes make IP packets of 200, 201 and 528 bytes.
+      for (const [size, port] of [[172, 1001], [173, 1002], [500, 1003], [20, 1004]] as const) {
+        sock.send(Buffer.alloc(size, port & 0xff), port, peer);
+      }
+      await waitFor(() => got.some((g) => isUdpTo(g.data, peer, 1004)), 5000, 'the last packet');
+      const ports = got.filter((g) => isUdpTo(g.data, peer, g.data.readUInt16BE(22))).map((g) => g.data.readUInt16BE(22));
+      assert.deepEqual(ports, [1001, 1004], 'the 200-byte packet fits exactly, 201 and 528 do not');
+      assert.equal(reader.stats().truncated, 2);
+
+      ip('link', 'del', 'dev', tun.name);
+      await waitFor(() => errors.length > 0, 5000, 'onError');
+      await sleep(100);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.code, 'EBADFD');
+      assert.match(errors[0]!.message, new RegExp(`^read tun fd ${tun.fd}: File descriptor in bad state$`));
+      assert.equal(reader.stats().errors, 1);
+    } finally {
+      reader.stop();
+      sock.close();
+    }
+  });
+});
+
+test('a second tunOpen of a device in use fails with EBUSY and a clear message', async (t) => {
+  await withTun(t, async ({ tun }) => {
+    assert.throws(() => tunOpen(tun.name), (e: NodeJS.ErrnoException) =>
+      e.code === 'EBUSY' && e.message === `TUNSETIFF ${tun.name}: Device or resource busy`);
+  });
+});

@@ -1,0 +1,128 @@
+// Types of the native addon's API (helper/native/src). The functions themselves are exported,
+// with their contracts, from index.ts.
+
+/**
+ * TAILROOM is the number of bytes a reader leaves free at the end of every slot, after the
+ * largest packet it accepts, so that the data path can pad a packet to 16 bytes and append the
+ * 16-byte Poly1305 tag in place. A slot holds at most `slotSize - headroom - TAILROOM` packet
+ * bytes; longer packets are skipped and counted in `stats().truncated`.
+ */
+export const TAILROOM = 32;
+
+/** KEY_BYTES is the ChaCha20-Poly1305 key size. */
+export const KEY_BYTES = 32;
+
+/** TAG_BYTES is the Poly1305 tag size that aeadSeal appends and aeadOpen checks. */
+export const TAG_BYTES = 16;
+
+/** MAX_COUNTER is the largest nonce counter the AEAD functions accept (2^53 - 1). */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** ReaderKind selects how a reader reads: read() on a TUN device or recvmmsg() on UDP. */
+export type ReaderKind = 'tun' | 'udp';
+
+/**
+ * Batch is one batch of packets from a reader, handed to `onBatch` on the event loop.
+ *
+ * Memory contract: every reader owns `pool` Batch objects, created once at start, and hands the
+ * same objects (same Buffer, same typed arrays) over again and again. While onBatch runs the
+ * batch belongs to JS and may be modified in place (decrypt, prepend headers into the headroom,
+ * append tags into the tailroom). Once onBatch returns, the reader thread may overwrite it at
+ * any moment: keep no reference to `buf` or the arrays, copy what must outlive the call, and
+ * never transfer or detach their ArrayBuffers (postMessage/structuredClone transfer lists).
+ */
+export interface Batch {
+  /** buf is the whole pool entry: maxBatch slots of slotSize bytes. */
+  buf: Buffer;
+  /** count is the number of packets in this batch (at least 1). */
+  count: number;
+  /** offsets[i] is where packet i starts: always i * slotSize + headroom. */
+  offsets: Uint32Array;
+  /** lengths[i] is the length of packet i. */
+  lengths: Uint32Array;
+  /** addrs[i] is the source IPv4 of datagram i, host order (a.b.c.d = a<<24|b<<16|c<<8|d); 0 for TUN. */
+  addrs: Uint32Array;
+  /** ports[i] is the source UDP port of datagram i; 0 for TUN. */
+  ports: Uint16Array;
+}
+
+/** ReaderOptions shapes a reader's pool. */
+export interface ReaderOptions {
+  /** maxBatch is the most packets one batch carries (1 to 1024). */
+  maxBatch: number;
+  /** slotSize is the bytes per packet slot: headroom + largest packet + TAILROOM at least. */
+  slotSize: number;
+  /** headroom is free space before each packet, e.g. for a header written in place (0 to 4096). */
+  headroom: number;
+  /**
+   * pool is how many batches may be in flight (1 to 64; 4 is a good value). When JS holds all
+   * of them the thread stops reading and the kernel queue absorbs, then drops, the excess.
+   */
+  pool: number;
+  /**
+   * onError receives, at most once, the error that ended the thread (the device disappeared,
+   * the descriptor was closed...). It has `.code` (e.g. 'EBADFD') and names the operation.
+   */
+  onError?: (err: NodeJS.ErrnoException) => void;
+}
+
+/** ReaderStats are a reader's counters since it started. */
+export interface ReaderStats {
+  batches: number;
+  packets: number;
+  /** truncated counts packets skipped because they did not fit a slot. */
+  truncated: number;
+  /** errors counts failed reads, including the fatal one reported to onError. */
+  errors: number;
+}
+
+/** Reader is a running reader thread. */
+export interface Reader {
+  /**
+   * stop wakes the thread, joins it, closes the reader's duplicate of the descriptor and
+   * releases its hold on the event loop; no callback runs after it returns, even for batches
+   * already queued. Calling it again does nothing. It may be called from inside onBatch.
+   */
+  stop(): void;
+  stats(): ReaderStats;
+}
+
+/** TunHandle is an open TUN device. */
+export interface TunHandle {
+  fd: number;
+  /** name is the kernel's name for the device (it expands patterns like "wg%d"). */
+  name: string;
+}
+
+/** UdpHandle is a bound UDP socket. */
+export interface UdpHandle {
+  fd: number;
+  /** port is the bound port, the one the kernel picked when 0 was asked. */
+  port: number;
+}
+
+/** PeerCredentials identify the process at the other end of a Unix socket. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** NativeAddon is the shape of warren_native.node's exports. */
+export interface NativeAddon {
+  tunOpen(name: string): TunHandle;
+  udpOpen(bindIp: string, port: number): UdpHandle;
+  closeFd(fd: number): void;
+  peerCredentials(fd: number): PeerCredentials;
+  startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
+  tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  udpSendBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
+    addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean;
+  aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void;
+  aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean;
+  aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8Array, offsets: Uint32Array,
+    lengths: Uint32Array, count: number): void;
+  aeadOpenBatch(keys: Uint8Array, keyIndex: Uint16Array, counters: Float64Array, buf: Uint8Array,
+    offsets: Uint32Array, lengths: Uint32Array, count: number, ok: Uint8Array): number;
+}

@@ -1,0 +1,48 @@
+// Bind: the UDP socket WireGuard messages travel on. The native implementation receives with
+// recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch.
+import * as native from '../../native/index.js';
+import { MAX_BATCH, slotSizeFor, type BatchReader, type PacketBatch } from './batch.js';
+
+/** Bind is a bound UDP socket for IPv4 underlay traffic. */
+export interface Bind {
+  readonly port: number;
+  startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader;
+  /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to addrs[i]:ports[i]. */
+  sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean;
+  close(): void;
+}
+
+/** openNativeBind binds a UDP socket on ip:port (port 0 picks one). */
+export function openNativeBind(bindIp: string, port: number): Bind {
+  let sock: { fd: number; port: number };
+  try {
+    sock = native.udpOpen(bindIp, port);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') {
+      throw new Error(`UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`);
+    }
+    throw err;
+  }
+  let closed = false;
+  return {
+    port: sock.port,
+    startReader(maxDatagram, onBatch, onError) {
+      return native.startReader(sock.fd, 'udp', {
+        maxBatch: MAX_BATCH, slotSize: slotSizeFor(maxDatagram), headroom: 0, pool: 4, onError,
+      }, onBatch);
+    },
+    sendBatch(buf, offsets, lengths, addrs, ports, count) {
+      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrs, ports, count);
+    },
+    send(buf, offset, length, addr, port) {
+      return native.udpSend(sock.fd, buf, offset, length, addr, port);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      native.closeFd(sock.fd);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// DropCounters: how many packets the data plane dropped, by reason. Reasons are stable strings
+// (they appear in `warren status --json` and tests assert on them).
+
+/** DeviceDropReason lists the drops decided by the device layer (the protocol core adds its own). */
+export type DeviceDropReason =
+  | 'tun-not-ipv4'
+  | 'tun-no-peer'
+  | 'tun-peer-no-endpoint'
+  | 'tun-queue-full'
+  | 'udp-bad-length'
+  | 'udp-bad-type'
+  | 'unknown-index'
+  | 'expired-keypair'
+  | 'replayed-counter'
+  | 'decrypt-failed'
+  | 'inner-not-ipv4'
+  | 'inner-bad-length'
+  | 'source-not-allowed'
+  | 'tun-write-failed'
+  | 'udp-send-failed'
+  | 'handshake-failed';
+
+/** DropCounters counts drops by reason with no allocation per count once a reason is seen. */
+export class DropCounters {
+  private readonly counts = new Map<string, number>();
+
+  add(reason: string, n = 1): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + n);
+  }
+
+  get(reason: string): number {
+    return this.counts.get(reason) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}

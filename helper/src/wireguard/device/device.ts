@@ -1,0 +1,198 @@
+// Device: the WireGuard data plane. It joins the sans-IO protocol core (noise/) to the I/O:
+// packets from the adapter are routed to a peer by destination (cryptokey routing), encrypted in
+// place and sent in one sendmmsg per batch; datagrams from the UDP socket are authenticated,
+// checked against the sender's allowed IPs and written to the adapter in one batch.
+import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
+import { formatIPv4 } from '../../config/ipv4.js';
+import type { TunAdapter } from '../../tun/index.js';
+import type { Logger } from '../../log.js';
+import { AllowedIps } from './allowed-ips.js';
+import type { Bind } from './bind.js';
+import type { BatchReader } from './batch.js';
+import { DropCounters } from './counters.js';
+import { DevicePeer, type Prefix } from './peer.js';
+import { OutboundPath } from './send-path.js';
+import { InboundPath } from './receive-path.js';
+
+/** TICK_MS is how often the protocol timers run (§6 timers have second granularity). */
+const TICK_MS = 100;
+/** HANDSHAKES_PER_SECOND_UNDER_LOAD: above this rate the core demands cookies (§5.3 DoS). */
+const HANDSHAKES_PER_SECOND_UNDER_LOAD = 1000;
+
+/** PeerConfig configures one peer. */
+export interface PeerConfig {
+  publicKey: Buffer;
+  presharedKey?: Buffer;
+  endpoint?: { addr: number; port: number };
+  allowedIps: Prefix[];
+  persistentKeepalive: number;
+  name?: string | null;
+}
+
+/** DeviceOptions wires a device to its adapter and socket. */
+export interface DeviceOptions {
+  privateKey: Buffer;
+  tun: TunAdapter;
+  bind: Bind;
+  mtu: number;
+  log: Logger;
+  clock?: () => number; // monotonic milliseconds
+}
+
+/** Device is a running WireGuard interface. */
+export class Device {
+  readonly core: NoiseCore;
+  readonly routes = new AllowedIps<DevicePeer>();
+  readonly peersByKey = new Map<string, DevicePeer>();
+  readonly peerOfNoise = new Map<NoisePeer, DevicePeer>();
+  readonly drops = new DropCounters();
+  readonly clock: () => number;
+  readonly log: Logger;
+  private readonly outbound: OutboundPath;
+  private readonly inbound: InboundPath;
+  private readers: BatchReader[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private handshakeWindowStart = 0;
+  private handshakesInWindow = 0;
+
+  constructor(readonly opts: DeviceOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+    this.log = opts.log;
+    this.core = new NoiseCore({
+      privateKey: opts.privateKey,
+      isUnderLoad: () => this.handshakesInWindow > HANDSHAKES_PER_SECOND_UNDER_LOAD,
+    });
+    this.outbound = new OutboundPath(this);
+    this.inbound = new InboundPath(this);
+  }
+
+  get bind(): Bind {
+    return this.opts.bind;
+  }
+
+  get tun(): TunAdapter {
+    return this.opts.tun;
+  }
+
+  /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). */
+  addPeer(cfg: PeerConfig): DevicePeer {
+    const key = cfg.publicKey.toString('base64');
+    if (this.peersByKey.has(key)) throw new Error(`peer ${key} is already configured`);
+    const noise = this.core.addPeer(cfg.publicKey, {
+      presharedKey: cfg.presharedKey,
+      persistentKeepalive: cfg.persistentKeepalive,
+    });
+    const peer = new DevicePeer(noise, cfg.name ?? null, cfg.allowedIps);
+    if (cfg.endpoint) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
+    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    this.peersByKey.set(key, peer);
+    this.peerOfNoise.set(noise, peer);
+    return peer;
+  }
+
+  /** removePeer forgets a peer: its routes, staged packets and key material. */
+  removePeer(publicKey: Buffer): void {
+    const key = publicKey.toString('base64');
+    const peer = this.peersByKey.get(key);
+    if (!peer) return;
+    this.routes.removeValue(peer);
+    this.peersByKey.delete(key);
+    this.peerOfNoise.delete(peer.noise);
+    peer.staged = [];
+    this.core.removePeer(publicKey);
+  }
+
+  /** start runs the readers and the timers. */
+  start(): void {
+    const onError = (what: string) => (e: Error): void => {
+      this.log.error(`${what} reader stopped: ${e.message}`);
+    };
+    this.readers.push(this.tun.startReader((b) => this.outbound.onBatch(b), onError('adapter')));
+    this.readers.push(this.bind.startReader(this.opts.mtu + 64, (b) => this.inbound.onBatch(b), onError('UDP')));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    // Peers with a persistent keepalive and a known endpoint are brought up at once, as
+    // wireguard-go does, so that NAT mappings open without waiting for traffic.
+    const now = this.clock();
+    for (const peer of this.peersByKey.values()) {
+      if (peer.noise.persistentKeepalive > 0 && peer.hasEndpoint) this.initiate(peer, now);
+    }
+  }
+
+  /** stop halts I/O and timers; the adapter and socket are closed by their owner. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const r of this.readers) r.stop();
+    this.readers = [];
+  }
+
+  /** countHandshake feeds the load estimate that decides when cookies are demanded. */
+  countHandshake(now: number): void {
+    if (now - this.handshakeWindowStart >= 1000) {
+      this.handshakeWindowStart = now;
+      this.handshakesInWindow = 0;
+    }
+    this.handshakesInWindow++;
+  }
+
+  /** initiate sends a handshake initiation to the peer if the core allows one now. */
+  initiate(peer: DevicePeer, now: number): void {
+    if (!peer.hasEndpoint) return;
+    const msg = peer.noise.initiate(now);
+    if (msg) this.sendControl(peer, msg);
+  }
+
+  /** sendControl sends a handshake or cookie message to the peer's endpoint. */
+  sendControl(peer: DevicePeer, msg: Buffer): void {
+    if (!peer.hasEndpoint) return;
+    if (!this.bind.send(msg, 0, msg.length, peer.endpointAddr, peer.endpointPort)) this.drops.add('udp-send-failed');
+    else peer.txBytes += msg.length;
+  }
+
+  /** flushStaged sends the packets a peer staged while it had no session, if it has one now. */
+  flushStaged(peer: DevicePeer, now: number): void {
+    if (peer.staged.length === 0) return;
+    if (!peer.noise.sendKeypair(now)) return;
+    const packets = peer.staged;
+    peer.staged = [];
+    this.outbound.sendPackets(peer, packets, now);
+  }
+
+  /** sendKeepaliveNow sends an empty data message to the peer. */
+  sendKeepaliveNow(peer: DevicePeer, now: number): void {
+    this.outbound.sendKeepalive(peer, now);
+  }
+
+  private tick(): void {
+    const now = this.clock();
+    let actions: TickAction[];
+    try {
+      actions = this.core.tick(now);
+    } catch (e) {
+      this.log.error(`protocol timers failed: ${(e as Error).message}`);
+      return;
+    }
+    for (const a of actions) {
+      const peer = this.peerOfNoise.get(a.peer);
+      if (!peer) continue;
+      switch (a.kind) {
+        case 'send-initiation':
+          this.sendControl(peer, a.message);
+          break;
+        case 'send-keepalive':
+          this.outbound.sendKeepalive(peer, now);
+          break;
+        case 'handshake-failed':
+          if (peer.staged.length > 0) this.drops.add('handshake-failed', peer.staged.length);
+          peer.staged = [];
+          this.log.info(`handshake with ${peer.name ?? formatPeer(peer)} failed; will retry when there is traffic`);
+          break;
+      }
+    }
+  }
+}
+
+/** formatPeer names a peer by its endpoint for logs. */
+export function formatPeer(peer: DevicePeer): string {
+  return peer.hasEndpoint ? `${formatIPv4(peer.endpointAddr)}:${peer.endpointPort}` : 'peer without endpoint';
+}

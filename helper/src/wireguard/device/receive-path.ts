@@ -1,0 +1,142 @@
+// InboundPath: peer → adapter. Transport messages (whitepaper §5.4.6) are matched to a session
+// by receiver index, screened by the replay window, decrypted in place, screened again (the
+// window is only updated after authentication, so forged counters cannot poison it), and the
+// inner packet is accepted only if its source lies in that peer's allowed IPs. Handshake and
+// cookie messages go to the protocol core. Nothing from the network is trusted: every length
+// is checked before it is read, and a bad datagram is counted, never thrown.
+import * as native from '../../native/index.js';
+import { formatIPv4 } from '../../config/ipv4.js';
+import { MAX_BATCH, type PacketBatch } from './batch.js';
+import type { Device } from './device.js';
+import type { DevicePeer } from './peer.js';
+
+const TWO_32 = 4294967296;
+/** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message. */
+const DATA_OVERHEAD = 32;
+
+export class InboundPath {
+  private readonly tunOffsets = new Uint32Array(MAX_BATCH);
+  private readonly tunLengths = new Uint32Array(MAX_BATCH);
+  private readonly received: DevicePeer[] = [];
+
+  constructor(private readonly dev: Device) {}
+
+  /** onBatch handles one batch of datagrams from the UDP reader. */
+  onBatch(b: PacketBatch): void {
+    const dev = this.dev;
+    const now = dev.clock();
+    const buf = b.buf;
+    let m = 0;
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      if (len < 4) {
+        dev.drops.add('udp-bad-length');
+        continue;
+      }
+      // The type is a little-endian u32 whose upper three bytes are reserved zeros.
+      const type = buf.readUInt32LE(off);
+      if (type === 4) {
+        const at = this.openData(buf, off, len, b.addrs[i]!, b.ports[i]!, now);
+        if (at >= 0) {
+          this.tunOffsets[m] = off + 16;
+          this.tunLengths[m] = at;
+          m++;
+        }
+      } else if (type >= 1 && type <= 3) {
+        this.control(buf, off, len, b.addrs[i]!, b.ports[i]!, now);
+      } else {
+        dev.drops.add('udp-bad-type');
+      }
+    }
+    if (m > 0) {
+      const written = dev.tun.writeBatch(buf, this.tunOffsets, this.tunLengths, m);
+      if (written < m) dev.drops.add('tun-write-failed', m - written);
+    }
+    // A responder may send only after the initiator's first data confirmed the session, so
+    // packets it staged meanwhile go out now.
+    for (const peer of this.received) dev.flushStaged(peer, now);
+    this.received.length = 0;
+  }
+
+  // openData authenticates one transport message; returns the inner packet's length (0 for a
+  // keepalive, which is consumed here) or -1 if it was dropped.
+  private openData(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): number {
+    const dev = this.dev;
+    if (len < DATA_OVERHEAD) {
+      dev.drops.add('udp-bad-length');
+      return -1;
+    }
+    const entry = dev.core.keypairForIndex(buf.readUInt32LE(off + 4));
+    if (entry === undefined) {
+      dev.drops.add('unknown-index');
+      return -1;
+    }
+    const kp = entry.keypair;
+    if (kp.expired(now)) {
+      dev.drops.add('expired-keypair');
+      return -1;
+    }
+    const counter = buf.readUInt32LE(off + 8) + buf.readUInt32LE(off + 12) * TWO_32;
+    if (!kp.replay.check(counter)) {
+      dev.drops.add('replayed-counter');
+      return -1;
+    }
+    if (!native.aeadOpen(kp.recvKey, counter, buf, off + 16, len - 16)) {
+      dev.drops.add('decrypt-failed');
+      return -1;
+    }
+    if (!kp.replay.update(counter)) {
+      dev.drops.add('replayed-counter');
+      return -1;
+    }
+    const peer = dev.peerOfNoise.get(entry.peer);
+    if (peer === undefined) return -1;
+    // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet.
+    if (peer.setEndpoint(addr, port)) dev.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+    peer.rxBytes += len;
+    const plen = len - DATA_OVERHEAD;
+    dev.core.receivedData(entry.peer, kp, now, plen === 0);
+    if (peer.staged.length > 0) this.received.push(peer);
+    if (plen === 0) return -1;
+    const p = off + 16;
+    if (buf[p]! >> 4 !== 4 || plen < 20) {
+      dev.drops.add('inner-not-ipv4');
+      return -1;
+    }
+    const total = buf.readUInt16BE(p + 2);
+    if (total < 20 || total > plen) {
+      dev.drops.add('inner-bad-length');
+      return -1;
+    }
+    // Cryptokey routing, inbound: the source must route back to the same peer.
+    if (dev.routes.lookup(buf.readUInt32BE(p + 12)) !== peer) {
+      dev.drops.add('source-not-allowed');
+      return -1;
+    }
+    return total;
+  }
+
+  // control passes handshake and cookie messages to the protocol core.
+  private control(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): void {
+    const dev = this.dev;
+    dev.countHandshake(now);
+    const res = dev.core.receiveControl(buf.subarray(off, off + len), { ip: formatIPv4(addr), port }, now);
+    if (res.drop) dev.drops.add(res.drop);
+    const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
+    if (peer !== undefined) {
+      peer.rxBytes += len;
+      if (peer.setEndpoint(addr, port)) dev.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+    }
+    if (res.reply) {
+      if (!dev.bind.send(res.reply, 0, res.reply.length, addr, port)) dev.drops.add('udp-send-failed');
+      else if (peer) peer.txBytes += res.reply.length;
+    }
+    if (res.sessionReady && peer !== undefined) {
+      // The initiator confirms the new session at once: staged packets, or else a keepalive
+      // (as wireguard-go does), so the responder may start sending.
+      if (peer.staged.length > 0) dev.flushStaged(peer, now);
+      else dev.sendKeepaliveNow(peer, now);
+    }
+  }
+}

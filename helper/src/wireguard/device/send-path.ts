@@ -1,0 +1,138 @@
+// OutboundPath: adapter → peer. Each IP packet read from the adapter is routed by destination to
+// a peer (cryptokey routing), padded to 16 bytes, given the 16-byte data header (whitepaper
+// §5.4.6: type 4, receiver index, counter) and encrypted in place; the whole batch then leaves
+// in one sendmmsg. Nothing on this path allocates per packet.
+import * as native from '../../native/index.js';
+import type { Keypair } from '../noise/index.js';
+import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type PacketBatch } from './batch.js';
+import type { Device } from './device.js';
+import type { DevicePeer } from './peer.js';
+
+const TWO_32 = 4294967296;
+
+/** writeDataHeader writes the transport header in the 16 bytes at `at`. */
+export function writeDataHeader(buf: Buffer, at: number, receiver: number, counter: number): void {
+  buf.writeUInt32LE(4, at);
+  buf.writeUInt32LE(receiver, at + 4);
+  buf.writeUInt32LE(counter % TWO_32, at + 8);
+  buf.writeUInt32LE(Math.floor(counter / TWO_32), at + 12);
+}
+
+/** paddedLength pads to a multiple of 16 without exceeding the MTU (whitepaper §5.4.6). */
+export function paddedLength(length: number, mtu: number): number {
+  const padded = (length + 15) & ~15;
+  return padded > mtu ? Math.max(length, mtu) : padded;
+}
+
+export class OutboundPath {
+  private readonly outOffsets = new Uint32Array(MAX_BATCH);
+  private readonly outLengths = new Uint32Array(MAX_BATCH);
+  private readonly outAddrs = new Uint32Array(MAX_BATCH);
+  private readonly outPorts = new Uint16Array(MAX_BATCH);
+  private readonly touched: DevicePeer[] = [];
+  // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
+  private readonly slot: number;
+  private readonly scratch: Buffer;
+
+  constructor(private readonly dev: Device) {
+    this.slot = slotSizeFor(dev.opts.mtu);
+    this.scratch = Buffer.alloc(this.slot * MAX_BATCH);
+  }
+
+  /** onBatch handles one batch from the adapter reader. */
+  onBatch(b: PacketBatch): void {
+    const dev = this.dev;
+    const now = dev.clock();
+    const buf = b.buf;
+    const mtu = dev.opts.mtu;
+    let n = 0;
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      if (len < 20 || buf[off]! >> 4 !== 4) {
+        dev.drops.add('tun-not-ipv4');
+        continue;
+      }
+      const peer = dev.routes.lookup(buf.readUInt32BE(off + 16));
+      if (peer === undefined) {
+        dev.drops.add('tun-no-peer');
+        continue;
+      }
+      if (!peer.hasEndpoint) {
+        dev.drops.add('tun-peer-no-endpoint');
+        continue;
+      }
+      const kp = peer.noise.sendKeypair(now);
+      if (kp === null) {
+        if (!peer.stage(buf, off, len)) dev.drops.add('tun-queue-full');
+        dev.initiate(peer, now);
+        continue;
+      }
+      n = this.seal(buf, off, len, mtu, kp, peer, n);
+    }
+    this.finish(buf, n, now, false);
+  }
+
+  /** sendPackets encrypts and sends packets that were staged while a handshake ran. */
+  sendPackets(peer: DevicePeer, packets: Buffer[], now: number): void {
+    const kp = peer.noise.sendKeypair(now);
+    if (kp === null) return;
+    let n = 0;
+    for (const p of packets) {
+      const off = n * this.slot + HEADROOM;
+      if (p.length > this.slot - HEADROOM - TAILROOM) continue;
+      p.copy(this.scratch, off);
+      n = this.seal(this.scratch, off, p.length, this.dev.opts.mtu, kp, peer, n);
+      if (n === MAX_BATCH) {
+        this.finish(this.scratch, n, now, false);
+        n = 0;
+      }
+    }
+    this.finish(this.scratch, n, now, false);
+  }
+
+  /** sendKeepalive sends an empty data message (§6.5), starting a handshake if needed. */
+  sendKeepalive(peer: DevicePeer, now: number): void {
+    if (!peer.hasEndpoint) return;
+    const kp = peer.noise.sendKeypair(now);
+    if (kp === null) {
+      this.dev.initiate(peer, now);
+      return;
+    }
+    const n = this.seal(this.scratch, HEADROOM, 0, this.dev.opts.mtu, kp, peer, 0);
+    this.finish(this.scratch, n, now, true);
+  }
+
+  // seal encrypts one packet in place and queues it as datagram n; returns the new count.
+  private seal(buf: Buffer, off: number, len: number, mtu: number, kp: Keypair, peer: DevicePeer, n: number): number {
+    const padded = paddedLength(len, mtu);
+    if (padded > len) buf.fill(0, off + len, off + padded);
+    const counter = kp.sendCounter++;
+    writeDataHeader(buf, off - HEADROOM, kp.remoteIndex, counter);
+    native.aeadSeal(kp.sendKey, counter, buf, off, padded);
+    const size = padded + 32;
+    this.outOffsets[n] = off - HEADROOM;
+    this.outLengths[n] = size;
+    this.outAddrs[n] = peer.endpointAddr;
+    this.outPorts[n] = peer.endpointPort;
+    peer.txBytes += size;
+    if (peer.sentInBatch++ === 0) this.touched.push(peer);
+    return n + 1;
+  }
+
+  // finish sends the queued datagrams and runs each touched peer's send timers once.
+  private finish(buf: Buffer, n: number, now: number, keepalive: boolean): void {
+    const dev = this.dev;
+    if (n > 0) {
+      const sent = dev.bind.sendBatch(buf, this.outOffsets, this.outLengths, this.outAddrs, this.outPorts, n);
+      if (sent < n) dev.drops.add('udp-send-failed', n - sent);
+    }
+    for (const peer of this.touched) {
+      const count = peer.sentInBatch;
+      peer.sentInBatch = 0;
+      const rekey = peer.noise.sentData(now, count, keepalive);
+      if (rekey) dev.sendControl(peer, rekey);
+    }
+    this.touched.length = 0;
+  }
+}

@@ -1,0 +1,218 @@
+// NoiseCore: the sans-IO WireGuard protocol engine for one local static key. It owns the
+// peers and the index table, handles handshake and cookie messages (whitepaper §5.4.2-5.4.4,
+// §5.4.7) and runs the timers of §6. It never touches sockets or real time: the device passes
+// in datagrams and `now` (ms) and performs the actions returned.
+import { randomBytes } from 'node:crypto';
+import { KEY_SIZE } from './constants.js';
+import { CookieChecker } from './cookie.js';
+import { privateKeyObject, rawPublicKey } from './crypto.js';
+import { consumeResponse, finishInitiation, openInitiationStatic, type Identity } from './handshake.js';
+import type { Keypair } from './keypair.js';
+import { MessageType, parseCookieReply, parseInitiation, parseResponse } from './messages.js';
+import { assertKey, NoisePeer, type PeerContext, type TickAction } from './peer.js';
+import type { DropReason, Endpoint } from './types.js';
+
+export interface NoiseCoreOptions {
+  /** privateKey is our static X25519 private key (32 bytes). */
+  privateKey: Buffer;
+  /** random returns n fresh random bytes (default crypto.randomBytes). */
+  random?: (n: number) => Buffer;
+  /** wallClockNs returns real time in ns since the epoch, for TAI64N and lastHandshakeAt. */
+  wallClockNs?: () => bigint;
+  /** isUnderLoad says the device wants cookies demanded before handshakes are processed. */
+  isUnderLoad?: () => boolean;
+}
+
+/** ControlResult says what a handshake or cookie message did. */
+export interface ControlResult {
+  /** peer is the authenticated peer, if any. */
+  peer: NoisePeer | null;
+  /** reply is a message to send back to the datagram's source (response or cookie reply). */
+  reply: Buffer | null;
+  /** sessionReady: we were the initiator and now have a session to send with. The device sends
+   * the packets it queued for the peer, or a keepalive if there are none: the responder only
+   * starts using the session once it receives something on it (§5.4.6). */
+  sessionReady: boolean;
+  drop: DropReason | null;
+}
+
+interface IndexEntry { peer: NoisePeer; keypair: Keypair | null }
+
+function dropped(drop: DropReason): ControlResult {
+  return { peer: null, reply: null, sessionReady: false, drop };
+}
+
+function defaultWallClock(): () => bigint {
+  const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  return () => base + process.hrtime.bigint();
+}
+
+/** NoiseCore is the protocol engine; see the file comment. */
+export class NoiseCore {
+  readonly publicKey: Buffer;
+  private readonly identity: Identity;
+  private readonly random: (n: number) => Buffer;
+  private readonly wallClockNs: () => bigint;
+  private readonly isUnderLoad: () => boolean;
+  private readonly checker: CookieChecker;
+  private readonly peers = new Map<string, NoisePeer>();
+  private readonly indices = new Map<number, IndexEntry>();
+  private readonly ctx: PeerContext;
+
+  constructor(opts: NoiseCoreOptions) {
+    assertKey(opts.privateKey, 'private key');
+    const privateKey = privateKeyObject(opts.privateKey);
+    this.publicKey = rawPublicKey(privateKey);
+    this.identity = { privateKey, publicKey: this.publicKey };
+    this.random = opts.random ?? randomBytes;
+    this.wallClockNs = opts.wallClockNs ?? defaultWallClock();
+    this.isUnderLoad = opts.isUnderLoad ?? (() => false);
+    this.checker = new CookieChecker(this.publicKey, this.random);
+    const indices = this.indices;
+    const random = this.random;
+    this.ctx = {
+      identity: this.identity,
+      random,
+      wallClockNs: this.wallClockNs,
+      allocateIndex(peer: NoisePeer): number {
+        // At most four indices per peer exist (one handshake, three sessions), so a random
+        // 32-bit value collides rarely and this loop ends almost at once.
+        for (;;) {
+          const index = random(4).readUInt32LE(0);
+          if (index !== 0 && !indices.has(index)) {
+            indices.set(index, { peer, keypair: null });
+            return index;
+          }
+        }
+      },
+      bindIndex(index: number, peer: NoisePeer, keypair: Keypair): void {
+        indices.set(index, { peer, keypair });
+      },
+      freeIndex(index: number): void {
+        indices.delete(index);
+      },
+    };
+  }
+
+  /** addPeer adds a peer, or for a key already known updates its preshared key and keepalive
+   * and returns the existing peer. A low-order public key is accepted but can never complete a
+   * handshake (as in wireguard-go). Throws on keys of the wrong length or our own key. */
+  addPeer(publicKey: Buffer, opts: { presharedKey?: Buffer; persistentKeepalive?: number } = {}): NoisePeer {
+    assertKey(publicKey, 'peer public key');
+    if (opts.presharedKey !== undefined) assertKey(opts.presharedKey, 'preshared key');
+    if (publicKey.equals(this.publicKey)) throw new Error('peer public key is our own public key');
+    const id = publicKey.toString('hex');
+    const existing = this.peers.get(id);
+    if (existing) {
+      if (opts.presharedKey !== undefined) opts.presharedKey.copy(existing.handshake.presharedKey);
+      if (opts.persistentKeepalive !== undefined) existing.persistentKeepalive = opts.persistentKeepalive;
+      return existing;
+    }
+    const psk = opts.presharedKey ?? Buffer.alloc(KEY_SIZE);
+    const peer = new NoisePeer(this.ctx, publicKey, psk, opts.persistentKeepalive ?? 0);
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  /** removePeer erases the peer's keys and frees its indices; its object becomes inert. */
+  removePeer(publicKey: Buffer): void {
+    const id = publicKey.toString('hex');
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    peer.remove();
+    this.peers.delete(id);
+    for (const [index, entry] of this.indices) if (entry.peer === peer) this.indices.delete(index);
+  }
+
+  /** getPeer finds a peer by public key. */
+  getPeer(publicKey: Buffer): NoisePeer | undefined {
+    return this.peers.get(publicKey.toString('hex'));
+  }
+
+  /** listPeers returns all peers, for status. */
+  listPeers(): NoisePeer[] {
+    return [...this.peers.values()];
+  }
+
+  /** receiveControl handles message types 1, 2 and 3 from `from`. It never throws on bad
+   * input; `msg` is not kept, so the caller may reuse it. */
+  receiveControl(msg: Buffer, from: Endpoint, now: number): ControlResult {
+    if (msg.length < 4) return dropped('bad-length');
+    switch (msg.readUInt32LE(0)) {
+      case MessageType.Initiation: return this.onInitiation(msg, from, now);
+      case MessageType.Response: return this.onResponse(msg, from, now);
+      case MessageType.CookieReply: return this.onCookieReply(msg, now);
+      default: return dropped('bad-type');
+    }
+  }
+
+  /** keypairForIndex finds the session a transport message is addressed to (its receiver
+   * field). The device must still drop it when `keypair.expired(now)`. */
+  keypairForIndex(index: number): { keypair: Keypair; peer: NoisePeer } | undefined {
+    const entry = this.indices.get(index);
+    return entry?.keypair ? { keypair: entry.keypair, peer: entry.peer } : undefined;
+  }
+
+  /** receivedData records an authenticated, non-replayed transport message. If it confirmed
+   * a session we responded to, `peer.sendKeypair(now)` becomes non-null and the device should
+   * send what it queued. An initiation this asks for is returned by the next tick. */
+  receivedData(peer: NoisePeer, keypair: Keypair, now: number, isKeepalive: boolean): void {
+    peer.receivedData(keypair, now, isKeepalive);
+  }
+
+  /** tick runs every peer's timers; call it about every 100 ms. */
+  tick(now: number): TickAction[] {
+    const out: TickAction[] = [];
+    for (const peer of this.peers.values()) peer.tick(now, out);
+    return out;
+  }
+
+  /** checkMacs applies mac1 always and, under load, mac2 (answering with a cookie reply). */
+  private checkMacs(msg: Buffer, sender: number, from: Endpoint, now: number): ControlResult | null {
+    if (!this.checker.checkMac1(msg)) return dropped('bad-mac1');
+    if (this.isUnderLoad() && !this.checker.checkMac2(msg, from, now)) {
+      return { peer: null, reply: this.checker.createReply(msg, sender, from, now), sessionReady: false, drop: 'bad-mac2-cookie-sent' };
+    }
+    return null;
+  }
+
+  private onInitiation(msg: Buffer, from: Endpoint, now: number): ControlResult {
+    const m = parseInitiation(msg);
+    if (typeof m === 'string') return dropped(m);
+    const macs = this.checkMacs(msg, m.sender, from, now);
+    if (macs) return macs;
+    const stage = openInitiationStatic(this.identity, m);
+    if (typeof stage === 'string') return dropped(stage);
+    const peer = this.peers.get(stage.remoteStatic.toString('hex'));
+    if (!peer) return dropped('unknown-peer');
+    const bad = finishInitiation(peer.handshake, stage, now);
+    if (bad) return dropped(bad);
+    const reply = peer.respond(now);
+    if (!reply) return dropped('bad-key');
+    return { peer, reply, sessionReady: false, drop: null };
+  }
+
+  private onResponse(msg: Buffer, from: Endpoint, now: number): ControlResult {
+    const m = parseResponse(msg);
+    if (typeof m === 'string') return dropped(m);
+    const macs = this.checkMacs(msg, m.sender, from, now);
+    if (macs) return macs;
+    const entry = this.indices.get(m.receiver);
+    if (!entry) return dropped('unknown-index');
+    const peer = entry.peer;
+    if (entry.keypair || peer.handshake.localIndex !== m.receiver) return dropped('no-handshake');
+    const bad = consumeResponse(this.identity, peer.handshake, m);
+    if (bad) return dropped(bad);
+    peer.responseConsumed(now);
+    return { peer, reply: null, sessionReady: peer.sendKeypair(now) !== null, drop: null };
+  }
+
+  private onCookieReply(msg: Buffer, now: number): ControlResult {
+    const m = parseCookieReply(msg);
+    if (typeof m === 'string') return dropped(m);
+    const entry = this.indices.get(m.receiver);
+    if (!entry) return dropped('unknown-index');
+    if (!entry.peer.cookies.consumeReply(m, now)) return dropped('bad-cookie');
+    return { peer: entry.peer, reply: null, sessionReady: false, drop: null };
+  }
+}
