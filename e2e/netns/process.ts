@@ -45,7 +45,15 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
       clearTimeout(timer);
       reject(new Error(`${argv.join(' ')}: ${e.message}`));
     });
-    child.on('close', (code, signal) => {
+    // As in TrackedProcess: 'exit' decides, 'close' only gets a moment to bring the output.
+    let finished = false;
+    child.on('exit', (code, signal) => {
+      const t = setTimeout(() => done(code, signal), 250);
+      child.once('close', () => { clearTimeout(t); done(code, signal); });
+    });
+    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       const r: ExecResult = {
         code, signal,
@@ -59,7 +67,7 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
       } else {
         resolve(r);
       }
-    });
+    };
     child.stdin.on('error', () => { /* the command may exit before reading its input */ });
     child.stdin.end(opts.input ?? '');
   });
@@ -94,16 +102,34 @@ export class TrackedProcess {
     this.child.stdout?.on('data', (b: Buffer) => this.onData(b, true));
     this.child.stderr?.on('data', (b: Buffer) => this.onData(b, false));
     this.exited = new Promise((resolve) => {
-      this.child.on('error', (e) => {
-        this.append(`spawn error: ${e.message}\n`);
-      });
-      this.child.on('close', (code, signal) => {
-        this.exitCode = code;
-        this.exitSignal = signal;
+      let settled = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (settled) return;
+        settled = true;
         this.append(`[exited code=${code} signal=${signal}]\n`);
         this.log.end();
         for (const l of this.outputListeners) l();
         resolve({ code, signal });
+      };
+      this.child.on('error', (e) => {
+        // A spawn failure emits no 'exit'.
+        this.append(`spawn error: ${e.message}\n`);
+        if (this.child.pid === undefined) {
+          this.exitCode = -1;
+          finish(-1, null);
+        }
+      });
+      // 'exit' decides, not 'close': a grandchild that inherited our pipes (a daemon the
+      // command started) would hold 'close' back forever. Output still in flight gets a
+      // moment to arrive before callers read it.
+      let closed = false;
+      this.child.on('close', () => { closed = true; });
+      this.child.on('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        if (closed) return finish(code, signal);
+        const t = setTimeout(() => finish(code, signal), 250);
+        this.child.once('close', () => { clearTimeout(t); finish(code, signal); });
       });
     });
   }
@@ -162,7 +188,10 @@ export class TrackedProcess {
 
   /** stop sends SIGTERM, then SIGKILL after graceMs, and resolves once the child has exited. */
   async stop(graceMs = 3000): Promise<void> {
-    if (!this.running || this.child.pid === undefined) return;
+    if (!this.running || this.child.pid === undefined) {
+      await this.exited;
+      return;
+    }
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.exited;

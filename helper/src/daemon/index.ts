@@ -37,11 +37,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }
   };
 
+  // Signals are caught from the start, so a stop request during setup still tears down.
+  const stopped = waitForStopSignal(log, teardown);
   try {
+    // The API socket is claimed first: it is how a second helper with the same paths is
+    // refused before it touches the adapter or the UDP port.
+    const status = { profile, device: null as Device | null, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now() };
+    const api = await startApiServer({ socketPath: opts.socketPath, log, getStatus: () => buildStatus(status) });
+    undo.push(() => api.close());
+
     recoverFromCrash(opts.stateDir, log);
 
     const bind: Bind = openNativeBind(profile.listenAddress, profile.listenPort);
     undo.push(() => bind.close());
+    status.listenPort = bind.port;
 
     const tun: TunAdapter = await openTun({
       name: profile.adapter.name,
@@ -66,14 +75,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }
     device.start();
     undo.push(() => device.stop());
-
-    const startedAt = Date.now();
-    const api = await startApiServer({
-      socketPath: opts.socketPath,
-      log,
-      getStatus: () => buildStatus({ profile, device, adapter: tun.name, listenPort: bind.port, startedAt }),
-    });
-    undo.push(() => api.close());
+    Object.assign(status, { device, adapter: tun.name });
 
     log.info(`Warren helper up: ${profile.identity} ${profile.virtualAddress} on ${tun.name}, ` +
       `UDP ${bind.port}, ${profile.peers.length} peer(s), API ${opts.socketPath}`);
@@ -82,7 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     throw e;
   }
 
-  await waitForStopSignal(log, teardown);
+  await stopped;
   await teardown();
   log.info('Warren helper stopped; adapter and routes removed');
 }

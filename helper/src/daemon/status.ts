@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 /** StatusContext is what the snapshot is built from. */
 export interface StatusContext {
   profile: Profile;
-  device: Device;
+  device: Device | null; // null while starting
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -19,6 +19,7 @@ export interface StatusContext {
 /** buildStatus returns the current status snapshot. */
 export function buildStatus(ctx: StatusContext): Status {
   const peers: PeerStatus[] = [];
+  if (ctx.device === null) return starting(ctx);
   for (const p of ctx.device.peersByKey.values()) {
     peers.push({
       identity: identityFromPublicKey(p.noise.publicKey),
@@ -46,5 +47,25 @@ export function buildStatus(ctx: StatusContext): Status {
     peers,
     drops: ctx.device.drops.snapshot(),
     startedAt: ctx.startedAt,
+    inactiveProfileKeys: Object.keys(ctx.profile.reserved),
+  };
+}
+
+// starting is the status while the adapter and device are being set up.
+function starting(ctx: StatusContext): Status {
+  return {
+    version: VERSION,
+    identity: ctx.profile.identity,
+    publicKey: formatKey(ctx.profile.publicKey),
+    virtualAddress: ctx.profile.virtualAddress,
+    virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
+    adapter: ctx.adapter,
+    listenPort: ctx.listenPort,
+    state: 'connecting',
+    mode: 'static',
+    peers: [],
+    drops: {},
+    startedAt: ctx.startedAt,
+    inactiveProfileKeys: Object.keys(ctx.profile.reserved),
   };
 }
