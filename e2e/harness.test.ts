@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  Topology, cleanupStale, exec, genKeyPair, listNamespaces, missingRequirement, moveAddress, pairLayout, ping,
+  Topology, cleanupStale, describeE2E, exec, genKeyPair, listNamespaces, moveAddress, pairLayout, ping, procStats,
   routedLayout, startUdpRelay, startWireguardGo, tcpTransfer, udpFuzz, waitForPing, type KeyPair,
   type PairLayout, type RoutedLayout, type WireguardGo,
 } from './netns/index.js';
 
-const skip = missingRequirement({ binaries: ['wireguard-go', 'wg', 'ping'] });
 const MB = 1024 * 1024;
 
 async function wgPair(l: PairLayout, ka: KeyPair, kb: KeyPair): Promise<[WireguardGo, WireguardGo]> {
@@ -27,7 +26,7 @@ async function wgPair(l: PairLayout, ka: KeyPair, kb: KeyPair): Promise<[Wiregua
   return [a, b];
 }
 
-describe('e2e harness (wireguard-go on both sides)', { skip, timeout: 180_000 }, () => {
+describeE2E('e2e harness (wireguard-go on both sides)', { binaries: ['wireguard-go', 'wg', 'ping'] }, { timeout: 180_000 }, () => {
   test('a wireguard-go pair pings and moves checksummed TCP both ways', async () => {
     const topo = Topology.create();
     try {
@@ -51,7 +50,9 @@ describe('e2e harness (wireguard-go on both sides)', { skip, timeout: 180_000 },
       assert.equal(peerOfB?.publicKey, ka.publicKey);
       assert.equal(peerOfB?.endpoint, `${l.aIp}:51820`, 'b learned a\'s endpoint from its handshake');
       assert.ok((peerOfB?.rxBytes ?? 0) > 20 * MB);
-      assert.ok(a.pid > 0);
+      const st = procStats(a.pid);
+      assert.ok(st.cpuSeconds > 0, `wireguard-go a used ${st.cpuSeconds} s of CPU moving 25 MB`);
+      assert.ok(st.peakRssKiB > 1024, `peak RSS ${st.peakRssKiB} KiB`);
     } finally {
       await topo.destroy();
     }
@@ -95,6 +96,22 @@ describe('e2e harness (wireguard-go on both sides)', { skip, timeout: 180_000 },
     }
   });
 
+  test('a switch namespace joins several hosts on one segment', async () => {
+    const topo = Topology.create();
+    try {
+      const sw = await topo.addSwitch('internet');
+      const hosts = await Promise.all(['h1', 'h2', 'h3'].map((h) => topo.addNamespace(h)));
+      for (const [i, h] of hosts.entries()) await topo.attach(h, sw, `203.0.113.${i + 1}/24`);
+      for (const [i, h] of hosts.entries()) {
+        const dst = `203.0.113.${((i + 1) % hosts.length) + 1}`;
+        const p = await ping(h, dst, { count: 2, interval: 0.05 });
+        assert.equal(p.received, 2, `${h.short} -> ${dst}`);
+      }
+    } finally {
+      await topo.destroy();
+    }
+  });
+
   test('exec rejects with the command\'s stderr', async () => {
     const topo = Topology.create();
     try {
@@ -130,6 +147,8 @@ describe('e2e harness (wireguard-go on both sides)', { skip, timeout: 180_000 },
     });
     after(async () => { await topo?.destroy(); });
 
+    // Slow by nature (about 30 s): Debian's wireguard-go (0.0.20220316) keeps sending from the
+    // vanished source address until its 15 s handshake retry.
     test('wireguard-go follows a peer whose address moves mid-transfer', async () => {
       let moved: Promise<void> | undefined;
       const res = await tcpTransfer(l.a, l.b, '100.64.0.2', 30 * MB, {

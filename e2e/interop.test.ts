@@ -1,13 +1,12 @@
 // Scenario 2: Warren and wireguard-go interoperate, whichever side initiates the handshake
 // (the initiator is the only side that knows an endpoint).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Topology, genKeyPair, missingRequirement, pairLayout, ping, startWarren, startWireguardGo, tcpTransfer,
+  Topology, describeE2E, genKeyPair, pairLayout, ping, startWarren, startWireguardGo, tcpTransfer,
   waitForPing, warrenProfile,
 } from './netns/index.js';
 
-const skip = missingRequirement({ warren: true, binaries: ['wireguard-go', 'wg', 'ping'] });
 const MB = 1024 * 1024;
 
 const cases = [
@@ -15,7 +14,7 @@ const cases = [
   { name: 'wireguard-go initiates', warrenInitiates: false },
 ] as const;
 
-describe('Warren <-> wireguard-go', { skip, timeout: 240_000 }, () => {
+describeE2E('Warren <-> wireguard-go', { warren: true, binaries: ['wireguard-go', 'wg', 'ping'] }, { timeout: 240_000 }, () => {
   for (const c of cases) {
     test(`${c.name}: ping and a 20 MB checksummed transfer each way`, async (t) => {
       const topo = Topology.create();

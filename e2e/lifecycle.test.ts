@@ -2,13 +2,12 @@
 // routes; after SIGKILL the next run with the same profile cleans up and works; a bad
 // profile is refused (exit 1, the key named) before any adapter exists (docs/profile.md).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import {
-  Topology, genKeyPair, missingRequirement, pairLayout, startWarren, startWireguardGo, waitForPing,
+  Topology, describeE2E, genKeyPair, pairLayout, startWarren, startWireguardGo, waitForPing,
   warrenCli, warrenProfile, type KeyPair, type Namespace, type PairLayout,
 } from './netns/index.js';
 
-const skip = missingRequirement({ warren: true, binaries: ['wireguard-go', 'wg', 'ping'] });
 
 async function linkExists(ns: Namespace, ifname: string): Promise<boolean> {
   return (await ns.exec(['ip', 'link', 'show', 'dev', ifname], { allowFailure: true })).code === 0;
@@ -19,7 +18,7 @@ async function routesVia(ns: Namespace, ifname: string): Promise<string[]> {
   return out.split('\n').filter((l) => new RegExp(`\\bdev ${ifname}\\b`).test(l));
 }
 
-describe('Warren lifecycle', { skip, timeout: 240_000 }, () => {
+describeE2E('Warren lifecycle', { warren: true, binaries: ['wireguard-go', 'wg', 'ping'] }, { timeout: 240_000 }, () => {
   let topo: Topology;
   let l: PairLayout;
   const ka = genKeyPair();

@@ -1,16 +1,15 @@
 // Scenario 1: two Warren helpers in two namespaces joined by a veth: ping both ways, status
 // shows each other with a handshake and traffic, and large TCP streams arrive intact.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import {
-  Topology, genKeyPair, missingRequirement, pairLayout, ping, startWarren, tcpTransfer, waitForPing,
+  Topology, describeE2E, genKeyPair, pairLayout, ping, startWarren, tcpTransfer, waitForPing,
   warrenProfile, type PairLayout, type Warren,
 } from './netns/index.js';
 
-const skip = missingRequirement({ warren: true, binaries: ['ping'] });
 const MB = 1024 * 1024;
 
-describe('Warren pair over veth', { skip, timeout: 300_000 }, () => {
+describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { timeout: 300_000 }, () => {
   let topo: Topology;
   let l: PairLayout;
   let wa: Warren;

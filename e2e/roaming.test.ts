@@ -2,16 +2,15 @@
 // address changes (a laptop changing networks). The stream survives intact and B follows A
 // to its new endpoint (WireGuard whitepaper §2.1, endpoint roaming).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  Topology, genKeyPair, missingRequirement, moveAddress, ping, routedLayout, startWarren, tcpTransfer,
+  Topology, describeE2E, genKeyPair, moveAddress, ping, routedLayout, startWarren, tcpTransfer,
   waitForPing, warrenProfile,
 } from './netns/index.js';
 
-const skip = missingRequirement({ warren: true, binaries: ['ping'] });
 const MB = 1024 * 1024;
 
-describe('Warren roaming', { skip, timeout: 240_000 }, () => {
+describeE2E('Warren roaming', { warren: true, binaries: ['ping'] }, { timeout: 240_000 }, () => {
   test('a 50 MB transfer survives a change of A\'s address and B learns the new endpoint', async (t) => {
     const topo = Topology.create();
     try {

@@ -16,5 +16,5 @@ export { iperf3, parseIperf, type IperfResult, type IperfOptions } from './iperf
 export { tcpTransfer, type TransferResult, type TransferOptions } from './tcp.js';
 export { udpFuzz, startUdpRelay, type FuzzResult, type UdpRelay, type UdpRelayOptions } from './udp.js';
 export { procStats, parseStatTicks, parseVmHwm, type ProcStats } from './procstats.js';
-export { missingRequirement, onPath, type Needs } from './requirements.js';
+export { describeE2E, missingRequirement, onPath, type Needs } from './requirements.js';
 export { sleep, waitUntil } from './wait.js';

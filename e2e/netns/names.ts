@@ -3,7 +3,7 @@
 // Topology) and <pid36> the creating process id in base 36, so cleanupStale can tell a
 // leftover of a crashed run (pid gone) from a run in progress.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,9 +31,16 @@ export function runPid(name: string): number | null {
   return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
 }
 
-/** pidAlive reports whether a process with this pid exists. */
+/** pidAlive reports whether a process with this pid exists and is not a zombie (a killed
+ * test whose parent has not reaped it yet is as dead as it gets). */
 export function pidAlive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`);
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 function run(argv: string[]): string {

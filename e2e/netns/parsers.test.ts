@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIperf } from './iperf.js';
-import { runPid, newRunId } from './names.js';
+import { newRunId, pidAlive, runPid } from './names.js';
 import { parsePing, percentile } from './ping.js';
 import { parseStatTicks, parseVmHwm } from './procstats.js';
 import { parseWgDump } from './wireguard-go.js';
@@ -108,4 +108,9 @@ test('newRunId encodes this process, so runPid finds it', () => {
   const b = newRunId();
   assert.notEqual(a, b);
   assert.equal(runPid(`wre2e-${a}-x`), process.pid);
+});
+
+test('pidAlive: this process is alive, an impossible pid is not', () => {
+  assert.equal(pidAlive(process.pid), true);
+  assert.equal(pidAlive(99_999_999), false);
 });

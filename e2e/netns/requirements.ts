@@ -2,6 +2,7 @@
 // undefined when it can. Scenarios never pass silently on a machine that cannot run them.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { describe, test } from 'node:test';
 import { warrenCliPath } from './warren.js';
 
 /** onPath reports whether an executable named bin is on PATH. */
@@ -36,4 +37,18 @@ export function missingRequirement(needs: Needs = {}): string | undefined {
     if (!existsSync(cli)) return `the Warren helper is not built (${cli} is missing; run npm run build)`;
   }
   return undefined;
+}
+
+/** describeE2E is node:test's describe for a scenario that needs this machine to have what
+ * `needs` lists. When something is missing it registers one skipped test carrying the reason,
+ * so the skip shows in the run's skip count and output instead of vanishing with the suite. */
+export function describeE2E(
+  name: string, needs: Needs, opts: { timeout?: number }, fn: () => void,
+): void {
+  const reason = missingRequirement(needs);
+  if (reason !== undefined) {
+    test(name, { skip: reason }, () => { /* skipped */ });
+    return;
+  }
+  describe(name, opts, fn);
 }

@@ -29,8 +29,10 @@ export function openNativeBind(bindIp: string, port: number): Bind {
   return {
     port: sock.port,
     startReader(maxDatagram, onBatch, onError) {
+      // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
+      // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
       return native.startReader(sock.fd, 'udp', {
-        maxBatch: MAX_BATCH, slotSize: slotSizeFor(maxDatagram), headroom: 0, pool: 4, onError,
+        maxBatch: MAX_BATCH, slotSize: slotSizeFor(maxDatagram), headroom: 0, pool: 4, mode: native.readerMode('udp'), onError,
       }, onBatch);
     },
     sendBatch(buf, offsets, lengths, addrs, ports, count) {

@@ -24,8 +24,12 @@ export type DeviceDropReason =
 export class DropCounters {
   private readonly counts = new Map<string, number>();
 
+  /** onDrop, when set, hears of every drop (the device logs them at -v 3, rate limited). */
+  onDrop: ((reason: string, n: number) => void) | null = null;
+
   add(reason: string, n = 1): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + n);
+    this.onDrop?.(reason, n);
   }
 
   get(reason: string): number {

@@ -62,6 +62,9 @@ export class Device {
       privateKey: opts.privateKey,
       isUnderLoad: () => this.handshakesInWindow > HANDSHAKES_PER_SECOND_UNDER_LOAD,
     });
+    if (this.log.enabled('debug')) {
+      this.drops.onDrop = (reason, n) => this.log.rateLimited(`drop:${reason}`, 1000).debug(`dropped ${n} packet(s): ${reason}`);
+    }
     this.outbound = new OutboundPath(this);
     this.inbound = new InboundPath(this);
   }

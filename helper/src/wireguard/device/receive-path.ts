@@ -9,6 +9,7 @@ import { formatIPv4 } from '../../config/ipv4.js';
 import { MAX_BATCH, type PacketBatch } from './batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
+import { describePacket } from './describe.js';
 
 const TWO_32 = 4294967296;
 /** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message. */
@@ -48,6 +49,9 @@ export class InboundPath {
       } else {
         dev.drops.add('udp-bad-type');
       }
+    }
+    if (m > 0 && dev.log.enabled('trace')) {
+      for (let j = 0; j < m; j++) dev.log.trace(`tunnel → adapter: ${describePacket(buf, this.tunOffsets[j]!, this.tunLengths[j]!)}`);
     }
     if (m > 0) {
       const written = dev.tun.writeBatch(buf, this.tunOffsets, this.tunLengths, m);

@@ -7,6 +7,7 @@ import type { Keypair } from '../noise/index.js';
 import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type PacketBatch } from './batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
+import { describePacket } from './describe.js';
 
 const TWO_32 = 4294967296;
 
@@ -45,10 +46,12 @@ export class OutboundPath {
     const now = dev.clock();
     const buf = b.buf;
     const mtu = dev.opts.mtu;
+    const tracing = dev.log.enabled('trace');
     let n = 0;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
+      if (tracing) dev.log.trace(`adapter → tunnel: ${describePacket(buf, off, len)}`);
       if (len < 20 || buf[off]! >> 4 !== 4) {
         dev.drops.add('tun-not-ipv4');
         continue;

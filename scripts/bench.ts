@@ -1,0 +1,80 @@
+// `npm run bench`: Warren against wireguard-go (and the bare veth, for context) between two
+// network namespaces: iperf3 TCP throughput, ping RTT, CPU time and peak memory of the tunnel
+// processes. Prints a table and the warren/wg-go ratios; writes .bench/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Topology, missingRequirement, pairLayout, repoRoot } from '../e2e/netns/index.js';
+import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
+import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
+import { ratioLines, ratios, table } from './bench/report.js';
+
+function progress(s: string): void {
+  process.stdout.write(`==> ${s}\n`);
+}
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const needs = missingRequirement({
+    binaries: ['iperf3', 'ping', ...(opts.impls.includes('wg-go') ? ['wireguard-go', 'wg'] : [])],
+    warren: opts.impls.includes('warren'),
+  });
+  if (needs !== undefined) {
+    process.stderr.write(`bench: cannot run: ${needs}\n`);
+    return 1;
+  }
+
+  const topo = Topology.create();
+  const results: Partial<Record<Impl, Measurement>> = {};
+  const errors: Partial<Record<Impl, string>> = {};
+  let raw: Measurement;
+  try {
+    progress(`namespaces ${topo.prefix}-a and ${topo.prefix}-b over veth`);
+    const l = await pairLayout(topo);
+    progress('raw veth');
+    raw = await measureRaw(l, opts, (s) => progress(`raw veth: ${s}`));
+    for (const impl of opts.impls) {
+      try {
+        results[impl] = await measureTunnel(impl, l, opts, (s) => progress(`${impl}: ${s}`));
+      } catch (e) {
+        errors[impl] = (e as Error).message;
+        process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
+      }
+    }
+  } finally {
+    progress('cleaning up');
+    await topo.destroy();
+  }
+
+  const rows: [string, Measurement][] = [['raw veth', raw]];
+  for (const impl of opts.impls) {
+    const m = results[impl];
+    if (m) rows.push([impl, m]);
+  }
+  process.stdout.write(`\n${table(rows)}\n`);
+  const r = ratios(results);
+  if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
+
+  const out = opts.out ?? join(repoRoot(), '.bench', 'latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
+    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings },
+    raw, results, errors, ratios: r,
+  }, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${out}\n`);
+  return Object.keys(errors).length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

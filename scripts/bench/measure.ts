@@ -1,0 +1,103 @@
+// One benchmark run over a tunnel (or the bare veth): iperf3 throughput with the CPU time the
+// tunnel processes spent meanwhile, ping RTT, and the processes' peak memory.
+import {
+  genKeyPair, iperf3, percentile, ping, procStats, startWarren, startWireguardGo, waitForPing, warrenProfile,
+  type PairLayout,
+} from '../../e2e/netns/index.js';
+import type { BenchOptions, Impl } from './options.js';
+
+/** Measurement is what one tunnel (or the veth) achieved. */
+export interface Measurement {
+  throughputMbps: number;
+  retransmits: number;
+  throughputP4Mbps: number | null;
+  rttAvgMs: number;
+  rttP99Ms: number;
+  pingLossPct: number;
+  /** cpuSeconds[side] is user+system CPU of the tunnel process during the 1-stream iperf. */
+  cpuSeconds: { a: number; b: number } | null;
+  peakRssKiB: { a: number; b: number } | null;
+}
+
+/** Tunnel is a started pair: overlay address of b and the two process ids. */
+interface Tunnel {
+  bIp: string;
+  pids: { a: number; b: number };
+  stop(): Promise<void>;
+}
+
+async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
+  const ka = genKeyPair();
+  const kb = genKeyPair();
+  const topo = l.a.topo;
+  if (impl === 'wg-go') {
+    const a = await startWireguardGo(l.a, {
+      privateKey: ka.privateKey, listenPort: 51820, address: '100.64.0.1/10',
+      peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+    });
+    const b = await startWireguardGo(l.b, {
+      privateKey: kb.privateKey, listenPort: 51820, address: '100.64.0.2/10',
+      peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+    });
+    return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
+  }
+  const a = await startWarren(l.a, warrenProfile({
+    keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
+    peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+  }), { name: 'bench-warren-a', verbosity: 0 });
+  const b = await startWarren(l.b, warrenProfile({
+    keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
+    peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+  }), { name: 'bench-warren-b', verbosity: 0 });
+  return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
+}
+
+/** measurePath measures RTT and throughput from a to bIp, charging CPU to pids if given. */
+async function measurePath(
+  l: PairLayout, bIp: string, o: BenchOptions, pids: { a: number; b: number } | null, progress: (s: string) => void,
+): Promise<Measurement> {
+  // RTT first, on an idle tunnel: right after a throughput run the numbers carry its tail.
+  progress(`ping x${o.pings} at 10 ms`);
+  const p = await ping(l.a, bIp, { count: o.pings, interval: 0.01 });
+  progress(`iperf3 1 stream, ${o.seconds} s`);
+  const before = pids ? { a: procStats(pids.a), b: procStats(pids.b) } : null;
+  const one = await iperf3(l.b, l.a, bIp, o.seconds);
+  const after = pids ? { a: procStats(pids.a), b: procStats(pids.b) } : null;
+  let p4: number | null = null;
+  if (o.parallel) {
+    progress(`iperf3 4 streams, ${o.seconds} s`);
+    p4 = (await iperf3(l.b, l.a, bIp, o.seconds, { parallel: 4 })).receivedBps / 1e6;
+  }
+  const peak = pids ? { a: procStats(pids.a).peakRssKiB, b: procStats(pids.b).peakRssKiB } : null;
+  return {
+    throughputMbps: one.receivedBps / 1e6,
+    retransmits: one.retransmits,
+    throughputP4Mbps: p4,
+    rttAvgMs: p.avg,
+    rttP99Ms: percentile(p.rtts, 99),
+    pingLossPct: p.lossPct,
+    cpuSeconds: before && after ? { a: after.a.cpuSeconds - before.a.cpuSeconds, b: after.b.cpuSeconds - before.b.cpuSeconds } : null,
+    peakRssKiB: peak,
+  };
+}
+
+/** measureRaw measures the bare veth, for context. */
+export function measureRaw(l: PairLayout, o: BenchOptions, progress: (s: string) => void): Promise<Measurement> {
+  return measurePath(l, l.bIp, o, null, progress);
+}
+
+/** measureTunnel starts impl on both sides, measures it and stops it. */
+export async function measureTunnel(
+  impl: Impl, l: PairLayout, o: BenchOptions, progress: (s: string) => void,
+): Promise<Measurement> {
+  progress(`starting ${impl} on both sides`);
+  const t = await startTunnel(impl, l);
+  try {
+    await waitForPing(l.a, t.bIp, 20_000);
+    await ping(l.a, t.bIp, { count: 20, interval: 0.01 }); // warm up: handshake done, caches hot
+    return await measurePath(l, t.bIp, o, t.pids, progress);
+  } finally {
+    progress(`stopping ${impl}`);
+    await t.stop();
+  }
+}

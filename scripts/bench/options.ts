@@ -1,0 +1,51 @@
+// Command-line options of `npm run bench` (scripts/bench.ts).
+import { parseArgs } from 'node:util';
+
+/** Impl names the two tunnels the benchmark compares. */
+export type Impl = 'warren' | 'wg-go';
+
+/** BenchOptions: iperf duration, which tunnels, extra 4-stream run, number of pings. */
+export interface BenchOptions {
+  seconds: number;
+  impls: Impl[];
+  parallel: boolean;
+  pings: number;
+  out: string | undefined;
+}
+
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|wg-go] [--parallel] [--pings N] [--out FILE]
+  --seconds N   iperf3 duration per run (default 10)
+  --only IMPL   measure only warren or only wg-go (wireguard-go)
+  --parallel    also measure iperf3 -P 4
+  --pings N     pings at 10 ms intervals for the RTT figures (default 200)
+  --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
+
+function whole(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`--${name} must be ${min}..${max}`);
+  return Number(v);
+}
+
+/** parseBenchArgs parses argv (without node and script); it throws with a usage message. */
+export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seconds: { type: 'string' }, only: { type: 'string' }, parallel: { type: 'boolean' },
+      pings: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  let impls: Impl[] = ['warren', 'wg-go'];
+  if (values.only !== undefined) {
+    if (values.only !== 'warren' && values.only !== 'wg-go') throw new Error('--only must be warren or wg-go');
+    impls = [values.only];
+  }
+  return {
+    seconds: whole('seconds', values.seconds, 10, 1, 600),
+    impls,
+    parallel: values.parallel === true,
+    pings: whole('pings', values.pings, 200, 10, 100_000),
+    out: values.out,
+  };
+}

@@ -1,0 +1,61 @@
+// The benchmark's table and JSON report. Targets: Warren's throughput at least wireguard-go's
+// (ratio >= 1.0) and its RTT at most 1.2x wireguard-go's.
+import type { Impl } from './options.js';
+import type { Measurement } from './measure.js';
+
+export const TARGETS = { throughput: 1.0, rtt: 1.2 } as const;
+
+/** Ratios compare warren to wg-go; null when either is missing. */
+export interface Ratios {
+  throughput: number;
+  throughputP4: number | null;
+  rttAvg: number;
+  rttP99: number;
+  throughputMet: boolean;
+  rttMet: boolean;
+}
+
+/** ratios computes warren/wg-go when both were measured. */
+export function ratios(r: Partial<Record<Impl, Measurement>>): Ratios | null {
+  const w = r.warren;
+  const g = r['wg-go'];
+  if (!w || !g) return null;
+  const throughput = w.throughputMbps / g.throughputMbps;
+  const rttAvg = w.rttAvgMs / g.rttAvgMs;
+  return {
+    throughput,
+    throughputP4: w.throughputP4Mbps !== null && g.throughputP4Mbps !== null ? w.throughputP4Mbps / g.throughputP4Mbps : null,
+    rttAvg,
+    rttP99: w.rttP99Ms / g.rttP99Ms,
+    throughputMet: throughput >= TARGETS.throughput,
+    rttMet: rttAvg <= TARGETS.rtt,
+  };
+}
+
+function fmt(v: number | null | undefined, digits = 1): string {
+  return v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
+}
+
+/** table renders the measurements as aligned text. */
+export function table(rows: [string, Measurement][]): string {
+  const head = ['', 'Mbit/s', 'P4 Mbit/s', 'retrans', 'rtt avg ms', 'rtt p99 ms', 'loss %', 'cpu s (a/b)', 'peak RSS MiB (a/b)'];
+  const body = rows.map(([name, m]) => [
+    name, fmt(m.throughputMbps, 0), fmt(m.throughputP4Mbps, 0), String(m.retransmits), fmt(m.rttAvgMs, 3),
+    fmt(m.rttP99Ms, 3), fmt(m.pingLossPct, 1),
+    m.cpuSeconds ? `${fmt(m.cpuSeconds.a, 2)}/${fmt(m.cpuSeconds.b, 2)}` : '-',
+    m.peakRssKiB ? `${fmt(m.peakRssKiB.a / 1024, 1)}/${fmt(m.peakRssKiB.b / 1024, 1)}` : '-',
+  ]);
+  const all = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+/** ratioLines renders the warren/wg-go ratios against their targets. */
+export function ratioLines(r: Ratios): string {
+  const mark = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  return [
+    `throughput warren/wg-go: ${fmt(r.throughput, 2)}x (target >= ${TARGETS.throughput}x: ${mark(r.throughputMet)})` +
+      (r.throughputP4 !== null ? `; 4 streams ${fmt(r.throughputP4, 2)}x` : ''),
+    `rtt avg warren/wg-go:    ${fmt(r.rttAvg, 2)}x (target <= ${TARGETS.rtt}x: ${mark(r.rttMet)}); p99 ${fmt(r.rttP99, 2)}x`,
+  ].join('\n');
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# `npm run demo`: a two-system Warren network on this machine. Creates two network namespaces
+# (wrdemo-alpha, wrdemo-beta) joined by a veth, writes a profile for each with fresh keys
+# (`warren genkey` / `warren pubkey`), starts a helper in each, shows `warren status`, pings
+# across the tunnel both ways and shows status again (handshake, bytes). With a terminal on
+# stdin (or DEMO_HOLD=1) it then keeps running until Ctrl-C; otherwise it tears down at once.
+# Everything it creates is removed on exit, however it exits. Needs root and a built helper.
+# Environment: DEMO_HOLD=1 keeps it running; WARREN_CLI=path runs another build of the CLI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLI="${WARREN_CLI:-$ROOT/dist/helper/src/cli/main.js}"
+NAMES=(alpha beta)
+declare -A NS=([alpha]=wrdemo-alpha [beta]=wrdemo-beta)
+declare -A UNDERLAY=([alpha]=192.0.2.1 [beta]=192.0.2.2)   # RFC 5737 TEST-NET-1
+declare -A VIRTUAL=([alpha]=100.64.0.1 [beta]=100.64.0.2)
+declare -A PEER=([alpha]=beta [beta]=alpha)
+declare -A PID=()
+WORK=""
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+warren() {
+  if [[ "$CLI" == *.js ]]; then node "$CLI" "$@"; else "$CLI" "$@"; fi
+}
+
+# in_ns NAME CMD...: run a command inside the demo namespace of alpha or beta.
+in_ns() { local n="$1"; shift; ip netns exec "${NS[$n]}" "$@"; }
+
+remove_namespace() {
+  local ns="$1" pid
+  ip netns list | grep -qw "^$ns" || return 0
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  ip netns del "$ns" 2>/dev/null || true
+}
+
+teardown() {
+  local status=$? n pid i
+  trap - EXIT INT TERM
+  say "tearing down"
+  for n in "${NAMES[@]}"; do
+    pid="${PID[$n]:-}"
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for n in "${NAMES[@]}"; do
+    pid="${PID[$n]:-}"
+    [[ -z "$pid" ]] && continue
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for n in "${NAMES[@]}"; do remove_namespace "${NS[$n]}"; done
+  [[ -n "$WORK" ]] && rm -rf "$WORK"
+  exit "$status"
+}
+
+[[ "$(id -u)" == 0 ]] || die "run as root (network namespaces and TUN devices need it): sudo npm run demo"
+[[ -c /dev/net/tun ]] || die "/dev/net/tun is missing"
+for bin in ip ping node; do command -v "$bin" >/dev/null || die "\`$bin\` is not installed"; done
+[[ -e "$CLI" ]] || die "$CLI is missing; run npm run build first"
+
+for n in "${NAMES[@]}"; do
+  if ip netns list | grep -qw "^${NS[$n]}"; then
+    say "removing ${NS[$n]} left over from an earlier demo"
+    remove_namespace "${NS[$n]}"
+  fi
+done
+
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+WORK="$(mktemp -d /tmp/wrdemo.XXXXXX)"
+
+say "creating namespaces ${NS[alpha]} and ${NS[beta]}, joined by a veth (${UNDERLAY[alpha]} <-> ${UNDERLAY[beta]})"
+for n in "${NAMES[@]}"; do
+  ip netns add "${NS[$n]}"
+  in_ns "$n" ip link set lo up
+done
+ip link add wrdemo-a-eth netns "${NS[alpha]}" type veth peer name wrdemo-b-eth netns "${NS[beta]}"
+declare -A ETH=([alpha]=wrdemo-a-eth [beta]=wrdemo-b-eth)
+for n in "${NAMES[@]}"; do
+  in_ns "$n" ip addr add "${UNDERLAY[$n]}/24" dev "${ETH[$n]}"
+  in_ns "$n" ip link set "${ETH[$n]}" up
+done
+
+say "generating keys with warren genkey / warren pubkey"
+declare -A PRIV=() PUB=()
+for n in "${NAMES[@]}"; do
+  PRIV[$n]="$(warren genkey)"
+  PUB[$n]="$(printf '%s\n' "${PRIV[$n]}" | warren pubkey)"
+  printf '    %-5s public key %s\n' "$n" "${PUB[$n]}"
+done
+
+say "writing profiles"
+for n in "${NAMES[@]}"; do
+  p="${PEER[$n]}"
+  umask 077
+  cat >"$WORK/$n.profile" <<JSON
+{
+  "PrivateKey": "${PRIV[$n]}",
+  "ListenPort": 51820,
+  "VirtualAddress": "${VIRTUAL[$n]}",
+  "Adapter": { "Name": "wrdemo-$n" },
+  "Peers": [
+    {
+      "Name": "$p",
+      "PublicKey": "${PUB[$p]}",
+      "Endpoint": "${UNDERLAY[$p]}:51820",
+      "AllowedIPs": ["${VIRTUAL[$p]}/32"]
+    }
+  ]
+}
+JSON
+  printf '    %s\n' "$WORK/$n.profile"
+done
+
+for n in "${NAMES[@]}"; do
+  say "starting helper $n in ${NS[$n]} (log: $WORK/$n.log)"
+  mkdir -p "$WORK/$n-state"
+  if [[ "$CLI" == *.js ]]; then run=(node "$CLI"); else run=("$CLI"); fi
+  ip netns exec "${NS[$n]}" "${run[@]}" run --profile "$WORK/$n.profile" -v 1 \
+    --socket "$WORK/$n.sock" --state-dir "$WORK/$n-state" >"$WORK/$n.log" 2>&1 &
+  PID[$n]=$!
+done
+
+for n in "${NAMES[@]}"; do
+  say "waiting for helper $n"
+  for i in $(seq 1 100); do
+    warren status --json --socket "$WORK/$n.sock" >/dev/null 2>&1 && break
+    if ! kill -0 "${PID[$n]}" 2>/dev/null; then
+      tail -n 30 "$WORK/$n.log" >&2
+      die "helper $n exited during startup"
+    fi
+    [[ "$i" == 100 ]] && { tail -n 30 "$WORK/$n.log" >&2; die "helper $n did not answer within 20 s"; }
+    sleep 0.2
+  done
+done
+
+show_status() {
+  for n in "${NAMES[@]}"; do
+    say "warren status ($n)"
+    warren status --socket "$WORK/$n.sock" | sed 's/^/    /'
+  done
+}
+
+show_status
+for n in "${NAMES[@]}"; do
+  p="${PEER[$n]}"
+  say "ping -c 3 from $n to $p (${VIRTUAL[$p]})"
+  in_ns "$n" ping -c 3 -W 2 "${VIRTUAL[$p]}" | sed 's/^/    /'
+done
+show_status
+
+if [[ -t 0 || "${DEMO_HOLD:-}" == 1 ]]; then
+  say "the network is up; try (as root, in another terminal):"
+  printf '    ip netns exec %s ping %s\n' "${NS[alpha]}" "${VIRTUAL[beta]}"
+  printf '    %s status --socket %s\n' "$ROOT/bin/warren" "$WORK/alpha.sock"
+  say "press Ctrl-C to stop and tear everything down"
+  trap 'exit 0' INT
+  while kill -0 "${PID[alpha]}" 2>/dev/null && kill -0 "${PID[beta]}" 2>/dev/null; do sleep 1; done
+  for n in "${NAMES[@]}"; do say "log of $n"; tail -n 20 "$WORK/$n.log" >&2; done
+  die "a helper stopped on its own"
+fi
+say "done (set DEMO_HOLD=1 to keep the network running)"
