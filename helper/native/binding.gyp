@@ -9,7 +9,9 @@
         "src/send.c",
         "src/aead.c",
         "src/reader.c",
-        "src/reader_thread.c"
+        "src/reader_thread.c",
+        "src/fill.c",
+        "src/poller.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

@@ -185,3 +185,11 @@ napi_value wn_bool(napi_env env, bool v) {
 bool wn_set(napi_env env, napi_value obj, const char *key, napi_value v) {
   return v != NULL && napi_set_named_property(env, obj, key, v) == napi_ok;
 }
+
+void wn_rethrow(napi_env env) {
+  bool pending = false;
+  napi_value ex;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &ex) == napi_ok)
+    napi_fatal_exception(env, ex);
+}

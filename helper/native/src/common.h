@@ -48,6 +48,10 @@ napi_value wn_errno_error(napi_env env, int err, const char *fmt, ...)
 napi_value wn_throw_errno(napi_env env, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+// wn_rethrow turns an exception left pending by a callback into an uncaught exception, as for
+// any other event callback, instead of letting Node print and swallow it.
+void wn_rethrow(napi_env env);
+
 napi_value wn_number(napi_env env, double v);
 napi_value wn_bool(napi_env env, bool v);
 bool wn_set(napi_env env, napi_value obj, const char *key, napi_value v);

@@ -1,10 +1,13 @@
-// The JS side of a reader: startReader() builds the pool and the thread, call_js() delivers
-// batches on the event loop, and the NativeReader handle stops it and reports counters.
+// The JS side of a reader: startReader() builds the pool and starts the thread or the poller,
+// call_js() delivers the thread's batches on the event loop, and the NativeReader handle stops
+// the reader and reports counters.
 //
-// Lifetime: the wn_reader struct is freed once both the threadsafe function and the JS handle
-// have been finalized (`holds`). While the thread runs the handle is pinned (`self`), so
-// dropping the handle without stop() cannot pull memory from under the thread; at environment
-// teardown a cleanup hook joins the thread before Node closes the threadsafe function.
+// Lifetime: the wn_reader struct is freed once the JS handle and, in 'thread' mode, the
+// threadsafe function have been finalized (`holds`); the poller's uv handle may outlive the
+// struct but lets go of it when stopped (see poller.c). While the reader runs the handle is
+// pinned (`self`), so dropping the handle without stop() cannot pull memory from under the
+// thread or the poll callback; at environment teardown a cleanup hook stops the reader before
+// Node closes the threadsafe function and runs the handle's finalizer.
 #include "reader.h"
 
 #include <errno.h>
@@ -28,6 +31,7 @@ static void reader_free(napi_env env, wn_reader *r) {
     if (r->entries[i].batch != NULL) napi_delete_reference(env, r->entries[i].batch);
   }
   if (r->on_error != NULL) napi_delete_reference(env, r->on_error);
+  if (r->on_batch != NULL) napi_delete_reference(env, r->on_batch);
   if (r->self != NULL) napi_delete_reference(env, r->self);
   if (r->wake_fd >= 0) close(r->wake_fd);
   if (r->io_fd >= 0) close(r->io_fd);
@@ -46,11 +50,13 @@ static void drop_hold(napi_env env, wn_reader *r) {
 
 static void env_cleanup(void *arg);
 
-// reader_stop ends the thread and guarantees no further callbacks. From the cleanup hook it
-// leaves the threadsafe function to Node, which closes it right after.
-static void reader_stop(napi_env env, wn_reader *r, bool from_hook) {
+// wn_reader_stop ends the thread or the poller and guarantees no further callbacks. From a
+// cleanup hook it leaves the threadsafe function to Node, which closes it right after.
+void wn_reader_stop(napi_env env, wn_reader *r, bool from_hook) {
   if (r->stopped) return;
   r->stopped = true;
+  // The poller goes first: libuv must forget the descriptor before it is closed.
+  if (r->mode == WN_MODE_POLL) wn_poller_stop(env, r);
   if (r->running) {
     pthread_mutex_lock(&r->mu);
     r->stopping = true;
@@ -69,7 +75,7 @@ static void reader_stop(napi_env env, wn_reader *r, bool from_hook) {
   if (r->cleanup_hook && !from_hook) napi_remove_env_cleanup_hook(env, env_cleanup, r);
   r->cleanup_hook = false;
   // Abort rather than release: batches still queued are dropped instead of delivered.
-  if (!from_hook) napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+  if (!from_hook && r->tsfn != NULL) napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
   if (r->self != NULL) {
     napi_delete_reference(env, r->self);
     r->self = NULL;
@@ -78,7 +84,7 @@ static void reader_stop(napi_env env, wn_reader *r, bool from_hook) {
 
 static void env_cleanup(void *arg) {
   wn_reader *r = arg;
-  reader_stop(r->env, r, true);
+  wn_reader_stop(r->env, r, true);
 }
 
 static void tsfn_finalize(napi_env env, void *data, void *hint) {
@@ -89,18 +95,8 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_reader *r = data;
-  reader_stop(env, r, false); // a no-op unless teardown skipped the cleanup hook
+  wn_reader_stop(env, r, false); // a no-op unless teardown skipped the cleanup hook
   drop_hold(env, r);
-}
-
-// rethrow turns an exception thrown by onBatch/onError into an uncaught exception, as for any
-// other event callback, instead of letting Node print and swallow it.
-static void rethrow(napi_env env) {
-  bool pending = false;
-  napi_value ex;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &ex) == napi_ok)
-    napi_fatal_exception(env, ex);
 }
 
 static void call_js(napi_env env, napi_value cb, void *context, void *data) {
@@ -117,7 +113,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
       return;
     arg = wn_errno_error(env, r->fatal_err, "%s fd %d", r->fatal_op, r->fd);
     if (arg != NULL) napi_call_function(env, undef, fn, 1, &arg, NULL);
-    rethrow(env);
+    wn_rethrow(env);
     return;
   }
   wn_entry *e = data;
@@ -127,7 +123,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
         napi_create_uint32(env, e->count, &count) == napi_ok &&
         napi_set_named_property(env, arg, "count", count) == napi_ok)
       napi_call_function(env, undef, cb, 1, &arg, NULL);
-    rethrow(env);
+    wn_rethrow(env);
   }
   wn_reader_release_entry(r, e);
 }
@@ -173,7 +169,28 @@ static bool opt_u32(napi_env env, napi_value opts, const char *key, uint32_t min
          wn_arg_u32(env, v, what, min, max, out);
 }
 
-// read_options fills r's geometry from (kind, opts) and returns opts.onError in *on_error.
+// read_mode sets r->mode from opts.mode, which defaults to 'thread'.
+static bool read_mode(napi_env env, napi_value opts, wn_reader *r) {
+  napi_value v;
+  napi_valuetype t;
+  char mode[8];
+  size_t len;
+  r->mode = WN_MODE_THREAD;
+  if (napi_get_named_property(env, opts, "mode", &v) != napi_ok ||
+      napi_typeof(env, v, &t) != napi_ok)
+    return false;
+  if (t == napi_undefined) return true;
+  if (!wn_arg_string(env, v, "startReader: opts.mode", mode, sizeof mode, &len)) return false;
+  if (strcmp(mode, "poll") == 0) r->mode = WN_MODE_POLL;
+  else if (strcmp(mode, "thread") != 0) {
+    wn_throw_range(env, "startReader: opts.mode must be 'thread' or 'poll', got '%s'", mode);
+    return false;
+  }
+  return true;
+}
+
+// read_options fills r's geometry and mode from (kind, opts) and returns opts.onError in
+// *on_error.
 static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error) {
   char kind[8];
   size_t len;
@@ -196,9 +213,13 @@ static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_valu
                r->headroom + WN_TAILROOM + MAX_PACKET, &r->slot_size) ||
       !opt_u32(env, argv[2], "pool", 1, MAX_POOL, &r->pool) ||
       napi_get_named_property(env, argv[2], "onError", on_error) != napi_ok ||
-      !wn_arg_function(env, *on_error, "startReader: opts.onError", true, &has_error_cb))
+      !wn_arg_function(env, *on_error, "startReader: opts.onError", true, &has_error_cb) ||
+      !read_mode(env, argv[2], r))
     return false;
   if (!has_error_cb) *on_error = NULL;
+  // onBatch runs synchronously in 'poll' mode, so an entry is always free again before the
+  // next read: a second one would only pin memory.
+  if (r->mode == WN_MODE_POLL) r->pool = 1;
   if ((uint64_t)r->max_batch * r->slot_size * r->pool > MAX_POOL_BYTES) {
     wn_throw_range(env, "startReader: maxBatch * slotSize * pool exceeds %u bytes", MAX_POOL_BYTES);
     return false;
@@ -212,6 +233,15 @@ static void throw_if_quiet(napi_env env) {
   bool pending = false;
   if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
     napi_throw_error(env, NULL, "startReader: out of memory or N-API failure");
+}
+
+// pin keeps a started reader's handle alive until stop() and, for a thread, registers the
+// teardown hook (the poller has an asynchronous one of its own).
+static napi_value pin(napi_env env, wn_reader *r, napi_value handle) {
+  napi_create_reference(env, handle, 1, &r->self);
+  if (r->mode == WN_MODE_THREAD && napi_add_env_cleanup_hook(env, env_cleanup, r) == napi_ok)
+    r->cleanup_hook = true;
+  return handle;
 }
 
 static bool start_thread(wn_reader *r, int *err) {
@@ -259,13 +289,13 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   }
   if (on_error != NULL && napi_create_reference(env, on_error, 1, &r->on_error) != napi_ok)
     goto fail;
-  r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (r->wake_fd < 0) {
+  if (r->mode == WN_MODE_THREAD) r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->mode == WN_MODE_THREAD && r->wake_fd < 0) {
     wn_throw_errno(env, errno, "startReader: eventfd");
     goto fail;
   }
-  // Reading a duplicate means closing `fd` early cannot make the thread read whatever file
-  // later reuses that number.
+  // Reading a duplicate means closing `fd` early cannot make the reader read whatever file
+  // later reuses that number, and gives libuv a descriptor no other poll handle watches.
   r->io_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (r->io_fd < 0) {
     wn_throw_errno(env, errno, "startReader: fd %d", fd);
@@ -276,6 +306,15 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
       napi_wrap(env, handle, r, handle_finalize, NULL, NULL) != napi_ok)
     goto fail;
   r->holds = 1; // from here on the handle's finalizer owns r
+  if (r->mode == WN_MODE_POLL) {
+    if (!wn_poller_start(env, r, handle, argv[3])) {
+      wn_poller_stop(env, r);
+      throw_if_quiet(env);
+      return NULL;
+    }
+    r->stopped = false;
+    return pin(env, r, handle);
+  }
   if (napi_create_string_utf8(env, "warren.reader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, r, tsfn_finalize, r, call_js,
                                       &r->tsfn) != napi_ok) {
@@ -290,9 +329,7 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
     return wn_throw_errno(env, err, "startReader: pthread_create");
   }
   r->running = true;
-  napi_create_reference(env, handle, 1, &r->self);
-  if (napi_add_env_cleanup_hook(env, env_cleanup, r) == napi_ok) r->cleanup_hook = true;
-  return handle;
+  return pin(env, r, handle);
 
 fail:
   throw_if_quiet(env);
@@ -314,7 +351,7 @@ static wn_reader *unwrap(napi_env env, napi_callback_info info) {
 
 static napi_value reader_stop_js(napi_env env, napi_callback_info info) {
   wn_reader *r = unwrap(env, info);
-  if (r != NULL) reader_stop(env, r, false);
+  if (r != NULL) wn_reader_stop(env, r, false);
   return NULL;
 }
 

@@ -1,9 +1,15 @@
-// A reader: one native thread that reads packets from a TUN device or a UDP socket into a
-// small pool of batch buffers and hands each filled batch to JS through a threadsafe function.
+// A reader reads packets from a TUN device or a UDP socket into a small pool of batch buffers
+// and hands each filled batch to JS. It runs in one of two modes:
 //
-// Ownership of a pool entry moves thread -> JS queue -> onBatch -> free again; the thread takes
-// only free entries, so it never writes memory JS is looking at, and when all entries are in
-// flight it waits, leaving packets in the kernel queue (back-pressure).
+// - 'thread' (reader.c, reader_thread.c): a native thread polls and reads, and hands each batch
+//   to the event loop through a threadsafe function. Ownership of a pool entry moves
+//   thread -> JS queue -> onBatch -> free again; the thread takes only free entries, so it never
+//   writes memory JS is looking at, and when all entries are in flight it waits, leaving packets
+//   in the kernel queue (back-pressure). Reading overlaps with JS work, at the cost of two thread
+//   wake-ups per batch.
+// - 'poll' (poller.c): libuv's epoll on the event-loop thread wakes a uv_poll_t, which reads
+//   into the single pool entry and calls onBatch synchronously: one wake-up per batch, and
+//   back-pressure is simply that nothing is read while JS is busy.
 #ifndef WARREN_READER_H
 #define WARREN_READER_H
 
@@ -13,8 +19,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 typedef enum wn_kind { WN_KIND_TUN = 1, WN_KIND_UDP = 2 } wn_kind;
+typedef enum wn_mode { WN_MODE_THREAD = 1, WN_MODE_POLL = 2 } wn_mode;
+
+#define WN_COUNT(r, field, n) atomic_fetch_add_explicit(&(r)->field, (n), memory_order_relaxed)
 
 typedef struct wn_entry {
   uint8_t *mem;      // the batch Buffer's bytes: max_batch slots of slot_size
@@ -30,9 +40,10 @@ typedef struct wn_reader {
   int fd;    // the caller's descriptor, named in error messages
   int io_fd; // the reader's own duplicate of it, closed by stop()
   wn_kind kind;
+  wn_mode mode;
   uint32_t max_batch, slot_size, headroom, pool;
   uint32_t cap; // packet bytes per slot: slot_size - headroom - WN_TAILROOM
-  int wake_fd;  // eventfd that stop() writes to interrupt poll()
+  int wake_fd;  // eventfd that stop() writes to interrupt poll() ('thread' mode)
 
   pthread_t thread;
   pthread_mutex_t mu;
@@ -41,13 +52,21 @@ typedef struct wn_reader {
 
   // JS-thread state.
   napi_env env;
-  napi_threadsafe_function tsfn;
+  napi_threadsafe_function tsfn; // 'thread' mode
   napi_ref on_error;
-  napi_ref self;      // keeps the handle alive while the thread runs
+  napi_ref self;      // keeps the handle alive while the reader runs
   bool running;       // thread started and not yet joined
   bool stopped;       // no more callbacks may run
   bool cleanup_hook;  // env cleanup hook registered
   int holds;          // finalizers still to run before the struct can be freed
+
+  // 'poll' mode. The uv handle lives in a struct of its own (poller.c) that outlives this one
+  // until libuv's close callback, and stops pointing here once closed.
+  struct wn_poll *poll; // NULL once closed
+  napi_ref on_batch;
+  napi_async_context async_ctx;
+  bool failed;        // a fatal error stopped the polling; stop() still cleans up
+  bool dispatching;   // a callback is running inside async_ctx
 
   // Written by the thread before it queues the error marker (the queue orders the accesses).
   int fatal_err;
@@ -56,7 +75,7 @@ typedef struct wn_reader {
   _Atomic uint64_t batches, packets, truncated, errors;
 
   wn_entry *entries;
-  // recvmmsg scratch, used only by the thread.
+  // recvmmsg scratch, used only by whichever side reads.
   struct mmsghdr *msgs;
   struct iovec *iov;
   struct sockaddr_in *names;
@@ -65,7 +84,23 @@ typedef struct wn_reader {
 // WN_ERROR_MARKER(r) is the tsfn payload that reports r->fatal_err instead of a batch.
 #define WN_ERROR_MARKER(r) ((void *)&(r)->fatal_err)
 
+// wn_reader_stop ends the reader; see reader.c.
+void wn_reader_stop(napi_env env, wn_reader *r, bool from_hook);
+
 void *wn_reader_main(void *arg);
 void wn_reader_release_entry(wn_reader *r, wn_entry *e);
+
+// wn_reader_fill reads up to max_batch packets into e and returns how many it kept. *err is set
+// to a read error other than EAGAIN (packets read before it are still returned), and *full
+// tells whether the kernel may hold more because the batch filled up.
+uint32_t wn_reader_fill(wn_reader *r, wn_entry *e, int *err, bool *full);
+// wn_reader_transient tells read errors that concern single packets or passing network
+// conditions, which are counted and skipped, from those that make the descriptor unusable.
+bool wn_reader_transient(int err);
+
+// The poller ('poll' mode). wn_poller_start throws and returns false on failure, leaving r for
+// reader_free; wn_poller_stop makes sure no callback runs again and is safe to call twice.
+bool wn_poller_start(napi_env env, wn_reader *r, napi_value handle, napi_value on_batch);
+void wn_poller_stop(napi_env env, wn_reader *r);
 
 #endif

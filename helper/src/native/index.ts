@@ -11,8 +11,11 @@
 import { loadAddon } from './load.js';
 import type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, TunHandle, UdpHandle } from './types.js';
 
-export type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, ReaderStats, TunHandle, UdpHandle } from './types.js';
+export type {
+  Batch, PeerCredentials, Reader, ReaderKind, ReaderMode, ReaderOptions, ReaderStats, TunHandle, UdpHandle,
+} from './types.js';
 export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
+export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
 
 /**
  * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern
@@ -45,12 +48,14 @@ export function peerCredentials(fd: number): PeerCredentials {
 }
 
 /**
- * startReader starts a thread that reads packets from `fd` and calls onBatch with batches of
- * them on the event loop (see Batch for the memory contract and ReaderOptions for the pool).
- * 'tun' reads a TUN device; 'udp' receives datagrams with their source address. A running
- * reader keeps the process alive, like a listening socket, until stop().
+ * startReader starts reading packets from `fd` and calls onBatch with batches of them on the
+ * event loop (see Batch for the memory contract and ReaderOptions for the pool). 'tun' reads a
+ * TUN device; 'udp' receives datagrams with their source address. opts.mode picks a reader
+ * thread ('thread', the default) or reading on the event loop when libuv reports the
+ * descriptor readable ('poll'); ReaderMode weighs the two. A running reader keeps the process
+ * alive, like a listening socket, until stop().
  *
- * The thread reads a duplicate of `fd`, so closing `fd` while it runs is safe, but the device
+ * The reader reads a duplicate of `fd`, so closing `fd` while it runs is safe, but the device
  * or socket then stays open (and a TUN device stays up) until stop().
  */
 export function startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader {

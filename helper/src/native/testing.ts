@@ -1,6 +1,9 @@
 // Helpers for the native addon's tests: copying packets out of batches (which are reused once
 // onBatch returns) and waiting for a condition with a deadline.
-import type { Batch } from './types.js';
+import type { Batch, ReaderMode } from './types.js';
+
+/** MODES are the reader modes that reader tests run under. */
+export const MODES: readonly ReaderMode[] = ['thread', 'poll'];
 
 /** Received is one packet copied out of a batch, with where it came from. */
 export interface Received {

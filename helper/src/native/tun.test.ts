@@ -1,6 +1,7 @@
 // A real TUN device in the root namespace (needs root and /dev/net/tun): packets the kernel
-// routes into it reach the reader, packets written with tunWriteBatch reach a local socket,
-// oversize packets are counted, and deleting the device is reported through onError. Each test
+// routes into it reach the reader (in both modes), packets written with tunWriteBatch reach a
+// local socket, oversize packets are counted, and deleting the device is reported through
+// onError. Each test
 // uses a random device name and a random /30 in 100.127.0.0/16, and deletes the device after.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { closeFd, startReader, tunOpen, tunWriteBatch, type TunHandle } from './index.js';
-import { copyBatch, sleep, waitFor, type Received } from './testing.js';
+import { copyBatch, MODES, sleep, waitFor, type Received } from './testing.js';
 
 function skipReason(): string | undefined {
   if (process.platform !== 'linux') return 'TUN tests need Linux';
@@ -96,10 +97,10 @@ async function localSocket(addr: string): Promise<dgram.Socket> {
   return s;
 }
 
-test('the reader delivers packets routed into the TUN, and tunWriteBatch injects packets back', async (t) => {
+for (const mode of MODES) test(`${mode}: the reader delivers packets routed into the TUN, and tunWriteBatch injects packets back`, async (t) => {
   await withTun(t, async ({ tun, local, peer }) => {
     const got: Received[] = [];
-    const reader = startReader(tun.fd, 'tun', { maxBatch: 32, slotSize: 1600, headroom: 16, pool: 4 }, (b) => got.push(...copyBatch(b)));
+    const reader = startReader(tun.fd, 'tun', { maxBatch: 32, slotSize: 1600, headroom: 16, pool: 4, mode }, (b) => got.push(...copyBatch(b)));
     const sock = await localSocket(local);
     try {
       const message = Buffer.from('warren tun test');
@@ -128,13 +129,13 @@ test('the reader delivers packets routed into the TUN, and tunWriteBatch injects
   });
 });
 
-test('oversize packets are skipped and counted; a deleted device is reported once to onError', async (t) => {
+for (const mode of MODES) test(`${mode}: oversize packets are skipped and counted; a deleted device is reported once to onError`, async (t) => {
   await withTun(t, async ({ tun, peer, local }) => {
     const got: Received[] = [];
     const errors: NodeJS.ErrnoException[] = [];
     // 16 + 200 + 32: packets of at most 200 bytes fit.
     const reader = startReader(tun.fd, 'tun', {
-      maxBatch: 8, slotSize: 248, headroom: 16, pool: 2, onError: (e) => errors.push(e),
+      maxBatch: 8, slotSize: 248, headroom: 16, pool: 2, mode, onError: (e) => errors.push(e),
     }, (b) => got.push(...copyBatch(b)));
     const sock = await localSocket(local);
     try {

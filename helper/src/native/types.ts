@@ -22,14 +22,28 @@ export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 export type ReaderKind = 'tun' | 'udp';
 
 /**
+ * ReaderMode selects where a reader reads.
+ *
+ * - 'thread': a native thread waits for packets, reads them and queues the batch to the event
+ *   loop. Reading overlaps with JS work (more throughput on a busy path), but every batch
+ *   costs two thread wake-ups: the reader thread's, then the event loop's.
+ * - 'poll': the event loop itself watches the descriptor (libuv's epoll), reads and calls
+ *   onBatch synchronously: one wake-up, so lower latency, but reading waits while JS is busy.
+ *   A wake-up reads at most 8 full batches before letting other events run. Only one pool
+ *   entry is used, whatever `pool` says.
+ */
+export type ReaderMode = 'thread' | 'poll';
+
+/**
  * Batch is one batch of packets from a reader, handed to `onBatch` on the event loop.
  *
- * Memory contract: every reader owns `pool` Batch objects, created once at start, and hands the
- * same objects (same Buffer, same typed arrays) over again and again. While onBatch runs the
- * batch belongs to JS and may be modified in place (decrypt, prepend headers into the headroom,
- * append tags into the tailroom). Once onBatch returns, the reader thread may overwrite it at
- * any moment: keep no reference to `buf` or the arrays, copy what must outlive the call, and
- * never transfer or detach their ArrayBuffers (postMessage/structuredClone transfer lists).
+ * Memory contract: every reader owns `pool` Batch objects (one in 'poll' mode), created once
+ * at start, and hands the same objects (same Buffer, same typed arrays) over again and again.
+ * While onBatch runs the batch belongs to JS and may be modified in place (decrypt, prepend
+ * headers into the headroom, append tags into the tailroom). Once onBatch returns, the reader
+ * may overwrite it at any moment: keep no reference to `buf` or the arrays, copy what must
+ * outlive the call, and never transfer or detach their ArrayBuffers (postMessage/structuredClone
+ * transfer lists).
  */
 export interface Batch {
   /** buf is the whole pool entry: maxBatch slots of slotSize bytes. */
@@ -57,11 +71,15 @@ export interface ReaderOptions {
   /**
    * pool is how many batches may be in flight (1 to 64; 4 is a good value). When JS holds all
    * of them the thread stops reading and the kernel queue absorbs, then drops, the excess.
+   * Checked but otherwise ignored in 'poll' mode, where a batch is never in flight.
    */
   pool: number;
+  /** mode is where the reader reads (see ReaderMode); 'thread' when absent. */
+  mode?: ReaderMode;
   /**
-   * onError receives, at most once, the error that ended the thread (the device disappeared,
+   * onError receives, at most once, the error that ended the reader (the device disappeared,
    * the descriptor was closed...). It has `.code` (e.g. 'EBADFD') and names the operation.
+   * The reader reads no more, but stop() must still be called to close its descriptor.
    */
   onError?: (err: NodeJS.ErrnoException) => void;
 }
@@ -76,12 +94,13 @@ export interface ReaderStats {
   errors: number;
 }
 
-/** Reader is a running reader thread. */
+/** Reader is a running reader. */
 export interface Reader {
   /**
-   * stop wakes the thread, joins it, closes the reader's duplicate of the descriptor and
-   * releases its hold on the event loop; no callback runs after it returns, even for batches
-   * already queued. Calling it again does nothing. It may be called from inside onBatch.
+   * stop ends the reader (wakes and joins the thread, or stops the poll watcher), closes the
+   * reader's duplicate of the descriptor and releases its hold on the event loop; no callback
+   * runs after it returns, even for batches already queued or packets already read in the
+   * same wake-up. Calling it again does nothing. It may be called from inside onBatch.
    */
   stop(): void;
   stats(): ReaderStats;

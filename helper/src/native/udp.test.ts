@@ -1,11 +1,11 @@
-// UDP through the addon on loopback: sendmmsg batches in, recvmmsg batches out, with contents,
-// source addresses, truncation and per-destination drops checked.
+// UDP through the addon on loopback: sendmmsg batches in, recvmmsg batches out (in both reader
+// modes), with contents, source addresses, truncation and per-destination drops checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { closeFd, startReader, udpOpen, udpSend, udpSendBatch, type Batch, type Reader } from './index.js';
-import { copyBatch, LOOPBACK, waitFor, type Received } from './testing.js';
+import { copyBatch, LOOPBACK, MODES, waitFor, type Received } from './testing.js';
 
 /** payload i is recognisable: its index, then a pattern, `size` bytes in all. */
 function payload(i: number, size: number): Buffer {
@@ -43,7 +43,7 @@ function receiver(slotSize: number, headroom: number) {
   return { got, counts, onBatch, layoutOk: () => layoutOk };
 }
 
-test('200 datagrams sent with udpSendBatch arrive intact, in batches, with their source', async () => {
+for (const mode of MODES) test(`${mode}: 200 datagrams sent with udpSendBatch arrive intact, in batches, with their source`, async () => {
   const tx = udpOpen('127.0.0.1', 0);
   const rx = udpOpen('127.0.0.1', 0);
   let reader: Reader | undefined;
@@ -53,7 +53,7 @@ test('200 datagrams sent with udpSendBatch arrive intact, in batches, with their
     // Half are queued before the reader starts (so full batches wait for it), half while it runs.
     assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 100), 100);
     const r = receiver(2048, 16);
-    reader = startReader(rx.fd, 'udp', { maxBatch: 64, slotSize: 2048, headroom: 16, pool: 4 }, r.onBatch);
+    reader = startReader(rx.fd, 'udp', { maxBatch: 64, slotSize: 2048, headroom: 16, pool: 4, mode }, r.onBatch);
     const rest = (a: Uint32Array) => a.subarray(100);
     assert.equal(udpSendBatch(tx.fd, p.buf, rest(p.offsets), rest(p.lengths), rest(p.addrs), p.ports.subarray(100), 100), 100);
     await waitFor(() => r.got.length >= 200, 5000, '200 datagrams');
@@ -75,7 +75,7 @@ test('200 datagrams sent with udpSendBatch arrive intact, in batches, with their
   }
 });
 
-test('datagrams larger than a slot are skipped and counted; the others keep their order', async () => {
+for (const mode of MODES) test(`${mode}: datagrams larger than a slot are skipped and counted; the others keep their order`, async () => {
   const tx = udpOpen('127.0.0.1', 0);
   const rx = udpOpen('127.0.0.1', 0);
   let reader: Reader | undefined;
@@ -86,7 +86,7 @@ test('datagrams larger than a slot are skipped and counted; the others keep thei
     const p = pack(sent, rx.port);
     assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, sizes.length), sizes.length);
     const r = receiver(256, 0);
-    reader = startReader(rx.fd, 'udp', { maxBatch: 16, slotSize: 256, headroom: 0, pool: 2 }, r.onBatch);
+    reader = startReader(rx.fd, 'udp', { maxBatch: 16, slotSize: 256, headroom: 0, pool: 2, mode }, r.onBatch);
     await waitFor(() => reader!.stats().truncated === 2 && r.got.length === 3, 5000, 'three datagrams and two truncations');
     assert.deepEqual(r.got.map((g) => g.data), [sent[0], sent[2], sent[4]]);
     assert.deepEqual(r.counts, [3], 'one batch, compacted');

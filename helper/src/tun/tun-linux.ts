@@ -42,8 +42,10 @@ export function openLinuxTun(cfg: TunConfig): TunAdapter {
     name,
     mtu: cfg.mtu,
     startReader(onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader {
+      // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
+      // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
       return native.startReader(fd, 'tun', {
-        maxBatch: MAX_BATCH, slotSize: slotSizeFor(cfg.mtu), headroom: HEADROOM, pool: 4, onError,
+        maxBatch: MAX_BATCH, slotSize: slotSizeFor(cfg.mtu), headroom: HEADROOM, pool: 4, mode: native.readerMode('tun'), onError,
       }, onBatch);
     },
     writeBatch(buf, offsets, lengths, count) {

@@ -1,0 +1,90 @@
+// Filling one pool entry from the reader's descriptor, shared by both reader modes: the reader
+// thread calls it after its own poll(), the poller on the event loop after libuv's epoll. The
+// descriptor is non-blocking in both cases, so a fill never waits.
+#include "reader.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint8_t *slot(const wn_reader *r, const wn_entry *e, uint32_t i) {
+  return e->mem + (size_t)i * r->slot_size + r->headroom;
+}
+
+bool wn_reader_transient(int err) {
+  return err == ENOBUFS || err == ENOMEM || err == ECONNREFUSED || err == EHOSTUNREACH ||
+         err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN || err == ECONNRESET;
+}
+
+// fill_tun reads packets until the device is drained or the batch is full. A TUN read silently
+// truncates a packet longer than the buffer, so it asks for one byte more than a slot accepts
+// (that byte lands in the tailroom): a read longer than `cap` is an oversize packet (MTU above
+// the slot), which is skipped and counted.
+static uint32_t fill_tun(wn_reader *r, wn_entry *e, int *err, bool *full) {
+  uint32_t i = 0;
+  while (i < r->max_batch) {
+    ssize_t n = read(r->io_fd, slot(r, e, i), (size_t)r->cap + 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+      break;
+    }
+    if (n == 0) break;
+    if ((size_t)n > r->cap) {
+      WN_COUNT(r, truncated, 1);
+      continue;
+    }
+    e->lengths[i] = (uint32_t)n;
+    e->addrs[i] = 0;
+    e->ports[i] = 0;
+    i++;
+  }
+  *full = i == r->max_batch;
+  return i;
+}
+
+// fill_udp receives up to max_batch datagrams in one recvmmsg() and compacts away truncated
+// ones, so that packet i always sits in slot i. The batch counts as full when the kernel handed
+// over max_batch datagrams, truncated ones included: more may be waiting.
+static uint32_t fill_udp(wn_reader *r, wn_entry *e, int *err, bool *full) {
+  for (uint32_t j = 0; j < r->max_batch; j++) {
+    r->iov[j].iov_base = slot(r, e, j);
+    r->iov[j].iov_len = r->cap;
+    memset(&r->msgs[j], 0, sizeof r->msgs[j]);
+    r->msgs[j].msg_hdr.msg_name = &r->names[j];
+    r->msgs[j].msg_hdr.msg_namelen = sizeof r->names[j];
+    r->msgs[j].msg_hdr.msg_iov = &r->iov[j];
+    r->msgs[j].msg_hdr.msg_iovlen = 1;
+  }
+  int n;
+  do {
+    n = recvmmsg(r->io_fd, r->msgs, r->max_batch, MSG_DONTWAIT, NULL);
+  } while (n < 0 && errno == EINTR);
+  *full = n == (int)r->max_batch;
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
+    return 0;
+  }
+  uint32_t out = 0;
+  for (uint32_t j = 0; j < (uint32_t)n; j++) {
+    const struct msghdr *h = &r->msgs[j].msg_hdr;
+    uint32_t len = r->msgs[j].msg_len;
+    if ((h->msg_flags & MSG_TRUNC) || len > r->cap) {
+      WN_COUNT(r, truncated, 1);
+      continue;
+    }
+    if (out != j) memmove(slot(r, e, out), slot(r, e, j), len);
+    const struct sockaddr_in *sa = &r->names[j];
+    bool v4 = h->msg_namelen >= sizeof *sa && sa->sin_family == AF_INET;
+    e->lengths[out] = len;
+    e->addrs[out] = v4 ? ntohl(sa->sin_addr.s_addr) : 0;
+    e->ports[out] = v4 ? ntohs(sa->sin_port) : 0;
+    out++;
+  }
+  return out;
+}
+
+uint32_t wn_reader_fill(wn_reader *r, wn_entry *e, int *err, bool *full) {
+  return r->kind == WN_KIND_TUN ? fill_tun(r, e, err, full) : fill_udp(r, e, err, full);
+}
