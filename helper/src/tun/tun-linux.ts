@@ -2,11 +2,25 @@
 // thread hands packets to JS in batches. Address, MTU, link state and the overlay route are set
 // with iproute2. The device is not persistent, so the kernel deletes it (with its address and
 // routes) as soon as its file descriptor closes, even if the helper is killed.
+import { writeFileSync } from 'node:fs';
 import * as native from '../native/index.js';
 import { formatIPv4 } from '../config/ipv4.js';
 import { ip, ipQuiet } from './ip.js';
 import type { TunAdapter, TunConfig } from './index.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type BatchReader, type PacketBatch } from '../wireguard/device/batch.js';
+
+/**
+ * disableIPv6 keeps the kernel from sending IPv6 (router solicitations, MLD reports) into the
+ * adapter: the overlay is IPv4 only for now, so those packets could only be dropped. Hosts
+ * without IPv6 have no such sysctl, which is fine.
+ */
+function disableIPv6(name: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1');
+  } catch {
+    // IPv6 is off on this host or in this namespace
+  }
+}
 
 /** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
 export function openLinuxTun(cfg: TunConfig): TunAdapter {
@@ -30,6 +44,7 @@ export function openLinuxTun(cfg: TunConfig): TunAdapter {
   const net = `${formatIPv4(cfg.network.addr)}/${cfg.network.bits}`;
   try {
     ip(['link', 'set', 'dev', name, 'mtu', String(cfg.mtu)]);
+    disableIPv6(name);
     ip(['addr', 'add', `${vaddr}/32`, 'dev', name]);
     ip(['link', 'set', 'dev', name, 'up']);
     ip(['route', 'add', net, 'dev', name, 'src', vaddr, 'proto', 'static']);
