@@ -20,6 +20,8 @@ export type ApiErrorCode =
   | 'method-not-allowed'
   | 'payload-too-large'
   | 'bad-request'
+  | 'forbidden'
+  | 'unavailable'
   | 'internal';
 
 /** ApiErrorBody is the JSON body of every non-2xx response. */
@@ -33,4 +35,6 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** PATHS are the routes, so that server and client spell them once. */
 export const PATHS = {
   status: '/v1/status',
+  why: '/v1/why',
+  reload: '/v1/reload',
 } as const;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Status } from '../../../src-shared/status.js';
 import { createLogger } from '../log.js';
 import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from './client.js';
-import { ApiServerError, startApiServer } from './server.js';
+import { ApiHttpError, ApiServerError, startApiServer } from './server.js';
 
 const STATUS: Status = {
   version: '0.1.0',
@@ -242,6 +242,32 @@ test('client errors: permission denied', async (t) => {
       return;
     }
     assert.equal(out, 'PermissionDenied');
+  } finally {
+    await server.close();
+  }
+});
+
+test('routes get the query and the caller from SO_PEERCRED; privileged routes refuse with 403', async () => {
+  const path = socketPath();
+  const server = await startApiServer({
+    socketPath: path, log: quietLog, getStatus: () => STATUS,
+    routes: {
+      '/v1/who': { GET: (req) => ({ caller: req.caller, peer: req.query.get('peer') }) },
+      '/v1/root-only': {
+        POST: (req) => {
+          if (req.caller?.uid !== 12345) throw new ApiHttpError(403, 'forbidden', 'only uid 12345');
+          return {};
+        },
+      },
+    },
+  });
+  try {
+    const client = new ApiClient(path);
+    const who = await client.request<{ caller: { pid: number; uid: number; gid: number }; peer: string }>('GET', '/v1/who?peer=G982V');
+    assert.equal(who.peer, 'G982V');
+    assert.equal(who.caller.pid, process.pid);
+    assert.equal(who.caller.uid, process.getuid!());
+    await assert.rejects(client.request('POST', '/v1/root-only'), (e: unknown) => e instanceof ApiError && e.code === 'forbidden' && e.httpStatus === 403);
   } finally {
     await server.close();
   }

@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Status } from '../../../src-shared/status.js';
 import type { Logger } from '../log.js';
+import { peerCredentials } from '../native/index.js';
 import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type HttpMethod } from './protocol.js';
 
 /** ApiServerOptions: where to listen and where the data comes from. */
@@ -14,6 +15,8 @@ export interface ApiServerOptions {
   socketPath: string;
   log: Logger;
   getStatus: () => Status;
+  /** routes adds the daemon's other endpoints (why, reload, ...). */
+  routes?: RouteTable;
 }
 
 /** ApiServer is a running server; close() stops it and removes the socket file. */
@@ -26,13 +29,32 @@ export class ApiServerError extends Error {
   override name = 'ApiServerError';
 }
 
-/** ApiRequest is what a handler gets: the parsed body (null when empty). */
+/** Caller is who sent a request, from the socket's SO_PEERCRED; null if it could not be read. */
+export type Caller = { pid: number; uid: number; gid: number } | null;
+
+/** ApiRequest is what a handler gets: the parsed body (null when empty), query and caller. */
 export interface ApiRequest {
   body: unknown;
+  query: URLSearchParams;
+  caller: Caller;
 }
 
-type Handler = (req: ApiRequest) => unknown;
-type RouteTable = Record<string, Partial<Record<HttpMethod, Handler>>>;
+/** ApiHttpError is an error a handler throws to answer with a given status and code. */
+export class ApiHttpError extends Error {
+  constructor(readonly status: number, readonly code: ApiErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** requirePrivileged refuses callers other than root (the operator group comes with the app). */
+export function requirePrivileged(req: ApiRequest): void {
+  if (req.caller === null || req.caller.uid !== 0) {
+    throw new ApiHttpError(403, 'forbidden', 'this needs root: run the command with sudo');
+  }
+}
+
+export type Handler = (req: ApiRequest) => unknown;
+export type RouteTable = Record<string, Partial<Record<HttpMethod, Handler>>>;
 
 // sun_path in struct sockaddr_un is 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -48,6 +70,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await clearStaleSocket(socketPath, log);
 
   const routes: RouteTable = {
+    ...opts.routes,
     [PATHS.status]: { GET: () => opts.getStatus() },
   };
   const server = createServer(
@@ -162,7 +185,7 @@ async function handle(routes: RouteTable, req: IncomingMessage, res: ServerRespo
     if (raw === null) {
       return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return sendError(res, 404, 'not-found', `no such endpoint: ${path.slice(0, 100)}`);
     const method = req.method as HttpMethod;
@@ -179,12 +202,24 @@ async function handle(routes: RouteTable, req: IncomingMessage, res: ServerRespo
         return sendError(res, 400, 'bad-request', 'the request body is not valid JSON');
       }
     }
-    const result = await handler({ body });
+    const result = await handler({ body, query: new URLSearchParams(search), caller: callerOf(req) });
     sendJson(res, 200, result);
   } catch (e) {
+    if (e instanceof ApiHttpError) return sendError(res, e.status, e.code, e.message);
     log.error(`local API ${req.method} ${String(req.url).slice(0, 100)}: ${(e as Error).stack ?? String(e)}`);
     if (!res.headersSent) sendError(res, 500, 'internal', 'internal error; see the helper log');
     else res.destroy();
+  }
+}
+
+/** callerOf reads the peer credentials of the request's Unix socket. */
+function callerOf(req: IncomingMessage): Caller {
+  const fd = (req.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return null;
+  try {
+    return peerCredentials(fd);
+  } catch {
+    return null;
   }
 }
 

@@ -8,6 +8,7 @@ import { genkeyCommand } from './genkey.js';
 import { identityCommand } from './identity.js';
 import { initCommand } from './init.js';
 import { pubkeyCommand } from './pubkey.js';
+import { reloadCommand } from './reload.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { unavailableCommands } from './unavailable.js';
@@ -15,7 +16,7 @@ import { versionCommand } from './version.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, statusCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
+  runCommand, statusCommand, reloadCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
   versionCommand, ...unavailableCommands,
 ];
 

@@ -1,6 +1,6 @@
 // `warren status`: ask the running helper for its snapshot and print it.
-import { ApiClient, HelperNotRunning, PermissionDenied } from '../api/client.js';
-import { booleanFlag, CliError, type Command } from './command.js';
+import { booleanFlag, type Command } from './command.js';
+import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';
 import { formatStatus } from './status-format.js';
 
@@ -21,18 +21,7 @@ virtual address, tunnel state and each peer with its endpoint, last handshake an
   },
   async run(args, io) {
     const socketPath = resolvePath('socket', args, io);
-    let status;
-    try {
-      status = await new ApiClient(socketPath).status();
-    } catch (e) {
-      if (e instanceof HelperNotRunning) {
-        throw new CliError(`warren: ${e.message}; start it with \`warren run\` or \`systemctl start warren\``, 1, true);
-      }
-      if (e instanceof PermissionDenied) {
-        throw new CliError(`warren: permission denied on ${socketPath}; run as root or as a member of the operator group`, 1, true);
-      }
-      throw e;
-    }
+    const status = await callHelper(socketPath, (c) => c.status());
     io.stdout.write(booleanFlag(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, io.now()));
     return 0;
   },

@@ -19,6 +19,17 @@ const TICK_MS = 100;
 /** HANDSHAKES_PER_SECOND_UNDER_LOAD: above this rate the core demands cookies (§5.3 DoS). */
 const HANDSHAKES_PER_SECOND_UNDER_LOAD = 1000;
 
+/**
+ * PacketFilter is the stateful firewall as the data plane sees it: a verdict per packet, 0 to
+ * pass or a code whose name is reasons[code]. It is called after cryptokey routing picked the
+ * peer (egress) or authenticated it (ingress), so it always knows which peer a packet is for.
+ */
+export interface PacketFilter {
+  egress(peerIndex: number, buf: Buffer, off: number, len: number, now: number): number;
+  ingress(peerIndex: number, buf: Buffer, off: number, len: number, now: number): number;
+  readonly reasons: readonly string[];
+}
+
 /** PeerConfig configures one peer. */
 export interface PeerConfig {
   publicKey: Buffer;
@@ -48,6 +59,10 @@ export class Device {
   readonly drops = new DropCounters();
   readonly clock: () => number;
   readonly log: Logger;
+  /** filter, when set, decides every packet after cryptokey routing (null: all pass). */
+  filter: PacketFilter | null = null;
+  private nextIndex = 0;
+  private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
   private readonly inbound: InboundPath;
   private readers: BatchReader[] = [];
@@ -85,7 +100,8 @@ export class Device {
       presharedKey: cfg.presharedKey,
       persistentKeepalive: cfg.persistentKeepalive,
     });
-    const peer = new DevicePeer(noise, cfg.name ?? null, cfg.allowedIps);
+    const index = this.freeIndices.pop() ?? this.nextIndex++;
+    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps);
     if (cfg.endpoint) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
     for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
     this.peersByKey.set(key, peer);
@@ -102,6 +118,7 @@ export class Device {
     this.peersByKey.delete(key);
     this.peerOfNoise.delete(peer.noise);
     peer.staged = [];
+    this.freeIndices.push(peer.index);
     this.core.removePeer(publicKey);
   }
 

@@ -20,6 +20,8 @@ export class DevicePeer {
   sentInBatch = 0;
 
   constructor(
+    /** index is the peer's slot number, stable while it is configured (the firewall keys on it). */
+    readonly index: number,
     readonly noise: NoisePeer,
     readonly name: string | null,
     readonly allowedIps: Prefix[],

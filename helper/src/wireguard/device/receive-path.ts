@@ -118,6 +118,13 @@ export class InboundPath {
       dev.drops.add('source-not-allowed');
       return -1;
     }
+    if (dev.filter !== null) {
+      const verdict = dev.filter.ingress(peer.index, buf, p, total, now);
+      if (verdict !== 0) {
+        dev.drops.add(dev.filter.reasons[verdict] ?? 'firewall');
+        return -1;
+      }
+    }
     return total;
   }
 

@@ -61,6 +61,13 @@ export class OutboundPath {
         dev.drops.add('tun-no-peer');
         continue;
       }
+      if (dev.filter !== null) {
+        const verdict = dev.filter.egress(peer.index, buf, off, len, now);
+        if (verdict !== 0) {
+          dev.drops.add(dev.filter.reasons[verdict] ?? 'firewall');
+          continue;
+        }
+      }
       if (!peer.hasEndpoint) {
         dev.drops.add('tun-peer-no-endpoint');
         continue;
