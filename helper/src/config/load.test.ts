@@ -20,7 +20,7 @@ const GOOD = `{
       "PersistentKeepalive": 25
     }
   ],
-  "Dns": { "Servers": ["100.64.0.53"] }
+  "Dns": { "Zone": "corp.internal" }
 }
 `;
 
@@ -46,7 +46,9 @@ test('loadProfile reads the documented example', () => {
   const p = loadProfile(write('good.profile', GOOD));
   assert.equal(p.virtualAddress, '100.64.0.1');
   assert.equal(p.peers[0]!.name, 'beta');
-  assert.deepEqual(p.reserved, { Dns: { Servers: ['100.64.0.53'] } });
+  assert.deepEqual(p.reserved, { Dns: { Zone: 'corp.internal' } });
+  assert.equal(p.dns.zone, 'corp.internal');
+  assert.equal(p.policies, null, 'no Policies key: allow all between configured peers');
 });
 
 test('file-level problems name the file and say what is wrong', () => {
@@ -80,7 +82,7 @@ test('round trip: load, write back in file form, load again gives the same profi
   const written = JSON.parse(readFileSync(copy, 'utf8'));
   assert.equal(written.VirtualNetwork, '100.64.0.0/10');
   assert.deepEqual(written.Adapter, { Name: 'warren0', Mtu: 1420 });
-  assert.deepEqual(written.Dns, { Servers: ['100.64.0.53'] });
+  assert.deepEqual(written.Dns, { Zone: 'corp.internal' });
 });
 
 test('saveProfile writes mode 0600 and leaves no temporary files', () => {

@@ -1,6 +1,8 @@
 // The profile's typed form and its limits: docs/profile.md is the contract.
 import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from './ipv4.js';
 import { formatKey } from './keys.js';
+import type { Policy } from '../../../src-shared/policy.js';
+import type { DnsConfig } from './validate-policy.js';
 
 /** DEFAULT_PROFILE_PATH is where `warren run` looks without --profile or WARREN_PROFILE. */
 export const DEFAULT_PROFILE_PATH = '/etc/warren/profiles/Universe.profile';
@@ -43,7 +45,10 @@ export const TOP_LEVEL_KEYS = [
   'PrivateKey', 'ListenPort', 'ListenAddress', 'VirtualAddress', 'VirtualNetwork', 'Adapter', 'Peers',
   ...(Object.keys(RESERVED_KEYS) as ReservedKey[]),
 ] as const;
-export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive'] as const;
+export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive', 'Tags', 'DnsNames'] as const;
+
+/** ACTIVE_RESERVED_KEYS are the reserved keys this version interprets (the rest wait). */
+export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns'];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
 /** PeerConfig is one static peer, normalised. */
@@ -57,6 +62,10 @@ export interface PeerConfig {
   /** allowedIps are canonical prefixes (no host bits), in file order. */
   allowedIps: Cidr[];
   persistentKeepalive: number;
+  /** tags are bare tag names (no `tag:`), lowercase. */
+  tags: string[];
+  /** dnsNames are names relative to the DNS zone, lowercase. */
+  dnsNames: string[];
 }
 
 /** AdapterConfig is the TUN device's name and MTU. */
@@ -78,6 +87,11 @@ export interface Profile {
   virtualNetwork: Cidr;
   adapter: AdapterConfig;
   peers: PeerConfig[];
+  /** tags are this system's own tags (bare names). */
+  tags: string[];
+  /** policies is null without a Policies key: static mode then allows all between peers. */
+  policies: Policy[] | null;
+  dns: DnsConfig;
   /** reserved holds the later parts' keys exactly as written, only those present. */
   reserved: Partial<Record<ReservedKey, unknown>>;
 }
@@ -102,6 +116,8 @@ export interface PeerJson {
   Endpoint?: string;
   AllowedIPs: string[];
   PersistentKeepalive?: number;
+  Tags?: string[];
+  DnsNames?: string[];
 }
 
 /** toProfileJson writes a profile back in file form, defaults spelled out. */
@@ -125,5 +141,7 @@ function peerToJson(peer: PeerConfig): PeerJson {
   if (peer.presharedKey !== null) out.PresharedKey = formatKey(peer.presharedKey);
   if (peer.endpoint !== null) out.Endpoint = formatEndpoint(peer.endpoint);
   out.PersistentKeepalive = peer.persistentKeepalive;
+  if (peer.tags.length > 0) out.Tags = [...peer.tags];
+  if (peer.dnsNames.length > 0) out.DnsNames = [...peer.dnsNames];
   return out;
 }

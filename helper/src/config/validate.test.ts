@@ -117,8 +117,15 @@ const badCases: BadCase[] = [
   { name: 'own key as peer', edit: (j) => (peer(j, 1).PublicKey = OWN_PUBLIC), key: 'Peers[1].PublicKey', problem: /own public key/ },
   { name: 'string too long', edit: (j) => (peer(j, 0).Name = long), key: 'Peers[0].Name', problem: /257 characters long \(the limit is 256\)/ },
   { name: 'reserved wrong shape', edit: (j) => (j.ExitNode = []), key: 'ExitNode', problem: /must be an object, not an array/ },
-  { name: 'reserved array shape', edit: (j) => (j.Policies = {}), key: 'Policies', problem: /must be an array, not an object/ },
-  { name: 'reserved null', edit: (j) => (j.Dns = null), key: 'Dns', problem: /not null \(leave the key out/ },
+  { name: 'reserved array shape', edit: (j) => (j.Ingress = {}), key: 'Ingress', problem: /must be an array, not an object/ },
+  { name: 'reserved null', edit: (j) => (j.Coordinator = null), key: 'Coordinator', problem: /not null \(leave the key out/ },
+  { name: 'policies not an array', edit: (j) => (j.Policies = {}), key: 'Policies', problem: /must be an array/ },
+  { name: 'dns null', edit: (j) => (j.Dns = null), key: 'Dns', problem: /must be an object/ },
+  { name: 'dns zone', edit: (j) => (j.Dns = { Zone: 'bad zone' }), key: 'Dns.Zone', problem: /not a DNS zone/ },
+  { name: 'dns unknown key', edit: (j) => (j.Dns = { Servers: [] }), key: 'Dns.Servers', problem: /unknown key/ },
+  { name: 'own tag', edit: (j) => (j.Tags = ['dev', 'no spaces']), key: 'Tags[1]', problem: /not a tag name/ },
+  { name: 'peer tags', edit: (j) => (peer(j, 0).Tags = 'dev'), key: 'Peers[0].Tags', problem: /must be an array/ },
+  { name: 'peer dns name', edit: (j) => (peer(j, 0).DnsNames = ['ok', 'under_score']), key: 'Peers[0].DnsNames[1]', problem: /not a DNS name/ },
   { name: 'reserved long string', edit: (j) => (j.Egress = { Allow: ['a', long] }), key: 'Egress.Allow[1]', problem: /257 characters long/ },
   {
     name: 'too many peers',
@@ -201,4 +208,20 @@ test('peer identity is derived from its key', () => {
   const p = validateProfile(j, 'f');
   assert.deepEqual(p.peers[1]!.publicKey, pub);
   assert.match(p.peers[1]!.identity, /^[0-9A-Z]{5}$/);
+});
+
+test('tags, DNS names, zone and policies are interpreted and normalised', () => {
+  const j = good();
+  j.Tags = ['Dev', 'tag:db', 'dev'];
+  j.Dns = { Zone: 'Corp.Internal.' };
+  peer(j, 0).Tags = ['web'];
+  peer(j, 0).DnsNames = ['B', 'db.prod.corp.internal'];
+  j.Policies = [{ Name: 'dev to web', Senders: ['tag:dev'], Receivers: ['tag:web'], Acls: [{ Protocol: 'tcp', Ports: '22,443' }] }];
+  const p = validateProfile(j, 'x.profile');
+  assert.deepEqual(p.tags, ['dev', 'db']);
+  assert.equal(p.dns.zone, 'corp.internal');
+  assert.deepEqual(p.peers[0]!.tags, ['web']);
+  assert.deepEqual(p.peers[0]!.dnsNames, ['b', 'db.prod']);
+  assert.equal(p.policies?.length, 1);
+  assert.equal(p.policies?.[0]?.name, 'dev to web');
 });

@@ -6,9 +6,10 @@ import {
   prefixMask, type Cidr, type Endpoint,
 } from './ipv4.js';
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
+import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
 import {
-  ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
+  ACTIVE_RESERVED_KEYS, ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
   type PeerConfig, type Profile, type ReservedKey,
 } from './schema.js';
 
@@ -33,7 +34,8 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const virtualAddress = addressField(raw, 'VirtualAddress', '', is, true);
   const virtualNetwork = networkField(raw, is);
   const adapter = adapterField(raw, is);
-  const peers = peersField(raw, is);
+  const policy = policyFields(raw, is);
+  const peers = peersField(raw, policy.dns.zone, is);
   const reserved = reservedFields(raw, is);
 
   if (virtualAddress !== undefined && virtualNetwork) checkVirtualAddress(virtualAddress, virtualNetwork, is);
@@ -50,6 +52,9 @@ export function validateProfile(raw: unknown, file: string): Profile {
     virtualNetwork: virtualNetwork!,
     adapter: adapter!,
     peers: peers!.map((p) => p.config),
+    tags: policy.tags,
+    policies: policy.policies,
+    dns: policy.dns,
     reserved,
   };
 }
@@ -174,7 +179,7 @@ interface CheckedPeer {
   config: PeerConfig;
 }
 
-function peersField(obj: Obj, is: Issues): CheckedPeer[] | undefined {
+function peersField(obj: Obj, zone: string, is: Issues): CheckedPeer[] | undefined {
   if (!Object.hasOwn(obj, 'Peers')) return [];
   const list = obj.Peers;
   if (!Array.isArray(list)) {
@@ -189,13 +194,13 @@ function peersField(obj: Obj, is: Issues): CheckedPeer[] | undefined {
   // one run reports as much as it can.
   const out: CheckedPeer[] = [];
   list.forEach((p, i) => {
-    const config = peerValue(p, indexPath('Peers', i), is);
+    const config = peerValue(p, indexPath('Peers', i), zone, is);
     if (config) out.push({ index: i, config });
   });
   return out;
 }
 
-function peerValue(p: unknown, path: string, is: Issues): PeerConfig | undefined {
+function peerValue(p: unknown, path: string, zone: string, is: Issues): PeerConfig | undefined {
   if (!isObject(p)) {
     is.add(path, `must be an object with PublicKey and AllowedIPs, not ${typeName(p)}`);
     return undefined;
@@ -212,6 +217,8 @@ function peerValue(p: unknown, path: string, is: Issues): PeerConfig | undefined
   const endpoint = endpointField(p, path, is);
   const allowedIps = allowedIpsField(p, path, is);
   const persistentKeepalive = intField(p, 'PersistentKeepalive', path, is, 0, 65535) ?? PROFILE_DEFAULTS.persistentKeepalive;
+  const tags = tagsField(p, 'Tags', path, is);
+  const dnsNames = dnsNamesField(p, path, zone, is);
   if (is.count > before) return undefined;
   return {
     name: name ?? null,
@@ -221,6 +228,8 @@ function peerValue(p: unknown, path: string, is: Issues): PeerConfig | undefined
     endpoint: endpoint ?? null,
     allowedIps: allowedIps!,
     persistentKeepalive,
+    tags,
+    dnsNames,
   };
 }
 
@@ -306,6 +315,11 @@ function reservedFields(obj: Obj, is: Issues): Partial<Record<ReservedKey, unkno
     if (!Object.hasOwn(obj, key)) continue;
     const v = obj[key];
     const ok = shape === 'array' ? Array.isArray(v) : isObject(v);
+    // Active keys are checked by validate-policy.ts; they are kept raw for writing back.
+    if (ACTIVE_RESERVED_KEYS.includes(key)) {
+      if (ok) out[key] = v;
+      continue;
+    }
     if (!ok) {
       is.add(key, `must be ${shape === 'array' ? 'an array' : 'an object'}, not ${typeName(v)} (leave the key out if unused)`);
       continue;

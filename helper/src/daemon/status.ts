@@ -6,6 +6,12 @@ import { formatKey } from '../config/keys.js';
 import { identityFromPublicKey } from '../config/identity.js';
 import type { Device } from '../wireguard/device/device.js';
 import { VERSION } from '../version.js';
+import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
+
+// inactiveKeys lists the profile's reserved keys that this version does not act on yet.
+function inactiveKeys(profile: Profile): string[] {
+  return Object.keys(profile.reserved).filter((k) => !ACTIVE_RESERVED_KEYS.includes(k as ReservedKey));
+}
 
 /** StatusContext is what the snapshot is built from. */
 export interface StatusContext {
@@ -47,7 +53,7 @@ export function buildStatus(ctx: StatusContext): Status {
     peers,
     drops: ctx.device.drops.snapshot(),
     startedAt: ctx.startedAt,
-    inactiveProfileKeys: Object.keys(ctx.profile.reserved),
+    inactiveProfileKeys: inactiveKeys(ctx.profile),
   };
 }
 
@@ -66,6 +72,6 @@ function starting(ctx: StatusContext): Status {
     peers: [],
     drops: {},
     startedAt: ctx.startedAt,
-    inactiveProfileKeys: Object.keys(ctx.profile.reserved),
+    inactiveProfileKeys: inactiveKeys(ctx.profile),
   };
 }
