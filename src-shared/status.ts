@@ -21,6 +21,21 @@ export interface PeerStatus {
 /** DeviceCounters are helper-wide drop and traffic counters, by reason. */
 export type DropCounters = Record<string, number>;
 
+/** PolicySummary says how traffic is decided: 'allow-all' (static profile without Policies)
+ * or 'policy' (default deny), and how many policies grant something right now. */
+export interface PolicySummary {
+  mode: 'allow-all' | 'policy';
+  active: number;
+  total: number;
+}
+
+/** DnsSummary is the helper's nameserver and how the OS was told to use it. */
+export interface DnsSummary {
+  zone: string;
+  address: string;
+  integration: 'systemd-resolved' | 'resolv.conf' | 'none';
+}
+
 /** Status is the whole snapshot. */
 export interface Status {
   version: string;
@@ -35,6 +50,8 @@ export interface Status {
   peers: PeerStatus[];
   drops: DropCounters;
   startedAt: number;
+  policy?: PolicySummary;
+  dns?: DnsSummary | null;
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
   inactiveProfileKeys?: string[];

@@ -83,7 +83,7 @@ test('every command has --help and refuses unknown flags with exit 2', async () 
 });
 
 test('commands of later versions say so', async () => {
-  for (const name of ['start', 'stop', 'up', 'down', 'enrol', 'exit-node', 'why']) {
+  for (const name of ['start', 'stop', 'up', 'down', 'enrol', 'exit-node']) {
     const r = await cli([name, 'PEER']);
     assert.deepEqual([r.code, r.err], [2, `warren ${name}: not available yet in this version\n`]);
   }
@@ -258,4 +258,14 @@ test('run refuses to start while another helper answers on the socket', async ()
   } finally {
     await server.close();
   }
+});
+
+test('why and reload report a helper that is not running', async () => {
+  for (const argv of [['why', 'G982V', '--socket', '/nonexistent/warren.sock'], ['reload', '--socket', '/nonexistent/warren.sock']]) {
+    const r = await cli(argv);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /helper is not running/);
+  }
+  const r = await cli(['why']);
+  assert.equal(r.code, 2);
 });

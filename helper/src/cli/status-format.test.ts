@@ -142,3 +142,12 @@ test('formatDrops lists the largest counters and bounds the line', () => {
   const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`r${i}`, i + 1]));
   assert.equal(formatDrops(many, 3), 'r9 10, r8 9, r7 8, and 7 more');
 });
+
+test('status shows the policy mode and the DNS integration', () => {
+  const base = status();
+  const allowAll = formatStatus({ ...base, policy: { mode: 'allow-all', active: 0, total: 0 } }, base.startedAt);
+  assert.match(allowAll, /Policy: +allow all between configured peers/);
+  const deny = formatStatus({ ...base, policy: { mode: 'policy', active: 2, total: 3 }, dns: { zone: 'warren.internal', address: '100.64.0.1', integration: 'resolv.conf' } }, base.startedAt);
+  assert.match(deny, /Policy: +default deny; 2 of 3 policies active/);
+  assert.match(deny, /DNS: +warren.internal at 100.64.0.1 \(via resolv.conf\)/);
+});

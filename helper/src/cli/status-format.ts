@@ -80,6 +80,14 @@ export function formatStatus(s: Status, now: number): string {
     `Tunnel:          ${clean(s.state)}`,
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
+  if (s.policy) {
+    lines.push(s.policy.mode === 'allow-all'
+      ? 'Policy:          allow all between configured peers (the profile has no Policies)'
+      : `Policy:          default deny; ${clean(s.policy.active)} of ${clean(s.policy.total)} policies active`);
+  }
+  if (s.dns) {
+    lines.push(`DNS:             ${clean(s.dns.zone)} at ${clean(s.dns.address)} (${s.dns.integration === 'none' ? 'not wired into the system resolver' : `via ${clean(s.dns.integration)}`})`);
+  }
   const drops = formatDrops(s.drops);
   if (drops) lines.push(`Dropped packets: ${drops}`);
   if (s.inactiveProfileKeys && s.inactiveProfileKeys.length > 0) {

@@ -8,7 +8,6 @@ const LATER: [string, string][] = [
   ['down', 'disconnect the tunnel'],
   ['enrol', 'enrol this system with a coordinator'],
   ['exit-node', 'choose or stop using an exit node'],
-  ['why', 'explain why traffic with a peer is allowed or blocked'],
 ];
 
 /** unavailableCommands are the subcommands not available in this version. */

@@ -8,7 +8,12 @@ import type { Logger } from '../log.js';
 import { openTun, type TunAdapter } from '../tun/index.js';
 import { openNativeBind, type Bind } from '../wireguard/device/bind.js';
 import { Device } from '../wireguard/device/device.js';
-import { startApiServer } from '../api/server.js';
+import { ApiHttpError, requirePrivileged, startApiServer, type RouteTable } from '../api/server.js';
+import { PATHS } from '../api/protocol.js';
+import { PolicyRuntime } from './policy-runtime.js';
+import { reloadProfile } from './reload.js';
+import { startDns, type DnsRuntime } from './dns-runtime.js';
+import { recoverSplitDns } from '../dns/split/index.js';
 import { recoverFromCrash, writeState, clearState } from './state-file.js';
 import { buildStatus } from './status.js';
 
@@ -25,6 +30,7 @@ export interface DaemonOptions {
 /** runDaemon runs the helper until it is asked to stop; it resolves after a clean stop. */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const { profile, log } = opts;
+  let reloadHook: () => void = () => log.info('SIGHUP: the helper is still starting; try again');
   const undo: Array<() => void | Promise<void>> = [];
   const teardown = async (): Promise<void> => {
     while (undo.length > 0) {
@@ -38,15 +44,48 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
 
   // Signals are caught from the start, so a stop request during setup still tears down.
-  const stopped = waitForStopSignal(log, teardown);
+  const stopped = waitForStopSignal(log, teardown, () => reloadHook());
   try {
     // The API socket is claimed first: it is how a second helper with the same paths is
     // refused before it touches the adapter or the UDP port.
-    const status = { profile, device: null as Device | null, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now() };
-    const api = await startApiServer({ socketPath: opts.socketPath, log, getStatus: () => buildStatus(status) });
+    const status = {
+      profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
+      adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
+    };
+    const reload = (): string => {
+      if (status.policy === null) throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
+      const r = reloadProfile(opts.profilePath, status.profile);
+      if (r.profile) {
+        status.profile = r.profile;
+        status.policy.update(r.profile);
+      }
+      (r.ok ? log.info : log.error)(r.message);
+      if (!r.ok) throw new ApiHttpError(422, 'bad-request', r.message);
+      return r.message;
+    };
+    reloadHook = () => {
+      try {
+        reload();
+      } catch {
+        // already logged
+      }
+    };
+    const routes: RouteTable = {
+      [PATHS.reload]: { POST: (req) => { requirePrivileged(req); return { message: reload() }; } },
+      [PATHS.why]: {
+        GET: (req) => {
+          const peer = req.query.get('peer') ?? '';
+          const answer = status.policy?.why(peer) ?? null;
+          if (answer === null) throw new ApiHttpError(404, 'not-found', `no configured peer matches ${JSON.stringify(peer.slice(0, 64))}`);
+          return answer;
+        },
+      },
+    };
+    const api = await startApiServer({ socketPath: opts.socketPath, log, getStatus: () => buildStatus(status), routes });
     undo.push(() => api.close());
 
     recoverFromCrash(opts.stateDir, log);
+    await recoverSplitDns(opts.stateDir, log);
 
     const bind: Bind = openNativeBind(profile.listenAddress, profile.listenPort);
     undo.push(() => bind.close());
@@ -73,9 +112,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         name: p.name,
       });
     }
+    const policy = new PolicyRuntime(device, profile, log);
+    policy.start();
+    undo.push(() => policy.stop());
     device.start();
     undo.push(() => device.stop());
-    Object.assign(status, { device, adapter: tun.name });
+    Object.assign(status, { device, policy, adapter: tun.name });
+
+    // DNS is a convenience on top of the tunnel: if it cannot start, the tunnel still runs.
+    try {
+      const dns = await startDns({
+        address: profile.virtualAddress, adapter: tun.name, stateDir: opts.stateDir, policy, log, verbosity: opts.verbosity,
+      });
+      undo.push(() => dns.close());
+      Object.assign(status, { dns });
+    } catch (e) {
+      log.error(`${(e as Error).message}; peers' names will not resolve`);
+    }
 
     log.info(`Warren helper up: ${profile.identity} ${profile.virtualAddress} on ${tun.name}, ` +
       `UDP ${bind.port}, ${profile.peers.length} peer(s), API ${opts.socketPath}`);
@@ -90,7 +143,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 }
 
 // waitForStopSignal resolves on SIGTERM or SIGINT. A crash in between still tears down first.
-function waitForStopSignal(log: Logger, teardown: () => Promise<void>): Promise<void> {
+function waitForStopSignal(log: Logger, teardown: () => Promise<void>, onHup: () => void): Promise<void> {
   return new Promise((resolve) => {
     const stop = (sig: string) => (): void => {
       log.info(`${sig} received, stopping`);
@@ -102,7 +155,10 @@ function waitForStopSignal(log: Logger, teardown: () => Promise<void>): Promise<
     const onInt = stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
-    process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload in static mode yet'));
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP received, reloading the profile');
+      onHup();
+    });
     process.on('uncaughtException', (e) => {
       log.error(`internal error, stopping: ${e.stack ?? e.message}`);
       void teardown().finally(() => process.exit(70));

@@ -5,6 +5,8 @@ import { formatCidr, formatIPv4 } from '../config/ipv4.js';
 import { formatKey } from '../config/keys.js';
 import { identityFromPublicKey } from '../config/identity.js';
 import type { Device } from '../wireguard/device/device.js';
+import type { PolicyRuntime } from './policy-runtime.js';
+import type { DnsRuntime } from './dns-runtime.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 
@@ -17,6 +19,8 @@ function inactiveKeys(profile: Profile): string[] {
 export interface StatusContext {
   profile: Profile;
   device: Device | null; // null while starting
+  policy?: PolicyRuntime | null;
+  dns?: DnsRuntime | null;
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -54,6 +58,8 @@ export function buildStatus(ctx: StatusContext): Status {
     drops: ctx.device.drops.snapshot(),
     startedAt: ctx.startedAt,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
+    ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
+    dns: ctx.dns ? ctx.dns.summary() : null,
   };
 }
 

@@ -1,0 +1,31 @@
+// `warren why PEER`: which policy lets traffic with a peer through, in which direction, or
+// which missing policy or unmet trust requirement blocks it.
+import { PATHS } from '../api/protocol.js';
+import { booleanFlag, CliError, EXIT, type Command } from './command.js';
+import { callHelper } from './api-call.js';
+import { resolvePath } from './paths.js';
+
+/** whyCommand is `warren why`. */
+export const whyCommand: Command = {
+  name: 'why',
+  summary: 'explain why traffic with a peer is allowed or blocked',
+  usage: 'warren why PEER [--json] [--socket PATH]',
+  details: `
+PEER is the peer's identity (as \`warren status\` shows it), its Name, its public key or its
+virtual address. Prints, for each direction, the policies and ACLs that allow new connections,
+or what blocks them: no policy naming both systems, a disabled policy, or a trust requirement
+that is not met (with when it next changes).
+
+  --json           print the structured answer
+  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
+  options: { json: { type: 'boolean' }, socket: { type: 'string' } },
+  positionals: ['PEER'],
+  async run(args, io) {
+    const peer = args.positionals[0];
+    if (peer === undefined) throw new CliError('usage: warren why PEER', EXIT.usage);
+    const socketPath = resolvePath('socket', args, io);
+    const r = await callHelper(socketPath, (c) => c.request<{ text: string; detail: unknown }>('GET', `${PATHS.why}?peer=${encodeURIComponent(peer)}`));
+    io.stdout.write(booleanFlag(args, 'json') ? `${JSON.stringify(r.detail, null, 2)}\n` : `${r.text.replace(/\n?$/, '\n')}`);
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+// The helper's nameserver as the daemon runs it: it listens on the virtual address port 53,
+// answers from a zone rebuilt whenever the policy changes (so names appear and vanish with
+// reachability), and wires the zone into the system resolver with split DNS.
+import type { DnsSummary } from '../../../src-shared/status.js';
+import { buildZone, type Zone } from '../dns/zone.js';
+import { startDnsServer, type DnsServer } from '../dns/server.js';
+import { applySplitDns } from '../dns/split/index.js';
+import type { Logger } from '../log.js';
+import type { PolicyRuntime } from './policy-runtime.js';
+
+/** DnsRuntime is the running nameserver and its resolver integration. */
+export interface DnsRuntime {
+  summary(): DnsSummary;
+  close(): Promise<void>;
+}
+
+/** startDns starts the nameserver on address:53 and applies split DNS for the zone. */
+export async function startDns(opts: {
+  address: string; adapter: string; stateDir: string; policy: PolicyRuntime; log: Logger; verbosity: number;
+}): Promise<DnsRuntime> {
+  const { policy, log } = opts;
+  const build = (): Zone => {
+    const p = policy.current;
+    const zone = buildZone({
+      zone: p.dns.zone,
+      self: { identity: p.identity, address: p.virtualAddress, names: [], tags: p.tags },
+      reachable: policy.reachable().flatMap((r) => (r.address ? [{ ...r, address: r.address }] : [])),
+    });
+    for (const line of zone.skipped) log.warn(`DNS: ${line}`);
+    return zone;
+  };
+  let zone = build();
+  policy.onChange = () => { zone = build(); };
+  let server: DnsServer;
+  try {
+    server = await startDnsServer({
+      address: opts.address, port: 53, log, zone: () => zone,
+      logQueries: policy.current.dns.logQueries && opts.verbosity >= 5,
+    });
+  } catch (e) {
+    policy.onChange = null;
+    throw new Error(`cannot start the DNS server on ${opts.address}:53: ${(e as Error).message}`);
+  }
+  let split: Awaited<ReturnType<typeof applySplitDns>>;
+  try {
+    split = await applySplitDns({ adapter: opts.adapter, address: opts.address, zone: policy.current.dns.zone, stateDir: opts.stateDir, log });
+  } catch (e) {
+    // Names still resolve with `dig @address`; only the OS integration is missing.
+    log.warn(`split DNS not applied: ${(e as Error).message}`);
+    split = { kind: 'none', undo: async () => {} };
+  }
+  log.info(`DNS: ${policy.current.dns.zone} on ${opts.address}:53 (${split.kind})`);
+  return {
+    summary: () => ({ zone: policy.current.dns.zone, address: opts.address, integration: split.kind }),
+    async close() {
+      policy.onChange = null;
+      await split.undo();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// PolicyRuntime keeps the firewall's rule set in step with the profile and the clock: it
+// compiles the policies for the configured peers, hands the result to the firewall (which
+// re-checks existing flows at once), recompiles exactly when a schedule flips, and sweeps the
+// connection table every second so that flows no longer allowed disappear within a second.
+import type { Profile } from '../config/schema.js';
+import { parseIPv4, formatIPv4 } from '../config/ipv4.js';
+import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
+import { Firewall } from '../firewall/filter.js';
+import { explain, formatWhy } from '../firewall/why.js';
+import type { Logger } from '../log.js';
+import type { Device } from '../wireguard/device/device.js';
+import { formatKey } from '../config/keys.js';
+import type { PolicySummary } from '../../../src-shared/status.js';
+
+/** SWEEP_MS is how often expired and no-longer-allowed flows are removed. */
+const SWEEP_MS = 1000;
+/** MAX_TIMER_MS caps one setTimeout (Node's limit is 2^31-1 ms); longer waits are re-armed. */
+const MAX_TIMER_MS = 24 * 3600 * 1000;
+
+/** ReachablePeer is a peer policy lets this system start connections to (for DNS). */
+export interface ReachablePeer {
+  identity: string;
+  address: string | null;
+  names: string[];
+  tags: string[];
+}
+
+/** PolicyRuntime owns the firewall and its rule set. */
+export class PolicyRuntime {
+  readonly firewall = new Firewall({});
+  private rules: RuleSet | null = null;
+  private profile: Profile;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private changeTimer: NodeJS.Timeout | null = null;
+  /** onChange runs after every new rule set (DNS rebuilds its zone from it). */
+  onChange: (() => void) | null = null;
+
+  constructor(
+    private readonly device: Device,
+    profile: Profile,
+    private readonly log: Logger,
+    private readonly wallClock: () => number = Date.now,
+  ) {
+    this.profile = profile;
+  }
+
+  /** current is the profile whose policies are in force. */
+  get current(): Profile {
+    return this.profile;
+  }
+
+  get mode(): 'allow-all' | 'policy' {
+    return this.profile.policies === null ? 'allow-all' : 'policy';
+  }
+
+  /** start compiles the first rule set, attaches the firewall and starts the sweeper. */
+  start(): void {
+    this.recompile('start');
+    this.device.filter = this.firewall;
+    this.sweepTimer = setInterval(() => this.firewall.sweep(this.device.clock()), SWEEP_MS);
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.sweepTimer = this.changeTimer = null;
+    this.device.filter = null;
+  }
+
+  /** update takes a reloaded profile's tags and policies. */
+  update(profile: Profile): void {
+    this.profile = profile;
+    this.recompile('reload');
+  }
+
+  /** recompile builds and installs a new rule set and arms the next schedule change. */
+  recompile(why: string): void {
+    const now = this.wallClock();
+    const peers = this.profile.peers.flatMap((p) => {
+      const dp = this.device.peersByKey.get(formatKey(p.publicKey));
+      return dp ? [{ index: dp.index, identity: p.identity, tags: p.tags }] : [];
+    });
+    this.rules = compile({
+      local: { identity: this.profile.identity, tags: this.profile.tags },
+      peers,
+      policies: this.profile.policies ?? [],
+      now,
+      mode: this.mode,
+    });
+    this.firewall.setRules(this.rules);
+    // Flows that the new rules no longer allow are cut now rather than on their next packet.
+    this.firewall.sweep(this.device.clock());
+    const active = this.rules.states.filter((s) => s.active).length;
+    this.log.info(`policy (${why}): ${this.mode === 'allow-all' ? 'no Policies in the profile: all traffic between configured peers is allowed' : `${active} of ${this.rules.states.length} policies active`}`);
+    this.armChangeTimer(now);
+    this.onChange?.();
+  }
+
+  private armChangeTimer(now: number): void {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.changeTimer = null;
+    const at = this.rules?.nextChangeAt ?? null;
+    if (at === null) return;
+    const wait = Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
+    this.changeTimer = setTimeout(() => {
+      if (this.wallClock() >= at) this.recompile('schedule');
+      else this.armChangeTimer(this.wallClock());
+    }, wait);
+  }
+
+  /** summary counts the policies that grant something now. */
+  summary(): PolicySummary {
+    const states = this.rules?.states ?? [];
+    return { mode: this.mode, active: states.filter((x) => x.active).length, total: states.length };
+  }
+
+  /** reachable lists the peers this system may start connections to. */
+  reachable(): ReachablePeer[] {
+    const rules = this.rules;
+    if (rules === null) return [];
+    const net = this.profile.virtualNetwork;
+    return this.profile.peers.flatMap((p) => {
+      const dp = this.device.peersByKey.get(formatKey(p.publicKey));
+      const r = dp ? rules.byIndex[dp.index] : undefined;
+      if (!r || !hasAny(r.egress)) return [];
+      // The peer's virtual address is its /32 inside the overlay.
+      const host = p.allowedIps.find((c) => c.bits === 32 && (c.addr >>> (32 - net.bits)) === (net.addr >>> (32 - net.bits)));
+      return [{ identity: p.identity, address: host ? formatIPv4(host.addr) : null, names: p.dnsNames, tags: p.tags }];
+    });
+  }
+
+  /** why explains traffic with one peer, named by identity, name or public key. */
+  why(selector: string): { text: string; detail: unknown } | null {
+    const rules = this.rules;
+    if (rules === null) return null;
+    const q = selector.trim();
+    const p = this.profile.peers.find((x) => x.identity.toUpperCase() === q.toUpperCase() || x.name === q ||
+      formatKey(x.publicKey) === q || (parseIPv4(q) !== null && x.allowedIps.some((c) => c.bits === 32 && c.addr === parseIPv4(q))));
+    if (!p) return null;
+    const dp = this.device.peersByKey.get(formatKey(p.publicKey));
+    if (!dp) return null;
+    const detail = explain(rules, dp.index);
+    return { text: formatWhy(detail), detail };
+  }
+}

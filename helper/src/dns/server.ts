@@ -1,0 +1,207 @@
+// Warren's nameserver (issue 3, "DNS"): UDP and TCP (RFC 1035 §4.2, RFC 7766) on the virtual
+// address. Every byte comes from the network, so every path is bounded and nothing throws out
+// of a handler: a message is answered, answered with FORMERR/NOTIMP, or dropped and counted.
+// The zone is read at every query, so a policy reload changes answers at once.
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import { OUTCOMES, respond, type Outcome, type Transport } from './respond.js';
+import type { Zone } from './zone.js';
+
+/** MAX_UDP_QUERY is the largest datagram we parse; real queries are far smaller. */
+export const MAX_UDP_QUERY = 512;
+/** TCP limits (RFC 7766 §6.2.3 leaves them to the server). */
+export const TCP_MAX_CONNECTIONS = 64;
+export const TCP_IDLE_MS = 5_000;
+/** TCP_MAX_UNSENT closes a connection whose client does not read its answers. */
+export const TCP_MAX_UNSENT = 256 * 1024;
+
+/** DnsServerOptions configures startDnsServer; port 0 picks a free port (tests). */
+export interface DnsServerOptions {
+  address: string;
+  port?: number;
+  log: Logger;
+  /** zone is called for every query. */
+  zone: () => Zone;
+  /** logQueries allows query names in trace logs; off by default (privacy). */
+  logQueries?: boolean;
+  tcpMaxConnections?: number;
+  tcpIdleMs?: number;
+}
+
+/** DnsServerStats counts every message by outcome, plus transport events. */
+export interface DnsServerStats {
+  outcomes: Record<Outcome, number>;
+  udpReceived: number;
+  udpOversize: number;
+  tcpReceived: number;
+  tcpConnections: number; // currently open
+  tcpAccepted: number;
+  tcpRejected: number; // over the connection limit
+  tcpIdleClosed: number;
+  tcpOverrun: number; // closed for not reading answers
+  truncated: number;
+  internalErrors: number;
+}
+
+/** DnsServer is a running server; close stops both sockets and drops open connections. */
+export interface DnsServer {
+  readonly address: string;
+  readonly port: number;
+  stats(): DnsServerStats;
+  close(): Promise<void>;
+}
+
+/** startDnsServer binds UDP and TCP on the same address and port and starts answering. */
+export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const { log } = opts;
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  const counters = {
+    udpReceived: 0, udpOversize: 0, tcpReceived: 0, tcpAccepted: 0, tcpRejected: 0,
+    tcpIdleClosed: 0, tcpOverrun: 0, truncated: 0, internalErrors: 0,
+  };
+  const errorLog = log.rateLimited('dns:internal-error', 10_000);
+  const sockets = new Set<Socket>();
+
+  // handle is the one place a message becomes an answer; it catches everything.
+  const handle = (msg: Buffer, transport: Transport): Buffer | null => {
+    try {
+      const r = respond(msg, opts.zone(), transport);
+      outcomes[r.outcome]++;
+      if (r.truncated) counters.truncated++;
+      if (opts.logQueries && r.question && log.enabled('trace')) {
+        log.trace(`dns ${transport} ${r.question.name} ${r.question.type}: ${r.outcome}${r.truncated ? ' (truncated)' : ''}`);
+      }
+      return r.bytes;
+    } catch (e) {
+      counters.internalErrors++;
+      outcomes.dropped++;
+      errorLog.warn(`DNS: internal error answering a query (dropped): ${(e as Error).message}`);
+      return null;
+    }
+  };
+
+  const onDatagram = (udp: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo): void => {
+    counters.udpReceived++;
+    if (rinfo.port === 0) {
+      outcomes.dropped++;
+      return;
+    }
+    let query = msg;
+    if (msg.length > MAX_UDP_QUERY) {
+      // Only the header is looked at: the answer is a 12-byte FORMERR, never an amplifier.
+      counters.udpOversize++;
+      query = msg.subarray(0, 12);
+    }
+    const out = handle(query, 'udp');
+    if (out) udp.send(out, rinfo.port, rinfo.address, () => undefined);
+  };
+
+  const onConnection = (socket: Socket): void => {
+    counters.tcpAccepted++;
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(opts.tcpIdleMs ?? TCP_IDLE_MS, () => {
+      counters.tcpIdleClosed++;
+      socket.destroy();
+    });
+    socket.on('error', () => undefined); // resets are normal; 'close' follows
+    socket.on('close', () => sockets.delete(socket));
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        // pending never holds more than one partial message: at most 2 + 65535 bytes.
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        while (pending.length >= 2) {
+          const len = pending.readUInt16BE(0);
+          if (pending.length < 2 + len) break;
+          const msg = pending.subarray(2, 2 + len);
+          pending = pending.subarray(2 + len);
+          counters.tcpReceived++;
+          const out = handle(Buffer.from(msg), 'tcp');
+          if (socket.destroyed) return;
+          if (out) {
+            const frame = Buffer.allocUnsafe(2 + out.length);
+            frame.writeUInt16BE(out.length, 0);
+            out.copy(frame, 2);
+            socket.write(frame);
+          }
+          if (socket.writableLength > TCP_MAX_UNSENT) {
+            counters.tcpOverrun++;
+            socket.destroy();
+            return;
+          }
+        }
+        if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending); // let the chunk go
+      } catch (e) {
+        counters.internalErrors++;
+        errorLog.warn(`DNS: internal error on a TCP connection (closed): ${(e as Error).message}`);
+        socket.destroy();
+      }
+    });
+  };
+
+  const { udp, tcp, port } = await bindBoth(opts.address, opts.port ?? 53, onDatagram, onConnection, opts.tcpMaxConnections ?? TCP_MAX_CONNECTIONS);
+  tcp.on('drop', () => counters.tcpRejected++);
+  udp.on('error', (e) => errorLog.warn(`DNS: UDP socket error: ${e.message}`));
+  tcp.on('error', (e) => errorLog.warn(`DNS: TCP socket error: ${e.message}`));
+  log.info(`DNS server listening on ${opts.address}:${port} (UDP and TCP)`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    address: opts.address,
+    port,
+    stats: () => ({ outcomes: { ...outcomes }, ...counters, tcpConnections: sockets.size }),
+    close: () => {
+      closing ??= (async () => {
+        for (const s of sockets) s.destroy();
+        await Promise.all([
+          new Promise<void>((resolve) => udp.close(() => resolve())),
+          new Promise<void>((resolve) => tcp.close(() => resolve())),
+        ]);
+      })();
+      return closing;
+    },
+  };
+}
+
+// bindBoth binds UDP first and TCP on the same port. With port 0 the kernel picks the UDP
+// port and the TCP one may be taken, so that case retries with a fresh port.
+async function bindBoth(
+  address: string,
+  port: number,
+  onDatagram: (udp: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo) => void,
+  onConnection: (s: Socket) => void,
+  maxConnections: number,
+): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = createSocket({ type: 'udp4' });
+    udp.on('message', onDatagram(udp));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', (e) => {
+        udp.close();
+        reject(e);
+      });
+      udp.bind({ address, port, exclusive: true }, () => {
+        udp.removeAllListeners('error');
+        resolve();
+      });
+    });
+    const bound = udp.address().port;
+    const tcp = createServer({ pauseOnConnect: false }, onConnection);
+    tcp.maxConnections = maxConnections;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: address, port: bound, exclusive: true }, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp, port: bound };
+    } catch (e) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      if (port !== 0 || attempt >= 9 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// Split DNS (issue 3, "DNS"): route only Warren's zone to Warren's nameserver, one
+// implementation per OS behind this factory (DESIGN.md convention 2). Linux is implemented.
+import { execFile } from 'node:child_process';
+import type { Logger } from '../../log.js';
+
+/** SplitDnsKind is the integration in use, shown by `warren status`. */
+export type SplitDnsKind = 'systemd-resolved' | 'resolv.conf' | 'none';
+
+/** CommandResult is what a CommandRunner reports; it never throws for a failing command. */
+export interface CommandResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** CommandRunner runs a program without a shell; injectable so tests see the commands. */
+export type CommandRunner = (cmd: string, args: string[]) => Promise<CommandResult>;
+
+/** SplitDnsEnv holds what tests replace; the defaults are the real machine. */
+export interface SplitDnsEnv {
+  run?: CommandRunner;
+  /** resolvConfPath defaults to /etc/resolv.conf. */
+  resolvConfPath?: string;
+  /** resolvedRunDir exists while systemd-resolved runs; defaults to /run/systemd/resolve. */
+  resolvedRunDir?: string;
+  /** sameNetnsAsInit says whether we share PID 1's network namespace, where resolved runs. */
+  sameNetnsAsInit?: () => boolean;
+}
+
+/** SplitDnsOptions is what the daemon passes once the adapter and the DNS server are up. */
+export interface SplitDnsOptions extends SplitDnsEnv {
+  adapter: string;
+  address: string;
+  zone: string;
+  stateDir: string;
+  log: Logger;
+}
+
+/** SplitDns is an applied integration; undo reverts it and is safe to call twice. */
+export interface SplitDns {
+  readonly kind: SplitDnsKind;
+  undo(): Promise<void>;
+}
+
+/** runCommand is the real CommandRunner: execFile with a timeout and bounded output. */
+export const runCommand: CommandRunner = (cmd, args) =>
+  new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 10_000, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ ok: err === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err ? err.message : '') });
+    });
+  });
+
+/** applySplitDns routes the zone to address on this OS; failures degrade to kind 'none'. */
+export async function applySplitDns(opts: SplitDnsOptions): Promise<SplitDns> {
+  switch (process.platform) {
+    case 'linux': {
+      const { applyLinuxSplitDns } = await import('./split-linux.js');
+      return applyLinuxSplitDns(opts);
+    }
+    default:
+      opts.log.warn(`split DNS is not supported on ${process.platform} yet; Warren names resolve only with \`dig @${opts.address}\``);
+      return { kind: 'none', undo: async () => undefined };
+  }
+}
+
+/** recoverSplitDns undoes what a helper that did not stop cleanly left in the resolver setup. */
+export async function recoverSplitDns(stateDir: string, log: Logger, env: SplitDnsEnv = {}): Promise<void> {
+  if (process.platform !== 'linux') return;
+  const { recoverLinuxSplitDns } = await import('./split-linux.js');
+  await recoverLinuxSplitDns(stateDir, log, env);
+}

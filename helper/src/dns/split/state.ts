@@ -1,0 +1,52 @@
+// STATE_DIR/dns.json records the split-DNS change a running helper made, so that after a crash
+// the next start undoes exactly that. It is written before the change and removed after undo.
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parseIPv4 } from '../../config/ipv4.js';
+
+/** SplitDnsState is one applied integration. */
+export type SplitDnsState =
+  | { kind: 'resolv.conf'; path: string; address: string; pid: number }
+  | { kind: 'systemd-resolved'; adapter: string; pid: number };
+
+const FILE = 'dns.json';
+
+/** dnsStatePath is the state file inside the state directory. */
+export function dnsStatePath(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+/** readDnsState returns the recorded state, or null if absent or not trustworthy. */
+export function readDnsState(stateDir: string): SplitDnsState | null {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(readFileSync(dnsStatePath(stateDir), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const pid = typeof v.pid === 'number' ? v.pid : 0;
+  if (v.kind === 'resolv.conf' && typeof v.path === 'string' && isAbsolute(v.path) && typeof v.address === 'string' && parseIPv4(v.address) !== null) {
+    return { kind: 'resolv.conf', path: v.path, address: v.address, pid };
+  }
+  if (v.kind === 'systemd-resolved' && typeof v.adapter === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(v.adapter)) {
+    return { kind: 'systemd-resolved', adapter: v.adapter, pid };
+  }
+  return null;
+}
+
+/** writeDnsState records the state atomically. */
+export function writeDnsState(stateDir: string, state: SplitDnsState): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = `${dnsStatePath(stateDir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, dnsStatePath(stateDir));
+}
+
+/** clearDnsState removes the state file. */
+export function clearDnsState(stateDir: string): void {
+  try {
+    unlinkSync(dnsStatePath(stateDir));
+  } catch {
+    // already gone
+  }
+}

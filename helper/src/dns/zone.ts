@@ -1,0 +1,162 @@
+// Warren's DNS zone (issue 3, "DNS"): an immutable table built from the systems this system
+// may reach. It holds NAME.zone for each configured DNS name, IDENTITY.id.zone for each
+// system and TAG.tag.zone with one A record per system carrying the tag. Only reachable
+// systems and this system appear, so any other name in the zone is NXDOMAIN and the zone does
+// not reveal who exists. Names outside the zone are SERVFAIL so that the OS resolver falls
+// through to its next nameserver (glibc does on SERVFAIL).
+import { parseIPv4 } from '../config/ipv4.js';
+import { isLabel, isWithin, MAX_NAME, normaliseName, parentsBelow } from './names.js';
+
+/** DEFAULT_ZONE is the zone when the profile's Dns.Zone is absent. */
+export const DEFAULT_ZONE = 'warren.internal';
+
+/**
+ * DEFAULT_TTL is short on purpose: a policy change must stop a name from resolving quickly,
+ * and a cached answer outlives the policy that allowed it by up to one TTL.
+ */
+export const DEFAULT_TTL = 10;
+
+/** MAX_RECORDS bounds the table (names plus addresses) whatever the configuration says. */
+export const MAX_RECORDS = 100_000;
+
+/** ZoneSystem is one system the zone names: this one or a reachable peer. */
+export interface ZoneSystem {
+  identity: string;
+  address: string; // IPv4
+  names: string[]; // DnsNames, relative to the zone (a name ending in .zone is accepted too)
+  tags: string[]; // `dev` or `tag:dev`
+}
+
+/** ZoneInput is what buildZone needs; reachable is computed by the caller from policy. */
+export interface ZoneInput {
+  zone?: string;
+  ttl?: number;
+  self: ZoneSystem;
+  reachable: ZoneSystem[];
+}
+
+/** ZoneResult is the answer to one question; NOERROR with no addresses is NODATA. */
+export type ZoneResult =
+  | { rcode: 'NOERROR'; addresses: readonly string[]; soa: boolean }
+  | { rcode: 'NXDOMAIN' }
+  | { rcode: 'SERVFAIL' };
+
+/** Zone is the lookup table; lookup never throws. */
+export interface Zone {
+  readonly origin: string;
+  readonly ttl: number;
+  /** serial changes with every build, for the SOA record. */
+  readonly serial: number;
+  /** skipped says, one line each, which configured names or systems were left out and why. */
+  readonly skipped: readonly string[];
+  /** size is the number of names in the table, structural ones included. */
+  readonly size: number;
+  lookup(name: string, qtype: string): ZoneResult;
+}
+
+const RESERVED_UNDER_ORIGIN = new Set(['id', 'tag']);
+const NODATA: ZoneResult = Object.freeze({ rcode: 'NOERROR', addresses: Object.freeze([]) as readonly string[], soa: false });
+const APEX_SOA: ZoneResult = Object.freeze({ rcode: 'NOERROR', addresses: Object.freeze([]) as readonly string[], soa: true });
+const NXDOMAIN: ZoneResult = Object.freeze({ rcode: 'NXDOMAIN' });
+const SERVFAIL: ZoneResult = Object.freeze({ rcode: 'SERVFAIL' });
+let lastSerial = 0;
+
+/** buildZone builds the table; it throws only if the zone name itself is invalid. */
+export function buildZone(input: ZoneInput): Zone {
+  const origin = normaliseName(input.zone ?? DEFAULT_ZONE);
+  if (origin === null) throw new Error(`DNS zone ${JSON.stringify(input.zone)} is not a valid domain name`);
+  const ttl = Number.isInteger(input.ttl) && input.ttl! >= 0 && input.ttl! <= 86400 ? input.ttl! : DEFAULT_TTL;
+  const skipped: string[] = [];
+  const table = new Map<string, Set<string>>();
+  let records = 0;
+
+  const add = (name: string, address: string | null, why: string): void => {
+    if (name.length > MAX_NAME) {
+      skipped.push(`${why}: ${name} is longer than ${MAX_NAME} characters`);
+      return;
+    }
+    if (records >= MAX_RECORDS) {
+      skipped.push(`${why}: the zone already holds ${MAX_RECORDS} records`);
+      return;
+    }
+    let set = table.get(name);
+    if (!set) {
+      set = new Set();
+      table.set(name, set);
+      records++;
+      // Empty non-terminals must exist (NOERROR) or resolvers that cut on NXDOMAIN
+      // (RFC 8020) would hide the names below them.
+      for (const p of parentsBelow(name, origin)) if (!table.has(p)) table.set(p, new Set());
+    }
+    if (address !== null && !set.has(address)) {
+      set.add(address);
+      records++;
+    }
+  };
+
+  const addSystem = (sys: ZoneSystem, role: string): void => {
+    const identity = typeof sys?.identity === 'string' ? sys.identity.toLowerCase() : '';
+    if (!/^[a-z0-9]{1,63}$/.test(identity)) {
+      skipped.push(`${role} ${JSON.stringify(sys?.identity)}: identity is not 1-63 letters and digits`);
+      return;
+    }
+    const who = `${role} ${identity.toUpperCase()}`;
+    if (typeof sys.address !== 'string' || parseIPv4(sys.address) === null) {
+      skipped.push(`${who}: address ${JSON.stringify(sys.address)} is not an IPv4 address`);
+      return;
+    }
+    add(`${identity}.id.${origin}`, sys.address, who);
+    for (const raw of Array.isArray(sys.names) ? sys.names : []) {
+      const rel = relativeName(raw, origin);
+      if (typeof rel !== 'string') {
+        skipped.push(`${who}: DNS name ${JSON.stringify(raw)} ${rel.reason}`);
+        continue;
+      }
+      add(`${rel}.${origin}`, sys.address, `${who} DNS name ${rel}`);
+    }
+    for (const raw of Array.isArray(sys.tags) ? sys.tags : []) {
+      const tag = typeof raw === 'string' ? raw.toLowerCase().replace(/^tag:/, '') : '';
+      if (!isLabel(tag)) {
+        skipped.push(`${who}: tag ${JSON.stringify(raw)} is not one DNS label ([a-z0-9-], 1-63 characters)`);
+        continue;
+      }
+      add(`${tag}.tag.${origin}`, sys.address, `${who} tag ${tag}`);
+    }
+  };
+
+  table.set(origin, new Set());
+  addSystem(input.self, 'this system');
+  for (const peer of Array.isArray(input.reachable) ? input.reachable : []) addSystem(peer, 'peer');
+
+  const frozen = new Map<string, readonly string[]>();
+  for (const [name, set] of table) frozen.set(name, Object.freeze([...set]));
+  lastSerial = Math.max(lastSerial + 1, Math.floor(Date.now() / 1000));
+  const serial = lastSerial >>> 0;
+
+  const lookup = (rawName: string, qtype: string): ZoneResult => {
+    if (typeof rawName !== 'string') return SERVFAIL;
+    const lower = rawName.toLowerCase().replace(/\.$/, '');
+    const name = normaliseName(lower);
+    if (name === null) return isWithin(lower, origin) ? NXDOMAIN : SERVFAIL;
+    if (!isWithin(name, origin)) return SERVFAIL;
+    const addresses = frozen.get(name);
+    if (addresses === undefined) return NXDOMAIN;
+    if (name === origin && qtype === 'SOA') return APEX_SOA;
+    if (qtype === 'A' || qtype === 'ANY') return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
+    return NODATA;
+  };
+
+  return Object.freeze({ origin, ttl, serial, skipped: Object.freeze(skipped), size: frozen.size, lookup });
+}
+
+// relativeName turns a configured DNS name into labels below the origin, or says why not.
+function relativeName(raw: unknown, origin: string): string | { reason: string } {
+  if (typeof raw !== 'string') return { reason: 'is not a string' };
+  let name = normaliseName(raw);
+  if (name === null) return { reason: 'is not a valid DNS name (labels of 1-63 characters from a-z, 0-9 and -)' };
+  if (name === origin) return { reason: 'is the zone itself' };
+  if (name.endsWith('.' + origin)) name = name.slice(0, -(origin.length + 1));
+  const top = name.slice(name.lastIndexOf('.') + 1);
+  if (RESERVED_UNDER_ORIGIN.has(top)) return { reason: `is reserved: ${top}.${origin} holds identities and tags` };
+  return name;
+}

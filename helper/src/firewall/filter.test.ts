@@ -1,0 +1,254 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Acl, Policy } from '../../../src-shared/policy.js';
+import { compile, type RuleSet } from './compile.js';
+import { TIMEOUTS } from './conntrack.js';
+import { Firewall } from './filter.js';
+import { DROP, PASS, REASONS } from './reasons.js';
+import { FLAGS, fragment, icmpEcho, icmpError, tcp, udp } from './testing.js';
+
+const A = '100.64.0.1';
+const B = '100.64.0.2';
+const C = '100.64.0.3';
+const PB = 0; // peer slots
+const PC = 1;
+const T0 = Date.parse('2024-01-15T10:00:00Z');
+
+const acl = (protocol: Acl['protocol'], from = 0, to = from): Acl => ({ protocol, ports: from ? [{ from, to }] : [] });
+function pol(name: string, senders: string[], receivers: string[], acls: Acl[]): Policy {
+  return { name, senders, receivers, acls, trustRequirements: [], enabled: true };
+}
+/** The issue's scenario: A → B tcp/22, udp/53 and icmp; B → A tcp/80 and udp/5000; nothing with C. */
+const SCENARIO = [
+  pol('a-to-b', ['tag:dev'], ['tag:server'], [acl('tcp', 22), acl('udp', 53), acl('icmp')]),
+  pol('b-to-a', ['BBBBB'], ['AAAAA'], [acl('tcp', 80), acl('udp', 5000)]),
+];
+function rules(policies: Policy[], mode: 'policy' | 'allow-all' = 'policy', now = T0): RuleSet {
+  return compile({
+    local: { identity: 'AAAAA', tags: ['dev'] },
+    peers: [{ index: PB, identity: 'BBBBB', tags: ['server'] }, { index: PC, identity: 'CCCCC', tags: [] }],
+    policies, now, mode,
+  });
+}
+function firewall(policies = SCENARIO, maxFlows?: number): Firewall {
+  const fw = new Firewall(maxFlows ? { maxFlows } : {});
+  fw.setRules(rules(policies));
+  return fw;
+}
+
+type Step = [dir: 'out' | 'in', peer: number, pkt: Buffer, want: number, dt?: number];
+const out = (pkt: Buffer, want = PASS, peer = PB, dt = 0): Step => ['out', peer, pkt, want, dt];
+const inn = (pkt: Buffer, want = PASS, peer = PB, dt = 0): Step => ['in', peer, pkt, want, dt];
+
+function run(fw: Firewall, steps: Step[], start = T0): number {
+  let now = start;
+  steps.forEach(([dir, peer, pkt, want, dt], i) => {
+    now += dt ?? 0;
+    const got = dir === 'out' ? fw.egress(peer, pkt, 0, pkt.length, now) : fw.ingress(peer, pkt, 0, pkt.length, now);
+    assert.equal(REASONS[got], REASONS[want], `step ${i} (${dir})`);
+  });
+  return now;
+}
+
+const synAB = tcp(A, 40000, B, 22, FLAGS.syn);
+const handshakeAB: Step[] = [out(synAB), inn(tcp(B, 22, A, 40000, FLAGS.synAck)), out(tcp(A, 40000, B, 22, FLAGS.ack))];
+
+const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
+  {
+    name: 'TCP handshake and data both ways', flows: 1,
+    steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.pshAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck))],
+  },
+  { name: 'B cannot start a connection to A on 22', steps: [inn(tcp(B, 40000, A, 22, FLAGS.syn), DROP.portNotAllowed)], flows: 0 },
+  { name: 'an inbound non-SYN with no flow is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn)] },
+  { name: 'an outbound non-SYN with no flow is dropped', steps: [out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)] },
+  { name: 'an unsolicited SYN-ACK is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.synAck), DROP.tcpNotSyn)] },
+  { name: 'SYN+FIN is nonsense', steps: [out(tcp(A, 40000, B, 22, FLAGS.syn | 1), DROP.tcpBadFlags)] },
+  { name: 'TCP to B:23 is dropped', steps: [out(tcp(A, 40000, B, 23, FLAGS.syn), DROP.portNotAllowed)] },
+  { name: 'C reaches nothing', steps: [inn(tcp(C, 1, A, 22, FLAGS.syn), DROP.noPolicyIngress, PC), inn(icmpEcho(C, A, 8, 1), DROP.noPolicyIngress, PC)] },
+  { name: 'nothing reaches C', steps: [out(tcp(A, 1, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC), out(udp(A, 1, C, 53), DROP.noPolicyEgress, PC)] },
+  { name: 'an unknown peer slot gets nothing', steps: [out(synAB, DROP.noPolicyEgress, 7)] },
+  {
+    name: 'B starts on its own port 80 and A replies', flows: 1,
+    steps: [inn(tcp(B, 5555, A, 80, FLAGS.syn)), out(tcp(A, 80, B, 5555, FLAGS.synAck)), inn(tcp(B, 5555, A, 80, FLAGS.ack)), out(tcp(A, 80, B, 5555, FLAGS.pshAck))],
+  },
+  {
+    name: 'FIN both ways ends the flow after the closing timeout', flows: 0,
+    steps: [
+      ...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.finAck)), out(tcp(A, 40000, B, 22, FLAGS.ack)),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpClosing - 1),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpClosing),
+    ],
+  },
+  {
+    name: 'a half-closed connection stays open',
+    steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck), PASS, PB, 60_000)],
+  },
+  {
+    name: 'a new SYN after close reuses the port pair', flows: 1,
+    steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.finAck)), out(synAB), inn(tcp(B, 22, A, 40000, FLAGS.synAck))],
+  },
+  {
+    name: 'RST ends the flow at once', flows: 0,
+    steps: [...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.rst)), out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)],
+  },
+  {
+    name: 'an unanswered SYN times out after the handshake timeout',
+    steps: [out(synAB), inn(tcp(B, 22, A, 40000, FLAGS.synAck), DROP.tcpNotSyn, PB, TIMEOUTS.tcpHandshake)],
+  },
+  {
+    name: 'an idle established flow lives for the established timeout, then ends',
+    steps: [
+      ...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1),
+      out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpEstablished),
+    ],
+  },
+  {
+    name: 'UDP replies pass, other ports do not', flows: 1,
+    steps: [out(udp(A, 3333, B, 53)), inn(udp(B, 53, A, 3333)), inn(udp(B, 53, A, 3334), DROP.portNotAllowed), out(udp(A, 3333, B, 54), DROP.portNotAllowed)],
+  },
+  {
+    name: 'an unanswered UDP flow times out quickly, an answered one later',
+    steps: [
+      out(udp(A, 3333, B, 53)), inn(udp(B, 53, A, 3333), DROP.portNotAllowed, PB, TIMEOUTS.udpNew),
+      out(udp(A, 3334, B, 53)), inn(udp(B, 53, A, 3334)), inn(udp(B, 53, A, 3334), PASS, PB, TIMEOUTS.udpReplied - 1),
+    ],
+  },
+  {
+    name: 'ICMP echo replies match by identifier',
+    steps: [out(icmpEcho(A, B, 8, 7)), inn(icmpEcho(B, A, 0, 7)), inn(icmpEcho(B, A, 0, 8), DROP.icmpNoFlow), out(icmpEcho(A, B, 0, 7), DROP.icmpNoFlow)],
+  },
+  {
+    name: 'B cannot ping A, even reusing an identifier A uses',
+    steps: [inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed), out(icmpEcho(A, B, 8, 9)), inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed)],
+  },
+  {
+    name: 'an echo reply times out',
+    steps: [out(icmpEcho(A, B, 8, 7)), inn(icmpEcho(B, A, 0, 7), DROP.icmpNoFlow, PB, TIMEOUTS.icmpEcho)],
+  },
+  {
+    name: 'ICMP errors pass only when they quote a tracked flow',
+    steps: [
+      out(udp(A, 3333, B, 53)),
+      inn(icmpError(B, A, udp(A, 3333, B, 53))),
+      inn(icmpError(B, A, udp(A, 3333, B, 54)), DROP.icmpErrorNoFlow),
+      inn(icmpError(B, A, udp(A, 3334, B, 53)), DROP.icmpErrorNoFlow),
+      out(synAB), inn(icmpError(B, A, synAB, 11, 0)),
+      out(icmpEcho(A, B, 8, 3)), inn(icmpError(B, A, icmpEcho(A, B, 8, 3))), inn(icmpError(B, A, icmpEcho(A, B, 8, 4)), DROP.icmpErrorNoFlow),
+    ],
+  },
+  {
+    name: 'our ICMP error about a peer-started flow passes out',
+    steps: [inn(udp(B, 6000, A, 5000)), out(icmpError(A, B, udp(B, 6000, A, 5000))), out(icmpError(A, B, udp(B, 6001, A, 5000)), DROP.icmpErrorNoFlow)],
+  },
+  {
+    name: 'other ICMP types follow the ICMP grant without state',
+    steps: [out((() => { const p = icmpEcho(A, B, 8, 1); p[20] = 13; return p; })()), inn((() => { const p = icmpEcho(B, A, 8, 1); p[20] = 13; return p; })(), DROP.protocolNotAllowed)],
+    flows: 0,
+  },
+  { name: 'non-first fragments are dropped', steps: [out(synAB), out(fragment(tcp(A, 40000, B, 22, FLAGS.ack)), DROP.fragment)] },
+  { name: 'garbage is malformed or not IPv4', steps: [out(Buffer.from([0x45, 0, 0, 10, 0, 0, 0, 0, 0, 0]), DROP.malformed), out(Buffer.alloc(10), DROP.notIpv4), out(Buffer.from([0x60, ...Buffer.alloc(39)]), DROP.notIpv4), out(synAB.subarray(0, 30), DROP.malformed)] },
+];
+
+for (const s of scenarios) {
+  test(`filter: ${s.name}`, () => {
+    const fw = firewall();
+    const end = run(fw, s.steps);
+    if (s.flows !== undefined) {
+      fw.sweep(end);
+      assert.equal(fw.flows(), s.flows, 'flows after the steps');
+    }
+  });
+}
+
+test('before any rules everything is dropped', () => {
+  const fw = new Firewall();
+  assert.equal(fw.egress(PB, synAB, 0, synAB.length, T0), DROP.noRules);
+});
+
+test('packets are read at their offset inside a bigger buffer', () => {
+  const fw = firewall();
+  const big = Buffer.alloc(synAB.length + 100, 0xff);
+  synAB.copy(big, 37);
+  assert.equal(fw.egress(PB, big, 37, synAB.length, T0), PASS);
+  assert.equal(fw.egress(PB, big, 37, synAB.length + 100, T0), DROP.malformed, 'length past the buffer');
+});
+
+test('a policy change cuts existing flows in both directions on their next packet', () => {
+  const fw = firewall();
+  run(fw, [...handshakeAB, out(tcp(A, 40001, B, 22, FLAGS.syn)), inn(tcp(B, 22, A, 40001, FLAGS.synAck)), inn(tcp(B, 7, A, 80, FLAGS.syn))]);
+  assert.equal(fw.flows(), 3);
+  // Keep B → A but drop A → B.
+  fw.setRules(rules([SCENARIO[1]!]));
+  run(fw, [
+    out(tcp(A, 40000, B, 22, FLAGS.pshAck), DROP.policyRevoked),
+    inn(tcp(B, 22, A, 40000, FLAGS.pshAck), DROP.tcpNotSyn),
+    inn(tcp(B, 22, A, 40001, FLAGS.ack), DROP.policyRevoked),
+    out(tcp(A, 40001, B, 22, FLAGS.ack), DROP.noPolicyEgress),
+    out(tcp(A, 80, B, 7, FLAGS.synAck)),
+  ]);
+  assert.equal(fw.flows(), 1);
+  assert.equal(fw.dropCounters()['policy-revoked'], 2);
+});
+
+test('sweep removes revoked flows without waiting for a packet', () => {
+  const fw = firewall();
+  run(fw, [...handshakeAB, out(udp(A, 1, B, 53)), out(icmpEcho(A, B, 8, 1))]);
+  assert.equal(fw.flows(), 3);
+  fw.setRules(rules(SCENARIO));
+  assert.equal(fw.sweep(T0), 0, 'the same rules keep every flow');
+  fw.setRules(rules([pol('icmp only', ['tag:dev'], ['tag:server'], [acl('icmp')])]));
+  assert.equal(fw.sweep(T0), 2);
+  assert.equal(fw.flows(), 1);
+  run(fw, [inn(icmpEcho(B, A, 0, 1))]);
+  assert.equal(fw.sweep(T0 + TIMEOUTS.icmpEcho), 1, 'and expires old ones');
+  assert.equal(fw.flows(), 0);
+});
+
+test('a schedule boundary cuts traffic when the daemon recompiles at nextChangeAt', () => {
+  const sched: Policy = { ...SCENARIO[0]!, trustRequirements: [{ type: 'schedule', days: ['Mon'], from: '09:00', to: '10:00:00'.slice(0, 5).replace('10:00', '10:01'), timeZone: 'UTC' }] };
+  const fw = new Firewall();
+  const r = rules([sched]);
+  fw.setRules(r);
+  run(fw, handshakeAB);
+  assert.equal(new Date(r.nextChangeAt!).toISOString(), '2024-01-15T10:01:00.000Z');
+  fw.setRules(rules([sched], 'policy', r.nextChangeAt!));
+  run(fw, [out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.policyRevoked)], r.nextChangeAt!);
+});
+
+test('allow-all mode passes everything with configured peers and picks up TCP mid-stream', () => {
+  const fw = new Firewall();
+  fw.setRules(rules([], 'allow-all'));
+  run(fw, [
+    inn(tcp(B, 22, A, 40000, FLAGS.pshAck)), out(tcp(A, 40000, B, 22, FLAGS.ack)),
+    inn(tcp(C, 1, A, 9999, FLAGS.syn), PASS, PC), inn(icmpEcho(B, A, 8, 1)), out(udp(A, 1, C, 2), PASS, PC),
+    out(synAB, DROP.noPolicyEgress, 3),
+  ]);
+  // Switching to policy mode keeps only what policy allows.
+  fw.setRules(rules(SCENARIO));
+  run(fw, [out(tcp(A, 40000, B, 22, FLAGS.ack)), inn(tcp(C, 1, A, 9999, FLAGS.ack), DROP.policyRevoked, PC)]);
+});
+
+test('the table stays bounded under a SYN flood and keeps established flows', () => {
+  const max = 256;
+  const fw = firewall([pol('all in', ['BBBBB'], ['AAAAA'], [acl('tcp')]), ...SCENARIO], max);
+  run(fw, handshakeAB);
+  let now = T0;
+  let passed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const p = tcp(`10.${(i >> 8) & 255}.${i & 255}.1`, 1024 + (i % 60000), A, 443, FLAGS.syn);
+    if (fw.ingress(PB, p, 0, p.length, (now += 1)) === PASS) passed++;
+  }
+  assert.ok(fw.flows() <= max, `flows ${fw.flows()} <= ${max}`);
+  assert.ok(fw.evictions >= 20000 - max, `evictions ${fw.evictions}`);
+  assert.ok(passed > 19000, 'new SYNs still get in by evicting old half-open flows');
+  run(fw, [out(tcp(A, 40000, B, 22, FLAGS.pshAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck))], now);
+});
+
+test('counters count every verdict by reason', () => {
+  const fw = firewall();
+  run(fw, [...handshakeAB, out(tcp(A, 40000, B, 23, FLAGS.syn), DROP.portNotAllowed), inn(tcp(C, 1, A, 2, FLAGS.syn), DROP.noPolicyIngress, PC)]);
+  assert.equal(fw.counters[PASS], 3);
+  assert.deepEqual(fw.dropCounters(), { 'port-not-allowed': 1, 'no-policy-ingress': 1 });
+  assert.equal(fw.reasons[DROP.noPolicyEgress], 'no-policy-egress');
+  assert.equal(new Set(REASONS).size, REASONS.length, 'reason names are unique');
+});

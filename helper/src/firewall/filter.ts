@@ -1,0 +1,269 @@
+// The stateful filter: issue 3 "Firewall", DESIGN.md convention 3. Egress (adapter → peer) and
+// ingress (peer → adapter) share one flow table. A packet of a tracked flow passes either way;
+// anything else must start a flow that the rule set grants in its direction. A new rule set
+// bumps the version; a flow checked against an older version is re-checked (its initiating
+// direction against the new rules) on its next packet and by sweep(), and deleted, both ways at
+// once, if it is no longer allowed. Verdicts are numbers (reasons.ts); nothing here allocates
+// per packet or throws on packet content.
+import { checkNew, hasAny, PROTO, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
+import { DIRECTION, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
+import { ICMP, ParsedPacket, parsePacket, TCP } from './packet.js';
+import { DROP, PASS, REASONS } from './reasons.js';
+
+/** FirewallOptions: maxFlows bounds the flow table; clock is the default for sweep(). */
+export interface FirewallOptions {
+  maxFlows?: number;
+  clock?: () => number;
+}
+
+const NO_GRANTS: DirectionGrants = { icmp: false, other: false, tcp: new Uint16Array(0), udp: new Uint16Array(0), loose: false };
+
+/** Firewall is the stateful filter one device uses for all its peers. */
+export class Firewall {
+  /** reasons maps a verdict code to its stable name. */
+  readonly reasons: readonly string[] = REASONS;
+  /** counters counts verdicts by code; counters[0] counts packets passed. */
+  readonly counters = new Float64Array(REASONS.length);
+  private readonly table: FlowTable;
+  private readonly clock: () => number;
+  private readonly pkt = new ParsedPacket();
+  private rules: RuleSet | null = null;
+  private ver = 1;
+
+  constructor(opts: FirewallOptions = {}) {
+    this.table = new FlowTable(opts.maxFlows ?? 65536);
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** setRules installs a new rule set; it applies to existing flows from their next packet. */
+  setRules(rules: RuleSet): void {
+    this.rules = rules;
+    this.ver = (this.ver + 1) >>> 0 || 1;
+  }
+
+  /** currentRules is the rule set in force, or null before the first setRules. */
+  get currentRules(): RuleSet | null {
+    return this.rules;
+  }
+
+  /** version is bumped by every setRules. */
+  get version(): number {
+    return this.ver;
+  }
+
+  /** egress judges a packet read from the adapter on its way to peerIndex: 0 passes. */
+  egress(peerIndex: number, buf: Uint8Array, off: number, len: number, now: number): number {
+    return this.count(this.judge(DIRECTION.egress, peerIndex, buf, off, len, now));
+  }
+
+  /** ingress judges a packet decrypted from peerIndex on its way to the adapter: 0 passes. */
+  ingress(peerIndex: number, buf: Uint8Array, off: number, len: number, now: number): number {
+    return this.count(this.judge(DIRECTION.ingress, peerIndex, buf, off, len, now));
+  }
+
+  /** flows is the number of tracked flows. */
+  flows(): number {
+    return this.table.count;
+  }
+
+  /** evictions counts flows pushed out to make room. */
+  get evictions(): number {
+    return this.table.evictions;
+  }
+
+  /** dropCounters returns the non-zero drop counters by reason name, for status --json. */
+  dropCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 1; i < this.counters.length; i++) if (this.counters[i]! > 0) out[REASONS[i]!] = this.counters[i]!;
+    return out;
+  }
+
+  /** sweep expires flows and re-checks those older than the rule set; the daemon calls it
+   * every second so that a revoked flow is gone even if no packet of it arrives. */
+  sweep(now: number = this.clock()): number {
+    const t = this.table;
+    let removed = 0;
+    for (let s = 0; s < t.capacity; s++) {
+      if (t.state[s]! < 2) continue;
+      if (t.expires[s]! <= now || (t.version[s] !== this.ver && !this.recheck(s))) {
+        t.remove(s);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** clearFlows forgets every flow (e.g. when the tunnel stops). */
+  clearFlows(): void {
+    this.table.clear();
+  }
+
+  private count(code: number): number {
+    this.counters[code]!++;
+    return code;
+  }
+
+  private judge(dir: number, peer: number, buf: Uint8Array, off: number, len: number, now: number): number {
+    const rules = this.rules;
+    if (rules === null) return DROP.noRules;
+    const p = this.pkt;
+    const parsed = parsePacket(buf, off, len, p);
+    if (parsed !== PASS) return parsed;
+    peer = peer >>> 0;
+    const pr = rules.byIndex[peer];
+    const g = pr === undefined ? NO_GRANTS : dir === DIRECTION.egress ? pr.egress : pr.ingress;
+    const eg = dir === DIRECTION.egress;
+    const local = eg ? p.src : p.dst;
+    const remote = eg ? p.dst : p.src;
+    if (p.proto === PROTO.icmp) {
+      if (p.isError) return this.icmpError(dir, peer, now);
+      if (p.icmpType !== ICMP.echoRequest && p.icmpType !== ICMP.echoReply) return this.stateless(g, dir);
+    }
+    const ports = eg ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
+    const t = this.table;
+    let s = t.find(peer, local, remote, ports >>> 0, p.proto);
+    if (s >= 0 && t.expires[s]! <= now) {
+      t.remove(s);
+      s = -1;
+    }
+    if (s >= 0 && t.version[s] !== this.ver) {
+      if (!this.recheck(s)) {
+        t.remove(s);
+        return DROP.policyRevoked;
+      }
+    }
+    if (s >= 0) return this.known(s, dir, g, now);
+    return this.start(dir, peer, local, remote, ports >>> 0, g, now);
+  }
+
+  // known handles a packet of a tracked flow.
+  private known(s: number, dir: number, g: DirectionGrants, now: number): number {
+    const t = this.table;
+    const p = this.pkt;
+    const fromInitiator = t.initiator[s] === dir;
+    t.lastSeen[s] = now;
+    if (!fromInitiator) t.flags[s]! |= FLOW_FLAG.replied;
+    switch (t.state[s]) {
+      case FLOW_STATE.icmpEcho:
+        // The same identifier used the other way is a new conversation, judged by policy.
+        if (p.icmpType === ICMP.echoRequest && !fromInitiator) return this.stateless(g, dir);
+        if (p.icmpType === ICMP.echoReply && fromInitiator) return DROP.icmpNoFlow;
+        t.expires[s] = now + TIMEOUTS.icmpEcho;
+        return PASS;
+      case FLOW_STATE.udp:
+      case FLOW_STATE.other:
+        t.expires[s] = now + (t.flags[s]! & FLOW_FLAG.replied ? TIMEOUTS.udpReplied : TIMEOUTS.udpNew);
+        return PASS;
+    }
+    return this.tcp(s, fromInitiator, dir, g, now);
+  }
+
+  // tcp advances a tracked TCP flow (RFC 793 §3.2 states, simplified as Linux conntrack does).
+  private tcp(s: number, fromInitiator: boolean, dir: number, g: DirectionGrants, now: number): number {
+    const t = this.table;
+    const f = this.pkt.tcpFlags;
+    if (f & TCP.syn && f & (TCP.rst | TCP.fin)) return DROP.tcpBadFlags;
+    if (f & TCP.rst) {
+      t.remove(s);
+      return PASS;
+    }
+    let st = t.state[s]!;
+    if (f & TCP.syn && !(f & TCP.ack) && st === FLOW_STATE.tcpClosing) {
+      // The port pair is being reused for a new connection: judge it afresh.
+      const peer = t.kPeer[s]!;
+      const local = t.kLocal[s]!;
+      const remote = t.kRemote[s]!;
+      const ports = t.kPorts[s]!;
+      t.remove(s);
+      return this.start(dir, peer, local, remote, ports, g, now);
+    }
+    if (st === FLOW_STATE.tcpSynSent && !fromInitiator && f & TCP.syn && f & TCP.ack) st = FLOW_STATE.tcpSynReceived;
+    else if (st === FLOW_STATE.tcpSynReceived && fromInitiator && f & TCP.ack && !(f & TCP.syn)) st = FLOW_STATE.tcpEstablished;
+    if (f & TCP.fin) {
+      t.flags[s]! |= fromInitiator ? FLOW_FLAG.finFromInitiator : FLOW_FLAG.finFromResponder;
+      if ((t.flags[s]! & 3) === 3) st = FLOW_STATE.tcpClosing;
+    }
+    t.state[s] = st;
+    t.expires[s] = now + (st === FLOW_STATE.tcpEstablished ? TIMEOUTS.tcpEstablished
+      : st === FLOW_STATE.tcpClosing ? TIMEOUTS.tcpClosing : TIMEOUTS.tcpHandshake);
+    return PASS;
+  }
+
+  // start judges a packet that belongs to no flow and tracks it if it may start one.
+  private start(dir: number, peer: number, local: number, remote: number, ports: number, g: DirectionGrants, now: number): number {
+    const p = this.pkt;
+    if (!hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
+    let state: number = FLOW_STATE.other;
+    let timeout: number = TIMEOUTS.udpNew;
+    if (p.proto === PROTO.tcp) {
+      const f = p.tcpFlags;
+      if (f & TCP.syn && f & (TCP.rst | TCP.fin)) return DROP.tcpBadFlags;
+      const syn = (f & (TCP.syn | TCP.ack)) === TCP.syn;
+      // In allow-all mode a connection that predates the flow table is picked up mid-stream.
+      if (!syn && !(g.loose && !(f & TCP.rst))) return DROP.tcpNotSyn;
+      state = syn ? FLOW_STATE.tcpSynSent : FLOW_STATE.tcpEstablished;
+      timeout = syn ? TIMEOUTS.tcpHandshake : TIMEOUTS.tcpEstablished;
+    } else if (p.proto === PROTO.udp) {
+      state = FLOW_STATE.udp;
+    } else if (p.proto === PROTO.icmp) {
+      if (p.icmpType === ICMP.echoReply) return DROP.icmpNoFlow;
+      state = FLOW_STATE.icmpEcho;
+      timeout = TIMEOUTS.icmpEcho;
+    }
+    const code = checkNew(g, p.proto, p.dstPort);
+    if (code !== PASS) return code;
+    const t = this.table;
+    const s = t.insert(peer, local, remote, ports, p.proto, state, now);
+    if (s < 0) return DROP.conntrackFull;
+    t.initiator[s] = dir;
+    if (state === FLOW_STATE.tcpEstablished) t.flags[s] = FLOW_FLAG.pickedUp;
+    t.version[s] = this.ver;
+    t.expires[s] = now + timeout;
+    return PASS;
+  }
+
+  // stateless judges ICMP that is neither echo nor an error (timestamps and the like): it
+  // passes where policy grants ICMP in its direction, and starts no flow.
+  private stateless(g: DirectionGrants, dir: number): number {
+    if (!hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
+    return checkNew(g, PROTO.icmp, 0);
+  }
+
+  // icmpError passes an ICMP error only if the datagram it quotes belongs to a tracked flow. The
+  // quoted datagram went the other way: on ingress we sent it (its source is local).
+  private icmpError(dir: number, peer: number, now: number): number {
+    const p = this.pkt;
+    const eg = dir === DIRECTION.egress;
+    const local = eg ? p.innerDst : p.innerSrc;
+    const remote = eg ? p.innerSrc : p.innerDst;
+    const ports = eg ? (p.innerDstPort << 16) | p.innerSrcPort : (p.innerSrcPort << 16) | p.innerDstPort;
+    const t = this.table;
+    const s = t.find(peer, local, remote, ports >>> 0, p.innerProto);
+    if (s < 0 || t.expires[s]! <= now) return DROP.icmpErrorNoFlow;
+    if (t.version[s] !== this.ver && !this.recheck(s)) {
+      t.remove(s);
+      return DROP.policyRevoked;
+    }
+    return PASS;
+  }
+
+  // recheck asks the current rules whether flow s may still exist, and stamps it if so.
+  private recheck(s: number): boolean {
+    const t = this.table;
+    const pr = this.rules?.byIndex[t.kPeer[s]!];
+    if (pr === undefined) return false;
+    const egress = t.initiator[s] === DIRECTION.egress;
+    // A flow picked up mid-stream may have been started by either side.
+    const ok = allowedFrom(pr, egress, t.kPorts[s]!, t.kProto[s]!) ||
+      ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, t.kProto[s]!));
+    if (ok) t.version[s] = this.ver;
+    return ok;
+  }
+}
+
+// allowedFrom tells whether a flow with these ports could start in a direction. The responder's
+// port is the remote one for a flow we start, the local one for a flow the peer starts.
+function allowedFrom(pr: PeerRules, egress: boolean, ports: number, proto: number): boolean {
+  const g = egress ? pr.egress : pr.ingress;
+  return hasAny(g) && checkNew(g, proto, egress ? ports & 0xffff : ports >>> 16) === PASS;
+}
