@@ -69,7 +69,7 @@ const cases: { name: string; policies: Policy[]; peer: number; egress: Plain; in
   {
     name: 'any covers every protocol and port', peer: 0,
     policies: [pol('p', ['tag:dev'], ['tag:server'], [ANY])],
-    egress: { icmp: true, other: true, tcp: [1, 65535], udp: [1, 65535] }, ingress: NONE,
+    egress: { icmp: true, other: true, tcp: [0, 65535], udp: [0, 65535] }, ingress: NONE,
   },
   {
     name: 'any with ports covers tcp and udp on those ports, icmp and others', peer: 0,
@@ -109,7 +109,7 @@ for (const c of cases) {
 test('allow-all mode allows everything with configured peers only', () => {
   const rules = build([pol('ignored', ['XXXXX'], ['YYYYY'], [])], 'allow-all');
   for (const p of PEERS) {
-    assert.deepEqual(plain(rules.byIndex[p.index]?.egress), { icmp: true, other: true, tcp: [1, 65535], udp: [1, 65535] });
+    assert.deepEqual(plain(rules.byIndex[p.index]?.egress), { icmp: true, other: true, tcp: [0, 65535], udp: [0, 65535] });
     assert.equal(rules.byIndex[p.index]!.ingress.loose, true);
   }
   assert.equal(rules.byIndex[2], undefined, 'an unknown slot has no rules');

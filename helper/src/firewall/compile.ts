@@ -88,7 +88,8 @@ export interface RuleSet {
 }
 
 const NONE: DirectionGrants = Object.freeze({ icmp: false, other: false, tcp: new Uint16Array(0), udp: new Uint16Array(0), loose: false });
-const FULL_RANGE = Uint16Array.of(1, 65535);
+// "All ports" includes 0, which no explicit range may name, so allow-all really is everything.
+const FULL_RANGE = Uint16Array.of(0, 65535);
 const ALL: DirectionGrants = Object.freeze({ icmp: true, other: true, tcp: FULL_RANGE, udp: FULL_RANGE, loose: true });
 
 /** compile builds a rule set; cost is linear in policies, selectors and matches. */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, mkdirSync } from 'node:fs';
@@ -182,5 +183,20 @@ test('invalid inputs set nothing up', async () => {
     assert.equal(readFileSync(s.conf, 'utf8'), ORIGINAL);
   } finally {
     s.cleanup();
+  }
+});
+
+test('a helper in a namespace made by `ip netns add` knows it is not in the machine\'s namespace', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to create a network namespace');
+  const name = `wdnst${process.pid}`;
+  const script = `import(${JSON.stringify(new URL('./split-linux.js', import.meta.url).href)}).then((m) => console.log(m.inNamedNetns(), m.sameNetnsAsInit()))`;
+  execFileSync('ip', ['netns', 'add', name]);
+  try {
+    const inside = execFileSync('ip', ['netns', 'exec', name, process.execPath, ...process.execArgv, '-e', script], { encoding: 'utf8' }).trim();
+    assert.equal(inside, 'true false');
+    const outside = execFileSync(process.execPath, [...process.execArgv, '-e', script], { encoding: 'utf8' }).trim();
+    assert.equal(outside.split(' ')[0], 'false');
+  } finally {
+    execFileSync('ip', ['netns', 'del', name]);
   }
 });

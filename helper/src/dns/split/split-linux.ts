@@ -2,7 +2,7 @@
 // routing-only domain ~ZONE (resolvectl(1), systemd.network(5) Domains=), so only the zone goes
 // to Warren. Without it: a managed first nameserver in resolv.conf (see resolv-conf.ts). Every
 // change is recorded in STATE_DIR/dns.json before it is made, so a crash is undone next start.
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { parseIPv4 } from '../../config/ipv4.js';
 import type { Logger } from '../../log.js';
 import { normaliseName } from '../names.js';
@@ -132,7 +132,26 @@ export function sameNetnsAsInit(): boolean {
   try {
     return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
   } catch {
-    return true;
+    // PID 1's namespace can be unreadable (containers, hardened /proc): then a namespace
+    // made with `ip netns add` is the tell, and otherwise we assume the machine's own.
+    return !inNamedNetns();
+  }
+}
+
+/** inNamedNetns says whether this process runs in a namespace listed in /run/netns. */
+export function inNamedNetns(): boolean {
+  try {
+    const self = statSync('/proc/self/ns/net');
+    return readdirSync('/run/netns').some((n) => {
+      try {
+        const st = statSync(`/run/netns/${n}`);
+        return st.ino === self.ino && st.dev === self.dev;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
   }
 }
 
