@@ -62,7 +62,8 @@ export interface PeerRules {
 export interface RequirementState {
   readonly requirement: TrustRequirement;
   readonly met: boolean;
-  /** until is when a schedule next flips, or null (never within a week, or not a schedule). */
+  /** until is when a schedule next flips, or null (never within a week, not a schedule, or a
+   * policy that does not name this system). */
   readonly until: number | null;
 }
 
@@ -96,8 +97,10 @@ const ALL: DirectionGrants = Object.freeze({ icmp: true, other: true, tcp: FULL_
 export function compile(input: CompileInput): RuleSet {
   const local: SystemInfo = { identity: input.local.identity, tags: normTags(input.local.tags) };
   const byIndex: (PeerRules | undefined)[] = [];
-  const states = input.policies.map((p) => evaluate(p, input));
   const localSel = selectorsOf(local);
+  // Only policies that name this system can change its rules, so only theirs get the (costly)
+  // search for the next schedule flip.
+  const states = input.policies.map((p) => evaluate(p, input, p.senders.some((x) => localSel.has(x)) || p.receivers.some((x) => localSel.has(x))));
 
   if (input.mode === 'allow-all') {
     for (const p of input.peers) byIndex[p.index] = { index: p.index, identity: p.identity, tags: normTags(p.tags), egress: ALL, ingress: ALL };
@@ -187,10 +190,10 @@ function normTags(tags: readonly string[]): string[] {
   return out;
 }
 
-function evaluate(policy: Policy, input: CompileInput): PolicyState {
+function evaluate(policy: Policy, input: CompileInput, concernsLocal: boolean): PolicyState {
   const requirements = policy.trustRequirements.map((r): RequirementState => {
     if (r.type === 'schedule') {
-      return { requirement: r, met: scheduleActive(r, input.now), until: cachedNextChange(r, input.now) };
+      return { requirement: r, met: scheduleActive(r, input.now), until: concernsLocal ? cachedNextChange(r, input.now) : null };
     }
     return { requirement: r, met: input.publicIpMet?.(r, policy) ?? false, until: null };
   });
