@@ -8,6 +8,7 @@ import { Topology, missingRequirement, pairLayout, repoRoot } from '../e2e/netns
 import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
 import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
 import { ratioLines, ratios, table } from './bench/report.js';
+import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
   process.stdout.write(`==> ${s}\n`);
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
   }
   const needs = missingRequirement({
     binaries: ['iperf3', 'ping', ...(opts.impls.includes('wg-go') ? ['wireguard-go', 'wg'] : [])],
-    warren: opts.impls.includes('warren'),
+    warren: opts.impls.some((i) => i !== 'wg-go'),
   });
   if (needs !== undefined) {
     process.stderr.write(`bench: cannot run: ${needs}\n`);
@@ -64,6 +65,10 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table(rows)}\n`);
   const r = ratios(results);
   if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
+  progress('firewall decisions (10,000 policies, 100,000 flows)');
+  const firewall = runFirewallBench();
+  process.stdout.write(`firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
+    `new allowed ${(firewall.newAllowedPerSec / 1e6).toFixed(1)} M/s, denied ${(firewall.deniedPerSec / 1e6).toFixed(1)} M/s\n`);
 
   const out = opts.out ?? join(repoRoot(), '.bench', 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
@@ -71,7 +76,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
     options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings },
-    raw, results, errors, ratios: r,
+    raw, results, errors, ratios: r, firewall,
   }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${out}\n`);
   return Object.keys(errors).length > 0 ? 1 : 0;

@@ -5,6 +5,8 @@ import {
   type PairLayout,
 } from '../../e2e/netns/index.js';
 import type { BenchOptions, Impl } from './options.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { warrenCli } from '../../e2e/netns/warren.js';
 
 /** Measurement is what one tunnel (or the veth) achieved. */
 export interface Measurement {
@@ -41,14 +43,35 @@ async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
     });
     return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
   }
-  const a = await startWarren(l.a, warrenProfile({
-    keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
-    peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-  }), { name: 'bench-warren-a', verbosity: 0 });
-  const b = await startWarren(l.b, warrenProfile({
-    keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
-    peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
-  }), { name: 'bench-warren-b', verbosity: 0 });
+  // In policy mode both sides carry tags and the one policy that allows the measured traffic
+  // (iperf3's TCP port and ping), so every packet goes through rule checks and conntrack.
+  const policy = impl === 'warren-policy'
+    ? { Policies: [{ Name: 'bench', Senders: ['tag:client'], Receivers: ['tag:server'], Acls: [{ Protocol: 'tcp', Ports: '5201' }, { Protocol: 'icmp' }] }] }
+    : {};
+  const a = await startWarren(l.a, {
+    ...warrenProfile({
+      keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
+      peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+    }),
+    ...policy, Tags: ['client'],
+  }, { name: `bench-${impl}-a`, verbosity: 0 });
+  const b = await startWarren(l.b, {
+    ...warrenProfile({
+      keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
+      peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+    }),
+    ...policy, Tags: ['server'],
+  }, { name: `bench-${impl}-b`, verbosity: 0 });
+  if (impl === 'warren-policy') {
+    // Tags on peers come from each side's own profile: patch them in through a reload.
+    for (const [w, peerTag] of [[a, 'server'], [b, 'client']] as const) {
+      const prof = JSON.parse(readFileSync(w.profilePath, 'utf8')) as { Peers: Array<Record<string, unknown>> };
+      prof.Peers[0]!.Tags = [peerTag];
+      writeFileSync(w.profilePath, JSON.stringify(prof, null, 2));
+      const r = await warrenCli(w.ns, ['reload', '--socket', w.socket]);
+      if (r.code !== 0) throw new Error(`reload ${w.name}: ${r.stderr}`);
+    }
+  }
   return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
 }
 

@@ -1,8 +1,11 @@
 // Command-line options of `npm run bench` (scripts/bench.ts).
 import { parseArgs } from 'node:util';
 
-/** Impl names the two tunnels the benchmark compares. */
-export type Impl = 'warren' | 'wg-go';
+/** Impl names the tunnels the benchmark compares: Warren in allow-all mode (a profile without
+ * Policies), Warren in policy mode (default deny plus one policy that allows the test
+ * traffic: the firewall's rule checks and connection tracking on every packet), wireguard-go. */
+export type Impl = 'warren' | 'warren-policy' | 'wg-go';
+export const IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'wg-go'];
 
 /** BenchOptions: iperf duration, which tunnels, extra 4-stream run, number of pings. */
 export interface BenchOptions {
@@ -13,9 +16,9 @@ export interface BenchOptions {
   out: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|wg-go] [--parallel] [--pings N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
-  --only IMPL   measure only warren or only wg-go (wireguard-go)
+  --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
@@ -36,10 +39,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     },
   });
   if (values.help) return 'help';
-  let impls: Impl[] = ['warren', 'wg-go'];
+  let impls: Impl[] = [...IMPLS];
   if (values.only !== undefined) {
-    if (values.only !== 'warren' && values.only !== 'wg-go') throw new Error('--only must be warren or wg-go');
-    impls = [values.only];
+    const only = IMPLS.find((i) => i === values.only);
+    if (only === undefined) throw new Error(`--only must be one of ${IMPLS.join(', ')}`);
+    impls = [only];
   }
   return {
     seconds: whole('seconds', values.seconds, 10, 1, 600),

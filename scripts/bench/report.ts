@@ -3,7 +3,7 @@
 import type { Impl } from './options.js';
 import type { Measurement } from './measure.js';
 
-export const TARGETS = { throughput: 1.0, rtt: 1.2 } as const;
+export const TARGETS = { throughput: 1.0, rtt: 1.2, policyCost: 0.05 } as const;
 
 /** Ratios compare warren to wg-go; null when either is missing. */
 export interface Ratios {
@@ -13,6 +13,8 @@ export interface Ratios {
   rttP99: number;
   throughputMet: boolean;
   rttMet: boolean;
+  /** policyCost is 1 - (policy-mode throughput / allow-all throughput), when both ran. */
+  policyCost: number | null;
 }
 
 /** ratios computes warren/wg-go when both were measured. */
@@ -29,6 +31,7 @@ export function ratios(r: Partial<Record<Impl, Measurement>>): Ratios | null {
     rttP99: w.rttP99Ms / g.rttP99Ms,
     throughputMet: throughput >= TARGETS.throughput,
     rttMet: rttAvg <= TARGETS.rtt,
+    policyCost: r['warren-policy'] ? 1 - r['warren-policy'].throughputMbps / w.throughputMbps : null,
   };
 }
 
@@ -57,5 +60,8 @@ export function ratioLines(r: Ratios): string {
     `throughput warren/wg-go: ${fmt(r.throughput, 2)}x (target >= ${TARGETS.throughput}x: ${mark(r.throughputMet)})` +
       (r.throughputP4 !== null ? `; 4 streams ${fmt(r.throughputP4, 2)}x` : ''),
     `rtt avg warren/wg-go:    ${fmt(r.rttAvg, 2)}x (target <= ${TARGETS.rtt}x: ${mark(r.rttMet)}); p99 ${fmt(r.rttP99, 2)}x`,
+    ...(r.policyCost !== null
+      ? [`policy mode cost:        ${fmt(r.policyCost * 100, 1)}% of allow-all throughput (target < ${TARGETS.policyCost * 100}%: ${mark(r.policyCost < TARGETS.policyCost)}; single runs on 2 shared cores vary by several %)`]
+      : []),
   ].join('\n');
 }
