@@ -125,6 +125,24 @@ describeE2E('policy firewall and DNS with three helpers', { warren: true, binari
     }
   });
 
+  test('warren why names the allowing policy, or says nothing allows it', async () => {
+    const why = async (peer: string): Promise<string> => {
+      const r = await warrenCli(hosts.a.ns!, ['why', peer, '--socket', hosts.a.w!.socket]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const b = await why('b');
+    assert.match(b, /this system starts\): allowed/);
+    assert.match(b, /allowed by policy "dev to server": tcp 22; icmp/);
+    assert.match(b, /peer starts\): blocked/);
+    const c = await why(hosts.c.vip);
+    assert.match(c, /this system starts\): blocked/);
+    assert.match(c, /no policy names both systems/);
+    const none = await warrenCli(hosts.a.ns!, ['why', 'nobody', '--socket', hosts.a.w!.socket]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no configured peer matches/);
+  });
+
   test('names resolve only where policy lets a system connect', async () => {
     const dig = async (h: Host, name: string): Promise<string> =>
       (await h.ns!.exec(['dig', '+tries=1', '+time=2', `@${h.vip}`, name, 'A'], { allowFailure: true })).stdout;

@@ -1,7 +1,9 @@
 // X25519 keys in WireGuard's text form (RFC 7748 §5; wg(8) "genkey", "pubkey").
-// The protocol core keeps its own copy in wireguard/noise/keys.ts; this one serves the profile
-// loader and the CLI until the two are merged.
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+// The X25519 arithmetic is the protocol core's (wireguard/noise/keys.ts); this module adds the
+// strict text form and the error messages the profile loader and the CLI show people.
+import {
+  generatePrivateKey as noiseGeneratePrivateKey, publicKeyFromPrivate as noisePublicKeyFromPrivate,
+} from '../wireguard/noise/keys.js';
 
 /** KEY_BYTES is the length of every X25519 key and WireGuard pre-shared key. */
 export const KEY_BYTES = 32;
@@ -47,27 +49,13 @@ export function isZeroKey(key: Uint8Array): boolean {
   return acc === 0;
 }
 
-/** generatePrivateKey returns 32 random bytes clamped as RFC 7748 §5 decodeScalar25519 does. */
+/** generatePrivateKey returns a new clamped X25519 private key (the protocol core's). */
 export function generatePrivateKey(): Buffer {
-  const key = randomBytes(KEY_BYTES);
-  key[0] = key[0]! & 248;
-  key[31] = (key[31]! & 127) | 64;
-  return key;
+  return noiseGeneratePrivateKey();
 }
 
-// PKCS#8 wrapping of a raw X25519 private key (RFC 8410 §7). Node 20 refuses a JWK private key
-// without its public half "x", which is what we want to compute, so the DER form is used.
-const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
-/** publicKeyFromPrivate computes the X25519 public key (the scalar is clamped internally). */
+/** publicKeyFromPrivate computes the X25519 public key with the protocol core's X25519. */
 export function publicKeyFromPrivate(priv: Uint8Array): Buffer {
   if (priv.length !== KEY_BYTES) throw new KeyFormatError(`private key has ${priv.length} bytes, expected ${KEY_BYTES}`);
-  const keyObject = createPrivateKey({
-    key: Buffer.concat([PKCS8_X25519_PREFIX, priv]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const jwk = createPublicKey(keyObject).export({ format: 'jwk' });
-  if (typeof jwk.x !== 'string') throw new Error('X25519 public key export returned no "x"');
-  return Buffer.from(jwk.x, 'base64url');
+  return noisePublicKeyFromPrivate(Buffer.from(priv));
 }

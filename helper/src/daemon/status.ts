@@ -26,11 +26,11 @@ export interface StatusContext {
   startedAt: number;
 }
 
-/** buildStatus returns the current status snapshot. */
+/** buildStatus returns the current status snapshot ('connecting' while still starting). */
 export function buildStatus(ctx: StatusContext): Status {
+  const device = ctx.device;
   const peers: PeerStatus[] = [];
-  if (ctx.device === null) return starting(ctx);
-  for (const p of ctx.device.peersByKey.values()) {
+  for (const p of device?.peersByKey.values() ?? []) {
     peers.push({
       identity: identityFromPublicKey(p.noise.publicKey),
       name: p.name,
@@ -52,32 +52,13 @@ export function buildStatus(ctx: StatusContext): Status {
     virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
     adapter: ctx.adapter,
     listenPort: ctx.listenPort,
-    state: 'connected',
+    state: device ? 'connected' : 'connecting',
     mode: 'static',
     peers,
-    drops: ctx.device.drops.snapshot(),
+    drops: device ? device.drops.snapshot() : {},
     startedAt: ctx.startedAt,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
-  };
-}
-
-// starting is the status while the adapter and device are being set up.
-function starting(ctx: StatusContext): Status {
-  return {
-    version: VERSION,
-    identity: ctx.profile.identity,
-    publicKey: formatKey(ctx.profile.publicKey),
-    virtualAddress: ctx.profile.virtualAddress,
-    virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
-    adapter: ctx.adapter,
-    listenPort: ctx.listenPort,
-    state: 'connecting',
-    mode: 'static',
-    peers: [],
-    drops: {},
-    startedAt: ctx.startedAt,
-    inactiveProfileKeys: inactiveKeys(ctx.profile),
   };
 }
