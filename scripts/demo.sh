@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `npm run demo`: a two-system Warren network on this machine. Creates two network namespaces
 # (wrdemo-alpha, wrdemo-beta) joined by a veth, writes a profile for each with fresh keys
-# (`warren genkey` / `warren pubkey`), starts a helper in each, shows `warren status`, pings
-# across the tunnel both ways and shows status again (handshake, bytes). With a terminal on
+# (`warren genkey` / `warren pubkey`) and one policy (alpha, tag laptop, may reach beta, tag
+# server, with ping and SSH), starts a helper in each, shows `warren status`, pings across the
+# tunnel, resolves beta's name through Warren's DNS, shows that beta cannot start a connection
+# to alpha and `warren why` says so, and shows status again (handshake, bytes). With a terminal on
 # stdin (or DEMO_HOLD=1) it then keeps running until Ctrl-C; otherwise it tears down at once.
 # Everything it creates is removed on exit, however it exits. Needs root and a built helper.
 # Environment: DEMO_HOLD=1 keeps it running; WARREN_CLI=path runs another build of the CLI.
@@ -15,6 +17,7 @@ declare -A NS=([alpha]=wrdemo-alpha [beta]=wrdemo-beta)
 declare -A UNDERLAY=([alpha]=192.0.2.1 [beta]=192.0.2.2)   # RFC 5737 TEST-NET-1
 declare -A VIRTUAL=([alpha]=100.64.0.1 [beta]=100.64.0.2)
 declare -A PEER=([alpha]=beta [beta]=alpha)
+declare -A TAG=([alpha]=laptop [beta]=server)
 declare -A PID=()
 WORK=""
 
@@ -51,7 +54,7 @@ teardown() {
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  for n in "${NAMES[@]}"; do remove_namespace "${NS[$n]}"; done
+  for n in "${NAMES[@]}"; do remove_namespace "${NS[$n]}"; rm -rf "/etc/netns/${NS[$n]}"; done
   [[ -n "$WORK" ]] && rm -rf "$WORK"
   exit "$status"
 }
@@ -77,6 +80,10 @@ say "creating namespaces ${NS[alpha]} and ${NS[beta]}, joined by a veth (${UNDER
 for n in "${NAMES[@]}"; do
   ip netns add "${NS[$n]}"
   in_ns "$n" ip link set lo up
+  # Each namespace gets its own resolv.conf (ip netns exec bind-mounts it), which the helper
+  # manages for split DNS; the machine's own resolver is never touched.
+  mkdir -p "/etc/netns/${NS[$n]}"
+  printf '# demo namespace %s\n' "${NS[$n]}" >"/etc/netns/${NS[$n]}/resolv.conf"
 done
 ip link add wrdemo-a-eth netns "${NS[alpha]}" type veth peer name wrdemo-b-eth netns "${NS[beta]}"
 declare -A ETH=([alpha]=wrdemo-a-eth [beta]=wrdemo-b-eth)
@@ -103,12 +110,19 @@ for n in "${NAMES[@]}"; do
   "ListenPort": 51820,
   "VirtualAddress": "${VIRTUAL[$n]}",
   "Adapter": { "Name": "wrdemo-$n" },
+  "Tags": ["${TAG[$n]}"],
+  "Policies": [
+    { "Name": "laptops to servers", "Senders": ["tag:laptop"], "Receivers": ["tag:server"],
+      "Acls": [{ "Protocol": "icmp" }, { "Protocol": "tcp", "Ports": "22" }] }
+  ],
   "Peers": [
     {
       "Name": "$p",
       "PublicKey": "${PUB[$p]}",
       "Endpoint": "${UNDERLAY[$p]}:51820",
-      "AllowedIPs": ["${VIRTUAL[$p]}/32"]
+      "AllowedIPs": ["${VIRTUAL[$p]}/32"],
+      "Tags": ["${TAG[$p]}"],
+      "DnsNames": ["$p"]
     }
   ]
 }
@@ -146,16 +160,22 @@ show_status() {
 }
 
 show_status
-for n in "${NAMES[@]}"; do
-  p="${PEER[$n]}"
-  say "ping -c 3 from $n to $p (${VIRTUAL[$p]})"
-  in_ns "$n" ping -c 3 -W 2 "${VIRTUAL[$p]}" | sed 's/^/    /'
-done
+say "ping -c 3 from alpha to beta.warren.internal (policy: laptops may reach servers)"
+in_ns alpha ping -c 3 -W 2 beta.warren.internal | sed 's/^/    /'
+say "getent hosts beta.warren.internal in alpha (Warren's DNS through the namespace's resolv.conf)"
+in_ns alpha getent hosts beta.warren.internal | sed 's/^/    /'
+say "ping -c 2 from beta to alpha: the server may not start connections to the laptop"
+if in_ns beta ping -c 2 -W 1 "${VIRTUAL[alpha]}" >/dev/null 2>&1; then
+  die "beta reached alpha although no policy allows it"
+fi
+printf '    blocked, as the policy says\n'
+say "warren why alpha (asked on beta)"
+warren why alpha --socket "$WORK/beta.sock" | sed 's/^/    /'
 show_status
 
 if [[ -t 0 || "${DEMO_HOLD:-}" == 1 ]]; then
   say "the network is up; try (as root, in another terminal):"
-  printf '    ip netns exec %s ping %s\n' "${NS[alpha]}" "${VIRTUAL[beta]}"
+  printf '    ip netns exec %s ping beta.warren.internal\n' "${NS[alpha]}"
   printf '    %s status --socket %s\n' "$ROOT/bin/warren" "$WORK/alpha.sock"
   say "press Ctrl-C to stop and tear everything down"
   trap 'exit 0' INT

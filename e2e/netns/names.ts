@@ -77,6 +77,8 @@ export function killNamespacePids(ns: string): void {
 export function deleteNamespaceSync(ns: string): void {
   killNamespacePids(ns);
   run(['ip', 'netns', 'del', ns]);
+  // A scenario may give its namespace its own resolv.conf (for split DNS); it goes too.
+  rmSync(join('/etc/netns', ns), { recursive: true, force: true });
 }
 
 const WG_SOCK_DIR = '/var/run/wireguard';
@@ -117,5 +119,10 @@ export function cleanupStale(): string[] {
     if (name !== undefined && dead(name)) run(['ip', 'link', 'del', name]);
   }
   removeFiles(dead, true);
+  try {
+    for (const d of readdirSync('/etc/netns')) if (dead(d)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+  } catch {
+    // no /etc/netns
+  }
   return removed;
 }
