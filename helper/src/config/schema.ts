@@ -3,6 +3,7 @@ import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from './ipv4.js'
 import { formatKey } from './keys.js';
 import type { Policy } from '../../../src-shared/policy.js';
 import type { DnsConfig } from './validate-policy.js';
+import type { ExitNodeConfig } from './validate-exitnode.js';
 
 /** DEFAULT_PROFILE_PATH is where `warren run` looks without --profile or WARREN_PROFILE. */
 export const DEFAULT_PROFILE_PATH = '/etc/warren/profiles/Universe.profile';
@@ -48,7 +49,7 @@ export const TOP_LEVEL_KEYS = [
 export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive', 'Tags', 'DnsNames'] as const;
 
 /** ACTIVE_RESERVED_KEYS are the reserved keys this version interprets (the rest wait). */
-export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns'];
+export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns', 'ExitNode'];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
 /** PeerConfig is one static peer, normalised. */
@@ -92,6 +93,7 @@ export interface Profile {
   /** policies is null without a Policies key: static mode then allows all between peers. */
   policies: Policy[] | null;
   dns: DnsConfig;
+  exitNode: ExitNodeConfig;
   /** reserved holds the later parts' keys exactly as written, only those present. */
   reserved: Partial<Record<ReservedKey, unknown>>;
 }

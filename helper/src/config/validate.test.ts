@@ -51,11 +51,12 @@ test('a good profile is normalised with defaults filled in', () => {
 
 test('reserved keys are kept raw', () => {
   const j = good();
-  j.ExitNode = { ProvidesRoutes: ['0.0.0.0/0'] };
+  j.ExitNode = { ProvidesRoutes: ['192.168.1.0/24'] };
   j.Tags = ['server'];
   j.Coordinator = { Url: 'https://c.example', PublicKey: 'x' };
   const p = validateProfile(j, 'a.profile');
-  assert.deepEqual(p.reserved, { ExitNode: { ProvidesRoutes: ['0.0.0.0/0'] }, Tags: ['server'], Coordinator: { Url: 'https://c.example', PublicKey: 'x' } });
+  assert.deepEqual(p.reserved, { ExitNode: { ProvidesRoutes: ['192.168.1.0/24'] }, Tags: ['server'], Coordinator: { Url: 'https://c.example', PublicKey: 'x' } });
+  assert.deepEqual(p.exitNode.providesRoutes, [{ addr: 0xc0a80100, bits: 24 }]);
 });
 
 interface BadCase {
@@ -116,7 +117,13 @@ const badCases: BadCase[] = [
   { name: 'duplicate peer key', edit: (j) => (peer(j, 1).PublicKey = BETA), key: 'Peers[1].PublicKey', problem: /same key as Peers\[0\]\.PublicKey/ },
   { name: 'own key as peer', edit: (j) => (peer(j, 1).PublicKey = OWN_PUBLIC), key: 'Peers[1].PublicKey', problem: /own public key/ },
   { name: 'string too long', edit: (j) => (peer(j, 0).Name = long), key: 'Peers[0].Name', problem: /257 characters long \(the limit is 256\)/ },
-  { name: 'reserved wrong shape', edit: (j) => (j.ExitNode = []), key: 'ExitNode', problem: /must be an object, not an array/ },
+  { name: 'reserved wrong shape', edit: (j) => (j.Egress = []), key: 'Egress', problem: /must be an object, not an array/ },
+  { name: 'exit node shape', edit: (j) => (j.ExitNode = []), key: 'ExitNode', problem: /must be an object/ },
+  { name: 'exit node full tunnel', edit: (j) => (j.ExitNode = { ProvidesRoutes: ['0.0.0.0/0'] }), key: 'ExitNode.ProvidesRoutes[0]', problem: /full tunnel/ },
+  { name: 'exit route overlaps overlay', edit: (j) => (j.ExitNode = { ProvidesRoutes: ['100.64.0.0/16'] }), key: 'ExitNode.ProvidesRoutes[0]', problem: /overlaps the virtual network/ },
+  { name: 'exit route host bits', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.1/24'] } }), key: 'ExitNode.AvailableRoutes.G982V[0]', problem: /host bits/ },
+  { name: 'exit route unknown peer', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.0/24'] } }), key: 'ExitNode.AvailableRoutes.G982V', problem: /no peer in Peers/ },
+  { name: 'exit route bad identity', edit: (j) => (j.ExitNode = { AvailableRoutes: { nope: [] } }), key: 'ExitNode.AvailableRoutes.nope', problem: /is not an identity/ },
   { name: 'reserved array shape', edit: (j) => (j.Ingress = {}), key: 'Ingress', problem: /must be an array, not an object/ },
   { name: 'reserved null', edit: (j) => (j.Coordinator = null), key: 'Coordinator', problem: /not null \(leave the key out/ },
   { name: 'policies not an array', edit: (j) => (j.Policies = {}), key: 'Policies', problem: /must be an array/ },

@@ -7,6 +7,7 @@ import {
 } from './ipv4.js';
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
+import { exitNodeField } from './validate-exitnode.js';
 import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
 import {
   ACTIVE_RESERVED_KEYS, ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
@@ -35,11 +36,17 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const virtualNetwork = networkField(raw, is);
   const adapter = adapterField(raw, is);
   const policy = policyFields(raw, is);
+  const exitNode = exitNodeField(raw, virtualNetwork, is);
   const peers = peersField(raw, policy.dns.zone, is);
   const reserved = reservedFields(raw, is);
 
   if (virtualAddress !== undefined && virtualNetwork) checkVirtualAddress(virtualAddress, virtualNetwork, is);
   if (peers) checkPeersTogether(peers, publicKey, is);
+  for (const a of exitNode.availableRoutes) {
+    if (peers && !peers.some((p) => p.config.identity === a.identity)) {
+      is.add(`ExitNode.AvailableRoutes.${a.identity}`, 'no peer in Peers has this identity (`warren identity --public-key KEY` tells a key\'s)');
+    }
+  }
 
   if (is.count > 0) throw new ProfileError(file, is.list);
   return {
@@ -55,6 +62,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
     tags: policy.tags,
     policies: policy.policies,
     dns: policy.dns,
+    exitNode,
     reserved,
   };
 }
@@ -122,7 +130,7 @@ function addressField(obj: Obj, key: string, parent: string, is: Issues, require
 }
 
 /** cidrValue parses a canonical IPv4 prefix, saying what is wrong otherwise. */
-function cidrValue(v: unknown, path: string, is: Issues): Cidr | undefined {
+export function cidrValue(v: unknown, path: string, is: Issues): Cidr | undefined {
   const s = stringValue(v, path, is);
   if (s === undefined) return undefined;
   const c = parseCidr(s);

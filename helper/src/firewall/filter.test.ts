@@ -5,7 +5,7 @@ import { compile, type RuleSet } from './compile.js';
 import { TIMEOUTS } from './conntrack.js';
 import { Firewall } from './filter.js';
 import { DROP, PASS, REASONS } from './reasons.js';
-import { FLAGS, fragment, icmpEcho, icmpError, tcp, udp } from './testing.js';
+import { FLAGS, fragment, icmpEcho, icmpError, ip, tcp, udp } from './testing.js';
 
 const A = '100.64.0.1';
 const B = '100.64.0.2';
@@ -251,4 +251,23 @@ test('counters count every verdict by reason', () => {
   assert.deepEqual(fw.dropCounters(), { 'port-not-allowed': 1, 'no-policy-ingress': 1 });
   assert.equal(fw.reasons[DROP.noPolicyEgress], 'no-policy-egress');
   assert.equal(new Set(REASONS).size, REASONS.length, 'reason names are unique');
+});
+
+test('exit node: a provided subnet may answer but never start traffic into the overlay', () => {
+  const fw = firewall();
+  fw.setLocal(ip(A), [{ addr: ip('192.168.50.0'), bits: 24 }]);
+  const printer = '192.168.50.9';
+  run(fw, [
+    // B (a peer granted A's ports) reaches the printer behind A; the printer answers.
+    inn(tcp(B, 7, printer, 80, FLAGS.syn)),
+    out(tcp(printer, 80, B, 7, FLAGS.synAck)),
+    // The printer cannot start a connection to B, even on a port B's policy would allow.
+    out(tcp(printer, 22, B, 22, FLAGS.syn), DROP.unsolicitedFromSubnet),
+    out(udp(printer, 5353, B, 22), DROP.unsolicitedFromSubnet),
+    // A peer cannot route through A to an address A does not provide.
+    inn(tcp(B, 7, '10.9.9.9', 80, FLAGS.syn), DROP.notForThisSystem),
+    // This system's own traffic is unaffected.
+    out(tcp(A, 40100, B, 22, FLAGS.syn)),
+  ]);
+  assert.equal(fw.dropCounters()['unsolicited-from-subnet'], 2);
 });

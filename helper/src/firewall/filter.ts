@@ -29,6 +29,8 @@ export class Firewall {
   private readonly pkt = new ParsedPacket();
   private rules: RuleSet | null = null;
   private ver = 1;
+  private localAddress = 0;
+  private provided: Array<{ addr: number; mask: number }> = [];
 
   constructor(opts: FirewallOptions = {}) {
     this.table = new FlowTable(opts.maxFlows ?? 65536);
@@ -38,6 +40,21 @@ export class Firewall {
   /** setRules installs a new rule set; it applies to existing flows from their next packet. */
   setRules(rules: RuleSet): void {
     this.rules = rules;
+    this.ver = (this.ver + 1) >>> 0 || 1;
+  }
+
+  /**
+   * setLocal names this system's virtual address and the subnets it provides as an exit node.
+   * New flows must then start from this address (egress: a device in a provided subnet may
+   * answer but never start traffic into the overlay) or go to it or a provided subnet
+   * (ingress: peers cannot use this system as a router for anything else).
+   */
+  setLocal(address: number, providedRoutes: ReadonlyArray<{ addr: number; bits: number }> = []): void {
+    this.localAddress = address >>> 0;
+    this.provided = providedRoutes.map((r) => {
+      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
+      return { addr: (r.addr & mask) >>> 0, mask };
+    });
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -192,6 +209,10 @@ export class Firewall {
   // start judges a packet that belongs to no flow and tracks it if it may start one.
   private start(dir: number, peer: number, local: number, remote: number, ports: number, g: DirectionGrants, now: number): number {
     const p = this.pkt;
+    if (this.localAddress !== 0 && local !== this.localAddress) {
+      if (dir === DIRECTION.egress) return DROP.unsolicitedFromSubnet;
+      if (!this.isProvided(local)) return DROP.notForThisSystem;
+    }
     if (!hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
     let timeout: number = TIMEOUTS.udpNew;
@@ -220,6 +241,12 @@ export class Firewall {
     t.version[s] = this.ver;
     t.expires[s] = now + timeout;
     return PASS;
+  }
+
+  // isProvided says whether addr lies in a subnet this system provides as an exit node.
+  private isProvided(addr: number): boolean {
+    for (const r of this.provided) if (((addr & r.mask) >>> 0) === r.addr) return true;
+    return false;
   }
 
   // stateless judges ICMP that is neither echo nor an error (timestamps and the like): it

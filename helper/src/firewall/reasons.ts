@@ -21,6 +21,8 @@ export const DROP = {
   conntrackFull: 12,
   policyRevoked: 13,
   noRules: 14,
+  unsolicitedFromSubnet: 15,
+  notForThisSystem: 16,
 } as const;
 
 /** DropCode is any drop code. */
@@ -43,4 +45,6 @@ export const REASONS: readonly string[] = [
   'conntrack-full',
   'policy-revoked',
   'no-rules',
+  'unsolicited-from-subnet',
+  'not-for-this-system',
 ];
