@@ -16,6 +16,8 @@ export interface PeerStatus {
   txBytes: number;
   persistentKeepalive: number; // seconds, 0 = off
   exitNodeFor: string[];
+  /** exitNodeInUse says whether this system routes exitNodeFor through the peer now. */
+  exitNodeInUse?: boolean;
 }
 
 /** DeviceCounters are helper-wide drop and traffic counters, by reason. */
@@ -51,6 +53,10 @@ export interface Status {
   drops: DropCounters;
   startedAt: number;
   policy?: PolicySummary;
+  /** providesRoutes lists the subnets this system is an exit node for. */
+  providesRoutes?: Array<{ cidr: string; via: string; snatTo: string }>;
+  /** unsolicitedFromSubnets counts packets from provided subnets that tried to start traffic into the overlay. */
+  unsolicitedFromSubnets?: number;
   dns?: DnsSummary | null;
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */

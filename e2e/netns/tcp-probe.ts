@@ -7,6 +7,7 @@ import { connect, createServer } from 'node:net';
 const [mode, host = '0.0.0.0', portArg = '0', intervalArg = '50'] = process.argv.slice(2);
 if (mode === 'serve') {
   const server = createServer((sock) => {
+    process.stdout.write(JSON.stringify({ peer: sock.remoteAddress ?? '' }) + '\n');
     sock.on('data', (b) => sock.write(b));
     sock.on('error', () => sock.destroy());
   });

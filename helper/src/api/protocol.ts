@@ -37,4 +37,5 @@ export const PATHS = {
   status: '/v1/status',
   why: '/v1/why',
   reload: '/v1/reload',
+  exitNodes: '/v1/exit-nodes',
 } as const;

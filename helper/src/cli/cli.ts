@@ -10,6 +10,7 @@ import { initCommand } from './init.js';
 import { pubkeyCommand } from './pubkey.js';
 import { reloadCommand } from './reload.js';
 import { whyCommand } from './why.js';
+import { exitNodeCommand } from './exit-node.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { unavailableCommands } from './unavailable.js';
@@ -17,7 +18,7 @@ import { versionCommand } from './version.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, statusCommand, whyCommand, reloadCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
+  runCommand, statusCommand, whyCommand, reloadCommand, exitNodeCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
   versionCommand, ...unavailableCommands,
 ];
 

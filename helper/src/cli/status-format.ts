@@ -65,7 +65,7 @@ function formatPeer(p: PeerStatus, now: number): string[] {
     `   Last handshake: ${formatAgo(p.lastHandshake, now)}`,
     `   Transfer:       ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
     `   Keepalive:      ${p.persistentKeepalive > 0 ? `every ${p.persistentKeepalive} s` : 'off'}`,
-    `   Exit node for:  ${list(p.exitNodeFor, '-')}`,
+    `   Exit node for:  ${list(p.exitNodeFor, '-')}${p.exitNodeFor.length > 0 && p.exitNodeInUse !== undefined ? (p.exitNodeInUse ? ' (in use)' : ' (off)') : ''}`,
   ];
 }
 
@@ -87,6 +87,9 @@ export function formatStatus(s: Status, now: number): string {
   }
   if (s.dns) {
     lines.push(`DNS:             ${clean(s.dns.zone)} at ${clean(s.dns.address)} (${s.dns.integration === 'none' ? 'not wired into the system resolver' : `via ${clean(s.dns.integration)}`})`);
+  }
+  if (s.providesRoutes && s.providesRoutes.length > 0) {
+    lines.push(`Exit node for:   ${s.providesRoutes.map((r) => `${clean(r.cidr)} (via ${clean(r.via)} as ${clean(r.snatTo)})`).join(', ')}`);
   }
   const drops = formatDrops(s.drops);
   if (drops) lines.push(`Dropped packets: ${drops}`);

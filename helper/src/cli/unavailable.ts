@@ -7,7 +7,6 @@ const LATER: [string, string][] = [
   ['up', 'connect the tunnel'],
   ['down', 'disconnect the tunnel'],
   ['enrol', 'enrol this system with a coordinator'],
-  ['exit-node', 'choose or stop using an exit node'],
 ];
 
 /** unavailableCommands are the subcommands not available in this version. */

@@ -14,6 +14,8 @@ import { PolicyRuntime } from './policy-runtime.js';
 import { reloadProfile } from './reload.js';
 import { startDns, type DnsRuntime } from './dns-runtime.js';
 import { recoverSplitDns } from '../dns/split/index.js';
+import { recoverExitNode } from '../exitnode/index.js';
+import { startExitRuntime, type ExitRuntime } from './exit-runtime.js';
 import { recoverFromCrash, writeState, clearState } from './state-file.js';
 import { buildStatus } from './status.js';
 
@@ -50,6 +52,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // refused before it touches the adapter or the UDP port.
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
+      exit: null as ExitRuntime | null,
       adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
     };
     const reload = (): string => {
@@ -72,6 +75,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     };
     const routes: RouteTable = {
       [PATHS.reload]: { POST: (req) => { requirePrivileged(req); return { message: reload() }; } },
+      [PATHS.exitNodes]: {
+        GET: () => status.exit?.routes.state() ?? [],
+        POST: (req) => {
+          requirePrivileged(req);
+          const body = req.body as { identity?: unknown; use?: unknown } | null;
+          if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
+            throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
+          }
+          const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
+          if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
+          return r;
+        },
+      },
       [PATHS.why]: {
         GET: (req) => {
           const peer = req.query.get('peer') ?? '';
@@ -86,6 +102,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
     recoverFromCrash(opts.stateDir, log);
     await recoverSplitDns(opts.stateDir, log);
+    await recoverExitNode(opts.stateDir, log);
 
     const bind: Bind = openNativeBind(profile.listenAddress, profile.listenPort);
     undo.push(() => bind.close());
@@ -118,6 +135,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     device.start();
     undo.push(() => device.stop());
     Object.assign(status, { device, policy, adapter: tun.name });
+
+    const exit = await startExitRuntime({ profile, device, adapter: tun.name, stateDir: opts.stateDir, log });
+    undo.push(() => exit.close());
+    Object.assign(status, { exit });
 
     // DNS is a convenience on top of the tunnel: if it cannot start, the tunnel still runs.
     try {

@@ -55,6 +55,7 @@ export class PolicyRuntime {
 
   /** start compiles the first rule set, attaches the firewall and starts the sweeper. */
   start(): void {
+    this.firewall.setLocal(parseIPv4(this.profile.virtualAddress)!, this.profile.exitNode.providesRoutes);
     this.recompile('start');
     this.device.filter = this.firewall;
     this.sweepTimer = setInterval(() => this.firewall.sweep(this.device.clock()), SWEEP_MS);

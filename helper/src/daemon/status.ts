@@ -7,6 +7,7 @@ import { identityFromPublicKey } from '../config/identity.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';
+import type { ExitRuntime } from './exit-runtime.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 
@@ -21,6 +22,7 @@ export interface StatusContext {
   device: Device | null; // null while starting
   policy?: PolicyRuntime | null;
   dns?: DnsRuntime | null;
+  exit?: ExitRuntime | null;
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -41,7 +43,8 @@ export function buildStatus(ctx: StatusContext): Status {
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
       persistentKeepalive: p.noise.persistentKeepalive,
-      exitNodeFor: [],
+      exitNodeFor: ctx.exit?.routes.routesOf(p)?.routes ?? [],
+      exitNodeInUse: ctx.exit?.routes.routesOf(p)?.inUse ?? false,
     });
   }
   return {
@@ -60,5 +63,7 @@ export function buildStatus(ctx: StatusContext): Status {
     inactiveProfileKeys: inactiveKeys(ctx.profile),
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
+    providesRoutes: ctx.exit?.node?.routes ?? [],
+    ...(ctx.exit?.node ? { unsolicitedFromSubnets: ctx.exit.unsolicitedDropped() } : {}),
   };
 }

@@ -1,0 +1,40 @@
+// `warren exit-node`: list the exit nodes this system may use, and switch their routes on or off.
+import { PATHS } from '../api/protocol.js';
+import type { ExitRouteState } from '../router/exit-routes.js';
+import { CliError, EXIT, type Command } from './command.js';
+import { callHelper } from './api-call.js';
+import { resolvePath } from './paths.js';
+
+function line(s: ExitRouteState): string {
+  const conflicts = s.conflicts.length ? `; not routed: ${s.conflicts.join('; ')}` : '';
+  return `${s.identity}  ${s.routes.join(', ')}  ${s.inUse ? 'in use' : 'off'}${conflicts}`;
+}
+
+/** exitNodeCommand is `warren exit-node list` and `warren exit-node use IDENTITY on|off`. */
+export const exitNodeCommand: Command = {
+  name: 'exit-node',
+  summary: 'list exit nodes, or route through one: use IDENTITY on|off',
+  usage: 'warren exit-node list | warren exit-node use IDENTITY on|off [--socket PATH]',
+  details: `
+Exit nodes are peers that route subnets for this system (ExitNode.AvailableRoutes in the
+profile). \`use IDENTITY off\` removes their routes at once; \`on\` puts them back (root only).
+
+  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
+  options: { socket: { type: 'string' } },
+  positionals: ['ACTION', 'IDENTITY', 'ON_OFF'],
+  async run(args, io) {
+    const [action, identity, onOff] = args.positionals;
+    const socketPath = resolvePath('socket', args, io);
+    if (action === 'list' && identity === undefined) {
+      const list = await callHelper(socketPath, (c) => c.request<ExitRouteState[]>('GET', PATHS.exitNodes));
+      io.stdout.write(list.length ? `${list.map(line).join('\n')}\n` : 'no exit nodes in ExitNode.AvailableRoutes\n');
+      return 0;
+    }
+    if (action !== 'use' || identity === undefined || (onOff !== 'on' && onOff !== 'off')) {
+      throw new CliError(`usage: ${exitNodeCommand.usage}`, EXIT.usage);
+    }
+    const r = await callHelper(socketPath, (c) => c.request<ExitRouteState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }));
+    io.stdout.write(`${line(r)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+// Exit node, system side (issue 5, "Build: Exit node side"): forwarding, source NAT from the
+// overlay into each provided subnet, and a drop of unsolicited traffic from those subnets into
+// the overlay. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
+// is implemented, other platforms fail with a clear message.
+import { execFile } from 'node:child_process';
+import type { Cidr } from '../config/ipv4.js';
+import type { Logger } from '../log.js';
+
+/** CommandResult is what a CommandRunner reports; it never throws for a failing command. */
+export interface CommandResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** CommandRunner runs a program without a shell, with optional stdin; injectable for tests. */
+export type CommandRunner = (cmd: string, args: string[], input?: string) => Promise<CommandResult>;
+
+/** ExitNodeEnv holds what tests replace; the defaults are the real machine. */
+export interface ExitNodeEnv {
+  run?: CommandRunner;
+  /** sysctlDir defaults to /proc/sys (which reflects the caller's network namespace). */
+  sysctlDir?: string;
+}
+
+/** ExitNodeOptions is what the daemon passes once the adapter is up. */
+export interface ExitNodeOptions extends ExitNodeEnv {
+  adapter: string;
+  overlay: Cidr;
+  routes: Cidr[];
+  stateDir: string;
+  log: Logger;
+}
+
+/** ExitRouteInfo is one provided route as set up: the LAN interface and our address on it. */
+export interface ExitRouteInfo {
+  cidr: string;
+  via: string;
+  snatTo: string;
+}
+
+/** ExitNode is an applied exit node; undo removes exactly what apply added and never throws. */
+export interface ExitNode {
+  readonly routes: ExitRouteInfo[];
+  readonly table: string;
+  /** counters reads the unsolicited-drop counter from our nft table (0 if unreadable). */
+  counters(): Promise<{ unsolicitedDropped: number }>;
+  undo(): Promise<void>;
+}
+
+/** MAX_ROUTES bounds the number of provided routes (each is one nft rule). */
+export const MAX_ROUTES = 256;
+
+/** runCommand is the real CommandRunner: execFile with a timeout, bounded output, stdin. */
+export const runCommand: CommandRunner = (cmd, args, input) =>
+  new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ ok: err === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err ? err.message : '') });
+    });
+    child.stdin?.on('error', () => undefined); // a program that exits early closes its stdin
+    child.stdin?.end(input ?? '');
+  });
+
+/** applyExitNode sets the exit node up; it throws with a clear message after undoing partial work. */
+export async function applyExitNode(opts: ExitNodeOptions): Promise<ExitNode> {
+  switch (process.platform) {
+    case 'linux': {
+      const { applyLinuxExitNode } = await import('./exitnode-linux.js');
+      return applyLinuxExitNode(opts);
+    }
+    default:
+      throw new Error(`acting as an exit node is not supported on ${process.platform} yet (Linux only for now)`);
+  }
+}
+
+/** recoverExitNode undoes what an exit node of a helper that did not stop cleanly left behind. */
+export async function recoverExitNode(stateDir: string, log: Logger, env: ExitNodeEnv = {}): Promise<void> {
+  if (process.platform !== 'linux') return;
+  const { recoverLinuxExitNode } = await import('./exitnode-linux.js');
+  await recoverLinuxExitNode(stateDir, log, env);
+}

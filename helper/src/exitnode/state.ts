@@ -1,0 +1,53 @@
+// STATE_DIR/exitnode.json records what an exit node changed on the machine (its nftables table
+// and the ip_forward value it found), written BEFORE the change, so that after a crash the next
+// start removes exactly that. It is removed after a clean undo.
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** ExitNodeState is one applied exit node. ipForward is the value found before we set 1. */
+export interface ExitNodeState {
+  pid: number;
+  table: string;
+  ipForward: '0' | '1';
+}
+
+const FILE = 'exitnode.json';
+
+/** TABLE_NAME_RE is what an nft table name of ours looks like; anything else is refused. */
+export const TABLE_NAME_RE = /^warren_exit_[A-Za-z0-9_]{1,15}$/;
+
+/** exitNodeStatePath is the state file inside the state directory. */
+export function exitNodeStatePath(stateDir: string): string {
+  return join(stateDir, FILE);
+}
+
+/** readExitNodeState returns the recorded state, or null if absent or not trustworthy. */
+export function readExitNodeState(stateDir: string): ExitNodeState | null {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(readFileSync(exitNodeStatePath(stateDir), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object') return null;
+  if (typeof v.table !== 'string' || !TABLE_NAME_RE.test(v.table)) return null;
+  if (v.ipForward !== '0' && v.ipForward !== '1') return null;
+  return { pid: typeof v.pid === 'number' ? v.pid : 0, table: v.table, ipForward: v.ipForward };
+}
+
+/** writeExitNodeState records the state atomically (temp file + rename). */
+export function writeExitNodeState(stateDir: string, state: ExitNodeState): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = `${exitNodeStatePath(stateDir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, exitNodeStatePath(stateDir));
+}
+
+/** clearExitNodeState removes the state file. */
+export function clearExitNodeState(stateDir: string): void {
+  try {
+    unlinkSync(exitNodeStatePath(stateDir));
+  } catch {
+    // already gone
+  }
+}

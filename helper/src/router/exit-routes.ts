@@ -1,0 +1,137 @@
+// ExitRoutes: the client side of exit nodes (issue 5). Subnets listed in AvailableRoutes are
+// routed through the adapter to the peer that provides them: the OS gets a route via the
+// adapter and the peer's allowed IPs grow by the subnet (cryptokey routing both ways). A
+// subnet that overlaps one of the machine's own networks is reported, not applied, so Warren
+// never hijacks a LAN. Routes can be switched off and on at run time.
+import { formatCidr, parseCidr, type Cidr } from '../config/ipv4.js';
+import type { Logger } from '../log.js';
+import { ip, ipQuiet } from '../tun/ip.js';
+import type { Device } from '../wireguard/device/device.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
+
+/** ExitRouteState is one exit node as this system uses it. */
+export interface ExitRouteState {
+  identity: string;
+  routes: string[];
+  inUse: boolean;
+  /** conflicts name the routes left out because they overlap a local network. */
+  conflicts: string[];
+}
+
+interface Entry {
+  identity: string;
+  peer: DevicePeer;
+  routes: Cidr[];
+  applied: Cidr[];
+  conflicts: string[];
+  inUse: boolean;
+}
+
+/** overlaps says whether two prefixes share any address. */
+function overlaps(a: Cidr, b: Cidr): boolean {
+  const bits = Math.min(a.bits, b.bits);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((a.addr & mask) >>> 0) === ((b.addr & mask) >>> 0);
+}
+
+/** localNetworks lists the main table's routes that do not go through the adapter (not default). */
+function localNetworks(adapter: string): Array<{ cidr: Cidr; dev: string }> {
+  let rows: Array<{ dst?: string; dev?: string }>;
+  try {
+    rows = JSON.parse(ip(['-j', '-4', 'route', 'show', 'table', 'main'])) as typeof rows;
+  } catch {
+    return [];
+  }
+  return rows.flatMap((r) => {
+    if (!r.dst || r.dst === 'default' || r.dev === adapter) return [];
+    const cidr = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
+    return cidr ? [{ cidr, dev: r.dev ?? '?' }] : [];
+  });
+}
+
+/** ExitRoutes manages the routes through exit nodes. */
+export class ExitRoutes {
+  private readonly entries: Entry[] = [];
+
+  constructor(
+    private readonly device: Device,
+    private readonly adapter: string,
+    private readonly virtualAddress: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** configure sets the available routes (from the profile) and applies them. */
+  configure(available: Array<{ identity: string; peer: DevicePeer; routes: Cidr[] }>): void {
+    for (const a of available) {
+      const e: Entry = { identity: a.identity, peer: a.peer, routes: a.routes, applied: [], conflicts: [], inUse: false };
+      this.entries.push(e);
+      this.apply(e);
+    }
+  }
+
+  /** use switches the routes through one exit node on or off; false if there is no such node. */
+  use(identity: string, on: boolean): ExitRouteState | null {
+    const e = this.entries.find((x) => x.identity === identity.toUpperCase());
+    if (!e) return null;
+    if (on && !e.inUse) this.apply(e);
+    if (!on && e.inUse) this.withdraw(e);
+    return this.stateOf(e);
+  }
+
+  state(): ExitRouteState[] {
+    return this.entries.map((e) => this.stateOf(e));
+  }
+
+  /** routesOf lists the subnets a peer provides to this system, for status. */
+  routesOf(peer: DevicePeer): { routes: string[]; inUse: boolean } | null {
+    const e = this.entries.find((x) => x.peer === peer);
+    return e ? { routes: e.routes.map(formatCidr), inUse: e.inUse } : null;
+  }
+
+  /** close removes every route this manager added. */
+  close(): void {
+    for (const e of this.entries) if (e.inUse) this.withdraw(e);
+  }
+
+  private stateOf(e: Entry): ExitRouteState {
+    return { identity: e.identity, routes: e.routes.map(formatCidr), inUse: e.inUse, conflicts: [...e.conflicts] };
+  }
+
+  private apply(e: Entry): void {
+    const local = localNetworks(this.adapter);
+    e.conflicts = [];
+    for (const r of e.routes) {
+      const clash = local.find((l) => overlaps(l.cidr, r));
+      if (clash) {
+        const why = `${formatCidr(r)} overlaps ${formatCidr(clash.cidr)} on ${clash.dev}`;
+        e.conflicts.push(why);
+        this.log.warn(`exit node ${e.identity}: not routing ${why} (a local network wins; remove the route or the overlap)`);
+        continue;
+      }
+      try {
+        ip(['route', 'replace', formatCidr(r), 'dev', this.adapter, 'src', this.virtualAddress, 'proto', 'static']);
+      } catch (err) {
+        e.conflicts.push(`${formatCidr(r)}: ${(err as Error).message}`);
+        this.log.warn(`exit node ${e.identity}: ${(err as Error).message}`);
+        continue;
+      }
+      this.device.routes.insert(r.addr, r.bits, e.peer);
+      e.applied.push(r);
+    }
+    e.inUse = true;
+    if (e.applied.length) this.log.info(`exit node ${e.identity}: routing ${e.applied.map(formatCidr).join(', ')}`);
+  }
+
+  private withdraw(e: Entry): void {
+    for (const r of e.applied) {
+      ipQuiet(['route', 'del', formatCidr(r), 'dev', this.adapter]);
+      // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
+      if (this.device.routes.lookup(r.addr) === e.peer && !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)) {
+        this.device.routes.remove(r.addr, r.bits);
+      }
+    }
+    e.applied = [];
+    e.inUse = false;
+    this.log.info(`exit node ${e.identity}: routes off (${e.routes.map(formatCidr).join(', ')})`);
+  }
+}
