@@ -19,6 +19,8 @@ const MB = 1024 * 1024;
 const LAN = '198.51.100.0/24';
 const EXIT_LAN_IP = '198.51.100.1';
 const PRINTER = '198.51.100.10';
+const LOCAL_NET = '203.0.113.0/24';
+const CLASHING_ROUTE = '203.0.113.128/25';
 
 interface Host { key: KeyPair; vip: string; ip: string; ns?: Namespace; w?: Warren }
 
@@ -33,20 +35,24 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
   const peer = (h: Host, name: string, extra: object = {}) => ({
     Name: name, PublicKey: h.key.publicKey, Endpoint: `${h.ip}:51820`, AllowedIPs: [`${h.vip}/32`], ...extra,
   });
-  const clientProfile = (h: Host, tags: string[]) => ({
+  const clientProfile = (h: Host, tags: string[], extraRoutes: string[] = []) => ({
     PrivateKey: h.key.privateKey, ListenPort: 51820, VirtualAddress: h.vip, Adapter: { Name: topo.ifname('w') },
     Tags: tags,
     Peers: [peer(exit, 'exit', { Tags: ['exit'] })],
-    ExitNode: { AvailableRoutes: { [exitId]: [LAN] } },
+    ExitNode: { AvailableRoutes: { [exitId]: [LAN, ...extraRoutes] } },
   });
 
   before(async () => {
     topo = Topology.create();
     const sw = await topo.addSwitch('sw');
+    let clientIf = '';
     for (const h of [exit, client, other]) {
       h.ns = await topo.addNamespace(h === exit ? 'exit' : h === client ? 'cl' : 'ot');
-      await topo.attach(h.ns, sw, `${h.ip}/24`);
+      const l = await topo.attach(h.ns, sw, `${h.ip}/24`);
+      if (h === client) clientIf = l.aIf;
     }
+    // A local network of the client's that one of its exit routes overlaps.
+    await client.ns!.exec(['ip', 'route', 'add', LOCAL_NET, 'dev', clientIf]);
     printer = await topo.addNamespace('prn');
     await topo.link(exit.ns!, printer, `${EXIT_LAN_IP}/24`, `${PRINTER}/24`);
     // The printer knows how to reach the overlay (a LAN router would say so); it still must
@@ -59,7 +65,7 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
       Peers: [peer(client, 'client', { Tags: ['laptop'] }), peer(other, 'other')],
       ExitNode: { ProvidesRoutes: [LAN] },
     }, { name: 'warren-exit' });
-    client.w = await startWarren(client.ns!, clientProfile(client, ['laptop']), { name: 'warren-client' });
+    client.w = await startWarren(client.ns!, clientProfile(client, ['laptop'], [CLASHING_ROUTE]), { name: 'warren-client' });
     other.w = await startWarren(other.ns!, clientProfile(other, []), { name: 'warren-other' });
   });
   after(async () => { await topo?.destroy(); });
@@ -69,9 +75,16 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     assert.deepEqual(s.providesRoutes?.map((r) => [r.cidr, r.snatTo]), [[LAN, EXIT_LAN_IP]]);
     assert.equal((await exit.ns!.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
     const c = await client.w!.status();
-    assert.deepEqual(c.peers[0]?.exitNodeFor, [LAN]);
+    assert.deepEqual(c.peers[0]?.exitNodeFor, [LAN, CLASHING_ROUTE]);
     assert.equal(c.peers[0]?.exitNodeInUse, true);
     assert.match((await client.ns!.exec(['ip', 'route', 'show', LAN])).stdout, /dev /);
+  });
+
+  test('an exit route that overlaps a local network is reported, not applied', async () => {
+    const list = await warrenCli(client.ns!, ['exit-node', 'list', '--socket', client.w!.socket]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`not routed: ${CLASHING_ROUTE.replace(/\./g, '\\.')} overlaps ${LOCAL_NET.replace(/\./g, '\\.')}`));
+    assert.doesNotMatch((await client.ns!.exec(['ip', 'route', 'show', CLASHING_ROUTE])).stdout, /dev/);
   });
 
   test('the client pings the printer and moves TCP data to it; the printer sees the exit node', async () => {
@@ -87,6 +100,20 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
       assert.equal(m[1]?.replace('::ffff:', ''), EXIT_LAN_IP, 'source NAT to the exit node\'s LAN address');
     } finally {
       await Promise.all([probe.stop(500), server.stop(500)]);
+    }
+  });
+
+  test('UDP to the printer and back', async () => {
+    const server = printer.spawn([...nodeScript('udp-echo'), 'serve', PRINTER, '5353'], { name: 'printer-udp' });
+    try {
+      await server.waitFor(/listening/, 10_000);
+      const r = await client.ns!.exec([...nodeScript('udp-echo'), 'send', PRINTER, '5353', '200', '1000'], { timeoutMs: 20_000 });
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sent: number; received: number };
+      assert.ok(result.received >= 195, `UDP echoes: ${JSON.stringify(result)}`);
+      const m = await server.waitFor(/\{"from":"([^"]*)"\}/, 1000);
+      assert.equal(m[1], EXIT_LAN_IP);
+    } finally {
+      await server.stop(500);
     }
   });
 
