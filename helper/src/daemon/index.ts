@@ -8,8 +8,8 @@ import type { Logger } from '../log.js';
 import { openTun, type TunAdapter } from '../tun/index.js';
 import { openNativeBind, type Bind } from '../wireguard/device/bind.js';
 import { Device } from '../wireguard/device/device.js';
-import { ApiHttpError, requirePrivileged, startApiServer, type RouteTable } from '../api/server.js';
-import { PATHS } from '../api/protocol.js';
+import { ApiHttpError, startApiServer } from '../api/server.js';
+import { apiRoutes } from './api-routes.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { reloadProfile } from './reload.js';
 import { startDns, type DnsRuntime } from './dns-runtime.js';
@@ -73,30 +73,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         // already logged
       }
     };
-    const routes: RouteTable = {
-      [PATHS.reload]: { POST: (req) => { requirePrivileged(req); return { message: reload() }; } },
-      [PATHS.exitNodes]: {
-        GET: () => status.exit?.routes.state() ?? [],
-        POST: (req) => {
-          requirePrivileged(req);
-          const body = req.body as { identity?: unknown; use?: unknown } | null;
-          if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
-            throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
-          }
-          const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
-          if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
-          return r;
-        },
-      },
-      [PATHS.why]: {
-        GET: (req) => {
-          const peer = req.query.get('peer') ?? '';
-          const answer = status.policy?.why(peer) ?? null;
-          if (answer === null) throw new ApiHttpError(404, 'not-found', `no configured peer matches ${JSON.stringify(peer.slice(0, 64))}`);
-          return answer;
-        },
-      },
-    };
+    const routes = apiRoutes(status, reload);
     const api = await startApiServer({ socketPath: opts.socketPath, log, getStatus: () => buildStatus(status), routes });
     undo.push(() => api.close());
 

@@ -1,0 +1,40 @@
+// The daemon's local API routes besides status: why, reload and exit nodes. Mutating routes
+// check the caller's credentials (SO_PEERCRED) first.
+import { ApiHttpError, requirePrivileged, type RouteTable } from '../api/server.js';
+import { PATHS } from '../api/protocol.js';
+import type { ExitRuntime } from './exit-runtime.js';
+import type { PolicyRuntime } from './policy-runtime.js';
+
+/** RouteContext is the part of the running daemon the routes read. */
+export interface RouteContext {
+  policy: PolicyRuntime | null;
+  exit: ExitRuntime | null;
+}
+
+/** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
+export function apiRoutes(status: RouteContext, reload: () => string): RouteTable {
+  return {
+    [PATHS.reload]: { POST: (req) => { requirePrivileged(req); return { message: reload() }; } },
+    [PATHS.exitNodes]: {
+      GET: () => status.exit?.routes.state() ?? [],
+      POST: (req) => {
+        requirePrivileged(req);
+        const body = req.body as { identity?: unknown; use?: unknown } | null;
+        if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
+          throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
+        }
+        const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
+        if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
+        return r;
+      },
+    },
+    [PATHS.why]: {
+      GET: (req) => {
+        const peer = req.query.get('peer') ?? '';
+        const answer = status.policy?.why(peer) ?? null;
+        if (answer === null) throw new ApiHttpError(404, 'not-found', `no configured peer matches ${JSON.stringify(peer.slice(0, 64))}`);
+        return answer;
+      },
+    },
+  };
+}
