@@ -1,13 +1,16 @@
 // `npm run bench`: Warren against wireguard-go (and the bare veth, for context) between two
 // network namespaces: iperf3 TCP throughput, ping RTT, CPU time and peak memory of the tunnel
-// processes. Prints a table and the warren/wg-go ratios; writes .bench/latest.json.
+// processes. Then issue 5's exit-node run: client → printer through a Warren exit node and
+// through wireguard-go with the same SNAT rule (scripts/bench/exit.ts). Prints tables and the
+// warren/wg-go ratios; writes .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Topology, missingRequirement, pairLayout, repoRoot } from '../e2e/netns/index.js';
 import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
 import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
-import { ratioLines, ratios, table } from './bench/report.js';
+import { exitTable, ratioLines, ratios, table } from './bench/report.js';
+import { measureExit, type ExitResult } from './bench/exit.js';
 import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
@@ -26,9 +29,14 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // The exit-node run compares both tunnels whatever --only says, so it needs both, and nft.
   const needs = missingRequirement({
-    binaries: ['iperf3', 'ping', ...(opts.impls.includes('wg-go') ? ['wireguard-go', 'wg'] : [])],
-    warren: opts.impls.some((i) => i !== 'wg-go'),
+    binaries: [
+      'iperf3', 'ping',
+      ...(opts.impls.includes('wg-go') || opts.exit ? ['wireguard-go', 'wg'] : []),
+      ...(opts.exit ? ['nft'] : []),
+    ],
+    warren: opts.exit || opts.impls.some((i) => i !== 'wg-go'),
   });
   if (needs !== undefined) {
     process.stderr.write(`bench: cannot run: ${needs}\n`);
@@ -39,6 +47,7 @@ async function main(): Promise<number> {
   const results: Partial<Record<Impl, Measurement>> = {};
   const errors: Partial<Record<Impl, string>> = {};
   let raw: Measurement;
+  let exit: ExitResult | null = null;
   try {
     progress(`namespaces ${topo.prefix}-a and ${topo.prefix}-b over veth`);
     const l = await pairLayout(topo);
@@ -52,6 +61,8 @@ async function main(): Promise<number> {
         process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
       }
     }
+    // In the same topology, so the one destroy below also removes the exit run's namespaces.
+    if (opts.exit) exit = await measureExit(topo, opts, (s) => progress(`exit node: ${s}`));
   } finally {
     progress('cleaning up');
     await topo.destroy();
@@ -65,6 +76,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table(rows)}\n`);
   const r = ratios(results);
   if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
+  if (exit) process.stdout.write(`\n${exitTable(exit)}\n\n`);
   progress('firewall decisions (10,000 policies, 100,000 flows)');
   const firewall = runFirewallBench();
   process.stdout.write(`firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
@@ -76,10 +88,11 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
     options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings },
-    raw, results, errors, ratios: r, firewall,
+    raw, results, errors, ratios: r, exit, firewall,
   }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${out}\n`);
-  return Object.keys(errors).length > 0 ? 1 : 0;
+  const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
+  return Object.keys(errors).length > 0 || exitFailed ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -2,6 +2,7 @@
 // (ratio >= 1.0) and its RTT at most 1.2x wireguard-go's.
 import type { Impl } from './options.js';
 import type { Measurement } from './measure.js';
+import { EXIT_IMPLS, type ExitResult } from './exit.js';
 
 export const TARGETS = { throughput: 1.0, rtt: 1.2, policyCost: 0.05 } as const;
 
@@ -39,6 +40,12 @@ function fmt(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
 }
 
+/** align pads cells into columns: the first left-aligned (names), the rest right (numbers). */
+function align(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
+}
+
 /** table renders the measurements as aligned text. */
 export function table(rows: [string, Measurement][]): string {
   const head = ['', 'Mbit/s', 'P4 Mbit/s', 'retrans', 'rtt avg ms', 'rtt p99 ms', 'loss %', 'cpu s (a/b)', 'peak RSS MiB (a/b)'];
@@ -48,9 +55,7 @@ export function table(rows: [string, Measurement][]): string {
     m.cpuSeconds ? `${fmt(m.cpuSeconds.a, 2)}/${fmt(m.cpuSeconds.b, 2)}` : '-',
     m.peakRssKiB ? `${fmt(m.peakRssKiB.a / 1024, 1)}/${fmt(m.peakRssKiB.b / 1024, 1)}` : '-',
   ]);
-  const all = [head, ...body];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+  return align([head, ...body]).join('\n');
 }
 
 /** ratioLines renders the warren/wg-go ratios against their targets. */
@@ -64,4 +69,18 @@ export function ratioLines(r: Ratios): string {
       ? [`policy mode cost:        ${fmt(r.policyCost * 100, 1)}% of allow-all throughput (target < ${TARGETS.policyCost * 100}%: ${mark(r.policyCost < TARGETS.policyCost)}; single runs on 2 shared cores vary by several %)`]
       : []),
   ].join('\n');
+}
+
+/** exitTable renders the exit-node runs (client → printer) and the warren/wg-go ratio. */
+export function exitTable(x: ExitResult): string {
+  const head = ['exit node (client → printer)', 'Mbit/s', 'retrans', 'cpu s (client/exit)'];
+  const body = EXIT_IMPLS.map((impl) => {
+    const m = x.results[impl];
+    return m
+      ? [impl, fmt(m.throughputMbps, 0), String(m.retransmits), `${fmt(m.cpuSeconds.client, 2)}/${fmt(m.cpuSeconds.exit, 2)}`]
+      : [impl, 'failed', '-', '-'];
+  });
+  const lines = align([head, ...body]);
+  lines.push(`throughput through the exit node warren/wg-go: ${x.ratio !== null ? `${fmt(x.ratio, 2)}x` : '-'}`);
+  return lines.join('\n');
 }
