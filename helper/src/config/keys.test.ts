@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { formatKey, generatePrivateKey, isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
 
-test('publicKeyFromPrivate matches RFC 7748 §6.1', () => {
-  const alice = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
-  const bob = Buffer.from('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'hex');
-  assert.equal(publicKeyFromPrivate(alice).toString('hex'), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
-  assert.equal(publicKeyFromPrivate(bob).toString('hex'), 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-});
+// The X25519 arithmetic (RFC 7748 vectors) is tested with the protocol core (noise/keys.test.ts);
+// these tests cover the text forms and errors this module adds.
 
 test('publicKeyFromPrivate matches `wg pubkey`', () => {
   // Computed with wireguard-tools: echo yAnz...Bmk= | wg pubkey
