@@ -1,0 +1,103 @@
+// The ingress proxy (issue 7): publishes a localhost-only service on the overlay by forwarding
+// TCP from the virtual address to 127.0.0.1:targetPort. Policy is not decided here: the
+// firewall drops packets from senders that may not reach the port before they arrive.
+// What stays here are the resource limits, since an allowed peer is still untrusted.
+
+import net from 'node:net';
+import type { Logger } from '../log.js';
+import { splice } from './egress.js';
+
+/** IngressOptions configure startIngressProxy; listenPort 0 picks a free port. */
+export interface IngressOptions {
+  listenHost: string;
+  listenPort: number;
+  targetPort: number;
+  log: Logger;
+  /** maxConnections bounds concurrent forwarded connections; extra ones are reset. Default 1024. */
+  maxConnections?: number;
+  /** idleMs closes a connection silent in both directions this long. Default 60 s. */
+  idleMs?: number;
+  /** connectTimeoutMs bounds the connection to the local service. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+/** IngressStats are counters since start. */
+export interface IngressStats {
+  active: number;
+  accepted: number;
+  busy: number;
+  targetFailures: number;
+}
+
+/** IngressProxy is a running forwarder. */
+export interface IngressProxy {
+  port: number;
+  close(): Promise<void>;
+  stats(): IngressStats;
+}
+
+/** startIngressProxy listens on listenHost:listenPort and forwards until close(). */
+export async function startIngressProxy(opts: IngressOptions): Promise<IngressProxy> {
+  const maxConnections = opts.maxConnections ?? 1024;
+  const idleMs = opts.idleMs ?? 60_000;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  const { log } = opts;
+  const st: IngressStats = { active: 0, accepted: 0, busy: 0, targetFailures: 0 };
+  const sockets = new Set<net.Socket>();
+
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    client.on('error', () => client.destroy());
+    if (st.active >= maxConnections) {
+      st.busy++;
+      client.resetAndDestroy();
+      return;
+    }
+    st.active++;
+    st.accepted++;
+    sockets.add(client);
+    client.once('close', () => {
+      st.active--;
+      sockets.delete(client);
+    });
+    const target = net.connect({ host: '127.0.0.1', port: opts.targetPort, allowHalfOpen: true });
+    sockets.add(target);
+    target.once('close', () => sockets.delete(target));
+    const timer = setTimeout(() => target.destroy(new Error('connect timeout')), connectTimeoutMs);
+    target.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      st.targetFailures++;
+      log.debug(`ingress: :${opts.targetPort} unreachable (${e.code ?? e.message})`);
+      client.destroy();
+    });
+    target.once('connect', () => {
+      clearTimeout(timer);
+      target.removeAllListeners('error');
+      if (client.destroyed) {
+        target.destroy();
+        return;
+      }
+      splice(client, target, idleMs);
+    });
+  });
+  server.on('error', (e) => log.warn(`ingress: listener error: ${e.message}`));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.listenPort, opts.listenHost, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.listenPort;
+  log.info(`ingress proxy ${opts.listenHost}:${port} -> 127.0.0.1:${opts.targetPort}`);
+  return {
+    port,
+    stats: () => ({ ...st }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
