@@ -8,7 +8,7 @@ set -euo pipefail
 declare -A PKG=(
   [ip]=iproute2 [ping]=iputils-ping [wireguard-go]=wireguard-go [wg]=wireguard-tools
   [iperf3]=iperf3 [iptables]=iptables [nft]=nftables [dig]=dnsutils [pgrep]=procps
-  [killall]=psmisc [python3]=python3 [make]=make [g++]=g++
+  [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
 )
 missing=()
 for cmd in "${!PKG[@]}"; do

@@ -57,6 +57,10 @@ export interface Status {
   providesRoutes?: Array<{ cidr: string; via: string; snatTo: string }>;
   /** unsolicitedFromSubnets counts packets from provided subnets that tried to start traffic into the overlay. */
   unsolicitedFromSubnets?: number;
+  /** egressProxyPort is the egress HTTP proxy's port on 127.0.0.1, or null without Egress. */
+  egressProxyPort?: number | null;
+  /** ingressPorts are the TCP ports published on the virtual address. */
+  ingressPorts?: number[];
   dns?: DnsSummary | null;
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */

@@ -11,6 +11,7 @@ import { pubkeyCommand } from './pubkey.js';
 import { reloadCommand } from './reload.js';
 import { whyCommand } from './why.js';
 import { exitNodeCommand } from './exit-node.js';
+import { execCommand } from './exec.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { unavailableCommands } from './unavailable.js';
@@ -18,7 +19,7 @@ import { versionCommand } from './version.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, statusCommand, whyCommand, reloadCommand, exitNodeCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
+  runCommand, statusCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
   versionCommand, ...unavailableCommands,
 ];
 

@@ -4,6 +4,7 @@ import { formatKey } from './keys.js';
 import type { Policy } from '../../../src-shared/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
+import type { EgressConfig } from './validate-proxy.js';
 
 /** DEFAULT_PROFILE_PATH is where `warren run` looks without --profile or WARREN_PROFILE. */
 export const DEFAULT_PROFILE_PATH = '/etc/warren/profiles/Universe.profile';
@@ -49,7 +50,7 @@ export const TOP_LEVEL_KEYS = [
 export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive', 'Tags', 'DnsNames'] as const;
 
 /** ACTIVE_RESERVED_KEYS are the reserved keys this version interprets (the rest wait). */
-export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns', 'ExitNode'];
+export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns', 'ExitNode', 'Egress', 'Ingress'];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
 /** PeerConfig is one static peer, normalised. */
@@ -94,6 +95,9 @@ export interface Profile {
   policies: Policy[] | null;
   dns: DnsConfig;
   exitNode: ExitNodeConfig;
+  /** egress is the egress proxy's configuration, or null without an Egress key. */
+  egress: EgressConfig | null;
+  ingress: Array<{ listenPort: number }>;
   /** reserved holds the later parts' keys exactly as written, only those present. */
   reserved: Partial<Record<ReservedKey, unknown>>;
 }

@@ -8,6 +8,7 @@ import {
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { exitNodeField } from './validate-exitnode.js';
+import { proxyFields } from './validate-proxy.js';
 import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
 import {
   ACTIVE_RESERVED_KEYS, ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
@@ -37,6 +38,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const adapter = adapterField(raw, is);
   const policy = policyFields(raw, is);
   const exitNode = exitNodeField(raw, virtualNetwork, is);
+  const proxies = proxyFields(raw, is);
   const peers = peersField(raw, policy.dns.zone, is);
   const reserved = reservedFields(raw, is);
 
@@ -63,6 +65,8 @@ export function validateProfile(raw: unknown, file: string): Profile {
     policies: policy.policies,
     dns: policy.dns,
     exitNode,
+    egress: proxies.egress,
+    ingress: proxies.ingress,
     reserved,
   };
 }

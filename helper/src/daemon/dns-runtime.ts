@@ -11,6 +11,9 @@ import type { PolicyRuntime } from './policy-runtime.js';
 /** DnsRuntime is the running nameserver and its resolver integration. */
 export interface DnsRuntime {
   summary(): DnsSummary;
+  /** resolve answers a name from the zone: its addresses, [] if the zone does not name it for
+   * this system, or null if the name is outside the zone. */
+  resolve(name: string): string[] | null;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,11 @@ export async function startDns(opts: {
   log.info(`DNS: ${policy.current.dns.zone} on ${opts.address}:53 (${split.kind})`);
   return {
     summary: () => ({ zone: policy.current.dns.zone, address: opts.address, integration: split.kind }),
+    resolve(name) {
+      const r = zone.lookup(name, 'A');
+      if (r.rcode === 'SERVFAIL') return null;
+      return r.rcode === 'NOERROR' ? [...r.addresses] : [];
+    },
     async close() {
       policy.onChange = null;
       await split.undo();

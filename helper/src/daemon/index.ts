@@ -16,6 +16,7 @@ import { startDns, type DnsRuntime } from './dns-runtime.js';
 import { recoverSplitDns } from '../dns/split/index.js';
 import { recoverExitNode } from '../exitnode/index.js';
 import { startExitRuntime, type ExitRuntime } from './exit-runtime.js';
+import { startProxies, type ProxyRuntime } from './proxy-runtime.js';
 import { recoverFromCrash, writeState, clearState } from './state-file.js';
 import { buildStatus } from './status.js';
 
@@ -52,7 +53,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     // refused before it touches the adapter or the UDP port.
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
-      exit: null as ExitRuntime | null,
+      exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null,
       adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
     };
     const reload = (): string => {
@@ -127,6 +128,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     } catch (e) {
       log.error(`${(e as Error).message}; peers' names will not resolve`);
     }
+
+    const proxies = await startProxies({ profile, dns: status.dns, log });
+    undo.push(() => proxies.close());
+    Object.assign(status, { proxies });
 
     log.info(`Warren helper up: ${profile.identity} ${profile.virtualAddress} on ${tun.name}, ` +
       `UDP ${bind.port}, ${profile.peers.length} peer(s), API ${opts.socketPath}`);

@@ -8,6 +8,7 @@ import type { Device } from '../wireguard/device/device.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';
 import type { ExitRuntime } from './exit-runtime.js';
+import type { ProxyRuntime } from './proxy-runtime.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 
@@ -23,6 +24,7 @@ export interface StatusContext {
   policy?: PolicyRuntime | null;
   dns?: DnsRuntime | null;
   exit?: ExitRuntime | null;
+  proxies?: ProxyRuntime | null;
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -64,6 +66,8 @@ export function buildStatus(ctx: StatusContext): Status {
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
     providesRoutes: ctx.exit?.node?.routes ?? [],
+    egressProxyPort: ctx.proxies?.egressPort ?? null,
+    ingressPorts: ctx.proxies?.ingressPorts ?? [],
     ...(ctx.exit?.node ? { unsolicitedFromSubnets: ctx.exit.unsolicitedDropped() } : {}),
   };
 }
