@@ -52,6 +52,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     if (cmd.unparsed) return await cmd.run({ values: {}, positionals: rest }, io);
+    if (cmd.passThrough) {
+      const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+      if (own.includes('--help') || own.includes('-h')) {
+        io.stdout.write(helpText(cmd));
+        return EXIT.ok;
+      }
+      return await cmd.run({ values: {}, positionals: rest }, io);
+    }
     const args = parseCommandArgs(cmd, rest);
     if (args.values.help === true) {
       io.stdout.write(helpText(cmd));

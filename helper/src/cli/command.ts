@@ -40,6 +40,9 @@ export interface Command {
   positionals?: string[];
   /** unparsed skips flag parsing entirely (for placeholders that accept anything). */
   unparsed?: boolean;
+  /** passThrough hands the raw arguments to run (after --help is handled), for commands that
+   * take another command line after `--`. */
+  passThrough?: boolean;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 
