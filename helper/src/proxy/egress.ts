@@ -5,6 +5,7 @@
 // `Connection: close`, so the bytes after the head are piped raw (the body, and the response)
 // without the proxy ever re-framing a message.
 
+import { listen } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { findHeadEnd, parseRequestHead, splitHostPort, type RequestHead } from './http-head.js';
@@ -252,15 +253,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       });
     });
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.removeListener('error', reject);
-      resolveListen();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const port = await listen(server, opts.port, opts.host);
   log.info(`egress proxy listening on ${formatHostPort(opts.host, port)}`);
   return {
     port,

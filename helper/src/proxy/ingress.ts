@@ -3,6 +3,7 @@
 // firewall drops packets from senders that may not reach the port before they arrive.
 // What stays here are the resource limits, since an allowed peer is still untrusted.
 
+import { listen } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { splice } from './egress.js';
@@ -81,15 +82,7 @@ export async function startIngressProxy(opts: IngressOptions): Promise<IngressPr
   });
   server.on('error', (e) => log.warn(`ingress: listener error: ${e.message}`));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listenPort, opts.listenHost, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.listenPort;
+  const port = await listen(server, opts.listenPort, opts.listenHost);
   log.info(`ingress proxy ${opts.listenHost}:${port} -> 127.0.0.1:${opts.targetPort}`);
   return {
     port,
