@@ -12,21 +12,16 @@ test('publicKeyFromPrivate matches `wg pubkey`', () => {
   assert.equal(formatKey(publicKeyFromPrivate(priv)), 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=');
 });
 
-test('generatePrivateKey is clamped, random, and agrees with wg when wg is installed', () => {
+test('a generated key\'s public key agrees with `wg pubkey`', (t) => {
+  // Clamping and randomness are the protocol core's (noise/keys.test.ts); this checks the
+  // text form end to end against the reference tool.
   const a = generatePrivateKey();
-  const b = generatePrivateKey();
-  assert.equal(a.length, 32);
-  assert.notDeepEqual(a, b);
-  for (const k of [a, b]) {
-    assert.equal(k[0]! & 7, 0);
-    assert.equal(k[31]! & 128, 0);
-    assert.equal(k[31]! & 64, 64);
-  }
   let wgOut: string;
   try {
     wgOut = execFileSync('wg', ['pubkey'], { input: formatKey(a) + '\n', encoding: 'utf8' }).trim();
   } catch {
-    return; // wg not installed: the RFC vectors above still cover the arithmetic
+    t.skip('wireguard-tools (wg) is not installed');
+    return;
   }
   assert.equal(formatKey(publicKeyFromPrivate(a)), wgOut);
 });

@@ -35,6 +35,8 @@ export function reloadProfile(path: string, running: Profile): ReloadResult {
     notes.push('key, address, port or adapter changes need a restart (warren stop/start)');
   }
   if (peerShape(next) !== peerShape(running)) notes.push('peer key, endpoint and AllowedIPs changes need a restart');
+  const sideShape = (p: Profile): string => JSON.stringify([p.exitNode, p.egress, p.ingress]);
+  if (sideShape(next) !== sideShape(running)) notes.push('ExitNode, Egress and Ingress changes need a restart');
   const message = `profile reloaded: policies, tags and DNS names applied${notes.length ? `; not applied: ${notes.join('; ')}` : ''}`;
   return { ok: true, message, profile: next };
 }

@@ -5,7 +5,7 @@
 // `Connection: close`, so the bytes after the head are piped raw (the body, and the response)
 // without the proxy ever re-framing a message.
 
-import { listen } from './listen.js';
+import { listen, track } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { findHeadEnd, parseRequestHead, splitHostPort, type RequestHead } from './http-head.js';
@@ -89,13 +89,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       endSoon(client, response(503, 'proxy busy'));
       return;
     }
-    st.active++;
-    st.accepted++;
-    sockets.add(client);
-    client.once('close', () => {
-      st.active--;
-      sockets.delete(client);
-    });
+    track(client, st, sockets);
     handle(client);
   });
   server.on('error', (e) => log.warn(`egress: listener error: ${e.message}`));

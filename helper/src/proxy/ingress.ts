@@ -3,7 +3,7 @@
 // firewall drops packets from senders that may not reach the port before they arrive.
 // What stays here are the resource limits, since an allowed peer is still untrusted.
 
-import { listen } from './listen.js';
+import { listen, track } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { splice } from './egress.js';
@@ -53,13 +53,7 @@ export async function startIngressProxy(opts: IngressOptions): Promise<IngressPr
       client.resetAndDestroy();
       return;
     }
-    st.active++;
-    st.accepted++;
-    sockets.add(client);
-    client.once('close', () => {
-      st.active--;
-      sockets.delete(client);
-    });
+    track(client, st, sockets);
     const target = net.connect({ host: '127.0.0.1', port: opts.targetPort, allowHalfOpen: true });
     sockets.add(target);
     target.once('close', () => sockets.delete(target));

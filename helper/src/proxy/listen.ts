@@ -1,5 +1,5 @@
 // listen binds a net.Server and returns the bound port (the chosen one when asked for 0).
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 /** listen starts server on host:port and resolves with the port it got. */
 export async function listen(server: Server, port: number, host: string): Promise<number> {
@@ -12,4 +12,21 @@ export async function listen(server: Server, port: number, host: string): Promis
   });
   const addr = server.address();
   return typeof addr === 'object' && addr ? addr.port : port;
+}
+
+/** ConnectionCounts are the counters track keeps. */
+export interface ConnectionCounts {
+  active: number;
+  accepted: number;
+}
+
+/** track counts an admitted connection and forgets it when it closes (close() ends the rest). */
+export function track(sock: Socket, st: ConnectionCounts, sockets: Set<Socket>): void {
+  st.active++;
+  st.accepted++;
+  sockets.add(sock);
+  sock.once('close', () => {
+    st.active--;
+    sockets.delete(sock);
+  });
 }
