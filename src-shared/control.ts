@@ -1,0 +1,185 @@
+// Control plane wire contract: what the coordinator (`warren-coordinator`) and the helper's
+// control client (`helper/src/control`) say to each other over HTTP. Both sides import this
+// file; no Node or DOM imports here. Issue 4 is the specification; docs/coordinator.md the
+// user-facing description.
+//
+// Trust model in one paragraph: the coordinator has an Ed25519 signing key; its public key is
+// pinned by every helper at enrolment and every network map is signed with it. Each system
+// has an Ed25519 machine key (separate from its WireGuard X25519 key); every agent request
+// after enrolment is signed with it (AGENT_AUTH below), so a stolen map or a replayed request
+// gets nothing. Admin requests carry a bearer token that lives in the coordinator's data dir.
+import type { Policy } from './policy.js';
+
+/** CONTROL_PROTOCOL is bumped on incompatible changes of anything in this file. */
+export const CONTROL_PROTOCOL = 1;
+
+/** CONTROL_PATHS are the coordinator's HTTP routes, spelled once for both sides. */
+export const CONTROL_PATHS = {
+  /** POST EnrolRequest → EnrolResponse. Unauthenticated except for the enrolment key and the
+   * proof of possession of the machine key inside the body. */
+  enrol: '/v1/enrol',
+  /** GET (signed) → SignedMap, or 409 `pending-approval`. */
+  map: '/v1/agent/map',
+  /** GET (signed) ?since=VERSION → text/event-stream of WatchEvent (event: map | pending | revoked | ping). */
+  watch: '/v1/agent/watch',
+  /** POST (signed) EndpointReport → 204. */
+  endpoints: '/v1/agent/endpoints',
+  /** Admin routes, `Authorization: Bearer TOKEN`. */
+  adminKeys: '/v1/admin/keys',
+  adminSystems: '/v1/admin/systems',
+  adminPolicy: '/v1/admin/policy',
+  /** GET → { publicKey, protocol }: lets `warren enrol` show what it is about to pin. */
+  info: '/v1/info',
+} as const;
+
+/** CONTROL_LIMITS bound every body either side accepts. */
+export const CONTROL_LIMITS = {
+  requestBodyBytes: 64 * 1024,
+  policyFileBytes: 1024 * 1024,
+  mapBytes: 16 * 1024 * 1024,
+  /** clock skew accepted on signed agent requests, milliseconds either way */
+  signatureSkewMs: 60_000,
+  endpointsPerSystem: 16,
+  hostnameChars: 64,
+} as const;
+
+/** AGENT_AUTH describes the signed-request scheme. The header is
+ *   `Authorization: Warren-Sig system=<SYSTEM_ID>,ts=<UNIX_MS>,nonce=<16-64 hex>,sig=<base64>`
+ * and the signature is Ed25519 (machine key) over the UTF-8 string
+ *   `warren-agent-v1\n<METHOD>\n<PATH WITH QUERY>\n<ts>\n<nonce>\n<hex sha256 of body>`
+ * The coordinator refuses a ts outside CONTROL_LIMITS.signatureSkewMs and a (system, nonce)
+ * pair it has seen within that window (replay). */
+export const AGENT_AUTH = {
+  scheme: 'Warren-Sig',
+  context: 'warren-agent-v1',
+} as const;
+
+/** MAP_SIGNATURE_CONTEXT prefixes the bytes a network map signature covers:
+ *   Ed25519(coordinatorKey, UTF-8("warren-map-v1\n") || payloadBytes)
+ * where payloadBytes is the base64-decoded SignedMap.payload (the JSON of a NetworkMap). */
+export const MAP_SIGNATURE_CONTEXT = 'warren-map-v1\n';
+
+/** ENROL_SIGNATURE_CONTEXT prefixes the proof that the enrolling agent holds its machine key:
+ *   Ed25519(machineKey, UTF-8("warren-enrol-v1\n" + enrolmentKey + "\n" + wireguardPublicKey + "\n" + ts))
+ */
+export const ENROL_SIGNATURE_CONTEXT = 'warren-enrol-v1\n';
+
+/** EnrolRequest is what `warren enrol` sends. Keys are base64 (32 bytes each). */
+export interface EnrolRequest {
+  protocol: number;
+  enrolmentKey: string;
+  wireguardPublicKey: string;
+  machinePublicKey: string;
+  hostname: string;
+  /** ts is Unix ms; proof is the ENROL_SIGNATURE_CONTEXT signature, base64. */
+  ts: number;
+  proof: string;
+  /** endpoints are "a.b.c.d:port" candidates the agent can be reached at (may be empty). */
+  endpoints: string[];
+}
+
+/** SystemState is where a system is in its life. */
+export type SystemState = 'pending' | 'active' | 'revoked';
+
+/** EnrolResponse tells the agent who it is. map is null while the system is pending. */
+export interface EnrolResponse {
+  systemId: string;
+  identity: string;
+  virtualAddress: string;
+  virtualNetwork: string;
+  tags: string[];
+  state: SystemState;
+  coordinatorPublicKey: string;
+  map: SignedMap | null;
+}
+
+/** SignedMap is a network map as it travels: payload is base64 of the map's JSON bytes. */
+export interface SignedMap {
+  payload: string;
+  signature: string;
+}
+
+/** MapPeer is one peer this system may talk to (either direction) or use routes of. */
+export interface MapPeer {
+  identity: string;
+  name: string;
+  publicKey: string;
+  virtualAddress: string;
+  /** endpoints are "a.b.c.d:port", best first: observed public address, then reported ones. */
+  endpoints: string[];
+  tags: string[];
+  /** dnsNames are relative to the zone ("db" → db.<zone>); hostname-derived name first. */
+  dnsNames: string[];
+  /** providesRoutes are the subnets this peer is an exit node for (all of them, granted or not). */
+  providesRoutes: string[];
+  online: boolean;
+}
+
+/** NetworkMap is everything a helper needs besides its own keys. Policies are resolved by the
+ * coordinator for this system: tag selectors are expanded to identities, PublicIp trust
+ * requirements are evaluated (a policy whose requirement fails for a sender loses that sender)
+ * and removed; schedule requirements stay, the helper evaluates them on its own clock. Only
+ * policies in which this system is a sender or a receiver are included. */
+export interface NetworkMap {
+  protocol: number;
+  /** version grows with every change anywhere in the coordinator; older maps are refused. */
+  version: number;
+  generatedAt: number;
+  /** systemId is the recipient; a helper refuses a map addressed to someone else. */
+  systemId: string;
+  self: {
+    identity: string;
+    name: string;
+    virtualAddress: string;
+    tags: string[];
+    dnsNames: string[];
+    /** providesRoutes: the subnets this system should serve as an exit node. */
+    providesRoutes: string[];
+  };
+  virtualNetwork: string;
+  dnsZone: string;
+  peers: MapPeer[];
+  policies: Policy[];
+  /** routes: the exit-node routes this system is granted, by exit node identity. */
+  routes: Record<string, string[]>;
+}
+
+/** WatchEvent is one server-sent event's data on the watch stream. */
+export type WatchEvent =
+  | { type: 'map'; map: SignedMap }
+  | { type: 'pending' }
+  | { type: 'revoked'; reason: string }
+  | { type: 'ping'; ts: number };
+
+/** EndpointReport is what the agent reports about where it listens. */
+export interface EndpointReport {
+  listenPort: number;
+  /** addresses are the agent's interface IPv4 addresses (no loopback). */
+  addresses: string[];
+}
+
+/** ControlErrorCode is every error code the coordinator sends, in `{ error: { code, message } }`. */
+export type ControlErrorCode =
+  | 'bad-request'
+  | 'unknown-field'
+  | 'payload-too-large'
+  | 'unauthorized'
+  | 'bad-signature'
+  | 'replay'
+  | 'clock-skew'
+  | 'key-invalid'
+  | 'key-expired'
+  | 'key-used-up'
+  | 'key-revoked'
+  | 'pending-approval'
+  | 'revoked'
+  | 'not-found'
+  | 'conflict'
+  | 'policy-invalid'
+  | 'address-space-full'
+  | 'internal';
+
+/** ControlErrorBody is the JSON body of every non-2xx response. */
+export interface ControlErrorBody {
+  error: { code: ControlErrorCode; message: string };
+}
