@@ -38,4 +38,11 @@ export const PATHS = {
   why: '/v1/why',
   reload: '/v1/reload',
   exitNodes: '/v1/exit-nodes',
+  /** POST: bring the tunnel up / down without stopping the helper (root or operator group). */
+  connect: '/v1/connect',
+  disconnect: '/v1/disconnect',
+  /** POST {coordinator, key}: enrol with a coordinator (root or operator group). */
+  enrol: '/v1/enrol',
+  /** GET: server-sent events, a status snapshot first, then a status after every change. */
+  events: '/v1/events',
 } as const;
