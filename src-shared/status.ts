@@ -38,6 +38,21 @@ export interface DnsSummary {
   integration: 'systemd-resolved' | 'resolv.conf' | 'none';
 }
 
+/** CoordinatorSummary is how a coordinated helper stands with its coordinator. */
+export interface CoordinatorSummary {
+  url: string;
+  systemId: string;
+  /** reachable: the watch stream is open now. */
+  reachable: boolean;
+  /** state: 'unknown' until the coordinator has said; 'pending' waits for an admin's approval. */
+  state: 'unknown' | 'pending' | 'active' | 'revoked';
+  /** mapVersion is the version of the network map in force (0 before the first). */
+  mapVersion: number;
+  /** lastContact is when the coordinator was last heard from (Unix ms), or null. */
+  lastContact: number | null;
+  lastError: string | null;
+}
+
 /** Status is the whole snapshot. */
 export interface Status {
   version: string;
@@ -62,6 +77,10 @@ export interface Status {
   /** ingressPorts are the TCP ports published on the virtual address. */
   ingressPorts?: number[];
   dns?: DnsSummary | null;
+  /** coordinator is present in coordinated mode. */
+  coordinator?: CoordinatorSummary;
+  /** error says why state is 'error'. */
+  error?: string | null;
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
   inactiveProfileKeys?: string[];

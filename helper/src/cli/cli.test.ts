@@ -82,10 +82,23 @@ test('every command has --help and refuses unknown flags with exit 2', async () 
   }
 });
 
-test('commands of later versions say so', async () => {
-  for (const name of ['start', 'stop', 'up', 'down', 'enrol']) {
-    const r = await cli([name, 'PEER']);
-    assert.deepEqual([r.code, r.err], [2, `warren ${name}: not available yet in this version\n`]);
+test('enrol refuses missing or malformed flags before it contacts anyone', async () => {
+  const missing = await cli(['enrol', '--key', 'abcdefgh12345678', '--profile', '/nonexistent/dir/p.profile']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /--coordinator/);
+  const badUrl = await cli(['enrol', '--coordinator', 'not a url', '--key', 'abcdefgh12345678', '--profile', '/tmp/warren-cli-test-none.profile']);
+  assert.equal(badUrl.code, 1);
+  assert.match(badUrl.err, /is not a URL/);
+  const badKey = await cli(['enrol', '--coordinator', 'http://127.0.0.1:9', '--key', 'x y', '--profile', '/tmp/warren-cli-test-none.profile']);
+  assert.equal(badKey.code, 1);
+  assert.match(badKey.err, /does not look like an enrolment key/);
+});
+
+test('up and down without a helper say so', async () => {
+  for (const name of ['up', 'down']) {
+    const r = await cli([name, '--socket', '/tmp/warren-cli-test-no-such.sock']);
+    assert.equal(r.code, 1, name);
+    assert.match(r.err, /not running|no helper|cannot reach|ENOENT/i, name);
   }
 });
 

@@ -16,10 +16,12 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { unavailableCommands } from './unavailable.js';
 import { versionCommand } from './version.js';
+import { enrolCommand } from './enrol.js';
+import { upCommand, downCommand } from './up-down.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, statusCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
+  runCommand, statusCommand, upCommand, downCommand, enrolCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
   versionCommand, ...unavailableCommands,
 ];
 

@@ -4,9 +4,6 @@ import { CliError, EXIT, type Command } from './command.js';
 const LATER: [string, string][] = [
   ['start', 'start the helper as a system service'],
   ['stop', 'stop the helper system service'],
-  ['up', 'connect the tunnel'],
-  ['down', 'disconnect the tunnel'],
-  ['enrol', 'enrol this system with a coordinator'],
 ];
 
 /** unavailableCommands are the subcommands not available in this version. */

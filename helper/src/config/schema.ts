@@ -5,6 +5,7 @@ import type { Policy } from '../../../src-shared/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
 import type { EgressConfig } from './validate-proxy.js';
+import type { CoordinatorConfig } from './validate-coordinator.js';
 
 /** DEFAULT_PROFILE_PATH is where `warren run` looks without --profile or WARREN_PROFILE. */
 export const DEFAULT_PROFILE_PATH = '/etc/warren/profiles/Universe.profile';
@@ -50,7 +51,7 @@ export const TOP_LEVEL_KEYS = [
 export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive', 'Tags', 'DnsNames'] as const;
 
 /** ACTIVE_RESERVED_KEYS are the reserved keys this version interprets (the rest wait). */
-export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Policies', 'Tags', 'Dns', 'ExitNode', 'Egress', 'Ingress'];
+export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Coordinator', 'Policies', 'Tags', 'Dns', 'ExitNode', 'Egress', 'Ingress'];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
 /** PeerConfig is one static peer, normalised. */
@@ -98,6 +99,8 @@ export interface Profile {
   /** egress is the egress proxy's configuration, or null without an Egress key. */
   egress: EgressConfig | null;
   ingress: Array<{ listenPort: number }>;
+  /** coordinator is set in coordinated mode: peers, policies and tags then come from its maps. */
+  coordinator: CoordinatorConfig | null;
   /** reserved holds the later parts' keys exactly as written, only those present. */
   reserved: Partial<Record<ReservedKey, unknown>>;
 }

@@ -49,13 +49,28 @@ test('a good profile is normalised with defaults filled in', () => {
   assert.deepEqual(p.reserved, {});
 });
 
+/** coordinator is a valid Coordinator section (keys are arbitrary 32-byte values). */
+function coordinator(): Record<string, string> {
+  return { Url: 'https://c.example:8443/', PublicKey: BETA, SystemId: 'sys_1', MachineKey: OWN_PUBLIC };
+}
+
+test('a Coordinator section makes the profile coordinated and default deny', () => {
+  const j = good();
+  delete j.Peers;
+  j.Coordinator = coordinator();
+  const p = validateProfile(j, 'a.profile');
+  assert.equal(p.coordinator?.url, 'https://c.example:8443', 'the trailing slash is dropped');
+  assert.equal(p.coordinator?.systemId, 'sys_1');
+  assert.deepEqual(p.policies, [], 'no policies yet means deny, not allow-all');
+  assert.deepEqual(p.peers, []);
+});
+
 test('reserved keys are kept raw', () => {
   const j = good();
   j.ExitNode = { ProvidesRoutes: ['192.168.1.0/24'] };
   j.Tags = ['server'];
-  j.Coordinator = { Url: 'https://c.example', PublicKey: 'x' };
   const p = validateProfile(j, 'a.profile');
-  assert.deepEqual(p.reserved, { ExitNode: { ProvidesRoutes: ['192.168.1.0/24'] }, Tags: ['server'], Coordinator: { Url: 'https://c.example', PublicKey: 'x' } });
+  assert.deepEqual(p.reserved, { ExitNode: { ProvidesRoutes: ['192.168.1.0/24'] }, Tags: ['server'] });
   assert.deepEqual(p.exitNode.providesRoutes, [{ addr: 0xc0a80100, bits: 24 }]);
 });
 
@@ -130,7 +145,11 @@ const badCases: BadCase[] = [
   { name: 'exit route unknown peer', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.0/24'] } }), key: 'ExitNode.AvailableRoutes.G982V', problem: /no peer in Peers/ },
   { name: 'exit route bad identity', edit: (j) => (j.ExitNode = { AvailableRoutes: { nope: [] } }), key: 'ExitNode.AvailableRoutes.nope', problem: /is not an identity/ },
   { name: 'ingress shape', edit: (j) => (j.Ingress = {}), key: 'Ingress', problem: /must be an array/ },
-  { name: 'reserved null', edit: (j) => (j.Coordinator = null), key: 'Coordinator', problem: /not null \(leave the key out/ },
+  { name: 'coordinator null', edit: (j) => (j.Coordinator = null), key: 'Coordinator', problem: /must be an object, not null/ },
+  { name: 'coordinator with peers', edit: (j) => (j.Coordinator = coordinator()), key: 'Peers', problem: /comes from the coordinator/ },
+  { name: 'coordinator bad url', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Url: 'ftp://c.example' }; }, key: 'Coordinator.Url', problem: /http:\/\/ or https:\/\/ URL/ },
+  { name: 'coordinator bad key', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), PublicKey: 'x' }; }, key: 'Coordinator.PublicKey', problem: /has 1 characters/ },
+  { name: 'coordinator unknown key', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Token: 'x' }; }, key: 'Coordinator.Token', problem: /unknown key/ },
   { name: 'policies not an array', edit: (j) => (j.Policies = {}), key: 'Policies', problem: /must be an array/ },
   { name: 'dns null', edit: (j) => (j.Dns = null), key: 'Dns', problem: /must be an object/ },
   { name: 'dns zone', edit: (j) => (j.Dns = { Zone: 'bad zone' }), key: 'Dns.Zone', problem: /not a DNS zone/ },
@@ -138,7 +157,7 @@ const badCases: BadCase[] = [
   { name: 'own tag', edit: (j) => (j.Tags = ['dev', 'no spaces']), key: 'Tags[1]', problem: /not a tag name/ },
   { name: 'peer tags', edit: (j) => (peer(j, 0).Tags = 'dev'), key: 'Peers[0].Tags', problem: /must be an array/ },
   { name: 'peer dns name', edit: (j) => (peer(j, 0).DnsNames = ['ok', 'under_score']), key: 'Peers[0].DnsNames[1]', problem: /not a DNS name/ },
-  { name: 'reserved long string', edit: (j) => (j.Coordinator = { Url: long }), key: 'Coordinator.Url', problem: /257 characters long/ },
+  { name: 'coordinator long url', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Url: `https://${long}` }; }, key: 'Coordinator.Url', problem: /at most 256 characters/ },
   {
     name: 'too many peers',
     edit: (j) => (j.Peers = Array.from({ length: 10001 }, () => ({}))),

@@ -8,6 +8,7 @@ import {
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { exitNodeField } from './validate-exitnode.js';
+import { coordinatorField } from './validate-coordinator.js';
 import { proxyFields } from './validate-proxy.js';
 import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
 import {
@@ -41,6 +42,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const proxies = proxyFields(raw, is);
   const peers = peersField(raw, policy.dns.zone, is);
   const reserved = reservedFields(raw, is);
+  const coordinator = coordinatorField(raw, is);
 
   if (virtualAddress !== undefined && virtualNetwork) checkVirtualAddress(virtualAddress, virtualNetwork, is);
   if (peers) checkPeersTogether(peers, publicKey, is);
@@ -67,6 +69,9 @@ export function validateProfile(raw: unknown, file: string): Profile {
     exitNode,
     egress: proxies.egress,
     ingress: proxies.ingress,
+    coordinator,
+    // Before the first network map a coordinated system is default deny, never allow-all.
+    ...(coordinator ? { policies: policy.policies ?? [] } : {}),
     reserved,
   };
 }

@@ -4,17 +4,21 @@ import { ApiHttpError, requirePrivileged, type RouteTable } from '../api/server.
 import { PATHS } from '../api/protocol.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
+import type { TunnelControl } from './tunnel.js';
 
 /** RouteContext is the part of the running daemon the routes read. */
 export interface RouteContext {
   policy: PolicyRuntime | null;
   exit: ExitRuntime | null;
+  tunnel: TunnelControl;
 }
 
 /** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
-export function apiRoutes(status: RouteContext, reload: () => string): RouteTable {
+export function apiRoutes(status: RouteContext, reload: () => Promise<string>): RouteTable {
   return {
-    [PATHS.reload]: { POST: (req) => { requirePrivileged(req); return { message: reload() }; } },
+    [PATHS.reload]: { POST: async (req) => { requirePrivileged(req); return { message: await reload() }; } },
+    [PATHS.connect]: { POST: (req) => { requirePrivileged(req); return { state: status.tunnel.connect() }; } },
+    [PATHS.disconnect]: { POST: (req) => { requirePrivileged(req); return { state: status.tunnel.disconnect() }; } },
     [PATHS.exitNodes]: {
       GET: () => status.exit?.routes.state() ?? [],
       POST: (req) => {
@@ -24,6 +28,7 @@ export function apiRoutes(status: RouteContext, reload: () => string): RouteTabl
           throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
         }
         const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
+        status.tunnel.changed();
         if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
         return r;
       },

@@ -14,8 +14,21 @@ export interface ExitRuntime {
   node: ExitNode | null;
   /** unsolicitedDropped is the nft drop counter, refreshed every few seconds (0 if not an exit node). */
   unsolicitedDropped(): number;
+  /** reconfigure applies a new profile's ExitNode section (reload or network map). */
+  reconfigure(profile: Profile): Promise<void>;
   close(): Promise<void>;
 }
+
+// availableFor pairs each AvailableRoutes entry with the device peer that provides it.
+function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['configure']>[0] {
+  return profile.exitNode.availableRoutes.flatMap((a) => {
+    const pc = profile.peers.find((p) => p.identity === a.identity);
+    const dp = pc ? device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
+    return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
+  });
+}
+
+const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string => rs.map((r) => `${r.addr}/${r.bits}`).join();
 
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
@@ -25,21 +38,19 @@ export async function startExitRuntime(opts: {
   profile: Profile; device: Device; adapter: string; stateDir: string; log: Logger;
 }): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
-  let node: ExitNode | null = null;
-  if (profile.exitNode.providesRoutes.length > 0) {
-    node = await applyExitNode({
-      adapter: opts.adapter, overlay: profile.virtualNetwork, routes: profile.exitNode.providesRoutes,
-      stateDir: opts.stateDir, log,
+  const provide = async (p: Profile): Promise<ExitNode | null> => {
+    if (p.exitNode.providesRoutes.length === 0) return null;
+    const n = await applyExitNode({
+      adapter: opts.adapter, overlay: p.virtualNetwork, routes: p.exitNode.providesRoutes, stateDir: opts.stateDir, log,
     });
-    log.info(`exit node for ${node.routes.map((r) => `${r.cidr} (via ${r.via} as ${r.snatTo})`).join(', ')}`);
-  }
+    log.info(`exit node for ${n.routes.map((r) => `${r.cidr} (via ${r.via} as ${r.snatTo})`).join(', ')}`);
+    return n;
+  };
+  let node = await provide(profile);
+  let provided = cidrList(profile.exitNode.providesRoutes);
   const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log);
   try {
-    routes.configure(profile.exitNode.availableRoutes.flatMap((a) => {
-      const pc = profile.peers.find((p) => p.identity === a.identity);
-      const dp = pc ? device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
-      return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
-    }));
+    routes.configure(availableFor(profile, device));
   } catch (e) {
     routes.close();
     await node?.undo();
@@ -49,15 +60,28 @@ export async function startExitRuntime(opts: {
   const refresh = (): void => {
     void node?.counters().then((c) => { dropped = c.unsolicitedDropped; }, () => undefined);
   };
-  const timer = node ? setInterval(refresh, COUNTER_REFRESH_MS) : null;
-  timer?.unref();
+  // It runs even without a node: a network map can make this system an exit node later.
+  const timer = setInterval(refresh, COUNTER_REFRESH_MS);
+  timer.unref();
   refresh();
   return {
     routes,
-    node,
+    get node() {
+      return node;
+    },
     unsolicitedDropped: () => dropped,
+    async reconfigure(next: Profile) {
+      routes.reconfigure(availableFor(next, device));
+      if (cidrList(next.exitNode.providesRoutes) === provided) return;
+      // The old table goes first: the new one has the same name.
+      await node?.undo();
+      node = null;
+      provided = '';
+      node = await provide(next);
+      provided = cidrList(next.exitNode.providesRoutes);
+    },
     async close() {
-      if (timer) clearInterval(timer);
+      clearInterval(timer);
       routes.close();
       await node?.undo();
     },

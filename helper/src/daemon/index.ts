@@ -19,6 +19,11 @@ import { startExitRuntime, type ExitRuntime } from './exit-runtime.js';
 import { startProxies, type ProxyRuntime } from './proxy-runtime.js';
 import { recoverFromCrash, writeState, clearState } from './state-file.js';
 import { buildStatus } from './status.js';
+import { applyProfile, devicePeerConfig } from './apply.js';
+import { ChangeNotifier } from './changes.js';
+import { TunnelControl } from './tunnel.js';
+import { ControlRuntime } from '../control/runtime.js';
+import { profileFromMap } from '../control/netmap.js';
 
 /** DaemonOptions is what `warren run` hands to the daemon. */
 export interface DaemonOptions {
@@ -51,31 +56,44 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   try {
     // The API socket is claimed first: it is how a second helper with the same paths is
     // refused before it touches the adapter or the UDP port.
+    const changes = new ChangeNotifier();
+    const tunnel = new TunnelControl(changes, log);
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
-      exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null,
-      adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
+      exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null, control: null as ControlRuntime | null,
+      tunnel, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
     };
-    const reload = (): string => {
+    // Profile changes (reloads, network maps) are applied one at a time, in order.
+    let applying: Promise<unknown> = Promise.resolve();
+    const applyNext = (next: typeof profile): Promise<void> => {
+      const run = applying.then(async () => {
+        if (status.device === null || status.policy === null) throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
+        await applyProfile({ device: status.device, policy: status.policy, exit: status.exit, log }, status.profile, next);
+        status.profile = next;
+        changes.notify();
+      });
+      applying = run.catch(() => undefined);
+      return run;
+    };
+    const reload = async (): Promise<string> => {
       if (status.policy === null) throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
-      const r = reloadProfile(opts.profilePath, status.profile);
-      if (r.profile) {
-        status.profile = r.profile;
-        status.policy.update(r.profile);
+      if (status.profile.coordinator) {
+        throw new ApiHttpError(409, 'bad-request', 'this helper is coordinated: peers and policies come from the coordinator; ' +
+          'restart the helper to apply changes to the local profile');
       }
+      const r = reloadProfile(opts.profilePath, status.profile);
+      if (r.profile) await applyNext(r.profile);
       (r.ok ? log.info : log.error)(r.message);
       if (!r.ok) throw new ApiHttpError(422, 'bad-request', r.message);
       return r.message;
     };
     reloadHook = () => {
-      try {
-        reload();
-      } catch {
-        // already logged
-      }
+      reload().catch(() => undefined); // already logged
     };
     const routes = apiRoutes(status, reload);
-    const api = await startApiServer({ socketPath: opts.socketPath, log, getStatus: () => buildStatus(status), routes });
+    const api = await startApiServer({
+      socketPath: opts.socketPath, log, getStatus: () => buildStatus(status), routes, events: changes,
+    });
     undo.push(() => api.close());
 
     recoverFromCrash(opts.stateDir, log);
@@ -97,17 +115,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     undo.push(() => clearState(opts.stateDir));
 
     const device = new Device({ privateKey: profile.privateKey, tun, bind, mtu: profile.adapter.mtu, log });
-    for (const p of profile.peers) {
-      device.addPeer({
-        publicKey: p.publicKey,
-        presharedKey: p.presharedKey ?? undefined,
-        endpoint: p.endpoint ? { addr: parseIPv4(p.endpoint.ip)!, port: p.endpoint.port } : undefined,
-        allowedIps: p.allowedIps,
-        persistentKeepalive: p.persistentKeepalive,
-        name: p.name,
-      });
-    }
+    for (const p of profile.peers) device.addPeer(devicePeerConfig(p));
     const policy = new PolicyRuntime(device, profile, log);
+    policy.onStatus = () => changes.notify();
     policy.start();
     undo.push(() => policy.stop());
     device.start();
@@ -117,6 +127,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const exit = await startExitRuntime({ profile, device, adapter: tun.name, stateDir: opts.stateDir, log });
     undo.push(() => exit.close());
     Object.assign(status, { exit });
+    tunnel.attach(device, exit);
 
     // DNS is a convenience on top of the tunnel: if it cannot start, the tunnel still runs.
     try {
@@ -132,6 +143,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const proxies = await startProxies({ profile, dns: status.dns, log });
     undo.push(() => proxies.close());
     Object.assign(status, { proxies });
+
+    if (profile.coordinator) {
+      const base = profile;
+      const control = new ControlRuntime({
+        config: profile.coordinator, stateDir: opts.stateDir, adapter: tun.name, listenPort: () => bind.port, log,
+        apply: (map) => applyNext(profileFromMap(base, map)),
+        // A revoked system keeps nothing: no peers, no policy grants, no routes.
+        revoked: () => applyNext({ ...base, peers: [], policies: [], exitNode: { providesRoutes: [], availableRoutes: [] } }),
+        changed: () => changes.notify(),
+      });
+      await control.start();
+      undo.push(() => control.stop());
+      Object.assign(status, { control });
+    }
 
     log.info(`Warren helper up: ${profile.identity} ${profile.virtualAddress} on ${tun.name}, ` +
       `UDP ${bind.port}, ${profile.peers.length} peer(s), API ${opts.socketPath}`);

@@ -34,6 +34,8 @@ export class PolicyRuntime {
   private changeTimer: NodeJS.Timeout | null = null;
   /** onChange runs after every new rule set (DNS rebuilds its zone from it). */
   onChange: (() => void) | null = null;
+  /** onStatus runs after onChange: the local API's event stream sends a fresh status. */
+  onStatus: (() => void) | null = null;
 
   constructor(
     private readonly device: Device,
@@ -55,7 +57,7 @@ export class PolicyRuntime {
 
   /** start compiles the first rule set, attaches the firewall and starts the sweeper. */
   start(): void {
-    this.firewall.setLocal(parseIPv4(this.profile.virtualAddress)!, this.profile.exitNode.providesRoutes);
+    this.setLocal(this.profile);
     this.recompile('start');
     this.device.filter = this.firewall;
     this.sweepTimer = setInterval(() => this.firewall.sweep(this.device.clock()), SWEEP_MS);
@@ -66,6 +68,12 @@ export class PolicyRuntime {
     if (this.changeTimer) clearTimeout(this.changeTimer);
     this.sweepTimer = this.changeTimer = null;
     this.device.filter = null;
+  }
+
+  /** setLocal tells the firewall this system's address and provided subnets (they can change
+   * with a network map). */
+  setLocal(profile: Profile): void {
+    this.firewall.setLocal(parseIPv4(profile.virtualAddress)!, profile.exitNode.providesRoutes);
   }
 
   /** update takes a reloaded profile's tags and policies. */
@@ -95,6 +103,7 @@ export class PolicyRuntime {
     this.log.info(`policy (${why}): ${this.mode === 'allow-all' ? 'no Policies in the profile: all traffic between configured peers is allowed' : `${active} of ${this.rules.states.length} policies active`}`);
     this.armChangeTimer(now);
     this.onChange?.();
+    this.onStatus?.();
   }
 
   private armChangeTimer(now: number): void {

@@ -9,6 +9,8 @@ import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
+import type { TunnelControl } from './tunnel.js';
+import type { ControlRuntime } from '../control/runtime.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 
@@ -25,6 +27,8 @@ export interface StatusContext {
   dns?: DnsRuntime | null;
   exit?: ExitRuntime | null;
   proxies?: ProxyRuntime | null;
+  tunnel?: TunnelControl;
+  control?: ControlRuntime | null;
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -57,8 +61,10 @@ export function buildStatus(ctx: StatusContext): Status {
     virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
     adapter: ctx.adapter,
     listenPort: ctx.listenPort,
-    state: device ? 'connected' : 'connecting',
-    mode: 'static',
+    state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',
+    ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
+    mode: ctx.profile.coordinator ? 'coordinated' : 'static',
+    ...(ctx.control ? { coordinator: ctx.control.summary() } : {}),
     peers,
     drops: device ? device.drops.snapshot() : {},
     startedAt: ctx.startedAt,

@@ -52,6 +52,9 @@ function localNetworks(adapter: string): Array<{ cidr: Cidr; dev: string }> {
 /** ExitRoutes manages the routes through exit nodes. */
 export class ExitRoutes {
   private readonly entries: Entry[] = [];
+  /** switchedOff remembers the exit nodes the person turned off, across reconfigures. */
+  private readonly switchedOff = new Set<string>();
+  private suspended = false;
 
   constructor(
     private readonly device: Device,
@@ -69,11 +72,55 @@ export class ExitRoutes {
     }
   }
 
+  /**
+   * reconfigure replaces the available routes (a reloaded profile or a new network map):
+   * routes of exit nodes that are gone or changed are withdrawn, new ones applied. A node the
+   * person switched off stays off while it keeps the same routes.
+   */
+  reconfigure(available: Array<{ identity: string; peer: DevicePeer; routes: Cidr[] }>): void {
+    const same = (a: Cidr[], b: Cidr[]): boolean => a.map(formatCidr).join() === b.map(formatCidr).join();
+    const keep = new Set<Entry>();
+    for (const a of available) {
+      const old = this.entries.find((x) => x.identity === a.identity && x.peer === a.peer && same(x.routes, a.routes));
+      if (old) {
+        keep.add(old);
+        continue;
+      }
+      const e: Entry = { identity: a.identity, peer: a.peer, routes: a.routes, applied: [], conflicts: [], inUse: false };
+      keep.add(e);
+      this.entries.push(e);
+    }
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (keep.has(e)) continue;
+      if (e.inUse) this.withdraw(e);
+      this.entries.splice(i, 1);
+    }
+    // Withdrawals come first so that a route moving from one exit node to another is free.
+    for (const e of this.entries) {
+      if (!this.suspended && !e.inUse && !this.switchedOff.has(e.identity)) this.apply(e);
+    }
+  }
+
+  /** suspend withdraws every route (the tunnel is disconnected); resume applies again every
+   * route the person has not switched off. While suspended, nothing is applied. */
+  suspend(): void {
+    this.suspended = true;
+    for (const e of this.entries) if (e.inUse) this.withdraw(e);
+  }
+
+  resume(): void {
+    this.suspended = false;
+    for (const e of this.entries) if (!e.inUse && !this.switchedOff.has(e.identity)) this.apply(e);
+  }
+
   /** use switches the routes through one exit node on or off; false if there is no such node. */
   use(identity: string, on: boolean): ExitRouteState | null {
     const e = this.entries.find((x) => x.identity === identity.toUpperCase());
     if (!e) return null;
-    if (on && !e.inUse) this.apply(e);
+    if (on) this.switchedOff.delete(e.identity);
+    else this.switchedOff.add(e.identity);
+    if (on && !e.inUse && !this.suspended) this.apply(e);
     if (!on && e.inUse) this.withdraw(e);
     return this.stateOf(e);
   }

@@ -77,3 +77,14 @@ test('matches a brute-force longest-prefix search on random tables', () => {
     }
   }
 });
+
+test('exact finds only the stored prefix, not a covering one', () => {
+  const t = new AllowedIps<string>();
+  t.insert(0x0a000000, 8, 'ten');
+  t.insert(0x0a010000, 16, 'ten-one');
+  assert.equal(t.exact(0x0a000000, 8), 'ten');
+  assert.equal(t.exact(0x0a010000, 16), 'ten-one');
+  assert.equal(t.exact(0x0a010000, 24), undefined);
+  assert.equal(t.exact(0x0a020000, 16), undefined);
+  assert.equal(t.exact(0x0b000000, 8), undefined);
+});

@@ -100,6 +100,18 @@ export class AllowedIps<T> {
     return found;
   }
 
+  /** exact returns the value stored for exactly addr/bits, or undefined. */
+  exact(addr: number, bits: number): T | undefined {
+    addr = (addr & maskOf(bits)) >>> 0;
+    let node = this.root;
+    while (node !== null && node.bits <= bits) {
+      if (((addr ^ node.addr) & maskOf(node.bits)) !== 0) return undefined;
+      if (node.bits === bits) return node.value;
+      node = bitAt(addr, node.bits) === 0 ? node.child0 : node.child1;
+    }
+    return undefined;
+  }
+
   /** removeValue drops every prefix owned by value (a peer being removed). */
   removeValue(value: T): void {
     const walk = (node: Node<T> | null): Node<T> | null => {

@@ -18,7 +18,8 @@ export type DeviceDropReason =
   | 'source-not-allowed'
   | 'tun-write-failed'
   | 'udp-send-failed'
-  | 'handshake-failed';
+  | 'handshake-failed'
+  | 'disconnected';
 
 /** DropCounters counts drops by reason with no allocation per count once a reason is seen. */
 export class DropCounters {

@@ -150,3 +150,32 @@ test('garbage datagrams are counted and never stop the device', async () => {
     stop();
   }
 });
+
+test('setUp(false) drops traffic both ways and erases sessions; setUp(true) restores it', async () => {
+  const { a, b, net, stop, advance } = pair();
+  try {
+    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('before')));
+    await until(() => b.tun.written.length === 1);
+    const dataBefore = net.sent.filter((s) => s.data.readUInt32LE(0) === 4).length;
+    a.dev.setUp(false);
+    assert.equal(a.dev.isUp, false);
+    const peerB = [...a.dev.peersByKey.values()][0]!;
+    assert.equal(peerB.noise.keypairs().current, null, 'the session is erased');
+    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('while down')));
+    b.tun.inject(udpPacket('100.64.0.2', '100.64.0.1', Buffer.from('towards a')));
+    await until(() => a.dev.drops.get('disconnected') >= 2);
+    assert.equal(a.dev.drops.get('disconnected'), 2, 'one packet each way was dropped as disconnected');
+    assert.equal(net.sent.filter((s) => s.data.readUInt32LE(0) === 4 && s.to === `${ip('192.0.2.2')}:51820`).length,
+      dataBefore, 'nothing more was sent to b');
+    assert.equal(b.tun.written.length, 1);
+    assert.equal(a.tun.written.length, 0);
+    // The responder rate-limits initiations per peer (20 ms apart); a real reconnect is later.
+    advance(1000);
+    a.dev.setUp(true);
+    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('after')));
+    await until(() => b.tun.written.length === 2);
+    assert.equal(b.tun.written.at(-1)!.subarray(28).toString(), 'after', 'a new handshake brought the tunnel back');
+  } finally {
+    stop();
+  }
+});

@@ -69,6 +69,9 @@ export class Device {
   private timer: NodeJS.Timeout | null = null;
   private handshakeWindowStart = 0;
   private handshakesInWindow = 0;
+  /** up is false while the tunnel is disconnected: every packet either way is dropped and
+   * counted as 'disconnected', sessions are erased and no handshake is started. */
+  private up = true;
 
   constructor(readonly opts: DeviceOptions) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -109,6 +112,32 @@ export class Device {
     return peer;
   }
 
+  /**
+   * updatePeer changes a configured peer in place, keeping its sessions and slot: allowed IPs
+   * are replaced, the name and keepalive follow the config, and the endpoint is set only when
+   * the configured endpoint itself changed (prevEndpoint), so a peer that roamed stays where
+   * it was last heard from.
+   */
+  updatePeer(cfg: PeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
+    const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
+    if (!peer) return this.addPeer(cfg);
+    // Only the old allowed IPs are taken out: routes through an exit node also point at the
+    // peer and belong to ExitRoutes.
+    for (const p of peer.allowedIps) {
+      if (this.routes.exact(p.addr, p.bits) === peer && !cfg.allowedIps.some((n) => n.addr === p.addr && n.bits === p.bits)) {
+        this.routes.remove(p.addr, p.bits);
+      }
+    }
+    peer.allowedIps = cfg.allowedIps;
+    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    peer.name = cfg.name ?? null;
+    peer.noise.persistentKeepalive = cfg.persistentKeepalive;
+    const moved = cfg.endpoint !== undefined &&
+      (prevEndpoint === undefined || prevEndpoint.addr !== cfg.endpoint.addr || prevEndpoint.port !== cfg.endpoint.port);
+    if (cfg.endpoint && (moved || !peer.hasEndpoint)) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
+    return peer;
+  }
+
   /** removePeer forgets a peer: its routes, staged packets and key material. */
   removePeer(publicKey: Buffer): void {
     const key = publicKey.toString('base64');
@@ -120,6 +149,36 @@ export class Device {
     peer.staged = [];
     this.freeIndices.push(peer.index);
     this.core.removePeer(publicKey);
+  }
+
+  /** isUp tells whether the tunnel passes traffic (see setUp). */
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  /**
+   * setUp connects or disconnects the tunnel without stopping the device. Down erases every
+   * session and staged packet (as wireguard-go's `ip link set down` does), so nothing sent
+   * before the disconnect is delivered after it; the readers keep draining the adapter and
+   * the socket so stale packets cannot pile up. Up starts handshakes with keepalive peers at
+   * once, as start() does.
+   */
+  setUp(up: boolean): void {
+    if (up === this.up) return;
+    this.up = up;
+    if (!up) {
+      for (const peer of this.peersByKey.values()) {
+        if (peer.staged.length > 0) this.drops.add('disconnected', peer.staged.length);
+        peer.staged = [];
+        peer.noise.zeroAll();
+      }
+      return;
+    }
+    const now = this.clock();
+    for (const peer of this.peersByKey.values()) {
+      peer.noise.restart();
+      if (peer.noise.persistentKeepalive > 0 && peer.hasEndpoint) this.initiate(peer, now);
+    }
   }
 
   /** start runs the readers and the timers. */
@@ -184,6 +243,7 @@ export class Device {
   }
 
   private tick(): void {
+    if (!this.up) return;
     const now = this.clock();
     let actions: TickAction[];
     try {

@@ -23,8 +23,8 @@ export class DevicePeer {
     /** index is the peer's slot number, stable while it is configured (the firewall keys on it). */
     readonly index: number,
     readonly noise: NoisePeer,
-    readonly name: string | null,
-    readonly allowedIps: Prefix[],
+    public name: string | null,
+    public allowedIps: Prefix[],
   ) {}
 
   get hasEndpoint(): boolean {

@@ -25,6 +25,10 @@ export class InboundPath {
   /** onBatch handles one batch of datagrams from the UDP reader. */
   onBatch(b: PacketBatch): void {
     const dev = this.dev;
+    if (!dev.isUp) {
+      dev.drops.add('disconnected', b.count);
+      return;
+    }
     const now = dev.clock();
     const buf = b.buf;
     let m = 0;

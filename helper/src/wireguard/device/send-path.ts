@@ -43,6 +43,10 @@ export class OutboundPath {
   /** onBatch handles one batch from the adapter reader. */
   onBatch(b: PacketBatch): void {
     const dev = this.dev;
+    if (!dev.isUp) {
+      dev.drops.add('disconnected', b.count);
+      return;
+    }
     const now = dev.clock();
     const buf = b.buf;
     const mtu = dev.opts.mtu;

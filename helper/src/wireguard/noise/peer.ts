@@ -267,6 +267,13 @@ export class NoisePeer {
     this.handshake.clear();
   }
 
+  /** restart lets the next initiation go out at once, as wireguard-go's peer.Start does when
+   * a device comes up: the REKEY_TIMEOUT gap protects the peer from floods, not from a
+   * reconnect. */
+  restart(): void {
+    this.lastSentHandshakeAt = null;
+  }
+
   /** remove erases everything and makes the peer inert. */
   remove(): void {
     this.zeroAll();

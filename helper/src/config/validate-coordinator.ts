@@ -1,0 +1,62 @@
+// The profile's Coordinator section (issue 4): where the coordinator is, its pinned Ed25519
+// public key, this system's id there and its Ed25519 machine key. `warren enrol` writes it.
+// With a coordinator, peers, policies and tags come from its signed network maps, so the
+// profile must not also list them (two sources of truth would disagree silently).
+import { parseKey } from './keys.js';
+import { childPath, isObject, typeName, type Issues } from './errors.js';
+
+/** CoordinatorConfig is the normalised Coordinator section. */
+export interface CoordinatorConfig {
+  url: string;
+  /** publicKey is the coordinator's Ed25519 key, pinned at enrolment. */
+  publicKey: Buffer;
+  systemId: string;
+  /** machineKey is this system's Ed25519 seed (32 bytes); requests to the coordinator are signed with it. */
+  machineKey: Buffer;
+}
+
+const KEYS = ['Url', 'PublicKey', 'SystemId', 'MachineKey'];
+/** KEYS_FROM_COORDINATOR may not appear in a profile that has a Coordinator. */
+const KEYS_FROM_COORDINATOR = ['Peers', 'Policies', 'Tags'];
+
+/** coordinatorField validates Coordinator, or returns null when it is absent. */
+export function coordinatorField(raw: Record<string, unknown>, is: Issues): CoordinatorConfig | null {
+  if (!Object.hasOwn(raw, 'Coordinator')) return null;
+  const v = raw.Coordinator;
+  if (!isObject(v)) {
+    is.add('Coordinator', `must be an object, not ${typeName(v)} (\`warren enrol\` writes it)`);
+    return null;
+  }
+  for (const k of Object.keys(v)) if (!KEYS.includes(k)) is.add(childPath('Coordinator', k), 'unknown key');
+  const before = is.count;
+  const url = typeof v.Url === 'string' ? v.Url : undefined;
+  if (url === undefined || !validUrl(url)) is.add('Coordinator.Url', 'must be an http:// or https:// URL of at most 256 characters');
+  const publicKey = key(v.PublicKey, 'Coordinator.PublicKey', is);
+  const machineKey = key(v.MachineKey, 'Coordinator.MachineKey', is);
+  const systemId = typeof v.SystemId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.SystemId) ? v.SystemId : undefined;
+  if (systemId === undefined) is.add('Coordinator.SystemId', 'must be the system id the coordinator gave (1-64 letters, digits, - or _)');
+  for (const k of KEYS_FROM_COORDINATOR) {
+    if (Object.hasOwn(raw, k)) is.add(k, 'comes from the coordinator in a profile with Coordinator; remove it (or remove Coordinator for a static profile)');
+  }
+  if (is.count > before) return null;
+  return { url: url!.replace(/\/+$/, ''), publicKey: publicKey!, systemId: systemId!, machineKey: machineKey! };
+}
+
+function key(v: unknown, path: string, is: Issues): Buffer | undefined {
+  try {
+    return parseKey(v as string);
+  } catch (e) {
+    is.add(path, (e as Error).message);
+    return undefined;
+  }
+}
+
+function validUrl(s: string): boolean {
+  if (s.length > 256) return false;
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.hash === '';
+  } catch {
+    return false;
+  }
+}

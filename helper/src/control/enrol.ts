@@ -1,0 +1,120 @@
+// enrol: join a coordinator's network with an enrolment key (issue 4 "Enrolment"). The
+// WireGuard key and the Ed25519 machine key are kept when the profile already has them for
+// this coordinator, so enrolling again gets the same identity and address back. The
+// coordinator's public key is learnt here (or checked against --coordinator-key) and pinned in
+// the profile; every later map must be signed with it.
+import { existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolRequest, type EnrolResponse } from '../../../src-shared/control.js';
+import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../config/keys.js';
+import { readProfile, saveProfile } from '../config/load.js';
+import { identityFromPublicKey } from '../config/identity.js';
+import { controlRequest } from './http.js';
+import { openSignedMap } from './netmap.js';
+import { enrolProof, machineKeyFromSeed, newMachineSeed } from './sign.js';
+import { storeMap } from './store.js';
+
+/** EnrolOptions are `warren enrol`'s inputs. */
+export interface EnrolOptions {
+  coordinator: string;
+  key: string;
+  profilePath: string;
+  stateDir: string;
+  /** coordinatorKey, when given, must match what the coordinator presents. */
+  coordinatorKey?: string;
+  hostname?: string;
+  listenPort?: number;
+}
+
+/** EnrolOutcome is what the person is told. */
+export interface EnrolOutcome {
+  response: EnrolResponse;
+  profilePath: string;
+  reusedKeys: boolean;
+}
+
+/** sanitizeHostname keeps what a DNS label allows, so the coordinator gets a usable default name. */
+export function sanitizeHostname(h: string): string {
+  const s = h.toLowerCase().split('.')[0]!.replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, CONTROL_LIMITS.hostnameChars);
+  return s || 'system';
+}
+
+/** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
+export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
+  const url = o.coordinator.replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--coordinator ${JSON.stringify(o.coordinator.slice(0, 80))} is not a URL (expected https://HOST:PORT)`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('--coordinator must be an http:// or https:// URL');
+  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key)) throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
+
+  // Keys: reuse this profile's when it is already enrolled with the same coordinator.
+  let json: Record<string, unknown> = {};
+  let privateKey = generatePrivateKey();
+  let seed = newMachineSeed();
+  let reusedKeys = false;
+  if (existsSync(o.profilePath)) {
+    const loaded = readProfile(o.profilePath);
+    json = loaded.json;
+    privateKey = loaded.profile.privateKey;
+    const c = loaded.profile.coordinator;
+    if (c && c.url === url) {
+      seed = c.machineKey;
+      reusedKeys = true;
+    }
+  }
+  const machine = machineKeyFromSeed(seed);
+
+  const info = await controlRequest({ base: url, method: 'GET', path: CONTROL_PATHS.info, timeoutMs: 10_000, maxBytes: 64 * 1024 }) as { publicKey?: unknown };
+  let pinned: Buffer;
+  try {
+    pinned = parseKey(String(info?.publicKey ?? ''));
+  } catch {
+    throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
+  }
+  if (o.coordinatorKey !== undefined && formatKey(pinned) !== o.coordinatorKey) {
+    throw new Error(`the coordinator presents key ${formatKey(pinned)}, not the expected ${o.coordinatorKey}; refusing to enrol`);
+  }
+
+  const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
+  const ts = Date.now();
+  const body: EnrolRequest = {
+    protocol: CONTROL_PROTOCOL,
+    enrolmentKey: o.key,
+    wireguardPublicKey: wgPublic,
+    machinePublicKey: formatKey(machine.publicKey),
+    hostname: sanitizeHostname(o.hostname ?? osHostname()),
+    ts,
+    proof: enrolProof(machine, o.key, wgPublic, ts),
+    endpoints: [],
+  };
+  const response = await controlRequest({ base: url, method: 'POST', path: CONTROL_PATHS.enrol, body, timeoutMs: 15_000 }) as EnrolResponse;
+  if (typeof response?.systemId !== 'string' || typeof response.virtualAddress !== 'string' || typeof response.coordinatorPublicKey !== 'string') {
+    throw new Error('the coordinator answered the enrolment with something unexpected');
+  }
+  if (response.coordinatorPublicKey !== formatKey(pinned)) throw new Error('the coordinator changed its key during enrolment; refusing');
+  if (response.identity !== identityFromPublicKey(publicKeyFromPrivate(privateKey))) {
+    throw new Error(`the coordinator assigned identity ${String(response.identity).slice(0, 8)}, which does not match this key`);
+  }
+
+  // The profile keeps local settings (port, adapter, proxies) and drops what the coordinator now owns.
+  const next: Record<string, unknown> = { ...json };
+  for (const k of ['Peers', 'Policies', 'Tags']) delete next[k];
+  next.PrivateKey = formatKey(privateKey);
+  next.VirtualAddress = response.virtualAddress;
+  next.VirtualNetwork = response.virtualNetwork;
+  if (o.listenPort !== undefined) next.ListenPort = o.listenPort;
+  if (next.ExitNode !== undefined) delete next.ExitNode; // routes come from the coordinator's grants
+  next.Coordinator = { Url: url, PublicKey: formatKey(pinned), SystemId: response.systemId, MachineKey: seed.toString('base64') };
+  saveProfile(o.profilePath, next);
+
+  if (response.map) {
+    // The first map is checked like any other before it is kept for the helper's start.
+    openSignedMap(response.map, pinned, response.systemId, 0);
+    storeMap(o.stateDir, response.map);
+  }
+  return { response, profilePath: o.profilePath, reusedKeys };
+}

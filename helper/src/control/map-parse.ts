@@ -1,0 +1,167 @@
+// parseNetworkMap checks a network map's JSON field by field before anything uses it. The map
+// is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
+// so every field is typed, bounded and normalised here (src-shared/control.ts is the contract).
+import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap } from '../../../src-shared/control.js';
+import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/policy.js';
+import { parseCidr, parseIPv4 } from '../config/ipv4.js';
+import { parseKey } from '../config/keys.js';
+
+/** MAP_LIMITS bound what one map may hold. */
+export const MAP_LIMITS = { peers: 10000, policies: 10000, listItems: 1000, stringChars: 256 } as const;
+
+/** MapFormatError says which field of a map is wrong. */
+export class MapFormatError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, path: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MapFormatError(`${path}: expected an object`);
+  return v as Obj;
+}
+
+function str(v: unknown, path: string, re?: RegExp): string {
+  if (typeof v !== 'string' || v.length > MAP_LIMITS.stringChars || (re && !re.test(v))) throw new MapFormatError(`${path}: bad string`);
+  return v;
+}
+
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new MapFormatError(`${path}: expected a whole number ${min}..${max}`);
+  return v;
+}
+
+function list<T>(v: unknown, path: string, each: (x: unknown, p: string) => T, max: number = MAP_LIMITS.listItems): T[] {
+  if (!Array.isArray(v) || v.length > max) throw new MapFormatError(`${path}: expected an array of at most ${max}`);
+  return v.map((x, i) => each(x, `${path}[${i}]`));
+}
+
+const ipv4 = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  if (parseIPv4(s) === null) throw new MapFormatError(`${p}: not an IPv4 address`);
+  return s;
+};
+const cidr = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  if (parseCidr(s) === null) throw new MapFormatError(`${p}: not an IPv4 CIDR`);
+  return s;
+};
+const endpoint = (v: unknown, p: string): string => {
+  const s = str(v, p, /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/);
+  const [host, port] = s.split(':') as [string, string];
+  if (parseIPv4(host) === null || Number(port) < 1 || Number(port) > 65535) throw new MapFormatError(`${p}: not an a.b.c.d:port endpoint`);
+  return s;
+};
+const IDENTITY = /^[0-9A-Z]{5}$/;
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const identity = (v: unknown, p: string): string => str(v, p, IDENTITY);
+const tag = (v: unknown, p: string): string => str(v, p, LABEL);
+const dnsName = (v: unknown, p: string): string => str(v, p, NAME);
+const key = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  try {
+    parseKey(s);
+  } catch {
+    throw new MapFormatError(`${p}: not a base64 key`);
+  }
+  return s;
+};
+
+function peer(v: unknown, p: string): MapPeer {
+  const o = obj(v, p);
+  return {
+    identity: identity(o.identity, `${p}.identity`),
+    name: str(o.name, `${p}.name`, /^[^\p{Cc}]{1,64}$/u),
+    publicKey: key(o.publicKey, `${p}.publicKey`),
+    virtualAddress: ipv4(o.virtualAddress, `${p}.virtualAddress`),
+    endpoints: list(o.endpoints, `${p}.endpoints`, endpoint, 16),
+    tags: list(o.tags, `${p}.tags`, tag),
+    dnsNames: list(o.dnsNames, `${p}.dnsNames`, dnsName),
+    providesRoutes: list(o.providesRoutes, `${p}.providesRoutes`, cidr),
+    online: o.online === true,
+  };
+}
+
+function acl(v: unknown, p: string): Acl {
+  const o = obj(v, p);
+  const protocol = str(o.protocol, `${p}.protocol`, /^(any|tcp|udp|icmp)$/) as Acl['protocol'];
+  const ports = list(o.ports, `${p}.ports`, (x, q) => {
+    const r = obj(x, q);
+    const from = int(r.from, `${q}.from`, 1, 65535);
+    const to = int(r.to, `${q}.to`, from, 65535);
+    return { from, to };
+  });
+  return { protocol, ports };
+}
+
+function requirement(v: unknown, p: string): TrustRequirement {
+  const o = obj(v, p);
+  if (o.type === 'schedule') {
+    const time = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+    const timeZone = str(o.timeZone, `${p}.timeZone`, /^[A-Za-z0-9_+\-/]{1,64}$/);
+    try {
+      new Intl.DateTimeFormat('en', { timeZone });
+    } catch {
+      throw new MapFormatError(`${p}.timeZone: unknown time zone`);
+    }
+    return {
+      type: 'schedule',
+      days: list(o.days, `${p}.days`, (x, q) => {
+        if (!DAYS.includes(x as Day)) throw new MapFormatError(`${q}: not a day`);
+        return x as Day;
+      }, 7),
+      from: str(o.from, `${p}.from`, time),
+      to: str(o.to, `${p}.to`, time),
+      timeZone,
+    };
+  }
+  if (o.type === 'public-ip') return { type: 'public-ip', ranges: list(o.ranges, `${p}.ranges`, cidr) };
+  throw new MapFormatError(`${p}.type: unknown trust requirement`);
+}
+
+function policy(v: unknown, p: string): Policy {
+  const o = obj(v, p);
+  const selector = (x: unknown, q: string): string => {
+    const s = str(x, q);
+    if (!IDENTITY.test(s) && !/^tag:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s)) throw new MapFormatError(`${q}: not an identity or tag selector`);
+    return s;
+  };
+  return {
+    name: str(o.name, `${p}.name`),
+    senders: list(o.senders, `${p}.senders`, selector, MAP_LIMITS.peers),
+    receivers: list(o.receivers, `${p}.receivers`, selector, MAP_LIMITS.peers),
+    acls: list(o.acls, `${p}.acls`, acl),
+    trustRequirements: list(o.trustRequirements, `${p}.trustRequirements`, requirement),
+    enabled: o.enabled === true,
+  };
+}
+
+/** parseNetworkMap validates the decoded JSON of a map. */
+export function parseNetworkMap(v: unknown): NetworkMap {
+  const o = obj(v, 'map');
+  if (o.protocol !== CONTROL_PROTOCOL) throw new MapFormatError(`map.protocol: this helper speaks ${CONTROL_PROTOCOL}, the map says ${String(o.protocol).slice(0, 16)}`);
+  const self = obj(o.self, 'map.self');
+  const routesObj = obj(o.routes, 'map.routes');
+  const routes: Record<string, string[]> = {};
+  for (const [k, r] of Object.entries(routesObj).slice(0, MAP_LIMITS.peers)) {
+    routes[identity(k, 'map.routes key')] = list(r, `map.routes.${k}`, cidr);
+  }
+  return {
+    protocol: CONTROL_PROTOCOL,
+    version: int(o.version, 'map.version', 0, Number.MAX_SAFE_INTEGER),
+    generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),
+    systemId: str(o.systemId, 'map.systemId', /^[A-Za-z0-9_-]{1,64}$/),
+    self: {
+      identity: identity(self.identity, 'map.self.identity'),
+      name: str(self.name, 'map.self.name', /^[^\p{Cc}]{1,64}$/u),
+      virtualAddress: ipv4(self.virtualAddress, 'map.self.virtualAddress'),
+      tags: list(self.tags, 'map.self.tags', tag),
+      dnsNames: list(self.dnsNames, 'map.self.dnsNames', dnsName),
+      providesRoutes: list(self.providesRoutes, 'map.self.providesRoutes', cidr),
+    },
+    virtualNetwork: cidr(o.virtualNetwork, 'map.virtualNetwork'),
+    dnsZone: dnsName(o.dnsZone, 'map.dnsZone'),
+    peers: list(o.peers, 'map.peers', peer, MAP_LIMITS.peers),
+    policies: list(o.policies, 'map.policies', policy, MAP_LIMITS.policies),
+    routes,
+  };
+}

@@ -1,0 +1,76 @@
+// Network map checks: signature with the pinned key, recipient, version order, field
+// validation, and the conversion to the helper's Profile.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import nacl from 'tweetnacl';
+import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/control.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
+import { identityFromPublicKey } from '../config/identity.js';
+import { validateProfile } from '../config/validate.js';
+import { MapRejected, openSignedMap, profileFromMap } from './netmap.js';
+import { signMap } from './sign.js';
+
+const coord = nacl.sign.keyPair();
+const other = nacl.sign.keyPair();
+const selfKey = generatePrivateKey();
+const peerPub = publicKeyFromPrivate(generatePrivateKey());
+
+function map(over: Partial<NetworkMap> = {}): NetworkMap {
+  return {
+    protocol: CONTROL_PROTOCOL, version: 7, generatedAt: 1, systemId: 'sys1',
+    self: { identity: identityFromPublicKey(publicKeyFromPrivate(selfKey)), name: 'me', virtualAddress: '100.64.0.1', tags: ['dev'], dnsNames: ['me'], providesRoutes: [] },
+    virtualNetwork: '100.64.0.0/10', dnsZone: 'corp.internal',
+    peers: [{
+      identity: identityFromPublicKey(peerPub), name: 'db', publicKey: formatKey(peerPub), virtualAddress: '100.64.0.2',
+      endpoints: ['192.0.2.2:51820'], tags: ['server'], dnsNames: ['db'], providesRoutes: ['192.168.1.0/24'], online: true,
+    }],
+    policies: [{ name: 'p', senders: ['tag:dev'], receivers: [identityFromPublicKey(peerPub)], acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }], trustRequirements: [], enabled: true }],
+    routes: { [identityFromPublicKey(peerPub)]: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24'] },
+    ...over,
+  };
+}
+
+function sign(m: unknown, key = coord.secretKey): SignedMap {
+  const payload = Buffer.from(JSON.stringify(m));
+  return { payload: payload.toString('base64'), signature: signMap(key, payload).toString('base64') };
+}
+
+const pinned = Buffer.from(coord.publicKey);
+
+test('a map signed with the pinned key opens; anything else is refused with a reason', () => {
+  assert.equal(openSignedMap(sign(map()), pinned, 'sys1', 0).version, 7);
+  const cases: Array<[string, unknown, RegExp, number?]> = [
+    ['other signer', sign(map(), other.secretKey), /bad signature/],
+    ['tampered payload', { ...sign(map()), payload: Buffer.from(JSON.stringify(map({ version: 8 }))).toString('base64') }, /bad signature/],
+    ['wrong recipient', sign(map({ systemId: 'sys2' })), /for system sys2/],
+    ['older version', sign(map()), /older than the one in force/, 8],
+    ['not an object', 'x', /not a signed map/],
+    ['bad field', sign({ ...map(), peers: [{ ...map().peers[0], virtualAddress: '300.1.1.1' }] }), /malformed map: map\.peers\[0\]\.virtualAddress/],
+    ['wrong protocol', sign({ ...map(), protocol: 99 }), /speaks 1/],
+    ['bad policy port', sign({ ...map(), policies: [{ ...map().policies[0], acls: [{ protocol: 'tcp', ports: [{ from: 9, to: 2 }] }] }] }), /acls\[0\]\.ports\[0\]\.to/],
+    ['not JSON', { payload: Buffer.from('{').toString('base64'), signature: signMap(coord.secretKey, Buffer.from('{')).toString('base64') }, /not JSON/],
+  ];
+  for (const [name, signed, re, min] of cases) {
+    assert.throws(() => openSignedMap(signed, pinned, 'sys1', min ?? 0), (e: Error) => e instanceof MapRejected && re.test(e.message), name);
+  }
+});
+
+test('profileFromMap gives peers, policies, tags, zone and usable routes', () => {
+  const base = validateProfile({
+    PrivateKey: formatKey(selfKey), VirtualAddress: '100.64.0.1',
+    Coordinator: { Url: 'http://c:1', PublicKey: formatKey(pinned), SystemId: 'sys1', MachineKey: formatKey(Buffer.alloc(32, 1)) },
+  }, 'p');
+  const p = profileFromMap(base, map());
+  assert.equal(p.peers.length, 1);
+  assert.equal(p.peers[0]!.name, 'db');
+  assert.deepEqual(p.peers[0]!.endpoint, { ip: '192.0.2.2', port: 51820 });
+  assert.deepEqual(p.peers[0]!.allowedIps, [{ addr: 0x64400002, bits: 32 }]);
+  assert.deepEqual(p.tags, ['dev']);
+  assert.equal(p.policies?.length, 1);
+  assert.equal(p.dns.zone, 'corp.internal');
+  assert.deepEqual(p.exitNode.availableRoutes, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0xc0a80100, bits: 24 }] }],
+    'the /0 and the overlay-overlapping route are left out');
+  assert.throws(() => profileFromMap(base, map({ self: { ...map().self, virtualAddress: '100.64.0.9' } })), /enrol again/);
+  const withSelf = map({ peers: [...map().peers, { ...map().peers[0]!, publicKey: formatKey(publicKeyFromPrivate(selfKey)), virtualAddress: '100.64.0.3' }] });
+  assert.equal(profileFromMap(base, withSelf).peers.length, 1, 'this system never becomes its own peer');
+});

@@ -1,0 +1,90 @@
+// Network maps as the helper uses them: openSignedMap checks the coordinator's signature (with
+// the key pinned at enrolment), the recipient and the version before parsing; profileFromMap
+// turns a map into the same Profile a static file gives, so the rest of the helper (device,
+// firewall, DNS, exit routes) has one input whatever the mode.
+import type { NetworkMap, SignedMap } from '../../../src-shared/control.js';
+import { parseCidr, type Cidr } from '../config/ipv4.js';
+import { parseKey } from '../config/keys.js';
+import { identityFromPublicKey } from '../config/identity.js';
+import type { PeerConfig, Profile } from '../config/schema.js';
+import { CONTROL_LIMITS } from '../../../src-shared/control.js';
+import { verifyMapSignature } from './sign.js';
+import { parseNetworkMap, MapFormatError } from './map-parse.js';
+
+/** MapRejected says why a map was not taken; the helper keeps its current one. */
+export class MapRejected extends Error {}
+
+/** openSignedMap verifies and parses a signed map addressed to systemId. It refuses a version
+ * lower than minVersion (replayed or out-of-order maps). */
+export function openSignedMap(signed: unknown, coordinatorKey: Buffer, systemId: string, minVersion: number): NetworkMap {
+  if (typeof signed !== 'object' || signed === null) throw new MapRejected('not a signed map');
+  const { payload, signature } = signed as Partial<SignedMap>;
+  if (typeof payload !== 'string' || typeof signature !== 'string' || payload.length > CONTROL_LIMITS.mapBytes * 2) {
+    throw new MapRejected('not a signed map');
+  }
+  const bytes = Buffer.from(payload, 'base64');
+  const sig = Buffer.from(signature, 'base64');
+  if (!verifyMapSignature(coordinatorKey, bytes, sig)) {
+    throw new MapRejected('bad signature: the map was not signed by the pinned coordinator key');
+  }
+  let map: NetworkMap;
+  try {
+    map = parseNetworkMap(JSON.parse(bytes.toString('utf8')));
+  } catch (e) {
+    throw new MapRejected(e instanceof MapFormatError ? `malformed map: ${e.message}` : 'malformed map: not JSON');
+  }
+  if (map.systemId !== systemId) throw new MapRejected(`the map is for system ${map.systemId}, not this one (${systemId})`);
+  if (map.version < minVersion) throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
+  return map;
+}
+
+/** usableRoutes parses routes and leaves out /0 (full tunnel is not supported yet) and any
+ * route that overlaps the overlay, as the static profile's validation does. */
+function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
+  return xs.map((x) => parseCidr(x)!).filter((c) => {
+    const bits = Math.min(c.bits, overlay.bits);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return c.bits > 0 && ((c.addr & mask) >>> 0) !== ((overlay.addr & mask) >>> 0);
+  });
+}
+
+/** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local). */
+export function profileFromMap(base: Profile, map: NetworkMap): Profile {
+  if (map.self.virtualAddress !== base.virtualAddress) {
+    throw new MapRejected(`the coordinator gives this system ${map.self.virtualAddress}, but the profile says ${base.virtualAddress}; enrol again`);
+  }
+  const own = base.publicKey.toString('base64');
+  const peers: PeerConfig[] = [];
+  const seen = new Set<string>([own]);
+  for (const p of map.peers) {
+    if (seen.has(p.publicKey) || p.virtualAddress === base.virtualAddress) continue; // never ourselves, never twice
+    seen.add(p.publicKey);
+    const publicKey = parseKey(p.publicKey);
+    const ep = p.endpoints[0];
+    peers.push({
+      name: p.name,
+      publicKey,
+      identity: identityFromPublicKey(publicKey),
+      presharedKey: null,
+      endpoint: ep ? { ip: ep.slice(0, ep.lastIndexOf(':')), port: Number(ep.slice(ep.lastIndexOf(':') + 1)) } : null,
+      allowedIps: [parseCidr(`${p.virtualAddress}/32`)!],
+      persistentKeepalive: 0,
+      tags: p.tags,
+      dnsNames: p.dnsNames,
+    });
+  }
+  const known = new Set(peers.map((p) => p.identity));
+  return {
+    ...base,
+    peers,
+    tags: map.self.tags,
+    policies: map.policies,
+    dns: { ...base.dns, zone: map.dnsZone },
+    exitNode: {
+      providesRoutes: usableRoutes(map.self.providesRoutes, base.virtualNetwork),
+      availableRoutes: Object.entries(map.routes)
+        .filter(([id]) => known.has(id))
+        .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) })),
+    },
+  };
+}

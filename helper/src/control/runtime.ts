@@ -1,0 +1,148 @@
+// ControlRuntime: a coordinated helper's link to its coordinator. It applies the stored map at
+// start (so the helper works while the coordinator is down), keeps the watch open, verifies
+// every map against the pinned key and version, applies it, stores it, and reports where the
+// helper can be reached. It never lets a coordinator problem stop the data plane.
+import { networkInterfaces } from 'node:os';
+import { CONTROL_PATHS, type NetworkMap, type SignedMap, type WatchEvent } from '../../../src-shared/control.js';
+import type { CoordinatorSummary } from '../../../src-shared/status.js';
+import type { CoordinatorConfig } from '../config/validate-coordinator.js';
+import type { Logger } from '../log.js';
+import { controlRequest } from './http.js';
+import { MapRejected, openSignedMap } from './netmap.js';
+import { machineKeyFromSeed } from './sign.js';
+import { loadStoredMap, storeMap } from './store.js';
+import { Watch } from './watch.js';
+
+/** ControlOptions wire the runtime to the daemon. */
+export interface ControlOptions {
+  config: CoordinatorConfig;
+  stateDir: string;
+  adapter: string;
+  listenPort: () => number;
+  log: Logger;
+  /** apply puts a verified map in force; it may throw (the map is then not stored). */
+  apply(map: NetworkMap): Promise<void>;
+  /** revoked tears down every tunnel: this system is no longer a member. */
+  revoked(reason: string): Promise<void>;
+  changed(): void;
+}
+
+/** ControlRuntime is the running link. */
+export class ControlRuntime {
+  private version = 0;
+  private state: CoordinatorSummary['state'] = 'unknown';
+  private reachable = false;
+  private lastContact: number | null = null;
+  private lastError: string | null = null;
+  private watch: Watch | null = null;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: ControlOptions) {}
+
+  /** start applies the stored map (if valid) and opens the watch. */
+  async start(): Promise<void> {
+    const stored = loadStoredMap(this.o.stateDir);
+    if (stored) {
+      try {
+        await this.take(stored, 'stored');
+      } catch (e) {
+        this.o.log.warn(`stored network map not used: ${(e as Error).message}`);
+      }
+    }
+    const auth = { key: machineKeyFromSeed(this.o.config.machineKey), systemId: this.o.config.systemId };
+    this.watch = new Watch(this.o.config.url, auth, {
+      since: () => this.version,
+      onConnection: (up, reason) => {
+        if (up === this.reachable && (up || reason === this.lastError)) return;
+        this.reachable = up;
+        if (up) {
+          this.lastContact = Date.now();
+          this.lastError = null;
+          this.o.log.info(`coordinator ${this.o.config.url}: connected`);
+          void this.reportEndpoints(auth);
+        } else {
+          this.lastError = reason ?? null;
+          this.o.log.warn(`coordinator ${this.o.config.url}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`);
+        }
+        this.o.changed();
+      },
+      onEvent: (e) => this.onEvent(e),
+    });
+    this.watch.start();
+  }
+
+  stop(): void {
+    this.watch?.stop();
+  }
+
+  summary(): CoordinatorSummary {
+    return {
+      url: this.o.config.url, systemId: this.o.config.systemId, reachable: this.reachable, state: this.state,
+      mapVersion: this.version, lastContact: this.lastContact, lastError: this.lastError,
+    };
+  }
+
+  private onEvent(e: WatchEvent): void {
+    this.lastContact = Date.now();
+    switch (e.type) {
+      case 'ping':
+        return;
+      case 'pending':
+        if (this.state !== 'pending') {
+          this.state = 'pending';
+          this.o.log.info('waiting for an administrator to approve this system (warren-coordinator systems approve)');
+          this.o.changed();
+        }
+        return;
+      case 'revoked':
+        this.serial(async () => {
+          if (this.state === 'revoked') return;
+          this.state = 'revoked';
+          this.o.log.error(`this system was revoked by the coordinator: ${e.reason}; every tunnel is down`);
+          await this.o.revoked(e.reason);
+          this.o.changed();
+        });
+        return;
+      case 'map':
+        this.serial(() => this.take(e.map, 'pushed'));
+        return;
+    }
+  }
+
+  // serial runs map applications one at a time, in arrival order.
+  private serial(fn: () => Promise<void>): void {
+    this.queue = this.queue.then(fn).catch((err) => {
+      this.lastError = (err as Error).message;
+      this.o.log.error(`network map not applied: ${(err as Error).message}`);
+      this.o.changed();
+    });
+  }
+
+  private async take(signed: SignedMap, how: 'stored' | 'pushed'): Promise<void> {
+    const map = openSignedMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
+    if (map.version === this.version && how === 'pushed') return;
+    await this.o.apply(map);
+    this.version = map.version;
+    if (this.state !== 'revoked') this.state = 'active';
+    if (how === 'pushed') storeMap(this.o.stateDir, signed);
+    this.o.log.info(`network map version ${map.version} applied (${how}): ${map.peers.length} peer(s), ${map.policies.length} policies`);
+    this.o.changed();
+  }
+
+  private async reportEndpoints(auth: { key: ReturnType<typeof machineKeyFromSeed>; systemId: string }): Promise<void> {
+    const addresses = Object.entries(networkInterfaces())
+      .filter(([name]) => name !== this.o.adapter)
+      .flatMap(([, list]) => (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
+      .slice(0, 16);
+    try {
+      await controlRequest({
+        base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.endpoints, auth,
+        body: { listenPort: this.o.listenPort(), addresses },
+      });
+    } catch (e) {
+      this.o.log.warn(`could not report endpoints to the coordinator: ${(e as Error).message}`);
+    }
+  }
+}
+
+export { MapRejected };

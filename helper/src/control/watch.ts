@@ -1,0 +1,148 @@
+// Watch: the helper keeps one server-sent-events stream open to the coordinator and hears about
+// every new map at once (issue 4 "Push"). It reconnects with capped, jittered backoff; a
+// stream that stays silent past two missed pings is treated as dead. Events are parsed with
+// bounded buffers: the coordinator is trusted for maps only after their signature checks.
+import type { IncomingMessage } from 'node:http';
+import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/control.js';
+import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
+
+/** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
+const WATCH_SILENCE_MS = 40_000;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 15_000;
+
+/** WatchHandlers receive what the stream says and how the connection is doing. */
+export interface WatchHandlers {
+  onEvent(e: WatchEvent): void;
+  /** onConnection: true once a stream is open, false with the reason when it is lost. */
+  onConnection(up: boolean, reason?: string): void;
+  /** since returns the version in force, sent so the coordinator can skip an unchanged map. */
+  since(): number;
+}
+
+/** Watch runs until stop(). */
+export class Watch {
+  private stopped = false;
+  private abort: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+
+  constructor(private readonly base: string, private readonly auth: AgentAuth, private readonly h: WatchHandlers) {}
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort?.();
+  }
+
+  /** reconnectNow cuts the current stream and dials again at once (e.g. after a wake-up). */
+  reconnectNow(): void {
+    this.attempt = 0;
+    this.abort?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let reason = 'the stream ended';
+      try {
+        await this.once();
+      } catch (e) {
+        reason = (e as Error).message;
+      }
+      if (this.stopped) return;
+      this.h.onConnection(false, reason);
+      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt++, 10));
+      await new Promise<void>((r) => {
+        this.timer = setTimeout(r, wait / 2 + Math.random() * (wait / 2));
+      });
+    }
+  }
+
+  private async once(): Promise<void> {
+    const { res, abort } = await openRequest({
+      base: this.base, method: 'GET', path: `${CONTROL_PATHS.watch}?since=${this.h.since()}`, auth: this.auth, timeoutMs: WATCH_SILENCE_MS,
+    }, 'text/event-stream');
+    this.abort = abort;
+    if (res.statusCode !== 200) {
+      const raw = await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0));
+      let code = 'http-error';
+      let message = `HTTP ${res.statusCode}`;
+      try {
+        const j = JSON.parse(raw.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+        if (typeof j.error?.code === 'string') code = j.error.code.slice(0, 32);
+        if (typeof j.error?.message === 'string') message = j.error.message.slice(0, 500);
+      } catch {
+        // not JSON: keep the status line
+      }
+      if (code === 'revoked') this.h.onEvent({ type: 'revoked', reason: message });
+      if (code === 'pending-approval') this.h.onEvent({ type: 'pending' });
+      throw new ControlHttpError(res.statusCode ?? 0, code, message);
+    }
+    this.attempt = 0;
+    this.h.onConnection(true);
+    await readEvents(res, (e) => this.h.onEvent(e));
+  }
+}
+
+/** readEvents parses a text/event-stream body until it ends; each event's data is JSON. */
+export function readEvents(res: IncomingMessage, onEvent: (e: WatchEvent) => void): Promise<void> {
+  const maxEvent = CONTROL_LIMITS.mapBytes * 2;
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let data: string[] = [];
+    let dataLen = 0;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > maxEvent) {
+        res.destroy();
+        reject(new Error('an event from the coordinator is too large'));
+        return;
+      }
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (line === '') {
+          if (data.length > 0) {
+            const text = data.join('\n');
+            data = [];
+            dataLen = 0;
+            let e: unknown;
+            try {
+              e = JSON.parse(text);
+            } catch {
+              continue; // a garbled event is skipped, not fatal
+            }
+            if (isWatchEvent(e)) onEvent(e);
+          }
+          continue;
+        }
+        if (line.startsWith('data:')) {
+          const d = line.slice(5).replace(/^ /, '');
+          dataLen += d.length;
+          if (dataLen > maxEvent) {
+            res.destroy();
+            reject(new Error('an event from the coordinator is too large'));
+            return;
+          }
+          data.push(d);
+        }
+        // event:, id:, retry: and comments carry nothing the data does not.
+      }
+    });
+    res.on('end', () => resolve());
+    res.on('close', () => resolve());
+    res.on('error', (e) => reject(e));
+  });
+}
+
+function isWatchEvent(e: unknown): e is WatchEvent {
+  if (typeof e !== 'object' || e === null) return false;
+  const t = (e as { type?: unknown }).type;
+  return t === 'map' || t === 'pending' || t === 'revoked' || t === 'ping';
+}

@@ -1,0 +1,95 @@
+// applyProfile brings a running helper from one profile to the next without a restart: peers
+// are added, changed in place (sessions kept) or removed, then the policy is recompiled (which
+// re-checks every flow and rebuilds the DNS zone) and the exit-node routes follow. A reload
+// (SIGHUP, POST /v1/reload) and a new network map from the coordinator both come through here.
+import { parseIPv4 } from '../config/ipv4.js';
+import { formatKey } from '../config/keys.js';
+import type { PeerConfig, Profile } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Device, PeerConfig as DevicePeerConfig } from '../wireguard/device/device.js';
+import type { ExitRuntime } from './exit-runtime.js';
+import type { PolicyRuntime } from './policy-runtime.js';
+
+/** devicePeerConfig converts a profile peer to the device's form. */
+export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
+  return {
+    publicKey: p.publicKey,
+    presharedKey: p.presharedKey ?? undefined,
+    endpoint: endpointOf(p),
+    allowedIps: p.allowedIps,
+    persistentKeepalive: p.persistentKeepalive,
+    name: p.name,
+  };
+}
+
+function endpointOf(p: PeerConfig): { addr: number; port: number } | undefined {
+  return p.endpoint ? { addr: parseIPv4(p.endpoint.ip)!, port: p.endpoint.port } : undefined;
+}
+
+/** PeerChanges counts what applyPeers did, for the log and the reload message. */
+export interface PeerChanges {
+  added: number;
+  changed: number;
+  removed: number;
+}
+
+/** applyPeers makes the device's peers those of next. A changed preshared key replaces the
+ * peer (its sessions were keyed with the old one). */
+export function applyPeers(device: Device, prev: Profile, next: Profile): PeerChanges {
+  const out: PeerChanges = { added: 0, changed: 0, removed: 0 };
+  const before = new Map(prev.peers.map((p) => [formatKey(p.publicKey), p]));
+  const after = new Set(next.peers.map((p) => formatKey(p.publicKey)));
+  for (const [key, p] of before) {
+    if (!after.has(key)) {
+      device.removePeer(p.publicKey);
+      out.removed++;
+    }
+  }
+  for (const p of next.peers) {
+    const key = formatKey(p.publicKey);
+    const old = before.get(key);
+    if (old && !device.peersByKey.has(key)) continue; // cannot happen; defensive
+    if (!old) {
+      device.addPeer(devicePeerConfig(p));
+      out.added++;
+      continue;
+    }
+    const psk = (x: PeerConfig): string => (x.presharedKey ? formatKey(x.presharedKey) : '');
+    if (psk(old) !== psk(p)) {
+      device.removePeer(p.publicKey);
+      device.addPeer(devicePeerConfig(p));
+      out.changed++;
+      continue;
+    }
+    if (JSON.stringify(shape(old)) !== JSON.stringify(shape(p))) {
+      device.updatePeer(devicePeerConfig(p), endpointOf(old));
+      out.changed++;
+    }
+  }
+  return out;
+}
+
+// shape is what of a peer the device cares about.
+function shape(p: PeerConfig): unknown {
+  return [p.name, p.allowedIps.map((c) => `${c.addr}/${c.bits}`), p.endpoint, p.persistentKeepalive];
+}
+
+/** ApplyContext is the running part of the helper a new profile is applied to. */
+export interface ApplyContext {
+  device: Device;
+  policy: PolicyRuntime;
+  exit: ExitRuntime | null;
+  log: Logger;
+}
+
+/** applyProfile applies next over prev and returns what changed among the peers. */
+export async function applyProfile(ctx: ApplyContext, prev: Profile, next: Profile): Promise<PeerChanges> {
+  const changes = applyPeers(ctx.device, prev, next);
+  if (changes.added + changes.changed + changes.removed > 0) {
+    ctx.log.info(`peers: ${changes.added} added, ${changes.changed} changed, ${changes.removed} removed`);
+  }
+  ctx.policy.setLocal(next);
+  ctx.policy.update(next);
+  await ctx.exit?.reconfigure(next);
+  return changes;
+}
