@@ -142,6 +142,10 @@ export interface NetworkMap {
   policies: Policy[];
   /** routes: the exit-node routes this system is granted, by exit node identity. */
   routes: Record<string, string[]>;
+  /** routeGrants (on an exit node): which peers may use which of this system's provided
+   * subnets, by sender identity. The exit node's firewall lets a sender into a provided subnet
+   * only within its grant. Absent means no sender is granted anything. */
+  routeGrants?: Record<string, string[]>;
 }
 
 /** WatchEvent is one server-sent event's data on the watch stream. */
@@ -177,6 +181,9 @@ export type ControlErrorCode =
   | 'conflict'
   | 'policy-invalid'
   | 'address-space-full'
+  /** rate-limited: too many watch streams, or too many signed requests from one system within
+   * the replay window (HTTP 429); retry later with backoff. */
+  | 'rate-limited'
   | 'internal';
 
 /** ControlErrorBody is the JSON body of every non-2xx response. */

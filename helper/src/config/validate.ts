@@ -70,6 +70,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
     egress: proxies.egress,
     ingress: proxies.ingress,
     coordinator,
+    routeGrants: coordinator ? [] : null,
     // Before the first network map a coordinated system is default deny, never allow-all.
     ...(coordinator ? { policies: policy.policies ?? [] } : {}),
     reserved,

@@ -145,8 +145,15 @@ export function parseNetworkMap(v: unknown): NetworkMap {
   for (const [k, r] of Object.entries(routesObj).slice(0, MAP_LIMITS.peers)) {
     routes[identity(k, 'map.routes key')] = list(r, `map.routes.${k}`, cidr);
   }
+  const routeGrants: Record<string, string[]> = {};
+  if (o.routeGrants !== undefined) {
+    for (const [k, r] of Object.entries(obj(o.routeGrants, 'map.routeGrants')).slice(0, MAP_LIMITS.peers)) {
+      routeGrants[identity(k, 'map.routeGrants key')] = list(r, `map.routeGrants.${k}`, cidr);
+    }
+  }
   return {
     protocol: CONTROL_PROTOCOL,
+    routeGrants,
     version: int(o.version, 'map.version', 0, Number.MAX_SAFE_INTEGER),
     generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),
     systemId: str(o.systemId, 'map.systemId', /^[A-Za-z0-9_-]{1,64}$/),

@@ -26,6 +26,7 @@ function map(over: Partial<NetworkMap> = {}): NetworkMap {
     }],
     policies: [{ name: 'p', senders: ['tag:dev'], receivers: [identityFromPublicKey(peerPub)], acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }], trustRequirements: [], enabled: true }],
     routes: { [identityFromPublicKey(peerPub)]: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24'] },
+    routeGrants: { [identityFromPublicKey(peerPub)]: ['10.1.0.0/16'], AAAAA: ['10.2.0.0/16'] },
     ...over,
   };
 }
@@ -70,6 +71,9 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
   assert.equal(p.dns.zone, 'corp.internal');
   assert.deepEqual(p.exitNode.availableRoutes, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0xc0a80100, bits: 24 }] }],
     'the /0 and the overlay-overlapping route are left out');
+  assert.deepEqual(p.routeGrants, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0x0a010000, bits: 16 }] }],
+    'grants name only peers in the map');
+  assert.equal(base.routeGrants?.length, 0, 'a coordinated profile grants nothing before its first map');
   assert.throws(() => profileFromMap(base, map({ self: { ...map().self, virtualAddress: '100.64.0.9' } })), /enrol again/);
   const withSelf = map({ peers: [...map().peers, { ...map().peers[0]!, publicKey: formatKey(publicKeyFromPrivate(selfKey)), virtualAddress: '100.64.0.3' }] });
   assert.equal(profileFromMap(base, withSelf).peers.length, 1, 'this system never becomes its own peer');

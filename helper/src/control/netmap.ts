@@ -77,6 +77,9 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   return {
     ...base,
     peers,
+    routeGrants: Object.entries(map.routeGrants ?? {})
+      .filter(([id]) => known.has(id))
+      .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) })),
     tags: map.self.tags,
     policies: map.policies,
     dns: { ...base.dns, zone: map.dnsZone },

@@ -97,6 +97,11 @@ export class PolicyRuntime {
       mode: this.mode,
     });
     this.firewall.setRules(this.rules);
+    this.firewall.setRouteGrants(this.profile.routeGrants === null ? null : new Map(this.profile.routeGrants.flatMap((g) => {
+      const pc = this.profile.peers.find((p) => p.identity === g.identity);
+      const dp = pc ? this.device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
+      return dp ? [[dp.index, g.routes] as const] : [];
+    })));
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
     this.firewall.sweep(this.device.clock());
     const active = this.rules.states.filter((s) => s.active).length;

@@ -271,3 +271,24 @@ test('exit node: a provided subnet may answer but never start traffic into the o
   ]);
   assert.equal(fw.dropCounters()['unsolicited-from-subnet'], 2);
 });
+
+test('exit node with route grants: only granted senders reach the subnet, for any port, and a revoked grant cuts the flow', () => {
+  const fw = firewall();
+  fw.setLocal(ip(A), [{ addr: ip('192.168.50.0'), bits: 24 }]);
+  fw.setRouteGrants(new Map([[PC, [{ addr: ip('192.168.50.0'), bits: 25 }]]]));
+  const printer = '192.168.50.9';
+  run(fw, [
+    // C has no policy to reach A at all, but its grant covers the printer, on any port.
+    inn(tcp(C, 7, printer, 9100, FLAGS.syn), PASS, PC),
+    out(tcp(printer, 9100, C, 7, FLAGS.synAck), PASS, PC),
+    // The grant covers .0/25 only.
+    inn(tcp(C, 8, '192.168.50.200', 80, FLAGS.syn), DROP.noRouteGrant, PC),
+    // B's policy lets it reach A, but it has no grant: the subnet stays closed to it.
+    inn(tcp(B, 7, printer, 80, FLAGS.syn), DROP.noRouteGrant),
+    // Policies still govern A itself.
+    inn(tcp(C, 7, A, 22, FLAGS.syn), DROP.noPolicyIngress, PC),
+  ]);
+  fw.setRouteGrants(new Map());
+  run(fw, [inn(tcp(C, 7, printer, 9100, FLAGS.ack), DROP.policyRevoked, PC)]);
+  assert.equal(fw.dropCounters()['no-route-grant'], 2);
+});

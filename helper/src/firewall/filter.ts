@@ -31,6 +31,10 @@ export class Firewall {
   private ver = 1;
   private localAddress = 0;
   private provided: Array<{ addr: number; mask: number }> = [];
+  /** routeGrants, when set (coordinated mode), says which peers (by slot) may start traffic into
+   * which provided subnets; null keeps static mode's rule: a peer that policy lets reach this
+   * system may reach its subnets with the same ACLs. */
+  private routeGrants: Map<number, Array<{ addr: number; mask: number }>> | null = null;
 
   constructor(opts: FirewallOptions = {}) {
     this.table = new FlowTable(opts.maxFlows ?? 65536);
@@ -55,6 +59,19 @@ export class Firewall {
       const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
       return { addr: (r.addr & mask) >>> 0, mask };
     });
+    this.ver = (this.ver + 1) >>> 0 || 1;
+  }
+
+  /**
+   * setRouteGrants installs the coordinator's route grants (peer slot → subnets), or null for
+   * static mode. A granted sender may start any traffic into its granted subnets; policies keep
+   * governing traffic to this system itself. Existing flows are re-checked.
+   */
+  setRouteGrants(grants: ReadonlyMap<number, ReadonlyArray<{ addr: number; bits: number }>> | null): void {
+    this.routeGrants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, rs.map((r) => {
+      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
+      return { addr: (r.addr & mask) >>> 0, mask };
+    })]));
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -209,11 +226,16 @@ export class Firewall {
   // start judges a packet that belongs to no flow and tracks it if it may start one.
   private start(dir: number, peer: number, local: number, remote: number, ports: number, g: DirectionGrants, now: number): number {
     const p = this.pkt;
+    let routed = false;
     if (this.localAddress !== 0 && local !== this.localAddress) {
       if (dir === DIRECTION.egress) return DROP.unsolicitedFromSubnet;
       if (!this.isProvided(local)) return DROP.notForThisSystem;
+      if (this.routeGrants !== null) {
+        if (!this.isGranted(peer, local)) return DROP.noRouteGrant;
+        routed = true;
+      }
     }
-    if (!hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
+    if (!routed && !hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
     let timeout: number = TIMEOUTS.udpNew;
     if (p.proto === PROTO.tcp) {
@@ -231,7 +253,7 @@ export class Firewall {
       state = FLOW_STATE.icmpEcho;
       timeout = TIMEOUTS.icmpEcho;
     }
-    const code = checkNew(g, p.proto, p.dstPort);
+    const code = routed ? PASS : checkNew(g, p.proto, p.dstPort);
     if (code !== PASS) return code;
     const t = this.table;
     const s = t.insert(peer, local, remote, ports, p.proto, state, now);
@@ -241,6 +263,14 @@ export class Firewall {
     t.version[s] = this.ver;
     t.expires[s] = now + timeout;
     return PASS;
+  }
+
+  // isGranted says whether a route grant lets peer reach addr.
+  private isGranted(peer: number, addr: number): boolean {
+    const rs = this.routeGrants?.get(peer);
+    if (rs === undefined) return false;
+    for (const r of rs) if (((addr & r.mask) >>> 0) === r.addr) return true;
+    return false;
   }
 
   // isProvided says whether addr lies in a subnet this system provides as an exit node.
@@ -277,6 +307,13 @@ export class Firewall {
   // recheck asks the current rules whether flow s may still exist, and stamps it if so.
   private recheck(s: number): boolean {
     const t = this.table;
+    const local = t.kLocal[s]!;
+    if (this.routeGrants !== null && this.localAddress !== 0 && local !== this.localAddress) {
+      // A flow into a provided subnet lives by its route grant (and the subnet still provided).
+      const ok = t.initiator[s] === DIRECTION.ingress && this.isProvided(local) && this.isGranted(t.kPeer[s]!, local);
+      if (ok) t.version[s] = this.ver;
+      return ok;
+    }
     const pr = this.rules?.byIndex[t.kPeer[s]!];
     if (pr === undefined) return false;
     const egress = t.initiator[s] === DIRECTION.egress;

@@ -23,6 +23,7 @@ export const DROP = {
   noRules: 14,
   unsolicitedFromSubnet: 15,
   notForThisSystem: 16,
+  noRouteGrant: 17,
 } as const;
 
 /** DropCode is any drop code. */
@@ -47,4 +48,5 @@ export const REASONS: readonly string[] = [
   'no-rules',
   'unsolicited-from-subnet',
   'not-for-this-system',
+  'no-route-grant',
 ];
