@@ -34,6 +34,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("tunOpen", wn_tun_open),
       FN("udpOpen", wn_udp_open),
       FN("closeFd", wn_close_fd),
+      FN("setMark", wn_set_mark),
       FN("peerCredentials", wn_peer_credentials),
       FN("startReader", wn_start_reader),
       FN("tunWriteBatch", wn_tun_write_batch),

@@ -60,6 +60,7 @@ bool wn_set(napi_env env, napi_value obj, const char *key, napi_value v);
 napi_value wn_tun_open(napi_env env, napi_callback_info info);
 napi_value wn_udp_open(napi_env env, napi_callback_info info);
 napi_value wn_close_fd(napi_env env, napi_callback_info info);
+napi_value wn_set_mark(napi_env env, napi_callback_info info);
 napi_value wn_peer_credentials(napi_env env, napi_callback_info info);
 napi_value wn_tun_write_batch(napi_env env, napi_callback_info info);
 napi_value wn_udp_send_batch(napi_env env, napi_callback_info info);

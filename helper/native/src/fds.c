@@ -114,6 +114,20 @@ napi_value wn_udp_open(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+// wn_set_mark sets SO_MARK on a socket: the full-tunnel policy rule routes every unmarked packet
+// into the tunnel, and the marked WireGuard datagrams to the exit node keep the main table
+// (as wg-quick's fwmark does). Needs CAP_NET_ADMIN. Mark 0 clears it.
+napi_value wn_set_mark(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  uint32_t mark;
+  if (!wn_args(env, info, 2, argv) || !wn_arg_fd(env, argv[0], "setMark", &fd) ||
+      !wn_arg_u32(env, argv[1], "setMark: mark", 0, 0xffffffffu, &mark))
+    return NULL;
+  if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) return wn_throw_errno(env, errno, "setsockopt SO_MARK %u", mark);
+  return NULL;
+}
+
 napi_value wn_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int fd;

@@ -1,5 +1,7 @@
 // The profile's ExitNode section (issue 5): `ProvidesRoutes` makes this system an exit node
 // for those subnets; `AvailableRoutes` ({IDENTITY: [CIDRs]}) routes subnets through peers.
+// 0.0.0.0/0 is the full tunnel: all internet traffic through one exit node; `KillSwitch` then
+// blocks anything that would go around it.
 import { cidrContains, formatCidr, type Cidr } from './ipv4.js';
 import { isIdentity } from './identity.js';
 import { childPath, indexPath, isObject, quote, typeName, type Issues } from './errors.js';
@@ -7,18 +9,20 @@ import { cidrValue } from './validate.js';
 
 /** MAX_EXIT_ROUTES bounds each list of routes. */
 export const MAX_EXIT_ROUTES = 256;
-const EXIT_KEYS = ['ProvidesRoutes', 'AvailableRoutes'];
+const EXIT_KEYS = ['ProvidesRoutes', 'AvailableRoutes', 'KillSwitch'];
 
 /** ExitNodeConfig is the normalised ExitNode section. */
 export interface ExitNodeConfig {
   providesRoutes: Cidr[];
   /** availableRoutes maps a peer identity to the subnets reached through it. */
   availableRoutes: Array<{ identity: string; routes: Cidr[] }>;
+  /** killSwitch: while a full tunnel is in use, drop traffic that would leave around it. */
+  killSwitch: boolean;
 }
 
 /** exitNodeField reads ExitNode; overlay is the virtual network, which no route may overlap. */
 export function exitNodeField(raw: Record<string, unknown>, overlay: Cidr | undefined, is: Issues): ExitNodeConfig {
-  const out: ExitNodeConfig = { providesRoutes: [], availableRoutes: [] };
+  const out: ExitNodeConfig = { providesRoutes: [], availableRoutes: [], killSwitch: false };
   if (!Object.hasOwn(raw, 'ExitNode')) return out;
   const v = raw.ExitNode;
   if (!isObject(v)) {
@@ -40,7 +44,15 @@ export function exitNodeField(raw: Record<string, unknown>, overlay: Cidr | unde
         }
         out.availableRoutes.push({ identity: id, routes: routeList(list, path, overlay, is) });
       }
+      const full = out.availableRoutes.filter((a) => a.routes.some((r) => r.bits === 0));
+      if (full.length > 1) {
+        is.add('ExitNode.AvailableRoutes', `0.0.0.0/0 is listed for ${full.map((a) => a.identity).join(' and ')}; only one exit node can carry the full tunnel`);
+      }
     }
+  }
+  if (Object.hasOwn(v, 'KillSwitch')) {
+    if (typeof v.KillSwitch !== 'boolean') is.add('ExitNode.KillSwitch', `must be true or false, not ${typeName(v.KillSwitch)}`);
+    else out.killSwitch = v.KillSwitch;
   }
   return out;
 }
@@ -55,11 +67,8 @@ function routeList(v: unknown, path: string, overlay: Cidr | undefined, is: Issu
   v.slice(0, MAX_EXIT_ROUTES).forEach((x, i) => {
     const c = cidrValue(x, indexPath(path, i), is);
     if (!c) return;
-    if (c.bits === 0) {
-      is.add(indexPath(path, i), 'full tunnel (0.0.0.0/0) is not supported yet; list the subnets to route');
-      return;
-    }
-    if (overlay && (cidrContains(overlay, c.addr) || cidrContains(c, overlay.addr))) {
+    // The full tunnel contains the overlay by definition; the overlay's own route stays more specific.
+    if (c.bits !== 0 && overlay && (cidrContains(overlay, c.addr) || cidrContains(c, overlay.addr))) {
       is.add(indexPath(path, i), `${formatCidr(c)} overlaps the virtual network ${formatCidr(overlay)}`);
       return;
     }

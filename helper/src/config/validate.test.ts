@@ -139,7 +139,7 @@ const badCases: BadCase[] = [
   { name: 'ingress port 53', edit: (j) => (j.Ingress = [{ ListenPort: 53 }]), key: 'Ingress[0].ListenPort', problem: /DNS server/ },
   { name: 'ingress duplicate', edit: (j) => (j.Ingress = [{ ListenPort: 3000 }, { ListenPort: 3000 }]), key: 'Ingress[1].ListenPort', problem: /listed twice/ },
   { name: 'exit node shape', edit: (j) => (j.ExitNode = []), key: 'ExitNode', problem: /must be an object/ },
-  { name: 'exit node full tunnel', edit: (j) => (j.ExitNode = { ProvidesRoutes: ['0.0.0.0/0'] }), key: 'ExitNode.ProvidesRoutes[0]', problem: /full tunnel/ },
+  { name: 'exit node kill switch', edit: (j) => (j.ExitNode = { KillSwitch: 'yes' }), key: 'ExitNode.KillSwitch', problem: /true or false/ },
   { name: 'exit route overlaps overlay', edit: (j) => (j.ExitNode = { ProvidesRoutes: ['100.64.0.0/16'] }), key: 'ExitNode.ProvidesRoutes[0]', problem: /overlaps the virtual network/ },
   { name: 'exit route host bits', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.1/24'] } }), key: 'ExitNode.AvailableRoutes.G982V[0]', problem: /host bits/ },
   { name: 'exit route unknown peer', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.0/24'] } }), key: 'ExitNode.AvailableRoutes.G982V', problem: /no peer in Peers/ },

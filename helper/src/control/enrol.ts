@@ -107,7 +107,12 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   next.VirtualAddress = response.virtualAddress;
   next.VirtualNetwork = response.virtualNetwork;
   if (o.listenPort !== undefined) next.ListenPort = o.listenPort;
-  if (next.ExitNode !== undefined) delete next.ExitNode; // routes come from the coordinator's grants
+  // Routes come from the coordinator's grants; the kill switch stays a local choice.
+  if (typeof next.ExitNode === 'object' && next.ExitNode !== null) {
+    const { KillSwitch } = next.ExitNode as { KillSwitch?: unknown };
+    if (KillSwitch === undefined) delete next.ExitNode;
+    else next.ExitNode = { KillSwitch };
+  }
   next.Coordinator = { Url: url, PublicKey: formatKey(pinned), SystemId: response.systemId, MachineKey: seed.toString('base64') };
   saveProfile(o.profilePath, next);
 

@@ -69,8 +69,8 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
   assert.deepEqual(p.tags, ['dev']);
   assert.equal(p.policies?.length, 1);
   assert.equal(p.dns.zone, 'corp.internal');
-  assert.deepEqual(p.exitNode.availableRoutes, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0xc0a80100, bits: 24 }] }],
-    'the /0 and the overlay-overlapping route are left out');
+  assert.deepEqual(p.exitNode.availableRoutes, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0xc0a80100, bits: 24 }, { addr: 0, bits: 0 }] }],
+    'the overlay-overlapping route is left out, the full tunnel kept');
   assert.deepEqual(p.routeGrants, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0x0a010000, bits: 16 }] }],
     'grants name only peers in the map');
   assert.equal(base.routeGrants?.length, 0, 'a coordinated profile grants nothing before its first map');

@@ -38,13 +38,13 @@ export function openSignedMap(signed: unknown, coordinatorKey: Buffer, systemId:
   return map;
 }
 
-/** usableRoutes parses routes and leaves out /0 (full tunnel is not supported yet) and any
- * route that overlaps the overlay, as the static profile's validation does. */
+/** usableRoutes parses routes and leaves out any route that overlaps the overlay (except the
+ * full tunnel, 0.0.0.0/0), as the static profile's validation does. */
 function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
   return xs.map((x) => parseCidr(x)!).filter((c) => {
     const bits = Math.min(c.bits, overlay.bits);
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return c.bits > 0 && ((c.addr & mask) >>> 0) !== ((overlay.addr & mask) >>> 0);
+    return c.bits === 0 || ((c.addr & mask) >>> 0) !== ((overlay.addr & mask) >>> 0);
   });
 }
 
@@ -88,6 +88,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
       availableRoutes: Object.entries(map.routes)
         .filter(([id]) => known.has(id))
         .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) })),
+      killSwitch: base.exitNode.killSwitch,
     },
   };
 }

@@ -6,12 +6,14 @@ import { formatKey } from '../config/keys.js';
 import { applyExitNode, type ExitNode } from '../exitnode/index.js';
 import type { Logger } from '../log.js';
 import { ExitRoutes } from '../router/exit-routes.js';
+import { FullTunnel } from '../router/full-tunnel.js';
 import type { Device } from '../wireguard/device/device.js';
 
 /** ExitRuntime is both sides of exit nodes for one helper. */
 export interface ExitRuntime {
   routes: ExitRoutes;
   node: ExitNode | null;
+  fullTunnel: FullTunnel;
   /** unsolicitedDropped is the nft drop counter, refreshed every few seconds (0 if not an exit node). */
   unsolicitedDropped(): number;
   /** reconfigure applies a new profile's ExitNode section (reload or network map). */
@@ -48,7 +50,9 @@ export async function startExitRuntime(opts: {
   };
   let node = await provide(profile);
   let provided = cidrList(profile.exitNode.providesRoutes);
-  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log);
+  const fullTunnel = new FullTunnel(opts.adapter, profile.virtualAddress, (m) => device.bind.setMark(m), opts.stateDir,
+    profile.exitNode.killSwitch, log);
+  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, fullTunnel);
   try {
     routes.configure(availableFor(profile, device));
   } catch (e) {
@@ -66,6 +70,7 @@ export async function startExitRuntime(opts: {
   refresh();
   return {
     routes,
+    fullTunnel,
     get node() {
       return node;
     },

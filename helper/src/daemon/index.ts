@@ -15,6 +15,7 @@ import { reloadProfile } from './reload.js';
 import { startDns, type DnsRuntime } from './dns-runtime.js';
 import { recoverSplitDns } from '../dns/split/index.js';
 import { recoverExitNode } from '../exitnode/index.js';
+import { recoverFullTunnel } from '../router/full-tunnel.js';
 import { startExitRuntime, type ExitRuntime } from './exit-runtime.js';
 import { startProxies, type ProxyRuntime } from './proxy-runtime.js';
 import { recoverFromCrash, writeState, clearState } from './state-file.js';
@@ -99,6 +100,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     recoverFromCrash(opts.stateDir, log);
     await recoverSplitDns(opts.stateDir, log);
     await recoverExitNode(opts.stateDir, log);
+    recoverFullTunnel(opts.stateDir, log);
 
     const bind: Bind = openNativeBind(profile.listenAddress, profile.listenPort);
     undo.push(() => bind.close());
@@ -150,7 +152,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         config: profile.coordinator, stateDir: opts.stateDir, adapter: tun.name, listenPort: () => bind.port, log,
         apply: (map) => applyNext(profileFromMap(base, map)),
         // A revoked system keeps nothing: no peers, no policy grants, no routes.
-        revoked: () => applyNext({ ...base, peers: [], policies: [], exitNode: { providesRoutes: [], availableRoutes: [] } }),
+        revoked: () => applyNext({ ...base, peers: [], policies: [], exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] } }),
         changed: () => changes.notify(),
       });
       await control.start();

@@ -34,6 +34,11 @@ export function udpOpen(bindIp: string, port: number): UdpHandle {
   return loadAddon().udpOpen(bindIp, port);
 }
 
+/** setMark sets SO_MARK on a socket (0 clears it); the full tunnel's policy routing keys on it. */
+export function setMark(fd: number, mark: number): void {
+  loadAddon().setMark(fd, mark);
+}
+
 /** closeFd closes a descriptor from this module (a running reader keeps its own duplicate). */
 export function closeFd(fd: number): void {
   loadAddon().closeFd(fd);

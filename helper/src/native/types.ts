@@ -132,6 +132,7 @@ export interface NativeAddon {
   tunOpen(name: string): TunHandle;
   udpOpen(bindIp: string, port: number): UdpHandle;
   closeFd(fd: number): void;
+  setMark(fd: number, mark: number): void;
   peerCredentials(fd: number): PeerCredentials;
   startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
   tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;

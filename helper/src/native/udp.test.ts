@@ -167,3 +167,25 @@ test('a send on a closed descriptor throws with the errno name', () => {
   assert.throws(() => udpSend(tx.fd, Buffer.alloc(1), 0, 1, LOOPBACK, 9), (e: NodeJS.ErrnoException) =>
     e.code === 'EBADF' && e.message === `sendto fd ${tx.fd}: Bad file descriptor`);
 });
+
+test('setMark puts SO_MARK on the socket (ss shows it) and refuses a bad descriptor', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  let ssOut: string;
+  const s = udpOpen('127.0.0.1', 0);
+  try {
+    const { setMark } = await import('./index.js');
+    setMark(s.fd, 51820);
+    try {
+      ssOut = execFileSync('ss', ['-u', '-a', '-n', '-e'], { encoding: 'utf8' });
+    } catch {
+      t.skip('ss (iproute2) is not installed, so the mark cannot be read back');
+      return;
+    }
+    const line = ssOut.split('\n').find((l) => l.includes(`127.0.0.1:${s.port} `));
+    assert.ok(line, `the socket is listed by ss:\n${ssOut}`);
+    assert.match(line, /fwmark:0xca6c\b/);
+    assert.throws(() => setMark(1_000_000, 1), /SO_MARK/);
+  } finally {
+    closeFd(s.fd);
+  }
+});

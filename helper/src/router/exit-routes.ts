@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
+import type { FullTunnel } from './full-tunnel.js';
 
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
@@ -61,6 +62,8 @@ export class ExitRoutes {
     private readonly adapter: string,
     private readonly virtualAddress: string,
     private readonly log: Logger,
+    /** fullTunnel carries an exit node's 0.0.0.0/0 (policy routing, not a main-table route). */
+    private readonly fullTunnel: FullTunnel | null = null,
   ) {}
 
   /** configure sets the available routes (from the profile) and applies them. */
@@ -148,6 +151,10 @@ export class ExitRoutes {
     const local = localNetworks(this.adapter);
     e.conflicts = [];
     for (const r of e.routes) {
+      if (r.bits === 0) {
+        this.applyFullTunnel(e, r);
+        continue;
+      }
       const clash = local.find((l) => overlaps(l.cidr, r));
       if (clash) {
         const why = `${formatCidr(r)} overlaps ${formatCidr(clash.cidr)} on ${clash.dev}`;
@@ -169,9 +176,27 @@ export class ExitRoutes {
     if (e.applied.length) this.log.info(`exit node ${e.identity}: routing ${e.applied.map(formatCidr).join(', ')}`);
   }
 
+  // applyFullTunnel routes everything not more specific through the exit node (full-tunnel.ts).
+  private applyFullTunnel(e: Entry, r: Cidr): void {
+    if (this.fullTunnel === null) {
+      e.conflicts.push('0.0.0.0/0: the full tunnel is not available here');
+      return;
+    }
+    try {
+      this.fullTunnel.enable();
+    } catch (err) {
+      e.conflicts.push(`0.0.0.0/0: ${(err as Error).message}`);
+      this.log.warn(`exit node ${e.identity}: full tunnel not enabled: ${(err as Error).message}`);
+      return;
+    }
+    this.device.routes.insert(0, 0, e.peer);
+    e.applied.push(r);
+  }
+
   private withdraw(e: Entry): void {
     for (const r of e.applied) {
-      ipQuiet(['route', 'del', formatCidr(r), 'dev', this.adapter]);
+      if (r.bits === 0) this.fullTunnel?.disable();
+      else ipQuiet(['route', 'del', formatCidr(r), 'dev', this.adapter]);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
       if (this.device.routes.lookup(r.addr) === e.peer && !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)) {
         this.device.routes.remove(r.addr, r.bits);

@@ -10,6 +10,8 @@ export interface Bind {
   /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to addrs[i]:ports[i]. */
   sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
   send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean;
+  /** setMark marks every datagram this socket sends (SO_MARK; 0 clears), for full-tunnel routing. */
+  setMark(mark: number): void;
   close(): void;
 }
 
@@ -40,6 +42,9 @@ export function openNativeBind(bindIp: string, port: number): Bind {
     },
     send(buf, offset, length, addr, port) {
       return native.udpSend(sock.fd, buf, offset, length, addr, port);
+    },
+    setMark(mark) {
+      native.setMark(sock.fd, mark);
     },
     close() {
       if (closed) return;

@@ -118,6 +118,13 @@ export class FakeBind implements Bind {
     return count;
   }
 
+  /** mark is what setMark last set (the fake network ignores it). */
+  mark = 0;
+
+  setMark(mark: number): void {
+    this.mark = mark;
+  }
+
   send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean {
     this.net.deliver(this.addr, this.port, addr, port, Buffer.from(buf.subarray(offset, offset + length)));
     return true;

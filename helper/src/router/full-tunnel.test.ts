@@ -1,0 +1,33 @@
+// The full tunnel's nft transaction: it replaces a stale table atomically, copies the tunnel's
+// mark onto replies, and the kill switch lets through only the adapter, the tunnel's own
+// datagrams, loopback and the LANs. The rules themselves run in e2e/fulltunnel.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildFullTunnelNft, fullTunnelTableName, FULL_TUNNEL_MARK, KILL_SWITCH_COMMENT } from './full-tunnel.js';
+
+test('without the kill switch the table only restores marks', () => {
+  const s = buildFullTunnelNft('warren_ft_w0', 'w0', false, []);
+  assert.match(s, /^add table inet warren_ft_w0\ndelete table inet warren_ft_w0\n/);
+  assert.match(s, new RegExp(`meta mark ${FULL_TUNNEL_MARK} ct mark set meta mark`));
+  assert.match(s, /meta mark set ct mark/);
+  assert.doesNotMatch(s, /killswitch|drop/);
+});
+
+test('the kill switch accepts the adapter, the mark, loopback and the LANs, then drops and counts', () => {
+  const s = buildFullTunnelNft('warren_ft_w0', 'w0', true, [{ addr: 0xc0000200, bits: 24 }, { addr: 0x0a000000, bits: 8 }]);
+  const chain = s.slice(s.indexOf('chain killswitch'));
+  const order = ['oifname "lo" accept', 'oifname "w0" accept', `meta mark ${FULL_TUNNEL_MARK} accept`,
+    'ip daddr { 192.0.2.0/24, 10.0.0.0/8 } accept', `counter drop comment "${KILL_SWITCH_COMMENT}"`];
+  let at = 0;
+  for (const rule of order) {
+    const i = chain.indexOf(rule, at);
+    assert.ok(i >= 0, `${rule} comes next in:\n${chain}`);
+    at = i;
+  }
+  assert.doesNotMatch(buildFullTunnelNft('t', 'w0', true, []), /ip daddr \{/, 'no empty set when there is no LAN');
+});
+
+test('hostile adapter names are refused and table names are sanitised', () => {
+  assert.throws(() => buildFullTunnelNft('t', 'w0"; flush ruleset', true, []), /refusing interface name/);
+  assert.equal(fullTunnelTableName('wg-0.x'), 'warren_ft_wg_0_x');
+});
