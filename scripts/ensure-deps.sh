@@ -9,6 +9,7 @@ declare -A PKG=(
   [ip]=iproute2 [ping]=iputils-ping [wireguard-go]=wireguard-go [wg]=wireguard-tools
   [iperf3]=iperf3 [iptables]=iptables [nft]=nftables [dig]=dnsutils [pgrep]=procps
   [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
+  [chromium]=chromium [systemd-analyze]=systemd [shellcheck]=shellcheck [makensis]=nsis
 )
 missing=()
 for cmd in "${!PKG[@]}"; do

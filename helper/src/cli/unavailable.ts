@@ -1,10 +1,8 @@
 // Subcommands that later versions implement; they say so instead of pretending.
 import { CliError, EXIT, type Command } from './command.js';
 
-const LATER: [string, string][] = [
-  ['start', 'start the helper as a system service'],
-  ['stop', 'stop the helper system service'],
-];
+// None at the moment: start and stop are in service.ts. Kept so the next placeholder is one line.
+const LATER: [string, string][] = [];
 
 /** unavailableCommands are the subcommands not available in this version. */
 export const unavailableCommands: Command[] = LATER.map(([name, summary]) => ({
