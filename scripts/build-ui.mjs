@@ -1,4 +1,90 @@
 #!/usr/bin/env node
-// Builds the renderer bundle (src-renderer) for the Electron app and the browser fallback.
-// Filled in by the app work (issue 6); until then there is nothing to bundle.
-console.log('build-ui: no renderer yet');
+// build-ui: typechecks the renderer (src-renderer/tsconfig.json, DOM + JSX) and bundles it with
+// esbuild into dist/renderer/ (app.js, app.css, index.html, icons/), the one build that both
+// the Electron window and the browser fallback (`warren ui`) load. Where the electron package
+// is installed it also typechecks src-main/electron/ and bundles main and preload into
+// dist/electron/; elsewhere it says why that part is skipped. Runs at the end of `npm run build`.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const started = Date.now();
+const out = join(root, 'dist', 'renderer');
+
+/** tsc runs the TypeScript compiler with args and resolves with its exit code. */
+function tsc(args) {
+  const bin = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'inherit' });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/** electronSkipReason says why the Electron shell is not built here, or null. */
+function electronSkipReason() {
+  if (!existsSync(join(root, 'node_modules', 'electron', 'package.json'))) {
+    return 'the optional electron package is not installed (its binary cannot be downloaded here)';
+  }
+  return null;
+}
+
+async function bundleRenderer() {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(join(out, 'icons'), { recursive: true });
+  await build({
+    entryPoints: [join(root, 'src-renderer', 'app.tsx')],
+    outfile: join(out, 'app.js'),
+    bundle: true,
+    // A classic script: Electron loads the window from file://, where module scripts are refused.
+    format: 'iife',
+    platform: 'browser',
+    target: ['chrome120', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    minify: true,
+    sourcemap: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'src-renderer', 'index.html'), join(out, 'index.html'));
+  copyFileSync(join(root, 'src-renderer', 'styles.css'), join(out, 'app.css'));
+  copyFileSync(join(root, 'assets', 'app.svg'), join(out, 'icons', 'app.svg'));
+}
+
+async function buildElectron() {
+  const dir = join(root, 'dist', 'electron');
+  rmSync(dir, { recursive: true, force: true });
+  const common = { bundle: true, platform: 'node', target: 'node20', external: ['electron'], sourcemap: true, logLevel: 'warning' };
+  await Promise.all([
+    // Main is ESM like the rest of the project; the preload must be CommonJS in a sandbox.
+    build({ ...common, entryPoints: [join(root, 'src-main', 'electron', 'main.ts')], outfile: join(dir, 'main.mjs'), format: 'esm' }),
+    build({ ...common, entryPoints: [join(root, 'src-main', 'electron', 'preload.ts')], outfile: join(dir, 'preload.cjs'), format: 'cjs' }),
+  ]);
+}
+
+const skip = electronSkipReason();
+const [rendererTypes, , electronTypes] = await Promise.all([
+  tsc(['-p', 'src-renderer/tsconfig.json', '--noEmit']),
+  bundleRenderer(),
+  skip === null ? tsc(['-p', 'src-main/electron/tsconfig.json', '--noEmit']) : Promise.resolve(0),
+]);
+if (rendererTypes !== 0) {
+  console.error('build-ui: the renderer does not typecheck (see above)');
+  process.exit(1);
+}
+if (skip === null) {
+  if (electronTypes !== 0) {
+    console.error('build-ui: the Electron shell does not typecheck (see above)');
+    process.exit(1);
+  }
+  await buildElectron();
+  console.log('build-ui: Electron shell built into dist/electron/');
+} else {
+  console.log(`build-ui: skipping the Electron shell: ${skip}`);
+}
+console.log(`build-ui: renderer built into dist/renderer/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -11,6 +11,17 @@ export const API_LIMITS = {
   // A status with 10000 peers is a few MiB; leave room but stay bounded.
   responseBytes: 32 * 1024 * 1024,
   maxConnections: 64,
+  /** maxEventStreams bounds open GET /v1/events streams (they also count as connections). */
+  maxEventStreams: 16,
+  /** eventBacklogBytes: a stream whose unread output grows past this is closed (the client
+   * reconnects and gets a fresh snapshot), so a stalled reader cannot pin the helper's memory. */
+  eventBacklogBytes: 64 * 1024 * 1024,
+  /** eventCoalesceMs: change notifications closer together than this make one event. */
+  eventCoalesceMs: 100,
+  /** eventTickMs: a status event at least this often while subscribed (counters move). */
+  eventTickMs: 1000,
+  /** eventHeartbeatMs: a comment line this often, for proxies and idle detection. */
+  eventHeartbeatMs: 15_000,
 } as const;
 
 /** ApiErrorCode is every error code the server sends. */
@@ -22,6 +33,7 @@ export type ApiErrorCode =
   | 'bad-request'
   | 'forbidden'
   | 'unavailable'
+  | 'too-many-streams'
   | 'internal';
 
 /** ApiErrorBody is the JSON body of every non-2xx response. */
@@ -45,4 +57,42 @@ export const PATHS = {
   enrol: '/v1/enrol',
   /** GET: server-sent events, a status snapshot first, then a status after every change. */
   events: '/v1/events',
+  /** GET: who the helper thinks the caller is and whether it may change things. */
+  caller: '/v1/caller',
 } as const;
+
+/** ApiEventName is the `event:` field of a /v1/events message. Both carry a whole Status:
+ * 'snapshot' first on every stream, then 'status' after changes and at least every second. */
+export type ApiEventName = 'snapshot' | 'status';
+
+/** CallerInfo is the answer of GET /v1/caller. */
+export interface CallerInfo {
+  uid: number;
+  gid: number;
+  /** privileged: root or a member of the operator group (may connect, disconnect, enrol...). */
+  privileged: boolean;
+  operatorGroup: string;
+  /** operatorGroupExists: false when the group is missing from /etc/group (only root may change things). */
+  operatorGroupExists: boolean;
+}
+
+/** ExitNodeState is one exit node as GET/POST /v1/exit-nodes describe it. */
+export interface ExitNodeState {
+  identity: string;
+  routes: string[];
+  inUse: boolean;
+  /** conflicts name the routes left out because they overlap a local network. */
+  conflicts: string[];
+}
+
+/** WhyAnswer is GET /v1/why?peer=X: a text for people and the structured detail. */
+export interface WhyAnswer {
+  text: string;
+  detail: unknown;
+}
+
+/** EnrolRequest is the body of POST /v1/enrol. */
+export interface EnrolRequest {
+  coordinator: string;
+  key: string;
+}

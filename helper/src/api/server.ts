@@ -1,14 +1,26 @@
 // The local API server (DESIGN.md "Local API", convention 6): HTTP/1.1 on a Unix socket created
-// under umask 077, stale sockets detected by dialling, requests from web pages refused, every
-// request bounded. Handlers are a table keyed by path and method so later routes slot in.
+// under umask 077 and then opened as far as socketAccess says, stale sockets detected by
+// dialling, requests from web pages refused, every request bounded, mutating routes limited to
+// root and the operator group (auth.ts). Handlers are a table keyed by path and method so later
+// routes slot in; GET /v1/events is a stream (events.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Status } from '../../../src-shared/status.js';
 import type { Logger } from '../log.js';
 import { peerCredentials } from '../native/index.js';
-import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type HttpMethod } from './protocol.js';
+import { checkAccess, DEFAULT_OPERATOR_GROUP, deniedMessage, groupGid, type AccessCheck } from './auth.js';
+import { EventHub, type ChangeSource, type EventLimits } from './events.js';
+import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type CallerInfo, type HttpMethod } from './protocol.js';
+
+/**
+ * SocketAccess says who may connect to the socket at all. 'everyone-reads' (mode 0666): every
+ * local user may read status and events, and SO_PEERCRED decides per request who may change
+ * things (tailscaled's model). 'operators-only' (mode 0660 with the operator group, 0600 when
+ * the group does not exist): nobody else may even read.
+ */
+export type SocketAccess = 'everyone-reads' | 'operators-only';
 
 /** ApiServerOptions: where to listen and where the data comes from. */
 export interface ApiServerOptions {
@@ -17,6 +29,14 @@ export interface ApiServerOptions {
   getStatus: () => Status;
   /** routes adds the daemon's other endpoints (why, reload, ...). */
   routes?: RouteTable;
+  /** events tells the server when something changed; the daemon calls the listener. */
+  events?: ChangeSource;
+  /** operatorGroup may change things besides root (default `warren`, looked up in /etc/group). */
+  operatorGroup?: string;
+  /** socketAccess defaults to 'everyone-reads'. */
+  socketAccess?: SocketAccess;
+  /** eventLimits narrows the event stream timing and bounds (tests). */
+  eventLimits?: Partial<EventLimits>;
 }
 
 /** ApiServer is a running server; close() stops it and removes the socket file. */
@@ -37,6 +57,8 @@ export interface ApiRequest {
   body: unknown;
   query: URLSearchParams;
   caller: Caller;
+  /** access says whether the caller may change things (read on first use, then kept). */
+  access(): AccessCheck;
 }
 
 /** ApiHttpError is an error a handler throws to answer with a given status and code. */
@@ -46,11 +68,10 @@ export class ApiHttpError extends Error {
   }
 }
 
-/** requirePrivileged refuses callers other than root (the operator group comes with the app). */
+/** requirePrivileged refuses callers other than root and members of the operator group. */
 export function requirePrivileged(req: ApiRequest): void {
-  if (req.caller === null || req.caller.uid !== 0) {
-    throw new ApiHttpError(403, 'forbidden', 'this needs root: run the command with sudo');
-  }
+  const a = req.access();
+  if (!a.privileged) throw new ApiHttpError(403, 'forbidden', deniedMessage(a));
 }
 
 export type Handler = (req: ApiRequest) => unknown;
@@ -66,28 +87,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
     throw new ApiServerError(`socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes`);
   }
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
+  const created = mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
+  // mkdir's mode passes through the umask; a directory made here is set exactly, one that
+  // existed is the administrator's (e.g. systemd's RuntimeDirectory).
+  if (created !== undefined) chmodSync(dirname(socketPath), 0o755);
   await clearStaleSocket(socketPath, log);
 
+  const group = opts.operatorGroup ?? DEFAULT_OPERATOR_GROUP;
+  const hub = new EventHub(opts.getStatus, opts.events, log, opts.eventLimits);
   const routes: RouteTable = {
     ...opts.routes,
     [PATHS.status]: { GET: () => opts.getStatus() },
+    [PATHS.caller]: { GET: (req) => callerInfo(req) },
   };
+  const ctx: HandleContext = { routes, hub, log, group };
   const server = createServer(
     { maxHeaderSize: API_LIMITS.headerBytes, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
-    (req, res) => void handle(routes, req, res, log),
+    (req, res) => void handle(ctx, req, res),
   );
   server.maxConnections = API_LIMITS.maxConnections;
   await listenPrivately(server, socketPath);
-  // Reading status is open to every local user for now; mutating routes will check
-  // SO_PEERCRED per request, which is why the mode can be this wide.
-  chmodSync(socketPath, 0o666);
+  openSocket(socketPath, opts.socketAccess ?? 'everyone-reads', group, log);
   log.info(`local API listening on ${socketPath}`);
 
   let closed: Promise<void> | null = null;
   return {
     close() {
       closed ??= new Promise<void>((resolve) => {
+        hub.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }).then(() => {
@@ -99,6 +126,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
       return closed;
     },
+  };
+}
+
+/** openSocket sets the socket's mode and group after the private bind (see SocketAccess). */
+function openSocket(socketPath: string, access: SocketAccess, group: string, log: Logger): void {
+  const gid = groupGid(group);
+  if (gid !== null) {
+    try {
+      chownSync(socketPath, -1, gid);
+    } catch (e) {
+      // Only root may hand a file to a group it is not in; a helper run by a user for tests
+      // keeps its own group, and privileged checks still work per request.
+      log.info(`cannot give ${socketPath} to group ${group}: ${(e as Error).message}`);
+    }
+  }
+  const mode = access === 'everyone-reads' ? 0o666 : gid !== null ? 0o660 : 0o600;
+  chmodSync(socketPath, mode);
+}
+
+/** callerInfo answers GET /v1/caller. */
+function callerInfo(req: ApiRequest): CallerInfo {
+  const a = req.access();
+  return {
+    uid: req.caller?.uid ?? -1,
+    gid: req.caller?.gid ?? -1,
+    privileged: a.privileged,
+    operatorGroup: a.group,
+    operatorGroupExists: a.groupGid !== null,
   };
 }
 
@@ -172,7 +227,15 @@ async function listenPrivately(server: Server, socketPath: string): Promise<void
   }
 }
 
-async function handle(routes: RouteTable, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+interface HandleContext {
+  routes: RouteTable;
+  hub: EventHub;
+  log: Logger;
+  group: string;
+}
+
+async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { routes, hub, log } = ctx;
   try {
     if (req.headers.origin !== undefined || req.headers.referer !== undefined) {
       return sendError(res, 403, 'forbidden-origin', 'requests from web pages are refused');
@@ -186,6 +249,14 @@ async function handle(routes: RouteTable, req: IncomingMessage, res: ServerRespo
       return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
     }
     const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
+    if (path === PATHS.events) {
+      if (req.method !== 'GET') {
+        res.setHeader('Allow', 'GET');
+        return sendError(res, 405, 'method-not-allowed', `${path} does not accept ${String(req.method).slice(0, 16)}`);
+      }
+      if (hub.full) return sendError(res, 503, 'too-many-streams', 'too many event streams are open; try again later');
+      return hub.accept(req, res);
+    }
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return sendError(res, 404, 'not-found', `no such endpoint: ${path.slice(0, 100)}`);
     const method = req.method as HttpMethod;
@@ -202,7 +273,11 @@ async function handle(routes: RouteTable, req: IncomingMessage, res: ServerRespo
         return sendError(res, 400, 'bad-request', 'the request body is not valid JSON');
       }
     }
-    const result = await handler({ body, query: new URLSearchParams(search), caller: callerOf(req) });
+    const caller = callerOf(req);
+    let access: AccessCheck | null = null;
+    const result = await handler({
+      body, query: new URLSearchParams(search), caller, access: () => (access ??= checkAccess(caller, ctx.group)),
+    });
     sendJson(res, 200, result);
   } catch (e) {
     if (e instanceof ApiHttpError) return sendError(res, e.status, e.code, e.message);

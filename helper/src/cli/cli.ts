@@ -18,11 +18,14 @@ import { unavailableCommands } from './unavailable.js';
 import { versionCommand } from './version.js';
 import { enrolCommand } from './enrol.js';
 import { upCommand, downCommand } from './up-down.js';
+import { uiCommand } from './ui.js';
+import { cleanupCommand } from './cleanup.js';
+import { startCommand, stopCommand } from './service.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, statusCommand, upCommand, downCommand, enrolCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
-  versionCommand, ...unavailableCommands,
+  runCommand, startCommand, stopCommand, cleanupCommand, statusCommand, upCommand, downCommand, enrolCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
+  uiCommand, versionCommand, ...unavailableCommands,
 ];
 
 /** topLevelHelp is `warren --help`. */

@@ -1,0 +1,160 @@
+// AppBackend: the main side of the app, shared by the Electron shell and the browser fallback.
+// It follows the helper's event stream through helper/src/api/client.ts (the only way the app
+// talks to the helper), keeps the AppState, and implements every IPC call of the schema.
+// Client errors become Problems here, worded for a person (what happened, what to do).
+import {
+  ApiClient, ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket, type ApiClientError, type StatusEvent,
+  type SubscribeOptions, type Subscription,
+} from '../helper/src/api/client.js';
+import { fromStatus, initialAppState, type AppState, type ExitChoice, type Problem } from '../src-shared/app-state.js';
+import type { IpcHandlers, WhyView } from '../src-shared/ipc-schema.js';
+import type { Status } from '../src-shared/status.js';
+
+/** AppBackendOptions: the helper's socket, and test seams. */
+export interface AppBackendOptions {
+  socketPath: string;
+  client?: ApiClient;
+  now?: () => number;
+  subscribe?: SubscribeOptions;
+}
+
+/** toProblem words any failure of a call to the helper. */
+export function toProblem(e: unknown): Problem {
+  if (e instanceof HelperNotRunning) {
+    return {
+      code: 'helper-not-running',
+      message: `The Warren helper is not running (${e.reason === 'no-socket' ? 'no socket at' : 'nothing listens on'} ${e.socketPath}). ` +
+        'Start it with `sudo systemctl start warren` (or `sudo warren run`); this window reconnects by itself.',
+    };
+  }
+  if (e instanceof PermissionDenied) {
+    return { code: 'permission-denied', message: `This user may not open ${e.socketPath}. Ask an administrator to add you to the operator group (usually \`warren\`), then log in again.` };
+  }
+  if (e instanceof UntrustedSocket) return { code: 'untrusted-socket', message: `${e.message}.` };
+  if (e instanceof ApiError && e.httpStatus === null) {
+    // The connection broke or the answer was unusable: the helper may be restarting.
+    return { code: 'helper-error', message: `Lost the connection to the helper (${e.message}); reconnecting…` };
+  }
+  if (e instanceof ApiError) {
+    const code = e.httpStatus === 403 ? 'forbidden' : e.httpStatus === 400 || e.httpStatus === 422 ? 'bad-request'
+      : e.httpStatus === 404 ? 'not-found' : 'helper-error';
+    return { code, message: e.message };
+  }
+  return { code: 'internal', message: `internal error in the app: ${(e as Error)?.message ?? String(e)}` };
+}
+
+// whyDirection reads detail.egress.allowed (and ingress) when the helper's detail has them.
+function whyDirection(detail: unknown, dir: 'egress' | 'ingress'): boolean | null {
+  const d = (detail as Record<string, { allowed?: unknown } | undefined> | null)?.[dir];
+  return typeof d?.allowed === 'boolean' ? d.allowed : null;
+}
+
+/** AppBackend holds the state and answers the renderer's calls. */
+export class AppBackend {
+  readonly client: ApiClient;
+  readonly handlers: IpcHandlers;
+  private state: AppState = initialAppState();
+  private readonly listeners = new Set<(s: AppState) => void>();
+  private sub: Subscription | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: AppBackendOptions) {
+    this.client = opts.client ?? new ApiClient(opts.socketPath);
+    this.now = opts.now ?? Date.now;
+    this.handlers = {
+      getState: async () => this.state,
+      connect: async () => {
+        await this.client.connect();
+        await this.refresh();
+        return this.state.tunnel;
+      },
+      disconnect: async () => {
+        await this.client.disconnect();
+        await this.refresh();
+        return this.state.tunnel;
+      },
+      useExitNode: async ({ identity, use }) => {
+        const r = await this.client.useExitNode(identity, use);
+        await this.refresh();
+        const label = this.state.peers.find((p) => p.identity === r.identity)?.label ?? r.identity;
+        const choice: ExitChoice = { identity: r.identity, label, routes: r.routes, inUse: r.inUse };
+        return choice;
+      },
+      why: async ({ peer }) => {
+        const w = await this.client.why(peer);
+        const view: WhyView = { peer, text: w.text, egress: whyDirection(w.detail, 'egress'), ingress: whyDirection(w.detail, 'ingress') };
+        return view;
+      },
+      enrol: async ({ coordinator, key }) => {
+        const r = (await this.client.enrol({ coordinator, key })) as { message?: unknown; state?: unknown } | null;
+        await this.refresh().catch(() => undefined);
+        const message = typeof r?.message === 'string' ? r.message
+          : `The helper accepted the key for ${coordinator}${typeof r?.state === 'string' ? ` (${r.state})` : ''}.`;
+        return { message };
+      },
+    };
+  }
+
+  /** current is the latest state. */
+  current(): AppState {
+    return this.state;
+  }
+
+  /** onState calls listener after every change; it returns the function that stops it. */
+  onState(listener: (s: AppState) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** start follows the helper's events until stop(). */
+  start(): void {
+    if (this.sub !== null) return;
+    this.sub = this.client.subscribe((e) => this.onEvent(e), (e, retry) => this.onError(e, retry), this.opts.subscribe);
+  }
+
+  /** stop ends the subscription. */
+  stop(): void {
+    this.sub?.close();
+    this.sub = null;
+  }
+
+  private async refresh(): Promise<void> {
+    this.apply(await this.client.status());
+  }
+
+  private onEvent(e: StatusEvent): void {
+    this.apply(e.status);
+    // Who we are to the helper is asked again after every (re)connect: group membership
+    // changes with a new login, and a restarted helper may have a different operator group.
+    if (e.kind === 'snapshot') {
+      this.client.caller().then(
+        (c) => this.set({ access: { privileged: c.privileged, operatorGroup: c.operatorGroup, operatorGroupExists: c.operatorGroupExists } }),
+        () => undefined,
+      );
+    }
+  }
+
+  private onError(e: ApiClientError, retryInMs: number): void {
+    // A stale picture is worse than none: "Connected" must not stay on screen once the helper
+    // is gone, so the tunnel and peers are cleared until it answers again.
+    this.set({ link: 'down', problem: toProblem(e), retryInMs, tunnel: null, peers: [], access: null });
+  }
+
+  private apply(status: Status): void {
+    const { tunnel, peers } = fromStatus(status, this.now());
+    this.set({ link: 'up', problem: null, retryInMs: null, tunnel, peers, updatedAt: this.now() });
+  }
+
+  private set(patch: Partial<AppState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of [...this.listeners]) {
+      try {
+        l(this.state);
+      } catch {
+        // one broken window must not stop the others
+      }
+    }
+  }
+}

@@ -1,0 +1,27 @@
+// PeerList: every peer, online ones counted in the heading; ages tick every second.
+import { canChange } from '../../../src-shared/app-state.js';
+import { useStore } from '../../store/index.js';
+import { useNow } from '../layout/use-now.js';
+import { PeerCard } from './PeerCard.js';
+
+export function PeerList() {
+  const app = useStore((s) => s.app);
+  const now = useNow();
+  const may = canChange(app);
+  const online = app.peers.filter((p) => p.online).length;
+  return (
+    <section aria-labelledby="peers-title" data-testid="peers-view">
+      <div className="section-head">
+        <h2 id="peers-title">Peers</h2>
+        <span className="count" data-testid="peer-count">{online} of {app.peers.length} online</span>
+      </div>
+      {app.peers.length === 0
+        ? <p className="empty">No peers yet. Enrol with a coordinator, or add peers to the profile.</p>
+        : (
+          <ul className="peers">
+            {app.peers.map((p) => <PeerCard key={p.identity} peer={p} now={now} may={may} tunnelUp={app.tunnel?.state === 'connected'} />)}
+          </ul>
+        )}
+    </section>
+  );
+}

@@ -1,0 +1,43 @@
+// ProblemBanner: the small problems above the content: main itself out of reach, a read-only
+// user, a tunnel in error, and the last action that failed (dismissable).
+import { useStore } from '../../store/index.js';
+
+export function ProblemBanner() {
+  const app = useStore((s) => s.app);
+  const backendReachable = useStore((s) => s.backendReachable);
+  const notice = useStore((s) => s.notice);
+  const showNotice = useStore((s) => s.showNotice);
+  const access = app.link === 'up' ? app.access : null;
+  const tunnelError = app.link === 'up' && app.tunnel?.state === 'error' ? app.tunnel.error : null;
+  return (
+    <div aria-live="polite">
+      {!backendReachable && (
+        <div className="banner banner-error" role="alert" data-testid="backend-down">
+          <div className="grow"><strong>Lost contact with the app</strong>
+            <p className="text">The process that serves this window stopped answering (was <code>warren ui</code> closed?). Retrying…</p></div>
+        </div>
+      )}
+      {access && !access.privileged && (
+        <div className="banner banner-warn" data-testid="read-only">
+          <div className="grow"><strong>Read-only</strong>
+            <p className="text">
+              {access.operatorGroupExists
+                ? <>You can watch, but connecting, disconnecting, exit nodes and enrolling need root or membership in the <code>{access.operatorGroup}</code> group. Ask an administrator to run <code>sudo usermod -aG {access.operatorGroup} $USER</code>, then log in again.</>
+                : <>You can watch, but changing things needs root: the operator group <code>{access.operatorGroup}</code> does not exist on this system (<code>sudo groupadd {access.operatorGroup}</code> creates it).</>}
+            </p></div>
+        </div>
+      )}
+      {tunnelError !== null && (
+        <div className="banner banner-error" role="alert" data-testid="tunnel-error">
+          <div className="grow"><strong>The tunnel failed</strong><p className="text">{tunnelError ?? 'See the helper log.'}</p></div>
+        </div>
+      )}
+      {notice && (
+        <div className={`banner ${notice.kind === 'error' ? 'banner-error' : 'banner-ok'}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
+          <div className="grow"><p className="text">{notice.text}</p></div>
+          <button type="button" className="btn-link" onClick={() => showNotice(null)}>Dismiss</button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,62 @@
+// StatusHeader: the tunnel state in words and colour, this system's identity and virtual IP,
+// the coordinator's reachability when there is one, and the Connect/Disconnect button.
+import { STATE_WORDS, formatAge } from '../../../src-shared/format.js';
+import type { AppState } from '../../../src-shared/app-state.js';
+import { useStore } from '../../store/index.js';
+import { Logo } from '../layout/Logo.js';
+import { useNow } from '../layout/use-now.js';
+import { ThemeToggle } from '../theme/ThemeToggle.js';
+import { ConnectButton } from './ConnectButton.js';
+
+function stateOf(app: AppState): { key: string; words: string } {
+  if (app.link === 'starting') return { key: 'starting', words: 'Starting…' };
+  if (app.link === 'down' || app.tunnel === null) {
+    return { key: 'down', words: app.problem?.code === 'helper-not-running' ? 'Helper not running' : 'Helper unreachable' };
+  }
+  return { key: app.tunnel.state, words: STATE_WORDS[app.tunnel.state] };
+}
+
+export function StatusHeader() {
+  const app = useStore((s) => s.app);
+  const now = useNow();
+  const { key, words } = stateOf(app);
+  const t = app.link === 'up' ? app.tunnel : null;
+  const c = t?.coordinator ?? null;
+  return (
+    <header className="app-header">
+      <div className="brand-row">
+        <div className="brand"><Logo /> Warren</div>
+        <div className="spacer" />
+        <ThemeToggle />
+      </div>
+      <div className="status-row">
+        <div className="state">
+          <span className="state-dot" data-state={key} aria-hidden="true" />
+          <div>
+            <div className="state-word" data-testid="tunnel-state" data-state={key} aria-live="polite">{words}</div>
+            {t && <div className="identity" data-testid="identity">This system: <span className="mono">{t.identity}</span> · <span className="mono" data-testid="virtual-ip">{t.virtualAddress}</span></div>}
+          </div>
+        </div>
+        <ConnectButton />
+      </div>
+      {t && (
+        <dl className="facts">
+          <div><dt>Adapter</dt><dd className="mono">{t.adapter}</dd></div>
+          <div><dt>Network</dt><dd className="mono">{t.virtualNetwork}</dd></div>
+          {t.policy && <div><dt>Policy</dt><dd>{t.policy.mode === 'allow-all' ? 'allow all' : `${t.policy.active} of ${t.policy.total} active`}</dd></div>}
+          {t.providesRoutes.length > 0 && <div><dt>Exit node for</dt><dd className="mono">{t.providesRoutes.join(', ')}</dd></div>}
+          {c && (
+            <div data-testid="coordinator">
+              <dt>Coordinator</dt>
+              <dd className="reach" data-reachable={c.reachable}>
+                {c.url} — {c.reachable ? 'reachable' : 'unreachable'}
+                {c.state === 'pending' ? ', waiting for approval' : c.state === 'revoked' ? ', revoked' : ''}
+                {c.lastContact !== null && !c.reachable ? ` (last heard ${formatAge(c.lastContact, now)})` : ''}
+              </dd>
+            </div>
+          )}
+        </dl>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,59 @@
+// Actions: what buttons do. Each runs one typed call through the bridge, marks itself pending
+// while it runs, and turns an error result into a notice; successes need no notice because
+// the next state event shows them (the Connect button turns into Disconnect).
+import type { Bridge } from '../bridge.js';
+import type { IpcResult } from '../../src-shared/ipc-schema.js';
+import { useStore } from './index.js';
+
+let bridge: Bridge | null = null;
+
+/** bindBridge connects the store to main: state events flow in until the returned stop(). */
+export function bindBridge(b: Bridge): () => void {
+  bridge = b;
+  const { setApp, setBackendReachable } = useStore.getState();
+  void b.invoke.getState().then((r) => {
+    if (r.ok) setApp(r.value);
+  });
+  return b.subscribe(setApp, setBackendReachable);
+}
+
+async function run<T>(key: string, call: (b: Bridge) => Promise<IpcResult<T>>): Promise<IpcResult<T> | null> {
+  if (bridge === null) return null;
+  const { setPending, showNotice } = useStore.getState();
+  setPending(key, true);
+  try {
+    const r = await call(bridge);
+    showNotice(r.ok ? null : { kind: 'error', text: r.error.message });
+    return r;
+  } finally {
+    setPending(key, false);
+  }
+}
+
+/** connect and disconnect switch the tunnel. */
+export const connect = () => run('tunnel', (b) => b.invoke.connect());
+export const disconnect = () => run('tunnel', (b) => b.invoke.disconnect());
+
+/** setExitNode switches the routes through one exit node. */
+export const setExitNode = (identity: string, use: boolean) => run(`exit:${identity}`, (b) => b.invoke.useExitNode({ identity, use }));
+
+/** toggleWhy opens a peer's explanation (asking the helper afresh each time) or closes it. */
+export async function toggleWhy(identity: string): Promise<void> {
+  const { why, setWhy } = useStore.getState();
+  if (why[identity]?.open) {
+    setWhy(identity, { open: false });
+    return;
+  }
+  setWhy(identity, { open: true, loading: true, error: null });
+  if (bridge === null) return;
+  const r = await bridge.invoke.why({ peer: identity });
+  setWhy(identity, r.ok ? { loading: false, result: r.value } : { loading: false, result: null, error: r.error.message });
+}
+
+/** enrol sends the coordinator URL and key; the form shows the outcome itself. */
+export async function enrol(coordinator: string, key: string): Promise<IpcResult<{ message: string }> | null> {
+  const r = await run('enrol', (b) => b.invoke.enrol({ coordinator, key }));
+  // The form shows its own error next to the fields; the banner would repeat it.
+  if (r && !r.ok) useStore.getState().showNotice(null);
+  return r;
+}

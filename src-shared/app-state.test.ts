@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Status } from './status.js';
+import { canChange, exitChoices, fromStatus, inCidr, initialAppState, virtualIpOf } from './app-state.js';
+import { formatAge, formatBytes } from './format.js';
+
+const NOW = 1_700_000_100_000;
+const STATUS: Status = {
+  version: '0.1.0', identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'coordinated', drops: {}, startedAt: 1,
+  dns: { zone: 'warren.internal', address: '100.64.0.1', integration: 'none' },
+  policy: { mode: 'policy', active: 2, total: 3 },
+  providesRoutes: [{ cidr: '198.51.100.0/24', via: 'eth0', snatTo: '198.51.100.1' }],
+  coordinator: { url: 'https://c.example', systemId: 's1', reachable: true, state: 'active', mapVersion: 4, lastContact: NOW - 5000, lastError: null },
+  peers: [
+    {
+      identity: 'ZZZZZ', name: null, publicKey: 'k1', endpoint: null, allowedIps: ['10.0.0.0/8', '100.64.0.9/32'], lastHandshake: null,
+      rxBytes: 0, txBytes: 0, persistentKeepalive: 0, exitNodeFor: [],
+    },
+    {
+      identity: 'Q8QW8', name: 'exit', publicKey: 'k2', endpoint: '192.0.2.2:51820', allowedIps: ['198.51.100.0/24', '100.64.0.2/32'],
+      lastHandshake: NOW - 10_000, rxBytes: 1536, txBytes: 20, persistentKeepalive: 25, exitNodeFor: ['198.51.100.0/24'], exitNodeInUse: true,
+      ...({ tags: ['exit', 7], dnsName: 'exit.warren.internal' } as object),
+    },
+    {
+      identity: 'AAAAA', name: 'alpha', publicKey: 'k3', endpoint: '192.0.2.3:51820', allowedIps: ['100.64.0.3/32'],
+      lastHandshake: NOW - 200_000, rxBytes: 1, txBytes: 2, persistentKeepalive: 0, exitNodeFor: [],
+    },
+  ],
+};
+
+test('fromStatus: the tunnel view carries identity, address, coordinator, policy and DNS zone', () => {
+  const { tunnel } = fromStatus(STATUS, NOW);
+  assert.equal(tunnel.identity, 'G982V');
+  assert.equal(tunnel.virtualAddress, '100.64.0.1');
+  assert.deepEqual(tunnel.coordinator, { url: 'https://c.example', reachable: true, state: 'active', lastContact: NOW - 5000, lastError: null });
+  assert.deepEqual(tunnel.policy, { mode: 'policy', active: 2, total: 3 });
+  assert.equal(tunnel.dnsZone, 'warren.internal');
+  assert.deepEqual(tunnel.providesRoutes, ['198.51.100.0/24']);
+  assert.equal(tunnel.error, null);
+  assert.equal(fromStatus({ ...STATUS, coordinator: undefined, dns: null, state: 'error', error: 'adapter gone' }, NOW).tunnel.coordinator, null);
+  assert.equal(fromStatus({ ...STATUS, state: 'error', error: 'adapter gone' }, NOW).tunnel.error, 'adapter gone');
+});
+
+test('fromStatus: peers sorted by label, with virtual IP, online, tags and exit routes', () => {
+  const { peers } = fromStatus(STATUS, NOW);
+  assert.deepEqual(peers.map((p) => p.label), ['alpha', 'exit', 'ZZZZZ']);
+  const [alpha, exit, anon] = peers;
+  assert.equal(alpha?.online, false, 'a handshake older than 180 s is not online');
+  assert.equal(exit?.online, true);
+  assert.equal(anon?.online, false);
+  assert.equal(exit?.virtualIp, '100.64.0.2', 'the /32 inside the virtual network, not the exit subnet');
+  assert.equal(anon?.virtualIp, '100.64.0.9');
+  assert.deepEqual(exit?.tags, ['exit'], 'only text tags survive');
+  assert.equal(exit?.dnsName, 'exit.warren.internal');
+  assert.equal(alpha?.dnsName, null);
+  assert.deepEqual(exit?.exitRoutes, ['198.51.100.0/24']);
+  assert.equal(exit?.exitInUse, true);
+  assert.equal(anon?.label, 'ZZZZZ', 'a peer without a name is labelled by identity');
+  const down = fromStatus({ ...STATUS, state: 'disconnected' }, NOW).peers;
+  assert.equal(down.some((p) => p.online), false, 'nobody is online through a disconnected tunnel');
+});
+
+test('inCidr and virtualIpOf', () => {
+  const cases: [string, string, boolean][] = [
+    ['100.64.0.2', '100.64.0.0/10', true], ['100.128.0.1', '100.64.0.0/10', false], ['1.2.3.4', '0.0.0.0/0', true],
+    ['10.0.0.1', '10.0.0.1/32', true], ['10.0.0.2', '10.0.0.1/32', false], ['300.0.0.1', '0.0.0.0/0', false], ['x', '10.0.0.0/8', false],
+    ['10.0.0.1', '10.0.0.0/33', false],
+  ];
+  for (const [a, c, want] of cases) assert.equal(inCidr(a, c), want, `${a} in ${c}`);
+  assert.equal(virtualIpOf(['192.168.1.5/32', '100.64.0.7/32'], '100.64.0.0/10'), '100.64.0.7');
+  assert.equal(virtualIpOf(['192.168.1.0/24'], '100.64.0.0/10'), null);
+});
+
+test('exitChoices and canChange', () => {
+  const { tunnel, peers } = fromStatus(STATUS, NOW);
+  const s = { ...initialAppState(), link: 'up' as const, tunnel, peers };
+  assert.deepEqual(exitChoices(s), [{ identity: 'Q8QW8', label: 'exit', routes: ['198.51.100.0/24'], inUse: true }]);
+  const cases: [string, object, boolean][] = [
+    ['unknown access', {}, true],
+    ['privileged', { access: { privileged: true, operatorGroup: 'warren', operatorGroupExists: true } }, true],
+    ['read-only', { access: { privileged: false, operatorGroup: 'warren', operatorGroupExists: true } }, false],
+    ['helper down', { link: 'down' }, false],
+    ['no tunnel yet', { tunnel: null }, false],
+  ];
+  for (const [label, patch, want] of cases) assert.equal(canChange({ ...s, ...patch }), want, label);
+});
+
+test('formatBytes and formatAge', () => {
+  const bytes: [number, string][] = [[0, '0 B'], [1023, '1023 B'], [1024, '1.00 KiB'], [1536, '1.50 KiB'], [10 * 1024 * 1024, '10.0 MiB'],
+    [150 * 1024 ** 3, '150 GiB'], [-1, '—'], [Number.NaN, '—']];
+  for (const [n, want] of bytes) assert.equal(formatBytes(n), want, String(n));
+  const ages: [number | null, string][] = [[null, 'never'], [NOW, '0 s ago'], [NOW - 59_000, '59 s ago'], [NOW - 60_000, '1 min ago'],
+    [NOW - 3 * 3600_000, '3 h ago'], [NOW - 72 * 3600_000, '3 days ago'], [NOW + 5000, '0 s ago']];
+  for (const [t, want] of ages) assert.equal(formatAge(t, NOW), want, String(t));
+});

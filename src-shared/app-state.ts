@@ -1,0 +1,215 @@
+// The app's domain model (DESIGN.md convention 5): what the renderer and the tray show, made
+// from the helper's wire Status in exactly one place (fromStatus). The renderer never sees a
+// Status; when the wire changes, only this file follows. No Node or DOM imports here.
+import type { CoordinatorSummary, PeerStatus, Status, TunnelState } from './status.js';
+
+export type { TunnelState } from './status.js';
+
+/** ONLINE_WINDOW_MS: a peer with a handshake this recent counts as online (WireGuard rejects
+ * a session after 180 s, so an older handshake means no live session). */
+export const ONLINE_WINDOW_MS = 180_000;
+
+/** LinkState is how the app reaches the helper: 'starting' before the first answer. */
+export type LinkState = 'starting' | 'up' | 'down';
+
+/** ProblemCode names what keeps the app from the helper, or an action that failed. */
+export type ProblemCode =
+  | 'helper-not-running'
+  | 'permission-denied'
+  | 'untrusted-socket'
+  | 'forbidden'
+  | 'bad-request'
+  | 'not-found'
+  | 'helper-error'
+  | 'backend-unreachable'
+  | 'internal';
+
+/** Problem is a failure worded for the person: what happened and what to do. */
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+}
+
+/** Access is what the helper says this user may do. */
+export interface Access {
+  privileged: boolean;
+  operatorGroup: string;
+  operatorGroupExists: boolean;
+}
+
+/** CoordinatorView is the coordinator as the header shows it. */
+export interface CoordinatorView {
+  url: string;
+  reachable: boolean;
+  state: CoordinatorSummary['state'];
+  lastContact: number | null;
+  lastError: string | null;
+}
+
+/** TunnelView is this system and its tunnel. */
+export interface TunnelView {
+  state: TunnelState;
+  error: string | null;
+  identity: string;
+  publicKey: string;
+  virtualAddress: string;
+  virtualNetwork: string;
+  adapter: string;
+  listenPort: number;
+  version: string;
+  mode: Status['mode'];
+  startedAt: number;
+  coordinator: CoordinatorView | null;
+  policy: { mode: 'allow-all' | 'policy'; active: number; total: number } | null;
+  dnsZone: string | null;
+  /** providesRoutes are the subnets this system is an exit node for. */
+  providesRoutes: string[];
+}
+
+/** PeerView is one peer row. */
+export interface PeerView {
+  identity: string;
+  /** label is the name, or the identity when the peer has none. */
+  label: string;
+  name: string | null;
+  dnsName: string | null;
+  virtualIp: string | null;
+  endpoint: string | null;
+  lastHandshake: number | null;
+  online: boolean;
+  rxBytes: number;
+  txBytes: number;
+  tags: string[];
+  /** exitRoutes are the subnets this peer is an exit node for (for this system). */
+  exitRoutes: string[];
+  exitInUse: boolean;
+}
+
+/** AppState is everything the UI shows; main sends it whole after every change. */
+export interface AppState {
+  link: LinkState;
+  /** problem says why the link is down (or why the last snapshot is stale). */
+  problem: Problem | null;
+  /** retryInMs is when the next attempt to reach the helper is due, while down. */
+  retryInMs: number | null;
+  access: Access | null;
+  tunnel: TunnelView | null;
+  peers: PeerView[];
+  /** updatedAt is when main last heard from the helper (Unix ms), or null. */
+  updatedAt: number | null;
+}
+
+/** initialAppState is the state before the helper has answered. */
+export function initialAppState(): AppState {
+  return { link: 'starting', problem: null, retryInMs: null, access: null, tunnel: null, peers: [], updatedAt: null };
+}
+
+/** canChange says whether the UI should offer actions (unknown access counts as yes: the
+ * helper still decides, and a refusal is shown). */
+export function canChange(s: AppState): boolean {
+  return s.link === 'up' && s.tunnel !== null && (s.access?.privileged ?? true);
+}
+
+// Fields some helpers send per peer beyond PeerStatus; read defensively, shown when present.
+interface PeerExtras {
+  tags?: unknown;
+  dnsName?: unknown;
+  dnsNames?: unknown;
+}
+
+const str = (v: unknown, max = 256): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const strList = (v: unknown, max = 64): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, max).map((x) => x.slice(0, 256)) : [];
+
+/** parseIPv4 reads dotted quad text into a 32-bit number, or null. */
+function parseIPv4(s: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return null;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+/** inCidr says whether address lies in cidr ("a.b.c.d/n"). */
+export function inCidr(address: string, cidr: string): boolean {
+  const [net, bitsText] = cidr.split('/');
+  const a = parseIPv4(address);
+  const n = parseIPv4(net ?? '');
+  const bits = Number(bitsText);
+  if (a === null || n === null || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((a & mask) >>> 0) === ((n & mask) >>> 0);
+}
+
+/** virtualIpOf picks the peer's own address: a /32 inside the virtual network, else any /32. */
+export function virtualIpOf(allowedIps: readonly string[], virtualNetwork: string): string | null {
+  const hosts = allowedIps.filter((c) => c.endsWith('/32')).map((c) => c.slice(0, -3));
+  return hosts.find((h) => inCidr(h, virtualNetwork)) ?? hosts[0] ?? null;
+}
+
+function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: boolean, now: number): PeerView {
+  const name = str(p.name, 128);
+  const identity = str(p.identity, 16) ?? '?';
+  const lastHandshake = typeof p.lastHandshake === 'number' ? p.lastHandshake : null;
+  const dnsNames = strList(p.dnsNames);
+  return {
+    identity,
+    label: name ?? identity,
+    name,
+    dnsName: str(p.dnsName) ?? dnsNames[0] ?? null,
+    virtualIp: virtualIpOf(strList(p.allowedIps, 4096), virtualNetwork),
+    endpoint: str(p.endpoint, 64),
+    lastHandshake,
+    // A disconnected tunnel forgets its sessions: nobody is reachable, whatever the last handshake.
+    online: tunnelUp && lastHandshake !== null && now - lastHandshake < ONLINE_WINDOW_MS,
+    rxBytes: num(p.rxBytes),
+    txBytes: num(p.txBytes),
+    tags: strList(p.tags),
+    exitRoutes: strList(p.exitNodeFor, 1024),
+    exitInUse: p.exitNodeInUse === true,
+  };
+}
+
+/** fromStatus converts the helper's wire Status into the tunnel and peer views. */
+export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers: PeerView[] } {
+  const c = s.coordinator;
+  const tunnel: TunnelView = {
+    state: s.state,
+    error: s.error ?? null,
+    identity: s.identity,
+    publicKey: s.publicKey,
+    virtualAddress: s.virtualAddress,
+    virtualNetwork: s.virtualNetwork,
+    adapter: s.adapter,
+    listenPort: s.listenPort,
+    version: s.version,
+    mode: s.mode,
+    startedAt: s.startedAt,
+    coordinator: c
+      ? { url: c.url, reachable: c.reachable === true, state: c.state, lastContact: c.lastContact ?? null, lastError: c.lastError ?? null }
+      : null,
+    policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
+    dnsZone: s.dns?.zone ?? null,
+    providesRoutes: (s.providesRoutes ?? []).map((r) => r.cidr),
+  };
+  const peers = s.peers
+    .map((p) => peerView(p, s.virtualNetwork, s.state === 'connected', now))
+    .sort((a, b) => a.label.localeCompare(b.label) || a.identity.localeCompare(b.identity));
+  return { tunnel, peers };
+}
+
+/** ExitChoice is one exit node the person can switch on or off. */
+export interface ExitChoice {
+  identity: string;
+  label: string;
+  routes: string[];
+  inUse: boolean;
+}
+
+/** exitChoices lists the peers that offer exit routes, in peer order. */
+export function exitChoices(s: AppState): ExitChoice[] {
+  return s.peers
+    .filter((p) => p.exitRoutes.length > 0)
+    .map((p) => ({ identity: p.identity, label: p.label, routes: p.exitRoutes, inUse: p.exitInUse }));
+}
