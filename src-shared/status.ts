@@ -16,6 +16,10 @@ export interface PeerStatus {
   txBytes: number;
   persistentKeepalive: number; // seconds, 0 = off
   exitNodeFor: string[];
+  /** tags are the peer's tags (bare names). */
+  tags?: string[];
+  /** dnsName is the peer's first DNS name, fully qualified (e.g. beta.warren.internal), or null. */
+  dnsName?: string | null;
   /** exitNodeInUse says whether this system routes exitNodeFor through the peer now. */
   exitNodeInUse?: boolean;
 }

@@ -1,6 +1,7 @@
 // callHelper runs one request against the helper's local API and turns the client's errors
 // into the CLI's messages, so every subcommand words "not running" and "denied" the same way.
 import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../api/client.js';
+import { UntrustedSocket } from '../api/errors.js';
 import { CliError } from './command.js';
 
 /** callHelper calls fn with a client for socketPath and maps failures to CliErrors. */
@@ -9,11 +10,12 @@ export async function callHelper<T>(socketPath: string, fn: (c: ApiClient) => Pr
     return await fn(new ApiClient(socketPath));
   } catch (e) {
     if (e instanceof HelperNotRunning) {
-      throw new CliError(`warren: ${e.message}; start it with \`warren run\` or \`systemctl start warren\``, 1, true);
+      throw new CliError(`warren: ${e.message}; start it with \`warren start\` (the service) or \`warren run\``, 1, true);
     }
     if (e instanceof PermissionDenied) {
       throw new CliError(`warren: permission denied on ${socketPath}; run as root or as a member of the operator group`, 1, true);
     }
+    if (e instanceof UntrustedSocket) throw new CliError(`warren: ${e.message}`, 1, true);
     if (e instanceof ApiError) throw new CliError(`warren: ${e.message}`, 1, true);
     throw e;
   }

@@ -257,7 +257,7 @@ test('status talks to the helper over the socket', async () => {
   }
   const down = await cli(['status', '--socket', socketPath]);
   assert.equal(down.code, 1);
-  assert.equal(down.err, `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren run\` or \`systemctl start warren\`\n`);
+  assert.equal(down.err, `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren start\` (the service) or \`warren run\`\n`);
 });
 
 test('run refuses to start while another helper answers on the socket', async () => {

@@ -5,12 +5,15 @@ import { PATHS } from '../api/protocol.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
+import { enrol } from '../control/enrol.js';
 
 /** RouteContext is the part of the running daemon the routes read. */
 export interface RouteContext {
   policy: PolicyRuntime | null;
   exit: ExitRuntime | null;
   tunnel: TunnelControl;
+  profilePath: string;
+  stateDir: string;
 }
 
 /** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
@@ -31,6 +34,28 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
         status.tunnel.changed();
         if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
         return r;
+      },
+    },
+    [PATHS.enrol]: {
+      // Enrolment writes the coordinated profile; the running helper keeps its current setup
+      // until it is restarted, because the adapter's address and the peers change wholesale.
+      POST: async (req) => {
+        requirePrivileged(req);
+        const body = req.body as { coordinator?: unknown; key?: unknown } | null;
+        if (typeof body?.coordinator !== 'string' || typeof body.key !== 'string') {
+          throw new ApiHttpError(400, 'bad-request', 'expected {"coordinator": "https://...", "key": "..."}');
+        }
+        try {
+          const r = await enrol({ coordinator: body.coordinator.slice(0, 300), key: body.key.slice(0, 300), profilePath: status.profilePath, stateDir: status.stateDir });
+          const pending = r.response.state === 'pending';
+          return {
+            identity: r.response.identity, virtualAddress: r.response.virtualAddress, state: r.response.state, restartRequired: true,
+            message: `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
+              'restart the helper (warren stop, warren start) to join the network',
+          };
+        } catch (e) {
+          throw new ApiHttpError(422, 'bad-request', `enrolment failed: ${(e as Error).message}`);
+        }
       },
     },
     [PATHS.why]: {

@@ -62,7 +62,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
       exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null, control: null as ControlRuntime | null,
-      tunnel, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
+      tunnel, profilePath: opts.profilePath, stateDir: opts.stateDir, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
     };
     // Profile changes (reloads, network maps) are applied one at a time, in order.
     let applying: Promise<unknown> = Promise.resolve();

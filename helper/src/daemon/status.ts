@@ -38,7 +38,11 @@ export interface StatusContext {
 export function buildStatus(ctx: StatusContext): Status {
   const device = ctx.device;
   const peers: PeerStatus[] = [];
+  const configured = new Map(ctx.profile.peers.map((p) => [formatKey(p.publicKey), p]));
+  const zone = ctx.profile.dns.zone;
   for (const p of device?.peersByKey.values() ?? []) {
+    const pc = configured.get(formatKey(p.noise.publicKey));
+    const name = pc?.dnsNames[0] ?? (pc?.name && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(pc.name) ? pc.name.toLowerCase() : null);
     peers.push({
       identity: identityFromPublicKey(p.noise.publicKey),
       name: p.name,
@@ -50,6 +54,8 @@ export function buildStatus(ctx: StatusContext): Status {
       txBytes: p.txBytes,
       persistentKeepalive: p.noise.persistentKeepalive,
       exitNodeFor: ctx.exit?.routes.routesOf(p)?.routes ?? [],
+      tags: pc?.tags ?? [],
+      dnsName: name ? `${name}.${zone}` : null,
       exitNodeInUse: ctx.exit?.routes.routesOf(p)?.inUse ?? false,
     });
   }
