@@ -44,6 +44,7 @@ teardown() {
   local status=$? n pid i
   trap - EXIT INT TERM
   say "tearing down"
+  [[ -n "${UI_PID:-}" ]] && kill -TERM "$UI_PID" 2>/dev/null || true
   for n in "${NAMES[@]}"; do
     pid="${PID[$n]:-}"
     [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
@@ -173,7 +174,33 @@ say "warren why alpha (asked on beta)"
 warren why alpha --socket "$WORK/beta.sock" | sed 's/^/    /'
 show_status
 
+# The app's window (browser fallback, `warren ui`) on alpha's helper. The screenshot shows
+# what a person would see; with DEMO_HOLD=1 the address stays open.
+say "warren ui: Warren's window for alpha"
+UI_CMD=("$CLI"); [[ "$CLI" == *.js ]] && UI_CMD=(node "$CLI")
+# Not through the warren() function: a backgrounded function is a subshell, and its PID would
+# not be the window's.
+"${UI_CMD[@]}" ui --no-open --socket "$WORK/alpha.sock" >"$WORK/ui.out" 2>"$WORK/ui.log" &
+UI_PID=$!
+UI_URL=""
+for i in $(seq 1 50); do
+  UI_URL="$(grep -o 'http://127\.0\.0\.1:[0-9]*/[^ ]*' "$WORK/ui.out" 2>/dev/null | head -n 1 || true)"
+  [[ -n "$UI_URL" ]] && break
+  sleep 0.2
+done
+if [[ -z "$UI_URL" ]]; then
+  printf '    the window did not start:\n' ; sed 's/^/    /' "$WORK/ui.log" >&2
+else
+  printf '    %s\n' "$UI_URL"
+  if command -v chromium >/dev/null 2>&1; then
+    mkdir -p "$ROOT/.artifacts"
+    timeout 60 node "$ROOT/scripts/ui-screenshot.mjs" "$UI_URL" "$ROOT/.artifacts/demo-ui.png" >"$WORK/chromium.log" 2>&1 &&
+      printf '    screenshot: %s\n' "$ROOT/.artifacts/demo-ui.png"
+  fi
+fi
+
 if [[ -t 0 || "${DEMO_HOLD:-}" == 1 ]]; then
+  [[ -n "$UI_URL" ]] && printf '    open %s in a browser on this machine\n' "$UI_URL"
   say "the network is up; try (as root, in another terminal):"
   printf '    ip netns exec %s ping beta.warren.internal\n' "${NS[alpha]}"
   printf '    %s status --socket %s\n' "$ROOT/bin/warren" "$WORK/alpha.sock"
