@@ -1,16 +1,19 @@
 // `npm run bench`: Warren against wireguard-go (and the bare veth, for context) between two
 // network namespaces: iperf3 TCP throughput, ping RTT, CPU time and peak memory of the tunnel
 // processes. Then issue 5's exit-node run: client → printer through a Warren exit node and
-// through wireguard-go with the same SNAT rule (scripts/bench/exit.ts). Prints tables and the
-// warren/wg-go ratios; writes .bench/latest.json.
+// through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and issue 7's proxies:
+// throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
+// against direct TCP (scripts/bench/proxy.ts). Prints tables and the ratios; writes
+// .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Topology, missingRequirement, pairLayout, repoRoot } from '../e2e/netns/index.js';
 import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
 import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
-import { exitTable, ratioLines, ratios, table } from './bench/report.js';
+import { exitTable, proxyTable, ratioLines, ratios, table } from './bench/report.js';
 import { measureExit, type ExitResult } from './bench/exit.js';
+import { measureProxy, type ProxyResult } from './bench/proxy.js';
 import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
@@ -36,7 +39,7 @@ async function main(): Promise<number> {
       ...(opts.impls.includes('wg-go') || opts.exit ? ['wireguard-go', 'wg'] : []),
       ...(opts.exit ? ['nft'] : []),
     ],
-    warren: opts.exit || opts.impls.some((i) => i !== 'wg-go'),
+    warren: opts.exit || opts.proxy || opts.impls.some((i) => i !== 'wg-go'),
   });
   if (needs !== undefined) {
     process.stderr.write(`bench: cannot run: ${needs}\n`);
@@ -48,6 +51,7 @@ async function main(): Promise<number> {
   const errors: Partial<Record<Impl, string>> = {};
   let raw: Measurement;
   let exit: ExitResult | null = null;
+  let proxy: ProxyResult | null = null;
   try {
     progress(`namespaces ${topo.prefix}-a and ${topo.prefix}-b over veth`);
     const l = await pairLayout(topo);
@@ -63,6 +67,7 @@ async function main(): Promise<number> {
     }
     // In the same topology, so the one destroy below also removes the exit run's namespaces.
     if (opts.exit) exit = await measureExit(topo, opts, (s) => progress(`exit node: ${s}`));
+    if (opts.proxy) proxy = await measureProxy(topo, opts, (s) => progress(`proxy: ${s}`));
   } finally {
     progress('cleaning up');
     await topo.destroy();
@@ -76,7 +81,9 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table(rows)}\n`);
   const r = ratios(results);
   if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
-  if (exit) process.stdout.write(`\n${exitTable(exit)}\n\n`);
+  if (exit) process.stdout.write(`\n${exitTable(exit)}\n`);
+  if (proxy) process.stdout.write(`\n${proxyTable(proxy)}\n`);
+  process.stdout.write('\n');
   progress('firewall decisions (10,000 policies, 100,000 flows)');
   const firewall = runFirewallBench();
   process.stdout.write(`firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
@@ -87,12 +94,13 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
-    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings },
-    raw, results, errors, ratios: r, exit, firewall,
+    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy },
+    raw, results, errors, ratios: r, exit, proxy, firewall,
   }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${out}\n`);
   const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
-  return Object.keys(errors).length > 0 || exitFailed ? 1 : 0;
+  const proxyFailed = proxy !== null && Object.keys(proxy.errors).length > 0;
+  return Object.keys(errors).length > 0 || exitFailed || proxyFailed ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -9,19 +9,20 @@ function capture(verbosity: number, clock = { t: Date.UTC(2026, 10, 24) }) {
 }
 
 test('levels are filtered by verbosity', () => {
-  const levels: LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
+  const levels: LogLevel[] = ['error', 'warn', 'info', 'verbose', 'debug', 'trace'];
   const want: Record<number, string[]> = {
     0: ['ERROR', 'WARN'],
     1: ['ERROR', 'WARN', 'INFO'],
-    2: ['ERROR', 'WARN', 'INFO'],
-    3: ['ERROR', 'WARN', 'INFO', 'DEBUG'],
-    4: ['ERROR', 'WARN', 'INFO', 'DEBUG'],
-    5: ['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'],
+    2: ['ERROR', 'WARN', 'INFO', 'VERBOSE'],
+    3: ['ERROR', 'WARN', 'INFO', 'VERBOSE', 'DEBUG'],
+    4: ['ERROR', 'WARN', 'INFO', 'VERBOSE', 'DEBUG'],
+    5: ['ERROR', 'WARN', 'INFO', 'VERBOSE', 'DEBUG', 'TRACE'],
   };
   for (const [v, expected] of Object.entries(want)) {
     const { log, lines } = capture(Number(v));
     for (const l of levels) log[l]('m');
     assert.deepEqual(lines.map((s) => s.split(' ')[1]), expected, `-v ${v}`);
+    assert.equal(log.enabled('verbose'), Number(v) >= 2);
     assert.equal(log.enabled('debug'), Number(v) >= 3);
   }
 });

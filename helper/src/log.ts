@@ -2,9 +2,13 @@
 // of `warren run` (0-5). Messages may carry text from the network or a profile, so control
 // characters are escaped: a peer must not be able to forge log lines.
 
-/** LogLevel names the five levels; VERBOSITY_OF says from which -v level each is written. */
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
-export const VERBOSITY_OF: Record<LogLevel, number> = { error: 0, warn: 0, info: 1, debug: 3, trace: 5 };
+/**
+ * LogLevel names the six levels; VERBOSITY_OF says from which -v level each is written.
+ * `verbose` (-v 2) is for one line per decision about a connection (proxy verdicts, ingress
+ * accepts): more than a quiet service wants, never per packet or per byte.
+ */
+export type LogLevel = 'error' | 'warn' | 'info' | 'verbose' | 'debug' | 'trace';
+export const VERBOSITY_OF: Record<LogLevel, number> = { error: 0, warn: 0, info: 1, verbose: 2, debug: 3, trace: 5 };
 
 /** MIN_VERBOSITY, MAX_VERBOSITY and DEFAULT_VERBOSITY bound `-v N`. */
 export const MIN_VERBOSITY = 0;
@@ -21,6 +25,7 @@ export interface LogMethods {
   error(message: string): void;
   warn(message: string): void;
   info(message: string): void;
+  verbose(message: string): void;
   debug(message: string): void;
   trace(message: string): void;
 }
@@ -62,6 +67,7 @@ export function createLogger(
     error: (m) => emit('error', m),
     warn: (m) => emit('warn', m),
     info: (m) => emit('info', m),
+    verbose: (m) => emit('verbose', m),
     debug: (m) => emit('debug', m),
     trace: (m) => emit('trace', m),
   });

@@ -16,15 +16,19 @@ export interface BenchOptions {
   out: string | undefined;
   /** exit runs issue 5's exit-node benchmark (Warren and wireguard-go, whatever --only says). */
   exit: boolean;
+  /** proxy runs issue 7's proxy benchmark (egress and ingress against direct, whatever --only says). */
+  proxy: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
   --no-exit     skip the exit-node run (client → printer through a Warren exit node and through
                 wireguard-go with the same SNAT rule; it always measures both, regardless of --only)
+  --no-proxy    skip the proxy run (throughput and connection rate through the egress proxy's
+                CONNECT tunnel and the ingress forwarder of a Warren helper, against direct TCP)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
 
 function whole(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -40,7 +44,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     options: {
       seconds: { type: 'string' }, only: { type: 'string' }, parallel: { type: 'boolean' },
       pings: { type: 'string' }, out: { type: 'string' }, 'no-exit': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      'no-proxy': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -57,5 +61,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     pings: whole('pings', values.pings, 200, 10, 100_000),
     out: values.out,
     exit: values['no-exit'] !== true,
+    proxy: values['no-proxy'] !== true,
   };
 }

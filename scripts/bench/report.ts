@@ -3,6 +3,7 @@
 import type { Impl } from './options.js';
 import type { Measurement } from './measure.js';
 import { EXIT_IMPLS, type ExitResult } from './exit.js';
+import { PROXY_PATHS, type ProxyResult } from './proxy.js';
 
 export const TARGETS = { throughput: 1.0, rtt: 1.2, policyCost: 0.05 } as const;
 
@@ -83,4 +84,26 @@ export function exitTable(x: ExitResult): string {
   const lines = align([head, ...body]);
   lines.push(`throughput through the exit node warren/wg-go: ${x.ratio !== null ? `${fmt(x.ratio, 2)}x` : '-'}`);
   return lines.join('\n');
+}
+
+/** proxyTable renders the proxy runs (direct, egress CONNECT, ingress) and proxied/direct ratios. */
+export function proxyTable(x: ProxyResult): string {
+  const head = ['proxy path', 'Mbit/s', 'conn/s', 'conn p50 ms', 'conn p99 ms', 'conn errors', 'helper cpu s/GiB', 'helper cpu s/1k conn'];
+  const body = PROXY_PATHS.map((p) => {
+    const m = x.results[p];
+    return m
+      ? [p, fmt(m.throughputMbps, 0), fmt(m.connectionsPerSec, 0), fmt(m.connectP50Ms, 2), fmt(m.connectP99Ms, 2),
+        String(m.connectErrors), fmt(m.helperCpuSecPerGiB, 2), fmt(m.helperCpuSecPerKConn, 3)]
+      : [p, 'failed', '-', '-', '-', '-', '-', '-'];
+  });
+  const r = x.ratios;
+  return [
+    `proxies measured in: ${x.proxyHost}; ${x.seconds} s per path and test in ${x.rounds} interleaved rounds (medians shown), ` +
+      `${x.concurrency} connections in flight for conn/s`,
+    ...align([head, ...body]),
+    `egress/direct:  throughput ${r.egressThroughput !== null ? `${fmt(r.egressThroughput, 2)}x` : '-'}, ` +
+      `connection rate ${r.egressConnRate !== null ? `${fmt(r.egressConnRate, 2)}x` : '-'}`,
+    `ingress/direct: throughput ${r.ingressThroughput !== null ? `${fmt(r.ingressThroughput, 2)}x` : '-'}, ` +
+      `connection rate ${r.ingressConnRate !== null ? `${fmt(r.ingressConnRate, 2)}x` : '-'}`,
+  ].join('\n');
 }

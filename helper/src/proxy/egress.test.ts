@@ -7,9 +7,9 @@ import { startEgressProxy, type EgressLimits, type EgressProxy } from './egress.
 import { compileRules } from './match.js';
 
 const lines: string[] = [];
-const log = createLogger(3, { write: (l: string) => lines.push(l) });
+const log = createLogger(2, { write: (l: string) => lines.push(l) });
 const rules = compileRules({
-  allow: ['echo.test', 'web.test', 'blocked.test', 'evil.test', 'down.test', '127.0.0.1'],
+  allow: ['echo.test', 'web.test', 'blocked.test', 'evil.test', 'down.test', '127.0.0.1', 'big.test'],
   deny: ['blocked.test', '10.0.0.0/8'],
 });
 const names: Record<string, string[]> = {
@@ -18,6 +18,7 @@ const names: Record<string, string[]> = {
   'blocked.test': ['127.0.0.1'],
   'evil.test': ['10.1.2.3'],
   'down.test': ['127.0.0.1'],
+  'big.test': ['127.0.0.1'],
 };
 const resolve = async (n: string): Promise<string[]> => names[n] ?? [];
 
@@ -26,6 +27,9 @@ let echoPort = 0;
 let web: http.Server;
 let webPort = 0;
 let seen: http.IncomingMessage | undefined;
+let bigServer: net.Server;
+let bigPort = 0;
+const BIG = 8 * 1024 * 1024;
 const proxies: EgressProxy[] = [];
 
 async function proxy(limits?: Partial<EgressLimits>): Promise<EgressProxy> {
@@ -50,11 +54,20 @@ before(async () => {
   });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   webPort = (web.address() as net.AddressInfo).port;
+  // big answers a client's FIN with BIG bytes, to check nothing is cut when the client left first.
+  bigServer = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => s.destroy());
+    s.resume();
+    s.on('end', () => s.end(Buffer.alloc(BIG, 0x62)));
+  });
+  await new Promise<void>((r) => bigServer.listen(0, '127.0.0.1', r));
+  bigPort = (bigServer.address() as net.AddressInfo).port;
 });
 
 after(async () => {
   for (const p of proxies) await p.close();
   echo.close();
+  bigServer.close();
   web.closeAllConnections();
   web.close();
 });
@@ -114,7 +127,7 @@ function readN(s: net.Socket, n: number): Promise<string> {
   });
 }
 
-test('allowed CONNECT carries bytes both ways and is logged at debug', async () => {
+test('allowed CONNECT carries bytes both ways and is logged at -v 2', async () => {
   const p = await proxy();
   const s = await tunnel(p.port, `echo.test:${echoPort}`);
   s.write('ping');
@@ -123,7 +136,9 @@ test('allowed CONNECT carries bytes both ways and is logged at debug', async () 
   s.write(big);
   assert.equal((await readN(s, big.length)).length, big.length);
   s.destroy();
-  assert.ok(lines.some((l) => l.includes(`DEBUG egress: CONNECT echo.test:${echoPort} allowed`)));
+  assert.ok(lines.some((l) => new RegExp(
+    `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT echo\\.test:${echoPort} allowed: allowed by Egress\\.Allow\\[0\\] \\(echo\\.test\\); connected to 127\\.0\\.0\\.1:${echoPort}\n$`,
+  ).test(l)), lines.join(''));
   assert.equal(p.stats().tunnels, 1);
 });
 
@@ -144,6 +159,31 @@ test('refusals: 403 with the reason, deny beats allow, denied resolved address',
   const get = await exchange(p.port, `GET http://blocked.test:${webPort}/ HTTP/1.1\r\nHost: blocked.test\r\n\r\n`);
   assert.match(get, /^HTTP\/1\.1 403 [^]*Deny\[0\]/);
   assert.equal(p.stats().refused, cases.length + 1);
+  assert.ok(lines.some((l) => new RegExp(
+    `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT blocked\\.test:${echoPort} refused: denied by Egress\\.Deny\\[0\\] \\(blocked\\.test\\)\n$`,
+  ).test(l)), lines.join(''));
+});
+
+test('decision lines name host and port, never a path or query, and only from -v 2', async () => {
+  const p = await proxy();
+  const from = lines.length;
+  const res = await exchange(p.port, `GET http://web.test:${webPort}/private-path?token=s3cret HTTP/1.1\r\nHost: web.test\r\n\r\n`);
+  assert.match(res, /^HTTP\/1\.1 200 /);
+  const denied = await exchange(p.port, `GET http://blocked.test/private-path?token=s3cret HTTP/1.1\r\n\r\n`);
+  assert.match(denied, /^HTTP\/1\.1 403 /);
+  const ours = lines.slice(from);
+  assert.equal(ours.length, 2, ours.join(''));
+  assert.match(ours[0] ?? '', new RegExp(`VERBOSE egress: 127\\.0\\.0\\.1:\\d+ HTTP web\\.test:${webPort} allowed: `));
+  assert.match(ours[1] ?? '', /VERBOSE egress: 127\.0\.0\.1:\d+ HTTP blocked\.test:80 refused: denied by Egress\.Deny\[0\]/);
+  for (const l of ours) assert.doesNotMatch(l, /private-path|token|s3cret/);
+
+  const quiet: string[] = [];
+  const q = await startEgressProxy({ host: '127.0.0.1', port: 0, rules, resolve, log: createLogger(1, { write: (l: string) => quiet.push(l) }) });
+  proxies.push(q);
+  assert.match(await exchange(q.port, `CONNECT blocked.test:${echoPort} HTTP/1.1\r\n\r\n`), /^HTTP\/1\.1 403 /);
+  const t = await tunnel(q.port, `echo.test:${echoPort}`);
+  t.destroy();
+  assert.deepEqual(quiet.filter((l) => !l.includes('listening')), []);
 });
 
 test('plain http:// GET is rewritten to origin-form and forwarded', async () => {
@@ -229,6 +269,26 @@ test('half-open: a FIN after CONNECT is passed on and the tunnel closes cleanly'
   s.end('last');
   await closed;
   assert.equal(Buffer.concat(got).toString(), 'lastbye');
+  await waitFor(() => p.stats().active === 0);
+});
+
+test('half-open: a client that sends FIN first still gets the whole answer, however slowly it reads', { timeout: 20_000 }, async () => {
+  const p = await proxy();
+  const s = await tunnel(p.port, `big.test:${bigPort}`);
+  s.pause();
+  s.end();
+  // Let the answer back up into the proxy's buffers before reading any of it.
+  await new Promise((r) => setTimeout(r, 300));
+  let got = 0;
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    // A slow reader: the proxy's queue towards it stays full until the very end.
+    s.pause();
+    setTimeout(() => s.resume(), 2);
+  });
+  s.resume();
+  await new Promise<void>((r) => s.once('close', () => r()));
+  assert.equal(got, BIG);
   await waitFor(() => p.stats().active === 0);
 });
 

@@ -1,15 +1,18 @@
 // The egress proxy (issue 7): HTTP CONNECT tunnels (RFC 9110 §9.3.6) and plain forwarding of
 // absolute `http://` requests (RFC 9112 §3.2.2), limited by Egress.Allow/Deny. Every client is
 // an untrusted local process: heads are bounded in size and time, connections in number and
-// idle time, and no handler throws. Each plain request gets its own upstream connection and
-// `Connection: close`, so the bytes after the head are piped raw (the body, and the response)
-// without the proxy ever re-framing a message.
+// idle time, and no handler throws. Plain HTTP is one request per connection
+// (http-forward.ts). Every decision is logged at -v 2 as one line: client, method,
+// destination host and port (never a URL's path or query), verdict and reason.
 
 import { listen, track } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
-import { findHeadEnd, parseRequestHead, splitHostPort, type RequestHead } from './http-head.js';
+import { requestFraming, type BodyFraming } from './http-body.js';
+import { forwardHttp, parseAbsoluteHttp, rewriteRequestHead } from './http-forward.js';
+import { HeadCollector, formatHostPort, parseRequestHead, splitHostPort, type RequestHead } from './http-head.js';
 import type { Matcher } from './match.js';
+import { splice } from './relay.js';
 
 /** EgressLimits bound what one client, and all of them together, can hold. */
 export interface EgressLimits {
@@ -61,12 +64,7 @@ export interface EgressProxy {
   stats(): EgressStats;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'upgrade',
-]);
-
-type Pick = { ok: true; ip: string } | { ok: false; refused: boolean; reason: string };
+type Pick = { ok: true; ip: string; reason: string } | { ok: false; refused: boolean; reason: string };
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 408: 'Request Timeout', 431: 'Request Header Fields Too Large',
@@ -85,6 +83,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
     if (st.active >= limits.maxConnections) {
       st.busy++;
+      log.rateLimited('egress:busy', 5000).warn(`egress: ${limits.maxConnections} connections open, refusing more with 503`);
       client.on('error', () => client.destroy());
       endSoon(client, response(503, 'proxy busy'));
       return;
@@ -96,8 +95,10 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
 
   const handle = (client: net.Socket): void => {
     client.on('error', () => client.destroy());
-    let buf: Buffer = Buffer.alloc(0);
-    let scanned = 0;
+    // Captured now (once the socket closes, remoteAddress is gone), and only when it will be
+    // logged: getpeername is a system call, and connection rate is one of the proxy's figures.
+    const who = log.enabled('verbose') ? formatHostPort(client.remoteAddress ?? 'unknown', client.remotePort ?? 0) : 'client';
+    const collector = new HeadCollector(limits.maxHeaderBytes);
     let done = false;
     const fail = (status: number, reason: string): void => {
       done = true;
@@ -109,28 +110,22 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
     const deadline = setTimeout(() => fail(408, 'request head not received in time'), limits.headerTimeoutMs);
     const onData = (chunk: Buffer): void => {
       if (done) return;
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      const end = findHeadEnd(buf.subarray(0, limits.maxHeaderBytes), scanned);
-      scanned = Math.max(0, Math.min(buf.length, limits.maxHeaderBytes) - 3);
-      if (end < 0) {
-        if (buf.length >= limits.maxHeaderBytes) {
-          st.malformed++;
-          fail(431, 'request head too large');
-        }
+      const got = collector.push(chunk);
+      if (got === null) return;
+      if (got === 'too-large') {
+        malformed(who, fail, 'request head too large', 431);
         return;
       }
       done = true;
       clearTimeout(deadline);
       client.removeListener('data', onData);
       client.pause();
-      const parsed = parseRequestHead(buf.subarray(0, end - 4));
-      const rest = buf.subarray(end);
+      const parsed = parseRequestHead(got.head);
       if (typeof parsed === 'string') {
-        st.malformed++;
-        fail(400, parsed);
+        malformed(who, fail, parsed);
         return;
       }
-      route(client, parsed, rest, fail).catch((e: unknown) => {
+      route(client, who, parsed, got.rest, fail).catch((e: unknown) => {
         log.warn(`egress: internal error: ${e instanceof Error ? e.message : String(e)}`);
         client.destroy();
       });
@@ -138,64 +133,68 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
     client.on('data', onData);
     client.once('end', () => {
       if (done) return;
-      st.malformed++;
-      fail(400, 'connection closed before the request head ended');
+      malformed(who, fail, 'connection closed before the request head ended');
     });
   };
 
   const route = async (
     client: net.Socket,
+    who: string,
     req: RequestHead,
     rest: Buffer,
     fail: (status: number, reason: string) => void,
   ): Promise<void> => {
     let dest: { host: string; port: number } | null;
-    let head: Buffer | null = null;
+    let http: { head: Buffer; framing: BodyFraming } | null = null;
     if (req.method === 'CONNECT') {
       dest = splitHostPort(req.target);
-      if (!dest) return malformed(fail, 'malformed CONNECT target');
+      if (!dest) return malformed(who, fail, 'malformed CONNECT target');
     } else {
       const target = parseAbsoluteHttp(req.target);
-      if (typeof target === 'string') return malformed(fail, target);
+      if (typeof target === 'string') return malformed(who, fail, target);
+      const framing = requestFraming(req);
+      if (typeof framing === 'string') return malformed(who, fail, framing);
       dest = target;
-      const bad = badFraming(req);
-      if (bad) return malformed(fail, bad);
-      head = rewriteHead(req, target.host, target.port, target.path);
+      http = { head: rewriteRequestHead(req, target), framing };
     }
-    const what = `${req.method === 'CONNECT' ? 'CONNECT' : 'HTTP'} ${formatHostPort(dest.host, dest.port)}`;
+    const what = `${who} ${http ? 'HTTP' : 'CONNECT'} ${formatHostPort(dest.host, dest.port)}`;
     const pick = await pickAddress(dest.host);
     if (!pick.ok) {
       if (pick.refused) st.refused++;
       else st.upstreamFailures++;
-      log.debug(`egress: ${what} ${pick.refused ? 'refused' : 'failed'}: ${pick.reason}`);
+      log.verbose(`egress: ${what} ${pick.refused ? 'refused' : 'failed'}: ${pick.reason}`);
       return fail(pick.refused ? 403 : 502, pick.reason);
     }
-    if (client.destroyed) return;
+    if (client.destroyed) {
+      log.verbose(`egress: ${what} allowed: ${pick.reason}; client left before the connection was made`);
+      return;
+    }
     const upstream = await connect(pick.ip, dest.port);
     if (typeof upstream === 'string') {
       st.upstreamFailures++;
-      log.debug(`egress: ${what} failed: ${upstream}`);
+      log.verbose(`egress: ${what} failed: ${upstream} to ${formatHostPort(pick.ip, dest.port)} (${pick.reason})`);
       return fail(upstream === 'connect timeout' ? 504 : 502, upstream);
     }
-    log.debug(`egress: ${what} allowed via ${formatHostPort(pick.ip, dest.port)}`);
+    log.verbose(`egress: ${what} allowed: ${pick.reason}; connected to ${formatHostPort(pick.ip, dest.port)}`);
     if (client.destroyed) {
       upstream.destroy();
       return;
     }
-    if (head === null) {
+    if (http === null) {
       st.tunnels++;
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (rest.length > 0) upstream.write(rest);
+      splice(client, upstream, limits.idleTimeoutMs);
     } else {
       st.forwarded++;
-      upstream.write(head);
+      forwardHttp(client, upstream, { ...http, rest, idleMs: limits.idleTimeoutMs, fail });
     }
-    if (rest.length > 0) upstream.write(rest);
-    splice(client, upstream, limits.idleTimeoutMs);
   };
 
-  const malformed = (fail: (status: number, reason: string) => void, reason: string): void => {
+  const malformed = (who: string, fail: (status: number, reason: string) => void, reason: string, status = 400): void => {
     st.malformed++;
-    fail(400, reason);
+    log.rateLimited('egress:malformed', 1000).debug(`egress: ${who} malformed request (${status}): ${reason}`);
+    fail(status, reason);
   };
 
   /**
@@ -222,7 +221,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
     let lastReason = '';
     for (const a of addrs) {
       const d = rules.decideAddress(a);
-      if (d.allowed) return { ok: true, ip: a };
+      if (d.allowed) return { ok: true, ip: a, reason: byName.reason };
       lastReason = d.reason;
     }
     return { ok: false, refused: true, reason: lastReason };
@@ -258,82 +257,6 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
         for (const s of sockets) s.destroy();
       }),
   };
-}
-
-/**
- * splice pipes bytes both ways. Half-close is passed through (a FIN from one side ends the
- * other's write side) and each socket is destroyed once both directions are done; silence
- * longer than idleMs on either side, or any error, tears down both.
- */
-export function splice(a: net.Socket, b: net.Socket, idleMs: number): void {
-  const kill = (): void => {
-    a.destroy();
-    b.destroy();
-  };
-  for (const s of [a, b]) {
-    s.removeAllListeners('timeout');
-    s.setTimeout(idleMs, kill);
-    s.on('error', kill);
-    s.once('close', kill);
-  }
-  // A socket's idle timer also counts writes, so one-way bulk transfers keep both alive.
-  a.pipe(b);
-  b.pipe(a);
-  a.resume();
-  b.resume();
-}
-
-function parseAbsoluteHttp(target: string): { host: string; port: number; path: string } | string {
-  if (!/^http:\/\//i.test(target)) {
-    return target.startsWith('/') ? 'origin-form request to a proxy (use an absolute http:// URL)' : 'only http:// URLs or CONNECT';
-  }
-  const afterScheme = target.slice(7);
-  const slash = afterScheme.search(/[/?#]/);
-  const authority = slash < 0 ? afterScheme : afterScheme.slice(0, slash);
-  let path = slash < 0 ? '/' : afterScheme.slice(slash);
-  const hash = path.indexOf('#');
-  if (hash >= 0) path = path.slice(0, hash);
-  if (path.startsWith('?')) path = '/' + path;
-  if (path === '') path = '/';
-  const hp = splitHostPort(authority, 80);
-  if (!hp) return 'malformed URL authority';
-  return { ...hp, path };
-}
-
-function badFraming(req: RequestHead): string | null {
-  const te = req.headers.filter(([n]) => n.toLowerCase() === 'transfer-encoding');
-  const cl = req.headers.filter(([n]) => n.toLowerCase() === 'content-length');
-  if (te.length > 0 && cl.length > 0) return 'both Transfer-Encoding and Content-Length';
-  if (cl.length > 0 && !cl.every(([, v]) => /^[0-9]{1,15}$/.test(v) && v === cl[0]?.[1])) return 'bad Content-Length';
-  if (te.length > 0 && !/(^|,)\s*chunked\s*$/i.test(te.map(([, v]) => v).join(','))) return 'unsupported Transfer-Encoding';
-  return null;
-}
-
-/** rewriteHead turns an absolute-form request into origin-form for the origin server. */
-function rewriteHead(req: RequestHead, host: string, port: number, path: string): Buffer {
-  const listed = new Set<string>();
-  for (const [n, v] of req.headers) {
-    if (n.toLowerCase() === 'connection') for (const t of v.split(',')) listed.add(t.trim().toLowerCase());
-  }
-  const lines = [`${req.method} ${path} HTTP/1.1`, `Host: ${formatHostPort(host, port, 80)}`];
-  let via = '';
-  for (const [n, v] of req.headers) {
-    const lower = n.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || lower === 'host') continue;
-    if (lower === 'via') {
-      via = via ? `${via}, ${v}` : v;
-      continue;
-    }
-    lines.push(`${n}: ${v}`);
-  }
-  const ours = `${req.version.slice(5)} warren`;
-  lines.push(`Via: ${via ? `${via}, ${ours}` : ours}`, 'Connection: close', '', '');
-  return Buffer.from(lines.join('\r\n'), 'latin1');
-}
-
-function formatHostPort(host: string, port: number, defaultPort?: number): string {
-  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return port === defaultPort ? h : `${h}:${port}`;
 }
 
 /**

@@ -4,7 +4,8 @@ import net from 'node:net';
 import { createLogger } from '../log.js';
 import { startIngressProxy } from './ingress.js';
 
-const log = createLogger(0, { write: () => undefined });
+const lines: string[] = [];
+const log = createLogger(2, { write: (l: string) => lines.push(l) });
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
@@ -32,6 +33,9 @@ test('ingress forwards both ways, passes half-close and enforces max connections
   const ing = await startIngressProxy({ listenHost: '127.0.0.1', listenPort: 0, targetPort: target, log, maxConnections: 2 });
   try {
     assert.equal(await connectAndEcho(ing.port, 'hi'), 'hi!');
+    assert.ok(lines.some((l) => new RegExp(
+      `VERBOSE ingress: 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${ing.port} accepted: forwarding to 127\\.0\\.0\\.1:${target}\n$`,
+    ).test(l)), lines.join(''));
     const held = await Promise.all([0, 1].map(() => new Promise<net.Socket>((r) => {
       const s = net.connect(ing.port, '127.0.0.1', () => r(s));
     })));
@@ -44,6 +48,7 @@ test('ingress forwards both ways, passes half-close and enforces max connections
     });
     assert.ok(['ECONNRESET', 'closed'].includes(third), third);
     assert.equal(ing.stats().busy, 1);
+    assert.ok(lines.some((l) => / refused: 2 connections open \(the limit\)\n$/.test(l)), lines.join(''));
     for (const s of held) s.destroy();
     await waitFor(() => ing.stats().active === 0);
     assert.equal(await connectAndEcho(ing.port, 'again'), 'again!');
@@ -69,6 +74,7 @@ test('ingress closes idle connections and reports an unreachable target', async 
   try {
     await new Promise<void>((r) => net.connect(ing2.port, '127.0.0.1').on('close', () => r()).on('error', () => undefined));
     await waitFor(() => ing2.stats().targetFailures === 1 && ing2.stats().active === 0);
+    assert.ok(lines.some((l) => new RegExp(`VERBOSE ingress: .* failed: 127\\.0\\.0\\.1:${target} unreachable \\(ECONNREFUSED\\)\n$`).test(l)), lines.join(''));
   } finally {
     await ing2.close();
   }

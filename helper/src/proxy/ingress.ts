@@ -1,12 +1,14 @@
 // The ingress proxy (issue 7): publishes a localhost-only service on the overlay by forwarding
 // TCP from the virtual address to 127.0.0.1:targetPort. Policy is not decided here: the
 // firewall drops packets from senders that may not reach the port before they arrive.
-// What stays here are the resource limits, since an allowed peer is still untrusted.
+// What stays here are the resource limits, since an allowed peer is still untrusted. Each
+// accepted connection is logged at -v 2: the peer's address and port, and what became of it.
 
 import { listen, track } from './listen.js';
 import net from 'node:net';
 import type { Logger } from '../log.js';
-import { splice } from './egress.js';
+import { formatHostPort } from './http-head.js';
+import { splice } from './relay.js';
 
 /** IngressOptions configure startIngressProxy; listenPort 0 picks a free port. */
 export interface IngressOptions {
@@ -46,37 +48,47 @@ export async function startIngressProxy(opts: IngressOptions): Promise<IngressPr
   const st: IngressStats = { active: 0, accepted: 0, busy: 0, targetFailures: 0 };
   const sockets = new Set<net.Socket>();
 
+  const target = `127.0.0.1:${opts.targetPort}`;
+  /** boundPort is listenPort, or the port the system chose for 0, once listening. */
+  let boundPort = opts.listenPort;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     client.on('error', () => client.destroy());
+    // Only built when it will be logged: getpeername is a system call per connection.
+    const who = log.enabled('verbose')
+      ? `${formatHostPort(client.remoteAddress ?? 'unknown', client.remotePort ?? 0)} to ${formatHostPort(opts.listenHost, boundPort)}`
+      : 'peer';
     if (st.active >= maxConnections) {
       st.busy++;
+      log.rateLimited(`ingress:busy:${opts.targetPort}`, 1000).verbose(`ingress: ${who} refused: ${maxConnections} connections open (the limit)`);
       client.resetAndDestroy();
       return;
     }
     track(client, st, sockets);
-    const target = net.connect({ host: '127.0.0.1', port: opts.targetPort, allowHalfOpen: true });
-    sockets.add(target);
-    target.once('close', () => sockets.delete(target));
-    const timer = setTimeout(() => target.destroy(new Error('connect timeout')), connectTimeoutMs);
-    target.once('error', (e: NodeJS.ErrnoException) => {
+    log.verbose(`ingress: ${who} accepted: forwarding to ${target}`);
+    const service = net.connect({ host: '127.0.0.1', port: opts.targetPort, allowHalfOpen: true });
+    sockets.add(service);
+    service.once('close', () => sockets.delete(service));
+    const timer = setTimeout(() => service.destroy(new Error('connect timeout')), connectTimeoutMs);
+    service.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       st.targetFailures++;
-      log.debug(`ingress: :${opts.targetPort} unreachable (${e.code ?? e.message})`);
+      log.verbose(`ingress: ${who} failed: ${target} unreachable (${e.code ?? e.message})`);
       client.destroy();
     });
-    target.once('connect', () => {
+    service.once('connect', () => {
       clearTimeout(timer);
-      target.removeAllListeners('error');
+      service.removeAllListeners('error');
       if (client.destroyed) {
-        target.destroy();
+        service.destroy();
         return;
       }
-      splice(client, target, idleMs);
+      splice(client, service, idleMs);
     });
   });
   server.on('error', (e) => log.warn(`ingress: listener error: ${e.message}`));
 
   const port = await listen(server, opts.listenPort, opts.listenHost);
+  boundPort = port;
   log.info(`ingress proxy ${opts.listenHost}:${port} -> 127.0.0.1:${opts.targetPort}`);
   return {
     port,

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IMPLS, parseBenchArgs } from './options.js';
+
+test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', () => {
+  assert.deepEqual(parseBenchArgs([]), {
+    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true,
+  });
+  const cases: [string[], Partial<Record<string, unknown>>][] = [
+    [['--no-proxy'], { proxy: false, exit: true }],
+    [['--no-exit', '--no-proxy'], { proxy: false, exit: false }],
+    [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
+  ];
+  for (const [argv, want] of cases) {
+    const got = parseBenchArgs(argv);
+    assert.notEqual(got, 'help');
+    for (const [k, v] of Object.entries(want)) assert.deepEqual((got as unknown as Record<string, unknown>)[k], v, `${argv.join(' ')}: ${k}`);
+  }
+  assert.equal(parseBenchArgs(['-h']), 'help');
+  assert.throws(() => parseBenchArgs(['--seconds', '0']), /--seconds must be 1\.\.600/);
+  assert.throws(() => parseBenchArgs(['--only', 'nope']), /--only must be one of/);
+  assert.throws(() => parseBenchArgs(['--proxy']), /Unknown option/);
+});
