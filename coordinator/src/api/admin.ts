@@ -1,0 +1,225 @@
+// Admin routes (Bearer token from DIR/admin.token): enrolment keys, systems, the policy file.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/control.js';
+import { formatIPv4 } from '../../../helper/src/config/ipv4.js';
+import { normaliseTag } from '../../../helper/src/firewall/policy-parse.js';
+import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from '../admin-types.js';
+import { MAX_DURATION_MS } from '../duration.js';
+import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../enrolment-keys.js';
+import { ControlError } from '../errors.js';
+import { decodeUtf8, parseJsonBody, readBody } from '../http/body.js';
+import { sendJson } from '../http/respond.js';
+import type { RequestContext, Router } from '../http/router.js';
+import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../names.js';
+import { endpointsOf } from '../netmap.js';
+import { formatPolicyIssues, parsePolicyFile } from '../policy-file.js';
+import type { LiveSystem } from '../registry.js';
+import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../validate.js';
+import type { Services } from './services.js';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** checkAdmin compares the bearer token in constant time (over hashes, so lengths match). */
+function checkAdmin(sv: Services, ctx: RequestContext): void {
+  const h = ctx.req.headers.authorization ?? '';
+  const m = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(h);
+  if (!m || !timingSafeEqual(digest(m[1]!), digest(sv.adminToken))) {
+    throw new ControlError('unauthorized', 'admin routes need "Authorization: Bearer TOKEN" with the token from the data dir\'s admin.token');
+  }
+}
+
+function keyView(k: EnrolmentKey, now: number): AdminKey {
+  const r = keyRefusal(k, now);
+  const status = r === null ? 'usable' : r === 'key-expired' ? 'expired' : r === 'key-used-up' ? 'used-up' : 'revoked';
+  return {
+    id: k.id, tags: k.tags, approval: k.approval, usesAllowed: k.usesAllowed, uses: k.uses, ephemeral: k.ephemeral,
+    createdAt: k.createdAt, expiresAt: k.expiresAt, revokedAt: k.revokedAt, status,
+  };
+}
+
+/** systemView is a system as the admin API shows it. */
+export function systemView(s: LiveSystem): AdminSystem {
+  return {
+    systemId: s.id, identity: s.identity, name: s.name, hostname: s.hostname, virtualAddress: formatIPv4(s.address),
+    state: s.state, tags: s.tags, dnsNames: s.dnsNames, ephemeral: s.ephemeral, online: s.online, lastSeen: s.lastSeen,
+    observedIp: s.observedIp, endpoints: endpointsOf(s), createdAt: s.createdAt, keyId: s.keyId,
+  };
+}
+
+function tagList(list: string[], field: string): string[] {
+  const out: string[] = [];
+  for (const t of list) {
+    const n = normaliseTag(t);
+    if (n === null || !isDnsLabel(n)) throw new ControlError('bad-request', `${field}: ${TAG_LABEL_PROBLEM(t)}`);
+    if (!out.includes(n)) out.push(n);
+  }
+  if (out.length > KEY_LIMITS.tagsPerKey) throw new ControlError('bad-request', `${field}: at most ${KEY_LIMITS.tagsPerKey} tags`);
+  return out;
+}
+
+async function jsonBody(ctx: RequestContext): Promise<unknown> {
+  return parseJsonBody(await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes));
+}
+
+function policyInfo(sv: Services): PolicyInfo {
+  const p = sv.registry.policy;
+  const applied = sv.registry.appliedPolicy;
+  return {
+    text: applied?.text ?? null, appliedAt: applied?.appliedAt ?? null, mapVersion: sv.registry.version,
+    counts: { tags: p.tags.length, policies: p.policies.length, dnsRecords: p.dnsRecords.length, routes: p.routes.length },
+  };
+}
+
+/** addAdminRoutes registers the admin side of the API; every route checks the token first. */
+export function addAdminRoutes(router: Router, sv: Services): void {
+  const admin = (method: string, path: string, fn: (ctx: RequestContext) => Promise<void> | void): void => {
+    router.add(method, path, async (ctx) => {
+      checkAdmin(sv, ctx);
+      await fn(ctx);
+    });
+  };
+  const system = (ctx: RequestContext): LiveSystem => {
+    const s = sv.registry.find(ctx.params.id ?? '');
+    if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
+    return s;
+  };
+  const keys = CONTROL_PATHS.adminKeys;
+  const systems = CONTROL_PATHS.adminSystems;
+
+  admin('GET', keys, ({ res }) => sendJson(res, 200, { keys: sv.registry.store.listKeys().map((k) => keyView(k, sv.now())) }));
+
+  admin('POST', keys, async (ctx) => {
+    const o = objectWithKeys(await jsonBody(ctx), ['tags', 'approval', 'uses', 'expiresInMs', 'ephemeral'], [], 'the key request');
+    const approval = o.approval;
+    if (approval !== 'automatic' && approval !== 'gated') throw new ControlError('bad-request', 'approval must be "automatic" or "gated"');
+    const now = sv.now();
+    const { key, id } = newKeyText();
+    const k: EnrolmentKey = {
+      id, hash: hashKey(key), tags: tagList(stringArrayField(o, 'tags', KEY_LIMITS.tagsPerKey, 70), 'tags'), approval,
+      usesAllowed: intField(o, 'uses', 1, KEY_LIMITS.maxUses), uses: 0, ephemeral: booleanField(o, 'ephemeral'),
+      createdAt: now, expiresAt: now + intField(o, 'expiresInMs', 1000, MAX_DURATION_MS), revokedAt: null,
+    };
+    sv.registry.store.insertKey(k);
+    sv.log.info(`created enrolment key ${id} (tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}, expires ${new Date(k.expiresAt).toISOString()})`);
+    const created: CreatedKey = { ...keyView(k, now), key };
+    sendJson(ctx.res, 201, created);
+  });
+
+  admin('POST', `${keys}/:id/revoke`, ({ res, params }) => {
+    const k = sv.registry.store.keyById(params.id ?? '');
+    if (!k) throw new ControlError('not-found', `no enrolment key has the id ${JSON.stringify(params.id)}`);
+    if (sv.registry.store.revokeKey(k.id, sv.now())) sv.log.info(`revoked enrolment key ${k.id}`);
+    sendJson(res, 200, keyView(sv.registry.store.keyById(k.id)!, sv.now()));
+  });
+
+  admin('GET', systems, ({ res }) => sendJson(res, 200, { systems: sv.registry.all().map(systemView) }));
+  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(system(ctx))));
+
+  admin('POST', `${systems}/:id/approve`, (ctx) => {
+    const s = system(ctx);
+    if (s.state === 'revoked') throw new ControlError('conflict', `${s.identity} was revoked; a revoked system cannot be approved (enrol it again with new keys)`);
+    if (s.state === 'pending') {
+      sv.registry.patch(s, { state: 'active' });
+      sv.log.info(`approved ${s.identity} (${s.name})`);
+    }
+    sendJson(ctx.res, 200, systemView(s));
+  });
+
+  admin('POST', `${systems}/:id/revoke`, (ctx) => {
+    const s = system(ctx);
+    if (s.state !== 'revoked') {
+      sv.registry.revoke(s);
+      sv.log.info(`revoked ${s.identity} (${s.name})`);
+    }
+    sendJson(ctx.res, 200, systemView(s));
+  });
+
+  admin('POST', `${systems}/:id/tags`, async (ctx) => {
+    const s = live(system(ctx));
+    const o = objectWithKeys(await jsonBody(ctx), [], ['set', 'add', 'remove'], 'the tags request');
+    if (Object.hasOwn(o, 'set') && (Object.hasOwn(o, 'add') || Object.hasOwn(o, 'remove'))) {
+      throw new ControlError('bad-request', 'give either set, or add and/or remove');
+    }
+    let tags = Object.hasOwn(o, 'set') ? tagList(stringArrayField(o, 'set', KEY_LIMITS.tagsPerKey, 70), 'set') : [...s.tags];
+    if (Object.hasOwn(o, 'add')) tags = [...new Set([...tags, ...tagList(stringArrayField(o, 'add', KEY_LIMITS.tagsPerKey, 70), 'add')])];
+    if (Object.hasOwn(o, 'remove')) {
+      const drop = new Set(tagList(stringArrayField(o, 'remove', KEY_LIMITS.tagsPerKey, 70), 'remove'));
+      tags = tags.filter((t) => !drop.has(t));
+    }
+    if (tags.length > KEY_LIMITS.tagsPerKey) throw new ControlError('bad-request', `a system may have at most ${KEY_LIMITS.tagsPerKey} tags`);
+    if (JSON.stringify(tags) !== JSON.stringify(s.tags)) {
+      sv.registry.patch(s, { tags });
+      sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
+    }
+    sendJson(ctx.res, 200, systemView(s));
+  });
+
+  admin('POST', `${systems}/:id/name`, async (ctx) => {
+    const s = live(system(ctx));
+    const o = objectWithKeys(await jsonBody(ctx), ['name'], [], 'the rename request');
+    const name = stringField(o, 'name', NAME_LIMITS.labelChars).toLowerCase();
+    if (!isDnsLabel(name)) throw new ControlError('bad-request', `${JSON.stringify(name)} is not a DNS label (letters, digits and inner hyphens, up to 63)`);
+    if (name !== s.name) {
+      if (sv.registry.nameTaken(name)) throw new ControlError('conflict', `another system is already named ${name}`);
+      sv.registry.patch(s, { name });
+      sv.log.info(`renamed ${s.identity} to ${name}`);
+    }
+    sendJson(ctx.res, 200, systemView(s));
+  });
+
+  admin('POST', `${systems}/:id/dns`, async (ctx) => {
+    const s = live(system(ctx));
+    const o = objectWithKeys(await jsonBody(ctx), ['names'], [], 'the DNS request');
+    const names: string[] = [];
+    for (const raw of stringArrayField(o, 'names', NAME_LIMITS.dnsNamesPerSystem, NAME_LIMITS.nameChars)) {
+      const n = parseDnsName(raw);
+      if (typeof n === 'object') throw new ControlError('bad-request', `names: ${n.problem}`);
+      if (!names.includes(n)) names.push(n);
+    }
+    if (JSON.stringify(names) !== JSON.stringify(s.dnsNames)) {
+      sv.registry.patch(s, { dnsNames: names });
+      sv.log.info(`DNS names of ${s.identity}: ${names.join(',') || '(none)'}`);
+    }
+    sendJson(ctx.res, 200, systemView(s));
+  });
+
+  admin('GET', CONTROL_PATHS.adminPolicy, ({ res }) => sendJson(res, 200, policyInfo(sv)));
+
+  admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx) => {
+    const text = decodeUtf8(await readBody(ctx.req, CONTROL_LIMITS.policyFileBytes));
+    const r = parsePolicyFile(text, sv.registry.network);
+    if (!r.ok) {
+      const first = formatPolicyIssues('policy', r.issues.slice(0, 1));
+      throw new ControlError('policy-invalid', `the policy file was refused (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}; the previous policy stays in force): ${first}`, { issues: r.issues });
+    }
+    sv.registry.applyPolicy(text, r.file, sv.now());
+    sv.log.info(`policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`);
+    sendJson(ctx.res, 200, policyInfo(sv));
+  });
+
+  admin('GET', '/v1/admin/stats', ({ res }) => {
+    const all = sv.registry.all();
+    const mem = process.memoryUsage();
+    const st = sv.publisher.stats;
+    const stats: CoordinatorStats = {
+      mapVersion: sv.registry.version,
+      systems: {
+        total: all.length,
+        active: all.filter((s) => s.state === 'active').length,
+        pending: all.filter((s) => s.state === 'pending').length,
+        revoked: all.filter((s) => s.state === 'revoked').length,
+        online: all.filter((s) => s.online).length,
+      },
+      watchers: sv.hub.size,
+      lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+    };
+    sendJson(res, 200, stats);
+  });
+}
+
+function live(s: LiveSystem): LiveSystem {
+  if (s.state === 'revoked') throw new ControlError('conflict', `${s.identity} was revoked; it can no longer be changed`);
+  return s;
+}

@@ -1,0 +1,111 @@
+// Agent routes: enrolment, map, watch stream and endpoint reports (control.ts CONTROL_PATHS).
+import { isIP } from 'node:net';
+import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolResponse, type SignedMap } from '../../../src-shared/control.js';
+import { formatCidr, formatIPv4, parseIPv4 } from '../../../helper/src/config/ipv4.js';
+import { parseAuthHeader, verifyAgentRequest } from '../agent-auth.js';
+import { enrol, parseEnrolRequest } from '../enrol.js';
+import { signedOf } from '../map-publisher.js';
+import { ControlError } from '../errors.js';
+import { parseJsonBody, readBody } from '../http/body.js';
+import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
+import type { RequestContext, Router } from '../http/router.js';
+import { sseFrame } from '../http/watch-hub.js';
+import type { LiveSystem } from '../registry.js';
+import { intField, objectWithKeys, stringArrayField } from '../validate.js';
+import type { Services } from './services.js';
+
+/** authenticate checks a signed agent request and returns its system. */
+async function authenticate(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
+  const header = parseAuthHeader(ctx.req.headers.authorization);
+  const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
+  const system = sv.registry.get(header.system);
+  if (!system) throw new ControlError('unauthorized', 'this coordinator knows no such system (never enrolled, or removed); enrol again');
+  const now = sv.now();
+  verifyAgentRequest(header, sv.machineKeys.get(system.id, system.machineKey), ctx.req.method ?? 'GET', ctx.req.url ?? '', body, sv.nonces, now);
+  if (system.state === 'revoked') throw new ControlError('revoked', 'this system was revoked by the admin; it can no longer use this network');
+  sv.registry.noteSeen(system, ctx.remoteIp, now);
+  return { system, body };
+}
+
+function mapOrNull(sv: Services, s: LiveSystem): SignedMap | null {
+  const m = sv.publisher.current(s);
+  return m ? signedOf(m) : null;
+}
+
+function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
+  return {
+    systemId: s.id,
+    identity: s.identity,
+    virtualAddress: formatIPv4(s.address),
+    virtualNetwork: formatCidr(sv.registry.network),
+    tags: s.tags,
+    state: s.state,
+    coordinatorPublicKey: sv.signingKey.publicKey,
+    map: mapOrNull(sv, s),
+  };
+}
+
+/** addAgentRoutes registers the agent side of the API. */
+export function addAgentRoutes(router: Router, sv: Services): void {
+  router.add('GET', CONTROL_PATHS.info, ({ res }) => sendJson(res, 200, { publicKey: sv.signingKey.publicKey, protocol: CONTROL_PROTOCOL }));
+
+  router.add('POST', CONTROL_PATHS.enrol, async (ctx) => {
+    const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
+    const req = parseEnrolRequest(parseJsonBody(body));
+    const { system, created } = enrol(sv.registry, req, ctx.remoteIp, sv.now());
+    if (created) {
+      sv.log.info(`enrolled ${system.identity} (${system.name}, ${formatIPv4(system.address)}) as ${system.state} with key ${system.keyId ?? '-'}${system.ephemeral ? ', ephemeral' : ''} from ${ctx.remoteIp ?? '?'}`);
+    }
+    sendJson(ctx.res, created ? 201 : 200, enrolResponse(sv, system));
+  });
+
+  router.add('GET', CONTROL_PATHS.map, async (ctx) => {
+    const { system } = await authenticate(sv, ctx);
+    if (system.state === 'pending') throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
+    const m = sv.publisher.current(system);
+    if (!m) throw new ControlError('internal', 'no map could be computed for this system; see the coordinator log');
+    sendJsonBytes(ctx.res, 200, m.signedJson);
+  });
+
+  router.add('GET', CONTROL_PATHS.watch, async (ctx) => {
+    const { system } = await authenticate(sv, ctx);
+    const sinceText = ctx.query.get('since');
+    let since: number | null = null;
+    if (sinceText !== null) {
+      if (!/^[0-9]{1,15}$/.test(sinceText)) throw new ControlError('bad-request', 'since must be a map version (a whole number)');
+      since = Number(sinceText);
+    }
+    sv.hub.open(system.id, ctx.res, () => {
+      sv.registry.setOnline(system, false, sv.now());
+      sv.log.debug(`watch closed: ${system.identity}`);
+    });
+    sv.registry.setOnline(system, true, sv.now());
+    sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
+    if (system.state === 'pending') {
+      sv.hub.send(system.id, sseFrame({ type: 'pending' }));
+      return;
+    }
+    const m = sv.publisher.current(system);
+    // An agent that already holds this version gets a ping, so it still knows the stream is up.
+    if (m && (since === null || since < m.version)) sv.hub.send(system.id, m.frame, m.version);
+    else sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
+  });
+
+  router.add('POST', CONTROL_PATHS.endpoints, async (ctx) => {
+    const { system, body } = await authenticate(sv, ctx);
+    const o = objectWithKeys(parseJsonBody(body), ['listenPort', 'addresses'], [], 'the endpoint report');
+    const listenPort = intField(o, 'listenPort', 1, 65535);
+    const addresses = stringArrayField(o, 'addresses', CONTROL_LIMITS.endpointsPerSystem, 15);
+    for (const a of addresses) {
+      const n = parseIPv4(a);
+      if (n === null || isIP(a) !== 4) throw new ControlError('bad-request', `address ${JSON.stringify(a)} is not an IPv4 address`);
+      if (n >>> 24 === 127) throw new ControlError('bad-request', `address ${a} is a loopback address; report interface addresses only`);
+    }
+    const reported = [...new Set(addresses)].map((a) => `${a}:${listenPort}`);
+    if (system.listenPort !== listenPort || JSON.stringify(system.reported) !== JSON.stringify(reported)) {
+      sv.registry.patch(system, { listenPort, reported });
+      sv.log.debug(`endpoints of ${system.identity}: ${reported.join(' ') || '(none)'} (port ${listenPort})`);
+    }
+    sendNoContent(ctx.res);
+  });
+}

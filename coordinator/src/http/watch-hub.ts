@@ -1,0 +1,120 @@
+// Watch streams (GET /v1/agent/watch): server-sent events, one open stream per system (a new
+// one replaces the old, so a reconnecting agent never counts twice), a global cap, a ping
+// every 15 s, and back-pressure that keeps only the newest map for a slow reader instead of
+// queueing every version in memory.
+import type { ServerResponse } from 'node:http';
+import type { WatchEvent } from '../../../src-shared/control.js';
+import { ControlError } from '../errors.js';
+
+/** WATCH_PING_MS is how often idle streams get a ping (keeps NATs and proxies from closing them). */
+export const WATCH_PING_MS = 15_000;
+
+/** sseFrame renders one event. The data is JSON on one line, so no escaping is needed. */
+export function sseFrame(event: WatchEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** Watcher is one open stream. */
+export interface Watcher {
+  readonly systemId: string;
+  readonly openedAt: number;
+  /** mapVersion is the version of the last map written (or queued) to this stream. */
+  mapVersion: number;
+}
+
+interface Stream extends Watcher {
+  res: ServerResponse;
+  /** pending is the newest frame held back while the socket drains. */
+  pending: string | Buffer | null;
+  closed: boolean;
+  onClose: () => void;
+}
+
+/** WatchHub holds the open streams. */
+export class WatchHub {
+  private readonly streams = new Map<string, Stream>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly maxStreams: number,
+    private readonly now: () => number = Date.now,
+    pingMs = WATCH_PING_MS,
+  ) {
+    this.timer = setInterval(() => this.pingAll(), pingMs);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  has(systemId: string): boolean {
+    return this.streams.has(systemId);
+  }
+
+  /** open starts a stream on res; onClose runs once when this stream (not a replacement) ends. */
+  open(systemId: string, res: ServerResponse, onClose: () => void): Watcher {
+    const old = this.streams.get(systemId);
+    if (!old && this.streams.size >= this.maxStreams) {
+      throw new ControlError('rate-limited', `the coordinator has ${this.maxStreams} watch streams open, its limit; retry later`);
+    }
+    if (old) this.end(old, null, false);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.socket?.setNoDelay(true);
+    res.socket?.setKeepAlive(true, 30_000);
+    const s: Stream = { systemId, openedAt: this.now(), mapVersion: 0, res, pending: null, closed: false, onClose };
+    this.streams.set(systemId, s);
+    res.on('close', () => this.end(s, null, true));
+    res.on('drain', () => {
+      if (s.pending !== null && !s.closed) {
+        const f = s.pending;
+        s.pending = null;
+        res.write(f);
+      }
+    });
+    return s;
+  }
+
+  /** send writes a frame to the system's stream, if it has one; a map frame replaces an older
+   * one still waiting for the socket to drain. */
+  send(systemId: string, frame: string | Buffer, mapVersion?: number): boolean {
+    const s = this.streams.get(systemId);
+    if (!s || s.closed) return false;
+    if (mapVersion !== undefined) s.mapVersion = mapVersion;
+    if (s.res.writableNeedDrain) s.pending = frame;
+    else s.res.write(frame);
+    return true;
+  }
+
+  /** close ends the system's stream after writing finalFrame (e.g. `revoked`). */
+  close(systemId: string, finalFrame: string | null): void {
+    const s = this.streams.get(systemId);
+    if (s) this.end(s, finalFrame, true);
+  }
+
+  /** closeAll ends every stream (shutdown). */
+  closeAll(): void {
+    for (const s of [...this.streams.values()]) this.end(s, null, true);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** pingAll writes a ping to every stream that is not backed up. */
+  pingAll(): void {
+    const frame = sseFrame({ type: 'ping', ts: this.now() });
+    for (const s of this.streams.values()) if (!s.res.writableNeedDrain) s.res.write(frame);
+  }
+
+  private end(s: Stream, finalFrame: string | null, notify: boolean): void {
+    if (s.closed) return;
+    s.closed = true;
+    if (this.streams.get(s.systemId) === s) this.streams.delete(s.systemId);
+    if (!s.res.writableEnded) s.res.end(finalFrame ?? undefined);
+    if (notify && !this.streams.has(s.systemId)) s.onClose();
+  }
+}

@@ -1,0 +1,90 @@
+// Numbered schema migrations. A migration, once released, never changes: add a new one. Each
+// runs in its own transaction with its row in `migrations`, so a crash leaves the database at
+// a known step.
+import type Database from 'better-sqlite3';
+
+/** Migration is one step of the schema. */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+/** MIGRATIONS in order; ids are 1, 2, 3, ... */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE enrolment_keys (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        tags TEXT NOT NULL,
+        approval TEXT NOT NULL CHECK (approval IN ('automatic', 'gated')),
+        uses_allowed INTEGER NOT NULL CHECK (uses_allowed >= 1),
+        uses INTEGER NOT NULL DEFAULT 0,
+        ephemeral INTEGER NOT NULL CHECK (ephemeral IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE TABLE systems (
+        id TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        wg_key TEXT NOT NULL UNIQUE,
+        machine_key TEXT NOT NULL UNIQUE,
+        hostname TEXT NOT NULL,
+        name TEXT NOT NULL,
+        address INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        dns_names TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'revoked')),
+        ephemeral INTEGER NOT NULL CHECK (ephemeral IN (0, 1)),
+        key_id TEXT,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER,
+        observed_ip TEXT,
+        listen_port INTEGER,
+        reported TEXT NOT NULL DEFAULT '[]'
+      ) STRICT;
+      -- A revoked system keeps its row (so its requests are told "revoked"), but gives back its
+      -- identity, address and name.
+      CREATE UNIQUE INDEX systems_identity ON systems (identity) WHERE state != 'revoked';
+      CREATE UNIQUE INDEX systems_address ON systems (address) WHERE state != 'revoked';
+      CREATE UNIQUE INDEX systems_name ON systems (name) WHERE state != 'revoked';
+      CREATE TABLE policies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        text TEXT NOT NULL,
+        applied_at INTEGER NOT NULL,
+        map_version INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** NewerSchema means the data dir was last used by a newer coordinator. */
+export class NewerSchema extends Error {
+  override name = 'NewerSchema';
+}
+
+/** migrate brings db up to the last migration; it returns the ids it applied. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+  const done = new Set((db.prepare('SELECT id FROM migrations').all() as { id: number }[]).map((r) => r.id));
+  const newest = Math.max(0, ...done);
+  const known = Math.max(0, ...migrations.map((m) => m.id));
+  if (newest > known) {
+    throw new NewerSchema(`the database has schema step ${newest} but this warren-coordinator knows only up to ${known}; run the newer version, or restore a backup`);
+  }
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
+    })();
+    applied.push(m.id);
+  }
+  return applied;
+}

@@ -1,0 +1,210 @@
+// The coordinator's state in SQLite (better-sqlite3): enrolment keys, systems, applied policy
+// files and the map version counter. WAL mode, so a crash never leaves half a change, and
+// synchronous=FULL, so a change acknowledged to an admin or agent is on disk.
+import Database from 'better-sqlite3';
+import type { SystemState } from '../../../src-shared/control.js';
+import type { Approval, EnrolmentKey } from '../enrolment-keys.js';
+import { migrate } from './migrations.js';
+
+/** SystemRow is a system as stored. */
+export interface SystemRow {
+  id: string;
+  identity: string;
+  wgKey: string;
+  machineKey: string;
+  hostname: string;
+  name: string;
+  /** address is the virtual IPv4 address as an unsigned 32-bit number. */
+  address: number;
+  tags: string[];
+  dnsNames: string[];
+  state: SystemState;
+  ephemeral: boolean;
+  keyId: string | null;
+  createdAt: number;
+  lastSeen: number | null;
+  observedIp: string | null;
+  listenPort: number | null;
+  /** reported are "a.b.c.d:port" endpoints the agent reported. */
+  reported: string[];
+}
+
+/** AppliedPolicy is the policy file in force. */
+export interface AppliedPolicy {
+  id: number;
+  text: string;
+  appliedAt: number;
+  mapVersion: number;
+}
+
+/** SystemPatch is what an update may change. */
+export type SystemPatch = Partial<Omit<SystemRow, 'id' | 'identity' | 'wgKey' | 'machineKey' | 'createdAt'>>;
+
+const COLUMNS: Record<keyof SystemPatch, string> = {
+  hostname: 'hostname', name: 'name', address: 'address', tags: 'tags', dnsNames: 'dns_names', state: 'state',
+  ephemeral: 'ephemeral', keyId: 'key_id', lastSeen: 'last_seen', observedIp: 'observed_ip',
+  listenPort: 'listen_port', reported: 'reported',
+};
+
+interface RawSystem {
+  id: string; identity: string; wg_key: string; machine_key: string; hostname: string; name: string;
+  address: number; tags: string; dns_names: string; state: SystemState; ephemeral: number; key_id: string | null;
+  created_at: number; last_seen: number | null; observed_ip: string | null; listen_port: number | null; reported: string;
+}
+
+interface RawKey {
+  id: string; hash: string; tags: string; approval: Approval; uses_allowed: number; uses: number;
+  ephemeral: number; created_at: number; expires_at: number; revoked_at: number | null;
+}
+
+function toSystem(r: RawSystem): SystemRow {
+  return {
+    id: r.id, identity: r.identity, wgKey: r.wg_key, machineKey: r.machine_key, hostname: r.hostname, name: r.name,
+    address: r.address, tags: JSON.parse(r.tags) as string[], dnsNames: JSON.parse(r.dns_names) as string[],
+    state: r.state, ephemeral: r.ephemeral === 1, keyId: r.key_id, createdAt: r.created_at, lastSeen: r.last_seen,
+    observedIp: r.observed_ip, listenPort: r.listen_port, reported: JSON.parse(r.reported) as string[],
+  };
+}
+
+function toKey(r: RawKey): EnrolmentKey {
+  return {
+    id: r.id, hash: r.hash, tags: JSON.parse(r.tags) as string[], approval: r.approval, usesAllowed: r.uses_allowed,
+    uses: r.uses, ephemeral: r.ephemeral === 1, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+  };
+}
+
+function column(key: keyof SystemPatch, v: unknown): unknown {
+  if (key === 'tags' || key === 'dnsNames' || key === 'reported') return JSON.stringify(v);
+  if (key === 'ephemeral') return v ? 1 : 0;
+  return v;
+}
+
+/** Store wraps the database; every method is synchronous (better-sqlite3). */
+export class Store {
+  private readonly db: Database.Database;
+  private readonly stmt;
+  private readonly updates = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.stmt = {
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertKey: this.db.prepare(`INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at, revoked_at)
+        VALUES (@id, @hash, @tags, @approval, @usesAllowed, @uses, @ephemeral, @createdAt, @expiresAt, @revokedAt)`),
+      listKeys: this.db.prepare('SELECT * FROM enrolment_keys ORDER BY created_at, id'),
+      keyByHash: this.db.prepare('SELECT * FROM enrolment_keys WHERE hash = ?'),
+      keyById: this.db.prepare('SELECT * FROM enrolment_keys WHERE id = ?'),
+      useKey: this.db.prepare('UPDATE enrolment_keys SET uses = uses + 1 WHERE id = ?'),
+      revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      insertSystem: this.db.prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
+        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
+        VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
+        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported)`),
+      listSystems: this.db.prepare('SELECT * FROM systems ORDER BY created_at, id'),
+      deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
+      insertPolicy: this.db.prepare('INSERT INTO policies (text, applied_at, map_version) VALUES (?, ?, ?)'),
+      currentPolicy: this.db.prepare('SELECT id, text, applied_at, map_version FROM policies ORDER BY id DESC LIMIT 1'),
+    };
+  }
+
+  /** transaction runs fn atomically; an exception rolls everything back. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getMeta(key: string): string | null {
+    const r = this.stmt.getMeta.get(key) as { value: string } | undefined;
+    return r ? r.value : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmt.setMeta.run(key, value);
+  }
+
+  /** mapVersion is the global map version counter (0 before anything happened). */
+  mapVersion(): number {
+    return Number(this.getMeta('map_version') ?? '0');
+  }
+
+  /** bumpMapVersion increments the counter; call it inside the change's transaction. */
+  bumpMapVersion(): number {
+    const v = this.mapVersion() + 1;
+    this.setMeta('map_version', String(v));
+    return v;
+  }
+
+  insertKey(k: EnrolmentKey): void {
+    this.stmt.insertKey.run({ ...k, tags: JSON.stringify(k.tags), ephemeral: k.ephemeral ? 1 : 0 });
+  }
+
+  listKeys(): EnrolmentKey[] {
+    return (this.stmt.listKeys.all() as RawKey[]).map(toKey);
+  }
+
+  keyByHash(hash: string): EnrolmentKey | null {
+    const r = this.stmt.keyByHash.get(hash) as RawKey | undefined;
+    return r ? toKey(r) : null;
+  }
+
+  keyById(id: string): EnrolmentKey | null {
+    const r = this.stmt.keyById.get(id) as RawKey | undefined;
+    return r ? toKey(r) : null;
+  }
+
+  useKey(id: string): void {
+    this.stmt.useKey.run(id);
+  }
+
+  /** revokeKey returns false when the key was already revoked. */
+  revokeKey(id: string, now: number): boolean {
+    return this.stmt.revokeKey.run(now, id).changes === 1;
+  }
+
+  insertSystem(s: SystemRow): void {
+    this.stmt.insertSystem.run({
+      ...s, tags: JSON.stringify(s.tags), dnsNames: JSON.stringify(s.dnsNames), reported: JSON.stringify(s.reported),
+      ephemeral: s.ephemeral ? 1 : 0,
+    });
+  }
+
+  listSystems(): SystemRow[] {
+    return (this.stmt.listSystems.all() as RawSystem[]).map(toSystem);
+  }
+
+  updateSystem(id: string, patch: SystemPatch): void {
+    const keys = Object.keys(patch) as (keyof SystemPatch)[];
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${COLUMNS[k]} = @${k}`).join(', ');
+    const values: Record<string, unknown> = { id };
+    for (const k of keys) values[k] = column(k, patch[k]);
+    // The column list comes from COLUMNS only, never from input, so building SQL here is safe.
+    let st = this.updates.get(sets);
+    if (!st) {
+      st = this.db.prepare(`UPDATE systems SET ${sets} WHERE id = @id`);
+      this.updates.set(sets, st);
+    }
+    st.run(values);
+  }
+
+  deleteSystem(id: string): void {
+    this.stmt.deleteSystem.run(id);
+  }
+
+  insertPolicy(text: string, now: number, mapVersion: number): void {
+    this.stmt.insertPolicy.run(text, now, mapVersion);
+  }
+
+  currentPolicy(): AppliedPolicy | null {
+    const r = this.stmt.currentPolicy.get() as { id: number; text: string; applied_at: number; map_version: number } | undefined;
+    return r ? { id: r.id, text: r.text, appliedAt: r.applied_at, mapVersion: r.map_version } : null;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,234 @@
+// Coordinator bench (issue 4): a real warren-coordinator process with N simulated agents (real
+// HTTP, real signed requests and watch streams, no helpers), and the time from applying a new
+// policy file until every watcher holds a map of that version. Target: all within 2 s.
+//
+// The fleet is shaped like an organisation rather than a full mesh: 20 teams, each with its
+// developers and servers (developers reach their team's servers), and a few shared services
+// every developer reaches. So most maps are small and a handful are large (a shared service
+// sees every developer), and the new policy changes every system's map.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NetworkMap, SignedMap } from '../../src-shared/control.js';
+import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/admin-types.js';
+import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/agent-sim.js';
+import { adminCall, startCoordinatorProcess } from '../../coordinator/src/testing.js';
+
+/** CoordinatorBenchResult is what one run measured. */
+export interface CoordinatorBenchResult {
+  systems: number;
+  /** propagationMs: from sending the new policy until each watcher had the new map. */
+  propagationMs: { p50: number; p99: number; max: number };
+  /** received is how many watchers got the new map (all of them, when the run is good). */
+  received: number;
+  targetMs: number;
+  targetMet: boolean;
+  /** rssMiB is the coordinator's memory after the run; peakRssMiB its high-water mark. */
+  rssMiB: number;
+  peakRssMiB: number;
+  /** heapUsedMiB is the coordinator's live JavaScript heap after the run. */
+  heapUsedMiB: number;
+  /** cpuSeconds the coordinator spent from the policy change until the last watcher had it. */
+  cpuSeconds: number;
+  /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
+  serverPassMs: number;
+  mapBytes: { total: number; avg: number; max: number };
+  enrolSeconds: number;
+  /** verified is how many sampled maps were checked in full (signature, recipient, content). */
+  verified: number;
+}
+
+const TEAMS = 20;
+const SHARED = 20;
+const TARGET_MS = 2000;
+
+interface Member {
+  tag: string;
+  hostname: string;
+}
+
+function fleet(n: number): Member[] {
+  const out: Member[] = [];
+  const shared = Math.min(SHARED, Math.max(1, Math.floor(n / 100)));
+  for (let i = 0; i < shared; i++) out.push({ tag: 'shared', hostname: `shared-${i}` });
+  for (let i = 0; out.length < n; i++) {
+    const team = i % TEAMS;
+    const isServer = Math.floor(i / TEAMS) % 10 === 0;
+    out.push({ tag: `t${team}-${isServer ? 'srv' : 'dev'}`, hostname: `t${team}-${isServer ? 'srv' : 'dev'}-${i}` });
+  }
+  return out;
+}
+
+function policy(extraPort: boolean): string {
+  const tags = ['shared'];
+  const policies: unknown[] = [];
+  const devs: string[] = [];
+  for (let t = 0; t < TEAMS; t++) {
+    tags.push(`t${t}-dev`, `t${t}-srv`);
+    devs.push(`tag:t${t}-dev`);
+    policies.push({
+      Name: `team ${t}`, Senders: [`tag:t${t}-dev`], Receivers: [`tag:t${t}-srv`],
+      Acls: [{ Protocol: 'tcp', Ports: extraPort ? '22,443,8080' : '22,443' }, { Protocol: 'icmp' }],
+    });
+  }
+  policies.push({ Name: 'shared services', Senders: devs, Receivers: ['tag:shared'], Acls: [{ Protocol: 'udp', Ports: '53' }, { Protocol: 'tcp', Ports: extraPort ? '443,8443' : '443' }] });
+  return JSON.stringify({ Tags: tags, Policies: policies, Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] } }, null, 2);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function procStatus(pid: number): { rssKiB: number; hwmKiB: number; cpuTicks: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  }));
+}
+
+/** Watcher tracks one agent's stream: when each map version arrived. */
+interface Watcher {
+  agent: SimAgent;
+  handle: WatchHandle | null;
+  /** firstAt[version] is when a map of at least that version arrived (performance.now()). */
+  latest: number;
+  reachedAt: number | null;
+  target: number;
+  lastData: string;
+  bytes: number;
+}
+
+/** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
+export async function runCoordinatorBench(opts: { systems: number; progress: (s: string) => void }): Promise<CoordinatorBenchResult> {
+  const n = opts.systems;
+  const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
+  const proc = await startCoordinatorProcess({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', args: ['-v', '0'] });
+  const watchers: Watcher[] = [];
+  try {
+    const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const r = await adminCall<T>(proc.url, proc.adminToken, method, path, body);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await admin('PUT', '/v1/admin/policy', policy(false));
+    const members = fleet(n);
+    const keys = new Map<string, string>();
+    for (const tag of new Set(members.map((m) => m.tag))) {
+      const count = members.filter((m) => m.tag === tag).length;
+      const k = await admin<CreatedKey>('POST', '/v1/admin/keys', { tags: [tag], approval: 'automatic', uses: count, expiresInMs: 3_600_000, ephemeral: false });
+      keys.set(tag, k.key);
+    }
+
+    opts.progress(`enrolling ${n} simulated systems`);
+    const enrolStart = performance.now();
+    const agents: SimAgent[] = new Array(n);
+    await pool(members, 32, async (m, i) => {
+      const a = new SimAgent(proc.url);
+      await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
+      agents[i] = a;
+    });
+    const enrolSeconds = (performance.now() - enrolStart) / 1000;
+    opts.progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
+
+    opts.progress(`opening ${n} watch streams`);
+    let lastEventAt = performance.now();
+    for (const agent of agents) {
+      const w: Watcher = { agent, handle: null, latest: 0, reachedAt: null, target: Infinity, lastData: '', bytes: 0 };
+      watchers.push(w);
+    }
+    await pool(watchers, 64, async (w) => {
+      w.handle = await w.agent.watch((event, data) => {
+        if (event !== 'map') return;
+        const v = peekMapVersion(data);
+        if (v === null) return;
+        lastEventAt = performance.now();
+        w.latest = Math.max(w.latest, v);
+        w.lastData = data;
+        if (v >= w.target && w.reachedAt === null) {
+          w.reachedAt = lastEventAt;
+          w.bytes = data.length;
+        }
+      });
+    });
+    // Every watcher going online changes its peers' maps: wait until that settles.
+    const settleStart = performance.now();
+    let nextReport = settleStart + 5000;
+    while (watchers.some((w) => w.latest === 0) || performance.now() - lastEventAt < 1000) {
+      const t = performance.now();
+      if (t > settleStart + 120_000) throw new Error('the watch streams did not settle within 120 s');
+      if (t > nextReport) {
+        nextReport = t + 5000;
+        const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
+        opts.progress(`settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    opts.progress('applying a new policy file and timing the push to every watcher');
+    const before = procStatus(proc.pid);
+    const t0 = performance.now();
+    const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
+    for (const w of watchers) {
+      w.target = applied.mapVersion;
+      // A map of this version may already have arrived before the answer did.
+      if (w.latest >= applied.mapVersion && w.reachedAt === null) {
+        w.reachedAt = lastEventAt;
+        w.bytes = w.lastData.length;
+      }
+    }
+    const deadline = t0 + 30_000;
+    while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const after = procStatus(proc.pid);
+    const times = watchers.filter((w) => w.reachedAt !== null).map((w) => w.reachedAt! - t0).sort((a, b) => a - b);
+
+    // Check a sample in full: signature, recipient, and the change itself.
+    let verified = 0;
+    for (let i = 0; i < watchers.length; i += Math.max(1, Math.floor(n / 50))) {
+      const w = watchers[i]!;
+      if (w.reachedAt === null) continue;
+      const map: NetworkMap = w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
+      if (map.version < applied.mapVersion) throw new Error(`watcher ${i} holds version ${map.version}`);
+      if (!JSON.stringify(map.policies).includes('8080') && !JSON.stringify(map.policies).includes('8443')) {
+        throw new Error(`watcher ${i}'s new map does not carry the new policy`);
+      }
+      verified++;
+    }
+    const stats = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
+    const bytes = watchers.map((w) => w.bytes);
+    const max = times.length > 0 ? times[times.length - 1]! : NaN;
+    const ticks = 100; // USER_HZ on Linux
+    return {
+      systems: n,
+      propagationMs: { p50: percentile(times, 50), p99: percentile(times, 99), max },
+      received: times.length,
+      targetMs: TARGET_MS,
+      targetMet: times.length === n && max <= TARGET_MS,
+      rssMiB: after.rssKiB / 1024,
+      peakRssMiB: after.hwmKiB / 1024,
+      heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
+      cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
+      serverPassMs: stats.lastPass.ms,
+      mapBytes: { total: bytes.reduce((a, b) => a + b, 0), avg: bytes.reduce((a, b) => a + b, 0) / n, max: Math.max(...bytes) },
+      enrolSeconds,
+      verified,
+    };
+  } finally {
+    for (const w of watchers) w.handle?.close();
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
