@@ -3,7 +3,8 @@
 // processes. Then issue 5's exit-node run: client → printer through a Warren exit node and
 // through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and issue 7's proxies:
 // throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
-// against direct TCP (scripts/bench/proxy.ts). Prints tables and the ratios; writes
+// against direct TCP (scripts/bench/proxy.ts), and a coordinator pushing a policy change to 2,000
+// simulated systems (scripts/bench/coordinator.ts). Prints tables and the ratios; writes
 // .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -14,6 +15,7 @@ import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
 import { exitTable, proxyTable, ratioLines, ratios, table } from './bench/report.js';
 import { measureExit, type ExitResult } from './bench/exit.js';
 import { measureProxy, type ProxyResult } from './bench/proxy.js';
+import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
 import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
@@ -89,18 +91,34 @@ async function main(): Promise<number> {
   process.stdout.write(`firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
     `new allowed ${(firewall.newAllowedPerSec / 1e6).toFixed(1)} M/s, denied ${(firewall.deniedPerSec / 1e6).toFixed(1)} M/s\n`);
 
+  let coordinator: CoordinatorBenchResult | null = null;
+  let coordinatorError: string | null = null;
+  if (opts.coordinatorSystems > 0) {
+    progress(`coordinator: ${opts.coordinatorSystems} simulated systems, one policy change`);
+    try {
+      coordinator = await runCoordinatorBench({ systems: opts.coordinatorSystems, progress: (s) => progress(`coordinator: ${s}`) });
+      const c = coordinator;
+      process.stdout.write(`coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
+        `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms (target ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
+        `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, CPU ${c.cpuSeconds.toFixed(2)} s\n`);
+    } catch (e) {
+      coordinatorError = (e as Error).message;
+      process.stderr.write(`bench: coordinator run failed: ${coordinatorError}\n`);
+    }
+  }
+
   const out = opts.out ?? join(repoRoot(), '.bench', 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
-    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy },
-    raw, results, errors, ratios: r, exit, proxy, firewall,
+    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy, coordinatorSystems: opts.coordinatorSystems },
+    raw, results, errors, ratios: r, exit, proxy, firewall, coordinator, coordinatorError,
   }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${out}\n`);
   const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
   const proxyFailed = proxy !== null && Object.keys(proxy.errors).length > 0;
-  return Object.keys(errors).length > 0 || exitFailed || proxyFailed ? 1 : 0;
+  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || coordinatorError !== null ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -18,9 +18,11 @@ export interface BenchOptions {
   exit: boolean;
   /** proxy runs issue 7's proxy benchmark (egress and ingress against direct, whatever --only says). */
   proxy: boolean;
+  /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
+  coordinatorSystems: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
@@ -29,6 +31,8 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warre
                 wireguard-go with the same SNAT rule; it always measures both, regardless of --only)
   --no-proxy    skip the proxy run (throughput and connection rate through the egress proxy's
                 CONNECT tunnel and the ingress forwarder of a Warren helper, against direct TCP)
+  --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
+                (default 2000; 0 skips the run)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
 
 function whole(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -44,7 +48,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     options: {
       seconds: { type: 'string' }, only: { type: 'string' }, parallel: { type: 'boolean' },
       pings: { type: 'string' }, out: { type: 'string' }, 'no-exit': { type: 'boolean' },
-      'no-proxy': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'no-proxy': { type: 'boolean' }, 'coordinator-systems': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -62,5 +66,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     out: values.out,
     exit: values['no-exit'] !== true,
     proxy: values['no-proxy'] !== true,
+    coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, 0, 20_000),
   };
 }
