@@ -4,12 +4,14 @@ import { IMPLS, parseBenchArgs } from './options.js';
 
 test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', () => {
   assert.deepEqual(parseBenchArgs([]), {
-    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true,
+    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true, coordinatorSystems: 2000,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
     [['--no-proxy'], { proxy: false, exit: true }],
     [['--no-exit', '--no-proxy'], { proxy: false, exit: false }],
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
+    [['--coordinator-systems', '0'], { coordinatorSystems: 0 }],
+    [['--coordinator-systems', '500'], { coordinatorSystems: 500 }],
   ];
   for (const [argv, want] of cases) {
     const got = parseBenchArgs(argv);
@@ -20,4 +22,5 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
   assert.throws(() => parseBenchArgs(['--seconds', '0']), /--seconds must be 1\.\.600/);
   assert.throws(() => parseBenchArgs(['--only', 'nope']), /--only must be one of/);
   assert.throws(() => parseBenchArgs(['--proxy']), /Unknown option/);
+  assert.throws(() => parseBenchArgs(['--coordinator-systems', '20001']), /--coordinator-systems must be 0\.\.20000/);
 });
