@@ -49,6 +49,8 @@ export interface WarrenOptions {
   name?: string;
   verbosity?: number;
   timeoutMs?: number;
+  /** env adds environment variables for the helper (e.g. WARREN_FIREWALL_BACKEND). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Warren is a running helper. */
@@ -80,7 +82,7 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
   const proc = ns.spawn([
     ...warrenArgv(), 'run', '--profile', profilePath, '-v', String(opts.verbosity ?? 2),
     '--socket', socket, '--state-dir', stateDir,
-  ], { name });
+  ], { name, ...(opts.env ? { env: opts.env } : {}) });
   const status = async (): Promise<Status> => {
     const r = await warrenCli(ns, ['status', '--json', '--socket', socket]);
     if (r.code !== 0) throw new Error(`warren status exit ${r.code}: ${r.stderr.trim()}`);

@@ -43,6 +43,7 @@ class FakeHost {
       return fail('RTNETLINK answers: Network is unreachable');
     }
     if (cmd === 'nft') {
+      if (a === '--version') return ok('nftables v1.0.9');
       if (a === '-f -') {
         if (this.nftFails) return fail(this.nftFails);
         this.table = true;
@@ -159,7 +160,7 @@ test('apply: state is written before any change, then undo restores everything',
   };
   try {
     const ex = await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24'), cidr('10.20.0.0/16'), cidr('0.0.0.0/0')], stateDir: s.state, log, run, sysctlDir: s.sysctl });
-    assert.deepEqual(stateAtNft, { pid: process.pid, table: TABLE, ipForward: '0' });
+    assert.deepEqual(stateAtNft, { pid: process.pid, table: TABLE, ipForward: '0', backend: 'nft' });
     assert.deepEqual(ex.routes, [
       { cidr: '192.168.1.0/24', via: 'eth0', snatTo: '192.168.1.10' },
       { cidr: '10.20.0.0/16', via: 'lan1', snatTo: '10.20.0.5' },
@@ -199,7 +200,7 @@ test('errors: no local path, a route through the adapter, nft refusing; nothing 
     { name: 'no local path', route: '203.0.113.0/24', want: /exit node route 203\.0\.113\.0\/24: this machine has no local path/ },
     { name: 'through the adapter', route: '100.100.0.0/16', want: /100\.100\.0\.0\/16: it leads back through the Warren adapter warren0/ },
     { name: 'nft refuses', route: '10.20.0.0/16', nftFails: 'Error: syntax error', want: /nft refused the rules: Error: syntax error/ },
-    { name: 'nft missing', route: '10.20.0.0/16', nftFails: 'spawn nft ENOENT', want: /`nft` command is required/ },
+    { name: 'nft missing', route: '10.20.0.0/16', nftFails: 'spawn nft ENOENT', want: /`nft` command is missing/ },
   ];
   for (const c of cases) {
     const s = sandbox('0');

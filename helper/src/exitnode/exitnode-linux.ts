@@ -9,6 +9,21 @@ import { runCommand, MAX_ROUTES, type CommandRunner, type ExitNode, type ExitNod
 import { buildNftScript, droppedFromNftJson, exitTableName, type ResolvedRoute } from './nft.js';
 import { parseDefaultRoute, parseRouteGet, probeAddresses } from './route.js';
 import { clearExitNodeState, readExitNodeState, writeExitNodeState } from './state.js';
+import { buildIptablesRestore, droppedFromIptables, iptablesChainBase, removeIptables } from './iptables.js';
+
+/** Backend is how the exit node's rules are installed: nft, or iptables where nft is absent
+ * (or WARREN_FIREWALL_BACKEND=iptables asks for it). */
+type Backend = 'nft' | 'iptables';
+
+async function chooseBackend(run: CommandRunner, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  const forced = env.WARREN_FIREWALL_BACKEND;
+  if (forced === 'iptables' || forced === 'nft') return forced;
+  const nft = await run('nft', ['--version']);
+  if (nft.ok) return 'nft';
+  const ipt = await run('iptables-restore', ['--version']);
+  if (ipt.ok) return 'iptables';
+  throw new Error('exit node: neither `nft` (nftables) nor `iptables-restore` (iptables) is installed; install nftables');
+}
 import { DEFAULT_SYSCTL_DIR, readIpForward, writeIpForward } from './sysctl.js';
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -84,12 +99,12 @@ export async function recoverLinuxExitNode(stateDir: string, log: Logger, env: E
     throw new Error(`another Warren helper (pid ${old.pid}) runs an exit node with state directory ${stateDir}`);
   }
   const run = env.run ?? runCommand;
-  const tableGone = await removeTable(run, old.table, log);
+  const tableGone = old.backend === 'iptables' ? await removeIptables(run, old.table) : await removeTable(run, old.table, log);
   const sysctlBack = restoreIpForward(env.sysctlDir ?? DEFAULT_SYSCTL_DIR, old.ipForward, log);
   // The state stays if something could not be undone, so the next start tries again.
   if (tableGone && sysctlBack) clearExitNodeState(stateDir);
   log.warn(`exit node: cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: ` +
-    `nft table ip ${old.table}, net.ipv4.ip_forward=${old.ipForward}`);
+    `${old.backend === 'iptables' ? 'iptables chains' : 'nft table ip'} ${old.table}, net.ipv4.ip_forward=${old.ipForward}`);
 }
 
 // warnIfForwardBlocked reports a host forward policy of drop; it is the host's, so we leave it.
@@ -126,9 +141,9 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
   if (!IFNAME_RE.test(adapter)) throw new Error(`exit node: bad adapter name ${JSON.stringify(adapter.slice(0, 32))}`);
   if (opts.routes.length === 0) throw new Error('exit node: no routes to provide');
   if (opts.routes.length > MAX_ROUTES) throw new Error(`exit node: ${opts.routes.length} routes, at most ${MAX_ROUTES} are allowed`);
-  const table = exitTableName(adapter);
-
   await recoverLinuxExitNode(stateDir, log, { run, sysctlDir });
+  const backend = await chooseBackend(run);
+  const table = backend === 'nft' ? exitTableName(adapter) : iptablesChainBase(adapter);
 
   const seen = new Set<string>();
   const resolved: ResolvedRoute[] = [];
@@ -138,23 +153,26 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
     seen.add(key);
     resolved.push(await resolveRoute(run, route, adapter));
   }
-  const script = buildNftScript({ table, adapter, overlay: opts.overlay, routes: resolved });
+  const script = backend === 'nft'
+    ? buildNftScript({ table, adapter, overlay: opts.overlay, routes: resolved })
+    : buildIptablesRestore(table, adapter, opts.overlay, resolved);
+  const remove = (): Promise<boolean> => (backend === 'nft' ? removeTable(run, table, log) : removeIptables(run, table));
 
   const oldForward = readIpForward(sysctlDir);
-  writeExitNodeState(stateDir, { pid: process.pid, table, ipForward: oldForward });
+  writeExitNodeState(stateDir, { pid: process.pid, table, ipForward: oldForward, backend });
   let done = false;
   const undo = async (): Promise<void> => {
     if (done) return;
     done = true;
-    const tableGone = await removeTable(run, table, log);
+    const tableGone = await remove();
     const sysctlBack = restoreIpForward(sysctlDir, oldForward, log);
     if (tableGone && sysctlBack) clearExitNodeState(stateDir);
   };
   try {
-    const r = await run('nft', ['-f', '-'], script);
+    const r = backend === 'nft' ? await run('nft', ['-f', '-'], script) : await run('iptables-restore', ['-w', '5', '--noflush'], script);
     if (!r.ok) {
-      if (nftMissing(r.stderr)) throw new Error('exit node: the `nft` command is required (install the nftables package)');
-      throw new Error(`exit node: nft refused the rules: ${r.stderr.trim()}`);
+      if (nftMissing(r.stderr)) throw new Error(`exit node: the \`${backend === 'nft' ? 'nft' : 'iptables-restore'}\` command is missing`);
+      throw new Error(`exit node: ${backend} refused the rules: ${r.stderr.trim()}`);
     }
     writeIpForward(sysctlDir, '1');
   } catch (e) {
@@ -164,11 +182,16 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
   await warnIfForwardBlocked(run, table, adapter, log);
 
   const routes = resolved.map((r) => ({ cidr: formatCidr(r.route), via: r.via, snatTo: r.snatTo }));
-  log.info(`exit node up: ${routes.map((r) => `${r.cidr} via ${r.via} as ${r.snatTo}`).join(', ')} (nft table ip ${table})`);
+  log.info(`exit node up: ${routes.map((r) => `${r.cidr} via ${r.via} as ${r.snatTo}`).join(', ')} ` +
+    `(${backend === 'nft' ? `nft table ip ${table}` : `iptables chains ${table}-NAT and ${table}-FWD`})`);
   return {
     routes,
     table,
     counters: async () => {
+      if (backend === 'iptables') {
+        const r = await run('iptables', ['-w', '5', '-t', 'filter', '-L', `${table}-FWD`, '-v', '-x', '-n']);
+        return { unsolicitedDropped: r.ok ? droppedFromIptables(r.stdout) : 0 };
+      }
       const r = await run('nft', ['-j', 'list', 'table', 'ip', table]);
       return { unsolicitedDropped: r.ok ? droppedFromNftJson(r.stdout) : 0 };
     },

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 /** ExitNodeState is one applied exit node. ipForward is the value found before we set 1. */
 export interface ExitNodeState {
   pid: number;
+  /** table is the nft table, or with backend 'iptables' the base name of our two chains. */
   table: string;
   ipForward: '0' | '1';
+  backend?: 'nft' | 'iptables';
 }
 
 const FILE = 'exitnode.json';
@@ -30,9 +32,11 @@ export function readExitNodeState(stateDir: string): ExitNodeState | null {
     return null;
   }
   if (v === null || typeof v !== 'object') return null;
-  if (typeof v.table !== 'string' || !TABLE_NAME_RE.test(v.table)) return null;
+  const backend = v.backend === 'iptables' ? 'iptables' : 'nft';
+  const nameRe = backend === 'iptables' ? /^WRN-[A-Za-z0-9_.-]{1,15}$/ : TABLE_NAME_RE;
+  if (typeof v.table !== 'string' || !nameRe.test(v.table)) return null;
   if (v.ipForward !== '0' && v.ipForward !== '1') return null;
-  return { pid: typeof v.pid === 'number' ? v.pid : 0, table: v.table, ipForward: v.ipForward };
+  return { pid: typeof v.pid === 'number' ? v.pid : 0, table: v.table, ipForward: v.ipForward, backend };
 }
 
 /** writeExitNodeState records the state atomically (temp file + rename). */
