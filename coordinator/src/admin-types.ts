@@ -1,19 +1,11 @@
 // The admin API's wire types (/v1/admin/..., Bearer token). Only warren-coordinator's own
 // admin commands and tests use them; the agent contract is src-shared/control.ts.
 import type { SystemState } from '../../src-shared/control.js';
-import type { Approval } from './enrolment-keys.js';
+import type { Approval, EnrolmentKey } from './enrolment-keys.js';
 
-/** AdminKey is an enrolment key as listed (never the key itself). */
-export interface AdminKey {
-  id: string;
-  tags: string[];
-  approval: Approval;
-  usesAllowed: number;
-  uses: number;
-  ephemeral: boolean;
-  createdAt: number;
-  expiresAt: number;
-  revokedAt: number | null;
+/** AdminKey is an enrolment key as listed: the stored record without its hash (never the key
+ * itself), and whether it is usable. */
+export interface AdminKey extends Omit<EnrolmentKey, 'hash'> {
   /** status: usable, or why not. */
   status: 'usable' | 'expired' | 'used-up' | 'revoked';
 }
