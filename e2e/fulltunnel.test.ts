@@ -102,6 +102,7 @@ describeE2E('full tunnel through an exit node, with the kill switch', { warren: 
     assert.ok((s.peers[0]?.lastHandshake ?? 0) > 0, 'the tunnel to the exit node is up (no routing loop)');
     assert.deepEqual(s.peers[0]?.exitNodeFor, ['0.0.0.0/0']);
     assert.equal(await leakedPackets(), 0);
+    assert.equal((await cl.exec(['cat', '/proc/sys/net/ipv4/conf/all/src_valid_mark'])).stdout.trim(), '1', 'replies with the restored mark pass rp_filter');
   });
 
   test('warren down gives normal routing back and warren up restores the tunnel', async () => {

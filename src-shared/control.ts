@@ -54,6 +54,12 @@ export const AGENT_AUTH = {
   context: 'warren-agent-v1',
 } as const;
 
+/** agentSigningText is the text an agent request's signature covers (AGENT_AUTH); both the
+ * agent and the coordinator build it here, so the two can never disagree. */
+export function agentSigningText(method: string, pathWithQuery: string, ts: number, nonce: string, bodySha256Hex: string): string {
+  return `${AGENT_AUTH.context}\n${method}\n${pathWithQuery}\n${ts}\n${nonce}\n${bodySha256Hex}`;
+}
+
 /** MAP_SIGNATURE_CONTEXT prefixes the bytes a network map signature covers:
  *   Ed25519(coordinatorKey, UTF-8("warren-map-v1\n") || payloadBytes)
  * where payloadBytes is the base64-decoded SignedMap.payload (the JSON of a NetworkMap). */
@@ -63,6 +69,11 @@ export const MAP_SIGNATURE_CONTEXT = 'warren-map-v1\n';
  *   Ed25519(machineKey, UTF-8("warren-enrol-v1\n" + enrolmentKey + "\n" + wireguardPublicKey + "\n" + ts))
  */
 export const ENROL_SIGNATURE_CONTEXT = 'warren-enrol-v1\n';
+
+/** enrolProofText is the text the enrolment proof covers (ENROL_SIGNATURE_CONTEXT). */
+export function enrolProofText(enrolmentKey: string, wireguardPublicKey: string, ts: number): string {
+  return `${ENROL_SIGNATURE_CONTEXT}${enrolmentKey}\n${wireguardPublicKey}\n${ts}`;
+}
 
 /** EnrolRequest is what `warren enrol` sends. Keys are base64 (32 bytes each). */
 export interface EnrolRequest {

@@ -4,7 +4,7 @@
 // A request is accepted once: the (system, nonce) pair is remembered for as long as its
 // timestamp could still pass the skew check.
 import { createHash, type KeyObject } from 'node:crypto';
-import { AGENT_AUTH, CONTROL_LIMITS } from '../../src-shared/control.js';
+import { AGENT_AUTH, CONTROL_LIMITS, agentSigningText } from '../../src-shared/control.js';
 import { publicKeyFromRaw, verifyEd25519 } from './ed25519.js';
 import { ControlError } from './errors.js';
 
@@ -50,8 +50,7 @@ export function parseAuthHeader(value: string | undefined): AuthHeader {
 
 /** signingString is what the machine key signs (control.ts AGENT_AUTH). */
 export function signingString(method: string, pathWithQuery: string, ts: number, nonce: string, body: Uint8Array): string {
-  const bodyHash = createHash('sha256').update(body).digest('hex');
-  return `${AGENT_AUTH.context}\n${method}\n${pathWithQuery}\n${ts}\n${nonce}\n${bodyHash}`;
+  return agentSigningText(method, pathWithQuery, ts, nonce, createHash('sha256').update(body).digest('hex'));
 }
 
 /** NONCE_LIMITS bound the replay cache: in total and per system within one window. */

@@ -4,14 +4,14 @@
 // with this file but the contract.
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
-  AGENT_AUTH, CONTROL_PATHS, CONTROL_PROTOCOL,
+  AGENT_AUTH, CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL,
   type EndpointReport, type EnrolRequest, type EnrolResponse, type NetworkMap, type SignedMap, type WatchEvent,
 } from '../../src-shared/control.js';
 import { enrolProofMessage } from './enrol.js';
 import { signingString } from './agent-auth.js';
 import { openStream, send, type HttpResponse } from './http-client.js';
 import { verifySignedMap } from './signing.js';
-import { SseParser } from './sse.js';
+import { SseParser } from '../../helper/src/api/sse.js';
 
 /** AgentKeys are an agent's WireGuard (X25519) and machine (Ed25519) keys. */
 export interface AgentKeys {
@@ -136,10 +136,14 @@ export class SimAgent {
       throw errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
     }
     res.setEncoding('utf8');
-    const parser = new SseParser();
+    const parser = new SseParser(CONTROL_LIMITS.mapBytes * 2);
     const done = new Promise<void>((resolve) => {
       res.on('data', (chunk: string) => {
-        for (const ev of parser.push(chunk)) onEvent(ev.event, ev.data);
+        try {
+          for (const ev of parser.feed(chunk)) onEvent(ev.event, ev.data);
+        } catch {
+          abort(); // an oversized event ends the stream; 'close' resolves
+        }
       });
       res.on('end', resolve);
       res.on('close', resolve);

@@ -1,7 +1,7 @@
 // Enrolment (POST /v1/enrol, control.ts EnrolRequest): check the request, the proof that the
 // agent holds its machine key, and the enrolment key; then create the system, or return the
 // existing one when the same keys enrol again (an agent retrying after a lost response).
-import { CONTROL_LIMITS, CONTROL_PROTOCOL, ENROL_SIGNATURE_CONTEXT, type EnrolRequest } from '../../src-shared/control.js';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, enrolProofText, type EnrolRequest } from '../../src-shared/control.js';
 import { identityFromPublicKey } from '../../helper/src/config/identity.js';
 import { parseEndpoint } from '../../helper/src/config/ipv4.js';
 import { KeyFormatError, parseKey } from '../../helper/src/config/keys.js';
@@ -56,7 +56,7 @@ export function parseEndpoints(list: string[]): string[] {
 
 /** enrolProofMessage is what the agent signs (control.ts ENROL_SIGNATURE_CONTEXT). */
 export function enrolProofMessage(enrolmentKey: string, wireguardPublicKey: string, ts: number): Buffer {
-  return Buffer.from(`${ENROL_SIGNATURE_CONTEXT}${enrolmentKey}\n${wireguardPublicKey}\n${ts}`, 'utf8');
+  return Buffer.from(enrolProofText(enrolmentKey, wireguardPublicKey, ts), 'utf8');
 }
 
 /** checkProof refuses a stale timestamp or a proof not made with the machine key. */

@@ -36,3 +36,23 @@ test('sseMessage round-trips through the parser, newlines in strings included', 
   assert.equal(ev?.event, 'status');
   assert.deepEqual(JSON.parse(ev!.data), value);
 });
+
+test('SseParser joins events split anywhere across chunks (coordinator watch format)', () => {
+  const text = 'event: map\ndata: {"a":1}\n\nevent: ping\r\ndata: x\r\n\r\n: comment\ndata: one\ndata: two\n\n';
+  for (let cut = 0; cut <= text.length; cut++) {
+    const p = new SseParser(1 << 20);
+    const events = [...p.feed(text.slice(0, cut)), ...p.feed(text.slice(cut))];
+    assert.deepEqual(events, [
+      { event: 'map', data: '{"a":1}' },
+      { event: 'ping', data: 'x' },
+      { event: 'message', data: 'one\ntwo' },
+    ], `cut at ${cut}`);
+  }
+});
+
+test('SseParser refuses an endless line fed in small chunks', () => {
+  const p = new SseParser(100);
+  assert.throws(() => {
+    for (let i = 0; i < 30; i++) p.feed('data: xxxxxxxx');
+  }, /longer than 100/);
+});

@@ -1,5 +1,7 @@
-// SseParser: an incremental, bounded reader of the WHATWG "text/event-stream" format, enough
-// for the local API's events (event and data fields; comments and other fields are skipped).
+// SseParser: an incremental, bounded reader of the WHATWG "text/event-stream" format (event and
+// data fields; comments and other fields are skipped). The one parser for every event stream:
+// the local API's events, the coordinator's watch (helper/src/control/watch.ts) and the
+// coordinator's reference agent.
 // Input comes from a socket, so a line or an event longer than the bound is an error rather
 // than a reason to buffer without end.
 
@@ -27,13 +29,19 @@ export class SseParser {
   feed(chunk: string): SseEvent[] {
     const out: SseEvent[] = [];
     let text = this.partial + chunk;
+    // The kept partial line has no line end except maybe a last lone \r, so only the new text
+    // is scanned: a network map is one long data line that arrives in many chunks.
+    const eol = /[\r\n]/g;
+    eol.lastIndex = Math.max(0, this.partial.length - 1);
     for (;;) {
-      const nl = text.search(/\r\n|\r|\n/);
-      if (nl < 0) break;
+      const m = eol.exec(text);
+      if (m === null) break;
+      const nl = m.index;
       const line = text.slice(0, nl);
       // A lone \r at the very end may be the first half of \r\n: wait for the next chunk.
       if (text[nl] === '\r' && nl === text.length - 1) break;
       text = text.slice(nl + (text.startsWith('\r\n', nl) ? 2 : 1));
+      eol.lastIndex = 0;
       this.line(line, out);
     }
     if (text.length > this.maxEventBytes) throw new SseTooLarge(`an event line is longer than ${this.maxEventBytes} bytes`);

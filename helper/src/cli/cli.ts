@@ -14,7 +14,6 @@ import { exitNodeCommand } from './exit-node.js';
 import { execCommand } from './exec.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
-import { unavailableCommands } from './unavailable.js';
 import { versionCommand } from './version.js';
 import { enrolCommand } from './enrol.js';
 import { upCommand, downCommand } from './up-down.js';
@@ -25,7 +24,7 @@ import { startCommand, stopCommand } from './service.js';
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   runCommand, startCommand, stopCommand, cleanupCommand, statusCommand, upCommand, downCommand, enrolCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
-  uiCommand, versionCommand, ...unavailableCommands,
+  uiCommand, versionCommand,
 ];
 
 /** topLevelHelp is `warren --help`. */
@@ -56,7 +55,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   try {
-    if (cmd.unparsed) return await cmd.run({ values: {}, positionals: rest }, io);
     if (cmd.passThrough) {
       const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
       if (own.includes('--help') || own.includes('-h')) {

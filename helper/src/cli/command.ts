@@ -38,8 +38,6 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** positionals names the positional arguments; none are accepted when absent. */
   positionals?: string[];
-  /** unparsed skips flag parsing entirely (for placeholders that accept anything). */
-  unparsed?: boolean;
   /** passThrough hands the raw arguments to run (after --help is handled), for commands that
    * take another command line after `--`. */
   passThrough?: boolean;

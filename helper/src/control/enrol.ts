@@ -92,7 +92,12 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     endpoints: [],
   };
   const response = await controlRequest({ base: url, method: 'POST', path: CONTROL_PATHS.enrol, body, timeoutMs: 15_000 }) as EnrolResponse;
-  if (typeof response?.systemId !== 'string' || typeof response.virtualAddress !== 'string' || typeof response.coordinatorPublicKey !== 'string') {
+  // The answer is printed and written into the profile (which validates it again on save).
+  if (typeof response?.systemId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(response.systemId) ||
+      typeof response.virtualAddress !== 'string' || typeof response.coordinatorPublicKey !== 'string' ||
+      !['pending', 'active', 'revoked'].includes(response.state) ||
+      !Array.isArray(response.tags) || response.tags.length > 64 ||
+      !response.tags.every((t) => typeof t === 'string' && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(t))) {
     throw new Error('the coordinator answered the enrolment with something unexpected');
   }
   if (response.coordinatorPublicKey !== formatKey(pinned)) throw new Error('the coordinator changed its key during enrolment; refusing');

@@ -8,7 +8,7 @@ import type { CoordinatorSummary } from '../../../src-shared/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../log.js';
 import { controlRequest } from './http.js';
-import { MapRejected, openSignedMap } from './netmap.js';
+import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
 import { loadStoredMap, storeMap } from './store.js';
 import { Watch } from './watch.js';
@@ -145,4 +145,3 @@ export class ControlRuntime {
   }
 }
 
-export { MapRejected };

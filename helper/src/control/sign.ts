@@ -3,7 +3,7 @@
 // DESIGN.md convention 10 says; Node's hot-path crypto is not needed here.
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { AGENT_AUTH, ENROL_SIGNATURE_CONTEXT, MAP_SIGNATURE_CONTEXT } from '../../../src-shared/control.js';
+import { AGENT_AUTH, MAP_SIGNATURE_CONTEXT, agentSigningText, enrolProofText } from '../../../src-shared/control.js';
 
 /** MachineKey is an Ed25519 key pair made from a 32-byte seed. */
 export interface MachineKey {
@@ -26,26 +26,31 @@ export function newMachineSeed(): Buffer {
 export function agentAuthorization(key: MachineKey, systemId: string, method: string, pathWithQuery: string, body: Buffer, now = Date.now()): string {
   const nonce = randomBytes(16).toString('hex');
   const digest = createHash('sha256').update(body).digest('hex');
-  const text = `${AGENT_AUTH.context}\n${method}\n${pathWithQuery}\n${now}\n${nonce}\n${digest}`;
+  const text = agentSigningText(method, pathWithQuery, now, nonce, digest);
   const sig = Buffer.from(nacl.sign.detached(Buffer.from(text, 'utf8'), key.secretKey)).toString('base64');
   return `${AGENT_AUTH.scheme} system=${systemId},ts=${now},nonce=${nonce},sig=${sig}`;
 }
 
 /** enrolProof signs the enrolment key and WireGuard key with the new machine key. */
 export function enrolProof(key: MachineKey, enrolmentKey: string, wireguardPublicKey: string, ts: number): string {
-  const text = `${ENROL_SIGNATURE_CONTEXT}${enrolmentKey}\n${wireguardPublicKey}\n${ts}`;
+  const text = enrolProofText(enrolmentKey, wireguardPublicKey, ts);
   return Buffer.from(nacl.sign.detached(Buffer.from(text, 'utf8'), key.secretKey)).toString('base64');
+}
+
+// signedMapBytes is what a map signature covers: the context, then the payload bytes.
+function signedMapBytes(payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8'), payload]);
 }
 
 /** verifyMapSignature checks a SignedMap's signature over its payload bytes. */
 export function verifyMapSignature(coordinatorKey: Buffer, payload: Buffer, signature: Buffer): boolean {
   if (coordinatorKey.length !== 32 || signature.length !== 64) return false;
-  const msg = Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8'), payload]);
+  const msg = signedMapBytes(payload);
   return nacl.sign.detached.verify(new Uint8Array(msg), new Uint8Array(signature), new Uint8Array(coordinatorKey));
 }
 
 /** signMap is the coordinator's side, used by tests of the helper to make maps. */
 export function signMap(secretKey: Uint8Array, payload: Buffer): Buffer {
-  const msg = Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8'), payload]);
+  const msg = signedMapBytes(payload);
   return Buffer.from(nacl.sign.detached(new Uint8Array(msg), secretKey));
 }

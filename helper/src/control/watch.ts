@@ -1,10 +1,11 @@
 // Watch: the helper keeps one server-sent-events stream open to the coordinator and hears about
 // every new map at once (issue 4 "Push"). It reconnects with capped, jittered backoff; a
-// stream that stays silent past two missed pings is treated as dead. Events are parsed with
-// bounded buffers: the coordinator is trusted for maps only after their signature checks.
+// stream that stays silent past two missed pings is treated as dead. Events are parsed by the
+// bounded SseParser: the coordinator is trusted for maps only after their signature checks.
 import type { IncomingMessage } from 'node:http';
 import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
+import { SseParser } from '../api/sse.js';
 
 /** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
 const WATCH_SILENCE_MS = 40_000;
@@ -88,51 +89,28 @@ export class Watch {
   }
 }
 
-/** readEvents parses a text/event-stream body until it ends; each event's data is JSON. */
+/** readEvents reads a text/event-stream body until it ends; each event's data is JSON. */
 export function readEvents(res: IncomingMessage, onEvent: (e: WatchEvent) => void): Promise<void> {
-  const maxEvent = CONTROL_LIMITS.mapBytes * 2;
+  const parser = new SseParser(CONTROL_LIMITS.mapBytes * 2);
   return new Promise((resolve, reject) => {
-    let buf = '';
-    let data: string[] = [];
-    let dataLen = 0;
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > maxEvent) {
+      let events;
+      try {
+        events = parser.feed(chunk);
+      } catch {
         res.destroy();
         reject(new Error('an event from the coordinator is too large'));
         return;
       }
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '');
-        buf = buf.slice(nl + 1);
-        if (line === '') {
-          if (data.length > 0) {
-            const text = data.join('\n');
-            data = [];
-            dataLen = 0;
-            let e: unknown;
-            try {
-              e = JSON.parse(text);
-            } catch {
-              continue; // a garbled event is skipped, not fatal
-            }
-            if (isWatchEvent(e)) onEvent(e);
-          }
-          continue;
+      for (const ev of events) {
+        let e: unknown;
+        try {
+          e = JSON.parse(ev.data);
+        } catch {
+          continue; // a garbled event is skipped, not fatal
         }
-        if (line.startsWith('data:')) {
-          const d = line.slice(5).replace(/^ /, '');
-          dataLen += d.length;
-          if (dataLen > maxEvent) {
-            res.destroy();
-            reject(new Error('an event from the coordinator is too large'));
-            return;
-          }
-          data.push(d);
-        }
-        // event:, id:, retry: and comments carry nothing the data does not.
+        if (isWatchEvent(e)) onEvent(e);
       }
     });
     res.on('end', () => resolve());

@@ -7,6 +7,7 @@ import { formatKey } from '../config/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Device, PeerConfig as DevicePeerConfig } from '../wireguard/device/device.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 
@@ -24,6 +25,13 @@ export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
 
 function endpointOf(p: PeerConfig): { addr: number; port: number } | undefined {
   return p.endpoint ? { addr: parseIPv4(p.endpoint.ip)!, port: p.endpoint.port } : undefined;
+}
+
+/** devicePeerByIdentity finds the running peer a profile names by identity (undefined if the
+ * profile has no such peer or the device does not run it). */
+export function devicePeerByIdentity(device: Device, profile: Profile, identity: string): DevicePeer | undefined {
+  const pc = profile.peers.find((p) => p.identity === identity);
+  return pc ? device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
 }
 
 /** PeerChanges counts what applyPeers did, for the log and the reload message. */
@@ -48,7 +56,6 @@ export function applyPeers(device: Device, prev: Profile, next: Profile): PeerCh
   for (const p of next.peers) {
     const key = formatKey(p.publicKey);
     const old = before.get(key);
-    if (old && !device.peersByKey.has(key)) continue; // cannot happen; defensive
     if (!old) {
       device.addPeer(devicePeerConfig(p));
       out.added++;

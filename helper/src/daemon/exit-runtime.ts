@@ -2,7 +2,7 @@
 // provided subnets (helper/src/exitnode); as a client, routes to the subnets other peers
 // provide (helper/src/router/exit-routes.ts).
 import type { Profile } from '../config/schema.js';
-import { formatKey } from '../config/keys.js';
+import { devicePeerByIdentity } from './apply.js';
 import { applyExitNode, type ExitNode } from '../exitnode/index.js';
 import type { Logger } from '../log.js';
 import { ExitRoutes } from '../router/exit-routes.js';
@@ -24,8 +24,7 @@ export interface ExitRuntime {
 // availableFor pairs each AvailableRoutes entry with the device peer that provides it.
 function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['configure']>[0] {
   return profile.exitNode.availableRoutes.flatMap((a) => {
-    const pc = profile.peers.find((p) => p.identity === a.identity);
-    const dp = pc ? device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
+    const dp = devicePeerByIdentity(device, profile, a.identity);
     return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
   });
 }

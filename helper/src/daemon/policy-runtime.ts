@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Device } from '../wireguard/device/device.js';
 import { formatKey } from '../config/keys.js';
 import type { PolicySummary } from '../../../src-shared/status.js';
+import { devicePeerByIdentity } from './apply.js';
 
 /** SWEEP_MS is how often expired and no-longer-allowed flows are removed. */
 const SWEEP_MS = 1000;
@@ -98,8 +99,7 @@ export class PolicyRuntime {
     });
     this.firewall.setRules(this.rules);
     this.firewall.setRouteGrants(this.profile.routeGrants === null ? null : new Map(this.profile.routeGrants.flatMap((g) => {
-      const pc = this.profile.peers.find((p) => p.identity === g.identity);
-      const dp = pc ? this.device.peersByKey.get(formatKey(pc.publicKey)) : undefined;
+      const dp = devicePeerByIdentity(this.device, this.profile, g.identity);
       return dp ? [[dp.index, g.routes] as const] : [];
     })));
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
