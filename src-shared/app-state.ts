@@ -38,13 +38,7 @@ export interface Access {
 }
 
 /** CoordinatorView is the coordinator as the header shows it. */
-export interface CoordinatorView {
-  url: string;
-  reachable: boolean;
-  state: CoordinatorSummary['state'];
-  lastContact: number | null;
-  lastError: string | null;
-}
+export type CoordinatorView = Pick<CoordinatorSummary, 'url' | 'reachable' | 'state' | 'lastContact' | 'lastError'>;
 
 /** TunnelView is this system and its tunnel. */
 export interface TunnelView {
