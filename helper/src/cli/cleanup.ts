@@ -9,6 +9,7 @@ import { recoverSplitDns, type SplitDnsEnv } from '../dns/split/index.js';
 import { dnsStatePath } from '../dns/split/state.js';
 import { recoverExitNode, type ExitNodeEnv } from '../exitnode/index.js';
 import { exitNodeStatePath } from '../exitnode/state.js';
+import { fullTunnelStatePath, recoverFullTunnel } from '../router/full-tunnel.js';
 import { createLogger, type Logger } from '../log.js';
 import { CliError, EXIT, type Command } from './command.js';
 import { resolvePath } from './paths.js';
@@ -38,6 +39,7 @@ const STATE_FILES: Array<[string, (dir: string) => string]> = [
   ['adapter and routes', statePath],
   ['split DNS', dnsStatePath],
   ['exit node', exitNodeStatePath],
+  ['full tunnel', fullTunnelStatePath],
 ];
 
 /**
@@ -61,6 +63,7 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupReport> {
     ['adapter and routes', () => recoverFromCrash(opts.stateDir, opts.log)],
     ['split DNS', () => recoverSplitDns(opts.stateDir, opts.log, opts.dns)],
     ['exit node', () => recoverExitNode(opts.stateDir, opts.log, opts.exitNode)],
+    ['full tunnel', () => recoverFullTunnel(opts.stateDir, opts.log)],
   ];
   for (const [what, step] of steps) {
     try {

@@ -97,7 +97,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     });
     undo.push(() => api.close());
 
-    recoverFromCrash(opts.stateDir, log);
+    await recoverFromCrash(opts.stateDir, log);
     await recoverSplitDns(opts.stateDir, log);
     await recoverExitNode(opts.stateDir, log);
     recoverFullTunnel(opts.stateDir, log);

@@ -53,7 +53,7 @@ export function readState(stateDir: string): HelperState | null {
  * recoverFromCrash undoes what a helper that died without cleaning up left behind. It refuses
  * to touch anything if that helper is still running.
  */
-export function recoverFromCrash(stateDir: string, log: Logger): void {
+export async function recoverFromCrash(stateDir: string, log: Logger): Promise<void> {
   const old = readState(stateDir);
   if (old === null) return;
   if (processIsWarren(old.pid)) {
@@ -62,6 +62,11 @@ export function recoverFromCrash(stateDir: string, log: Logger): void {
   }
   for (const route of old.routes) ipQuiet(['route', 'del', ...route.split(' ')]);
   if (linkExists(old.adapter)) ipQuiet(['link', 'del', 'dev', old.adapter]);
+  // The kernel unregisters a dead process's TUN device asynchronously. A new adapter of the same
+  // name made before that finishes can be attached to the dying one and vanish with it, taking
+  // its address and routes along, so wait until the name is really free.
+  for (let i = 0; i < 150 && linkExists(old.adapter); i++) await new Promise((r) => setTimeout(r, 20));
+  if (linkExists(old.adapter)) throw new Error(`the adapter ${old.adapter} of a crashed helper (pid ${old.pid}) does not go away; remove it with \`ip link del ${old.adapter}\``);
   clearState(stateDir);
   log.warn(`cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: adapter ${old.adapter}` +
     (old.routes.length ? `, ${old.routes.length} route(s)` : ''));

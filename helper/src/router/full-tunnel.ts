@@ -135,9 +135,14 @@ function removeFullTunnel(table: string, srcValidMark: '0' | '1'): void {
   writeSrcValidMark(srcValidMark);
 }
 
+/** fullTunnelStatePath is where the full tunnel records what a crash would leave behind. */
+export function fullTunnelStatePath(stateDir: string): string {
+  return join(stateDir, STATE_FILE);
+}
+
 /** recoverFullTunnel removes what a crashed helper's full tunnel left behind. */
 export function recoverFullTunnel(stateDir: string, log: Logger): void {
-  const path = join(stateDir, STATE_FILE);
+  const path = fullTunnelStatePath(stateDir);
   let st: FullTunnelState;
   try {
     st = JSON.parse(readFileSync(path, 'utf8')) as FullTunnelState;
@@ -180,7 +185,7 @@ export class FullTunnel {
     if (this.on) return;
     this.saved = readSrcValidMark();
     const state: FullTunnelState = { adapter: this.adapter, table: this.table, srcValidMark: this.saved };
-    writeFileSync(join(this.stateDir, STATE_FILE), JSON.stringify(state), { mode: 0o600 });
+    writeFileSync(fullTunnelStatePath(this.stateDir), JSON.stringify(state), { mode: 0o600 });
     try {
       this.setMark(FULL_TUNNEL_MARK);
       nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));
@@ -215,6 +220,6 @@ export class FullTunnel {
     } catch {
       // the socket may be closed already
     }
-    rmSync(join(this.stateDir, STATE_FILE), { force: true });
+    rmSync(fullTunnelStatePath(this.stateDir), { force: true });
   }
 }
