@@ -71,6 +71,10 @@ export interface Status {
   peers: PeerStatus[];
   drops: DropCounters;
   startedAt: number;
+  /** starting is true while the helper is still setting up (adapter, routes, DNS, proxies,
+   * coordinator); the API answers from the first moment, so callers that need a working
+   * tunnel wait until it is false or absent. */
+  starting?: boolean;
   policy?: PolicySummary;
   /** providesRoutes lists the subnets this system is an exit node for. */
   providesRoutes?: Array<{ cidr: string; via: string; snatTo: string }>;

@@ -96,8 +96,9 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
       throw new Error(`${name} exited (code ${proc.exitCode}, signal ${proc.exitSignal}) before answering status:\n${proc.output().slice(-6000)}`);
     }
     try {
-      await status();
-      break;
+      // The API answers while the helper still sets up; wait until the tunnel is in place.
+      if ((await status()).starting !== true) break;
+      lastErr = 'still starting';
     } catch (e) {
       lastErr = e instanceof Error ? e.message : String(e);
     }

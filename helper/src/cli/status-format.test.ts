@@ -57,6 +57,17 @@ Peers:           0
 `,
   },
   {
+    name: 'helper still starting',
+    status: status({ state: 'connecting', starting: true }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connecting (helper still starting)
+Peers:           0
+`,
+  },
+  {
     name: 'unnamed peer that never shook hands, two peers',
     status: status({
       peers: [

@@ -77,7 +77,7 @@ export function formatStatus(s: Status, now: number): string {
     `Public key:      ${clean(s.publicKey)}`,
     `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}`,
     `Listen port:     ${clean(s.listenPort)}`,
-    `Tunnel:          ${clean(s.state)}`,
+    `Tunnel:          ${clean(s.state)}${s.starting === true ? ' (helper still starting)' : ''}`,
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
   if (s.policy) {

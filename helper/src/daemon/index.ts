@@ -62,7 +62,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
       exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null, control: null as ControlRuntime | null,
-      tunnel, profilePath: opts.profilePath, stateDir: opts.stateDir, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(),
+      tunnel, profilePath: opts.profilePath, stateDir: opts.stateDir, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(), ready: false,
     };
     // Profile changes (reloads, network maps) are applied one at a time, in order.
     let applying: Promise<unknown> = Promise.resolve();
@@ -160,6 +160,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       Object.assign(status, { control });
     }
 
+    status.ready = true;
+    changes.notify();
     log.info(`Warren helper up: ${profile.identity} ${profile.virtualAddress} on ${tun.name}, ` +
       `UDP ${bind.port}, ${profile.peers.length} peer(s), API ${opts.socketPath}`);
   } catch (e) {

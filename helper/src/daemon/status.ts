@@ -32,6 +32,8 @@ export interface StatusContext {
   adapter: string;
   listenPort: number;
   startedAt: number;
+  /** ready turns true once setup has finished. */
+  ready?: boolean;
 }
 
 /** buildStatus returns the current status snapshot ('connecting' while still starting). */
@@ -74,6 +76,7 @@ export function buildStatus(ctx: StatusContext): Status {
     peers,
     drops: device ? device.drops.snapshot() : {},
     startedAt: ctx.startedAt,
+    starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
