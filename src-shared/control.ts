@@ -24,6 +24,12 @@ export const CONTROL_PATHS = {
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
+  /** POST (signed) empty body → RelayTokenResponse: the token a relay asks for (nat-wire.ts). */
+  relayToken: '/v1/agent/relay-token',
+  /** POST (signed) PunchRequest → 204: asks the coordinator to tell a peer to probe this
+   * system's endpoints now (the peer gets a `punch` WatchEvent). 404 for a system that is
+   * not this one's peer. */
+  punch: '/v1/agent/punch',
   /** Admin routes, `Authorization: Bearer TOKEN`. */
   adminKeys: '/v1/admin/keys',
   adminSystems: '/v1/admin/systems',
@@ -153,15 +159,40 @@ export interface NetworkMap {
   policies: Policy[];
   /** routes: the exit-node routes this system is granted, by exit node identity. */
   routes: Record<string, string[]>;
+  /** discovery is the coordinator's UDP endpoint discovery port ("a.b.c.d:port"), or absent. */
+  discovery?: string;
+  /** relays this system may use when no direct path works, in order of preference. */
+  relays?: RelayInfo[];
   /** routeGrants (on an exit node): which peers may use which of this system's provided
    * subnets, by sender identity. The exit node's firewall lets a sender into a provided subnet
    * only within its grant. Absent means no sender is granted anything. */
   routeGrants?: Record<string, string[]>;
 }
 
+/** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" (either may be
+ * absent); name is for people (status, logs). */
+export interface RelayInfo {
+  name: string;
+  udp?: string;
+  tcp?: string;
+}
+
+/** RelayTokenResponse carries a relay token (base64 of nat-wire.ts RelayToken) and its expiry. */
+export interface RelayTokenResponse {
+  token: string;
+  expires: number;
+}
+
+/** PunchRequest names the peer (by identity) that should probe this system now. */
+export interface PunchRequest {
+  peer: string;
+}
+
 /** WatchEvent is one server-sent event's data on the watch stream. */
 export type WatchEvent =
   | { type: 'map'; map: SignedMap }
+  /** punch: peer `from` is probing this system's endpoints now; probe its endpoints too. */
+  | { type: 'punch'; from: string; endpoints: string[] }
   | { type: 'pending' }
   | { type: 'revoked'; reason: string }
   | { type: 'ping'; ts: number };
