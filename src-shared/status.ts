@@ -22,6 +22,27 @@ export interface PeerStatus {
   dnsName?: string | null;
   /** exitNodeInUse says whether this system routes exitNodeFor through the peer now. */
   exitNodeInUse?: boolean;
+  /** path says how packets reach the peer now (coordinated mode, where NAT traversal runs). */
+  path?: PeerPath;
+}
+
+/** PeerPath is the way to a peer the NAT traversal layer chose. */
+export interface PeerPath {
+  /** direct: straight to `endpoint`; relay: through relay `relay`; none: nothing works yet. */
+  type: 'direct' | 'relay' | 'none';
+  endpoint: string | null;
+  relay: string | null;
+  /** rttMs is the path's last measured round-trip time (disco ping), or null. */
+  rttMs: number | null;
+  /** candidates is how many addresses of the peer are being tried. */
+  candidates: number;
+}
+
+/** NatSummary is this helper's side of NAT traversal. */
+export interface NatSummary {
+  /** mapping is the public UDP address the coordinator sees this helper at, or null. */
+  mapping: string | null;
+  relays: Array<{ name: string; transport: 'udp' | 'tcp' | null; error: string | null }>;
 }
 
 /** DeviceCounters are helper-wide drop and traffic counters, by reason. */
@@ -87,6 +108,8 @@ export interface Status {
   dns?: DnsSummary | null;
   /** coordinator is present in coordinated mode. */
   coordinator?: CoordinatorSummary;
+  /** nat is present in coordinated mode: the public mapping and the relays. */
+  nat?: NatSummary;
   /** error says why state is 'error'. */
   error?: string | null;
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on

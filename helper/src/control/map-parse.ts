@@ -1,7 +1,7 @@
 // parseNetworkMap checks a network map's JSON field by field before anything uses it. The map
 // is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
 // so every field is typed, bounded and normalised here (src-shared/control.ts is the contract).
-import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap } from '../../../src-shared/control.js';
+import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap, type RelayInfo } from '../../../src-shared/control.js';
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/policy.js';
 import { parseCidr, parseIPv4 } from '../config/ipv4.js';
 import { parseKey } from '../config/keys.js';
@@ -49,6 +49,15 @@ const endpoint = (v: unknown, p: string): string => {
   const [host, port] = s.split(':') as [string, string];
   if (parseIPv4(host) === null || Number(port) < 1 || Number(port) > 65535) throw new MapFormatError(`${p}: not an a.b.c.d:port endpoint`);
   return s;
+};
+// relay: one RelayInfo; a relay with neither transport is useless and refused.
+const relay = (v: unknown, p: string): RelayInfo => {
+  const o = obj(v, p);
+  const r: RelayInfo = { name: str(o.name, `${p}.name`, /^[A-Za-z0-9_.-]{1,64}$/) };
+  if (o.udp !== undefined) r.udp = endpoint(o.udp, `${p}.udp`);
+  if (o.tcp !== undefined) r.tcp = endpoint(o.tcp, `${p}.tcp`);
+  if (!r.udp && !r.tcp) throw new MapFormatError(`${p}: a relay needs udp or tcp`);
+  return r;
 };
 const IDENTITY = /^[0-9A-Z]{5}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -151,9 +160,12 @@ export function parseNetworkMap(v: unknown): NetworkMap {
       routeGrants[identity(k, 'map.routeGrants key')] = list(r, `map.routeGrants.${k}`, cidr);
     }
   }
+  const relays = o.relays === undefined ? [] : list(o.relays, 'map.relays', relay, 8);
   return {
     protocol: CONTROL_PROTOCOL,
     routeGrants,
+    ...(o.discovery !== undefined ? { discovery: endpoint(o.discovery, 'map.discovery') } : {}),
+    relays,
     version: int(o.version, 'map.version', 0, Number.MAX_SAFE_INTEGER),
     generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),
     systemId: str(o.systemId, 'map.systemId', /^[A-Za-z0-9_-]{1,64}$/),

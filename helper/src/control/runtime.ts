@@ -3,7 +3,7 @@
 // every map against the pinned key and version, applies it, stores it, and reports where the
 // helper can be reached. It never lets a coordinator problem stop the data plane.
 import { networkInterfaces } from 'node:os';
-import { CONTROL_PATHS, type NetworkMap, type SignedMap, type WatchEvent } from '../../../src-shared/control.js';
+import { CONTROL_PATHS, type NetworkMap, type PunchRequest, type RelayTokenResponse, type SignedMap, type WatchEvent } from '../../../src-shared/control.js';
 import type { CoordinatorSummary } from '../../../src-shared/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../log.js';
@@ -25,6 +25,8 @@ export interface ControlOptions {
   /** revoked tears down every tunnel: this system is no longer a member. */
   revoked(reason: string): Promise<void>;
   changed(): void;
+  /** punched: peer `from` is probing us now (NAT traversal); probe its endpoints too. */
+  punched?(from: string, endpoints: string[]): void;
 }
 
 /** ControlRuntime is the running link. */
@@ -106,7 +108,41 @@ export class ControlRuntime {
       case 'map':
         this.serial(() => this.take(e.map, 'pushed'));
         return;
+      case 'punch':
+        this.o.punched?.(e.from, e.endpoints);
+        return;
     }
+  }
+
+  private get auth(): { key: ReturnType<typeof machineKeyFromSeed>; systemId: string } {
+    return { key: machineKeyFromSeed(this.o.config.machineKey), systemId: this.o.config.systemId };
+  }
+
+  /** punch asks the coordinator to tell a peer to probe us now (a signed request). */
+  async punch(peerIdentity: string): Promise<void> {
+    const body: PunchRequest = { peer: peerIdentity };
+    await controlRequest({ base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.punch, auth: this.auth, body, maxBytes: 4096 });
+  }
+
+  /** relayToken fetches a token that lets this system use the map's relays. */
+  async relayToken(): Promise<{ token: Buffer; expires: number }> {
+    const r = await controlRequest({ base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.relayToken, auth: this.auth, body: {}, maxBytes: 4096 }) as Partial<RelayTokenResponse> | null;
+    if (typeof r?.token !== 'string' || typeof r.expires !== 'number' || r.token.length > 1024) throw new Error('the coordinator sent a malformed relay token');
+    return { token: Buffer.from(r.token, 'base64'), expires: r.expires };
+  }
+
+  /** coordinatorKey is the pinned Ed25519 key (discovery replies are signed with it). */
+  get coordinatorKey(): Buffer {
+    return this.o.config.publicKey;
+  }
+
+  /** machineSeed is this system's machine key seed (relay registrations are signed with it). */
+  get machineSeed(): Buffer {
+    return this.o.config.machineKey;
+  }
+
+  get systemId(): string {
+    return this.o.config.systemId;
   }
 
   // serial runs map applications one at a time, in arrival order.

@@ -122,5 +122,11 @@ export function readEvents(res: IncomingMessage, onEvent: (e: WatchEvent) => voi
 function isWatchEvent(e: unknown): e is WatchEvent {
   if (typeof e !== 'object' || e === null) return false;
   const t = (e as { type?: unknown }).type;
+  if (t === 'punch') {
+    // A punch names a peer and where to probe it; bounded and checked again by the path layer.
+    const p = e as { from?: unknown; endpoints?: unknown };
+    return typeof p.from === 'string' && /^[0-9A-Z]{5}$/.test(p.from) && Array.isArray(p.endpoints) &&
+      p.endpoints.length <= CONTROL_LIMITS.endpointsPerSystem && p.endpoints.every((x) => typeof x === 'string' && x.length <= 21);
+  }
   return t === 'map' || t === 'pending' || t === 'revoked' || t === 'ping';
 }

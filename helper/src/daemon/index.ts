@@ -6,7 +6,9 @@ import { parseIPv4 } from '../config/ipv4.js';
 import type { Profile } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { openTun, type TunAdapter } from '../tun/index.js';
-import { openNativeBind, type Bind } from '../wireguard/device/bind.js';
+import { openNativeBind } from '../wireguard/device/bind.js';
+import { PathBind } from '../nat/path-bind.js';
+import { NatRuntime } from '../nat/runtime.js';
 import { Device } from '../wireguard/device/device.js';
 import { ApiHttpError, startApiServer } from '../api/server.js';
 import { apiRoutes } from './api-routes.js';
@@ -61,7 +63,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const tunnel = new TunnelControl(changes, log);
     const status = {
       profile, device: null as Device | null, policy: null as PolicyRuntime | null, dns: null as DnsRuntime | null,
-      exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null, control: null as ControlRuntime | null,
+      exit: null as ExitRuntime | null, proxies: null as ProxyRuntime | null, control: null as ControlRuntime | null, nat: null as NatRuntime | null,
       tunnel, profilePath: opts.profilePath, stateDir: opts.stateDir, adapter: profile.adapter.name, listenPort: profile.listenPort, startedAt: Date.now(), ready: false,
     };
     // Profile changes (reloads, network maps) are applied one at a time, in order.
@@ -102,7 +104,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     await recoverExitNode(opts.stateDir, log);
     recoverFullTunnel(opts.stateDir, log);
 
-    const bind: Bind = openNativeBind(profile.listenAddress, profile.listenPort);
+    // PathBind lets NAT traversal add relayed paths and its own messages on the same socket.
+    const bind = new PathBind(openNativeBind(profile.listenAddress, profile.listenPort));
     undo.push(() => bind.close());
     status.listenPort = bind.port;
 
@@ -148,9 +151,24 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
     if (profile.coordinator) {
       const base = profile;
-      const control = new ControlRuntime({
+      const cc = profile.coordinator;
+      let control: ControlRuntime | null = null;
+      const nat = new NatRuntime({
+        device, bind, privateKey: profile.privateKey, publicKey: profile.publicKey, systemId: cc.systemId,
+        machineSeed: cc.machineKey, coordinatorKey: cc.publicKey, log, changed: () => changes.notify(),
+        punch: (identity) => control ? control.punch(identity) : Promise.resolve(),
+        relayToken: () => control ? control.relayToken() : Promise.reject(new Error('not connected to the coordinator yet')),
+      });
+      nat.start();
+      undo.push(() => nat.stop());
+      Object.assign(status, { nat });
+      control = new ControlRuntime({
         config: profile.coordinator, stateDir: opts.stateDir, adapter: tun.name, listenPort: () => bind.port, log,
-        apply: (map) => applyNext(profileFromMap(base, map)),
+        apply: async (map) => {
+          await applyNext(profileFromMap(base, map));
+          nat.onMap(map);
+        },
+        punched: (from, endpoints) => nat.paths.punched(from, endpoints),
         // A revoked system keeps nothing: no peers, no policy grants, no routes.
         revoked: () => applyNext({ ...base, peers: [], policies: [], exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] } }),
         changed: () => changes.notify(),

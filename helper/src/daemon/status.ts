@@ -11,6 +11,8 @@ import type { ExitRuntime } from './exit-runtime.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
 import type { ControlRuntime } from '../control/runtime.js';
+import type { NatRuntime } from '../nat/runtime.js';
+import { isVirtualEndpoint } from '../nat/path-bind.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 
@@ -29,6 +31,7 @@ export interface StatusContext {
   proxies?: ProxyRuntime | null;
   tunnel?: TunnelControl;
   control?: ControlRuntime | null;
+  nat?: NatRuntime | null;
   adapter: string;
   listenPort: number;
   startedAt: number;
@@ -49,7 +52,8 @@ export function buildStatus(ctx: StatusContext): Status {
       identity: identityFromPublicKey(p.noise.publicKey),
       name: p.name,
       publicKey: formatKey(p.noise.publicKey),
-      endpoint: p.hasEndpoint ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
+      // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
+      endpoint: p.hasEndpoint && !isVirtualEndpoint(p.endpointAddr) ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
       allowedIps: p.allowedIps.map((c) => formatCidr(c)),
       lastHandshake: p.noise.lastHandshakeAt,
       rxBytes: p.rxBytes,
@@ -59,6 +63,7 @@ export function buildStatus(ctx: StatusContext): Status {
       tags: pc?.tags ?? [],
       dnsName: name ? `${name}.${zone}` : null,
       exitNodeInUse: ctx.exit?.routes.routesOf(p)?.inUse ?? false,
+      ...(ctx.nat ? { path: ctx.nat.pathOf(formatKey(p.noise.publicKey)) } : {}),
     });
   }
   return {
@@ -73,6 +78,7 @@ export function buildStatus(ctx: StatusContext): Status {
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',
     ...(ctx.control ? { coordinator: ctx.control.summary() } : {}),
+    ...(ctx.nat ? { nat: ctx.nat.summary() } : {}),
     peers,
     drops: device ? device.drops.snapshot() : {},
     startedAt: ctx.startedAt,

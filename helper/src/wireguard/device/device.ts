@@ -61,6 +61,9 @@ export class Device {
   readonly log: Logger;
   /** filter, when set, decides every packet after cryptokey routing (null: all pass). */
   filter: PacketFilter | null = null;
+  /** roamGuard, when set, may keep an authenticated packet's source from becoming the peer's
+   * endpoint (NAT traversal keeps a working direct path when the peer still uses a relay). */
+  roamGuard: ((peer: DevicePeer, addr: number, port: number) => boolean) | null = null;
   private nextIndex = 0;
   private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
@@ -203,6 +206,13 @@ export class Device {
     this.timer = null;
     for (const r of this.readers) r.stop();
     this.readers = [];
+  }
+
+  /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),
+   * unless roamGuard says no. */
+  roam(peer: DevicePeer, addr: number, port: number): void {
+    if (this.roamGuard !== null && !this.roamGuard(peer, addr, port)) return;
+    if (peer.setEndpoint(addr, port)) this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
   }
 
   /** countHandshake feeds the load estimate that decides when cookies are demanded. */

@@ -101,7 +101,7 @@ export class InboundPath {
     const peer = dev.peerOfNoise.get(entry.peer);
     if (peer === undefined) return -1;
     // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet.
-    if (peer.setEndpoint(addr, port)) dev.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+    if (addr !== peer.endpointAddr || port !== peer.endpointPort) dev.roam(peer, addr, port);
     peer.rxBytes += len;
     const plen = len - DATA_OVERHEAD;
     dev.core.receivedData(entry.peer, kp, now, plen === 0);
@@ -141,7 +141,7 @@ export class InboundPath {
     const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
     if (peer !== undefined) {
       peer.rxBytes += len;
-      if (peer.setEndpoint(addr, port)) dev.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+      if (addr !== peer.endpointAddr || port !== peer.endpointPort) dev.roam(peer, addr, port);
     }
     if (res.reply) {
       if (!dev.bind.send(res.reply, 0, res.reply.length, addr, port)) dev.drops.add('udp-send-failed');

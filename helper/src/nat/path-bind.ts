@@ -1,0 +1,152 @@
+// PathBind sits between the device and its UDP socket and gives WireGuard more than one way to
+// a peer without the device knowing. Direct paths are plain addresses. A relayed path is a
+// "virtual endpoint" in 0.0.0.0/8 (an address no packet can really be sent to): the device
+// roams to it and sends to it like to any endpoint, and PathBind turns those datagrams into
+// relay frames. Inbound, it takes Warren's own NAT messages (discovery, disco, relay control)
+// out of each batch before the device sees it, and unwraps relayed WireGuard packets in place
+// so they reach the device as if they came from the virtual endpoint.
+import { NatKind, RELAY_HEADER_BYTES, natKind, parseRelayFrame } from '../../../src-shared/nat-wire.js';
+import type { Bind } from '../wireguard/device/bind.js';
+import type { BatchReader, PacketBatch } from '../wireguard/device/batch.js';
+
+/** isVirtualEndpoint tells a relayed path's address from a real one (0.0.0.0/8, not 0). */
+export function isVirtualEndpoint(addr: number): boolean {
+  return addr !== 0 && addr >>> 24 === 0;
+}
+
+/** PathHooks is what PathBind asks the NAT layer. */
+export interface PathHooks {
+  /** control gets a NAT message that is not relayed WireGuard (discovery, disco, relay control).
+   * from is where it came from: a real address, or a virtual endpoint for disco over a relay. */
+  control(msg: Buffer, addr: number, port: number): void;
+  /** relayedSource maps a relay frame from addr:port with source id to the virtual endpoint
+   * of that peer over that relay, or null if addr:port is not a relay we use or the id is no
+   * peer of ours (the frame is then dropped). */
+  relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
+  /** relaySend sends payload to a virtual endpoint's peer through its relay. */
+  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number): boolean;
+  /** dropped counts what was taken out and thrown away, by reason. */
+  dropped(reason: string): void;
+}
+
+const NO_HOOKS: PathHooks = {
+  control: () => undefined,
+  relayedSource: () => null,
+  relaySend: () => false,
+  dropped: () => undefined,
+};
+
+export class PathBind implements Bind {
+  hooks: PathHooks = NO_HOOKS;
+  private deliver: ((b: PacketBatch) => void) | null = null;
+  // Scratch arrays for the direct part of a batch that also holds relayed datagrams.
+  private readonly offs = new Uint32Array(128);
+  private readonly lens = new Uint32Array(128);
+  private readonly adrs = new Uint32Array(128);
+  private readonly prts = new Uint16Array(128);
+
+  constructor(readonly inner: Bind) {}
+
+  get port(): number {
+    return this.inner.port;
+  }
+
+  startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader {
+    this.deliver = onBatch;
+    return this.inner.startReader(maxDatagram + RELAY_HEADER_BYTES, (b) => {
+      this.demux(b);
+      if (b.count > 0) onBatch(b);
+    }, onError);
+  }
+
+  /** inject hands the device datagrams that arrived another way (a TCP relay), already
+   * unwrapped and addressed from their virtual endpoint. */
+  inject(b: PacketBatch): void {
+    if (this.deliver !== null && b.count > 0) this.deliver(b);
+  }
+
+  // demux removes NAT messages from the batch and unwraps relayed WireGuard in place.
+  private demux(b: PacketBatch): void {
+    const buf = b.buf;
+    let j = 0;
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      let addr = b.addrs[i]!;
+      let port = b.ports[i]!;
+      let o = off;
+      let l = len;
+      const kind = natKind(buf, off, len);
+      if (kind !== null) {
+        if (kind !== NatKind.relayRecv) {
+          this.safeControl(buf, off, len, addr, port);
+          continue;
+        }
+        const f = parseRelayFrame(buf, off, len);
+        const v = f === null ? null : this.hooks.relayedSource(addr, port, f.id);
+        if (f === null || v === null) {
+          this.hooks.dropped('relay-frame-refused');
+          continue;
+        }
+        o = f.payloadOffset;
+        l = f.payloadLength;
+        addr = v.addr;
+        port = v.port;
+        // Disco pings travel over relays too (to measure the relayed path).
+        if (natKind(buf, o, l) !== null) {
+          this.safeControl(buf, o, l, addr, port);
+          continue;
+        }
+      }
+      b.offsets[j] = o;
+      b.lengths[j] = l;
+      b.addrs[j] = addr;
+      b.ports[j] = port;
+      j++;
+    }
+    b.count = j;
+  }
+
+  private safeControl(buf: Buffer, off: number, len: number, addr: number, port: number): void {
+    try {
+      this.hooks.control(Buffer.from(buf.subarray(off, off + len)), addr, port);
+    } catch {
+      this.hooks.dropped('nat-handler-failed');
+    }
+  }
+
+  sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number {
+    let virtual = 0;
+    for (let i = 0; i < count; i++) if (isVirtualEndpoint(addrs[i]!)) virtual++;
+    if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrs, ports, count);
+    let sent = 0;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      const a = addrs[i]!;
+      if (isVirtualEndpoint(a)) {
+        if (this.hooks.relaySend(a, ports[i]!, buf, offsets[i]!, lengths[i]!)) sent++;
+        continue;
+      }
+      this.offs[n] = offsets[i]!;
+      this.lens[n] = lengths[i]!;
+      this.adrs[n] = a;
+      this.prts[n] = ports[i]!;
+      n++;
+    }
+    if (n > 0) sent += this.inner.sendBatch(buf, this.offs, this.lens, this.adrs, this.prts, n);
+    return sent;
+  }
+
+  send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean {
+    if (isVirtualEndpoint(addr)) return this.hooks.relaySend(addr, port, buf, offset, length);
+    return this.inner.send(buf, offset, length, addr, port);
+  }
+
+  setMark(mark: number): void {
+    this.inner.setMark(mark);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}

@@ -1,0 +1,162 @@
+// PathManager with two real devices (real WireGuard core and AEAD) on the in-memory network:
+// disco pings find the path that works among several candidates, the device follows it,
+// forged or misdirected disco messages change nothing, the roam guard keeps a direct path
+// and a dead direct path is noticed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
+import { createLogger } from '../log.js';
+import { Device } from '../wireguard/device/device.js';
+import { FakeNetwork, FakeTun } from '../wireguard/device/fake-io.js';
+import { PathBind } from './path-bind.js';
+import { PATH_TIMING, PathManager } from './paths.js';
+import { NatKind, natKind } from '../../../src-shared/nat-wire.js';
+
+const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
+const silent = createLogger(0, { write: () => true });
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await settle();
+}
+
+function icmpPacket(src: string, dst: string): Buffer {
+  const p = Buffer.alloc(28);
+  p[0] = 0x45;
+  p.writeUInt16BE(28, 2);
+  p[8] = 64;
+  p[9] = 1;
+  p.writeUInt32BE(ip(src), 12);
+  p.writeUInt32BE(ip(dst), 16);
+  p[20] = 8;
+  return p;
+}
+
+function setup() {
+  const net = new FakeNetwork();
+  const keys = [generatePrivateKey(), generatePrivateKey()];
+  const pubs = keys.map((k) => publicKeyFromPrivate(k));
+  const make = (i: number, addr: string, vip: string, peerVip: string, peerEndpoint: string) => {
+    const tun = new FakeTun(`fake${i}`, 1420);
+    const bind = new PathBind(net.bind(ip(addr), 51820));
+    const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
+    const other = pubs[1 - i]!;
+    const [eip, eport] = peerEndpoint.split(':') as [string, string];
+    dev.addPeer({ publicKey: other, endpoint: { addr: ip(eip), port: Number(eport) }, allowedIps: [{ addr: ip(peerVip), bits: 32 }], persistentKeepalive: 0, name: `peer${1 - i}` });
+    const punches: string[] = [];
+    const paths = new PathManager({
+      device: dev, privateKey: keys[i]!, publicKey: pubs[i]!, log: silent,
+      sendUdp: (buf, a, p) => bind.inner.send(buf, 0, buf.length, a, p),
+      punch: async (id) => { punches.push(id); },
+      changed: () => undefined,
+    });
+    bind.hooks = {
+      control: (msg, a, p) => paths.onDisco(msg, a, p),
+      relayedSource: () => null, relaySend: () => false, dropped: () => undefined,
+    };
+    dev.start();
+    return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64') };
+  };
+  // Each side first knows a dead address of the other (an old mapping), then the live one.
+  const a = make(0, '192.0.2.1', '100.64.0.1', '100.64.0.2', '198.51.100.7:40000');
+  const b = make(1, '192.0.2.2', '100.64.0.2', '100.64.0.1', '198.51.100.8:40000');
+  a.paths.setPeers([{ publicKey: b.pub, identity: 'BBBBB', name: 'b', endpoints: ['198.51.100.7:40000', '192.0.2.2:51820'] }]);
+  b.paths.setPeers([{ publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: ['198.51.100.8:40000', '192.0.2.1:51820'] }]);
+  const stop = (): void => {
+    for (const n of [a, b]) {
+      n.paths.stop();
+      n.dev.stop();
+    }
+  };
+  return { net, a, b, stop };
+}
+
+test('pings find the candidate that answers, the device follows it, and traffic flows', async () => {
+  const { a, b, stop } = setup();
+  try {
+    a.paths.tick(Date.now());
+    b.paths.tick(Date.now());
+    await until(() => a.paths.pathOf(b.pub)?.type === 'direct' && b.paths.pathOf(a.pub)?.type === 'direct');
+    const pa = a.paths.pathOf(b.pub)!;
+    assert.equal(pa.type, 'direct');
+    assert.equal(pa.endpoint, '192.0.2.2:51820');
+    assert.equal(pa.candidates, 2);
+    assert.equal(typeof pa.rttMs, 'number');
+    const peer = a.dev.peersByKey.get(b.pub)!;
+    assert.equal(peer.endpointAddr, ip('192.0.2.2'), 'the device sends where the pong came from');
+    a.tun.inject(icmpPacket('100.64.0.1', '100.64.0.2'));
+    await until(() => b.tun.written.length > 0);
+    assert.equal(b.tun.written.length, 1, 'the packet crossed the tunnel on the chosen path');
+    assert.deepEqual(a.punches, ['BBBBB'], 'with no direct path yet, the peer was asked to punch');
+  } finally {
+    stop();
+  }
+});
+
+test('a peer\'s pings teach us its address, so one side knowing the other is enough', async () => {
+  const { a, b, stop } = setup();
+  try {
+    // b knows no live address of a: only a's pings (from 192.0.2.1:51820) can tell it.
+    b.paths.setPeers([{ publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: [] }]);
+    assert.equal(b.paths.pathOf(a.pub)!.candidates, 0, 'addresses the map no longer lists are forgotten');
+    a.paths.tick(Date.now());
+    await until(() => b.paths.pathOf(a.pub)?.type === 'direct');
+    assert.equal(b.paths.pathOf(a.pub)?.endpoint, '192.0.2.1:51820');
+  } finally {
+    stop();
+  }
+});
+
+test('forged, misdirected and unknown disco messages change nothing', async () => {
+  const { net, a, b, stop } = setup();
+  try {
+    a.paths.tick(Date.now());
+    await until(() => net.sent.some((s) => natKind(s.data) === NatKind.pong));
+    // Take a real ping, flip a MAC bit: no pong may answer it.
+    const ping = net.sent.find((s) => natKind(s.data) === NatKind.ping && s.to === `${ip('192.0.2.2')}:51820`)!.data;
+    const forged = Buffer.from(ping);
+    forged[forged.length - 1]! ^= 1;
+    const before = net.sent.filter((s) => natKind(s.data) === NatKind.pong).length;
+    b.paths.onDisco(forged, ip('192.0.2.1'), 51820);
+    // A pong arriving from an address the ping was not sent to is ignored.
+    const pong = net.sent.find((s) => natKind(s.data) === NatKind.pong && s.to === `${ip('192.0.2.1')}:51820`)!.data;
+    const fresh = setup();
+    try {
+      fresh.a.paths.onDisco(pong, ip('203.0.113.50'), 9999);
+      assert.equal(fresh.a.paths.pathOf(fresh.b.pub)?.type, 'none');
+    } finally {
+      fresh.stop();
+    }
+    // Random bytes with the header and a ping from an unknown sender id.
+    b.paths.onDisco(Buffer.concat([Buffer.from([0x57, 0x52, 0x4e, 0x10]), Buffer.alloc(60, 7)]), ip('192.0.2.1'), 51820);
+    const unknown = Buffer.from(ping);
+    unknown[5]! ^= 0xff;
+    b.paths.onDisco(unknown, ip('192.0.2.1'), 51820);
+    await settle();
+    assert.equal(net.sent.filter((s) => natKind(s.data) === NatKind.pong).length, before, 'no pong for forged or unknown pings');
+  } finally {
+    stop();
+  }
+});
+
+test('the roam guard keeps a working direct path; a dead one is noticed', async () => {
+  const { net, a, b, stop } = setup();
+  try {
+    a.paths.tick(Date.now());
+    b.paths.tick(Date.now());
+    await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
+    const peer = a.dev.peersByKey.get(b.pub)!;
+    a.dev.roam(peer, 1, 7); // a packet that came through relay 0 (virtual endpoint 0.0.0.1)
+    assert.equal(peer.endpointAddr, ip('192.0.2.2'), 'a direct path is not given up for a relayed packet');
+    a.dev.roam(peer, ip('192.0.2.99'), 5000);
+    assert.equal(peer.endpointAddr, ip('192.0.2.99'), 'ordinary roaming between real addresses still works');
+    // The peer stops answering: after the timeout the path is gone and probing speeds up.
+    net.drop = () => true;
+    a.paths.tick(Date.now() + PATH_TIMING.directTimeout + 1000);
+    assert.equal(a.paths.pathOf(b.pub)?.type, 'none');
+    a.dev.roam(peer, 1, 7);
+    assert.equal(peer.endpointAddr, 1, 'without a direct path, a relayed packet moves the endpoint');
+  } finally {
+    stop();
+  }
+});

@@ -1,0 +1,375 @@
+// PathManager finds and keeps the best way to each peer. Every peer has candidate addresses
+// (from the map: its public mapping, its LAN addresses; from punches; from where its pings come
+// from). The manager pings them all from the WireGuard socket, so the pings open NAT mappings
+// exactly as WireGuard traffic would; a pong proves a path works both ways and measures it.
+// The best confirmed direct path wins; until one exists (or when none works) traffic goes
+// through a relay after a short grace period, and direct paths keep being probed in the
+// background, so a relayed peer moves to a direct path as soon as one opens. The switch only
+// changes the device peer's endpoint: WireGuard sessions, and the TCP connections inside them,
+// carry on.
+import { peerId, peerIdHex, NatKind, natKind } from '../../../src-shared/nat-wire.js';
+import type { PeerPath } from '../../../src-shared/status.js';
+import { formatIPv4, parseIPv4 } from '../config/ipv4.js';
+import type { Device } from '../wireguard/device/device.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
+import type { Logger } from '../log.js';
+import { discoAuthentic, discoKey, newTxid, openDisco, sealPing, sealPong } from './disco.js';
+import { isVirtualEndpoint } from './path-bind.js';
+import type { RelayClient } from './relay-client.js';
+
+/** Timings (ms). Heartbeats keep a direct path's NAT mappings open and notice when it dies. */
+export const PATH_TIMING = {
+  tick: 250,
+  heartbeat: 4000,
+  /** a direct path with no pong for this long is dead */
+  directTimeout: 12_500,
+  /** probe every candidate this often while no direct path is known... */
+  probeFast: 1000,
+  /** ...for this long after the peer appeared or its path died, then this often */
+  fastWindow: 10_000,
+  probeSlow: 5000,
+  /** other candidates are re-probed this often while a direct path works (a better one?) */
+  probeBetter: 20_000,
+  /** with no direct path after this long, use a relay */
+  relayAfter: 2500,
+  /** ask the coordinator to make the peer probe us at most this often */
+  punchEvery: 10_000,
+} as const;
+
+const MAX_CANDIDATES = 24;
+const MAX_PENDING = 64;
+const PONGS_PER_SECOND = 50;
+/** A new path must be this much faster to replace a working one (no flapping on noise). */
+const BETTER_FACTOR = 0.7;
+
+interface Candidate {
+  addr: number;
+  port: number;
+  text: string;
+  source: 'map' | 'punch' | 'ping';
+  lastPing: number;
+  lastPong: number;
+  rtt: number | null;
+}
+
+interface PeerState {
+  peer: DevicePeer;
+  identity: string;
+  name: string;
+  id: Uint8Array;
+  key: Buffer | null;
+  /** vport is the port of this peer's virtual endpoints (one per relay, same port). */
+  vport: number;
+  candidates: Map<string, Candidate>;
+  pending: Map<string, { cand: Candidate | null; relay: number; sentAt: number }>;
+  direct: Candidate | null;
+  relayRtt: number | null;
+  relayPingAt: number;
+  lostAt: number;
+  lastPunch: number;
+  pongWindow: number;
+  pongs: number;
+}
+
+export interface PathManagerOptions {
+  device: Device;
+  privateKey: Buffer;
+  publicKey: Buffer;
+  log: Logger;
+  /** sendUdp sends from the WireGuard socket to a real address. */
+  sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  /** punch asks the coordinator to tell the peer to probe us now. */
+  punch(identity: string): Promise<void>;
+  changed(): void;
+}
+
+/** MapPeerPaths is what the manager needs of one map peer. */
+export interface PathPeer {
+  publicKey: string;
+  identity: string;
+  name: string;
+  endpoints: string[];
+}
+
+function endpointOf(text: string): { addr: number; port: number } | null {
+  const i = text.lastIndexOf(':');
+  const addr = parseIPv4(text.slice(0, i));
+  const port = Number(text.slice(i + 1));
+  if (addr === null || !Number.isInteger(port) || port < 1 || port > 65535 || addr === 0 || isVirtualEndpoint(addr)) return null;
+  return { addr, port };
+}
+
+export class PathManager {
+  private readonly byKey = new Map<string, PeerState>();
+  private readonly byId = new Map<string, PeerState>();
+  private readonly byVport = new Map<number, PeerState>();
+  private nextVport = 1;
+  private readonly ownId: Uint8Array;
+  relays: RelayClient[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: PathManagerOptions) {
+    this.ownId = peerId(o.publicKey);
+    o.device.roamGuard = (peer, addr) => this.mayRoam(peer, addr);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(Date.now()), PATH_TIMING.tick);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const r of this.relays) r.close();
+    this.o.device.roamGuard = null;
+  }
+
+  /** setPeers follows the map: new peers get state, gone ones lose it, candidates refresh. */
+  setPeers(peers: PathPeer[]): void {
+    const now = Date.now();
+    const keep = new Set<string>();
+    for (const p of peers) {
+      const dp = this.o.device.peersByKey.get(p.publicKey);
+      if (!dp) continue;
+      keep.add(p.publicKey);
+      let st = this.byKey.get(p.publicKey);
+      if (!st || st.peer !== dp) {
+        const pub = Buffer.from(p.publicKey, 'base64');
+        st = {
+          peer: dp, identity: p.identity, name: p.name, id: peerId(pub), key: discoKey(this.o.privateKey, pub),
+          vport: this.allocVport(), candidates: new Map(), pending: new Map(), direct: null, relayRtt: null,
+          relayPingAt: 0, lostAt: now, lastPunch: 0, pongWindow: 0, pongs: 0,
+        };
+        this.byKey.set(p.publicKey, st);
+        this.byId.set(peerIdHex(st.id), st);
+        this.byVport.set(st.vport, st);
+      }
+      st.name = p.name;
+      // Addresses the map no longer lists go (a mapping that changed), unless one is the path
+      // in use right now; it then lives until it stops answering.
+      for (const [text, c] of st.candidates) {
+        if (c.source === 'map' && c !== st.direct && !p.endpoints.includes(text)) st.candidates.delete(text);
+      }
+      for (const e of p.endpoints) this.addCandidate(st, e, 'map');
+    }
+    for (const [k, st] of this.byKey) {
+      if (keep.has(k)) continue;
+      this.byKey.delete(k);
+      this.byId.delete(peerIdHex(st.id));
+      this.byVport.delete(st.vport);
+    }
+  }
+
+  private allocVport(): number {
+    for (let i = 0; i < 65535; i++) {
+      const v = this.nextVport;
+      this.nextVport = v >= 65535 ? 1 : v + 1;
+      if (!this.byVport.has(v)) return v;
+    }
+    throw new Error('no free virtual endpoint ports (more than 65,535 peers)');
+  }
+
+  private addCandidate(st: PeerState, text: string, source: Candidate['source']): Candidate | null {
+    const existing = st.candidates.get(text);
+    if (existing) return existing;
+    const ep = endpointOf(text);
+    if (ep === null) return null;
+    if (st.candidates.size >= MAX_CANDIDATES) {
+      // Make room by forgetting the oldest unconfirmed candidate learned from a ping or punch.
+      const victim = [...st.candidates.values()].find((c) => c.source !== 'map' && c !== st.direct && c.lastPong === 0);
+      if (!victim) return null;
+      st.candidates.delete(victim.text);
+    }
+    const c: Candidate = { ...ep, text, source, lastPing: 0, lastPong: 0, rtt: null };
+    st.candidates.set(text, c);
+    return c;
+  }
+
+  /** punched: the coordinator says `identity` is probing us; probe it back right away. */
+  punched(identity: string, endpoints: string[]): void {
+    const st = [...this.byKey.values()].find((s) => s.identity === identity);
+    if (!st) return;
+    for (const e of endpoints.slice(0, 16)) this.addCandidate(st, e, 'punch');
+    for (const c of st.candidates.values()) if (st.direct === null) this.ping(st, c, Date.now());
+  }
+
+  // mayRoam keeps WireGuard's roaming from pulling a peer with a working direct path back onto
+  // a relay just because the other side still sends through it for a moment.
+  private mayRoam(peer: DevicePeer, addr: number): boolean {
+    if (!isVirtualEndpoint(addr)) return true;
+    const st = this.byKey.get(peer.noise.publicKey.toString('base64'));
+    return st === undefined || st.direct === null;
+  }
+
+  // ---- relays
+
+  /** relayedSource maps a relay frame to the sending peer's virtual endpoint. */
+  relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
+    const r = this.relays.findIndex((x) => x.isRelayAddress(addr, port));
+    return r < 0 ? null : this.virtualOf(r, id);
+  }
+
+  /** virtualOf returns a peer's virtual endpoint over relay r, or null for an unknown id. */
+  virtualOf(r: number, id: Uint8Array): { addr: number; port: number } | null {
+    const st = this.byId.get(peerIdHex(id));
+    return st === undefined ? null : { addr: r + 1, port: st.vport };
+  }
+
+  /** relaySend sends a datagram addressed to a virtual endpoint through its relay. */
+  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number): boolean {
+    const relay = this.relays[addr - 1];
+    const st = this.byVport.get(port);
+    if (!relay || !st) return false;
+    return relay.send(st.id, buf, off, len);
+  }
+
+  private readyRelay(): number {
+    return this.relays.findIndex((r) => r.transport !== null);
+  }
+
+  // ---- disco
+
+  /** onDisco handles a ping or pong that came from addr:port (real or virtual). */
+  onDisco(msg: Buffer, addr: number, port: number): void {
+    const m = openDisco(msg);
+    if (m === null) return;
+    const st = this.byId.get(peerIdHex(m.senderId));
+    if (!st || st.key === null || !discoAuthentic(st.key, m)) return;
+    const now = Date.now();
+    if (m.kind === 'ping') {
+      if (now - st.pongWindow >= 1000) {
+        st.pongWindow = now;
+        st.pongs = 0;
+      }
+      if (st.pongs++ >= PONGS_PER_SECOND) return;
+      const seenIp = isVirtualEndpoint(addr) ? '0.0.0.0' : formatIPv4(addr);
+      this.sendTo(sealPong(st.key, this.ownId, m.txid, { ip: seenIp, port }), addr, port);
+      if (!isVirtualEndpoint(addr)) {
+        // Where a peer's ping comes from is a path to it (its NAT's mapping towards us).
+        const c = this.addCandidate(st, `${formatIPv4(addr)}:${port}`, 'ping');
+        if (c !== null && st.direct === null && now - c.lastPing >= 200) this.ping(st, c, now);
+      }
+      return;
+    }
+    const key = Buffer.from(m.txid).toString('hex');
+    const p = st.pending.get(key);
+    if (!p) return;
+    st.pending.delete(key);
+    const rtt = now - p.sentAt;
+    if (p.cand === null) {
+      st.relayRtt = rtt;
+      return;
+    }
+    const c = p.cand;
+    if (c.addr !== addr || c.port !== port) return; // a pong must come back the way the ping went
+    c.lastPong = now;
+    c.rtt = rtt;
+    const cur = st.direct;
+    if (cur === null || cur === c || now - cur.lastPong > PATH_TIMING.directTimeout || rtt < (cur.rtt ?? Infinity) * BETTER_FACTOR) {
+      if (cur !== c) {
+        st.direct = c;
+        this.o.log.info(`path to ${st.name} (${st.identity}): direct via ${c.text}, ${rtt} ms` +
+          (cur ? ` (was ${cur.text})` : isVirtualEndpoint(st.peer.endpointAddr) ? ' (was relayed)' : ''));
+        this.use(st, c.addr, c.port);
+        this.o.changed();
+      }
+    }
+  }
+
+  private sendTo(msg: Buffer, addr: number, port: number): void {
+    if (isVirtualEndpoint(addr)) this.relaySend(addr, port, msg, 0, msg.length);
+    else this.o.sendUdp(msg, addr, port);
+  }
+
+  private ping(st: PeerState, c: Candidate | null, now: number): void {
+    if (st.key === null) return;
+    if (st.pending.size >= MAX_PENDING) {
+      for (const [k, v] of st.pending) if (now - v.sentAt > 5000 || st.pending.size >= MAX_PENDING) st.pending.delete(k);
+    }
+    const txid = newTxid();
+    const msg = sealPing(st.key, this.ownId, txid);
+    if (c === null) {
+      const r = this.readyRelay();
+      if (r < 0) return;
+      st.pending.set(txid.toString('hex'), { cand: null, relay: r, sentAt: now });
+      st.relayPingAt = now;
+      this.relaySend(r + 1, st.vport, msg, 0, msg.length);
+      return;
+    }
+    c.lastPing = now;
+    st.pending.set(txid.toString('hex'), { cand: c, relay: -1, sentAt: now });
+    this.o.sendUdp(msg, c.addr, c.port);
+  }
+
+  // use points the device peer at a path (a real endpoint or a virtual relayed one).
+  private use(st: PeerState, addr: number, port: number): void {
+    st.peer.setEndpoint(addr, port);
+  }
+
+  // ---- the clock
+
+  tick(now: number): void {
+    for (const r of this.relays) {
+      try {
+        r.tick(now);
+      } catch (e) {
+        this.o.log.rateLimited('relay-tick', 10_000).warn(`relay ${r.name}: ${(e as Error).message}`);
+      }
+    }
+    for (const st of this.byKey.values()) this.tickPeer(st, now);
+  }
+
+  private tickPeer(st: PeerState, now: number): void {
+    if (st.direct !== null && now - st.direct.lastPong > PATH_TIMING.directTimeout) {
+      this.o.log.info(`path to ${st.name} (${st.identity}): direct path ${st.direct.text} stopped answering`);
+      st.direct = null;
+      st.lostAt = now;
+      this.o.changed();
+    }
+    const d = st.direct;
+    const fast = d === null && now - st.lostAt < PATH_TIMING.fastWindow;
+    for (const c of st.candidates.values()) {
+      const every = c === d ? PATH_TIMING.heartbeat : d !== null ? PATH_TIMING.probeBetter : fast ? PATH_TIMING.probeFast : PATH_TIMING.probeSlow;
+      if (now - c.lastPing >= every) this.ping(st, c, now);
+    }
+    if (d !== null) {
+      if (st.peer.endpointAddr !== d.addr || st.peer.endpointPort !== d.port) this.use(st, d.addr, d.port);
+      return;
+    }
+    if (now - st.lastPunch >= PATH_TIMING.punchEvery && st.candidates.size > 0) {
+      st.lastPunch = now;
+      this.o.punch(st.identity).catch((e: Error) => this.o.log.rateLimited(`punch-${st.identity}`, 60_000).debug(`punch ${st.identity}: ${e.message}`));
+    }
+    const r = this.readyRelay();
+    if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
+      const cur = st.peer.endpointAddr;
+      if (cur !== r + 1 || st.peer.endpointPort !== st.vport) {
+        this.o.log.info(`path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`);
+        this.use(st, r + 1, st.vport);
+        this.o.changed();
+      }
+      if (now - st.relayPingAt >= PATH_TIMING.heartbeat) this.ping(st, null, now);
+    }
+  }
+
+  // ---- status
+
+  pathOf(publicKey: string): PeerPath | undefined {
+    const st = this.byKey.get(publicKey);
+    if (!st) return undefined;
+    const ep = st.peer;
+    if (st.direct !== null) {
+      return { type: 'direct', endpoint: st.direct.text, relay: null, rttMs: st.direct.rtt, candidates: st.candidates.size };
+    }
+    if (isVirtualEndpoint(ep.endpointAddr)) {
+      return { type: 'relay', endpoint: null, relay: this.relays[ep.endpointAddr - 1]?.name ?? null, rttMs: st.relayRtt, candidates: st.candidates.size };
+    }
+    return { type: 'none', endpoint: null, relay: null, rttMs: null, candidates: st.candidates.size };
+  }
+
+  /** isNatMessage tells control traffic meant for this manager (disco) from the rest. */
+  static isDisco(msg: Buffer): boolean {
+    const k = natKind(msg);
+    return k === NatKind.ping || k === NatKind.pong;
+  }
+}

@@ -1,0 +1,265 @@
+// RelayClient keeps this helper registered with one relay: over UDP from the WireGuard socket
+// when it can (the relay then sees the same NAT mapping as WireGuard traffic), over TCP when
+// UDP gets no answer (networks that block UDP). Registrations carry the coordinator's token and
+// are signed with the machine key; they are repeated every refresh interval, which also keeps
+// the NAT mapping towards the relay open. While on TCP it keeps trying UDP now and then.
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import {
+  NAT_CONTEXT, NatKind, RELAY_HEADER_BYTES, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
+  relayRegisterBody, signedBytes, tcpFrame, withSignature, writeRelayHeader,
+} from '../../../src-shared/nat-wire.js';
+import type { RelayInfo } from '../../../src-shared/control.js';
+import { privateKeyFromSeed, signEd25519 } from '../../../coordinator/src/ed25519.js';
+import { parseIPv4 } from '../config/ipv4.js';
+import type { Logger } from '../log.js';
+
+/** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
+const UDP_RETRY_MS = 1500;
+const UDP_TRIES_BEFORE_TCP = 3;
+/** While on TCP (or failed), try UDP again this often. */
+const UDP_RECHECK_MS = 30_000;
+const TCP_RETRY_MS = 5000;
+const TCP_MAX_BACKLOG = 1 << 20;
+
+export interface RelayClientOptions {
+  info: RelayInfo;
+  /** index is the relay's place in the map (its virtual endpoints are 0.0.0.(index+1)). */
+  index: number;
+  /** sendUdp sends from the WireGuard socket (real addresses only). */
+  sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  /** token returns a current relay token (the caller caches and renews it). */
+  token(): Promise<Buffer>;
+  machineSeed: Buffer;
+  /** deliverTcp gets a relayRecv frame (or a disco message inside one) that came over TCP. */
+  deliverTcp(frame: Buffer): void;
+  log: Logger;
+  changed(): void;
+}
+
+export type RelayTransport = 'udp' | 'tcp' | null;
+
+function splitEndpoint(s: string | undefined): { addr: number; port: number; text: string } | null {
+  if (!s) return null;
+  const i = s.lastIndexOf(':');
+  const addr = parseIPv4(s.slice(0, i));
+  return addr === null ? null : { addr, port: Number(s.slice(i + 1)), text: s };
+}
+
+export class RelayClient {
+  readonly udp: { addr: number; port: number; text: string } | null;
+  readonly tcpTarget: { addr: number; port: number; text: string } | null;
+  private readonly signer;
+  private token: Buffer | null = null;
+  private fetching = false;
+  private udpNonce: Buffer | null = null;
+  private udpSentAt = 0;
+  private udpTries = 0;
+  private udpAckAt = 0;
+  private refreshMs = 25_000;
+  private nextUdp = 0;
+  private tcp: Socket | null = null;
+  private tcpReady = false;
+  private tcpNextTry = 0;
+  private tcpNonce: Buffer | null = null;
+  private tcpRegisteredAt = 0;
+  private lastError: string | null = null;
+  private closed = false;
+
+  constructor(private readonly o: RelayClientOptions) {
+    this.udp = splitEndpoint(o.info.udp);
+    this.tcpTarget = splitEndpoint(o.info.tcp);
+    this.signer = privateKeyFromSeed(o.machineSeed);
+  }
+
+  get name(): string {
+    return this.o.info.name;
+  }
+
+  /** transport is how packets go to this relay now, or null if it cannot be used yet. */
+  get transport(): RelayTransport {
+    const now = Date.now();
+    if (this.udp && this.udpAckAt > 0 && now - this.udpAckAt < this.refreshMs * 2 + 5000) return 'udp';
+    if (this.tcpReady) return 'tcp';
+    return null;
+  }
+
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  /** isRelayAddress tells whether a datagram came from this relay's UDP port. */
+  isRelayAddress(addr: number, port: number): boolean {
+    return this.udp !== null && this.udp.addr === addr && this.udp.port === port;
+  }
+
+  tick(now: number): void {
+    if (this.closed) return;
+    if (this.token === null) {
+      this.fetchToken();
+      return;
+    }
+    if (this.udp && now >= this.nextUdp) {
+      const answered = this.udpAckAt >= this.udpSentAt && this.udpAckAt > 0;
+      this.udpTries = answered ? 0 : this.udpTries + 1;
+      this.sendUdpRegister(now);
+      const onUdp = this.transport === 'udp';
+      this.nextUdp = now + (onUdp ? this.refreshMs : this.udpTries >= UDP_TRIES_BEFORE_TCP ? UDP_RECHECK_MS : UDP_RETRY_MS);
+    }
+    const udpFailing = !this.udp || (this.transport !== 'udp' && this.udpTries >= UDP_TRIES_BEFORE_TCP);
+    if (udpFailing && this.tcpTarget && this.tcp === null && now >= this.tcpNextTry) this.openTcp(now);
+    if (this.transport === 'udp' && this.tcp !== null && now - this.udpAckAt < 1000) {
+      this.o.log.info(`relay ${this.name}: UDP works again; closing the TCP connection`);
+      this.closeTcp();
+    }
+    if (this.tcpReady && now - this.tcpRegisteredAt >= this.refreshMs) this.sendTcpRegister(now);
+  }
+
+  private fetchToken(): void {
+    if (this.fetching) return;
+    this.fetching = true;
+    this.o.token().then((t) => {
+      this.token = t;
+      this.nextUdp = 0;
+    }, (e: Error) => {
+      this.setError(`no relay token: ${e.message}`);
+    }).finally(() => {
+      this.fetching = false;
+    });
+  }
+
+  /** renewToken drops the current token so the next tick fetches a fresh one. */
+  renewToken(): void {
+    this.token = null;
+  }
+
+  private registerFrame(now: number): { frame: Buffer; nonce: Buffer } {
+    const nonce = randomBytes(16);
+    const body = relayRegisterBody(this.token!, now, nonce);
+    const sig = signEd25519(this.signer, signedBytes(NAT_CONTEXT.relayRegister, body));
+    return { frame: Buffer.from(withSignature(body, sig)), nonce };
+  }
+
+  private sendUdpRegister(now: number): void {
+    const { frame, nonce } = this.registerFrame(now);
+    this.udpNonce = nonce;
+    this.udpSentAt = now;
+    this.o.sendUdp(frame, this.udp!.addr, this.udp!.port);
+  }
+
+  /** onUdpControl takes a registered/refused answer that came from this relay's UDP port. */
+  onUdpControl(msg: Buffer): void {
+    const kind = natKind(msg);
+    if (kind === NatKind.relayRegistered) {
+      const r = parseRelayRegistered(msg);
+      if (r === null || this.udpNonce === null || !Buffer.from(r.nonce).equals(this.udpNonce)) return;
+      const was = this.transport;
+      this.udpAckAt = Date.now();
+      this.udpTries = 0;
+      this.refreshMs = Math.max(5, Math.min(r.refreshSeconds, 120)) * 1000;
+      this.nextUdp = this.udpAckAt + this.refreshMs;
+      this.lastError = null;
+      if (was !== 'udp') {
+        this.o.log.info(`relay ${this.name}: registered over UDP (${this.udp!.text})`);
+        this.o.changed();
+      }
+    } else if (kind === NatKind.relayRefused) {
+      const r = parseRelayRefused(msg);
+      if (r === null || this.udpNonce === null || !Buffer.from(r.nonce).equals(this.udpNonce)) return;
+      this.refused(r.reason);
+    }
+  }
+
+  private refused(reason: string): void {
+    this.setError(`refused: ${reason}`);
+    // An expired token is renewed; anything else is retried on the slow schedule.
+    if (/expired/i.test(reason)) this.token = null;
+  }
+
+  private setError(msg: string): void {
+    if (msg !== this.lastError) this.o.log.warn(`relay ${this.name}: ${msg}`);
+    this.lastError = msg;
+  }
+
+  private openTcp(now: number): void {
+    const t = this.tcpTarget!;
+    this.tcpNextTry = now + TCP_RETRY_MS;
+    const reader = new TcpFrameReader();
+    const sock = connect({ host: t.text.slice(0, t.text.lastIndexOf(':')), port: t.port });
+    this.tcp = sock;
+    sock.setNoDelay(true);
+    sock.setTimeout(120_000, () => sock.destroy(new Error('idle for two minutes')));
+    sock.on('connect', () => this.sendTcpRegister(Date.now()));
+    sock.on('data', (chunk: Buffer) => {
+      const frames = reader.push(chunk);
+      if (frames === null) {
+        sock.destroy(new Error('the relay sent a malformed stream'));
+        return;
+      }
+      for (const f of frames) this.onTcpFrame(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+    });
+    sock.on('error', (e) => this.setError(`TCP ${t.text}: ${e.message}`));
+    sock.on('close', () => {
+      if (this.tcp !== sock) return;
+      const was = this.tcpReady;
+      this.tcp = null;
+      this.tcpReady = false;
+      if (was) this.o.changed();
+    });
+  }
+
+  private sendTcpRegister(now: number): void {
+    if (this.tcp === null || this.token === null) return;
+    const { frame, nonce } = this.registerFrame(now);
+    this.tcpNonce = nonce;
+    this.tcpRegisteredAt = now;
+    this.tcp.write(tcpFrame(frame));
+  }
+
+  private onTcpFrame(f: Buffer): void {
+    const kind = natKind(f);
+    if (kind === NatKind.relayRecv) {
+      this.o.deliverTcp(f);
+    } else if (kind === NatKind.relayRegistered) {
+      const r = parseRelayRegistered(f);
+      if (r === null || this.tcpNonce === null || !Buffer.from(r.nonce).equals(this.tcpNonce)) return;
+      this.refreshMs = Math.max(5, Math.min(r.refreshSeconds, 120)) * 1000;
+      this.tcpRegisteredAt = Date.now();
+      if (!this.tcpReady) {
+        this.tcpReady = true;
+        this.lastError = null;
+        this.o.log.info(`relay ${this.name}: registered over TCP (${this.tcpTarget!.text}); UDP to it gets no answer`);
+        this.o.changed();
+      }
+    } else if (kind === NatKind.relayRefused) {
+      const r = parseRelayRefused(f);
+      if (r !== null) this.refused(r.reason);
+      this.tcp?.destroy();
+    }
+  }
+
+  /** send wraps a WireGuard (or disco) message for peer id and sends it to the relay. */
+  send(id: Uint8Array, buf: Buffer, off: number, len: number): boolean {
+    const t = this.transport;
+    if (t === null) return false;
+    const frame = Buffer.allocUnsafe(RELAY_HEADER_BYTES + len);
+    writeRelayHeader(frame, 0, NatKind.relaySend, id);
+    buf.copy(frame, RELAY_HEADER_BYTES, off, off + len);
+    if (t === 'udp') return this.o.sendUdp(frame, this.udp!.addr, this.udp!.port);
+    if (this.tcp === null || this.tcp.writableLength > TCP_MAX_BACKLOG) return false;
+    this.tcp.write(tcpFrame(frame));
+    return true;
+  }
+
+  private closeTcp(): void {
+    const s = this.tcp;
+    this.tcp = null;
+    this.tcpReady = false;
+    s?.destroy();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.closeTcp();
+  }
+}

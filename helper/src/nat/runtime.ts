@@ -1,0 +1,152 @@
+// NatRuntime wires NAT traversal into a coordinated helper: it owns the PathBind hooks, the
+// discovery client, one RelayClient per relay in the map and the PathManager, and follows
+// each new network map. Static profiles do not use it (their endpoints are configured).
+import type { NetworkMap, RelayInfo } from '../../../src-shared/control.js';
+import { NatKind, natKind, parseRelayFrame } from '../../../src-shared/nat-wire.js';
+import type { NatSummary, PeerPath } from '../../../src-shared/status.js';
+import type { Device } from '../wireguard/device/device.js';
+import type { Logger } from '../log.js';
+import { DiscoveryClient } from './discovery-client.js';
+import type { PathBind } from './path-bind.js';
+import { PathManager } from './paths.js';
+import { RelayClient } from './relay-client.js';
+
+export interface NatOptions {
+  device: Device;
+  bind: PathBind;
+  privateKey: Buffer;
+  publicKey: Buffer;
+  systemId: string;
+  machineSeed: Buffer;
+  coordinatorKey: Buffer;
+  log: Logger;
+  punch(identity: string): Promise<void>;
+  relayToken(): Promise<{ token: Buffer; expires: number }>;
+  changed(): void;
+}
+
+/** Renew a relay token when less than this is left of it. */
+const TOKEN_RENEW_MS = 3600_000;
+
+export class NatRuntime {
+  readonly paths: PathManager;
+  private discovery: DiscoveryClient | null = null;
+  private relaysKey = '';
+  private token: { token: Buffer; expires: number } | null = null;
+  private tokenFetch: Promise<Buffer> | null = null;
+  private readonly drops = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: NatOptions) {
+    const inner = o.bind.inner;
+    const sendUdp = (buf: Buffer, addr: number, port: number): boolean => inner.send(buf, 0, buf.length, addr, port);
+    this.paths = new PathManager({
+      device: o.device, privateKey: o.privateKey, publicKey: o.publicKey, log: o.log, sendUdp, punch: o.punch, changed: o.changed,
+    });
+    o.bind.hooks = {
+      control: (msg, addr, port) => this.onControl(msg, addr, port),
+      relayedSource: (addr, port, id) => this.paths.relayedSource(addr, port, id),
+      relaySend: (addr, port, buf, off, len) => this.paths.relaySend(addr, port, buf, off, len),
+      dropped: (reason) => this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1),
+    };
+  }
+
+  start(): void {
+    this.paths.start();
+    this.timer = setInterval(() => this.tick(Date.now()), 500);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.paths.stop();
+  }
+
+  /** onMap follows a new map: peers and their candidates, the discovery port, the relays. */
+  onMap(map: NetworkMap): void {
+    this.paths.setPeers(map.peers.map((p) => ({ publicKey: p.publicKey, identity: p.identity, name: p.name, endpoints: p.endpoints })));
+    if (map.discovery !== this.discovery?.target) {
+      this.discovery = map.discovery === undefined ? null : new DiscoveryClient({
+        target: map.discovery, systemId: this.o.systemId, machineSeed: this.o.machineSeed, coordinatorKey: this.o.coordinatorKey,
+        sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port), log: this.o.log,
+        mapped: () => this.o.changed(),
+      });
+    }
+    this.setRelays(map.relays ?? []);
+  }
+
+  private setRelays(relays: RelayInfo[]): void {
+    const key = JSON.stringify(relays);
+    if (key === this.relaysKey) return;
+    this.relaysKey = key;
+    for (const r of this.paths.relays) r.close();
+    this.paths.relays = relays.slice(0, 8).map((info, index) => new RelayClient({
+      info, index, machineSeed: this.o.machineSeed, log: this.o.log, changed: this.o.changed,
+      sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
+      token: () => this.relayToken(),
+      deliverTcp: (frame) => this.fromTcpRelay(index, frame),
+    }));
+  }
+
+  // relayToken shares one token (and one fetch) between all relays.
+  private relayToken(): Promise<Buffer> {
+    if (this.token !== null && this.token.expires - Date.now() > TOKEN_RENEW_MS) return Promise.resolve(this.token.token);
+    this.tokenFetch ??= this.o.relayToken().then((t) => {
+      this.token = t;
+      return t.token;
+    }).finally(() => {
+      this.tokenFetch = null;
+    });
+    return this.tokenFetch;
+  }
+
+  /** tick drives discovery (the relays and paths run on the PathManager's timer). */
+  tick(now: number): void {
+    this.discovery?.tick(now);
+  }
+
+  // onControl gets every NAT message PathBind took out of a UDP batch.
+  private onControl(msg: Buffer, addr: number, port: number): void {
+    const kind = natKind(msg);
+    if (kind === NatKind.ping || kind === NatKind.pong) {
+      this.paths.onDisco(msg, addr, port);
+    } else if (kind === NatKind.discoveryReply) {
+      if (this.discovery !== null && addr === this.discovery.addr && port === this.discovery.port) this.discovery.onReply(msg);
+    } else if (kind === NatKind.relayRegistered || kind === NatKind.relayRefused) {
+      this.paths.relays.find((r) => r.isRelayAddress(addr, port))?.onUdpControl(msg);
+    } else {
+      this.drops.set('nat-unexpected', (this.drops.get('nat-unexpected') ?? 0) + 1);
+    }
+  }
+
+  // fromTcpRelay hands a relayRecv frame that came over TCP to the device (or to disco).
+  private fromTcpRelay(index: number, frame: Buffer): void {
+    const f = parseRelayFrame(frame);
+    const v = f === null ? null : this.paths.virtualOf(index, f.id);
+    if (f === null || v === null) return;
+    const payload = frame.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
+    if (natKind(payload) !== null) {
+      if (natKind(payload) === NatKind.ping || natKind(payload) === NatKind.pong) this.paths.onDisco(Buffer.from(payload), v.addr, v.port);
+      return;
+    }
+    // The device decrypts in place and may pad, so give it a private copy with room after it.
+    const buf = Buffer.alloc(payload.length + 64);
+    payload.copy(buf, 0);
+    this.o.bind.inject({
+      buf, count: 1, offsets: Uint32Array.of(0), lengths: Uint32Array.of(payload.length),
+      addrs: Uint32Array.of(v.addr), ports: Uint16Array.of(v.port),
+    });
+  }
+
+  pathOf(publicKey: string): PeerPath | undefined {
+    return this.paths.pathOf(publicKey);
+  }
+
+  summary(): NatSummary {
+    const m = this.discovery?.mapping ?? null;
+    return {
+      mapping: m ? `${m.ip}:${m.port}` : null,
+      relays: this.paths.relays.map((r) => ({ name: r.name, transport: r.transport, error: r.error })),
+    };
+  }
+}
