@@ -100,7 +100,7 @@ export function peerIdHex(id: Uint8Array): string {
   return s;
 }
 
-/** contextBytes returns UTF-8(context) || body: the bytes a signature covers. */
+/** signedBytes returns UTF-8(context) || body: the bytes a signature covers. */
 export function signedBytes(context: string, body: Uint8Array): Uint8Array {
   const c = ascii.encode(context);
   const out = new Uint8Array(c.length + body.length);
@@ -374,6 +374,7 @@ export function parseRelayRegister(buf: Uint8Array): RelayRegister | null {
 }
 
 export function relayRegistered(nonce: Uint8Array, refreshSeconds: number): Uint8Array {
+  if (nonce.length !== NONCE) throw new Error(`nonce must be ${NONCE} bytes`);
   const out = new Uint8Array(HEADER + 1 + NONCE + 2);
   header(out, NatKind.relayRegistered);
   out[4] = VERSION;
@@ -390,6 +391,7 @@ export function parseRelayRegistered(buf: Uint8Array): { nonce: Uint8Array; refr
 }
 
 export function relayRefused(nonce: Uint8Array, reason: string): Uint8Array {
+  if (nonce.length !== NONCE) throw new Error(`nonce must be ${NONCE} bytes`);
   const r = ascii.encode(reason.replace(/[^\x20-\x7e]/g, '?').slice(0, NAT_LIMITS.refusalReasonChars));
   const out = new Uint8Array(HEADER + 1 + NONCE + 1 + r.length);
   header(out, NatKind.relayRefused);
