@@ -88,7 +88,7 @@ function systemDetail(s: AdminSystem): string {
     `identity:   ${s.identity}`, `system id:  ${s.systemId}`, `name:       ${s.name} (hostname ${JSON.stringify(s.hostname)})`,
     `address:    ${s.virtualAddress}`, `state:      ${s.state}${s.ephemeral ? ' (ephemeral)' : ''}`, `online:     ${s.online ? 'yes' : 'no'}`,
     `tags:       ${s.tags.join(', ') || '-'}`, `dns names:  ${s.dnsNames.join(', ') || '-'}`, `endpoints:  ${s.endpoints.join(' ') || '-'}`,
-    `observed:   ${s.observedIp ?? '-'}`, `last seen:  ${when(s.lastSeen)}`, `enrolled:   ${when(s.createdAt)} with key ${s.keyId ?? '-'}`,
+    `observed:   ${s.observedIp ?? '-'}${s.observedUdp ? ` (UDP ${s.observedUdp})` : ''}`, `last seen:  ${when(s.lastSeen)}`, `enrolled:   ${when(s.createdAt)} with key ${s.keyId ?? '-'}`,
   ].join('\n') + '\n';
 }
 

@@ -2,6 +2,7 @@
 // admin commands and tests use them; the agent contract is src-shared/control.ts.
 import type { SystemState } from '../../src-shared/control.js';
 import type { Approval, EnrolmentKey } from './enrolment-keys.js';
+import type { NatStats } from './nat-services.js';
 
 /** AdminKey is an enrolment key as listed: the stored record without its hash (never the key
  * itself), and whether it is usable. */
@@ -39,6 +40,8 @@ export interface AdminSystem {
   online: boolean;
   lastSeen: number | null;
   observedIp: string | null;
+  /** observedUdp is where its last discovery request came from ("ip:port"), if any. */
+  observedUdp: string | null;
   endpoints: string[];
   createdAt: number;
   keyId: string | null;
@@ -75,4 +78,6 @@ export interface CoordinatorStats {
   lastPass: { ms: number; changed: number; version: number; passes: number };
   rssBytes: number;
   heapUsedBytes: number;
+  /** nat: the UDP port's counters (discovery answers and drops by reason, the embedded relay). */
+  nat: NatStats;
 }

@@ -5,8 +5,9 @@
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
   AGENT_AUTH, CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL,
-  type EndpointReport, type EnrolRequest, type EnrolResponse, type NetworkMap, type SignedMap, type WatchEvent,
+  type EndpointReport, type EnrolRequest, type EnrolResponse, type NetworkMap, type RelayTokenResponse, type SignedMap, type WatchEvent,
 } from '../../src-shared/control.js';
+import { discoveryRequestBody, NAT_CONTEXT, signedBytes, withSignature } from '../../src-shared/nat-wire.js';
 import { enrolProofMessage } from './enrol.js';
 import { signingString } from './agent-auth.js';
 import { openStream, send, type HttpResponse } from './http-client.js';
@@ -123,6 +124,24 @@ export class SimAgent {
   async reportEndpoints(report: EndpointReport): Promise<void> {
     const r = await this.signed('POST', CONTROL_PATHS.endpoints, JSON.stringify(report));
     if (r.status !== 204) throw errorOf(r);
+  }
+
+  async relayToken(): Promise<RelayTokenResponse> {
+    const r = await this.signed('POST', CONTROL_PATHS.relayToken, '{}');
+    if (r.status !== 200) throw errorOf(r);
+    return JSON.parse(r.body.toString('utf8')) as RelayTokenResponse;
+  }
+
+  /** punch asks the coordinator to tell peer (an identity) to probe this system now. */
+  async punch(peer: string): Promise<void> {
+    const r = await this.signed('POST', CONTROL_PATHS.punch, JSON.stringify({ peer }));
+    if (r.status !== 204) throw errorOf(r);
+  }
+
+  /** discoveryRequest builds a signed discovery datagram (nat-wire.ts) for the UDP port. */
+  discoveryRequest(ts = Date.now(), nonce: Uint8Array = randomBytes(16)): Uint8Array {
+    const body = discoveryRequestBody(this.systemId, ts, nonce);
+    return withSignature(body, sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, body), this.keys.machinePrivateKey));
   }
 
   /** watch opens the stream; onEvent gets each event's name and raw data (JSON of a WatchEvent). */

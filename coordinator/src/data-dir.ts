@@ -18,6 +18,9 @@ export interface ServeInfo {
   pid: number;
   /** tlsCert is the certificate file when the server speaks HTTPS (admin commands trust it). */
   tlsCert?: string;
+  /** udpPort is the UDP port (discovery, embedded relay); relayTcpPort the relay's TCP port. */
+  udpPort?: number;
+  relayTcpPort?: number;
 }
 
 /** ensureDataDir creates dir (0700) or tightens an existing one that others could read. */
@@ -77,7 +80,13 @@ export function readServeInfo(dir: string): ServeInfo | null {
   try {
     const v = JSON.parse(text) as Partial<ServeInfo>;
     if (typeof v.url !== 'string' || typeof v.pid !== 'number') return null;
-    return { url: v.url, pid: v.pid, ...(typeof v.tlsCert === 'string' ? { tlsCert: v.tlsCert } : {}) };
+    const port = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 65536;
+    return {
+      url: v.url, pid: v.pid,
+      ...(typeof v.tlsCert === 'string' ? { tlsCert: v.tlsCert } : {}),
+      ...(port(v.udpPort) ? { udpPort: v.udpPort } : {}),
+      ...(port(v.relayTcpPort) ? { relayTcpPort: v.relayTcpPort } : {}),
+    };
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@
 // system's map on the spot.
 import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../src-shared/control.js';
 import type { Logger } from '../../helper/src/log.js';
-import { mapPayload, MapBuilder } from './netmap.js';
+import { mapPayload, MapBuilder, type MapNatFields } from './netmap.js';
 import type { LiveSystem, Registry } from './registry.js';
 import type { SigningKey } from './signing.js';
 
@@ -74,8 +74,9 @@ export class MapPublisher {
     private readonly deliver: (s: LiveSystem, m: PublishedMap) => void,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    nat: MapNatFields = {},
   ) {
-    this.builder = new MapBuilder(registry);
+    this.builder = new MapBuilder(registry, nat);
   }
 
   /** changed records what changed (a system, or null for everything) and schedules a pass; a
@@ -114,6 +115,11 @@ export class MapPublisher {
     const m = this.maps.get(s.id);
     if (m && m.builtAt === this.registry.version) return m;
     return this.refresh(s).map;
+  }
+
+  /** peerIdsOf returns the system ids of s's peers as its current map lists them. */
+  peerIdsOf(s: LiveSystem): readonly string[] {
+    return this.builder.peerIdsOf(s);
   }
 
   /** published returns the map last published for a system, without recomputing it. */

@@ -172,11 +172,64 @@ test('content changes exactly when something the recipient sees changes', () => 
 });
 
 test('endpointsOf: observed address with the listen port first, loopback skipped, reported after', () => {
-  const s = (over: Partial<LiveSystem>): LiveSystem => ({ ...row('HHHHH', []), online: false, offlineSince: 0, rev: 0, ...over });
+  const s = (over: Partial<LiveSystem>): LiveSystem => ({ ...row('HHHHH', []), online: false, offlineSince: 0, rev: 0, observedUdp: null, ...over });
   assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: 51820, reported: ['10.0.0.2:51820'] })), ['198.51.100.7:51820', '10.0.0.2:51820']);
   assert.deepEqual(endpointsOf(s({ observedIp: '::ffff:198.51.100.7', listenPort: 51820, reported: ['198.51.100.7:51820'] })), ['198.51.100.7:51820']);
   assert.deepEqual(endpointsOf(s({ observedIp: '127.0.0.1', listenPort: 51820, reported: ['10.0.0.2:51820'] })), ['10.0.0.2:51820']);
   assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: null, reported: [] })), []);
+});
+
+test('endpointsOf: the observed UDP mapping goes first, duplicates once, the list stays bounded', () => {
+  const s = (over: Partial<LiveSystem>): LiveSystem => ({ ...row('JJJJJ', []), online: false, offlineSince: 0, rev: 0, observedUdp: null, ...over });
+  assert.deepEqual(endpointsOf(s({ observedUdp: '198.51.100.7:40001', observedIp: '198.51.100.7', listenPort: 51820, reported: ['10.0.0.2:51820'] })),
+    ['198.51.100.7:40001', '198.51.100.7:51820', '10.0.0.2:51820']);
+  // A NAT that keeps the port: the mapping and observed address + listen port are the same.
+  assert.deepEqual(endpointsOf(s({ observedUdp: '198.51.100.7:51820', observedIp: '198.51.100.7', listenPort: 51820, reported: ['198.51.100.7:51820'] })),
+    ['198.51.100.7:51820']);
+  assert.deepEqual(endpointsOf(s({ observedUdp: '203.0.113.1:9', observedIp: null, listenPort: null, reported: [] })), ['203.0.113.1:9']);
+  const many = Array.from({ length: 20 }, (_, i) => `10.0.${i}.1:51820`);
+  const out = endpointsOf(s({ observedUdp: '203.0.113.1:9', reported: many }));
+  assert.equal(out.length, 16);
+  assert.equal(out[0], '203.0.113.1:9');
+});
+
+test('NAT map fields are the same in every map, and a UDP mapping reaches peers\' maps only', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
+  const store = new Store(join(dir, 'c.db'));
+  try {
+    const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', { changed: () => {}, revoked: () => {}, removed: () => {} }, 0);
+    for (const r of systems()) registry.insert(r, 0);
+    const text = JSON.stringify(POLICY);
+    const parsed = parsePolicyFile(text);
+    assert.ok(parsed.ok);
+    registry.applyPolicy(text, parsed.file, 0);
+    const relays = [{ name: 'coordinator', udp: '198.51.100.1:8443', tcp: '198.51.100.1:443' }, { name: 'eu', udp: '203.0.113.9:3478' }];
+    const b = new MapBuilder(registry, { discovery: '198.51.100.1:8443', relays });
+    const map = (id: string): NetworkMap => JSON.parse(mapPayload(registry.version, 0, b.content(registry.find(id)!).text)) as NetworkMap;
+    for (const id of ['AAAAA', 'CCCCC', 'DDDDD']) {
+      assert.equal(map(id).discovery, '198.51.100.1:8443');
+      assert.deepEqual(map(id).relays, relays);
+    }
+    const plain = new MapBuilder(registry);
+    const m = JSON.parse(mapPayload(registry.version, 0, plain.content(registry.find('AAAAA')!).text)) as NetworkMap;
+    assert.equal('discovery' in m || 'relays' in m, false);
+
+    const before = map('AAAAA').peers.find((p) => p.identity === 'CCCCC')!.endpoints;
+    assert.deepEqual(before, []);
+    assert.ok(registry.noteUdp(registry.find('CCCCC')!, '192.0.2.44:40000'));
+    assert.equal(registry.noteUdp(registry.find('CCCCC')!, '192.0.2.44:40000'), false, 'the same mapping is no change');
+    assert.equal(map('AAAAA').peers.find((p) => p.identity === 'CCCCC')!.endpoints[0], '192.0.2.44:40000');
+    assert.deepEqual(b.peerIdsOf(registry.find('BBBBB')!), ['sys-CCCCC', 'sys-EEEEE']);
+    // A system that is not CCCCC's peer sees nothing new.
+    assert.deepEqual(map('EEEEE').peers.map((p) => p.identity).includes('CCCCC'), false);
+    assert.deepEqual(map('DDDDD').peers.find((p) => p.identity === 'CCCCC')?.endpoints, ['192.0.2.44:40000']);
+    // Talking to the coordinator from another address means the system moved: the old mapping goes.
+    registry.noteSeen(registry.find('CCCCC')!, '198.51.100.77', 5);
+    assert.equal(registry.find('CCCCC')!.observedUdp, null);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a client gets the full tunnel through one exit node only', () => {

@@ -3,11 +3,10 @@
 // expanded to identities, PublicIp requirements evaluated against each sender's observed
 // address); each system's map is then stitched together from JSON fragments cached per peer,
 // so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
-import { CONTROL_PROTOCOL, type MapPeer } from '../../src-shared/control.js';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../src-shared/control.js';
 import { isTagSelector, type Policy, type Selector, type TrustRequirement } from '../../src-shared/policy.js';
 import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from '../../helper/src/config/ipv4.js';
 import type { LiveSystem, Registry } from './registry.js';
-import { CONTROL_LIMITS } from '../../src-shared/control.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 interface ResolvedPolicy {
@@ -136,17 +135,36 @@ function sortCidrs(list: string[]): string[] {
   return parsed.map(formatCidr);
 }
 
-/** endpointsOf lists where a system may be reached: the observed address with the reported
- * listen port first (not a loopback one: it would point peers at themselves), then the
- * reported endpoints. */
+/** endpointsOf lists where a system may be reached, best first: the UDP mapping its discovery
+ * request was seen from (exactly its WireGuard socket's public address), then the observed
+ * address with the reported listen port (not a loopback one: it would point peers at
+ * themselves), then the reported endpoints. */
 export function endpointsOf(s: LiveSystem): string[] {
   const out: string[] = [];
+  if (s.observedUdp !== null) out.push(s.observedUdp);
   const observed = s.observedIp?.replace(/^::ffff:/, '') ?? null;
   if (observed !== null && s.listenPort !== null && parseIPv4(observed) !== null && !observed.startsWith('127.')) {
-    out.push(`${observed}:${s.listenPort}`);
+    const e = `${observed}:${s.listenPort}`;
+    if (!out.includes(e)) out.push(e);
   }
   for (const e of s.reported) if (!out.includes(e)) out.push(e);
   return out.slice(0, CONTROL_LIMITS.endpointsPerSystem);
+}
+
+/** MapNatFields are the NAT traversal fields every map carries alike (control.ts NetworkMap
+ * discovery and relays). */
+export interface MapNatFields {
+  discovery?: string;
+  relays?: RelayInfo[];
+}
+
+/** natFieldsJson renders MapNatFields once as `"discovery":...,"relays":[...],` (or ''), so
+ * maps pay a string join for them, not a JSON.stringify each. */
+function natFieldsJson(f: MapNatFields): string {
+  let out = '';
+  if (f.discovery !== undefined) out += `"discovery":${JSON.stringify(f.discovery)},`;
+  if (f.relays !== undefined && f.relays.length > 0) out += `"relays":${JSON.stringify(f.relays)},`;
+  return out;
 }
 
 function dnsNamesOf(w: World, s: LiveSystem): string[] {
@@ -168,8 +186,11 @@ export class MapBuilder {
   private worldNow: World | null = null;
   private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string }>();
   private readonly layouts = new Map<string, Layout>();
+  private readonly natJson: string;
 
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly registry: Registry, nat: MapNatFields = {}) {
+    this.natJson = natFieldsJson(nat);
+  }
 
   /** world returns the World for the registry's current world epoch. */
   world(): World {
@@ -252,6 +273,11 @@ export class MapBuilder {
     return layout;
   }
 
+  /** peerIdsOf returns the system ids of s's peers in its current map. */
+  peerIdsOf(s: LiveSystem): readonly string[] {
+    return this.layout(this.world(), s).peerIds;
+  }
+
   /** content returns the map of s without its first three fields (protocol, version,
    * generatedAt), as the JSON text after them (`"systemId":...}`), and the ids of its peers.
    * Equal content means an equal map, so only systems whose content changed get a new map. */
@@ -269,7 +295,7 @@ export class MapBuilder {
       providesRoutes: w.provides.get(s.identity) ?? [],
     };
     const text = `"systemId":${JSON.stringify(s.id)},"self":${JSON.stringify(self)},`
-      + `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"dnsZone":${JSON.stringify(this.registry.zone)},`
+      + `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`
       + `"peers":[${peerJson.join(',')}${l.tail}`;
     return { text, peerIds: l.peerIds };
   }

@@ -17,14 +17,22 @@ test('serve creates a private data dir, stops cleanly on SIGTERM and restarts wi
   const dataDir = join(root, 'data');
   try {
     const p = await startCoordinatorProcess({ dataDir, listen: '127.0.0.1:0' });
-    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
-    for (const f of ['coordinator.db', 'signing.key', 'admin.token', 'serve.json']) {
-      assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+    let agent: SimAgent;
+    let res: Awaited<ReturnType<SimAgent['enrol']>>;
+    try {
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+      for (const f of ['coordinator.db', 'signing.key', 'admin.token', 'serve.json']) {
+        assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+      }
+      assert.ok(p.udpPort > 0);
+      assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')), { url: p.url, pid: p.pid, udpPort: p.udpPort });
+      const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
+      agent = new SimAgent(p.url);
+      res = await agent.enrol(k.body.key, 'proc');
+    } catch (e) {
+      await p.kill();
+      throw e;
     }
-    assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')), { url: p.url, pid: p.pid });
-    const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
-    const agent = new SimAgent(p.url);
-    const res = await agent.enrol(k.body.key, 'proc');
     assert.equal(await p.stop(), 0);
     assert.equal(existsSync(join(dataDir, 'serve.json')), false);
     assert.match(p.output(), /SIGTERM: shutting down/);

@@ -16,6 +16,10 @@ export interface LiveSystem extends SystemRow {
   offlineSince: number;
   /** rev grows with every change to this system, so derived data can be cached per rev. */
   rev: number;
+  /** observedUdp is "ip:port", where the coordinator's UDP port last saw this system's
+   * discovery request come from (discovery.ts): its WireGuard socket's public mapping. Kept in
+   * memory only: a NAT mapping lasts minutes, and helpers ask again after any restart. */
+  observedUdp: string | null;
 }
 
 /** RegistryEvents are what the rest of the coordinator reacts to. */
@@ -56,7 +60,7 @@ export class Registry {
     private readonly events: RegistryEvents,
     startedAt: number,
   ) {
-    for (const row of store.listSystems()) this.index({ ...row, online: false, offlineSince: startedAt, rev: 0 });
+    for (const row of store.listSystems()) this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
     this.appliedNow = store.currentPolicy();
     if (this.appliedNow) {
       const r = parsePolicyFile(this.appliedNow.text, network);
@@ -140,7 +144,7 @@ export class Registry {
       this.store.insertSystem(row);
       extra();
     });
-    const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0 };
+    const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0, observedUdp: null };
     this.index(s);
     if (s.state === 'active') this.worldEpoch++;
     this.events.changed(s);
@@ -205,6 +209,9 @@ export class Registry {
   noteSeen(s: LiveSystem, ip: string | null, now: number): void {
     if (!this.systems.has(s.id)) return;
     if (ip !== null && ip !== s.observedIp) {
+      // A system that now talks from another address has moved networks: its UDP mapping
+      // from the old one would send peers' first probes into the void.
+      if (s.observedUdp !== null && !s.observedUdp.startsWith(`${ip.replace(/^::ffff:/, '')}:`)) s.observedUdp = null;
       this.patch(s, { observedIp: ip, lastSeen: now });
       return;
     }
@@ -212,6 +219,20 @@ export class Registry {
       this.store.updateSystem(s.id, { lastSeen: now });
       s.lastSeen = now;
     }
+  }
+
+  /** noteUdp records a system's observed UDP mapping ("ip:port"). A change bumps the map
+   * version, so the system's peers get maps that list it first; it returns whether it changed.
+   * The change is soft (batched for up to a second, like online flags): a system that churns
+   * mappings must not cost its peers a map pass each time, and a punch (api/nat.ts) carries
+   * the new mapping to a peer at once anyway. */
+  noteUdp(s: LiveSystem, mapping: string): boolean {
+    if (!this.systems.has(s.id) || s.observedUdp === mapping) return false;
+    this.commit(() => {});
+    s.observedUdp = mapping;
+    s.rev++;
+    this.events.changed(s, true);
+    return true;
   }
 
   /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs. */

@@ -1,16 +1,19 @@
-// The coordinator server: opens the data dir, loads state, serves the HTTP(S) API, pushes maps
-// and removes ephemeral systems that stay offline. startCoordinator is what `serve` runs and
+// The coordinator server: opens the data dir, loads state, serves the HTTP(S) API, pushes maps,
+// answers endpoint discovery and relays on its UDP port (nat-services.ts) and removes ephemeral
+// systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { RelayInfo } from '../../src-shared/control.js';
 import { formatCidr, type Cidr } from '../../helper/src/config/ipv4.js';
 import type { Logger } from '../../helper/src/log.js';
 import { MachineKeys, NonceCache } from './agent-auth.js';
 import { addAdminRoutes } from './api/admin.js';
 import { addAgentRoutes } from './api/agent.js';
+import { addNatRoutes } from './api/nat.js';
 import type { Services } from './api/services.js';
 import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeServeInfo } from './data-dir.js';
 import { formatDuration } from './duration.js';
@@ -19,6 +22,8 @@ import { sendError } from './http/respond.js';
 import { Router, type RequestContext } from './http/router.js';
 import { sseFrame, WatchHub } from './http/watch-hub.js';
 import { MapPublisher } from './map-publisher.js';
+import { startNat, type HostPort, type NatServices, type RelayFactory } from './nat-services.js';
+import { Relay } from './relay/server.js';
 import { Registry } from './registry.js';
 import { loadOrCreateSigningKey } from './signing.js';
 import { Store } from './store/store.js';
@@ -37,6 +42,18 @@ export interface ServeOptions {
   network: Cidr;
   zone: string;
   maxWatchers?: number;
+  /** udp is where the UDP port (endpoint discovery, embedded relay) binds; default: host and
+   * port on UDP (port 0 picks a free one, independently of the HTTP port). */
+  udp?: HostPort;
+  /** publicIp is the IPv4 address maps name the UDP port (and relay TCP port) by; default: the
+   * udp host, else the HTTP host, when it is one concrete IPv4 address. */
+  publicIp?: string;
+  /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
+  relay?: { tcp?: HostPort } | null;
+  /** externalRelays are listed in maps after the embedded one. */
+  externalRelays?: RelayInfo[];
+  /** createRelay makes the embedded relay; default relay/server.ts Relay. */
+  createRelay?: RelayFactory;
   log: Logger;
   now?: () => number;
 }
@@ -47,6 +64,9 @@ export interface RunningCoordinator {
   publicKey: string;
   adminToken: string;
   services: Services;
+  /** udpPort is the bound UDP port; relayTcpPort the embedded relay's TCP port, if any. */
+  udpPort: number;
+  relayTcpPort: number | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +99,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   const store = new Store(dbFile);
   for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   let server: Server | null = null;
+  let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
   const hub = new WatchHub(opts.maxWatchers ?? DEFAULT_MAX_WATCHERS, now);
   try {
@@ -96,12 +117,20 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
         machineKeys.forget(s.id);
       },
     }, now());
-    publisher = new MapPublisher(registry, signingKey, (s, m) => hub.send(s.id, m.frame, m.version), log, now);
+    nat = await startNat({
+      udp: opts.udp ?? { host: opts.host, port: opts.port },
+      listenHost: opts.host,
+      ...(opts.publicIp !== undefined ? { publicIp: opts.publicIp } : {}),
+      relay: opts.relay === undefined ? {} : opts.relay,
+      externalRelays: opts.externalRelays ?? [],
+    }, { registry, machineKeys, signingKey, log, now, createRelay: opts.createRelay ?? ((o) => new Relay(o)) });
+    publisher = new MapPublisher(registry, signingKey, (s, m) => hub.send(s.id, m.frame, m.version), log, now, nat.mapFields);
     const sv: Services = {
-      registry, publisher, hub, nonces: new NonceCache(), machineKeys, signingKey, adminToken, log, now,
+      registry, publisher, hub, nonces: new NonceCache(), machineKeys, signingKey, adminToken, log, now, nat,
     };
     const router = new Router();
     addAgentRoutes(router, sv);
+    addNatRoutes(router, sv);
     addAdminRoutes(router, sv);
 
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -128,12 +157,17 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     }, sweepEvery);
     sweeper.unref();
 
-    writeServeInfo(opts.dataDir, { url, pid: process.pid, ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}) });
+    writeServeInfo(opts.dataDir, {
+      url, pid: process.pid, udpPort: nat.udpPort,
+      ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
+      ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
+    });
     log.info(`listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`);
     publisher.changed(null);
 
     let closing: Promise<void> | null = null;
     const srv = server;
+    const natNow = nat;
     const close = (): Promise<void> => {
       closing ??= (async () => {
         if (sweeper) clearInterval(sweeper);
@@ -144,17 +178,20 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
           srv.close(() => resolve());
           srv.closeAllConnections();
         });
+        // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
+        await natNow.close();
         store.close();
         removeServeInfo(opts.dataDir, process.pid);
         log.info('stopped');
       })();
       return closing;
     };
-    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, close };
+    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, udpPort: natNow.udpPort, relayTcpPort: natNow.relayTcpPort, close };
   } catch (e) {
     if (sweeper) clearInterval(sweeper);
     hub.closeAll();
     server?.close();
+    await nat?.close();
     store.close();
     throw e;
   }

@@ -26,6 +26,9 @@ export interface CoordinatorProcess {
   publicKey: string;
   adminToken: string;
   pid: number;
+  /** udpPort is the UDP port (discovery, embedded relay); relayTcpPort the relay's TCP port. */
+  udpPort: number;
+  relayTcpPort: number | null;
   /** output is what the process wrote to stderr so far (its log). */
   output(): string;
   /** stop sends SIGTERM and waits for the exit; it resolves to the exit code. */
@@ -34,19 +37,44 @@ export interface CoordinatorProcess {
   kill(): Promise<void>;
 }
 
-/** startCoordinatorProcess spawns the server and waits until /v1/info answers. */
-export async function startCoordinatorProcess(opts: {
+/** CoordinatorProcessOptions say how to start `warren-coordinator serve`. */
+export interface CoordinatorProcessOptions {
   dataDir: string;
   listen: string;
+  /** udp, publicIp, relayTcp, noRelay and relays become --udp, --public-ip, --relay-tcp,
+   * --no-relay and one --relay each (NAME,udp=IP:PORT,tcp=IP:PORT). */
+  udp?: string;
+  publicIp?: string;
+  relayTcp?: string;
+  noRelay?: boolean;
+  relays?: string[];
   env?: Record<string, string>;
   /** args are extra `serve` flags, e.g. ['--ephemeral-timeout', '5s']. */
   args?: string[];
   timeoutMs?: number;
-}): Promise<CoordinatorProcess> {
+}
+
+/** serveArgs turns the options into `serve`'s command line. */
+export function serveArgs(opts: CoordinatorProcessOptions): string[] {
+  return [
+    'serve', '--data', opts.dataDir, '--listen', opts.listen,
+    ...(opts.udp !== undefined ? ['--udp', opts.udp] : []),
+    ...(opts.publicIp !== undefined ? ['--public-ip', opts.publicIp] : []),
+    ...(opts.relayTcp !== undefined ? ['--relay-tcp', opts.relayTcp] : []),
+    ...(opts.noRelay ? ['--no-relay'] : []),
+    ...(opts.relays ?? []).flatMap((r) => ['--relay', r]),
+    ...(opts.args ?? []),
+  ];
+}
+
+/** startCoordinatorProcess spawns the server and waits until /v1/info answers. The ports come
+ * from serve.json, which the server writes once everything listens (they are also in its log,
+ * but that is silent at -v 0). */
+export async function startCoordinatorProcess(opts: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
   const argv = fromSource
     ? ['--import', 'tsx', join(REPO_ROOT, 'coordinator', 'src', 'main.ts')]
     : [join(REPO_ROOT, 'bin', 'warren-coordinator')];
-  const child = spawn(process.execPath, [...argv, 'serve', '--data', opts.dataDir, '--listen', opts.listen, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...argv, ...serveArgs(opts)], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -68,7 +96,7 @@ export async function startCoordinatorProcess(opts: {
           const { publicKey } = JSON.parse(r.body.toString('utf8')) as { publicKey: string };
           const adminToken = readFileSync(join(opts.dataDir, 'admin.token'), 'utf8').trim();
           return {
-            url: info.url, publicKey, adminToken, pid: child.pid!, output: () => log,
+            url: info.url, publicKey, adminToken, pid: child.pid!, udpPort: info.udpPort ?? 0, relayTcpPort: info.relayTcpPort ?? null, output: () => log,
             stop: () => signal(child, 'SIGTERM', exited),
             kill: async () => void (await signal(child, 'SIGKILL', exited)),
           };

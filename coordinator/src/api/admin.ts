@@ -42,7 +42,7 @@ export function systemView(s: LiveSystem): AdminSystem {
   return {
     systemId: s.id, identity: s.identity, name: s.name, hostname: s.hostname, virtualAddress: formatIPv4(s.address),
     state: s.state, tags: s.tags, dnsNames: s.dnsNames, ephemeral: s.ephemeral, online: s.online, lastSeen: s.lastSeen,
-    observedIp: s.observedIp, endpoints: endpointsOf(s), createdAt: s.createdAt, keyId: s.keyId,
+    observedIp: s.observedIp, observedUdp: s.observedUdp, endpoints: endpointsOf(s), createdAt: s.createdAt, keyId: s.keyId,
   };
 }
 
@@ -214,6 +214,7 @@ export function addAdminRoutes(router: Router, sv: Services): void {
       lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
+      nat: sv.nat.stats(),
     };
     sendJson(res, 200, stats);
   });

@@ -15,7 +15,7 @@ import { intField, objectWithKeys, stringArrayField } from '../validate.js';
 import type { Services } from './services.js';
 
 /** authenticate checks a signed agent request and returns its system. */
-async function authenticate(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
+export async function authenticate(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
   const header = parseAuthHeader(ctx.req.headers.authorization);
   const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
   const system = sv.registry.get(header.system);

@@ -3,6 +3,7 @@ import type { Logger } from '../../../helper/src/log.js';
 import type { MachineKeys, NonceCache } from '../agent-auth.js';
 import type { WatchHub } from '../http/watch-hub.js';
 import type { MapPublisher } from '../map-publisher.js';
+import type { NatServices } from '../nat-services.js';
 import type { Registry } from '../registry.js';
 import type { SigningKey } from '../signing.js';
 
@@ -17,4 +18,6 @@ export interface Services {
   adminToken: string;
   log: Logger;
   now: () => number;
+  /** nat: the UDP port, discovery and the embedded relay. */
+  nat: NatServices;
 }

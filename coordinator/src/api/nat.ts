@@ -1,0 +1,99 @@
+// Agent routes for NAT traversal (control.ts CONTROL_PATHS.relayToken and .punch): relay tokens
+// for the relays a map lists, and punch requests that tell a peer to probe this system now, so
+// both sides send through their NATs at the same moment.
+import { CONTROL_PATHS, type RelayTokenResponse } from '../../../src-shared/control.js';
+import { isIdentity } from '../../../helper/src/config/identity.js';
+import { ControlError } from '../errors.js';
+import { parseJsonBody } from '../http/body.js';
+import { sendJson, sendNoContent } from '../http/respond.js';
+import type { RequestContext, Router } from '../http/router.js';
+import { sseFrame } from '../http/watch-hub.js';
+import { endpointsOf } from '../netmap.js';
+import type { LiveSystem } from '../registry.js';
+import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../relay/token.js';
+import { objectWithKeys, stringField } from '../validate.js';
+import { authenticate } from './agent.js';
+import type { Services } from './services.js';
+
+/** PUNCH_INTERVAL_MS: one punch per (caller, peer) pair is forwarded per interval; more are
+ * answered 204 and dropped, so a caller cannot flood a peer's watch stream. */
+export const PUNCH_INTERVAL_MS = 1000;
+
+/** MAX_PUNCH_PAIRS bounds the table of recent punches. */
+export const MAX_PUNCH_PAIRS = 20_000;
+
+/** PunchLimiter remembers when each (caller, peer) pair was last forwarded. */
+export class PunchLimiter {
+  private readonly last = new Map<string, number>();
+  /** dropped counts punches answered but not forwarded. */
+  dropped = 0;
+
+  constructor(private readonly intervalMs = PUNCH_INTERVAL_MS, private readonly maxPairs = MAX_PUNCH_PAIRS) {}
+
+  /** allow records a punch from caller to peer at now and says whether to forward it. */
+  allow(caller: string, peer: string, now: number): boolean {
+    const key = `${caller} ${peer}`;
+    const at = this.last.get(key);
+    if (at !== undefined && now - at < this.intervalMs && now >= at) {
+      this.dropped++;
+      return false;
+    }
+    if (at === undefined && this.last.size >= this.maxPairs) {
+      // Entries go in roughly in time order, so the old ones are at the front.
+      for (const [k, t] of this.last) {
+        if (now - t < this.intervalMs && now >= t) break;
+        this.last.delete(k);
+      }
+      if (this.last.size >= this.maxPairs) {
+        this.dropped++;
+        return false;
+      }
+    }
+    this.last.delete(key);
+    this.last.set(key, now);
+    return true;
+  }
+}
+
+async function activeCaller(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
+  const r = await authenticate(sv, ctx);
+  if (r.system.state === 'pending') throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
+  return r;
+}
+
+/** addNatRoutes registers the relay-token and punch routes. */
+export function addNatRoutes(router: Router, sv: Services): void {
+  const punches = new PunchLimiter();
+
+  router.add('POST', CONTROL_PATHS.relayToken, async (ctx) => {
+    const { system, body } = await activeCaller(sv, ctx);
+    if (body.length > 0) objectWithKeys(parseJsonBody(body), [], [], 'the relay token request');
+    const expires = sv.now() + RELAY_TOKEN_LIFETIME_MS;
+    const token = issueRelayToken(sv.signingKey, {
+      systemId: system.id,
+      wireguardKey: Buffer.from(system.wgKey, 'base64'),
+      machineKey: Buffer.from(system.machineKey, 'base64'),
+      expires,
+    });
+    const answer: RelayTokenResponse = { token: token.toString('base64'), expires };
+    sendJson(ctx.res, 200, answer);
+  });
+
+  router.add('POST', CONTROL_PATHS.punch, async (ctx) => {
+    const { system, body } = await activeCaller(sv, ctx);
+    const o = objectWithKeys(parseJsonBody(body), ['peer'], [], 'the punch request');
+    const ref = stringField(o, 'peer', 16).toUpperCase();
+    if (!isIdentity(ref)) throw new ControlError('bad-request', `peer ${JSON.stringify(ref)} is not an identity (5 characters like G982V)`);
+    const peer = sv.registry.find(ref);
+    // One answer for "no such system" and "not your peer": a caller learns nothing about
+    // systems outside its map.
+    if (!peer || peer.state !== 'active' || peer.identity !== ref || !sv.publisher.peerIdsOf(system).includes(peer.id)) {
+      throw new ControlError('not-found', `${ref} is not one of this system's peers`);
+    }
+    if (punches.allow(system.id, peer.id, sv.now())) {
+      sv.hub.send(peer.id, sseFrame({ type: 'punch', from: system.identity, endpoints: endpointsOf(system) }));
+      sv.log.debug(`punch: ${system.identity} → ${peer.identity}`);
+    }
+    sendNoContent(ctx.res);
+  });
+}
