@@ -4,7 +4,8 @@
 // through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and issue 7's proxies:
 // throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
 // against direct TCP (scripts/bench/proxy.ts), and a coordinator pushing a policy change to 2,000
-// simulated systems (scripts/bench/coordinator.ts). Prints tables and the ratios; writes
+// simulated systems (scripts/bench/coordinator.ts), and issue 8's relay: throughput between two
+// helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts). Prints tables and the ratios; writes
 // .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -15,6 +16,7 @@ import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
 import { exitTable, proxyTable, ratioLines, ratios, table } from './bench/report.js';
 import { measureExit, type ExitResult } from './bench/exit.js';
 import { measureProxy, type ProxyResult } from './bench/proxy.js';
+import { measureRelay, relayLines, type RelayResult } from './bench/relay.js';
 import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
 import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
 
@@ -54,6 +56,7 @@ async function main(): Promise<number> {
   let raw: Measurement;
   let exit: ExitResult | null = null;
   let proxy: ProxyResult | null = null;
+  let relay: RelayResult | null = null;
   try {
     progress(`namespaces ${topo.prefix}-a and ${topo.prefix}-b over veth`);
     const l = await pairLayout(topo);
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
     // In the same topology, so the one destroy below also removes the exit run's namespaces.
     if (opts.exit) exit = await measureExit(topo, opts, (s) => progress(`exit node: ${s}`));
     if (opts.proxy) proxy = await measureProxy(topo, opts, (s) => progress(`proxy: ${s}`));
+    if (opts.relay) relay = await measureRelay(topo, opts, (s) => progress(`relay: ${s}`));
   } finally {
     progress('cleaning up');
     await topo.destroy();
@@ -85,6 +89,7 @@ async function main(): Promise<number> {
   if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
   if (exit) process.stdout.write(`\n${exitTable(exit)}\n`);
   if (proxy) process.stdout.write(`\n${proxyTable(proxy)}\n`);
+  if (relay) process.stdout.write(`\n${relayLines(relay)}\n`);
   process.stdout.write('\n');
   progress('firewall decisions (10,000 policies, 100,000 flows)');
   const firewall = runFirewallBench();
@@ -112,13 +117,14 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
-    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy, coordinatorSystems: opts.coordinatorSystems },
-    raw, results, errors, ratios: r, exit, proxy, firewall, coordinator, coordinatorError,
+    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy, relay: opts.relay, coordinatorSystems: opts.coordinatorSystems },
+    raw, results, errors, ratios: r, exit, proxy, relay, firewall, coordinator, coordinatorError,
   }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${out}\n`);
   const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
   const proxyFailed = proxy !== null && Object.keys(proxy.errors).length > 0;
-  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || coordinatorError !== null ? 1 : 0;
+  const relayFailed = relay !== null && relay.error !== null;
+  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || relayFailed || coordinatorError !== null ? 1 : 0;
 }
 
 process.exitCode = await main();

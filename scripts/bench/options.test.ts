@@ -4,11 +4,12 @@ import { IMPLS, parseBenchArgs } from './options.js';
 
 test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', () => {
   assert.deepEqual(parseBenchArgs([]), {
-    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true, coordinatorSystems: 2000,
+    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true, relay: true, coordinatorSystems: 2000,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
     [['--no-proxy'], { proxy: false, exit: true }],
     [['--no-exit', '--no-proxy'], { proxy: false, exit: false }],
+    [['--no-relay'], { relay: false, proxy: true }],
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
     [['--coordinator-systems', '0'], { coordinatorSystems: 0 }],
     [['--coordinator-systems', '500'], { coordinatorSystems: 500 }],

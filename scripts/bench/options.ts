@@ -18,11 +18,13 @@ export interface BenchOptions {
   exit: boolean;
   /** proxy runs issue 7's proxy benchmark (egress and ingress against direct, whatever --only says). */
   proxy: boolean;
+  /** relay runs issue 8's relay benchmark (direct against relayed, through two NAT routers). */
+  relay: boolean;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--no-relay] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
@@ -31,6 +33,8 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warre
                 wireguard-go with the same SNAT rule; it always measures both, regardless of --only)
   --no-proxy    skip the proxy run (throughput and connection rate through the egress proxy's
                 CONNECT tunnel and the ingress forwarder of a Warren helper, against direct TCP)
+  --no-relay    skip the relay run (two helpers behind two NAT routers: iperf3 over their direct
+                path, then over the coordinator's relay once UDP between the routers is blocked)
   --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
                 (default 2000; 0 skips the run)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
@@ -48,7 +52,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     options: {
       seconds: { type: 'string' }, only: { type: 'string' }, parallel: { type: 'boolean' },
       pings: { type: 'string' }, out: { type: 'string' }, 'no-exit': { type: 'boolean' },
-      'no-proxy': { type: 'boolean' }, 'coordinator-systems': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'no-proxy': { type: 'boolean' }, 'no-relay': { type: 'boolean' }, 'coordinator-systems': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -66,6 +70,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     out: values.out,
     exit: values['no-exit'] !== true,
     proxy: values['no-proxy'] !== true,
+    relay: values['no-relay'] !== true,
     coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, 0, 20_000),
   };
 }

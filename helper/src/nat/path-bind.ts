@@ -7,7 +7,7 @@
 // so they reach the device as if they came from the virtual endpoint.
 import { NatKind, RELAY_HEADER_BYTES, natKind, parseRelayFrame } from '../../../src-shared/nat-wire.js';
 import type { Bind } from '../wireguard/device/bind.js';
-import type { BatchReader, PacketBatch } from '../wireguard/device/batch.js';
+import { MAX_BATCH, type BatchReader, type PacketBatch } from '../wireguard/device/batch.js';
 
 /** isVirtualEndpoint tells a relayed path's address from a real one (0.0.0.0/8, not 0). */
 export function isVirtualEndpoint(addr: number): boolean {
@@ -39,11 +39,15 @@ const NO_HOOKS: PathHooks = {
 export class PathBind implements Bind {
   hooks: PathHooks = NO_HOOKS;
   private deliver: ((b: PacketBatch) => void) | null = null;
+  private readonly view: PacketBatch = {
+    buf: Buffer.alloc(0), count: 0, offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
+    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
+  };
   // Scratch arrays for the direct part of a batch that also holds relayed datagrams.
-  private readonly offs = new Uint32Array(128);
-  private readonly lens = new Uint32Array(128);
-  private readonly adrs = new Uint32Array(128);
-  private readonly prts = new Uint16Array(128);
+  private readonly offs = new Uint32Array(MAX_BATCH);
+  private readonly lens = new Uint32Array(MAX_BATCH);
+  private readonly adrs = new Uint32Array(MAX_BATCH);
+  private readonly prts = new Uint16Array(MAX_BATCH);
 
   constructor(readonly inner: Bind) {}
 
@@ -54,8 +58,8 @@ export class PathBind implements Bind {
   startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader {
     this.deliver = onBatch;
     return this.inner.startReader(maxDatagram + RELAY_HEADER_BYTES, (b) => {
-      this.demux(b);
-      if (b.count > 0) onBatch(b);
+      const out = this.demux(b);
+      if (out.count > 0) onBatch(out);
     }, onError);
   }
 
@@ -65,9 +69,22 @@ export class PathBind implements Bind {
     if (this.deliver !== null && b.count > 0) this.deliver(b);
   }
 
-  // demux removes NAT messages from the batch and unwraps relayed WireGuard in place.
-  private demux(b: PacketBatch): void {
+  // demux removes NAT messages from the batch and unwraps relayed WireGuard in place. The
+  // native reader fills its offset table once and reuses it for every batch, so a batch that
+  // needs changes is described by PathBind's own arrays over the same buffer; a batch of plain
+  // WireGuard (the common case) passes through untouched.
+  private demux(b: PacketBatch): PacketBatch {
     const buf = b.buf;
+    let plain = true;
+    for (let i = 0; i < b.count; i++) {
+      if (natKind(buf, b.offsets[i]!, b.lengths[i]!) !== null) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return b;
+    const out = this.view;
+    out.buf = buf;
     let j = 0;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
@@ -98,13 +115,14 @@ export class PathBind implements Bind {
           continue;
         }
       }
-      b.offsets[j] = o;
-      b.lengths[j] = l;
-      b.addrs[j] = addr;
-      b.ports[j] = port;
+      out.offsets[j] = o;
+      out.lengths[j] = l;
+      out.addrs[j] = addr;
+      out.ports[j] = port;
       j++;
     }
-    b.count = j;
+    out.count = j;
+    return out;
   }
 
   private safeControl(buf: Buffer, off: number, len: number, addr: number, port: number): void {

@@ -309,6 +309,8 @@ export class PathManager {
   // ---- the clock
 
   tick(now: number): void {
+    // A disconnected tunnel sends nothing at all, probes and relay registrations included.
+    if (!this.o.device.isUp) return;
     for (const r of this.relays) {
       try {
         r.tick(now);

@@ -19,7 +19,9 @@ export const MAX_BATCH = 128;
 export interface PacketBatch {
   buf: Buffer;
   count: number;
-  offsets: Uint32Array; // packet i starts at offsets[i]
+  /** packet i starts at offsets[i]. Read-only for consumers: the native reader fills this table
+   * once per reader and reuses it for every batch (only lengths, addrs and ports are rewritten). */
+  offsets: Uint32Array;
   lengths: Uint32Array; // and is lengths[i] bytes long
   addrs: Uint32Array; // UDP only: source IPv4, host order
   ports: Uint16Array; // UDP only: source port

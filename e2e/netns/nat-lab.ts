@@ -1,0 +1,171 @@
+// NatLab: a small internet for NAT traversal tests and benchmarks. A "public" switch holds
+// the coordinator (with its discovery port and embedded relay); each site is a NAT router
+// namespace (iptables MASQUERADE) with one or more hosts on its private LAN, each host running
+// a real helper enrolled with the real coordinator.
+//
+//   host ── lan ── NAT router ── public switch ── coordinator (HTTP, UDP discovery + relay, TCP relay)
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readProfile } from '../../helper/src/config/load.js';
+import type { PeerStatus, Status } from '../../src-shared/status.js';
+import type { TrackedProcess } from './process.js';
+import type { Namespace, Switch, Topology } from './topology.js';
+import { waitUntil } from './wait.js';
+import { repoRoot, startWarren, warrenCli, type Warren } from './warren.js';
+
+export const LAB = {
+  coordIp: '203.0.113.100',
+  httpPort: 8080,
+  relayTcpPort: 8443,
+  url: 'http://203.0.113.100:8080',
+} as const;
+
+/** NatKind is how a site's router treats UDP. */
+export type NatBehaviour =
+  /** endpoint-independent mapping (Linux keeps the source port): hole punching works */
+  | 'easy'
+  /** a new random port per destination (symmetric NAT): hole punching cannot work */
+  | 'symmetric'
+  /** no UDP leaves the site at all; only TCP */
+  | 'udp-blocked';
+
+export interface Site {
+  name: string;
+  router: Namespace;
+  publicIp: string;
+  publicIf: string;
+  lanPrefix: string;
+  lanIf: string;
+  hosts: number;
+}
+
+export interface LabHost {
+  name: string;
+  ns: Namespace;
+  lanIp: string;
+  site: Site;
+  w?: Warren;
+  vip?: string;
+  identity?: string;
+  publicKey?: string;
+}
+
+export class NatLab {
+  coordNs!: Namespace;
+  coord!: TrackedProcess;
+  sw!: Switch;
+  private dataDir = '';
+  private sites = 0;
+
+  constructor(readonly topo: Topology) {}
+
+  async start(coordinatorArgs: string[] = []): Promise<void> {
+    this.sw = await this.topo.addSwitch('in');
+    this.coordNs = await this.topo.addNamespace('co');
+    await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
+    this.dataDir = this.topo.file('coordinator-data');
+    this.coord = this.coordNs.spawn([
+      process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), 'serve', '--data', this.dataDir,
+      '--listen', `${LAB.coordIp}:${LAB.httpPort}`, '--relay-tcp', `${LAB.coordIp}:${LAB.relayTcpPort}`, ...coordinatorArgs,
+    ], { name: 'coordinator' });
+    await waitUntil('the coordinator answers', async () => {
+      const r = await this.coordNs.exec(['curl', '-sf', `${LAB.url}/v1/info`], { allowFailure: true, timeoutMs: 3000 });
+      return r.code === 0 ? true : undefined;
+    }, 20_000, 200);
+    // Everyone tagged `lab` may ping and open TCP to everyone else.
+    const policy = this.topo.writeFile('policy.json', JSON.stringify({
+      Tags: ['lab'],
+      Policies: [{ Name: 'lab', Senders: ['tag:lab'], Receivers: ['tag:lab'], Acls: [{ Protocol: 'icmp' }, { Protocol: 'tcp' }, { Protocol: 'udp' }] }],
+    }));
+    const r = await this.coordinatorCli(['policy', 'apply', policy]);
+    assert.equal(r.code, 0, `policy apply: ${r.stdout}${r.stderr}`);
+  }
+
+  coordinatorCli(args: string[]) {
+    return this.coordNs.exec([process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', this.dataDir],
+      { allowFailure: true, timeoutMs: 20_000 });
+  }
+
+  /** addSite makes a NAT router with a public address and a private /24 behind it. */
+  async addSite(name: string, behaviour: NatBehaviour): Promise<Site> {
+    const n = ++this.sites;
+    const router = await this.topo.addNamespace(`r${name}`);
+    const publicIp = `203.0.113.${n}`;
+    const up = await this.topo.attach(router, this.sw, `${publicIp}/24`);
+    await this.topo.enableForwarding(router);
+    const masq = ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', up.aIf, '-j', 'MASQUERADE'];
+    if (behaviour === 'symmetric') masq.push('--random');
+    await router.exec(masq);
+    const site: Site = { name, router, publicIp, publicIf: up.aIf, lanPrefix: `10.${n}.0`, lanIf: '', hosts: 0 };
+    // Like a home router: nothing may start a conversation with the router itself from outside.
+    // Without this, a peer's probe that arrives before our own first packet creates a conntrack
+    // entry for the router's port, and MASQUERADE then moves our mapping to another port.
+    await router.exec(['iptables', '-A', 'INPUT', '-i', up.aIf, '-p', 'udp', '-j', 'DROP']);
+    if (behaviour === 'udp-blocked') {
+      await router.exec(['iptables', '-A', 'FORWARD', '-o', up.aIf, '-p', 'udp', '-j', 'DROP']);
+    }
+    return site;
+  }
+
+  /** addHost puts a host on a site's LAN (the router is .1, hosts from .2). */
+  async addHost(site: Site, name: string): Promise<LabHost> {
+    const ns = await this.topo.addNamespace(name);
+    const lanIp = `${site.lanPrefix}.${site.hosts + 2}`;
+    if (site.hosts === 0) {
+      // The LAN is a bridge in the router, so several hosts can share it.
+      const br = this.topo.ifname('b');
+      await site.router.exec(['ip', 'link', 'add', br, 'type', 'bridge']);
+      await site.router.exec(['ip', 'addr', 'add', `${site.lanPrefix}.1/24`, 'dev', br]);
+      await site.router.exec(['ip', 'link', 'set', br, 'up']);
+      site.lanIf = br;
+    }
+    const l = await this.topo.link(ns, site.router, `${lanIp}/24`);
+    await site.router.exec(['ip', 'link', 'set', l.bIf, 'master', site.lanIf]);
+    await ns.exec(['ip', 'route', 'add', 'default', 'via', `${site.lanPrefix}.1`]);
+    site.hosts++;
+    return { name, ns, lanIp, site };
+  }
+
+  async createKey(): Promise<string> {
+    const r = await this.coordinatorCli(['keys', 'create', '--tags', 'lab', '--approval', 'automatic', '--uses', '50', '--expires', '1h', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { key: string }).key;
+  }
+
+  /** enrolAndStart enrols the host's helper and starts it. */
+  async enrolAndStart(h: LabHost, key: string, env?: NodeJS.ProcessEnv): Promise<Warren> {
+    const profile = this.topo.file(`${h.name}.profile`);
+    const stateDir = this.topo.file(`warren-${h.name}-state`);
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const r = await warrenCli(h.ns, ['enrol', '--coordinator', LAB.url, '--key', key, '--profile', profile, '--state-dir', stateDir,
+      '--hostname', h.name, '--port', '51820'], { timeoutMs: 30_000 });
+    assert.equal(r.code, 0, `${h.name} enrol: ${r.stdout}${r.stderr}`);
+    const p = readProfile(profile);
+    h.vip = p.profile.virtualAddress;
+    h.identity = p.profile.identity;
+    h.publicKey = p.profile.publicKey.toString('base64');
+    h.w = await startWarren(h.ns, { ...p.json, Adapter: { Name: this.topo.ifname('w') } }, { name: `warren-${h.name}`, verbosity: Number(process.env.WARREN_E2E_VERBOSITY ?? 2), ...(env ? { env } : {}) });
+    return h.w;
+  }
+
+  async stop(): Promise<void> {
+    await this.coord?.stop(2000);
+  }
+}
+
+/** peerOf returns a's status entry for b. */
+export async function peerOf(a: LabHost, b: LabHost): Promise<{ status: Status; peer: PeerStatus }> {
+  const status = await a.w!.status();
+  const peer = status.peers.find((p) => p.publicKey === b.publicKey);
+  if (!peer) throw new Error(`${a.name} has no peer ${b.name} in status`);
+  return { status, peer };
+}
+
+/** waitForPath waits until a reaches b by the given path type, and returns that peer entry. */
+export function waitForPath(a: LabHost, b: LabHost, type: 'direct' | 'relay', timeoutMs = 20_000): Promise<PeerStatus> {
+  return waitUntil(`${a.name} → ${b.name} path ${type}`, async () => {
+    const { peer } = await peerOf(a, b);
+    return peer.path?.type === type && peer.path.rttMs !== null ? peer : undefined;
+  }, timeoutMs, 250);
+}
