@@ -10,7 +10,7 @@ const TUNNEL: TunnelView = {
 };
 const peer = (identity: string, extra: Partial<PeerView> = {}): PeerView => ({
   identity, label: identity, name: null, dnsName: null, virtualIp: null, endpoint: null, lastHandshake: null, online: false,
-  rxBytes: 0, txBytes: 0, tags: [], exitRoutes: [], exitInUse: false, ...extra,
+  rxBytes: 0, txBytes: 0, tags: [], exitRoutes: [], exitInUse: false, path: null, ...extra,
 });
 const EXIT = peer('Q8QW8', { label: 'exit', exitRoutes: ['198.51.100.0/24', '203.0.113.0/24'], exitInUse: true, online: true });
 const up = (patch: Partial<AppState> = {}, tunnel: Partial<TunnelView> = {}): AppState => ({

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Status } from './status.js';
 import { canChange, exitChoices, fromStatus, inCidr, initialAppState, virtualIpOf } from './app-state.js';
-import { formatAge, formatBytes } from './format.js';
+import { formatAge, formatBytes, formatPath } from './format.js';
 
 const NOW = 1_700_000_100_000;
 const STATUS: Status = {
@@ -84,6 +84,20 @@ test('exitChoices and canChange', () => {
     ['no tunnel yet', { tunnel: null }, false],
   ];
   for (const [label, patch, want] of cases) assert.equal(canChange({ ...s, ...patch }), want, label);
+});
+
+test('peer paths: copied field by field, malformed ones dropped, and worded for people', () => {
+  const withPaths = (path: unknown): Status => ({ ...STATUS, peers: [{ ...STATUS.peers[0]!, path } as Status['peers'][number]] });
+  const direct = { type: 'direct', endpoint: '203.0.113.2:51820', relay: null, rttMs: 1.4, candidates: 3 };
+  assert.deepEqual(fromStatus(withPaths(direct), NOW).peers[0]?.path, direct);
+  assert.equal(fromStatus(withPaths({ type: 'teleport' }), NOW).peers[0]?.path, null);
+  assert.equal(fromStatus(withPaths('direct'), NOW).peers[0]?.path, null);
+  assert.equal(fromStatus(withPaths(undefined), NOW).peers[0]?.path, null);
+  assert.deepEqual(fromStatus(withPaths({ type: 'relay', relay: 'coordinator', rttMs: 'slow', candidates: -1 / 0 }), NOW).peers[0]?.path,
+    { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 0 });
+  assert.equal(formatPath(direct as never), 'direct to 203.0.113.2:51820, round trip 1 ms');
+  assert.equal(formatPath({ type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 2 }), 'relayed through coordinator');
+  assert.equal(formatPath({ type: 'none', endpoint: null, relay: null, rttMs: null, candidates: 1 }), 'no working path yet (trying 1 address)');
 });
 
 test('formatBytes and formatAge', () => {

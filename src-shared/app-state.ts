@@ -1,7 +1,7 @@
 // The app's domain model (DESIGN.md convention 5): what the renderer and the tray show, made
 // from the helper's wire Status in exactly one place (fromStatus). The renderer never sees a
 // Status; when the wire changes, only this file follows. No Node or DOM imports here.
-import type { CoordinatorSummary, PeerStatus, Status, TunnelState } from './status.js';
+import type { CoordinatorSummary, PeerPath, PeerStatus, Status, TunnelState } from './status.js';
 
 export type { TunnelState } from './status.js';
 
@@ -77,6 +77,8 @@ export interface PeerView {
   /** exitRoutes are the subnets this peer is an exit node for (for this system). */
   exitRoutes: string[];
   exitInUse: boolean;
+  /** path is how packets reach the peer (coordinated mode), or null where the helper does not say. */
+  path: PeerPath | null;
 }
 
 /** AppState is everything the UI shows; main sends it whole after every change. */
@@ -142,6 +144,17 @@ export function virtualIpOf(allowedIps: readonly string[], virtualNetwork: strin
   return hosts.find((h) => inCidr(h, virtualNetwork)) ?? hosts[0] ?? null;
 }
 
+// pathView copies a peer's path field by field (the helper is another process: trust nothing).
+function pathView(v: unknown): PeerPath | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const p = v as Partial<PeerPath>;
+  if (p.type !== 'direct' && p.type !== 'relay' && p.type !== 'none') return null;
+  return {
+    type: p.type, endpoint: str(p.endpoint, 64), relay: str(p.relay, 64),
+    rttMs: typeof p.rttMs === 'number' && Number.isFinite(p.rttMs) ? p.rttMs : null, candidates: num(p.candidates),
+  };
+}
+
 function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: boolean, now: number): PeerView {
   const name = str(p.name, 128);
   const identity = str(p.identity, 16) ?? '?';
@@ -162,6 +175,7 @@ function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: 
     tags: strList(p.tags),
     exitRoutes: strList(p.exitNodeFor, 1024),
     exitInUse: p.exitNodeInUse === true,
+    path: pathView(p.path),
   };
 }
 

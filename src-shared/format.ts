@@ -1,6 +1,6 @@
 // Formatting for people, shared by the renderer and the tray (no Node or DOM imports): byte
-// counts, ages ("12 s ago") and the tunnel state's words.
-import type { TunnelState } from './status.js';
+// counts, ages ("12 s ago"), the tunnel state's words and a peer's path.
+import type { PeerPath, TunnelState } from './status.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -36,3 +36,13 @@ export const STATE_WORDS: Record<TunnelState, string> = {
   disconnected: 'Disconnected',
   error: 'Error',
 };
+
+/** formatPath says how packets reach a peer: direct (where) or relayed (through which relay),
+ * with the path's round-trip time when it was measured. */
+export function formatPath(path: PeerPath): string {
+  const rtt = typeof path.rttMs === 'number' && Number.isFinite(path.rttMs) ? `, round trip ${Math.round(path.rttMs)} ms` : '';
+  if (path.type === 'direct') return `direct to ${path.endpoint ?? '?'}${rtt}`;
+  if (path.type === 'relay') return `relayed through ${path.relay ?? '?'}${rtt}`;
+  const n = Number.isFinite(path.candidates) ? path.candidates : 0;
+  return `no working path yet (trying ${n} address${n === 1 ? '' : 'es'})`;
+}

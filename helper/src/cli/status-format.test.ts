@@ -115,6 +115,46 @@ Not active yet:  Dns, ExitNode (profile keys for later versions)
 Peers:           0
 `,
   },
+  {
+    name: 'NAT traversal: the public mapping, relays and each peer\'s path',
+    status: status({
+      mode: 'coordinated',
+      nat: { mapping: '203.0.113.1:51820', relays: [{ name: 'coordinator', transport: 'tcp', error: null }, { name: 'eu', transport: null, error: 'refused: token expired' }] },
+      peers: [
+        peer({ persistentKeepalive: 0, path: { type: 'direct', endpoint: '192.0.2.2:51820', relay: null, rttMs: 0.6, candidates: 3 } }),
+        peer({ identity: 'ZZZZZ', name: 'gamma', endpoint: null, persistentKeepalive: 0, path: { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: 2.4, candidates: 2 } }),
+      ],
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Mode:            coordinated
+Public mapping:  203.0.113.1:51820; relays: coordinator (tcp), eu (refused: token expired)
+Peers:           2
+
+Peer: Q8QW8 (beta)
+   Public key:     ${BETA}
+   Endpoint:       192.0.2.2:51820
+   Allowed IPs:    100.64.0.2/32
+   Last handshake: 12 seconds ago
+   Transfer:       1.20 MiB received, 3.40 MiB sent
+   Keepalive:      off
+   Exit node for:  -
+   Path:           direct to 192.0.2.2:51820, round trip 1 ms
+
+Peer: ZZZZZ (gamma)
+   Public key:     ${BETA}
+   Endpoint:       (none)
+   Allowed IPs:    100.64.0.2/32
+   Last handshake: 12 seconds ago
+   Transfer:       1.20 MiB received, 3.40 MiB sent
+   Keepalive:      off
+   Exit node for:  -
+   Path:           relayed through coordinator, round trip 2 ms
+`,
+  },
 ];
 
 for (const c of cases) {

@@ -1,7 +1,8 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { PeerPath, PeerStatus, Status } from '../../../src-shared/status.js';
+import type { PeerStatus, Status } from '../../../src-shared/status.js';
+import { formatPath } from '../../../src-shared/format.js';
 import { escapeControl } from '../log.js';
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -66,17 +67,10 @@ function formatPeer(p: PeerStatus, now: number): string[] {
     `   Transfer:       ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
     `   Keepalive:      ${p.persistentKeepalive > 0 ? `every ${p.persistentKeepalive} s` : 'off'}`,
     `   Exit node for:  ${list(p.exitNodeFor, '-')}${p.exitNodeFor.length > 0 && p.exitNodeInUse !== undefined ? (p.exitNodeInUse ? ' (in use)' : ' (off)') : ''}`,
-    ...(p.path ? [`   Path:           ${formatPath(p.path)}`] : []),
+    ...(p.path ? [`   Path:           ${clean(formatPath(p.path))}`] : []),
   ];
 }
 
-// formatPath says how packets reach a peer: direct (where) or relayed (through which relay).
-function formatPath(path: PeerPath): string {
-  const rtt = typeof path.rttMs === 'number' ? `, round trip ${clean(path.rttMs)} ms` : '';
-  if (path.type === 'direct') return `direct to ${clean(path.endpoint)}${rtt}`;
-  if (path.type === 'relay') return `relayed through ${clean(path.relay)}${rtt}`;
-  return `no working path yet (trying ${clean(path.candidates)} address${path.candidates === 1 ? '' : 'es'})`;
-}
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */
 export function formatStatus(s: Status, now: number): string {

@@ -7,7 +7,7 @@
 // background, so a relayed peer moves to a direct path as soon as one opens. The switch only
 // changes the device peer's endpoint: WireGuard sessions, and the TCP connections inside them,
 // carry on.
-import { peerId, peerIdHex, NatKind, natKind } from '../../../src-shared/nat-wire.js';
+import { peerId, peerIdHex } from '../../../src-shared/nat-wire.js';
 import type { PeerPath } from '../../../src-shared/status.js';
 import { formatIPv4, parseIPv4 } from '../config/ipv4.js';
 import type { Device } from '../wireguard/device/device.js';
@@ -83,7 +83,7 @@ export interface PathManagerOptions {
   changed(): void;
 }
 
-/** MapPeerPaths is what the manager needs of one map peer. */
+/** PathPeer is what the manager needs of one map peer. */
 export interface PathPeer {
   publicKey: string;
   identity: string;
@@ -367,11 +367,5 @@ export class PathManager {
       return { type: 'relay', endpoint: null, relay: this.relays[ep.endpointAddr - 1]?.name ?? null, rttMs: st.relayRtt, candidates: st.candidates.size };
     }
     return { type: 'none', endpoint: null, relay: null, rttMs: null, candidates: st.candidates.size };
-  }
-
-  /** isNatMessage tells control traffic meant for this manager (disco) from the rest. */
-  static isDisco(msg: Buffer): boolean {
-    const k = natKind(msg);
-    return k === NatKind.ping || k === NatKind.pong;
   }
 }

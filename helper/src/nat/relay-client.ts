@@ -21,6 +21,7 @@ const UDP_TRIES_BEFORE_TCP = 3;
 const UDP_RECHECK_MS = 30_000;
 const TCP_RETRY_MS = 5000;
 const TCP_MAX_BACKLOG = 1 << 20;
+const TOKEN_RETRY_MS = 5000;
 
 export interface RelayClientOptions {
   info: RelayInfo;
@@ -52,6 +53,7 @@ export class RelayClient {
   private readonly signer;
   private token: Buffer | null = null;
   private fetching = false;
+  private tokenRetryAt = 0;
   private udpNonce: Buffer | null = null;
   private udpSentAt = 0;
   private udpTries = 0;
@@ -116,21 +118,19 @@ export class RelayClient {
   }
 
   private fetchToken(): void {
-    if (this.fetching) return;
+    // A coordinator that refuses or cannot be reached is asked again every few seconds, not on
+    // every tick.
+    if (this.fetching || Date.now() < this.tokenRetryAt) return;
     this.fetching = true;
     this.o.token().then((t) => {
       this.token = t;
       this.nextUdp = 0;
     }, (e: Error) => {
+      this.tokenRetryAt = Date.now() + TOKEN_RETRY_MS;
       this.setError(`no relay token: ${e.message}`);
     }).finally(() => {
       this.fetching = false;
     });
-  }
-
-  /** renewToken drops the current token so the next tick fetches a fresh one. */
-  renewToken(): void {
-    this.token = null;
   }
 
   private registerFrame(now: number): { frame: Buffer; nonce: Buffer } {

@@ -1,7 +1,7 @@
 // PeerCard: one peer with its addresses, handshake, traffic and tags, its exit-node switch
 // when it offers routes, and the "why" panel.
 import type { ReactNode } from 'react';
-import { formatAge, formatBytes } from '../../../src-shared/format.js';
+import { formatAge, formatBytes, formatPath } from '../../../src-shared/format.js';
 import type { PeerView } from '../../../src-shared/app-state.js';
 import { setExitNode, toggleWhy } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
@@ -32,6 +32,7 @@ export function PeerCard({ peer, now, may, tunnelUp }: { peer: PeerView; now: nu
         <Fact label="DNS name" testId="dns-name">{peer.dnsName ?? '—'}</Fact>
         <Fact label="Virtual IP" testId="peer-ip"><span className="mono">{peer.virtualIp ?? '—'}</span></Fact>
         <Fact label="Endpoint" testId="endpoint"><span className="mono">{peer.endpoint ?? 'unknown'}</span></Fact>
+        {peer.path && <Fact label="Path" testId="path"><span data-path={peer.path.type}>{formatPath(peer.path)}</span></Fact>}
         <Fact label="Last handshake" testId="handshake">{formatAge(peer.lastHandshake, now)}</Fact>
         <Fact label="Received" testId="rx"><span data-bytes={peer.rxBytes}>{formatBytes(peer.rxBytes)}</span></Fact>
         <Fact label="Sent" testId="tx"><span data-bytes={peer.txBytes}>{formatBytes(peer.txBytes)}</span></Fact>
