@@ -160,3 +160,22 @@ test('the roam guard keeps a working direct path; a dead one is noticed', async 
     stop();
   }
 });
+
+test('a punch from the coordinator makes us probe the peer at once, at most once a second', async () => {
+  const { net, a, b, stop } = setup();
+  try {
+    const pingsTo = (to: string): number => net.sent.filter((s) => natKind(s.data) === NatKind.ping && s.to === to).length;
+    const fresh = `${ip('203.0.113.9')}:4000`;
+    a.paths.punched('BBBBB', ['203.0.113.9:4000', 'not an endpoint', '0.0.0.5:9']);
+    assert.equal(pingsTo(fresh), 1, 'the punched address is pinged right away');
+    assert.equal(pingsTo(`${ip('192.0.2.2')}:51820`), 1, 'and the known ones too');
+    assert.equal(a.paths.pathOf(b.pub)?.candidates, 3, 'malformed and virtual addresses are not candidates');
+    a.paths.punched('BBBBB', ['203.0.113.9:4000']);
+    assert.equal(pingsTo(fresh), 1, 'a second punch within a second is ignored');
+    a.paths.punched('ZZZZZ', ['203.0.113.10:4000']);
+    assert.equal(pingsTo(`${ip('203.0.113.10')}:4000`), 0, 'a punch for a system that is not our peer does nothing');
+    await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
+  } finally {
+    stop();
+  }
+});

@@ -67,6 +67,7 @@ interface PeerState {
   relayPingAt: number;
   lostAt: number;
   lastPunch: number;
+  lastPunchIn: number;
   pongWindow: number;
   pongs: number;
 }
@@ -138,7 +139,7 @@ export class PathManager {
         st = {
           peer: dp, identity: p.identity, name: p.name, id: peerId(pub), key: discoKey(this.o.privateKey, pub),
           vport: this.allocVport(), candidates: new Map(), pending: new Map(), direct: null, relayRtt: null,
-          relayPingAt: 0, lostAt: now, lastPunch: 0, pongWindow: 0, pongs: 0,
+          relayPingAt: 0, lostAt: now, lastPunch: 0, lastPunchIn: 0, pongWindow: 0, pongs: 0,
         };
         this.byKey.set(p.publicKey, st);
         this.byId.set(peerIdHex(st.id), st);
@@ -189,8 +190,13 @@ export class PathManager {
   punched(identity: string, endpoints: string[]): void {
     const st = [...this.byKey.values()].find((s) => s.identity === identity);
     if (!st) return;
+    // The coordinator forwards at most one punch a second per pair; hold to that here too, so
+    // a flood of events (a misbehaving or impersonated stream) cannot turn into a ping flood.
+    const now = Date.now();
+    if (now - st.lastPunchIn < 1000) return;
+    st.lastPunchIn = now;
     for (const e of endpoints.slice(0, 16)) this.addCandidate(st, e, 'punch');
-    for (const c of st.candidates.values()) if (st.direct === null) this.ping(st, c, Date.now());
+    for (const c of st.candidates.values()) if (st.direct === null) this.ping(st, c, now);
   }
 
   // mayRoam keeps WireGuard's roaming from pulling a peer with a working direct path back onto
