@@ -9,23 +9,13 @@ import type { NetworkMap } from '../../src-shared/control.js';
 import {
   discoveryRequestBody, NAT_CONTEXT, NatKind, parseDiscoveryReply, signedBytes, withSignature,
 } from '../../src-shared/nat-wire.js';
-import type { AdminSystem, CoordinatorStats, CreatedKey } from './admin-types.js';
+import type { AdminSystem, CoordinatorStats } from './admin-types.js';
 import { generateAgentKeys, parseWatchEvent, SimAgent } from './agent-sim.js';
 import { verifyEd25519 } from './ed25519.js';
-import { startTestCoordinator, type TestCoordinator } from './testing.js';
+import { DEV_TO_SERVER_POLICY, enrolledAgent, startTestCoordinator, type TestCoordinator } from './testing.js';
 
-const POLICY = {
-  Tags: ['dev', 'server'],
-  Policies: [{ Name: 'dev to server', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'any' }] }],
-};
-
-async function enrolled(c: TestCoordinator, tags: string[], name: string, approval = 'automatic'): Promise<SimAgent> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', { tags, approval, uses: 1, expiresInMs: 3_600_000, ephemeral: false });
-  assert.equal(k.status, 201);
-  const a = new SimAgent(c.url);
-  await a.enrol(k.body.key, name);
-  return a;
-}
+const POLICY = DEV_TO_SERVER_POLICY;
+const enrolled = enrolledAgent;
 
 /** Client is a UDP socket on 127.0.0.1 that collects what comes back. */
 class Client {

@@ -10,23 +10,12 @@ import {
   NAT_CONTEXT, NatKind, parseRelayFrame, parseRelayRegistered, peerId, relayFrame, relayRegisterBody, signedBytes,
   TcpFrameReader, tcpFrame, withSignature,
 } from '../../src-shared/nat-wire.js';
-import type { CreatedKey } from './admin-types.js';
 import { AgentError, parseWatchEvent, SimAgent } from './agent-sim.js';
 import { verifyRelayToken, RELAY_TOKEN_LIFETIME_MS } from './relay/token.js';
-import { startTestCoordinator, type TestCoordinator } from './testing.js';
+import { DEV_TO_SERVER_POLICY, enrolledAgent, startTestCoordinator } from './testing.js';
 
-const POLICY = {
-  Tags: ['dev', 'server'],
-  Policies: [{ Name: 'dev to server', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'any' }] }],
-};
-
-async function enrolled(c: TestCoordinator, tags: string[], name: string, approval = 'automatic'): Promise<SimAgent> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', { tags, approval, uses: 1, expiresInMs: 3_600_000, ephemeral: false });
-  assert.equal(k.status, 201);
-  const a = new SimAgent(c.url);
-  await a.enrol(k.body.key, name);
-  return a;
-}
+const POLICY = DEV_TO_SERVER_POLICY;
+const enrolled = enrolledAgent;
 
 async function until<T>(pick: () => T | undefined, ms = 2000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + ms;

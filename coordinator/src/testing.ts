@@ -12,6 +12,8 @@ import { adminCall as call, type AdminResult } from './admin-client.js';
 import { readServeInfo } from './data-dir.js';
 import { send } from './http-client.js';
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from './server.js';
+import { SimAgent } from './agent-sim.js';
+import type { CreatedKey } from './admin-types.js';
 
 export { adminCall } from './admin-client.js';
 
@@ -152,4 +154,19 @@ export async function startTestCoordinator(over: Partial<ServeOptions> = {}, dat
     },
   };
   return t;
+}
+
+/** DEV_TO_SERVER_POLICY lets systems tagged dev reach those tagged server, on anything. */
+export const DEV_TO_SERVER_POLICY = {
+  Tags: ['dev', 'server'],
+  Policies: [{ Name: 'dev to server', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'any' }] }],
+};
+
+/** enrolledAgent makes a one-use key with these tags and enrols a simulated agent with it. */
+export async function enrolledAgent(c: TestCoordinator, tags: string[], name: string, approval = 'automatic'): Promise<SimAgent> {
+  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', { tags, approval, uses: 1, expiresInMs: 3_600_000, ephemeral: false });
+  if (k.status !== 201) throw new Error(`creating a key failed: HTTP ${k.status}`);
+  const a = new SimAgent(c.url);
+  await a.enrol(k.body.key, name);
+  return a;
 }

@@ -7,29 +7,17 @@ import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
 import { createLogger } from '../log.js';
 import { Device } from '../wireguard/device/device.js';
-import { FakeNetwork, FakeTun } from '../wireguard/device/fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
 import { PathBind } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
 import { NatKind, natKind } from '../../../src-shared/nat-wire.js';
 
-const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
+const ip = ipv4;
 const silent = createLogger(0, { write: () => true });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 async function until(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await settle();
-}
-
-function icmpPacket(src: string, dst: string): Buffer {
-  const p = Buffer.alloc(28);
-  p[0] = 0x45;
-  p.writeUInt16BE(28, 2);
-  p[8] = 64;
-  p[9] = 1;
-  p.writeUInt32BE(ip(src), 12);
-  p.writeUInt32BE(ip(dst), 16);
-  p[20] = 8;
-  return p;
 }
 
 function setup() {
@@ -84,7 +72,7 @@ test('pings find the candidate that answers, the device follows it, and traffic 
     assert.equal(typeof pa.rttMs, 'number');
     const peer = a.dev.peersByKey.get(b.pub)!;
     assert.equal(peer.endpointAddr, ip('192.0.2.2'), 'the device sends where the pong came from');
-    a.tun.inject(icmpPacket('100.64.0.1', '100.64.0.2'));
+    a.tun.inject(icmpEcho('100.64.0.1', '100.64.0.2'));
     await until(() => b.tun.written.length > 0);
     assert.equal(b.tun.written.length, 1, 'the packet crossed the tunnel on the chosen path');
     assert.deepEqual(a.punches, ['BBBBB'], 'with no direct path yet, the peer was asked to punch');

@@ -14,26 +14,13 @@ import { generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
 import { createLogger } from '../log.js';
 import { openNativeBind } from '../wireguard/device/bind.js';
 import { Device } from '../wireguard/device/device.js';
-import { FakeTun } from '../wireguard/device/fake-io.js';
+import { FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
 import { PathBind } from './path-bind.js';
 import { NatRuntime } from './runtime.js';
 
-const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
+const ip = ipv4;
+const icmp = (src: string, dst: string, seq: number): Buffer => icmpEcho(src, dst, seq, 84);
 const silent = createLogger(0, { write: () => true });
-
-function icmp(src: string, dst: string, seq: number): Buffer {
-  const p = Buffer.alloc(84);
-  p[0] = 0x45;
-  p.writeUInt16BE(84, 2);
-  p[8] = 64;
-  p[9] = 1;
-  p.writeUInt32BE(ip(src), 12);
-  p.writeUInt32BE(ip(dst), 16);
-  p[20] = 8;
-  p.writeUInt16BE(seq, 26);
-  p.fill(seq & 0xff, 28);
-  return p;
-}
 
 async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
   const end = Date.now() + ms;

@@ -134,3 +134,24 @@ export class FakeBind implements Bind {
     this.onBatch = null;
   }
 }
+
+/** ipv4 turns a dotted quad into the host-order number the device uses. */
+export function ipv4(s: string): number {
+  return s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
+}
+
+/** icmpEcho builds an IPv4 ICMP echo request of `size` bytes whose sequence number is `seq`
+ * and whose payload bytes are all `seq & 0xff` (so a test can check it arrived intact). */
+export function icmpEcho(src: string, dst: string, seq = 0, size = 28): Buffer {
+  const p = Buffer.alloc(size);
+  p[0] = 0x45;
+  p.writeUInt16BE(size, 2);
+  p[8] = 64;
+  p[9] = 1;
+  p.writeUInt32BE(ipv4(src), 12);
+  p.writeUInt32BE(ipv4(dst), 16);
+  p[20] = 8;
+  p.writeUInt16BE(seq, 26);
+  p.fill(seq & 0xff, 28);
+  return p;
+}
