@@ -3,7 +3,6 @@
 // their machine key; the relay needs no database and no connection to the coordinator, only
 // its public key. Wire format: src-shared/nat-wire.ts ("Relay register" and below). Payloads
 // stay end-to-end encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
-import type { Socket as UdpSocket } from 'node:dgram';
 import type { KeyObject } from 'node:crypto';
 import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -16,7 +15,7 @@ import { DropCounters, type DropReason } from './drops.js';
 import { parseHostPort } from './listen.js';
 import { RegisterCheck, type Checked, type RegisterLimits } from './register.js';
 import { idKey, SessionTable, type ReplyFn, type Session } from './sessions.js';
-import { bindUdp, listenTcp } from './sockets.js';
+import { listenTcp, openRelayUdp, type RelayUdp } from './sockets.js';
 import { remoteIp, TcpConn, type TcpHost, type TcpLimits } from './tcp.js';
 
 /** RelayLimits bound everything a relay keeps for clients it does not know yet. */
@@ -271,6 +270,33 @@ export class Relay {
     return { refusal: relayRefused(c.reg.nonce, text) };
   }
 
+  /**
+   * forwardInPlace is the batched fast path for a relaySend in a native UDP batch (native-udp.ts):
+   * a frame for a UDP destination is turned into relayRecv where it lies (same header size) and
+   * queued in out, to leave with the rest of the batch in one sendmmsg. Everything else goes
+   * the ordinary way. It always takes the datagram (forwarded or counted as dropped).
+   */
+  forwardInPlace(buf: Buffer, off: number, len: number, ip: string, port: number,
+    out: { add(off: number, len: number, addr: number, port: number): void }): void {
+    if (this.closed) return;
+    const now = this.now();
+    const src = this.sessions.fromAddr(`${ip}:${port}`, now);
+    if (src === undefined) {
+      this.drop('unknown-source');
+      return;
+    }
+    src.lastSeen = now;
+    const f = parseRelayFrame(buf, off, len);
+    const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);
+    if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0) {
+      this.forward(src, buf.subarray(off, off + len), now);
+      return;
+    }
+    writeRelayHeader(buf, off, NatKind.relayRecv, src.id);
+    out.add(off, len, dst.udp.ipNum, dst.udp.port);
+    this.forwarded++;
+  }
+
   /** forward sends a relaySend's payload to its destination as relayRecv from src. */
   private forward(src: Session, buf: Uint8Array, now: number): void {
     const f = parseRelayFrame(buf);
@@ -363,14 +389,14 @@ export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string 
   const tcpAt = o.tcp === undefined ? null : address(o.tcp, 'tcp');
   if (udpAt !== null && isIP(udpAt.host) === 6) throw new Error(`udp ${o.udp}: the relay's UDP socket is IPv4 only`);
   const relay = new Relay(o);
-  let udp: UdpSocket | null = null;
+  let udp: RelayUdp | null = null;
   let server: Server | null = null;
   try {
-    if (udpAt !== null) udp = await bindUdp(udpAt, (msg, ip, port, reply) => relay.handleDatagram(msg, ip, port, reply), o.log);
+    if (udpAt !== null) udp = await openRelayUdp(udpAt, relay, o.log);
     if (tcpAt !== null) server = await listenTcp(tcpAt, (socket) => relay.attachTcp(socket), o.log);
   } catch (e) {
     relay.close();
-    udp?.close();
+    await udp?.close();
     server?.close();
     throw e;
   }
@@ -378,12 +404,12 @@ export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string 
   const t = server;
   return {
     relay,
-    udpPort: u === null ? null : u.address().port,
+    udpPort: u === null ? null : u.port,
     tcpPort: t === null ? null : (t.address() as AddressInfo).port,
     close: async () => {
       relay.close();
       await Promise.all([
-        u === null ? undefined : new Promise<void>((resolve) => u.close(() => resolve())),
+        u === null ? undefined : u.close(),
         t === null ? undefined : new Promise<void>((resolve) => t.close(() => resolve())),
       ]);
     },

@@ -19,6 +19,8 @@ export interface TcpLink {
 export interface UdpBinding {
   addr: string;
   ip: string;
+  /** ipNum is ip as a host-order number (0 when it is not IPv4), for batched sends */
+  ipNum: number;
   port: number;
   reply: ReplyFn;
 }
@@ -39,6 +41,15 @@ export interface Session {
   lastSeen: number;
   udp: UdpBinding | null;
   tcp: TcpLink | null;
+}
+
+// ipv4Number parses a dotted quad (or an IPv4-mapped IPv6 address) to a host-order number, 0 if
+// it is neither.
+function ipv4Number(ip: string): number {
+  const m = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(ip);
+  if (!m) return 0;
+  const o = m.slice(1).map(Number);
+  return o.some((x) => x > 255) ? 0 : ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
 }
 
 /** idKey reads 8 id bytes at off as a map key. */
@@ -93,7 +104,7 @@ export class SessionTable {
     if (holder !== undefined && holder !== s) this.remove(holder);
     if (s.udp !== null && s.udp.addr !== addr) this.byAddr.delete(s.udp.addr);
     this.closeTcp(s);
-    s.udp = { addr, ip, port, reply };
+    s.udp = { addr, ip, ipNum: ipv4Number(ip), port, reply };
     this.byAddr.set(addr, s);
   }
 

@@ -1,9 +1,53 @@
-// The standalone relay's own sockets (startRelay): one udp4 socket, one TCP server. The
-// coordinator's embedded relay uses its own UDP port instead (udp-port.ts).
+// The standalone relay's own sockets (startRelay): one UDP socket, one TCP server. The
+// coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4
+// literal is the native batched socket (native-udp.ts), where relayed packets are forwarded in
+// place, a batch at a time; a host name falls back to Node's dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../../helper/src/log.js';
 import type { ReplyFn } from './sessions.js';
+import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../native-udp.js';
+import { NatKind, natKind } from '../../../src-shared/nat-wire.js';
+
+/** BatchedRelay is what the native socket needs of the relay. */
+export interface BatchedRelay {
+  handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
+  forwardInPlace(buf: Buffer, off: number, len: number, ip: string, port: number, out: OutBatch): void;
+}
+
+/** RelayUdp is a bound relay UDP socket of either kind. */
+export interface RelayUdp {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** openRelayUdp binds the relay's UDP socket: native and batched where it can be. */
+export async function openRelayUdp(at: { host: string; port: number }, relay: BatchedRelay, log: Logger): Promise<RelayUdp> {
+  if (!canUseNative(at.host)) {
+    const sock = await bindUdp(at, (msg, ip, port, reply) => relay.handleDatagram(msg, ip, port, reply), log);
+    return { port: sock.address().port, close: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
+  }
+  const n = NativeUdp.open(at.host, at.port, log);
+  const reply: ReplyFn = (buf, ip, port) => {
+    n.send(buf, ip, port);
+  };
+  n.start((b, out) => {
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      const ip = ipOf(b.addrs[i]!);
+      if (natKind(b.buf, off, len) === NatKind.relaySend) relay.forwardInPlace(b.buf, off, len, ip, b.ports[i]!, out);
+      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ip, b.ports[i]!, reply);
+    }
+  });
+  return {
+    port: n.port,
+    close: () => {
+      n.close();
+      return Promise.resolve();
+    },
+  };
+}
 
 /** bindUdp binds a udp4 socket and hands each datagram, with a reply function, to onMessage. */
 export async function bindUdp(at: { host: string; port: number }, onMessage: (msg: Buffer, ip: string, port: number, reply: ReplyFn) => void, log: Logger): Promise<UdpSocket> {
