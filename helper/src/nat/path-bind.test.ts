@@ -43,6 +43,7 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
     control: (msg, addr, port) => controls.push({ kind: msg[3]!, addr, port }),
     relayedSource: (addr, port, id) => (addr === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null),
     relaySend: () => false,
+    relayFlush: () => undefined,
     dropped: (r) => drops.push(r),
   };
   const seen = collect(bind);
@@ -69,19 +70,25 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
 test('outbound: virtual endpoints go to the relay, the rest leave together', async () => {
   const net = new FakeNetwork();
   const bind = new PathBind(net.bind(0x0a000001, 51820));
-  const relayed: Array<{ addr: number; port: number; data: Buffer }> = [];
+  const relayed: Array<{ addr: number; port: number; data: Buffer; deferred: boolean }> = [];
+  let flushes = 0;
   bind.hooks = {
     control: () => undefined, relayedSource: () => null, dropped: () => undefined,
-    relaySend: (addr, port, buf, off, len) => {
-      relayed.push({ addr, port, data: Buffer.from(buf.subarray(off, off + len)) });
+    relaySend: (addr, port, buf, off, len, deferred) => {
+      relayed.push({ addr, port, data: Buffer.from(buf.subarray(off, off + len)), deferred: deferred === true });
       return true;
+    },
+    relayFlush: () => {
+      flushes++;
     },
   };
   const buf = Buffer.concat([wg(1), wg(2), wg(3)]);
   const n = bind.sendBatch(buf, Uint32Array.of(0, 32, 64), Uint32Array.of(32, 32, 32), Uint32Array.of(0x0a000002, 1, 0x0a000003), Uint16Array.of(1, 7, 2), 3);
   assert.equal(n, 3);
-  assert.deepEqual(relayed.map((r) => [r.addr, r.port, r.data[4]]), [[1, 7, 2]]);
+  assert.deepEqual(relayed.map((r) => [r.addr, r.port, r.data[4], r.deferred]), [[1, 7, 2, true]], 'queued with the batch');
+  assert.equal(flushes, 1, 'and the queue leaves once, at the end of the batch');
   assert.deepEqual(net.sent.map((s) => [s.to, s.data[4]]), [[`${0x0a000002}:1`, 1], [`${0x0a000003}:2`, 3]]);
   assert.equal(bind.send(wg(9), 0, 32, 2, 5), true);
   assert.equal(relayed.length, 2);
+  assert.equal(relayed[1]!.deferred, false, 'a single send (a handshake) is not held back');
 });

@@ -23,8 +23,11 @@ export interface PathHooks {
    * of that peer over that relay, or null if addr:port is not a relay we use or the id is no
    * peer of ours (the frame is then dropped). */
   relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
-  /** relaySend sends payload to a virtual endpoint's peer through its relay. */
-  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number): boolean;
+  /** relaySend sends payload to a virtual endpoint's peer through its relay; a deferred one may
+   * wait in a queue until relayFlush. */
+  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
+  /** relayFlush sends what deferred relaySends queued. */
+  relayFlush(): void;
   /** dropped counts what was taken out and thrown away, by reason. */
   dropped(reason: string): void;
 }
@@ -33,6 +36,7 @@ const NO_HOOKS: PathHooks = {
   control: () => undefined,
   relayedSource: () => null,
   relaySend: () => false,
+  relayFlush: () => undefined,
   dropped: () => undefined,
 };
 
@@ -142,7 +146,7 @@ export class PathBind implements Bind {
     for (let i = 0; i < count; i++) {
       const a = addrs[i]!;
       if (isVirtualEndpoint(a)) {
-        if (this.hooks.relaySend(a, ports[i]!, buf, offsets[i]!, lengths[i]!)) sent++;
+        if (this.hooks.relaySend(a, ports[i]!, buf, offsets[i]!, lengths[i]!, true)) sent++;
         continue;
       }
       this.offs[n] = offsets[i]!;
@@ -151,6 +155,7 @@ export class PathBind implements Bind {
       this.prts[n] = ports[i]!;
       n++;
     }
+    this.hooks.relayFlush();
     if (n > 0) sent += this.inner.sendBatch(buf, this.offs, this.lens, this.adrs, this.prts, n);
     return sent;
   }

@@ -40,7 +40,7 @@ function setup() {
     });
     bind.hooks = {
       control: (msg, a, p) => paths.onDisco(msg, a, p),
-      relayedSource: () => null, relaySend: () => false, dropped: () => undefined,
+      relayedSource: () => null, relaySend: () => false, relayFlush: () => undefined, dropped: () => undefined,
     };
     dev.start();
     return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64') };

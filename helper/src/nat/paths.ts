@@ -222,11 +222,16 @@ export class PathManager {
   }
 
   /** relaySend sends a datagram addressed to a virtual endpoint through its relay. */
-  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number): boolean {
+  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred = false): boolean {
     const relay = this.relays[addr - 1];
     const st = this.byVport.get(port);
     if (!relay || !st) return false;
-    return relay.send(st.id, buf, off, len);
+    return relay.send(st.id, buf, off, len, deferred);
+  }
+
+  /** flushRelays sends what deferred relaySends queued. */
+  flushRelays(): void {
+    for (const r of this.relays) r.flush();
   }
 
   private readyRelay(): number {

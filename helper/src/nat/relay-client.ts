@@ -6,12 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import {
-  NAT_CONTEXT, NatKind, RELAY_HEADER_BYTES, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
+  NAT_CONTEXT, NAT_LIMITS, NatKind, RELAY_HEADER_BYTES, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
   relayRegisterBody, signedBytes, tcpFrame, withSignature, writeRelayHeader,
 } from '../../../src-shared/nat-wire.js';
 import type { RelayInfo } from '../../../src-shared/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../coordinator/src/ed25519.js';
 import { parseIPv4 } from '../config/ipv4.js';
+import { MAX_BATCH } from '../wireguard/device/batch.js';
 import type { Logger } from '../log.js';
 
 /** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
@@ -22,6 +23,8 @@ const UDP_RECHECK_MS = 30_000;
 const TCP_RETRY_MS = 5000;
 const TCP_MAX_BACKLOG = 1 << 20;
 const TOKEN_RETRY_MS = 5000;
+/** QUEUE_SLOT holds one relay frame of the largest payload a relay accepts. */
+const QUEUE_SLOT = RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes;
 
 export interface RelayClientOptions {
   info: RelayInfo;
@@ -29,6 +32,8 @@ export interface RelayClientOptions {
   index: number;
   /** sendUdp sends from the WireGuard socket (real addresses only). */
   sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  /** sendUdpBatch sends datagrams i < count from the WireGuard socket in one call. */
+  sendUdpBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
   /** token returns a current relay token (the caller caches and renews it). */
   token(): Promise<Buffer>;
   machineSeed: Buffer;
@@ -67,6 +72,10 @@ export class RelayClient {
   private tcpRegisteredAt = 0;
   private lastError: string | null = null;
   private closed = false;
+  private readonly queue = {
+    buf: Buffer.alloc(MAX_BATCH * QUEUE_SLOT), count: 0, offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
+    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
+  };
 
   constructor(private readonly o: RelayClientOptions) {
     this.udp = splitEndpoint(o.info.udp);
@@ -238,17 +247,41 @@ export class RelayClient {
     }
   }
 
-  /** send wraps a WireGuard (or disco) message for peer id and sends it to the relay. */
-  send(id: Uint8Array, buf: Buffer, off: number, len: number): boolean {
+  /**
+   * send wraps a WireGuard (or disco) message for peer id and sends it to the relay. Over UDP a
+   * deferred send only queues the frame; flush sends the queue with one sendmmsg (the device's
+   * batches stay batches on a relayed path too).
+   */
+  send(id: Uint8Array, buf: Buffer, off: number, len: number, deferred = false): boolean {
     const t = this.transport;
-    if (t === null) return false;
+    if (t === null || len > NAT_LIMITS.relayPayloadBytes) return false;
+    if (t === 'udp') {
+      const q = this.queue;
+      const at = q.count * QUEUE_SLOT;
+      writeRelayHeader(q.buf, at, NatKind.relaySend, id);
+      buf.copy(q.buf, at + RELAY_HEADER_BYTES, off, off + len);
+      q.offsets[q.count] = at;
+      q.lengths[q.count] = RELAY_HEADER_BYTES + len;
+      q.addrs[q.count] = this.udp!.addr;
+      q.ports[q.count] = this.udp!.port;
+      q.count++;
+      if (!deferred || q.count === MAX_BATCH) this.flush();
+      return true;
+    }
+    if (this.tcp === null || this.tcp.writableLength > TCP_MAX_BACKLOG) return false;
     const frame = Buffer.allocUnsafe(RELAY_HEADER_BYTES + len);
     writeRelayHeader(frame, 0, NatKind.relaySend, id);
     buf.copy(frame, RELAY_HEADER_BYTES, off, off + len);
-    if (t === 'udp') return this.o.sendUdp(frame, this.udp!.addr, this.udp!.port);
-    if (this.tcp === null || this.tcp.writableLength > TCP_MAX_BACKLOG) return false;
     this.tcp.write(tcpFrame(frame));
     return true;
+  }
+
+  /** flush sends the queued UDP frames. */
+  flush(): void {
+    const q = this.queue;
+    if (q.count === 0) return;
+    this.o.sendUdpBatch(q.buf, q.offsets, q.lengths, q.addrs, q.ports, q.count);
+    q.count = 0;
   }
 
   private closeTcp(): void {

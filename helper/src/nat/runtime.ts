@@ -46,7 +46,8 @@ export class NatRuntime {
     o.bind.hooks = {
       control: (msg, addr, port) => this.onControl(msg, addr, port),
       relayedSource: (addr, port, id) => this.paths.relayedSource(addr, port, id),
-      relaySend: (addr, port, buf, off, len) => this.paths.relaySend(addr, port, buf, off, len),
+      relaySend: (addr, port, buf, off, len, deferred) => this.paths.relaySend(addr, port, buf, off, len, deferred),
+      relayFlush: () => this.paths.flushRelays(),
       dropped: (reason) => this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1),
     };
   }
@@ -83,6 +84,7 @@ export class NatRuntime {
     this.paths.relays = relays.slice(0, 8).map((info, index) => new RelayClient({
       info, index, machineSeed: this.o.machineSeed, log: this.o.log, changed: this.o.changed,
       sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
+      sendUdpBatch: (buf, offsets, lengths, addrs, ports, count) => this.o.bind.inner.sendBatch(buf, offsets, lengths, addrs, ports, count),
       token: () => this.relayToken(),
       deliverTcp: (frame) => this.fromTcpRelay(index, frame),
     }));
