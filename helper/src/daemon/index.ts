@@ -170,7 +170,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         },
         punched: (from, endpoints) => nat.paths.punched(from, endpoints),
         // A revoked system keeps nothing: no peers, no policy grants, no routes.
-        revoked: () => applyNext({ ...base, peers: [], policies: [], exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] } }),
+        revoked: async () => {
+          await applyNext({ ...base, peers: [], policies: [], exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] } });
+          nat.forget(); // no probes to former peers, no relay registrations
+        },
         changed: () => changes.notify(),
       });
       await control.start();

@@ -135,6 +135,7 @@ export class PathManager {
       keep.add(p.publicKey);
       let st = this.byKey.get(p.publicKey);
       if (!st || st.peer !== dp) {
+        if (st) this.byVport.delete(st.vport); // the device peer was replaced: start afresh
         const pub = Buffer.from(p.publicKey, 'base64');
         st = {
           peer: dp, identity: p.identity, name: p.name, id: peerId(pub), key: discoKey(this.o.privateKey, pub),

@@ -76,6 +76,13 @@ export class NatRuntime {
     this.setRelays(map.relays ?? []);
   }
 
+  /** forget drops every peer path, relay registration and discovery (a revoked system). */
+  forget(): void {
+    this.paths.setPeers([]);
+    this.setRelays([]);
+    this.discovery = null;
+  }
+
   private setRelays(relays: RelayInfo[]): void {
     const key = JSON.stringify(relays);
     if (key === this.relaysKey) return;
