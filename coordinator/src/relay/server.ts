@@ -162,13 +162,17 @@ export class Relay {
 
   private udpSend(msg: Buffer, ip: string, port: number): void {
     const now = this.now();
+    const src = this.udpSource(ip, port, now);
+    if (src !== undefined) this.forward(src, msg, now);
+  }
+
+  // udpSource is the live session bound to ip:port (marked as seen now), or undefined after
+  // counting the drop: only a registered address may send through the relay.
+  private udpSource(ip: string, port: number, now: number): Session | undefined {
     const src = this.sessions.fromAddr(`${ip}:${port}`, now);
-    if (src === undefined) {
-      this.drop('unknown-source');
-      return;
-    }
-    src.lastSeen = now;
-    this.forward(src, msg, now);
+    if (src === undefined) this.drop('unknown-source');
+    else src.lastSeen = now;
+    return src;
   }
 
   private udpRegister(msg: Buffer, ip: string, port: number, reply: ReplyFn): void {
@@ -280,12 +284,8 @@ export class Relay {
     out: { add(off: number, len: number, addr: number, port: number): void }): void {
     if (this.closed) return;
     const now = this.now();
-    const src = this.sessions.fromAddr(`${ip}:${port}`, now);
-    if (src === undefined) {
-      this.drop('unknown-source');
-      return;
-    }
-    src.lastSeen = now;
+    const src = this.udpSource(ip, port, now);
+    if (src === undefined) return;
     const f = parseRelayFrame(buf, off, len);
     const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);
     if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0) {
