@@ -330,10 +330,20 @@ export function parseRelayToken(buf: Uint8Array): RelayToken | null {
 }
 
 // Relay register: [hdr][ver][tokenLen u16][token][ts u64][nonce 16][sig 64]
-//   sig by the machine key named in the token over NAT_CONTEXT.relayRegister || bytes before sig
+//   sig by the machine key named in the token over relayRegisterContext(RELAY NAME) || bytes
+//   before sig. The relay's name (as maps list it) is signed in, so a registration captured at
+//   one relay cannot be replayed at another.
 // Registered:     [hdr][ver][nonce 16][refresh seconds u16]
 // Refused:        [hdr][ver][nonce 16][reasonLen][reason ASCII]
 // Send / Recv:    [hdr][peer id 8][payload]  (Send: the destination; Recv: the source)
+
+/** RELAY_NAME is what a relay may be called (maps, `warren-relay --name`). */
+export const RELAY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** relayRegisterContext is the signature context of a registration meant for relay `name`. */
+export function relayRegisterContext(name: string): string {
+  return `${NAT_CONTEXT.relayRegister}${name}\n`;
+}
 
 export interface RelayRegister {
   token: Uint8Array;

@@ -7,11 +7,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { CONTROL_PATHS, type NetworkMap, type WatchEvent } from '../../src-shared/control.js';
 import {
-  NAT_CONTEXT, NatKind, parseRelayFrame, parseRelayRegistered, peerId, relayFrame, relayRegisterBody, signedBytes,
+  NatKind, parseRelayFrame, parseRelayRegistered, peerId, relayFrame, relayRegisterBody, relayRegisterContext, signedBytes,
   TcpFrameReader, tcpFrame, withSignature,
 } from '../../src-shared/nat-wire.js';
 import { AgentError, parseWatchEvent, SimAgent } from './agent-sim.js';
 import { verifyRelayToken, RELAY_TOKEN_LIFETIME_MS } from './relay/token.js';
+import { EMBEDDED_RELAY_NAME } from './nat-config.js';
 import { DEV_TO_SERVER_POLICY, enrolledAgent, startTestCoordinator } from './testing.js';
 
 const POLICY = DEV_TO_SERVER_POLICY;
@@ -27,10 +28,10 @@ async function until<T>(pick: () => T | undefined, ms = 2000, what = 'condition'
   }
 }
 
-/** register builds a relayRegister for agent with its token (nat-wire.ts). */
-function register(agent: SimAgent, token: Buffer, nonce = randomBytes(16)): Uint8Array {
+/** register builds a relayRegister for agent with its token, signed for the embedded relay. */
+function register(agent: SimAgent, token: Buffer, nonce = randomBytes(16), relayName = EMBEDDED_RELAY_NAME): Uint8Array {
   const body = relayRegisterBody(token, Date.now(), nonce);
-  return withSignature(body, sign(null, signedBytes(NAT_CONTEXT.relayRegister, body), agent.keys.machinePrivateKey));
+  return withSignature(body, sign(null, signedBytes(relayRegisterContext(relayName), body), agent.keys.machinePrivateKey));
 }
 
 async function udpClient(): Promise<{ sock: Socket; got: Buffer[] }> {
@@ -136,6 +137,10 @@ test('the embedded relay on the UDP port and the relay TCP port accepts coordina
     const devToken = Buffer.from((await dev.relayToken()).token, 'base64');
     const serverToken = Buffer.from((await server.relayToken()).token, 'base64');
 
+    // A registration signed for another relay (captured there, say) gets nothing here.
+    a.sock.send(register(dev, devToken, randomBytes(16), 'eu'), c.udpPort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(a.got.length, 0, 'a registration for relay "eu" is not accepted by "coordinator"');
     const n1 = randomBytes(16);
     a.sock.send(register(dev, devToken, n1), c.udpPort, '127.0.0.1');
     const r1 = parseRelayRegistered(await until(() => a.got[0], 2000, 'relayRegistered over UDP'));

@@ -6,7 +6,7 @@ import type { RelayInfo } from '../../src-shared/control.js';
 import type { Logger } from '../../helper/src/log.js';
 import type { MachineKeys } from './agent-auth.js';
 import { Discovery, type DiscoveryStats, type ReplyFn } from './discovery.js';
-import { concreteIpv4, natMapFields } from './nat-config.js';
+import { EMBEDDED_RELAY_NAME, concreteIpv4, natMapFields } from './nat-config.js';
 import type { MapNatFields } from './netmap.js';
 import type { Registry } from './registry.js';
 import type { SigningKey } from './signing.js';
@@ -35,7 +35,7 @@ export interface RelayStats {
 }
 
 /** RelayFactory makes the embedded relay (server.ts passes relay/server.ts's constructor). */
-export type RelayFactory = (opts: { coordinatorKey: Uint8Array; log: Logger; now: () => number }) => EmbeddedRelay;
+export type RelayFactory = (opts: { coordinatorKey: Uint8Array; log: Logger; now: () => number; name: string }) => EmbeddedRelay;
 
 /** NatOptions are serve's NAT settings. */
 export interface NatOptions {
@@ -92,7 +92,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
     registry: d.registry, machineKeys: d.machineKeys, signingKey: d.signingKey, log: d.log, now: d.now,
     recordLoopback: isLoopback(o.udp.host),
   });
-  const relay = o.relay ? d.createRelay({ coordinatorKey: Buffer.from(d.signingKey.publicKey, 'base64'), log: d.log, now: d.now }) : null;
+  const relay = o.relay ? d.createRelay({ coordinatorKey: Buffer.from(d.signingKey.publicKey, 'base64'), log: d.log, now: d.now, name: EMBEDDED_RELAY_NAME }) : null;
   let udp: UdpPort | null = null;
   let tcp: Server | null = null;
   const tcpSockets = new Set<Socket>();

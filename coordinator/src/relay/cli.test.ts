@@ -36,6 +36,7 @@ const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
   { name: 'a bad udp address', argv: ['--coordinator-key', key, '--udp', '1.2.3.4'], message: /--udp: "1.2.3.4" is not HOST:PORT/ },
   { name: 'a port over 65535', argv: ['--coordinator-key', key, '--tcp', '0.0.0.0:70000'], message: /--tcp: port 70000/ },
   { name: 'IPv6 for udp', argv: ['--coordinator-key', key, '--udp', '[::]:3478'], message: /IPv4 only/ },
+  { name: 'a name with a space', argv: ['--coordinator-key', key, '--name', 'eu west'], message: /--name must be 1-64 characters/ },
   { name: 'both off', argv: ['--coordinator-key', key, '--udp', 'off', '--tcp', 'off'], message: /both off/ },
   { name: 'a bad -v', argv: ['--coordinator-key', key, '-v', '9'], message: /-v must be 0 to 5/ },
   { name: 'an unknown flag', argv: ['--coordinator-key', key, '--listen', '0.0.0.0:1'], message: /--listen/ },
@@ -60,6 +61,8 @@ test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0
   assert.equal(a.udp, '0.0.0.0:3478');
   assert.equal(a.tcp, '0.0.0.0:443');
   assert.equal(a.verbosity, 1);
+  assert.equal(a.name, 'relay', 'the default name');
+  assert.equal(parseRelayArgs(['--coordinator-key', key, '--name', 'eu-1']).name, 'eu-1');
   assert.equal(parseRelayArgs(['--coordinator-key', key, '--tcp', 'off']).tcp, undefined);
 });
 

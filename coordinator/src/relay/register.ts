@@ -4,7 +4,7 @@
 // next to nothing and signature checks cannot be used to burn the relay's CPU.
 import type { KeyObject } from 'node:crypto';
 import {
-  NAT_CONTEXT, NAT_LIMITS, parseRelayRegister, parseRelayToken, peerId, signedBytes,
+  NAT_LIMITS, parseRelayRegister, parseRelayToken, peerId, relayRegisterContext, signedBytes,
   type RelayRegister, type RelayToken,
 } from '../../../src-shared/nat-wire.js';
 import { NonceCache } from '../agent-auth.js';
@@ -40,7 +40,11 @@ export class RegisterCheck {
   private readonly perIp: RateLimiter;
   private readonly global: RateLimiter;
 
-  constructor(private readonly coordinatorKey: KeyObject, limits: RegisterLimits) {
+  // context binds registrations to this relay's name (relayRegisterContext).
+  private readonly context: string;
+
+  constructor(private readonly coordinatorKey: KeyObject, limits: RegisterLimits, name: string) {
+    this.context = relayRegisterContext(name);
     // A register is accepted while |ts - now| <= skew, a window 2*skew long: a nonce kept
     // that long from its first use cannot be replayed inside it.
     this.nonces = new NonceCache(2 * NAT_LIMITS.skewMs, { total: limits.maxReplayEntries, perSystem: limits.maxNoncesPerKey });
@@ -79,7 +83,7 @@ export class RegisterCheck {
         return 'bad-token';
       }
     }
-    if (!verifyEd25519(machineKey, signedBytes(NAT_CONTEXT.relayRegister, reg.signed), reg.signature)) return 'bad-signature';
+    if (!verifyEd25519(machineKey, signedBytes(this.context, reg.signed), reg.signature)) return 'bad-signature';
     // Recorded only once the signature holds: otherwise anyone could spend a client's nonces.
     const seen = this.nonces.admit(Buffer.from(claimed.machineKey).toString('hex'), Buffer.from(reg.nonce).toString('hex'), now);
     if (seen === 'replay') return 'replay';

@@ -56,7 +56,12 @@ export interface RelayOptions {
   /** now: wall-clock ms, for tests */
   now?: () => number;
   limits?: Partial<RelayLimits>;
+  /** name: the relay's name as maps list it (registrations are signed for it); default 'relay' */
+  name?: string;
 }
+
+/** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */
+export const DEFAULT_RELAY_NAME = 'relay';
 
 /** RelayStats: live sessions and connections, packets forwarded, drops by DropReason. */
 export interface RelayStats {
@@ -91,7 +96,7 @@ export class Relay {
     // Imported once: parsing a raw key costs about as much as a verification.
     const coordinatorKey: KeyObject = publicKeyFromRaw(opts.coordinatorKey);
     this.sessions = new SessionTable(this.limits.sessionIdleMs);
-    this.check = new RegisterCheck(coordinatorKey, this.limits);
+    this.check = new RegisterCheck(coordinatorKey, this.limits, opts.name ?? DEFAULT_RELAY_NAME);
     this.tcpHost = {
       log: this.log,
       now: () => this.now(),

@@ -6,12 +6,13 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { createLogger, type Logger } from '../../../helper/src/log.js';
 import {
-  NAT_CONTEXT, NatKind, parseRelayFrame, peerId, relayFrame, relayRegisterBody, signedBytes,
+  NatKind, parseRelayFrame, peerId, relayFrame, relayRegisterBody, relayRegisterContext, signedBytes,
   TcpFrameReader, tcpFrame, withSignature,
 } from '../../../src-shared/nat-wire.js';
 import { privateKeyFromSeed, signEd25519 } from '../ed25519.js';
 import { signingKeyFromSeed, type SigningKey } from '../signing.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from './token.js';
+import { DEFAULT_RELAY_NAME } from './server.js';
 
 /** TestCoordinator issues relay tokens; publicKey is what the relay is given. */
 export interface TestCoordinator {
@@ -45,10 +46,12 @@ export function testSystem(coord: TestCoordinator, systemId: string, o: { wiregu
   return { systemId, wireguardKey, id: Buffer.from(peerId(wireguardKey)), machineKey, machinePublic, token };
 }
 
-/** registerMessage is a signed relayRegister from s (ts defaults to now, nonce to random). */
-export function registerMessage(s: TestSystem, o: { ts?: number; nonce?: Buffer; token?: Buffer; signWith?: KeyObject } = {}): Buffer {
+/** registerMessage is a signed relayRegister from s (ts defaults to now, nonce to random) for the
+ * relay named relayName (default: a standalone relay's default name). */
+export function registerMessage(s: TestSystem, o: { ts?: number; nonce?: Buffer; token?: Buffer; signWith?: KeyObject; relayName?: string } = {}): Buffer {
   const body = relayRegisterBody(o.token ?? s.token, o.ts ?? Date.now(), o.nonce ?? randomBytes(16));
-  return Buffer.from(withSignature(body, signEd25519(o.signWith ?? s.machineKey, signedBytes(NAT_CONTEXT.relayRegister, body))));
+  const context = relayRegisterContext(o.relayName ?? DEFAULT_RELAY_NAME);
+  return Buffer.from(withSignature(body, signEd25519(o.signWith ?? s.machineKey, signedBytes(context, body))));
 }
 
 /** sendMessage is a relaySend of payload to the peer with id dst. */

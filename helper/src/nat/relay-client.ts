@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import {
-  NAT_CONTEXT, NAT_LIMITS, NatKind, RELAY_HEADER_BYTES, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
+  NAT_LIMITS, NatKind, RELAY_HEADER_BYTES, relayRegisterContext, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
   relayRegisterBody, signedBytes, tcpFrame, withSignature, writeRelayHeader,
 } from '../../../src-shared/nat-wire.js';
 import type { RelayInfo } from '../../../src-shared/control.js';
@@ -145,7 +145,7 @@ export class RelayClient {
   private registerFrame(now: number): { frame: Buffer; nonce: Buffer } {
     const nonce = randomBytes(16);
     const body = relayRegisterBody(this.token!, now, nonce);
-    const sig = signEd25519(this.signer, signedBytes(NAT_CONTEXT.relayRegister, body));
+    const sig = signEd25519(this.signer, signedBytes(relayRegisterContext(this.o.info.name), body));
     return { frame: Buffer.from(withSignature(body, sig)), nonce };
   }
 

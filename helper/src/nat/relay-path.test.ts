@@ -33,7 +33,7 @@ async function until(what: string, cond: () => boolean, ms = 8000): Promise<void
 async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1) => RelayInfo): Promise<void> {
   const coordinator = signingKeyFromSeed(randomBytes(32));
   const relay = await startRelay({
-    coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'), log: silent, udp: '127.0.0.1:0', tcp: '127.0.0.1:0',
+    coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'), log: silent, udp: '127.0.0.1:0', tcp: '127.0.0.1:0', name: 'r',
   });
   const keys = [generatePrivateKey(), generatePrivateKey()];
   const pubs = keys.map((k) => publicKeyFromPrivate(k));
