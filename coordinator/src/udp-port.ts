@@ -14,7 +14,7 @@ import type { PacketBatch } from '../../helper/src/wireguard/device/batch.js';
 export interface UdpRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
   /** forwardInPlace, when present, forwards a relaySend of a native batch without copying it. */
-  forwardInPlace?(buf: Buffer, off: number, len: number, ip: string, port: number, out: OutBatch): void;
+  forwardInPlace?(buf: Buffer, off: number, len: number, addr: number, port: number, out: OutBatch): void;
 }
 
 /** UDP_DROPS are the reasons a datagram is dropped before any handler sees it. */
@@ -141,18 +141,17 @@ export class UdpPort {
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
-      const ip = ipOf(b.addrs[i]!);
       const port = b.ports[i]!;
       if (this.relay?.forwardInPlace && natKind(buf, off, len) === NatKind.relaySend) {
         this.counts.received++;
         try {
-          this.relay.forwardInPlace(buf, off, len, ip, port, out);
+          this.relay.forwardInPlace(buf, off, len, b.addrs[i]!, port, out);
         } catch (e) {
-          this.handlerFailed(e, ip, port);
+          this.handlerFailed(e, ipOf(b.addrs[i]!), port);
         }
         continue;
       }
-      this.onMessage(Buffer.from(buf.subarray(off, off + len)), ip, port);
+      this.onMessage(Buffer.from(buf.subarray(off, off + len)), ipOf(b.addrs[i]!), port);
     }
   }
 

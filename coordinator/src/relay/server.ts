@@ -14,7 +14,7 @@ import { publicKeyFromRaw } from '../ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
 import { parseHostPort } from './listen.js';
 import { RegisterCheck, type Checked, type RegisterLimits } from './register.js';
-import { idKey, SessionTable, type ReplyFn, type Session } from './sessions.js';
+import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
 import { listenTcp, openRelayUdp, type RelayUdp } from './sockets.js';
 import { remoteIp, TcpConn, type TcpHost, type TcpLimits } from './tcp.js';
 
@@ -167,14 +167,14 @@ export class Relay {
 
   private udpSend(msg: Buffer, ip: string, port: number): void {
     const now = this.now();
-    const src = this.udpSource(ip, port, now);
+    const src = this.udpSource(udpKey(ip, port), now);
     if (src !== undefined) this.forward(src, msg, now);
   }
 
   // udpSource is the live session bound to ip:port (marked as seen now), or undefined after
   // counting the drop: only a registered address may send through the relay.
-  private udpSource(ip: string, port: number, now: number): Session | undefined {
-    const src = this.sessions.fromAddr(`${ip}:${port}`, now);
+  private udpSource(key: UdpKey, now: number): Session | undefined {
+    const src = this.sessions.fromAddr(key, now);
     if (src === undefined) this.drop('unknown-source');
     else src.lastSeen = now;
     return src;
@@ -285,11 +285,11 @@ export class Relay {
    * queued in out, to leave with the rest of the batch in one sendmmsg. Everything else goes
    * the ordinary way. It always takes the datagram (forwarded or counted as dropped).
    */
-  forwardInPlace(buf: Buffer, off: number, len: number, ip: string, port: number,
+  forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number,
     out: { add(off: number, len: number, addr: number, port: number): void }): void {
     if (this.closed) return;
     const now = this.now();
-    const src = this.udpSource(ip, port, now);
+    const src = this.udpSource(udpKeyOf(addr, port), now);
     if (src === undefined) return;
     const f = parseRelayFrame(buf, off, len);
     const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);

@@ -3,6 +3,7 @@
 // address or connection carries at most one session, and the latest registration wins: a
 // client that roams or switches transport simply registers again from where it is now.
 import type { KeyObject } from 'node:crypto';
+import { parseIPv4 } from '../../../helper/src/config/ipv4.js';
 
 /** ReplyFn sends a datagram from the socket the relay's UDP traffic arrives on. */
 export type ReplyFn = (buf: Uint8Array, ip: string, port: number) => void;
@@ -17,7 +18,8 @@ export interface TcpLink {
 
 /** UdpBinding is where a UDP session's packets go. */
 export interface UdpBinding {
-  addr: string;
+  /** addr is the binding's key in the table (udpKey) */
+  addr: UdpKey;
   ip: string;
   /** ipNum is ip as a host-order number (0 when it is not IPv4), for batched sends */
   ipNum: number;
@@ -43,13 +45,25 @@ export interface Session {
   tcp: TcpLink | null;
 }
 
-// ipv4Number parses a dotted quad (or an IPv4-mapped IPv6 address) to a host-order number, 0 if
-// it is neither.
+// ipv4Number is an address as a host-order number (an IPv4-mapped IPv6 one too), 0 if it is
+// not IPv4.
 function ipv4Number(ip: string): number {
-  const m = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(ip);
-  if (!m) return 0;
-  const o = m.slice(1).map(Number);
-  return o.some((x) => x > 255) ? 0 : ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+  return parseIPv4(ip.startsWith('::ffff:') ? ip.slice(7) : ip) ?? 0;
+}
+
+/** UdpKey names a UDP address in the table: a number for IPv4 (no string is built per packet
+ * on the batched path), "ip:port" otherwise. */
+export type UdpKey = number | string;
+
+/** udpKey is the table key of ip:port. */
+export function udpKey(ip: string, port: number): UdpKey {
+  const n = ipv4Number(ip);
+  return n !== 0 ? udpKeyOf(n, port) : `${ip}:${port}`;
+}
+
+/** udpKeyOf is the key of a host-order IPv4 address and port. */
+export function udpKeyOf(addr: number, port: number): number {
+  return addr * 65536 + port;
 }
 
 /** idKey reads 8 id bytes at off as a map key. */
@@ -61,7 +75,7 @@ export function idKey(buf: Uint8Array, off: number): string {
 /** SessionTable indexes sessions by id and by UDP address; expired ones vanish on lookup. */
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
-  private readonly byAddr = new Map<string, Session>();
+  private readonly byAddr = new Map<UdpKey, Session>();
 
   constructor(private readonly idleMs: number) {}
 
@@ -83,8 +97,8 @@ export class SessionTable {
     return undefined;
   }
 
-  /** fromAddr returns the live session bound to "ip:port". */
-  fromAddr(addr: string, now: number): Session | undefined {
+  /** fromAddr returns the live session bound to a UDP address (udpKey). */
+  fromAddr(addr: UdpKey, now: number): Session | undefined {
     const s = this.byAddr.get(addr);
     if (s === undefined) return undefined;
     if (this.live(s, now)) return s;
@@ -99,7 +113,7 @@ export class SessionTable {
 
   /** bindUdp moves s to a UDP address; whatever held that address before is removed. */
   bindUdp(s: Session, ip: string, port: number, reply: ReplyFn): void {
-    const addr = `${ip}:${port}`;
+    const addr = udpKey(ip, port);
     const holder = this.byAddr.get(addr);
     if (holder !== undefined && holder !== s) this.remove(holder);
     if (s.udp !== null && s.udp.addr !== addr) this.byAddr.delete(s.udp.addr);

@@ -12,7 +12,7 @@ import { NatKind, natKind } from '../../../src-shared/nat-wire.js';
 /** BatchedRelay is what the native socket needs of the relay. */
 export interface BatchedRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
-  forwardInPlace(buf: Buffer, off: number, len: number, ip: string, port: number, out: OutBatch): void;
+  forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number, out: OutBatch): void;
 }
 
 /** RelayUdp is a bound relay UDP socket of either kind. */
@@ -35,9 +35,8 @@ export async function openRelayUdp(at: { host: string; port: number }, relay: Ba
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
-      const ip = ipOf(b.addrs[i]!);
-      if (natKind(b.buf, off, len) === NatKind.relaySend) relay.forwardInPlace(b.buf, off, len, ip, b.ports[i]!, out);
-      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ip, b.ports[i]!, reply);
+      if (natKind(b.buf, off, len) === NatKind.relaySend) relay.forwardInPlace(b.buf, off, len, b.addrs[i]!, b.ports[i]!, out);
+      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b.addrs[i]!), b.ports[i]!, reply);
     }
   });
   return {

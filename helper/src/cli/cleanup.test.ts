@@ -15,25 +15,12 @@ import { applySplitDns } from '../dns/split/index.js';
 import { dnsStatePath, writeDnsState } from '../dns/split/state.js';
 import { exitNodeStatePath, writeExitNodeState } from '../exitnode/state.js';
 import { createLogger } from '../log.js';
-import { runCli } from './cli.js';
-import type { CliIo } from './command.js';
+import { runCaptured } from './run-captured.js';
 
 const quiet = createLogger(0, { write: () => true });
 const ORIGINAL = '# from DHCP\nnameserver 192.0.2.53\noptions edns0\n';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    now: () => Date.now(),
-    readStdin: async () => '',
-  };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+const cli = (argv: string[]): Promise<{ code: number; out: string; err: string }> => runCaptured(argv);
 
 function rootSkip(): string | null {
   if (process.platform !== 'linux') return 'cleanup is Linux-only';

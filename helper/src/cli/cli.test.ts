@@ -10,8 +10,8 @@ import { formatKey, parseKey, publicKeyFromPrivate } from '../config/keys.js';
 import type { DaemonOptions } from '../daemon/index.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
-import { COMMANDS, runCli } from './cli.js';
-import type { CliIo } from './command.js';
+import { COMMANDS } from './cli.js';
+import { runCaptured } from './run-captured.js';
 import { resolvePath } from './paths.js';
 import { formatStatus } from './status-format.js';
 
@@ -23,12 +23,8 @@ interface Run {
 }
 
 async function cli(argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  let out = '';
-  let err = '';
   const daemonCalls: DaemonOptions[] = [];
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
+  const r = await runCaptured(argv, {
     env: opts.env ?? {},
     now: () => NOW,
     readStdin: async (max) => {
@@ -39,9 +35,8 @@ async function cli(argv: string[], opts: { stdin?: string; env?: Record<string, 
     runDaemon: async (o) => {
       daemonCalls.push(o);
     },
-  };
-  const code = await runCli(argv, io);
-  return { code, out, err, daemonCalls };
+  });
+  return { ...r, daemonCalls };
 }
 
 const NOW = Date.UTC(2026, 10, 24);

@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './cli.js';
-import { CliError, UsageError, type CliIo } from './command.js';
+import { CliError, UsageError } from './command.js';
 import { controlService, SERVICE_UNIT, SYSTEMD_RUN_DIR } from './service.js';
+import { runCaptured } from './run-captured.js';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    now: () => Date.now(),
-    readStdin: async () => '',
-  };
-  return { code: await runCli(argv, io), out, err };
-}
+const cli = (argv: string[]): Promise<{ code: number; out: string; err: string }> => runCaptured(argv);
 
 let dir = '';
 let booted = '';

@@ -96,6 +96,12 @@ export function parseEndpoint(s: string): Endpoint | null {
   return { ip: ipText, port };
 }
 
+/** parseEndpointAddr is parseEndpoint with the address as the host-order number sockets use. */
+export function parseEndpointAddr(s: string): { addr: number; port: number } | null {
+  const e = parseEndpoint(s);
+  return e === null ? null : { addr: parseIPv4(e.ip)!, port: e.port };
+}
+
 /** formatEndpoint writes an endpoint as a.b.c.d:port. */
 export function formatEndpoint(e: Endpoint): string {
   return `${e.ip}:${e.port}`;

@@ -3,7 +3,7 @@
 // turns a map into the same Profile a static file gives, so the rest of the helper (device,
 // firewall, DNS, exit routes) has one input whatever the mode.
 import type { NetworkMap, SignedMap } from '../../../src-shared/control.js';
-import { parseCidr, type Cidr } from '../config/ipv4.js';
+import { parseCidr, parseEndpoint, type Cidr } from '../config/ipv4.js';
 import { parseKey } from '../config/keys.js';
 import { identityFromPublicKey } from '../config/identity.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
@@ -60,13 +60,13 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     if (seen.has(p.publicKey) || p.virtualAddress === base.virtualAddress) continue; // never ourselves, never twice
     seen.add(p.publicKey);
     const publicKey = parseKey(p.publicKey);
-    const ep = p.endpoints[0];
+    const ep = p.endpoints[0] === undefined ? null : parseEndpoint(p.endpoints[0]);
     peers.push({
       name: p.name,
       publicKey,
       identity: identityFromPublicKey(publicKey),
       presharedKey: null,
-      endpoint: ep ? { ip: ep.slice(0, ep.lastIndexOf(':')), port: Number(ep.slice(ep.lastIndexOf(':') + 1)) } : null,
+      endpoint: ep,
       allowedIps: [parseCidr(`${p.virtualAddress}/32`)!],
       persistentKeepalive: 0,
       tags: p.tags,

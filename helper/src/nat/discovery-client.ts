@@ -7,7 +7,7 @@ import {
   NAT_CONTEXT, discoveryRequestBody, parseDiscoveryReply, signedBytes, withSignature,
 } from '../../../src-shared/nat-wire.js';
 import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../coordinator/src/ed25519.js';
-import { parseIPv4 } from '../config/ipv4.js';
+import { parseEndpointAddr } from '../config/ipv4.js';
 import type { Logger } from '../log.js';
 
 /** Ask again this often once a mapping is known (NAT mappings change rarely, but they do). */
@@ -35,9 +35,9 @@ export class DiscoveryClient {
   lastReplyAt = 0;
 
   constructor(private readonly o: DiscoveryOptions) {
-    const i = o.target.lastIndexOf(':');
-    this.addr = parseIPv4(o.target.slice(0, i)) ?? 0;
-    this.port = Number(o.target.slice(i + 1));
+    const e = parseEndpointAddr(o.target);
+    this.addr = e?.addr ?? 0; // 0: never asked (tick checks)
+    this.port = e?.port ?? 0;
     this.signer = privateKeyFromSeed(o.machineSeed);
   }
 

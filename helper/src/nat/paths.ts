@@ -9,7 +9,7 @@
 // carry on.
 import { peerId, peerIdHex } from '../../../src-shared/nat-wire.js';
 import type { PeerPath } from '../../../src-shared/status.js';
-import { formatIPv4, parseIPv4 } from '../config/ipv4.js';
+import { formatIPv4, parseEndpointAddr } from '../config/ipv4.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { Logger } from '../log.js';
@@ -61,7 +61,7 @@ interface PeerState {
   /** vport is the port of this peer's virtual endpoints (one per relay, same port). */
   vport: number;
   candidates: Map<string, Candidate>;
-  pending: Map<string, { cand: Candidate | null; relay: number; sentAt: number }>;
+  pending: Map<string, { cand: Candidate | null; sentAt: number }>;
   direct: Candidate | null;
   relayRtt: number | null;
   relayPingAt: number;
@@ -92,12 +92,10 @@ export interface PathPeer {
   endpoints: string[];
 }
 
+// endpointOf parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
 function endpointOf(text: string): { addr: number; port: number } | null {
-  const i = text.lastIndexOf(':');
-  const addr = parseIPv4(text.slice(0, i));
-  const port = Number(text.slice(i + 1));
-  if (addr === null || !Number.isInteger(port) || port < 1 || port > 65535 || addr === 0 || isVirtualEndpoint(addr)) return null;
-  return { addr, port };
+  const e = parseEndpointAddr(text);
+  return e === null || e.addr === 0 || isVirtualEndpoint(e.addr) ? null : e;
 }
 
 export class PathManager {
@@ -303,13 +301,13 @@ export class PathManager {
     if (c === null) {
       const r = this.readyRelay();
       if (r < 0) return;
-      st.pending.set(txid.toString('hex'), { cand: null, relay: r, sentAt: now });
+      st.pending.set(txid.toString('hex'), { cand: null, sentAt: now });
       st.relayPingAt = now;
       this.relaySend(r + 1, st.vport, msg, 0, msg.length);
       return;
     }
     c.lastPing = now;
-    st.pending.set(txid.toString('hex'), { cand: c, relay: -1, sentAt: now });
+    st.pending.set(txid.toString('hex'), { cand: c, sentAt: now });
     this.o.sendUdp(msg, c.addr, c.port);
   }
 

@@ -11,7 +11,7 @@ import {
 } from '../../../src-shared/nat-wire.js';
 import type { RelayInfo } from '../../../src-shared/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../coordinator/src/ed25519.js';
-import { parseIPv4 } from '../config/ipv4.js';
+import { formatIPv4, parseEndpointAddr } from '../config/ipv4.js';
 import { MAX_BATCH } from '../wireguard/device/batch.js';
 import type { Logger } from '../log.js';
 
@@ -46,10 +46,8 @@ export interface RelayClientOptions {
 export type RelayTransport = 'udp' | 'tcp' | null;
 
 function splitEndpoint(s: string | undefined): { addr: number; port: number; text: string } | null {
-  if (!s) return null;
-  const i = s.lastIndexOf(':');
-  const addr = parseIPv4(s.slice(0, i));
-  return addr === null ? null : { addr, port: Number(s.slice(i + 1)), text: s };
+  const e = s === undefined ? null : parseEndpointAddr(s);
+  return e === null ? null : { ...e, text: s! };
 }
 
 export class RelayClient {
@@ -194,7 +192,7 @@ export class RelayClient {
     const t = this.tcpTarget!;
     this.tcpNextTry = now + TCP_RETRY_MS;
     const reader = new TcpFrameReader();
-    const sock = connect({ host: t.text.slice(0, t.text.lastIndexOf(':')), port: t.port });
+    const sock = connect({ host: formatIPv4(t.addr), port: t.port });
     this.tcp = sock;
     sock.setNoDelay(true);
     sock.setTimeout(120_000, () => sock.destroy(new Error('idle for two minutes')));

@@ -134,8 +134,9 @@ export class NatRuntime {
     const v = f === null ? null : this.paths.virtualOf(index, f.id);
     if (f === null || v === null) return;
     const payload = frame.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
-    if (natKind(payload) !== null) {
-      if (natKind(payload) === NatKind.ping || natKind(payload) === NatKind.pong) this.paths.onDisco(Buffer.from(payload), v.addr, v.port);
+    const kind = natKind(payload);
+    if (kind !== null) {
+      if (kind === NatKind.ping || kind === NatKind.pong) this.paths.onDisco(Buffer.from(payload), v.addr, v.port);
       return;
     }
     // The device decrypts in place and may pad, so give it a private copy with room after it.
