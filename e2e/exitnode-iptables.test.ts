@@ -9,7 +9,7 @@ import {
   Topology, describeE2E, genKeyPair, ping, startWarren, waitForPing, waitUntil, type Namespace, type Warren,
 } from './netns/index.js';
 import { nodeScript } from './netns/node-script.js';
-import { identityFromPublicKey } from '../helper/src/config/identity.js';
+import { identityFromPublicKey } from '../src-shared/lib/identity.js';
 
 const LAN = '198.51.100.0/24';
 const EXIT_LAN_IP = '198.51.100.1';

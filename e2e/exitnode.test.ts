@@ -11,7 +11,7 @@ import {
 } from './netns/index.js';
 import { warrenCli } from './netns/warren.js';
 import { nodeScript } from './netns/node-script.js';
-import { identityFromPublicKey } from '../helper/src/config/identity.js';
+import { identityFromPublicKey } from '../src-shared/lib/identity.js';
 
 const identityOf = (publicKey: string): string => identityFromPublicKey(Buffer.from(publicKey, 'base64'));
 

@@ -16,7 +16,7 @@ import {
 } from './netns/index.js';
 import { warrenCli } from './netns/warren.js';
 import { nodeScript } from './netns/node-script.js';
-import { identityFromPublicKey } from '../helper/src/config/identity.js';
+import { identityFromPublicKey } from '../src-shared/lib/identity.js';
 import { FULL_TUNNEL_MARK, RULE_PREF_SUPPRESS, RULE_PREF_TUNNEL } from '../helper/src/router/full-tunnel.js';
 
 const INET = '203.0.113.50';

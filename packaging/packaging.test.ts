@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass } from 'ajv';
-import { DEFAULT_SOCKET_PATH } from '../helper/src/api/protocol.js';
+import { DEFAULT_SOCKET_PATH } from '../src-shared/wire/helper-api.js';
 import { DEFAULT_STATE_DIR } from '../helper/src/cli/paths.js';
 import { SERVICE_UNIT } from '../helper/src/cli/service.js';
 import { DEFAULT_PROFILE_PATH } from '../helper/src/config/schema.js';
@@ -244,7 +244,7 @@ test('the bundled main process and preload import only electron, since app.asar 
 });
 
 test('the staged helper runs through the launcher under the app binary in Node mode', (t) => {
-  const built = ['dist/helper/src/cli/main.js', 'dist/helper/src/daemon/index.js', 'helper/native/build/Release/warren_native.node'];
+  const built = ['dist/helper/src/cli/main.js', 'dist/helper/src/daemon/index.js', 'native/build/Release/warren_native.node'];
   const missing = built.filter((f) => !existsSync(join(root, f)));
   if (missing.length > 0) {
     if (compiled) assert.fail(`missing after npm run build: ${missing.join(', ')}`);
@@ -271,16 +271,16 @@ test('the staged helper runs through the launcher under the app binary in Node m
     assert.deepEqual([v.status, v.stdout], [0, `warren ${VERSION}\n`], v.stderr);
 
     // Every command, the whole daemon and the native addon load from the staged tree alone.
-    const probe = `const d = ${JSON.stringify(join(helperDir, 'dist/helper/src'))};
-      await import(d + '/cli/cli.js');
-      await import(d + '/daemon/index.js');
-      const { findAddon, loadAddon } = await import(d + '/native/load.js');
+    const probe = `const d = ${JSON.stringify(join(helperDir, 'dist'))};
+      await import(d + '/helper/src/cli/cli.js');
+      await import(d + '/helper/src/daemon/index.js');
+      const { findAddon, loadAddon } = await import(d + '/src-shared/lib/native/load.js');
       loadAddon();
-      console.log(findAddon(d + '/native'));`;
+      console.log(findAddon(d + '/src-shared/lib/native'));`;
     const p = spawnSync(join(app, linuxExecutable), ['--input-type=module', '-e', probe],
       { encoding: 'utf8', timeout: 30_000, cwd: tmp, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_PATH: '' } });
     assert.equal(p.status, 0, p.stderr);
-    assert.equal(p.stdout.trim(), join(helperDir, 'helper/native/build/Release/warren_native.node'));
+    assert.equal(p.stdout.trim(), join(helperDir, 'native/build/Release/warren_native.node'));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 // stageHelper lays the privileged helper out in an installer's resources/helper/ folder, the
 // way the repository lays it out, so that bin/warren, the ESM package.json and the native addon
-// lookup (helper/src/native/load.ts walks up to a package.json) work unchanged:
+// lookup (src-shared/lib/native/load.ts walks up to a package.json) work unchanged:
 //
 //   helper/warren                                    launcher (packaging/warren)
 //   helper/bin/warren                                bin/warren
@@ -8,7 +8,7 @@
 //   helper/dist/helper/src/**/*.js, dist/src-shared/**/*.js   compiled code, tests left out,
 //     with any other dist/ module they import (the browser fallback's dist/src-main/...)
 //   helper/dist/renderer/                            the renderer bundle `warren ui` serves
-//   helper/helper/native/build/Release/*.node        the N-API addon
+//   helper/native/build/Release/*.node        the N-API addon
 //   helper/node_modules/<pkg>                        the packages the code imports, and theirs
 //
 // electron-builder runs it after packing (after-pack.ts); packaging.test.ts runs it directly.
@@ -43,7 +43,7 @@ export const CODE_DIRS = ['dist/helper/src', 'dist/src-shared'] as const;
 /** RENDERER_DIR is the renderer bundle scripts/build-ui.mjs writes. */
 export const RENDERER_DIR = 'dist/renderer';
 /** ADDON_DIR is where node-gyp leaves the native addon. */
-export const ADDON_DIR = 'helper/native/build/Release';
+export const ADDON_DIR = 'native/build/Release';
 
 /** stageHelper copies the helper into opts.helperDir; it throws naming what is missing. */
 export function stageHelper(opts: StageOptions): StageResult {

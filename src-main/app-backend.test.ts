@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Status } from '../src-shared/status.js';
-import type { AppState } from '../src-shared/app-state.js';
-import { createLogger } from '../helper/src/log.js';
-import { PATHS } from '../helper/src/api/protocol.js';
+import type { Status } from '../src-shared/wire/status.js';
+import type { AppState } from '../src-shared/wire/app-state.js';
+import { createLogger } from '../src-shared/lib/log.js';
+import { PATHS } from '../src-shared/wire/helper-api.js';
 import { ApiHttpError, startApiServer, type ApiServer, type RouteTable } from '../helper/src/api/server.js';
 import { AppBackend, toProblem } from './app-backend.js';
-import { ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from '../helper/src/api/client.js';
+import { ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from '../helper/src/api/client/client.js';
 
 const quietLog = createLogger(0, { write: () => true });
 const base: Status = {

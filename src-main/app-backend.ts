@@ -5,10 +5,10 @@
 import {
   ApiClient, ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket, type ApiClientError, type StatusEvent,
   type SubscribeOptions, type Subscription,
-} from '../helper/src/api/client.js';
-import { fromStatus, initialAppState, type AppState, type ExitChoice, type Problem } from '../src-shared/app-state.js';
-import type { IpcHandlers, WhyView } from '../src-shared/ipc-schema.js';
-import type { Status } from '../src-shared/status.js';
+} from '../helper/src/api/client/client.js';
+import { fromStatus, initialAppState, type AppState, type ExitChoice, type Problem } from '../src-shared/wire/app-state.js';
+import type { IpcHandlers, WhyView } from '../src-shared/wire/ipc-schema.js';
+import type { Status } from '../src-shared/wire/status.js';
 
 /** AppBackendOptions: the helper's socket, and test seams. */
 export interface AppBackendOptions {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialAppState, type AppState, type PeerView, type TunnelView } from '../src-shared/app-state.js';
+import { initialAppState, type AppState, type PeerView, type TunnelView } from '../src-shared/wire/app-state.js';
 import { dropNotice, trayModel, type MenuItem } from './tray-state.js';
 
 const TUNNEL: TunnelView = {

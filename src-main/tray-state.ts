@@ -1,7 +1,7 @@
 // The tray as data: which icon, which tooltip and which menu follow from the AppState. Pure,
 // so it is unit-tested here and the Electron shell only renders the model (electron/tray.ts).
-import { canChange, exitChoices, type AppState } from '../src-shared/app-state.js';
-import { STATE_WORDS } from '../src-shared/format.js';
+import { canChange, exitChoices, type AppState } from '../src-shared/wire/app-state.js';
+import { STATE_WORDS } from '../src-shared/wire/format.js';
 
 /** TrayIcon names an icon in assets/ (tray-<name>.png). */
 export type TrayIcon = 'connected' | 'connecting' | 'disconnected' | 'error';

@@ -2,8 +2,8 @@
 // the preload exposes window.warrenIpc (contextBridge); in the browser fallback the page talks
 // HTTP to the `warren ui` server that served it: POST api/call/NAME and an EventSource on
 // api/events, both relative to the page's own address, which carries the session token.
-import type { AppState } from '../src-shared/app-state.js';
-import { makeInvoker, PRELOAD_GLOBAL, type IpcInvoker, type PreloadApi } from '../src-shared/ipc-schema.js';
+import type { AppState } from '../src-shared/wire/app-state.js';
+import { makeInvoker, PRELOAD_GLOBAL, type IpcInvoker, type PreloadApi } from '../src-shared/wire/ipc-schema.js';
 
 /** Bridge is what the store uses: typed calls and the state events. */
 export interface Bridge {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readProfile } from '../../helper/src/config/load.js';
-import type { PeerStatus, Status } from '../../src-shared/status.js';
+import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
 import type { TrackedProcess } from './process.js';
 import type { Namespace, Switch, Topology } from './topology.js';
 import { waitUntil } from './wait.js';

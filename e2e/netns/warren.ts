@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PeerStatus, Status } from '../../src-shared/status.js';
+import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
 import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
 import type { Namespace } from './topology.js';
 import { sleep, waitUntil } from './wait.js';

@@ -15,7 +15,7 @@ import {
   Topology, describeE2E, genKeyPair, ping, repoRoot, startWarren, waitForPing, waitUntil,
   type KeyPair, type Namespace, type Warren,
 } from '../netns/index.js';
-import { identityFromPublicKey } from '../../helper/src/config/identity.js';
+import { identityFromPublicKey } from '../../src-shared/lib/identity.js';
 import { TestUsers, usersSkipReason } from '../../helper/src/api/test-users.js';
 import { AppPage, EnrolForm } from './pages/app-page.js';
 import { startWebUiProcess, type WebUiProcess } from './web-ui-process.js';

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
-import type { Status } from '../../src-shared/status.js';
-import { createLogger } from '../../helper/src/log.js';
-import { PATHS } from '../../helper/src/api/protocol.js';
+import type { Status } from '../../src-shared/wire/status.js';
+import { createLogger } from '../../src-shared/lib/log.js';
+import { PATHS } from '../../src-shared/wire/helper-api.js';
 import { startApiServer, type ApiServer } from '../../helper/src/api/server.js';
 import { repoRoot } from '../netns/warren.js';
 

@@ -9,10 +9,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetworkMap, SignedMap } from '../../src-shared/control.js';
-import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/admin-types.js';
-import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/agent-sim.js';
-import { adminCall, startCoordinatorProcess } from '../../coordinator/src/testing.js';
+import type { NetworkMap, SignedMap } from '../../src-shared/wire/control.js';
+import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
+import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/testing/agent-sim.js';
+import { adminCall, startCoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {

@@ -11,7 +11,7 @@ import {
   genKeyPair, iperf3, ping, procStats, startWarren, startWireguardGo, waitForPing, warrenProfile,
   type Namespace, type Topology,
 } from '../../e2e/netns/index.js';
-import { identityFromPublicKey } from '../../helper/src/config/identity.js';
+import { identityFromPublicKey } from '../../src-shared/lib/identity.js';
 import type { BenchOptions } from './options.js';
 
 const LAN = '198.51.100.0/24';

@@ -4,7 +4,7 @@
 import { BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { AppBackend } from '../app-backend.js';
 import { toProblem } from '../app-backend.js';
-import { CALL_NAMES, channelOf, dispatchCall, type IpcResult } from '../../src-shared/ipc-schema.js';
+import { CALL_NAMES, channelOf, dispatchCall, type IpcResult } from '../../src-shared/wire/ipc-schema.js';
 import { indexUrl } from './paths.js';
 
 // fromOurPage: only the top frame of our own index.html may call (not an iframe, not a page

@@ -3,7 +3,7 @@
 // the window for the peer list. It talks to the helper only through AppBackend, that is
 // helper/src/api/client.ts; the page only through the IPC schema.
 import { app, Notification } from 'electron';
-import { DEFAULT_SOCKET_PATH } from '../../helper/src/api/protocol.js';
+import { DEFAULT_SOCKET_PATH } from '../../src-shared/wire/helper-api.js';
 import { AppBackend } from '../app-backend.js';
 import { dropNotice, trayModel, type TrayAction } from '../tray-state.js';
 import { trayHost } from '../tray-host.js';

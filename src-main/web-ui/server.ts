@@ -4,8 +4,8 @@
 // at once, then after every change) as server-sent events. Plain node:http; every request is
 // checked by guard.ts first and bounded in size.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AppState } from '../../src-shared/app-state.js';
-import { dispatchCall, type IpcHandlers } from '../../src-shared/ipc-schema.js';
+import type { AppState } from '../../src-shared/wire/app-state.js';
+import { dispatchCall, type IpcHandlers } from '../../src-shared/wire/ipc-schema.js';
 import { toProblem } from '../app-backend.js';
 import {
   hostAllowed, isToken, newToken, originAllowed, SECURITY_HEADERS, splitPath, tokenMatches,

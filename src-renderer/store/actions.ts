@@ -2,7 +2,7 @@
 // while it runs, and turns an error result into a notice; successes need no notice because
 // the next state event shows them (the Connect button turns into Disconnect).
 import type { Bridge } from '../bridge.js';
-import type { IpcResult } from '../../src-shared/ipc-schema.js';
+import type { IpcResult } from '../../src-shared/wire/ipc-schema.js';
 import { useStore } from './index.js';
 
 let bridge: Bridge | null = null;

@@ -1,7 +1,7 @@
 // The state slice: the AppState main sends (a snapshot, then every change) and whether main
 // itself answers. Nothing here is derived; components derive what they show.
 import type { StateCreator } from 'zustand';
-import { initialAppState, type AppState } from '../../src-shared/app-state.js';
+import { initialAppState, type AppState } from '../../src-shared/wire/app-state.js';
 import type { Store } from './index.js';
 
 /** StateSlice holds what main says. */

@@ -1,7 +1,7 @@
 // The UI slice: what only this window knows: the open view, the theme choice, actions in
 // flight, the last notice and each peer's "why" panel.
 import type { StateCreator } from 'zustand';
-import type { WhyView } from '../../src-shared/ipc-schema.js';
+import type { WhyView } from '../../src-shared/wire/ipc-schema.js';
 import type { Store } from './index.js';
 
 /** View is a tab of the window. */

@@ -1,20 +1,20 @@
 // Admin routes (Bearer token from DIR/admin.token): enrolment keys, systems, the policy file.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/control.js';
-import { formatIPv4 } from '../../../helper/src/config/ipv4.js';
-import { normaliseTag } from '../../../helper/src/firewall/policy-parse.js';
-import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from '../admin-types.js';
-import { MAX_DURATION_MS } from '../duration.js';
-import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../enrolment-keys.js';
-import { ControlError } from '../errors.js';
+import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.js';
+import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
+import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
+import { MAX_DURATION_MS } from './duration.js';
+import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../auth/enrolment-keys.js';
+import { ControlError } from '../http/errors.js';
 import { decodeUtf8, parseJsonBody, readBody } from '../http/body.js';
 import { sendJson } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
-import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../names.js';
-import { endpointsOf } from '../netmap.js';
-import { formatPolicyIssues, parsePolicyFile } from '../policy-file.js';
-import type { LiveSystem } from '../registry.js';
-import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../validate.js';
+import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
+import { endpointsOf } from '../maps/netmap.js';
+import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
+import type { LiveSystem } from '../store/registry.js';
+import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();

@@ -1,17 +1,17 @@
 // Agent routes: enrolment, map, watch stream and endpoint reports (control.ts CONTROL_PATHS).
 import { isIP } from 'node:net';
-import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolResponse, type SignedMap } from '../../../src-shared/control.js';
-import { formatCidr, formatIPv4, parseIPv4 } from '../../../helper/src/config/ipv4.js';
-import { parseAuthHeader, verifyAgentRequest } from '../agent-auth.js';
-import { enrol, parseEnrolRequest } from '../enrol.js';
-import { signedOf } from '../map-publisher.js';
-import { ControlError } from '../errors.js';
+import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolResponse, type SignedMap } from '../../../src-shared/wire/control.js';
+import { formatCidr, formatIPv4, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
+import { enrol, parseEnrolRequest } from './enrol.js';
+import { signedOf } from '../maps/publisher.js';
+import { ControlError } from '../http/errors.js';
 import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { sseFrame } from '../http/watch-hub.js';
-import type { LiveSystem } from '../registry.js';
-import { intField, objectWithKeys, stringArrayField } from '../validate.js';
+import type { LiveSystem } from '../store/registry.js';
+import { intField, objectWithKeys, stringArrayField } from '../http/validate.js';
 import type { Services } from './services.js';
 
 /** authenticate checks a signed agent request and returns its system. */

@@ -1,17 +1,17 @@
 // Agent routes for NAT traversal (control.ts CONTROL_PATHS.relayToken and .punch): relay tokens
 // for the relays a map lists, and punch requests that tell a peer to probe this system now, so
 // both sides send through their NATs at the same moment.
-import { CONTROL_PATHS, type RelayTokenResponse } from '../../../src-shared/control.js';
-import { isIdentity } from '../../../helper/src/config/identity.js';
-import { ControlError } from '../errors.js';
+import { CONTROL_PATHS, type RelayTokenResponse } from '../../../src-shared/wire/control.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
+import { ControlError } from '../http/errors.js';
 import { parseJsonBody } from '../http/body.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { sseFrame } from '../http/watch-hub.js';
-import { endpointsOf } from '../netmap.js';
-import type { LiveSystem } from '../registry.js';
-import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../relay/token.js';
-import { objectWithKeys, stringField } from '../validate.js';
+import { endpointsOf } from '../maps/netmap.js';
+import type { LiveSystem } from '../store/registry.js';
+import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../../src-shared/lib/relay-token.js';
+import { objectWithKeys, stringField } from '../http/validate.js';
 import { authenticate } from './agent.js';
 import type { Services } from './services.js';
 

@@ -1,11 +1,12 @@
 // Services are what the route handlers share.
-import type { Logger } from '../../../helper/src/log.js';
-import type { MachineKeys, NonceCache } from '../agent-auth.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import type { MachineKeys } from '../auth/agent-auth.js';
+import type { NonceCache } from '../../../src-shared/lib/nonce-cache.js';
 import type { WatchHub } from '../http/watch-hub.js';
-import type { MapPublisher } from '../map-publisher.js';
-import type { NatServices } from '../nat-services.js';
-import type { Registry } from '../registry.js';
-import type { SigningKey } from '../signing.js';
+import type { MapPublisher } from '../maps/publisher.js';
+import type { NatServices } from '../nat/services.js';
+import type { Registry } from '../store/registry.js';
+import type { SigningKey } from '../auth/signing.js';
 
 /** Services hold the coordinator's state for the handlers. */
 export interface Services {

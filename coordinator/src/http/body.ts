@@ -2,8 +2,8 @@
 // (from Content-Length, or while reading), and JSON is parsed strictly (duplicate keys,
 // depth) with the helper's parser, whose errors carry a line and column.
 import type { IncomingMessage } from 'node:http';
-import { JsonSyntaxError, parseJson } from '../../../helper/src/config/json.js';
-import { ControlError } from '../errors.js';
+import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
+import { ControlError } from './errors.js';
 
 /** readBody collects the body up to limit bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

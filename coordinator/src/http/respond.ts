@@ -1,7 +1,7 @@
 // Writing responses: JSON bodies, and errors in control.ts ControlErrorBody form.
 import type { ServerResponse } from 'node:http';
-import type { ControlErrorBody } from '../../../src-shared/control.js';
-import { ControlError } from '../errors.js';
+import type { ControlErrorBody } from '../../../src-shared/wire/control.js';
+import { ControlError } from './errors.js';
 
 const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlError } from '../errors.js';
+import { ControlError } from './errors.js';
 import { Router } from './router.js';
 
 test('Router matches methods and :params and refuses the rest with codes', () => {

@@ -1,6 +1,6 @@
 // A small route table: method and path pattern (":name" segments) to a handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ControlError } from '../errors.js';
+import { ControlError } from './errors.js';
 
 /** RequestContext is what a handler gets. */
 export interface RequestContext {

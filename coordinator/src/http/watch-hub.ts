@@ -3,8 +3,8 @@
 // every 15 s, and back-pressure that keeps only the newest map for a slow reader instead of
 // queueing every version in memory.
 import type { ServerResponse } from 'node:http';
-import type { WatchEvent } from '../../../src-shared/control.js';
-import { ControlError } from '../errors.js';
+import type { WatchEvent } from '../../../src-shared/wire/control.js';
+import { ControlError } from './errors.js';
 
 /** WATCH_PING_MS is how often idle streams get a ping (keeps NATs and proxies from closing them). */
 export const WATCH_PING_MS = 15_000;

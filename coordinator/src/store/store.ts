@@ -2,8 +2,8 @@
 // files and the map version counter. WAL mode, so a crash never leaves half a change, and
 // synchronous=FULL, so a change acknowledged to an admin or agent is on disk.
 import Database from 'better-sqlite3';
-import type { SystemState } from '../../../src-shared/control.js';
-import type { Approval, EnrolmentKey } from '../enrolment-keys.js';
+import type { SystemState } from '../../../src-shared/wire/control.js';
+import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
 
 /** SystemRow is a system as stored. */

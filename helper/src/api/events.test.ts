@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Status } from '../../../src-shared/status.js';
-import { createLogger } from '../log.js';
+import type { Status } from '../../../src-shared/wire/status.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { startApiServer } from './server.js';
-import { PATHS } from './protocol.js';
-import { SseParser, type SseEvent } from './sse.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
+import { SseParser, type SseEvent } from '../../../src-shared/lib/sse.js';
 
 const STATUS: Status = {
   version: '0.1.0', identity: 'G982V', publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=', virtualAddress: '100.64.0.1',

@@ -5,9 +5,9 @@
 // a missed event harmless. One Status is built and serialised per broadcast, however many
 // streams are open.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Status } from '../../../src-shared/status.js';
-import type { Logger } from '../log.js';
-import { API_LIMITS, type ApiEventName } from './protocol.js';
+import type { Status } from '../../../src-shared/wire/status.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import { API_LIMITS, type ApiEventName } from '../../../src-shared/wire/helper-api.js';
 
 /** ChangeSource is where change notifications come from (the daemon calls the listener). */
 export interface ChangeSource {

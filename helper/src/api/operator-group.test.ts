@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Status } from '../../../src-shared/status.js';
-import { createLogger } from '../log.js';
+import type { Status } from '../../../src-shared/wire/status.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { requirePrivileged, startApiServer, type ApiServerOptions } from './server.js';
-import { PATHS } from './protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import { runNodeAs, TestUsers, usersSkipReason, type TestUser } from './test-users.js';
 
 const STATUS: Status = {
@@ -91,7 +91,7 @@ interface AsUserResult { status: string; event: string; caller: unknown; disconn
 
 /** asUser runs the client as user: status, the first event, caller and a disconnect. */
 async function asUser(t: { skip(msg: string): void }, user: TestUser, path: string): Promise<AsUserResult | null> {
-  const clientUrl = new URL('./client.js', import.meta.url).href;
+  const clientUrl = new URL('./client/client.js', import.meta.url).href;
   const script = `
     const { ApiClient } = await import(${JSON.stringify(clientUrl)});
     const c = new ApiClient(${JSON.stringify(path)});

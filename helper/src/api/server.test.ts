@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Status } from '../../../src-shared/status.js';
-import { createLogger } from '../log.js';
-import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from './client.js';
+import type { Status } from '../../../src-shared/wire/status.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
+import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from './client/client.js';
 import { ApiHttpError, ApiServerError, startApiServer } from './server.js';
 
 const STATUS: Status = {
@@ -224,7 +224,7 @@ test('client errors: permission denied', async (t) => {
       return;
     }
     // Root passes every mode check, so the client runs in a child as "nobody".
-    const clientUrl = new URL('./client.js', import.meta.url).href;
+    const clientUrl = new URL('./client/client.js', import.meta.url).href;
     const script = `import(${JSON.stringify(clientUrl)}).then((m) => new m.ApiClient(${JSON.stringify(path)}).status())` +
       `.then(() => console.log('ok'), (e) => console.log(e.constructor.name))`;
     const loaders = process.execArgv.filter((a, i, all) => a.startsWith('--import') || all[i - 1] === '--import');

@@ -7,12 +7,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Status } from '../../../src-shared/status.js';
-import type { Logger } from '../log.js';
-import { peerCredentials } from '../native/index.js';
+import type { Status } from '../../../src-shared/wire/status.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import { peerCredentials } from '../../../src-shared/lib/native/index.js';
 import { checkAccess, DEFAULT_OPERATOR_GROUP, deniedMessage, groupGid, type AccessCheck } from './auth.js';
 import { EventHub, type ChangeSource, type EventLimits } from './events.js';
-import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type CallerInfo, type HttpMethod } from './protocol.js';
+import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type CallerInfo, type HttpMethod } from '../../../src-shared/wire/helper-api.js';
 
 /**
  * SocketAccess says who may connect to the socket at all. 'everyone-reads' (mode 0666): every

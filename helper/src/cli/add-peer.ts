@@ -1,5 +1,5 @@
 // `warren add-peer`: append a static peer to a profile as one validated, atomic edit.
-import { identityFromPublicKey } from '../config/identity.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { readProfile, saveProfile } from '../config/load.js';
 import type { PeerJson } from '../config/schema.js';
 import { intFlag, requiredFlag, stringFlag, UsageError, type Command } from './command.js';

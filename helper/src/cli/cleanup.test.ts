@@ -14,7 +14,7 @@ import { statePath, writeState } from '../daemon/state-file.js';
 import { applySplitDns } from '../dns/split/index.js';
 import { dnsStatePath, writeDnsState } from '../dns/split/state.js';
 import { exitNodeStatePath, writeExitNodeState } from '../exitnode/state.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { runCaptured } from './run-captured.js';
 
 const quiet = createLogger(0, { write: () => true });

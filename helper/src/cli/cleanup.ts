@@ -10,7 +10,7 @@ import { dnsStatePath } from '../dns/split/state.js';
 import { recoverExitNode, type ExitNodeEnv } from '../exitnode/index.js';
 import { exitNodeStatePath } from '../exitnode/state.js';
 import { fullTunnelStatePath, recoverFullTunnel } from '../router/full-tunnel.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../../src-shared/lib/log.js';
 import { CliError, EXIT, type Command } from './command.js';
 import { resolvePath } from './paths.js';
 

@@ -1,7 +1,7 @@
 // The `warren` command line: picks the subcommand, parses its flags strictly, and turns errors
 // into messages and exit codes (0 ok, 1 failure, 2 usage).
 import { parseArgs } from 'node:util';
-import { didYouMean, ProfileError } from '../config/errors.js';
+import { didYouMean, ProfileError } from '../../../src-shared/lib/errors.js';
 import { addPeerCommand } from './add-peer.js';
 import { CliError, EXIT, helpText, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { genkeyCommand } from './genkey.js';

@@ -1,5 +1,5 @@
 // `warren exit-node`: list the exit nodes this system may use, and switch their routes on or off.
-import { PATHS } from '../api/protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRouteState } from '../router/exit-routes.js';
 import { CliError, EXIT, type Command } from './command.js';
 import { callHelper } from './api-call.js';

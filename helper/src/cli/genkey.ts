@@ -1,5 +1,5 @@
 // `warren genkey`: a new X25519 private key in WireGuard's text form.
-import { formatKey, generatePrivateKey } from '../config/keys.js';
+import { formatKey, generatePrivateKey } from '../../../src-shared/lib/keys.js';
 import type { Command } from './command.js';
 
 /** genkeyCommand is `warren genkey`. */

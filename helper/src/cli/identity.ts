@@ -1,6 +1,6 @@
 // `warren identity`: the 5-character identity of this profile or of a public key.
-import { identityFromPublicKey } from '../config/identity.js';
-import { KeyFormatError, parseKey } from '../config/keys.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
+import { KeyFormatError, parseKey } from '../../../src-shared/lib/keys.js';
 import { loadProfile } from '../config/load.js';
 import { stringFlag, UsageError, type Command } from './command.js';
 import { resolvePath } from './paths.js';

@@ -1,8 +1,8 @@
 // `warren init`: write a new profile with a fresh key.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { identityFromPublicKey } from '../config/identity.js';
-import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { saveProfile } from '../config/load.js';
 import type { ProfileJson } from '../config/schema.js';
 import { booleanFlag, intFlag, requiredFlag, type Command } from './command.js';

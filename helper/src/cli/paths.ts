@@ -1,6 +1,6 @@
 // Where the helper keeps things. Flags win over environment variables, which win over the
 // defaults, so that several helpers can run side by side in network namespaces (DESIGN.md "CLI").
-import { DEFAULT_SOCKET_PATH } from '../api/protocol.js';
+import { DEFAULT_SOCKET_PATH } from '../../../src-shared/wire/helper-api.js';
 import { DEFAULT_PROFILE_PATH } from '../config/schema.js';
 import { stringFlag, type CliIo, type ParsedArgs } from './command.js';
 

@@ -1,5 +1,5 @@
 // `warren pubkey`: the public key of a private key read from stdin.
-import { formatKey, KeyFormatError, parseKey, publicKeyFromPrivate } from '../config/keys.js';
+import { formatKey, KeyFormatError, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { CliError, type Command } from './command.js';
 
 // A key line is 44 characters; anything much longer is not a key and is not read further.

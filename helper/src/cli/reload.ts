@@ -1,5 +1,5 @@
 // `warren reload`: ask the running helper to re-read its profile (the same as SIGHUP).
-import { PATHS } from '../api/protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';

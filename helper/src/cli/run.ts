@@ -1,7 +1,7 @@
 // `warren run`: validate the profile, then hand over to the daemon in the foreground.
 import { ApiServerError, assertNoHelperRunning } from '../api/server.js';
 import { loadProfile } from '../config/load.js';
-import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY, MIN_VERBOSITY } from '../log.js';
+import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY, MIN_VERBOSITY } from '../../../src-shared/lib/log.js';
 import { CliError, intFlag, type Command } from './command.js';
 import { resolvePath } from './paths.js';
 

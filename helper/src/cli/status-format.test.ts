@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PeerStatus, Status } from '../../../src-shared/status.js';
+import type { PeerStatus, Status } from '../../../src-shared/wire/status.js';
 import { formatAgo, formatBytes, formatDrops, formatStatus } from './status-format.js';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);

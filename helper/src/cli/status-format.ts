@@ -1,9 +1,9 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { PeerStatus, Status } from '../../../src-shared/status.js';
-import { formatPath } from '../../../src-shared/format.js';
-import { escapeControl } from '../log.js';
+import type { PeerStatus, Status } from '../../../src-shared/wire/status.js';
+import { formatPath } from '../../../src-shared/wire/format.js';
+import { escapeControl } from '../../../src-shared/lib/log.js';
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 

@@ -1,6 +1,6 @@
 // `warren up` / `warren down`: connect or disconnect the tunnel without stopping the helper
 // (POST /v1/connect, /v1/disconnect; root or the operator group).
-import { PATHS } from '../api/protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';

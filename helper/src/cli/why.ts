@@ -1,6 +1,6 @@
 // `warren why PEER`: which policy lets traffic with a peer through, in which direction, or
 // which missing policy or unmet trust requirement blocks it.
-import { PATHS } from '../api/protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import { booleanFlag, CliError, EXIT, type Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';

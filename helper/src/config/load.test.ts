@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProfileError } from './errors.js';
+import { ProfileError } from '../../../src-shared/lib/errors.js';
 import { loadProfile, readProfile, saveProfile } from './load.js';
 import { toProfileJson } from './schema.js';
 

@@ -6,8 +6,8 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { ProfileError } from './errors.js';
-import { JsonSyntaxError, parseJson } from './json.js';
+import { ProfileError } from '../../../src-shared/lib/errors.js';
+import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { PROFILE_LIMITS, type Profile } from './schema.js';
 import { validateProfile } from './validate.js';
 

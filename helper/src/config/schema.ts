@@ -1,7 +1,7 @@
 // The profile's typed form and its limits: docs/profile.md is the contract.
-import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from './ipv4.js';
-import { formatKey } from './keys.js';
-import type { Policy } from '../../../src-shared/policy.js';
+import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
+import type { Policy } from '../../../src-shared/wire/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
 import type { EgressConfig } from './validate-proxy.js';

@@ -2,8 +2,8 @@
 // public key, this system's id there and its Ed25519 machine key. `warren enrol` writes it.
 // With a coordinator, peers, policies and tags come from its signed network maps, so the
 // profile must not also list them (two sources of truth would disagree silently).
-import { parseKey } from './keys.js';
-import { childPath, isObject, typeName, type Issues } from './errors.js';
+import { parseKey } from '../../../src-shared/lib/keys.js';
+import { childPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 
 /** CoordinatorConfig is the normalised Coordinator section. */
 export interface CoordinatorConfig {

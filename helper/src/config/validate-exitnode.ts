@@ -2,9 +2,9 @@
 // for those subnets; `AvailableRoutes` ({IDENTITY: [CIDRs]}) routes subnets through peers.
 // 0.0.0.0/0 is the full tunnel: all internet traffic through one exit node; `KillSwitch` then
 // blocks anything that would go around it.
-import { cidrContains, formatCidr, type Cidr } from './ipv4.js';
-import { isIdentity } from './identity.js';
-import { childPath, indexPath, isObject, quote, typeName, type Issues } from './errors.js';
+import { cidrContains, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
+import { childPath, indexPath, isObject, quote, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 import { cidrValue } from './validate.js';
 
 /** MAX_EXIT_ROUTES bounds each list of routes. */

@@ -1,9 +1,9 @@
 // Profile keys for policy and DNS (issue 3): own `Tags`, per-peer `Tags` and `DnsNames`, the
 // `Dns` section and `Policies`. Checked like the rest of the profile: every problem collected
 // with its key path, nothing half-applied.
-import type { Policy } from '../../../src-shared/policy.js';
-import { parsePolicies } from '../firewall/policy-parse.js';
-import { childPath, indexPath, isObject, quote, typeName, type Issues } from './errors.js';
+import type { Policy } from '../../../src-shared/wire/policy.js';
+import { parsePolicies } from '../../../src-shared/lib/policy-parse.js';
+import { childPath, indexPath, isObject, quote, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 
 type Obj = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 // The profile's Egress and Ingress sections (issue 7): an HTTP proxy on 127.0.0.1 whose
 // destinations are limited by allow/deny lists, and TCP ports published on the virtual address.
 import { checkRules } from '../proxy/match.js';
-import { childPath, indexPath, isObject, typeName, type Issues } from './errors.js';
+import { childPath, indexPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 
 /** DEFAULT_EGRESS_PORT is where the egress proxy listens without Egress.ListenPort. */
 export const DEFAULT_EGRESS_PORT = 3128;

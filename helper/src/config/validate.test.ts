@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProfileError } from './errors.js';
-import { formatKey, generatePrivateKey, publicKeyFromPrivate } from './keys.js';
-import { parseCidr } from './ipv4.js';
+import { ProfileError } from '../../../src-shared/lib/errors.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { validateProfile } from './validate.js';
 
 const OWN_PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';

@@ -1,16 +1,16 @@
 // Profile validation: docs/profile.md "Keys". Every key is checked, all problems are collected,
 // and only a fully valid profile comes out, typed and with defaults filled in.
-import { identityFromPublicKey } from './identity.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import {
   cidrContains, cidrIsCanonical, cidrNetwork, formatCidr, parseCidr, parseEndpoint, parseIPv4,
   prefixMask, type Cidr, type Endpoint,
-} from './ipv4.js';
-import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
+} from '../../../src-shared/lib/ip/ipv4.js';
+import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { exitNodeField } from './validate-exitnode.js';
 import { coordinatorField } from './validate-coordinator.js';
 import { proxyFields } from './validate-proxy.js';
-import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from './errors.js';
+import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from '../../../src-shared/lib/errors.js';
 import {
   ACTIVE_RESERVED_KEYS, ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
   type PeerConfig, type Profile, type ReservedKey,

@@ -5,10 +5,10 @@
 // the profile; every later map must be signed with it.
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolRequest, type EnrolResponse } from '../../../src-shared/control.js';
-import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../config/keys.js';
+import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolRequest, type EnrolResponse } from '../../../src-shared/wire/control.js';
+import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
-import { identityFromPublicKey } from '../config/identity.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
 import { enrolProof, machineKeyFromSeed, newMachineSeed } from './sign.js';

@@ -2,7 +2,7 @@
 // after enrolment, the AGENT_AUTH signature. Plain node:http so limits are ours to set.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CONTROL_LIMITS, type ControlErrorBody } from '../../../src-shared/control.js';
+import { CONTROL_LIMITS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
 import { agentAuthorization, type MachineKey } from './sign.js';
 
 /** ControlHttpError is a non-2xx answer (code from the coordinator) or a transport failure (status 0). */

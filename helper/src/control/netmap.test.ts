@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import nacl from 'tweetnacl';
-import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/control.js';
-import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
-import { identityFromPublicKey } from '../config/identity.js';
+import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/wire/control.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
 import { MapRejected, openSignedMap, profileFromMap } from './netmap.js';
 import { signMap } from './sign.js';

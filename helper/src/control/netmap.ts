@@ -2,12 +2,12 @@
 // the key pinned at enrolment), the recipient and the version before parsing; profileFromMap
 // turns a map into the same Profile a static file gives, so the rest of the helper (device,
 // firewall, DNS, exit routes) has one input whatever the mode.
-import type { NetworkMap, SignedMap } from '../../../src-shared/control.js';
-import { parseCidr, parseEndpoint, type Cidr } from '../config/ipv4.js';
-import { parseKey } from '../config/keys.js';
-import { identityFromPublicKey } from '../config/identity.js';
+import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
+import { parseCidr, parseEndpoint, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseKey } from '../../../src-shared/lib/keys.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
-import { CONTROL_LIMITS } from '../../../src-shared/control.js';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { verifyMapSignature } from './sign.js';
 import { parseNetworkMap, MapFormatError } from './map-parse.js';
 

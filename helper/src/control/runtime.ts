@@ -3,10 +3,10 @@
 // every map against the pinned key and version, applies it, stores it, and reports where the
 // helper can be reached. It never lets a coordinator problem stop the data plane.
 import { networkInterfaces } from 'node:os';
-import { CONTROL_PATHS, type NetworkMap, type PunchRequest, type RelayTokenResponse, type SignedMap, type WatchEvent } from '../../../src-shared/control.js';
-import type { CoordinatorSummary } from '../../../src-shared/status.js';
+import { CONTROL_PATHS, type NetworkMap, type PunchRequest, type RelayTokenResponse, type SignedMap, type WatchEvent } from '../../../src-shared/wire/control.js';
+import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';

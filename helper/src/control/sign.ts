@@ -3,7 +3,7 @@
 // DESIGN.md convention 10 says; Node's hot-path crypto is not needed here.
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { AGENT_AUTH, MAP_SIGNATURE_CONTEXT, agentSigningText, enrolProofText } from '../../../src-shared/control.js';
+import { AGENT_AUTH, MAP_SIGNATURE_CONTEXT, agentSigningText, enrolProofText } from '../../../src-shared/wire/control.js';
 
 /** MachineKey is an Ed25519 key pair made from a 32-byte seed. */
 export interface MachineKey {

@@ -3,8 +3,8 @@
 // verified again on load, so a tampered file is refused like a tampered map.
 import { readFileSync, renameSync, writeFileSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SignedMap } from '../../../src-shared/control.js';
-import { CONTROL_LIMITS } from '../../../src-shared/control.js';
+import type { SignedMap } from '../../../src-shared/wire/control.js';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 
 const FILE = 'netmap.json';
 

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WatchEvent } from '../../../src-shared/control.js';
-import { CONTROL_LIMITS } from '../../../src-shared/control.js';
+import type { WatchEvent } from '../../../src-shared/wire/control.js';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { readEvents } from './watch.js';
 
 async function stream(write: (res: import('node:http').ServerResponse) => void): Promise<{ events: WatchEvent[]; error: Error | null }> {

@@ -3,9 +3,9 @@
 // stream that stays silent past two missed pings is treated as dead. Events are parsed by the
 // bounded SseParser: the coordinator is trusted for maps only after their signature checks.
 import type { IncomingMessage } from 'node:http';
-import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/control.js';
+import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
-import { SseParser } from '../api/sse.js';
+import { SseParser } from '../../../src-shared/lib/sse.js';
 
 /** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
 const WATCH_SILENCE_MS = 40_000;

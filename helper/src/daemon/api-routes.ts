@@ -1,7 +1,7 @@
 // The daemon's local API routes besides status: why, reload and exit nodes. Mutating routes
 // check the caller's credentials (SO_PEERCRED) first.
 import { ApiHttpError, requirePrivileged, type RouteTable } from '../api/server.js';
-import { PATHS } from '../api/protocol.js';
+import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { TunnelControl } from './tunnel.js';

@@ -2,10 +2,10 @@
 // are added, changed in place (sessions kept) or removed, then the policy is recompiled (which
 // re-checks every flow and rebuilds the DNS zone) and the exit-node routes follow. A reload
 // (SIGHUP, POST /v1/reload) and a new network map from the coordinator both come through here.
-import { parseIPv4 } from '../config/ipv4.js';
-import { formatKey } from '../config/keys.js';
+import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device, PeerConfig as DevicePeerConfig } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { ExitRuntime } from './exit-runtime.js';

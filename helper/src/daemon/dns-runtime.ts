@@ -1,11 +1,11 @@
 // The helper's nameserver as the daemon runs it: it listens on the virtual address port 53,
 // answers from a zone rebuilt whenever the policy changes (so names appear and vanish with
 // reachability), and wires the zone into the system resolver with split DNS.
-import type { DnsSummary } from '../../../src-shared/status.js';
+import type { DnsSummary } from '../../../src-shared/wire/status.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { applySplitDns } from '../dns/split/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 
 /** DnsRuntime is the running nameserver and its resolver integration. */

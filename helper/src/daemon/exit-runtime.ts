@@ -4,7 +4,7 @@
 import type { Profile } from '../config/schema.js';
 import { devicePeerByIdentity } from './apply.js';
 import { applyExitNode, type ExitNode } from '../exitnode/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { ExitRoutes } from '../router/exit-routes.js';
 import { FullTunnel } from '../router/full-tunnel.js';
 import type { Device } from '../wireguard/device/device.js';

@@ -2,9 +2,9 @@
 // can be undone (socket, adapter, state file, device, local API), runs until SIGTERM/SIGINT, and
 // takes everything down again. If a step fails, the steps before it are undone, so the machine
 // is never left half-configured.
-import { parseIPv4 } from '../config/ipv4.js';
+import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Profile } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { openTun, type TunAdapter } from '../tun/index.js';
 import { openNativeBind } from '../wireguard/device/bind.js';
 import { PathBind } from '../nat/path-bind.js';

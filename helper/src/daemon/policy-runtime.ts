@@ -3,14 +3,14 @@
 // re-checks existing flows at once), recompiles exactly when a schedule flips, and sweeps the
 // connection table every second so that flows no longer allowed disappear within a second.
 import type { Profile } from '../config/schema.js';
-import { parseIPv4, formatIPv4 } from '../config/ipv4.js';
+import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
 import { explain, formatWhy } from '../firewall/why.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device } from '../wireguard/device/device.js';
-import { formatKey } from '../config/keys.js';
-import type { PolicySummary } from '../../../src-shared/status.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
+import type { PolicySummary } from '../../../src-shared/wire/status.js';
 import { devicePeerByIdentity } from './apply.js';
 
 /** SWEEP_MS is how often expired and no-longer-allowed flows are removed. */

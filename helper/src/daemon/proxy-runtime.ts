@@ -3,7 +3,7 @@
 // applies: an ingress port is reached only by peers the firewall lets through to it.
 import { lookup } from 'node:dns/promises';
 import type { Profile } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { compileRules } from '../proxy/match.js';
 import { startEgressProxy, type EgressProxy } from '../proxy/egress.js';
 import { startIngressProxy, type IngressProxy } from '../proxy/ingress.js';

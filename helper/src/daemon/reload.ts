@@ -3,9 +3,9 @@
 // whole and the running one stays. What cannot change without a restart (keys, address, port,
 // adapter, proxies) is named in the answer rather than half-applied.
 import { loadProfile } from '../config/load.js';
-import { ProfileError } from '../config/errors.js';
+import { ProfileError } from '../../../src-shared/lib/errors.js';
 import type { Profile } from '../config/schema.js';
-import { formatKey } from '../config/keys.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
 
 /** ReloadResult says what happened, in words for the person who asked. */
 export interface ReloadResult {

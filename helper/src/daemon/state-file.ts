@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipQuiet, linkExists } from '../tun/ip.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 
 /** HelperState is what a running helper has changed on the machine. */
 export interface HelperState {

@@ -1,9 +1,9 @@
 // buildStatus turns the running device into the Status snapshot of src-shared/status.ts.
-import type { Status, PeerStatus } from '../../../src-shared/status.js';
+import type { Status, PeerStatus } from '../../../src-shared/wire/status.js';
 import type { Profile } from '../config/schema.js';
-import { formatCidr, formatIPv4 } from '../config/ipv4.js';
-import { formatKey } from '../config/keys.js';
-import { identityFromPublicKey } from '../config/identity.js';
+import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';

@@ -3,8 +3,8 @@
 // device drops every packet both ways and forgets its sessions, and routes through exit nodes
 // are withdrawn so the machine's own routes take over again; the adapter and the overlay
 // route stay, so traffic for the overlay is dropped rather than sent out in the clear.
-import type { TunnelState } from '../../../src-shared/status.js';
-import type { Logger } from '../log.js';
+import type { TunnelState } from '../../../src-shared/wire/status.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { ChangeNotifier } from './changes.js';

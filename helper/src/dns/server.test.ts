@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { rcodeOf } from './respond.js';
 import { startDnsServer, type DnsServer } from './server.js';
 import { buildZone, type Zone } from './zone.js';

@@ -4,7 +4,7 @@
 // The zone is read at every query, so a policy reload changes answers at once.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { OUTCOMES, respond, type Outcome, type Transport } from './respond.js';
 import type { Zone } from './zone.js';
 

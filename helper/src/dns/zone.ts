@@ -4,7 +4,7 @@
 // systems and this system appear, so any other name in the zone is NXDOMAIN and the zone does
 // not reveal who exists. Names outside the zone are SERVFAIL so that the OS resolver falls
 // through to its next nameserver (glibc does on SERVFAIL).
-import { parseIPv4 } from '../config/ipv4.js';
+import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { isLabel, isWithin, MAX_NAME, normaliseName, parentsBelow } from './names.js';
 
 /** DEFAULT_ZONE is the zone when the profile's Dns.Zone is absent. */

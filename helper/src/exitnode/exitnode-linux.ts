@@ -3,8 +3,8 @@
 // (read-only), record the old ip_forward in the state file, create the table in one
 // transaction, set ip_forward. Any failure undoes what was done, so nothing is left half-set.
 import { readFileSync } from 'node:fs';
-import { cidrNetwork, formatCidr, type Cidr } from '../config/ipv4.js';
-import type { Logger } from '../log.js';
+import { cidrNetwork, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { runCommand, MAX_ROUTES, type CommandRunner, type ExitNode, type ExitNodeEnv, type ExitNodeOptions } from './index.js';
 import { buildNftScript, droppedFromNftJson, exitTableName, type ResolvedRoute } from './nft.js';
 import { parseDefaultRoute, parseRouteGet, probeAddresses } from './route.js';

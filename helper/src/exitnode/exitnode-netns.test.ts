@@ -83,7 +83,7 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
       env: {
         ...process.env,
         WX_MOD: new URL(`./index${ext}`, here).href,
-        WX_LOG: new URL(`../log${ext}`, here).href,
+        WX_LOG: new URL(`../../../src-shared/lib/log${ext}`, here).href,
         WX_OPTS: JSON.stringify({
           adapter: 'wtun0', overlay: { addr: 0x64400000, bits: 10 }, stateDir,
           routes: [{ addr: 0xc0000200, bits: 24 }, { addr: 0xc6336400, bits: 24 }],

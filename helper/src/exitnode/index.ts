@@ -3,8 +3,8 @@
 // the overlay. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
 // is implemented, other platforms fail with a clear message.
 import { execFile } from 'node:child_process';
-import type { Cidr } from '../config/ipv4.js';
-import type { Logger } from '../log.js';
+import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 
 /** CommandResult is what a CommandRunner reports; it never throws for a failing command. */
 export interface CommandResult {

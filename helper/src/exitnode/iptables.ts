@@ -3,7 +3,7 @@
 // the adapter towards the overlay, with a counter), each jumped to from the built-in chain.
 // Installed with one `iptables-restore --noflush` transaction, so they are all there or not at
 // all; removed by deleting the two jumps and the two chains, nothing else.
-import { cidrNetwork, formatCidr, type Cidr } from '../config/ipv4.js';
+import { cidrNetwork, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { CommandRunner } from './index.js';
 import type { ResolvedRoute } from './nft.js';
 

@@ -1,7 +1,7 @@
 // The exit node's nftables table (nft(8), "TABLES", "CHAINS", "NAT STATEMENTS"): one table of
 // our own per adapter, created in a single `nft -f -` transaction so that it is all there or not
 // at all, and removed with one `delete table`. Nothing outside that table is touched.
-import { formatCidr, cidrNetwork, type Cidr } from '../config/ipv4.js';
+import { formatCidr, cidrNetwork, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 
 /** ResolvedRoute is a provided route with the LAN interface and our address on it. */
 export interface ResolvedRoute {

@@ -1,7 +1,7 @@
 // Route discovery for provided subnets: which interface leads to the subnet and which of our
 // own addresses the kernel would use there (`ip -j route get`, iproute2 ip-route(8)). That
 // address is the SNAT source, so LAN devices see the exit node and answer it.
-import { formatIPv4, prefixMask, type Cidr } from '../config/ipv4.js';
+import { formatIPv4, prefixMask, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 
 /** RoutePath is the outgoing interface and our source address towards an address. */
 export interface RoutePath {

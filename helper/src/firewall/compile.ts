@@ -6,10 +6,10 @@
 import {
   tagSelector,
   type Acl, type Policy, type PolicyMode, type PortRange, type Selector, type TrustRequirement,
-} from '../../../src-shared/policy.js';
-import { normaliseTag } from './policy-parse.js';
+} from '../../../src-shared/wire/policy.js';
+import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
 import { DROP, PASS } from './reasons.js';
-import { nextScheduleChange, scheduleActive } from './schedule.js';
+import { nextScheduleChange, scheduleActive } from '../../../src-shared/lib/schedule.js';
 
 /** PROTO numbers from the IANA protocol registry. */
 export const PROTO = { icmp: 1, tcp: 6, udp: 17 } as const;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Acl, Policy } from '../../../src-shared/policy.js';
+import type { Acl, Policy } from '../../../src-shared/wire/policy.js';
 import { compile, type RuleSet } from './compile.js';
 import { TIMEOUTS } from './conntrack.js';
 import { Firewall } from './filter.js';

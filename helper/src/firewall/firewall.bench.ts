@@ -2,8 +2,8 @@
 // flows (issue 3 "npm run bench"). Run: node --import tsx helper/src/firewall/firewall.bench.ts
 // (or node dist/helper/src/firewall/firewall.bench.js). runFirewallBench() returns the figures.
 import { pathToFileURL } from 'node:url';
-import type { Policy } from '../../../src-shared/policy.js';
-import { CROCKFORD_ALPHABET } from '../config/identity.js';
+import type { Policy } from '../../../src-shared/wire/policy.js';
+import { CROCKFORD_ALPHABET } from '../../../src-shared/lib/identity.js';
 import { compile, type PeerInfo } from './compile.js';
 import { Firewall } from './filter.js';
 import { PASS } from './reasons.js';

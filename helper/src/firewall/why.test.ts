@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Policy } from '../../../src-shared/policy.js';
+import type { Policy } from '../../../src-shared/wire/policy.js';
 import { compile } from './compile.js';
 import { explain, formatWhy, peerIndexOf } from './why.js';
 

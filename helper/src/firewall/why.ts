@@ -1,7 +1,7 @@
 // `warren why PEER`: issue 3 "Firewall" (which policy and ACL allow traffic with a peer, in
 // which direction, or which missing policy or unmet trust requirement blocks it). Works from a
 // compiled rule set, so the answer is exactly what the filter enforces at that moment.
-import type { Acl, PolicyMode, TrustRequirement } from '../../../src-shared/policy.js';
+import type { Acl, PolicyMode, TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { matches, type PeerRules, type RuleSet } from './compile.js';
 
 /** WhyGrant is a policy that allows new connections in a direction, with its ACLs. */

@@ -5,7 +5,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   DISCO_MAC_BYTES, DISCO_TXID_BYTES, NAT_CONTEXT, discoBody, parseDisco, withMac, type DiscoMessage,
-} from '../../../src-shared/nat-wire.js';
+} from '../../../src-shared/wire/nat-wire.js';
 import { dh } from '../wireguard/noise/crypto.js';
 
 /** discoKey derives the pair's disco key, or null for a public key that gives no secret. */

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   NAT_CONTEXT, discoveryRequestBody, parseDiscoveryReply, signedBytes, withSignature,
-} from '../../../src-shared/nat-wire.js';
-import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../coordinator/src/ed25519.js';
-import { parseEndpointAddr } from '../config/ipv4.js';
-import type { Logger } from '../log.js';
+} from '../../../src-shared/wire/nat-wire.js';
+import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
+import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 
 /** Ask again this often once a mapping is known (NAT mappings change rarely, but they do). */
 const REFRESH_MS = 20_000;

@@ -3,9 +3,9 @@
 // and datagrams to virtual endpoints go to the relay while the rest leave in one batch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NatKind, relayFrame } from '../../../src-shared/nat-wire.js';
+import { NatKind, relayFrame } from '../../../src-shared/wire/nat-wire.js';
 import { FakeNetwork } from '../wireguard/device/fake-io.js';
-import type { PacketBatch } from '../wireguard/device/batch.js';
+import type { Batch } from '../../../src-shared/lib/native/batch.js';
 import { PathBind, isVirtualEndpoint } from './path-bind.js';
 
 const RELAY = 0xcb007164; // 203.0.113.100
@@ -13,7 +13,7 @@ const wg = (n: number): Buffer => Buffer.concat([Buffer.from([4, 0, 0, 0]), Buff
 
 function collect(bind: PathBind): { batches: Array<Array<{ data: Buffer; addr: number; port: number }>> } {
   const out = { batches: [] as Array<Array<{ data: Buffer; addr: number; port: number }>> };
-  bind.startReader(1500, (b: PacketBatch) => {
+  bind.startReader(1500, (b: Batch) => {
     const items = [];
     for (let i = 0; i < b.count; i++) {
       items.push({ data: Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)), addr: b.addrs[i]!, port: b.ports[i]! });

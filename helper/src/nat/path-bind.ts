@@ -5,9 +5,10 @@
 // relay frames. Inbound, it takes Warren's own NAT messages (discovery, disco, relay control)
 // out of each batch before the device sees it, and unwraps relayed WireGuard packets in place
 // so they reach the device as if they came from the virtual endpoint.
-import { NatKind, RELAY_HEADER_BYTES, natKind, parseRelayFrame } from '../../../src-shared/nat-wire.js';
+import { NatKind, RELAY_HEADER_BYTES, natKind, parseRelayFrame } from '../../../src-shared/wire/nat-wire.js';
 import type { Bind } from '../wireguard/device/bind.js';
-import { MAX_BATCH, type BatchReader, type PacketBatch } from '../wireguard/device/batch.js';
+import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../src-shared/lib/native/types.js';
 
 /** isVirtualEndpoint tells a relayed path's address from a real one (0.0.0.0/8, not 0). */
 export function isVirtualEndpoint(addr: number): boolean {
@@ -42,8 +43,8 @@ const NO_HOOKS: PathHooks = {
 
 export class PathBind implements Bind {
   hooks: PathHooks = NO_HOOKS;
-  private deliver: ((b: PacketBatch) => void) | null = null;
-  private readonly view: PacketBatch = {
+  private deliver: ((b: Batch) => void) | null = null;
+  private readonly view: Batch = {
     buf: Buffer.alloc(0), count: 0, offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
     addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
   };
@@ -59,7 +60,7 @@ export class PathBind implements Bind {
     return this.inner.port;
   }
 
-  startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader {
+  startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
     this.deliver = onBatch;
     return this.inner.startReader(maxDatagram + RELAY_HEADER_BYTES, (b) => {
       const out = this.demux(b);
@@ -69,7 +70,7 @@ export class PathBind implements Bind {
 
   /** inject hands the device datagrams that arrived another way (a TCP relay), already
    * unwrapped and addressed from their virtual endpoint. */
-  inject(b: PacketBatch): void {
+  inject(b: Batch): void {
     if (this.deliver !== null && b.count > 0) this.deliver(b);
   }
 
@@ -77,7 +78,7 @@ export class PathBind implements Bind {
   // native reader fills its offset table once and reuses it for every batch, so a batch that
   // needs changes is described by PathBind's own arrays over the same buffer; a batch of plain
   // WireGuard (the common case) passes through untouched.
-  private demux(b: PacketBatch): PacketBatch {
+  private demux(b: Batch): Batch {
     const buf = b.buf;
     let plain = true;
     for (let i = 0; i < b.count; i++) {

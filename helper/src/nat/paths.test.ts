@@ -4,13 +4,13 @@
 // and a dead direct path is noticed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
-import { createLogger } from '../log.js';
+import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { Device } from '../wireguard/device/device.js';
 import { FakeNetwork, FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
 import { PathBind } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
-import { NatKind, natKind } from '../../../src-shared/nat-wire.js';
+import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 
 const ip = ipv4;
 const silent = createLogger(0, { write: () => true });

@@ -7,12 +7,12 @@
 // background, so a relayed peer moves to a direct path as soon as one opens. The switch only
 // changes the device peer's endpoint: WireGuard sessions, and the TCP connections inside them,
 // carry on.
-import { peerId, peerIdHex } from '../../../src-shared/nat-wire.js';
-import type { PeerPath } from '../../../src-shared/status.js';
-import { formatIPv4, parseEndpointAddr } from '../config/ipv4.js';
+import { peerId, peerIdHex } from '../../../src-shared/wire/nat-wire.js';
+import type { PeerPath } from '../../../src-shared/wire/status.js';
+import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { discoAuthentic, discoKey, newTxid, openDisco, sealPing, sealPong } from './disco.js';
 import { isVirtualEndpoint } from './path-bind.js';
 import type { RelayClient } from './relay-client.js';

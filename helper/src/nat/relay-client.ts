@@ -8,12 +8,12 @@ import { connect, type Socket } from 'node:net';
 import {
   NAT_LIMITS, NatKind, RELAY_HEADER_BYTES, relayRegisterContext, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
   relayRegisterBody, signedBytes, tcpFrame, withSignature, writeRelayHeader,
-} from '../../../src-shared/nat-wire.js';
-import type { RelayInfo } from '../../../src-shared/control.js';
-import { privateKeyFromSeed, signEd25519 } from '../../../coordinator/src/ed25519.js';
-import { formatIPv4, parseEndpointAddr } from '../config/ipv4.js';
-import { MAX_BATCH } from '../wireguard/device/batch.js';
-import type { Logger } from '../log.js';
+} from '../../../src-shared/wire/nat-wire.js';
+import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { privateKeyFromSeed, signEd25519 } from '../../../src-shared/lib/ed25519.js';
+import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 
 /** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
 const UDP_RETRY_MS = 1500;

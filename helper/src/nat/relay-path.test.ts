@@ -1,17 +1,17 @@
 // A relayed path end to end in one process: two real devices (real WireGuard, real native UDP
 // sockets on 127.0.0.1, in-memory adapters) with no direct path to each other, a real relay
-// (coordinator/src/relay) with real tokens, and the NAT runtime in between. Over UDP, and over
+// (relay/src) with real tokens, and the NAT runtime in between. Over UDP, and over
 // TCP for a helper that only has the relay's TCP port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes } from 'node:crypto';
-import type { NetworkMap, RelayInfo } from '../../../src-shared/control.js';
-import { privateKeyFromSeed } from '../../../coordinator/src/ed25519.js';
-import { startRelay } from '../../../coordinator/src/relay/server.js';
-import { issueRelayToken } from '../../../coordinator/src/relay/token.js';
-import { signingKeyFromSeed } from '../../../coordinator/src/signing.js';
-import { generatePrivateKey, publicKeyFromPrivate } from '../config/keys.js';
-import { createLogger } from '../log.js';
+import type { NetworkMap, RelayInfo } from '../../../src-shared/wire/control.js';
+import { privateKeyFromSeed } from '../../../src-shared/lib/ed25519.js';
+import { startRelay } from '../../../relay/src/server.js';
+import { issueRelayToken } from '../../../src-shared/lib/relay-token.js';
+import { signingKeyFromSeed } from '../../../coordinator/src/auth/signing.js';
+import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { openNativeBind } from '../wireguard/device/bind.js';
 import { Device } from '../wireguard/device/device.js';
 import { FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';

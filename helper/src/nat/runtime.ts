@@ -1,11 +1,11 @@
 // NatRuntime wires NAT traversal into a coordinated helper: it owns the PathBind hooks, the
 // discovery client, one RelayClient per relay in the map and the PathManager, and follows
 // each new network map. Static profiles do not use it (their endpoints are configured).
-import type { NetworkMap, RelayInfo } from '../../../src-shared/control.js';
-import { NatKind, natKind, parseRelayFrame } from '../../../src-shared/nat-wire.js';
-import type { NatSummary, PeerPath } from '../../../src-shared/status.js';
+import type { NetworkMap, RelayInfo } from '../../../src-shared/wire/control.js';
+import { NatKind, natKind, parseRelayFrame } from '../../../src-shared/wire/nat-wire.js';
+import type { NatSummary, PeerPath } from '../../../src-shared/wire/status.js';
 import type { Device } from '../wireguard/device/device.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { DiscoveryClient } from './discovery-client.js';
 import type { PathBind } from './path-bind.js';
 import { PathManager } from './paths.js';

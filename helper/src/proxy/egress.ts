@@ -7,7 +7,7 @@
 
 import { listen, track } from './listen.js';
 import net from 'node:net';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { requestFraming, type BodyFraming } from './http-body.js';
 import { forwardHttp, parseAbsoluteHttp, rewriteRequestHead } from './http-forward.js';
 import { HeadCollector, formatHostPort, parseRequestHead, splitHostPort, type RequestHead } from './http-head.js';

@@ -2,7 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { startEgressProxy, type EgressProxy } from './egress.js';
 import { rewriteResponseHead } from './http-forward.js';
 import { compileRules } from './match.js';

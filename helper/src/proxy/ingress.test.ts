@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../../src-shared/lib/log.js';
 import { startIngressProxy } from './ingress.js';
 
 const lines: string[] = [];

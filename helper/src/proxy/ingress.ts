@@ -6,7 +6,7 @@
 
 import { listen, track } from './listen.js';
 import net from 'node:net';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { formatHostPort } from './http-head.js';
 import { splice } from './relay.js';
 

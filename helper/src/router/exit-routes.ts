@@ -3,8 +3,8 @@
 // adapter and the peer's allowed IPs grow by the subnet (cryptokey routing both ways). A
 // subnet that overlaps one of the machine's own networks is reported, not applied, so Warren
 // never hijacks a LAN. Routes can be switched off and on at run time.
-import { formatCidr, parseCidr, type Cidr } from '../config/ipv4.js';
-import type { Logger } from '../log.js';
+import { formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';

@@ -16,8 +16,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCidr, formatCidr, type Cidr } from '../config/ipv4.js';
-import type { Logger } from '../log.js';
+import { parseCidr, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */

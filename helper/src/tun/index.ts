@@ -1,6 +1,7 @@
 // The TUN adapter: one interface per OS behind a factory (DESIGN.md convention 2). Linux is
 // implemented; other platforms fail with a clear message; tun-fake.ts serves unit tests.
-import type { PacketBatch, BatchReader } from '../wireguard/device/batch.js';
+import type { Batch } from '../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../src-shared/lib/native/types.js';
 
 /** TunConfig is what the helper sets on the adapter when it starts. */
 export interface TunConfig {
@@ -14,8 +15,8 @@ export interface TunConfig {
 export interface TunAdapter {
   readonly name: string;
   readonly mtu: number;
-  /** startReader delivers batches of outbound IP packets (see PacketBatch for the layout). */
-  startReader(onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader;
+  /** startReader delivers batches of outbound IP packets (see Batch for the layout). */
+  startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** writeBatch hands packets to the OS; returns how many it accepted. */
   writeBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   close(): void;

@@ -3,11 +3,12 @@
 // with iproute2. The device is not persistent, so the kernel deletes it (with its address and
 // routes) as soon as its file descriptor closes, even if the helper is killed.
 import { writeFileSync } from 'node:fs';
-import * as native from '../native/index.js';
-import { formatIPv4 } from '../config/ipv4.js';
+import * as native from '../../../src-shared/lib/native/index.js';
+import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { ip, ipQuiet } from './ip.js';
 import type { TunAdapter, TunConfig } from './index.js';
-import { HEADROOM, MAX_BATCH, slotSizeFor, type BatchReader, type PacketBatch } from '../wireguard/device/batch.js';
+import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../src-shared/lib/native/types.js';
 
 /**
  * disableIPv6 keeps the kernel from sending IPv6 (router solicitations, MLD reports) into the
@@ -56,7 +57,7 @@ export function openLinuxTun(cfg: TunConfig): TunAdapter {
   return {
     name,
     mtu: cfg.mtu,
-    startReader(onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader {
+    startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
       return native.startReader(fd, 'tun', {

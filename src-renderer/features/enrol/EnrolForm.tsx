@@ -2,7 +2,7 @@
 // checked here for the obvious mistakes (main checks again); the helper's answer is shown
 // next to the button.
 import { useId, useState, type FormEvent } from 'react';
-import { canChange } from '../../../src-shared/app-state.js';
+import { canChange } from '../../../src-shared/wire/app-state.js';
 import { enrol } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
 

@@ -1,8 +1,8 @@
 // PeerCard: one peer with its addresses, handshake, traffic and tags, its exit-node switch
 // when it offers routes, and the "why" panel.
 import type { ReactNode } from 'react';
-import { formatAge, formatBytes, formatPath } from '../../../src-shared/format.js';
-import type { PeerView } from '../../../src-shared/app-state.js';
+import { formatAge, formatBytes, formatPath } from '../../../src-shared/wire/format.js';
+import type { PeerView } from '../../../src-shared/wire/app-state.js';
 import { setExitNode, toggleWhy } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
 import { WhyPanel } from './WhyPanel.js';

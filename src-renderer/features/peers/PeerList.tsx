@@ -1,7 +1,7 @@
 // PeerList: every peer, online ones counted in the heading; ages tick every second.
-import { canChange } from '../../../src-shared/app-state.js';
+import { canChange } from '../../../src-shared/wire/app-state.js';
 import { useStore } from '../../store/index.js';
-import { useNow } from '../layout/use-now.js';
+import { useNow } from '../../hooks/use-now.js';
 import { PeerCard } from './PeerCard.js';
 
 export function PeerList() {

@@ -1,7 +1,7 @@
 // HelperDown: the whole content area when the helper cannot be reached, saying why, what to
 // do, and when the next attempt is (the window reconnects by itself).
 import { useEffect, useState } from 'react';
-import type { AppState } from '../../../src-shared/app-state.js';
+import type { AppState } from '../../../src-shared/wire/app-state.js';
 
 const TITLES: Record<string, string> = {
   'helper-not-running': 'The Warren helper is not running',

@@ -1,6 +1,6 @@
 // ConnectButton: the one big button. It offers what makes sense in the current state and is
 // greyed out, with the reason as its title, when this user may not change things.
-import { canChange } from '../../../src-shared/app-state.js';
+import { canChange } from '../../../src-shared/wire/app-state.js';
 import { connect, disconnect } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
 

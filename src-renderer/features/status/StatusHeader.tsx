@@ -1,10 +1,10 @@
 // StatusHeader: the tunnel state in words and colour, this system's identity and virtual IP,
 // the coordinator's reachability when there is one, and the Connect/Disconnect button.
-import { STATE_WORDS, formatAge } from '../../../src-shared/format.js';
-import type { AppState } from '../../../src-shared/app-state.js';
+import { STATE_WORDS, formatAge } from '../../../src-shared/wire/format.js';
+import type { AppState } from '../../../src-shared/wire/app-state.js';
 import { useStore } from '../../store/index.js';
-import { Logo } from '../layout/Logo.js';
-import { useNow } from '../layout/use-now.js';
+import { Logo } from '../../components/Logo.js';
+import { useNow } from '../../hooks/use-now.js';
 import { ThemeToggle } from '../theme/ThemeToggle.js';
 import { ConnectButton } from './ConnectButton.js';
 

@@ -1,7 +1,7 @@
 // Split DNS (issue 3, "DNS"): route only Warren's zone to Warren's nameserver, one
 // implementation per OS behind this factory (DESIGN.md convention 2). Linux is implemented.
 import { execFile } from 'node:child_process';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../../../src-shared/lib/log.js';
 
 /** SplitDnsKind is the integration in use, shown by `warren status`. */
 export type SplitDnsKind = 'systemd-resolved' | 'resolv.conf' | 'none';

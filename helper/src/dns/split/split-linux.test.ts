@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../log.js';
+import { createLogger } from '../../../../src-shared/lib/log.js';
 import type { CommandRunner } from './index.js';
 import { addManaged, MARKER, removeManaged } from './resolv-conf.js';
 import { applyLinuxSplitDns, recoverLinuxSplitDns } from './split-linux.js';

@@ -3,8 +3,8 @@
 // to Warren. Without it: a managed first nameserver in resolv.conf (see resolv-conf.ts). Every
 // change is recorded in STATE_DIR/dns.json before it is made, so a crash is undone next start.
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { parseIPv4 } from '../../config/ipv4.js';
-import type { Logger } from '../../log.js';
+import { parseIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../../src-shared/lib/log.js';
 import { normaliseName } from '../names.js';
 import { runCommand, type CommandRunner, type SplitDns, type SplitDnsEnv, type SplitDnsOptions } from './index.js';
 import { addManaged, readResolvConf, removeManaged, writeResolvConf } from './resolv-conf.js';

@@ -2,7 +2,7 @@
 // the next start undoes exactly that. It is written before the change and removed after undo.
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parseIPv4 } from '../../config/ipv4.js';
+import { parseIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 
 /** SplitDnsState is one applied integration. */
 export type SplitDnsState =

@@ -1,12 +1,13 @@
 // Bind: the UDP socket WireGuard messages travel on. The native implementation receives with
 // recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch.
-import * as native from '../../native/index.js';
-import { MAX_BATCH, slotSizeFor, type BatchReader, type PacketBatch } from './batch.js';
+import * as native from '../../../../src-shared/lib/native/index.js';
+import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../../src-shared/lib/native/types.js';
 
 /** Bind is a bound UDP socket for IPv4 underlay traffic. */
 export interface Bind {
   readonly port: number;
-  startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void, onError: (e: Error) => void): BatchReader;
+  startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to addrs[i]:ports[i]. */
   sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
   send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean;

@@ -1,6 +1,6 @@
 // describePacket renders an IPv4 packet header for `-v 5` packet-flow logs. It reads only
 // within the given bounds, since the bytes may come from the network.
-import { formatIPv4 } from '../../config/ipv4.js';
+import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 
 const PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
 

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { generatePrivateKey, publicKeyFromPrivate } from '../../config/keys.js';
-import { createLogger } from '../../log.js';
+import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
+import { createLogger } from '../../../../src-shared/lib/log.js';
 import { Device } from './device.js';
 import { FakeNetwork, FakeTun, type FakeBind } from './fake-io.js';
 

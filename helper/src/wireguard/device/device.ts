@@ -3,12 +3,13 @@
 // place and sent in one sendmmsg per batch; datagrams from the UDP socket are authenticated,
 // checked against the sender's allowed IPs and written to the adapter in one batch.
 import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
-import { formatIPv4 } from '../../config/ipv4.js';
+import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import type { TunAdapter } from '../../tun/index.js';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../../../src-shared/lib/log.js';
 import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
-import type { BatchReader } from './batch.js';
+import type {  } from '../../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { DropCounters } from './counters.js';
 import { DevicePeer, type Prefix } from './peer.js';
 import { OutboundPath } from './send-path.js';
@@ -68,7 +69,7 @@ export class Device {
   private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
   private readonly inbound: InboundPath;
-  private readers: BatchReader[] = [];
+  private readers: Reader[] = [];
   private timer: NodeJS.Timeout | null = null;
   private handshakeWindowStart = 0;
   private handshakesInWindow = 0;

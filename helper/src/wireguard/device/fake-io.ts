@@ -3,12 +3,13 @@
 // encryption and decryption run exactly as in production, without root or a kernel.
 import type { TunAdapter } from '../../tun/index.js';
 import type { Bind } from './bind.js';
-import { HEADROOM, MAX_BATCH, slotSizeFor, type BatchReader, type PacketBatch } from './batch.js';
+import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import type { Reader } from '../../../../src-shared/lib/native/types.js';
 
 // makeBatch lays packets out in slots the way the native reader does.
-function makeBatch(packets: Array<{ data: Buffer; addr: number; port: number }>, slotSize: number, headroom: number): PacketBatch {
+function makeBatch(packets: Array<{ data: Buffer; addr: number; port: number }>, slotSize: number, headroom: number): Batch {
   const buf = Buffer.alloc(slotSize * MAX_BATCH);
-  const b: PacketBatch = {
+  const b: Batch = {
     buf, count: packets.length,
     offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
     addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
@@ -24,18 +25,18 @@ function makeBatch(packets: Array<{ data: Buffer; addr: number; port: number }>,
   return b;
 }
 
-function reader(stopFn: () => void): BatchReader {
+function reader(stopFn: () => void): Reader {
   return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }) };
 }
 
 /** FakeTun is an adapter whose "OS side" is the test: inject() sends, written collects. */
 export class FakeTun implements TunAdapter {
   readonly written: Buffer[] = [];
-  private onBatch: ((b: PacketBatch) => void) | null = null;
+  private onBatch: ((b: Batch) => void) | null = null;
 
   constructor(readonly name: string, readonly mtu: number) {}
 
-  startReader(onBatch: (b: PacketBatch) => void): BatchReader {
+  startReader(onBatch: (b: Batch) => void): Reader {
     this.onBatch = onBatch;
     return reader(() => { this.onBatch = null; });
   }
@@ -87,14 +88,14 @@ export class FakeNetwork {
 
 /** FakeBind is one UDP socket on the fake network. */
 export class FakeBind implements Bind {
-  private onBatch: ((b: PacketBatch) => void) | null = null;
+  private onBatch: ((b: Batch) => void) | null = null;
   private queue: Array<{ data: Buffer; addr: number; port: number }> = [];
   private scheduled = false;
   private slotSize = 2048;
 
   constructor(private readonly net: FakeNetwork, public addr: number, readonly port: number) {}
 
-  startReader(maxDatagram: number, onBatch: (b: PacketBatch) => void): BatchReader {
+  startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.slotSize = slotSizeFor(maxDatagram);
     this.onBatch = onBatch;
     return reader(() => { this.onBatch = null; });

@@ -4,9 +4,9 @@
 // inner packet is accepted only if its source lies in that peer's allowed IPs. Handshake and
 // cookie messages go to the protocol core. Nothing from the network is trusted: every length
 // is checked before it is read, and a bad datagram is counted, never thrown.
-import * as native from '../../native/index.js';
-import { formatIPv4 } from '../../config/ipv4.js';
-import { MAX_BATCH, type PacketBatch } from './batch.js';
+import * as native from '../../../../src-shared/lib/native/index.js';
+import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
+import { MAX_BATCH, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
@@ -23,7 +23,7 @@ export class InboundPath {
   constructor(private readonly dev: Device) {}
 
   /** onBatch handles one batch of datagrams from the UDP reader. */
-  onBatch(b: PacketBatch): void {
+  onBatch(b: Batch): void {
     const dev = this.dev;
     if (!dev.isUp) {
       dev.drops.add('disconnected', b.count);

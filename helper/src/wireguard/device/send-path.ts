@@ -2,9 +2,9 @@
 // a peer (cryptokey routing), padded to 16 bytes, given the 16-byte data header (whitepaper
 // §5.4.6: type 4, receiver index, counter) and encrypted in place; the whole batch then leaves
 // in one sendmmsg. Nothing on this path allocates per packet.
-import * as native from '../../native/index.js';
+import * as native from '../../../../src-shared/lib/native/index.js';
 import type { Keypair } from '../noise/index.js';
-import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type PacketBatch } from './batch.js';
+import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
@@ -41,7 +41,7 @@ export class OutboundPath {
   }
 
   /** onBatch handles one batch from the adapter reader. */
-  onBatch(b: PacketBatch): void {
+  onBatch(b: Batch): void {
     const dev = this.dev;
     if (!dev.isUp) {
       dev.drops.add('disconnected', b.count);

@@ -8,7 +8,7 @@ import type { Keypair } from './keypair.js';
 import { HANDSHAKE_INITIATION_RATE, REKEY_TIMEOUT } from './constants.js';
 import { mac } from './crypto.js';
 import { mac1Key } from './cookie.js';
-import { generatePrivateKey } from './keys.js';
+import { generatePrivateKey } from '../../../../src-shared/lib/keys.js';
 import { INIT } from './messages.js';
 import { sealTransport } from './transport.js';
 import {

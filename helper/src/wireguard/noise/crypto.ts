@@ -3,15 +3,16 @@
 // it offers the primitive; keyed BLAKE2s and XChaCha20-Poly1305 come from @noble because
 // OpenSSL's BLAKE2s in Node has no key parameter and OpenSSL has no XChaCha.
 import {
-  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
+  createCipheriv, createDecipheriv, createHash, createHmac,
   diffieHellman, type KeyObject,
 } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { KEY_SIZE, MAC_SIZE, TAG_SIZE, TAI64N_SIZE } from './constants.js';
+import { MAC_SIZE, TAG_SIZE, TAI64N_SIZE } from './constants.js';
+import { privateKeyObject, publicKeyObject, rawPublicKey } from '../../../../src-shared/lib/keys.js';
 
-const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+export { privateKeyObject, publicKeyObject, rawPublicKey };
+
 const ONE = Buffer.from([1]);
 const TWO = Buffer.from([2]);
 const THREE = Buffer.from([3]);
@@ -109,22 +110,6 @@ export function xaeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array
   } catch {
     return null;
   }
-}
-
-/** privateKeyObject wraps a raw X25519 private key for node:crypto (which clamps it itself). */
-export function privateKeyObject(raw: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
-}
-
-/** publicKeyObject wraps a raw X25519 public key for node:crypto. */
-export function publicKeyObject(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, raw]), format: 'der', type: 'spki' });
-}
-
-/** rawPublicKey derives the raw 32-byte public key of a private key. */
-export function rawPublicKey(priv: KeyObject): Buffer {
-  const der = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return Buffer.from(der.subarray(der.length - KEY_SIZE));
 }
 
 /**

@@ -8,7 +8,7 @@ import { diffieHellman, createPrivateKey, createPublicKey, randomBytes } from 'n
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { generatePrivateKey, publicKeyFromPrivate } from './keys.js';
+import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { openTransport } from './transport.js';
 import { makeCore, WALL_EPOCH_MS } from './testkit.js';
 

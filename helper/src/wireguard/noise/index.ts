@@ -12,5 +12,4 @@ export {
   type MessageTypeValue, type TransportHeader,
 } from './messages.js';
 export { sealTransport, openTransport, paddingFor, PADDING_MULTIPLE } from './transport.js';
-export { generatePrivateKey, publicKeyFromPrivate, parseKey, formatKey } from './keys.js';
 export { counterNonce } from './crypto.js';

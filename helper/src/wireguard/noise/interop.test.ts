@@ -11,10 +11,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  NoiseCore, formatKey, generatePrivateKey, openTransport, publicKeyFromPrivate, sealTransport, MessageType,
-  type NoisePeer,
-} from './index.js';
+import { NoiseCore, openTransport, sealTransport, MessageType, type NoisePeer } from './index.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 
 const WG_GO = '/usr/bin/wireguard-go';
 const skipReason = process.getuid?.() !== 0 ? 'needs root (network namespaces)'

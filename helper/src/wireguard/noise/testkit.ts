@@ -2,7 +2,7 @@
 // drives both `now` and the wall clock, and a minimal in-memory "device" that delivers
 // datagrams. Used only by the *.test.ts files beside it.
 import { NoiseCore, type ControlResult } from './core.js';
-import { generatePrivateKey } from './keys.js';
+import { generatePrivateKey } from '../../../../src-shared/lib/keys.js';
 import type { Keypair } from './keypair.js';
 import type { NoisePeer } from './peer.js';
 import { openTransport, sealTransport } from './transport.js';

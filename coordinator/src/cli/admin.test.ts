@@ -1,0 +1,98 @@
+// The admin commands against a coordinator in this process, through --data and --url/--token.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SimAgent } from '../testing/agent-sim.js';
+import { runCli } from './cli.js';
+import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  return { code, out, err };
+}
+
+test('admin commands: keys, systems and policy through --data and --url/--token', async () => {
+  const c: TestCoordinator = await startTestCoordinator();
+  try {
+    const data = ['--data', c.dataDir];
+    const created = await cli('keys', 'create', ...data, '--tags', 'dev,laptop', '--approval', 'gated', '--uses', '2', '--expires', '1d');
+    assert.equal(created.code, 0, created.err);
+    const key = created.out.trim();
+    assert.match(key, /^wek-/);
+    assert.match(created.err, /shown only this once/);
+    const listed = await cli('keys', 'list', ...data);
+    assert.match(listed.out, /usable\s+dev,laptop\s+gated\s+0\/2/);
+
+    const agent = new SimAgent(c.url);
+    await agent.enrol(key, 'my-laptop');
+    const sys = await cli('systems', 'list', ...data);
+    assert.match(sys.out, new RegExp(`${agent.identity}\\s+my-laptop\\s+100\\.\\d+\\.\\d+\\.\\d+\\s+pending`));
+    const approved = await cli('systems', 'approve', agent.identity.toLowerCase(), ...data);
+    assert.equal(approved.code, 0, approved.err);
+    assert.match(approved.out, /is active/);
+    assert.equal((await cli('systems', 'tag', agent.systemId, '--add', 'server', '--remove', 'laptop', ...data)).out, `${agent.identity} (my-laptop) tags: dev,server\n`);
+    assert.equal((await cli('systems', 'rename', agent.identity, 'files', ...data)).code, 0);
+    assert.equal((await cli('systems', 'dns', agent.identity, '--set', 'nas,backup', ...data)).out, `${agent.identity} (files) DNS names: nas,backup\n`);
+    const shown = await cli('systems', 'show', agent.identity, '--json', ...data);
+    const s = JSON.parse(shown.out) as { name: string; tags: string[]; dnsNames: string[]; state: string };
+    assert.deepEqual([s.name, s.tags, s.dnsNames, s.state], ['files', ['dev', 'server'], ['nas', 'backup'], 'active']);
+
+    // The same through --url and --token.
+    const viaUrl = await cli('systems', 'list', '--json', '--url', c.url, '--token', c.adminToken);
+    assert.equal((JSON.parse(viaUrl.out) as unknown[]).length, 1);
+
+    const good = join(c.dataDir, 'good.json');
+    writeFileSync(good, JSON.stringify({ Tags: ['dev', 'server'], Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }] }, null, 2));
+    const applied = await cli('policy', 'apply', good, ...data);
+    assert.equal(applied.code, 0, applied.err);
+    assert.match(applied.out, /applied .*good\.json: 1 policies, 2 tags/);
+    const bad = join(c.dataDir, 'bad.json');
+    writeFileSync(bad, '{\n  "Tags": ["dev"],\n  "Policies": [ { "Name": "p", "Senders": ["tag:ops"], "Receivers": ["tag:dev"], "Acls": [] } ]\n}\n');
+    const refused = await cli('policy', 'apply', bad, ...data);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.err.split('\n')[0], `${bad}:3:44: Policies[0].Senders[0]: tag "ops" is not declared in Tags; add it there or fix the spelling`);
+    assert.match(refused.err, /the previous policy stays in force/);
+    const show = await cli('policy', 'show', ...data);
+    assert.equal(show.out.trim(), JSON.stringify({ Tags: ['dev', 'server'], Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }] }, null, 2));
+
+    const keyId = /k[0-9a-f]{12}/.exec(listed.out)![0];
+    assert.equal((await cli('keys', 'revoke', keyId, ...data)).out, `key ${keyId} is revoked\n`);
+    assert.equal((await cli('systems', 'revoke', agent.identity, ...data)).out, `${agent.identity} (files) is revoked\n`);
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable coordinators', async () => {
+  const c = await startTestCoordinator();
+  try {
+    const data = ['--data', c.dataDir];
+    const cases: [string[], number, RegExp][] = [
+      [['keys', 'list'], 2, /--data DIR .* or --url URL --token TOKEN/],
+      [['keys', 'create', ...data, '--uses', 'many'], 2, /--uses/],
+      [['keys', 'create', ...data, '--expires', '3w'], 2, /--expires: "3w" is not a duration/],
+      [['keys', 'frobnicate', ...data], 2, /unknown keys subcommand/],
+      [['systems', 'tag', 'AAAAA', ...data], 2, /needs --set, --add or --remove/],
+      [['systems', 'list', ...data, '--bogus'], 2, /bogus/],
+      [['nonsense'], 2, /unknown command/],
+      [['systems', 'approve', 'ZZZZZ', ...data], 1, /not-found: no system has the id or identity "ZZZZZ"/],
+      [['systems', 'list', '--url', c.url, '--token', 'wrong-token-here'], 1, /unauthorized/],
+      [['systems', 'list', '--url', 'http://127.0.0.1:1', '--token', 'x'], 1, /cannot reach the coordinator/],
+      [['policy', 'apply', join(c.dataDir, 'missing.json'), ...data], 1, /cannot read/],
+      [['keys', 'list', '--data', join(c.dataDir, 'nowhere')], 1, /serve\.json is missing/],
+    ];
+    for (const [argv, code, want] of cases) {
+      const r = await cli(...argv);
+      assert.equal(r.code, code, `${argv.join(' ')}: ${r.err}`);
+      assert.match(r.err, want, argv.join(' '));
+    }
+    const help = await cli('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.out, /policy apply FILE/);
+  } finally {
+    await c.dispose();
+  }
+});

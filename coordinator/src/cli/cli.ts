@@ -1,0 +1,49 @@
+// warren-coordinator's command line: serve, or an admin command. Exit codes: 0 ok, 1 refused or
+// failed (with a message), 2 usage.
+import { ADMIN_USAGE, runKeys, runPolicy, runSystems } from './admin.js';
+import { EXIT, Failure, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
+import { runServe, SERVE_USAGE } from './serve.js';
+
+/** USAGE is the whole help text. */
+export const USAGE = `usage: ${SERVE_USAGE}
+       warren-coordinator keys|systems|policy ...
+
+The control plane of Warren: enrolment keys, systems and their virtual addresses, the policy
+file, and signed network maps pushed to every helper. See docs/coordinator.md.
+
+${ADMIN_USAGE}
+`;
+
+/** runCli runs one command line. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h' || rest.includes('--help') || rest.includes('-h')) {
+      io[cmd === undefined ? 'stderr' : 'stdout'].write(USAGE);
+      return cmd === undefined ? EXIT.usage : EXIT.ok;
+    }
+    switch (cmd) {
+      case 'serve':
+        return await runServe(rest, io);
+      case 'keys':
+        return await runKeys(rest, io);
+      case 'systems':
+        return await runSystems(rest, io);
+      case 'policy':
+        return await runPolicy(rest, io);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`warren-coordinator: ${e.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (e instanceof Failure) {
+      io.stderr.write(`warren-coordinator: ${e.message}\n`);
+      return EXIT.failure;
+    }
+    io.stderr.write(`warren-coordinator: ${(e as Error).message}\n`);
+    return EXIT.failure;
+  }
+}

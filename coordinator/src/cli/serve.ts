@@ -1,0 +1,112 @@
+// `warren-coordinator serve`: flags to ServeOptions, then run until SIGTERM or SIGINT.
+import { isIP } from 'node:net';
+import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { createLogger, MAX_VERBOSITY } from '../../../src-shared/lib/log.js';
+import { parseNetwork } from '../store/allocate.js';
+import { bool, parse, str, UsageError, type CliIo, type Parsed } from '../../../src-shared/lib/cli-args.js';
+import { parseDuration } from '../api/duration.js';
+import { concreteIpv4, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
+import { parseDnsName } from '../policy/names.js';
+import { startCoordinator, type ServeOptions } from '../server/server.js';
+
+/** SERVE_USAGE is the synopsis of serve. */
+export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
+    [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
+    [--udp HOST:PORT] [--public-ip IP] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]`;
+
+/** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
+export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  if (!m || host === undefined || Number(m[3]) > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)} is not HOST:PORT (like 127.0.0.1:8443 or [::]:8443)`);
+  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`${flag}: ${JSON.stringify(host)} is not an address or host name`);
+  return { host, port: Number(m[3]) };
+}
+
+/** serveOptions turns serve's flags into options (the logger writes to io.stderr). */
+export function serveOptions(argv: string[], io: CliIo): ServeOptions {
+  const p = parse(argv, {
+    data: { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+    'ephemeral-timeout': { type: 'string' }, network: { type: 'string' }, zone: { type: 'string' },
+    'max-watchers': { type: 'string' }, v: { type: 'string', short: 'v' },
+    udp: { type: 'string' }, 'public-ip': { type: 'string' }, 'relay-tcp': { type: 'string' }, 'no-relay': { type: 'boolean' },
+    relay: { type: 'string', multiple: true },
+  }, { min: 0, max: 0 });
+  const dataDir = str(p, 'data');
+  if (!dataDir) throw new UsageError('--data DIR is required');
+  const listenText = str(p, 'listen');
+  if (!listenText) throw new UsageError('--listen HOST:PORT is required');
+  const { host, port } = parseListen(listenText);
+  const cert = str(p, 'tls-cert');
+  const key = str(p, 'tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const timeout = parseDuration(str(p, 'ephemeral-timeout') ?? '10m');
+  if (typeof timeout === 'object') throw new UsageError(`--ephemeral-timeout: ${timeout.problem}`);
+  const network = parseNetwork(str(p, 'network') ?? '100.64.0.0/10');
+  if ('problem' in network) throw new UsageError(`--network: ${network.problem}`);
+  const zone = parseDnsName(str(p, 'zone') ?? 'warren.internal');
+  if (typeof zone === 'object') throw new UsageError(`--zone: ${zone.problem}`);
+  const mw = str(p, 'max-watchers');
+  if (mw !== undefined && (!/^[0-9]{1,6}$/.test(mw) || Number(mw) < 1)) throw new UsageError('--max-watchers must be a whole number from 1');
+  const nat = natOptions(p);
+  const v = str(p, 'v') ?? '1';
+  if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
+  return {
+    dataDir, host, port, ephemeralTimeoutMs: timeout, network, zone,
+    ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
+    ...(mw !== undefined ? { maxWatchers: Number(mw) } : {}),
+    ...nat,
+    log: createLogger(Number(v), io.stderr),
+  };
+}
+
+/** natOptions reads the UDP port, public address and relay flags. */
+function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' | 'externalRelays'> {
+  const udpText = str(p, 'udp');
+  const udp = udpText !== undefined ? parseListen(udpText, '--udp') : undefined;
+  const publicText = str(p, 'public-ip');
+  let publicIp: string | undefined;
+  if (publicText !== undefined) {
+    const ip = concreteIpv4(publicText);
+    if (ip === null || ip !== publicText) throw new UsageError(`--public-ip ${JSON.stringify(publicText)} is not one IPv4 address (like 203.0.113.7)`);
+    publicIp = ip;
+  }
+  const tcpText = str(p, 'relay-tcp');
+  const noRelay = bool(p, 'no-relay');
+  if (noRelay && tcpText !== undefined) throw new UsageError('--relay-tcp is the embedded relay\'s TCP listener; it cannot go with --no-relay');
+  const tcp = tcpText !== undefined ? parseListen(tcpText, '--relay-tcp') : undefined;
+  const relayTexts = p.values.relay as unknown as string[] | undefined;
+  const externalRelays: RelayInfo[] = [];
+  for (const text of relayTexts ?? []) {
+    const r = parseRelayFlag(text);
+    if ('problem' in r) throw new UsageError(`--relay ${JSON.stringify(text.slice(0, 80))}: ${r.problem}`);
+    if (externalRelays.some((x) => x.name === r.name)) throw new UsageError(`--relay: the name ${r.name} is given twice`);
+    externalRelays.push(r);
+  }
+  if (externalRelays.length > MAX_RELAYS) throw new UsageError(`--relay: at most ${MAX_RELAYS} relays`);
+  return {
+    ...(udp ? { udp } : {}),
+    ...(publicIp !== undefined ? { publicIp } : {}),
+    relay: noRelay ? null : tcp ? { tcp } : {},
+    externalRelays,
+  };
+}
+
+/** runServe starts the server and resolves with the exit code once a signal stopped it. */
+export async function runServe(argv: string[], io: CliIo): Promise<number> {
+  const opts = serveOptions(argv, io);
+  // Everything the coordinator creates in its data dir is for its owner only.
+  process.umask(0o077);
+  const running = await startCoordinator(opts);
+  return new Promise((resolve) => {
+    const stop = (sig: string): void => {
+      opts.log.info(`${sig}: shutting down`);
+      running.close().then(() => resolve(0), (e: Error) => {
+        opts.log.error(`shutdown failed: ${e.message}`);
+        resolve(1);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

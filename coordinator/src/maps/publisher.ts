@@ -1,0 +1,216 @@
+// Signed maps per system, kept current. A change to one system can only change its own map and
+// its peers' maps (a system appears in another's map exactly when they are peers, netmap.ts),
+// so after such a change the next pass recomputes the system, its peers before the change and
+// its peers after it; a policy file recomputes everyone. Passes are batched (a burst of changes
+// makes one pass), and only maps whose content differs from what a system last got are signed
+// and pushed. A request that needs a map before the pass (enrolment, GET map) computes that one
+// system's map on the spot.
+import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import { mapPayload, MapBuilder, type MapNatFields } from './netmap.js';
+import type { LiveSystem, Registry } from '../store/registry.js';
+import type { SigningKey } from '../auth/signing.js';
+
+/** PublishedMap is a system's current signed map. */
+export interface PublishedMap {
+  /** version is the map version it carries; builtAt the registry version it was checked at. */
+  version: number;
+  builtAt: number;
+  content: string;
+  /** frame is the SSE `map` event as bytes, rendered once; signedJson is the SignedMap JSON
+   * inside it (a view, not a copy), which GET map sends as it is. */
+  frame: Buffer;
+  signedJson: Buffer;
+}
+
+/** signedOf decodes a PublishedMap's SignedMap (for the enrolment answer and tests). */
+export function signedOf(m: PublishedMap): SignedMap {
+  return JSON.parse(m.signedJson.toString('latin1')) as SignedMap;
+}
+
+/** PublisherStats describe the last pass (for logs, /v1/admin/stats and the bench). */
+export interface PublisherStats {
+  passes: number;
+  lastPassMs: number;
+  lastComputed: number;
+  lastChanged: number;
+  lastVersion: number;
+}
+
+/** MIN_DELAY_MS batches a burst of changes; MAX_DELAY_MS caps the wait after a slow pass. */
+const MIN_DELAY_MS = 5;
+const MAX_DELAY_MS = 150;
+/** SOFT_DELAY_MS is how long online/offline changes may wait: a fleet coming online at once
+ * (a coordinator restart) then costs one pass a second, not one per system. */
+export const SOFT_DELAY_MS = 1000;
+const CONTEXT_BYTES = Buffer.byteLength(MAP_SIGNATURE_CONTEXT, 'utf8');
+const FRAME_HEAD = 'event: map\ndata: {"type":"map","map":';
+const FRAME_TAIL = '}\n\n';
+
+/** mapFrame renders the SSE event for a signed map. Base64 needs no JSON escaping and the
+ * frame is ASCII, so latin1 turns it into bytes with a plain copy. */
+export function mapFrame(payload: string, signature: string): Buffer {
+  return Buffer.from(`${FRAME_HEAD}{"payload":"${payload}","signature":"${signature}"}${FRAME_TAIL}`, 'latin1');
+}
+
+/** MapPublisher keeps PublishedMaps current and hands changed ones to deliver. */
+export class MapPublisher {
+  private readonly maps = new Map<string, PublishedMap>();
+  /** peersAtPass[id] are the system's peers as of the last pass (kept for removed systems
+   * until the pass that tells those peers). */
+  private readonly peersAtPass = new Map<string, string[]>();
+  private readonly dirty = new Set<string>();
+  private readonly softDirty = new Set<string>();
+  private everything = true;
+  private readonly builder: MapBuilder;
+  private timer: NodeJS.Timeout | null = null;
+  private softTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly key: SigningKey,
+    private readonly deliver: (s: LiveSystem, m: PublishedMap) => void,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    nat: MapNatFields = {},
+  ) {
+    this.builder = new MapBuilder(registry, nat);
+  }
+
+  /** changed records what changed (a system, or null for everything) and schedules a pass; a
+   * busy coordinator waits longer so passes never pile up. */
+  changed(system: LiveSystem | null, soft = false): void {
+    if (this.stopped) return;
+    if (soft && system !== null) {
+      this.softDirty.add(system.id);
+      if (!this.softTimer && !this.timer) {
+        this.softTimer = setTimeout(() => {
+          this.softTimer = null;
+          this.flush();
+        }, SOFT_DELAY_MS);
+      }
+      return;
+    }
+    if (system === null) {
+      // A policy file is rare and everyone waits for it: do not let a slow last pass delay it.
+      this.everything = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    } else {
+      this.dirty.add(system.id);
+    }
+    if (this.timer) return;
+    const delay = system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.stats.lastPassMs));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, delay);
+  }
+
+  /** current returns the system's up-to-date map (null for a system that is not active). */
+  current(s: LiveSystem): PublishedMap | null {
+    if (s.state !== 'active') return null;
+    const m = this.maps.get(s.id);
+    if (m && m.builtAt === this.registry.version) return m;
+    return this.refresh(s).map;
+  }
+
+  /** peerIdsOf returns the system ids of s's peers as its current map lists them. */
+  peerIdsOf(s: LiveSystem): readonly string[] {
+    return this.builder.peerIdsOf(s);
+  }
+
+  /** published returns the map last published for a system, without recomputing it. */
+  published(systemId: string): PublishedMap | undefined {
+    return this.maps.get(systemId);
+  }
+
+  /** flush runs the pending pass now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.softTimer) clearTimeout(this.softTimer);
+    this.timer = null;
+    this.softTimer = null;
+    for (const id of this.softDirty) this.dirty.add(id);
+    this.softDirty.clear();
+    const started = performance.now();
+    const version = this.registry.version;
+    let computed = 0;
+    let changed = 0;
+    const run = (s: LiveSystem): void => {
+      const r = this.refresh(s);
+      this.peersAtPass.set(s.id, r.peerIds);
+      computed++;
+      if (r.changed) changed++;
+    };
+    if (this.everything) {
+      const active = this.registry.active();
+      for (const s of active) run(s);
+      const live = new Set(active.map((s) => s.id));
+      for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
+      for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
+    } else {
+      const todo = new Set<string>();
+      for (const id of this.dirty) {
+        todo.add(id);
+        for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+        const s = this.registry.get(id);
+        if (s && s.state === 'active') {
+          // Its peers after the change: computing its map now tells us.
+          run(s);
+          for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+        } else {
+          this.maps.delete(id);
+          this.peersAtPass.delete(id);
+        }
+      }
+      for (const id of this.dirty) todo.delete(id);
+      for (const id of todo) {
+        const s = this.registry.get(id);
+        if (s && s.state === 'active') run(s);
+      }
+    }
+    this.everything = false;
+    this.dirty.clear();
+    this.stats.passes++;
+    this.stats.lastPassMs = performance.now() - started;
+    this.stats.lastComputed = computed;
+    this.stats.lastChanged = changed;
+    this.stats.lastVersion = version;
+    if (computed > 0) this.log.debug(`maps: version ${version}, ${changed} of ${computed} computed changed, ${this.stats.lastPassMs.toFixed(1)} ms`);
+  }
+
+  /** stop cancels a scheduled pass and schedules no more (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.softTimer) clearTimeout(this.softTimer);
+    this.timer = null;
+    this.softTimer = null;
+  }
+
+  private refresh(s: LiveSystem): { map: PublishedMap | null; peerIds: string[]; changed: boolean } {
+    const version = this.registry.version;
+    const { text, peerIds } = this.builder.content(s);
+    const before = this.maps.get(s.id);
+    if (before && before.content === text) {
+      before.builtAt = version;
+      return { map: before, peerIds, changed: false };
+    }
+    // One buffer holds the signing context and the payload: the signature covers both, the
+    // payload is the part after the context.
+    const bytes = Buffer.from(MAP_SIGNATURE_CONTEXT + mapPayload(version, this.now(), text), 'utf8');
+    if (bytes.length - CONTEXT_BYTES > CONTROL_LIMITS.mapBytes) {
+      this.log.rateLimited(`map-too-big:${s.id}`, 60_000).error(`the map of ${s.identity} (${s.name}) has ${bytes.length - CONTEXT_BYTES} bytes, over the ${CONTROL_LIMITS.mapBytes} limit; it keeps its previous map. Narrow the policies that name it.`);
+      return { map: before ?? null, peerIds, changed: false };
+    }
+    const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));
+    const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
+    const m: PublishedMap = { version, builtAt: version, content: text, frame, signedJson };
+    this.maps.set(s.id, m);
+    this.deliver(s, m);
+    return { map: m, peerIds, changed: true };
+  }
+}

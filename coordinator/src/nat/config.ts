@@ -1,0 +1,85 @@
+// NAT traversal settings of `serve` and the map fields they make (control.ts NetworkMap
+// discovery and relays): the UDP port (endpoint discovery and the embedded relay), the public
+// IPv4 address systems reach it at, the embedded relay's TCP listener and external relays.
+import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { ipv4Octets } from '../../../src-shared/wire/nat-wire.js';
+import type { MapNatFields } from '../maps/netmap.js';
+
+/** MAX_RELAYS bounds the external relays (every map carries the list). */
+export const MAX_RELAYS = 16;
+
+/** EMBEDDED_RELAY_NAME is the name maps give the coordinator's own relay. */
+export const EMBEDDED_RELAY_NAME = 'coordinator';
+
+const RELAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+
+/** concreteIpv4 returns host if it is one IPv4 address a system could send to (not the
+ * wildcard 0.0.0.0 or broadcast), else null. */
+export function concreteIpv4(host: string): string | null {
+  const o = ipv4Octets(host);
+  if (o === null) return null;
+  if (o.every((b) => b === 0) || o.every((b) => b === 255)) return null;
+  return o.join('.');
+}
+
+/** parseIpv4Endpoint reads "a.b.c.d:port" with a concrete address and a port from 1. */
+export function parseIpv4Endpoint(text: string): string | null {
+  const m = /^([0-9.]{7,15}):([0-9]{1,5})$/.exec(text);
+  if (!m) return null;
+  const ip = concreteIpv4(m[1]!);
+  const port = Number(m[2]);
+  if (ip === null || port < 1 || port > 65535) return null;
+  return `${ip}:${port}`;
+}
+
+/** parseRelayFlag reads `--relay NAME,udp=HOST:PORT,tcp=HOST:PORT` (either part optional, at
+ * least one given, IPv4 literals only: a map is signed, so what it names must not depend on a
+ * resolver the helper may not trust). */
+export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
+  const shape = 'expected NAME,udp=IP:PORT,tcp=IP:PORT (either of udp and tcp may be left out)';
+  const parts = text.split(',');
+  const name = parts[0]!.trim();
+  if (!RELAY_NAME.test(name)) return { problem: `${JSON.stringify(name.slice(0, 40))} is not a relay name (1-32 letters, digits, "_", "." or "-"); ${shape}` };
+  if (name === EMBEDDED_RELAY_NAME) return { problem: `the name "${EMBEDDED_RELAY_NAME}" is the embedded relay's; choose another` };
+  const out: RelayInfo = { name };
+  for (const part of parts.slice(1)) {
+    const eq = part.indexOf('=');
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (eq < 0 || (k !== 'udp' && k !== 'tcp')) return { problem: `${JSON.stringify(part.slice(0, 60))} is neither udp=IP:PORT nor tcp=IP:PORT; ${shape}` };
+    if (out[k] !== undefined) return { problem: `${k}= is given twice` };
+    const ep = parseIpv4Endpoint(v);
+    if (ep === null) return { problem: `${k}=${v.slice(0, 60)} is not an IPv4 address and port (like 203.0.113.7:3478)` };
+    out[k] = ep;
+  }
+  if (out.udp === undefined && out.tcp === undefined) return { problem: `relay ${name} has neither udp= nor tcp=; ${shape}` };
+  return out;
+}
+
+/** NatMapInput is what natMapFields needs to know. */
+export interface NatMapInput {
+  /** publicIp: the IPv4 address systems reach the coordinator's UDP (and relay TCP) port at. */
+  publicIp: string | null;
+  udpPort: number;
+  /** embedded is the embedded relay (null when disabled), with its TCP port if it has one. */
+  embedded: { tcpPort: number | null } | null;
+  external: readonly RelayInfo[];
+}
+
+/** natMapFields makes the fields every map carries. Without a public address the coordinator
+ * cannot name its own UDP port, so discovery and the embedded relay are left out. */
+export function natMapFields(i: NatMapInput): MapNatFields {
+  const relays: RelayInfo[] = [];
+  if (i.publicIp !== null && i.embedded !== null) {
+    relays.push({
+      name: EMBEDDED_RELAY_NAME,
+      udp: `${i.publicIp}:${i.udpPort}`,
+      ...(i.embedded.tcpPort !== null ? { tcp: `${i.publicIp}:${i.embedded.tcpPort}` } : {}),
+    });
+  }
+  relays.push(...i.external.map((r) => ({ ...r })));
+  return {
+    ...(i.publicIp !== null ? { discovery: `${i.publicIp}:${i.udpPort}` } : {}),
+    ...(relays.length > 0 ? { relays } : {}),
+  };
+}

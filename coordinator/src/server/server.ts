@@ -1,0 +1,231 @@
+// The coordinator server: opens the data dir, loads state, serves the HTTP(S) API, pushes maps,
+// answers endpoint discovery and relays on its UDP port (nat-services.ts) and removes ephemeral
+// systems that stay offline. startCoordinator is what `serve` runs and
+// what the tests start in-process.
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import { agentNonceCache, MachineKeys } from '../auth/agent-auth.js';
+import { addAdminRoutes } from '../api/admin.js';
+import { addAgentRoutes } from '../api/agent.js';
+import { addNatRoutes } from '../api/nat.js';
+import type { Services } from '../api/services.js';
+import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeServeInfo } from '../store/data-dir.js';
+import { formatDuration } from '../api/duration.js';
+import { ControlError } from '../http/errors.js';
+import { sendError } from '../http/respond.js';
+import { Router, type RequestContext } from '../http/router.js';
+import { sseFrame, WatchHub } from '../http/watch-hub.js';
+import { MapPublisher } from '../maps/publisher.js';
+import { startNat, type HostPort, type NatServices, type RelayFactory } from '../nat/services.js';
+import { Relay } from '../../../relay/src/index.js';
+import { Registry } from '../store/registry.js';
+import { loadOrCreateSigningKey } from '../auth/signing.js';
+import { Store } from '../store/store.js';
+
+/** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
+export const DEFAULT_MAX_WATCHERS = 16_000;
+
+/** ServeOptions configure startCoordinator. */
+export interface ServeOptions {
+  dataDir: string;
+  host: string;
+  /** port 0 picks a free port (see the returned url). */
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  ephemeralTimeoutMs: number;
+  network: Cidr;
+  zone: string;
+  maxWatchers?: number;
+  /** udp is where the UDP port (endpoint discovery, embedded relay) binds; default: host and
+   * port on UDP (port 0 picks a free one, independently of the HTTP port). */
+  udp?: HostPort;
+  /** publicIp is the IPv4 address maps name the UDP port (and relay TCP port) by; default: the
+   * udp host, else the HTTP host, when it is one concrete IPv4 address. */
+  publicIp?: string;
+  /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
+  relay?: { tcp?: HostPort } | null;
+  /** externalRelays are listed in maps after the embedded one. */
+  externalRelays?: RelayInfo[];
+  /** createRelay makes the embedded relay; default the relay engine (relay/src/index.ts). */
+  createRelay?: RelayFactory;
+  log: Logger;
+  now?: () => number;
+}
+
+/** RunningCoordinator is a started server. */
+export interface RunningCoordinator {
+  url: string;
+  publicKey: string;
+  adminToken: string;
+  services: Services;
+  /** udpPort is the bound UDP port; relayTcpPort the embedded relay's TCP port, if any. */
+  udpPort: number;
+  relayTcpPort: number | null;
+  close(): Promise<void>;
+}
+
+/** checkNetwork keeps a data dir on the network (and so the addresses) it was created with. */
+function checkNetwork(store: Store, network: Cidr, zone: string): void {
+  const want = formatCidr(network);
+  const stored = store.getMeta('network');
+  if (stored !== null && stored !== want) {
+    throw new Error(`this data dir was created with --network ${stored}; its systems have addresses there, so it cannot switch to ${want}`);
+  }
+  if (stored === null) store.setMeta('network', want);
+  store.setMeta('zone', zone);
+}
+
+function remoteIp(req: IncomingMessage): string | null {
+  const a = req.socket.remoteAddress;
+  if (a === undefined) return null;
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** startCoordinator starts everything; on failure it undoes what it opened. */
+export async function startCoordinator(opts: ServeOptions): Promise<RunningCoordinator> {
+  const now = opts.now ?? Date.now;
+  const log = opts.log;
+  ensureDataDir(opts.dataDir);
+  const { key: signingKey, created } = loadOrCreateSigningKey(join(opts.dataDir, DATA_FILES.signingKey));
+  if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
+  const adminToken = loadOrCreateToken(opts.dataDir);
+  const dbFile = join(opts.dataDir, DATA_FILES.db);
+  const store = new Store(dbFile);
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  let server: Server | null = null;
+  let nat: NatServices | null = null;
+  let sweeper: NodeJS.Timeout | null = null;
+  const hub = new WatchHub(opts.maxWatchers ?? DEFAULT_MAX_WATCHERS, now);
+  try {
+    checkNetwork(store, opts.network, opts.zone);
+    const machineKeys = new MachineKeys();
+    let publisher: MapPublisher | null = null;
+    const registry = new Registry(store, opts.network, opts.zone, {
+      changed: (s) => publisher?.changed(s),
+      revoked: (s) => {
+        hub.close(s.id, sseFrame({ type: 'revoked', reason: 'revoked by the admin' }));
+        machineKeys.forget(s.id);
+      },
+      removed: (s) => {
+        hub.close(s.id, sseFrame({ type: 'revoked', reason: 'removed' }));
+        machineKeys.forget(s.id);
+      },
+    }, now());
+    nat = await startNat({
+      udp: opts.udp ?? { host: opts.host, port: opts.port },
+      listenHost: opts.host,
+      ...(opts.publicIp !== undefined ? { publicIp: opts.publicIp } : {}),
+      relay: opts.relay === undefined ? {} : opts.relay,
+      externalRelays: opts.externalRelays ?? [],
+    }, { registry, machineKeys, signingKey, log, now, createRelay: opts.createRelay ?? ((o) => new Relay(o)) });
+    publisher = new MapPublisher(registry, signingKey, (s, m) => hub.send(s.id, m.frame, m.version), log, now, nat.mapFields);
+    const sv: Services = {
+      registry, publisher, hub, nonces: agentNonceCache(), machineKeys, signingKey, adminToken, log, now, nat,
+    };
+    const router = new Router();
+    addAgentRoutes(router, sv);
+    addNatRoutes(router, sv);
+    addAdminRoutes(router, sv);
+
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      void serveRequest(router, log, req, res);
+    };
+    server = opts.tls
+      ? createHttpsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handle)
+      : createHttpServer(handle);
+    server.headersTimeout = 15_000;
+    server.requestTimeout = 30_000;
+    server.maxHeadersCount = 64;
+    server.maxConnections = (opts.maxWatchers ?? DEFAULT_MAX_WATCHERS) + 1024;
+    await listen(server, opts.host, opts.port);
+    const addr = server.address() as AddressInfo;
+    const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host === '::' ? '::1' : opts.host;
+    const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+
+    const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(opts.ephemeralTimeoutMs / 10)));
+    sweeper = setInterval(() => {
+      for (const s of registry.expiredEphemeral(now(), opts.ephemeralTimeoutMs)) {
+        registry.remove(s);
+        log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(opts.ephemeralTimeoutMs)}`);
+      }
+    }, sweepEvery);
+    sweeper.unref();
+
+    writeServeInfo(opts.dataDir, {
+      url, pid: process.pid, udpPort: nat.udpPort,
+      ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
+      ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
+    });
+    log.info(`listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`);
+    publisher.changed(null);
+
+    let closing: Promise<void> | null = null;
+    const srv = server;
+    const natNow = nat;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        if (sweeper) clearInterval(sweeper);
+        publisher?.stop();
+        // Closing streams marks systems offline; the stopped publisher pushes nothing more.
+        hub.closeAll();
+        await new Promise<void>((resolve) => {
+          srv.close(() => resolve());
+          srv.closeAllConnections();
+        });
+        // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
+        await natNow.close();
+        store.close();
+        removeServeInfo(opts.dataDir, process.pid);
+        log.info('stopped');
+      })();
+      return closing;
+    };
+    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, udpPort: natNow.udpPort, relayTcpPort: natNow.relayTcpPort, close };
+  } catch (e) {
+    if (sweeper) clearInterval(sweeper);
+    hub.closeAll();
+    server?.close();
+    await nat?.close();
+    store.close();
+    throw e;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${e.message}`));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+async function serveRequest(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const raw = req.url ?? '/';
+    if (!raw.startsWith('/')) throw new ControlError('bad-request', 'the request target must be a path');
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const ctx: RequestContext = {
+      req, res, params: {}, path, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), remoteIp: remoteIp(req),
+    };
+    const { handler, params } = router.match(req.method ?? 'GET', path);
+    ctx.params = params;
+    await handler(ctx);
+  } catch (e) {
+    if (e instanceof ControlError) {
+      sendError(res, e, !req.complete);
+      return;
+    }
+    log.error(`internal error on ${req.method} ${req.url?.slice(0, 200)}: ${(e as Error).stack ?? String(e)}`);
+    sendError(res, new ControlError('internal', 'the coordinator failed to handle this request; see its log'), !req.complete);
+  }
+}

@@ -1,0 +1,272 @@
+// The coordinator's systems and policy in memory, written through to the store. Every change
+// that can alter a network map is one store transaction that also bumps the global map
+// version; only after it commits does memory change and onChange fire (so a failed write
+// leaves both as they were).
+import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { ControlError } from '../http/errors.js';
+import { allocateAddress, AddressSpaceFull } from './allocate.js';
+import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
+import type { AppliedPolicy, Store, SystemPatch, SystemRow } from './store.js';
+
+/** LiveSystem is a stored system plus what only lives in memory. */
+export interface LiveSystem extends SystemRow {
+  /** online: the system has a watch stream open. */
+  online: boolean;
+  /** offlineSince is when the last watch closed (or the coordinator started). */
+  offlineSince: number;
+  /** rev grows with every change to this system, so derived data can be cached per rev. */
+  rev: number;
+  /** observedUdp is "ip:port", where the coordinator's UDP port last saw this system's
+   * discovery request come from (discovery.ts): its WireGuard socket's public mapping. Kept in
+   * memory only: a NAT mapping lasts minutes, and helpers ask again after any restart. */
+  observedUdp: string | null;
+}
+
+/** RegistryEvents are what the rest of the coordinator reacts to. */
+export interface RegistryEvents {
+  /** changed: the map version was bumped. system is the one system the change was about (its
+   * map and its peers' maps may change), or null when any map may change (a policy file).
+   * soft marks a change only of the online flag, which may reach peers a little later. */
+  changed(system: LiveSystem | null, soft?: boolean): void;
+  /** revoked: the system was revoked (close its streams). */
+  revoked(s: LiveSystem): void;
+  /** removed: the system was deleted (ephemeral, offline too long). */
+  removed(s: LiveSystem): void;
+}
+
+/** LAST_SEEN_WRITE_MS limits how often last_seen alone is written for a busy system. */
+const LAST_SEEN_WRITE_MS = 60_000;
+
+/** Registry holds systems and the policy; see the file comment. */
+export class Registry {
+  private readonly systems = new Map<string, LiveSystem>();
+  private readonly byWgKey = new Map<string, LiveSystem>();
+  private readonly byMachineKey = new Map<string, LiveSystem>();
+  private readonly live = { identity: new Map<string, LiveSystem>(), address: new Set<number>(), name: new Set<string>() };
+  private activeCache: LiveSystem[] | null = null;
+  private versionNow: number;
+  private policyNow: PolicyFile = EMPTY_POLICY;
+  private appliedNow: AppliedPolicy | null;
+  /** policyEpoch grows with every applied policy file. */
+  policyEpoch = 0;
+  /** worldEpoch grows with every change that can change who is whose peer: the policy, a
+   * system joining or leaving the active set, tags, or (for PublicIp) an observed address. */
+  worldEpoch = 0;
+
+  constructor(
+    readonly store: Store,
+    readonly network: Cidr,
+    readonly zone: string,
+    private readonly events: RegistryEvents,
+    startedAt: number,
+  ) {
+    for (const row of store.listSystems()) this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
+    this.appliedNow = store.currentPolicy();
+    if (this.appliedNow) {
+      const r = parsePolicyFile(this.appliedNow.text, network);
+      if (!r.ok) {
+        throw new Error(`the stored policy file no longer validates (${r.issues[0]?.problem ?? 'unknown problem'}); apply a fixed one with an older version, or move coordinator.db away`);
+      }
+      this.policyNow = r.file;
+    }
+    // Online flags were lost with the old process: bump once so every map sent from now on is
+    // newer than any map sent before the restart.
+    this.versionNow = store.transaction(() => store.bumpMapVersion());
+  }
+
+  get version(): number {
+    return this.versionNow;
+  }
+
+  get policy(): PolicyFile {
+    return this.policyNow;
+  }
+
+  get appliedPolicy(): AppliedPolicy | null {
+    return this.appliedNow;
+  }
+
+  get(id: string): LiveSystem | undefined {
+    return this.systems.get(id);
+  }
+
+  all(): LiveSystem[] {
+    return [...this.systems.values()];
+  }
+
+  /** active returns the active systems (cached until the next change). */
+  active(): LiveSystem[] {
+    this.activeCache ??= [...this.systems.values()].filter((s) => s.state === 'active');
+    return this.activeCache;
+  }
+
+  /** find looks a system up by systemId or identity (any case); live systems win over revoked. */
+  find(ref: string): LiveSystem | undefined {
+    const byId = this.systems.get(ref);
+    if (byId) return byId;
+    const upper = ref.toUpperCase();
+    const live = this.live.identity.get(upper);
+    if (live) return live;
+    let found: LiveSystem | undefined;
+    for (const s of this.systems.values()) if (s.identity === upper && (!found || s.createdAt > found.createdAt)) found = s;
+    return found;
+  }
+
+  byWireguardKey(key: string): LiveSystem | undefined {
+    return this.byWgKey.get(key);
+  }
+
+  byMachine(key: string): LiveSystem | undefined {
+    return this.byMachineKey.get(key);
+  }
+
+  identityTaken(identity: string): boolean {
+    return this.live.identity.has(identity);
+  }
+
+  nameTaken(name: string): boolean {
+    return this.live.name.has(name);
+  }
+
+  /** allocate picks a free address; the caller inserts the system before allocating again. */
+  allocate(): number {
+    try {
+      return allocateAddress(this.network, (a) => this.live.address.has(a), this.live.address.size);
+    } catch (e) {
+      if (e instanceof AddressSpaceFull) throw new ControlError('address-space-full', `${e.message}; revoke unused systems or use a larger --network`);
+      throw e;
+    }
+  }
+
+  /** insert stores a new system; extra runs in the same transaction (e.g. counting a key use). */
+  insert(row: SystemRow, now: number, extra: () => void = () => {}): LiveSystem {
+    this.commit(() => {
+      this.store.insertSystem(row);
+      extra();
+    });
+    const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0, observedUdp: null };
+    this.index(s);
+    if (s.state === 'active') this.worldEpoch++;
+    this.events.changed(s);
+    return s;
+  }
+
+  /** patch changes a system and bumps the map version. */
+  patch(s: LiveSystem, patch: SystemPatch): void {
+    this.commit(() => this.store.updateSystem(s.id, patch));
+    this.unindex(s);
+    if (patch.tags !== undefined || (patch.state !== undefined && patch.state !== s.state) || patch.observedIp !== undefined) this.worldEpoch++;
+    Object.assign(s, patch);
+    s.rev++;
+    this.index(s);
+    this.events.changed(s);
+  }
+
+  /** revoke marks s revoked, gives back its address, name and identity, and tells listeners. */
+  revoke(s: LiveSystem): void {
+    if (s.state === 'revoked') return;
+    this.patch(s, { state: 'revoked' });
+    this.events.revoked(s);
+  }
+
+  /** remove deletes s entirely (ephemeral systems). */
+  remove(s: LiveSystem): void {
+    this.commit(() => this.store.deleteSystem(s.id));
+    this.unindex(s);
+    this.systems.delete(s.id);
+    this.byWgKey.delete(s.wgKey);
+    this.byMachineKey.delete(s.machineKey);
+    this.activeCache = null;
+    this.worldEpoch++;
+    this.events.removed(s);
+    this.events.changed(s);
+  }
+
+  /** applyPolicy stores a validated file's text and makes it the policy in force. */
+  applyPolicy(text: string, file: PolicyFile, now: number): AppliedPolicy {
+    const version = this.commit(() => this.store.insertPolicy(text, now, this.store.mapVersion() + 1));
+    this.policyNow = file;
+    this.appliedNow = this.store.currentPolicy();
+    this.policyEpoch++;
+    this.worldEpoch++;
+    this.events.changed(null);
+    return this.appliedNow ?? { id: 0, text, appliedAt: now, mapVersion: version };
+  }
+
+  /** setOnline records a watch opening or the last one closing. */
+  setOnline(s: LiveSystem, online: boolean, now: number): void {
+    if (s.online === online || !this.systems.has(s.id)) return;
+    this.commit(() => this.store.updateSystem(s.id, { lastSeen: now }));
+    s.online = online;
+    s.lastSeen = now;
+    if (!online) s.offlineSince = now;
+    s.rev++;
+    this.events.changed(s, true);
+  }
+
+  /** noteSeen records the address a signed request came from; a new address changes maps
+   * (endpoints, PublicIp), otherwise last_seen is written at most once a minute. */
+  noteSeen(s: LiveSystem, ip: string | null, now: number): void {
+    if (!this.systems.has(s.id)) return;
+    if (ip !== null && ip !== s.observedIp) {
+      // A system that now talks from another address has moved networks: its UDP mapping
+      // from the old one would send peers' first probes into the void.
+      if (s.observedUdp !== null && !s.observedUdp.startsWith(`${ip.replace(/^::ffff:/, '')}:`)) s.observedUdp = null;
+      this.patch(s, { observedIp: ip, lastSeen: now });
+      return;
+    }
+    if (s.lastSeen === null || now - s.lastSeen >= LAST_SEEN_WRITE_MS) {
+      this.store.updateSystem(s.id, { lastSeen: now });
+      s.lastSeen = now;
+    }
+  }
+
+  /** noteUdp records a system's observed UDP mapping ("ip:port"). A change bumps the map
+   * version, so the system's peers get maps that list it first; it returns whether it changed.
+   * The change is soft (batched for up to a second, like online flags): a system that churns
+   * mappings must not cost its peers a map pass each time, and a punch (api/nat.ts) carries
+   * the new mapping to a peer at once anyway. */
+  noteUdp(s: LiveSystem, mapping: string): boolean {
+    if (!this.systems.has(s.id) || s.observedUdp === mapping) return false;
+    this.commit(() => {});
+    s.observedUdp = mapping;
+    s.rev++;
+    this.events.changed(s, true);
+    return true;
+  }
+
+  /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs. */
+  expiredEphemeral(now: number, timeoutMs: number): LiveSystem[] {
+    return [...this.systems.values()].filter((s) => s.ephemeral && !s.online && now - s.offlineSince >= timeoutMs);
+  }
+
+  private commit(fn: () => void): number {
+    const v = this.store.transaction(() => {
+      fn();
+      return this.store.bumpMapVersion();
+    });
+    this.versionNow = v;
+    this.activeCache = null;
+    return v;
+  }
+
+  private index(s: LiveSystem): void {
+    this.systems.set(s.id, s);
+    this.byWgKey.set(s.wgKey, s);
+    this.byMachineKey.set(s.machineKey, s);
+    if (s.state !== 'revoked') {
+      this.live.identity.set(s.identity, s);
+      this.live.address.add(s.address);
+      this.live.name.add(s.name);
+    }
+    this.activeCache = null;
+  }
+
+  private unindex(s: LiveSystem): void {
+    if (this.live.identity.get(s.identity) === s) this.live.identity.delete(s.identity);
+    if (s.state !== 'revoked') {
+      this.live.address.delete(s.address);
+      this.live.name.delete(s.name);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// The client side of GET /v1/events: one long response parsed as server-sent events, and a
+// reconnect loop around it. Backoff doubles from initialBackoffMs up to maxBackoffMs with
+// "equal jitter" (half fixed, half random) so many apps do not reconnect in step after a
+// helper restart; it starts over once a snapshot arrives. The helper sends a status every
+// second, so a silent stream is treated as lost after idleTimeoutMs.
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Status } from '../../../../src-shared/wire/status.js';
+import { ApiClientError, ApiError } from './errors.js';
+import { API_LIMITS, type ApiEventName } from '../../../../src-shared/wire/helper-api.js';
+import { SseParser, SseTooLarge } from '../../../../src-shared/lib/sse.js';
+
+/** StatusEvent is one event of the stream: the first after every (re)connect is a snapshot. */
+export interface StatusEvent {
+  kind: ApiEventName;
+  status: Status;
+}
+
+/** Subscription is a running subscription; close() stops it for good. */
+export interface Subscription {
+  close(): void;
+}
+
+/** SubscribeOptions tune reconnects (defaults: 250 ms doubling to 10 s, 5 s of silence). */
+export interface SubscribeOptions {
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  idleTimeoutMs?: number;
+  /** random replaces Math.random (tests). */
+  random?: () => number;
+}
+
+/** SubscribeDeps is what ApiClient lends the loop. */
+export interface SubscribeDeps {
+  open(onResponse: (res: IncomingMessage) => void, onFail: (e: Error) => void): ClientRequest | null;
+  decodeError(status: number, raw: Buffer): ApiError;
+  translate(e: NodeJS.ErrnoException): ApiClientError;
+  checkStatus(v: unknown): Status;
+  onEvent(e: StatusEvent): void;
+  onError(e: ApiClientError, retryInMs: number): void;
+  opts: SubscribeOptions;
+}
+
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/** backoffDelay is the wait before reconnect attempt n (0-based), with equal jitter. */
+export function backoffDelay(n: number, initialMs: number, maxMs: number, random: () => number): number {
+  const d = Math.min(maxMs, initialMs * 2 ** Math.min(n, 30));
+  return Math.round(d / 2 + random() * (d / 2));
+}
+
+/** subscribeEvents runs the loop until close(). */
+export function subscribeEvents(deps: SubscribeDeps): Subscription {
+  const initial = deps.opts.initialBackoffMs ?? 250;
+  const max = deps.opts.maxBackoffMs ?? 10_000;
+  const idleMs = deps.opts.idleTimeoutMs ?? 5 * API_LIMITS.eventTickMs;
+  const random = deps.opts.random ?? Math.random;
+  let attempts = 0;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  let current: { req: ClientRequest | null; res: IncomingMessage | null; idle: NodeJS.Timeout | null; done: boolean } | null = null;
+
+  const attempt = (): void => {
+    retry = null;
+    if (closed) return;
+    const me = { req: null as ClientRequest | null, res: null as IncomingMessage | null, idle: null as NodeJS.Timeout | null, done: false };
+    current = me;
+    const fail = (e: Error): void => {
+      if (me.done) return;
+      me.done = true;
+      if (me.idle) clearTimeout(me.idle);
+      me.res?.destroy();
+      me.req?.destroy();
+      if (closed) return;
+      const delay = backoffDelay(attempts++, initial, max, random);
+      const err = e instanceof ApiClientError ? e : deps.translate(e as NodeJS.ErrnoException);
+      retry = setTimeout(attempt, delay);
+      deps.onError(err, delay);
+    };
+    const touch = (): void => {
+      if (me.idle) clearTimeout(me.idle);
+      me.idle = setTimeout(() => fail(new ApiError('timeout', `the helper sent no event for ${idleMs} ms`)), idleMs);
+    };
+    me.req = deps.open((res) => {
+      me.res = res;
+      if (res.statusCode !== 200) return readError(res, deps, fail);
+      const parser = new SseParser(API_LIMITS.responseBytes);
+      res.setEncoding('utf8');
+      touch();
+      res.on('data', (chunk: string) => {
+        if (me.done) return;
+        touch();
+        try {
+          for (const ev of parser.feed(chunk)) {
+            if (ev.event !== 'snapshot' && ev.event !== 'status') continue;
+            const status = deps.checkStatus(JSON.parse(ev.data));
+            if (ev.event === 'snapshot') attempts = 0;
+            deps.onEvent({ kind: ev.event, status });
+            if (me.done) return;
+          }
+        } catch (e) {
+          fail(e instanceof SseTooLarge || e instanceof SyntaxError
+            ? new ApiError('bad-response', `the helper sent an unusable event: ${(e as Error).message}`)
+            : (e as Error));
+        }
+      });
+      res.on('error', fail);
+      res.on('close', () => fail(new ApiError('stream-ended', 'the helper closed the event stream')));
+    }, fail);
+  };
+
+  attempt();
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const c = current;
+      if (c && !c.done) {
+        c.done = true;
+        if (c.idle) clearTimeout(c.idle);
+        c.res?.destroy();
+        c.req?.destroy();
+      }
+    },
+  };
+}
+
+// readError reads a refusal (e.g. 503 too-many-streams) and fails with the helper's message.
+function readError(res: IncomingMessage, deps: SubscribeDeps, fail: (e: Error) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= ERROR_BODY_BYTES) chunks.push(c);
+  });
+  res.on('end', () => fail(deps.decodeError(res.statusCode ?? 0, Buffer.concat(chunks))));
+  res.on('error', fail);
+}

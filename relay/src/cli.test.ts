@@ -1,0 +1,145 @@
+// warren-relay as a process: the listening line, a relayed exchange through it, a clean stop on
+// SIGTERM and SIGINT, and exit code 2 with a clear message for bad flags.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NatKind } from '../../src-shared/wire/nat-wire.js';
+import { parseRelayArgs, runRelayCli } from './cli.js';
+import { recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testSystem, UdpClient } from './test-support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fromSource = import.meta.url.endsWith('.ts');
+const root = fromSource ? join(here, '..', '..') : join(here, '..', '..', '..');
+const command = fromSource
+  ? [process.execPath, '--import', 'tsx', join(root, 'relay', 'src', 'main.ts')]
+  : [process.execPath, join(root, 'bin', 'warren-relay')];
+
+function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    io: { stdout: { write: (s: string) => (out += s, true) }, stderr: { write: (s: string) => (err += s, true) } },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const key = testCoordinator().publicKey.toString('base64');
+
+const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
+  { name: 'no key', argv: [], message: /--coordinator-key BASE64 is required/ },
+  { name: 'a key that is not 32 bytes', argv: ['--coordinator-key', 'AAAA'], message: /base64 of a 32-byte/ },
+  { name: 'a key that is not base64', argv: ['--coordinator-key', `${key.slice(0, -2)}!!`], message: /base64 of a 32-byte/ },
+  { name: 'a bad udp address', argv: ['--coordinator-key', key, '--udp', '1.2.3.4'], message: /--udp: "1.2.3.4" is not HOST:PORT/ },
+  { name: 'a port over 65535', argv: ['--coordinator-key', key, '--tcp', '0.0.0.0:70000'], message: /--tcp: port 70000/ },
+  { name: 'IPv6 for udp', argv: ['--coordinator-key', key, '--udp', '[::]:3478'], message: /IPv4 only/ },
+  { name: 'a name with a space', argv: ['--coordinator-key', key, '--name', 'eu west'], message: /--name must be 1-64 characters/ },
+  { name: 'both off', argv: ['--coordinator-key', key, '--udp', 'off', '--tcp', 'off'], message: /both off/ },
+  { name: 'a bad -v', argv: ['--coordinator-key', key, '-v', '9'], message: /-v must be 0 to 5/ },
+  { name: 'an unknown flag', argv: ['--coordinator-key', key, '--listen', '0.0.0.0:1'], message: /--listen/ },
+  { name: 'a stray argument', argv: ['--coordinator-key', key, 'extra'], message: /unexpected argument "extra"/ },
+];
+
+for (const c of usageCases) {
+  test(`usage error (exit 2): ${c.name}`, async () => {
+    const cap = capture();
+    assert.equal(await runRelayCli(c.argv, cap.io), 2);
+    assert.match(cap.err(), c.message);
+    assert.match(cap.err(), /usage: warren-relay/);
+    assert.equal(cap.out(), '');
+  });
+}
+
+test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0:443', async () => {
+  const cap = capture();
+  assert.equal(await runRelayCli(['--help'], cap.io), 0);
+  assert.match(cap.out(), /--coordinator-key BASE64/);
+  const a = parseRelayArgs(['--coordinator-key', key]);
+  assert.equal(a.udp, '0.0.0.0:3478');
+  assert.equal(a.tcp, '0.0.0.0:443');
+  assert.equal(a.verbosity, 1);
+  assert.equal(a.name, 'relay', 'the default name');
+  assert.equal(parseRelayArgs(['--coordinator-key', key, '--name', 'eu-1']).name, 'eu-1');
+  assert.equal(parseRelayArgs(['--coordinator-key', key, '--tcp', 'off']).tcp, undefined);
+});
+
+/** startProcess runs warren-relay and resolves with the ports of its listening line. */
+async function startProcess(args: string[]): Promise<{ udp: number | null; tcp: number | null; stop(sig: NodeJS.Signals): Promise<number | null>; output(): string }> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-64 * 1024)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const m = /^warren-relay listening: udp (\S+), tcp (\S+)$/m.exec(out);
+    if (m) {
+      const port = (s: string): number | null => (s === 'off' ? null : Number(/:(\d+)$/.exec(s)![1]));
+      return {
+        udp: port(m[1]!),
+        tcp: port(m[2]!),
+        stop: async (sig) => {
+          child.kill(sig);
+          return exited;
+        },
+        output: () => err,
+      };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`warren-relay did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('warren-relay relays between a UDP and a TCP client and stops cleanly on SIGTERM', async () => {
+  const coord = testCoordinator();
+  const p = await startProcess(['--coordinator-key', coord.publicKey.toString('base64'), '--udp', '127.0.0.1:0', '--tcp', '127.0.0.1:0', '-v', '2']);
+  let u: UdpClient | undefined;
+  let t: TcpClient | undefined;
+  try {
+    assert.ok(p.udp !== null && p.udp > 0);
+    assert.ok(p.tcp !== null && p.tcp > 0);
+    u = await UdpClient.open(p.udp);
+    t = await TcpClient.connect(p.tcp);
+    const [su, st] = [testSystem(coord, 'proc-udp'), testSystem(coord, 'proc-tcp')];
+    await u.request(registerMessage(su), NatKind.relayRegistered);
+    await t.request(registerMessage(st), NatKind.relayRegistered);
+    const payload = randomBytes(100);
+    u.send(sendMessage(st.id, payload));
+    assert.deepEqual(recvOf(await t.inbox.next())?.payload, payload);
+    t.send(sendMessage(su.id, payload));
+    assert.deepEqual(recvOf(await u.inbox.next())?.payload, payload);
+  } finally {
+    t?.close();
+    await u?.close();
+    assert.equal(await p.stop('SIGTERM'), 0);
+  }
+  assert.match(p.output(), /registered over udp from 127\.0\.0\.1:/);
+  assert.match(p.output(), /SIGTERM: shutting down/);
+  assert.match(p.output(), /2 forwarded/);
+});
+
+test('warren-relay with --tcp off listens on UDP only and stops on SIGINT', async () => {
+  const p = await startProcess(['--coordinator-key', key, '--udp', '127.0.0.1:0', '--tcp', 'off']);
+  assert.equal(p.tcp, null);
+  assert.ok(p.udp !== null && p.udp > 0);
+  assert.equal(await p.stop('SIGINT'), 0);
+  assert.match(p.output(), /SIGINT: shutting down/);
+});
+
+test('warren-relay exits 1 when its port is taken', async () => {
+  const p = await startProcess(['--coordinator-key', key, '--udp', 'off', '--tcp', '127.0.0.1:0']);
+  try {
+    const cap = capture();
+    assert.equal(await runRelayCli(['--coordinator-key', key, '--udp', 'off', '--tcp', `127.0.0.1:${p.tcp}`], cap.io), 1);
+    assert.match(cap.err(), /EADDRINUSE/);
+  } finally {
+    await p.stop('SIGTERM');
+  }
+});

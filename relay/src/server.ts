@@ -1,0 +1,428 @@
+// warren-relay: forwards opaque WireGuard packets between two systems that cannot reach each
+// other directly. Clients register with a token from their coordinator (token.ts) signed by
+// their machine key; the relay needs no database and no connection to the coordinator, only
+// its public key. Wire format: src-shared/nat-wire.ts ("Relay register" and below). Payloads
+// stay end-to-end encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
+import type { KeyObject } from 'node:crypto';
+import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import {
+  NatKind, natKind, parseRelayFrame, peerId, RELAY_HEADER_BYTES, relayRefused, relayRegistered,
+  TCP_FRAME_PREFIX, tcpFrame, writeRelayHeader,
+} from '../../src-shared/wire/nat-wire.js';
+import type { Logger } from '../../src-shared/lib/log.js';
+import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
+import { DropCounters, type DropReason } from './drops.js';
+import { parseHostPort } from './listen.js';
+import { RegisterCheck, type Checked, type RegisterLimits } from './register.js';
+import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
+import { listenTcp, openRelayUdp, type RelayUdp } from './sockets.js';
+import { remoteIp, TcpConn, type TcpHost, type TcpLimits } from './tcp.js';
+
+/** RelayLimits bound everything a relay keeps for clients it does not know yet. */
+export interface RelayLimits extends RegisterLimits, TcpLimits {
+  maxSessions: number;
+  /** sessionIdleMs: a session goes this long after its last register or send */
+  sessionIdleMs: number;
+  /** refreshSeconds: how often clients are told to register again (relayRegistered) */
+  refreshSeconds: number;
+  sweepIntervalMs: number;
+}
+
+/** DEFAULT_RELAY_LIMITS: sized for 100,000 systems refreshing every 25 s (4,000 registrations
+ * a second at most, each one Ed25519 check for a refresh of the same token). */
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxSessions: 100_000,
+  sessionIdleMs: 90_000,
+  refreshSeconds: 25,
+  sweepIntervalMs: 5_000,
+  maxTcpConnections: 10_000,
+  maxPendingTcp: 1_000,
+  tcpHandshakeMs: 5_000,
+  tcpIdleMs: 90_000,
+  tcpMaxBacklogBytes: 1 << 20,
+  registerPerIpPerSecond: 20,
+  registerBurstPerIp: 40,
+  registerPerSecond: 5_000,
+  maxRateSources: 65_536,
+  maxReplayEntries: 200_000,
+  maxNoncesPerKey: 64,
+};
+
+/** RelayOptions configure a Relay (and startRelay). */
+export interface RelayOptions {
+  /** coordinatorKey: raw 32-byte Ed25519 public key of the coordinator */
+  coordinatorKey: Uint8Array;
+  log: Logger;
+  /** now: wall-clock ms, for tests */
+  now?: () => number;
+  limits?: Partial<RelayLimits>;
+  /** name: the relay's name as maps list it (registrations are signed for it); default 'relay' */
+  name?: string;
+}
+
+/** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */
+export const DEFAULT_RELAY_NAME = 'relay';
+
+/** RelayStats: live sessions and connections, packets forwarded, drops by DropReason. */
+export interface RelayStats {
+  sessions: number;
+  tcpConnections: number;
+  forwarded: number;
+  dropped: Record<string, number>;
+}
+
+type Admitted = { session: Session; fresh: boolean; reply: Uint8Array } | { refusal: Uint8Array };
+
+/** Relay is the transport-independent core; startRelay gives it sockets. */
+export class Relay {
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly limits: RelayLimits;
+  private readonly sessions: SessionTable;
+  private readonly check: RegisterCheck;
+  private readonly conns = new Set<TcpConn>();
+  /** pending: connections that have not registered yet */
+  private readonly pending = new Set<TcpConn>();
+  private readonly drops = new DropCounters();
+  private readonly tcpHost: TcpHost;
+  private readonly sweeper: NodeJS.Timeout;
+  private forwarded = 0;
+  private closed = false;
+
+  constructor(opts: RelayOptions) {
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    this.limits = { ...DEFAULT_RELAY_LIMITS, ...opts.limits };
+    // Imported once: parsing a raw key costs about as much as a verification.
+    const coordinatorKey: KeyObject = publicKeyFromRaw(opts.coordinatorKey);
+    this.sessions = new SessionTable(this.limits.sessionIdleMs);
+    this.check = new RegisterCheck(coordinatorKey, this.limits, opts.name ?? DEFAULT_RELAY_NAME);
+    this.tcpHost = {
+      log: this.log,
+      now: () => this.now(),
+      drop: (r) => this.drop(r),
+      register: (conn, frame) => this.tcpRegister(conn, frame),
+      send: (conn, frame) => this.tcpSend(conn, frame),
+      closed: (conn) => this.tcpClosed(conn),
+    };
+    this.sweeper = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  /** handleDatagram handles one UDP datagram; reply(buf, ip, port) sends from the same socket. */
+  handleDatagram(msg: Buffer, ip: string, port: number, reply: (buf: Uint8Array, ip: string, port: number) => void): void {
+    if (this.closed) return;
+    try {
+      const kind = natKind(msg);
+      if (kind === NatKind.relaySend) this.udpSend(msg, ip, port);
+      else if (kind === NatKind.relayRegister) this.udpRegister(msg, ip, port, reply);
+      else this.drop(kind === null ? 'not-relay' : 'unexpected-kind');
+    } catch (e) {
+      this.bug(e, `udp from ${ip}:${port}`);
+    }
+  }
+
+  /** attachTcp takes ownership of an accepted TCP socket. */
+  attachTcp(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= this.limits.maxTcpConnections) {
+      this.drop('tcp-limit');
+      socket.destroy();
+      return;
+    }
+    if (this.pending.size >= this.limits.maxPendingTcp) {
+      this.drop('tcp-pending-limit');
+      socket.destroy();
+      return;
+    }
+    const ip = remoteIp(socket);
+    if (ip === null) {
+      // Already reset by the peer before we saw it.
+      socket.destroy();
+      return;
+    }
+    const conn = new TcpConn(socket, ip, this.tcpHost, this.limits);
+    this.conns.add(conn);
+    this.pending.add(conn);
+  }
+
+  stats(): RelayStats {
+    return { sessions: this.sessions.size, tcpConnections: this.conns.size, forwarded: this.forwarded, dropped: this.drops.snapshot() };
+  }
+
+  /** close drops sessions, destroys TCP sockets and clears timers. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.sessions.clear();
+    for (const c of this.conns) c.close();
+    this.conns.clear();
+    this.pending.clear();
+    this.check.clear();
+  }
+
+  private udpSend(msg: Buffer, ip: string, port: number): void {
+    const now = this.now();
+    const src = this.udpSource(udpKey(ip, port), now);
+    if (src !== undefined) this.forward(src, msg, now);
+  }
+
+  // udpSource is the live session bound to ip:port (marked as seen now), or undefined after
+  // counting the drop: only a registered address may send through the relay.
+  private udpSource(key: UdpKey, now: number): Session | undefined {
+    const src = this.sessions.fromAddr(key, now);
+    if (src === undefined) this.drop('unknown-source');
+    else src.lastSeen = now;
+    return src;
+  }
+
+  private udpRegister(msg: Buffer, ip: string, port: number, reply: ReplyFn): void {
+    const now = this.now();
+    const a = this.admit(msg, ip, now);
+    if (a === null) return;
+    if ('refusal' in a) {
+      this.udpOut(reply, a.refusal, ip, port);
+      return;
+    }
+    const s = a.session;
+    const addr = `${ip}:${port}`;
+    if (a.fresh || s.udp?.addr !== addr) {
+      this.log.verbose(`relay: ${s.systemId} (${s.idHex}) ${a.fresh ? 'registered' : 'moved'} over udp from ${addr}`);
+    }
+    this.sessions.bindUdp(s, ip, port, reply);
+    this.udpOut(reply, a.reply, ip, port);
+  }
+
+  private tcpRegister(conn: TcpConn, frame: Uint8Array): boolean {
+    const now = this.now();
+    const a = this.admit(frame, conn.ip, now);
+    // Silence: an unregistered connection has shown nothing worth keeping it open for.
+    if (a === null) return conn.registered;
+    if ('refusal' in a) {
+      if (conn.registered) conn.send(tcpFrame(a.refusal));
+      else conn.refuse(tcpFrame(a.refusal));
+      return true;
+    }
+    const s = a.session;
+    if (a.fresh || s.tcp !== conn) {
+      this.log.verbose(`relay: ${s.systemId} (${s.idHex}) ${a.fresh ? 'registered' : 'moved'} over tcp from ${conn.ip}`);
+    }
+    this.sessions.bindTcp(s, conn);
+    conn.markRegistered();
+    this.pending.delete(conn);
+    conn.send(tcpFrame(a.reply));
+    return true;
+  }
+
+  private tcpSend(conn: TcpConn, frame: Uint8Array): void {
+    const now = this.now();
+    const src = conn.session;
+    // Not live: its token ran out; the sweep removes it and closes the connection.
+    if (src === null || !this.sessions.live(src, now)) {
+      this.drop('unknown-source');
+      return;
+    }
+    src.lastSeen = now;
+    this.forward(src, frame, now);
+  }
+
+  private tcpClosed(conn: TcpConn): void {
+    this.conns.delete(conn);
+    this.pending.delete(conn);
+    this.sessions.unlinkTcp(conn);
+  }
+
+  /**
+   * admit checks a registration and creates or refreshes its session. null means stay
+   * silent (malformed, unsigned, replayed, rate-limited: answering those would let anyone
+   * reflect traffic off the relay); a refusal goes only to a fresh, well-signed register.
+   */
+  private admit(msg: Uint8Array, ip: string, now: number): Admitted | null {
+    const c = this.check.check(msg, ip, now, (key) => this.sessions.get(key, now));
+    if (typeof c === 'string') {
+      this.drop(c);
+      return null;
+    }
+    if (c.expired) return this.refuse(c, 'refused-token-expired', 'token expired');
+    let s = this.sessions.get(c.key, now);
+    if (s !== undefined && !s.wireguardKey.equals(c.token.wireguardKey)) {
+      return this.refuse(c, 'refused-id-held', 'peer id is registered with another key');
+    }
+    const fresh = s === undefined;
+    if (s === undefined) {
+      if (this.sessions.size >= this.limits.maxSessions) return this.refuse(c, 'refused-full', 'relay full');
+      const id = Buffer.from(peerId(c.token.wireguardKey));
+      s = {
+        key: c.key, id, idHex: id.toString('hex'), systemId: c.token.systemId,
+        wireguardKey: Buffer.from(c.token.wireguardKey), machineKey: c.machineKey,
+        token: Buffer.from(c.reg.token), tokenExpires: c.token.expires, lastSeen: now, udp: null, tcp: null,
+      };
+      this.sessions.add(s);
+    } else {
+      s.systemId = c.token.systemId;
+      s.machineKey = c.machineKey;
+      s.token = Buffer.from(c.reg.token);
+      s.tokenExpires = c.token.expires;
+      s.lastSeen = now;
+    }
+    if (!fresh && this.log.enabled('debug')) this.log.debug(`relay: ${s.systemId} (${s.idHex}) refreshed`);
+    return { session: s, fresh, reply: relayRegistered(c.reg.nonce, this.limits.refreshSeconds) };
+  }
+
+  private refuse(c: Checked, reason: DropReason, text: string): Admitted {
+    this.drop(reason);
+    this.log.rateLimited(`relay-refused:${reason}`, 10_000).verbose(`relay: refused ${c.token.systemId}: ${text}`);
+    return { refusal: relayRefused(c.reg.nonce, text) };
+  }
+
+  /**
+   * forwardInPlace is the batched fast path for a relaySend in a native UDP batch (native-udp.ts):
+   * a frame for a UDP destination is turned into relayRecv where it lies (same header size) and
+   * queued in out, to leave with the rest of the batch in one sendmmsg. Everything else goes
+   * the ordinary way. It always takes the datagram (forwarded or counted as dropped).
+   */
+  forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number,
+    out: { add(off: number, len: number, addr: number, port: number): void }): void {
+    if (this.closed) return;
+    const now = this.now();
+    const src = this.udpSource(udpKeyOf(addr, port), now);
+    if (src === undefined) return;
+    const f = parseRelayFrame(buf, off, len);
+    const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);
+    if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0) {
+      this.forward(src, buf.subarray(off, off + len), now);
+      return;
+    }
+    writeRelayHeader(buf, off, NatKind.relayRecv, src.id);
+    out.add(off, len, dst.udp.ipNum, dst.udp.port);
+    this.forwarded++;
+  }
+
+  /** forward sends a relaySend's payload to its destination as relayRecv from src. */
+  private forward(src: Session, buf: Uint8Array, now: number): void {
+    const f = parseRelayFrame(buf);
+    if (f === null || f.kind !== 'send') {
+      this.drop('malformed-send');
+      return;
+    }
+    const dst = this.sessions.get(idKey(buf, 4), now);
+    if (dst === undefined) {
+      this.drop('unknown-destination');
+      return;
+    }
+    if (dst === src) {
+      this.drop('to-self');
+      return;
+    }
+    const payload = buf.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
+    const n = RELAY_HEADER_BYTES + payload.length;
+    if (dst.udp !== null) {
+      const out = Buffer.allocUnsafe(n);
+      writeRelayHeader(out, 0, NatKind.relayRecv, src.id);
+      out.set(payload, RELAY_HEADER_BYTES);
+      if (this.udpOut(dst.udp.reply, out, dst.udp.ip, dst.udp.port)) this.forwarded++;
+    } else if (dst.tcp !== null) {
+      // One buffer with the length prefix: tcpFrame would copy the frame a second time.
+      const out = Buffer.allocUnsafe(TCP_FRAME_PREFIX + n);
+      out.writeUInt16BE(n, 0);
+      writeRelayHeader(out, TCP_FRAME_PREFIX, NatKind.relayRecv, src.id);
+      out.set(payload, TCP_FRAME_PREFIX + RELAY_HEADER_BYTES);
+      if (dst.tcp.send(out)) this.forwarded++;
+      else this.drop('tcp-backlog');
+    } else {
+      this.drop('unknown-destination');
+    }
+  }
+
+  private udpOut(reply: ReplyFn, buf: Uint8Array, ip: string, port: number): boolean {
+    try {
+      reply(buf, ip, port);
+      return true;
+    } catch (e) {
+      this.drop('send-error');
+      this.log.rateLimited('relay-send-error', 10_000).debug(`relay: udp send to ${ip}:${port}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private sweep(): void {
+    try {
+      const now = this.now();
+      // Connections first, so that an idle one is counted as such rather than closed
+      // silently with its session.
+      for (const c of this.conns) {
+        if (c.registered && now - c.lastFrame > this.limits.tcpIdleMs) {
+          this.drop('tcp-idle');
+          c.close();
+        }
+      }
+      const gone = this.sessions.sweep(now);
+      if (gone > 0) this.log.debug(`relay: ${gone} sessions expired`);
+      this.check.sweep(now);
+    } catch (e) {
+      this.bug(e, 'sweep');
+    }
+  }
+
+  private drop(reason: DropReason): void {
+    this.drops.add(reason);
+    if (this.log.enabled('debug')) this.log.rateLimited(`relay-drop:${reason}`, 10_000).debug(`relay: dropped (${reason})`);
+  }
+
+  private bug(e: unknown, where: string): void {
+    this.drops.add('internal-error');
+    this.log.rateLimited('relay-bug', 10_000).error(`relay: ${where}: ${(e as Error)?.stack ?? String(e)}`);
+  }
+}
+
+/** RunningRelay is a relay with its own sockets. */
+export interface RunningRelay {
+  relay: Relay;
+  udpPort: number | null;
+  tcpPort: number | null;
+  close(): Promise<void>;
+}
+
+/** startRelay binds its own UDP socket and TCP server ("ip:port"; port 0 picks one). */
+export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string }): Promise<RunningRelay> {
+  if (o.udp === undefined && o.tcp === undefined) throw new Error('startRelay needs a udp or tcp address');
+  const udpAt = o.udp === undefined ? null : address(o.udp, 'udp');
+  const tcpAt = o.tcp === undefined ? null : address(o.tcp, 'tcp');
+  if (udpAt !== null && isIP(udpAt.host) === 6) throw new Error(`udp ${o.udp}: the relay's UDP socket is IPv4 only`);
+  const relay = new Relay(o);
+  let udp: RelayUdp | null = null;
+  let server: Server | null = null;
+  try {
+    if (udpAt !== null) udp = await openRelayUdp(udpAt, relay, o.log);
+    if (tcpAt !== null) server = await listenTcp(tcpAt, (socket) => relay.attachTcp(socket), o.log);
+  } catch (e) {
+    relay.close();
+    await udp?.close();
+    server?.close();
+    throw e;
+  }
+  const u = udp;
+  const t = server;
+  return {
+    relay,
+    udpPort: u === null ? null : u.port,
+    tcpPort: t === null ? null : (t.address() as AddressInfo).port,
+    close: async () => {
+      relay.close();
+      await Promise.all([
+        u === null ? undefined : u.close(),
+        t === null ? undefined : new Promise<void>((resolve) => t.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+function address(text: string, what: string): { host: string; port: number } {
+  const a = parseHostPort(text);
+  if ('problem' in a) throw new Error(`${what}: ${a.problem}`);
+  return a;
+}

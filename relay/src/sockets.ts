@@ -1,0 +1,95 @@
+// The standalone relay's own sockets (startRelay): one UDP socket, one TCP server. The
+// coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4
+// literal is the native batched socket (native-udp.ts), where relayed packets are forwarded in
+// place, a batch at a time; a host name falls back to Node's dgram.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../../src-shared/lib/log.js';
+import type { ReplyFn } from './sessions.js';
+import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';
+import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
+
+/** BatchedRelay is what the native socket needs of the relay. */
+export interface BatchedRelay {
+  handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
+  forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number, out: OutBatch): void;
+}
+
+/** RelayUdp is a bound relay UDP socket of either kind. */
+export interface RelayUdp {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** openRelayUdp binds the relay's UDP socket: native and batched where it can be. */
+export async function openRelayUdp(at: { host: string; port: number }, relay: BatchedRelay, log: Logger): Promise<RelayUdp> {
+  if (!canUseNative(at.host)) {
+    const sock = await bindUdp(at, (msg, ip, port, reply) => relay.handleDatagram(msg, ip, port, reply), log);
+    return { port: sock.address().port, close: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
+  }
+  const n = NativeUdp.open(at.host, at.port, log);
+  const reply: ReplyFn = (buf, ip, port) => {
+    n.send(buf, ip, port);
+  };
+  n.start((b, out) => {
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      if (natKind(b.buf, off, len) === NatKind.relaySend) relay.forwardInPlace(b.buf, off, len, b.addrs[i]!, b.ports[i]!, out);
+      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b.addrs[i]!), b.ports[i]!, reply);
+    }
+  });
+  return {
+    port: n.port,
+    close: () => {
+      n.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** bindUdp binds a udp4 socket and hands each datagram, with a reply function, to onMessage. */
+export async function bindUdp(at: { host: string; port: number }, onMessage: (msg: Buffer, ip: string, port: number, reply: ReplyFn) => void, log: Logger): Promise<UdpSocket> {
+  const sock = createSocket('udp4');
+  // A send error (no route, buffer full) is a lost datagram, which UDP allows; no crash.
+  const sent = (e: Error | null): void => {
+    if (e) log.rateLimited('relay-udp-send', 10_000).debug(`relay: udp send: ${e.message}`);
+  };
+  const reply: ReplyFn = (buf, ip, port) => sock.send(buf, port, ip, sent);
+  sock.on('message', (msg, rinfo) => onMessage(msg, rinfo.address, rinfo.port, reply));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(at.port, at.host, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+  sock.on('error', (e) => log.warn(`relay: udp socket: ${e.message}`));
+  // Bursts from many clients at once: a bigger receive queue loses fewer (the kernel caps it).
+  try {
+    sock.setRecvBufferSize(4 << 20);
+    sock.setSendBufferSize(4 << 20);
+  } catch {
+    // Not fatal: the default buffers work, only with more loss under load.
+  }
+  return sock;
+}
+
+/** listenTcp starts a TCP server that hands each accepted socket to attach. */
+export async function listenTcp(at: { host: string; port: number }, attach: (socket: Socket) => void, log: Logger): Promise<Server> {
+  const server = createServer(attach);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e) => log.warn(`relay: tcp server: ${e.message}`));
+  return server;
+}

@@ -1,0 +1,56 @@
+// Packet batches: the unit in which packets cross the native boundary. A reader thread fills
+// one fixed block of memory with up to maxBatch packets, one per slot, and hands it to JS in a
+// single call; JS processes the batch in place and must not keep references to it afterwards,
+// because the block is reused for a later batch.
+//
+// Slot layout (slotSize bytes each):  [HEADROOM][packet: lengths[i] bytes ...][>= TAILROOM]
+// HEADROOM lets the device write the 16-byte WireGuard data header in front of a TUN packet, and
+// TAILROOM lets it pad to 16 bytes and append the 16-byte Poly1305 tag, so a packet is encrypted
+// where it was read, with no copy.
+
+/** HEADROOM is the free space before each packet in a slot (WireGuard data header size). */
+export const HEADROOM = 16;
+/**
+ * TAILROOM is the number of bytes a reader leaves free at the end of every slot, after the
+ * largest packet it accepts, so that the data path can pad a packet to 16 bytes and append the
+ * 16-byte Poly1305 tag in place. A slot holds at most `slotSize - headroom - TAILROOM` packet
+ * bytes; longer packets are skipped and counted in `stats().truncated`.
+ */
+export const TAILROOM = 32;
+
+/** MAX_BATCH is how many packets one batch carries at most (wireguard-go uses 128 too). */
+export const MAX_BATCH = 128;
+
+/**
+ * Batch is one batch of packets from a reader, handed to `onBatch` on the event loop.
+ *
+ * Memory contract: every reader owns `pool` Batch objects (one in 'poll' mode), created once
+ * at start, and hands the same objects (same Buffer, same typed arrays) over again and again.
+ * While onBatch runs the batch belongs to JS and may be modified in place (decrypt, prepend
+ * headers into the headroom, append tags into the tailroom). Once onBatch returns, the reader
+ * may overwrite it at any moment: keep no reference to `buf` or the arrays, copy what must
+ * outlive the call, and never transfer or detach their ArrayBuffers (postMessage/structuredClone
+ * transfer lists).
+ */
+export interface Batch {
+  /** buf is the whole pool entry: maxBatch slots of slotSize bytes. */
+  buf: Buffer;
+  /** count is the number of packets in this batch (at least 1). */
+  count: number;
+  /** offsets[i] is where packet i starts: always i * slotSize + headroom. Read-only for
+   * consumers: a reader fills this table once and reuses it for every batch (only lengths,
+   * addrs and ports are rewritten). */
+  offsets: Uint32Array;
+  /** lengths[i] is the length of packet i. */
+  lengths: Uint32Array;
+  /** addrs[i] is the source IPv4 of datagram i, host order (a.b.c.d = a<<24|b<<16|c<<8|d); 0 for TUN. */
+  addrs: Uint32Array;
+  /** ports[i] is the source UDP port of datagram i; 0 for TUN. */
+  ports: Uint16Array;
+}
+
+/** slotSizeFor returns the slot size that holds a packet of `maxPacket` bytes with room. */
+export function slotSizeFor(maxPacket: number): number {
+  const need = HEADROOM + maxPacket + TAILROOM;
+  return (need + 63) & ~63; // cache-line aligned slots
+}

@@ -1,0 +1,118 @@
+// Types of the native addon's API (native/src). The functions themselves are exported,
+// with their contracts, from index.ts; the batch layout is in batch.ts.
+import type { Batch } from './batch.js';
+
+export type { Batch } from './batch.js';
+export { TAILROOM } from './batch.js';
+
+/** KEY_BYTES is the ChaCha20-Poly1305 key size. */
+export const KEY_BYTES = 32;
+
+/** TAG_BYTES is the Poly1305 tag size that aeadSeal appends and aeadOpen checks. */
+export const TAG_BYTES = 16;
+
+/** MAX_COUNTER is the largest nonce counter the AEAD functions accept (2^53 - 1). */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** ReaderKind selects how a reader reads: read() on a TUN device or recvmmsg() on UDP. */
+export type ReaderKind = 'tun' | 'udp';
+
+/**
+ * ReaderMode selects where a reader reads.
+ *
+ * - 'thread': a native thread waits for packets, reads them and queues the batch to the event
+ *   loop. Reading overlaps with JS work (more throughput on a busy path), but every batch
+ *   costs two thread wake-ups: the reader thread's, then the event loop's.
+ * - 'poll': the event loop itself watches the descriptor (libuv's epoll), reads and calls
+ *   onBatch synchronously: one wake-up, so lower latency, but reading waits while JS is busy.
+ *   A wake-up reads at most 8 full batches before letting other events run. Only one pool
+ *   entry is used, whatever `pool` says.
+ */
+export type ReaderMode = 'thread' | 'poll';
+
+/** ReaderOptions shapes a reader's pool. */
+export interface ReaderOptions {
+  /** maxBatch is the most packets one batch carries (1 to 1024). */
+  maxBatch: number;
+  /** slotSize is the bytes per packet slot: headroom + largest packet + TAILROOM at least. */
+  slotSize: number;
+  /** headroom is free space before each packet, e.g. for a header written in place (0 to 4096). */
+  headroom: number;
+  /**
+   * pool is how many batches may be in flight (1 to 64; 4 is a good value). When JS holds all
+   * of them the thread stops reading and the kernel queue absorbs, then drops, the excess.
+   * Checked but otherwise ignored in 'poll' mode, where a batch is never in flight.
+   */
+  pool: number;
+  /** mode is where the reader reads (see ReaderMode); 'thread' when absent. */
+  mode?: ReaderMode;
+  /**
+   * onError receives, at most once, the error that ended the reader (the device disappeared,
+   * the descriptor was closed...). It has `.code` (e.g. 'EBADFD') and names the operation.
+   * The reader reads no more, but stop() must still be called to close its descriptor.
+   */
+  onError?: (err: NodeJS.ErrnoException) => void;
+}
+
+/** ReaderStats are a reader's counters since it started. */
+export interface ReaderStats {
+  batches: number;
+  packets: number;
+  /** truncated counts packets skipped because they did not fit a slot. */
+  truncated: number;
+  /** errors counts failed reads, including the fatal one reported to onError. */
+  errors: number;
+}
+
+/** Reader is a running reader. */
+export interface Reader {
+  /**
+   * stop ends the reader (wakes and joins the thread, or stops the poll watcher), closes the
+   * reader's duplicate of the descriptor and releases its hold on the event loop; no callback
+   * runs after it returns, even for batches already queued or packets already read in the
+   * same wake-up. Calling it again does nothing. It may be called from inside onBatch.
+   */
+  stop(): void;
+  stats(): ReaderStats;
+}
+
+/** TunHandle is an open TUN device. */
+export interface TunHandle {
+  fd: number;
+  /** name is the kernel's name for the device (it expands patterns like "wg%d"). */
+  name: string;
+}
+
+/** UdpHandle is a bound UDP socket. */
+export interface UdpHandle {
+  fd: number;
+  /** port is the bound port, the one the kernel picked when 0 was asked. */
+  port: number;
+}
+
+/** PeerCredentials identify the process at the other end of a Unix socket. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** NativeAddon is the shape of warren_native.node's exports. */
+export interface NativeAddon {
+  tunOpen(name: string): TunHandle;
+  udpOpen(bindIp: string, port: number): UdpHandle;
+  closeFd(fd: number): void;
+  setMark(fd: number, mark: number): void;
+  peerCredentials(fd: number): PeerCredentials;
+  startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
+  tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  udpSendBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
+    addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean;
+  aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void;
+  aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean;
+  aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8Array, offsets: Uint32Array,
+    lengths: Uint32Array, count: number): void;
+  aeadOpenBatch(keys: Uint8Array, keyIndex: Uint16Array, counters: Float64Array, buf: Uint8Array,
+    offsets: Uint32Array, lengths: Uint32Array, count: number, ok: Uint8Array): number;
+}
