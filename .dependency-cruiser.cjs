@@ -2,9 +2,10 @@
 // runs this with dependency-cruiser over the sources; scripts/boundaries.test.ts checks that
 // it fails on a fixture tree that breaks each rule. Tests (*.test.ts), benchmarks (*.bench.ts),
 // e2e/, scripts/ and packaging/ may import anything and are not checked here; test support
-// files may import anything but production code may not import them.
+// files (fakes named x-fake.ts, harnesses) may import anything but production code may not
+// import them.
 
-const TEST_SUPPORT = '(^|/)(testing|test-support|testkit|fake-io|test-users)\\.ts$|(^|/)testing/';
+const TEST_SUPPORT = '(^|/)(testing|test-support|testkit|fake-io|test-users)\\.ts$|-fake\\.ts$|(^|/)testing/';
 const PROGRAMS = '^(helper|coordinator|relay|src-main|src-renderer)/';
 const TOOLS = '^(e2e|scripts|packaging)/';
 
