@@ -13,11 +13,11 @@
 // directly connected network. IPv6 is blocked too (the overlay is IPv4 only, so v6 would leak).
 // Everything lives in one nft table and two rules of ours, recorded in STATE_DIR so that a
 // crashed helper's leftovers are removed on the next start; `disable` removes exactly them.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { mustRunSync } from '../../../src-shared/lib/command.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */
@@ -91,13 +91,7 @@ export function connectedNetworks(adapter: string): Cidr[] {
 }
 
 function nft(args: string[], input?: string): void {
-  try {
-    execFileSync('nft', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; message: string };
-    if (err.code === 'ENOENT') throw new Error('the `nft` command is required for the full tunnel: install the nftables package');
-    throw new Error(`nft ${args.join(' ')}: ${(err.stderr ?? '').trim() || err.message}`);
-  }
+  mustRunSync('nft', args, 'the `nft` command is required for the full tunnel: install the nftables package', input);
 }
 
 function nftQuiet(args: string[]): void {
