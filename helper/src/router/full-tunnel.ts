@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseCidr, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mustRunSync } from '../../../src-shared/lib/command.js';
+import { readJsonState, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */
@@ -137,12 +138,8 @@ export function fullTunnelStatePath(stateDir: string): string {
 /** recoverFullTunnel removes what a crashed helper's full tunnel left behind. */
 export function recoverFullTunnel(stateDir: string, log: Logger): void {
   const path = fullTunnelStatePath(stateDir);
-  let st: FullTunnelState;
-  try {
-    st = JSON.parse(readFileSync(path, 'utf8')) as FullTunnelState;
-  } catch {
-    return;
-  }
+  const st = readJsonState(path) as Partial<FullTunnelState> | null;
+  if (st === null) return;
   // The table name is checked so a tampered file cannot make us delete someone else's table.
   if (typeof st.table === 'string' && /^warren_ft_[A-Za-z0-9_]{1,15}$/.test(st.table)) {
     removeFullTunnel(st.table, st.srcValidMark === '1' ? '1' : '0');
@@ -179,7 +176,7 @@ export class FullTunnel {
     if (this.on) return;
     this.saved = readSrcValidMark();
     const state: FullTunnelState = { adapter: this.adapter, table: this.table, srcValidMark: this.saved };
-    writeFileSync(fullTunnelStatePath(this.stateDir), JSON.stringify(state), { mode: 0o600 });
+    writeFileAtomic(fullTunnelStatePath(this.stateDir), JSON.stringify(state));
     try {
       this.setMark(FULL_TUNNEL_MARK);
       nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));
