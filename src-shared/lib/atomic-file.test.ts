@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileExistsError, readJsonState, writeFileAtomic, writeJsonState } from './atomic-file.js';
@@ -55,6 +55,33 @@ test('writeFileAtomic into a missing directory fails and creates nothing', () =>
   });
 });
 
+test('writeFileAtomic gives the new file the mode asked for (through the umask, like open(2))', () => {
+  withDir((dir) => {
+    const old = process.umask(0o022);
+    try {
+      const p = join(dir, 'resolv.conf');
+      writeFileSync(p, 'old', { mode: 0o600 });
+      writeFileAtomic(p, 'shared', { mode: 0o664 });
+      assert.equal(statSync(p).mode & 0o777, 0o644);
+      writeFileAtomic(p, 'private', { mode: 0o640 });
+      assert.equal(statSync(p).mode & 0o777, 0o640);
+      assert.equal(readFileSync(p, 'utf8'), 'private');
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
+test('writeFileAtomic passes on a failed rename with its error code and removes its temporary file', () => {
+  withDir((dir) => {
+    const p = join(dir, 'taken');
+    mkdirSync(p);
+    writeFileSync(join(p, 'inside'), 'x');
+    assert.throws(() => writeFileAtomic(p, 'x'), { code: 'EISDIR' });
+    assert.deepEqual(readdirSync(dir), ['taken']);
+  });
+});
+
 test('writeJsonState makes its directory 0700; readJsonState reads it back and gives null for anything untrustworthy', () => {
   withDir((dir) => {
     const d = join(dir, 'state');
@@ -66,5 +93,7 @@ test('writeJsonState makes its directory 0700; readJsonState reads it back and g
     assert.equal(readJsonState(join(d, 'garbled.json')), null);
     writeFileSync(join(d, 'big.json'), JSON.stringify({ pad: 'x'.repeat(2000) }));
     assert.equal(readJsonState(join(d, 'big.json'), 1000), null);
+    writeFileSync(join(d, 'null.json'), 'null');
+    assert.equal(readJsonState(join(d, 'null.json')), null);
   });
 });

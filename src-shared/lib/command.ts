@@ -20,17 +20,55 @@ export type CommandRunner = (cmd: string, args: string[], input?: string) => Pro
 /** COMMAND_LIMITS: a system tool that takes longer than this is stuck, and its output is small. */
 export const COMMAND_LIMITS = { timeoutMs: 10_000, maxOutputBytes: 4 * 1024 * 1024 } as const;
 
-/** runCommand is the real CommandRunner. */
-export const runCommand: CommandRunner = (cmd, args, input) =>
-  new Promise((resolve) => {
-    const opts = { timeout: COMMAND_LIMITS.timeoutMs, maxBuffer: COMMAND_LIMITS.maxOutputBytes, encoding: 'utf8' as const };
-    const child = execFile(cmd, args, opts, (err, stdout, stderr) => {
-      const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-      resolve({ ok: err === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err ? err.message : ''), missing });
+/** CommandOptions tune one run; unset ones are COMMAND_LIMITS. A program that legitimately
+ * waits longer (systemctl stop waits for the unit's own cleanup) gets its own timeout. */
+export interface CommandOptions {
+  input?: string;
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+}
+
+/** CommandExit is how a run ended, for callers that explain exit statuses to people. */
+export interface CommandExit {
+  ok: boolean;
+  stdout: string;
+  /** stderr is exactly what the program printed there ('' if it never ran). */
+  stderr: string;
+  /** code is the exit status, or null when the program never ran or did not exit by itself. */
+  code: number | null;
+  missing: boolean;
+  /** killed says the runner stopped it for running past the timeout (output past the bound
+   * stops it too, but Node reports that only in failure, with code null). */
+  killed: boolean;
+  /** failure is Node's account of why the run failed ('' when it succeeded). */
+  failure: string;
+}
+
+/** runCommandExit runs a program without a shell and reports how it ended; it never throws. */
+export function runCommandExit(cmd: string, args: string[], opts: CommandOptions = {}): Promise<CommandExit> {
+  return new Promise((resolve) => {
+    const limits = {
+      timeout: opts.timeoutMs ?? COMMAND_LIMITS.timeoutMs, maxBuffer: opts.maxOutputBytes ?? COMMAND_LIMITS.maxOutputBytes, encoding: 'utf8' as const,
+    };
+    const child = execFile(cmd, args, limits, (err, stdout, stderr) => {
+      // A non-zero exit puts the status in err.code; a spawn failure puts an errno name there.
+      const e = err as (Omit<NodeJS.ErrnoException, 'code'> & { code?: unknown; killed?: boolean }) | null;
+      resolve({
+        ok: e === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''),
+        code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
+        missing: e?.code === 'ENOENT', killed: e?.killed === true, failure: e ? e.message : '',
+      });
     });
     child.stdin?.on('error', () => undefined); // a program that exits early closes its stdin
-    child.stdin?.end(input ?? '');
+    child.stdin?.end(opts.input ?? '');
   });
+}
+
+/** runCommand is the real CommandRunner. */
+export const runCommand: CommandRunner = async (cmd, args, input) => {
+  const r = await runCommandExit(cmd, args, { input });
+  return { ok: r.ok, stdout: r.stdout, stderr: r.stderr || r.failure, missing: r.missing };
+};
 
 /** runCommandSync runs a program and waits for it, reporting like runCommand. */
 export function runCommandSync(cmd: string, args: string[], input?: string): CommandResult {

@@ -2,8 +2,9 @@
 // MAP_SIGNATURE_CONTEXT). The key is made with tweetnacl on first start and kept in
 // DIR/signing.key (base64 of the 32-byte seed, mode 0600); every map is signed with it and every
 // helper pins its public key at enrolment, so losing it means re-enrolling every system.
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import nacl from 'tweetnacl';
+import { writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
 import { ED25519, privateKeyFromSeed, publicKeyFromRaw, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import type { KeyObject } from 'node:crypto';
@@ -37,8 +38,9 @@ export function loadOrCreateSigningKey(file: string): { key: SigningKey; created
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     const seed = nacl.sign.keyPair().secretKey.slice(0, ED25519.seed);
-    // 'wx' fails if another process created the file meanwhile instead of replacing its key.
-    writeFileSync(file, `${Buffer.from(seed).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    // overwrite false fails if another process created the file meanwhile instead of replacing
+    // its key; the atomic write means a crash never leaves half a key that blocks the next start.
+    writeFileAtomic(file, `${Buffer.from(seed).toString('base64')}\n`, { mode: 0o600, overwrite: false });
     return { key: signingKeyFromSeed(seed), created: true };
   }
   const mode = statSync(file).mode & 0o777;

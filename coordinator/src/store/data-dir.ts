@@ -1,8 +1,9 @@
 // The data directory: coordinator.db, signing.key, admin.token and serve.json. The directory is
 // 0700 and every file in it 0600: the key signs every map and the token is full control.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 
 /** DATA_FILES names the files in the data dir. */
 export const DATA_FILES = {
@@ -50,16 +51,14 @@ export function loadOrCreateToken(dir: string): string {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const token = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  // overwrite false: if another process made a token meanwhile, fail rather than replace it.
+  writeFileAtomic(file, `${token}\n`, { mode: 0o600, overwrite: false });
   return token;
 }
 
-/** writeServeInfo writes serve.json atomically (temp file and rename). */
+/** writeServeInfo writes serve.json atomically (temp file, fsync, rename), mode 0600. */
 export function writeServeInfo(dir: string, info: ServeInfo): void {
-  const file = join(dir, DATA_FILES.serve);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(info)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(join(dir, DATA_FILES.serve), `${JSON.stringify(info)}\n`, { mode: 0o600 });
 }
 
 /** removeServeInfo deletes serve.json if it still names this process. */

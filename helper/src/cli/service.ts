@@ -1,8 +1,8 @@
 // `warren start` and `warren stop`: control the helper's system service, which the installers
 // set up (packaging/linux/warren-helper.service). Linux with systemd is supported; elsewhere
 // the commands say so instead of pretending.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { runCommandExit } from '../../../src-shared/lib/command.js';
 import { CliError, EXIT, stringFlag, UsageError, type Command } from './command.js';
 
 /** SERVICE_UNIT is the systemd unit the deb and rpm packages install. */
@@ -62,16 +62,12 @@ interface RunResult {
   error?: 'ENOENT' | 'timeout';
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: MAX_OUTPUT, encoding: 'utf8' }, (err, _stdout, stderr) => {
-      if (err === null) return resolve({ code: 0, stderr: String(stderr) });
-      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
-      if (e.code === 'ENOENT') return resolve({ code: -1, stderr: '', error: 'ENOENT' });
-      if (e.killed) return resolve({ code: -1, stderr: String(stderr), error: 'timeout' });
-      resolve({ code: typeof e.code === 'number' ? e.code : 1, stderr: String(stderr ?? '') });
-    });
-  });
+async function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  const r = await runCommandExit(cmd, args, { timeoutMs, maxOutputBytes: MAX_OUTPUT });
+  if (r.ok) return { code: 0, stderr: r.stderr };
+  if (r.missing) return { code: -1, stderr: '', error: 'ENOENT' };
+  if (r.killed) return { code: -1, stderr: r.stderr, error: 'timeout' };
+  return { code: r.code ?? 1, stderr: r.stderr };
 }
 
 function serviceCommand(action: ServiceAction, summary: string, details: string): Command {

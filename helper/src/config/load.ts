@@ -1,11 +1,8 @@
 // Reading and writing profile files: docs/profile.md. Reads are bounded and report the file, the
 // key and the problem; writes validate first and replace the file atomically, so a crash or a
 // bad edit never leaves a half-written or invalid profile behind.
-import {
-  closeSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync, constants,
-} from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
+import { FileExistsError, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { ProfileError } from '../../../src-shared/lib/errors.js';
 import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { PROFILE_LIMITS, type Profile } from './schema.js';
@@ -115,50 +112,10 @@ export function saveProfile(path: string, profileJson: unknown, opts: SaveOption
 }
 
 function writeAtomic(path: string, text: string, overwrite: boolean): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | null = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    const data = Buffer.from(text);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    if (overwrite) {
-      renameSync(tmp, path);
-    } else {
-      // link(2) fails with EEXIST instead of replacing, closing the check-then-write race.
-      try {
-        linkSync(tmp, path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw fileError(path, 'already exists (use --force to replace it)');
-        }
-        throw e;
-      }
-      unlinkSync(tmp);
-    }
+    writeFileAtomic(path, text, { mode: 0o600, overwrite });
   } catch (e) {
-    if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already renamed or never created
-    }
+    if (e instanceof FileExistsError) throw fileError(path, 'already exists (use --force to replace it)');
     throw e;
-  }
-  syncDirectory(dir);
-}
-
-function syncDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
-  } finally {
-    if (fd !== null) closeSync(fd);
   }
 }

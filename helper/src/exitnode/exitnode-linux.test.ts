@@ -28,8 +28,8 @@ class FakeHost {
   };
 
   private answer(cmd: string, args: string[]): CommandResult {
-    const ok = (stdout = ''): CommandResult => ({ ok: true, stdout, stderr: '' });
-    const fail = (stderr: string): CommandResult => ({ ok: false, stdout: '', stderr });
+    const ok = (stdout = ''): CommandResult => ({ ok: true, stdout, stderr: '', missing: false });
+    const fail = (stderr: string): CommandResult => ({ ok: false, stdout: '', stderr, missing: false });
     const a = args.join(' ');
     if (cmd === 'ip') {
       if (a === '-j -4 route show default') return ok('[{"dst":"default","gateway":"192.168.1.1","dev":"eth0","flags":[]}]');

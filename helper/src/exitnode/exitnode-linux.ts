@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { cidrNetwork, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { runCommand, MAX_ROUTES, type CommandRunner, type ExitNode, type ExitNodeEnv, type ExitNodeOptions } from './index.js';
+import { runCommand, type CommandRunner } from '../../../src-shared/lib/command.js';
+import { MAX_ROUTES, type ExitNode, type ExitNodeEnv, type ExitNodeOptions } from './index.js';
 import { buildNftScript, droppedFromNftJson, exitTableName, type ResolvedRoute } from './nft.js';
 import { parseDefaultRoute, parseRouteGet, probeAddresses } from './route.js';
 import { clearExitNodeState, readExitNodeState, writeExitNodeState } from './state.js';

@@ -2,19 +2,12 @@
 // overlay into each provided subnet, and a drop of unsolicited traffic from those subnets into
 // the overlay. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
 // is implemented, other platforms fail with a clear message.
-import { execFile } from 'node:child_process';
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import type { CommandRunner } from '../../../src-shared/lib/command.js';
 
-/** CommandResult is what a CommandRunner reports; it never throws for a failing command. */
-export interface CommandResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** CommandRunner runs a program without a shell, with optional stdin; injectable for tests. */
-export type CommandRunner = (cmd: string, args: string[], input?: string) => Promise<CommandResult>;
+// Re-exported so that tests and fakes build an ExitNodeEnv from this module alone.
+export type { CommandResult, CommandRunner } from '../../../src-shared/lib/command.js';
 
 /** ExitNodeEnv holds what tests replace; the defaults are the real machine. */
 export interface ExitNodeEnv {
@@ -50,16 +43,6 @@ export interface ExitNode {
 
 /** MAX_ROUTES bounds the number of provided routes (each is one nft rule). */
 export const MAX_ROUTES = 256;
-
-/** runCommand is the real CommandRunner: execFile with a timeout, bounded output, stdin. */
-export const runCommand: CommandRunner = (cmd, args, input) =>
-  new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: 10_000, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ ok: err === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err ? err.message : '') });
-    });
-    child.stdin?.on('error', () => undefined); // a program that exits early closes its stdin
-    child.stdin?.end(input ?? '');
-  });
 
 /** applyExitNode sets the exit node up; it throws with a clear message after undoing partial work. */
 export async function applyExitNode(opts: ExitNodeOptions): Promise<ExitNode> {

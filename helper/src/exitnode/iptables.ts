@@ -4,7 +4,7 @@
 // Installed with one `iptables-restore --noflush` transaction, so they are all there or not at
 // all; removed by deleting the two jumps and the two chains, nothing else.
 import { cidrNetwork, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
-import type { CommandRunner } from './index.js';
+import type { CommandRunner } from '../../../src-shared/lib/command.js';
 import type { ResolvedRoute } from './nft.js';
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;

@@ -1,8 +1,8 @@
 // STATE_DIR/exitnode.json records what an exit node changed on the machine (its nftables table
 // and the ip_forward value it found), written BEFORE the change, so that after a crash the next
 // start removes exactly that. It is removed after a clean undo.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonState, removeQuietly, writeJsonState } from '../../../src-shared/lib/atomic-file.js';
 
 /** ExitNodeState is one applied exit node. ipForward is the value found before we set 1. */
 export interface ExitNodeState {
@@ -25,12 +25,7 @@ export function exitNodeStatePath(stateDir: string): string {
 
 /** readExitNodeState returns the recorded state, or null if absent or not trustworthy. */
 export function readExitNodeState(stateDir: string): ExitNodeState | null {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(readFileSync(exitNodeStatePath(stateDir), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const v = readJsonState(exitNodeStatePath(stateDir)) as Record<string, unknown> | null;
   if (v === null || typeof v !== 'object') return null;
   const backend = v.backend === 'iptables' ? 'iptables' : 'nft';
   const nameRe = backend === 'iptables' ? /^WRN-[A-Za-z0-9_.-]{1,15}$/ : TABLE_NAME_RE;
@@ -39,19 +34,12 @@ export function readExitNodeState(stateDir: string): ExitNodeState | null {
   return { pid: typeof v.pid === 'number' ? v.pid : 0, table: v.table, ipForward: v.ipForward, backend };
 }
 
-/** writeExitNodeState records the state atomically (temp file + rename). */
+/** writeExitNodeState records the state atomically (temp file, fsync, rename). */
 export function writeExitNodeState(stateDir: string, state: ExitNodeState): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const tmp = `${exitNodeStatePath(stateDir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, exitNodeStatePath(stateDir));
+  writeJsonState(stateDir, FILE, state);
 }
 
 /** clearExitNodeState removes the state file. */
 export function clearExitNodeState(stateDir: string): void {
-  try {
-    unlinkSync(exitNodeStatePath(stateDir));
-  } catch {
-    // already gone
-  }
+  removeQuietly(exitNodeStatePath(stateDir));
 }

@@ -13,11 +13,12 @@
 // directly connected network. IPv6 is blocked too (the overlay is IPv4 only, so v6 would leak).
 // Everything lives in one nft table and two rules of ours, recorded in STATE_DIR so that a
 // crashed helper's leftovers are removed on the next start; `disable` removes exactly them.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { mustRunSync } from '../../../src-shared/lib/command.js';
+import { readJsonState, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { ip, ipQuiet } from '../tun/ip.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */
@@ -91,13 +92,7 @@ export function connectedNetworks(adapter: string): Cidr[] {
 }
 
 function nft(args: string[], input?: string): void {
-  try {
-    execFileSync('nft', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; message: string };
-    if (err.code === 'ENOENT') throw new Error('the `nft` command is required for the full tunnel: install the nftables package');
-    throw new Error(`nft ${args.join(' ')}: ${(err.stderr ?? '').trim() || err.message}`);
-  }
+  mustRunSync('nft', args, 'the `nft` command is required for the full tunnel: install the nftables package', input);
 }
 
 function nftQuiet(args: string[]): void {
@@ -143,12 +138,8 @@ export function fullTunnelStatePath(stateDir: string): string {
 /** recoverFullTunnel removes what a crashed helper's full tunnel left behind. */
 export function recoverFullTunnel(stateDir: string, log: Logger): void {
   const path = fullTunnelStatePath(stateDir);
-  let st: FullTunnelState;
-  try {
-    st = JSON.parse(readFileSync(path, 'utf8')) as FullTunnelState;
-  } catch {
-    return;
-  }
+  const st = readJsonState(path) as Partial<FullTunnelState> | null;
+  if (st === null) return;
   // The table name is checked so a tampered file cannot make us delete someone else's table.
   if (typeof st.table === 'string' && /^warren_ft_[A-Za-z0-9_]{1,15}$/.test(st.table)) {
     removeFullTunnel(st.table, st.srcValidMark === '1' ? '1' : '0');
@@ -185,7 +176,7 @@ export class FullTunnel {
     if (this.on) return;
     this.saved = readSrcValidMark();
     const state: FullTunnelState = { adapter: this.adapter, table: this.table, srcValidMark: this.saved };
-    writeFileSync(fullTunnelStatePath(this.stateDir), JSON.stringify(state), { mode: 0o600 });
+    writeFileAtomic(fullTunnelStatePath(this.stateDir), JSON.stringify(state));
     try {
       this.setMark(FULL_TUNNEL_MARK);
       nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));

@@ -1,20 +1,13 @@
 // Split DNS (issue 3, "DNS"): route only Warren's zone to Warren's nameserver, one
 // implementation per OS behind this factory (DESIGN.md convention 2). Linux is implemented.
-import { execFile } from 'node:child_process';
 import type { Logger } from '../../../../src-shared/lib/log.js';
+import type { CommandRunner } from '../../../../src-shared/lib/command.js';
+
+// Re-exported so that tests and fakes build a SplitDnsEnv from this module alone.
+export type { CommandResult, CommandRunner } from '../../../../src-shared/lib/command.js';
 
 /** SplitDnsKind is the integration in use, shown by `warren status`. */
 export type SplitDnsKind = 'systemd-resolved' | 'resolv.conf' | 'none';
-
-/** CommandResult is what a CommandRunner reports; it never throws for a failing command. */
-export interface CommandResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** CommandRunner runs a program without a shell; injectable so tests see the commands. */
-export type CommandRunner = (cmd: string, args: string[]) => Promise<CommandResult>;
 
 /** SplitDnsEnv holds what tests replace; the defaults are the real machine. */
 export interface SplitDnsEnv {
@@ -41,14 +34,6 @@ export interface SplitDns {
   readonly kind: SplitDnsKind;
   undo(): Promise<void>;
 }
-
-/** runCommand is the real CommandRunner: execFile with a timeout and bounded output. */
-export const runCommand: CommandRunner = (cmd, args) =>
-  new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 10_000, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ ok: err === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (err ? err.message : '') });
-    });
-  });
 
 /** applySplitDns routes the zone to address on this OS; failures degrade to kind 'none'. */
 export async function applySplitDns(opts: SplitDnsOptions): Promise<SplitDns> {

@@ -2,8 +2,8 @@
 // nameserver goes first, under a marker comment, and everything else is kept. glibc asks the
 // next nameserver when one answers SERVFAIL, which is what Warren answers outside its zone.
 // Removal takes out only the marker and `nameserver ADDRESS` lines, wherever an edit moved them.
-import { lstatSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { lstatSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../../../src-shared/lib/atomic-file.js';
 
 /** MARKER is the comment line above the managed entry. */
 export const MARKER = '# warren: managed entry, removed when the helper stops';
@@ -57,10 +57,10 @@ export function readResolvConf(path: string): string {
 }
 
 /**
- * writeResolvConf replaces the file atomically: a temp file beside the real file (through a
- * symlink, which is kept) and a rename. Where the file is a mount point, as with
- * `ip netns exec` bind-mounting /etc/netns/NAME/resolv.conf, rename fails with EBUSY; then the
- * content is written in place, which is what other tools do there too.
+ * writeResolvConf replaces the file atomically with writeFileAtomic, keeping its mode: a temp
+ * file beside the real file (through a symlink, which is kept) and a rename. Where the file is a
+ * mount point, as with `ip netns exec` bind-mounting /etc/netns/NAME/resolv.conf, rename fails
+ * with EBUSY; then the content is written in place, which is what other tools do there too.
  */
 export function writeResolvConf(path: string, text: string): void {
   let target = path;
@@ -71,16 +71,9 @@ export function writeResolvConf(path: string, text: string): void {
   } catch {
     // new file, or a dangling link: write where the path points
   }
-  const tmp = join(dirname(target), `.${basename(target)}.warren.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, text, { mode });
-    renameSync(tmp, target);
+    writeFileAtomic(target, text, { mode });
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created
-    }
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EBUSY' && code !== 'EXDEV' && code !== 'EACCES' && code !== 'EROFS') throw e;
     writeFileSync(target, text);

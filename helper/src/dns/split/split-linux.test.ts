@@ -119,7 +119,7 @@ function recorder(fail: (args: string[]) => boolean = () => false): { run: Comma
     run: async (cmd, args) => {
       calls.push([cmd, ...args].join(' '));
       const bad = fail(args);
-      return { ok: !bad, stdout: '', stderr: bad ? 'Failed to resolve interface' : '' };
+      return { ok: !bad, stdout: '', stderr: bad ? 'Failed to resolve interface' : '', missing: false };
     },
   };
 }

@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { parseIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
 import { normaliseName } from '../names.js';
-import { runCommand, type CommandRunner, type SplitDns, type SplitDnsEnv, type SplitDnsOptions } from './index.js';
+import { runCommand, type CommandRunner } from '../../../../src-shared/lib/command.js';
+import type { SplitDns, SplitDnsEnv, SplitDnsOptions } from './index.js';
 import { addManaged, readResolvConf, removeManaged, writeResolvConf } from './resolv-conf.js';
 import { clearDnsState, readDnsState, writeDnsState } from './state.js';
 

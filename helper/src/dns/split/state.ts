@@ -1,8 +1,8 @@
 // STATE_DIR/dns.json records the split-DNS change a running helper made, so that after a crash
 // the next start undoes exactly that. It is written before the change and removed after undo.
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
+import { readJsonState, removeQuietly, writeJsonState } from '../../../../src-shared/lib/atomic-file.js';
 
 /** SplitDnsState is one applied integration. */
 export type SplitDnsState =
@@ -18,12 +18,8 @@ export function dnsStatePath(stateDir: string): string {
 
 /** readDnsState returns the recorded state, or null if absent or not trustworthy. */
 export function readDnsState(stateDir: string): SplitDnsState | null {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(readFileSync(dnsStatePath(stateDir), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const v = readJsonState(dnsStatePath(stateDir)) as Record<string, unknown> | null;
+  if (v === null || typeof v !== 'object') return null;
   const pid = typeof v.pid === 'number' ? v.pid : 0;
   if (v.kind === 'resolv.conf' && typeof v.path === 'string' && isAbsolute(v.path) && typeof v.address === 'string' && parseIPv4(v.address) !== null) {
     return { kind: 'resolv.conf', path: v.path, address: v.address, pid };
@@ -34,19 +30,12 @@ export function readDnsState(stateDir: string): SplitDnsState | null {
   return null;
 }
 
-/** writeDnsState records the state atomically. */
+/** writeDnsState records the state atomically (temp file, fsync, rename). */
 export function writeDnsState(stateDir: string, state: SplitDnsState): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const tmp = `${dnsStatePath(stateDir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, dnsStatePath(stateDir));
+  writeJsonState(stateDir, FILE, state);
 }
 
 /** clearDnsState removes the state file. */
 export function clearDnsState(stateDir: string): void {
-  try {
-    unlinkSync(dnsStatePath(stateDir));
-  } catch {
-    // already gone
-  }
+  removeQuietly(dnsStatePath(stateDir));
 }
