@@ -69,7 +69,7 @@ export function writeResolvConf(path: string, text: string): void {
     if (lstatSync(path).isSymbolicLink()) target = realpathSync(path);
     mode = statSync(target).mode & 0o777;
   } catch {
-    // new file, or a dangling link: write where the path points
+    // a new file, or a dangling link: the link itself is replaced by a file, since its target does not exist
   }
   try {
     writeFileAtomic(target, text, { mode });
