@@ -1,16 +1,18 @@
 // Validation of the installers' inputs, as far as this Linux machine can take it: the systemd
-// unit (systemd-analyze), electron-builder.yml (its own JSON schema), the install scripts
-// (rendered as electron-builder renders them, bash -n, shellcheck), the property lists, the
-// NSIS include (makensis), the files the config names, and the staged helper, run through the
-// launcher. Each check fails when the file it guards is broken; tools that are missing are
+// unit (systemd-analyze, and its paths against the helper's), electron-builder.yml (its own
+// JSON schema), the install scripts the config names (rendered as electron-builder renders
+// them, bash -n, shellcheck), the property lists, the NSIS include (makensis), the files the
+// config names, the release workflow against the config, and what the afterPack hook stages:
+// the helper, run through the launcher, and the web UI, run by `warren ui` from the staged
+// tree. Each check fails when the file it guards is broken; tools that are missing are
 // reported as skips with the reason.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass } from 'ajv';
 import { DEFAULT_SOCKET_PATH } from '../src-shared/wire/helper-api.js';
@@ -18,6 +20,7 @@ import { DEFAULT_STATE_DIR } from '../helper/src/cli/paths.js';
 import { SERVICE_UNIT } from '../helper/src/cli/service.js';
 import { DEFAULT_PROFILE_PATH } from '../helper/src/config/schema.js';
 import { VERSION } from '../helper/src/version.js';
+import { afterPack } from './after-pack.js';
 import { importSpecifiers, listFiles, stageHelper } from './stage-helper.js';
 import { BUILDER_MACRO, parsePlist, parseUnitFile, parseXml, renderBuilderScript, type PlistValue } from './validate.js';
 
@@ -95,16 +98,14 @@ test('the unit runs the packaged launcher with the helper\'s paths and keeps wha
   const all = (k: string): string => (unit.get(k) ?? []).join(' ');
   const cases: Array<[string, string | undefined, string]> = [
     ['ExecStart is the launcher the package installs', one('Service.ExecStart'), `${linuxAppDir}/resources/helper/warren run`],
-    ['restarts after a crash', one('Service.Restart'), 'on-failure'],
-    ['SIGTERM lets the helper remove its routes, DNS and rules', one('Service.KillSignal'), 'SIGTERM'],
-    ['/run/warren for the socket', one('Service.RuntimeDirectory'), 'warren'],
-    ['/var/lib/warren for crash state', one('Service.StateDirectory'), 'warren'],
-    ['/etc/warren for profiles', one('Service.ConfigurationDirectory'), 'warren'],
+    // systemd makes these folders for the helper, which does not create its parents.
+    ['systemd makes the socket\'s folder', `/run/${one('Service.RuntimeDirectory')}`, dirname(DEFAULT_SOCKET_PATH)],
+    ['systemd makes the state folder', `/var/lib/${one('Service.StateDirectory')}`, DEFAULT_STATE_DIR],
+    ['the profiles are under ConfigurationDirectory', `/etc/${one('Service.ConfigurationDirectory')}`, dirname(dirname(DEFAULT_PROFILE_PATH))],
     ['socket where the app looks', all('Service.Environment').match(/WARREN_SOCKET=(\S+)/)?.[1], DEFAULT_SOCKET_PATH],
     ['state where warren cleanup looks', all('Service.Environment').match(/WARREN_STATE_DIR=(\S+)/)?.[1], DEFAULT_STATE_DIR],
     ['the default profile', all('Service.Environment').match(/WARREN_PROFILE=(\S+)/)?.[1], DEFAULT_PROFILE_PATH],
     ['waits for that profile', one('Unit.ConditionPathExists'), DEFAULT_PROFILE_PATH],
-    ['starts at boot', one('Install.WantedBy'), 'multi-user.target'],
   ];
   for (const [what, got, want] of cases) assert.equal(got, want, what);
   const caps = all('Service.CapabilityBoundingSet').split(/\s+/);
@@ -128,36 +129,48 @@ test('electron-builder.yml is valid against electron-builder\'s own schema', () 
   assert.equal(validate(typo), false, 'a misspelt key must be refused');
 });
 
-test('the deb/rpm scripts render as electron-builder renders them and pass bash -n and shellcheck', (t) => {
+test('the deb/rpm scripts the config names render as electron-builder renders them and pass bash -n and shellcheck', (t) => {
   const macros = { executable: linuxExecutable, sanitizedProductName: productName, productFilename: productName };
   const tmp = mkdtempSync(join(tmpdir(), 'warren-scripts-'));
   try {
+    // electron-builder fills in its macros in afterInstall and afterRemove; fpm takes the
+    // --before-remove script as it is.
+    const rendered = new Set<string>();
+    const verbatim = new Set<string>();
     for (const target of ['deb', 'rpm']) {
-      assert.equal(at(config, `${target}.afterInstall`), 'packaging/linux/after-install.sh', `${target}.afterInstall`);
-      assert.equal(at(config, `${target}.afterRemove`), 'packaging/linux/after-remove.sh', `${target}.afterRemove`);
-      assert.deepEqual(at(config, `${target}.fpm`), ['--before-remove', 'packaging/linux/before-remove.sh'], `${target}.fpm`);
+      rendered.add(str(at(config, `${target}.afterInstall`), `${target}.afterInstall`));
+      rendered.add(str(at(config, `${target}.afterRemove`), `${target}.afterRemove`));
+      const fpm = at(config, `${target}.fpm`) as string[];
+      const i = fpm.indexOf('--before-remove');
+      assert.ok(i >= 0 && fpm[i + 1] !== undefined, `${target}.fpm passes a --before-remove script`);
+      verbatim.add(fpm[i + 1]!);
     }
     const scripts: Array<[string, string]> = [];
-    for (const name of ['after-install.sh', 'after-remove.sh']) {
-      const rendered = renderBuilderScript(read(`packaging/linux/${name}`), macros);
-      assert.match(rendered, new RegExp(`^app_dir='${linuxAppDir}'$`, 'm'), `${name} works in ${linuxAppDir}`);
-      scripts.push([name, rendered]);
+    for (const rel of rendered) {
+      const text = renderBuilderScript(read(rel), macros);
+      assert.match(text, new RegExp(`^app_dir='${linuxAppDir}'$`, 'm'), `${rel} works in ${linuxAppDir}`);
+      scripts.push([rel, text]);
     }
-    // fpm takes before-remove.sh as it is: no macro may be left for it to fill.
-    const before = read('packaging/linux/before-remove.sh');
-    assert.deepEqual([...before.matchAll(BUILDER_MACRO)].map((m) => m[0]), [], 'before-remove.sh gets no macros filled in');
-    assert.match(before, new RegExp(`^app_dir=${linuxAppDir}$`, 'm'));
-    scripts.push(['before-remove.sh', before]);
-    for (const [name, text] of scripts) {
+    for (const rel of verbatim) {
+      const text = read(rel);
+      assert.deepEqual([...text.matchAll(BUILDER_MACRO)].map((m) => m[0]), [], `${rel} gets no macros filled in`);
+      assert.match(text, new RegExp(`^app_dir=${linuxAppDir}$`, 'm'), `${rel} works in ${linuxAppDir}`);
+      scripts.push([rel, text]);
+    }
+    for (const [rel, text] of scripts) {
+      const name = rel.split('/').at(-1)!;
       assert.match(text, new RegExp(`^unit=${SERVICE_UNIT.replace('.', '\\.')}$`, 'm'), `${name} names the unit`);
       const file = join(tmp, name);
       writeFileSync(file, text);
       const n = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
       assert.equal(n.status, 0, `${name}: ${n.stderr}`);
     }
-    const shellScripts = ['packaging/warren', 'packaging/macos/install-daemon.sh', 'packaging/macos/uninstall.sh',
-      'packaging/macos/pkg-scripts/preinstall', 'packaging/macos/pkg-scripts/postinstall'];
-    for (const rel of [...shellScripts, 'packaging/linux/after-install.sh', 'packaging/linux/after-remove.sh', 'packaging/linux/before-remove.sh']) {
+    // The launcher the afterPack hook stages, the macOS scripts the config ships and the pkg's.
+    const macScripts = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.sh'));
+    const pkgScripts = join(str(at(config, 'directories.buildResources'), 'directories.buildResources'), str(at(config, 'pkg.scripts'), 'pkg.scripts'));
+    const shellScripts = ['packaging/warren', ...macScripts, join(pkgScripts, 'preinstall'), join(pkgScripts, 'postinstall')];
+    assert.ok(macScripts.length > 0, 'the mac build ships its daemon scripts');
+    for (const rel of [...shellScripts, ...scripts.map(([r]) => r)]) {
       assert.ok((statSync(join(root, rel)).mode & 0o111) !== 0, `${rel} must be executable`);
     }
     for (const rel of shellScripts) {
@@ -165,7 +178,7 @@ test('the deb/rpm scripts render as electron-builder renders them and pass bash 
       assert.equal(n.status, 0, `${rel}: ${n.stderr}`);
     }
     if (!has('shellcheck')) return skip(t, 'shellcheck is missing; bash -n and sh -n passed');
-    const files = [...scripts.map(([name]) => join(tmp, name)), ...shellScripts.map((rel) => join(root, rel))];
+    const files = [...scripts.map(([rel]) => join(tmp, rel.split('/').at(-1)!)), ...shellScripts.map((rel) => join(root, rel))];
     const sc = spawnSync('shellcheck', ['--external-sources', ...files], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(sc.status, 0, sc.stdout);
   } finally {
@@ -173,17 +186,24 @@ test('the deb/rpm scripts render as electron-builder renders them and pass bash 
   }
 });
 
-test('the launchd plist and the entitlements are well-formed property lists', () => {
-  const daemon = parsePlist(read('packaging/macos/com.warren.helper.plist')) as Record<string, PlistValue>;
-  assert.equal(daemon.Label, 'com.warren.helper');
+test('the launchd plist and the entitlements the config names are well-formed property lists', () => {
+  const plists = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.plist'));
+  assert.equal(plists.length, 1, 'the mac build ships one launchd plist');
+  const daemon = parsePlist(read(plists[0]!)) as Record<string, PlistValue>;
+  // launchd takes the job's name from Label; install-daemon.sh copies ${label}.plist and the
+  // scripts start and stop system/${label}: all must agree.
+  assert.equal(`${String(daemon.Label)}.plist`, plists[0]!.split('/').at(-1));
+  for (const rel of ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.sh'))) {
+    assert.match(read(rel), new RegExp(`^label=${String(daemon.Label).replace(/\./g, '\\.')}$`, 'm'), `${rel} names the job`);
+  }
+  // The launcher where the afterPack hook stages it in the app the pkg installs.
   assert.deepEqual(daemon.ProgramArguments, [macos('Resources/helper/warren'), 'run']);
-  assert.deepEqual(daemon.KeepAlive, { SuccessfulExit: false }, 'restarted after a crash, not after a clean stop');
   const env = daemon.EnvironmentVariables as Record<string, PlistValue>;
   assert.match(String(env.WARREN_SOCKET), /^\/var\/run\/warren\//, 'macOS has no /run');
-  const ents = parsePlist(read('packaging/macos/entitlements.mac.plist')) as Record<string, PlistValue>;
-  assert.equal(ents['com.apple.security.cs.allow-jit'], true, 'V8 needs JIT under the hardened runtime');
-  assert.equal(at(config, 'mac.entitlements'), 'packaging/macos/entitlements.mac.plist');
-  assert.equal(at(config, 'mac.hardenedRuntime'), true);
+  for (const k of ['mac.entitlements', 'mac.entitlementsInherit']) {
+    const ents = parsePlist(read(str(at(config, k), k))) as Record<string, PlistValue>;
+    assert.equal(ents['com.apple.security.cs.allow-jit'], true, `${k}: V8 needs JIT under the hardened runtime`);
+  }
 
   // The reader refuses what plutil would refuse.
   const bad: Array<[string, string]> = [
@@ -198,7 +218,7 @@ test('the launchd plist and the entitlements are well-formed property lists', ()
   assert.doesNotThrow(() => parseXml('<?xml version="1.0"?>\n<!-- c -->\n<a x="1"><b/>t &amp; u</a>\n'));
 });
 
-test('every file electron-builder.yml names exists, or npm run build makes it', () => {
+test('every file electron-builder.yml names exists', () => {
   const buildResources = str(at(config, 'directories.buildResources'), 'directories.buildResources');
   const exists: string[] = [];
   for (const list of ['linux.extraResources', 'mac.extraResources']) {
@@ -214,22 +234,32 @@ test('every file electron-builder.yml names exists, or npm run build makes it', 
   for (const k of ['linux.icon', 'win.icon']) exists.push(str(at(config, k), k));
   exists.push('bin/warren', 'packaging/warren'); // staged by the afterPack hook
   for (const rel of exists) assert.ok(existsSync(join(root, rel)), `${rel} is named in electron-builder.yml but missing`);
+});
 
-  // Built by `npm run build` (tsc, then scripts/build-ui.mjs), each from a source that must exist.
-  const built: Array<[string, string]> = [
-    [str(config.afterPack, 'afterPack').replace(/^\.\//, ''), 'packaging/after-pack.ts'],
-    [str(at(config, 'extraMetadata.main'), 'extraMetadata.main'), 'src-main/electron/main.ts'],
-    ['dist/electron/**/*', 'src-main/electron/preload.ts'],
-    ['dist/renderer/**/*', 'src-renderer'],
-  ];
-  for (const [out, src] of built) {
-    assert.ok(existsSync(join(root, src)), `${out} is built from ${src}, which is missing`);
-    console.log(`  built by npm run build: ${out} (from ${src})`);
-  }
+test('npm run build makes what the config runs and packs, and app.asar takes the app\'s parts only', (t) => {
+  // The `files` patterns, read with electron-builder's own matcher and options (fileMatcher.js).
+  const { minimatch } = createRequire(require.resolve('app-builder-lib/package.json'))('minimatch') as
+    { minimatch(path: string, pattern: string, opts: { dot: boolean }): boolean };
   const files = config.files as string[];
-  for (const [out] of built.slice(2)) assert.ok(files.includes(out), `files should include ${out}`);
-  assert.match(read('scripts/build-ui.mjs'), /dist', 'electron'|dist\/electron/, 'scripts/build-ui.mjs builds dist/electron');
-  assert.ok(files.includes('!**/node_modules/**'), 'app.asar carries no node_modules');
+  const packed = (rel: string): boolean => files.some((p) => !p.startsWith('!') && minimatch(rel, p, { dot: true })) &&
+    !files.some((p) => p.startsWith('!') && minimatch(rel, p.slice(1), { dot: true }));
+  const main = str(at(config, 'extraMetadata.main'), 'extraMetadata.main');
+  for (const rel of ['package.json', main, 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'dist/renderer/app.js']) {
+    assert.ok(packed(rel), `app.asar must carry ${rel}`);
+  }
+  // The helper and the web UI are staged into resources/ by the afterPack hook instead.
+  for (const rel of ['dist/helper/src/cli/main.js', 'dist/web-ui/warren-ui.mjs', 'dist/renderer/app.js.map', 'node_modules/react/index.js']) {
+    assert.ok(!packed(rel), `app.asar must not carry ${rel}`);
+  }
+
+  const built = [str(config.afterPack, 'afterPack'), 'dist/renderer/index.html', 'dist/renderer/app.js', 'dist/web-ui/warren-ui.mjs'];
+  // scripts/build-ui.mjs builds the Electron shell where the electron package is installed.
+  if (existsSync(join(root, 'node_modules/electron/package.json'))) built.push(main, 'dist/electron/preload.cjs');
+  const missing = built.filter((rel) => !existsSync(join(root, rel)));
+  if (missing.length > 0) {
+    if (compiled) assert.fail(`npm run build did not make ${missing.join(', ')}`);
+    return skip(t, `run \`npm run build\` first (missing ${missing.join(', ')})`);
+  }
 });
 
 test('the bundled main process and preload import only electron, since app.asar carries no node_modules', (t) => {
@@ -243,52 +273,152 @@ test('the bundled main process and preload import only electron, since app.asar 
   }
 });
 
-test('the staged helper runs through the launcher under the app binary in Node mode', (t) => {
-  const built = ['dist/helper/src/cli/main.js', 'dist/helper/src/daemon/index.js', 'native/build/Release/warren_native.node'];
-  const missing = built.filter((f) => !existsSync(join(root, f)));
+/** Staged is the deb's layout under a temporary root, filled by the afterPack hook. */
+interface Staged {
+  tmp: string;
+  /** app is /opt/Warren: the stand-in app binary and resources/. */
+  app: string;
+  helperDir: string;
+  webUiDir: string;
+  /** launcher is a link to resources/helper/warren, as /usr/bin/warren is. */
+  launcher: string;
+}
+
+const STAGE_INPUTS = ['dist/helper/src/cli/main.js', 'dist/helper/src/daemon/index.js', 'native/build/Release/warren_native.node',
+  'dist/web-ui/warren-ui.mjs', 'dist/renderer/index.html'];
+let staging: Promise<Staged> | null = null;
+after(async () => {
+  const s = await staging?.catch(() => null);
+  if (s) rmSync(s.tmp, { recursive: true, force: true });
+});
+
+/** staged runs the afterPack hook once, as electron-builder would after packing the deb, or
+ * returns null (after failing when compiled, or skipping) while the build is missing. */
+async function staged(t: { skip(msg: string): void }): Promise<Staged | null> {
+  const missing = STAGE_INPUTS.filter((f) => !existsSync(join(root, f)));
   if (missing.length > 0) {
     if (compiled) assert.fail(`missing after npm run build: ${missing.join(', ')}`);
-    return skip(t, `run \`npm run build\` first (missing ${missing.join(', ')})`);
+    skip(t, `run \`npm run build\` first (missing ${missing.join(', ')})`);
+    return null;
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'warren-stage-'));
-  try {
-    // The layout of the deb: /opt/Warren/<executable> and /opt/Warren/resources/helper. The
-    // stand-in app binary insists on Node mode, as Electron needs ELECTRON_RUN_AS_NODE=1.
+  staging ??= (async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'warren-stage-'));
+    // The layout of the deb: /opt/Warren/<executable> and /opt/Warren/resources/. The stand-in
+    // app binary insists on Node mode, as Electron needs ELECTRON_RUN_AS_NODE=1.
     const app = join(tmp, linuxAppDir);
     mkdirSync(app, { recursive: true });
     writeFileSync(join(app, linuxExecutable), `#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] || exit 99\nexec '${process.execPath}' "$@"\n`);
     chmodSync(join(app, linuxExecutable), 0o755);
+    await afterPack({ appOutDir: app, electronPlatformName: 'linux', packager: { projectDir: root, getResourcesDir: (d) => join(d, 'resources') } });
     const helperDir = join(app, 'resources', 'helper');
-    const r = stageHelper({ projectDir: root, helperDir, platform: 'linux' });
-    assert.ok(r.packages.includes('dns-packet'), `the DNS server's package is staged: ${r.packages.join(', ')}`);
-    const pkg = JSON.parse(readFileSync(join(helperDir, 'package.json'), 'utf8')) as { name?: string; type?: string };
-    assert.deepEqual([pkg.name, pkg.type], ['warren', 'module']);
-    assert.deepEqual(listFiles(helperDir, (f) => f.endsWith('.test.js')), [], 'no tests are shipped');
+    const launcher = join(tmp, 'warren');
+    symlinkSync(join(helperDir, 'warren'), launcher);
+    return { tmp, app, helperDir, webUiDir: join(app, 'resources', 'web-ui'), launcher };
+  })();
+  return staging;
+}
 
-    // As /usr/bin/warren: a link to the launcher.
-    symlinkSync(join(helperDir, 'warren'), join(tmp, 'warren'));
-    const v = spawnSync(join(tmp, 'warren'), ['version'], { encoding: 'utf8', timeout: 30_000, cwd: tmp });
-    assert.deepEqual([v.status, v.stdout], [0, `warren ${VERSION}\n`], v.stderr);
+/** cleanEnv is this environment without the variables that would point `warren ui` elsewhere. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ['WARREN_WEB_UI', 'WARREN_RENDERER_DIR', 'WARREN_SOCKET', 'DISPLAY', 'WAYLAND_DISPLAY', 'NODE_PATH']) delete env[k];
+  return env;
+}
 
-    // Every command, the whole daemon and the native addon load from the staged tree alone.
-    const probe = `const d = ${JSON.stringify(join(helperDir, 'dist'))};
-      await import(d + '/helper/src/cli/cli.js');
-      await import(d + '/helper/src/daemon/index.js');
-      const { findAddon, loadAddon } = await import(d + '/src-shared/lib/native/load.js');
-      loadAddon();
-      console.log(findAddon(d + '/src-shared/lib/native'));`;
-    const p = spawnSync(join(app, linuxExecutable), ['--input-type=module', '-e', probe],
-      { encoding: 'utf8', timeout: 30_000, cwd: tmp, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_PATH: '' } });
-    assert.equal(p.status, 0, p.stderr);
-    assert.equal(p.stdout.trim(), join(helperDir, 'native/build/Release/warren_native.node'));
+test('the afterPack hook stages a helper without app, coordinator, relay or renderer code, and the web UI beside it', async (t) => {
+  const s = await staged(t);
+  if (s === null) return;
+  assert.deepEqual(readdirSync(join(s.helperDir, 'dist')).sort(), ['helper', 'src-shared'], 'the helper\'s compiled code only');
+  const appFiles = listFiles(s.helperDir, (f) => f.split(sep).includes('renderer') || (f.endsWith('.mjs') && !f.startsWith('node_modules')));
+  assert.deepEqual(appFiles, [], 'no renderer and no bundle in the helper');
+  assert.deepEqual(listFiles(s.helperDir, (f) => f.endsWith('.test.js')), [], 'no tests are shipped');
+  assert.ok(existsSync(join(s.helperDir, 'node_modules/dns-packet/package.json')), 'the DNS server\'s package is staged');
+  const pkg = JSON.parse(readFileSync(join(s.helperDir, 'package.json'), 'utf8')) as { name?: string; type?: string };
+  assert.deepEqual([pkg.name, pkg.type], ['warren', 'module']);
+
+  const webUi = listFiles(s.webUiDir, () => true);
+  const renderer = listFiles(join(root, 'dist/renderer'), (f) => !f.endsWith('.map')).map((f) => join('renderer', f));
+  assert.deepEqual(webUi, ['warren-ui.mjs', ...renderer].sort(), 'the bundle and the renderer without source maps');
+});
+
+test('the staged helper runs through the launcher under the app binary in Node mode', async (t) => {
+  const s = await staged(t);
+  if (s === null) return;
+  const v = spawnSync(s.launcher, ['version'], { encoding: 'utf8', timeout: 30_000, cwd: s.tmp });
+  assert.deepEqual([v.status, v.stdout], [0, `warren ${VERSION}\n`], v.stderr);
+
+  // Every command, the whole daemon and the native addon load from the staged tree alone.
+  const probe = `const d = ${JSON.stringify(join(s.helperDir, 'dist'))};
+    await import(d + '/helper/src/cli/cli.js');
+    await import(d + '/helper/src/daemon/index.js');
+    const { findAddon, loadAddon } = await import(d + '/src-shared/lib/native/load.js');
+    loadAddon();
+    console.log(findAddon(d + '/src-shared/lib/native'));`;
+  const p = spawnSync(join(s.app, linuxExecutable), ['--input-type=module', '-e', probe],
+    { encoding: 'utf8', timeout: 30_000, cwd: s.tmp, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_PATH: '' } });
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal(p.stdout.trim(), join(s.helperDir, 'native/build/Release/warren_native.node'));
+});
+
+test('warren ui in the staged tree runs resources/web-ui, which serves its own renderer until SIGTERM', async (t) => {
+  const s = await staged(t);
+  if (s === null) return;
+  // A mark only the staged renderer carries: the page must come from resources/web-ui/renderer.
+  const index = join(s.webUiDir, 'renderer', 'index.html');
+  writeFileSync(index, readFileSync(index, 'utf8') + '<!-- staged renderer -->\n');
+  const socket = join(s.tmp, 'no-helper.sock');
+  const ui = spawn(s.launcher, ['ui', '--no-open', '--socket', socket], { cwd: s.tmp, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  ui.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  ui.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exit = new Promise<number | null>((r) => ui.once('exit', (code) => r(code)));
+  try {
+    const url = await waitFor(() => /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\//.exec(out)?.[0], () => `no address in: ${out}`);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<!-- staged renderer -->/);
+    assert.equal((await fetch(`${url}app.js`)).status, 200);
+    // The bundle's backend follows the helper's socket and says nothing answers there.
+    const problem = await waitFor(async () => {
+      const r = await fetch(`${url}api/call/getState`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      const state = (await r.json()) as { ok: boolean; value: { problem: { code: string } | null } };
+      return state.value.problem === null ? undefined : state.value.problem.code;
+    }, () => 'the window never reported the missing helper');
+    assert.equal(problem, 'helper-not-running');
+    ui.kill('SIGTERM');
+    assert.equal(await exit, 0, out);
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    ui.kill('SIGKILL');
   }
 });
 
-test('the NSIS include compiles with makensis, warnings as errors', (t) => {
-  assert.equal(at(config, 'nsis.include'), 'packaging/windows/installer.nsh');
-  assert.equal(at(config, 'nsis.perMachine'), true, 'a Windows service needs a per-machine install');
+test('warren ui with no web UI anywhere says the window is not installed here', async (t) => {
+  const s = await staged(t);
+  if (s === null) return;
+  // The helper alone, as stageHelper leaves it: no resources/web-ui beside it.
+  const bare = join(s.tmp, 'bare', 'resources', 'helper');
+  stageHelper({ projectDir: root, helperDir: bare, platform: 'linux' });
+  const r = spawnSync(process.execPath, [join(bare, 'bin', 'warren'), 'ui', '--no-open'], { encoding: 'utf8', timeout: 30_000, cwd: s.tmp, env: cleanEnv() });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `warren ui: Warren's window is not installed here (looked for ${join(bare, 'dist/src-main/web-ui/main.js')} and ` +
+    `${join(s.tmp, 'bare', 'resources', 'web-ui', 'warren-ui.mjs')}). Install the Warren app, which brings it, or run \`npm run build\` ` +
+    'in a Warren checkout, or set WARREN_WEB_UI to the path of its entry.\n');
+});
+
+/** waitFor polls get() until it returns a value, for up to 20 s. */
+async function waitFor<T>(get: () => T | undefined | Promise<T | undefined>, why: () => string): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(why());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the NSIS include the config names compiles with makensis, warnings as errors', (t) => {
+  const include = str(at(config, 'nsis.include'), 'nsis.include');
   if (!has('makensis', ['-VERSION'])) return skip(t, 'makensis is missing (Debian package nsis)');
   const tmp = mkdtempSync(join(tmpdir(), 'warren-nsis-'));
   try {
@@ -300,7 +430,7 @@ test('the NSIS include compiles with makensis, warnings as errors', (t) => {
   StrCmp "" "" \`\${_f}\` \`\${_t}\`
 !macroend
 !define isUpdated \`"" isUpdated ""\`
-!include "${join(root, 'packaging/windows/installer.nsh')}"
+!include "${join(root, include)}"
 OutFile "probe.exe"
 RequestExecutionLevel user
 Function .onInit
@@ -324,21 +454,35 @@ SectionEnd
   }
 });
 
-test('the release workflow builds on all three OSes with signing only from secrets', () => {
+test('the release workflow builds every installer the config defines, runs scripts that exist and signs only from secrets', () => {
   const wf = yaml.load(read('.github/workflows/release.yml')) as Record<string, unknown>;
-  assert.deepEqual(at(wf, 'on.push.tags'), ['v*']);
   const job = at(wf, 'jobs.installers') as Record<string, unknown>;
-  const oses = (at(job, 'strategy.matrix.include') as Array<{ os: string }>).map((m) => m.os);
-  assert.deepEqual(oses, ['ubuntu-latest', 'macos-latest', 'windows-latest']);
   const steps = job.steps as Array<Record<string, unknown>>;
-  const runs = steps.map((s) => String(s.run ?? ''));
-  for (const cmd of ['npm ci', 'npm run build', 'npx electron-builder ${{ matrix.args }} --publish never']) {
-    assert.ok(runs.includes(cmd), `a step runs ${cmd}`);
+  const runs = steps.map((s) => String(s.run ?? '')).filter((r) => r !== '');
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+  for (const m of runs.join('\n').matchAll(/\bnpm run (\S+)/g)) assert.ok(pkg.scripts[m[1]!] !== undefined, `package.json has no script ${m[1]}`);
+  const step = (prefix: string): number => runs.findIndex((r) => r.startsWith(prefix));
+  assert.ok(step('npm ci') >= 0 && step('npm ci') < step('npm run build') && step('npm run build') < step('npx electron-builder '),
+    'dependencies, then the build (dist/, the afterPack hook), then the installers');
+  const build = steps.find((s) => String(s.run ?? '').startsWith('npx electron-builder '));
+  assert.ok(build !== undefined && pkg.devDependencies['electron-builder'] !== undefined, 'a step runs the installed electron-builder');
+
+  // Each runner builds exactly the targets the config gives its platform, and uploads them.
+  const platforms: Record<string, string> = { '--linux': 'linux', '--mac': 'mac', '--win': 'win' };
+  const extension: Record<string, string> = { deb: 'deb', rpm: 'rpm', AppImage: 'AppImage', dmg: 'dmg', pkg: 'pkg', nsis: 'exe' };
+  const uploaded = String(at(steps.find((s) => String(s.uses ?? '').startsWith('actions/upload-artifact@')), 'with.path') ?? '');
+  const built = new Set<string>();
+  for (const { args } of at(job, 'strategy.matrix.include') as Array<{ args: string }>) {
+    const [flag, ...targets] = args.split(' ');
+    const platform = platforms[flag!];
+    assert.ok(platform !== undefined, `unknown platform flag in ${args}`);
+    assert.deepEqual(targets.sort(), [...(at(config, `${platform}.target`) as string[])].sort(), `${args} builds ${platform}.target`);
+    built.add(platform);
+    for (const target of targets) assert.ok(uploaded.includes(`release/*.${extension[target]}`), `the ${target} installer is uploaded`);
   }
-  const build = steps.find((s) => String(s.run ?? '').startsWith('npx electron-builder'))!;
+  assert.deepEqual([...built].sort(), ['linux', 'mac', 'win']);
   for (const [name, value] of Object.entries(build.env as Record<string, string>)) {
     if (name === 'CSC_IDENTITY_AUTO_DISCOVERY') continue;
     assert.match(value, /^\$\{\{ .*secrets\.[A-Z_]+.* \}\}$/, `${name} comes from the repository's secrets`);
   }
-  assert.ok(steps.some((s) => String(s.uses ?? '').startsWith('actions/upload-artifact@')), 'the installers are uploaded');
 });

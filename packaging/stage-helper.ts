@@ -5,13 +5,14 @@
 //   helper/warren                                    launcher (packaging/warren)
 //   helper/bin/warren                                bin/warren
 //   helper/package.json                              generated: name warren, version, "type": "module"
-//   helper/dist/helper/src/**/*.js, dist/src-shared/**/*.js   compiled code, tests left out,
-//     with any other dist/ module they import (the browser fallback's dist/src-main/...)
-//   helper/dist/renderer/                            the renderer bundle `warren ui` serves
+//   helper/dist/helper/src/**/*.js, dist/src-shared/**/*.js   compiled code, tests left out
 //   helper/native/build/Release/*.node        the N-API addon
 //   helper/node_modules/<pkg>                        the packages the code imports, and theirs
 //
-// electron-builder runs it after packing (after-pack.ts); packaging.test.ts runs it directly.
+// It carries no app, coordinator or relay code (EXCLUDED_DIRS): staging fails if the helper's
+// imports reach one. The browser fallback that `warren ui` runs is app code, staged beside the
+// helper in resources/web-ui/ (stage-web-ui.ts). electron-builder runs both after packing
+// (after-pack.ts); packaging.test.ts runs that hook directly.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -40,8 +41,12 @@ const MAX_DEPTH = 32;
 
 /** CODE_DIRS are the compiled folders the helper runs from, relative to the repository. */
 export const CODE_DIRS = ['dist/helper/src', 'dist/src-shared'] as const;
-/** RENDERER_DIR is the renderer bundle scripts/build-ui.mjs writes. */
-export const RENDERER_DIR = 'dist/renderer';
+/** EXCLUDED_DIRS are built folders the helper must not carry: the app (its main side, the
+ * Electron and web UI bundles, the renderer), the coordinator and warren-relay
+ * (.dependency-cruiser.cjs keeps the helper's imports out of them). */
+export const EXCLUDED_DIRS = [
+  'dist/src-main', 'dist/electron', 'dist/web-ui', 'dist/renderer', 'dist/coordinator', 'dist/relay',
+] as const;
 /** ADDON_DIR is where node-gyp leaves the native addon. */
 export const ADDON_DIR = 'native/build/Release';
 
@@ -58,15 +63,12 @@ export function stageHelper(opts: StageOptions): StageResult {
 
   const code = collectCode(projectDir);
   for (const file of code) copy(join(projectDir, file), join(helperDir, file));
-  const renderer = join(projectDir, RENDERER_DIR);
-  if (existsSync(renderer)) {
-    for (const file of listFiles(renderer, (f) => !f.endsWith('.map'))) copy(join(renderer, file), join(helperDir, RENDERER_DIR, file));
-  }
   copy(join(projectDir, 'bin', 'warren'), join(helperDir, 'bin', 'warren'), 0o755);
   copy(join(projectDir, 'packaging', 'warren'), join(helperDir, 'warren'), 0o755);
 
   const root = readJson(join(projectDir, 'package.json'));
-  // Named warren: src-main/web-ui/paths.ts finds dist/renderer by that name.
+  // Named warren: `warren ui` finds its folder, and resources/web-ui beside it, by that name
+  // (src-shared/lib/package-root.ts, helper/src/cli/web-ui-entry.ts).
   const pkg = { name: 'warren', version: String(root.version ?? '0.0.0'), private: true, type: 'module' };
   mkdirSync(helperDir, { recursive: true });
   writeFileSync(join(helperDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
@@ -117,7 +119,8 @@ const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 
 /**
  * collectCode lists the compiled modules the helper runs (paths relative to projectDir): the
- * non-test .js files of CODE_DIRS and, transitively, every other module under dist/ they import.
+ * non-test .js files of CODE_DIRS and, transitively, every other module under dist/ they import;
+ * it throws if one of those is under EXCLUDED_DIRS.
  */
 export function collectCode(projectDir: string): string[] {
   const dist = join(projectDir, 'dist');
@@ -139,6 +142,8 @@ export function collectCode(projectDir: string): string[] {
       const target = resolve(dirname(file), spec);
       if (!target.startsWith(dist + sep)) throw new Error(`${file} imports ${spec}, outside dist/`);
       if (!existsSync(target)) throw new Error(`${file} imports ${spec}, which is not built`);
+      const excluded = EXCLUDED_DIRS.find((d) => target.startsWith(join(projectDir, d) + sep));
+      if (excluded !== undefined) throw new Error(`${file} imports ${spec}, but the helper may not carry ${excluded}`);
       queue.push(target);
     }
   }

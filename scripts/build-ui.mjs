@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // build-ui: typechecks the renderer (src-renderer/tsconfig.json, DOM + JSX) and bundles it with
 // esbuild into dist/renderer/ (app.js, app.css, index.html, icons/), the one build that both
-// the Electron window and the browser fallback (`warren ui`) load. Where the electron package
-// is installed it also typechecks src-main/electron/ and bundles main and preload into
-// dist/electron/; elsewhere it says why that part is skipped. Runs at the end of `npm run build`.
+// the Electron window and the browser fallback (`warren ui`) load. It bundles the browser
+// fallback's entry (src-main/web-ui/main.ts, typechecked by tsc before this runs) into one file,
+// dist/web-ui/warren-ui.mjs, which the installers stage beside the helper
+// (packaging/stage-web-ui.ts). Where the electron package is installed it also typechecks
+// src-main/electron/ and bundles main and preload into dist/electron/; elsewhere it says why
+// that part is skipped. Runs at the end of `npm run build`.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -56,6 +59,22 @@ async function bundleRenderer() {
   copyFileSync(join(root, 'assets', 'app.svg'), join(out, 'icons', 'app.svg'));
 }
 
+/** bundleWebUi writes dist/web-ui/warren-ui.mjs: the web UI's entry with everything it imports,
+ * so that it runs from an installer's resources/web-ui/, which has no node_modules. */
+async function bundleWebUi() {
+  const dir = join(root, 'dist', 'web-ui');
+  rmSync(dir, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, 'src-main', 'web-ui', 'main.ts')],
+    outfile: join(dir, 'warren-ui.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+}
+
 async function buildElectron() {
   const dir = join(root, 'dist', 'electron');
   rmSync(dir, { recursive: true, force: true });
@@ -68,9 +87,10 @@ async function buildElectron() {
 }
 
 const skip = electronSkipReason();
-const [rendererTypes, , electronTypes] = await Promise.all([
+const [rendererTypes, , , electronTypes] = await Promise.all([
   tsc(['-p', 'src-renderer/tsconfig.json', '--noEmit']),
   bundleRenderer(),
+  bundleWebUi(),
   skip === null ? tsc(['-p', 'src-main/electron/tsconfig.json', '--noEmit']) : Promise.resolve(0),
 ]);
 if (rendererTypes !== 0) {
@@ -87,4 +107,4 @@ if (skip === null) {
 } else {
   console.log(`build-ui: skipping the Electron shell: ${skip}`);
 }
-console.log(`build-ui: renderer built into dist/renderer/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`build-ui: renderer built into dist/renderer/, the web UI into dist/web-ui/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

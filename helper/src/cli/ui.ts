@@ -1,21 +1,14 @@
 // `warren ui`: the browser fallback of the app. It follows the helper through the local API
 // (as the Electron shell does), serves the window on 127.0.0.1 with a token of its own, prints
 // the address and, unless asked not to, opens it in the desktop's browser. It runs until
-// Ctrl-C (SIGINT) or SIGTERM.
+// Ctrl-C (SIGINT) or SIGTERM. The window is app code (src-main/web-ui/main.ts), which the
+// helper does not carry: this command finds that program (web-ui-entry.ts) and runs it as a
+// child process, which makes the token and prints the address itself.
 import { spawn } from 'node:child_process';
-import { AppBackend } from '../../../src-main/app-backend.js';
-import { rendererDir } from '../../../src-main/web-ui/paths.js';
-import { startWebUi } from '../../../src-main/web-ui/server.js';
-import { booleanFlag, CliError, intFlag, type Command } from './command.js';
+import { constants } from 'node:os';
+import { booleanFlag, EXIT, intFlag, type CliIo, type Command } from './command.js';
 import { resolvePath } from './paths.js';
-
-/** browserCommand is how this platform opens a URL, or null when it has no desktop to open it in. */
-function browserCommand(env: Record<string, string | undefined>): string[] | null {
-  if (process.platform === 'darwin') return ['open'];
-  if (process.platform === 'win32') return ['rundll32', 'url.dll,FileProtocolHandler'];
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return null;
-  return ['xdg-open'];
-}
+import { findWebUiEntry } from './web-ui-entry.js';
 
 /** uiCommand is `warren ui`. */
 export const uiCommand: Command = {
@@ -35,44 +28,44 @@ socket (root or the operator group may change things; others may watch). Stop wi
   options: { port: { type: 'string' }, 'no-open': { type: 'boolean' }, socket: { type: 'string' } },
   async run(args, io) {
     const socketPath = resolvePath('socket', args, io);
-    const port = intFlag(args, 'port', 1, 65535) ?? 0;
-    const backend = new AppBackend({ socketPath });
-    let ui;
-    try {
-      ui = await startWebUi({ backend, rendererDir: rendererDir(io.env), port });
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
-    backend.start();
-    io.stdout.write(`Warren's window is at\n\n  ${ui.url}\n\nThe address is this session's key: do not share it. Stop with Ctrl-C.\n`);
-    if (!booleanFlag(args, 'no-open')) openBrowser(ui.url, io);
-
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    backend.stop();
-    await ui.close();
-    return 0;
+    const port = intFlag(args, 'port', 1, 65535);
+    const entry = findWebUiEntry(io.env);
+    const argv = [entry, '--socket', socketPath];
+    if (port !== undefined) argv.push('--port', String(port));
+    if (booleanFlag(args, 'no-open')) argv.push('--no-open');
+    return runWebUi(argv, io);
   },
 };
 
-function openBrowser(url: string, io: Parameters<Command['run']>[1]): void {
-  const cmd = browserCommand(io.env);
-  if (cmd === null) {
-    io.stderr.write('warren ui: no desktop session here (DISPLAY is not set); open the address above in a browser\n');
-    return;
-  }
-  try {
-    const child = spawn(cmd[0]!, [...cmd.slice(1), url], { stdio: 'ignore', detached: true });
-    child.once('error', () => io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`));
-    child.unref();
-  } catch {
-    io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`);
-  }
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * runWebUi runs the entry under this process's runtime and resolves with its exit code (128 +
+ * the signal's number when a signal ended it). process.execPath is Node in a checkout and the
+ * app's Electron binary when installed, where the environment carries ELECTRON_RUN_AS_NODE=1
+ * (packaging/warren) to the child, so both run the entry as Node. The child's stdio is this
+ * process's; SIGINT and SIGTERM are forwarded; the IPC channel, never written to, closes when
+ * this process ends however it ends, which tells the child to stop too.
+ */
+function runWebUi(argv: string[], io: CliIo): Promise<number> {
+  return new Promise((resolve) => {
+    // io.env over process.env: they are the same object outside tests.
+    const child = spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...io.env } });
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
+    for (const s of FORWARDED) process.on(s, forward);
+    let settled = false;
+    const done = (code: number): void => {
+      if (settled) return;
+      settled = true;
+      for (const s of FORWARDED) process.off(s, forward);
+      resolve(code);
+    };
+    child.once('error', (e) => {
+      io.stderr.write(`warren ui: cannot run ${argv[0]} with ${process.execPath}: ${e.message}\n`);
+      done(EXIT.failure);
+    });
+    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT.failure)));
+  });
 }
