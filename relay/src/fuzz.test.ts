@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { NAT_MAGIC, NatKind, relayRefused, relayRegistered, tcpFrame } from '../../src-shared/wire/nat-wire.js';
+import { NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
+import { relayRefused, relayRegistered } from '../../src-shared/wire/nat-relay.js';
+import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { Relay, startRelay, type RelayLimits } from './server.js';
 import {
   recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,

@@ -1,14 +1,15 @@
 // warren-relay: forwards opaque WireGuard packets between two systems that cannot reach each
 // other directly. Clients register with a token from their coordinator (token.ts) signed by
 // their machine key; the relay needs no database and no connection to the coordinator, only
-// its public key. Wire format: src-shared/nat-wire.ts ("Relay register" and below). Payloads
-// stay end-to-end encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
+// its public key. Wire format: src-shared/wire/nat-relay.ts. Payloads stay end-to-end
+// encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
 import type { KeyObject } from 'node:crypto';
 import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import { NatKind, natKind, peerId } from '../../src-shared/wire/nat-wire.js';
 import {
-  NatKind, natKind, parseRelayFrame, peerId, RELAY_HEADER_BYTES, relayRefused, relayRegistered,
-  TCP_FRAME_PREFIX, tcpFrame, writeRelayHeader,
-} from '../../src-shared/wire/nat-wire.js';
+  parseRelayFrame, RELAY_HEADER_BYTES, relayRefused, relayRegistered, writeRelayHeader,
+} from '../../src-shared/wire/nat-relay.js';
+import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
