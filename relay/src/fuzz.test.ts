@@ -7,7 +7,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
 import { relayRefused, relayRegistered } from '../../src-shared/wire/nat-relay.js';
 import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
-import { Relay, startRelay, type RelayLimits } from './server.js';
+import { Relay, type RelayLimits } from './server.js';
+import { startRelay } from './sockets.js';
 import {
   recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,
 } from './test-support.js';
