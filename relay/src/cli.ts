@@ -4,8 +4,9 @@ import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY } from '../../src-shared
 import { EXIT, parse, str, UsageError, type CliIo } from '../../src-shared/lib/cli-args.js';
 import { ED25519 } from '../../src-shared/lib/ed25519.js';
 import { parseHostPort } from './listen.js';
-import { DEFAULT_RELAY_NAME, startRelay } from './server.js';
-import { RELAY_NAME } from '../../src-shared/wire/nat-wire.js';
+import { DEFAULT_RELAY_NAME } from './server.js';
+import { startRelay } from './sockets.js';
+import { RELAY_NAME } from '../../src-shared/wire/nat-relay.js';
 
 /** RELAY_USAGE is the help text. */
 export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 [--name NAME] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]

@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { NAT_MAGIC, NatKind, relayRefused, relayRegistered, tcpFrame } from '../../src-shared/wire/nat-wire.js';
-import { Relay, startRelay, type RelayLimits } from './server.js';
+import { NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
+import { relayRefused, relayRegistered } from '../../src-shared/wire/nat-relay.js';
+import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
+import { Relay, type RelayLimits } from './server.js';
+import { startRelay } from './sockets.js';
 import {
   recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,
 } from './test-support.js';

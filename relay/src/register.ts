@@ -1,12 +1,12 @@
-// Checking a relayRegister (src-shared/nat-wire.ts): the coordinator's token, the machine
+// Checking a relayRegister (src-shared/wire/nat-relay.ts): the coordinator's token, the machine
 // key's signature over the register, its timestamp and its nonce. Cheap checks run first and
 // the per-source and global rate limits sit in front of the Ed25519 work, so garbage costs
 // next to nothing and signature checks cannot be used to burn the relay's CPU.
 import type { KeyObject } from 'node:crypto';
+import { NAT_LIMITS, peerId, signedBytes } from '../../src-shared/wire/nat-wire.js';
 import {
-  NAT_LIMITS, parseRelayRegister, parseRelayToken, peerId, relayRegisterContext, signedBytes,
-  type RelayRegister, type RelayToken,
-} from '../../src-shared/wire/nat-wire.js';
+  parseRelayRegister, parseRelayToken, relayRegisterContext, type RelayRegister, type RelayToken,
+} from '../../src-shared/wire/nat-relay.js';
 import { NonceCache } from '../../src-shared/lib/nonce-cache.js';
 import { publicKeyFromRaw, verifyEd25519 } from '../../src-shared/lib/ed25519.js';
 import type { DropReason } from './drops.js';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NatKind } from '../../src-shared/wire/nat-wire.js';
-import { Relay, startRelay, type RelayLimits } from './server.js';
+import { Relay, type RelayLimits } from './server.js';
+import { startRelay } from './sockets.js';
 import { recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem } from './test-support.js';
 
 const coord = testCoordinator();

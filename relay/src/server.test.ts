@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { NatKind, parseRelayRefused, parseRelayRegistered } from '../../src-shared/wire/nat-wire.js';
-import { startRelay, type RelayLimits, type RunningRelay } from './server.js';
+import { NatKind } from '../../src-shared/wire/nat-wire.js';
+import { parseRelayRefused, parseRelayRegistered } from '../../src-shared/wire/nat-relay.js';
+import type { RelayLimits } from './server.js';
+import { startRelay, type RunningRelay } from './sockets.js';
 import {
   recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,
 } from './test-support.js';

@@ -1,21 +1,20 @@
 // warren-relay: forwards opaque WireGuard packets between two systems that cannot reach each
 // other directly. Clients register with a token from their coordinator (token.ts) signed by
 // their machine key; the relay needs no database and no connection to the coordinator, only
-// its public key. Wire format: src-shared/nat-wire.ts ("Relay register" and below). Payloads
-// stay end-to-end encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
+// its public key. Wire format: src-shared/wire/nat-relay.ts. Payloads stay end-to-end
+// encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
 import type { KeyObject } from 'node:crypto';
-import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { NatKind, natKind, peerId } from '../../src-shared/wire/nat-wire.js';
 import {
-  NatKind, natKind, parseRelayFrame, peerId, RELAY_HEADER_BYTES, relayRefused, relayRegistered,
-  TCP_FRAME_PREFIX, tcpFrame, writeRelayHeader,
-} from '../../src-shared/wire/nat-wire.js';
+  parseRelayFrame, RELAY_HEADER_BYTES, relayRefused, relayRegistered, writeRelayHeader,
+} from '../../src-shared/wire/nat-relay.js';
+import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
-import { parseHostPort } from './listen.js';
 import { RegisterCheck, type Checked, type RegisterLimits } from './register.js';
 import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
-import { listenTcp, openRelayUdp, type RelayUdp } from './sockets.js';
 import { remoteIp, TcpConn, type TcpHost, type TcpLimits } from './tcp.js';
 
 /** RelayLimits bound everything a relay keeps for clients it does not know yet. */
@@ -377,52 +376,4 @@ export class Relay {
     this.drops.add('internal-error');
     this.log.rateLimited('relay-bug', 10_000).error(`relay: ${where}: ${(e as Error)?.stack ?? String(e)}`);
   }
-}
-
-/** RunningRelay is a relay with its own sockets. */
-export interface RunningRelay {
-  relay: Relay;
-  udpPort: number | null;
-  tcpPort: number | null;
-  close(): Promise<void>;
-}
-
-/** startRelay binds its own UDP socket and TCP server ("ip:port"; port 0 picks one). */
-export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string }): Promise<RunningRelay> {
-  if (o.udp === undefined && o.tcp === undefined) throw new Error('startRelay needs a udp or tcp address');
-  const udpAt = o.udp === undefined ? null : address(o.udp, 'udp');
-  const tcpAt = o.tcp === undefined ? null : address(o.tcp, 'tcp');
-  if (udpAt !== null && isIP(udpAt.host) === 6) throw new Error(`udp ${o.udp}: the relay's UDP socket is IPv4 only`);
-  const relay = new Relay(o);
-  let udp: RelayUdp | null = null;
-  let server: Server | null = null;
-  try {
-    if (udpAt !== null) udp = await openRelayUdp(udpAt, relay, o.log);
-    if (tcpAt !== null) server = await listenTcp(tcpAt, (socket) => relay.attachTcp(socket), o.log);
-  } catch (e) {
-    relay.close();
-    await udp?.close();
-    server?.close();
-    throw e;
-  }
-  const u = udp;
-  const t = server;
-  return {
-    relay,
-    udpPort: u === null ? null : u.port,
-    tcpPort: t === null ? null : (t.address() as AddressInfo).port,
-    close: async () => {
-      relay.close();
-      await Promise.all([
-        u === null ? undefined : u.close(),
-        t === null ? undefined : new Promise<void>((resolve) => t.close(() => resolve())),
-      ]);
-    },
-  };
-}
-
-function address(text: string, what: string): { host: string; port: number } {
-  const a = parseHostPort(text);
-  if ('problem' in a) throw new Error(`${what}: ${a.problem}`);
-  return a;
 }

@@ -1,10 +1,12 @@
-// The standalone relay's own sockets (startRelay): one UDP socket, one TCP server. The
+// The standalone relay (startRelay) and its own sockets: one UDP socket, one TCP server. The
 // coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4
 // literal is the native batched socket (native-udp.ts), where relayed packets are forwarded in
 // place, a batch at a time; a host name falls back to Node's dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../src-shared/lib/log.js';
+import { parseHostPort } from './listen.js';
+import { Relay, type RelayOptions } from './server.js';
 import type { ReplyFn } from './sessions.js';
 import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
@@ -92,4 +94,52 @@ export async function listenTcp(at: { host: string; port: number }, attach: (soc
   });
   server.on('error', (e) => log.warn(`relay: tcp server: ${e.message}`));
   return server;
+}
+
+/** RunningRelay is a relay with its own sockets. */
+export interface RunningRelay {
+  relay: Relay;
+  udpPort: number | null;
+  tcpPort: number | null;
+  close(): Promise<void>;
+}
+
+/** startRelay binds its own UDP socket and TCP server ("ip:port"; port 0 picks one). */
+export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string }): Promise<RunningRelay> {
+  if (o.udp === undefined && o.tcp === undefined) throw new Error('startRelay needs a udp or tcp address');
+  const udpAt = o.udp === undefined ? null : address(o.udp, 'udp');
+  const tcpAt = o.tcp === undefined ? null : address(o.tcp, 'tcp');
+  if (udpAt !== null && isIP(udpAt.host) === 6) throw new Error(`udp ${o.udp}: the relay's UDP socket is IPv4 only`);
+  const relay = new Relay(o);
+  let udp: RelayUdp | null = null;
+  let server: Server | null = null;
+  try {
+    if (udpAt !== null) udp = await openRelayUdp(udpAt, relay, o.log);
+    if (tcpAt !== null) server = await listenTcp(tcpAt, (socket) => relay.attachTcp(socket), o.log);
+  } catch (e) {
+    relay.close();
+    await udp?.close();
+    server?.close();
+    throw e;
+  }
+  const u = udp;
+  const t = server;
+  return {
+    relay,
+    udpPort: u === null ? null : u.port,
+    tcpPort: t === null ? null : (t.address() as AddressInfo).port,
+    close: async () => {
+      relay.close();
+      await Promise.all([
+        u === null ? undefined : u.close(),
+        t === null ? undefined : new Promise<void>((resolve) => t.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+function address(text: string, what: string): { host: string; port: number } {
+  const a = parseHostPort(text);
+  if ('problem' in a) throw new Error(`${what}: ${a.problem}`);
+  return a;
 }

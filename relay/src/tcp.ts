@@ -1,10 +1,11 @@
 // The relay's TCP side, for clients whose networks pass nothing but TCP (often to port 443).
-// Each connection carries u16-length-prefixed frames (nat-wire.ts TcpFrameReader): the first
+// Each connection carries u16-length-prefixed frames (nat-tcp.ts TcpFrameReader): the first
 // must be a valid relayRegister, after which it carries relaySend frames and refreshes. The
 // connection count, the unregistered count, each connection's write backlog and its idle
 // time are all bounded, so slow or silent clients cannot pile up memory or sockets.
 import type { Socket } from 'node:net';
-import { NatKind, natKind, TcpFrameReader } from '../../src-shared/wire/nat-wire.js';
+import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
+import { TcpFrameReader } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import type { DropReason } from './drops.js';
 import type { Session, TcpLink } from './sessions.js';

@@ -5,10 +5,9 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { createLogger, type Logger } from '../../src-shared/lib/log.js';
-import {
-  NatKind, parseRelayFrame, peerId, relayFrame, relayRegisterBody, relayRegisterContext, signedBytes,
-  TcpFrameReader, tcpFrame, withSignature,
-} from '../../src-shared/wire/nat-wire.js';
+import { NatKind, peerId, signedBytes, withSignature } from '../../src-shared/wire/nat-wire.js';
+import { parseRelayFrame, relayFrame, relayRegisterBody, relayRegisterContext } from '../../src-shared/wire/nat-relay.js';
+import { TcpFrameReader, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../src-shared/lib/ed25519.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
 import { DEFAULT_RELAY_NAME } from './server.js';

@@ -1,9 +1,10 @@
 // Relay tokens: the coordinator vouches that a system (its id, WireGuard key and machine key)
 // may use relays until a time. A relay checks the token against the coordinator's public key
 // and the registration's signature against the machine key inside the token, so it needs no
-// database and no connection to the coordinator (src-shared/nat-wire.ts has the layout).
+// database and no connection to the coordinator (src-shared/wire/nat-relay.ts has the layout).
 import type { KeyObject } from 'node:crypto';
-import { NAT_CONTEXT, parseRelayToken, relayTokenBody, signedBytes, withSignature, type RelayToken } from '../wire/nat-wire.js';
+import { NAT_CONTEXT, signedBytes, withSignature } from '../wire/nat-wire.js';
+import { parseRelayToken, relayTokenBody, type RelayToken } from '../wire/nat-relay.js';
 import { verifyEd25519 } from './ed25519.js';
 
 /** RELAY_TOKEN_LIFETIME_MS: a day; helpers fetch a new one well before it runs out. */

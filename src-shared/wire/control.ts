@@ -24,7 +24,7 @@ export const CONTROL_PATHS = {
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
-  /** POST (signed) empty body → RelayTokenResponse: the token a relay asks for (nat-wire.ts). */
+  /** POST (signed) empty body → RelayTokenResponse: the token a relay asks for (nat-relay.ts). */
   relayToken: '/v1/agent/relay-token',
   /** POST (signed) PunchRequest → 204: asks the coordinator to tell a peer to probe this
    * system's endpoints now (the peer gets a `punch` WatchEvent). 404 for a system that is
@@ -177,7 +177,7 @@ export interface RelayInfo {
   tcp?: string;
 }
 
-/** RelayTokenResponse carries a relay token (base64 of nat-wire.ts RelayToken) and its expiry. */
+/** RelayTokenResponse carries a relay token (base64 of nat-relay.ts RelayToken) and its expiry. */
 export interface RelayTokenResponse {
   token: string;
   expires: number;

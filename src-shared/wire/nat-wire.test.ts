@@ -1,16 +1,20 @@
-// src-shared/nat-wire.ts: every builder round-trips through its parser; every truncation,
-// extension, wrong version and out-of-range field is refused; random and mutated bytes never
-// make a parser throw, and whatever a parser accepts re-encodes to exactly the input.
+// The NAT wire contract (src-shared/wire/nat-*.ts): every builder round-trips through its
+// parser; every truncation, extension, wrong version and out-of-range field is refused; random
+// and mutated bytes never make a parser throw, and whatever a parser accepts re-encodes to
+// exactly the input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import {
-  discoBody, discoveryReplyBody, discoveryRequestBody, ipv4Octets, NAT_CONTEXT, NAT_LIMITS, NAT_MAGIC, NatKind, natKind,
-  parseDisco, parseDiscoveryReply, parseDiscoveryRequest, parseRelayFrame, parseRelayRefused, parseRelayRegister,
-  parseRelayRegistered, parseRelayToken, peerId, peerIdHex, RELAY_HEADER_BYTES, relayFrame, relayRefused,
-  relayRegistered, relayRegisterBody, relayTokenBody, signedBytes, TCP_MAX_FRAME, TcpFrameReader, tcpFrame,
-  withMac, withSignature,
+  ipv4Octets, NAT_CONTEXT, NAT_LIMITS, NAT_MAGIC, NatKind, natKind, peerId, peerIdHex, signedBytes, withSignature,
 } from './nat-wire.js';
+import { discoveryReplyBody, discoveryRequestBody, parseDiscoveryReply, parseDiscoveryRequest } from './nat-discovery.js';
+import { discoBody, parseDisco, withMac } from './nat-disco.js';
+import {
+  parseRelayFrame, parseRelayRefused, parseRelayRegister, parseRelayRegistered, parseRelayToken, RELAY_HEADER_BYTES,
+  relayFrame, relayRefused, relayRegistered, relayRegisterBody, relayTokenBody,
+} from './nat-relay.js';
+import { TCP_MAX_FRAME, TcpFrameReader, tcpFrame } from './nat-tcp.js';
 
 const nonce = randomBytes(16);
 const sig = randomBytes(64);

@@ -70,21 +70,27 @@ function policyInfo(sv: Services): PolicyInfo {
   };
 }
 
+/** AdminRoute registers one admin route; the token is checked before fn runs. */
+type AdminRoute = (method: string, path: string, fn: (ctx: RequestContext) => Promise<void> | void) => void;
+
 /** addAdminRoutes registers the admin side of the API; every route checks the token first. */
 export function addAdminRoutes(router: Router, sv: Services): void {
-  const admin = (method: string, path: string, fn: (ctx: RequestContext) => Promise<void> | void): void => {
+  const admin: AdminRoute = (method, path, fn) => {
     router.add(method, path, async (ctx) => {
       checkAdmin(sv, ctx);
       await fn(ctx);
     });
   };
-  const system = (ctx: RequestContext): LiveSystem => {
-    const s = sv.registry.find(ctx.params.id ?? '');
-    if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
-    return s;
-  };
+  addKeyRoutes(admin, sv);
+  addSystemRoutes(admin, sv);
+  addSystemEditRoutes(admin, sv);
+  addPolicyRoutes(admin, sv);
+  admin('GET', '/v1/admin/stats', ({ res }) => sendJson(res, 200, coordinatorStats(sv)));
+}
+
+/** addKeyRoutes: list, create and revoke enrolment keys. */
+function addKeyRoutes(admin: AdminRoute, sv: Services): void {
   const keys = CONTROL_PATHS.adminKeys;
-  const systems = CONTROL_PATHS.adminSystems;
 
   admin('GET', keys, ({ res }) => sendJson(res, 200, { keys: sv.registry.store.listKeys().map((k) => keyView(k, sv.now())) }));
 
@@ -111,12 +117,24 @@ export function addAdminRoutes(router: Router, sv: Services): void {
     if (sv.registry.store.revokeKey(k.id, sv.now())) sv.log.info(`revoked enrolment key ${k.id}`);
     sendJson(res, 200, keyView(sv.registry.store.keyById(k.id)!, sv.now()));
   });
+}
+
+/** systemOf is the system the route's :id names (id or identity), or a not-found error. */
+function systemOf(sv: Services, ctx: RequestContext): LiveSystem {
+  const s = sv.registry.find(ctx.params.id ?? '');
+  if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
+  return s;
+}
+
+/** addSystemRoutes: list and show systems, approve and revoke them. */
+function addSystemRoutes(admin: AdminRoute, sv: Services): void {
+  const systems = CONTROL_PATHS.adminSystems;
 
   admin('GET', systems, ({ res }) => sendJson(res, 200, { systems: sv.registry.all().map(systemView) }));
-  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(system(ctx))));
+  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(systemOf(sv, ctx))));
 
   admin('POST', `${systems}/:id/approve`, (ctx) => {
-    const s = system(ctx);
+    const s = systemOf(sv, ctx);
     if (s.state === 'revoked') throw new ControlError('conflict', `${s.identity} was revoked; a revoked system cannot be approved (enrol it again with new keys)`);
     if (s.state === 'pending') {
       sv.registry.patch(s, { state: 'active' });
@@ -126,16 +144,21 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   });
 
   admin('POST', `${systems}/:id/revoke`, (ctx) => {
-    const s = system(ctx);
+    const s = systemOf(sv, ctx);
     if (s.state !== 'revoked') {
       sv.registry.revoke(s);
       sv.log.info(`revoked ${s.identity} (${s.name})`);
     }
     sendJson(ctx.res, 200, systemView(s));
   });
+}
+
+/** addSystemEditRoutes: change a system's tags, name and DNS names (not once it is revoked). */
+function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
+  const systems = CONTROL_PATHS.adminSystems;
 
   admin('POST', `${systems}/:id/tags`, async (ctx) => {
-    const s = live(system(ctx));
+    const s = live(systemOf(sv, ctx));
     const o = objectWithKeys(await jsonBody(ctx), [], ['set', 'add', 'remove'], 'the tags request');
     if (Object.hasOwn(o, 'set') && (Object.hasOwn(o, 'add') || Object.hasOwn(o, 'remove'))) {
       throw new ControlError('bad-request', 'give either set, or add and/or remove');
@@ -155,7 +178,7 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   });
 
   admin('POST', `${systems}/:id/name`, async (ctx) => {
-    const s = live(system(ctx));
+    const s = live(systemOf(sv, ctx));
     const o = objectWithKeys(await jsonBody(ctx), ['name'], [], 'the rename request');
     const name = stringField(o, 'name', NAME_LIMITS.labelChars).toLowerCase();
     if (!isDnsLabel(name)) throw new ControlError('bad-request', `${JSON.stringify(name)} is not a DNS label (letters, digits and inner hyphens, up to 63)`);
@@ -168,7 +191,7 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   });
 
   admin('POST', `${systems}/:id/dns`, async (ctx) => {
-    const s = live(system(ctx));
+    const s = live(systemOf(sv, ctx));
     const o = objectWithKeys(await jsonBody(ctx), ['names'], [], 'the DNS request');
     const names: string[] = [];
     for (const raw of stringArrayField(o, 'names', NAME_LIMITS.dnsNamesPerSystem, NAME_LIMITS.nameChars)) {
@@ -182,7 +205,10 @@ export function addAdminRoutes(router: Router, sv: Services): void {
     }
     sendJson(ctx.res, 200, systemView(s));
   });
+}
 
+/** addPolicyRoutes: show the policy in force and replace it with a new policy file. */
+function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
   admin('GET', CONTROL_PATHS.adminPolicy, ({ res }) => sendJson(res, 200, policyInfo(sv)));
 
   admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx) => {
@@ -196,28 +222,28 @@ export function addAdminRoutes(router: Router, sv: Services): void {
     sv.log.info(`policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`);
     sendJson(ctx.res, 200, policyInfo(sv));
   });
+}
 
-  admin('GET', '/v1/admin/stats', ({ res }) => {
-    const all = sv.registry.all();
-    const mem = process.memoryUsage();
-    const st = sv.publisher.stats;
-    const stats: CoordinatorStats = {
-      mapVersion: sv.registry.version,
-      systems: {
-        total: all.length,
-        active: all.filter((s) => s.state === 'active').length,
-        pending: all.filter((s) => s.state === 'pending').length,
-        revoked: all.filter((s) => s.state === 'revoked').length,
-        online: all.filter((s) => s.online).length,
-      },
-      watchers: sv.hub.size,
-      lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
-      rssBytes: mem.rss,
-      heapUsedBytes: mem.heapUsed,
-      nat: sv.nat.stats(),
-    };
-    sendJson(res, 200, stats);
-  });
+/** coordinatorStats is what GET /v1/admin/stats shows: systems by state, watchers, the last map pass, memory, NAT. */
+function coordinatorStats(sv: Services): CoordinatorStats {
+  const all = sv.registry.all();
+  const mem = process.memoryUsage();
+  const st = sv.publisher.stats;
+  return {
+    mapVersion: sv.registry.version,
+    systems: {
+      total: all.length,
+      active: all.filter((s) => s.state === 'active').length,
+      pending: all.filter((s) => s.state === 'pending').length,
+      revoked: all.filter((s) => s.state === 'revoked').length,
+      online: all.filter((s) => s.online).length,
+    },
+    watchers: sv.hub.size,
+    lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
+    rssBytes: mem.rss,
+    heapUsedBytes: mem.heapUsed,
+    nat: sv.nat.stats(),
+  };
 }
 
 function live(s: LiveSystem): LiveSystem {

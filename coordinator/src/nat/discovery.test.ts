@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { NetworkMap } from '../../../src-shared/wire/control.js';
-import {
-  discoveryRequestBody, NAT_CONTEXT, NatKind, parseDiscoveryReply, signedBytes, withSignature,
-} from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, NatKind, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { discoveryRequestBody, parseDiscoveryReply } from '../../../src-shared/wire/nat-discovery.js';
 import type { AdminSystem, CoordinatorStats } from '../api/admin-types.js';
 import { generateAgentKeys, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';

@@ -1,4 +1,4 @@
-// Endpoint discovery (src-shared/nat-wire.ts, "Discovery"): a helper sends a request signed
+// Endpoint discovery (src-shared/wire/nat-discovery.ts): a helper sends a request signed
 // with its machine key from its WireGuard socket to the coordinator's UDP port, and the
 // coordinator answers with the address and port it saw the datagram come from, signed with
 // its own key. That address is the socket's public NAT mapping, the best endpoint a peer can
@@ -15,7 +15,8 @@ import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { RateLimiter } from '../../../src-shared/lib/rate-limit.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { NAT_CONTEXT, NAT_LIMITS, discoveryReplyBody, parseDiscoveryRequest, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, NAT_LIMITS, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { discoveryReplyBody, parseDiscoveryRequest } from '../../../src-shared/wire/nat-discovery.js';
 
 /** DISCOVERY_DROPS are the reasons a discovery request goes unanswered. */
 export const DISCOVERY_DROPS = [

@@ -6,10 +6,11 @@ import { randomBytes, sign } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { CONTROL_PATHS, type NetworkMap, type WatchEvent } from '../../../src-shared/wire/control.js';
+import { NatKind, peerId, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
 import {
-  NatKind, parseRelayFrame, parseRelayRegistered, peerId, relayFrame, relayRegisterBody, relayRegisterContext, signedBytes,
-  TcpFrameReader, tcpFrame, withSignature,
-} from '../../../src-shared/wire/nat-wire.js';
+  parseRelayFrame, parseRelayRegistered, relayFrame, relayRegisterBody, relayRegisterContext,
+} from '../../../src-shared/wire/nat-relay.js';
+import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import { AgentError, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
 import { verifyRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../../src-shared/lib/relay-token.js';
 import { EMBEDDED_RELAY_NAME } from './config.js';

@@ -1,7 +1,7 @@
 // The coordinator's one UDP socket. Helpers send it discovery requests and, when the embedded
 // relay is on, relay frames, all from their WireGuard port, so both arrive here and are told
-// apart by the NAT header's kind byte (src-shared/nat-wire.ts). Nothing that arrives can make
-// the handler throw out of the socket; whatever is not for us is counted and dropped.
+// apart by the NAT header's kind byte (src-shared/wire/nat-wire.ts). Nothing that arrives can
+// make the handler throw out of the socket; whatever is not for us is counted and dropped.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '../../../src-shared/lib/log.js';

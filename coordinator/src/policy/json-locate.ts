@@ -20,87 +20,11 @@ const LAST_SEGMENT = /(?:\.[A-Za-z_][A-Za-z0-9_]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])
 
 /** locateJson indexes every object member (at its key) and array element (at its value). */
 export function locateJson(text: string): JsonLocator {
-  const positions = new Map<string, Position>();
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let lineStart = 0;
-
-  const here = (): Position => ({ line, column: pos - lineStart + 1 });
-  const skipSpace = (): void => {
-    for (;;) {
-      const c = text.charCodeAt(pos);
-      if (c === 0x0a) {
-        line++;
-        lineStart = pos + 1;
-      } else if (c !== 0x20 && c !== 0x0d && c !== 0x09) return;
-      pos++;
-    }
-  };
-  const readString = (): string => {
-    const start = pos;
-    pos++;
-    while (pos < text.length) {
-      const c = text.charCodeAt(pos);
-      if (c === 0x5c) pos += 2;
-      else if (c === 0x22) break;
-      else pos++;
-    }
-    pos++;
-    return JSON.parse(text.slice(start, pos)) as string;
-  };
-  const skipScalar = (): void => {
-    while (pos < text.length && !/[\s,\]}]/.test(text[pos]!)) pos++;
-  };
-  const value = (path: string): void => {
-    skipSpace();
-    const c = text[pos];
-    if (c === '{') {
-      pos++;
-      for (;;) {
-        skipSpace();
-        if (text[pos] === '}') {
-          pos++;
-          return;
-        }
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        const at = here();
-        const key = readString();
-        const child = childPath(path, key);
-        positions.set(child, at);
-        skipSpace();
-        pos++; // ':'
-        value(child);
-      }
-    } else if (c === '[') {
-      pos++;
-      let i = 0;
-      for (;;) {
-        skipSpace();
-        if (text[pos] === ']') {
-          pos++;
-          return;
-        }
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        const child = indexPath(path, i++);
-        positions.set(child, here());
-        value(child);
-      }
-    } else if (c === '"') {
-      readString();
-    } else {
-      skipScalar();
-    }
-  };
-
-  skipSpace();
-  const root = here();
-  if (pos < text.length) value('');
+  const scan = new PositionScanner(text);
+  scan.skipSpace();
+  const root = scan.here();
+  if (scan.pos < text.length) scan.value('');
+  const positions = scan.positions;
   return {
     locate(path: string): Position {
       let p = path;
@@ -117,4 +41,99 @@ export function locateJson(text: string): JsonLocator {
       }
     },
   };
+}
+
+/** PositionScanner walks text that parseJson accepted and records where each path is written. */
+class PositionScanner {
+  readonly positions = new Map<string, Position>();
+  pos: number;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly text: string) {
+    this.pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  }
+
+  here(): Position {
+    return { line: this.line, column: this.pos - this.lineStart + 1 };
+  }
+
+  skipSpace(): void {
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c === 0x0a) {
+        this.line++;
+        this.lineStart = this.pos + 1;
+      } else if (c !== 0x20 && c !== 0x0d && c !== 0x09) return;
+      this.pos++;
+    }
+  }
+
+  /** value skips the value at pos, recording the members and elements inside it under path. */
+  value(path: string): void {
+    this.skipSpace();
+    const c = this.text[this.pos];
+    if (c === '{') this.object(path);
+    else if (c === '[') this.array(path);
+    else if (c === '"') this.readString();
+    else this.skipScalar();
+  }
+
+  private object(path: string): void {
+    this.pos++;
+    for (;;) {
+      this.skipSpace();
+      if (this.text[this.pos] === '}') {
+        this.pos++;
+        return;
+      }
+      if (this.text[this.pos] === ',') {
+        this.pos++;
+        continue;
+      }
+      const at = this.here();
+      const key = this.readString();
+      const child = childPath(path, key);
+      this.positions.set(child, at);
+      this.skipSpace();
+      this.pos++; // ':'
+      this.value(child);
+    }
+  }
+
+  private array(path: string): void {
+    this.pos++;
+    let i = 0;
+    for (;;) {
+      this.skipSpace();
+      if (this.text[this.pos] === ']') {
+        this.pos++;
+        return;
+      }
+      if (this.text[this.pos] === ',') {
+        this.pos++;
+        continue;
+      }
+      const child = indexPath(path, i++);
+      this.positions.set(child, this.here());
+      this.value(child);
+    }
+  }
+
+  private readString(): string {
+    const start = this.pos;
+    this.pos++;
+    while (this.pos < this.text.length) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c === 0x5c) this.pos += 2;
+      else if (c === 0x22) break;
+      else this.pos++;
+    }
+    this.pos++;
+    return JSON.parse(this.text.slice(start, this.pos)) as string;
+  }
+
+  private skipScalar(): void {
+    while (this.pos < this.text.length && !/[\s,\]}]/.test(this.text[this.pos]!)) this.pos++;
+  }
 }

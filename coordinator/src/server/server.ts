@@ -22,7 +22,7 @@ import { sendError } from '../http/respond.js';
 import { Router, type RequestContext } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher } from '../maps/publisher.js';
-import { startNat, type HostPort, type NatServices, type RelayFactory } from '../nat/services.js';
+import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey } from '../auth/signing.js';
@@ -95,9 +95,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   const { key: signingKey, created } = loadOrCreateSigningKey(join(opts.dataDir, DATA_FILES.signingKey));
   if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
   const adminToken = loadOrCreateToken(opts.dataDir);
-  const dbFile = join(opts.dataDir, DATA_FILES.db);
-  const store = new Store(dbFile);
-  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  const store = openStore(opts.dataDir);
   let server: Server | null = null;
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
@@ -117,13 +115,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
         machineKeys.forget(s.id);
       },
     }, now());
-    nat = await startNat({
-      udp: opts.udp ?? { host: opts.host, port: opts.port },
-      listenHost: opts.host,
-      ...(opts.publicIp !== undefined ? { publicIp: opts.publicIp } : {}),
-      relay: opts.relay === undefined ? {} : opts.relay,
-      externalRelays: opts.externalRelays ?? [],
-    }, { registry, machineKeys, signingKey, log, now, createRelay: opts.createRelay ?? ((o) => new Relay(o)) });
+    const createRelay = opts.createRelay ?? ((o) => new Relay(o));
+    nat = await startNat(natOptions(opts), { registry, machineKeys, signingKey, log, now, createRelay });
     publisher = new MapPublisher(registry, signingKey, (s, m) => hub.send(s.id, m.frame, m.version), log, now, nat.mapFields);
     const sv: Services = {
       registry, publisher, hub, nonces: agentNonceCache(), machineKeys, signingKey, adminToken, log, now, nat,
@@ -133,29 +126,10 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     addNatRoutes(router, sv);
     addAdminRoutes(router, sv);
 
-    const handle = (req: IncomingMessage, res: ServerResponse): void => {
-      void serveRequest(router, log, req, res);
-    };
-    server = opts.tls
-      ? createHttpsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handle)
-      : createHttpServer(handle);
-    server.headersTimeout = 15_000;
-    server.requestTimeout = 30_000;
-    server.maxHeadersCount = 64;
-    server.maxConnections = (opts.maxWatchers ?? DEFAULT_MAX_WATCHERS) + 1024;
+    server = createApiServer(opts, router, log);
     await listen(server, opts.host, opts.port);
-    const addr = server.address() as AddressInfo;
-    const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host === '::' ? '::1' : opts.host;
-    const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
-
-    const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(opts.ephemeralTimeoutMs / 10)));
-    sweeper = setInterval(() => {
-      for (const s of registry.expiredEphemeral(now(), opts.ephemeralTimeoutMs)) {
-        registry.remove(s);
-        log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(opts.ephemeralTimeoutMs)}`);
-      }
-    }, sweepEvery);
-    sweeper.unref();
+    const url = serverUrl(opts, server);
+    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
 
     writeServeInfo(opts.dataDir, {
       url, pid: process.pid, udpPort: nat.udpPort,
@@ -165,28 +139,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     log.info(`listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`);
     publisher.changed(null);
 
-    let closing: Promise<void> | null = null;
-    const srv = server;
-    const natNow = nat;
-    const close = (): Promise<void> => {
-      closing ??= (async () => {
-        if (sweeper) clearInterval(sweeper);
-        publisher?.stop();
-        // Closing streams marks systems offline; the stopped publisher pushes nothing more.
-        hub.closeAll();
-        await new Promise<void>((resolve) => {
-          srv.close(() => resolve());
-          srv.closeAllConnections();
-        });
-        // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
-        await natNow.close();
-        store.close();
-        removeServeInfo(opts.dataDir, process.pid);
-        log.info('stopped');
-      })();
-      return closing;
-    };
-    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, udpPort: natNow.udpPort, relayTcpPort: natNow.relayTcpPort, close };
+    const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
+    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, udpPort: nat.udpPort, relayTcpPort: nat.relayTcpPort, close };
   } catch (e) {
     if (sweeper) clearInterval(sweeper);
     hub.closeAll();
@@ -195,6 +149,95 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     store.close();
     throw e;
   }
+}
+
+/** openStore opens the database and keeps its files (the WAL and shared memory too) owner-only. */
+function openStore(dataDir: string): Store {
+  const dbFile = join(dataDir, DATA_FILES.db);
+  const store = new Store(dbFile);
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  return store;
+}
+
+/** natOptions: the UDP port defaults to the HTTP host and port; the embedded relay is on unless turned off. */
+function natOptions(opts: ServeOptions): NatOptions {
+  return {
+    udp: opts.udp ?? { host: opts.host, port: opts.port },
+    listenHost: opts.host,
+    ...(opts.publicIp !== undefined ? { publicIp: opts.publicIp } : {}),
+    relay: opts.relay === undefined ? {} : opts.relay,
+    externalRelays: opts.externalRelays ?? [],
+  };
+}
+
+/** createApiServer makes the HTTP(S) server for router, with bounds on headers, time and connections. */
+function createApiServer(opts: ServeOptions, router: Router, log: Logger): Server {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    void serveRequest(router, log, req, res);
+  };
+  const server = opts.tls
+    ? createHttpsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handle)
+    : createHttpServer(handle);
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  server.maxHeadersCount = 64;
+  server.maxConnections = (opts.maxWatchers ?? DEFAULT_MAX_WATCHERS) + 1024;
+  return server;
+}
+
+/** serverUrl is the URL clients on this host reach the listening server at (a wildcard host becomes loopback). */
+function serverUrl(opts: ServeOptions, server: Server): string {
+  const addr = server.address() as AddressInfo;
+  const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host === '::' ? '::1' : opts.host;
+  return `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+}
+
+/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth as often (1 s to 30 s). */
+function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number, log: Logger): NodeJS.Timeout {
+  const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(timeoutMs / 10)));
+  const sweeper = setInterval(() => {
+    for (const s of registry.expiredEphemeral(now(), timeoutMs)) {
+      registry.remove(s);
+      log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(timeoutMs)}`);
+    }
+  }, sweepEvery);
+  sweeper.unref();
+  return sweeper;
+}
+
+/** Opened is what a started coordinator has to stop. */
+interface Opened {
+  sweeper: NodeJS.Timeout;
+  publisher: MapPublisher;
+  hub: WatchHub;
+  server: Server;
+  nat: NatServices;
+  store: Store;
+  dataDir: string;
+  log: Logger;
+}
+
+/** closeOnce returns the coordinator's close: the first call stops everything, every call gets its promise. */
+function closeOnce(o: Opened): () => Promise<void> {
+  let closing: Promise<void> | null = null;
+  return () => {
+    closing ??= (async () => {
+      clearInterval(o.sweeper);
+      o.publisher.stop();
+      // Closing streams marks systems offline; the stopped publisher pushes nothing more.
+      o.hub.closeAll();
+      await new Promise<void>((resolve) => {
+        o.server.close(() => resolve());
+        o.server.closeAllConnections();
+      });
+      // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
+      await o.nat.close();
+      o.store.close();
+      removeServeInfo(o.dataDir, process.pid);
+      o.log.info('stopped');
+    })();
+    return closing;
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

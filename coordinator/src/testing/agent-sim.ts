@@ -7,7 +7,8 @@ import {
   AGENT_AUTH, CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL,
   type EndpointReport, type EnrolRequest, type EnrolResponse, type NetworkMap, type RelayTokenResponse, type SignedMap, type WatchEvent,
 } from '../../../src-shared/wire/control.js';
-import { discoveryRequestBody, NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { discoveryRequestBody } from '../../../src-shared/wire/nat-discovery.js';
 import { enrolProofMessage } from '../api/enrol.js';
 import { signingString } from '../auth/agent-auth.js';
 import { openStream, send, type HttpResponse } from '../http/client.js';
@@ -138,7 +139,7 @@ export class SimAgent {
     if (r.status !== 204) throw errorOf(r);
   }
 
-  /** discoveryRequest builds a signed discovery datagram (nat-wire.ts) for the UDP port. */
+  /** discoveryRequest builds a signed discovery datagram (nat-discovery.ts) for the UDP port. */
   discoveryRequest(ts = Date.now(), nonce: Uint8Array = randomBytes(16)): Uint8Array {
     const body = discoveryRequestBody(this.systemId, ts, nonce);
     return withSignature(body, sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, body), this.keys.machinePrivateKey));

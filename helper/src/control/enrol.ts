@@ -1,5 +1,5 @@
-// enrol: join a coordinator's network with an enrolment key (issue 4 "Enrolment"). The
-// WireGuard key and the Ed25519 machine key are kept when the profile already has them for
+// enrol: join a coordinator's network with an enrolment key (docs/coordinator.md, "HTTP API").
+// The WireGuard key and the Ed25519 machine key are kept when the profile already has them for
 // this coordinator, so enrolling again gets the same identity and address back. The
 // coordinator's public key is learnt here (or checked against --coordinator-key) and pinned in
 // the profile; every later map must be signed with it.
@@ -41,43 +41,10 @@ export function sanitizeHostname(h: string): string {
 
 /** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
 export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
-  const url = o.coordinator.replace(/\/+$/, '');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`--coordinator ${JSON.stringify(o.coordinator.slice(0, 80))} is not a URL (expected https://HOST:PORT)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('--coordinator must be an http:// or https:// URL');
-  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key)) throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
-
-  // Keys: reuse this profile's when it is already enrolled with the same coordinator.
-  let json: Record<string, unknown> = {};
-  let privateKey = generatePrivateKey();
-  let seed = newMachineSeed();
-  let reusedKeys = false;
-  if (existsSync(o.profilePath)) {
-    const loaded = readProfile(o.profilePath);
-    json = loaded.json;
-    privateKey = loaded.profile.privateKey;
-    const c = loaded.profile.coordinator;
-    if (c && c.url === url) {
-      seed = c.machineKey;
-      reusedKeys = true;
-    }
-  }
+  const url = coordinatorUrl(o);
+  const { json, privateKey, seed, reusedKeys } = keysToUse(o.profilePath, url);
   const machine = machineKeyFromSeed(seed);
-
-  const info = await controlRequest({ base: url, method: 'GET', path: CONTROL_PATHS.info, timeoutMs: 10_000, maxBytes: 64 * 1024 }) as { publicKey?: unknown };
-  let pinned: Buffer;
-  try {
-    pinned = parseKey(String(info?.publicKey ?? ''));
-  } catch {
-    throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
-  }
-  if (o.coordinatorKey !== undefined && formatKey(pinned) !== o.coordinatorKey) {
-    throw new Error(`the coordinator presents key ${formatKey(pinned)}, not the expected ${o.coordinatorKey}; refusing to enrol`);
-  }
+  const pinned = await coordinatorKey(url, o.coordinatorKey);
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
   const ts = Date.now();
@@ -92,6 +59,77 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     endpoints: [],
   };
   const response = await controlRequest({ base: url, method: 'POST', path: CONTROL_PATHS.enrol, body, timeoutMs: 15_000 }) as EnrolResponse;
+  checkResponse(response, pinned, privateKey);
+
+  const next = enrolledProfile(json, response, { url, pinned, privateKey, seed, listenPort: o.listenPort });
+  saveProfile(o.profilePath, next);
+
+  if (response.map) {
+    // The first map is checked like any other before it is kept for the helper's start.
+    openSignedMap(response.map, pinned, response.systemId, 0);
+    storeMap(o.stateDir, response.map);
+  }
+  return { response, profilePath: o.profilePath, reusedKeys };
+}
+
+/** coordinatorUrl checks --coordinator and --key before anything goes on the network; it returns the URL without trailing slashes. */
+function coordinatorUrl(o: EnrolOptions): string {
+  const url = o.coordinator.replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--coordinator ${JSON.stringify(o.coordinator.slice(0, 80))} is not a URL (expected https://HOST:PORT)`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('--coordinator must be an http:// or https:// URL');
+  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key)) throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
+  return url;
+}
+
+/** EnrolKeys are the profile's JSON so far and the keys to enrol with. */
+interface EnrolKeys {
+  json: Record<string, unknown>;
+  privateKey: Buffer;
+  seed: Buffer;
+  reusedKeys: boolean;
+}
+
+/** keysToUse reuses this profile's keys when it is already enrolled with the same coordinator, else makes new ones. */
+function keysToUse(profilePath: string, url: string): EnrolKeys {
+  let json: Record<string, unknown> = {};
+  let privateKey = generatePrivateKey();
+  let seed = newMachineSeed();
+  let reusedKeys = false;
+  if (existsSync(profilePath)) {
+    const loaded = readProfile(profilePath);
+    json = loaded.json;
+    privateKey = loaded.profile.privateKey;
+    const c = loaded.profile.coordinator;
+    if (c && c.url === url) {
+      seed = c.machineKey;
+      reusedKeys = true;
+    }
+  }
+  return { json, privateKey, seed, reusedKeys };
+}
+
+/** coordinatorKey fetches the key the coordinator presents, to pin; it must be `expected` when one is given. */
+async function coordinatorKey(url: string, expected: string | undefined): Promise<Buffer> {
+  const info = await controlRequest({ base: url, method: 'GET', path: CONTROL_PATHS.info, timeoutMs: 10_000, maxBytes: 64 * 1024 }) as { publicKey?: unknown };
+  let pinned: Buffer;
+  try {
+    pinned = parseKey(String(info?.publicKey ?? ''));
+  } catch {
+    throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
+  }
+  if (expected !== undefined && formatKey(pinned) !== expected) {
+    throw new Error(`the coordinator presents key ${formatKey(pinned)}, not the expected ${expected}; refusing to enrol`);
+  }
+  return pinned;
+}
+
+/** checkResponse refuses an answer that is malformed, signed by another key or names another identity. */
+function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buffer): void {
   // The answer is printed and written into the profile (which validates it again on save).
   if (typeof response?.systemId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(response.systemId) ||
       typeof response.virtualAddress !== 'string' || typeof response.coordinatorPublicKey !== 'string' ||
@@ -104,27 +142,23 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   if (response.identity !== identityFromPublicKey(publicKeyFromPrivate(privateKey))) {
     throw new Error(`the coordinator assigned identity ${String(response.identity).slice(0, 8)}, which does not match this key`);
   }
+}
 
-  // The profile keeps local settings (port, adapter, proxies) and drops what the coordinator now owns.
+/** enrolledProfile is the profile JSON after enrolment: local settings (port, adapter, proxies) stay, what the coordinator now owns goes. */
+function enrolledProfile(json: Record<string, unknown>, response: EnrolResponse,
+  k: { url: string; pinned: Buffer; privateKey: Buffer; seed: Buffer; listenPort: number | undefined }): Record<string, unknown> {
   const next: Record<string, unknown> = { ...json };
-  for (const k of ['Peers', 'Policies', 'Tags']) delete next[k];
-  next.PrivateKey = formatKey(privateKey);
+  for (const key of ['Peers', 'Policies', 'Tags']) delete next[key];
+  next.PrivateKey = formatKey(k.privateKey);
   next.VirtualAddress = response.virtualAddress;
   next.VirtualNetwork = response.virtualNetwork;
-  if (o.listenPort !== undefined) next.ListenPort = o.listenPort;
+  if (k.listenPort !== undefined) next.ListenPort = k.listenPort;
   // Routes come from the coordinator's grants; the kill switch stays a local choice.
   if (typeof next.ExitNode === 'object' && next.ExitNode !== null) {
     const { KillSwitch } = next.ExitNode as { KillSwitch?: unknown };
     if (KillSwitch === undefined) delete next.ExitNode;
     else next.ExitNode = { KillSwitch };
   }
-  next.Coordinator = { Url: url, PublicKey: formatKey(pinned), SystemId: response.systemId, MachineKey: seed.toString('base64') };
-  saveProfile(o.profilePath, next);
-
-  if (response.map) {
-    // The first map is checked like any other before it is kept for the helper's start.
-    openSignedMap(response.map, pinned, response.systemId, 0);
-    storeMap(o.stateDir, response.map);
-  }
-  return { response, profilePath: o.profilePath, reusedKeys };
+  next.Coordinator = { Url: k.url, PublicKey: formatKey(k.pinned), SystemId: response.systemId, MachineKey: k.seed.toString('base64') };
+  return next;
 }

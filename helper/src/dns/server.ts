@@ -1,10 +1,11 @@
-// Warren's nameserver (issue 3, "DNS"): UDP and TCP (RFC 1035 §4.2, RFC 7766) on the virtual
-// address. Every byte comes from the network, so every path is bounded and nothing throws out
-// of a handler: a message is answered, answered with FORMERR/NOTIMP, or dropped and counted.
-// The zone is read at every query, so a policy reload changes answers at once.
+// Warren's nameserver (docs/architecture.md, "Policy: firewall and DNS"): UDP and TCP (RFC 1035
+// §4.2, RFC 7766) on the virtual address. Every byte comes from the network, so every path is
+// bounded and nothing throws out of a handler: a message is answered, answered with
+// FORMERR/NOTIMP, or dropped and counted. The zone is read at every query, so a policy reload
+// changes answers at once.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Logger } from '../../../src-shared/lib/log.js';
+import type { LogMethods, Logger } from '../../../src-shared/lib/log.js';
 import { OUTCOMES, respond, type Outcome, type Transport } from './respond.js';
 import type { Zone } from './zone.js';
 
@@ -55,103 +56,21 @@ export interface DnsServer {
 /** startDnsServer binds UDP and TCP on the same address and port and starts answering. */
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
   const { log } = opts;
-  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-  const counters = {
-    udpReceived: 0, udpOversize: 0, tcpReceived: 0, tcpAccepted: 0, tcpRejected: 0,
-    tcpIdleClosed: 0, tcpOverrun: 0, truncated: 0, internalErrors: 0,
-  };
-  const errorLog = log.rateLimited('dns:internal-error', 10_000);
+  const a = new Answerer(opts);
   const sockets = new Set<Socket>();
-
-  // handle is the one place a message becomes an answer; it catches everything.
-  const handle = (msg: Buffer, transport: Transport): Buffer | null => {
-    try {
-      const r = respond(msg, opts.zone(), transport);
-      outcomes[r.outcome]++;
-      if (r.truncated) counters.truncated++;
-      if (opts.logQueries && r.question && log.enabled('trace')) {
-        log.trace(`dns ${transport} ${r.question.name} ${r.question.type}: ${r.outcome}${r.truncated ? ' (truncated)' : ''}`);
-      }
-      return r.bytes;
-    } catch (e) {
-      counters.internalErrors++;
-      outcomes.dropped++;
-      errorLog.warn(`DNS: internal error answering a query (dropped): ${(e as Error).message}`);
-      return null;
-    }
-  };
-
-  const onDatagram = (udp: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo): void => {
-    counters.udpReceived++;
-    if (rinfo.port === 0) {
-      outcomes.dropped++;
-      return;
-    }
-    let query = msg;
-    if (msg.length > MAX_UDP_QUERY) {
-      // Only the header is looked at: the answer is a 12-byte FORMERR, never an amplifier.
-      counters.udpOversize++;
-      query = msg.subarray(0, 12);
-    }
-    const out = handle(query, 'udp');
-    if (out) udp.send(out, rinfo.port, rinfo.address, () => undefined);
-  };
-
-  const onConnection = (socket: Socket): void => {
-    counters.tcpAccepted++;
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.setTimeout(opts.tcpIdleMs ?? TCP_IDLE_MS, () => {
-      counters.tcpIdleClosed++;
-      socket.destroy();
-    });
-    socket.on('error', () => undefined); // resets are normal; 'close' follows
-    socket.on('close', () => sockets.delete(socket));
-    let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        // pending never holds more than one partial message: at most 2 + 65535 bytes.
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        while (pending.length >= 2) {
-          const len = pending.readUInt16BE(0);
-          if (pending.length < 2 + len) break;
-          const msg = pending.subarray(2, 2 + len);
-          pending = pending.subarray(2 + len);
-          counters.tcpReceived++;
-          const out = handle(Buffer.from(msg), 'tcp');
-          if (socket.destroyed) return;
-          if (out) {
-            const frame = Buffer.allocUnsafe(2 + out.length);
-            frame.writeUInt16BE(out.length, 0);
-            out.copy(frame, 2);
-            socket.write(frame);
-          }
-          if (socket.writableLength > TCP_MAX_UNSENT) {
-            counters.tcpOverrun++;
-            socket.destroy();
-            return;
-          }
-        }
-        if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending); // let the chunk go
-      } catch (e) {
-        counters.internalErrors++;
-        errorLog.warn(`DNS: internal error on a TCP connection (closed): ${(e as Error).message}`);
-        socket.destroy();
-      }
-    });
-  };
-
-  const { udp, tcp, port } = await bindBoth(opts.address, opts.port ?? 53, onDatagram, onConnection, opts.tcpMaxConnections ?? TCP_MAX_CONNECTIONS);
-  tcp.on('drop', () => counters.tcpRejected++);
-  udp.on('error', (e) => errorLog.warn(`DNS: UDP socket error: ${e.message}`));
-  tcp.on('error', (e) => errorLog.warn(`DNS: TCP socket error: ${e.message}`));
+  const onConnection = tcpConnectionHandler(a, sockets, opts.tcpIdleMs ?? TCP_IDLE_MS);
+  const maxConnections = opts.tcpMaxConnections ?? TCP_MAX_CONNECTIONS;
+  const { udp, tcp, port } = await bindBoth(opts.address, opts.port ?? 53, udpHandler(a), onConnection, maxConnections);
+  tcp.on('drop', () => a.counters.tcpRejected++);
+  udp.on('error', (e) => a.errorLog.warn(`DNS: UDP socket error: ${e.message}`));
+  tcp.on('error', (e) => a.errorLog.warn(`DNS: TCP socket error: ${e.message}`));
   log.info(`DNS server listening on ${opts.address}:${port} (UDP and TCP)`);
 
   let closing: Promise<void> | null = null;
   return {
     address: opts.address,
     port,
-    stats: () => ({ outcomes: { ...outcomes }, ...counters, tcpConnections: sockets.size }),
+    stats: () => ({ outcomes: { ...a.outcomes }, ...a.counters, tcpConnections: sockets.size }),
     close: () => {
       closing ??= (async () => {
         for (const s of sockets) s.destroy();
@@ -163,6 +82,111 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       return closing;
     },
   };
+}
+
+/** Answerer is the one place a message becomes an answer; it counts every outcome and catches everything. */
+class Answerer {
+  readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  readonly counters = {
+    udpReceived: 0, udpOversize: 0, tcpReceived: 0, tcpAccepted: 0, tcpRejected: 0,
+    tcpIdleClosed: 0, tcpOverrun: 0, truncated: 0, internalErrors: 0,
+  };
+  readonly errorLog: LogMethods;
+
+  constructor(private readonly opts: DnsServerOptions) {
+    this.errorLog = opts.log.rateLimited('dns:internal-error', 10_000);
+  }
+
+  /** handle answers msg, or returns null when it is dropped. */
+  handle(msg: Buffer, transport: Transport): Buffer | null {
+    try {
+      const r = respond(msg, this.opts.zone(), transport);
+      this.outcomes[r.outcome]++;
+      if (r.truncated) this.counters.truncated++;
+      const log = this.opts.log;
+      if (this.opts.logQueries && r.question && log.enabled('trace')) {
+        log.trace(`dns ${transport} ${r.question.name} ${r.question.type}: ${r.outcome}${r.truncated ? ' (truncated)' : ''}`);
+      }
+      return r.bytes;
+    } catch (e) {
+      this.counters.internalErrors++;
+      this.outcomes.dropped++;
+      this.errorLog.warn(`DNS: internal error answering a query (dropped): ${(e as Error).message}`);
+      return null;
+    }
+  }
+}
+
+/** udpHandler makes a UDP socket's message listener: one answer per datagram, from the same socket. */
+function udpHandler(a: Answerer): (udp: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo) => void {
+  return (udp) => (msg, rinfo) => {
+    a.counters.udpReceived++;
+    if (rinfo.port === 0) {
+      a.outcomes.dropped++;
+      return;
+    }
+    let query = msg;
+    if (msg.length > MAX_UDP_QUERY) {
+      // Only the header is looked at: the answer is a 12-byte FORMERR, never an amplifier.
+      a.counters.udpOversize++;
+      query = msg.subarray(0, 12);
+    }
+    const out = a.handle(query, 'udp');
+    if (out) udp.send(out, rinfo.port, rinfo.address, () => undefined);
+  };
+}
+
+/** tcpConnectionHandler makes the TCP server's connection listener (length-prefixed messages, RFC 1035 §4.2.2). */
+function tcpConnectionHandler(a: Answerer, sockets: Set<Socket>, idleMs: number): (socket: Socket) => void {
+  return (socket) => {
+    a.counters.tcpAccepted++;
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(idleMs, () => {
+      a.counters.tcpIdleClosed++;
+      socket.destroy();
+    });
+    socket.on('error', () => undefined); // resets are normal; 'close' follows
+    socket.on('close', () => sockets.delete(socket));
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        // pending never holds more than one partial message: at most 2 + 65535 bytes.
+        pending = answerTcp(a, socket, pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
+      } catch (e) {
+        a.counters.internalErrors++;
+        a.errorLog.warn(`DNS: internal error on a TCP connection (closed): ${(e as Error).message}`);
+        socket.destroy();
+      }
+    });
+  };
+}
+
+/** answerTcp answers every whole message in buf and returns the partial one left, if any. */
+function answerTcp(a: Answerer, socket: Socket, buf: Buffer): Buffer {
+  let pending = buf;
+  while (pending.length >= 2) {
+    const len = pending.readUInt16BE(0);
+    if (pending.length < 2 + len) break;
+    const msg = pending.subarray(2, 2 + len);
+    pending = pending.subarray(2 + len);
+    a.counters.tcpReceived++;
+    const out = a.handle(Buffer.from(msg), 'tcp');
+    if (socket.destroyed) return pending;
+    if (out) {
+      const frame = Buffer.allocUnsafe(2 + out.length);
+      frame.writeUInt16BE(out.length, 0);
+      out.copy(frame, 2);
+      socket.write(frame);
+    }
+    if (socket.writableLength > TCP_MAX_UNSENT) {
+      a.counters.tcpOverrun++;
+      socket.destroy();
+      return pending;
+    }
+  }
+  if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending); // let the chunk go
+  return pending;
 }
 
 // bindBoth binds UDP first and TCP on the same port. With port 0 the kernel picks the UDP

@@ -1,9 +1,9 @@
-// Warren's DNS zone (issue 3, "DNS"): an immutable table built from the systems this system
-// may reach. It holds NAME.zone for each configured DNS name, IDENTITY.id.zone for each
-// system and TAG.tag.zone with one A record per system carrying the tag. Only reachable
-// systems and this system appear, so any other name in the zone is NXDOMAIN and the zone does
-// not reveal who exists. Names outside the zone are SERVFAIL so that the OS resolver falls
-// through to its next nameserver (glibc does on SERVFAIL).
+// Warren's DNS zone (docs/architecture.md, "Policy: firewall and DNS"): an immutable table
+// built from the systems this system may reach. It holds NAME.zone for each configured DNS
+// name, IDENTITY.id.zone for each system and TAG.tag.zone with one A record per system carrying
+// the tag. Only reachable systems and this system appear, so any other name in the zone is
+// NXDOMAIN and the zone does not reveal who exists. Names outside the zone are SERVFAIL so that
+// the OS resolver falls through to its next nameserver (glibc does on SERVFAIL).
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { isLabel, isWithin, MAX_NAME, normaliseName, parentsBelow } from './names.js';
 
@@ -66,74 +66,88 @@ export function buildZone(input: ZoneInput): Zone {
   const origin = normaliseName(input.zone ?? DEFAULT_ZONE);
   if (origin === null) throw new Error(`DNS zone ${JSON.stringify(input.zone)} is not a valid domain name`);
   const ttl = Number.isInteger(input.ttl) && input.ttl! >= 0 && input.ttl! <= 86400 ? input.ttl! : DEFAULT_TTL;
-  const skipped: string[] = [];
-  const table = new Map<string, Set<string>>();
-  let records = 0;
+  const b = new ZoneBuilder(origin);
+  b.addSystem(input.self, 'this system');
+  for (const peer of Array.isArray(input.reachable) ? input.reachable : []) b.addSystem(peer, 'peer');
 
-  const add = (name: string, address: string | null, why: string): void => {
-    if (name.length > MAX_NAME) {
-      skipped.push(`${why}: ${name} is longer than ${MAX_NAME} characters`);
-      return;
-    }
-    if (records >= MAX_RECORDS) {
-      skipped.push(`${why}: the zone already holds ${MAX_RECORDS} records`);
-      return;
-    }
-    let set = table.get(name);
-    if (!set) {
-      set = new Set();
-      table.set(name, set);
-      records++;
-      // Empty non-terminals must exist (NOERROR) or resolvers that cut on NXDOMAIN
-      // (RFC 8020) would hide the names below them.
-      for (const p of parentsBelow(name, origin)) if (!table.has(p)) table.set(p, new Set());
-    }
-    if (address !== null && !set.has(address)) {
-      set.add(address);
-      records++;
-    }
-  };
+  const frozen = new Map<string, readonly string[]>();
+  for (const [name, set] of b.table) frozen.set(name, Object.freeze([...set]));
+  lastSerial = Math.max(lastSerial + 1, Math.floor(Date.now() / 1000));
+  const serial = lastSerial >>> 0;
+  const lookup = zoneLookup(origin, frozen);
+  return Object.freeze({ origin, ttl, serial, skipped: Object.freeze(b.skipped), size: frozen.size, lookup });
+}
 
-  const addSystem = (sys: ZoneSystem, role: string): void => {
+/** ZoneBuilder fills the table for buildZone, within MAX_RECORDS, noting what it leaves out. */
+class ZoneBuilder {
+  readonly skipped: string[] = [];
+  readonly table = new Map<string, Set<string>>();
+  private records = 0;
+
+  constructor(private readonly origin: string) {
+    this.table.set(origin, new Set());
+  }
+
+  /** addSystem adds a system's identity name, DNS names and tag names, all pointing at its address. */
+  addSystem(sys: ZoneSystem, role: string): void {
+    const origin = this.origin;
     const identity = typeof sys?.identity === 'string' ? sys.identity.toLowerCase() : '';
     if (!/^[a-z0-9]{1,63}$/.test(identity)) {
-      skipped.push(`${role} ${JSON.stringify(sys?.identity)}: identity is not 1-63 letters and digits`);
+      this.skipped.push(`${role} ${JSON.stringify(sys?.identity)}: identity is not 1-63 letters and digits`);
       return;
     }
     const who = `${role} ${identity.toUpperCase()}`;
     if (typeof sys.address !== 'string' || parseIPv4(sys.address) === null) {
-      skipped.push(`${who}: address ${JSON.stringify(sys.address)} is not an IPv4 address`);
+      this.skipped.push(`${who}: address ${JSON.stringify(sys.address)} is not an IPv4 address`);
       return;
     }
-    add(`${identity}.id.${origin}`, sys.address, who);
+    this.add(`${identity}.id.${origin}`, sys.address, who);
     for (const raw of Array.isArray(sys.names) ? sys.names : []) {
       const rel = relativeName(raw, origin);
       if (typeof rel !== 'string') {
-        skipped.push(`${who}: DNS name ${JSON.stringify(raw)} ${rel.reason}`);
+        this.skipped.push(`${who}: DNS name ${JSON.stringify(raw)} ${rel.reason}`);
         continue;
       }
-      add(`${rel}.${origin}`, sys.address, `${who} DNS name ${rel}`);
+      this.add(`${rel}.${origin}`, sys.address, `${who} DNS name ${rel}`);
     }
     for (const raw of Array.isArray(sys.tags) ? sys.tags : []) {
       const tag = typeof raw === 'string' ? raw.toLowerCase().replace(/^tag:/, '') : '';
       if (!isLabel(tag)) {
-        skipped.push(`${who}: tag ${JSON.stringify(raw)} is not one DNS label ([a-z0-9-], 1-63 characters)`);
+        this.skipped.push(`${who}: tag ${JSON.stringify(raw)} is not one DNS label ([a-z0-9-], 1-63 characters)`);
         continue;
       }
-      add(`${tag}.tag.${origin}`, sys.address, `${who} tag ${tag}`);
+      this.add(`${tag}.tag.${origin}`, sys.address, `${who} tag ${tag}`);
     }
-  };
+  }
 
-  table.set(origin, new Set());
-  addSystem(input.self, 'this system');
-  for (const peer of Array.isArray(input.reachable) ? input.reachable : []) addSystem(peer, 'peer');
+  private add(name: string, address: string | null, why: string): void {
+    if (name.length > MAX_NAME) {
+      this.skipped.push(`${why}: ${name} is longer than ${MAX_NAME} characters`);
+      return;
+    }
+    if (this.records >= MAX_RECORDS) {
+      this.skipped.push(`${why}: the zone already holds ${MAX_RECORDS} records`);
+      return;
+    }
+    let set = this.table.get(name);
+    if (!set) {
+      set = new Set();
+      this.table.set(name, set);
+      this.records++;
+      // Empty non-terminals must exist (NOERROR) or resolvers that cut on NXDOMAIN
+      // (RFC 8020) would hide the names below them.
+      for (const p of parentsBelow(name, this.origin)) if (!this.table.has(p)) this.table.set(p, new Set());
+    }
+    if (address !== null && !set.has(address)) {
+      set.add(address);
+      this.records++;
+    }
+  }
+}
 
-  const frozen = new Map<string, readonly string[]>();
-  for (const [name, set] of table) frozen.set(name, Object.freeze([...set]));
-  lastSerial = Math.max(lastSerial + 1, Math.floor(Date.now() / 1000));
-  const serial = lastSerial >>> 0;
-
-  const lookup = (rawName: string, qtype: string): ZoneResult => {
+/** zoneLookup answers one question from the frozen table; it never throws. */
+function zoneLookup(origin: string, frozen: ReadonlyMap<string, readonly string[]>): Zone['lookup'] {
+  return (rawName: string, qtype: string): ZoneResult => {
     if (typeof rawName !== 'string') return SERVFAIL;
     const lower = rawName.toLowerCase().replace(/\.$/, '');
     const name = normaliseName(lower);
@@ -145,8 +159,6 @@ export function buildZone(input: ZoneInput): Zone {
     if (qtype === 'A' || qtype === 'ANY') return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
     return NODATA;
   };
-
-  return Object.freeze({ origin, ttl, serial, skipped: Object.freeze(skipped), size: frozen.size, lookup });
 }
 
 // relativeName turns a configured DNS name into labels below the origin, or says why not.

@@ -1,11 +1,12 @@
 // Disco: the ping/pong that tells whether a path to a peer works and how fast it is. Both peers
 // derive the same key from their WireGuard static keys (X25519 static-static, as the Noise
 // handshake's `ss` does), so a pong proves it came from the peer and nobody else, with no new
-// keys to distribute. The MAC is truncated HMAC-SHA256 (nat-wire.ts has the layout).
+// keys to distribute. The MAC is truncated HMAC-SHA256 (nat-disco.ts has the layout).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NAT_CONTEXT } from '../../../src-shared/wire/nat-wire.js';
 import {
-  DISCO_MAC_BYTES, DISCO_TXID_BYTES, NAT_CONTEXT, discoBody, parseDisco, withMac, type DiscoMessage,
-} from '../../../src-shared/wire/nat-wire.js';
+  DISCO_MAC_BYTES, DISCO_TXID_BYTES, discoBody, parseDisco, withMac, type DiscoMessage,
+} from '../../../src-shared/wire/nat-disco.js';
 import { dh } from '../wireguard/noise/crypto.js';
 
 /** discoKey derives the pair's disco key, or null for a public key that gives no secret. */

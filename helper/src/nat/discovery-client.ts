@@ -3,9 +3,8 @@
 // with the machine key (so the coordinator records the mapping for the right system) and the
 // answer with the coordinator's key (so nobody on the path can feed us a false mapping).
 import { randomBytes } from 'node:crypto';
-import {
-  NAT_CONTEXT, discoveryRequestBody, parseDiscoveryReply, signedBytes, withSignature,
-} from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { discoveryRequestBody, parseDiscoveryReply } from '../../../src-shared/wire/nat-discovery.js';
 import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';

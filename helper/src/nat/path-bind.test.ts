@@ -3,7 +3,8 @@
 // and datagrams to virtual endpoints go to the relay while the rest leave in one batch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NatKind, relayFrame } from '../../../src-shared/wire/nat-wire.js';
+import { NatKind } from '../../../src-shared/wire/nat-wire.js';
+import { relayFrame } from '../../../src-shared/wire/nat-relay.js';
 import { FakeNetwork } from '../wireguard/device/fake-io.js';
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 import { PathBind, isVirtualEndpoint } from './path-bind.js';

@@ -5,7 +5,8 @@
 // relay frames. Inbound, it takes Warren's own NAT messages (discovery, disco, relay control)
 // out of each batch before the device sees it, and unwraps relayed WireGuard packets in place
 // so they reach the device as if they came from the virtual endpoint.
-import { NatKind, RELAY_HEADER_BYTES, natKind, parseRelayFrame } from '../../../src-shared/wire/nat-wire.js';
+import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
+import { RELAY_HEADER_BYTES, parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
 import type { Bind } from '../wireguard/device/bind.js';
 import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';

@@ -5,10 +5,11 @@
 // the NAT mapping towards the relay open. While on TCP it keeps trying UDP now and then.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { NAT_LIMITS, NatKind, natKind, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
 import {
-  NAT_LIMITS, NatKind, RELAY_HEADER_BYTES, relayRegisterContext, TcpFrameReader, natKind, parseRelayRefused, parseRelayRegistered,
-  relayRegisterBody, signedBytes, tcpFrame, withSignature, writeRelayHeader,
-} from '../../../src-shared/wire/nat-wire.js';
+  RELAY_HEADER_BYTES, relayRegisterContext, parseRelayRefused, parseRelayRegistered, relayRegisterBody, writeRelayHeader,
+} from '../../../src-shared/wire/nat-relay.js';
+import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';

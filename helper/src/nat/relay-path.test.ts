@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import type { NetworkMap, RelayInfo } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed } from '../../../src-shared/lib/ed25519.js';
-import { startRelay } from '../../../relay/src/server.js';
+import { startRelay } from '../../../relay/src/sockets.js';
 import { issueRelayToken } from '../../../src-shared/lib/relay-token.js';
 import { signingKeyFromSeed } from '../../../coordinator/src/auth/signing.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';

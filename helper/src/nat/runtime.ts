@@ -2,7 +2,8 @@
 // discovery client, one RelayClient per relay in the map and the PathManager, and follows
 // each new network map. Static profiles do not use it (their endpoints are configured).
 import type { NetworkMap, RelayInfo } from '../../../src-shared/wire/control.js';
-import { NatKind, natKind, parseRelayFrame } from '../../../src-shared/wire/nat-wire.js';
+import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
+import { parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
 import type { NatSummary, PeerPath } from '../../../src-shared/wire/status.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { Logger } from '../../../src-shared/lib/log.js';

@@ -1,9 +1,9 @@
-// The egress proxy (issue 7): HTTP CONNECT tunnels (RFC 9110 §9.3.6) and plain forwarding of
-// absolute `http://` requests (RFC 9112 §3.2.2), limited by Egress.Allow/Deny. Every client is
-// an untrusted local process: heads are bounded in size and time, connections in number and
-// idle time, and no handler throws. Plain HTTP is one request per connection
-// (http-forward.ts). Every decision is logged at -v 2 as one line: client, method,
-// destination host and port (never a URL's path or query), verdict and reason.
+// The egress proxy (docs/architecture.md, "Proxies"): HTTP CONNECT tunnels (RFC 9110 §9.3.6)
+// and plain forwarding of absolute `http://` requests (RFC 9112 §3.2.2), limited by
+// Egress.Allow/Deny. Every client is an untrusted local process: heads are bounded in size and
+// time, connections in number and idle time, and no handler throws. Plain HTTP is one request
+// per connection (http-forward.ts). Every decision is logged at -v 2 as one line: client,
+// method, destination host and port (never a URL's path or query), verdict and reason.
 
 import { listen, track } from './listen.js';
 import net from 'node:net';
@@ -73,47 +73,78 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** startEgressProxy listens on host:port and serves until close(). */
 export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy> {
-  const limits: EgressLimits = { ...DEFAULT_EGRESS_LIMITS, ...opts.limits };
-  const { log, rules } = opts;
-  const sockets = new Set<net.Socket>();
-  const st: EgressStats = {
+  const egress = new Egress(opts);
+  const server = net.createServer({ allowHalfOpen: true }, (client) => egress.accept(client));
+  server.on('error', (e) => opts.log.warn(`egress: listener error: ${e.message}`));
+  const port = await listen(server, opts.port, opts.host);
+  opts.log.info(`egress proxy listening on ${formatHostPort(opts.host, port)}`);
+  return {
+    port,
+    stats: () => ({ ...egress.st }),
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        for (const s of egress.sockets) s.destroy();
+      }),
+  };
+}
+
+/** Fail answers a client with an error status and ends its connection. */
+type Fail = (status: number, reason: string) => void;
+
+/** Egress serves each client: read the request head, check the destination, connect, relay. */
+class Egress {
+  readonly sockets = new Set<net.Socket>();
+  readonly st: EgressStats = {
     active: 0, accepted: 0, busy: 0, refused: 0, malformed: 0, tunnels: 0, forwarded: 0, upstreamFailures: 0,
   };
+  private readonly limits: EgressLimits;
+  private readonly log: Logger;
+  private readonly rules: Matcher;
 
-  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+  constructor(private readonly opts: EgressOptions) {
+    this.limits = { ...DEFAULT_EGRESS_LIMITS, ...opts.limits };
+    this.log = opts.log;
+    this.rules = opts.rules;
+  }
+
+  /** accept takes a new client, or answers 503 when maxConnections are open. */
+  accept(client: net.Socket): void {
+    const { st, limits } = this;
     if (st.active >= limits.maxConnections) {
       st.busy++;
-      log.rateLimited('egress:busy', 5000).warn(`egress: ${limits.maxConnections} connections open, refusing more with 503`);
+      this.log.rateLimited('egress:busy', 5000).warn(`egress: ${limits.maxConnections} connections open, refusing more with 503`);
       client.on('error', () => client.destroy());
       endSoon(client, response(503, 'proxy busy'));
       return;
     }
-    track(client, st, sockets);
-    handle(client);
-  });
-  server.on('error', (e) => log.warn(`egress: listener error: ${e.message}`));
+    track(client, st, this.sockets);
+    this.readHead(client);
+  }
 
-  const handle = (client: net.Socket): void => {
+  /** readHead collects the request head within the size and time limits, then routes it. */
+  private readHead(client: net.Socket): void {
+    const log = this.log;
     client.on('error', () => client.destroy());
     // Captured now (once the socket closes, remoteAddress is gone), and only when it will be
     // logged: getpeername is a system call, and connection rate is one of the proxy's figures.
     const who = log.enabled('verbose') ? formatHostPort(client.remoteAddress ?? 'unknown', client.remotePort ?? 0) : 'client';
-    const collector = new HeadCollector(limits.maxHeaderBytes);
+    const collector = new HeadCollector(this.limits.maxHeaderBytes);
     let done = false;
-    const fail = (status: number, reason: string): void => {
+    const fail: Fail = (status, reason) => {
       done = true;
       clearTimeout(deadline);
       client.removeListener('data', onData);
       endSoon(client, response(status, reason));
     };
     // An absolute deadline, not an idle timer: a client trickling a byte at a time must not hold us.
-    const deadline = setTimeout(() => fail(408, 'request head not received in time'), limits.headerTimeoutMs);
+    const deadline = setTimeout(() => fail(408, 'request head not received in time'), this.limits.headerTimeoutMs);
     const onData = (chunk: Buffer): void => {
       if (done) return;
       const got = collector.push(chunk);
       if (got === null) return;
       if (got === 'too-large') {
-        malformed(who, fail, 'request head too large', 431);
+        this.malformed(who, fail, 'request head too large', 431);
         return;
       }
       done = true;
@@ -122,10 +153,10 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       client.pause();
       const parsed = parseRequestHead(got.head);
       if (typeof parsed === 'string') {
-        malformed(who, fail, parsed);
+        this.malformed(who, fail, parsed);
         return;
       }
-      route(client, who, parsed, got.rest, fail).catch((e: unknown) => {
+      this.route(client, who, parsed, got.rest, fail).catch((e: unknown) => {
         log.warn(`egress: internal error: ${e instanceof Error ? e.message : String(e)}`);
         client.destroy();
       });
@@ -133,32 +164,28 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
     client.on('data', onData);
     client.once('end', () => {
       if (done) return;
-      malformed(who, fail, 'connection closed before the request head ended');
+      this.malformed(who, fail, 'connection closed before the request head ended');
     });
-  };
+  }
 
-  const route = async (
-    client: net.Socket,
-    who: string,
-    req: RequestHead,
-    rest: Buffer,
-    fail: (status: number, reason: string) => void,
-  ): Promise<void> => {
+  /** route checks and connects to the request's destination, then tunnels or forwards. */
+  private async route(client: net.Socket, who: string, req: RequestHead, rest: Buffer, fail: Fail): Promise<void> {
+    const { st, log } = this;
     let dest: { host: string; port: number } | null;
     let http: { head: Buffer; framing: BodyFraming } | null = null;
     if (req.method === 'CONNECT') {
       dest = splitHostPort(req.target);
-      if (!dest) return malformed(who, fail, 'malformed CONNECT target');
+      if (!dest) return this.malformed(who, fail, 'malformed CONNECT target');
     } else {
       const target = parseAbsoluteHttp(req.target);
-      if (typeof target === 'string') return malformed(who, fail, target);
+      if (typeof target === 'string') return this.malformed(who, fail, target);
       const framing = requestFraming(req);
-      if (typeof framing === 'string') return malformed(who, fail, framing);
+      if (typeof framing === 'string') return this.malformed(who, fail, framing);
       dest = target;
       http = { head: rewriteRequestHead(req, target), framing };
     }
     const what = `${who} ${http ? 'HTTP' : 'CONNECT'} ${formatHostPort(dest.host, dest.port)}`;
-    const pick = await pickAddress(dest.host);
+    const pick = await this.pickAddress(dest.host);
     if (!pick.ok) {
       if (pick.refused) st.refused++;
       else st.upstreamFailures++;
@@ -169,7 +196,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       log.verbose(`egress: ${what} allowed: ${pick.reason}; client left before the connection was made`);
       return;
     }
-    const upstream = await connect(pick.ip, dest.port);
+    const upstream = await this.connect(pick.ip, dest.port);
     if (typeof upstream === 'string') {
       st.upstreamFailures++;
       log.verbose(`egress: ${what} failed: ${upstream} to ${formatHostPort(pick.ip, dest.port)} (${pick.reason})`);
@@ -184,24 +211,25 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       st.tunnels++;
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (rest.length > 0) upstream.write(rest);
-      splice(client, upstream, limits.idleTimeoutMs);
+      splice(client, upstream, this.limits.idleTimeoutMs);
     } else {
       st.forwarded++;
-      forwardHttp(client, upstream, { ...http, rest, idleMs: limits.idleTimeoutMs, fail });
+      forwardHttp(client, upstream, { ...http, rest, idleMs: this.limits.idleTimeoutMs, fail });
     }
-  };
+  }
 
-  const malformed = (who: string, fail: (status: number, reason: string) => void, reason: string, status = 400): void => {
-    st.malformed++;
-    log.rateLimited('egress:malformed', 1000).debug(`egress: ${who} malformed request (${status}): ${reason}`);
+  private malformed(who: string, fail: Fail, reason: string, status = 400): void {
+    this.st.malformed++;
+    this.log.rateLimited('egress:malformed', 1000).debug(`egress: ${who} malformed request (${status}): ${reason}`);
     fail(status, reason);
-  };
+  }
 
   /**
    * pickAddress applies the name rule, resolves, and applies the address rule to each result,
    * choosing the first allowed address.
    */
-  const pickAddress = async (host: string): Promise<Pick> => {
+  private async pickAddress(host: string): Promise<Pick> {
+    const rules = this.rules;
     const byName = rules.decide(host);
     if (!byName.allowed) return { ok: false, refused: true, reason: byName.reason };
     const literal = host.startsWith('[') ? host.slice(1, -1) : host.replace(/\.$/, '');
@@ -210,7 +238,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       addrs = [literal];
     } else {
       try {
-        const r = await withTimeout(opts.resolve(literal), limits.connectTimeoutMs);
+        const r = await withTimeout(this.opts.resolve(literal), this.limits.connectTimeoutMs);
         if (r === null) return { ok: false, refused: false, reason: 'name resolution timed out' };
         addrs = r.filter((a) => typeof a === 'string' && net.isIP(a) !== 0).slice(0, MAX_ADDRESSES);
       } catch {
@@ -225,15 +253,15 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
       lastReason = d.reason;
     }
     return { ok: false, refused: true, reason: lastReason };
-  };
+  }
 
-  const connect = (ip: string, port: number): Promise<net.Socket | string> =>
-    new Promise((resolveConnect) => {
+  private connect(ip: string, port: number): Promise<net.Socket | string> {
+    return new Promise((resolveConnect) => {
       const s = net.connect({ host: ip, port, allowHalfOpen: true });
       const timer = setTimeout(() => {
         s.destroy();
         resolveConnect('connect timeout');
-      }, limits.connectTimeoutMs);
+      }, this.limits.connectTimeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
@@ -245,18 +273,7 @@ export async function startEgressProxy(opts: EgressOptions): Promise<EgressProxy
         resolveConnect(`connect failed (${e.code ?? 'error'})`);
       });
     });
-
-  const port = await listen(server, opts.port, opts.host);
-  log.info(`egress proxy listening on ${formatHostPort(opts.host, port)}`);
-  return {
-    port,
-    stats: () => ({ ...st }),
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        server.close(() => resolveClose());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  }
 }
 
 /**

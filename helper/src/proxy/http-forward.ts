@@ -101,15 +101,9 @@ export interface ForwardOptions {
 
 /** forwardHttp sends one request upstream and relays its response; both sockets are flowing after. */
 export function forwardHttp(client: Socket, upstream: Socket, o: ForwardOptions): void {
-  let answered = false;
   const kill = (): void => {
     client.destroy();
     upstream.destroy();
-  };
-  const badUpstream = (reason: string): void => {
-    upstream.destroy();
-    if (answered) client.destroy();
-    else o.fail(502, reason);
   };
   for (const s of [client, upstream]) {
     s.removeAllListeners('timeout');
@@ -118,9 +112,15 @@ export function forwardHttp(client: Socket, upstream: Socket, o: ForwardOptions)
   }
   client.once('close', () => upstream.destroy());
   upstream.once('close', () => closeAfterFlush(client));
+  sendRequest(client, upstream, o, kill);
+  relayResponse(client, upstream, o);
+  client.resume();
+  upstream.resume();
+}
 
-  // Request: the head, then exactly the body; later bytes are read (so that closing the
-  // client's socket sends a FIN, not a reset that could cut the response) and dropped.
+// sendRequest writes the head, then exactly the body; later bytes are read (so that closing
+// the client's socket sends a FIN, not a reset that could cut the response) and dropped.
+function sendRequest(client: Socket, upstream: Socket, o: ForwardOptions, kill: () => void): void {
   const body = bodyTracker(o.framing);
   upstream.write(o.head);
   const onClientData = (chunk: Buffer): void => {
@@ -142,8 +142,18 @@ export function forwardHttp(client: Socket, upstream: Socket, o: ForwardOptions)
     if (!body.done) upstream.end();
   });
   if (o.rest.length > 0) onClientData(o.rest);
+}
 
-  // Response: heads through the rewrite (any interim ones, then the final one), then raw.
+// relayResponse passes response heads through the rewrite (any interim ones, then the final
+// one), then the rest raw. A bad response before any byte reached the client is answered
+// with o.fail(502); after that, only a close is left.
+function relayResponse(client: Socket, upstream: Socket, o: ForwardOptions): void {
+  let answered = false;
+  const badUpstream = (reason: string): void => {
+    upstream.destroy();
+    if (answered) client.destroy();
+    else o.fail(502, reason);
+  };
   const heads = { collector: new HeadCollector(MAX_RESPONSE_HEAD), used: 0 };
   const onUpstreamData = (chunk: Buffer): void => {
     let piece: Buffer = chunk;
@@ -178,6 +188,4 @@ export function forwardHttp(client: Socket, upstream: Socket, o: ForwardOptions)
   const onUpstreamEarlyEnd = (): void => badUpstream('upstream closed before a complete response');
   upstream.on('data', onUpstreamData);
   upstream.once('end', onUpstreamEarlyEnd);
-  client.resume();
-  upstream.resume();
 }

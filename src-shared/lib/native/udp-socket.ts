@@ -9,7 +9,8 @@ import type { Logger } from '../log.js';
 import * as native from './index.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from './batch.js';
 import type { Reader } from './types.js';
-import { NAT_LIMITS, RELAY_HEADER_BYTES } from '../../wire/nat-wire.js';
+import { NAT_LIMITS } from '../../wire/nat-wire.js';
+import { RELAY_HEADER_BYTES } from '../../wire/nat-relay.js';
 
 /** OutBatch collects datagrams to send at the end of the batch being handled. */
 export class OutBatch {

@@ -1,0 +1,70 @@
+// Disco, helper ↔ helper over a candidate path (nat-wire.ts has the shared header):
+//   ping [hdr][ver][sender id 8][txid 12][mac 16]
+//   pong [hdr][ver][sender id 8][txid 12][seen ip 4][seen port u16][mac 16]
+// mac = first 16 bytes of HMAC-SHA256(discoKey, bytes before the mac), where discoKey =
+// SHA-256(NAT_CONTEXT.discoKey || X25519(own private, peer public)); both peers compute it.
+import { dataView, ipv4Octets, NAT_HEADER_BYTES, NAT_VERSION, NatKind, natKind, PEER_ID_BYTES, writeNatHeader } from './nat-wire.js';
+
+const TXID = 12;
+const MAC = 16;
+
+export interface DiscoMessage {
+  kind: 'ping' | 'pong';
+  senderId: Uint8Array;
+  txid: Uint8Array;
+  /** pong only: the address the pong's sender saw the ping come from */
+  seen: { ip: string; port: number } | null;
+  macInput: Uint8Array;
+  mac: Uint8Array;
+}
+
+export const DISCO_TXID_BYTES = TXID;
+export const DISCO_MAC_BYTES = MAC;
+
+/** discoBody builds a ping or pong without its MAC; append the MAC with withMac. */
+export function discoBody(kind: 'ping' | 'pong', senderId: Uint8Array, txid: Uint8Array, seen?: { ip: string; port: number }): Uint8Array {
+  if (senderId.length !== PEER_ID_BYTES || txid.length !== TXID) throw new Error('bad sender id or txid length');
+  const pong = kind === 'pong';
+  const out = new Uint8Array(NAT_HEADER_BYTES + 1 + PEER_ID_BYTES + TXID + (pong ? 6 : 0));
+  writeNatHeader(out, pong ? NatKind.pong : NatKind.ping);
+  out[4] = NAT_VERSION;
+  out.set(senderId, 5);
+  out.set(txid, 5 + PEER_ID_BYTES);
+  if (pong) {
+    const o = seen ? ipv4Octets(seen.ip) : null;
+    if (!seen || o === null) throw new Error('a pong carries the address the ping came from');
+    out.set(o, 5 + PEER_ID_BYTES + TXID);
+    dataView(out).setUint16(5 + PEER_ID_BYTES + TXID + 4, seen.port);
+  }
+  return out;
+}
+
+export function withMac(body: Uint8Array, mac: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + MAC);
+  out.set(body, 0);
+  out.set(mac.subarray(0, MAC), body.length);
+  return out;
+}
+
+export function parseDisco(buf: Uint8Array): DiscoMessage | null {
+  const kind = natKind(buf);
+  if ((kind !== NatKind.ping && kind !== NatKind.pong) || buf.length < 5 || buf[4] !== NAT_VERSION) return null;
+  const pong = kind === NatKind.pong;
+  const end = NAT_HEADER_BYTES + 1 + PEER_ID_BYTES + TXID + (pong ? 6 : 0);
+  if (buf.length !== end + MAC) return null;
+  let seen: DiscoMessage['seen'] = null;
+  if (pong) {
+    const at = 5 + PEER_ID_BYTES + TXID;
+    const port = dataView(buf).getUint16(at + 4);
+    if (port === 0) return null;
+    seen = { ip: `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`, port };
+  }
+  return {
+    kind: pong ? 'pong' : 'ping',
+    senderId: buf.slice(5, 5 + PEER_ID_BYTES),
+    txid: buf.slice(5 + PEER_ID_BYTES, 5 + PEER_ID_BYTES + TXID),
+    seen,
+    macInput: buf.subarray(0, end),
+    mac: buf.subarray(end, end + MAC),
+  };
+}

@@ -1,0 +1,88 @@
+// Endpoint discovery, helper → coordinator UDP port (nat-wire.ts has the shared header):
+// Request: [hdr][ver][idLen][systemId][ts u64][nonce 16][sig 64]
+//          signature by the machine key over NAT_CONTEXT.discoveryRequest || bytes before sig
+// Reply:   [hdr][ver][nonce 16][ip 4][port u16][sig 64]
+//          signature by the coordinator over NAT_CONTEXT.discoveryReply || bytes before sig
+// The reply (91 bytes) is smaller than any request (at least 95), so the port cannot amplify.
+import {
+  dataView, encodeSystemId, ipv4Octets, NAT_HEADER_BYTES, NAT_LIMITS, NAT_VERSION, NatKind, natKind, NONCE_BYTES, readSystemId,
+  SIGNATURE_BYTES, writeNatHeader,
+} from './nat-wire.js';
+
+export interface DiscoveryRequest {
+  systemId: string;
+  ts: number;
+  nonce: Uint8Array;
+  /** signed: the bytes the signature covers (without the context) */
+  signed: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** discoveryRequestBody builds the unsigned part; append the signature with withSignature. */
+export function discoveryRequestBody(systemId: string, ts: number, nonce: Uint8Array): Uint8Array {
+  const id = encodeSystemId(systemId);
+  if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
+  const out = new Uint8Array(NAT_HEADER_BYTES + 2 + id.length + 8 + NONCE_BYTES);
+  writeNatHeader(out, NatKind.discoveryRequest);
+  out[4] = NAT_VERSION;
+  out[5] = id.length;
+  out.set(id, 6);
+  dataView(out).setBigUint64(6 + id.length, BigInt(ts));
+  out.set(nonce, 6 + id.length + 8);
+  return out;
+}
+
+export function parseDiscoveryRequest(buf: Uint8Array): DiscoveryRequest | null {
+  if (natKind(buf) !== NatKind.discoveryRequest || buf.length < 6 || buf[4] !== NAT_VERSION) return null;
+  const idLen = buf[5]!;
+  if (idLen < 1 || idLen > NAT_LIMITS.systemIdChars) return null;
+  const end = 6 + idLen + 8 + NONCE_BYTES;
+  if (buf.length !== end + SIGNATURE_BYTES) return null;
+  const systemId = readSystemId(buf, 6, idLen);
+  if (systemId === null) return null;
+  const ts = dataView(buf).getBigUint64(6 + idLen);
+  if (ts > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return {
+    systemId,
+    ts: Number(ts),
+    nonce: buf.slice(6 + idLen + 8, end),
+    signed: buf.slice(0, end),
+    signature: buf.slice(end, end + SIGNATURE_BYTES),
+  };
+}
+
+export interface DiscoveryReply {
+  nonce: Uint8Array;
+  ip: string;
+  port: number;
+  signed: Uint8Array;
+  signature: Uint8Array;
+}
+
+export function discoveryReplyBody(nonce: Uint8Array, ip: string, port: number): Uint8Array {
+  const octets = ipv4Octets(ip);
+  if (octets === null) throw new Error(`${ip} is not an IPv4 address`);
+  if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
+  const out = new Uint8Array(NAT_HEADER_BYTES + 1 + NONCE_BYTES + 6);
+  writeNatHeader(out, NatKind.discoveryReply);
+  out[4] = NAT_VERSION;
+  out.set(nonce, 5);
+  out.set(octets, 5 + NONCE_BYTES);
+  dataView(out).setUint16(5 + NONCE_BYTES + 4, port);
+  return out;
+}
+
+export function parseDiscoveryReply(buf: Uint8Array): DiscoveryReply | null {
+  const end = NAT_HEADER_BYTES + 1 + NONCE_BYTES + 6;
+  if (natKind(buf) !== NatKind.discoveryReply || buf.length !== end + SIGNATURE_BYTES || buf[4] !== NAT_VERSION) return null;
+  const port = dataView(buf).getUint16(5 + NONCE_BYTES + 4);
+  if (port === 0) return null;
+  const o = buf.subarray(5 + NONCE_BYTES, 5 + NONCE_BYTES + 4);
+  return {
+    nonce: buf.slice(5, 5 + NONCE_BYTES),
+    ip: `${o[0]}.${o[1]}.${o[2]}.${o[3]}`,
+    port,
+    signed: buf.slice(0, end),
+    signature: buf.slice(end, end + SIGNATURE_BYTES),
+  };
+}
