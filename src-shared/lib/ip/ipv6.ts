@@ -78,9 +78,8 @@ export function parseIPv6(s: string): IPv6 | null {
   if (gap < 0) {
     if (!parseGroups(s, true, head) || head.length !== 8) return null;
   } else {
-    // One "::" stands for one or more zero groups (§2.2 form 2); a second one would be ambiguous,
-    // and ":::" is caught here too because its two "::" overlap.
-    if (s.indexOf('::', gap + 1) >= 0) return null;
+    // One "::" stands for one or more zero groups (§2.2 form 2). A second one, which would be
+    // ambiguous, or a ":::" leaves an empty group on the right side, which parseGroups refuses.
     const left = s.slice(0, gap);
     const right = s.slice(gap + 2);
     if (left !== '' && !parseGroups(left, false, head)) return null;
