@@ -43,7 +43,9 @@ test('equality and ordering keep the families apart, IPv4 first', () => {
   assert.ok(!ipEquals(ip('1.2.3.4'), ip('::ffff:1.2.3.4')));
   assert.ok(!ipEquals(ip('::ffff:1.2.3.4'), ip('1.2.3.4')));
   assert.ok(!ipEquals(ip('0.0.0.0'), ip('::')));
-  const sorted = ['0.0.0.0', '9.255.255.255', '10.0.0.0', '255.255.255.255', '::', '::ffff:0.0.0.0', '2001:db8::', 'fe80::1'];
+  const sorted = [
+    '0.0.0.0', '9.255.255.255', '10.0.0.0', '255.255.255.255', '::', '::ffff:0.0.0.0', '2001:db8::', 'fe80::1',
+  ];
   const shuffled = [7, 2, 5, 0, 6, 3, 1, 4].map((i) => ip(sorted[i]!));
   assert.deepEqual(shuffled.sort(compareIp).map(formatIp), sorted);
   assert.equal(compareIp(ip('10.0.0.1'), ip('10.0.0.1')), 0);
@@ -148,7 +150,9 @@ test('prefixEquals, prefixesOverlap and comparePrefix', () => {
     ['::ffff:0:0/96', '10.0.0.0/8', false],
   ];
   for (const [p, q, want] of overlaps) assert.equal(prefixesOverlap(pfx(p), pfx(q)), want, `${p} ${q}`);
-  const sorted = ['0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16', '::/0', '2001:db8::/32', '2001:db8::/48', 'fd00::/8'];
+  const sorted = [
+    '0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16', '::/0', '2001:db8::/32', '2001:db8::/48', 'fd00::/8',
+  ];
   const shuffled = [4, 7, 2, 0, 5, 3, 6, 1].map((i) => pfx(sorted[i]!));
   assert.deepEqual(shuffled.sort(comparePrefix).map(formatIpPrefix), sorted);
   assert.equal(comparePrefix(pfx('10.0.0.1/8'), pfx('10.0.0.0/8')), 0);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIpEndpoint, fromEndpoint, ipEndpointEquals, parseIpEndpoint, toEndpoint, type IpEndpoint } from './endpoint.js';
+import {
+  formatIpEndpoint, fromEndpoint, ipEndpointEquals, parseIpEndpoint, toEndpoint, type IpEndpoint,
+} from './endpoint.js';
 import { formatIp } from './addr.js';
 import { parseEndpoint, type Endpoint } from './ipv4.js';
 

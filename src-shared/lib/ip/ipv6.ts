@@ -110,7 +110,9 @@ export function parseScopedIPv6(s: string): ScopedIPv6 | null {
 
 /** groupsOf splits an address into its eight 16-bit groups, most significant first. */
 function groupsOf(a: IPv6): number[] {
-  return [a.w0 >>> 16, a.w0 & 0xffff, a.w1 >>> 16, a.w1 & 0xffff, a.w2 >>> 16, a.w2 & 0xffff, a.w3 >>> 16, a.w3 & 0xffff];
+  return [
+    a.w0 >>> 16, a.w0 & 0xffff, a.w1 >>> 16, a.w1 & 0xffff, a.w2 >>> 16, a.w2 & 0xffff, a.w3 >>> 16, a.w3 & 0xffff,
+  ];
 }
 
 /** isIPv4MappedIPv6 tells whether the address lies in ::ffff:0:0/96 (RFC 4291 §2.5.5.2). */
