@@ -15,7 +15,8 @@ const LAN = '198.51.100.0/24';
 const EXIT_LAN_IP = '198.51.100.1';
 const PRINTER = '198.51.100.10';
 
-describeE2E('exit node with the iptables backend', { warren: true, binaries: ['ping', 'iptables', 'iptables-restore', 'iptables-save'] }, { timeout: 180_000 }, () => {
+// nft is needed only to check that the exit node made no table of its own with it.
+describeE2E('exit node with the iptables backend', { warren: true, binaries: ['ping', 'iptables', 'iptables-restore', 'iptables-save', 'nft'] }, { timeout: 180_000 }, () => {
   let topo: Topology;
   let cl: Namespace;
   let ex: Namespace;
@@ -52,6 +53,10 @@ describeE2E('exit node with the iptables backend', { warren: true, binaries: ['p
     assert.match(saved, /^-A FORWARD -j WRN-\S+-FWD$/m);
     assert.match(saved, new RegExp(`-s 100\\.64\\.0\\.0/10 -d ${LAN.replace(/\./g, '\\.')} -o \\S+ -j SNAT --to-source ${EXIT_LAN_IP.replace(/\./g, '\\.')}`));
     assert.equal((await ex.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
+    // iptables here may be iptables-nft, whose tables ("ip nat", "ip filter") nft lists too; the
+    // exit node's own nft table (warren_exit_<adapter>, helper/src/exitnode/nft.ts) must not exist.
+    const tables = (await ex.exec(['nft', 'list', 'tables'])).stdout;
+    assert.doesNotMatch(tables, /warren/, `nft tables in the exit namespace:\n${tables}`);
   });
 
   test('the client reaches the printer, which sees the exit node; the printer cannot start anything', async () => {
@@ -62,7 +67,7 @@ describeE2E('exit node with the iptables backend', { warren: true, binaries: ['p
     const probe = cl.spawn([...nodeScript('tcp-probe'), 'connect', PRINTER, '9100', '100'], { name: 'probe' });
     try {
       const m = await server.waitFor(/\{"peer":"([^"]*)"\}/, 10_000);
-      assert.equal(m[1]?.replace('::ffff:', ''), EXIT_LAN_IP);
+      assert.equal(m[1]!.replace('::ffff:', ''), EXIT_LAN_IP);
     } finally {
       await Promise.all([probe.stop(500), server.stop(500)]);
     }

@@ -12,6 +12,7 @@ import {
 import { warrenCli } from './netns/warren.js';
 import { nodeScript } from './netns/node-script.js';
 import { identityFromPublicKey } from '../src-shared/lib/identity.js';
+import { DROP_COMMENT, exitTableName } from '../helper/src/exitnode/nft.js';
 
 const identityOf = (publicKey: string): string => identityFromPublicKey(Buffer.from(publicKey, 'base64'));
 
@@ -74,6 +75,10 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     const s = await exit.w!.status();
     assert.deepEqual(s.providesRoutes?.map((r) => [r.cidr, r.snatTo]), [[LAN, EXIT_LAN_IP]]);
     assert.equal((await exit.ns!.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
+    // The table of its own (helper/src/exitnode/nft.ts): exec fails if it does not exist.
+    const table = (await exit.ns!.exec(['nft', 'list', 'table', 'ip', exitTableName(s.adapter)])).stdout;
+    assert.match(table, new RegExp(`ip saddr 100\\.64\\.0\\.0/10 ip daddr ${LAN.replace(/\./g, '\\.')} oifname "\\S+" counter packets \\d+ bytes \\d+ snat to ${EXIT_LAN_IP.replace(/\./g, '\\.')}`), table);
+    assert.match(table, new RegExp(`drop comment "${DROP_COMMENT}"`), table);
     const c = await client.w!.status();
     assert.deepEqual(c.peers[0]?.exitNodeFor, [LAN, CLASHING_ROUTE]);
     assert.equal(c.peers[0]?.exitNodeInUse, true);
@@ -97,7 +102,7 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     const probe = client.ns!.spawn([...nodeScript('tcp-probe'), 'connect', PRINTER, '9100', '100'], { name: 'client-probe' });
     try {
       const m = await server.waitFor(/\{"peer":"([^"]*)"\}/, 10_000);
-      assert.equal(m[1]?.replace('::ffff:', ''), EXIT_LAN_IP, 'source NAT to the exit node\'s LAN address');
+      assert.equal(m[1]!.replace('::ffff:', ''), EXIT_LAN_IP, 'source NAT to the exit node\'s LAN address');
     } finally {
       await Promise.all([probe.stop(500), server.stop(500)]);
     }

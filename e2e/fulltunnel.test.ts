@@ -53,7 +53,10 @@ describeE2E('full tunnel through an exit node, with the kill switch', { warren: 
 
   async function leakedPackets(): Promise<number> {
     const out = (await net.exec(['nft', 'list', 'chain', 'ip', 'leakwatch', 'in'])).stdout;
-    return Number(/counter packets (\d+)/.exec(out)?.[1] ?? 'NaN');
+    // Throw rather than return NaN: assert.equal(NaN, NaN) passes, which would hide a lost counter.
+    const m = /counter packets (\d+)/.exec(out);
+    if (m === null) throw new Error(`no counter in the leak watch chain:\n${out}`);
+    return Number(m[1]);
   }
 
   before(async () => {

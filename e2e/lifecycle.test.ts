@@ -2,11 +2,13 @@
 // routes; after SIGKILL the next run with the same profile cleans up and works; a bad
 // profile is refused (exit 1, the key named) before any adapter exists (docs/profile.md).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   Topology, describeE2E, genKeyPair, pairLayout, startWarren, startWireguardGo, waitForPing,
   warrenCli, warrenProfile, type KeyPair, type Namespace, type PairLayout,
 } from './netns/index.js';
+import { statePath } from '../helper/src/daemon/state-file.js';
 
 
 async function linkExists(ns: Namespace, ifname: string): Promise<boolean> {
@@ -61,14 +63,18 @@ describeE2E('Warren lifecycle', { warren: true, binaries: ['wireguard-go', 'wg',
     killed.proc.signal('SIGKILL');
     await killed.proc.exited;
     t.diagnostic(`adapter after SIGKILL: ${(await linkExists(l.a, adapter)) ? 'left behind' : 'gone'}`);
+    // The kernel may take the TUN device with the process, but the state file stays: it is what
+    // tells the next run that there is something to clean up (helper/src/daemon/state-file.ts).
+    assert.ok(existsSync(statePath(killed.stateDir)), 'the killed helper left its state file');
 
     const w = await startWarren(l.a, profile, { name: 'crash' });
+    assert.match(w.proc.output(), new RegExp(`cleaned up after a helper \\(pid ${killed.pid}\\) that did not stop cleanly: adapter ${adapter}`));
     const links = (await l.a.exec(['ip', '-o', 'link', 'show'])).stdout.split('\n').filter((x) => x.includes(`${adapter}:`));
     assert.equal(links.length, 1, links.join('\n'));
     const overlay = (await routesVia(l.a, adapter)).filter((r) => r.startsWith('100.64.0.0/10'));
     assert.equal(overlay.length, 1, `overlay routes: ${overlay.join(' | ')}`);
     await waitForPing(l.a, '100.64.0.2');
-    assert.ok((await w.peer(kb.publicKey)).lastHandshake !== null);
+    assert.equal(typeof (await w.peer(kb.publicKey)).lastHandshake, 'number');
     assert.equal((await w.stop()).code, 0);
     assert.equal(await linkExists(l.a, adapter), false);
   });

@@ -99,7 +99,14 @@ describeE2E('egress and ingress proxies', { warren: true, binaries: ['curl'] }, 
     const ok = await curl([`http://${B}:3000/`]);
     assert.equal(ok.stdout, 'local service 3000', ok.stderr);
     assert.match(wb.proc.output(), new RegExp(`VERBOSE ingress: ${A.replace(/\./g, '\\.')}:\\d+ to ${B.replace(/\./g, '\\.')}:3000 accepted: forwarding to 127\\.0\\.0\\.1:3000\n`));
+    // 3001 is published: on B itself (no peer, so no policy in the way) it answers.
+    const local = await b.exec(['curl', '-sS', '--max-time', '3', `http://${B}:3001/`], { allowFailure: true });
+    assert.equal(local.stdout, 'local service 3001', local.stderr);
+    // From A, policy drops the SYN on A's egress: curl times out (28), it is not refused (7).
+    const dropsBefore = (await wa.status()).drops['port-not-allowed'] ?? 0;
     const blocked = await curl(['--max-time', '2', `http://${B}:3001/`]);
-    assert.notEqual(blocked.code, 0, 'port 3001 is published but no policy allows it');
+    assert.equal(blocked.code, 28, `port 3001 is published but no policy allows it: ${blocked.stderr}`);
+    const dropsAfter = (await wa.status()).drops['port-not-allowed'] ?? 0;
+    assert.ok(dropsAfter > dropsBefore, `A counted the dropped SYNs: ${dropsBefore} -> ${dropsAfter}`);
   });
 });

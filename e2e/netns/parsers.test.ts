@@ -64,7 +64,7 @@ test('parseIperf reads sender and receiver rates', () => {
 test('parseIperf throws on a reported error or a missing summary', () => {
   assert.throws(() => parseIperf('{"error":"unable to connect to server"}'), /unable to connect/);
   assert.throws(() => parseIperf('{"end":{}}'), /no end.sum_sent/);
-  assert.throws(() => parseIperf('not json'));
+  assert.throws(() => parseIperf('not json'), SyntaxError);
 });
 
 test('parseWgDump skips the interface line and reads peers', () => {

@@ -126,8 +126,11 @@ scenario(() => {
   test('the why view says why traffic with a peer is allowed', async () => {
     const ex = await app.peer(exitId);
     const text = await ex.openWhy();
-    assert.ok(text.trim().length > 0);
-    assert.match(text, /allow/i);
+    // The client's profile has no Policies, so the helper allows all between configured peers
+    // (helper/src/firewall/why.ts): both verdicts read allowed, and the reason names the peer.
+    assert.match(text, /This system → peer: allowed/);
+    assert.match(text, /Peer → this system: allowed/);
+    assert.match(text, new RegExp(`^${exitId} \\(tag:exit\\): all traffic allowed both ways \\(static profile without Policies`, 'm'));
     await app.screenshot('why');
     await ex.root.getByTestId('why-button').click();
   });

@@ -108,7 +108,12 @@ test('a valid request is answered with the client\'s address, signed, and peers 
     assert.deepEqual([st.discovery.answered, st.discovery.recorded], [3, 2]);
     const moved = await server.getMap();
     assert.equal(moved.peers[0]!.endpoints[0], `127.0.0.1:${b.port}`);
-    assert.ok(maps.length >= mapsBefore);
+    // The server's watch stream hears of the move too, as a new map.
+    const movedBy = Date.now() + 2000;
+    const streamed = (): string | undefined => maps.at(-1)?.peers.find((p) => p.identity === dev.identity)?.endpoints[0];
+    while (Date.now() < movedBy && streamed() !== `127.0.0.1:${b.port}`) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(maps.length > mapsBefore, `${maps.length} maps streamed, ${mapsBefore} before the move`);
+    assert.equal(streamed(), `127.0.0.1:${b.port}`);
   } finally {
     closeWatch();
     for (const x of clients) x.close();

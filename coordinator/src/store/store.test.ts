@@ -95,7 +95,7 @@ test('a failed transaction changes nothing', () => {
       s.bumpMapVersion();
       s.insertSystem(system());
       s.insertSystem(system());
-    }));
+    }), /UNIQUE constraint failed: systems\./);
     assert.equal(s.mapVersion(), 0);
     assert.deepEqual(s.listSystems(), []);
     s.close();

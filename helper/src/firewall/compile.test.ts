@@ -150,6 +150,7 @@ test('checkNew and range search', () => {
 
 test('the rule set is immutable', () => {
   const rules = build([]);
-  assert.throws(() => ((rules as { mode: string }).mode = 'allow-all'));
-  assert.throws(() => ((rules.byIndex as unknown[])[9] = 1));
+  assert.throws(() => ((rules as { mode: string }).mode = 'allow-all'), TypeError);
+  assert.throws(() => ((rules.byIndex as unknown[])[9] = 1), TypeError);
+  assert.equal(rules.mode, 'policy');
 });

@@ -15,9 +15,13 @@ import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 const ip = ipv4;
 const silent = createLogger(0, { write: () => true });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+/** until waits for cond and fails the test if it does not come within ms. */
 async function until(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await settle();
+  while (!cond()) {
+    if (Date.now() >= end) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
+    await settle();
+  }
 }
 
 function setup() {

@@ -198,9 +198,11 @@ test('an origin that answers garbage, too big a head, or nothing gets the client
 test('a broken chunked body closes the connection and the proxy keeps serving', async () => {
   received.length = 0;
   const res = await exchange(`POST http://web.test:${webPort}/bad HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
-  assert.doesNotMatch(res, /HTTP\/1\.1 200 /);
+  // The head is already upstream, so there is no clean answer left: only a close, no bytes.
+  assert.equal(res, '');
   const ok = await exchange(`GET http://web.test:${webPort}/after HTTP/1.1\r\n\r\n`);
   assert.match(ok, /hello from \/after$/);
+  assert.deepEqual(received, ['GET /after '], 'the origin never saw the broken request complete');
   await new Promise<void>((r) => {
     const check = (): void => (proxy.stats().active === 0 ? r() : void setTimeout(check, 10));
     check();
