@@ -1,4 +1,4 @@
-// Issue 5 with the coordinator: route grants. The policy file makes every `exit` system an exit
+// Exit nodes with the coordinator: route grants. The policy file makes every `exit` system an exit
 // node for a LAN and grants its routes to `dev` only. The dev client reaches the printer on
 // that LAN through the exit node; a `server` system, which policy lets reach the exit node
 // itself, is offered no route and cannot send into the LAN; withdrawing the grant with a new

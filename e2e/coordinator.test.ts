@@ -1,4 +1,4 @@
-// Issue 4 scenario: a real coordinator and three real helpers in namespaces on one switch.
+// The coordinator: a real coordinator and three real helpers in namespaces on one switch.
 // alpha (tag dev) and beta (tag server) enrol with an automatic key, gamma (tag server) with a
 // gated key and waits until it is approved. Traffic and DNS follow the applied policy file; a
 // new file changes reachability within a second; revoking a system cuts it off; restarting the

@@ -1,4 +1,4 @@
-// Issue 5 on a machine whose exit node uses iptables instead of nft (forced here with
+// Exit node on a machine whose exit node uses iptables instead of nft (forced here with
 // WARREN_FIREWALL_BACKEND=iptables, as a machine without the nft command would choose): the
 // client reaches the printer behind the exit node with the exit node's LAN address as source,
 // the printer cannot start traffic into the overlay (dropped and counted), and after the exit

@@ -1,4 +1,4 @@
-// Issue 5 scenario (subnet routes): a client, a second client without a grant, an exit node,
+// Exit node (subnet routes): a client, a second client without a grant, an exit node,
 // and a "printer" on the exit node's LAN with no Warren. The client reaches the printer through
 // the exit node (the printer sees the exit node's LAN address), the printer cannot start
 // anything towards the overlay, the ungranted client is refused at the exit node, the route can

@@ -1,4 +1,4 @@
-// Issue 5, full tunnel: a client routes all its internet traffic through an exit node that
+// Full tunnel: a client routes all its internet traffic through an exit node that
 // provides 0.0.0.0/0, without a routing loop (its tunnel's own datagrams and its LAN stay
 // direct); `warren down` gives back normal routing; with the kill switch on, traffic that would
 // go around the tunnel (here: a more specific route some other software added) is dropped and

@@ -1,4 +1,4 @@
-// Issue 8 scenario: connectivity anywhere. A public switch holds the coordinator (discovery
+// Connectivity anywhere (docs/nat-traversal.md). A public switch holds the coordinator (discovery
 // port and embedded relay); five helpers sit behind four NAT routers:
 //
 //   east1, east2  behind `east`  (easy NAT: Linux MASQUERADE keeps the source port)

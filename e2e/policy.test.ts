@@ -1,4 +1,4 @@
-// Issue 3 scenario: three helpers A (tag dev), B (tag server, DNS name b) and C (no tags) on
+// Policy, firewall and DNS: three helpers A (tag dev), B (tag server, DNS name b) and C (no tags) on
 // one switch, with the policy "dev → server: tcp/22 and icmp". A reaches B:22 and pings B; B
 // cannot start anything towards A but its replies reach A; C reaches nothing and nothing
 // reaches C; B:23 is dropped on A's egress; removing the policy cuts an open TCP session within

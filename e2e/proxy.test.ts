@@ -1,4 +1,4 @@
-// Issue 7 scenario: A's egress proxy lets curl reach what Egress allows (by overlay name, and by
+// Proxies: A's egress proxy lets curl reach what Egress allows (by overlay name, and by
 // IP through a CIDR entry) and refuses the rest with 403, an explicit deny beating a wildcard
 // allow; every decision is logged at -v 2 without the URL's path; `warren exec` sets the proxy
 // variables; B publishes a localhost-only service on its virtual address, reachable only on

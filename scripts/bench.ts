@@ -1,10 +1,10 @@
 // `npm run bench`: Warren against wireguard-go (and the bare veth, for context) between two
 // network namespaces: iperf3 TCP throughput, ping RTT, CPU time and peak memory of the tunnel
-// processes. Then issue 5's exit-node run: client → printer through a Warren exit node and
-// through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and issue 7's proxies:
+// processes. Then the exit-node run: client → printer through a Warren exit node and
+// through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and the proxies:
 // throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
 // against direct TCP (scripts/bench/proxy.ts), and a coordinator pushing a policy change to 2,000
-// simulated systems (scripts/bench/coordinator.ts), and issue 8's relay: throughput between two
+// simulated systems (scripts/bench/coordinator.ts), and the relay: throughput between two
 // helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts). Prints tables and the ratios; writes
 // .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The app in a browser against real helpers (issue 6 "Show"): `warren ui` runs in the root
+// The app in a browser against real helpers: `warren ui` runs in the root
 // namespace and follows a client helper in a namespace; Chromium (Debian's, driven by
 // playwright-core) uses the window as a person would. The client has two peers: an exit node
 // in front of a "printer" LAN and a plain peer. Peers appear with moving counters;

@@ -1,4 +1,4 @@
-// Coordinator bench (issue 4): a real warren-coordinator process with N simulated agents (real
+// Coordinator bench: a real warren-coordinator process with N simulated agents (real
 // HTTP, real signed requests and watch streams, no helpers), and the time from applying a new
 // policy file until every watcher holds a map of that version. Target: all within 2 s.
 //

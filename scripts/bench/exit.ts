@@ -1,4 +1,4 @@
-// Issue 5's benchmark: TCP throughput from a client to a "printer" on an exit node's LAN, once
+// The exit-node benchmark: TCP throughput from a client to a "printer" on an exit node's LAN, once
 // through a Warren exit node and once through wireguard-go with the same forwarding and SNAT
 // set up by hand, so the figure isolates what Warren's data path costs against the reference.
 //

@@ -14,11 +14,11 @@ export interface BenchOptions {
   parallel: boolean;
   pings: number;
   out: string | undefined;
-  /** exit runs issue 5's exit-node benchmark (Warren and wireguard-go, whatever --only says). */
+  /** exit runs the exit-node benchmark (Warren and wireguard-go, whatever --only says). */
   exit: boolean;
-  /** proxy runs issue 7's proxy benchmark (egress and ingress against direct, whatever --only says). */
+  /** proxy runs the proxy benchmark (egress and ingress against direct, whatever --only says). */
   proxy: boolean;
-  /** relay runs issue 8's relay benchmark (direct against relayed, through two NAT routers). */
+  /** relay runs the relay benchmark (direct against relayed, through two NAT routers). */
   relay: boolean;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;

@@ -1,4 +1,4 @@
-// Issue 7's benchmark: what the egress proxy's CONNECT tunnel and the ingress forwarder cost
+// The proxy benchmark: what the egress proxy's CONNECT tunnel and the ingress forwarder cost
 // against a direct TCP connection to the same server. The proxies run where they run in
 // production, inside a real `warren run` helper (with Egress and Ingress in its profile) in a
 // namespace of its own; the server and the load generators (scripts/bench/proxy-load.ts) are

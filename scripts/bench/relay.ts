@@ -1,4 +1,4 @@
-// Issue 8's benchmark: what a relayed path costs against a direct one. Two helpers behind two
+// The relay benchmark: what a relayed path costs against a direct one. Two helpers behind two
 // NAT routers (the e2e NatLab: real coordinator with its embedded relay, real NAT with
 // iptables MASQUERADE) first find their direct path; then UDP between the two routers is
 // blocked, the helpers fall back to the relay, and the same iperf3 run is repeated. Both runs

@@ -1,4 +1,4 @@
-// Profile → policy model: issue 3 "Policy model". Reads the profile's PascalCase `Policies` and
+// Profile → policy model (src-shared/wire/policy.ts, docs/profile.md). Reads the profile's PascalCase `Policies` and
 // `Tags` into src-shared/policy.ts types, collecting every problem as {key, problem} with key
 // paths like Policies[2].Acls[0].Ports, the way config/validate.ts reports the rest of a profile.
 // The profile is untrusted input read as root, so every list and string is bounded.

@@ -1,4 +1,4 @@
-// Schedule trust requirements: issue 3 "Policy model" (Schedule: days, from/to, time zone).
+// Schedule trust requirements (src-shared/wire/policy.ts: days, from/to, time zone).
 // A window is [from, to) in the zone's local time on each listed day; from > to is an overnight
 // window that starts on a listed day and ends on the next morning (Fri 22:00-06:00 covers Friday
 // night into Saturday). Wall time comes from Intl, so daylight-saving changes follow the zone's

@@ -1,7 +1,6 @@
 // Control plane wire contract: what the coordinator (`warren-coordinator`) and the helper's
 // control client (`helper/src/control`) say to each other over HTTP. Both sides import this
-// file; no Node or DOM imports here. Issue 4 is the specification; docs/coordinator.md the
-// user-facing description.
+// file; no Node or DOM imports here. docs/coordinator.md is the user-facing description.
 //
 // Trust model in one paragraph: the coordinator has an Ed25519 signing key; its public key is
 // pinned by every helper at enrolment and every network map is signed with it. Each system

@@ -1,4 +1,4 @@
-// Policy model: issue 3 "Policy model". The helper reads it from a static profile today; the
+// Policy model (docs/profile.md, "Policy and DNS keys"). The helper reads it from a static profile today; the
 // coordinator will produce the same shapes later. Domain types only: no Node or DOM imports.
 
 /** Day is a day of the week as written in a schedule. */

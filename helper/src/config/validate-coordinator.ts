@@ -1,4 +1,4 @@
-// The profile's Coordinator section (issue 4): where the coordinator is, its pinned Ed25519
+// The profile's Coordinator section (docs/profile.md, "Coordinator key"): where the coordinator is, its pinned Ed25519
 // public key, this system's id there and its Ed25519 machine key. `warren enrol` writes it.
 // With a coordinator, peers, policies and tags come from its signed network maps, so the
 // profile must not also list them (two sources of truth would disagree silently).

@@ -1,4 +1,4 @@
-// The profile's ExitNode section (issue 5): `ProvidesRoutes` makes this system an exit node
+// The profile's ExitNode section (docs/profile.md, "Exit node keys"): `ProvidesRoutes` makes this system an exit node
 // for those subnets; `AvailableRoutes` ({IDENTITY: [CIDRs]}) routes subnets through peers.
 // 0.0.0.0/0 is the full tunnel: all internet traffic through one exit node; `KillSwitch` then
 // blocks anything that would go around it.

@@ -1,4 +1,4 @@
-// Profile keys for policy and DNS (issue 3): own `Tags`, per-peer `Tags` and `DnsNames`, the
+// Profile keys for policy and DNS (docs/profile.md): own `Tags`, per-peer `Tags` and `DnsNames`, the
 // `Dns` section and `Policies`. Checked like the rest of the profile: every problem collected
 // with its key path, nothing half-applied.
 import type { Policy } from '../../../src-shared/wire/policy.js';

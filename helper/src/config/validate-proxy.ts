@@ -1,4 +1,4 @@
-// The profile's Egress and Ingress sections (issue 7): an HTTP proxy on 127.0.0.1 whose
+// The profile's Egress and Ingress sections (docs/profile.md, "Proxy keys"): an HTTP proxy on 127.0.0.1 whose
 // destinations are limited by allow/deny lists, and TCP ports published on the virtual address.
 import { checkRules } from '../proxy/match.js';
 import { childPath, indexPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';

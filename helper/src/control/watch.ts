@@ -1,5 +1,5 @@
 // Watch: the helper keeps one server-sent-events stream open to the coordinator and hears about
-// every new map at once (issue 4 "Push"). It reconnects with capped, jittered backoff; a
+// every new map at once (docs/coordinator.md, "Network maps"). It reconnects with capped, jittered backoff; a
 // stream that stays silent past two missed pings is treated as dead. Events are parsed by the
 // bounded SseParser: the coordinator is trusted for maps only after their signature checks.
 import type { IncomingMessage } from 'node:http';

@@ -1,4 +1,4 @@
-// Exit node, system side (issue 5, "Build: Exit node side"): forwarding, source NAT from the
+// Exit node, system side (docs/architecture.md, "Exit nodes"): forwarding, source NAT from the
 // overlay into each provided subnet, and a drop of unsolicited traffic from those subnets into
 // the overlay. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
 // is implemented, other platforms fail with a clear message.

@@ -1,4 +1,4 @@
-// Policies → rule set: issue 3 "Firewall". Compiling resolves selectors, evaluates enabled flags
+// Policies → rule set. Compiling resolves selectors, evaluates enabled flags
 // and trust requirements at `now`, and merges every grant between this system and each peer into
 // per-protocol sorted, coalesced port ranges, so that a decision is a couple of array reads and a
 // binary search whatever the number of policies. A rule set is data only and never changes; a

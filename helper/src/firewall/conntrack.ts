@@ -1,4 +1,4 @@
-// Connection tracking table: DESIGN.md convention 3 and issue 3 "Firewall". A flow's key is
+// Connection tracking table: DESIGN.md convention 3. A flow's key is
 // direction-normalised, (peer slot, local address, remote address, local port, remote port,
 // protocol), so a packet and its reply find the same entry; which side started the flow is a
 // value (initiator), so one lookup serves both directions. ICMP echo flows use the identifier as

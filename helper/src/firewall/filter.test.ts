@@ -18,7 +18,7 @@ const acl = (protocol: Acl['protocol'], from = 0, to = from): Acl => ({ protocol
 function pol(name: string, senders: string[], receivers: string[], acls: Acl[]): Policy {
   return { name, senders, receivers, acls, trustRequirements: [], enabled: true };
 }
-/** The scenario: A → B tcp/22, udp/53 and icmp; B → A tcp/80 and udp/5000; nothing with C. */
+/** The reference scenario (e2e/policy.test.ts has it between real helpers): A → B tcp/22, udp/53 and icmp; B → A tcp/80 and udp/5000; nothing with C. */
 const SCENARIO = [
   pol('a-to-b', ['tag:dev'], ['tag:server'], [acl('tcp', 22), acl('udp', 53), acl('icmp')]),
   pol('b-to-a', ['BBBBB'], ['AAAAA'], [acl('tcp', 80), acl('udp', 5000)]),

@@ -1,4 +1,4 @@
-// The stateful filter: issue 3 "Firewall", DESIGN.md convention 3. Egress (adapter → peer) and
+// The stateful filter: DESIGN.md convention 3. Egress (adapter → peer) and
 // ingress (peer → adapter) share one flow table. A packet of a tracked flow passes either way;
 // anything else must start a flow that the rule set grants in its direction. A new rule set
 // bumps the version; a flow checked against an older version is re-checked (its initiating

@@ -1,5 +1,5 @@
 // Micro-benchmark: firewall decisions per second with 10,000 policies and 100,000 tracked
-// flows (issue 3 "npm run bench"). Run: node --import tsx helper/src/firewall/firewall.bench.ts
+// flows (part of `npm run bench`). Run: node --import tsx helper/src/firewall/firewall.bench.ts
 // (or node dist/helper/src/firewall/firewall.bench.js). runFirewallBench() returns the figures.
 import { pathToFileURL } from 'node:url';
 import type { Policy } from '../../../src-shared/wire/policy.js';

@@ -1,4 +1,4 @@
-// The firewall's public surface: issue 3 "Firewall". Parse policies from a profile, compile
+// The firewall's public surface (README.md here). Parse policies from a profile, compile
 // them into a rule set, filter packets with connection tracking, explain verdicts.
 export { parsePolicies, parseTags, parsePorts, parseSelector, normaliseTag, POLICY_LIMITS, type PolicyIssue } from '../../../src-shared/lib/policy-parse.js';
 export {

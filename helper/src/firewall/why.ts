@@ -1,4 +1,4 @@
-// `warren why PEER`: issue 3 "Firewall" (which policy and ACL allow traffic with a peer, in
+// `warren why PEER` (which policy and ACL allow traffic with a peer, in
 // which direction, or which missing policy or unmet trust requirement blocks it). Works from a
 // compiled rule set, so the answer is exactly what the filter enforces at that moment.
 import type { Acl, PolicyMode, TrustRequirement } from '../../../src-shared/wire/policy.js';

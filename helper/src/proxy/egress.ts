@@ -23,7 +23,7 @@ export interface EgressLimits {
   connectTimeoutMs: number;
 }
 
-/** DEFAULT_EGRESS_LIMITS are the limits. */
+/** DEFAULT_EGRESS_LIMITS bound request heads, connections and waits (documented in docs/profile.md, "Proxy keys"). */
 export const DEFAULT_EGRESS_LIMITS: EgressLimits = {
   maxHeaderBytes: 16 * 1024,
   maxConnections: 1024,

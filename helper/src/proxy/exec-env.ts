@@ -1,4 +1,4 @@
-// Environment for `warren exec` (issue 7): point both the lower- and upper-case proxy variables
+// Environment for `warren exec`: point both the lower- and upper-case proxy variables
 // at the egress proxy, since tools disagree on which they read (curl ignores upper-case
 // HTTP_PROXY for CGI-safety reasons; many Go and Java tools read only upper case).
 

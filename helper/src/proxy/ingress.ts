@@ -1,4 +1,4 @@
-// The ingress proxy (issue 7): publishes a localhost-only service on the overlay by forwarding
+// The ingress proxy: publishes a localhost-only service on the overlay by forwarding
 // TCP from the virtual address to 127.0.0.1:targetPort. Policy is not decided here: the
 // firewall drops packets from senders that may not reach the port before they arrive.
 // What stays here are the resource limits, since an allowed peer is still untrusted. Each

@@ -1,4 +1,4 @@
-// The egress proxy's destination matcher (issue 7): profile `Egress.Allow` and `Egress.Deny`
+// The egress proxy's destination matcher: profile `Egress.Allow` and `Egress.Deny`
 // entries are hostname patterns, IP literals or CIDRs. Deny wins over allow and anything not
 // allowed is refused, so a bug here fails closed. Hostnames and addresses live in separate
 // worlds: a name never matches a CIDR and an address never matches a name pattern, because

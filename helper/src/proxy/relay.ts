@@ -1,4 +1,4 @@
-// Moving bytes between two sockets for the proxies (issue 7). The cost of a proxied byte is
+// Moving bytes between two sockets for the proxies. The cost of a proxied byte is
 // mostly the kernel's: one more receive and one more send through the TCP stack. What the
 // proxy controls is how many sends it makes: writes are corked for the rest of the event-loop
 // turn, so the several 64 KiB reads libuv does on one readable event leave in one writev.

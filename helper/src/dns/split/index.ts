@@ -1,4 +1,4 @@
-// Split DNS (issue 3, "DNS"): route only Warren's zone to Warren's nameserver, one
+// Split DNS: route only Warren's zone to Warren's nameserver, one
 // implementation per OS behind this factory (DESIGN.md convention 2). Linux is implemented.
 import type { Logger } from '../../../../src-shared/lib/log.js';
 import type { CommandRunner } from '../../../../src-shared/lib/command.js';
