@@ -1,5 +1,5 @@
 // Warren's native addon: batched TUN and UDP I/O on reader threads, and in-place
-// ChaCha20-Poly1305, for the WireGuard data plane (see helper/src/native/index.ts for the
+// ChaCha20-Poly1305, for the WireGuard data plane (see src-shared/lib/native/index.ts for the
 // JS contract of every function registered here).
 #include "common.h"
 

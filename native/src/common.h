@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 // WN_TAILROOM is the space a reader leaves free at the end of every slot so that JS can pad a
-// packet and append the 16-byte Poly1305 tag in place (see helper/src/native/types.ts).
+// packet and append the 16-byte Poly1305 tag in place (see src-shared/lib/native/types.ts).
 #define WN_TAILROOM 32u
 
 // WN_MAX_BATCH bounds every batch: the kernel's UIO_MAXIOV limit for recvmmsg/sendmmsg.

@@ -1,6 +1,6 @@
 // Profile → policy model (src-shared/wire/policy.ts, docs/profile.md). Reads the profile's PascalCase `Policies` and
-// `Tags` into src-shared/policy.ts types, collecting every problem as {key, problem} with key
-// paths like Policies[2].Acls[0].Ports, the way config/validate.ts reports the rest of a profile.
+// `Tags` into src-shared/wire/policy.ts types, collecting every problem as {key, problem} with key
+// paths like Policies[2].Acls[0].Ports, the way helper/src/config/validate.ts reports the rest of a profile.
 // The profile is untrusted input read as root, so every list and string is bounded.
 import {
   DAYS, TAG_PREFIX, tagSelector,

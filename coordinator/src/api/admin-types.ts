@@ -1,5 +1,5 @@
 // The admin API's wire types (/v1/admin/..., Bearer token). Only warren-coordinator's own
-// admin commands and tests use them; the agent contract is src-shared/control.ts.
+// admin commands and tests use them; the agent contract is src-shared/wire/control.ts.
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import type { NatStats } from '../nat/services.js';

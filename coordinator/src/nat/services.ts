@@ -18,7 +18,7 @@ export interface HostPort {
   port: number;
 }
 
-/** EmbeddedRelay is the relay's API as the coordinator uses it (relay/server.ts Relay). */
+/** EmbeddedRelay is the relay's API as the coordinator uses it (the Relay of relay/src/index.ts). */
 export interface EmbeddedRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
   attachTcp(socket: Socket): void;

@@ -10,7 +10,7 @@ import type { Discovery, ReplyFn } from './discovery.js';
 import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../../src-shared/lib/native/udp-socket.js';
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 
-/** UdpRelay is the part of the embedded relay (relay/server.ts) the socket feeds. */
+/** UdpRelay is the part of the embedded relay (relay/src/index.ts) the socket feeds. */
 export interface UdpRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
   /** forwardInPlace, when present, forwards a relaySend of a native batch without copying it. */

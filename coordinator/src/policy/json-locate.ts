@@ -1,6 +1,6 @@
-// Key path → line and column in a JSON text. The helper's parser (helper/src/config/json.ts)
+// Key path → line and column in a JSON text. The helper's parser (src-shared/lib/json.ts)
 // reports where the syntax breaks; validators report key paths like Policies[2].Acls[0].Ports
-// (helper/src/config/errors.ts). This maps the second to the first, so a refused policy file
+// (src-shared/lib/errors.ts). This maps the second to the first, so a refused policy file
 // says FILE:LINE:COL. Run it only on text that parseJson accepted.
 import { childPath, indexPath } from '../../../src-shared/lib/errors.js';
 

@@ -1,6 +1,6 @@
 // parseNetworkMap checks a network map's JSON field by field before anything uses it. The map
 // is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
-// so every field is typed, bounded and normalised here (src-shared/control.ts is the contract).
+// so every field is typed, bounded and normalised here (src-shared/wire/control.ts is the contract).
 import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';

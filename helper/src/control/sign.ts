@@ -1,4 +1,4 @@
-// Ed25519 signatures of the control plane (src-shared/control.ts): the agent's signed requests
+// Ed25519 signatures of the control plane (src-shared/wire/control.ts): the agent's signed requests
 // (AGENT_AUTH), the enrolment proof and the verification of network maps. tweetnacl, as
 // DESIGN.md convention 10 says; Node's hot-path crypto is not needed here.
 import { createHash, randomBytes } from 'node:crypto';
