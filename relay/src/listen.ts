@@ -1,4 +1,4 @@
-// "HOST:PORT" for the relay's sockets. The coordinator has its own parser in serve-cli.ts, but
+// "HOST:PORT" for the relay's sockets. The coordinator has its own parser in coordinator/src/cli/serve.ts, but
 // importing it would load the whole coordinator (SQLite included) into a standalone relay.
 import { isIP } from 'node:net';
 

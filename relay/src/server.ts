@@ -279,7 +279,7 @@ export class Relay {
   }
 
   /**
-   * forwardInPlace is the batched fast path for a relaySend in a native UDP batch (native-udp.ts):
+   * forwardInPlace is the batched fast path for a relaySend in a native UDP batch (src-shared/lib/native/udp-socket.ts):
    * a frame for a UDP destination is turned into relayRecv where it lies (same header size) and
    * queued in out, to leave with the rest of the batch in one sendmmsg. Everything else goes
    * the ordinary way. It always takes the datagram (forwarded or counted as dropped).

@@ -1,6 +1,6 @@
 // The standalone relay (startRelay) and its own sockets: one UDP socket, one TCP server. The
 // coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4
-// literal is the native batched socket (native-udp.ts), where relayed packets are forwarded in
+// literal is the native batched socket (src-shared/lib/native/udp-socket.ts), where relayed packets are forwarded in
 // place, a batch at a time; a host name falls back to Node's dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';

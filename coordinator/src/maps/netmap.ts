@@ -91,7 +91,7 @@ export function buildWorld(registry: Registry): World {
   const file = registry.policy;
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
-  // change to one system touch only its peers' maps (map-publisher.ts).
+  // change to one system touch only its peers' maps (publisher.ts).
   const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity));
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {

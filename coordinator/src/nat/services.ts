@@ -1,6 +1,6 @@
 // The coordinator's NAT traversal services, started and stopped together: the UDP port
 // (udp-port.ts) with endpoint discovery (discovery.ts), the embedded relay on that port and
-// its optional TCP listener, and the map fields that tell helpers about them (nat-config.ts).
+// its optional TCP listener, and the map fields that tell helpers about them (config.ts).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';

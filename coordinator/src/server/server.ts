@@ -1,5 +1,5 @@
 // The coordinator server: opens the data dir, loads state, serves the HTTP(S) API, pushes maps,
-// answers endpoint discovery and relays on its UDP port (nat-services.ts) and removes ephemeral
+// answers endpoint discovery and relays on its UDP port (nat/services.ts) and removes ephemeral
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
