@@ -1,9 +1,8 @@
 // `warren-relay`: flags to startRelay options, then relay until SIGTERM or SIGINT. Exit codes
 // as the coordinator's: 0 ok, 1 failed (e.g. the port is taken), 2 usage.
 import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY } from '../../src-shared/lib/log.js';
-import { EXIT, parse, str, UsageError, type CliIo } from '../../src-shared/lib/cli-args.js';
+import { EXIT, parse, parseHostPort, str, UsageError, type CliIo } from '../../src-shared/lib/cli-args.js';
 import { ED25519 } from '../../src-shared/lib/ed25519.js';
-import { parseHostPort } from './listen.js';
 import { DEFAULT_RELAY_NAME } from './server.js';
 import { startRelay } from './sockets.js';
 import { RELAY_NAME } from '../../src-shared/wire/nat-relay.js';

@@ -5,7 +5,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../src-shared/lib/log.js';
-import { parseHostPort } from './listen.js';
+import { parseHostPort } from '../../src-shared/lib/cli-args.js';
 import { Relay, type RelayOptions } from './server.js';
 import type { ReplyFn } from './sessions.js';
 import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';

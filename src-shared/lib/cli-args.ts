@@ -1,4 +1,6 @@
-// Pieces every warren-coordinator command shares: IO, usage errors (exit 2), failures (exit 1).
+// Pieces the command lines of warren-coordinator and warren-relay share: IO, usage errors (exit 2),
+// failures (exit 1), HOST:PORT arguments.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 
 /** EXIT codes. */
@@ -63,4 +65,17 @@ export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return `${all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
+}
+
+/** parseHostPort reads "1.2.3.4:3478", "[::]:443" or "relay.example:443", or says what is wrong;
+ * `example` completes the message "... is not HOST:PORT (like EXAMPLE)". */
+export function parseHostPort(text: string, example = '0.0.0.0:3478 or [::]:443'): { host: string; port: number } | { problem: string } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  if (!m || host === undefined) return { problem: `${JSON.stringify(text)} is not HOST:PORT (like ${example})` };
+  const port = Number(m[3]);
+  if (port > 65535) return { problem: `port ${port} is over 65535` };
+  if (m[1] !== undefined && isIP(host) !== 6) return { problem: `${JSON.stringify(host)} is not an IPv6 address` };
+  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) return { problem: `${JSON.stringify(host)} is not an address or host name` };
+  return { host, port };
 }

@@ -1,9 +1,8 @@
 // `warren-coordinator serve`: flags to ServeOptions, then run until SIGTERM or SIGINT.
-import { isIP } from 'node:net';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { createLogger, MAX_VERBOSITY } from '../../../src-shared/lib/log.js';
 import { parseNetwork } from '../store/allocate.js';
-import { bool, parse, str, UsageError, type CliIo, type Parsed } from '../../../src-shared/lib/cli-args.js';
+import { bool, parse, parseHostPort, str, UsageError, type CliIo, type Parsed } from '../../../src-shared/lib/cli-args.js';
 import { parseDuration } from '../api/duration.js';
 import { concreteIpv4, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
@@ -16,11 +15,9 @@ export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PO
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
 export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
-  const host = m?.[1] ?? m?.[2];
-  if (!m || host === undefined || Number(m[3]) > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)} is not HOST:PORT (like 127.0.0.1:8443 or [::]:8443)`);
-  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new UsageError(`${flag}: ${JSON.stringify(host)} is not an address or host name`);
-  return { host, port: Number(m[3]) };
+  const r = parseHostPort(text, '127.0.0.1:8443 or [::]:8443');
+  if ('problem' in r) throw new UsageError(`${flag} ${r.problem}`);
+  return r;
 }
 
 /** serveOptions turns serve's flags into options (the logger writes to io.stderr). */
