@@ -4,7 +4,7 @@
 // e2e/, scripts/ and packaging/ may import anything and are not checked here; test support
 // files may import anything but production code may not import them.
 
-const TEST_SUPPORT = '(^|/)(testing|test-support|testkit|fake-io|test-users)\\.ts$|(^|/)testing/';
+const TEST_SUPPORT = '(^|/)(testing|test-support|testkit|fake-io|test-users)\\.ts$|(^|/)[A-Za-z0-9_]+-fake\\.ts$|(^|/)testing/';
 const PROGRAMS = '^(helper|coordinator|relay|src-main|src-renderer)/';
 const TOOLS = '^(e2e|scripts|packaging)/';
 
