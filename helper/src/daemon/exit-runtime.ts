@@ -1,4 +1,4 @@
-// The daemon's exit-node wiring (issue 5): as an exit node, forwarding and source NAT for the
+// The daemon's exit-node wiring: as an exit node, forwarding and source NAT for the
 // provided subnets (helper/src/exitnode); as a client, routes to the subnets other peers
 // provide (helper/src/router/exit-routes.ts).
 import type { Profile } from '../config/schema.js';

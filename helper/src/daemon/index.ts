@@ -24,7 +24,7 @@ export interface DaemonOptions {
   log: Logger;
 }
 
-/** Daemon is one helper: start() runs the steps, stop() undoes them, hangup() reloads. */
+/** Daemon is one helper: start() runs the steps, stop() undoes them, reload() applies the profile file again. */
 export class Daemon {
   readonly state: DaemonState;
   private readonly lifecycle: Lifecycle;
@@ -56,9 +56,15 @@ export class Daemon {
     return this.lifecycle.stop();
   }
 
-  /** hangup reloads the profile file (SIGHUP); a failure is logged by the reload itself. */
+  /** reload re-reads the profile file and applies what can change without a restart; it says
+   * what it did, or fails with ApiHttpError (503 still starting, 409 coordinated, 422 refused). */
+  reload(): Promise<string> {
+    return this.updates.reload();
+  }
+
+  /** hangup reloads on SIGHUP; a failure is logged by the reload itself. */
   hangup(): void {
-    this.updates.reload().catch(() => undefined);
+    this.reload().catch(() => undefined);
   }
 }
 

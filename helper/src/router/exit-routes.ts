@@ -1,4 +1,4 @@
-// ExitRoutes: the client side of exit nodes (issue 5). Subnets listed in AvailableRoutes are
+// ExitRoutes: the client side of exit nodes. Subnets listed in AvailableRoutes are
 // routed through the adapter to the peer that provides them: the OS gets a route via the
 // adapter and the peer's allowed IPs grow by the subnet (cryptokey routing both ways). A
 // subnet that overlaps one of the machine's own networks is reported, not applied, so Warren
