@@ -2,11 +2,11 @@
 // are added, changed in place (sessions kept) or removed, then the policy is recompiled (which
 // re-checks every flow and rebuilds the DNS zone) and the exit-node routes follow. A reload
 // (SIGHUP, POST /v1/reload) and a new network map from the coordinator both come through here.
-import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { endpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import type { Device, PeerConfig as DevicePeerConfig } from '../wireguard/device/device.js';
+import type { Device, DevicePeerConfig } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
@@ -16,15 +16,11 @@ export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
   return {
     publicKey: p.publicKey,
     presharedKey: p.presharedKey ?? undefined,
-    endpoint: endpointOf(p),
+    endpoint: p.endpoint ? endpointAddr(p.endpoint) : undefined,
     allowedIps: p.allowedIps,
     persistentKeepalive: p.persistentKeepalive,
     name: p.name,
   };
-}
-
-function endpointOf(p: PeerConfig): { addr: number; port: number } | undefined {
-  return p.endpoint ? { addr: parseIPv4(p.endpoint.ip)!, port: p.endpoint.port } : undefined;
 }
 
 /** devicePeerByIdentity finds the running peer a profile names by identity (undefined if the
@@ -69,7 +65,7 @@ export function applyPeers(device: Device, prev: Profile, next: Profile): PeerCh
       continue;
     }
     if (JSON.stringify(shape(old)) !== JSON.stringify(shape(p))) {
-      device.updatePeer(devicePeerConfig(p), endpointOf(old));
+      device.updatePeer(devicePeerConfig(p), old.endpoint ? endpointAddr(old.endpoint) : undefined);
       out.changed++;
     }
   }

@@ -3,8 +3,8 @@
 // reachability), and wires the zone into the system resolver with split DNS.
 import type { DnsSummary } from '../../../src-shared/wire/status.js';
 import { buildZone, type Zone } from '../dns/zone.js';
-import { startDnsServer, type DnsServer } from '../dns/server.js';
-import { applySplitDns } from '../dns/split/index.js';
+import type { DnsServer, DnsServerOptions } from '../dns/server.js';
+import type { SplitDns, SplitDnsDriver } from '../dns/split/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 
@@ -17,9 +17,11 @@ export interface DnsRuntime {
   close(): Promise<void>;
 }
 
-/** startDns starts the nameserver on address:53 and applies split DNS for the zone. */
+/** startDns starts the nameserver on address:53 and applies split DNS for the zone. startServer
+ * and splitDns are the OS seams (the daemon's DaemonEnv). */
 export async function startDns(opts: {
   address: string; adapter: string; stateDir: string; policy: PolicyRuntime; log: Logger; verbosity: number;
+  startServer: (o: DnsServerOptions) => Promise<DnsServer>; splitDns: SplitDnsDriver;
 }): Promise<DnsRuntime> {
   const { policy, log } = opts;
   const build = (): Zone => {
@@ -36,7 +38,7 @@ export async function startDns(opts: {
   policy.onChange = () => { zone = build(); };
   let server: DnsServer;
   try {
-    server = await startDnsServer({
+    server = await opts.startServer({
       address: opts.address, port: 53, log, zone: () => zone,
       logQueries: policy.current.dns.logQueries && opts.verbosity >= 5,
     });
@@ -44,9 +46,9 @@ export async function startDns(opts: {
     policy.onChange = null;
     throw new Error(`cannot start the DNS server on ${opts.address}:53: ${(e as Error).message}`);
   }
-  let split: Awaited<ReturnType<typeof applySplitDns>>;
+  let split: SplitDns;
   try {
-    split = await applySplitDns({ adapter: opts.adapter, address: opts.address, zone: policy.current.dns.zone, stateDir: opts.stateDir, log });
+    split = await opts.splitDns.apply({ adapter: opts.adapter, address: opts.address, zone: policy.current.dns.zone, stateDir: opts.stateDir, log });
   } catch (e) {
     // Names still resolve with `dig @address`; only the OS integration is missing.
     log.warn(`split DNS not applied: ${(e as Error).message}`);

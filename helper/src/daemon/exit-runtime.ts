@@ -1,19 +1,19 @@
-// The daemon's exit-node wiring (issue 5): as an exit node, forwarding and source NAT for the
+// The daemon's exit-node wiring: as an exit node, forwarding and source NAT for the
 // provided subnets (helper/src/exitnode); as a client, routes to the subnets other peers
 // provide (helper/src/router/exit-routes.ts).
 import type { Profile } from '../config/schema.js';
 import { devicePeerByIdentity } from './apply.js';
-import { applyExitNode, type ExitNode } from '../exitnode/index.js';
+import type { ExitNode, ExitNodeDriver } from '../exitnode/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { ExitRoutes } from '../router/exit-routes.js';
-import { FullTunnel } from '../router/full-tunnel.js';
+import type { FullTunnelSwitch, Router } from '../router/index.js';
 import type { Device } from '../wireguard/device/device.js';
 
 /** ExitRuntime is both sides of exit nodes for one helper. */
 export interface ExitRuntime {
   routes: ExitRoutes;
   node: ExitNode | null;
-  fullTunnel: FullTunnel;
+  fullTunnel: FullTunnelSwitch;
   /** unsolicitedDropped is the nft drop counter, refreshed every few seconds (0 if not an exit node). */
   unsolicitedDropped(): number;
   /** reconfigure applies a new profile's ExitNode section (reload or network map). */
@@ -34,14 +34,15 @@ const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string => 
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
 
-/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure. */
+/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure.
+ * exitNode and router are the OS seams (the daemon's DaemonEnv). */
 export async function startExitRuntime(opts: {
-  profile: Profile; device: Device; adapter: string; stateDir: string; log: Logger;
+  profile: Profile; device: Device; adapter: string; stateDir: string; log: Logger; exitNode: ExitNodeDriver; router: Router;
 }): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
     if (p.exitNode.providesRoutes.length === 0) return null;
-    const n = await applyExitNode({
+    const n = await opts.exitNode.apply({
       adapter: opts.adapter, overlay: p.virtualNetwork, routes: p.exitNode.providesRoutes, stateDir: opts.stateDir, log,
     });
     log.info(`exit node for ${n.routes.map((r) => `${r.cidr} (via ${r.via} as ${r.snatTo})`).join(', ')}`);
@@ -49,9 +50,11 @@ export async function startExitRuntime(opts: {
   };
   let node = await provide(profile);
   let provided = cidrList(profile.exitNode.providesRoutes);
-  const fullTunnel = new FullTunnel(opts.adapter, profile.virtualAddress, (m) => device.bind.setMark(m), opts.stateDir,
-    profile.exitNode.killSwitch, log);
-  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, fullTunnel);
+  const fullTunnel = opts.router.fullTunnel({
+    adapter: opts.adapter, virtualAddress: profile.virtualAddress, setMark: (m) => device.bind.setMark(m), stateDir: opts.stateDir,
+    killSwitch: profile.exitNode.killSwitch, log,
+  });
+  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, opts.router, fullTunnel);
   try {
     routes.configure(availableFor(profile, device));
   } catch (e) {

@@ -1,4 +1,4 @@
-// The daemon's proxies (issue 7): the egress HTTP proxy on 127.0.0.1 when the profile has
+// The daemon's proxies: the egress HTTP proxy on 127.0.0.1 when the profile has
 // Egress, and one ingress forwarder on the virtual address per Ingress entry. Policy still
 // applies: an ingress port is reached only by peers the firewall lets through to it.
 import { lookup } from 'node:dns/promises';

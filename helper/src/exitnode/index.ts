@@ -62,3 +62,16 @@ export async function recoverExitNode(stateDir: string, log: Logger, env: ExitNo
   const { recoverLinuxExitNode } = await import('./exitnode-linux.js');
   await recoverLinuxExitNode(stateDir, log, env);
 }
+
+/** ExitNodeDriver is the exit node as the daemon uses it: this machine's (applyExitNode and
+ * recoverExitNode choose by process.platform), or exitnode-fake.ts in tests. */
+export interface ExitNodeDriver {
+  apply(opts: ExitNodeOptions): Promise<ExitNode>;
+  recover(stateDir: string, log: Logger): Promise<void>;
+}
+
+/** systemExitNode is this machine's exit node. */
+export const systemExitNode: ExitNodeDriver = {
+  apply: (opts) => applyExitNode(opts),
+  recover: (stateDir, log) => recoverExitNode(stateDir, log),
+};

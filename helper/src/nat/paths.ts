@@ -92,8 +92,8 @@ export interface PathPeer {
   endpoints: string[];
 }
 
-// endpointOf parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
-function endpointOf(text: string): { addr: number; port: number } | null {
+// candidateEndpoint parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
+function candidateEndpoint(text: string): { addr: number; port: number } | null {
   const e = parseEndpointAddr(text);
   return e === null || e.addr === 0 || isVirtualEndpoint(e.addr) ? null : e;
 }
@@ -172,7 +172,7 @@ export class PathManager {
   private addCandidate(st: PeerState, text: string, source: Candidate['source']): Candidate | null {
     const existing = st.candidates.get(text);
     if (existing) return existing;
-    const ep = endpointOf(text);
+    const ep = candidateEndpoint(text);
     if (ep === null) return null;
     if (st.candidates.size >= MAX_CANDIDATES) {
       // Make room by forgetting the oldest unconfirmed candidate learned from a ping or punch.

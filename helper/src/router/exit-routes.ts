@@ -3,12 +3,11 @@
 // adapter and the peer's allowed IPs grow by the subnet (cryptokey routing both ways). A
 // subnet that overlaps one of the machine's own networks is reported, not applied, so Warren
 // never hijacks a LAN. Routes can be switched off and on at run time.
-import { formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { ip, ipQuiet } from '../tun/ip.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import type { FullTunnel } from './full-tunnel.js';
+import type { FullTunnelSwitch, Router } from './index.js';
 
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
@@ -35,21 +34,6 @@ function overlaps(a: Cidr, b: Cidr): boolean {
   return ((a.addr & mask) >>> 0) === ((b.addr & mask) >>> 0);
 }
 
-/** localNetworks lists the main table's routes that do not go through the adapter (not default). */
-function localNetworks(adapter: string): Array<{ cidr: Cidr; dev: string }> {
-  let rows: Array<{ dst?: string; dev?: string }>;
-  try {
-    rows = JSON.parse(ip(['-j', '-4', 'route', 'show', 'table', 'main'])) as typeof rows;
-  } catch {
-    return [];
-  }
-  return rows.flatMap((r) => {
-    if (!r.dst || r.dst === 'default' || r.dev === adapter) return [];
-    const cidr = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
-    return cidr ? [{ cidr, dev: r.dev ?? '?' }] : [];
-  });
-}
-
 /** ExitRoutes manages the routes through exit nodes. */
 export class ExitRoutes {
   private readonly entries: Entry[] = [];
@@ -62,8 +46,10 @@ export class ExitRoutes {
     private readonly adapter: string,
     private readonly virtualAddress: string,
     private readonly log: Logger,
+    /** router changes the machine's routes (router/index.ts). */
+    private readonly router: Router,
     /** fullTunnel carries an exit node's 0.0.0.0/0 (policy routing, not a main-table route). */
-    private readonly fullTunnel: FullTunnel | null = null,
+    private readonly fullTunnel: FullTunnelSwitch | null = null,
   ) {}
 
   /** configure sets the available routes (from the profile) and applies them. */
@@ -148,7 +134,7 @@ export class ExitRoutes {
   }
 
   private apply(e: Entry): void {
-    const local = localNetworks(this.adapter);
+    const local = this.router.localNetworks(this.adapter);
     e.conflicts = [];
     for (const r of e.routes) {
       if (r.bits === 0) {
@@ -163,7 +149,7 @@ export class ExitRoutes {
         continue;
       }
       try {
-        ip(['route', 'replace', formatCidr(r), 'dev', this.adapter, 'src', this.virtualAddress, 'proto', 'static']);
+        this.router.addRoute(r, this.adapter, this.virtualAddress);
       } catch (err) {
         e.conflicts.push(`${formatCidr(r)}: ${(err as Error).message}`);
         this.log.warn(`exit node ${e.identity}: ${(err as Error).message}`);
@@ -196,7 +182,7 @@ export class ExitRoutes {
   private withdraw(e: Entry): void {
     for (const r of e.applied) {
       if (r.bits === 0) this.fullTunnel?.disable();
-      else ipQuiet(['route', 'del', formatCidr(r), 'dev', this.adapter]);
+      else this.router.removeRoute(r, this.adapter);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
       if (this.device.routes.lookup(r.addr) === e.peer && !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)) {
         this.device.routes.remove(r.addr, r.bits);

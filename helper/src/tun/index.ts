@@ -2,6 +2,7 @@
 // implemented; other platforms fail with a clear message; tun-fake.ts serves unit tests.
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import { linuxTunDriver } from './tun-linux.js';
 
 /** TunConfig is what the helper sets on the adapter when it starts. */
 export interface TunConfig {
@@ -22,14 +23,24 @@ export interface TunAdapter {
   close(): void;
 }
 
-/** openTun opens and configures the adapter for this OS. */
-export async function openTun(cfg: TunConfig): Promise<TunAdapter> {
-  switch (process.platform) {
-    case 'linux': {
-      const { openLinuxTun } = await import('./tun-linux.js');
-      return openLinuxTun(cfg);
-    }
-    default:
-      throw new Error(`the Warren adapter is not supported on ${process.platform} yet (Linux only for now)`);
-  }
+/** TunDriver is the OS side of adapters: open one, and find or remove one that a helper which
+ * did not stop cleanly left behind (daemon/state-file.ts). */
+export interface TunDriver {
+  /** open creates and configures the adapter; on any failure nothing is left behind. */
+  open(cfg: TunConfig): Promise<TunAdapter>;
+  /** exists says whether a network interface of that name exists. */
+  exists(name: string): boolean;
+  /** remove deletes a network interface; false if it could not (or it was already gone). */
+  remove(name: string): boolean;
+}
+
+/** systemTun is this machine's driver, chosen by process.platform. */
+export const systemTun: TunDriver = process.platform === 'linux' ? linuxTunDriver : unsupportedTun(process.platform);
+
+function unsupportedTun(platform: string): TunDriver {
+  return {
+    open: () => Promise.reject(new Error(`the Warren adapter is not supported on ${platform} yet (Linux only for now)`)),
+    exists: () => false,
+    remove: () => false,
+  };
 }

@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import * as native from '../../../src-shared/lib/native/index.js';
 import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
-import { ip, ipQuiet } from './ip.js';
-import type { TunAdapter, TunConfig } from './index.js';
+import { ip, ipQuiet, linkExists } from './ip.js';
+import type { TunAdapter, TunConfig, TunDriver } from './index.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
 
@@ -23,34 +23,74 @@ function disableIPv6(name: string): void {
   }
 }
 
-/** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
-export function openLinuxTun(cfg: TunConfig): TunAdapter {
-  let opened: { fd: number; name: string };
-  try {
-    opened = native.tunOpen(cfg.name);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EBUSY') {
-      throw new Error(`adapter ${cfg.name} is in use by another program (another Warren helper or VPN?); ` +
-        'stop it or set Adapter.Name in the profile');
-    }
-    if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new Error(`cannot create adapter ${cfg.name}: permission denied (run the helper as root)`);
-    }
-    if (err.code === 'ENOENT') throw new Error('cannot create the adapter: /dev/net/tun is missing (load the tun module)');
-    throw err;
-  }
-  const { fd, name } = opened;
+/** AdapterPlan is the iproute2 arguments that configure an adapter, in the order they run, and
+ * the ones that take its overlay route away on close. */
+export interface AdapterPlan {
+  mtu: string[];
+  address: string[];
+  up: string[];
+  route: string[];
+  unroute: string[];
+}
+
+/** adapterPlan computes the plan for the adapter the kernel named `name` (it may differ from
+ * cfg.name when that is a pattern such as "wg%d"). */
+export function adapterPlan(name: string, cfg: TunConfig): AdapterPlan {
   const vaddr = formatIPv4(cfg.address);
   const net = `${formatIPv4(cfg.network.addr)}/${cfg.network.bits}`;
+  return {
+    mtu: ['link', 'set', 'dev', name, 'mtu', String(cfg.mtu)],
+    address: ['addr', 'add', `${vaddr}/32`, 'dev', name],
+    up: ['link', 'set', 'dev', name, 'up'],
+    route: ['route', 'add', net, 'dev', name, 'src', vaddr, 'proto', 'static'],
+    unroute: ['route', 'del', net, 'dev', name],
+  };
+}
+
+/** tunOpenError words a failure to create the adapter for the person running the helper; an
+ * errno it has no advice for comes back unchanged. */
+export function tunOpenError(name: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'EBUSY') {
+    return new Error(`adapter ${name} is in use by another program (another Warren helper or VPN?); ` +
+      'stop it or set Adapter.Name in the profile');
+  }
+  if (err.code === 'EPERM' || err.code === 'EACCES') {
+    return new Error(`cannot create adapter ${name}: permission denied (run the helper as root)`);
+  }
+  if (err.code === 'ENOENT') return new Error('cannot create the adapter: /dev/net/tun is missing (load the tun module)');
+  return err;
+}
+
+/** LinuxTunSys is what openLinuxTun asks of the system; tests replace it to run without root. */
+export interface LinuxTunSys {
+  tunOpen(name: string): { fd: number; name: string };
+  closeFd(fd: number): void;
+  /** ip runs iproute2 and throws with its message on failure; ipQuiet reports instead. */
+  ip(args: string[]): void;
+  ipQuiet(args: string[]): boolean;
+  disableIPv6(name: string): void;
+}
+
+const SYSTEM: LinuxTunSys = { tunOpen: (name) => native.tunOpen(name), closeFd: (fd) => native.closeFd(fd), ip, ipQuiet, disableIPv6 };
+
+/** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
+export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdapter {
+  let opened: { fd: number; name: string };
   try {
-    ip(['link', 'set', 'dev', name, 'mtu', String(cfg.mtu)]);
-    disableIPv6(name);
-    ip(['addr', 'add', `${vaddr}/32`, 'dev', name]);
-    ip(['link', 'set', 'dev', name, 'up']);
-    ip(['route', 'add', net, 'dev', name, 'src', vaddr, 'proto', 'static']);
+    opened = sys.tunOpen(cfg.name);
   } catch (e) {
-    native.closeFd(fd);
+    throw tunOpenError(cfg.name, e as NodeJS.ErrnoException);
+  }
+  const { fd, name } = opened;
+  const plan = adapterPlan(name, cfg);
+  try {
+    sys.ip(plan.mtu);
+    sys.disableIPv6(name);
+    sys.ip(plan.address);
+    sys.ip(plan.up);
+    sys.ip(plan.route);
+  } catch (e) {
+    sys.closeFd(fd);
     throw e;
   }
   let closed = false;
@@ -72,8 +112,15 @@ export function openLinuxTun(cfg: TunConfig): TunAdapter {
       closed = true;
       // The route and address go with the device, but remove the route first so that nothing
       // is routed into a half-closed adapter.
-      ipQuiet(['route', 'del', net, 'dev', name]);
-      native.closeFd(fd);
+      sys.ipQuiet(plan.unroute);
+      sys.closeFd(fd);
     },
   };
 }
+
+/** linuxTunDriver is the TunDriver for Linux. */
+export const linuxTunDriver: TunDriver = {
+  open: async (cfg) => openLinuxTun(cfg),
+  exists: (name) => linkExists(name),
+  remove: (name) => ipQuiet(['link', 'del', 'dev', name]),
+};

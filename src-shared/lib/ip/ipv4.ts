@@ -96,10 +96,16 @@ export function parseEndpoint(s: string): Endpoint | null {
   return { ip: ipText, port };
 }
 
+/** endpointAddr is an endpoint (valid, as parseEndpoint returns it) with the address as the
+ * host-order number sockets use. */
+export function endpointAddr(e: Endpoint): { addr: number; port: number } {
+  return { addr: parseIPv4(e.ip)!, port: e.port };
+}
+
 /** parseEndpointAddr is parseEndpoint with the address as the host-order number sockets use. */
 export function parseEndpointAddr(s: string): { addr: number; port: number } | null {
   const e = parseEndpoint(s);
-  return e === null ? null : { addr: parseIPv4(e.ip)!, port: e.port };
+  return e === null ? null : endpointAddr(e);
 }
 
 /** formatEndpoint writes an endpoint as a.b.c.d:port. */

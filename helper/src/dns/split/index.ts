@@ -54,3 +54,16 @@ export async function recoverSplitDns(stateDir: string, log: Logger, env: SplitD
   const { recoverLinuxSplitDns } = await import('./split-linux.js');
   await recoverLinuxSplitDns(stateDir, log, env);
 }
+
+/** SplitDnsDriver is split DNS as the daemon uses it: this machine's (applySplitDns and
+ * recoverSplitDns choose by process.platform), or split-fake.ts in tests. */
+export interface SplitDnsDriver {
+  apply(opts: SplitDnsOptions): Promise<SplitDns>;
+  recover(stateDir: string, log: Logger): Promise<void>;
+}
+
+/** systemSplitDns is this machine's split DNS. */
+export const systemSplitDns: SplitDnsDriver = {
+  apply: (opts) => applySplitDns(opts),
+  recover: (stateDir, log) => recoverSplitDns(stateDir, log),
+};

@@ -5,13 +5,13 @@
 import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
 import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import type { TunAdapter } from '../../tun/index.js';
+import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
 import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
-import type {  } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { DropCounters } from './counters.js';
-import { DevicePeer, type Prefix } from './peer.js';
+import { DevicePeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
 
@@ -31,15 +31,13 @@ export interface PacketFilter {
   readonly reasons: readonly string[];
 }
 
-/** PeerConfig configures one peer. */
-export interface PeerConfig {
-  publicKey: Buffer;
+/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig),
+ * with the endpoint as the numbers the socket uses (daemon/apply.ts devicePeerConfig converts). */
+export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'allowedIps' | 'persistentKeepalive'> & {
   presharedKey?: Buffer;
   endpoint?: { addr: number; port: number };
-  allowedIps: Prefix[];
-  persistentKeepalive: number;
   name?: string | null;
-}
+};
 
 /** DeviceOptions wires a device to its adapter and socket. */
 export interface DeviceOptions {
@@ -100,7 +98,7 @@ export class Device {
   }
 
   /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). */
-  addPeer(cfg: PeerConfig): DevicePeer {
+  addPeer(cfg: DevicePeerConfig): DevicePeer {
     const key = cfg.publicKey.toString('base64');
     if (this.peersByKey.has(key)) throw new Error(`peer ${key} is already configured`);
     const noise = this.core.addPeer(cfg.publicKey, {
@@ -122,7 +120,7 @@ export class Device {
    * the configured endpoint itself changed (prevEndpoint), so a peer that roamed stays where
    * it was last heard from.
    */
-  updatePeer(cfg: PeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
+  updatePeer(cfg: DevicePeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
     const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
     if (!peer) return this.addPeer(cfg);
     // Only the old allowed IPs are taken out: routes through an exit node also point at the

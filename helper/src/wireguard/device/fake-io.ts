@@ -1,61 +1,12 @@
-// In-memory adapter and UDP network for device tests: they deliver packets in the same batch
-// layout as the native readers (slots with headroom and tailroom), so the device's in-place
-// encryption and decryption run exactly as in production, without root or a kernel.
-import type { TunAdapter } from '../../tun/index.js';
+// In-memory UDP network for device tests (the adapter is tun/tun-fake.ts): datagrams arrive in
+// the same batch layout as the native readers, so the device's in-place encryption and
+// decryption run exactly as in production, without root or a kernel.
 import type { Bind } from './bind.js';
-import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
+import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
 
-// makeBatch lays packets out in slots the way the native reader does.
-function makeBatch(packets: Array<{ data: Buffer; addr: number; port: number }>, slotSize: number, headroom: number): Batch {
-  const buf = Buffer.alloc(slotSize * MAX_BATCH);
-  const b: Batch = {
-    buf, count: packets.length,
-    offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
-  };
-  packets.forEach((p, i) => {
-    const off = i * slotSize + headroom;
-    p.data.copy(buf, off);
-    b.offsets[i] = off;
-    b.lengths[i] = p.data.length;
-    b.addrs[i] = p.addr;
-    b.ports[i] = p.port;
-  });
-  return b;
-}
-
-function reader(stopFn: () => void): Reader {
-  return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }) };
-}
-
-/** FakeTun is an adapter whose "OS side" is the test: inject() sends, written collects. */
-export class FakeTun implements TunAdapter {
-  readonly written: Buffer[] = [];
-  private onBatch: ((b: Batch) => void) | null = null;
-
-  constructor(readonly name: string, readonly mtu: number) {}
-
-  startReader(onBatch: (b: Batch) => void): Reader {
-    this.onBatch = onBatch;
-    return reader(() => { this.onBatch = null; });
-  }
-
-  /** inject hands packets to the device as one batch, as if the OS had routed them to us. */
-  inject(...packets: Buffer[]): void {
-    if (!this.onBatch) throw new Error('FakeTun: reader not started');
-    this.onBatch(makeBatch(packets.map((data) => ({ data, addr: 0, port: 0 })), slotSizeFor(this.mtu), HEADROOM));
-  }
-
-  writeBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
-    for (let i = 0; i < count; i++) this.written.push(Buffer.from(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!)));
-    return count;
-  }
-
-  close(): void {
-    this.onBatch = null;
-  }
-}
+export { FakeTun } from '../../tun/tun-fake.js';
 
 /** FakeNetwork connects FakeBinds by address:port and delivers datagrams asynchronously. */
 export class FakeNetwork {
@@ -98,7 +49,7 @@ export class FakeBind implements Bind {
   startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.slotSize = slotSizeFor(maxDatagram);
     this.onBatch = onBatch;
-    return reader(() => { this.onBatch = null; });
+    return fakeReader(() => { this.onBatch = null; });
   }
 
   enqueue(data: Buffer, addr: number, port: number): void {
@@ -131,8 +82,12 @@ export class FakeBind implements Bind {
     return true;
   }
 
+  /** closed turns true on close(). */
+  closed = false;
+
   close(): void {
     this.onBatch = null;
+    this.closed = true;
   }
 }
 
