@@ -16,33 +16,51 @@ function room(name, comment, from, to) {
 
 module.exports = {
   forbidden: [
-    room('wire-imports-only-wire',
+    room(
+      'wire-imports-only-wire',
       'src-shared/wire holds the contracts every process (the renderer too) compiles: it imports nothing but itself, not even node: modules',
-      '^src-shared/wire/', { pathNot: '^src-shared/wire/' }),
-    room('lib-is-a-leaf',
+      '^src-shared/wire/',
+      { pathNot: '^src-shared/wire/' },
+    ),
+    room(
+      'lib-is-a-leaf',
       'src-shared/lib is the leaf library: it may use the contracts, Node and npm packages, never a program or a tool',
-      '^src-shared/lib/', { path: [PROGRAMS, TOOLS] }),
-    room('helper-stays-home',
-      'the helper imports only itself, the leaf library and the contracts',
-      '^helper/', { path: ['^(coordinator|relay|src-main|src-renderer)/', TOOLS] }),
-    room('coordinator-stays-home',
+      '^src-shared/lib/',
+      { path: [PROGRAMS, TOOLS] },
+    ),
+    room('helper-stays-home', 'the helper imports only itself, the leaf library and the contracts', '^helper/', {
+      path: ['^(coordinator|relay|src-main|src-renderer)/', TOOLS],
+    }),
+    room(
+      'coordinator-stays-home',
       'the coordinator imports only itself, the leaf library, the contracts and the relay engine it embeds (relay/src/index.ts)',
-      '^coordinator/', { path: ['^(helper|src-main|src-renderer)/', '^relay/', TOOLS], pathNot: '^relay/src/index\\.ts$' }),
-    room('relay-stays-home',
-      'warren-relay imports only itself, the leaf library and the contracts',
-      '^relay/', { path: ['^(helper|coordinator|src-main|src-renderer)/', TOOLS] }),
-    room('app-main-uses-only-the-api-client',
+      '^coordinator/',
+      { path: ['^(helper|src-main|src-renderer)/', '^relay/', TOOLS], pathNot: '^relay/src/index\\.ts$' },
+    ),
+    room('relay-stays-home', 'warren-relay imports only itself, the leaf library and the contracts', '^relay/', {
+      path: ['^(helper|coordinator|src-main|src-renderer)/', TOOLS],
+    }),
+    room(
+      'app-main-uses-only-the-api-client',
       'src-main reaches the helper only through its API client (helper/src/api/client/)',
-      '^src-main/', { path: ['^(helper|coordinator|relay|src-renderer)/', TOOLS], pathNot: '^helper/src/api/client/' }),
-    room('api-client-is-self-contained',
+      '^src-main/',
+      { path: ['^(helper|coordinator|relay|src-renderer)/', TOOLS], pathNot: '^helper/src/api/client/' },
+    ),
+    room(
+      'api-client-is-self-contained',
       'the app bundles helper/src/api/client/, so it may import only itself, the leaf library and the contracts',
-      '^helper/src/api/client/', { path: '^helper/', pathNot: '^helper/src/api/client/' }),
-    room('renderer-uses-only-contracts',
+      '^helper/src/api/client/',
+      { path: '^helper/', pathNot: '^helper/src/api/client/' },
+    ),
+    room(
+      'renderer-uses-only-contracts',
       'the renderer runs in a sandboxed page: it imports only itself, the contracts and browser packages, never Node',
-      '^src-renderer/', { path: ['^(helper|coordinator|relay|src-main|src-shared/lib)/', TOOLS] }),
-    room('renderer-has-no-node',
-      'the renderer runs in a sandboxed page without Node',
-      '^src-renderer/', { dependencyTypes: ['core'] }),
+      '^src-renderer/',
+      { path: ['^(helper|coordinator|relay|src-main|src-shared/lib)/', TOOLS] },
+    ),
+    room('renderer-has-no-node', 'the renderer runs in a sandboxed page without Node', '^src-renderer/', {
+      dependencyTypes: ['core'],
+    }),
     {
       name: 'no-test-support-in-production',
       comment: 'test support (fakes, harnesses) never ships: production code may not import it',

@@ -35,8 +35,17 @@ function inMark(x, y) {
   // The arch: the upper half of a ring centred at (12,17), radius 7, 2 wide, round ends.
   const d = Math.hypot(x - 12, y - 17);
   if (y <= 17 && Math.abs(d - 7) <= 1) return true;
-  for (const [ex, ey] of [[5, 17], [19, 17]]) if ((x - ex) ** 2 + (y - ey) ** 2 <= 1) return true;
-  for (const [cx, cy] of [[8, 17], [16, 17], [12, 10]]) if ((x - cx) ** 2 + (y - cy) ** 2 <= 1.8 ** 2) return true;
+  for (const [ex, ey] of [
+    [5, 17],
+    [19, 17],
+  ])
+    if ((x - ex) ** 2 + (y - ey) ** 2 <= 1) return true;
+  for (const [cx, cy] of [
+    [8, 17],
+    [16, 17],
+    [12, 10],
+  ])
+    if ((x - cx) ** 2 + (y - cy) ** 2 <= 1.8 ** 2) return true;
   return false;
 }
 
@@ -77,7 +86,9 @@ function png(w, h, rgba) {
   ihdr.set([8, 6, 0, 0, 0], 8);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 

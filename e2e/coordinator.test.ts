@@ -8,8 +8,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
-  Topology, describeE2E, ping, sleep, startWarren, waitForPing, waitUntil, warrenCli,
-  type Namespace, type TrackedProcess, type Warren,
+  Topology,
+  describeE2E,
+  ping,
+  sleep,
+  startWarren,
+  waitForPing,
+  waitUntil,
+  warrenCli,
+  type Namespace,
+  type TrackedProcess,
+  type Warren,
 } from './netns/index.js';
 import { repoRoot } from './netns/warren.js';
 import { readProfile } from '../helper/src/config/load.js';
@@ -18,11 +27,27 @@ import { join } from 'node:path';
 const COORD_IP = '192.0.2.100';
 const COORD_URL = `http://${COORD_IP}:8080`;
 
-interface Member { name: string; ip: string; ns?: Namespace; w?: Warren; profile: string; state: string; vip?: string; identity?: string }
+interface Member {
+  name: string;
+  ip: string;
+  ns?: Namespace;
+  w?: Warren;
+  profile: string;
+  state: string;
+  vip?: string;
+  identity?: string;
+}
 
 const POLICY_DEV_TO_SERVERS = {
   Tags: ['dev', 'server'],
-  Policies: [{ Name: 'devs to servers', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }, { Protocol: 'tcp', Ports: '22' }] }],
+  Policies: [
+    {
+      Name: 'devs to servers',
+      Senders: ['tag:dev'],
+      Receivers: ['tag:server'],
+      Acls: [{ Protocol: 'icmp' }, { Protocol: 'tcp', Ports: '22' }],
+    },
+  ],
   Dns: { Records: [{ Name: 'db', Targets: ['tag:server'] }] },
 };
 const POLICY_NONE = { Tags: ['dev', 'server'], Policies: [] };
@@ -40,14 +65,33 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
   const [alpha, beta, gamma] = members as [Member, Member, Member];
 
   const coordinatorCli = (args: string[]) =>
-    coordNs.exec([process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', dataDir], { allowFailure: true, timeoutMs: 20_000 });
+    coordNs.exec([process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', dataDir], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+    });
 
   async function startCoordinator(): Promise<void> {
-    coord = coordNs.spawn([process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), 'serve', '--data', dataDir, '--listen', `${COORD_IP}:8080`], { name: 'coordinator' });
-    await waitUntil('the coordinator answers', async () => {
-      const r = await coordNs.exec(['curl', '-sf', `${COORD_URL}/v1/info`], { allowFailure: true, timeoutMs: 3000 });
-      return r.code === 0 ? true : undefined;
-    }, 20_000, 200);
+    coord = coordNs.spawn(
+      [
+        process.execPath,
+        join(repoRoot(), 'bin', 'warren-coordinator'),
+        'serve',
+        '--data',
+        dataDir,
+        '--listen',
+        `${COORD_IP}:8080`,
+      ],
+      { name: 'coordinator' },
+    );
+    await waitUntil(
+      'the coordinator answers',
+      async () => {
+        const r = await coordNs.exec(['curl', '-sf', `${COORD_URL}/v1/info`], { allowFailure: true, timeoutMs: 3000 });
+        return r.code === 0 ? true : undefined;
+      },
+      20_000,
+      200,
+    );
   }
 
   async function applyPolicy(file: object): Promise<void> {
@@ -57,7 +101,19 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
   }
 
   async function createKey(tags: string, approval: 'automatic' | 'gated'): Promise<string> {
-    const r = await coordinatorCli(['keys', 'create', '--tags', tags, '--approval', approval, '--uses', '5', '--expires', '1h', '--json']);
+    const r = await coordinatorCli([
+      'keys',
+      'create',
+      '--tags',
+      tags,
+      '--approval',
+      approval,
+      '--uses',
+      '5',
+      '--expires',
+      '1h',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { key: string }).key;
   }
@@ -66,8 +122,25 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     m.profile = topo.file(`${m.name}.profile`);
     const stateDir = topo.file(`warren-${m.name}-state`);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const r = await warrenCli(m.ns!, ['enrol', '--coordinator', COORD_URL, '--key', key, '--profile', m.profile, '--state-dir', stateDir,
-      '--hostname', m.name, '--port', '51820'], { timeoutMs: 30_000 });
+    const r = await warrenCli(
+      m.ns!,
+      [
+        'enrol',
+        '--coordinator',
+        COORD_URL,
+        '--key',
+        key,
+        '--profile',
+        m.profile,
+        '--state-dir',
+        stateDir,
+        '--hostname',
+        m.name,
+        '--port',
+        '51820',
+      ],
+      { timeoutMs: 30_000 },
+    );
     assert.equal(r.code, 0, `${m.name} enrol: ${r.stdout}${r.stderr}`);
     const p = readProfile(m.profile);
     m.vip = p.profile.virtualAddress;
@@ -101,15 +174,28 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     const devKey = await createKey('dev', 'automatic');
     const serverKey = await createKey('server', 'automatic');
     const gatedKey = await createKey('server', 'gated');
-    for (const [m, k] of [[alpha, devKey], [beta, serverKey], [gamma, gatedKey]] as const) await enrolAndStart(m, k);
+    for (const [m, k] of [
+      [alpha, devKey],
+      [beta, serverKey],
+      [gamma, gatedKey],
+    ] as const)
+      await enrolAndStart(m, k);
     const vips = new Set(members.map((m) => m.vip));
     assert.equal(vips.size, 3, 'three distinct addresses');
     for (const v of vips) assert.match(v!, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./, 'inside 100.64.0.0/10');
-    await waitUntil('gamma waits for approval', async () => ((await gamma.w!.status()).coordinator?.state === 'pending' ? true : undefined), 10_000);
-    assert.equal(await canPing(alpha, gamma), false, 'a pending system is in nobody\'s map');
+    await waitUntil(
+      'gamma waits for approval',
+      async () => ((await gamma.w!.status()).coordinator?.state === 'pending' ? true : undefined),
+      10_000,
+    );
+    assert.equal(await canPing(alpha, gamma), false, "a pending system is in nobody's map");
     const r = await coordinatorCli(['systems', 'approve', gamma.identity!]);
     assert.equal(r.code, 0, r.stderr);
-    await waitUntil('gamma gets its map', async () => ((await gamma.w!.status()).coordinator?.state === 'active' ? true : undefined), 5000);
+    await waitUntil(
+      'gamma gets its map',
+      async () => ((await gamma.w!.status()).coordinator?.state === 'active' ? true : undefined),
+      5000,
+    );
   });
 
   test('traffic and DNS follow the policy: devs reach servers, not the other way', async () => {
@@ -120,12 +206,19 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     assert.equal(s.mode, 'coordinated');
     assert.equal(s.coordinator?.reachable, true);
     assert.deepEqual(new Set(s.peers.map((p) => p.identity)), new Set([beta.identity, gamma.identity]));
-    const dig = await alpha.ns!.exec(['dig', '+short', '+time=2', '+tries=1', `@${alpha.vip}`, 'beta.warren.internal'], { allowFailure: true });
+    const dig = await alpha.ns!.exec(
+      ['dig', '+short', '+time=2', '+tries=1', `@${alpha.vip}`, 'beta.warren.internal'],
+      { allowFailure: true },
+    );
     assert.equal(dig.stdout.trim(), beta.vip);
-    const db = await alpha.ns!.exec(['dig', '+short', '+time=2', '+tries=1', `@${alpha.vip}`, 'db.warren.internal'], { allowFailure: true });
+    const db = await alpha.ns!.exec(['dig', '+short', '+time=2', '+tries=1', `@${alpha.vip}`, 'db.warren.internal'], {
+      allowFailure: true,
+    });
     assert.deepEqual(new Set(db.stdout.trim().split('\n')), new Set([beta.vip, gamma.vip]), 'a record for a tag');
     // Without +short, so that an empty answer is told apart from no answer at all.
-    const hidden = await beta.ns!.exec(['dig', '+time=2', '+tries=1', `@${beta.vip}`, 'alpha.warren.internal'], { allowFailure: true });
+    const hidden = await beta.ns!.exec(['dig', '+time=2', '+tries=1', `@${beta.vip}`, 'alpha.warren.internal'], {
+      allowFailure: true,
+    });
     assert.match(hidden.stdout, /status: NXDOMAIN/, 'beta may not reach alpha, so its DNS does not answer for it');
   });
 
@@ -146,25 +239,59 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     await waitForPing(alpha.ns!, gamma.vip!);
     const r = await coordinatorCli(['systems', 'revoke', gamma.identity!]);
     assert.equal(r.code, 0, r.stderr);
-    await waitUntil('alpha drops gamma', async () => ((await alpha.w!.status()).peers.some((p) => p.identity === gamma.identity) ? undefined : true), 3000, 50);
+    await waitUntil(
+      'alpha drops gamma',
+      async () => ((await alpha.w!.status()).peers.some((p) => p.identity === gamma.identity) ? undefined : true),
+      3000,
+      50,
+    );
     assert.equal(await canPing(alpha, gamma), false);
-    await waitUntil('gamma knows', async () => ((await gamma.w!.status()).coordinator?.state === 'revoked' ? true : undefined), 5000);
+    await waitUntil(
+      'gamma knows',
+      async () => ((await gamma.w!.status()).coordinator?.state === 'revoked' ? true : undefined),
+      5000,
+    );
     assert.equal((await gamma.w!.status()).peers.length, 0);
   });
 
   test('tunnels keep working while the coordinator is down; it restarts with everything and the helpers reconnect', async () => {
     const before = await coordinatorCli(['systems', 'list', '--json']);
     // Name what is listed, so that two empty lists cannot compare equal below.
-    assert.deepEqual(JSON.parse(before.stdout).map((s: { identity: string; state: string }) => `${s.identity} ${s.state}`).sort(),
-      [`${alpha.identity} active`, `${beta.identity} active`, `${gamma.identity} revoked`].sort(), before.stdout);
+    assert.deepEqual(
+      JSON.parse(before.stdout)
+        .map((s: { identity: string; state: string }) => `${s.identity} ${s.state}`)
+        .sort(),
+      [`${alpha.identity} active`, `${beta.identity} active`, `${gamma.identity} revoked`].sort(),
+      before.stdout,
+    );
     await coord.stop(5000);
-    await waitUntil('alpha notices', async () => ((await alpha.w!.status()).coordinator?.reachable === false ? true : undefined), 60_000, 200);
+    await waitUntil(
+      'alpha notices',
+      async () => ((await alpha.w!.status()).coordinator?.reachable === false ? true : undefined),
+      60_000,
+      200,
+    );
     assert.equal(await canPing(alpha, beta), true, 'the tunnel works on the last map');
     await startCoordinator();
     const afterList = await coordinatorCli(['systems', 'list', '--json']);
-    assert.deepEqual(JSON.parse(afterList.stdout).map((s: { identity: string; virtualAddress: string; state: string }) => [s.identity, s.virtualAddress, s.state]),
-      JSON.parse(before.stdout).map((s: { identity: string; virtualAddress: string; state: string }) => [s.identity, s.virtualAddress, s.state]));
-    await waitUntil('alpha reconnects', async () => ((await alpha.w!.status()).coordinator?.reachable ? true : undefined), 30_000, 200);
+    assert.deepEqual(
+      JSON.parse(afterList.stdout).map((s: { identity: string; virtualAddress: string; state: string }) => [
+        s.identity,
+        s.virtualAddress,
+        s.state,
+      ]),
+      JSON.parse(before.stdout).map((s: { identity: string; virtualAddress: string; state: string }) => [
+        s.identity,
+        s.virtualAddress,
+        s.state,
+      ]),
+    );
+    await waitUntil(
+      'alpha reconnects',
+      async () => ((await alpha.w!.status()).coordinator?.reachable ? true : undefined),
+      30_000,
+      200,
+    );
     await waitForPing(alpha.ns!, beta.vip!);
   });
 

@@ -6,8 +6,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  Topology, describeE2E, genKeyPair, ping, sleep, startWarren, tcpTransfer, waitForPing, waitUntil,
-  type KeyPair, type Namespace, type Warren,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  ping,
+  sleep,
+  startWarren,
+  tcpTransfer,
+  waitForPing,
+  waitUntil,
+  type KeyPair,
+  type Namespace,
+  type Warren,
 } from './netns/index.js';
 import { warrenCli } from './netns/warren.js';
 import { nodeScript } from './netns/node-script.js';
@@ -23,7 +33,13 @@ const PRINTER = '198.51.100.10';
 const LOCAL_NET = '203.0.113.0/24';
 const CLASHING_ROUTE = '203.0.113.128/25';
 
-interface Host { key: KeyPair; vip: string; ip: string; ns?: Namespace; w?: Warren }
+interface Host {
+  key: KeyPair;
+  vip: string;
+  ip: string;
+  ns?: Namespace;
+  w?: Warren;
+}
 
 describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] }, { timeout: 240_000 }, () => {
   let topo: Topology;
@@ -34,10 +50,17 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
   const exitId = identityOf(exit.key.publicKey);
 
   const peer = (h: Host, name: string, extra: object = {}) => ({
-    Name: name, PublicKey: h.key.publicKey, Endpoint: `${h.ip}:51820`, AllowedIPs: [`${h.vip}/32`], ...extra,
+    Name: name,
+    PublicKey: h.key.publicKey,
+    Endpoint: `${h.ip}:51820`,
+    AllowedIPs: [`${h.vip}/32`],
+    ...extra,
   });
   const clientProfile = (h: Host, tags: string[], extraRoutes: string[] = []) => ({
-    PrivateKey: h.key.privateKey, ListenPort: 51820, VirtualAddress: h.vip, Adapter: { Name: topo.ifname('w') },
+    PrivateKey: h.key.privateKey,
+    ListenPort: 51820,
+    VirtualAddress: h.vip,
+    Adapter: { Name: topo.ifname('w') },
     Tags: tags,
     Peers: [peer(exit, 'exit', { Tags: ['exit'] })],
     ExitNode: { AvailableRoutes: { [exitId]: [LAN, ...extraRoutes] } },
@@ -59,25 +82,52 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     // The printer knows how to reach the overlay (a LAN router would say so); it still must
     // not be able to start anything there.
     await printer.exec(['ip', 'route', 'add', '100.64.0.0/10', 'via', EXIT_LAN_IP]);
-    exit.w = await startWarren(exit.ns!, {
-      PrivateKey: exit.key.privateKey, ListenPort: 51820, VirtualAddress: exit.vip, Adapter: { Name: topo.ifname('w') },
-      Tags: ['exit'],
-      Policies: [{ Name: 'laptops use the exit node', Senders: ['tag:laptop'], Receivers: ['tag:exit'], Acls: [{ Protocol: 'any' }] }],
-      Peers: [peer(client, 'client', { Tags: ['laptop'] }), peer(other, 'other')],
-      ExitNode: { ProvidesRoutes: [LAN] },
-    }, { name: 'warren-exit' });
-    client.w = await startWarren(client.ns!, clientProfile(client, ['laptop'], [CLASHING_ROUTE]), { name: 'warren-client' });
+    exit.w = await startWarren(
+      exit.ns!,
+      {
+        PrivateKey: exit.key.privateKey,
+        ListenPort: 51820,
+        VirtualAddress: exit.vip,
+        Adapter: { Name: topo.ifname('w') },
+        Tags: ['exit'],
+        Policies: [
+          {
+            Name: 'laptops use the exit node',
+            Senders: ['tag:laptop'],
+            Receivers: ['tag:exit'],
+            Acls: [{ Protocol: 'any' }],
+          },
+        ],
+        Peers: [peer(client, 'client', { Tags: ['laptop'] }), peer(other, 'other')],
+        ExitNode: { ProvidesRoutes: [LAN] },
+      },
+      { name: 'warren-exit' },
+    );
+    client.w = await startWarren(client.ns!, clientProfile(client, ['laptop'], [CLASHING_ROUTE]), {
+      name: 'warren-client',
+    });
     other.w = await startWarren(other.ns!, clientProfile(other, []), { name: 'warren-other' });
   });
-  after(async () => { await topo?.destroy(); });
+  after(async () => {
+    await topo?.destroy();
+  });
 
   test('the exit node set up forwarding and its own nft table', async () => {
     const s = await exit.w!.status();
-    assert.deepEqual(s.providesRoutes?.map((r) => [r.cidr, r.snatTo]), [[LAN, EXIT_LAN_IP]]);
+    assert.deepEqual(
+      s.providesRoutes?.map((r) => [r.cidr, r.snatTo]),
+      [[LAN, EXIT_LAN_IP]],
+    );
     assert.equal((await exit.ns!.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
     // The table of its own (helper/src/exitnode/nft.ts): exec fails if it does not exist.
     const table = (await exit.ns!.exec(['nft', 'list', 'table', 'ip', exitTableName(s.adapter)])).stdout;
-    assert.match(table, new RegExp(`ip saddr 100\\.64\\.0\\.0/10 ip daddr ${LAN.replace(/\./g, '\\.')} oifname "\\S+" counter packets \\d+ bytes \\d+ snat to ${EXIT_LAN_IP.replace(/\./g, '\\.')}`), table);
+    assert.match(
+      table,
+      new RegExp(
+        `ip saddr 100\\.64\\.0\\.0/10 ip daddr ${LAN.replace(/\./g, '\\.')} oifname "\\S+" counter packets \\d+ bytes \\d+ snat to ${EXIT_LAN_IP.replace(/\./g, '\\.')}`,
+      ),
+      table,
+    );
     assert.match(table, new RegExp(`drop comment "${DROP_COMMENT}"`), table);
     const c = await client.w!.status();
     assert.deepEqual(c.peers[0]?.exitNodeFor, [LAN, CLASHING_ROUTE]);
@@ -88,7 +138,10 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
   test('an exit route that overlaps a local network is reported, not applied', async () => {
     const list = await warrenCli(client.ns!, ['exit-node', 'list', '--socket', client.w!.socket]);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`not routed: ${CLASHING_ROUTE.replace(/\./g, '\\.')} overlaps ${LOCAL_NET.replace(/\./g, '\\.')}`));
+    assert.match(
+      list.stdout,
+      new RegExp(`not routed: ${CLASHING_ROUTE.replace(/\./g, '\\.')} overlaps ${LOCAL_NET.replace(/\./g, '\\.')}`),
+    );
     assert.doesNotMatch((await client.ns!.exec(['ip', 'route', 'show', CLASHING_ROUTE])).stdout, /dev/);
   });
 
@@ -99,10 +152,12 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     assert.equal(t.recvSha, t.sentSha);
     const server = printer.spawn([...nodeScript('tcp-probe'), 'serve', PRINTER, '9100'], { name: 'printer-9100' });
     await server.waitFor(/listening/, 10_000);
-    const probe = client.ns!.spawn([...nodeScript('tcp-probe'), 'connect', PRINTER, '9100', '100'], { name: 'client-probe' });
+    const probe = client.ns!.spawn([...nodeScript('tcp-probe'), 'connect', PRINTER, '9100', '100'], {
+      name: 'client-probe',
+    });
     try {
       const m = await server.waitFor(/\{"peer":"([^"]*)"\}/, 10_000);
-      assert.equal(m[1]!.replace('::ffff:', ''), EXIT_LAN_IP, 'source NAT to the exit node\'s LAN address');
+      assert.equal(m[1]!.replace('::ffff:', ''), EXIT_LAN_IP, "source NAT to the exit node's LAN address");
     } finally {
       await Promise.all([probe.stop(500), server.stop(500)]);
     }
@@ -112,7 +167,9 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     const server = printer.spawn([...nodeScript('udp-echo'), 'serve', PRINTER, '5353'], { name: 'printer-udp' });
     try {
       await server.waitFor(/listening/, 10_000);
-      const r = await client.ns!.exec([...nodeScript('udp-echo'), 'send', PRINTER, '5353', '200', '1000'], { timeoutMs: 20_000 });
+      const r = await client.ns!.exec([...nodeScript('udp-echo'), 'send', PRINTER, '5353', '200', '1000'], {
+        timeoutMs: 20_000,
+      });
       const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sent: number; received: number };
       assert.ok(result.received >= 195, `UDP echoes: ${JSON.stringify(result)}`);
       const m = await server.waitFor(/\{"from":"([^"]*)"\}/, 1000);
@@ -125,10 +182,14 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
   test('the printer cannot start traffic into the overlay, and it is counted', async () => {
     const r = await ping(printer, client.vip, { count: 3, interval: 0.2 });
     assert.equal(r.received, 0);
-    await waitUntil('the unsolicited drop counter', async () => {
-      const s = await exit.w!.status();
-      return (s.unsolicitedFromSubnets ?? 0) >= 3 ? true : undefined;
-    }, 10_000);
+    await waitUntil(
+      'the unsolicited drop counter',
+      async () => {
+        const s = await exit.w!.status();
+        return (s.unsolicitedFromSubnets ?? 0) >= 3 ? true : undefined;
+      },
+      10_000,
+    );
   });
 
   test('a client without a grant is refused at the exit node', async () => {

@@ -6,8 +6,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Topology, describeE2E, genKeyPair, ping, routedLayout, startUdpRelay, startWarren, tcpTransfer,
-  udpFuzz, waitForPing, warrenProfile, type Namespace,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  ping,
+  routedLayout,
+  startUdpRelay,
+  startWarren,
+  tcpTransfer,
+  udpFuzz,
+  waitForPing,
+  warrenProfile,
+  type Namespace,
 } from './netns/index.js';
 
 const MB = 1024 * 1024;
@@ -27,7 +37,11 @@ function sum(r: Record<string, number>): number {
 }
 
 function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
 }
 
 describeE2E('Warren under hostile UDP', { warren: true, binaries: ['ping'] }, { timeout: 240_000 }, () => {
@@ -38,16 +52,32 @@ describeE2E('Warren under hostile UDP', { warren: true, binaries: ['ping'] }, { 
       const ka = genKeyPair();
       const kb = genKeyPair();
       const relay = await startUdpRelay(l.r, {
-        listenIp: l.rA, listenPort: 40000, targetIp: l.bIp, targetPort: 51820, outIp: l.rB,
+        listenIp: l.rA,
+        listenPort: 40000,
+        targetIp: l.bIp,
+        targetPort: 51820,
+        outIp: l.rB,
       });
-      await startWarren(l.a, warrenProfile({
-        keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
-        peers: [{ publicKey: kb.publicKey, endpoint: relay.endpoint, allowedIps: ['100.64.0.2/32'] }],
-      }));
-      const wb = await startWarren(l.b, warrenProfile({
-        keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
-        peers: [{ publicKey: ka.publicKey, allowedIps: ['100.64.0.1/32'] }],
-      }));
+      await startWarren(
+        l.a,
+        warrenProfile({
+          keys: ka,
+          listenPort: 51820,
+          virtualAddress: '100.64.0.1',
+          adapter: topo.ifname('w'),
+          peers: [{ publicKey: kb.publicKey, endpoint: relay.endpoint, allowedIps: ['100.64.0.2/32'] }],
+        }),
+      );
+      const wb = await startWarren(
+        l.b,
+        warrenProfile({
+          keys: kb,
+          listenPort: 51820,
+          virtualAddress: '100.64.0.2',
+          adapter: topo.ifname('w'),
+          peers: [{ publicKey: ka.publicKey, allowedIps: ['100.64.0.1/32'] }],
+        }),
+      );
       await waitForPing(l.a, '100.64.0.2');
       const tr = await tcpTransfer(l.a, l.b, '100.64.0.2', 2 * MB);
       assert.equal(tr.recvSha, tr.sentSha);
@@ -74,11 +104,16 @@ describeE2E('Warren under hostile UDP', { warren: true, binaries: ['ping'] }, { 
       t.diagnostic(`drops: ${JSON.stringify(d)}; kernel dropped ${kernel}`);
       // The bounds below forgive what the kernel dropped; were that most of the storm, they
       // would check nothing, so the run must have reached the helper for the most part.
-      assert.ok(kernel < (FUZZ + replayed) / 10, `the kernel dropped ${kernel} of ${FUZZ + replayed} datagrams: too many to judge the helper`);
+      assert.ok(
+        kernel < (FUZZ + replayed) / 10,
+        `the kernel dropped ${kernel} of ${FUZZ + replayed} datagrams: too many to judge the helper`,
+      );
       // Nearly all recorded datagrams are transport data of the live session, so replays of
       // them must be refused by the replay window.
-      assert.ok((d['replayed-counter'] ?? 0) >= recorded * 0.9 - kernel,
-        `replayed-counter ${d['replayed-counter'] ?? 0} for ${recorded} replays: ${JSON.stringify(d)}`);
+      assert.ok(
+        (d['replayed-counter'] ?? 0) >= recorded * 0.9 - kernel,
+        `replayed-counter ${d['replayed-counter'] ?? 0} for ${recorded} replays: ${JSON.stringify(d)}`,
+      );
       const others = sum(d) - (d['replayed-counter'] ?? 0);
       assert.ok(others >= FUZZ - kernel, `only ${others} of ${FUZZ} fuzz datagrams counted: ${JSON.stringify(d)}`);
       // Every hostile datagram the kernel delivered is refused under some reason.

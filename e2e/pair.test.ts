@@ -3,8 +3,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  Topology, describeE2E, genKeyPair, pairLayout, ping, startWarren, tcpTransfer, waitForPing,
-  warrenProfile, type PairLayout, type Warren,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  pairLayout,
+  ping,
+  startWarren,
+  tcpTransfer,
+  waitForPing,
+  warrenProfile,
+  type PairLayout,
+  type Warren,
 } from './netns/index.js';
 
 const MB = 1024 * 1024;
@@ -23,19 +32,36 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
     l = await pairLayout(topo);
     adapters.a = topo.ifname('w');
     adapters.b = topo.ifname('w');
-    wa = await startWarren(l.a, warrenProfile({
-      keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: adapters.a,
-      peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-    }));
-    wb = await startWarren(l.b, warrenProfile({
-      keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: adapters.b,
-      peers: [{ name: 'a', publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
-    }));
+    wa = await startWarren(
+      l.a,
+      warrenProfile({
+        keys: ka,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.1',
+        adapter: adapters.a,
+        peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+      }),
+    );
+    wb = await startWarren(
+      l.b,
+      warrenProfile({
+        keys: kb,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.2',
+        adapter: adapters.b,
+        peers: [{ name: 'a', publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+      }),
+    );
   });
-  after(async () => { await topo?.destroy(); });
+  after(async () => {
+    await topo?.destroy();
+  });
 
   test('each adapter carries its virtual address, MTU and the overlay route', async () => {
-    for (const [ns, ifname, addr] of [[l.a, adapters.a, '100.64.0.1'], [l.b, adapters.b, '100.64.0.2']] as const) {
+    for (const [ns, ifname, addr] of [
+      [l.a, adapters.a, '100.64.0.1'],
+      [l.b, adapters.b, '100.64.0.2'],
+    ] as const) {
       const link = (await ns.exec(['ip', '-o', 'addr', 'show', 'dev', ifname])).stdout;
       assert.match(link, new RegExp(`inet ${addr.replaceAll('.', '\\.')}/`));
       const mtu = (await ns.exec(['cat', `/sys/class/net/${ifname}/mtu`])).stdout.trim();
@@ -56,7 +82,10 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
   test('status --json on both shows the peer with a handshake and bytes both ways', async () => {
     await waitForPing(l.a, '100.64.0.2');
     await ping(l.b, '100.64.0.1', { count: 2, interval: 0.05 });
-    for (const [w, self, peer, peerIp] of [[wa, ka, kb, l.bIp], [wb, kb, ka, l.aIp]] as const) {
+    for (const [w, self, peer, peerIp] of [
+      [wa, ka, kb, l.bIp],
+      [wb, kb, ka, l.aIp],
+    ] as const) {
       const s = await w.status();
       assert.equal(s.publicKey, self.publicKey);
       assert.equal(s.listenPort, 51820);

@@ -4,27 +4,47 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Topology, describeE2E, genKeyPair, moveAddress, ping, routedLayout, startWarren, tcpTransfer,
-  waitForPing, warrenProfile,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  moveAddress,
+  ping,
+  routedLayout,
+  startWarren,
+  tcpTransfer,
+  waitForPing,
+  warrenProfile,
 } from './netns/index.js';
 
 const MB = 1024 * 1024;
 
 describeE2E('Warren roaming', { warren: true, binaries: ['ping'] }, { timeout: 240_000 }, () => {
-  test('a 50 MB transfer survives a change of A\'s address and B learns the new endpoint', async (t) => {
+  test("a 50 MB transfer survives a change of A's address and B learns the new endpoint", async (t) => {
     const topo = Topology.create();
     try {
       const l = await routedLayout(topo);
       const ka = genKeyPair();
       const kb = genKeyPair();
-      await startWarren(l.a, warrenProfile({
-        keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
-        peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-      }));
-      const wb = await startWarren(l.b, warrenProfile({
-        keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
-        peers: [{ publicKey: ka.publicKey, allowedIps: ['100.64.0.1/32'] }],
-      }));
+      await startWarren(
+        l.a,
+        warrenProfile({
+          keys: ka,
+          listenPort: 51820,
+          virtualAddress: '100.64.0.1',
+          adapter: topo.ifname('w'),
+          peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+        }),
+      );
+      const wb = await startWarren(
+        l.b,
+        warrenProfile({
+          keys: kb,
+          listenPort: 51820,
+          virtualAddress: '100.64.0.2',
+          adapter: topo.ifname('w'),
+          peers: [{ publicKey: ka.publicKey, allowedIps: ['100.64.0.1/32'] }],
+        }),
+      );
       await waitForPing(l.a, '100.64.0.2');
       assert.equal((await wb.peer(ka.publicKey)).endpoint, `${l.aIp}:51820`);
 
@@ -37,9 +57,12 @@ describeE2E('Warren roaming', { warren: true, binaries: ['ping'] }, { timeout: 2
         rateBytesPerSec: 10 * MB,
         onProgress: (sent) => {
           if (moved !== undefined || sent < 15 * MB) return;
-          moved = moveAddress(l.a, l.aIf, '198.51.100.2/24', '198.51.100.3/24', l.rA)
-            .then(() => { movedMidTransfer = !transferDone; });
-          moved.catch(() => { /* awaited below */ });
+          moved = moveAddress(l.a, l.aIf, '198.51.100.2/24', '198.51.100.3/24', l.rA).then(() => {
+            movedMidTransfer = !transferDone;
+          });
+          moved.catch(() => {
+            /* awaited below */
+          });
         },
       });
       transferDone = true;

@@ -5,8 +5,17 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
-  Topology, describeE2E, genKeyPair, pairLayout, ping, startWarren, waitForPing, warrenCli, warrenProfile,
-  type PairLayout, type Warren,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  pairLayout,
+  ping,
+  startWarren,
+  waitForPing,
+  warrenCli,
+  warrenProfile,
+  type PairLayout,
+  type Warren,
 } from './netns/index.js';
 
 describeE2E('connect, disconnect and live peers', { warren: true, binaries: ['ping'] }, { timeout: 180_000 }, () => {
@@ -21,18 +30,32 @@ describeE2E('connect, disconnect and live peers', { warren: true, binaries: ['pi
   before(async () => {
     topo = Topology.create();
     l = await pairLayout(topo);
-    wa = await startWarren(l.a, warrenProfile({
-      keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
-      peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-    }));
+    wa = await startWarren(
+      l.a,
+      warrenProfile({
+        keys: ka,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.1',
+        adapter: topo.ifname('w'),
+        peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+      }),
+    );
     const adapterB = topo.ifname('w');
-    profileB = (withA) => warrenProfile({
-      keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: adapterB,
-      peers: withA ? [{ name: 'a', publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }] : [],
-    });
+    profileB = (withA) =>
+      warrenProfile({
+        keys: kb,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.2',
+        adapter: adapterB,
+        peers: withA
+          ? [{ name: 'a', publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }]
+          : [],
+      });
     wb = await startWarren(l.b, profileB(true));
   });
-  after(async () => { await topo?.destroy(); });
+  after(async () => {
+    await topo?.destroy();
+  });
 
   test('warren down stops traffic both ways and warren up restores it', async () => {
     await waitForPing(l.a, '100.64.0.2');

@@ -9,7 +9,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -22,7 +34,14 @@ import { DEFAULT_PROFILE_PATH } from '../helper/src/config/schema.js';
 import { VERSION } from '../helper/src/version.js';
 import { afterPack } from './after-pack.js';
 import { importSpecifiers, listFiles, stageHelper } from './stage-helper.js';
-import { BUILDER_MACRO, parsePlist, parseUnitFile, parseXml, renderBuilderScript, type PlistValue } from './validate.js';
+import {
+  BUILDER_MACRO,
+  parsePlist,
+  parseUnitFile,
+  parseXml,
+  renderBuilderScript,
+  type PlistValue,
+} from './validate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const compiled = import.meta.url.endsWith('.js');
@@ -78,12 +97,18 @@ test('systemd-analyze verify accepts the unit without a warning, and its exposur
     writeFileSync(exe, '#!/bin/sh\n');
     chmodSync(exe, 0o755);
 
-    const v = spawnSync('systemd-analyze', ['verify', `--root=${tmp}`, SERVICE_UNIT], { encoding: 'utf8', timeout: 60_000 });
+    const v = spawnSync('systemd-analyze', ['verify', `--root=${tmp}`, SERVICE_UNIT], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const said = `${v.stdout}${v.stderr}`.split('\n').filter((l) => l.includes('warren-helper'));
     assert.equal(v.status, 0, `${v.stdout}${v.stderr}`);
     assert.deepEqual(said, [], 'systemd-analyze has something to say about the unit');
 
-    const s = spawnSync('systemd-analyze', ['security', '--offline=yes', `--root=${tmp}`, SERVICE_UNIT], { encoding: 'utf8', timeout: 60_000 });
+    const s = spawnSync('systemd-analyze', ['security', '--offline=yes', `--root=${tmp}`, SERVICE_UNIT], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const m = /Overall exposure level for warren-helper\.service: (\d+\.\d)/.exec(s.stdout);
     assert.ok(m !== null, `no exposure level in: ${s.stdout.slice(-500)}${s.stderr}`);
     assert.ok(Number(m[1]) <= 4.0, `exposure ${m[1]} is above 4.0: the hardening was weakened`);
@@ -92,34 +117,50 @@ test('systemd-analyze verify accepts the unit without a warning, and its exposur
   }
 });
 
-test('the unit runs the packaged launcher with the helper\'s paths and keeps what the helper needs', () => {
+test("the unit runs the packaged launcher with the helper's paths and keeps what the helper needs", () => {
   const unit = parseUnitFile(read('packaging/linux/warren-helper.service'));
   const one = (k: string): string | undefined => unit.get(k)?.at(-1);
   const all = (k: string): string => (unit.get(k) ?? []).join(' ');
   const cases: Array<[string, string | undefined, string]> = [
-    ['ExecStart is the launcher the package installs', one('Service.ExecStart'), `${linuxAppDir}/resources/helper/warren run`],
+    [
+      'ExecStart is the launcher the package installs',
+      one('Service.ExecStart'),
+      `${linuxAppDir}/resources/helper/warren run`,
+    ],
     // systemd makes these folders for the helper, which does not create its parents.
-    ['systemd makes the socket\'s folder', `/run/${one('Service.RuntimeDirectory')}`, dirname(DEFAULT_SOCKET_PATH)],
+    ["systemd makes the socket's folder", `/run/${one('Service.RuntimeDirectory')}`, dirname(DEFAULT_SOCKET_PATH)],
     ['systemd makes the state folder', `/var/lib/${one('Service.StateDirectory')}`, DEFAULT_STATE_DIR],
-    ['the profiles are under ConfigurationDirectory', `/etc/${one('Service.ConfigurationDirectory')}`, dirname(dirname(DEFAULT_PROFILE_PATH))],
+    [
+      'the profiles are under ConfigurationDirectory',
+      `/etc/${one('Service.ConfigurationDirectory')}`,
+      dirname(dirname(DEFAULT_PROFILE_PATH)),
+    ],
     ['socket where the app looks', all('Service.Environment').match(/WARREN_SOCKET=(\S+)/)?.[1], DEFAULT_SOCKET_PATH],
-    ['state where warren cleanup looks', all('Service.Environment').match(/WARREN_STATE_DIR=(\S+)/)?.[1], DEFAULT_STATE_DIR],
+    [
+      'state where warren cleanup looks',
+      all('Service.Environment').match(/WARREN_STATE_DIR=(\S+)/)?.[1],
+      DEFAULT_STATE_DIR,
+    ],
     ['the default profile', all('Service.Environment').match(/WARREN_PROFILE=(\S+)/)?.[1], DEFAULT_PROFILE_PATH],
     ['waits for that profile', one('Unit.ConditionPathExists'), DEFAULT_PROFILE_PATH],
   ];
   for (const [what, got, want] of cases) assert.equal(got, want, what);
   const caps = all('Service.CapabilityBoundingSet').split(/\s+/);
-  for (const cap of ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN']) assert.ok(caps.includes(cap), `${cap} is kept`);
+  for (const cap of ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN'])
+    assert.ok(caps.includes(cap), `${cap} is kept`);
   assert.ok((unit.get('Service.DeviceAllow') ?? []).includes('/dev/net/tun rw'), '/dev/net/tun is allowed');
   // Settings that would break the helper: /proc/sys (exit node), V8's JIT, /dev/net/tun, /etc/resolv.conf.
   const forbidden: Array<[string, RegExp]> = [
-    ['Service.ProtectKernelTunables', /^(yes|true|1)$/], ['Service.MemoryDenyWriteExecute', /^(yes|true|1)$/],
-    ['Service.PrivateDevices', /^(yes|true|1)$/], ['Service.ProtectSystem', /^(full|strict)$/], ['Service.PrivateNetwork', /^(yes|true|1)$/],
+    ['Service.ProtectKernelTunables', /^(yes|true|1)$/],
+    ['Service.MemoryDenyWriteExecute', /^(yes|true|1)$/],
+    ['Service.PrivateDevices', /^(yes|true|1)$/],
+    ['Service.ProtectSystem', /^(full|strict)$/],
+    ['Service.PrivateNetwork', /^(yes|true|1)$/],
   ];
   for (const [key, bad] of forbidden) assert.ok(!bad.test(one(key) ?? ''), `${key}=${one(key)} breaks the helper`);
 });
 
-test('electron-builder.yml is valid against electron-builder\'s own schema', () => {
+test("electron-builder.yml is valid against electron-builder's own schema", () => {
   const schema = JSON.parse(read('node_modules/app-builder-lib/scheme.json')) as object;
   const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
   assert.ok(validate(config), JSON.stringify(validate.errors, null, 1));
@@ -153,7 +194,11 @@ test('the deb/rpm scripts the config names render as electron-builder renders th
     }
     for (const rel of verbatim) {
       const text = read(rel);
-      assert.deepEqual([...text.matchAll(BUILDER_MACRO)].map((m) => m[0]), [], `${rel} gets no macros filled in`);
+      assert.deepEqual(
+        [...text.matchAll(BUILDER_MACRO)].map((m) => m[0]),
+        [],
+        `${rel} gets no macros filled in`,
+      );
       assert.match(text, new RegExp(`^app_dir=${linuxAppDir}$`, 'm'), `${rel} works in ${linuxAppDir}`);
       scripts.push([rel, text]);
     }
@@ -166,9 +211,19 @@ test('the deb/rpm scripts the config names render as electron-builder renders th
       assert.equal(n.status, 0, `${name}: ${n.stderr}`);
     }
     // The launcher the afterPack hook stages, the macOS scripts the config ships and the pkg's.
-    const macScripts = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.sh'));
-    const pkgScripts = join(str(at(config, 'directories.buildResources'), 'directories.buildResources'), str(at(config, 'pkg.scripts'), 'pkg.scripts'));
-    const shellScripts = ['packaging/warren', ...macScripts, join(pkgScripts, 'preinstall'), join(pkgScripts, 'postinstall')];
+    const macScripts = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? [])
+      .map((e) => e.from)
+      .filter((f) => f.endsWith('.sh'));
+    const pkgScripts = join(
+      str(at(config, 'directories.buildResources'), 'directories.buildResources'),
+      str(at(config, 'pkg.scripts'), 'pkg.scripts'),
+    );
+    const shellScripts = [
+      'packaging/warren',
+      ...macScripts,
+      join(pkgScripts, 'preinstall'),
+      join(pkgScripts, 'postinstall'),
+    ];
     assert.ok(macScripts.length > 0, 'the mac build ships its daemon scripts');
     for (const rel of [...shellScripts, ...scripts.map(([r]) => r)]) {
       assert.ok((statSync(join(root, rel)).mode & 0o111) !== 0, `${rel} must be executable`);
@@ -178,7 +233,10 @@ test('the deb/rpm scripts the config names render as electron-builder renders th
       assert.equal(n.status, 0, `${rel}: ${n.stderr}`);
     }
     if (!has('shellcheck')) return skip(t, 'shellcheck is missing; bash -n and sh -n passed');
-    const files = [...scripts.map(([rel]) => join(tmp, rel.split('/').at(-1)!)), ...shellScripts.map((rel) => join(root, rel))];
+    const files = [
+      ...scripts.map(([rel]) => join(tmp, rel.split('/').at(-1)!)),
+      ...shellScripts.map((rel) => join(root, rel)),
+    ];
     const sc = spawnSync('shellcheck', ['--external-sources', ...files], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(sc.status, 0, sc.stdout);
   } finally {
@@ -187,14 +245,22 @@ test('the deb/rpm scripts the config names render as electron-builder renders th
 });
 
 test('the launchd plist and the entitlements the config names are well-formed property lists', () => {
-  const plists = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.plist'));
+  const plists = ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? [])
+    .map((e) => e.from)
+    .filter((f) => f.endsWith('.plist'));
   assert.equal(plists.length, 1, 'the mac build ships one launchd plist');
   const daemon = parsePlist(read(plists[0]!)) as Record<string, PlistValue>;
   // launchd takes the job's name from Label; install-daemon.sh copies ${label}.plist and the
   // scripts start and stop system/${label}: all must agree.
   assert.equal(`${String(daemon.Label)}.plist`, plists[0]!.split('/').at(-1));
-  for (const rel of ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? []).map((e) => e.from).filter((f) => f.endsWith('.sh'))) {
-    assert.match(read(rel), new RegExp(`^label=${String(daemon.Label).replace(/\./g, '\\.')}$`, 'm'), `${rel} names the job`);
+  for (const rel of ((at(config, 'mac.extraResources') as Array<{ from: string }>) ?? [])
+    .map((e) => e.from)
+    .filter((f) => f.endsWith('.sh'))) {
+    assert.match(
+      read(rel),
+      new RegExp(`^label=${String(daemon.Label).replace(/\./g, '\\.')}$`, 'm'),
+      `${rel} names the job`,
+    );
   }
   // The launcher where the afterPack hook stages it in the app the pkg installs.
   assert.deepEqual(daemon.ProgramArguments, [macos('Resources/helper/warren'), 'run']);
@@ -224,7 +290,15 @@ test('every file electron-builder.yml names exists', () => {
   for (const list of ['linux.extraResources', 'mac.extraResources']) {
     for (const e of (at(config, list) as Array<{ from: string }>) ?? []) exists.push(e.from);
   }
-  for (const k of ['deb.afterInstall', 'deb.afterRemove', 'rpm.afterInstall', 'rpm.afterRemove', 'mac.entitlements', 'mac.entitlementsInherit', 'nsis.include']) {
+  for (const k of [
+    'deb.afterInstall',
+    'deb.afterRemove',
+    'rpm.afterInstall',
+    'rpm.afterRemove',
+    'mac.entitlements',
+    'mac.entitlementsInherit',
+    'nsis.include',
+  ]) {
     exists.push(str(at(config, k), k));
   }
   for (const k of ['deb.fpm', 'rpm.fpm']) exists.push(...(at(config, k) as string[]).filter((a) => !a.startsWith('-')));
@@ -233,26 +307,45 @@ test('every file electron-builder.yml names exists', () => {
   for (const e of (config.extraResources as Array<{ from: string }>) ?? []) exists.push(e.from);
   for (const k of ['linux.icon', 'win.icon']) exists.push(str(at(config, k), k));
   exists.push('bin/warren', 'packaging/warren'); // staged by the afterPack hook
-  for (const rel of exists) assert.ok(existsSync(join(root, rel)), `${rel} is named in electron-builder.yml but missing`);
+  for (const rel of exists)
+    assert.ok(existsSync(join(root, rel)), `${rel} is named in electron-builder.yml but missing`);
 });
 
-test('npm run build makes what the config runs and packs, and app.asar takes the app\'s parts only', (t) => {
+test("npm run build makes what the config runs and packs, and app.asar takes the app's parts only", (t) => {
   // The `files` patterns, read with electron-builder's own matcher and options (fileMatcher.js).
-  const { minimatch } = createRequire(require.resolve('app-builder-lib/package.json'))('minimatch') as
-    { minimatch(path: string, pattern: string, opts: { dot: boolean }): boolean };
+  const { minimatch } = createRequire(require.resolve('app-builder-lib/package.json'))('minimatch') as {
+    minimatch(path: string, pattern: string, opts: { dot: boolean }): boolean;
+  };
   const files = config.files as string[];
-  const packed = (rel: string): boolean => files.some((p) => !p.startsWith('!') && minimatch(rel, p, { dot: true })) &&
+  const packed = (rel: string): boolean =>
+    files.some((p) => !p.startsWith('!') && minimatch(rel, p, { dot: true })) &&
     !files.some((p) => p.startsWith('!') && minimatch(rel, p.slice(1), { dot: true }));
   const main = str(at(config, 'extraMetadata.main'), 'extraMetadata.main');
-  for (const rel of ['package.json', main, 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'dist/renderer/app.js']) {
+  for (const rel of [
+    'package.json',
+    main,
+    'dist/electron/preload.cjs',
+    'dist/renderer/index.html',
+    'dist/renderer/app.js',
+  ]) {
     assert.ok(packed(rel), `app.asar must carry ${rel}`);
   }
   // The helper and the web UI are staged into resources/ by the afterPack hook instead.
-  for (const rel of ['dist/helper/src/cli/main.js', 'dist/web-ui/warren-ui.mjs', 'dist/renderer/app.js.map', 'node_modules/react/index.js']) {
+  for (const rel of [
+    'dist/helper/src/cli/main.js',
+    'dist/web-ui/warren-ui.mjs',
+    'dist/renderer/app.js.map',
+    'node_modules/react/index.js',
+  ]) {
     assert.ok(!packed(rel), `app.asar must not carry ${rel}`);
   }
 
-  const built = [str(config.afterPack, 'afterPack'), 'dist/renderer/index.html', 'dist/renderer/app.js', 'dist/web-ui/warren-ui.mjs'];
+  const built = [
+    str(config.afterPack, 'afterPack'),
+    'dist/renderer/index.html',
+    'dist/renderer/app.js',
+    'dist/web-ui/warren-ui.mjs',
+  ];
   // scripts/build-ui.mjs builds the Electron shell where the electron package is installed.
   if (existsSync(join(root, 'node_modules/electron/package.json'))) built.push(main, 'dist/electron/preload.cjs');
   const missing = built.filter((rel) => !existsSync(join(root, rel)));
@@ -265,10 +358,15 @@ test('npm run build makes what the config runs and packs, and app.asar takes the
 test('the bundled main process and preload import only electron, since app.asar carries no node_modules', (t) => {
   const bundles = ['dist/electron/main.mjs', 'dist/electron/preload.cjs'];
   if (!bundles.every((b) => existsSync(join(root, b)))) {
-    return skip(t, 'dist/electron is not built (scripts/build-ui.mjs builds it where the electron package is installed)');
+    return skip(
+      t,
+      'dist/electron is not built (scripts/build-ui.mjs builds it where the electron package is installed)',
+    );
   }
   for (const b of bundles) {
-    const left = importSpecifiers(read(b)).filter((spec) => !spec.startsWith('node:') && spec !== 'electron' && !builtinModules.includes(spec));
+    const left = importSpecifiers(read(b)).filter(
+      (spec) => !spec.startsWith('node:') && spec !== 'electron' && !builtinModules.includes(spec),
+    );
     assert.deepEqual(left, [], `${b} imports these at run time, but app.asar has no node_modules`);
   }
 });
@@ -284,8 +382,13 @@ interface Staged {
   launcher: string;
 }
 
-const STAGE_INPUTS = ['dist/helper/src/cli/main.js', 'dist/helper/src/daemon/index.js', 'native/build/Release/warren_native.node',
-  'dist/web-ui/warren-ui.mjs', 'dist/renderer/index.html'];
+const STAGE_INPUTS = [
+  'dist/helper/src/cli/main.js',
+  'dist/helper/src/daemon/index.js',
+  'native/build/Release/warren_native.node',
+  'dist/web-ui/warren-ui.mjs',
+  'dist/renderer/index.html',
+];
 let staging: Promise<Staged> | null = null;
 after(async () => {
   const s = await staging?.catch(() => null);
@@ -307,9 +410,16 @@ async function staged(t: { skip(msg: string): void }): Promise<Staged | null> {
     // app binary insists on Node mode, as Electron needs ELECTRON_RUN_AS_NODE=1.
     const app = join(tmp, linuxAppDir);
     mkdirSync(app, { recursive: true });
-    writeFileSync(join(app, linuxExecutable), `#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] || exit 99\nexec '${process.execPath}' "$@"\n`);
+    writeFileSync(
+      join(app, linuxExecutable),
+      `#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] || exit 99\nexec '${process.execPath}' "$@"\n`,
+    );
     chmodSync(join(app, linuxExecutable), 0o755);
-    await afterPack({ appOutDir: app, electronPlatformName: 'linux', packager: { projectDir: root, getResourcesDir: (d) => join(d, 'resources') } });
+    await afterPack({
+      appOutDir: app,
+      electronPlatformName: 'linux',
+      packager: { projectDir: root, getResourcesDir: (d) => join(d, 'resources') },
+    });
     const helperDir = join(app, 'resources', 'helper');
     const launcher = join(tmp, 'warren');
     symlinkSync(join(helperDir, 'warren'), launcher);
@@ -321,18 +431,33 @@ async function staged(t: { skip(msg: string): void }): Promise<Staged | null> {
 /** cleanEnv is this environment without the variables that would point `warren ui` elsewhere. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['WARREN_WEB_UI', 'WARREN_RENDERER_DIR', 'WARREN_SOCKET', 'DISPLAY', 'WAYLAND_DISPLAY', 'NODE_PATH']) delete env[k];
+  for (const k of ['WARREN_WEB_UI', 'WARREN_RENDERER_DIR', 'WARREN_SOCKET', 'DISPLAY', 'WAYLAND_DISPLAY', 'NODE_PATH'])
+    delete env[k];
   return env;
 }
 
 test('the afterPack hook stages a helper without app, coordinator, relay or renderer code, and the web UI beside it', async (t) => {
   const s = await staged(t);
   if (s === null) return;
-  assert.deepEqual(readdirSync(join(s.helperDir, 'dist')).sort(), ['helper', 'src-shared'], 'the helper\'s compiled code only');
-  const appFiles = listFiles(s.helperDir, (f) => f.split(sep).includes('renderer') || (f.endsWith('.mjs') && !f.startsWith('node_modules')));
+  assert.deepEqual(
+    readdirSync(join(s.helperDir, 'dist')).sort(),
+    ['helper', 'src-shared'],
+    "the helper's compiled code only",
+  );
+  const appFiles = listFiles(
+    s.helperDir,
+    (f) => f.split(sep).includes('renderer') || (f.endsWith('.mjs') && !f.startsWith('node_modules')),
+  );
   assert.deepEqual(appFiles, [], 'no renderer and no bundle in the helper');
-  assert.deepEqual(listFiles(s.helperDir, (f) => f.endsWith('.test.js')), [], 'no tests are shipped');
-  assert.ok(existsSync(join(s.helperDir, 'node_modules/dns-packet/package.json')), 'the DNS server\'s package is staged');
+  assert.deepEqual(
+    listFiles(s.helperDir, (f) => f.endsWith('.test.js')),
+    [],
+    'no tests are shipped',
+  );
+  assert.ok(
+    existsSync(join(s.helperDir, 'node_modules/dns-packet/package.json')),
+    "the DNS server's package is staged",
+  );
   const pkg = JSON.parse(readFileSync(join(s.helperDir, 'package.json'), 'utf8')) as { name?: string; type?: string };
   assert.deepEqual([pkg.name, pkg.type], ['warren', 'module']);
 
@@ -354,8 +479,12 @@ test('the staged helper runs through the launcher under the app binary in Node m
     const { findAddon, loadAddon } = await import(d + '/src-shared/lib/native/load.js');
     loadAddon();
     console.log(findAddon(d + '/src-shared/lib/native'));`;
-  const p = spawnSync(join(s.app, linuxExecutable), ['--input-type=module', '-e', probe],
-    { encoding: 'utf8', timeout: 30_000, cwd: s.tmp, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_PATH: '' } });
+  const p = spawnSync(join(s.app, linuxExecutable), ['--input-type=module', '-e', probe], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    cwd: s.tmp,
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_PATH: '' },
+  });
   assert.equal(p.status, 0, p.stderr);
   assert.equal(p.stdout.trim(), join(s.helperDir, 'native/build/Release/warren_native.node'));
 });
@@ -367,23 +496,37 @@ test('warren ui in the staged tree runs resources/web-ui, which serves its own r
   const index = join(s.webUiDir, 'renderer', 'index.html');
   writeFileSync(index, readFileSync(index, 'utf8') + '<!-- staged renderer -->\n');
   const socket = join(s.tmp, 'no-helper.sock');
-  const ui = spawn(s.launcher, ['ui', '--no-open', '--socket', socket], { cwd: s.tmp, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const ui = spawn(s.launcher, ['ui', '--no-open', '--socket', socket], {
+    cwd: s.tmp,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   ui.stdout.on('data', (b: Buffer) => (out += b.toString()));
   ui.stderr.on('data', (b: Buffer) => (out += b.toString()));
   const exit = new Promise<number | null>((r) => ui.once('exit', (code) => r(code)));
   try {
-    const url = await waitFor(() => /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\//.exec(out)?.[0], () => `no address in: ${out}`);
+    const url = await waitFor(
+      () => /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\//.exec(out)?.[0],
+      () => `no address in: ${out}`,
+    );
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<!-- staged renderer -->/);
     assert.equal((await fetch(`${url}app.js`)).status, 200);
     // The bundle's backend follows the helper's socket and says nothing answers there.
-    const problem = await waitFor(async () => {
-      const r = await fetch(`${url}api/call/getState`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-      const state = (await r.json()) as { ok: boolean; value: { problem: { code: string } | null } };
-      return state.value.problem === null ? undefined : state.value.problem.code;
-    }, () => 'the window never reported the missing helper');
+    const problem = await waitFor(
+      async () => {
+        const r = await fetch(`${url}api/call/getState`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{}',
+        });
+        const state = (await r.json()) as { ok: boolean; value: { problem: { code: string } | null } };
+        return state.value.problem === null ? undefined : state.value.problem.code;
+      },
+      () => 'the window never reported the missing helper',
+    );
     assert.equal(problem, 'helper-not-running');
     ui.kill('SIGTERM');
     assert.equal(await exit, 0, out);
@@ -398,12 +541,20 @@ test('warren ui with no web UI anywhere says the window is not installed here', 
   // The helper alone, as stageHelper leaves it: no resources/web-ui beside it.
   const bare = join(s.tmp, 'bare', 'resources', 'helper');
   stageHelper({ projectDir: root, helperDir: bare, platform: 'linux' });
-  const r = spawnSync(process.execPath, [join(bare, 'bin', 'warren'), 'ui', '--no-open'], { encoding: 'utf8', timeout: 30_000, cwd: s.tmp, env: cleanEnv() });
+  const r = spawnSync(process.execPath, [join(bare, 'bin', 'warren'), 'ui', '--no-open'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    cwd: s.tmp,
+    env: cleanEnv(),
+  });
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, `warren ui: Warren's window is not installed here (looked for ${join(bare, 'dist/src-main/web-ui/main.js')} and ` +
-    `${join(s.tmp, 'bare', 'resources', 'web-ui', 'warren-ui.mjs')}). Install the Warren app, which brings it, or run \`npm run build\` ` +
-    'in a Warren checkout, or set WARREN_WEB_UI to the path of its entry.\n');
+  assert.equal(
+    r.stderr,
+    `warren ui: Warren's window is not installed here (looked for ${join(bare, 'dist/src-main/web-ui/main.js')} and ` +
+      `${join(s.tmp, 'bare', 'resources', 'web-ui', 'warren-ui.mjs')}). Install the Warren app, which brings it, or run \`npm run build\` ` +
+      'in a Warren checkout, or set WARREN_WEB_UI to the path of its entry.\n',
+  );
 });
 
 /** waitFor polls get() until it returns a value, for up to 20 s. */
@@ -423,7 +574,9 @@ test('the NSIS include the config names compiles with makensis, warnings as erro
   const tmp = mkdtempSync(join(tmpdir(), 'warren-nsis-'));
   try {
     // A stand-in for electron-builder's installer: the hooks in the places it inserts them.
-    writeFileSync(join(tmp, 'probe.nsi'), `Unicode true
+    writeFileSync(
+      join(tmp, 'probe.nsi'),
+      `Unicode true
 !include LogicLib.nsh
 !define APP_EXECUTABLE_FILENAME "${productName}.exe"
 !macro _isUpdated _a _b _t _f
@@ -446,7 +599,8 @@ FunctionEnd
 Section "un.Uninstall"
   !insertmacro customUnInstall
 SectionEnd
-`);
+`,
+    );
     const r = spawnSync('makensis', ['-V2', '-WX', 'probe.nsi'], { cwd: tmp, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   } finally {
@@ -459,26 +613,54 @@ test('the release workflow builds every installer the config defines, runs scrip
   const job = at(wf, 'jobs.installers') as Record<string, unknown>;
   const steps = job.steps as Array<Record<string, unknown>>;
   const runs = steps.map((s) => String(s.run ?? '')).filter((r) => r !== '');
-  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
-  for (const m of runs.join('\n').matchAll(/\bnpm run (\S+)/g)) assert.ok(pkg.scripts[m[1]!] !== undefined, `package.json has no script ${m[1]}`);
+  const pkg = JSON.parse(read('package.json')) as {
+    scripts: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  for (const m of runs.join('\n').matchAll(/\bnpm run (\S+)/g))
+    assert.ok(pkg.scripts[m[1]!] !== undefined, `package.json has no script ${m[1]}`);
   const step = (prefix: string): number => runs.findIndex((r) => r.startsWith(prefix));
-  assert.ok(step('npm ci') >= 0 && step('npm ci') < step('npm run build') && step('npm run build') < step('npx electron-builder '),
-    'dependencies, then the build (dist/, the afterPack hook), then the installers');
+  assert.ok(
+    step('npm ci') >= 0 &&
+      step('npm ci') < step('npm run build') &&
+      step('npm run build') < step('npx electron-builder '),
+    'dependencies, then the build (dist/, the afterPack hook), then the installers',
+  );
   const build = steps.find((s) => String(s.run ?? '').startsWith('npx electron-builder '));
-  assert.ok(build !== undefined && pkg.devDependencies['electron-builder'] !== undefined, 'a step runs the installed electron-builder');
+  assert.ok(
+    build !== undefined && pkg.devDependencies['electron-builder'] !== undefined,
+    'a step runs the installed electron-builder',
+  );
 
   // Each runner builds exactly the targets the config gives its platform, and uploads them.
   const platforms: Record<string, string> = { '--linux': 'linux', '--mac': 'mac', '--win': 'win' };
-  const extension: Record<string, string> = { deb: 'deb', rpm: 'rpm', AppImage: 'AppImage', dmg: 'dmg', pkg: 'pkg', nsis: 'exe' };
-  const uploaded = String(at(steps.find((s) => String(s.uses ?? '').startsWith('actions/upload-artifact@')), 'with.path') ?? '');
+  const extension: Record<string, string> = {
+    deb: 'deb',
+    rpm: 'rpm',
+    AppImage: 'AppImage',
+    dmg: 'dmg',
+    pkg: 'pkg',
+    nsis: 'exe',
+  };
+  const uploaded = String(
+    at(
+      steps.find((s) => String(s.uses ?? '').startsWith('actions/upload-artifact@')),
+      'with.path',
+    ) ?? '',
+  );
   const built = new Set<string>();
   for (const { args } of at(job, 'strategy.matrix.include') as Array<{ args: string }>) {
     const [flag, ...targets] = args.split(' ');
     const platform = platforms[flag!];
     assert.ok(platform !== undefined, `unknown platform flag in ${args}`);
-    assert.deepEqual(targets.sort(), [...(at(config, `${platform}.target`) as string[])].sort(), `${args} builds ${platform}.target`);
+    assert.deepEqual(
+      targets.sort(),
+      [...(at(config, `${platform}.target`) as string[])].sort(),
+      `${args} builds ${platform}.target`,
+    );
     built.add(platform);
-    for (const target of targets) assert.ok(uploaded.includes(`release/*.${extension[target]}`), `the ${target} installer is uploaded`);
+    for (const target of targets)
+      assert.ok(uploaded.includes(`release/*.${extension[target]}`), `the ${target} installer is uploaded`);
   }
   assert.deepEqual([...built].sort(), ['linux', 'mac', 'win']);
   for (const [name, value] of Object.entries(build.env as Record<string, string>)) {

@@ -13,7 +13,16 @@
 // imports reach one. The browser fallback that `warren ui` runs is app code, staged beside the
 // helper in resources/web-ui/ (stage-web-ui.ts). electron-builder runs both after packing
 // (after-pack.ts); packaging.test.ts runs that hook directly.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
@@ -45,7 +54,12 @@ export const CODE_DIRS = ['dist/helper/src', 'dist/src-shared'] as const;
  * Electron and web UI bundles, the renderer), the coordinator and warren-relay
  * (.dependency-cruiser.cjs keeps the helper's imports out of them). */
 export const EXCLUDED_DIRS = [
-  'dist/src-main', 'dist/electron', 'dist/web-ui', 'dist/renderer', 'dist/coordinator', 'dist/relay',
+  'dist/src-main',
+  'dist/electron',
+  'dist/web-ui',
+  'dist/renderer',
+  'dist/coordinator',
+  'dist/relay',
 ] as const;
 /** ADDON_DIR is where node-gyp leaves the native addon. */
 export const ADDON_DIR = 'native/build/Release';
@@ -55,7 +69,8 @@ export function stageHelper(opts: StageOptions): StageResult {
   const { projectDir, helperDir } = opts;
   const counter = { files: 0 };
   const copy = (from: string, to: string, mode?: number): void => {
-    if (++counter.files > MAX_FILES) throw new Error(`more than ${MAX_FILES} files to stage; is ${projectDir} the repository?`);
+    if (++counter.files > MAX_FILES)
+      throw new Error(`more than ${MAX_FILES} files to stage; is ${projectDir} the repository?`);
     mkdirSync(dirname(to), { recursive: true });
     copyFileSync(from, to);
     if (mode !== undefined) chmodSync(to, mode);
@@ -81,7 +96,10 @@ export function stageHelper(opts: StageOptions): StageResult {
   }
   for (const f of addons) copy(join(addonDir, f), join(helperDir, ADDON_DIR, f));
 
-  const packages = dependencyClosure(projectDir, code.map((f) => join(projectDir, f)));
+  const packages = dependencyClosure(
+    projectDir,
+    code.map((f) => join(projectDir, f)),
+  );
   for (const name of packages) {
     const src = join(projectDir, 'node_modules', name);
     for (const file of listFiles(src, () => true)) copy(join(src, file), join(helperDir, 'node_modules', name, file));
@@ -130,7 +148,8 @@ export function collectCode(projectDir: string): string[] {
     if (!existsSync(src)) throw new Error(`${src} is missing: run \`npm run build\` first`);
     queue.push(...listFiles(src, (f) => f.endsWith('.js') && !f.endsWith('.test.js')).map((f) => join(src, f)));
   }
-  if (!existsSync(join(projectDir, 'dist/helper/src/cli/main.js'))) throw new Error('dist/helper/src/cli/main.js is missing: run `npm run build` first');
+  if (!existsSync(join(projectDir, 'dist/helper/src/cli/main.js')))
+    throw new Error('dist/helper/src/cli/main.js is missing: run `npm run build` first');
   const seen = new Set<string>();
   while (queue.length > 0) {
     const file = queue.pop()!;
@@ -160,7 +179,8 @@ export function dependencyClosure(projectDir: string, files: string[]): string[]
     if (seen.has(name)) continue;
     if (seen.size >= MAX_PACKAGES) throw new Error(`the helper needs more than ${MAX_PACKAGES} packages; refusing`);
     const manifest = join(projectDir, 'node_modules', name, 'package.json');
-    if (!existsSync(manifest)) throw new Error(`the helper imports ${name}, which is not installed in ${projectDir}/node_modules`);
+    if (!existsSync(manifest))
+      throw new Error(`the helper imports ${name}, which is not installed in ${projectDir}/node_modules`);
     seen.add(name);
     const deps = readJson(manifest).dependencies;
     if (deps !== null && typeof deps === 'object') wanted.push(...Object.keys(deps));

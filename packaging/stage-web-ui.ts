@@ -37,10 +37,14 @@ export function stageWebUi(opts: WebUiStageOptions): number {
     if (!existsSync(need)) throw new Error(`${need} is missing: run \`npm run build\` first`);
   }
   // resources/web-ui has no node_modules: the bundle may import Node's own modules only.
-  const outside = importSpecifiers(readFileSync(bundle, 'utf8')).filter((s) => !s.startsWith('node:') && !builtinModules.includes(s));
-  if (outside.length > 0) throw new Error(`${bundle} imports ${outside.join(', ')}, which resources/web-ui does not carry`);
+  const outside = importSpecifiers(readFileSync(bundle, 'utf8')).filter(
+    (s) => !s.startsWith('node:') && !builtinModules.includes(s),
+  );
+  if (outside.length > 0)
+    throw new Error(`${bundle} imports ${outside.join(', ')}, which resources/web-ui does not carry`);
   const files: Array<[string, string]> = [[bundle, join(opts.webUiDir, 'warren-ui.mjs')]];
-  for (const f of listFiles(renderer, (rel) => !rel.endsWith('.map'))) files.push([join(renderer, f), join(opts.webUiDir, 'renderer', f)]);
+  for (const f of listFiles(renderer, (rel) => !rel.endsWith('.map')))
+    files.push([join(renderer, f), join(opts.webUiDir, 'renderer', f)]);
   for (const [from, to] of files) {
     mkdirSync(dirname(to), { recursive: true });
     copyFileSync(from, to);

@@ -52,7 +52,9 @@ export function parseXml(text: string): Element {
       if (open === undefined || open.name !== m![1]) fail(`</${m![1]}> does not close <${open?.name ?? '(nothing)'}>`);
       i += m![0].length;
     } else if (text[i] === '<') {
-      const m = /^<([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(text.slice(i, i + 2000));
+      const m = /^<([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(
+        text.slice(i, i + 2000),
+      );
       if (m === null) fail('malformed start tag');
       const el: Element = { name: m![1]!, children: [], text: '' };
       if (stack.length === 0) {
@@ -139,7 +141,8 @@ export function parseUnitFile(text: string): UnitFile {
       continue;
     }
     const eq = l.indexOf('=');
-    if (eq <= 0 || section === '') throw new Error(`line ${n + 1}: not a key=value inside a section: ${l.slice(0, 80)}`);
+    if (eq <= 0 || section === '')
+      throw new Error(`line ${n + 1}: not a key=value inside a section: ${l.slice(0, 80)}`);
     const key = `${section}.${l.slice(0, eq).trim()}`;
     out.set(key, [...(out.get(key) ?? []), l.slice(eq + 1).trim()]);
   }

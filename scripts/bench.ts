@@ -39,7 +39,8 @@ async function main(): Promise<number> {
   // The exit-node run compares both tunnels whatever --only says, so it needs both, and nft.
   const needs = missingRequirement({
     binaries: [
-      'iperf3', 'ping',
+      'iperf3',
+      'ping',
       ...(opts.impls.includes('wg-go') || opts.exit ? ['wireguard-go', 'wg'] : []),
       ...(opts.exit ? ['nft'] : []),
     ],
@@ -93,19 +94,26 @@ async function main(): Promise<number> {
   process.stdout.write('\n');
   progress('firewall decisions (10,000 policies, 100,000 flows)');
   const firewall = runFirewallBench();
-  process.stdout.write(`firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
-    `new allowed ${(firewall.newAllowedPerSec / 1e6).toFixed(1)} M/s, denied ${(firewall.deniedPerSec / 1e6).toFixed(1)} M/s\n`);
+  process.stdout.write(
+    `firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
+      `new allowed ${(firewall.newAllowedPerSec / 1e6).toFixed(1)} M/s, denied ${(firewall.deniedPerSec / 1e6).toFixed(1)} M/s\n`,
+  );
 
   let coordinator: CoordinatorBenchResult | null = null;
   let coordinatorError: string | null = null;
   if (opts.coordinatorSystems > 0) {
     progress(`coordinator: ${opts.coordinatorSystems} simulated systems, one policy change`);
     try {
-      coordinator = await runCoordinatorBench({ systems: opts.coordinatorSystems, progress: (s) => progress(`coordinator: ${s}`) });
+      coordinator = await runCoordinatorBench({
+        systems: opts.coordinatorSystems,
+        progress: (s) => progress(`coordinator: ${s}`),
+      });
       const c = coordinator;
-      process.stdout.write(`coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
-        `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms (target ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
-        `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, CPU ${c.cpuSeconds.toFixed(2)} s\n`);
+      process.stdout.write(
+        `coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
+          `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms (target ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
+          `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, CPU ${c.cpuSeconds.toFixed(2)} s\n`,
+      );
     } catch (e) {
       coordinatorError = (e as Error).message;
       process.stderr.write(`bench: coordinator run failed: ${coordinatorError}\n`);
@@ -114,17 +122,43 @@ async function main(): Promise<number> {
 
   const out = opts.out ?? join(repoRoot(), '.bench', 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
-    options: { seconds: opts.seconds, parallel: opts.parallel, pings: opts.pings, exit: opts.exit, proxy: opts.proxy, relay: opts.relay, coordinatorSystems: opts.coordinatorSystems },
-    raw, results, errors, ratios: r, exit, proxy, relay, firewall, coordinator, coordinatorError,
-  }, null, 2) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
+        options: {
+          seconds: opts.seconds,
+          parallel: opts.parallel,
+          pings: opts.pings,
+          exit: opts.exit,
+          proxy: opts.proxy,
+          relay: opts.relay,
+          coordinatorSystems: opts.coordinatorSystems,
+        },
+        raw,
+        results,
+        errors,
+        ratios: r,
+        exit,
+        proxy,
+        relay,
+        firewall,
+        coordinator,
+        coordinatorError,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.stdout.write(`\nwrote ${out}\n`);
   const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
   const proxyFailed = proxy !== null && Object.keys(proxy.errors).length > 0;
   const relayFailed = relay !== null && relay.error !== null;
-  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || relayFailed || coordinatorError !== null ? 1 : 0;
+  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || relayFailed || coordinatorError !== null
+    ? 1
+    : 0;
 }
 
 process.exitCode = await main();

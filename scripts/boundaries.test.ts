@@ -14,40 +14,96 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = here.includes(`${join('dist', 'scripts')}`) ? join(here, '..', '..') : join(here, '..');
 
 type Check = (dir: string) => { code: number; output: string };
-const { checkBoundaries } = (await import(pathToFileURL(join(repo, 'scripts', 'check-boundaries.mjs')).href)) as { checkBoundaries: Check };
+const { checkBoundaries } = (await import(pathToFileURL(join(repo, 'scripts', 'check-boundaries.mjs')).href)) as {
+  checkBoundaries: Check;
+};
 
 /** CLEAN is a tree in which every room imports only what it may. */
 const CLEAN: Record<string, string> = {
   'src-shared/wire/status.ts': 'export type Status = { up: boolean };',
-  'src-shared/lib/log.ts': "import type { Status } from '../wire/status.js';\nexport const log = (s: Status): string => String(s.up);",
-  'helper/src/daemon/run.ts': "import { log } from '../../../src-shared/lib/log.js';\nimport { dial } from '../api/client/client.js';\nexport const run = (): string => log({ up: true }) + dial();",
-  'helper/src/api/client/client.ts': "import type { Status } from '../../../../src-shared/wire/status.js';\nexport const dial = (): string => { const s: Status = { up: true }; return String(s.up); };",
-  'helper/src/tun/tun-fake.ts': "export const fakeTun = 1;",
-  'helper/src/tun/tun.test.ts': "import { fakeTun } from './tun-fake.js';\nimport { relayInternals } from '../../../relay/src/inner.js';\nexport const t = fakeTun + relayInternals;",
+  'src-shared/lib/log.ts':
+    "import type { Status } from '../wire/status.js';\nexport const log = (s: Status): string => String(s.up);",
+  'helper/src/daemon/run.ts':
+    "import { log } from '../../../src-shared/lib/log.js';\nimport { dial } from '../api/client/client.js';\nexport const run = (): string => log({ up: true }) + dial();",
+  'helper/src/api/client/client.ts':
+    "import type { Status } from '../../../../src-shared/wire/status.js';\nexport const dial = (): string => { const s: Status = { up: true }; return String(s.up); };",
+  'helper/src/tun/tun-fake.ts': 'export const fakeTun = 1;',
+  'helper/src/tun/tun.test.ts':
+    "import { fakeTun } from './tun-fake.js';\nimport { relayInternals } from '../../../relay/src/inner.js';\nexport const t = fakeTun + relayInternals;",
   'relay/src/inner.ts': 'export const relayInternals = 1;',
   'relay/src/index.ts': "import { relayInternals } from './inner.js';\nexport const engine = relayInternals;",
-  'coordinator/src/server/server.ts': "import { engine } from '../../../relay/src/index.js';\nimport { log } from '../../../src-shared/lib/log.js';\nexport const serve = (): string => log({ up: engine > 0 });",
+  'coordinator/src/server/server.ts':
+    "import { engine } from '../../../relay/src/index.js';\nimport { log } from '../../../src-shared/lib/log.js';\nexport const serve = (): string => log({ up: engine > 0 });",
   'src-main/backend.ts': "import { dial } from '../helper/src/api/client/client.js';\nexport const backend = dial;",
-  'src-renderer/app.ts': "import type { Status } from '../src-shared/wire/status.js';\nexport const view = (s: Status): string => String(s.up);",
+  'src-renderer/app.ts':
+    "import type { Status } from '../src-shared/wire/status.js';\nexport const view = (s: Status): string => String(s.up);",
 };
 
 /** VIOLATIONS adds one forbidden import per rule: [file, extra source, rule, imported file]. */
 const VIOLATIONS: Array<[string, string, string, string]> = [
-  ['src-shared/wire/bad.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;", 'wire-imports-only-wire', 'fs'],
-  ['src-shared/lib/bad.ts', "import { run } from '../../helper/src/daemon/run.js';\nexport const r = run;", 'lib-is-a-leaf', 'helper/src/daemon/run.ts'],
-  ['helper/src/cli/bad.ts', "import { serve } from '../../../coordinator/src/server/server.js';\nexport const r = serve;", 'helper-stays-home', 'coordinator/src/server/server.ts'],
-  ['coordinator/src/api/bad.ts', "import { relayInternals } from '../../../relay/src/inner.js';\nexport const r = relayInternals;", 'coordinator-stays-home', 'relay/src/inner.ts'],
-  ['relay/src/bad.ts', "import { dial } from '../../helper/src/api/client/client.js';\nexport const r = dial;", 'relay-stays-home', 'helper/src/api/client/client.ts'],
-  ['src-main/bad.ts', "import { run } from '../helper/src/daemon/run.js';\nexport const r = run;", 'app-main-uses-only-the-api-client', 'helper/src/daemon/run.ts'],
-  ['helper/src/api/client/bad.ts', "import { run } from '../../daemon/run.js';\nexport const r = run;", 'api-client-is-self-contained', 'helper/src/daemon/run.ts'],
-  ['src-renderer/bad.ts', "import { log } from '../src-shared/lib/log.js';\nexport const r = log;", 'renderer-uses-only-contracts', 'src-shared/lib/log.ts'],
+  [
+    'src-shared/wire/bad.ts',
+    "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;",
+    'wire-imports-only-wire',
+    'fs',
+  ],
+  [
+    'src-shared/lib/bad.ts',
+    "import { run } from '../../helper/src/daemon/run.js';\nexport const r = run;",
+    'lib-is-a-leaf',
+    'helper/src/daemon/run.ts',
+  ],
+  [
+    'helper/src/cli/bad.ts',
+    "import { serve } from '../../../coordinator/src/server/server.js';\nexport const r = serve;",
+    'helper-stays-home',
+    'coordinator/src/server/server.ts',
+  ],
+  [
+    'coordinator/src/api/bad.ts',
+    "import { relayInternals } from '../../../relay/src/inner.js';\nexport const r = relayInternals;",
+    'coordinator-stays-home',
+    'relay/src/inner.ts',
+  ],
+  [
+    'relay/src/bad.ts',
+    "import { dial } from '../../helper/src/api/client/client.js';\nexport const r = dial;",
+    'relay-stays-home',
+    'helper/src/api/client/client.ts',
+  ],
+  [
+    'src-main/bad.ts',
+    "import { run } from '../helper/src/daemon/run.js';\nexport const r = run;",
+    'app-main-uses-only-the-api-client',
+    'helper/src/daemon/run.ts',
+  ],
+  [
+    'helper/src/api/client/bad.ts',
+    "import { run } from '../../daemon/run.js';\nexport const r = run;",
+    'api-client-is-self-contained',
+    'helper/src/daemon/run.ts',
+  ],
+  [
+    'src-renderer/bad.ts',
+    "import { log } from '../src-shared/lib/log.js';\nexport const r = log;",
+    'renderer-uses-only-contracts',
+    'src-shared/lib/log.ts',
+  ],
   ['src-renderer/node.ts', "import { join } from 'node:path';\nexport const r = join;", 'renderer-has-no-node', 'path'],
-  ['helper/src/daemon/fake-use.ts', "import { fakeTun } from '../tun/tun-fake.js';\nexport const r = fakeTun;", 'no-test-support-in-production', 'helper/src/tun/tun-fake.ts'],
+  [
+    'helper/src/daemon/fake-use.ts',
+    "import { fakeTun } from '../tun/tun-fake.js';\nexport const r = fakeTun;",
+    'no-test-support-in-production',
+    'helper/src/tun/tun-fake.ts',
+  ],
 ];
 
 function writeTree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'warren-rooms-'));
-  const tsconfig = { compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: [] }, include: ['**/*.ts'] };
+  const tsconfig = {
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: [] },
+    include: ['**/*.ts'],
+  };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
@@ -77,7 +133,10 @@ test('every forbidden kind of import fails the check and is named with its rule'
   const r = check(files);
   assert.notEqual(r.code, 0, r.output);
   for (const [file, , rule, target] of VIOLATIONS) {
-    assert.ok(r.output.includes(`error ${rule}: ${file} → ${target}`), `expected "${rule}: ${file} → ${target}" in:\n${r.output}`);
+    assert.ok(
+      r.output.includes(`error ${rule}: ${file} → ${target}`),
+      `expected "${rule}: ${file} → ${target}" in:\n${r.output}`,
+    );
   }
   // Besides these, the lib → helper and client → daemon imports also close folder cycles.
   const named = r.output.match(/^\s*error (?!no-folder-cycle)/gm) ?? [];
@@ -93,5 +152,8 @@ test('a cycle between folders fails even when no module imports itself back', ()
     'helper/src/config/parse.ts': 'export const parse = 2;',
   });
   assert.notEqual(r.code, 0, r.output);
-  assert.match(r.output, /error no-folder-cycle: helper\/src\/(config|firewall) → \n\s+helper\/src\/(firewall|config) →\n\s+helper\/src\/(config|firewall)/);
+  assert.match(
+    r.output,
+    /error no-folder-cycle: helper\/src\/(config|firewall) → \n\s+helper\/src\/(firewall|config) →\n\s+helper\/src\/(config|firewall)/,
+  );
 });

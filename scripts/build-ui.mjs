@@ -78,11 +78,28 @@ async function bundleWebUi() {
 async function buildElectron() {
   const dir = join(root, 'dist', 'electron');
   rmSync(dir, { recursive: true, force: true });
-  const common = { bundle: true, platform: 'node', target: 'node20', external: ['electron'], sourcemap: true, logLevel: 'warning' };
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    external: ['electron'],
+    sourcemap: true,
+    logLevel: 'warning',
+  };
   await Promise.all([
     // Main is ESM like the rest of the project; the preload must be CommonJS in a sandbox.
-    build({ ...common, entryPoints: [join(root, 'src-main', 'electron', 'main.ts')], outfile: join(dir, 'main.mjs'), format: 'esm' }),
-    build({ ...common, entryPoints: [join(root, 'src-main', 'electron', 'preload.ts')], outfile: join(dir, 'preload.cjs'), format: 'cjs' }),
+    build({
+      ...common,
+      entryPoints: [join(root, 'src-main', 'electron', 'main.ts')],
+      outfile: join(dir, 'main.mjs'),
+      format: 'esm',
+    }),
+    build({
+      ...common,
+      entryPoints: [join(root, 'src-main', 'electron', 'preload.ts')],
+      outfile: join(dir, 'preload.cjs'),
+      format: 'cjs',
+    }),
   ]);
 }
 
@@ -107,4 +124,6 @@ if (skip === null) {
 } else {
   console.log(`build-ui: skipping the Electron shell: ${skip}`);
 }
-console.log(`build-ui: renderer built into dist/renderer/, the web UI into dist/web-ui/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `build-ui: renderer built into dist/renderer/, the web UI into dist/web-ui/ in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);

@@ -18,7 +18,9 @@ export function checkBoundaries(dir = repo) {
   const bin = join(repo, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
   const rooms = ROOMS.filter((r) => existsSync(join(dir, r)));
   const r = spawnSync(process.execPath, [bin, '--config', join(repo, '.dependency-cruiser.cjs'), ...rooms], {
-    cwd: dir, encoding: 'utf8', timeout: 120_000,
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
   });
   return { code: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }

@@ -22,12 +22,14 @@ function electronBinary() {
     return { reason: 'the Electron binary was not downloaded (no node_modules/electron/path.txt)' };
   }
   if (!existsSync(bin)) return { reason: `the Electron binary is missing (${bin})` };
-  if (!existsSync(join(root, 'dist', 'electron', 'main.mjs'))) return { reason: 'the Electron shell is not built (dist/electron/main.mjs)' };
+  if (!existsSync(join(root, 'dist', 'electron', 'main.mjs')))
+    return { reason: 'the Electron shell is not built (dist/electron/main.mjs)' };
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     return { reason: 'there is no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)' };
   }
   // Chromium's sandbox refuses root, and the window is sandboxed on purpose.
-  if (process.getuid?.() === 0) return { reason: 'Electron does not run as root (its sandbox refuses); run npm start as your own user' };
+  if (process.getuid?.() === 0)
+    return { reason: 'Electron does not run as root (its sandbox refuses); run npm start as your own user' };
   return { bin };
 }
 

@@ -15,7 +15,11 @@ const filter = args.find((a) => !a.startsWith('--'));
 function findTests(dir) {
   let out = [];
   let entries;
-  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return out; }
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out = out.concat(findTests(p));
@@ -38,15 +42,26 @@ for (const phase of phases) {
   if (phase.files.length === 0) continue;
   console.log(`\n== ${phase.name} tests (${phase.files.length} files) ==`);
   const tap = join(tmp, `${phase.name}.tap`);
-  const r = spawnSync(process.execPath, [
-    '--test', `--test-concurrency=${phase.concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...phase.files,
-  ], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--test',
+      `--test-concurrency=${phase.concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...phase.files,
+    ],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) exitCode = 1;
   let text = '';
-  try { text = readFileSync(tap, 'utf8'); } catch { exitCode = 1; }
+  try {
+    text = readFileSync(tap, 'utf8');
+  } catch {
+    exitCode = 1;
+  }
   for (const key of Object.keys(totals)) {
     const m = text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
     if (m) totals[key] += Number(m[1]);

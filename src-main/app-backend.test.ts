@@ -13,16 +13,38 @@ import { ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from '.
 
 const quietLog = createLogger(0, { write: () => true });
 const base: Status = {
-  version: '0.1.0', identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', drops: {}, startedAt: 1,
-  peers: [{
-    identity: 'Q8QW8', name: 'exit', publicKey: 'k', endpoint: '192.0.2.2:51820', allowedIps: ['100.64.0.2/32'], lastHandshake: Date.now(),
-    rxBytes: 5, txBytes: 6, persistentKeepalive: 0, exitNodeFor: ['198.51.100.0/24'], exitNodeInUse: true,
-  }],
+  version: '0.1.0',
+  identity: 'G982V',
+  publicKey: 'pk',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  state: 'connected',
+  mode: 'static',
+  drops: {},
+  startedAt: 1,
+  peers: [
+    {
+      identity: 'Q8QW8',
+      name: 'exit',
+      publicKey: 'k',
+      endpoint: '192.0.2.2:51820',
+      allowedIps: ['100.64.0.2/32'],
+      lastHandshake: Date.now(),
+      rxBytes: 5,
+      txBytes: 6,
+      persistentKeepalive: 0,
+      exitNodeFor: ['198.51.100.0/24'],
+      exitNodeInUse: true,
+    },
+  ],
 };
 
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'warren-backend-')); });
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'warren-backend-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** fakeHelper is the real API server over a status the test controls (routes change it). */
@@ -30,8 +52,20 @@ async function fakeHelper(path: string, st: { status: Status }): Promise<ApiServ
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());
   const routes: RouteTable = {
-    [PATHS.connect]: { POST: () => { st.status = { ...st.status, state: 'connected' }; changed(); return { state: 'connected' }; } },
-    [PATHS.disconnect]: { POST: () => { st.status = { ...st.status, state: 'disconnected' }; changed(); return { state: 'disconnected' }; } },
+    [PATHS.connect]: {
+      POST: () => {
+        st.status = { ...st.status, state: 'connected' };
+        changed();
+        return { state: 'connected' };
+      },
+    },
+    [PATHS.disconnect]: {
+      POST: () => {
+        st.status = { ...st.status, state: 'disconnected' };
+        changed();
+        return { state: 'disconnected' };
+      },
+    },
     [PATHS.exitNodes]: {
       POST: (req) => {
         const { identity, use } = req.body as { identity: string; use: boolean };
@@ -41,19 +75,37 @@ async function fakeHelper(path: string, st: { status: Status }): Promise<ApiServ
         return { identity, routes: ['198.51.100.0/24'], inUse: use, conflicts: [] };
       },
     },
-    [PATHS.why]: { GET: (req) => ({ text: `allowed with ${req.query.get('peer')}`, detail: { egress: { allowed: true }, ingress: { allowed: false } } }) },
-    [PATHS.enrol]: { POST: () => { throw new ApiHttpError(403, 'forbidden', 'this needs root or membership in the "warren" group'); } },
+    [PATHS.why]: {
+      GET: (req) => ({
+        text: `allowed with ${req.query.get('peer')}`,
+        detail: { egress: { allowed: true }, ingress: { allowed: false } },
+      }),
+    },
+    [PATHS.enrol]: {
+      POST: () => {
+        throw new ApiHttpError(403, 'forbidden', 'this needs root or membership in the "warren" group');
+      },
+    },
   };
   return startApiServer({
-    socketPath: path, log: quietLog, getStatus: () => st.status, routes,
-    events: { subscribe: (l) => { listeners.add(l); return () => listeners.delete(l); } },
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => st.status,
+    routes,
+    events: {
+      subscribe: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
   });
 }
 
 async function until(b: AppBackend, what: string, cond: (s: AppState) => boolean, timeoutMs = 5000): Promise<AppState> {
   const deadline = Date.now() + timeoutMs;
   while (!cond(b.current())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(b.current()).slice(0, 400)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(b.current()).slice(0, 400)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return b.current();
@@ -79,11 +131,24 @@ test('the backend follows the helper, runs calls through it and words failures',
     assert.equal(b.current().tunnel?.state, 'disconnected');
     assert.equal((await b.handlers.connect())?.state, 'connected');
 
-    assert.deepEqual(await b.handlers.useExitNode({ identity: 'Q8QW8', use: false }), { identity: 'Q8QW8', label: 'exit', routes: ['198.51.100.0/24'], inUse: false });
+    assert.deepEqual(await b.handlers.useExitNode({ identity: 'Q8QW8', use: false }), {
+      identity: 'Q8QW8',
+      label: 'exit',
+      routes: ['198.51.100.0/24'],
+      inUse: false,
+    });
     assert.equal(b.current().peers[0]?.exitInUse, false);
-    await assert.rejects(b.handlers.useExitNode({ identity: 'ZZZZZ', use: true }), (e: unknown) => toProblem(e).code === 'not-found');
+    await assert.rejects(
+      b.handlers.useExitNode({ identity: 'ZZZZZ', use: true }),
+      (e: unknown) => toProblem(e).code === 'not-found',
+    );
 
-    assert.deepEqual(await b.handlers.why({ peer: 'exit' }), { peer: 'exit', text: 'allowed with exit', egress: true, ingress: false });
+    assert.deepEqual(await b.handlers.why({ peer: 'exit' }), {
+      peer: 'exit',
+      text: 'allowed with exit',
+      egress: true,
+      ingress: false,
+    });
     await assert.rejects(b.handlers.enrol({ coordinator: 'https://c.example', key: 'k' }), (e: unknown) => {
       const p = toProblem(e);
       return p.code === 'forbidden' && /"warren" group/.test(p.message);
@@ -108,7 +173,11 @@ test('the backend follows the helper, runs calls through it and words failures',
 
 test('toProblem says what happened and what to do', () => {
   const cases: [unknown, string, RegExp][] = [
-    [new HelperNotRunning('/run/warren/warren.sock', 'no-socket'), 'helper-not-running', /not running \(no socket at \/run\/warren\/warren\.sock\).*systemctl start warren/],
+    [
+      new HelperNotRunning('/run/warren/warren.sock', 'no-socket'),
+      'helper-not-running',
+      /not running \(no socket at \/run\/warren\/warren\.sock\).*systemctl start warren/,
+    ],
     [new HelperNotRunning('/s', 'not-listening'), 'helper-not-running', /nothing listens on \/s/],
     [new PermissionDenied('/s'), 'permission-denied', /may not open \/s.*operator group/],
     [new UntrustedSocket('/s', 1000), 'untrusted-socket', /owned by uid 1000, not root/],
@@ -116,7 +185,11 @@ test('toProblem says what happened and what to do', () => {
     [new ApiError('bad-request', 'bad key', 400), 'bad-request', /bad key/],
     [new ApiError('bad-request', 'bad profile', 422), 'bad-request', /bad profile/],
     [new ApiError('internal', 'see log', 500), 'helper-error', /see log/],
-    [new ApiError('stream-ended', 'the helper closed the event stream'), 'helper-error', /Lost the connection to the helper \(the helper closed the event stream\); reconnecting/],
+    [
+      new ApiError('stream-ended', 'the helper closed the event stream'),
+      'helper-error',
+      /Lost the connection to the helper \(the helper closed the event stream\); reconnecting/,
+    ],
     [new Error('boom'), 'internal', /internal error in the app: boom/],
   ];
   for (const [e, code, message] of cases) {

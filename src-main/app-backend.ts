@@ -3,10 +3,23 @@
 // talks to the helper), keeps the AppState, and implements every IPC call of the schema.
 // Client errors become Problems here, worded for a person (what happened, what to do).
 import {
-  ApiClient, ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket, type ApiClientError, type StatusEvent,
-  type SubscribeOptions, type Subscription,
+  ApiClient,
+  ApiError,
+  HelperNotRunning,
+  PermissionDenied,
+  UntrustedSocket,
+  type ApiClientError,
+  type StatusEvent,
+  type SubscribeOptions,
+  type Subscription,
 } from '../helper/src/api/client/client.js';
-import { fromStatus, initialAppState, type AppState, type ExitChoice, type Problem } from '../src-shared/wire/app-state.js';
+import {
+  fromStatus,
+  initialAppState,
+  type AppState,
+  type ExitChoice,
+  type Problem,
+} from '../src-shared/wire/app-state.js';
 import type { IpcHandlers, WhyView } from '../src-shared/wire/ipc-schema.js';
 import type { Status } from '../src-shared/wire/status.js';
 
@@ -23,12 +36,16 @@ export function toProblem(e: unknown): Problem {
   if (e instanceof HelperNotRunning) {
     return {
       code: 'helper-not-running',
-      message: `The Warren helper is not running (${e.reason === 'no-socket' ? 'no socket at' : 'nothing listens on'} ${e.socketPath}). ` +
+      message:
+        `The Warren helper is not running (${e.reason === 'no-socket' ? 'no socket at' : 'nothing listens on'} ${e.socketPath}). ` +
         'Start it with `sudo systemctl start warren` (or `sudo warren run`); this window reconnects by itself.',
     };
   }
   if (e instanceof PermissionDenied) {
-    return { code: 'permission-denied', message: `This user may not open ${e.socketPath}. Ask an administrator to add you to the operator group (usually \`warren\`), then log in again.` };
+    return {
+      code: 'permission-denied',
+      message: `This user may not open ${e.socketPath}. Ask an administrator to add you to the operator group (usually \`warren\`), then log in again.`,
+    };
   }
   if (e instanceof UntrustedSocket) return { code: 'untrusted-socket', message: `${e.message}.` };
   if (e instanceof ApiError && e.httpStatus === null) {
@@ -36,8 +53,14 @@ export function toProblem(e: unknown): Problem {
     return { code: 'helper-error', message: `Lost the connection to the helper (${e.message}); reconnecting…` };
   }
   if (e instanceof ApiError) {
-    const code = e.httpStatus === 403 ? 'forbidden' : e.httpStatus === 400 || e.httpStatus === 422 ? 'bad-request'
-      : e.httpStatus === 404 ? 'not-found' : 'helper-error';
+    const code =
+      e.httpStatus === 403
+        ? 'forbidden'
+        : e.httpStatus === 400 || e.httpStatus === 422
+          ? 'bad-request'
+          : e.httpStatus === 404
+            ? 'not-found'
+            : 'helper-error';
     return { code, message: e.message };
   }
   return { code: 'internal', message: `internal error in the app: ${(e as Error)?.message ?? String(e)}` };
@@ -82,14 +105,21 @@ export class AppBackend {
       },
       why: async ({ peer }) => {
         const w = await this.client.why(peer);
-        const view: WhyView = { peer, text: w.text, egress: whyDirection(w.detail, 'egress'), ingress: whyDirection(w.detail, 'ingress') };
+        const view: WhyView = {
+          peer,
+          text: w.text,
+          egress: whyDirection(w.detail, 'egress'),
+          ingress: whyDirection(w.detail, 'ingress'),
+        };
         return view;
       },
       enrol: async ({ coordinator, key }) => {
         const r = (await this.client.enrol({ coordinator, key })) as { message?: unknown; state?: unknown } | null;
         await this.refresh().catch(() => undefined);
-        const message = typeof r?.message === 'string' ? r.message
-          : `The helper accepted the key for ${coordinator}${typeof r?.state === 'string' ? ` (${r.state})` : ''}.`;
+        const message =
+          typeof r?.message === 'string'
+            ? r.message
+            : `The helper accepted the key for ${coordinator}${typeof r?.state === 'string' ? ` (${r.state})` : ''}.`;
         return { message };
       },
     };
@@ -111,7 +141,11 @@ export class AppBackend {
   /** start follows the helper's events until stop(). */
   start(): void {
     if (this.sub !== null) return;
-    this.sub = this.client.subscribe((e) => this.onEvent(e), (e, retry) => this.onError(e, retry), this.opts.subscribe);
+    this.sub = this.client.subscribe(
+      (e) => this.onEvent(e),
+      (e, retry) => this.onError(e, retry),
+      this.opts.subscribe,
+    );
   }
 
   /** stop ends the subscription. */
@@ -130,7 +164,14 @@ export class AppBackend {
     // changes with a new login, and a restarted helper may have a different operator group.
     if (e.kind === 'snapshot') {
       this.client.caller().then(
-        (c) => this.set({ access: { privileged: c.privileged, operatorGroup: c.operatorGroup, operatorGroupExists: c.operatorGroupExists } }),
+        (c) =>
+          this.set({
+            access: {
+              privileged: c.privileged,
+              operatorGroup: c.operatorGroup,
+              operatorGroupExists: c.operatorGroupExists,
+            },
+          }),
         () => undefined,
       );
     }

@@ -14,12 +14,14 @@ export function trayHost(platform: string, env: Record<string, string | undefine
   if (env.WARREN_TRAY === '0') return { tray: false, reason: 'WARREN_TRAY=0' };
   if (env.WARREN_TRAY === '1') return { tray: true, reason: 'WARREN_TRAY=1' };
   if (platform === 'darwin' || platform === 'win32') return { tray: true, reason: `${platform} always has a tray` };
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return { tray: false, reason: 'no graphical session (DISPLAY and WAYLAND_DISPLAY unset)' };
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY)
+    return { tray: false, reason: 'no graphical session (DISPLAY and WAYLAND_DISPLAY unset)' };
   const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase().split(':');
   if (desktop.includes('gnome') && !desktop.includes('unity') && !desktop.includes('ubuntu')) {
     // Ubuntu's GNOME ships the AppIndicator extension; stock GNOME does not.
     return { tray: false, reason: 'GNOME without the AppIndicator extension has no tray' };
   }
-  if (desktop.every((d) => d === '')) return { tray: false, reason: 'no desktop environment named (XDG_CURRENT_DESKTOP unset)' };
+  if (desktop.every((d) => d === ''))
+    return { tray: false, reason: 'no desktop environment named (XDG_CURRENT_DESKTOP unset)' };
   return { tray: true, reason: `desktop ${env.XDG_CURRENT_DESKTOP} has a tray` };
 }

@@ -4,17 +4,52 @@ import { initialAppState, type AppState, type PeerView, type TunnelView } from '
 import { dropNotice, trayModel, type MenuItem } from './tray-state.js';
 
 const TUNNEL: TunnelView = {
-  state: 'connected', error: null, identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0', listenPort: 51820, version: '0.1.0', mode: 'static', startedAt: 0, coordinator: null, policy: null, dnsZone: null,
+  state: 'connected',
+  error: null,
+  identity: 'G982V',
+  publicKey: 'pk',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  version: '0.1.0',
+  mode: 'static',
+  startedAt: 0,
+  coordinator: null,
+  policy: null,
+  dnsZone: null,
   providesRoutes: [],
 };
 const peer = (identity: string, extra: Partial<PeerView> = {}): PeerView => ({
-  identity, label: identity, name: null, dnsName: null, virtualIp: null, endpoint: null, lastHandshake: null, online: false,
-  rxBytes: 0, txBytes: 0, tags: [], exitRoutes: [], exitInUse: false, path: null, ...extra,
+  identity,
+  label: identity,
+  name: null,
+  dnsName: null,
+  virtualIp: null,
+  endpoint: null,
+  lastHandshake: null,
+  online: false,
+  rxBytes: 0,
+  txBytes: 0,
+  tags: [],
+  exitRoutes: [],
+  exitInUse: false,
+  path: null,
+  ...extra,
 });
-const EXIT = peer('Q8QW8', { label: 'exit', exitRoutes: ['198.51.100.0/24', '203.0.113.0/24'], exitInUse: true, online: true });
+const EXIT = peer('Q8QW8', {
+  label: 'exit',
+  exitRoutes: ['198.51.100.0/24', '203.0.113.0/24'],
+  exitInUse: true,
+  online: true,
+});
 const up = (patch: Partial<AppState> = {}, tunnel: Partial<TunnelView> = {}): AppState => ({
-  ...initialAppState(), link: 'up', tunnel: { ...TUNNEL, ...tunnel }, peers: [EXIT, peer('AAAAA')], updatedAt: 1, ...patch,
+  ...initialAppState(),
+  link: 'up',
+  tunnel: { ...TUNNEL, ...tunnel },
+  peers: [EXIT, peer('AAAAA')],
+  updatedAt: 1,
+  ...patch,
 });
 const readOnly = { privileged: false, operatorGroup: 'warren', operatorGroupExists: true };
 
@@ -27,9 +62,24 @@ test('icon and tooltip follow the link and the tunnel state', () => {
     ['connected', up(), 'connected', /^Warren: Connected as G982V \(100\.64\.0\.1\), 1 of 2 peers online$/],
     ['disconnected', up({}, { state: 'disconnected' }), 'disconnected', /^Warren: Disconnected as G982V/],
     ['connecting', up({}, { state: 'connecting' }), 'connecting', /^Warren: Connecting… as G982V/],
-    ['tunnel error', up({}, { state: 'error', error: 'the adapter vanished' }), 'error', /^Warren: Error: the adapter vanished/],
-    ['helper not running', { ...initialAppState(), link: 'down', problem: { code: 'helper-not-running', message: 'm' } }, 'error', /^Warren: The helper is not running$/],
-    ['socket refused', { ...initialAppState(), link: 'down', problem: { code: 'permission-denied', message: 'm' } }, 'error', /^Warren: Cannot reach the helper$/],
+    [
+      'tunnel error',
+      up({}, { state: 'error', error: 'the adapter vanished' }),
+      'error',
+      /^Warren: Error: the adapter vanished/,
+    ],
+    [
+      'helper not running',
+      { ...initialAppState(), link: 'down', problem: { code: 'helper-not-running', message: 'm' } },
+      'error',
+      /^Warren: The helper is not running$/,
+    ],
+    [
+      'socket refused',
+      { ...initialAppState(), link: 'down', problem: { code: 'permission-denied', message: 'm' } },
+      'error',
+      /^Warren: Cannot reach the helper$/,
+    ],
   ];
   for (const [label, s, icon, tooltip] of cases) {
     const m = trayModel(s);
@@ -57,22 +107,36 @@ test('the menu offers Connect or Disconnect only when it can work', () => {
     assert.equal(item.action.kind, want.toLowerCase(), label);
   }
   assert.ok(find(trayModel(up({ access: readOnly })).menu, 'Read-only: join the "warren" group'));
-  const labels = trayModel(up()).menu.filter((m) => m.type !== 'separator').map((m) => (m as { label: string }).label);
+  const labels = trayModel(up())
+    .menu.filter((m) => m.type !== 'separator')
+    .map((m) => (m as { label: string }).label);
   assert.deepEqual(labels.slice(-3), ['Exit nodes', 'Show peers…', 'Quit Warren']);
 });
 
 test('the Exit nodes submenu has a checkbox per exit node that switches it', () => {
   const sub = find(trayModel(up()).menu, 'Exit nodes');
   assert.ok(sub && sub.type === 'submenu' && sub.enabled);
-  assert.deepEqual(sub.items, [{
-    type: 'checkbox', label: 'exit: 198.51.100.0/24, 203.0.113.0/24', checked: true, enabled: true,
-    action: { kind: 'use-exit', identity: 'Q8QW8', use: false },
-  }]);
+  assert.deepEqual(sub.items, [
+    {
+      type: 'checkbox',
+      label: 'exit: 198.51.100.0/24, 203.0.113.0/24',
+      checked: true,
+      enabled: true,
+      action: { kind: 'use-exit', identity: 'Q8QW8', use: false },
+    },
+  ]);
   const off = find(trayModel(up({ peers: [{ ...EXIT, exitInUse: false }] })).menu, 'Exit nodes');
   assert.ok(off?.type === 'submenu');
-  assert.deepEqual(off.items[0]?.type === 'checkbox' && [off.items[0].checked, off.items[0].action], [false, { kind: 'use-exit', identity: 'Q8QW8', use: true }]);
+  assert.deepEqual(off.items[0]?.type === 'checkbox' && [off.items[0].checked, off.items[0].action], [
+    false,
+    { kind: 'use-exit', identity: 'Q8QW8', use: true },
+  ]);
   const ro = find(trayModel(up({ access: readOnly })).menu, 'Exit nodes');
-  assert.equal(ro?.type === 'submenu' && ro.items[0]?.type === 'checkbox' && ro.items[0].enabled, false, 'read-only users see but cannot switch');
+  assert.equal(
+    ro?.type === 'submenu' && ro.items[0]?.type === 'checkbox' && ro.items[0].enabled,
+    false,
+    'read-only users see but cannot switch',
+  );
   const none = find(trayModel(up({ peers: [peer('AAAAA')] })).menu, 'Exit nodes');
   assert.ok(none?.type === 'submenu' && !none.enabled);
   assert.deepEqual(none.items, [{ type: 'label', label: 'No exit nodes available' }]);
@@ -83,7 +147,17 @@ test('dropNotice: only when a connected tunnel stops, and not when the person as
     ['still connected', up(), up(), false, null],
     ['disconnected by someone else', up(), up({}, { state: 'disconnected' }), false, /Disconnected/],
     ['disconnected from this app', up(), up({}, { state: 'disconnected' }), true, null],
-    ['helper gone', up(), { ...initialAppState(), link: 'down', problem: { code: 'helper-not-running', message: 'The Warren helper is not running' } }, false, /tunnel lost/],
+    [
+      'helper gone',
+      up(),
+      {
+        ...initialAppState(),
+        link: 'down',
+        problem: { code: 'helper-not-running', message: 'The Warren helper is not running' },
+      },
+      false,
+      /tunnel lost/,
+    ],
     ['error', up(), up({}, { state: 'error', error: 'adapter gone' }), false, /Error/],
     ['was not connected', up({}, { state: 'disconnected' }), up({}, { state: 'disconnected' }), false, null],
     ['comes back', { ...initialAppState(), link: 'down' }, up(), false, null],

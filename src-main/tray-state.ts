@@ -65,22 +65,28 @@ export function trayModel(s: AppState): TrayModel {
   if (state === 'disconnected' || state === 'error') {
     menu.push({ type: 'action', label: 'Connect', enabled: may, action: { kind: 'connect' } });
   } else {
-    menu.push({ type: 'action', label: 'Disconnect', enabled: may && state === 'connected', action: { kind: 'disconnect' } });
+    menu.push({
+      type: 'action',
+      label: 'Disconnect',
+      enabled: may && state === 'connected',
+      action: { kind: 'disconnect' },
+    });
   }
   const exits = exitChoices(s);
   menu.push({
     type: 'submenu',
     label: 'Exit nodes',
     enabled: exits.length > 0,
-    items: exits.length === 0
-      ? [{ type: 'label', label: 'No exit nodes available' }]
-      : exits.map((e) => ({
-        type: 'checkbox' as const,
-        label: `${e.label}: ${e.routes.join(', ')}`,
-        checked: e.inUse,
-        enabled: may && state === 'connected',
-        action: { kind: 'use-exit' as const, identity: e.identity, use: !e.inUse },
-      })),
+    items:
+      exits.length === 0
+        ? [{ type: 'label', label: 'No exit nodes available' }]
+        : exits.map((e) => ({
+            type: 'checkbox' as const,
+            label: `${e.label}: ${e.routes.join(', ')}`,
+            checked: e.inUse,
+            enabled: may && state === 'connected',
+            action: { kind: 'use-exit' as const, identity: e.identity, use: !e.inUse },
+          })),
   });
   menu.push({ type: 'action', label: 'Show peers…', enabled: true, action: { kind: 'show-peers' } });
   menu.push({ type: 'separator' });

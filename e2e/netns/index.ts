@@ -5,10 +5,22 @@ export { Topology, Namespace, type Link, type Switch, type SpawnOptions } from '
 export { pairLayout, routedLayout, moveAddress, type PairLayout, type RoutedLayout } from './layouts.js';
 export { genKeyPair, publicKeyOf, type KeyPair } from './keys.js';
 export {
-  startWireguardGo, parseWgDump, type WireguardGo, type WireguardGoOptions, type WgPeerConfig, type WgPeerState,
+  startWireguardGo,
+  parseWgDump,
+  type WireguardGo,
+  type WireguardGoOptions,
+  type WgPeerConfig,
+  type WgPeerState,
 } from './wireguard-go.js';
 export {
-  startWarren, warrenCli, warrenArgv, warrenCliPath, repoRoot, waitForHandshake, type Warren, type WarrenOptions,
+  startWarren,
+  warrenCli,
+  warrenArgv,
+  warrenCliPath,
+  repoRoot,
+  waitForHandshake,
+  type Warren,
+  type WarrenOptions,
 } from './warren.js';
 export { warrenProfile, type ProfileOptions, type ProfilePeer } from './profile.js';
 export { ping, waitForPing, parsePing, percentile, type PingResult, type PingOptions } from './ping.js';

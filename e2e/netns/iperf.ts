@@ -19,10 +19,16 @@ export interface IperfOptions {
 
 /** iperf3 runs a one-off server in serverNs bound to ip and a TCP client in clientNs. */
 export async function iperf3(
-  serverNs: Namespace, clientNs: Namespace, ip: string, seconds: number, opts: IperfOptions = {},
+  serverNs: Namespace,
+  clientNs: Namespace,
+  ip: string,
+  seconds: number,
+  opts: IperfOptions = {},
 ): Promise<IperfResult> {
   const port = String(opts.port ?? 5201);
-  const server = serverNs.spawn(['iperf3', '-s', '-1', '--forceflush', '-B', ip, '-p', port], { name: `iperf3-server-${port}` });
+  const server = serverNs.spawn(['iperf3', '-s', '-1', '--forceflush', '-B', ip, '-p', port], {
+    name: `iperf3-server-${port}`,
+  });
   try {
     await server.waitFor(/Server listening/, 10_000);
     const argv = ['iperf3', '-c', ip, '-p', port, '-t', String(seconds), '-J', '-P', String(opts.parallel ?? 1)];

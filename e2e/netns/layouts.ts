@@ -46,8 +46,15 @@ export async function routedLayout(topo: Topology): Promise<RoutedLayout> {
   await a.exec(['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
   await b.exec(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);
   return {
-    a, r, b, aIp: '198.51.100.2', bIp: '203.0.113.2', rA: '198.51.100.1', rB: '203.0.113.1',
-    aIf: la.aIf, bIf: lb.aIf,
+    a,
+    r,
+    b,
+    aIp: '198.51.100.2',
+    bIp: '203.0.113.2',
+    rA: '198.51.100.1',
+    rB: '203.0.113.1',
+    aIf: la.aIf,
+    bIf: lb.aIf,
   };
 }
 
@@ -55,7 +62,11 @@ export async function routedLayout(topo: Topology): Promise<RoutedLayout> {
  * route through gateway: what a laptop sees when it changes networks. The old address goes
  * first because deleting a primary address also deletes the secondaries of its subnet. */
 export async function moveAddress(
-  ns: Namespace, ifname: string, oldCidr: string, newCidr: string, gateway: string,
+  ns: Namespace,
+  ifname: string,
+  oldCidr: string,
+  newCidr: string,
+  gateway: string,
 ): Promise<void> {
   await ns.exec(['ip', 'addr', 'del', oldCidr, 'dev', ifname]);
   await ns.exec(['ip', 'addr', 'add', newCidr, 'dev', ifname]);

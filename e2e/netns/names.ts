@@ -67,7 +67,11 @@ export function killNamespacePids(ns: string): void {
   for (const line of run(['ip', 'netns', 'pids', ns]).split('\n')) {
     const pid = Number(line.trim());
     if (Number.isSafeInteger(pid) && pid > 1 && pid !== process.pid) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -87,7 +91,11 @@ const WG_SOCK_DIR = '/var/run/wireguard';
 function removeFiles(match: (name: string) => boolean, withTemp: boolean): void {
   for (const dir of withTemp ? [WG_SOCK_DIR, tmpdir()] : [WG_SOCK_DIR]) {
     let names: string[] = [];
-    try { names = readdirSync(dir); } catch { continue; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
     for (const n of names) {
       if (n.startsWith(PREFIX) && match(n)) rmSync(join(dir, n), { recursive: true, force: true });
     }
@@ -120,7 +128,8 @@ export function cleanupStale(): string[] {
   }
   removeFiles(dead, true);
   try {
-    for (const d of readdirSync('/etc/netns')) if (dead(d)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+    for (const d of readdirSync('/etc/netns'))
+      if (dead(d)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
   } catch {
     // no /etc/netns
   }

@@ -65,26 +65,57 @@ export class NatLab {
     this.coordNs = await this.topo.addNamespace('co');
     await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
     this.dataDir = this.topo.file('coordinator-data');
-    this.coord = this.coordNs.spawn([
-      process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), 'serve', '--data', this.dataDir,
-      '--listen', `${LAB.coordIp}:${LAB.httpPort}`, '--relay-tcp', `${LAB.coordIp}:${LAB.relayTcpPort}`, ...coordinatorArgs,
-    ], { name: 'coordinator' });
-    await waitUntil('the coordinator answers', async () => {
-      const r = await this.coordNs.exec(['curl', '-sf', `${LAB.url}/v1/info`], { allowFailure: true, timeoutMs: 3000 });
-      return r.code === 0 ? true : undefined;
-    }, 20_000, 200);
+    this.coord = this.coordNs.spawn(
+      [
+        process.execPath,
+        join(repoRoot(), 'bin', 'warren-coordinator'),
+        'serve',
+        '--data',
+        this.dataDir,
+        '--listen',
+        `${LAB.coordIp}:${LAB.httpPort}`,
+        '--relay-tcp',
+        `${LAB.coordIp}:${LAB.relayTcpPort}`,
+        ...coordinatorArgs,
+      ],
+      { name: 'coordinator' },
+    );
+    await waitUntil(
+      'the coordinator answers',
+      async () => {
+        const r = await this.coordNs.exec(['curl', '-sf', `${LAB.url}/v1/info`], {
+          allowFailure: true,
+          timeoutMs: 3000,
+        });
+        return r.code === 0 ? true : undefined;
+      },
+      20_000,
+      200,
+    );
     // Everyone tagged `lab` may ping and open TCP to everyone else.
-    const policy = this.topo.writeFile('policy.json', JSON.stringify({
-      Tags: ['lab'],
-      Policies: [{ Name: 'lab', Senders: ['tag:lab'], Receivers: ['tag:lab'], Acls: [{ Protocol: 'icmp' }, { Protocol: 'tcp' }, { Protocol: 'udp' }] }],
-    }));
+    const policy = this.topo.writeFile(
+      'policy.json',
+      JSON.stringify({
+        Tags: ['lab'],
+        Policies: [
+          {
+            Name: 'lab',
+            Senders: ['tag:lab'],
+            Receivers: ['tag:lab'],
+            Acls: [{ Protocol: 'icmp' }, { Protocol: 'tcp' }, { Protocol: 'udp' }],
+          },
+        ],
+      }),
+    );
     const r = await this.coordinatorCli(['policy', 'apply', policy]);
     assert.equal(r.code, 0, `policy apply: ${r.stdout}${r.stderr}`);
   }
 
   coordinatorCli(args: string[]) {
-    return this.coordNs.exec([process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', this.dataDir],
-      { allowFailure: true, timeoutMs: 20_000 });
+    return this.coordNs.exec(
+      [process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', this.dataDir],
+      { allowFailure: true, timeoutMs: 20_000 },
+    );
   }
 
   /** addSite makes a NAT router with a public address and a private /24 behind it. */
@@ -128,7 +159,19 @@ export class NatLab {
   }
 
   async createKey(): Promise<string> {
-    const r = await this.coordinatorCli(['keys', 'create', '--tags', 'lab', '--approval', 'automatic', '--uses', '50', '--expires', '1h', '--json']);
+    const r = await this.coordinatorCli([
+      'keys',
+      'create',
+      '--tags',
+      'lab',
+      '--approval',
+      'automatic',
+      '--uses',
+      '50',
+      '--expires',
+      '1h',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { key: string }).key;
   }
@@ -138,14 +181,35 @@ export class NatLab {
     const profile = this.topo.file(`${h.name}.profile`);
     const stateDir = this.topo.file(`warren-${h.name}-state`);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const r = await warrenCli(h.ns, ['enrol', '--coordinator', LAB.url, '--key', key, '--profile', profile, '--state-dir', stateDir,
-      '--hostname', h.name, '--port', '51820'], { timeoutMs: 30_000 });
+    const r = await warrenCli(
+      h.ns,
+      [
+        'enrol',
+        '--coordinator',
+        LAB.url,
+        '--key',
+        key,
+        '--profile',
+        profile,
+        '--state-dir',
+        stateDir,
+        '--hostname',
+        h.name,
+        '--port',
+        '51820',
+      ],
+      { timeoutMs: 30_000 },
+    );
     assert.equal(r.code, 0, `${h.name} enrol: ${r.stdout}${r.stderr}`);
     const p = readProfile(profile);
     h.vip = p.profile.virtualAddress;
     h.identity = p.profile.identity;
     h.publicKey = p.profile.publicKey.toString('base64');
-    h.w = await startWarren(h.ns, { ...p.json, Adapter: { Name: this.topo.ifname('w') } }, { name: `warren-${h.name}`, verbosity: Number(process.env.WARREN_E2E_VERBOSITY ?? 2), ...(env ? { env } : {}) });
+    h.w = await startWarren(
+      h.ns,
+      { ...p.json, Adapter: { Name: this.topo.ifname('w') } },
+      { name: `warren-${h.name}`, verbosity: Number(process.env.WARREN_E2E_VERBOSITY ?? 2), ...(env ? { env } : {}) },
+    );
     return h.w;
   }
 
@@ -164,8 +228,13 @@ export async function peerOf(a: LabHost, b: LabHost): Promise<{ status: Status; 
 
 /** waitForPath waits until a reaches b by the given path type, and returns that peer entry. */
 export function waitForPath(a: LabHost, b: LabHost, type: 'direct' | 'relay', timeoutMs = 20_000): Promise<PeerStatus> {
-  return waitUntil(`${a.name} → ${b.name} path ${type}`, async () => {
-    const { peer } = await peerOf(a, b);
-    return peer.path?.type === type && peer.path.rttMs !== null ? peer : undefined;
-  }, timeoutMs, 250);
+  return waitUntil(
+    `${a.name} → ${b.name} path ${type}`,
+    async () => {
+      const { peer } = await peerOf(a, b);
+      return peer.path?.type === type && peer.path.rttMs !== null ? peer : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }

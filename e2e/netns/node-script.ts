@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** nodeScript returns [node, ...flags, script] for a harness program name. */
-export function nodeScript(name: 'tcp-sink' | 'tcp-source' | 'tcp-probe' | 'udp-echo' | 'udp-fuzz' | 'udp-relay'): string[] {
+export function nodeScript(
+  name: 'tcp-sink' | 'tcp-source' | 'tcp-probe' | 'udp-echo' | 'udp-fuzz' | 'udp-relay',
+): string[] {
   const here = fileURLToPath(import.meta.url);
   const dir = dirname(here);
   if (here.endsWith('.js')) {

@@ -31,10 +31,26 @@ const PING_NONE = `PING 100.64.0.2 (100.64.0.2) 56(84) bytes of data.
 `;
 
 for (const c of [
-  { name: 'all replies', text: PING_OK, want: { transmitted: 3, received: 3, lossPct: 0, min: 0.456, avg: 0.825, max: 1.23, rtts: [1.23, 0.456, 0.789] } },
-  { name: 'some lost', text: PING_PARTIAL, want: { transmitted: 4, received: 1, lossPct: 75, min: 0.5, avg: 0.5, max: 0.5, rtts: [0.5] } },
-  { name: 'nothing back', text: PING_NONE, want: { transmitted: 2, received: 0, lossPct: 100, min: NaN, avg: NaN, max: NaN, rtts: [] } },
-  { name: 'no output', text: '', want: { transmitted: 0, received: 0, lossPct: 100, min: NaN, avg: NaN, max: NaN, rtts: [] } },
+  {
+    name: 'all replies',
+    text: PING_OK,
+    want: { transmitted: 3, received: 3, lossPct: 0, min: 0.456, avg: 0.825, max: 1.23, rtts: [1.23, 0.456, 0.789] },
+  },
+  {
+    name: 'some lost',
+    text: PING_PARTIAL,
+    want: { transmitted: 4, received: 1, lossPct: 75, min: 0.5, avg: 0.5, max: 0.5, rtts: [0.5] },
+  },
+  {
+    name: 'nothing back',
+    text: PING_NONE,
+    want: { transmitted: 2, received: 0, lossPct: 100, min: NaN, avg: NaN, max: NaN, rtts: [] },
+  },
+  {
+    name: 'no output',
+    text: '',
+    want: { transmitted: 0, received: 0, lossPct: 100, min: NaN, avg: NaN, max: NaN, rtts: [] },
+  },
 ]) {
   test(`parsePing: ${c.name}`, () => {
     assert.deepEqual(parsePing(c.text), c.want);
@@ -54,10 +70,15 @@ for (const c of [
 }
 
 test('parseIperf reads sender and receiver rates', () => {
-  const r = parseIperf(JSON.stringify({
-    start: { test_start: { num_streams: 4 } },
-    end: { sum_sent: { bits_per_second: 2.5e8, retransmits: 7, seconds: 10 }, sum_received: { bits_per_second: 2.4e8, seconds: 10.04 } },
-  }));
+  const r = parseIperf(
+    JSON.stringify({
+      start: { test_start: { num_streams: 4 } },
+      end: {
+        sum_sent: { bits_per_second: 2.5e8, retransmits: 7, seconds: 10 },
+        sum_received: { bits_per_second: 2.4e8, seconds: 10.04 },
+      },
+    }),
+  );
   assert.deepEqual(r, { sentBps: 2.5e8, receivedBps: 2.4e8, retransmits: 7, seconds: 10.04, streams: 4 });
 });
 
@@ -68,19 +89,35 @@ test('parseIperf throws on a reported error or a missing summary', () => {
 });
 
 test('parseWgDump skips the interface line and reads peers', () => {
-  const dump = [
-    'cHJpdmF0ZQ==\tcHVibGlj\t51820\toff',
-    'UEVFUjE=\t(none)\t192.0.2.2:51820\t100.64.0.2/32\t1700000000\t1234\t5678\toff',
-    'UEVFUjI=\t(none)\t(none)\t100.64.0.3/32,10.0.0.0/8\t0\t0\t0\t25',
-  ].join('\n') + '\n';
+  const dump =
+    [
+      'cHJpdmF0ZQ==\tcHVibGlj\t51820\toff',
+      'UEVFUjE=\t(none)\t192.0.2.2:51820\t100.64.0.2/32\t1700000000\t1234\t5678\toff',
+      'UEVFUjI=\t(none)\t(none)\t100.64.0.3/32,10.0.0.0/8\t0\t0\t0\t25',
+    ].join('\n') + '\n';
   assert.deepEqual(parseWgDump(dump), [
-    { publicKey: 'UEVFUjE=', endpoint: '192.0.2.2:51820', allowedIps: ['100.64.0.2/32'], lastHandshake: 1_700_000_000_000, rxBytes: 1234, txBytes: 5678 },
-    { publicKey: 'UEVFUjI=', endpoint: null, allowedIps: ['100.64.0.3/32', '10.0.0.0/8'], lastHandshake: null, rxBytes: 0, txBytes: 0 },
+    {
+      publicKey: 'UEVFUjE=',
+      endpoint: '192.0.2.2:51820',
+      allowedIps: ['100.64.0.2/32'],
+      lastHandshake: 1_700_000_000_000,
+      rxBytes: 1234,
+      txBytes: 5678,
+    },
+    {
+      publicKey: 'UEVFUjI=',
+      endpoint: null,
+      allowedIps: ['100.64.0.3/32', '10.0.0.0/8'],
+      lastHandshake: null,
+      rxBytes: 0,
+      txBytes: 0,
+    },
   ]);
 });
 
 test('parseStatTicks counts fields after a command name with spaces and parentheses', () => {
-  const stat = '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 11 0 9999 1000000 5000 ' +
+  const stat =
+    '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 11 0 9999 1000000 5000 ' +
     '18446744073709551615 1 1 0 0 0 0 0 16781312 17922 0 0 0 17 1 0 0 0 0 0';
   assert.equal(parseStatTicks(stat), 175);
 });

@@ -34,8 +34,18 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
-    child.stdout.on('data', (b: Buffer) => { if (outLen < MAX_CAPTURE) { out.push(b); outLen += b.length; } });
-    child.stderr.on('data', (b: Buffer) => { if (errLen < MAX_CAPTURE) { err.push(b); errLen += b.length; } });
+    child.stdout.on('data', (b: Buffer) => {
+      if (outLen < MAX_CAPTURE) {
+        out.push(b);
+        outLen += b.length;
+      }
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (errLen < MAX_CAPTURE) {
+        err.push(b);
+        errLen += b.length;
+      }
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -49,14 +59,18 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
     let finished = false;
     child.on('exit', (code, signal) => {
       const t = setTimeout(() => done(code, signal), 250);
-      child.once('close', () => { clearTimeout(t); done(code, signal); });
+      child.once('close', () => {
+        clearTimeout(t);
+        done(code, signal);
+      });
     });
     const done = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       const r: ExecResult = {
-        code, signal,
+        code,
+        signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       };
@@ -68,7 +82,9 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
         resolve(r);
       }
     };
-    child.stdin.on('error', () => { /* the command may exit before reading its input */ });
+    child.stdin.on('error', () => {
+      /* the command may exit before reading its input */
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -98,7 +114,9 @@ export class TrackedProcess {
     this.log = createWriteStream(logPath, { flags: 'a' });
     this.log.write(`$ ${argv.join(' ')}\n`);
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
-    this.child.stdin?.on('error', () => { /* ignore EPIPE after exit */ });
+    this.child.stdin?.on('error', () => {
+      /* ignore EPIPE after exit */
+    });
     this.child.stdout?.on('data', (b: Buffer) => this.onData(b, true));
     this.child.stderr?.on('data', (b: Buffer) => this.onData(b, false));
     this.exited = new Promise((resolve) => {
@@ -123,13 +141,18 @@ export class TrackedProcess {
       // command started) would hold 'close' back forever. Output still in flight gets a
       // moment to arrive before callers read it.
       let closed = false;
-      this.child.on('close', () => { closed = true; });
+      this.child.on('close', () => {
+        closed = true;
+      });
       this.child.on('exit', (code, signal) => {
         this.exitCode = code;
         this.exitSignal = signal;
         if (closed) return finish(code, signal);
         const t = setTimeout(() => finish(code, signal), 250);
-        this.child.once('close', () => { clearTimeout(t); finish(code, signal); });
+        this.child.once('close', () => {
+          clearTimeout(t);
+          finish(code, signal);
+        });
       });
     });
   }
@@ -165,10 +188,18 @@ export class TrackedProcess {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const m = re.exec(this.tail);
-        if (m) { done(); resolve(m); return true; }
+        if (m) {
+          done();
+          resolve(m);
+          return true;
+        }
         if (!this.running) {
           done();
-          reject(new Error(`${this.name} exited (code ${this.exitCode}, signal ${this.exitSignal}) before printing ${re}\n${this.tail.slice(-4000)}`));
+          reject(
+            new Error(
+              `${this.name} exited (code ${this.exitCode}, signal ${this.exitSignal}) before printing ${re}\n${this.tail.slice(-4000)}`,
+            ),
+          );
           return true;
         }
         return false;
@@ -181,7 +212,9 @@ export class TrackedProcess {
         clearTimeout(timer);
         this.outputListeners.delete(listener);
       };
-      const listener = (): void => { check(); };
+      const listener = (): void => {
+        check();
+      };
       if (!check()) this.outputListeners.add(listener);
     });
   }
@@ -201,7 +234,11 @@ export class TrackedProcess {
   /** signal delivers sig if the child is still running. */
   signal(sig: NodeJS.Signals): void {
     if (!this.running) return;
-    try { this.child.kill(sig); } catch { /* gone */ }
+    try {
+      this.child.kill(sig);
+    } catch {
+      /* gone */
+    }
   }
 
   private onData(b: Buffer, isStdout: boolean): void {

@@ -12,7 +12,9 @@ export function onPath(bin: string): boolean {
     try {
       accessSync(join(dir, bin), constants.X_OK);
       return true;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return false;
 }
@@ -42,12 +44,12 @@ export function missingRequirement(needs: Needs = {}): string | undefined {
 /** describeE2E is node:test's describe for a scenario that needs this machine to have what
  * `needs` lists. When something is missing it registers one skipped test carrying the reason,
  * so the skip shows in the run's skip count and output instead of vanishing with the suite. */
-export function describeE2E(
-  name: string, needs: Needs, opts: { timeout?: number }, fn: () => void,
-): void {
+export function describeE2E(name: string, needs: Needs, opts: { timeout?: number }, fn: () => void): void {
   const reason = missingRequirement(needs);
   if (reason !== undefined) {
-    test(name, { skip: reason }, () => { /* skipped */ });
+    test(name, { skip: reason }, () => {
+      /* skipped */
+    });
     return;
   }
   describe(name, opts, fn);

@@ -22,10 +22,17 @@ export interface TransferOptions {
   timeoutMs?: number;
 }
 
-interface Final { bytes: number; sha256: string; seconds: number }
+interface Final {
+  bytes: number;
+  sha256: string;
+  seconds: number;
+}
 
 function finalLine(p: TrackedProcess): Final {
-  const lines = p.output().split('\n').filter((l) => l.startsWith('{"bytes"'));
+  const lines = p
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{"bytes"'));
   const last = lines[lines.length - 1];
   if (last === undefined) throw new Error(`${p.name} printed no result:\n${p.output().slice(-3000)}`);
   return JSON.parse(last) as Final;
@@ -33,12 +40,16 @@ function finalLine(p: TrackedProcess): Final {
 
 /** tcpTransfer streams `bytes` pseudo-random bytes from fromNs to toIp (an address of toNs). */
 export async function tcpTransfer(
-  fromNs: Namespace, toNs: Namespace, toIp: string, bytes: number, opts: TransferOptions = {},
+  fromNs: Namespace,
+  toNs: Namespace,
+  toIp: string,
+  bytes: number,
+  opts: TransferOptions = {},
 ): Promise<TransferResult> {
   const sink = toNs.spawn([...nodeScript('tcp-sink'), toIp, '0'], { name: `tcp-sink-${toNs.short}-${Date.now()}` });
   let source: TrackedProcess | undefined;
   const floorMs = opts.rateBytesPerSec ? (bytes / opts.rateBytesPerSec) * 1000 : 0;
-  const timeoutMs = opts.timeoutMs ?? Math.max(60_000, floorMs * 2 + 30_000, bytes / 1e6 * 1000);
+  const timeoutMs = opts.timeoutMs ?? Math.max(60_000, floorMs * 2 + 30_000, (bytes / 1e6) * 1000);
   let timer: NodeJS.Timeout | undefined;
   try {
     const m = await sink.waitFor(/\{"listening":(\d+)\}/, 10_000);
@@ -55,20 +66,33 @@ export async function tcpTransfer(
     }
     const src = source;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(
-        `tcpTransfer ${fromNs.short}->${toIp} (${bytes} bytes) timed out after ${timeoutMs} ms\n` +
-        `source: ${src.output().slice(-1500)}\nsink: ${sink.output().slice(-1500)}`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `tcpTransfer ${fromNs.short}->${toIp} (${bytes} bytes) timed out after ${timeoutMs} ms\n` +
+                `source: ${src.output().slice(-1500)}\nsink: ${sink.output().slice(-1500)}`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     const [se, ke] = await Promise.race([Promise.all([src.exited, sink.exited]), timeout]);
     if (se.code !== 0 || ke.code !== 0) {
-      throw new Error(`tcpTransfer failed: source exit ${se.code ?? se.signal}, sink exit ${ke.code ?? ke.signal}\n` +
-        `source: ${src.output().slice(-1500)}\nsink: ${sink.output().slice(-1500)}`);
+      throw new Error(
+        `tcpTransfer failed: source exit ${se.code ?? se.signal}, sink exit ${ke.code ?? ke.signal}\n` +
+          `source: ${src.output().slice(-1500)}\nsink: ${sink.output().slice(-1500)}`,
+      );
     }
     const s = finalLine(src);
     const r = finalLine(sink);
     return {
-      sentSha: s.sha256, recvSha: r.sha256, sentBytes: s.bytes, recvBytes: r.bytes,
-      seconds: r.seconds, mbps: r.seconds > 0 ? (r.bytes * 8) / r.seconds / 1e6 : 0,
+      sentSha: s.sha256,
+      recvSha: r.sha256,
+      sentBytes: s.bytes,
+      recvBytes: r.bytes,
+      seconds: r.seconds,
+      mbps: r.seconds > 0 ? (r.bytes * 8) / r.seconds / 1e6 : 0,
     };
   } finally {
     if (timer) clearTimeout(timer);

@@ -5,13 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { exec, TrackedProcess, type ExecOptions, type ExecResult } from './process.js';
-import {
-  MAX_IFNAME, PREFIX, cleanupStale, deleteNamespaceSync, newRunId, removeWgSocketsSync,
-} from './names.js';
+import { MAX_IFNAME, PREFIX, cleanupStale, deleteNamespaceSync, newRunId, removeWgSocketsSync } from './names.js';
 
 /** Namespace is one network namespace of a topology. */
 export class Namespace {
-  constructor(readonly topo: Topology, readonly name: string, readonly short: string) {}
+  constructor(
+    readonly topo: Topology,
+    readonly name: string,
+    readonly short: string,
+  ) {}
 
   /** exec runs argv inside this namespace. */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
@@ -57,7 +59,11 @@ function installHooks(): void {
   process.on('exit', () => {
     for (const t of live) t.destroySync();
   });
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(sig, () => {
       for (const t of live) t.destroySync();
       process.exit(code);

@@ -45,10 +45,14 @@ for (let i = 0; i < count; i += BATCH) {
     const kind = KINDS[j % KINDS.length] ?? 'random';
     kinds[kind]++;
     const d = datagram(kind, Math.floor(j / KINDS.length));
-    batch.push(new Promise((resolve) => sock.send(d, port, host, (err) => {
-      if (!err) sent++;
-      resolve();
-    })));
+    batch.push(
+      new Promise((resolve) =>
+        sock.send(d, port, host, (err) => {
+          if (!err) sent++;
+          resolve();
+        }),
+      ),
+    );
   }
   await Promise.all(batch);
   // Pace so the receiver's socket buffer, not the kernel, decides what it sees.

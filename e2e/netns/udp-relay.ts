@@ -30,12 +30,17 @@ back.on('message', (msg) => {
 async function replay(): Promise<number> {
   let n = 0;
   for (let i = 0; i < recorded.length; i += 50) {
-    await Promise.all(recorded.slice(i, i + 50).map((d) => new Promise<void>((resolve) => {
-      back.send(d, Number(targetPort), targetIp, (err) => {
-        if (!err) n++;
-        resolve();
-      });
-    })));
+    await Promise.all(
+      recorded.slice(i, i + 50).map(
+        (d) =>
+          new Promise<void>((resolve) => {
+            back.send(d, Number(targetPort), targetIp, (err) => {
+              if (!err) n++;
+              resolve();
+            });
+          }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 2));
   }
   return n;

@@ -44,21 +44,33 @@ export interface UdpRelay {
 
 /** startUdpRelay starts a relay in ns and waits until it is bound. */
 export async function startUdpRelay(ns: Namespace, o: UdpRelayOptions): Promise<UdpRelay> {
-  const proc = ns.spawn([
-    ...nodeScript('udp-relay'), o.listenIp, String(o.listenPort), o.targetIp, String(o.targetPort),
-    o.outIp ?? '0.0.0.0', String(o.maxRecorded ?? 4096),
-  ], { name: `udp-relay-${o.listenPort}` });
+  const proc = ns.spawn(
+    [
+      ...nodeScript('udp-relay'),
+      o.listenIp,
+      String(o.listenPort),
+      o.targetIp,
+      String(o.targetPort),
+      o.outIp ?? '0.0.0.0',
+      String(o.maxRecorded ?? 4096),
+    ],
+    { name: `udp-relay-${o.listenPort}` },
+  );
   const ready = await proc.waitFor(/\{"ready":true,"out":(\d+)\}/, 10_000);
-  const request = <T>(cmd: string, key: string): Promise<T> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new Error(`udp-relay: no answer to ${cmd}`)); }, 60_000);
-    const off = proc.onLine((line) => {
-      if (!line.startsWith(`{"${key}"`)) return;
-      clearTimeout(timer);
-      off();
-      resolve(JSON.parse(line) as T);
+  const request = <T>(cmd: string, key: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`udp-relay: no answer to ${cmd}`));
+      }, 60_000);
+      const off = proc.onLine((line) => {
+        if (!line.startsWith(`{"${key}"`)) return;
+        clearTimeout(timer);
+        off();
+        resolve(JSON.parse(line) as T);
+      });
+      proc.write(`${cmd}\n`);
     });
-    proc.write(`${cmd}\n`);
-  });
   return {
     proc,
     endpoint: `${o.listenIp}:${o.listenPort}`,

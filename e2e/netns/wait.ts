@@ -8,7 +8,10 @@ export function sleep(ms: number): Promise<void> {
 /** waitUntil polls fn until it returns a non-undefined value or timeoutMs passes; the error
  * names what was awaited and the last error fn threw. */
 export async function waitUntil<T>(
-  what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, intervalMs = 100,
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

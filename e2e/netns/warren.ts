@@ -18,7 +18,9 @@ export function repoRoot(): string {
     if (existsSync(pkg)) {
       try {
         if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'warren') return dir;
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     const up = dirname(dir);
     if (up === dir) throw new Error('cannot find the warren checkout above ' + fileURLToPath(import.meta.url));
@@ -79,10 +81,21 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
   const socket = topo.file(`${name}.sock`);
   const stateDir = topo.file(`${name}-state`);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const proc = ns.spawn([
-    ...warrenArgv(), 'run', '--profile', profilePath, '-v', String(opts.verbosity ?? 2),
-    '--socket', socket, '--state-dir', stateDir,
-  ], { name, ...(opts.env ? { env: opts.env } : {}) });
+  const proc = ns.spawn(
+    [
+      ...warrenArgv(),
+      'run',
+      '--profile',
+      profilePath,
+      '-v',
+      String(opts.verbosity ?? 2),
+      '--socket',
+      socket,
+      '--state-dir',
+      stateDir,
+    ],
+    { name, ...(opts.env ? { env: opts.env } : {}) },
+  );
   const status = async (): Promise<Status> => {
     const r = await warrenCli(ns, ['status', '--json', '--socket', socket]);
     if (r.code !== 0) throw new Error(`warren status exit ${r.code}: ${r.stderr.trim()}`);
@@ -93,7 +106,9 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
   let lastErr = '';
   for (;;) {
     if (!proc.running) {
-      throw new Error(`${name} exited (code ${proc.exitCode}, signal ${proc.exitSignal}) before answering status:\n${proc.output().slice(-6000)}`);
+      throw new Error(
+        `${name} exited (code ${proc.exitCode}, signal ${proc.exitSignal}) before answering status:\n${proc.output().slice(-6000)}`,
+      );
     }
     try {
       // The API answers while the helper still sets up; wait until the tunnel is in place.
@@ -103,12 +118,21 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
       lastErr = e instanceof Error ? e.message : String(e);
     }
     if (Date.now() > deadline) {
-      throw new Error(`${name} did not answer status within ${timeoutMs} ms (${lastErr}):\n${proc.output().slice(-6000)}`);
+      throw new Error(
+        `${name} did not answer status within ${timeoutMs} ms (${lastErr}):\n${proc.output().slice(-6000)}`,
+      );
     }
     await sleep(200);
   }
   return {
-    ns, name, proc, pid: proc.pid, profilePath, socket, stateDir, status,
+    ns,
+    name,
+    proc,
+    pid: proc.pid,
+    profilePath,
+    socket,
+    stateDir,
+    status,
     async peer(publicKey: string): Promise<PeerStatus> {
       const s = await status();
       const p = s.peers.find((x) => x.publicKey === publicKey);
@@ -124,8 +148,13 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
 
 /** waitForHandshake waits until w's status shows a handshake with the peer. */
 export function waitForHandshake(w: Warren, publicKey: string, timeoutMs = 10_000): Promise<PeerStatus> {
-  return waitUntil(`${w.name} handshake with ${publicKey}`, async () => {
-    const p = await w.peer(publicKey);
-    return p.lastHandshake !== null ? p : undefined;
-  }, timeoutMs, 200);
+  return waitUntil(
+    `${w.name} handshake with ${publicKey}`,
+    async () => {
+      const p = await w.peer(publicKey);
+      return p.lastHandshake !== null ? p : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }

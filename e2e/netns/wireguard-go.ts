@@ -65,7 +65,8 @@ export async function startWireguardGo(ns: Namespace, opts: WireguardGoOptions):
   const deadline = Date.now() + 10_000;
   while (!existsSync(sock)) {
     if (!proc.running) throw new Error(`wireguard-go ${ifname} exited early:\n${proc.output()}`);
-    if (Date.now() > deadline) throw new Error(`wireguard-go ${ifname}: no control socket after 10 s:\n${proc.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`wireguard-go ${ifname}: no control socket after 10 s:\n${proc.output()}`);
     await sleep(20);
   }
   const keyFile = ns.topo.writeFile(`${ifname}.key`, `${opts.privateKey}\n`);
@@ -79,7 +80,9 @@ export async function startWireguardGo(ns: Namespace, opts: WireguardGoOptions):
   await ns.exec(['ip', 'addr', 'add', opts.address, 'dev', ifname]);
   await ns.exec(['ip', 'link', 'set', ifname, 'mtu', String(opts.mtu ?? 1420), 'up']);
   return {
-    ns, ifname, proc,
+    ns,
+    ifname,
+    proc,
     pid: proc.pid,
     listenPort: opts.listenPort,
     publicKey: publicKeyOf(opts.privateKey),

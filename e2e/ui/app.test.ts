@@ -12,8 +12,17 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import {
-  Topology, describeE2E, genKeyPair, ping, repoRoot, startWarren, waitForPing, waitUntil,
-  type KeyPair, type Namespace, type Warren,
+  Topology,
+  describeE2E,
+  genKeyPair,
+  ping,
+  repoRoot,
+  startWarren,
+  waitForPing,
+  waitUntil,
+  type KeyPair,
+  type Namespace,
+  type Warren,
 } from '../netns/index.js';
 import { identityFromPublicKey } from '../../src-shared/lib/identity.js';
 import { TestUsers, usersSkipReason } from '../../helper/src/api/test-users.js';
@@ -26,15 +35,30 @@ const EXIT_LAN_IP = '198.51.100.1';
 const PRINTER = '198.51.100.10';
 const identityOf = (publicKey: string): string => identityFromPublicKey(Buffer.from(publicKey, 'base64'));
 
-interface Host { key: KeyPair; vip: string; ip: string; ns?: Namespace; w?: Warren }
+interface Host {
+  key: KeyPair;
+  vip: string;
+  ip: string;
+  ns?: Namespace;
+  w?: Warren;
+}
 
 /** scenario registers the suite, or one skipped test saying what this machine lacks. */
 function scenario(fn: () => void): void {
   if (!existsSync(CHROMIUM)) {
-    test('the app in a browser against real helpers', { skip: `needs ${CHROMIUM} (apt-get install chromium)` }, () => undefined);
+    test(
+      'the app in a browser against real helpers',
+      { skip: `needs ${CHROMIUM} (apt-get install chromium)` },
+      () => undefined,
+    );
     return;
   }
-  describeE2E('the app in a browser against real helpers', { warren: true, binaries: ['ping'] }, { timeout: 300_000 }, fn);
+  describeE2E(
+    'the app in a browser against real helpers',
+    { warren: true, binaries: ['ping'] },
+    { timeout: 300_000 },
+    fn,
+  );
 }
 
 scenario(() => {
@@ -53,31 +77,63 @@ scenario(() => {
   let clientProfile: object;
 
   const peer = (h: Host, name: string, extra: object = {}) => ({
-    Name: name, PublicKey: h.key.publicKey, Endpoint: `${h.ip}:51820`, AllowedIPs: [`${h.vip}/32`], ...extra,
+    Name: name,
+    PublicKey: h.key.publicKey,
+    Endpoint: `${h.ip}:51820`,
+    AllowedIPs: [`${h.vip}/32`],
+    ...extra,
   });
 
   before(async () => {
     topo = Topology.create();
     const sw = await topo.addSwitch('sw');
-    for (const [h, short] of [[exit, 'exit'], [client, 'cl'], [other, 'ot']] as const) {
+    for (const [h, short] of [
+      [exit, 'exit'],
+      [client, 'cl'],
+      [other, 'ot'],
+    ] as const) {
       h.ns = await topo.addNamespace(short);
       await topo.attach(h.ns, sw, `${h.ip}/24`);
     }
     printer = await topo.addNamespace('prn');
     await topo.link(exit.ns!, printer, `${EXIT_LAN_IP}/24`, `${PRINTER}/24`);
-    exit.w = await startWarren(exit.ns!, {
-      PrivateKey: exit.key.privateKey, ListenPort: 51820, VirtualAddress: exit.vip, Adapter: { Name: topo.ifname('w') },
-      Tags: ['exit'],
-      Policies: [{ Name: 'laptops use the exit node', Senders: ['tag:laptop'], Receivers: ['tag:exit'], Acls: [{ Protocol: 'any' }] }],
-      Peers: [peer(client, 'client', { Tags: ['laptop'] })],
-      ExitNode: { ProvidesRoutes: [LAN] },
-    }, { name: 'warren-exit' });
-    other.w = await startWarren(other.ns!, {
-      PrivateKey: other.key.privateKey, ListenPort: 51820, VirtualAddress: other.vip, Adapter: { Name: topo.ifname('w') },
-      Peers: [peer(client, 'client')],
-    }, { name: 'warren-other' });
+    exit.w = await startWarren(
+      exit.ns!,
+      {
+        PrivateKey: exit.key.privateKey,
+        ListenPort: 51820,
+        VirtualAddress: exit.vip,
+        Adapter: { Name: topo.ifname('w') },
+        Tags: ['exit'],
+        Policies: [
+          {
+            Name: 'laptops use the exit node',
+            Senders: ['tag:laptop'],
+            Receivers: ['tag:exit'],
+            Acls: [{ Protocol: 'any' }],
+          },
+        ],
+        Peers: [peer(client, 'client', { Tags: ['laptop'] })],
+        ExitNode: { ProvidesRoutes: [LAN] },
+      },
+      { name: 'warren-exit' },
+    );
+    other.w = await startWarren(
+      other.ns!,
+      {
+        PrivateKey: other.key.privateKey,
+        ListenPort: 51820,
+        VirtualAddress: other.vip,
+        Adapter: { Name: topo.ifname('w') },
+        Peers: [peer(client, 'client')],
+      },
+      { name: 'warren-other' },
+    );
     clientProfile = {
-      PrivateKey: client.key.privateKey, ListenPort: 51820, VirtualAddress: client.vip, Adapter: { Name: topo.ifname('w') },
+      PrivateKey: client.key.privateKey,
+      ListenPort: 51820,
+      VirtualAddress: client.vip,
+      Adapter: { Name: topo.ifname('w') },
       Tags: ['laptop'],
       Peers: [peer(exit, 'exit', { Tags: ['exit'] }), peer(other, 'other')],
       ExitNode: { AvailableRoutes: { [exitId]: [LAN] } },
@@ -102,18 +158,29 @@ scenario(() => {
     assert.equal(await ex.text('peer-ip'), exit.vip);
     assert.equal(await ex.text('endpoint'), `${exit.ip}:51820`);
     assert.equal(await ot.text('peer-ip'), other.vip);
-    assert.match(await ex.root.getByTestId('exit').innerText(), new RegExp(`Exit node for ${LAN.replace(/\./g, '\\.')}`));
-    assert.match(await app.page.getByTestId('identity').innerText(), new RegExp(`${identityOf(client.key.publicKey)} · ${client.vip.replace(/\./g, '\\.')}`));
+    assert.match(
+      await ex.root.getByTestId('exit').innerText(),
+      new RegExp(`Exit node for ${LAN.replace(/\./g, '\\.')}`),
+    );
+    assert.match(
+      await app.page.getByTestId('identity').innerText(),
+      new RegExp(`${identityOf(client.key.publicKey)} · ${client.vip.replace(/\./g, '\\.')}`),
+    );
 
     await waitForPing(client.ns!, other.vip);
     const before = await ot.bytes('rx');
     assert.equal((await ping(client.ns!, other.vip, { count: 10, interval: 0.05 })).received, 10);
     // The window is not reloaded: the counters move through the event stream alone.
     // Ten echo replies of 84 bytes each at least; the page hears of them within a second or two.
-    const after = await waitUntil('the received counter to move on the page', async () => {
-      const n = await ot.bytes('rx');
-      return n >= before + 10 * 84 ? n : undefined;
-    }, 10_000, 200);
+    const after = await waitUntil(
+      'the received counter to move on the page',
+      async () => {
+        const n = await ot.bytes('rx');
+        return n >= before + 10 * 84 ? n : undefined;
+      },
+      10_000,
+      200,
+    );
     assert.ok(after > before, `rx went from ${before} to ${after}`);
     assert.notEqual(await ot.text('handshake'), 'never');
     await app.screenshot('peers');
@@ -130,7 +197,10 @@ scenario(() => {
     // (helper/src/firewall/why.ts): both verdicts read allowed, and the reason names the peer.
     assert.match(text, /This system → peer: allowed/);
     assert.match(text, /Peer → this system: allowed/);
-    assert.match(text, new RegExp(`^${exitId} \\(tag:exit\\): all traffic allowed both ways \\(static profile without Policies`, 'm'));
+    assert.match(
+      text,
+      new RegExp(`^${exitId} \\(tag:exit\\): all traffic allowed both ways \\(static profile without Policies`, 'm'),
+    );
     await app.screenshot('why');
     await ex.root.getByTestId('why-button').click();
   });

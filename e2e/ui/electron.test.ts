@@ -18,7 +18,8 @@ import { repoRoot } from '../netns/warren.js';
 /** electronSkip says why the shell cannot be launched here, or undefined when it can. */
 function electronSkip(root: string): { reason?: string; bin?: string } {
   const pkg = join(root, 'node_modules', 'electron');
-  if (!existsSync(join(pkg, 'package.json'))) return { reason: 'the optional electron package is not installed (its binary cannot be downloaded here)' };
+  if (!existsSync(join(pkg, 'package.json')))
+    return { reason: 'the optional electron package is not installed (its binary cannot be downloaded here)' };
   let bin: string;
   try {
     bin = join(pkg, 'dist', readFileSync(join(pkg, 'path.txt'), 'utf8').trim());
@@ -26,7 +27,8 @@ function electronSkip(root: string): { reason?: string; bin?: string } {
     return { reason: 'the Electron binary was not downloaded (node_modules/electron/path.txt is missing)' };
   }
   if (!existsSync(bin)) return { reason: `the Electron binary is missing (${bin})` };
-  if (!existsSync(join(root, 'dist', 'electron', 'main.mjs'))) return { reason: 'the Electron shell is not built (run npm run build)' };
+  if (!existsSync(join(root, 'dist', 'electron', 'main.mjs')))
+    return { reason: 'the Electron shell is not built (run npm run build)' };
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     return { reason: 'no display: run the tests under xvfb-run to include the Electron shell' };
   }
@@ -50,16 +52,35 @@ shell(() => {
   let page: Page;
   let disconnects = 0;
   const status: Status = {
-    version: '0.1.0', identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-    adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', drops: {}, startedAt: 1, peers: [],
+    version: '0.1.0',
+    identity: 'G982V',
+    publicKey: 'pk',
+    virtualAddress: '100.64.0.1',
+    virtualNetwork: '100.64.0.0/10',
+    adapter: 'warren0',
+    listenPort: 51820,
+    state: 'connected',
+    mode: 'static',
+    drops: {},
+    startedAt: 1,
+    peers: [],
   };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'warren-electron-'));
     const socketPath = join(dir, 'run', 'warren.sock');
     helper = await startApiServer({
-      socketPath, log: createLogger(0, { write: () => true }), getStatus: () => status,
-      routes: { [PATHS.disconnect]: { POST: () => { disconnects++; return { state: 'disconnected' }; } } },
+      socketPath,
+      log: createLogger(0, { write: () => true }),
+      getStatus: () => status,
+      routes: {
+        [PATHS.disconnect]: {
+          POST: () => {
+            disconnects++;
+            return { state: 'disconnected' };
+          },
+        },
+      },
     });
     app = await _electron.launch({
       executablePath: skip.bin!,
@@ -79,7 +100,12 @@ shell(() => {
   test('the window is hardened', async () => {
     const prefs = await app.evaluate(({ BrowserWindow }) => {
       const p = BrowserWindow.getAllWindows()[0]!.webContents.getLastWebPreferences();
-      return { contextIsolation: p?.contextIsolation, sandbox: p?.sandbox, nodeIntegration: p?.nodeIntegration, webviewTag: p?.webviewTag };
+      return {
+        contextIsolation: p?.contextIsolation,
+        sandbox: p?.sandbox,
+        nodeIntegration: p?.nodeIntegration,
+        webviewTag: p?.webviewTag,
+      };
     });
     assert.deepEqual(prefs, { contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false });
     assert.equal(await page.evaluate('typeof require'), 'undefined');
@@ -90,7 +116,10 @@ shell(() => {
     await page.evaluate('location.href = "https://example.com/"').catch(() => undefined);
     await page.waitForTimeout(500);
     assert.equal(page.url(), url, 'navigation away is blocked');
-    assert.match(String(await page.evaluate('window.warrenIpc.invoke("shutdown").then(() => "ok", (e) => e.message)')), /no such call/);
+    assert.match(
+      String(await page.evaluate('window.warrenIpc.invoke("shutdown").then(() => "ok", (e) => e.message)')),
+      /no such call/,
+    );
   });
 
   test('the window shows the helper and its button reaches it', async () => {

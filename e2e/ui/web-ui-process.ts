@@ -20,11 +20,24 @@ process.on('exit', () => {
 });
 
 /** startWebUiProcess starts `warren ui --no-open` and waits for the address it prints. */
-export async function startWebUiProcess(socket: string, logDir: string, opts: { user?: TestUser; name?: string } = {}): Promise<WebUiProcess> {
+export async function startWebUiProcess(
+  socket: string,
+  logDir: string,
+  opts: { user?: TestUser; name?: string } = {},
+): Promise<WebUiProcess> {
   const name = opts.name ?? 'warren-ui';
   const argv = [...warrenArgv(), 'ui', '--no-open', '--socket', socket];
   const full = opts.user
-    ? ['/usr/bin/setpriv', '--reuid', String(opts.user.uid), '--regid', String(opts.user.gid), '--init-groups', '--', ...argv]
+    ? [
+        '/usr/bin/setpriv',
+        '--reuid',
+        String(opts.user.uid),
+        '--regid',
+        String(opts.user.gid),
+        '--init-groups',
+        '--',
+        ...argv,
+      ]
     : argv;
   const proc = new TrackedProcess(name, full, join(logDir, `${name}.log`), { ...process.env, HOME: '/tmp' });
   live.add(proc);

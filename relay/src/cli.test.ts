@@ -8,7 +8,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatKind } from '../../src-shared/wire/nat-wire.js';
 import { parseRelayArgs, runRelayCli } from './cli.js';
-import { recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testSystem, UdpClient } from './test-support.js';
+import {
+  recvOf,
+  registerMessage,
+  sendMessage,
+  TcpClient,
+  testCoordinator,
+  testSystem,
+  UdpClient,
+} from './test-support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
@@ -17,11 +25,15 @@ const command = fromSource
   ? [process.execPath, '--import', 'tsx', join(root, 'relay', 'src', 'main.ts')]
   : [process.execPath, join(root, 'bin', 'warren-relay')];
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
+function capture(): {
+  io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } };
+  out: () => string;
+  err: () => string;
+} {
   let out = '';
   let err = '';
   return {
-    io: { stdout: { write: (s: string) => (out += s, true) }, stderr: { write: (s: string) => (err += s, true) } },
+    io: { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) } },
     out: () => out,
     err: () => err,
   };
@@ -32,11 +44,27 @@ const key = testCoordinator().publicKey.toString('base64');
 const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
   { name: 'no key', argv: [], message: /--coordinator-key BASE64 is required/ },
   { name: 'a key that is not 32 bytes', argv: ['--coordinator-key', 'AAAA'], message: /base64 of a 32-byte/ },
-  { name: 'a key that is not base64', argv: ['--coordinator-key', `${key.slice(0, -2)}!!`], message: /base64 of a 32-byte/ },
-  { name: 'a bad udp address', argv: ['--coordinator-key', key, '--udp', '1.2.3.4'], message: /--udp: "1.2.3.4" is not HOST:PORT/ },
-  { name: 'a port over 65535', argv: ['--coordinator-key', key, '--tcp', '0.0.0.0:70000'], message: /--tcp: port 70000/ },
+  {
+    name: 'a key that is not base64',
+    argv: ['--coordinator-key', `${key.slice(0, -2)}!!`],
+    message: /base64 of a 32-byte/,
+  },
+  {
+    name: 'a bad udp address',
+    argv: ['--coordinator-key', key, '--udp', '1.2.3.4'],
+    message: /--udp: "1.2.3.4" is not HOST:PORT/,
+  },
+  {
+    name: 'a port over 65535',
+    argv: ['--coordinator-key', key, '--tcp', '0.0.0.0:70000'],
+    message: /--tcp: port 70000/,
+  },
   { name: 'IPv6 for udp', argv: ['--coordinator-key', key, '--udp', '[::]:3478'], message: /IPv4 only/ },
-  { name: 'a name with a space', argv: ['--coordinator-key', key, '--name', 'eu west'], message: /--name must be 1-64 characters/ },
+  {
+    name: 'a name with a space',
+    argv: ['--coordinator-key', key, '--name', 'eu west'],
+    message: /--name must be 1-64 characters/,
+  },
   { name: 'both off', argv: ['--coordinator-key', key, '--udp', 'off', '--tcp', 'off'], message: /both off/ },
   { name: 'a bad -v', argv: ['--coordinator-key', key, '-v', '9'], message: /-v must be 0 to 5/ },
   { name: 'an unknown flag', argv: ['--coordinator-key', key, '--listen', '0.0.0.0:1'], message: /--listen/ },
@@ -67,7 +95,14 @@ test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0
 });
 
 /** startProcess runs warren-relay and resolves with the ports of its listening line. */
-async function startProcess(args: string[]): Promise<{ udp: number | null; tcp: number | null; stop(sig: NodeJS.Signals): Promise<number | null>; output(): string }> {
+async function startProcess(
+  args: string[],
+): Promise<{
+  udp: number | null;
+  tcp: number | null;
+  stop(sig: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}> {
   const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -99,7 +134,16 @@ async function startProcess(args: string[]): Promise<{ udp: number | null; tcp: 
 
 test('warren-relay relays between a UDP and a TCP client and stops cleanly on SIGTERM', async () => {
   const coord = testCoordinator();
-  const p = await startProcess(['--coordinator-key', coord.publicKey.toString('base64'), '--udp', '127.0.0.1:0', '--tcp', '127.0.0.1:0', '-v', '2']);
+  const p = await startProcess([
+    '--coordinator-key',
+    coord.publicKey.toString('base64'),
+    '--udp',
+    '127.0.0.1:0',
+    '--tcp',
+    '127.0.0.1:0',
+    '-v',
+    '2',
+  ]);
   let u: UdpClient | undefined;
   let t: TcpClient | undefined;
   try {
@@ -137,7 +181,10 @@ test('warren-relay exits 1 when its port is taken', async () => {
   const p = await startProcess(['--coordinator-key', key, '--udp', 'off', '--tcp', '127.0.0.1:0']);
   try {
     const cap = capture();
-    assert.equal(await runRelayCli(['--coordinator-key', key, '--udp', 'off', '--tcp', `127.0.0.1:${p.tcp}`], cap.io), 1);
+    assert.equal(
+      await runRelayCli(['--coordinator-key', key, '--udp', 'off', '--tcp', `127.0.0.1:${p.tcp}`], cap.io),
+      1,
+    );
     assert.match(cap.err(), /EADDRINUSE/);
   } finally {
     await p.stop('SIGTERM');

@@ -35,9 +35,17 @@ export interface RelayArgs {
 
 /** parseRelayArgs reads the command line, throwing UsageError for anything wrong. */
 export function parseRelayArgs(argv: string[]): RelayArgs {
-  const p = parse(argv, {
-    'coordinator-key': { type: 'string' }, name: { type: 'string' }, udp: { type: 'string' }, tcp: { type: 'string' }, v: { type: 'string', short: 'v' },
-  }, { min: 0, max: 0 });
+  const p = parse(
+    argv,
+    {
+      'coordinator-key': { type: 'string' },
+      name: { type: 'string' },
+      udp: { type: 'string' },
+      tcp: { type: 'string' },
+      v: { type: 'string', short: 'v' },
+    },
+    { min: 0, max: 0 },
+  );
   const keyText = str(p, 'coordinator-key');
   if (keyText === undefined) throw new UsageError('--coordinator-key BASE64 is required');
   const coordinatorKey = Buffer.from(keyText, 'base64');
@@ -48,7 +56,8 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
   if (!RELAY_NAME.test(name)) throw new UsageError('--name must be 1-64 characters of A-Z a-z 0-9 _ . -');
   const udp = listenFlag('udp', str(p, 'udp') ?? '0.0.0.0:3478');
   const tcp = listenFlag('tcp', str(p, 'tcp') ?? '0.0.0.0:443');
-  if (udp === undefined && tcp === undefined) throw new UsageError('--udp and --tcp are both off: nothing to listen on');
+  if (udp === undefined && tcp === undefined)
+    throw new UsageError('--udp and --tcp are both off: nothing to listen on');
   const v = str(p, 'v') ?? String(DEFAULT_VERBOSITY);
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
   return { coordinatorKey, name, udp, tcp, verbosity: Number(v) };
@@ -58,7 +67,8 @@ function listenFlag(name: 'udp' | 'tcp', text: string): string | undefined {
   if (text === 'off') return undefined;
   const a = parseHostPort(text);
   if ('problem' in a) throw new UsageError(`--${name}: ${a.problem}`);
-  if (name === 'udp' && a.host.includes(':')) throw new UsageError('--udp: the UDP socket is IPv4 only (use 0.0.0.0:PORT)');
+  if (name === 'udp' && a.host.includes(':'))
+    throw new UsageError('--udp: the UDP socket is IPv4 only (use 0.0.0.0:PORT)');
   return text;
 }
 
@@ -85,7 +95,9 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
   let running;
   try {
     running = await startRelay({
-      coordinatorKey: args.coordinatorKey, log, name: args.name,
+      coordinatorKey: args.coordinatorKey,
+      log,
+      name: args.name,
       ...(args.udp !== undefined ? { udp: args.udp } : {}),
       ...(args.tcp !== undefined ? { tcp: args.tcp } : {}),
     });
@@ -101,14 +113,19 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
     const stop = (sig: string): void => {
       log.info(`${sig}: shutting down`);
       const s = r.relay.stats();
-      log.info(`relay: ${s.sessions} sessions, ${s.tcpConnections} tcp connections, ${s.forwarded} forwarded, dropped ${JSON.stringify(s.dropped)}`);
-      r.close().then(() => {
-        log.info('stopped');
-        resolve(EXIT.ok);
-      }, (e: Error) => {
-        log.error(`shutdown failed: ${e.message}`);
-        resolve(EXIT.failure);
-      });
+      log.info(
+        `relay: ${s.sessions} sessions, ${s.tcpConnections} tcp connections, ${s.forwarded} forwarded, dropped ${JSON.stringify(s.dropped)}`,
+      );
+      r.close().then(
+        () => {
+          log.info('stopped');
+          resolve(EXIT.ok);
+        },
+        (e: Error) => {
+          log.error(`shutdown failed: ${e.message}`);
+          resolve(EXIT.failure);
+        },
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

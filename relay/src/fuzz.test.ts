@@ -10,7 +10,15 @@ import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { Relay, type RelayLimits } from './server.js';
 import { startRelay } from './sockets.js';
 import {
-  recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,
+  recvOf,
+  registerMessage,
+  sendMessage,
+  TcpClient,
+  testCoordinator,
+  testLog,
+  testSystem,
+  UdpClient,
+  type TestSystem,
 } from './test-support.js';
 
 const coord = testCoordinator();
@@ -27,7 +35,12 @@ function inProcess(): { relay: Relay; sent: Out[]; from: (msg: Uint8Array, port:
   const reply = (buf: Uint8Array, ip: string, port: number): void => {
     sent.push({ buf, ip, port });
   };
-  return { relay, sent, from: (msg, port) => relay.handleDatagram(Buffer.from(msg), '10.0.0.1', port, reply), log: lines };
+  return {
+    relay,
+    sent,
+    from: (msg, port) => relay.handleDatagram(Buffer.from(msg), '10.0.0.1', port, reply),
+    log: lines,
+  };
 }
 
 function totalDrops(r: Relay): number {
@@ -69,7 +82,8 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
       assert.equal(totalDrops(relay), before + 1, `one drop for ${Buffer.from(msg).subarray(0, 24).toString('hex')}`);
     };
     for (let i = 0; i < 3_000; i++) garbage(randomBytes(randomInt(0, 3000)));
-    for (let i = 0; i < 3_000; i++) garbage(Buffer.concat([Buffer.from(NAT_MAGIC), Buffer.from([randomInt(256)]), randomBytes(randomInt(0, 800))]));
+    for (let i = 0; i < 3_000; i++)
+      garbage(Buffer.concat([Buffer.from(NAT_MAGIC), Buffer.from([randomInt(256)]), randomBytes(randomInt(0, 800))]));
     // Registers: every truncation, extension and bit flip, a wrong version; none is valid.
     for (const m of mutants(registerMessage(testSystem(coord, 'gamma')), 2_000)) garbage(m);
     // Sends from the registered address: truncations below the header, and oversized.
@@ -85,7 +99,14 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
 
     assert.equal(sent.length, 0, 'nothing was answered');
     const d = relay.stats().dropped;
-    for (const reason of ['not-relay', 'unexpected-kind', 'malformed-register', 'malformed-send', 'bad-signature', 'unknown-source']) {
+    for (const reason of [
+      'not-relay',
+      'unexpected-kind',
+      'malformed-register',
+      'malformed-send',
+      'bad-signature',
+      'unknown-source',
+    ]) {
       assert.ok((d[reason] ?? 0) > 0, `${reason} was counted: ${JSON.stringify(d)}`);
     }
     assert.equal(d['internal-error'], undefined);
@@ -97,7 +118,10 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
     assert.equal(sent[0]!.port, 2);
     assert.equal(recvOf(sent[0]!.buf)?.payload.toString(), 'still here');
     assert.equal(relay.stats().sessions, 2);
-    assert.deepEqual(log.filter((l) => / ERROR /.test(l)), []);
+    assert.deepEqual(
+      log.filter((l) => / ERROR /.test(l)),
+      [],
+    );
   } finally {
     relay.close();
   }
@@ -140,7 +164,13 @@ async function pairServes(a: UdpClient, sa: TestSystem, b: TcpClient, sb: TestSy
 }
 
 test('over sockets: UDP and TCP garbage, then the good pair is still served', async () => {
-  const r = await startRelay({ coordinatorKey: coord.publicKey, log: testLog(1).log, udp: '127.0.0.1:0', tcp: '127.0.0.1:0', limits: { ...open, tcpHandshakeMs: 500 } });
+  const r = await startRelay({
+    coordinatorKey: coord.publicKey,
+    log: testLog(1).log,
+    udp: '127.0.0.1:0',
+    tcp: '127.0.0.1:0',
+    limits: { ...open, tcpHandshakeMs: 500 },
+  });
   const clients: (UdpClient | TcpClient)[] = [];
   try {
     const a = await UdpClient.open(r.udpPort!);

@@ -5,7 +5,11 @@
 import type { KeyObject } from 'node:crypto';
 import { NAT_LIMITS, peerId, signedBytes } from '../../src-shared/wire/nat-wire.js';
 import {
-  parseRelayRegister, parseRelayToken, relayRegisterContext, type RelayRegister, type RelayToken,
+  parseRelayRegister,
+  parseRelayToken,
+  relayRegisterContext,
+  type RelayRegister,
+  type RelayToken,
 } from '../../src-shared/wire/nat-relay.js';
 import { NonceCache } from '../../src-shared/lib/nonce-cache.js';
 import { publicKeyFromRaw, verifyEd25519 } from '../../src-shared/lib/ed25519.js';
@@ -43,11 +47,18 @@ export class RegisterCheck {
   // context binds registrations to this relay's name (relayRegisterContext).
   private readonly context: string;
 
-  constructor(private readonly coordinatorKey: KeyObject, limits: RegisterLimits, name: string) {
+  constructor(
+    private readonly coordinatorKey: KeyObject,
+    limits: RegisterLimits,
+    name: string,
+  ) {
     this.context = relayRegisterContext(name);
     // A register is accepted while |ts - now| <= skew, a window 2*skew long: a nonce kept
     // that long from its first use cannot be replayed inside it.
-    this.nonces = new NonceCache(2 * NAT_LIMITS.skewMs, { total: limits.maxReplayEntries, perSystem: limits.maxNoncesPerKey });
+    this.nonces = new NonceCache(2 * NAT_LIMITS.skewMs, {
+      total: limits.maxReplayEntries,
+      perSystem: limits.maxNoncesPerKey,
+    });
     this.perIp = new RateLimiter(limits.registerPerIpPerSecond, limits.registerBurstPerIp, limits.maxRateSources);
     this.global = new RateLimiter(limits.registerPerSecond, limits.registerPerSecond, 1);
   }
@@ -85,7 +96,11 @@ export class RegisterCheck {
     }
     if (!verifyEd25519(machineKey, signedBytes(this.context, reg.signed), reg.signature)) return 'bad-signature';
     // Recorded only once the signature holds: otherwise anyone could spend a client's nonces.
-    const seen = this.nonces.admit(Buffer.from(claimed.machineKey).toString('hex'), Buffer.from(reg.nonce).toString('hex'), now);
+    const seen = this.nonces.admit(
+      Buffer.from(claimed.machineKey).toString('hex'),
+      Buffer.from(reg.nonce).toString('hex'),
+      now,
+    );
     if (seen === 'replay') return 'replay';
     if (seen !== 'ok') return 'replay-cache-full';
     return { reg, token: claimed, key, machineKey, expired };

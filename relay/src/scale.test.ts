@@ -8,7 +8,17 @@ import assert from 'node:assert/strict';
 import { NatKind } from '../../src-shared/wire/nat-wire.js';
 import { Relay, type RelayLimits } from './server.js';
 import { startRelay } from './sockets.js';
-import { recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem } from './test-support.js';
+import {
+  recvOf,
+  registerMessage,
+  sendMessage,
+  TcpClient,
+  testCoordinator,
+  testLog,
+  testSystem,
+  UdpClient,
+  type TestSystem,
+} from './test-support.js';
 
 const coord = testCoordinator();
 // Every simulated system shares 127.0.0.1; in the field they have addresses of their own.
@@ -71,8 +81,12 @@ test('1,000 UDP systems register and each reaches another through the relay', as
     assert.equal(recvOf(await clients[1]!.inbox.next((m) => m[3] === NatKind.relayRecv))?.payload.toString(), 'after');
 
     t.diagnostic(`${N} sockets and identities ready in ${(t1 - t0).toFixed(0)} ms`);
-    t.diagnostic(`${N} registrations in ${(t2 - t1).toFixed(0)} ms (${((t2 - t1) * 1000 / N).toFixed(0)} µs each, signing included)`);
-    t.diagnostic(`${N} relayed packets delivered in ${(t3 - t2).toFixed(0)} ms; ${retries.n} retries (UDP loss on loopback)`);
+    t.diagnostic(
+      `${N} registrations in ${(t2 - t1).toFixed(0)} ms (${(((t2 - t1) * 1000) / N).toFixed(0)} µs each, signing included)`,
+    );
+    t.diagnostic(
+      `${N} relayed packets delivered in ${(t3 - t2).toFixed(0)} ms; ${retries.n} retries (UDP loss on loopback)`,
+    );
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await r.close();
@@ -97,14 +111,18 @@ test('300 TCP systems register and each reaches another through the relay', asyn
     assert.equal(r.relay.stats().tcpConnections, N);
     // TCP does not lose frames: send everything at once.
     for (let i = 0; i < N; i++) conns[i]!.send(sendMessage(systems[(i + 1) % N]!.id, Buffer.from(`tcp ${i}`)));
-    await Promise.all(conns.map(async (c, j) => {
-      const got = recvOf(await c.inbox.next((m) => m[3] === NatKind.relayRecv, 5_000));
-      assert.equal(got?.from, systems[(j + N - 1) % N]!.id.toString('hex'));
-      assert.equal(got?.payload.toString(), `tcp ${(j + N - 1) % N}`);
-    }));
+    await Promise.all(
+      conns.map(async (c, j) => {
+        const got = recvOf(await c.inbox.next((m) => m[3] === NatKind.relayRecv, 5_000));
+        assert.equal(got?.from, systems[(j + N - 1) % N]!.id.toString('hex'));
+        assert.equal(got?.payload.toString(), `tcp ${(j + N - 1) % N}`);
+      }),
+    );
     const t2 = performance.now();
     assert.deepEqual(r.relay.stats().dropped, {});
-    t.diagnostic(`${N} TCP connections registered in ${(t1 - t0).toFixed(0)} ms; ${N} frames delivered in ${(t2 - t1).toFixed(0)} ms`);
+    t.diagnostic(
+      `${N} TCP connections registered in ${(t1 - t0).toFixed(0)} ms; ${N} frames delivered in ${(t2 - t1).toFixed(0)} ms`,
+    );
   } finally {
     for (const c of clients) c.close();
     await r.close();
@@ -132,7 +150,9 @@ test('forwarding cost in process: 200,000 relayed packets between 1,000 sessions
     const ms = performance.now() - t0;
     assert.equal(delivered, M);
     assert.deepEqual(relay.stats().dropped, {});
-    t.diagnostic(`${M} packets of 1400 bytes forwarded in ${ms.toFixed(0)} ms: ${((ms * 1000) / M).toFixed(2)} µs each, without the socket I/O`);
+    t.diagnostic(
+      `${M} packets of 1400 bytes forwarded in ${ms.toFixed(0)} ms: ${((ms * 1000) / M).toFixed(2)} µs each, without the socket I/O`,
+    );
   } finally {
     relay.close();
   }

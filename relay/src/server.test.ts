@@ -8,7 +8,15 @@ import { parseRelayRefused, parseRelayRegistered } from '../../src-shared/wire/n
 import type { RelayLimits } from './server.js';
 import { startRelay, type RunningRelay } from './sockets.js';
 import {
-  recvOf, registerMessage, sendMessage, TcpClient, testCoordinator, testLog, testSystem, UdpClient, type TestSystem,
+  recvOf,
+  registerMessage,
+  sendMessage,
+  TcpClient,
+  testCoordinator,
+  testLog,
+  testSystem,
+  UdpClient,
+  type TestSystem,
 } from './test-support.js';
 
 const coord = testCoordinator();
@@ -19,8 +27,12 @@ async function withRelay(
   fn: (r: RunningRelay, udp: () => Promise<UdpClient>, tcp: () => Promise<TcpClient>) => Promise<void>,
 ): Promise<void> {
   const r = await startRelay({
-    coordinatorKey: coord.publicKey, log: testLog().log, udp: '127.0.0.1:0', tcp: '127.0.0.1:0',
-    ...(o.now ? { now: o.now } : {}), ...(o.limits ? { limits: o.limits } : {}),
+    coordinatorKey: coord.publicKey,
+    log: testLog().log,
+    udp: '127.0.0.1:0',
+    tcp: '127.0.0.1:0',
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.limits ? { limits: o.limits } : {}),
   });
   const udps: UdpClient[] = [];
   const tcps: TcpClient[] = [];
@@ -47,7 +59,9 @@ async function withRelay(
 
 async function registerUdp(c: UdpClient, s: TestSystem, ts?: number): Promise<void> {
   const nonce = randomBytes(16);
-  const reply = parseRelayRegistered(await c.request(registerMessage(s, { nonce, ...(ts !== undefined ? { ts } : {}) }), NatKind.relayRegistered));
+  const reply = parseRelayRegistered(
+    await c.request(registerMessage(s, { nonce, ...(ts !== undefined ? { ts } : {}) }), NatKind.relayRegistered),
+  );
   assert.ok(reply, 'relayRegistered parses');
   assert.deepEqual(Buffer.from(reply.nonce), nonce);
   assert.equal(reply.refreshSeconds, 25);
@@ -59,8 +73,16 @@ async function registerTcp(c: TcpClient, s: TestSystem): Promise<void> {
 }
 
 /** exchange checks one payload each way between a and b (each a UDP or TCP client). */
-async function exchange(a: UdpClient | TcpClient, sa: TestSystem, b: UdpClient | TcpClient, sb: TestSystem): Promise<void> {
-  for (const [from, sfrom, to, sto] of [[a, sa, b, sb], [b, sb, a, sa]] as const) {
+async function exchange(
+  a: UdpClient | TcpClient,
+  sa: TestSystem,
+  b: UdpClient | TcpClient,
+  sb: TestSystem,
+): Promise<void> {
+  for (const [from, sfrom, to, sto] of [
+    [a, sa, b, sb],
+    [b, sb, a, sa],
+  ] as const) {
     const payload = randomBytes(200);
     from.send(sendMessage(sto.id, payload));
     const got = recvOf(await to.inbox.next((m) => m[3] === NatKind.relayRecv, 2_000, 'a relayed payload'));
@@ -187,7 +209,10 @@ test('the same id with another key is refused', async () => {
     const refused = parseRelayRefused(await b.request(registerMessage(twin), NatKind.relayRefused));
     assert.equal(refused?.reason, 'peer id is registered with another key');
     const t = await tcp();
-    assert.equal(parseRelayRefused(await t.request(registerMessage(twin), NatKind.relayRefused))?.reason, 'peer id is registered with another key');
+    assert.equal(
+      parseRelayRefused(await t.request(registerMessage(twin), NatKind.relayRefused))?.reason,
+      'peer id is registered with another key',
+    );
     assert.equal(r.relay.stats().sessions, 1);
     assert.equal(r.relay.stats().dropped['refused-id-held'], 2);
   });
@@ -282,7 +307,8 @@ test('TCP: the first frame must be a registration, silence is closed, the backlo
       a.send(frame);
       if (i % 200 === 199) await new Promise((res) => setTimeout(res, 5));
     }
-    for (let i = 0; i < 100 && (r.relay.stats().dropped['tcp-backlog'] ?? 0) === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 100 && (r.relay.stats().dropped['tcp-backlog'] ?? 0) === 0; i++)
+      await new Promise((res) => setTimeout(res, 20));
     assert.ok((r.relay.stats().dropped['tcp-backlog'] ?? 0) > 0, 'frames to a stuck reader are dropped');
     await exchange(a, sa, c, sc);
   });
@@ -327,7 +353,8 @@ test('the periodic sweep removes idle sessions and closes idle TCP connections',
     assert.equal(r.relay.stats().sessions, 2);
     clock += 91_000;
     assert.ok(await t.isClosedWithin(2_000), 'an idle registered connection is closed');
-    for (let i = 0; i < 40 && r.relay.stats().sessions + r.relay.stats().tcpConnections > 0; i++) await new Promise((res) => setTimeout(res, 25));
+    for (let i = 0; i < 40 && r.relay.stats().sessions + r.relay.stats().tcpConnections > 0; i++)
+      await new Promise((res) => setTimeout(res, 25));
     const s = r.relay.stats();
     assert.equal(s.sessions, 0);
     assert.equal(s.tcpConnections, 0);

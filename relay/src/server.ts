@@ -7,7 +7,11 @@ import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { NatKind, natKind, peerId } from '../../src-shared/wire/nat-wire.js';
 import {
-  parseRelayFrame, RELAY_HEADER_BYTES, relayRefused, relayRegistered, writeRelayHeader,
+  parseRelayFrame,
+  RELAY_HEADER_BYTES,
+  relayRefused,
+  relayRegistered,
+  writeRelayHeader,
 } from '../../src-shared/wire/nat-relay.js';
 import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
@@ -109,7 +113,12 @@ export class Relay {
   }
 
   /** handleDatagram handles one UDP datagram; reply(buf, ip, port) sends from the same socket. */
-  handleDatagram(msg: Buffer, ip: string, port: number, reply: (buf: Uint8Array, ip: string, port: number) => void): void {
+  handleDatagram(
+    msg: Buffer,
+    ip: string,
+    port: number,
+    reply: (buf: Uint8Array, ip: string, port: number) => void,
+  ): void {
     if (this.closed) return;
     try {
       const kind = natKind(msg);
@@ -149,7 +158,12 @@ export class Relay {
   }
 
   stats(): RelayStats {
-    return { sessions: this.sessions.size, tcpConnections: this.conns.size, forwarded: this.forwarded, dropped: this.drops.snapshot() };
+    return {
+      sessions: this.sessions.size,
+      tcpConnections: this.conns.size,
+      forwarded: this.forwarded,
+      dropped: this.drops.snapshot(),
+    };
   }
 
   /** close drops sessions, destroys TCP sockets and clears timers. */
@@ -208,7 +222,9 @@ export class Relay {
     }
     const s = a.session;
     if (a.fresh || s.tcp !== conn) {
-      this.log.verbose(`relay: ${s.systemId} (${s.idHex}) ${a.fresh ? 'registered' : 'moved'} over tcp from ${conn.ip}`);
+      this.log.verbose(
+        `relay: ${s.systemId} (${s.idHex}) ${a.fresh ? 'registered' : 'moved'} over tcp from ${conn.ip}`,
+      );
     }
     this.sessions.bindTcp(s, conn);
     conn.markRegistered();
@@ -256,9 +272,17 @@ export class Relay {
       if (this.sessions.size >= this.limits.maxSessions) return this.refuse(c, 'refused-full', 'relay full');
       const id = Buffer.from(peerId(c.token.wireguardKey));
       s = {
-        key: c.key, id, idHex: id.toString('hex'), systemId: c.token.systemId,
-        wireguardKey: Buffer.from(c.token.wireguardKey), machineKey: c.machineKey,
-        token: Buffer.from(c.reg.token), tokenExpires: c.token.expires, lastSeen: now, udp: null, tcp: null,
+        key: c.key,
+        id,
+        idHex: id.toString('hex'),
+        systemId: c.token.systemId,
+        wireguardKey: Buffer.from(c.token.wireguardKey),
+        machineKey: c.machineKey,
+        token: Buffer.from(c.reg.token),
+        tokenExpires: c.token.expires,
+        lastSeen: now,
+        udp: null,
+        tcp: null,
       };
       this.sessions.add(s);
     } else {
@@ -284,8 +308,14 @@ export class Relay {
    * queued in out, to leave with the rest of the batch in one sendmmsg. Everything else goes
    * the ordinary way. It always takes the datagram (forwarded or counted as dropped).
    */
-  forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number,
-    out: { add(off: number, len: number, addr: number, port: number): void }): void {
+  forwardInPlace(
+    buf: Buffer,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    out: { add(off: number, len: number, addr: number, port: number): void },
+  ): void {
     if (this.closed) return;
     const now = this.now();
     const src = this.udpSource(udpKeyOf(addr, port), now);
@@ -343,7 +373,9 @@ export class Relay {
       return true;
     } catch (e) {
       this.drop('send-error');
-      this.log.rateLimited('relay-send-error', 10_000).debug(`relay: udp send to ${ip}:${port}: ${(e as Error).message}`);
+      this.log
+        .rateLimited('relay-send-error', 10_000)
+        .debug(`relay: udp send to ${ip}:${port}: ${(e as Error).message}`);
       return false;
     }
   }
@@ -369,7 +401,8 @@ export class Relay {
 
   private drop(reason: DropReason): void {
     this.drops.add(reason);
-    if (this.log.enabled('debug')) this.log.rateLimited(`relay-drop:${reason}`, 10_000).debug(`relay: dropped (${reason})`);
+    if (this.log.enabled('debug'))
+      this.log.rateLimited(`relay-drop:${reason}`, 10_000).debug(`relay: dropped (${reason})`);
   }
 
   private bug(e: unknown, where: string): void {

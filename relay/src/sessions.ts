@@ -68,8 +68,16 @@ export function udpKeyOf(addr: number, port: number): number {
 
 /** idKey reads 8 id bytes at off as a map key. */
 export function idKey(buf: Uint8Array, off: number): string {
-  return String.fromCharCode(buf[off]!, buf[off + 1]!, buf[off + 2]!, buf[off + 3]!,
-    buf[off + 4]!, buf[off + 5]!, buf[off + 6]!, buf[off + 7]!);
+  return String.fromCharCode(
+    buf[off]!,
+    buf[off + 1]!,
+    buf[off + 2]!,
+    buf[off + 3]!,
+    buf[off + 4]!,
+    buf[off + 5]!,
+    buf[off + 6]!,
+    buf[off + 7]!,
+  );
 }
 
 /** SessionTable indexes sessions by id and by UDP address; expired ones vanish on lookup. */

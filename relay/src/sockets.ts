@@ -24,7 +24,11 @@ export interface RelayUdp {
 }
 
 /** openRelayUdp binds the relay's UDP socket: native and batched where it can be. */
-export async function openRelayUdp(at: { host: string; port: number }, relay: BatchedRelay, log: Logger): Promise<RelayUdp> {
+export async function openRelayUdp(
+  at: { host: string; port: number },
+  relay: BatchedRelay,
+  log: Logger,
+): Promise<RelayUdp> {
   if (!canUseNative(at.host)) {
     const sock = await bindUdp(at, (msg, ip, port, reply) => relay.handleDatagram(msg, ip, port, reply), log);
     return { port: sock.address().port, close: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
@@ -37,7 +41,8 @@ export async function openRelayUdp(at: { host: string; port: number }, relay: Ba
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
-      if (natKind(b.buf, off, len) === NatKind.relaySend) relay.forwardInPlace(b.buf, off, len, b.addrs[i]!, b.ports[i]!, out);
+      if (natKind(b.buf, off, len) === NatKind.relaySend)
+        relay.forwardInPlace(b.buf, off, len, b.addrs[i]!, b.ports[i]!, out);
       else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b.addrs[i]!), b.ports[i]!, reply);
     }
   });
@@ -51,7 +56,11 @@ export async function openRelayUdp(at: { host: string; port: number }, relay: Ba
 }
 
 /** bindUdp binds a udp4 socket and hands each datagram, with a reply function, to onMessage. */
-export async function bindUdp(at: { host: string; port: number }, onMessage: (msg: Buffer, ip: string, port: number, reply: ReplyFn) => void, log: Logger): Promise<UdpSocket> {
+export async function bindUdp(
+  at: { host: string; port: number },
+  onMessage: (msg: Buffer, ip: string, port: number, reply: ReplyFn) => void,
+  log: Logger,
+): Promise<UdpSocket> {
   const sock = createSocket('udp4');
   // A send error (no route, buffer full) is a lost datagram, which UDP allows; no crash.
   const sent = (e: Error | null): void => {
@@ -83,7 +92,11 @@ export async function bindUdp(at: { host: string; port: number }, onMessage: (ms
 }
 
 /** listenTcp starts a TCP server that hands each accepted socket to attach. */
-export async function listenTcp(at: { host: string; port: number }, attach: (socket: Socket) => void, log: Logger): Promise<Server> {
+export async function listenTcp(
+  at: { host: string; port: number },
+  attach: (socket: Socket) => void,
+  log: Logger,
+): Promise<Server> {
   const server = createServer(attach);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -111,7 +111,9 @@ export class TcpConn implements TcpLink {
     } catch (e) {
       // Parsers return null rather than throw; this is the last line against a bug.
       this.host.drop('internal-error');
-      this.host.log.rateLimited('relay-tcp-bug', 10_000).error(`relay: tcp frame from ${this.ip}: ${(e as Error).message}`);
+      this.host.log
+        .rateLimited('relay-tcp-bug', 10_000)
+        .error(`relay: tcp frame from ${this.ip}: ${(e as Error).message}`);
       this.close();
     }
   }

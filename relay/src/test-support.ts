@@ -6,7 +6,12 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { createLogger, type Logger } from '../../src-shared/lib/log.js';
 import { NatKind, peerId, signedBytes, withSignature } from '../../src-shared/wire/nat-wire.js';
-import { parseRelayFrame, relayFrame, relayRegisterBody, relayRegisterContext } from '../../src-shared/wire/nat-relay.js';
+import {
+  parseRelayFrame,
+  relayFrame,
+  relayRegisterBody,
+  relayRegisterContext,
+} from '../../src-shared/wire/nat-relay.js';
 import { TcpFrameReader, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../src-shared/lib/ed25519.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
@@ -35,7 +40,11 @@ export interface TestSystem {
 }
 
 /** testSystem makes a system with a token from coord; wireguardKey and expires are optional. */
-export function testSystem(coord: TestCoordinator, systemId: string, o: { wireguardKey?: Buffer; expires?: number; now?: number } = {}): TestSystem {
+export function testSystem(
+  coord: TestCoordinator,
+  systemId: string,
+  o: { wireguardKey?: Buffer; expires?: number; now?: number } = {},
+): TestSystem {
   const wireguardKey = o.wireguardKey ?? randomBytes(32);
   const machineKey = privateKeyFromSeed(randomBytes(32));
   const machinePublic = rawPublicKey(machineKey);
@@ -46,7 +55,10 @@ export function testSystem(coord: TestCoordinator, systemId: string, o: { wiregu
 
 /** registerMessage is a signed relayRegister from s (ts defaults to now, nonce to random) for the
  * relay named relayName (default: a standalone relay's default name). */
-export function registerMessage(s: TestSystem, o: { ts?: number; nonce?: Buffer; token?: Buffer; signWith?: KeyObject; relayName?: string } = {}): Buffer {
+export function registerMessage(
+  s: TestSystem,
+  o: { ts?: number; nonce?: Buffer; token?: Buffer; signWith?: KeyObject; relayName?: string } = {},
+): Buffer {
   const body = relayRegisterBody(o.token ?? s.token, o.ts ?? Date.now(), o.nonce ?? randomBytes(16));
   const context = relayRegisterContext(o.relayName ?? DEFAULT_RELAY_NAME);
   return Buffer.from(withSignature(body, signEd25519(o.signWith ?? s.machineKey, signedBytes(context, body))));
@@ -61,7 +73,10 @@ export function sendMessage(dst: Uint8Array, payload: Uint8Array): Buffer {
 export function recvOf(buf: Uint8Array): { from: string; payload: Buffer } | null {
   const f = parseRelayFrame(buf);
   if (f === null || f.kind !== 'recv') return null;
-  return { from: Buffer.from(f.id).toString('hex'), payload: Buffer.from(buf.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength)) };
+  return {
+    from: Buffer.from(f.id).toString('hex'),
+    payload: Buffer.from(buf.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength)),
+  };
 }
 
 /** testLog collects log lines (all levels up to verbosity) in lines. */
@@ -112,7 +127,11 @@ class Inbox {
 /** UdpClient is one UDP socket on 127.0.0.1 that talks to a relay. */
 export class UdpClient {
   readonly inbox = new Inbox();
-  private constructor(readonly sock: UdpSocket, readonly port: number, private readonly relayPort: number) {}
+  private constructor(
+    readonly sock: UdpSocket,
+    readonly port: number,
+    private readonly relayPort: number,
+  ) {}
 
   static async open(relayPort: number): Promise<UdpClient> {
     const sock = createSocket('udp4');

@@ -67,12 +67,26 @@ function policy(extraPort: boolean): string {
     tags.push(`t${t}-dev`, `t${t}-srv`);
     devs.push(`tag:t${t}-dev`);
     policies.push({
-      Name: `team ${t}`, Senders: [`tag:t${t}-dev`], Receivers: [`tag:t${t}-srv`],
+      Name: `team ${t}`,
+      Senders: [`tag:t${t}-dev`],
+      Receivers: [`tag:t${t}-srv`],
       Acls: [{ Protocol: 'tcp', Ports: extraPort ? '22,443,8080' : '22,443' }, { Protocol: 'icmp' }],
     });
   }
-  policies.push({ Name: 'shared services', Senders: devs, Receivers: ['tag:shared'], Acls: [{ Protocol: 'udp', Ports: '53' }, { Protocol: 'tcp', Ports: extraPort ? '443,8443' : '443' }] });
-  return JSON.stringify({ Tags: tags, Policies: policies, Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] } }, null, 2);
+  policies.push({
+    Name: 'shared services',
+    Senders: devs,
+    Receivers: ['tag:shared'],
+    Acls: [
+      { Protocol: 'udp', Ports: '53' },
+      { Protocol: 'tcp', Ports: extraPort ? '443,8443' : '443' },
+    ],
+  });
+  return JSON.stringify(
+    { Tags: tags, Policies: policies, Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] } },
+    null,
+    2,
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -90,12 +104,14 @@ function procStatus(pid: number): { rssKiB: number; hwmKiB: number; cpuTicks: nu
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
 }
 
 /** Watcher tracks one agent's stream: when each map version arrived. */
@@ -111,7 +127,10 @@ interface Watcher {
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
-export async function runCoordinatorBench(opts: { systems: number; progress: (s: string) => void }): Promise<CoordinatorBenchResult> {
+export async function runCoordinatorBench(opts: {
+  systems: number;
+  progress: (s: string) => void;
+}): Promise<CoordinatorBenchResult> {
   const n = opts.systems;
   const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
   const proc = await startCoordinatorProcess({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', args: ['-v', '0'] });
@@ -127,7 +146,13 @@ export async function runCoordinatorBench(opts: { systems: number; progress: (s:
     const keys = new Map<string, string>();
     for (const tag of new Set(members.map((m) => m.tag))) {
       const count = members.filter((m) => m.tag === tag).length;
-      const k = await admin<CreatedKey>('POST', '/v1/admin/keys', { tags: [tag], approval: 'automatic', uses: count, expiresInMs: 3_600_000, ephemeral: false });
+      const k = await admin<CreatedKey>('POST', '/v1/admin/keys', {
+        tags: [tag],
+        approval: 'automatic',
+        uses: count,
+        expiresInMs: 3_600_000,
+        ephemeral: false,
+      });
       keys.set(tag, k.key);
     }
 
@@ -171,7 +196,9 @@ export async function runCoordinatorBench(opts: { systems: number; progress: (s:
       if (t > nextReport) {
         nextReport = t + 5000;
         const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-        opts.progress(`settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`);
+        opts.progress(
+          `settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -193,7 +220,10 @@ export async function runCoordinatorBench(opts: { systems: number; progress: (s:
       await new Promise((r) => setTimeout(r, 20));
     }
     const after = procStatus(proc.pid);
-    const times = watchers.filter((w) => w.reachedAt !== null).map((w) => w.reachedAt! - t0).sort((a, b) => a - b);
+    const times = watchers
+      .filter((w) => w.reachedAt !== null)
+      .map((w) => w.reachedAt! - t0)
+      .sort((a, b) => a - b);
 
     // Check a sample in full: signature, recipient, and the change itself.
     let verified = 0;
@@ -222,7 +252,11 @@ export async function runCoordinatorBench(opts: { systems: number; progress: (s:
       heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
       cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
       serverPassMs: stats.lastPass.ms,
-      mapBytes: { total: bytes.reduce((a, b) => a + b, 0), avg: bytes.reduce((a, b) => a + b, 0) / n, max: Math.max(...bytes) },
+      mapBytes: {
+        total: bytes.reduce((a, b) => a + b, 0),
+        avg: bytes.reduce((a, b) => a + b, 0) / n,
+        max: Math.max(...bytes),
+      },
       enrolSeconds,
       verified,
     };

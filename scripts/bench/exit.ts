@@ -8,8 +8,16 @@
 // only take the measured path. Both runs share the namespaces; each tunnel is stopped (and the
 // hand-made nft table removed) before the next starts. The topology removes everything.
 import {
-  genKeyPair, iperf3, ping, procStats, startWarren, startWireguardGo, waitForPing, warrenProfile,
-  type Namespace, type Topology,
+  genKeyPair,
+  iperf3,
+  ping,
+  procStats,
+  startWarren,
+  startWireguardGo,
+  waitForPing,
+  warrenProfile,
+  type Namespace,
+  type Topology,
 } from '../../e2e/netns/index.js';
 import { identityFromPublicKey } from '../../src-shared/lib/identity.js';
 import type { BenchOptions } from './options.js';
@@ -74,22 +82,50 @@ async function startWarrenExit(l: ExitLayout): Promise<Tunnel> {
   const topo = l.client.topo;
   const exitId = identityFromPublicKey(Buffer.from(ke.publicKey, 'base64'));
   // No Policies on either side: allow-all mode, the counterpart of plain wireguard-go.
-  const e = await startWarren(l.exit, {
-    ...warrenProfile({
-      keys: ke, listenPort: PORT, virtualAddress: EXIT.vip, adapter: topo.ifname('w'),
-      peers: [{ name: 'client', publicKey: kc.publicKey, endpoint: `${CLIENT.ip}:${PORT}`, allowedIps: [`${CLIENT.vip}/32`] }],
-    }),
-    ExitNode: { ProvidesRoutes: [LAN] },
-  }, { name: 'bench-exit-warren-exit', verbosity: 0 });
-  try {
-    const c = await startWarren(l.client, {
+  const e = await startWarren(
+    l.exit,
+    {
       ...warrenProfile({
-        keys: kc, listenPort: PORT, virtualAddress: CLIENT.vip, adapter: topo.ifname('w'),
-        peers: [{ name: 'exit', publicKey: ke.publicKey, endpoint: `${EXIT.ip}:${PORT}`, allowedIps: [`${EXIT.vip}/32`] }],
+        keys: ke,
+        listenPort: PORT,
+        virtualAddress: EXIT.vip,
+        adapter: topo.ifname('w'),
+        peers: [
+          {
+            name: 'client',
+            publicKey: kc.publicKey,
+            endpoint: `${CLIENT.ip}:${PORT}`,
+            allowedIps: [`${CLIENT.vip}/32`],
+          },
+        ],
       }),
-      ExitNode: { AvailableRoutes: { [exitId]: [LAN] } },
-    }, { name: 'bench-exit-warren-client', verbosity: 0 });
-    return { pids: { client: c.pid, exit: e.pid }, stop: async () => { await Promise.all([c.stop(), e.stop()]); } };
+      ExitNode: { ProvidesRoutes: [LAN] },
+    },
+    { name: 'bench-exit-warren-exit', verbosity: 0 },
+  );
+  try {
+    const c = await startWarren(
+      l.client,
+      {
+        ...warrenProfile({
+          keys: kc,
+          listenPort: PORT,
+          virtualAddress: CLIENT.vip,
+          adapter: topo.ifname('w'),
+          peers: [
+            { name: 'exit', publicKey: ke.publicKey, endpoint: `${EXIT.ip}:${PORT}`, allowedIps: [`${EXIT.vip}/32`] },
+          ],
+        }),
+        ExitNode: { AvailableRoutes: { [exitId]: [LAN] } },
+      },
+      { name: 'bench-exit-warren-client', verbosity: 0 },
+    );
+    return {
+      pids: { client: c.pid, exit: e.pid },
+      stop: async () => {
+        await Promise.all([c.stop(), e.stop()]);
+      },
+    };
   } catch (err) {
     await e.stop();
     throw err;
@@ -118,7 +154,9 @@ async function startWgGoExit(l: ExitLayout): Promise<Tunnel> {
   const kc = genKeyPair();
   const ke = genKeyPair();
   const e = await startWireguardGo(l.exit, {
-    privateKey: ke.privateKey, listenPort: PORT, address: `${EXIT.vip}/10`,
+    privateKey: ke.privateKey,
+    listenPort: PORT,
+    address: `${EXIT.vip}/10`,
     peers: [{ publicKey: kc.publicKey, endpoint: `${CLIENT.ip}:${PORT}`, allowedIps: [`${CLIENT.vip}/32`] }],
   });
   let c: Awaited<ReturnType<typeof startWireguardGo>> | undefined;
@@ -130,7 +168,9 @@ async function startWgGoExit(l: ExitLayout): Promise<Tunnel> {
   };
   try {
     c = await startWireguardGo(l.client, {
-      privateKey: kc.privateKey, listenPort: PORT, address: `${CLIENT.vip}/10`,
+      privateKey: kc.privateKey,
+      listenPort: PORT,
+      address: `${CLIENT.vip}/10`,
       peers: [{ publicKey: ke.publicKey, endpoint: `${EXIT.ip}:${PORT}`, allowedIps: [`${EXIT.vip}/32`, LAN] }],
     });
     // wg's AllowedIPs only filter; the kernel still needs the route into the interface.
@@ -145,7 +185,10 @@ async function startWgGoExit(l: ExitLayout): Promise<Tunnel> {
 }
 
 async function measureOne(
-  impl: ExitImpl, l: ExitLayout, o: BenchOptions, progress: (s: string) => void,
+  impl: ExitImpl,
+  l: ExitLayout,
+  o: BenchOptions,
+  progress: (s: string) => void,
 ): Promise<ExitMeasurement> {
   progress(`starting ${impl} on client and exit`);
   const t = impl === 'warren' ? await startWarrenExit(l) : await startWgGoExit(l);

@@ -1,7 +1,15 @@
 // One benchmark run over a tunnel (or the bare veth): iperf3 throughput with the CPU time the
 // tunnel processes spent meanwhile, ping RTT, and the processes' peak memory.
 import {
-  genKeyPair, iperf3, percentile, ping, procStats, startWarren, startWireguardGo, waitForPing, warrenProfile,
+  genKeyPair,
+  iperf3,
+  percentile,
+  ping,
+  procStats,
+  startWarren,
+  startWireguardGo,
+  waitForPing,
+  warrenProfile,
   type PairLayout,
 } from '../../e2e/netns/index.js';
 import type { BenchOptions, Impl } from './options.js';
@@ -34,37 +42,76 @@ async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
   const topo = l.a.topo;
   if (impl === 'wg-go') {
     const a = await startWireguardGo(l.a, {
-      privateKey: ka.privateKey, listenPort: 51820, address: '100.64.0.1/10',
+      privateKey: ka.privateKey,
+      listenPort: 51820,
+      address: '100.64.0.1/10',
       peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
     });
     const b = await startWireguardGo(l.b, {
-      privateKey: kb.privateKey, listenPort: 51820, address: '100.64.0.2/10',
+      privateKey: kb.privateKey,
+      listenPort: 51820,
+      address: '100.64.0.2/10',
       peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
     });
-    return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
+    return {
+      bIp: '100.64.0.2',
+      pids: { a: a.pid, b: b.pid },
+      stop: async () => {
+        await Promise.all([a.stop(), b.stop()]);
+      },
+    };
   }
   // In policy mode both sides carry tags and the one policy that allows the measured traffic
   // (iperf3's TCP port and ping), so every packet goes through rule checks and conntrack.
-  const policy = impl === 'warren-policy'
-    ? { Policies: [{ Name: 'bench', Senders: ['tag:client'], Receivers: ['tag:server'], Acls: [{ Protocol: 'tcp', Ports: '5201' }, { Protocol: 'icmp' }] }] }
-    : {};
-  const a = await startWarren(l.a, {
-    ...warrenProfile({
-      keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter: topo.ifname('w'),
-      peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-    }),
-    ...policy, Tags: ['client'],
-  }, { name: `bench-${impl}-a`, verbosity: 0 });
-  const b = await startWarren(l.b, {
-    ...warrenProfile({
-      keys: kb, listenPort: 51820, virtualAddress: '100.64.0.2', adapter: topo.ifname('w'),
-      peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
-    }),
-    ...policy, Tags: ['server'],
-  }, { name: `bench-${impl}-b`, verbosity: 0 });
+  const policy =
+    impl === 'warren-policy'
+      ? {
+          Policies: [
+            {
+              Name: 'bench',
+              Senders: ['tag:client'],
+              Receivers: ['tag:server'],
+              Acls: [{ Protocol: 'tcp', Ports: '5201' }, { Protocol: 'icmp' }],
+            },
+          ],
+        }
+      : {};
+  const a = await startWarren(
+    l.a,
+    {
+      ...warrenProfile({
+        keys: ka,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.1',
+        adapter: topo.ifname('w'),
+        peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+      }),
+      ...policy,
+      Tags: ['client'],
+    },
+    { name: `bench-${impl}-a`, verbosity: 0 },
+  );
+  const b = await startWarren(
+    l.b,
+    {
+      ...warrenProfile({
+        keys: kb,
+        listenPort: 51820,
+        virtualAddress: '100.64.0.2',
+        adapter: topo.ifname('w'),
+        peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+      }),
+      ...policy,
+      Tags: ['server'],
+    },
+    { name: `bench-${impl}-b`, verbosity: 0 },
+  );
   if (impl === 'warren-policy') {
     // Tags on peers come from each side's own profile: patch them in through a reload.
-    for (const [w, peerTag] of [[a, 'server'], [b, 'client']] as const) {
+    for (const [w, peerTag] of [
+      [a, 'server'],
+      [b, 'client'],
+    ] as const) {
       const prof = JSON.parse(readFileSync(w.profilePath, 'utf8')) as { Peers: Array<Record<string, unknown>> };
       prof.Peers[0]!.Tags = [peerTag];
       writeFileSync(w.profilePath, JSON.stringify(prof, null, 2));
@@ -72,12 +119,22 @@ async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
       if (r.code !== 0) throw new Error(`reload ${w.name}: ${r.stderr}`);
     }
   }
-  return { bIp: '100.64.0.2', pids: { a: a.pid, b: b.pid }, stop: async () => { await Promise.all([a.stop(), b.stop()]); } };
+  return {
+    bIp: '100.64.0.2',
+    pids: { a: a.pid, b: b.pid },
+    stop: async () => {
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  };
 }
 
 /** measurePath measures RTT and throughput from a to bIp, charging CPU to pids if given. */
 async function measurePath(
-  l: PairLayout, bIp: string, o: BenchOptions, pids: { a: number; b: number } | null, progress: (s: string) => void,
+  l: PairLayout,
+  bIp: string,
+  o: BenchOptions,
+  pids: { a: number; b: number } | null,
+  progress: (s: string) => void,
 ): Promise<Measurement> {
   // RTT first, on an idle tunnel: right after a throughput run the numbers carry its tail.
   progress(`ping x${o.pings} at 10 ms`);
@@ -99,7 +156,10 @@ async function measurePath(
     rttAvgMs: p.avg,
     rttP99Ms: percentile(p.rtts, 99),
     pingLossPct: p.lossPct,
-    cpuSeconds: before && after ? { a: after.a.cpuSeconds - before.a.cpuSeconds, b: after.b.cpuSeconds - before.b.cpuSeconds } : null,
+    cpuSeconds:
+      before && after
+        ? { a: after.a.cpuSeconds - before.a.cpuSeconds, b: after.b.cpuSeconds - before.b.cpuSeconds }
+        : null,
     peakRssKiB: peak,
   };
 }
@@ -111,7 +171,10 @@ export function measureRaw(l: PairLayout, o: BenchOptions, progress: (s: string)
 
 /** measureTunnel starts impl on both sides, measures it and stops it. */
 export async function measureTunnel(
-  impl: Impl, l: PairLayout, o: BenchOptions, progress: (s: string) => void,
+  impl: Impl,
+  l: PairLayout,
+  o: BenchOptions,
+  progress: (s: string) => void,
 ): Promise<Measurement> {
   progress(`starting ${impl} on both sides`);
   const t = await startTunnel(impl, l);

@@ -4,7 +4,15 @@ import { IMPLS, parseBenchArgs } from './options.js';
 
 test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', () => {
   assert.deepEqual(parseBenchArgs([]), {
-    seconds: 10, impls: [...IMPLS], parallel: false, pings: 200, out: undefined, exit: true, proxy: true, relay: true, coordinatorSystems: 2000,
+    seconds: 10,
+    impls: [...IMPLS],
+    parallel: false,
+    pings: 200,
+    out: undefined,
+    exit: true,
+    proxy: true,
+    relay: true,
+    coordinatorSystems: 2000,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
     [['--no-proxy'], { proxy: false, exit: true }],
@@ -17,7 +25,8 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
   for (const [argv, want] of cases) {
     const got = parseBenchArgs(argv);
     assert.notEqual(got, 'help');
-    for (const [k, v] of Object.entries(want)) assert.deepEqual((got as unknown as Record<string, unknown>)[k], v, `${argv.join(' ')}: ${k}`);
+    for (const [k, v] of Object.entries(want))
+      assert.deepEqual((got as unknown as Record<string, unknown>)[k], v, `${argv.join(' ')}: ${k}`);
   }
   assert.equal(parseBenchArgs(['-h']), 'help');
   assert.throws(() => parseBenchArgs(['--seconds', '0']), /--seconds must be 1\.\.600/);

@@ -50,9 +50,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
-      seconds: { type: 'string' }, only: { type: 'string' }, parallel: { type: 'boolean' },
-      pings: { type: 'string' }, out: { type: 'string' }, 'no-exit': { type: 'boolean' },
-      'no-proxy': { type: 'boolean' }, 'no-relay': { type: 'boolean' }, 'coordinator-systems': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      seconds: { type: 'string' },
+      only: { type: 'string' },
+      parallel: { type: 'boolean' },
+      pings: { type: 'string' },
+      out: { type: 'string' },
+      'no-exit': { type: 'boolean' },
+      'no-proxy': { type: 'boolean' },
+      'no-relay': { type: 'boolean' },
+      'coordinator-systems': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';

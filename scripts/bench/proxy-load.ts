@@ -123,7 +123,8 @@ async function bulk(host: string, port: number, seconds: number, proxy: string |
     });
     s.once('end', () => {
       const n = Number(reply.trim());
-      if (!/^\d+\n$/.test(reply) || !Number.isSafeInteger(n)) reject(new Error(`bad count from server: ${JSON.stringify(reply)}`));
+      if (!/^\d+\n$/.test(reply) || !Number.isSafeInteger(n))
+        reject(new Error(`bad count from server: ${JSON.stringify(reply)}`));
       else resolve(n);
     });
     s.once('error', reject);
@@ -147,7 +148,9 @@ async function echoOnce(host: string, port: number, proxy: string | undefined): 
   const s = await open(host, port, proxy);
   await new Promise<void>((resolve, reject) => {
     let got = 0;
-    s.on('data', (d: Buffer) => { got += d.length; });
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+    });
     s.once('error', reject);
     s.once('end', () => {
       s.end();
@@ -159,7 +162,13 @@ async function echoOnce(host: string, port: number, proxy: string | undefined): 
   s.destroy();
 }
 
-async function rate(host: string, port: number, seconds: number, concurrency: number, proxy: string | undefined): Promise<RateResult> {
+async function rate(
+  host: string,
+  port: number,
+  seconds: number,
+  concurrency: number,
+  proxy: string | undefined,
+): Promise<RateResult> {
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   const samples: number[] = [];
@@ -183,7 +192,8 @@ async function rate(host: string, port: number, seconds: number, concurrency: nu
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
   samples.sort((a, b) => a - b);
-  const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? NaN;
+  const pct = (p: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? NaN;
   return { connections, errors, seconds: (performance.now() - t0) / 1000, p50Ms: pct(50), p99Ms: pct(99), firstError };
 }
 
@@ -204,5 +214,7 @@ if (mode === 'serve') {
   const r = await rate(host, port, num(rest[0], 'SECONDS', 600), num(rest[1], 'CONCURRENCY', 1024), rest[2]);
   process.stdout.write(JSON.stringify(r) + '\n');
 } else {
-  fail('usage: proxy-load serve HOST PORT | bulk HOST PORT SECONDS [PROXY] | rate HOST PORT SECONDS CONCURRENCY [PROXY]');
+  fail(
+    'usage: proxy-load serve HOST PORT | bulk HOST PORT SECONDS [PROXY] | rate HOST PORT SECONDS CONCURRENCY [PROXY]',
+  );
 }

@@ -17,7 +17,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  genKeyPair, procStats, startWarren, warrenProfile, type Namespace, type Topology, type Warren,
+  genKeyPair,
+  procStats,
+  startWarren,
+  warrenProfile,
+  type Namespace,
+  type Topology,
+  type Warren,
 } from '../../e2e/netns/index.js';
 import type { BenchOptions } from './options.js';
 import type { BulkResult, RateResult } from './proxy-load.js';
@@ -97,7 +103,9 @@ function viaProxy(path: ProxyPath): string[] {
 }
 
 async function runBulk(ns: Namespace, path: ProxyPath, seconds: number): Promise<BulkResult> {
-  const r = await ns.exec([...loadArgv(), 'bulk', ...target(path), String(seconds), ...viaProxy(path)], { timeoutMs: seconds * 1000 + 30_000 });
+  const r = await ns.exec([...loadArgv(), 'bulk', ...target(path), String(seconds), ...viaProxy(path)], {
+    timeoutMs: seconds * 1000 + 30_000,
+  });
   return lastJson<BulkResult>(r.stdout, `${path} bulk`);
 }
 
@@ -126,7 +134,7 @@ interface Samples {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)] ?? NaN;
+  return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] ?? NaN);
 }
 
 function sumOrNull(xs: (number | null)[]): number | null {
@@ -158,7 +166,11 @@ function summarise(x: Samples): PathMeasurement {
  * alike instead of on whichever ran at the time. A path that fails once is dropped.
  */
 async function measureRounds(
-  ns: Namespace, helper: Warren, o: BenchOptions, out: ProxyResult, progress: (s: string) => void,
+  ns: Namespace,
+  helper: Warren,
+  o: BenchOptions,
+  out: ProxyResult,
+  progress: (s: string) => void,
 ): Promise<Partial<Record<ProxyPath, Samples>>> {
   const samples: Partial<Record<ProxyPath, Samples>> = {};
   const live = (): ProxyPath[] => PROXY_PATHS.filter((p) => out.errors[p] === undefined);
@@ -173,7 +185,9 @@ async function measureRounds(
   for (const path of PROXY_PATHS) {
     samples[path] = { bulk: [], rate: [] };
     // Warm up: JIT, first-connection paths, and the server's accept loop.
-    await attempt(path, async () => { await runRate(ns, path, 0.5); });
+    await attempt(path, async () => {
+      await runRate(ns, path, 0.5);
+    });
   }
   const slice = o.seconds / ROUNDS;
   const pid = (path: ProxyPath): number | null => (path === 'direct' ? null : helper.pid);
@@ -185,7 +199,9 @@ async function measureRounds(
         samples[path]?.bulk.push({ mbps: (b.bytes * 8) / b.seconds / 1e6, bytes: b.bytes, cpu });
       });
     }
-    progress(`round ${round}/${ROUNDS}: connection rate, ${RATE_CONCURRENCY} in flight, ${slice.toFixed(1)} s per path`);
+    progress(
+      `round ${round}/${ROUNDS}: connection rate, ${RATE_CONCURRENCY} in flight, ${slice.toFixed(1)} s per path`,
+    );
     for (const path of live()) {
       await attempt(path, async () => {
         const [r, cpu] = await cpuDuring(pid(path), () => runRate(ns, path, slice));
@@ -199,19 +215,38 @@ async function measureRounds(
 /** measureProxy builds one namespace in topo with a helper running both proxies and a server,
  * and measures the direct, egress and ingress paths in turn. A failing path is recorded in
  * errors and does not stop the others. The topology removes everything. */
-export async function measureProxy(topo: Topology, o: BenchOptions, progress: (s: string) => void): Promise<ProxyResult> {
+export async function measureProxy(
+  topo: Topology,
+  o: BenchOptions,
+  progress: (s: string) => void,
+): Promise<ProxyResult> {
   const ns = await topo.addNamespace('px');
   progress(`namespace ${ns.name}: server on 127.0.0.1:${SERVICE_PORT}, helper with Egress and Ingress`);
   const server = ns.spawn([...loadArgv(), 'serve', '127.0.0.1', String(SERVICE_PORT)], { name: 'bench-proxy-server' });
   await server.waitFor(/\{"listening":\d+\}/, 10_000);
   // No peers: the proxies need no tunnel, and -v 0 keeps per-connection logging off the figures.
-  const helper = await startWarren(ns, {
-    ...warrenProfile({ keys: genKeyPair(), listenPort: 51820, virtualAddress: VIRTUAL_ADDRESS, adapter: topo.ifname('w'), peers: [] }),
-    Egress: { Allow: ['127.0.0.1'], ListenPort: EGRESS_PORT },
-    Ingress: [{ ListenPort: SERVICE_PORT }],
-  }, { name: 'bench-proxy-helper', verbosity: 0 });
+  const helper = await startWarren(
+    ns,
+    {
+      ...warrenProfile({
+        keys: genKeyPair(),
+        listenPort: 51820,
+        virtualAddress: VIRTUAL_ADDRESS,
+        adapter: topo.ifname('w'),
+        peers: [],
+      }),
+      Egress: { Allow: ['127.0.0.1'], ListenPort: EGRESS_PORT },
+      Ingress: [{ ListenPort: SERVICE_PORT }],
+    },
+    { name: 'bench-proxy-helper', verbosity: 0 },
+  );
   const out: ProxyResult = {
-    proxyHost: PROXY_HOST, seconds: o.seconds, rounds: ROUNDS, concurrency: RATE_CONCURRENCY, results: {}, errors: {},
+    proxyHost: PROXY_HOST,
+    seconds: o.seconds,
+    rounds: ROUNDS,
+    concurrency: RATE_CONCURRENCY,
+    results: {},
+    errors: {},
     ratios: { egressThroughput: null, egressConnRate: null, ingressThroughput: null, ingressConnRate: null },
   };
   try {

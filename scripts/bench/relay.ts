@@ -41,12 +41,18 @@ async function measurePath(lab: NatLab, a: LabHost, b: LabHost, seconds: number)
 
 async function block(site: Site, other: Site, on: boolean): Promise<void> {
   for (const dir of ['-d', '-s']) {
-    await site.router.exec(['iptables', on ? '-I' : '-D', 'FORWARD', dir, other.publicIp, '-p', 'udp', '-j', 'DROP'], { allowFailure: !on });
+    await site.router.exec(['iptables', on ? '-I' : '-D', 'FORWARD', dir, other.publicIp, '-p', 'udp', '-j', 'DROP'], {
+      allowFailure: !on,
+    });
   }
 }
 
 /** measureRelay runs the direct and the relayed measurement in topo. */
-export async function measureRelay(topo: Topology, opts: BenchOptions, progress: (s: string) => void): Promise<RelayResult> {
+export async function measureRelay(
+  topo: Topology,
+  opts: BenchOptions,
+  progress: (s: string) => void,
+): Promise<RelayResult> {
   const out: RelayResult = { seconds: opts.seconds, direct: null, relayed: null, ratio: null, error: null };
   const lab = new NatLab(topo);
   try {
@@ -80,8 +86,10 @@ export async function measureRelay(topo: Topology, opts: BenchOptions, progress:
 /** relayLine prints the result in one paragraph. */
 export function relayLines(r: RelayResult): string {
   if (r.error !== null && r.relayed === null) return `relay: failed: ${r.error}`;
-  const f = (x: RelayPathFigures | null): string => (x === null ? 'n/a' :
-    `${x.throughputMbps.toFixed(0)} Mbit/s, RTT p50 ${x.rttP50Ms.toFixed(2)} ms, coordinator/relay CPU ${x.coordinatorCpuSec.toFixed(2)} s`);
+  const f = (x: RelayPathFigures | null): string =>
+    x === null
+      ? 'n/a'
+      : `${x.throughputMbps.toFixed(0)} Mbit/s, RTT p50 ${x.rttP50Ms.toFixed(2)} ms, coordinator/relay CPU ${x.coordinatorCpuSec.toFixed(2)} s`;
   return [
     `relay (iperf3 ${r.seconds} s through two NAT routers):`,
     `  direct:  ${f(r.direct)}`,

@@ -28,7 +28,8 @@ export function ratios(r: Partial<Record<Impl, Measurement>>): Ratios | null {
   const rttAvg = w.rttAvgMs / g.rttAvgMs;
   return {
     throughput,
-    throughputP4: w.throughputP4Mbps !== null && g.throughputP4Mbps !== null ? w.throughputP4Mbps / g.throughputP4Mbps : null,
+    throughputP4:
+      w.throughputP4Mbps !== null && g.throughputP4Mbps !== null ? w.throughputP4Mbps / g.throughputP4Mbps : null,
     rttAvg,
     rttP99: w.rttP99Ms / g.rttP99Ms,
     throughputMet: throughput >= TARGETS.throughput,
@@ -49,10 +50,25 @@ function align(rows: string[][]): string[] {
 
 /** table renders the measurements as aligned text. */
 export function table(rows: [string, Measurement][]): string {
-  const head = ['', 'Mbit/s', 'P4 Mbit/s', 'retrans', 'rtt avg ms', 'rtt p99 ms', 'loss %', 'cpu s (a/b)', 'peak RSS MiB (a/b)'];
+  const head = [
+    '',
+    'Mbit/s',
+    'P4 Mbit/s',
+    'retrans',
+    'rtt avg ms',
+    'rtt p99 ms',
+    'loss %',
+    'cpu s (a/b)',
+    'peak RSS MiB (a/b)',
+  ];
   const body = rows.map(([name, m]) => [
-    name, fmt(m.throughputMbps, 0), fmt(m.throughputP4Mbps, 0), String(m.retransmits), fmt(m.rttAvgMs, 3),
-    fmt(m.rttP99Ms, 3), fmt(m.pingLossPct, 1),
+    name,
+    fmt(m.throughputMbps, 0),
+    fmt(m.throughputP4Mbps, 0),
+    String(m.retransmits),
+    fmt(m.rttAvgMs, 3),
+    fmt(m.rttP99Ms, 3),
+    fmt(m.pingLossPct, 1),
     m.cpuSeconds ? `${fmt(m.cpuSeconds.a, 2)}/${fmt(m.cpuSeconds.b, 2)}` : '-',
     m.peakRssKiB ? `${fmt(m.peakRssKiB.a / 1024, 1)}/${fmt(m.peakRssKiB.b / 1024, 1)}` : '-',
   ]);
@@ -67,7 +83,9 @@ export function ratioLines(r: Ratios): string {
       (r.throughputP4 !== null ? `; 4 streams ${fmt(r.throughputP4, 2)}x` : ''),
     `rtt avg warren/wg-go:    ${fmt(r.rttAvg, 2)}x (target <= ${TARGETS.rtt}x: ${mark(r.rttMet)}); p99 ${fmt(r.rttP99, 2)}x`,
     ...(r.policyCost !== null
-      ? [`policy mode cost:        ${fmt(r.policyCost * 100, 1)}% of allow-all throughput (target < ${TARGETS.policyCost * 100}%: ${mark(r.policyCost < TARGETS.policyCost)}; single runs on 2 shared cores vary by several %)`]
+      ? [
+          `policy mode cost:        ${fmt(r.policyCost * 100, 1)}% of allow-all throughput (target < ${TARGETS.policyCost * 100}%: ${mark(r.policyCost < TARGETS.policyCost)}; single runs on 2 shared cores vary by several %)`,
+        ]
       : []),
   ].join('\n');
 }
@@ -78,7 +96,12 @@ export function exitTable(x: ExitResult): string {
   const body = EXIT_IMPLS.map((impl) => {
     const m = x.results[impl];
     return m
-      ? [impl, fmt(m.throughputMbps, 0), String(m.retransmits), `${fmt(m.cpuSeconds.client, 2)}/${fmt(m.cpuSeconds.exit, 2)}`]
+      ? [
+          impl,
+          fmt(m.throughputMbps, 0),
+          String(m.retransmits),
+          `${fmt(m.cpuSeconds.client, 2)}/${fmt(m.cpuSeconds.exit, 2)}`,
+        ]
       : [impl, 'failed', '-', '-'];
   });
   const lines = align([head, ...body]);
@@ -88,12 +111,29 @@ export function exitTable(x: ExitResult): string {
 
 /** proxyTable renders the proxy runs (direct, egress CONNECT, ingress) and proxied/direct ratios. */
 export function proxyTable(x: ProxyResult): string {
-  const head = ['proxy path', 'Mbit/s', 'conn/s', 'conn p50 ms', 'conn p99 ms', 'conn errors', 'helper cpu s/GiB', 'helper cpu s/1k conn'];
+  const head = [
+    'proxy path',
+    'Mbit/s',
+    'conn/s',
+    'conn p50 ms',
+    'conn p99 ms',
+    'conn errors',
+    'helper cpu s/GiB',
+    'helper cpu s/1k conn',
+  ];
   const body = PROXY_PATHS.map((p) => {
     const m = x.results[p];
     return m
-      ? [p, fmt(m.throughputMbps, 0), fmt(m.connectionsPerSec, 0), fmt(m.connectP50Ms, 2), fmt(m.connectP99Ms, 2),
-        String(m.connectErrors), fmt(m.helperCpuSecPerGiB, 2), fmt(m.helperCpuSecPerKConn, 3)]
+      ? [
+          p,
+          fmt(m.throughputMbps, 0),
+          fmt(m.connectionsPerSec, 0),
+          fmt(m.connectP50Ms, 2),
+          fmt(m.connectP99Ms, 2),
+          String(m.connectErrors),
+          fmt(m.helperCpuSecPerGiB, 2),
+          fmt(m.helperCpuSecPerKConn, 3),
+        ]
       : [p, 'failed', '-', '-', '-', '-', '-', '-'];
   });
   const r = x.ratios;

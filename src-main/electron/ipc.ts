@@ -18,7 +18,8 @@ function fromOurPage(e: IpcMainInvokeEvent): boolean {
 export function registerIpc(backend: AppBackend): () => void {
   for (const name of CALL_NAMES) {
     ipcMain.handle(channelOf('call', name), async (e, arg: unknown): Promise<IpcResult<unknown>> => {
-      if (!fromOurPage(e)) return { ok: false, error: { code: 'forbidden', message: 'calls are only accepted from Warren\'s own window' } };
+      if (!fromOurPage(e))
+        return { ok: false, error: { code: 'forbidden', message: "calls are only accepted from Warren's own window" } };
       return dispatchCall(backend.handlers, name, arg, toProblem);
     });
   }

@@ -10,7 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const shellPaths = {
   index: join(here, '..', 'renderer', 'index.html'),
   preload: join(here, 'preload.cjs'),
-  assets: [join(here, '..', '..', 'assets'), join(process.resourcesPath ?? here, 'assets')].find((d) => existsSync(d)) ?? join(here, '..', '..', 'assets'),
+  assets:
+    [join(here, '..', '..', 'assets'), join(process.resourcesPath ?? here, 'assets')].find((d) => existsSync(d)) ??
+    join(here, '..', '..', 'assets'),
 };
 
 /** indexUrl is the only URL a window may show. */

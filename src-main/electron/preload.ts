@@ -2,7 +2,15 @@
 // PreloadApi under window.warrenIpc and nothing else: no ipcRenderer, no Node. Names are
 // checked against the schema here as well as in main, so a page cannot reach other channels.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CALL_NAMES, EVENT_NAMES, PRELOAD_GLOBAL, channelOf, type CallName, type EventName, type PreloadApi } from '../../src-shared/wire/ipc-schema.js';
+import {
+  CALL_NAMES,
+  EVENT_NAMES,
+  PRELOAD_GLOBAL,
+  channelOf,
+  type CallName,
+  type EventName,
+  type PreloadApi,
+} from '../../src-shared/wire/ipc-schema.js';
 
 const api: PreloadApi = {
   invoke(name: CallName, arg: unknown): Promise<unknown> {

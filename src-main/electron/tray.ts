@@ -26,7 +26,10 @@ export class WarrenTray {
   private readonly tray: Tray;
   private icon: TrayIcon | null = null;
 
-  constructor(private readonly assetsDir: string, private readonly act: (a: TrayAction) => void) {
+  constructor(
+    private readonly assetsDir: string,
+    private readonly act: (a: TrayAction) => void,
+  ) {
     this.tray = new Tray(this.image('connecting'));
   }
 

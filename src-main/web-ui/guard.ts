@@ -47,7 +47,8 @@ export function originAllowed(origin: string | undefined, port: number): boolean
 }
 
 /** CSP is the Content-Security-Policy of every response: only this server's own files. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** SECURITY_HEADERS go on every response. */

@@ -27,7 +27,11 @@ function untilStopped(): Promise<void> {
 }
 
 try {
-  process.exitCode = await runWebUi(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }, untilStopped);
+  process.exitCode = await runWebUi(
+    process.argv.slice(2),
+    { stdout: process.stdout, stderr: process.stderr, env: process.env },
+    untilStopped,
+  );
 } catch (e) {
   process.stderr.write(`warren ui: ${(e as Error).message}\n`);
   process.exitCode = 1;

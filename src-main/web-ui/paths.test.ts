@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src-shared/lib/package-root.js';
 import { rendererDir } from './paths.js';
 
-test('rendererDir prefers WARREN_RENDERER_DIR, then renderer/ beside the module, then the package\'s dist/renderer', () => {
+test("rendererDir prefers WARREN_RENDERER_DIR, then renderer/ beside the module, then the package's dist/renderer", () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-renderer-dir-'));
   try {
     // A checkout (package.json named warren) with a bundle in dist/web-ui, as npm run build leaves it.
@@ -19,12 +19,16 @@ test('rendererDir prefers WARREN_RENDERER_DIR, then renderer/ beside the module,
     mkdirSync(join(dir, 'dist', 'web-ui', 'renderer'));
     assert.equal(rendererDir({}, bundle), join(dir, 'dist', 'web-ui', 'renderer'));
     assert.equal(rendererDir({ WARREN_RENDERER_DIR: '/srv/r' }, bundle), '/srv/r');
-    assert.equal(rendererDir({ WARREN_RENDERER_DIR: '' }, bundle), join(dir, 'dist', 'web-ui', 'renderer'), 'empty means unset');
+    assert.equal(
+      rendererDir({ WARREN_RENDERER_DIR: '' }, bundle),
+      join(dir, 'dist', 'web-ui', 'renderer'),
+      'empty means unset',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('rendererDir from this module is the checkout\'s dist/renderer', () => {
+test("rendererDir from this module is the checkout's dist/renderer", () => {
   assert.equal(rendererDir({}), join(packageRoot(import.meta.url)!, 'dist', 'renderer'));
 });

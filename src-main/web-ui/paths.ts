@@ -10,7 +10,10 @@ import { packageRoot } from '../../src-shared/lib/package-root.js';
 
 /** rendererDir is the directory to serve (it may not exist yet: loadStaticFiles says so).
  * moduleUrl stands for this module's location (tests). */
-export function rendererDir(env: Record<string, string | undefined> = process.env, moduleUrl: string = import.meta.url): string {
+export function rendererDir(
+  env: Record<string, string | undefined> = process.env,
+  moduleUrl: string = import.meta.url,
+): string {
   const fromEnv = env.WARREN_RENDERER_DIR;
   if (fromEnv) return fromEnv;
   const beside = join(dirname(fileURLToPath(moduleUrl)), 'renderer');

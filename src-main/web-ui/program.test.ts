@@ -11,7 +11,8 @@ import { browserCommand, parseWebUiArgs, runWebUi, WEB_UI_USAGE, WebUiUsageError
 const here = dirname(fileURLToPath(import.meta.url));
 const compiled = import.meta.url.endsWith('.js');
 const entryArgv = compiled ? [join(here, 'main.js')] : ['--import', 'tsx', join(here, 'main.ts')];
-const ADDRESS = /^Warren's window is at\n\n {2}(http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{43}\/)\n\nThe address is this session's key: do not share it\. Stop with Ctrl-C\.\n$/;
+const ADDRESS =
+  /^Warren's window is at\n\n {2}(http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{43}\/)\n\nThe address is this session's key: do not share it\. Stop with Ctrl-C\.\n$/;
 
 let dir = '';
 let renderer = '';
@@ -28,14 +29,26 @@ after(() => {
 });
 
 /** capture is a WebUiIo that keeps what is written. */
-function capture(env: Record<string, string | undefined>): { out: string; err: string; io: Parameters<typeof runWebUi>[1] } {
-  const c = { out: '', err: '', io: { stdout: { write: (s: string) => (c.out += s) }, stderr: { write: (s: string) => (c.err += s) }, env } };
+function capture(env: Record<string, string | undefined>): {
+  out: string;
+  err: string;
+  io: Parameters<typeof runWebUi>[1];
+} {
+  const c = {
+    out: '',
+    err: '',
+    io: { stdout: { write: (s: string) => (c.out += s) }, stderr: { write: (s: string) => (c.err += s) }, env },
+  };
   return c;
 }
 
 test('parseWebUiArgs takes --socket, --port and --no-open and refuses anything else as a usage error', () => {
   assert.deepEqual(parseWebUiArgs(['--socket', '/s']), { socketPath: '/s', port: 0, open: true });
-  assert.deepEqual(parseWebUiArgs(['--no-open', '--port', '65535', '--socket=/s']), { socketPath: '/s', port: 65535, open: false });
+  assert.deepEqual(parseWebUiArgs(['--no-open', '--port', '65535', '--socket=/s']), {
+    socketPath: '/s',
+    port: 65535,
+    open: false,
+  });
   const bad: Array<[string[], RegExp]> = [
     [[], /^--socket PATH is required$/],
     [['--socket', ''], /^--socket PATH is required$/],
@@ -47,7 +60,11 @@ test('parseWebUiArgs takes --socket, --port and --no-open and refuses anything e
     [['--socket'], /argument missing/],
   ];
   for (const [argv, want] of bad) {
-    assert.throws(() => parseWebUiArgs(argv), (e: unknown) => e instanceof WebUiUsageError && want.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseWebUiArgs(argv),
+      (e: unknown) => e instanceof WebUiUsageError && want.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 
@@ -96,7 +113,10 @@ test('runWebUi exits 2 on a usage error and 1 with the reason when it cannot ser
   const missing = join(dir, 'not-built');
   const noRenderer = capture({ WARREN_RENDERER_DIR: missing });
   assert.equal(await runWebUi(['--socket', socket, '--no-open'], noRenderer.io, async () => undefined), 1);
-  assert.equal(noRenderer.err, `warren ui: the app's renderer is not built (${missing} is missing): run \`npm run build\`\n`);
+  assert.equal(
+    noRenderer.err,
+    `warren ui: the app's renderer is not built (${missing} is missing): run \`npm run build\`\n`,
+  );
   assert.equal(noRenderer.out, '');
 
   const taken = createServer();
@@ -104,7 +124,10 @@ test('runWebUi exits 2 on a usage error and 1 with the reason when it cannot ser
   const port = (taken.address() as { port: number }).port;
   try {
     const busy = capture({ WARREN_RENDERER_DIR: renderer });
-    assert.equal(await runWebUi(['--socket', socket, '--no-open', '--port', String(port)], busy.io, async () => undefined), 1);
+    assert.equal(
+      await runWebUi(['--socket', socket, '--no-open', '--port', String(port)], busy.io, async () => undefined),
+      1,
+    );
     assert.equal(busy.err, `warren ui: port ${port} on 127.0.0.1 is in use; pick another with --port\n`);
   } finally {
     taken.close();
@@ -112,9 +135,12 @@ test('runWebUi exits 2 on a usage error and 1 with the reason when it cannot ser
 });
 
 /** startEntry runs the entry as `warren ui` does (with an IPC channel) and waits for its address. */
-async function startEntry(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output(): string }> {
+async function startEntry(
+  args: string[],
+): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null>; output(): string }> {
   const child = spawn(process.execPath, [...entryArgv, ...args], {
-    env: { ...process.env, WARREN_RENDERER_DIR: renderer }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, WARREN_RENDERER_DIR: renderer },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -143,7 +169,9 @@ test('the entry stops when the process that started it goes away (its IPC channe
 });
 
 test('the entry exits 2 with the usage on a bad command line', async () => {
-  const child = spawn(process.execPath, [...entryArgv, '--socket', socket, '--bogus'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...entryArgv, '--socket', socket, '--bogus'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));

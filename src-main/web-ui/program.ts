@@ -49,7 +49,9 @@ export function parseWebUiArgs(argv: string[]): WebUiArgs {
   let port = 0;
   if (values.port !== undefined) {
     if (!/^[0-9]{1,5}$/.test(values.port) || Number(values.port) < 1 || Number(values.port) > 65535) {
-      throw new WebUiUsageError(`--port must be a whole number from 1 to 65535, not ${JSON.stringify(values.port.slice(0, 40))}`);
+      throw new WebUiUsageError(
+        `--port must be a whole number from 1 to 65535, not ${JSON.stringify(values.port.slice(0, 40))}`,
+      );
     }
     port = Number(values.port);
   }
@@ -57,7 +59,10 @@ export function parseWebUiArgs(argv: string[]): WebUiArgs {
 }
 
 /** browserCommand is how this platform opens a URL, or null when it has no desktop to open it in. */
-export function browserCommand(env: Record<string, string | undefined>, platform: string = process.platform): string[] | null {
+export function browserCommand(
+  env: Record<string, string | undefined>,
+  platform: string = process.platform,
+): string[] | null {
   if (platform === 'darwin') return ['open'];
   if (platform === 'win32') return ['rundll32', 'url.dll,FileProtocolHandler'];
   if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return null;
@@ -87,7 +92,9 @@ export async function runWebUi(argv: string[], io: WebUiIo, untilStopped: () => 
     return 1;
   }
   backend.start();
-  io.stdout.write(`Warren's window is at\n\n  ${ui.url}\n\nThe address is this session's key: do not share it. Stop with Ctrl-C.\n`);
+  io.stdout.write(
+    `Warren's window is at\n\n  ${ui.url}\n\nThe address is this session's key: do not share it. Stop with Ctrl-C.\n`,
+  );
   if (args.open) openBrowser(ui.url, io);
   await untilStopped();
   backend.stop();
@@ -103,7 +110,9 @@ function openBrowser(url: string, io: WebUiIo): void {
   }
   try {
     const child = spawn(cmd[0]!, [...cmd.slice(1), url], { stdio: 'ignore', detached: true });
-    child.once('error', () => io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`));
+    child.once('error', () =>
+      io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`),
+    );
     child.unref();
   } catch {
     io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`);

@@ -15,8 +15,18 @@ import { startWebUi, type WebUi } from './server.js';
 import { splitPath, tokenMatches, hostAllowed, originAllowed } from './guard.js';
 
 const STATUS: Status = {
-  version: '0.1.0', identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', drops: {}, startedAt: 1, peers: [],
+  version: '0.1.0',
+  identity: 'G982V',
+  publicKey: 'pk',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  state: 'connected',
+  mode: 'static',
+  drops: {},
+  startedAt: 1,
+  peers: [],
 };
 
 let dir = '';
@@ -37,9 +47,25 @@ before(async () => {
   writeFileSync(join(renderer, 'notes.exe'), 'MZ');
   const sock = join(dir, 'run', 'warren.sock');
   helper = await startApiServer({
-    socketPath: sock, log: createLogger(0, { write: () => true }), getStatus: () => status,
-    routes: { [PATHS.connect]: { POST: () => { connects++; status = { ...status, state: 'connected' }; listeners.forEach((l) => l()); return {}; } } },
-    events: { subscribe: (l) => { listeners.add(l); return () => listeners.delete(l); } },
+    socketPath: sock,
+    log: createLogger(0, { write: () => true }),
+    getStatus: () => status,
+    routes: {
+      [PATHS.connect]: {
+        POST: () => {
+          connects++;
+          status = { ...status, state: 'connected' };
+          listeners.forEach((l) => l());
+          return {};
+        },
+      },
+    },
+    events: {
+      subscribe: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
   });
   backend = new AppBackend({ socketPath: sock });
   backend.start();
@@ -65,7 +91,11 @@ function raw(request: string): Promise<string> {
 }
 
 const call = (name: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${ui.url}api/call/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  fetch(`${ui.url}api/call/${name}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 test('the printed URL carries the token; every request without it is refused', async () => {
   assert.match(ui.url, new RegExp(`^http://127\\.0\\.0\\.1:${ui.port}/[A-Za-z0-9_-]{43}/$`));
@@ -76,24 +106,43 @@ test('the printed URL carries the token; every request without it is refused', a
   assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
   assert.equal(page.headers.get('x-frame-options'), 'DENY');
   const wrong = ui.token.slice(0, -1) + (ui.token.endsWith('A') ? 'B' : 'A');
-  for (const path of ['/', '/index.html', '/app.js', `/${wrong}/`, `/${wrong}/app.js`, `/${wrong}/api/events`, `/${ui.token}x/`]) {
+  for (const path of [
+    '/',
+    '/index.html',
+    '/app.js',
+    `/${wrong}/`,
+    `/${wrong}/app.js`,
+    `/${wrong}/api/events`,
+    `/${ui.token}x/`,
+  ]) {
     const r = await fetch(`http://127.0.0.1:${ui.port}${path}`);
     assert.equal(r.status, 403, path);
     assert.match(await r.text(), /warren ui/);
   }
   const r = await call('connect', {}, {});
   assert.equal(r.status, 200);
-  const bad = await fetch(`http://127.0.0.1:${ui.port}/${wrong}/api/call/connect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  const bad = await fetch(`http://127.0.0.1:${ui.port}/${wrong}/api/call/connect`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(bad.status, 403);
 });
 
 test('only the built files are served, by exact name', async () => {
   const cases: [string, number, string | null][] = [
-    ['app.js', 200, 'text/javascript; charset=utf-8'], ['icons/a.svg', 200, 'image/svg+xml'], ['notes.exe', 404, null],
-    ['../package.json', 404, null], ['icons/../app.js', 404, null], ['nope.js', 404, null], ['%2e%2e/index.html', 404, null],
+    ['app.js', 200, 'text/javascript; charset=utf-8'],
+    ['icons/a.svg', 200, 'image/svg+xml'],
+    ['notes.exe', 404, null],
+    ['../package.json', 404, null],
+    ['icons/../app.js', 404, null],
+    ['nope.js', 404, null],
+    ['%2e%2e/index.html', 404, null],
   ];
   for (const [rest, code, type] of cases) {
-    const res = await raw(`GET /${ui.token}/${rest} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nConnection: close\r\n\r\n`);
+    const res = await raw(
+      `GET /${ui.token}/${rest} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(res, new RegExp(`^HTTP/1\\.1 ${code} `), rest);
     if (type) assert.match(res, new RegExp(`content-type: ${type.replace(/[+.]/g, '\\$&')}`, 'i'), rest);
   }
@@ -109,34 +158,59 @@ test('a foreign Host (DNS rebinding) or Origin is refused, even with the token',
     [`Host: 127.0.0.1:${ui.port}\r\nSec-Fetch-Site: cross-site`, 'cross-site fetch'],
   ];
   for (const [headers, label] of cases) {
-    const res = await raw(`POST /${ui.token}/api/call/connect HTTP/1.1\r\n${headers}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+    const res = await raw(
+      `POST /${ui.token}/api/call/connect HTTP/1.1\r\n${headers}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+    );
     assert.match(res, /^HTTP\/1\.1 403 /, label);
   }
   const before = connects;
-  const ok = await raw(`POST /${ui.token}/api/call/connect HTTP/1.1\r\nHost: localhost:${ui.port}\r\nOrigin: http://localhost:${ui.port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+  const ok = await raw(
+    `POST /${ui.token}/api/call/connect HTTP/1.1\r\nHost: localhost:${ui.port}\r\nOrigin: http://localhost:${ui.port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+  );
   assert.match(ok, /^HTTP\/1\.1 200 /);
-  assert.equal(connects, before + 1, 'the page\'s own origin gets through to the helper');
+  assert.equal(connects, before + 1, "the page's own origin gets through to the helper");
 });
 
 test('calls: results and errors as data; wrong method, type and size are refused', async () => {
   const before = connects;
-  const ok = await (await call('connect', {})).json() as { ok: boolean; value: { state: string } };
+  const ok = (await (await call('connect', {})).json()) as { ok: boolean; value: { state: string } };
   assert.equal(ok.ok, true);
   assert.equal(ok.value.state, 'connected');
   assert.equal(connects, before + 1);
-  const state = await (await call('getState', {})).json() as { ok: true; value: AppState };
+  const state = (await (await call('getState', {})).json()) as { ok: true; value: AppState };
   assert.equal(state.value.tunnel?.identity, 'G982V');
-  const bad = await (await call('useExitNode', { arg: { identity: 'x', use: 1 } })).json() as { ok: false; error: { code: string } };
+  const bad = (await (await call('useExitNode', { arg: { identity: 'x', use: 1 } })).json()) as {
+    ok: false;
+    error: { code: string };
+  };
   assert.deepEqual(bad.ok, false);
   assert.equal(bad.error.code, 'bad-request');
-  const unknown = await (await call('shutdown', {})).json() as { ok: false; error: { message: string } };
+  const unknown = (await (await call('shutdown', {})).json()) as { ok: false; error: { message: string } };
   assert.match(unknown.error.message, /no such call/);
-  const missing = await (await call('why', { arg: { peer: 'nobody' } })).json() as { ok: false; error: { code: string } };
+  const missing = (await (await call('why', { arg: { peer: 'nobody' } })).json()) as {
+    ok: false;
+    error: { code: string };
+  };
   assert.equal(missing.error.code, 'not-found', 'the helper has no why route here: its 404 crosses as data');
   assert.equal((await fetch(`${ui.url}api/call/connect`)).status, 405);
-  assert.equal((await fetch(`${ui.url}api/call/connect`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' })).status, 415);
+  assert.equal(
+    (
+      await fetch(`${ui.url}api/call/connect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain' },
+        body: '{}',
+      })
+    ).status,
+    415,
+  );
   assert.equal((await call('enrol', { arg: { coordinator: 'https://c', key: 'k'.repeat(70_000) } })).status, 413);
-  const notJson = await (await fetch(`${ui.url}api/call/connect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{' })).json() as { ok: boolean };
+  const notJson = (await (
+    await fetch(`${ui.url}api/call/connect`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{',
+    })
+  ).json()) as { ok: boolean };
   assert.equal(notJson.ok, false);
 });
 

@@ -7,9 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AppState } from '../../src-shared/wire/app-state.js';
 import { dispatchCall, type IpcHandlers } from '../../src-shared/wire/ipc-schema.js';
 import { toProblem } from '../app-backend.js';
-import {
-  hostAllowed, isToken, newToken, originAllowed, SECURITY_HEADERS, splitPath, tokenMatches,
-} from './guard.js';
+import { hostAllowed, isToken, newToken, originAllowed, SECURITY_HEADERS, splitPath, tokenMatches } from './guard.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 
 /** StateSource is the part of AppBackend the server needs. */
@@ -53,12 +51,15 @@ export async function startWebUi(opts: WebUiOptions): Promise<WebUi> {
   const token = opts.token ?? newToken();
   if (!isToken(token)) throw new Error('the web UI token must be 22 to 128 characters of base64url');
   const session: Session = { backend: opts.backend, files, token, streams: new Set(), port: 0 };
-  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
-    void handle(session, req, res).catch(() => {
-      if (!res.headersSent) text(res, 500, 'internal error');
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 },
+    (req, res) => {
+      void handle(session, req, res).catch(() => {
+        if (!res.headersSent) text(res, 500, 'internal error');
+        else res.destroy();
+      });
+    },
+  );
   server.maxConnections = 64;
   const port = await listen(server, opts.port ?? 0);
   session.port = port;
@@ -92,13 +93,14 @@ async function listen(server: Server, port: number): Promise<number> {
 
 /** handle checks a request (guard.ts: Host, Origin, token) and routes it. */
 async function handle(s: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!hostAllowed(req.headers.host, s.port)) return text(res, 403, 'This server only answers to 127.0.0.1 and localhost.');
+  if (!hostAllowed(req.headers.host, s.port))
+    return text(res, 403, 'This server only answers to 127.0.0.1 and localhost.');
   if (!originAllowed(req.headers.origin, s.port) || req.headers['sec-fetch-site'] === 'cross-site') {
     return text(res, 403, 'Requests from other sites are refused.');
   }
   const parts = splitPath(req.url ?? '/');
   if (parts === null || !tokenMatches(parts.token, s.token)) {
-    return text(res, 403, 'Open the address that `warren ui` printed: it carries this session\'s token.');
+    return text(res, 403, "Open the address that `warren ui` printed: it carries this session's token.");
   }
   const { rest } = parts;
   if (rest.startsWith('api/call/')) return handleCall(s.backend, rest.slice('api/call/'.length), req, res);
@@ -110,14 +112,19 @@ async function handle(s: Session, req: IncomingMessage, res: ServerResponse): Pr
 }
 
 /** handleCall answers POST TOKEN/api/call/NAME with the IpcResult of that call. */
-async function handleCall(backend: StateSource, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleCall(
+  backend: StateSource,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method !== 'POST') return text(res, 405, 'calls are POST');
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return text(res, 415, 'calls are JSON');
   const body = await readBody(req);
   if (body === null) return text(res, 413, `request bodies are limited to ${LIMITS.bodyBytes} bytes`);
   let arg: unknown;
   try {
-    arg = body.length === 0 ? null : (JSON.parse(body.toString('utf8')) as { arg?: unknown } | null)?.arg ?? null;
+    arg = body.length === 0 ? null : ((JSON.parse(body.toString('utf8')) as { arg?: unknown } | null)?.arg ?? null);
   } catch {
     return json(res, 200, { ok: false, error: { code: 'bad-request', message: 'the request body is not JSON' } });
   }
@@ -127,7 +134,11 @@ async function handleCall(backend: StateSource, name: string, req: IncomingMessa
 /** openStream streams `event: state` on GET TOKEN/api/events until the page goes away. */
 function openStream(s: Session, req: IncomingMessage, res: ServerResponse): void {
   if (s.streams.size >= LIMITS.maxStreams) return text(res, 503, 'too many windows are open');
-  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    Connection: 'keep-alive',
+  });
   const send = (state: AppState): void => {
     if (res.writableLength > LIMITS.backlogBytes) {
       res.destroy();
@@ -178,11 +189,19 @@ function sendFile(res: ServerResponse, f: StaticFile, headOnly: boolean): void {
 
 function json(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 function text(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(message) + 1 });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(message) + 1,
+  });
   res.end(`${message}\n`);
 }

@@ -40,16 +40,19 @@ export function loadStaticFiles(dir: string): Map<string, StaticFile> {
       }
       const type = TYPES[extname(e.name).toLowerCase()];
       if (!e.isFile() || type === undefined) continue;
-      if (files.size >= MAX_FILES) throw new Error(`${dir} holds more than ${MAX_FILES} files; is it the renderer build?`);
+      if (files.size >= MAX_FILES)
+        throw new Error(`${dir} holds more than ${MAX_FILES} files; is it the renderer build?`);
       total += statSync(join(dir, rel)).size;
-      if (total > MAX_TOTAL_BYTES) throw new Error(`${dir} holds more than ${MAX_TOTAL_BYTES} bytes; is it the renderer build?`);
+      if (total > MAX_TOTAL_BYTES)
+        throw new Error(`${dir} holds more than ${MAX_TOTAL_BYTES} bytes; is it the renderer build?`);
       files.set(rel, { body: readFileSync(join(dir, rel)), type });
     }
   };
   try {
     walk('');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the app's renderer is not built (${dir} is missing): run \`npm run build\``);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`the app's renderer is not built (${dir} is missing): run \`npm run build\``);
     throw e;
   }
   if (!files.has('index.html')) throw new Error(`${dir} has no index.html: run \`npm run build\``);

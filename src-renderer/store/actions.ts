@@ -35,7 +35,8 @@ export const connect = () => run('tunnel', (b) => b.invoke.connect());
 export const disconnect = () => run('tunnel', (b) => b.invoke.disconnect());
 
 /** setExitNode switches the routes through one exit node. */
-export const setExitNode = (identity: string, use: boolean) => run(`exit:${identity}`, (b) => b.invoke.useExitNode({ identity, use }));
+export const setExitNode = (identity: string, use: boolean) =>
+  run(`exit:${identity}`, (b) => b.invoke.useExitNode({ identity, use }));
 
 /** toggleWhy opens a peer's explanation (asking the helper afresh each time) or closes it. */
 export async function toggleWhy(identity: string): Promise<void> {
@@ -47,7 +48,10 @@ export async function toggleWhy(identity: string): Promise<void> {
   setWhy(identity, { open: true, loading: true, error: null });
   if (bridge === null) return;
   const r = await bridge.invoke.why({ peer: identity });
-  setWhy(identity, r.ok ? { loading: false, result: r.value } : { loading: false, result: null, error: r.error.message });
+  setWhy(
+    identity,
+    r.ok ? { loading: false, result: r.value } : { loading: false, result: null, error: r.error.message },
+  );
 }
 
 /** enrol sends the coordinator URL and key; the form shows the outcome itself. */

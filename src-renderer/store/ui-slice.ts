@@ -50,5 +50,6 @@ export const createUiSlice: StateCreator<Store, [], [], UiSlice> = (set) => ({
   setTheme: (theme) => set({ theme }),
   setPending: (key, on) => set((s) => ({ pending: { ...s.pending, [key]: on } })),
   showNotice: (notice) => set({ notice }),
-  setWhy: (identity, patch) => set((s) => ({ why: { ...s.why, [identity]: { ...(s.why[identity] ?? CLOSED), ...patch } } })),
+  setWhy: (identity, patch) =>
+    set((s) => ({ why: { ...s.why, [identity]: { ...(s.why[identity] ?? CLOSED), ...patch } } })),
 });

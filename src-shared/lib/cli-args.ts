@@ -40,7 +40,8 @@ export function parse(argv: string[], options: OptionSpecs, positionals: { min: 
     throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
   if (r.positionals.length < positionals.min) throw new UsageError('missing argument');
-  if (r.positionals.length > positionals.max) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals.max])}`);
+  if (r.positionals.length > positionals.max)
+    throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals.max])}`);
   return { values: r.values as Parsed['values'], positionals: r.positionals };
 }
 
@@ -57,7 +58,10 @@ export function bool(p: Parsed, name: string): boolean {
 
 /** list splits "a,b , c" into ["a","b","c"] (empty entries dropped). */
 export function list(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** table renders rows with padded columns; the last column is not padded. */
@@ -69,13 +73,17 @@ export function table(header: string[], rows: string[][]): string {
 
 /** parseHostPort reads "1.2.3.4:3478", "[::]:443" or "relay.example:443", or says what is wrong;
  * `example` completes the message "... is not HOST:PORT (like EXAMPLE)". */
-export function parseHostPort(text: string, example = '0.0.0.0:3478 or [::]:443'): { host: string; port: number } | { problem: string } {
+export function parseHostPort(
+  text: string,
+  example = '0.0.0.0:3478 or [::]:443',
+): { host: string; port: number } | { problem: string } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
   const host = m?.[1] ?? m?.[2];
   if (!m || host === undefined) return { problem: `${JSON.stringify(text)} is not HOST:PORT (like ${example})` };
   const port = Number(m[3]);
   if (port > 65535) return { problem: `port ${port} is over 65535` };
   if (m[1] !== undefined && isIP(host) !== 6) return { problem: `${JSON.stringify(host)} is not an IPv6 address` };
-  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) return { problem: `${JSON.stringify(host)} is not an address or host name` };
+  if (isIP(host) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host))
+    return { problem: `${JSON.stringify(host)} is not an address or host name` };
   return { host, port };
 }

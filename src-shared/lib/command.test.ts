@@ -27,16 +27,32 @@ test('runCommandSync reports like runCommand', () => {
 
 test('mustRunSync throws "cmd args: why", or the install hint when the program is missing', () => {
   assert.equal(mustRunSync('echo', ['hi'], 'install echo'), 'hi\n');
-  assert.throws(() => mustRunSync('sh', ['-c', 'echo nope >&2; exit 1'], 'install sh'), { message: 'sh -c echo nope >&2; exit 1: nope' });
-  assert.throws(() => mustRunSync('warren-no-such-program', ['a'], 'install the warren-tools package'), { message: 'install the warren-tools package' });
-  assert.equal(commandError('ip', ['link'], { ok: false, stdout: '', stderr: '', missing: false }, 'hint').message, 'ip link: failed');
+  assert.throws(() => mustRunSync('sh', ['-c', 'echo nope >&2; exit 1'], 'install sh'), {
+    message: 'sh -c echo nope >&2; exit 1: nope',
+  });
+  assert.throws(() => mustRunSync('warren-no-such-program', ['a'], 'install the warren-tools package'), {
+    message: 'install the warren-tools package',
+  });
+  assert.equal(
+    commandError('ip', ['link'], { ok: false, stdout: '', stderr: '', missing: false }, 'hint').message,
+    'ip link: failed',
+  );
 });
 
 test('runCommandExit reports the exit status and exactly what the program printed on stderr', async () => {
   const silent = await runCommandExit('sh', ['-c', 'exit 5']);
-  assert.deepEqual({ ...silent, failure: silent.failure.length > 0 }, {
-    ok: false, stdout: '', stderr: '', code: 5, missing: false, killed: false, failure: true,
-  });
+  assert.deepEqual(
+    { ...silent, failure: silent.failure.length > 0 },
+    {
+      ok: false,
+      stdout: '',
+      stderr: '',
+      code: 5,
+      missing: false,
+      killed: false,
+      failure: true,
+    },
+  );
   const said = await runCommandExit('sh', ['-c', 'echo out; echo not found >&2; exit 4']);
   assert.equal(said.code, 4);
   assert.equal(said.stdout, 'out\n');
@@ -63,7 +79,7 @@ test('runCommandExit kills a program that runs past its timeout, and stops one t
   assert.equal(quick.killed, false);
 });
 
-test('runCommand falls back to Node\'s account of the failure when the program printed nothing', async () => {
+test("runCommand falls back to Node's account of the failure when the program printed nothing", async () => {
   const r = await runCommand('sh', ['-c', 'exit 7']);
   assert.equal(r.ok, false);
   assert.match(r.stderr, /^Command failed: sh -c exit 7/);

@@ -48,15 +48,21 @@ export interface CommandExit {
 export function runCommandExit(cmd: string, args: string[], opts: CommandOptions = {}): Promise<CommandExit> {
   return new Promise((resolve) => {
     const limits = {
-      timeout: opts.timeoutMs ?? COMMAND_LIMITS.timeoutMs, maxBuffer: opts.maxOutputBytes ?? COMMAND_LIMITS.maxOutputBytes, encoding: 'utf8' as const,
+      timeout: opts.timeoutMs ?? COMMAND_LIMITS.timeoutMs,
+      maxBuffer: opts.maxOutputBytes ?? COMMAND_LIMITS.maxOutputBytes,
+      encoding: 'utf8' as const,
     };
     const child = execFile(cmd, args, limits, (err, stdout, stderr) => {
       // A non-zero exit puts the status in err.code; a spawn failure puts an errno name there.
       const e = err as (Omit<NodeJS.ErrnoException, 'code'> & { code?: unknown; killed?: boolean }) | null;
       resolve({
-        ok: e === null, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''),
+        ok: e === null,
+        stdout: String(stdout ?? ''),
+        stderr: String(stderr ?? ''),
         code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
-        missing: e?.code === 'ENOENT', killed: e?.killed === true, failure: e ? e.message : '',
+        missing: e?.code === 'ENOENT',
+        killed: e?.killed === true,
+        failure: e ? e.message : '',
       });
     });
     child.stdin?.on('error', () => undefined); // a program that exits early closes its stdin
@@ -74,13 +80,21 @@ export const runCommand: CommandRunner = async (cmd, args, input) => {
 export function runCommandSync(cmd: string, args: string[], input?: string): CommandResult {
   try {
     const stdout = execFileSync(cmd, args, {
-      input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: COMMAND_LIMITS.timeoutMs, maxBuffer: COMMAND_LIMITS.maxOutputBytes,
+      input,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: COMMAND_LIMITS.timeoutMs,
+      maxBuffer: COMMAND_LIMITS.maxOutputBytes,
     });
     return { ok: true, stdout, stderr: '', missing: false };
   } catch (e) {
     const err = e as { code?: string; stdout?: string; stderr?: string; message: string };
-    return { ok: false, stdout: err.stdout ?? '', stderr: (err.stderr ?? '').trim() || err.message, missing: err.code === 'ENOENT' };
+    return {
+      ok: false,
+      stdout: err.stdout ?? '',
+      stderr: (err.stderr ?? '').trim() || err.message,
+      missing: err.code === 'ENOENT',
+    };
   }
 }
 

@@ -20,7 +20,8 @@ export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
 
 /** publicKeyFromRaw wraps a 32-byte Ed25519 public key as a Node key. */
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== ED25519.publicKey) throw new Error(`an Ed25519 public key has ${ED25519.publicKey} bytes, not ${raw.length}`);
+  if (raw.length !== ED25519.publicKey)
+    throw new Error(`an Ed25519 public key has ${ED25519.publicKey} bytes, not ${raw.length}`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 

@@ -7,7 +7,10 @@ import { generatePrivateKey, parseKey, publicKeyFromPrivate } from './keys.js';
 // An independent spelling of the rule, via a bit string, to check the arithmetic.
 function viaBitString(pub: Buffer): string {
   const h = createHash('sha256').update(pub).digest();
-  const bits = [...h.subarray(0, 4)].map((b) => b.toString(2).padStart(8, '0')).join('').slice(0, 25);
+  const bits = [...h.subarray(0, 4)]
+    .map((b) => b.toString(2).padStart(8, '0'))
+    .join('')
+    .slice(0, 25);
   let out = '';
   for (let i = 0; i < 25; i += 5) out += CROCKFORD_ALPHABET[parseInt(bits.slice(i, i + 5), 2)];
   return out;
@@ -33,6 +36,12 @@ test('identityFromPublicKey known value', () => {
 });
 
 test('isIdentity', () => {
-  const cases: [string, boolean][] = [['G982V', true], ['g982v', false], ['G982', false], ['G98IV', false], ['G98UV', false]];
+  const cases: [string, boolean][] = [
+    ['G982V', true],
+    ['g982v', false],
+    ['G982', false],
+    ['G98IV', false],
+    ['G98UV', false],
+  ];
   for (const [s, want] of cases) assert.equal(isIdentity(s), want, s);
 });

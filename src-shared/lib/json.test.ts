@@ -4,7 +4,13 @@ import { JsonSyntaxError, parseJson } from './json.js';
 
 test('parseJson agrees with JSON.parse on valid documents', () => {
   const docs = [
-    '{}', '[]', '0', '-0.5e+3', '"a\\u00e9\\n\\"\\/"', 'true', 'null',
+    '{}',
+    '[]',
+    '0',
+    '-0.5e+3',
+    '"a\\u00e9\\n\\"\\/"',
+    'true',
+    'null',
     '{"a": [1, 2, {"b": null}], "c": "x", "d": false}',
     '\ufeff{"bom": 1}',
     '  {"nested": [[[[]]]]}  \n',

@@ -120,7 +120,12 @@ class Parser {
       this.pos++;
       this.skipSpace();
       // defineProperty keeps a key named "__proto__" as plain data instead of a prototype change.
-      Object.defineProperty(out, key, { value: this.parseValue(depth), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: this.parseValue(depth),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       this.skipSpace();
       const c = this.text[this.pos];
       if (c === ',') {
@@ -202,7 +207,8 @@ class Parser {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
     if (!m) this.fail('bad number');
     const after = this.text[this.pos + m[0].length];
-    if (after !== undefined && /[0-9.eE+-]/.test(after)) this.fail('bad number (leading zeros and "+" are not allowed)');
+    if (after !== undefined && /[0-9.eE+-]/.test(after))
+      this.fail('bad number (leading zeros and "+" are not allowed)');
     const n = Number(m[0]);
     if (!Number.isFinite(n)) this.fail('number out of range');
     this.pos += m[0].length;

@@ -5,7 +5,10 @@ import { formatKey, generatePrivateKey, isZeroKey, KeyFormatError, parseKey, pub
 
 test('publicKeyFromPrivate follows RFC 7748 §6.1', () => {
   const alice = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
-  assert.equal(publicKeyFromPrivate(alice).toString('hex'), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+  assert.equal(
+    publicKeyFromPrivate(alice).toString('hex'),
+    '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+  );
   assert.throws(() => publicKeyFromPrivate(Buffer.alloc(31)), /31 bytes, expected 32/);
 });
 
@@ -27,7 +30,7 @@ test('publicKeyFromPrivate matches `wg pubkey`', () => {
   assert.equal(formatKey(publicKeyFromPrivate(priv)), 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=');
 });
 
-test('a generated key\'s public key agrees with `wg pubkey`', (t) => {
+test("a generated key's public key agrees with `wg pubkey`", (t) => {
   // Checks the text form end to end against the reference tool.
   const a = generatePrivateKey();
   let wgOut: string;
@@ -47,9 +50,9 @@ test('parseKey accepts exactly the canonical 44-character form', () => {
   assert.equal(formatKey(parseKey(good)), good);
   const bad = [
     '',
-    good.slice(0, 43),                 // no padding
-    good + '=',                        // too long
-    good.replace('=', 'A'),            // 44 chars, no padding
+    good.slice(0, 43), // no padding
+    good + '=', // too long
+    good.replace('=', 'A'), // 44 chars, no padding
     'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh=', // stray low bits in the last character
     'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8D-=', // base64url alphabet
     'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8 g=',
@@ -64,7 +67,10 @@ test('parseKey accepts exactly the canonical 44-character form', () => {
 
 test('KeyFormatError never repeats the key text', () => {
   const secretish = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBm!=';
-  assert.throws(() => parseKey(secretish), (e: Error) => e instanceof KeyFormatError && !e.message.includes('yAnz5'));
+  assert.throws(
+    () => parseKey(secretish),
+    (e: Error) => e instanceof KeyFormatError && !e.message.includes('yAnz5'),
+  );
 });
 
 test('formatKey refuses wrong lengths; isZeroKey', () => {

@@ -82,6 +82,7 @@ export function generatePrivateKey(): Buffer {
 
 /** publicKeyFromPrivate derives the X25519 public key, like `wg pubkey`. */
 export function publicKeyFromPrivate(priv: Uint8Array): Buffer {
-  if (priv.length !== KEY_BYTES) throw new KeyFormatError(`private key has ${priv.length} bytes, expected ${KEY_BYTES}`);
+  if (priv.length !== KEY_BYTES)
+    throw new KeyFormatError(`private key has ${priv.length} bytes, expected ${KEY_BYTES}`);
   return rawPublicKey(privateKeyObject(priv));
 }

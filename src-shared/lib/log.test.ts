@@ -21,7 +21,11 @@ test('levels are filtered by verbosity', () => {
   for (const [v, expected] of Object.entries(want)) {
     const { log, lines } = capture(Number(v));
     for (const l of levels) log[l]('m');
-    assert.deepEqual(lines.map((s) => s.split(' ')[1]), expected, `-v ${v}`);
+    assert.deepEqual(
+      lines.map((s) => s.split(' ')[1]),
+      expected,
+      `-v ${v}`,
+    );
     assert.equal(log.enabled('verbose'), Number(v) >= 2);
     assert.equal(log.enabled('debug'), Number(v) >= 3);
   }

@@ -52,11 +52,7 @@ interface RateState {
 }
 
 /** createLogger makes a logger; now is injectable for tests. */
-export function createLogger(
-  verbosity: number,
-  sink: LogSink = process.stderr,
-  now: () => number = Date.now,
-): Logger {
+export function createLogger(verbosity: number, sink: LogSink = process.stderr, now: () => number = Date.now): Logger {
   const rates = new Map<string, RateState>();
   const enabled = (level: LogLevel): boolean => verbosity >= VERBOSITY_OF[level];
   const write = (level: LogLevel, message: string): void => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from './package-root.js';
 
-test('packageRoot skips other packages and broken manifests on the way up to warren\'s', () => {
+test("packageRoot skips other packages and broken manifests on the way up to warren's", () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pkgroot-'));
   try {
     const outer = join(dir, 'app');
@@ -24,7 +24,7 @@ test('packageRoot skips other packages and broken manifests on the way up to war
   }
 });
 
-test('packageRoot is null when no package.json above the module is warren\'s', () => {
+test("packageRoot is null when no package.json above the module is warren's", () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pkgroot-'));
   try {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'someone-else' }));

@@ -18,7 +18,9 @@ export function packageRoot(fromUrl: string): string | null {
     if (existsSync(pkg)) {
       try {
         if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
-      } catch { /* an unreadable or foreign package.json: keep looking */ }
+      } catch {
+        /* an unreadable or foreign package.json: keep looking */
+      }
     }
     const up = dirname(dir);
     if (up === dir) return null;

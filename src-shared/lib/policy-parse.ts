@@ -3,8 +3,16 @@
 // paths like Policies[2].Acls[0].Ports, the way helper/src/config/validate.ts reports the rest of a profile.
 // The profile is untrusted input read as root, so every list and string is bounded.
 import {
-  DAYS, TAG_PREFIX, tagSelector,
-  type Acl, type Day, type Policy, type PortRange, type Protocol, type Selector, type TrustRequirement,
+  DAYS,
+  TAG_PREFIX,
+  tagSelector,
+  type Acl,
+  type Day,
+  type Policy,
+  type PortRange,
+  type Protocol,
+  type Selector,
+  type TrustRequirement,
 } from '../wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote, typeName } from './errors.js';
 import { isIdentity } from './identity.js';
@@ -109,11 +117,13 @@ export function normaliseTag(s: string): string | null {
 export function parsePorts(v: unknown): PortRange[] | string {
   if (typeof v === 'number') v = String(v);
   if (typeof v !== 'string') return `must be a string like "22,443,8000-8100", not ${typeName(v)}`;
-  if (v.length > POLICY_LIMITS.portsChars) return `is ${v.length} characters long (the limit is ${POLICY_LIMITS.portsChars})`;
+  if (v.length > POLICY_LIMITS.portsChars)
+    return `is ${v.length} characters long (the limit is ${POLICY_LIMITS.portsChars})`;
   const text = v.trim();
   if (text === '' || text === '*' || text.toLowerCase() === 'any') return [];
   const parts = text.split(',');
-  if (parts.length > POLICY_LIMITS.portRangesPerAcl) return `has ${parts.length} ranges (the limit is ${POLICY_LIMITS.portRangesPerAcl})`;
+  if (parts.length > POLICY_LIMITS.portRangesPerAcl)
+    return `has ${parts.length} ranges (the limit is ${POLICY_LIMITS.portRangesPerAcl})`;
   const out: PortRange[] = [];
   for (const raw of parts) {
     const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(raw);
@@ -159,13 +169,21 @@ function nameField(p: Obj, path: string, is: Collector): string | undefined {
   const v = p.Name;
   if (typeof v !== 'string') return void is.add(key, `must be a string, not ${typeName(v)}`);
   if (v.trim() === '') return void is.add(key, 'must not be empty');
-  if (v.length > POLICY_LIMITS.nameChars) return void is.add(key, `is ${v.length} characters long (the limit is ${POLICY_LIMITS.nameChars})`);
+  if (v.length > POLICY_LIMITS.nameChars)
+    return void is.add(key, `is ${v.length} characters long (the limit is ${POLICY_LIMITS.nameChars})`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(v)) return void is.add(key, 'must not contain control characters');
   return v;
 }
 
-function arrayField(p: Obj, key: string, path: string, is: Collector, limit: number, required: boolean): unknown[] | undefined {
+function arrayField(
+  p: Obj,
+  key: string,
+  path: string,
+  is: Collector,
+  limit: number,
+  required: boolean,
+): unknown[] | undefined {
   const at = childPath(path, key);
   if (!Object.hasOwn(p, key)) {
     if (required) is.add(at, 'is required');
@@ -274,7 +292,10 @@ function parseRequirement(r: unknown, path: string, is: Collector): TrustRequire
     }
     return { type: 'public-ip', ranges: list as string[] };
   }
-  is.add(childPath(path, 'Type'), Object.hasOwn(r, 'Type') ? `${quote(r.Type)} is not Schedule or PublicIp` : 'is required (Schedule or PublicIp)');
+  is.add(
+    childPath(path, 'Type'),
+    Object.hasOwn(r, 'Type') ? `${quote(r.Type)} is not Schedule or PublicIp` : 'is required (Schedule or PublicIp)',
+  );
   return undefined;
 }
 
@@ -284,8 +305,12 @@ function parseSchedule(r: Obj, path: string, is: Collector): TrustRequirement | 
   const days = arrayField(r, 'Days', path, is, 7 * 4, true);
   const parsedDays: Day[] = [];
   days?.forEach((d, i) => {
-    const day = typeof d === 'string' ? DAYS.find((x) => d.length >= 3 && x.toLowerCase() === d.slice(0, 3).toLowerCase()) : undefined;
-    if (!day || (typeof d === 'string' && d.length > 9)) is.add(indexPath(childPath(path, 'Days'), i), `${quote(d)} is not a day (Mon, Tue, ... Sun)`);
+    const day =
+      typeof d === 'string'
+        ? DAYS.find((x) => d.length >= 3 && x.toLowerCase() === d.slice(0, 3).toLowerCase())
+        : undefined;
+    if (!day || (typeof d === 'string' && d.length > 9))
+      is.add(indexPath(childPath(path, 'Days'), i), `${quote(d)} is not a day (Mon, Tue, ... Sun)`);
     else if (!parsedDays.includes(day)) parsedDays.push(day);
   });
   if (days && days.length === 0) is.add(childPath(path, 'Days'), 'must name at least one day');
@@ -297,7 +322,8 @@ function parseSchedule(r: Obj, path: string, is: Collector): TrustRequirement | 
   const tkey = childPath(path, 'TimeZone');
   let timeZone: string | undefined;
   if (!Object.hasOwn(r, 'TimeZone')) is.add(tkey, 'is required (an IANA name like "Europe/London" or "UTC")');
-  else if (typeof r.TimeZone !== 'string' || r.TimeZone.length > 64) is.add(tkey, `must be a time zone name, not ${typeName(r.TimeZone)}`);
+  else if (typeof r.TimeZone !== 'string' || r.TimeZone.length > 64)
+    is.add(tkey, `must be a time zone name, not ${typeName(r.TimeZone)}`);
   else if (!validTimeZone(r.TimeZone)) is.add(tkey, `${quote(r.TimeZone)} is not a time zone this system knows`);
   else timeZone = r.TimeZone;
   if (is.list.length > before || from === undefined || to === undefined || timeZone === undefined) return undefined;
@@ -310,7 +336,10 @@ function clockField(r: Obj, key: string, path: string, is: Collector, isEnd: boo
   if (!Object.hasOwn(r, key)) return void is.add(at, 'is required (HH:MM, 24-hour)');
   const v = r[key];
   if (typeof v !== 'string' || parseClock(v, isEnd) === null) {
-    return void is.add(at, `${typeof v === 'string' ? quote(v) : typeName(v)} is not a time of day (HH:MM, 00:00 to ${isEnd ? '24:00' : '23:59'})`);
+    return void is.add(
+      at,
+      `${typeof v === 'string' ? quote(v) : typeName(v)} is not a time of day (HH:MM, 00:00 to ${isEnd ? '24:00' : '23:59'})`,
+    );
   }
   // Normalise "9:00" to "09:00" so explanations read the same everywhere.
   const m = parseClock(v, isEnd)!;

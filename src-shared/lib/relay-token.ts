@@ -25,12 +25,15 @@ export function issueRelayToken(signer: { sign(message: Uint8Array): Buffer }, c
 
 /** verifyRelayToken returns the token's claims if the coordinator signed it and it has not
  * expired at `now`; otherwise a short reason. */
-export function verifyRelayToken(bytes: Uint8Array, coordinatorKey: KeyObject | Uint8Array, now: number):
-  { ok: true; token: RelayToken } | { ok: false; reason: string } {
+export function verifyRelayToken(
+  bytes: Uint8Array,
+  coordinatorKey: KeyObject | Uint8Array,
+  now: number,
+): { ok: true; token: RelayToken } | { ok: false; reason: string } {
   const token = parseRelayToken(bytes);
   if (token === null) return { ok: false, reason: 'malformed token' };
   if (!verifyEd25519(coordinatorKey, signedBytes(NAT_CONTEXT.relayToken, token.signed), token.signature)) {
-    return { ok: false, reason: 'token not signed by this relay\'s coordinator' };
+    return { ok: false, reason: "token not signed by this relay's coordinator" };
   }
   if (token.expires <= now) return { ok: false, reason: 'token expired' };
   return { ok: true, token };

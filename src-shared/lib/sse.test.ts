@@ -14,11 +14,22 @@ test('SseParser: fields, comments, line endings and events split across chunks',
     ['split mid-line', ['eve', 'nt: st', 'atus\nda', 'ta: 3\n', '\n'], [{ event: 'status', data: '3' }]],
     ['no space after colon, unknown field', ['id: 7\nevent:y\ndata:4\n\n'], [{ event: 'y', data: '4' }]],
     ['incomplete event is held', ['data: 5\n'], []],
-    ['two events in one chunk', ['data: 1\n\ndata: 2\n\n'], [{ event: 'message', data: '1' }, { event: 'message', data: '2' }]],
+    [
+      'two events in one chunk',
+      ['data: 1\n\ndata: 2\n\n'],
+      [
+        { event: 'message', data: '1' },
+        { event: 'message', data: '2' },
+      ],
+    ],
   ];
   for (const [label, chunks, want] of cases) {
     const p = new SseParser(1024);
-    assert.deepEqual(chunks.flatMap((c) => p.feed(c)), want, label);
+    assert.deepEqual(
+      chunks.flatMap((c) => p.feed(c)),
+      want,
+      label,
+    );
   }
 });
 
@@ -42,11 +53,15 @@ test('SseParser joins events split anywhere across chunks (coordinator watch for
   for (let cut = 0; cut <= text.length; cut++) {
     const p = new SseParser(1 << 20);
     const events = [...p.feed(text.slice(0, cut)), ...p.feed(text.slice(cut))];
-    assert.deepEqual(events, [
-      { event: 'map', data: '{"a":1}' },
-      { event: 'ping', data: 'x' },
-      { event: 'message', data: 'one\ntwo' },
-    ], `cut at ${cut}`);
+    assert.deepEqual(
+      events,
+      [
+        { event: 'map', data: '{"a":1}' },
+        { event: 'ping', data: 'x' },
+        { event: 'message', data: 'one\ntwo' },
+      ],
+      `cut at ${cut}`,
+    );
   }
 });
 

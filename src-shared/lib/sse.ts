@@ -44,7 +44,8 @@ export class SseParser {
       eol.lastIndex = 0;
       this.line(line, out);
     }
-    if (text.length > this.maxEventBytes) throw new SseTooLarge(`an event line is longer than ${this.maxEventBytes} bytes`);
+    if (text.length > this.maxEventBytes)
+      throw new SseTooLarge(`an event line is longer than ${this.maxEventBytes} bytes`);
     this.partial = text;
     return out;
   }
@@ -66,7 +67,8 @@ export class SseParser {
       this.event = value.slice(0, 64);
     } else if (field === 'data') {
       this.dataBytes += value.length + 1;
-      if (this.dataBytes > this.maxEventBytes) throw new SseTooLarge(`an event is longer than ${this.maxEventBytes} bytes`);
+      if (this.dataBytes > this.maxEventBytes)
+        throw new SseTooLarge(`an event is longer than ${this.maxEventBytes} bytes`);
       this.data.push(value);
     }
   }

@@ -6,25 +6,67 @@ import { formatAge, formatBytes, formatPath } from './format.js';
 
 const NOW = 1_700_000_100_000;
 const STATUS: Status = {
-  version: '0.1.0', identity: 'G982V', publicKey: 'pk', virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'coordinated', drops: {}, startedAt: 1,
+  version: '0.1.0',
+  identity: 'G982V',
+  publicKey: 'pk',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  state: 'connected',
+  mode: 'coordinated',
+  drops: {},
+  startedAt: 1,
   dns: { zone: 'warren.internal', address: '100.64.0.1', integration: 'none' },
   policy: { mode: 'policy', active: 2, total: 3 },
   providesRoutes: [{ cidr: '198.51.100.0/24', via: 'eth0', snatTo: '198.51.100.1' }],
-  coordinator: { url: 'https://c.example', systemId: 's1', reachable: true, state: 'active', mapVersion: 4, lastContact: NOW - 5000, lastError: null },
+  coordinator: {
+    url: 'https://c.example',
+    systemId: 's1',
+    reachable: true,
+    state: 'active',
+    mapVersion: 4,
+    lastContact: NOW - 5000,
+    lastError: null,
+  },
   peers: [
     {
-      identity: 'ZZZZZ', name: null, publicKey: 'k1', endpoint: null, allowedIps: ['10.0.0.0/8', '100.64.0.9/32'], lastHandshake: null,
-      rxBytes: 0, txBytes: 0, persistentKeepalive: 0, exitNodeFor: [],
+      identity: 'ZZZZZ',
+      name: null,
+      publicKey: 'k1',
+      endpoint: null,
+      allowedIps: ['10.0.0.0/8', '100.64.0.9/32'],
+      lastHandshake: null,
+      rxBytes: 0,
+      txBytes: 0,
+      persistentKeepalive: 0,
+      exitNodeFor: [],
     },
     {
-      identity: 'Q8QW8', name: 'exit', publicKey: 'k2', endpoint: '192.0.2.2:51820', allowedIps: ['198.51.100.0/24', '100.64.0.2/32'],
-      lastHandshake: NOW - 10_000, rxBytes: 1536, txBytes: 20, persistentKeepalive: 25, exitNodeFor: ['198.51.100.0/24'], exitNodeInUse: true,
+      identity: 'Q8QW8',
+      name: 'exit',
+      publicKey: 'k2',
+      endpoint: '192.0.2.2:51820',
+      allowedIps: ['198.51.100.0/24', '100.64.0.2/32'],
+      lastHandshake: NOW - 10_000,
+      rxBytes: 1536,
+      txBytes: 20,
+      persistentKeepalive: 25,
+      exitNodeFor: ['198.51.100.0/24'],
+      exitNodeInUse: true,
       ...({ tags: ['exit', 7], dnsName: 'exit.warren.internal' } as object),
     },
     {
-      identity: 'AAAAA', name: 'alpha', publicKey: 'k3', endpoint: '192.0.2.3:51820', allowedIps: ['100.64.0.3/32'],
-      lastHandshake: NOW - 200_000, rxBytes: 1, txBytes: 2, persistentKeepalive: 0, exitNodeFor: [],
+      identity: 'AAAAA',
+      name: 'alpha',
+      publicKey: 'k3',
+      endpoint: '192.0.2.3:51820',
+      allowedIps: ['100.64.0.3/32'],
+      lastHandshake: NOW - 200_000,
+      rxBytes: 1,
+      txBytes: 2,
+      persistentKeepalive: 0,
+      exitNodeFor: [],
     },
   ],
 };
@@ -33,18 +75,31 @@ test('fromStatus: the tunnel view carries identity, address, coordinator, policy
   const { tunnel } = fromStatus(STATUS, NOW);
   assert.equal(tunnel.identity, 'G982V');
   assert.equal(tunnel.virtualAddress, '100.64.0.1');
-  assert.deepEqual(tunnel.coordinator, { url: 'https://c.example', reachable: true, state: 'active', lastContact: NOW - 5000, lastError: null });
+  assert.deepEqual(tunnel.coordinator, {
+    url: 'https://c.example',
+    reachable: true,
+    state: 'active',
+    lastContact: NOW - 5000,
+    lastError: null,
+  });
   assert.deepEqual(tunnel.policy, { mode: 'policy', active: 2, total: 3 });
   assert.equal(tunnel.dnsZone, 'warren.internal');
   assert.deepEqual(tunnel.providesRoutes, ['198.51.100.0/24']);
   assert.equal(tunnel.error, null);
-  assert.equal(fromStatus({ ...STATUS, coordinator: undefined, dns: null, state: 'error', error: 'adapter gone' }, NOW).tunnel.coordinator, null);
+  assert.equal(
+    fromStatus({ ...STATUS, coordinator: undefined, dns: null, state: 'error', error: 'adapter gone' }, NOW).tunnel
+      .coordinator,
+    null,
+  );
   assert.equal(fromStatus({ ...STATUS, state: 'error', error: 'adapter gone' }, NOW).tunnel.error, 'adapter gone');
 });
 
 test('fromStatus: peers sorted by label, with virtual IP, online, tags and exit routes', () => {
   const { peers } = fromStatus(STATUS, NOW);
-  assert.deepEqual(peers.map((p) => p.label), ['alpha', 'exit', 'ZZZZZ']);
+  assert.deepEqual(
+    peers.map((p) => p.label),
+    ['alpha', 'exit', 'ZZZZZ'],
+  );
   const [alpha, exit, anon] = peers;
   assert.equal(alpha?.online, false, 'a handshake older than 180 s is not online');
   assert.equal(exit?.online, true);
@@ -58,13 +113,22 @@ test('fromStatus: peers sorted by label, with virtual IP, online, tags and exit 
   assert.equal(exit?.exitInUse, true);
   assert.equal(anon?.label, 'ZZZZZ', 'a peer without a name is labelled by identity');
   const down = fromStatus({ ...STATUS, state: 'disconnected' }, NOW).peers;
-  assert.equal(down.some((p) => p.online), false, 'nobody is online through a disconnected tunnel');
+  assert.equal(
+    down.some((p) => p.online),
+    false,
+    'nobody is online through a disconnected tunnel',
+  );
 });
 
 test('inCidr and virtualIpOf', () => {
   const cases: [string, string, boolean][] = [
-    ['100.64.0.2', '100.64.0.0/10', true], ['100.128.0.1', '100.64.0.0/10', false], ['1.2.3.4', '0.0.0.0/0', true],
-    ['10.0.0.1', '10.0.0.1/32', true], ['10.0.0.2', '10.0.0.1/32', false], ['300.0.0.1', '0.0.0.0/0', false], ['x', '10.0.0.0/8', false],
+    ['100.64.0.2', '100.64.0.0/10', true],
+    ['100.128.0.1', '100.64.0.0/10', false],
+    ['1.2.3.4', '0.0.0.0/0', true],
+    ['10.0.0.1', '10.0.0.1/32', true],
+    ['10.0.0.2', '10.0.0.1/32', false],
+    ['300.0.0.1', '0.0.0.0/0', false],
+    ['x', '10.0.0.0/8', false],
     ['10.0.0.1', '10.0.0.0/33', false],
   ];
   for (const [a, c, want] of cases) assert.equal(inCidr(a, c), want, `${a} in ${c}`);
@@ -87,24 +151,51 @@ test('exitChoices and canChange', () => {
 });
 
 test('peer paths: copied field by field, malformed ones dropped, and worded for people', () => {
-  const withPaths = (path: unknown): Status => ({ ...STATUS, peers: [{ ...STATUS.peers[0]!, path } as Status['peers'][number]] });
+  const withPaths = (path: unknown): Status => ({
+    ...STATUS,
+    peers: [{ ...STATUS.peers[0]!, path } as Status['peers'][number]],
+  });
   const direct = { type: 'direct', endpoint: '203.0.113.2:51820', relay: null, rttMs: 1.4, candidates: 3 };
   assert.deepEqual(fromStatus(withPaths(direct), NOW).peers[0]?.path, direct);
   assert.equal(fromStatus(withPaths({ type: 'teleport' }), NOW).peers[0]?.path, null);
   assert.equal(fromStatus(withPaths('direct'), NOW).peers[0]?.path, null);
   assert.equal(fromStatus(withPaths(undefined), NOW).peers[0]?.path, null);
-  assert.deepEqual(fromStatus(withPaths({ type: 'relay', relay: 'coordinator', rttMs: 'slow', candidates: -1 / 0 }), NOW).peers[0]?.path,
-    { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 0 });
+  assert.deepEqual(
+    fromStatus(withPaths({ type: 'relay', relay: 'coordinator', rttMs: 'slow', candidates: -1 / 0 }), NOW).peers[0]
+      ?.path,
+    { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 0 },
+  );
   assert.equal(formatPath(direct as never), 'direct to 203.0.113.2:51820, round trip 1 ms');
-  assert.equal(formatPath({ type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 2 }), 'relayed through coordinator');
-  assert.equal(formatPath({ type: 'none', endpoint: null, relay: null, rttMs: null, candidates: 1 }), 'no working path yet (trying 1 address)');
+  assert.equal(
+    formatPath({ type: 'relay', endpoint: null, relay: 'coordinator', rttMs: null, candidates: 2 }),
+    'relayed through coordinator',
+  );
+  assert.equal(
+    formatPath({ type: 'none', endpoint: null, relay: null, rttMs: null, candidates: 1 }),
+    'no working path yet (trying 1 address)',
+  );
 });
 
 test('formatBytes and formatAge', () => {
-  const bytes: [number, string][] = [[0, '0 B'], [1023, '1023 B'], [1024, '1.00 KiB'], [1536, '1.50 KiB'], [10 * 1024 * 1024, '10.0 MiB'],
-    [150 * 1024 ** 3, '150 GiB'], [-1, '—'], [Number.NaN, '—']];
+  const bytes: [number, string][] = [
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.00 KiB'],
+    [1536, '1.50 KiB'],
+    [10 * 1024 * 1024, '10.0 MiB'],
+    [150 * 1024 ** 3, '150 GiB'],
+    [-1, '—'],
+    [Number.NaN, '—'],
+  ];
   for (const [n, want] of bytes) assert.equal(formatBytes(n), want, String(n));
-  const ages: [number | null, string][] = [[null, 'never'], [NOW, '0 s ago'], [NOW - 59_000, '59 s ago'], [NOW - 60_000, '1 min ago'],
-    [NOW - 3 * 3600_000, '3 h ago'], [NOW - 72 * 3600_000, '3 days ago'], [NOW + 5000, '0 s ago']];
+  const ages: [number | null, string][] = [
+    [null, 'never'],
+    [NOW, '0 s ago'],
+    [NOW - 59_000, '59 s ago'],
+    [NOW - 60_000, '1 min ago'],
+    [NOW - 3 * 3600_000, '3 h ago'],
+    [NOW - 72 * 3600_000, '3 days ago'],
+    [NOW + 5000, '0 s ago'],
+  ];
   for (const [t, want] of ages) assert.equal(formatAge(t, NOW), want, String(t));
 });

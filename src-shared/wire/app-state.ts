@@ -116,7 +116,12 @@ interface PeerExtras {
 const str = (v: unknown, max = 256): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const strList = (v: unknown, max = 64): string[] =>
-  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, max).map((x) => x.slice(0, 256)) : [];
+  Array.isArray(v)
+    ? v
+        .filter((x): x is string => typeof x === 'string')
+        .slice(0, max)
+        .map((x) => x.slice(0, 256))
+    : [];
 
 /** parseIPv4 reads dotted quad text into a 32-bit number, or null. */
 function parseIPv4(s: string): number | null {
@@ -135,7 +140,7 @@ export function inCidr(address: string, cidr: string): boolean {
   const bits = Number(bitsText);
   if (a === null || n === null || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((a & mask) >>> 0) === ((n & mask) >>> 0);
+  return (a & mask) >>> 0 === (n & mask) >>> 0;
 }
 
 /** virtualIpOf picks the peer's own address: a /32 inside the virtual network, else any /32. */
@@ -150,8 +155,11 @@ function pathView(v: unknown): PeerPath | null {
   const p = v as Partial<PeerPath>;
   if (p.type !== 'direct' && p.type !== 'relay' && p.type !== 'none') return null;
   return {
-    type: p.type, endpoint: str(p.endpoint, 64), relay: str(p.relay, 64),
-    rttMs: typeof p.rttMs === 'number' && Number.isFinite(p.rttMs) ? p.rttMs : null, candidates: num(p.candidates),
+    type: p.type,
+    endpoint: str(p.endpoint, 64),
+    relay: str(p.relay, 64),
+    rttMs: typeof p.rttMs === 'number' && Number.isFinite(p.rttMs) ? p.rttMs : null,
+    candidates: num(p.candidates),
   };
 }
 
@@ -195,7 +203,13 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
     mode: s.mode,
     startedAt: s.startedAt,
     coordinator: c
-      ? { url: c.url, reachable: c.reachable === true, state: c.state, lastContact: c.lastContact ?? null, lastError: c.lastError ?? null }
+      ? {
+          url: c.url,
+          reachable: c.reachable === true,
+          state: c.state,
+          lastContact: c.lastContact ?? null,
+          lastError: c.lastError ?? null,
+        }
       : null,
     policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
     dnsZone: s.dns?.zone ?? null,

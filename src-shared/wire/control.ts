@@ -61,7 +61,13 @@ export const AGENT_AUTH = {
 
 /** agentSigningText is the text an agent request's signature covers (AGENT_AUTH); both the
  * agent and the coordinator build it here, so the two can never disagree. */
-export function agentSigningText(method: string, pathWithQuery: string, ts: number, nonce: string, bodySha256Hex: string): string {
+export function agentSigningText(
+  method: string,
+  pathWithQuery: string,
+  ts: number,
+  nonce: string,
+  bodySha256Hex: string,
+): string {
   return `${AGENT_AUTH.context}\n${method}\n${pathWithQuery}\n${ts}\n${nonce}\n${bodySha256Hex}`;
 }
 

@@ -40,7 +40,8 @@ export const STATE_WORDS: Record<TunnelState, string> = {
 /** formatPath says how packets reach a peer: direct (where) or relayed (through which relay),
  * with the path's round-trip time when it was measured. */
 export function formatPath(path: PeerPath): string {
-  const rtt = typeof path.rttMs === 'number' && Number.isFinite(path.rttMs) ? `, round trip ${Math.round(path.rttMs)} ms` : '';
+  const rtt =
+    typeof path.rttMs === 'number' && Number.isFinite(path.rttMs) ? `, round trip ${Math.round(path.rttMs)} ms` : '';
   if (path.type === 'direct') return `direct to ${path.endpoint ?? '?'}${rtt}`;
   if (path.type === 'relay') return `relayed through ${path.relay ?? '?'}${rtt}`;
   const n = Number.isFinite(path.candidates) ? path.candidates : 0;

@@ -2,16 +2,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialAppState } from './app-state.js';
 import {
-  CALL_NAMES, EVENT_NAMES, IPC_SCHEMA, asResult, channelOf, dispatchCall, isCallName, makeInvoker,
-  type ArgOf, type CallName, type IpcHandlers, type IpcInvoker,
+  CALL_NAMES,
+  EVENT_NAMES,
+  IPC_SCHEMA,
+  asResult,
+  channelOf,
+  dispatchCall,
+  isCallName,
+  makeInvoker,
+  type ArgOf,
+  type CallName,
+  type IpcHandlers,
+  type IpcInvoker,
 } from './ipc-schema.js';
 
 /** handlers records every call that reached it; the test checks what got through. */
 function recordingHandlers(seen: Array<[string, unknown]>): IpcHandlers {
-  const rec = <K extends CallName>(name: K, value: unknown) => async (arg: ArgOf<K>) => {
-    seen.push([name, arg]);
-    return value as never;
-  };
+  const rec =
+    <K extends CallName>(name: K, value: unknown) =>
+    async (arg: ArgOf<K>) => {
+      seen.push([name, arg]);
+      return value as never;
+    };
   return {
     getState: rec('getState', initialAppState()),
     connect: rec('connect', null),
@@ -58,13 +70,29 @@ test('dispatchCall refuses unknown calls and bad arguments before any handler ru
 test('dispatchCall passes good arguments through and returns results and thrown errors as data', async () => {
   const seen: Array<[string, unknown]> = [];
   const h = recordingHandlers(seen);
-  assert.deepEqual(await dispatchCall(h, 'useExitNode', { identity: 'Q8QW8', use: false }, toProblem),
-    { ok: true, value: { identity: 'Q8QW8', label: 'exit', routes: [], inUse: true } });
-  assert.deepEqual(await dispatchCall(h, 'connect', null, toProblem), { ok: true, value: null }, 'null is no argument (JSON has no undefined)');
-  assert.deepEqual(seen, [['useExitNode', { identity: 'Q8QW8', use: false }], ['connect', undefined]]);
-  const failing: IpcHandlers = { ...h, disconnect: async () => { throw new Error('the helper said no'); } };
-  assert.deepEqual(await dispatchCall(failing, 'disconnect', undefined, toProblem),
-    { ok: false, error: { code: 'helper-error', message: 'the helper said no' } });
+  assert.deepEqual(await dispatchCall(h, 'useExitNode', { identity: 'Q8QW8', use: false }, toProblem), {
+    ok: true,
+    value: { identity: 'Q8QW8', label: 'exit', routes: [], inUse: true },
+  });
+  assert.deepEqual(
+    await dispatchCall(h, 'connect', null, toProblem),
+    { ok: true, value: null },
+    'null is no argument (JSON has no undefined)',
+  );
+  assert.deepEqual(seen, [
+    ['useExitNode', { identity: 'Q8QW8', use: false }],
+    ['connect', undefined],
+  ]);
+  const failing: IpcHandlers = {
+    ...h,
+    disconnect: async () => {
+      throw new Error('the helper said no');
+    },
+  };
+  assert.deepEqual(await dispatchCall(failing, 'disconnect', undefined, toProblem), {
+    ok: false,
+    error: { code: 'helper-error', message: 'the helper said no' },
+  });
 });
 
 test('makeInvoker derives one typed function per call over any transport, end to end with dispatchCall', async () => {
@@ -72,7 +100,12 @@ test('makeInvoker derives one typed function per call over any transport, end to
   const h = recordingHandlers(seen);
   // A transport that crosses a JSON boundary, as both Electron's structured clone and HTTP do.
   const invoker: IpcInvoker = makeInvoker(async (name, arg) =>
-    JSON.parse(JSON.stringify(await dispatchCall(h, JSON.parse(JSON.stringify(name)), JSON.parse(JSON.stringify(arg)), toProblem))));
+    JSON.parse(
+      JSON.stringify(
+        await dispatchCall(h, JSON.parse(JSON.stringify(name)), JSON.parse(JSON.stringify(arg)), toProblem),
+      ),
+    ),
+  );
   assert.deepEqual(Object.keys(invoker).sort(), [...CALL_NAMES].sort());
   const r = await invoker.why({ peer: 'beta' });
   assert.ok(r.ok);
@@ -80,19 +113,33 @@ test('makeInvoker derives one typed function per call over any transport, end to
   assert.equal((await invoker.connect()).ok, true);
   const bad = await invoker.useExitNode({ identity: 'nope', use: true });
   assert.equal(bad.ok, false);
-  assert.deepEqual(seen.map(([n]) => n), ['why', 'connect']);
+  assert.deepEqual(
+    seen.map(([n]) => n),
+    ['why', 'connect'],
+  );
 
-  const broken = makeInvoker(async () => { throw new Error('socket hang up'); });
+  const broken = makeInvoker(async () => {
+    throw new Error('socket hang up');
+  });
   const down = await broken.getState();
-  assert.deepEqual(down, { ok: false, error: { code: 'backend-unreachable', message: 'the app could not reach its backend: socket hang up' } });
+  assert.deepEqual(down, {
+    ok: false,
+    error: { code: 'backend-unreachable', message: 'the app could not reach its backend: socket hang up' },
+  });
   const garbled = makeInvoker(async () => ({ value: 1 }));
   assert.equal((await garbled.getState()).ok, false);
 });
 
 test('asResult accepts only the two result shapes', () => {
   const cases: [unknown, boolean | null][] = [
-    [{ ok: true, value: 1 }, true], [{ ok: true, value: null }, true], [{ ok: false, error: { code: 'forbidden', message: 'm' } }, false],
-    [{ ok: true }, null], [{ ok: false, error: 'x' }, null], [null, null], ['ok', null], [{ ok: 'true', value: 1 }, null],
+    [{ ok: true, value: 1 }, true],
+    [{ ok: true, value: null }, true],
+    [{ ok: false, error: { code: 'forbidden', message: 'm' } }, false],
+    [{ ok: true }, null],
+    [{ ok: false, error: 'x' }, null],
+    [null, null],
+    ['ok', null],
+    [{ ok: 'true', value: 1 }, null],
   ];
   for (const [v, want] of cases) {
     const r = asResult(v);

@@ -24,7 +24,8 @@ export const checks = {
   string(opts: { min?: number; max: number; pattern?: RegExp; what: string }): Check<string> {
     return (v) => {
       if (typeof v !== 'string') return `${opts.what} must be text`;
-      if (v.length < (opts.min ?? 0) || v.length > opts.max) return `${opts.what} must be ${opts.min ?? 0} to ${opts.max} characters`;
+      if (v.length < (opts.min ?? 0) || v.length > opts.max)
+        return `${opts.what} must be ${opts.min ?? 0} to ${opts.max} characters`;
       if (opts.pattern && !opts.pattern.test(v)) return `${opts.what} is not valid`;
       return null;
     };
@@ -35,7 +36,8 @@ export const checks = {
   object<S extends Record<string, Check<unknown>>>(shape: S): Check<{ [K in keyof S]: CheckedType<S[K]> }> {
     return (v) => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object';
-      for (const k of Object.keys(v)) if (!Object.hasOwn(shape, k)) return `unexpected field ${JSON.stringify(k.slice(0, 32))}`;
+      for (const k of Object.keys(v))
+        if (!Object.hasOwn(shape, k)) return `unexpected field ${JSON.stringify(k.slice(0, 32))}`;
       for (const [k, check] of Object.entries(shape)) {
         const problem = check((v as Record<string, unknown>)[k]);
         if (problem !== null) return problem;
@@ -73,12 +75,19 @@ export const IPC_SCHEMA = {
     disconnect: { arg: checks.none, result: returns<AppState['tunnel']>() },
     useExitNode: { arg: checks.object({ identity, use: checks.boolean('use') }), result: returns<ExitChoice>() },
     why: {
-      arg: checks.object({ peer: checks.string({ min: 1, max: 64, pattern: /^[0-9A-Za-z._:+/=-]+$/, what: 'the peer' }) }),
+      arg: checks.object({
+        peer: checks.string({ min: 1, max: 64, pattern: /^[0-9A-Za-z._:+/=-]+$/, what: 'the peer' }),
+      }),
       result: returns<WhyView>(),
     },
     enrol: {
       arg: checks.object({
-        coordinator: checks.string({ min: 8, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'the coordinator URL (http:// or https://)' }),
+        coordinator: checks.string({
+          min: 8,
+          max: 2048,
+          pattern: /^https?:\/\/[^\s]+$/,
+          what: 'the coordinator URL (http:// or https://)',
+        }),
         key: checks.string({ min: 1, max: 512, pattern: /^[\x21-\x7e]+$/, what: 'the enrolment key' }),
       }),
       result: returns<EnrolOutcome>(),
@@ -112,7 +121,9 @@ export type IpcHandlers = { [K in CallName]: (arg: ArgOf<K>) => Promise<ResultOf
 
 /** IpcInvoker is what the renderer calls: calls without an argument take none. */
 export type IpcInvoker = {
-  [K in CallName]: [ArgOf<K>] extends [void] ? () => Promise<IpcResult<ResultOf<K>>> : (arg: ArgOf<K>) => Promise<IpcResult<ResultOf<K>>>;
+  [K in CallName]: [ArgOf<K>] extends [void]
+    ? () => Promise<IpcResult<ResultOf<K>>>
+    : (arg: ArgOf<K>) => Promise<IpcResult<ResultOf<K>>>;
 };
 
 /** IpcEmitter is what main uses to send events. */
@@ -138,9 +149,13 @@ export function isCallName(v: unknown): v is CallName {
  * exception; it runs only for errors the handler threw.
  */
 export async function dispatchCall(
-  handlers: IpcHandlers, name: unknown, arg: unknown, toProblem: (e: unknown) => Problem,
+  handlers: IpcHandlers,
+  name: unknown,
+  arg: unknown,
+  toProblem: (e: unknown) => Problem,
 ): Promise<IpcResult<unknown>> {
-  if (!isCallName(name)) return { ok: false, error: { code: 'bad-request', message: `no such call: ${String(name).slice(0, 40)}` } };
+  if (!isCallName(name))
+    return { ok: false, error: { code: 'bad-request', message: `no such call: ${String(name).slice(0, 40)}` } };
   const problem = IPC_SCHEMA.calls[name].arg(arg === null ? undefined : arg);
   if (problem !== null) return { ok: false, error: { code: 'bad-request', message: problem } };
   try {
@@ -160,7 +175,13 @@ export function makeInvoker(transport: (name: CallName, arg: unknown) => Promise
       try {
         return asResult(await transport(name, arg ?? null));
       } catch (e) {
-        return { ok: false, error: { code: 'backend-unreachable', message: `the app could not reach its backend: ${(e as Error)?.message ?? String(e)}` } };
+        return {
+          ok: false,
+          error: {
+            code: 'backend-unreachable',
+            message: `the app could not reach its backend: ${(e as Error)?.message ?? String(e)}`,
+          },
+        };
       }
     };
   }

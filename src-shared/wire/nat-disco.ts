@@ -3,7 +3,16 @@
 //   pong [hdr][ver][sender id 8][txid 12][seen ip 4][seen port u16][mac 16]
 // mac = first 16 bytes of HMAC-SHA256(discoKey, bytes before the mac), where discoKey =
 // SHA-256(NAT_CONTEXT.discoKey || X25519(own private, peer public)); both peers compute it.
-import { dataView, ipv4Octets, NAT_HEADER_BYTES, NAT_VERSION, NatKind, natKind, PEER_ID_BYTES, writeNatHeader } from './nat-wire.js';
+import {
+  dataView,
+  ipv4Octets,
+  NAT_HEADER_BYTES,
+  NAT_VERSION,
+  NatKind,
+  natKind,
+  PEER_ID_BYTES,
+  writeNatHeader,
+} from './nat-wire.js';
 
 const TXID = 12;
 const MAC = 16;
@@ -22,7 +31,12 @@ export const DISCO_TXID_BYTES = TXID;
 export const DISCO_MAC_BYTES = MAC;
 
 /** discoBody builds a ping or pong without its MAC; append the MAC with withMac. */
-export function discoBody(kind: 'ping' | 'pong', senderId: Uint8Array, txid: Uint8Array, seen?: { ip: string; port: number }): Uint8Array {
+export function discoBody(
+  kind: 'ping' | 'pong',
+  senderId: Uint8Array,
+  txid: Uint8Array,
+  seen?: { ip: string; port: number },
+): Uint8Array {
   if (senderId.length !== PEER_ID_BYTES || txid.length !== TXID) throw new Error('bad sender id or txid length');
   const pong = kind === 'pong';
   const out = new Uint8Array(NAT_HEADER_BYTES + 1 + PEER_ID_BYTES + TXID + (pong ? 6 : 0));

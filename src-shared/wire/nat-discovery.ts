@@ -5,8 +5,18 @@
 //          signature by the coordinator over NAT_CONTEXT.discoveryReply || bytes before sig
 // The reply (91 bytes) is smaller than any request (at least 95), so the port cannot amplify.
 import {
-  dataView, encodeSystemId, ipv4Octets, NAT_HEADER_BYTES, NAT_LIMITS, NAT_VERSION, NatKind, natKind, NONCE_BYTES, readSystemId,
-  SIGNATURE_BYTES, writeNatHeader,
+  dataView,
+  encodeSystemId,
+  ipv4Octets,
+  NAT_HEADER_BYTES,
+  NAT_LIMITS,
+  NAT_VERSION,
+  NatKind,
+  natKind,
+  NONCE_BYTES,
+  readSystemId,
+  SIGNATURE_BYTES,
+  writeNatHeader,
 } from './nat-wire.js';
 
 export interface DiscoveryRequest {
@@ -74,7 +84,8 @@ export function discoveryReplyBody(nonce: Uint8Array, ip: string, port: number):
 
 export function parseDiscoveryReply(buf: Uint8Array): DiscoveryReply | null {
   const end = NAT_HEADER_BYTES + 1 + NONCE_BYTES + 6;
-  if (natKind(buf) !== NatKind.discoveryReply || buf.length !== end + SIGNATURE_BYTES || buf[4] !== NAT_VERSION) return null;
+  if (natKind(buf) !== NatKind.discoveryReply || buf.length !== end + SIGNATURE_BYTES || buf[4] !== NAT_VERSION)
+    return null;
   const port = dataView(buf).getUint16(5 + NONCE_BYTES + 4);
   if (port === 0) return null;
   const o = buf.subarray(5 + NONCE_BYTES, 5 + NONCE_BYTES + 4);

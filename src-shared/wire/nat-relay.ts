@@ -11,8 +11,20 @@
 // Refused:        [hdr][ver][nonce 16][reasonLen][reason ASCII]
 // Send / Recv:    [hdr][peer id 8][payload]  (Send: the destination; Recv: the source)
 import {
-  dataView, encodeSystemId, NAT_CONTEXT, NAT_HEADER_BYTES, NAT_LIMITS, NAT_MAGIC, NAT_VERSION, NatKind, natKind, NONCE_BYTES,
-  PEER_ID_BYTES, readSystemId, SIGNATURE_BYTES, writeNatHeader,
+  dataView,
+  encodeSystemId,
+  NAT_CONTEXT,
+  NAT_HEADER_BYTES,
+  NAT_LIMITS,
+  NAT_MAGIC,
+  NAT_VERSION,
+  NatKind,
+  natKind,
+  NONCE_BYTES,
+  PEER_ID_BYTES,
+  readSystemId,
+  SIGNATURE_BYTES,
+  writeNatHeader,
 } from './nat-wire.js';
 
 /** RELAY_HEADER_BYTES precede the payload of relaySend and relayRecv. */
@@ -29,7 +41,12 @@ export interface RelayToken {
   signature: Uint8Array;
 }
 
-export function relayTokenBody(systemId: string, wireguardKey: Uint8Array, machineKey: Uint8Array, expires: number): Uint8Array {
+export function relayTokenBody(
+  systemId: string,
+  wireguardKey: Uint8Array,
+  machineKey: Uint8Array,
+  expires: number,
+): Uint8Array {
   const id = encodeSystemId(systemId);
   if (wireguardKey.length !== 32 || machineKey.length !== 32) throw new Error('keys are 32 bytes');
   const out = new Uint8Array(2 + id.length + 64 + 8);
@@ -119,7 +136,12 @@ export function relayRegistered(nonce: Uint8Array, refreshSeconds: number): Uint
 }
 
 export function parseRelayRegistered(buf: Uint8Array): { nonce: Uint8Array; refreshSeconds: number } | null {
-  if (natKind(buf) !== NatKind.relayRegistered || buf.length !== NAT_HEADER_BYTES + 1 + NONCE_BYTES + 2 || buf[4] !== NAT_VERSION) return null;
+  if (
+    natKind(buf) !== NatKind.relayRegistered ||
+    buf.length !== NAT_HEADER_BYTES + 1 + NONCE_BYTES + 2 ||
+    buf[4] !== NAT_VERSION
+  )
+    return null;
   const refreshSeconds = dataView(buf).getUint16(5 + NONCE_BYTES);
   if (refreshSeconds === 0) return null;
   return { nonce: buf.slice(5, 5 + NONCE_BYTES), refreshSeconds };
@@ -147,7 +169,12 @@ export function parseRelayRefused(buf: Uint8Array): { nonce: Uint8Array; reason:
 }
 
 /** writeRelayHeader writes the 12-byte header of a relaySend/relayRecv frame at `at`. */
-export function writeRelayHeader(out: Uint8Array, at: number, kind: typeof NatKind.relaySend | typeof NatKind.relayRecv, id: Uint8Array): void {
+export function writeRelayHeader(
+  out: Uint8Array,
+  at: number,
+  kind: typeof NatKind.relaySend | typeof NatKind.relayRecv,
+  id: Uint8Array,
+): void {
   out[at] = NAT_MAGIC[0];
   out[at + 1] = NAT_MAGIC[1];
   out[at + 2] = NAT_MAGIC[2];
@@ -156,7 +183,11 @@ export function writeRelayHeader(out: Uint8Array, at: number, kind: typeof NatKi
 }
 
 /** relayFrame returns header + payload as one new buffer. */
-export function relayFrame(kind: typeof NatKind.relaySend | typeof NatKind.relayRecv, id: Uint8Array, payload: Uint8Array): Uint8Array {
+export function relayFrame(
+  kind: typeof NatKind.relaySend | typeof NatKind.relayRecv,
+  id: Uint8Array,
+  payload: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(RELAY_HEADER_BYTES + payload.length);
   writeRelayHeader(out, 0, kind, id);
   out.set(payload, RELAY_HEADER_BYTES);
@@ -164,8 +195,11 @@ export function relayFrame(kind: typeof NatKind.relaySend | typeof NatKind.relay
 }
 
 /** parseRelayFrame reads a send/recv frame at buf[off, off+len); the payload is a view. */
-export function parseRelayFrame(buf: Uint8Array, off = 0, len = buf.length - off):
-  { kind: 'send' | 'recv'; id: Uint8Array; payloadOffset: number; payloadLength: number } | null {
+export function parseRelayFrame(
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+): { kind: 'send' | 'recv'; id: Uint8Array; payloadOffset: number; payloadLength: number } | null {
   const kind = natKind(buf, off, len);
   if (kind !== NatKind.relaySend && kind !== NatKind.relayRecv) return null;
   if (len <= RELAY_HEADER_BYTES || len - RELAY_HEADER_BYTES > NAT_LIMITS.relayPayloadBytes) return null;

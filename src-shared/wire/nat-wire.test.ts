@@ -6,13 +6,36 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import {
-  ipv4Octets, NAT_CONTEXT, NAT_LIMITS, NAT_MAGIC, NatKind, natKind, peerId, peerIdHex, signedBytes, withSignature,
+  ipv4Octets,
+  NAT_CONTEXT,
+  NAT_LIMITS,
+  NAT_MAGIC,
+  NatKind,
+  natKind,
+  peerId,
+  peerIdHex,
+  signedBytes,
+  withSignature,
 } from './nat-wire.js';
-import { discoveryReplyBody, discoveryRequestBody, parseDiscoveryReply, parseDiscoveryRequest } from './nat-discovery.js';
+import {
+  discoveryReplyBody,
+  discoveryRequestBody,
+  parseDiscoveryReply,
+  parseDiscoveryRequest,
+} from './nat-discovery.js';
 import { discoBody, parseDisco, withMac } from './nat-disco.js';
 import {
-  parseRelayFrame, parseRelayRefused, parseRelayRegister, parseRelayRegistered, parseRelayToken, RELAY_HEADER_BYTES,
-  relayFrame, relayRefused, relayRegistered, relayRegisterBody, relayTokenBody,
+  parseRelayFrame,
+  parseRelayRefused,
+  parseRelayRegister,
+  parseRelayRegistered,
+  parseRelayToken,
+  RELAY_HEADER_BYTES,
+  relayFrame,
+  relayRefused,
+  relayRegistered,
+  relayRegisterBody,
+  relayTokenBody,
 } from './nat-relay.js';
 import { TCP_MAX_FRAME, TcpFrameReader, tcpFrame } from './nat-tcp.js';
 
@@ -36,53 +59,100 @@ interface Codec {
 
 const codecs: Codec[] = [
   {
-    name: 'discovery request', parse: parseDiscoveryRequest, fixedLength: true, versionAt: 4,
-    encode: (v: NonNullable<ReturnType<typeof parseDiscoveryRequest>>) => withSignature(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.signature),
-    valid: [withSignature(discoveryRequestBody('a', 0, nonce), sig), withSignature(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), sig),
-      withSignature(discoveryRequestBody('host_1.example:2-b', Date.now(), nonce), sig)],
+    name: 'discovery request',
+    parse: parseDiscoveryRequest,
+    fixedLength: true,
+    versionAt: 4,
+    encode: (v: NonNullable<ReturnType<typeof parseDiscoveryRequest>>) =>
+      withSignature(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.signature),
+    valid: [
+      withSignature(discoveryRequestBody('a', 0, nonce), sig),
+      withSignature(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), sig),
+      withSignature(discoveryRequestBody('host_1.example:2-b', Date.now(), nonce), sig),
+    ],
   },
   {
-    name: 'discovery reply', parse: parseDiscoveryReply, fixedLength: true, versionAt: 4,
-    encode: (v: NonNullable<ReturnType<typeof parseDiscoveryReply>>) => withSignature(discoveryReplyBody(v.nonce, v.ip, v.port), v.signature),
-    valid: [withSignature(discoveryReplyBody(nonce, '203.0.113.7', 41641), sig), withSignature(discoveryReplyBody(nonce, '0.0.0.0', 1), sig),
-      withSignature(discoveryReplyBody(nonce, '255.255.255.255', 65535), sig)],
+    name: 'discovery reply',
+    parse: parseDiscoveryReply,
+    fixedLength: true,
+    versionAt: 4,
+    encode: (v: NonNullable<ReturnType<typeof parseDiscoveryReply>>) =>
+      withSignature(discoveryReplyBody(v.nonce, v.ip, v.port), v.signature),
+    valid: [
+      withSignature(discoveryReplyBody(nonce, '203.0.113.7', 41641), sig),
+      withSignature(discoveryReplyBody(nonce, '0.0.0.0', 1), sig),
+      withSignature(discoveryReplyBody(nonce, '255.255.255.255', 65535), sig),
+    ],
   },
   {
-    name: 'disco', parse: parseDisco, fixedLength: true, versionAt: 4,
-    encode: (v: NonNullable<ReturnType<typeof parseDisco>>) => withMac(discoBody(v.kind, v.senderId, v.txid, v.seen ?? undefined), v.mac),
-    valid: [withMac(discoBody('ping', randomBytes(8), randomBytes(12)), randomBytes(16)),
-      withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '198.51.100.2', port: 3478 }), randomBytes(16))],
+    name: 'disco',
+    parse: parseDisco,
+    fixedLength: true,
+    versionAt: 4,
+    encode: (v: NonNullable<ReturnType<typeof parseDisco>>) =>
+      withMac(discoBody(v.kind, v.senderId, v.txid, v.seen ?? undefined), v.mac),
+    valid: [
+      withMac(discoBody('ping', randomBytes(8), randomBytes(12)), randomBytes(16)),
+      withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '198.51.100.2', port: 3478 }), randomBytes(16)),
+    ],
   },
   {
-    name: 'relay token', parse: parseRelayToken, fixedLength: true, versionAt: 0,
-    encode: (v: NonNullable<ReturnType<typeof parseRelayToken>>) => withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
+    name: 'relay token',
+    parse: parseRelayToken,
+    fixedLength: true,
+    versionAt: 0,
+    encode: (v: NonNullable<ReturnType<typeof parseRelayToken>>) =>
+      withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
     valid: [token, withSignature(relayTokenBody('z'.repeat(64), wg, mk, 0), sig)],
   },
   {
-    name: 'relay register', parse: parseRelayRegister, fixedLength: true, versionAt: 4,
-    encode: (v: NonNullable<ReturnType<typeof parseRelayRegister>>) => withSignature(relayRegisterBody(v.token, v.ts, v.nonce), v.signature),
-    valid: [withSignature(relayRegisterBody(token, Date.now(), nonce), sig), withSignature(relayRegisterBody(randomBytes(NAT_LIMITS.relayTokenBytes), 1, nonce), sig),
-      withSignature(relayRegisterBody(Uint8Array.of(1), 0, nonce), sig)],
+    name: 'relay register',
+    parse: parseRelayRegister,
+    fixedLength: true,
+    versionAt: 4,
+    encode: (v: NonNullable<ReturnType<typeof parseRelayRegister>>) =>
+      withSignature(relayRegisterBody(v.token, v.ts, v.nonce), v.signature),
+    valid: [
+      withSignature(relayRegisterBody(token, Date.now(), nonce), sig),
+      withSignature(relayRegisterBody(randomBytes(NAT_LIMITS.relayTokenBytes), 1, nonce), sig),
+      withSignature(relayRegisterBody(Uint8Array.of(1), 0, nonce), sig),
+    ],
   },
   {
-    name: 'relay registered', parse: parseRelayRegistered, fixedLength: true, versionAt: 4,
+    name: 'relay registered',
+    parse: parseRelayRegistered,
+    fixedLength: true,
+    versionAt: 4,
     encode: (v: NonNullable<ReturnType<typeof parseRelayRegistered>>) => relayRegistered(v.nonce, v.refreshSeconds),
     valid: [relayRegistered(nonce, 25), relayRegistered(nonce, 1), relayRegistered(nonce, 65535)],
   },
   {
-    name: 'relay refused', parse: parseRelayRefused, fixedLength: true, versionAt: 4,
+    name: 'relay refused',
+    parse: parseRelayRefused,
+    fixedLength: true,
+    versionAt: 4,
     encode: (v: NonNullable<ReturnType<typeof parseRelayRefused>>) => relayRefused(v.nonce, v.reason),
-    valid: [relayRefused(nonce, 'token expired'), relayRefused(nonce, ''), relayRefused(nonce, '~'.repeat(NAT_LIMITS.refusalReasonChars))],
+    valid: [
+      relayRefused(nonce, 'token expired'),
+      relayRefused(nonce, ''),
+      relayRefused(nonce, '~'.repeat(NAT_LIMITS.refusalReasonChars)),
+    ],
   },
   {
-    name: 'relay frame', fixedLength: false, versionAt: null,
+    name: 'relay frame',
+    fixedLength: false,
+    versionAt: null,
     parse: (b: Uint8Array) => {
       const f = parseRelayFrame(b);
       return f && { ...f, payload: b.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength) };
     },
-    encode: (v: { kind: 'send' | 'recv'; id: Uint8Array; payload: Uint8Array }) => relayFrame(v.kind === 'send' ? NatKind.relaySend : NatKind.relayRecv, v.id, v.payload),
-    valid: [relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(1)), relayFrame(NatKind.relayRecv, randomBytes(8), randomBytes(NAT_LIMITS.relayPayloadBytes)),
-      relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(148))],
+    encode: (v: { kind: 'send' | 'recv'; id: Uint8Array; payload: Uint8Array }) =>
+      relayFrame(v.kind === 'send' ? NatKind.relaySend : NatKind.relayRecv, v.id, v.payload),
+    valid: [
+      relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(1)),
+      relayFrame(NatKind.relayRecv, randomBytes(8), randomBytes(NAT_LIMITS.relayPayloadBytes)),
+      relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(148)),
+    ],
   },
 ];
 
@@ -97,9 +167,17 @@ function reencodes(c: Codec, buf: Uint8Array): void {
     const reason = (v as { reason: string }).reason;
     assert.match(reason, /^[\x20-\x7e]*$/);
     assert.equal(reason.length, buf[5 + 16]);
-    if (reason.length > NAT_LIMITS.refusalReasonChars || !/^[\x20-\x7e]*$/.test(Buffer.from(buf.subarray(22)).toString('latin1'))) return;
+    if (
+      reason.length > NAT_LIMITS.refusalReasonChars ||
+      !/^[\x20-\x7e]*$/.test(Buffer.from(buf.subarray(22)).toString('latin1'))
+    )
+      return;
   }
-  assert.deepEqual(Buffer.from(c.encode(v as never)), Buffer.from(buf), `${c.name}: accepted input does not re-encode to itself`);
+  assert.deepEqual(
+    Buffer.from(c.encode(v as never)),
+    Buffer.from(buf),
+    `${c.name}: accepted input does not re-encode to itself`,
+  );
 }
 
 for (const c of codecs) {
@@ -113,13 +191,18 @@ for (const c of codecs) {
   test(`${c.name}: every truncation, extension, wrong version and wrong magic is refused`, () => {
     for (const buf of c.valid) {
       const minimum = c.fixedLength ? buf.length : RELAY_HEADER_BYTES + 1;
-      for (let n = 0; n < minimum; n++) assert.equal(c.parse(buf.subarray(0, n)), null, `${c.name} accepted ${n} of ${buf.length} bytes`);
+      for (let n = 0; n < minimum; n++)
+        assert.equal(c.parse(buf.subarray(0, n)), null, `${c.name} accepted ${n} of ${buf.length} bytes`);
       if (c.fixedLength) {
         assert.equal(c.parse(Buffer.concat([buf, Uint8Array.of(0)])), null, `${c.name} accepted an extra byte`);
       } else {
         const f = parseRelayFrame(buf);
         const room = NAT_LIMITS.relayPayloadBytes - f!.payloadLength;
-        assert.equal(c.parse(Buffer.concat([buf, randomBytes(room + 1)])), null, `${c.name} accepted an oversized payload`);
+        assert.equal(
+          c.parse(Buffer.concat([buf, randomBytes(room + 1)])),
+          null,
+          `${c.name} accepted an oversized payload`,
+        );
       }
       if (c.versionAt !== null) {
         for (const v of [0, 2, 255]) {
@@ -136,7 +219,11 @@ for (const c of codecs) {
         }
         // Another kind in byte 3.
         for (const kind of Object.values(NatKind)) {
-          if (kind === buf[3] || (c.name === 'relay frame' && (kind === NatKind.relaySend || kind === NatKind.relayRecv))) continue;
+          if (
+            kind === buf[3] ||
+            (c.name === 'relay frame' && (kind === NatKind.relaySend || kind === NatKind.relayRecv))
+          )
+            continue;
           if (c.name === 'disco' && (kind === NatKind.ping || kind === NatKind.pong)) continue;
           const b = Buffer.from(buf);
           b[3] = kind;
@@ -156,7 +243,10 @@ for (const c of codecs) {
       reencodes(c, r);
       // The right header with a random body.
       const base = c.valid[i % c.valid.length]!;
-      const h = Buffer.concat([base.subarray(0, c.versionAt === 0 ? 1 : 5), randomBytes(randomInt(0, base.length + 8))]);
+      const h = Buffer.concat([
+        base.subarray(0, c.versionAt === 0 ? 1 : 5),
+        randomBytes(randomInt(0, base.length + 8)),
+      ]);
       reencodes(c, h);
       // A valid message with a few random bytes changed, and length fields especially.
       const m = Buffer.from(base);
@@ -189,7 +279,9 @@ test('field limits: ids, timestamps, ports, refresh and token sizes', () => {
   const reply = Buffer.from(withSignature(discoveryReplyBody(nonce, '1.2.3.4', 5), sig));
   reply.writeUInt16BE(0, 5 + 16 + 4);
   cases.push({ name: 'discovery reply port 0', buf: reply, parse: parseDiscoveryReply });
-  const pong = Buffer.from(withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '1.2.3.4', port: 9 }), randomBytes(16)));
+  const pong = Buffer.from(
+    withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '1.2.3.4', port: 9 }), randomBytes(16)),
+  );
   pong.writeUInt16BE(0, 5 + 8 + 12 + 4);
   cases.push({ name: 'pong port 0', buf: pong, parse: parseDisco });
   const tok = Buffer.from(token);
@@ -216,7 +308,11 @@ test('field limits: ids, timestamps, ports, refresh and token sizes', () => {
   const refused = Buffer.from(relayRefused(nonce, 'abc'));
   refused[5 + 16] = 4;
   cases.push({ name: 'refused reason length past the end', buf: refused, parse: parseRelayRefused });
-  cases.push({ name: 'relay frame with no payload', buf: relayFrame(NatKind.relaySend, randomBytes(8), new Uint8Array(0)), parse: parseRelayFrame });
+  cases.push({
+    name: 'relay frame with no payload',
+    buf: relayFrame(NatKind.relaySend, randomBytes(8), new Uint8Array(0)),
+    parse: parseRelayFrame,
+  });
   for (const c of cases) assert.equal(c.parse(c.buf), null, c.name);
 });
 
@@ -250,10 +346,21 @@ test('natKind tells Warren messages from WireGuard ones; ids, contexts and addre
   const key = Uint8Array.from({ length: 32 }, (_, i) => i);
   assert.deepEqual([...peerId(key)], [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal(peerIdHex(peerId(key)), '0001020304050607');
-  assert.deepEqual(Buffer.from(signedBytes(NAT_CONTEXT.relayRegister, Uint8Array.of(1, 2))), Buffer.concat([Buffer.from('warren-relay-register-v1\n'), Buffer.from([1, 2])]));
+  assert.deepEqual(
+    Buffer.from(signedBytes(NAT_CONTEXT.relayRegister, Uint8Array.of(1, 2))),
+    Buffer.concat([Buffer.from('warren-relay-register-v1\n'), Buffer.from([1, 2])]),
+  );
   const ips: [string, number[] | null][] = [
-    ['1.2.3.4', [1, 2, 3, 4]], ['0.0.0.0', [0, 0, 0, 0]], ['255.255.255.255', [255, 255, 255, 255]],
-    ['256.1.1.1', null], ['1.2.3', null], ['1.2.3.4.5', null], ['01.2.3.4x', null], ['', null], ['::1', null], ['1.2.3.-4', null],
+    ['1.2.3.4', [1, 2, 3, 4]],
+    ['0.0.0.0', [0, 0, 0, 0]],
+    ['255.255.255.255', [255, 255, 255, 255]],
+    ['256.1.1.1', null],
+    ['1.2.3', null],
+    ['1.2.3.4.5', null],
+    ['01.2.3.4x', null],
+    ['', null],
+    ['::1', null],
+    ['1.2.3.-4', null],
   ];
   for (const [ip, want] of ips) assert.deepEqual(ipv4Octets(ip) === null ? null : [...ipv4Octets(ip)!], want, ip);
   // A frame read at an offset inside a bigger buffer.
@@ -266,8 +373,12 @@ test('natKind tells Warren messages from WireGuard ones; ids, contexts and addre
 });
 
 test('TcpFrameReader: frames split anywhere come out whole; bad lengths end the stream', () => {
-  const frames = [relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(2048)), Uint8Array.of(1),
-    withSignature(relayRegisterBody(randomBytes(NAT_LIMITS.relayTokenBytes), 1, nonce), sig), randomBytes(300)];
+  const frames = [
+    relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(2048)),
+    Uint8Array.of(1),
+    withSignature(relayRegisterBody(randomBytes(NAT_LIMITS.relayTokenBytes), 1, nonce), sig),
+    randomBytes(300),
+  ];
   assert.equal(frames[2]!.length, TCP_MAX_FRAME - 64);
   const stream = Buffer.concat(frames.map(tcpFrame));
   for (let trial = 0; trial < 300; trial++) {
@@ -280,13 +391,24 @@ test('TcpFrameReader: frames split anywhere come out whole; bad lengths end the 
       got.push(...out);
       at += n;
     }
-    assert.deepEqual(got.map((g) => Buffer.from(g)), frames.map((f) => Buffer.from(f)));
+    assert.deepEqual(
+      got.map((g) => Buffer.from(g)),
+      frames.map((f) => Buffer.from(f)),
+    );
   }
   assert.equal(new TcpFrameReader().push(Uint8Array.of(0, 0)), null, 'zero length');
   assert.equal(new TcpFrameReader().push(Uint8Array.of(0xff, 0xff)), null, '65535');
   const max = RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes;
-  assert.equal(new TcpFrameReader().push(Uint8Array.of(max >> 8, (max + 1) & 0xff)), null, 'one over the largest frame');
-  assert.deepEqual(new TcpFrameReader().push(Uint8Array.of(max >> 8, max & 0xff)), [], 'the largest frame waits for its bytes');
+  assert.equal(
+    new TcpFrameReader().push(Uint8Array.of(max >> 8, (max + 1) & 0xff)),
+    null,
+    'one over the largest frame',
+  );
+  assert.deepEqual(
+    new TcpFrameReader().push(Uint8Array.of(max >> 8, max & 0xff)),
+    [],
+    'the largest frame waits for its bytes',
+  );
   assert.equal(new TcpFrameReader(10).push(Uint8Array.of(0, 11)), null, 'a smaller maxFrame');
   // Random streams: never a throw, and either frames or null.
   for (let i = 0; i < 2_000; i++) {

@@ -6,10 +6,10 @@ export type TunnelState = 'disconnected' | 'connecting' | 'connected' | 'error';
 
 /** PeerStatus is one peer as the helper sees it. Times are Unix milliseconds or null. */
 export interface PeerStatus {
-  identity: string;          // 5-character Crockford base32 id derived from the public key
+  identity: string; // 5-character Crockford base32 id derived from the public key
   name: string | null;
-  publicKey: string;         // base64, WireGuard format
-  endpoint: string | null;   // "ip:port" of the latest authenticated packet, or the configured one
+  publicKey: string; // base64, WireGuard format
+  endpoint: string | null; // "ip:port" of the latest authenticated packet, or the configured one
   allowedIps: string[];
   lastHandshake: number | null;
   rxBytes: number;

@@ -24,7 +24,10 @@ function checkAdmin(sv: Services, ctx: RequestContext): void {
   const h = ctx.req.headers.authorization ?? '';
   const m = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(h);
   if (!m || !timingSafeEqual(digest(m[1]!), digest(sv.adminToken))) {
-    throw new ControlError('unauthorized', 'admin routes need "Authorization: Bearer TOKEN" with the token from the data dir\'s admin.token');
+    throw new ControlError(
+      'unauthorized',
+      'admin routes need "Authorization: Bearer TOKEN" with the token from the data dir\'s admin.token',
+    );
   }
 }
 
@@ -32,17 +35,38 @@ function keyView(k: EnrolmentKey, now: number): AdminKey {
   const r = keyRefusal(k, now);
   const status = r === null ? 'usable' : r === 'key-expired' ? 'expired' : r === 'key-used-up' ? 'used-up' : 'revoked';
   return {
-    id: k.id, tags: k.tags, approval: k.approval, usesAllowed: k.usesAllowed, uses: k.uses, ephemeral: k.ephemeral,
-    createdAt: k.createdAt, expiresAt: k.expiresAt, revokedAt: k.revokedAt, status,
+    id: k.id,
+    tags: k.tags,
+    approval: k.approval,
+    usesAllowed: k.usesAllowed,
+    uses: k.uses,
+    ephemeral: k.ephemeral,
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
+    status,
   };
 }
 
 /** systemView is a system as the admin API shows it. */
 export function systemView(s: LiveSystem): AdminSystem {
   return {
-    systemId: s.id, identity: s.identity, name: s.name, hostname: s.hostname, virtualAddress: formatIPv4(s.address),
-    state: s.state, tags: s.tags, dnsNames: s.dnsNames, ephemeral: s.ephemeral, online: s.online, lastSeen: s.lastSeen,
-    observedIp: s.observedIp, observedUdp: s.observedUdp, endpoints: endpointsOf(s), createdAt: s.createdAt, keyId: s.keyId,
+    systemId: s.id,
+    identity: s.identity,
+    name: s.name,
+    hostname: s.hostname,
+    virtualAddress: formatIPv4(s.address),
+    state: s.state,
+    tags: s.tags,
+    dnsNames: s.dnsNames,
+    ephemeral: s.ephemeral,
+    online: s.online,
+    lastSeen: s.lastSeen,
+    observedIp: s.observedIp,
+    observedUdp: s.observedUdp,
+    endpoints: endpointsOf(s),
+    createdAt: s.createdAt,
+    keyId: s.keyId,
   };
 }
 
@@ -53,7 +77,8 @@ function tagList(list: string[], field: string): string[] {
     if (n === null || !isDnsLabel(n)) throw new ControlError('bad-request', `${field}: ${TAG_LABEL_PROBLEM(t)}`);
     if (!out.includes(n)) out.push(n);
   }
-  if (out.length > KEY_LIMITS.tagsPerKey) throw new ControlError('bad-request', `${field}: at most ${KEY_LIMITS.tagsPerKey} tags`);
+  if (out.length > KEY_LIMITS.tagsPerKey)
+    throw new ControlError('bad-request', `${field}: at most ${KEY_LIMITS.tagsPerKey} tags`);
   return out;
 }
 
@@ -65,8 +90,15 @@ function policyInfo(sv: Services): PolicyInfo {
   const p = sv.registry.policy;
   const applied = sv.registry.appliedPolicy;
   return {
-    text: applied?.text ?? null, appliedAt: applied?.appliedAt ?? null, mapVersion: sv.registry.version,
-    counts: { tags: p.tags.length, policies: p.policies.length, dnsRecords: p.dnsRecords.length, routes: p.routes.length },
+    text: applied?.text ?? null,
+    appliedAt: applied?.appliedAt ?? null,
+    mapVersion: sv.registry.version,
+    counts: {
+      tags: p.tags.length,
+      policies: p.policies.length,
+      dnsRecords: p.dnsRecords.length,
+      routes: p.routes.length,
+    },
   };
 }
 
@@ -92,21 +124,38 @@ export function addAdminRoutes(router: Router, sv: Services): void {
 function addKeyRoutes(admin: AdminRoute, sv: Services): void {
   const keys = CONTROL_PATHS.adminKeys;
 
-  admin('GET', keys, ({ res }) => sendJson(res, 200, { keys: sv.registry.store.listKeys().map((k) => keyView(k, sv.now())) }));
+  admin('GET', keys, ({ res }) =>
+    sendJson(res, 200, { keys: sv.registry.store.listKeys().map((k) => keyView(k, sv.now())) }),
+  );
 
   admin('POST', keys, async (ctx) => {
-    const o = objectWithKeys(await jsonBody(ctx), ['tags', 'approval', 'uses', 'expiresInMs', 'ephemeral'], [], 'the key request');
+    const o = objectWithKeys(
+      await jsonBody(ctx),
+      ['tags', 'approval', 'uses', 'expiresInMs', 'ephemeral'],
+      [],
+      'the key request',
+    );
     const approval = o.approval;
-    if (approval !== 'automatic' && approval !== 'gated') throw new ControlError('bad-request', 'approval must be "automatic" or "gated"');
+    if (approval !== 'automatic' && approval !== 'gated')
+      throw new ControlError('bad-request', 'approval must be "automatic" or "gated"');
     const now = sv.now();
     const { key, id } = newKeyText();
     const k: EnrolmentKey = {
-      id, hash: hashKey(key), tags: tagList(stringArrayField(o, 'tags', KEY_LIMITS.tagsPerKey, 70), 'tags'), approval,
-      usesAllowed: intField(o, 'uses', 1, KEY_LIMITS.maxUses), uses: 0, ephemeral: booleanField(o, 'ephemeral'),
-      createdAt: now, expiresAt: now + intField(o, 'expiresInMs', 1000, MAX_DURATION_MS), revokedAt: null,
+      id,
+      hash: hashKey(key),
+      tags: tagList(stringArrayField(o, 'tags', KEY_LIMITS.tagsPerKey, 70), 'tags'),
+      approval,
+      usesAllowed: intField(o, 'uses', 1, KEY_LIMITS.maxUses),
+      uses: 0,
+      ephemeral: booleanField(o, 'ephemeral'),
+      createdAt: now,
+      expiresAt: now + intField(o, 'expiresInMs', 1000, MAX_DURATION_MS),
+      revokedAt: null,
     };
     sv.registry.store.insertKey(k);
-    sv.log.info(`created enrolment key ${id} (tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}, expires ${new Date(k.expiresAt).toISOString()})`);
+    sv.log.info(
+      `created enrolment key ${id} (tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}, expires ${new Date(k.expiresAt).toISOString()})`,
+    );
     const created: CreatedKey = { ...keyView(k, now), key };
     sendJson(ctx.res, 201, created);
   });
@@ -135,7 +184,11 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
 
   admin('POST', `${systems}/:id/approve`, (ctx) => {
     const s = systemOf(sv, ctx);
-    if (s.state === 'revoked') throw new ControlError('conflict', `${s.identity} was revoked; a revoked system cannot be approved (enrol it again with new keys)`);
+    if (s.state === 'revoked')
+      throw new ControlError(
+        'conflict',
+        `${s.identity} was revoked; a revoked system cannot be approved (enrol it again with new keys)`,
+      );
     if (s.state === 'pending') {
       sv.registry.patch(s, { state: 'active' });
       sv.log.info(`approved ${s.identity} (${s.name})`);
@@ -163,13 +216,17 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
     if (Object.hasOwn(o, 'set') && (Object.hasOwn(o, 'add') || Object.hasOwn(o, 'remove'))) {
       throw new ControlError('bad-request', 'give either set, or add and/or remove');
     }
-    let tags = Object.hasOwn(o, 'set') ? tagList(stringArrayField(o, 'set', KEY_LIMITS.tagsPerKey, 70), 'set') : [...s.tags];
-    if (Object.hasOwn(o, 'add')) tags = [...new Set([...tags, ...tagList(stringArrayField(o, 'add', KEY_LIMITS.tagsPerKey, 70), 'add')])];
+    let tags = Object.hasOwn(o, 'set')
+      ? tagList(stringArrayField(o, 'set', KEY_LIMITS.tagsPerKey, 70), 'set')
+      : [...s.tags];
+    if (Object.hasOwn(o, 'add'))
+      tags = [...new Set([...tags, ...tagList(stringArrayField(o, 'add', KEY_LIMITS.tagsPerKey, 70), 'add')])];
     if (Object.hasOwn(o, 'remove')) {
       const drop = new Set(tagList(stringArrayField(o, 'remove', KEY_LIMITS.tagsPerKey, 70), 'remove'));
       tags = tags.filter((t) => !drop.has(t));
     }
-    if (tags.length > KEY_LIMITS.tagsPerKey) throw new ControlError('bad-request', `a system may have at most ${KEY_LIMITS.tagsPerKey} tags`);
+    if (tags.length > KEY_LIMITS.tagsPerKey)
+      throw new ControlError('bad-request', `a system may have at most ${KEY_LIMITS.tagsPerKey} tags`);
     if (JSON.stringify(tags) !== JSON.stringify(s.tags)) {
       sv.registry.patch(s, { tags });
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
@@ -181,7 +238,11 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
     const s = live(systemOf(sv, ctx));
     const o = objectWithKeys(await jsonBody(ctx), ['name'], [], 'the rename request');
     const name = stringField(o, 'name', NAME_LIMITS.labelChars).toLowerCase();
-    if (!isDnsLabel(name)) throw new ControlError('bad-request', `${JSON.stringify(name)} is not a DNS label (letters, digits and inner hyphens, up to 63)`);
+    if (!isDnsLabel(name))
+      throw new ControlError(
+        'bad-request',
+        `${JSON.stringify(name)} is not a DNS label (letters, digits and inner hyphens, up to 63)`,
+      );
     if (name !== s.name) {
       if (sv.registry.nameTaken(name)) throw new ControlError('conflict', `another system is already named ${name}`);
       sv.registry.patch(s, { name });
@@ -216,10 +277,16 @@ function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
     const r = parsePolicyFile(text, sv.registry.network);
     if (!r.ok) {
       const first = formatPolicyIssues('policy', r.issues.slice(0, 1));
-      throw new ControlError('policy-invalid', `the policy file was refused (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}; the previous policy stays in force): ${first}`, { issues: r.issues });
+      throw new ControlError(
+        'policy-invalid',
+        `the policy file was refused (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}; the previous policy stays in force): ${first}`,
+        { issues: r.issues },
+      );
     }
     sv.registry.applyPolicy(text, r.file, sv.now());
-    sv.log.info(`policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`);
+    sv.log.info(
+      `policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`,
+    );
     sendJson(ctx.res, 200, policyInfo(sv));
   });
 }
@@ -247,6 +314,7 @@ function coordinatorStats(sv: Services): CoordinatorStats {
 }
 
 function live(s: LiveSystem): LiveSystem {
-  if (s.state === 'revoked') throw new ControlError('conflict', `${s.identity} was revoked; it can no longer be changed`);
+  if (s.state === 'revoked')
+    throw new ControlError('conflict', `${s.identity} was revoked; it can no longer be changed`);
   return s;
 }

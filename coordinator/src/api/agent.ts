@@ -1,6 +1,12 @@
 // Agent routes: enrolment, map, watch stream and endpoint reports (control.ts CONTROL_PATHS).
 import { isIP } from 'node:net';
-import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolResponse, type SignedMap } from '../../../src-shared/wire/control.js';
+import {
+  CONTROL_LIMITS,
+  CONTROL_PATHS,
+  CONTROL_PROTOCOL,
+  type EnrolResponse,
+  type SignedMap,
+} from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
@@ -19,10 +25,23 @@ export async function authenticate(sv: Services, ctx: RequestContext): Promise<{
   const header = parseAuthHeader(ctx.req.headers.authorization);
   const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
   const system = sv.registry.get(header.system);
-  if (!system) throw new ControlError('unauthorized', 'this coordinator knows no such system (never enrolled, or removed); enrol again');
+  if (!system)
+    throw new ControlError(
+      'unauthorized',
+      'this coordinator knows no such system (never enrolled, or removed); enrol again',
+    );
   const now = sv.now();
-  verifyAgentRequest(header, sv.machineKeys.get(system.id, system.machineKey), ctx.req.method ?? 'GET', ctx.req.url ?? '', body, sv.nonces, now);
-  if (system.state === 'revoked') throw new ControlError('revoked', 'this system was revoked by the admin; it can no longer use this network');
+  verifyAgentRequest(
+    header,
+    sv.machineKeys.get(system.id, system.machineKey),
+    ctx.req.method ?? 'GET',
+    ctx.req.url ?? '',
+    body,
+    sv.nonces,
+    now,
+  );
+  if (system.state === 'revoked')
+    throw new ControlError('revoked', 'this system was revoked by the admin; it can no longer use this network');
   sv.registry.noteSeen(system, ctx.remoteIp, now);
   return { system, body };
 }
@@ -47,21 +66,26 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
 
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
-  router.add('GET', CONTROL_PATHS.info, ({ res }) => sendJson(res, 200, { publicKey: sv.signingKey.publicKey, protocol: CONTROL_PROTOCOL }));
+  router.add('GET', CONTROL_PATHS.info, ({ res }) =>
+    sendJson(res, 200, { publicKey: sv.signingKey.publicKey, protocol: CONTROL_PROTOCOL }),
+  );
 
   router.add('POST', CONTROL_PATHS.enrol, async (ctx) => {
     const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
     const req = parseEnrolRequest(parseJsonBody(body));
     const { system, created } = enrol(sv.registry, req, ctx.remoteIp, sv.now());
     if (created) {
-      sv.log.info(`enrolled ${system.identity} (${system.name}, ${formatIPv4(system.address)}) as ${system.state} with key ${system.keyId ?? '-'}${system.ephemeral ? ', ephemeral' : ''} from ${ctx.remoteIp ?? '?'}`);
+      sv.log.info(
+        `enrolled ${system.identity} (${system.name}, ${formatIPv4(system.address)}) as ${system.state} with key ${system.keyId ?? '-'}${system.ephemeral ? ', ephemeral' : ''} from ${ctx.remoteIp ?? '?'}`,
+      );
     }
     sendJson(ctx.res, created ? 201 : 200, enrolResponse(sv, system));
   });
 
   router.add('GET', CONTROL_PATHS.map, async (ctx) => {
     const { system } = await authenticate(sv, ctx);
-    if (system.state === 'pending') throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
+    if (system.state === 'pending')
+      throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
     const m = sv.publisher.current(system);
     if (!m) throw new ControlError('internal', 'no map could be computed for this system; see the coordinator log');
     sendJsonBytes(ctx.res, 200, m.signedJson);
@@ -72,7 +96,8 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     const sinceText = ctx.query.get('since');
     let since: number | null = null;
     if (sinceText !== null) {
-      if (!/^[0-9]{1,15}$/.test(sinceText)) throw new ControlError('bad-request', 'since must be a map version (a whole number)');
+      if (!/^[0-9]{1,15}$/.test(sinceText))
+        throw new ControlError('bad-request', 'since must be a map version (a whole number)');
       since = Number(sinceText);
     }
     sv.hub.open(system.id, ctx.res, () => {
@@ -98,8 +123,10 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     const addresses = stringArrayField(o, 'addresses', CONTROL_LIMITS.endpointsPerSystem, 15);
     for (const a of addresses) {
       const n = parseIPv4(a);
-      if (n === null || isIP(a) !== 4) throw new ControlError('bad-request', `address ${JSON.stringify(a)} is not an IPv4 address`);
-      if (n >>> 24 === 127) throw new ControlError('bad-request', `address ${a} is a loopback address; report interface addresses only`);
+      if (n === null || isIP(a) !== 4)
+        throw new ControlError('bad-request', `address ${JSON.stringify(a)} is not an IPv4 address`);
+      if (n >>> 24 === 127)
+        throw new ControlError('bad-request', `address ${a} is a loopback address; report interface addresses only`);
     }
     const reported = [...new Set(addresses)].map((a) => `${a}:${listenPort}`);
     if (system.listenPort !== listenPort || JSON.stringify(system.reported) !== JSON.stringify(reported)) {

@@ -1,7 +1,12 @@
 // Enrolment (POST /v1/enrol, control.ts EnrolRequest): check the request, the proof that the
 // agent holds its machine key, and the enrolment key; then create the system, or return the
 // existing one when the same keys enrol again (an agent retrying after a lost response).
-import { CONTROL_LIMITS, CONTROL_PROTOCOL, enrolProofText, type EnrolRequest } from '../../../src-shared/wire/control.js';
+import {
+  CONTROL_LIMITS,
+  CONTROL_PROTOCOL,
+  enrolProofText,
+  type EnrolRequest,
+} from '../../../src-shared/wire/control.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { parseEndpoint } from '../../../src-shared/lib/ip/ipv4.js';
 import { KeyFormatError, parseKey } from '../../../src-shared/lib/keys.js';
@@ -13,14 +18,26 @@ import type { LiveSystem, Registry } from '../store/registry.js';
 import { randomBytes } from 'node:crypto';
 import { intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 
-const FIELDS = ['protocol', 'enrolmentKey', 'wireguardPublicKey', 'machinePublicKey', 'hostname', 'ts', 'proof', 'endpoints'] as const;
+const FIELDS = [
+  'protocol',
+  'enrolmentKey',
+  'wireguardPublicKey',
+  'machinePublicKey',
+  'hostname',
+  'ts',
+  'proof',
+  'endpoints',
+] as const;
 
 /** parseEnrolRequest checks the body's shape; it does not check keys or signatures. */
 export function parseEnrolRequest(body: unknown): EnrolRequest {
   const o = objectWithKeys(body, FIELDS, [], 'the enrolment request');
   const protocol = intField(o, 'protocol', 0, 1_000_000);
   if (protocol !== CONTROL_PROTOCOL) {
-    throw new ControlError('bad-request', `this coordinator speaks control protocol ${CONTROL_PROTOCOL}, the agent ${protocol}; update the older side`);
+    throw new ControlError(
+      'bad-request',
+      `this coordinator speaks control protocol ${CONTROL_PROTOCOL}, the agent ${protocol}; update the older side`,
+    );
   }
   const req: EnrolRequest = {
     protocol,
@@ -62,15 +79,31 @@ export function enrolProofMessage(enrolmentKey: string, wireguardPublicKey: stri
 /** checkProof refuses a stale timestamp or a proof not made with the machine key. */
 export function checkProof(req: EnrolRequest, now: number): void {
   if (Math.abs(now - req.ts) > CONTROL_LIMITS.signatureSkewMs) {
-    throw new ControlError('clock-skew', `the request's timestamp is ${Math.round((req.ts - now) / 1000)} s off the coordinator's clock (at most ${CONTROL_LIMITS.signatureSkewMs / 1000} s allowed); fix the system clock`);
+    throw new ControlError(
+      'clock-skew',
+      `the request's timestamp is ${Math.round((req.ts - now) / 1000)} s off the coordinator's clock (at most ${CONTROL_LIMITS.signatureSkewMs / 1000} s allowed); fix the system clock`,
+    );
   }
   const sig = Buffer.from(req.proof, 'base64');
-  const ok = verifyEd25519(Buffer.from(req.machinePublicKey, 'base64'), enrolProofMessage(req.enrolmentKey, req.wireguardPublicKey, req.ts), sig);
-  if (!ok) throw new ControlError('bad-signature', 'the enrolment proof is not a valid signature by machinePublicKey over the enrolment key, WireGuard key and timestamp');
+  const ok = verifyEd25519(
+    Buffer.from(req.machinePublicKey, 'base64'),
+    enrolProofMessage(req.enrolmentKey, req.wireguardPublicKey, req.ts),
+    sig,
+  );
+  if (!ok)
+    throw new ControlError(
+      'bad-signature',
+      'the enrolment proof is not a valid signature by machinePublicKey over the enrolment key, WireGuard key and timestamp',
+    );
 }
 
 /** enrol runs the whole enrolment after parseEnrolRequest; created is false for a repeat. */
-export function enrol(registry: Registry, req: EnrolRequest, observedIp: string | null, now: number): { system: LiveSystem; created: boolean } {
+export function enrol(
+  registry: Registry,
+  req: EnrolRequest,
+  observedIp: string | null,
+  now: number,
+): { system: LiveSystem; created: boolean } {
   checkProof(req, now);
   const key = looksLikeKey(req.enrolmentKey) ? registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
   if (!key) throw new ControlError('key-invalid', KEY_REFUSAL_MESSAGES['key-invalid']);
@@ -82,7 +115,10 @@ export function enrol(registry: Registry, req: EnrolRequest, observedIp: string 
       throw new ControlError('revoked', 'this WireGuard key belongs to a revoked system; make new keys to enrol again');
     }
     if (existing.machineKey !== req.machinePublicKey) {
-      throw new ControlError('conflict', 'this WireGuard key is enrolled with a different machine key; revoke that system first, or make new keys');
+      throw new ControlError(
+        'conflict',
+        'this WireGuard key is enrolled with a different machine key; revoke that system first, or make new keys',
+      );
     }
     // A retry with the key that enrolled this system (its response was lost) must not fail
     // because that very enrolment used the key's last use.
@@ -92,33 +128,43 @@ export function enrol(registry: Registry, req: EnrolRequest, observedIp: string 
   }
   if (refusal) throw new ControlError(refusal, KEY_REFUSAL_MESSAGES[refusal]);
   if (registry.byMachine(req.machinePublicKey)) {
-    throw new ControlError('conflict', 'this machine key is already enrolled with a different WireGuard key; make a new machine key');
+    throw new ControlError(
+      'conflict',
+      'this machine key is already enrolled with a different WireGuard key; make a new machine key',
+    );
   }
   const identity = identityFromPublicKey(Buffer.from(req.wireguardPublicKey, 'base64'));
   if (registry.identityTaken(identity)) {
-    throw new ControlError('conflict', `identity ${identity} (derived from the WireGuard key) is already taken in this network; make a new WireGuard key and enrol again`);
+    throw new ControlError(
+      'conflict',
+      `identity ${identity} (derived from the WireGuard key) is already taken in this network; make a new WireGuard key and enrol again`,
+    );
   }
   const address = registry.allocate();
   const name = uniqueName(sanitiseHostname(req.hostname), (n) => registry.nameTaken(n));
   const listenPort = req.endpoints.length > 0 ? parseEndpoint(req.endpoints[0]!)!.port : null;
-  const system = registry.insert({
-    id: `sys-${randomBytes(12).toString('hex')}`,
-    identity,
-    wgKey: req.wireguardPublicKey,
-    machineKey: req.machinePublicKey,
-    hostname: req.hostname,
-    name,
-    address,
-    tags: [...key.tags],
-    dnsNames: [],
-    state: key.approval === 'automatic' ? 'active' : 'pending',
-    ephemeral: key.ephemeral,
-    keyId: key.id,
-    createdAt: now,
-    lastSeen: now,
-    observedIp,
-    listenPort,
-    reported: req.endpoints,
-  }, now, () => registry.store.useKey(key.id));
+  const system = registry.insert(
+    {
+      id: `sys-${randomBytes(12).toString('hex')}`,
+      identity,
+      wgKey: req.wireguardPublicKey,
+      machineKey: req.machinePublicKey,
+      hostname: req.hostname,
+      name,
+      address,
+      tags: [...key.tags],
+      dnsNames: [],
+      state: key.approval === 'automatic' ? 'active' : 'pending',
+      ephemeral: key.ephemeral,
+      keyId: key.id,
+      createdAt: now,
+      lastSeen: now,
+      observedIp,
+      listenPort,
+      reported: req.endpoints,
+    },
+    now,
+    () => registry.store.useKey(key.id),
+  );
   return { system, created: true };
 }

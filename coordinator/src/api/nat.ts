@@ -28,7 +28,10 @@ export class PunchLimiter {
   /** dropped counts punches answered but not forwarded. */
   dropped = 0;
 
-  constructor(private readonly intervalMs = PUNCH_INTERVAL_MS, private readonly maxPairs = MAX_PUNCH_PAIRS) {}
+  constructor(
+    private readonly intervalMs = PUNCH_INTERVAL_MS,
+    private readonly maxPairs = MAX_PUNCH_PAIRS,
+  ) {}
 
   /** allow records a punch from caller to peer at now and says whether to forward it. */
   allow(caller: string, peer: string, now: number): boolean {
@@ -57,7 +60,8 @@ export class PunchLimiter {
 
 async function activeCaller(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
   const r = await authenticate(sv, ctx);
-  if (r.system.state === 'pending') throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
+  if (r.system.state === 'pending')
+    throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
   return r;
 }
 
@@ -83,11 +87,17 @@ export function addNatRoutes(router: Router, sv: Services): void {
     const { system, body } = await activeCaller(sv, ctx);
     const o = objectWithKeys(parseJsonBody(body), ['peer'], [], 'the punch request');
     const ref = stringField(o, 'peer', 16).toUpperCase();
-    if (!isIdentity(ref)) throw new ControlError('bad-request', `peer ${JSON.stringify(ref)} is not an identity (5 characters like G982V)`);
+    if (!isIdentity(ref))
+      throw new ControlError('bad-request', `peer ${JSON.stringify(ref)} is not an identity (5 characters like G982V)`);
     const peer = sv.registry.find(ref);
     // One answer for "no such system" and "not your peer": a caller learns nothing about
     // systems outside its map.
-    if (!peer || peer.state !== 'active' || peer.identity !== ref || !sv.publisher.peerIdsOf(system).includes(peer.id)) {
+    if (
+      !peer ||
+      peer.state !== 'active' ||
+      peer.identity !== ref ||
+      !sv.publisher.peerIdsOf(system).includes(peer.id)
+    ) {
       throw new ControlError('not-found', `${ref} is not one of this system's peers`);
     }
     if (punches.allow(system.id, peer.id, sv.now())) {

@@ -21,7 +21,11 @@ test('parseAuthHeader accepts the documented form and refuses anything else', ()
   assert.deepEqual([h.system, h.ts, h.nonce, h.sig.length], ['sys-abc', 1000, 'a'.repeat(32), 64]);
   const sig = good.slice(good.indexOf('sig=') + 4);
   const bad = [
-    undefined, '', 'Bearer x', 'Warren-Sig', `Warren-Sig system=a,ts=1,nonce=${'a'.repeat(16)}`,
+    undefined,
+    '',
+    'Bearer x',
+    'Warren-Sig',
+    `Warren-Sig system=a,ts=1,nonce=${'a'.repeat(16)}`,
     `Warren-Sig system=a,ts=1,nonce=${'a'.repeat(16)},sig=${sig},extra=1`,
     `Warren-Sig system=a,ts=1,nonce=${'a'.repeat(15)},sig=${sig}`,
     `Warren-Sig system=a,ts=1,nonce=${'g'.repeat(16)},sig=${sig}`,
@@ -31,7 +35,12 @@ test('parseAuthHeader accepts the documented form and refuses anything else', ()
     `Warren-Sig system=a,ts=1,nonce=${'a'.repeat(16)},sig=AAAA`,
     `Warren-Sig ${'x'.repeat(600)}`,
   ];
-  for (const v of bad) assert.equal(code(() => parseAuthHeader(v)), 'unauthorized', String(v));
+  for (const v of bad)
+    assert.equal(
+      code(() => parseAuthHeader(v)),
+      'unauthorized',
+      String(v),
+    );
 });
 
 test('verifyAgentRequest: signature, then clock, then replay; only good requests use a nonce', () => {
@@ -42,7 +51,8 @@ test('verifyAgentRequest: signature, then clock, then replay; only good requests
   const now = 1_700_000_000_000;
   const header = (k = keys, ts = now, nonce = 'ab'.repeat(8), path = '/p', body = ''): AuthHeader =>
     parseAuthHeader(authHeader(k, 'sys-1', 'POST', path, Buffer.from(body), ts, nonce));
-  const verify = (h: AuthHeader, path = '/p', body = ''): string => code(() => verifyAgentRequest(h, mk, 'POST', path, Buffer.from(body), nonces, now));
+  const verify = (h: AuthHeader, path = '/p', body = ''): string =>
+    code(() => verifyAgentRequest(h, mk, 'POST', path, Buffer.from(body), nonces, now));
   assert.equal(verify(header(other)), 'bad-signature');
   assert.equal(verify(header(keys, now, 'cd'.repeat(8), '/q')), 'bad-signature');
   assert.equal(verify(header(keys, now, 'cd'.repeat(8), '/p', 'x'), '/p', 'y'), 'bad-signature');

@@ -18,8 +18,16 @@ test('new keys look like keys, are distinct, and hash stably', () => {
 
 test('keyRefusal: revoked before expired before used up', () => {
   const base: EnrolmentKey = {
-    id: 'k1', hash: 'h', tags: [], approval: 'automatic', usesAllowed: 2, uses: 0, ephemeral: false,
-    createdAt: 0, expiresAt: 1000, revokedAt: null,
+    id: 'k1',
+    hash: 'h',
+    tags: [],
+    approval: 'automatic',
+    usesAllowed: 2,
+    uses: 0,
+    ephemeral: false,
+    createdAt: 0,
+    expiresAt: 1000,
+    revokedAt: null,
   };
   const cases: [Partial<EnrolmentKey>, number, ReturnType<typeof keyRefusal>][] = [
     [{}, 999, null],

@@ -60,7 +60,8 @@ export function keyRefusal(k: EnrolmentKey, now: number): KeyRefusal | null {
 
 /** KEY_REFUSAL_MESSAGES tell the person at the enrolling system what to do. */
 export const KEY_REFUSAL_MESSAGES: Record<KeyRefusal | 'key-invalid', string> = {
-  'key-invalid': 'this enrolment key is not known to the coordinator; check it was copied whole, or ask the admin for a new one',
+  'key-invalid':
+    'this enrolment key is not known to the coordinator; check it was copied whole, or ask the admin for a new one',
   'key-expired': 'this enrolment key has expired; ask the admin for a new one',
   'key-used-up': 'this enrolment key has been used as many times as it allows; ask the admin for a new one',
   'key-revoked': 'this enrolment key was revoked by the admin; ask for a new one',

@@ -45,7 +45,11 @@ test('map signatures verify with tweetnacl over the documented bytes, and tamper
     const payload = Buffer.from(JSON.stringify({ version: 7, peers: [] }));
     const signed = signMapPayload(key, payload);
     const message = Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT), payload]);
-    const ok = nacl.sign.detached.verify(message, Buffer.from(signed.signature, 'base64'), Buffer.from(key.publicKey, 'base64'));
+    const ok = nacl.sign.detached.verify(
+      message,
+      Buffer.from(signed.signature, 'base64'),
+      Buffer.from(key.publicKey, 'base64'),
+    );
     assert.equal(ok, true);
     assert.deepEqual(verifySignedMap(key.publicKey, signed), payload);
     const tampered = { ...signed, payload: Buffer.from(JSON.stringify({ version: 8, peers: [] })).toString('base64') };

@@ -6,7 +6,13 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import nacl from 'tweetnacl';
 import { writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
-import { ED25519, privateKeyFromSeed, publicKeyFromRaw, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
+import {
+  ED25519,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+  signEd25519,
+  verifyEd25519,
+} from '../../../src-shared/lib/ed25519.js';
 import type { KeyObject } from 'node:crypto';
 
 const MAP_CONTEXT_BYTES = Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8');
@@ -49,7 +55,9 @@ export function loadOrCreateSigningKey(file: string): { key: SigningKey; created
   }
   const seed = Buffer.from(text.trim(), 'base64');
   if (seed.length !== ED25519.seed || seed.toString('base64') !== text.trim()) {
-    throw new Error(`${file} does not hold an Ed25519 key (base64 of ${ED25519.seed} bytes); restore it from a backup, or move it away to make a new key (every system must then enrol again)`);
+    throw new Error(
+      `${file} does not hold an Ed25519 key (base64 of ${ED25519.seed} bytes); restore it from a backup, or move it away to make a new key (every system must then enrol again)`,
+    );
   }
   return { key: signingKeyFromSeed(seed), created: false };
 }

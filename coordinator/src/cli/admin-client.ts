@@ -19,14 +19,26 @@ export interface AdminResult<T = unknown> {
 
 /** adminCall sends one admin request; a string body is sent as is (the policy file), anything
  * else as JSON. */
-export async function adminCall<T = unknown>(url: string, token: string, method: string, path: string, body?: unknown, ca?: string | Buffer): Promise<AdminResult<T>> {
+export async function adminCall<T = unknown>(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  ca?: string | Buffer,
+): Promise<AdminResult<T>> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   let payload: string | undefined;
   if (body !== undefined) {
     payload = typeof body === 'string' ? body : JSON.stringify(body);
     headers['content-type'] = 'application/json';
   }
-  const r = await send(`${url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}), ...(ca ? { ca } : {}) });
+  const r = await send(`${url}${path}`, {
+    method,
+    headers,
+    ...(payload !== undefined ? { body: payload } : {}),
+    ...(ca ? { ca } : {}),
+  });
   const text = r.body.toString('utf8');
   let parsed: unknown = null;
   if (text !== '') {
@@ -42,7 +54,10 @@ export async function adminCall<T = unknown>(url: string, token: string, method:
 /** targetFromDataDir finds the running coordinator of a data dir (serve.json, admin.token). */
 export function targetFromDataDir(dir: string): AdminTarget {
   const info = readServeInfo(dir);
-  if (!info) throw new Error(`${join(dir, DATA_FILES.serve)} is missing: is \`warren-coordinator serve --data ${dir}\` running?`);
+  if (!info)
+    throw new Error(
+      `${join(dir, DATA_FILES.serve)} is missing: is \`warren-coordinator serve --data ${dir}\` running?`,
+    );
   let token: string;
   try {
     token = readFileSync(join(dir, DATA_FILES.adminToken), 'utf8').trim();

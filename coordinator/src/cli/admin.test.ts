@@ -10,7 +10,10 @@ import { startTestCoordinator, type TestCoordinator } from '../testing/testing.j
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
   return { code, out, err };
 }
 
@@ -18,7 +21,19 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
   const c: TestCoordinator = await startTestCoordinator();
   try {
     const data = ['--data', c.dataDir];
-    const created = await cli('keys', 'create', ...data, '--tags', 'dev,laptop', '--approval', 'gated', '--uses', '2', '--expires', '1d');
+    const created = await cli(
+      'keys',
+      'create',
+      ...data,
+      '--tags',
+      'dev,laptop',
+      '--approval',
+      'gated',
+      '--uses',
+      '2',
+      '--expires',
+      '1d',
+    );
     assert.equal(created.code, 0, created.err);
     const key = created.out.trim();
     assert.match(key, /^wek-/);
@@ -33,9 +48,15 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
     const approved = await cli('systems', 'approve', agent.identity.toLowerCase(), ...data);
     assert.equal(approved.code, 0, approved.err);
     assert.match(approved.out, /is active/);
-    assert.equal((await cli('systems', 'tag', agent.systemId, '--add', 'server', '--remove', 'laptop', ...data)).out, `${agent.identity} (my-laptop) tags: dev,server\n`);
+    assert.equal(
+      (await cli('systems', 'tag', agent.systemId, '--add', 'server', '--remove', 'laptop', ...data)).out,
+      `${agent.identity} (my-laptop) tags: dev,server\n`,
+    );
     assert.equal((await cli('systems', 'rename', agent.identity, 'files', ...data)).code, 0);
-    assert.equal((await cli('systems', 'dns', agent.identity, '--set', 'nas,backup', ...data)).out, `${agent.identity} (files) DNS names: nas,backup\n`);
+    assert.equal(
+      (await cli('systems', 'dns', agent.identity, '--set', 'nas,backup', ...data)).out,
+      `${agent.identity} (files) DNS names: nas,backup\n`,
+    );
     const shown = await cli('systems', 'show', agent.identity, '--json', ...data);
     const s = JSON.parse(shown.out) as { name: string; tags: string[]; dnsNames: string[]; state: string };
     assert.deepEqual([s.name, s.tags, s.dnsNames, s.state], ['files', ['dev', 'server'], ['nas', 'backup'], 'active']);
@@ -45,22 +66,51 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
     assert.equal((JSON.parse(viaUrl.out) as unknown[]).length, 1);
 
     const good = join(c.dataDir, 'good.json');
-    writeFileSync(good, JSON.stringify({ Tags: ['dev', 'server'], Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }] }, null, 2));
+    writeFileSync(
+      good,
+      JSON.stringify(
+        {
+          Tags: ['dev', 'server'],
+          Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }],
+        },
+        null,
+        2,
+      ),
+    );
     const applied = await cli('policy', 'apply', good, ...data);
     assert.equal(applied.code, 0, applied.err);
     assert.match(applied.out, /applied .*good\.json: 1 policies, 2 tags/);
     const bad = join(c.dataDir, 'bad.json');
-    writeFileSync(bad, '{\n  "Tags": ["dev"],\n  "Policies": [ { "Name": "p", "Senders": ["tag:ops"], "Receivers": ["tag:dev"], "Acls": [] } ]\n}\n');
+    writeFileSync(
+      bad,
+      '{\n  "Tags": ["dev"],\n  "Policies": [ { "Name": "p", "Senders": ["tag:ops"], "Receivers": ["tag:dev"], "Acls": [] } ]\n}\n',
+    );
     const refused = await cli('policy', 'apply', bad, ...data);
     assert.equal(refused.code, 1);
-    assert.equal(refused.err.split('\n')[0], `${bad}:3:44: Policies[0].Senders[0]: tag "ops" is not declared in Tags; add it there or fix the spelling`);
+    assert.equal(
+      refused.err.split('\n')[0],
+      `${bad}:3:44: Policies[0].Senders[0]: tag "ops" is not declared in Tags; add it there or fix the spelling`,
+    );
     assert.match(refused.err, /the previous policy stays in force/);
     const show = await cli('policy', 'show', ...data);
-    assert.equal(show.out.trim(), JSON.stringify({ Tags: ['dev', 'server'], Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }] }, null, 2));
+    assert.equal(
+      show.out.trim(),
+      JSON.stringify(
+        {
+          Tags: ['dev', 'server'],
+          Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'icmp' }] }],
+        },
+        null,
+        2,
+      ),
+    );
 
     const keyId = /k[0-9a-f]{12}/.exec(listed.out)![0];
     assert.equal((await cli('keys', 'revoke', keyId, ...data)).out, `key ${keyId} is revoked\n`);
-    assert.equal((await cli('systems', 'revoke', agent.identity, ...data)).out, `${agent.identity} (files) is revoked\n`);
+    assert.equal(
+      (await cli('systems', 'revoke', agent.identity, ...data)).out,
+      `${agent.identity} (files) is revoked\n`,
+    );
   } finally {
     await c.dispose();
   }

@@ -5,7 +5,18 @@ import { readFileSync, statSync } from 'node:fs';
 import { CONTROL_LIMITS, CONTROL_PATHS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
 import { adminCall, targetFromDataDir, type AdminResult, type AdminTarget } from './admin-client.js';
 import type { AdminKey, AdminSystem, CreatedKey, PolicyInfo, PolicyIssueWire } from '../api/admin-types.js';
-import { bool, Failure, list, parse, str, table, UsageError, type CliIo, type OptionSpecs, type Parsed } from '../../../src-shared/lib/cli-args.js';
+import {
+  bool,
+  Failure,
+  list,
+  parse,
+  str,
+  table,
+  UsageError,
+  type CliIo,
+  type OptionSpecs,
+  type Parsed,
+} from '../../../src-shared/lib/cli-args.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
 import { formatPolicyIssues } from '../policy/policy-file.js';
 
@@ -40,7 +51,8 @@ function target(p: Parsed): AdminTarget {
   const ca = str(p, 'ca');
   let t: AdminTarget;
   if (data !== undefined) {
-    if (url !== undefined || token !== undefined) throw new UsageError('give either --data DIR or --url and --token, not both');
+    if (url !== undefined || token !== undefined)
+      throw new UsageError('give either --data DIR or --url and --token, not both');
     try {
       t = targetFromDataDir(data);
     } catch (e) {
@@ -72,24 +84,53 @@ function when(ms: number | null): string {
 }
 
 function keyRows(keys: AdminKey[]): string {
-  return table(['ID', 'STATUS', 'TAGS', 'APPROVAL', 'USES', 'EPHEMERAL', 'EXPIRES'], keys.map((k) => [
-    k.id, k.status, k.tags.join(',') || '-', k.approval, `${k.uses}/${k.usesAllowed}`, k.ephemeral ? 'yes' : 'no', when(k.expiresAt),
-  ]));
+  return table(
+    ['ID', 'STATUS', 'TAGS', 'APPROVAL', 'USES', 'EPHEMERAL', 'EXPIRES'],
+    keys.map((k) => [
+      k.id,
+      k.status,
+      k.tags.join(',') || '-',
+      k.approval,
+      `${k.uses}/${k.usesAllowed}`,
+      k.ephemeral ? 'yes' : 'no',
+      when(k.expiresAt),
+    ]),
+  );
 }
 
 function systemRows(systems: AdminSystem[]): string {
-  return table(['IDENTITY', 'NAME', 'ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'LAST SEEN', 'SYSTEM ID'], systems.map((s) => [
-    s.identity, s.name, s.virtualAddress, s.state, s.online ? 'yes' : 'no', s.tags.join(',') || '-', when(s.lastSeen), s.systemId,
-  ]));
+  return table(
+    ['IDENTITY', 'NAME', 'ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'LAST SEEN', 'SYSTEM ID'],
+    systems.map((s) => [
+      s.identity,
+      s.name,
+      s.virtualAddress,
+      s.state,
+      s.online ? 'yes' : 'no',
+      s.tags.join(',') || '-',
+      when(s.lastSeen),
+      s.systemId,
+    ]),
+  );
 }
 
 function systemDetail(s: AdminSystem): string {
-  return [
-    `identity:   ${s.identity}`, `system id:  ${s.systemId}`, `name:       ${s.name} (hostname ${JSON.stringify(s.hostname)})`,
-    `address:    ${s.virtualAddress}`, `state:      ${s.state}${s.ephemeral ? ' (ephemeral)' : ''}`, `online:     ${s.online ? 'yes' : 'no'}`,
-    `tags:       ${s.tags.join(', ') || '-'}`, `dns names:  ${s.dnsNames.join(', ') || '-'}`, `endpoints:  ${s.endpoints.join(' ') || '-'}`,
-    `observed:   ${s.observedIp ?? '-'}${s.observedUdp ? ` (UDP ${s.observedUdp})` : ''}`, `last seen:  ${when(s.lastSeen)}`, `enrolled:   ${when(s.createdAt)} with key ${s.keyId ?? '-'}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `identity:   ${s.identity}`,
+      `system id:  ${s.systemId}`,
+      `name:       ${s.name} (hostname ${JSON.stringify(s.hostname)})`,
+      `address:    ${s.virtualAddress}`,
+      `state:      ${s.state}${s.ephemeral ? ' (ephemeral)' : ''}`,
+      `online:     ${s.online ? 'yes' : 'no'}`,
+      `tags:       ${s.tags.join(', ') || '-'}`,
+      `dns names:  ${s.dnsNames.join(', ') || '-'}`,
+      `endpoints:  ${s.endpoints.join(' ') || '-'}`,
+      `observed:   ${s.observedIp ?? '-'}${s.observedUdp ? ` (UDP ${s.observedUdp})` : ''}`,
+      `last seen:  ${when(s.lastSeen)}`,
+      `enrolled:   ${when(s.createdAt)} with key ${s.keyId ?? '-'}`,
+    ].join('\n') + '\n'
+  );
 }
 
 const sysPath = (id: string): string => `${CONTROL_PATHS.adminSystems}/${encodeURIComponent(id)}`;
@@ -98,42 +139,75 @@ const sysPath = (id: string): string => `${CONTROL_PATHS.adminSystems}/${encodeU
 export async function runKeys(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'create') {
-    const p = parse(rest, { ...TARGET_OPTIONS, tags: { type: 'string' }, approval: { type: 'string' }, uses: { type: 'string' }, expires: { type: 'string' }, ephemeral: { type: 'boolean' } }, { min: 0, max: 0 });
+    const p = parse(
+      rest,
+      {
+        ...TARGET_OPTIONS,
+        tags: { type: 'string' },
+        approval: { type: 'string' },
+        uses: { type: 'string' },
+        expires: { type: 'string' },
+        ephemeral: { type: 'boolean' },
+      },
+      { min: 0, max: 0 },
+    );
     const approval = str(p, 'approval') ?? 'automatic';
     if (approval !== 'automatic' && approval !== 'gated') throw new UsageError('--approval must be automatic or gated');
     const usesText = str(p, 'uses') ?? '1';
-    if (!/^[0-9]{1,7}$/.test(usesText) || Number(usesText) < 1) throw new UsageError('--uses must be a whole number from 1');
+    if (!/^[0-9]{1,7}$/.test(usesText) || Number(usesText) < 1)
+      throw new UsageError('--uses must be a whole number from 1');
     const expires = parseDuration(str(p, 'expires') ?? '7d');
     if (typeof expires === 'object') throw new UsageError(`--expires: ${expires.problem}`);
     const created = await call<CreatedKey>(target(p), 'POST', CONTROL_PATHS.adminKeys, {
-      tags: list(str(p, 'tags') ?? ''), approval, uses: Number(usesText), expiresInMs: expires, ephemeral: bool(p, 'ephemeral'),
+      tags: list(str(p, 'tags') ?? ''),
+      approval,
+      uses: Number(usesText),
+      expiresInMs: expires,
+      ephemeral: bool(p, 'ephemeral'),
     });
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
     else {
       io.stdout.write(`${created.key}\n`);
-      io.stderr.write(`created key ${created.id}: tags ${created.tags.join(',') || '-'}, ${created.approval}, ${created.usesAllowed} use${created.usesAllowed === 1 ? '' : 's'}, expires in ${formatDuration(expires)}${created.ephemeral ? ', ephemeral' : ''}. It is shown only this once.\n`);
+      io.stderr.write(
+        `created key ${created.id}: tags ${created.tags.join(',') || '-'}, ${created.approval}, ${created.usesAllowed} use${created.usesAllowed === 1 ? '' : 's'}, expires in ${formatDuration(expires)}${created.ephemeral ? ', ephemeral' : ''}. It is shown only this once.\n`,
+      );
     }
     return 0;
   }
   if (sub === 'list') {
     const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
     const { keys } = await call<{ keys: AdminKey[] }>(target(p), 'GET', CONTROL_PATHS.adminKeys);
-    io.stdout.write(bool(p, 'json') ? `${JSON.stringify(keys, null, 2)}\n` : keys.length === 0 ? 'no enrolment keys\n' : keyRows(keys));
+    io.stdout.write(
+      bool(p, 'json')
+        ? `${JSON.stringify(keys, null, 2)}\n`
+        : keys.length === 0
+          ? 'no enrolment keys\n'
+          : keyRows(keys),
+    );
     return 0;
   }
   if (sub === 'revoke') {
     const p = parse(rest, TARGET_OPTIONS, { min: 1, max: 1 });
-    const k = await call<AdminKey>(target(p), 'POST', `${CONTROL_PATHS.adminKeys}/${encodeURIComponent(p.positionals[0]!)}/revoke`);
+    const k = await call<AdminKey>(
+      target(p),
+      'POST',
+      `${CONTROL_PATHS.adminKeys}/${encodeURIComponent(p.positionals[0]!)}/revoke`,
+    );
     io.stdout.write(`key ${k.id} is revoked\n`);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'keys needs a subcommand: create, list or revoke' : `unknown keys subcommand ${JSON.stringify(sub)}`);
+  throw new UsageError(
+    sub === undefined
+      ? 'keys needs a subcommand: create, list or revoke'
+      : `unknown keys subcommand ${JSON.stringify(sub)}`,
+  );
 }
 
 /** runSystems runs `systems ...`. */
 export async function runSystems(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  const one = (extra: OptionSpecs = {}, max = 1): Parsed => parse(rest, { ...TARGET_OPTIONS, ...extra }, { min: max, max });
+  const one = (extra: OptionSpecs = {}, max = 1): Parsed =>
+    parse(rest, { ...TARGET_OPTIONS, ...extra }, { min: max, max });
   const show = (p: Parsed, s: AdminSystem, line: string): number => {
     io.stdout.write(bool(p, 'json') ? `${JSON.stringify(s, null, 2)}\n` : line);
     return 0;
@@ -142,7 +216,13 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
     case 'list': {
       const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
       const { systems } = await call<{ systems: AdminSystem[] }>(target(p), 'GET', CONTROL_PATHS.adminSystems);
-      io.stdout.write(bool(p, 'json') ? `${JSON.stringify(systems, null, 2)}\n` : systems.length === 0 ? 'no systems\n' : systemRows(systems));
+      io.stdout.write(
+        bool(p, 'json')
+          ? `${JSON.stringify(systems, null, 2)}\n`
+          : systems.length === 0
+            ? 'no systems\n'
+            : systemRows(systems),
+      );
       return 0;
     }
     case 'show': {
@@ -167,17 +247,23 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
     }
     case 'rename': {
       const p = one({}, 2);
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/name`, { name: p.positionals[1] });
+      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/name`, {
+        name: p.positionals[1],
+      });
       return show(p, s, `${s.identity} is now named ${s.name}\n`);
     }
     case 'dns': {
       const p = one({ set: { type: 'string' } });
       if (str(p, 'set') === undefined) throw new UsageError('systems dns needs --set name1,name2 (--set "" clears)');
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/dns`, { names: list(str(p, 'set')!) });
+      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/dns`, {
+        names: list(str(p, 'set')!),
+      });
       return show(p, s, `${s.identity} (${s.name}) DNS names: ${s.dnsNames.join(',') || '(none)'}\n`);
     }
     default:
-      throw new UsageError(sub === undefined ? 'systems needs a subcommand' : `unknown systems subcommand ${JSON.stringify(sub)}`);
+      throw new UsageError(
+        sub === undefined ? 'systems needs a subcommand' : `unknown systems subcommand ${JSON.stringify(sub)}`,
+      );
   }
 }
 
@@ -190,7 +276,8 @@ export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
     let text: string;
     try {
       const size = statSync(file).size;
-      if (size > CONTROL_LIMITS.policyFileBytes) throw new Failure(`${file}: the file has ${size} bytes (the limit is ${CONTROL_LIMITS.policyFileBytes})`);
+      if (size > CONTROL_LIMITS.policyFileBytes)
+        throw new Failure(`${file}: the file has ${size} bytes (the limit is ${CONTROL_LIMITS.policyFileBytes})`);
       text = readFileSync(file, 'utf8');
     } catch (e) {
       if (e instanceof Failure) throw e;
@@ -213,7 +300,9 @@ export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
       throw new Failure(`${err?.code ?? `HTTP ${r.status}`}: ${err?.message ?? 'no details'}`);
     }
     const info = r.body as PolicyInfo;
-    io.stdout.write(`applied ${file}: ${info.counts.policies} policies, ${info.counts.tags} tags, ${info.counts.dnsRecords} DNS records, ${info.counts.routes} routes (map version ${info.mapVersion})\n`);
+    io.stdout.write(
+      `applied ${file}: ${info.counts.policies} policies, ${info.counts.tags} tags, ${info.counts.dnsRecords} DNS records, ${info.counts.routes} routes (map version ${info.mapVersion})\n`,
+    );
     return 0;
   }
   if (sub === 'show') {
@@ -225,5 +314,7 @@ export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
     if (!bool(p, 'json') && info.appliedAt !== null) io.stderr.write(`applied ${when(info.appliedAt)}\n`);
     return 0;
   }
-  throw new UsageError(sub === undefined ? 'policy needs a subcommand: apply or show' : `unknown policy subcommand ${JSON.stringify(sub)}`);
+  throw new UsageError(
+    sub === undefined ? 'policy needs a subcommand: apply or show' : `unknown policy subcommand ${JSON.stringify(sub)}`,
+  );
 }

@@ -18,7 +18,14 @@ ${ADMIN_USAGE}
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h' || rest.includes('--help') || rest.includes('-h')) {
+    if (
+      cmd === undefined ||
+      cmd === 'help' ||
+      cmd === '--help' ||
+      cmd === '-h' ||
+      rest.includes('--help') ||
+      rest.includes('-h')
+    ) {
       io[cmd === undefined ? 'stderr' : 'stdout'].write(USAGE);
       return cmd === undefined ? EXIT.usage : EXIT.ok;
     }

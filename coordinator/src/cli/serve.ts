@@ -2,7 +2,15 @@
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { createLogger, MAX_VERBOSITY } from '../../../src-shared/lib/log.js';
 import { parseNetwork } from '../store/allocate.js';
-import { bool, parse, parseHostPort, str, UsageError, type CliIo, type Parsed } from '../../../src-shared/lib/cli-args.js';
+import {
+  bool,
+  parse,
+  parseHostPort,
+  str,
+  UsageError,
+  type CliIo,
+  type Parsed,
+} from '../../../src-shared/lib/cli-args.js';
 import { parseDuration } from '../api/duration.js';
 import { concreteIpv4, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
@@ -22,13 +30,26 @@ export function parseListen(text: string, flag = '--listen'): { host: string; po
 
 /** serveOptions turns serve's flags into options (the logger writes to io.stderr). */
 export function serveOptions(argv: string[], io: CliIo): ServeOptions {
-  const p = parse(argv, {
-    data: { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-    'ephemeral-timeout': { type: 'string' }, network: { type: 'string' }, zone: { type: 'string' },
-    'max-watchers': { type: 'string' }, v: { type: 'string', short: 'v' },
-    udp: { type: 'string' }, 'public-ip': { type: 'string' }, 'relay-tcp': { type: 'string' }, 'no-relay': { type: 'boolean' },
-    relay: { type: 'string', multiple: true },
-  }, { min: 0, max: 0 });
+  const p = parse(
+    argv,
+    {
+      data: { type: 'string' },
+      listen: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'ephemeral-timeout': { type: 'string' },
+      network: { type: 'string' },
+      zone: { type: 'string' },
+      'max-watchers': { type: 'string' },
+      v: { type: 'string', short: 'v' },
+      udp: { type: 'string' },
+      'public-ip': { type: 'string' },
+      'relay-tcp': { type: 'string' },
+      'no-relay': { type: 'boolean' },
+      relay: { type: 'string', multiple: true },
+    },
+    { min: 0, max: 0 },
+  );
   const dataDir = str(p, 'data');
   if (!dataDir) throw new UsageError('--data DIR is required');
   const listenText = str(p, 'listen');
@@ -44,12 +65,18 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
   const zone = parseDnsName(str(p, 'zone') ?? 'warren.internal');
   if (typeof zone === 'object') throw new UsageError(`--zone: ${zone.problem}`);
   const mw = str(p, 'max-watchers');
-  if (mw !== undefined && (!/^[0-9]{1,6}$/.test(mw) || Number(mw) < 1)) throw new UsageError('--max-watchers must be a whole number from 1');
+  if (mw !== undefined && (!/^[0-9]{1,6}$/.test(mw) || Number(mw) < 1))
+    throw new UsageError('--max-watchers must be a whole number from 1');
   const nat = natOptions(p);
   const v = str(p, 'v') ?? '1';
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
   return {
-    dataDir, host, port, ephemeralTimeoutMs: timeout, network, zone,
+    dataDir,
+    host,
+    port,
+    ephemeralTimeoutMs: timeout,
+    network,
+    zone,
     ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
     ...(mw !== undefined ? { maxWatchers: Number(mw) } : {}),
     ...nat,
@@ -65,19 +92,22 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' 
   let publicIp: string | undefined;
   if (publicText !== undefined) {
     const ip = concreteIpv4(publicText);
-    if (ip === null || ip !== publicText) throw new UsageError(`--public-ip ${JSON.stringify(publicText)} is not one IPv4 address (like 203.0.113.7)`);
+    if (ip === null || ip !== publicText)
+      throw new UsageError(`--public-ip ${JSON.stringify(publicText)} is not one IPv4 address (like 203.0.113.7)`);
     publicIp = ip;
   }
   const tcpText = str(p, 'relay-tcp');
   const noRelay = bool(p, 'no-relay');
-  if (noRelay && tcpText !== undefined) throw new UsageError('--relay-tcp is the embedded relay\'s TCP listener; it cannot go with --no-relay');
+  if (noRelay && tcpText !== undefined)
+    throw new UsageError("--relay-tcp is the embedded relay's TCP listener; it cannot go with --no-relay");
   const tcp = tcpText !== undefined ? parseListen(tcpText, '--relay-tcp') : undefined;
   const relayTexts = p.values.relay as unknown as string[] | undefined;
   const externalRelays: RelayInfo[] = [];
   for (const text of relayTexts ?? []) {
     const r = parseRelayFlag(text);
     if ('problem' in r) throw new UsageError(`--relay ${JSON.stringify(text.slice(0, 80))}: ${r.problem}`);
-    if (externalRelays.some((x) => x.name === r.name)) throw new UsageError(`--relay: the name ${r.name} is given twice`);
+    if (externalRelays.some((x) => x.name === r.name))
+      throw new UsageError(`--relay: the name ${r.name} is given twice`);
     externalRelays.push(r);
   }
   if (externalRelays.length > MAX_RELAYS) throw new UsageError(`--relay: at most ${MAX_RELAYS} relays`);
@@ -98,10 +128,13 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   return new Promise((resolve) => {
     const stop = (sig: string): void => {
       opts.log.info(`${sig}: shutting down`);
-      running.close().then(() => resolve(0), (e: Error) => {
-        opts.log.error(`shutdown failed: ${e.message}`);
-        resolve(1);
-      });
+      running.close().then(
+        () => resolve(0),
+        (e: Error) => {
+          opts.log.error(`shutdown failed: ${e.message}`);
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -9,7 +9,9 @@ import { ControlError } from './errors.js';
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new ControlError('payload-too-large', `the body has ${declared} bytes (the limit is ${limit})`));
+    return Promise.reject(
+      new ControlError('payload-too-large', `the body has ${declared} bytes (the limit is ${limit})`),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -32,7 +34,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     req.on('data', onData);
     req.once('end', () => finish(null));
-    req.once('error', (e) => finish(new ControlError('bad-request', `the request body could not be read: ${e.message}`)));
+    req.once('error', (e) =>
+      finish(new ControlError('bad-request', `the request body could not be read: ${e.message}`)),
+    );
     req.once('aborted', () => finish(new ControlError('bad-request', 'the request was aborted')));
   });
 }

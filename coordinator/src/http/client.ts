@@ -35,7 +35,10 @@ export function send(url: string, o: RequestOptions): Promise<HttpResponse> {
   const max = o.maxBytes ?? 32 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     const req = start(url, o);
-    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${o.timeoutMs ?? 30_000} ms`)), o.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no answer from ${url} within ${o.timeoutMs ?? 30_000} ms`)),
+      o.timeoutMs ?? 30_000,
+    );
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

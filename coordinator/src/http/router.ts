@@ -42,7 +42,13 @@ export class Router {
       pathMatched = true;
       if (r.method === method) return { handler: r.handler, params };
     }
-    if (pathMatched) throw new ControlError('bad-request', `${method} is not allowed on ${path}`, { allowed: this.methodsFor(parts) }, 405);
+    if (pathMatched)
+      throw new ControlError(
+        'bad-request',
+        `${method} is not allowed on ${path}`,
+        { allowed: this.methodsFor(parts) },
+        405,
+      );
     throw new ControlError('not-found', `there is no route ${path.slice(0, 200)}`);
   }
 

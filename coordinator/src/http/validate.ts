@@ -7,11 +7,19 @@ type Obj = Record<string, unknown>;
 
 /** objectWithKeys checks v is an object whose keys are all in required ∪ optional and that has
  * every required key. */
-export function objectWithKeys(v: unknown, required: readonly string[], optional: readonly string[] = [], what = 'the body'): Obj {
+export function objectWithKeys(
+  v: unknown,
+  required: readonly string[],
+  optional: readonly string[] = [],
+  what = 'the body',
+): Obj {
   if (!isObject(v)) throw new ControlError('bad-request', `${what} must be a JSON object, not ${typeName(v)}`);
   for (const k of Object.keys(v)) {
     if (!required.includes(k) && !optional.includes(k)) {
-      throw new ControlError('unknown-field', `${what} has an unknown field ${JSON.stringify(k.slice(0, 60))} (expected ${[...required, ...optional].join(', ')})`);
+      throw new ControlError(
+        'unknown-field',
+        `${what} has an unknown field ${JSON.stringify(k.slice(0, 60))} (expected ${[...required, ...optional].join(', ')})`,
+      );
     }
   }
   for (const k of required) {
@@ -24,9 +32,11 @@ export function objectWithKeys(v: unknown, required: readonly string[], optional
 export function stringField(o: Obj, key: string, max: number): string {
   const v = o[key];
   if (typeof v !== 'string') throw new ControlError('bad-request', `${key} must be a string, not ${typeName(v)}`);
-  if (v.length === 0 || v.length > max) throw new ControlError('bad-request', `${key} must have 1 to ${max} characters`);
+  if (v.length === 0 || v.length > max)
+    throw new ControlError('bad-request', `${key} must have 1 to ${max} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new ControlError('bad-request', `${key} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(v))
+    throw new ControlError('bad-request', `${key} must not contain control characters`);
   return v;
 }
 
@@ -45,7 +55,8 @@ export function stringArrayField(o: Obj, key: string, max: number, maxChars = 25
   if (!Array.isArray(v)) throw new ControlError('bad-request', `${key} must be an array, not ${typeName(v)}`);
   if (v.length > max) throw new ControlError('bad-request', `${key} has ${v.length} entries (the limit is ${max})`);
   for (const x of v) {
-    if (typeof x !== 'string' || x.length > maxChars) throw new ControlError('bad-request', `${key} must hold strings of up to ${maxChars} characters`);
+    if (typeof x !== 'string' || x.length > maxChars)
+      throw new ControlError('bad-request', `${key} must hold strings of up to ${maxChars} characters`);
   }
   return v as string[];
 }

@@ -56,7 +56,10 @@ export class WatchHub {
   open(systemId: string, res: ServerResponse, onClose: () => void): Watcher {
     const old = this.streams.get(systemId);
     if (!old && this.streams.size >= this.maxStreams) {
-      throw new ControlError('rate-limited', `the coordinator has ${this.maxStreams} watch streams open, its limit; retry later`);
+      throw new ControlError(
+        'rate-limited',
+        `the coordinator has ${this.maxStreams} watch streams open, its limit; retry later`,
+      );
     }
     if (old) this.end(old, null, false);
     res.writeHead(200, {

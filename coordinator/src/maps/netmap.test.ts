@@ -23,9 +23,24 @@ let counter = 0;
 function row(identity: string, tags: string[], over: Partial<SystemRow> = {}): SystemRow {
   counter++;
   return {
-    id: `sys-${identity}`, identity, wgKey: `wg-${identity}`, machineKey: `mk-${identity}`, hostname: identity.toLowerCase(),
-    name: identity.toLowerCase(), address: parseIPv4(`100.64.0.${counter % 250 + 1}`)!, tags, dnsNames: [], state: 'active',
-    ephemeral: false, keyId: null, createdAt: counter, lastSeen: null, observedIp: null, listenPort: null, reported: [], ...over,
+    id: `sys-${identity}`,
+    identity,
+    wgKey: `wg-${identity}`,
+    machineKey: `mk-${identity}`,
+    hostname: identity.toLowerCase(),
+    name: identity.toLowerCase(),
+    address: parseIPv4(`100.64.0.${(counter % 250) + 1}`)!,
+    tags,
+    dnsNames: [],
+    state: 'active',
+    ephemeral: false,
+    keyId: null,
+    createdAt: counter,
+    lastSeen: null,
+    observedIp: null,
+    listenPort: null,
+    reported: [],
+    ...over,
   };
 }
 
@@ -33,9 +48,17 @@ function fixture(rows: SystemRow[], policy: unknown): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
   const store = new Store(join(dir, 'c.db'));
   const f = { changes: 0 } as Fixture;
-  const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', {
-    changed: () => f.changes++, revoked: () => {}, removed: () => {},
-  }, 0);
+  const registry = new Registry(
+    store,
+    parseCidr('100.64.0.0/10')!,
+    'warren.internal',
+    {
+      changed: () => f.changes++,
+      revoked: () => {},
+      removed: () => {},
+    },
+    0,
+  );
   for (const r of rows) registry.insert(r, 0);
   const text = JSON.stringify(policy);
   const parsed = parsePolicyFile(text);
@@ -46,7 +69,8 @@ function fixture(rows: SystemRow[], policy: unknown): Fixture {
     registry,
     builder,
     sys: (id: string) => registry.find(id)!,
-    map: (id: string) => JSON.parse(mapPayload(registry.version, 0, builder.content(registry.find(id)!).text)) as NetworkMap,
+    map: (id: string) =>
+      JSON.parse(mapPayload(registry.version, 0, builder.content(registry.find(id)!).text)) as NetworkMap,
     done: () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -61,7 +85,10 @@ const POLICY = {
     { Name: 'ops-all', Senders: ['tag:ops'], Receivers: ['tag:ops', 'tag:server'], Acls: [{ Protocol: 'any' }] },
     { Name: 'off', Senders: ['tag:dev'], Receivers: ['tag:ops'], Acls: [{ Protocol: 'any' }], Enabled: false },
     {
-      Name: 'office-only', Senders: ['tag:dev'], Receivers: ['EEEEE'], Acls: [{ Protocol: 'tcp', Ports: '443' }],
+      Name: 'office-only',
+      Senders: ['tag:dev'],
+      Receivers: ['EEEEE'],
+      Acls: [{ Protocol: 'tcp', Ports: '443' }],
       TrustRequirements: [
         { Type: 'PublicIp', Ranges: ['203.0.113.0/24'] },
         { Type: 'Schedule', Days: ['Mon'], From: '09:00', To: '17:00', TimeZone: 'UTC' },
@@ -107,18 +134,30 @@ test('policies are resolved for the recipient: identities, trimmed lists, Public
   try {
     const a = f.map('AAAAA');
     // The disabled policy grants nothing and is left out.
-    assert.deepEqual(a.policies.map((p) => p.name), ['dev-ssh', 'office-only']);
+    assert.deepEqual(
+      a.policies.map((p) => p.name),
+      ['dev-ssh', 'office-only'],
+    );
     const ssh = a.policies[0]!;
     assert.deepEqual(ssh.senders, ['AAAAA']);
     assert.deepEqual(ssh.receivers, ['CCCCC']);
     const office = a.policies[1]!;
-    assert.deepEqual(office.trustRequirements.map((r) => r.type), ['schedule']);
+    assert.deepEqual(
+      office.trustRequirements.map((r) => r.type),
+      ['schedule'],
+    );
     assert.deepEqual(office.receivers, ['EEEEE']);
     // For the receiver, the PublicIp check has removed the sender outside the range.
     const e = f.map('EEEEE');
-    assert.deepEqual(e.policies.map((p) => [p.name, p.senders, p.receivers]), [['office-only', ['AAAAA'], ['EEEEE']]]);
+    assert.deepEqual(
+      e.policies.map((p) => [p.name, p.senders, p.receivers]),
+      [['office-only', ['AAAAA'], ['EEEEE']]],
+    );
     // BBBBB lost its place in office-only, so that policy is not in its map at all.
-    assert.deepEqual(f.map('BBBBB').policies.map((p) => p.name), ['dev-ssh']);
+    assert.deepEqual(
+      f.map('BBBBB').policies.map((p) => p.name),
+      ['dev-ssh'],
+    );
     // A system on both sides gets both lists whole.
     const d = f.map('DDDDD');
     const ops = d.policies.find((p) => p.name === 'ops-all')!;
@@ -138,7 +177,10 @@ test('routes, provided routes and DNS names', () => {
     assert.deepEqual(f.map('EEEEE').self.providesRoutes, ['10.1.0.0/16', '192.168.1.0/24']);
     assert.deepEqual(f.map('EEEEE').routes, {});
     // The exit node is told who may use which of its subnets.
-    assert.deepEqual(f.map('EEEEE').routeGrants, { AAAAA: ['10.1.0.0/16', '192.168.1.0/24'], BBBBB: ['10.1.0.0/16', '192.168.1.0/24'] });
+    assert.deepEqual(f.map('EEEEE').routeGrants, {
+      AAAAA: ['10.1.0.0/16', '192.168.1.0/24'],
+      BBBBB: ['10.1.0.0/16', '192.168.1.0/24'],
+    });
     assert.deepEqual(a.routeGrants, {});
     const server = a.peers.find((p) => p.identity === 'CCCCC')!;
     assert.deepEqual(server.dnsNames, ['ccccc', 'db']);
@@ -157,14 +199,17 @@ test('content changes exactly when something the recipient sees changes', () => 
     const before = { a: f.builder.content(f.sys('AAAAA')).text, d: f.builder.content(f.sys('DDDDD')).text };
     // The server's DNS names appear in AAAAA's map, not in DDDDD's... (DDDDD also has CCCCC as a peer)
     f.registry.patch(f.sys('BBBBB'), { dnsNames: ['laptop'] });
-    assert.equal(f.builder.content(f.sys('AAAAA')).text, before.a, 'a fellow sender is not in AAAAA\'s map');
+    assert.equal(f.builder.content(f.sys('AAAAA')).text, before.a, "a fellow sender is not in AAAAA's map");
     f.registry.setOnline(f.sys('CCCCC'), true, 5);
     const a2 = f.builder.content(f.sys('AAAAA')).text;
     assert.notEqual(a2, before.a);
     assert.equal((JSON.parse(`{${a2}`) as NetworkMap).peers.find((p) => p.identity === 'CCCCC')!.online, true);
     // Tagging AAAAA as ops gives it the ops policy and DDDDD as a peer.
     f.registry.patch(f.sys('AAAAA'), { tags: ['dev', 'ops'] });
-    assert.deepEqual(f.map('AAAAA').peers.map((p) => p.identity), ['CCCCC', 'DDDDD', 'EEEEE']);
+    assert.deepEqual(
+      f.map('AAAAA').peers.map((p) => p.identity),
+      ['CCCCC', 'DDDDD', 'EEEEE'],
+    );
     assert.ok(f.changes >= 3);
   } finally {
     f.done();
@@ -172,40 +217,92 @@ test('content changes exactly when something the recipient sees changes', () => 
 });
 
 test('endpointsOf: observed address with the listen port first, loopback skipped, reported after', () => {
-  const s = (over: Partial<LiveSystem>): LiveSystem => ({ ...row('HHHHH', []), online: false, offlineSince: 0, rev: 0, observedUdp: null, ...over });
-  assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: 51820, reported: ['10.0.0.2:51820'] })), ['198.51.100.7:51820', '10.0.0.2:51820']);
-  assert.deepEqual(endpointsOf(s({ observedIp: '::ffff:198.51.100.7', listenPort: 51820, reported: ['198.51.100.7:51820'] })), ['198.51.100.7:51820']);
-  assert.deepEqual(endpointsOf(s({ observedIp: '127.0.0.1', listenPort: 51820, reported: ['10.0.0.2:51820'] })), ['10.0.0.2:51820']);
+  const s = (over: Partial<LiveSystem>): LiveSystem => ({
+    ...row('HHHHH', []),
+    online: false,
+    offlineSince: 0,
+    rev: 0,
+    observedUdp: null,
+    ...over,
+  });
+  assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: 51820, reported: ['10.0.0.2:51820'] })), [
+    '198.51.100.7:51820',
+    '10.0.0.2:51820',
+  ]);
+  assert.deepEqual(
+    endpointsOf(s({ observedIp: '::ffff:198.51.100.7', listenPort: 51820, reported: ['198.51.100.7:51820'] })),
+    ['198.51.100.7:51820'],
+  );
+  assert.deepEqual(endpointsOf(s({ observedIp: '127.0.0.1', listenPort: 51820, reported: ['10.0.0.2:51820'] })), [
+    '10.0.0.2:51820',
+  ]);
   assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: null, reported: [] })), []);
 });
 
 test('endpointsOf: the observed UDP mapping goes first, duplicates once, the list stays bounded', () => {
-  const s = (over: Partial<LiveSystem>): LiveSystem => ({ ...row('JJJJJ', []), online: false, offlineSince: 0, rev: 0, observedUdp: null, ...over });
-  assert.deepEqual(endpointsOf(s({ observedUdp: '198.51.100.7:40001', observedIp: '198.51.100.7', listenPort: 51820, reported: ['10.0.0.2:51820'] })),
-    ['198.51.100.7:40001', '198.51.100.7:51820', '10.0.0.2:51820']);
+  const s = (over: Partial<LiveSystem>): LiveSystem => ({
+    ...row('JJJJJ', []),
+    online: false,
+    offlineSince: 0,
+    rev: 0,
+    observedUdp: null,
+    ...over,
+  });
+  assert.deepEqual(
+    endpointsOf(
+      s({
+        observedUdp: '198.51.100.7:40001',
+        observedIp: '198.51.100.7',
+        listenPort: 51820,
+        reported: ['10.0.0.2:51820'],
+      }),
+    ),
+    ['198.51.100.7:40001', '198.51.100.7:51820', '10.0.0.2:51820'],
+  );
   // A NAT that keeps the port: the mapping and observed address + listen port are the same.
-  assert.deepEqual(endpointsOf(s({ observedUdp: '198.51.100.7:51820', observedIp: '198.51.100.7', listenPort: 51820, reported: ['198.51.100.7:51820'] })),
-    ['198.51.100.7:51820']);
-  assert.deepEqual(endpointsOf(s({ observedUdp: '203.0.113.1:9', observedIp: null, listenPort: null, reported: [] })), ['203.0.113.1:9']);
+  assert.deepEqual(
+    endpointsOf(
+      s({
+        observedUdp: '198.51.100.7:51820',
+        observedIp: '198.51.100.7',
+        listenPort: 51820,
+        reported: ['198.51.100.7:51820'],
+      }),
+    ),
+    ['198.51.100.7:51820'],
+  );
+  assert.deepEqual(endpointsOf(s({ observedUdp: '203.0.113.1:9', observedIp: null, listenPort: null, reported: [] })), [
+    '203.0.113.1:9',
+  ]);
   const many = Array.from({ length: 20 }, (_, i) => `10.0.${i}.1:51820`);
   const out = endpointsOf(s({ observedUdp: '203.0.113.1:9', reported: many }));
   assert.equal(out.length, 16);
   assert.equal(out[0], '203.0.113.1:9');
 });
 
-test('NAT map fields are the same in every map, and a UDP mapping reaches peers\' maps only', () => {
+test("NAT map fields are the same in every map, and a UDP mapping reaches peers' maps only", () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
   const store = new Store(join(dir, 'c.db'));
   try {
-    const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', { changed: () => {}, revoked: () => {}, removed: () => {} }, 0);
+    const registry = new Registry(
+      store,
+      parseCidr('100.64.0.0/10')!,
+      'warren.internal',
+      { changed: () => {}, revoked: () => {}, removed: () => {} },
+      0,
+    );
     for (const r of systems()) registry.insert(r, 0);
     const text = JSON.stringify(POLICY);
     const parsed = parsePolicyFile(text);
     assert.ok(parsed.ok);
     registry.applyPolicy(text, parsed.file, 0);
-    const relays = [{ name: 'coordinator', udp: '198.51.100.1:8443', tcp: '198.51.100.1:443' }, { name: 'eu', udp: '203.0.113.9:3478' }];
+    const relays = [
+      { name: 'coordinator', udp: '198.51.100.1:8443', tcp: '198.51.100.1:443' },
+      { name: 'eu', udp: '203.0.113.9:3478' },
+    ];
     const b = new MapBuilder(registry, { discovery: '198.51.100.1:8443', relays });
-    const map = (id: string): NetworkMap => JSON.parse(mapPayload(registry.version, 0, b.content(registry.find(id)!).text)) as NetworkMap;
+    const map = (id: string): NetworkMap =>
+      JSON.parse(mapPayload(registry.version, 0, b.content(registry.find(id)!).text)) as NetworkMap;
     for (const id of ['AAAAA', 'CCCCC', 'DDDDD']) {
       assert.equal(map(id).discovery, '198.51.100.1:8443');
       assert.deepEqual(map(id).relays, relays);
@@ -221,7 +318,12 @@ test('NAT map fields are the same in every map, and a UDP mapping reaches peers\
     assert.equal(map('AAAAA').peers.find((p) => p.identity === 'CCCCC')!.endpoints[0], '192.0.2.44:40000');
     assert.deepEqual(b.peerIdsOf(registry.find('BBBBB')!), ['sys-CCCCC', 'sys-EEEEE']);
     // A system that is not CCCCC's peer sees nothing new.
-    assert.deepEqual(map('EEEEE').peers.map((p) => p.identity).includes('CCCCC'), false);
+    assert.deepEqual(
+      map('EEEEE')
+        .peers.map((p) => p.identity)
+        .includes('CCCCC'),
+      false,
+    );
     assert.deepEqual(map('DDDDD').peers.find((p) => p.identity === 'CCCCC')?.endpoints, ['192.0.2.44:40000']);
     // Talking to the coordinator from another address means the system moved: the old mapping goes.
     registry.noteSeen(registry.find('CCCCC')!, '198.51.100.77', 5);
@@ -243,7 +345,10 @@ test('a client gets the full tunnel through one exit node only', () => {
   const f = fixture([row('AAAAA', ['dev']), row('YYYYY', ['exit']), row('XXXXX', ['exit'])], policy);
   try {
     assert.deepEqual(f.map('AAAAA').routes, { XXXXX: ['0.0.0.0/0'], YYYYY: ['10.9.0.0/16'] });
-    assert.deepEqual(f.map('AAAAA').peers.map((p) => p.identity), ['XXXXX', 'YYYYY']);
+    assert.deepEqual(
+      f.map('AAAAA').peers.map((p) => p.identity),
+      ['XXXXX', 'YYYYY'],
+    );
     assert.deepEqual(f.map('YYYYY').routeGrants, { AAAAA: ['0.0.0.0/0', '10.9.0.0/16'] });
     assert.deepEqual(f.map('YYYYY').self.providesRoutes, ['0.0.0.0/0', '10.9.0.0/16']);
   } finally {

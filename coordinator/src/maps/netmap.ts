@@ -5,7 +5,14 @@
 // so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { isTagSelector, type Policy, type Selector, type TrustRequirement } from '../../../src-shared/wire/policy.js';
-import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import {
+  cidrContains,
+  formatCidr,
+  formatIPv4,
+  parseCidr,
+  parseIPv4,
+  type Cidr,
+} from '../../../src-shared/lib/ip/ipv4.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
@@ -43,7 +50,11 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 /** expand turns selectors into the identities of active systems, in a stable order. */
-function expand(selectors: readonly Selector[], byTag: Map<string, string[]>, byIdentity: Map<string, LiveSystem>): string[] {
+function expand(
+  selectors: readonly Selector[],
+  byTag: Map<string, string[]>,
+  byIdentity: Map<string, LiveSystem>,
+): string[] {
   const out = new Set<string>();
   for (const sel of selectors) {
     if (isTagSelector(sel)) for (const id of byTag.get(sel.slice(4)) ?? []) out.add(id);
@@ -125,7 +136,17 @@ export function buildWorld(registry: Registry): World {
       }
     }
   }
-  return { epoch: registry.worldEpoch, byIdentity, policies, involved, recordNames, provides, grants, routeClients, exitGrants };
+  return {
+    epoch: registry.worldEpoch,
+    byIdentity,
+    policies,
+    involved,
+    recordNames,
+    provides,
+    grants,
+    routeClients,
+    exitGrants,
+  };
 }
 
 const FULL_TUNNEL = '0.0.0.0/0';
@@ -188,7 +209,10 @@ export class MapBuilder {
   private readonly layouts = new Map<string, Layout>();
   private readonly natJson: string;
 
-  constructor(private readonly registry: Registry, nat: MapNatFields = {}) {
+  constructor(
+    private readonly registry: Registry,
+    nat: MapNatFields = {},
+  ) {
     this.natJson = natFieldsJson(nat);
   }
 
@@ -262,11 +286,16 @@ export class MapBuilder {
     }
     for (const c of w.routeClients.get(me) ?? []) peers.add(c);
     const exitGrants = w.exitGrants.get(me);
-    const routeGrants = exitGrants ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`) : [];
+    const routeGrants = exitGrants
+      ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`)
+      : [];
     peers.delete(me);
     const list = [...peers].sort().map((id) => w.byIdentity.get(id)!);
     const layout: Layout = {
-      epoch: w.epoch, identity: me, peers: list, peerIds: list.map((p) => p.id),
+      epoch: w.epoch,
+      identity: me,
+      peers: list,
+      peerIds: list.map((p) => p.id),
       tail: `],"policies":[${policyJson.join(',')}],"routes":{${routes.join(',')}},"routeGrants":{${routeGrants.join(',')}}}`,
     };
     this.layouts.set(s.id, layout);
@@ -294,9 +323,10 @@ export class MapBuilder {
       dnsNames: dnsNamesOf(w, s),
       providesRoutes: w.provides.get(s.identity) ?? [],
     };
-    const text = `"systemId":${JSON.stringify(s.id)},"self":${JSON.stringify(self)},`
-      + `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`
-      + `"peers":[${peerJson.join(',')}${l.tail}`;
+    const text =
+      `"systemId":${JSON.stringify(s.id)},"self":${JSON.stringify(self)},` +
+      `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}` +
+      `"peers":[${peerJson.join(',')}${l.tail}`;
     return { text, peerIds: l.peerIds };
   }
 }

@@ -19,14 +19,43 @@ test('the publisher signs and delivers only maps whose content changed, with gro
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;
-    const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} }, 0);
+    const registry = new Registry(
+      store,
+      parseCidr('100.64.0.0/10')!,
+      'warren.internal',
+      { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} },
+      0,
+    );
     const delivered: [string, PublishedMap][] = [];
-    pub = new MapPublisher(registry, key, (s, m) => delivered.push([s.identity, m]), createLogger(0, { write: () => {} }));
-    const add = (identity: string, tags: string[], n: number): void => void registry.insert({
-      id: `sys-${identity}`, identity, wgKey: `wg${identity}`, machineKey: `mk${identity}`, hostname: identity, name: identity.toLowerCase(),
-      address: 0x64400000 + n, tags, dnsNames: [], state: 'active', ephemeral: false, keyId: null, createdAt: n, lastSeen: null,
-      observedIp: null, listenPort: null, reported: [],
-    }, 0);
+    pub = new MapPublisher(
+      registry,
+      key,
+      (s, m) => delivered.push([s.identity, m]),
+      createLogger(0, { write: () => {} }),
+    );
+    const add = (identity: string, tags: string[], n: number): void =>
+      void registry.insert(
+        {
+          id: `sys-${identity}`,
+          identity,
+          wgKey: `wg${identity}`,
+          machineKey: `mk${identity}`,
+          hostname: identity,
+          name: identity.toLowerCase(),
+          address: 0x64400000 + n,
+          tags,
+          dnsNames: [],
+          state: 'active',
+          ephemeral: false,
+          keyId: null,
+          createdAt: n,
+          lastSeen: null,
+          observedIp: null,
+          listenPort: null,
+          reported: [],
+        },
+        0,
+      );
     add('AAAAA', ['dev'], 1);
     add('BBBBB', ['server'], 2);
     add('CCCCC', [], 3);
@@ -37,7 +66,10 @@ test('the publisher signs and delivers only maps whose content changed, with gro
     pub.flush();
     assert.equal(delivered.length, 0, 'nothing changed, nothing sent');
 
-    const text = JSON.stringify({ Tags: ['dev', 'server'], Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [] }] });
+    const text = JSON.stringify({
+      Tags: ['dev', 'server'],
+      Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [] }],
+    });
     const r = parsePolicyFile(text);
     assert.ok(r.ok);
     registry.applyPolicy(text, r.file, 1);
@@ -69,7 +101,13 @@ test('incremental passes give every system the same map a full recomputation wou
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;
-    const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} }, 0);
+    const registry = new Registry(
+      store,
+      parseCidr('100.64.0.0/10')!,
+      'warren.internal',
+      { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} },
+      0,
+    );
     pub = new MapPublisher(registry, key, () => {}, createLogger(0, { write: () => {} }));
     const text = JSON.stringify({
       Tags: ['a', 'b', 'c', 'x'],
@@ -77,7 +115,13 @@ test('incremental passes give every system the same map a full recomputation wou
         { Name: 'ab', Senders: ['tag:a'], Receivers: ['tag:b'], Acls: [] },
         { Name: 'cc', Senders: ['tag:c'], Receivers: ['tag:c'], Acls: [] },
         { Name: 'off', Senders: ['tag:a'], Receivers: ['tag:c'], Acls: [], Enabled: false },
-        { Name: 'ip', Senders: ['tag:b'], Receivers: ['tag:a'], Acls: [], TrustRequirements: [{ Type: 'PublicIp', Ranges: ['10.0.0.0/8'] }] },
+        {
+          Name: 'ip',
+          Senders: ['tag:b'],
+          Receivers: ['tag:a'],
+          Acls: [],
+          TrustRequirements: [{ Type: 'PublicIp', Ranges: ['10.0.0.0/8'] }],
+        },
       ],
       Dns: { Records: [{ Name: 'bee', Targets: ['tag:b'] }] },
       Routes: [{ ExitNode: 'tag:x', Subnets: ['192.168.0.0/24'], Senders: ['tag:c'] }],
@@ -96,11 +140,28 @@ test('incremental passes give every system the same map a full recomputation wou
     const add = (): void => {
       made++;
       const identity = `S${String(made).padStart(4, '0')}`.replace(/[ILOU]/g, 'A');
-      registry.insert({
-        id: `sys-${made}`, identity, wgKey: `wg${made}`, machineKey: `mk${made}`, hostname: identity, name: `n${made}`,
-        address: 0x64400000 + made, tags: TAGS[rnd(TAGS.length)]!, dnsNames: [], state: rnd(5) === 0 ? 'pending' : 'active',
-        ephemeral: false, keyId: null, createdAt: made, lastSeen: null, observedIp: null, listenPort: 51820, reported: [],
-      }, 0);
+      registry.insert(
+        {
+          id: `sys-${made}`,
+          identity,
+          wgKey: `wg${made}`,
+          machineKey: `mk${made}`,
+          hostname: identity,
+          name: `n${made}`,
+          address: 0x64400000 + made,
+          tags: TAGS[rnd(TAGS.length)]!,
+          dnsNames: [],
+          state: rnd(5) === 0 ? 'pending' : 'active',
+          ephemeral: false,
+          keyId: null,
+          createdAt: made,
+          lastSeen: null,
+          observedIp: null,
+          listenPort: 51820,
+          reported: [],
+        },
+        0,
+      );
     };
     for (let i = 0; i < 12; i++) add();
     pub.flush();
@@ -109,15 +170,33 @@ test('incremental passes give every system the same map a full recomputation wou
       const all = registry.all().filter((s) => s.state !== 'revoked');
       const s = all[rnd(all.length)]!;
       switch (rnd(9)) {
-        case 0: add(); break;
-        case 1: registry.patch(s, { tags: TAGS[rnd(TAGS.length)]! }); break;
-        case 2: registry.setOnline(s, !s.online, step); break;
-        case 3: registry.patch(s, { reported: [`10.9.0.${rnd(250)}:51820`] }); break;
-        case 4: registry.noteSeen(s, rnd(2) === 0 ? '10.1.2.3' : '203.0.113.1', step); break;
-        case 5: registry.patch(s, { dnsNames: rnd(2) === 0 ? [] : ['extra'] }); break;
-        case 6: if (s.state === 'pending') registry.patch(s, { state: 'active' }); break;
-        case 7: if (rnd(3) === 0) registry.revoke(s); break;
-        default: if (rnd(3) === 0) registry.remove(s); break;
+        case 0:
+          add();
+          break;
+        case 1:
+          registry.patch(s, { tags: TAGS[rnd(TAGS.length)]! });
+          break;
+        case 2:
+          registry.setOnline(s, !s.online, step);
+          break;
+        case 3:
+          registry.patch(s, { reported: [`10.9.0.${rnd(250)}:51820`] });
+          break;
+        case 4:
+          registry.noteSeen(s, rnd(2) === 0 ? '10.1.2.3' : '203.0.113.1', step);
+          break;
+        case 5:
+          registry.patch(s, { dnsNames: rnd(2) === 0 ? [] : ['extra'] });
+          break;
+        case 6:
+          if (s.state === 'pending') registry.patch(s, { state: 'active' });
+          break;
+        case 7:
+          if (rnd(3) === 0) registry.revoke(s);
+          break;
+        default:
+          if (rnd(3) === 0) registry.remove(s);
+          break;
       }
       // Sometimes several changes go into one pass.
       if (rnd(3) !== 0) continue;

@@ -102,7 +102,8 @@ export class MapPublisher {
       this.dirty.add(system.id);
     }
     if (this.timer) return;
-    const delay = system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.stats.lastPassMs));
+    const delay =
+      system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.stats.lastPassMs));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();
@@ -179,7 +180,10 @@ export class MapPublisher {
     this.stats.lastComputed = computed;
     this.stats.lastChanged = changed;
     this.stats.lastVersion = version;
-    if (computed > 0) this.log.debug(`maps: version ${version}, ${changed} of ${computed} computed changed, ${this.stats.lastPassMs.toFixed(1)} ms`);
+    if (computed > 0)
+      this.log.debug(
+        `maps: version ${version}, ${changed} of ${computed} computed changed, ${this.stats.lastPassMs.toFixed(1)} ms`,
+      );
   }
 
   /** stop cancels a scheduled pass and schedules no more (shutdown). */
@@ -203,7 +207,11 @@ export class MapPublisher {
     // payload is the part after the context.
     const bytes = Buffer.from(MAP_SIGNATURE_CONTEXT + mapPayload(version, this.now(), text), 'utf8');
     if (bytes.length - CONTEXT_BYTES > CONTROL_LIMITS.mapBytes) {
-      this.log.rateLimited(`map-too-big:${s.id}`, 60_000).error(`the map of ${s.identity} (${s.name}) has ${bytes.length - CONTEXT_BYTES} bytes, over the ${CONTROL_LIMITS.mapBytes} limit; it keeps its previous map. Narrow the policies that name it.`);
+      this.log
+        .rateLimited(`map-too-big:${s.id}`, 60_000)
+        .error(
+          `the map of ${s.identity} (${s.name}) has ${bytes.length - CONTEXT_BYTES} bytes, over the ${CONTROL_LIMITS.mapBytes} limit; it keeps its previous map. Narrow the policies that name it.`,
+        );
       return { map: before ?? null, peerIds, changed: false };
     }
     const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));

@@ -24,7 +24,10 @@ async function agent(c: TestCoordinator): Promise<SimAgent> {
 
 test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
   const ok: [string, unknown][] = [
-    ['eu,udp=198.51.100.9:3478,tcp=198.51.100.9:443', { name: 'eu', udp: '198.51.100.9:3478', tcp: '198.51.100.9:443' }],
+    [
+      'eu,udp=198.51.100.9:3478,tcp=198.51.100.9:443',
+      { name: 'eu', udp: '198.51.100.9:3478', tcp: '198.51.100.9:443' },
+    ],
     ['us-1,tcp=192.0.2.1:443', { name: 'us-1', tcp: '192.0.2.1:443' }],
     ['r.2, udp = 203.0.113.4:9', { name: 'r.2', udp: '203.0.113.4:9' }],
   ];
@@ -52,12 +55,29 @@ test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
 
 test('serve flags become NAT options; conflicting or malformed ones are usage errors', () => {
   const base = ['--data', '/tmp/x', '--listen', '0.0.0.0:8443'];
-  const o = serveOptions([...base, '--udp', '0.0.0.0:3478', '--public-ip', '203.0.113.7', '--relay-tcp', '0.0.0.0:443',
-    '--relay', 'eu,udp=198.51.100.9:3478,tcp=198.51.100.9:443', '--relay', 'us,tcp=192.0.2.1:443'], io);
+  const o = serveOptions(
+    [
+      ...base,
+      '--udp',
+      '0.0.0.0:3478',
+      '--public-ip',
+      '203.0.113.7',
+      '--relay-tcp',
+      '0.0.0.0:443',
+      '--relay',
+      'eu,udp=198.51.100.9:3478,tcp=198.51.100.9:443',
+      '--relay',
+      'us,tcp=192.0.2.1:443',
+    ],
+    io,
+  );
   assert.deepEqual(o.udp, { host: '0.0.0.0', port: 3478 });
   assert.equal(o.publicIp, '203.0.113.7');
   assert.deepEqual(o.relay, { tcp: { host: '0.0.0.0', port: 443 } });
-  assert.deepEqual(o.externalRelays, [{ name: 'eu', udp: '198.51.100.9:3478', tcp: '198.51.100.9:443' }, { name: 'us', tcp: '192.0.2.1:443' }]);
+  assert.deepEqual(o.externalRelays, [
+    { name: 'eu', udp: '198.51.100.9:3478', tcp: '198.51.100.9:443' },
+    { name: 'us', tcp: '192.0.2.1:443' },
+  ]);
   const plain = serveOptions(base, io);
   assert.deepEqual([plain.udp, plain.publicIp, plain.relay, plain.externalRelays], [undefined, undefined, {}, []]);
   assert.equal(serveOptions([...base, '--no-relay'], io).relay, null);
@@ -73,20 +93,36 @@ test('serve flags become NAT options; conflicting or malformed ones are usage er
     [['--relay', 'eu,udp=1.2.3.4:5', '--relay', 'eu,tcp=1.2.3.4:5'], /the name eu is given twice/],
     [Array.from({ length: 17 }, (_, i) => ['--relay', `r${i},udp=1.2.3.4:${i + 1}`]).flat(), /at most 16 relays/],
   ];
-  for (const [args, want] of bad) assert.throws(() => serveOptions([...base, ...args], io), (e: Error) => e instanceof UsageError && want.test(e.message), args.join(' '));
+  for (const [args, want] of bad)
+    assert.throws(
+      () => serveOptions([...base, ...args], io),
+      (e: Error) => e instanceof UsageError && want.test(e.message),
+      args.join(' '),
+    );
 });
 
 test('natMapFields: the embedded relay first, external ones after; nothing of ours without a public address', () => {
   const external = [{ name: 'eu', udp: '198.51.100.9:3478' }];
   assert.deepEqual(natMapFields({ publicIp: '203.0.113.7', udpPort: 8443, embedded: { tcpPort: 443 }, external }), {
     discovery: '203.0.113.7:8443',
-    relays: [{ name: 'coordinator', udp: '203.0.113.7:8443', tcp: '203.0.113.7:443' }, { name: 'eu', udp: '198.51.100.9:3478' }],
+    relays: [
+      { name: 'coordinator', udp: '203.0.113.7:8443', tcp: '203.0.113.7:443' },
+      { name: 'eu', udp: '198.51.100.9:3478' },
+    ],
   });
-  assert.deepEqual(natMapFields({ publicIp: '203.0.113.7', udpPort: 8443, embedded: { tcpPort: null }, external: [] }), {
-    discovery: '203.0.113.7:8443', relays: [{ name: 'coordinator', udp: '203.0.113.7:8443' }],
+  assert.deepEqual(
+    natMapFields({ publicIp: '203.0.113.7', udpPort: 8443, embedded: { tcpPort: null }, external: [] }),
+    {
+      discovery: '203.0.113.7:8443',
+      relays: [{ name: 'coordinator', udp: '203.0.113.7:8443' }],
+    },
+  );
+  assert.deepEqual(natMapFields({ publicIp: '203.0.113.7', udpPort: 8443, embedded: null, external: [] }), {
+    discovery: '203.0.113.7:8443',
   });
-  assert.deepEqual(natMapFields({ publicIp: '203.0.113.7', udpPort: 8443, embedded: null, external: [] }), { discovery: '203.0.113.7:8443' });
-  assert.deepEqual(natMapFields({ publicIp: null, udpPort: 8443, embedded: { tcpPort: 443 }, external }), { relays: external });
+  assert.deepEqual(natMapFields({ publicIp: null, udpPort: 8443, embedded: { tcpPort: 443 }, external }), {
+    relays: external,
+  });
   assert.deepEqual(natMapFields({ publicIp: null, udpPort: 8443, embedded: { tcpPort: null }, external: [] }), {});
 });
 
@@ -108,44 +144,68 @@ test('maps carry the configured discovery port and relays', { timeout: 20_000 },
   }
 });
 
-test('on a wildcard address without --public-ip, maps carry no discovery and the log says which flag to set', { timeout: 20_000 }, async () => {
-  const c = await startTestCoordinator({ host: '0.0.0.0', externalRelays: [{ name: 'eu', udp: '203.0.113.9:3478' }] });
-  try {
-    const m = await (await agent(c)).getMap();
-    assert.equal(m.discovery, undefined);
-    assert.deepEqual(m.relays, [{ name: 'eu', udp: '203.0.113.9:3478' }]);
-    assert.ok(c.logLines.some((l) => / WARN .*maps carry no discovery port.*--public-ip IP/.test(l)), c.logLines.join(''));
-    // The port still answers (systems that know its address some other way can use it).
-    assert.ok(c.udpPort > 0);
-  } finally {
-    await c.dispose();
-  }
-});
-
-test('serve --udp --public-ip --relay-tcp --relay: the process reports its ports and maps name them', { timeout: 30_000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), 'warren-coordnat-'));
-  try {
-    const p = await startCoordinatorProcess({
-      dataDir: join(root, 'data'), listen: '127.0.0.1:0', udp: '127.0.0.1:0', publicIp: '192.0.2.10', relayTcp: '127.0.0.1:0',
-      relays: ['eu,tcp=203.0.113.9:443'], args: ['-v', '1'],
+test(
+  'on a wildcard address without --public-ip, maps carry no discovery and the log says which flag to set',
+  { timeout: 20_000 },
+  async () => {
+    const c = await startTestCoordinator({
+      host: '0.0.0.0',
+      externalRelays: [{ name: 'eu', udp: '203.0.113.9:3478' }],
     });
     try {
-      assert.ok(p.udpPort > 0);
-      assert.ok(p.relayTcpPort !== null && p.relayTcpPort > 0);
-      assert.match(p.output(), new RegExp(`UDP port 127\\.0\\.0\\.1:${p.udpPort} \\(endpoint discovery, relay\\); relay TCP 127\\.0\\.0\\.1:${p.relayTcpPort}`));
-      const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
-      const a = new SimAgent(p.url);
-      await a.enrol(k.body.key, 'proc');
-      const m = await a.getMap();
-      assert.equal(m.discovery, `192.0.2.10:${p.udpPort}`);
-      assert.deepEqual(m.relays, [
-        { name: 'coordinator', udp: `192.0.2.10:${p.udpPort}`, tcp: `192.0.2.10:${p.relayTcpPort}` },
-        { name: 'eu', tcp: '203.0.113.9:443' },
-      ]);
+      const m = await (await agent(c)).getMap();
+      assert.equal(m.discovery, undefined);
+      assert.deepEqual(m.relays, [{ name: 'eu', udp: '203.0.113.9:3478' }]);
+      assert.ok(
+        c.logLines.some((l) => / WARN .*maps carry no discovery port.*--public-ip IP/.test(l)),
+        c.logLines.join(''),
+      );
+      // The port still answers (systems that know its address some other way can use it).
+      assert.ok(c.udpPort > 0);
     } finally {
-      await p.stop();
+      await c.dispose();
     }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  },
+);
+
+test(
+  'serve --udp --public-ip --relay-tcp --relay: the process reports its ports and maps name them',
+  { timeout: 30_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'warren-coordnat-'));
+    try {
+      const p = await startCoordinatorProcess({
+        dataDir: join(root, 'data'),
+        listen: '127.0.0.1:0',
+        udp: '127.0.0.1:0',
+        publicIp: '192.0.2.10',
+        relayTcp: '127.0.0.1:0',
+        relays: ['eu,tcp=203.0.113.9:443'],
+        args: ['-v', '1'],
+      });
+      try {
+        assert.ok(p.udpPort > 0);
+        assert.ok(p.relayTcpPort !== null && p.relayTcpPort > 0);
+        assert.match(
+          p.output(),
+          new RegExp(
+            `UDP port 127\\.0\\.0\\.1:${p.udpPort} \\(endpoint discovery, relay\\); relay TCP 127\\.0\\.0\\.1:${p.relayTcpPort}`,
+          ),
+        );
+        const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
+        const a = new SimAgent(p.url);
+        await a.enrol(k.body.key, 'proc');
+        const m = await a.getMap();
+        assert.equal(m.discovery, `192.0.2.10:${p.udpPort}`);
+        assert.deepEqual(m.relays, [
+          { name: 'coordinator', udp: `192.0.2.10:${p.udpPort}`, tcp: `192.0.2.10:${p.relayTcpPort}` },
+          { name: 'eu', tcp: '203.0.113.9:443' },
+        ]);
+      } finally {
+        await p.stop();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);

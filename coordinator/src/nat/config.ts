@@ -39,20 +39,27 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
   const shape = 'expected NAME,udp=IP:PORT,tcp=IP:PORT (either of udp and tcp may be left out)';
   const parts = text.split(',');
   const name = parts[0]!.trim();
-  if (!RELAY_NAME.test(name)) return { problem: `${JSON.stringify(name.slice(0, 40))} is not a relay name (1-32 letters, digits, "_", "." or "-"); ${shape}` };
-  if (name === EMBEDDED_RELAY_NAME) return { problem: `the name "${EMBEDDED_RELAY_NAME}" is the embedded relay's; choose another` };
+  if (!RELAY_NAME.test(name))
+    return {
+      problem: `${JSON.stringify(name.slice(0, 40))} is not a relay name (1-32 letters, digits, "_", "." or "-"); ${shape}`,
+    };
+  if (name === EMBEDDED_RELAY_NAME)
+    return { problem: `the name "${EMBEDDED_RELAY_NAME}" is the embedded relay's; choose another` };
   const out: RelayInfo = { name };
   for (const part of parts.slice(1)) {
     const eq = part.indexOf('=');
     const k = part.slice(0, eq).trim();
     const v = part.slice(eq + 1).trim();
-    if (eq < 0 || (k !== 'udp' && k !== 'tcp')) return { problem: `${JSON.stringify(part.slice(0, 60))} is neither udp=IP:PORT nor tcp=IP:PORT; ${shape}` };
+    if (eq < 0 || (k !== 'udp' && k !== 'tcp'))
+      return { problem: `${JSON.stringify(part.slice(0, 60))} is neither udp=IP:PORT nor tcp=IP:PORT; ${shape}` };
     if (out[k] !== undefined) return { problem: `${k}= is given twice` };
     const ep = parseIpv4Endpoint(v);
-    if (ep === null) return { problem: `${k}=${v.slice(0, 60)} is not an IPv4 address and port (like 203.0.113.7:3478)` };
+    if (ep === null)
+      return { problem: `${k}=${v.slice(0, 60)} is not an IPv4 address and port (like 203.0.113.7:3478)` };
     out[k] = ep;
   }
-  if (out.udp === undefined && out.tcp === undefined) return { problem: `relay ${name} has neither udp= nor tcp=; ${shape}` };
+  if (out.udp === undefined && out.tcp === undefined)
+    return { problem: `relay ${name} has neither udp= nor tcp=; ${shape}` };
   return out;
 }
 

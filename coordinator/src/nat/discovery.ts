@@ -20,7 +20,15 @@ import { discoveryReplyBody, parseDiscoveryRequest } from '../../../src-shared/w
 
 /** DISCOVERY_DROPS are the reasons a discovery request goes unanswered. */
 export const DISCOVERY_DROPS = [
-  'not-ipv4', 'rate-limited', 'malformed', 'unknown-system', 'not-active', 'clock-skew', 'bad-signature', 'replay', 'too-many-requests',
+  'not-ipv4',
+  'rate-limited',
+  'malformed',
+  'unknown-system',
+  'not-active',
+  'clock-skew',
+  'bad-signature',
+  'replay',
+  'too-many-requests',
 ] as const;
 export type DiscoveryDrop = (typeof DISCOVERY_DROPS)[number];
 
@@ -85,7 +93,10 @@ export class Discovery {
     const why = this.check(msg, srcIp, srcPort, reply);
     if (why !== null) {
       this.counts.dropped[why]++;
-      if (this.opts.log.enabled('debug')) this.opts.log.rateLimited(`discovery:${why}`, 10_000).debug(`discovery request from ${srcIp}:${srcPort} dropped: ${why}`);
+      if (this.opts.log.enabled('debug'))
+        this.opts.log
+          .rateLimited(`discovery:${why}`, 10_000)
+          .debug(`discovery request from ${srcIp}:${srcPort} dropped: ${why}`);
     }
   }
 
@@ -111,7 +122,8 @@ export class Discovery {
     } catch {
       return 'bad-signature';
     }
-    if (!verifyEd25519(key, signedBytes(NAT_CONTEXT.discoveryRequest, req.signed), req.signature)) return 'bad-signature';
+    if (!verifyEd25519(key, signedBytes(NAT_CONTEXT.discoveryRequest, req.signed), req.signature))
+      return 'bad-signature';
     const admitted = this.nonces.admit(system.id, Buffer.from(req.nonce).toString('hex'), now);
     if (admitted === 'replay') return 'replay';
     if (admitted === 'rate-limited') return 'too-many-requests';

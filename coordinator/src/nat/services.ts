@@ -35,7 +35,12 @@ export interface RelayStats {
 }
 
 /** RelayFactory makes the embedded relay (server.ts passes the relay engine's constructor, relay/src/index.ts). */
-export type RelayFactory = (opts: { coordinatorKey: Uint8Array; log: Logger; now: () => number; name: string }) => EmbeddedRelay;
+export type RelayFactory = (opts: {
+  coordinatorKey: Uint8Array;
+  log: Logger;
+  now: () => number;
+  name: string;
+}) => EmbeddedRelay;
 
 /** NatOptions are serve's NAT settings. */
 export interface NatOptions {
@@ -89,10 +94,21 @@ const fmt = (host: string, port: number): string => `${host.includes(':') ? `[${
 /** startNat opens the UDP port (and the relay's TCP listener); on failure it closes what it opened. */
 export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> {
   const discovery = new Discovery({
-    registry: d.registry, machineKeys: d.machineKeys, signingKey: d.signingKey, log: d.log, now: d.now,
+    registry: d.registry,
+    machineKeys: d.machineKeys,
+    signingKey: d.signingKey,
+    log: d.log,
+    now: d.now,
     recordLoopback: isLoopback(o.udp.host),
   });
-  const relay = o.relay ? d.createRelay({ coordinatorKey: Buffer.from(d.signingKey.publicKey, 'base64'), log: d.log, now: d.now, name: EMBEDDED_RELAY_NAME }) : null;
+  const relay = o.relay
+    ? d.createRelay({
+        coordinatorKey: Buffer.from(d.signingKey.publicKey, 'base64'),
+        log: d.log,
+        now: d.now,
+        name: EMBEDDED_RELAY_NAME,
+      })
+    : null;
   let udp: UdpPort | null = null;
   let tcp: Server | null = null;
   const tcpSockets = new Set<Socket>();
@@ -107,18 +123,38 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   const udpPort = udp.port;
   const relayTcpPort = tcp ? (tcp.address() as { port: number }).port : null;
   const publicIp = o.publicIp ?? concreteIpv4(o.udp.host) ?? concreteIpv4(o.listenHost);
-  const mapFields = natMapFields({ publicIp, udpPort, embedded: relay ? { tcpPort: relayTcpPort } : null, external: o.externalRelays });
-  d.log.info(`UDP port ${fmt(o.udp.host, udpPort)} (endpoint discovery${relay ? ', relay' : ''})${tcp ? `; relay TCP ${fmt(o.relay!.tcp!.host, relayTcpPort!)}` : ''}`
-    + `${publicIp !== null ? `; maps name them ${publicIp}` : ''}${o.externalRelays.length > 0 ? `; ${o.externalRelays.length} external relays` : ''}`);
+  const mapFields = natMapFields({
+    publicIp,
+    udpPort,
+    embedded: relay ? { tcpPort: relayTcpPort } : null,
+    external: o.externalRelays,
+  });
+  d.log.info(
+    `UDP port ${fmt(o.udp.host, udpPort)} (endpoint discovery${relay ? ', relay' : ''})${tcp ? `; relay TCP ${fmt(o.relay!.tcp!.host, relayTcpPort!)}` : ''}` +
+      `${publicIp !== null ? `; maps name them ${publicIp}` : ''}${o.externalRelays.length > 0 ? `; ${o.externalRelays.length} external relays` : ''}`,
+  );
   if (publicIp === null) {
-    d.log.warn(`no public IPv4 address for the UDP port ${fmt(o.udp.host, udpPort)} is known, so maps carry no discovery port${relay ? ' and not the embedded relay' : ''}: set --public-ip IP (the address systems reach this coordinator at)`);
+    d.log.warn(
+      `no public IPv4 address for the UDP port ${fmt(o.udp.host, udpPort)} is known, so maps carry no discovery port${relay ? ' and not the embedded relay' : ''}: set --public-ip IP (the address systems reach this coordinator at)`,
+    );
   }
   const u = udp;
   const t = tcp;
   let closing: Promise<void> | null = null;
   return {
-    discovery, relay, udpPort, relayTcpPort, publicIp, mapFields,
-    stats: () => ({ udpPort, relayTcpPort, udp: u.stats(), discovery: discovery.stats(), relay: relay?.stats() ?? null }),
+    discovery,
+    relay,
+    udpPort,
+    relayTcpPort,
+    publicIp,
+    mapFields,
+    stats: () => ({
+      udpPort,
+      relayTcpPort,
+      udp: u.stats(),
+      discovery: discovery.stats(),
+      relay: relay?.stats() ?? null,
+    }),
     close: () => {
       closing ??= (async () => {
         relay?.close();
@@ -149,7 +185,8 @@ function listenRelayTcp(at: HostPort, relay: EmbeddedRelay, sockets: Set<Socket>
   });
   server.maxConnections = MAX_RELAY_TCP_CONNECTIONS;
   return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => reject(new Error(`cannot listen for relay TCP on ${fmt(at.host, at.port)}: ${e.message}`));
+    const onError = (e: Error): void =>
+      reject(new Error(`cannot listen for relay TCP on ${fmt(at.host, at.port)}: ${e.message}`));
     server.once('error', onError);
     server.listen(at.port, at.host, () => {
       server.off('error', onError);

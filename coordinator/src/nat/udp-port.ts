@@ -173,6 +173,8 @@ export class UdpPort {
   // A handler bug must not take the socket (or the process) down with it.
   private handlerFailed(e: unknown, ip: string, port: number): void {
     this.counts.dropped['handler-error']++;
-    this.log.rateLimited('udp-handler', 60_000).error(`UDP handler failed on a datagram from ${ip}:${port}: ${(e as Error).stack ?? String(e)}`);
+    this.log
+      .rateLimited('udp-handler', 60_000)
+      .error(`UDP handler failed on a datagram from ${ip}:${port}: ${(e as Error).stack ?? String(e)}`);
   }
 }

@@ -22,8 +22,14 @@ test('sanitiseHostname makes a DNS label of whatever the agent reports', () => {
 
 test('uniqueName appends the first free number and keeps the label short', () => {
   const used = new Set(['laptop-1', 'laptop-1-2']);
-  assert.equal(uniqueName('laptop-1', (n) => used.has(n)), 'laptop-1-3');
-  assert.equal(uniqueName('fresh', (n) => used.has(n)), 'fresh');
+  assert.equal(
+    uniqueName('laptop-1', (n) => used.has(n)),
+    'laptop-1-3',
+  );
+  assert.equal(
+    uniqueName('fresh', (n) => used.has(n)),
+    'fresh',
+  );
   const long = 'c'.repeat(63);
   const got = uniqueName(long, (n) => n === long);
   assert.equal(got, `${'c'.repeat(61)}-2`);

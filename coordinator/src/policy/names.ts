@@ -26,7 +26,9 @@ export function parseDnsName(raw: unknown): string | { problem: string } {
   const name = raw.toLowerCase().replace(/\.$/, '');
   for (const label of name.split('.')) {
     if (!isDnsLabel(label)) {
-      return { problem: `${JSON.stringify(raw.slice(0, 80))} is not a DNS name (labels of letters, digits and inner hyphens, separated by dots, relative to the zone)` };
+      return {
+        problem: `${JSON.stringify(raw.slice(0, 80))} is not a DNS name (labels of letters, digits and inner hyphens, separated by dots, relative to the zone)`,
+      };
     }
   }
   return name;

@@ -39,18 +39,90 @@ test('an empty object is a valid (deny everything) file', () => {
 
 /** Each case replaces one piece of GOOD and expects a problem reported where `at` is written. */
 const BAD: { name: string; from: string; to: string; at: string; want: RegExp }[] = [
-  { name: 'undeclared tag in a policy', from: '"Receivers": ["tag:server"', to: '"Receivers": ["tag:servers"', at: '"tag:servers"', want: /tag "servers" is not declared in Tags/ },
-  { name: 'tag that is not a DNS label', from: '"Tags": ["dev",', to: '"Tags": ["dev_team", "dev",', at: '"dev_team"', want: /must be a DNS label/ },
-  { name: 'unknown top-level key', from: '"Routes": [', to: '"Route": [', at: '"Route"', want: /Route: unknown key \(did you mean "Routes"\?\)/ },
-  { name: 'helper parser problem', from: '"Ports": "22,443"', to: '"Ports": "22,70000"', at: '"Ports": "22,70000"', want: /Ports: "70000": ports go from 1 to 65535/ },
-  { name: 'bad PublicIp range', from: '"203.0.113.0/24"', to: '"203.0.113.7/24"', at: '"203.0.113.7/24"', want: /has host bits set; did you mean 203\.0\.113\.0\/24/ },
-  { name: 'bad DNS name', from: '"Name": "DB"', to: '"Name": "d_b"', at: '"Name": "d_b"', want: /Dns\.Records\[0\]\.Name: .*not a DNS name/ },
-  { name: 'undeclared tag in DNS targets', from: '"Targets": ["tag:server"', to: '"Targets": ["tag:db"', at: '"tag:db"', want: /Targets\[0\]: tag "db" is not declared/ },
-  { name: 'route into the overlay', from: '"192.168.1.0/24"', to: '"100.64.0.0/16"', at: '"100.64.0.0/16"', want: /overlaps the virtual network 100\.64\.0\.0\/10/ },
-  { name: 'route without senders', from: ', "Senders": ["tag:dev"] }', to: ' }', at: '{ "ExitNode"', want: /Routes\[0\]\.Senders: is required/ },
-  { name: 'unknown key in a record', from: '"Targets"', to: '"Target"', at: '"Target"', want: /unknown key \(did you mean "Targets"\?\)/ },
-  { name: 'JSON syntax error', from: '"Tags": ["dev",', to: '"Tags": ["dev",,', at: ', "server"', want: /expected a value/ },
-  { name: 'duplicate key', from: '"Dns": {', to: '"Tags": [], "Dns": {', at: '"Tags": [], "Dns"', want: /duplicate key "Tags"/ },
+  {
+    name: 'undeclared tag in a policy',
+    from: '"Receivers": ["tag:server"',
+    to: '"Receivers": ["tag:servers"',
+    at: '"tag:servers"',
+    want: /tag "servers" is not declared in Tags/,
+  },
+  {
+    name: 'tag that is not a DNS label',
+    from: '"Tags": ["dev",',
+    to: '"Tags": ["dev_team", "dev",',
+    at: '"dev_team"',
+    want: /must be a DNS label/,
+  },
+  {
+    name: 'unknown top-level key',
+    from: '"Routes": [',
+    to: '"Route": [',
+    at: '"Route"',
+    want: /Route: unknown key \(did you mean "Routes"\?\)/,
+  },
+  {
+    name: 'helper parser problem',
+    from: '"Ports": "22,443"',
+    to: '"Ports": "22,70000"',
+    at: '"Ports": "22,70000"',
+    want: /Ports: "70000": ports go from 1 to 65535/,
+  },
+  {
+    name: 'bad PublicIp range',
+    from: '"203.0.113.0/24"',
+    to: '"203.0.113.7/24"',
+    at: '"203.0.113.7/24"',
+    want: /has host bits set; did you mean 203\.0\.113\.0\/24/,
+  },
+  {
+    name: 'bad DNS name',
+    from: '"Name": "DB"',
+    to: '"Name": "d_b"',
+    at: '"Name": "d_b"',
+    want: /Dns\.Records\[0\]\.Name: .*not a DNS name/,
+  },
+  {
+    name: 'undeclared tag in DNS targets',
+    from: '"Targets": ["tag:server"',
+    to: '"Targets": ["tag:db"',
+    at: '"tag:db"',
+    want: /Targets\[0\]: tag "db" is not declared/,
+  },
+  {
+    name: 'route into the overlay',
+    from: '"192.168.1.0/24"',
+    to: '"100.64.0.0/16"',
+    at: '"100.64.0.0/16"',
+    want: /overlaps the virtual network 100\.64\.0\.0\/10/,
+  },
+  {
+    name: 'route without senders',
+    from: ', "Senders": ["tag:dev"] }',
+    to: ' }',
+    at: '{ "ExitNode"',
+    want: /Routes\[0\]\.Senders: is required/,
+  },
+  {
+    name: 'unknown key in a record',
+    from: '"Targets"',
+    to: '"Target"',
+    at: '"Target"',
+    want: /unknown key \(did you mean "Targets"\?\)/,
+  },
+  {
+    name: 'JSON syntax error',
+    from: '"Tags": ["dev",',
+    to: '"Tags": ["dev",,',
+    at: ', "server"',
+    want: /expected a value/,
+  },
+  {
+    name: 'duplicate key',
+    from: '"Dns": {',
+    to: '"Tags": [], "Dns": {',
+    at: '"Tags": [], "Dns"',
+    want: /duplicate key "Tags"/,
+  },
 ];
 
 for (const c of BAD) {
@@ -65,7 +137,10 @@ for (const c of BAD) {
     const hit = r.issues.find((i) => c.want.test(`${i.key ?? ''}: ${i.problem}`) || c.want.test(i.problem));
     assert.ok(hit, out);
     const written = text.split('\n')[hit.line - 1]!.slice(hit.column - 1) + '\n';
-    assert.ok(written.startsWith(c.at), `reported at ${hit.line}:${hit.column}, which reads ${JSON.stringify(written.slice(0, 30))}`);
+    assert.ok(
+      written.startsWith(c.at),
+      `reported at ${hit.line}:${hit.column}, which reads ${JSON.stringify(written.slice(0, 30))}`,
+    );
     assert.match(out, new RegExp(`^p\\.json:${hit.line}:${hit.column}: `, 'm'));
   });
 }
@@ -77,7 +152,10 @@ test('an oversized file is refused before parsing', () => {
 });
 
 test('many problems are capped with a count of the rest', () => {
-  const policies = Array.from({ length: 150 }, (_, i) => `{"Name":"p${i}","Senders":["tag:x"],"Receivers":["tag:x"],"Acls":[]}`);
+  const policies = Array.from(
+    { length: 150 },
+    (_, i) => `{"Name":"p${i}","Senders":["tag:x"],"Receivers":["tag:x"],"Acls":[]}`,
+  );
   const r = parsePolicyFile(`{"Policies":[${policies.join(',')}]}`);
   assert.equal(r.ok, false);
   if (r.ok) return;

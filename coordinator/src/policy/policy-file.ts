@@ -4,7 +4,14 @@
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Policy, Selector } from '../../../src-shared/wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote, typeName } from '../../../src-shared/lib/errors.js';
-import { cidrContains, cidrNetwork, cidrIsCanonical, formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import {
+  cidrContains,
+  cidrNetwork,
+  cidrIsCanonical,
+  formatCidr,
+  parseCidr,
+  type Cidr,
+} from '../../../src-shared/lib/ip/ipv4.js';
 import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { normaliseTag, parsePolicies, parseSelector, parseTags } from '../../../src-shared/lib/policy-parse.js';
 import { locateJson } from './json-locate.js';
@@ -61,10 +68,20 @@ type KeyIssue = { key: string | null; problem: string };
 
 /** parsePolicyFile validates text and returns the file, or every issue sorted by position.
  * With network (the virtual network), route subnets that overlap it are refused. */
-export function parsePolicyFile(text: string, network?: Cidr): { ok: true; file: PolicyFile } | { ok: false; issues: PolicyFileIssue[] } {
+export function parsePolicyFile(
+  text: string,
+  network?: Cidr,
+): { ok: true; file: PolicyFile } | { ok: false; issues: PolicyFileIssue[] } {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > CONTROL_LIMITS.policyFileBytes) {
-    return fail([{ line: 1, column: 1, key: null, problem: `the file has ${bytes} bytes (the limit is ${CONTROL_LIMITS.policyFileBytes})` }]);
+    return fail([
+      {
+        line: 1,
+        column: 1,
+        key: null,
+        problem: `the file has ${bytes} bytes (the limit is ${CONTROL_LIMITS.policyFileBytes})`,
+      },
+    ]);
   }
   let raw: unknown;
   try {
@@ -125,7 +142,11 @@ function fail(issues: PolicyFileIssue[]): { ok: false; issues: PolicyFileIssue[]
 
 function located(text: string, issues: KeyIssue[]): { ok: false; issues: PolicyFileIssue[] } {
   const loc = locateJson(text);
-  const out = issues.map((i) => ({ ...(i.key === null ? { line: 1, column: 1 } : loc.locate(i.key)), key: i.key, problem: i.problem }));
+  const out = issues.map((i) => ({
+    ...(i.key === null ? { line: 1, column: 1 } : loc.locate(i.key)),
+    key: i.key,
+    problem: i.problem,
+  }));
   out.sort((a, b) => a.line - b.line || a.column - b.column);
   if (out.length > POLICY_FILE_LIMITS.reportedIssues) {
     const more = out.length - POLICY_FILE_LIMITS.reportedIssues;
@@ -136,7 +157,12 @@ function located(text: string, issues: KeyIssue[]): { ok: false; issues: PolicyF
   return fail(out);
 }
 
-function unknownKeys(obj: Record<string, unknown>, known: readonly string[], parent: string, add: (k: string, p: string) => void): void {
+function unknownKeys(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  parent: string,
+  add: (k: string, p: string) => void,
+): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) add(childPath(parent, k), `unknown key${didYouMean(k, known)}`);
   }
@@ -155,17 +181,22 @@ function checkPolicyExtras(list: unknown[], declared: Set<string>, add: (k: stri
         if (typeof s !== 'string' || !s.toLowerCase().startsWith('tag:')) return;
         const tag = normaliseTag(s);
         if (tag !== null && !declared.has(tag)) {
-          add(indexPath(childPath(path, side), k), `tag ${quote(tag)} is not declared in Tags; add it there or fix the spelling`);
+          add(
+            indexPath(childPath(path, side), k),
+            `tag ${quote(tag)} is not declared in Tags; add it there or fix the spelling`,
+          );
         }
       });
     }
     const reqs = p.TrustRequirements;
     if (!Array.isArray(reqs)) return;
     reqs.forEach((r, j) => {
-      if (!isObject(r) || typeof r.Type !== 'string' || r.Type.toLowerCase().replace(/[-_]/g, '') !== 'publicip') return;
+      if (!isObject(r) || typeof r.Type !== 'string' || r.Type.toLowerCase().replace(/[-_]/g, '') !== 'publicip')
+        return;
       const at = indexPath(childPath(path, 'TrustRequirements'), j);
       if (!Array.isArray(r.Ranges)) return;
-      if (r.Ranges.length === 0) add(childPath(at, 'Ranges'), 'must list at least one range, or the policy could never grant anything');
+      if (r.Ranges.length === 0)
+        add(childPath(at, 'Ranges'), 'must list at least one range, or the policy could never grant anything');
       r.Ranges.forEach((range, k) => {
         const problem = cidrProblem(range);
         if (problem) add(indexPath(childPath(at, 'Ranges'), k), problem);
@@ -187,7 +218,13 @@ function cidrProblem(v: unknown, network?: Cidr): string | null {
   return null;
 }
 
-function arrayAt(v: unknown, at: string, limit: number, add: (k: string, p: string) => void, nonEmpty: boolean): unknown[] | undefined {
+function arrayAt(
+  v: unknown,
+  at: string,
+  limit: number,
+  add: (k: string, p: string) => void,
+  nonEmpty: boolean,
+): unknown[] | undefined {
   if (!Array.isArray(v)) return void add(at, `must be an array, not ${typeName(v)}`);
   if (v.length > limit) return void add(at, `has ${v.length} entries (the limit is ${limit})`);
   if (nonEmpty && v.length === 0) return void add(at, 'must not be empty');
@@ -225,8 +262,12 @@ function parseDns(
 }
 
 function selectors(
-  obj: Record<string, unknown>, key: string, path: string, limit: number,
-  checkSelector: (s: unknown, at: string) => Selector | undefined, add: (k: string, p: string) => void,
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  limit: number,
+  checkSelector: (s: unknown, at: string) => Selector | undefined,
+  add: (k: string, p: string) => void,
 ): Selector[] | undefined {
   const at = childPath(path, key);
   if (!Object.hasOwn(obj, key)) return void add(at, 'is required (tags like "tag:dev" or identities like "G982V")');
@@ -255,7 +296,8 @@ function parseRoutes(
     if (!isObject(r)) return add(path, `must be an object with ExitNode, Subnets and Senders, not ${typeName(r)}`);
     unknownKeys(r, ROUTE_KEYS, path, add);
     let exitNode: Selector | undefined;
-    if (!Object.hasOwn(r, 'ExitNode')) add(childPath(path, 'ExitNode'), 'is required (a tag like "tag:exit" or an identity)');
+    if (!Object.hasOwn(r, 'ExitNode'))
+      add(childPath(path, 'ExitNode'), 'is required (a tag like "tag:exit" or an identity)');
     else exitNode = checkSelector(r.ExitNode, childPath(path, 'ExitNode'));
     let subnets: string[] | undefined;
     const sat = childPath(path, 'Subnets');

@@ -25,7 +25,11 @@ test('serve creates a private data dir, stops cleanly on SIGTERM and restarts wi
         assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
       }
       assert.ok(p.udpPort > 0);
-      assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')), { url: p.url, pid: p.pid, udpPort: p.udpPort });
+      assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')), {
+        url: p.url,
+        pid: p.pid,
+        udpPort: p.udpPort,
+      });
       const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
       agent = new SimAgent(p.url);
       res = await agent.enrol(k.body.key, 'proc');
@@ -65,12 +69,37 @@ test('serve with --tls-cert and --tls-key speaks HTTPS', async (t) => {
   try {
     const cert = join(root, 'cert.pem');
     const key = join(root, 'key.pem');
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(made.status, 0, made.stderr);
     const dataDir = join(root, 'data');
     const pem = readFileSync(cert);
-    const p = await startCoordinatorProcess({ dataDir, listen: '127.0.0.1:0', args: ['--tls-cert', cert, '--tls-key', key] });
+    const p = await startCoordinatorProcess({
+      dataDir,
+      listen: '127.0.0.1:0',
+      args: ['--tls-cert', cert, '--tls-key', key],
+    });
     try {
       assert.match(p.url, /^https:\/\/127\.0\.0\.1:\d+$/);
       const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody, pem);

@@ -9,7 +9,14 @@ import { AgentError, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
 import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
 
 async function key(c: TestCoordinator, over: Record<string, unknown> = {}): Promise<string> {
-  const r = await c.admin<CreatedKey>('POST', '/v1/admin/keys', { tags: ['dev'], approval: 'automatic', uses: 10, expiresInMs: 3_600_000, ephemeral: false, ...over });
+  const r = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+    tags: ['dev'],
+    approval: 'automatic',
+    uses: 10,
+    expiresInMs: 3_600_000,
+    ephemeral: false,
+    ...over,
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.key;
 }
@@ -36,7 +43,8 @@ class Watching {
       const v = pick(this.events);
       if (v !== undefined) return v;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching event within ${ms} ms; got ${JSON.stringify(this.events.map((e) => e.type))}`);
+      if (left <= 0)
+        throw new Error(`no matching event within ${ms} ms; got ${JSON.stringify(this.events.map((e) => e.type))}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiters.push(() => {
@@ -73,7 +81,14 @@ async function watch(agent: SimAgent, since?: number): Promise<{ w: Watching; cl
 
 const POLICY = {
   Tags: ['dev', 'server'],
-  Policies: [{ Name: 'dev to server', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'tcp', Ports: '22' }] }],
+  Policies: [
+    {
+      Name: 'dev to server',
+      Senders: ['tag:dev'],
+      Receivers: ['tag:server'],
+      Acls: [{ Protocol: 'tcp', Ports: '22' }],
+    },
+  ],
   Dns: { Records: [{ Name: 'db', Targets: ['tag:server'] }] },
 };
 
@@ -101,7 +116,10 @@ test('info, enrolment, map and re-enrolment', async () => {
     // twice (a second enrolment with other keys would need a second use).
     const again = await a.enrol(k, 'other-name');
     assert.deepEqual([again.systemId, again.virtualAddress], [res.systemId, res.virtualAddress]);
-    await assert.rejects(new SimAgent(c.url).enrol(k, 'b'), (e: AgentError) => e.code === 'key-used-up' && e.status === 403);
+    await assert.rejects(
+      new SimAgent(c.url).enrol(k, 'b'),
+      (e: AgentError) => e.code === 'key-used-up' && e.status === 403,
+    );
     // A second system with the same hostname gets a de-duplicated name.
     const k2 = await key(c);
     const b = new SimAgent(c.url);
@@ -130,12 +148,24 @@ test('policy shapes maps, and watchers get the new map within a second of a chan
     const applied = await applyPolicy(c, POLICY);
     const m1 = await wd.w.mapAfter(m0.version, 1000);
     assert.ok(Date.now() - t0 < 1000);
-    assert.ok(m1.version <= applied.mapVersion + 5 && m1.version >= applied.mapVersion, `${m1.version} vs ${applied.mapVersion}`);
-    assert.deepEqual(m1.peers.map((p) => [p.identity, p.name, p.dnsNames, p.online]), [[server.identity, 'server', ['server', 'db'], true]]);
-    assert.deepEqual(m1.policies.map((p) => [p.senders, p.receivers]), [[[dev.identity], [server.identity]]]);
+    assert.ok(
+      m1.version <= applied.mapVersion + 5 && m1.version >= applied.mapVersion,
+      `${m1.version} vs ${applied.mapVersion}`,
+    );
+    assert.deepEqual(
+      m1.peers.map((p) => [p.identity, p.name, p.dnsNames, p.online]),
+      [[server.identity, 'server', ['server', 'db'], true]],
+    );
+    assert.deepEqual(
+      m1.policies.map((p) => [p.senders, p.receivers]),
+      [[[dev.identity], [server.identity]]],
+    );
     const sm = await ws.w.mapAfter(0);
     assert.ok(sm.peers.length <= 1);
-    assert.deepEqual((await server.getMap()).peers.map((p) => p.identity), [dev.identity]);
+    assert.deepEqual(
+      (await server.getMap()).peers.map((p) => p.identity),
+      [dev.identity],
+    );
     assert.deepEqual((await other.getMap()).peers, []);
 
     // Tagging `other` as dev makes it a peer of the server; renaming the server shows at the dev.
@@ -147,12 +177,17 @@ test('policy shapes maps, and watchers get the new map within a second of a chan
     assert.deepEqual(m2.peers[0]!.dnsNames, ['db-1', 'db']);
     // Versions only grow on the stream.
     const versions = mapsOf(dev, wd.w.events).map((m) => m.version);
-    assert.deepEqual(versions, [...versions].sort((x, y) => x - y));
+    assert.deepEqual(
+      versions,
+      [...versions].sort((x, y) => x - y),
+    );
     assert.equal(new Set(versions).size, versions.length);
 
     // Endpoints reported by the server reach the dev.
     await server.reportEndpoints({ listenPort: 51999, addresses: ['10.7.0.5'] });
-    const m3 = await wd.w.until((evs) => mapsOf(dev, evs).find((m) => m.peers[0]?.endpoints.includes('10.7.0.5:51999')));
+    const m3 = await wd.w.until((evs) =>
+      mapsOf(dev, evs).find((m) => m.peers[0]?.endpoints.includes('10.7.0.5:51999')),
+    );
     assert.ok(m3);
     wd.close();
     ws.close();
@@ -199,7 +234,10 @@ test('revoking cuts a system off: revoked event, stream closed, 403 afterwards, 
     await ws.done;
     assert.equal(ws.w.closed, true);
     await assert.rejects(server.getMap(), (e: AgentError) => e.status === 403 && e.code === 'revoked');
-    await assert.rejects(server.watch(() => {}), (e: AgentError) => e.status === 403 && e.code === 'revoked');
+    await assert.rejects(
+      server.watch(() => {}),
+      (e: AgentError) => e.status === 403 && e.code === 'revoked',
+    );
     const after = await wd.w.until((evs) => mapsOf(dev, evs).find((m) => m.peers.length === 0), 1000);
     assert.ok(after.version > before.version);
     // The same WireGuard key cannot come back with a fresh enrolment key.
@@ -226,17 +264,24 @@ test('a restart loses nothing: keys, systems, addresses, tags, policy, signing k
     c = await c.restart();
     assert.equal(c.publicKey, publicKey);
     const systems2 = (await c.admin<{ systems: AdminSystem[] }>('GET', '/v1/admin/systems')).body.systems;
-    const stable = (s: AdminSystem[]): unknown => s.map((x) => [x.systemId, x.identity, x.virtualAddress, x.tags, x.dnsNames, x.name, x.state]);
+    const stable = (s: AdminSystem[]): unknown =>
+      s.map((x) => [x.systemId, x.identity, x.virtualAddress, x.tags, x.dnsNames, x.name, x.state]);
     assert.deepEqual(stable(systems2), stable(systems1));
     const policy = await c.admin<PolicyInfo>('GET', '/v1/admin/policy');
     assert.equal(policy.body.text, JSON.stringify(POLICY));
     const keys = await c.admin<{ keys: { uses: number }[] }>('GET', '/v1/admin/keys');
-    assert.deepEqual(keys.body.keys.map((x) => x.uses), [1, 1]);
+    assert.deepEqual(
+      keys.body.keys.map((x) => x.uses),
+      [1, 1],
+    );
     const dev2 = new SimAgent(c.url, { keys: dev.keys });
     Object.assign(dev2, { systemId: dev.systemId, coordinatorPublicKey: dev.coordinatorPublicKey });
     const m2 = await dev2.getMap();
     assert.ok(m2.version > m1.version, `${m2.version} > ${m1.version}`);
-    assert.deepEqual(m2.peers.map((p) => [p.identity, p.dnsNames]), [[server.identity, ['server', 'files', 'db']]]);
+    assert.deepEqual(
+      m2.peers.map((p) => [p.identity, p.dnsNames]),
+      [[server.identity, ['server', 'files', 'db']]],
+    );
   } finally {
     await c.dispose();
   }
@@ -251,7 +296,10 @@ test('ephemeral systems are removed after being offline for the timeout, and the
     const b = new SimAgent(c.url);
     await b.enrol(await key(c), 'keeper');
     // A /30 has two host addresses: the network is now full.
-    await assert.rejects(new SimAgent(c.url).enrol(k, 'third'), (e: AgentError) => e.status === 507 && e.code === 'address-space-full');
+    await assert.rejects(
+      new SimAgent(c.url).enrol(k, 'third'),
+      (e: AgentError) => e.status === 507 && e.code === 'address-space-full',
+    );
     const { close } = await watch(a);
     await new Promise((r) => setTimeout(r, 1500));
     // Online: still there after the timeout.
@@ -286,7 +334,10 @@ test('PublicIp requirements are evaluated against the address the coordinator se
     assert.deepEqual((await dev.getMap()).peers, []);
     await applyPolicy(c, policy(['127.0.0.0/8']));
     const m = await dev.getMap();
-    assert.deepEqual(m.peers.map((p) => p.identity), [server.identity]);
+    assert.deepEqual(
+      m.peers.map((p) => p.identity),
+      [server.identity],
+    );
     assert.deepEqual(m.policies[0]!.trustRequirements, []);
   } finally {
     await c.dispose();
@@ -325,7 +376,10 @@ test('one watch stream per system: a new one replaces the old; the global cap re
     assert.equal(second.w.closed, false);
     const sys = await c.admin<AdminSystem>('GET', `/v1/admin/systems/${a.identity}`);
     assert.equal(sys.body.online, true, 'replacing a stream does not take the system offline');
-    await assert.rejects(b.watch(() => {}), (e: AgentError) => e.status === 429 && e.code === 'rate-limited');
+    await assert.rejects(
+      b.watch(() => {}),
+      (e: AgentError) => e.status === 429 && e.code === 'rate-limited',
+    );
     second.close();
     await second.done;
     const deadline = Date.now() + 2000;

@@ -75,7 +75,9 @@ function checkNetwork(store: Store, network: Cidr, zone: string): void {
   const want = formatCidr(network);
   const stored = store.getMeta('network');
   if (stored !== null && stored !== want) {
-    throw new Error(`this data dir was created with --network ${stored}; its systems have addresses there, so it cannot switch to ${want}`);
+    throw new Error(
+      `this data dir was created with --network ${stored}; its systems have addresses there, so it cannot switch to ${want}`,
+    );
   }
   if (stored === null) store.setMeta('network', want);
   store.setMeta('zone', zone);
@@ -104,22 +106,44 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     checkNetwork(store, opts.network, opts.zone);
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
-    const registry = new Registry(store, opts.network, opts.zone, {
-      changed: (s) => publisher?.changed(s),
-      revoked: (s) => {
-        hub.close(s.id, sseFrame({ type: 'revoked', reason: 'revoked by the admin' }));
-        machineKeys.forget(s.id);
+    const registry = new Registry(
+      store,
+      opts.network,
+      opts.zone,
+      {
+        changed: (s) => publisher?.changed(s),
+        revoked: (s) => {
+          hub.close(s.id, sseFrame({ type: 'revoked', reason: 'revoked by the admin' }));
+          machineKeys.forget(s.id);
+        },
+        removed: (s) => {
+          hub.close(s.id, sseFrame({ type: 'revoked', reason: 'removed' }));
+          machineKeys.forget(s.id);
+        },
       },
-      removed: (s) => {
-        hub.close(s.id, sseFrame({ type: 'revoked', reason: 'removed' }));
-        machineKeys.forget(s.id);
-      },
-    }, now());
+      now(),
+    );
     const createRelay = opts.createRelay ?? ((o) => new Relay(o));
     nat = await startNat(natOptions(opts), { registry, machineKeys, signingKey, log, now, createRelay });
-    publisher = new MapPublisher(registry, signingKey, (s, m) => hub.send(s.id, m.frame, m.version), log, now, nat.mapFields);
+    publisher = new MapPublisher(
+      registry,
+      signingKey,
+      (s, m) => hub.send(s.id, m.frame, m.version),
+      log,
+      now,
+      nat.mapFields,
+    );
     const sv: Services = {
-      registry, publisher, hub, nonces: agentNonceCache(), machineKeys, signingKey, adminToken, log, now, nat,
+      registry,
+      publisher,
+      hub,
+      nonces: agentNonceCache(),
+      machineKeys,
+      signingKey,
+      adminToken,
+      log,
+      now,
+      nat,
     };
     const router = new Router();
     addAgentRoutes(router, sv);
@@ -132,15 +156,27 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
 
     writeServeInfo(opts.dataDir, {
-      url, pid: process.pid, udpPort: nat.udpPort,
+      url,
+      pid: process.pid,
+      udpPort: nat.udpPort,
       ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
       ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
     });
-    log.info(`listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`);
+    log.info(
+      `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`,
+    );
     publisher.changed(null);
 
     const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
-    return { url, publicKey: signingKey.publicKey, adminToken, services: sv, udpPort: nat.udpPort, relayTcpPort: nat.relayTcpPort, close };
+    return {
+      url,
+      publicKey: signingKey.publicKey,
+      adminToken,
+      services: sv,
+      udpPort: nat.udpPort,
+      relayTcpPort: nat.relayTcpPort,
+      close,
+    };
   } catch (e) {
     if (sweeper) clearInterval(sweeper);
     hub.closeAll();
@@ -258,7 +294,12 @@ async function serveRequest(router: Router, log: Logger, req: IncomingMessage, r
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
     const ctx: RequestContext = {
-      req, res, params: {}, path, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), remoteIp: remoteIp(req),
+      req,
+      res,
+      params: {},
+      path,
+      query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
+      remoteIp: remoteIp(req),
     };
     const { handler, params } = router.match(req.method ?? 'GET', path);
     ctx.params = params;
@@ -269,6 +310,10 @@ async function serveRequest(router: Router, log: Logger, req: IncomingMessage, r
       return;
     }
     log.error(`internal error on ${req.method} ${req.url?.slice(0, 200)}: ${(e as Error).stack ?? String(e)}`);
-    sendError(res, new ControlError('internal', 'the coordinator failed to handle this request; see its log'), !req.complete);
+    sendError(
+      res,
+      new ControlError('internal', 'the coordinator failed to handle this request; see its log'),
+      !req.complete,
+    );
   }
 }

@@ -21,7 +21,12 @@ test('allocateAddress fills a /29 with distinct host addresses, never network or
     used.add(a);
   }
   assert.deepEqual([...used].sort((a, b) => a - b).map(formatIPv4), [
-    '10.9.0.9', '10.9.0.10', '10.9.0.11', '10.9.0.12', '10.9.0.13', '10.9.0.14',
+    '10.9.0.9',
+    '10.9.0.10',
+    '10.9.0.11',
+    '10.9.0.12',
+    '10.9.0.13',
+    '10.9.0.14',
   ]);
   assert.throws(() => allocateAddress(net, (x) => used.has(x), used.size), AddressSpaceFull);
 });

@@ -15,10 +15,14 @@ export function parseNetwork(text: string): Cidr | { problem: string } {
   const c = parseCidr(text);
   if (!c) return { problem: `${JSON.stringify(text.slice(0, 40))} is not an IPv4 prefix like 100.64.0.0/10` };
   if (!cidrIsCanonical(c)) {
-    return { problem: `${text} has host bits set; did you mean ${formatCidr({ addr: (c.addr & prefixMask(c.bits)) >>> 0, bits: c.bits })}?` };
+    return {
+      problem: `${text} has host bits set; did you mean ${formatCidr({ addr: (c.addr & prefixMask(c.bits)) >>> 0, bits: c.bits })}?`,
+    };
   }
   if (c.bits < NETWORK_LIMITS.minBits || c.bits > NETWORK_LIMITS.maxBits) {
-    return { problem: `the virtual network must be from /${NETWORK_LIMITS.minBits} to /${NETWORK_LIMITS.maxBits}, not /${c.bits}` };
+    return {
+      problem: `the virtual network must be from /${NETWORK_LIMITS.minBits} to /${NETWORK_LIMITS.maxBits}, not /${c.bits}`,
+    };
   }
   return c;
 }

@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA_FILES, ensureDataDir, loadOrCreateToken, readServeInfo, removeServeInfo, writeServeInfo } from './data-dir.js';
+import {
+  DATA_FILES,
+  ensureDataDir,
+  loadOrCreateToken,
+  readServeInfo,
+  removeServeInfo,
+  writeServeInfo,
+} from './data-dir.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'warren-data-dir-'));
@@ -45,7 +52,13 @@ test('loadOrCreateToken makes one 0600 token, reads the same one back and refuse
 test('writeServeInfo writes serve.json 0600 with no temporary file left; only the named process removes it', () => {
   withDir((dir) => {
     writeServeInfo(dir, { url: 'http://127.0.0.1:1', pid: 1 });
-    const info = { url: 'https://127.0.0.1:8443', pid: 4242, tlsCert: '/etc/warren/cert.pem', udpPort: 3478, relayTcpPort: 3479 };
+    const info = {
+      url: 'https://127.0.0.1:8443',
+      pid: 4242,
+      tlsCert: '/etc/warren/cert.pem',
+      udpPort: 3478,
+      relayTcpPort: 3479,
+    };
     writeServeInfo(dir, info);
     const file = join(dir, DATA_FILES.serve);
     assert.equal(readFileSync(file, 'utf8'), `${JSON.stringify(info)}\n`);

@@ -45,7 +45,8 @@ export function loadOrCreateToken(dir: string): string {
   const file = join(dir, DATA_FILES.adminToken);
   try {
     const t = readFileSync(file, 'utf8').trim();
-    if (!/^[A-Za-z0-9_-]{32,128}$/.test(t)) throw new Error(`${file} does not hold an admin token; delete it to make a new one`);
+    if (!/^[A-Za-z0-9_-]{32,128}$/.test(t))
+      throw new Error(`${file} does not hold an admin token; delete it to make a new one`);
     return t;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -81,7 +82,8 @@ export function readServeInfo(dir: string): ServeInfo | null {
     if (typeof v.url !== 'string' || typeof v.pid !== 'number') return null;
     const port = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 65536;
     return {
-      url: v.url, pid: v.pid,
+      url: v.url,
+      pid: v.pid,
       ...(typeof v.tlsCert === 'string' ? { tlsCert: v.tlsCert } : {}),
       ...(port(v.udpPort) ? { udpPort: v.udpPort } : {}),
       ...(port(v.relayTcpPort) ? { relayTcpPort: v.relayTcpPort } : {}),

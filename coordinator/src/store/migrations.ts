@@ -70,12 +70,16 @@ export class NewerSchema extends Error {
 
 /** migrate brings db up to the last migration; it returns the ids it applied. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  db.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  );
   const done = new Set((db.prepare('SELECT id FROM migrations').all() as { id: number }[]).map((r) => r.id));
   const newest = Math.max(0, ...done);
   const known = Math.max(0, ...migrations.map((m) => m.id));
   if (newest > known) {
-    throw new NewerSchema(`the database has schema step ${newest} but this warren-coordinator knows only up to ${known}; run the newer version, or restore a backup`);
+    throw new NewerSchema(
+      `the database has schema step ${newest} but this warren-coordinator knows only up to ${known}; run the newer version, or restore a backup`,
+    );
   }
   const applied: number[] = [];
   for (const m of migrations) {

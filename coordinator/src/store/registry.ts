@@ -42,7 +42,11 @@ export class Registry {
   private readonly systems = new Map<string, LiveSystem>();
   private readonly byWgKey = new Map<string, LiveSystem>();
   private readonly byMachineKey = new Map<string, LiveSystem>();
-  private readonly live = { identity: new Map<string, LiveSystem>(), address: new Set<number>(), name: new Set<string>() };
+  private readonly live = {
+    identity: new Map<string, LiveSystem>(),
+    address: new Set<number>(),
+    name: new Set<string>(),
+  };
   private activeCache: LiveSystem[] | null = null;
   private versionNow: number;
   private policyNow: PolicyFile = EMPTY_POLICY;
@@ -60,12 +64,15 @@ export class Registry {
     private readonly events: RegistryEvents,
     startedAt: number,
   ) {
-    for (const row of store.listSystems()) this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
+    for (const row of store.listSystems())
+      this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
     this.appliedNow = store.currentPolicy();
     if (this.appliedNow) {
       const r = parsePolicyFile(this.appliedNow.text, network);
       if (!r.ok) {
-        throw new Error(`the stored policy file no longer validates (${r.issues[0]?.problem ?? 'unknown problem'}); apply a fixed one with an older version, or move coordinator.db away`);
+        throw new Error(
+          `the stored policy file no longer validates (${r.issues[0]?.problem ?? 'unknown problem'}); apply a fixed one with an older version, or move coordinator.db away`,
+        );
       }
       this.policyNow = r.file;
     }
@@ -108,7 +115,8 @@ export class Registry {
     const live = this.live.identity.get(upper);
     if (live) return live;
     let found: LiveSystem | undefined;
-    for (const s of this.systems.values()) if (s.identity === upper && (!found || s.createdAt > found.createdAt)) found = s;
+    for (const s of this.systems.values())
+      if (s.identity === upper && (!found || s.createdAt > found.createdAt)) found = s;
     return found;
   }
 
@@ -133,7 +141,8 @@ export class Registry {
     try {
       return allocateAddress(this.network, (a) => this.live.address.has(a), this.live.address.size);
     } catch (e) {
-      if (e instanceof AddressSpaceFull) throw new ControlError('address-space-full', `${e.message}; revoke unused systems or use a larger --network`);
+      if (e instanceof AddressSpaceFull)
+        throw new ControlError('address-space-full', `${e.message}; revoke unused systems or use a larger --network`);
       throw e;
     }
   }
@@ -155,7 +164,12 @@ export class Registry {
   patch(s: LiveSystem, patch: SystemPatch): void {
     this.commit(() => this.store.updateSystem(s.id, patch));
     this.unindex(s);
-    if (patch.tags !== undefined || (patch.state !== undefined && patch.state !== s.state) || patch.observedIp !== undefined) this.worldEpoch++;
+    if (
+      patch.tags !== undefined ||
+      (patch.state !== undefined && patch.state !== s.state) ||
+      patch.observedIp !== undefined
+    )
+      this.worldEpoch++;
     Object.assign(s, patch);
     s.rev++;
     this.index(s);

@@ -18,9 +18,24 @@ function withDir(fn: (dir: string) => void): void {
 
 function system(over: Partial<SystemRow> = {}): SystemRow {
   return {
-    id: 'sys-1', identity: 'G982V', wgKey: 'wg1', machineKey: 'mk1', hostname: 'Laptop', name: 'laptop',
-    address: 0x64400001, tags: ['dev'], dnsNames: ['db'], state: 'active', ephemeral: false, keyId: 'k1',
-    createdAt: 1000, lastSeen: null, observedIp: null, listenPort: null, reported: [], ...over,
+    id: 'sys-1',
+    identity: 'G982V',
+    wgKey: 'wg1',
+    machineKey: 'mk1',
+    hostname: 'Laptop',
+    name: 'laptop',
+    address: 0x64400001,
+    tags: ['dev'],
+    dnsNames: ['db'],
+    state: 'active',
+    ephemeral: false,
+    keyId: 'k1',
+    createdAt: 1000,
+    lastSeen: null,
+    observedIp: null,
+    listenPort: null,
+    reported: [],
+    ...over,
   };
 }
 
@@ -28,7 +43,10 @@ test('migrations run once, are recorded, and a newer schema is refused', () => {
   withDir((dir) => {
     const file = join(dir, 'c.db');
     const db = new Database(file);
-    assert.deepEqual(migrate(db), MIGRATIONS.map((m) => m.id));
+    assert.deepEqual(
+      migrate(db),
+      MIGRATIONS.map((m) => m.id),
+    );
     assert.deepEqual(migrate(db), []);
     db.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(999, 'future', 0);
     assert.throws(() => migrate(db), NewerSchema);
@@ -46,12 +64,25 @@ test('the store uses WAL and keeps everything across a reopen', () => {
       a.bumpMapVersion();
       a.insertPolicy('{"Tags":[]}', 5, a.mapVersion());
       a.insertKey({
-        id: 'k1', hash: 'h1', tags: ['dev'], approval: 'gated', usesAllowed: 3, uses: 0, ephemeral: true,
-        createdAt: 1, expiresAt: 99, revokedAt: null,
+        id: 'k1',
+        hash: 'h1',
+        tags: ['dev'],
+        approval: 'gated',
+        usesAllowed: 3,
+        uses: 0,
+        ephemeral: true,
+        createdAt: 1,
+        expiresAt: 99,
+        revokedAt: null,
       });
     });
     a.useKey('k1');
-    a.updateSystem('sys-1', { tags: ['dev', 'ops'], lastSeen: 77, observedIp: '203.0.113.9', reported: ['10.0.0.2:51820'] });
+    a.updateSystem('sys-1', {
+      tags: ['dev', 'ops'],
+      lastSeen: 77,
+      observedIp: '203.0.113.9',
+      reported: ['10.0.0.2:51820'],
+    });
     a.close();
 
     const b = new Store(file);
@@ -60,7 +91,9 @@ test('the store uses WAL and keeps everything across a reopen', () => {
     db.close();
     assert.equal(b.mapVersion(), 2);
     assert.deepEqual(b.currentPolicy(), { id: 1, text: '{"Tags":[]}', appliedAt: 5, mapVersion: 2 });
-    assert.deepEqual(b.listSystems(), [system({ tags: ['dev', 'ops'], lastSeen: 77, observedIp: '203.0.113.9', reported: ['10.0.0.2:51820'] })]);
+    assert.deepEqual(b.listSystems(), [
+      system({ tags: ['dev', 'ops'], lastSeen: 77, observedIp: '203.0.113.9', reported: ['10.0.0.2:51820'] }),
+    ]);
     const k = b.keyByHash('h1');
     assert.equal(k?.uses, 1);
     assert.equal(k?.ephemeral, true);
@@ -76,14 +109,23 @@ test('identity, address and name are unique among systems that are not revoked',
     const s = new Store(join(dir, 'c.db'));
     s.insertSystem(system());
     const clash = system({ id: 'sys-2', wgKey: 'wg2', machineKey: 'mk2', address: 2, name: 'other' });
-    assert.throws(() => s.insertSystem(system({ id: 'sys-4', wgKey: 'wg4', machineKey: 'mk4', identity: 'AAAAA', name: 'other' })), /UNIQUE constraint failed: systems.address/);
-    assert.throws(() => s.insertSystem(system({ id: 'sys-5', wgKey: 'wg5', machineKey: 'mk5', identity: 'BBBBB', address: 3 })), /UNIQUE constraint failed: systems.name/);
+    assert.throws(
+      () => s.insertSystem(system({ id: 'sys-4', wgKey: 'wg4', machineKey: 'mk4', identity: 'AAAAA', name: 'other' })),
+      /UNIQUE constraint failed: systems.address/,
+    );
+    assert.throws(
+      () => s.insertSystem(system({ id: 'sys-5', wgKey: 'wg5', machineKey: 'mk5', identity: 'BBBBB', address: 3 })),
+      /UNIQUE constraint failed: systems.name/,
+    );
     assert.throws(() => s.insertSystem(clash), /UNIQUE constraint failed: systems.identity/);
     s.updateSystem('sys-1', { state: 'revoked' });
     s.insertSystem(clash);
     assert.equal(s.listSystems().length, 2);
     // The WireGuard and machine keys stay unique even after a revoke.
-    assert.throws(() => s.insertSystem(system({ id: 'sys-3', identity: 'ZZZZZ', address: 9, name: 'x', machineKey: 'mk9' })), /UNIQUE constraint failed: systems.wg_key/);
+    assert.throws(
+      () => s.insertSystem(system({ id: 'sys-3', identity: 'ZZZZZ', address: 9, name: 'x', machineKey: 'mk9' })),
+      /UNIQUE constraint failed: systems.wg_key/,
+    );
     s.close();
   });
 });
@@ -91,11 +133,15 @@ test('identity, address and name are unique among systems that are not revoked',
 test('a failed transaction changes nothing', () => {
   withDir((dir) => {
     const s = new Store(join(dir, 'c.db'));
-    assert.throws(() => s.transaction(() => {
-      s.bumpMapVersion();
-      s.insertSystem(system());
-      s.insertSystem(system());
-    }), /UNIQUE constraint failed: systems\./);
+    assert.throws(
+      () =>
+        s.transaction(() => {
+          s.bumpMapVersion();
+          s.insertSystem(system());
+          s.insertSystem(system());
+        }),
+      /UNIQUE constraint failed: systems\./,
+    );
     assert.equal(s.mapVersion(), 0);
     assert.deepEqual(s.listSystems(), []);
     s.close();

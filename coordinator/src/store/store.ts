@@ -41,35 +41,87 @@ export interface AppliedPolicy {
 export type SystemPatch = Partial<Omit<SystemRow, 'id' | 'identity' | 'wgKey' | 'machineKey' | 'createdAt'>>;
 
 const COLUMNS: Record<keyof SystemPatch, string> = {
-  hostname: 'hostname', name: 'name', address: 'address', tags: 'tags', dnsNames: 'dns_names', state: 'state',
-  ephemeral: 'ephemeral', keyId: 'key_id', lastSeen: 'last_seen', observedIp: 'observed_ip',
-  listenPort: 'listen_port', reported: 'reported',
+  hostname: 'hostname',
+  name: 'name',
+  address: 'address',
+  tags: 'tags',
+  dnsNames: 'dns_names',
+  state: 'state',
+  ephemeral: 'ephemeral',
+  keyId: 'key_id',
+  lastSeen: 'last_seen',
+  observedIp: 'observed_ip',
+  listenPort: 'listen_port',
+  reported: 'reported',
 };
 
 interface RawSystem {
-  id: string; identity: string; wg_key: string; machine_key: string; hostname: string; name: string;
-  address: number; tags: string; dns_names: string; state: SystemState; ephemeral: number; key_id: string | null;
-  created_at: number; last_seen: number | null; observed_ip: string | null; listen_port: number | null; reported: string;
+  id: string;
+  identity: string;
+  wg_key: string;
+  machine_key: string;
+  hostname: string;
+  name: string;
+  address: number;
+  tags: string;
+  dns_names: string;
+  state: SystemState;
+  ephemeral: number;
+  key_id: string | null;
+  created_at: number;
+  last_seen: number | null;
+  observed_ip: string | null;
+  listen_port: number | null;
+  reported: string;
 }
 
 interface RawKey {
-  id: string; hash: string; tags: string; approval: Approval; uses_allowed: number; uses: number;
-  ephemeral: number; created_at: number; expires_at: number; revoked_at: number | null;
+  id: string;
+  hash: string;
+  tags: string;
+  approval: Approval;
+  uses_allowed: number;
+  uses: number;
+  ephemeral: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
 function toSystem(r: RawSystem): SystemRow {
   return {
-    id: r.id, identity: r.identity, wgKey: r.wg_key, machineKey: r.machine_key, hostname: r.hostname, name: r.name,
-    address: r.address, tags: JSON.parse(r.tags) as string[], dnsNames: JSON.parse(r.dns_names) as string[],
-    state: r.state, ephemeral: r.ephemeral === 1, keyId: r.key_id, createdAt: r.created_at, lastSeen: r.last_seen,
-    observedIp: r.observed_ip, listenPort: r.listen_port, reported: JSON.parse(r.reported) as string[],
+    id: r.id,
+    identity: r.identity,
+    wgKey: r.wg_key,
+    machineKey: r.machine_key,
+    hostname: r.hostname,
+    name: r.name,
+    address: r.address,
+    tags: JSON.parse(r.tags) as string[],
+    dnsNames: JSON.parse(r.dns_names) as string[],
+    state: r.state,
+    ephemeral: r.ephemeral === 1,
+    keyId: r.key_id,
+    createdAt: r.created_at,
+    lastSeen: r.last_seen,
+    observedIp: r.observed_ip,
+    listenPort: r.listen_port,
+    reported: JSON.parse(r.reported) as string[],
   };
 }
 
 function toKey(r: RawKey): EnrolmentKey {
   return {
-    id: r.id, hash: r.hash, tags: JSON.parse(r.tags) as string[], approval: r.approval, usesAllowed: r.uses_allowed,
-    uses: r.uses, ephemeral: r.ephemeral === 1, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+    id: r.id,
+    hash: r.hash,
+    tags: JSON.parse(r.tags) as string[],
+    approval: r.approval,
+    usesAllowed: r.uses_allowed,
+    uses: r.uses,
+    ephemeral: r.ephemeral === 1,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
   };
 }
 
@@ -93,15 +145,19 @@ export class Store {
     migrate(this.db);
     this.stmt = {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      insertKey: this.db.prepare(`INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at, revoked_at)
+      setMeta: this.db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      insertKey: this.db
+        .prepare(`INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at, revoked_at)
         VALUES (@id, @hash, @tags, @approval, @usesAllowed, @uses, @ephemeral, @createdAt, @expiresAt, @revokedAt)`),
       listKeys: this.db.prepare('SELECT * FROM enrolment_keys ORDER BY created_at, id'),
       keyByHash: this.db.prepare('SELECT * FROM enrolment_keys WHERE hash = ?'),
       keyById: this.db.prepare('SELECT * FROM enrolment_keys WHERE id = ?'),
       useKey: this.db.prepare('UPDATE enrolment_keys SET uses = uses + 1 WHERE id = ?'),
       revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      insertSystem: this.db.prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
+      insertSystem: this.db
+        .prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
         ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
         VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
         @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported)`),
@@ -167,7 +223,10 @@ export class Store {
 
   insertSystem(s: SystemRow): void {
     this.stmt.insertSystem.run({
-      ...s, tags: JSON.stringify(s.tags), dnsNames: JSON.stringify(s.dnsNames), reported: JSON.stringify(s.reported),
+      ...s,
+      tags: JSON.stringify(s.tags),
+      dnsNames: JSON.stringify(s.dnsNames),
+      reported: JSON.stringify(s.reported),
       ephemeral: s.ephemeral ? 1 : 0,
     });
   }
@@ -200,7 +259,8 @@ export class Store {
   }
 
   currentPolicy(): AppliedPolicy | null {
-    const r = this.stmt.currentPolicy.get() as { id: number; text: string; applied_at: number; map_version: number } | undefined;
+    const r = this.stmt.currentPolicy.get() as
+      { id: number; text: string; applied_at: number; map_version: number } | undefined;
     return r ? { id: r.id, text: r.text, appliedAt: r.applied_at, mapVersion: r.map_version } : null;
   }
 

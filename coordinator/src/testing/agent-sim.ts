@@ -4,8 +4,17 @@
 // with this file but the contract.
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
-  AGENT_AUTH, CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL,
-  type EndpointReport, type EnrolRequest, type EnrolResponse, type NetworkMap, type RelayTokenResponse, type SignedMap, type WatchEvent,
+  AGENT_AUTH,
+  CONTROL_LIMITS,
+  CONTROL_PATHS,
+  CONTROL_PROTOCOL,
+  type EndpointReport,
+  type EnrolRequest,
+  type EnrolResponse,
+  type NetworkMap,
+  type RelayTokenResponse,
+  type SignedMap,
+  type WatchEvent,
 } from '../../../src-shared/wire/control.js';
 import { NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
 import { discoveryRequestBody } from '../../../src-shared/wire/nat-discovery.js';
@@ -31,28 +40,64 @@ function rawPublic(key: KeyObject): string {
 export function generateAgentKeys(): AgentKeys {
   const wg = generateKeyPairSync('x25519');
   const machine = generateKeyPairSync('ed25519');
-  return { wireguardPublicKey: rawPublic(wg.publicKey), machinePublicKey: rawPublic(machine.publicKey), machinePrivateKey: machine.privateKey };
+  return {
+    wireguardPublicKey: rawPublic(wg.publicKey),
+    machinePublicKey: rawPublic(machine.publicKey),
+    machinePrivateKey: machine.privateKey,
+  };
 }
 
 /** buildEnrolRequest makes a correctly signed EnrolRequest (tests then break pieces of it). */
-export function buildEnrolRequest(keys: AgentKeys, enrolmentKey: string, hostname: string, endpoints: string[] = [], ts = Date.now()): EnrolRequest {
-  const proof = sign(null, enrolProofMessage(enrolmentKey, keys.wireguardPublicKey, ts), keys.machinePrivateKey).toString('base64');
+export function buildEnrolRequest(
+  keys: AgentKeys,
+  enrolmentKey: string,
+  hostname: string,
+  endpoints: string[] = [],
+  ts = Date.now(),
+): EnrolRequest {
+  const proof = sign(
+    null,
+    enrolProofMessage(enrolmentKey, keys.wireguardPublicKey, ts),
+    keys.machinePrivateKey,
+  ).toString('base64');
   return {
-    protocol: CONTROL_PROTOCOL, enrolmentKey, wireguardPublicKey: keys.wireguardPublicKey,
-    machinePublicKey: keys.machinePublicKey, hostname, ts, proof, endpoints,
+    protocol: CONTROL_PROTOCOL,
+    enrolmentKey,
+    wireguardPublicKey: keys.wireguardPublicKey,
+    machinePublicKey: keys.machinePublicKey,
+    hostname,
+    ts,
+    proof,
+    endpoints,
   };
 }
 
 /** authHeader signs one request (control.ts AGENT_AUTH). */
-export function authHeader(keys: AgentKeys, systemId: string, method: string, pathWithQuery: string, body: Uint8Array, ts = Date.now(), nonce = randomBytes(16).toString('hex')): string {
-  const sig = sign(null, Buffer.from(signingString(method, pathWithQuery, ts, nonce, body), 'utf8'), keys.machinePrivateKey);
+export function authHeader(
+  keys: AgentKeys,
+  systemId: string,
+  method: string,
+  pathWithQuery: string,
+  body: Uint8Array,
+  ts = Date.now(),
+  nonce = randomBytes(16).toString('hex'),
+): string {
+  const sig = sign(
+    null,
+    Buffer.from(signingString(method, pathWithQuery, ts, nonce, body), 'utf8'),
+    keys.machinePrivateKey,
+  );
   return `${AGENT_AUTH.scheme} system=${systemId},ts=${ts},nonce=${nonce},sig=${sig.toString('base64')}`;
 }
 
 /** AgentError is a non-2xx answer with its control.ts code. */
 export class AgentError extends Error {
   override name = 'AgentError';
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(`${status} ${code}: ${message}`);
   }
 }
@@ -80,7 +125,10 @@ export class SimAgent {
   identity = '';
   coordinatorPublicKey = '';
 
-  constructor(readonly url: string, opts: { keys?: AgentKeys; ca?: string | Buffer } = {}) {
+  constructor(
+    readonly url: string,
+    opts: { keys?: AgentKeys; ca?: string | Buffer } = {},
+  ) {
     this.keys = opts.keys ?? generateAgentKeys();
     this.ca = opts.ca;
   }
@@ -90,7 +138,12 @@ export class SimAgent {
   /** enrol joins the network; it remembers the system id and pins the coordinator's key. */
   async enrol(enrolmentKey: string, hostname: string, endpoints: string[] = []): Promise<EnrolResponse> {
     const body = JSON.stringify(buildEnrolRequest(this.keys, enrolmentKey, hostname, endpoints));
-    const r = await send(`${this.url}${CONTROL_PATHS.enrol}`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, ca: this.ca });
+    const r = await send(`${this.url}${CONTROL_PATHS.enrol}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+      ca: this.ca,
+    });
     if (r.status !== 200 && r.status !== 201) throw errorOf(r);
     const res = JSON.parse(r.body.toString('utf8')) as EnrolResponse;
     this.systemId = res.systemId;
@@ -102,9 +155,16 @@ export class SimAgent {
   /** signed sends a signed request and returns the raw response. */
   signed(method: string, pathWithQuery: string, body = ''): Promise<HttpResponse> {
     const bytes = Buffer.from(body, 'utf8');
-    const headers: Record<string, string> = { authorization: authHeader(this.keys, this.systemId, method, pathWithQuery, bytes) };
+    const headers: Record<string, string> = {
+      authorization: authHeader(this.keys, this.systemId, method, pathWithQuery, bytes),
+    };
     if (body !== '') headers['content-type'] = 'application/json';
-    return send(`${this.url}${pathWithQuery}`, { method, headers, ...(body !== '' ? { body: bytes } : {}), ca: this.ca });
+    return send(`${this.url}${pathWithQuery}`, {
+      method,
+      headers,
+      ...(body !== '' ? { body: bytes } : {}),
+      ca: this.ca,
+    });
   }
 
   /** verify checks a signed map against the pinned key and that it is addressed to this agent. */
@@ -112,7 +172,8 @@ export class SimAgent {
     const payload = verifySignedMap(this.coordinatorPublicKey, signed);
     if (!payload) throw new Error('the map signature does not verify with the pinned coordinator key');
     const map = JSON.parse(payload.toString('utf8')) as NetworkMap;
-    if (map.systemId !== this.systemId) throw new Error(`the map is addressed to ${map.systemId}, not ${this.systemId}`);
+    if (map.systemId !== this.systemId)
+      throw new Error(`the map is addressed to ${map.systemId}, not ${this.systemId}`);
     return map;
   }
 
@@ -142,13 +203,19 @@ export class SimAgent {
   /** discoveryRequest builds a signed discovery datagram (nat-discovery.ts) for the UDP port. */
   discoveryRequest(ts = Date.now(), nonce: Uint8Array = randomBytes(16)): Uint8Array {
     const body = discoveryRequestBody(this.systemId, ts, nonce);
-    return withSignature(body, sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, body), this.keys.machinePrivateKey));
+    return withSignature(
+      body,
+      sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, body), this.keys.machinePrivateKey),
+    );
   }
 
   /** watch opens the stream; onEvent gets each event's name and raw data (JSON of a WatchEvent). */
   async watch(onEvent: (event: string, data: string) => void, since?: number): Promise<WatchHandle> {
     const path = since === undefined ? CONTROL_PATHS.watch : `${CONTROL_PATHS.watch}?since=${since}`;
-    const headers = { authorization: authHeader(this.keys, this.systemId, 'GET', path, Buffer.alloc(0)), accept: 'text/event-stream' };
+    const headers = {
+      authorization: authHeader(this.keys, this.systemId, 'GET', path, Buffer.alloc(0)),
+      accept: 'text/event-stream',
+    };
     const { res, abort } = await openStream(`${this.url}${path}`, { method: 'GET', headers, ca: this.ca });
     if (res.statusCode !== 200) {
       const chunks: Buffer[] = [];

@@ -59,7 +59,11 @@ export interface CoordinatorProcessOptions {
 /** serveArgs turns the options into `serve`'s command line. */
 export function serveArgs(opts: CoordinatorProcessOptions): string[] {
   return [
-    'serve', '--data', opts.dataDir, '--listen', opts.listen,
+    'serve',
+    '--data',
+    opts.dataDir,
+    '--listen',
+    opts.listen,
     ...(opts.udp !== undefined ? ['--udp', opts.udp] : []),
     ...(opts.publicIp !== undefined ? ['--public-ip', opts.publicIp] : []),
     ...(opts.relayTcp !== undefined ? ['--relay-tcp', opts.relayTcp] : []),
@@ -98,7 +102,13 @@ export async function startCoordinatorProcess(opts: CoordinatorProcessOptions): 
           const { publicKey } = JSON.parse(r.body.toString('utf8')) as { publicKey: string };
           const adminToken = readFileSync(join(opts.dataDir, 'admin.token'), 'utf8').trim();
           return {
-            url: info.url, publicKey, adminToken, pid: child.pid!, udpPort: info.udpPort ?? 0, relayTcpPort: info.relayTcpPort ?? null, output: () => log,
+            url: info.url,
+            publicKey,
+            adminToken,
+            pid: child.pid!,
+            udpPort: info.udpPort ?? 0,
+            relayTcpPort: info.relayTcpPort ?? null,
+            output: () => log,
             stop: () => signal(child, 'SIGTERM', exited),
             kill: async () => void (await signal(child, 'SIGKILL', exited)),
           };
@@ -132,12 +142,21 @@ export interface TestCoordinator extends RunningCoordinator {
 }
 
 /** startTestCoordinator starts an in-process coordinator for tests. */
-export async function startTestCoordinator(over: Partial<ServeOptions> = {}, dataDir = mkdtempSync(join(tmpdir(), 'warren-coord-'))): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  over: Partial<ServeOptions> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'warren-coord-')),
+): Promise<TestCoordinator> {
   const logLines: string[] = [];
   const sink: LogSink = { write: (l: string) => logLines.push(l) };
   const running = await startCoordinator({
-    dataDir, host: '127.0.0.1', port: 0, ephemeralTimeoutMs: 600_000, network: parseCidr('100.64.0.0/10')!,
-    zone: 'warren.internal', log: createLogger(3, sink), ...over,
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    ephemeralTimeoutMs: 600_000,
+    network: parseCidr('100.64.0.0/10')!,
+    zone: 'warren.internal',
+    log: createLogger(3, sink),
+    ...over,
   });
   const t: TestCoordinator = {
     ...running,
@@ -163,8 +182,19 @@ export const DEV_TO_SERVER_POLICY = {
 };
 
 /** enrolledAgent makes a one-use key with these tags and enrols a simulated agent with it. */
-export async function enrolledAgent(c: TestCoordinator, tags: string[], name: string, approval = 'automatic'): Promise<SimAgent> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', { tags, approval, uses: 1, expiresInMs: 3_600_000, ephemeral: false });
+export async function enrolledAgent(
+  c: TestCoordinator,
+  tags: string[],
+  name: string,
+  approval = 'automatic',
+): Promise<SimAgent> {
+  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+    tags,
+    approval,
+    uses: 1,
+    expiresInMs: 3_600_000,
+    ephemeral: false,
+  });
   if (k.status !== 201) throw new Error(`creating a key failed: HTTP ${k.status}`);
   const a = new SimAgent(c.url);
   await a.enrol(k.body.key, name);

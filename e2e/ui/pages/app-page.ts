@@ -42,7 +42,10 @@ export class PeerCard {
 
 /** AppPage is the whole window. */
 export class AppPage {
-  constructor(readonly page: Page, private readonly artifacts: string) {
+  constructor(
+    readonly page: Page,
+    private readonly artifacts: string,
+  ) {
     mkdirSync(artifacts, { recursive: true });
   }
 

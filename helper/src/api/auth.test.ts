@@ -16,12 +16,20 @@ const GROUP = [
 
 test('parseGroupGid finds exactly the named group and refuses malformed lines', () => {
   const cases: [string, number | null][] = [
-    ['warren', 998], ['root', 0], ['warrenx', 997], ['warre', null], ['broken', null], ['short', null], ['big', null], ['', null],
+    ['warren', 998],
+    ['root', 0],
+    ['warrenx', 997],
+    ['warre', null],
+    ['broken', null],
+    ['short', null],
+    ['big', null],
+    ['', null],
   ];
   for (const [name, want] of cases) assert.equal(parseGroupGid(GROUP, name), want, name);
 });
 
-const status = (uid: string, groups: string) => `Name:\tnode\nUid:\t${uid}\nGid:\t100\t100\t100\t100\nGroups:\t${groups}\n`;
+const status = (uid: string, groups: string) =>
+  `Name:\tnode\nUid:\t${uid}\nGid:\t100\t100\t100\t100\nGroups:\t${groups}\n`;
 
 test('parseProcStatusGroups believes the groups only when the Uid line names the caller', () => {
   const cases: [string, number, number[] | null][] = [
@@ -41,7 +49,11 @@ test('checkAccess: root, primary group, supplementary group, others; and what a 
     const groupFile = join(dir, 'group');
     writeFileSync(groupFile, GROUP);
     const procRoot = join(dir, 'proc');
-    for (const [pid, uid, groups] of [[10, 1000, '998'], [11, 1001, '4 24'], [12, 1002, '998']] as const) {
+    for (const [pid, uid, groups] of [
+      [10, 1000, '998'],
+      [11, 1001, '4 24'],
+      [12, 1002, '998'],
+    ] as const) {
       mkdirSync(join(procRoot, String(pid)), { recursive: true });
       writeFileSync(join(procRoot, String(pid), 'status'), status(`${uid}\t${uid}\t${uid}\t${uid}`, groups));
     }
@@ -59,8 +71,14 @@ test('checkAccess: root, primary group, supplementary group, others; and what a 
     for (const [label, caller, group, want] of cases) {
       assert.equal(checkAccess(caller, group, deps).privileged, want, label);
     }
-    assert.match(deniedMessage(checkAccess({ pid: 11, uid: 1001, gid: 1001 }, 'warren', deps)), /membership in the "warren" group.*usermod -aG warren/);
-    assert.match(deniedMessage(checkAccess({ pid: 11, uid: 1001, gid: 1001 }, 'nogroup', deps)), /"nogroup" does not exist.*groupadd nogroup/);
+    assert.match(
+      deniedMessage(checkAccess({ pid: 11, uid: 1001, gid: 1001 }, 'warren', deps)),
+      /membership in the "warren" group.*usermod -aG warren/,
+    );
+    assert.match(
+      deniedMessage(checkAccess({ pid: 11, uid: 1001, gid: 1001 }, 'nogroup', deps)),
+      /"nogroup" does not exist.*groupadd nogroup/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

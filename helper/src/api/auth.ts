@@ -72,9 +72,17 @@ export function parseProcStatusGroups(text: string, uid: number): number[] | nul
   let groups: number[] | null = null;
   for (const line of text.split('\n')) {
     if (line.startsWith('Uid:')) {
-      uidOk = line.slice(4).trim().split(/\s+/).some((f) => f === String(uid));
+      uidOk = line
+        .slice(4)
+        .trim()
+        .split(/\s+/)
+        .some((f) => f === String(uid));
     } else if (line.startsWith('Groups:')) {
-      const fields = line.slice(7).trim().split(/\s+/).filter((f) => f !== '');
+      const fields = line
+        .slice(7)
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '');
       if (fields.length > MAX_GROUPS || !fields.every((f) => /^[0-9]{1,10}$/.test(f))) return null;
       groups = fields.map(Number);
     }
@@ -98,7 +106,9 @@ export interface AccessCheck {
 
 /** checkAccess decides for one caller: root, or operator group as primary or supplementary group. */
 export function checkAccess(
-  caller: PeerCaller | null, group: string, deps: { groupFile?: string; procRoot?: string } = {},
+  caller: PeerCaller | null,
+  group: string,
+  deps: { groupFile?: string; procRoot?: string } = {},
 ): AccessCheck {
   const gid = groupGid(group, deps.groupFile);
   if (caller === null) return { privileged: false, group, groupGid: gid };
@@ -112,9 +122,13 @@ export function checkAccess(
 /** deniedMessage words a 403 so the person knows what to do. */
 export function deniedMessage(a: AccessCheck): string {
   if (a.groupGid === null) {
-    return `this needs root: the operator group "${a.group}" does not exist on this system ` +
-      `(an administrator can create it with \`groupadd ${a.group}\` and add you to it)`;
+    return (
+      `this needs root: the operator group "${a.group}" does not exist on this system ` +
+      `(an administrator can create it with \`groupadd ${a.group}\` and add you to it)`
+    );
   }
-  return `this needs root or membership in the "${a.group}" group: ` +
-    `ask an administrator to run \`usermod -aG ${a.group} YOUR_USER\`, then log in again`;
+  return (
+    `this needs root or membership in the "${a.group}" group: ` +
+    `ask an administrator to run \`usermod -aG ${a.group} YOUR_USER\`, then log in again`
+  );
 }

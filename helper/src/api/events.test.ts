@@ -14,9 +14,18 @@ import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import { SseParser, type SseEvent } from '../../../src-shared/lib/sse.js';
 
 const STATUS: Status = {
-  version: '0.1.0', identity: 'G982V', publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=', virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10', adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [],
-  drops: {}, startedAt: 1_700_000_000_000,
+  version: '0.1.0',
+  identity: 'G982V',
+  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  state: 'connected',
+  mode: 'static',
+  peers: [],
+  drops: {},
+  startedAt: 1_700_000_000_000,
 };
 const quietLog = createLogger(0, { write: () => true });
 
@@ -84,7 +93,10 @@ function openEventStream(path: string): Promise<EventStream> {
       res.on('error', () => undefined);
       const ended = new Promise<void>((r) => res.once('close', () => r()));
       resolve({
-        headers: res.headers, events, raw, ended,
+        headers: res.headers,
+        events,
+        raw,
+        ended,
         async next(timeoutMs = 3000) {
           const deadline = Date.now() + timeoutMs;
           while (read >= events.length) {
@@ -110,7 +122,10 @@ test('GET /v1/events: a snapshot first, then a status after a change, coalesced,
   let current: Status = { ...STATUS, state: 'connected' };
   let built = 0;
   const server = await startApiServer({
-    socketPath: path, log: quietLog, events: feed, eventLimits: { tickMs: 60_000, coalesceMs: 100 },
+    socketPath: path,
+    log: quietLog,
+    events: feed,
+    eventLimits: { tickMs: 60_000, coalesceMs: 100 },
     getStatus: () => {
       built++;
       return current;
@@ -144,12 +159,18 @@ test('GET /v1/events: a snapshot first, then a status after a change, coalesced,
     await server.close();
   }
 
-  const ticking = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS, eventLimits: { tickMs: 100, heartbeatMs: 250 } });
+  const ticking = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => STATUS,
+    eventLimits: { tickMs: 100, heartbeatMs: 250 },
+  });
   try {
     const s = await openEventStream(path);
     assert.equal((await s.next()).event, 'snapshot');
     const t0 = Date.now();
-    for (let i = 0; i < 3; i++) assert.equal((await s.next(1000)).event, 'status', 'a status without any change notification');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await s.next(1000)).event, 'status', 'a status without any change notification');
     assert.ok(Date.now() - t0 < 1000);
     await waitFor(() => s.raw.join('').includes(': heartbeat\n\n'), 'a heartbeat comment');
     s.close();
@@ -160,7 +181,12 @@ test('GET /v1/events: a snapshot first, then a status after a change, coalesced,
 
 test('GET /v1/events: streams are bounded, a refused one gets a JSON 503, and closing frees a place', async () => {
   const path = socketPath();
-  const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS, eventLimits: { maxStreams: 2 } });
+  const server = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => STATUS,
+    eventLimits: { maxStreams: 2 },
+  });
   try {
     const a = await openEventStream(path);
     const b = await openEventStream(path);
@@ -180,7 +206,10 @@ test('GET /v1/events: streams are bounded, a refused one gets a JSON 503, and cl
     }, 'a place frees up after a stream closes');
     const post = await rawRequest(path, `POST ${PATHS.events} HTTP/1.1\r\nHost: warren\r\nConnection: close\r\n\r\n`);
     assert.match(post, /^HTTP\/1\.1 405 /);
-    const origin = await rawRequest(path, `GET ${PATHS.events} HTTP/1.1\r\nHost: warren\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n`);
+    const origin = await rawRequest(
+      path,
+      `GET ${PATHS.events} HTTP/1.1\r\nHost: warren\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(origin, /^HTTP\/1\.1 403 /);
     b.close();
   } finally {

@@ -22,8 +22,15 @@ const STATUS: Status = {
   mode: 'static',
   peers: [
     {
-      identity: 'Q8QW8', name: 'beta', publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', endpoint: '192.0.2.2:51820',
-      allowedIps: ['100.64.0.2/32'], lastHandshake: 1_700_000_000_000, rxBytes: 10, txBytes: 20, persistentKeepalive: 25,
+      identity: 'Q8QW8',
+      name: 'beta',
+      publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
+      endpoint: '192.0.2.2:51820',
+      allowedIps: ['100.64.0.2/32'],
+      lastHandshake: 1_700_000_000_000,
+      rxBytes: 10,
+      txBytes: 20,
+      persistentKeepalive: 25,
       exitNodeFor: [],
     },
   ],
@@ -52,7 +59,9 @@ function rawRequest(path: string, data: string | Buffer): Promise<string> {
     const s = connect(path, () => s.end(data));
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(e)));
+    s.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EPIPE' || e.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(e),
+    );
   });
 }
 
@@ -105,7 +114,10 @@ test('requests with an Origin or Referer header are refused with 403', async () 
   const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS });
   try {
     for (const header of ['Origin: http://evil.example', 'Referer: http://evil.example/page', 'origin: null']) {
-      const raw = await rawRequest(path, `GET /v1/status HTTP/1.1\r\nHost: warren\r\n${header}\r\nConnection: close\r\n\r\n`);
+      const raw = await rawRequest(
+        path,
+        `GET /v1/status HTTP/1.1\r\nHost: warren\r\n${header}\r\nConnection: close\r\n\r\n`,
+      );
       assert.match(raw, /^HTTP\/1\.1 403 /, header);
       assert.match(raw, /"code":"forbidden-origin"/);
       assert.doesNotMatch(raw, /G982V/);
@@ -123,11 +135,17 @@ test('oversized requests are refused', async () => {
     assert.match(declared, /^HTTP\/1\.1 413 /);
     assert.match(declared, /"code":"payload-too-large"/);
     const chunk = 'x'.repeat(40 * 1024);
-    const chunked = await rawRequest(path,
+    const chunked = await rawRequest(
+      path,
       'GET /v1/status HTTP/1.1\r\nHost: warren\r\nTransfer-Encoding: chunked\r\n\r\n' +
-      `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(2) + '0\r\n\r\n');
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(2) +
+        '0\r\n\r\n',
+    );
     assert.match(chunked, /^HTTP\/1\.1 413 /);
-    const headers = await rawRequest(path, `GET /v1/status HTTP/1.1\r\nHost: warren\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`);
+    const headers = await rawRequest(
+      path,
+      `GET /v1/status HTTP/1.1\r\nHost: warren\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`,
+    );
     assert.match(headers, /^HTTP\/1\.1 431 /);
     // and the server still serves normal requests afterwards
     assert.equal((await new ApiClient(path).status()).identity, 'G982V');
@@ -140,7 +158,10 @@ test('a stale socket file is replaced', async () => {
   const path = socketPath();
   await leaveStaleSocket(path);
   assert.ok(statSync(path).isSocket(), 'the stale socket file exists');
-  await assert.rejects(new ApiClient(path).status(), (e: unknown) => e instanceof HelperNotRunning && e.reason === 'not-listening');
+  await assert.rejects(
+    new ApiClient(path).status(),
+    (e: unknown) => e instanceof HelperNotRunning && e.reason === 'not-listening',
+  );
 
   const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS });
   try {
@@ -185,7 +206,10 @@ test('a file that is not a socket is never removed', async () => {
   const path = socketPath();
   await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS }).then((s) => s.close());
   writeFileSync(path, 'important');
-  await assert.rejects(startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS }), /exists and is not a socket/);
+  await assert.rejects(
+    startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS }),
+    /exists and is not a socket/,
+  );
   assert.ok(statSync(path).isFile());
 });
 
@@ -200,7 +224,10 @@ test('a failing getStatus gives a 500 JSON error, not a crash', async () => {
     },
   });
   try {
-    await assert.rejects(new ApiClient(path).status(), (e: unknown) => e instanceof ApiError && e.httpStatus === 500 && e.code === 'internal');
+    await assert.rejects(
+      new ApiClient(path).status(),
+      (e: unknown) => e instanceof ApiError && e.httpStatus === 500 && e.code === 'internal',
+    );
     assert.ok(lines.some((l) => l.includes('ERROR') && l.includes('boom')));
   } finally {
     await server.close();
@@ -209,7 +236,10 @@ test('a failing getStatus gives a 500 JSON error, not a crash', async () => {
 
 test('client errors: no socket', async () => {
   const missing = join(dir, 'missing', 'warren.sock');
-  await assert.rejects(new ApiClient(missing).status(), (e: unknown) => e instanceof HelperNotRunning && e.reason === 'no-socket' && e.socketPath === missing);
+  await assert.rejects(
+    new ApiClient(missing).status(),
+    (e: unknown) => e instanceof HelperNotRunning && e.reason === 'no-socket' && e.socketPath === missing,
+  );
 });
 
 test('client errors: permission denied', async (t) => {
@@ -225,11 +255,16 @@ test('client errors: permission denied', async (t) => {
     }
     // Root passes every mode check, so the client runs in a child as "nobody".
     const clientUrl = new URL('./client/client.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(clientUrl)}).then((m) => new m.ApiClient(${JSON.stringify(path)}).status())` +
+    const script =
+      `import(${JSON.stringify(clientUrl)}).then((m) => new m.ApiClient(${JSON.stringify(path)}).status())` +
       `.then(() => console.log('ok'), (e) => console.log(e.constructor.name))`;
     const loaders = process.execArgv.filter((a, i, all) => a.startsWith('--import') || all[i - 1] === '--import');
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [...loaders, '-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...loaders, '-e', script], {
+        uid: 65534,
+        gid: 65534,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let text = '';
       let err = '';
       child.stdout.on('data', (c: Buffer) => (text += c.toString()));
@@ -250,7 +285,9 @@ test('client errors: permission denied', async (t) => {
 test('routes get the query and the caller from SO_PEERCRED; privileged routes refuse with 403', async () => {
   const path = socketPath();
   const server = await startApiServer({
-    socketPath: path, log: quietLog, getStatus: () => STATUS,
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => STATUS,
     routes: {
       '/v1/who': { GET: (req) => ({ caller: req.caller, peer: req.query.get('peer') }) },
       '/v1/root-only': {
@@ -263,11 +300,17 @@ test('routes get the query and the caller from SO_PEERCRED; privileged routes re
   });
   try {
     const client = new ApiClient(path);
-    const who = await client.request<{ caller: { pid: number; uid: number; gid: number }; peer: string }>('GET', '/v1/who?peer=G982V');
+    const who = await client.request<{ caller: { pid: number; uid: number; gid: number }; peer: string }>(
+      'GET',
+      '/v1/who?peer=G982V',
+    );
     assert.equal(who.peer, 'G982V');
     assert.equal(who.caller.pid, process.pid);
     assert.equal(who.caller.uid, process.getuid!());
-    await assert.rejects(client.request('POST', '/v1/root-only'), (e: unknown) => e instanceof ApiError && e.code === 'forbidden' && e.httpStatus === 403);
+    await assert.rejects(
+      client.request('POST', '/v1/root-only'),
+      (e: unknown) => e instanceof ApiError && e.code === 'forbidden' && e.httpStatus === 403,
+    );
   } finally {
     await server.close();
   }

@@ -12,7 +12,14 @@ import type { Logger } from '../../../src-shared/lib/log.js';
 import { peerCredentials } from '../../../src-shared/lib/native/index.js';
 import { checkAccess, DEFAULT_OPERATOR_GROUP, deniedMessage, groupGid, type AccessCheck } from './auth.js';
 import { EventHub, type ChangeSource, type EventLimits } from './events.js';
-import { API_LIMITS, PATHS, type ApiErrorBody, type ApiErrorCode, type CallerInfo, type HttpMethod } from '../../../src-shared/wire/helper-api.js';
+import {
+  API_LIMITS,
+  PATHS,
+  type ApiErrorBody,
+  type ApiErrorCode,
+  type CallerInfo,
+  type HttpMethod,
+} from '../../../src-shared/wire/helper-api.js';
 
 /**
  * SocketAccess says who may connect to the socket at all. 'everyone-reads' (mode 0666): every
@@ -63,7 +70,11 @@ export interface ApiRequest {
 
 /** ApiHttpError is an error a handler throws to answer with a given status and code. */
 export class ApiHttpError extends Error {
-  constructor(readonly status: number, readonly code: ApiErrorCode, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -242,11 +253,23 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (!Number.isFinite(declared) || declared > API_LIMITS.bodyBytes) {
-      return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
+      return sendError(
+        res,
+        413,
+        'payload-too-large',
+        `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`,
+        true,
+      );
     }
     const raw = await readBody(req);
     if (raw === null) {
-      return sendError(res, 413, 'payload-too-large', `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`, true);
+      return sendError(
+        res,
+        413,
+        'payload-too-large',
+        `request bodies are limited to ${API_LIMITS.bodyBytes} bytes`,
+        true,
+      );
     }
     const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
     if (path === PATHS.events) {
@@ -276,7 +299,10 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
     const caller = callerOf(req);
     let access: AccessCheck | null = null;
     const result = await handler({
-      body, query: new URLSearchParams(search), caller, access: () => (access ??= checkAccess(caller, ctx.group)),
+      body,
+      query: new URLSearchParams(search),
+      caller,
+      access: () => (access ??= checkAccess(caller, ctx.group)),
     });
     sendJson(res, 200, result);
   } catch (e) {

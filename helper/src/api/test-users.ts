@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 export function usersSkipReason(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux';
   if (process.getuid?.() !== 0) return 'needs root to create test users';
-  for (const bin of ['/usr/sbin/useradd', '/usr/sbin/userdel', '/usr/sbin/groupadd', '/usr/sbin/groupdel', '/usr/bin/setpriv']) {
+  for (const bin of [
+    '/usr/sbin/useradd',
+    '/usr/sbin/userdel',
+    '/usr/sbin/groupadd',
+    '/usr/sbin/groupdel',
+    '/usr/bin/setpriv',
+  ]) {
     if (!existsSync(bin)) return `needs ${bin}`;
   }
   return undefined;
@@ -55,24 +61,47 @@ export class TestUsers {
     for (const u of this.users.splice(0)) {
       try {
         execFileSync('/usr/sbin/userdel', [u], { stdio: 'ignore' });
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     }
     for (const g of this.groups.splice(0)) {
       try {
         execFileSync('/usr/sbin/groupdel', [g], { stdio: 'ignore' });
-      } catch { /* already gone, or removed with its user */ }
+      } catch {
+        /* already gone, or removed with its user */
+      }
     }
   }
 }
 
 /** runNodeAs runs `node -e script` as user with its groups and returns stdout (stderr on failure). */
-export function runNodeAs(user: TestUser, script: string, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runNodeAs(
+  user: TestUser,
+  script: string,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // Keep tsx (or any other loader) so a child can import the TypeScript sources.
   const loaders = process.execArgv.filter((a, i, all) => a.startsWith('--import') || all[i - 1] === '--import');
-  const argv = ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--',
-    process.execPath, ...loaders, '--input-type=module', '-e', script];
+  const argv = [
+    '--reuid',
+    String(user.uid),
+    '--regid',
+    String(user.gid),
+    '--init-groups',
+    '--',
+    process.execPath,
+    ...loaders,
+    '--input-type=module',
+    '-e',
+    script,
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: '/tmp' }, timeout: timeoutMs });
+    const child = spawn('/usr/bin/setpriv', argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HOME: '/tmp' },
+      timeout: timeoutMs,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -9,7 +9,8 @@ import { resolvePath } from './paths.js';
 export const addPeerCommand: Command = {
   name: 'add-peer',
   summary: 'add a static peer to a profile',
-  usage: 'warren add-peer --profile FILE --public-key KEY --allowed-ips CIDR[,CIDR...] [--endpoint IP:PORT] [--keepalive N] [--name NAME]',
+  usage:
+    'warren add-peer --profile FILE --public-key KEY --allowed-ips CIDR[,CIDR...] [--endpoint IP:PORT] [--keepalive N] [--name NAME]',
   details: `
 Adds one peer to the profile's Peers. The whole profile is checked again before the file is
 replaced (atomically), so a mistake leaves the file as it was.
@@ -31,7 +32,9 @@ replaced (atomically), so a mistake leaves the file as it was.
   async run(args, io) {
     const path = resolvePath('profile', args, io);
     const publicKey = requiredFlag(args, 'public-key', 'KEY');
-    const allowed = requiredFlag(args, 'allowed-ips', 'CIDR[,CIDR...]').split(',').map((s) => s.trim());
+    const allowed = requiredFlag(args, 'allowed-ips', 'CIDR[,CIDR...]')
+      .split(',')
+      .map((s) => s.trim());
     if (allowed.some((s) => s === '')) throw new UsageError('--allowed-ips has an empty entry');
     const name = stringFlag(args, 'name');
     const endpoint = stringFlag(args, 'endpoint');

@@ -10,10 +10,18 @@ export async function callHelper<T>(socketPath: string, fn: (c: ApiClient) => Pr
     return await fn(new ApiClient(socketPath));
   } catch (e) {
     if (e instanceof HelperNotRunning) {
-      throw new CliError(`warren: ${e.message}; start it with \`warren start\` (the service) or \`warren run\``, 1, true);
+      throw new CliError(
+        `warren: ${e.message}; start it with \`warren start\` (the service) or \`warren run\``,
+        1,
+        true,
+      );
     }
     if (e instanceof PermissionDenied) {
-      throw new CliError(`warren: permission denied on ${socketPath}; run as root or as a member of the operator group`, 1, true);
+      throw new CliError(
+        `warren: permission denied on ${socketPath}; run as root or as a member of the operator group`,
+        1,
+        true,
+      );
     }
     if (e instanceof UntrustedSocket) throw new CliError(`warren: ${e.message}`, 1, true);
     if (e instanceof ApiError) throw new CliError(`warren: ${e.message}`, 1, true);

@@ -43,7 +43,13 @@ test('cleanup refuses while a helper answers on the socket, and leaves the state
   }
   const dir = mkdtempSync(join(tmpdir(), 'warren-cleanup-'));
   const socketPath = join(dir, 'run', 'warren.sock');
-  const server = await startApiServer({ socketPath, log: quiet, getStatus: () => { throw new Error('unused'); } });
+  const server = await startApiServer({
+    socketPath,
+    log: quiet,
+    getStatus: () => {
+      throw new Error('unused');
+    },
+  });
   try {
     writeState(dir, { pid: deadPid(), startedAt: 0, adapter: 'wclnnever0', routes: [] });
     const r = await cli(['cleanup', '--state-dir', dir, '--socket', socketPath]);
@@ -114,9 +120,11 @@ test('cleanup in a network namespace removes what a crashed helper left', async 
   const dir = mkdtempSync(join(tmpdir(), 'warren-cleanup-ns-'));
   const conf = join(dir, 'resolv.conf');
   const socketPath = join(dir, 'warren.sock');
-  const sh = (...a: string[]): string => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  const sh = (...a: string[]): string =>
+    execFileSync(a[0]!, a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
   const inNs = (...a: string[]): string => sh('ip', 'netns', 'exec', ns, ...a);
-  const ok = (...a: string[]): boolean => spawnSync('ip', ['netns', 'exec', ns, ...a], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+  const ok = (...a: string[]): boolean =>
+    spawnSync('ip', ['netns', 'exec', ns, ...a], { stdio: 'ignore', timeout: 15_000 }).status === 0;
   try {
     sh('ip', 'netns', 'add', ns);
     // What the crashed helper had set up, in the namespace: its adapter, its exit node's nft
@@ -129,15 +137,27 @@ test('cleanup in a network namespace removes what a crashed helper left', async 
     writeExitNodeState(dir, { pid, table, ipForward: '0' });
     writeFileSync(conf, ORIGINAL);
     await applySplitDns({
-      adapter, address: '100.64.0.1', zone: 'warren.internal', stateDir: dir, log: quiet, resolvConfPath: conf,
-      resolvedRunDir: join(dir, 'no-resolved'), sameNetnsAsInit: () => true,
+      adapter,
+      address: '100.64.0.1',
+      zone: 'warren.internal',
+      stateDir: dir,
+      log: quiet,
+      resolvConfPath: conf,
+      resolvedRunDir: join(dir, 'no-resolved'),
+      sameNetnsAsInit: () => true,
     }); // and "crash": no undo
     assert.notEqual(readFileSync(conf, 'utf8'), ORIGINAL);
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     assert.ok(existsSync(socketPath), 'a stale socket file is left');
 
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...cliArgv, 'cleanup', '--state-dir', dir, '--socket', socketPath],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, ...cliArgv, 'cleanup', '--state-dir', dir, '--socket', socketPath],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(r.status, 0, `cleanup failed: ${r.stderr}`);
     assert.match(r.stdout, /removed the stale socket/);
     assert.match(r.stdout, /cleaned up after the helper: adapter and routes, split DNS, exit node\n/);
@@ -146,10 +166,14 @@ test('cleanup in a network namespace removes what a crashed helper left', async 
     assert.equal(ok('nft', 'list', 'table', 'ip', table), false, 'the nft table is gone');
     assert.equal(inNs('sysctl', '-n', 'net.ipv4.ip_forward').trim(), '0', 'ip_forward is back to what it was');
     assert.equal(readFileSync(conf, 'utf8'), ORIGINAL, 'resolv.conf is restored');
-    for (const f of [statePath(dir), dnsStatePath(dir), exitNodeStatePath(dir), socketPath]) assert.ok(!existsSync(f), `${f} is removed`);
+    for (const f of [statePath(dir), dnsStatePath(dir), exitNodeStatePath(dir), socketPath])
+      assert.ok(!existsSync(f), `${f} is removed`);
 
-    const again = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...cliArgv, 'cleanup', '--state-dir', dir, '--socket', socketPath],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    const again = spawnSync(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, ...cliArgv, 'cleanup', '--state-dir', dir, '--socket', socketPath],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.deepEqual([again.status, again.stdout], [0, `nothing to clean up in ${dir}\n`]);
   } finally {
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -165,8 +189,20 @@ test('cleanup refuses to run without root', async (t) => {
     t.skip(why);
     return;
   }
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...cliArgv, 'cleanup', '--state-dir', '/nonexistent'],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      ...cliArgv,
+      'cleanup',
+      '--state-dir',
+      '/nonexistent',
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+  );
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stderr, 'warren cleanup: needs root: run `sudo warren cleanup`\n');
 });

@@ -51,11 +51,14 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupReport> {
     await assertNoHelperRunning(opts.socketPath);
   } catch (e) {
     if (e instanceof ApiServerError) {
-      throw new CliError(`${e.message}; stop it first (\`warren stop\`, or end \`warren run\`), then run cleanup again`);
+      throw new CliError(
+        `${e.message}; stop it first (\`warren stop\`, or end \`warren run\`), then run cleanup again`,
+      );
     }
     throw e;
   }
-  const present = (): string[] => STATE_FILES.filter(([, path]) => existsSync(path(opts.stateDir))).map(([what]) => what);
+  const present = (): string[] =>
+    STATE_FILES.filter(([, path]) => existsSync(path(opts.stateDir))).map(([what]) => what);
   const found = present();
   const errors: string[] = [];
   // Each step on its own: one that fails must not keep the others from running.
@@ -114,12 +117,17 @@ yourself after a helper was killed and did not restart.
     if (r.staleSocket) io.stdout.write(`removed the stale socket ${socketPath}\n`);
     if (r.errors.length > 0 || r.left.length > 0) {
       const left = r.left.length > 0 ? `; still recorded in ${stateDir}: ${r.left.join(', ')}` : '';
-      throw new CliError(`could not undo everything: ${r.errors.join('; ') || 'see the messages above'}${left}. ` +
-        'Fix what is reported and run `warren cleanup` again.', EXIT.failure);
+      throw new CliError(
+        `could not undo everything: ${r.errors.join('; ') || 'see the messages above'}${left}. ` +
+          'Fix what is reported and run `warren cleanup` again.',
+        EXIT.failure,
+      );
     }
-    io.stdout.write(r.found.length === 0
-      ? `nothing to clean up in ${stateDir}\n`
-      : `cleaned up after the helper: ${r.found.join(', ')}\n`);
+    io.stdout.write(
+      r.found.length === 0
+        ? `nothing to clean up in ${stateDir}\n`
+        : `cleaned up after the helper: ${r.found.join(', ')}\n`,
+    );
     return EXIT.ok;
   },
 };

@@ -81,10 +81,26 @@ test('enrol refuses missing or malformed flags before it contacts anyone', async
   const missing = await cli(['enrol', '--key', 'abcdefgh12345678', '--profile', '/nonexistent/dir/p.profile']);
   assert.equal(missing.code, 2);
   assert.match(missing.err, /--coordinator/);
-  const badUrl = await cli(['enrol', '--coordinator', 'not a url', '--key', 'abcdefgh12345678', '--profile', '/tmp/warren-cli-test-none.profile']);
+  const badUrl = await cli([
+    'enrol',
+    '--coordinator',
+    'not a url',
+    '--key',
+    'abcdefgh12345678',
+    '--profile',
+    '/tmp/warren-cli-test-none.profile',
+  ]);
   assert.equal(badUrl.code, 1);
   assert.match(badUrl.err, /is not a URL/);
-  const badKey = await cli(['enrol', '--coordinator', 'http://127.0.0.1:9', '--key', 'x y', '--profile', '/tmp/warren-cli-test-none.profile']);
+  const badKey = await cli([
+    'enrol',
+    '--coordinator',
+    'http://127.0.0.1:9',
+    '--key',
+    'x y',
+    '--profile',
+    '/tmp/warren-cli-test-none.profile',
+  ]);
   assert.equal(badKey.code, 1);
   assert.match(badKey.err, /does not look like an enrolment key/);
 });
@@ -132,28 +148,79 @@ test('init, add-peer and identity edit a profile safely', async () => {
   assert.equal(init.code, 0, init.err);
   const p = loadProfile(path);
   assert.equal(p.listenPort, 51821);
-  assert.match(init.out, new RegExp(`^Wrote ${path}\\nPublic key: ${formatKey(p.publicKey).replace(/[+/]/g, '\\$&')}\\nIdentity:   ${p.identity}\\n$`));
+  assert.match(
+    init.out,
+    new RegExp(
+      `^Wrote ${path}\\nPublic key: ${formatKey(p.publicKey).replace(/[+/]/g, '\\$&')}\\nIdentity:   ${p.identity}\\n$`,
+    ),
+  );
 
   const again = await cli(['init', '--profile', path, '--address', '100.64.0.9']);
   assert.equal(again.code, 1);
   assert.match(again.err, /already exists \(use --force to replace it\)/);
   assert.deepEqual(loadProfile(path).privateKey, p.privateKey);
 
-  const add = await cli(['add-peer', '--profile', path, '--public-key', BETA, '--allowed-ips', '100.64.0.2/32, 10.9.0.0/16',
-    '--endpoint', '192.0.2.2:51820', '--keepalive', '25', '--name', 'beta']);
+  const add = await cli([
+    'add-peer',
+    '--profile',
+    path,
+    '--public-key',
+    BETA,
+    '--allowed-ips',
+    '100.64.0.2/32, 10.9.0.0/16',
+    '--endpoint',
+    '192.0.2.2:51820',
+    '--keepalive',
+    '25',
+    '--name',
+    'beta',
+  ]);
   assert.equal(add.code, 0, add.err);
   const withPeer = loadProfile(path);
   assert.equal(withPeer.peers.length, 1);
   assert.equal(add.out, `Added peer ${withPeer.peers[0]!.identity} (beta) to ${path}\n`);
-  assert.deepEqual(Object.keys(JSON.parse(readFileSync(path, 'utf8')).Peers[0]), ['Name', 'PublicKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive']);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(path, 'utf8')).Peers[0]), [
+    'Name',
+    'PublicKey',
+    'Endpoint',
+    'AllowedIPs',
+    'PersistentKeepalive',
+  ]);
 
   const before = readFileSync(path, 'utf8');
   const badEdits: [string[], number, RegExp][] = [
-    [['--public-key', BETA, '--allowed-ips', '100.64.0.3/32'], 1, /Peers\[1\]\.PublicKey: is the same key as Peers\[0\]\.PublicKey/],
-    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.300/32'], 1, /Peers\[1\]\.AllowedIPs\[0\]: "100\.64\.0\.300\/32" is not an IPv4 CIDR/],
-    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.3/32,'], 2, /--allowed-ips has an empty entry/],
-    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0='], 2, /--allowed-ips CIDR\[,CIDR\.\.\.\] is required/],
-    [['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.3/32', '--keepalive', 'often'], 2, /--keepalive must be a whole number from 0 to 65535/],
+    [
+      ['--public-key', BETA, '--allowed-ips', '100.64.0.3/32'],
+      1,
+      /Peers\[1\]\.PublicKey: is the same key as Peers\[0\]\.PublicKey/,
+    ],
+    [
+      ['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.300/32'],
+      1,
+      /Peers\[1\]\.AllowedIPs\[0\]: "100\.64\.0\.300\/32" is not an IPv4 CIDR/,
+    ],
+    [
+      ['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=', '--allowed-ips', '100.64.0.3/32,'],
+      2,
+      /--allowed-ips has an empty entry/,
+    ],
+    [
+      ['--public-key', 'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0='],
+      2,
+      /--allowed-ips CIDR\[,CIDR\.\.\.\] is required/,
+    ],
+    [
+      [
+        '--public-key',
+        'TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=',
+        '--allowed-ips',
+        '100.64.0.3/32',
+        '--keepalive',
+        'often',
+      ],
+      2,
+      /--keepalive must be a whole number from 0 to 65535/,
+    ],
   ];
   for (const [flags, code, msg] of badEdits) {
     const r = await cli(['add-peer', '--profile', path, ...flags]);
@@ -189,8 +256,11 @@ test('run: a bad profile is reported, exit 1, and the daemon is never started', 
   const r = await cli(['run', '--profile', path]);
   assert.equal(r.code, 1);
   assert.equal(r.daemonCalls.length, 0);
-  assert.equal(r.err, `profile ${path}: PrivateKey: has 3 characters (expected 44 characters of standard base64 encoding 32 bytes, as printed by \`warren genkey\`)\n` +
-    `profile ${path}: VirtualAddress: is required\n`);
+  assert.equal(
+    r.err,
+    `profile ${path}: PrivateKey: has 3 characters (expected 44 characters of standard base64 encoding 32 bytes, as printed by \`warren genkey\`)\n` +
+      `profile ${path}: VirtualAddress: is required\n`,
+  );
   const missing = await cli(['run', '--profile', join(dir, 'nope.profile')]);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /does not exist; create it with `warren init/);
@@ -202,12 +272,20 @@ test('run: a bad profile is reported, exit 1, and the daemon is never started', 
 test('run hands the profile, paths and verbosity to the daemon', async () => {
   const path = join(dir, 'run.profile');
   assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.7'])).code, 0);
-  const r = await cli(['run', '--profile', path, '-v', '5', '--state-dir', '/tmp/x-state'], { env: { WARREN_SOCKET: '/tmp/env.sock', WARREN_STATE_DIR: '/tmp/env-state' } });
+  const r = await cli(['run', '--profile', path, '-v', '5', '--state-dir', '/tmp/x-state'], {
+    env: { WARREN_SOCKET: '/tmp/env.sock', WARREN_STATE_DIR: '/tmp/env-state' },
+  });
   assert.equal(r.code, 0, r.err);
   assert.equal(r.daemonCalls.length, 1);
   const o = r.daemonCalls[0]!;
   assert.deepEqual(
-    { profilePath: o.profilePath, socketPath: o.socketPath, stateDir: o.stateDir, verbosity: o.verbosity, logV: o.log.verbosity },
+    {
+      profilePath: o.profilePath,
+      socketPath: o.socketPath,
+      stateDir: o.stateDir,
+      verbosity: o.verbosity,
+      logV: o.log.verbosity,
+    },
     { profilePath: path, socketPath: '/tmp/env.sock', stateDir: '/tmp/x-state', verbosity: 5, logV: 5 },
   );
   assert.equal(o.profile.virtualAddress, '100.64.0.7');
@@ -229,16 +307,28 @@ test('paths: flags, then environment, then defaults', () => {
     const got = resolvePath('socket', { values: { socket: flag }, positionals: [] }, { env: { WARREN_SOCKET: env } });
     assert.equal(got, want, `${flag} ${env}`);
   }
-  assert.equal(resolvePath('profile', { values: {}, positionals: [] }, { env: {} }), '/etc/warren/profiles/Universe.profile');
+  assert.equal(
+    resolvePath('profile', { values: {}, positionals: [] }, { env: {} }),
+    '/etc/warren/profiles/Universe.profile',
+  );
   assert.equal(resolvePath('stateDir', { values: {}, positionals: [] }, { env: {} }), '/var/lib/warren');
 });
 
 test('status talks to the helper over the socket', async () => {
   const socketPath = join(dir, 'api', 'warren.sock');
   const st: Status = {
-    version: VERSION, identity: 'G982V', publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=', virtualAddress: '100.64.0.1',
-    virtualNetwork: '100.64.0.0/10', adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [],
-    drops: {}, startedAt: NOW,
+    version: VERSION,
+    identity: 'G982V',
+    publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
+    virtualAddress: '100.64.0.1',
+    virtualNetwork: '100.64.0.0/10',
+    adapter: 'warren0',
+    listenPort: 51820,
+    state: 'connected',
+    mode: 'static',
+    peers: [],
+    drops: {},
+    startedAt: NOW,
   };
   const server = await startApiServer({ socketPath, log: createLogger(0, { write: () => true }), getStatus: () => st });
   try {
@@ -252,24 +342,39 @@ test('status talks to the helper over the socket', async () => {
   }
   const down = await cli(['status', '--socket', socketPath]);
   assert.equal(down.code, 1);
-  assert.equal(down.err, `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren start\` (the service) or \`warren run\`\n`);
+  assert.equal(
+    down.err,
+    `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren start\` (the service) or \`warren run\`\n`,
+  );
 });
 
 test('run refuses to start while another helper answers on the socket', async () => {
   const path = join(dir, 'second.profile');
   assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.8'])).code, 0);
   const socketPath = join(dir, 'api2', 'warren.sock');
-  const server = await startApiServer({ socketPath, log: createLogger(0, { write: () => true }), getStatus: () => { throw new Error('unused'); } });
+  const server = await startApiServer({
+    socketPath,
+    log: createLogger(0, { write: () => true }),
+    getStatus: () => {
+      throw new Error('unused');
+    },
+  });
   try {
     const r = await cli(['run', '--profile', path, '--socket', socketPath]);
-    assert.deepEqual([r.code, r.daemonCalls.length, r.err], [1, 0, `warren run: another helper is running on ${socketPath}\n`]);
+    assert.deepEqual(
+      [r.code, r.daemonCalls.length, r.err],
+      [1, 0, `warren run: another helper is running on ${socketPath}\n`],
+    );
   } finally {
     await server.close();
   }
 });
 
 test('why and reload report a helper that is not running', async () => {
-  for (const argv of [['why', 'G982V', '--socket', '/nonexistent/warren.sock'], ['reload', '--socket', '/nonexistent/warren.sock']]) {
+  for (const argv of [
+    ['why', 'G982V', '--socket', '/nonexistent/warren.sock'],
+    ['reload', '--socket', '/nonexistent/warren.sock'],
+  ]) {
     const r = await cli(argv);
     assert.equal(r.code, 1);
     assert.match(r.err, /helper is not running/);

@@ -23,16 +23,35 @@ import { startCommand, stopCommand } from './service.js';
 
 /** COMMANDS are all subcommands, in the order `warren --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  runCommand, startCommand, stopCommand, cleanupCommand, statusCommand, upCommand, downCommand, enrolCommand, whyCommand, reloadCommand, exitNodeCommand, execCommand, genkeyCommand, pubkeyCommand, initCommand, addPeerCommand, identityCommand,
-  uiCommand, versionCommand,
+  runCommand,
+  startCommand,
+  stopCommand,
+  cleanupCommand,
+  statusCommand,
+  upCommand,
+  downCommand,
+  enrolCommand,
+  whyCommand,
+  reloadCommand,
+  exitNodeCommand,
+  execCommand,
+  genkeyCommand,
+  pubkeyCommand,
+  initCommand,
+  addPeerCommand,
+  identityCommand,
+  uiCommand,
+  versionCommand,
 ];
 
 /** topLevelHelp is `warren --help`. */
 export function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `usage: warren <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
-    'Run `warren <command> --help` for the options of one command.\n';
+  return (
+    `usage: warren <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n` +
+    'Run `warren <command> --help` for the options of one command.\n'
+  );
 }
 
 /** runCli runs one command line and returns the exit code; it never throws. */
@@ -50,8 +69,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (name === '--version') return runCli(['version'], io);
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    const hint = didYouMean(name, COMMANDS.map((c) => c.name));
-    io.stderr.write(`warren: unknown command ${JSON.stringify(name.slice(0, 40))}${hint}\nRun \`warren --help\` for the list.\n`);
+    const hint = didYouMean(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
+    io.stderr.write(
+      `warren: unknown command ${JSON.stringify(name.slice(0, 40))}${hint}\nRun \`warren --help\` for the list.\n`,
+    );
     return EXIT.usage;
   }
   try {

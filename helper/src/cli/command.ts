@@ -83,11 +83,19 @@ export function booleanFlag(args: ParsedArgs, name: string): boolean {
 }
 
 /** intFlag parses a whole-number flag within bounds, or returns undefined when absent. */
-export function intFlag(args: ParsedArgs, name: string, min: number, max: number, label = `--${name}`): number | undefined {
+export function intFlag(
+  args: ParsedArgs,
+  name: string,
+  min: number,
+  max: number,
+  label = `--${name}`,
+): number | undefined {
   const v = stringFlag(args, name);
   if (v === undefined) return undefined;
   if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`${label} must be a whole number from ${min} to ${max}, not ${JSON.stringify(v.slice(0, 40))}`);
+    throw new UsageError(
+      `${label} must be a whole number from ${min} to ${max}, not ${JSON.stringify(v.slice(0, 40))}`,
+    );
   }
   return Number(v);
 }

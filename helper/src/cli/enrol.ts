@@ -9,7 +9,8 @@ import { resolvePath } from './paths.js';
 export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'enrol this system with a coordinator',
-  usage: 'warren enrol --coordinator URL --key KEY [--profile FILE] [--state-dir DIR] [--coordinator-key KEY] [--hostname NAME] [--port N]',
+  usage:
+    'warren enrol --coordinator URL --key KEY [--profile FILE] [--state-dir DIR] [--coordinator-key KEY] [--hostname NAME] [--port N]',
   details: `
 Enrols this system with a Warren coordinator using an enrolment key from its administrator
 (warren-coordinator keys create). Generates the WireGuard key and an Ed25519 machine key if the
@@ -25,8 +26,13 @@ address. Restart the helper afterwards (warren stop/start, or warren run).
   --hostname NAME        name to register (default: this machine's host name)
   --port N               UDP listen port to write into the profile`,
   options: {
-    coordinator: { type: 'string' }, key: { type: 'string' }, 'coordinator-key': { type: 'string' },
-    profile: { type: 'string' }, 'state-dir': { type: 'string' }, hostname: { type: 'string' }, port: { type: 'string' },
+    coordinator: { type: 'string' },
+    key: { type: 'string' },
+    'coordinator-key': { type: 'string' },
+    profile: { type: 'string' },
+    'state-dir': { type: 'string' },
+    hostname: { type: 'string' },
+    port: { type: 'string' },
   },
   async run(args, io) {
     const profilePath = resolvePath('profile', args, io);
@@ -37,19 +43,28 @@ address. Restart the helper afterwards (warren stop/start, or warren run).
     try {
       mkdirSync(dirname(profilePath), { recursive: true, mode: 0o755 });
       out = await enrol({
-        coordinator, key,
+        coordinator,
+        key,
         coordinatorKey: stringFlag(args, 'coordinator-key'),
         hostname: stringFlag(args, 'hostname'),
         listenPort: intFlag(args, 'port', 0, 65535),
-        profilePath, stateDir,
+        profilePath,
+        stateDir,
       });
     } catch (e) {
       throw new CliError(`warren enrol: ${(e as Error).message}`, EXIT.failure);
     }
     const r = out.response;
-    io.stdout.write(`Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
-      `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\nProfile: ${out.profilePath}\n`);
-    if (r.state === 'pending') io.stdout.write('This system waits for approval: an administrator runs `warren-coordinator systems approve ' + r.identity + '`.\n');
+    io.stdout.write(
+      `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
+        `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\nProfile: ${out.profilePath}\n`,
+    );
+    if (r.state === 'pending')
+      io.stdout.write(
+        'This system waits for approval: an administrator runs `warren-coordinator systems approve ' +
+          r.identity +
+          '`.\n',
+      );
     io.stdout.write('Start or restart the helper to connect (warren run, or warren start).\n');
     return EXIT.ok;
   },

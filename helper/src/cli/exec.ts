@@ -27,16 +27,23 @@ http_proxy, https_proxy, no_proxy and their upper-case forms set, exiting with C
     const values: Record<string, string> = {};
     for (let i = 0; i < own.length; i++) {
       if (own[i] === '--socket' && own[i + 1] !== undefined) values.socket = own[++i]!;
-      else if (own[i]!.startsWith('-')) throw new CliError(`Unknown option '${own[i]}'; usage: ${execCommand.usage}`, EXIT.usage);
+      else if (own[i]!.startsWith('-'))
+        throw new CliError(`Unknown option '${own[i]}'; usage: ${execCommand.usage}`, EXIT.usage);
       else throw new CliError(`put the command after --, as in: warren exec -- ${own.slice(i).join(' ')}`, EXIT.usage);
     }
     if (cmd.length === 0) throw new CliError(`usage: ${execCommand.usage}`, EXIT.usage);
     const socketPath = resolvePath('socket', { values, positionals: [] }, io);
     const status = await callHelper(socketPath, (c) => c.status());
     if (typeof status.egressProxyPort !== 'number') {
-      throw new CliError('the helper has no egress proxy; add an Egress section to the profile and restart the helper', 1);
+      throw new CliError(
+        'the helper has no egress proxy; add an Egress section to the profile and restart the helper',
+        1,
+      );
     }
-    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...proxyEnv(status.egressProxyPort) } });
+    const child = spawn(cmd[0]!, cmd.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, ...proxyEnv(status.egressProxyPort) },
+    });
     return await new Promise<number>((resolve) => {
       child.on('error', (e) => {
         io.stderr.write(`warren exec: cannot run ${cmd[0]}: ${e.message}\n`);

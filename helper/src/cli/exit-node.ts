@@ -33,7 +33,9 @@ profile). \`use IDENTITY off\` removes their routes at once; \`on\` puts them ba
     if (action !== 'use' || identity === undefined || (onOff !== 'on' && onOff !== 'off')) {
       throw new CliError(`usage: ${exitNodeCommand.usage}`, EXIT.usage);
     }
-    const r = await callHelper(socketPath, (c) => c.request<ExitRouteState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }));
+    const r = await callHelper(socketPath, (c) =>
+      c.request<ExitRouteState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }),
+    );
     io.stdout.write(`${line(r)}\n`);
     return 0;
   },

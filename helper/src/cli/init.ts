@@ -29,7 +29,7 @@ which peers need. An existing file is never replaced without --force.
   },
   async run(args, io) {
     const path = resolvePath('profile', args, io);
-    const address = requiredFlag(args, 'address', 'A.B.C.D (this system\'s virtual address)');
+    const address = requiredFlag(args, 'address', "A.B.C.D (this system's virtual address)");
     const port = intFlag(args, 'port', 0, 65535) ?? 51820;
     const priv = generatePrivateKey();
     const json: ProfileJson = { PrivateKey: formatKey(priv), ListenPort: port, VirtualAddress: address, Peers: [] };

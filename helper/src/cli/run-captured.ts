@@ -4,7 +4,10 @@ import type { CliIo } from './command.js';
 
 /** runCaptured runs `warren ARGV` with io's defaults (no environment, the real clock, empty
  * stdin) overridden by `over`, and returns the exit code and what was printed. */
-export async function runCaptured(argv: string[], over: Partial<CliIo> = {}): Promise<{ code: number; out: string; err: string }> {
+export async function runCaptured(
+  argv: string[],
+  over: Partial<CliIo> = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: CliIo = {

@@ -30,30 +30,41 @@ const MAX_OUTPUT = 64 * 1024;
 export async function controlService(action: ServiceAction, unit: string, env: ServiceEnv = {}): Promise<string> {
   const platform = env.platform ?? process.platform;
   if (platform !== 'linux') {
-    const how = platform === 'darwin'
-      ? 'use `sudo launchctl kickstart system/com.warren.helper` or `sudo launchctl kill TERM system/com.warren.helper`'
-      : 'use the Services console (service "WarrenHelper")';
+    const how =
+      platform === 'darwin'
+        ? 'use `sudo launchctl kickstart system/com.warren.helper` or `sudo launchctl kill TERM system/com.warren.helper`'
+        : 'use the Services console (service "WarrenHelper")';
     throw new CliError(`warren ${action} is not supported on ${platform} yet (Linux with systemd only); ${how}`);
   }
-  if (!UNIT_RE.test(unit)) throw new UsageError(`--unit must be a systemd service name like ${SERVICE_UNIT}, not ${JSON.stringify(unit.slice(0, 60))}`);
+  if (!UNIT_RE.test(unit))
+    throw new UsageError(
+      `--unit must be a systemd service name like ${SERVICE_UNIT}, not ${JSON.stringify(unit.slice(0, 60))}`,
+    );
   if (!existsSync(env.systemdRunDir ?? SYSTEMD_RUN_DIR)) {
-    throw new CliError(`systemd is not running on this machine (no ${env.systemdRunDir ?? SYSTEMD_RUN_DIR}), so there is no ` +
-      `service to ${action}; run the helper in the foreground with \`sudo warren run\` instead`);
+    throw new CliError(
+      `systemd is not running on this machine (no ${env.systemdRunDir ?? SYSTEMD_RUN_DIR}), so there is no ` +
+        `service to ${action}; run the helper in the foreground with \`sudo warren run\` instead`,
+    );
   }
   const r = await run(env.systemctl ?? 'systemctl', [action, unit], env.timeoutMs ?? 120_000);
-  if (r.error === 'ENOENT') throw new CliError(`systemctl was not found on PATH; ${action} ${unit} with your service manager`);
-  if (r.error === 'timeout') throw new CliError(`systemctl ${action} ${unit} did not finish in time; see \`journalctl -u ${unit}\``);
+  if (r.error === 'ENOENT')
+    throw new CliError(`systemctl was not found on PATH; ${action} ${unit} with your service manager`);
+  if (r.error === 'timeout')
+    throw new CliError(`systemctl ${action} ${unit} did not finish in time; see \`journalctl -u ${unit}\``);
   if (r.code !== 0) {
     const said = r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500);
     // systemctl exits 5 when the unit is not installed (LSB "not installed").
-    const hint = r.code === 5 || /not (be )?found|not loaded/i.test(said)
-      ? `; is Warren installed? The deb and rpm packages install ${SERVICE_UNIT}`
-      : r.code === 4 || /access denied|interactive authentication/i.test(said)
-        ? '; run it as root: `sudo warren ' + action + '`'
-        : `; see \`journalctl -u ${unit}\``;
+    const hint =
+      r.code === 5 || /not (be )?found|not loaded/i.test(said)
+        ? `; is Warren installed? The deb and rpm packages install ${SERVICE_UNIT}`
+        : r.code === 4 || /access denied|interactive authentication/i.test(said)
+          ? '; run it as root: `sudo warren ' + action + '`'
+          : `; see \`journalctl -u ${unit}\``;
     throw new CliError(`systemctl ${action} ${unit} failed (exit ${r.code})${said ? `: ${said}` : ''}${hint}`);
   }
-  return action === 'start' ? `started ${unit}` : `stopped ${unit}; the helper removed its adapter, routes and DNS settings`;
+  return action === 'start'
+    ? `started ${unit}`
+    : `stopped ${unit}; the helper removed its adapter, routes and DNS settings`;
 }
 
 interface RunResult {
@@ -88,12 +99,20 @@ function serviceCommand(action: ServiceAction, summary: string, details: string)
 }
 
 /** startCommand is `warren start`. */
-export const startCommand = serviceCommand('start', 'start the helper as a system service', `
+export const startCommand = serviceCommand(
+  'start',
+  'start the helper as a system service',
+  `
 Starts the helper's system service (systemd's ${SERVICE_UNIT}, installed by the deb and rpm
 packages), which runs \`warren run\` with the default profile. Needs root, or a polkit rule
-that allows it. Without systemd, run \`sudo warren run\` in the foreground instead.`);
+that allows it. Without systemd, run \`sudo warren run\` in the foreground instead.`,
+);
 
 /** stopCommand is `warren stop`. */
-export const stopCommand = serviceCommand('stop', 'stop the helper system service', `
+export const stopCommand = serviceCommand(
+  'stop',
+  'stop the helper system service',
+  `
 Stops the helper's system service. The helper removes its adapter, routes, split-DNS change
-and exit-node firewall rules before it exits. Needs root, or a polkit rule that allows it.`);
+and exit-node firewall rules before it exits. Needs root, or a polkit rule that allows it.`,
+);

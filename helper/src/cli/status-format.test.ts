@@ -9,16 +9,33 @@ const BETA = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
 
 function status(over: Partial<Status> = {}): Status {
   return {
-    version: '0.1.0', identity: 'G982V', publicKey: OWN, virtualAddress: '100.64.0.1', virtualNetwork: '100.64.0.0/10',
-    adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [], drops: {}, startedAt: NOW - 60_000,
+    version: '0.1.0',
+    identity: 'G982V',
+    publicKey: OWN,
+    virtualAddress: '100.64.0.1',
+    virtualNetwork: '100.64.0.0/10',
+    adapter: 'warren0',
+    listenPort: 51820,
+    state: 'connected',
+    mode: 'static',
+    peers: [],
+    drops: {},
+    startedAt: NOW - 60_000,
     ...over,
   };
 }
 
 function peer(over: Partial<PeerStatus> = {}): PeerStatus {
   return {
-    identity: 'Q8QW8', name: 'beta', publicKey: BETA, endpoint: '192.0.2.2:51820', allowedIps: ['100.64.0.2/32'],
-    lastHandshake: NOW - 12_000, rxBytes: 1.2 * 1024 * 1024, txBytes: 3.4 * 1024 * 1024, persistentKeepalive: 25,
+    identity: 'Q8QW8',
+    name: 'beta',
+    publicKey: BETA,
+    endpoint: '192.0.2.2:51820',
+    allowedIps: ['100.64.0.2/32'],
+    lastHandshake: NOW - 12_000,
+    rxBytes: 1.2 * 1024 * 1024,
+    txBytes: 3.4 * 1024 * 1024,
+    persistentKeepalive: 25,
     exitNodeFor: [],
     ...over,
   };
@@ -71,7 +88,16 @@ Peers:           0
     name: 'unnamed peer that never shook hands, two peers',
     status: status({
       peers: [
-        peer({ name: null, endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 148, persistentKeepalive: 0, allowedIps: ['100.64.0.3/32', '10.9.0.0/16'], exitNodeFor: ['0.0.0.0/0', '10.0.0.0/8'] }),
+        peer({
+          name: null,
+          endpoint: null,
+          lastHandshake: null,
+          rxBytes: 0,
+          txBytes: 148,
+          persistentKeepalive: 0,
+          allowedIps: ['100.64.0.3/32', '10.9.0.0/16'],
+          exitNodeFor: ['0.0.0.0/0', '10.0.0.0/8'],
+        }),
         peer({ identity: 'ZZZZZ', name: 'gamma', lastHandshake: NOW - 3_725_000 }),
       ],
     }),
@@ -103,7 +129,11 @@ Peer: ZZZZZ (gamma)
   },
   {
     name: 'drops, inactive profile keys and coordinated mode',
-    status: status({ mode: 'coordinated', drops: { 'no-route': 3, 'bad-mac': 7, replay: 0 }, inactiveProfileKeys: ['Dns', 'ExitNode'] }),
+    status: status({
+      mode: 'coordinated',
+      drops: { 'no-route': 3, 'bad-mac': 7, replay: 0 },
+      inactiveProfileKeys: ['Dns', 'ExitNode'],
+    }),
     want: `Local identity:  G982V
 Public key:      ${OWN}
 Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
@@ -116,13 +146,28 @@ Peers:           0
 `,
   },
   {
-    name: 'NAT traversal: the public mapping, relays and each peer\'s path',
+    name: "NAT traversal: the public mapping, relays and each peer's path",
     status: status({
       mode: 'coordinated',
-      nat: { mapping: '203.0.113.1:51820', relays: [{ name: 'coordinator', transport: 'tcp', error: null }, { name: 'eu', transport: null, error: 'refused: token expired' }] },
+      nat: {
+        mapping: '203.0.113.1:51820',
+        relays: [
+          { name: 'coordinator', transport: 'tcp', error: null },
+          { name: 'eu', transport: null, error: 'refused: token expired' },
+        ],
+      },
       peers: [
-        peer({ persistentKeepalive: 0, path: { type: 'direct', endpoint: '192.0.2.2:51820', relay: null, rttMs: 0.6, candidates: 3 } }),
-        peer({ identity: 'ZZZZZ', name: 'gamma', endpoint: null, persistentKeepalive: 0, path: { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: 2.4, candidates: 2 } }),
+        peer({
+          persistentKeepalive: 0,
+          path: { type: 'direct', endpoint: '192.0.2.2:51820', relay: null, rttMs: 0.6, candidates: 3 },
+        }),
+        peer({
+          identity: 'ZZZZZ',
+          name: 'gamma',
+          endpoint: null,
+          persistentKeepalive: 0,
+          path: { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: 2.4, candidates: 2 },
+        }),
       ],
     }),
     want: `Local identity:  G982V
@@ -172,16 +217,29 @@ test('formatStatus escapes control characters from the helper', () => {
 
 test('formatBytes', () => {
   const cases: [number, string][] = [
-    [0, '0 B'], [1023, '1023 B'], [1024, '1.00 KiB'], [1536, '1.50 KiB'], [1.2 * 1024 ** 2, '1.20 MiB'],
-    [5 * 1024 ** 3, '5.00 GiB'], [2 * 1024 ** 4, '2.00 TiB'], [-1, '?'], [NaN, '?'],
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.00 KiB'],
+    [1536, '1.50 KiB'],
+    [1.2 * 1024 ** 2, '1.20 MiB'],
+    [5 * 1024 ** 3, '5.00 GiB'],
+    [2 * 1024 ** 4, '2.00 TiB'],
+    [-1, '?'],
+    [NaN, '?'],
   ];
   for (const [n, want] of cases) assert.equal(formatBytes(n), want, String(n));
 });
 
 test('formatAgo', () => {
   const cases: [number | null, string][] = [
-    [null, 'never'], [0, 'never'], [NOW, 'just now'], [NOW + 5000, 'just now'], [NOW - 1000, '1 second ago'],
-    [NOW - 12_000, '12 seconds ago'], [NOW - 60_000, '1 minute ago'], [NOW - 61_000, '1 minute, 1 second ago'],
+    [null, 'never'],
+    [0, 'never'],
+    [NOW, 'just now'],
+    [NOW + 5000, 'just now'],
+    [NOW - 1000, '1 second ago'],
+    [NOW - 12_000, '12 seconds ago'],
+    [NOW - 60_000, '1 minute ago'],
+    [NOW - 61_000, '1 minute, 1 second ago'],
     [NOW - 2 * 86_400_000 - 3_600_000, '2 days, 1 hour ago'],
   ];
   for (const [then, want] of cases) assert.equal(formatAgo(then, NOW), want, String(then));
@@ -198,7 +256,14 @@ test('status shows the policy mode and the DNS integration', () => {
   const base = status();
   const allowAll = formatStatus({ ...base, policy: { mode: 'allow-all', active: 0, total: 0 } }, base.startedAt);
   assert.match(allowAll, /Policy: +allow all between configured peers/);
-  const deny = formatStatus({ ...base, policy: { mode: 'policy', active: 2, total: 3 }, dns: { zone: 'warren.internal', address: '100.64.0.1', integration: 'resolv.conf' } }, base.startedAt);
+  const deny = formatStatus(
+    {
+      ...base,
+      policy: { mode: 'policy', active: 2, total: 3 },
+      dns: { zone: 'warren.internal', address: '100.64.0.1', integration: 'resolv.conf' },
+    },
+    base.startedAt,
+  );
   assert.match(deny, /Policy: +default deny; 2 of 3 policies active/);
   assert.match(deny, /DNS: +warren.internal at 100.64.0.1 \(via resolv.conf\)/);
 });

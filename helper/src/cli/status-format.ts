@@ -26,7 +26,12 @@ export function formatAgo(then: number | null, now: number): string {
   let s = Math.floor((now - then) / 1000);
   if (s < 1) return 'just now';
   const parts: string[] = [];
-  const units: [number, string][] = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  const units: [number, string][] = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
   for (const [size, name] of units) {
     const k = Math.floor(s / size);
     if (k > 0) {
@@ -71,7 +76,6 @@ function formatPeer(p: PeerStatus, now: number): string[] {
   ];
 }
 
-
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */
 export function formatStatus(s: Status, now: number): string {
   const peers = Array.isArray(s.peers) ? s.peers : [];
@@ -84,19 +88,29 @@ export function formatStatus(s: Status, now: number): string {
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
   if (s.nat) {
-    const relays = s.nat.relays.map((r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`);
-    lines.push(`Public mapping:  ${s.nat.mapping ? clean(s.nat.mapping) : 'unknown'}; relays: ${relays.length ? relays.join(', ') : 'none'}`);
+    const relays = s.nat.relays.map(
+      (r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`,
+    );
+    lines.push(
+      `Public mapping:  ${s.nat.mapping ? clean(s.nat.mapping) : 'unknown'}; relays: ${relays.length ? relays.join(', ') : 'none'}`,
+    );
   }
   if (s.policy) {
-    lines.push(s.policy.mode === 'allow-all'
-      ? 'Policy:          allow all between configured peers (the profile has no Policies)'
-      : `Policy:          default deny; ${clean(s.policy.active)} of ${clean(s.policy.total)} policies active`);
+    lines.push(
+      s.policy.mode === 'allow-all'
+        ? 'Policy:          allow all between configured peers (the profile has no Policies)'
+        : `Policy:          default deny; ${clean(s.policy.active)} of ${clean(s.policy.total)} policies active`,
+    );
   }
   if (s.dns) {
-    lines.push(`DNS:             ${clean(s.dns.zone)} at ${clean(s.dns.address)} (${s.dns.integration === 'none' ? 'not wired into the system resolver' : `via ${clean(s.dns.integration)}`})`);
+    lines.push(
+      `DNS:             ${clean(s.dns.zone)} at ${clean(s.dns.address)} (${s.dns.integration === 'none' ? 'not wired into the system resolver' : `via ${clean(s.dns.integration)}`})`,
+    );
   }
   if (s.providesRoutes && s.providesRoutes.length > 0) {
-    lines.push(`Exit node for:   ${s.providesRoutes.map((r) => `${clean(r.cidr)} (via ${clean(r.via)} as ${clean(r.snatTo)})`).join(', ')}`);
+    lines.push(
+      `Exit node for:   ${s.providesRoutes.map((r) => `${clean(r.cidr)} (via ${clean(r.via)} as ${clean(r.snatTo)})`).join(', ')}`,
+    );
   }
   const drops = formatDrops(s.drops);
   if (drops) lines.push(`Dropped packets: ${drops}`);

@@ -22,7 +22,9 @@ virtual address, tunnel state and each peer with its endpoint, last handshake an
   async run(args, io) {
     const socketPath = resolvePath('socket', args, io);
     const status = await callHelper(socketPath, (c) => c.status());
-    io.stdout.write(booleanFlag(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, io.now()));
+    io.stdout.write(
+      booleanFlag(args, 'json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, io.now()),
+    );
     return 0;
   },
 };

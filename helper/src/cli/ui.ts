@@ -50,7 +50,10 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 function runWebUi(argv: string[], io: CliIo): Promise<number> {
   return new Promise((resolve) => {
     // io.env over process.env: they are the same object outside tests.
-    const child = spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...io.env } });
+    const child = spawn(process.execPath, argv, {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...io.env },
+    });
     const forward = (signal: NodeJS.Signals): void => {
       child.kill(signal);
     };
@@ -66,6 +69,8 @@ function runWebUi(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`warren ui: cannot run ${argv[0]} with ${process.execPath}: ${e.message}\n`);
       done(EXIT.failure);
     });
-    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT.failure)));
+    child.once('exit', (code, signal) =>
+      done(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : EXIT.failure)),
+    );
   });
 }

@@ -11,9 +11,10 @@ function toggle(name: 'up' | 'down'): Command {
     name,
     summary: name === 'up' ? 'connect the tunnel' : 'disconnect the tunnel (the helper keeps running)',
     usage: `warren ${name} [--socket PATH]`,
-    details: name === 'up'
-      ? `\nBrings the tunnel back up after \`warren down\`: sessions are negotiated again and exit-node\nroutes return.\n\n  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`
-      : `\nDisconnects the tunnel without stopping the helper: every packet through the overlay is\ndropped, sessions are erased and routes through exit nodes are withdrawn so the machine's own\nroutes take over. \`warren up\` reconnects.\n\n  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
+    details:
+      name === 'up'
+        ? `\nBrings the tunnel back up after \`warren down\`: sessions are negotiated again and exit-node\nroutes return.\n\n  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`
+        : `\nDisconnects the tunnel without stopping the helper: every packet through the overlay is\ndropped, sessions are erased and routes through exit nodes are withdrawn so the machine's own\nroutes take over. \`warren up\` reconnects.\n\n  --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
     options: { socket: { type: 'string' } },
     async run(args, io) {
       const socketPath = resolvePath('socket', args, io);

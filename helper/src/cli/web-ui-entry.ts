@@ -36,6 +36,8 @@ export function findWebUiEntry(env: Record<string, string | undefined>, moduleUr
   const found = candidates.find((p) => existsSync(p));
   if (found !== undefined) return found;
   const looked = candidates.length > 0 ? ` (looked for ${candidates.join(' and ')})` : '';
-  throw new CliError(`Warren's window is not installed here${looked}. Install the Warren app, which ` +
-    `brings it, or run \`npm run build\` in a Warren checkout, or set ${WEB_UI_ENV} to the path of its entry.`);
+  throw new CliError(
+    `Warren's window is not installed here${looked}. Install the Warren app, which ` +
+      `brings it, or run \`npm run build\` in a Warren checkout, or set ${WEB_UI_ENV} to the path of its entry.`,
+  );
 }

@@ -24,8 +24,12 @@ that is not met (with when it next changes).
     const peer = args.positionals[0];
     if (peer === undefined) throw new CliError('usage: warren why PEER', EXIT.usage);
     const socketPath = resolvePath('socket', args, io);
-    const r = await callHelper(socketPath, (c) => c.request<{ text: string; detail: unknown }>('GET', `${PATHS.why}?peer=${encodeURIComponent(peer)}`));
-    io.stdout.write(booleanFlag(args, 'json') ? `${JSON.stringify(r.detail, null, 2)}\n` : `${r.text.replace(/\n?$/, '\n')}`);
+    const r = await callHelper(socketPath, (c) =>
+      c.request<{ text: string; detail: unknown }>('GET', `${PATHS.why}?peer=${encodeURIComponent(peer)}`),
+    );
+    io.stdout.write(
+      booleanFlag(args, 'json') ? `${JSON.stringify(r.detail, null, 2)}\n` : `${r.text.replace(/\n?$/, '\n')}`,
+    );
     return 0;
   },
 };

@@ -54,20 +54,31 @@ test('loadProfile reads the documented example', () => {
 test('file-level problems name the file and say what is wrong', () => {
   mkdirSync(join(dir, 'a-directory'), { recursive: true });
   const cases: [string, string, RegExp][] = [
-    ['missing', join(dir, 'does-not-exist.profile'), /does not exist; create it with `warren init --profile .*does-not-exist\.profile/],
+    [
+      'missing',
+      join(dir, 'does-not-exist.profile'),
+      /does not exist; create it with `warren init --profile .*does-not-exist\.profile/,
+    ],
     ['directory', join(dir, 'a-directory'), /is a directory/],
-    ['syntax', write('syntax.profile', '{\n  "ListenPort": 1,\n  "VirtualAddress" "x"\n}'), /is not valid JSON: line 3, column 20: .*expected ":"/],
+    [
+      'syntax',
+      write('syntax.profile', '{\n  "ListenPort": 1,\n  "VirtualAddress" "x"\n}'),
+      /is not valid JSON: line 3, column 20: .*expected ":"/,
+    ],
     ['empty', write('empty.profile', ''), /is not valid JSON: line 1, column 1: the file is empty/],
     ['not UTF-8', write('latin1.profile', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d])), /is not valid UTF-8/],
     ['too big', write('big.profile', ' '.repeat(1024 * 1024 + 1)), /is 1048577 bytes \(the limit is 1048576\)/],
   ];
   for (const [name, path, problem] of cases) {
-    assert.throws(() => loadProfile(path), (e: unknown) => {
-      assert.ok(e instanceof ProfileError, name);
-      assert.match(e.message, fileProblem(path), name);
-      assert.match(e.message, problem, name);
-      return true;
-    });
+    assert.throws(
+      () => loadProfile(path),
+      (e: unknown) => {
+        assert.ok(e instanceof ProfileError, name);
+        assert.match(e.message, fileProblem(path), name);
+        assert.match(e.message, problem, name);
+        return true;
+      },
+    );
   }
 });
 
@@ -101,7 +112,10 @@ test('saveProfile leaves the old file intact when the new content is invalid', (
   writeFileSync(path, GOOD);
   const { json } = readProfile(path);
   const bad = { ...json, ListenPort: 'eighty' };
-  assert.throws(() => saveProfile(path, bad), (e: unknown) => e instanceof ProfileError && /ListenPort: must be a whole number/.test(e.message));
+  assert.throws(
+    () => saveProfile(path, bad),
+    (e: unknown) => e instanceof ProfileError && /ListenPort: must be a whole number/.test(e.message),
+  );
   assert.throws(() => saveProfile(path, '{ "PrivateKey": '), /is not valid JSON/);
   assert.equal(readFileSync(path, 'utf8'), GOOD);
   assert.deepEqual(readdirSync(sub), ['x.profile']);

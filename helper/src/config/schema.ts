@@ -45,13 +45,36 @@ export type ReservedKey = keyof typeof RESERVED_KEYS;
 
 /** TOP_LEVEL_KEYS, PEER_KEYS and ADAPTER_KEYS are every key a profile may hold, by object. */
 export const TOP_LEVEL_KEYS = [
-  'PrivateKey', 'ListenPort', 'ListenAddress', 'VirtualAddress', 'VirtualNetwork', 'Adapter', 'Peers',
+  'PrivateKey',
+  'ListenPort',
+  'ListenAddress',
+  'VirtualAddress',
+  'VirtualNetwork',
+  'Adapter',
+  'Peers',
   ...(Object.keys(RESERVED_KEYS) as ReservedKey[]),
 ] as const;
-export const PEER_KEYS = ['Name', 'PublicKey', 'PresharedKey', 'Endpoint', 'AllowedIPs', 'PersistentKeepalive', 'Tags', 'DnsNames'] as const;
+export const PEER_KEYS = [
+  'Name',
+  'PublicKey',
+  'PresharedKey',
+  'Endpoint',
+  'AllowedIPs',
+  'PersistentKeepalive',
+  'Tags',
+  'DnsNames',
+] as const;
 
 /** ACTIVE_RESERVED_KEYS are the reserved keys this version interprets (the rest wait). */
-export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = ['Coordinator', 'Policies', 'Tags', 'Dns', 'ExitNode', 'Egress', 'Ingress'];
+export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = [
+  'Coordinator',
+  'Policies',
+  'Tags',
+  'Dns',
+  'ExitNode',
+  'Egress',
+  'Ingress',
+];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
 /** PeerConfig is one static peer, normalised. */

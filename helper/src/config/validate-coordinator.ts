@@ -30,13 +30,19 @@ export function coordinatorField(raw: Record<string, unknown>, is: Issues): Coor
   for (const k of Object.keys(v)) if (!KEYS.includes(k)) is.add(childPath('Coordinator', k), 'unknown key');
   const before = is.count;
   const url = typeof v.Url === 'string' ? v.Url : undefined;
-  if (url === undefined || !validUrl(url)) is.add('Coordinator.Url', 'must be an http:// or https:// URL of at most 256 characters');
+  if (url === undefined || !validUrl(url))
+    is.add('Coordinator.Url', 'must be an http:// or https:// URL of at most 256 characters');
   const publicKey = key(v.PublicKey, 'Coordinator.PublicKey', is);
   const machineKey = key(v.MachineKey, 'Coordinator.MachineKey', is);
   const systemId = typeof v.SystemId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.SystemId) ? v.SystemId : undefined;
-  if (systemId === undefined) is.add('Coordinator.SystemId', 'must be the system id the coordinator gave (1-64 letters, digits, - or _)');
+  if (systemId === undefined)
+    is.add('Coordinator.SystemId', 'must be the system id the coordinator gave (1-64 letters, digits, - or _)');
   for (const k of KEYS_FROM_COORDINATOR) {
-    if (Object.hasOwn(raw, k)) is.add(k, 'comes from the coordinator in a profile with Coordinator; remove it (or remove Coordinator for a static profile)');
+    if (Object.hasOwn(raw, k))
+      is.add(
+        k,
+        'comes from the coordinator in a profile with Coordinator; remove it (or remove Coordinator for a static profile)',
+      );
   }
   if (is.count > before) return null;
   return { url: url!.replace(/\/+$/, ''), publicKey: publicKey!, systemId: systemId!, machineKey: machineKey! };
@@ -55,7 +61,9 @@ function validUrl(s: string): boolean {
   if (s.length > 256) return false;
   try {
     const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.hash === '';
+    return (
+      (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '' && u.hash === ''
+    );
   } catch {
     return false;
   }

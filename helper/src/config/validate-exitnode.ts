@@ -29,8 +29,10 @@ export function exitNodeField(raw: Record<string, unknown>, overlay: Cidr | unde
     is.add('ExitNode', `must be an object like {"ProvidesRoutes": ["192.168.1.0/24"]}, not ${typeName(v)}`);
     return out;
   }
-  for (const k of Object.keys(v)) if (!EXIT_KEYS.includes(k)) is.add(childPath('ExitNode', k), `unknown key (known: ${EXIT_KEYS.join(', ')})`);
-  if (Object.hasOwn(v, 'ProvidesRoutes')) out.providesRoutes = routeList(v.ProvidesRoutes, 'ExitNode.ProvidesRoutes', overlay, is);
+  for (const k of Object.keys(v))
+    if (!EXIT_KEYS.includes(k)) is.add(childPath('ExitNode', k), `unknown key (known: ${EXIT_KEYS.join(', ')})`);
+  if (Object.hasOwn(v, 'ProvidesRoutes'))
+    out.providesRoutes = routeList(v.ProvidesRoutes, 'ExitNode.ProvidesRoutes', overlay, is);
   if (Object.hasOwn(v, 'AvailableRoutes')) {
     const a = v.AvailableRoutes;
     if (!isObject(a)) {
@@ -39,19 +41,26 @@ export function exitNodeField(raw: Record<string, unknown>, overlay: Cidr | unde
       for (const [id, list] of Object.entries(a)) {
         const path = childPath('ExitNode.AvailableRoutes', id);
         if (!isIdentity(id)) {
-          is.add(path, `${quote(id)} is not an identity (5 characters like G982V; \`warren status\` shows each peer's)`);
+          is.add(
+            path,
+            `${quote(id)} is not an identity (5 characters like G982V; \`warren status\` shows each peer's)`,
+          );
           continue;
         }
         out.availableRoutes.push({ identity: id, routes: routeList(list, path, overlay, is) });
       }
       const full = out.availableRoutes.filter((a) => a.routes.some((r) => r.bits === 0));
       if (full.length > 1) {
-        is.add('ExitNode.AvailableRoutes', `0.0.0.0/0 is listed for ${full.map((a) => a.identity).join(' and ')}; only one exit node can carry the full tunnel`);
+        is.add(
+          'ExitNode.AvailableRoutes',
+          `0.0.0.0/0 is listed for ${full.map((a) => a.identity).join(' and ')}; only one exit node can carry the full tunnel`,
+        );
       }
     }
   }
   if (Object.hasOwn(v, 'KillSwitch')) {
-    if (typeof v.KillSwitch !== 'boolean') is.add('ExitNode.KillSwitch', `must be true or false, not ${typeName(v.KillSwitch)}`);
+    if (typeof v.KillSwitch !== 'boolean')
+      is.add('ExitNode.KillSwitch', `must be true or false, not ${typeName(v.KillSwitch)}`);
     else out.killSwitch = v.KillSwitch;
   }
   return out;

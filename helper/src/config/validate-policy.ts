@@ -58,7 +58,10 @@ export function tagsField(obj: Obj, key: string, parent: string, is: Issues): st
   v.slice(0, MAX_TAGS).forEach((t, i) => {
     const name = typeof t === 'string' ? t.trim().toLowerCase().replace(/^tag:/, '') : null;
     if (name === null || !TAG.test(name)) {
-      is.add(indexPath(path, i), `${typeof t === 'string' ? quote(t) : typeName(t)} is not a tag name (letters, digits, - and _, up to 63)`);
+      is.add(
+        indexPath(path, i),
+        `${typeof t === 'string' ? quote(t) : typeName(t)} is not a tag name (letters, digits, - and _, up to 63)`,
+      );
     } else if (!out.includes(name)) out.push(name);
   });
   return out;
@@ -78,7 +81,10 @@ export function dnsNamesField(obj: Obj, parent: string, zone: string, is: Issues
   v.slice(0, MAX_DNS_NAMES).forEach((n, i) => {
     const name = typeof n === 'string' ? relativeName(n, zone) : null;
     if (name === null) {
-      is.add(indexPath(path, i), `${typeof n === 'string' ? quote(n) : typeName(n)} is not a DNS name (labels of letters, digits and -)`);
+      is.add(
+        indexPath(path, i),
+        `${typeof n === 'string' ? quote(n) : typeName(n)} is not a DNS name (labels of letters, digits and -)`,
+      );
     } else if (!out.includes(name)) out.push(name);
   });
   return out;
@@ -101,7 +107,8 @@ function dnsField(raw: Obj, is: Issues): DnsConfig {
     return out;
   }
   for (const k of Object.keys(v)) {
-    if (!(DNS_KEYS as readonly string[]).includes(k)) is.add(childPath('Dns', k), `unknown key (known: ${DNS_KEYS.join(', ')})`);
+    if (!(DNS_KEYS as readonly string[]).includes(k))
+      is.add(childPath('Dns', k), `unknown key (known: ${DNS_KEYS.join(', ')})`);
   }
   if (Object.hasOwn(v, 'Zone')) {
     const z = v.Zone;
@@ -111,7 +118,8 @@ function dnsField(raw: Obj, is: Issues): DnsConfig {
     } else out.zone = zone;
   }
   if (Object.hasOwn(v, 'LogQueries')) {
-    if (typeof v.LogQueries !== 'boolean') is.add('Dns.LogQueries', `must be true or false, not ${typeName(v.LogQueries)}`);
+    if (typeof v.LogQueries !== 'boolean')
+      is.add('Dns.LogQueries', `must be true or false, not ${typeName(v.LogQueries)}`);
     else out.logQueries = v.LogQueries;
   }
   return out;

@@ -47,14 +47,17 @@ export function proxyFields(raw: Record<string, unknown>, is: Issues): ProxyFiel
     if (!isObject(e)) {
       is.add('Egress', `must be an object like {"Allow": ["**.example.com"]}, not ${typeName(e)}`);
     } else {
-      for (const k of Object.keys(e)) if (!EGRESS_KEYS.includes(k)) is.add(childPath('Egress', k), `unknown key (known: ${EGRESS_KEYS.join(', ')})`);
+      for (const k of Object.keys(e))
+        if (!EGRESS_KEYS.includes(k)) is.add(childPath('Egress', k), `unknown key (known: ${EGRESS_KEYS.join(', ')})`);
       const allow = stringList(e.Allow, 'Egress.Allow', is);
       const deny = stringList(e.Deny, 'Egress.Deny', is);
       for (const problem of checkRules({ allow, deny })) {
         const at = problem.indexOf(': ');
         is.add(at > 0 ? problem.slice(0, at) : 'Egress', at > 0 ? problem.slice(at + 2) : problem);
       }
-      const listenPort = Object.hasOwn(e, 'ListenPort') ? port(e.ListenPort, 'Egress.ListenPort', is) : DEFAULT_EGRESS_PORT;
+      const listenPort = Object.hasOwn(e, 'ListenPort')
+        ? port(e.ListenPort, 'Egress.ListenPort', is)
+        : DEFAULT_EGRESS_PORT;
       out.egress = { allow, deny, listenPort: listenPort ?? DEFAULT_EGRESS_PORT };
     }
   }
@@ -67,10 +70,12 @@ export function proxyFields(raw: Record<string, unknown>, is: Issues): ProxyFiel
       list.slice(0, MAX_INGRESS).forEach((x, i) => {
         const path = indexPath('Ingress', i);
         if (!isObject(x)) return is.add(path, `must be an object like {"ListenPort": 3000}, not ${typeName(x)}`);
-        for (const k of Object.keys(x)) if (k !== 'ListenPort') is.add(childPath(path, k), 'unknown key (known: ListenPort)');
+        for (const k of Object.keys(x))
+          if (k !== 'ListenPort') is.add(childPath(path, k), 'unknown key (known: ListenPort)');
         const p = port(x.ListenPort, childPath(path, 'ListenPort'), is);
-        if (p === 53) is.add(childPath(path, 'ListenPort'), 'port 53 on the virtual address is Warren\'s DNS server');
-        else if (p !== undefined && out.ingress.some((o) => o.listenPort === p)) is.add(childPath(path, 'ListenPort'), `port ${p} is listed twice`);
+        if (p === 53) is.add(childPath(path, 'ListenPort'), "port 53 on the virtual address is Warren's DNS server");
+        else if (p !== undefined && out.ingress.some((o) => o.listenPort === p))
+          is.add(childPath(path, 'ListenPort'), `port ${p} is listed twice`);
         else if (p !== undefined) out.ingress.push({ listenPort: p });
       });
     }

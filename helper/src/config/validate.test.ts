@@ -18,7 +18,13 @@ function good(): Json {
     ListenPort: 51820,
     VirtualAddress: '100.64.0.1',
     Peers: [
-      { Name: 'beta', PublicKey: BETA, Endpoint: '192.0.2.2:51820', AllowedIPs: ['100.64.0.2/32'], PersistentKeepalive: 25 },
+      {
+        Name: 'beta',
+        PublicKey: BETA,
+        Endpoint: '192.0.2.2:51820',
+        AllowedIPs: ['100.64.0.2/32'],
+        PersistentKeepalive: 25,
+      },
       { PublicKey: GAMMA, AllowedIPs: ['100.64.0.3/32', '10.9.0.0/16'] },
     ],
   };
@@ -85,88 +91,377 @@ const long = 'x'.repeat(257);
 const badCases: BadCase[] = [
   { name: 'missing PrivateKey', edit: (j) => delete j.PrivateKey, key: 'PrivateKey', problem: /is required/ },
   { name: 'short PrivateKey', edit: (j) => (j.PrivateKey = 'abc='), key: 'PrivateKey', problem: /has 4 characters/ },
-  { name: 'PrivateKey not a string', edit: (j) => (j.PrivateKey = 7), key: 'PrivateKey', problem: /must be a string, not a number/ },
-  { name: 'zero PrivateKey', edit: (j) => (j.PrivateKey = Buffer.alloc(32).toString('base64')), key: 'PrivateKey', problem: /all zeros/ },
-  { name: 'ListenPort too big', edit: (j) => (j.ListenPort = 70000), key: 'ListenPort', problem: /from 0 to 65535, not 70000/ },
+  {
+    name: 'PrivateKey not a string',
+    edit: (j) => (j.PrivateKey = 7),
+    key: 'PrivateKey',
+    problem: /must be a string, not a number/,
+  },
+  {
+    name: 'zero PrivateKey',
+    edit: (j) => (j.PrivateKey = Buffer.alloc(32).toString('base64')),
+    key: 'PrivateKey',
+    problem: /all zeros/,
+  },
+  {
+    name: 'ListenPort too big',
+    edit: (j) => (j.ListenPort = 70000),
+    key: 'ListenPort',
+    problem: /from 0 to 65535, not 70000/,
+  },
   { name: 'ListenPort string', edit: (j) => (j.ListenPort = '51820'), key: 'ListenPort', problem: /not a string/ },
   { name: 'ListenPort fraction', edit: (j) => (j.ListenPort = 1.5), key: 'ListenPort', problem: /whole number/ },
-  { name: 'ListenAddress', edit: (j) => (j.ListenAddress = 'localhost'), key: 'ListenAddress', problem: /"localhost" is not an IPv4 address/ },
-  { name: 'missing VirtualAddress', edit: (j) => delete j.VirtualAddress, key: 'VirtualAddress', problem: /is required/ },
-  { name: 'VirtualAddress bad', edit: (j) => (j.VirtualAddress = '100.64.0'), key: 'VirtualAddress', problem: /not an IPv4 address/ },
-  { name: 'VirtualAddress outside', edit: (j) => (j.VirtualAddress = '10.0.0.1'), key: 'VirtualAddress', problem: /outside VirtualNetwork 100\.64\.0\.0\/10/ },
-  { name: 'VirtualAddress network', edit: (j) => (j.VirtualAddress = '100.64.0.0'), key: 'VirtualAddress', problem: /network or broadcast/ },
-  { name: 'VirtualAddress broadcast', edit: (j) => (j.VirtualAddress = '100.127.255.255'), key: 'VirtualAddress', problem: /network or broadcast/ },
-  { name: 'VirtualNetwork host bits', edit: (j) => (j.VirtualNetwork = '100.64.0.1/10'), key: 'VirtualNetwork', problem: /host bits set \(did you mean "100\.64\.0\.0\/10"\?\)/ },
-  { name: 'VirtualNetwork too wide', edit: (j) => (j.VirtualNetwork = '0.0.0.0/0'), key: 'VirtualNetwork', problem: /from 8 to 30/ },
-  { name: 'VirtualNetwork not CIDR', edit: (j) => (j.VirtualNetwork = '100.64.0.0'), key: 'VirtualNetwork', problem: /not an IPv4 CIDR/ },
+  {
+    name: 'ListenAddress',
+    edit: (j) => (j.ListenAddress = 'localhost'),
+    key: 'ListenAddress',
+    problem: /"localhost" is not an IPv4 address/,
+  },
+  {
+    name: 'missing VirtualAddress',
+    edit: (j) => delete j.VirtualAddress,
+    key: 'VirtualAddress',
+    problem: /is required/,
+  },
+  {
+    name: 'VirtualAddress bad',
+    edit: (j) => (j.VirtualAddress = '100.64.0'),
+    key: 'VirtualAddress',
+    problem: /not an IPv4 address/,
+  },
+  {
+    name: 'VirtualAddress outside',
+    edit: (j) => (j.VirtualAddress = '10.0.0.1'),
+    key: 'VirtualAddress',
+    problem: /outside VirtualNetwork 100\.64\.0\.0\/10/,
+  },
+  {
+    name: 'VirtualAddress network',
+    edit: (j) => (j.VirtualAddress = '100.64.0.0'),
+    key: 'VirtualAddress',
+    problem: /network or broadcast/,
+  },
+  {
+    name: 'VirtualAddress broadcast',
+    edit: (j) => (j.VirtualAddress = '100.127.255.255'),
+    key: 'VirtualAddress',
+    problem: /network or broadcast/,
+  },
+  {
+    name: 'VirtualNetwork host bits',
+    edit: (j) => (j.VirtualNetwork = '100.64.0.1/10'),
+    key: 'VirtualNetwork',
+    problem: /host bits set \(did you mean "100\.64\.0\.0\/10"\?\)/,
+  },
+  {
+    name: 'VirtualNetwork too wide',
+    edit: (j) => (j.VirtualNetwork = '0.0.0.0/0'),
+    key: 'VirtualNetwork',
+    problem: /from 8 to 30/,
+  },
+  {
+    name: 'VirtualNetwork not CIDR',
+    edit: (j) => (j.VirtualNetwork = '100.64.0.0'),
+    key: 'VirtualNetwork',
+    problem: /not an IPv4 CIDR/,
+  },
   { name: 'Adapter not object', edit: (j) => (j.Adapter = 'warren0'), key: 'Adapter', problem: /must be an object/ },
-  { name: 'Adapter.Name long', edit: (j) => (j.Adapter = { Name: 'a-very-long-name0' }), key: 'Adapter.Name', problem: /1-15 characters/ },
-  { name: 'Adapter.Name slash', edit: (j) => (j.Adapter = { Name: 'wg/0' }), key: 'Adapter.Name', problem: /not a device name/ },
+  {
+    name: 'Adapter.Name long',
+    edit: (j) => (j.Adapter = { Name: 'a-very-long-name0' }),
+    key: 'Adapter.Name',
+    problem: /1-15 characters/,
+  },
+  {
+    name: 'Adapter.Name slash',
+    edit: (j) => (j.Adapter = { Name: 'wg/0' }),
+    key: 'Adapter.Name',
+    problem: /not a device name/,
+  },
   { name: 'Adapter.Mtu', edit: (j) => (j.Adapter = { Mtu: 100 }), key: 'Adapter.Mtu', problem: /from 576 to 9000/ },
-  { name: 'Adapter unknown', edit: (j) => (j.Adapter = { MTU: 1400 }), key: 'Adapter.MTU', problem: /unknown key \(did you mean "Mtu"\?\)/ },
-  { name: 'unknown top-level key', edit: (j) => (j.ListenPrt = 1), key: 'ListenPrt', problem: /unknown key \(did you mean "ListenPort"\?\)/ },
+  {
+    name: 'Adapter unknown',
+    edit: (j) => (j.Adapter = { MTU: 1400 }),
+    key: 'Adapter.MTU',
+    problem: /unknown key \(did you mean "Mtu"\?\)/,
+  },
+  {
+    name: 'unknown top-level key',
+    edit: (j) => (j.ListenPrt = 1),
+    key: 'ListenPrt',
+    problem: /unknown key \(did you mean "ListenPort"\?\)/,
+  },
   { name: 'wrong case', edit: (j) => (j.peers = []), key: 'peers', problem: /did you mean "Peers"/ },
   { name: 'unknown, no suggestion', edit: (j) => (j.Banana = 1), key: 'Banana', problem: /^unknown key$/ },
   { name: 'odd key is quoted', edit: (j) => (j['a\nb'] = 1), key: '["a\\nb"]', problem: /unknown key/ },
   { name: 'Peers not array', edit: (j) => (j.Peers = {}), key: 'Peers', problem: /must be an array/ },
-  { name: 'peer not object', edit: (j) => ((j.Peers as unknown[])[1] = 'x'), key: 'Peers[1]', problem: /must be an object/ },
-  { name: 'peer unknown key', edit: (j) => (peer(j, 0).Endpiont = 'x'), key: 'Peers[0].Endpiont', problem: /did you mean "Endpoint"/ },
-  { name: 'peer missing key', edit: (j) => delete peer(j, 1).PublicKey, key: 'Peers[1].PublicKey', problem: /is required/ },
-  { name: 'peer bad key', edit: (j) => (peer(j, 1).PublicKey = 'not a key'), key: 'Peers[1].PublicKey', problem: /has 9 characters/ },
-  { name: 'peer zero key', edit: (j) => (peer(j, 1).PublicKey = Buffer.alloc(32).toString('base64')), key: 'Peers[1].PublicKey', problem: /all zeros/ },
-  { name: 'peer bad PSK', edit: (j) => (peer(j, 1).PresharedKey = 'abc'), key: 'Peers[1].PresharedKey', problem: /has 3 characters/ },
-  { name: 'bad CIDR', edit: (j) => (peer(j, 1).AllowedIPs = ['100.64.0.3/32', '100.64.0.300/32']), key: 'Peers[1].AllowedIPs[1]', problem: /^"100\.64\.0\.300\/32" is not an IPv4 CIDR \(expected a\.b\.c\.d\/n\)$/ },
-  { name: 'CIDR host bits', edit: (j) => (peer(j, 1).AllowedIPs = ['10.9.0.1/16']), key: 'Peers[1].AllowedIPs[0]', problem: /did you mean "10\.9\.0\.0\/16"/ },
-  { name: 'AllowedIPs missing', edit: (j) => delete peer(j, 0).AllowedIPs, key: 'Peers[0].AllowedIPs', problem: /is required/ },
-  { name: 'AllowedIPs string', edit: (j) => (peer(j, 0).AllowedIPs = '100.64.0.2/32'), key: 'Peers[0].AllowedIPs', problem: /must be an array of CIDRs/ },
-  { name: 'AllowedIPs entry number', edit: (j) => (peer(j, 0).AllowedIPs = [5]), key: 'Peers[0].AllowedIPs[0]', problem: /must be a string, not a number/ },
-  { name: 'AllowedIPs twice in one peer', edit: (j) => (peer(j, 0).AllowedIPs = ['100.64.0.2/32', '100.64.0.2/32']), key: 'Peers[0].AllowedIPs[1]', problem: /listed twice \(also at \[0\]\)/ },
-  { name: 'AllowedIPs in two peers', edit: (j) => (peer(j, 1).AllowedIPs = ['100.64.0.3/32', '100.64.0.2/32']), key: 'Peers[1].AllowedIPs[1]', problem: /already routed to Peers\[0\] \(AllowedIPs\[0\]\)/ },
-  { name: 'Endpoint host name', edit: (j) => (peer(j, 0).Endpoint = 'beta.example:51820'), key: 'Peers[0].Endpoint', problem: /not an IPv4 endpoint \(expected a\.b\.c\.d:port/ },
-  { name: 'Endpoint IPv6', edit: (j) => (peer(j, 0).Endpoint = '[2001:db8::1]:51820'), key: 'Peers[0].Endpoint', problem: /IPv6 endpoints are not supported yet/ },
-  { name: 'Endpoint port 0', edit: (j) => (peer(j, 0).Endpoint = '192.0.2.2:0'), key: 'Peers[0].Endpoint', problem: /port 1-65535/ },
-  { name: 'Endpoint unspecified', edit: (j) => (peer(j, 0).Endpoint = '0.0.0.0:51820'), key: 'Peers[0].Endpoint', problem: /not a destination/ },
-  { name: 'Keepalive negative', edit: (j) => (peer(j, 0).PersistentKeepalive = -1), key: 'Peers[0].PersistentKeepalive', problem: /from 0 to 65535/ },
-  { name: 'Name control char', edit: (j) => (peer(j, 0).Name = 'be\u001b[31mta'), key: 'Peers[0].Name', problem: /without control characters/ },
+  {
+    name: 'peer not object',
+    edit: (j) => ((j.Peers as unknown[])[1] = 'x'),
+    key: 'Peers[1]',
+    problem: /must be an object/,
+  },
+  {
+    name: 'peer unknown key',
+    edit: (j) => (peer(j, 0).Endpiont = 'x'),
+    key: 'Peers[0].Endpiont',
+    problem: /did you mean "Endpoint"/,
+  },
+  {
+    name: 'peer missing key',
+    edit: (j) => delete peer(j, 1).PublicKey,
+    key: 'Peers[1].PublicKey',
+    problem: /is required/,
+  },
+  {
+    name: 'peer bad key',
+    edit: (j) => (peer(j, 1).PublicKey = 'not a key'),
+    key: 'Peers[1].PublicKey',
+    problem: /has 9 characters/,
+  },
+  {
+    name: 'peer zero key',
+    edit: (j) => (peer(j, 1).PublicKey = Buffer.alloc(32).toString('base64')),
+    key: 'Peers[1].PublicKey',
+    problem: /all zeros/,
+  },
+  {
+    name: 'peer bad PSK',
+    edit: (j) => (peer(j, 1).PresharedKey = 'abc'),
+    key: 'Peers[1].PresharedKey',
+    problem: /has 3 characters/,
+  },
+  {
+    name: 'bad CIDR',
+    edit: (j) => (peer(j, 1).AllowedIPs = ['100.64.0.3/32', '100.64.0.300/32']),
+    key: 'Peers[1].AllowedIPs[1]',
+    problem: /^"100\.64\.0\.300\/32" is not an IPv4 CIDR \(expected a\.b\.c\.d\/n\)$/,
+  },
+  {
+    name: 'CIDR host bits',
+    edit: (j) => (peer(j, 1).AllowedIPs = ['10.9.0.1/16']),
+    key: 'Peers[1].AllowedIPs[0]',
+    problem: /did you mean "10\.9\.0\.0\/16"/,
+  },
+  {
+    name: 'AllowedIPs missing',
+    edit: (j) => delete peer(j, 0).AllowedIPs,
+    key: 'Peers[0].AllowedIPs',
+    problem: /is required/,
+  },
+  {
+    name: 'AllowedIPs string',
+    edit: (j) => (peer(j, 0).AllowedIPs = '100.64.0.2/32'),
+    key: 'Peers[0].AllowedIPs',
+    problem: /must be an array of CIDRs/,
+  },
+  {
+    name: 'AllowedIPs entry number',
+    edit: (j) => (peer(j, 0).AllowedIPs = [5]),
+    key: 'Peers[0].AllowedIPs[0]',
+    problem: /must be a string, not a number/,
+  },
+  {
+    name: 'AllowedIPs twice in one peer',
+    edit: (j) => (peer(j, 0).AllowedIPs = ['100.64.0.2/32', '100.64.0.2/32']),
+    key: 'Peers[0].AllowedIPs[1]',
+    problem: /listed twice \(also at \[0\]\)/,
+  },
+  {
+    name: 'AllowedIPs in two peers',
+    edit: (j) => (peer(j, 1).AllowedIPs = ['100.64.0.3/32', '100.64.0.2/32']),
+    key: 'Peers[1].AllowedIPs[1]',
+    problem: /already routed to Peers\[0\] \(AllowedIPs\[0\]\)/,
+  },
+  {
+    name: 'Endpoint host name',
+    edit: (j) => (peer(j, 0).Endpoint = 'beta.example:51820'),
+    key: 'Peers[0].Endpoint',
+    problem: /not an IPv4 endpoint \(expected a\.b\.c\.d:port/,
+  },
+  {
+    name: 'Endpoint IPv6',
+    edit: (j) => (peer(j, 0).Endpoint = '[2001:db8::1]:51820'),
+    key: 'Peers[0].Endpoint',
+    problem: /IPv6 endpoints are not supported yet/,
+  },
+  {
+    name: 'Endpoint port 0',
+    edit: (j) => (peer(j, 0).Endpoint = '192.0.2.2:0'),
+    key: 'Peers[0].Endpoint',
+    problem: /port 1-65535/,
+  },
+  {
+    name: 'Endpoint unspecified',
+    edit: (j) => (peer(j, 0).Endpoint = '0.0.0.0:51820'),
+    key: 'Peers[0].Endpoint',
+    problem: /not a destination/,
+  },
+  {
+    name: 'Keepalive negative',
+    edit: (j) => (peer(j, 0).PersistentKeepalive = -1),
+    key: 'Peers[0].PersistentKeepalive',
+    problem: /from 0 to 65535/,
+  },
+  {
+    name: 'Name control char',
+    edit: (j) => (peer(j, 0).Name = 'be\u001b[31mta'),
+    key: 'Peers[0].Name',
+    problem: /without control characters/,
+  },
   { name: 'Name empty', edit: (j) => (peer(j, 0).Name = ''), key: 'Peers[0].Name', problem: /must be 1-64/ },
-  { name: 'duplicate peer key', edit: (j) => (peer(j, 1).PublicKey = BETA), key: 'Peers[1].PublicKey', problem: /same key as Peers\[0\]\.PublicKey/ },
-  { name: 'own key as peer', edit: (j) => (peer(j, 1).PublicKey = OWN_PUBLIC), key: 'Peers[1].PublicKey', problem: /own public key/ },
-  { name: 'string too long', edit: (j) => (peer(j, 0).Name = long), key: 'Peers[0].Name', problem: /257 characters long \(the limit is 256\)/ },
-  { name: 'reserved wrong shape', edit: (j) => (j.Coordinator = []), key: 'Coordinator', problem: /must be an object, not an array/ },
+  {
+    name: 'duplicate peer key',
+    edit: (j) => (peer(j, 1).PublicKey = BETA),
+    key: 'Peers[1].PublicKey',
+    problem: /same key as Peers\[0\]\.PublicKey/,
+  },
+  {
+    name: 'own key as peer',
+    edit: (j) => (peer(j, 1).PublicKey = OWN_PUBLIC),
+    key: 'Peers[1].PublicKey',
+    problem: /own public key/,
+  },
+  {
+    name: 'string too long',
+    edit: (j) => (peer(j, 0).Name = long),
+    key: 'Peers[0].Name',
+    problem: /257 characters long \(the limit is 256\)/,
+  },
+  {
+    name: 'reserved wrong shape',
+    edit: (j) => (j.Coordinator = []),
+    key: 'Coordinator',
+    problem: /must be an object, not an array/,
+  },
   { name: 'egress shape', edit: (j) => (j.Egress = []), key: 'Egress', problem: /must be an object/ },
-  { name: 'egress bad pattern', edit: (j) => (j.Egress = { Allow: ['ok.test', 'a*b.test'] }), key: 'Egress.Allow[1]', problem: /wildcard/ },
-  { name: 'egress port', edit: (j) => (j.Egress = { Allow: [], ListenPort: 0 }), key: 'Egress.ListenPort', problem: /port number/ },
-  { name: 'ingress port 53', edit: (j) => (j.Ingress = [{ ListenPort: 53 }]), key: 'Ingress[0].ListenPort', problem: /DNS server/ },
-  { name: 'ingress duplicate', edit: (j) => (j.Ingress = [{ ListenPort: 3000 }, { ListenPort: 3000 }]), key: 'Ingress[1].ListenPort', problem: /listed twice/ },
+  {
+    name: 'egress bad pattern',
+    edit: (j) => (j.Egress = { Allow: ['ok.test', 'a*b.test'] }),
+    key: 'Egress.Allow[1]',
+    problem: /wildcard/,
+  },
+  {
+    name: 'egress port',
+    edit: (j) => (j.Egress = { Allow: [], ListenPort: 0 }),
+    key: 'Egress.ListenPort',
+    problem: /port number/,
+  },
+  {
+    name: 'ingress port 53',
+    edit: (j) => (j.Ingress = [{ ListenPort: 53 }]),
+    key: 'Ingress[0].ListenPort',
+    problem: /DNS server/,
+  },
+  {
+    name: 'ingress duplicate',
+    edit: (j) => (j.Ingress = [{ ListenPort: 3000 }, { ListenPort: 3000 }]),
+    key: 'Ingress[1].ListenPort',
+    problem: /listed twice/,
+  },
   { name: 'exit node shape', edit: (j) => (j.ExitNode = []), key: 'ExitNode', problem: /must be an object/ },
-  { name: 'exit node kill switch', edit: (j) => (j.ExitNode = { KillSwitch: 'yes' }), key: 'ExitNode.KillSwitch', problem: /true or false/ },
-  { name: 'exit route overlaps overlay', edit: (j) => (j.ExitNode = { ProvidesRoutes: ['100.64.0.0/16'] }), key: 'ExitNode.ProvidesRoutes[0]', problem: /overlaps the virtual network/ },
-  { name: 'exit route host bits', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.1/24'] } }), key: 'ExitNode.AvailableRoutes.G982V[0]', problem: /host bits/ },
-  { name: 'exit route unknown peer', edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.0/24'] } }), key: 'ExitNode.AvailableRoutes.G982V', problem: /no peer in Peers/ },
-  { name: 'exit route bad identity', edit: (j) => (j.ExitNode = { AvailableRoutes: { nope: [] } }), key: 'ExitNode.AvailableRoutes.nope', problem: /is not an identity/ },
+  {
+    name: 'exit node kill switch',
+    edit: (j) => (j.ExitNode = { KillSwitch: 'yes' }),
+    key: 'ExitNode.KillSwitch',
+    problem: /true or false/,
+  },
+  {
+    name: 'exit route overlaps overlay',
+    edit: (j) => (j.ExitNode = { ProvidesRoutes: ['100.64.0.0/16'] }),
+    key: 'ExitNode.ProvidesRoutes[0]',
+    problem: /overlaps the virtual network/,
+  },
+  {
+    name: 'exit route host bits',
+    edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.1/24'] } }),
+    key: 'ExitNode.AvailableRoutes.G982V[0]',
+    problem: /host bits/,
+  },
+  {
+    name: 'exit route unknown peer',
+    edit: (j) => (j.ExitNode = { AvailableRoutes: { G982V: ['192.168.1.0/24'] } }),
+    key: 'ExitNode.AvailableRoutes.G982V',
+    problem: /no peer in Peers/,
+  },
+  {
+    name: 'exit route bad identity',
+    edit: (j) => (j.ExitNode = { AvailableRoutes: { nope: [] } }),
+    key: 'ExitNode.AvailableRoutes.nope',
+    problem: /is not an identity/,
+  },
   { name: 'ingress shape', edit: (j) => (j.Ingress = {}), key: 'Ingress', problem: /must be an array/ },
-  { name: 'coordinator null', edit: (j) => (j.Coordinator = null), key: 'Coordinator', problem: /must be an object, not null/ },
-  { name: 'coordinator with peers', edit: (j) => (j.Coordinator = coordinator()), key: 'Peers', problem: /comes from the coordinator/ },
-  { name: 'coordinator bad url', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Url: 'ftp://c.example' }; }, key: 'Coordinator.Url', problem: /http:\/\/ or https:\/\/ URL/ },
-  { name: 'coordinator bad key', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), PublicKey: 'x' }; }, key: 'Coordinator.PublicKey', problem: /has 1 characters/ },
-  { name: 'coordinator unknown key', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Token: 'x' }; }, key: 'Coordinator.Token', problem: /unknown key/ },
+  {
+    name: 'coordinator null',
+    edit: (j) => (j.Coordinator = null),
+    key: 'Coordinator',
+    problem: /must be an object, not null/,
+  },
+  {
+    name: 'coordinator with peers',
+    edit: (j) => (j.Coordinator = coordinator()),
+    key: 'Peers',
+    problem: /comes from the coordinator/,
+  },
+  {
+    name: 'coordinator bad url',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), Url: 'ftp://c.example' };
+    },
+    key: 'Coordinator.Url',
+    problem: /http:\/\/ or https:\/\/ URL/,
+  },
+  {
+    name: 'coordinator bad key',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), PublicKey: 'x' };
+    },
+    key: 'Coordinator.PublicKey',
+    problem: /has 1 characters/,
+  },
+  {
+    name: 'coordinator unknown key',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), Token: 'x' };
+    },
+    key: 'Coordinator.Token',
+    problem: /unknown key/,
+  },
   { name: 'policies not an array', edit: (j) => (j.Policies = {}), key: 'Policies', problem: /must be an array/ },
   { name: 'dns null', edit: (j) => (j.Dns = null), key: 'Dns', problem: /must be an object/ },
   { name: 'dns zone', edit: (j) => (j.Dns = { Zone: 'bad zone' }), key: 'Dns.Zone', problem: /not a DNS zone/ },
   { name: 'dns unknown key', edit: (j) => (j.Dns = { Servers: [] }), key: 'Dns.Servers', problem: /unknown key/ },
   { name: 'own tag', edit: (j) => (j.Tags = ['dev', 'no spaces']), key: 'Tags[1]', problem: /not a tag name/ },
   { name: 'peer tags', edit: (j) => (peer(j, 0).Tags = 'dev'), key: 'Peers[0].Tags', problem: /must be an array/ },
-  { name: 'peer dns name', edit: (j) => (peer(j, 0).DnsNames = ['ok', 'under_score']), key: 'Peers[0].DnsNames[1]', problem: /not a DNS name/ },
-  { name: 'coordinator long url', edit: (j) => { delete j.Peers; j.Coordinator = { ...coordinator(), Url: `https://${long}` }; }, key: 'Coordinator.Url', problem: /at most 256 characters/ },
+  {
+    name: 'peer dns name',
+    edit: (j) => (peer(j, 0).DnsNames = ['ok', 'under_score']),
+    key: 'Peers[0].DnsNames[1]',
+    problem: /not a DNS name/,
+  },
+  {
+    name: 'coordinator long url',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), Url: `https://${long}` };
+    },
+    key: 'Coordinator.Url',
+    problem: /at most 256 characters/,
+  },
   {
     name: 'too many peers',
     edit: (j) => (j.Peers = Array.from({ length: 10001 }, () => ({}))),
-    key: 'Peers', problem: /has 10001 peers \(the limit is 10000\)/,
+    key: 'Peers',
+    problem: /has 10001 peers \(the limit is 10000\)/,
   },
   {
     name: 'too many AllowedIPs',
     edit: (j) => (peer(j, 0).AllowedIPs = Array.from({ length: 1001 }, (_, i) => `10.0.${i >> 8}.${i & 255}/32`)),
-    key: 'Peers[0].AllowedIPs', problem: /has 1001 entries \(the limit is 1000\)/,
+    key: 'Peers[0].AllowedIPs',
+    problem: /has 1001 entries \(the limit is 1000\)/,
   },
 ];
 
@@ -200,7 +495,8 @@ test('the message has the documented form for one problem', () => {
   const j = good();
   peer(j, 1).AllowedIPs = ['100.64.0.300/32'];
   assert.throws(() => validateProfile(j, '/etc/warren/profiles/a.profile'), {
-    message: 'profile /etc/warren/profiles/a.profile: Peers[1].AllowedIPs[0]: "100.64.0.300/32" is not an IPv4 CIDR (expected a.b.c.d/n)',
+    message:
+      'profile /etc/warren/profiles/a.profile: Peers[1].AllowedIPs[0]: "100.64.0.300/32" is not an IPv4 CIDR (expected a.b.c.d/n)',
   });
 });
 
@@ -208,20 +504,29 @@ test('all problems are reported, up to a limit', () => {
   const j = good();
   j.ListenPort = -1;
   peer(j, 0).Endpoint = 'nope';
-  assert.throws(() => validateProfile(j, 'f'), (e: ProfileError) => e.issues.length === 2 && e.message.split('\n').length === 2);
+  assert.throws(
+    () => validateProfile(j, 'f'),
+    (e: ProfileError) => e.issues.length === 2 && e.message.split('\n').length === 2,
+  );
   const many = good();
   many.Peers = Array.from({ length: 30 }, () => ({ PublicKey: 'bad', AllowedIPs: [] }));
-  assert.throws(() => validateProfile(many, 'f'), (e: ProfileError) => {
-    const lines = e.message.split('\n');
-    return e.issues.length === 30 && lines.length === 21 && lines[20] === 'profile f: and 10 more problems';
-  });
+  assert.throws(
+    () => validateProfile(many, 'f'),
+    (e: ProfileError) => {
+      const lines = e.message.split('\n');
+      return e.issues.length === 30 && lines.length === 21 && lines[20] === 'profile f: and 10 more problems';
+    },
+  );
 });
 
 test('a PrivateKey never appears in an error message', () => {
   const j = good();
   const key = formatKey(generatePrivateKey());
   j.PrivateKey = key.slice(0, 40) + '!!!=';
-  assert.throws(() => validateProfile(j, 'f'), (e: Error) => e instanceof ProfileError && /PrivateKey/.test(e.message) && !e.message.includes(key.slice(0, 20)));
+  assert.throws(
+    () => validateProfile(j, 'f'),
+    (e: Error) => e instanceof ProfileError && /PrivateKey/.test(e.message) && !e.message.includes(key.slice(0, 20)),
+  );
 });
 
 test('overlapping but different prefixes across peers are allowed (longest prefix wins)', () => {
@@ -247,7 +552,9 @@ test('tags, DNS names, zone and policies are interpreted and normalised', () => 
   j.Dns = { Zone: 'Corp.Internal.' };
   peer(j, 0).Tags = ['web'];
   peer(j, 0).DnsNames = ['B', 'db.prod.corp.internal'];
-  j.Policies = [{ Name: 'dev to web', Senders: ['tag:dev'], Receivers: ['tag:web'], Acls: [{ Protocol: 'tcp', Ports: '22,443' }] }];
+  j.Policies = [
+    { Name: 'dev to web', Senders: ['tag:dev'], Receivers: ['tag:web'], Acls: [{ Protocol: 'tcp', Ports: '22,443' }] },
+  ];
   const p = validateProfile(j, 'x.profile');
   assert.deepEqual(p.tags, ['dev', 'db']);
   assert.equal(p.dns.zone, 'corp.internal');

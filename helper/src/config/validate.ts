@@ -2,18 +2,43 @@
 // and only a fully valid profile comes out, typed and with defaults filled in.
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import {
-  cidrContains, cidrIsCanonical, cidrNetwork, formatCidr, parseCidr, parseEndpoint, parseIPv4,
-  prefixMask, type Cidr, type Endpoint,
+  cidrContains,
+  cidrIsCanonical,
+  cidrNetwork,
+  formatCidr,
+  parseCidr,
+  parseEndpoint,
+  parseIPv4,
+  prefixMask,
+  type Cidr,
+  type Endpoint,
 } from '../../../src-shared/lib/ip/ipv4.js';
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { exitNodeField } from './validate-exitnode.js';
 import { coordinatorField } from './validate-coordinator.js';
 import { proxyFields } from './validate-proxy.js';
-import { childPath, didYouMean, indexPath, isObject, Issues, ProfileError, quote, typeName } from '../../../src-shared/lib/errors.js';
 import {
-  ACTIVE_RESERVED_KEYS, ADAPTER_KEYS, PEER_KEYS, PROFILE_DEFAULTS, PROFILE_LIMITS, RESERVED_KEYS, TOP_LEVEL_KEYS,
-  type PeerConfig, type Profile, type ReservedKey,
+  childPath,
+  didYouMean,
+  indexPath,
+  isObject,
+  Issues,
+  ProfileError,
+  quote,
+  typeName,
+} from '../../../src-shared/lib/errors.js';
+import {
+  ACTIVE_RESERVED_KEYS,
+  ADAPTER_KEYS,
+  PEER_KEYS,
+  PROFILE_DEFAULTS,
+  PROFILE_LIMITS,
+  RESERVED_KEYS,
+  TOP_LEVEL_KEYS,
+  type PeerConfig,
+  type Profile,
+  type ReservedKey,
 } from './schema.js';
 
 type Obj = Record<string, unknown>;
@@ -48,7 +73,10 @@ export function validateProfile(raw: unknown, file: string): Profile {
   if (peers) checkPeersTogether(peers, publicKey, is);
   for (const a of exitNode.availableRoutes) {
     if (peers && !peers.some((p) => p.config.identity === a.identity)) {
-      is.add(`ExitNode.AvailableRoutes.${a.identity}`, 'no peer in Peers has this identity (`warren identity --public-key KEY` tells a key\'s)');
+      is.add(
+        `ExitNode.AvailableRoutes.${a.identity}`,
+        "no peer in Peers has this identity (`warren identity --public-key KEY` tells a key's)",
+      );
     }
   }
 
@@ -227,14 +255,18 @@ function peerValue(p: unknown, path: string, zone: string, is: Issues): PeerConf
   checkKnownKeys(p, PEER_KEYS, path, is);
   const name = stringField(p, 'Name', path, is);
   if (name !== undefined && !/^[^\p{Cc}]{1,64}$/u.test(name)) {
-    is.add(childPath(path, 'Name'), `${quote(name)} must be 1-${PROFILE_LIMITS.nameChars} characters without control characters`);
+    is.add(
+      childPath(path, 'Name'),
+      `${quote(name)} must be 1-${PROFILE_LIMITS.nameChars} characters without control characters`,
+    );
   }
   const publicKey = keyField(p, 'PublicKey', path, is, true);
   if (publicKey && isZeroKey(publicKey)) is.add(childPath(path, 'PublicKey'), 'is all zeros');
   const presharedKey = keyField(p, 'PresharedKey', path, is, false);
   const endpoint = endpointField(p, path, is);
   const allowedIps = allowedIpsField(p, path, is);
-  const persistentKeepalive = intField(p, 'PersistentKeepalive', path, is, 0, 65535) ?? PROFILE_DEFAULTS.persistentKeepalive;
+  const persistentKeepalive =
+    intField(p, 'PersistentKeepalive', path, is, 0, 65535) ?? PROFILE_DEFAULTS.persistentKeepalive;
   const tags = tagsField(p, 'Tags', path, is);
   const dnsNames = dnsNamesField(p, path, zone, is);
   if (is.count > before) return undefined;
@@ -339,7 +371,10 @@ function reservedFields(obj: Obj, is: Issues): Partial<Record<ReservedKey, unkno
       continue;
     }
     if (!ok) {
-      is.add(key, `must be ${shape === 'array' ? 'an array' : 'an object'}, not ${typeName(v)} (leave the key out if unused)`);
+      is.add(
+        key,
+        `must be ${shape === 'array' ? 'an array' : 'an object'}, not ${typeName(v)} (leave the key out if unused)`,
+      );
       continue;
     }
     if (checkStringLengths(v, key, is)) out[key] = v;

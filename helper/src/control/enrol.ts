@@ -5,7 +5,13 @@
 // the profile; every later map must be signed with it.
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { CONTROL_LIMITS, CONTROL_PATHS, CONTROL_PROTOCOL, type EnrolRequest, type EnrolResponse } from '../../../src-shared/wire/control.js';
+import {
+  CONTROL_LIMITS,
+  CONTROL_PATHS,
+  CONTROL_PROTOCOL,
+  type EnrolRequest,
+  type EnrolResponse,
+} from '../../../src-shared/wire/control.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
@@ -35,7 +41,12 @@ export interface EnrolOutcome {
 
 /** sanitizeHostname keeps what a DNS label allows, so the coordinator gets a usable default name. */
 export function sanitizeHostname(h: string): string {
-  const s = h.toLowerCase().split('.')[0]!.replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, CONTROL_LIMITS.hostnameChars);
+  const s = h
+    .toLowerCase()
+    .split('.')[0]!
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, CONTROL_LIMITS.hostnameChars);
   return s || 'system';
 }
 
@@ -58,7 +69,13 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     proof: enrolProof(machine, o.key, wgPublic, ts),
     endpoints: [],
   };
-  const response = await controlRequest({ base: url, method: 'POST', path: CONTROL_PATHS.enrol, body, timeoutMs: 15_000 }) as EnrolResponse;
+  const response = (await controlRequest({
+    base: url,
+    method: 'POST',
+    path: CONTROL_PATHS.enrol,
+    body,
+    timeoutMs: 15_000,
+  })) as EnrolResponse;
   checkResponse(response, pinned, privateKey);
 
   const next = enrolledProfile(json, response, { url, pinned, privateKey, seed, listenPort: o.listenPort });
@@ -79,10 +96,14 @@ function coordinatorUrl(o: EnrolOptions): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`--coordinator ${JSON.stringify(o.coordinator.slice(0, 80))} is not a URL (expected https://HOST:PORT)`);
+    throw new Error(
+      `--coordinator ${JSON.stringify(o.coordinator.slice(0, 80))} is not a URL (expected https://HOST:PORT)`,
+    );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('--coordinator must be an http:// or https:// URL');
-  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key)) throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new Error('--coordinator must be an http:// or https:// URL');
+  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key))
+    throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
   return url;
 }
 
@@ -115,7 +136,13 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
 
 /** coordinatorKey fetches the key the coordinator presents, to pin; it must be `expected` when one is given. */
 async function coordinatorKey(url: string, expected: string | undefined): Promise<Buffer> {
-  const info = await controlRequest({ base: url, method: 'GET', path: CONTROL_PATHS.info, timeoutMs: 10_000, maxBytes: 64 * 1024 }) as { publicKey?: unknown };
+  const info = (await controlRequest({
+    base: url,
+    method: 'GET',
+    path: CONTROL_PATHS.info,
+    timeoutMs: 10_000,
+    maxBytes: 64 * 1024,
+  })) as { publicKey?: unknown };
   let pinned: Buffer;
   try {
     pinned = parseKey(String(info?.publicKey ?? ''));
@@ -123,7 +150,9 @@ async function coordinatorKey(url: string, expected: string | undefined): Promis
     throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
   }
   if (expected !== undefined && formatKey(pinned) !== expected) {
-    throw new Error(`the coordinator presents key ${formatKey(pinned)}, not the expected ${expected}; refusing to enrol`);
+    throw new Error(
+      `the coordinator presents key ${formatKey(pinned)}, not the expected ${expected}; refusing to enrol`,
+    );
   }
   return pinned;
 }
@@ -131,22 +160,33 @@ async function coordinatorKey(url: string, expected: string | undefined): Promis
 /** checkResponse refuses an answer that is malformed, signed by another key or names another identity. */
 function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buffer): void {
   // The answer is printed and written into the profile (which validates it again on save).
-  if (typeof response?.systemId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(response.systemId) ||
-      typeof response.virtualAddress !== 'string' || typeof response.coordinatorPublicKey !== 'string' ||
-      !['pending', 'active', 'revoked'].includes(response.state) ||
-      !Array.isArray(response.tags) || response.tags.length > 64 ||
-      !response.tags.every((t) => typeof t === 'string' && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(t))) {
+  if (
+    typeof response?.systemId !== 'string' ||
+    !/^[A-Za-z0-9_-]{1,64}$/.test(response.systemId) ||
+    typeof response.virtualAddress !== 'string' ||
+    typeof response.coordinatorPublicKey !== 'string' ||
+    !['pending', 'active', 'revoked'].includes(response.state) ||
+    !Array.isArray(response.tags) ||
+    response.tags.length > 64 ||
+    !response.tags.every((t) => typeof t === 'string' && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(t))
+  ) {
     throw new Error('the coordinator answered the enrolment with something unexpected');
   }
-  if (response.coordinatorPublicKey !== formatKey(pinned)) throw new Error('the coordinator changed its key during enrolment; refusing');
+  if (response.coordinatorPublicKey !== formatKey(pinned))
+    throw new Error('the coordinator changed its key during enrolment; refusing');
   if (response.identity !== identityFromPublicKey(publicKeyFromPrivate(privateKey))) {
-    throw new Error(`the coordinator assigned identity ${String(response.identity).slice(0, 8)}, which does not match this key`);
+    throw new Error(
+      `the coordinator assigned identity ${String(response.identity).slice(0, 8)}, which does not match this key`,
+    );
   }
 }
 
 /** enrolledProfile is the profile JSON after enrolment: local settings (port, adapter, proxies) stay, what the coordinator now owns goes. */
-function enrolledProfile(json: Record<string, unknown>, response: EnrolResponse,
-  k: { url: string; pinned: Buffer; privateKey: Buffer; seed: Buffer; listenPort: number | undefined }): Record<string, unknown> {
+function enrolledProfile(
+  json: Record<string, unknown>,
+  response: EnrolResponse,
+  k: { url: string; pinned: Buffer; privateKey: Buffer; seed: Buffer; listenPort: number | undefined },
+): Record<string, unknown> {
   const next: Record<string, unknown> = { ...json };
   for (const key of ['Peers', 'Policies', 'Tags']) delete next[key];
   next.PrivateKey = formatKey(k.privateKey);
@@ -159,6 +199,11 @@ function enrolledProfile(json: Record<string, unknown>, response: EnrolResponse,
     if (KillSwitch === undefined) delete next.ExitNode;
     else next.ExitNode = { KillSwitch };
   }
-  next.Coordinator = { Url: k.url, PublicKey: formatKey(k.pinned), SystemId: response.systemId, MachineKey: k.seed.toString('base64') };
+  next.Coordinator = {
+    Url: k.url,
+    PublicKey: formatKey(k.pinned),
+    SystemId: response.systemId,
+    MachineKey: k.seed.toString('base64'),
+  };
   return next;
 }

@@ -7,7 +7,11 @@ import { agentAuthorization, type MachineKey } from './sign.js';
 
 /** ControlHttpError is a non-2xx answer (code from the coordinator) or a transport failure (status 0). */
 export class ControlHttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -30,17 +34,37 @@ export interface RequestOptions {
 }
 
 /** openRequest starts a request and resolves with the response once headers arrive. */
-export function openRequest(opts: RequestOptions, accept = 'application/json'): Promise<{ res: IncomingMessage; abort: () => void }> {
+export function openRequest(
+  opts: RequestOptions,
+  accept = 'application/json',
+): Promise<{ res: IncomingMessage; abort: () => void }> {
   const url = new URL(opts.path, `${opts.base}/`);
   const body = opts.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(opts.body), 'utf8');
   const headers: Record<string, string> = { accept, 'content-length': String(body.length) };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  if (opts.auth) headers.authorization = agentAuthorization(opts.auth.key, opts.auth.systemId, opts.method, url.pathname + url.search, body);
+  if (opts.auth)
+    headers.authorization = agentAuthorization(
+      opts.auth.key,
+      opts.auth.systemId,
+      opts.method,
+      url.pathname + url.search,
+      body,
+    );
   const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = make(url, { method: opts.method, headers, timeout: opts.timeoutMs ?? 10_000 });
-    req.on('timeout', () => req.destroy(new ControlHttpError(0, 'timeout', `no answer from ${url.origin} within ${opts.timeoutMs ?? 10_000} ms`)));
-    req.on('error', (e) => reject(e instanceof ControlHttpError ? e : new ControlHttpError(0, 'unreachable', `cannot reach the coordinator at ${url.origin}: ${e.message}`)));
+    req.on('timeout', () =>
+      req.destroy(
+        new ControlHttpError(0, 'timeout', `no answer from ${url.origin} within ${opts.timeoutMs ?? 10_000} ms`),
+      ),
+    );
+    req.on('error', (e) =>
+      reject(
+        e instanceof ControlHttpError
+          ? e
+          : new ControlHttpError(0, 'unreachable', `cannot reach the coordinator at ${url.origin}: ${e.message}`),
+      ),
+    );
     req.on('response', (res) => resolve({ res, abort: () => req.destroy() }));
     req.end(body);
   });
@@ -74,7 +98,8 @@ export async function controlRequest(opts: RequestOptions): Promise<unknown> {
   try {
     json = raw.length ? JSON.parse(raw.toString('utf8')) : null;
   } catch {
-    if (status >= 200 && status < 300) throw new ControlHttpError(status, 'bad-response', 'the coordinator answered with something that is not JSON');
+    if (status >= 200 && status < 300)
+      throw new ControlHttpError(status, 'bad-response', 'the coordinator answered with something that is not JSON');
   }
   if (status < 200 || status >= 300) {
     const err = (json as Partial<ControlErrorBody> | null)?.error;

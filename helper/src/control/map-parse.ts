@@ -20,16 +20,23 @@ function obj(v: unknown, path: string): Obj {
 }
 
 function str(v: unknown, path: string, re?: RegExp): string {
-  if (typeof v !== 'string' || v.length > MAP_LIMITS.stringChars || (re && !re.test(v))) throw new MapFormatError(`${path}: bad string`);
+  if (typeof v !== 'string' || v.length > MAP_LIMITS.stringChars || (re && !re.test(v)))
+    throw new MapFormatError(`${path}: bad string`);
   return v;
 }
 
 function int(v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new MapFormatError(`${path}: expected a whole number ${min}..${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new MapFormatError(`${path}: expected a whole number ${min}..${max}`);
   return v;
 }
 
-function list<T>(v: unknown, path: string, each: (x: unknown, p: string) => T, max: number = MAP_LIMITS.listItems): T[] {
+function list<T>(
+  v: unknown,
+  path: string,
+  each: (x: unknown, p: string) => T,
+  max: number = MAP_LIMITS.listItems,
+): T[] {
   if (!Array.isArray(v) || v.length > max) throw new MapFormatError(`${path}: expected an array of at most ${max}`);
   return v.map((x, i) => each(x, `${path}[${i}]`));
 }
@@ -47,7 +54,8 @@ const cidr = (v: unknown, p: string): string => {
 const endpoint = (v: unknown, p: string): string => {
   const s = str(v, p, /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/);
   const [host, port] = s.split(':') as [string, string];
-  if (parseIPv4(host) === null || Number(port) < 1 || Number(port) > 65535) throw new MapFormatError(`${p}: not an a.b.c.d:port endpoint`);
+  if (parseIPv4(host) === null || Number(port) < 1 || Number(port) > 65535)
+    throw new MapFormatError(`${p}: not an a.b.c.d:port endpoint`);
   return s;
 };
 // relay: one RelayInfo; a relay with neither transport is useless and refused.
@@ -114,10 +122,15 @@ function requirement(v: unknown, p: string): TrustRequirement {
     }
     return {
       type: 'schedule',
-      days: list(o.days, `${p}.days`, (x, q) => {
-        if (!DAYS.includes(x as Day)) throw new MapFormatError(`${q}: not a day`);
-        return x as Day;
-      }, 7),
+      days: list(
+        o.days,
+        `${p}.days`,
+        (x, q) => {
+          if (!DAYS.includes(x as Day)) throw new MapFormatError(`${q}: not a day`);
+          return x as Day;
+        },
+        7,
+      ),
       from: str(o.from, `${p}.from`, time),
       to: str(o.to, `${p}.to`, time),
       timeZone,
@@ -131,7 +144,8 @@ function policy(v: unknown, p: string): Policy {
   const o = obj(v, p);
   const selector = (x: unknown, q: string): string => {
     const s = str(x, q);
-    if (!IDENTITY.test(s) && !/^tag:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s)) throw new MapFormatError(`${q}: not an identity or tag selector`);
+    if (!IDENTITY.test(s) && !/^tag:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s))
+      throw new MapFormatError(`${q}: not an identity or tag selector`);
     return s;
   };
   return {
@@ -147,7 +161,10 @@ function policy(v: unknown, p: string): Policy {
 /** parseNetworkMap validates the decoded JSON of a map. */
 export function parseNetworkMap(v: unknown): NetworkMap {
   const o = obj(v, 'map');
-  if (o.protocol !== CONTROL_PROTOCOL) throw new MapFormatError(`map.protocol: this helper speaks ${CONTROL_PROTOCOL}, the map says ${String(o.protocol).slice(0, 16)}`);
+  if (o.protocol !== CONTROL_PROTOCOL)
+    throw new MapFormatError(
+      `map.protocol: this helper speaks ${CONTROL_PROTOCOL}, the map says ${String(o.protocol).slice(0, 16)}`,
+    );
   const self = obj(o.self, 'map.self');
   const routesObj = obj(o.routes, 'map.routes');
   const routes: Record<string, string[]> = {};

@@ -17,14 +17,43 @@ const peerPub = publicKeyFromPrivate(generatePrivateKey());
 
 function map(over: Partial<NetworkMap> = {}): NetworkMap {
   return {
-    protocol: CONTROL_PROTOCOL, version: 7, generatedAt: 1, systemId: 'sys1',
-    self: { identity: identityFromPublicKey(publicKeyFromPrivate(selfKey)), name: 'me', virtualAddress: '100.64.0.1', tags: ['dev'], dnsNames: ['me'], providesRoutes: [] },
-    virtualNetwork: '100.64.0.0/10', dnsZone: 'corp.internal',
-    peers: [{
-      identity: identityFromPublicKey(peerPub), name: 'db', publicKey: formatKey(peerPub), virtualAddress: '100.64.0.2',
-      endpoints: ['192.0.2.2:51820'], tags: ['server'], dnsNames: ['db'], providesRoutes: ['192.168.1.0/24'], online: true,
-    }],
-    policies: [{ name: 'p', senders: ['tag:dev'], receivers: [identityFromPublicKey(peerPub)], acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }], trustRequirements: [], enabled: true }],
+    protocol: CONTROL_PROTOCOL,
+    version: 7,
+    generatedAt: 1,
+    systemId: 'sys1',
+    self: {
+      identity: identityFromPublicKey(publicKeyFromPrivate(selfKey)),
+      name: 'me',
+      virtualAddress: '100.64.0.1',
+      tags: ['dev'],
+      dnsNames: ['me'],
+      providesRoutes: [],
+    },
+    virtualNetwork: '100.64.0.0/10',
+    dnsZone: 'corp.internal',
+    peers: [
+      {
+        identity: identityFromPublicKey(peerPub),
+        name: 'db',
+        publicKey: formatKey(peerPub),
+        virtualAddress: '100.64.0.2',
+        endpoints: ['192.0.2.2:51820'],
+        tags: ['server'],
+        dnsNames: ['db'],
+        providesRoutes: ['192.168.1.0/24'],
+        online: true,
+      },
+    ],
+    policies: [
+      {
+        name: 'p',
+        senders: ['tag:dev'],
+        receivers: [identityFromPublicKey(peerPub)],
+        acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }],
+        trustRequirements: [],
+        enabled: true,
+      },
+    ],
     routes: { [identityFromPublicKey(peerPub)]: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24'] },
     routeGrants: { [identityFromPublicKey(peerPub)]: ['10.1.0.0/16'], AAAAA: ['10.2.0.0/16'] },
     ...over,
@@ -42,25 +71,60 @@ test('a map signed with the pinned key opens; anything else is refused with a re
   assert.equal(openSignedMap(sign(map()), pinned, 'sys1', 0).version, 7);
   const cases: Array<[string, unknown, RegExp, number?]> = [
     ['other signer', sign(map(), other.secretKey), /bad signature/],
-    ['tampered payload', { ...sign(map()), payload: Buffer.from(JSON.stringify(map({ version: 8 }))).toString('base64') }, /bad signature/],
+    [
+      'tampered payload',
+      { ...sign(map()), payload: Buffer.from(JSON.stringify(map({ version: 8 }))).toString('base64') },
+      /bad signature/,
+    ],
     ['wrong recipient', sign(map({ systemId: 'sys2' })), /for system sys2/],
     ['older version', sign(map()), /older than the one in force/, 8],
     ['not an object', 'x', /not a signed map/],
-    ['bad field', sign({ ...map(), peers: [{ ...map().peers[0], virtualAddress: '300.1.1.1' }] }), /malformed map: map\.peers\[0\]\.virtualAddress/],
+    [
+      'bad field',
+      sign({ ...map(), peers: [{ ...map().peers[0], virtualAddress: '300.1.1.1' }] }),
+      /malformed map: map\.peers\[0\]\.virtualAddress/,
+    ],
     ['wrong protocol', sign({ ...map(), protocol: 99 }), /speaks 1/],
-    ['bad policy port', sign({ ...map(), policies: [{ ...map().policies[0], acls: [{ protocol: 'tcp', ports: [{ from: 9, to: 2 }] }] }] }), /acls\[0\]\.ports\[0\]\.to/],
-    ['not JSON', { payload: Buffer.from('{').toString('base64'), signature: signMap(coord.secretKey, Buffer.from('{')).toString('base64') }, /not JSON/],
+    [
+      'bad policy port',
+      sign({
+        ...map(),
+        policies: [{ ...map().policies[0], acls: [{ protocol: 'tcp', ports: [{ from: 9, to: 2 }] }] }],
+      }),
+      /acls\[0\]\.ports\[0\]\.to/,
+    ],
+    [
+      'not JSON',
+      {
+        payload: Buffer.from('{').toString('base64'),
+        signature: signMap(coord.secretKey, Buffer.from('{')).toString('base64'),
+      },
+      /not JSON/,
+    ],
   ];
   for (const [name, signed, re, min] of cases) {
-    assert.throws(() => openSignedMap(signed, pinned, 'sys1', min ?? 0), (e: Error) => e instanceof MapRejected && re.test(e.message), name);
+    assert.throws(
+      () => openSignedMap(signed, pinned, 'sys1', min ?? 0),
+      (e: Error) => e instanceof MapRejected && re.test(e.message),
+      name,
+    );
   }
 });
 
 test('profileFromMap gives peers, policies, tags, zone and usable routes', () => {
-  const base = validateProfile({
-    PrivateKey: formatKey(selfKey), VirtualAddress: '100.64.0.1',
-    Coordinator: { Url: 'http://c:1', PublicKey: formatKey(pinned), SystemId: 'sys1', MachineKey: formatKey(Buffer.alloc(32, 1)) },
-  }, 'p');
+  const base = validateProfile(
+    {
+      PrivateKey: formatKey(selfKey),
+      VirtualAddress: '100.64.0.1',
+      Coordinator: {
+        Url: 'http://c:1',
+        PublicKey: formatKey(pinned),
+        SystemId: 'sys1',
+        MachineKey: formatKey(Buffer.alloc(32, 1)),
+      },
+    },
+    'p',
+  );
   const p = profileFromMap(base, map());
   assert.equal(p.peers.length, 1);
   assert.equal(p.peers[0]!.name, 'db');
@@ -69,12 +133,34 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
   assert.deepEqual(p.tags, ['dev']);
   assert.equal(p.policies?.length, 1);
   assert.equal(p.dns.zone, 'corp.internal');
-  assert.deepEqual(p.exitNode.availableRoutes, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0xc0a80100, bits: 24 }, { addr: 0, bits: 0 }] }],
-    'the overlay-overlapping route is left out, the full tunnel kept');
-  assert.deepEqual(p.routeGrants, [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0x0a010000, bits: 16 }] }],
-    'grants name only peers in the map');
+  assert.deepEqual(
+    p.exitNode.availableRoutes,
+    [
+      {
+        identity: identityFromPublicKey(peerPub),
+        routes: [
+          { addr: 0xc0a80100, bits: 24 },
+          { addr: 0, bits: 0 },
+        ],
+      },
+    ],
+    'the overlay-overlapping route is left out, the full tunnel kept',
+  );
+  assert.deepEqual(
+    p.routeGrants,
+    [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0x0a010000, bits: 16 }] }],
+    'grants name only peers in the map',
+  );
   assert.equal(base.routeGrants?.length, 0, 'a coordinated profile grants nothing before its first map');
-  assert.throws(() => profileFromMap(base, map({ self: { ...map().self, virtualAddress: '100.64.0.9' } })), /enrol again/);
-  const withSelf = map({ peers: [...map().peers, { ...map().peers[0]!, publicKey: formatKey(publicKeyFromPrivate(selfKey)), virtualAddress: '100.64.0.3' }] });
+  assert.throws(
+    () => profileFromMap(base, map({ self: { ...map().self, virtualAddress: '100.64.0.9' } })),
+    /enrol again/,
+  );
+  const withSelf = map({
+    peers: [
+      ...map().peers,
+      { ...map().peers[0]!, publicKey: formatKey(publicKeyFromPrivate(selfKey)), virtualAddress: '100.64.0.3' },
+    ],
+  });
   assert.equal(profileFromMap(base, withSelf).peers.length, 1, 'this system never becomes its own peer');
 });

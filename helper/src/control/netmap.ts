@@ -16,7 +16,12 @@ export class MapRejected extends Error {}
 
 /** openSignedMap verifies and parses a signed map addressed to systemId. It refuses a version
  * lower than minVersion (replayed or out-of-order maps). */
-export function openSignedMap(signed: unknown, coordinatorKey: Buffer, systemId: string, minVersion: number): NetworkMap {
+export function openSignedMap(
+  signed: unknown,
+  coordinatorKey: Buffer,
+  systemId: string,
+  minVersion: number,
+): NetworkMap {
   if (typeof signed !== 'object' || signed === null) throw new MapRejected('not a signed map');
   const { payload, signature } = signed as Partial<SignedMap>;
   if (typeof payload !== 'string' || typeof signature !== 'string' || payload.length > CONTROL_LIMITS.mapBytes * 2) {
@@ -33,25 +38,31 @@ export function openSignedMap(signed: unknown, coordinatorKey: Buffer, systemId:
   } catch (e) {
     throw new MapRejected(e instanceof MapFormatError ? `malformed map: ${e.message}` : 'malformed map: not JSON');
   }
-  if (map.systemId !== systemId) throw new MapRejected(`the map is for system ${map.systemId}, not this one (${systemId})`);
-  if (map.version < minVersion) throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
+  if (map.systemId !== systemId)
+    throw new MapRejected(`the map is for system ${map.systemId}, not this one (${systemId})`);
+  if (map.version < minVersion)
+    throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
   return map;
 }
 
 /** usableRoutes parses routes and leaves out any route that overlaps the overlay (except the
  * full tunnel, 0.0.0.0/0), as the static profile's validation does. */
 function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
-  return xs.map((x) => parseCidr(x)!).filter((c) => {
-    const bits = Math.min(c.bits, overlay.bits);
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return c.bits === 0 || ((c.addr & mask) >>> 0) !== ((overlay.addr & mask) >>> 0);
-  });
+  return xs
+    .map((x) => parseCidr(x)!)
+    .filter((c) => {
+      const bits = Math.min(c.bits, overlay.bits);
+      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+      return c.bits === 0 || (c.addr & mask) >>> 0 !== (overlay.addr & mask) >>> 0;
+    });
 }
 
 /** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local). */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   if (map.self.virtualAddress !== base.virtualAddress) {
-    throw new MapRejected(`the coordinator gives this system ${map.self.virtualAddress}, but the profile says ${base.virtualAddress}; enrol again`);
+    throw new MapRejected(
+      `the coordinator gives this system ${map.self.virtualAddress}, but the profile says ${base.virtualAddress}; enrol again`,
+    );
   }
   const own = base.publicKey.toString('base64');
   const peers: PeerConfig[] = [];

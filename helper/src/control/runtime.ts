@@ -3,7 +3,14 @@
 // every map against the pinned key and version, applies it, stores it, and reports where the
 // helper can be reached. It never lets a coordinator problem stop the data plane.
 import { networkInterfaces } from 'node:os';
-import { CONTROL_PATHS, type NetworkMap, type PunchRequest, type RelayTokenResponse, type SignedMap, type WatchEvent } from '../../../src-shared/wire/control.js';
+import {
+  CONTROL_PATHS,
+  type NetworkMap,
+  type PunchRequest,
+  type RelayTokenResponse,
+  type SignedMap,
+  type WatchEvent,
+} from '../../../src-shared/wire/control.js';
 import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -64,7 +71,9 @@ export class ControlRuntime {
           void this.reportEndpoints(auth);
         } else {
           this.lastError = reason ?? null;
-          this.o.log.warn(`coordinator ${this.o.config.url}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`);
+          this.o.log.warn(
+            `coordinator ${this.o.config.url}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`,
+          );
         }
         this.o.changed();
       },
@@ -79,8 +88,13 @@ export class ControlRuntime {
 
   summary(): CoordinatorSummary {
     return {
-      url: this.o.config.url, systemId: this.o.config.systemId, reachable: this.reachable, state: this.state,
-      mapVersion: this.version, lastContact: this.lastContact, lastError: this.lastError,
+      url: this.o.config.url,
+      systemId: this.o.config.systemId,
+      reachable: this.reachable,
+      state: this.state,
+      mapVersion: this.version,
+      lastContact: this.lastContact,
+      lastError: this.lastError,
     };
   }
 
@@ -121,13 +135,28 @@ export class ControlRuntime {
   /** punch asks the coordinator to tell a peer to probe us now (a signed request). */
   async punch(peerIdentity: string): Promise<void> {
     const body: PunchRequest = { peer: peerIdentity };
-    await controlRequest({ base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.punch, auth: this.auth, body, maxBytes: 4096 });
+    await controlRequest({
+      base: this.o.config.url,
+      method: 'POST',
+      path: CONTROL_PATHS.punch,
+      auth: this.auth,
+      body,
+      maxBytes: 4096,
+    });
   }
 
   /** relayToken fetches a token that lets this system use the map's relays. */
   async relayToken(): Promise<{ token: Buffer; expires: number }> {
-    const r = await controlRequest({ base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.relayToken, auth: this.auth, body: {}, maxBytes: 4096 }) as Partial<RelayTokenResponse> | null;
-    if (typeof r?.token !== 'string' || typeof r.expires !== 'number' || r.token.length > 1024) throw new Error('the coordinator sent a malformed relay token');
+    const r = (await controlRequest({
+      base: this.o.config.url,
+      method: 'POST',
+      path: CONTROL_PATHS.relayToken,
+      auth: this.auth,
+      body: {},
+      maxBytes: 4096,
+    })) as Partial<RelayTokenResponse> | null;
+    if (typeof r?.token !== 'string' || typeof r.expires !== 'number' || r.token.length > 1024)
+      throw new Error('the coordinator sent a malformed relay token');
     return { token: Buffer.from(r.token, 'base64'), expires: r.expires };
   }
 
@@ -161,7 +190,9 @@ export class ControlRuntime {
     this.version = map.version;
     if (this.state !== 'revoked') this.state = 'active';
     if (how === 'pushed') storeMap(this.o.stateDir, signed);
-    this.o.log.info(`network map version ${map.version} applied (${how}): ${map.peers.length} peer(s), ${map.policies.length} policies`);
+    this.o.log.info(
+      `network map version ${map.version} applied (${how}): ${map.peers.length} peer(s), ${map.policies.length} policies`,
+    );
     this.o.changed();
   }
 
@@ -172,7 +203,10 @@ export class ControlRuntime {
       .slice(0, 16);
     try {
       await controlRequest({
-        base: this.o.config.url, method: 'POST', path: CONTROL_PATHS.endpoints, auth,
+        base: this.o.config.url,
+        method: 'POST',
+        path: CONTROL_PATHS.endpoints,
+        auth,
         body: { listenPort: this.o.listenPort(), addresses },
       });
     } catch (e) {
@@ -180,4 +214,3 @@ export class ControlRuntime {
     }
   }
 }
-

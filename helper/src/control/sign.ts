@@ -3,7 +3,12 @@
 // DESIGN.md convention 10 says; Node's hot-path crypto is not needed here.
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { AGENT_AUTH, MAP_SIGNATURE_CONTEXT, agentSigningText, enrolProofText } from '../../../src-shared/wire/control.js';
+import {
+  AGENT_AUTH,
+  MAP_SIGNATURE_CONTEXT,
+  agentSigningText,
+  enrolProofText,
+} from '../../../src-shared/wire/control.js';
 
 /** MachineKey is an Ed25519 key pair made from a 32-byte seed. */
 export interface MachineKey {
@@ -23,7 +28,14 @@ export function newMachineSeed(): Buffer {
 }
 
 /** agentAuthorization builds the Authorization header of a signed agent request. */
-export function agentAuthorization(key: MachineKey, systemId: string, method: string, pathWithQuery: string, body: Buffer, now = Date.now()): string {
+export function agentAuthorization(
+  key: MachineKey,
+  systemId: string,
+  method: string,
+  pathWithQuery: string,
+  body: Buffer,
+  now = Date.now(),
+): string {
   const nonce = randomBytes(16).toString('hex');
   const digest = createHash('sha256').update(body).digest('hex');
   const text = agentSigningText(method, pathWithQuery, now, nonce, digest);

@@ -13,7 +13,9 @@ const FILE = 'netmap.json';
 export function loadStoredMap(stateDir: string): SignedMap | null {
   const j = readJsonState(join(stateDir, FILE), CONTROL_LIMITS.mapBytes * 2) as Partial<SignedMap> | null;
   if (j === null || typeof j !== 'object') return null;
-  return typeof j.payload === 'string' && typeof j.signature === 'string' ? { payload: j.payload, signature: j.signature } : null;
+  return typeof j.payload === 'string' && typeof j.signature === 'string'
+    ? { payload: j.payload, signature: j.signature }
+    : null;
 }
 
 /** storeMap writes the signed map atomically (temporary file, fsync, rename), mode 0600. */

@@ -8,7 +8,9 @@ import type { WatchEvent } from '../../../src-shared/wire/control.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { readEvents } from './watch.js';
 
-async function stream(write: (res: import('node:http').ServerResponse) => void): Promise<{ events: WatchEvent[]; error: Error | null }> {
+async function stream(
+  write: (res: import('node:http').ServerResponse) => void,
+): Promise<{ events: WatchEvent[]; error: Error | null }> {
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     write(res);
@@ -19,7 +21,9 @@ async function stream(write: (res: import('node:http').ServerResponse) => void):
     const res = await new Promise<IncomingMessage>((r) => get(`http://127.0.0.1:${port}/`, r));
     const events: WatchEvent[] = [];
     let error: Error | null = null;
-    await readEvents(res, (e) => events.push(e)).catch((e: Error) => { error = e; });
+    await readEvents(res, (e) => events.push(e)).catch((e: Error) => {
+      error = e;
+    });
     return { events, error };
   } finally {
     server.closeAllConnections();

@@ -28,7 +28,11 @@ export class Watch {
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
 
-  constructor(private readonly base: string, private readonly auth: AgentAuth, private readonly h: WatchHandlers) {}
+  constructor(
+    private readonly base: string,
+    private readonly auth: AgentAuth,
+    private readonly h: WatchHandlers,
+  ) {}
 
   start(): void {
     void this.loop();
@@ -64,9 +68,16 @@ export class Watch {
   }
 
   private async once(): Promise<void> {
-    const { res, abort } = await openRequest({
-      base: this.base, method: 'GET', path: `${CONTROL_PATHS.watch}?since=${this.h.since()}`, auth: this.auth, timeoutMs: WATCH_SILENCE_MS,
-    }, 'text/event-stream');
+    const { res, abort } = await openRequest(
+      {
+        base: this.base,
+        method: 'GET',
+        path: `${CONTROL_PATHS.watch}?since=${this.h.since()}`,
+        auth: this.auth,
+        timeoutMs: WATCH_SILENCE_MS,
+      },
+      'text/event-stream',
+    );
     this.abort = abort;
     if (res.statusCode !== 200) {
       const raw = await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0));
@@ -125,8 +136,13 @@ function isWatchEvent(e: unknown): e is WatchEvent {
   if (t === 'punch') {
     // A punch names a peer and where to probe it; bounded and checked again by the path layer.
     const p = e as { from?: unknown; endpoints?: unknown };
-    return typeof p.from === 'string' && /^[0-9A-Z]{5}$/.test(p.from) && Array.isArray(p.endpoints) &&
-      p.endpoints.length <= CONTROL_LIMITS.endpointsPerSystem && p.endpoints.every((x) => typeof x === 'string' && x.length <= 21);
+    return (
+      typeof p.from === 'string' &&
+      /^[0-9A-Z]{5}$/.test(p.from) &&
+      Array.isArray(p.endpoints) &&
+      p.endpoints.length <= CONTROL_LIMITS.endpointsPerSystem &&
+      p.endpoints.every((x) => typeof x === 'string' && x.length <= 21)
+    );
   }
   return t === 'map' || t === 'pending' || t === 'revoked' || t === 'ping';
 }

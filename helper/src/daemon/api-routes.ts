@@ -19,9 +19,24 @@ export interface RouteContext {
 /** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
 export function apiRoutes(status: RouteContext, reload: () => Promise<string>): RouteTable {
   return {
-    [PATHS.reload]: { POST: async (req) => { requirePrivileged(req); return { message: await reload() }; } },
-    [PATHS.connect]: { POST: (req) => { requirePrivileged(req); return { state: status.tunnel.connect() }; } },
-    [PATHS.disconnect]: { POST: (req) => { requirePrivileged(req); return { state: status.tunnel.disconnect() }; } },
+    [PATHS.reload]: {
+      POST: async (req) => {
+        requirePrivileged(req);
+        return { message: await reload() };
+      },
+    },
+    [PATHS.connect]: {
+      POST: (req) => {
+        requirePrivileged(req);
+        return { state: status.tunnel.connect() };
+      },
+    },
+    [PATHS.disconnect]: {
+      POST: (req) => {
+        requirePrivileged(req);
+        return { state: status.tunnel.disconnect() };
+      },
+    },
     [PATHS.exitNodes]: {
       GET: () => status.exit?.routes.state() ?? [],
       POST: (req) => {
@@ -32,7 +47,12 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
         }
         const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
         status.tunnel.changed();
-        if (r === null) throw new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`);
+        if (r === null)
+          throw new ApiHttpError(
+            404,
+            'not-found',
+            `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`,
+          );
         return r;
       },
     },
@@ -46,11 +66,20 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
           throw new ApiHttpError(400, 'bad-request', 'expected {"coordinator": "https://...", "key": "..."}');
         }
         try {
-          const r = await enrol({ coordinator: body.coordinator.slice(0, 300), key: body.key.slice(0, 300), profilePath: status.profilePath, stateDir: status.stateDir });
+          const r = await enrol({
+            coordinator: body.coordinator.slice(0, 300),
+            key: body.key.slice(0, 300),
+            profilePath: status.profilePath,
+            stateDir: status.stateDir,
+          });
           const pending = r.response.state === 'pending';
           return {
-            identity: r.response.identity, virtualAddress: r.response.virtualAddress, state: r.response.state, restartRequired: true,
-            message: `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
+            identity: r.response.identity,
+            virtualAddress: r.response.virtualAddress,
+            state: r.response.state,
+            restartRequired: true,
+            message:
+              `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
               'restart the helper (warren stop, warren start) to join the network',
           };
         } catch (e) {
@@ -62,7 +91,8 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
       GET: (req) => {
         const peer = req.query.get('peer') ?? '';
         const answer = status.policy?.why(peer) ?? null;
-        if (answer === null) throw new ApiHttpError(404, 'not-found', `no configured peer matches ${JSON.stringify(peer.slice(0, 64))}`);
+        if (answer === null)
+          throw new ApiHttpError(404, 'not-found', `no configured peer matches ${JSON.stringify(peer.slice(0, 64))}`);
         return answer;
       },
     },

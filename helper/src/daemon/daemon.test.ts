@@ -16,7 +16,17 @@ import { BETA, Sandbox, fakeEnv, staticProfile } from './testing.js';
 
 const EXITS = { ExitNode: { ProvidesRoutes: ['10.9.0.0/24'], AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } };
 
-const ALL_STEPS = ['local API', 'UDP socket', 'adapter', 'state record', 'firewall', 'device', 'exit nodes', 'DNS', 'proxies'];
+const ALL_STEPS = [
+  'local API',
+  'UDP socket',
+  'adapter',
+  'state record',
+  'firewall',
+  'device',
+  'exit nodes',
+  'DNS',
+  'proxies',
+];
 
 test('the steps start in order and stop in reverse, across every OS seam', async (t) => {
   const box = new Sandbox();
@@ -26,15 +36,25 @@ test('the steps start in order and stop in reverse, across every OS seam', async
   await d.start();
   assert.deepEqual(d.running, ALL_STEPS);
   assert.deepEqual(env.calls, [
-    'split dns recover', 'exit node recover', 'router recover',
-    'udp bind 0.0.0.0:51820', 'tun open wtest0', 'exit node on 10.9.0.0/24', 'route add 10.8.0.0/24 dev wtest0',
-    'dns server 100.64.0.1:53', 'split dns on wtest0 warren.internal',
+    'split dns recover',
+    'exit node recover',
+    'router recover',
+    'udp bind 0.0.0.0:51820',
+    'tun open wtest0',
+    'exit node on 10.9.0.0/24',
+    'route add 10.8.0.0/24 dev wtest0',
+    'dns server 100.64.0.1:53',
+    'split dns on wtest0 warren.internal',
   ]);
   env.calls.length = 0;
   await d.stop();
   assert.deepEqual(env.calls, [
-    'split dns off wtest0', 'dns server close', 'route del 10.8.0.0/24 dev wtest0', 'exit node off 10.9.0.0/24',
-    'tun close wtest0', 'udp close',
+    'split dns off wtest0',
+    'dns server close',
+    'route del 10.8.0.0/24 dev wtest0',
+    'exit node off 10.9.0.0/24',
+    'tun close wtest0',
+    'udp close',
   ]);
   assert.deepEqual(d.running, []);
   assert.equal(existsSync(box.socketPath), false, 'the API socket is removed');
@@ -57,18 +77,32 @@ test('the typed state holds what each step produced, and status reports it', asy
   assert.equal(s.tun, env.tun.last);
   assert.equal(s.adapter, 'wtest0');
   assert.equal(s.listenPort, 51820);
-  assert.ok(s.bind !== null && s.device !== null && s.policy !== null && s.exit !== null && s.dns !== null && s.proxies !== null);
+  assert.ok(
+    s.bind !== null &&
+      s.device !== null &&
+      s.policy !== null &&
+      s.exit !== null &&
+      s.dns !== null &&
+      s.proxies !== null,
+  );
   assert.equal(s.bind.inner.port, env.binds[0]!.port);
   assert.equal(s.device.tun, s.tun, 'the device runs on the adapter the adapter step opened');
   assert.equal(s.device.bind, s.bind);
   assert.equal(s.device.filter, s.policy.firewall, 'every packet goes through the firewall');
   assert.ok(s.exit.node !== null);
   assert.deepEqual(s.exit.node.routes, [{ cidr: '10.9.0.0/24', via: FAKE_LAN, snatTo: FAKE_LAN_ADDRESS }]);
-  assert.deepEqual(s.dns.summary(), { zone: 'warren.internal', address: '100.64.0.1', integration: 'systemd-resolved' });
+  assert.deepEqual(s.dns.summary(), {
+    zone: 'warren.internal',
+    address: '100.64.0.1',
+    integration: 'systemd-resolved',
+  });
   assert.deepEqual([s.proxies.egressPort, s.proxies.ingressPorts], [null, []]);
   assert.deepEqual([s.nat, s.control], [null, null], 'a static profile has no coordinator');
   const record = JSON.parse(readFileSync(statePath(box.stateDir), 'utf8')) as Record<string, unknown>;
-  assert.deepEqual({ ...record, startedAt: typeof record.startedAt }, { pid: process.pid, startedAt: 'number', adapter: 'wtest0', routes: [] });
+  assert.deepEqual(
+    { ...record, startedAt: typeof record.startedAt },
+    { pid: process.pid, startedAt: 'number', adapter: 'wtest0', routes: [] },
+  );
 
   const st = await new ApiClient(box.socketPath).status();
   assert.equal(st.state, 'connected');
@@ -87,7 +121,10 @@ test('the adapter config is computed from the profile', () => {
   try {
     const o = box.options(staticProfile({ VirtualAddress: '100.64.7.9', Adapter: { Name: 'wtest5', Mtu: 1280 } }));
     const c = tunConfigOf(o.profile);
-    assert.deepEqual({ ...c, network: formatCidr(c.network) }, { name: 'wtest5', address: 0x64400709, network: '100.64.0.0/10', mtu: 1280 });
+    assert.deepEqual(
+      { ...c, network: formatCidr(c.network) },
+      { name: 'wtest5', address: 0x64400709, network: '100.64.0.0/10', mtu: 1280 },
+    );
   } finally {
     box.remove();
   }
@@ -119,7 +156,11 @@ test('a failing exit node undoes the device, the firewall, the state record, the
   const env = fakeEnv();
   env.exitNode.failApply = new Error('exit node route 10.9.0.0/24: this machine has no local path to it');
   const d = new Daemon(box.options(staticProfile(EXITS)), env);
-  await assert.rejects(d.start(), { name: 'StepError', step: 'exit nodes', message: /^exit nodes: exit node route 10\.9\.0\.0\/24: this machine/ });
+  await assert.rejects(d.start(), {
+    name: 'StepError',
+    step: 'exit nodes',
+    message: /^exit nodes: exit node route 10\.9\.0\.0\/24: this machine/,
+  });
   const after = env.calls.slice(env.calls.indexOf('exit node on 10.9.0.0/24') + 1);
   assert.deepEqual(after, ['tun close wtest0', 'udp close'], 'nothing after the failing step ran');
   const device = d.state.device;
@@ -139,9 +180,16 @@ test('a nameserver that cannot start leaves the tunnel running without DNS', asy
   const d = new Daemon(box.options(staticProfile()), env);
   await d.start();
   t.after(() => d.stop());
-  assert.deepEqual(d.running, ALL_STEPS.filter((s) => s !== 'DNS'));
+  assert.deepEqual(
+    d.running,
+    ALL_STEPS.filter((s) => s !== 'DNS'),
+  );
   assert.equal(d.state.dns, null);
-  assert.ok(box.logged("cannot start the DNS server on 100.64.0.1:53: bind EADDRNOTAVAIL 100.64.0.1:53; peers' names will not resolve"));
+  assert.ok(
+    box.logged(
+      "cannot start the DNS server on 100.64.0.1:53: bind EADDRNOTAVAIL 100.64.0.1:53; peers' names will not resolve",
+    ),
+  );
   assert.equal(env.splitDns.active.size, 0, 'no resolver points at a nameserver that is not there');
 });
 
@@ -165,20 +213,37 @@ test('crash recovery removes the adapter and routes a dead helper recorded befor
   const env = fakeEnv();
   mkdirSync(box.stateDir, { recursive: true });
   // No process has this pid (it is above the kernel's pid_max).
-  writeFileSync(statePath(box.stateDir), JSON.stringify({ pid: 2 ** 31 - 1, startedAt: 1, adapter: 'wold0', routes: ['10.7.0.0/24 dev wold0'] }));
+  writeFileSync(
+    statePath(box.stateDir),
+    JSON.stringify({ pid: 2 ** 31 - 1, startedAt: 1, adapter: 'wold0', routes: ['10.7.0.0/24 dev wold0'] }),
+  );
   env.tun.links.add('wold0');
   env.router.recorded.add('10.7.0.0/24 dev wold0');
   const d = new Daemon(box.options(staticProfile()), env);
   await d.start();
   t.after(() => d.stop());
   assert.deepEqual(env.calls.slice(0, 6), [
-    'route del 10.7.0.0/24 dev wold0', 'tun remove wold0', 'split dns recover', 'exit node recover', 'router recover', 'udp bind 0.0.0.0:51820',
+    'route del 10.7.0.0/24 dev wold0',
+    'tun remove wold0',
+    'split dns recover',
+    'exit node recover',
+    'router recover',
+    'udp bind 0.0.0.0:51820',
   ]);
   assert.equal(env.tun.exists('wold0'), false);
   assert.equal(env.router.recorded.size, 0);
-  assert.deepEqual([env.splitDns.recovered, env.exitNode.recovered, env.router.recovered], [[box.stateDir], [box.stateDir], [box.stateDir]]);
-  assert.ok(box.logged(`cleaned up after a helper (pid ${2 ** 31 - 1}) that did not stop cleanly: adapter wold0, 1 route(s)`));
-  assert.equal(JSON.parse(readFileSync(statePath(box.stateDir), 'utf8')).pid, process.pid, 'the record is now this helper\'s');
+  assert.deepEqual(
+    [env.splitDns.recovered, env.exitNode.recovered, env.router.recovered],
+    [[box.stateDir], [box.stateDir], [box.stateDir]],
+  );
+  assert.ok(
+    box.logged(`cleaned up after a helper (pid ${2 ** 31 - 1}) that did not stop cleanly: adapter wold0, 1 route(s)`),
+  );
+  assert.equal(
+    JSON.parse(readFileSync(statePath(box.stateDir), 'utf8')).pid,
+    process.pid,
+    "the record is now this helper's",
+  );
 });
 
 test('crash recovery refuses while the recorded helper still runs, and gives the API socket back', async (t) => {
@@ -189,11 +254,17 @@ test('crash recovery refuses while the recorded helper still runs, and gives the
   t.after(() => other.kill());
   await new Promise((r) => other.once('spawn', r));
   mkdirSync(box.stateDir, { recursive: true });
-  writeFileSync(statePath(box.stateDir), JSON.stringify({ pid: other.pid, startedAt: 1, adapter: 'wold0', routes: [] }));
+  writeFileSync(
+    statePath(box.stateDir),
+    JSON.stringify({ pid: other.pid, startedAt: 1, adapter: 'wold0', routes: [] }),
+  );
   const env = fakeEnv();
   env.tun.links.add('wold0');
   const d = new Daemon(box.options(staticProfile()), env);
-  await assert.rejects(d.start(), { step: 'crash recovery', message: new RegExp(`^crash recovery: another Warren helper \\(pid ${other.pid}\\) is running`) });
+  await assert.rejects(d.start(), {
+    step: 'crash recovery',
+    message: new RegExp(`^crash recovery: another Warren helper \\(pid ${other.pid}\\) is running`),
+  });
   assert.deepEqual(env.calls, [], 'nothing on the machine was touched');
   assert.equal(env.tun.exists('wold0'), true);
   assert.equal(existsSync(box.socketPath), false);

@@ -20,8 +20,14 @@ export interface DnsRuntime {
 /** startDns starts the nameserver on address:53 and applies split DNS for the zone. startServer
  * and splitDns are the OS seams (the daemon's DaemonEnv). */
 export async function startDns(opts: {
-  address: string; adapter: string; stateDir: string; policy: PolicyRuntime; log: Logger; verbosity: number;
-  startServer: (o: DnsServerOptions) => Promise<DnsServer>; splitDns: SplitDnsDriver;
+  address: string;
+  adapter: string;
+  stateDir: string;
+  policy: PolicyRuntime;
+  log: Logger;
+  verbosity: number;
+  startServer: (o: DnsServerOptions) => Promise<DnsServer>;
+  splitDns: SplitDnsDriver;
 }): Promise<DnsRuntime> {
   const { policy, log } = opts;
   const build = (): Zone => {
@@ -35,11 +41,16 @@ export async function startDns(opts: {
     return zone;
   };
   let zone = build();
-  policy.onChange = () => { zone = build(); };
+  policy.onChange = () => {
+    zone = build();
+  };
   let server: DnsServer;
   try {
     server = await opts.startServer({
-      address: opts.address, port: 53, log, zone: () => zone,
+      address: opts.address,
+      port: 53,
+      log,
+      zone: () => zone,
       logQueries: policy.current.dns.logQueries && opts.verbosity >= 5,
     });
   } catch (e) {
@@ -48,7 +59,13 @@ export async function startDns(opts: {
   }
   let split: SplitDns;
   try {
-    split = await opts.splitDns.apply({ adapter: opts.adapter, address: opts.address, zone: policy.current.dns.zone, stateDir: opts.stateDir, log });
+    split = await opts.splitDns.apply({
+      adapter: opts.adapter,
+      address: opts.address,
+      zone: policy.current.dns.zone,
+      stateDir: opts.stateDir,
+      log,
+    });
   } catch (e) {
     // Names still resolve with `dig @address`; only the OS integration is missing.
     log.warn(`split DNS not applied: ${(e as Error).message}`);

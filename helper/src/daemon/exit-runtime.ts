@@ -29,7 +29,8 @@ function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['
   });
 }
 
-const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string => rs.map((r) => `${r.addr}/${r.bits}`).join();
+const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string =>
+  rs.map((r) => `${r.addr}/${r.bits}`).join();
 
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
@@ -37,13 +38,23 @@ const COUNTER_REFRESH_MS = 2000;
 /** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure.
  * exitNode and router are the OS seams (the daemon's DaemonEnv). */
 export async function startExitRuntime(opts: {
-  profile: Profile; device: Device; adapter: string; stateDir: string; log: Logger; exitNode: ExitNodeDriver; router: Router;
+  profile: Profile;
+  device: Device;
+  adapter: string;
+  stateDir: string;
+  log: Logger;
+  exitNode: ExitNodeDriver;
+  router: Router;
 }): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
     if (p.exitNode.providesRoutes.length === 0) return null;
     const n = await opts.exitNode.apply({
-      adapter: opts.adapter, overlay: p.virtualNetwork, routes: p.exitNode.providesRoutes, stateDir: opts.stateDir, log,
+      adapter: opts.adapter,
+      overlay: p.virtualNetwork,
+      routes: p.exitNode.providesRoutes,
+      stateDir: opts.stateDir,
+      log,
     });
     log.info(`exit node for ${n.routes.map((r) => `${r.cidr} (via ${r.via} as ${r.snatTo})`).join(', ')}`);
     return n;
@@ -51,8 +62,12 @@ export async function startExitRuntime(opts: {
   let node = await provide(profile);
   let provided = cidrList(profile.exitNode.providesRoutes);
   const fullTunnel = opts.router.fullTunnel({
-    adapter: opts.adapter, virtualAddress: profile.virtualAddress, setMark: (m) => device.bind.setMark(m), stateDir: opts.stateDir,
-    killSwitch: profile.exitNode.killSwitch, log,
+    adapter: opts.adapter,
+    virtualAddress: profile.virtualAddress,
+    setMark: (m) => device.bind.setMark(m),
+    stateDir: opts.stateDir,
+    killSwitch: profile.exitNode.killSwitch,
+    log,
   });
   const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, opts.router, fullTunnel);
   try {
@@ -64,7 +79,12 @@ export async function startExitRuntime(opts: {
   }
   let dropped = 0;
   const refresh = (): void => {
-    void node?.counters().then((c) => { dropped = c.unsolicitedDropped; }, () => undefined);
+    void node?.counters().then(
+      (c) => {
+        dropped = c.unsolicitedDropped;
+      },
+      () => undefined,
+    );
   };
   // It runs even without a node: a network map can make this system an exit node later.
   const timer = setInterval(refresh, COUNTER_REFRESH_MS);

@@ -30,7 +30,10 @@ export class Daemon {
   private readonly lifecycle: Lifecycle;
   private readonly updates: ProfileUpdates;
 
-  constructor(private readonly opts: DaemonOptions, private readonly env: DaemonEnv = systemEnv()) {
+  constructor(
+    private readonly opts: DaemonOptions,
+    private readonly env: DaemonEnv = systemEnv(),
+  ) {
     this.state = newDaemonState(opts);
     this.lifecycle = new Lifecycle(opts.log);
     this.updates = new ProfileUpdates(this.state, opts.log);
@@ -47,8 +50,10 @@ export class Daemon {
     await this.lifecycle.start(daemonSteps({ ...opts, env: this.env, state, updates: this.updates }));
     state.ready = true;
     state.changes.notify();
-    opts.log.info(`Warren helper up: ${opts.profile.identity} ${opts.profile.virtualAddress} on ${state.adapter}, ` +
-      `UDP ${state.listenPort}, ${opts.profile.peers.length} peer(s), API ${opts.socketPath}`);
+    opts.log.info(
+      `Warren helper up: ${opts.profile.identity} ${opts.profile.virtualAddress} on ${state.adapter}, ` +
+        `UDP ${state.listenPort}, ${opts.profile.peers.length} peer(s), API ${opts.socketPath}`,
+    );
   }
 
   /** stop undoes every started step, last first. */
@@ -72,7 +77,12 @@ export class Daemon {
 export async function runDaemon(opts: DaemonOptions, env: DaemonEnv = systemEnv()): Promise<void> {
   const daemon = new Daemon(opts, env);
   // Signals are caught from the start, so a stop request during setup still tears down.
-  const stopped = waitForStopSignal(env, opts.log, () => daemon.stop(), () => daemon.hangup());
+  const stopped = waitForStopSignal(
+    env,
+    opts.log,
+    () => daemon.stop(),
+    () => daemon.hangup(),
+  );
   await daemon.start();
   await stopped;
   await daemon.stop();
@@ -80,7 +90,12 @@ export async function runDaemon(opts: DaemonOptions, env: DaemonEnv = systemEnv(
 }
 
 // waitForStopSignal resolves on SIGTERM or SIGINT. A crash in between still tears down first.
-function waitForStopSignal(env: DaemonEnv, log: Logger, teardown: () => Promise<void>, onHup: () => void): Promise<void> {
+function waitForStopSignal(
+  env: DaemonEnv,
+  log: Logger,
+  teardown: () => Promise<void>,
+  onHup: () => void,
+): Promise<void> {
   return new Promise((resolve) => {
     const stop = (sig: string) => (): void => {
       log.info(`${sig} received, stopping`);

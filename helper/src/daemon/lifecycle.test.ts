@@ -41,7 +41,10 @@ test('steps start in order and stop in reverse; a step without an undo is skippe
 test('a failing step undoes exactly the steps before it, in reverse, and the error names it', async () => {
   const seen: string[] = [];
   const life = new Lifecycle(quiet().log);
-  const err = await life.start(steps(['a', 'b', 'c', 'd'], seen, { fail: 'c' })).then(() => null, (e: unknown) => e);
+  const err = await life.start(steps(['a', 'b', 'c', 'd'], seen, { fail: 'c' })).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof StepError);
   assert.equal(err.step, 'c');
   assert.equal(err.message, 'c: c is broken');
@@ -53,7 +56,12 @@ test('a failing step undoes exactly the steps before it, in reverse, and the err
 
 test('a thrown non-Error still names the step', async () => {
   const life = new Lifecycle(quiet().log);
-  const bad: Step = { name: 'odd', start: () => { throw 'text'; } };
+  const bad: Step = {
+    name: 'odd',
+    start: () => {
+      throw 'text';
+    },
+  };
   await assert.rejects(life.start([bad]), { name: 'StepError', step: 'odd', message: 'odd: text' });
 });
 

@@ -18,7 +18,10 @@ export interface Step {
 export class StepError extends Error {
   override name = 'StepError';
 
-  constructor(readonly step: string, readonly reason: Error) {
+  constructor(
+    readonly step: string,
+    readonly reason: Error,
+  ) {
     super(`${step}: ${reason.message}`, { cause: reason });
   }
 }

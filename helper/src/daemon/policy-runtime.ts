@@ -98,14 +98,22 @@ export class PolicyRuntime {
       mode: this.mode,
     });
     this.firewall.setRules(this.rules);
-    this.firewall.setRouteGrants(this.profile.routeGrants === null ? null : new Map(this.profile.routeGrants.flatMap((g) => {
-      const dp = devicePeerByIdentity(this.device, this.profile, g.identity);
-      return dp ? [[dp.index, g.routes] as const] : [];
-    })));
+    this.firewall.setRouteGrants(
+      this.profile.routeGrants === null
+        ? null
+        : new Map(
+            this.profile.routeGrants.flatMap((g) => {
+              const dp = devicePeerByIdentity(this.device, this.profile, g.identity);
+              return dp ? [[dp.index, g.routes] as const] : [];
+            }),
+          ),
+    );
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
     this.firewall.sweep(this.device.clock());
     const active = this.rules.states.filter((s) => s.active).length;
-    this.log.info(`policy (${why}): ${this.mode === 'allow-all' ? 'no Policies in the profile: all traffic between configured peers is allowed' : `${active} of ${this.rules.states.length} policies active`}`);
+    this.log.info(
+      `policy (${why}): ${this.mode === 'allow-all' ? 'no Policies in the profile: all traffic between configured peers is allowed' : `${active} of ${this.rules.states.length} policies active`}`,
+    );
     this.armChangeTimer(now);
     this.onChange?.();
     this.onStatus?.();
@@ -139,7 +147,9 @@ export class PolicyRuntime {
       const r = dp ? rules.byIndex[dp.index] : undefined;
       if (!r || !hasAny(r.egress)) return [];
       // The peer's virtual address is its /32 inside the overlay.
-      const host = p.allowedIps.find((c) => c.bits === 32 && (c.addr >>> (32 - net.bits)) === (net.addr >>> (32 - net.bits)));
+      const host = p.allowedIps.find(
+        (c) => c.bits === 32 && c.addr >>> (32 - net.bits) === net.addr >>> (32 - net.bits),
+      );
       return [{ identity: p.identity, address: host ? formatIPv4(host.addr) : null, names: p.dnsNames, tags: p.tags }];
     });
   }
@@ -149,8 +159,13 @@ export class PolicyRuntime {
     const rules = this.rules;
     if (rules === null) return null;
     const q = selector.trim();
-    const p = this.profile.peers.find((x) => x.identity.toUpperCase() === q.toUpperCase() || x.name === q ||
-      formatKey(x.publicKey) === q || (parseIPv4(q) !== null && x.allowedIps.some((c) => c.bits === 32 && c.addr === parseIPv4(q))));
+    const p = this.profile.peers.find(
+      (x) =>
+        x.identity.toUpperCase() === q.toUpperCase() ||
+        x.name === q ||
+        formatKey(x.publicKey) === q ||
+        (parseIPv4(q) !== null && x.allowedIps.some((c) => c.bits === 32 && c.addr === parseIPv4(q))),
+    );
     if (!p) return null;
     const dp = this.device.peersByKey.get(formatKey(p.publicKey));
     if (!dp) return null;

@@ -17,7 +17,11 @@ export interface ProxyRuntime {
 }
 
 /** startProxies starts what the profile asks for; on failure it closes what it started. */
-export async function startProxies(opts: { profile: Profile; dns: DnsRuntime | null; log: Logger }): Promise<ProxyRuntime> {
+export async function startProxies(opts: {
+  profile: Profile;
+  dns: DnsRuntime | null;
+  log: Logger;
+}): Promise<ProxyRuntime> {
   const { profile, dns, log } = opts;
   let egress: EgressProxy | null = null;
   const ingress: IngressProxy[] = [];
@@ -34,12 +38,25 @@ export async function startProxies(opts: { profile: Profile; dns: DnsRuntime | n
         return (await lookup(name, { all: true, family: 4 })).map((a) => a.address);
       };
       egress = await startEgressProxy({
-        host: '127.0.0.1', port: profile.egress.listenPort, rules: compileRules(profile.egress), resolve, log,
+        host: '127.0.0.1',
+        port: profile.egress.listenPort,
+        rules: compileRules(profile.egress),
+        resolve,
+        log,
       });
-      log.info(`egress proxy on 127.0.0.1:${egress.port} (${profile.egress.allow.length} allow, ${profile.egress.deny.length} deny)`);
+      log.info(
+        `egress proxy on 127.0.0.1:${egress.port} (${profile.egress.allow.length} allow, ${profile.egress.deny.length} deny)`,
+      );
     }
     for (const i of profile.ingress) {
-      ingress.push(await startIngressProxy({ listenHost: profile.virtualAddress, listenPort: i.listenPort, targetPort: i.listenPort, log }));
+      ingress.push(
+        await startIngressProxy({
+          listenHost: profile.virtualAddress,
+          listenPort: i.listenPort,
+          targetPort: i.listenPort,
+          log,
+        }),
+      );
       log.info(`ingress: ${profile.virtualAddress}:${i.listenPort} → 127.0.0.1:${i.listenPort}`);
     }
   } catch (e) {

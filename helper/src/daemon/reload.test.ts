@@ -12,7 +12,10 @@ import { Daemon } from './index.js';
 import { BETA, GAMMA, Sandbox, fakeEnv, staticProfile, type FakeEnv } from './testing.js';
 
 // started runs a daemon for one test and stops it when the test ends.
-async function started(t: { after: (fn: () => unknown) => void }, json: Record<string, unknown>): Promise<{ d: Daemon; env: FakeEnv; box: Sandbox }> {
+async function started(
+  t: { after: (fn: () => unknown) => void },
+  json: Record<string, unknown>,
+): Promise<{ d: Daemon; env: FakeEnv; box: Sandbox }> {
   const box = new Sandbox();
   const env = fakeEnv();
   const d = new Daemon(box.options(json), env);
@@ -29,20 +32,31 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
   const { d, box } = await started(t, json);
   const device = d.state.device!;
   const betaBefore = device.peersByKey.get(BETA.pub);
-  box.writeProfile({ ...json, Peers: [
-    { Name: 'beta', PublicKey: BETA.pub, Endpoint: '192.0.2.9:4000', AllowedIPs: ['100.64.0.2/32', '10.1.0.0/16'] },
-    { Name: 'gamma', PublicKey: GAMMA.pub, AllowedIPs: ['100.64.0.3/32'] },
-  ] });
+  box.writeProfile({
+    ...json,
+    Peers: [
+      { Name: 'beta', PublicKey: BETA.pub, Endpoint: '192.0.2.9:4000', AllowedIPs: ['100.64.0.2/32', '10.1.0.0/16'] },
+      { Name: 'gamma', PublicKey: GAMMA.pub, AllowedIPs: ['100.64.0.3/32'] },
+    ],
+  });
   const message = await d.reload();
   assert.equal(message, 'profile reloaded: peers, policies, tags, DNS names and exit routes applied');
   assert.ok(box.logged('peers: 1 added, 1 changed, 0 removed'));
   const beta = device.peersByKey.get(BETA.pub);
   assert.equal(beta, betaBefore, 'beta is changed in place, its sessions kept');
   assert.ok(beta !== undefined);
-  assert.deepEqual([beta.endpointAddr, beta.endpointPort], [parseIPv4('192.0.2.9'), 4000], 'the configured endpoint moved');
+  assert.deepEqual(
+    [beta.endpointAddr, beta.endpointPort],
+    [parseIPv4('192.0.2.9'), 4000],
+    'the configured endpoint moved',
+  );
   assert.equal(device.routes.lookup(parseIPv4('10.1.2.3')!), beta);
   assert.ok(device.peersByKey.has(GAMMA.pub));
-  assert.deepEqual(d.state.profile.peers.map((p) => p.name), ['beta', 'gamma'], 'the new profile is in force');
+  assert.deepEqual(
+    d.state.profile.peers.map((p) => p.name),
+    ['beta', 'gamma'],
+    'the new profile is in force',
+  );
 });
 
 test('a reload that brings in Policies makes the firewall default deny', async (t) => {
@@ -77,12 +91,24 @@ test('a reload names what needs a restart and leaves it as it is', async (t) => 
 });
 
 test('a reload moves the exit node to new routes and withdraws routes through peers', async (t) => {
-  const { d, env, box } = await started(t, staticProfile({ ExitNode: { ProvidesRoutes: ['10.9.0.0/24'], AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }));
+  const { d, env, box } = await started(
+    t,
+    staticProfile({
+      ExitNode: { ProvidesRoutes: ['10.9.0.0/24'], AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } },
+    }),
+  );
   env.calls.length = 0;
   box.writeProfile(staticProfile({ ExitNode: { ProvidesRoutes: ['10.9.1.0/24'] } }));
   await d.reload();
-  assert.deepEqual(env.calls, ['route del 10.8.0.0/24 dev wtest0', 'exit node off 10.9.0.0/24', 'exit node on 10.9.1.0/24']);
-  assert.deepEqual(d.state.exit!.node!.routes.map((r) => r.cidr), ['10.9.1.0/24']);
+  assert.deepEqual(env.calls, [
+    'route del 10.8.0.0/24 dev wtest0',
+    'exit node off 10.9.0.0/24',
+    'exit node on 10.9.1.0/24',
+  ]);
+  assert.deepEqual(
+    d.state.exit!.node!.routes.map((r) => r.cidr),
+    ['10.9.1.0/24'],
+  );
 });
 
 test('a reload before the device runs answers 503', async () => {
@@ -96,21 +122,35 @@ test('a reload before the device runs answers 503', async () => {
 });
 
 test('disconnect withdraws exit routes and stops traffic; connect puts them back', async (t) => {
-  const { d, env, box } = await started(t, staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }));
+  const { d, env, box } = await started(
+    t,
+    staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }),
+  );
   const client = new ApiClient(box.socketPath);
   assert.equal(d.state.tunnel.disconnect(), 'disconnected');
   assert.equal((await client.status()).state, 'disconnected');
   assert.equal(env.router.routes.size, 0);
-  assert.deepEqual((await client.exitNodes()).map((e) => [e.identity, e.inUse]), [[BETA.identity, false]]);
+  assert.deepEqual(
+    (await client.exitNodes()).map((e) => [e.identity, e.inUse]),
+    [[BETA.identity, false]],
+  );
   assert.equal(d.state.tunnel.connect(), 'connected');
   assert.deepEqual([...env.router.routes.keys()], ['10.8.0.0/24']);
   assert.equal(env.router.routes.get('10.8.0.0/24')!.src, '100.64.0.1');
 });
 
 test('an exit node switched off loses its routes until it is switched on', async (t) => {
-  const { d, env } = await started(t, staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }));
+  const { d, env } = await started(
+    t,
+    staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }),
+  );
   const routes = d.state.exit!.routes;
-  assert.deepEqual(routes.use(BETA.identity, false), { identity: BETA.identity, routes: ['10.8.0.0/24'], inUse: false, conflicts: [] });
+  assert.deepEqual(routes.use(BETA.identity, false), {
+    identity: BETA.identity,
+    routes: ['10.8.0.0/24'],
+    inUse: false,
+    conflicts: [],
+  });
   assert.equal(env.router.routes.size, 0);
   assert.equal(routes.use('ZZZZZ', true), null, 'an identity that is no exit node here');
   assert.equal(routes.use(BETA.identity, true)!.inUse, true);
@@ -121,7 +161,10 @@ test('a route overlapping a local network is reported, not applied', async (t) =
   const box = new Sandbox();
   const env = fakeEnv();
   env.router.local = [{ cidr: { addr: parseIPv4('10.8.0.0')!, bits: 16 }, dev: 'eth0' }];
-  const d = new Daemon(box.options(staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } })), env);
+  const d = new Daemon(
+    box.options(staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } })),
+    env,
+  );
   await d.start();
   t.after(async () => {
     await d.stop();
@@ -132,7 +175,10 @@ test('a route overlapping a local network is reported, not applied', async (t) =
 });
 
 test('an exit node for 0.0.0.0/0 turns the full tunnel on, marks the socket, and off on disconnect', async (t) => {
-  const { d, env } = await started(t, staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['0.0.0.0/0'] }, KillSwitch: true } }));
+  const { d, env } = await started(
+    t,
+    staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['0.0.0.0/0'] }, KillSwitch: true } }),
+  );
   const ft = env.router.fullTunnels[0]!;
   assert.deepEqual([ft.enabled, ft.killSwitchActive, env.binds[0]!.mark], [true, true, FULL_TUNNEL_MARK]);
   assert.equal(d.state.device!.routes.lookup(parseIPv4('198.51.100.1')!), d.state.device!.peersByKey.get(BETA.pub));
@@ -142,7 +188,12 @@ test('an exit node for 0.0.0.0/0 turns the full tunnel on, marks the socket, and
 
 test('a coordinated helper adds NAT traversal and the coordinator, and refuses a local reload with 409', async (t) => {
   const coordinated = staticProfile({
-    Coordinator: { Url: 'http://127.0.0.1:9', PublicKey: randomBytes(32).toString('base64'), SystemId: 'sys-1', MachineKey: randomBytes(32).toString('base64') },
+    Coordinator: {
+      Url: 'http://127.0.0.1:9',
+      PublicKey: randomBytes(32).toString('base64'),
+      SystemId: 'sys-1',
+      MachineKey: randomBytes(32).toString('base64'),
+    },
   });
   delete coordinated.Peers;
   const { d, box } = await started(t, coordinated);

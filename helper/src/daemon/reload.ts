@@ -24,8 +24,12 @@ export function reloadProfile(path: string, running: Profile): ReloadResult {
     return { ok: false, message: `reload refused, the running policy stays in force:\n${why}`, profile: null };
   }
   const notes: string[] = [];
-  if (formatKey(next.privateKey) !== formatKey(running.privateKey) || next.virtualAddress !== running.virtualAddress ||
-      next.listenPort !== running.listenPort || next.adapter.name !== running.adapter.name) {
+  if (
+    formatKey(next.privateKey) !== formatKey(running.privateKey) ||
+    next.virtualAddress !== running.virtualAddress ||
+    next.listenPort !== running.listenPort ||
+    next.adapter.name !== running.adapter.name
+  ) {
     notes.push('key, address, port or adapter changes need a restart (warren stop/start)');
   }
   const sideShape = (p: Profile): string => JSON.stringify([p.egress, p.ingress]);

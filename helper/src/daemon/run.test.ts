@@ -41,7 +41,11 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     assertAllUndone(box, env);
     assert.ok(box.logged(`${sig} received, stopping`));
     assert.ok(box.logged('Warren helper stopped; adapter and routes removed'));
-    assert.equal(env.signals.listenerCount('SIGTERM') + env.signals.listenerCount('SIGINT'), 0, 'the stop handlers are gone');
+    assert.equal(
+      env.signals.listenerCount('SIGTERM') + env.signals.listenerCount('SIGINT'),
+      0,
+      'the stop handlers are gone',
+    );
   });
 }
 
@@ -79,7 +83,9 @@ test('SIGHUP reloads the profile: a new peer is added to the running device', as
   const peers = [...(json.Peers as unknown[]), { Name: 'gamma', PublicKey: GAMMA.pub, AllowedIPs: ['100.64.0.3/32'] }];
   box.writeProfile({ ...json, Peers: peers });
   env.signals.emit('SIGHUP');
-  await eventually(async () => assert.deepEqual((await client.status()).peers.map((p) => p.name).sort(), ['beta', 'gamma']));
+  await eventually(async () =>
+    assert.deepEqual((await client.status()).peers.map((p) => p.name).sort(), ['beta', 'gamma']),
+  );
   assert.ok(box.logged('profile reloaded: peers, policies, tags, DNS names and exit routes applied'));
   env.signals.emit('SIGTERM');
   await done;

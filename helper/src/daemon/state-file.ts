@@ -39,7 +39,12 @@ export function readState(stateDir: string): HelperState | null {
   if (v === null || typeof v !== 'object') return null;
   if (typeof v.pid !== 'number' || typeof v.adapter !== 'string' || !Array.isArray(v.routes)) return null;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(v.adapter)) return null;
-  return { pid: v.pid, startedAt: Number(v.startedAt) || 0, adapter: v.adapter, routes: v.routes.filter((r) => typeof r === 'string') };
+  return {
+    pid: v.pid,
+    startedAt: Number(v.startedAt) || 0,
+    adapter: v.adapter,
+    routes: v.routes.filter((r) => typeof r === 'string'),
+  };
 }
 
 /** CrashCleanup is what recoverFromCrash asks of the OS: the daemon's DaemonEnv, or fakes. */
@@ -53,13 +58,17 @@ export interface CrashCleanup {
  * to touch anything if that helper is still running.
  */
 export async function recoverFromCrash(
-  stateDir: string, log: Logger, os: CrashCleanup = { tun: systemTun, router: systemRouter },
+  stateDir: string,
+  log: Logger,
+  os: CrashCleanup = { tun: systemTun, router: systemRouter },
 ): Promise<void> {
   const old = readState(stateDir);
   if (old === null) return;
   if (processIsWarren(old.pid)) {
-    throw new Error(`another Warren helper (pid ${old.pid}) is running with state directory ${stateDir}; ` +
-      'stop it first, or give this one its own --state-dir');
+    throw new Error(
+      `another Warren helper (pid ${old.pid}) is running with state directory ${stateDir}; ` +
+        'stop it first, or give this one its own --state-dir',
+    );
   }
   for (const route of old.routes) os.router.removeRecordedRoute(route);
   if (os.tun.exists(old.adapter)) os.tun.remove(old.adapter);
@@ -67,10 +76,15 @@ export async function recoverFromCrash(
   // name made before that finishes can be attached to the dying one and vanish with it, taking
   // its address and routes along, so wait until the name is really free.
   for (let i = 0; i < 150 && os.tun.exists(old.adapter); i++) await new Promise((r) => setTimeout(r, 20));
-  if (os.tun.exists(old.adapter)) throw new Error(`the adapter ${old.adapter} of a crashed helper (pid ${old.pid}) does not go away; remove it with \`ip link del ${old.adapter}\``);
+  if (os.tun.exists(old.adapter))
+    throw new Error(
+      `the adapter ${old.adapter} of a crashed helper (pid ${old.pid}) does not go away; remove it with \`ip link del ${old.adapter}\``,
+    );
   clearState(stateDir);
-  log.warn(`cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: adapter ${old.adapter}` +
-    (old.routes.length ? `, ${old.routes.length} route(s)` : ''));
+  log.warn(
+    `cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: adapter ${old.adapter}` +
+      (old.routes.length ? `, ${old.routes.length} route(s)` : ''),
+  );
 }
 
 /** writeState records the state atomically (src-shared/lib/atomic-file.ts). */

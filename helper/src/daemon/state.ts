@@ -45,12 +45,32 @@ export interface DaemonState {
 }
 
 /** newDaemonState is the state before the first step. */
-export function newDaemonState(o: { profile: Profile; profilePath: string; stateDir: string; log: Logger }): DaemonState {
+export function newDaemonState(o: {
+  profile: Profile;
+  profilePath: string;
+  stateDir: string;
+  log: Logger;
+}): DaemonState {
   const changes = new ChangeNotifier();
   return {
-    profilePath: o.profilePath, stateDir: o.stateDir, startedAt: Date.now(), changes, tunnel: new TunnelControl(changes, o.log),
-    profile: o.profile, adapter: o.profile.adapter.name, listenPort: o.profile.listenPort, ready: false,
-    bind: null, tun: null, device: null, policy: null, exit: null, dns: null, proxies: null, nat: null, control: null,
+    profilePath: o.profilePath,
+    stateDir: o.stateDir,
+    startedAt: Date.now(),
+    changes,
+    tunnel: new TunnelControl(changes, o.log),
+    profile: o.profile,
+    adapter: o.profile.adapter.name,
+    listenPort: o.profile.listenPort,
+    ready: false,
+    bind: null,
+    tun: null,
+    device: null,
+    policy: null,
+    exit: null,
+    dns: null,
+    proxies: null,
+    nat: null,
+    control: null,
   };
 }
 

@@ -47,13 +47,16 @@ export function buildStatus(ctx: StatusContext): Status {
   const zone = ctx.profile.dns.zone;
   for (const p of device?.peersByKey.values() ?? []) {
     const pc = configured.get(formatKey(p.noise.publicKey));
-    const name = pc?.dnsNames[0] ?? (pc?.name && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(pc.name) ? pc.name.toLowerCase() : null);
+    const name =
+      pc?.dnsNames[0] ??
+      (pc?.name && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(pc.name) ? pc.name.toLowerCase() : null);
     peers.push({
       identity: identityFromPublicKey(p.noise.publicKey),
       name: p.name,
       publicKey: formatKey(p.noise.publicKey),
       // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
-      endpoint: p.hasEndpoint && !isVirtualEndpoint(p.endpointAddr) ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
+      endpoint:
+        p.hasEndpoint && !isVirtualEndpoint(p.endpointAddr) ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
       allowedIps: p.allowedIps.map((c) => formatCidr(c)),
       lastHandshake: p.noise.lastHandshakeAt,
       rxBytes: p.rxBytes,

@@ -15,44 +15,63 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
   const { profile: base, state, log } = ctx;
   let control: ControlRuntime | null = null;
   let nat: NatRuntime | null = null;
-  return [{
-    name: 'NAT traversal',
-    start() {
-      const n = new NatRuntime({
-        device: started(state.device, 'the device'), bind: started(state.bind, 'the UDP socket'), privateKey: base.privateKey,
-        publicKey: base.publicKey, systemId: cc.systemId, machineSeed: cc.machineKey, coordinatorKey: cc.publicKey, log,
-        changed: () => state.changes.notify(),
-        punch: (identity) => control ? control.punch(identity) : Promise.resolve(),
-        relayToken: () => control ? control.relayToken() : Promise.reject(new Error('not connected to the coordinator yet')),
-      });
-      n.start();
-      nat = n;
-      state.nat = n;
-      return () => n.stop();
+  return [
+    {
+      name: 'NAT traversal',
+      start() {
+        const n = new NatRuntime({
+          device: started(state.device, 'the device'),
+          bind: started(state.bind, 'the UDP socket'),
+          privateKey: base.privateKey,
+          publicKey: base.publicKey,
+          systemId: cc.systemId,
+          machineSeed: cc.machineKey,
+          coordinatorKey: cc.publicKey,
+          log,
+          changed: () => state.changes.notify(),
+          punch: (identity) => (control ? control.punch(identity) : Promise.resolve()),
+          relayToken: () =>
+            control ? control.relayToken() : Promise.reject(new Error('not connected to the coordinator yet')),
+        });
+        n.start();
+        nat = n;
+        state.nat = n;
+        return () => n.stop();
+      },
     },
-  }, {
-    name: 'coordinator',
-    async start() {
-      const n = started(nat, 'NAT traversal');
-      const bind = started(state.bind, 'the UDP socket');
-      const c = new ControlRuntime({
-        config: cc, stateDir: ctx.stateDir, adapter: state.adapter, listenPort: () => bind.port, log,
-        apply: async (map) => {
-          await ctx.updates.apply(profileFromMap(base, map));
-          n.onMap(map);
-        },
-        punched: (from, endpoints) => n.paths.punched(from, endpoints),
-        // A revoked system keeps nothing: no peers, no policy grants, no routes.
-        revoked: async () => {
-          await ctx.updates.apply({ ...base, peers: [], policies: [], exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] } });
-          n.forget(); // no probes to former peers, no relay registrations
-        },
-        changed: () => state.changes.notify(),
-      });
-      control = c;
-      await c.start();
-      state.control = c;
-      return () => c.stop();
+    {
+      name: 'coordinator',
+      async start() {
+        const n = started(nat, 'NAT traversal');
+        const bind = started(state.bind, 'the UDP socket');
+        const c = new ControlRuntime({
+          config: cc,
+          stateDir: ctx.stateDir,
+          adapter: state.adapter,
+          listenPort: () => bind.port,
+          log,
+          apply: async (map) => {
+            await ctx.updates.apply(profileFromMap(base, map));
+            n.onMap(map);
+          },
+          punched: (from, endpoints) => n.paths.punched(from, endpoints),
+          // A revoked system keeps nothing: no peers, no policy grants, no routes.
+          revoked: async () => {
+            await ctx.updates.apply({
+              ...base,
+              peers: [],
+              policies: [],
+              exitNode: { ...base.exitNode, providesRoutes: [], availableRoutes: [] },
+            });
+            n.forget(); // no probes to former peers, no relay registrations
+          },
+          changed: () => state.changes.notify(),
+        });
+        control = c;
+        await c.start();
+        state.control = c;
+        return () => c.stop();
+      },
     },
-  }];
+  ];
 }

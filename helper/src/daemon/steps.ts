@@ -39,8 +39,15 @@ export interface StepContext {
 /** daemonSteps lists the steps for this profile, in start order. */
 export function daemonSteps(ctx: StepContext): Step[] {
   return [
-    apiStep(ctx), recoveryStep(ctx), udpStep(ctx), adapterStep(ctx), stateRecordStep(ctx),
-    ...dataPlaneSteps(ctx), exitStep(ctx), dnsStep(ctx), proxyStep(ctx),
+    apiStep(ctx),
+    recoveryStep(ctx),
+    udpStep(ctx),
+    adapterStep(ctx),
+    stateRecordStep(ctx),
+    ...dataPlaneSteps(ctx),
+    exitStep(ctx),
+    dnsStep(ctx),
+    proxyStep(ctx),
     ...(ctx.profile.coordinator ? controlSteps(ctx, ctx.profile.coordinator) : []),
   ];
 }
@@ -63,7 +70,11 @@ function apiStep({ socketPath, log, state, updates }: StepContext): Step {
     name: 'local API',
     async start() {
       const api = await startApiServer({
-        socketPath, log, getStatus: () => buildStatus(state), routes: apiRoutes(state, () => updates.reload()), events: state.changes,
+        socketPath,
+        log,
+        getStatus: () => buildStatus(state),
+        routes: apiRoutes(state, () => updates.reload()),
+        events: state.changes,
       });
       return () => api.close();
     },
@@ -115,7 +126,12 @@ function stateRecordStep({ stateDir, state }: StepContext): Step {
   return {
     name: 'state record',
     start() {
-      writeState(stateDir, { pid: process.pid, startedAt: Date.now(), adapter: started(state.tun, 'the adapter').name, routes: [] });
+      writeState(stateDir, {
+        pid: process.pid,
+        startedAt: Date.now(),
+        adapter: started(state.tun, 'the adapter').name,
+        routes: [],
+      });
       return () => clearState(stateDir);
     },
   };
@@ -126,31 +142,37 @@ function stateRecordStep({ stateDir, state }: StepContext): Step {
 function dataPlaneSteps({ profile, log, state }: StepContext): Step[] {
   let device: Device | null = null;
   let policy: PolicyRuntime | null = null;
-  return [{
-    name: 'firewall',
-    start() {
-      const d = new Device({
-        privateKey: profile.privateKey, tun: started(state.tun, 'the adapter'), bind: started(state.bind, 'the UDP socket'),
-        mtu: profile.adapter.mtu, log,
-      });
-      for (const p of profile.peers) d.addPeer(devicePeerConfig(p));
-      const pr = new PolicyRuntime(d, profile, log);
-      pr.onStatus = () => state.changes.notify();
-      pr.start();
-      device = d;
-      policy = pr;
-      return () => pr.stop();
+  return [
+    {
+      name: 'firewall',
+      start() {
+        const d = new Device({
+          privateKey: profile.privateKey,
+          tun: started(state.tun, 'the adapter'),
+          bind: started(state.bind, 'the UDP socket'),
+          mtu: profile.adapter.mtu,
+          log,
+        });
+        for (const p of profile.peers) d.addPeer(devicePeerConfig(p));
+        const pr = new PolicyRuntime(d, profile, log);
+        pr.onStatus = () => state.changes.notify();
+        pr.start();
+        device = d;
+        policy = pr;
+        return () => pr.stop();
+      },
     },
-  }, {
-    name: 'device',
-    start() {
-      const d = started(device, 'the firewall');
-      d.start();
-      state.device = d;
-      state.policy = policy;
-      return () => d.stop();
+    {
+      name: 'device',
+      start() {
+        const d = started(device, 'the firewall');
+        d.start();
+        state.device = d;
+        state.policy = policy;
+        return () => d.stop();
+      },
     },
-  }];
+  ];
 }
 
 function exitStep({ profile, stateDir, log, env, state }: StepContext): Step {
@@ -159,7 +181,13 @@ function exitStep({ profile, stateDir, log, env, state }: StepContext): Step {
     async start() {
       const device = started(state.device, 'the device');
       const exit = await startExitRuntime({
-        profile, device, adapter: state.adapter, stateDir, log, exitNode: env.exitNode, router: env.router,
+        profile,
+        device,
+        adapter: state.adapter,
+        stateDir,
+        log,
+        exitNode: env.exitNode,
+        router: env.router,
       });
       state.exit = exit;
       state.tunnel.attach(device, exit);
@@ -175,8 +203,14 @@ function dnsStep({ profile, stateDir, verbosity, log, env, state }: StepContext)
     async start() {
       try {
         const dns = await startDns({
-          address: profile.virtualAddress, adapter: state.adapter, stateDir, policy: started(state.policy, 'the firewall'), log, verbosity,
-          startServer: env.startDnsServer, splitDns: env.splitDns,
+          address: profile.virtualAddress,
+          adapter: state.adapter,
+          stateDir,
+          policy: started(state.policy, 'the firewall'),
+          log,
+          verbosity,
+          startServer: env.startDnsServer,
+          splitDns: env.splitDns,
         });
         state.dns = dns;
         return () => dns.close();

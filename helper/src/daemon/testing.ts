@@ -42,7 +42,9 @@ export function fakeEnv(): FakeEnv {
   const binds: FakeBind[] = [];
   const exits: number[] = [];
   return {
-    calls, binds, exits,
+    calls,
+    binds,
+    exits,
     tun: new FakeTunDriver(calls),
     router: new FakeRouter(calls),
     splitDns: new FakeSplitDns(calls),
@@ -134,8 +136,12 @@ export class Sandbox {
   options(json: Record<string, unknown>): DaemonOptions {
     this.writeProfile(json);
     return {
-      profilePath: this.profilePath, profile: loadProfile(this.profilePath), socketPath: this.socketPath,
-      stateDir: this.stateDir, verbosity: 1, log: this.log,
+      profilePath: this.profilePath,
+      profile: loadProfile(this.profilePath),
+      socketPath: this.socketPath,
+      stateDir: this.stateDir,
+      verbosity: 1,
+      log: this.log,
     };
   }
 

@@ -16,7 +16,10 @@ export class TunnelControl {
   device: Device | null = null;
   exit: ExitRuntime | null = null;
 
-  constructor(private readonly changes: ChangeNotifier, private readonly log: Logger) {}
+  constructor(
+    private readonly changes: ChangeNotifier,
+    private readonly log: Logger,
+  ) {}
 
   /** state is what status reports: connecting while the helper starts, error after a failure. */
   get state(): TunnelState {

@@ -11,14 +11,18 @@ import type { DaemonState } from './state.js';
 export class ProfileUpdates {
   private applying: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly state: DaemonState, private readonly log: Logger) {}
+  constructor(
+    private readonly state: DaemonState,
+    private readonly log: Logger,
+  ) {}
 
   /** apply brings the helper to next once the changes queued before it are done; it fails
    * with 503 while the device does not run yet. */
   apply(next: Profile): Promise<void> {
     const run = this.applying.then(async () => {
       const { device, policy, exit } = this.state;
-      if (device === null || policy === null) throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
+      if (device === null || policy === null)
+        throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
       await applyProfile({ device, policy, exit, log: this.log }, this.state.profile, next);
       this.state.profile = next;
       this.state.changes.notify();
@@ -32,8 +36,12 @@ export class ProfileUpdates {
   async reload(): Promise<string> {
     if (this.state.policy === null) throw new ApiHttpError(503, 'unavailable', 'the helper is still starting');
     if (this.state.profile.coordinator) {
-      throw new ApiHttpError(409, 'bad-request', 'this helper is coordinated: peers and policies come from the coordinator; ' +
-        'restart the helper to apply changes to the local profile');
+      throw new ApiHttpError(
+        409,
+        'bad-request',
+        'this helper is coordinated: peers and policies come from the coordinator; ' +
+          'restart the helper to apply changes to the local profile',
+      );
     }
     const r = reloadProfile(this.state.profilePath, this.state.profile);
     if (r.profile) await this.apply(r.profile);

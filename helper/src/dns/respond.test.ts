@@ -10,16 +10,35 @@ const zone = buildZone({
   self: { identity: 'G982V', address: '100.64.0.1', names: ['a'], tags: [] },
   reachable: [
     { identity: 'B1234', address: '100.64.0.2', names: ['b'], tags: ['big'] },
-    ...Array.from({ length: 60 }, (_, i) => ({ identity: `T${i}`, address: `100.64.1.${i}`, names: [], tags: ['big'] })),
+    ...Array.from({ length: 60 }, (_, i) => ({
+      identity: `T${i}`,
+      address: `100.64.1.${i}`,
+      names: [],
+      tags: ['big'],
+    })),
   ],
 });
 
 function query(name: string, type = 'A', extra: Partial<dnsPacket.Packet> = {}): Buffer {
-  return dnsPacket.encode({ type: 'query', id: 0x1234, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as 'A', name }], ...extra });
+  return dnsPacket.encode({
+    type: 'query',
+    id: 0x1234,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: type as 'A', name }],
+    ...extra,
+  });
 }
 
-const opt = (udpPayloadSize: number, ednsVersion = 0): Answer =>
-  ({ type: 'OPT', name: '.', udpPayloadSize, extendedRcode: 0, ednsVersion, flags: 0, flag_do: false, options: [] });
+const opt = (udpPayloadSize: number, ednsVersion = 0): Answer => ({
+  type: 'OPT',
+  name: '.',
+  udpPayloadSize,
+  extendedRcode: 0,
+  ednsVersion,
+  flags: 0,
+  flag_do: false,
+  options: [],
+});
 
 test('respond answers questions with the right rcode, flags and records', () => {
   const cases: Array<{ msg: Buffer; rcode: string; outcome: string; answers: string[]; aa: boolean }> = [
@@ -29,7 +48,13 @@ test('respond answers questions with the right rcode, flags and records', () => 
     { msg: query('nobody.warren.internal'), rcode: 'NXDOMAIN', outcome: 'nxdomain', answers: [], aa: true },
     { msg: query('example.com'), rcode: 'SERVFAIL', outcome: 'servfail', answers: [], aa: false },
     { msg: query('warren.internal', 'AXFR'), rcode: 'REFUSED', outcome: 'refused', answers: [], aa: false },
-    { msg: query('b.warren.internal', 'A', { questions: [{ type: 'A', name: 'b.warren.internal', class: 'CH' }] }), rcode: 'REFUSED', outcome: 'refused', answers: [], aa: false },
+    {
+      msg: query('b.warren.internal', 'A', { questions: [{ type: 'A', name: 'b.warren.internal', class: 'CH' }] }),
+      rcode: 'REFUSED',
+      outcome: 'refused',
+      answers: [],
+      aa: false,
+    },
   ];
   for (const c of cases) {
     const r = respond(c.msg, zone, 'udp');
@@ -43,7 +68,10 @@ test('respond answers questions with the right rcode, flags and records', () => 
     assert.equal(p.flag_rd, true);
     assert.equal(p.questions?.length, 1);
     assert.equal(p.questions?.[0]?.name, dnsPacket.decode(c.msg).questions?.[0]?.name, 'question echoed with its case');
-    assert.deepEqual((p.answers ?? []).map((a) => (a as { data: string }).data), c.answers);
+    assert.deepEqual(
+      (p.answers ?? []).map((a) => (a as { data: string }).data),
+      c.answers,
+    );
     if (c.outcome === 'nxdomain' || c.outcome === 'nodata') assert.equal(p.authorities?.[0]?.type, 'SOA');
   }
 });
@@ -125,7 +153,13 @@ test('respond answers FORMERR or NOTIMP when a header was read, drops otherwise'
 
 test('a label holding a dot is not read as two labels', () => {
   // "b.warren" as one label, then "internal": dns-packet would decode it as b.warren.internal.
-  const name = Buffer.concat([Buffer.from([8]), Buffer.from('b.warren'), Buffer.from([8]), Buffer.from('internal'), Buffer.from([0])]);
+  const name = Buffer.concat([
+    Buffer.from([8]),
+    Buffer.from('b.warren'),
+    Buffer.from([8]),
+    Buffer.from('internal'),
+    Buffer.from([0]),
+  ]);
   const msg = Buffer.concat([hdr(0, 1), name, Buffer.from([0, 1, 0, 1])]);
   assert.equal(dnsPacket.decode(msg).questions?.[0]?.name, 'b.warren.internal');
   const r = respond(msg, zone, 'udp');
@@ -146,7 +180,12 @@ test('dns-packet rejects compression loops quickly, and the walker bounds backwa
   // additional section would walk the whole chain. The walker refuses it in bounded time.
   const chain: number[] = [0];
   for (let i = 1; i < 200; i++) chain.push(0xc0 | ((12 + 7 + 2 * (i - 1)) >> 8), (12 + 7 + 2 * (i - 1)) & 0xff);
-  const msg = Buffer.concat([hdr(0, 1, 0, 0, 1), qA, Buffer.from(chain.slice(1)), Buffer.from([0, 41, 0, 1, 0, 0, 0, 0, 0, 0])]);
+  const msg = Buffer.concat([
+    hdr(0, 1, 0, 0, 1),
+    qA,
+    Buffer.from(chain.slice(1)),
+    Buffer.from([0, 41, 0, 1, 0, 0, 0, 0, 0, 0]),
+  ]);
   const t0 = performance.now();
   const w = walkQuery(msg);
   assert.equal(w.ok, false);
@@ -157,7 +196,12 @@ test('dns-packet rejects compression loops quickly, and the walker bounds backwa
 test('A records are compressed: a tag with 28 systems fits a plain 512-byte UDP answer', () => {
   const many = buildZone({
     self: { identity: 'G982V', address: '100.64.0.1', names: [], tags: ['t'] },
-    reachable: Array.from({ length: 27 }, (_, i) => ({ identity: `P${i}`, address: `100.64.2.${i}`, names: [], tags: ['t'] })),
+    reachable: Array.from({ length: 27 }, (_, i) => ({
+      identity: `P${i}`,
+      address: `100.64.2.${i}`,
+      names: [],
+      tags: ['t'],
+    })),
   });
   const r = respond(query('T.tag.warren.internal'), many, 'udp');
   assert.equal(r.truncated, false);

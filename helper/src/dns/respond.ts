@@ -19,7 +19,17 @@ export type Outcome =
   | 'dropped';
 
 /** OUTCOMES lists every Outcome, for zero-filled counters. */
-export const OUTCOMES: readonly Outcome[] = ['answer', 'nodata', 'nxdomain', 'servfail', 'refused', 'formerr', 'notimp', 'badvers', 'dropped'];
+export const OUTCOMES: readonly Outcome[] = [
+  'answer',
+  'nodata',
+  'nxdomain',
+  'servfail',
+  'refused',
+  'formerr',
+  'notimp',
+  'badvers',
+  'dropped',
+];
 
 /** Transport decides the response size limit: UDP 512 or the EDNS size, TCP 65535. */
 export type Transport = 'udp' | 'tcp';
@@ -45,9 +55,14 @@ const CLASS_IN = 1;
 export function respond(msg: Buffer, zone: Zone, transport: Transport): Response {
   const walked = walkQuery(msg);
   if (!walked.ok) {
-    if (walked.id === undefined || walked.flags === undefined) return { bytes: null, outcome: 'dropped', truncated: false };
+    if (walked.id === undefined || walked.flags === undefined)
+      return { bytes: null, outcome: 'dropped', truncated: false };
     const rcode = walked.problem === 'notimp' ? 'NOTIMP' : 'FORMERR';
-    return { bytes: headerOnlyResponse(walked.id, walked.flags, rcode), outcome: rcode === 'NOTIMP' ? 'notimp' : 'formerr', truncated: false };
+    return {
+      bytes: headerOnlyResponse(walked.id, walked.flags, rcode),
+      outcome: rcode === 'NOTIMP' ? 'notimp' : 'formerr',
+      truncated: false,
+    };
   }
   const q = walked.query;
   let decoded: dnsPacket.DecodedPacket;
@@ -62,10 +77,25 @@ export function respond(msg: Buffer, zone: Zone, transport: Transport): Response
     return { bytes: headerOnlyResponse(q.id, q.flags, 'SERVFAIL'), outcome: 'servfail', truncated: false };
   }
 
-  const limit = transport === 'tcp' ? 65535
-    : q.edns ? Math.min(Math.max(q.edns.udpSize, MIN_UDP_RESPONSE), MAX_UDP_RESPONSE) : MIN_UDP_RESPONSE;
+  const limit =
+    transport === 'tcp'
+      ? 65535
+      : q.edns
+        ? Math.min(Math.max(q.edns.udpSize, MIN_UDP_RESPONSE), MAX_UDP_RESPONSE)
+        : MIN_UDP_RESPONSE;
   const opt: Answer[] = q.edns
-    ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_RESPONSE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+    ? [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: MAX_UDP_RESPONSE,
+          extendedRcode: 0,
+          ednsVersion: 0,
+          flags: 0,
+          flag_do: false,
+          options: [],
+        },
+      ]
     : [];
   const base = { id: q.id, type: 'response' as const, questions: [question], additionals: opt };
   const rd = q.flags & dnsPacket.RECURSION_DESIRED;
@@ -81,11 +111,13 @@ export function respond(msg: Buffer, zone: Zone, transport: Transport): Response
   const result = zone.lookup(q.name, info.type);
   if (result.rcode === 'SERVFAIL') return encode({ ...base, flags: rd | RCODE.SERVFAIL }, limit, 'servfail', info);
   // Zone transfers would list every reachable name at once; Warren has no secondaries.
-  if (q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return encode({ ...base, flags: rd | RCODE.REFUSED }, limit, 'refused', info);
+  if (q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR)
+    return encode({ ...base, flags: rd | RCODE.REFUSED }, limit, 'refused', info);
 
   const aa = dnsPacket.AUTHORITATIVE_ANSWER | rd;
   const soa = soaRecord(zone);
-  if (result.rcode === 'NXDOMAIN') return encode({ ...base, flags: aa | RCODE.NXDOMAIN, authorities: [soa] }, limit, 'nxdomain', info);
+  if (result.rcode === 'NXDOMAIN')
+    return encode({ ...base, flags: aa | RCODE.NXDOMAIN, authorities: [soa] }, limit, 'nxdomain', info);
   if (result.soa) return encode({ ...base, flags: aa, answers: [soa] }, limit, 'answer', info);
   if (result.addresses.length === 0) return encode({ ...base, flags: aa, authorities: [soa] }, limit, 'nodata', info);
   return encode({ ...base, flags: aa }, limit, 'answer', info, { addresses: result.addresses, ttl: zone.ttl });
@@ -94,18 +126,40 @@ export function respond(msg: Buffer, zone: Zone, transport: Transport): Response
 // soaRecord is the zone's SOA; its minimum is the negative-caching TTL (RFC 2308 §5).
 function soaRecord(zone: Zone): Answer {
   return {
-    type: 'SOA', name: zone.origin, ttl: zone.ttl, class: 'IN',
-    data: { mname: `ns.${zone.origin}`, rname: `hostmaster.${zone.origin}`, serial: zone.serial, refresh: 3600, retry: 600, expire: 86400, minimum: zone.ttl },
+    type: 'SOA',
+    name: zone.origin,
+    ttl: zone.ttl,
+    class: 'IN',
+    data: {
+      mname: `ns.${zone.origin}`,
+      rname: `hostmaster.${zone.origin}`,
+      serial: zone.serial,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: zone.ttl,
+    },
   };
 }
 
 // encode writes the packet, with A records for the question name if given; if it is over the
 // limit it drops the records and sets TC so that the client retries over TCP (RFC 1035
 // §4.2.1, RFC 7766 §5).
-function encode(p: Packet, limit: number, outcome: Outcome, question: { name: string; type: string }, a?: ARecords): Response {
+function encode(
+  p: Packet,
+  limit: number,
+  outcome: Outcome,
+  question: { name: string; type: string },
+  a?: ARecords,
+): Response {
   const full = a ? withARecords(p, a) : dnsPacket.encode(p);
   if (full.length <= limit) return { bytes: full, outcome, truncated: false, question };
-  const cut = dnsPacket.encode({ ...p, flags: (p.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [] });
+  const cut = dnsPacket.encode({
+    ...p,
+    flags: (p.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+    answers: [],
+    authorities: [],
+  });
   return { bytes: cut, outcome, truncated: true, question };
 }
 

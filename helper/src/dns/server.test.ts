@@ -12,7 +12,12 @@ const self = { identity: 'G982V', address: '100.64.0.1', names: ['a'], tags: ['d
 const peerB = { identity: 'B1234', address: '100.64.0.2', names: ['b'], tags: ['dev'] };
 
 function query(name: string, id = 7, type = 'A'): Buffer {
-  return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as 'A', name }] });
+  return dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: type as 'A', name }],
+  });
 }
 
 function udpAsk(port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer> {
@@ -34,7 +39,11 @@ function udpAsk(port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer> {
 const frame = (m: Buffer): Buffer => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
 
 // tcpSession connects and collects framed answers; until() waits for a condition on them.
-function tcpSession(port: number): { socket: Socket; answers: Buffer[]; until(cond: (a: Buffer[]) => boolean): Promise<void> } {
+function tcpSession(port: number): {
+  socket: Socket;
+  answers: Buffer[];
+  until(cond: (a: Buffer[]) => boolean): Promise<void>;
+} {
   const socket = connect(port, '127.0.0.1');
   const answers: Buffer[] = [];
   let closed = false;
@@ -53,21 +62,22 @@ function tcpSession(port: number): { socket: Socket; answers: Buffer[]; until(co
     closed = true;
     for (const w of waiters) w();
   });
-  const until = (cond: (a: Buffer[]) => boolean): Promise<void> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`TCP: condition not met with ${answers.length} answers`)), 3000);
-    const check = (): void => {
-      if (cond(answers)) {
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve();
-      } else if (closed) {
-        clearTimeout(timer);
-        reject(new Error(`TCP closed with ${answers.length} answers`));
-      }
-    };
-    waiters.add(check);
-    check();
-  });
+  const until = (cond: (a: Buffer[]) => boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`TCP: condition not met with ${answers.length} answers`)), 3000);
+      const check = (): void => {
+        if (cond(answers)) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        } else if (closed) {
+          clearTimeout(timer);
+          reject(new Error(`TCP closed with ${answers.length} answers`));
+        }
+      };
+      waiters.add(check);
+      check();
+    });
   return { socket, answers, until };
 }
 
@@ -80,7 +90,10 @@ async function tcpCollect(port: number, data: Buffer, n: number): Promise<{ answ
 
 const aRecords = (m: Buffer): string[] => (dnsPacket.decode(m).answers ?? []).map((a) => (a as { data: string }).data);
 
-async function withServer(fn: (s: DnsServer, setZone: (z: Zone) => void, lines: string[]) => Promise<void>, extra: { tcpIdleMs?: number; logQueries?: boolean } = {}): Promise<void> {
+async function withServer(
+  fn: (s: DnsServer, setZone: (z: Zone) => void, lines: string[]) => Promise<void>,
+  extra: { tcpIdleMs?: number; logQueries?: boolean } = {},
+): Promise<void> {
   let zone = buildZone({ self, reachable: [peerB] });
   const lines: string[] = [];
   const log = createLogger(5, { write: (l: string) => lines.push(l) });
@@ -111,15 +124,22 @@ test('server answers over UDP and TCP on an ephemeral port and applies zone relo
 });
 
 test('server logs query names at trace level only when asked', async () => {
-  await withServer(async (server, _setZone, lines) => {
-    await udpAsk(server.port, query('b.warren.internal'));
-    assert.ok(lines.some((l) => l.includes('TRACE') && l.includes('b.warren.internal')));
-  }, { logQueries: true });
+  await withServer(
+    async (server, _setZone, lines) => {
+      await udpAsk(server.port, query('b.warren.internal'));
+      assert.ok(lines.some((l) => l.includes('TRACE') && l.includes('b.warren.internal')));
+    },
+    { logQueries: true },
+  );
 });
 
 test('server answers pipelined TCP queries in order, also when split across writes', async () => {
   await withServer(async (server) => {
-    const data = Buffer.concat([frame(query('b.warren.internal', 1)), frame(query('nope.warren.internal', 2)), frame(query('a.warren.internal', 3))]);
+    const data = Buffer.concat([
+      frame(query('b.warren.internal', 1)),
+      frame(query('nope.warren.internal', 2)),
+      frame(query('a.warren.internal', 3)),
+    ]);
     const { socket, answers, until } = tcpSession(server.port);
     socket.write(data.subarray(0, 5));
     await new Promise((r) => setTimeout(r, 20));
@@ -128,19 +148,28 @@ test('server answers pipelined TCP queries in order, also when split across writ
     socket.write(data.subarray(40));
     await until((a) => a.length === 3);
     socket.destroy();
-    assert.deepEqual(answers.map((a) => dnsPacket.decode(a).id), [1, 2, 3]);
-    assert.deepEqual(answers.map((a) => rcodeOf(a)), ['NOERROR', 'NXDOMAIN', 'NOERROR']);
+    assert.deepEqual(
+      answers.map((a) => dnsPacket.decode(a).id),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      answers.map((a) => rcodeOf(a)),
+      ['NOERROR', 'NXDOMAIN', 'NOERROR'],
+    );
   });
 });
 
 test('server closes idle TCP connections', async () => {
-  await withServer(async (server) => {
-    const socket = connect(server.port, '127.0.0.1');
-    const t0 = Date.now();
-    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    assert.ok(Date.now() - t0 < 2000);
-    assert.equal(server.stats().tcpIdleClosed, 1);
-  }, { tcpIdleMs: 150 });
+  await withServer(
+    async (server) => {
+      const socket = connect(server.port, '127.0.0.1');
+      const t0 = Date.now();
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      assert.ok(Date.now() - t0 < 2000);
+      assert.equal(server.stats().tcpIdleClosed, 1);
+    },
+    { tcpIdleMs: 150 },
+  );
 });
 
 test('server answers FORMERR over UDP and TCP and keeps the TCP connection', async () => {
@@ -151,9 +180,16 @@ test('server answers FORMERR over UDP and TCP and keeps the TCP connection', asy
     assert.equal(udp.readUInt16BE(0), 0xabcd);
     const oversize = Buffer.concat([query('b.warren.internal', 9), Buffer.alloc(600)]);
     assert.equal(rcodeOf(await udpAsk(server.port, oversize)), 'FORMERR');
-    const { answers, socket } = await tcpCollect(server.port, Buffer.concat([frame(bad), frame(query('b.warren.internal'))]), 2);
+    const { answers, socket } = await tcpCollect(
+      server.port,
+      Buffer.concat([frame(bad), frame(query('b.warren.internal'))]),
+      2,
+    );
     socket.destroy();
-    assert.deepEqual(answers.map((a) => rcodeOf(a)), ['FORMERR', 'NOERROR']);
+    assert.deepEqual(
+      answers.map((a) => rcodeOf(a)),
+      ['FORMERR', 'NOERROR'],
+    );
     assert.equal(server.stats().outcomes.formerr, 3);
   });
 });
@@ -172,10 +208,15 @@ function rng(seed: number): () => number {
 }
 
 function mutant(next: () => number, i: number): Buffer {
-  const seeds = [query('b.warren.internal', i & 0xffff), query('dev.tag.warren.internal', i & 0xffff, 'AAAA'), query('example.com', 1)];
+  const seeds = [
+    query('b.warren.internal', i & 0xffff),
+    query('dev.tag.warren.internal', i & 0xffff, 'AAAA'),
+    query('example.com', 1),
+  ];
   const base = Buffer.from(seeds[next() % seeds.length]!);
   switch (i % 5) {
-    case 0: { // random bytes
+    case 0: {
+      // random bytes
       const b = Buffer.alloc(next() % 600);
       for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;
       return b;
@@ -185,13 +226,15 @@ function mutant(next: () => number, i: number): Buffer {
       return base;
     case 2: // truncation
       return base.subarray(0, next() % base.length);
-    case 3: { // compression pointers anywhere, often loops
+    case 3: {
+      // compression pointers anywhere, often loops
       const at = 12 + (next() % (base.length - 12));
       base[at] = 0xc0 | (next() & 0x3f);
       if (at + 1 < base.length) base[at + 1] = next() & 0xff;
       return base;
     }
-    default: { // a header claiming many records, then garbage
+    default: {
+      // a header claiming many records, then garbage
       base.writeUInt16BE(next() & 0xffff, 4 + 2 * (next() % 4));
       return Buffer.concat([base, Buffer.alloc(next() % 64, next() & 0xff)]);
     }
@@ -234,7 +277,13 @@ test('10,000 random and mutated packets over UDP and some over TCP leave the ser
 
 test('server rejects connections over the limit', async () => {
   let zone = buildZone({ self, reachable: [peerB] });
-  const server = await startDnsServer({ address: '127.0.0.1', port: 0, log: createLogger(0, { write: () => 0 }), zone: () => zone, tcpMaxConnections: 2 });
+  const server = await startDnsServer({
+    address: '127.0.0.1',
+    port: 0,
+    log: createLogger(0, { write: () => 0 }),
+    zone: () => zone,
+    tcpMaxConnections: 2,
+  });
   const sockets: Socket[] = [];
   try {
     for (let i = 0; i < 4; i++) {

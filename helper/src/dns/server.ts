@@ -88,8 +88,15 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
 class Answerer {
   readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   readonly counters = {
-    udpReceived: 0, udpOversize: 0, tcpReceived: 0, tcpAccepted: 0, tcpRejected: 0,
-    tcpIdleClosed: 0, tcpOverrun: 0, truncated: 0, internalErrors: 0,
+    udpReceived: 0,
+    udpOversize: 0,
+    tcpReceived: 0,
+    tcpAccepted: 0,
+    tcpRejected: 0,
+    tcpIdleClosed: 0,
+    tcpOverrun: 0,
+    truncated: 0,
+    internalErrors: 0,
   };
   readonly errorLog: LogMethods;
 
@@ -105,7 +112,9 @@ class Answerer {
       if (r.truncated) this.counters.truncated++;
       const log = this.opts.log;
       if (this.opts.logQueries && r.question && log.enabled('trace')) {
-        log.trace(`dns ${transport} ${r.question.name} ${r.question.type}: ${r.outcome}${r.truncated ? ' (truncated)' : ''}`);
+        log.trace(
+          `dns ${transport} ${r.question.name} ${r.question.type}: ${r.outcome}${r.truncated ? ' (truncated)' : ''}`,
+        );
       }
       return r.bytes;
     } catch (e) {

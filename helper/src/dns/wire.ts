@@ -44,8 +44,7 @@ export interface WireQuery {
 
 /** WalkResult is either a query or a problem, with the header fields when they could be read. */
 export type WalkResult =
-  | { ok: true; query: WireQuery }
-  | { ok: false; problem: WireProblem; id?: number; flags?: number };
+  { ok: true; query: WireQuery } | { ok: false; problem: WireProblem; id?: number; flags?: number };
 
 interface NameWalk {
   end: number; // offset after the name in the record

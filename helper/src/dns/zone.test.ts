@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { buildZone, DEFAULT_TTL, type ZoneResult, type ZoneSystem } from './zone.js';
 
 const self: ZoneSystem = { identity: 'G982V', address: '100.64.0.1', names: ['laptop'], tags: ['tag:dev'] };
-const b: ZoneSystem = { identity: 'B1234', address: '100.64.0.2', names: ['b', 'web.b', 'Files.warren.internal.'], tags: ['tag:dev', 'tag:db'] };
+const b: ZoneSystem = {
+  identity: 'B1234',
+  address: '100.64.0.2',
+  names: ['b', 'web.b', 'Files.warren.internal.'],
+  tags: ['tag:dev', 'tag:db'],
+};
 const c: ZoneSystem = { identity: 'C5678', address: '100.64.0.3', names: ['c'], tags: ['db'] };
 // D exists in the network but policy does not let us reach it: it is not passed to buildZone.
 const zone = buildZone({ self, reachable: [b, c] });
@@ -71,18 +76,47 @@ test('zone with a custom origin ignores the default one', () => {
 
 test('zone skips bad names with a reason and keeps the rest', () => {
   const bad: ZoneSystem = {
-    identity: 'E0000', address: '100.64.0.5',
-    names: ['ok', 'has space', 'under_score', 'a'.repeat(64), '', 'id', 'x.tag', 'warren.internal', 7 as unknown as string],
+    identity: 'E0000',
+    address: '100.64.0.5',
+    names: [
+      'ok',
+      'has space',
+      'under_score',
+      'a'.repeat(64),
+      '',
+      'id',
+      'x.tag',
+      'warren.internal',
+      7 as unknown as string,
+    ],
     tags: ['tag:good', 'tag:bad tag', 'tag:'],
   };
-  const z = buildZone({ self, reachable: [bad, { identity: 'F!', address: '100.64.0.6', names: ['f'], tags: [] },
-    { identity: 'F0000', address: '100.64.0.256', names: ['f'], tags: [] }] });
+  const z = buildZone({
+    self,
+    reachable: [
+      bad,
+      { identity: 'F!', address: '100.64.0.6', names: ['f'], tags: [] },
+      { identity: 'F0000', address: '100.64.0.256', names: ['f'], tags: [] },
+    ],
+  });
   assert.deepEqual(z.lookup('ok.warren.internal', 'A'), A('100.64.0.5'));
   assert.deepEqual(z.lookup('good.tag.warren.internal', 'A'), A('100.64.0.5'));
   assert.deepEqual(z.lookup('f.warren.internal', 'A'), NX);
   assert.equal(z.skipped.length, 12, z.skipped.join('\n'));
-  for (const fragment of ['"has space"', '"under_score"', 'reserved', 'is the zone itself', 'not a string', '"tag:bad tag"', 'identity', 'not an IPv4']) {
-    assert.ok(z.skipped.some((s) => s.includes(fragment)), `a reason mentions ${fragment}`);
+  for (const fragment of [
+    '"has space"',
+    '"under_score"',
+    'reserved',
+    'is the zone itself',
+    'not a string',
+    '"tag:bad tag"',
+    'identity',
+    'not an IPv4',
+  ]) {
+    assert.ok(
+      z.skipped.some((s) => s.includes(fragment)),
+      `a reason mentions ${fragment}`,
+    );
   }
 });
 

@@ -37,9 +37,7 @@ export interface ZoneInput {
 
 /** ZoneResult is the answer to one question; NOERROR with no addresses is NODATA. */
 export type ZoneResult =
-  | { rcode: 'NOERROR'; addresses: readonly string[]; soa: boolean }
-  | { rcode: 'NXDOMAIN' }
-  | { rcode: 'SERVFAIL' };
+  { rcode: 'NOERROR'; addresses: readonly string[]; soa: boolean } | { rcode: 'NXDOMAIN' } | { rcode: 'SERVFAIL' };
 
 /** Zone is the lookup table; lookup never throws. */
 export interface Zone {
@@ -55,8 +53,16 @@ export interface Zone {
 }
 
 const RESERVED_UNDER_ORIGIN = new Set(['id', 'tag']);
-const NODATA: ZoneResult = Object.freeze({ rcode: 'NOERROR', addresses: Object.freeze([]) as readonly string[], soa: false });
-const APEX_SOA: ZoneResult = Object.freeze({ rcode: 'NOERROR', addresses: Object.freeze([]) as readonly string[], soa: true });
+const NODATA: ZoneResult = Object.freeze({
+  rcode: 'NOERROR',
+  addresses: Object.freeze([]) as readonly string[],
+  soa: false,
+});
+const APEX_SOA: ZoneResult = Object.freeze({
+  rcode: 'NOERROR',
+  addresses: Object.freeze([]) as readonly string[],
+  soa: true,
+});
 const NXDOMAIN: ZoneResult = Object.freeze({ rcode: 'NXDOMAIN' });
 const SERVFAIL: ZoneResult = Object.freeze({ rcode: 'SERVFAIL' });
 let lastSerial = 0;
@@ -156,7 +162,8 @@ function zoneLookup(origin: string, frozen: ReadonlyMap<string, readonly string[
     const addresses = frozen.get(name);
     if (addresses === undefined) return NXDOMAIN;
     if (name === origin && qtype === 'SOA') return APEX_SOA;
-    if (qtype === 'A' || qtype === 'ANY') return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
+    if (qtype === 'A' || qtype === 'ANY')
+      return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
     return NODATA;
   };
 }

@@ -32,14 +32,21 @@ class FakeHost {
     const fail = (stderr: string): CommandResult => ({ ok: false, stdout: '', stderr, missing: false });
     const a = args.join(' ');
     if (cmd === 'ip') {
-      if (a === '-j -4 route show default') return ok('[{"dst":"default","gateway":"192.168.1.1","dev":"eth0","flags":[]}]');
+      if (a === '-j -4 route show default')
+        return ok('[{"dst":"default","gateway":"192.168.1.1","dev":"eth0","flags":[]}]');
       const m = /^-j route get (\S+)$/.exec(a);
       if (!m) return fail('unexpected');
       const dst = m[1]!;
-      if (dst === '192.168.1.10') return ok(`[{"type":"local","dst":"${dst}","dev":"lo","prefsrc":"${dst}","flags":[],"uid":0,"cache":["local"]}]`);
-      if (dst.startsWith('192.168.1.')) return ok(`[{"dst":"${dst}","dev":"eth0","prefsrc":"192.168.1.10","flags":[],"uid":0,"cache":[]}]`);
-      if (dst.startsWith('10.20.')) return ok(`[{"dst":"${dst}","dev":"lan1","prefsrc":"10.20.0.5","flags":[],"uid":0,"cache":[]}]`);
-      if (dst.startsWith('100.')) return ok(`[{"dst":"${dst}","dev":"warren0","prefsrc":"100.64.0.1","flags":[],"uid":0,"cache":[]}]`);
+      if (dst === '192.168.1.10')
+        return ok(
+          `[{"type":"local","dst":"${dst}","dev":"lo","prefsrc":"${dst}","flags":[],"uid":0,"cache":["local"]}]`,
+        );
+      if (dst.startsWith('192.168.1.'))
+        return ok(`[{"dst":"${dst}","dev":"eth0","prefsrc":"192.168.1.10","flags":[],"uid":0,"cache":[]}]`);
+      if (dst.startsWith('10.20.'))
+        return ok(`[{"dst":"${dst}","dev":"lan1","prefsrc":"10.20.0.5","flags":[],"uid":0,"cache":[]}]`);
+      if (dst.startsWith('100.'))
+        return ok(`[{"dst":"${dst}","dev":"warren0","prefsrc":"100.64.0.1","flags":[],"uid":0,"cache":[]}]`);
       return fail('RTNETLINK answers: Network is unreachable');
     }
     if (cmd === 'nft') {
@@ -56,10 +63,28 @@ class FakeHost {
         return ok();
       }
       if (a === '-j list chains') {
-        return ok(JSON.stringify({ nftables: this.forwardDropChain ? [{ chain: { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop' } }] : [] }));
+        return ok(
+          JSON.stringify({
+            nftables: this.forwardDropChain
+              ? [{ chain: { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop' } }]
+              : [],
+          }),
+        );
       }
       if (a === `-j list table ip ${TABLE}`) {
-        return ok(JSON.stringify({ nftables: [{ rule: { chain: 'forward', comment: DROP_COMMENT, expr: [{ counter: { packets: 7, bytes: 588 } }, { drop: null }] } }] }));
+        return ok(
+          JSON.stringify({
+            nftables: [
+              {
+                rule: {
+                  chain: 'forward',
+                  comment: DROP_COMMENT,
+                  expr: [{ counter: { packets: 7, bytes: 588 } }, { drop: null }],
+                },
+              },
+            ],
+          }),
+        );
       }
     }
     if (cmd === 'iptables') return fail('not here');
@@ -73,7 +98,12 @@ function sandbox(forward = '0'): { state: string; sysctl: string; forward(): str
   mkdirSync(join(sysctl, 'net', 'ipv4'), { recursive: true });
   const f = join(sysctl, 'net', 'ipv4', 'ip_forward');
   writeFileSync(f, `${forward}\n`);
-  return { state: join(dir, 'state'), sysctl, forward: () => readFileSync(f, 'utf8').trim(), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    state: join(dir, 'state'),
+    sysctl,
+    forward: () => readFileSync(f, 'utf8').trim(),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function collectLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
@@ -82,34 +112,56 @@ function collectLog(): { lines: string[]; log: ReturnType<typeof createLogger> }
 }
 
 test('buildNftScript, table-driven', () => {
-  const cases: Array<{ name: string; routes: Array<{ route: string; via: string; snatTo: string }>; want: string[] }> = [
-    {
-      name: 'two subnets',
-      routes: [{ route: '192.168.1.0/24', via: 'eth0', snatTo: '192.168.1.10' }, { route: '10.20.0.0/16', via: 'lan1', snatTo: '10.20.0.5' }],
-      want: [
-        'ip saddr 100.64.0.0/10 ip daddr 192.168.1.0/24 oifname "eth0" counter snat to 192.168.1.10',
-        'ip saddr 100.64.0.0/10 ip daddr 10.20.0.0/16 oifname "lan1" counter snat to 10.20.0.5',
-      ],
-    },
-    {
-      name: 'full tunnel and a host',
-      routes: [{ route: '0.0.0.0/0', via: 'eth0', snatTo: '192.168.1.10' }, { route: '10.20.0.9/32', via: 'lan1', snatTo: '10.20.0.5' }],
-      want: [
-        'ip saddr 100.64.0.0/10 oifname "eth0" counter snat to 192.168.1.10',
-        'ip saddr 100.64.0.0/10 ip daddr 10.20.0.9/32 oifname "lan1" counter snat to 10.20.0.5',
-      ],
-    },
-  ];
+  const cases: Array<{ name: string; routes: Array<{ route: string; via: string; snatTo: string }>; want: string[] }> =
+    [
+      {
+        name: 'two subnets',
+        routes: [
+          { route: '192.168.1.0/24', via: 'eth0', snatTo: '192.168.1.10' },
+          { route: '10.20.0.0/16', via: 'lan1', snatTo: '10.20.0.5' },
+        ],
+        want: [
+          'ip saddr 100.64.0.0/10 ip daddr 192.168.1.0/24 oifname "eth0" counter snat to 192.168.1.10',
+          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.0/16 oifname "lan1" counter snat to 10.20.0.5',
+        ],
+      },
+      {
+        name: 'full tunnel and a host',
+        routes: [
+          { route: '0.0.0.0/0', via: 'eth0', snatTo: '192.168.1.10' },
+          { route: '10.20.0.9/32', via: 'lan1', snatTo: '10.20.0.5' },
+        ],
+        want: [
+          'ip saddr 100.64.0.0/10 oifname "eth0" counter snat to 192.168.1.10',
+          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.9/32 oifname "lan1" counter snat to 10.20.0.5',
+        ],
+      },
+    ];
   for (const c of cases) {
-    const text = buildNftScript({ table: TABLE, adapter: 'warren0', overlay: OVERLAY, routes: c.routes.map((r) => ({ ...r, route: cidr(r.route) })) });
+    const text = buildNftScript({
+      table: TABLE,
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: c.routes.map((r) => ({ ...r, route: cidr(r.route) })),
+    });
     const lines = text.split('\n').map((l) => l.trim());
-    assert.deepEqual(lines.slice(0, 3), [`add table ip ${TABLE}`, `delete table ip ${TABLE}`, `table ip ${TABLE} {`], c.name);
+    assert.deepEqual(
+      lines.slice(0, 3),
+      [`add table ip ${TABLE}`, `delete table ip ${TABLE}`, `table ip ${TABLE} {`],
+      c.name,
+    );
     const nat = lines.indexOf('type nat hook postrouting priority srcnat; policy accept;');
     assert.ok(nat > 0, c.name);
     assert.deepEqual(lines.slice(nat + 1, nat + 1 + c.want.length), c.want, c.name);
-    assert.ok(lines.includes(`iifname != "warren0" ip daddr 100.64.0.0/10 ct state new counter drop comment "${DROP_COMMENT}"`), c.name);
+    assert.ok(
+      lines.includes(`iifname != "warren0" ip daddr 100.64.0.0/10 ct state new counter drop comment "${DROP_COMMENT}"`),
+      c.name,
+    );
   }
-  assert.throws(() => buildNftScript({ table: TABLE, adapter: 'x"; flush ruleset', overlay: OVERLAY, routes: [] }), /refusing interface name/);
+  assert.throws(
+    () => buildNftScript({ table: TABLE, adapter: 'x"; flush ruleset', overlay: OVERLAY, routes: [] }),
+    /refusing interface name/,
+  );
 });
 
 test('exitTableName makes an nft identifier', () => {
@@ -119,8 +171,16 @@ test('exitTableName makes an nft identifier', () => {
 
 test('parseRouteGet and parseDefaultRoute, table-driven', () => {
   const cases: Array<[string, string, { dev: string; prefsrc: string } | null]> = [
-    ['direct', '[{"dst":"192.0.2.2","dev":"eth0","prefsrc":"192.0.2.1","flags":[],"uid":0,"cache":[]}]', { dev: 'eth0', prefsrc: '192.0.2.1' }],
-    ['via gateway', '[{"dst":"10.9.0.1","gateway":"192.0.2.254","dev":"eth0","prefsrc":"192.0.2.1","flags":[]}]', { dev: 'eth0', prefsrc: '192.0.2.1' }],
+    [
+      'direct',
+      '[{"dst":"192.0.2.2","dev":"eth0","prefsrc":"192.0.2.1","flags":[],"uid":0,"cache":[]}]',
+      { dev: 'eth0', prefsrc: '192.0.2.1' },
+    ],
+    [
+      'via gateway',
+      '[{"dst":"10.9.0.1","gateway":"192.0.2.254","dev":"eth0","prefsrc":"192.0.2.1","flags":[]}]',
+      { dev: 'eth0', prefsrc: '192.0.2.1' },
+    ],
     ['our own address', '[{"type":"local","dst":"192.0.2.1","dev":"lo","prefsrc":"192.0.2.1"}]', null],
     ['no source', '[{"dst":"192.0.2.2","dev":"eth0"}]', null],
     ['hostile dev', '[{"dst":"192.0.2.2","dev":"eth0\\" drop","prefsrc":"192.0.2.1"}]', null],
@@ -128,19 +188,31 @@ test('parseRouteGet and parseDefaultRoute, table-driven', () => {
     ['not json', 'RTNETLINK answers', null],
   ];
   for (const [name, text, want] of cases) assert.deepEqual(parseRouteGet(text), want, name);
-  assert.deepEqual(parseDefaultRoute('[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]}]'), { dev: 'eth0', gateway: '192.0.2.1', prefsrc: null });
+  assert.deepEqual(parseDefaultRoute('[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]}]'), {
+    dev: 'eth0',
+    gateway: '192.0.2.1',
+    prefsrc: null,
+  });
   assert.equal(parseDefaultRoute('[]'), null);
   assert.deepEqual(probeAddresses(cidr('192.168.1.0/24')), ['192.168.1.1', '192.168.1.254']);
   assert.deepEqual(probeAddresses(cidr('10.0.0.7/32')), ['10.0.0.7']);
 });
 
 test('droppedFromNftJson sums only the drop rule, tolerating junk', () => {
-  const doc = { nftables: [
-    { metainfo: {} },
-    { rule: { chain: 'postrouting', expr: [{ counter: { packets: 100, bytes: 1 } }] } },
-    { rule: { chain: 'forward', comment: DROP_COMMENT, expr: [{ counter: { packets: 3, bytes: 252 } }, { drop: null }] } },
-    { rule: null },
-  ] };
+  const doc = {
+    nftables: [
+      { metainfo: {} },
+      { rule: { chain: 'postrouting', expr: [{ counter: { packets: 100, bytes: 1 } }] } },
+      {
+        rule: {
+          chain: 'forward',
+          comment: DROP_COMMENT,
+          expr: [{ counter: { packets: 3, bytes: 252 } }, { drop: null }],
+        },
+      },
+      { rule: null },
+    ],
+  };
   assert.equal(droppedFromNftJson(JSON.stringify(doc)), 3);
   assert.equal(droppedFromNftJson('nope'), 0);
   assert.equal(droppedFromNftJson('{"nftables":[{"rule":{"chain":"forward","comment":"x","expr":"y"}}]}'), 0);
@@ -159,7 +231,15 @@ test('apply: state is written before any change, then undo restores everything',
     return host.run(cmd, args, input);
   };
   try {
-    const ex = await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24'), cidr('10.20.0.0/16'), cidr('0.0.0.0/0')], stateDir: s.state, log, run, sysctlDir: s.sysctl });
+    const ex = await applyLinuxExitNode({
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: [cidr('192.168.1.0/24'), cidr('10.20.0.0/16'), cidr('0.0.0.0/0')],
+      stateDir: s.state,
+      log,
+      run,
+      sysctlDir: s.sysctl,
+    });
     assert.deepEqual(stateAtNft, { pid: process.pid, table: TABLE, ipForward: '0', backend: 'nft' });
     assert.deepEqual(ex.routes, [
       { cidr: '192.168.1.0/24', via: 'eth0', snatTo: '192.168.1.10' },
@@ -186,8 +266,18 @@ test('apply keeps ip_forward=1 when it was already 1, and warns about a drop for
   host.forwardDropChain = true;
   const { log, lines } = collectLog();
   try {
-    const ex = await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24')], stateDir: s.state, log, run: host.run, sysctlDir: s.sysctl });
-    assert.ok(lines.some((l) => l.includes('WARN') && l.includes('forward policy is drop') && l.includes('filter FORWARD')));
+    const ex = await applyLinuxExitNode({
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: [cidr('192.168.1.0/24')],
+      stateDir: s.state,
+      log,
+      run: host.run,
+      sysctlDir: s.sysctl,
+    });
+    assert.ok(
+      lines.some((l) => l.includes('WARN') && l.includes('forward policy is drop') && l.includes('filter FORWARD')),
+    );
     await ex.undo();
     assert.equal(s.forward(), '1');
   } finally {
@@ -197,9 +287,22 @@ test('apply keeps ip_forward=1 when it was already 1, and warns about a drop for
 
 test('errors: no local path, a route through the adapter, nft refusing; nothing is left', async () => {
   const cases: Array<{ name: string; route: string; nftFails?: string; want: RegExp }> = [
-    { name: 'no local path', route: '203.0.113.0/24', want: /exit node route 203\.0\.113\.0\/24: this machine has no local path/ },
-    { name: 'through the adapter', route: '100.100.0.0/16', want: /100\.100\.0\.0\/16: it leads back through the Warren adapter warren0/ },
-    { name: 'nft refuses', route: '10.20.0.0/16', nftFails: 'Error: syntax error', want: /nft refused the rules: Error: syntax error/ },
+    {
+      name: 'no local path',
+      route: '203.0.113.0/24',
+      want: /exit node route 203\.0\.113\.0\/24: this machine has no local path/,
+    },
+    {
+      name: 'through the adapter',
+      route: '100.100.0.0/16',
+      want: /100\.100\.0\.0\/16: it leads back through the Warren adapter warren0/,
+    },
+    {
+      name: 'nft refuses',
+      route: '10.20.0.0/16',
+      nftFails: 'Error: syntax error',
+      want: /nft refused the rules: Error: syntax error/,
+    },
     { name: 'nft missing', route: '10.20.0.0/16', nftFails: 'spawn nft ENOENT', want: /`nft` command is missing/ },
   ];
   for (const c of cases) {
@@ -207,7 +310,19 @@ test('errors: no local path, a route through the adapter, nft refusing; nothing 
     const host = new FakeHost();
     host.nftFails = c.nftFails ?? '';
     try {
-      await assert.rejects(applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr(c.route)], stateDir: s.state, log: collectLog().log, run: host.run, sysctlDir: s.sysctl }), c.want, c.name);
+      await assert.rejects(
+        applyLinuxExitNode({
+          adapter: 'warren0',
+          overlay: OVERLAY,
+          routes: [cidr(c.route)],
+          stateDir: s.state,
+          log: collectLog().log,
+          run: host.run,
+          sysctlDir: s.sysctl,
+        }),
+        c.want,
+        c.name,
+      );
       assert.equal(s.forward(), '0', c.name);
       assert.equal(host.table, false, c.name);
       assert.ok(!existsSync(exitNodeStatePath(s.state)), c.name);
@@ -222,7 +337,15 @@ test('recover after a simulated crash removes the table and restores ip_forward'
   const host = new FakeHost();
   const { log, lines } = collectLog();
   try {
-    await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24')], stateDir: s.state, log, run: host.run, sysctlDir: s.sysctl });
+    await applyLinuxExitNode({
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: [cidr('192.168.1.0/24')],
+      stateDir: s.state,
+      log,
+      run: host.run,
+      sysctlDir: s.sysctl,
+    });
     // crash: no undo
     assert.equal(s.forward(), '1');
     await recoverLinuxExitNode(s.state, log, { run: host.run, sysctlDir: s.sysctl });
@@ -232,8 +355,24 @@ test('recover after a simulated crash removes the table and restores ip_forward'
     assert.ok(lines.some((l) => l.includes('did not stop cleanly')));
     await recoverLinuxExitNode(s.state, log, { run: host.run, sysctlDir: s.sysctl }); // nothing left: no-op
     // a crash, then a new apply: the recorded old value (0) survives, not the crash-left 1
-    await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24')], stateDir: s.state, log, run: host.run, sysctlDir: s.sysctl });
-    const again = await applyLinuxExitNode({ adapter: 'warren0', overlay: OVERLAY, routes: [cidr('192.168.1.0/24')], stateDir: s.state, log, run: host.run, sysctlDir: s.sysctl });
+    await applyLinuxExitNode({
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: [cidr('192.168.1.0/24')],
+      stateDir: s.state,
+      log,
+      run: host.run,
+      sysctlDir: s.sysctl,
+    });
+    const again = await applyLinuxExitNode({
+      adapter: 'warren0',
+      overlay: OVERLAY,
+      routes: [cidr('192.168.1.0/24')],
+      stateDir: s.state,
+      log,
+      run: host.run,
+      sysctlDir: s.sysctl,
+    });
     assert.equal(readExitNodeState(s.state)?.ipForward, '0');
     await again.undo();
     assert.equal(s.forward(), '0');

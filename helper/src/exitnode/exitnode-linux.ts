@@ -23,7 +23,9 @@ async function chooseBackend(run: CommandRunner, env: NodeJS.ProcessEnv = proces
   if (nft.ok) return 'nft';
   const ipt = await run('iptables-restore', ['--version']);
   if (ipt.ok) return 'iptables';
-  throw new Error('exit node: neither `nft` (nftables) nor `iptables-restore` (iptables) is installed; install nftables');
+  throw new Error(
+    'exit node: neither `nft` (nftables) nor `iptables-restore` (iptables) is installed; install nftables',
+  );
 }
 import { DEFAULT_SYSCTL_DIR, readIpForward, writeIpForward } from './sysctl.js';
 
@@ -40,21 +42,28 @@ export async function resolveRoute(run: CommandRunner, route: Cidr, adapter: str
     const r = await run('ip', ['-j', '-4', 'route', 'show', 'default']);
     const dr = r.ok ? parseDefaultRoute(r.stdout) : null;
     if (dr === null) throw new Error(`exit node route ${cidr}: this machine has no IPv4 default route`);
-    if (dr.dev === adapter) throw new Error(`exit node route ${cidr}: the default route leads through the Warren adapter ${adapter}`);
+    if (dr.dev === adapter)
+      throw new Error(`exit node route ${cidr}: the default route leads through the Warren adapter ${adapter}`);
     let src = dr.prefsrc;
     if (src === null && dr.gateway !== null) {
       const g = await run('ip', ['-j', 'route', 'get', dr.gateway]);
       const path = g.ok ? parseRouteGet(g.stdout) : null;
       if (path !== null && path.dev === dr.dev) src = path.prefsrc;
     }
-    if (src === null) throw new Error(`exit node route ${cidr}: cannot tell this machine's address on ${dr.dev}, the default route's interface`);
+    if (src === null)
+      throw new Error(
+        `exit node route ${cidr}: cannot tell this machine's address on ${dr.dev}, the default route's interface`,
+      );
     return { route: cidrNetwork(route), via: dr.dev, snatTo: src };
   }
   for (const probe of probeAddresses(route)) {
     const r = await run('ip', ['-j', 'route', 'get', probe]);
     const path = r.ok ? parseRouteGet(r.stdout) : null;
     if (path === null) continue;
-    if (path.dev === adapter) throw new Error(`exit node route ${cidr}: it leads back through the Warren adapter ${adapter}, not to a local network`);
+    if (path.dev === adapter)
+      throw new Error(
+        `exit node route ${cidr}: it leads back through the Warren adapter ${adapter}, not to a local network`,
+      );
     return { route: cidrNetwork(route), via: path.dev, snatTo: path.prefsrc };
   }
   throw new Error(`exit node route ${cidr}: this machine has no local path to it (no interface or source address)`);
@@ -100,12 +109,15 @@ export async function recoverLinuxExitNode(stateDir: string, log: Logger, env: E
     throw new Error(`another Warren helper (pid ${old.pid}) runs an exit node with state directory ${stateDir}`);
   }
   const run = env.run ?? runCommand;
-  const tableGone = old.backend === 'iptables' ? await removeIptables(run, old.table) : await removeTable(run, old.table, log);
+  const tableGone =
+    old.backend === 'iptables' ? await removeIptables(run, old.table) : await removeTable(run, old.table, log);
   const sysctlBack = restoreIpForward(env.sysctlDir ?? DEFAULT_SYSCTL_DIR, old.ipForward, log);
   // The state stays if something could not be undone, so the next start tries again.
   if (tableGone && sysctlBack) clearExitNodeState(stateDir);
-  log.warn(`exit node: cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: ` +
-    `${old.backend === 'iptables' ? 'iptables chains' : 'nft table ip'} ${old.table}, net.ipv4.ip_forward=${old.ipForward}`);
+  log.warn(
+    `exit node: cleaned up after a helper (pid ${old.pid}) that did not stop cleanly: ` +
+      `${old.backend === 'iptables' ? 'iptables chains' : 'nft table ip'} ${old.table}, net.ipv4.ip_forward=${old.ipForward}`,
+  );
 }
 
 // warnIfForwardBlocked reports a host forward policy of drop; it is the host's, so we leave it.
@@ -116,7 +128,11 @@ async function warnIfForwardBlocked(run: CommandRunner, table: string, adapter: 
     try {
       const doc = JSON.parse(chains.stdout) as { nftables?: unknown };
       for (const item of Array.isArray(doc.nftables) ? doc.nftables : []) {
-        const c = (item as { chain?: { family?: unknown; table?: unknown; name?: unknown; hook?: unknown; policy?: unknown } } | null)?.chain;
+        const c = (
+          item as {
+            chain?: { family?: unknown; table?: unknown; name?: unknown; hook?: unknown; policy?: unknown };
+          } | null
+        )?.chain;
         if (!c || c.hook !== 'forward' || c.policy !== 'drop' || c.table === table) continue;
         blockers.push(`nft ${String(c.family)} ${String(c.table)} ${String(c.name)}`);
       }
@@ -129,8 +145,10 @@ async function warnIfForwardBlocked(run: CommandRunner, table: string, adapter: 
     blockers.push('iptables FORWARD');
   }
   if (blockers.length > 0) {
-    log.warn(`exit node: the host's forward policy is drop (${blockers.join(', ')}); traffic between ${adapter} and ` +
-      'the provided subnets may be blocked there. Warren does not change rules it did not create.');
+    log.warn(
+      `exit node: the host's forward policy is drop (${blockers.join(', ')}); traffic between ${adapter} and ` +
+        'the provided subnets may be blocked there. Warren does not change rules it did not create.',
+    );
   }
 }
 
@@ -141,7 +159,8 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
   const sysctlDir = opts.sysctlDir ?? DEFAULT_SYSCTL_DIR;
   if (!IFNAME_RE.test(adapter)) throw new Error(`exit node: bad adapter name ${JSON.stringify(adapter.slice(0, 32))}`);
   if (opts.routes.length === 0) throw new Error('exit node: no routes to provide');
-  if (opts.routes.length > MAX_ROUTES) throw new Error(`exit node: ${opts.routes.length} routes, at most ${MAX_ROUTES} are allowed`);
+  if (opts.routes.length > MAX_ROUTES)
+    throw new Error(`exit node: ${opts.routes.length} routes, at most ${MAX_ROUTES} are allowed`);
   await recoverLinuxExitNode(stateDir, log, { run, sysctlDir });
   const backend = await chooseBackend(run);
   const table = backend === 'nft' ? exitTableName(adapter) : iptablesChainBase(adapter);
@@ -154,10 +173,12 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
     seen.add(key);
     resolved.push(await resolveRoute(run, route, adapter));
   }
-  const script = backend === 'nft'
-    ? buildNftScript({ table, adapter, overlay: opts.overlay, routes: resolved })
-    : buildIptablesRestore(table, adapter, opts.overlay, resolved);
-  const remove = (): Promise<boolean> => (backend === 'nft' ? removeTable(run, table, log) : removeIptables(run, table));
+  const script =
+    backend === 'nft'
+      ? buildNftScript({ table, adapter, overlay: opts.overlay, routes: resolved })
+      : buildIptablesRestore(table, adapter, opts.overlay, resolved);
+  const remove = (): Promise<boolean> =>
+    backend === 'nft' ? removeTable(run, table, log) : removeIptables(run, table);
 
   const oldForward = readIpForward(sysctlDir);
   writeExitNodeState(stateDir, { pid: process.pid, table, ipForward: oldForward, backend });
@@ -170,9 +191,13 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
     if (tableGone && sysctlBack) clearExitNodeState(stateDir);
   };
   try {
-    const r = backend === 'nft' ? await run('nft', ['-f', '-'], script) : await run('iptables-restore', ['-w', '5', '--noflush'], script);
+    const r =
+      backend === 'nft'
+        ? await run('nft', ['-f', '-'], script)
+        : await run('iptables-restore', ['-w', '5', '--noflush'], script);
     if (!r.ok) {
-      if (nftMissing(r.stderr)) throw new Error(`exit node: the \`${backend === 'nft' ? 'nft' : 'iptables-restore'}\` command is missing`);
+      if (nftMissing(r.stderr))
+        throw new Error(`exit node: the \`${backend === 'nft' ? 'nft' : 'iptables-restore'}\` command is missing`);
       throw new Error(`exit node: ${backend} refused the rules: ${r.stderr.trim()}`);
     }
     writeIpForward(sysctlDir, '1');
@@ -183,8 +208,10 @@ export async function applyLinuxExitNode(opts: ExitNodeOptions): Promise<ExitNod
   await warnIfForwardBlocked(run, table, adapter, log);
 
   const routes = resolved.map((r) => ({ cidr: formatCidr(r.route), via: r.via, snatTo: r.snatTo }));
-  log.info(`exit node up: ${routes.map((r) => `${r.cidr} via ${r.via} as ${r.snatTo}`).join(', ')} ` +
-    `(${backend === 'nft' ? `nft table ip ${table}` : `iptables chains ${table}-NAT and ${table}-FWD`})`);
+  log.info(
+    `exit node up: ${routes.map((r) => `${r.cidr} via ${r.via} as ${r.snatTo}`).join(', ')} ` +
+      `(${backend === 'nft' ? `nft table ip ${table}` : `iptables chains ${table}-NAT and ${table}-FWD`})`,
+  );
   return {
     routes,
     table,

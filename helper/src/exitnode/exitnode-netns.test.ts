@@ -11,7 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function sh(args: string[]): string {
-  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  return execFileSync(args[0]!, args.slice(1), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 15_000,
+  });
 }
 
 function skipReason(): string | null {
@@ -85,8 +89,13 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
         WX_MOD: new URL(`./index${ext}`, here).href,
         WX_LOG: new URL(`../../../src-shared/lib/log${ext}`, here).href,
         WX_OPTS: JSON.stringify({
-          adapter: 'wtun0', overlay: { addr: 0x64400000, bits: 10 }, stateDir,
-          routes: [{ addr: 0xc0000200, bits: 24 }, { addr: 0xc6336400, bits: 24 }],
+          adapter: 'wtun0',
+          overlay: { addr: 0x64400000, bits: 10 },
+          stateDir,
+          routes: [
+            { addr: 0xc0000200, bits: 24 },
+            { addr: 0xc6336400, bits: 24 },
+          ],
         }),
       },
     });
@@ -104,20 +113,38 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
     ]);
     const table = String(up.table);
     const listing = inNs('nft', 'list', 'table', 'ip', table);
-    assert.match(listing, new RegExp(`ip saddr 100\\.64\\.0\\.0/10 ip daddr 192\\.0\\.2\\.0/24 oifname "wxa${id}" counter packets \\d+ bytes \\d+ snat to 192\\.0\\.2\\.1`));
-    assert.match(listing, /ip daddr 198\.51\.100\.0\/24 oifname "lan1" counter packets \d+ bytes \d+ snat to 198\.51\.100\.7/);
-    assert.match(listing, /iifname != "wtun0" ip daddr 100\.64\.0\.0\/10 ct state new counter packets \d+ bytes \d+ drop/);
+    assert.match(
+      listing,
+      new RegExp(
+        `ip saddr 100\\.64\\.0\\.0/10 ip daddr 192\\.0\\.2\\.0/24 oifname "wxa${id}" counter packets \\d+ bytes \\d+ snat to 192\\.0\\.2\\.1`,
+      ),
+    );
+    assert.match(
+      listing,
+      /ip daddr 198\.51\.100\.0\/24 oifname "lan1" counter packets \d+ bytes \d+ snat to 198\.51\.100\.7/,
+    );
+    assert.match(
+      listing,
+      /iifname != "wtun0" ip daddr 100\.64\.0\.0\/10 ct state new counter packets \d+ bytes \d+ drop/,
+    );
     assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '1');
 
     // The LAN neighbour tries to start traffic into the overlay: forwarded, so dropped and counted.
-    spawnSync('ip', ['netns', 'exec', lan, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '100.64.0.9'], { stdio: 'ignore', timeout: 10_000 });
+    spawnSync('ip', ['netns', 'exec', lan, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '100.64.0.9'], {
+      stdio: 'ignore',
+      timeout: 10_000,
+    });
     child.stdin!.write('counters\n');
     const counters = await next();
     assert.equal(counters.unsolicitedDropped, 3);
 
     child.stdin!.write('undo\n');
     assert.deepEqual(await next(), { undone: true });
-    assert.equal(spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', table], { stdio: 'ignore' }).status !== 0, true, 'table gone');
+    assert.equal(
+      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', table], { stdio: 'ignore' }).status !== 0,
+      true,
+      'table gone',
+    );
     assert.equal(inNs('nft', 'list', 'ruleset').trim(), '');
     assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '0');
   } finally {

@@ -12,13 +12,29 @@ test('the restore script creates two chains of ours and jumps to them, nothing e
     { route: { addr: 0, bits: 0 }, via: 'eth0', snatTo: '203.0.113.1' },
   ]);
   const lines = s.trim().split('\n');
-  assert.deepEqual(lines.filter((l) => l.startsWith(':')), [':WRN-w0-NAT - [0:0]', ':WRN-w0-FWD - [0:0]']);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith(':')),
+    [':WRN-w0-NAT - [0:0]', ':WRN-w0-FWD - [0:0]'],
+  );
   assert.ok(lines.includes('-A POSTROUTING -j WRN-w0-NAT'));
   assert.ok(lines.includes('-I FORWARD 1 -j WRN-w0-FWD'));
-  assert.ok(lines.includes('-A WRN-w0-NAT -s 100.64.0.0/10 -d 198.51.100.0/24 -o eth1 -j SNAT --to-source 198.51.100.1'));
-  assert.ok(lines.includes('-A WRN-w0-NAT -s 100.64.0.0/10 -o eth0 -j SNAT --to-source 203.0.113.1'), 'the full tunnel has no -d');
-  assert.ok(lines.some((l) => l.startsWith('-A WRN-w0-FWD ! -i w0 -d 100.64.0.0/10 -m conntrack --ctstate NEW') && l.endsWith('-j DROP')));
-  assert.equal(lines.filter((l) => /^-[AI] /.test(l) && !/WRN-w0/.test(l)).length, 0, 'every rule is ours or jumps to ours');
+  assert.ok(
+    lines.includes('-A WRN-w0-NAT -s 100.64.0.0/10 -d 198.51.100.0/24 -o eth1 -j SNAT --to-source 198.51.100.1'),
+  );
+  assert.ok(
+    lines.includes('-A WRN-w0-NAT -s 100.64.0.0/10 -o eth0 -j SNAT --to-source 203.0.113.1'),
+    'the full tunnel has no -d',
+  );
+  assert.ok(
+    lines.some(
+      (l) => l.startsWith('-A WRN-w0-FWD ! -i w0 -d 100.64.0.0/10 -m conntrack --ctstate NEW') && l.endsWith('-j DROP'),
+    ),
+  );
+  assert.equal(
+    lines.filter((l) => /^-[AI] /.test(l) && !/WRN-w0/.test(l)).length,
+    0,
+    'every rule is ours or jumps to ours',
+  );
 });
 
 test('hostile names are refused; chain names are sanitised and short enough for iptables', () => {

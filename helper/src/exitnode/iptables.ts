@@ -20,7 +20,8 @@ export function iptablesChainBase(adapter: string): string {
 /** buildIptablesRestore returns the iptables-restore input that creates our chains and jumps. */
 export function buildIptablesRestore(base: string, adapter: string, overlay: Cidr, routes: ResolvedRoute[]): string {
   for (const name of [adapter, ...routes.map((r) => r.via)]) {
-    if (!IFNAME_RE.test(name)) throw new Error(`refusing interface name ${JSON.stringify(name.slice(0, 32))} in an iptables rule`);
+    if (!IFNAME_RE.test(name))
+      throw new Error(`refusing interface name ${JSON.stringify(name.slice(0, 32))} in an iptables rule`);
   }
   if (!IPTABLES_CHAIN_RE.test(base)) throw new Error(`refusing chain name ${JSON.stringify(base)}`);
   const net = formatCidr(cidrNetwork(overlay));
@@ -47,9 +48,13 @@ export function buildIptablesRestore(base: string, adapter: string, overlay: Cid
 export async function removeIptables(run: CommandRunner, base: string): Promise<boolean> {
   if (!IPTABLES_CHAIN_RE.test(base)) return false;
   let ok = true;
-  for (const [table, builtin, chain] of [['nat', 'POSTROUTING', `${base}-NAT`], ['filter', 'FORWARD', `${base}-FWD`]] as const) {
+  for (const [table, builtin, chain] of [
+    ['nat', 'POSTROUTING', `${base}-NAT`],
+    ['filter', 'FORWARD', `${base}-FWD`],
+  ] as const) {
     // A jump may have been added twice by a crash between runs: delete until none is left.
-    for (let i = 0; i < 8; i++) if (!(await run('iptables', ['-w', '5', '-t', table, '-D', builtin, '-j', chain])).ok) break;
+    for (let i = 0; i < 8; i++)
+      if (!(await run('iptables', ['-w', '5', '-t', table, '-D', builtin, '-j', chain])).ok) break;
     if (!(await run('iptables', ['-w', '5', '-t', table, '-n', '-L', chain])).ok) continue;
     await run('iptables', ['-w', '5', '-t', table, '-F', chain]);
     if (!(await run('iptables', ['-w', '5', '-t', table, '-X', chain])).ok) ok = false;

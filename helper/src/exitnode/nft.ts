@@ -34,7 +34,8 @@ export interface NftScriptInput {
  */
 export function buildNftScript(inp: NftScriptInput): string {
   for (const name of [inp.adapter, ...inp.routes.map((r) => r.via)]) {
-    if (!IFNAME_RE.test(name)) throw new Error(`refusing interface name ${JSON.stringify(name.slice(0, 32))} in an nft rule`);
+    if (!IFNAME_RE.test(name))
+      throw new Error(`refusing interface name ${JSON.stringify(name.slice(0, 32))} in an nft rule`);
   }
   const overlay = formatCidr(cidrNetwork(inp.overlay));
   const t = inp.table;

@@ -16,7 +16,8 @@ function ipForwardPath(sysctlDir: string): string {
 /** readIpForward returns '0' or '1'; it throws if the value is unreadable or unexpected. */
 export function readIpForward(sysctlDir: string): '0' | '1' {
   const v = readFileSync(ipForwardPath(sysctlDir), 'utf8').trim();
-  if (v !== '0' && v !== '1') throw new Error(`net.ipv4.ip_forward has unexpected value ${JSON.stringify(v.slice(0, 16))}`);
+  if (v !== '0' && v !== '1')
+    throw new Error(`net.ipv4.ip_forward has unexpected value ${JSON.stringify(v.slice(0, 16))}`);
   return v;
 }
 

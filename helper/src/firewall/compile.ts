@@ -5,7 +5,12 @@
 // policy change or a schedule boundary builds a new one (nextChangeAt says when).
 import {
   tagSelector,
-  type Acl, type Policy, type PolicyMode, type PortRange, type Selector, type TrustRequirement,
+  type Acl,
+  type Policy,
+  type PolicyMode,
+  type PortRange,
+  type Selector,
+  type TrustRequirement,
 } from '../../../src-shared/wire/policy.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
 import { DROP, PASS } from './reasons.js';
@@ -88,7 +93,13 @@ export interface RuleSet {
   readonly states: readonly PolicyState[];
 }
 
-const NONE: DirectionGrants = Object.freeze({ icmp: false, other: false, tcp: new Uint16Array(0), udp: new Uint16Array(0), loose: false });
+const NONE: DirectionGrants = Object.freeze({
+  icmp: false,
+  other: false,
+  tcp: new Uint16Array(0),
+  udp: new Uint16Array(0),
+  loose: false,
+});
 // "All ports" includes 0, which no explicit range may name, so allow-all really is everything.
 const FULL_RANGE = Uint16Array.of(0, 65535);
 const ALL: DirectionGrants = Object.freeze({ icmp: true, other: true, tcp: FULL_RANGE, udp: FULL_RANGE, loose: true });
@@ -100,11 +111,21 @@ export function compile(input: CompileInput): RuleSet {
   const localSel = selectorsOf(local);
   // Only policies that name this system can change its rules, so only theirs get the (costly)
   // search for the next schedule flip.
-  const states = input.policies.map((p) => evaluate(p, input, p.senders.some((x) => localSel.has(x)) || p.receivers.some((x) => localSel.has(x))));
+  const states = input.policies.map((p) =>
+    evaluate(p, input, p.senders.some((x) => localSel.has(x)) || p.receivers.some((x) => localSel.has(x))),
+  );
 
   if (input.mode === 'allow-all') {
-    for (const p of input.peers) byIndex[p.index] = { index: p.index, identity: p.identity, tags: normTags(p.tags), egress: ALL, ingress: ALL };
-    return Object.freeze({ mode: input.mode, local, compiledAt: input.now, nextChangeAt: null, byIndex: Object.freeze(byIndex), states });
+    for (const p of input.peers)
+      byIndex[p.index] = { index: p.index, identity: p.identity, tags: normTags(p.tags), egress: ALL, ingress: ALL };
+    return Object.freeze({
+      mode: input.mode,
+      local,
+      compiledAt: input.now,
+      nextChangeAt: null,
+      byIndex: Object.freeze(byIndex),
+      states,
+    });
   }
 
   const bySelector = new Map<Selector, PeerInfo[]>();
@@ -139,13 +160,22 @@ export function compile(input: CompileInput): RuleSet {
       ingress: ingress.get(p.index)?.build() ?? NONE,
     };
   }
-  return Object.freeze({ mode: input.mode, local, compiledAt: input.now, nextChangeAt, byIndex: Object.freeze(byIndex), states });
+  return Object.freeze({
+    mode: input.mode,
+    local,
+    compiledAt: input.now,
+    nextChangeAt,
+    byIndex: Object.freeze(byIndex),
+    states,
+  });
 }
 
 /** checkNew says whether a new flow may start: PASS, or why not. port is the responder's. */
 export function checkNew(g: DirectionGrants, proto: number, port: number): number {
-  if (proto === PROTO.tcp) return inRanges(g.tcp, port) ? PASS : g.tcp.length > 0 ? DROP.portNotAllowed : DROP.protocolNotAllowed;
-  if (proto === PROTO.udp) return inRanges(g.udp, port) ? PASS : g.udp.length > 0 ? DROP.portNotAllowed : DROP.protocolNotAllowed;
+  if (proto === PROTO.tcp)
+    return inRanges(g.tcp, port) ? PASS : g.tcp.length > 0 ? DROP.portNotAllowed : DROP.protocolNotAllowed;
+  if (proto === PROTO.udp)
+    return inRanges(g.udp, port) ? PASS : g.udp.length > 0 ? DROP.portNotAllowed : DROP.protocolNotAllowed;
   if (proto === PROTO.icmp) return g.icmp ? PASS : DROP.protocolNotAllowed;
   return g.other ? PASS : DROP.protocolNotAllowed;
 }
@@ -193,7 +223,11 @@ function normTags(tags: readonly string[]): string[] {
 function evaluate(policy: Policy, input: CompileInput, concernsLocal: boolean): PolicyState {
   const requirements = policy.trustRequirements.map((r): RequirementState => {
     if (r.type === 'schedule') {
-      return { requirement: r, met: scheduleActive(r, input.now), until: concernsLocal ? cachedNextChange(r, input.now) : null };
+      return {
+        requirement: r,
+        met: scheduleActive(r, input.now),
+        until: concernsLocal ? cachedNextChange(r, input.now) : null,
+      };
     }
     return { requirement: r, met: input.publicIpMet?.(r, policy) ?? false, until: null };
   });
@@ -216,7 +250,13 @@ function cachedNextChange(r: TrustRequirement & { type: 'schedule' }, now: numbe
   return v;
 }
 
-function grant(sel: readonly Selector[], bySelector: Map<Selector, PeerInfo[]>, into: Map<number, Builder>, acls: readonly Acl[], self: string): void {
+function grant(
+  sel: readonly Selector[],
+  bySelector: Map<Selector, PeerInfo[]>,
+  into: Map<number, Builder>,
+  acls: readonly Acl[],
+  self: string,
+): void {
   for (const s of sel) {
     for (const peer of bySelector.get(s) ?? []) {
       if (peer.identity === self) continue;

@@ -9,7 +9,13 @@ test('insert, find and remove by the full key', () => {
   const s = t.insert(3, 1, 2, (10 << 16) | 20, 6, FLOW_STATE.tcpSynSent, T);
   t.expires[s] = T + 1000;
   assert.equal(t.find(3, 1, 2, (10 << 16) | 20, 6), s);
-  for (const [peer, local, remote, ports, proto] of [[4, 1, 2, (10 << 16) | 20, 6], [3, 9, 2, (10 << 16) | 20, 6], [3, 1, 9, (10 << 16) | 20, 6], [3, 1, 2, (20 << 16) | 10, 6], [3, 1, 2, (10 << 16) | 20, 17]]) {
+  for (const [peer, local, remote, ports, proto] of [
+    [4, 1, 2, (10 << 16) | 20, 6],
+    [3, 9, 2, (10 << 16) | 20, 6],
+    [3, 1, 9, (10 << 16) | 20, 6],
+    [3, 1, 2, (20 << 16) | 10, 6],
+    [3, 1, 2, (10 << 16) | 20, 17],
+  ]) {
     assert.equal(t.find(peer!, local!, remote!, ports!, proto!), -1);
   }
   t.remove(s);
@@ -19,7 +25,13 @@ test('insert, find and remove by the full key', () => {
 
 test('many keys stay findable through deletions', () => {
   const t = new FlowTable(4096);
-  const key = (i: number): [number, number, number, number, number] => [i % 7, 0x64400001, 0x64400000 + (i % 97), ((i * 7919) & 0xffff) >>> 0, 6];
+  const key = (i: number): [number, number, number, number, number] => [
+    i % 7,
+    0x64400001,
+    0x64400000 + (i % 97),
+    ((i * 7919) & 0xffff) >>> 0,
+    6,
+  ];
   for (let i = 0; i < 4000; i++) {
     const s = t.insert(...key(i), FLOW_STATE.udp, T);
     assert.ok(s >= 0);

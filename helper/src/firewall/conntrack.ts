@@ -75,7 +75,8 @@ export class FlowTable {
   private hand = 0;
 
   constructor(maxFlows = 65536) {
-    if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > 1 << 22) throw new RangeError(`maxFlows must be 1..${1 << 22}`);
+    if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > 1 << 22)
+      throw new RangeError(`maxFlows must be 1..${1 << 22}`);
     this.maxFlows = maxFlows;
     let cap = 32;
     // A quarter full at the bound keeps probe runs far shorter than PROBE (about 40 bytes a slot).
@@ -104,15 +105,30 @@ export class FlowTable {
       const s = (h + i) & mask;
       const st = this.state[s]!;
       if (st === FLOW_STATE.empty) return -1;
-      if (st !== FLOW_STATE.deleted && this.kRemote[s] === remote && this.kPorts[s] === ports &&
-        this.kLocal[s] === local && this.kPeer[s] === peer && this.kProto[s] === proto) return s;
+      if (
+        st !== FLOW_STATE.deleted &&
+        this.kRemote[s] === remote &&
+        this.kPorts[s] === ports &&
+        this.kLocal[s] === local &&
+        this.kPeer[s] === peer &&
+        this.kProto[s] === proto
+      )
+        return s;
     }
     return -1;
   }
 
   /** insert adds a key that find did not find and returns its slot (state set to `state`), or
    * -1 if no slot could be freed. Flows expired by `now` in the window are reclaimed first. */
-  insert(peer: number, local: number, remote: number, ports: number, proto: number, state: number, now: number): number {
+  insert(
+    peer: number,
+    local: number,
+    remote: number,
+    ports: number,
+    proto: number,
+    state: number,
+    now: number,
+  ): number {
     const h = this.hash(peer, local, remote, ports, proto);
     const mask = this.mask;
     let free = -1;
@@ -172,7 +188,11 @@ export class FlowTable {
       return;
     }
     this.state[s] = FLOW_STATE.empty;
-    for (let i = (s - 1) & mask, n = 0; this.state[i] === FLOW_STATE.deleted && n < this.capacity; i = (i - 1) & mask, n++) {
+    for (
+      let i = (s - 1) & mask, n = 0;
+      this.state[i] === FLOW_STATE.deleted && n < this.capacity;
+      i = (i - 1) & mask, n++
+    ) {
       this.state[i] = FLOW_STATE.empty;
     }
   }

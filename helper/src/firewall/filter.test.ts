@@ -26,8 +26,13 @@ const SCENARIO = [
 function rules(policies: Policy[], mode: 'policy' | 'allow-all' = 'policy', now = T0): RuleSet {
   return compile({
     local: { identity: 'AAAAA', tags: ['dev'] },
-    peers: [{ index: PB, identity: 'BBBBB', tags: ['server'] }, { index: PC, identity: 'CCCCC', tags: [] }],
-    policies, now, mode,
+    peers: [
+      { index: PB, identity: 'BBBBB', tags: ['server'] },
+      { index: PC, identity: 'CCCCC', tags: [] },
+    ],
+    policies,
+    now,
+    mode,
   });
 }
 function firewall(policies = SCENARIO, maxFlows?: number): Firewall {
@@ -55,40 +60,79 @@ const handshakeAB: Step[] = [out(synAB), inn(tcp(B, 22, A, 40000, FLAGS.synAck))
 
 const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
   {
-    name: 'TCP handshake and data both ways', flows: 1,
+    name: 'TCP handshake and data both ways',
+    flows: 1,
     steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.pshAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck))],
   },
-  { name: 'B cannot start a connection to A on 22', steps: [inn(tcp(B, 40000, A, 22, FLAGS.syn), DROP.portNotAllowed)], flows: 0 },
+  {
+    name: 'B cannot start a connection to A on 22',
+    steps: [inn(tcp(B, 40000, A, 22, FLAGS.syn), DROP.portNotAllowed)],
+    flows: 0,
+  },
   { name: 'an inbound non-SYN with no flow is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn)] },
-  { name: 'an outbound non-SYN with no flow is dropped', steps: [out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)] },
+  {
+    name: 'an outbound non-SYN with no flow is dropped',
+    steps: [out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)],
+  },
   { name: 'an unsolicited SYN-ACK is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.synAck), DROP.tcpNotSyn)] },
   { name: 'SYN+FIN is nonsense', steps: [out(tcp(A, 40000, B, 22, FLAGS.syn | 1), DROP.tcpBadFlags)] },
   { name: 'TCP to B:23 is dropped', steps: [out(tcp(A, 40000, B, 23, FLAGS.syn), DROP.portNotAllowed)] },
-  { name: 'C reaches nothing', steps: [inn(tcp(C, 1, A, 22, FLAGS.syn), DROP.noPolicyIngress, PC), inn(icmpEcho(C, A, 8, 1), DROP.noPolicyIngress, PC)] },
-  { name: 'nothing reaches C', steps: [out(tcp(A, 1, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC), out(udp(A, 1, C, 53), DROP.noPolicyEgress, PC)] },
-  { name: 'an unknown peer slot gets nothing', steps: [out(synAB, DROP.noPolicyEgress, 7)] },
   {
-    name: 'B starts on its own port 80 and A replies', flows: 1,
-    steps: [inn(tcp(B, 5555, A, 80, FLAGS.syn)), out(tcp(A, 80, B, 5555, FLAGS.synAck)), inn(tcp(B, 5555, A, 80, FLAGS.ack)), out(tcp(A, 80, B, 5555, FLAGS.pshAck))],
+    name: 'C reaches nothing',
+    steps: [
+      inn(tcp(C, 1, A, 22, FLAGS.syn), DROP.noPolicyIngress, PC),
+      inn(icmpEcho(C, A, 8, 1), DROP.noPolicyIngress, PC),
+    ],
   },
   {
-    name: 'FIN both ways ends the flow after the closing timeout', flows: 0,
+    name: 'nothing reaches C',
+    steps: [out(tcp(A, 1, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC), out(udp(A, 1, C, 53), DROP.noPolicyEgress, PC)],
+  },
+  { name: 'an unknown peer slot gets nothing', steps: [out(synAB, DROP.noPolicyEgress, 7)] },
+  {
+    name: 'B starts on its own port 80 and A replies',
+    flows: 1,
     steps: [
-      ...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.finAck)), out(tcp(A, 40000, B, 22, FLAGS.ack)),
+      inn(tcp(B, 5555, A, 80, FLAGS.syn)),
+      out(tcp(A, 80, B, 5555, FLAGS.synAck)),
+      inn(tcp(B, 5555, A, 80, FLAGS.ack)),
+      out(tcp(A, 80, B, 5555, FLAGS.pshAck)),
+    ],
+  },
+  {
+    name: 'FIN both ways ends the flow after the closing timeout',
+    flows: 0,
+    steps: [
+      ...handshakeAB,
+      out(tcp(A, 40000, B, 22, FLAGS.finAck)),
+      inn(tcp(B, 22, A, 40000, FLAGS.finAck)),
+      out(tcp(A, 40000, B, 22, FLAGS.ack)),
       inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpClosing - 1),
       inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpClosing),
     ],
   },
   {
     name: 'a half-closed connection stays open',
-    steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck), PASS, PB, 60_000)],
+    steps: [
+      ...handshakeAB,
+      out(tcp(A, 40000, B, 22, FLAGS.finAck)),
+      inn(tcp(B, 22, A, 40000, FLAGS.pshAck), PASS, PB, 60_000),
+    ],
   },
   {
-    name: 'a new SYN after close reuses the port pair', flows: 1,
-    steps: [...handshakeAB, out(tcp(A, 40000, B, 22, FLAGS.finAck)), inn(tcp(B, 22, A, 40000, FLAGS.finAck)), out(synAB), inn(tcp(B, 22, A, 40000, FLAGS.synAck))],
+    name: 'a new SYN after close reuses the port pair',
+    flows: 1,
+    steps: [
+      ...handshakeAB,
+      out(tcp(A, 40000, B, 22, FLAGS.finAck)),
+      inn(tcp(B, 22, A, 40000, FLAGS.finAck)),
+      out(synAB),
+      inn(tcp(B, 22, A, 40000, FLAGS.synAck)),
+    ],
   },
   {
-    name: 'RST ends the flow at once', flows: 0,
+    name: 'RST ends the flow at once',
+    flows: 0,
     steps: [...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.rst)), out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)],
   },
   {
@@ -98,28 +142,47 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
   {
     name: 'an idle established flow lives for the established timeout, then ends',
     steps: [
-      ...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1),
+      ...handshakeAB,
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1),
       out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpEstablished),
     ],
   },
   {
-    name: 'UDP replies pass, other ports do not', flows: 1,
-    steps: [out(udp(A, 3333, B, 53)), inn(udp(B, 53, A, 3333)), inn(udp(B, 53, A, 3334), DROP.portNotAllowed), out(udp(A, 3333, B, 54), DROP.portNotAllowed)],
+    name: 'UDP replies pass, other ports do not',
+    flows: 1,
+    steps: [
+      out(udp(A, 3333, B, 53)),
+      inn(udp(B, 53, A, 3333)),
+      inn(udp(B, 53, A, 3334), DROP.portNotAllowed),
+      out(udp(A, 3333, B, 54), DROP.portNotAllowed),
+    ],
   },
   {
     name: 'an unanswered UDP flow times out quickly, an answered one later',
     steps: [
-      out(udp(A, 3333, B, 53)), inn(udp(B, 53, A, 3333), DROP.portNotAllowed, PB, TIMEOUTS.udpNew),
-      out(udp(A, 3334, B, 53)), inn(udp(B, 53, A, 3334)), inn(udp(B, 53, A, 3334), PASS, PB, TIMEOUTS.udpReplied - 1),
+      out(udp(A, 3333, B, 53)),
+      inn(udp(B, 53, A, 3333), DROP.portNotAllowed, PB, TIMEOUTS.udpNew),
+      out(udp(A, 3334, B, 53)),
+      inn(udp(B, 53, A, 3334)),
+      inn(udp(B, 53, A, 3334), PASS, PB, TIMEOUTS.udpReplied - 1),
     ],
   },
   {
     name: 'ICMP echo replies match by identifier',
-    steps: [out(icmpEcho(A, B, 8, 7)), inn(icmpEcho(B, A, 0, 7)), inn(icmpEcho(B, A, 0, 8), DROP.icmpNoFlow), out(icmpEcho(A, B, 0, 7), DROP.icmpNoFlow)],
+    steps: [
+      out(icmpEcho(A, B, 8, 7)),
+      inn(icmpEcho(B, A, 0, 7)),
+      inn(icmpEcho(B, A, 0, 8), DROP.icmpNoFlow),
+      out(icmpEcho(A, B, 0, 7), DROP.icmpNoFlow),
+    ],
   },
   {
     name: 'B cannot ping A, even reusing an identifier A uses',
-    steps: [inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed), out(icmpEcho(A, B, 8, 9)), inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed)],
+    steps: [
+      inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed),
+      out(icmpEcho(A, B, 8, 9)),
+      inn(icmpEcho(B, A, 8, 9), DROP.protocolNotAllowed),
+    ],
   },
   {
     name: 'an echo reply times out',
@@ -132,21 +195,55 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
       inn(icmpError(B, A, udp(A, 3333, B, 53))),
       inn(icmpError(B, A, udp(A, 3333, B, 54)), DROP.icmpErrorNoFlow),
       inn(icmpError(B, A, udp(A, 3334, B, 53)), DROP.icmpErrorNoFlow),
-      out(synAB), inn(icmpError(B, A, synAB, 11, 0)),
-      out(icmpEcho(A, B, 8, 3)), inn(icmpError(B, A, icmpEcho(A, B, 8, 3))), inn(icmpError(B, A, icmpEcho(A, B, 8, 4)), DROP.icmpErrorNoFlow),
+      out(synAB),
+      inn(icmpError(B, A, synAB, 11, 0)),
+      out(icmpEcho(A, B, 8, 3)),
+      inn(icmpError(B, A, icmpEcho(A, B, 8, 3))),
+      inn(icmpError(B, A, icmpEcho(A, B, 8, 4)), DROP.icmpErrorNoFlow),
     ],
   },
   {
     name: 'our ICMP error about a peer-started flow passes out',
-    steps: [inn(udp(B, 6000, A, 5000)), out(icmpError(A, B, udp(B, 6000, A, 5000))), out(icmpError(A, B, udp(B, 6001, A, 5000)), DROP.icmpErrorNoFlow)],
+    steps: [
+      inn(udp(B, 6000, A, 5000)),
+      out(icmpError(A, B, udp(B, 6000, A, 5000))),
+      out(icmpError(A, B, udp(B, 6001, A, 5000)), DROP.icmpErrorNoFlow),
+    ],
   },
   {
     name: 'other ICMP types follow the ICMP grant without state',
-    steps: [out((() => { const p = icmpEcho(A, B, 8, 1); p[20] = 13; return p; })()), inn((() => { const p = icmpEcho(B, A, 8, 1); p[20] = 13; return p; })(), DROP.protocolNotAllowed)],
+    steps: [
+      out(
+        (() => {
+          const p = icmpEcho(A, B, 8, 1);
+          p[20] = 13;
+          return p;
+        })(),
+      ),
+      inn(
+        (() => {
+          const p = icmpEcho(B, A, 8, 1);
+          p[20] = 13;
+          return p;
+        })(),
+        DROP.protocolNotAllowed,
+      ),
+    ],
     flows: 0,
   },
-  { name: 'non-first fragments are dropped', steps: [out(synAB), out(fragment(tcp(A, 40000, B, 22, FLAGS.ack)), DROP.fragment)] },
-  { name: 'garbage is malformed or not IPv4', steps: [out(Buffer.from([0x45, 0, 0, 10, 0, 0, 0, 0, 0, 0]), DROP.malformed), out(Buffer.alloc(10), DROP.notIpv4), out(Buffer.from([0x60, ...Buffer.alloc(39)]), DROP.notIpv4), out(synAB.subarray(0, 30), DROP.malformed)] },
+  {
+    name: 'non-first fragments are dropped',
+    steps: [out(synAB), out(fragment(tcp(A, 40000, B, 22, FLAGS.ack)), DROP.fragment)],
+  },
+  {
+    name: 'garbage is malformed or not IPv4',
+    steps: [
+      out(Buffer.from([0x45, 0, 0, 10, 0, 0, 0, 0, 0, 0]), DROP.malformed),
+      out(Buffer.alloc(10), DROP.notIpv4),
+      out(Buffer.from([0x60, ...Buffer.alloc(39)]), DROP.notIpv4),
+      out(synAB.subarray(0, 30), DROP.malformed),
+    ],
+  },
 ];
 
 for (const s of scenarios) {
@@ -175,7 +272,12 @@ test('packets are read at their offset inside a bigger buffer', () => {
 
 test('a policy change cuts existing flows in both directions on their next packet', () => {
   const fw = firewall();
-  run(fw, [...handshakeAB, out(tcp(A, 40001, B, 22, FLAGS.syn)), inn(tcp(B, 22, A, 40001, FLAGS.synAck)), inn(tcp(B, 7, A, 80, FLAGS.syn))]);
+  run(fw, [
+    ...handshakeAB,
+    out(tcp(A, 40001, B, 22, FLAGS.syn)),
+    inn(tcp(B, 22, A, 40001, FLAGS.synAck)),
+    inn(tcp(B, 7, A, 80, FLAGS.syn)),
+  ]);
   assert.equal(fw.flows(), 3);
   // Keep B → A but drop A → B.
   fw.setRules(rules([SCENARIO[1]!]));
@@ -205,7 +307,10 @@ test('sweep removes revoked flows without waiting for a packet', () => {
 });
 
 test('a schedule boundary cuts traffic when the daemon recompiles at nextChangeAt', () => {
-  const sched: Policy = { ...SCENARIO[0]!, trustRequirements: [{ type: 'schedule', days: ['Mon'], from: '09:00', to: '10:01', timeZone: 'UTC' }] };
+  const sched: Policy = {
+    ...SCENARIO[0]!,
+    trustRequirements: [{ type: 'schedule', days: ['Mon'], from: '09:00', to: '10:01', timeZone: 'UTC' }],
+  };
   const fw = new Firewall();
   const r = rules([sched]);
   fw.setRules(r);
@@ -219,8 +324,11 @@ test('allow-all mode passes everything with configured peers and picks up TCP mi
   const fw = new Firewall();
   fw.setRules(rules([], 'allow-all'));
   run(fw, [
-    inn(tcp(B, 22, A, 40000, FLAGS.pshAck)), out(tcp(A, 40000, B, 22, FLAGS.ack)),
-    inn(tcp(C, 1, A, 9999, FLAGS.syn), PASS, PC), inn(icmpEcho(B, A, 8, 1)), out(udp(A, 1, C, 2), PASS, PC),
+    inn(tcp(B, 22, A, 40000, FLAGS.pshAck)),
+    out(tcp(A, 40000, B, 22, FLAGS.ack)),
+    inn(tcp(C, 1, A, 9999, FLAGS.syn), PASS, PC),
+    inn(icmpEcho(B, A, 8, 1)),
+    out(udp(A, 1, C, 2), PASS, PC),
     out(synAB, DROP.noPolicyEgress, 3),
   ]);
   // Switching to policy mode keeps only what policy allows.
@@ -246,7 +354,11 @@ test('the table stays bounded under a SYN flood and keeps established flows', ()
 
 test('counters count every verdict by reason', () => {
   const fw = firewall();
-  run(fw, [...handshakeAB, out(tcp(A, 40000, B, 23, FLAGS.syn), DROP.portNotAllowed), inn(tcp(C, 1, A, 2, FLAGS.syn), DROP.noPolicyIngress, PC)]);
+  run(fw, [
+    ...handshakeAB,
+    out(tcp(A, 40000, B, 23, FLAGS.syn), DROP.portNotAllowed),
+    inn(tcp(C, 1, A, 2, FLAGS.syn), DROP.noPolicyIngress, PC),
+  ]);
   assert.equal(fw.counters[PASS], 3);
   assert.deepEqual(fw.dropCounters(), { 'port-not-allowed': 1, 'no-policy-ingress': 1 });
   assert.equal(fw.reasons[DROP.noPolicyEgress], 'no-policy-egress');

@@ -16,7 +16,13 @@ export interface FirewallOptions {
   clock?: () => number;
 }
 
-const NO_GRANTS: DirectionGrants = { icmp: false, other: false, tcp: new Uint16Array(0), udp: new Uint16Array(0), loose: false };
+const NO_GRANTS: DirectionGrants = {
+  icmp: false,
+  other: false,
+  tcp: new Uint16Array(0),
+  udp: new Uint16Array(0),
+  loose: false,
+};
 
 /** Firewall is the stateful filter one device uses for all its peers. */
 export class Firewall {
@@ -68,10 +74,18 @@ export class Firewall {
    * governing traffic to this system itself. Existing flows are re-checked.
    */
   setRouteGrants(grants: ReadonlyMap<number, ReadonlyArray<{ addr: number; bits: number }>> | null): void {
-    this.routeGrants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, rs.map((r) => {
-      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
-      return { addr: (r.addr & mask) >>> 0, mask };
-    })]));
+    this.routeGrants =
+      grants === null
+        ? null
+        : new Map(
+            [...grants].map(([peer, rs]) => [
+              peer >>> 0,
+              rs.map((r) => {
+                const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
+                return { addr: (r.addr & mask) >>> 0, mask };
+              }),
+            ]),
+          );
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -212,19 +226,33 @@ export class Firewall {
       return this.start(dir, peer, local, remote, ports, g, now);
     }
     if (st === FLOW_STATE.tcpSynSent && !fromInitiator && f & TCP.syn && f & TCP.ack) st = FLOW_STATE.tcpSynReceived;
-    else if (st === FLOW_STATE.tcpSynReceived && fromInitiator && f & TCP.ack && !(f & TCP.syn)) st = FLOW_STATE.tcpEstablished;
+    else if (st === FLOW_STATE.tcpSynReceived && fromInitiator && f & TCP.ack && !(f & TCP.syn))
+      st = FLOW_STATE.tcpEstablished;
     if (f & TCP.fin) {
       t.flags[s]! |= fromInitiator ? FLOW_FLAG.finFromInitiator : FLOW_FLAG.finFromResponder;
       if ((t.flags[s]! & 3) === 3) st = FLOW_STATE.tcpClosing;
     }
     t.state[s] = st;
-    t.expires[s] = now + (st === FLOW_STATE.tcpEstablished ? TIMEOUTS.tcpEstablished
-      : st === FLOW_STATE.tcpClosing ? TIMEOUTS.tcpClosing : TIMEOUTS.tcpHandshake);
+    t.expires[s] =
+      now +
+      (st === FLOW_STATE.tcpEstablished
+        ? TIMEOUTS.tcpEstablished
+        : st === FLOW_STATE.tcpClosing
+          ? TIMEOUTS.tcpClosing
+          : TIMEOUTS.tcpHandshake);
     return PASS;
   }
 
   // start judges a packet that belongs to no flow and tracks it if it may start one.
-  private start(dir: number, peer: number, local: number, remote: number, ports: number, g: DirectionGrants, now: number): number {
+  private start(
+    dir: number,
+    peer: number,
+    local: number,
+    remote: number,
+    ports: number,
+    g: DirectionGrants,
+    now: number,
+  ): number {
     const p = this.pkt;
     let routed = false;
     if (this.localAddress !== 0 && local !== this.localAddress) {
@@ -269,13 +297,13 @@ export class Firewall {
   private isGranted(peer: number, addr: number): boolean {
     const rs = this.routeGrants?.get(peer);
     if (rs === undefined) return false;
-    for (const r of rs) if (((addr & r.mask) >>> 0) === r.addr) return true;
+    for (const r of rs) if ((addr & r.mask) >>> 0 === r.addr) return true;
     return false;
   }
 
   // isProvided says whether addr lies in a subnet this system provides as an exit node.
   private isProvided(addr: number): boolean {
-    for (const r of this.provided) if (((addr & r.mask) >>> 0) === r.addr) return true;
+    for (const r of this.provided) if ((addr & r.mask) >>> 0 === r.addr) return true;
     return false;
   }
 
@@ -318,7 +346,8 @@ export class Firewall {
     if (pr === undefined) return false;
     const egress = t.initiator[s] === DIRECTION.egress;
     // A flow picked up mid-stream may have been started by either side.
-    const ok = allowedFrom(pr, egress, t.kPorts[s]!, t.kProto[s]!) ||
+    const ok =
+      allowedFrom(pr, egress, t.kPorts[s]!, t.kProto[s]!) ||
       ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, t.kProto[s]!));
     if (ok) t.version[s] = this.ver;
     return ok;

@@ -33,7 +33,11 @@ const LOCAL = '100.64.0.1';
 
 /** runFirewallBench builds the rule set and flow table, then times three kinds of decision. */
 export function runFirewallBench(): FirewallBenchResult {
-  const peers: PeerInfo[] = Array.from({ length: PEERS }, (_, j) => ({ index: j, identity: identity(1000 + j), tags: [`t${j % 100}`] }));
+  const peers: PeerInfo[] = Array.from({ length: PEERS }, (_, j) => ({
+    index: j,
+    identity: identity(1000 + j),
+    tags: [`t${j % 100}`],
+  }));
   const policies: Policy[] = [];
   for (let i = 0; i < POLICIES; i++) {
     const mine = i % 10 === 0;
@@ -42,14 +46,36 @@ export function runFirewallBench(): FirewallBenchResult {
       name: `p${i}`,
       senders: mine ? ['tag:dev'] : [`tag:x${i % 500}`],
       receivers: [`tag:t${i % 100}`, identity(1000 + (i % PEERS))],
-      acls: [{ protocol: 'tcp', ports: [{ from: port, to: port + 3 }, { from: 22, to: 22 }] }, { protocol: 'udp', ports: [{ from: port, to: port }] }],
+      acls: [
+        {
+          protocol: 'tcp',
+          ports: [
+            { from: port, to: port + 3 },
+            { from: 22, to: 22 },
+          ],
+        },
+        { protocol: 'udp', ports: [{ from: port, to: port }] },
+      ],
       trustRequirements: [],
       enabled: i % 97 !== 0,
     });
   }
-  policies.push({ name: 'ssh', senders: ['tag:dev'], receivers: Array.from({ length: 100 }, (_, i) => `tag:t${i}`), acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }], trustRequirements: [], enabled: true });
+  policies.push({
+    name: 'ssh',
+    senders: ['tag:dev'],
+    receivers: Array.from({ length: 100 }, (_, i) => `tag:t${i}`),
+    acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }],
+    trustRequirements: [],
+    enabled: true,
+  });
   let t = performance.now();
-  const rules = compile({ local: { identity: 'AAAAA', tags: ['dev'] }, peers, policies, now: Date.now(), mode: 'policy' });
+  const rules = compile({
+    local: { identity: 'AAAAA', tags: ['dev'] },
+    peers,
+    policies,
+    now: Date.now(),
+    mode: 'policy',
+  });
   const compileMs = performance.now() - t;
 
   const fw = new Firewall({ maxFlows: 131072 });
@@ -72,14 +98,18 @@ export function runFirewallBench(): FirewallBenchResult {
     const j = k % PEERS;
     const sport = 1024 + Math.floor(k / PEERS);
     const egress = i % 2 === 0;
-    (egress ? tcp(LOCAL, sport, peerAddr(j), 22, FLAGS.ack) : tcp(peerAddr(j), 22, LOCAL, sport, FLAGS.synAck)).copy(buf, i * 40);
+    (egress ? tcp(LOCAL, sport, peerAddr(j), 22, FLAGS.ack) : tcp(peerAddr(j), 22, LOCAL, sport, FLAGS.synAck)).copy(
+      buf,
+      i * 40,
+    );
     peerOf[i] = j;
     dirOf[i] = egress ? 0 : 1;
   }
   const rounds = 2_000_000;
   const tracked = time(rounds, (i) => {
     const s = i & (N - 1);
-    const v = dirOf[s] === 0 ? fw.egress(peerOf[s]!, buf, s * 40, 40, now) : fw.ingress(peerOf[s]!, buf, s * 40, 40, now);
+    const v =
+      dirOf[s] === 0 ? fw.egress(peerOf[s]!, buf, s * 40, 40, now) : fw.ingress(peerOf[s]!, buf, s * 40, 40, now);
     if (v !== PASS) throw new Error(`tracked packet dropped: ${fw.reasons[v]}`);
   });
 
@@ -97,7 +127,14 @@ export function runFirewallBench(): FirewallBenchResult {
     denied.writeUInt16BE(1 + (i & 0x7fff), 20);
     if (fw.ingress(5, denied, 0, 40, now) === PASS) throw new Error('denied SYN passed');
   });
-  return { policies: policies.length, flows: FLOWS, compileMs, trackedPerSec: tracked, newAllowedPerSec: newAllowed, deniedPerSec };
+  return {
+    policies: policies.length,
+    flows: FLOWS,
+    compileMs,
+    trackedPerSec: tracked,
+    newAllowedPerSec: newAllowed,
+    deniedPerSec,
+  };
 
   function time(n: number, fn: (i: number) => void): number {
     for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
@@ -111,5 +148,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const r = runFirewallBench();
   const m = (x: number): string => `${(x / 1e6).toFixed(2)} M/s`;
   console.log(`firewall: ${r.policies} policies compiled in ${r.compileMs.toFixed(0)} ms; ${r.flows} flows`);
-  console.log(`  tracked-flow decisions ${m(r.trackedPerSec)}, new flows (evicting) ${m(r.newAllowedPerSec)}, denied SYNs ${m(r.deniedPerSec)}`);
+  console.log(
+    `  tracked-flow decisions ${m(r.trackedPerSec)}, new flows (evicting) ${m(r.newAllowedPerSec)}, denied SYNs ${m(r.deniedPerSec)}`,
+  );
 }

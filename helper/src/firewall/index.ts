@@ -1,9 +1,27 @@
 // The firewall's public surface (README.md here). Parse policies from a profile, compile
 // them into a rule set, filter packets with connection tracking, explain verdicts.
-export { parsePolicies, parseTags, parsePorts, parseSelector, normaliseTag, POLICY_LIMITS, type PolicyIssue } from '../../../src-shared/lib/policy-parse.js';
 export {
-  compile, checkNew, inRanges, coalesce, PROTO,
-  type CompileInput, type DirectionGrants, type PeerInfo, type PeerRules, type PolicyState, type RuleSet, type SystemInfo,
+  parsePolicies,
+  parseTags,
+  parsePorts,
+  parseSelector,
+  normaliseTag,
+  POLICY_LIMITS,
+  type PolicyIssue,
+} from '../../../src-shared/lib/policy-parse.js';
+export {
+  compile,
+  checkNew,
+  inRanges,
+  coalesce,
+  PROTO,
+  type CompileInput,
+  type DirectionGrants,
+  type PeerInfo,
+  type PeerRules,
+  type PolicyState,
+  type RuleSet,
+  type SystemInfo,
 } from './compile.js';
 export { scheduleActive, nextScheduleChange, validTimeZone } from '../../../src-shared/lib/schedule.js';
 export { parsePacket, ParsedPacket } from './packet.js';

@@ -9,7 +9,10 @@ import { FLAGS, fragment, icmpEcho, icmpError, ip, tcp, udp } from './testing.js
 test('parsing reads protocol, addresses, ports, flags and ICMP fields', () => {
   const p = new ParsedPacket();
   assert.equal(parsePacket(tcp('10.0.0.1', 1234, '10.0.0.2', 22, FLAGS.synAck), 0, 40, p), PASS);
-  assert.deepEqual([p.proto, p.src, p.dst, p.srcPort, p.dstPort, p.tcpFlags], [6, ip('10.0.0.1'), ip('10.0.0.2'), 1234, 22, FLAGS.synAck]);
+  assert.deepEqual(
+    [p.proto, p.src, p.dst, p.srcPort, p.dstPort, p.tcpFlags],
+    [6, ip('10.0.0.1'), ip('10.0.0.2'), 1234, 22, FLAGS.synAck],
+  );
   const u = udp('10.0.0.3', 53, '10.0.0.4', 40000);
   assert.equal(parsePacket(u, 0, u.length, p), PASS);
   assert.deepEqual([p.proto, p.srcPort, p.dstPort, p.tcpFlags], [17, 53, 40000, 0]);
@@ -18,8 +21,10 @@ test('parsing reads protocol, addresses, ports, flags and ICMP fields', () => {
   assert.deepEqual([p.proto, p.icmpType, p.srcPort, p.dstPort, p.isError], [1, 8, 0xbeef, 0xbeef, false]);
   const err = icmpError('10.0.0.2', '10.0.0.1', udp('10.0.0.1', 5000, '10.0.0.2', 53), 3, 3);
   assert.equal(parsePacket(err, 0, err.length, p), PASS);
-  assert.deepEqual([p.isError, p.icmpType, p.icmpCode, p.innerProto, p.innerSrc, p.innerDst, p.innerSrcPort, p.innerDstPort],
-    [true, 3, 3, 17, ip('10.0.0.1'), ip('10.0.0.2'), 5000, 53]);
+  assert.deepEqual(
+    [p.isError, p.icmpType, p.icmpCode, p.innerProto, p.innerSrc, p.innerDst, p.innerSrcPort, p.innerDstPort],
+    [true, 3, 3, 17, ip('10.0.0.1'), ip('10.0.0.2'), 5000, 53],
+  );
 });
 
 test('parsing refuses what it cannot judge', () => {
@@ -34,13 +39,57 @@ test('parsing refuses what it cannot judge', () => {
     ['empty', Buffer.alloc(0), DROP.malformed],
     ['IPv6', Buffer.from([0x60, ...Buffer.alloc(47)]), DROP.notIpv4],
     ['short header length', Buffer.from([0x44, ...syn.subarray(1)]), DROP.malformed],
-    ['total length past the data', (() => { const b = Buffer.from(syn); b.writeUInt16BE(41, 2); return b; })(), DROP.malformed],
-    ['total length shorter than the header', (() => { const b = Buffer.from(syn); b.writeUInt16BE(19, 2); return b; })(), DROP.malformed],
-    ['truncated TCP', (() => { const b = Buffer.from(syn.subarray(0, 30)); b.writeUInt16BE(30, 2); return b; })(), DROP.malformed],
-    ['TCP data offset under 5', (() => { const b = Buffer.from(syn); b[32] = 0x40; return b; })(), DROP.malformed],
+    [
+      'total length past the data',
+      (() => {
+        const b = Buffer.from(syn);
+        b.writeUInt16BE(41, 2);
+        return b;
+      })(),
+      DROP.malformed,
+    ],
+    [
+      'total length shorter than the header',
+      (() => {
+        const b = Buffer.from(syn);
+        b.writeUInt16BE(19, 2);
+        return b;
+      })(),
+      DROP.malformed,
+    ],
+    [
+      'truncated TCP',
+      (() => {
+        const b = Buffer.from(syn.subarray(0, 30));
+        b.writeUInt16BE(30, 2);
+        return b;
+      })(),
+      DROP.malformed,
+    ],
+    [
+      'TCP data offset under 5',
+      (() => {
+        const b = Buffer.from(syn);
+        b[32] = 0x40;
+        return b;
+      })(),
+      DROP.malformed,
+    ],
     ['non-first fragment', fragment(syn), DROP.fragment],
-    ['ICMP error with a truncated quote', (() => { const b = icmpError('1.1.1.1', '2.2.2.2', syn); b.writeUInt16BE(40, 2); return b.subarray(0, 40); })(), DROP.malformed],
-    ['ICMP error quoting an ICMP error', icmpError('1.1.1.1', '2.2.2.2', icmpError('2.2.2.2', '1.1.1.1', syn)), DROP.icmpErrorNoFlow],
+    [
+      'ICMP error with a truncated quote',
+      (() => {
+        const b = icmpError('1.1.1.1', '2.2.2.2', syn);
+        b.writeUInt16BE(40, 2);
+        return b.subarray(0, 40);
+      })(),
+      DROP.malformed,
+    ],
+    [
+      'ICMP error quoting an ICMP error',
+      icmpError('1.1.1.1', '2.2.2.2', icmpError('2.2.2.2', '1.1.1.1', syn)),
+      DROP.icmpErrorNoFlow,
+    ],
     ['ICMP error quoting a fragment', icmpError('1.1.1.1', '2.2.2.2', fragment(syn)), DROP.icmpErrorNoFlow],
   ];
   for (const [name, b, want] of cases) assert.equal(REASONS[parsePacket(b, 0, b.length, p)], REASONS[want], name);
@@ -63,11 +112,20 @@ function rng(seed: number): () => number {
 test('fuzz: 100k random, truncated and mutated packets never throw', () => {
   const rand = rng(0xc0ffee);
   const seeds = [
-    tcp('100.64.0.1', 40000, '100.64.0.2', 22, FLAGS.syn), tcp('100.64.0.2', 22, '100.64.0.1', 40000, FLAGS.synAck),
-    udp('100.64.0.1', 5, '100.64.0.2', 53), icmpEcho('100.64.0.1', '100.64.0.2', 8, 1),
+    tcp('100.64.0.1', 40000, '100.64.0.2', 22, FLAGS.syn),
+    tcp('100.64.0.2', 22, '100.64.0.1', 40000, FLAGS.synAck),
+    udp('100.64.0.1', 5, '100.64.0.2', 53),
+    icmpEcho('100.64.0.1', '100.64.0.2', 8, 1),
     icmpError('100.64.0.2', '100.64.0.1', udp('100.64.0.1', 5, '100.64.0.2', 53)),
   ];
-  const policy = { name: 'p', senders: ['AAAAA'], receivers: ['BBBBB'], acls: [{ protocol: 'any' as const, ports: [] }], trustRequirements: [], enabled: true };
+  const policy = {
+    name: 'p',
+    senders: ['AAAAA'],
+    receivers: ['BBBBB'],
+    acls: [{ protocol: 'any' as const, ports: [] }],
+    trustRequirements: [],
+    enabled: true,
+  };
   const peers = [{ index: 0, identity: 'BBBBB', tags: [] }];
   const local = { identity: 'AAAAA', tags: [] };
   const fws = [new Firewall({ maxFlows: 512 }), new Firewall({ maxFlows: 512 })];

@@ -11,7 +11,15 @@ import { DROP, PASS } from './reasons.js';
 import { PROTO } from './compile.js';
 
 /** ICMP types the firewall treats specially (RFC 792). */
-export const ICMP = { echoReply: 0, unreachable: 3, sourceQuench: 4, redirect: 5, echoRequest: 8, timeExceeded: 11, paramProblem: 12 } as const;
+export const ICMP = {
+  echoReply: 0,
+  unreachable: 3,
+  sourceQuench: 4,
+  redirect: 5,
+  echoRequest: 8,
+  timeExceeded: 11,
+  paramProblem: 12,
+} as const;
 
 /** TCP flag bits (RFC 793 §3.1). */
 export const TCP = { fin: 0x01, syn: 0x02, rst: 0x04, ack: 0x10 } as const;
@@ -39,14 +47,19 @@ export class ParsedPacket {
 
 /** isIcmpError tells whether an ICMP type carries a quoted datagram. */
 export function isIcmpError(type: number): boolean {
-  return type === ICMP.unreachable || type === ICMP.timeExceeded || type === ICMP.paramProblem ||
-    type === ICMP.sourceQuench || type === ICMP.redirect;
+  return (
+    type === ICMP.unreachable ||
+    type === ICMP.timeExceeded ||
+    type === ICMP.paramProblem ||
+    type === ICMP.sourceQuench ||
+    type === ICMP.redirect
+  );
 }
 
 /** parsePacket reads the IPv4 packet at buf[off, off+len) into out; PASS or a drop code. */
 export function parsePacket(buf: Uint8Array, off: number, len: number, out: ParsedPacket): number {
   // Whole, non-negative numbers only: a fractional index would read undefined, not bytes.
-  if ((off >>> 0) !== off || (len >>> 0) !== len || off + len > buf.length) return DROP.malformed;
+  if (off >>> 0 !== off || len >>> 0 !== len || off + len > buf.length) return DROP.malformed;
   if (len < 20) return len > 0 && buf[off]! >> 4 !== 4 ? DROP.notIpv4 : DROP.malformed;
   const b0 = buf[off]!;
   if (b0 >> 4 !== 4) return DROP.notIpv4;

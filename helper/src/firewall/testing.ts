@@ -22,7 +22,14 @@ function header(proto: number, src: string, dst: string, payload: number): Buffe
 }
 
 /** FLAGS spells TCP flag sets for tests. */
-export const FLAGS = { syn: TCP.syn, synAck: TCP.syn | TCP.ack, ack: TCP.ack, finAck: TCP.fin | TCP.ack, rst: TCP.rst, pshAck: 0x08 | TCP.ack } as const;
+export const FLAGS = {
+  syn: TCP.syn,
+  synAck: TCP.syn | TCP.ack,
+  ack: TCP.ack,
+  finAck: TCP.fin | TCP.ack,
+  rst: TCP.rst,
+  pshAck: 0x08 | TCP.ack,
+} as const;
 
 /** tcp builds a TCP segment with the given flags. */
 export function tcp(src: string, sport: number, dst: string, dport: number, flags: number): Buffer {

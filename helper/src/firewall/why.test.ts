@@ -7,17 +7,45 @@ import { explain, formatWhy, peerIndexOf } from './why.js';
 const NOW = Date.parse('2024-01-15T10:00:00Z'); // Monday
 const base = { trustRequirements: [], enabled: true };
 const POLICIES: Policy[] = [
-  { ...base, name: 'ssh', senders: ['tag:dev'], receivers: ['tag:server'], acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }, { from: 8000, to: 8100 }] }] },
-  { ...base, name: 'off', senders: ['BBBBB'], receivers: ['AAAAA'], acls: [{ protocol: 'any', ports: [] }], enabled: false },
   {
-    ...base, name: 'weekend', senders: ['BBBBB'], receivers: ['tag:dev'], acls: [{ protocol: 'icmp', ports: [] }],
+    ...base,
+    name: 'ssh',
+    senders: ['tag:dev'],
+    receivers: ['tag:server'],
+    acls: [
+      {
+        protocol: 'tcp',
+        ports: [
+          { from: 22, to: 22 },
+          { from: 8000, to: 8100 },
+        ],
+      },
+    ],
+  },
+  {
+    ...base,
+    name: 'off',
+    senders: ['BBBBB'],
+    receivers: ['AAAAA'],
+    acls: [{ protocol: 'any', ports: [] }],
+    enabled: false,
+  },
+  {
+    ...base,
+    name: 'weekend',
+    senders: ['BBBBB'],
+    receivers: ['tag:dev'],
+    acls: [{ protocol: 'icmp', ports: [] }],
     trustRequirements: [{ type: 'schedule', days: ['Sat', 'Sun'], from: '00:00', to: '24:00', timeZone: 'UTC' }],
   },
   { ...base, name: 'elsewhere', senders: ['tag:x'], receivers: ['tag:y'], acls: [{ protocol: 'any', ports: [] }] },
 ];
 const input = {
   local: { identity: 'AAAAA', tags: ['dev'] },
-  peers: [{ index: 0, identity: 'BBBBB', tags: ['server'] }, { index: 1, identity: 'CCCCC', tags: [] }],
+  peers: [
+    { index: 0, identity: 'BBBBB', tags: ['server'] },
+    { index: 1, identity: 'CCCCC', tags: [] },
+  ],
   policies: POLICIES,
   now: NOW,
 };
@@ -26,14 +54,27 @@ test('why names the allowing policy and ACL, and what blocks the other way', () 
   const r = explain(compile({ ...input, mode: 'policy' }), 0);
   assert.deepEqual(r.peer, { index: 0, identity: 'BBBBB', tags: ['server'] });
   assert.equal(r.egress.allowed, true);
-  assert.deepEqual(r.egress.grants.map((g) => g.policy), ['ssh']);
+  assert.deepEqual(
+    r.egress.grants.map((g) => g.policy),
+    ['ssh'],
+  );
   assert.equal(r.ingress.allowed, false);
-  assert.deepEqual(r.ingress.blocked.map((b) => [b.policy, b.reason]), [['off', 'disabled'], ['weekend', 'trust-unmet']]);
+  assert.deepEqual(
+    r.ingress.blocked.map((b) => [b.policy, b.reason]),
+    [
+      ['off', 'disabled'],
+      ['weekend', 'trust-unmet'],
+    ],
+  );
   assert.equal(new Date(r.ingress.blocked[1]!.unmet[0]!.until!).toISOString(), '2024-01-20T00:00:00.000Z');
   const text = formatWhy(r);
-  for (const want of [/AAAAA → BBBBB \(this system starts\): allowed/, /allowed by policy "ssh": tcp 22, 8000-8100/,
-    /BBBBB → AAAAA \(peer starts\): blocked/, /policy "off" is disabled/,
-    /"weekend": trust requirement not met: schedule Sat,Sun 00:00-24:00 UTC \(changes at 2024-01-20T00:00:00.000Z\)/]) {
+  for (const want of [
+    /AAAAA → BBBBB \(this system starts\): allowed/,
+    /allowed by policy "ssh": tcp 22, 8000-8100/,
+    /BBBBB → AAAAA \(peer starts\): blocked/,
+    /policy "off" is disabled/,
+    /"weekend": trust requirement not met: schedule Sat,Sun 00:00-24:00 UTC \(changes at 2024-01-20T00:00:00.000Z\)/,
+  ]) {
     assert.match(text, want);
   }
 });

@@ -97,13 +97,16 @@ export function formatWhy(r: WhyResult, time: (t: number) => string = (t) => new
 
 function directionLines(title: string, d: WhyDirection, time: (t: number) => string): string[] {
   const out = [`  ${title}: ${d.allowed ? 'allowed' : 'blocked'}`];
-  for (const g of d.grants) out.push(`    allowed by policy ${JSON.stringify(g.policy)}: ${g.acls.map(formatAcl).join('; ')}`);
+  for (const g of d.grants)
+    out.push(`    allowed by policy ${JSON.stringify(g.policy)}: ${g.acls.map(formatAcl).join('; ')}`);
   for (const b of d.blocked) {
     if (b.reason === 'disabled') out.push(`    policy ${JSON.stringify(b.policy)} is disabled`);
     else if (b.reason === 'no-acls') out.push(`    policy ${JSON.stringify(b.policy)} has no ACLs`);
     for (const u of b.unmet) {
       const until = u.until === null ? '' : ` (changes at ${time(u.until)})`;
-      out.push(`    policy ${JSON.stringify(b.policy)}: trust requirement not met: ${formatRequirement(u.requirement)}${until}`);
+      out.push(
+        `    policy ${JSON.stringify(b.policy)}: trust requirement not met: ${formatRequirement(u.requirement)}${until}`,
+      );
     }
   }
   if (d.noPolicy) out.push('    no policy names both systems in this direction (default deny)');
@@ -113,7 +116,10 @@ function directionLines(title: string, d: WhyDirection, time: (t: number) => str
 /** formatAcl renders an ACL like "tcp 22, 8000-8100" or "icmp". */
 export function formatAcl(a: Acl): string {
   if (a.protocol === 'icmp') return 'icmp';
-  const ports = a.ports.length === 0 ? 'all ports' : a.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(', ');
+  const ports =
+    a.ports.length === 0
+      ? 'all ports'
+      : a.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(', ');
   return `${a.protocol} ${ports}`;
 }
 

@@ -5,7 +5,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NAT_CONTEXT } from '../../../src-shared/wire/nat-wire.js';
 import {
-  DISCO_MAC_BYTES, DISCO_TXID_BYTES, discoBody, parseDisco, withMac, type DiscoMessage,
+  DISCO_MAC_BYTES,
+  DISCO_TXID_BYTES,
+  discoBody,
+  parseDisco,
+  withMac,
+  type DiscoMessage,
 } from '../../../src-shared/wire/nat-disco.js';
 import { dh } from '../wireguard/noise/crypto.js';
 

@@ -53,7 +53,9 @@ export class DiscoveryClient {
     if (now < this.next || this.addr === 0) return;
     this.nonce = randomBytes(16);
     const body = discoveryRequestBody(this.o.systemId, Date.now(), this.nonce);
-    const msg = Buffer.from(withSignature(body, signEd25519(this.signer, signedBytes(NAT_CONTEXT.discoveryRequest, body))));
+    const msg = Buffer.from(
+      withSignature(body, signEd25519(this.signer, signedBytes(NAT_CONTEXT.discoveryRequest, body))),
+    );
     this.o.sendUdp(msg, this.addr, this.port);
     this.next = now + (this.mapping !== null && Date.now() - this.lastReplyAt < 2 * REFRESH_MS ? REFRESH_MS : RETRY_MS);
   }
@@ -68,7 +70,9 @@ export class DiscoveryClient {
     if (this.mapping?.ip !== r.ip || this.mapping.port !== r.port) {
       const before = this.mapping;
       this.mapping = { ip: r.ip, port: r.port };
-      this.o.log.info(`public UDP mapping ${before ? `changed from ${before.ip}:${before.port} to` : 'is'} ${r.ip}:${r.port} (seen by the coordinator)`);
+      this.o.log.info(
+        `public UDP mapping ${before ? `changed from ${before.ip}:${before.port} to` : 'is'} ${r.ip}:${r.port} (seen by the coordinator)`,
+      );
       this.o.mapped(r.ip, r.port);
     }
   }

@@ -14,13 +14,21 @@ const wg = (n: number): Buffer => Buffer.concat([Buffer.from([4, 0, 0, 0]), Buff
 
 function collect(bind: PathBind): { batches: Array<Array<{ data: Buffer; addr: number; port: number }>> } {
   const out = { batches: [] as Array<Array<{ data: Buffer; addr: number; port: number }>> };
-  bind.startReader(1500, (b: Batch) => {
-    const items = [];
-    for (let i = 0; i < b.count; i++) {
-      items.push({ data: Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)), addr: b.addrs[i]!, port: b.ports[i]! });
-    }
-    out.batches.push(items);
-  }, () => undefined);
+  bind.startReader(
+    1500,
+    (b: Batch) => {
+      const items = [];
+      for (let i = 0; i < b.count; i++) {
+        items.push({
+          data: Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)),
+          addr: b.addrs[i]!,
+          port: b.ports[i]!,
+        });
+      }
+      out.batches.push(items);
+    },
+    () => undefined,
+  );
   return out;
 }
 
@@ -42,14 +50,16 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
   const known = Buffer.from('0102030405060708', 'hex');
   bind.hooks = {
     control: (msg, addr, port) => controls.push({ kind: msg[3]!, addr, port }),
-    relayedSource: (addr, port, id) => (addr === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null),
+    relayedSource: (addr, port, id) =>
+      addr === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null,
     relaySend: () => false,
     relayFlush: () => undefined,
     dropped: (r) => drops.push(r),
   };
   const seen = collect(bind);
   const peerAddr = 0xc6336401;
-  const send = (data: Uint8Array, from: number, port: number): void => net.deliver(from, port, 0x0a000001, 51820, Buffer.from(data));
+  const send = (data: Uint8Array, from: number, port: number): void =>
+    net.deliver(from, port, 0x0a000001, 51820, Buffer.from(data));
   send(wg(1), peerAddr, 51820);
   send(Buffer.from([0x57, 0x52, 0x4e, NatKind.pong, 1, 2, 3]), peerAddr, 51820);
   send(relayFrame(NatKind.relayRecv, known, wg(2)), RELAY, 3478);
@@ -59,8 +69,19 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
   send(wg(5), peerAddr, 51820);
   await settle();
   const got = seen.batches.flat();
-  assert.deepEqual(got.map((g) => g.data[4]), [1, 2, 5], 'WireGuard, unwrapped relayed WireGuard, WireGuard');
-  assert.deepEqual(got.map((g) => [g.addr, g.port]), [[peerAddr, 51820], [1, 9], [peerAddr, 51820]]);
+  assert.deepEqual(
+    got.map((g) => g.data[4]),
+    [1, 2, 5],
+    'WireGuard, unwrapped relayed WireGuard, WireGuard',
+  );
+  assert.deepEqual(
+    got.map((g) => [g.addr, g.port]),
+    [
+      [peerAddr, 51820],
+      [1, 9],
+      [peerAddr, 51820],
+    ],
+  );
   assert.deepEqual(controls, [
     { kind: NatKind.pong, addr: peerAddr, port: 51820 },
     { kind: NatKind.ping, addr: 1, port: 9 },
@@ -74,7 +95,9 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
   const relayed: Array<{ addr: number; port: number; data: Buffer; deferred: boolean }> = [];
   let flushes = 0;
   bind.hooks = {
-    control: () => undefined, relayedSource: () => null, dropped: () => undefined,
+    control: () => undefined,
+    relayedSource: () => null,
+    dropped: () => undefined,
     relaySend: (addr, port, buf, off, len, deferred) => {
       relayed.push({ addr, port, data: Buffer.from(buf.subarray(off, off + len)), deferred: deferred === true });
       return true;
@@ -84,11 +107,28 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
     },
   };
   const buf = Buffer.concat([wg(1), wg(2), wg(3)]);
-  const n = bind.sendBatch(buf, Uint32Array.of(0, 32, 64), Uint32Array.of(32, 32, 32), Uint32Array.of(0x0a000002, 1, 0x0a000003), Uint16Array.of(1, 7, 2), 3);
+  const n = bind.sendBatch(
+    buf,
+    Uint32Array.of(0, 32, 64),
+    Uint32Array.of(32, 32, 32),
+    Uint32Array.of(0x0a000002, 1, 0x0a000003),
+    Uint16Array.of(1, 7, 2),
+    3,
+  );
   assert.equal(n, 3);
-  assert.deepEqual(relayed.map((r) => [r.addr, r.port, r.data[4], r.deferred]), [[1, 7, 2, true]], 'queued with the batch');
+  assert.deepEqual(
+    relayed.map((r) => [r.addr, r.port, r.data[4], r.deferred]),
+    [[1, 7, 2, true]],
+    'queued with the batch',
+  );
   assert.equal(flushes, 1, 'and the queue leaves once, at the end of the batch');
-  assert.deepEqual(net.sent.map((s) => [s.to, s.data[4]]), [[`${0x0a000002}:1`, 1], [`${0x0a000003}:2`, 3]]);
+  assert.deepEqual(
+    net.sent.map((s) => [s.to, s.data[4]]),
+    [
+      [`${0x0a000002}:1`, 1],
+      [`${0x0a000003}:2`, 3],
+    ],
+  );
   assert.equal(bind.send(wg(9), 0, 32, 2, 5), true);
   assert.equal(relayed.length, 2);
   assert.equal(relayed[1]!.deferred, false, 'a single send (a handshake) is not held back');

@@ -46,8 +46,12 @@ export class PathBind implements Bind {
   hooks: PathHooks = NO_HOOKS;
   private deliver: ((b: Batch) => void) | null = null;
   private readonly view: Batch = {
-    buf: Buffer.alloc(0), count: 0, offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
+    buf: Buffer.alloc(0),
+    count: 0,
+    offsets: new Uint32Array(MAX_BATCH),
+    lengths: new Uint32Array(MAX_BATCH),
+    addrs: new Uint32Array(MAX_BATCH),
+    ports: new Uint16Array(MAX_BATCH),
   };
   // Scratch arrays for the direct part of a batch that also holds relayed datagrams.
   private readonly offs = new Uint32Array(MAX_BATCH);
@@ -63,10 +67,14 @@ export class PathBind implements Bind {
 
   startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
     this.deliver = onBatch;
-    return this.inner.startReader(maxDatagram + RELAY_HEADER_BYTES, (b) => {
-      const out = this.demux(b);
-      if (out.count > 0) onBatch(out);
-    }, onError);
+    return this.inner.startReader(
+      maxDatagram + RELAY_HEADER_BYTES,
+      (b) => {
+        const out = this.demux(b);
+        if (out.count > 0) onBatch(out);
+      },
+      onError,
+    );
   }
 
   /** inject hands the device datagrams that arrived another way (a TCP relay), already
@@ -139,7 +147,14 @@ export class PathBind implements Bind {
     }
   }
 
-  sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number {
+  sendBatch(
+    buf: Buffer,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number {
     let virtual = 0;
     for (let i = 0; i < count; i++) if (isVirtualEndpoint(addrs[i]!)) virtual++;
     if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrs, ports, count);

@@ -34,17 +34,31 @@ function setup() {
     const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
     const other = pubs[1 - i]!;
     const [eip, eport] = peerEndpoint.split(':') as [string, string];
-    dev.addPeer({ publicKey: other, endpoint: { addr: ip(eip), port: Number(eport) }, allowedIps: [{ addr: ip(peerVip), bits: 32 }], persistentKeepalive: 0, name: `peer${1 - i}` });
+    dev.addPeer({
+      publicKey: other,
+      endpoint: { addr: ip(eip), port: Number(eport) },
+      allowedIps: [{ addr: ip(peerVip), bits: 32 }],
+      persistentKeepalive: 0,
+      name: `peer${1 - i}`,
+    });
     const punches: string[] = [];
     const paths = new PathManager({
-      device: dev, privateKey: keys[i]!, publicKey: pubs[i]!, log: silent,
+      device: dev,
+      privateKey: keys[i]!,
+      publicKey: pubs[i]!,
+      log: silent,
       sendUdp: (buf, a, p) => bind.inner.send(buf, 0, buf.length, a, p),
-      punch: async (id) => { punches.push(id); },
+      punch: async (id) => {
+        punches.push(id);
+      },
       changed: () => undefined,
     });
     bind.hooks = {
       control: (msg, a, p) => paths.onDisco(msg, a, p),
-      relayedSource: () => null, relaySend: () => false, relayFlush: () => undefined, dropped: () => undefined,
+      relayedSource: () => null,
+      relaySend: () => false,
+      relayFlush: () => undefined,
+      dropped: () => undefined,
     };
     dev.start();
     return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64') };
@@ -52,8 +66,12 @@ function setup() {
   // Each side first knows a dead address of the other (an old mapping), then the live one.
   const a = make(0, '192.0.2.1', '100.64.0.1', '100.64.0.2', '198.51.100.7:40000');
   const b = make(1, '192.0.2.2', '100.64.0.2', '100.64.0.1', '198.51.100.8:40000');
-  a.paths.setPeers([{ publicKey: b.pub, identity: 'BBBBB', name: 'b', endpoints: ['198.51.100.7:40000', '192.0.2.2:51820'] }]);
-  b.paths.setPeers([{ publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: ['198.51.100.8:40000', '192.0.2.1:51820'] }]);
+  a.paths.setPeers([
+    { publicKey: b.pub, identity: 'BBBBB', name: 'b', endpoints: ['198.51.100.7:40000', '192.0.2.2:51820'] },
+  ]);
+  b.paths.setPeers([
+    { publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: ['198.51.100.8:40000', '192.0.2.1:51820'] },
+  ]);
   const stop = (): void => {
     for (const n of [a, b]) {
       n.paths.stop();
@@ -85,7 +103,7 @@ test('pings find the candidate that answers, the device follows it, and traffic 
   }
 });
 
-test('a peer\'s pings teach us its address, so one side knowing the other is enough', async () => {
+test("a peer's pings teach us its address, so one side knowing the other is enough", async () => {
   const { a, b, stop } = setup();
   try {
     // b knows no live address of a: only a's pings (from 192.0.2.1:51820) can tell it.
@@ -120,12 +138,20 @@ test('forged, misdirected and unknown disco messages change nothing', async () =
       fresh.stop();
     }
     // Random bytes with the header and a ping from an unknown sender id.
-    b.paths.onDisco(Buffer.concat([Buffer.from([0x57, 0x52, 0x4e, 0x10]), Buffer.alloc(60, 7)]), ip('192.0.2.1'), 51820);
+    b.paths.onDisco(
+      Buffer.concat([Buffer.from([0x57, 0x52, 0x4e, 0x10]), Buffer.alloc(60, 7)]),
+      ip('192.0.2.1'),
+      51820,
+    );
     const unknown = Buffer.from(ping);
     unknown[5]! ^= 0xff;
     b.paths.onDisco(unknown, ip('192.0.2.1'), 51820);
     await settle();
-    assert.equal(net.sent.filter((s) => natKind(s.data) === NatKind.pong).length, before, 'no pong for forged or unknown pings');
+    assert.equal(
+      net.sent.filter((s) => natKind(s.data) === NatKind.pong).length,
+      before,
+      'no pong for forged or unknown pings',
+    );
   } finally {
     stop();
   }
@@ -156,7 +182,8 @@ test('the roam guard keeps a working direct path; a dead one is noticed', async 
 test('a punch from the coordinator makes us probe the peer at once, at most once a second', async () => {
   const { net, a, b, stop } = setup();
   try {
-    const pingsTo = (to: string): number => net.sent.filter((s) => natKind(s.data) === NatKind.ping && s.to === to).length;
+    const pingsTo = (to: string): number =>
+      net.sent.filter((s) => natKind(s.data) === NatKind.ping && s.to === to).length;
     const fresh = `${ip('203.0.113.9')}:4000`;
     a.paths.punched('BBBBB', ['203.0.113.9:4000', 'not an endpoint', '0.0.0.5:9']);
     assert.equal(pingsTo(fresh), 1, 'the punched address is pinged right away');

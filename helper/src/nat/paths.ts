@@ -136,9 +136,22 @@ export class PathManager {
         if (st) this.byVport.delete(st.vport); // the device peer was replaced: start afresh
         const pub = Buffer.from(p.publicKey, 'base64');
         st = {
-          peer: dp, identity: p.identity, name: p.name, id: peerId(pub), key: discoKey(this.o.privateKey, pub),
-          vport: this.allocVport(), candidates: new Map(), pending: new Map(), direct: null, relayRtt: null,
-          relayPingAt: 0, lostAt: now, lastPunch: 0, lastPunchIn: 0, pongWindow: 0, pongs: 0,
+          peer: dp,
+          identity: p.identity,
+          name: p.name,
+          id: peerId(pub),
+          key: discoKey(this.o.privateKey, pub),
+          vport: this.allocVport(),
+          candidates: new Map(),
+          pending: new Map(),
+          direct: null,
+          relayRtt: null,
+          relayPingAt: 0,
+          lostAt: now,
+          lastPunch: 0,
+          lastPunchIn: 0,
+          pongWindow: 0,
+          pongs: 0,
         };
         this.byKey.set(p.publicKey, st);
         this.byId.set(peerIdHex(st.id), st);
@@ -275,11 +288,18 @@ export class PathManager {
     c.lastPong = now;
     c.rtt = rtt;
     const cur = st.direct;
-    if (cur === null || cur === c || now - cur.lastPong > PATH_TIMING.directTimeout || rtt < (cur.rtt ?? Infinity) * BETTER_FACTOR) {
+    if (
+      cur === null ||
+      cur === c ||
+      now - cur.lastPong > PATH_TIMING.directTimeout ||
+      rtt < (cur.rtt ?? Infinity) * BETTER_FACTOR
+    ) {
       if (cur !== c) {
         st.direct = c;
-        this.o.log.info(`path to ${st.name} (${st.identity}): direct via ${c.text}, ${rtt} ms` +
-          (cur ? ` (was ${cur.text})` : isVirtualEndpoint(st.peer.endpointAddr) ? ' (was relayed)' : ''));
+        this.o.log.info(
+          `path to ${st.name} (${st.identity}): direct via ${c.text}, ${rtt} ms` +
+            (cur ? ` (was ${cur.text})` : isVirtualEndpoint(st.peer.endpointAddr) ? ' (was relayed)' : ''),
+        );
         this.use(st, c.addr, c.port);
         this.o.changed();
       }
@@ -294,7 +314,8 @@ export class PathManager {
   private ping(st: PeerState, c: Candidate | null, now: number): void {
     if (st.key === null) return;
     if (st.pending.size >= MAX_PENDING) {
-      for (const [k, v] of st.pending) if (now - v.sentAt > 5000 || st.pending.size >= MAX_PENDING) st.pending.delete(k);
+      for (const [k, v] of st.pending)
+        if (now - v.sentAt > 5000 || st.pending.size >= MAX_PENDING) st.pending.delete(k);
     }
     const txid = newTxid();
     const msg = sealPing(st.key, this.ownId, txid);
@@ -341,7 +362,14 @@ export class PathManager {
     const d = st.direct;
     const fast = d === null && now - st.lostAt < PATH_TIMING.fastWindow;
     for (const c of st.candidates.values()) {
-      const every = c === d ? PATH_TIMING.heartbeat : d !== null ? PATH_TIMING.probeBetter : fast ? PATH_TIMING.probeFast : PATH_TIMING.probeSlow;
+      const every =
+        c === d
+          ? PATH_TIMING.heartbeat
+          : d !== null
+            ? PATH_TIMING.probeBetter
+            : fast
+              ? PATH_TIMING.probeFast
+              : PATH_TIMING.probeSlow;
       if (now - c.lastPing >= every) this.ping(st, c, now);
     }
     if (d !== null) {
@@ -350,13 +378,19 @@ export class PathManager {
     }
     if (now - st.lastPunch >= PATH_TIMING.punchEvery && st.candidates.size > 0) {
       st.lastPunch = now;
-      this.o.punch(st.identity).catch((e: Error) => this.o.log.rateLimited(`punch-${st.identity}`, 60_000).debug(`punch ${st.identity}: ${e.message}`));
+      this.o
+        .punch(st.identity)
+        .catch((e: Error) =>
+          this.o.log.rateLimited(`punch-${st.identity}`, 60_000).debug(`punch ${st.identity}: ${e.message}`),
+        );
     }
     const r = this.readyRelay();
     if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
       const cur = st.peer.endpointAddr;
       if (cur !== r + 1 || st.peer.endpointPort !== st.vport) {
-        this.o.log.info(`path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`);
+        this.o.log.info(
+          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`,
+        );
         this.use(st, r + 1, st.vport);
         this.o.changed();
       }
@@ -371,10 +405,22 @@ export class PathManager {
     if (!st) return undefined;
     const ep = st.peer;
     if (st.direct !== null) {
-      return { type: 'direct', endpoint: st.direct.text, relay: null, rttMs: st.direct.rtt, candidates: st.candidates.size };
+      return {
+        type: 'direct',
+        endpoint: st.direct.text,
+        relay: null,
+        rttMs: st.direct.rtt,
+        candidates: st.candidates.size,
+      };
     }
     if (isVirtualEndpoint(ep.endpointAddr)) {
-      return { type: 'relay', endpoint: null, relay: this.relays[ep.endpointAddr - 1]?.name ?? null, rttMs: st.relayRtt, candidates: st.candidates.size };
+      return {
+        type: 'relay',
+        endpoint: null,
+        relay: this.relays[ep.endpointAddr - 1]?.name ?? null,
+        rttMs: st.relayRtt,
+        candidates: st.candidates.size,
+      };
     }
     return { type: 'none', endpoint: null, relay: null, rttMs: null, candidates: st.candidates.size };
   }

@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { NAT_LIMITS, NatKind, natKind, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
 import {
-  RELAY_HEADER_BYTES, relayRegisterContext, parseRelayRefused, parseRelayRegistered, relayRegisterBody, writeRelayHeader,
+  RELAY_HEADER_BYTES,
+  relayRegisterContext,
+  parseRelayRefused,
+  parseRelayRegistered,
+  relayRegisterBody,
+  writeRelayHeader,
 } from '../../../src-shared/wire/nat-relay.js';
 import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
@@ -34,7 +39,14 @@ export interface RelayClientOptions {
   /** sendUdp sends from the WireGuard socket (real addresses only). */
   sendUdp(buf: Buffer, addr: number, port: number): boolean;
   /** sendUdpBatch sends datagrams i < count from the WireGuard socket in one call. */
-  sendUdpBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  sendUdpBatch(
+    buf: Buffer,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number;
   /** token returns a current relay token (the caller caches and renews it). */
   token(): Promise<Buffer>;
   machineSeed: Buffer;
@@ -72,8 +84,12 @@ export class RelayClient {
   private lastError: string | null = null;
   private closed = false;
   private readonly queue = {
-    buf: Buffer.alloc(MAX_BATCH * QUEUE_SLOT), count: 0, offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
+    buf: Buffer.alloc(MAX_BATCH * QUEUE_SLOT),
+    count: 0,
+    offsets: new Uint32Array(MAX_BATCH),
+    lengths: new Uint32Array(MAX_BATCH),
+    addrs: new Uint32Array(MAX_BATCH),
+    ports: new Uint16Array(MAX_BATCH),
   };
 
   constructor(private readonly o: RelayClientOptions) {
@@ -114,7 +130,8 @@ export class RelayClient {
       this.udpTries = answered ? 0 : this.udpTries + 1;
       this.sendUdpRegister(now);
       const onUdp = this.transport === 'udp';
-      this.nextUdp = now + (onUdp ? this.refreshMs : this.udpTries >= UDP_TRIES_BEFORE_TCP ? UDP_RECHECK_MS : UDP_RETRY_MS);
+      this.nextUdp =
+        now + (onUdp ? this.refreshMs : this.udpTries >= UDP_TRIES_BEFORE_TCP ? UDP_RECHECK_MS : UDP_RETRY_MS);
     }
     const udpFailing = !this.udp || (this.transport !== 'udp' && this.udpTries >= UDP_TRIES_BEFORE_TCP);
     if (udpFailing && this.tcpTarget && this.tcp === null && now >= this.tcpNextTry) this.openTcp(now);
@@ -130,15 +147,21 @@ export class RelayClient {
     // every tick.
     if (this.fetching || Date.now() < this.tokenRetryAt) return;
     this.fetching = true;
-    this.o.token().then((t) => {
-      this.token = t;
-      this.nextUdp = 0;
-    }, (e: Error) => {
-      this.tokenRetryAt = Date.now() + TOKEN_RETRY_MS;
-      this.setError(`no relay token: ${e.message}`);
-    }).finally(() => {
-      this.fetching = false;
-    });
+    this.o
+      .token()
+      .then(
+        (t) => {
+          this.token = t;
+          this.nextUdp = 0;
+        },
+        (e: Error) => {
+          this.tokenRetryAt = Date.now() + TOKEN_RETRY_MS;
+          this.setError(`no relay token: ${e.message}`);
+        },
+      )
+      .finally(() => {
+        this.fetching = false;
+      });
   }
 
   private registerFrame(now: number): { frame: Buffer; nonce: Buffer } {

@@ -33,46 +33,85 @@ async function until(what: string, cond: () => boolean, ms = 8000): Promise<void
 async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1) => RelayInfo): Promise<void> {
   const coordinator = signingKeyFromSeed(randomBytes(32));
   const relay = await startRelay({
-    coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'), log: silent, udp: '127.0.0.1:0', tcp: '127.0.0.1:0', name: 'r',
+    coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'),
+    log: silent,
+    udp: '127.0.0.1:0',
+    tcp: '127.0.0.1:0',
+    name: 'r',
   });
   const keys = [generatePrivateKey(), generatePrivateKey()];
   const pubs = keys.map((k) => publicKeyFromPrivate(k));
   const vips = ['100.64.0.1', '100.64.0.2'];
   const nodes = [0, 1].map((i) => {
     const seed = randomBytes(32);
-    const machinePublic = Buffer.from(createPublicKey(privateKeyFromSeed(seed)).export({ format: 'der', type: 'spki' })).subarray(-32);
+    const machinePublic = Buffer.from(
+      createPublicKey(privateKeyFromSeed(seed)).export({ format: 'der', type: 'spki' }),
+    ).subarray(-32);
     const tun = new FakeTun(`fake${i}`, 1420);
     const bind = new PathBind(openNativeBind('127.0.0.1', 0));
     const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
-    dev.addPeer({ publicKey: pubs[1 - i]!, allowedIps: [{ addr: ip(vips[1 - i]!), bits: 32 }], persistentKeepalive: 0, name: `n${1 - i}` });
+    dev.addPeer({
+      publicKey: pubs[1 - i]!,
+      allowedIps: [{ addr: ip(vips[1 - i]!), bits: 32 }],
+      persistentKeepalive: 0,
+      name: `n${1 - i}`,
+    });
     const nat = new NatRuntime({
-      device: dev, bind, privateKey: keys[i]!, publicKey: pubs[i]!, systemId: `sys-${i}`, machineSeed: seed,
-      coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'), log: silent, changed: () => undefined,
+      device: dev,
+      bind,
+      privateKey: keys[i]!,
+      publicKey: pubs[i]!,
+      systemId: `sys-${i}`,
+      machineSeed: seed,
+      coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'),
+      log: silent,
+      changed: () => undefined,
       punch: async () => undefined,
       relayToken: async () => {
         const expires = Date.now() + 3600_000 * 24;
-        return { token: issueRelayToken(coordinator, { systemId: `sys-${i}`, wireguardKey: pubs[i]!, machineKey: machinePublic, expires }), expires };
+        return {
+          token: issueRelayToken(coordinator, {
+            systemId: `sys-${i}`,
+            wireguardKey: pubs[i]!,
+            machineKey: machinePublic,
+            expires,
+          }),
+          expires,
+        };
       },
     });
     dev.start();
     nat.start();
     const map = {
-      peers: [{ publicKey: pubs[1 - i]!.toString('base64'), identity: i === 0 ? 'BBBBB' : 'AAAAA', name: `n${1 - i}`, endpoints: [] }],
+      peers: [
+        {
+          publicKey: pubs[1 - i]!.toString('base64'),
+          identity: i === 0 ? 'BBBBB' : 'AAAAA',
+          name: `n${1 - i}`,
+          endpoints: [],
+        },
+      ],
       relays: [relayFor(relay.udpPort!, relay.tcpPort!, i as 0 | 1)],
     } as unknown as NetworkMap;
     nat.onMap(map);
     return { dev, tun, bind, nat };
   });
   try {
-    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     const bKey = pubs[1]!.toString('base64');
     await until('a relayed path', () => a.nat.pathOf(bKey)?.type === 'relay');
     for (let seq = 1; seq <= 20; seq++) a.tun.inject(icmp(vips[0]!, vips[1]!, seq));
     await until('the packets through the relay', () => b.tun.written.length >= 20).catch((e: Error) => {
-      throw new Error(`${e.message}: got ${b.tun.written.map((p) => p.readUInt16BE(26)).join(",")}; drops a ${JSON.stringify(a.dev.drops.snapshot())} b ${JSON.stringify(b.dev.drops.snapshot())}; relay ${JSON.stringify(relay.relay.stats())}`);
+      throw new Error(
+        `${e.message}: got ${b.tun.written.map((p) => p.readUInt16BE(26)).join(',')}; drops a ${JSON.stringify(a.dev.drops.snapshot())} b ${JSON.stringify(b.dev.drops.snapshot())}; relay ${JSON.stringify(relay.relay.stats())}`,
+      );
     });
     const seqs = b.tun.written.map((p) => p.readUInt16BE(26));
-    assert.deepEqual(seqs.sort((x, y) => x - y), Array.from({ length: 20 }, (_, k) => k + 1), 'every packet arrived intact');
+    assert.deepEqual(
+      seqs.sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, k) => k + 1),
+      'every packet arrived intact',
+    );
     assert.ok(b.tun.written.every((p) => p.length === 84 && p[40] === (p.readUInt16BE(26) & 0xff)));
     b.tun.inject(icmp(vips[1]!, vips[0]!, 99));
     await until('the answer back', () => a.tun.written.length >= 1);
@@ -93,5 +132,7 @@ test('two devices with no direct path talk through the relay over UDP', async ()
 });
 
 test('a device that only reaches the relay over TCP talks to one on UDP', async () => {
-  await scenario((udp, tcp, node) => (node === 0 ? { name: 'r', tcp: `127.0.0.1:${tcp}` } : { name: 'r', udp: `127.0.0.1:${udp}` }));
+  await scenario((udp, tcp, node) =>
+    node === 0 ? { name: 'r', tcp: `127.0.0.1:${tcp}` } : { name: 'r', udp: `127.0.0.1:${udp}` },
+  );
 });

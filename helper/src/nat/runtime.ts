@@ -42,7 +42,13 @@ export class NatRuntime {
     const inner = o.bind.inner;
     const sendUdp = (buf: Buffer, addr: number, port: number): boolean => inner.send(buf, 0, buf.length, addr, port);
     this.paths = new PathManager({
-      device: o.device, privateKey: o.privateKey, publicKey: o.publicKey, log: o.log, sendUdp, punch: o.punch, changed: o.changed,
+      device: o.device,
+      privateKey: o.privateKey,
+      publicKey: o.publicKey,
+      log: o.log,
+      sendUdp,
+      punch: o.punch,
+      changed: o.changed,
     });
     o.bind.hooks = {
       control: (msg, addr, port) => this.onControl(msg, addr, port),
@@ -66,13 +72,22 @@ export class NatRuntime {
 
   /** onMap follows a new map: peers and their candidates, the discovery port, the relays. */
   onMap(map: NetworkMap): void {
-    this.paths.setPeers(map.peers.map((p) => ({ publicKey: p.publicKey, identity: p.identity, name: p.name, endpoints: p.endpoints })));
+    this.paths.setPeers(
+      map.peers.map((p) => ({ publicKey: p.publicKey, identity: p.identity, name: p.name, endpoints: p.endpoints })),
+    );
     if (map.discovery !== this.discovery?.target) {
-      this.discovery = map.discovery === undefined ? null : new DiscoveryClient({
-        target: map.discovery, systemId: this.o.systemId, machineSeed: this.o.machineSeed, coordinatorKey: this.o.coordinatorKey,
-        sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port), log: this.o.log,
-        mapped: () => this.o.changed(),
-      });
+      this.discovery =
+        map.discovery === undefined
+          ? null
+          : new DiscoveryClient({
+              target: map.discovery,
+              systemId: this.o.systemId,
+              machineSeed: this.o.machineSeed,
+              coordinatorKey: this.o.coordinatorKey,
+              sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
+              log: this.o.log,
+              mapped: () => this.o.changed(),
+            });
     }
     this.setRelays(map.relays ?? []);
   }
@@ -89,24 +104,36 @@ export class NatRuntime {
     if (key === this.relaysKey) return;
     this.relaysKey = key;
     for (const r of this.paths.relays) r.close();
-    this.paths.relays = relays.slice(0, 8).map((info, index) => new RelayClient({
-      info, index, machineSeed: this.o.machineSeed, log: this.o.log, changed: this.o.changed,
-      sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
-      sendUdpBatch: (buf, offsets, lengths, addrs, ports, count) => this.o.bind.inner.sendBatch(buf, offsets, lengths, addrs, ports, count),
-      token: () => this.relayToken(),
-      deliverTcp: (frame) => this.fromTcpRelay(index, frame),
-    }));
+    this.paths.relays = relays.slice(0, 8).map(
+      (info, index) =>
+        new RelayClient({
+          info,
+          index,
+          machineSeed: this.o.machineSeed,
+          log: this.o.log,
+          changed: this.o.changed,
+          sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
+          sendUdpBatch: (buf, offsets, lengths, addrs, ports, count) =>
+            this.o.bind.inner.sendBatch(buf, offsets, lengths, addrs, ports, count),
+          token: () => this.relayToken(),
+          deliverTcp: (frame) => this.fromTcpRelay(index, frame),
+        }),
+    );
   }
 
   // relayToken shares one token (and one fetch) between all relays.
   private relayToken(): Promise<Buffer> {
-    if (this.token !== null && this.token.expires - Date.now() > TOKEN_RENEW_MS) return Promise.resolve(this.token.token);
-    this.tokenFetch ??= this.o.relayToken().then((t) => {
-      this.token = t;
-      return t.token;
-    }).finally(() => {
-      this.tokenFetch = null;
-    });
+    if (this.token !== null && this.token.expires - Date.now() > TOKEN_RENEW_MS)
+      return Promise.resolve(this.token.token);
+    this.tokenFetch ??= this.o
+      .relayToken()
+      .then((t) => {
+        this.token = t;
+        return t.token;
+      })
+      .finally(() => {
+        this.tokenFetch = null;
+      });
     return this.tokenFetch;
   }
 
@@ -121,7 +148,8 @@ export class NatRuntime {
     if (kind === NatKind.ping || kind === NatKind.pong) {
       this.paths.onDisco(msg, addr, port);
     } else if (kind === NatKind.discoveryReply) {
-      if (this.discovery !== null && addr === this.discovery.addr && port === this.discovery.port) this.discovery.onReply(msg);
+      if (this.discovery !== null && addr === this.discovery.addr && port === this.discovery.port)
+        this.discovery.onReply(msg);
     } else if (kind === NatKind.relayRegistered || kind === NatKind.relayRefused) {
       this.paths.relays.find((r) => r.isRelayAddress(addr, port))?.onUdpControl(msg);
     } else {
@@ -144,8 +172,12 @@ export class NatRuntime {
     const buf = Buffer.alloc(payload.length + 64);
     payload.copy(buf, 0);
     this.o.bind.inject({
-      buf, count: 1, offsets: Uint32Array.of(0), lengths: Uint32Array.of(payload.length),
-      addrs: Uint32Array.of(v.addr), ports: Uint16Array.of(v.port),
+      buf,
+      count: 1,
+      offsets: Uint32Array.of(0),
+      lengths: Uint32Array.of(payload.length),
+      addrs: Uint32Array.of(v.addr),
+      ports: Uint16Array.of(v.port),
     });
   }
 

@@ -136,9 +136,14 @@ test('allowed CONNECT carries bytes both ways and is logged at -v 2', async () =
   s.write(big);
   assert.equal((await readN(s, big.length)).length, big.length);
   s.destroy();
-  assert.ok(lines.some((l) => new RegExp(
-    `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT echo\\.test:${echoPort} allowed: allowed by Egress\\.Allow\\[0\\] \\(echo\\.test\\); connected to 127\\.0\\.0\\.1:${echoPort}\n$`,
-  ).test(l)), lines.join(''));
+  assert.ok(
+    lines.some((l) =>
+      new RegExp(
+        `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT echo\\.test:${echoPort} allowed: allowed by Egress\\.Allow\\[0\\] \\(echo\\.test\\); connected to 127\\.0\\.0\\.1:${echoPort}\n$`,
+      ).test(l),
+    ),
+    lines.join(''),
+  );
   assert.equal(p.stats().tunnels, 1);
 });
 
@@ -159,31 +164,51 @@ test('refusals: 403 with the reason, deny beats allow, denied resolved address',
   const get = await exchange(p.port, `GET http://blocked.test:${webPort}/ HTTP/1.1\r\nHost: blocked.test\r\n\r\n`);
   assert.match(get, /^HTTP\/1\.1 403 [^]*Deny\[0\]/);
   assert.equal(p.stats().refused, cases.length + 1);
-  assert.ok(lines.some((l) => new RegExp(
-    `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT blocked\\.test:${echoPort} refused: denied by Egress\\.Deny\\[0\\] \\(blocked\\.test\\)\n$`,
-  ).test(l)), lines.join(''));
+  assert.ok(
+    lines.some((l) =>
+      new RegExp(
+        `VERBOSE egress: 127\\.0\\.0\\.1:\\d+ CONNECT blocked\\.test:${echoPort} refused: denied by Egress\\.Deny\\[0\\] \\(blocked\\.test\\)\n$`,
+      ).test(l),
+    ),
+    lines.join(''),
+  );
 });
 
 test('decision lines name host and port, never a path or query, and only from -v 2', async () => {
   const p = await proxy();
   const from = lines.length;
-  const res = await exchange(p.port, `GET http://web.test:${webPort}/private-path?token=s3cret HTTP/1.1\r\nHost: web.test\r\n\r\n`);
+  const res = await exchange(
+    p.port,
+    `GET http://web.test:${webPort}/private-path?token=s3cret HTTP/1.1\r\nHost: web.test\r\n\r\n`,
+  );
   assert.match(res, /^HTTP\/1\.1 200 /);
   const denied = await exchange(p.port, `GET http://blocked.test/private-path?token=s3cret HTTP/1.1\r\n\r\n`);
   assert.match(denied, /^HTTP\/1\.1 403 /);
   const ours = lines.slice(from);
   assert.equal(ours.length, 2, ours.join(''));
   assert.match(ours[0] ?? '', new RegExp(`VERBOSE egress: 127\\.0\\.0\\.1:\\d+ HTTP web\\.test:${webPort} allowed: `));
-  assert.match(ours[1] ?? '', /VERBOSE egress: 127\.0\.0\.1:\d+ HTTP blocked\.test:80 refused: denied by Egress\.Deny\[0\]/);
+  assert.match(
+    ours[1] ?? '',
+    /VERBOSE egress: 127\.0\.0\.1:\d+ HTTP blocked\.test:80 refused: denied by Egress\.Deny\[0\]/,
+  );
   for (const l of ours) assert.doesNotMatch(l, /private-path|token|s3cret/);
 
   const quiet: string[] = [];
-  const q = await startEgressProxy({ host: '127.0.0.1', port: 0, rules, resolve, log: createLogger(1, { write: (l: string) => quiet.push(l) }) });
+  const q = await startEgressProxy({
+    host: '127.0.0.1',
+    port: 0,
+    rules,
+    resolve,
+    log: createLogger(1, { write: (l: string) => quiet.push(l) }),
+  });
   proxies.push(q);
   assert.match(await exchange(q.port, `CONNECT blocked.test:${echoPort} HTTP/1.1\r\n\r\n`), /^HTTP\/1\.1 403 /);
   const t = await tunnel(q.port, `echo.test:${echoPort}`);
   t.destroy();
-  assert.deepEqual(quiet.filter((l) => !l.includes('listening')), []);
+  assert.deepEqual(
+    quiet.filter((l) => !l.includes('listening')),
+    [],
+  );
 });
 
 test('plain http:// GET is rewritten to origin-form and forwarded', async () => {
@@ -241,7 +266,10 @@ test('malformed requests get 400 and a closed connection', async () => {
 
 test('a 64 KiB header gets 431 and a closed connection', async () => {
   const p = await proxy();
-  const res = await exchange(p.port, `CONNECT echo.test:${echoPort} HTTP/1.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+  const res = await exchange(
+    p.port,
+    `CONNECT echo.test:${echoPort} HTTP/1.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+  );
   assert.match(res, /^HTTP\/1\.1 431 /);
   // And the proxy keeps serving.
   const s = await tunnel(p.port, `echo.test:${echoPort}`);
@@ -256,7 +284,10 @@ test('upstream failures: refused port gives 502', async () => {
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   const port = (closed.address() as net.AddressInfo).port;
   await new Promise<void>((r) => closed.close(() => r()));
-  assert.match(await exchange(p.port, `CONNECT down.test:${port} HTTP/1.1\r\n\r\n`), /^HTTP\/1\.1 502 [^]*connect failed/);
+  assert.match(
+    await exchange(p.port, `CONNECT down.test:${port} HTTP/1.1\r\n\r\n`),
+    /^HTTP\/1\.1 502 [^]*connect failed/,
+  );
   assert.match(await exchange(p.port, `CONNECT nowhere.test:1 HTTP/1.1\r\n\r\n`), /^HTTP\/1\.1 403 /);
 });
 
@@ -272,25 +303,29 @@ test('half-open: a FIN after CONNECT is passed on and the tunnel closes cleanly'
   await waitFor(() => p.stats().active === 0);
 });
 
-test('half-open: a client that sends FIN first still gets the whole answer, however slowly it reads', { timeout: 20_000 }, async () => {
-  const p = await proxy();
-  const s = await tunnel(p.port, `big.test:${bigPort}`);
-  s.pause();
-  s.end();
-  // Let the answer back up into the proxy's buffers before reading any of it.
-  await new Promise((r) => setTimeout(r, 300));
-  let got = 0;
-  s.on('data', (d: Buffer) => {
-    got += d.length;
-    // A slow reader: the proxy's queue towards it stays full until the very end.
+test(
+  'half-open: a client that sends FIN first still gets the whole answer, however slowly it reads',
+  { timeout: 20_000 },
+  async () => {
+    const p = await proxy();
+    const s = await tunnel(p.port, `big.test:${bigPort}`);
     s.pause();
-    setTimeout(() => s.resume(), 2);
-  });
-  s.resume();
-  await new Promise<void>((r) => s.once('close', () => r()));
-  assert.equal(got, BIG);
-  await waitFor(() => p.stats().active === 0);
-});
+    s.end();
+    // Let the answer back up into the proxy's buffers before reading any of it.
+    await new Promise((r) => setTimeout(r, 300));
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      // A slow reader: the proxy's queue towards it stays full until the very end.
+      s.pause();
+      setTimeout(() => s.resume(), 2);
+    });
+    s.resume();
+    await new Promise<void>((r) => s.once('close', () => r()));
+    assert.equal(got, BIG);
+    await waitFor(() => p.stats().active === 0);
+  },
+);
 
 test('idle limits: silent clients are answered 408 or closed', async () => {
   const p = await proxy({ headerTimeoutMs: 200, idleTimeoutMs: 300 });
@@ -323,11 +358,13 @@ test('1,000 parallel tunnels keep working', { timeout: 20_000 }, async () => {
   const t0 = Date.now();
   const socks = await Promise.all(Array.from({ length: n }, () => tunnel(p.port, `echo.test:${echoPort}`)));
   assert.equal(p.stats().active, n);
-  const replies = await Promise.all(socks.map((s, i) => {
-    const msg = `m${String(i).padStart(4, '0')}`;
-    s.write(msg);
-    return readN(s, msg.length).then((r) => r === msg);
-  }));
+  const replies = await Promise.all(
+    socks.map((s, i) => {
+      const msg = `m${String(i).padStart(4, '0')}`;
+      s.write(msg);
+      return readN(s, msg.length).then((r) => r === msg);
+    }),
+  );
   assert.equal(replies.filter(Boolean).length, n);
   for (const s of socks) s.destroy();
   await waitFor(() => p.stats().active === 0);

@@ -67,8 +67,14 @@ export interface EgressProxy {
 type Pick = { ok: true; ip: string; reason: string } | { ok: false; refused: boolean; reason: string };
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 403: 'Forbidden', 408: 'Request Timeout', 431: 'Request Header Fields Too Large',
-  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** startEgressProxy listens on host:port and serves until close(). */
@@ -96,7 +102,14 @@ type Fail = (status: number, reason: string) => void;
 class Egress {
   readonly sockets = new Set<net.Socket>();
   readonly st: EgressStats = {
-    active: 0, accepted: 0, busy: 0, refused: 0, malformed: 0, tunnels: 0, forwarded: 0, upstreamFailures: 0,
+    active: 0,
+    accepted: 0,
+    busy: 0,
+    refused: 0,
+    malformed: 0,
+    tunnels: 0,
+    forwarded: 0,
+    upstreamFailures: 0,
   };
   private readonly limits: EgressLimits;
   private readonly log: Logger;
@@ -113,7 +126,9 @@ class Egress {
     const { st, limits } = this;
     if (st.active >= limits.maxConnections) {
       st.busy++;
-      this.log.rateLimited('egress:busy', 5000).warn(`egress: ${limits.maxConnections} connections open, refusing more with 503`);
+      this.log
+        .rateLimited('egress:busy', 5000)
+        .warn(`egress: ${limits.maxConnections} connections open, refusing more with 503`);
       client.on('error', () => client.destroy());
       endSoon(client, response(503, 'proxy busy'));
       return;
@@ -128,7 +143,9 @@ class Egress {
     client.on('error', () => client.destroy());
     // Captured now (once the socket closes, remoteAddress is gone), and only when it will be
     // logged: getpeername is a system call, and connection rate is one of the proxy's figures.
-    const who = log.enabled('verbose') ? formatHostPort(client.remoteAddress ?? 'unknown', client.remotePort ?? 0) : 'client';
+    const who = log.enabled('verbose')
+      ? formatHostPort(client.remoteAddress ?? 'unknown', client.remotePort ?? 0)
+      : 'client';
     const collector = new HeadCollector(this.limits.maxHeaderBytes);
     let done = false;
     const fail: Fail = (status, reason) => {
@@ -289,8 +306,10 @@ function endSoon(s: net.Socket, answer: string): void {
 
 function response(status: number, reason: string): string {
   const body = `${reason}\n`;
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {

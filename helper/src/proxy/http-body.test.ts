@@ -12,16 +12,40 @@ test('requestFraming reads Content-Length and Transfer-Encoding, refusing ambigu
     [[], { kind: 'none' }],
     [[['Content-Length', '0']], { kind: 'none' }],
     [[['content-length', '12']], { kind: 'length', length: 12 }],
-    [[['Content-Length', '12'], ['Content-Length', '12']], { kind: 'length', length: 12 }],
-    [[['Content-Length', '12'], ['Content-Length', '13']], 'bad Content-Length'],
+    [
+      [
+        ['Content-Length', '12'],
+        ['Content-Length', '12'],
+      ],
+      { kind: 'length', length: 12 },
+    ],
+    [
+      [
+        ['Content-Length', '12'],
+        ['Content-Length', '13'],
+      ],
+      'bad Content-Length',
+    ],
     [[['Content-Length', '-1']], 'bad Content-Length'],
     [[['Content-Length', '1e3']], 'bad Content-Length'],
     [[['Content-Length', '1234567890123456']], 'bad Content-Length'],
     [[['Transfer-Encoding', 'chunked']], { kind: 'chunked' }],
     [[['Transfer-Encoding', 'gzip, Chunked']], { kind: 'chunked' }],
-    [[['Transfer-Encoding', 'gzip'], ['Transfer-Encoding', 'chunked']], { kind: 'chunked' }],
+    [
+      [
+        ['Transfer-Encoding', 'gzip'],
+        ['Transfer-Encoding', 'chunked'],
+      ],
+      { kind: 'chunked' },
+    ],
     [[['Transfer-Encoding', 'chunked, gzip']], 'unsupported Transfer-Encoding'],
-    [[['Transfer-Encoding', 'chunked'], ['Content-Length', '3']], 'both Transfer-Encoding and Content-Length'],
+    [
+      [
+        ['Transfer-Encoding', 'chunked'],
+        ['Content-Length', '3'],
+      ],
+      'both Transfer-Encoding and Content-Length',
+    ],
   ];
   for (const [headers, want] of cases) assert.deepEqual(requestFraming(req(headers)), want, JSON.stringify(headers));
 });
@@ -70,6 +94,7 @@ test('bodyTracker refuses broken chunked framing', () => {
     [`0\r\nX: ${'v'.repeat(MAX_TRAILER)}\r\n\r\n`, 'trailer section too large'],
   ];
   for (const [text, want] of cases) {
-    for (const step of [1, 1000_000]) assert.equal(feedAll({ kind: 'chunked' }, text, step), want, `${JSON.stringify(text.slice(0, 20))} by ${step}`);
+    for (const step of [1, 1000_000])
+      assert.equal(feedAll({ kind: 'chunked' }, text, step), want, `${JSON.stringify(text.slice(0, 20))} by ${step}`);
   }
 });

@@ -98,7 +98,8 @@ class ChunkedTracker implements BodyTracker {
           const lf = chunk.indexOf(0x0a, i);
           const end = lf < 0 ? chunk.length : lf + 1;
           const limit = this.state === 'size' ? MAX_CHUNK_LINE : MAX_TRAILER - this.trailerBytes;
-          if (this.line.length + (end - i) > limit) return this.state === 'size' ? 'chunk-size line too long' : 'trailer section too large';
+          if (this.line.length + (end - i) > limit)
+            return this.state === 'size' ? 'chunk-size line too long' : 'trailer section too large';
           this.line += chunk.toString('latin1', i, end);
           i = end;
           if (lf < 0) break;

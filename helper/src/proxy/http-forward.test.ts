@@ -25,7 +25,8 @@ const received: string[] = [];
 
 // raw answers a request head with the bytes its path names, to play an odd or broken origin.
 const ANSWERS: Record<string, string> = {
-  '/interim': 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n' +
+  '/interim':
+    'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n' +
     'HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok',
   '/bad-status': 'HTTP/1.1 2OO OK\r\n\r\n',
   '/huge-head': `HTTP/1.1 200 OK\r\n${`X-Pad: ${'a'.repeat(1000)}\r\n`.repeat(70)}\r\n`,
@@ -107,23 +108,35 @@ function headOf(res: string): { status: string; fields: string[] } {
 test('rewriteResponseHead: interim heads pass, final heads get Connection: close instead of hop-by-hop fields', () => {
   const cases: [string, string | { final: boolean; out: string }][] = [
     ['HTTP/1.1 100 Continue\r\n\r\n', { final: false, out: 'HTTP/1.1 100 Continue\r\n\r\n' }],
-    ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n', { final: true, out: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n' }],
+    [
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n',
+      { final: true, out: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n' },
+    ],
     [
       'HTTP/1.0 200 OK\r\nConnection: Keep-Alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nProxy-Connection: x\r\nX-End: 1\r\n\r\n',
       { final: true, out: 'HTTP/1.0 200 OK\r\nX-End: 1\r\nConnection: close\r\n\r\n' },
     ],
-    ['HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n', { final: true, out: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: close\r\n\r\n' }],
+    [
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n',
+      { final: true, out: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: close\r\n\r\n' },
+    ],
     ['HTTP/1.1 200 OK\r\nBad Field\r\n\r\n', 'malformed header field'],
     ['SSH-2.0-OpenSSH\r\n\r\n', 'malformed status line'],
   ];
   for (const [head, want] of cases) {
     const r = rewriteResponseHead(Buffer.from(head, 'latin1'));
-    assert.deepEqual(typeof r === 'string' ? r : { final: r.final, out: r.out.toString('latin1') }, want, head.split('\r\n')[0]);
+    assert.deepEqual(
+      typeof r === 'string' ? r : { final: r.final, out: r.out.toString('latin1') },
+      want,
+      head.split('\r\n')[0],
+    );
   }
 });
 
-test('a keep-alive origin\'s response reaches the client with Connection: close, then the proxy closes', async () => {
-  const res = await exchange(`GET http://web.test:${webPort}/a HTTP/1.1\r\nHost: web.test\r\nConnection: keep-alive\r\n\r\n`);
+test("a keep-alive origin's response reaches the client with Connection: close, then the proxy closes", async () => {
+  const res = await exchange(
+    `GET http://web.test:${webPort}/a HTTP/1.1\r\nHost: web.test\r\nConnection: keep-alive\r\n\r\n`,
+  );
   const h = headOf(res);
   assert.match(h.status, /^HTTP\/1\.1 200 /);
   assert.equal(h.fields.filter((f) => f === 'connection').length, 1);
@@ -140,11 +153,13 @@ test('exactly one request per connection: bodies are forwarded whole, what follo
   const cases: [string, string, string][] = [
     ['pipelined GET', `GET ${url}/one HTTP/1.1\r\n\r\nGET ${url}/two HTTP/1.1\r\n\r\n`, head('GET', '/one', '')],
     [
-      'Content-Length body', `POST ${url}/cl HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n`,
+      'Content-Length body',
+      `POST ${url}/cl HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n`,
       head('POST', '/cl', 'Content-Length: 5\r\n') + 'hello',
     ],
     [
-      'chunked body', `POST ${url}/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}GET /smuggled HTTP/1.1\r\n\r\n`,
+      'chunked body',
+      `POST ${url}/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}GET /smuggled HTTP/1.1\r\n\r\n`,
       head('POST', '/ch', 'Transfer-Encoding: chunked\r\n') + chunks,
     ],
   ];
@@ -176,11 +191,16 @@ test('Expect: 100-continue and other interim responses reach the client before t
     s.on('close', () => resolveX(got));
     s.write(`PUT http://web.test:${webPort}/up HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`);
   });
-  assert.match(res, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*hello from \/up$/);
+  assert.match(
+    res,
+    /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*hello from \/up$/,
+  );
 
   const hints = await exchange(`GET http://raw.test:${rawPort}/interim HTTP/1.1\r\n\r\n`);
-  assert.equal(hints,
-    'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+  assert.equal(
+    hints,
+    'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+  );
 });
 
 test('an origin that answers garbage, too big a head, or nothing gets the client a 502', async () => {
@@ -197,7 +217,9 @@ test('an origin that answers garbage, too big a head, or nothing gets the client
 
 test('a broken chunked body closes the connection and the proxy keeps serving', async () => {
   received.length = 0;
-  const res = await exchange(`POST http://web.test:${webPort}/bad HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+  const res = await exchange(
+    `POST http://web.test:${webPort}/bad HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+  );
   // The head is already upstream, so there is no clean answer left: only a close, no bytes.
   assert.equal(res, '');
   const ok = await exchange(`GET http://web.test:${webPort}/after HTTP/1.1\r\n\r\n`);

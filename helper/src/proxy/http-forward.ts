@@ -10,7 +10,12 @@
 import type { Socket } from 'node:net';
 import { bodyTracker, type BodyFraming } from './http-body.js';
 import {
-  HeadCollector, connectionTokens, formatHostPort, parseResponseHead, splitHostPort, type RequestHead,
+  HeadCollector,
+  connectionTokens,
+  formatHostPort,
+  parseResponseHead,
+  splitHostPort,
+  type RequestHead,
 } from './http-head.js';
 import { closeAfterFlush, relay } from './relay.js';
 
@@ -18,8 +23,14 @@ import { closeAfterFlush, relay } from './relay.js';
 export const MAX_RESPONSE_HEAD = 64 * 1024;
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'upgrade',
 ]);
 
 /** AbsoluteTarget is an `http://` request target split for forwarding. */
@@ -32,7 +43,9 @@ export interface AbsoluteTarget {
 /** parseAbsoluteHttp splits an absolute-form `http://` target, or returns a reason. */
 export function parseAbsoluteHttp(target: string): AbsoluteTarget | string {
   if (!/^http:\/\//i.test(target)) {
-    return target.startsWith('/') ? 'origin-form request to a proxy (use an absolute http:// URL)' : 'only http:// URLs or CONNECT';
+    return target.startsWith('/')
+      ? 'origin-form request to a proxy (use an absolute http:// URL)'
+      : 'only http:// URLs or CONNECT';
   }
   const afterScheme = target.slice(7);
   const slash = afterScheme.search(/[/?#]/);

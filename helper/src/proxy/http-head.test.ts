@@ -22,7 +22,15 @@ test('splitHostPort accepts host:port and [v6]:port only', () => {
 
 test('parseRequestHead parses a strict subset', () => {
   const ok = parseRequestHead(Buffer.from('CONNECT a.test:443 HTTP/1.1\r\nHost:  a.test:443 \r\nX: 1'));
-  assert.deepEqual(ok, { method: 'CONNECT', target: 'a.test:443', version: 'HTTP/1.1', headers: [['Host', 'a.test:443'], ['X', '1']] });
+  assert.deepEqual(ok, {
+    method: 'CONNECT',
+    target: 'a.test:443',
+    version: 'HTTP/1.1',
+    headers: [
+      ['Host', 'a.test:443'],
+      ['X', '1'],
+    ],
+  });
   const many = 'GET http://a/ HTTP/1.1' + '\r\nX: 1'.repeat(101);
   assert.equal(parseRequestHead(Buffer.from(many)), 'too many header fields');
   assert.equal(parseRequestHead(Buffer.from('GET http://a/\u00e9 HTTP/1.1', 'latin1')), 'malformed request target');
@@ -30,7 +38,15 @@ test('parseRequestHead parses a strict subset', () => {
 
 test('parseResponseHead parses a status line and fields', () => {
   const ok = parseResponseHead(Buffer.from('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nX:  1 \r\n\r\n'));
-  assert.deepEqual(ok, { version: 'HTTP/1.1', status: 200, statusLine: 'HTTP/1.1 200 OK', headers: [['Connection', 'keep-alive'], ['X', '1']] });
+  assert.deepEqual(ok, {
+    version: 'HTTP/1.1',
+    status: 200,
+    statusLine: 'HTTP/1.1 200 OK',
+    headers: [
+      ['Connection', 'keep-alive'],
+      ['X', '1'],
+    ],
+  });
   const cases: [string, number | string][] = [
     ['HTTP/1.0 404 Not Found', 404],
     ['HTTP/1.1 204', 204],
@@ -50,7 +66,16 @@ test('parseResponseHead parses a status line and fields', () => {
 });
 
 test('connectionTokens collects every Connection option, lower-cased', () => {
-  assert.deepEqual([...connectionTokens([['Connection', 'Keep-Alive, X-Secret'], ['X', 'y'], ['connection', ' close ,']])], ['keep-alive', 'x-secret', 'close']);
+  assert.deepEqual(
+    [
+      ...connectionTokens([
+        ['Connection', 'Keep-Alive, X-Secret'],
+        ['X', 'y'],
+        ['connection', ' close ,'],
+      ]),
+    ],
+    ['keep-alive', 'x-secret', 'close'],
+  );
 });
 
 test('HeadCollector finds a head split anywhere and keeps what follows', () => {

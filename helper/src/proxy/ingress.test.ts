@@ -30,15 +30,31 @@ test('ingress forwards both ways, passes half-close and enforces max connections
     s.on('end', () => s.end('!'));
   });
   const target = await listen(service);
-  const ing = await startIngressProxy({ listenHost: '127.0.0.1', listenPort: 0, targetPort: target, log, maxConnections: 2 });
+  const ing = await startIngressProxy({
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    targetPort: target,
+    log,
+    maxConnections: 2,
+  });
   try {
     assert.equal(await connectAndEcho(ing.port, 'hi'), 'hi!');
-    assert.ok(lines.some((l) => new RegExp(
-      `VERBOSE ingress: 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${ing.port} accepted: forwarding to 127\\.0\\.0\\.1:${target}\n$`,
-    ).test(l)), lines.join(''));
-    const held = await Promise.all([0, 1].map(() => new Promise<net.Socket>((r) => {
-      const s = net.connect(ing.port, '127.0.0.1', () => r(s));
-    })));
+    assert.ok(
+      lines.some((l) =>
+        new RegExp(
+          `VERBOSE ingress: 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${ing.port} accepted: forwarding to 127\\.0\\.0\\.1:${target}\n$`,
+        ).test(l),
+      ),
+      lines.join(''),
+    );
+    const held = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<net.Socket>((r) => {
+            const s = net.connect(ing.port, '127.0.0.1', () => r(s));
+          }),
+      ),
+    );
     await waitFor(() => ing.stats().active === 2);
     // The third connection is reset without reaching the service.
     const third = await new Promise<string>((resolve) => {
@@ -48,7 +64,10 @@ test('ingress forwards both ways, passes half-close and enforces max connections
     });
     assert.ok(['ECONNRESET', 'closed'].includes(third), third);
     assert.equal(ing.stats().busy, 1);
-    assert.ok(lines.some((l) => / refused: 2 connections open \(the limit\)\n$/.test(l)), lines.join(''));
+    assert.ok(
+      lines.some((l) => / refused: 2 connections open \(the limit\)\n$/.test(l)),
+      lines.join(''),
+    );
     for (const s of held) s.destroy();
     await waitFor(() => ing.stats().active === 0);
     assert.equal(await connectAndEcho(ing.port, 'again'), 'again!');
@@ -64,7 +83,12 @@ test('ingress closes idle connections and reports an unreachable target', async 
   const ing = await startIngressProxy({ listenHost: '127.0.0.1', listenPort: 0, targetPort: target, log, idleMs: 200 });
   try {
     const t0 = Date.now();
-    await new Promise<void>((r) => net.connect(ing.port, '127.0.0.1').on('close', () => r()).on('error', () => undefined));
+    await new Promise<void>((r) =>
+      net
+        .connect(ing.port, '127.0.0.1')
+        .on('close', () => r())
+        .on('error', () => undefined),
+    );
     assert.ok(Date.now() - t0 >= 150 && Date.now() - t0 < 3000);
   } finally {
     await ing.close();
@@ -72,9 +96,19 @@ test('ingress closes idle connections and reports an unreachable target', async 
   }
   const ing2 = await startIngressProxy({ listenHost: '127.0.0.1', listenPort: 0, targetPort: target, log });
   try {
-    await new Promise<void>((r) => net.connect(ing2.port, '127.0.0.1').on('close', () => r()).on('error', () => undefined));
+    await new Promise<void>((r) =>
+      net
+        .connect(ing2.port, '127.0.0.1')
+        .on('close', () => r())
+        .on('error', () => undefined),
+    );
     await waitFor(() => ing2.stats().targetFailures === 1 && ing2.stats().active === 0);
-    assert.ok(lines.some((l) => new RegExp(`VERBOSE ingress: .* failed: 127\\.0\\.0\\.1:${target} unreachable \\(ECONNREFUSED\\)\n$`).test(l)), lines.join(''));
+    assert.ok(
+      lines.some((l) =>
+        new RegExp(`VERBOSE ingress: .* failed: 127\\.0\\.0\\.1:${target} unreachable \\(ECONNREFUSED\\)\n$`).test(l),
+      ),
+      lines.join(''),
+    );
   } finally {
     await ing2.close();
   }

@@ -59,7 +59,9 @@ export async function startIngressProxy(opts: IngressOptions): Promise<IngressPr
       : 'peer';
     if (st.active >= maxConnections) {
       st.busy++;
-      log.rateLimited(`ingress:busy:${opts.targetPort}`, 1000).verbose(`ingress: ${who} refused: ${maxConnections} connections open (the limit)`);
+      log
+        .rateLimited(`ingress:busy:${opts.targetPort}`, 1000)
+        .verbose(`ingress: ${who} refused: ${maxConnections} connections open (the limit)`);
       client.resetAndDestroy();
       return;
     }

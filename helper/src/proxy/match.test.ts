@@ -99,11 +99,24 @@ test('compileRules reports each bad entry with its index', () => {
   const problems = checkRules(rules);
   assert.deepEqual(
     problems.map((p) => p.split(':')[0]),
-    ['Egress.Allow[1]', 'Egress.Allow[2]', 'Egress.Allow[3]', 'Egress.Allow[4]', 'Egress.Allow[5]',
-      'Egress.Allow[6]', 'Egress.Deny[0]', 'Egress.Deny[2]'],
+    [
+      'Egress.Allow[1]',
+      'Egress.Allow[2]',
+      'Egress.Allow[3]',
+      'Egress.Allow[4]',
+      'Egress.Allow[5]',
+      'Egress.Allow[6]',
+      'Egress.Deny[0]',
+      'Egress.Deny[2]',
+    ],
   );
-  assert.throws(() => compileRules(rules), (e: unknown) => e instanceof RulesError && e.problems.length === 8);
-  assert.deepEqual(checkRules({ allow: 'x' as unknown as string[], deny: [] }), ['Egress.Allow: must be a list of strings']);
+  assert.throws(
+    () => compileRules(rules),
+    (e: unknown) => e instanceof RulesError && e.problems.length === 8,
+  );
+  assert.deepEqual(checkRules({ allow: 'x' as unknown as string[], deny: [] }), [
+    'Egress.Allow: must be a list of strings',
+  ]);
 });
 
 test('** patterns stay fast on long names', () => {

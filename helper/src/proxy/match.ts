@@ -214,7 +214,10 @@ export function ipBytes(text: string): Uint8Array | null {
   let body = text;
   const lastColon = body.lastIndexOf(':');
   if (body.slice(lastColon + 1).includes('.')) {
-    tail = body.slice(lastColon + 1).split('.').map(Number);
+    tail = body
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     const hi = ((tail[0] ?? 0) << 8) | (tail[1] ?? 0);
     const lo = ((tail[2] ?? 0) << 8) | (tail[3] ?? 0);
     body = `${body.slice(0, lastColon + 1)}${hi.toString(16)}:${lo.toString(16)}`;

@@ -69,7 +69,10 @@ export function splice(a: Socket, b: Socket, idleMs: number): void {
     a.destroy();
     b.destroy();
   };
-  for (const [s, other] of [[a, b], [b, a]] as const) {
+  for (const [s, other] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     // Writes are already batched per event-loop turn; Nagle's algorithm on top would only delay
     // the small messages of interactive protocols (and undo a client's own TCP_NODELAY).
     s.setNoDelay(true);

@@ -31,7 +31,7 @@ interface Entry {
 function overlaps(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((a.addr & mask) >>> 0) === ((b.addr & mask) >>> 0);
+  return (a.addr & mask) >>> 0 === (b.addr & mask) >>> 0;
 }
 
 /** ExitRoutes manages the routes through exit nodes. */
@@ -55,7 +55,14 @@ export class ExitRoutes {
   /** configure sets the available routes (from the profile) and applies them. */
   configure(available: Array<{ identity: string; peer: DevicePeer; routes: Cidr[] }>): void {
     for (const a of available) {
-      const e: Entry = { identity: a.identity, peer: a.peer, routes: a.routes, applied: [], conflicts: [], inUse: false };
+      const e: Entry = {
+        identity: a.identity,
+        peer: a.peer,
+        routes: a.routes,
+        applied: [],
+        conflicts: [],
+        inUse: false,
+      };
       this.entries.push(e);
       this.apply(e);
     }
@@ -75,7 +82,14 @@ export class ExitRoutes {
         keep.add(old);
         continue;
       }
-      const e: Entry = { identity: a.identity, peer: a.peer, routes: a.routes, applied: [], conflicts: [], inUse: false };
+      const e: Entry = {
+        identity: a.identity,
+        peer: a.peer,
+        routes: a.routes,
+        applied: [],
+        conflicts: [],
+        inUse: false,
+      };
       keep.add(e);
       this.entries.push(e);
     }
@@ -145,7 +159,9 @@ export class ExitRoutes {
       if (clash) {
         const why = `${formatCidr(r)} overlaps ${formatCidr(clash.cidr)} on ${clash.dev}`;
         e.conflicts.push(why);
-        this.log.warn(`exit node ${e.identity}: not routing ${why} (a local network wins; remove the route or the overlap)`);
+        this.log.warn(
+          `exit node ${e.identity}: not routing ${why} (a local network wins; remove the route or the overlap)`,
+        );
         continue;
       }
       try {
@@ -184,7 +200,10 @@ export class ExitRoutes {
       if (r.bits === 0) this.fullTunnel?.disable();
       else this.router.removeRoute(r, this.adapter);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
-      if (this.device.routes.lookup(r.addr) === e.peer && !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)) {
+      if (
+        this.device.routes.lookup(r.addr) === e.peer &&
+        !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)
+      ) {
         this.device.routes.remove(r.addr, r.bits);
       }
     }

@@ -14,10 +14,18 @@ test('without the kill switch the table only restores marks', () => {
 });
 
 test('the kill switch accepts the adapter, the mark, loopback and the LANs, then drops and counts', () => {
-  const s = buildFullTunnelNft('warren_ft_w0', 'w0', true, [{ addr: 0xc0000200, bits: 24 }, { addr: 0x0a000000, bits: 8 }]);
+  const s = buildFullTunnelNft('warren_ft_w0', 'w0', true, [
+    { addr: 0xc0000200, bits: 24 },
+    { addr: 0x0a000000, bits: 8 },
+  ]);
   const chain = s.slice(s.indexOf('chain killswitch'));
-  const order = ['oifname "lo" accept', 'oifname "w0" accept', `meta mark ${FULL_TUNNEL_MARK} accept`,
-    'ip daddr { 192.0.2.0/24, 10.0.0.0/8 } accept', `counter drop comment "${KILL_SWITCH_COMMENT}"`];
+  const order = [
+    'oifname "lo" accept',
+    'oifname "w0" accept',
+    `meta mark ${FULL_TUNNEL_MARK} accept`,
+    'ip daddr { 192.0.2.0/24, 10.0.0.0/8 } accept',
+    `counter drop comment "${KILL_SWITCH_COMMENT}"`,
+  ];
   let at = 0;
   for (const rule of order) {
     const i = chain.indexOf(rule, at);

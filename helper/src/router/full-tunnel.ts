@@ -45,7 +45,8 @@ interface FullTunnelState {
 
 /** buildFullTunnelNft returns the `nft -f -` transaction for the table (replacing a stale one). */
 export function buildFullTunnelNft(table: string, adapter: string, killSwitch: boolean, lan: Cidr[]): string {
-  if (!IFNAME_RE.test(adapter)) throw new Error(`refusing interface name ${JSON.stringify(adapter.slice(0, 32))} in an nft rule`);
+  if (!IFNAME_RE.test(adapter))
+    throw new Error(`refusing interface name ${JSON.stringify(adapter.slice(0, 32))} in an nft rule`);
   const lines = [
     `add table inet ${table}`,
     `delete table inet ${table}`,
@@ -84,11 +85,13 @@ export function connectedNetworks(adapter: string): Cidr[] {
   } catch {
     return [];
   }
-  return rows.flatMap((r) => {
-    if (!r.dst || r.dst === 'default' || r.dev === adapter) return [];
-    const c = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
-    return c ? [c] : [];
-  }).slice(0, 256);
+  return rows
+    .flatMap((r) => {
+      if (!r.dst || r.dst === 'default' || r.dev === adapter) return [];
+      const c = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
+      return c ? [c] : [];
+    })
+    .slice(0, 256);
 }
 
 function nft(args: string[], input?: string): void {
@@ -181,18 +184,42 @@ export class FullTunnel {
       this.setMark(FULL_TUNNEL_MARK);
       nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));
       writeSrcValidMark('1');
-      ip(['-4', 'route', 'replace', 'default', 'dev', this.adapter, 'src', this.virtualAddress, 'table', String(FULL_TUNNEL_MARK)]);
+      ip([
+        '-4',
+        'route',
+        'replace',
+        'default',
+        'dev',
+        this.adapter,
+        'src',
+        this.virtualAddress,
+        'table',
+        String(FULL_TUNNEL_MARK),
+      ]);
       ipQuiet(['-4', 'rule', 'del', 'pref', String(RULE_PREF_TUNNEL)]);
       ipQuiet(['-4', 'rule', 'del', 'pref', String(RULE_PREF_SUPPRESS)]);
       ip(['-4', 'rule', 'add', 'pref', String(RULE_PREF_SUPPRESS), 'table', 'main', 'suppress_prefixlength', '0']);
-      ip(['-4', 'rule', 'add', 'pref', String(RULE_PREF_TUNNEL), 'not', 'fwmark', String(FULL_TUNNEL_MARK), 'table', String(FULL_TUNNEL_MARK)]);
+      ip([
+        '-4',
+        'rule',
+        'add',
+        'pref',
+        String(RULE_PREF_TUNNEL),
+        'not',
+        'fwmark',
+        String(FULL_TUNNEL_MARK),
+        'table',
+        String(FULL_TUNNEL_MARK),
+      ]);
     } catch (e) {
       this.teardown();
       throw e;
     }
     this.on = true;
     this.killSwitchActive = this.killSwitch;
-    this.log.info(`full tunnel on: all IPv4 internet traffic goes through the exit node${this.killSwitch ? '; kill switch on' : ''}`);
+    this.log.info(
+      `full tunnel on: all IPv4 internet traffic goes through the exit node${this.killSwitch ? '; kill switch on' : ''}`,
+    );
   }
 
   /** disable gives the machine its normal routing back. */

@@ -12,7 +12,10 @@ export class FakeFullTunnel implements FullTunnelSwitch {
   /** failEnable, when set, is what the next enable() throws (once). */
   failEnable: Error | null = null;
 
-  constructor(readonly opts: FullTunnelOptions, private readonly calls: string[]) {}
+  constructor(
+    readonly opts: FullTunnelOptions,
+    private readonly calls: string[],
+  ) {}
 
   enable(): void {
     if (this.enabled) return;
@@ -56,7 +59,8 @@ export class FakeRouter implements Router {
   addRoute(route: Cidr, adapter: string, src: string): void {
     const cidr = formatCidr(route);
     this.calls.push(`route add ${cidr} dev ${adapter}`);
-    if (this.failRoutes.has(cidr)) throw new Error(`ip route replace ${cidr} dev ${adapter}: Nexthop has invalid gateway`);
+    if (this.failRoutes.has(cidr))
+      throw new Error(`ip route replace ${cidr} dev ${adapter}: Nexthop has invalid gateway`);
     this.routes.set(cidr, { dev: adapter, src });
   }
 

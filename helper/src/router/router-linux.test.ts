@@ -13,11 +13,12 @@ const MAIN = JSON.stringify([
   { dst: 'not-a-prefix', dev: 'eth2' },
 ]);
 
-test('local networks leave out the default route, the adapter\'s routes and what is not a prefix', () => {
+test("local networks leave out the default route, the adapter's routes and what is not a prefix", () => {
   const got = localNetworksFrom(MAIN, 'warren0').map((n) => `${formatCidr(n.cidr)} ${n.dev}`);
   assert.deepEqual(got, ['192.0.2.0/24 eth0', '203.0.113.7/32 eth1']);
 });
 
 test('output that is not a route list gives no local networks', () => {
-  for (const text of ['', 'garbage', '{"dst":"10.0.0.0/8"}', 'null']) assert.deepEqual(localNetworksFrom(text, 'warren0'), [], text);
+  for (const text of ['', 'garbage', '{"dst":"10.0.0.0/8"}', 'null'])
+    assert.deepEqual(localNetworksFrom(text, 'warren0'), [], text);
 });

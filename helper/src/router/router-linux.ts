@@ -31,7 +31,11 @@ export const linuxRouter: Router = {
     return r.ok ? localNetworksFrom(r.stdout, adapter) : [];
   },
   addRoute(route, adapter, src) {
-    mustRunSync('ip', ['route', 'replace', formatCidr(route), 'dev', adapter, 'src', src, 'proto', 'static'], IP_MISSING);
+    mustRunSync(
+      'ip',
+      ['route', 'replace', formatCidr(route), 'dev', adapter, 'src', src, 'proto', 'static'],
+      IP_MISSING,
+    );
   },
   removeRoute(route, adapter) {
     return runCommandSync('ip', ['route', 'del', formatCidr(route), 'dev', adapter]).ok;

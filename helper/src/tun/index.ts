@@ -39,7 +39,8 @@ export const systemTun: TunDriver = process.platform === 'linux' ? linuxTunDrive
 
 function unsupportedTun(platform: string): TunDriver {
   return {
-    open: () => Promise.reject(new Error(`the Warren adapter is not supported on ${platform} yet (Linux only for now)`)),
+    open: () =>
+      Promise.reject(new Error(`the Warren adapter is not supported on ${platform} yet (Linux only for now)`)),
     exists: () => false,
     remove: () => false,
   };

@@ -11,11 +11,14 @@ test('ip returns the output of a command that succeeds', () => {
 });
 
 test('ip throws "ip ARGS: what ip said" when the command fails', () => {
-  assert.throws(() => ip(['link', 'show', 'dev', ABSENT]), (e: unknown) => {
-    assert.ok(e instanceof Error);
-    assert.match(e.message, new RegExp(`^ip link show dev ${ABSENT}: Device "${ABSENT}" does not exist\\.$`));
-    return true;
-  });
+  assert.throws(
+    () => ip(['link', 'show', 'dev', ABSENT]),
+    (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, new RegExp(`^ip link show dev ${ABSENT}: Device "${ABSENT}" does not exist\\.$`));
+      return true;
+    },
+  );
 });
 
 test('ipQuiet and linkExists report success and failure instead of throwing', () => {
@@ -29,7 +32,9 @@ test('without iproute2, ip says which package to install and ipQuiet reports fai
   const path = process.env.PATH;
   process.env.PATH = '/nonexistent/warren-test';
   try {
-    assert.throws(() => ip(['link', 'show']), { message: 'the `ip` command (iproute2) is missing: install the iproute2 package' });
+    assert.throws(() => ip(['link', 'show']), {
+      message: 'the `ip` command (iproute2) is missing: install the iproute2 package',
+    });
     assert.equal(ipQuiet(['link', 'show', 'dev', 'lo']), false);
   } finally {
     process.env.PATH = path;

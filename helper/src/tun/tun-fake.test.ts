@@ -12,7 +12,10 @@ test('an open adapter is a link until it is closed, once', async () => {
   const tun = await drv.open(CFG);
   assert.ok(tun instanceof FakeTun);
   assert.deepEqual([tun.name, tun.mtu, drv.exists('wtest0')], ['wtest0', 1420, true]);
-  assert.deepEqual(drv.opened.map((o) => o.config), [CFG]);
+  assert.deepEqual(
+    drv.opened.map((o) => o.config),
+    [CFG],
+  );
   tun.close();
   tun.close();
   assert.equal(drv.exists('wtest0'), false);
@@ -41,7 +44,8 @@ test('the adapter hands injected packets to the reader and collects what is writ
   const tun = (await new FakeTunDriver().open(CFG)) as FakeTun;
   const got: Buffer[] = [];
   const reader = tun.startReader((b) => {
-    for (let i = 0; i < b.count; i++) got.push(Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)));
+    for (let i = 0; i < b.count; i++)
+      got.push(Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)));
   });
   tun.inject(Buffer.from('one'), Buffer.from('two'));
   assert.deepEqual(got.map(String), ['one', 'two']);

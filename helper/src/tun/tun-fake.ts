@@ -8,12 +8,19 @@ import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-share
 import type { Reader } from '../../../src-shared/lib/native/types.js';
 
 /** makeBatch lays packets out in slots the way the native readers do. */
-export function makeBatch(packets: Array<{ data: Buffer; addr: number; port: number }>, slotSize: number, headroom: number): Batch {
+export function makeBatch(
+  packets: Array<{ data: Buffer; addr: number; port: number }>,
+  slotSize: number,
+  headroom: number,
+): Batch {
   const buf = Buffer.alloc(slotSize * MAX_BATCH);
   const b: Batch = {
-    buf, count: packets.length,
-    offsets: new Uint32Array(MAX_BATCH), lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH), ports: new Uint16Array(MAX_BATCH),
+    buf,
+    count: packets.length,
+    offsets: new Uint32Array(MAX_BATCH),
+    lengths: new Uint32Array(MAX_BATCH),
+    addrs: new Uint32Array(MAX_BATCH),
+    ports: new Uint16Array(MAX_BATCH),
   };
   packets.forEach((p, i) => {
     const off = i * slotSize + headroom;
@@ -38,7 +45,11 @@ export class FakeTun implements TunAdapter {
   closed = false;
   private onBatch: ((b: Batch) => void) | null = null;
 
-  constructor(readonly name: string, readonly mtu: number, private readonly onClose: () => void = () => undefined) {}
+  constructor(
+    readonly name: string,
+    readonly mtu: number,
+    private readonly onClose: () => void = () => undefined,
+  ) {}
 
   /** reading says whether a reader is started (the device runs). */
   get reading(): boolean {
@@ -47,17 +58,26 @@ export class FakeTun implements TunAdapter {
 
   startReader(onBatch: (b: Batch) => void): Reader {
     this.onBatch = onBatch;
-    return fakeReader(() => { this.onBatch = null; });
+    return fakeReader(() => {
+      this.onBatch = null;
+    });
   }
 
   /** inject hands packets to the device as one batch, as if the OS had routed them to us. */
   inject(...packets: Buffer[]): void {
     if (!this.onBatch) throw new Error('FakeTun: reader not started');
-    this.onBatch(makeBatch(packets.map((data) => ({ data, addr: 0, port: 0 })), slotSizeFor(this.mtu), HEADROOM));
+    this.onBatch(
+      makeBatch(
+        packets.map((data) => ({ data, addr: 0, port: 0 })),
+        slotSizeFor(this.mtu),
+        HEADROOM,
+      ),
+    );
   }
 
   writeBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
-    for (let i = 0; i < count; i++) this.written.push(Buffer.from(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!)));
+    for (let i = 0; i < count; i++)
+      this.written.push(Buffer.from(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!)));
     return count;
   }
 

@@ -51,13 +51,16 @@ export function adapterPlan(name: string, cfg: TunConfig): AdapterPlan {
  * errno it has no advice for comes back unchanged. */
 export function tunOpenError(name: string, err: NodeJS.ErrnoException): Error {
   if (err.code === 'EBUSY') {
-    return new Error(`adapter ${name} is in use by another program (another Warren helper or VPN?); ` +
-      'stop it or set Adapter.Name in the profile');
+    return new Error(
+      `adapter ${name} is in use by another program (another Warren helper or VPN?); ` +
+        'stop it or set Adapter.Name in the profile',
+    );
   }
   if (err.code === 'EPERM' || err.code === 'EACCES') {
     return new Error(`cannot create adapter ${name}: permission denied (run the helper as root)`);
   }
-  if (err.code === 'ENOENT') return new Error('cannot create the adapter: /dev/net/tun is missing (load the tun module)');
+  if (err.code === 'ENOENT')
+    return new Error('cannot create the adapter: /dev/net/tun is missing (load the tun module)');
   return err;
 }
 
@@ -71,7 +74,13 @@ export interface LinuxTunSys {
   disableIPv6(name: string): void;
 }
 
-const SYSTEM: LinuxTunSys = { tunOpen: (name) => native.tunOpen(name), closeFd: (fd) => native.closeFd(fd), ip, ipQuiet, disableIPv6 };
+const SYSTEM: LinuxTunSys = {
+  tunOpen: (name) => native.tunOpen(name),
+  closeFd: (fd) => native.closeFd(fd),
+  ip,
+  ipQuiet,
+  disableIPv6,
+};
 
 /** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
 export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdapter {
@@ -100,9 +109,19 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
     startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
-      return native.startReader(fd, 'tun', {
-        maxBatch: MAX_BATCH, slotSize: slotSizeFor(cfg.mtu), headroom: HEADROOM, pool: 4, mode: native.readerMode('tun'), onError,
-      }, onBatch);
+      return native.startReader(
+        fd,
+        'tun',
+        {
+          maxBatch: MAX_BATCH,
+          slotSize: slotSizeFor(cfg.mtu),
+          headroom: HEADROOM,
+          pool: 4,
+          mode: native.readerMode('tun'),
+          onError,
+        },
+        onBatch,
+      );
     },
     writeBatch(buf, offsets, lengths, count) {
       return native.tunWriteBatch(fd, buf, offsets, lengths, count);

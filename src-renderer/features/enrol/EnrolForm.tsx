@@ -7,8 +7,9 @@ import { enrol } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
 
 function urlProblem(url: string): string | null {
-  if (url.trim() === '') return 'Enter the coordinator\'s address.';
-  if (!/^https?:\/\/[^\s/]+/.test(url.trim())) return 'The address starts with https:// (or http:// on a test network).';
+  if (url.trim() === '') return "Enter the coordinator's address.";
+  if (!/^https?:\/\/[^\s/]+/.test(url.trim()))
+    return 'The address starts with https:// (or http:// on a test network).';
   return null;
 }
 
@@ -44,33 +45,80 @@ export function EnrolForm() {
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="enrol-view">
       <h2 id={`${id}-title`}>Enrol with a coordinator</h2>
-      <p className="hint">A coordinator hands this system its address, peers and policies. You need its address and an enrolment key.</p>
-      {app.tunnel?.coordinator && <p className="hint">Currently enrolled with <code>{app.tunnel.coordinator.url}</code>.</p>}
+      <p className="hint">
+        A coordinator hands this system its address, peers and policies. You need its address and an enrolment key.
+      </p>
+      {app.tunnel?.coordinator && (
+        <p className="hint">
+          Currently enrolled with <code>{app.tunnel.coordinator.url}</code>.
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <fieldset disabled={!may || pending} style={{ border: 0, padding: 0, margin: 0 }}>
           <div className="field">
             <label htmlFor={`${id}-url`}>Coordinator URL</label>
-            <input id={`${id}-url`} name="coordinator" type="url" inputMode="url" autoComplete="url" placeholder="https://coordinator.example.com"
-              value={url} onChange={(e) => setUrl(e.target.value)} aria-invalid={uErr !== null} aria-describedby={uErr ? `${id}-url-err` : undefined}
-              data-testid="enrol-url" maxLength={2048} />
-            {uErr && <span className="error" id={`${id}-url-err`}>{uErr}</span>}
+            <input
+              id={`${id}-url`}
+              name="coordinator"
+              type="url"
+              inputMode="url"
+              autoComplete="url"
+              placeholder="https://coordinator.example.com"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              aria-invalid={uErr !== null}
+              aria-describedby={uErr ? `${id}-url-err` : undefined}
+              data-testid="enrol-url"
+              maxLength={2048}
+            />
+            {uErr && (
+              <span className="error" id={`${id}-url-err`}>
+                {uErr}
+              </span>
+            )}
           </div>
           <div className="field">
             <label htmlFor={`${id}-key`}>Enrolment key</label>
-            <input id={`${id}-key`} name="key" type="password" autoComplete="off" spellCheck={false}
-              value={key} onChange={(e) => setKey(e.target.value)} aria-invalid={kErr !== null} aria-describedby={kErr ? `${id}-key-err` : undefined}
-              data-testid="enrol-key" maxLength={512} />
-            {kErr && <span className="error" id={`${id}-key-err`}>{kErr}</span>}
+            <input
+              id={`${id}-key`}
+              name="key"
+              type="password"
+              autoComplete="off"
+              spellCheck={false}
+              value={key}
+              onChange={(e) => setKey(e.target.value)}
+              aria-invalid={kErr !== null}
+              aria-describedby={kErr ? `${id}-key-err` : undefined}
+              data-testid="enrol-key"
+              maxLength={512}
+            />
+            {kErr && (
+              <span className="error" id={`${id}-key-err`}>
+                {kErr}
+              </span>
+            )}
           </div>
           <div className="form-actions">
-            <button type="submit" className="btn btn-primary" data-testid="enrol-submit">{pending ? 'Enrolling…' : 'Enrol'}</button>
-            {!may && app.access && <span className="hint">Read-only: enrolling needs root or the <code>{app.access.operatorGroup}</code> group.</span>}
+            <button type="submit" className="btn btn-primary" data-testid="enrol-submit">
+              {pending ? 'Enrolling…' : 'Enrol'}
+            </button>
+            {!may && app.access && (
+              <span className="hint">
+                Read-only: enrolling needs root or the <code>{app.access.operatorGroup}</code> group.
+              </span>
+            )}
           </div>
         </fieldset>
       </form>
       {outcome && (
-        <p className={`banner ${outcome.ok ? 'banner-ok' : 'banner-error'}`} role={outcome.ok ? 'status' : 'alert'} data-testid="enrol-outcome"
-          style={{ marginTop: 12 }}>{outcome.text}</p>
+        <p
+          className={`banner ${outcome.ok ? 'banner-ok' : 'banner-error'}`}
+          role={outcome.ok ? 'status' : 'alert'}
+          data-testid="enrol-outcome"
+          style={{ marginTop: 12 }}
+        >
+          {outcome.text}
+        </p>
       )}
     </section>
   );

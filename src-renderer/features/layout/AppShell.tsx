@@ -34,9 +34,22 @@ export function AppShell() {
       <StatusHeader />
       <nav className="tabs" role="tablist" aria-label="Sections">
         {TABS.map((t, i) => (
-          <button key={t.view} type="button" role="tab" className="tab" id={`tab-${t.view}`} aria-controls="panel"
-            aria-selected={view === t.view} tabIndex={view === t.view ? 0 : -1} data-testid={`tab-${t.view}`}
-            ref={(el) => { refs.current[i] = el; }} onClick={() => setView(t.view)} onKeyDown={(e) => onKey(e, i)}>
+          <button
+            key={t.view}
+            type="button"
+            role="tab"
+            className="tab"
+            id={`tab-${t.view}`}
+            aria-controls="panel"
+            aria-selected={view === t.view}
+            tabIndex={view === t.view ? 0 : -1}
+            data-testid={`tab-${t.view}`}
+            ref={(el) => {
+              refs.current[i] = el;
+            }}
+            onClick={() => setView(t.view)}
+            onKeyDown={(e) => onKey(e, i)}
+          >
             {t.label}
           </button>
         ))}

@@ -8,10 +8,25 @@ import { useStore } from '../../store/index.js';
 import { WhyPanel } from './WhyPanel.js';
 
 function Fact({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
-  return <div><dt>{label}</dt><dd data-testid={testId}>{children}</dd></div>;
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
 }
 
-export function PeerCard({ peer, now, may, tunnelUp }: { peer: PeerView; now: number; may: boolean; tunnelUp: boolean }) {
+export function PeerCard({
+  peer,
+  now,
+  may,
+  tunnelUp,
+}: {
+  peer: PeerView;
+  now: number;
+  may: boolean;
+  tunnelUp: boolean;
+}) {
   const why = useStore((s) => s.why[peer.identity]);
   const pending = useStore((s) => s.pending[`exit:${peer.identity}`] === true);
   const whyId = `why-${peer.identity}`;
@@ -19,36 +34,77 @@ export function PeerCard({ peer, now, may, tunnelUp }: { peer: PeerView; now: nu
     <li className="peer" data-testid="peer" data-identity={peer.identity} aria-label={`Peer ${peer.label}`}>
       <div className="peer-head">
         <span className="online" data-online={peer.online} title={peer.online ? 'online' : 'no recent handshake'} />
-        <span className="peer-name" data-testid="peer-name">{peer.label}</span>
+        <span className="peer-name" data-testid="peer-name">
+          {peer.label}
+        </span>
         <span className="peer-id mono">{peer.identity}</span>
         <span className="visually-hidden">{peer.online ? 'online' : 'offline'}</span>
         <span className="spacer" />
-        <button type="button" className="btn" data-testid="why-button" aria-expanded={why?.open === true} aria-controls={whyId}
-          onClick={() => void toggleWhy(peer.identity)}>
+        <button
+          type="button"
+          className="btn"
+          data-testid="why-button"
+          aria-expanded={why?.open === true}
+          aria-controls={whyId}
+          onClick={() => void toggleWhy(peer.identity)}
+        >
           {why?.open ? 'Hide why' : 'Why allowed?'}
         </button>
       </div>
       <dl className="peer-facts">
-        <Fact label="DNS name" testId="dns-name">{peer.dnsName ?? '—'}</Fact>
-        <Fact label="Virtual IP" testId="peer-ip"><span className="mono">{peer.virtualIp ?? '—'}</span></Fact>
-        <Fact label="Endpoint" testId="endpoint"><span className="mono">{peer.endpoint ?? 'unknown'}</span></Fact>
-        {peer.path && <Fact label="Path" testId="path"><span data-path={peer.path.type}>{formatPath(peer.path)}</span></Fact>}
-        <Fact label="Last handshake" testId="handshake">{formatAge(peer.lastHandshake, now)}</Fact>
-        <Fact label="Received" testId="rx"><span data-bytes={peer.rxBytes}>{formatBytes(peer.rxBytes)}</span></Fact>
-        <Fact label="Sent" testId="tx"><span data-bytes={peer.txBytes}>{formatBytes(peer.txBytes)}</span></Fact>
+        <Fact label="DNS name" testId="dns-name">
+          {peer.dnsName ?? '—'}
+        </Fact>
+        <Fact label="Virtual IP" testId="peer-ip">
+          <span className="mono">{peer.virtualIp ?? '—'}</span>
+        </Fact>
+        <Fact label="Endpoint" testId="endpoint">
+          <span className="mono">{peer.endpoint ?? 'unknown'}</span>
+        </Fact>
+        {peer.path && (
+          <Fact label="Path" testId="path">
+            <span data-path={peer.path.type}>{formatPath(peer.path)}</span>
+          </Fact>
+        )}
+        <Fact label="Last handshake" testId="handshake">
+          {formatAge(peer.lastHandshake, now)}
+        </Fact>
+        <Fact label="Received" testId="rx">
+          <span data-bytes={peer.rxBytes}>{formatBytes(peer.rxBytes)}</span>
+        </Fact>
+        <Fact label="Sent" testId="tx">
+          <span data-bytes={peer.txBytes}>{formatBytes(peer.txBytes)}</span>
+        </Fact>
         <Fact label="Tags" testId="tags">
-          {peer.tags.length === 0 ? '—' : <span className="tags">{peer.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</span>}
+          {peer.tags.length === 0 ? (
+            '—'
+          ) : (
+            <span className="tags">
+              {peer.tags.map((t) => (
+                <span className="tag" key={t}>
+                  {t}
+                </span>
+              ))}
+            </span>
+          )}
         </Fact>
       </dl>
       {peer.exitRoutes.length > 0 && (
         <div className="exit" data-testid="exit">
           <span className="label" id={`exit-label-${peer.identity}`}>
-            Exit node for <span className="mono">{peer.exitRoutes.join(', ')}</span>
-            {' '}— {peer.exitInUse ? 'routing through it' : 'not used'}
+            Exit node for <span className="mono">{peer.exitRoutes.join(', ')}</span> —{' '}
+            {peer.exitInUse ? 'routing through it' : 'not used'}
           </span>
-          <button type="button" role="switch" className="switch" data-testid="exit-switch" aria-checked={peer.exitInUse}
-            aria-labelledby={`exit-label-${peer.identity}`} disabled={!may || !tunnelUp || pending}
-            onClick={() => void setExitNode(peer.identity, !peer.exitInUse)} />
+          <button
+            type="button"
+            role="switch"
+            className="switch"
+            data-testid="exit-switch"
+            aria-checked={peer.exitInUse}
+            aria-labelledby={`exit-label-${peer.identity}`}
+            disabled={!may || !tunnelUp || pending}
+            onClick={() => void setExitNode(peer.identity, !peer.exitInUse)}
+          />
         </div>
       )}
       {why?.open && <WhyPanel id={whyId} panel={why} />}

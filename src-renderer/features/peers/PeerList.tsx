@@ -13,15 +13,19 @@ export function PeerList() {
     <section aria-labelledby="peers-title" data-testid="peers-view">
       <div className="section-head">
         <h2 id="peers-title">Peers</h2>
-        <span className="count" data-testid="peer-count">{online} of {app.peers.length} online</span>
+        <span className="count" data-testid="peer-count">
+          {online} of {app.peers.length} online
+        </span>
       </div>
-      {app.peers.length === 0
-        ? <p className="empty">No peers yet. Enrol with a coordinator, or add peers to the profile.</p>
-        : (
-          <ul className="peers">
-            {app.peers.map((p) => <PeerCard key={p.identity} peer={p} now={now} may={may} tunnelUp={app.tunnel?.state === 'connected'} />)}
-          </ul>
-        )}
+      {app.peers.length === 0 ? (
+        <p className="empty">No peers yet. Enrol with a coordinator, or add peers to the profile.</p>
+      ) : (
+        <ul className="peers">
+          {app.peers.map((p) => (
+            <PeerCard key={p.identity} peer={p} now={now} may={may} tunnelUp={app.tunnel?.state === 'connected'} />
+          ))}
+        </ul>
+      )}
     </section>
   );
 }

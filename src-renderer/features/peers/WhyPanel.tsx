@@ -4,14 +4,29 @@ import type { WhyPanel as Panel } from '../../store/ui-slice.js';
 
 function Verdict({ label, allowed }: { label: string; allowed: boolean | null }) {
   if (allowed === null) return null;
-  return <span className="verdict" data-allowed={allowed}>{label}: {allowed ? 'allowed' : 'blocked'}</span>;
+  return (
+    <span className="verdict" data-allowed={allowed}>
+      {label}: {allowed ? 'allowed' : 'blocked'}
+    </span>
+  );
 }
 
 export function WhyPanel({ id, panel }: { id: string; panel: Panel }) {
   return (
-    <div className="why" id={id} data-testid="why" role="region" aria-label="Why traffic is allowed or blocked" aria-busy={panel.loading}>
+    <div
+      className="why"
+      id={id}
+      data-testid="why"
+      role="region"
+      aria-label="Why traffic is allowed or blocked"
+      aria-busy={panel.loading}
+    >
       {panel.loading && <p>Asking the helper…</p>}
-      {panel.error && <p className="banner banner-error" role="alert">{panel.error}</p>}
+      {panel.error && (
+        <p className="banner banner-error" role="alert">
+          {panel.error}
+        </p>
+      )}
       {panel.result && (
         <>
           <div className="verdicts">

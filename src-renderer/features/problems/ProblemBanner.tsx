@@ -13,29 +13,55 @@ export function ProblemBanner() {
     <div aria-live="polite">
       {!backendReachable && (
         <div className="banner banner-error" role="alert" data-testid="backend-down">
-          <div className="grow"><strong>Lost contact with the app</strong>
-            <p className="text">The process that serves this window stopped answering (was <code>warren ui</code> closed?). Retrying…</p></div>
+          <div className="grow">
+            <strong>Lost contact with the app</strong>
+            <p className="text">
+              The process that serves this window stopped answering (was <code>warren ui</code> closed?). Retrying…
+            </p>
+          </div>
         </div>
       )}
       {access && !access.privileged && (
         <div className="banner banner-warn" data-testid="read-only">
-          <div className="grow"><strong>Read-only</strong>
+          <div className="grow">
+            <strong>Read-only</strong>
             <p className="text">
-              {access.operatorGroupExists
-                ? <>You can watch, but connecting, disconnecting, exit nodes and enrolling need root or membership in the <code>{access.operatorGroup}</code> group. Ask an administrator to run <code>sudo usermod -aG {access.operatorGroup} $USER</code>, then log in again.</>
-                : <>You can watch, but changing things needs root: the operator group <code>{access.operatorGroup}</code> does not exist on this system (<code>sudo groupadd {access.operatorGroup}</code> creates it).</>}
-            </p></div>
+              {access.operatorGroupExists ? (
+                <>
+                  You can watch, but connecting, disconnecting, exit nodes and enrolling need root or membership in the{' '}
+                  <code>{access.operatorGroup}</code> group. Ask an administrator to run{' '}
+                  <code>sudo usermod -aG {access.operatorGroup} $USER</code>, then log in again.
+                </>
+              ) : (
+                <>
+                  You can watch, but changing things needs root: the operator group <code>{access.operatorGroup}</code>{' '}
+                  does not exist on this system (<code>sudo groupadd {access.operatorGroup}</code> creates it).
+                </>
+              )}
+            </p>
+          </div>
         </div>
       )}
       {tunnelError !== null && (
         <div className="banner banner-error" role="alert" data-testid="tunnel-error">
-          <div className="grow"><strong>The tunnel failed</strong><p className="text">{tunnelError ?? 'See the helper log.'}</p></div>
+          <div className="grow">
+            <strong>The tunnel failed</strong>
+            <p className="text">{tunnelError ?? 'See the helper log.'}</p>
+          </div>
         </div>
       )}
       {notice && (
-        <div className={`banner ${notice.kind === 'error' ? 'banner-error' : 'banner-ok'}`} role={notice.kind === 'error' ? 'alert' : 'status'} data-testid="notice">
-          <div className="grow"><p className="text">{notice.text}</p></div>
-          <button type="button" className="btn-link" onClick={() => showNotice(null)}>Dismiss</button>
+        <div
+          className={`banner ${notice.kind === 'error' ? 'banner-error' : 'banner-ok'}`}
+          role={notice.kind === 'error' ? 'alert' : 'status'}
+          data-testid="notice"
+        >
+          <div className="grow">
+            <p className="text">{notice.text}</p>
+          </div>
+          <button type="button" className="btn-link" onClick={() => showNotice(null)}>
+            Dismiss
+          </button>
         </div>
       )}
     </div>

@@ -13,10 +13,15 @@ export function ConnectButton() {
   const may = canChange(app);
   const why = !may && app.access ? `Read-only: needs root or the "${app.access.operatorGroup}" group` : undefined;
   return (
-    <button type="button" data-testid={offerConnect ? 'connect' : 'disconnect'}
+    <button
+      type="button"
+      data-testid={offerConnect ? 'connect' : 'disconnect'}
       className={`btn-big ${offerConnect ? 'btn-connect' : 'btn-disconnect'}`}
-      disabled={!may || pending || state === 'connecting'} title={why} aria-busy={pending}
-      onClick={() => void (offerConnect ? connect() : disconnect())}>
+      disabled={!may || pending || state === 'connecting'}
+      title={why}
+      aria-busy={pending}
+      onClick={() => void (offerConnect ? connect() : disconnect())}
+    >
       {pending ? (offerConnect ? 'Connecting…' : 'Disconnecting…') : offerConnect ? 'Connect' : 'Disconnect'}
     </button>
   );

@@ -11,7 +11,10 @@ import { ConnectButton } from './ConnectButton.js';
 function stateOf(app: AppState): { key: string; words: string } {
   if (app.link === 'starting') return { key: 'starting', words: 'Starting…' };
   if (app.link === 'down' || app.tunnel === null) {
-    return { key: 'down', words: app.problem?.code === 'helper-not-running' ? 'Helper not running' : 'Helper unreachable' };
+    return {
+      key: 'down',
+      words: app.problem?.code === 'helper-not-running' ? 'Helper not running' : 'Helper unreachable',
+    };
   }
   return { key: app.tunnel.state, words: STATE_WORDS[app.tunnel.state] };
 }
@@ -25,7 +28,9 @@ export function StatusHeader() {
   return (
     <header className="app-header">
       <div className="brand-row">
-        <div className="brand"><Logo /> Warren</div>
+        <div className="brand">
+          <Logo /> Warren
+        </div>
         <div className="spacer" />
         <ThemeToggle />
       </div>
@@ -33,18 +38,43 @@ export function StatusHeader() {
         <div className="state">
           <span className="state-dot" data-state={key} aria-hidden="true" />
           <div>
-            <div className="state-word" data-testid="tunnel-state" data-state={key} aria-live="polite">{words}</div>
-            {t && <div className="identity" data-testid="identity">This system: <span className="mono">{t.identity}</span> · <span className="mono" data-testid="virtual-ip">{t.virtualAddress}</span></div>}
+            <div className="state-word" data-testid="tunnel-state" data-state={key} aria-live="polite">
+              {words}
+            </div>
+            {t && (
+              <div className="identity" data-testid="identity">
+                This system: <span className="mono">{t.identity}</span> ·{' '}
+                <span className="mono" data-testid="virtual-ip">
+                  {t.virtualAddress}
+                </span>
+              </div>
+            )}
           </div>
         </div>
         <ConnectButton />
       </div>
       {t && (
         <dl className="facts">
-          <div><dt>Adapter</dt><dd className="mono">{t.adapter}</dd></div>
-          <div><dt>Network</dt><dd className="mono">{t.virtualNetwork}</dd></div>
-          {t.policy && <div><dt>Policy</dt><dd>{t.policy.mode === 'allow-all' ? 'allow all' : `${t.policy.active} of ${t.policy.total} active`}</dd></div>}
-          {t.providesRoutes.length > 0 && <div><dt>Exit node for</dt><dd className="mono">{t.providesRoutes.join(', ')}</dd></div>}
+          <div>
+            <dt>Adapter</dt>
+            <dd className="mono">{t.adapter}</dd>
+          </div>
+          <div>
+            <dt>Network</dt>
+            <dd className="mono">{t.virtualNetwork}</dd>
+          </div>
+          {t.policy && (
+            <div>
+              <dt>Policy</dt>
+              <dd>{t.policy.mode === 'allow-all' ? 'allow all' : `${t.policy.active} of ${t.policy.total} active`}</dd>
+            </div>
+          )}
+          {t.providesRoutes.length > 0 && (
+            <div>
+              <dt>Exit node for</dt>
+              <dd className="mono">{t.providesRoutes.join(', ')}</dd>
+            </div>
+          )}
           {c && (
             <div data-testid="coordinator">
               <dt>Coordinator</dt>

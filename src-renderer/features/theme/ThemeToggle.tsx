@@ -11,8 +11,14 @@ export function ThemeToggle() {
   const setTheme = useStore((s) => s.setTheme);
   useEffect(() => applyTheme(theme), [theme]);
   return (
-    <button type="button" className="btn-ghost" data-testid="theme-toggle" data-theme-choice={theme}
-      onClick={() => setTheme(nextTheme(theme))} title={`${WORDS[theme]} (click to change)`}>
+    <button
+      type="button"
+      className="btn-ghost"
+      data-testid="theme-toggle"
+      data-theme-choice={theme}
+      onClick={() => setTheme(nextTheme(theme))}
+      title={`${WORDS[theme]} (click to change)`}
+    >
       <span aria-hidden="true">{GLYPHS[theme]}</span> {WORDS[theme]}
     </button>
   );

@@ -1,10 +1,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  IPV6_DOCUMENTATION, IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_UNIQUE_LOCAL, comparePrefix, compareIp, formatIp,
-  formatIpPrefix, fromCidr, hostPrefix, ipEquals, ipv4Address, isDocumentation, isIPv4Mapped, isLinkLocal,
-  isLoopback, isUniqueLocal, isUnspecified, mapIPv4, parseIp, parseIpPrefix, prefixContains, prefixEquals,
-  prefixIsCanonical, prefixNetwork, prefixesOverlap, toCidr, toIPv4, unmapIPv4, type IpAddress, type IpPrefix,
+  IPV6_DOCUMENTATION,
+  IPV6_IPV4_MAPPED,
+  IPV6_LINK_LOCAL,
+  IPV6_UNIQUE_LOCAL,
+  comparePrefix,
+  compareIp,
+  formatIp,
+  formatIpPrefix,
+  fromCidr,
+  hostPrefix,
+  ipEquals,
+  ipv4Address,
+  isDocumentation,
+  isIPv4Mapped,
+  isLinkLocal,
+  isLoopback,
+  isUniqueLocal,
+  isUnspecified,
+  mapIPv4,
+  parseIp,
+  parseIpPrefix,
+  prefixContains,
+  prefixEquals,
+  prefixIsCanonical,
+  prefixNetwork,
+  prefixesOverlap,
+  toCidr,
+  toIPv4,
+  unmapIPv4,
+  type IpAddress,
+  type IpPrefix,
 } from './addr.js';
 import { formatCidr, parseCidr, type Cidr } from './ipv4.js';
 
@@ -44,7 +71,14 @@ test('equality and ordering keep the families apart, IPv4 first', () => {
   assert.ok(!ipEquals(ip('::ffff:1.2.3.4'), ip('1.2.3.4')));
   assert.ok(!ipEquals(ip('0.0.0.0'), ip('::')));
   const sorted = [
-    '0.0.0.0', '9.255.255.255', '10.0.0.0', '255.255.255.255', '::', '::ffff:0.0.0.0', '2001:db8::', 'fe80::1',
+    '0.0.0.0',
+    '9.255.255.255',
+    '10.0.0.0',
+    '255.255.255.255',
+    '::',
+    '::ffff:0.0.0.0',
+    '2001:db8::',
+    'fe80::1',
   ];
   const shuffled = [7, 2, 5, 0, 6, 3, 1, 4].map((i) => ip(sorted[i]!));
   assert.deepEqual(shuffled.sort(compareIp).map(formatIp), sorted);
@@ -76,8 +110,24 @@ test('parseIpPrefix keeps host bits as written and bounds the length per family'
   ];
   for (const [s, text] of good) assert.equal(formatIpPrefix(pfx(s)), text, s);
   const bad = [
-    '2001:db8::/129', '10.0.0.0/33', '::/01', '::/', '::', '/32', '::/-1', '::/+1', '::/ 1', '::/1 ', '::/1/2',
-    '::/1000', '::/0x10', 'fe80::%eth0/64', '[::1]/128', '10.0.0.0/8/8', '', 'a'.repeat(1000) + '/8',
+    '2001:db8::/129',
+    '10.0.0.0/33',
+    '::/01',
+    '::/',
+    '::',
+    '/32',
+    '::/-1',
+    '::/+1',
+    '::/ 1',
+    '::/1 ',
+    '::/1/2',
+    '::/1000',
+    '::/0x10',
+    'fe80::%eth0/64',
+    '[::1]/128',
+    '10.0.0.0/8/8',
+    '',
+    'a'.repeat(1000) + '/8',
   ];
   for (const s of bad) assert.equal(parseIpPrefix(s), null, s.slice(0, 40));
 });
@@ -151,7 +201,14 @@ test('prefixEquals, prefixesOverlap and comparePrefix', () => {
   ];
   for (const [p, q, want] of overlaps) assert.equal(prefixesOverlap(pfx(p), pfx(q)), want, `${p} ${q}`);
   const sorted = [
-    '0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '10.1.0.0/16', '::/0', '2001:db8::/32', '2001:db8::/48', 'fd00::/8',
+    '0.0.0.0/0',
+    '10.0.0.0/8',
+    '10.0.0.0/16',
+    '10.1.0.0/16',
+    '::/0',
+    '2001:db8::/32',
+    '2001:db8::/48',
+    'fd00::/8',
   ];
   const shuffled = [4, 7, 2, 0, 5, 3, 6, 1].map((i) => pfx(sorted[i]!));
   assert.deepEqual(shuffled.sort(comparePrefix).map(formatIpPrefix), sorted);
@@ -191,14 +248,19 @@ test('special ranges: loopback, unspecified, link-local, unique local, documenta
   ];
   for (const [s, loop, unspec, ll, ula, doc] of cases) {
     const a = ip(s);
-    assert.deepEqual([isLoopback(a), isUnspecified(a), isLinkLocal(a), isUniqueLocal(a), isDocumentation(a)],
-      [loop, unspec, ll, ula, doc], s);
+    assert.deepEqual(
+      [isLoopback(a), isUnspecified(a), isLinkLocal(a), isUniqueLocal(a), isDocumentation(a)],
+      [loop, unspec, ll, ula, doc],
+      s,
+    );
   }
   assert.ok(isIPv4Mapped(ip('::ffff:127.0.0.1')));
-  assert.deepEqual(
-    [IPV6_LINK_LOCAL, IPV6_UNIQUE_LOCAL, IPV6_IPV4_MAPPED, IPV6_DOCUMENTATION].map(formatIpPrefix),
-    ['fe80::/10', 'fc00::/7', '::ffff:0.0.0.0/96', '2001:db8::/32'],
-  );
+  assert.deepEqual([IPV6_LINK_LOCAL, IPV6_UNIQUE_LOCAL, IPV6_IPV4_MAPPED, IPV6_DOCUMENTATION].map(formatIpPrefix), [
+    'fe80::/10',
+    'fc00::/7',
+    '::ffff:0.0.0.0/96',
+    '2001:db8::/32',
+  ]);
 });
 
 test('conversions to and from ipv4.ts keep values and refuse what ipv4.ts cannot hold', () => {
@@ -211,8 +273,15 @@ test('conversions to and from ipv4.ts keep values and refuse what ipv4.ts cannot
     assert.equal(formatCidr(toCidr(p!)!), s);
   }
   const badCidrs = [
-    { addr: -1, bits: 8 }, { addr: 2 ** 32, bits: 8 }, { addr: 1.5, bits: 8 }, { addr: NaN, bits: 8 },
-    { addr: 0, bits: 33 }, { addr: 0, bits: -1 }, { addr: 0, bits: 8.5 }, null, 'x',
+    { addr: -1, bits: 8 },
+    { addr: 2 ** 32, bits: 8 },
+    { addr: 1.5, bits: 8 },
+    { addr: NaN, bits: 8 },
+    { addr: 0, bits: 33 },
+    { addr: 0, bits: -1 },
+    { addr: 0, bits: 8.5 },
+    null,
+    'x',
   ];
   for (const c of badCidrs) assert.equal(fromCidr(c as unknown as Cidr), null, JSON.stringify(c));
   assert.equal(toCidr(pfx('::/0')), null);

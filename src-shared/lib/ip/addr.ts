@@ -9,7 +9,15 @@
 // form, and a rule written for IPv6 can never match IPv4 traffic behind the writer's back.
 import { formatIPv4, parseIPv4, prefixMask, type Cidr } from './ipv4.js';
 import {
-  IPV6_MAX_TEXT, compareIPv6, formatIPv6, ipv6Contains, ipv6Equals, ipv6Network, isIPv4MappedIPv6, parseIPv6, type IPv6,
+  IPV6_MAX_TEXT,
+  compareIPv6,
+  formatIPv6,
+  ipv6Contains,
+  ipv6Equals,
+  ipv6Network,
+  isIPv4MappedIPv6,
+  parseIPv6,
+  type IPv6,
 } from './ipv6.js';
 
 /** IPv4Address is an IPv4 address; v4 is the unsigned 32-bit number ipv4.ts uses. */

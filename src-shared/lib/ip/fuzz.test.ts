@@ -43,9 +43,12 @@ function mutate(s: string, alphabet: string, next: () => number): string {
   const at = next() % (s.length + 1);
   const c = alphabet[next() % alphabet.length]!;
   switch (next() % 3) {
-    case 0: return s.slice(0, at) + c + s.slice(at);
-    case 1: return s.slice(0, at) + s.slice(at + 1);
-    default: return s.slice(0, at) + c + s.slice(at + 1);
+    case 0:
+      return s.slice(0, at) + c + s.slice(at);
+    case 1:
+      return s.slice(0, at) + s.slice(at + 1);
+    default:
+      return s.slice(0, at) + c + s.slice(at + 1);
   }
 }
 
@@ -81,8 +84,29 @@ test('random short strings never make a parser throw, and IPv6 acceptance agrees
   const next = xorshift32(0xc0ffee);
   const alphabet = '0123456789abcdefABCDEF:.[]%/';
   const tokens = [
-    '0', '1', 'ff', 'ffff', 'fffff', '0db8', ':', ':', ':', '::', '.', '1.2.3.4', '01.2.3.4', '255.255.255.255',
-    '[', ']', '%', '%eth0', '/', '/64', ':80', 'fe80', '::ffff:',
+    '0',
+    '1',
+    'ff',
+    'ffff',
+    'fffff',
+    '0db8',
+    ':',
+    ':',
+    ':',
+    '::',
+    '.',
+    '1.2.3.4',
+    '01.2.3.4',
+    '255.255.255.255',
+    '[',
+    ']',
+    '%',
+    '%eth0',
+    '/',
+    '/64',
+    ':80',
+    'fe80',
+    '::ffff:',
   ];
   let accepted = 0;
   for (let i = 0; i < 18000; i++) {

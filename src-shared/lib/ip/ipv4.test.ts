@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cidrContains, cidrEquals, cidrIsCanonical, cidrNetwork, formatCidr, formatIPv4, parseCidr, parseEndpoint, parseIPv4,
+  cidrContains,
+  cidrEquals,
+  cidrIsCanonical,
+  cidrNetwork,
+  formatCidr,
+  formatIPv4,
+  parseCidr,
+  parseEndpoint,
+  parseIPv4,
   prefixMask,
 } from './ipv4.js';
 
@@ -60,7 +68,10 @@ test('prefix arithmetic', () => {
   assert.ok(!cidrIsCanonical(parseCidr('100.64.0.1/10')!));
   assert.equal(formatCidr(cidrNetwork(parseCidr('100.127.3.9/10')!)), '100.64.0.0/10');
   const inside: [string, boolean][] = [
-    ['100.64.0.0', true], ['100.127.255.255', true], ['100.128.0.0', false], ['100.63.255.255', false],
+    ['100.64.0.0', true],
+    ['100.127.255.255', true],
+    ['100.128.0.0', false],
+    ['100.63.255.255', false],
   ];
   for (const [a, want] of inside) assert.equal(cidrContains(net, parseIPv4(a)!), want, a);
   assert.ok(cidrContains(parseCidr('0.0.0.0/0')!, 0xffffffff));

@@ -1,8 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  compareIPv6, formatIPv6, ipv6Bit, ipv6Contains, ipv6Equals, ipv6FromBigInt, ipv6FromBytes, ipv6Network, ipv6ToBigInt,
-  ipv6ToBytes, ipv6WordMask, isIPv4MappedIPv6, parseIPv6, parseScopedIPv6, type IPv6,
+  compareIPv6,
+  formatIPv6,
+  ipv6Bit,
+  ipv6Contains,
+  ipv6Equals,
+  ipv6FromBigInt,
+  ipv6FromBytes,
+  ipv6Network,
+  ipv6ToBigInt,
+  ipv6ToBytes,
+  ipv6WordMask,
+  isIPv4MappedIPv6,
+  parseIPv6,
+  parseScopedIPv6,
+  type IPv6,
 } from './ipv6.js';
 
 /** g builds the expected address from its eight 16-bit groups. */
@@ -42,14 +55,55 @@ test('parseIPv6 reads every RFC 4291 §2.2 text form', () => {
 
 test('parseIPv6 refuses malformed, ambiguous, padded and overlong text', () => {
   const bad = [
-    '', ':', '1', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '::1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8::', '1:2:3:4::5:6:7:8',
-    ':::', '1:::2', '::1:::', '1::2::3', '::1::', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:', ':1::', '1::2:',
-    '12345::', '::12345', '1:2:3:4:5:6:7:00000',
-    'g::', '::g', '-1::', '+1::', '0x1::', '١::', '::1/128', '[::1]', 'fe80::1%eth0',
-    '::1.2.3.4:5', '::ffff:1.2.3.4:ffff', '1.2.3.4::', '1.2.3.4', '::ffff:1.2.3', '::ffff:1.2.3.4.5',
-    '::ffff:01.2.3.4', '::ffff:1.2.3.04', '::ffff:256.1.1.1', '::ffff:1..3.4', '1:2:3:4:5:6:7:1.2.3.4',
-    ' ::1', '::1 ', ':: 1', '\t::1', '::1\n', '::\u00a01',
-    '0000:0000:0000:0000:0000:0000:0000:00001', '::' + '0'.repeat(44), 'a'.repeat(100_000),
+    '',
+    ':',
+    '1',
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8:9',
+    '::1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8::',
+    '1:2:3:4::5:6:7:8',
+    ':::',
+    '1:::2',
+    '::1:::',
+    '1::2::3',
+    '::1::',
+    ':1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:',
+    ':1::',
+    '1::2:',
+    '12345::',
+    '::12345',
+    '1:2:3:4:5:6:7:00000',
+    'g::',
+    '::g',
+    '-1::',
+    '+1::',
+    '0x1::',
+    '١::',
+    '::1/128',
+    '[::1]',
+    'fe80::1%eth0',
+    '::1.2.3.4:5',
+    '::ffff:1.2.3.4:ffff',
+    '1.2.3.4::',
+    '1.2.3.4',
+    '::ffff:1.2.3',
+    '::ffff:1.2.3.4.5',
+    '::ffff:01.2.3.4',
+    '::ffff:1.2.3.04',
+    '::ffff:256.1.1.1',
+    '::ffff:1..3.4',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    ' ::1',
+    '::1 ',
+    ':: 1',
+    '\t::1',
+    '::1\n',
+    '::\u00a01',
+    '0000:0000:0000:0000:0000:0000:0000:00001',
+    '::' + '0'.repeat(44),
+    'a'.repeat(100_000),
   ];
   for (const s of bad) assert.equal(parseIPv6(s), null, JSON.stringify(s.slice(0, 60)));
   for (const v of [null, undefined, 1, {}, ['::1']]) assert.equal(parseIPv6(v as unknown as string), null, String(v));
@@ -83,8 +137,14 @@ test('formatIPv6 writes the RFC 5952 §4 and §5 canonical text', () => {
   for (const [s, want] of cases) assert.equal(formatIPv6(parseIPv6(s)!), want, s);
   // RFC 5952 §2.1-2.3: one address, many spellings, one canonical text.
   const spellings = [
-    '2001:db8:0:0:1:0:0:1', '2001:0db8:0:0:1:0:0:1', '2001:db8::1:0:0:1', '2001:db8::0:1:0:0:1', '2001:0db8::1:0:0:1',
-    '2001:db8:0:0:1::1', '2001:db8:0000:0:1::1', '2001:DB8:0:0:1::1',
+    '2001:db8:0:0:1:0:0:1',
+    '2001:0db8:0:0:1:0:0:1',
+    '2001:db8::1:0:0:1',
+    '2001:db8::0:1:0:0:1',
+    '2001:0db8::1:0:0:1',
+    '2001:db8:0:0:1::1',
+    '2001:db8:0000:0:1::1',
+    '2001:DB8:0:0:1::1',
   ];
   for (const s of spellings) assert.equal(formatIPv6(parseIPv6(s)!), '2001:db8::1:0:0:1', s);
 });
@@ -105,18 +165,44 @@ test('parseScopedIPv6 takes a zone only on non-global addresses and a safe zone 
     assert.equal(r!.zone, zone, s);
   }
   const bad = [
-    'fe80::1', 'fe80::1%', '%eth0', 'fe80::1%eth0%1', 'fe80::1%eth 0', 'fe80::1%eth/0', 'fe80::1%abcdefghijklmnop',
-    '2001:db8::1%eth0', '::1%lo', '::%0', 'fec0::1%eth0', 'ff0e::1%eth0', 'ff00::1%eth0', 'ff0f::1%eth0',
-    'fe80::1%eth0/64', '[fe80::1%eth0]', 'fe80::1%' + 'a'.repeat(10_000),
+    'fe80::1',
+    'fe80::1%',
+    '%eth0',
+    'fe80::1%eth0%1',
+    'fe80::1%eth 0',
+    'fe80::1%eth/0',
+    'fe80::1%abcdefghijklmnop',
+    '2001:db8::1%eth0',
+    '::1%lo',
+    '::%0',
+    'fec0::1%eth0',
+    'ff0e::1%eth0',
+    'ff00::1%eth0',
+    'ff0f::1%eth0',
+    'fe80::1%eth0/64',
+    '[fe80::1%eth0]',
+    'fe80::1%' + 'a'.repeat(10_000),
   ];
   for (const s of bad) assert.equal(parseScopedIPv6(s), null, s.slice(0, 40));
 });
 
 test('word arithmetic: masks, networks, containment, bits and ordering', () => {
-  assert.deepEqual([0, 1, 2, 3].map((w) => ipv6WordMask(0, w)), [0, 0, 0, 0]);
-  assert.deepEqual([0, 1, 2, 3].map((w) => ipv6WordMask(48, w)), [0xffffffff, 0xffff0000, 0, 0]);
-  assert.deepEqual([0, 1, 2, 3].map((w) => ipv6WordMask(97, w)), [0xffffffff, 0xffffffff, 0xffffffff, 0x80000000]);
-  assert.deepEqual([0, 1, 2, 3].map((w) => ipv6WordMask(128, w)), [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((w) => ipv6WordMask(0, w)),
+    [0, 0, 0, 0],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((w) => ipv6WordMask(48, w)),
+    [0xffffffff, 0xffff0000, 0, 0],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((w) => ipv6WordMask(97, w)),
+    [0xffffffff, 0xffffffff, 0xffffffff, 0x80000000],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((w) => ipv6WordMask(128, w)),
+    [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+  );
   const a = parseIPv6('2001:db8:abcd:1234:5678:9abc:def0:1234')!;
   assert.equal(formatIPv6(ipv6Network(a, 48)), '2001:db8:abcd::');
   assert.equal(formatIPv6(ipv6Network(a, 52)), '2001:db8:abcd:1000::');
@@ -135,7 +221,10 @@ test('word arithmetic: masks, networks, containment, bits and ordering', () => {
   assert.equal(ipv6Bit(parseIPv6('0:0:8000::')!, 32), 1);
   const sorted = ['::', '::1', '::ffff:0.0.0.1', '1::', '2001:db8::', '2001:db8::1', 'fe80::', 'ffff::'];
   const shuffled = [sorted[5]!, sorted[0]!, sorted[7]!, sorted[2]!, sorted[6]!, sorted[1]!, sorted[4]!, sorted[3]!];
-  const out = shuffled.map((s) => parseIPv6(s)!).sort(compareIPv6).map(formatIPv6);
+  const out = shuffled
+    .map((s) => parseIPv6(s)!)
+    .sort(compareIPv6)
+    .map(formatIPv6);
   assert.deepEqual(out, sorted);
   assert.equal(compareIPv6(a, parseIPv6('2001:db8:abcd:1234:5678:9abc:def0:1234')!), 0);
   assert.ok(ipv6Equals(a, parseIPv6('2001:DB8:ABCD:1234:5678:9ABC:DEF0:1234')!));

@@ -101,9 +101,9 @@ export function parseScopedIPv6(s: string): ScopedIPv6 | null {
   // RFC 4007 §11.1: the zone form is for non-global addresses only, meaningless for global ones,
   // the loopback and the unspecified address. Taken here: link-local unicast fe80::/10 (RFC 4291
   // §2.5.6) and multicast of any scope below global (RFC 4291 §2.7: scop 1 to d).
-  const linkLocal = (addr.w0 >>> 22) === 0x3fa;
+  const linkLocal = addr.w0 >>> 22 === 0x3fa;
   const scop = (addr.w0 >>> 16) & 0xf;
-  const localMulticast = (addr.w0 >>> 24) === 0xff && scop >= 1 && scop <= 0xd;
+  const localMulticast = addr.w0 >>> 24 === 0xff && scop >= 1 && scop <= 0xd;
   if (!linkLocal && !localMulticast) return null;
   return { addr, zone };
 }
@@ -111,7 +111,14 @@ export function parseScopedIPv6(s: string): ScopedIPv6 | null {
 /** groupsOf splits an address into its eight 16-bit groups, most significant first. */
 function groupsOf(a: IPv6): number[] {
   return [
-    a.w0 >>> 16, a.w0 & 0xffff, a.w1 >>> 16, a.w1 & 0xffff, a.w2 >>> 16, a.w2 & 0xffff, a.w3 >>> 16, a.w3 & 0xffff,
+    a.w0 >>> 16,
+    a.w0 & 0xffff,
+    a.w1 >>> 16,
+    a.w1 & 0xffff,
+    a.w2 >>> 16,
+    a.w2 & 0xffff,
+    a.w3 >>> 16,
+    a.w3 & 0xffff,
   ];
 }
 
@@ -137,7 +144,8 @@ export function formatIPv6(a: IPv6): string {
     }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > runLen) { // only a strictly longer run wins, so the first of equal runs stays (§4.2.3)
+    if (j - i > runLen) {
+      // only a strictly longer run wins, so the first of equal runs stays (§4.2.3)
       runStart = i;
       runLen = j - i;
     }
@@ -145,7 +153,10 @@ export function formatIPv6(a: IPv6): string {
   }
   const hex = (x: number): string => x.toString(16);
   if (runStart < 0) return g.map(hex).join(':');
-  return `${g.slice(0, runStart).map(hex).join(':')}::${g.slice(runStart + runLen).map(hex).join(':')}`;
+  return `${g.slice(0, runStart).map(hex).join(':')}::${g
+    .slice(runStart + runLen)
+    .map(hex)
+    .join(':')}`;
 }
 
 /** ipv6Equals tells whether two addresses are the same. */
@@ -179,22 +190,24 @@ export function ipv6Network(a: IPv6, bits: number): IPv6 {
 
 /** ipv6Contains tells whether a lies inside the prefix net/bits (net's host bits are ignored). */
 export function ipv6Contains(net: IPv6, bits: number, a: IPv6): boolean {
-  return ((net.w0 ^ a.w0) & ipv6WordMask(bits, 0)) === 0
-    && ((net.w1 ^ a.w1) & ipv6WordMask(bits, 1)) === 0
-    && ((net.w2 ^ a.w2) & ipv6WordMask(bits, 2)) === 0
-    && ((net.w3 ^ a.w3) & ipv6WordMask(bits, 3)) === 0;
+  return (
+    ((net.w0 ^ a.w0) & ipv6WordMask(bits, 0)) === 0 &&
+    ((net.w1 ^ a.w1) & ipv6WordMask(bits, 1)) === 0 &&
+    ((net.w2 ^ a.w2) & ipv6WordMask(bits, 2)) === 0 &&
+    ((net.w3 ^ a.w3) & ipv6WordMask(bits, 3)) === 0
+  );
 }
 
 /** ipv6Bit returns bit i of the address, 0 the most significant, as a trie walk reads it. */
 export function ipv6Bit(a: IPv6, i: number): number {
-  const w = i < 64 ? (i < 32 ? a.w0 : a.w1) : (i < 96 ? a.w2 : a.w3);
+  const w = i < 64 ? (i < 32 ? a.w0 : a.w1) : i < 96 ? a.w2 : a.w3;
   return (w >>> (31 - (i & 31))) & 1;
 }
 
 /** ipv6FromBytes reads 16 bytes in network order at offset, or returns null if they are not there. */
 export function ipv6FromBytes(b: Uint8Array, offset = 0): IPv6 | null {
   if (!(b instanceof Uint8Array) || !Number.isInteger(offset) || offset < 0 || offset + 16 > b.length) return null;
-  const word = (o: number): number => (b[o]! * 0x1000000) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+  const word = (o: number): number => b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
   return { w0: word(offset), w1: word(offset + 4), w2: word(offset + 8), w3: word(offset + 12) };
 }
 

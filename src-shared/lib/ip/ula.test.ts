@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressInPrefix, randomUlaPrefix, ulaPrefix } from './ula.js';
 import {
-  formatIp, formatIpPrefix, hostPrefix, isUniqueLocal, parseIpPrefix, prefixContains, prefixIsCanonical, type IpPrefix,
+  formatIp,
+  formatIpPrefix,
+  hostPrefix,
+  isUniqueLocal,
+  parseIpPrefix,
+  prefixContains,
+  prefixIsCanonical,
+  type IpPrefix,
 } from './addr.js';
 
 const pfx = (s: string): IpPrefix => parseIpPrefix(s)!;
@@ -69,7 +76,7 @@ test('addressInPrefix places a host id in the low bits and refuses ids that do n
   assert.equal(addressInPrefix({ addr: net.addr, bits: 4.5 }, 1n), null);
 });
 
-test('a system gets a /128 inside its network\'s random ULA /48', () => {
+test("a system gets a /128 inside its network's random ULA /48", () => {
   const net = randomUlaPrefix();
   const addr = addressInPrefix(net, 0x2a00_0000_0000_0042n);
   assert.notEqual(addr, null);

@@ -56,7 +56,8 @@ const sealNodeNs = nsPerPacket(sealNode);
 const sealOpen = nsPerPacket((r) => {
   aeadSealBatch(key, r * BATCH, buf, offsets, plainLengths, BATCH);
   for (let i = 0; i < BATCH; i++) counters[i] = r * BATCH + i;
-  if (aeadOpenBatch(key, keyIndex, counters, buf, offsets, sealedLengths, BATCH, ok) !== BATCH) throw new Error('open failed');
+  if (aeadOpenBatch(key, keyIndex, counters, buf, offsets, sealedLengths, BATCH, ok) !== BATCH)
+    throw new Error('open failed');
 });
 const sealOpenNode = nsPerPacket((r) => {
   sealNode(r);
@@ -71,4 +72,6 @@ const rows: Array<[string, number]> = [
 ];
 console.log(`ChaCha20-Poly1305, ${BATCH} x ${SIZE}-byte packets per batch, ${ROUNDS} batches`);
 for (const [name, ns] of rows) console.log(`  ${name.padEnd(28)} ${ns.toFixed(0).padStart(6)} ns/packet`);
-console.log(`  speed-up: seal ${(sealNodeNs / seal).toFixed(1)}x, open ${((sealOpenNode - sealNodeNs) / (sealOpen - seal)).toFixed(1)}x`);
+console.log(
+  `  speed-up: seal ${(sealNodeNs / seal).toFixed(1)}x, open ${((sealOpenNode - sealNodeNs) / (sealOpen - seal)).toFixed(1)}x`,
+);

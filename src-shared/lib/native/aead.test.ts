@@ -40,7 +40,11 @@ for (const counter of COUNTERS) {
       }
       const other = counter === 0 ? 1 : counter - 1;
       assert.equal(aeadOpen(key, other, Buffer.from(sealed), OFFSET, length + TAG_BYTES), false, 'wrong counter');
-      assert.equal(aeadOpen(randomBytes(32), counter, Buffer.from(sealed), OFFSET, length + TAG_BYTES), false, 'wrong key');
+      assert.equal(
+        aeadOpen(randomBytes(32), counter, Buffer.from(sealed), OFFSET, length + TAG_BYTES),
+        false,
+        'wrong key',
+      );
     });
   }
 }
@@ -98,7 +102,16 @@ test('aeadOpenBatch fails packets whose wire counter is not a safe integer inste
   aeadSeal(key, 3, buf, 0, 16);
   for (const bad of [-1, 0.5, 2 ** 53, NaN, Infinity]) {
     const ok = Uint8Array.of(9);
-    const n = aeadOpenBatch(key, Uint16Array.of(0), Float64Array.of(bad), Buffer.from(buf), Uint32Array.of(0), Uint32Array.of(32), 1, ok);
+    const n = aeadOpenBatch(
+      key,
+      Uint16Array.of(0),
+      Float64Array.of(bad),
+      Buffer.from(buf),
+      Uint32Array.of(0),
+      Uint32Array.of(32),
+      1,
+      ok,
+    );
     assert.equal(n, 0, `counter ${bad}`);
     assert.equal(ok[0], 0);
   }
@@ -126,14 +139,86 @@ const bad: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> 
   ['no room for the tag', () => aeadSeal(key, 0, buf, 40, 10), RangeError],
   ['offset beyond the buffer', () => aeadOpen(key, 0, buf, 65, 0), RangeError],
   ['negative offset', () => aeadSeal(key, 0, buf, -1, 1), RangeError],
-  ['batch span beyond the buffer', () => aeadSealBatch(key, 0, buf, Uint32Array.of(0, 40), Uint32Array.of(1, 10), 2), RangeError],
-  ['batch count beyond the arrays', () => aeadSealBatch(key, 0, buf, Uint32Array.of(0), Uint32Array.of(1), 2), RangeError],
-  ['batch counters past 2^53 - 1', () => aeadSealBatch(key, MAX_COUNTER, buf, Uint32Array.of(0, 20), Uint32Array.of(1, 1), 2), RangeError],
-  ['offsets of the wrong type', () => aeadSealBatch(key, 0, buf, new Int32Array(1) as unknown as Uint32Array, Uint32Array.of(1), 1), TypeError],
-  ['keys not a multiple of 32', () => aeadOpenBatch(randomBytes(33), Uint16Array.of(0), Float64Array.of(0), buf, Uint32Array.of(0), Uint32Array.of(16), 1, new Uint8Array(1)), RangeError],
-  ['keyIndex beyond the keys', () => aeadOpenBatch(key, Uint16Array.of(1), Float64Array.of(0), buf, Uint32Array.of(0), Uint32Array.of(16), 1, new Uint8Array(1)), RangeError],
-  ['ok array too short', () => aeadOpenBatch(key, Uint16Array.of(0), Float64Array.of(0), buf, Uint32Array.of(0), Uint32Array.of(16), 1, new Uint8Array(0)), RangeError],
-  ['counters of the wrong type', () => aeadOpenBatch(key, Uint16Array.of(0), new Float32Array(1) as unknown as Float64Array, buf, Uint32Array.of(0), Uint32Array.of(16), 1, new Uint8Array(1)), TypeError],
+  [
+    'batch span beyond the buffer',
+    () => aeadSealBatch(key, 0, buf, Uint32Array.of(0, 40), Uint32Array.of(1, 10), 2),
+    RangeError,
+  ],
+  [
+    'batch count beyond the arrays',
+    () => aeadSealBatch(key, 0, buf, Uint32Array.of(0), Uint32Array.of(1), 2),
+    RangeError,
+  ],
+  [
+    'batch counters past 2^53 - 1',
+    () => aeadSealBatch(key, MAX_COUNTER, buf, Uint32Array.of(0, 20), Uint32Array.of(1, 1), 2),
+    RangeError,
+  ],
+  [
+    'offsets of the wrong type',
+    () => aeadSealBatch(key, 0, buf, new Int32Array(1) as unknown as Uint32Array, Uint32Array.of(1), 1),
+    TypeError,
+  ],
+  [
+    'keys not a multiple of 32',
+    () =>
+      aeadOpenBatch(
+        randomBytes(33),
+        Uint16Array.of(0),
+        Float64Array.of(0),
+        buf,
+        Uint32Array.of(0),
+        Uint32Array.of(16),
+        1,
+        new Uint8Array(1),
+      ),
+    RangeError,
+  ],
+  [
+    'keyIndex beyond the keys',
+    () =>
+      aeadOpenBatch(
+        key,
+        Uint16Array.of(1),
+        Float64Array.of(0),
+        buf,
+        Uint32Array.of(0),
+        Uint32Array.of(16),
+        1,
+        new Uint8Array(1),
+      ),
+    RangeError,
+  ],
+  [
+    'ok array too short',
+    () =>
+      aeadOpenBatch(
+        key,
+        Uint16Array.of(0),
+        Float64Array.of(0),
+        buf,
+        Uint32Array.of(0),
+        Uint32Array.of(16),
+        1,
+        new Uint8Array(0),
+      ),
+    RangeError,
+  ],
+  [
+    'counters of the wrong type',
+    () =>
+      aeadOpenBatch(
+        key,
+        Uint16Array.of(0),
+        new Float32Array(1) as unknown as Float64Array,
+        buf,
+        Uint32Array.of(0),
+        Uint32Array.of(16),
+        1,
+        new Uint8Array(1),
+      ),
+    TypeError,
+  ],
 ];
 for (const [name, call, type] of bad) {
   test(`AEAD rejects ${name} with ${type.name}`, () => {

@@ -33,8 +33,11 @@ test('udpOpen binds an ephemeral port and refuses a port in use with EADDRINUSE'
   try {
     assert.ok(a.port > 0 && a.port < 65536);
     assert.ok(Number.isInteger(a.fd) && a.fd > 2);
-    assert.throws(() => udpOpen('127.0.0.1', a.port), (e: NodeJS.ErrnoException) =>
-      e.code === 'EADDRINUSE' && e.message === `bind 127.0.0.1:${a.port}: Address already in use`);
+    assert.throws(
+      () => udpOpen('127.0.0.1', a.port),
+      (e: NodeJS.ErrnoException) =>
+        e.code === 'EADDRINUSE' && e.message === `bind 127.0.0.1:${a.port}: Address already in use`,
+    );
   } finally {
     closeFd(a.fd);
   }
@@ -58,8 +61,10 @@ for (const [what, addr, port, type] of badBinds) {
 test('closeFd of a closed descriptor throws EBADF naming the descriptor', () => {
   const a = udpOpen('127.0.0.1', 0);
   closeFd(a.fd);
-  assert.throws(() => closeFd(a.fd), (e: NodeJS.ErrnoException) =>
-    e.code === 'EBADF' && e.message === `close fd ${a.fd}: Bad file descriptor`);
+  assert.throws(
+    () => closeFd(a.fd),
+    (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message === `close fd ${a.fd}: Bad file descriptor`,
+  );
   assert.throws(() => closeFd(-1), RangeError);
 });
 
@@ -81,7 +86,11 @@ test('peerCredentials reports the process at the other end of a Unix socket', as
     const client = net.connect(path);
     const [conn] = (await accepted) as [net.Socket];
     try {
-      assert.deepEqual(peerCredentials(fdOf(conn)), { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+      assert.deepEqual(peerCredentials(fdOf(conn)), {
+        pid: process.pid,
+        uid: process.getuid!(),
+        gid: process.getgid!(),
+      });
     } finally {
       conn.destroy();
       client.destroy();
@@ -95,7 +104,10 @@ test('peerCredentials reports the process at the other end of a Unix socket', as
 test('peerCredentials refuses sockets that have no peer credentials', () => {
   const u = udpOpen('127.0.0.1', 0);
   try {
-    assert.throws(() => peerCredentials(u.fd), (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT');
+    assert.throws(
+      () => peerCredentials(u.fd),
+      (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT',
+    );
   } finally {
     closeFd(u.fd);
   }

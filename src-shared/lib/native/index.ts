@@ -12,7 +12,15 @@ import { loadAddon } from './load.js';
 import type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, TunHandle, UdpHandle } from './types.js';
 
 export type {
-  Batch, PeerCredentials, Reader, ReaderKind, ReaderMode, ReaderOptions, ReaderStats, TunHandle, UdpHandle,
+  Batch,
+  PeerCredentials,
+  Reader,
+  ReaderKind,
+  ReaderMode,
+  ReaderOptions,
+  ReaderStats,
+  TunHandle,
+  UdpHandle,
 } from './types.js';
 export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
 export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
@@ -73,7 +81,13 @@ export function startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, o
  * queue: ENOBUFS, EAGAIN) is dropped and the rest still go. Any other error ends the batch; it
  * throws if nothing was written, otherwise the next call reports it.
  */
-export function tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+export function tunWriteBatch(
+  fd: number,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  count: number,
+): number {
   return loadAddon().tunWriteBatch(fd, buf, offsets, lengths, count);
 }
 
@@ -84,13 +98,27 @@ export function tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array,
  * (unreachable, filtered, bad address) drops that datagram only. Other errors throw if nothing
  * was sent, otherwise the next call reports them.
  */
-export function udpSendBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
-  addrs: Uint32Array, ports: Uint16Array, count: number): number {
+export function udpSendBatch(
+  fd: number,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  addrs: Uint32Array,
+  ports: Uint16Array,
+  count: number,
+): number {
   return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrs, ports, count);
 }
 
 /** udpSend sends one datagram (handshakes, cookies); false means it was dropped, as in udpSendBatch. */
-export function udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean {
+export function udpSend(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  addr: number,
+  port: number,
+): boolean {
   return loadAddon().udpSend(fd, buf, offset, length, addr, port);
 }
 
@@ -113,8 +141,14 @@ export function aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offs
 }
 
 /** aeadSealBatch seals packet i < count as aeadSeal does, with counter firstCounter + i. */
-export function aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8Array, offsets: Uint32Array,
-  lengths: Uint32Array, count: number): void {
+export function aeadSealBatch(
+  key: Uint8Array,
+  firstCounter: number,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  count: number,
+): void {
   loadAddon().aeadSealBatch(key, firstCounter, buf, offsets, lengths, count);
 }
 
@@ -124,7 +158,15 @@ export function aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8A
  * Counters come from the wire, so one that is not an integer in [0, 2^53 - 1], like a packet
  * shorter than a tag, just fails its packet.
  */
-export function aeadOpenBatch(keys: Uint8Array, keyIndex: Uint16Array, counters: Float64Array, buf: Uint8Array,
-  offsets: Uint32Array, lengths: Uint32Array, count: number, ok: Uint8Array): number {
+export function aeadOpenBatch(
+  keys: Uint8Array,
+  keyIndex: Uint16Array,
+  counters: Float64Array,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  count: number,
+  ok: Uint8Array,
+): number {
   return loadAddon().aeadOpenBatch(keys, keyIndex, counters, buf, offsets, lengths, count, ok);
 }

@@ -17,7 +17,12 @@ function tree(files: string[]): string {
 }
 
 test('findAddon walks up from source and from compiled locations to the project root', () => {
-  const root = tree(['package.json', ADDON_PATH, 'src-shared/lib/native/index.ts', 'dist/src-shared/lib/native/index.js']);
+  const root = tree([
+    'package.json',
+    ADDON_PATH,
+    'src-shared/lib/native/index.ts',
+    'dist/src-shared/lib/native/index.js',
+  ]);
   try {
     for (const from of ['src-shared/lib/native', 'dist/src-shared/lib/native']) {
       assert.equal(findAddon(join(root, from)), join(root, ADDON_PATH), from);

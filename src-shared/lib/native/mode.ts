@@ -26,8 +26,11 @@ const KINDS: readonly string[] = ['tun', 'udp'];
 export function readerMode(kind: ReaderKind, env: NodeJS.ProcessEnv = process.env): ReaderMode {
   const value = env[READER_MODE_ENV]?.trim();
   if (value === undefined || value === '') return DEFAULT_READER_MODES[kind];
-  const bad = () => new Error(`${READER_MODE_ENV}=${JSON.stringify(value)}: expected 'thread', 'poll' ` +
-    `or a list like 'tun=poll,udp=thread'`);
+  const bad = () =>
+    new Error(
+      `${READER_MODE_ENV}=${JSON.stringify(value)}: expected 'thread', 'poll' ` +
+        `or a list like 'tun=poll,udp=thread'`,
+    );
   if (MODES.includes(value)) return value as ReaderMode;
   let mode = DEFAULT_READER_MODES[kind];
   for (const part of value.split(',')) {

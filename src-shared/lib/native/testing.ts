@@ -18,7 +18,12 @@ export function copyBatch(b: Batch): Received[] {
   const out: Received[] = [];
   for (let i = 0; i < b.count; i++) {
     const offset = b.offsets[i]!;
-    out.push({ data: Buffer.from(b.buf.subarray(offset, offset + b.lengths[i]!)), addr: b.addrs[i]!, port: b.ports[i]!, offset });
+    out.push({
+      data: Buffer.from(b.buf.subarray(offset, offset + b.lengths[i]!)),
+      addr: b.addrs[i]!,
+      port: b.ports[i]!,
+      offset,
+    });
   }
   return out;
 }

@@ -106,13 +106,34 @@ export interface NativeAddon {
   peerCredentials(fd: number): PeerCredentials;
   startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
   tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
-  udpSendBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
-    addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  udpSendBatch(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number;
   udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean;
   aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void;
   aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean;
-  aeadSealBatch(key: Uint8Array, firstCounter: number, buf: Uint8Array, offsets: Uint32Array,
-    lengths: Uint32Array, count: number): void;
-  aeadOpenBatch(keys: Uint8Array, keyIndex: Uint16Array, counters: Float64Array, buf: Uint8Array,
-    offsets: Uint32Array, lengths: Uint32Array, count: number, ok: Uint8Array): number;
+  aeadSealBatch(
+    key: Uint8Array,
+    firstCounter: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+  ): void;
+  aeadOpenBatch(
+    keys: Uint8Array,
+    keyIndex: Uint16Array,
+    counters: Float64Array,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    ok: Uint8Array,
+  ): number;
 }

@@ -43,7 +43,11 @@ export class NativeUdp {
   /** sendErrors counts datagrams the kernel did not take. */
   sendErrors = 0;
 
-  private constructor(private readonly fd: number, readonly port: number, private readonly log: Logger) {}
+  private constructor(
+    private readonly fd: number,
+    readonly port: number,
+    private readonly log: Logger,
+  ) {}
 
   /** open binds host:port (an IPv4 literal; port 0 picks one). */
   static open(host: string, port: number, log: Logger): NativeUdp {
@@ -52,7 +56,9 @@ export class NativeUdp {
       h = native.udpOpen(host, port);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new Error(`cannot listen on UDP ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`);
+      throw new Error(
+        `cannot listen on UDP ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`,
+      );
     }
     return new NativeUdp(h.fd, h.port, log);
   }
@@ -60,20 +66,29 @@ export class NativeUdp {
   /** start hands every batch to onBatch, then sends what it queued in `out`. */
   start(onBatch: (b: Batch, out: OutBatch) => void): void {
     const slot = slotSizeFor(RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes + NAT_LIMITS.relayTokenBytes);
-    this.reader = native.startReader(this.fd, 'udp', {
-      maxBatch: MAX_BATCH, slotSize: slot, headroom: 0, pool: 4, mode: native.readerMode('udp'),
-      onError: (e: Error) => this.log.error(`UDP reader stopped: ${e.message}`),
-    }, (b: Batch) => {
-      if (this.closed) return;
-      const out = this.out;
-      out.buf = b.buf;
-      out.count = 0;
-      try {
-        onBatch(b, out);
-      } finally {
-        if (out.count > 0) this.flush(out);
-      }
-    });
+    this.reader = native.startReader(
+      this.fd,
+      'udp',
+      {
+        maxBatch: MAX_BATCH,
+        slotSize: slot,
+        headroom: 0,
+        pool: 4,
+        mode: native.readerMode('udp'),
+        onError: (e: Error) => this.log.error(`UDP reader stopped: ${e.message}`),
+      },
+      (b: Batch) => {
+        if (this.closed) return;
+        const out = this.out;
+        out.buf = b.buf;
+        out.count = 0;
+        try {
+          onBatch(b, out);
+        } finally {
+          if (out.count > 0) this.flush(out);
+        }
+      },
+    );
   }
 
   private flush(out: OutBatch): void {

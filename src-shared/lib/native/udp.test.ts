@@ -43,60 +43,75 @@ function receiver(slotSize: number, headroom: number) {
   return { got, counts, onBatch, layoutOk: () => layoutOk };
 }
 
-for (const mode of MODES) test(`${mode}: 200 datagrams sent with udpSendBatch arrive intact, in batches, with their source`, async () => {
-  const tx = udpOpen('127.0.0.1', 0);
-  const rx = udpOpen('127.0.0.1', 0);
-  let reader: Reader | undefined;
-  try {
-    const sent = Array.from({ length: 200 }, (_, i) => payload(i, 1 + ((i * 37) % 1400)));
-    const p = pack(sent, rx.port);
-    // Half are queued before the reader starts (so full batches wait for it), half while it runs.
-    assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 100), 100);
-    const r = receiver(2048, 16);
-    reader = startReader(rx.fd, 'udp', { maxBatch: 64, slotSize: 2048, headroom: 16, pool: 4, mode }, r.onBatch);
-    const rest = (a: Uint32Array) => a.subarray(100);
-    assert.equal(udpSendBatch(tx.fd, p.buf, rest(p.offsets), rest(p.lengths), rest(p.addrs), p.ports.subarray(100), 100), 100);
-    await waitFor(() => r.got.length >= 200, 5000, '200 datagrams');
+for (const mode of MODES)
+  test(`${mode}: 200 datagrams sent with udpSendBatch arrive intact, in batches, with their source`, async () => {
+    const tx = udpOpen('127.0.0.1', 0);
+    const rx = udpOpen('127.0.0.1', 0);
+    let reader: Reader | undefined;
+    try {
+      const sent = Array.from({ length: 200 }, (_, i) => payload(i, 1 + ((i * 37) % 1400)));
+      const p = pack(sent, rx.port);
+      // Half are queued before the reader starts (so full batches wait for it), half while it runs.
+      assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 100), 100);
+      const r = receiver(2048, 16);
+      reader = startReader(rx.fd, 'udp', { maxBatch: 64, slotSize: 2048, headroom: 16, pool: 4, mode }, r.onBatch);
+      const rest = (a: Uint32Array) => a.subarray(100);
+      assert.equal(
+        udpSendBatch(tx.fd, p.buf, rest(p.offsets), rest(p.lengths), rest(p.addrs), p.ports.subarray(100), 100),
+        100,
+      );
+      await waitFor(() => r.got.length >= 200, 5000, '200 datagrams');
 
-    assert.equal(r.got.length, 200);
-    r.got.forEach((g, i) => {
-      assert.deepEqual(g.data, sent[i], `datagram ${i}`);
-      assert.equal(g.addr, LOOPBACK);
-      assert.equal(g.port, tx.port);
-    });
-    assert.ok(r.layoutOk(), 'offsets[i] == i * slotSize + headroom');
-    assert.ok(r.counts.some((c) => c > 1), `some batch holds several datagrams: ${r.counts.join(',')}`);
-    assert.ok(r.counts.every((c) => c >= 1 && c <= 64));
-    assert.deepEqual(reader.stats(), { batches: r.counts.length, packets: 200, truncated: 0, errors: 0 });
-  } finally {
-    reader?.stop();
-    closeFd(tx.fd);
-    closeFd(rx.fd);
-  }
-});
+      assert.equal(r.got.length, 200);
+      r.got.forEach((g, i) => {
+        assert.deepEqual(g.data, sent[i], `datagram ${i}`);
+        assert.equal(g.addr, LOOPBACK);
+        assert.equal(g.port, tx.port);
+      });
+      assert.ok(r.layoutOk(), 'offsets[i] == i * slotSize + headroom');
+      assert.ok(
+        r.counts.some((c) => c > 1),
+        `some batch holds several datagrams: ${r.counts.join(',')}`,
+      );
+      assert.ok(r.counts.every((c) => c >= 1 && c <= 64));
+      assert.deepEqual(reader.stats(), { batches: r.counts.length, packets: 200, truncated: 0, errors: 0 });
+    } finally {
+      reader?.stop();
+      closeFd(tx.fd);
+      closeFd(rx.fd);
+    }
+  });
 
-for (const mode of MODES) test(`${mode}: datagrams larger than a slot are skipped and counted; the others keep their order`, async () => {
-  const tx = udpOpen('127.0.0.1', 0);
-  const rx = udpOpen('127.0.0.1', 0);
-  let reader: Reader | undefined;
-  try {
-    // slotSize 256 with no headroom leaves 256 - 32 = 224 bytes per datagram.
-    const sizes = [100, 225, 224, 1000, 50];
-    const sent = sizes.map((s, i) => payload(i, s));
-    const p = pack(sent, rx.port);
-    assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, sizes.length), sizes.length);
-    const r = receiver(256, 0);
-    reader = startReader(rx.fd, 'udp', { maxBatch: 16, slotSize: 256, headroom: 0, pool: 2, mode }, r.onBatch);
-    await waitFor(() => reader!.stats().truncated === 2 && r.got.length === 3, 5000, 'three datagrams and two truncations');
-    assert.deepEqual(r.got.map((g) => g.data), [sent[0], sent[2], sent[4]]);
-    assert.deepEqual(r.counts, [3], 'one batch, compacted');
-    assert.ok(r.layoutOk());
-  } finally {
-    reader?.stop();
-    closeFd(tx.fd);
-    closeFd(rx.fd);
-  }
-});
+for (const mode of MODES)
+  test(`${mode}: datagrams larger than a slot are skipped and counted; the others keep their order`, async () => {
+    const tx = udpOpen('127.0.0.1', 0);
+    const rx = udpOpen('127.0.0.1', 0);
+    let reader: Reader | undefined;
+    try {
+      // slotSize 256 with no headroom leaves 256 - 32 = 224 bytes per datagram.
+      const sizes = [100, 225, 224, 1000, 50];
+      const sent = sizes.map((s, i) => payload(i, s));
+      const p = pack(sent, rx.port);
+      assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, sizes.length), sizes.length);
+      const r = receiver(256, 0);
+      reader = startReader(rx.fd, 'udp', { maxBatch: 16, slotSize: 256, headroom: 0, pool: 2, mode }, r.onBatch);
+      await waitFor(
+        () => reader!.stats().truncated === 2 && r.got.length === 3,
+        5000,
+        'three datagrams and two truncations',
+      );
+      assert.deepEqual(
+        r.got.map((g) => g.data),
+        [sent[0], sent[2], sent[4]],
+      );
+      assert.deepEqual(r.counts, [3], 'one batch, compacted');
+      assert.ok(r.layoutOk());
+    } finally {
+      reader?.stop();
+      closeFd(tx.fd);
+      closeFd(rx.fd);
+    }
+  });
 
 /** sink is a plain dgram socket on loopback that records what it receives. */
 async function sink() {
@@ -132,7 +147,10 @@ test('udpSendBatch drops only the datagram whose destination is refused', async 
     p.ports[1] = 0;
     assert.equal(udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 3), 2);
     await waitFor(() => s.got.length === 2, 5000, 'two datagrams');
-    assert.deepEqual(s.got.map((g) => g.msg), [sent[0], sent[2]]);
+    assert.deepEqual(
+      s.got.map((g) => g.msg),
+      [sent[0], sent[2]],
+    );
   } finally {
     closeFd(tx.fd);
     s.sock.close();
@@ -144,11 +162,32 @@ test('UDP functions reject bad arguments with TypeError or RangeError', () => {
   try {
     const p = pack([payload(0, 10), payload(1, 10)], 9);
     const cases: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> = [
-      ['offset beyond the buffer', () => udpSendBatch(tx.fd, p.buf, Uint32Array.of(0, 3000), p.lengths, p.addrs, p.ports, 2), RangeError],
-      ['length beyond the buffer', () => udpSendBatch(tx.fd, p.buf, p.offsets, Uint32Array.of(10, 1498), p.addrs, p.ports, 2), RangeError],
-      ['count beyond the arrays', () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 3), RangeError],
-      ['addrs shorter than count', () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs.subarray(1), p.ports, 2), RangeError],
-      ['ports of the wrong type', () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, new Uint32Array(2) as unknown as Uint16Array, 2), TypeError],
+      [
+        'offset beyond the buffer',
+        () => udpSendBatch(tx.fd, p.buf, Uint32Array.of(0, 3000), p.lengths, p.addrs, p.ports, 2),
+        RangeError,
+      ],
+      [
+        'length beyond the buffer',
+        () => udpSendBatch(tx.fd, p.buf, p.offsets, Uint32Array.of(10, 1498), p.addrs, p.ports, 2),
+        RangeError,
+      ],
+      [
+        'count beyond the arrays',
+        () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 3),
+        RangeError,
+      ],
+      [
+        'addrs shorter than count',
+        () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs.subarray(1), p.ports, 2),
+        RangeError,
+      ],
+      [
+        'ports of the wrong type',
+        () =>
+          udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs, new Uint32Array(2) as unknown as Uint16Array, 2),
+        TypeError,
+      ],
       ['negative fd', () => udpSendBatch(-1, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 2), RangeError],
       ['udpSend beyond the buffer', () => udpSend(tx.fd, p.buf, 2990, 11, LOOPBACK, 9), RangeError],
       ['udpSend port 65536', () => udpSend(tx.fd, p.buf, 0, 1, LOOPBACK, 65536), RangeError],
@@ -164,8 +203,10 @@ test('UDP functions reject bad arguments with TypeError or RangeError', () => {
 test('a send on a closed descriptor throws with the errno name', () => {
   const tx = udpOpen('127.0.0.1', 0);
   closeFd(tx.fd);
-  assert.throws(() => udpSend(tx.fd, Buffer.alloc(1), 0, 1, LOOPBACK, 9), (e: NodeJS.ErrnoException) =>
-    e.code === 'EBADF' && e.message === `sendto fd ${tx.fd}: Bad file descriptor`);
+  assert.throws(
+    () => udpSend(tx.fd, Buffer.alloc(1), 0, 1, LOOPBACK, 9),
+    (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message === `sendto fd ${tx.fd}: Bad file descriptor`,
+  );
 });
 
 test('setMark puts SO_MARK on the socket (ss shows it) and refuses a bad descriptor', async (t) => {

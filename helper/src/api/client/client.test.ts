@@ -5,16 +5,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../../../../src-shared/wire/status.js';
 import { createLogger } from '../../../../src-shared/lib/log.js';
-import { ApiClient, ApiError, HelperNotRunning, UntrustedSocket, type ApiClientError, type StatusEvent } from './client.js';
+import {
+  ApiClient,
+  ApiError,
+  HelperNotRunning,
+  UntrustedSocket,
+  type ApiClientError,
+  type StatusEvent,
+} from './client.js';
 import { PATHS, type ExitNodeState } from '../../../../src-shared/wire/helper-api.js';
 import { requirePrivileged, startApiServer, type ApiServer, type RouteTable } from '../server.js';
 import { backoffDelay } from './subscribe.js';
 
 const quietLog = createLogger(0, { write: () => true });
 const STATUS: Status = {
-  version: '0.1.0', identity: 'G982V', publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=', virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10', adapter: 'warren0', listenPort: 51820, state: 'connected', mode: 'static', peers: [],
-  drops: {}, startedAt: 1_700_000_000_000,
+  version: '0.1.0',
+  identity: 'G982V',
+  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
+  virtualAddress: '100.64.0.1',
+  virtualNetwork: '100.64.0.0/10',
+  adapter: 'warren0',
+  listenPort: 51820,
+  state: 'connected',
+  mode: 'static',
+  peers: [],
+  drops: {},
+  startedAt: 1_700_000_000_000,
 };
 
 let dir = '';
@@ -31,14 +47,38 @@ test('typed calls reach their routes with the documented bodies', async () => {
   const exit: ExitNodeState = { identity: 'Q8QW8', routes: ['198.51.100.0/24'], inUse: true, conflicts: [] };
   const routes: RouteTable = {
     [PATHS.why]: { GET: (req) => ({ text: `why ${req.query.get('peer')}`, detail: { ok: 1 } }) },
-    [PATHS.reload]: { POST: (req) => { requirePrivileged(req); seen.push('reload'); return { message: 'reloaded' }; } },
+    [PATHS.reload]: {
+      POST: (req) => {
+        requirePrivileged(req);
+        seen.push('reload');
+        return { message: 'reloaded' };
+      },
+    },
     [PATHS.exitNodes]: {
       GET: () => [exit],
-      POST: (req) => { seen.push(`use ${JSON.stringify(req.body)}`); return { ...exit, inUse: (req.body as { use: boolean }).use }; },
+      POST: (req) => {
+        seen.push(`use ${JSON.stringify(req.body)}`);
+        return { ...exit, inUse: (req.body as { use: boolean }).use };
+      },
     },
-    [PATHS.connect]: { POST: () => { seen.push('connect'); return { state: 'connected' }; } },
-    [PATHS.disconnect]: { POST: () => { seen.push('disconnect'); return { state: 'disconnected' }; } },
-    [PATHS.enrol]: { POST: (req) => { seen.push(`enrol ${JSON.stringify(req.body)}`); return { identity: 'G982V' }; } },
+    [PATHS.connect]: {
+      POST: () => {
+        seen.push('connect');
+        return { state: 'connected' };
+      },
+    },
+    [PATHS.disconnect]: {
+      POST: () => {
+        seen.push('disconnect');
+        return { state: 'disconnected' };
+      },
+    },
+    [PATHS.enrol]: {
+      POST: (req) => {
+        seen.push(`enrol ${JSON.stringify(req.body)}`);
+        return { identity: 'G982V' };
+      },
+    },
   };
   const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS, routes });
   try {
@@ -55,7 +95,11 @@ test('typed calls reach their routes with the documented bodies', async () => {
     assert.equal(me.uid, process.getuid!());
     assert.equal(me.privileged, process.getuid!() === 0);
     assert.deepEqual(seen, [
-      'reload', 'use {"identity":"Q8QW8","use":false}', 'connect', 'disconnect', 'enrol {"coordinator":"https://c.example","key":"k1"}',
+      'reload',
+      'use {"identity":"Q8QW8","use":false}',
+      'connect',
+      'disconnect',
+      'enrol {"coordinator":"https://c.example","key":"k1"}',
     ]);
   } finally {
     await server.close();
@@ -68,7 +112,12 @@ test('answers that are not what a call promises are refused as bad-response', as
     [PATHS.why]: { GET: () => ({ detail: 1 }) },
     [PATHS.exitNodes]: { GET: () => ({ not: 'a list' }), POST: () => [1] },
   };
-  const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => ({ ...STATUS, peers: 'x' }) as unknown as Status, routes });
+  const server = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => ({ ...STATUS, peers: 'x' }) as unknown as Status,
+    routes,
+  });
   try {
     const c = new ApiClient(path);
     for (const call of [() => c.status(), () => c.why('x'), () => c.exitNodes(), () => c.useExitNode('A', true)]) {
@@ -79,27 +128,62 @@ test('answers that are not what a call promises are refused as bad-response', as
   }
 });
 
-test('a socket owned by another user is refused before anything is sent', { skip: process.getuid?.() !== 0 ? 'needs root to chown the socket' : false }, async () => {
-  const path = socketPath();
-  let asked = 0;
-  const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => { asked++; return STATUS; } });
-  try {
-    chownSync(path, 65534, 65534);
-    await assert.rejects(new ApiClient(path).status(), (e: unknown) => e instanceof UntrustedSocket && e.ownerUid === 65534 && /not root/.test(e.message));
-    const errors: ApiClientError[] = [];
-    const sub = new ApiClient(path).subscribe(() => assert.fail('no event from an untrusted socket'), (e) => errors.push(e), { initialBackoffMs: 10_000 });
-    sub.close();
-    assert.ok(errors[0] instanceof UntrustedSocket);
-    assert.equal(asked, 0, 'the server never heard a request');
-    assert.equal((await new ApiClient(path, { trustedOwners: [65534] }).status()).identity, 'G982V', 'a test may widen the trusted owners');
-  } finally {
-    await server.close();
-  }
-});
+test(
+  'a socket owned by another user is refused before anything is sent',
+  { skip: process.getuid?.() !== 0 ? 'needs root to chown the socket' : false },
+  async () => {
+    const path = socketPath();
+    let asked = 0;
+    const server = await startApiServer({
+      socketPath: path,
+      log: quietLog,
+      getStatus: () => {
+        asked++;
+        return STATUS;
+      },
+    });
+    try {
+      chownSync(path, 65534, 65534);
+      await assert.rejects(
+        new ApiClient(path).status(),
+        (e: unknown) => e instanceof UntrustedSocket && e.ownerUid === 65534 && /not root/.test(e.message),
+      );
+      const errors: ApiClientError[] = [];
+      const sub = new ApiClient(path).subscribe(
+        () => assert.fail('no event from an untrusted socket'),
+        (e) => errors.push(e),
+        { initialBackoffMs: 10_000 },
+      );
+      sub.close();
+      assert.ok(errors[0] instanceof UntrustedSocket);
+      assert.equal(asked, 0, 'the server never heard a request');
+      assert.equal(
+        (await new ApiClient(path, { trustedOwners: [65534] }).status()).identity,
+        'G982V',
+        'a test may widen the trusted owners',
+      );
+    } finally {
+      await server.close();
+    }
+  },
+);
 
 test('backoffDelay doubles, is capped and jittered within [d/2, d]', () => {
-  const cases: [number, number, number][] = [[0, 0, 125], [0, 1, 250], [1, 0, 250], [3, 1, 2000], [10, 0, 5000], [10, 1, 10_000], [100, 1, 10_000]];
-  for (const [attempt, r, want] of cases) assert.equal(backoffDelay(attempt, 250, 10_000, () => r), want, `attempt ${attempt} random ${r}`);
+  const cases: [number, number, number][] = [
+    [0, 0, 125],
+    [0, 1, 250],
+    [1, 0, 250],
+    [3, 1, 2000],
+    [10, 0, 5000],
+    [10, 1, 10_000],
+    [100, 1, 10_000],
+  ];
+  for (const [attempt, r, want] of cases)
+    assert.equal(
+      backoffDelay(attempt, 250, 10_000, () => r),
+      want,
+      `attempt ${attempt} random ${r}`,
+    );
 });
 
 /** collector records what a subscription reports. */
@@ -109,14 +193,27 @@ function collector() {
   const waiters: Array<() => void> = [];
   const wake = () => waiters.splice(0).forEach((w) => w());
   return {
-    events, errors,
-    onEvent: (e: StatusEvent) => { events.push(e); wake(); },
-    onError: (e: ApiClientError, retry: number) => { errors.push({ e, retry }); wake(); },
+    events,
+    errors,
+    onEvent: (e: StatusEvent) => {
+      events.push(e);
+      wake();
+    },
+    onError: (e: ApiClientError, retry: number) => {
+      errors.push({ e, retry });
+      wake();
+    },
     async until(what: string, cond: () => boolean, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ events: events.map((x) => x.kind), errors: errors.map((x) => x.e.message) })}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 50); });
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting for ${what}: ${JSON.stringify({ events: events.map((x) => x.kind), errors: errors.map((x) => x.e.message) })}`,
+          );
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
       }
     },
   };
@@ -126,8 +223,14 @@ test('subscribe: snapshot, changes, the helper going away, and a new snapshot wh
   const path = socketPath();
   let state: Status['state'] = 'connected';
   const listeners = new Set<() => void>();
-  const events = { subscribe: (l: () => void) => { listeners.add(l); return () => listeners.delete(l); } };
-  const start = (): Promise<ApiServer> => startApiServer({ socketPath: path, log: quietLog, getStatus: () => ({ ...STATUS, state }), events });
+  const events = {
+    subscribe: (l: () => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  const start = (): Promise<ApiServer> =>
+    startApiServer({ socketPath: path, log: quietLog, getStatus: () => ({ ...STATUS, state }), events });
   let server = await start();
   const c = collector();
   const sub = new ApiClient(path).subscribe(c.onEvent, c.onError, { initialBackoffMs: 50, maxBackoffMs: 200 });
@@ -140,8 +243,14 @@ test('subscribe: snapshot, changes, the helper going away, and a new snapshot wh
 
     await server.close();
     await c.until('an error', () => c.errors.length >= 2);
-    assert.ok(c.errors.some((x) => x.e instanceof HelperNotRunning), c.errors.map((x) => x.e.message).join('; '));
-    assert.ok(c.errors.every((x) => x.retry >= 25 && x.retry <= 200), 'retries within the cap');
+    assert.ok(
+      c.errors.some((x) => x.e instanceof HelperNotRunning),
+      c.errors.map((x) => x.e.message).join('; '),
+    );
+    assert.ok(
+      c.errors.every((x) => x.retry >= 25 && x.retry <= 200),
+      'retries within the cap',
+    );
 
     state = 'connected';
     const before = c.events.length;
@@ -156,9 +265,18 @@ test('subscribe: snapshot, changes, the helper going away, and a new snapshot wh
 
 test('subscribe: a stream that goes silent is dropped and reopened; close() stops for good', async () => {
   const path = socketPath();
-  const server = await startApiServer({ socketPath: path, log: quietLog, getStatus: () => STATUS, eventLimits: { tickMs: 60_000 } });
+  const server = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => STATUS,
+    eventLimits: { tickMs: 60_000 },
+  });
   const c = collector();
-  const sub = new ApiClient(path).subscribe(c.onEvent, c.onError, { idleTimeoutMs: 200, initialBackoffMs: 20, maxBackoffMs: 40 });
+  const sub = new ApiClient(path).subscribe(c.onEvent, c.onError, {
+    idleTimeoutMs: 200,
+    initialBackoffMs: 20,
+    maxBackoffMs: 40,
+  });
   try {
     await c.until('two snapshots', () => c.events.filter((e) => e.kind === 'snapshot').length >= 2);
     assert.ok(c.errors.some((x) => x.e instanceof ApiError && x.e.code === 'timeout'));

@@ -8,7 +8,13 @@ import { lstatSync } from 'node:fs';
 import type { Status } from '../../../../src-shared/wire/status.js';
 import { ApiClientError, ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from './errors.js';
 import {
-  API_LIMITS, PATHS, type CallerInfo, type EnrolRequest, type ExitNodeState, type HttpMethod, type WhyAnswer,
+  API_LIMITS,
+  PATHS,
+  type CallerInfo,
+  type EnrolRequest,
+  type ExitNodeState,
+  type HttpMethod,
+  type WhyAnswer,
 } from '../../../../src-shared/wire/helper-api.js';
 import { subscribeEvents, type StatusEvent, type Subscription, type SubscribeOptions } from './subscribe.js';
 
@@ -68,7 +74,8 @@ export class ApiClient {
   /** exitNodes lists the exit nodes this system may use. */
   async exitNodes(): Promise<ExitNodeState[]> {
     const list = await this.request<unknown>('GET', PATHS.exitNodes);
-    if (!Array.isArray(list)) throw new ApiError('bad-response', 'the helper sent an exit-node list that is not a list');
+    if (!Array.isArray(list))
+      throw new ApiError('bad-response', 'the helper sent an exit-node list that is not a list');
     return list.map(checkExitNode);
   }
 
@@ -117,26 +124,38 @@ export class ApiClient {
   request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
-      this.open(method, path, payload, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > API_LIMITS.responseBytes) {
-            res.destroy(new ApiError('response-too-large', `the helper's answer is larger than ${API_LIMITS.responseBytes} bytes`));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('error', (e) => reject(e instanceof ApiClientError ? e : this.translate(e)));
-        res.on('end', () => {
-          try {
-            resolve(decode<T>(res.statusCode ?? 0, Buffer.concat(chunks)));
-          } catch (e) {
-            reject(e);
-          }
-        });
-      }, reject, this.timeoutMs);
+      this.open(
+        method,
+        path,
+        payload,
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > API_LIMITS.responseBytes) {
+              res.destroy(
+                new ApiError(
+                  'response-too-large',
+                  `the helper's answer is larger than ${API_LIMITS.responseBytes} bytes`,
+                ),
+              );
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('error', (e) => reject(e instanceof ApiClientError ? e : this.translate(e)));
+          res.on('end', () => {
+            try {
+              resolve(decode<T>(res.statusCode ?? 0, Buffer.concat(chunks)));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+        reject,
+        this.timeoutMs,
+      );
     });
   }
 
@@ -156,8 +175,12 @@ export class ApiClient {
   // open checks the socket, sends one request and hands over the response; timeoutMs 0 means
   // no timeout (event streams watch for silence themselves).
   private open(
-    method: HttpMethod, path: string, payload: Buffer | null,
-    onResponse: (res: IncomingMessage) => void, onFail: (e: Error) => void, timeoutMs: number,
+    method: HttpMethod,
+    path: string,
+    payload: Buffer | null,
+    onResponse: (res: IncomingMessage) => void,
+    onFail: (e: Error) => void,
+    timeoutMs: number,
   ): ClientRequest | null {
     try {
       this.assertTrustedSocket();
@@ -201,7 +224,9 @@ export class ApiClient {
       case 'EPERM':
         return new PermissionDenied(this.socketPath);
       default:
-        return e instanceof ApiClientError ? e : new ApiError('transport', `talking to ${this.socketPath}: ${e.message}`);
+        return e instanceof ApiClientError
+          ? e
+          : new ApiError('transport', `talking to ${this.socketPath}: ${e.message}`);
     }
   }
 }
@@ -209,7 +234,13 @@ export class ApiClient {
 /** checkStatus accepts a value as a Status if it has the fields every reader relies on. */
 function checkStatus(s: unknown): Status {
   const v = s as Partial<Status> | null;
-  if (typeof v !== 'object' || v === null || !Array.isArray(v.peers) || typeof v.state !== 'string' || typeof v.identity !== 'string') {
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    !Array.isArray(v.peers) ||
+    typeof v.state !== 'string' ||
+    typeof v.identity !== 'string'
+  ) {
     throw new ApiError('bad-response', 'the helper sent a status without identity, state or peer list');
   }
   return v as Status;
@@ -220,7 +251,12 @@ function checkExitNode(v: unknown): ExitNodeState {
   if (typeof e?.identity !== 'string' || !Array.isArray(e.routes) || typeof e.inUse !== 'boolean') {
     throw new ApiError('bad-response', 'the helper sent an exit node without identity, routes or inUse');
   }
-  return { identity: e.identity, routes: e.routes.map(String), inUse: e.inUse, conflicts: Array.isArray(e.conflicts) ? e.conflicts.map(String) : [] };
+  return {
+    identity: e.identity,
+    routes: e.routes.map(String),
+    inUse: e.inUse,
+    conflicts: Array.isArray(e.conflicts) ? e.conflicts.map(String) : [],
+  };
 }
 
 function decode<T>(status: number, raw: Buffer): T {

@@ -35,10 +35,12 @@ export class UntrustedSocket extends ApiClientError {
     readonly socketPath: string,
     readonly ownerUid: number | null,
   ) {
-    super(ownerUid === null
-      ? `${socketPath} is not a socket; refusing to talk to it`
-      : `${socketPath} is owned by uid ${ownerUid}, not root; refusing to talk to it ` +
-        '(another user may be posing as the helper: check who created it)');
+    super(
+      ownerUid === null
+        ? `${socketPath} is not a socket; refusing to talk to it`
+        : `${socketPath} is owned by uid ${ownerUid}, not root; refusing to talk to it ` +
+            '(another user may be posing as the helper: check who created it)',
+    );
   }
 }
 

@@ -57,12 +57,22 @@ export function subscribeEvents(deps: SubscribeDeps): Subscription {
   let attempts = 0;
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
-  let current: { req: ClientRequest | null; res: IncomingMessage | null; idle: NodeJS.Timeout | null; done: boolean } | null = null;
+  let current: {
+    req: ClientRequest | null;
+    res: IncomingMessage | null;
+    idle: NodeJS.Timeout | null;
+    done: boolean;
+  } | null = null;
 
   const attempt = (): void => {
     retry = null;
     if (closed) return;
-    const me = { req: null as ClientRequest | null, res: null as IncomingMessage | null, idle: null as NodeJS.Timeout | null, done: false };
+    const me = {
+      req: null as ClientRequest | null,
+      res: null as IncomingMessage | null,
+      idle: null as NodeJS.Timeout | null,
+      done: false,
+    };
     current = me;
     const fail = (e: Error): void => {
       if (me.done) return;
@@ -98,9 +108,11 @@ export function subscribeEvents(deps: SubscribeDeps): Subscription {
             if (me.done) return;
           }
         } catch (e) {
-          fail(e instanceof SseTooLarge || e instanceof SyntaxError
-            ? new ApiError('bad-response', `the helper sent an unusable event: ${(e as Error).message}`)
-            : (e as Error));
+          fail(
+            e instanceof SseTooLarge || e instanceof SyntaxError
+              ? new ApiError('bad-response', `the helper sent an unusable event: ${(e as Error).message}`)
+              : (e as Error),
+          );
         }
       });
       res.on('error', fail);

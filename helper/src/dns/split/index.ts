@@ -43,7 +43,9 @@ export async function applySplitDns(opts: SplitDnsOptions): Promise<SplitDns> {
       return applyLinuxSplitDns(opts);
     }
     default:
-      opts.log.warn(`split DNS is not supported on ${process.platform} yet; Warren names resolve only with \`dig @${opts.address}\``);
+      opts.log.warn(
+        `split DNS is not supported on ${process.platform} yet; Warren names resolve only with \`dig @${opts.address}\``,
+      );
       return { kind: 'none', undo: async () => undefined };
   }
 }

@@ -14,7 +14,8 @@ export const MAX_RESOLV_CONF = 64 * 1024;
 
 const nameserverLine = (address: string): string => `nameserver ${address}`;
 const isNameserver = (line: string): boolean => /^\s*nameserver\s/.test(line);
-const isOurs = (line: string, address: string): boolean => line.trim() === MARKER || line.trim().split(/\s+/).join(' ') === nameserverLine(address);
+const isOurs = (line: string, address: string): boolean =>
+  line.trim() === MARKER || line.trim().split(/\s+/).join(' ') === nameserverLine(address);
 
 /** AddResult is the new file text and notes worth a warning. */
 export interface AddResult {
@@ -31,8 +32,14 @@ export function addManaged(text: string, address: string): AddResult {
   lines.splice(at, 0, MARKER, nameserverLine(address));
   const warnings: string[] = [];
   const servers = lines.filter(isNameserver).length;
-  if (servers > MAXNS) warnings.push(`resolv.conf now lists ${servers} nameservers; glibc uses only the first ${MAXNS}, so the last ones are ignored while Warren runs`);
-  if (lines.some((l) => /^\s*options\s.*\brotate\b/.test(l))) warnings.push('resolv.conf has "options rotate": names outside the Warren zone may be slow and Warren names may fail now and then');
+  if (servers > MAXNS)
+    warnings.push(
+      `resolv.conf now lists ${servers} nameservers; glibc uses only the first ${MAXNS}, so the last ones are ignored while Warren runs`,
+    );
+  if (lines.some((l) => /^\s*options\s.*\brotate\b/.test(l)))
+    warnings.push(
+      'resolv.conf has "options rotate": names outside the Warren zone may be slow and Warren names may fail now and then',
+    );
   return { text: lines.join('\n') + '\n', warnings };
 }
 
@@ -47,7 +54,8 @@ export function removeManaged(text: string, address: string): { text: string; re
 export function readResolvConf(path: string): string {
   let text: string;
   try {
-    if (statSync(path).size > MAX_RESOLV_CONF) throw new Error(`${path} is larger than ${MAX_RESOLV_CONF} bytes; not touching it`);
+    if (statSync(path).size > MAX_RESOLV_CONF)
+      throw new Error(`${path} is larger than ${MAX_RESOLV_CONF} bytes; not touching it`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';

@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../../src-shared/lib/log.js';
@@ -22,21 +31,45 @@ function sandbox(): { dir: string; conf: string; state: string; cleanup(): void 
 }
 
 const noResolved = { resolvedRunDir: '/nonexistent/warren-test', sameNetnsAsInit: () => true };
-const base = (s: { conf: string; state: string }) => ({ adapter: 'warren0', address: ADDR, zone: 'warren.internal', stateDir: s.state, log, resolvConfPath: s.conf, ...noResolved });
+const base = (s: { conf: string; state: string }) => ({
+  adapter: 'warren0',
+  address: ADDR,
+  zone: 'warren.internal',
+  stateDir: s.state,
+  log,
+  resolvConfPath: s.conf,
+  ...noResolved,
+});
 
 test('addManaged and removeManaged, table-driven', () => {
   const cases: Array<[string, string, string]> = [
-    ['before the first nameserver', ORIGINAL, `# from DHCP\nsearch example.com\n${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\nnameserver 192.0.2.54\noptions edns0\n`],
+    [
+      'before the first nameserver',
+      ORIGINAL,
+      `# from DHCP\nsearch example.com\n${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\nnameserver 192.0.2.54\noptions edns0\n`,
+    ],
     ['no nameserver: at the end', 'search x\n', `search x\n${MARKER}\nnameserver ${ADDR}\n`],
     ['empty file', '', `${MARKER}\nnameserver ${ADDR}\n`],
-    ['already managed: not twice', `${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\n`, `${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\n`],
+    [
+      'already managed: not twice',
+      `${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\n`,
+      `${MARKER}\nnameserver ${ADDR}\nnameserver 192.0.2.53\n`,
+    ],
   ];
   for (const [what, input, want] of cases) {
     const { text } = addManaged(input, ADDR);
     assert.equal(text, want, what);
-    assert.equal(removeManaged(text, ADDR).text.trimEnd(), input.trimEnd().replace(`${MARKER}\nnameserver ${ADDR}\n`, ''), `${what}: removal`);
+    assert.equal(
+      removeManaged(text, ADDR).text.trimEnd(),
+      input.trimEnd().replace(`${MARKER}\nnameserver ${ADDR}\n`, ''),
+      `${what}: removal`,
+    );
   }
-  assert.equal(addManaged('nameserver 1.1.1.1\nnameserver 1.0.0.1\nnameserver 8.8.8.8\n', ADDR).warnings.length, 1, 'MAXNS warning');
+  assert.equal(
+    addManaged('nameserver 1.1.1.1\nnameserver 1.0.0.1\nnameserver 8.8.8.8\n', ADDR).warnings.length,
+    1,
+    'MAXNS warning',
+  );
   // another system's similar line stays
   assert.equal(removeManaged('nameserver 100.64.0.10\n', ADDR).removed, 0);
 });
@@ -62,11 +95,16 @@ test('resolv.conf: undo after the file was edited removes only our lines', async
   const s = sandbox();
   try {
     const r = await applyLinuxSplitDns(base(s));
-    const edited = 'nameserver 203.0.113.1\n' + readFileSync(s.conf, 'utf8').replace('options edns0', 'options edns0 timeout:2') + 'search more.example\n';
+    const edited =
+      'nameserver 203.0.113.1\n' +
+      readFileSync(s.conf, 'utf8').replace('options edns0', 'options edns0 timeout:2') +
+      'search more.example\n';
     writeFileSync(s.conf, edited);
     await r.undo();
-    assert.equal(readFileSync(s.conf, 'utf8'),
-      'nameserver 203.0.113.1\n# from DHCP\nsearch example.com\nnameserver 192.0.2.53\nnameserver 192.0.2.54\noptions edns0 timeout:2\nsearch more.example\n');
+    assert.equal(
+      readFileSync(s.conf, 'utf8'),
+      'nameserver 203.0.113.1\n# from DHCP\nsearch example.com\nnameserver 192.0.2.53\nnameserver 192.0.2.54\noptions edns0 timeout:2\nsearch more.example\n',
+    );
   } finally {
     s.cleanup();
   }
@@ -163,7 +201,12 @@ test('systemd-resolved: a failing resolvectl reverts and reports none; no resolv
     await viaFile.undo();
 
     const netns = recorder();
-    const inNetns = await applyLinuxSplitDns({ ...base(s), run: netns.run, resolvedRunDir: s.dir, sameNetnsAsInit: () => false });
+    const inNetns = await applyLinuxSplitDns({
+      ...base(s),
+      run: netns.run,
+      resolvedRunDir: s.dir,
+      sameNetnsAsInit: () => false,
+    });
     assert.equal(inNetns.kind, 'resolv.conf', 'resolved serves the host namespace, not ours');
     assert.deepEqual(netns.calls, []);
     await inNetns.undo();
@@ -186,13 +229,15 @@ test('invalid inputs set nothing up', async () => {
   }
 });
 
-test('a helper in a namespace made by `ip netns add` knows it is not in the machine\'s namespace', (t) => {
+test("a helper in a namespace made by `ip netns add` knows it is not in the machine's namespace", (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root to create a network namespace');
   const name = `wdnst${process.pid}`;
   const script = `import(${JSON.stringify(new URL('./split-linux.js', import.meta.url).href)}).then((m) => console.log(m.inNamedNetns(), m.sameNetnsAsInit()))`;
   execFileSync('ip', ['netns', 'add', name]);
   try {
-    const inside = execFileSync('ip', ['netns', 'exec', name, process.execPath, ...process.execArgv, '-e', script], { encoding: 'utf8' }).trim();
+    const inside = execFileSync('ip', ['netns', 'exec', name, process.execPath, ...process.execArgv, '-e', script], {
+      encoding: 'utf8',
+    }).trim();
     assert.equal(inside, 'true false');
     const outside = execFileSync(process.execPath, [...process.execArgv, '-e', script], { encoding: 'utf8' }).trim();
     assert.equal(outside.split(' ')[0], 'false');

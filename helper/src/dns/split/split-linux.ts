@@ -23,13 +23,19 @@ export async function applyLinuxSplitDns(opts: SplitDnsOptions): Promise<SplitDn
   const run = opts.run ?? runCommand;
   const zone = normaliseName(opts.zone);
   if (zone === null || parseIPv4(opts.address) === null || !/^[A-Za-z0-9_.-]{1,15}$/.test(opts.adapter)) {
-    log.warn(`split DNS not set up: adapter ${JSON.stringify(opts.adapter)}, address ${JSON.stringify(opts.address)} or zone ${JSON.stringify(opts.zone)} is not valid`);
+    log.warn(
+      `split DNS not set up: adapter ${JSON.stringify(opts.adapter)}, address ${JSON.stringify(opts.address)} or zone ${JSON.stringify(opts.zone)} is not valid`,
+    );
     return NONE;
   }
   await recoverLinuxSplitDns(opts.stateDir, log, opts);
   const sameNetns = (opts.sameNetnsAsInit ?? sameNetnsAsInit)();
 
-  if (sameNetns && existsSync(opts.resolvedRunDir ?? DEFAULT_RESOLVED_DIR) && (await run('resolvectl', ['status'])).ok) {
+  if (
+    sameNetns &&
+    existsSync(opts.resolvedRunDir ?? DEFAULT_RESOLVED_DIR) &&
+    (await run('resolvectl', ['status'])).ok
+  ) {
     return applyResolved(opts.adapter, opts.address, zone, opts.stateDir, log, run);
   }
 
@@ -38,16 +44,28 @@ export async function applyLinuxSplitDns(opts: SplitDnsOptions): Promise<SplitDn
     // `ip netns exec` gives a namespace its own resolv.conf only if /etc/netns/NAME/resolv.conf
     // exists; without it this file is the host's, and pointing the host at an address that
     // lives in another namespace would slow every lookup on the machine.
-    log.warn(`split DNS not set up: this helper runs in its own network namespace but ${path} is the host's; ` +
-      'create /etc/netns/NAME/resolv.conf to give the namespace its own');
+    log.warn(
+      `split DNS not set up: this helper runs in its own network namespace but ${path} is the host's; ` +
+        'create /etc/netns/NAME/resolv.conf to give the namespace its own',
+    );
     return NONE;
   }
   return applyResolvConf(path, opts.address, opts.stateDir, log);
 }
 
-async function applyResolved(adapter: string, address: string, zone: string, stateDir: string, log: Logger, run: CommandRunner): Promise<SplitDns> {
+async function applyResolved(
+  adapter: string,
+  address: string,
+  zone: string,
+  stateDir: string,
+  log: Logger,
+  run: CommandRunner,
+): Promise<SplitDns> {
   writeDnsState(stateDir, { kind: 'systemd-resolved', adapter, pid: process.pid });
-  const steps: string[][] = [['dns', adapter, address], ['domain', adapter, `~${zone}`]];
+  const steps: string[][] = [
+    ['dns', adapter, address],
+    ['domain', adapter, `~${zone}`],
+  ];
   for (const args of steps) {
     const r = await run('resolvectl', args);
     if (!r.ok) {
@@ -115,11 +133,15 @@ export async function recoverLinuxSplitDns(stateDir: string, log: Logger, env: S
   if (state.kind === 'systemd-resolved') {
     await (env.run ?? runCommand)('resolvectl', ['revert', state.adapter]);
     clearDnsState(stateDir);
-    log.warn(`split DNS: reverted systemd-resolved settings of ${state.adapter} left by a helper (pid ${state.pid}) that did not stop cleanly`);
+    log.warn(
+      `split DNS: reverted systemd-resolved settings of ${state.adapter} left by a helper (pid ${state.pid}) that did not stop cleanly`,
+    );
     return;
   }
   if (removeFromResolvConf(state.path, state.address, log)) clearDnsState(stateDir);
-  log.warn(`split DNS: removed the nameserver ${state.address} from ${state.path} left by a helper (pid ${state.pid}) that did not stop cleanly`);
+  log.warn(
+    `split DNS: removed the nameserver ${state.address} from ${state.path} left by a helper (pid ${state.pid}) that did not stop cleanly`,
+  );
 }
 
 // once makes undo idempotent: the daemon's teardown and a crash handler may both call it.
@@ -160,7 +182,9 @@ export function inNamedNetns(): boolean {
 export function isMountPoint(path: string): boolean {
   try {
     // mountinfo field 5 is the mount point, with spaces and backslashes octal-escaped.
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === path);
   } catch {
     return false;
   }

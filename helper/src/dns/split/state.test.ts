@@ -37,8 +37,14 @@ test('readDnsState refuses a state file it cannot trust', () => {
   withStateDir((stateDir) => {
     writeDnsState(stateDir, { kind: 'systemd-resolved', adapter: 'warren0', pid: 1 });
     const cases: Array<[string, string]> = [
-      ['relative resolv.conf path', JSON.stringify({ kind: 'resolv.conf', path: 'etc/resolv.conf', address: '100.64.0.1', pid: 1 })],
-      ['address that is not IPv4', JSON.stringify({ kind: 'resolv.conf', path: '/etc/resolv.conf', address: 'example.com', pid: 1 })],
+      [
+        'relative resolv.conf path',
+        JSON.stringify({ kind: 'resolv.conf', path: 'etc/resolv.conf', address: '100.64.0.1', pid: 1 }),
+      ],
+      [
+        'address that is not IPv4',
+        JSON.stringify({ kind: 'resolv.conf', path: '/etc/resolv.conf', address: 'example.com', pid: 1 }),
+      ],
       ['adapter name with a slash', JSON.stringify({ kind: 'systemd-resolved', adapter: '../eth0', pid: 1 })],
       ['unknown kind', JSON.stringify({ kind: 'hosts', path: '/etc/hosts', pid: 1 })],
       ['JSON null', 'null'],

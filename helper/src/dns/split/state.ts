@@ -21,7 +21,13 @@ export function readDnsState(stateDir: string): SplitDnsState | null {
   const v = readJsonState(dnsStatePath(stateDir)) as Record<string, unknown> | null;
   if (v === null || typeof v !== 'object') return null;
   const pid = typeof v.pid === 'number' ? v.pid : 0;
-  if (v.kind === 'resolv.conf' && typeof v.path === 'string' && isAbsolute(v.path) && typeof v.address === 'string' && parseIPv4(v.address) !== null) {
+  if (
+    v.kind === 'resolv.conf' &&
+    typeof v.path === 'string' &&
+    isAbsolute(v.path) &&
+    typeof v.address === 'string' &&
+    parseIPv4(v.address) !== null
+  ) {
     return { kind: 'resolv.conf', path: v.path, address: v.address, pid };
   }
   if (v.kind === 'systemd-resolved' && typeof v.adapter === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(v.adapter)) {

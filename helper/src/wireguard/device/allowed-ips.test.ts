@@ -50,14 +50,17 @@ test('removeValue drops all prefixes of one peer and keeps the others', () => {
 
 test('matches a brute-force longest-prefix search on random tables', () => {
   let seed = 12345;
-  const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed; };
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
   for (let round = 0; round < 20; round++) {
     const t = new AllowedIps<number>();
     const ref = new Map<string, { addr: number; bits: number; value: number }>();
     for (let i = 0; i < 300; i++) {
       // Cluster addresses so prefixes nest and share paths.
       const bits = rnd() % 33;
-      const addr = ((rnd() & 0xff0fffff) & maskOf(bits)) >>> 0;
+      const addr = (rnd() & 0xff0fffff & maskOf(bits)) >>> 0;
       t.insert(addr, bits, i);
       ref.set(`${addr}/${bits}`, { addr, bits, value: i });
       if (rnd() % 10 === 0) {
@@ -71,7 +74,7 @@ test('matches a brute-force longest-prefix search on random tables', () => {
       const a = (rnd() & 0xff0fffff) >>> 0;
       let best: { bits: number; value: number } | undefined;
       for (const e of ref.values()) {
-        if (((a & maskOf(e.bits)) >>> 0) === e.addr && (!best || e.bits > best.bits)) best = e;
+        if ((a & maskOf(e.bits)) >>> 0 === e.addr && (!best || e.bits > best.bits)) best = e;
       }
       assert.equal(t.lookup(a), best?.value, `lookup ${a}`);
     }

@@ -47,7 +47,9 @@ export class AllowedIps<T> {
     addr = (addr & maskOf(bits)) >>> 0;
     let link: { get(): Node<T> | null; set(n: Node<T>): void } = {
       get: () => this.root,
-      set: (n) => { this.root = n; },
+      set: (n) => {
+        this.root = n;
+      },
     };
     for (;;) {
       const node = link.get();
@@ -65,15 +67,27 @@ export class AllowedIps<T> {
       if (common === node.bits) {
         // The new prefix lies below this node: descend by its next bit.
         const parent = node;
-        link = bitAt(addr, node.bits) === 0
-          ? { get: () => parent.child0, set: (n) => { parent.child0 = n; } }
-          : { get: () => parent.child1, set: (n) => { parent.child1 = n; } };
+        link =
+          bitAt(addr, node.bits) === 0
+            ? {
+                get: () => parent.child0,
+                set: (n) => {
+                  parent.child0 = n;
+                },
+              }
+            : {
+                get: () => parent.child1,
+                set: (n) => {
+                  parent.child1 = n;
+                },
+              };
         continue;
       }
       // The paths diverge (or the new prefix is shorter): insert a node at the common prefix.
-      const fresh: Node<T> = common === bits
-        ? { addr, bits, value, child0: null, child1: null }
-        : { addr: (addr & maskOf(common)) >>> 0, bits: common, value: undefined, child0: null, child1: null };
+      const fresh: Node<T> =
+        common === bits
+          ? { addr, bits, value, child0: null, child1: null }
+          : { addr: (addr & maskOf(common)) >>> 0, bits: common, value: undefined, child0: null, child1: null };
       if (bitAt(node.addr, common) === 0) fresh.child0 = node;
       else fresh.child1 = node;
       if (common !== bits) {

@@ -9,7 +9,14 @@ export interface Bind {
   readonly port: number;
   startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to addrs[i]:ports[i]. */
-  sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number;
+  sendBatch(
+    buf: Buffer,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number;
   send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean;
   /** setMark marks every datagram this socket sends (SO_MARK; 0 clears), for full-tunnel routing. */
   setMark(mark: number): void;
@@ -24,7 +31,9 @@ export function openNativeBind(bindIp: string, port: number): Bind {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
-      throw new Error(`UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`);
+      throw new Error(
+        `UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`,
+      );
     }
     throw err;
   }
@@ -34,9 +43,19 @@ export function openNativeBind(bindIp: string, port: number): Bind {
     startReader(maxDatagram, onBatch, onError) {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
-      return native.startReader(sock.fd, 'udp', {
-        maxBatch: MAX_BATCH, slotSize: slotSizeFor(maxDatagram), headroom: 0, pool: 4, mode: native.readerMode('udp'), onError,
-      }, onBatch);
+      return native.startReader(
+        sock.fd,
+        'udp',
+        {
+          maxBatch: MAX_BATCH,
+          slotSize: slotSizeFor(maxDatagram),
+          headroom: 0,
+          pool: 4,
+          mode: native.readerMode('udp'),
+          onError,
+        },
+        onBatch,
+      );
     },
     sendBatch(buf, offsets, lengths, addrs, ports, count) {
       return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrs, ports, count);

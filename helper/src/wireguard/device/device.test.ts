@@ -28,7 +28,12 @@ function udpPacket(src: string, dst: string, payload: Buffer): Buffer {
   return p;
 }
 
-interface Node { dev: Device; tun: FakeTun; bind: FakeBind; pub: Buffer }
+interface Node {
+  dev: Device;
+  tun: FakeTun;
+  bind: FakeBind;
+  pub: Buffer;
+}
 
 function pair(opts: { keepalive?: number } = {}) {
   let now = 1_000_000;
@@ -43,12 +48,34 @@ function pair(opts: { keepalive?: number } = {}) {
   };
   const a = make(0, '192.0.2.1');
   const b = make(1, '192.0.2.2');
-  a.dev.addPeer({ publicKey: b.pub, endpoint: { addr: ip('192.0.2.2'), port: 51820 }, allowedIps: [{ addr: ip('100.64.0.2'), bits: 32 }], persistentKeepalive: opts.keepalive ?? 0, name: 'b' });
-  b.dev.addPeer({ publicKey: a.pub, allowedIps: [{ addr: ip('100.64.0.1'), bits: 32 }], persistentKeepalive: 0, name: 'a' });
+  a.dev.addPeer({
+    publicKey: b.pub,
+    endpoint: { addr: ip('192.0.2.2'), port: 51820 },
+    allowedIps: [{ addr: ip('100.64.0.2'), bits: 32 }],
+    persistentKeepalive: opts.keepalive ?? 0,
+    name: 'b',
+  });
+  b.dev.addPeer({
+    publicKey: a.pub,
+    allowedIps: [{ addr: ip('100.64.0.1'), bits: 32 }],
+    persistentKeepalive: 0,
+    name: 'a',
+  });
   a.dev.start();
   b.dev.start();
-  const stop = (): void => { a.dev.stop(); b.dev.stop(); };
-  return { a, b, net, stop, advance: (ms: number) => { now += ms; } };
+  const stop = (): void => {
+    a.dev.stop();
+    b.dev.stop();
+  };
+  return {
+    a,
+    b,
+    net,
+    stop,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
@@ -165,8 +192,11 @@ test('setUp(false) drops traffic both ways and erases sessions; setUp(true) rest
     b.tun.inject(udpPacket('100.64.0.2', '100.64.0.1', Buffer.from('towards a')));
     await until(() => a.dev.drops.get('disconnected') >= 2);
     assert.equal(a.dev.drops.get('disconnected'), 2, 'one packet each way was dropped as disconnected');
-    assert.equal(net.sent.filter((s) => s.data.readUInt32LE(0) === 4 && s.to === `${ip('192.0.2.2')}:51820`).length,
-      dataBefore, 'nothing more was sent to b');
+    assert.equal(
+      net.sent.filter((s) => s.data.readUInt32LE(0) === 4 && s.to === `${ip('192.0.2.2')}:51820`).length,
+      dataBefore,
+      'nothing more was sent to b',
+    );
     assert.equal(b.tun.written.length, 1);
     assert.equal(a.tun.written.length, 0);
     // The responder rate-limits initiations per peer (20 ms apart); a real reconnect is later.

@@ -83,7 +83,8 @@ export class Device {
       isUnderLoad: () => this.handshakesInWindow > HANDSHAKES_PER_SECOND_UNDER_LOAD,
     });
     if (this.log.enabled('debug')) {
-      this.drops.onDrop = (reason, n) => this.log.rateLimited(`drop:${reason}`, 1000).debug(`dropped ${n} packet(s): ${reason}`);
+      this.drops.onDrop = (reason, n) =>
+        this.log.rateLimited(`drop:${reason}`, 1000).debug(`dropped ${n} packet(s): ${reason}`);
     }
     this.outbound = new OutboundPath(this);
     this.inbound = new InboundPath(this);
@@ -126,7 +127,10 @@ export class Device {
     // Only the old allowed IPs are taken out: routes through an exit node also point at the
     // peer and belong to ExitRoutes.
     for (const p of peer.allowedIps) {
-      if (this.routes.exact(p.addr, p.bits) === peer && !cfg.allowedIps.some((n) => n.addr === p.addr && n.bits === p.bits)) {
+      if (
+        this.routes.exact(p.addr, p.bits) === peer &&
+        !cfg.allowedIps.some((n) => n.addr === p.addr && n.bits === p.bits)
+      ) {
         this.routes.remove(p.addr, p.bits);
       }
     }
@@ -134,8 +138,11 @@ export class Device {
     for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
     peer.name = cfg.name ?? null;
     peer.noise.persistentKeepalive = cfg.persistentKeepalive;
-    const moved = cfg.endpoint !== undefined &&
-      (prevEndpoint === undefined || prevEndpoint.addr !== cfg.endpoint.addr || prevEndpoint.port !== cfg.endpoint.port);
+    const moved =
+      cfg.endpoint !== undefined &&
+      (prevEndpoint === undefined ||
+        prevEndpoint.addr !== cfg.endpoint.addr ||
+        prevEndpoint.port !== cfg.endpoint.port);
     if (cfg.endpoint && (moved || !peer.hasEndpoint)) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
     return peer;
   }
@@ -185,9 +192,11 @@ export class Device {
 
   /** start runs the readers and the timers. */
   start(): void {
-    const onError = (what: string) => (e: Error): void => {
-      this.log.error(`${what} reader stopped: ${e.message}`);
-    };
+    const onError =
+      (what: string) =>
+      (e: Error): void => {
+        this.log.error(`${what} reader stopped: ${e.message}`);
+      };
     this.readers.push(this.tun.startReader((b) => this.outbound.onBatch(b), onError('adapter')));
     this.readers.push(this.bind.startReader(this.opts.mtu + 64, (b) => this.inbound.onBatch(b), onError('UDP')));
     this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -211,7 +220,8 @@ export class Device {
    * unless roamGuard says no. */
   roam(peer: DevicePeer, addr: number, port: number): void {
     if (this.roamGuard !== null && !this.roamGuard(peer, addr, port)) return;
-    if (peer.setEndpoint(addr, port)) this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+    if (peer.setEndpoint(addr, port))
+      this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
   }
 
   /** countHandshake feeds the load estimate that decides when cookies are demanded. */

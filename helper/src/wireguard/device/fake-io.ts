@@ -44,12 +44,18 @@ export class FakeBind implements Bind {
   private scheduled = false;
   private slotSize = 2048;
 
-  constructor(private readonly net: FakeNetwork, public addr: number, readonly port: number) {}
+  constructor(
+    private readonly net: FakeNetwork,
+    public addr: number,
+    readonly port: number,
+  ) {}
 
   startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.slotSize = slotSizeFor(maxDatagram);
     this.onBatch = onBatch;
-    return fakeReader(() => { this.onBatch = null; });
+    return fakeReader(() => {
+      this.onBatch = null;
+    });
   }
 
   enqueue(data: Buffer, addr: number, port: number): void {
@@ -58,12 +64,20 @@ export class FakeBind implements Bind {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      while (this.queue.length > 0 && this.onBatch) this.onBatch(makeBatch(this.queue.splice(0, MAX_BATCH), this.slotSize, 0));
+      while (this.queue.length > 0 && this.onBatch)
+        this.onBatch(makeBatch(this.queue.splice(0, MAX_BATCH), this.slotSize, 0));
       this.queue = [];
     });
   }
 
-  sendBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, count: number): number {
+  sendBatch(
+    buf: Buffer,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number {
     for (let i = 0; i < count; i++) {
       this.send(buf, offsets[i]!, lengths[i]!, addrs[i]!, ports[i]!);
     }

@@ -7,7 +7,10 @@ import type { NoisePeer } from '../noise/index.js';
 export const MAX_STAGED = 1024;
 
 /** Prefix is an IPv4 prefix in host order. */
-export interface Prefix { addr: number; bits: number }
+export interface Prefix {
+  addr: number;
+  bits: number;
+}
 
 /** DevicePeer is one configured peer. */
 export class DevicePeer {

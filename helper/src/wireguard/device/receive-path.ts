@@ -55,7 +55,8 @@ export class InboundPath {
       }
     }
     if (m > 0 && dev.log.enabled('trace')) {
-      for (let j = 0; j < m; j++) dev.log.trace(`tunnel → adapter: ${describePacket(buf, this.tunOffsets[j]!, this.tunLengths[j]!)}`);
+      for (let j = 0; j < m; j++)
+        dev.log.trace(`tunnel → adapter: ${describePacket(buf, this.tunOffsets[j]!, this.tunLengths[j]!)}`);
     }
     if (m > 0) {
       const written = dev.tun.writeBatch(buf, this.tunOffsets, this.tunLengths, m);

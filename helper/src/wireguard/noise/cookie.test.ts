@@ -48,7 +48,10 @@ test('a cookie is bound to the source address and port', () => {
   cookieRound(a, b, 0);
   clock.now = REKEY_TIMEOUT;
   const init = a.peer.initiate(clock.now)!;
-  for (const from of [{ ip: '192.0.2.9', port: 51820 }, { ip: a.addr.ip, port: 51821 }]) {
+  for (const from of [
+    { ip: '192.0.2.9', port: 51820 },
+    { ip: a.addr.ip, port: 51821 },
+  ]) {
     assert.equal(b.core.receiveControl(init, from, clock.now).drop, 'bad-mac2-cookie-sent', JSON.stringify(from));
   }
   assert.equal(b.core.receiveControl(init, a.addr, clock.now).drop, null);
@@ -58,7 +61,11 @@ test('cookies expire: the initiator stops using one and the responder rotates it
   const { a, b, clock } = makePair({ underLoadB: () => true });
   cookieRound(a, b, 0);
   clock.now = COOKIE_REFRESH_TIME;
-  assert.notDeepEqual(mac2Of(a.peer.initiate(clock.now)!), Buffer.alloc(16), 'still fresh at exactly COOKIE_REFRESH_TIME');
+  assert.notDeepEqual(
+    mac2Of(a.peer.initiate(clock.now)!),
+    Buffer.alloc(16),
+    'still fresh at exactly COOKIE_REFRESH_TIME',
+  );
   clock.now = COOKIE_REFRESH_TIME + REKEY_TIMEOUT;
   const stale = a.peer.initiate(clock.now)!;
   assert.deepEqual(mac2Of(stale), Buffer.alloc(16), 'the stale cookie is not used');

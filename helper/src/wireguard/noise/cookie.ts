@@ -50,7 +50,10 @@ export class CookieChecker {
   private secret: Buffer | null = null;
   private secretSetAt = 0;
 
-  constructor(ourPublicKey: Buffer, private readonly random: (n: number) => Buffer) {
+  constructor(
+    ourPublicKey: Buffer,
+    private readonly random: (n: number) => Buffer,
+  ) {
     this.mac1Key = mac1Key(ourPublicKey);
     this.encryptionKey = cookieKey(ourPublicKey);
   }

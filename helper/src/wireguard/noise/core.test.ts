@@ -12,7 +12,14 @@ import { generatePrivateKey } from '../../../../src-shared/lib/keys.js';
 import { INIT } from './messages.js';
 import { sealTransport } from './transport.js';
 import {
-  control, deliverTransport, established, handshake, makeCore, makePair, sendData, type Delivered,
+  control,
+  deliverTransport,
+  established,
+  handshake,
+  makeCore,
+  makePair,
+  sendData,
+  type Delivered,
 } from './testkit.js';
 
 function plaintextOf(r: Delivered): Buffer {
@@ -128,7 +135,12 @@ test('refused handshake messages', () => {
   const stranger = makeCore(generatePrivateKey(), { now: 0 });
   stranger.addPeer(b.core.publicKey);
   const strangerInit = stranger.getPeer(b.core.publicKey)!.initiate(0)!;
-  assert.deepEqual(control(b, a, strangerInit, 0), { peer: null, reply: null, sessionReady: false, drop: 'unknown-peer' });
+  assert.deepEqual(control(b, a, strangerInit, 0), {
+    peer: null,
+    reply: null,
+    sessionReady: false,
+    drop: 'unknown-peer',
+  });
 
   const ok = control(b, a, init, 0);
   assert.equal(ok.drop, null);

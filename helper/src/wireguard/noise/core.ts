@@ -36,7 +36,10 @@ export interface ControlResult {
   drop: DropReason | null;
 }
 
-interface IndexEntry { peer: NoisePeer; keypair: Keypair | null }
+interface IndexEntry {
+  peer: NoisePeer;
+  keypair: Keypair | null;
+}
 
 function dropped(drop: DropReason): ControlResult {
   return { peer: null, reply: null, sessionReady: false, drop };
@@ -139,10 +142,14 @@ export class NoiseCore {
   receiveControl(msg: Buffer, from: Endpoint, now: number): ControlResult {
     if (msg.length < 4) return dropped('bad-length');
     switch (msg.readUInt32LE(0)) {
-      case MessageType.Initiation: return this.onInitiation(msg, from, now);
-      case MessageType.Response: return this.onResponse(msg, from, now);
-      case MessageType.CookieReply: return this.onCookieReply(msg, now);
-      default: return dropped('bad-type');
+      case MessageType.Initiation:
+        return this.onInitiation(msg, from, now);
+      case MessageType.Response:
+        return this.onResponse(msg, from, now);
+      case MessageType.CookieReply:
+        return this.onCookieReply(msg, now);
+      default:
+        return dropped('bad-type');
     }
   }
 
@@ -171,7 +178,12 @@ export class NoiseCore {
   private checkMacs(msg: Buffer, sender: number, from: Endpoint, now: number): ControlResult | null {
     if (!this.checker.checkMac1(msg)) return dropped('bad-mac1');
     if (this.isUnderLoad() && !this.checker.checkMac2(msg, from, now)) {
-      return { peer: null, reply: this.checker.createReply(msg, sender, from, now), sessionReady: false, drop: 'bad-mac2-cookie-sent' };
+      return {
+        peer: null,
+        reply: this.checker.createReply(msg, sender, from, now),
+        sessionReady: false,
+        drop: 'bad-mac2-cookie-sent',
+      };
     }
     return null;
   }

@@ -8,7 +8,19 @@ import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import {
-  aeadOpen, aeadSeal, counterNonce, dh, hash, hmac, kdf1, kdf2, kdf3, mac, tai64n, xaeadOpen, xaeadSeal,
+  aeadOpen,
+  aeadSeal,
+  counterNonce,
+  dh,
+  hash,
+  hmac,
+  kdf1,
+  kdf2,
+  kdf3,
+  mac,
+  tai64n,
+  xaeadOpen,
+  xaeadSeal,
 } from './crypto.js';
 import { CONSTRUCTION, IDENTIFIER, LABEL_MAC1 } from './constants.js';
 import { mac1Key } from './cookie.js';
@@ -30,14 +42,20 @@ function refKdf(n: number, key: Uint8Array, input: Uint8Array): Buffer[] {
 }
 
 test('HASH is BLAKE2s-256 (RFC 7693 appendix B vector)', () => {
-  assert.equal(hash(Buffer.from('abc')).toString('hex'), '508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982');
+  assert.equal(
+    hash(Buffer.from('abc')).toString('hex'),
+    '508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982',
+  );
   assert.deepEqual(hash(Buffer.from('ab'), Buffer.from('c')), hash(Buffer.from('abc')));
 });
 
 test('initial chaining key and hash match the values every WireGuard implementation uses', () => {
   const ck = hash(Buffer.from(CONSTRUCTION));
   assert.equal(ck.toString('hex'), '60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36');
-  assert.equal(hash(ck, Buffer.from(IDENTIFIER)).toString('hex'), '2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3');
+  assert.equal(
+    hash(ck, Buffer.from(IDENTIFIER)).toString('hex'),
+    '2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3',
+  );
 });
 
 test('HMAC-BLAKE2s from OpenSSL equals RFC 2104 HMAC over BLAKE2s (@noble)', () => {
@@ -61,8 +79,10 @@ test('KDF1/KDF2/KDF3 match an independent implementation', () => {
 test('MAC is keyed BLAKE2s with a 16-byte output', () => {
   // The BLAKE2 reference keyed vector (key 00..1f, empty input, 32-byte output) pins @noble's keyed mode.
   const key = Buffer.from([...Array(32).keys()]);
-  assert.equal(Buffer.from(blake2s(new Uint8Array(0), { key })).toString('hex'),
-    '48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49');
+  assert.equal(
+    Buffer.from(blake2s(new Uint8Array(0), { key })).toString('hex'),
+    '48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49',
+  );
   const m = mac(key, Buffer.from('hello'));
   assert.equal(m.length, 16);
   // A 16-byte BLAKE2s is its own function (the length is in the parameter block), not a truncation.
@@ -105,7 +125,10 @@ test('XAEAD round-trips and refuses a different AAD', () => {
 test('DH is X25519 (RFC 7748 §6.1) and refuses low-order points', () => {
   const alicePriv = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
   const bobPub = hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-  assert.equal(dh(alicePriv, bobPub)?.toString('hex'), '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+  assert.equal(
+    dh(alicePriv, bobPub)?.toString('hex'),
+    '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+  );
   for (const low of [Buffer.alloc(32), hex('0100000000000000000000000000000000000000000000000000000000000000')]) {
     assert.equal(dh(alicePriv, low), null);
   }

@@ -2,10 +2,7 @@
 // HMAC, KDF1..3, MAC, AEAD, XAEAD, DH and TAI64N. OpenSSL (node:crypto) does the work where
 // it offers the primitive; keyed BLAKE2s and XChaCha20-Poly1305 come from @noble because
 // OpenSSL's BLAKE2s in Node has no key parameter and OpenSSL has no XChaCha.
-import {
-  createCipheriv, createDecipheriv, createHash, createHmac,
-  diffieHellman, type KeyObject,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, diffieHellman, type KeyObject } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { MAC_SIZE, TAG_SIZE, TAI64N_SIZE } from './constants.js';

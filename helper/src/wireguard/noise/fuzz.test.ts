@@ -9,26 +9,43 @@ import { control, deliverTransport, established, handshake, sendData, type Side 
 import type { DropReason } from './types.js';
 
 const REASONS: ReadonlySet<DropReason> = new Set<DropReason>([
-  'bad-length', 'bad-type', 'bad-mac1', 'bad-mac2-cookie-sent', 'bad-cookie', 'bad-key', 'unknown-peer',
-  'decrypt-failed', 'replayed-timestamp', 'initiation-flood', 'unknown-index', 'no-handshake', 'replayed-counter',
-  'counter-limit', 'expired-keypair',
+  'bad-length',
+  'bad-type',
+  'bad-mac1',
+  'bad-mac2-cookie-sent',
+  'bad-cookie',
+  'bad-key',
+  'unknown-peer',
+  'decrypt-failed',
+  'replayed-timestamp',
+  'initiation-flood',
+  'unknown-index',
+  'no-handshake',
+  'replayed-counter',
+  'counter-limit',
+  'expired-keypair',
 ]);
 
 function mutate(seed: Buffer): Buffer {
   switch (randomInt(5)) {
-    case 0: return seed.subarray(0, randomInt(seed.length)); // truncated
-    case 1: return Buffer.concat([seed, randomBytes(randomInt(1, 64))]); // extended
-    case 2: { // a few bits flipped
+    case 0:
+      return seed.subarray(0, randomInt(seed.length)); // truncated
+    case 1:
+      return Buffer.concat([seed, randomBytes(randomInt(1, 64))]); // extended
+    case 2: {
+      // a few bits flipped
       const b = Buffer.from(seed);
       for (let i = randomInt(1, 4); i > 0; i--) b[randomInt(b.length)]! ^= 1 << randomInt(8);
       return b;
     }
-    case 3: { // random body behind a plausible type word
+    case 3: {
+      // random body behind a plausible type word
       const b = randomBytes(randomInt(0, 200));
       if (b.length >= 4) b.writeUInt32LE(randomInt(1, 5), 0);
       return b;
     }
-    default: return randomBytes(randomInt(0, 200)); // pure noise
+    default:
+      return randomBytes(randomInt(0, 200)); // pure noise
   }
 }
 
@@ -53,7 +70,12 @@ test('10k hostile datagrams are dropped with a reason and never throw', () => {
   loaded = true;
   const cookieReply = control(b, a, a.peer.initiate(clock.now + REKEY_TIMEOUT)!, clock.now).reply!;
   loaded = false;
-  const seeds: Array<[Side, Side, Buffer]> = [[b, a, init], [a, b, resp], [a, b, cookieReply], [b, a, data]];
+  const seeds: Array<[Side, Side, Buffer]> = [
+    [b, a, init],
+    [a, b, resp],
+    [a, b, cookieReply],
+    [b, a, data],
+  ];
 
   const seen = new Map<string, number>();
   for (let i = 0; i < 10_000; i++) {
@@ -75,7 +97,14 @@ test('10k hostile datagrams are dropped with a reason and never throw', () => {
     seen.set(drop, (seen.get(drop) ?? 0) + 1);
   }
   loaded = false;
-  for (const r of ['bad-length', 'bad-type', 'bad-mac1', 'unknown-index', 'decrypt-failed', 'replayed-counter'] as const) {
+  for (const r of [
+    'bad-length',
+    'bad-type',
+    'bad-mac1',
+    'unknown-index',
+    'decrypt-failed',
+    'replayed-counter',
+  ] as const) {
     assert.ok((seen.get(r) ?? 0) > 0, `exercised ${r}`);
   }
   // Both cores still work.

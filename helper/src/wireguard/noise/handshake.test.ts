@@ -27,15 +27,29 @@ function nonce(counter: bigint): Buffer {
   n.writeBigUInt64LE(counter, 4);
   return n;
 }
-const AEAD = (k: Uint8Array, c: bigint, p: Uint8Array, a: Uint8Array): Buffer => Buffer.from(chacha20poly1305(k, nonce(c), a).encrypt(p));
-const UNAEAD = (k: Uint8Array, c: bigint, s: Uint8Array, a: Uint8Array): Buffer => Buffer.from(chacha20poly1305(k, nonce(c), a).decrypt(s));
+const AEAD = (k: Uint8Array, c: bigint, p: Uint8Array, a: Uint8Array): Buffer =>
+  Buffer.from(chacha20poly1305(k, nonce(c), a).encrypt(p));
+const UNAEAD = (k: Uint8Array, c: bigint, s: Uint8Array, a: Uint8Array): Buffer =>
+  Buffer.from(chacha20poly1305(k, nonce(c), a).decrypt(s));
 function DH(priv: Buffer, pub: Buffer): Buffer {
   return diffieHellman({
-    privateKey: createPrivateKey({ key: cat(Buffer.from('302e020100300506032b656e04220420', 'hex'), priv), format: 'der', type: 'pkcs8' }),
-    publicKey: createPublicKey({ key: cat(Buffer.from('302a300506032b656e032100', 'hex'), pub), format: 'der', type: 'spki' }),
+    privateKey: createPrivateKey({
+      key: cat(Buffer.from('302e020100300506032b656e04220420', 'hex'), priv),
+      format: 'der',
+      type: 'pkcs8',
+    }),
+    publicKey: createPublicKey({
+      key: cat(Buffer.from('302a300506032b656e032100', 'hex'), pub),
+      format: 'der',
+      type: 'spki',
+    }),
   });
 }
-const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
 
 test('a from-the-paper initiator completes a handshake with NoiseCore and they share keys', () => {
   const clock = { now: 0 };

@@ -5,15 +5,30 @@
 // so a bad message never disturbs a handshake in progress.
 import type { KeyObject } from 'node:crypto';
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER, KEY_SIZE, TAI64N_SIZE } from './constants.js';
-import { aeadOpen, aeadSeal, dh, EMPTY_BYTES, hash, kdf1, kdf2, kdf3, privateKeyObject, rawPublicKey } from './crypto.js';
+import {
+  aeadOpen,
+  aeadSeal,
+  dh,
+  EMPTY_BYTES,
+  hash,
+  kdf1,
+  kdf2,
+  kdf3,
+  privateKeyObject,
+  rawPublicKey,
+} from './crypto.js';
 import { writeInitiation, writeResponse, type Initiation, type Response } from './messages.js';
 import type { DropReason } from './types.js';
 
 /** Identity is our static key pair. */
-export interface Identity { privateKey: KeyObject; publicKey: Buffer }
+export interface Identity {
+  privateKey: KeyObject;
+  publicKey: Buffer;
+}
 
 /** HandshakeState follows wireguard-go's handshake states. */
-export type HandshakeState = 'zeroed' | 'initiation-created' | 'initiation-consumed' | 'response-created' | 'response-consumed';
+export type HandshakeState =
+  'zeroed' | 'initiation-created' | 'initiation-consumed' | 'response-created' | 'response-consumed';
 
 const INITIAL_CHAIN_KEY = hash(Buffer.from(CONSTRUCTION, 'latin1'));
 const INITIAL_HASH = hash(INITIAL_CHAIN_KEY, Buffer.from(IDENTIFIER, 'latin1'));
@@ -67,7 +82,10 @@ export function nextTimestamp(stamp: Buffer, last: Buffer): Buffer {
   const out = Buffer.from(last);
   let nanos = out.readUInt32BE(8) + 0x1000000;
   let secs = out.readBigUInt64BE(0);
-  if (nanos >= 1_000_000_000) { nanos = 0; secs += 1n; }
+  if (nanos >= 1_000_000_000) {
+    nanos = 0;
+    secs += 1n;
+  }
   out.writeBigUInt64BE(secs, 0);
   out.writeUInt32BE(nanos, 8);
   return out;
@@ -75,7 +93,13 @@ export function nextTimestamp(stamp: Buffer, last: Buffer): Buffer {
 
 /** createInitiation builds message 1 (§5.4.2) with zero macs and moves to 'initiation-created';
  * null if their key is unusable. */
-export function createInitiation(id: Identity, hs: Handshake, ephemeral: KeyObject, timestamp: Buffer, sender: number): Buffer | null {
+export function createInitiation(
+  id: Identity,
+  hs: Handshake,
+  ephemeral: KeyObject,
+  timestamp: Buffer,
+  sender: number,
+): Buffer | null {
   if (!hs.staticStatic) return null;
   const ePub = rawPublicKey(ephemeral);
   const es = dh(ephemeral, hs.remoteStatic);
@@ -100,7 +124,12 @@ export function createInitiation(id: Identity, hs: Handshake, ephemeral: KeyObje
 }
 
 /** InitiationStage is an initiation whose static key has been decrypted but not yet checked. */
-export interface InitiationStage { remoteStatic: Buffer; hash: Buffer; chainKey: Buffer; msg: Initiation }
+export interface InitiationStage {
+  remoteStatic: Buffer;
+  hash: Buffer;
+  chainKey: Buffer;
+  msg: Initiation;
+}
 
 /** openInitiationStatic does the first half of consuming message 1: it learns who sent it. */
 export function openInitiationStatic(id: Identity, msg: Initiation): InitiationStage | DropReason {
@@ -187,7 +216,13 @@ export function consumeResponse(id: Identity, hs: Handshake, msg: Response): Dro
 }
 
 /** SessionKeys are the outputs of §5.4.5. */
-export interface SessionKeys { sendKey: Buffer; recvKey: Buffer; isInitiator: boolean; localIndex: number; remoteIndex: number }
+export interface SessionKeys {
+  sendKey: Buffer;
+  recvKey: Buffer;
+  isInitiator: boolean;
+  localIndex: number;
+  remoteIndex: number;
+}
 
 /** deriveSession computes the transport keys from a finished handshake and erases the
  * handshake state; null if the handshake is not finished. */

@@ -7,9 +7,17 @@ export { NoisePeer, type TickAction } from './peer.js';
 export { Keypair } from './keypair.js';
 export { ReplayWindow, WINDOW_SIZE } from './replay.js';
 export {
-  MessageType, messageType, parseTransportHeader, writeTransportHeader,
-  INITIATION_SIZE, RESPONSE_SIZE, COOKIE_REPLY_SIZE, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE,
-  type MessageTypeValue, type TransportHeader,
+  MessageType,
+  messageType,
+  parseTransportHeader,
+  writeTransportHeader,
+  INITIATION_SIZE,
+  RESPONSE_SIZE,
+  COOKIE_REPLY_SIZE,
+  TRANSPORT_HEADER_SIZE,
+  TRANSPORT_MIN_SIZE,
+  type MessageTypeValue,
+  type TransportHeader,
 } from './messages.js';
 export { sealTransport, openTransport, paddingFor, PADDING_MULTIPLE } from './transport.js';
 export { counterNonce } from './crypto.js';

@@ -15,9 +15,14 @@ import { NoiseCore, openTransport, sealTransport, MessageType, type NoisePeer } 
 import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 
 const WG_GO = '/usr/bin/wireguard-go';
-const skipReason = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
-  : !existsSync(WG_GO) ? 'wireguard-go is not installed'
-    : !existsSync('/dev/net/tun') ? '/dev/net/tun is missing' : null;
+const skipReason =
+  process.getuid?.() !== 0
+    ? 'needs root (network namespaces)'
+    : !existsSync(WG_GO)
+      ? 'wireguard-go is not installed'
+      : !existsSync('/dev/net/tun')
+        ? '/dev/net/tun is missing'
+        : null;
 
 const tag = String(process.pid % 100000);
 const ns = `wgnoise${tag}`;
@@ -109,7 +114,10 @@ function onDatagram(msg: Buffer, from: { address: string; port: number }): void 
 function waitFor<T>(what: string, ms: number, arm: (resolve: (v: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    arm((v) => { clearTimeout(timer); resolve(v); });
+    arm((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
   });
 }
 
@@ -131,7 +139,12 @@ before(async () => {
   wg = spawn('ip', ['netns', 'exec', ns, WG_GO, '-f', wgIf], { stdio: 'ignore' });
   const sockPath = `/var/run/wireguard/${wgIf}.sock`;
   await waitFor<void>('wireguard-go to start', 5000, (done) => {
-    const poll = setInterval(() => { if (existsSync(sockPath)) { clearInterval(poll); done(); } }, 50);
+    const poll = setInterval(() => {
+      if (existsSync(sockPath)) {
+        clearInterval(poll);
+        done();
+      }
+    }, 50);
   });
   sock = createSocket('udp4');
   sock.on('message', onDatagram);
@@ -139,8 +152,23 @@ before(async () => {
   const ourPort = sock.address().port;
   core = new NoiseCore({ privateKey: ourPrivate, isUnderLoad: () => underLoad });
   peer = core.addPeer(publicKeyFromPrivate(theirPrivate), { presharedKey: psk });
-  sh('wg', 'set', wgIf, 'private-key', keyFile, 'listen-port', String(WG_PORT),
-    'peer', formatKey(core.publicKey), 'preshared-key', pskFile, 'allowed-ips', `${ourTunnelIp.join('.')}/32`, 'endpoint', `${hostIp}:${ourPort}`);
+  sh(
+    'wg',
+    'set',
+    wgIf,
+    'private-key',
+    keyFile,
+    'listen-port',
+    String(WG_PORT),
+    'peer',
+    formatKey(core.publicKey),
+    'preshared-key',
+    pskFile,
+    'allowed-ips',
+    `${ourTunnelIp.join('.')}/32`,
+    'endpoint',
+    `${hostIp}:${ourPort}`,
+  );
   sh('ip', '-n', ns, 'addr', 'add', `${theirTunnelIp.join('.')}/24`, 'dev', wgIf);
   sh('ip', '-n', ns, 'link', 'set', wgIf, 'up');
   ticker = setInterval(() => {
@@ -155,44 +183,86 @@ after(() => {
   if (ticker) clearInterval(ticker);
   sock?.close();
   if (wg?.pid && wg.exitCode === null) wg.kill('SIGTERM');
-  try { sh('ip', 'netns', 'del', ns); } catch { /* not created */ }
-  try { sh('ip', 'link', 'del', vethHost); } catch { /* went with the namespace */ }
+  try {
+    sh('ip', 'netns', 'del', ns);
+  } catch {
+    /* not created */
+  }
+  try {
+    sh('ip', 'link', 'del', vethHost);
+  } catch {
+    /* went with the namespace */
+  }
   rmSync(`/var/run/wireguard/${wgIf}.sock`, { force: true });
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-test('we initiate to wireguard-go and ping through the tunnel', { skip: skipReason ?? false, timeout: 20_000 }, async () => {
-  const ready = waitFor<void>('the handshake response', 8000, (done) => { onSession = done; });
-  const init = peer.initiate(now());
-  assert.ok(init);
-  send(init);
-  await ready;
-  const payload = Buffer.from('warren-noise-interop');
-  const reply = waitFor<Buffer>('the echo reply', 8000, (done) => {
-    onPacket = (ip) => { if (ip[9] === 1 && ip[20] === 0) done(ip); };
-  });
-  sendData(icmpEcho(8, ourTunnelIp, theirTunnelIp, 0x4242, 1, payload));
-  const ip = await reply;
-  assert.deepEqual([...ip.subarray(12, 16)], theirTunnelIp);
-  assert.deepEqual([...ip.subarray(16, 20)], ourTunnelIp);
-  assert.equal(ip.readUInt16BE(24), 0x4242);
-  assert.ok(ip.subarray(28).equals(payload));
-});
+test(
+  'we initiate to wireguard-go and ping through the tunnel',
+  { skip: skipReason ?? false, timeout: 20_000 },
+  async () => {
+    const ready = waitFor<void>('the handshake response', 8000, (done) => {
+      onSession = done;
+    });
+    const init = peer.initiate(now());
+    assert.ok(init);
+    send(init);
+    await ready;
+    const payload = Buffer.from('warren-noise-interop');
+    const reply = waitFor<Buffer>('the echo reply', 8000, (done) => {
+      onPacket = (ip) => {
+        if (ip[9] === 1 && ip[20] === 0) done(ip);
+      };
+    });
+    sendData(icmpEcho(8, ourTunnelIp, theirTunnelIp, 0x4242, 1, payload));
+    const ip = await reply;
+    assert.deepEqual([...ip.subarray(12, 16)], theirTunnelIp);
+    assert.deepEqual([...ip.subarray(16, 20)], ourTunnelIp);
+    assert.equal(ip.readUInt16BE(24), 0x4242);
+    assert.ok(ip.subarray(28).equals(payload));
+  },
+);
 
 /** pingFromNamespace makes wireguard-go forget its session with us (a fresh peer entry) and
  * pings our tunnel address, so wireguard-go starts a handshake; it resolves with the ICMP echo
  * request that arrives through the tunnel and the ping's exit. */
-function pingFromNamespace(waitMs: number): { request: Promise<Buffer>; exit: Promise<number | null>; kill: () => void } {
+function pingFromNamespace(waitMs: number): {
+  request: Promise<Buffer>;
+  exit: Promise<number | null>;
+  kill: () => void;
+} {
   sh('wg', 'set', wgIf, 'peer', formatKey(core.publicKey), 'remove');
-  sh('wg', 'set', wgIf, 'peer', formatKey(core.publicKey), 'preshared-key', join(tmp, 'psk.key'),
-    'allowed-ips', `${ourTunnelIp.join('.')}/32`, 'endpoint', `${hostIp}:${sock!.address().port}`);
+  sh(
+    'wg',
+    'set',
+    wgIf,
+    'peer',
+    formatKey(core.publicKey),
+    'preshared-key',
+    join(tmp, 'psk.key'),
+    'allowed-ips',
+    `${ourTunnelIp.join('.')}/32`,
+    'endpoint',
+    `${hostIp}:${sock!.address().port}`,
+  );
   const request = waitFor<Buffer>('the echo request', waitMs, (done) => {
-    onPacket = (ip) => { if (ip[9] === 1 && ip[20] === 8) done(ip); };
+    onPacket = (ip) => {
+      if (ip[9] === 1 && ip[20] === 8) done(ip);
+    };
   });
-  const ping = spawn('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', String(Math.ceil(waitMs / 1000)), ourTunnelIp.join('.')],
-    { stdio: 'ignore' });
+  const ping = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'ping', '-c', '1', '-W', String(Math.ceil(waitMs / 1000)), ourTunnelIp.join('.')],
+    { stdio: 'ignore' },
+  );
   const exit = new Promise<number | null>((resolve) => ping.on('exit', resolve));
-  return { request, exit, kill: () => { if (ping.exitCode === null) ping.kill(); } };
+  return {
+    request,
+    exit,
+    kill: () => {
+      if (ping.exitCode === null) ping.kill();
+    },
+  };
 }
 
 function answerEcho(ip: Buffer): void {
@@ -200,32 +270,43 @@ function answerEcho(ip: Buffer): void {
   sendData(icmpEcho(0, ourTunnelIp, theirTunnelIp, icmp.readUInt16BE(4), icmp.readUInt16BE(6), icmp.subarray(8)));
 }
 
-test('wireguard-go initiates to us and its ping is answered', { skip: skipReason ?? false, timeout: 20_000 }, async () => {
-  const ping = pingFromNamespace(8000);
-  try {
-    const ip = await ping.request;
-    // Receiving on the responder's new session confirmed it, so we can answer at once.
-    assert.ok(peer.sendKeypair(now()));
-    assert.equal(peer.sendKeypair(now())!.isInitiator, false);
-    answerEcho(ip);
-    assert.equal(await ping.exit, 0, 'ping inside the namespace got its reply');
-  } finally {
-    ping.kill();
-  }
-});
+test(
+  'wireguard-go initiates to us and its ping is answered',
+  { skip: skipReason ?? false, timeout: 20_000 },
+  async () => {
+    const ping = pingFromNamespace(8000);
+    try {
+      const ip = await ping.request;
+      // Receiving on the responder's new session confirmed it, so we can answer at once.
+      assert.ok(peer.sendKeypair(now()));
+      assert.equal(peer.sendKeypair(now())!.isInitiator, false);
+      answerEcho(ip);
+      assert.equal(await ping.exit, 0, 'ping inside the namespace got its reply');
+    } finally {
+      ping.kill();
+    }
+  },
+);
 
-test('under load wireguard-go takes our cookie and retries with a valid mac2', { skip: skipReason ?? false, timeout: 30_000 }, async () => {
-  underLoad = true;
-  drops.length = 0;
-  // wireguard-go retransmits after REKEY_TIMEOUT (5 s) plus jitter, now carrying mac2.
-  const ping = pingFromNamespace(12_000);
-  try {
-    const ip = await ping.request;
-    assert.ok(drops.includes('bad-mac2-cookie-sent'), `first initiation answered with a cookie (drops: ${drops.join(',')})`);
-    answerEcho(ip);
-    assert.equal(await ping.exit, 0);
-  } finally {
-    underLoad = false;
-    ping.kill();
-  }
-});
+test(
+  'under load wireguard-go takes our cookie and retries with a valid mac2',
+  { skip: skipReason ?? false, timeout: 30_000 },
+  async () => {
+    underLoad = true;
+    drops.length = 0;
+    // wireguard-go retransmits after REKEY_TIMEOUT (5 s) plus jitter, now carrying mac2.
+    const ping = pingFromNamespace(12_000);
+    try {
+      const ip = await ping.request;
+      assert.ok(
+        drops.includes('bad-mac2-cookie-sent'),
+        `first initiation answered with a cookie (drops: ${drops.join(',')})`,
+      );
+      answerEcho(ip);
+      assert.equal(await ping.exit, 0);
+    } finally {
+      underLoad = false;
+      ping.kill();
+    }
+  },
+);

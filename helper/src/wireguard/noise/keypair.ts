@@ -18,7 +18,14 @@ export class Keypair {
   readonly isInitiator: boolean;
   private zeroed = false;
 
-  constructor(init: { sendKey: Buffer; recvKey: Buffer; localIndex: number; remoteIndex: number; createdAt: number; isInitiator: boolean }) {
+  constructor(init: {
+    sendKey: Buffer;
+    recvKey: Buffer;
+    localIndex: number;
+    remoteIndex: number;
+    createdAt: number;
+    isInitiator: boolean;
+  }) {
     this.sendKey = init.sendKey;
     this.recvKey = init.recvKey;
     this.localIndex = init.localIndex;

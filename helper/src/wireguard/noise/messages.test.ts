@@ -2,8 +2,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  COOKIE_REPLY_SIZE, INITIATION_SIZE, MessageType, messageType, parseCookieReply, parseInitiation, parseResponse,
-  parseTransportHeader, RESPONSE_SIZE, TRANSPORT_MIN_SIZE, writeTransportHeader,
+  COOKIE_REPLY_SIZE,
+  INITIATION_SIZE,
+  MessageType,
+  messageType,
+  parseCookieReply,
+  parseInitiation,
+  parseResponse,
+  parseTransportHeader,
+  RESPONSE_SIZE,
+  TRANSPORT_MIN_SIZE,
+  writeTransportHeader,
 } from './messages.js';
 
 function typed(type: number, size: number): Buffer {
@@ -44,8 +53,12 @@ test('initiation fields are read little-endian at their offsets', () => {
 
 test('messageType reads the 32-bit type word', () => {
   const table: Array<[Buffer, number | null]> = [
-    [Buffer.alloc(0), null], [Buffer.from([1, 0, 0]), null], [Buffer.from([1, 0, 0, 0]), 1],
-    [Buffer.from([4, 0, 0, 0, 9]), 4], [Buffer.from([5, 0, 0, 0]), null], [Buffer.from([1, 0, 0, 1]), null],
+    [Buffer.alloc(0), null],
+    [Buffer.from([1, 0, 0]), null],
+    [Buffer.from([1, 0, 0, 0]), 1],
+    [Buffer.from([4, 0, 0, 0, 9]), 4],
+    [Buffer.from([5, 0, 0, 0]), null],
+    [Buffer.from([1, 0, 0, 1]), null],
   ];
   for (const [msg, want] of table) assert.equal(messageType(msg), want, msg.toString('hex'));
 });

@@ -41,9 +41,22 @@ export interface Initiation {
   encryptedStatic: Buffer;
   encryptedTimestamp: Buffer;
 }
-export interface Response { sender: number; receiver: number; ephemeral: Buffer; encryptedNothing: Buffer }
-export interface CookieReply { receiver: number; nonce: Buffer; encryptedCookie: Buffer }
-export interface TransportHeader { receiver: number; counter: number; sealed: Buffer }
+export interface Response {
+  sender: number;
+  receiver: number;
+  ephemeral: Buffer;
+  encryptedNothing: Buffer;
+}
+export interface CookieReply {
+  receiver: number;
+  nonce: Buffer;
+  encryptedCookie: Buffer;
+}
+export interface TransportHeader {
+  receiver: number;
+  counter: number;
+  sealed: Buffer;
+}
 
 /** messageType returns the type of a datagram, or null when it is shorter than 4 bytes or the
  * type is not one of ours (reserved bytes included). */
@@ -106,11 +119,20 @@ export function parseTransportHeader(msg: Buffer): TransportHeader | DropReason 
   const lo = msg.readUInt32LE(8);
   const hi = msg.readUInt32LE(12);
   if (hi > MAX_SAFE_HIGH_WORD) return 'counter-limit';
-  return { receiver: msg.readUInt32LE(4), counter: hi * 0x1_0000_0000 + lo, sealed: msg.subarray(TRANSPORT_HEADER_SIZE) };
+  return {
+    receiver: msg.readUInt32LE(4),
+    counter: hi * 0x1_0000_0000 + lo,
+    sealed: msg.subarray(TRANSPORT_HEADER_SIZE),
+  };
 }
 
 /** writeInitiation lays out a type-1 message with zero mac1/mac2 (added later by the cookie code). */
-export function writeInitiation(sender: number, ephemeral: Buffer, encryptedStatic: Buffer, encryptedTimestamp: Buffer): Buffer {
+export function writeInitiation(
+  sender: number,
+  ephemeral: Buffer,
+  encryptedStatic: Buffer,
+  encryptedTimestamp: Buffer,
+): Buffer {
   const out = Buffer.alloc(INITIATION_SIZE);
   out.writeUInt32LE(MessageType.Initiation, 0);
   out.writeUInt32LE(sender, INIT.sender);

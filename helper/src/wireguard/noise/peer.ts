@@ -3,13 +3,25 @@
 // (SendHandshakeInitiation, BeginSymmetricSession, ReceivedWithKeypair, keepKeyFresh*).
 import { inspect } from 'node:util';
 import {
-  KEEPALIVE_TIMEOUT, KEY_SIZE, LAST_MINUTE_REKEY_AGE, MAX_TIMER_HANDSHAKES, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
-  REKEY_TIMEOUT, ZERO_KEYS_AFTER,
+  KEEPALIVE_TIMEOUT,
+  KEY_SIZE,
+  LAST_MINUTE_REKEY_AGE,
+  MAX_TIMER_HANDSHAKES,
+  REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME,
+  REKEY_TIMEOUT,
+  ZERO_KEYS_AFTER,
 } from './constants.js';
 import { CookieGenerator } from './cookie.js';
 import { dh, tai64n } from './crypto.js';
 import {
-  createInitiation, createResponse, deriveSession, Handshake, newEphemeral, nextTimestamp, type Identity,
+  createInitiation,
+  createResponse,
+  deriveSession,
+  Handshake,
+  newEphemeral,
+  nextTimestamp,
+  type Identity,
 } from './handshake.js';
 import { Keypair } from './keypair.js';
 import { due, PeerTimers } from './timers.js';
@@ -55,9 +67,18 @@ export class NoisePeer {
   private startupKeepalive = false;
   private removed = false;
 
-  constructor(private readonly ctx: PeerContext, publicKey: Buffer, presharedKey: Buffer, persistentKeepalive: number) {
+  constructor(
+    private readonly ctx: PeerContext,
+    publicKey: Buffer,
+    presharedKey: Buffer,
+    persistentKeepalive: number,
+  ) {
     this.publicKey = Buffer.from(publicKey);
-    this.handshake = new Handshake(this.publicKey, Buffer.from(presharedKey), dh(ctx.identity.privateKey, this.publicKey));
+    this.handshake = new Handshake(
+      this.publicKey,
+      Buffer.from(presharedKey),
+      dh(ctx.identity.privateKey, this.publicKey),
+    );
     this.cookies = new CookieGenerator(this.publicKey);
     this.timers = new PeerTimers(() => ctx.random(4).readUInt32LE(0) / 0x1_0000_0000);
     this.persistentKeepalive = persistentKeepalive;
@@ -129,7 +150,13 @@ export class NoisePeer {
     hs.localIndex = 0;
     const index = this.ctx.allocateIndex(this);
     const stamp = nextTimestamp(tai64n(this.ctx.wallClockNs()), hs.lastSentTimestamp);
-    const msg = createInitiation(this.ctx.identity, hs, newEphemeral((n) => this.ctx.random(n)), stamp, index);
+    const msg = createInitiation(
+      this.ctx.identity,
+      hs,
+      newEphemeral((n) => this.ctx.random(n)),
+      stamp,
+      index,
+    );
     if (!msg) {
       this.ctx.freeIndex(index);
       return null;
@@ -153,7 +180,11 @@ export class NoisePeer {
     if (hs.localIndex !== 0) this.ctx.freeIndex(hs.localIndex);
     hs.localIndex = 0;
     const index = this.ctx.allocateIndex(this);
-    const msg = createResponse(hs, newEphemeral((n) => this.ctx.random(n)), index);
+    const msg = createResponse(
+      hs,
+      newEphemeral((n) => this.ctx.random(n)),
+      index,
+    );
     if (!msg) {
       this.ctx.freeIndex(index);
       hs.clear();
@@ -190,7 +221,12 @@ export class NoisePeer {
       this.handshakeComplete();
     }
     const cur = this.current;
-    if (!this.timers.sentLastMinuteHandshake && cur && cur.isInitiator && now - cur.createdAt >= LAST_MINUTE_REKEY_AGE) {
+    if (
+      !this.timers.sentLastMinuteHandshake &&
+      cur &&
+      cur.isInitiator &&
+      now - cur.createdAt >= LAST_MINUTE_REKEY_AGE
+    ) {
       // keepKeyFreshReceiving: the device cannot send from here, so the next tick sends it.
       this.timers.sentLastMinuteHandshake = true;
       this.pendingInitiation = true;

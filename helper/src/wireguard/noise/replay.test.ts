@@ -7,23 +7,110 @@ import { ReplayWindow, WINDOW_SIZE } from './replay.js';
 const W = WINDOW_SIZE;
 const BIG = 2 ** 40;
 
-interface Case { name: string; steps: Array<[counter: number, accepted: boolean]> }
+interface Case {
+  name: string;
+  steps: Array<[counter: number, accepted: boolean]>;
+}
 
 const cases: Case[] = [
-  { name: 'in order', steps: [[0, true], [1, true], [2, true], [3, true], [64, true], [65, true]] },
-  { name: 'duplicates', steps: [[0, true], [0, false], [5, true], [5, false], [4, true], [4, false]] },
-  { name: 'out of order within the window', steps: [[W, true], [0, true], [W - 1, true], [1, true], [W / 2, true], [W / 2, false]] },
-  { name: 'just too old', steps: [[W + 1, true], [1, true], [0, false]] },
-  { name: 'too old after moving on', steps: [[10, true], [10 + W + 100, true], [10, false], [11, false], [101, false], [110, true]] },
+  {
+    name: 'in order',
+    steps: [
+      [0, true],
+      [1, true],
+      [2, true],
+      [3, true],
+      [64, true],
+      [65, true],
+    ],
+  },
+  {
+    name: 'duplicates',
+    steps: [
+      [0, true],
+      [0, false],
+      [5, true],
+      [5, false],
+      [4, true],
+      [4, false],
+    ],
+  },
+  {
+    name: 'out of order within the window',
+    steps: [
+      [W, true],
+      [0, true],
+      [W - 1, true],
+      [1, true],
+      [W / 2, true],
+      [W / 2, false],
+    ],
+  },
+  {
+    name: 'just too old',
+    steps: [
+      [W + 1, true],
+      [1, true],
+      [0, false],
+    ],
+  },
+  {
+    name: 'too old after moving on',
+    steps: [
+      [10, true],
+      [10 + W + 100, true],
+      [10, false],
+      [11, false],
+      [101, false],
+      [110, true],
+    ],
+  },
   {
     // The same ring slot comes round again; its bits must have been cleared.
     name: 'ring wrap reuses blocks',
-    steps: [[5, true], [5 + 8192, true], [5 + 2 * 8192, true], [5 + 3 * 8192, true], [5 + 2 * 8192, false], [5 + 3 * 8192 - 1, true]],
+    steps: [
+      [5, true],
+      [5 + 8192, true],
+      [5 + 2 * 8192, true],
+      [5 + 3 * 8192, true],
+      [5 + 2 * 8192, false],
+      [5 + 3 * 8192 - 1, true],
+    ],
   },
-  { name: 'step through many blocks one at a time', steps: Array.from({ length: 600 }, (_, i): [number, boolean] => [i * 31, true]) },
-  { name: 'huge jump', steps: [[0, true], [BIG, true], [BIG - 1, true], [BIG - W, true], [BIG - W - 1, false], [0, false], [BIG, false]] },
-  { name: 'limit', steps: [[REJECT_AFTER_MESSAGES - 1, true], [REJECT_AFTER_MESSAGES, false], [REJECT_AFTER_MESSAGES - 2, true]] },
-  { name: 'not a counter', steps: [[-1, false], [1.5, false], [Number.NaN, false], [Number.POSITIVE_INFINITY, false], [2 ** 60, false]] },
+  {
+    name: 'step through many blocks one at a time',
+    steps: Array.from({ length: 600 }, (_, i): [number, boolean] => [i * 31, true]),
+  },
+  {
+    name: 'huge jump',
+    steps: [
+      [0, true],
+      [BIG, true],
+      [BIG - 1, true],
+      [BIG - W, true],
+      [BIG - W - 1, false],
+      [0, false],
+      [BIG, false],
+    ],
+  },
+  {
+    name: 'limit',
+    steps: [
+      [REJECT_AFTER_MESSAGES - 1, true],
+      [REJECT_AFTER_MESSAGES, false],
+      [REJECT_AFTER_MESSAGES - 2, true],
+    ],
+  },
+  {
+    name: 'not a counter',
+    steps: [
+      [-1, false],
+      [1.5, false],
+      [Number.NaN, false],
+      [Number.POSITIVE_INFINITY, false],
+      [2 ** 60, false],
+    ],
+  },
 ];
 
 test('ReplayWindow verdicts', () => {

@@ -12,10 +12,19 @@ import type { DropReason, Endpoint } from './types.js';
 export const WALL_EPOCH_MS = 1_700_000_000_000;
 
 /** Side is one core and its peer entry for the other side. */
-export interface Side { core: NoiseCore; peer: NoisePeer; addr: Endpoint; privateKey: Buffer }
+export interface Side {
+  core: NoiseCore;
+  peer: NoisePeer;
+  addr: Endpoint;
+  privateKey: Buffer;
+}
 
 /** Pair is two sides sharing one simulated clock. */
-export interface Pair { a: Side; b: Side; clock: { now: number } }
+export interface Pair {
+  a: Side;
+  b: Side;
+  clock: { now: number };
+}
 
 export interface PairOptions {
   pskA?: Buffer;

@@ -3,8 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  KEEPALIVE_TIMEOUT, LAST_MINUTE_REKEY_AGE, MAX_TIMER_HANDSHAKES, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME,
-  REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
+  KEEPALIVE_TIMEOUT,
+  LAST_MINUTE_REKEY_AGE,
+  MAX_TIMER_HANDSHAKES,
+  REJECT_AFTER_MESSAGES,
+  REJECT_AFTER_TIME,
+  REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME,
+  REKEY_ATTEMPT_TIME,
+  REKEY_TIMEOUT,
+  REKEY_TIMEOUT_JITTER_MAX,
+  ZERO_KEYS_AFTER,
 } from './constants.js';
 import type { TickAction } from './peer.js';
 import { sealTransport } from './transport.js';
@@ -65,13 +74,17 @@ test('after MAX_TIMER_HANDSHAKES initiations (about 90 s) the handshake gives up
   for (let t = 100; t <= 200_000; t += 100) {
     for (const action of a.core.tick(t)) {
       if (action.kind === 'send-initiation') sent.push(t);
-      else if (action.kind === 'handshake-failed') { assert.equal(failedAt, -1, 'fails once'); failedAt = t; }
-      else assert.fail(`unexpected ${action.kind}`);
+      else if (action.kind === 'handshake-failed') {
+        assert.equal(failedAt, -1, 'fails once');
+        failedAt = t;
+      } else assert.fail(`unexpected ${action.kind}`);
     }
   }
   assert.equal(sent.length, MAX_TIMER_HANDSHAKES);
-  assert.ok(failedAt >= REKEY_ATTEMPT_TIME && failedAt <= REKEY_ATTEMPT_TIME + MAX_TIMER_HANDSHAKES * REKEY_TIMEOUT_JITTER_MAX,
-    `gave up at ${failedAt}`);
+  assert.ok(
+    failedAt >= REKEY_ATTEMPT_TIME && failedAt <= REKEY_ATTEMPT_TIME + MAX_TIMER_HANDSHAKES * REKEY_TIMEOUT_JITTER_MAX,
+    `gave up at ${failedAt}`,
+  );
   assert.ok(sent.every((t) => t < failedAt));
   // New data for the peer starts a fresh attempt with its own retransmissions.
   assert.ok(a.peer.initiate(200_000));
@@ -102,7 +115,11 @@ test('sent data without any reply starts a new handshake after KEEPALIVE_TIMEOUT
   const base = REKEY_TIMEOUT; // past the gate of the first handshake
   sendData(a, b, Buffer.from('hello?'), base);
   assert.deepEqual(a.core.tick(base + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT - 1), []);
-  const got = firstActionTime(a, base + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT, base + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
+  const got = firstActionTime(
+    a,
+    base + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT,
+    base + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX,
+  );
   assert.deepEqual(got && kinds(got.actions), ['send-initiation']);
 
   // Any authenticated packet back (here the passive keepalive) cancels it.
@@ -188,7 +205,10 @@ test('all key material is erased ZERO_KEYS_AFTER the last handshake', () => {
   const kb = b.peer.sendKeypair(0)!;
   assert.deepEqual(a.core.tick(ZERO_KEYS_AFTER - 1), []);
   assert.ok(!ka.sendKey.equals(Buffer.alloc(32)));
-  for (const [side, kp] of [[a, ka], [b, kb]] as const) {
+  for (const [side, kp] of [
+    [a, ka],
+    [b, kb],
+  ] as const) {
     assert.deepEqual(side.core.tick(ZERO_KEYS_AFTER), []);
     assert.ok(kp.sendKey.equals(Buffer.alloc(32)) && kp.recvKey.equals(Buffer.alloc(32)));
     assert.equal(kp.isZeroed, true);

@@ -1,9 +1,7 @@
 // Per-peer timer state of WireGuard, whitepaper §6.1-6.5, with the event hooks named and
 // behaving as in wireguard-go's timers.go. Timers are deadlines (ms on the core's clock) that
 // the peer's tick compares with `now`; a deadline fires once and is then cleared.
-import {
-  KEEPALIVE_TIMEOUT, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
-} from './constants.js';
+import { KEEPALIVE_TIMEOUT, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER } from './constants.js';
 
 /** PeerTimers holds the deadlines of one peer; null means not armed. */
 export class PeerTimers {

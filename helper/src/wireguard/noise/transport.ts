@@ -42,8 +42,11 @@ export function sealTransport(kp: Keypair, plaintext: Buffer): Buffer {
 /** openTransport decrypts a type-4 message: session lookup, expiry, replay pre-check, AEAD,
  * then replay update. It does not call core.receivedData; the caller does that on success
  * (with isKeepalive = plaintext.length === 0). Never throws on bad input. */
-export function openTransport(core: NoiseCore, msg: Buffer, now: number):
-  { peer: NoisePeer; keypair: Keypair; plaintext: Buffer } | { drop: DropReason } {
+export function openTransport(
+  core: NoiseCore,
+  msg: Buffer,
+  now: number,
+): { peer: NoisePeer; keypair: Keypair; plaintext: Buffer } | { drop: DropReason } {
   const h = parseTransportHeader(msg);
   if (typeof h === 'string') return { drop: h };
   const found = core.keypairForIndex(h.receiver);
