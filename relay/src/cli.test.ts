@@ -95,9 +95,7 @@ test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0
 });
 
 /** startProcess runs warren-relay and resolves with the ports of its listening line. */
-async function startProcess(
-  args: string[],
-): Promise<{
+async function startProcess(args: string[]): Promise<{
   udp: number | null;
   tcp: number | null;
   stop(sig: NodeJS.Signals): Promise<number | null>;

@@ -1,5 +1,5 @@
 // warren-relay: forwards opaque WireGuard packets between two systems that cannot reach each
-// other directly. Clients register with a token from their coordinator (token.ts) signed by
+// other directly. Clients register with a token from their coordinator (src-shared/lib/relay-token.ts) signed by
 // their machine key; the relay needs no database and no connection to the coordinator, only
 // its public key. Wire format: src-shared/wire/nat-relay.ts. Payloads stay end-to-end
 // encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
@@ -17,62 +17,24 @@ import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
-import { RegisterCheck, type Checked, type RegisterLimits } from './register.js';
+import { RegisterCheck, type Checked } from './register.js';
 import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
-import { remoteIp, TcpConn, type TcpHost, type TcpLimits } from './tcp.js';
+import { remoteIp, TcpConn, type TcpHost } from './tcp.js';
+import {
+  DEFAULT_RELAY_LIMITS,
+  DEFAULT_RELAY_NAME,
+  type RelayLimits,
+  type RelayOptions,
+  type RelayStats,
+} from './options.js';
 
-/** RelayLimits bound everything a relay keeps for clients it does not know yet. */
-export interface RelayLimits extends RegisterLimits, TcpLimits {
-  maxSessions: number;
-  /** sessionIdleMs: a session goes this long after its last register or send */
-  sessionIdleMs: number;
-  /** refreshSeconds: how often clients are told to register again (relayRegistered) */
-  refreshSeconds: number;
-  sweepIntervalMs: number;
-}
-
-/** DEFAULT_RELAY_LIMITS: sized for 100,000 systems refreshing every 25 s (4,000 registrations
- * a second at most, each one Ed25519 check for a refresh of the same token). */
-export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  maxSessions: 100_000,
-  sessionIdleMs: 90_000,
-  refreshSeconds: 25,
-  sweepIntervalMs: 5_000,
-  maxTcpConnections: 10_000,
-  maxPendingTcp: 1_000,
-  tcpHandshakeMs: 5_000,
-  tcpIdleMs: 90_000,
-  tcpMaxBacklogBytes: 1 << 20,
-  registerPerIpPerSecond: 20,
-  registerBurstPerIp: 40,
-  registerPerSecond: 5_000,
-  maxRateSources: 65_536,
-  maxReplayEntries: 200_000,
-  maxNoncesPerKey: 64,
-};
-
-/** RelayOptions configure a Relay (and startRelay). */
-export interface RelayOptions {
-  /** coordinatorKey: raw 32-byte Ed25519 public key of the coordinator */
-  coordinatorKey: Uint8Array;
-  log: Logger;
-  /** now: wall-clock ms, for tests */
-  now?: () => number;
-  limits?: Partial<RelayLimits>;
-  /** name: the relay's name as maps list it (registrations are signed for it); default 'relay' */
-  name?: string;
-}
-
-/** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */
-export const DEFAULT_RELAY_NAME = 'relay';
-
-/** RelayStats: live sessions and connections, packets forwarded, drops by DropReason. */
-export interface RelayStats {
-  sessions: number;
-  tcpConnections: number;
-  forwarded: number;
-  dropped: Record<string, number>;
-}
+export {
+  DEFAULT_RELAY_LIMITS,
+  DEFAULT_RELAY_NAME,
+  type RelayLimits,
+  type RelayOptions,
+  type RelayStats,
+} from './options.js';
 
 type Admitted = { session: Session; fresh: boolean; reply: Uint8Array } | { refusal: Uint8Array };
 

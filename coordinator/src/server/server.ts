@@ -106,23 +106,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     checkNetwork(store, opts.network, opts.zone);
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
-    const registry = new Registry(
-      store,
-      opts.network,
-      opts.zone,
-      {
-        changed: (s) => publisher?.changed(s),
-        revoked: (s) => {
-          hub.close(s.id, sseFrame({ type: 'revoked', reason: 'revoked by the admin' }));
-          machineKeys.forget(s.id);
-        },
-        removed: (s) => {
-          hub.close(s.id, sseFrame({ type: 'revoked', reason: 'removed' }));
-          machineKeys.forget(s.id);
-        },
-      },
-      now(),
-    );
+    const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
     const createRelay = opts.createRelay ?? ((o) => new Relay(o));
     nat = await startNat(natOptions(opts), { registry, machineKeys, signingKey, log, now, createRelay });
     publisher = new MapPublisher(
@@ -145,26 +129,12 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
     };
-    const router = new Router();
-    addAgentRoutes(router, sv);
-    addNatRoutes(router, sv);
-    addAdminRoutes(router, sv);
-
-    server = createApiServer(opts, router, log);
+    server = createApiServer(opts, routesFor(sv), log);
     await listen(server, opts.host, opts.port);
     const url = serverUrl(opts, server);
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
 
-    writeServeInfo(opts.dataDir, {
-      url,
-      pid: process.pid,
-      udpPort: nat.udpPort,
-      ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
-      ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
-    });
-    log.info(
-      `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`,
-    );
+    announce(opts, url, nat, registry, log);
     publisher.changed(null);
 
     const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
@@ -185,6 +155,55 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     store.close();
     throw e;
   }
+}
+
+/** registryFor makes the registry whose changes feed the publisher and end revoked systems' watch streams. */
+function registryFor(
+  store: Store,
+  opts: ServeOptions,
+  hub: WatchHub,
+  machineKeys: MachineKeys,
+  publisher: () => MapPublisher | null,
+  now: () => number,
+): Registry {
+  const end = (id: string, reason: string): void => {
+    hub.close(id, sseFrame({ type: 'revoked', reason }));
+    machineKeys.forget(id);
+  };
+  return new Registry(
+    store,
+    opts.network,
+    opts.zone,
+    {
+      changed: (s) => publisher()?.changed(s),
+      revoked: (s) => end(s.id, 'revoked by the admin'),
+      removed: (s) => end(s.id, 'removed'),
+    },
+    now(),
+  );
+}
+
+/** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
+function routesFor(sv: Services): Router {
+  const router = new Router();
+  addAgentRoutes(router, sv);
+  addNatRoutes(router, sv);
+  addAdminRoutes(router, sv);
+  return router;
+}
+
+/** announce writes serve.json (where everything listens) and logs the listening line. */
+function announce(opts: ServeOptions, url: string, nat: NatServices, registry: Registry, log: Logger): void {
+  writeServeInfo(opts.dataDir, {
+    url,
+    pid: process.pid,
+    udpPort: nat.udpPort,
+    ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
+    ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
+  });
+  log.info(
+    `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`,
+  );
 }
 
 /** openStore opens the database and keeps its files (the WAL and shared memory too) owner-only. */

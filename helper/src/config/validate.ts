@@ -29,17 +29,15 @@ import {
   typeName,
 } from '../../../src-shared/lib/errors.js';
 import {
-  ACTIVE_RESERVED_KEYS,
   ADAPTER_KEYS,
   PEER_KEYS,
   PROFILE_DEFAULTS,
   PROFILE_LIMITS,
-  RESERVED_KEYS,
   TOP_LEVEL_KEYS,
   type PeerConfig,
   type Profile,
-  type ReservedKey,
 } from './schema.js';
+import { reservedFields } from './validate-reserved.js';
 
 type Obj = Record<string, unknown>;
 
@@ -357,48 +355,4 @@ function checkPeersTogether(peers: CheckedPeer[], ownPublicKey: Buffer | null, i
       }
     });
   }
-}
-
-function reservedFields(obj: Obj, is: Issues): Partial<Record<ReservedKey, unknown>> {
-  const out: Partial<Record<ReservedKey, unknown>> = {};
-  for (const [key, shape] of Object.entries(RESERVED_KEYS) as [ReservedKey, 'object' | 'array'][]) {
-    if (!Object.hasOwn(obj, key)) continue;
-    const v = obj[key];
-    const ok = shape === 'array' ? Array.isArray(v) : isObject(v);
-    // Active keys are checked by validate-policy.ts; they are kept raw for writing back.
-    if (ACTIVE_RESERVED_KEYS.includes(key)) {
-      if (ok) out[key] = v;
-      continue;
-    }
-    if (!ok) {
-      is.add(
-        key,
-        `must be ${shape === 'array' ? 'an array' : 'an object'}, not ${typeName(v)} (leave the key out if unused)`,
-      );
-      continue;
-    }
-    if (checkStringLengths(v, key, is)) out[key] = v;
-  }
-  return out;
-}
-
-/** checkStringLengths applies the string bound inside the raw, not yet interpreted, sections. */
-function checkStringLengths(v: unknown, path: string, is: Issues): boolean {
-  if (typeof v === 'string') {
-    if (v.length <= PROFILE_LIMITS.stringChars) return true;
-    is.add(path, `is ${v.length} characters long (the limit is ${PROFILE_LIMITS.stringChars})`);
-    return false;
-  }
-  let ok = true;
-  if (Array.isArray(v)) v.forEach((x, i) => (ok = checkStringLengths(x, indexPath(path, i), is) && ok));
-  else if (isObject(v)) {
-    for (const [k, x] of Object.entries(v)) {
-      const p = childPath(path, k);
-      if (k.length > PROFILE_LIMITS.stringChars) {
-        is.add(p, `key is ${k.length} characters long (the limit is ${PROFILE_LIMITS.stringChars})`);
-        ok = false;
-      } else ok = checkStringLengths(x, p, is) && ok;
-    }
-  }
-  return ok;
 }

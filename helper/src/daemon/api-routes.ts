@@ -1,6 +1,6 @@
-// The daemon's local API routes besides status: why, reload and exit nodes. Mutating routes
-// check the caller's credentials (SO_PEERCRED) first.
-import { ApiHttpError, requirePrivileged, type RouteTable } from '../api/server.js';
+// The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol
+// and why. Mutating routes check the caller's credentials (SO_PEERCRED) first.
+import { ApiHttpError, requirePrivileged, type ApiRequest, type RouteTable } from '../api/server.js';
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
@@ -39,54 +39,11 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
     },
     [PATHS.exitNodes]: {
       GET: () => status.exit?.routes.state() ?? [],
-      POST: (req) => {
-        requirePrivileged(req);
-        const body = req.body as { identity?: unknown; use?: unknown } | null;
-        if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
-          throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
-        }
-        const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
-        status.tunnel.changed();
-        if (r === null)
-          throw new ApiHttpError(
-            404,
-            'not-found',
-            `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`,
-          );
-        return r;
-      },
+      POST: (req) => useExitNode(status, req),
     },
-    [PATHS.enrol]: {
-      // Enrolment writes the coordinated profile; the running helper keeps its current setup
-      // until it is restarted, because the adapter's address and the peers change wholesale.
-      POST: async (req) => {
-        requirePrivileged(req);
-        const body = req.body as { coordinator?: unknown; key?: unknown } | null;
-        if (typeof body?.coordinator !== 'string' || typeof body.key !== 'string') {
-          throw new ApiHttpError(400, 'bad-request', 'expected {"coordinator": "https://...", "key": "..."}');
-        }
-        try {
-          const r = await enrol({
-            coordinator: body.coordinator.slice(0, 300),
-            key: body.key.slice(0, 300),
-            profilePath: status.profilePath,
-            stateDir: status.stateDir,
-          });
-          const pending = r.response.state === 'pending';
-          return {
-            identity: r.response.identity,
-            virtualAddress: r.response.virtualAddress,
-            state: r.response.state,
-            restartRequired: true,
-            message:
-              `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
-              'restart the helper (warren stop, warren start) to join the network',
-          };
-        } catch (e) {
-          throw new ApiHttpError(422, 'bad-request', `enrolment failed: ${(e as Error).message}`);
-        }
-      },
-    },
+    // Enrolment writes the coordinated profile; the running helper keeps its current setup
+    // until it is restarted, because the adapter's address and the peers change wholesale.
+    [PATHS.enrol]: { POST: (req) => enrolFromApi(status, req) },
     [PATHS.why]: {
       GET: (req) => {
         const peer = req.query.get('peer') ?? '';
@@ -97,4 +54,51 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
       },
     },
   };
+}
+
+// useExitNode switches an exit node's routes on or off (POST /v1/exit-nodes).
+function useExitNode(status: RouteContext, req: ApiRequest): unknown {
+  requirePrivileged(req);
+  const body = req.body as { identity?: unknown; use?: unknown } | null;
+  if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
+    throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
+  }
+  const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
+  status.tunnel.changed();
+  if (r === null)
+    throw new ApiHttpError(
+      404,
+      'not-found',
+      `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`,
+    );
+  return r;
+}
+
+// enrolFromApi enrols this system and writes the coordinated profile (POST /v1/enrol).
+async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<unknown> {
+  requirePrivileged(req);
+  const body = req.body as { coordinator?: unknown; key?: unknown } | null;
+  if (typeof body?.coordinator !== 'string' || typeof body.key !== 'string') {
+    throw new ApiHttpError(400, 'bad-request', 'expected {"coordinator": "https://...", "key": "..."}');
+  }
+  try {
+    const r = await enrol({
+      coordinator: body.coordinator.slice(0, 300),
+      key: body.key.slice(0, 300),
+      profilePath: status.profilePath,
+      stateDir: status.stateDir,
+    });
+    const pending = r.response.state === 'pending';
+    return {
+      identity: r.response.identity,
+      virtualAddress: r.response.virtualAddress,
+      state: r.response.state,
+      restartRequired: true,
+      message:
+        `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
+        'restart the helper (warren stop, warren start) to join the network',
+    };
+  } catch (e) {
+    throw new ApiHttpError(422, 'bad-request', `enrolment failed: ${(e as Error).message}`);
+  }
 }

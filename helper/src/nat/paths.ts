@@ -9,68 +9,26 @@
 // carry on.
 import { peerId, peerIdHex } from '../../../src-shared/wire/nat-wire.js';
 import type { PeerPath } from '../../../src-shared/wire/status.js';
-import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { discoAuthentic, discoKey, newTxid, openDisco, sealPing, sealPong } from './disco.js';
 import { isVirtualEndpoint } from './path-bind.js';
+import {
+  BETTER_FACTOR,
+  candidateEndpoint,
+  MAX_CANDIDATES,
+  MAX_PENDING,
+  PATH_TIMING,
+  peerPath,
+  PONGS_PER_SECOND,
+  type Candidate,
+  type PeerState,
+} from './path-state.js';
+
+export { PATH_TIMING } from './path-state.js';
 import type { RelayClient } from './relay-client.js';
-
-/** Timings (ms). Heartbeats keep a direct path's NAT mappings open and notice when it dies. */
-export const PATH_TIMING = {
-  tick: 250,
-  heartbeat: 4000,
-  /** a direct path with no pong for this long is dead */
-  directTimeout: 12_500,
-  /** probe every candidate this often while no direct path is known... */
-  probeFast: 1000,
-  /** ...for this long after the peer appeared or its path died, then this often */
-  fastWindow: 10_000,
-  probeSlow: 5000,
-  /** other candidates are re-probed this often while a direct path works (a better one?) */
-  probeBetter: 20_000,
-  /** with no direct path after this long, use a relay */
-  relayAfter: 2500,
-  /** ask the coordinator to make the peer probe us at most this often */
-  punchEvery: 10_000,
-} as const;
-
-const MAX_CANDIDATES = 24;
-const MAX_PENDING = 64;
-const PONGS_PER_SECOND = 50;
-/** A new path must be this much faster to replace a working one (no flapping on noise). */
-const BETTER_FACTOR = 0.7;
-
-interface Candidate {
-  addr: number;
-  port: number;
-  text: string;
-  source: 'map' | 'punch' | 'ping';
-  lastPing: number;
-  lastPong: number;
-  rtt: number | null;
-}
-
-interface PeerState {
-  peer: DevicePeer;
-  identity: string;
-  name: string;
-  id: Uint8Array;
-  key: Buffer | null;
-  /** vport is the port of this peer's virtual endpoints (one per relay, same port). */
-  vport: number;
-  candidates: Map<string, Candidate>;
-  pending: Map<string, { cand: Candidate | null; sentAt: number }>;
-  direct: Candidate | null;
-  relayRtt: number | null;
-  relayPingAt: number;
-  lostAt: number;
-  lastPunch: number;
-  lastPunchIn: number;
-  pongWindow: number;
-  pongs: number;
-}
 
 export interface PathManagerOptions {
   device: Device;
@@ -90,12 +48,6 @@ export interface PathPeer {
   identity: string;
   name: string;
   endpoints: string[];
-}
-
-// candidateEndpoint parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
-function candidateEndpoint(text: string): { addr: number; port: number } | null {
-  const e = parseEndpointAddr(text);
-  return e === null || e.addr === 0 || isVirtualEndpoint(e.addr) ? null : e;
 }
 
 export class PathManager {
@@ -402,26 +354,6 @@ export class PathManager {
 
   pathOf(publicKey: string): PeerPath | undefined {
     const st = this.byKey.get(publicKey);
-    if (!st) return undefined;
-    const ep = st.peer;
-    if (st.direct !== null) {
-      return {
-        type: 'direct',
-        endpoint: st.direct.text,
-        relay: null,
-        rttMs: st.direct.rtt,
-        candidates: st.candidates.size,
-      };
-    }
-    if (isVirtualEndpoint(ep.endpointAddr)) {
-      return {
-        type: 'relay',
-        endpoint: null,
-        relay: this.relays[ep.endpointAddr - 1]?.name ?? null,
-        rttMs: st.relayRtt,
-        candidates: st.candidates.size,
-      };
-    }
-    return { type: 'none', endpoint: null, relay: null, rttMs: null, candidates: st.candidates.size };
+    return st === undefined ? undefined : peerPath(st, (i) => this.relays[i]?.name ?? null);
   }
 }

@@ -1,7 +1,7 @@
 // EnrolForm: joins this system to a coordinator with its URL and an enrolment key. Fields are
 // checked here for the obvious mistakes (main checks again); the helper's answer is shown
 // next to the button.
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { canChange } from '../../../src-shared/wire/app-state.js';
 import { enrol } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
@@ -17,6 +17,37 @@ function keyProblem(key: string): string | null {
   if (key.trim() === '') return 'Enter the enrolment key your administrator gave you.';
   if (/\s/.test(key.trim())) return 'The key has no spaces.';
   return null;
+}
+
+type FieldProps = { id: string; label: string; error: string | null } & InputHTMLAttributes<HTMLInputElement>;
+
+/** Field is a labelled input with its error message, tied together for screen readers. */
+function Field({ id, label, error, ...input }: FieldProps) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} {...input} aria-invalid={error !== null} aria-describedby={error ? `${id}-err` : undefined} />
+      {error && (
+        <span className="error" id={`${id}-err`}>
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** Outcome is the helper's answer to the last enrolment, next to the button. */
+function Outcome({ ok, text }: { ok: boolean; text: string }) {
+  return (
+    <p
+      className={`banner ${ok ? 'banner-ok' : 'banner-error'}`}
+      role={ok ? 'status' : 'alert'}
+      data-testid="enrol-outcome"
+      style={{ marginTop: 12 }}
+    >
+      {text}
+    </p>
+  );
 }
 
 export function EnrolForm() {
@@ -55,49 +86,33 @@ export function EnrolForm() {
       )}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <fieldset disabled={!may || pending} style={{ border: 0, padding: 0, margin: 0 }}>
-          <div className="field">
-            <label htmlFor={`${id}-url`}>Coordinator URL</label>
-            <input
-              id={`${id}-url`}
-              name="coordinator"
-              type="url"
-              inputMode="url"
-              autoComplete="url"
-              placeholder="https://coordinator.example.com"
-              value={url}
-              onChange={(e) => setUrl(e.target.value)}
-              aria-invalid={uErr !== null}
-              aria-describedby={uErr ? `${id}-url-err` : undefined}
-              data-testid="enrol-url"
-              maxLength={2048}
-            />
-            {uErr && (
-              <span className="error" id={`${id}-url-err`}>
-                {uErr}
-              </span>
-            )}
-          </div>
-          <div className="field">
-            <label htmlFor={`${id}-key`}>Enrolment key</label>
-            <input
-              id={`${id}-key`}
-              name="key"
-              type="password"
-              autoComplete="off"
-              spellCheck={false}
-              value={key}
-              onChange={(e) => setKey(e.target.value)}
-              aria-invalid={kErr !== null}
-              aria-describedby={kErr ? `${id}-key-err` : undefined}
-              data-testid="enrol-key"
-              maxLength={512}
-            />
-            {kErr && (
-              <span className="error" id={`${id}-key-err`}>
-                {kErr}
-              </span>
-            )}
-          </div>
+          <Field
+            id={`${id}-url`}
+            label="Coordinator URL"
+            error={uErr}
+            name="coordinator"
+            type="url"
+            inputMode="url"
+            autoComplete="url"
+            placeholder="https://coordinator.example.com"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            data-testid="enrol-url"
+            maxLength={2048}
+          />
+          <Field
+            id={`${id}-key`}
+            label="Enrolment key"
+            error={kErr}
+            name="key"
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            value={key}
+            onChange={(e) => setKey(e.target.value)}
+            data-testid="enrol-key"
+            maxLength={512}
+          />
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" data-testid="enrol-submit">
               {pending ? 'Enrolling…' : 'Enrol'}
@@ -110,16 +125,7 @@ export function EnrolForm() {
           </div>
         </fieldset>
       </form>
-      {outcome && (
-        <p
-          className={`banner ${outcome.ok ? 'banner-ok' : 'banner-error'}`}
-          role={outcome.ok ? 'status' : 'alert'}
-          data-testid="enrol-outcome"
-          style={{ marginTop: 12 }}
-        >
-          {outcome.text}
-        </p>
-      )}
+      {outcome && <Outcome ok={outcome.ok} text={outcome.text} />}
     </section>
   );
 }

@@ -48,6 +48,21 @@ export function backoffDelay(n: number, initialMs: number, maxMs: number, random
   return Math.round(d / 2 + random() * (d / 2));
 }
 
+/** Attempt is one connection of the loop; done once it failed or was closed. */
+interface Attempt {
+  req: ClientRequest | null;
+  res: IncomingMessage | null;
+  idle: NodeJS.Timeout | null;
+  done: boolean;
+}
+
+function endAttempt(a: Attempt): void {
+  a.done = true;
+  if (a.idle) clearTimeout(a.idle);
+  a.res?.destroy();
+  a.req?.destroy();
+}
+
 /** subscribeEvents runs the loop until close(). */
 export function subscribeEvents(deps: SubscribeDeps): Subscription {
   const initial = deps.opts.initialBackoffMs ?? 250;
@@ -57,29 +72,16 @@ export function subscribeEvents(deps: SubscribeDeps): Subscription {
   let attempts = 0;
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
-  let current: {
-    req: ClientRequest | null;
-    res: IncomingMessage | null;
-    idle: NodeJS.Timeout | null;
-    done: boolean;
-  } | null = null;
+  let current: Attempt | null = null;
 
   const attempt = (): void => {
     retry = null;
     if (closed) return;
-    const me = {
-      req: null as ClientRequest | null,
-      res: null as IncomingMessage | null,
-      idle: null as NodeJS.Timeout | null,
-      done: false,
-    };
+    const me: Attempt = { req: null, res: null, idle: null, done: false };
     current = me;
     const fail = (e: Error): void => {
       if (me.done) return;
-      me.done = true;
-      if (me.idle) clearTimeout(me.idle);
-      me.res?.destroy();
-      me.req?.destroy();
+      endAttempt(me);
       if (closed) return;
       const delay = backoffDelay(attempts++, initial, max, random);
       const err = e instanceof ApiClientError ? e : deps.translate(e as NodeJS.ErrnoException);
@@ -93,30 +95,7 @@ export function subscribeEvents(deps: SubscribeDeps): Subscription {
     me.req = deps.open((res) => {
       me.res = res;
       if (res.statusCode !== 200) return readError(res, deps, fail);
-      const parser = new SseParser(API_LIMITS.responseBytes);
-      res.setEncoding('utf8');
-      touch();
-      res.on('data', (chunk: string) => {
-        if (me.done) return;
-        touch();
-        try {
-          for (const ev of parser.feed(chunk)) {
-            if (ev.event !== 'snapshot' && ev.event !== 'status') continue;
-            const status = deps.checkStatus(JSON.parse(ev.data));
-            if (ev.event === 'snapshot') attempts = 0;
-            deps.onEvent({ kind: ev.event, status });
-            if (me.done) return;
-          }
-        } catch (e) {
-          fail(
-            e instanceof SseTooLarge || e instanceof SyntaxError
-              ? new ApiError('bad-response', `the helper sent an unusable event: ${(e as Error).message}`)
-              : (e as Error),
-          );
-        }
-      });
-      res.on('error', fail);
-      res.on('close', () => fail(new ApiError('stream-ended', 'the helper closed the event stream')));
+      followStream(res, me, deps, { touch, fail, snapshot: () => (attempts = 0) });
     }, fail);
   };
 
@@ -127,14 +106,44 @@ export function subscribeEvents(deps: SubscribeDeps): Subscription {
       closed = true;
       if (retry) clearTimeout(retry);
       const c = current;
-      if (c && !c.done) {
-        c.done = true;
-        if (c.idle) clearTimeout(c.idle);
-        c.res?.destroy();
-        c.req?.destroy();
-      }
+      if (c && !c.done) endAttempt(c);
     },
   };
+}
+
+/** StreamHooks are the loop's callbacks for one stream: activity, failure, a snapshot. */
+interface StreamHooks {
+  touch(): void;
+  fail(e: Error): void;
+  snapshot(): void;
+}
+
+// followStream parses the response's events and hands status events to deps until the attempt ends.
+function followStream(res: IncomingMessage, me: Attempt, deps: SubscribeDeps, hooks: StreamHooks): void {
+  const parser = new SseParser(API_LIMITS.responseBytes);
+  res.setEncoding('utf8');
+  hooks.touch();
+  res.on('data', (chunk: string) => {
+    if (me.done) return;
+    hooks.touch();
+    try {
+      for (const ev of parser.feed(chunk)) {
+        if (ev.event !== 'snapshot' && ev.event !== 'status') continue;
+        const status = deps.checkStatus(JSON.parse(ev.data));
+        if (ev.event === 'snapshot') hooks.snapshot();
+        deps.onEvent({ kind: ev.event, status });
+        if (me.done) return;
+      }
+    } catch (e) {
+      hooks.fail(
+        e instanceof SseTooLarge || e instanceof SyntaxError
+          ? new ApiError('bad-response', `the helper sent an unusable event: ${(e as Error).message}`)
+          : (e as Error),
+      );
+    }
+  });
+  res.on('error', hooks.fail);
+  res.on('close', () => hooks.fail(new ApiError('stream-ended', 'the helper closed the event stream')));
 }
 
 // readError reads a refusal (e.g. 503 too-many-streams) and fails with the helper's message.

@@ -1,0 +1,97 @@
+// The state PathManager (paths.ts) keeps per peer: its candidate addresses with their probe
+// times and round trips, the pings in flight, the chosen direct path, the relay's round trip,
+// and how the peer's path looks in `warren status`.
+import type { PeerPath } from '../../../src-shared/wire/status.js';
+import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
+import { isVirtualEndpoint } from './path-bind.js';
+
+/** Timings (ms). Heartbeats keep a direct path's NAT mappings open and notice when it dies. */
+export const PATH_TIMING = {
+  tick: 250,
+  heartbeat: 4000,
+  /** a direct path with no pong for this long is dead */
+  directTimeout: 12_500,
+  /** probe every candidate this often while no direct path is known... */
+  probeFast: 1000,
+  /** ...for this long after the peer appeared or its path died, then this often */
+  fastWindow: 10_000,
+  probeSlow: 5000,
+  /** other candidates are re-probed this often while a direct path works (a better one?) */
+  probeBetter: 20_000,
+  /** with no direct path after this long, use a relay */
+  relayAfter: 2500,
+  /** ask the coordinator to make the peer probe us at most this often */
+  punchEvery: 10_000,
+} as const;
+
+/** MAX_CANDIDATES bounds a peer's candidate addresses (map, punches and pings together). */
+export const MAX_CANDIDATES = 24;
+/** MAX_PENDING bounds a peer's pings in flight. */
+export const MAX_PENDING = 64;
+/** PONGS_PER_SECOND bounds the pongs sent to one peer. */
+export const PONGS_PER_SECOND = 50;
+/** BETTER_FACTOR: a new path must be this much faster to replace a working one (no flapping on noise). */
+export const BETTER_FACTOR = 0.7;
+
+/** Candidate is one address a peer may be reached at. */
+export interface Candidate {
+  addr: number;
+  port: number;
+  text: string;
+  source: 'map' | 'punch' | 'ping';
+  lastPing: number;
+  lastPong: number;
+  rtt: number | null;
+}
+
+/** PeerState is everything PathManager knows about one peer's paths. */
+export interface PeerState {
+  peer: DevicePeer;
+  identity: string;
+  name: string;
+  id: Uint8Array;
+  key: Buffer | null;
+  /** vport is the port of this peer's virtual endpoints (one per relay, same port). */
+  vport: number;
+  candidates: Map<string, Candidate>;
+  pending: Map<string, { cand: Candidate | null; sentAt: number }>;
+  direct: Candidate | null;
+  relayRtt: number | null;
+  relayPingAt: number;
+  lostAt: number;
+  lastPunch: number;
+  lastPunchIn: number;
+  pongWindow: number;
+  pongs: number;
+}
+
+// candidateEndpoint parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
+export function candidateEndpoint(text: string): { addr: number; port: number } | null {
+  const e = parseEndpointAddr(text);
+  return e === null || e.addr === 0 || isVirtualEndpoint(e.addr) ? null : e;
+}
+
+/** peerPath describes the peer's path for status; relayName names relay i. */
+export function peerPath(st: PeerState, relayName: (i: number) => string | null): PeerPath {
+  const ep = st.peer;
+  if (st.direct !== null) {
+    return {
+      type: 'direct',
+      endpoint: st.direct.text,
+      relay: null,
+      rttMs: st.direct.rtt,
+      candidates: st.candidates.size,
+    };
+  }
+  if (isVirtualEndpoint(ep.endpointAddr)) {
+    return {
+      type: 'relay',
+      endpoint: null,
+      relay: relayName(ep.endpointAddr - 1),
+      rttMs: st.relayRtt,
+      candidates: st.candidates.size,
+    };
+  }
+  return { type: 'none', endpoint: null, relay: null, rttMs: null, candidates: st.candidates.size };
+}

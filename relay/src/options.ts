@@ -1,0 +1,58 @@
+// The relay's options, limits and counters: what a Relay (server.ts) is configured with and
+// reports, shared by warren-relay and the coordinator's embedded relay.
+import type { Logger } from '../../src-shared/lib/log.js';
+import type { RegisterLimits } from './register.js';
+import type { TcpLimits } from './tcp.js';
+
+/** RelayLimits bound everything a relay keeps for clients it does not know yet. */
+export interface RelayLimits extends RegisterLimits, TcpLimits {
+  maxSessions: number;
+  /** sessionIdleMs: a session goes this long after its last register or send */
+  sessionIdleMs: number;
+  /** refreshSeconds: how often clients are told to register again (relayRegistered) */
+  refreshSeconds: number;
+  sweepIntervalMs: number;
+}
+
+/** DEFAULT_RELAY_LIMITS: sized for 100,000 systems refreshing every 25 s (4,000 registrations
+ * a second at most, each one Ed25519 check for a refresh of the same token). */
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxSessions: 100_000,
+  sessionIdleMs: 90_000,
+  refreshSeconds: 25,
+  sweepIntervalMs: 5_000,
+  maxTcpConnections: 10_000,
+  maxPendingTcp: 1_000,
+  tcpHandshakeMs: 5_000,
+  tcpIdleMs: 90_000,
+  tcpMaxBacklogBytes: 1 << 20,
+  registerPerIpPerSecond: 20,
+  registerBurstPerIp: 40,
+  registerPerSecond: 5_000,
+  maxRateSources: 65_536,
+  maxReplayEntries: 200_000,
+  maxNoncesPerKey: 64,
+};
+
+/** RelayOptions configure a Relay (and startRelay). */
+export interface RelayOptions {
+  /** coordinatorKey: raw 32-byte Ed25519 public key of the coordinator */
+  coordinatorKey: Uint8Array;
+  log: Logger;
+  /** now: wall-clock ms, for tests */
+  now?: () => number;
+  limits?: Partial<RelayLimits>;
+  /** name: the relay's name as maps list it (registrations are signed for it); default 'relay' */
+  name?: string;
+}
+
+/** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */
+export const DEFAULT_RELAY_NAME = 'relay';
+
+/** RelayStats: live sessions and connections, packets forwarded, drops by DropReason. */
+export interface RelayStats {
+  sessions: number;
+  tcpConnections: number;
+  forwarded: number;
+  dropped: Record<string, number>;
+}
