@@ -8,7 +8,7 @@ import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../sr
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
 import { MapRejected, openSignedMap, profileFromMap } from './netmap.js';
-import { signMap } from './sign.js';
+import { signedMapBytes } from './sign.js';
 
 const coord = nacl.sign.keyPair();
 const other = nacl.sign.keyPair();
@@ -62,7 +62,8 @@ function map(over: Partial<NetworkMap> = {}): NetworkMap {
 
 function sign(m: unknown, key = coord.secretKey): SignedMap {
   const payload = Buffer.from(JSON.stringify(m));
-  return { payload: payload.toString('base64'), signature: signMap(key, payload).toString('base64') };
+  const signature = Buffer.from(nacl.sign.detached(signedMapBytes(payload), key));
+  return { payload: payload.toString('base64'), signature: signature.toString('base64') };
 }
 
 const pinned = Buffer.from(coord.publicKey);
@@ -97,7 +98,9 @@ test('a map signed with the pinned key opens; anything else is refused with a re
       'not JSON',
       {
         payload: Buffer.from('{').toString('base64'),
-        signature: signMap(coord.secretKey, Buffer.from('{')).toString('base64'),
+        signature: Buffer.from(nacl.sign.detached(signedMapBytes(Buffer.from('{')), coord.secretKey)).toString(
+          'base64',
+        ),
       },
       /not JSON/,
     ],

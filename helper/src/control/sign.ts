@@ -1,26 +1,28 @@
-// Ed25519 signatures of the control plane (src-shared/wire/control.ts): the agent's signed requests
-// (AGENT_AUTH), the enrolment proof and the verification of network maps. tweetnacl, as
-// DESIGN.md convention 10 says; Node's hot-path crypto is not needed here.
-import { createHash, randomBytes } from 'node:crypto';
-import nacl from 'tweetnacl';
+// Ed25519 signatures of the control plane (src-shared/wire/control.ts): the agent's signed
+// requests (AGENT_AUTH), the enrolment proof and the verification of network maps, through the
+// leaf library's Ed25519 (OpenSSL), the same one the NAT clients use. RFC 8032 signatures are
+// deterministic, so they are the bytes any other Ed25519 implementation makes (the tests check
+// maps signed with tweetnacl).
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import {
   AGENT_AUTH,
   MAP_SIGNATURE_CONTEXT,
   agentSigningText,
   enrolProofText,
 } from '../../../src-shared/wire/control.js';
+import { privateKeyFromSeed, rawPublicKey, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 
 /** MachineKey is an Ed25519 key pair made from a 32-byte seed. */
 export interface MachineKey {
   seed: Buffer;
   publicKey: Buffer;
-  secretKey: Uint8Array;
+  privateKey: KeyObject;
 }
 
 /** machineKeyFromSeed derives the key pair; newMachineSeed makes a fresh seed. */
 export function machineKeyFromSeed(seed: Buffer): MachineKey {
-  const kp = nacl.sign.keyPair.fromSeed(new Uint8Array(seed));
-  return { seed, publicKey: Buffer.from(kp.publicKey), secretKey: kp.secretKey };
+  const privateKey = privateKeyFromSeed(seed);
+  return { seed, publicKey: rawPublicKey(privateKey), privateKey };
 }
 
 export function newMachineSeed(): Buffer {
@@ -39,30 +41,23 @@ export function agentAuthorization(
   const nonce = randomBytes(16).toString('hex');
   const digest = createHash('sha256').update(body).digest('hex');
   const text = agentSigningText(method, pathWithQuery, now, nonce, digest);
-  const sig = Buffer.from(nacl.sign.detached(Buffer.from(text, 'utf8'), key.secretKey)).toString('base64');
+  const sig = signEd25519(key.privateKey, Buffer.from(text, 'utf8')).toString('base64');
   return `${AGENT_AUTH.scheme} system=${systemId},ts=${now},nonce=${nonce},sig=${sig}`;
 }
 
 /** enrolProof signs the enrolment key and WireGuard key with the new machine key. */
 export function enrolProof(key: MachineKey, enrolmentKey: string, wireguardPublicKey: string, ts: number): string {
   const text = enrolProofText(enrolmentKey, wireguardPublicKey, ts);
-  return Buffer.from(nacl.sign.detached(Buffer.from(text, 'utf8'), key.secretKey)).toString('base64');
+  return signEd25519(key.privateKey, Buffer.from(text, 'utf8')).toString('base64');
 }
 
-// signedMapBytes is what a map signature covers: the context, then the payload bytes.
-function signedMapBytes(payload: Buffer): Buffer {
+/** signedMapBytes is what a map signature covers: the context, then the payload bytes. */
+export function signedMapBytes(payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8'), payload]);
 }
 
 /** verifyMapSignature checks a SignedMap's signature over its payload bytes. */
 export function verifyMapSignature(coordinatorKey: Buffer, payload: Buffer, signature: Buffer): boolean {
   if (coordinatorKey.length !== 32 || signature.length !== 64) return false;
-  const msg = signedMapBytes(payload);
-  return nacl.sign.detached.verify(new Uint8Array(msg), new Uint8Array(signature), new Uint8Array(coordinatorKey));
-}
-
-/** signMap is the coordinator's side, used by tests of the helper to make maps. */
-export function signMap(secretKey: Uint8Array, payload: Buffer): Buffer {
-  const msg = signedMapBytes(payload);
-  return Buffer.from(nacl.sign.detached(new Uint8Array(msg), secretKey));
+  return verifyEd25519(coordinatorKey, signedMapBytes(payload), signature);
 }
