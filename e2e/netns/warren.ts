@@ -1,8 +1,9 @@
 // Running the Warren helper under test inside a namespace, through its CLI contract:
 // `warren run --profile FILE -v N --socket PATH --state-dir DIR` (foreground, SIGTERM stops it)
 // and `warren status --json --socket PATH` (exit 1 when not running).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src-shared/lib/package-root.js';
 import { fileURLToPath } from 'node:url';
 import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
 import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
@@ -12,20 +13,9 @@ import { sleep, waitUntil } from './wait.js';
 /** repoRoot finds the checkout root from this module's location, which is e2e/netns/ under
  * tsx and dist/e2e/netns/ when compiled. */
 export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'warren') return dir;
-      } catch {
-        /* keep looking */
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the warren checkout above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
+  const root = packageRoot(import.meta.url);
+  if (root === null) throw new Error('cannot find the warren checkout above ' + fileURLToPath(import.meta.url));
+  return root;
 }
 
 /** warrenCliPath is the helper's compiled CLI, or WARREN_E2E_CLI when set (to test an
