@@ -41,16 +41,10 @@ module.exports = {
       path: ['^(helper|coordinator|src-main|src-renderer)/', TOOLS],
     }),
     room(
-      'app-main-uses-only-the-api-client',
-      'src-main reaches the helper only through its API client (helper/src/api/client/)',
+      'app-main-stays-home',
+      'src-main imports only itself, the leaf library (where the helper API client is) and the contracts',
       '^src-main/',
-      { path: ['^(helper|coordinator|relay|src-renderer)/', TOOLS], pathNot: '^helper/src/api/client/' },
-    ),
-    room(
-      'api-client-is-self-contained',
-      'the app bundles helper/src/api/client/, so it may import only itself, the leaf library and the contracts',
-      '^helper/src/api/client/',
-      { path: '^helper/', pathNot: '^helper/src/api/client/' },
+      { path: ['^(helper|coordinator|relay|src-renderer)/', TOOLS] },
     ),
     room(
       'renderer-uses-only-contracts',

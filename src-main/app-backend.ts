@@ -1,5 +1,5 @@
 // AppBackend: the main side of the app, shared by the Electron shell and the browser fallback.
-// It follows the helper's event stream through helper/src/api/client/client.ts (the only way the app
+// It follows the helper's event stream through src-shared/lib/helper-client/client.ts (the only way the app
 // talks to the helper), keeps the AppState, and implements every IPC call of the schema.
 // Client errors become Problems here, worded for a person (what happened, what to do).
 import {
@@ -12,7 +12,7 @@ import {
   type StatusEvent,
   type SubscribeOptions,
   type Subscription,
-} from '../helper/src/api/client/client.js';
+} from '../src-shared/lib/helper-client/client.js';
 import {
   fromStatus,
   initialAppState,

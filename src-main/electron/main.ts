@@ -1,7 +1,7 @@
 // The Electron shell's entry: one instance per user, a tray icon that follows the tunnel (or
 // the window at once where the desktop has no tray), notifications when the tunnel drops, and
 // the window for the peer list. It talks to the helper only through AppBackend, that is
-// helper/src/api/client/client.ts; the page only through the IPC schema.
+// src-shared/lib/helper-client/client.ts; the page only through the IPC schema.
 import { app, Notification } from 'electron';
 import { DEFAULT_SOCKET_PATH } from '../../src-shared/wire/helper-api.js';
 import { AppBackend } from '../app-backend.js';

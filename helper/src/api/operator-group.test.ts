@@ -125,7 +125,7 @@ interface AsUserResult {
 
 /** asUser runs the client as user: status, the first event, caller and a disconnect. */
 async function asUser(t: { skip(msg: string): void }, user: TestUser, path: string): Promise<AsUserResult | null> {
-  const clientUrl = new URL('./client/client.js', import.meta.url).href;
+  const clientUrl = new URL('../../../src-shared/lib/helper-client/client.js', import.meta.url).href;
   const script = `
     const { ApiClient } = await import(${JSON.stringify(clientUrl)});
     const c = new ApiClient(${JSON.stringify(path)});

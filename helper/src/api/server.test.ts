@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Status } from '../../../src-shared/wire/status.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
-import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from './client/client.js';
+import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError, ApiServerError, startApiServer } from './server.js';
 
 const STATUS: Status = {
@@ -254,7 +254,7 @@ test('client errors: permission denied', async (t) => {
       return;
     }
     // Root passes every mode check, so the client runs in a child as "nobody".
-    const clientUrl = new URL('./client/client.js', import.meta.url).href;
+    const clientUrl = new URL('../../../src-shared/lib/helper-client/client.js', import.meta.url).href;
     const script =
       `import(${JSON.stringify(clientUrl)}).then((m) => new m.ApiClient(${JSON.stringify(path)}).status())` +
       `.then(() => console.log('ok'), (e) => console.log(e.constructor.name))`;

@@ -1,7 +1,7 @@
 // callHelper runs one request against the helper's local API and turns the client's errors
 // into the CLI's messages, so every subcommand words "not running" and "denied" the same way.
-import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../api/client/client.js';
-import { UntrustedSocket } from '../api/client/errors.js';
+import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../../../src-shared/lib/helper-client/client.js';
+import { UntrustedSocket } from '../../../src-shared/lib/helper-client/errors.js';
 import { CliError } from './command.js';
 
 /** callHelper calls fn with a client for socketPath and maps failures to CliErrors. */

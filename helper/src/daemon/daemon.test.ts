@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { ApiClient } from '../api/client/client.js';
+import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { FAKE_LAN, FAKE_LAN_ADDRESS } from '../exitnode/exitnode-fake.js';
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { Daemon, StepError } from './index.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ApiClient } from '../api/client/client.js';
+import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError } from '../api/server.js';
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { FULL_TUNNEL_MARK } from '../router/full-tunnel.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { ApiClient } from '../api/client/client.js';
+import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { runDaemon } from './index.js';
 import { statePath } from './state-file.js';
 import { GAMMA, Sandbox, eventually, fakeEnv, staticProfile, type FakeEnv } from './testing.js';

@@ -5,7 +5,7 @@
 // (DESIGN.md convention 6).
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { lstatSync } from 'node:fs';
-import type { Status } from '../../../../src-shared/wire/status.js';
+import type { Status } from '../../wire/status.js';
 import { ApiClientError, ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from './errors.js';
 import {
   API_LIMITS,
@@ -15,7 +15,7 @@ import {
   type ExitNodeState,
   type HttpMethod,
   type WhyAnswer,
-} from '../../../../src-shared/wire/helper-api.js';
+} from '../../wire/helper-api.js';
 import { subscribeEvents, type StatusEvent, type Subscription, type SubscribeOptions } from './subscribe.js';
 
 export type { StatusEvent, Subscription, SubscribeOptions } from './subscribe.js';

@@ -4,10 +4,10 @@
 // helper restart; it starts over once a snapshot arrives. The helper sends a status every
 // second, so a silent stream is treated as lost after idleTimeoutMs.
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { Status } from '../../../../src-shared/wire/status.js';
+import type { Status } from '../../wire/status.js';
 import { ApiClientError, ApiError } from './errors.js';
-import { API_LIMITS, type ApiEventName } from '../../../../src-shared/wire/helper-api.js';
-import { SseParser, SseTooLarge } from '../../../../src-shared/lib/sse.js';
+import { API_LIMITS, type ApiEventName } from '../../wire/helper-api.js';
+import { SseParser, SseTooLarge } from '../sse.js';
 
 /** StatusEvent is one event of the stream: the first after every (re)connect is a snapshot. */
 export interface StatusEvent {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Status } from '../../../../src-shared/wire/status.js';
-import { createLogger } from '../../../../src-shared/lib/log.js';
+import type { Status } from '../../wire/status.js';
+import { createLogger } from '../log.js';
 import {
   ApiClient,
   ApiError,
@@ -13,8 +13,8 @@ import {
   type ApiClientError,
   type StatusEvent,
 } from './client.js';
-import { PATHS, type ExitNodeState } from '../../../../src-shared/wire/helper-api.js';
-import { requirePrivileged, startApiServer, type ApiServer, type RouteTable } from '../server.js';
+import { PATHS, type ExitNodeState } from '../../wire/helper-api.js';
+import { requirePrivileged, startApiServer, type ApiServer, type RouteTable } from '../../../helper/src/api/server.js';
 import { backoffDelay } from './subscribe.js';
 
 const quietLog = createLogger(0, { write: () => true });
