@@ -5,29 +5,77 @@
 // throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
 // against direct TCP (scripts/bench/proxy.ts), and a coordinator pushing a policy change to 2,000
 // simulated systems (scripts/bench/coordinator.ts), and the relay: throughput between two
-// helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts). Prints tables and the ratios; writes
-// .bench/latest.json.
+// helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts).
+// Prints tables and the ratios; writes .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Topology, missingRequirement, pairLayout, repoRoot } from '../e2e/netns/index.js';
+import { Topology, missingRequirement, pairLayout, repoRoot, type PairLayout } from '../e2e/netns/index.js';
 import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
-import { USAGE, parseBenchArgs, type Impl } from './bench/options.js';
-import { exitTable, proxyTable, ratioLines, ratios, table } from './bench/report.js';
+import { USAGE, parseBenchArgs, type BenchOptions, type Impl } from './bench/options.js';
+import { exitTable, proxyTable, ratioLines, ratios, table, type Ratios } from './bench/report.js';
 import { measureExit, type ExitResult } from './bench/exit.js';
 import { measureProxy, type ProxyResult } from './bench/proxy.js';
 import { measureRelay, relayLines, type RelayResult } from './bench/relay.js';
 import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
-import { runFirewallBench } from '../helper/src/firewall/firewall.bench.js';
+import { runFirewallBench, type FirewallBenchResult } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
   process.stdout.write(`==> ${s}\n`);
 }
 
+/** NetworkResults is what the runs in network namespaces measured; null for a run skipped. */
+interface NetworkResults {
+  raw: Measurement;
+  results: Partial<Record<Impl, Measurement>>;
+  errors: Partial<Record<Impl, string>>;
+  exit: ExitResult | null;
+  proxy: ProxyResult | null;
+  relay: RelayResult | null;
+}
+
+/** CoordinatorRun is the coordinator run's figures, or why it failed; both null when skipped. */
+interface CoordinatorRun {
+  coordinator: CoordinatorBenchResult | null;
+  coordinatorError: string | null;
+}
+
+/** Figures is every figure the report holds. */
+interface Figures extends NetworkResults, CoordinatorRun {
+  ratios: Ratios | null;
+  firewall: FirewallBenchResult;
+}
+
+/** main runs the parts of the bench in order, prints them, writes the report and returns the exit
+ * code: 1 when any part failed. */
 async function main(): Promise<number> {
+  const opts = optionsOrExitCode(process.argv.slice(2));
+  if (typeof opts === 'number') return opts;
+  const needs = missingBenchRequirement(opts);
+  if (needs !== undefined) {
+    process.stderr.write(`bench: cannot run: ${needs}\n`);
+    return 1;
+  }
+
+  const net = await measureNetwork(opts);
+  const r = ratios(net.results);
+  printNetwork(net, r, opts.impls);
+  process.stdout.write('\n');
+  const firewall = measureFirewall();
+  const coordinator = await measureCoordinator(opts.coordinatorSystems);
+
+  const figures: Figures = { ...net, ratios: r, firewall, ...coordinator };
+  const out = writeReport(opts, figures);
+  process.stdout.write(`\nwrote ${out}\n`);
+  return anyFailed(figures) ? 1 : 0;
+}
+
+/** optionsOrExitCode parses argv; for --help or bad arguments it prints the usage and returns
+ * the exit code instead. */
+function optionsOrExitCode(argv: string[]): BenchOptions | number {
   let opts;
   try {
-    opts = parseBenchArgs(process.argv.slice(2));
+    opts = parseBenchArgs(argv);
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
@@ -36,8 +84,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  return opts;
+}
+
+/** missingBenchRequirement names a tool or build the chosen runs need and this machine lacks. */
+function missingBenchRequirement(opts: BenchOptions): string | undefined {
   // The exit-node run compares both tunnels whatever --only says, so it needs both, and nft.
-  const needs = missingRequirement({
+  return missingRequirement({
     binaries: [
       'iperf3',
       'ping',
@@ -46,119 +99,131 @@ async function main(): Promise<number> {
     ],
     warren: opts.exit || opts.proxy || opts.impls.some((i) => i !== 'wg-go'),
   });
-  if (needs !== undefined) {
-    process.stderr.write(`bench: cannot run: ${needs}\n`);
-    return 1;
-  }
+}
 
+/** measureNetwork runs the bare veth, each tunnel, and the exit-node, proxy and relay runs in
+ * one topology, which it destroys however they end. */
+async function measureNetwork(opts: BenchOptions): Promise<NetworkResults> {
   const topo = Topology.create();
-  const results: Partial<Record<Impl, Measurement>> = {};
-  const errors: Partial<Record<Impl, string>> = {};
-  let raw: Measurement;
-  let exit: ExitResult | null = null;
-  let proxy: ProxyResult | null = null;
-  let relay: RelayResult | null = null;
   try {
     progress(`namespaces ${topo.prefix}-a and ${topo.prefix}-b over veth`);
     const l = await pairLayout(topo);
     progress('raw veth');
-    raw = await measureRaw(l, opts, (s) => progress(`raw veth: ${s}`));
-    for (const impl of opts.impls) {
-      try {
-        results[impl] = await measureTunnel(impl, l, opts, (s) => progress(`${impl}: ${s}`));
-      } catch (e) {
-        errors[impl] = (e as Error).message;
-        process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
-      }
-    }
+    const raw = await measureRaw(l, opts, (s) => progress(`raw veth: ${s}`));
+    const { results, errors } = await measureTunnels(l, opts);
     // In the same topology, so the one destroy below also removes the exit run's namespaces.
-    if (opts.exit) exit = await measureExit(topo, opts, (s) => progress(`exit node: ${s}`));
-    if (opts.proxy) proxy = await measureProxy(topo, opts, (s) => progress(`proxy: ${s}`));
-    if (opts.relay) relay = await measureRelay(topo, opts, (s) => progress(`relay: ${s}`));
+    const exit = opts.exit ? await measureExit(topo, opts, (s) => progress(`exit node: ${s}`)) : null;
+    const proxy = opts.proxy ? await measureProxy(topo, opts, (s) => progress(`proxy: ${s}`)) : null;
+    const relay = opts.relay ? await measureRelay(topo, opts, (s) => progress(`relay: ${s}`)) : null;
+    return { raw, results, errors, exit, proxy, relay };
   } finally {
     progress('cleaning up');
     await topo.destroy();
   }
+}
 
-  const rows: [string, Measurement][] = [['raw veth', raw]];
+/** measureTunnels measures each chosen tunnel in turn; one that fails is reported and skipped. */
+async function measureTunnels(l: PairLayout, opts: BenchOptions): Promise<Pick<NetworkResults, 'results' | 'errors'>> {
+  const results: Partial<Record<Impl, Measurement>> = {};
+  const errors: Partial<Record<Impl, string>> = {};
   for (const impl of opts.impls) {
-    const m = results[impl];
+    try {
+      results[impl] = await measureTunnel(impl, l, opts, (s) => progress(`${impl}: ${s}`));
+    } catch (e) {
+      errors[impl] = (e as Error).message;
+      process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
+    }
+  }
+  return { results, errors };
+}
+
+/** printNetwork prints the table of the veth and the tunnels (in impls order), the warren/wg-go
+ * ratios and the exit-node, proxy and relay tables, each when it has something to show. */
+function printNetwork(net: NetworkResults, r: Ratios | null, impls: Impl[]): void {
+  const rows: [string, Measurement][] = [['raw veth', net.raw]];
+  for (const impl of impls) {
+    const m = net.results[impl];
     if (m) rows.push([impl, m]);
   }
   process.stdout.write(`\n${table(rows)}\n`);
-  const r = ratios(results);
   if (r) process.stdout.write(`\n${ratioLines(r)}\n`);
-  if (exit) process.stdout.write(`\n${exitTable(exit)}\n`);
-  if (proxy) process.stdout.write(`\n${proxyTable(proxy)}\n`);
-  if (relay) process.stdout.write(`\n${relayLines(relay)}\n`);
-  process.stdout.write('\n');
+  if (net.exit) process.stdout.write(`\n${exitTable(net.exit)}\n`);
+  if (net.proxy) process.stdout.write(`\n${proxyTable(net.proxy)}\n`);
+  if (net.relay) process.stdout.write(`\n${relayLines(net.relay)}\n`);
+}
+
+/** measureFirewall times the firewall's decisions and prints them. */
+function measureFirewall(): FirewallBenchResult {
   progress('firewall decisions (10,000 policies, 100,000 flows)');
   const firewall = runFirewallBench();
+  const mps = (perSec: number): string => `${(perSec / 1e6).toFixed(1)} M/s`;
   process.stdout.write(
-    `firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${(firewall.trackedPerSec / 1e6).toFixed(1)} M/s, ` +
-      `new allowed ${(firewall.newAllowedPerSec / 1e6).toFixed(1)} M/s, denied ${(firewall.deniedPerSec / 1e6).toFixed(1)} M/s\n`,
+    `firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${mps(firewall.trackedPerSec)}, ` +
+      `new allowed ${mps(firewall.newAllowedPerSec)}, denied ${mps(firewall.deniedPerSec)}\n`,
   );
+  return firewall;
+}
 
-  let coordinator: CoordinatorBenchResult | null = null;
-  let coordinatorError: string | null = null;
-  if (opts.coordinatorSystems > 0) {
-    progress(`coordinator: ${opts.coordinatorSystems} simulated systems, one policy change`);
-    try {
-      coordinator = await runCoordinatorBench({
-        systems: opts.coordinatorSystems,
-        progress: (s) => progress(`coordinator: ${s}`),
-      });
-      const c = coordinator;
-      process.stdout.write(
-        `coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
-          `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms (target ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
-          `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, CPU ${c.cpuSeconds.toFixed(2)} s\n`,
-      );
-    } catch (e) {
-      coordinatorError = (e as Error).message;
-      process.stderr.write(`bench: coordinator run failed: ${coordinatorError}\n`);
-    }
+/** measureCoordinator times a policy change reaching systems simulated systems (none: skipped)
+ * and prints it; a failed run is reported in the result rather than thrown. */
+async function measureCoordinator(systems: number): Promise<CoordinatorRun> {
+  if (systems <= 0) return { coordinator: null, coordinatorError: null };
+  progress(`coordinator: ${systems} simulated systems, one policy change`);
+  try {
+    const c = await runCoordinatorBench({ systems, progress: (s) => progress(`coordinator: ${s}`) });
+    process.stdout.write(
+      `coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
+        `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +
+        `(target ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
+        `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, ` +
+        `CPU ${c.cpuSeconds.toFixed(2)} s\n`,
+    );
+    return { coordinator: c, coordinatorError: null };
+  } catch (e) {
+    const coordinatorError = (e as Error).message;
+    process.stderr.write(`bench: coordinator run failed: ${coordinatorError}\n`);
+    return { coordinator: null, coordinatorError };
   }
+}
 
+/** writeReport writes the JSON report to --out (default .bench/latest.json) and returns its path. */
+function writeReport(opts: BenchOptions, f: Figures): string {
   const out = opts.out ?? join(repoRoot(), '.bench', 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
-        options: {
-          seconds: opts.seconds,
-          parallel: opts.parallel,
-          pings: opts.pings,
-          exit: opts.exit,
-          proxy: opts.proxy,
-          relay: opts.relay,
-          coordinatorSystems: opts.coordinatorSystems,
-        },
-        raw,
-        results,
-        errors,
-        ratios: r,
-        exit,
-        proxy,
-        relay,
-        firewall,
-        coordinator,
-        coordinatorError,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  process.stdout.write(`\nwrote ${out}\n`);
-  const exitFailed = exit !== null && Object.keys(exit.errors).length > 0;
-  const proxyFailed = proxy !== null && Object.keys(proxy.errors).length > 0;
-  const relayFailed = relay !== null && relay.error !== null;
-  return Object.keys(errors).length > 0 || exitFailed || proxyFailed || relayFailed || coordinatorError !== null
-    ? 1
-    : 0;
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, kernel: release(), node: process.version },
+    options: {
+      seconds: opts.seconds,
+      parallel: opts.parallel,
+      pings: opts.pings,
+      exit: opts.exit,
+      proxy: opts.proxy,
+      relay: opts.relay,
+      coordinatorSystems: opts.coordinatorSystems,
+    },
+    raw: f.raw,
+    results: f.results,
+    errors: f.errors,
+    ratios: f.ratios,
+    exit: f.exit,
+    proxy: f.proxy,
+    relay: f.relay,
+    firewall: f.firewall,
+    coordinator: f.coordinator,
+    coordinatorError: f.coordinatorError,
+  };
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  return out;
+}
+
+/** anyFailed reports whether a tunnel or any part of the exit-node, proxy, relay or coordinator
+ * runs failed. */
+function anyFailed(f: Figures): boolean {
+  const exitFailed = f.exit !== null && Object.keys(f.exit.errors).length > 0;
+  const proxyFailed = f.proxy !== null && Object.keys(f.proxy.errors).length > 0;
+  const relayFailed = f.relay !== null && f.relay.error !== null;
+  return Object.keys(f.errors).length > 0 || exitFailed || proxyFailed || relayFailed || f.coordinatorError !== null;
 }
 
 process.exitCode = await main();

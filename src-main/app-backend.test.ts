@@ -9,7 +9,12 @@ import { createLogger } from '../src-shared/lib/log.js';
 import { PATHS } from '../src-shared/wire/helper-api.js';
 import { ApiHttpError, startApiServer, type ApiServer, type RouteTable } from '../helper/src/api/server.js';
 import { AppBackend, toProblem } from './app-backend.js';
-import { ApiError, HelperNotRunning, PermissionDenied, UntrustedSocket } from '../src-shared/lib/helper-client/client.js';
+import {
+  ApiError,
+  HelperNotRunning,
+  PermissionDenied,
+  UntrustedSocket,
+} from '../src-shared/lib/helper-client/client.js';
 
 const quietLog = createLogger(0, { write: () => true });
 const base: Status = {

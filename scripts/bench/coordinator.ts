@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { NetworkMap, SignedMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/testing/agent-sim.js';
-import { adminCall, startCoordinatorProcess } from '../../coordinator/src/testing/testing.js';
+import { adminCall, startCoordinatorProcess, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
@@ -94,7 +94,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function procStatus(pid: number): { rssKiB: number; hwmKiB: number; cpuTicks: number } {
+/** ProcStatus is a process's memory now and at its peak, and the CPU it has used so far. */
+interface ProcStatus {
+  rssKiB: number;
+  hwmKiB: number;
+  cpuTicks: number;
+}
+
+function procStatus(pid: number): ProcStatus {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -114,16 +121,37 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number)
   );
 }
 
-/** Watcher tracks one agent's stream: when each map version arrived. */
+/** Watcher tracks one agent's stream: the newest map it holds and when the target arrived. */
 interface Watcher {
   agent: SimAgent;
   handle: WatchHandle | null;
-  /** firstAt[version] is when a map of at least that version arrived (performance.now()). */
+  /** latest is the highest map version that arrived on the stream. */
   latest: number;
+  /** reachedAt is when a map of at least target arrived (performance.now()). */
   reachedAt: number | null;
   target: number;
   lastData: string;
   bytes: number;
+}
+
+/** WatchSet is every agent's watcher and when a map last arrived on any of them; it outlives
+ * the phases that fill it so the cleanup can close every stream that was opened. */
+interface WatchSet {
+  watchers: Watcher[];
+  lastEventAt: number;
+}
+
+/** Admin calls the coordinator's admin API and throws on any answer but a success. */
+type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/** PushTiming is what the policy change measured: each watcher's delay, and the coordinator's
+ * counters around it. */
+interface PushTiming {
+  /** times are the delays (ms) of the watchers that got the new map, sorted. */
+  times: number[];
+  mapVersion: number;
+  before: ProcStatus;
+  after: ProcStatus;
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -134,135 +162,198 @@ export async function runCoordinatorBench(opts: {
   const n = opts.systems;
   const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
   const proc = await startCoordinatorProcess({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', args: ['-v', '0'] });
-  const watchers: Watcher[] = [];
+  const set: WatchSet = { watchers: [], lastEventAt: 0 };
   try {
-    const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const r = await adminCall<T>(proc.url, proc.adminToken, method, path, body);
-      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
+    const admin = adminOf(proc);
     await admin('PUT', '/v1/admin/policy', policy(false));
     const members = fleet(n);
-    const keys = new Map<string, string>();
-    for (const tag of new Set(members.map((m) => m.tag))) {
-      const count = members.filter((m) => m.tag === tag).length;
-      const k = await admin<CreatedKey>('POST', '/v1/admin/keys', {
-        tags: [tag],
-        approval: 'automatic',
-        uses: count,
-        expiresInMs: 3_600_000,
-        ephemeral: false,
-      });
-      keys.set(tag, k.key);
-    }
-
-    opts.progress(`enrolling ${n} simulated systems`);
-    const enrolStart = performance.now();
-    const agents: SimAgent[] = new Array(n);
-    await pool(members, 32, async (m, i) => {
-      const a = new SimAgent(proc.url);
-      await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
-      agents[i] = a;
-    });
-    const enrolSeconds = (performance.now() - enrolStart) / 1000;
-    opts.progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
-
-    opts.progress(`opening ${n} watch streams`);
-    let lastEventAt = performance.now();
-    for (const agent of agents) {
-      const w: Watcher = { agent, handle: null, latest: 0, reachedAt: null, target: Infinity, lastData: '', bytes: 0 };
-      watchers.push(w);
-    }
-    await pool(watchers, 64, async (w) => {
-      w.handle = await w.agent.watch((event, data) => {
-        if (event !== 'map') return;
-        const v = peekMapVersion(data);
-        if (v === null) return;
-        lastEventAt = performance.now();
-        w.latest = Math.max(w.latest, v);
-        w.lastData = data;
-        if (v >= w.target && w.reachedAt === null) {
-          w.reachedAt = lastEventAt;
-          w.bytes = data.length;
-        }
-      });
-    });
-    // Every watcher going online changes its peers' maps: wait until that settles.
-    const settleStart = performance.now();
-    let nextReport = settleStart + 5000;
-    while (watchers.some((w) => w.latest === 0) || performance.now() - lastEventAt < 1000) {
-      const t = performance.now();
-      if (t > settleStart + 120_000) throw new Error('the watch streams did not settle within 120 s');
-      if (t > nextReport) {
-        nextReport = t + 5000;
-        const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-        opts.progress(
-          `settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-
-    opts.progress('applying a new policy file and timing the push to every watcher');
-    const before = procStatus(proc.pid);
-    const t0 = performance.now();
-    const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
-    for (const w of watchers) {
-      w.target = applied.mapVersion;
-      // A map of this version may already have arrived before the answer did.
-      if (w.latest >= applied.mapVersion && w.reachedAt === null) {
-        w.reachedAt = lastEventAt;
-        w.bytes = w.lastData.length;
-      }
-    }
-    const deadline = t0 + 30_000;
-    while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const after = procStatus(proc.pid);
-    const times = watchers
-      .filter((w) => w.reachedAt !== null)
-      .map((w) => w.reachedAt! - t0)
-      .sort((a, b) => a - b);
-
-    // Check a sample in full: signature, recipient, and the change itself.
-    let verified = 0;
-    for (let i = 0; i < watchers.length; i += Math.max(1, Math.floor(n / 50))) {
-      const w = watchers[i]!;
-      if (w.reachedAt === null) continue;
-      const map: NetworkMap = w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
-      if (map.version < applied.mapVersion) throw new Error(`watcher ${i} holds version ${map.version}`);
-      if (!JSON.stringify(map.policies).includes('8080') && !JSON.stringify(map.policies).includes('8443')) {
-        throw new Error(`watcher ${i}'s new map does not carry the new policy`);
-      }
-      verified++;
-    }
+    const keys = await enrolmentKeys(admin, members);
+    const { agents, enrolSeconds } = await enrol(proc.url, members, keys, opts.progress);
+    await openWatches(set, agents, opts.progress);
+    await settle(set, admin, opts.progress);
+    const push = await timePolicyPush(set, admin, proc.pid, opts.progress);
+    const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-    const bytes = watchers.map((w) => w.bytes);
-    const max = times.length > 0 ? times[times.length - 1]! : NaN;
-    const ticks = 100; // USER_HZ on Linux
-    return {
-      systems: n,
-      propagationMs: { p50: percentile(times, 50), p99: percentile(times, 99), max },
-      received: times.length,
-      targetMs: TARGET_MS,
-      targetMet: times.length === n && max <= TARGET_MS,
-      rssMiB: after.rssKiB / 1024,
-      peakRssMiB: after.hwmKiB / 1024,
-      heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
-      cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
-      serverPassMs: stats.lastPass.ms,
-      mapBytes: {
-        total: bytes.reduce((a, b) => a + b, 0),
-        avg: bytes.reduce((a, b) => a + b, 0) / n,
-        max: Math.max(...bytes),
-      },
-      enrolSeconds,
-      verified,
-    };
+    return summarize(n, push, stats, set.watchers, { enrolSeconds, verified });
   } finally {
-    for (const w of watchers) w.handle?.close();
+    for (const w of set.watchers) w.handle?.close();
     await proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** adminOf is the admin API of the coordinator process. */
+function adminOf(proc: CoordinatorProcess): Admin {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const r = await adminCall<T>(proc.url, proc.adminToken, method, path, body);
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+}
+
+/** enrolmentKeys creates one key per tag, with as many uses as the fleet has members of it. */
+async function enrolmentKeys(admin: Admin, members: Member[]): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  for (const tag of new Set(members.map((m) => m.tag))) {
+    const count = members.filter((m) => m.tag === tag).length;
+    const k = await admin<CreatedKey>('POST', '/v1/admin/keys', {
+      tags: [tag],
+      approval: 'automatic',
+      uses: count,
+      expiresInMs: 3_600_000,
+      ephemeral: false,
+    });
+    keys.set(tag, k.key);
+  }
+  return keys;
+}
+
+/** enrol enrols one simulated agent per member, 32 at a time, and times it. */
+async function enrol(
+  url: string,
+  members: Member[],
+  keys: Map<string, string>,
+  progress: (s: string) => void,
+): Promise<{ agents: SimAgent[]; enrolSeconds: number }> {
+  const n = members.length;
+  progress(`enrolling ${n} simulated systems`);
+  const enrolStart = performance.now();
+  const agents: SimAgent[] = new Array(n);
+  await pool(members, 32, async (m, i) => {
+    const a = new SimAgent(url);
+    await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
+    agents[i] = a;
+  });
+  const enrolSeconds = (performance.now() - enrolStart) / 1000;
+  progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
+  return { agents, enrolSeconds };
+}
+
+/** openWatches opens every agent's watch stream into set, 64 at a time; each map event
+ * records the version and, once the target is set and met, when it arrived. */
+async function openWatches(set: WatchSet, agents: SimAgent[], progress: (s: string) => void): Promise<void> {
+  progress(`opening ${agents.length} watch streams`);
+  set.lastEventAt = performance.now();
+  for (const agent of agents) {
+    const w: Watcher = { agent, handle: null, latest: 0, reachedAt: null, target: Infinity, lastData: '', bytes: 0 };
+    set.watchers.push(w);
+  }
+  await pool(set.watchers, 64, async (w) => {
+    w.handle = await w.agent.watch((event, data) => {
+      if (event !== 'map') return;
+      const v = peekMapVersion(data);
+      if (v === null) return;
+      set.lastEventAt = performance.now();
+      w.latest = Math.max(w.latest, v);
+      w.lastData = data;
+      if (v >= w.target && w.reachedAt === null) {
+        w.reachedAt = set.lastEventAt;
+        w.bytes = data.length;
+      }
+    });
+  });
+}
+
+/** settle waits until every watcher has a map and none arrived for a second: every watcher
+ * going online changes its peers' maps. */
+async function settle(set: WatchSet, admin: Admin, progress: (s: string) => void): Promise<void> {
+  const { watchers } = set;
+  const settleStart = performance.now();
+  let nextReport = settleStart + 5000;
+  while (watchers.some((w) => w.latest === 0) || performance.now() - set.lastEventAt < 1000) {
+    const t = performance.now();
+    if (t > settleStart + 120_000) throw new Error('the watch streams did not settle within 120 s');
+    if (t > nextReport) {
+      nextReport = t + 5000;
+      const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
+      progress(
+        `settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, ` +
+          `map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** timePolicyPush applies the new policy file and waits (up to 30 s) until every watcher holds
+ * a map of the version it made, reading the coordinator's counters before and after. */
+async function timePolicyPush(
+  set: WatchSet,
+  admin: Admin,
+  pid: number,
+  progress: (s: string) => void,
+): Promise<PushTiming> {
+  const { watchers } = set;
+  progress('applying a new policy file and timing the push to every watcher');
+  const before = procStatus(pid);
+  const t0 = performance.now();
+  const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
+  for (const w of watchers) {
+    w.target = applied.mapVersion;
+    // A map of this version may already have arrived before the answer did.
+    if (w.latest >= applied.mapVersion && w.reachedAt === null) {
+      w.reachedAt = set.lastEventAt;
+      w.bytes = w.lastData.length;
+    }
+  }
+  const deadline = t0 + 30_000;
+  while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const after = procStatus(pid);
+  const times = watchers
+    .filter((w) => w.reachedAt !== null)
+    .map((w) => w.reachedAt! - t0)
+    .sort((a, b) => a - b);
+  return { times, mapVersion: applied.mapVersion, before, after };
+}
+
+/** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
+ * itself) and returns how many it checked. */
+function verifySample(watchers: Watcher[], mapVersion: number): number {
+  let verified = 0;
+  for (let i = 0; i < watchers.length; i += Math.max(1, Math.floor(watchers.length / 50))) {
+    const w = watchers[i]!;
+    if (w.reachedAt === null) continue;
+    const map: NetworkMap = w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
+    if (map.version < mapVersion) throw new Error(`watcher ${i} holds version ${map.version}`);
+    if (!JSON.stringify(map.policies).includes('8080') && !JSON.stringify(map.policies).includes('8443')) {
+      throw new Error(`watcher ${i}'s new map does not carry the new policy`);
+    }
+    verified++;
+  }
+  return verified;
+}
+
+/** summarize turns the push's timings, the coordinator's stats and the map sizes into the result. */
+function summarize(
+  n: number,
+  push: PushTiming,
+  stats: CoordinatorStats,
+  watchers: Watcher[],
+  run: { enrolSeconds: number; verified: number },
+): CoordinatorBenchResult {
+  const { times, before, after } = push;
+  const bytes = watchers.map((w) => w.bytes);
+  const max = times.length > 0 ? times[times.length - 1]! : NaN;
+  const ticks = 100; // USER_HZ on Linux
+  return {
+    systems: n,
+    propagationMs: { p50: percentile(times, 50), p99: percentile(times, 99), max },
+    received: times.length,
+    targetMs: TARGET_MS,
+    targetMet: times.length === n && max <= TARGET_MS,
+    rssMiB: after.rssKiB / 1024,
+    peakRssMiB: after.hwmKiB / 1024,
+    heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
+    cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
+    serverPassMs: stats.lastPass.ms,
+    mapBytes: {
+      total: bytes.reduce((a, b) => a + b, 0),
+      avg: bytes.reduce((a, b) => a + b, 0) / n,
+      max: Math.max(...bytes),
+    },
+    enrolSeconds: run.enrolSeconds,
+    verified: run.verified,
+  };
 }

@@ -10,7 +10,9 @@ import {
   startWireguardGo,
   waitForPing,
   warrenProfile,
+  type KeyPair,
   type PairLayout,
+  type Warren,
 } from '../../e2e/netns/index.js';
 import type { BenchOptions, Impl } from './options.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,46 +38,41 @@ interface Tunnel {
   stop(): Promise<void>;
 }
 
+/** TunnelSide is one side's tunnel process: wireguard-go or a Warren helper. */
+interface TunnelSide {
+  pid: number;
+  stop(): Promise<unknown>;
+}
+
+/** startTunnel starts impl in both namespaces, a at 100.64.0.1 and b at 100.64.0.2. */
 async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
   const ka = genKeyPair();
   const kb = genKeyPair();
+  return impl === 'wg-go' ? startWireguardGoPair(l, ka, kb) : startWarrenPair(impl, l, ka, kb);
+}
+
+/** startWireguardGoPair starts wireguard-go on both sides, each with the other as its peer. */
+async function startWireguardGoPair(l: PairLayout, ka: KeyPair, kb: KeyPair): Promise<Tunnel> {
+  const a = await startWireguardGo(l.a, {
+    privateKey: ka.privateKey,
+    listenPort: 51820,
+    address: '100.64.0.1/10',
+    peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
+  });
+  const b = await startWireguardGo(l.b, {
+    privateKey: kb.privateKey,
+    listenPort: 51820,
+    address: '100.64.0.2/10',
+    peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
+  });
+  return tunnelOf(a, b);
+}
+
+/** startWarrenPair starts a Warren helper on both sides (a tagged client, b server), in
+ * allow-all mode for warren and in policy mode for warren-policy. */
+async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPair): Promise<Tunnel> {
   const topo = l.a.topo;
-  if (impl === 'wg-go') {
-    const a = await startWireguardGo(l.a, {
-      privateKey: ka.privateKey,
-      listenPort: 51820,
-      address: '100.64.0.1/10',
-      peers: [{ publicKey: kb.publicKey, endpoint: `${l.bIp}:51820`, allowedIps: ['100.64.0.2/32'] }],
-    });
-    const b = await startWireguardGo(l.b, {
-      privateKey: kb.privateKey,
-      listenPort: 51820,
-      address: '100.64.0.2/10',
-      peers: [{ publicKey: ka.publicKey, endpoint: `${l.aIp}:51820`, allowedIps: ['100.64.0.1/32'] }],
-    });
-    return {
-      bIp: '100.64.0.2',
-      pids: { a: a.pid, b: b.pid },
-      stop: async () => {
-        await Promise.all([a.stop(), b.stop()]);
-      },
-    };
-  }
-  // In policy mode both sides carry tags and the one policy that allows the measured traffic
-  // (iperf3's TCP port and ping), so every packet goes through rule checks and conntrack.
-  const policy =
-    impl === 'warren-policy'
-      ? {
-          Policies: [
-            {
-              Name: 'bench',
-              Senders: ['tag:client'],
-              Receivers: ['tag:server'],
-              Acls: [{ Protocol: 'tcp', Ports: '5201' }, { Protocol: 'icmp' }],
-            },
-          ],
-        }
-      : {};
+  const policy = benchPolicy(impl);
   const a = await startWarren(
     l.a,
     {
@@ -106,19 +103,12 @@ async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
     },
     { name: `bench-${impl}-b`, verbosity: 0 },
   );
-  if (impl === 'warren-policy') {
-    // Tags on peers come from each side's own profile: patch them in through a reload.
-    for (const [w, peerTag] of [
-      [a, 'server'],
-      [b, 'client'],
-    ] as const) {
-      const prof = JSON.parse(readFileSync(w.profilePath, 'utf8')) as { Peers: Array<Record<string, unknown>> };
-      prof.Peers[0]!.Tags = [peerTag];
-      writeFileSync(w.profilePath, JSON.stringify(prof, null, 2));
-      const r = await warrenCli(w.ns, ['reload', '--socket', w.socket]);
-      if (r.code !== 0) throw new Error(`reload ${w.name}: ${r.stderr}`);
-    }
-  }
+  if (impl === 'warren-policy') await tagPeers(a, b);
+  return tunnelOf(a, b);
+}
+
+/** tunnelOf is the Tunnel of the two started sides (b at 100.64.0.2); stop stops both. */
+function tunnelOf(a: TunnelSide, b: TunnelSide): Tunnel {
   return {
     bIp: '100.64.0.2',
     pids: { a: a.pid, b: b.pid },
@@ -126,6 +116,39 @@ async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
       await Promise.all([a.stop(), b.stop()]);
     },
   };
+}
+
+/** benchPolicy is the profile's policy part. In policy mode both sides carry tags and the one
+ * policy that allows the measured traffic (iperf3's TCP port and ping), so every packet goes
+ * through rule checks and conntrack; allow-all mode has none. */
+function benchPolicy(impl: Impl): object {
+  return impl === 'warren-policy'
+    ? {
+        Policies: [
+          {
+            Name: 'bench',
+            Senders: ['tag:client'],
+            Receivers: ['tag:server'],
+            Acls: [{ Protocol: 'tcp', Ports: '5201' }, { Protocol: 'icmp' }],
+          },
+        ],
+      }
+    : {};
+}
+
+/** tagPeers gives each side's peer the other's tag. Tags on peers come from each side's own
+ * profile: patch them in through a reload. */
+async function tagPeers(a: Warren, b: Warren): Promise<void> {
+  for (const [w, peerTag] of [
+    [a, 'server'],
+    [b, 'client'],
+  ] as const) {
+    const prof = JSON.parse(readFileSync(w.profilePath, 'utf8')) as { Peers: Array<Record<string, unknown>> };
+    prof.Peers[0]!.Tags = [peerTag];
+    writeFileSync(w.profilePath, JSON.stringify(prof, null, 2));
+    const r = await warrenCli(w.ns, ['reload', '--socket', w.socket]);
+    if (r.code !== 0) throw new Error(`reload ${w.name}: ${r.stderr}`);
+  }
 }
 
 /** measurePath measures RTT and throughput from a to bIp, charging CPU to pids if given. */

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Status } from '../../../src-shared/wire/status.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
-import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../../../src-shared/lib/helper-client/client.js';
+import {
+  ApiClient,
+  ApiError,
+  HelperNotRunning,
+  PermissionDenied,
+} from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError, ApiServerError, startApiServer } from './server.js';
 
 const STATUS: Status = {

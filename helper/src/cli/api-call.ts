@@ -1,6 +1,11 @@
 // callHelper runs one request against the helper's local API and turns the client's errors
 // into the CLI's messages, so every subcommand words "not running" and "denied" the same way.
-import { ApiClient, ApiError, HelperNotRunning, PermissionDenied } from '../../../src-shared/lib/helper-client/client.js';
+import {
+  ApiClient,
+  ApiError,
+  HelperNotRunning,
+  PermissionDenied,
+} from '../../../src-shared/lib/helper-client/client.js';
 import { UntrustedSocket } from '../../../src-shared/lib/helper-client/errors.js';
 import { CliError } from './command.js';
 

@@ -4,7 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import { CROCKFORD_ALPHABET } from '../../../src-shared/lib/identity.js';
-import { compile, type PeerInfo } from './compile.js';
+import { compile, type PeerInfo, type RuleSet } from './compile.js';
 import { Firewall } from './filter.js';
 import { PASS } from './reasons.js';
 import { FLAGS, tcp } from './testing.js';
@@ -33,11 +33,29 @@ const LOCAL = '100.64.0.1';
 
 /** runFirewallBench builds the rule set and flow table, then times three kinds of decision. */
 export function runFirewallBench(): FirewallBenchResult {
-  const peers: PeerInfo[] = Array.from({ length: PEERS }, (_, j) => ({
+  const peers = benchPeers();
+  const policies = benchPolicies();
+  const { rules, compileMs } = compileTimed(peers, policies);
+  const now = Date.now();
+  const fw = trackedFirewall(rules, now);
+  const trackedPerSec = timeTracked(fw, now);
+  const newAllowedPerSec = timeNewAllowed(fw, now);
+  const deniedPerSec = timeDenied(fw, now);
+  return { policies: policies.length, flows: FLOWS, compileMs, trackedPerSec, newAllowedPerSec, deniedPerSec };
+}
+
+/** benchPeers is the fleet the rules are compiled for: PEERS peers spread over 100 tags. */
+function benchPeers(): PeerInfo[] {
+  return Array.from({ length: PEERS }, (_, j) => ({
     index: j,
     identity: identity(1000 + j),
     tags: [`t${j % 100}`],
   }));
+}
+
+/** benchPolicies is POLICIES policies, one in ten sent by this system's tag and one in 97
+ * disabled, plus an ssh policy that lets it reach every peer's port 22 (the tracked flows). */
+function benchPolicies(): Policy[] {
   const policies: Policy[] = [];
   for (let i = 0; i < POLICIES; i++) {
     const mine = i % 10 === 0;
@@ -68,7 +86,12 @@ export function runFirewallBench(): FirewallBenchResult {
     trustRequirements: [],
     enabled: true,
   });
-  let t = performance.now();
+  return policies;
+}
+
+/** compileTimed compiles the policies for this system (tag dev) and times it. */
+function compileTimed(peers: PeerInfo[], policies: Policy[]): { rules: RuleSet; compileMs: number } {
+  const t = performance.now();
   const rules = compile({
     local: { identity: 'AAAAA', tags: ['dev'] },
     peers,
@@ -76,19 +99,24 @@ export function runFirewallBench(): FirewallBenchResult {
     now: Date.now(),
     mode: 'policy',
   });
-  const compileMs = performance.now() - t;
+  return { rules, compileMs: performance.now() - t };
+}
 
+/** trackedFirewall is a firewall with rules and FLOWS ssh flows open to the peers, all at now. */
+function trackedFirewall(rules: RuleSet, now: number): Firewall {
   const fw = new Firewall({ maxFlows: 131072 });
   fw.setRules(rules);
-  const now = Date.now();
   for (let k = 0; k < FLOWS; k++) {
     const j = k % PEERS;
     const p = tcp(LOCAL, 1024 + Math.floor(k / PEERS), peerAddr(j), 22, FLAGS.syn);
     if (fw.egress(j, p, 0, p.length, now) !== PASS) throw new Error('setup flow refused');
   }
   if (fw.flows() !== FLOWS) throw new Error(`expected ${FLOWS} flows, have ${fw.flows()}`);
+  return fw;
+}
 
-  // Tracked: ACKs of existing flows, both directions, from one packed buffer.
+/** timeTracked times ACKs of existing flows, both directions, from one packed buffer. */
+function timeTracked(fw: Firewall, now: number): number {
   const N = 8192;
   const buf = Buffer.alloc(N * 40);
   const peerOf = new Uint32Array(N);
@@ -105,43 +133,39 @@ export function runFirewallBench(): FirewallBenchResult {
     peerOf[i] = j;
     dirOf[i] = egress ? 0 : 1;
   }
-  const rounds = 2_000_000;
-  const tracked = time(rounds, (i) => {
+  return rate(2_000_000, (i) => {
     const s = i & (N - 1);
     const v =
       dirOf[s] === 0 ? fw.egress(peerOf[s]!, buf, s * 40, 40, now) : fw.ingress(peerOf[s]!, buf, s * 40, 40, now);
     if (v !== PASS) throw new Error(`tracked packet dropped: ${fw.reasons[v]}`);
   });
+}
 
-  // New allowed flows: SYNs on fresh port pairs, with the table at its bound (evicting).
+/** timeNewAllowed times SYNs on fresh port pairs, with the table at its bound (evicting). */
+function timeNewAllowed(fw: Firewall, now: number): number {
   const syn = tcp(LOCAL, 1, peerAddr(0), 22, FLAGS.syn);
-  const newAllowed = time(500_000, (i) => {
+  return rate(500_000, (i) => {
     syn.writeUInt16BE(1 + (i & 0x7fff), 20);
     syn.writeUInt16BE(i >>> 15, 14);
     if (fw.egress(0, syn, 0, 40, now) !== PASS) throw new Error('new flow refused');
   });
+}
 
-  // Denied: SYNs to a port no policy grants (the most common flood).
+/** timeDenied times SYNs to a port no policy grants (the most common flood). */
+function timeDenied(fw: Firewall, now: number): number {
   const denied = tcp(peerAddr(5), 1, LOCAL, 9, FLAGS.syn);
-  const deniedPerSec = time(2_000_000, (i) => {
+  return rate(2_000_000, (i) => {
     denied.writeUInt16BE(1 + (i & 0x7fff), 20);
     if (fw.ingress(5, denied, 0, 40, now) === PASS) throw new Error('denied SYN passed');
   });
-  return {
-    policies: policies.length,
-    flows: FLOWS,
-    compileMs,
-    trackedPerSec: tracked,
-    newAllowedPerSec: newAllowed,
-    deniedPerSec,
-  };
+}
 
-  function time(n: number, fn: (i: number) => void): number {
-    for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
-    t = performance.now();
-    for (let i = 0; i < n; i++) fn(i);
-    return n / ((performance.now() - t) / 1000);
-  }
+/** rate runs fn n times after a warm-up of up to 100,000 calls and returns calls per second. */
+function rate(n: number, fn: (i: number) => void): number {
+  for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
+  const t = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  return n / ((performance.now() - t) / 1000);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -149,6 +173,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const m = (x: number): string => `${(x / 1e6).toFixed(2)} M/s`;
   console.log(`firewall: ${r.policies} policies compiled in ${r.compileMs.toFixed(0)} ms; ${r.flows} flows`);
   console.log(
-    `  tracked-flow decisions ${m(r.trackedPerSec)}, new flows (evicting) ${m(r.newAllowedPerSec)}, denied SYNs ${m(r.deniedPerSec)}`,
+    `  tracked-flow decisions ${m(r.trackedPerSec)}, new flows (evicting) ${m(r.newAllowedPerSec)}, ` +
+      `denied SYNs ${m(r.deniedPerSec)}`,
   );
 }
