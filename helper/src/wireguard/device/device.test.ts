@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../../src-shared/lib/log.js';
+import { REKEY_TIMEOUT } from '../noise/index.js';
+import { CookieChecker } from '../noise/cookie.js';
 import { Device } from './device.js';
 import { FakeNetwork, FakeTun, type FakeBind } from './fake-io.js';
 
@@ -153,6 +155,53 @@ test('roaming: the endpoint follows the latest authenticated packet', async () =
     b.tun.inject(udpPacket('100.64.0.2', '100.64.0.1', Buffer.from('reply')));
     await until(() => a.tun.written.length > 0);
     assert.equal(a.tun.written.at(-1)!.subarray(28).toString(), 'reply');
+  } finally {
+    stop();
+  }
+});
+
+test('a valid cookie reply from a new address leaves the endpoint alone; accepted handshake messages move it', async () => {
+  const { a, b, net, stop, advance } = pair();
+  try {
+    const toB = `${ip('192.0.2.2')}:51820`;
+    const initiationsToB = (): Buffer[] =>
+      net.sent.filter((s) => s.to === toB && s.data.readUInt32LE(0) === 1).map((s) => s.data);
+    net.drop = (to) => to === toB;
+    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('staged')));
+    await until(() => initiationsToB().length === 1);
+    const init = initiationsToB()[0]!;
+    // Whoever saw the initiation can answer it with a valid cookie reply: its key derives from
+    // b's public key and its AAD is the initiation's mac1 (§5.4.7).
+    const forger = new CookieChecker(b.pub, randomBytes);
+    const forged = forger.createReply(init, init.readUInt32LE(4), { ip: '203.0.113.66', port: 6666 }, 0);
+    a.bind.enqueue(forged, ip('203.0.113.66'), 6666);
+    const peerB = [...a.dev.peersByKey.values()][0]!;
+    await until(() => peerB.noise.cookies.hasCookie(a.dev.clock()));
+    assert.ok(peerB.noise.cookies.hasCookie(a.dev.clock()), 'the forged reply was valid: a took its cookie');
+    assert.deepEqual(
+      [peerB.endpointAddr, peerB.endpointPort],
+      [ip('192.0.2.2'), 51820],
+      'the cookie reply moved nothing',
+    );
+
+    // A response that completes a's handshake, from b's new address, moves the endpoint there.
+    net.drop = null;
+    net.move(b.bind, ip('198.51.100.9'));
+    b.bind.enqueue(Buffer.from(init), ip('192.0.2.1'), 51820);
+    await until(() => b.tun.written.length === 1);
+    assert.deepEqual([peerB.endpointAddr, peerB.endpointPort], [ip('198.51.100.9'), 51820]);
+    assert.equal(b.tun.written[0]!.subarray(28).toString(), 'staged', 'the staged packet followed the new endpoint');
+
+    // An initiation b accepts from a's new address moves b's endpoint for a; data messages are
+    // lost so that only the handshake can have moved it.
+    const peerA = [...b.dev.peersByKey.values()][0]!;
+    assert.equal(peerA.endpointAddr, ip('192.0.2.1'));
+    net.move(a.bind, ip('198.51.100.7'));
+    net.drop = (_to, data) => data.readUInt32LE(0) === 4;
+    advance(REKEY_TIMEOUT);
+    a.dev.initiate(peerB, a.dev.clock());
+    await until(() => peerA.endpointAddr === ip('198.51.100.7'));
+    assert.deepEqual([peerA.endpointAddr, peerA.endpointPort], [ip('198.51.100.7'), 51820]);
   } finally {
     stop();
   }

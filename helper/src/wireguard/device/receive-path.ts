@@ -139,6 +139,9 @@ export class InboundPath {
     dev.countHandshake(now);
     const res = dev.core.receiveControl(buf.subarray(off, off + len), { ip: formatIPv4(addr), port }, now);
     if (res.drop) dev.drops.add(res.drop);
+    // The core names a peer only for a handshake message it accepted (authenticated by the
+    // peer's static key), never for a cookie reply, which anyone on the path can forge
+    // (§5.4.7): so only those move the endpoint (§2.1).
     const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
     if (peer !== undefined) {
       peer.rxBytes += len;

@@ -23,7 +23,10 @@ function cookieRound(a: Side, b: Side, now: number): Buffer {
   assert.equal(r.reply.readUInt32LE(4), init.readUInt32LE(INIT.sender), 'addressed to the initiation sender index');
   assert.equal(b.peer.keypairs().next, null, 'nothing was processed');
   const consumed = control(a, b, r.reply, now);
-  assert.deepEqual(consumed, { peer: a.peer, reply: null, sessionReady: false, drop: null });
+  // The cookie is taken, but the reply names no peer: it authenticates nobody, so the device
+  // must not roam on it (§5.4.7).
+  assert.deepEqual(consumed, { peer: null, reply: null, sessionReady: false, drop: null });
+  assert.ok(a.peer.cookies.hasCookie(now), 'a stored the cookie');
   return r.reply;
 }
 

@@ -25,7 +25,12 @@ export interface NoiseCoreOptions {
 
 /** ControlResult says what a handshake or cookie message did. */
 export interface ControlResult {
-  /** peer is the authenticated peer, if any. */
+  /** peer is the peer whose handshake message was accepted: an initiation we answered or a
+   * response that completed our handshake, both authenticated by its static key (§5.4.2,
+   * §5.4.3). It is null for a cookie reply even when the cookie was taken: its key derives
+   * from a public key and its AAD is the mac1 anyone on the path sees (§5.4.7), so it proves
+   * nothing about who sent it and must not move the endpoint (§2.1 roams on authenticated
+   * packets only). */
   peer: NoisePeer | null;
   /** reply is a message to send back to the datagram's source (response or cookie reply). */
   reply: Buffer | null;
@@ -225,6 +230,7 @@ export class NoiseCore {
     const entry = this.indices.get(m.receiver);
     if (!entry) return dropped('unknown-index');
     if (!entry.peer.cookies.consumeReply(m, now)) return dropped('bad-cookie');
-    return { peer: entry.peer, reply: null, sessionReady: false, drop: null };
+    // No peer: a cookie reply authenticates nobody (see ControlResult.peer).
+    return { peer: null, reply: null, sessionReady: false, drop: null };
   }
 }
