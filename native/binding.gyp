@@ -11,7 +11,8 @@
         "src/reader.c",
         "src/reader_thread.c",
         "src/fill.c",
-        "src/poller.c"
+        "src/poller.c",
+        "src/clock.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

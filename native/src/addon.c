@@ -1,6 +1,6 @@
-// Warren's native addon: batched TUN and UDP I/O on reader threads, and in-place
-// ChaCha20-Poly1305, for the WireGuard data plane (see src-shared/lib/native/index.ts for the
-// JS contract of every function registered here).
+// Warren's native addon: batched TUN and UDP I/O on reader threads, in-place ChaCha20-Poly1305
+// and the boottime clock, for the WireGuard data plane (see src-shared/lib/native/index.ts for
+// the JS contract of every function registered here).
 #include "common.h"
 
 #include <stdlib.h>
@@ -44,6 +44,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadOpen", wn_aead_open),
       FN("aeadSealBatch", wn_aead_seal_batch),
       FN("aeadOpenBatch", wn_aead_open_batch),
+      FN("boottimeMs", wn_boottime_ms),
   };
 #undef FN
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;

@@ -1,6 +1,7 @@
 // The native fast path of the WireGuard data plane (DESIGN.md "Performance facts"): TUN and
 // UDP descriptors, reader threads that hand JS whole batches of packets, batched writes and
-// sends, and in-place ChaCha20-Poly1305, each one N-API call per batch rather than per packet.
+// sends, and in-place ChaCha20-Poly1305, each one N-API call per batch rather than per packet;
+// and the boottime clock of the protocol timers.
 //
 // Errors: a failed system call throws an Error whose message names the operation and the errno
 // text ("TUNSETIFF warren0: Operation not permitted") and whose `.code` is the errno name
@@ -169,4 +170,15 @@ export function aeadOpenBatch(
   ok: Uint8Array,
 ): number {
   return loadAddon().aeadOpenBatch(keys, keyIndex, counters, buf, offsets, lengths, count, ok);
+}
+
+/**
+ * boottimeMs reads CLOCK_BOOTTIME: milliseconds since boot, as a double with sub-millisecond
+ * precision, counting the time the machine was suspended. It never goes back and never falls
+ * behind CLOCK_MONOTONIC (process.hrtime, performance.now), which stops during suspend. The
+ * WireGuard timers (whitepaper §6) run on it, as the kernel's do, so that keypairs age while
+ * the machine sleeps and are retired after a resume. It is not wall-clock time.
+ */
+export function boottimeMs(): number {
+  return loadAddon().boottimeMs();
 }

@@ -136,4 +136,5 @@ export interface NativeAddon {
     count: number,
     ok: Uint8Array,
   ): number;
+  boottimeMs(): number;
 }

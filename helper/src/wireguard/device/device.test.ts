@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../../src-shared/lib/log.js';
+import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
 import { REKEY_TIMEOUT } from '../noise/index.js';
 import { CookieChecker } from '../noise/cookie.js';
 import { Device } from './device.js';
@@ -87,6 +88,21 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await settle();
 }
+
+test("the device's default timer clock is CLOCK_BOOTTIME, which counts suspend", () => {
+  const net = new FakeNetwork();
+  const dev = new Device({
+    privateKey: generatePrivateKey(),
+    tun: new FakeTun('fake0', 1420),
+    bind: net.bind(ip('192.0.2.1'), 51820),
+    mtu: 1420,
+    log: silent,
+  });
+  assert.equal(dev.clock, boottimeMs);
+  const before = boottimeMs();
+  const now = dev.clock();
+  assert.ok(before <= now && now <= boottimeMs(), `the device read ${now} ms, boottime ${before} ms`);
+});
 
 test('handshake on first packet, then data both ways', async () => {
   const { a, b, stop } = pair();

@@ -10,6 +10,7 @@ import type { Logger } from '../../../../src-shared/lib/log.js';
 import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
+import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
 import { DropCounters } from './counters.js';
 import { DevicePeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
@@ -46,7 +47,9 @@ export interface DeviceOptions {
   bind: Bind;
   mtu: number;
   log: Logger;
-  clock?: () => number; // monotonic milliseconds
+  /** clock is the protocol timers' clock in milliseconds (default CLOCK_BOOTTIME, see
+   * boottimeMs: it counts suspend, so sessions age while the machine sleeps, §6). */
+  clock?: () => number;
 }
 
 /** Device is a running WireGuard interface. */
@@ -76,7 +79,7 @@ export class Device {
   private up = true;
 
   constructor(readonly opts: DeviceOptions) {
-    this.clock = opts.clock ?? (() => performance.now());
+    this.clock = opts.clock ?? boottimeMs;
     this.log = opts.log;
     this.core = new NoiseCore({
       privateKey: opts.privateKey,

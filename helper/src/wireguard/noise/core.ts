@@ -50,9 +50,11 @@ function dropped(drop: DropReason): ControlResult {
   return { peer: null, reply: null, sessionReady: false, drop };
 }
 
-function defaultWallClock(): () => bigint {
-  const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return () => base + process.hrtime.bigint();
+// defaultWallClock is the system's real time. TAI64N (§5.4.2) and the last-handshake time people
+// see are wall-clock by definition; carried forward on a monotonic clock they would fall behind
+// by every suspend. A step back is harmless: nextTimestamp keeps our timestamps increasing.
+function defaultWallClock(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }
 
 /** NoiseCore is the protocol engine; see the file comment. */
@@ -73,7 +75,7 @@ export class NoiseCore {
     this.publicKey = rawPublicKey(privateKey);
     this.identity = { privateKey, publicKey: this.publicKey };
     this.random = opts.random ?? randomBytes;
-    this.wallClockNs = opts.wallClockNs ?? defaultWallClock();
+    this.wallClockNs = opts.wallClockNs ?? defaultWallClock;
     this.isUnderLoad = opts.isUnderLoad ?? (() => false);
     this.checker = new CookieChecker(this.publicKey, this.random);
     const indices = this.indices;
