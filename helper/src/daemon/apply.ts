@@ -37,8 +37,10 @@ export interface PeerChanges {
   removed: number;
 }
 
-/** applyPeers makes the device's peers those of next. A changed preshared key replaces the
- * peer (its sessions were keyed with the old one). */
+/** applyPeers makes the device's peers those of next. A changed peer, its preshared key
+ * included, is updated in place (Device.updatePeer): removing and adding it again would forget
+ * the greatest handshake timestamp it sent, and so accept a captured initiation once more
+ * (§5.1); a new preshared key erases only the sessions keyed with the old one. */
 export function applyPeers(device: Device, prev: Profile, next: Profile): PeerChanges {
   const out: PeerChanges = { added: 0, changed: 0, removed: 0 };
   const before = new Map(prev.peers.map((p) => [formatKey(p.publicKey), p]));
@@ -58,13 +60,7 @@ export function applyPeers(device: Device, prev: Profile, next: Profile): PeerCh
       continue;
     }
     const psk = (x: PeerConfig): string => (x.presharedKey ? formatKey(x.presharedKey) : '');
-    if (psk(old) !== psk(p)) {
-      device.removePeer(p.publicKey);
-      device.addPeer(devicePeerConfig(p));
-      out.changed++;
-      continue;
-    }
-    if (JSON.stringify(shape(old)) !== JSON.stringify(shape(p))) {
+    if (psk(old) !== psk(p) || JSON.stringify(shape(old)) !== JSON.stringify(shape(p))) {
       device.updatePeer(devicePeerConfig(p), old.endpoint ? endpointAddr(old.endpoint) : undefined);
       out.changed++;
     }

@@ -8,8 +8,10 @@ import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError } from '../api/server.js';
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { FULL_TUNNEL_MARK } from '../router/full-tunnel.js';
+import { HANDSHAKE_INITIATION_RATE, NoiseCore, REKEY_TIMEOUT } from '../wireguard/noise/index.js';
+import { formatKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { Daemon } from './index.js';
-import { BETA, GAMMA, Sandbox, fakeEnv, staticProfile, type FakeEnv } from './testing.js';
+import { BETA, GAMMA, SELF, Sandbox, eventually, fakeEnv, staticProfile, type FakeEnv } from './testing.js';
 
 // started runs a daemon for one test and stops it when the test ends.
 async function started(
@@ -57,6 +59,39 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
     ['beta', 'gamma'],
     'the new profile is in force',
   );
+});
+
+test("a reload that changes a peer's preshared key keeps refusing an initiation captured before it", async (t) => {
+  const json = staticProfile();
+  const { d, env, box } = await started(t, json);
+  const device = d.state.device!;
+  const beta = device.peersByKey.get(BETA.pub)!;
+  // Beta's side of the protocol makes real initiations, delivered from beta's endpoint.
+  const selfPub = publicKeyFromPrivate(SELF.priv);
+  const betaCore = new NoiseCore({ privateKey: BETA.priv });
+  const toSelf = betaCore.addPeer(selfPub);
+  const fromBeta = (msg: Buffer): void => env.binds[0]!.enqueue(Buffer.from(msg), parseIPv4('192.0.2.2')!, 51820);
+  const captured = toSelf.initiate(0)!;
+  fromBeta(captured);
+  await eventually(() => assert.notEqual(beta.noise.keypairs().next, null, 'the initiation was answered'));
+
+  const psk = randomBytes(32);
+  const peers = json.Peers as Array<Record<string, unknown>>;
+  box.writeProfile({ ...json, Peers: [{ ...peers[0], PresharedKey: formatKey(psk) }] });
+  await d.reload();
+  assert.ok(box.logged('peers: 0 added, 1 changed, 0 removed'));
+  assert.equal(beta.noise.keypairs().next, null, 'the session keyed with the old preshared key is erased');
+  // Past the initiation flood limit, so only the timestamp can refuse the replay.
+  await new Promise((r) => setTimeout(r, HANDSHAKE_INITIATION_RATE + 20));
+  fromBeta(captured);
+  await eventually(() => assert.equal(device.drops.get('replayed-timestamp'), 1));
+  assert.equal(beta.noise.keypairs().next, null, 'the replay was not answered');
+
+  // The peer itself goes on: beta with the new key gets an answer to a fresh initiation.
+  betaCore.addPeer(selfPub, { presharedKey: psk });
+  fromBeta(toSelf.initiate(REKEY_TIMEOUT)!);
+  await eventually(() => assert.notEqual(beta.noise.keypairs().next, null, 'the fresh initiation was answered'));
+  assert.equal(device.peersByKey.get(BETA.pub), beta, 'beta was changed in place');
 });
 
 test('a reload that brings in Policies makes the firewall default deny', async (t) => {

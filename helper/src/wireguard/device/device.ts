@@ -20,6 +20,8 @@ import { InboundPath } from './receive-path.js';
 const TICK_MS = 100;
 /** HANDSHAKES_PER_SECOND_UNDER_LOAD: above this rate the core demands cookies (§5.3 DoS). */
 const HANDSHAKES_PER_SECOND_UNDER_LOAD = 1000;
+/** NO_PRESHARED_KEY is the all-zero key a peer without one uses (§5.2). */
+const NO_PRESHARED_KEY = Buffer.alloc(32);
 
 /**
  * PacketFilter is the stateful firewall as the data plane sees it: a verdict per packet, 0 to
@@ -122,7 +124,9 @@ export class Device {
    * updatePeer changes a configured peer in place, keeping its sessions and slot: allowed IPs
    * are replaced, the name and keepalive follow the config, and the endpoint is set only when
    * the configured endpoint itself changed (prevEndpoint), so a peer that roamed stays where
-   * it was last heard from.
+   * it was last heard from. A new preshared key erases the sessions keyed with the old one
+   * but keeps the peer's replay protection (NoisePeer.setPresharedKey), and a new handshake
+   * starts at once if packets wait or keepalive is on.
    */
   updatePeer(cfg: DevicePeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
     const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
@@ -147,6 +151,10 @@ export class Device {
         prevEndpoint.addr !== cfg.endpoint.addr ||
         prevEndpoint.port !== cfg.endpoint.port);
     if (cfg.endpoint && (moved || !peer.hasEndpoint)) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
+    if (peer.noise.setPresharedKey(cfg.presharedKey ?? NO_PRESHARED_KEY)) {
+      peer.noise.restart();
+      if (this.up && (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0)) this.initiate(peer, this.clock());
+    }
     return peer;
   }
 

@@ -219,6 +219,31 @@ test('addPeer validates keys and updates an existing peer', () => {
   assert.equal(low.initiate(0), null);
 });
 
+test('a new preshared key erases the sessions, keeps the replay protection, and is used by the next handshake', () => {
+  const { a, b, clock } = established();
+  const captured = a.peer.initiate(REKEY_TIMEOUT)!;
+  clock.now = REKEY_TIMEOUT;
+  assert.equal(control(b, a, captured, clock.now).drop, null);
+  const old = b.peer.keypairs();
+  const psk = randomBytes(32);
+  assert.equal(b.peer.setPresharedKey(psk), true);
+  assert.equal(b.peer.setPresharedKey(Buffer.from(psk)), false, 'the same key changes nothing');
+  assert.deepEqual(b.peer.keypairs(), { previous: null, current: null, next: null });
+  for (const kp of [old.current, old.next]) assert.equal(kp!.isZeroed, true);
+  clock.now += 1000;
+  assert.equal(control(b, a, captured, clock.now).drop, 'replayed-timestamp');
+  // Only a with the same new key completes a handshake with b.
+  clock.now += REKEY_TIMEOUT;
+  const init = a.peer.initiate(clock.now)!;
+  const r = control(b, a, init, clock.now);
+  assert.equal(control(a, b, r.reply!, clock.now).drop, 'decrypt-failed', 'a still has the old key');
+  assert.equal(a.core.addPeer(b.core.publicKey, { presharedKey: psk }), a.peer);
+  clock.now += REKEY_TIMEOUT;
+  handshake(a, b, clock.now);
+  assert.deepEqual(plaintextOf(sendData(a, b, Buffer.from('new key'), clock.now)), Buffer.from('new key'));
+  assert.deepEqual(plaintextOf(sendData(b, a, Buffer.from('both ways'), clock.now)), Buffer.from('both ways'));
+});
+
 test('indices of replaced sessions are freed, whichever side initiates', () => {
   const { a, b, clock } = established();
   const owner = new Map<Keypair, typeof a>();

@@ -104,8 +104,8 @@ export class NoiseCore {
     };
   }
 
-  /** addPeer adds a peer, or for a key already known updates its preshared key and keepalive
-   * and returns the existing peer. A low-order public key is accepted but can never complete a
+  /** addPeer adds a peer, or for a key already known updates its preshared key (see
+   * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A low-order public key is accepted but can never complete a
    * handshake (as in wireguard-go). Throws on keys of the wrong length or our own key. */
   addPeer(publicKey: Buffer, opts: { presharedKey?: Buffer; persistentKeepalive?: number } = {}): NoisePeer {
     assertKey(publicKey, 'peer public key');
@@ -114,7 +114,7 @@ export class NoiseCore {
     const id = publicKey.toString('hex');
     const existing = this.peers.get(id);
     if (existing) {
-      if (opts.presharedKey !== undefined) opts.presharedKey.copy(existing.handshake.presharedKey);
+      if (opts.presharedKey !== undefined) existing.setPresharedKey(opts.presharedKey);
       if (opts.persistentKeepalive !== undefined) existing.persistentKeepalive = opts.persistentKeepalive;
       return existing;
     }

@@ -97,6 +97,18 @@ export class NoisePeer {
     this.keepaliveSeconds = s;
   }
 
+  /** setPresharedKey changes the preshared key in place and says whether it changed. A new key
+   * erases the sessions and the handshake derived with the old one (zeroAll). What protects
+   * the peer stays: the greatest timestamp accepted from it, so no initiation captured before
+   * can be replayed (§5.1), the initiation flood limit, our own last timestamp and its cookie. */
+  setPresharedKey(psk: Buffer): boolean {
+    assertKey(psk, 'preshared key');
+    if (psk.equals(this.handshake.presharedKey)) return false;
+    psk.copy(this.handshake.presharedKey);
+    this.zeroAll();
+    return true;
+  }
+
   /** usable says the peer's key allows handshakes (not low-order) and it was not removed. */
   get usable(): boolean {
     return !this.removed && this.handshake.staticStatic !== null;
