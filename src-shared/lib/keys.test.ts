@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { formatKey, generatePrivateKey, isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from './keys.js';
+import { randomFillSync } from 'node:crypto';
+import {
+  formatKey,
+  generatePrivateKey,
+  isZeroKey,
+  KeyFormatError,
+  parseKey,
+  privateKeyObject,
+  publicKeyFromPrivate,
+  rawPublicKey,
+} from './keys.js';
 
 test('publicKeyFromPrivate follows RFC 7748 §6.1', () => {
   const alice = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
@@ -77,4 +87,18 @@ test('formatKey refuses wrong lengths; isZeroKey', () => {
   assert.throws(() => formatKey(Buffer.alloc(31)), KeyFormatError);
   assert.ok(isZeroKey(Buffer.alloc(32)));
   assert.ok(!isZeroKey(generatePrivateKey()));
+});
+
+test("privateKeyObject leaves no copy of the private key in Node's buffer pool", () => {
+  for (let i = 0; i < 50; i++) {
+    // Buffer.alloc never comes from the pool, so any copy found there was made by the wrapper.
+    const raw = randomFillSync(Buffer.alloc(32));
+    const poolBefore = Buffer.allocUnsafe(1).buffer;
+    const key = privateKeyObject(raw);
+    const poolAfter = Buffer.allocUnsafe(1).buffer;
+    assert.deepEqual(rawPublicKey(key), publicKeyFromPrivate(raw), 'the key object holds the key');
+    for (const pool of new Set([poolBefore, poolAfter])) {
+      assert.equal(Buffer.from(pool).indexOf(raw), -1, `round ${i}: the key's bytes are in the pool`);
+    }
+  }
 });

@@ -52,9 +52,16 @@ export function isZeroKey(key: Uint8Array): boolean {
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
-/** privateKeyObject wraps a raw X25519 private key for node:crypto (which clamps it itself). */
+/** privateKeyObject wraps a raw X25519 private key for node:crypto (which clamps it itself).
+ * The DER copy it parses is zeroed at once: small buffers share Node's allocation pool, where
+ * a copy of the key would otherwise stay readable until the pool is reused. */
 export function privateKeyObject(raw: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  const der = Buffer.concat([PKCS8_X25519_PREFIX, raw]);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
 }
 
 /** publicKeyObject wraps a raw X25519 public key for node:crypto. */

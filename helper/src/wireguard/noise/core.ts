@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 import { CookieChecker } from './cookie.js';
 import { privateKeyObject, rawPublicKey } from './crypto.js';
-import { consumeResponse, finishInitiation, openInitiationStatic, type Identity } from './handshake.js';
+import { consumeResponse, discardStage, finishInitiation, openInitiationStatic, type Identity } from './handshake.js';
 import type { Keypair } from './keypair.js';
 import { MessageType, parseCookieReply, parseInitiation, parseResponse } from './messages.js';
 import { assertKey, NoisePeer, type PeerContext, type TickAction } from './peer.js';
@@ -203,7 +203,10 @@ export class NoiseCore {
     const stage = openInitiationStatic(this.identity, m);
     if (typeof stage === 'string') return dropped(stage);
     const peer = this.peers.get(stage.remoteStatic.toString('hex'));
-    if (!peer) return dropped('unknown-peer');
+    if (!peer) {
+      discardStage(stage);
+      return dropped('unknown-peer');
+    }
     const bad = finishInitiation(peer.handshake, stage, now);
     if (bad) return dropped(bad);
     const reply = peer.respond(now);

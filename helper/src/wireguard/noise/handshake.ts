@@ -3,6 +3,14 @@
 // the cryptography and keep the per-peer handshake state; indices, macs and timers belong to
 // the peer and the core. A consume step commits to the state only after every check passed,
 // so a bad message never disturbs a handshake in progress.
+//
+// Secrets are zeroed as soon as they are used, whatever the outcome: every intermediate
+// chaining key, temporary key and DH result, and the chaining key and hash a step replaces.
+// §5.4.5 ends by erasing the chaining key and the ephemeral keys once the session keys exist;
+// wireguard-go's setZero does the same for the intermediates. The transcript hashes that stay
+// local hold only public values or one-way images of secrets, so they are left to the GC. The
+// ephemeral private key is an OpenSSL key object, which JS cannot overwrite: it is dropped
+// once used, and OpenSSL clears the key when it frees the object.
 import type { KeyObject } from 'node:crypto';
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER, KEY_SIZE, TAI64N_SIZE } from './constants.js';
 import {
@@ -33,6 +41,11 @@ export type HandshakeState =
 const INITIAL_CHAIN_KEY = hash(Buffer.from(CONSTRUCTION, 'latin1'));
 const INITIAL_HASH = hash(INITIAL_CHAIN_KEY, Buffer.from(IDENTIFIER, 'latin1'));
 
+/** wipe zeroes secrets in place; null entries are failed DH results. */
+function wipe(...secrets: Array<Buffer | null>): void {
+  for (const s of secrets) s?.fill(0);
+}
+
 /** Handshake is the handshake state kept for one peer. */
 export class Handshake {
   state: HandshakeState = 'zeroed';
@@ -55,6 +68,15 @@ export class Handshake {
     /** staticStatic is DH(our static, their static), precomputed; null if their key is low-order. */
     readonly staticStatic: Buffer | null,
   ) {}
+
+  /** advance moves the state to a new chaining key and hash, zeroing the ones they replace
+   * (the previous step's, or a handshake of ours that the peer's initiation overrides). */
+  advance(chainKey: Buffer, hash: Buffer): void {
+    this.chainKey.fill(0);
+    this.hash.fill(0);
+    this.chainKey = chainKey;
+    this.hash = hash;
+  }
 
   /** clear erases the ephemeral state (not the replay-protection timestamps). */
   clear(): void {
@@ -105,18 +127,15 @@ export function createInitiation(
   const es = dh(ephemeral, hs.remoteStatic);
   if (!es) return null;
   let h = hash(hash(INITIAL_HASH, hs.remoteStatic), ePub);
-  let ck = kdf1(INITIAL_CHAIN_KEY, ePub);
-  let k: Buffer;
-  [ck, k] = kdf2(ck, es);
-  const encryptedStatic = aeadSeal(k, 0, id.publicKey, h);
+  const ck0 = kdf1(INITIAL_CHAIN_KEY, ePub);
+  const [ck1, k1] = kdf2(ck0, es);
+  const encryptedStatic = aeadSeal(k1, 0, id.publicKey, h);
   h = hash(h, encryptedStatic);
-  [ck, k] = kdf2(ck, hs.staticStatic);
-  const encryptedTimestamp = aeadSeal(k, 0, timestamp, h);
+  const [ck2, k2] = kdf2(ck1, hs.staticStatic);
+  const encryptedTimestamp = aeadSeal(k2, 0, timestamp, h);
   h = hash(h, encryptedTimestamp);
-  es.fill(0);
-  k.fill(0);
-  hs.hash = h;
-  hs.chainKey = ck;
+  wipe(es, ck0, ck1, k1, k2);
+  hs.advance(ck2, h);
   hs.localEphemeral = ephemeral;
   hs.localIndex = sender;
   hs.state = 'initiation-created';
@@ -135,32 +154,48 @@ export interface InitiationStage {
 export function openInitiationStatic(id: Identity, msg: Initiation): InitiationStage | DropReason {
   const ss = dh(id.privateKey, msg.ephemeral);
   if (!ss) return 'bad-key';
-  let h = hash(hash(INITIAL_HASH, id.publicKey), msg.ephemeral);
-  const [ck, k] = kdf2(kdf1(INITIAL_CHAIN_KEY, msg.ephemeral), ss);
-  ss.fill(0);
+  const h = hash(hash(INITIAL_HASH, id.publicKey), msg.ephemeral);
+  const ck0 = kdf1(INITIAL_CHAIN_KEY, msg.ephemeral);
+  const [ck, k] = kdf2(ck0, ss);
   const remoteStatic = aeadOpen(k, 0, msg.encryptedStatic, h);
-  k.fill(0);
-  if (!remoteStatic) return 'decrypt-failed';
-  h = hash(h, msg.encryptedStatic);
-  return { remoteStatic, hash: h, chainKey: ck, msg };
+  wipe(ss, ck0, k);
+  if (!remoteStatic) {
+    wipe(ck);
+    return 'decrypt-failed';
+  }
+  return { remoteStatic, hash: hash(h, msg.encryptedStatic), chainKey: ck, msg };
+}
+
+/** discardStage zeroes a stage's chaining key and hash; finishInitiation does it itself, the
+ * core calls it for a stage it does not pass on (an unknown sender). */
+export function discardStage(stage: InitiationStage): void {
+  wipe(stage.chainKey, stage.hash);
 }
 
 /** finishInitiation authenticates the sender and its timestamp, applies the replay and flood
  * rules, and on success moves `hs` to 'initiation-consumed'. */
 export function finishInitiation(hs: Handshake, stage: InitiationStage, now: number): DropReason | null {
-  if (!hs.staticStatic) return 'bad-key';
+  if (!hs.staticStatic) {
+    discardStage(stage);
+    return 'bad-key';
+  }
   const [ck, k] = kdf2(stage.chainKey, hs.staticStatic);
   const timestamp = aeadOpen(k, 0, stage.msg.encryptedTimestamp, stage.hash);
-  k.fill(0);
-  if (!timestamp) return 'decrypt-failed';
-  if (Buffer.compare(timestamp, hs.lastTimestamp) <= 0) return 'replayed-timestamp';
+  wipe(k);
+  const refuse = (drop: DropReason): DropReason => {
+    wipe(ck);
+    discardStage(stage);
+    return drop;
+  };
+  if (!timestamp) return refuse('decrypt-failed');
+  if (Buffer.compare(timestamp, hs.lastTimestamp) <= 0) return refuse('replayed-timestamp');
   if (hs.lastInitiationConsumedAt !== null && now - hs.lastInitiationConsumedAt <= HANDSHAKE_INITIATION_RATE) {
-    return 'initiation-flood';
+    return refuse('initiation-flood');
   }
-  hs.hash = hash(stage.hash, stage.msg.encryptedTimestamp);
-  hs.chainKey = ck;
+  hs.advance(ck, hash(stage.hash, stage.msg.encryptedTimestamp));
+  discardStage(stage);
   hs.remoteIndex = stage.msg.sender;
-  hs.remoteEphemeral = Buffer.from(stage.msg.ephemeral);
+  stage.msg.ephemeral.copy(hs.remoteEphemeral);
   hs.lastTimestamp = timestamp;
   hs.lastInitiationConsumedAt = now;
   hs.localEphemeral = null;
@@ -174,18 +209,20 @@ export function createResponse(hs: Handshake, ephemeral: KeyObject, sender: numb
   const ePub = rawPublicKey(ephemeral);
   const ee = dh(ephemeral, hs.remoteEphemeral);
   const se = dh(ephemeral, hs.remoteStatic);
-  if (!ee || !se) return null;
+  if (!ee || !se) {
+    wipe(ee, se);
+    return null;
+  }
   let h = hash(hs.hash, ePub);
-  let ck = kdf1(hs.chainKey, ePub);
-  ck = kdf1(ck, ee);
-  ck = kdf1(ck, se);
-  const [ck2, tau, k] = kdf3(ck, hs.presharedKey);
+  const c1 = kdf1(hs.chainKey, ePub);
+  const c2 = kdf1(c1, ee);
+  const c3 = kdf1(c2, se);
+  const [ck, tau, k] = kdf3(c3, hs.presharedKey);
   h = hash(h, tau);
   const encryptedNothing = aeadSeal(k, 0, EMPTY_BYTES, h);
   h = hash(h, encryptedNothing);
-  for (const b of [ee, se, ck, tau, k]) b.fill(0);
-  hs.hash = h;
-  hs.chainKey = ck2;
+  wipe(ee, se, c1, c2, c3, tau, k);
+  hs.advance(ck, h);
   hs.localEphemeral = ephemeral;
   hs.localIndex = sender;
   hs.state = 'response-created';
@@ -198,18 +235,23 @@ export function consumeResponse(id: Identity, hs: Handshake, msg: Response): Dro
   if (hs.state !== 'initiation-created' || !hs.localEphemeral) return 'no-handshake';
   const ee = dh(hs.localEphemeral, msg.ephemeral);
   const se = dh(id.privateKey, msg.ephemeral);
-  if (!ee || !se) return 'bad-key';
+  if (!ee || !se) {
+    wipe(ee, se);
+    return 'bad-key';
+  }
   let h = hash(hs.hash, msg.ephemeral);
-  let ck = kdf1(hs.chainKey, msg.ephemeral);
-  ck = kdf1(ck, ee);
-  ck = kdf1(ck, se);
-  const [ck2, tau, k] = kdf3(ck, hs.presharedKey);
+  const c1 = kdf1(hs.chainKey, msg.ephemeral);
+  const c2 = kdf1(c1, ee);
+  const c3 = kdf1(c2, se);
+  const [ck, tau, k] = kdf3(c3, hs.presharedKey);
   h = hash(h, tau);
   const ok = aeadOpen(k, 0, msg.encryptedNothing, h);
-  for (const b of [ee, se, ck, tau, k]) b.fill(0);
-  if (!ok) return 'decrypt-failed';
-  hs.hash = hash(h, msg.encryptedNothing);
-  hs.chainKey = ck2;
+  wipe(ee, se, c1, c2, c3, tau, k);
+  if (!ok) {
+    wipe(ck);
+    return 'decrypt-failed';
+  }
+  hs.advance(ck, hash(h, msg.encryptedNothing));
   hs.remoteIndex = msg.sender;
   hs.state = 'response-consumed';
   return null;
