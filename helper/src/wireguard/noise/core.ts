@@ -105,8 +105,9 @@ export class NoiseCore {
   }
 
   /** addPeer adds a peer, or for a key already known updates its preshared key (see
-   * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A low-order public key is accepted but can never complete a
-   * handshake (as in wireguard-go). Throws on keys of the wrong length or our own key. */
+   * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A low-order public
+   * key is accepted but can never complete a handshake (as in wireguard-go). Throws on keys of
+   * the wrong length or our own key. */
   addPeer(publicKey: Buffer, opts: { presharedKey?: Buffer; persistentKeepalive?: number } = {}): NoisePeer {
     assertKey(publicKey, 'peer public key');
     if (opts.presharedKey !== undefined) assertKey(opts.presharedKey, 'preshared key');
