@@ -1,8 +1,11 @@
 // enrol: join a coordinator's network with an enrolment key (docs/coordinator.md, "HTTP API").
 // The WireGuard key and the Ed25519 machine key are kept when the profile already has them for
 // this coordinator, so enrolling again gets the same identity and address back. The
-// coordinator's public key is learnt here (or checked against --coordinator-key) and pinned in
-// the profile; every later map must be signed with it.
+// coordinator's public key is pinned in the profile and every later map must be signed with it,
+// so it must not come from whoever answers: over plain http:// anyone on the path could answer
+// with their own. There it must be given (--coordinator-key, from `warren-coordinator key`) or
+// the person must say --insecure; over https:// the certificate vouches for the server, and a
+// given key is checked too.
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import {
@@ -12,6 +15,7 @@ import {
   type EnrolRequest,
   type EnrolResponse,
 } from '../../../src-shared/wire/control.js';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
@@ -26,8 +30,10 @@ export interface EnrolOptions {
   key: string;
   profilePath: string;
   stateDir: string;
-  /** coordinatorKey, when given, must match what the coordinator presents. */
+  /** coordinatorKey, when given, must match what the coordinator presents (base64, 32 bytes). */
   coordinatorKey?: string;
+  /** insecure allows plain http:// without coordinatorKey: the key that answers is pinned unchecked. */
+  insecure?: boolean;
   hostname?: string;
   listenPort?: number;
 }
@@ -37,6 +43,30 @@ export interface EnrolOutcome {
   response: EnrolResponse;
   profilePath: string;
   reusedKeys: boolean;
+  /** fingerprint is the pinned key's fingerprint (src-shared/lib/fingerprint.ts), to compare by eye. */
+  fingerprint: string;
+  /** keyChecked: the pinned key was the one the caller gave (coordinatorKey). */
+  keyChecked: boolean;
+}
+
+/** InsecureEnrolment refuses plain http:// without the coordinator's key. Callers that name
+ * their own way to give the key (a flag, a field) reword it with insecureRefusal. */
+export class InsecureEnrolment extends Error {
+  constructor() {
+    super(insecureRefusal("give the coordinator's key", 'choose to enrol without the check'));
+  }
+}
+
+/** insecureRefusal says why plain http:// needs the key and what to do; giveKey and skip name
+ * how the caller gives the key and skips the check. */
+export function insecureRefusal(giveKey: string, skip: string): string {
+  return (
+    "refusing to enrol over plain http:// without the coordinator's key: anyone on the network path " +
+    'could pose as the coordinator and have its own key pinned here, and then decide what this system ' +
+    "trusts and where its traffic goes. Ask the coordinator's administrator for its key " +
+    `(\`warren-coordinator key\` prints it) and ${giveKey}, or use the coordinator's https:// address; ` +
+    `only on a network you trust, ${skip}`
+  );
 }
 
 /** sanitizeHostname keeps what a DNS label allows, so the coordinator gets a usable default name. */
@@ -52,10 +82,10 @@ export function sanitizeHostname(h: string): string {
 
 /** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
 export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
-  const url = coordinatorUrl(o);
+  const { url, expected } = checkInputs(o);
   const { json, privateKey, seed, reusedKeys } = keysToUse(o.profilePath, url);
   const machine = machineKeyFromSeed(seed);
-  const pinned = await coordinatorKey(url, o.coordinatorKey);
+  const pinned = await coordinatorKey(url, expected);
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
   const ts = Date.now();
@@ -86,11 +116,18 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     openSignedMap(response.map, pinned, response.systemId, 0);
     storeMap(o.stateDir, response.map);
   }
-  return { response, profilePath: o.profilePath, reusedKeys };
+  return {
+    response,
+    profilePath: o.profilePath,
+    reusedKeys,
+    fingerprint: keyFingerprint(pinned),
+    keyChecked: expected !== undefined,
+  };
 }
 
-/** coordinatorUrl checks --coordinator and --key before anything goes on the network; it returns the URL without trailing slashes. */
-function coordinatorUrl(o: EnrolOptions): string {
+/** checkInputs checks the URL, the enrolment key and the coordinator key before anything goes on
+ * the network; it returns the URL without trailing slashes and the expected key, if given. */
+function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefined } {
   const url = o.coordinator.replace(/\/+$/, '');
   let parsed: URL;
   try {
@@ -104,7 +141,18 @@ function coordinatorUrl(o: EnrolOptions): string {
     throw new Error('--coordinator must be an http:// or https:// URL');
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key))
     throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
-  return url;
+  let expected: Buffer | undefined;
+  if (o.coordinatorKey !== undefined) {
+    try {
+      expected = parseKey(o.coordinatorKey.trim());
+    } catch {
+      throw new Error(
+        "the coordinator key is not one: it is 44 characters of base64, as `warren-coordinator key` prints it on the coordinator's machine",
+      );
+    }
+  }
+  if (parsed.protocol === 'http:' && expected === undefined && o.insecure !== true) throw new InsecureEnrolment();
+  return { url, expected };
 }
 
 /** EnrolKeys are the profile's JSON so far and the keys to enrol with. */
@@ -135,7 +183,7 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
 }
 
 /** coordinatorKey fetches the key the coordinator presents, to pin; it must be `expected` when one is given. */
-async function coordinatorKey(url: string, expected: string | undefined): Promise<Buffer> {
+async function coordinatorKey(url: string, expected: Buffer | undefined): Promise<Buffer> {
   const info = (await controlRequest({
     base: url,
     method: 'GET',
@@ -149,9 +197,11 @@ async function coordinatorKey(url: string, expected: string | undefined): Promis
   } catch {
     throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
   }
-  if (expected !== undefined && formatKey(pinned) !== expected) {
+  if (expected !== undefined && !pinned.equals(expected)) {
     throw new Error(
-      `the coordinator presents key ${formatKey(pinned)}, not the expected ${expected}; refusing to enrol`,
+      `${url} presents the key ${formatKey(pinned)} (fingerprint ${keyFingerprint(pinned)}), not the coordinator key ` +
+        `you gave, ${formatKey(expected)} (fingerprint ${keyFingerprint(expected)}): something else may be answering ` +
+        "at that address; refusing to enrol. Check the URL and the key with the coordinator's administrator",
     );
   }
   return pinned;
