@@ -97,6 +97,23 @@ test('enrol with --coordinator-key refuses a coordinator presenting another key 
     assert.ok(right.out.includes(`Fingerprint: ${fp(c.publicKey)} (the key you gave)\n`), right.out);
     assert.equal(right.err, '');
     assert.equal(pinnedIn(join(dir, 'b.profile')), c.publicKey);
+    assert.doesNotMatch(right.out, /Full tunnel allowed/);
+  });
+});
+
+test('enrol --allow-full-tunnel writes the consent into the profile and says what it means', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const args = [...enrolArgs(c, await newKey(c), dir, 'f'), '--coordinator-key', c.publicKey, '--allow-full-tunnel'];
+    const r = await runCaptured(args);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /Full tunnel allowed: the coordinator may route all of this system's traffic through an exit node/,
+    );
+    const written = JSON.parse(readFileSync(join(dir, 'f.profile'), 'utf8')) as {
+      Coordinator: { AllowFullTunnel?: unknown };
+    };
+    assert.equal(written.Coordinator.AllowFullTunnel, true);
   });
 });
 

@@ -10,7 +10,7 @@ export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'enrol this system with a coordinator',
   usage:
-    'warren enrol --coordinator URL --key KEY [--coordinator-key KEY | --insecure] [--profile FILE] [--state-dir DIR] [--hostname NAME] [--port N]',
+    'warren enrol --coordinator URL --key KEY [--coordinator-key KEY | --insecure] [--allow-full-tunnel] [--profile FILE] [--state-dir DIR] [--hostname NAME] [--port N]',
   details: `
 Enrols this system with a Warren coordinator using an enrolment key from its administrator
 (warren-coordinator keys create). Generates the WireGuard key and an Ed25519 machine key if the
@@ -28,6 +28,8 @@ when given.
   --coordinator-key KEY  the coordinator's public key: refuse unless the coordinator presents it
   --insecure             over http:// without --coordinator-key, pin whatever key answers
                          (only on a network you trust)
+  --allow-full-tunnel    let the coordinator route all of this system's traffic through an exit
+                         node (0.0.0.0/0); without it such a route is ignored and reported
   --profile FILE         profile to write (env WARREN_PROFILE, default /etc/warren/profiles/Universe.profile)
   --state-dir DIR        where the first network map is kept (env WARREN_STATE_DIR, default /var/lib/warren)
   --hostname NAME        name to register (default: this machine's host name)
@@ -37,6 +39,7 @@ when given.
     key: { type: 'string' },
     'coordinator-key': { type: 'string' },
     insecure: { type: 'boolean' },
+    'allow-full-tunnel': { type: 'boolean' },
     profile: { type: 'string' },
     'state-dir': { type: 'string' },
     hostname: { type: 'string' },
@@ -55,6 +58,7 @@ when given.
         key,
         coordinatorKey: stringFlag(args, 'coordinator-key'),
         insecure: booleanFlag(args, 'insecure'),
+        allowFullTunnel: booleanFlag(args, 'allow-full-tunnel'),
         hostname: stringFlag(args, 'hostname'),
         listenPort: intFlag(args, 'port', 0, 65535),
         profilePath,
@@ -83,6 +87,11 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
       `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
       `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,
   );
+  if (out.allowFullTunnel)
+    io.stdout.write(
+      "Full tunnel allowed: the coordinator may route all of this system's traffic through an exit node " +
+        '(Coordinator.AllowFullTunnel in the profile).\n',
+    );
   if (!out.keyChecked && /^http:\/\//i.test(coordinator))
     io.stderr.write(
       'warning: enrolled over plain http:// without checking the coordinator key (--insecure); ' +

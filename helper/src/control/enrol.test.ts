@@ -101,3 +101,22 @@ test('insecure over plain http:// pins the key that answers, unchecked', async (
     assert.equal(formatKey(readProfile(join(dir, 'p.profile')).profile.coordinator!.publicKey), c.publicKey);
   });
 });
+
+test('allowFullTunnel is written at enrolment, kept when enrolling again with the same coordinator and key, dropped for another', async () => {
+  await withCoordinators(async (c, other, dir) => {
+    const allowed = (): boolean => readProfile(join(dir, 'p.profile')).profile.coordinator!.allowFullTunnel;
+    const first = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(first.allowFullTunnel, false);
+    assert.equal(allowed(), false, 'no full tunnel unless asked for');
+
+    const yes = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey, allowFullTunnel: true }));
+    assert.equal(yes.allowFullTunnel, true);
+    assert.equal(allowed(), true);
+
+    await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(allowed(), true, 'the same coordinator and key keep the earlier yes');
+
+    await enrol(options(other, await newKey(other), dir, { coordinatorKey: other.publicKey }));
+    assert.equal(allowed(), false, 'another coordinator does not inherit it');
+  });
+});

@@ -18,6 +18,7 @@ import {
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
+import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
@@ -34,6 +35,10 @@ export interface EnrolOptions {
   coordinatorKey?: string;
   /** insecure allows plain http:// without coordinatorKey: the key that answers is pinned unchecked. */
   insecure?: boolean;
+  /** allowFullTunnel writes Coordinator.AllowFullTunnel: the coordinator's maps may route all of
+   * this system's traffic through an exit node. Enrolling again with the same coordinator and
+   * key keeps an earlier yes; another coordinator or key starts without it. */
+  allowFullTunnel?: boolean;
   hostname?: string;
   listenPort?: number;
 }
@@ -47,6 +52,8 @@ export interface EnrolOutcome {
   fingerprint: string;
   /** keyChecked: the pinned key was the one the caller gave (coordinatorKey). */
   keyChecked: boolean;
+  /** allowFullTunnel: the written profile lets the coordinator route all traffic through an exit node. */
+  allowFullTunnel: boolean;
 }
 
 /** InsecureEnrolment refuses plain http:// without the coordinator's key. Callers that name
@@ -83,9 +90,11 @@ export function sanitizeHostname(h: string): string {
 /** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
 export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   const { url, expected } = checkInputs(o);
-  const { json, privateKey, seed, reusedKeys } = keysToUse(o.profilePath, url);
+  const { json, privateKey, seed, reusedKeys, previous } = keysToUse(o.profilePath, url);
   const machine = machineKeyFromSeed(seed);
   const pinned = await coordinatorKey(url, expected);
+  const allowFullTunnel =
+    o.allowFullTunnel === true || (previous?.allowFullTunnel === true && previous.publicKey.equals(pinned));
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
   const ts = Date.now();
@@ -108,7 +117,14 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   })) as EnrolResponse;
   checkResponse(response, pinned, privateKey);
 
-  const next = enrolledProfile(json, response, { url, pinned, privateKey, seed, listenPort: o.listenPort });
+  const next = enrolledProfile(json, response, {
+    url,
+    pinned,
+    privateKey,
+    seed,
+    listenPort: o.listenPort,
+    allowFullTunnel,
+  });
   saveProfile(o.profilePath, next);
 
   if (response.map) {
@@ -122,6 +138,7 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     reusedKeys,
     fingerprint: keyFingerprint(pinned),
     keyChecked: expected !== undefined,
+    allowFullTunnel,
   };
 }
 
@@ -155,12 +172,14 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
   return { url, expected };
 }
 
-/** EnrolKeys are the profile's JSON so far and the keys to enrol with. */
+/** EnrolKeys are the profile's JSON so far and the keys to enrol with; previous is its
+ * Coordinator section when it is enrolled with the same coordinator URL. */
 interface EnrolKeys {
   json: Record<string, unknown>;
   privateKey: Buffer;
   seed: Buffer;
   reusedKeys: boolean;
+  previous: CoordinatorConfig | null;
 }
 
 /** keysToUse reuses this profile's keys when it is already enrolled with the same coordinator, else makes new ones. */
@@ -169,6 +188,7 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
   let privateKey = generatePrivateKey();
   let seed = newMachineSeed();
   let reusedKeys = false;
+  let previous: CoordinatorConfig | null = null;
   if (existsSync(profilePath)) {
     const loaded = readProfile(profilePath);
     json = loaded.json;
@@ -177,9 +197,10 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
     if (c && c.url === url) {
       seed = c.machineKey;
       reusedKeys = true;
+      previous = c;
     }
   }
-  return { json, privateKey, seed, reusedKeys };
+  return { json, privateKey, seed, reusedKeys, previous };
 }
 
 /** coordinatorKey fetches the key the coordinator presents, to pin; it must be `expected` when one is given. */
@@ -235,7 +256,14 @@ function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buff
 function enrolledProfile(
   json: Record<string, unknown>,
   response: EnrolResponse,
-  k: { url: string; pinned: Buffer; privateKey: Buffer; seed: Buffer; listenPort: number | undefined },
+  k: {
+    url: string;
+    pinned: Buffer;
+    privateKey: Buffer;
+    seed: Buffer;
+    listenPort: number | undefined;
+    allowFullTunnel: boolean;
+  },
 ): Record<string, unknown> {
   const next: Record<string, unknown> = { ...json };
   for (const key of ['Peers', 'Policies', 'Tags']) delete next[key];
@@ -254,6 +282,7 @@ function enrolledProfile(
     PublicKey: formatKey(k.pinned),
     SystemId: response.systemId,
     MachineKey: k.seed.toString('base64'),
+    ...(k.allowFullTunnel ? { AllowFullTunnel: true } : {}),
   };
   return next;
 }
