@@ -13,6 +13,7 @@ The control plane of Warren: enrolment keys, systems and their virtual addresses
 file, and signed network maps pushed to every helper. See docs/coordinator.md.
 
 ${ADMIN_USAGE}
+
 ${KEY_USAGE}
 `;
 

@@ -9,7 +9,8 @@ import { readSigningKey } from '../auth/signing.js';
 import { DATA_FILES } from '../store/data-dir.js';
 
 /** KEY_USAGE is the synopsis of key. */
-export const KEY_USAGE = `  key --data DIR [--json]    the key people need to enrol, read from DIR on the coordinator's machine`;
+export const KEY_USAGE = `the coordinator's key, which people need to enrol (read from DIR on the coordinator's machine):
+  key --data DIR [--json]`;
 
 /** runKey runs `key --data DIR [--json]`. */
 export function runKey(argv: string[], io: CliIo): number {
