@@ -114,6 +114,10 @@ describeE2E(
         200,
       );
       await applyPolicy(true);
+      // The key a person enrolling over plain http:// must be given, from the admin's side.
+      const shown = await coordinatorCli(['key', '--json']);
+      assert.equal(shown.code, 0, shown.stderr);
+      const coordKey = (JSON.parse(shown.stdout) as { publicKey: string }).publicKey;
       for (const m of [exit, dev, server]) {
         const key = await coordinatorCli([
           'keys',
@@ -140,6 +144,8 @@ describeE2E(
             COORD_URL,
             '--key',
             (JSON.parse(key.stdout) as { key: string }).key,
+            '--coordinator-key',
+            coordKey,
             '--profile',
             profile,
             '--state-dir',

@@ -118,6 +118,14 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     return (JSON.parse(r.stdout) as { key: string }).key;
   }
 
+  // The coordinator key comes from the admin's side (`warren-coordinator key`), as a person
+  // enrolling over plain http:// must be given it.
+  async function coordinatorKey(): Promise<string> {
+    const r = await coordinatorCli(['key', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { publicKey: string }).publicKey;
+  }
+
   async function enrolAndStart(m: Member, key: string): Promise<void> {
     m.profile = topo.file(`${m.name}.profile`);
     const stateDir = topo.file(`warren-${m.name}-state`);
@@ -130,6 +138,8 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
         COORD_URL,
         '--key',
         key,
+        '--coordinator-key',
+        await coordinatorKey(),
         '--profile',
         m.profile,
         '--state-dir',

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../src-shared/wire/status.js';
@@ -9,6 +9,12 @@ import { createLogger } from '../src-shared/lib/log.js';
 import { PATHS } from '../src-shared/wire/helper-api.js';
 import { ApiHttpError, startApiServer, type ApiServer, type RouteTable } from '../helper/src/api/server.js';
 import { AppBackend, toProblem } from './app-backend.js';
+import { apiRoutes } from '../helper/src/daemon/api-routes.js';
+import { ChangeNotifier } from '../helper/src/daemon/changes.js';
+import { TunnelControl } from '../helper/src/daemon/tunnel.js';
+import type { AdminKey, CreatedKey } from '../coordinator/src/api/admin-types.js';
+import { startTestCoordinator } from '../coordinator/src/testing/testing.js';
+import { keyFingerprint } from '../src-shared/lib/fingerprint.js';
 import {
   ApiError,
   HelperNotRunning,
@@ -201,5 +207,71 @@ test('toProblem says what happened and what to do', () => {
     const p = toProblem(e);
     assert.equal(p.code, code, String(e));
     assert.match(p.message, message);
+  }
+});
+
+test('enrol from the app: plain http:// needs the coordinator key or the insecure choice, and the key reaches the helper', async () => {
+  const c = await startTestCoordinator();
+  const other = await startTestCoordinator();
+  const path = join(dir, 'enrol', 'warren.sock');
+  const profilePath = join(dir, 'enrol', 'p.profile');
+  const helper = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => base,
+    routes: apiRoutes(
+      {
+        policy: null,
+        exit: null,
+        tunnel: new TunnelControl(new ChangeNotifier(), quietLog),
+        profilePath,
+        stateDir: join(dir, 'enrol', 'state'),
+      },
+      async () => 'reloaded',
+    ),
+  });
+  const b = new AppBackend({ socketPath: path });
+  try {
+    const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+      tags: ['dev'],
+      approval: 'automatic',
+      uses: 5,
+      expiresInMs: 3_600_000,
+      ephemeral: false,
+    });
+    const key = k.body.key;
+    const problem = async (arg: Parameters<typeof b.handlers.enrol>[0]) => {
+      try {
+        await b.handlers.enrol(arg);
+      } catch (e) {
+        return toProblem(e);
+      }
+      return assert.fail('the enrolment was expected to be refused');
+    };
+    const noKey = await problem({ coordinator: c.url, key });
+    assert.equal(noKey.code, 'bad-request');
+    assert.match(noKey.message, /^Over plain http:\/\/ anyone on the network path could pose as the coordinator/);
+    assert.match(noKey.message, /Enter the coordinator key your administrator gives you/);
+    const used = await c.admin<{ keys: AdminKey[] }>('GET', '/v1/admin/keys');
+    assert.equal(used.body.keys[0]!.uses, 0, 'the enrolment key never left this machine');
+
+    const wrong = await problem({ coordinator: c.url, key, coordinatorKey: other.publicKey });
+    assert.equal(wrong.code, 'bad-request');
+    assert.match(wrong.message, /not the coordinator key you gave.*refusing to enrol/);
+    assert.equal(existsSync(profilePath), false);
+
+    const fingerprint = keyFingerprint(Buffer.from(c.publicKey, 'base64'));
+    const right = await b.handlers.enrol({ coordinator: c.url, key, coordinatorKey: c.publicKey });
+    assert.ok(right.message.includes(`coordinator key fingerprint ${fingerprint} (the key you gave)`), right.message);
+    const pinned = JSON.parse(readFileSync(profilePath, 'utf8')) as { Coordinator: { PublicKey: string } };
+    assert.equal(pinned.Coordinator.PublicKey, c.publicKey);
+
+    const insecure = await b.handlers.enrol({ coordinator: c.url, key, insecure: true });
+    assert.ok(insecure.message.includes(`coordinator key fingerprint ${fingerprint};`), insecure.message);
+  } finally {
+    b.stop();
+    await helper.close();
+    await c.dispose();
+    await other.dispose();
   }
 });

@@ -20,7 +20,7 @@ import {
   type ExitChoice,
   type Problem,
 } from '../src-shared/wire/app-state.js';
-import type { IpcHandlers, WhyView } from '../src-shared/wire/ipc-schema.js';
+import { enrolKeyProblem, type IpcHandlers, type WhyView } from '../src-shared/wire/ipc-schema.js';
 import type { Status } from '../src-shared/wire/status.js';
 
 /** AppBackendOptions: the helper's socket, and test seams. */
@@ -31,8 +31,12 @@ export interface AppBackendOptions {
   subscribe?: SubscribeOptions;
 }
 
+/** EnrolRefused is an enrolment main refuses before asking the helper (enrolKeyProblem). */
+export class EnrolRefused extends Error {}
+
 /** toProblem words any failure of a call to the helper. */
 export function toProblem(e: unknown): Problem {
+  if (e instanceof EnrolRefused) return { code: 'bad-request', message: e.message };
   if (e instanceof HelperNotRunning) {
     return {
       code: 'helper-not-running',
@@ -113,8 +117,15 @@ export class AppBackend {
         };
         return view;
       },
-      enrol: async ({ coordinator, key }) => {
-        const r = (await this.client.enrol({ coordinator, key })) as { message?: unknown; state?: unknown } | null;
+      enrol: async ({ coordinator, key, coordinatorKey, insecure }) => {
+        const refused = enrolKeyProblem(coordinator, coordinatorKey, insecure === true);
+        if (refused !== null) throw new EnrolRefused(refused);
+        const r = (await this.client.enrol({
+          coordinator,
+          key,
+          ...(coordinatorKey !== undefined ? { coordinatorKey } : {}),
+          ...(insecure === true ? { insecure } : {}),
+        })) as { message?: unknown; state?: unknown } | null;
         await this.refresh().catch(() => undefined);
         const message =
           typeof r?.message === 'string'

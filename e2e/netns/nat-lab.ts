@@ -176,6 +176,13 @@ export class NatLab {
     return (JSON.parse(r.stdout) as { key: string }).key;
   }
 
+  /** coordinatorKey is the key a person enrolling over plain http:// must be given (`warren-coordinator key`). */
+  async coordinatorKey(): Promise<string> {
+    const r = await this.coordinatorCli(['key', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { publicKey: string }).publicKey;
+  }
+
   /** enrolAndStart enrols the host's helper and starts it. */
   async enrolAndStart(h: LabHost, key: string, env?: NodeJS.ProcessEnv): Promise<Warren> {
     const profile = this.topo.file(`${h.name}.profile`);
@@ -189,6 +196,8 @@ export class NatLab {
         LAB.url,
         '--key',
         key,
+        '--coordinator-key',
+        await this.coordinatorKey(),
         '--profile',
         profile,
         '--state-dir',

@@ -252,6 +252,28 @@ scenario(() => {
     assert.match(errors, /no spaces/);
     await form.fill('https://coordinator.example.com', '');
     await app.screenshot('enrol');
+
+    // Plain http:// without the coordinator key: the form explains and offers the explicit choice.
+    const enrolmentKey = 'wek-abcdefgh12345678';
+    await form.fill('http://127.0.0.1:9', enrolmentKey);
+    await form.submit();
+    assert.match((await form.fieldErrors()).join(' '), /anyone on the network path could pose as the coordinator/);
+    assert.equal(await form.insecure.isVisible(), true, 'the insecure choice is offered for http://');
+    await form.fill('http://127.0.0.1:9', enrolmentKey, 'not-a-key');
+    assert.match((await form.fieldErrors()).join(' '), /44 characters of base64/);
+    assert.equal(await form.insecure.count(), 0, 'no insecure choice once a key is typed');
+    // A well-formed key passes the form and main; the helper then tries the address itself.
+    await form.fill('http://127.0.0.1:9', enrolmentKey, `${'A'.repeat(43)}=`);
+    await form.submit();
+    await form.outcome.waitFor({ timeout: 20_000 });
+    assert.match(
+      await form.outcome.innerText(),
+      /enrolment failed: cannot reach the coordinator at http:\/\/127\.0\.0\.1:9/,
+    );
+    await form.fill('http://127.0.0.1:9', enrolmentKey);
+    await form.insecure.check();
+    assert.deepEqual(await form.fieldErrors(), [], 'the explicit choice satisfies the form');
+    await app.screenshot('enrol-http');
     await app.page.getByTestId('tab-enrol').focus();
     await app.page.keyboard.press('ArrowLeft');
     assert.equal(await app.page.getByTestId('tab-peers').getAttribute('aria-selected'), 'true');

@@ -2,7 +2,7 @@
 // while it runs, and turns an error result into a notice; successes need no notice because
 // the next state event shows them (the Connect button turns into Disconnect).
 import type { Bridge } from '../bridge.js';
-import type { IpcResult } from '../../src-shared/wire/ipc-schema.js';
+import type { ArgOf, IpcResult } from '../../src-shared/wire/ipc-schema.js';
 import { useStore } from './index.js';
 
 let bridge: Bridge | null = null;
@@ -54,9 +54,10 @@ export async function toggleWhy(identity: string): Promise<void> {
   );
 }
 
-/** enrol sends the coordinator URL and key; the form shows the outcome itself. */
-export async function enrol(coordinator: string, key: string): Promise<IpcResult<{ message: string }> | null> {
-  const r = await run('enrol', (b) => b.invoke.enrol({ coordinator, key }));
+/** enrol sends the coordinator URL, the enrolment key and the coordinator key (when given);
+ * the form shows the outcome itself. */
+export async function enrol(arg: ArgOf<'enrol'>): Promise<IpcResult<{ message: string }> | null> {
+  const r = await run('enrol', (b) => b.invoke.enrol(arg));
   // The form shows its own error next to the fields; the banner would repeat it.
   if (r && !r.ok) useStore.getState().showNotice(null);
   return r;

@@ -53,7 +53,7 @@ export const PATHS = {
   /** POST: bring the tunnel up / down without stopping the helper (root or operator group). */
   connect: '/v1/connect',
   disconnect: '/v1/disconnect',
-  /** POST {coordinator, key}: enrol with a coordinator (root or operator group). */
+  /** POST {coordinator, key, coordinatorKey?, insecure?}: enrol with a coordinator (root or operator group). */
   enrol: '/v1/enrol',
   /** GET: server-sent events, a status snapshot first, then a status after every change. */
   events: '/v1/events',
@@ -95,4 +95,29 @@ export interface WhyAnswer {
 export interface EnrolRequest {
   coordinator: string;
   key: string;
+  /** coordinatorKey is the coordinator's public key (44 characters of base64) as its admin gives
+   * it (`warren-coordinator key`): enrolment refuses a coordinator presenting another. Over plain
+   * http:// it is required unless insecure is true. */
+  coordinatorKey?: string;
+  /** insecure: over plain http:// without coordinatorKey, pin whatever key answers. */
+  insecure?: boolean;
 }
+
+/** EnrolAnswer is what POST /v1/enrol answers. */
+export interface EnrolAnswer {
+  identity: string;
+  virtualAddress: string;
+  state: 'pending' | 'active' | 'revoked';
+  restartRequired: true;
+  /** coordinatorKey is the key now pinned, fingerprint its short form to compare by eye. */
+  coordinatorKey: string;
+  fingerprint: string;
+  /** keyChecked: the pinned key is the coordinatorKey the request gave. */
+  keyChecked: boolean;
+  message: string;
+}
+
+/** ENROL_LIMITS bound POST /v1/enrol's fields (the helper runs as root): the URL as the
+ * profile's Coordinator.Url allows it, an enrolment key as `warren enrol` accepts it, and room
+ * for a 44-character key with stray spaces. */
+export const ENROL_LIMITS = { coordinatorChars: 256, keyChars: 128, coordinatorKeyChars: 64 } as const;

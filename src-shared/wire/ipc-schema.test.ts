@@ -8,6 +8,7 @@ import {
   asResult,
   channelOf,
   dispatchCall,
+  enrolKeyProblem,
   isCallName,
   makeInvoker,
   type ArgOf,
@@ -54,7 +55,20 @@ test('dispatchCall refuses unknown calls and bad arguments before any handler ru
     ['peer with a newline', 'why', { peer: 'a\nb' }, /the peer is not valid/],
     ['coordinator not http', 'enrol', { coordinator: 'file:///etc/passwd', key: 'k' }, /coordinator URL/],
     ['key with spaces', 'enrol', { coordinator: 'https://c.example', key: 'a b' }, /enrolment key/],
-    ['key too long', 'enrol', { coordinator: 'https://c.example', key: 'k'.repeat(513) }, /enrolment key/],
+    ['key too long', 'enrol', { coordinator: 'https://c.example', key: 'k'.repeat(129) }, /enrolment key/],
+    [
+      'coordinator key not base64',
+      'enrol',
+      { coordinator: 'http://c.example', key: 'k', coordinatorKey: `${'A'.repeat(42)}!=` },
+      /the coordinator key \(44 characters of base64/,
+    ],
+    [
+      'coordinator key too short',
+      'enrol',
+      { coordinator: 'http://c.example', key: 'k', coordinatorKey: 'AAAA' },
+      /the coordinator key/,
+    ],
+    ['insecure not boolean', 'enrol', { coordinator: 'http://c.example', key: 'k', insecure: 1 }, /insecure must be/],
   ];
   for (const [label, name, arg, message] of cases) {
     const r = await dispatchCall(h, name, arg, toProblem);
@@ -155,4 +169,38 @@ test('names and channels come from the schema', () => {
   assert.equal(channelOf('event', 'state'), 'warren:event:state');
   for (const n of CALL_NAMES) assert.ok(isCallName(n));
   for (const n of ['toString', 'constructor', 'hasOwnProperty', '']) assert.equal(isCallName(n), false, n);
+});
+
+test('enrolKeyProblem asks for the coordinator key over plain http:// unless the person chose to go without', () => {
+  const key = `${'A'.repeat(43)}=`;
+  const refusal = enrolKeyProblem('http://192.0.2.1:8080', undefined, false);
+  assert.equal(typeof refusal, 'string');
+  assert.match(refusal!, /anyone on the network path could pose as the coordinator/);
+  assert.match(refusal!, /warren-coordinator key/);
+  assert.match(refusal!, /https:\/\//);
+  assert.notEqual(enrolKeyProblem(' HTTP://c.example', '  ', false), null, 'a blank key is no key');
+  assert.equal(enrolKeyProblem('http://c.example', key, false), null);
+  assert.equal(enrolKeyProblem('http://c.example', undefined, true), null);
+  assert.equal(enrolKeyProblem('https://c.example', undefined, false), null);
+});
+
+test('dispatchCall passes the optional coordinator key and insecure choice through, and their absence', async () => {
+  const seen: Array<[string, unknown]> = [];
+  const h = recordingHandlers(seen);
+  const key = `${'A'.repeat(43)}=`;
+  for (const arg of [
+    { coordinator: 'http://c.example', key: 'k', coordinatorKey: key },
+    { coordinator: 'http://c.example', key: 'k', insecure: true },
+    { coordinator: 'https://c.example', key: 'k' },
+  ]) {
+    assert.deepEqual(await dispatchCall(h, 'enrol', arg, toProblem), { ok: true, value: { message: 'ok' } });
+  }
+  assert.deepEqual(
+    seen.map(([, a]) => a),
+    [
+      { coordinator: 'http://c.example', key: 'k', coordinatorKey: key },
+      { coordinator: 'http://c.example', key: 'k', insecure: true },
+      { coordinator: 'https://c.example', key: 'k' },
+    ],
+  );
 });

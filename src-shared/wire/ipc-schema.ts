@@ -7,6 +7,7 @@
 // untrusted where they arrive (main): dispatchCall checks the name and the argument before
 // any handler runs. No Node or DOM imports here.
 import type { AppState, ExitChoice, Problem } from './app-state.js';
+import { ENROL_LIMITS } from './helper-api.js';
 
 /** Check is a runtime checker: the value's problem as text, or null when it fits. */
 export type Check<T> = ((v: unknown) => string | null) & { readonly __type?: T };
@@ -33,7 +34,11 @@ export const checks = {
   boolean(what: string): Check<boolean> {
     return (v) => (typeof v === 'boolean' ? null : `${what} must be true or false`);
   },
-  object<S extends Record<string, Check<unknown>>>(shape: S): Check<{ [K in keyof S]: CheckedType<S[K]> }> {
+  /** optional lets a field be left out (undefined); a present value must pass check. */
+  optional<T>(check: Check<T>): Check<T | undefined> {
+    return (v) => (v === undefined ? null : check(v));
+  },
+  object<S extends Record<string, Check<unknown>>>(shape: S): Check<ObjectOf<S>> {
     return (v) => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object';
       for (const k of Object.keys(v))
@@ -50,6 +55,14 @@ export const checks = {
 /** CheckedType is the type a Check accepts. */
 export type CheckedType<C> = C extends Check<infer T> ? T : never;
 
+/** OptionalKeys are the fields of a shape whose check accepts undefined (checks.optional). */
+type OptionalKeys<S> = { [K in keyof S]: undefined extends CheckedType<S[K]> ? K : never }[keyof S];
+
+/** ObjectOf is the type checks.object accepts: optional checks make optional fields. */
+export type ObjectOf<S> = { [K in Exclude<keyof S, OptionalKeys<S>>]: CheckedType<S[K]> } & {
+  [K in OptionalKeys<S>]?: CheckedType<S[K]>;
+};
+
 /** WhyView is the explanation of traffic with one peer. */
 export interface WhyView {
   peer: string;
@@ -62,6 +75,28 @@ export interface WhyView {
 /** EnrolOutcome is what the enrol form shows after the helper accepted the key. */
 export interface EnrolOutcome {
   message: string;
+}
+
+/** COORDINATOR_KEY_PATTERN is a coordinator's public key as `warren-coordinator key` prints it. */
+export const COORDINATOR_KEY_PATTERN = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * enrolKeyProblem is the rule the form shows and main enforces (the helper enforces it too):
+ * over plain http:// nothing proves who answers, so whoever sits on the network path could pose
+ * as the coordinator and have its own key pinned. There the coordinator key is required unless
+ * the person chose to enrol without the check. null when the enrolment may go ahead.
+ */
+export function enrolKeyProblem(
+  coordinator: string,
+  coordinatorKey: string | undefined,
+  insecure: boolean,
+): string | null {
+  if (!/^http:\/\//i.test(coordinator.trim()) || insecure || (coordinatorKey ?? '').trim() !== '') return null;
+  return (
+    'Over plain http:// anyone on the network path could pose as the coordinator and have its own key trusted ' +
+    'here. Enter the coordinator key your administrator gives you (warren-coordinator key prints it), or use ' +
+    "the coordinator's https:// address. Only on a network you trust, choose to enrol without checking the key."
+  );
 }
 
 const identity = checks.string({ min: 5, max: 5, pattern: /^[0-9A-Za-z]{5}$/, what: 'the exit node identity' });
@@ -84,11 +119,25 @@ export const IPC_SCHEMA = {
       arg: checks.object({
         coordinator: checks.string({
           min: 8,
-          max: 2048,
+          max: ENROL_LIMITS.coordinatorChars,
           pattern: /^https?:\/\/[^\s]+$/,
           what: 'the coordinator URL (http:// or https://)',
         }),
-        key: checks.string({ min: 1, max: 512, pattern: /^[\x21-\x7e]+$/, what: 'the enrolment key' }),
+        key: checks.string({
+          min: 1,
+          max: ENROL_LIMITS.keyChars,
+          pattern: /^[\x21-\x7e]+$/,
+          what: 'the enrolment key',
+        }),
+        coordinatorKey: checks.optional(
+          checks.string({
+            min: 44,
+            max: 44,
+            pattern: COORDINATOR_KEY_PATTERN,
+            what: 'the coordinator key (44 characters of base64, as warren-coordinator key prints it)',
+          }),
+        ),
+        insecure: checks.optional(checks.boolean('insecure')),
       }),
       result: returns<EnrolOutcome>(),
     },

@@ -115,4 +115,7 @@ export interface Status {
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
   inactiveProfileKeys?: string[];
+  /** problems are things the helper left undone that the person can fix, each saying how
+   * (e.g. a coordinator's full tunnel this profile does not allow); absent or empty when none. */
+  problems?: string[];
 }

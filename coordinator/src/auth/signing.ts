@@ -53,13 +53,32 @@ export function loadOrCreateSigningKey(file: string): { key: SigningKey; created
   if (mode & 0o077) {
     chmodSync(file, 0o600);
   }
+  return { key: signingKeyFromText(file, text), created: false };
+}
+
+/** readSigningKey reads DIR/signing.key and never creates one: `warren-coordinator key` must not
+ * make a new key in a mistyped data dir and print it as the coordinator's. */
+export function readSigningKey(file: string): SigningKey {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new Error(
+      `${file} does not exist: is this the coordinator's data dir? (the key is made on the first \`warren-coordinator serve --data DIR\`)`,
+    );
+  }
+  return signingKeyFromText(file, text);
+}
+
+function signingKeyFromText(file: string, text: string): SigningKey {
   const seed = Buffer.from(text.trim(), 'base64');
   if (seed.length !== ED25519.seed || seed.toString('base64') !== text.trim()) {
     throw new Error(
       `${file} does not hold an Ed25519 key (base64 of ${ED25519.seed} bytes); restore it from a backup, or move it away to make a new key (every system must then enrol again)`,
     );
   }
-  return { key: signingKeyFromSeed(seed), created: false };
+  return signingKeyFromSeed(seed);
 }
 
 /** signMapPayload signs a NetworkMap's JSON bytes: Ed25519(key, context || payload). */

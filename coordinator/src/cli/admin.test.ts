@@ -1,8 +1,9 @@
 // The admin commands against a coordinator in this process, through --data and --url/--token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { SimAgent } from '../testing/agent-sim.js';
 import { runCli } from './cli.js';
 import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
@@ -142,6 +143,36 @@ test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable 
     const help = await cli('--help');
     assert.equal(help.code, 0);
     assert.match(help.out, /policy apply FILE/);
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('key prints the public key helpers pin and its fingerprint, from the data dir, and never makes a key', async () => {
+  const c = await startTestCoordinator();
+  try {
+    const fingerprint = keyFingerprint(Buffer.from(c.publicKey, 'base64'));
+    const plain = await cli('key', '--data', c.dataDir);
+    assert.equal(plain.code, 0, plain.err);
+    assert.equal(plain.out, `public key:  ${c.publicKey}\nfingerprint: ${fingerprint}\n`);
+    assert.match(plain.err, new RegExp(`--coordinator-key ${c.publicKey.replace(/[+/]/g, '\\$&')}`));
+    const json = await cli('key', '--data', c.dataDir, '--json');
+    assert.deepEqual(JSON.parse(json.out), { publicKey: c.publicKey, fingerprint });
+    // The running coordinator hands out the same key in its start line and serve.json.
+    assert.ok(
+      c.logLines.some((l) => l.includes(`coordinator key ${c.publicKey} (fingerprint ${fingerprint})`)),
+      'the start line carries the key and fingerprint',
+    );
+    const served = JSON.parse(readFileSync(join(c.dataDir, 'serve.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(served.publicKey, c.publicKey);
+    assert.equal(served.fingerprint, fingerprint);
+
+    assert.equal((await cli('key')).code, 2, 'without --data it says where the key is read from');
+    const nowhere = join(c.dataDir, 'nowhere');
+    const missing = await cli('key', '--data', nowhere);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /signing\.key does not exist: is this the coordinator's data dir\?/);
+    assert.equal(existsSync(nowhere), false, 'a mistyped data dir gets no new key');
   } finally {
     await c.dispose();
   }

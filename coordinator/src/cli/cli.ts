@@ -2,16 +2,19 @@
 // failed (with a message), 2 usage.
 import { ADMIN_USAGE, runKeys, runPolicy, runSystems } from './admin.js';
 import { EXIT, Failure, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
+import { KEY_USAGE, runKey } from './key.js';
 import { runServe, SERVE_USAGE } from './serve.js';
 
 /** USAGE is the whole help text. */
 export const USAGE = `usage: ${SERVE_USAGE}
-       warren-coordinator keys|systems|policy ...
+       warren-coordinator key|keys|systems|policy ...
 
 The control plane of Warren: enrolment keys, systems and their virtual addresses, the policy
 file, and signed network maps pushed to every helper. See docs/coordinator.md.
 
 ${ADMIN_USAGE}
+
+${KEY_USAGE}
 `;
 
 /** runCli runs one command line. */
@@ -32,6 +35,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     switch (cmd) {
       case 'serve':
         return await runServe(rest, io);
+      case 'key':
+        return runKey(rest, io);
       case 'keys':
         return await runKeys(rest, io);
       case 'systems':

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import type { CreatedKey } from '../api/admin-types.js';
 import { SimAgent } from '../testing/agent-sim.js';
 import { adminCall, REPO_ROOT, startCoordinatorProcess } from '../testing/testing.js';
@@ -29,6 +30,8 @@ test('serve creates a private data dir, stops cleanly on SIGTERM and restarts wi
         url: p.url,
         pid: p.pid,
         udpPort: p.udpPort,
+        publicKey: p.publicKey,
+        fingerprint: keyFingerprint(Buffer.from(p.publicKey, 'base64')),
       });
       const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
       agent = new SimAgent(p.url);

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { agentNonceCache, MachineKeys } from '../auth/agent-auth.js';
@@ -134,7 +135,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const url = serverUrl(opts, server);
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
 
-    announce(opts, url, nat, registry, log);
+    announce(opts, url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
 
     const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
@@ -192,17 +193,28 @@ function routesFor(sv: Services): Router {
   return router;
 }
 
-/** announce writes serve.json (where everything listens) and logs the listening line. */
-function announce(opts: ServeOptions, url: string, nat: NatServices, registry: Registry, log: Logger): void {
+/** announce writes serve.json (where everything listens, and the key) and logs the listening
+ * line. The key is in both because people enrolling need it from the admin (docs/coordinator.md). */
+function announce(
+  opts: ServeOptions,
+  url: string,
+  nat: NatServices,
+  registry: Registry,
+  publicKey: string,
+  log: Logger,
+): void {
+  const fingerprint = keyFingerprint(Buffer.from(publicKey, 'base64'));
   writeServeInfo(opts.dataDir, {
     url,
     pid: process.pid,
     udpPort: nat.udpPort,
     ...(nat.relayTcpPort !== null ? { relayTcpPort: nat.relayTcpPort } : {}),
     ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
+    publicKey,
+    fingerprint,
   });
   log.info(
-    `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version})`,
+    `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
   );
 }
 

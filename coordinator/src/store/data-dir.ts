@@ -22,6 +22,10 @@ export interface ServeInfo {
   /** udpPort is the UDP port (discovery, embedded relay); relayTcpPort the relay's TCP port. */
   udpPort?: number;
   relayTcpPort?: number;
+  /** publicKey is the coordinator's map signing key (base64) and fingerprint its short form
+   * (src-shared/lib/fingerprint.ts): what the admin hands to people who enrol. */
+  publicKey?: string;
+  fingerprint?: string;
 }
 
 /** ensureDataDir creates dir (0700) or tightens an existing one that others could read. */
@@ -87,6 +91,8 @@ export function readServeInfo(dir: string): ServeInfo | null {
       ...(typeof v.tlsCert === 'string' ? { tlsCert: v.tlsCert } : {}),
       ...(port(v.udpPort) ? { udpPort: v.udpPort } : {}),
       ...(port(v.relayTcpPort) ? { relayTcpPort: v.relayTcpPort } : {}),
+      ...(typeof v.publicKey === 'string' ? { publicKey: v.publicKey } : {}),
+      ...(typeof v.fingerprint === 'string' ? { fingerprint: v.fingerprint } : {}),
     };
   } catch {
     return null;

@@ -127,9 +127,20 @@ export class EnrolForm {
     return this.page.getByTestId('enrol-view');
   }
 
-  async fill(url: string, key: string): Promise<void> {
+  async fill(url: string, key: string, coordinatorKey = ''): Promise<void> {
     await this.page.getByTestId('enrol-url').fill(url);
     await this.page.getByTestId('enrol-key').fill(key);
+    await this.page.getByTestId('enrol-coordinator-key').fill(coordinatorKey);
+  }
+
+  /** insecure is the choice to enrol over http:// without the coordinator key (shown only then). */
+  get insecure(): Locator {
+    return this.page.getByTestId('enrol-insecure');
+  }
+
+  /** outcome is the helper's answer (or main's refusal) next to the button. */
+  get outcome(): Locator {
+    return this.page.getByTestId('enrol-outcome');
   }
 
   async submit(): Promise<void> {

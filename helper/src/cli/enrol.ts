@@ -1,8 +1,8 @@
 // `warren enrol`: join a coordinator's network (helper/src/control/enrol.ts does the work).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { enrol } from '../control/enrol.js';
-import { CliError, EXIT, intFlag, requiredFlag, stringFlag, type Command } from './command.js';
+import { enrol, InsecureEnrolment, insecureRefusal, type EnrolOutcome } from '../control/enrol.js';
+import { booleanFlag, CliError, EXIT, intFlag, requiredFlag, stringFlag, type CliIo, type Command } from './command.js';
 import { resolvePath } from './paths.js';
 
 /** enrolCommand is `warren enrol`. */
@@ -10,7 +10,7 @@ export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'enrol this system with a coordinator',
   usage:
-    'warren enrol --coordinator URL --key KEY [--profile FILE] [--state-dir DIR] [--coordinator-key KEY] [--hostname NAME] [--port N]',
+    'warren enrol --coordinator URL --key KEY [--coordinator-key KEY | --insecure] [--allow-full-tunnel] [--profile FILE] [--state-dir DIR] [--hostname NAME] [--port N]',
   details: `
 Enrols this system with a Warren coordinator using an enrolment key from its administrator
 (warren-coordinator keys create). Generates the WireGuard key and an Ed25519 machine key if the
@@ -18,9 +18,18 @@ profile has none, pins the coordinator's public key, and writes a coordinated pr
 address the coordinator gives. Enrolling again with the same profile keeps the identity and
 address. Restart the helper afterwards (warren stop/start, or warren run).
 
+Every network map must be signed with the pinned key, so it must be the coordinator's own: ask
+its administrator for it (warren-coordinator key prints it). Over plain http:// enrolling needs
+it, since anyone on the network path could answer with their own; over https:// it is checked
+when given.
+
   --coordinator URL      the coordinator, e.g. https://coord.example.com:8443
   --key KEY              the enrolment key
-  --coordinator-key KEY  refuse unless the coordinator presents this public key
+  --coordinator-key KEY  the coordinator's public key: refuse unless the coordinator presents it
+  --insecure             over http:// without --coordinator-key, pin whatever key answers
+                         (only on a network you trust)
+  --allow-full-tunnel    let the coordinator route all of this system's traffic through an exit
+                         node (0.0.0.0/0); without it such a route is ignored and reported
   --profile FILE         profile to write (env WARREN_PROFILE, default /etc/warren/profiles/Universe.profile)
   --state-dir DIR        where the first network map is kept (env WARREN_STATE_DIR, default /var/lib/warren)
   --hostname NAME        name to register (default: this machine's host name)
@@ -29,6 +38,8 @@ address. Restart the helper afterwards (warren stop/start, or warren run).
     coordinator: { type: 'string' },
     key: { type: 'string' },
     'coordinator-key': { type: 'string' },
+    insecure: { type: 'boolean' },
+    'allow-full-tunnel': { type: 'boolean' },
     profile: { type: 'string' },
     'state-dir': { type: 'string' },
     hostname: { type: 'string' },
@@ -46,26 +57,52 @@ address. Restart the helper afterwards (warren stop/start, or warren run).
         coordinator,
         key,
         coordinatorKey: stringFlag(args, 'coordinator-key'),
+        insecure: booleanFlag(args, 'insecure'),
+        allowFullTunnel: booleanFlag(args, 'allow-full-tunnel'),
         hostname: stringFlag(args, 'hostname'),
         listenPort: intFlag(args, 'port', 0, 65535),
         profilePath,
         stateDir,
       });
     } catch (e) {
-      throw new CliError(`warren enrol: ${(e as Error).message}`, EXIT.failure);
+      const message =
+        e instanceof InsecureEnrolment
+          ? insecureRefusal('add --coordinator-key KEY', '--insecure enrols without the check')
+          : (e as Error).message;
+      throw new CliError(message, EXIT.failure);
     }
-    const r = out.response;
-    io.stdout.write(
-      `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
-        `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\nProfile: ${out.profilePath}\n`,
-    );
-    if (r.state === 'pending')
-      io.stdout.write(
-        'This system waits for approval: an administrator runs `warren-coordinator systems approve ' +
-          r.identity +
-          '`.\n',
-      );
-    io.stdout.write('Start or restart the helper to connect (warren run, or warren start).\n');
+    report(out, coordinator, io);
     return EXIT.ok;
   },
 };
+
+/** report tells the person what enrolment did, and how far the pinned key was checked. */
+function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
+  const r = out.response;
+  const checked = out.keyChecked
+    ? 'the key you gave'
+    : 'not checked against a key you gave: compare the fingerprint with what your administrator has';
+  io.stdout.write(
+    `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
+      `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
+      `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,
+  );
+  if (out.allowFullTunnel)
+    io.stdout.write(
+      "Full tunnel allowed: the coordinator may route all of this system's traffic through an exit node " +
+        '(Coordinator.AllowFullTunnel in the profile).\n',
+    );
+  if (!out.keyChecked && /^http:\/\//i.test(coordinator))
+    io.stderr.write(
+      'warning: enrolled over plain http:// without checking the coordinator key (--insecure); ' +
+        "anyone on the path could have answered: compare the fingerprint above with the administrator's " +
+        '(warren-coordinator key) before you start the helper\n',
+    );
+  if (r.state === 'pending')
+    io.stdout.write(
+      'This system waits for approval: an administrator runs `warren-coordinator systems approve ' +
+        r.identity +
+        '`.\n',
+    );
+  io.stdout.write('Start or restart the helper to connect (warren run, or warren start).\n');
+}

@@ -114,6 +114,7 @@ export function formatStatus(s: Status, now: number): string {
   }
   const drops = formatDrops(s.drops);
   if (drops) lines.push(`Dropped packets: ${drops}`);
+  for (const p of Array.isArray(s.problems) ? s.problems : []) lines.push(`Problem:         ${clean(p)}`);
   if (s.inactiveProfileKeys && s.inactiveProfileKeys.length > 0) {
     lines.push(`Not active yet:  ${list(s.inactiveProfileKeys, '-')} (profile keys for later versions)`);
   }

@@ -2,6 +2,9 @@
 // public key, this system's id there and its Ed25519 machine key. `warren enrol` writes it.
 // With a coordinator, peers, policies and tags come from its signed network maps, so the
 // profile must not also list them (two sources of truth would disagree silently).
+// AllowFullTunnel is the one key here that is this machine's own choice: without it, a map's
+// route for 0.0.0.0/0 (all of this machine's traffic through an exit node) is not applied, so a
+// coordinator cannot take over a machine's traffic without its owner's consent.
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import { childPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 
@@ -13,9 +16,11 @@ export interface CoordinatorConfig {
   systemId: string;
   /** machineKey is this system's Ed25519 seed (32 bytes); requests to the coordinator are signed with it. */
   machineKey: Buffer;
+  /** allowFullTunnel lets the coordinator's maps route 0.0.0.0/0 through an exit node. */
+  allowFullTunnel: boolean;
 }
 
-const KEYS = ['Url', 'PublicKey', 'SystemId', 'MachineKey'];
+const KEYS = ['Url', 'PublicKey', 'SystemId', 'MachineKey', 'AllowFullTunnel'];
 /** KEYS_FROM_COORDINATOR may not appear in a profile that has a Coordinator. */
 const KEYS_FROM_COORDINATOR = ['Peers', 'Policies', 'Tags'];
 
@@ -37,6 +42,11 @@ export function coordinatorField(raw: Record<string, unknown>, is: Issues): Coor
   const systemId = typeof v.SystemId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.SystemId) ? v.SystemId : undefined;
   if (systemId === undefined)
     is.add('Coordinator.SystemId', 'must be the system id the coordinator gave (1-64 letters, digits, - or _)');
+  if (v.AllowFullTunnel !== undefined && typeof v.AllowFullTunnel !== 'boolean')
+    is.add(
+      'Coordinator.AllowFullTunnel',
+      "must be true or false (true lets the coordinator's maps send all of this system's traffic through an exit node)",
+    );
   for (const k of KEYS_FROM_COORDINATOR) {
     if (Object.hasOwn(raw, k))
       is.add(
@@ -45,7 +55,13 @@ export function coordinatorField(raw: Record<string, unknown>, is: Issues): Coor
       );
   }
   if (is.count > before) return null;
-  return { url: url!.replace(/\/+$/, ''), publicKey: publicKey!, systemId: systemId!, machineKey: machineKey! };
+  return {
+    url: url!.replace(/\/+$/, ''),
+    publicKey: publicKey!,
+    systemId: systemId!,
+    machineKey: machineKey!,
+    allowFullTunnel: v.AllowFullTunnel === true,
+  };
 }
 
 function key(v: unknown, path: string, is: Issues): Buffer | undefined {

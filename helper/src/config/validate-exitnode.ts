@@ -18,6 +18,9 @@ export interface ExitNodeConfig {
   availableRoutes: Array<{ identity: string; routes: Cidr[] }>;
   /** killSwitch: while a full tunnel is in use, drop traffic that would leave around it. */
   killSwitch: boolean;
+  /** withheldFullTunnel (coordinated mode) names the exit nodes whose 0.0.0.0/0 the map grants
+   * but the profile does not allow (Coordinator.AllowFullTunnel), so it was left out. */
+  withheldFullTunnel?: string[];
 }
 
 /** exitNodeField reads ExitNode; overlay is the virtual network, which no route may overlap. */

@@ -69,6 +69,9 @@ test('a Coordinator section makes the profile coordinated and default deny', () 
   assert.equal(p.coordinator?.systemId, 'sys_1');
   assert.deepEqual(p.policies, [], 'no policies yet means deny, not allow-all');
   assert.deepEqual(p.peers, []);
+  assert.equal(p.coordinator!.allowFullTunnel, false, 'no full tunnel from the coordinator unless allowed');
+  j.Coordinator = { ...coordinator(), AllowFullTunnel: true };
+  assert.equal(validateProfile(j, 'a.profile').coordinator!.allowFullTunnel, true);
 });
 
 test('reserved keys are kept raw', () => {
@@ -402,6 +405,15 @@ const badCases: BadCase[] = [
     edit: (j) => (j.Coordinator = coordinator()),
     key: 'Peers',
     problem: /comes from the coordinator/,
+  },
+  {
+    name: 'coordinator full tunnel not a boolean',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), AllowFullTunnel: 'yes' };
+    },
+    key: 'Coordinator.AllowFullTunnel',
+    problem: /must be true or false/,
   },
   {
     name: 'coordinator bad url',

@@ -1,8 +1,11 @@
 // enrol: join a coordinator's network with an enrolment key (docs/coordinator.md, "HTTP API").
 // The WireGuard key and the Ed25519 machine key are kept when the profile already has them for
 // this coordinator, so enrolling again gets the same identity and address back. The
-// coordinator's public key is learnt here (or checked against --coordinator-key) and pinned in
-// the profile; every later map must be signed with it.
+// coordinator's public key is pinned in the profile and every later map must be signed with it,
+// so it must not come from whoever answers: over plain http:// anyone on the path could answer
+// with their own. There it must be given (--coordinator-key, from `warren-coordinator key`) or
+// the person must say --insecure; over https:// the certificate vouches for the server, and a
+// given key is checked too.
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import {
@@ -12,8 +15,10 @@ import {
   type EnrolRequest,
   type EnrolResponse,
 } from '../../../src-shared/wire/control.js';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
+import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
@@ -26,8 +31,14 @@ export interface EnrolOptions {
   key: string;
   profilePath: string;
   stateDir: string;
-  /** coordinatorKey, when given, must match what the coordinator presents. */
+  /** coordinatorKey, when given, must match what the coordinator presents (base64, 32 bytes). */
   coordinatorKey?: string;
+  /** insecure allows plain http:// without coordinatorKey: the key that answers is pinned unchecked. */
+  insecure?: boolean;
+  /** allowFullTunnel writes Coordinator.AllowFullTunnel: the coordinator's maps may route all of
+   * this system's traffic through an exit node. Enrolling again with the same coordinator and
+   * key keeps an earlier yes; another coordinator or key starts without it. */
+  allowFullTunnel?: boolean;
   hostname?: string;
   listenPort?: number;
 }
@@ -37,6 +48,32 @@ export interface EnrolOutcome {
   response: EnrolResponse;
   profilePath: string;
   reusedKeys: boolean;
+  /** fingerprint is the pinned key's fingerprint (src-shared/lib/fingerprint.ts), to compare by eye. */
+  fingerprint: string;
+  /** keyChecked: the pinned key was the one the caller gave (coordinatorKey). */
+  keyChecked: boolean;
+  /** allowFullTunnel: the written profile lets the coordinator route all traffic through an exit node. */
+  allowFullTunnel: boolean;
+}
+
+/** InsecureEnrolment refuses plain http:// without the coordinator's key. Callers that name
+ * their own way to give the key (a flag, a field) reword it with insecureRefusal. */
+export class InsecureEnrolment extends Error {
+  constructor() {
+    super(insecureRefusal("give the coordinator's key", 'choose to enrol without the check'));
+  }
+}
+
+/** insecureRefusal says why plain http:// needs the key and what to do; giveKey and skip name
+ * how the caller gives the key and skips the check. */
+export function insecureRefusal(giveKey: string, skip: string): string {
+  return (
+    "refusing to enrol over plain http:// without the coordinator's key: anyone on the network path " +
+    'could pose as the coordinator and have its own key pinned here, and then decide what this system ' +
+    "trusts and where its traffic goes. Ask the coordinator's administrator for its key " +
+    `(\`warren-coordinator key\` prints it) and ${giveKey}, or use the coordinator's https:// address; ` +
+    `only on a network you trust, ${skip}`
+  );
 }
 
 /** sanitizeHostname keeps what a DNS label allows, so the coordinator gets a usable default name. */
@@ -52,10 +89,12 @@ export function sanitizeHostname(h: string): string {
 
 /** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
 export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
-  const url = coordinatorUrl(o);
-  const { json, privateKey, seed, reusedKeys } = keysToUse(o.profilePath, url);
+  const { url, expected } = checkInputs(o);
+  const { json, privateKey, seed, reusedKeys, previous } = keysToUse(o.profilePath, url);
   const machine = machineKeyFromSeed(seed);
-  const pinned = await coordinatorKey(url, o.coordinatorKey);
+  const pinned = await coordinatorKey(url, expected);
+  const allowFullTunnel =
+    o.allowFullTunnel === true || (previous?.allowFullTunnel === true && previous.publicKey.equals(pinned));
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
   const ts = Date.now();
@@ -78,7 +117,14 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   })) as EnrolResponse;
   checkResponse(response, pinned, privateKey);
 
-  const next = enrolledProfile(json, response, { url, pinned, privateKey, seed, listenPort: o.listenPort });
+  const next = enrolledProfile(json, response, {
+    url,
+    pinned,
+    privateKey,
+    seed,
+    listenPort: o.listenPort,
+    allowFullTunnel,
+  });
   saveProfile(o.profilePath, next);
 
   if (response.map) {
@@ -86,11 +132,19 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     openSignedMap(response.map, pinned, response.systemId, 0);
     storeMap(o.stateDir, response.map);
   }
-  return { response, profilePath: o.profilePath, reusedKeys };
+  return {
+    response,
+    profilePath: o.profilePath,
+    reusedKeys,
+    fingerprint: keyFingerprint(pinned),
+    keyChecked: expected !== undefined,
+    allowFullTunnel,
+  };
 }
 
-/** coordinatorUrl checks --coordinator and --key before anything goes on the network; it returns the URL without trailing slashes. */
-function coordinatorUrl(o: EnrolOptions): string {
+/** checkInputs checks the URL, the enrolment key and the coordinator key before anything goes on
+ * the network; it returns the URL without trailing slashes and the expected key, if given. */
+function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefined } {
   const url = o.coordinator.replace(/\/+$/, '');
   let parsed: URL;
   try {
@@ -104,15 +158,28 @@ function coordinatorUrl(o: EnrolOptions): string {
     throw new Error('--coordinator must be an http:// or https:// URL');
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key))
     throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
-  return url;
+  let expected: Buffer | undefined;
+  if (o.coordinatorKey !== undefined) {
+    try {
+      expected = parseKey(o.coordinatorKey.trim());
+    } catch {
+      throw new Error(
+        "the coordinator key is not one: it is 44 characters of base64, as `warren-coordinator key` prints it on the coordinator's machine",
+      );
+    }
+  }
+  if (parsed.protocol === 'http:' && expected === undefined && o.insecure !== true) throw new InsecureEnrolment();
+  return { url, expected };
 }
 
-/** EnrolKeys are the profile's JSON so far and the keys to enrol with. */
+/** EnrolKeys are the profile's JSON so far and the keys to enrol with; previous is its
+ * Coordinator section when it is enrolled with the same coordinator URL. */
 interface EnrolKeys {
   json: Record<string, unknown>;
   privateKey: Buffer;
   seed: Buffer;
   reusedKeys: boolean;
+  previous: CoordinatorConfig | null;
 }
 
 /** keysToUse reuses this profile's keys when it is already enrolled with the same coordinator, else makes new ones. */
@@ -121,6 +188,7 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
   let privateKey = generatePrivateKey();
   let seed = newMachineSeed();
   let reusedKeys = false;
+  let previous: CoordinatorConfig | null = null;
   if (existsSync(profilePath)) {
     const loaded = readProfile(profilePath);
     json = loaded.json;
@@ -129,13 +197,14 @@ function keysToUse(profilePath: string, url: string): EnrolKeys {
     if (c && c.url === url) {
       seed = c.machineKey;
       reusedKeys = true;
+      previous = c;
     }
   }
-  return { json, privateKey, seed, reusedKeys };
+  return { json, privateKey, seed, reusedKeys, previous };
 }
 
 /** coordinatorKey fetches the key the coordinator presents, to pin; it must be `expected` when one is given. */
-async function coordinatorKey(url: string, expected: string | undefined): Promise<Buffer> {
+async function coordinatorKey(url: string, expected: Buffer | undefined): Promise<Buffer> {
   const info = (await controlRequest({
     base: url,
     method: 'GET',
@@ -149,9 +218,11 @@ async function coordinatorKey(url: string, expected: string | undefined): Promis
   } catch {
     throw new Error(`${url} did not present a coordinator key; is it a Warren coordinator?`);
   }
-  if (expected !== undefined && formatKey(pinned) !== expected) {
+  if (expected !== undefined && !pinned.equals(expected)) {
     throw new Error(
-      `the coordinator presents key ${formatKey(pinned)}, not the expected ${expected}; refusing to enrol`,
+      `${url} presents the key ${formatKey(pinned)} (fingerprint ${keyFingerprint(pinned)}), not the coordinator key ` +
+        `you gave, ${formatKey(expected)} (fingerprint ${keyFingerprint(expected)}): something else may be answering ` +
+        "at that address; refusing to enrol. Check the URL and the key with the coordinator's administrator",
     );
   }
   return pinned;
@@ -185,7 +256,14 @@ function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buff
 function enrolledProfile(
   json: Record<string, unknown>,
   response: EnrolResponse,
-  k: { url: string; pinned: Buffer; privateKey: Buffer; seed: Buffer; listenPort: number | undefined },
+  k: {
+    url: string;
+    pinned: Buffer;
+    privateKey: Buffer;
+    seed: Buffer;
+    listenPort: number | undefined;
+    allowFullTunnel: boolean;
+  },
 ): Record<string, unknown> {
   const next: Record<string, unknown> = { ...json };
   for (const key of ['Peers', 'Policies', 'Tags']) delete next[key];
@@ -204,6 +282,7 @@ function enrolledProfile(
     PublicKey: formatKey(k.pinned),
     SystemId: response.systemId,
     MachineKey: k.seed.toString('base64'),
+    ...(k.allowFullTunnel ? { AllowFullTunnel: true } : {}),
   };
   return next;
 }

@@ -7,7 +7,8 @@ import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-
 import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
-import { MapRejected, openSignedMap, profileFromMap } from './netmap.js';
+import type { Profile } from '../config/schema.js';
+import { MapRejected, openSignedMap, profileFromMap, withheldFullTunnelProblem } from './netmap.js';
 import { signedMapBytes } from './sign.js';
 
 const coord = nacl.sign.keyPair();
@@ -114,8 +115,9 @@ test('a map signed with the pinned key opens; anything else is refused with a re
   }
 });
 
-test('profileFromMap gives peers, policies, tags, zone and usable routes', () => {
-  const base = validateProfile(
+/** coordinated is this system's profile as `warren enrol` writes it; extra goes into Coordinator. */
+function coordinated(extra: Record<string, unknown> = {}): Profile {
+  return validateProfile(
     {
       PrivateKey: formatKey(selfKey),
       VirtualAddress: '100.64.0.1',
@@ -124,10 +126,15 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
         PublicKey: formatKey(pinned),
         SystemId: 'sys1',
         MachineKey: formatKey(Buffer.alloc(32, 1)),
+        ...extra,
       },
     },
     'p',
   );
+}
+
+test('profileFromMap gives peers, policies, tags, zone and usable routes', () => {
+  const base = coordinated({ AllowFullTunnel: true });
   const p = profileFromMap(base, map());
   assert.equal(p.peers.length, 1);
   assert.equal(p.peers[0]!.name, 'db');
@@ -166,4 +173,34 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
     ],
   });
   assert.equal(profileFromMap(base, withSelf).peers.length, 1, 'this system never becomes its own peer');
+});
+
+test('a map routes all traffic (0.0.0.0/0) through an exit node only when the profile allows a full tunnel', () => {
+  const exitNode = identityFromPublicKey(peerPub);
+  const lan = { addr: 0xc0a80100, bits: 24 };
+  const everything = { addr: 0, bits: 0 };
+
+  const withheld = profileFromMap(coordinated(), map());
+  assert.deepEqual(
+    withheld.exitNode.availableRoutes,
+    [{ identity: exitNode, routes: [lan] }],
+    'without AllowFullTunnel the full tunnel is left out and the subnet kept',
+  );
+  assert.deepEqual(withheld.exitNode.withheldFullTunnel, [exitNode]);
+
+  const allowed = profileFromMap(coordinated({ AllowFullTunnel: true }), map());
+  assert.deepEqual(allowed.exitNode.availableRoutes, [{ identity: exitNode, routes: [lan, everything] }]);
+  assert.deepEqual(allowed.exitNode.withheldFullTunnel, []);
+
+  const subnetsOnly = profileFromMap(coordinated(), map({ routes: { [exitNode]: ['192.168.1.0/24'] } }));
+  assert.deepEqual(subnetsOnly.exitNode.availableRoutes, [{ identity: exitNode, routes: [lan] }]);
+  assert.deepEqual(subnetsOnly.exitNode.withheldFullTunnel, [], 'smaller subnets are no full tunnel');
+
+  const strangers = profileFromMap(coordinated(), map({ routes: { AAAAA: ['0.0.0.0/0'] } }));
+  assert.deepEqual(strangers.exitNode.withheldFullTunnel, [], 'an exit node that is not a peer routes nothing anyway');
+
+  const problem = withheldFullTunnelProblem(exitNode, '/etc/warren/profiles/Universe.profile');
+  assert.match(problem, new RegExp(`0\\.0\\.0\\.0/0\\) through exit node ${exitNode}; not applied`));
+  assert.match(problem, /"AllowFullTunnel": true under Coordinator in \/etc\/warren\/profiles\/Universe\.profile/);
+  assert.match(problem, /--allow-full-tunnel/);
 });

@@ -57,7 +57,21 @@ function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
     });
 }
 
-/** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local). */
+/** withheldFullTunnelProblem says that exit node `identity`'s full tunnel is not used and how
+ * to allow it; the helper logs it and `warren status` shows it. */
+export function withheldFullTunnelProblem(identity: string, profilePath: string): string {
+  return (
+    `the coordinator routes all traffic (0.0.0.0/0) through exit node ${identity}; not applied, because this ` +
+    `profile does not allow a full tunnel. To allow it, set "AllowFullTunnel": true under Coordinator in ` +
+    `${profilePath} (or enrol again with --allow-full-tunnel) and restart the helper`
+  );
+}
+
+/** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local).
+ * A route for 0.0.0.0/0 takes all of this machine's traffic through an exit node, so it is
+ * applied only when the profile allows it (Coordinator.AllowFullTunnel): the coordinator
+ * alone must not be able to take over a machine's traffic. The exit nodes whose full tunnel is
+ * left out are listed in exitNode.withheldFullTunnel. */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   if (map.self.virtualAddress !== base.virtualAddress) {
     throw new MapRejected(
@@ -85,6 +99,11 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     });
   }
   const known = new Set(peers.map((p) => p.identity));
+  const allowFull = base.coordinator?.allowFullTunnel === true;
+  const available = Object.entries(map.routes)
+    .filter(([id]) => known.has(id))
+    .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) }));
+  const withheld = allowFull ? [] : available.filter((a) => a.routes.some((c) => c.bits === 0)).map((a) => a.identity);
   return {
     ...base,
     peers,
@@ -96,10 +115,11 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     dns: { ...base.dns, zone: map.dnsZone },
     exitNode: {
       providesRoutes: usableRoutes(map.self.providesRoutes, base.virtualNetwork),
-      availableRoutes: Object.entries(map.routes)
-        .filter(([id]) => known.has(id))
-        .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) })),
+      availableRoutes: allowFull
+        ? available
+        : available.map((a) => ({ identity: a.identity, routes: a.routes.filter((c) => c.bits !== 0) })),
       killSwitch: base.exitNode.killSwitch,
+      withheldFullTunnel: withheld,
     },
   };
 }

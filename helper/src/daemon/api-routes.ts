@@ -1,11 +1,11 @@
 // The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol
 // and why. Mutating routes check the caller's credentials (SO_PEERCRED) first.
 import { ApiHttpError, requirePrivileged, type ApiRequest, type RouteTable } from '../api/server.js';
-import { PATHS } from '../../../src-shared/wire/helper-api.js';
+import { ENROL_LIMITS, PATHS, type EnrolAnswer, type EnrolRequest } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
-import { enrol } from '../control/enrol.js';
+import { enrol, InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
 
 /** RouteContext is the part of the running daemon the routes read. */
 export interface RouteContext {
@@ -74,31 +74,57 @@ function useExitNode(status: RouteContext, req: ApiRequest): unknown {
   return r;
 }
 
-// enrolFromApi enrols this system and writes the coordinated profile (POST /v1/enrol).
-async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<unknown> {
-  requirePrivileged(req);
-  const body = req.body as { coordinator?: unknown; key?: unknown } | null;
-  if (typeof body?.coordinator !== 'string' || typeof body.key !== 'string') {
-    throw new ApiHttpError(400, 'bad-request', 'expected {"coordinator": "https://...", "key": "..."}');
+// enrolBody checks POST /v1/enrol's body: its shape and bounds here, the values' meaning in
+// enrol (control/enrol.ts), which also refuses plain http:// without the coordinator key.
+function enrolBody(body: unknown): EnrolRequest {
+  const b = body as Partial<Record<keyof EnrolRequest, unknown>> | null;
+  const text = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+  if (
+    !text(b?.coordinator, ENROL_LIMITS.coordinatorChars) ||
+    !text(b.key, ENROL_LIMITS.keyChars) ||
+    (b.coordinatorKey !== undefined && !text(b.coordinatorKey, ENROL_LIMITS.coordinatorKeyChars)) ||
+    (b.insecure !== undefined && typeof b.insecure !== 'boolean')
+  ) {
+    throw new ApiHttpError(
+      400,
+      'bad-request',
+      `expected {"coordinator": "https://...", "key": "...", "coordinatorKey": "44 characters of base64" (optional), ` +
+        `"insecure": true|false (optional)}, with the URL at most ${ENROL_LIMITS.coordinatorChars} characters`,
+    );
   }
+  return {
+    coordinator: b.coordinator,
+    key: b.key,
+    ...(b.coordinatorKey !== undefined ? { coordinatorKey: b.coordinatorKey } : {}),
+    ...(b.insecure === true ? { insecure: true } : {}),
+  };
+}
+
+// enrolFromApi enrols this system and writes the coordinated profile (POST /v1/enrol).
+async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<EnrolAnswer> {
+  requirePrivileged(req);
+  const body = enrolBody(req.body);
   try {
-    const r = await enrol({
-      coordinator: body.coordinator.slice(0, 300),
-      key: body.key.slice(0, 300),
-      profilePath: status.profilePath,
-      stateDir: status.stateDir,
-    });
+    const r = await enrol({ ...body, profilePath: status.profilePath, stateDir: status.stateDir });
     const pending = r.response.state === 'pending';
     return {
       identity: r.response.identity,
       virtualAddress: r.response.virtualAddress,
       state: r.response.state,
       restartRequired: true,
+      coordinatorKey: r.response.coordinatorPublicKey,
+      fingerprint: r.fingerprint,
+      keyChecked: r.keyChecked,
       message:
         `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
+        `coordinator key fingerprint ${r.fingerprint}${r.keyChecked ? ' (the key you gave)' : ''}; ` +
         'restart the helper (warren stop, warren start) to join the network',
     };
   } catch (e) {
-    throw new ApiHttpError(422, 'bad-request', `enrolment failed: ${(e as Error).message}`);
+    const why =
+      e instanceof InsecureEnrolment
+        ? insecureRefusal('give it as "coordinatorKey"', 'set "insecure": true to enrol without the check')
+        : (e as Error).message;
+    throw new ApiHttpError(422, 'bad-request', `enrolment failed: ${why}`);
   }
 }

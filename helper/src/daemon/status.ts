@@ -15,15 +15,25 @@ import type { NatRuntime } from '../nat/runtime.js';
 import { isVirtualEndpoint } from '../nat/path-bind.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
+import { withheldFullTunnelProblem } from '../control/netmap.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
   return Object.keys(profile.reserved).filter((k) => !ACTIVE_RESERVED_KEYS.includes(k as ReservedKey));
 }
 
+// problemsOf lists what the profile in force leaves undone that the person can fix.
+function problemsOf(profile: Profile, profilePath: string | undefined): string[] {
+  return (profile.exitNode.withheldFullTunnel ?? []).map((id) =>
+    withheldFullTunnelProblem(id, profilePath ?? 'the profile'),
+  );
+}
+
 /** StatusContext is what the snapshot is built from. */
 export interface StatusContext {
   profile: Profile;
+  /** profilePath names the profile file in problems' advice. */
+  profilePath?: string;
   device: Device | null; // null while starting
   policy?: PolicyRuntime | null;
   dns?: DnsRuntime | null;
@@ -87,6 +97,7 @@ export function buildStatus(ctx: StatusContext): Status {
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
+    problems: problemsOf(ctx.profile, ctx.profilePath),
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
     providesRoutes: ctx.exit?.node?.routes ?? [],

@@ -4,7 +4,7 @@
 // token, and each map tells NAT the peers' candidate endpoints and the relays.
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import { ControlRuntime } from '../control/runtime.js';
-import { profileFromMap } from '../control/netmap.js';
+import { profileFromMap, withheldFullTunnelProblem } from '../control/netmap.js';
 import { NatRuntime } from '../nat/runtime.js';
 import type { Step } from './lifecycle.js';
 import { started } from './state.js';
@@ -15,6 +15,8 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
   const { profile: base, state, log } = ctx;
   let control: ControlRuntime | null = null;
   let nat: NatRuntime | null = null;
+  // Each exit node's withheld full tunnel is logged once: maps come often, and status keeps saying it.
+  const warnedFullTunnel = new Set<string>();
   return [
     {
       name: 'NAT traversal',
@@ -51,7 +53,13 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
           listenPort: () => bind.port,
           log,
           apply: async (map) => {
-            await ctx.updates.apply(profileFromMap(base, map));
+            const next = profileFromMap(base, map);
+            await ctx.updates.apply(next);
+            for (const id of next.exitNode.withheldFullTunnel ?? []) {
+              if (warnedFullTunnel.has(id)) continue;
+              warnedFullTunnel.add(id);
+              log.warn(withheldFullTunnelProblem(id, state.profilePath));
+            }
             n.onMap(map);
           },
           punched: (from, endpoints) => n.paths.punched(from, endpoints),

@@ -91,6 +91,8 @@ test('typed calls reach their routes with the documented bodies', async () => {
     assert.deepEqual(await c.connect(), { state: 'connected' });
     assert.deepEqual(await c.disconnect(), { state: 'disconnected' });
     assert.deepEqual(await c.enrol({ coordinator: 'https://c.example', key: 'k1' }), { identity: 'G982V' });
+    await c.enrol({ coordinator: 'http://c.example', key: 'k2', coordinatorKey: 'K'.repeat(44) });
+    await c.enrol({ coordinator: 'http://c.example', key: 'k3', insecure: true });
     const me = await c.caller();
     assert.equal(me.uid, process.getuid!());
     assert.equal(me.privileged, process.getuid!() === 0);
@@ -100,6 +102,8 @@ test('typed calls reach their routes with the documented bodies', async () => {
       'connect',
       'disconnect',
       'enrol {"coordinator":"https://c.example","key":"k1"}',
+      `enrol {"coordinator":"http://c.example","key":"k2","coordinatorKey":"${'K'.repeat(44)}"}`,
+      'enrol {"coordinator":"http://c.example","key":"k3","insecure":true}',
     ]);
   } finally {
     await server.close();

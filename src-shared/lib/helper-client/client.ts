@@ -94,9 +94,13 @@ export class ApiClient {
     return this.request<unknown>('POST', PATHS.disconnect);
   }
 
-  /** enrol joins a coordinator with an enrolment key (root or operator group). */
+  /** enrol joins a coordinator with an enrolment key (root or operator group); coordinatorKey
+   * and insecure are sent only when given. */
   async enrol(req: EnrolRequest): Promise<unknown> {
-    return this.request<unknown>('POST', PATHS.enrol, { coordinator: req.coordinator, key: req.key });
+    const body: EnrolRequest = { coordinator: req.coordinator, key: req.key };
+    if (req.coordinatorKey !== undefined) body.coordinatorKey = req.coordinatorKey;
+    if (req.insecure !== undefined) body.insecure = req.insecure;
+    return this.request<unknown>('POST', PATHS.enrol, body);
   }
 
   /**

@@ -1,0 +1,122 @@
+// enrol against real coordinators in this process: which coordinator key gets pinned, and when
+// enrolment refuses before the enrolment key leaves this machine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdminKey, CreatedKey } from '../../../coordinator/src/api/admin-types.js';
+import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
+import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
+import { readProfile } from '../config/load.js';
+import { enrol, InsecureEnrolment, type EnrolOptions } from './enrol.js';
+import { loadStoredMap } from './store.js';
+
+async function newKey(c: TestCoordinator): Promise<string> {
+  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+    tags: ['dev'],
+    approval: 'automatic',
+    uses: 5,
+    expiresInMs: 3_600_000,
+    ephemeral: false,
+  });
+  assert.equal(k.status, 201);
+  return k.body.key;
+}
+
+async function uses(c: TestCoordinator): Promise<number> {
+  const r = await c.admin<{ keys: AdminKey[] }>('GET', '/v1/admin/keys');
+  return r.body.keys.reduce((n, k) => n + k.uses, 0);
+}
+
+async function withCoordinators(
+  body: (c: TestCoordinator, other: TestCoordinator, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-enrol-'));
+  const c = await startTestCoordinator();
+  const other = await startTestCoordinator();
+  try {
+    await body(c, other, dir);
+  } finally {
+    await c.dispose();
+    await other.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const options = (c: TestCoordinator, key: string, dir: string, over: Partial<EnrolOptions> = {}): EnrolOptions => ({
+  coordinator: c.url,
+  key,
+  profilePath: join(dir, 'p.profile'),
+  stateDir: join(dir, 'state'),
+  hostname: 'box',
+  ...over,
+});
+
+test('plain http:// without a coordinator key is refused before the enrolment key is sent', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const key = await newKey(c);
+    await assert.rejects(enrol(options(c, key, dir)), (e: unknown) => {
+      assert.ok(e instanceof InsecureEnrolment);
+      assert.match(e.message, /anyone on the network path could pose as the coordinator/);
+      assert.match(e.message, /https:\/\//);
+      return true;
+    });
+    assert.equal(await uses(c), 0);
+    assert.equal(existsSync(join(dir, 'p.profile')), false);
+  });
+});
+
+test('a coordinator presenting another key than the one given is refused, nothing written', async () => {
+  await withCoordinators(async (c, other, dir) => {
+    const key = await newKey(c);
+    await assert.rejects(
+      enrol(options(c, key, dir, { coordinatorKey: other.publicKey })),
+      (e: Error) =>
+        !(e instanceof InsecureEnrolment) && /not the coordinator key you gave.*refusing to enrol/.test(e.message),
+    );
+    assert.equal(await uses(c), 0);
+    assert.equal(existsSync(join(dir, 'p.profile')), false);
+    assert.equal(loadStoredMap(join(dir, 'state')), null);
+  });
+});
+
+test('the given coordinator key (as printed, with its newline) is pinned and the first map kept', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const out = await enrol(options(c, await newKey(c), dir, { coordinatorKey: `${c.publicKey}\n` }));
+    assert.equal(out.keyChecked, true);
+    assert.equal(out.fingerprint, keyFingerprint(Buffer.from(c.publicKey, 'base64')));
+    const p = readProfile(join(dir, 'p.profile'));
+    assert.equal(formatKey(p.profile.coordinator!.publicKey), c.publicKey);
+    assert.equal(p.profile.coordinator!.url, c.url);
+    assert.notEqual(loadStoredMap(join(dir, 'state')), null);
+  });
+});
+
+test('insecure over plain http:// pins the key that answers, unchecked', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const out = await enrol(options(c, await newKey(c), dir, { insecure: true }));
+    assert.equal(out.keyChecked, false);
+    assert.equal(formatKey(readProfile(join(dir, 'p.profile')).profile.coordinator!.publicKey), c.publicKey);
+  });
+});
+
+test('allowFullTunnel is written at enrolment, kept when enrolling again with the same coordinator and key, dropped for another', async () => {
+  await withCoordinators(async (c, other, dir) => {
+    const allowed = (): boolean => readProfile(join(dir, 'p.profile')).profile.coordinator!.allowFullTunnel;
+    const first = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(first.allowFullTunnel, false);
+    assert.equal(allowed(), false, 'no full tunnel unless asked for');
+
+    const yes = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey, allowFullTunnel: true }));
+    assert.equal(yes.allowFullTunnel, true);
+    assert.equal(allowed(), true);
+
+    await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(allowed(), true, 'the same coordinator and key keep the earlier yes');
+
+    await enrol(options(other, await newKey(other), dir, { coordinatorKey: other.publicKey }));
+    assert.equal(allowed(), false, 'another coordinator does not inherit it');
+  });
+});
