@@ -170,7 +170,16 @@ test('server answers three 64 KiB queries sent one byte per write, in order', as
           questions: [{ type: 'A', name: 'b.warren.internal' }],
           // RFC 7830 padding makes a valid query of the largest size a TCP frame can carry.
           additionals: [
-            { type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 12, data: Buffer.alloc(pad) }] },
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: 1232,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [{ code: 12, data: Buffer.alloc(pad) }],
+            },
           ],
         });
       return build(0xffff - build(0).length);
