@@ -2,7 +2,8 @@
 // one switch, with the policy "dev → server: tcp/22 and icmp". A reaches B:22 and pings B; B
 // cannot start anything towards A but its replies reach A; C reaches nothing and nothing
 // reaches C; B:23 is dropped on A's egress; removing the policy cuts an open TCP session within
-// a second; names resolve only where policy lets a system connect.
+// a second; names resolve only where policy lets a system connect; a peer never gets an answer
+// from another system's nameserver, even when policy opens every UDP and TCP port to it.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -225,6 +226,59 @@ describeE2E(
         allowFailure: true,
       });
       assert.match(r.stdout, /100\.64\.0\.2/);
+    });
+
+    test('a peer that policy lets send any UDP and TCP gets no DNS answer through the tunnel; the target answers itself', async () => {
+      const { a, b } = hosts;
+      const OPEN = {
+        Name: 'dev to server: all UDP and TCP',
+        Senders: ['tag:dev'],
+        Receivers: ['tag:server'],
+        Acls: [{ Protocol: 'udp' }, { Protocol: 'tcp' }],
+      };
+      const dig = async (h: Host, tcp: boolean): Promise<string> =>
+        (
+          await h.ns!.exec(
+            ['dig', '+tries=1', '+time=2', ...(tcp ? ['+tcp'] : []), `@${b.vip}`, 'server.tag.warren.internal', 'A'],
+            { allowFailure: true },
+          )
+        ).stdout;
+      await reloadAll([POLICY, OPEN]);
+      const echo = b.ns!.spawn([...nodeScript('udp-echo'), 'serve', b.vip, '5353'], {
+        name: `udp-echo-b-${Date.now()}`,
+      });
+      const tcp23 = probe(a.ns!, b.vip, 23);
+      try {
+        // The policy really opens B to A: UDP and TCP on ports other than 53 get through.
+        await echo.waitFor(/listening/, 10_000);
+        const sent = await a.ns!.exec([...nodeScript('udp-echo'), 'send', b.vip, '5353', '5', '64'], {
+          timeoutMs: 20_000,
+        });
+        const udpEcho = JSON.parse(sent.stdout.trim().split('\n').pop()!) as { received: number };
+        assert.equal(udpEcho.received, 5, 'UDP from A reaches B and comes back');
+        await until(() => tcp23.echoes.length >= 1, 10_000, 'TCP from A to B:23 under the open policy');
+
+        const before = (await b.w!.status()).drops['dns-from-peer'] ?? 0;
+        for (const tcp of [false, true]) {
+          const out = await dig(a, tcp);
+          assert.doesNotMatch(out, /status: |ANSWER SECTION/, `A got a DNS answer from B over ${tcp ? 'TCP' : 'UDP'}`);
+          assert.match(out, /no servers could be reached|timed out/);
+        }
+        const after = (await b.w!.status()).drops['dns-from-peer'] ?? 0;
+        assert.ok(after - before >= 2, `B counts the dropped queries (dns-from-peer ${before} -> ${after})`);
+        const sa = await a.w!.status();
+        assert.equal(sa.drops['dns-from-peer'] ?? 0, 0, 'A sent its queries; only B drops them');
+
+        // B's own queries to its own nameserver work, over UDP and TCP.
+        for (const tcp of [false, true]) {
+          const own = await dig(b, tcp);
+          assert.match(own, /status: NOERROR/, `B's own query over ${tcp ? 'TCP' : 'UDP'}`);
+          assert.match(own, /server\.tag\.warren\.internal\.\s+\d+\s+IN\s+A\s+100\.64\.0\.2/);
+        }
+      } finally {
+        await Promise.all([echo.stop(500), tcp23.p.stop(500)]);
+        await reloadAll([POLICY]);
+      }
     });
 
     test('removing the policy cuts an open TCP session within a second; restoring it lets new ones in', async () => {

@@ -104,6 +104,7 @@ done
 say "writing profiles"
 for n in "${NAMES[@]}"; do
   p="${PEER[$n]}"
+  # 0600 and owned by root: the helper refuses a profile that others may write.
   umask 077
   cat >"$WORK/$n.profile" <<JSON
 {

@@ -10,9 +10,23 @@ export const API_LIMITS = {
   bodyBytes: 64 * 1024,
   // A status with 10000 peers is a few MiB; leave room but stay bounded.
   responseBytes: 32 * 1024 * 1024,
+  /**
+   * maxConnections bounds open connections. The socket is open to every local user, so one
+   * user (by SO_PEERCRED uid) holds at most maxConnectionsPerUser; callers outside root and the
+   * operator group together hold at most maxUnprivilegedConnections, and callers other than
+   * root at most maxNonRootConnections: the rest is always there for root and the operators.
+   * Root is bounded by maxConnections alone.
+   */
   maxConnections: 64,
-  /** maxEventStreams bounds open GET /v1/events streams (they also count as connections). */
+  maxConnectionsPerUser: 8,
+  maxNonRootConnections: 56,
+  maxUnprivilegedConnections: 40,
+  /** maxEventStreams bounds open GET /v1/events streams (they also count as connections), split
+   * the same way as connections. */
   maxEventStreams: 16,
+  maxEventStreamsPerUser: 4,
+  maxNonRootEventStreams: 14,
+  maxUnprivilegedEventStreams: 8,
   /** eventBacklogBytes: a stream whose unread output grows past this is closed (the client
    * reconnects and gets a fresh snapshot), so a stalled reader cannot pin the helper's memory. */
   eventBacklogBytes: 64 * 1024 * 1024,
@@ -34,6 +48,7 @@ export type ApiErrorCode =
   | 'forbidden'
   | 'unavailable'
   | 'too-many-streams'
+  | 'too-many-connections'
   | 'internal';
 
 /** ApiErrorBody is the JSON body of every non-2xx response. */

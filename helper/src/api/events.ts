@@ -8,15 +8,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Status } from '../../../src-shared/wire/status.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { API_LIMITS, type ApiEventName } from '../../../src-shared/wire/helper-api.js';
+import { DEFAULT_OPERATOR_GROUP } from './auth.js';
+import { UidQuota, type Holder } from './quota.js';
 
 /** ChangeSource is where change notifications come from (the daemon calls the listener). */
 export interface ChangeSource {
   subscribe(listener: () => void): () => void;
 }
 
-/** EventLimits can be narrowed by tests; the defaults are API_LIMITS'. */
+/** EventLimits can be narrowed by tests; the defaults are API_LIMITS'. The stream counts are
+ * quota.ts's nested pools. */
 export interface EventLimits {
   maxStreams: number;
+  streamsPerUser: number;
+  nonRootStreams: number;
+  unprivilegedStreams: number;
   coalesceMs: number;
   tickMs: number;
   heartbeatMs: number;
@@ -25,6 +31,9 @@ export interface EventLimits {
 
 const DEFAULT_LIMITS: EventLimits = {
   maxStreams: API_LIMITS.maxEventStreams,
+  streamsPerUser: API_LIMITS.maxEventStreamsPerUser,
+  nonRootStreams: API_LIMITS.maxNonRootEventStreams,
+  unprivilegedStreams: API_LIMITS.maxUnprivilegedEventStreams,
   coalesceMs: API_LIMITS.eventCoalesceMs,
   tickMs: API_LIMITS.eventTickMs,
   heartbeatMs: API_LIMITS.eventHeartbeatMs,
@@ -40,6 +49,7 @@ export function sseMessage(event: ApiEventName, data: unknown): string {
 export class EventHub {
   private readonly streams = new Set<ServerResponse>();
   private readonly limits: EventLimits;
+  private readonly quota: UidQuota;
   private unsubscribe: (() => void) | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -51,8 +61,20 @@ export class EventHub {
     private readonly source: ChangeSource | undefined,
     private readonly log: Logger,
     limits: Partial<EventLimits> = {},
+    group = DEFAULT_OPERATOR_GROUP,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    const l = this.limits;
+    this.quota = new UidQuota(
+      'event streams',
+      {
+        total: l.maxStreams,
+        perUser: l.streamsPerUser,
+        nonRoot: l.nonRootStreams,
+        unprivileged: l.unprivilegedStreams,
+      },
+      group,
+    );
   }
 
   /** size is the number of open streams. */
@@ -60,15 +82,21 @@ export class EventHub {
     return this.streams.size;
   }
 
-  /** full says whether another stream would pass the limit. */
-  get full(): boolean {
-    return this.streams.size >= this.limits.maxStreams;
-  }
-
-  /** accept turns a response into an event stream: headers, the snapshot, then broadcasts. */
-  accept(req: IncomingMessage, res: ServerResponse): void {
-    // Built before the headers, so a failing getStatus still answers with a JSON 500.
-    const snapshot = sseMessage('snapshot', this.getStatus());
+  /**
+   * accept turns a response into an event stream for who: headers, the snapshot, then
+   * broadcasts. It returns why not when who may not open another stream (nothing is written).
+   */
+  accept(req: IncomingMessage, res: ServerResponse, who: Holder): string | null {
+    const refused = this.quota.take(who);
+    if (refused !== null) return refused;
+    let snapshot: string;
+    try {
+      // Built before the headers, so a failing getStatus still answers with a JSON 500.
+      snapshot = sseMessage('snapshot', this.getStatus());
+    } catch (e) {
+      this.quota.release(who);
+      throw e;
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -81,12 +109,14 @@ export class EventHub {
     req.socket.setTimeout(0);
     const drop = (): void => {
       this.streams.delete(res);
+      this.quota.release(who);
       if (this.streams.size === 0) this.stop();
     };
     // The response's 'close' fires when the client goes away (the request's own 'close' fires
     // as soon as its empty body has been read).
     res.once('close', drop);
     this.start();
+    return null;
   }
 
   /** close ends every stream and stops listening for changes. */

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -317,6 +317,54 @@ test('routes get the query and the caller from SO_PEERCRED; privileged routes re
       (e: unknown) => e instanceof ApiError && e.code === 'forbidden' && e.httpStatus === 403,
     );
   } finally {
+    await server.close();
+  }
+});
+
+test('a connection over the limit gets a JSON 503 that says why; closing one frees a place', async () => {
+  const path = socketPath();
+  const server = await startApiServer({
+    socketPath: path,
+    log: quietLog,
+    getStatus: () => STATUS,
+    connectionLimits: { total: 2 },
+  });
+  const held: Socket[] = [];
+  try {
+    // Two connections each hold a request whose body has not come yet.
+    for (let i = 0; i < 2; i++) {
+      const s = connect(path);
+      s.on('error', () => undefined);
+      await new Promise((r) => s.once('connect', r));
+      s.write('POST /v1/status HTTP/1.1\r\nHost: warren\r\nContent-Length: 10\r\n\r\n');
+      held.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(new ApiClient(path).status(), (e: unknown) => {
+      assert.ok(e instanceof ApiError, String(e));
+      assert.equal(e.httpStatus, 503);
+      assert.equal(e.code, 'too-many-connections');
+      assert.equal(e.message, 'the helper has 2 connections open, its limit; try again later');
+      return true;
+    });
+    // A refused connection that never sends a request is not kept waiting for it.
+    const silent = connect(path);
+    silent.on('error', () => undefined);
+    const t0 = Date.now();
+    await new Promise((r) => silent.once('close', r));
+    assert.ok(Date.now() - t0 < 4000, `a silent refused connection closed after ${Date.now() - t0} ms`);
+    held.pop()!.destroy();
+    let answered = false;
+    for (let i = 0; i < 40 && !answered; i++) {
+      answered = await new ApiClient(path).status().then(
+        (s) => s.identity === 'G982V',
+        () => false,
+      );
+      if (!answered) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(answered, 'a place frees up when a connection closes');
+  } finally {
+    for (const s of held) s.destroy();
     await server.close();
   }
 });

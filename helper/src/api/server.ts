@@ -1,7 +1,8 @@
 // The local API server (DESIGN.md "Local API", convention 6): HTTP/1.1 on a Unix socket created
 // under umask 077 and then opened as far as socketAccess says, stale sockets detected by
 // dialling, requests from web pages refused, every request bounded, mutating routes limited to
-// root and the operator group (auth.ts). Handlers are a table keyed by path and method so later
+// root and the operator group (auth.ts), connections and event streams shared out per user so
+// that nobody else can take root's and the operators' places (quota.ts, gate.ts). Handlers are a table keyed by path and method so later
 // routes slot in; GET /v1/events is a stream (events.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -9,8 +10,9 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path';
 import type { Status } from '../../../src-shared/wire/status.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { peerCredentials } from '../../../src-shared/lib/native/index.js';
 import { checkAccess, DEFAULT_OPERATOR_GROUP, deniedMessage, groupGid, type AccessCheck } from './auth.js';
+import { ConnectionGate } from './gate.js';
+import type { QuotaLimits } from './quota.js';
 import { EventHub, type ChangeSource, type EventLimits } from './events.js';
 import {
   API_LIMITS,
@@ -44,6 +46,8 @@ export interface ApiServerOptions {
   socketAccess?: SocketAccess;
   /** eventLimits narrows the event stream timing and bounds (tests). */
   eventLimits?: Partial<EventLimits>;
+  /** connectionLimits narrows the connection pools (tests); the defaults are API_LIMITS'. */
+  connectionLimits?: Partial<QuotaLimits>;
 }
 
 /** ApiServer is a running server; close() stops it and removes the socket file. */
@@ -88,6 +92,14 @@ export function requirePrivileged(req: ApiRequest): void {
 export type Handler = (req: ApiRequest) => unknown;
 export type RouteTable = Record<string, Partial<Record<HttpMethod, Handler>>>;
 
+/** CONNECTION_LIMITS are the connection pools (quota.ts) from the API contract. */
+const CONNECTION_LIMITS: QuotaLimits = {
+  total: API_LIMITS.maxConnections,
+  perUser: API_LIMITS.maxConnectionsPerUser,
+  nonRoot: API_LIMITS.maxNonRootConnections,
+  unprivileged: API_LIMITS.maxUnprivilegedConnections,
+};
+
 // sun_path in struct sockaddr_un is 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH_BYTES = 107;
 const DIAL_TIMEOUT_MS = 1000;
@@ -105,18 +117,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await clearStaleSocket(socketPath, log);
 
   const group = opts.operatorGroup ?? DEFAULT_OPERATOR_GROUP;
-  const hub = new EventHub(opts.getStatus, opts.events, log, opts.eventLimits);
+  const hub = new EventHub(opts.getStatus, opts.events, log, opts.eventLimits, group);
+  const gate = new ConnectionGate({ ...CONNECTION_LIMITS, ...opts.connectionLimits }, group, log);
   const routes: RouteTable = {
     ...opts.routes,
     [PATHS.status]: { GET: () => opts.getStatus() },
     [PATHS.caller]: { GET: (req) => callerInfo(req) },
   };
-  const ctx: HandleContext = { routes, hub, log, group };
+  const ctx: HandleContext = { routes, hub, gate, log, group };
   const server = createServer(
     { maxHeaderSize: API_LIMITS.headerBytes, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
     (req, res) => void handle(ctx, req, res),
   );
-  server.maxConnections = API_LIMITS.maxConnections;
+  gate.attach(server);
   await listenPrivately(server, socketPath);
   openSocket(socketPath, opts.socketAccess ?? 'everyone-reads', group, log);
   log.info(`local API listening on ${socketPath}`);
@@ -241,13 +254,18 @@ async function listenPrivately(server: Server, socketPath: string): Promise<void
 interface HandleContext {
   routes: RouteTable;
   hub: EventHub;
+  gate: ConnectionGate;
   log: Logger;
   group: string;
 }
 
 async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { routes, hub, log } = ctx;
+  const { routes, hub, gate, log } = ctx;
   try {
+    const refused = gate.refusal(req.socket);
+    if (refused !== undefined) return sendError(res, 503, 'too-many-connections', refused, true);
+    const admitted = gate.admittedAs(req.socket);
+    if (admitted === undefined) throw new Error('a connection reached the handler without passing the gate');
     if (req.headers.origin !== undefined || req.headers.referer !== undefined) {
       return sendError(res, 403, 'forbidden-origin', 'requests from web pages are refused');
     }
@@ -277,8 +295,9 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
         res.setHeader('Allow', 'GET');
         return sendError(res, 405, 'method-not-allowed', `${path} does not accept ${String(req.method).slice(0, 16)}`);
       }
-      if (hub.full) return sendError(res, 503, 'too-many-streams', 'too many event streams are open; try again later');
-      return hub.accept(req, res);
+      const streamRefused = hub.accept(req, res, admitted.holder);
+      if (streamRefused !== null) return sendError(res, 503, 'too-many-streams', streamRefused, true);
+      return;
     }
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return sendError(res, 404, 'not-found', `no such endpoint: ${path.slice(0, 100)}`);
@@ -296,7 +315,7 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
         return sendError(res, 400, 'bad-request', 'the request body is not valid JSON');
       }
     }
-    const caller = callerOf(req);
+    const caller = admitted.caller;
     let access: AccessCheck | null = null;
     const result = await handler({
       body,
@@ -310,17 +329,6 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
     log.error(`local API ${req.method} ${String(req.url).slice(0, 100)}: ${(e as Error).stack ?? String(e)}`);
     if (!res.headersSent) sendError(res, 500, 'internal', 'internal error; see the helper log');
     else res.destroy();
-  }
-}
-
-/** callerOf reads the peer credentials of the request's Unix socket. */
-function callerOf(req: IncomingMessage): Caller {
-  const fd = (req.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return null;
-  try {
-    return peerCredentials(fd);
-  } catch {
-    return null;
   }
 }
 

@@ -1,7 +1,7 @@
 // Test support: real system users and groups made for one test run (useradd --system) and
 // removed afterwards, and running a Node script as one of them with its supplementary groups
 // (setpriv --init-groups; node's own spawn({uid}) drops supplementary groups). Only tests use it.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** usersSkipReason says why users cannot be made here, or undefined when they can. */
@@ -75,12 +75,8 @@ export class TestUsers {
   }
 }
 
-/** runNodeAs runs `node -e script` as user with its groups and returns stdout (stderr on failure). */
-export function runNodeAs(
-  user: TestUser,
-  script: string,
-  timeoutMs = 20_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** spawnNodeAs starts `node -e script` as user with its groups; stdin, stdout and stderr are pipes. */
+export function spawnNodeAs(user: TestUser, script: string, timeoutMs = 20_000): ChildProcessWithoutNullStreams {
   // Keep tsx (or any other loader) so a child can import the TypeScript sources.
   const loaders = process.execArgv.filter((a, i, all) => a.startsWith('--import') || all[i - 1] === '--import');
   const argv = [
@@ -96,12 +92,22 @@ export function runNodeAs(
     '-e',
     script,
   ];
+  return spawn('/usr/bin/setpriv', argv, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, HOME: '/tmp' },
+    timeout: timeoutMs,
+  });
+}
+
+/** runNodeAs runs `node -e script` as user with its groups and returns stdout (stderr on failure). */
+export function runNodeAs(
+  user: TestUser,
+  script: string,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/setpriv', argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HOME: '/tmp' },
-      timeout: timeoutMs,
-    });
+    const child = spawnNodeAs(user, script, timeoutMs);
+    child.stdin.end();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

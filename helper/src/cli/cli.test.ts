@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../../../src-shared/wire/status.js';
@@ -293,6 +293,27 @@ test('run hands the profile, paths and verbosity to the daemon', async () => {
   assert.equal(viaEnv.code, 0, viaEnv.err);
   assert.equal(viaEnv.daemonCalls[0]!.verbosity, 1);
   assert.equal(viaEnv.daemonCalls[0]!.socketPath, '/run/warren/warren.sock');
+});
+
+test('run: a profile others may write is refused with the fix, exit 1, and the daemon is never started', async () => {
+  const path = join(dir, 'shared.profile');
+  assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.7'])).code, 0);
+  assert.equal(statSync(path).mode & 0o777, 0o600, 'warren init writes mode 0600');
+  chmodSync(path, 0o666);
+  const uid = process.getuid!();
+  const r = await cli(['run', '--profile', path]);
+  assert.deepEqual([r.code, r.daemonCalls.length], [1, 0]);
+  const fix = uid === 0 ? `chown root:root ${path}; chmod 600 ${path}` : `chmod 600 ${path}`;
+  assert.equal(
+    r.err,
+    `profile ${path}: is writable by its group and other users (owner uid ${uid}, mode 0666); a profile controls ` +
+      `what the helper does as root, so only its owner may write it. Fix it with \`${fix}\`\n`,
+  );
+  // add-peer and identity read the same way, and following the fix makes the profile usable.
+  assert.equal((await cli(['identity', '--profile', path])).code, 1);
+  chmodSync(path, 0o600);
+  const ok = await cli(['run', '--profile', path]);
+  assert.deepEqual([ok.code, ok.daemonCalls.length], [0, 1], ok.err);
 });
 
 test('paths: flags, then environment, then defaults', () => {

@@ -1,10 +1,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileError } from '../../../src-shared/lib/errors.js';
-import { loadProfile, readProfile, saveProfile } from './load.js';
+import { loadProfile, ownershipProblem, readProfile, saveProfile } from './load.js';
 import { toProfileJson } from './schema.js';
 
 const GOOD = `{
@@ -132,4 +142,100 @@ test('saveProfile with overwrite false refuses an existing file', () => {
   assert.deepEqual(readdirSync(sub), ['x.profile']);
   saveProfile(path, other);
   assert.equal(loadProfile(path).listenPort, 1234);
+});
+
+test('ownershipProblem: a profile must belong to root (or the user running) and be writable by nobody else', () => {
+  const F = '/etc/warren/profiles/Universe.profile';
+  const rootFix = `Fix it with \`chown root:root ${F}; chmod 600 ${F}\``;
+  const cases: [string, number, number, number, string | null][] = [
+    // [label, owner uid, mode, running uid, expected message or null]
+    ['root, 0600, run by root', 0, 0o100600, 0, null],
+    ['root, 0644, run by root', 0, 0o100644, 0, null],
+    ['root, 0640, run by a user', 0, 0o100640, 1000, null],
+    ['the user, 0600, run by that user', 1000, 0o100600, 1000, null],
+    [
+      'group-writable',
+      0,
+      0o100664,
+      0,
+      `is writable by its group (owner uid 0, mode 0664); a profile controls what the helper does as root, so only its owner may write it. ${rootFix}`,
+    ],
+    [
+      'writable by others',
+      0,
+      0o100646,
+      0,
+      `is writable by other users (owner uid 0, mode 0646); a profile controls what the helper does as root, so only its owner may write it. ${rootFix}`,
+    ],
+    [
+      'writable by both, setuid bit shown',
+      0,
+      0o104666,
+      0,
+      `is writable by its group and other users (owner uid 0, mode 04666); a profile controls what the helper does as root, so only its owner may write it. ${rootFix}`,
+    ],
+    [
+      'owned by a user, run by root',
+      1000,
+      0o100600,
+      0,
+      `is owned by uid 1000, not by root (owner uid 1000, mode 0600); a profile controls what the helper does as root, so only its owner may write it. ${rootFix}`,
+    ],
+    [
+      'owned by another user, run by a user',
+      2000,
+      0o100600,
+      1000,
+      `is owned by uid 2000, not by root or by you (uid 1000) (owner uid 2000, mode 0600); a profile controls what the helper does as root, so only its owner may write it. ${rootFix}`,
+    ],
+    [
+      "the user's own, group-writable",
+      1000,
+      0o100620,
+      1000,
+      `is writable by its group (owner uid 1000, mode 0620); a profile controls what the helper does as root, so only its owner may write it. Fix it with \`chmod 600 ${F}\``,
+    ],
+  ];
+  for (const [label, uid, mode, running, want] of cases) {
+    assert.equal(ownershipProblem(F, { uid, mode }, running), want, label);
+  }
+  assert.equal(ownershipProblem(F, { uid: 5, mode: 0o100666 }, null), null, 'no POSIX owners: nothing to check');
+  assert.match(
+    ownershipProblem("/tmp/my profile's.json", { uid: 0, mode: 0o100666 }, 0) ?? '',
+    /Fix it with `chown root:root '\/tmp\/my profile'\\''s\.json'; chmod 600 '\/tmp\/my profile'\\''s\.json'`$/,
+    'a path that needs quoting is quoted for the shell',
+  );
+});
+
+test('loadProfile refuses a profile others may write, or one owned by another user, naming file, owner, mode and fix', () => {
+  const running = process.getuid!();
+  const sub = mkdtempSync(join(dir, 'owner-'));
+  const path = join(sub, 'x.profile');
+  writeFileSync(path, GOOD, { mode: 0o600 });
+  assert.equal(loadProfile(path).listenPort, 51820, 'mode 0600, owned by the running user: accepted');
+  for (const mode of [0o620, 0o602, 0o666]) {
+    chmodSync(path, mode);
+    assert.throws(
+      () => loadProfile(path),
+      (e: unknown) => {
+        assert.ok(e instanceof ProfileError);
+        assert.match(e.message, fileProblem(path));
+        assert.match(e.message, new RegExp(`\\(owner uid ${running}, mode 0${mode.toString(8)}\\)`));
+        assert.match(e.message, /Fix it with `(chown root:root \S+; )?chmod 600 \S+`$/);
+        return true;
+      },
+      `mode 0${mode.toString(8)}`,
+    );
+  }
+  chmodSync(path, 0o600);
+  if (running !== 0) return; // only root can hand a file to another user
+  chownSync(path, 12345, 12345);
+  assert.throws(
+    () => readProfile(path),
+    (e: unknown) =>
+      e instanceof ProfileError &&
+      e.message ===
+        `profile ${path}: is owned by uid 12345, not by root (owner uid 12345, mode 0600); a profile controls ` +
+          `what the helper does as root, so only its owner may write it. Fix it with \`chown root:root ${path}; chmod 600 ${path}\``,
+  );
 });

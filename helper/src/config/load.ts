@@ -54,6 +54,8 @@ function readBounded(path: string): string {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw fileError(path, 'is a directory, not a profile file');
     if (!st.isFile()) throw fileError(path, 'is not a regular file');
+    const unsafe = ownershipProblem(path, st, process.getuid?.() ?? null);
+    if (unsafe !== null) throw fileError(path, unsafe);
     if (st.size > PROFILE_LIMITS.fileBytes) {
       throw fileError(path, `is ${st.size} bytes (the limit is ${PROFILE_LIMITS.fileBytes})`);
     }
@@ -74,6 +76,42 @@ function readBounded(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * ownershipProblem says why a profile's owner or mode makes it unsafe to act on, or null. The
+ * profile holds the private key and decides peers, policies and routes for a helper that runs
+ * as root, so whoever may write it controls the helper: it must belong to root (or to the user
+ * running the command, when that is not root) and be writable by nobody else. The check is on
+ * the opened descriptor's stat, so what is read is what was checked, links included (ssh's
+ * StrictModes and sudo's sudoers checks make the same demand). runningUid is null where there
+ * are no POSIX owners (Windows).
+ */
+export function ownershipProblem(
+  path: string,
+  st: { uid: number; mode: number },
+  runningUid: number | null,
+): string | null {
+  if (runningUid === null) return null;
+  const ownerOk = st.uid === 0 || st.uid === runningUid;
+  const writers = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'other users' : ''].filter((w) => w !== '');
+  if (ownerOk && writers.length === 0) return null;
+  const mode = `0${(st.mode & 0o7777).toString(8).padStart(3, '0')}`;
+  const what = !ownerOk
+    ? `is owned by uid ${st.uid}, not by root${runningUid === 0 ? '' : ` or by you (uid ${runningUid})`}`
+    : `is writable by ${writers.join(' and ')}`;
+  const file = shellQuote(path);
+  const fix =
+    runningUid !== 0 && st.uid === runningUid ? `chmod 600 ${file}` : `chown root:root ${file}; chmod 600 ${file}`;
+  return (
+    `${what} (owner uid ${st.uid}, mode ${mode}); a profile controls what the helper does as root, ` +
+    `so only its owner may write it. Fix it with \`${fix}\``
+  );
+}
+
+// shellQuote quotes a path for the fix line only when it needs it, so the usual one reads plainly.
+function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
 }
 
 function openError(path: string, e: unknown): ProfileError {

@@ -159,6 +159,53 @@ test('server answers pipelined TCP queries in order, also when split across writ
   });
 });
 
+test('server answers three 64 KiB queries sent one byte per write, in order', async () => {
+  await withServer(async (server) => {
+    const padded = (id: number): Buffer => {
+      const build = (pad: number): Buffer =>
+        dnsPacket.encode({
+          type: 'query',
+          id,
+          flags: dnsPacket.RECURSION_DESIRED,
+          questions: [{ type: 'A', name: 'b.warren.internal' }],
+          // RFC 7830 padding makes a valid query of the largest size a TCP frame can carry.
+          additionals: [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: 1232,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [{ code: 12, data: Buffer.alloc(pad) }],
+            },
+          ],
+        });
+      return build(0xffff - build(0).length);
+    };
+    const data = Buffer.concat([1, 2, 3].map((id) => frame(padded(id))));
+    assert.equal(data.length, 3 * (2 + 0xffff));
+    const { socket, answers, until } = tcpSession(server.port);
+    socket.setNoDelay(true);
+    await new Promise((r) => socket.once('connect', r));
+    for (let i = 0; i < data.length; i++) {
+      if (!socket.write(data.subarray(i, i + 1))) await new Promise((r) => socket.once('drain', r));
+    }
+    await until((a) => a.length === 3);
+    socket.destroy();
+    assert.deepEqual(
+      answers.map((a) => [dnsPacket.decode(a).id, rcodeOf(a), aRecords(a)]),
+      [
+        [1, 'NOERROR', ['100.64.0.2']],
+        [2, 'NOERROR', ['100.64.0.2']],
+        [3, 'NOERROR', ['100.64.0.2']],
+      ],
+    );
+    assert.equal(server.stats().tcpReceived, 3);
+  });
+});
+
 test('server closes idle TCP connections', async () => {
   await withServer(
     async (server) => {

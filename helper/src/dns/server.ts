@@ -7,6 +7,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { createServer, type Server, type Socket } from 'node:net';
 import type { LogMethods, Logger } from '../../../src-shared/lib/log.js';
 import { OUTCOMES, respond, type Outcome, type Transport } from './respond.js';
+import { TcpFramer } from './tcp-framer.js';
 import type { Zone } from './zone.js';
 
 /** MAX_UDP_QUERY is the largest datagram we parse; real queries are far smaller. */
@@ -157,11 +158,12 @@ function tcpConnectionHandler(a: Answerer, sockets: Set<Socket>, idleMs: number)
     });
     socket.on('error', () => undefined); // resets are normal; 'close' follows
     socket.on('close', () => sockets.delete(socket));
-    let pending: Buffer = Buffer.alloc(0);
+    // The framer holds at most one partial message (65,535 bytes) between chunks.
+    const framer = new TcpFramer();
+    const answer = (msg: Buffer): boolean => answerTcp(a, socket, msg);
     socket.on('data', (chunk: Buffer) => {
       try {
-        // pending never holds more than one partial message: at most 2 + 65535 bytes.
-        pending = answerTcp(a, socket, pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
+        framer.push(chunk, answer);
       } catch (e) {
         a.counters.internalErrors++;
         a.errorLog.warn(`DNS: internal error on a TCP connection (closed): ${(e as Error).message}`);
@@ -171,31 +173,23 @@ function tcpConnectionHandler(a: Answerer, sockets: Set<Socket>, idleMs: number)
   };
 }
 
-/** answerTcp answers every whole message in buf and returns the partial one left, if any. */
-function answerTcp(a: Answerer, socket: Socket, buf: Buffer): Buffer {
-  let pending = buf;
-  while (pending.length >= 2) {
-    const len = pending.readUInt16BE(0);
-    if (pending.length < 2 + len) break;
-    const msg = pending.subarray(2, 2 + len);
-    pending = pending.subarray(2 + len);
-    a.counters.tcpReceived++;
-    const out = a.handle(Buffer.from(msg), 'tcp');
-    if (socket.destroyed) return pending;
-    if (out) {
-      const frame = Buffer.allocUnsafe(2 + out.length);
-      frame.writeUInt16BE(out.length, 0);
-      out.copy(frame, 2);
-      socket.write(frame);
-    }
-    if (socket.writableLength > TCP_MAX_UNSENT) {
-      a.counters.tcpOverrun++;
-      socket.destroy();
-      return pending;
-    }
+/** answerTcp answers one message on its connection; false once the connection is gone. */
+function answerTcp(a: Answerer, socket: Socket, msg: Buffer): boolean {
+  a.counters.tcpReceived++;
+  const out = a.handle(msg, 'tcp');
+  if (socket.destroyed) return false;
+  if (out) {
+    const frame = Buffer.allocUnsafe(2 + out.length);
+    frame.writeUInt16BE(out.length, 0);
+    out.copy(frame, 2);
+    socket.write(frame);
   }
-  if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending); // let the chunk go
-  return pending;
+  if (socket.writableLength > TCP_MAX_UNSENT) {
+    a.counters.tcpOverrun++;
+    socket.destroy();
+    return false;
+  }
+  return true;
 }
 
 // bindBoth binds UDP first and TCP on the same port. With port 0 the kernel picks the UDP

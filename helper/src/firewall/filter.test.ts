@@ -404,3 +404,40 @@ test('exit node with route grants: only granted senders reach the subnet, for an
   run(fw, [inn(tcp(C, 7, printer, 9100, FLAGS.ack), DROP.policyRevoked, PC)]);
   assert.equal(fw.dropCounters()['no-route-grant'], 2);
 });
+
+test('queries from peers to the nameserver on the virtual address are dropped whatever the policy allows', () => {
+  const everything = [
+    pol('all in', ['tag:server'], ['tag:dev'], [acl('any')]),
+    pol('all out', ['tag:dev'], ['tag:server'], [acl('any')]),
+  ];
+  for (const [label, fw] of [
+    ['a policy granting every protocol and port', firewall(everything)],
+    ['allow-all mode', allowAll()],
+  ] as const) {
+    fw.setLocal(ip(A));
+    run(fw, [
+      inn(udp(B, 40000, A, 53), DROP.dnsFromPeer),
+      inn(tcp(B, 40001, A, 53, FLAGS.syn), DROP.dnsFromPeer),
+      // Mid-stream TCP that allow-all mode would pick up is no way in either.
+      inn(tcp(B, 40002, A, 53, FLAGS.pshAck), DROP.dnsFromPeer),
+      // The same peer reaches every other port, and 53 elsewhere is not the nameserver.
+      inn(udp(B, 40000, A, 54)),
+      inn(tcp(B, 40003, A, 5353, FLAGS.syn)),
+      // This system's own queries to a peer's port 53, and their answers, pass.
+      out(udp(A, 41000, B, 53)),
+      inn(udp(B, 53, A, 41000)),
+    ]);
+    assert.equal(fw.dropCounters()['dns-from-peer'], 3, label);
+  }
+  // A peer's traffic routed through an exit node to a DNS server in a provided subnet is not ours.
+  const exit = firewall(everything);
+  exit.setLocal(ip(A), [{ addr: ip('192.168.50.0'), bits: 24 }]);
+  run(exit, [inn(udp(B, 40000, '192.168.50.1', 53))]);
+  assert.equal(exit.dropCounters()['dns-from-peer'], undefined);
+});
+
+function allowAll(): Firewall {
+  const fw = new Firewall({});
+  fw.setRules(rules([], 'allow-all'));
+  return fw;
+}

@@ -10,6 +10,14 @@ import { DIRECTION, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntra
 import { ICMP, ParsedPacket, parsePacket, TCP } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
 
+/**
+ * NAMESERVER_PORT is where the helper's nameserver listens on the virtual address. It answers
+ * with the names this system may reach, which is for this system alone (the in-agent
+ * nameserver "can only be reached from that local system"): ingress to it is dropped here,
+ * before policy, so no ACL, allow-all mode or tracked flow can open it to a peer.
+ */
+export const NAMESERVER_PORT = 53;
+
 /** FirewallOptions: maxFlows bounds the flow table; clock is the default for sweep(). */
 export interface FirewallOptions {
   maxFlows?: number;
@@ -157,6 +165,14 @@ export class Firewall {
     const p = this.pkt;
     const parsed = parsePacket(buf, off, len, p);
     if (parsed !== PASS) return parsed;
+    if (
+      dir === DIRECTION.ingress &&
+      p.dst === this.localAddress &&
+      p.dstPort === NAMESERVER_PORT &&
+      (p.proto === PROTO.udp || p.proto === PROTO.tcp)
+    ) {
+      return DROP.dnsFromPeer;
+    }
     peer = peer >>> 0;
     const pr = rules.byIndex[peer];
     const g = pr === undefined ? NO_GRANTS : dir === DIRECTION.egress ? pr.egress : pr.ingress;

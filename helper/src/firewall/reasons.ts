@@ -24,6 +24,7 @@ export const DROP = {
   unsolicitedFromSubnet: 15,
   notForThisSystem: 16,
   noRouteGrant: 17,
+  dnsFromPeer: 18,
 } as const;
 
 /** DropCode is any drop code. */
@@ -49,4 +50,5 @@ export const REASONS: readonly string[] = [
   'unsolicited-from-subnet',
   'not-for-this-system',
   'no-route-grant',
+  'dns-from-peer',
 ];
