@@ -1,8 +1,9 @@
 // The profile's Coordinator section (docs/profile.md, "Coordinator key"): where the coordinator is, its pinned Ed25519
-// public key, this system's id there and its Ed25519 machine key. `warren enrol` writes it.
+// public key, this system's id and issued identity there and its Ed25519 machine key. `warren enrol` writes it.
 // With a coordinator, peers, policies and tags come from its signed network maps, so the
 // profile must not also list them (two sources of truth would disagree silently).
 import { parseKey } from '../../../src-shared/lib/keys.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { childPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';
 
 /** CoordinatorConfig is the normalised Coordinator section. */
@@ -11,11 +12,14 @@ export interface CoordinatorConfig {
   /** publicKey is the coordinator's Ed25519 key, pinned at enrolment. */
   publicKey: Buffer;
   systemId: string;
+  /** identity is the one the coordinator issued at enrolment (never derived from the key), or
+   * null in a profile enrolled before identities were issued, whose identity was its key's. */
+  identity: string | null;
   /** machineKey is this system's Ed25519 seed (32 bytes); requests to the coordinator are signed with it. */
   machineKey: Buffer;
 }
 
-const KEYS = ['Url', 'PublicKey', 'SystemId', 'MachineKey'];
+const KEYS = ['Url', 'PublicKey', 'SystemId', 'Identity', 'MachineKey'];
 /** KEYS_FROM_COORDINATOR may not appear in a profile that has a Coordinator. */
 const KEYS_FROM_COORDINATOR = ['Peers', 'Policies', 'Tags'];
 
@@ -37,6 +41,9 @@ export function coordinatorField(raw: Record<string, unknown>, is: Issues): Coor
   const systemId = typeof v.SystemId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.SystemId) ? v.SystemId : undefined;
   if (systemId === undefined)
     is.add('Coordinator.SystemId', 'must be the system id the coordinator gave (1-64 letters, digits, - or _)');
+  const identity = v.Identity === undefined ? null : v.Identity;
+  if (identity !== null && (typeof identity !== 'string' || !isIdentity(identity)))
+    is.add('Coordinator.Identity', 'must be the identity the coordinator issued (5 characters like G982V)');
   for (const k of KEYS_FROM_COORDINATOR) {
     if (Object.hasOwn(raw, k))
       is.add(
@@ -45,7 +52,13 @@ export function coordinatorField(raw: Record<string, unknown>, is: Issues): Coor
       );
   }
   if (is.count > before) return null;
-  return { url: url!.replace(/\/+$/, ''), publicKey: publicKey!, systemId: systemId!, machineKey: machineKey! };
+  return {
+    url: url!.replace(/\/+$/, ''),
+    publicKey: publicKey!,
+    systemId: systemId!,
+    identity: identity as string | null,
+    machineKey: machineKey!,
+  };
 }
 
 function key(v: unknown, path: string, is: Issues): Buffer | undefined {

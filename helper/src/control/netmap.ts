@@ -5,7 +5,6 @@
 import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
 import { parseCidr, parseEndpoint, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
-import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { verifyMapSignature } from './sign.js';
@@ -57,7 +56,9 @@ function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
     });
 }
 
-/** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local). */
+/** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local).
+ * Identities are the ones the coordinator issued, this system's and its peers', never derived
+ * from keys: policies, routes and DNS names in the map are written with them. */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   if (map.self.virtualAddress !== base.virtualAddress) {
     throw new MapRejected(
@@ -75,7 +76,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     peers.push({
       name: p.name,
       publicKey,
-      identity: identityFromPublicKey(publicKey),
+      identity: p.identity,
       presharedKey: null,
       endpoint: ep,
       allowedIps: [parseCidr(`${p.virtualAddress}/32`)!],
@@ -87,6 +88,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   const known = new Set(peers.map((p) => p.identity));
   return {
     ...base,
+    identity: map.self.identity,
     peers,
     routeGrants: Object.entries(map.routeGrants ?? {})
       .filter(([id]) => known.has(id))
