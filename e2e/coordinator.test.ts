@@ -22,6 +22,7 @@ import {
 } from './netns/index.js';
 import { repoRoot } from './netns/warren.js';
 import { readProfile } from '../helper/src/config/load.js';
+import { identityFromPublicKey, isIdentity } from '../src-shared/lib/identity.js';
 import { join } from 'node:path';
 
 const COORD_IP = '192.0.2.100';
@@ -193,6 +194,12 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
     const vips = new Set(members.map((m) => m.vip));
     assert.equal(vips.size, 3, 'three distinct addresses');
     for (const v of vips) assert.match(v!, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./, 'inside 100.64.0.0/10');
+    for (const m of members) {
+      // The coordinator issued the identity (docs/coordinator.md "Identities"): not the key's.
+      assert.ok(isIdentity(m.identity!), m.identity);
+      assert.notEqual(m.identity, identityFromPublicKey(readProfile(m.profile).profile.publicKey), m.name);
+      assert.equal((await m.w!.status()).identity, m.identity, `${m.name}'s status shows the issued identity`);
+    }
     await waitUntil(
       'gamma waits for approval',
       async () => ((await gamma.w!.status()).coordinator?.state === 'pending' ? true : undefined),
@@ -225,6 +232,11 @@ describeE2E('coordinator with three helpers', { warren: true, binaries: ['ping',
       allowFailure: true,
     });
     assert.deepEqual(new Set(db.stdout.trim().split('\n')), new Set([beta.vip, gamma.vip]), 'a record for a tag');
+    const byIdentity = await alpha.ns!.exec(
+      ['dig', '+short', '+time=2', '+tries=1', `@${alpha.vip}`, `${beta.identity!.toLowerCase()}.id.warren.internal`],
+      { allowFailure: true },
+    );
+    assert.equal(byIdentity.stdout.trim(), beta.vip, 'IDENTITY.id.<zone> names the issued identity');
     // Without +short, so that an empty answer is told apart from no answer at all.
     const hidden = await beta.ns!.exec(['dig', '+time=2', '+tries=1', `@${beta.vip}`, 'alpha.warren.internal'], {
       allowFailure: true,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { CROCKFORD_ALPHABET, identityFromPublicKey, isIdentity } from './identity.js';
+import { CROCKFORD_ALPHABET, formatIdentity, IDENTITY_SPACE, identityFromPublicKey, isIdentity } from './identity.js';
 import { generatePrivateKey, parseKey, publicKeyFromPrivate } from './keys.js';
 
 // An independent spelling of the rule, via a bit string, to check the arithmetic.
@@ -44,4 +44,13 @@ test('isIdentity', () => {
     ['G98UV', false],
   ];
   for (const [s, want] of cases) assert.equal(isIdentity(s), want, s);
+});
+
+test('formatIdentity writes every number of the space, and nothing outside it', () => {
+  assert.equal(formatIdentity(0), '00000');
+  assert.equal(formatIdentity(IDENTITY_SPACE - 1), 'ZZZZZ');
+  // 0b00001_00010_00011_00100_00101 is 1, 2, 3, 4, 5 in base 32.
+  assert.equal(formatIdentity(1 * 32 ** 4 + 2 * 32 ** 3 + 3 * 32 ** 2 + 4 * 32 + 5), '12345');
+  for (const bad of [-1, IDENTITY_SPACE, 1.5, Number.NaN])
+    assert.throws(() => formatIdentity(bad), RangeError, String(bad));
 });

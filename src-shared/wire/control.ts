@@ -9,8 +9,10 @@
 // gets nothing. Admin requests carry a bearer token that lives in the coordinator's data dir.
 import type { Policy } from './policy.js';
 
-/** CONTROL_PROTOCOL is bumped on incompatible changes of anything in this file. */
-export const CONTROL_PROTOCOL = 1;
+/** CONTROL_PROTOCOL is bumped on incompatible changes of anything in this file. 2: identities
+ * are issued by the coordinator, no longer derived from WireGuard keys, so a helper of protocol
+ * 1 (which derives its peers' identities from their keys) would miss the policies naming them. */
+export const CONTROL_PROTOCOL = 2;
 
 /** CONTROL_PATHS are the coordinator's HTTP routes, spelled once for both sides. */
 export const CONTROL_PATHS = {
@@ -106,6 +108,10 @@ export type SystemState = 'pending' | 'active' | 'revoked';
 /** EnrolResponse tells the agent who it is. map is null while the system is pending. */
 export interface EnrolResponse {
   systemId: string;
+  /** identity is issued by the coordinator: 5 characters of Crockford base32 (src-shared/lib/
+   * identity.ts), drawn at random among those never issued in this network, never derived from
+   * the WireGuard key. It stays the system's for good, and is never issued again after it is
+   * revoked or removed. Every identity in maps and policies is one of these. */
   identity: string;
   virtualAddress: string;
   virtualNetwork: string;
@@ -123,6 +129,7 @@ export interface SignedMap {
 
 /** MapPeer is one peer this system may talk to (either direction) or use routes of. */
 export interface MapPeer {
+  /** identity is the peer's issued identity (EnrolResponse.identity), not its key's hash. */
   identity: string;
   name: string;
   publicKey: string;
@@ -150,6 +157,7 @@ export interface NetworkMap {
   /** systemId is the recipient; a helper refuses a map addressed to someone else. */
   systemId: string;
   self: {
+    /** identity is this system's issued identity (EnrolResponse.identity). */
     identity: string;
     name: string;
     virtualAddress: string;

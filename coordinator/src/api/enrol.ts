@@ -7,7 +7,6 @@ import {
   enrolProofText,
   type EnrolRequest,
 } from '../../../src-shared/wire/control.js';
-import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { parseEndpoint } from '../../../src-shared/lib/ip/ipv4.js';
 import { KeyFormatError, parseKey } from '../../../src-shared/lib/keys.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
@@ -133,20 +132,13 @@ export function enrol(
       'this machine key is already enrolled with a different WireGuard key; make a new machine key',
     );
   }
-  const identity = identityFromPublicKey(Buffer.from(req.wireguardPublicKey, 'base64'));
-  if (registry.identityTaken(identity)) {
-    throw new ControlError(
-      'conflict',
-      `identity ${identity} (derived from the WireGuard key) is already taken in this network; make a new WireGuard key and enrol again`,
-    );
-  }
+  // The registry issues the identity: never one derived from the key, never one issued before.
   const address = registry.allocate();
   const name = uniqueName(sanitiseHostname(req.hostname), (n) => registry.nameTaken(n));
   const listenPort = req.endpoints.length > 0 ? parseEndpoint(req.endpoints[0]!)!.port : null;
   const system = registry.insert(
     {
       id: `sys-${randomBytes(12).toString('hex')}`,
-      identity,
       wgKey: req.wireguardPublicKey,
       machineKey: req.machinePublicKey,
       hostname: req.hostname,

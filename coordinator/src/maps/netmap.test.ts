@@ -14,6 +14,8 @@ interface Fixture {
   registry: Registry;
   builder: MapBuilder;
   changes: number;
+  /** add inserts a system, offering the registry the identity its row names first. */
+  add(r: SystemRow): LiveSystem;
   sys(identity: string): LiveSystem;
   map(identity: string): NetworkMap;
   done(): void;
@@ -44,22 +46,34 @@ function row(identity: string, tags: string[], over: Partial<SystemRow> = {}): S
   };
 }
 
-function fixture(rows: SystemRow[], policy: unknown): Fixture {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
-  const store = new Store(join(dir, 'c.db'));
-  const f = { changes: 0 } as Fixture;
+/** replayRegistry makes a registry that issues each row the identity it names (through the
+ * registry's identity seam, which still skips identities issued before), so that maps can be
+ * checked by identity. */
+function replayRegistry(store: Store, changed: () => void): { registry: Registry; add(r: SystemRow): LiveSystem } {
+  const wanted: string[] = [];
   const registry = new Registry(
     store,
     parseCidr('100.64.0.0/10')!,
     'warren.internal',
-    {
-      changed: () => f.changes++,
-      revoked: () => {},
-      removed: () => {},
-    },
+    { changed, revoked: () => {}, removed: () => {} },
     0,
+    { newIdentity: () => wanted.shift() ?? '' },
   );
-  for (const r of rows) registry.insert(r, 0);
+  return {
+    registry,
+    add: (r) => {
+      wanted.push(r.identity);
+      return registry.insert(r, 0);
+    },
+  };
+}
+
+function fixture(rows: SystemRow[], policy: unknown): Fixture {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
+  const store = new Store(join(dir, 'c.db'));
+  const f = { changes: 0 } as Fixture;
+  const { registry, add } = replayRegistry(store, () => f.changes++);
+  for (const r of rows) assert.equal(add(r).identity, r.identity);
   const text = JSON.stringify(policy);
   const parsed = parsePolicyFile(text);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
@@ -67,6 +81,7 @@ function fixture(rows: SystemRow[], policy: unknown): Fixture {
   const builder = new MapBuilder(registry);
   return Object.assign(f, {
     registry,
+    add,
     builder,
     sys: (id: string) => registry.find(id)!,
     map: (id: string) =>
@@ -284,14 +299,8 @@ test("NAT map fields are the same in every map, and a UDP mapping reaches peers'
   const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
   const store = new Store(join(dir, 'c.db'));
   try {
-    const registry = new Registry(
-      store,
-      parseCidr('100.64.0.0/10')!,
-      'warren.internal',
-      { changed: () => {}, revoked: () => {}, removed: () => {} },
-      0,
-    );
-    for (const r of systems()) registry.insert(r, 0);
+    const { registry, add } = replayRegistry(store, () => {});
+    for (const r of systems()) add(r);
     const text = JSON.stringify(POLICY);
     const parsed = parsePolicyFile(text);
     assert.ok(parsed.ok);
@@ -351,6 +360,46 @@ test('a client gets the full tunnel through one exit node only', () => {
     );
     assert.deepEqual(f.map('YYYYY').routeGrants, { AAAAA: ['0.0.0.0/0', '10.9.0.0/16'] });
     assert.deepEqual(f.map('YYYYY').self.providesRoutes, ['0.0.0.0/0', '10.9.0.0/16']);
+  } finally {
+    f.done();
+  }
+});
+
+test('a policy naming the identity of a revoked or removed system grants nothing, not even to systems enrolled after', () => {
+  const policy = {
+    Tags: ['dev'],
+    Policies: [
+      { Name: 'to-servers', Senders: ['tag:dev'], Receivers: ['CCCCC', 'EEEEE'], Acls: [{ Protocol: 'any' }] },
+    ],
+    Dns: { Records: [{ Name: 'db', Targets: ['CCCCC'] }] },
+    Routes: [{ ExitNode: 'EEEEE', Subnets: ['10.9.0.0/16'], Senders: ['tag:dev'] }],
+  };
+  const f = fixture([row('AAAAA', ['dev']), row('CCCCC', []), row('EEEEE', [])], policy);
+  try {
+    assert.deepEqual(
+      f.map('AAAAA').peers.map((p) => p.identity),
+      ['CCCCC', 'EEEEE'],
+    );
+    f.registry.revoke(f.sys('CCCCC'));
+    f.registry.remove(f.sys('EEEEE'));
+    // Two systems enrol later and the registry is offered exactly those identities (as a key
+    // that hashes to them once got them): it issues others.
+    const late = [
+      f.add(row('CCCCC', [], { id: 'sys-late1', wgKey: 'wg-late1', machineKey: 'mk-late1', name: 'late1' })),
+      f.add(row('EEEEE', [], { id: 'sys-late2', wgKey: 'wg-late2', machineKey: 'mk-late2', name: 'late2' })),
+    ];
+    for (const s of late) assert.ok(!['CCCCC', 'EEEEE'].includes(s.identity), s.identity);
+    const a = f.map('AAAAA');
+    assert.deepEqual(a.peers, []);
+    assert.deepEqual(
+      a.policies.map((p) => [p.name, p.senders, p.receivers]),
+      [['to-servers', ['AAAAA'], []]],
+    );
+    assert.deepEqual(a.routes, {});
+    for (const s of late) {
+      const m = f.map(s.id);
+      assert.deepEqual([m.peers, m.policies, m.routeGrants, m.self.dnsNames], [[], [], {}, [s.name]], s.identity);
+    }
   } finally {
     f.done();
   }

@@ -19,12 +19,15 @@ test('the publisher signs and delivers only maps whose content changed, with gro
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;
+    // The registry issues identities; this test names its systems, so it hands them over.
+    let nextIdentity = '';
     const registry = new Registry(
       store,
       parseCidr('100.64.0.0/10')!,
       'warren.internal',
       { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} },
       0,
+      { newIdentity: () => nextIdentity },
     );
     const delivered: [string, PublishedMap][] = [];
     pub = new MapPublisher(
@@ -33,11 +36,11 @@ test('the publisher signs and delivers only maps whose content changed, with gro
       (s, m) => delivered.push([s.identity, m]),
       createLogger(0, { write: () => {} }),
     );
-    const add = (identity: string, tags: string[], n: number): void =>
+    const add = (identity: string, tags: string[], n: number): void => {
+      nextIdentity = identity;
       void registry.insert(
         {
           id: `sys-${identity}`,
-          identity,
           wgKey: `wg${identity}`,
           machineKey: `mk${identity}`,
           hostname: identity,
@@ -56,6 +59,7 @@ test('the publisher signs and delivers only maps whose content changed, with gro
         },
         0,
       );
+    };
     add('AAAAA', ['dev'], 1);
     add('BBBBB', ['server'], 2);
     add('CCCCC', [], 3);
@@ -101,12 +105,15 @@ test('incremental passes give every system the same map a full recomputation wou
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;
+    // The registry issues identities; this test names its systems, so it hands them over.
+    let nextIdentity = '';
     const registry = new Registry(
       store,
       parseCidr('100.64.0.0/10')!,
       'warren.internal',
       { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} },
       0,
+      { newIdentity: () => nextIdentity },
     );
     pub = new MapPublisher(registry, key, () => {}, createLogger(0, { write: () => {} }));
     const text = JSON.stringify({
@@ -140,10 +147,10 @@ test('incremental passes give every system the same map a full recomputation wou
     const add = (): void => {
       made++;
       const identity = `S${String(made).padStart(4, '0')}`.replace(/[ILOU]/g, 'A');
+      nextIdentity = identity;
       registry.insert(
         {
           id: `sys-${made}`,
-          identity,
           wgKey: `wg${made}`,
           machineKey: `mk${made}`,
           hostname: identity,

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { CONTROL_PATHS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
+import { CONTROL_PATHS, CONTROL_PROTOCOL, type ControlErrorBody } from '../../../src-shared/wire/control.js';
 import type { AdminSystem, CoordinatorStats, CreatedKey } from '../api/admin-types.js';
 import { authHeader, buildEnrolRequest, generateAgentKeys, SimAgent } from '../testing/agent-sim.js';
 import { send } from '../http/client.js';
@@ -177,7 +177,12 @@ test('bad input to every route is refused with a 4xx and a code, and changes not
       },
       {
         name: 'enrol: other protocol',
-        req: () => ({ method: 'POST', path: CONTROL_PATHS.enrol, headers: json, body: enrolBody({ protocol: 2 }) }),
+        req: () => ({
+          method: 'POST',
+          path: CONTROL_PATHS.enrol,
+          headers: json,
+          body: enrolBody({ protocol: CONTROL_PROTOCOL + 1 }),
+        }),
         status: 400,
         code: 'bad-request',
       },

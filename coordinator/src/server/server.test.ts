@@ -1,8 +1,8 @@
 // The coordinator end to end over HTTP on 127.0.0.1: enrolment, maps, watch, admin, restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NetworkMap, WatchEvent } from '../../../src-shared/wire/control.js';
-import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
+import { CONTROL_PROTOCOL, type NetworkMap, type WatchEvent } from '../../../src-shared/wire/control.js';
+import { identityFromPublicKey, isIdentity } from '../../../src-shared/lib/identity.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { AdminSystem, CreatedKey, PolicyInfo } from '../api/admin-types.js';
 import { AgentError, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
@@ -96,12 +96,14 @@ test('info, enrolment, map and re-enrolment', async () => {
   const c = await startTestCoordinator();
   try {
     const info = await c.admin<{ publicKey: string; protocol: number }>('GET', '/v1/info');
-    assert.deepEqual(info.body, { publicKey: c.publicKey, protocol: 1 });
+    assert.deepEqual(info.body, { publicKey: c.publicKey, protocol: CONTROL_PROTOCOL });
     const k = await key(c, { tags: ['dev', 'laptop'], uses: 1 });
     const a = new SimAgent(c.url);
     const res = await a.enrol(k, 'Laptop_1.local', ['192.168.1.20:51820']);
     assert.equal(res.state, 'active');
-    assert.equal(res.identity, identityFromPublicKey(Buffer.from(a.keys.wireguardPublicKey, 'base64')));
+    // The identity is issued, not derived from the key (docs/coordinator.md "Identities").
+    assert.ok(isIdentity(res.identity), res.identity);
+    assert.notEqual(res.identity, identityFromPublicKey(Buffer.from(a.keys.wireguardPublicKey, 'base64')));
     assert.ok(cidrContains(parseCidr('100.64.0.0/10')!, parseIPv4(res.virtualAddress)!));
     assert.deepEqual(res.tags, ['dev', 'laptop']);
     assert.equal(res.coordinatorPublicKey, c.publicKey);
@@ -115,7 +117,10 @@ test('info, enrolment, map and re-enrolment', async () => {
     // The same keys enrolling again get the same system, and the key's one use is not spent
     // twice (a second enrolment with other keys would need a second use).
     const again = await a.enrol(k, 'other-name');
-    assert.deepEqual([again.systemId, again.virtualAddress], [res.systemId, res.virtualAddress]);
+    assert.deepEqual(
+      [again.systemId, again.identity, again.virtualAddress],
+      [res.systemId, res.identity, res.virtualAddress],
+    );
     await assert.rejects(
       new SimAgent(c.url).enrol(k, 'b'),
       (e: AgentError) => e.code === 'key-used-up' && e.status === 403,

@@ -1,8 +1,10 @@
 // Virtual address allocation: a random free host address in the virtual network. Random rather
 // than sequential so an address says nothing about enrolment order or fleet size; an address
-// stays with its system until the system is revoked or (ephemeral) removed.
+// stays with its system until the system is revoked or (ephemeral) removed. Identities are drawn
+// at random too, but are never given back (registry.ts, docs/coordinator.md "Identities").
 import { randomInt } from 'node:crypto';
 import { cidrIsCanonical, formatCidr, parseCidr, prefixMask, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIdentity, IDENTITY_SPACE } from '../../../src-shared/lib/identity.js';
 
 /** NETWORK_LIMITS: a /30 is the smallest network with room for two systems; a /8 is plenty. */
 export const NETWORK_LIMITS = { minBits: 8, maxBits: 30 } as const;
@@ -66,4 +68,18 @@ export function allocateAddress(
     if (!inUse(addr)) return addr;
   }
   throw new AddressSpaceFull(`every address of ${formatCidr(net)} is taken`);
+}
+
+/** randomIdentity draws an identity uniformly from the whole space (node:crypto). */
+export function randomIdentity(): string {
+  return formatIdentity(randomInt(IDENTITY_SPACE));
+}
+
+/** identityCandidates yields identities to offer a new system: RANDOM_TRIES draws from random,
+ * then every identity once from a random start, so one is found while any is left. The caller
+ * skips the ones already issued. */
+export function* identityCandidates(random: () => string = randomIdentity): Generator<string> {
+  for (let i = 0; i < RANDOM_TRIES; i++) yield random();
+  const start = randomInt(IDENTITY_SPACE);
+  for (let i = 0; i < IDENTITY_SPACE; i++) yield formatIdentity((start + i) % IDENTITY_SPACE);
 }

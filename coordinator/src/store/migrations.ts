@@ -61,6 +61,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    id: 2,
+    name: 'identities are issued once',
+    sql: `
+      -- Every identity this coordinator ever issued (docs/coordinator.md "Identities"). A revoked
+      -- or removed system's identity stays here for good, so no later system, whatever its keys,
+      -- can get it and with it the grants of policies that still name it.
+      CREATE TABLE issued_identities (
+        identity TEXT PRIMARY KEY CHECK (length(identity) = 5),
+        system_id TEXT NOT NULL,
+        issued_at INTEGER NOT NULL
+      ) STRICT;
+      -- A data directory from before keeps the identities its systems hold, revoked ones
+      -- included (those of systems already removed are gone). Where a live system took over a
+      -- revoked one's identity, the first holder is recorded and the live system keeps it.
+      INSERT OR IGNORE INTO issued_identities (identity, system_id, issued_at)
+        SELECT identity, id, created_at FROM systems ORDER BY created_at, id;
+      -- The database itself refuses a system under an identity issued before, whoever inserts
+      -- it, and an identity never changes once issued.
+      CREATE TRIGGER systems_issue_identity AFTER INSERT ON systems BEGIN
+        INSERT INTO issued_identities (identity, system_id, issued_at) VALUES (NEW.identity, NEW.id, NEW.created_at);
+      END;
+      CREATE TRIGGER systems_identity_fixed BEFORE UPDATE OF identity ON systems
+        WHEN NEW.identity IS NOT OLD.identity BEGIN
+        SELECT RAISE(ABORT, 'a system''s identity never changes');
+      END;
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

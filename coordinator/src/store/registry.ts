@@ -3,10 +3,11 @@
 // version; only after it commits does memory change and onChange fire (so a failed write
 // leaves both as they were).
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { ControlError } from '../http/errors.js';
-import { allocateAddress, AddressSpaceFull } from './allocate.js';
+import { allocateAddress, AddressSpaceFull, identityCandidates, randomIdentity } from './allocate.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
-import type { AppliedPolicy, Store, SystemPatch, SystemRow } from './store.js';
+import { isIdentityClash, type AppliedPolicy, type Store, type SystemPatch, type SystemRow } from './store.js';
 
 /** LiveSystem is a stored system plus what only lives in memory. */
 export interface LiveSystem extends SystemRow {
@@ -34,6 +35,16 @@ export interface RegistryEvents {
   removed(s: LiveSystem): void;
 }
 
+/** NewSystem is a system to insert; the registry issues its identity. */
+export type NewSystem = Omit<SystemRow, 'identity'>;
+
+/** RegistryOptions are seams for tests. */
+export interface RegistryOptions {
+  /** newIdentity draws a candidate identity for a new system: randomIdentity (node:crypto)
+   * unless a test replays a sequence. Candidates issued before are skipped whatever it says. */
+  newIdentity?: () => string;
+}
+
 /** LAST_SEEN_WRITE_MS limits how often last_seen alone is written for a busy system. */
 const LAST_SEEN_WRITE_MS = 60_000;
 
@@ -47,6 +58,9 @@ export class Registry {
     address: new Set<number>(),
     name: new Set<string>(),
   };
+  /** issued holds every identity ever issued (the store's issued_identities); it never shrinks. */
+  private readonly issued: Set<string>;
+  private readonly newIdentity: () => string;
   private activeCache: LiveSystem[] | null = null;
   private versionNow: number;
   private policyNow: PolicyFile = EMPTY_POLICY;
@@ -63,7 +77,10 @@ export class Registry {
     readonly zone: string,
     private readonly events: RegistryEvents,
     startedAt: number,
+    opts: RegistryOptions = {},
   ) {
+    this.issued = new Set(store.issuedIdentities());
+    this.newIdentity = opts.newIdentity ?? randomIdentity;
     for (const row of store.listSystems())
       this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
     this.appliedNow = store.currentPolicy();
@@ -128,8 +145,9 @@ export class Registry {
     return this.byMachineKey.get(key);
   }
 
-  identityTaken(identity: string): boolean {
-    return this.live.identity.has(identity);
+  /** identityIssued tells whether identity was ever issued here (to a live, revoked or removed system). */
+  identityIssued(identity: string): boolean {
+    return this.issued.has(identity);
   }
 
   nameTaken(name: string): boolean {
@@ -147,13 +165,16 @@ export class Registry {
     }
   }
 
-  /** insert stores a new system; extra runs in the same transaction (e.g. counting a key use). */
-  insert(row: SystemRow, now: number, extra: () => void = () => {}): LiveSystem {
+  /** insert stores a new system under a newly issued identity; extra runs in the same
+   * transaction (e.g. counting a key use). */
+  insert(row: NewSystem, now: number, extra: () => void = () => {}): LiveSystem {
+    let stored: SystemRow | null = null;
     this.commit(() => {
-      this.store.insertSystem(row);
+      stored = this.insertUnderNewIdentity(row);
       extra();
     });
-    const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0, observedUdp: null };
+    const s: LiveSystem = { ...stored!, online: false, offlineSince: now, rev: 0, observedUdp: null };
+    this.issued.add(s.identity);
     this.index(s);
     if (s.state === 'active') this.worldEpoch++;
     this.events.changed(s);
@@ -176,7 +197,8 @@ export class Registry {
     this.events.changed(s);
   }
 
-  /** revoke marks s revoked, gives back its address, name and identity, and tells listeners. */
+  /** revoke marks s revoked, gives back its address and name (its identity stays issued), and
+   * tells listeners. */
   revoke(s: LiveSystem): void {
     if (s.state === 'revoked') return;
     this.patch(s, { state: 'revoked' });
@@ -252,6 +274,29 @@ export class Registry {
   /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs. */
   expiredEphemeral(now: number, timeoutMs: number): LiveSystem[] {
     return [...this.systems.values()].filter((s) => s.ephemeral && !s.online && now - s.offlineSince >= timeoutMs);
+  }
+
+  /** insertUnderNewIdentity inserts row under the first candidate identity never issued here.
+   * Identities are issued at random, not derived from the WireGuard key, and never reused, so no
+   * key can be ground to land on one that policies name (docs/coordinator.md "Identities"). The
+   * store refuses an identity issued before (migration 2); memory knows them all, so a refusal
+   * means another writer took it since, and the next candidate is tried in the same transaction. */
+  private insertUnderNewIdentity(row: NewSystem): SystemRow {
+    for (const identity of identityCandidates(this.newIdentity)) {
+      if (!isIdentity(identity) || this.issued.has(identity)) continue;
+      const full: SystemRow = { ...row, identity };
+      try {
+        this.store.insertSystem(full);
+        return full;
+      } catch (e) {
+        if (!isIdentityClash(e)) throw e;
+        this.issued.add(identity);
+      }
+    }
+    throw new ControlError(
+      'address-space-full',
+      'every identity (32^5) has been issued in this network; no further system can enrol',
+    );
   }
 
   private commit(fn: () => void): number {

@@ -1,6 +1,7 @@
-// The coordinator's state in SQLite (better-sqlite3): enrolment keys, systems, applied policy
-// files and the map version counter. WAL mode, so a crash never leaves half a change, and
-// synchronous=FULL, so a change acknowledged to an admin or agent is on disk.
+// The coordinator's state in SQLite (better-sqlite3): enrolment keys, systems, every identity
+// ever issued, applied policy files and the map version counter. WAL mode, so a crash never
+// leaves half a change, and synchronous=FULL, so a change acknowledged to an admin or agent is
+// on disk.
 import Database from 'better-sqlite3';
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
@@ -131,6 +132,16 @@ function column(key: keyof SystemPatch, v: unknown): unknown {
   return v;
 }
 
+/** isIdentityClash tells whether e is the store refusing a new system's identity: one issued
+ * before (issued_identities, migration 2) or held by a live system. */
+export function isIdentityClash(e: unknown): boolean {
+  return (
+    e instanceof Database.SqliteError &&
+    e.code.startsWith('SQLITE_CONSTRAINT') &&
+    /\b(issued_identities|systems)\.identity\b/.test(e.message)
+  );
+}
+
 /** Store wraps the database; every method is synchronous (better-sqlite3). */
 export class Store {
   private readonly db: Database.Database;
@@ -162,6 +173,7 @@ export class Store {
         VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
         @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported)`),
       listSystems: this.db.prepare('SELECT * FROM systems ORDER BY created_at, id'),
+      listIssued: this.db.prepare('SELECT identity FROM issued_identities').pluck(),
       deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
       insertPolicy: this.db.prepare('INSERT INTO policies (text, applied_at, map_version) VALUES (?, ?, ?)'),
       currentPolicy: this.db.prepare('SELECT id, text, applied_at, map_version FROM policies ORDER BY id DESC LIMIT 1'),
@@ -233,6 +245,11 @@ export class Store {
 
   listSystems(): SystemRow[] {
     return (this.stmt.listSystems.all() as RawSystem[]).map(toSystem);
+  }
+
+  /** issuedIdentities lists every identity ever issued, those of revoked and removed systems too. */
+  issuedIdentities(): string[] {
+    return this.stmt.listIssued.all() as string[];
   }
 
   updateSystem(id: string, patch: SystemPatch): void {

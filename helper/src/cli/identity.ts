@@ -11,8 +11,9 @@ export const identityCommand: Command = {
   summary: "print this system's identity, or a public key's",
   usage: 'warren identity [--public-key KEY] [--profile FILE]',
   details: `
-Prints the identity (5 characters of Crockford base32 from SHA-256 of the public key, like
-G982V) of the given public key, or else of the profile's own key.
+Prints the identity (5 characters of Crockford base32, like G982V) of the given public key
+(taken from SHA-256 of the key, as static profiles do), or else this profile's own: in a
+coordinated profile the one the coordinator issued at enrolment, which no key determines.
 
   --public-key KEY   a peer's public key (base64)
   --profile FILE     profile to read (env WARREN_PROFILE, default /etc/warren/profiles/Universe.profile)`,
@@ -22,18 +23,18 @@ G982V) of the given public key, or else of the profile's own key.
   },
   async run(args, io) {
     const key = stringFlag(args, 'public-key');
-    let pub: Buffer;
+    let identity: string;
     if (key !== undefined) {
       try {
-        pub = parseKey(key);
+        identity = identityFromPublicKey(parseKey(key));
       } catch (e) {
         if (e instanceof KeyFormatError) throw new UsageError(`--public-key ${e.message}`);
         throw e;
       }
     } else {
-      pub = loadProfile(resolvePath('profile', args, io)).publicKey;
+      identity = loadProfile(resolvePath('profile', args, io)).identity;
     }
-    io.stdout.write(`${identityFromPublicKey(pub)}\n`);
+    io.stdout.write(`${identity}\n`);
     return 0;
   },
 };

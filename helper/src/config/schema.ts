@@ -81,7 +81,8 @@ export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 export interface PeerConfig {
   name: string | null;
   publicKey: Buffer;
-  /** identity is derived from publicKey. */
+  /** identity is derived from publicKey in a static profile; in coordinated mode it is the one
+   * the coordinator issued (the network map's). */
   identity: string;
   presharedKey: Buffer | null;
   endpoint: Endpoint | null;
@@ -103,8 +104,10 @@ export interface AdapterConfig {
 /** Profile is a validated profile with defaults filled in and derived values added. */
 export interface Profile {
   privateKey: Buffer;
-  /** publicKey and identity are derived from privateKey. */
+  /** publicKey is derived from privateKey. */
   publicKey: Buffer;
+  /** identity is derived from publicKey in static mode; in coordinated mode it is the one the
+   * coordinator issued (Coordinator.Identity, then each network map's self.identity). */
   identity: string;
   listenPort: number;
   listenAddress: string;

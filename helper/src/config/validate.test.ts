@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ProfileError } from '../../../src-shared/lib/errors.js';
 import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from './validate.js';
 
 const OWN_PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -72,6 +73,19 @@ test('a Coordinator section makes the profile coordinated and default deny', () 
   assert.equal(p.coordinator!.allowFullTunnel, false, 'no full tunnel from the coordinator unless allowed');
   j.Coordinator = { ...coordinator(), AllowFullTunnel: true };
   assert.equal(validateProfile(j, 'a.profile').coordinator!.allowFullTunnel, true);
+});
+
+test("a coordinated profile's identity is the one issued at enrolment (Coordinator.Identity), else its key's", () => {
+  const j = good();
+  delete j.Peers;
+  j.Coordinator = coordinator();
+  const enrolledBefore = validateProfile(j, 'a.profile');
+  assert.equal(enrolledBefore.coordinator?.identity, null);
+  assert.equal(enrolledBefore.identity, identityFromPublicKey(enrolledBefore.publicKey));
+  const issued = enrolledBefore.identity === 'ME123' ? 'ME124' : 'ME123';
+  j.Coordinator = { ...coordinator(), Identity: issued };
+  const p = validateProfile(j, 'a.profile');
+  assert.deepEqual([p.identity, p.coordinator?.identity], [issued, issued]);
 });
 
 test('reserved keys are kept raw', () => {
@@ -432,6 +446,24 @@ const badCases: BadCase[] = [
     },
     key: 'Coordinator.PublicKey',
     problem: /has 1 characters/,
+  },
+  {
+    name: 'coordinator identity not Crockford',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), Identity: 'ME12I' };
+    },
+    key: 'Coordinator.Identity',
+    problem: /the identity the coordinator issued/,
+  },
+  {
+    name: 'coordinator identity not a string',
+    edit: (j) => {
+      delete j.Peers;
+      j.Coordinator = { ...coordinator(), Identity: 12345 };
+    },
+    key: 'Coordinator.Identity',
+    problem: /the identity the coordinator issued/,
   },
   {
     name: 'coordinator unknown key',

@@ -82,7 +82,9 @@ export function validateProfile(raw: unknown, file: string): Profile {
   return {
     privateKey: privateKey!,
     publicKey: publicKey!,
-    identity: identityFromPublicKey(publicKey!),
+    // Coordinated: the identity the coordinator issued (its maps then carry it); static, or
+    // enrolled before identities were issued: the key's.
+    identity: coordinator?.identity ?? identityFromPublicKey(publicKey!),
     listenPort,
     listenAddress,
     virtualAddress: virtualAddress!,

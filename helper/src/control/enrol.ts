@@ -19,7 +19,7 @@ import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
-import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
 import { enrolProof, machineKeyFromSeed, newMachineSeed } from './sign.js';
@@ -115,7 +115,7 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     body,
     timeoutMs: 15_000,
   })) as EnrolResponse;
-  checkResponse(response, pinned, privateKey);
+  checkResponse(response, pinned);
 
   const next = enrolledProfile(json, response, {
     url,
@@ -228,12 +228,15 @@ async function coordinatorKey(url: string, expected: Buffer | undefined): Promis
   return pinned;
 }
 
-/** checkResponse refuses an answer that is malformed, signed by another key or names another identity. */
-function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buffer): void {
+/** checkResponse refuses an answer that is malformed or signed by another key. */
+function checkResponse(response: EnrolResponse, pinned: Buffer): void {
   // The answer is printed and written into the profile (which validates it again on save).
   if (
     typeof response?.systemId !== 'string' ||
     !/^[A-Za-z0-9_-]{1,64}$/.test(response.systemId) ||
+    // The coordinator issues the identity (docs/coordinator.md "Identities"); it is not the key's.
+    typeof response.identity !== 'string' ||
+    !isIdentity(response.identity) ||
     typeof response.virtualAddress !== 'string' ||
     typeof response.coordinatorPublicKey !== 'string' ||
     !['pending', 'active', 'revoked'].includes(response.state) ||
@@ -245,11 +248,6 @@ function checkResponse(response: EnrolResponse, pinned: Buffer, privateKey: Buff
   }
   if (response.coordinatorPublicKey !== formatKey(pinned))
     throw new Error('the coordinator changed its key during enrolment; refusing');
-  if (response.identity !== identityFromPublicKey(publicKeyFromPrivate(privateKey))) {
-    throw new Error(
-      `the coordinator assigned identity ${String(response.identity).slice(0, 8)}, which does not match this key`,
-    );
-  }
 }
 
 /** enrolledProfile is the profile JSON after enrolment: local settings (port, adapter, proxies) stay, what the coordinator now owns goes. */
@@ -281,6 +279,7 @@ function enrolledProfile(
     Url: k.url,
     PublicKey: formatKey(k.pinned),
     SystemId: response.systemId,
+    Identity: response.identity,
     MachineKey: k.seed.toString('base64'),
     ...(k.allowFullTunnel ? { AllowFullTunnel: true } : {}),
   };

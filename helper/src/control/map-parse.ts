@@ -5,6 +5,7 @@ import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap, type RelayInfo } from 
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
 
 /** MAP_LIMITS bound what one map may hold. */
 export const MAP_LIMITS = { peers: 10000, policies: 10000, listItems: 1000, stringChars: 256 } as const;
@@ -67,10 +68,15 @@ const relay = (v: unknown, p: string): RelayInfo => {
   if (!r.udp && !r.tcp) throw new MapFormatError(`${p}: a relay needs udp or tcp`);
   return r;
 };
-const IDENTITY = /^[0-9A-Z]{5}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const identity = (v: unknown, p: string): string => str(v, p, IDENTITY);
+// Identities are the coordinator's issued ones (control.ts EnrolResponse): the firewall, DNS and
+// status use them as they come, so anything but 5 Crockford base32 characters is refused.
+const identity = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  if (!isIdentity(s)) throw new MapFormatError(`${p}: not an identity (5 characters of Crockford base32)`);
+  return s;
+};
 const tag = (v: unknown, p: string): string => str(v, p, LABEL);
 const dnsName = (v: unknown, p: string): string => str(v, p, NAME);
 const key = (v: unknown, p: string): string => {
@@ -144,7 +150,7 @@ function policy(v: unknown, p: string): Policy {
   const o = obj(v, p);
   const selector = (x: unknown, q: string): string => {
     const s = str(x, q);
-    if (!IDENTITY.test(s) && !/^tag:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s))
+    if (!isIdentity(s) && !/^tag:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s))
       throw new MapFormatError(`${q}: not an identity or tag selector`);
     return s;
   };
@@ -158,6 +164,18 @@ function policy(v: unknown, p: string): Policy {
   };
 }
 
+/** uniquePeers refuses a map in which two systems share an identity: policies, routes and DNS
+ * name systems by identity, so a shared one would hand one system's grants to another. */
+function uniquePeers(self: string, peers: MapPeer[]): MapPeer[] {
+  const seen = new Set([self]);
+  peers.forEach((p, i) => {
+    if (seen.has(p.identity))
+      throw new MapFormatError(`map.peers[${i}].identity: ${p.identity} is also another system's in this map`);
+    seen.add(p.identity);
+  });
+  return peers;
+}
+
 /** parseNetworkMap validates the decoded JSON of a map. */
 export function parseNetworkMap(v: unknown): NetworkMap {
   const o = obj(v, 'map');
@@ -166,6 +184,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
       `map.protocol: this helper speaks ${CONTROL_PROTOCOL}, the map says ${String(o.protocol).slice(0, 16)}`,
     );
   const self = obj(o.self, 'map.self');
+  const selfIdentity = identity(self.identity, 'map.self.identity');
   const routesObj = obj(o.routes, 'map.routes');
   const routes: Record<string, string[]> = {};
   for (const [k, r] of Object.entries(routesObj).slice(0, MAP_LIMITS.peers)) {
@@ -187,7 +206,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
     generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),
     systemId: str(o.systemId, 'map.systemId', /^[A-Za-z0-9_-]{1,64}$/),
     self: {
-      identity: identity(self.identity, 'map.self.identity'),
+      identity: selfIdentity,
       name: str(self.name, 'map.self.name', /^[^\p{Cc}]{1,64}$/u),
       virtualAddress: ipv4(self.virtualAddress, 'map.self.virtualAddress'),
       tags: list(self.tags, 'map.self.tags', tag),
@@ -196,7 +215,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
     },
     virtualNetwork: cidr(o.virtualNetwork, 'map.virtualNetwork'),
     dnsZone: dnsName(o.dnsZone, 'map.dnsZone'),
-    peers: list(o.peers, 'map.peers', peer, MAP_LIMITS.peers),
+    peers: uniquePeers(selfIdentity, list(o.peers, 'map.peers', peer, MAP_LIMITS.peers)),
     policies: list(o.policies, 'map.policies', policy, MAP_LIMITS.policies),
     routes,
   };

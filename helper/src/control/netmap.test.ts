@@ -15,6 +15,9 @@ const coord = nacl.sign.keyPair();
 const other = nacl.sign.keyPair();
 const selfKey = generatePrivateKey();
 const peerPub = publicKeyFromPrivate(generatePrivateKey());
+// The identities the coordinator issued; the keys hash to others (control.ts EnrolResponse).
+const SELF_ID = 'ME123';
+const PEER_ID = 'DB456';
 
 function map(over: Partial<NetworkMap> = {}): NetworkMap {
   return {
@@ -23,7 +26,7 @@ function map(over: Partial<NetworkMap> = {}): NetworkMap {
     generatedAt: 1,
     systemId: 'sys1',
     self: {
-      identity: identityFromPublicKey(publicKeyFromPrivate(selfKey)),
+      identity: SELF_ID,
       name: 'me',
       virtualAddress: '100.64.0.1',
       tags: ['dev'],
@@ -34,7 +37,7 @@ function map(over: Partial<NetworkMap> = {}): NetworkMap {
     dnsZone: 'corp.internal',
     peers: [
       {
-        identity: identityFromPublicKey(peerPub),
+        identity: PEER_ID,
         name: 'db',
         publicKey: formatKey(peerPub),
         virtualAddress: '100.64.0.2',
@@ -49,14 +52,14 @@ function map(over: Partial<NetworkMap> = {}): NetworkMap {
       {
         name: 'p',
         senders: ['tag:dev'],
-        receivers: [identityFromPublicKey(peerPub)],
+        receivers: [PEER_ID],
         acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }],
         trustRequirements: [],
         enabled: true,
       },
     ],
-    routes: { [identityFromPublicKey(peerPub)]: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24'] },
-    routeGrants: { [identityFromPublicKey(peerPub)]: ['10.1.0.0/16'], AAAAA: ['10.2.0.0/16'] },
+    routes: { [PEER_ID]: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24'] },
+    routeGrants: { [PEER_ID]: ['10.1.0.0/16'], AAAAA: ['10.2.0.0/16'] },
     ...over,
   };
 }
@@ -86,7 +89,7 @@ test('a map signed with the pinned key opens; anything else is refused with a re
       sign({ ...map(), peers: [{ ...map().peers[0], virtualAddress: '300.1.1.1' }] }),
       /malformed map: map\.peers\[0\]\.virtualAddress/,
     ],
-    ['wrong protocol', sign({ ...map(), protocol: 99 }), /speaks 1/],
+    ['wrong protocol', sign({ ...map(), protocol: 99 }), new RegExp(`speaks ${CONTROL_PROTOCOL}, the map says 99`)],
     [
       'bad policy port',
       sign({
@@ -133,9 +136,17 @@ function coordinated(extra: Record<string, unknown> = {}): Profile {
   );
 }
 
-test('profileFromMap gives peers, policies, tags, zone and usable routes', () => {
+test('profileFromMap gives peers, policies, tags, zone, usable routes and the issued identities', () => {
   const base = coordinated({ AllowFullTunnel: true });
   const p = profileFromMap(base, map());
+  assert.notEqual(base.identity, SELF_ID);
+  assert.equal(p.identity, SELF_ID, "this system's identity is the one the map issued, not its key's");
+  assert.deepEqual(
+    p.peers.map((x) => [x.identity, formatKey(x.publicKey)]),
+    [[PEER_ID, formatKey(peerPub)]],
+    "a peer's identity is the map's, not its key's",
+  );
+  assert.notEqual(identityFromPublicKey(peerPub), PEER_ID);
   assert.equal(p.peers.length, 1);
   assert.equal(p.peers[0]!.name, 'db');
   assert.deepEqual(p.peers[0]!.endpoint, { ip: '192.0.2.2', port: 51820 });
@@ -147,7 +158,7 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
     p.exitNode.availableRoutes,
     [
       {
-        identity: identityFromPublicKey(peerPub),
+        identity: PEER_ID,
         routes: [
           { addr: 0xc0a80100, bits: 24 },
           { addr: 0, bits: 0 },
@@ -158,7 +169,7 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
   );
   assert.deepEqual(
     p.routeGrants,
-    [{ identity: identityFromPublicKey(peerPub), routes: [{ addr: 0x0a010000, bits: 16 }] }],
+    [{ identity: PEER_ID, routes: [{ addr: 0x0a010000, bits: 16 }] }],
     'grants name only peers in the map',
   );
   assert.equal(base.routeGrants?.length, 0, 'a coordinated profile grants nothing before its first map');
@@ -176,7 +187,7 @@ test('profileFromMap gives peers, policies, tags, zone and usable routes', () =>
 });
 
 test('a map routes all traffic (0.0.0.0/0) through an exit node only when the profile allows a full tunnel', () => {
-  const exitNode = identityFromPublicKey(peerPub);
+  const exitNode = PEER_ID;
   const lan = { addr: 0xc0a80100, bits: 24 };
   const everything = { addr: 0, bits: 0 };
 
@@ -203,4 +214,52 @@ test('a map routes all traffic (0.0.0.0/0) through an exit node only when the pr
   assert.match(problem, new RegExp(`0\\.0\\.0\\.0/0\\) through exit node ${exitNode}; not applied`));
   assert.match(problem, /"AllowFullTunnel": true under Coordinator in \/etc\/warren\/profiles\/Universe\.profile/);
   assert.match(problem, /--allow-full-tunnel/);
+});
+
+test('a map whose identities are malformed or shared is refused', () => {
+  const peer = map().peers[0]!;
+  const policy = map().policies[0]!;
+  const cases: Array<[string, unknown, RegExp]> = [
+    [
+      'self not Crockford',
+      { ...map(), self: { ...map().self, identity: 'ME12I' } },
+      /map\.self\.identity: not an identity/,
+    ],
+    ['self lower case', { ...map(), self: { ...map().self, identity: 'me123' } }, /map\.self\.identity/],
+    [
+      'peer with U',
+      { ...map(), peers: [{ ...peer, identity: 'DB45U' }] },
+      /map\.peers\[0\]\.identity: not an identity/,
+    ],
+    ['peer too long', { ...map(), peers: [{ ...peer, identity: 'DB4567' }] }, /map\.peers\[0\]\.identity/],
+    ['peer not a string', { ...map(), peers: [{ ...peer, identity: 12345 }] }, /map\.peers\[0\]\.identity/],
+    ['route key with O', { ...map(), routes: { OOOOO: ['10.0.0.0/8'] } }, /map\.routes key/],
+    ['route grant key', { ...map(), routeGrants: { DB4L6: ['10.0.0.0/8'] } }, /map\.routeGrants key/],
+    [
+      'policy selector with L',
+      { ...map(), policies: [{ ...policy, receivers: ['DB4L6'] }] },
+      /policies\[0\]\.receivers\[0\]: not an identity or tag selector/,
+    ],
+    [
+      'two peers sharing an identity',
+      {
+        ...map(),
+        peers: [peer, { ...peer, publicKey: formatKey(Buffer.alloc(32, 7)), virtualAddress: '100.64.0.7' }],
+      },
+      /map\.peers\[1\]\.identity: DB456 is also another system's/,
+    ],
+    [
+      "a peer with this system's identity",
+      { ...map(), peers: [{ ...peer, identity: SELF_ID }] },
+      /map\.peers\[0\]\.identity: ME123 is also another system's/,
+    ],
+  ];
+  for (const [name, m, re] of cases) {
+    assert.throws(
+      () => openSignedMap(sign(m), pinned, 'sys1', 0),
+      (e: Error) => e instanceof MapRejected && /^malformed map: /.test(e.message) && re.test(e.message),
+      name,
+    );
+  }
+  assert.equal(openSignedMap(sign(map()), pinned, 'sys1', 0).peers[0]!.identity, PEER_ID);
 });

@@ -5,7 +5,6 @@
 import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
 import { parseCidr, parseEndpoint, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
-import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { verifyMapSignature } from './sign.js';
@@ -68,10 +67,12 @@ export function withheldFullTunnelProblem(identity: string, profilePath: string)
 }
 
 /** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local).
- * A route for 0.0.0.0/0 takes all of this machine's traffic through an exit node, so it is
- * applied only when the profile allows it (Coordinator.AllowFullTunnel): the coordinator
- * alone must not be able to take over a machine's traffic. The exit nodes whose full tunnel is
- * left out are listed in exitNode.withheldFullTunnel. */
+ * Identities are the ones the coordinator issued, this system's and its peers', never derived
+ * from keys: policies, routes and DNS names in the map are written with them. A route for
+ * 0.0.0.0/0 takes all of this machine's traffic through an exit node, so it is applied only
+ * when the profile allows it (Coordinator.AllowFullTunnel): the coordinator alone must not be
+ * able to take over a machine's traffic. The exit nodes whose full tunnel is left out are
+ * listed in exitNode.withheldFullTunnel. */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   if (map.self.virtualAddress !== base.virtualAddress) {
     throw new MapRejected(
@@ -89,7 +90,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     peers.push({
       name: p.name,
       publicKey,
-      identity: identityFromPublicKey(publicKey),
+      identity: p.identity,
       presharedKey: null,
       endpoint: ep,
       allowedIps: [parseCidr(`${p.virtualAddress}/32`)!],
@@ -106,6 +107,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   const withheld = allowFull ? [] : available.filter((a) => a.routes.some((c) => c.bits === 0)).map((a) => a.identity);
   return {
     ...base,
+    identity: map.self.identity,
     peers,
     routeGrants: Object.entries(map.routeGrants ?? {})
       .filter(([id]) => known.has(id))

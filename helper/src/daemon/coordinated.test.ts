@@ -1,117 +1,139 @@
-// A coordinated helper on the in-memory OS fakes (testing.ts) against a real coordinator in this
-// process: a map that routes all traffic (0.0.0.0/0) through an exit node is applied only when
-// the profile allows a full tunnel; otherwise the helper leaves it out, logs it once and
-// `warren status` says how to allow it, while the exit node's other subnets work as before.
+// A coordinated helper on in-memory fakes of the OS (testing.ts), started from a stored network
+// map: the identities it uses are the ones the coordinator issued (control.ts EnrolResponse),
+// this system's and its peers', never the ones their keys hash to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import type { SimAgent } from '../../../coordinator/src/testing/agent-sim.js';
-import { enrolledAgent, startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
-import type { CreatedKey } from '../../../coordinator/src/api/admin-types.js';
+import { randomBytes } from 'node:crypto';
+import nacl from 'tweetnacl';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
-import type { Status } from '../../../src-shared/wire/status.js';
+import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/wire/control.js';
 import { formatStatus } from '../cli/status-format.js';
-import { enrol } from '../control/enrol.js';
+import { signedMapBytes } from '../control/sign.js';
+import { storeMap } from '../control/store.js';
 import { Daemon } from './index.js';
-import { Sandbox, eventually, fakeEnv, type FakeEnv } from './testing.js';
+import { BETA, SELF, Sandbox, eventually, fakeEnv, staticProfile } from './testing.js';
 
-const POLICY = {
-  Tags: ['dev', 'exit'],
-  Policies: [{ Name: 'devs to the exit', Senders: ['tag:dev'], Receivers: ['tag:exit'], Acls: [{ Protocol: 'icmp' }] }],
-  Routes: [{ ExitNode: 'tag:exit', Subnets: ['0.0.0.0/0', '198.51.100.0/24'], Senders: ['tag:dev'] }],
-};
+const coordinator = nacl.sign.keyPair();
+// Issued identities; the keys of SELF and BETA hash to others (checked below).
+const MINE = 'ME123';
+const BETAS = 'DB456';
 
-/** Setup is a coordinator whose policy grants devs a full tunnel through one exit node, and a
- * profile enrolled there as a dev. */
-interface Setup {
-  c: TestCoordinator;
-  exit: SimAgent;
-  box: Sandbox;
-  json: Record<string, unknown>;
+function signed(m: NetworkMap): SignedMap {
+  const payload = Buffer.from(JSON.stringify(m));
+  const signature = Buffer.from(nacl.sign.detached(signedMapBytes(payload), coordinator.secretKey));
+  return { payload: payload.toString('base64'), signature: signature.toString('base64') };
 }
 
-async function setup(): Promise<Setup> {
-  const c = await startTestCoordinator();
+function networkMap(): NetworkMap {
+  return {
+    protocol: CONTROL_PROTOCOL,
+    version: 3,
+    generatedAt: 1,
+    systemId: 'sys-1',
+    self: {
+      identity: MINE,
+      name: 'me',
+      virtualAddress: '100.64.0.1',
+      tags: ['dev'],
+      dnsNames: ['me'],
+      providesRoutes: [],
+    },
+    virtualNetwork: '100.64.0.0/10',
+    dnsZone: 'corp.internal',
+    peers: [
+      {
+        identity: BETAS,
+        name: 'beta',
+        publicKey: BETA.pub,
+        virtualAddress: '100.64.0.2',
+        endpoints: ['192.0.2.2:51820'],
+        tags: ['server'],
+        dnsNames: ['beta'],
+        providesRoutes: [],
+        online: true,
+      },
+    ],
+    policies: [
+      {
+        name: 'ssh to beta',
+        senders: [MINE],
+        receivers: [BETAS],
+        acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 22 }] }],
+        trustRequirements: [],
+        enabled: true,
+      },
+    ],
+    routes: {},
+    routeGrants: {},
+  };
+}
+
+function coordinatedProfile(identity: string | undefined): Record<string, unknown> {
+  const json = staticProfile({
+    Dns: { Zone: 'corp.internal' },
+    Coordinator: {
+      // Nothing listens there: the helper runs on its stored map.
+      Url: 'http://127.0.0.1:9',
+      PublicKey: Buffer.from(coordinator.publicKey).toString('base64'),
+      SystemId: 'sys-1',
+      ...(identity === undefined ? {} : { Identity: identity }),
+      MachineKey: randomBytes(32).toString('base64'),
+    },
+  });
+  delete json.Peers;
+  return json;
+}
+
+test("a coordinated helper uses the issued identities, its own and its peers', in status, why, DNS and the firewall", async (t) => {
+  assert.notEqual(SELF.identity, MINE);
+  assert.notEqual(BETA.identity, BETAS);
   const box = new Sandbox();
-  const applied = await c.admin('PUT', '/v1/admin/policy', JSON.stringify(POLICY));
-  assert.equal(applied.status, 200);
-  const exit = await enrolledAgent(c, ['exit'], 'exit');
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['dev'],
-    approval: 'automatic',
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  await enrol({
-    coordinator: c.url,
-    key: k.body.key,
-    coordinatorKey: c.publicKey,
-    profilePath: box.profilePath,
-    stateDir: box.stateDir,
-    hostname: 'laptop',
-  });
-  const json = JSON.parse(readFileSync(box.profilePath, 'utf8')) as Record<string, unknown>;
-  return { c, exit, box, json: { ...json, ListenPort: 0, Adapter: { Name: 'wtest0' } } };
-}
-
-/** running starts a daemon on fakes with json as its profile and waits until the exit node's
- * subnet is routed (the first map is in force). */
-async function running(s: Setup, json: Record<string, unknown>): Promise<{ d: Daemon; env: FakeEnv; api: ApiClient }> {
-  const env = fakeEnv();
-  const d = new Daemon(s.box.options(json), env);
-  await d.start();
-  const api = new ApiClient(s.box.socketPath);
-  await eventually(() => assert.ok(env.router.routes.has('198.51.100.0/24'), 'the subnet is routed'), 10_000);
-  return { d, env, api };
-}
-
-const warnings = (box: Sandbox): string[] => box.lines.filter((l) => l.includes('not applied, because this profile'));
-
-test('without AllowFullTunnel the coordinator full tunnel is left out, logged once and shown by status', async (t) => {
-  const s = await setup();
+  storeMap(box.stateDir, signed(networkMap()));
+  const d = new Daemon(box.options(coordinatedProfile(MINE)), fakeEnv());
   t.after(async () => {
-    await s.c.dispose();
-    s.box.remove();
+    await d.stop();
+    box.remove();
   });
-  const { d, env, api } = await running(s, s.json);
-  t.after(() => d.stop());
+  await d.start();
+  const api = new ApiClient(box.socketPath);
+  const status = await eventually(async () => {
+    const s = await api.status();
+    assert.equal(s.coordinator?.mapVersion, 3);
+    return s;
+  });
+  assert.equal(status.identity, MINE);
+  assert.deepEqual(
+    status.peers.map((p) => [p.identity, p.publicKey]),
+    [[BETAS, BETA.pub]],
+  );
+  const text = formatStatus(status, Date.now());
+  assert.match(text, new RegExp(`Local identity: +${MINE}\\n`));
+  assert.match(text, new RegExp(`Peer: ${BETAS} \\(beta\\)`));
+  assert.doesNotMatch(text, new RegExp(`${SELF.identity}|${BETA.identity}`));
 
-  assert.equal(env.router.fullTunnels.length, 1);
-  assert.equal(env.router.fullTunnels[0]!.enabled, false, 'all traffic stays on the machine’s own routes');
-  assert.equal(env.calls.includes('full tunnel on wtest0'), false);
-  const st: Status = await api.status();
-  assert.equal(st.peers.length, 1);
-  assert.deepEqual(st.peers[0]!.exitNodeFor, ['198.51.100.0/24']);
-  assert.equal(st.problems!.length, 1);
-  assert.match(st.problems![0]!, new RegExp(`through exit node ${s.exit.identity}; not applied`));
-  assert.ok(st.problems![0]!.includes(`"AllowFullTunnel": true under Coordinator in ${s.box.profilePath}`));
-  assert.match(formatStatus(st, Date.now()), /\nProblem: +the coordinator routes all traffic \(0\.0\.0\.0\/0\)/);
-  assert.equal(warnings(s.box).length, 1);
+  // The firewall's selectors are the map's identities: the policy naming DB456 grants port 22.
+  const why = await api.why(BETAS);
+  assert.match(why.text, /ssh to beta/);
+  assert.match(why.text, new RegExp(`${MINE} → ${BETAS} \\(this system starts\\)`));
+  await assert.rejects(api.why(BETA.identity), /no configured peer matches/);
 
-  // A later map with the same grant says nothing new in the log; status keeps saying it.
-  const before = st.coordinator!.mapVersion;
-  const renamed = await s.c.admin('POST', `/v1/admin/systems/${s.exit.systemId}/name`, { name: 'exit-2' });
-  assert.equal(renamed.status, 200);
-  await eventually(async () => assert.ok((await api.status()).coordinator!.mapVersion > before), 10_000);
-  assert.equal(warnings(s.box).length, 1, 'logged once');
-  assert.equal((await api.status()).problems!.length, 1);
-  assert.equal(env.router.fullTunnels[0]!.enabled, false);
+  const dns = d.state.dns!;
+  assert.deepEqual(dns.resolve(`${BETAS.toLowerCase()}.id.corp.internal`), ['100.64.0.2']);
+  assert.deepEqual(dns.resolve(`${MINE.toLowerCase()}.id.corp.internal`), ['100.64.0.1']);
+  assert.deepEqual(dns.resolve(`${BETA.identity.toLowerCase()}.id.corp.internal`), []);
+  assert.deepEqual(dns.resolve(`${SELF.identity.toLowerCase()}.id.corp.internal`), []);
 });
 
-test('with AllowFullTunnel the coordinator full tunnel is applied and no problem is shown', async (t) => {
-  const s = await setup();
+test('before its first map a coordinated helper goes by the identity issued at enrolment', async (t) => {
+  const box = new Sandbox();
+  const d = new Daemon(box.options(coordinatedProfile(MINE)), fakeEnv());
   t.after(async () => {
-    await s.c.dispose();
-    s.box.remove();
+    await d.stop();
+    box.remove();
   });
-  const coordinator = { ...(s.json.Coordinator as Record<string, unknown>), AllowFullTunnel: true };
-  const { d, env, api } = await running(s, { ...s.json, Coordinator: coordinator });
-  t.after(() => d.stop());
-
-  await eventually(() => assert.equal(env.router.fullTunnels[0]!.enabled, true), 10_000);
-  const st = await api.status();
-  assert.deepEqual(st.peers[0]!.exitNodeFor, ['0.0.0.0/0', '198.51.100.0/24']);
-  assert.deepEqual(st.problems, []);
-  assert.equal(warnings(s.box).length, 0);
+  await d.start();
+  const status = await new ApiClient(box.socketPath).status();
+  assert.equal(status.coordinator?.mapVersion, 0);
+  assert.equal(status.identity, MINE);
+  assert.deepEqual(d.state.dns!.resolve(`${MINE.toLowerCase()}.id.corp.internal`), ['100.64.0.1']);
 });

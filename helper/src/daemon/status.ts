@@ -61,7 +61,8 @@ export function buildStatus(ctx: StatusContext): Status {
       pc?.dnsNames[0] ??
       (pc?.name && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(pc.name) ? pc.name.toLowerCase() : null);
     peers.push({
-      identity: identityFromPublicKey(p.noise.publicKey),
+      // A coordinated peer's identity is the one its map gives; a static one's is its key's.
+      identity: pc?.identity ?? identityFromPublicKey(p.noise.publicKey),
       name: p.name,
       publicKey: formatKey(p.noise.publicKey),
       // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
