@@ -207,11 +207,25 @@ test('a map routes all traffic (0.0.0.0/0) through an exit node only when the pr
   assert.deepEqual(subnetsOnly.exitNode.availableRoutes, [{ identity: exitNode, routes: [lan] }]);
   assert.deepEqual(subnetsOnly.exitNode.withheldFullTunnel, [], 'smaller subnets are no full tunnel');
 
+  const halves = profileFromMap(
+    coordinated(),
+    map({ routes: { [exitNode]: ['0.0.0.0/1', '128.0.0.0/1', '10.0.0.0/8', '192.168.1.0/24'] } }),
+  );
+  assert.deepEqual(
+    halves.exitNode.availableRoutes,
+    [{ identity: exitNode, routes: [{ addr: 0x0a000000, bits: 8 }, lan] }],
+    'routes wider than /8 (two halves make a full tunnel) need the same consent; a /8 does not',
+  );
+  assert.deepEqual(halves.exitNode.withheldFullTunnel, [exitNode]);
+
   const strangers = profileFromMap(coordinated(), map({ routes: { AAAAA: ['0.0.0.0/0'] } }));
   assert.deepEqual(strangers.exitNode.withheldFullTunnel, [], 'an exit node that is not a peer routes nothing anyway');
 
   const problem = withheldFullTunnelProblem(exitNode, '/etc/warren/profiles/Universe.profile');
-  assert.match(problem, new RegExp(`0\\.0\\.0\\.0/0\\) through exit node ${exitNode}; not applied`));
+  assert.match(
+    problem,
+    new RegExp(`0\\.0\\.0\\.0/0, or a route wider than /8\\) through exit node ${exitNode}; not applied`),
+  );
   assert.match(problem, /"AllowFullTunnel": true under Coordinator in \/etc\/warren\/profiles\/Universe\.profile/);
   assert.match(problem, /--allow-full-tunnel/);
 });

@@ -56,11 +56,22 @@ function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
     });
 }
 
+/** CONSENT_BITS: a route wider than a /8 (0.0.0.0/0, or pieces such as 0.0.0.0/1 and 128.0.0.0/1
+ * that together take most of the internet) needs the owner's consent; a site's subnets are /8 or
+ * narrower. */
+export const CONSENT_BITS = 8;
+
+/** needsConsent tells whether a route from the coordinator takes a machine's general traffic. */
+export function needsConsent(c: Cidr): boolean {
+  return c.bits < CONSENT_BITS;
+}
+
 /** withheldFullTunnelProblem says that exit node `identity`'s full tunnel is not used and how
  * to allow it; the helper logs it and `warren status` shows it. */
 export function withheldFullTunnelProblem(identity: string, profilePath: string): string {
   return (
-    `the coordinator routes all traffic (0.0.0.0/0) through exit node ${identity}; not applied, because this ` +
+    `the coordinator routes all or most traffic (0.0.0.0/0, or a route wider than /${CONSENT_BITS}) through exit ` +
+    `node ${identity}; not applied, because this ` +
     `profile does not allow a full tunnel. To allow it, set "AllowFullTunnel": true under Coordinator in ` +
     `${profilePath} (or enrol again with --allow-full-tunnel) and restart the helper`
   );
@@ -69,8 +80,8 @@ export function withheldFullTunnelProblem(identity: string, profilePath: string)
 /** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local).
  * Identities are the ones the coordinator issued, this system's and its peers', never derived
  * from keys: policies, routes and DNS names in the map are written with them. A route for
- * 0.0.0.0/0 takes all of this machine's traffic through an exit node, so it is applied only
- * when the profile allows it (Coordinator.AllowFullTunnel): the coordinator alone must not be
+ * 0.0.0.0/0 (or any route wider than a /8) takes all or most of this machine's traffic through
+ * an exit node, so it is applied only when the profile allows it (Coordinator.AllowFullTunnel): the coordinator alone must not be
  * able to take over a machine's traffic. The exit nodes whose full tunnel is left out are
  * listed in exitNode.withheldFullTunnel. */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
@@ -104,7 +115,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   const available = Object.entries(map.routes)
     .filter(([id]) => known.has(id))
     .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) }));
-  const withheld = allowFull ? [] : available.filter((a) => a.routes.some((c) => c.bits === 0)).map((a) => a.identity);
+  const withheld = allowFull ? [] : available.filter((a) => a.routes.some(needsConsent)).map((a) => a.identity);
   return {
     ...base,
     identity: map.self.identity,
@@ -119,7 +130,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
       providesRoutes: usableRoutes(map.self.providesRoutes, base.virtualNetwork),
       availableRoutes: allowFull
         ? available
-        : available.map((a) => ({ identity: a.identity, routes: a.routes.filter((c) => c.bits !== 0) })),
+        : available.map((a) => ({ identity: a.identity, routes: a.routes.filter((c) => !needsConsent(c)) })),
       killSwitch: base.exitNode.killSwitch,
       withheldFullTunnel: withheld,
     },
