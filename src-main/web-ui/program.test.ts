@@ -223,10 +223,13 @@ test('a browser command that cannot start: the address is printed instead, and s
     onError(new Error('spawn xdg-open ENOENT'));
   });
   const folder = dirname(calls[0]![1]!);
-  assert.equal(d.c.err, 'warren ui: could not open a browser (spawn xdg-open ENOENT)\n');
-  assert.match(d.c.out, INSTEAD);
-  assert.equal(existsSync(folder), true, 'the code is still pending');
-  await d.stop();
+  try {
+    assert.equal(d.c.err, 'warren ui: could not open a browser (spawn xdg-open ENOENT)\n');
+    assert.match(d.c.out, INSTEAD);
+    assert.equal(existsSync(folder), true, 'the code is still pending');
+  } finally {
+    await d.stop();
+  }
   assert.equal(existsSync(folder), false, 'stopping removes it');
 });
 
