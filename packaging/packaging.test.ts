@@ -28,6 +28,7 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass } from 'ajv';
 import { DEFAULT_SOCKET_PATH } from '../src-shared/wire/helper-api.js';
+import { signIn } from '../src-main/web-ui/testing.js';
 import { DEFAULT_STATE_DIR } from '../helper/src/cli/paths.js';
 import { SERVICE_UNIT } from '../helper/src/cli/service.js';
 import { DEFAULT_PROFILE_PATH } from '../helper/src/config/schema.js';
@@ -506,20 +507,21 @@ test('warren ui in the staged tree runs resources/web-ui, which serves its own r
   ui.stderr.on('data', (b: Buffer) => (out += b.toString()));
   const exit = new Promise<number | null>((r) => ui.once('exit', (code) => r(code)));
   try {
-    const url = await waitFor(
-      () => /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\//.exec(out)?.[0],
-      () => `no address in: ${out}`,
+    const oneTime = await waitFor(
+      () => /http:\/\/127\.0\.0\.1:\d+\/open\?code=[A-Za-z0-9_-]{43}/.exec(out)?.[0],
+      () => `no one-time address in: ${out}`,
     );
-    const page = await fetch(url);
+    const { appUrl: url, cookie } = await signIn(oneTime);
+    const page = await fetch(url, { headers: { Cookie: cookie } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<!-- staged renderer -->/);
-    assert.equal((await fetch(`${url}app.js`)).status, 200);
+    assert.equal((await fetch(`${url}app.js`, { headers: { Cookie: cookie } })).status, 200);
     // The bundle's backend follows the helper's socket and says nothing answers there.
     const problem = await waitFor(
       async () => {
         const r = await fetch(`${url}api/call/getState`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', Cookie: cookie },
           body: '{}',
         });
         const state = (await r.json()) as { ok: boolean; value: { problem: { code: string } | null } };

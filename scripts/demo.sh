@@ -176,7 +176,8 @@ warren why alpha --socket "$WORK/beta.sock" | sed 's/^/    /'
 show_status
 
 # The app's window (browser fallback, `warren ui`) on alpha's helper. The screenshot shows
-# what a person would see; with DEMO_HOLD=1 the address stays open.
+# what a person would see. The address `warren ui --no-open` prints works once, and the
+# screenshot uses it, so it is not shown; with DEMO_HOLD=1 a person starts a `warren ui` of their own.
 say "warren ui: Warren's window for alpha"
 UI_CMD=("$CLI"); [[ "$CLI" == *.js ]] && UI_CMD=(node "$CLI")
 # Not through the warren() function: a backgrounded function is a subshell, and its PID would
@@ -185,26 +186,28 @@ UI_CMD=("$CLI"); [[ "$CLI" == *.js ]] && UI_CMD=(node "$CLI")
 UI_PID=$!
 UI_URL=""
 for i in $(seq 1 50); do
-  UI_URL="$(grep -o 'http://127\.0\.0\.1:[0-9]*/[^ ]*' "$WORK/ui.out" 2>/dev/null | head -n 1 || true)"
+  # The one-time address; it goes to the screenshot on stdin, never on a command line.
+  UI_URL="$(grep -o 'http://127\.0\.0\.1:[0-9]*/open?code=[A-Za-z0-9_-]*' "$WORK/ui.out" 2>/dev/null | head -n 1 || true)"
   [[ -n "$UI_URL" ]] && break
   sleep 0.2
 done
 if [[ -z "$UI_URL" ]]; then
   printf '    the window did not start:\n' ; sed 's/^/    /' "$WORK/ui.log" >&2
 else
-  printf '    %s\n' "$UI_URL"
+  printf '    serving on %s\n' "${UI_URL%%/open*}"
   if command -v chromium >/dev/null 2>&1; then
     mkdir -p "$ROOT/.artifacts"
-    timeout 60 node "$ROOT/scripts/ui-screenshot.mjs" "$UI_URL" "$ROOT/.artifacts/demo-ui.png" >"$WORK/chromium.log" 2>&1 &&
+    timeout 60 node "$ROOT/scripts/ui-screenshot.mjs" "$ROOT/.artifacts/demo-ui.png" <<<"$UI_URL" >"$WORK/chromium.log" 2>&1 &&
       printf '    screenshot: %s\n' "$ROOT/.artifacts/demo-ui.png"
   fi
 fi
 
 if [[ -t 0 || "${DEMO_HOLD:-}" == 1 ]]; then
-  [[ -n "$UI_URL" ]] && printf '    open %s in a browser on this machine\n' "$UI_URL"
   say "the network is up; try (as root, in another terminal):"
   printf '    ip netns exec %s ping beta.warren.internal\n' "${NS[alpha]}"
   printf '    %s status --socket %s\n' "$ROOT/bin/warren" "$WORK/alpha.sock"
+  printf "    %s ui --no-open --socket %s   (Warren's window for alpha: open the one-time address it prints)\n" \
+    "$ROOT/bin/warren" "$WORK/alpha.sock"
   say "press Ctrl-C to stop and tear everything down"
   trap 'exit 0' INT
   while kill -0 "${PID[alpha]}" 2>/dev/null && kill -0 "${PID[beta]}" 2>/dev/null; do sleep 1; done

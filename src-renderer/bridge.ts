@@ -1,7 +1,8 @@
 // bridge: how the window reaches the app's main side, behind the one IPC schema. In Electron
 // the preload exposes window.warrenIpc (contextBridge); in the browser fallback the page talks
 // HTTP to the `warren ui` server that served it: POST api/call/NAME and an EventSource on
-// api/events, both relative to the page's own address, which carries the session token.
+// api/events, both relative to the page's own address; the session cookie that server set
+// goes with every request to it (same-origin), and nowhere else.
 import type { AppState } from '../src-shared/wire/app-state.js';
 import { makeInvoker, PRELOAD_GLOBAL, type IpcInvoker, type PreloadApi } from '../src-shared/wire/ipc-schema.js';
 
@@ -33,7 +34,8 @@ function browserBridge(): Bridge {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ arg }),
         cache: 'no-store',
-        credentials: 'omit',
+        // The session cookie authenticates the call; same-origin never sends it elsewhere.
+        credentials: 'same-origin',
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).trim().slice(0, 200)}`);
       return res.json();

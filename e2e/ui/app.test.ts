@@ -4,8 +4,9 @@
 // in front of a "printer" LAN and a plain peer. Peers appear with moving counters;
 // Disconnect really stops traffic and Connect restores it; the exit-node switch really
 // removes and adds the route; a read-only user sees the window but cannot change things; the
-// helper going away shows the error state and the window recovers when it is back.
-// Screenshots of each view go to .artifacts/ui/.
+// helper going away shows the error state and the window recovers when it is back. The
+// browser gets in as a person would with `warren ui --no-open`: through the one-time address
+// it printed, which works once. Screenshots of each view go to .artifacts/ui/.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -143,7 +144,7 @@ scenario(() => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     context = await browser.newContext({ viewport: { width: 900, height: 860 }, colorScheme: 'light' });
     app = new AppPage(await context.newPage(), artifacts);
-    await app.goto(ui.url);
+    await app.goto(ui.oneTimeUrl);
   });
   after(async () => {
     await browser?.close();
@@ -188,6 +189,36 @@ scenario(() => {
     assert.equal(await app.themeAttribute(), 'dark');
     await app.screenshot('peers-dark');
     await app.setTheme('light');
+  });
+
+  test('the printed address worked once: its session cookie is the only way into the window', async () => {
+    const appUrl = new URL(app.page.url());
+    assert.match(appUrl.pathname, /^\/[A-Za-z0-9_-]{22}\/$/, 'the window is at its own path, with no code in it');
+    const session = (await context.cookies()).filter((c) => c.name === 'warren-ui');
+    assert.equal(session.length, 1);
+    const { httpOnly, sameSite, secure, expires, domain, path, value } = session[0]!;
+    assert.deepEqual(
+      { httpOnly, sameSite, secure, expires, domain, path },
+      { httpOnly: true, sameSite: 'Strict', secure: false, expires: -1, domain: '127.0.0.1', path: appUrl.pathname },
+      'a host-only session cookie for the window alone',
+    );
+    assert.match(value, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(ui.oneTimeUrl.includes(value), false, 'the address never carried the secret');
+    // A second browser: the address is spent, and the window's own address opens nothing.
+    const stranger = await browser.newContext();
+    try {
+      const page = await stranger.newPage();
+      const again = await page.goto(ui.oneTimeUrl);
+      assert.ok(again !== null);
+      assert.equal(again.status(), 403);
+      assert.match(await page.locator('body').innerText(), /has been used or has expired/);
+      const direct = await page.goto(appUrl.href);
+      assert.ok(direct !== null);
+      assert.equal(direct.status(), 403);
+      assert.match(await page.locator('body').innerText(), /no session for this window/);
+    } finally {
+      await stranger.close();
+    }
   });
 
   test('the why view says why traffic with a peer is allowed', async () => {
@@ -289,7 +320,7 @@ scenario(() => {
       chmodSync(topo.dir, 0o755);
       roUi = await startWebUiProcess(client.w!.socket, topo.dir, { user, name: 'warren-ui-readonly' });
       const page = new AppPage(await context.newPage(), artifacts);
-      await page.goto(roUi.url);
+      await page.goto(roUi.oneTimeUrl);
       await page.waitForState('connected');
       await page.readOnlyBanner.waitFor({ timeout: 10_000 });
       // Which advice depends on whether this machine has the operator group.

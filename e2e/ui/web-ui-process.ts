@@ -1,7 +1,8 @@
 // Running `warren ui` for the browser specs: the real CLI in the root namespace (the page and
 // Chromium live there), talking to a helper's socket that lives in a namespace's run dir
 // (sockets are files, so that crosses namespaces). Optionally as another user, with that
-// user's groups (setpriv), to see what a read-only person sees.
+// user's groups (setpriv), to see what a read-only person sees. With --no-open it prints a
+// one-time address, which a browser (or signIn) turns into the window's session once.
 import { join } from 'node:path';
 import { TrackedProcess } from '../netns/process.js';
 import { warrenArgv } from '../netns/warren.js';
@@ -9,7 +10,8 @@ import type { TestUser } from '../../helper/src/api/test-users.js';
 
 /** WebUiProcess is a running `warren ui`. */
 export interface WebUiProcess {
-  url: string;
+  /** oneTimeUrl is the address it printed: it opens the window once, within 5 minutes. */
+  oneTimeUrl: string;
   proc: TrackedProcess;
   stop(): Promise<void>;
 }
@@ -19,7 +21,7 @@ process.on('exit', () => {
   for (const p of live) if (p.running) p.child.kill('SIGKILL');
 });
 
-/** startWebUiProcess starts `warren ui --no-open` and waits for the address it prints. */
+/** startWebUiProcess starts `warren ui --no-open` and waits for the one-time address it prints. */
 export async function startWebUiProcess(
   socket: string,
   logDir: string,
@@ -42,9 +44,9 @@ export async function startWebUiProcess(
   const proc = new TrackedProcess(name, full, join(logDir, `${name}.log`), { ...process.env, HOME: '/tmp' });
   live.add(proc);
   try {
-    const m = await proc.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\/)/, 20_000);
+    const m = await proc.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/open\?code=[A-Za-z0-9_-]{43})\n/, 20_000);
     return {
-      url: m[1]!,
+      oneTimeUrl: m[1]!,
       proc,
       async stop() {
         await proc.stop(3000);

@@ -1,13 +1,14 @@
 // The browser fallback as a program of its own (main.ts is its entry; `warren ui` runs that entry
 // as a child process, so the helper carries no app code): it follows the helper through
-// AppBackend, serves the window with startWebUi on 127.0.0.1 with a token it makes itself (so
-// the token never appears on a command line), prints the address, opens it in the desktop's
-// browser unless --no-open, and runs until told to stop.
-import { spawn } from 'node:child_process';
+// AppBackend, serves the window with startWebUi on 127.0.0.1, opens it in the desktop's browser
+// through a one-time opener file (opener.ts) unless --no-open, or else prints a one-time address
+// to paste, and runs until told to stop. The session's secret is made in this process and only
+// ever sent in a Set-Cookie header: it is never on a command line, in a URL or on the terminal.
 import { parseArgs } from 'node:util';
 import { AppBackend } from '../app-backend.js';
+import { openInBrowser, type OpenerOptions } from './opener.js';
 import { rendererDir } from './paths.js';
-import { startWebUi, type WebUi } from './server.js';
+import { oneTimeUrl, startWebUi, type WebUi } from './server.js';
 
 /** WEB_UI_USAGE is the entry's synopsis; the entry is main.js in a checkout, warren-ui.mjs
  * when installed, and `warren ui` passes it the socket it resolved. */
@@ -58,23 +59,22 @@ export function parseWebUiArgs(argv: string[]): WebUiArgs {
   return { socketPath: values.socket, port, open: values['no-open'] !== true };
 }
 
-/** browserCommand is how this platform opens a URL, or null when it has no desktop to open it in. */
-export function browserCommand(
-  env: Record<string, string | undefined>,
-  platform: string = process.platform,
-): string[] | null {
-  if (platform === 'darwin') return ['open'];
-  if (platform === 'win32') return ['rundll32', 'url.dll,FileProtocolHandler'];
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return null;
-  return ['xdg-open'];
-}
+/** PRINTED_CODE_TTL_MS is how long a printed one-time address works: long enough for a person
+ * to copy it, or to forward the port over SSH first, and no longer. */
+export const PRINTED_CODE_TTL_MS = 5 * 60_000;
 
 /**
  * runWebUi runs the browser fallback: it serves the window, then waits for untilStopped() and
  * stops cleanly. It returns the exit code: 0 after a clean stop, 1 when the server cannot
- * start (the reason on stderr), 2 for a usage error.
+ * start (the reason on stderr), 2 for a usage error. opener replaces how the browser is
+ * started (tests).
  */
-export async function runWebUi(argv: string[], io: WebUiIo, untilStopped: () => Promise<void>): Promise<number> {
+export async function runWebUi(
+  argv: string[],
+  io: WebUiIo,
+  untilStopped: () => Promise<void>,
+  opener: OpenerOptions = {},
+): Promise<number> {
   let args: WebUiArgs;
   try {
     args = parseWebUiArgs(argv);
@@ -92,29 +92,48 @@ export async function runWebUi(argv: string[], io: WebUiIo, untilStopped: () => 
     return 1;
   }
   backend.start();
-  io.stdout.write(
-    `Warren's window is at\n\n  ${ui.url}\n\nThe address is this session's key: do not share it. Stop with Ctrl-C.\n`,
-  );
-  if (args.open) openBrowser(ui.url, io);
+  if (args.open) openWindow(ui, io, opener);
+  else printAddress(ui, io, "Warren's window is ready: open");
   await untilStopped();
   backend.stop();
   await ui.close();
   return 0;
 }
 
-function openBrowser(url: string, io: WebUiIo): void {
-  const cmd = browserCommand(io.env);
-  if (cmd === null) {
-    io.stderr.write('warren ui: no desktop session here (DISPLAY is not set); open the address above in a browser\n');
-    return;
-  }
+/** printAddress prints a fresh one-time address for a person to open; lead ends in "open". */
+function printAddress(ui: WebUi, io: WebUiIo, lead: string): void {
+  const url = oneTimeUrl(ui, ui.oneTimeCode(PRINTED_CODE_TTL_MS));
+  io.stdout.write(
+    `${lead} this one-time address in a browser on this machine:\n\n  ${url}\n\n` +
+      `It works once, within ${PRINTED_CODE_TTL_MS / 60_000} minutes: do not share it. Stop with Ctrl-C.\n`,
+  );
+}
+
+/** openWindow opens the window in the desktop's browser; when that cannot work (no desktop, no
+ * command, or the browser never used the opener's code) it prints a one-time address, once. */
+function openWindow(ui: WebUi, io: WebUiIo, opener: OpenerOptions): void {
+  let printed = false;
+  const fallBack = (why: string): void => {
+    if (printed) return;
+    printed = true;
+    io.stderr.write(`warren ui: ${why}\n`);
+    printAddress(ui, io, 'Instead, open');
+  };
   try {
-    const child = spawn(cmd[0]!, [...cmd.slice(1), url], { stdio: 'ignore', detached: true });
-    child.once('error', () =>
-      io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`),
+    const opened = openInBrowser(
+      ui,
+      io.env,
+      {
+        onEnd: (end) => {
+          if (end === 'expired') fallBack('the browser did not open the window');
+        },
+        onError: (e) => fallBack(`could not open a browser (${e.message})`),
+      },
+      opener,
     );
-    child.unref();
-  } catch {
-    io.stderr.write(`warren ui: could not start ${cmd[0]}; open the address above in a browser\n`);
+    if (opened === null) return fallBack('no desktop session here (DISPLAY is not set)');
+  } catch (e) {
+    return fallBack(`could not write the page that opens the browser (${(e as Error).message})`);
   }
+  if (!printed) io.stdout.write("Warren's window is opening in your browser. Stop with Ctrl-C.\n");
 }

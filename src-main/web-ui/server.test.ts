@@ -11,8 +11,9 @@ import { PATHS } from '../../src-shared/wire/helper-api.js';
 import { startApiServer, type ApiServer } from '../../helper/src/api/server.js';
 import { SseParser } from '../../src-shared/lib/sse.js';
 import { AppBackend } from '../app-backend.js';
-import { startWebUi, type WebUi } from './server.js';
-import { splitPath, tokenMatches, hostAllowed, originAllowed } from './guard.js';
+import { oneTimeUrl, startWebUi, type WebUi } from './server.js';
+import { cookieValues, hostAllowed, openerOriginAllowed, originAllowed, secretMatches, splitPath } from './guard.js';
+import { signIn, type SignedIn } from './testing.js';
 
 const STATUS: Status = {
   version: '0.1.0',
@@ -33,6 +34,7 @@ let dir = '';
 let helper: ApiServer;
 let backend: AppBackend;
 let ui: WebUi;
+let session: SignedIn;
 let status: Status = STATUS;
 let connects = 0;
 const listeners = new Set<() => void>();
@@ -70,6 +72,7 @@ before(async () => {
   backend = new AppBackend({ socketPath: sock });
   backend.start();
   ui = await startWebUi({ backend, rendererDir: renderer });
+  session = await signIn(oneTimeUrl(ui, ui.oneTimeCode(60_000)));
 });
 after(async () => {
   await ui?.close();
@@ -91,42 +94,123 @@ function raw(request: string): Promise<string> {
 }
 
 const call = (name: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${ui.url}api/call/${name}`, {
+  fetch(`${session.appUrl}api/call/${name}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
+    headers: { 'Content-Type': 'application/json', Cookie: session.cookie, ...headers },
     body: JSON.stringify(body),
   });
 
-test('the printed URL carries the token; every request without it is refused', async () => {
-  assert.match(ui.url, new RegExp(`^http://127\\.0\\.0\\.1:${ui.port}/[A-Za-z0-9_-]{43}/$`));
-  const page = await fetch(ui.url);
-  assert.equal(page.status, 200);
-  assert.match(await page.text(), /<title>Warren<\/title>/);
-  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
-  assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-  assert.equal(page.headers.get('x-frame-options'), 'DENY');
-  const wrong = ui.token.slice(0, -1) + (ui.token.endsWith('A') ? 'B' : 'A');
-  for (const path of [
-    '/',
-    '/index.html',
-    '/app.js',
-    `/${wrong}/`,
-    `/${wrong}/app.js`,
-    `/${wrong}/api/events`,
-    `/${ui.token}x/`,
-  ]) {
-    const r = await fetch(`http://127.0.0.1:${ui.port}${path}`);
-    assert.equal(r.status, 403, path);
-    assert.match(await r.text(), /warren ui/);
-  }
-  const r = await call('connect', {}, {});
-  assert.equal(r.status, 200);
-  const bad = await fetch(`http://127.0.0.1:${ui.port}/${wrong}/api/call/connect`, {
+/** get fetches a path of the window with the session cookie. */
+const get = (rest: string, init: RequestInit = {}) =>
+  fetch(`${session.appUrl}${rest}`, { ...init, headers: { Cookie: session.cookie, ...init.headers } });
+
+/** flip changes the last character of a base64url string. */
+const flip = (s: string): string => s.slice(0, -1) + (s.endsWith('A') ? 'B' : 'A');
+
+/** postCode redeems code as the opener page's form does. */
+const postCode = (code: string, headers: Record<string, string> = {}) =>
+  fetch(`${ui.origin}/open`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ code }).toString(),
+    redirect: 'manual',
+  });
+
+test('a one-time code buys a session cookie (HttpOnly, SameSite=Strict, scoped to the window) once', async () => {
+  const scope = new URL(ui.appUrl).pathname;
+  assert.match(scope, /^\/[A-Za-z0-9_-]{22}\/$/);
+  assert.equal(session.appUrl, ui.appUrl);
+  // 32 random bytes as base64url; no Domain, no Expires or Max-Age: a host-only session cookie.
+  assert.match(
+    session.setCookie,
+    new RegExp(`^warren-ui=[A-Za-z0-9_-]{43}; Path=${scope}; HttpOnly; SameSite=Strict$`),
+  );
+  const code = ui.oneTimeCode(60_000);
+  const first = await fetch(oneTimeUrl(ui, code), { redirect: 'manual' });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.getSetCookie().length, 1);
+  assert.match(await first.text(), new RegExp(`<meta http-equiv="refresh" content="0; url=${scope}">`));
+  const again = await fetch(oneTimeUrl(ui, code), { redirect: 'manual' });
+  assert.equal(again.status, 403, 'the same code a second time');
+  assert.deepEqual(again.headers.getSetCookie(), []);
+  assert.match(await again.text(), /has been used or has expired/);
+
+  const formCode = ui.oneTimeCode(60_000);
+  const byForm = await postCode(formCode, { Origin: 'null' });
+  assert.equal(byForm.status, 200, "the opener page's form POST, from a file:// page (Origin: null)");
+  assert.match(byForm.headers.getSetCookie()[0]!, /^warren-ui=[A-Za-z0-9_-]{43}; /);
+  assert.equal((await postCode(formCode, { Origin: 'null' })).status, 403, 'the same code posted again');
+  assert.equal((await postCode(flip(ui.oneTimeCode(60_000)))).status, 403, 'a code one character off');
+  assert.equal((await fetch(`${ui.origin}/open`)).status, 403, 'no code at all');
+});
+
+test('a code that expired unused is refused', async () => {
+  const code = ui.oneTimeCode(50);
+  await new Promise((r) => setTimeout(r, 150));
+  const late = await fetch(oneTimeUrl(ui, code), { redirect: 'manual' });
+  assert.equal(late.status, 403);
+  assert.deepEqual(late.headers.getSetCookie(), []);
+});
+
+test('redeeming a code: other origins, HEAD, prefetches and other bodies do not spend it', async () => {
+  const code = ui.oneTimeCode(60_000);
+  assert.equal((await postCode(code, { Origin: 'http://evil.example' })).status, 403);
+  assert.equal((await fetch(oneTimeUrl(ui, code), { method: 'HEAD' })).status, 405);
+  assert.equal((await fetch(oneTimeUrl(ui, code), { headers: { 'Sec-Purpose': 'prefetch;prerender' } })).status, 503);
+  const asJson = await fetch(`${ui.origin}/open`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: '{}',
+    body: JSON.stringify({ code }),
   });
-  assert.equal(bad.status, 403);
+  assert.equal(asJson.status, 415);
+  const host = await raw(
+    `GET /open?code=${code} HTTP/1.1\r\nHost: evil.example:${ui.port}\r\nConnection: close\r\n\r\n`,
+  );
+  assert.match(host, /^HTTP\/1\.1 403 /, 'a foreign Host (DNS rebinding)');
+  assert.equal((await postCode(code, { Origin: `http://localhost:${ui.port}` })).status, 200, 'still unspent');
+});
+
+test('the session cookie authenticates pages, calls and the event stream; without it every one is refused', async () => {
+  const scope = new URL(ui.appUrl).pathname;
+  const secret = session.cookie.slice('warren-ui='.length);
+  const denied: Array<[string, Record<string, string>]> = [
+    [ui.appUrl, {}],
+    [ui.appUrl, { Cookie: `warren-ui=${flip(secret)}` }],
+    [ui.appUrl, { Cookie: `warren-ui=${secret}x` }],
+    [ui.appUrl, { Cookie: `warren-uix=${secret}` }],
+    [`${ui.origin}/${flip(scope.slice(1, -1))}/`, { Cookie: session.cookie }],
+    [`${ui.origin}/`, { Cookie: session.cookie }],
+    [`${ui.origin}/index.html`, { Cookie: session.cookie }],
+  ];
+  for (const rest of ['', 'app.js', 'icons/a.svg', 'api/events']) {
+    const ok = await get(rest);
+    assert.equal(ok.status, 200, rest);
+    await ok.body?.cancel();
+    for (const [base, headers] of denied) {
+      const url = base === ui.appUrl ? `${ui.appUrl}${rest}` : base;
+      const r = await fetch(url, { headers });
+      assert.equal(r.status, 403, `${url} ${JSON.stringify(headers)}`);
+      assert.match(await r.text(), /one-time address that `warren ui` printed/);
+    }
+  }
+  const before = connects;
+  for (const [, headers] of denied.slice(0, 4)) {
+    const r = await fetch(`${ui.appUrl}api/call/connect`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: '{}',
+    });
+    assert.equal(r.status, 403, JSON.stringify(headers));
+  }
+  assert.equal(connects, before, 'no refused call reached the helper');
+  assert.equal((await call('connect', {})).status, 200);
+  assert.equal(connects, before + 1);
+  // A page on another port of this host may add a cookie of the same name (RFC 6265 §8.6).
+  const tossed = await get('', { headers: { Cookie: `warren-ui=${flip(secret)}; ${session.cookie}` } });
+  assert.equal(tossed.status, 200, 'a second cookie of the same name does not lock the window out');
+  assert.equal(tossed.headers.get('referrer-policy'), 'no-referrer');
+  assert.match(tossed.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+  assert.equal(tossed.headers.get('x-frame-options'), 'DENY');
 });
 
 test('only the built files are served, by exact name', async () => {
@@ -141,14 +225,15 @@ test('only the built files are served, by exact name', async () => {
   ];
   for (const [rest, code, type] of cases) {
     const res = await raw(
-      `GET /${ui.token}/${rest} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nConnection: close\r\n\r\n`,
+      `GET ${new URL(ui.appUrl).pathname}${rest} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nCookie: ${session.cookie}\r\nConnection: close\r\n\r\n`,
     );
     assert.match(res, new RegExp(`^HTTP/1\\.1 ${code} `), rest);
     if (type) assert.match(res, new RegExp(`content-type: ${type.replace(/[+.]/g, '\\$&')}`, 'i'), rest);
   }
 });
 
-test('a foreign Host (DNS rebinding) or Origin is refused, even with the token', async () => {
+test('a foreign Host (DNS rebinding) or Origin is refused, even with the session cookie', async () => {
+  const path = `${new URL(ui.appUrl).pathname}api/call/connect`;
   const cases: [string, string][] = [
     [`Host: evil.example:${ui.port}`, 'Host'],
     ['Host: 127.0.0.1', 'Host without the port'],
@@ -159,13 +244,13 @@ test('a foreign Host (DNS rebinding) or Origin is refused, even with the token',
   ];
   for (const [headers, label] of cases) {
     const res = await raw(
-      `POST /${ui.token}/api/call/connect HTTP/1.1\r\n${headers}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      `POST ${path} HTTP/1.1\r\n${headers}\r\nCookie: ${session.cookie}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
     );
     assert.match(res, /^HTTP\/1\.1 403 /, label);
   }
   const before = connects;
   const ok = await raw(
-    `POST /${ui.token}/api/call/connect HTTP/1.1\r\nHost: localhost:${ui.port}\r\nOrigin: http://localhost:${ui.port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+    `POST ${path} HTTP/1.1\r\nHost: localhost:${ui.port}\r\nOrigin: http://localhost:${ui.port}\r\nCookie: ${session.cookie}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
   );
   assert.match(ok, /^HTTP\/1\.1 200 /);
   assert.equal(connects, before + 1, "the page's own origin gets through to the helper");
@@ -192,10 +277,10 @@ test('calls: results and errors as data; wrong method, type and size are refused
     error: { code: string };
   };
   assert.equal(missing.error.code, 'not-found', 'the helper has no why route here: its 404 crosses as data');
-  assert.equal((await fetch(`${ui.url}api/call/connect`)).status, 405);
+  assert.equal((await get('api/call/connect')).status, 405);
   assert.equal(
     (
-      await fetch(`${ui.url}api/call/connect`, {
+      await get('api/call/connect', {
         method: 'POST',
         headers: { 'Content-Type': 'text/plain' },
         body: '{}',
@@ -205,7 +290,7 @@ test('calls: results and errors as data; wrong method, type and size are refused
   );
   assert.equal((await call('enrol', { arg: { coordinator: 'https://c', key: 'k'.repeat(70_000) } })).status, 413);
   const notJson = (await (
-    await fetch(`${ui.url}api/call/connect`, {
+    await get('api/call/connect', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{',
@@ -216,7 +301,7 @@ test('calls: results and errors as data; wrong method, type and size are refused
 
 test('events: the whole state first, then after each change', async () => {
   const ac = new AbortController();
-  const res = await fetch(`${ui.url}api/events`, { signal: ac.signal });
+  const res = await get('api/events', { signal: ac.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const reader = res.body!.getReader();
@@ -249,13 +334,19 @@ test('events: the whole state first, then after each change', async () => {
 });
 
 test('guard helpers', () => {
-  assert.deepEqual(splitPath('/abc/def/g.js?x=1'), { token: 'abc', rest: 'def/g.js' });
-  assert.deepEqual(splitPath('/abc'), { token: 'abc', rest: '' });
+  assert.deepEqual(splitPath('/abc/def/g.js?x=1'), { scope: 'abc', rest: 'def/g.js' });
+  assert.deepEqual(splitPath('/abc'), { scope: 'abc', rest: '' });
   assert.equal(splitPath('/'), null);
   assert.equal(splitPath('//x'), null);
-  assert.equal(tokenMatches('abc', 'abc'), true);
-  assert.equal(tokenMatches('abd', 'abc'), false);
-  assert.equal(tokenMatches('ab', 'abc'), false);
+  assert.equal(secretMatches('abc', 'abc'), true);
+  assert.equal(secretMatches('abd', 'abc'), false);
+  assert.equal(secretMatches('ab', 'abc'), false);
+  assert.deepEqual(cookieValues('a=1; warren-ui=x;warren-ui=y ; b=warren-ui=z', 'warren-ui'), ['x', 'y']);
+  assert.deepEqual(cookieValues(undefined, 'warren-ui'), []);
+  assert.equal(openerOriginAllowed('null', 80), true);
+  assert.equal(openerOriginAllowed(undefined, 80), true);
+  assert.equal(openerOriginAllowed('http://evil.example', 80), false);
+  assert.equal(originAllowed('null', 80), false);
   assert.equal(hostAllowed('LOCALHOST:80', 80), true);
   assert.equal(hostAllowed(undefined, 80), false);
   assert.equal(originAllowed(undefined, 80), true);

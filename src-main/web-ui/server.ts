@@ -1,13 +1,27 @@
 // The browser fallback (`warren ui`): serves the same renderer as the Electron app on
-// 127.0.0.1 and bridges the IPC schema over HTTP: POST TOKEN/api/call/NAME with {"arg": ...}
-// answers an IpcResult, GET TOKEN/api/events streams `event: state` (the whole AppState, first
-// at once, then after every change) as server-sent events. Plain node:http; every request is
+// 127.0.0.1 and bridges the IPC schema over HTTP: POST /SCOPE/api/call/NAME with {"arg": ...}
+// answers an IpcResult, GET /SCOPE/api/events streams `event: state` (the whole AppState, first
+// at once, then after every change) as server-sent events. A browser gets its session at
+// /open: a one-time code (codes.ts), by GET ?code= or by a form POST, buys the session cookie
+// that every request under /SCOPE/ must carry (guard.ts). Plain node:http; every request is
 // checked by guard.ts first and bounded in size.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AppState } from '../../src-shared/wire/app-state.js';
 import { dispatchCall, type IpcHandlers } from '../../src-shared/wire/ipc-schema.js';
 import { toProblem } from '../app-backend.js';
-import { hostAllowed, isToken, newToken, originAllowed, SECURITY_HEADERS, splitPath, tokenMatches } from './guard.js';
+import { OneTimeCodes, type CodeEnd } from './codes.js';
+import {
+  cookieValues,
+  hostAllowed,
+  newSecret,
+  openerOriginAllowed,
+  originAllowed,
+  SECURITY_HEADERS,
+  secretMatches,
+  SESSION_COOKIE,
+  sessionCookie,
+  splitPath,
+} from './guard.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 
 /** StateSource is the part of AppBackend the server needs. */
@@ -22,25 +36,44 @@ export interface WebUiOptions {
   backend: StateSource;
   rendererDir: string;
   port?: number;
-  /** token replaces the random one (tests). */
-  token?: string;
 }
 
 /** WebUi is a running server. */
 export interface WebUi {
-  url: string;
+  /** origin is http://127.0.0.1:PORT. */
+  origin: string;
   port: number;
-  token: string;
+  /** appUrl is the window's address: it opens only with the session cookie. */
+  appUrl: string;
+  /** oneTimeCode mints a code for /open that works once, within ttlMs (codes.ts). */
+  oneTimeCode(ttlMs: number, onEnd?: (end: CodeEnd) => void): string;
   close(): Promise<void>;
 }
 
-const LIMITS = { bodyBytes: 64 * 1024, maxStreams: 8, backlogBytes: 8 * 1024 * 1024, heartbeatMs: 15_000 };
+/** OPEN_PATH is where a one-time code buys the session: GET with ?code=, or a form POST. */
+export const OPEN_PATH = '/open';
+
+/** oneTimeUrl is the address that redeems code with a plain GET (for a person to paste). */
+export function oneTimeUrl(ui: Pick<WebUi, 'origin'>, code: string): string {
+  return `${ui.origin}${OPEN_PATH}?code=${code}`;
+}
+
+const LIMITS = {
+  bodyBytes: 64 * 1024,
+  formBytes: 1024,
+  maxStreams: 8,
+  backlogBytes: 8 * 1024 * 1024,
+  heartbeatMs: 15_000,
+};
 
 /** Session is what one running server answers with. port is known once it listens. */
 interface Session {
   backend: StateSource;
   files: Map<string, StaticFile>;
-  token: string;
+  /** scope is the window's path segment; secret is the session cookie's value. */
+  scope: string;
+  secret: string;
+  codes: OneTimeCodes;
   streams: Set<ServerResponse>;
   port: number;
 }
@@ -48,9 +81,16 @@ interface Session {
 /** startWebUi listens on 127.0.0.1 and serves until close(). */
 export async function startWebUi(opts: WebUiOptions): Promise<WebUi> {
   const files = loadStaticFiles(opts.rendererDir);
-  const token = opts.token ?? newToken();
-  if (!isToken(token)) throw new Error('the web UI token must be 22 to 128 characters of base64url');
-  const session: Session = { backend: opts.backend, files, token, streams: new Set(), port: 0 };
+  const session: Session = {
+    backend: opts.backend,
+    files,
+    // 128 bits: the scope needs only to be unguessable, not secret (see guard.ts).
+    scope: newSecret(16),
+    secret: newSecret(),
+    codes: new OneTimeCodes(),
+    streams: new Set(),
+    port: 0,
+  };
   const server = createServer(
     { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 },
     (req, res) => {
@@ -64,12 +104,15 @@ export async function startWebUi(opts: WebUiOptions): Promise<WebUi> {
   const port = await listen(server, opts.port ?? 0);
   session.port = port;
   let closed: Promise<void> | null = null;
+  const origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}/${token}/`,
+    origin,
     port,
-    token,
+    appUrl: `${origin}/${session.scope}/`,
+    oneTimeCode: (ttlMs, onEnd) => session.codes.mint(ttlMs, onEnd),
     close() {
       closed ??= new Promise<void>((resolve) => {
+        session.codes.closeAll();
         for (const s of session.streams) s.destroy();
         server.close(() => resolve());
         server.closeAllConnections();
@@ -91,16 +134,24 @@ async function listen(server: Server, port: number): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
-/** handle checks a request (guard.ts: Host, Origin, token) and routes it. */
+/** handle checks a request (guard.ts: Host, Origin, scope and session cookie) and routes it. */
 async function handle(s: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!hostAllowed(req.headers.host, s.port))
     return text(res, 403, 'This server only answers to 127.0.0.1 and localhost.');
+  if ((req.url ?? '/').split('?', 1)[0] === OPEN_PATH) return handleOpen(s, req, res);
   if (!originAllowed(req.headers.origin, s.port) || req.headers['sec-fetch-site'] === 'cross-site') {
     return text(res, 403, 'Requests from other sites are refused.');
   }
   const parts = splitPath(req.url ?? '/');
-  if (parts === null || !tokenMatches(parts.token, s.token)) {
-    return text(res, 403, "Open the address that `warren ui` printed: it carries this session's token.");
+  // Any one of the cookies of our name may be ours: a page on another port of this host can
+  // add one of the same name (RFC 6265 §8.6), and that must not lock the window out.
+  const signedIn = cookieValues(req.headers.cookie, SESSION_COOKIE).some((v) => secretMatches(v, s.secret));
+  if (parts === null || !secretMatches(parts.scope, s.scope) || !signedIn) {
+    return text(
+      res,
+      403,
+      'This browser has no session for this window. Open the one-time address that `warren ui` printed, or start `warren ui` again.',
+    );
   }
   const { rest } = parts;
   if (rest.startsWith('api/call/')) return handleCall(s.backend, rest.slice('api/call/'.length), req, res);
@@ -111,7 +162,56 @@ async function handle(s: Session, req: IncomingMessage, res: ServerResponse): Pr
   return sendFile(res, file, req.method === 'HEAD');
 }
 
-/** handleCall answers POST TOKEN/api/call/NAME with the IpcResult of that call. */
+/**
+ * handleOpen redeems a one-time code for the session cookie. The code comes in the query of a
+ * GET (an address a person pastes) or in the form body of a POST (the opener file, so that no
+ * URL carries it). The answer is a page that moves on to the window itself rather than a
+ * redirect: a browser does not send a SameSite=Strict cookie on a redirect that a request
+ * from another site started (RFC 6265bis, "same-site" requests; the opener's POST comes from a
+ * file:// page, which counts as another site), and it does on a navigation this page starts.
+ */
+async function handleOpen(s: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!openerOriginAllowed(req.headers.origin, s.port)) return text(res, 403, 'Requests from other sites are refused.');
+  // A prefetch or prerender of the pasted address would spend the code before the person's
+  // own navigation (Fetch's Sec-Purpose header).
+  if (/prefetch/i.test(String(req.headers['sec-purpose'] ?? req.headers.purpose ?? ''))) {
+    return text(res, 503, 'not for prefetching');
+  }
+  let code: string | null;
+  if (req.method === 'GET') {
+    code = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('code');
+  } else if (req.method === 'POST') {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? ''))
+      return text(res, 415, 'the code comes as a form');
+    const body = await readBody(req, LIMITS.formBytes);
+    if (body === null) return text(res, 413, 'the form is too large');
+    code = new URLSearchParams(body.toString('utf8')).get('code');
+  } else {
+    return text(res, 405, 'GET or POST here');
+  }
+  if (code === null || !s.codes.redeem(code)) {
+    return text(
+      res,
+      403,
+      'This one-time address has been used or has expired. Start `warren ui` again for a new one. ' +
+        'If you did not use it yourself, someone else did: stop `warren ui` (Ctrl-C), which ends every session.',
+    );
+  }
+  const app = `/${s.scope}/`;
+  const page =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta http-equiv="refresh" content="0; url=${app}"><title>Opening Warren…</title></head>` +
+    `<body><p><a href="${app}">Open Warren</a></p></body></html>`;
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Set-Cookie': sessionCookie(s.secret, s.scope),
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(page),
+  });
+  res.end(page);
+}
+
+/** handleCall answers POST /SCOPE/api/call/NAME with the IpcResult of that call. */
 async function handleCall(
   backend: StateSource,
   name: string,
@@ -120,7 +220,7 @@ async function handleCall(
 ): Promise<void> {
   if (req.method !== 'POST') return text(res, 405, 'calls are POST');
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return text(res, 415, 'calls are JSON');
-  const body = await readBody(req);
+  const body = await readBody(req, LIMITS.bodyBytes);
   if (body === null) return text(res, 413, `request bodies are limited to ${LIMITS.bodyBytes} bytes`);
   let arg: unknown;
   try {
@@ -131,7 +231,7 @@ async function handleCall(
   return json(res, 200, await dispatchCall(backend.handlers, name, arg, toProblem));
 }
 
-/** openStream streams `event: state` on GET TOKEN/api/events until the page goes away. */
+/** openStream streams `event: state` on GET /SCOPE/api/events until the page goes away. */
 function openStream(s: Session, req: IncomingMessage, res: ServerResponse): void {
   if (s.streams.size >= LIMITS.maxStreams) return text(res, 503, 'too many windows are open');
   res.writeHead(200, {
@@ -158,10 +258,10 @@ function openStream(s: Session, req: IncomingMessage, res: ServerResponse): void
   });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (!Number.isFinite(declared) || declared > LIMITS.bodyBytes) {
+    if (!Number.isFinite(declared) || declared > limit) {
       resolve(null);
       req.resume();
       return;
@@ -170,7 +270,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > LIMITS.bodyBytes) {
+      if (size > limit) {
         resolve(null);
         req.destroy();
         return;

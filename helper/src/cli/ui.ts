@@ -1,9 +1,9 @@
 // `warren ui`: the browser fallback of the app. It follows the helper through the local API
-// (as the Electron shell does), serves the window on 127.0.0.1 with a token of its own, prints
-// the address and, unless asked not to, opens it in the desktop's browser. It runs until
-// Ctrl-C (SIGINT) or SIGTERM. The window is app code (src-main/web-ui/main.ts), which the
-// helper does not carry: this command finds that program (web-ui-entry.ts) and runs it as a
-// child process, which makes the token and prints the address itself.
+// (as the Electron shell does), serves the window on 127.0.0.1 and opens it in the desktop's
+// browser, or prints a one-time address to open. It runs until Ctrl-C (SIGINT) or SIGTERM. The
+// window is app code (src-main/web-ui/main.ts), which the helper does not carry: this command
+// finds that program (web-ui-entry.ts) and runs it as a child process, which makes the
+// session's secret and one-time codes itself, so none is ever on a command line.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { booleanFlag, EXIT, intFlag, type CliIo, type Command } from './command.js';
@@ -16,14 +16,16 @@ export const uiCommand: Command = {
   summary: 'open the app in a web browser (for desktops without Electron)',
   usage: 'warren ui [--port N] [--no-open] [--socket PATH]',
   details: `
-Serves Warren's window on http://127.0.0.1 and opens it in the browser. The address carries
-a random token made for this run: only someone who has the printed address can use it, and
-the page never sends it anywhere else. The window shows the tunnel and the peers and can
-connect, disconnect, switch exit nodes and enrol, with this user's rights on the helper's
-socket (root or the operator group may change things; others may watch). Stop with Ctrl-C.
+Serves Warren's window on http://127.0.0.1 and opens it in the browser. Only a browser that
+has signed in with a one-time code gets in: the browser is opened on a page only this user
+can read, which hands it a code; with --no-open, or when no browser opens, a one-time
+address is printed (it works once, within 5 minutes). The window shows the tunnel and the
+peers and can connect, disconnect, switch exit nodes and enrol, with this user's rights on
+the helper's socket (root or the operator group may change things; others may watch). Stop
+with Ctrl-C.
 
   --port N         listen on port N (default: a free port)
-  --no-open        print the address only
+  --no-open        print a one-time address instead of opening a browser
   --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
   options: { port: { type: 'string' }, 'no-open': { type: 'boolean' }, socket: { type: 'string' } },
   async run(args, io) {
