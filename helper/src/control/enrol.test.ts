@@ -68,6 +68,20 @@ test('plain http:// without a coordinator key is refused before the enrolment ke
   });
 });
 
+test('a coordinator URL the profile would refuse later (user name, fragment) is refused before the key is used', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const key = await newKey(c);
+    const withUser = c.url.replace('http://', 'http://admin:pw@');
+    await assert.rejects(
+      enrol(options(c, key, dir, { coordinator: withUser, insecure: true })),
+      /user name or password/,
+    );
+    await assert.rejects(enrol(options(c, key, dir, { coordinator: `${c.url}/#x`, insecure: true })), /#fragment/);
+    assert.equal(await uses(c), 0);
+    assert.equal(existsSync(join(dir, 'p.profile')), false);
+  });
+});
+
 test('a coordinator presenting another key than the one given is refused, nothing written', async () => {
   await withCoordinators(async (c, other, dir) => {
     const key = await newKey(c);

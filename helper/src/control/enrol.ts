@@ -156,6 +156,12 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw new Error('--coordinator must be an http:// or https:// URL');
+  // The profile refuses these on every later start (config/validate-coordinator.ts), so an
+  // enrolment that wrote one would consume the key for a system that can never run.
+  if (parsed.username !== '' || parsed.password !== '')
+    throw new Error('--coordinator must not carry a user name or password (USER@HOST); give https://HOST:PORT');
+  if (parsed.hash !== '' || url.length > 256)
+    throw new Error('--coordinator must be https://HOST:PORT, without a #fragment and at most 256 characters');
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key))
     throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
   let expected: Buffer | undefined;
