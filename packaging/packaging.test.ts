@@ -188,6 +188,9 @@ test('systemd restarts a helper that was killed or crashed, soon and not forever
   const interval = secondsOf(one('Unit.StartLimitIntervalSec') ?? '10s');
   assert.ok(burst >= 3, `StartLimitBurst=${burst} allows at least 3 restarts`);
   assert.ok(burst * delay < interval, 'a helper that keeps failing is given up on within StartLimitIntervalSec');
+  // Between restarts and after the last, the record beside the socket says what the killed helper
+  // left; systemd would remove its directory with the stopped service (systemd.exec(5)).
+  assert.equal(one('Service.RuntimeDirectoryPreserve'), 'yes', 'the socket directory outlives the helper');
 });
 
 test("electron-builder.yml is valid against electron-builder's own schema", () => {
