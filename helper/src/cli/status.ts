@@ -3,6 +3,7 @@
 // keeps blocking traffic until it is started again or cleaned up, and that must not go unsaid.
 import { ApiClient, HelperNotRunning } from '../../../src-shared/lib/helper-client/client.js';
 import {
+  foundInRecord,
   helperDownReport,
   leftoverRecordPath,
   readLeftoverRecord,
@@ -70,5 +71,5 @@ function findLeftovers(socketPath: string, args: ParsedArgs, io: CliIo): Found |
   const found = readStateDirLeftovers(stateDir);
   if (found !== 'unreadable') return found;
   if (record === null) return null;
-  return { pid: record.pid, leftovers: record.leftovers, source: 'record', where: leftoverRecordPath(socketPath) };
+  return { ...foundInRecord(record), where: leftoverRecordPath(socketPath) };
 }

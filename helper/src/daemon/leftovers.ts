@@ -4,16 +4,16 @@
 // (src-shared/wire/leftovers.ts). The state directory stays root-only, since stored maps and
 // the like live there; the record carries only these facts, so that the app, run by a user
 // without root, can tell that person what a crashed helper left and what to do.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { leftoverRecordPath, type Found } from '../../../src-shared/lib/helper-client/leftovers.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { LEFTOVER_RECORD_VERSION, type LeftoverRecord, type Leftovers } from '../../../src-shared/wire/leftovers.js';
-import { readDnsState } from '../dns/split/state.js';
-import { readExitNodeState } from '../exitnode/state.js';
-import { readFullTunnelState } from '../router/full-tunnel.js';
-import { readState } from './state-file.js';
+import { dnsStatePath, readDnsState } from '../dns/split/state.js';
+import { exitNodeStatePath, readExitNodeState } from '../exitnode/state.js';
+import { fullTunnelStatePath, readFullTunnelState } from '../router/full-tunnel.js';
+import { readState, statePath } from './state-file.js';
 
 /** readStateDirLeftovers returns what stateDir records (nothing when it does not exist), or
  * 'unreadable' when this user may not read it (it is root-only). */
@@ -42,7 +42,25 @@ export function readStateDirLeftovers(stateDir: string): Found | 'unreadable' {
   };
   // The pids of one helper's files agree; a file without one (0) says nothing.
   const pid = [helper?.pid, dns?.pid, exit?.pid, ft?.pid].find((p) => typeof p === 'number' && p > 0) ?? null;
-  return { pid, leftovers, source: 'state-dir', where: stateDir };
+  return { pid, leftovers, source: 'state-dir', where: stateDir, at: newestMtime(stateDir) };
+}
+
+// newestMtime is when the newest state file was written (Unix ms), or null when there is none.
+function newestMtime(stateDir: string): number | null {
+  let newest: number | null = null;
+  for (const path of [
+    statePath(stateDir),
+    dnsStatePath(stateDir),
+    exitNodeStatePath(stateDir),
+    fullTunnelStatePath(stateDir),
+  ]) {
+    try {
+      newest = Math.max(newest ?? 0, statSync(path).mtimeMs);
+    } catch {
+      // absent: says nothing
+    }
+  }
+  return newest;
 }
 
 /** writeLeftoverRecord writes the record beside socketPath from what stateDir records now,

@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
+  NO_LEFTOVERS,
   helperDownMessage,
   leftoverEffects,
   hasLeftovers,
@@ -71,30 +72,56 @@ export function adapterExists(name: string): boolean | null {
   return existsSync(join('/sys/class/net', name));
 }
 
-/** Found is what a state directory or a record says: whose changes remain, and which. */
+/** Found is what a state directory or a record says: whose changes remain, and which, and
+ * when it was last written (Unix ms; null if unknown). */
 export interface Found {
   pid: number | null;
   leftovers: Leftovers;
   source: 'state-dir' | 'record';
   where: string;
+  at: number | null;
+}
+
+/** bootTimeMs is when this Linux machine booted (btime in /proc/stat, proc(5)), or null elsewhere. */
+export function bootTimeMs(): number | null {
+  try {
+    const m = /^btime (\d{1,15})$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m === null ? null : Number(m[1]) * 1000;
+  } catch {
+    return null;
+  }
+}
+
+/** afterReboot is what of a record written before the last boot can still be in place: only
+ * files. Routing rules, nftables tables, sysctls, the adapter and systemd-resolved's link
+ * settings live in the kernel or in memory and went with the reboot; a resolv.conf line did not. */
+export function afterReboot(l: Leftovers): Leftovers {
+  return { ...NO_LEFTOVERS, dns: l.dns?.kind === 'resolv.conf' ? l.dns : null };
 }
 
 /** helperDownReport judges what was found (null: nothing readable) against the running system:
  * whether the recorded helper still runs and whether its adapter is still there. */
-export function helperDownReport(found: Found | null, notRunning = 'the helper is not running'): HelperDownReport {
+export function helperDownReport(
+  found: Found | null,
+  notRunning = 'the helper is not running',
+  bootMs: number | null = bootTimeMs(),
+): HelperDownReport {
+  // What was recorded before this boot is judged by what survives a reboot, and its pid is
+  // someone else's now.
+  const stale = found !== null && found.at !== null && bootMs !== null && found.at < bootMs;
   const report: Omit<HelperDownReport, 'message'> = {
     running: false,
     stop: 'unknown',
     pid: found?.pid ?? null,
     source: found?.source ?? null,
     where: found?.where ?? null,
-    leftovers: found?.leftovers ?? null,
+    leftovers: found === null ? null : stale ? afterReboot(found.leftovers) : found.leftovers,
     adapterPresent: null,
     effects: [],
   };
-  if (found !== null) {
-    const l = found.leftovers;
-    const alive = found.pid !== null && processIsWarren(found.pid);
+  if (report.leftovers !== null) {
+    const l = report.leftovers;
+    const alive = !stale && report.pid !== null && processIsWarren(report.pid);
     report.adapterPresent = l.adapter === null ? null : adapterExists(l.adapter);
     report.stop = !hasLeftovers(l) ? 'clean' : alive ? 'unanswered' : 'left-changes';
     report.effects = leftoverEffects(l, report.adapterPresent, !alive);
@@ -105,7 +132,10 @@ export function helperDownReport(found: Found | null, notRunning = 'the helper i
 /** helperDownFromRecord is the report an unprivileged caller can make: from the record alone. */
 export function helperDownFromRecord(socketPath: string): HelperDownReport {
   const r = readLeftoverRecord(socketPath);
-  return helperDownReport(
-    r === null ? null : { pid: r.pid, leftovers: r.leftovers, source: 'record', where: leftoverRecordPath(socketPath) },
-  );
+  return helperDownReport(r === null ? null : { ...foundInRecord(r), where: leftoverRecordPath(socketPath) });
+}
+
+/** foundInRecord is what a record says, as Found without its path. */
+export function foundInRecord(r: LeftoverRecord): Omit<Found, 'where'> {
+  return { pid: r.pid, leftovers: r.leftovers, source: 'record', at: r.updatedAt };
 }
