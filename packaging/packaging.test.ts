@@ -161,6 +161,38 @@ test("the unit runs the packaged launcher with the helper's paths and keeps what
   for (const [key, bad] of forbidden) assert.ok(!bad.test(one(key) ?? ''), `${key}=${one(key)} breaks the helper`);
 });
 
+// secondsOf reads a systemd time span as the unit writes it: "2s", "500ms", "1min", or bare seconds.
+function secondsOf(v: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m)?$/.exec(v ?? '');
+  if (m === null) return NaN;
+  const unit = m[2] ?? 's';
+  return Number(m[1]) * (unit === 'ms' ? 0.001 : unit === 'min' || unit === 'm' ? 60 : 1);
+}
+
+test('systemd restarts a helper that was killed or crashed, soon and not forever', () => {
+  // A killed helper (SIGKILL, OOM) leaves its kill switch and DNS in place until it runs again
+  // (docs/install.md); systemd.service(5): on-failure restarts after an unclean signal or exit.
+  const unit = parseUnitFile(read('packaging/linux/warren-helper.service'));
+  const one = (k: string): string | undefined => unit.get(k)?.at(-1);
+  assert.match(
+    one('Service.Restart') ?? '',
+    /^(on-failure|on-abnormal|always)$/,
+    'Restart= brings a killed helper back',
+  );
+  const delay = secondsOf(one('Service.RestartSec'));
+  assert.ok(delay >= 1 && delay <= 10, `RestartSec=${one('Service.RestartSec')}: between 1 s and 10 s`);
+  for (const key of ['Service.SuccessExitStatus', 'Service.RestartPreventExitStatus'])
+    assert.doesNotMatch(one(key) ?? '', /KILL|ABRT|SEGV|\b9\b/, `${key} must not count a kill as success`);
+  // The start limit stops a profile that keeps failing, but lets a few restarts through first.
+  const burst = Number(one('Unit.StartLimitBurst') ?? '5');
+  const interval = secondsOf(one('Unit.StartLimitIntervalSec') ?? '10s');
+  assert.ok(burst >= 3, `StartLimitBurst=${burst} allows at least 3 restarts`);
+  assert.ok(burst * delay < interval, 'a helper that keeps failing is given up on within StartLimitIntervalSec');
+  // Between restarts and after the last, the record beside the socket says what the killed helper
+  // left; systemd would remove its directory with the stopped service (systemd.exec(5)).
+  assert.equal(one('Service.RuntimeDirectoryPreserve'), 'yes', 'the socket directory outlives the helper');
+});
+
 test("electron-builder.yml is valid against electron-builder's own schema", () => {
   const schema = JSON.parse(read('node_modules/app-builder-lib/scheme.json')) as object;
   const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../src-shared/wire/status.js';
@@ -15,6 +16,10 @@ import { TunnelControl } from '../helper/src/daemon/tunnel.js';
 import type { AdminKey, CreatedKey } from '../coordinator/src/api/admin-types.js';
 import { startTestCoordinator } from '../coordinator/src/testing/testing.js';
 import { keyFingerprint } from '../src-shared/lib/fingerprint.js';
+import { writeLeftoverRecord } from '../helper/src/daemon/leftovers.js';
+import { writeDnsState } from '../helper/src/dns/split/state.js';
+import { writeFullTunnelState } from '../helper/src/router/full-tunnel.js';
+import { trayModel } from './tray-state.js';
 import {
   ApiError,
   HelperNotRunning,
@@ -273,5 +278,45 @@ test('enrol from the app: plain http:// needs the coordinator key or the insecur
     await helper.close();
     await c.dispose();
     await other.dispose();
+  }
+});
+
+test('a helper that was killed with its full tunnel, kill switch and DNS in place: the app says so and what to do', async () => {
+  const socketPath = join(dir, 'killed', 'warren.sock');
+  const stateDir = join(dir, 'killed', 'state');
+  mkdirSync(stateDir, { recursive: true });
+  // A pid that surely no longer runs: that of a process that has exited.
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+  // The state files a killed helper leaves, and the readable record as the helper keeps it.
+  writeFullTunnelState(stateDir, {
+    adapter: 'wkill0',
+    table: 'warren_ft_wkill0',
+    srcValidMark: '0',
+    killSwitch: true,
+    pid: deadPid,
+  });
+  writeDnsState(stateDir, { kind: 'resolv.conf', path: '/etc/resolv.conf', address: '100.64.0.1', pid: deadPid });
+  assert.ok(writeLeftoverRecord(socketPath, stateDir, null) !== null);
+
+  const b = new AppBackend({ socketPath, subscribe: { initialBackoffMs: 30, maxBackoffMs: 60 } });
+  b.start();
+  try {
+    const down = await until(b, 'helper stopped', (s) => s.problem?.code === 'helper-stopped');
+    const p = down.problem!;
+    assert.equal(p.title, 'Helper stopped; the kill switch is holding traffic');
+    assert.match(p.message, new RegExp(`stopped without undoing its changes \\(pid ${deadPid} is gone\\)`));
+    assert.match(p.message, /full tunnel with the kill switch on: .*blocked \(fail-closed\)/);
+    assert.match(p.message, /DNS pointing at Warren's nameserver 100\.64\.0\.1/);
+    assert.match(p.message, /Run `sudo warren cleanup` to remove them, or start the helper \(`sudo warren start`\)/);
+    assert.match(trayModel(down).tooltip, /^Warren: Helper stopped; the kill switch is holding traffic$/);
+
+    // `warren cleanup` rewrites the record with nothing left: the app says "not running" again.
+    rmSync(stateDir, { recursive: true });
+    mkdirSync(stateDir);
+    assert.ok(writeLeftoverRecord(socketPath, stateDir, null) !== null);
+    const clean = await until(b, 'helper not running', (s) => s.problem?.code === 'helper-not-running');
+    assert.doesNotMatch(clean.problem!.message, /kill switch|cleanup/);
+  } finally {
+    b.stop();
   }
 });

@@ -13,14 +13,17 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../src-shared/lib/helper-client/client.js';
+import { helperDownFromRecord } from '../src-shared/lib/helper-client/leftovers.js';
 import {
   fromStatus,
+  helperStoppedProblem,
   initialAppState,
   type AppState,
   type ExitChoice,
   type Problem,
 } from '../src-shared/wire/app-state.js';
 import { enrolKeyProblem, type IpcHandlers, type WhyView } from '../src-shared/wire/ipc-schema.js';
+import type { HelperDownReport } from '../src-shared/wire/leftovers.js';
 import type { Status } from '../src-shared/wire/status.js';
 
 /** AppBackendOptions: the helper's socket, and test seams. */
@@ -29,15 +32,22 @@ export interface AppBackendOptions {
   client?: ApiClient;
   now?: () => number;
   subscribe?: SubscribeOptions;
+  /** helperDown says what a helper that does not answer left behind (default: the readable
+   * record beside its socket, src-shared/wire/leftovers.ts). */
+  helperDown?: (socketPath: string) => HelperDownReport;
 }
 
 /** EnrolRefused is an enrolment main refuses before asking the helper (enrolKeyProblem). */
 export class EnrolRefused extends Error {}
 
-/** toProblem words any failure of a call to the helper. */
-export function toProblem(e: unknown): Problem {
+/** toProblem words any failure of a call to the helper. When the helper does not run,
+ * helperDown says what it left on the machine: a kill switch or DNS still in place is the
+ * problem then, not merely that the helper is down. */
+export function toProblem(e: unknown, helperDown?: (socketPath: string) => HelperDownReport): Problem {
   if (e instanceof EnrolRefused) return { code: 'bad-request', message: e.message };
   if (e instanceof HelperNotRunning) {
+    const stopped = helperDown ? helperStoppedProblem(helperDown(e.socketPath)) : null;
+    if (stopped !== null) return stopped;
     return {
       code: 'helper-not-running',
       message:
@@ -191,7 +201,8 @@ export class AppBackend {
   private onError(e: ApiClientError, retryInMs: number): void {
     // A stale picture is worse than none: "Connected" must not stay on screen once the helper
     // is gone, so the tunnel and peers are cleared until it answers again.
-    this.set({ link: 'down', problem: toProblem(e), retryInMs, tunnel: null, peers: [], access: null });
+    const problem = toProblem(e, this.opts.helperDown ?? helperDownFromRecord);
+    this.set({ link: 'down', problem, retryInMs, tunnel: null, peers: [], access: null });
   }
 
   private apply(status: Status): void {

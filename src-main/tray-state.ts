@@ -39,6 +39,8 @@ export function trayIcon(s: AppState): TrayIcon {
 /** headline is the one line that says how things stand. */
 export function headline(s: AppState): string {
   if (s.link === 'down') {
+    // A helper that stopped and left its kill switch holding traffic is the headline itself.
+    if (s.problem?.code === 'helper-stopped') return s.problem.title ?? 'The helper stopped and left changes behind';
     return s.problem?.code === 'helper-not-running' ? 'The helper is not running' : 'Cannot reach the helper';
   }
   if (s.link === 'starting' || s.tunnel === null) return 'Starting…';

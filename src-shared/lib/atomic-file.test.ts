@@ -82,6 +82,21 @@ test('writeFileAtomic gives the new file the mode asked for (through the umask, 
   });
 });
 
+test('writeFileAtomic with exactMode gives the file exactly that mode, also under umask 077', () => {
+  withDir((dir) => {
+    const old = process.umask(0o077);
+    try {
+      const p = join(dir, 'warren.state.json');
+      writeFileAtomic(p, 'readable', { mode: 0o644, exactMode: true });
+      assert.equal(statSync(p).mode & 0o777, 0o644);
+      writeFileAtomic(p, 'through the umask', { mode: 0o644 });
+      assert.equal(statSync(p).mode & 0o777, 0o600);
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
 test('writeFileAtomic passes on a failed rename with its error code and removes its temporary file', () => {
   withDir((dir) => {
     const p = join(dir, 'taken');

@@ -6,6 +6,7 @@
 import {
   closeSync,
   constants,
+  fchmodSync,
   fsyncSync,
   linkSync,
   mkdirSync,
@@ -18,10 +19,14 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
-/** AtomicWriteOptions: mode of the new file (0600 by default); overwrite false refuses to
- * replace an existing file, atomically (link(2) fails with EEXIST instead of a check-then-write). */
+/** AtomicWriteOptions: mode of the new file (0600 by default), through the umask like open(2)
+ * unless exactMode; overwrite false refuses to replace an existing file, atomically (link(2)
+ * fails with EEXIST instead of a check-then-write). */
 export interface AtomicWriteOptions {
   mode?: number;
+  /** exactMode gives the file exactly mode, whatever the umask: for a file other users must
+   * read although the writer runs under a strict umask (the helper's unit sets UMask=0077). */
+  exactMode?: boolean;
   overwrite?: boolean;
 }
 
@@ -44,6 +49,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
     opts.mode ?? 0o600,
   );
   try {
+    // fchmod before the content: the file never has another mode once it carries data.
+    if (opts.exactMode) fchmodSync(fd, opts.mode ?? 0o600);
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);

@@ -1,7 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Status } from './status.js';
-import { canChange, exitChoices, fromStatus, inCidr, initialAppState, virtualIpOf } from './app-state.js';
+import {
+  canChange,
+  exitChoices,
+  fromStatus,
+  helperStoppedProblem,
+  inCidr,
+  initialAppState,
+  virtualIpOf,
+} from './app-state.js';
+import {
+  helperDownMessage,
+  leftoverEffects,
+  NO_LEFTOVERS,
+  type HelperDownReport,
+  type Leftovers,
+} from './leftovers.js';
 import { formatAge, formatBytes, formatPath } from './format.js';
 
 const NOW = 1_700_000_100_000;
@@ -198,4 +213,44 @@ test('formatBytes and formatAge', () => {
     [NOW + 5000, '0 s ago'],
   ];
   for (const [t, want] of ages) assert.equal(formatAge(t, NOW), want, String(t));
+});
+
+test('helperStoppedProblem: leftovers of a helper that is gone are the problem, with the way out', () => {
+  const report = (stop: HelperDownReport['stop'], l: Leftovers, adapterPresent: boolean | null = false) => {
+    const r: Omit<HelperDownReport, 'message'> = {
+      running: false,
+      stop,
+      pid: 4242,
+      source: 'record',
+      where: '/run/warren/warren.state.json',
+      leftovers: l,
+      adapterPresent,
+      effects: leftoverEffects(l, adapterPresent),
+    };
+    return { ...r, message: helperDownMessage(r, 'not running') };
+  };
+  const ks = { ...NO_LEFTOVERS, adapter: 'warren0', fullTunnel: { killSwitch: true } };
+  const p = helperStoppedProblem(report('left-changes', ks));
+  assert.equal(p?.code, 'helper-stopped');
+  assert.equal(p?.title, 'Helper stopped; the kill switch is holding traffic');
+  assert.match(p?.message ?? '', /\(pid 4242 is gone\)\. It left a full tunnel with the kill switch on/);
+  assert.match(p?.message ?? '', /`sudo warren cleanup`.*`sudo warren start`/);
+
+  const dns = {
+    ...NO_LEFTOVERS,
+    dns: { kind: 'resolv.conf' as const, path: '/etc/resolv.conf', address: '100.64.0.1' },
+  };
+  assert.equal(
+    helperStoppedProblem(report('left-changes', dns))?.title,
+    'Helper stopped; DNS still points at its nameserver',
+  );
+  const exit = { ...NO_LEFTOVERS, exitNode: { table: 'warren_exit_w0', ipForward: '0' as const } };
+  assert.equal(helperStoppedProblem(report('left-changes', exit))?.title, 'Helper stopped and left changes behind');
+
+  // Nothing that still changes the machine (the adapter went with the process), a clean stop, a
+  // helper still running, or no record: plain "not running" stays the caller's to say.
+  assert.equal(helperStoppedProblem(report('left-changes', { ...NO_LEFTOVERS, adapter: 'warren0' })), null);
+  assert.equal(helperStoppedProblem(report('clean', NO_LEFTOVERS)), null);
+  assert.equal(helperStoppedProblem(report('unanswered', ks)), null);
+  assert.equal(helperStoppedProblem(null), null);
 });

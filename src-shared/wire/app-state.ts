@@ -1,6 +1,7 @@
 // The app's domain model (DESIGN.md convention 5): what the renderer and the tray show, made
 // from the helper's wire Status in exactly one place (fromStatus). The renderer never sees a
 // Status; when the wire changes, only this file follows. No Node or DOM imports here.
+import { joinPhrases, type HelperDownReport } from './leftovers.js';
 import type { CoordinatorSummary, PeerPath, PeerStatus, Status, TunnelState } from './status.js';
 
 export type { TunnelState } from './status.js';
@@ -15,6 +16,7 @@ export type LinkState = 'starting' | 'up' | 'down';
 /** ProblemCode names what keeps the app from the helper, or an action that failed. */
 export type ProblemCode =
   | 'helper-not-running'
+  | 'helper-stopped'
   | 'permission-denied'
   | 'untrusted-socket'
   | 'forbidden'
@@ -28,6 +30,32 @@ export type ProblemCode =
 export interface Problem {
   code: ProblemCode;
   message: string;
+  /** title is a one-line headline where the code alone says too little ('helper-stopped'). */
+  title?: string;
+}
+
+/** helperStoppedProblem words what a helper that is gone left on the machine (the report of
+ * src-shared/lib/helper-client/leftovers.ts), or returns null when it left nothing that still
+ * changes the machine, so the caller says "not running" as usual. A kill switch still in place
+ * keeps the machine offline (fail-closed, as it should), so the person must hear that, and the
+ * two ways out: start the helper, which undoes the changes first, or `warren cleanup`. */
+export function helperStoppedProblem(r: HelperDownReport | null): Problem | null {
+  if (r === null || r.stop !== 'left-changes' || r.effects.length === 0) return null;
+  const l = r.leftovers;
+  const title =
+    l?.fullTunnel?.killSwitch === true
+      ? 'Helper stopped; the kill switch is holding traffic'
+      : l?.dns?.kind === 'resolv.conf'
+        ? 'Helper stopped; DNS still points at its nameserver'
+        : 'Helper stopped and left changes behind';
+  return {
+    code: 'helper-stopped',
+    title,
+    message:
+      `The Warren helper stopped without undoing its changes${r.pid === null ? '' : ` (pid ${r.pid} is gone)`}. ` +
+      `It left ${joinPhrases(r.effects)}. Run \`sudo warren cleanup\` to remove them, or start the helper ` +
+      '(`sudo warren start`), which removes them before it connects again; this window reconnects by itself.',
+  };
 }
 
 /** Access is what the helper says this user may do. */

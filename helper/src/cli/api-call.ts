@@ -14,22 +14,27 @@ export async function callHelper<T>(socketPath: string, fn: (c: ApiClient) => Pr
   try {
     return await fn(new ApiClient(socketPath));
   } catch (e) {
-    if (e instanceof HelperNotRunning) {
-      throw new CliError(
-        `warren: ${e.message}; start it with \`warren start\` (the service) or \`warren run\``,
-        1,
-        true,
-      );
-    }
-    if (e instanceof PermissionDenied) {
-      throw new CliError(
-        `warren: permission denied on ${socketPath}; run as root or as a member of the operator group`,
-        1,
-        true,
-      );
-    }
-    if (e instanceof UntrustedSocket) throw new CliError(`warren: ${e.message}`, 1, true);
-    if (e instanceof ApiError) throw new CliError(`warren: ${e.message}`, 1, true);
-    throw e;
+    throw cliErrorOf(e, socketPath);
   }
+}
+
+/** cliErrorOf words a client error as the CLI does; anything else is returned as it is. */
+export function cliErrorOf(e: unknown, socketPath: string): unknown {
+  if (e instanceof HelperNotRunning) {
+    return new CliError(
+      `warren: ${e.message}; start it with \`warren start\` (the service) or \`warren run\``,
+      1,
+      true,
+    );
+  }
+  if (e instanceof PermissionDenied) {
+    return new CliError(
+      `warren: permission denied on ${socketPath}; run as root or as a member of the operator group`,
+      1,
+      true,
+    );
+  }
+  if (e instanceof UntrustedSocket) return new CliError(`warren: ${e.message}`, 1, true);
+  if (e instanceof ApiError) return new CliError(`warren: ${e.message}`, 1, true);
+  return e;
 }

@@ -4,12 +4,14 @@
 // uninstall scripts run it after stopping the service; a person can run it after a crash.
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { ApiServerError, assertNoHelperRunning } from '../api/server.js';
+import { writeLeftoverRecord } from '../daemon/leftovers.js';
 import { recoverFromCrash, statePath } from '../daemon/state-file.js';
 import { recoverSplitDns, type SplitDnsEnv } from '../dns/split/index.js';
 import { dnsStatePath } from '../dns/split/state.js';
 import { recoverExitNode, type ExitNodeEnv } from '../exitnode/index.js';
 import { exitNodeStatePath } from '../exitnode/state.js';
 import { fullTunnelStatePath, recoverFullTunnel } from '../router/full-tunnel.js';
+import { leftoverRecordPath } from '../../../src-shared/lib/helper-client/leftovers.js';
 import { createLogger, type Logger } from '../../../src-shared/lib/log.js';
 import { CliError, EXIT, type Command } from './command.js';
 import { resolvePath } from './paths.js';
@@ -75,6 +77,12 @@ export async function cleanup(opts: CleanupOptions): Promise<CleanupReport> {
       errors.push(`${what}: ${(e as Error).message}`);
     }
   }
+  try {
+    // The readable record beside the socket says what is left now, for the app and `warren status`.
+    writeLeftoverRecord(opts.socketPath, opts.stateDir, null);
+  } catch (e) {
+    opts.log.warn(`could not update ${leftoverRecordPath(opts.socketPath)}: ${(e as Error).message}`);
+  }
   return { found, left: present(), staleSocket: removeStaleSocket(opts.socketPath), errors };
 }
 
@@ -96,7 +104,8 @@ export const cleanupCommand: Command = {
   usage: 'warren cleanup [--state-dir DIR] [--socket PATH]',
   details: `
 Undoes what the state directory records and no running helper owns any more: the adapter and
-its routes, the split-DNS change, the exit node's nftables table and ip_forward setting. It
+its routes, the split-DNS change, the exit node's nftables table and ip_forward setting, a full
+tunnel's routing rules and kill switch. It
 refuses while a helper answers on the socket. Needs root. The uninstallers run it; run it
 yourself after a helper was killed and did not restart.
 

@@ -361,11 +361,13 @@ test('status talks to the helper over the socket', async () => {
   } finally {
     await server.close();
   }
-  const down = await cli(['status', '--socket', socketPath]);
+  // No helper, and a state directory that records nothing: nothing of it is left.
+  const down = await cli(['status', '--socket', socketPath, '--state-dir', join(dir, 'no-state')]);
   assert.equal(down.code, 1);
   assert.equal(
     down.err,
-    `warren: the helper is not running (no socket at ${socketPath}); start it with \`warren start\` (the service) or \`warren run\`\n`,
+    `warren: the helper is not running (no socket at ${socketPath}), and nothing of it is left on this machine. ` +
+      'Start it with `sudo warren start` (the service) or `sudo warren run`\n',
   );
 });
 

@@ -1,7 +1,7 @@
 // Watch: the helper keeps one server-sent-events stream open to the coordinator and hears about
-// every new map at once (docs/coordinator.md, "Network maps"). It reconnects with capped, jittered backoff; a
-// stream that stays silent past two missed pings is treated as dead. Events are parsed by the
-// bounded SseParser: the coordinator is trusted for maps only after their signature checks.
+// every new map at once (docs/coordinator.md, "Network maps"). It reconnects with capped, jittered backoff
+// (retryDelayMs); a stream that stays silent past two missed pings is treated as dead. Events are parsed by
+// the bounded SseParser: the coordinator is trusted for maps only after their signature checks.
 import type { IncomingMessage } from 'node:http';
 import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
@@ -10,7 +10,30 @@ import { SseParser } from '../../../src-shared/lib/sse.js';
 /** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
 const WATCH_SILENCE_MS = 40_000;
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 15_000;
+/** UNREACHABLE_MAX_MS caps the wait while nothing answers for the coordinator (refused, reset,
+ * timed out, a lost stream, a proxy's 502/503/504): a dial that fails costs a stopped server
+ * nothing, and a low cap means a helper redials within 1.5 s of the coordinator's return however
+ * long the outage was; the jitter spreads a fleet's return over that window. */
+const UNREACHABLE_MAX_MS = 1_500;
+/** REFUSED_MAX_MS caps it while the coordinator itself refuses (rate-limited, pending approval,
+ * revoked, a server error): dialling sooner gets the same answer and costs it a signature check. */
+const REFUSED_MAX_MS = 15_000;
+
+/** retryDelayMs is the wait before redial number attempt (0 after a success): BACKOFF_MIN_MS
+ * doubling to the cap for how the last attempt failed, with equal jitter (half fixed, half
+ * random), so the first redials come within 250, 500 and 1000 ms. */
+export function retryDelayMs(attempt: number, refused: boolean, random: () => number = Math.random): number {
+  const cap = refused ? REFUSED_MAX_MS : UNREACHABLE_MAX_MS;
+  const wait = Math.min(cap, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 10));
+  return wait / 2 + random() * (wait / 2);
+}
+
+// refusedByCoordinator: an answer with the coordinator's own error code, or any other status that
+// is not a gateway saying the server behind it is down.
+function refusedByCoordinator(e: unknown): boolean {
+  if (!(e instanceof ControlHttpError) || e.status === 0) return false;
+  return e.code !== 'http-error' || ![502, 503, 504].includes(e.status);
+}
 
 /** WatchHandlers receive what the stream says and how the connection is doing. */
 export interface WatchHandlers {
@@ -53,16 +76,18 @@ export class Watch {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       let reason = 'the stream ended';
+      let refused = false;
       try {
         await this.once();
       } catch (e) {
         reason = (e as Error).message;
+        refused = refusedByCoordinator(e);
       }
       if (this.stopped) return;
       this.h.onConnection(false, reason);
-      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt++, 10));
+      const wait = retryDelayMs(this.attempt++, refused);
       await new Promise<void>((r) => {
-        this.timer = setTimeout(r, wait / 2 + Math.random() * (wait / 2));
+        this.timer = setTimeout(r, wait);
       });
     }
   }

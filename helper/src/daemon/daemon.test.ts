@@ -5,8 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
+import { leftoverRecordPath, readLeftoverRecord } from '../../../src-shared/lib/helper-client/leftovers.js';
+import { NO_LEFTOVERS } from '../../../src-shared/wire/leftovers.js';
+import { writeDnsState } from '../dns/split/state.js';
 import { FAKE_LAN, FAKE_LAN_ADDRESS } from '../exitnode/exitnode-fake.js';
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { Daemon, StepError } from './index.js';
@@ -18,6 +21,7 @@ const EXITS = { ExitNode: { ProvidesRoutes: ['10.9.0.0/24'], AvailableRoutes: { 
 
 const ALL_STEPS = [
   'local API',
+  'leftover record',
   'UDP socket',
   'adapter',
   'state record',
@@ -63,6 +67,38 @@ test('the steps start in order and stop in reverse, across every OS seam', async
   assert.equal(env.router.routes.size, 0);
   assert.equal(env.exitNode.active.size, 0);
   assert.equal(env.splitDns.active.size, 0);
+});
+
+test('a record beside the socket that every user may read follows the state files, and a clean stop records nothing left', async (t) => {
+  const box = new Sandbox();
+  t.after(() => box.remove());
+  const d = new Daemon(box.options(staticProfile()), fakeEnv());
+  await d.start();
+  const running = readLeftoverRecord(box.socketPath);
+  assert.ok(running !== null, 'a record is there while the helper runs');
+  assert.equal(statSync(leftoverRecordPath(box.socketPath)).mode & 0o777, 0o644);
+  assert.deepEqual(
+    [running.pid, running.stateDir, running.leftovers],
+    [process.pid, box.stateDir, { ...NO_LEFTOVERS, adapter: 'wtest0' }],
+  );
+  // A change the daemon announces brings the record up to date with the state files.
+  writeDnsState(box.stateDir, {
+    kind: 'resolv.conf',
+    path: '/etc/resolv.conf',
+    address: '100.64.0.1',
+    pid: process.pid,
+  });
+  d.state.changes.notify();
+  const changed = readLeftoverRecord(box.socketPath);
+  assert.ok(changed !== null);
+  assert.deepEqual(changed.leftovers.dns, { kind: 'resolv.conf', path: '/etc/resolv.conf', address: '100.64.0.1' });
+
+  await d.stop();
+  const stopped = readLeftoverRecord(box.socketPath);
+  assert.ok(stopped !== null, 'the record outlives the helper');
+  // The fake split DNS does not remove the state file the test wrote; the real one would.
+  assert.deepEqual(stopped.leftovers, { ...NO_LEFTOVERS, dns: changed.leftovers.dns });
+  assert.equal(existsSync(statePath(box.stateDir)), false);
 });
 
 test('the typed state holds what each step produced, and status reports it', async (t) => {

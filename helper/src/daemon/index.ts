@@ -1,8 +1,8 @@
 // runDaemon: the helper's main job. It brings the helper up as a list of steps, each of which
-// can be undone (steps.ts: the local API, crash recovery, the UDP socket, the adapter, the
-// state record, the firewall, the device, exit nodes, DNS, the proxies, NAT traversal and the
-// coordinator), runs until SIGTERM/SIGINT, and undoes the steps in reverse. If a step fails,
-// the steps before it are undone, so the machine is never left half-configured.
+// can be undone (steps.ts: the local API, crash recovery, the leftover record, the UDP socket,
+// the adapter, the state record, the firewall, the device, exit nodes, DNS, the proxies, NAT
+// traversal and the coordinator), runs until SIGTERM/SIGINT, and undoes the steps in reverse.
+// If a step fails, the steps before it are undone, so the machine is never left half-configured.
 import type { Profile } from '../config/schema.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { systemEnv, type DaemonEnv } from './env.js';
@@ -47,7 +47,10 @@ export class Daemon {
   /** start runs every step; on a failure it undoes the started ones and throws StepError. */
   async start(): Promise<void> {
     const { opts, state } = this;
-    await this.lifecycle.start(daemonSteps({ ...opts, env: this.env, state, updates: this.updates }));
+    // The leftover record follows each step too: a crash between two steps leaves it true.
+    await this.lifecycle.start(daemonSteps({ ...opts, env: this.env, state, updates: this.updates }), () =>
+      state.leftovers?.sync(),
+    );
     state.ready = true;
     state.changes.notify();
     opts.log.info(

@@ -37,8 +37,9 @@ export class Lifecycle {
     return this.undos.map((u) => u.step);
   }
 
-  /** start runs the steps in order; on a failure it undoes the started ones and throws StepError. */
-  async start(steps: readonly Step[]): Promise<void> {
+  /** start runs the steps in order; on a failure it undoes the started ones and throws StepError.
+   * afterEach runs after every step that started. */
+  async start(steps: readonly Step[], afterEach: () => void = () => undefined): Promise<void> {
     for (const step of steps) {
       let undo: Undo | null;
       try {
@@ -48,6 +49,7 @@ export class Lifecycle {
         throw new StepError(step.name, e instanceof Error ? e : new Error(String(e)));
       }
       if (undo !== null) this.undos.push({ step: step.name, undo });
+      afterEach();
     }
   }
 

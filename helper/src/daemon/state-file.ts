@@ -1,8 +1,8 @@
 // The helper's state file records what a running helper has set up on the machine, so that
 // after a crash (kill -9, power loss) the next start removes exactly that and nothing else.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonState, removeQuietly, writeJsonState } from '../../../src-shared/lib/atomic-file.js';
+import { processIsWarren } from '../../../src-shared/lib/helper-client/leftovers.js';
 import { systemTun, type TunDriver } from '../tun/index.js';
 import { systemRouter, type Router } from '../router/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -20,17 +20,6 @@ const FILE = 'helper.json';
 /** statePath is the state file inside the state directory. */
 export function statePath(stateDir: string): string {
   return join(stateDir, FILE);
-}
-
-/** processIsWarren says whether pid is alive and is a Warren helper (not a recycled pid). */
-function processIsWarren(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('warren') || cmdline.includes('cli/main');
-  } catch {
-    return false;
-  }
 }
 
 /** readState returns the recorded state, or null if there is none or it is unreadable. */

@@ -12,6 +12,7 @@ import type { Logger } from '../../../src-shared/lib/log.js';
 import { ChangeNotifier } from './changes.js';
 import type { DnsRuntime } from './dns-runtime.js';
 import type { ExitRuntime } from './exit-runtime.js';
+import type { LeftoverRecorder } from './leftovers.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
 import { TunnelControl } from './tunnel.js';
@@ -42,6 +43,8 @@ export interface DaemonState {
   /** nat and control are set in coordinated mode only. */
   nat: NatRuntime | null;
   control: ControlRuntime | null;
+  /** leftovers keeps the readable record of what the state files say (from crash recovery on). */
+  leftovers: LeftoverRecorder | null;
 }
 
 /** newDaemonState is the state before the first step. */
@@ -71,6 +74,7 @@ export function newDaemonState(o: {
     proxies: null,
     nat: null,
     control: null,
+    leftovers: null,
   };
 }
 

@@ -1,7 +1,7 @@
 // The helper's lifecycle steps, in the order they start (docs/architecture.md, "Lifecycle"):
-// the local API, crash recovery, the UDP socket, the adapter, the state record, the firewall,
-// the device, exit nodes, DNS, the proxies and, in coordinated mode, NAT traversal and the
-// coordinator (steps-control.ts). Each step records what it produced in the DaemonState and
+// the local API, crash recovery, the leftover record, the UDP socket, the adapter, the state
+// record, the firewall, the device, exit nodes, DNS, the proxies and, in coordinated mode, NAT
+// traversal and the coordinator (steps-control.ts). Each step records what it produced in the DaemonState and
 // returns its undo; lifecycle.ts undoes them in reverse.
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -18,6 +18,7 @@ import { startExitRuntime } from './exit-runtime.js';
 import type { Step } from './lifecycle.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { startProxies } from './proxy-runtime.js';
+import { LeftoverRecorder } from './leftovers.js';
 import { started, type DaemonState } from './state.js';
 import { clearState, recoverFromCrash, writeState } from './state-file.js';
 import { buildStatus } from './status.js';
@@ -41,6 +42,7 @@ export function daemonSteps(ctx: StepContext): Step[] {
   return [
     apiStep(ctx),
     recoveryStep(ctx),
+    leftoverRecordStep(ctx),
     udpStep(ctx),
     adapterStep(ctx),
     stateRecordStep(ctx),
@@ -82,16 +84,41 @@ function apiStep({ socketPath, log, state, updates }: StepContext): Step {
 }
 
 // Crash recovery undoes what a helper that did not stop cleanly left behind, before this one
-// makes the same changes again; it leaves nothing of its own to undo.
-function recoveryStep({ stateDir, log, env }: StepContext): Step {
+// makes the same changes again; it leaves nothing of its own to undo. What it could not undo
+// goes on the readable record (leftovers.ts) for `warren status` and the app.
+function recoveryStep({ socketPath, stateDir, log, env }: StepContext): Step {
   return {
     name: 'crash recovery',
     async start() {
-      await recoverFromCrash(stateDir, log, env);
-      await env.splitDns.recover(stateDir, log);
-      await env.exitNode.recover(stateDir, log);
-      env.router.recover(stateDir, log);
+      try {
+        await recoverFromCrash(stateDir, log, env);
+        await env.splitDns.recover(stateDir, log);
+        await env.exitNode.recover(stateDir, log);
+        env.router.recover(stateDir, log);
+      } catch (e) {
+        new LeftoverRecorder(socketPath, stateDir, log).sync(false);
+        throw e;
+      }
       return null;
+    },
+  };
+}
+
+// The readable record beside the socket follows the state files from here on: after every step
+// (index.ts) and every change. Its undo runs after every later step's, so it records the clean
+// stop, or what could not be undone.
+function leftoverRecordStep({ socketPath, stateDir, log, state }: StepContext): Step {
+  return {
+    name: 'leftover record',
+    start() {
+      const record = new LeftoverRecorder(socketPath, stateDir, log);
+      record.sync();
+      state.leftovers = record;
+      const unsubscribe = state.changes.subscribe(() => record.sync());
+      return () => {
+        unsubscribe();
+        record.sync();
+      };
     },
   };
 }

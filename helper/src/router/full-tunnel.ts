@@ -36,11 +36,38 @@ export function fullTunnelTableName(adapter: string): string {
   return `warren_ft_${adapter.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 15)}`;
 }
 
-/** FullTunnelState is what a crash leaves to clean up. */
-interface FullTunnelState {
+/** FullTunnelState is what a crash leaves to clean up. killSwitch and pid say what it does to
+ * the machine meanwhile and whose it is (`warren status`); records from before them lack them. */
+export interface FullTunnelState {
   adapter: string;
   table: string;
   srcValidMark: '0' | '1';
+  killSwitch: boolean | null;
+  pid: number | null;
+}
+
+/** readFullTunnelState returns the recorded full tunnel, or null when there is none or it is not
+ * trustworthy: the table name is checked so a tampered file cannot make us touch another table. */
+export function readFullTunnelState(stateDir: string): FullTunnelState | null {
+  return parseFullTunnelState(readJsonState(fullTunnelStatePath(stateDir)));
+}
+
+/** writeFullTunnelState records the full tunnel atomically, before its rules go in. */
+export function writeFullTunnelState(stateDir: string, state: FullTunnelState): void {
+  writeFileAtomic(fullTunnelStatePath(stateDir), JSON.stringify(state));
+}
+
+function parseFullTunnelState(raw: unknown): FullTunnelState | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const st = raw as Record<string, unknown>;
+  if (typeof st.table !== 'string' || !/^warren_ft_[A-Za-z0-9_]{1,15}$/.test(st.table)) return null;
+  return {
+    adapter: typeof st.adapter === 'string' && IFNAME_RE.test(st.adapter) ? st.adapter : '',
+    table: st.table,
+    srcValidMark: st.srcValidMark === '1' ? '1' : '0',
+    killSwitch: typeof st.killSwitch === 'boolean' ? st.killSwitch : null,
+    pid: typeof st.pid === 'number' && Number.isInteger(st.pid) && st.pid > 0 ? st.pid : null,
+  };
 }
 
 /** buildFullTunnelNft returns the `nft -f -` transaction for the table (replacing a stale one). */
@@ -141,12 +168,14 @@ export function fullTunnelStatePath(stateDir: string): string {
 /** recoverFullTunnel removes what a crashed helper's full tunnel left behind. */
 export function recoverFullTunnel(stateDir: string, log: Logger): void {
   const path = fullTunnelStatePath(stateDir);
-  const st = readJsonState(path) as Partial<FullTunnelState> | null;
-  if (st === null) return;
-  // The table name is checked so a tampered file cannot make us delete someone else's table.
-  if (typeof st.table === 'string' && /^warren_ft_[A-Za-z0-9_]{1,15}$/.test(st.table)) {
-    removeFullTunnel(st.table, st.srcValidMark === '1' ? '1' : '0');
-    log.info('removed the full-tunnel routing rules left by a previous helper');
+  const raw = readJsonState(path);
+  if (raw === null) return;
+  const st = parseFullTunnelState(raw);
+  if (st !== null) {
+    removeFullTunnel(st.table, st.srcValidMark);
+    log.info(
+      `removed the full-tunnel routing rules${st.killSwitch === true ? ' and kill switch' : ''} left by a previous helper`,
+    );
   }
   rmSync(path, { force: true });
 }
@@ -178,8 +207,13 @@ export class FullTunnel {
   enable(): void {
     if (this.on) return;
     this.saved = readSrcValidMark();
-    const state: FullTunnelState = { adapter: this.adapter, table: this.table, srcValidMark: this.saved };
-    writeFileAtomic(fullTunnelStatePath(this.stateDir), JSON.stringify(state));
+    writeFullTunnelState(this.stateDir, {
+      adapter: this.adapter,
+      table: this.table,
+      srcValidMark: this.saved,
+      killSwitch: this.killSwitch,
+      pid: process.pid,
+    });
     try {
       this.setMark(FULL_TUNNEL_MARK);
       nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));

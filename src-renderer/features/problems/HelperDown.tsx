@@ -5,6 +5,7 @@ import type { AppState } from '../../../src-shared/wire/app-state.js';
 
 const TITLES: Record<string, string> = {
   'helper-not-running': 'The Warren helper is not running',
+  'helper-stopped': 'The Warren helper stopped and left changes behind',
   'permission-denied': 'This user may not talk to the helper',
   'untrusted-socket': 'Refusing an untrusted helper socket',
 };
@@ -21,7 +22,7 @@ export function HelperDown({ app }: { app: AppState }) {
   const code = app.problem?.code ?? 'helper-not-running';
   return (
     <section className="empty" data-testid="helper-down" data-code={code} aria-labelledby="down-title">
-      <h2 id="down-title">{TITLES[code] ?? 'Cannot reach the helper'}</h2>
+      <h2 id="down-title">{app.problem?.title ?? TITLES[code] ?? 'Cannot reach the helper'}</h2>
       <p>{app.problem?.message ?? 'Waiting for the helper to answer.'}</p>
       <p aria-live="off">{left === null || left === 0 ? 'Trying again now…' : `Trying again in ${left} s.`}</p>
     </section>

@@ -13,7 +13,12 @@ function stateOf(app: AppState): { key: string; words: string } {
   if (app.link === 'down' || app.tunnel === null) {
     return {
       key: 'down',
-      words: app.problem?.code === 'helper-not-running' ? 'Helper not running' : 'Helper unreachable',
+      words:
+        app.problem?.code === 'helper-stopped'
+          ? 'Helper stopped'
+          : app.problem?.code === 'helper-not-running'
+            ? 'Helper not running'
+            : 'Helper unreachable',
     };
   }
   return { key: app.tunnel.state, words: STATE_WORDS[app.tunnel.state] };
