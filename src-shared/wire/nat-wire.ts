@@ -15,7 +15,7 @@
 // u32 message type that is never 1..4, so one socket carries both without ambiguity.
 // This file holds the header, the limits and the helpers the nat-* modules share. They only
 // encode and parse; signing, MACs and verification are the callers' (they need Node's
-// crypto). No Node imports here. Every parser checks each length before reading and returns
+// crypto; src-shared/lib/nat-keys.ts has the MACs). No Node imports here. Every parser checks each length before reading and returns
 // null for anything malformed: these bytes come from the network.
 
 /** NAT_MAGIC is the first three bytes of every message. */
@@ -62,6 +62,9 @@ export const NAT_VERSION = 1;
 export const NAT_HEADER_BYTES = 4;
 /** SIGNATURE_BYTES: an Ed25519 signature. */
 export const SIGNATURE_BYTES = 64;
+/** MAC_BYTES: HMAC-SHA256 truncated to its left half, which RFC 2104 §5 allows (not less
+ * than half the hash output, and at least 80 bits). */
+export const MAC_BYTES = 16;
 /** NONCE_BYTES: the nonce of discovery requests and relay registrations. */
 export const NONCE_BYTES = 16;
 /** PEER_ID_BYTES: a peer id is the first 8 bytes of its WireGuard public key. */
@@ -138,6 +141,15 @@ export function withSignature(body: Uint8Array, signature: Uint8Array): Uint8Arr
   const out = new Uint8Array(body.length + SIGNATURE_BYTES);
   out.set(body, 0);
   out.set(signature, body.length);
+  return out;
+}
+
+/** withMac appends a MAC_BYTES MAC to a body. */
+export function withMac(body: Uint8Array, mac: Uint8Array): Uint8Array {
+  if (mac.length !== MAC_BYTES) throw new Error(`a MAC must be ${MAC_BYTES} bytes`);
+  const out = new Uint8Array(body.length + MAC_BYTES);
+  out.set(body, 0);
+  out.set(mac, body.length);
   return out;
 }
 
