@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NatKind, signedBytes, withSignature } from '../../src-shared/wire/nat-wire.js';
+import { NatKind, signedBytes, withMac, withSignature } from '../../src-shared/wire/nat-wire.js';
 import { relayRegisterBody, relayRegisterContext, relayTokenBody } from '../../src-shared/wire/nat-relay.js';
 import { discoveryRequestBody } from '../../src-shared/wire/nat-discovery.js';
 import { registerMessage, testCoordinator, testSystem } from '../../relay/src/test-support.js';
@@ -89,19 +89,21 @@ function parse(argv: string[]): Options {
   };
 }
 
-/** forgedToken is shaped like a relay token but signed by nobody. */
+/** forgedToken is shaped like a relay token but signed and MACed by nobody. */
 function forgedToken(k: number): Uint8Array {
   const body = relayTokenBody(`forged-${k}`, randomBytes(32), randomBytes(32), Date.now() + 3600_000);
-  return withSignature(body, randomBytes(64));
+  return withMac(withSignature(body, randomBytes(64)), randomBytes(16));
 }
 
-/** forgedRegisters are well-formed registrations with forged signatures and, unless genuine
- * tokens are given (captured from the wire, or an insider's own), forged tokens. */
-function forgedRegisters(n: number, tokens: Uint8Array[] = []): Uint8Array[] {
-  return Array.from({ length: n }, (_, k) => {
-    const token = tokens.length > 0 ? tokens[k % tokens.length]! : forgedToken(k);
-    return withSignature(relayRegisterBody(token, Date.now(), randomBytes(16)), randomBytes(64));
-  });
+/** forgedRegister is a well-formed registration with a forged signature around token (by
+ * default a made-up one, new for every datagram: a new peer id each time, as an attacker would). */
+function forgedRegister(k: number, token: Uint8Array = forgedToken(k)): Uint8Array {
+  return withSignature(relayRegisterBody(token, Date.now(), randomBytes(16)), randomBytes(64));
+}
+
+/** replays are registrations around genuine tokens (captured, or insiders' own) with forged signatures. */
+function replays(tokens: Uint8Array[]): Uint8Array[] {
+  return Array.from({ length: 1024 }, (_, k) => forgedRegister(k, tokens[k % tokens.length]));
 }
 
 interface Target {
@@ -163,10 +165,12 @@ function withCpuPerForged(
   });
 }
 
-async function spawnRelay(coordinatorKey: Buffer): Promise<Target & { stop(): Promise<string> }> {
+async function spawnRelay(coordinatorKey: Buffer, keyFile: string): Promise<Target & { stop(): Promise<string> }> {
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin', 'warren-relay'), '--coordinator-key', coordinatorKey.toString('base64')].concat([
+      '--relay-key-file',
+      keyFile,
       '--udp',
       '127.0.0.1:0',
       '--tcp',
@@ -201,7 +205,10 @@ async function spawnRelay(coordinatorKey: Buffer): Promise<Target & { stop(): Pr
 
 async function relayRun(o: Options): Promise<PhaseResult[]> {
   const coord = testCoordinator();
-  const relay = await spawnRelay(coord.publicKey);
+  const keyDir = mkdtempSync(join(tmpdir(), 'warren-flood-'));
+  const keyFile = join(keyDir, 'relay.key');
+  writeFileSync(keyFile, `${coord.relayKey.toString('base64')}\n`, { mode: 0o600 });
+  const relay = await spawnRelay(coord.publicKey, keyFile);
   const flood = await Flood.open(o.sources);
   const register: Asker[] = [];
   try {
@@ -210,25 +217,28 @@ async function relayRun(o: Options): Promise<PhaseResult[]> {
       const sock = await bindUdp(realAddress(i));
       register.push(new Asker(sock, relay.port, (nonce) => registerMessage(s, { nonce }), NatKind.relayRegistered));
     }
-    const forged = forgedRegisters(1024);
     // Genuine tokens of systems that are not registered here, with forged signatures.
-    const replayed = forgedRegisters(
-      1024,
-      Array.from({ length: 8 }, (_, i) => testSystem(coord, `insider-${i}`).token),
-    );
+    const replayed = replays(Array.from({ length: 8 }, (_, i) => testSystem(coord, `insider-${i}`).token));
     const askers = { register, discovery: [] };
-    const run = (msgs: Uint8Array[]) => (sec: number) =>
-      flood.run(relay.port, o.rate, sec, (k) => msgs[k % msgs.length]!);
+    const run = (make: (k: number) => Uint8Array) => (sec: number) => flood.run(relay.port, o.rate, sec, make);
     const phases = [
       await phase(o, relay, 'quiet', askers, null, null),
-      await phase(o, relay, 'forged registrations', askers, run(forged), null),
-      await phase(o, relay, 'replayed tokens', askers, run(replayed), null),
+      await phase(o, relay, 'forged registrations', askers, run(forgedRegister), null),
+      await phase(
+        o,
+        relay,
+        'replayed tokens',
+        askers,
+        run((k) => replayed[k % replayed.length]!),
+        null,
+      ),
     ];
     return withCpuPerForged(o, 'relay', phases);
   } finally {
     flood.close();
     for (const a of register) a.socket.close();
     const log = await relay.stop();
+    rmSync(keyDir, { recursive: true, force: true });
     const stats = /relay: .* dropped (\{.*\})/.exec(log);
     if (stats) console.log(`  relay counters at exit: ${stats[0].slice(7)}`);
   }
@@ -271,6 +281,7 @@ async function coordinatorRun(o: Options): Promise<PhaseResult[]> {
   try {
     const agents = await enrolAgents(c.url, c.adminToken, o.real);
     for (const [i, a] of agents.entries()) {
+      await a.fetchDiscoveryKey();
       const sock = await bindUdp(realAddress(i));
       askers.register.push(new Asker(sock, c.udpPort, await agentRegisterFn(a), NatKind.relayRegistered));
       askers.discovery.push(
@@ -278,24 +289,26 @@ async function coordinatorRun(o: Options): Promise<PhaseResult[]> {
       );
     }
     const ids = agents.map((a) => a.systemId);
-    const forgedReg = forgedRegisters(1024);
     // Insiders' genuine tokens with forged signatures.
     const insiders = await enrolAgents(c.url, c.adminToken, 8, 'insider');
     const tokens = await Promise.all(insiders.map(async (a) => Buffer.from((await a.relayToken()).token, 'base64')));
-    const replayed = forgedRegisters(1024, tokens);
+    const replayed = replays(tokens);
     // Forged discovery requests name real systems (ids are no secret: tokens carry them).
     const forgedDisc = Array.from({ length: 1024 }, (_, k) =>
-      withSignature(discoveryRequestBody(ids[k % ids.length]!, Date.now(), randomBytes(16)), randomBytes(64)),
+      withSignature(
+        withMac(discoveryRequestBody(ids[k % ids.length]!, Date.now(), randomBytes(16)), randomBytes(16)),
+        randomBytes(64),
+      ),
     );
     const target = { pid: c.pid, port: c.udpPort };
     const info = (): Promise<unknown> => send(`${c.url}/v1/info`, { method: 'GET', timeoutMs: 10_000 });
-    const run = (msgs: Uint8Array[]) => (sec: number) =>
-      flood.run(c.udpPort, o.rate, sec, (k) => msgs[k % msgs.length]!);
+    const run = (make: (k: number) => Uint8Array) => (sec: number) => flood.run(c.udpPort, o.rate, sec, make);
+    const pool = (msgs: Uint8Array[]) => (k: number) => msgs[k % msgs.length]!;
     const phases = [
       await phase(o, target, 'quiet', askers, null, info),
-      await phase(o, target, 'forged registrations', askers, run(forgedReg), info),
-      await phase(o, target, 'replayed tokens', askers, run(replayed), info),
-      await phase(o, target, 'forged discovery', askers, run(forgedDisc), info),
+      await phase(o, target, 'forged registrations', askers, run(forgedRegister), info),
+      await phase(o, target, 'replayed tokens', askers, run(pool(replayed)), info),
+      await phase(o, target, 'forged discovery', askers, run(pool(forgedDisc)), info),
     ];
     return withCpuPerForged(o, 'coordinator', phases);
   } finally {

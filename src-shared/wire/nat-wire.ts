@@ -47,17 +47,27 @@ export const NAT_LIMITS = {
   skewMs: 60_000,
 } as const;
 
-/** Signature contexts (UTF-8, prefixed to the signed bytes). */
+/** Signature and MAC contexts (UTF-8, prefixed to the signed or MACed bytes). */
 export const NAT_CONTEXT = {
-  discoveryRequest: 'warren-discovery-v1\n',
+  discoveryRequest: 'warren-discovery-v2\n',
   discoveryReply: 'warren-discovery-reply-v1\n',
-  relayToken: 'warren-relay-token-v1\n',
+  /** discoveryMac: the MAC of a discovery request, keyed with its system's discovery key */
+  discoveryMac: 'warren-discovery-mac-v2\n',
+  relayToken: 'warren-relay-token-v2\n',
+  /** relayTokenMac: the MAC of a relay token, keyed with the key of the relay it is for */
+  relayTokenMac: 'warren-relay-token-mac-v2\n',
   relayRegister: 'warren-relay-register-v1\n',
   discoKey: 'warren-disco-v1',
 } as const;
 
-/** NAT_VERSION is the version byte of every message and token this contract defines. */
+/** NAT_VERSION is the version byte of every message this contract defines, except the two
+ * whose layout gained a MAC: relay tokens (RELAY_TOKEN_VERSION) and discovery requests
+ * (DISCOVERY_REQUEST_VERSION). Parsers accept exactly their version. */
 export const NAT_VERSION = 1;
+/** RELAY_TOKEN_VERSION: 2 added the relay's MAC (nat-relay.ts). */
+export const RELAY_TOKEN_VERSION = 2;
+/** DISCOVERY_REQUEST_VERSION: 2 added the system's MAC (nat-discovery.ts). */
+export const DISCOVERY_REQUEST_VERSION = 2;
 /** NAT_HEADER_BYTES: 'W' 'R' 'N' KIND. */
 export const NAT_HEADER_BYTES = 4;
 /** SIGNATURE_BYTES: an Ed25519 signature. */
