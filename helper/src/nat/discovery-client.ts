@@ -17,8 +17,8 @@ const REFRESH_MS = 20_000;
 const RETRY_MS = 2000;
 /** A key that has had no answer for this long is fetched again (the coordinator's secret may
  * have been replaced); a coordinator that cannot be asked is asked again after KEY_RETRY_MS. */
-const KEY_STALE_MS = 600_000;
-const KEY_RETRY_MS = 5000;
+export const KEY_STALE_MS = 600_000;
+export const KEY_RETRY_MS = 5000;
 
 export interface DiscoveryOptions {
   target: string; // "a.b.c.d:port"
