@@ -61,7 +61,14 @@ export interface PhaseResult {
   info: { n: number; p50Ms: number; p99Ms: number } | null;
 }
 
-function parse(argv: string[]): Options {
+/** NAT_FLOOD_USAGE is the help text (--help). */
+const NAT_FLOOD_USAGE = `usage: node dist/scripts/bench/nat-flood.js [--mode relay|coordinator|all] [--rate N] [--sources N] [--real N] [--seconds N] [--json FILE]
+  --mode      flood a warren-relay process, a coordinator (its UDP port: discovery and the embedded relay), or both (default all)
+  --rate      forged datagrams a second (default 8000), sent round robin from --sources loopback addresses (default 300)
+  --real      simulated real systems that register (and, at a coordinator, ask for their mapping) twice a second (default 40)
+  --seconds   length of each phase (default 5); --json FILE writes every phase's figures`;
+
+function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -71,8 +78,10 @@ function parse(argv: string[]): Options {
       real: { type: 'string', default: '40' },
       seconds: { type: 'string', default: '5' },
       json: { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help === true) return 'help';
   const mode = values.mode;
   if (mode !== 'relay' && mode !== 'coordinator' && mode !== 'all') throw new Error('--mode relay|coordinator|all');
   const n = (v: string, name: string, max: number): number => {
@@ -338,6 +347,10 @@ function show(r: PhaseResult): string {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
+  if (o === 'help') {
+    console.log(NAT_FLOOD_USAGE);
+    return;
+  }
   console.log(
     `nat flood bench: ${o.rate}/s from ${o.sources} addresses, ${o.real} real systems, ${o.seconds} s phases`,
   );
