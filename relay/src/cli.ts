@@ -141,9 +141,7 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
   }
   const r = running;
   const line = `warren-relay listening: udp ${shown(args.udp, r.udpPort)}, tcp ${shown(args.tcp, r.tcpPort)}`;
-  io.stdout.write(`${line}\n`);
-  log.info(`${line} (as relay ${JSON.stringify(args.name)})`);
-  return new Promise((resolve) => {
+  const done = new Promise<number>((resolve) => {
     const stop = (sig: string): void => {
       log.info(`${sig}: shutting down`);
       const s = r.relay.stats();
@@ -164,4 +162,8 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // Announced only once the handlers are in place: whoever waits for this line may signal at once.
+  io.stdout.write(`${line}\n`);
+  log.info(`${line} (as relay ${JSON.stringify(args.name)})`);
+  return done;
 }

@@ -18,8 +18,9 @@ const r = await startRelay({
   udp: '127.0.0.1:0',
   ...(o.limits ? { limits: o.limits } : {}),
 });
-process.stdout.write(`port ${r.udpPort}\n`);
 process.once('SIGTERM', () => {
   process.stdout.write(`stats ${JSON.stringify(r.relay.stats())}\n`);
   void r.close().then(() => process.exit(0));
 });
+// After the handler: the test may signal as soon as it reads the port.
+process.stdout.write(`port ${r.udpPort}\n`);
