@@ -10,9 +10,10 @@ import { FileExistsError, writeFileAtomic } from '../../../src-shared/lib/atomic
 import { NAT_KEY_BYTES, NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { EXIT, Failure, parse, str, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
 import { EMBEDDED_RELAY_NAME, EXTERNAL_RELAY_NAME } from './config.js';
+import { DATA_FILES } from '../store/data-dir.js';
 
 /** NAT_SECRET_FILE is the secret's file name in the data dir. */
-export const NAT_SECRET_FILE = 'nat.key';
+export const NAT_SECRET_FILE = DATA_FILES.natSecret;
 
 function read(file: string): Buffer | null {
   let text: string;
