@@ -1,9 +1,11 @@
 // warren-relay as a process: the listening line, a relayed exchange through it, a clean stop on
 // SIGTERM and SIGINT, and exit code 2 with a clear message for bad flags.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatKind } from '../../src-shared/wire/nat-wire.js';
@@ -40,9 +42,20 @@ function capture(): {
 }
 
 const key = testCoordinator().publicKey.toString('base64');
+const dir = mkdtempSync(join(tmpdir(), 'warren-relay-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** keyFile writes a relay key file (0600) and returns its path. */
+function keyFile(relayKey: Buffer, name = 'relay.key'): string {
+  const f = join(dir, name);
+  writeFileSync(f, `${relayKey.toString('base64')}\n`, { mode: 0o600 });
+  return f;
+}
+const kf = keyFile(randomBytes(32));
 
 const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
   { name: 'no key', argv: [], message: /--coordinator-key BASE64 is required/ },
+  { name: 'no relay key file', argv: ['--coordinator-key', key], message: /--relay-key-file FILE is required/ },
   { name: 'a key that is not 32 bytes', argv: ['--coordinator-key', 'AAAA'], message: /base64 of a 32-byte/ },
   {
     name: 'a key that is not base64',
@@ -51,24 +64,44 @@ const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
   },
   {
     name: 'a bad udp address',
-    argv: ['--coordinator-key', key, '--udp', '1.2.3.4'],
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--udp', '1.2.3.4'],
     message: /--udp: "1.2.3.4" is not HOST:PORT/,
   },
   {
     name: 'a port over 65535',
-    argv: ['--coordinator-key', key, '--tcp', '0.0.0.0:70000'],
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--tcp', '0.0.0.0:70000'],
     message: /--tcp: port 70000/,
   },
-  { name: 'IPv6 for udp', argv: ['--coordinator-key', key, '--udp', '[::]:3478'], message: /IPv4 only/ },
+  {
+    name: 'IPv6 for udp',
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--udp', '[::]:3478'],
+    message: /IPv4 only/,
+  },
   {
     name: 'a name with a space',
-    argv: ['--coordinator-key', key, '--name', 'eu west'],
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--name', 'eu west'],
     message: /--name must be 1-64 characters/,
   },
-  { name: 'both off', argv: ['--coordinator-key', key, '--udp', 'off', '--tcp', 'off'], message: /both off/ },
-  { name: 'a bad -v', argv: ['--coordinator-key', key, '-v', '9'], message: /-v must be 0 to 5/ },
-  { name: 'an unknown flag', argv: ['--coordinator-key', key, '--listen', '0.0.0.0:1'], message: /--listen/ },
-  { name: 'a stray argument', argv: ['--coordinator-key', key, 'extra'], message: /unexpected argument "extra"/ },
+  {
+    name: 'both off',
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--udp', 'off', '--tcp', 'off'],
+    message: /both off/,
+  },
+  {
+    name: 'a bad -v',
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '-v', '9'],
+    message: /-v must be 0 to 5/,
+  },
+  {
+    name: 'an unknown flag',
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--listen', '0.0.0.0:1'],
+    message: /--listen/,
+  },
+  {
+    name: 'a stray argument',
+    argv: ['--coordinator-key', key, '--relay-key-file', kf, 'extra'],
+    message: /unexpected argument "extra"/,
+  },
 ];
 
 for (const c of usageCases) {
@@ -85,13 +118,14 @@ test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0
   const cap = capture();
   assert.equal(await runRelayCli(['--help'], cap.io), 0);
   assert.match(cap.out(), /--coordinator-key BASE64/);
-  const a = parseRelayArgs(['--coordinator-key', key]);
+  const a = parseRelayArgs(['--coordinator-key', key, '--relay-key-file', kf]);
   assert.equal(a.udp, '0.0.0.0:3478');
   assert.equal(a.tcp, '0.0.0.0:443');
   assert.equal(a.verbosity, 1);
   assert.equal(a.name, 'relay', 'the default name');
-  assert.equal(parseRelayArgs(['--coordinator-key', key, '--name', 'eu-1']).name, 'eu-1');
-  assert.equal(parseRelayArgs(['--coordinator-key', key, '--tcp', 'off']).tcp, undefined);
+  assert.equal(a.relayKeyFile, kf);
+  assert.equal(parseRelayArgs(['--coordinator-key', key, '--relay-key-file', kf, '--name', 'eu-1']).name, 'eu-1');
+  assert.equal(parseRelayArgs(['--coordinator-key', key, '--relay-key-file', kf, '--tcp', 'off']).tcp, undefined);
 });
 
 /** startProcess runs warren-relay and resolves with the ports of its listening line. */
@@ -135,6 +169,8 @@ test('warren-relay relays between a UDP and a TCP client and stops cleanly on SI
   const p = await startProcess([
     '--coordinator-key',
     coord.publicKey.toString('base64'),
+    '--relay-key-file',
+    keyFile(coord.relayKey, 'proc.key'),
     '--udp',
     '127.0.0.1:0',
     '--tcp',
@@ -168,7 +204,16 @@ test('warren-relay relays between a UDP and a TCP client and stops cleanly on SI
 });
 
 test('warren-relay with --tcp off listens on UDP only and stops on SIGINT', async () => {
-  const p = await startProcess(['--coordinator-key', key, '--udp', '127.0.0.1:0', '--tcp', 'off']);
+  const p = await startProcess([
+    '--coordinator-key',
+    key,
+    '--relay-key-file',
+    kf,
+    '--udp',
+    '127.0.0.1:0',
+    '--tcp',
+    'off',
+  ]);
   assert.equal(p.tcp, null);
   assert.ok(p.udp !== null && p.udp > 0);
   assert.equal(await p.stop('SIGINT'), 0);
@@ -176,15 +221,87 @@ test('warren-relay with --tcp off listens on UDP only and stops on SIGINT', asyn
 });
 
 test('warren-relay exits 1 when its port is taken', async () => {
-  const p = await startProcess(['--coordinator-key', key, '--udp', 'off', '--tcp', '127.0.0.1:0']);
+  const p = await startProcess([
+    '--coordinator-key',
+    key,
+    '--relay-key-file',
+    kf,
+    '--udp',
+    'off',
+    '--tcp',
+    '127.0.0.1:0',
+  ]);
   try {
     const cap = capture();
     assert.equal(
-      await runRelayCli(['--coordinator-key', key, '--udp', 'off', '--tcp', `127.0.0.1:${p.tcp}`], cap.io),
+      await runRelayCli(
+        ['--coordinator-key', key, '--relay-key-file', kf, '--udp', 'off', '--tcp', `127.0.0.1:${p.tcp}`],
+        cap.io,
+      ),
       1,
     );
     assert.match(cap.err(), /EADDRINUSE/);
   } finally {
     await p.stop('SIGTERM');
   }
+});
+
+test('warren-relay exits 1 with the reason for a missing or malformed key file, and warns of an open one', async () => {
+  const run = async (file: string): Promise<{ code: number; err: string }> => {
+    const cap = capture();
+    const code = await runRelayCli(
+      ['--coordinator-key', key, '--relay-key-file', file, '--udp', '127.0.0.1:0', '--tcp', 'off', '-v', '0'],
+      cap.io,
+    );
+    return { code, err: cap.err() };
+  };
+  const missing = await run(join(dir, 'absent.key'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /cannot read the relay key file .*absent\.key/);
+  const short = join(dir, 'short.key');
+  writeFileSync(short, randomBytes(16).toString('base64'), { mode: 0o600 });
+  assert.equal((await run(short)).code, 1);
+  assert.match((await run(short)).err, /does not hold a relay key \(base64 of 32 bytes\)/);
+  const garbage = join(dir, 'garbage.key');
+  writeFileSync(garbage, 'not base64 at all!', { mode: 0o600 });
+  assert.match((await run(garbage)).err, /does not hold a relay key/);
+
+  // A key file group or others can read still works, with a warning.
+  const open = keyFile(randomBytes(32), 'open.key');
+  chmodSync(open, 0o644);
+  const p = await startProcess([
+    '--coordinator-key',
+    key,
+    '--relay-key-file',
+    open,
+    '--udp',
+    '127.0.0.1:0',
+    '--tcp',
+    'off',
+  ]);
+  assert.equal(await p.stop('SIGTERM'), 0);
+  assert.match(p.output(), /open\.key is open to group or others; chmod 600 it/);
+});
+
+test('a relay started with another relay key drops every registration as bad-mac and answers none', async () => {
+  const coord = testCoordinator();
+  const p = await startProcess([
+    '--coordinator-key',
+    coord.publicKey.toString('base64'),
+    '--relay-key-file',
+    keyFile(coord.keys.relayKey('someone-else'), 'wrong.key'),
+    '--udp',
+    '127.0.0.1:0',
+    '--tcp',
+    'off',
+  ]);
+  const u = await UdpClient.open(p.udp!);
+  try {
+    u.send(registerMessage(testSystem(coord, 'mismatch')));
+    assert.deepEqual(await u.quiet(300), []);
+  } finally {
+    await u.close();
+    assert.equal(await p.stop('SIGTERM'), 0);
+  }
+  assert.match(p.output(), /dropped \{"bad-mac":1\}/);
 });

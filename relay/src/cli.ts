@@ -1,20 +1,27 @@
 // `warren-relay`: flags to startRelay options, then relay until SIGTERM or SIGINT. Exit codes
-// as the coordinator's: 0 ok, 1 failed (e.g. the port is taken), 2 usage.
+// as the coordinator's: 0 ok, 1 failed (e.g. the port is taken, the key file is unreadable), 2 usage.
+import { readFileSync, statSync } from 'node:fs';
 import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY } from '../../src-shared/lib/log.js';
 import { EXIT, parse, parseHostPort, str, UsageError, type CliIo } from '../../src-shared/lib/cli-args.js';
 import { ED25519 } from '../../src-shared/lib/ed25519.js';
 import { DEFAULT_RELAY_NAME } from './server.js';
 import { startRelay } from './sockets.js';
 import { RELAY_NAME } from '../../src-shared/wire/nat-relay.js';
+import { NAT_KEY_BYTES } from '../../src-shared/lib/nat-keys.js';
+import type { Logger } from '../../src-shared/lib/log.js';
 
 /** RELAY_USAGE is the help text. */
-export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 [--name NAME] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]
+export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 --relay-key-file FILE [--name NAME] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]
 
 Forwards WireGuard packets between Warren systems that cannot reach each other directly.
-Clients register with a token their coordinator signed; the relay only needs the
-coordinator's public key: "publicKey" in GET /v1/info of the coordinator.
+Clients register with a token their coordinator signed and MACed for this relay; the relay
+only needs the coordinator's public key ("publicKey" in GET /v1/info of the coordinator)
+and the key it shares with the coordinator.
 
   --coordinator-key BASE64  the coordinator's Ed25519 public key (32 bytes, base64)
+  --relay-key-file FILE     a file holding this relay's key (base64, 32 bytes), as printed by
+                            warren-coordinator relay-key NAME on the coordinator; keep it
+                            readable by the relay's user only
   --name NAME               this relay's name, exactly as the coordinator lists it
                             (warren-coordinator serve --relay NAME,...; default ${DEFAULT_RELAY_NAME}):
                             clients sign their registrations for that name
@@ -27,6 +34,7 @@ See docs/relay.md.
 /** RelayArgs are the parsed flags. */
 export interface RelayArgs {
   coordinatorKey: Buffer;
+  relayKeyFile: string;
   name: string;
   udp: string | undefined;
   tcp: string | undefined;
@@ -39,6 +47,7 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
     argv,
     {
       'coordinator-key': { type: 'string' },
+      'relay-key-file': { type: 'string' },
       name: { type: 'string' },
       udp: { type: 'string' },
       tcp: { type: 'string' },
@@ -52,6 +61,9 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
   if (coordinatorKey.length !== ED25519.publicKey || coordinatorKey.toString('base64') !== keyText) {
     throw new UsageError(`--coordinator-key must be base64 of a ${ED25519.publicKey}-byte Ed25519 public key`);
   }
+  const relayKeyFile = str(p, 'relay-key-file');
+  if (relayKeyFile === undefined)
+    throw new UsageError('--relay-key-file FILE is required (warren-coordinator relay-key NAME prints the key)');
   const name = str(p, 'name') ?? DEFAULT_RELAY_NAME;
   if (!RELAY_NAME.test(name)) throw new UsageError('--name must be 1-64 characters of A-Z a-z 0-9 _ . -');
   const udp = listenFlag('udp', str(p, 'udp') ?? '0.0.0.0:3478');
@@ -60,7 +72,28 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
     throw new UsageError('--udp and --tcp are both off: nothing to listen on');
   const v = str(p, 'v') ?? String(DEFAULT_VERBOSITY);
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
-  return { coordinatorKey, name, udp, tcp, verbosity: Number(v) };
+  return { coordinatorKey, relayKeyFile, name, udp, tcp, verbosity: Number(v) };
+}
+
+/** readRelayKey reads the key file: base64 of NAT_KEY_BYTES bytes, surrounding whitespace
+ * allowed. The key is never taken on the command line, where other users could read it
+ * (/proc/PID/cmdline). A file others may read is used, with a warning. */
+export function readRelayKey(file: string, log: Logger): Buffer {
+  let text: string;
+  let mode: number;
+  try {
+    const st = statSync(file);
+    if (st.size > 1024) throw new Error('it is longer than a key');
+    mode = st.mode;
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`cannot read the relay key file ${file}: ${(e as Error).message}`);
+  }
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== NAT_KEY_BYTES || key.toString('base64') !== text)
+    throw new Error(`${file} does not hold a relay key (base64 of ${NAT_KEY_BYTES} bytes)`);
+  if ((mode & 0o077) !== 0) log.warn(`the relay key file ${file} is open to group or others; chmod 600 it`);
+  return key;
 }
 
 function listenFlag(name: 'udp' | 'tcp', text: string): string | undefined {
@@ -96,6 +129,7 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
   try {
     running = await startRelay({
       coordinatorKey: args.coordinatorKey,
+      relayKey: readRelayKey(args.relayKeyFile, log),
       log,
       name: args.name,
       ...(args.udp !== undefined ? { udp: args.udp } : {}),
@@ -107,9 +141,7 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
   }
   const r = running;
   const line = `warren-relay listening: udp ${shown(args.udp, r.udpPort)}, tcp ${shown(args.tcp, r.tcpPort)}`;
-  io.stdout.write(`${line}\n`);
-  log.info(`${line} (as relay ${JSON.stringify(args.name)})`);
-  return new Promise((resolve) => {
+  const done = new Promise<number>((resolve) => {
     const stop = (sig: string): void => {
       log.info(`${sig}: shutting down`);
       const s = r.relay.stats();
@@ -130,4 +162,8 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // Announced only once the handlers are in place: whoever waits for this line may signal at once.
+  io.stdout.write(`${line}\n`);
+  log.info(`${line} (as relay ${JSON.stringify(args.name)})`);
+  return done;
 }

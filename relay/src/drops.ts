@@ -1,6 +1,7 @@
 // Why the relay dropped something: one counter per reason (stats().dropped), so an operator
-// can tell an attack (bad-signature, rate-limited) from a misconfiguration (bad-token: the
-// relay trusts another coordinator) or a client bug (unknown-destination).
+// can tell an attack (bad-mac, bad-signature, rate-limited) from a misconfiguration (every
+// registration bad-mac: a wrong key file or name; bad-token: the relay trusts another
+// coordinator) or a client bug (unknown-destination).
 
 /** DropReason names each way a datagram, frame, registration or connection is discarded. */
 export type DropReason =
@@ -12,13 +13,19 @@ export type DropReason =
   | 'malformed-send'
   /** a register whose ts is outside NAT_LIMITS.skewMs of the relay's clock */
   | 'stale-register'
-  /** a token this relay's coordinator did not sign (or not a token) */
+  /** a token without a valid MAC under this relay's key: forged, issued for another relay, or
+   * this relay's key file does not match its coordinator (or its --name) */
+  | 'bad-mac'
+  /** a token with a valid MAC that does not parse, or that this relay's coordinator did not sign */
   | 'bad-token'
   | 'bad-signature'
   | 'replay'
   /** the replay cache has no room for the nonce (in total or for this machine key) */
   | 'replay-cache-full'
+  /** over a registration rate: per source address, per source prefix, per peer id, or in total */
   | 'rate-limited'
+  /** screened registrations beyond what the admission queue holds (admission.ts) */
+  | 'register-queue-full'
   /** well-signed registrations that were answered with relayRefused */
   | 'refused-token-expired'
   | 'refused-id-held'

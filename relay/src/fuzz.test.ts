@@ -1,15 +1,18 @@
 // Hostile input for the relay: random bytes, every truncation and extension of each valid
-// message, flipped bits, wrong versions, bad signatures, over UDP and TCP. Each case must be
-// dropped (and counted) without an answer, and a registered pair must still be served after.
+// message, flipped bits, wrong versions, tokens without this relay's MAC (forged, for another
+// relay, of the old layout), bad signatures, over UDP and TCP. Each case must be dropped (and
+// counted) without an answer, and a registered pair must still be served after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
+import { MAC_BYTES, NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
 import { relayRefused, relayRegistered } from '../../src-shared/wire/nat-relay.js';
+import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
 import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { Relay, type RelayLimits } from './server.js';
 import { startRelay } from './sockets.js';
 import {
+  drained,
   recvOf,
   registerMessage,
   sendMessage,
@@ -22,15 +25,30 @@ import {
 } from './test-support.js';
 
 const coord = testCoordinator();
-// Fuzzing sends thousands of registrations from one address; the rate limit has its own test.
-const open: Partial<RelayLimits> = { registerPerIpPerSecond: 1e9, registerBurstPerIp: 1e9, registerPerSecond: 1e9 };
+// Fuzzing sends thousands of registrations from one address and one system; the rate limits
+// have their own tests.
+const open: Partial<RelayLimits> = {
+  registerPerIpPerSecond: 1e9,
+  registerBurstPerIp: 1e9,
+  registerPerPrefixPerSecond: 1e9,
+  registerBurstPerPrefix: 1e9,
+  registerPerIdPerSecond: 1e9,
+  registerBurstPerId: 1e9,
+  registerPerSecond: 1e9,
+};
 
 type Out = { buf: Uint8Array; ip: string; port: number };
 
-/** inProcess drives Relay.handleDatagram directly: exact accounting, no socket loss. */
-function inProcess(): { relay: Relay; sent: Out[]; from: (msg: Uint8Array, port: number) => void; log: string[] } {
+/** inProcess drives Relay.handleDatagram directly: exact accounting, no socket loss. from
+ * resolves once the relay has also verified what it queued. */
+function inProcess(): {
+  relay: Relay;
+  sent: Out[];
+  from: (msg: Uint8Array, port: number) => Promise<void>;
+  log: string[];
+} {
   const { log, lines } = testLog(1);
-  const relay = new Relay({ coordinatorKey: coord.publicKey, log, limits: open });
+  const relay = new Relay({ coordinatorKey: coord.publicKey, relayKey: coord.relayKey, log, limits: open });
   const sent: Out[] = [];
   const reply = (buf: Uint8Array, ip: string, port: number): void => {
     sent.push({ buf, ip, port });
@@ -38,7 +56,10 @@ function inProcess(): { relay: Relay; sent: Out[]; from: (msg: Uint8Array, port:
   return {
     relay,
     sent,
-    from: (msg, port) => relay.handleDatagram(Buffer.from(msg), '10.0.0.1', port, reply),
+    from: async (msg, port) => {
+      relay.handleDatagram(Buffer.from(msg), '10.0.0.1', port, reply);
+      await drained(relay);
+    },
     log: lines,
   };
 }
@@ -65,37 +86,63 @@ function mutants(valid: Buffer, flips: number): Buffer[] {
   return out;
 }
 
-test('in process: garbage UDP input is dropped, counted and never answered', () => {
+/** tokenMutants are registers of s, correctly signed, around tokens that lack this relay's MAC. */
+function tokenMutants(s: TestSystem): Buffer[] {
+  const claims = {
+    systemId: s.systemId,
+    wireguardKey: s.wireguardKey,
+    machineKey: s.machinePublic,
+    expires: Date.now() + RELAY_TOKEN_LIFETIME_MS,
+  };
+  const tokens = [
+    // For another relay of the same coordinator, and for this relay's name by another coordinator.
+    issueRelayToken(coord.signer, coord.keys.relayKey('elsewhere'), claims),
+    testSystem(testCoordinator(), s.systemId).token,
+    // The old layout (version 1, no MAC), and the right layout without its MAC or with a zero one.
+    Buffer.concat([Buffer.from([1]), s.token.subarray(1, s.token.length - MAC_BYTES)]),
+    s.token.subarray(0, s.token.length - MAC_BYTES),
+    Buffer.concat([s.token.subarray(0, s.token.length - MAC_BYTES), Buffer.alloc(MAC_BYTES)]),
+  ];
+  return tokens.map((token) => registerMessage(s, { token }));
+}
+
+test('in process: garbage UDP input is dropped, counted and never answered', async () => {
   const { relay, sent, from, log } = inProcess();
   try {
     const [sa, sb] = [testSystem(coord, 'alpha'), testSystem(coord, 'beta')];
-    from(registerMessage(sa), 1);
-    from(registerMessage(sb), 2);
+    await from(registerMessage(sa), 1);
+    await from(registerMessage(sb), 2);
     assert.equal(sent.length, 2);
     sent.length = 0;
 
     let cases = 0;
-    const garbage = (msg: Uint8Array, port = 9): void => {
+    const garbage = async (msg: Uint8Array, port = 9): Promise<void> => {
       const before = totalDrops(relay);
-      from(msg, port);
+      await from(msg, port);
       cases++;
       assert.equal(totalDrops(relay), before + 1, `one drop for ${Buffer.from(msg).subarray(0, 24).toString('hex')}`);
     };
-    for (let i = 0; i < 3_000; i++) garbage(randomBytes(randomInt(0, 3000)));
+    for (let i = 0; i < 3_000; i++) await garbage(randomBytes(randomInt(0, 3000)));
     for (let i = 0; i < 3_000; i++)
-      garbage(Buffer.concat([Buffer.from(NAT_MAGIC), Buffer.from([randomInt(256)]), randomBytes(randomInt(0, 800))]));
+      await garbage(
+        Buffer.concat([Buffer.from(NAT_MAGIC), Buffer.from([randomInt(256)]), randomBytes(randomInt(0, 800))]),
+      );
     // Registers: every truncation, extension and bit flip, a wrong version; none is valid.
-    for (const m of mutants(registerMessage(testSystem(coord, 'gamma')), 2_000)) garbage(m);
+    for (const m of mutants(registerMessage(testSystem(coord, 'gamma')), 2_000)) await garbage(m);
+    // Registers signed as they should be, around tokens without this relay's MAC.
+    const before = relay.stats().dropped['bad-mac'] ?? 0;
+    for (const m of tokenMutants(testSystem(coord, 'delta'))) await garbage(m);
+    assert.equal(relay.stats().dropped['bad-mac'], before + 5, 'each token without a valid MAC is bad-mac');
     // Sends from the registered address: truncations below the header, and oversized.
     const send = sendMessage(sb.id, randomBytes(100));
-    for (let n = 0; n <= 12; n++) garbage(send.subarray(0, n), 1);
-    garbage(sendMessage(sb.id, randomBytes(2049)), 1);
+    for (let n = 0; n <= 12; n++) await garbage(send.subarray(0, n), 1);
+    await garbage(sendMessage(sb.id, randomBytes(2049)), 1);
     // Valid sends from an address that never registered.
-    for (let i = 0; i < 100; i++) garbage(sendMessage(sb.id, randomBytes(50)), 10_000 + i);
+    for (let i = 0; i < 100; i++) await garbage(sendMessage(sb.id, randomBytes(50)), 10_000 + i);
     // Messages a relay sends but never receives.
-    garbage(relayRegistered(randomBytes(16), 25));
-    garbage(relayRefused(randomBytes(16), 'no'));
-    garbage(Buffer.from(sendMessage(sa.id, randomBytes(10)).fill(NatKind.relayRecv, 3, 4)), 1);
+    await garbage(relayRegistered(randomBytes(16), 25));
+    await garbage(relayRefused(randomBytes(16), 'no'));
+    await garbage(Buffer.from(sendMessage(sa.id, randomBytes(10)).fill(NatKind.relayRecv, 3, 4)), 1);
 
     assert.equal(sent.length, 0, 'nothing was answered');
     const d = relay.stats().dropped;
@@ -104,6 +151,7 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
       'unexpected-kind',
       'malformed-register',
       'malformed-send',
+      'bad-mac',
       'bad-signature',
       'unknown-source',
     ]) {
@@ -113,7 +161,7 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
     assert.ok(cases > 8_000);
 
     // The pair is still served.
-    from(sendMessage(sb.id, Buffer.from('still here')), 1);
+    await from(sendMessage(sb.id, Buffer.from('still here')), 1);
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.port, 2);
     assert.equal(recvOf(sent[0]!.buf)?.payload.toString(), 'still here');
@@ -127,18 +175,18 @@ test('in process: garbage UDP input is dropped, counted and never answered', () 
   }
 });
 
-test('in process: sends mutated in their payload or destination are forwarded or dropped, never thrown', () => {
+test('in process: sends mutated in their payload or destination are forwarded or dropped, never thrown', async () => {
   const { relay, sent, from } = inProcess();
   try {
     const [sa, sb] = [testSystem(coord, 'alpha'), testSystem(coord, 'beta')];
-    from(registerMessage(sa), 1);
-    from(registerMessage(sb), 2);
+    await from(registerMessage(sa), 1);
+    await from(registerMessage(sb), 2);
     sent.length = 0;
     const valid = sendMessage(sb.id, randomBytes(300));
     let handled = 0;
     for (const m of mutants(valid, 3_000)) {
       const before = totalDrops(relay) + relay.stats().forwarded;
-      from(m, 1);
+      await from(m, 1);
       assert.equal(totalDrops(relay) + relay.stats().forwarded, before + 1);
       handled++;
     }
@@ -166,6 +214,7 @@ async function pairServes(a: UdpClient, sa: TestSystem, b: TcpClient, sb: TestSy
 test('over sockets: UDP and TCP garbage, then the good pair is still served', async () => {
   const r = await startRelay({
     coordinatorKey: coord.publicKey,
+    relayKey: coord.relayKey,
     log: testLog(1).log,
     udp: '127.0.0.1:0',
     tcp: '127.0.0.1:0',

@@ -12,10 +12,16 @@ export interface RelayLimits extends RegisterLimits, TcpLimits {
   /** refreshSeconds: how often clients are told to register again (relayRegistered) */
   refreshSeconds: number;
   sweepIntervalMs: number;
+  /** registerQueue: screened registrations that may wait for their signature checks */
+  registerQueue: number;
+  /** registerTurnMs: signature work per event-loop turn, after that turn's forwarding */
+  registerTurnMs: number;
 }
 
 /** DEFAULT_RELAY_LIMITS: sized for 100,000 systems refreshing every 25 s (4,000 registrations
- * a second at most, each one Ed25519 check for a refresh of the same token). */
+ * a second at most, each one Ed25519 check for a refresh of the same token). A /24 may hold a
+ * carrier-grade NAT's worth of systems, so its bucket is ten addresses'; a system needs a
+ * registration every 25 s (and a few retries), so its peer id's bucket is small. */
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxSessions: 100_000,
   sessionIdleMs: 90_000,
@@ -28,7 +34,13 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   tcpMaxBacklogBytes: 1 << 20,
   registerPerIpPerSecond: 20,
   registerBurstPerIp: 40,
+  registerPerPrefixPerSecond: 200,
+  registerBurstPerPrefix: 400,
+  registerPerIdPerSecond: 2,
+  registerBurstPerId: 8,
   registerPerSecond: 5_000,
+  registerQueue: 2_048,
+  registerTurnMs: 2,
   maxRateSources: 65_536,
   maxReplayEntries: 200_000,
   maxNoncesPerKey: 64,
@@ -38,6 +50,9 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
 export interface RelayOptions {
   /** coordinatorKey: raw 32-byte Ed25519 public key of the coordinator */
   coordinatorKey: Uint8Array;
+  /** relayKey: the 32-byte key this relay shares with its coordinator (`warren-coordinator
+   * relay-key NAME`); tokens carry a MAC under it, checked before any signature */
+  relayKey: Uint8Array;
   log: Logger;
   /** now: wall-clock ms, for tests */
   now?: () => number;
@@ -49,10 +64,12 @@ export interface RelayOptions {
 /** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */
 export const DEFAULT_RELAY_NAME = 'relay';
 
-/** RelayStats: live sessions and connections, packets forwarded, drops by DropReason. */
+/** RelayStats: live sessions and connections, packets forwarded, registrations waiting for
+ * their signature checks, drops by DropReason. */
 export interface RelayStats {
   sessions: number;
   tcpConnections: number;
   forwarded: number;
+  registrationsWaiting: number;
   dropped: Record<string, number>;
 }

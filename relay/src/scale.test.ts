@@ -9,6 +9,7 @@ import { NatKind } from '../../src-shared/wire/nat-wire.js';
 import { Relay, type RelayLimits } from './server.js';
 import { startRelay } from './sockets.js';
 import {
+  drained,
   recvOf,
   registerMessage,
   sendMessage,
@@ -22,7 +23,13 @@ import {
 
 const coord = testCoordinator();
 // Every simulated system shares 127.0.0.1; in the field they have addresses of their own.
-const limits: Partial<RelayLimits> = { registerPerIpPerSecond: 1e6, registerBurstPerIp: 1e6, maxPendingTcp: 1_000 };
+const limits: Partial<RelayLimits> = {
+  registerPerIpPerSecond: 1e6,
+  registerBurstPerIp: 1e6,
+  registerPerPrefixPerSecond: 1e6,
+  registerBurstPerPrefix: 1e6,
+  maxPendingTcp: 1_000,
+};
 
 /** inBatches runs fn over items, at most `size` at a time, to keep the kernel queues short. */
 async function inBatches<T>(items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
@@ -44,7 +51,13 @@ async function withRetry<T>(attempt: () => Promise<T>, retries: { n: number }, t
 
 test('1,000 UDP systems register and each reaches another through the relay', async (t) => {
   const N = 1_000;
-  const r = await startRelay({ coordinatorKey: coord.publicKey, log: testLog(1).log, udp: '127.0.0.1:0', limits });
+  const r = await startRelay({
+    coordinatorKey: coord.publicKey,
+    relayKey: coord.relayKey,
+    log: testLog(1).log,
+    udp: '127.0.0.1:0',
+    limits,
+  });
   const clients: UdpClient[] = [];
   try {
     const t0 = performance.now();
@@ -95,7 +108,13 @@ test('1,000 UDP systems register and each reaches another through the relay', as
 
 test('300 TCP systems register and each reaches another through the relay', async (t) => {
   const N = 300;
-  const r = await startRelay({ coordinatorKey: coord.publicKey, log: testLog(1).log, tcp: '127.0.0.1:0', limits });
+  const r = await startRelay({
+    coordinatorKey: coord.publicKey,
+    relayKey: coord.relayKey,
+    log: testLog(1).log,
+    tcp: '127.0.0.1:0',
+    limits,
+  });
   const clients: TcpClient[] = [];
   try {
     const t0 = performance.now();
@@ -129,8 +148,8 @@ test('300 TCP systems register and each reaches another through the relay', asyn
   }
 });
 
-test('forwarding cost in process: 200,000 relayed packets between 1,000 sessions', (t) => {
-  const relay = new Relay({ coordinatorKey: coord.publicKey, log: testLog(1).log, limits });
+test('forwarding cost in process: 200,000 relayed packets between 1,000 sessions', async (t) => {
+  const relay = new Relay({ coordinatorKey: coord.publicKey, relayKey: coord.relayKey, log: testLog(1).log, limits });
   try {
     const N = 1_000;
     const systems = Array.from({ length: N }, (_, i) => testSystem(coord, `mem-${i}`));
@@ -139,6 +158,7 @@ test('forwarding cost in process: 200,000 relayed packets between 1,000 sessions
       if (buf[3] === NatKind.relayRecv) delivered++;
     };
     systems.forEach((s, i) => relay.handleDatagram(registerMessage(s), '10.1.0.1', 10_000 + i, reply));
+    await drained(relay);
     assert.equal(relay.stats().sessions, N);
     const packets = systems.map((_, i) => sendMessage(systems[(i + 1) % N]!.id, Buffer.alloc(1400, i)));
     const M = 200_000;

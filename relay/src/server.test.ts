@@ -28,6 +28,7 @@ async function withRelay(
 ): Promise<void> {
   const r = await startRelay({
     coordinatorKey: coord.publicKey,
+    relayKey: coord.relayKey,
     log: testLog().log,
     udp: '127.0.0.1:0',
     tcp: '127.0.0.1:0',
@@ -166,8 +167,12 @@ test('a replayed register is ignored, even from another address', async () => {
     evil.send(registerMessage(sa, { signWith: other.machineKey }));
     assert.deepEqual(await evil.quiet(), []);
     assert.equal(r.relay.stats().dropped['bad-signature'], 1);
-    // And a token from another coordinator.
+    // A token from another coordinator: its MAC is not this relay's.
     evil.send(registerMessage(testSystem(testCoordinator(), 'stranger')));
+    assert.deepEqual(await evil.quiet(), []);
+    assert.equal(r.relay.stats().dropped['bad-mac'], 1);
+    // A token MACed with this relay's key (a key that leaked) but signed by another coordinator.
+    evil.send(registerMessage(testSystem({ ...testCoordinator(), keys: coord.keys }, 'forger')));
     assert.deepEqual(await evil.quiet(), []);
     assert.equal(r.relay.stats().dropped['bad-token'], 1);
     // And a register outside the clock skew.
@@ -361,3 +366,49 @@ test('the periodic sweep removes idle sessions and closes idle TCP connections',
     assert.equal(s.dropped['tcp-idle'], 1);
   });
 });
+
+test('registrations are limited per source /24 across its addresses, and another /24 is not affected', async () => {
+  await withRelay({ limits: { registerPerPrefixPerSecond: 0.01, registerBurstPerPrefix: 3 } }, async (r) => {
+    const clients = await Promise.all(
+      ['127.0.9.1', '127.0.9.2', '127.0.9.3', '127.0.9.4', '127.0.10.1'].map((ip) => UdpClient.open(r.udpPort!, ip)),
+    );
+    try {
+      const systems = clients.map((_, i) => testSystem(coord, `prefix-${i}`));
+      for (let i = 0; i < 3; i++) await registerUdp(clients[i]!, systems[i]!);
+      // The fourth address of 127.0.9.0/24 is refused before any signature check.
+      clients[3]!.send(registerMessage(systems[3]!));
+      assert.deepEqual(await clients[3]!.quiet(), []);
+      assert.equal(r.relay.stats().dropped['rate-limited'], 1);
+      await registerUdp(clients[4]!, systems[4]!);
+      assert.equal(r.relay.stats().sessions, 4);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
+
+test("a genuine token replayed with forged signatures from many addresses costs at most its peer id's burst of checks", async () => {
+  await withRelay({ limits: { registerPerIdPerSecond: 0.01, registerBurstPerId: 4 } }, async (r) => {
+    const victim = testSystem(coord, 'victim');
+    const forger = testSystem(coord, 'forger');
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => UdpClient.open(r.udpPort!, `127.0.${20 + i}.1`)),
+    );
+    try {
+      for (let i = 0; i < 40; i++) clients[i % 8]!.send(registerMessage(victim, { signWith: forger.machineKey }));
+      for (const c of clients) assert.deepEqual(await c.quiet(50), []);
+      for (let i = 0; i < 40 && totalOf(r) < 40; i++) await new Promise((res) => setTimeout(res, 25));
+      const d = r.relay.stats().dropped;
+      assert.equal(d['bad-signature'], 4, 'only the burst reached a signature check');
+      assert.equal(d['rate-limited'], 36);
+      // Another system registers from the same addresses as before: their buckets were not spent.
+      await registerUdp(clients[0]!, forger);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
+
+function totalOf(r: RunningRelay): number {
+  return Object.values(r.relay.stats().dropped).reduce((a, b) => a + b, 0);
+}

@@ -1,23 +1,20 @@
 // warren-relay: forwards opaque WireGuard packets between two systems that cannot reach each
 // other directly. Clients register with a token from their coordinator (src-shared/lib/relay-token.ts) signed by
 // their machine key; the relay needs no database and no connection to the coordinator, only
-// its public key. Wire format: src-shared/wire/nat-relay.ts. Payloads stay end-to-end
-// encrypted by WireGuard; the relay sees peer ids and sizes, nothing else.
+// its public key and the key it shares with it (the tokens' MAC). Registrations are screened
+// where they arrive and verified on a budget after forwarding (admission.ts). Wire format:
+// src-shared/wire/nat-relay.ts. Payloads stay end-to-end encrypted by WireGuard; the relay sees
+// peer ids and sizes, nothing else.
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { NatKind, natKind, peerId } from '../../src-shared/wire/nat-wire.js';
-import {
-  parseRelayFrame,
-  RELAY_HEADER_BYTES,
-  relayRefused,
-  relayRegistered,
-  writeRelayHeader,
-} from '../../src-shared/wire/nat-relay.js';
+import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
+import { parseRelayFrame, RELAY_HEADER_BYTES, writeRelayHeader } from '../../src-shared/wire/nat-relay.js';
 import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
-import { RegisterCheck, type Checked } from './register.js';
+import { Admission, type Admitted } from './admission.js';
+import { NAT_KEY_BYTES } from '../../src-shared/lib/nat-keys.js';
 import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
 import { remoteIp, TcpConn, type TcpHost } from './tcp.js';
 import {
@@ -36,15 +33,13 @@ export {
   type RelayStats,
 } from './options.js';
 
-type Admitted = { session: Session; fresh: boolean; reply: Uint8Array } | { refusal: Uint8Array };
-
 /** Relay is the transport-independent core; startRelay gives it sockets. */
 export class Relay {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly limits: RelayLimits;
   private readonly sessions: SessionTable;
-  private readonly check: RegisterCheck;
+  private readonly admission: Admission;
   private readonly conns = new Set<TcpConn>();
   /** pending: connections that have not registered yet */
   private readonly pending = new Set<TcpConn>();
@@ -60,8 +55,15 @@ export class Relay {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...opts.limits };
     // Imported once: parsing a raw key costs about as much as a verification.
     const coordinatorKey: KeyObject = publicKeyFromRaw(opts.coordinatorKey);
+    if (opts.relayKey.length !== NAT_KEY_BYTES) throw new Error(`the relay key must be ${NAT_KEY_BYTES} bytes`);
     this.sessions = new SessionTable(this.limits.sessionIdleMs);
-    this.check = new RegisterCheck(coordinatorKey, this.limits, opts.name ?? DEFAULT_RELAY_NAME);
+    this.admission = new Admission(
+      { log: this.log, now: () => this.now(), drop: (r) => this.drop(r), bug: (e, w) => this.bug(e, w) },
+      this.sessions,
+      this.limits,
+      { coordinatorKey, relayKey: Buffer.from(opts.relayKey) },
+      opts.name ?? DEFAULT_RELAY_NAME,
+    );
     this.tcpHost = {
       log: this.log,
       now: () => this.now(),
@@ -124,6 +126,7 @@ export class Relay {
       sessions: this.sessions.size,
       tcpConnections: this.conns.size,
       forwarded: this.forwarded,
+      registrationsWaiting: this.admission.waiting,
       dropped: this.drops.snapshot(),
     };
   }
@@ -137,7 +140,7 @@ export class Relay {
     for (const c of this.conns) c.close();
     this.conns.clear();
     this.pending.clear();
-    this.check.clear();
+    this.admission.clear();
   }
 
   private udpSend(msg: Buffer, ip: string, port: number): void {
@@ -156,8 +159,10 @@ export class Relay {
   }
 
   private udpRegister(msg: Buffer, ip: string, port: number, reply: ReplyFn): void {
-    const now = this.now();
-    const a = this.admit(msg, ip, now);
+    this.admission.submit(msg, ip, (a) => this.udpAdmitted(a, ip, port, reply));
+  }
+
+  private udpAdmitted(a: Admitted | null, ip: string, port: number, reply: ReplyFn): void {
     if (a === null) return;
     if ('refusal' in a) {
       this.udpOut(reply, a.refusal, ip, port);
@@ -173,14 +178,26 @@ export class Relay {
   }
 
   private tcpRegister(conn: TcpConn, frame: Uint8Array): boolean {
-    const now = this.now();
-    const a = this.admit(frame, conn.ip, now);
-    // Silence: an unregistered connection has shown nothing worth keeping it open for.
-    if (a === null) return conn.registered;
+    const queued = this.admission.submit(
+      frame,
+      conn.ip,
+      (a) => this.tcpAdmitted(conn, a),
+      () => conn.open,
+    );
+    // Dropped at once: an unregistered connection has shown nothing worth keeping it open for.
+    return queued || conn.registered;
+  }
+
+  private tcpAdmitted(conn: TcpConn, a: Admitted | null): void {
+    if (a === null) {
+      // Silence, and for a connection that never registered, the end of it.
+      if (!conn.registered) conn.close();
+      return;
+    }
     if ('refusal' in a) {
       if (conn.registered) conn.send(tcpFrame(a.refusal));
       else conn.refuse(tcpFrame(a.refusal));
-      return true;
+      return;
     }
     const s = a.session;
     if (a.fresh || s.tcp !== conn) {
@@ -192,7 +209,6 @@ export class Relay {
     conn.markRegistered();
     this.pending.delete(conn);
     conn.send(tcpFrame(a.reply));
-    return true;
   }
 
   private tcpSend(conn: TcpConn, frame: Uint8Array): void {
@@ -211,57 +227,6 @@ export class Relay {
     this.conns.delete(conn);
     this.pending.delete(conn);
     this.sessions.unlinkTcp(conn);
-  }
-
-  /**
-   * admit checks a registration and creates or refreshes its session. null means stay
-   * silent (malformed, unsigned, replayed, rate-limited: answering those would let anyone
-   * reflect traffic off the relay); a refusal goes only to a fresh, well-signed register.
-   */
-  private admit(msg: Uint8Array, ip: string, now: number): Admitted | null {
-    const c = this.check.check(msg, ip, now, (key) => this.sessions.get(key, now));
-    if (typeof c === 'string') {
-      this.drop(c);
-      return null;
-    }
-    if (c.expired) return this.refuse(c, 'refused-token-expired', 'token expired');
-    let s = this.sessions.get(c.key, now);
-    if (s !== undefined && !s.wireguardKey.equals(c.token.wireguardKey)) {
-      return this.refuse(c, 'refused-id-held', 'peer id is registered with another key');
-    }
-    const fresh = s === undefined;
-    if (s === undefined) {
-      if (this.sessions.size >= this.limits.maxSessions) return this.refuse(c, 'refused-full', 'relay full');
-      const id = Buffer.from(peerId(c.token.wireguardKey));
-      s = {
-        key: c.key,
-        id,
-        idHex: id.toString('hex'),
-        systemId: c.token.systemId,
-        wireguardKey: Buffer.from(c.token.wireguardKey),
-        machineKey: c.machineKey,
-        token: Buffer.from(c.reg.token),
-        tokenExpires: c.token.expires,
-        lastSeen: now,
-        udp: null,
-        tcp: null,
-      };
-      this.sessions.add(s);
-    } else {
-      s.systemId = c.token.systemId;
-      s.machineKey = c.machineKey;
-      s.token = Buffer.from(c.reg.token);
-      s.tokenExpires = c.token.expires;
-      s.lastSeen = now;
-    }
-    if (!fresh && this.log.enabled('debug')) this.log.debug(`relay: ${s.systemId} (${s.idHex}) refreshed`);
-    return { session: s, fresh, reply: relayRegistered(c.reg.nonce, this.limits.refreshSeconds) };
-  }
-
-  private refuse(c: Checked, reason: DropReason, text: string): Admitted {
-    this.drop(reason);
-    this.log.rateLimited(`relay-refused:${reason}`, 10_000).verbose(`relay: refused ${c.token.systemId}: ${text}`);
-    return { refusal: relayRefused(c.reg.nonce, text) };
   }
 
   /**
@@ -355,7 +320,7 @@ export class Relay {
       }
       const gone = this.sessions.sweep(now);
       if (gone > 0) this.log.debug(`relay: ${gone} sessions expired`);
-      this.check.sweep(now);
+      this.admission.sweep(now);
     } catch (e) {
       this.bug(e, 'sweep');
     }

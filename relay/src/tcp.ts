@@ -24,7 +24,7 @@ export interface TcpHost {
   readonly log: Logger;
   now(): number;
   drop(reason: DropReason): void;
-  /** register handles a relayRegister frame; false means close the connection now. */
+  /** register takes a relayRegister frame (answered later); false means close the connection now. */
   register(conn: TcpConn, frame: Uint8Array): boolean;
   /** send forwards a relaySend frame from conn's session. */
   send(conn: TcpConn, frame: Uint8Array): void;
@@ -58,6 +58,11 @@ export class TcpConn implements TcpLink {
     // A reset or a write to a closed peer is routine here; 'close' follows and cleans up.
     socket.on('error', (e) => host.log.rateLimited('relay-tcp-error', 10_000).debug(`relay: tcp ${ip}: ${e.message}`));
     socket.once('close', () => this.onClose());
+  }
+
+  /** open: not closed yet (a registration waiting for its checks is dropped once it is). */
+  get open(): boolean {
+    return !this.done;
   }
 
   /** registered: the connection has completed its first registration. */

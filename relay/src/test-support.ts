@@ -1,6 +1,6 @@
 // Test support for the relay (server, fuzz and scale tests, and anyone testing a relay client):
-// a coordinator key that issues tokens, simulated systems that sign registrations, and UDP and
-// TCP clients on 127.0.0.1 that collect what the relay sends them.
+// a coordinator key and NAT secret that issue tokens, simulated systems that sign registrations,
+// and UDP and TCP clients on 127.0.0.1 that collect what the relay sends them.
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -15,17 +15,27 @@ import {
 import { TcpFrameReader, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../src-shared/lib/ed25519.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
-import { DEFAULT_RELAY_NAME } from './server.js';
+import { NatKeys } from '../../src-shared/lib/nat-keys.js';
+import { DEFAULT_RELAY_NAME, type Relay } from './server.js';
 
-/** TestCoordinator issues relay tokens; publicKey is what the relay is given. */
+/** TestCoordinator issues relay tokens; publicKey and relayKey are what a relay is given
+ * (relayKey: the key of a relay with the default name; keys.relayKey(NAME) for others). */
 export interface TestCoordinator {
   signer: { sign(message: Uint8Array): Buffer };
   publicKey: Buffer;
+  keys: NatKeys;
+  relayKey: Buffer;
 }
 
 export function testCoordinator(): TestCoordinator {
   const key = privateKeyFromSeed(randomBytes(32));
-  return { signer: { sign: (m) => signEd25519(key, m) }, publicKey: rawPublicKey(key) };
+  const keys = new NatKeys(randomBytes(32));
+  return {
+    signer: { sign: (m) => signEd25519(key, m) },
+    publicKey: rawPublicKey(key),
+    keys,
+    relayKey: keys.relayKey(DEFAULT_RELAY_NAME),
+  };
 }
 
 /** TestSystem is a simulated helper: a WireGuard key (only its bytes matter to the relay),
@@ -39,17 +49,19 @@ export interface TestSystem {
   token: Buffer;
 }
 
-/** testSystem makes a system with a token from coord; wireguardKey and expires are optional. */
+/** testSystem makes a system with a token from coord for the relay called relayName (default:
+ * a standalone relay's default name); wireguardKey and expires are optional. */
 export function testSystem(
   coord: TestCoordinator,
   systemId: string,
-  o: { wireguardKey?: Buffer; expires?: number; now?: number } = {},
+  o: { wireguardKey?: Buffer; expires?: number; now?: number; relayName?: string } = {},
 ): TestSystem {
   const wireguardKey = o.wireguardKey ?? randomBytes(32);
   const machineKey = privateKeyFromSeed(randomBytes(32));
   const machinePublic = rawPublicKey(machineKey);
   const expires = o.expires ?? (o.now ?? Date.now()) + RELAY_TOKEN_LIFETIME_MS;
-  const token = issueRelayToken(coord.signer, { systemId, wireguardKey, machineKey: machinePublic, expires });
+  const relayKey = coord.keys.relayKey(o.relayName ?? DEFAULT_RELAY_NAME);
+  const token = issueRelayToken(coord.signer, relayKey, { systemId, wireguardKey, machineKey: machinePublic, expires });
   return { systemId, wireguardKey, id: Buffer.from(peerId(wireguardKey)), machineKey, machinePublic, token };
 }
 
@@ -62,6 +74,13 @@ export function registerMessage(
   const body = relayRegisterBody(o.token ?? s.token, o.ts ?? Date.now(), o.nonce ?? randomBytes(16));
   const context = relayRegisterContext(o.relayName ?? DEFAULT_RELAY_NAME);
   return Buffer.from(withSignature(body, signEd25519(o.signWith ?? s.machineKey, signedBytes(context, body))));
+}
+
+/** drained resolves once relay has verified every registration it had queued (admission.ts):
+ * registrations are checked on a later event-loop turn than the one they arrive in. */
+export async function drained(relay: Relay): Promise<void> {
+  do await new Promise((resolve) => setImmediate(resolve));
+  while (relay.stats().registrationsWaiting > 0);
 }
 
 /** sendMessage is a relaySend of payload to the peer with id dst. */
@@ -124,7 +143,7 @@ class Inbox {
   }
 }
 
-/** UdpClient is one UDP socket on 127.0.0.1 that talks to a relay. */
+/** UdpClient is one UDP socket on 127.0.0.1 (or another loopback address) that talks to a relay. */
 export class UdpClient {
   readonly inbox = new Inbox();
   private constructor(
@@ -133,11 +152,11 @@ export class UdpClient {
     private readonly relayPort: number,
   ) {}
 
-  static async open(relayPort: number): Promise<UdpClient> {
+  static async open(relayPort: number, ip = '127.0.0.1'): Promise<UdpClient> {
     const sock = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(0, '127.0.0.1', () => resolve());
+      sock.bind(0, ip, () => resolve());
     });
     const c = new UdpClient(sock, sock.address().port, relayPort);
     sock.on('message', (m) => c.inbox.push(m));

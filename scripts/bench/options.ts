@@ -37,7 +37,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warre
                 path, then over the coordinator's relay once UDP between the routers is blocked)
   --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
                 (default 2000; 0 skips the run)
-  --out FILE    JSON report path (default .bench/latest.json in the checkout)`;
+  --out FILE    JSON report path (default .bench/latest.json in the checkout)
+The NAT flood bench (forged registrations and discovery requests at a relay and a coordinator)
+runs on its own: node dist/scripts/bench/nat-flood.js --help`;
 
 function whole(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;

@@ -1,8 +1,10 @@
-// Token buckets for relay registrations. Each registration costs one or two Ed25519
-// verifications (about 0.1 ms each, plus 0.09 ms to import a raw key), so without a limit a
-// sender could keep a core busy with well-formed but unsigned registrations. One bucket per
-// source IP stops a single host; one shared bucket caps the total so that a crowd of hosts
-// still leaves the forwarding path most of the CPU.
+// Token buckets in front of signature work (relay registrations, endpoint discovery). Each
+// such request costs one or two Ed25519 verifications (about 0.1 ms each, plus 0.09 ms to import
+// a raw key), so without a limit a sender could keep a core busy with well-formed but unsigned
+// requests. One bucket per source address stops a single host, one per source prefix
+// (IPv4 /24, IPv6 /64: what one network, or one attacker, typically holds) stops a host that
+// spreads its requests over its neighbours' addresses, and a shared bucket caps the total.
+import { parseIp, unmapIPv4 } from './ip/addr.js';
 
 interface Bucket {
   tokens: number;
@@ -57,5 +59,53 @@ export class RateLimiter {
 
   clear(): void {
     this.buckets.clear();
+  }
+}
+
+/** sourcePrefix names the network an address sends from: its /24 for IPv4 (an IPv4-mapped IPv6
+ * address counts as IPv4), its /64 for IPv6 (the smallest prefix a site is given, RFC 6177),
+ * and the text itself for anything that does not parse. */
+export function sourcePrefix(ip: string): string {
+  const a = parseIp(ip);
+  if (a === null) return ip;
+  const u = unmapIPv4(a);
+  if (u.family === 4) return `${u.v4 >>> 8}/24`;
+  return `${u.w0.toString(16)}:${u.w1.toString(16)}::/64`;
+}
+
+/** SourceRate is one bucket's refill rate and size. */
+export interface SourceRate {
+  perSecond: number;
+  burst: number;
+}
+
+/** SourceLimiter limits requests per source address and per source prefix (sourcePrefix);
+ * each table holds at most maxSources keys. */
+export class SourceLimiter {
+  private readonly address: RateLimiter;
+  private readonly prefix: RateLimiter;
+
+  constructor(o: { address: SourceRate; prefix: SourceRate; maxSources: number }) {
+    this.address = new RateLimiter(o.address.perSecond, o.address.burst, o.maxSources);
+    this.prefix = new RateLimiter(o.prefix.perSecond, o.prefix.burst, o.maxSources);
+  }
+
+  /** allow takes a token from ip's bucket and from its prefix's, or says no. */
+  allow(ip: string, now: number): boolean {
+    return this.address.allow(ip, now) && this.prefix.allow(sourcePrefix(ip), now);
+  }
+
+  get size(): number {
+    return this.address.size + this.prefix.size;
+  }
+
+  sweep(now: number): void {
+    this.address.sweep(now);
+    this.prefix.sweep(now);
+  }
+
+  clear(): void {
+    this.address.clear();
+    this.prefix.clear();
   }
 }

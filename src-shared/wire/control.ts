@@ -25,8 +25,12 @@ export const CONTROL_PATHS = {
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
-  /** POST (signed) empty body → RelayTokenResponse: the token a relay asks for (nat-relay.ts). */
+  /** POST (signed) RelayTokenRequest → RelayTokenResponse: a token for one relay the map lists
+   * (nat-relay.ts); 404 for a relay the map does not list. */
   relayToken: '/v1/agent/relay-token',
+  /** POST (signed) empty body → DiscoveryKeyResponse: the key this system MACs its discovery
+   * requests with (nat-discovery.ts). */
+  discoveryKey: '/v1/agent/discovery-key',
   /** POST (signed) PunchRequest → 204: asks the coordinator to tell a peer to probe this
    * system's endpoints now (the peer gets a `punch` WatchEvent). 404 for a system that is
    * not this one's peer. */
@@ -190,10 +194,22 @@ export interface RelayInfo {
   tcp?: string;
 }
 
+/** RelayTokenRequest names the relay (as the map lists it) the token is for: each relay checks a
+ * MAC only the coordinator and that relay can make. */
+export interface RelayTokenRequest {
+  relay: string;
+}
+
 /** RelayTokenResponse carries a relay token (base64 of nat-relay.ts RelayToken) and its expiry. */
 export interface RelayTokenResponse {
   token: string;
   expires: number;
+}
+
+/** DiscoveryKeyResponse carries the system's discovery key (base64, 32 bytes). It does not
+ * expire; a helper whose requests stop being answered fetches it again. */
+export interface DiscoveryKeyResponse {
+  key: string;
 }
 
 /** PunchRequest names the peer (by identity) that should probe this system now. */

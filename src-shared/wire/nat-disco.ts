@@ -6,6 +6,7 @@
 import {
   dataView,
   ipv4Octets,
+  MAC_BYTES,
   NAT_HEADER_BYTES,
   NAT_VERSION,
   NatKind,
@@ -14,8 +15,10 @@ import {
   writeNatHeader,
 } from './nat-wire.js';
 
+export { withMac } from './nat-wire.js';
+
 const TXID = 12;
-const MAC = 16;
+const MAC = MAC_BYTES;
 
 export interface DiscoMessage {
   kind: 'ping' | 'pong';
@@ -50,13 +53,6 @@ export function discoBody(
     out.set(o, 5 + PEER_ID_BYTES + TXID);
     dataView(out).setUint16(5 + PEER_ID_BYTES + TXID + 4, seen.port);
   }
-  return out;
-}
-
-export function withMac(body: Uint8Array, mac: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + MAC);
-  out.set(body, 0);
-  out.set(mac.subarray(0, MAC), body.length);
   return out;
 }
 

@@ -1,13 +1,19 @@
 // Endpoint discovery, helper → coordinator UDP port (nat-wire.ts has the shared header):
-// Request: [hdr][ver][idLen][systemId][ts u64][nonce 16][sig 64]
+// Request: [hdr][ver 2][idLen][systemId][ts u64][nonce 16][mac 16][sig 64]
+//          mac: HMAC-SHA256 (RFC 2104) truncated to 16 bytes, keyed with the system's discovery
+//          key (the coordinator's, derived per system; the helper fetches it), over
+//          NAT_CONTEXT.discoveryMac || bytes before mac. Checked before the signature, so a
+//          forged request costs the coordinator one or two HMACs, not an Ed25519 verification.
 //          signature by the machine key over NAT_CONTEXT.discoveryRequest || bytes before sig
-// Reply:   [hdr][ver][nonce 16][ip 4][port u16][sig 64]
+// Reply:   [hdr][ver 1][nonce 16][ip 4][port u16][sig 64]
 //          signature by the coordinator over NAT_CONTEXT.discoveryReply || bytes before sig
-// The reply (91 bytes) is smaller than any request (at least 95), so the port cannot amplify.
+// The reply (91 bytes) is smaller than any request (at least 111), so the port cannot amplify.
 import {
   dataView,
+  DISCOVERY_REQUEST_VERSION,
   encodeSystemId,
   ipv4Octets,
+  MAC_BYTES,
   NAT_HEADER_BYTES,
   NAT_LIMITS,
   NAT_VERSION,
@@ -23,18 +29,22 @@ export interface DiscoveryRequest {
   systemId: string;
   ts: number;
   nonce: Uint8Array;
+  /** maced: the bytes the MAC covers (without the context) */
+  maced: Uint8Array;
+  mac: Uint8Array;
   /** signed: the bytes the signature covers (without the context) */
   signed: Uint8Array;
   signature: Uint8Array;
 }
 
-/** discoveryRequestBody builds the unsigned part; append the signature with withSignature. */
+/** discoveryRequestBody builds the part the MAC covers; append the MAC with withMac, then the
+ * signature with withSignature. */
 export function discoveryRequestBody(systemId: string, ts: number, nonce: Uint8Array): Uint8Array {
   const id = encodeSystemId(systemId);
   if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
   const out = new Uint8Array(NAT_HEADER_BYTES + 2 + id.length + 8 + NONCE_BYTES);
   writeNatHeader(out, NatKind.discoveryRequest);
-  out[4] = NAT_VERSION;
+  out[4] = DISCOVERY_REQUEST_VERSION;
   out[5] = id.length;
   out.set(id, 6);
   dataView(out).setBigUint64(6 + id.length, BigInt(ts));
@@ -43,10 +53,11 @@ export function discoveryRequestBody(systemId: string, ts: number, nonce: Uint8A
 }
 
 export function parseDiscoveryRequest(buf: Uint8Array): DiscoveryRequest | null {
-  if (natKind(buf) !== NatKind.discoveryRequest || buf.length < 6 || buf[4] !== NAT_VERSION) return null;
+  if (natKind(buf) !== NatKind.discoveryRequest || buf.length < 6 || buf[4] !== DISCOVERY_REQUEST_VERSION) return null;
   const idLen = buf[5]!;
   if (idLen < 1 || idLen > NAT_LIMITS.systemIdChars) return null;
-  const end = 6 + idLen + 8 + NONCE_BYTES;
+  const macAt = 6 + idLen + 8 + NONCE_BYTES;
+  const end = macAt + MAC_BYTES;
   if (buf.length !== end + SIGNATURE_BYTES) return null;
   const systemId = readSystemId(buf, 6, idLen);
   if (systemId === null) return null;
@@ -55,7 +66,9 @@ export function parseDiscoveryRequest(buf: Uint8Array): DiscoveryRequest | null 
   return {
     systemId,
     ts: Number(ts),
-    nonce: buf.slice(6 + idLen + 8, end),
+    nonce: buf.slice(6 + idLen + 8, macAt),
+    maced: buf.slice(0, macAt),
+    mac: buf.slice(macAt, end),
     signed: buf.slice(0, end),
     signature: buf.slice(end, end + SIGNATURE_BYTES),
   };

@@ -1,8 +1,11 @@
 // Relay, helper ↔ warren-relay (nat-wire.ts has the shared header).
 //
-// Relay token (issued by the coordinator, opaque to the helper, checked by the relay):
-//   [ver][idLen][systemId][wireguard public key 32][machine public key 32][expires u64 ms][sig 64]
+// Relay token (issued by the coordinator for one relay, opaque to the helper, checked by that relay):
+//   [ver 2][idLen][systemId][wireguard public key 32][machine public key 32][expires u64 ms][sig 64][mac 16]
 //   sig by the coordinator over NAT_CONTEXT.relayToken || bytes before sig
+//   mac: HMAC-SHA256 (RFC 2104), truncated to 16 bytes, keyed with the key the coordinator shares
+//   with that relay, over NAT_CONTEXT.relayTokenMac || bytes before mac. The relay checks it
+//   before any signature: a token that did not come from the coordinator costs one HMAC to drop.
 // Relay register: [hdr][ver][tokenLen u16][token][ts u64][nonce 16][sig 64]
 //   sig by the machine key named in the token over relayRegisterContext(RELAY NAME) || bytes
 //   before sig. The relay's name (as maps list it) is signed in, so a registration captured at
@@ -13,6 +16,7 @@
 import {
   dataView,
   encodeSystemId,
+  MAC_BYTES,
   NAT_CONTEXT,
   NAT_HEADER_BYTES,
   NAT_LIMITS,
@@ -23,6 +27,7 @@ import {
   NONCE_BYTES,
   PEER_ID_BYTES,
   readSystemId,
+  RELAY_TOKEN_VERSION,
   SIGNATURE_BYTES,
   writeNatHeader,
 } from './nat-wire.js';
@@ -39,7 +44,11 @@ export interface RelayToken {
   expires: number;
   signed: Uint8Array;
   signature: Uint8Array;
+  mac: Uint8Array;
 }
+
+/** RELAY_TOKEN_MIN_BYTES is the shortest token (a one-character system id). */
+const RELAY_TOKEN_MIN_BYTES = 2 + 1 + 64 + 8 + SIGNATURE_BYTES + MAC_BYTES;
 
 export function relayTokenBody(
   systemId: string,
@@ -50,7 +59,7 @@ export function relayTokenBody(
   const id = encodeSystemId(systemId);
   if (wireguardKey.length !== 32 || machineKey.length !== 32) throw new Error('keys are 32 bytes');
   const out = new Uint8Array(2 + id.length + 64 + 8);
-  out[0] = NAT_VERSION;
+  out[0] = RELAY_TOKEN_VERSION;
   out[1] = id.length;
   out.set(id, 2);
   out.set(wireguardKey, 2 + id.length);
@@ -59,12 +68,20 @@ export function relayTokenBody(
   return out;
 }
 
+/** splitRelayToken returns views of what a token's MAC covers and of the MAC, without parsing
+ * the rest (the relay checks the MAC first), or null if it cannot be a token of this version. */
+export function splitRelayToken(buf: Uint8Array): { maced: Uint8Array; mac: Uint8Array } | null {
+  if (buf.length < RELAY_TOKEN_MIN_BYTES || buf[0] !== RELAY_TOKEN_VERSION) return null;
+  const at = buf.length - MAC_BYTES;
+  return { maced: buf.subarray(0, at), mac: buf.subarray(at) };
+}
+
 export function parseRelayToken(buf: Uint8Array): RelayToken | null {
-  if (buf.length < 2 || buf[0] !== NAT_VERSION) return null;
+  if (buf.length < 2 || buf[0] !== RELAY_TOKEN_VERSION) return null;
   const idLen = buf[1]!;
   if (idLen < 1 || idLen > NAT_LIMITS.systemIdChars) return null;
   const end = 2 + idLen + 64 + 8;
-  if (buf.length !== end + SIGNATURE_BYTES) return null;
+  if (buf.length !== end + SIGNATURE_BYTES + MAC_BYTES) return null;
   const systemId = readSystemId(buf, 2, idLen);
   if (systemId === null) return null;
   const expires = dataView(buf).getBigUint64(2 + idLen + 64);
@@ -76,6 +93,7 @@ export function parseRelayToken(buf: Uint8Array): RelayToken | null {
     expires: Number(expires),
     signed: buf.slice(0, end),
     signature: buf.slice(end, end + SIGNATURE_BYTES),
+    mac: buf.slice(end + SIGNATURE_BYTES),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   peerId,
   peerIdHex,
   signedBytes,
+  withMac as withNatMac,
   withSignature,
 } from './nat-wire.js';
 import {
@@ -36,6 +37,7 @@ import {
   relayRegistered,
   relayRegisterBody,
   relayTokenBody,
+  splitRelayToken,
 } from './nat-relay.js';
 import { TCP_MAX_FRAME, TcpFrameReader, tcpFrame } from './nat-tcp.js';
 
@@ -43,7 +45,10 @@ const nonce = randomBytes(16);
 const sig = randomBytes(64);
 const wg = randomBytes(32);
 const mk = randomBytes(32);
-const token = withSignature(relayTokenBody('G982V', wg, mk, 1_900_000_000_000), sig);
+const mac = randomBytes(16);
+const token = withNatMac(withSignature(relayTokenBody('G982V', wg, mk, 1_900_000_000_000), sig), mac);
+const request = (id: string, ts: number): Uint8Array =>
+  withSignature(withNatMac(discoveryRequestBody(id, ts, nonce), mac), sig);
 
 /** Codec: a parser with an encoder for its result, so a parse can be checked by re-encoding. */
 interface Codec {
@@ -64,11 +69,11 @@ const codecs: Codec[] = [
     fixedLength: true,
     versionAt: 4,
     encode: (v: NonNullable<ReturnType<typeof parseDiscoveryRequest>>) =>
-      withSignature(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.signature),
+      withSignature(withNatMac(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.mac), v.signature),
     valid: [
-      withSignature(discoveryRequestBody('a', 0, nonce), sig),
-      withSignature(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), sig),
-      withSignature(discoveryRequestBody('host_1.example:2-b', Date.now(), nonce), sig),
+      request('a', 0),
+      request('x'.repeat(64), Number.MAX_SAFE_INTEGER),
+      request('host_1.example:2-b', Date.now()),
     ],
   },
   {
@@ -102,8 +107,11 @@ const codecs: Codec[] = [
     fixedLength: true,
     versionAt: 0,
     encode: (v: NonNullable<ReturnType<typeof parseRelayToken>>) =>
-      withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
-    valid: [token, withSignature(relayTokenBody('z'.repeat(64), wg, mk, 0), sig)],
+      withNatMac(
+        withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
+        v.mac,
+      ),
+    valid: [token, withNatMac(withSignature(relayTokenBody('z'.repeat(64), wg, mk, 0), sig), mac)],
   },
   {
     name: 'relay register',
@@ -205,7 +213,9 @@ for (const c of codecs) {
         );
       }
       if (c.versionAt !== null) {
-        for (const v of [0, 2, 255]) {
+        // Every other version, the one before a layout change (1 for tokens and requests) too.
+        for (const v of [0, 1, 2, 3, 255]) {
+          if (v === buf[c.versionAt]) continue;
           const b = Buffer.from(buf);
           b[c.versionAt] = v;
           assert.equal(c.parse(b), null, `${c.name} accepted version ${v}`);
@@ -259,7 +269,7 @@ for (const c of codecs) {
 
 test('field limits: ids, timestamps, ports, refresh and token sizes', () => {
   const cases: { name: string; buf: Uint8Array; parse: (b: Uint8Array) => unknown }[] = [];
-  const req = Buffer.from(withSignature(discoveryRequestBody('abc', 5, nonce), sig));
+  const req = Buffer.from(request('abc', 5));
   const idLen = (b: Buffer, at: number, n: number): Buffer => {
     const c = Buffer.from(b);
     c[at] = n;
@@ -314,6 +324,18 @@ test('field limits: ids, timestamps, ports, refresh and token sizes', () => {
     parse: parseRelayFrame,
   });
   for (const c of cases) assert.equal(c.parse(c.buf), null, c.name);
+});
+
+test('splitRelayToken finds the MAC of a current token without parsing it, and nothing in others', () => {
+  const parts = splitRelayToken(token);
+  assert.ok(parts);
+  assert.deepEqual(Buffer.from(parts.mac), mac);
+  assert.deepEqual(Buffer.from(parts.maced), Buffer.from(token.subarray(0, token.length - 16)));
+  const v1 = Buffer.from(token.subarray(0, token.length - 16));
+  v1[0] = 1;
+  assert.equal(splitRelayToken(v1), null, 'the version-1 layout (no MAC)');
+  assert.equal(splitRelayToken(token.subarray(0, 2 + 1 + 64 + 8 + 64 + 16 - 1)), null, 'shorter than any token');
+  assert.equal(splitRelayToken(new Uint8Array(0)), null);
 });
 
 test('builders refuse what parsers would refuse, and clamp or clean what they can', () => {

@@ -15,7 +15,7 @@
 // u32 message type that is never 1..4, so one socket carries both without ambiguity.
 // This file holds the header, the limits and the helpers the nat-* modules share. They only
 // encode and parse; signing, MACs and verification are the callers' (they need Node's
-// crypto). No Node imports here. Every parser checks each length before reading and returns
+// crypto; src-shared/lib/nat-keys.ts has the MACs). No Node imports here. Every parser checks each length before reading and returns
 // null for anything malformed: these bytes come from the network.
 
 /** NAT_MAGIC is the first three bytes of every message. */
@@ -47,21 +47,34 @@ export const NAT_LIMITS = {
   skewMs: 60_000,
 } as const;
 
-/** Signature contexts (UTF-8, prefixed to the signed bytes). */
+/** Signature and MAC contexts (UTF-8, prefixed to the signed or MACed bytes). */
 export const NAT_CONTEXT = {
-  discoveryRequest: 'warren-discovery-v1\n',
+  discoveryRequest: 'warren-discovery-v2\n',
   discoveryReply: 'warren-discovery-reply-v1\n',
-  relayToken: 'warren-relay-token-v1\n',
+  /** discoveryMac: the MAC of a discovery request, keyed with its system's discovery key */
+  discoveryMac: 'warren-discovery-mac-v2\n',
+  relayToken: 'warren-relay-token-v2\n',
+  /** relayTokenMac: the MAC of a relay token, keyed with the key of the relay it is for */
+  relayTokenMac: 'warren-relay-token-mac-v2\n',
   relayRegister: 'warren-relay-register-v1\n',
   discoKey: 'warren-disco-v1',
 } as const;
 
-/** NAT_VERSION is the version byte of every message and token this contract defines. */
+/** NAT_VERSION is the version byte of every message this contract defines, except the two
+ * whose layout gained a MAC: relay tokens (RELAY_TOKEN_VERSION) and discovery requests
+ * (DISCOVERY_REQUEST_VERSION). Parsers accept exactly their version. */
 export const NAT_VERSION = 1;
+/** RELAY_TOKEN_VERSION: 2 added the relay's MAC (nat-relay.ts). */
+export const RELAY_TOKEN_VERSION = 2;
+/** DISCOVERY_REQUEST_VERSION: 2 added the system's MAC (nat-discovery.ts). */
+export const DISCOVERY_REQUEST_VERSION = 2;
 /** NAT_HEADER_BYTES: 'W' 'R' 'N' KIND. */
 export const NAT_HEADER_BYTES = 4;
 /** SIGNATURE_BYTES: an Ed25519 signature. */
 export const SIGNATURE_BYTES = 64;
+/** MAC_BYTES: HMAC-SHA256 truncated to its left half, which RFC 2104 §5 allows (not less
+ * than half the hash output, and at least 80 bits). */
+export const MAC_BYTES = 16;
 /** NONCE_BYTES: the nonce of discovery requests and relay registrations. */
 export const NONCE_BYTES = 16;
 /** PEER_ID_BYTES: a peer id is the first 8 bytes of its WireGuard public key. */
@@ -138,6 +151,15 @@ export function withSignature(body: Uint8Array, signature: Uint8Array): Uint8Arr
   const out = new Uint8Array(body.length + SIGNATURE_BYTES);
   out.set(body, 0);
   out.set(signature, body.length);
+  return out;
+}
+
+/** withMac appends a MAC_BYTES MAC to a body. */
+export function withMac(body: Uint8Array, mac: Uint8Array): Uint8Array {
+  if (mac.length !== MAC_BYTES) throw new Error(`a MAC must be ${MAC_BYTES} bytes`);
+  const out = new Uint8Array(body.length + MAC_BYTES);
+  out.set(body, 0);
+  out.set(mac, body.length);
   return out;
 }
 

@@ -1,7 +1,8 @@
-// Agent routes for NAT traversal (control.ts CONTROL_PATHS.relayToken and .punch): relay tokens
-// for the relays a map lists, and punch requests that tell a peer to probe this system now, so
-// both sides send through their NATs at the same moment.
-import { CONTROL_PATHS, type RelayTokenResponse } from '../../../src-shared/wire/control.js';
+// Agent routes for NAT traversal (control.ts CONTROL_PATHS.relayToken, .discoveryKey and .punch):
+// relay tokens for the relays a map lists (each MACed with that relay's key), the system's
+// discovery key, and punch requests that tell a peer to probe this system now, so both sides
+// send through their NATs at the same moment.
+import { CONTROL_PATHS, type DiscoveryKeyResponse, type RelayTokenResponse } from '../../../src-shared/wire/control.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { ControlError } from '../http/errors.js';
 import { parseJsonBody } from '../http/body.js';
@@ -65,21 +66,33 @@ async function activeCaller(sv: Services, ctx: RequestContext): Promise<{ system
   return r;
 }
 
-/** addNatRoutes registers the relay-token and punch routes. */
+/** addNatRoutes registers the relay-token, discovery-key and punch routes. */
 export function addNatRoutes(router: Router, sv: Services): void {
   const punches = new PunchLimiter();
 
   router.add('POST', CONTROL_PATHS.relayToken, async (ctx) => {
     const { system, body } = await activeCaller(sv, ctx);
-    if (body.length > 0) objectWithKeys(parseJsonBody(body), [], [], 'the relay token request');
+    const o = objectWithKeys(parseJsonBody(body), ['relay'], [], 'the relay token request');
+    const relay = stringField(o, 'relay', 64);
+    // Only for relays the maps list: a token MACed for a name no relay has yet would be of no
+    // use now, and would work at a relay started with that name later.
+    if (!(sv.nat.mapFields.relays ?? []).some((r) => r.name === relay))
+      throw new ControlError('not-found', `${JSON.stringify(relay)} is not a relay this network's maps list`);
     const expires = sv.now() + RELAY_TOKEN_LIFETIME_MS;
-    const token = issueRelayToken(sv.signingKey, {
+    const token = issueRelayToken(sv.signingKey, sv.nat.keys.relayKey(relay), {
       systemId: system.id,
       wireguardKey: Buffer.from(system.wgKey, 'base64'),
       machineKey: Buffer.from(system.machineKey, 'base64'),
       expires,
     });
     const answer: RelayTokenResponse = { token: token.toString('base64'), expires };
+    sendJson(ctx.res, 200, answer);
+  });
+
+  router.add('POST', CONTROL_PATHS.discoveryKey, async (ctx) => {
+    const { system, body } = await activeCaller(sv, ctx);
+    if (body.length > 0) objectWithKeys(parseJsonBody(body), [], [], 'the discovery key request');
+    const answer: DiscoveryKeyResponse = { key: sv.nat.keys.discoveryKey(system.id).toString('base64') };
     sendJson(ctx.res, 200, answer);
   });
 

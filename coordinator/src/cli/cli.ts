@@ -4,10 +4,12 @@ import { ADMIN_USAGE, runKeys, runPolicy, runSystems } from './admin.js';
 import { EXIT, Failure, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
 import { KEY_USAGE, runKey } from './key.js';
 import { runServe, SERVE_USAGE } from './serve.js';
+import { RELAY_KEY_USAGE, runRelayKey } from '../nat/secret.js';
 
 /** USAGE is the whole help text. */
 export const USAGE = `usage: ${SERVE_USAGE}
        warren-coordinator key|keys|systems|policy ...
+       warren-coordinator ${RELAY_KEY_USAGE}
 
 The control plane of Warren: enrolment keys, systems and their virtual addresses, the policy
 file, and signed network maps pushed to every helper. See docs/coordinator.md.
@@ -43,6 +45,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await runSystems(rest, io);
       case 'policy':
         return await runPolicy(rest, io);
+      case 'relay-key':
+        return runRelayKey(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
     }

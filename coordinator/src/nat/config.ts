@@ -11,7 +11,8 @@ export const MAX_RELAYS = 16;
 /** EMBEDDED_RELAY_NAME is the name maps give the coordinator's own relay. */
 export const EMBEDDED_RELAY_NAME = 'coordinator';
 
-const RELAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** EXTERNAL_RELAY_NAME is what `--relay NAME,...` (and `relay-key NAME`) accept. */
+export const EXTERNAL_RELAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 /** concreteIpv4 returns host if it is one IPv4 address a system could send to (not the
  * wildcard 0.0.0.0 or broadcast), else null. */
@@ -39,7 +40,7 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
   const shape = 'expected NAME,udp=IP:PORT,tcp=IP:PORT (either of udp and tcp may be left out)';
   const parts = text.split(',');
   const name = parts[0]!.trim();
-  if (!RELAY_NAME.test(name))
+  if (!EXTERNAL_RELAY_NAME.test(name))
     return {
       problem: `${JSON.stringify(name.slice(0, 40))} is not a relay name (1-32 letters, digits, "_", "." or "-"); ${shape}`,
     };

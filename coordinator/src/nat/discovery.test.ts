@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { NetworkMap } from '../../../src-shared/wire/control.js';
-import { NAT_CONTEXT, NatKind, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, NatKind, signedBytes, withMac, withSignature } from '../../../src-shared/wire/nat-wire.js';
 import { discoveryRequestBody, parseDiscoveryReply } from '../../../src-shared/wire/nat-discovery.js';
 import type { AdminSystem, CoordinatorStats } from '../api/admin-types.js';
 import { generateAgentKeys, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
@@ -81,6 +81,7 @@ test(
 
       const a = await Client.open(c.udpPort);
       clients.push(a);
+      await dev.fetchDiscoveryKey();
       const nonce = randomBytes(16);
       const raw = await a.ask(dev.discoveryRequest(Date.now(), nonce), 2000);
       assert.ok(raw, 'no reply');
@@ -146,17 +147,30 @@ test(
     const cl = await Client.open(c.udpPort);
     try {
       const dev = await enrolled(c, ['dev'], 'dev');
+      await dev.fetchDiscoveryKey();
       const revoked = await enrolled(c, ['dev'], 'gone');
+      await revoked.fetchDiscoveryKey();
       await c.admin('POST', `/v1/admin/systems/${revoked.identity}/revoke`);
       const pending = await enrolled(c, ['dev'], 'waiting', 'gated');
+      await assert.rejects(pending.fetchDiscoveryKey(), /pending-approval/);
+      pending.discoveryKey = randomBytes(32);
       const stranger = new SimAgent(c.url);
       stranger.systemId = 'sys-0123456789abcdef01234567';
+      stranger.discoveryKey = randomBytes(32);
+      // The impostor has dev's discovery key (leaked) but not its machine key.
       const impostor = new SimAgent(c.url, { keys: generateAgentKeys() });
       impostor.systemId = dev.systemId;
+      impostor.discoveryKey = dev.discoveryKey;
+      // The guesser has dev's machine key but not its discovery key.
+      const guesser = new SimAgent(c.url, { keys: dev.keys });
+      guesser.systemId = dev.systemId;
+      guesser.discoveryKey = randomBytes(32);
       const replayed = dev.discoveryRequest();
       assert.ok(await cl.ask(replayed, 1000), 'the first copy is answered');
       const flipped = Buffer.from(dev.discoveryRequest());
       flipped[flipped.length - 1]! ^= 1;
+      const macFlipped = Buffer.from(dev.discoveryRequest());
+      macFlipped[macFlipped.length - 65]! ^= 1;
       const badVersion = Buffer.from(dev.discoveryRequest());
       badVersion[4] = 9;
       const header = Buffer.from([0x57, 0x52, 0x4e, NatKind.discoveryRequest]);
@@ -167,6 +181,8 @@ test(
         { name: 'pending system', msg: () => pending.discoveryRequest(), counter: 'discovery.not-active' },
         { name: 'signed by another key', msg: () => impostor.discoveryRequest(), counter: 'discovery.bad-signature' },
         { name: 'signature altered', msg: () => flipped, counter: 'discovery.bad-signature' },
+        { name: 'MAC under another key', msg: () => guesser.discoveryRequest(), counter: 'discovery.bad-mac' },
+        { name: 'MAC altered', msg: () => macFlipped, counter: 'discovery.bad-mac' },
         { name: 'replayed nonce', msg: () => replayed, counter: 'discovery.replay' },
         {
           name: 'timestamp two minutes old',
@@ -213,7 +229,7 @@ test(
           msg: () => {
             const body = discoveryRequestBody('sys-x', Date.now(), randomBytes(16));
             body[6] = 0x20;
-            return withSignature(body, Buffer.alloc(64));
+            return withSignature(withMac(body, Buffer.alloc(16)), Buffer.alloc(64));
           },
           counter: 'discovery.malformed',
         },
@@ -239,6 +255,21 @@ test(
         offset = 0;
         assert.ok(await cl.ask(dev.discoveryRequest(), 1000));
       });
+
+      await t.test(
+        'forged requests (no valid MAC) do not spend the rate limit of the address they come from',
+        async () => {
+          const before = await natStats(c);
+          for (let i = 0; i < 200; i++) await cl.send(guesser.discoveryRequest());
+          await new Promise((r) => setTimeout(r, 300));
+          const mid = await natStats(c);
+          assert.equal(mid.discovery.dropped['bad-mac'] - before.discovery.dropped['bad-mac'], 200);
+          assert.equal(mid.discovery.dropped['rate-limited'], before.discovery.dropped['rate-limited']);
+          const r = parseDiscoveryReply((await cl.ask(dev.discoveryRequest(), 1000))!);
+          assert.ok(r, 'the real request from the same address is answered');
+          assert.equal(r.port, cl.port);
+        },
+      );
 
       await t.test('a flood from one address is rate-limited; the port answers again after it', async () => {
         const before = await natStats(c);

@@ -4,19 +4,32 @@
 // its own key. That address is the socket's public NAT mapping, the best endpoint a peer can
 // try, so it is also recorded on the system and goes first in its peers' maps (netmap.ts).
 //
-// Every datagram is untrusted. The checks run cheapest first and nothing is remembered about
-// a request before its signature verified (so forged requests cannot fill the replay cache);
-// the per-source rate limit comes before any of them. A refused request gets no answer at all
-// (an answer would tell a prober which system ids exist) and bumps a counter for its reason.
+// Every datagram is untrusted, and the same process answers the HTTP API, so forged datagrams
+// must cost next to nothing. The checks run in two steps. Where a datagram arrives: the format,
+// an active system with that id, the time, and the request's MAC under the system's discovery
+// key (one HMAC to derive the key, one to check it: a forger who is not that system stops
+// here), then the rate limits per system, per source address, per source prefix (IPv4 /24) and
+// in total. What passes waits in a bounded queue (TurnQueue) that verifies the signature and
+// signs the answer for at most a couple of milliseconds per event-loop turn, after that turn's
+// I/O. Nothing is remembered about a request before its signature verified (so forged requests
+// cannot fill the replay cache). A refused request gets no answer at all (an answer would tell
+// a prober which system ids exist) and bumps a counter for its reason.
 import { NonceCache } from '../../../src-shared/lib/nonce-cache.js';
 import type { MachineKeys } from '../auth/agent-auth.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
-import { RateLimiter } from '../../../src-shared/lib/rate-limit.js';
+import { RateLimiter, SourceLimiter, type SourceRate } from '../../../src-shared/lib/rate-limit.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { natMacOk, type NatKeys } from '../../../src-shared/lib/nat-keys.js';
+import { TurnQueue } from '../../../src-shared/lib/turn-queue.js';
 import { NAT_CONTEXT, NAT_LIMITS, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
-import { discoveryReplyBody, parseDiscoveryRequest } from '../../../src-shared/wire/nat-discovery.js';
+import {
+  discoveryReplyBody,
+  parseDiscoveryRequest,
+  type DiscoveryRequest,
+} from '../../../src-shared/wire/nat-discovery.js';
+import type { LiveSystem } from '../store/registry.js';
 
 /** DISCOVERY_DROPS are the reasons a discovery request goes unanswered. */
 export const DISCOVERY_DROPS = [
@@ -26,9 +39,11 @@ export const DISCOVERY_DROPS = [
   'unknown-system',
   'not-active',
   'clock-skew',
+  'bad-mac',
   'bad-signature',
   'replay',
   'too-many-requests',
+  'busy',
 ] as const;
 export type DiscoveryDrop = (typeof DISCOVERY_DROPS)[number];
 
@@ -40,9 +55,29 @@ export interface DiscoveryStats {
   dropped: Record<DiscoveryDrop, number>;
 }
 
-/** DISCOVERY_RATE is the default per-source limit. Generous, because one office NAT can hide
- * dozens of systems behind one address; a verification costs about 0.1 ms. */
-export const DISCOVERY_RATE = { burst: 32, perSecond: 8, maxSources: 16_384 } as const;
+/** DiscoveryRate: buckets per source address, per source prefix, per system, and in total. */
+export interface DiscoveryRate {
+  address: SourceRate;
+  prefix: SourceRate;
+  perSystem: SourceRate;
+  total: number;
+  maxSources: number;
+}
+
+/** DISCOVERY_RATE is the default. Generous per address and prefix, because one office NAT can
+ * hide dozens of systems behind one address; a helper asks every 20 s (every 2 s until
+ * answered), so one system needs little; the total keeps the signature work (about 0.2 ms a
+ * request: a verification and a signature) under half a core. */
+export const DISCOVERY_RATE: DiscoveryRate = {
+  address: { burst: 32, perSecond: 8 },
+  prefix: { burst: 256, perSecond: 64 },
+  perSystem: { burst: 8, perSecond: 1 },
+  total: 2_000,
+  maxSources: 16_384,
+};
+
+/** DISCOVERY_QUEUE bounds the requests waiting for their signature work, and that work per turn. */
+export const DISCOVERY_QUEUE = { max: 1_024, turnMs: 2 } as const;
 
 /** DISCOVERY_NONCES bound the replay cache: every request's nonce is kept for twice the skew
  * window; one system gets at most perSystem requests within it (a helper needs a few). */
@@ -56,31 +91,52 @@ export interface DiscoveryOptions {
   registry: Registry;
   machineKeys: MachineKeys;
   signingKey: Pick<SigningKey, 'sign'>;
+  /** keys derives each system's discovery key (its requests' MAC key). */
+  keys: Pick<NatKeys, 'discoveryKey'>;
   log: Logger;
   now: () => number;
   /** recordLoopback: record mappings from 127.0.0.0/8 too. Only right when the port itself is
    * on loopback (every system then runs on this host); otherwise a loopback mapping would point
    * remote peers at themselves. Requests from loopback are answered either way. */
   recordLoopback: boolean;
-  rate?: { burst: number; perSecond: number; maxSources: number };
+  rate?: DiscoveryRate;
 }
 
 /** ReplyFn sends a datagram back out of the socket the request came in on. */
 export type ReplyFn = (buf: Uint8Array, ip: string, port: number) => void;
 
+/** Waiting is a screened request in the queue. */
+interface Waiting {
+  req: DiscoveryRequest;
+  system: Pick<LiveSystem, 'id'>;
+  ip: string;
+  port: number;
+  reply: ReplyFn;
+}
+
 /** Discovery answers discovery requests; see the file comment. */
 export class Discovery {
-  private readonly buckets: RateLimiter;
+  private readonly sources: SourceLimiter;
+  private readonly perSystem: RateLimiter;
+  private readonly total: RateLimiter;
   private lastSweep = 0;
   private readonly nonces = new NonceCache(2 * NAT_LIMITS.skewMs, DISCOVERY_NONCES);
   private readonly counts: DiscoveryStats;
+  private readonly queue: TurnQueue<Waiting>;
 
   constructor(private readonly opts: DiscoveryOptions) {
     const r = opts.rate ?? DISCOVERY_RATE;
-    this.buckets = new RateLimiter(r.perSecond, r.burst, r.maxSources);
+    this.sources = new SourceLimiter({ address: r.address, prefix: r.prefix, maxSources: r.maxSources });
+    this.perSystem = new RateLimiter(r.perSystem.perSecond, r.perSystem.burst, r.maxSources);
+    this.total = new RateLimiter(r.total, r.total, 1);
     const dropped = {} as Record<DiscoveryDrop, number>;
     for (const d of DISCOVERY_DROPS) dropped[d] = 0;
     this.counts = { answered: 0, recorded: 0, dropped };
+    this.queue = new TurnQueue<Waiting>(
+      (w) => this.count(this.answer(w), w.ip, w.port),
+      DISCOVERY_QUEUE,
+      (e) => opts.log.rateLimited('discovery-bug', 60_000).error(`discovery: ${(e as Error).stack ?? String(e)}`),
+    );
   }
 
   /** stats returns a copy of the counters. */
@@ -88,9 +144,17 @@ export class Discovery {
     return { answered: this.counts.answered, recorded: this.counts.recorded, dropped: { ...this.counts.dropped } };
   }
 
-  /** handle processes one datagram whose kind is discoveryRequest; it never throws for bad input. */
+  /** handle takes one datagram whose kind is discoveryRequest; it never throws for bad input. */
   handle(msg: Uint8Array, srcIp: string, srcPort: number, reply: ReplyFn): void {
-    const why = this.check(msg, srcIp, srcPort, reply);
+    this.count(this.screen(msg, srcIp, srcPort, reply), srcIp, srcPort);
+  }
+
+  /** close drops the requests still waiting. */
+  close(): void {
+    this.queue.clear();
+  }
+
+  private count(why: DiscoveryDrop | null, srcIp: string, srcPort: number): void {
     if (why !== null) {
       this.counts.dropped[why]++;
       if (this.opts.log.enabled('debug'))
@@ -100,22 +164,39 @@ export class Discovery {
     }
   }
 
-  private check(msg: Uint8Array, srcIp: string, srcPort: number, reply: ReplyFn): DiscoveryDrop | null {
+  // screen runs the cheap checks and queues what passes (see the file comment).
+  private screen(msg: Uint8Array, srcIp: string, srcPort: number, reply: ReplyFn): DiscoveryDrop | null {
     const ip = srcIp.startsWith('::ffff:') ? srcIp.slice(7) : srcIp;
     // The reply carries an IPv4 address; an IPv6 source cannot be told where it is.
     if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip) || srcPort < 1 || srcPort > 65535) return 'not-ipv4';
     const now = this.opts.now();
     if (Math.abs(now - this.lastSweep) > SWEEP_MS) {
       this.lastSweep = now;
-      this.buckets.sweep(now);
+      this.sources.sweep(now);
+      this.perSystem.sweep(now);
     }
-    if (!this.buckets.allow(ip, now)) return 'rate-limited';
     const req = parseDiscoveryRequest(msg);
     if (req === null) return 'malformed';
     const system = this.opts.registry.get(req.systemId);
     if (!system) return 'unknown-system';
     if (system.state !== 'active') return 'not-active';
     if (Math.abs(now - req.ts) > NAT_LIMITS.skewMs) return 'clock-skew';
+    if (!natMacOk(this.opts.keys.discoveryKey(system.id), NAT_CONTEXT.discoveryMac, req.maced, req.mac))
+      return 'bad-mac';
+    // Per system first: a leaked discovery key replayed from many addresses spends that system's
+    // bucket, not the buckets of the networks it is sent from.
+    if (!this.perSystem.allow(system.id, now) || !this.sources.allow(ip, now) || !this.total.allow('', now))
+      return 'rate-limited';
+    return this.queue.push({ req, system, ip, port: srcPort, reply }) ? null : 'busy';
+  }
+
+  // answer verifies a screened request's signature and nonce and answers it (on the queue's turn).
+  private answer(w: Waiting): DiscoveryDrop | null {
+    const { req, ip } = w;
+    const now = this.opts.now();
+    // Looked up again: the system may have been revoked while its request waited.
+    const system = this.opts.registry.get(w.system.id);
+    if (!system || system.state !== 'active') return 'not-active';
     let key;
     try {
       key = this.opts.machineKeys.get(system.id, system.machineKey);
@@ -128,11 +209,11 @@ export class Discovery {
     if (admitted === 'replay') return 'replay';
     if (admitted === 'rate-limited') return 'too-many-requests';
 
-    const body = discoveryReplyBody(req.nonce, ip, srcPort);
-    reply(withSignature(body, this.opts.signingKey.sign(signedBytes(NAT_CONTEXT.discoveryReply, body))), ip, srcPort);
+    const body = discoveryReplyBody(req.nonce, ip, w.port);
+    w.reply(withSignature(body, this.opts.signingKey.sign(signedBytes(NAT_CONTEXT.discoveryReply, body))), ip, w.port);
     this.counts.answered++;
     if (this.opts.recordLoopback || !ip.startsWith('127.')) {
-      const mapping = `${ip}:${srcPort}`;
+      const mapping = `${ip}:${w.port}`;
       if (this.opts.registry.noteUdp(system, mapping)) {
         this.counts.recorded++;
         this.opts.log.debug(`discovery: ${system.identity} is at ${mapping} (UDP)`);

@@ -16,7 +16,7 @@ import {
 } from '../../../src-shared/wire/nat-relay.js';
 import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import { AgentError, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
-import { verifyRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../../src-shared/lib/relay-token.js';
+import { relayTokenMacOk, verifyRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../../src-shared/lib/relay-token.js';
 import { EMBEDDED_RELAY_NAME } from './config.js';
 import { DEV_TO_SERVER_POLICY, enrolledAgent, startTestCoordinator } from '../testing/testing.js';
 
@@ -56,24 +56,32 @@ async function udpClient(): Promise<{ sock: Socket; got: Buffer[] }> {
 }
 
 test(
-  "relay tokens: signed by the coordinator for the caller's keys; refused to pending systems",
+  "relay tokens: signed by the coordinator for the caller's keys, MACed for the one relay named; refused to pending systems",
   { timeout: 20_000 },
   async () => {
-    const c = await startTestCoordinator();
+    const c = await startTestCoordinator({ externalRelays: [{ name: 'eu', udp: '203.0.113.7:3478' }] });
     try {
       const dev = await enrolled(c, ['dev'], 'dev');
       const t0 = Date.now();
       const res = await dev.relayToken();
-      const v = verifyRelayToken(Buffer.from(res.token, 'base64'), Buffer.from(c.publicKey, 'base64'), Date.now());
+      const bytes = Buffer.from(res.token, 'base64');
+      const keys = c.services.nat.keys;
+      assert.ok(relayTokenMacOk(bytes, keys.relayKey('coordinator')), "the embedded relay's MAC checks");
+      assert.ok(!relayTokenMacOk(bytes, keys.relayKey('eu')), "another relay's key does not");
+      const eu = Buffer.from((await dev.relayToken('eu')).token, 'base64');
+      assert.ok(relayTokenMacOk(eu, keys.relayKey('eu')), 'a token for an external relay carries its MAC');
+      assert.ok(!relayTokenMacOk(eu, keys.relayKey('coordinator')));
+      const v = verifyRelayToken(bytes, Buffer.from(c.publicKey, 'base64'), Date.now());
       assert.ok(v.ok, v.ok ? '' : v.reason);
       assert.equal(v.token.systemId, dev.systemId);
       assert.deepEqual(Buffer.from(v.token.wireguardKey), Buffer.from(dev.keys.wireguardPublicKey, 'base64'));
       assert.deepEqual(Buffer.from(v.token.machineKey), Buffer.from(dev.keys.machinePublicKey, 'base64'));
       assert.equal(v.token.expires, res.expires);
       assert.ok(res.expires >= t0 + RELAY_TOKEN_LIFETIME_MS && res.expires <= Date.now() + RELAY_TOKEN_LIFETIME_MS);
-      // An empty body is as good as {}.
-      const empty = await dev.signed('POST', CONTROL_PATHS.relayToken, '');
-      assert.equal(empty.status, 200);
+      // The relay must be named, and be one the maps list.
+      assert.equal((await dev.signed('POST', CONTROL_PATHS.relayToken, '')).status, 400);
+      assert.equal((await dev.signed('POST', CONTROL_PATHS.relayToken, '{}')).status, 400);
+      await assert.rejects(dev.relayToken('us'), (e: AgentError) => e.status === 404 && e.code === 'not-found');
 
       const waiting = await enrolled(c, ['dev'], 'waiting', 'gated');
       await assert.rejects(waiting.relayToken(), (e: AgentError) => e.status === 409 && e.code === 'pending-approval');
@@ -220,8 +228,9 @@ test(
     const a = await udpClient();
     try {
       const dev = await enrolled(c, ['dev'], 'dev');
-      const token = Buffer.from((await dev.relayToken()).token, 'base64');
-      a.sock.send(register(dev, token), c.udpPort, '127.0.0.1');
+      // No relay is listed, so there is no token to ask for; the port drops relay frames unread.
+      await assert.rejects(dev.relayToken(), (e: AgentError) => e.status === 404);
+      a.sock.send(register(dev, randomBytes(200)), c.udpPort, '127.0.0.1');
       await until(
         () => (c.services.nat.stats().udp.dropped['relay-disabled'] === 1 ? true : undefined),
         2000,

@@ -10,6 +10,7 @@ import { EMBEDDED_RELAY_NAME, concreteIpv4, natMapFields } from './config.js';
 import type { MapNatFields } from '../maps/netmap.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
+import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { UdpPort, type UdpPortStats } from './udp-port.js';
 
 /** HostPort is a listening address. */
@@ -31,12 +32,15 @@ export interface RelayStats {
   sessions: number;
   tcpConnections: number;
   forwarded: number;
+  registrationsWaiting: number;
   dropped: Record<string, number>;
 }
 
 /** RelayFactory makes the embedded relay (server.ts passes the relay engine's constructor, relay/src/index.ts). */
 export type RelayFactory = (opts: {
   coordinatorKey: Uint8Array;
+  /** relayKey: the embedded relay's key (NatKeys.relayKey of its name), the MAC key of its tokens */
+  relayKey: Uint8Array;
   log: Logger;
   now: () => number;
   name: string;
@@ -66,6 +70,8 @@ export interface NatStats {
 export interface NatServices {
   discovery: Discovery;
   relay: EmbeddedRelay | null;
+  /** keys derives relay and discovery keys (the relay-token and discovery-key routes use it). */
+  keys: NatKeys;
   udpPort: number;
   relayTcpPort: number | null;
   /** publicIp is the address maps name the coordinator's ports by (null: maps carry none). */
@@ -83,6 +89,7 @@ export interface NatDeps {
   registry: Registry;
   machineKeys: MachineKeys;
   signingKey: SigningKey;
+  keys: NatKeys;
   log: Logger;
   now: () => number;
   createRelay: RelayFactory;
@@ -91,12 +98,13 @@ export interface NatDeps {
 const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || host === 'localhost';
 const fmt = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-/** startNat opens the UDP port (and the relay's TCP listener); on failure it closes what it opened. */
-export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> {
+/** handlers makes what the UDP port hands datagrams to: discovery, and the relay unless it is off. */
+function handlers(o: NatOptions, d: NatDeps): { discovery: Discovery; relay: EmbeddedRelay | null } {
   const discovery = new Discovery({
     registry: d.registry,
     machineKeys: d.machineKeys,
     signingKey: d.signingKey,
+    keys: d.keys,
     log: d.log,
     now: d.now,
     recordLoopback: isLoopback(o.udp.host),
@@ -104,11 +112,18 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   const relay = o.relay
     ? d.createRelay({
         coordinatorKey: Buffer.from(d.signingKey.publicKey, 'base64'),
+        relayKey: d.keys.relayKey(EMBEDDED_RELAY_NAME),
         log: d.log,
         now: d.now,
         name: EMBEDDED_RELAY_NAME,
       })
     : null;
+  return { discovery, relay };
+}
+
+/** startNat opens the UDP port (and the relay's TCP listener); on failure it closes what it opened. */
+export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> {
+  const { discovery, relay } = handlers(o, d);
   let udp: UdpPort | null = null;
   let tcp: Server | null = null;
   const tcpSockets = new Set<Socket>();
@@ -117,6 +132,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
     if (relay && o.relay?.tcp) tcp = await listenRelayTcp(o.relay.tcp, relay, tcpSockets, d.log);
   } catch (e) {
     relay?.close();
+    discovery.close();
     await udp?.close();
     throw e;
   }
@@ -144,6 +160,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   return {
     discovery,
     relay,
+    keys: d.keys,
     udpPort,
     relayTcpPort,
     publicIp,
@@ -158,6 +175,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
     close: () => {
       closing ??= (async () => {
         relay?.close();
+        discovery.close();
         if (t) {
           const done = new Promise<void>((resolve) => t.close(() => resolve()));
           for (const s of tcpSockets) s.destroy();

@@ -436,6 +436,36 @@ test('bad input to every route is refused with a 4xx and a code, and changes not
         status: 405,
         code: 'bad-request',
       },
+      {
+        name: 'relay token: no relay named',
+        req: () => signed('POST', CONTROL_PATHS.relayToken, '{}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'relay token: a relay name that is not a string',
+        req: () => signed('POST', CONTROL_PATHS.relayToken, '{"relay":7}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'relay token: a relay the maps do not list',
+        req: () => signed('POST', CONTROL_PATHS.relayToken, '{"relay":"elsewhere"}'),
+        status: 404,
+        code: 'not-found',
+      },
+      {
+        name: 'discovery key: no signature',
+        req: () => ({ method: 'POST', path: CONTROL_PATHS.discoveryKey, headers: json, body: '{}' }),
+        status: 401,
+        code: 'unauthorized',
+      },
+      {
+        name: 'discovery key: unknown field',
+        req: () => signed('POST', CONTROL_PATHS.discoveryKey, '{"systemId":"sys-other"}'),
+        status: 400,
+        code: 'unknown-field',
+      },
       { name: 'punch: empty body', req: () => signed('POST', CONTROL_PATHS.punch), status: 400, code: 'bad-request' },
       {
         name: 'punch: no peer',

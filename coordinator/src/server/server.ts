@@ -24,6 +24,7 @@ import { Router, type RequestContext } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher } from '../maps/publisher.js';
 import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
+import { loadOrCreateNatKeys } from '../nat/secret.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey } from '../auth/signing.js';
@@ -98,6 +99,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   const { key: signingKey, created } = loadOrCreateSigningKey(join(opts.dataDir, DATA_FILES.signingKey));
   if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
   const adminToken = loadOrCreateToken(opts.dataDir);
+  const natKeys = loadOrCreateNatKeys(opts.dataDir);
+  if (natKeys.created) log.info('created the NAT secret (nat.key: relay and discovery keys)');
   const store = openStore(opts.dataDir);
   let server: Server | null = null;
   let nat: NatServices | null = null;
@@ -109,7 +112,15 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     let publisher: MapPublisher | null = null;
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
     const createRelay = opts.createRelay ?? ((o) => new Relay(o));
-    nat = await startNat(natOptions(opts), { registry, machineKeys, signingKey, log, now, createRelay });
+    nat = await startNat(natOptions(opts), {
+      registry,
+      machineKeys,
+      signingKey,
+      keys: natKeys.keys,
+      log,
+      now,
+      createRelay,
+    });
     publisher = new MapPublisher(
       registry,
       signingKey,

@@ -10,6 +10,8 @@ export const DATA_FILES = {
   db: 'coordinator.db',
   signingKey: 'signing.key',
   adminToken: 'admin.token',
+  /** natSecret: the NAT secret, which relay and discovery keys are derived from (nat/secret.ts) */
+  natSecret: 'nat.key',
   serve: 'serve.json',
 } as const;
 

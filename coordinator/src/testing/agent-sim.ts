@@ -8,6 +8,7 @@ import {
   CONTROL_LIMITS,
   CONTROL_PATHS,
   CONTROL_PROTOCOL,
+  type DiscoveryKeyResponse,
   type EndpointReport,
   type EnrolRequest,
   type EnrolResponse,
@@ -16,7 +17,8 @@ import {
   type SignedMap,
   type WatchEvent,
 } from '../../../src-shared/wire/control.js';
-import { NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, signedBytes, withMac, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { natMac } from '../../../src-shared/lib/nat-keys.js';
 import { discoveryRequestBody } from '../../../src-shared/wire/nat-discovery.js';
 import { enrolProofMessage } from '../api/enrol.js';
 import { signingString } from '../auth/agent-auth.js';
@@ -124,6 +126,8 @@ export class SimAgent {
   systemId = '';
   identity = '';
   coordinatorPublicKey = '';
+  /** discoveryKey MACs discovery requests: fetchDiscoveryKey sets it (tests may set another). */
+  discoveryKey: Buffer | null = null;
 
   constructor(
     readonly url: string,
@@ -188,10 +192,19 @@ export class SimAgent {
     if (r.status !== 204) throw errorOf(r);
   }
 
-  async relayToken(): Promise<RelayTokenResponse> {
-    const r = await this.signed('POST', CONTROL_PATHS.relayToken, '{}');
+  /** relayToken asks for a token for the relay the map lists as relay (default: the embedded one). */
+  async relayToken(relay = 'coordinator'): Promise<RelayTokenResponse> {
+    const r = await this.signed('POST', CONTROL_PATHS.relayToken, JSON.stringify({ relay }));
     if (r.status !== 200) throw errorOf(r);
     return JSON.parse(r.body.toString('utf8')) as RelayTokenResponse;
+  }
+
+  /** fetchDiscoveryKey gets (and keeps) the key discoveryRequest MACs with. */
+  async fetchDiscoveryKey(): Promise<Buffer> {
+    const r = await this.signed('POST', CONTROL_PATHS.discoveryKey, '{}');
+    if (r.status !== 200) throw errorOf(r);
+    this.discoveryKey = Buffer.from((JSON.parse(r.body.toString('utf8')) as DiscoveryKeyResponse).key, 'base64');
+    return this.discoveryKey;
   }
 
   /** punch asks the coordinator to tell peer (an identity) to probe this system now. */
@@ -200,12 +213,15 @@ export class SimAgent {
     if (r.status !== 204) throw errorOf(r);
   }
 
-  /** discoveryRequest builds a signed discovery datagram (nat-discovery.ts) for the UDP port. */
+  /** discoveryRequest builds a MACed and signed discovery datagram (nat-discovery.ts) for the
+   * UDP port; fetchDiscoveryKey (or setting discoveryKey) comes first. */
   discoveryRequest(ts = Date.now(), nonce: Uint8Array = randomBytes(16)): Uint8Array {
+    if (this.discoveryKey === null) throw new Error('no discovery key: call fetchDiscoveryKey first');
     const body = discoveryRequestBody(this.systemId, ts, nonce);
+    const maced = withMac(body, natMac(this.discoveryKey, NAT_CONTEXT.discoveryMac, body));
     return withSignature(
-      body,
-      sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, body), this.keys.machinePrivateKey),
+      maced,
+      sign(null, signedBytes(NAT_CONTEXT.discoveryRequest, maced), this.keys.machinePrivateKey),
     );
   }
 

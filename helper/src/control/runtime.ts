@@ -6,7 +6,9 @@ import { networkInterfaces } from 'node:os';
 import {
   CONTROL_PATHS,
   type NetworkMap,
+  type DiscoveryKeyResponse,
   type PunchRequest,
+  type RelayTokenRequest,
   type RelayTokenResponse,
   type SignedMap,
   type WatchEvent,
@@ -15,6 +17,7 @@ import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { controlRequest } from './http.js';
+import { NAT_KEY_BYTES } from '../../../src-shared/lib/nat-keys.js';
 import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
 import { loadStoredMap, storeMap } from './store.js';
@@ -145,19 +148,35 @@ export class ControlRuntime {
     });
   }
 
-  /** relayToken fetches a token that lets this system use the map's relays. */
-  async relayToken(): Promise<{ token: Buffer; expires: number }> {
+  /** relayToken fetches a token that lets this system use the relay the map lists as `relay`. */
+  async relayToken(relay: string): Promise<{ token: Buffer; expires: number }> {
+    const body: RelayTokenRequest = { relay };
     const r = (await controlRequest({
       base: this.o.config.url,
       method: 'POST',
       path: CONTROL_PATHS.relayToken,
       auth: this.auth,
-      body: {},
+      body,
       maxBytes: 4096,
     })) as Partial<RelayTokenResponse> | null;
     if (typeof r?.token !== 'string' || typeof r.expires !== 'number' || r.token.length > 1024)
       throw new Error('the coordinator sent a malformed relay token');
     return { token: Buffer.from(r.token, 'base64'), expires: r.expires };
+  }
+
+  /** discoveryKey fetches the key this system MACs its discovery requests with. */
+  async discoveryKey(): Promise<Buffer> {
+    const r = (await controlRequest({
+      base: this.o.config.url,
+      method: 'POST',
+      path: CONTROL_PATHS.discoveryKey,
+      auth: this.auth,
+      body: {},
+      maxBytes: 4096,
+    })) as Partial<DiscoveryKeyResponse> | null;
+    const key = typeof r?.key === 'string' && r.key.length <= 64 ? Buffer.from(r.key, 'base64') : null;
+    if (key === null || key.length !== NAT_KEY_BYTES) throw new Error('the coordinator sent a malformed discovery key');
+    return key;
   }
 
   /** coordinatorKey is the pinned Ed25519 key (discovery replies are signed with it). */

@@ -32,8 +32,10 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
           log,
           changed: () => state.changes.notify(),
           punch: (identity) => (control ? control.punch(identity) : Promise.resolve()),
-          relayToken: () =>
-            control ? control.relayToken() : Promise.reject(new Error('not connected to the coordinator yet')),
+          relayToken: (relay) =>
+            control ? control.relayToken(relay) : Promise.reject(new Error('not connected to the coordinator yet')),
+          discoveryKey: () =>
+            control ? control.discoveryKey() : Promise.reject(new Error('not connected to the coordinator yet')),
         });
         n.start();
         nat = n;

@@ -1,9 +1,12 @@
 // DiscoveryClient asks the coordinator's UDP port, from the WireGuard socket, which address and
-// port it sees this helper at: the public NAT mapping peers should try. The request is signed
-// with the machine key (so the coordinator records the mapping for the right system) and the
-// answer with the coordinator's key (so nobody on the path can feed us a false mapping).
+// port it sees this helper at: the public NAT mapping peers should try. The request carries a
+// MAC under this system's discovery key (fetched from the coordinator; the coordinator checks it
+// before any signature work) and is signed with the machine key (so the coordinator records the
+// mapping for the right system); the answer is signed with the coordinator's key (so nobody on
+// the path can feed us a false mapping).
 import { randomBytes } from 'node:crypto';
-import { NAT_CONTEXT, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { NAT_CONTEXT, signedBytes, withMac, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import { natMac } from '../../../src-shared/lib/nat-keys.js';
 import { discoveryRequestBody, parseDiscoveryReply } from '../../../src-shared/wire/nat-discovery.js';
 import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
@@ -12,12 +15,18 @@ import type { Logger } from '../../../src-shared/lib/log.js';
 /** Ask again this often once a mapping is known (NAT mappings change rarely, but they do). */
 const REFRESH_MS = 20_000;
 const RETRY_MS = 2000;
+/** A key that has had no answer for this long is fetched again (the coordinator's secret may
+ * have been replaced); a coordinator that cannot be asked is asked again after KEY_RETRY_MS. */
+export const KEY_STALE_MS = 600_000;
+export const KEY_RETRY_MS = 5000;
 
 export interface DiscoveryOptions {
   target: string; // "a.b.c.d:port"
   systemId: string;
   machineSeed: Buffer;
   coordinatorKey: Buffer;
+  /** key fetches this system's discovery key from the coordinator. */
+  key(): Promise<Buffer>;
   sendUdp(buf: Buffer, addr: number, port: number): boolean;
   log: Logger;
   /** mapped is called when the observed mapping changes. */
@@ -30,6 +39,10 @@ export class DiscoveryClient {
   private readonly signer;
   private nonce: Buffer | null = null;
   private next = 0;
+  private key: Buffer | null = null;
+  private keyAt = 0;
+  private fetching = false;
+  private keyRetryAt = 0;
   mapping: { ip: string; port: number } | null = null;
   lastReplyAt = 0;
 
@@ -51,13 +64,40 @@ export class DiscoveryClient {
 
   tick(now: number): void {
     if (now < this.next || this.addr === 0) return;
+    if (this.key !== null && now - Math.max(this.keyAt, this.lastReplyAt) > KEY_STALE_MS) this.key = null;
+    if (this.key === null) {
+      this.fetchKey(now);
+      return;
+    }
     this.nonce = randomBytes(16);
     const body = discoveryRequestBody(this.o.systemId, Date.now(), this.nonce);
+    const maced = withMac(body, natMac(this.key, NAT_CONTEXT.discoveryMac, body));
     const msg = Buffer.from(
-      withSignature(body, signEd25519(this.signer, signedBytes(NAT_CONTEXT.discoveryRequest, body))),
+      withSignature(maced, signEd25519(this.signer, signedBytes(NAT_CONTEXT.discoveryRequest, maced))),
     );
     this.o.sendUdp(msg, this.addr, this.port);
     this.next = now + (this.mapping !== null && Date.now() - this.lastReplyAt < 2 * REFRESH_MS ? REFRESH_MS : RETRY_MS);
+  }
+
+  private fetchKey(now: number): void {
+    if (this.fetching || now < this.keyRetryAt) return;
+    this.fetching = true;
+    this.o
+      .key()
+      .then(
+        (k) => {
+          this.key = k;
+          this.keyAt = Date.now();
+          this.next = 0;
+        },
+        (e: Error) => {
+          this.keyRetryAt = Date.now() + KEY_RETRY_MS;
+          this.o.log.rateLimited('discovery-key', 60_000).warn(`no discovery key: ${e.message}`);
+        },
+      )
+      .finally(() => {
+        this.fetching = false;
+      });
   }
 
   /** onReply takes a discovery reply that came from the coordinator's address. */

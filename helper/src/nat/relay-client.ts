@@ -1,8 +1,9 @@
 // RelayClient keeps this helper registered with one relay: over UDP from the WireGuard socket
 // when it can (the relay then sees the same NAT mapping as WireGuard traffic), over TCP when
-// UDP gets no answer (networks that block UDP). Registrations carry the coordinator's token and
-// are signed with the machine key; they are repeated every refresh interval, which also keeps
-// the NAT mapping towards the relay open. While on TCP it keeps trying UDP now and then.
+// UDP gets no answer (networks that block UDP). Registrations carry the coordinator's token for
+// this relay (MACed with the key the two share) and are signed with the machine key; they are
+// repeated every refresh interval, which also keeps the NAT mapping towards the relay open.
+// While on TCP it keeps trying UDP now and then.
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { NAT_LIMITS, NatKind, natKind, signedBytes, withSignature } from '../../../src-shared/wire/nat-wire.js';
@@ -29,6 +30,9 @@ const UDP_RECHECK_MS = 30_000;
 const TCP_RETRY_MS = 5000;
 const TCP_MAX_BACKLOG = 1 << 20;
 const TOKEN_RETRY_MS = 5000;
+/** A token no registration has been answered with for this long is fetched anew (the relay's
+ * key may have changed, which makes the relay drop it without a word). */
+const TOKEN_STALE_MS = 600_000;
 /** QUEUE_SLOT holds one relay frame of the largest payload a relay accepts. */
 const QUEUE_SLOT = RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes;
 
@@ -47,8 +51,8 @@ export interface RelayClientOptions {
     ports: Uint16Array,
     count: number,
   ): number;
-  /** token returns a current relay token (the caller caches and renews it). */
-  token(): Promise<Buffer>;
+  /** token returns a current token for this relay (the caller caches it; renew asks for a new one). */
+  token(renew: boolean): Promise<Buffer>;
   machineSeed: Buffer;
   /** deliverTcp gets a relayRecv frame (or a disco message inside one) that came over TCP. */
   deliverTcp(frame: Buffer): void;
@@ -68,6 +72,10 @@ export class RelayClient {
   readonly tcpTarget: { addr: number; port: number; text: string } | null;
   private readonly signer;
   private token: Buffer | null = null;
+  private tokenAt = 0;
+  private renewToken = false;
+  /** answeredAt: when this relay last answered a registration (registered or refused) */
+  private answeredAt = 0;
   private fetching = false;
   private tokenRetryAt = 0;
   private udpNonce: Buffer | null = null;
@@ -121,6 +129,10 @@ export class RelayClient {
 
   tick(now: number): void {
     if (this.closed) return;
+    if (this.token !== null && now - Math.max(this.tokenAt, this.answeredAt) > TOKEN_STALE_MS) {
+      this.token = null;
+      this.renewToken = true;
+    }
     if (this.token === null) {
       this.fetchToken();
       return;
@@ -148,10 +160,12 @@ export class RelayClient {
     if (this.fetching || Date.now() < this.tokenRetryAt) return;
     this.fetching = true;
     this.o
-      .token()
+      .token(this.renewToken)
       .then(
         (t) => {
           this.token = t;
+          this.tokenAt = Date.now();
+          this.renewToken = false;
           this.nextUdp = 0;
         },
         (e: Error) => {
@@ -186,6 +200,7 @@ export class RelayClient {
       if (r === null || this.udpNonce === null || !Buffer.from(r.nonce).equals(this.udpNonce)) return;
       const was = this.transport;
       this.udpAckAt = Date.now();
+      this.answeredAt = this.udpAckAt;
       this.udpTries = 0;
       this.refreshMs = Math.max(5, Math.min(r.refreshSeconds, 120)) * 1000;
       this.nextUdp = this.udpAckAt + this.refreshMs;
@@ -202,9 +217,13 @@ export class RelayClient {
   }
 
   private refused(reason: string): void {
+    this.answeredAt = Date.now();
     this.setError(`refused: ${reason}`);
     // An expired token is renewed; anything else is retried on the slow schedule.
-    if (/expired/i.test(reason)) this.token = null;
+    if (/expired/i.test(reason)) {
+      this.token = null;
+      this.renewToken = true;
+    }
   }
 
   private setError(msg: string): void {
@@ -256,6 +275,7 @@ export class RelayClient {
       if (r === null || this.tcpNonce === null || !Buffer.from(r.nonce).equals(this.tcpNonce)) return;
       this.refreshMs = Math.max(5, Math.min(r.refreshSeconds, 120)) * 1000;
       this.tcpRegisteredAt = Date.now();
+      this.answeredAt = this.tcpRegisteredAt;
       if (!this.tcpReady) {
         this.tcpReady = true;
         this.lastError = null;

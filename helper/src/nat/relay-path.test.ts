@@ -9,6 +9,7 @@ import type { NetworkMap, RelayInfo } from '../../../src-shared/wire/control.js'
 import { privateKeyFromSeed } from '../../../src-shared/lib/ed25519.js';
 import { startRelay } from '../../../relay/src/sockets.js';
 import { issueRelayToken } from '../../../src-shared/lib/relay-token.js';
+import { NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { signingKeyFromSeed } from '../../../coordinator/src/auth/signing.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
@@ -32,8 +33,10 @@ async function until(what: string, cond: () => boolean, ms = 8000): Promise<void
 
 async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1) => RelayInfo): Promise<void> {
   const coordinator = signingKeyFromSeed(randomBytes(32));
+  const natKeys = new NatKeys(randomBytes(32));
   const relay = await startRelay({
     coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'),
+    relayKey: natKeys.relayKey('r'),
     log: silent,
     udp: '127.0.0.1:0',
     tcp: '127.0.0.1:0',
@@ -67,10 +70,11 @@ async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1
       log: silent,
       changed: () => undefined,
       punch: async () => undefined,
-      relayToken: async () => {
+      discoveryKey: () => Promise.resolve(natKeys.discoveryKey(`sys-${i}`)),
+      relayToken: async (name) => {
         const expires = Date.now() + 3600_000 * 24;
         return {
-          token: issueRelayToken(coordinator, {
+          token: issueRelayToken(coordinator, natKeys.relayKey(name), {
             systemId: `sys-${i}`,
             wireguardKey: pubs[i]!,
             machineKey: machinePublic,

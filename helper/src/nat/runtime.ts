@@ -22,7 +22,10 @@ export interface NatOptions {
   coordinatorKey: Buffer;
   log: Logger;
   punch(identity: string): Promise<void>;
-  relayToken(): Promise<{ token: Buffer; expires: number }>;
+  /** relayToken fetches a token for the relay the map lists as `relay`. */
+  relayToken(relay: string): Promise<{ token: Buffer; expires: number }>;
+  /** discoveryKey fetches the key discovery requests are MACed with. */
+  discoveryKey(): Promise<Buffer>;
   changed(): void;
 }
 
@@ -33,8 +36,9 @@ export class NatRuntime {
   readonly paths: PathManager;
   private discovery: DiscoveryClient | null = null;
   private relaysKey = '';
-  private token: { token: Buffer; expires: number } | null = null;
-  private tokenFetch: Promise<Buffer> | null = null;
+  /** tokens: per relay name, the current token and the fetch under way */
+  private readonly tokens = new Map<string, { token: Buffer; expires: number }>();
+  private readonly tokenFetches = new Map<string, Promise<Buffer>>();
   private readonly drops = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -84,6 +88,7 @@ export class NatRuntime {
               systemId: this.o.systemId,
               machineSeed: this.o.machineSeed,
               coordinatorKey: this.o.coordinatorKey,
+              key: () => this.o.discoveryKey(),
               sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
               log: this.o.log,
               mapped: () => this.o.changed(),
@@ -104,6 +109,7 @@ export class NatRuntime {
     if (key === this.relaysKey) return;
     this.relaysKey = key;
     for (const r of this.paths.relays) r.close();
+    for (const name of this.tokens.keys()) if (!relays.some((r) => r.name === name)) this.tokens.delete(name);
     this.paths.relays = relays.slice(0, 8).map(
       (info, index) =>
         new RelayClient({
@@ -115,26 +121,29 @@ export class NatRuntime {
           sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
           sendUdpBatch: (buf, offsets, lengths, addrs, ports, count) =>
             this.o.bind.inner.sendBatch(buf, offsets, lengths, addrs, ports, count),
-          token: () => this.relayToken(),
+          token: (renew) => this.relayToken(info.name, renew),
           deliverTcp: (frame) => this.fromTcpRelay(index, frame),
         }),
     );
   }
 
-  // relayToken shares one token (and one fetch) between all relays.
-  private relayToken(): Promise<Buffer> {
-    if (this.token !== null && this.token.expires - Date.now() > TOKEN_RENEW_MS)
-      return Promise.resolve(this.token.token);
-    this.tokenFetch ??= this.o
-      .relayToken()
-      .then((t) => {
-        this.token = t;
-        return t.token;
-      })
-      .finally(() => {
-        this.tokenFetch = null;
-      });
-    return this.tokenFetch;
+  // relayToken keeps one token (and one fetch at a time) per relay: each relay checks a MAC made
+  // with its own key. renew skips the cached one.
+  private relayToken(relay: string, renew: boolean): Promise<Buffer> {
+    const have = this.tokens.get(relay);
+    if (!renew && have !== undefined && have.expires - Date.now() > TOKEN_RENEW_MS) return Promise.resolve(have.token);
+    let fetch = this.tokenFetches.get(relay);
+    if (fetch === undefined) {
+      fetch = this.o
+        .relayToken(relay)
+        .then((t) => {
+          this.tokens.set(relay, t);
+          return t.token;
+        })
+        .finally(() => this.tokenFetches.delete(relay));
+      this.tokenFetches.set(relay, fetch);
+    }
+    return fetch;
   }
 
   /** tick drives discovery (the relays and paths run on the PathManager's timer). */
