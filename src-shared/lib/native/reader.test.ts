@@ -202,7 +202,9 @@ setTimeout(() => process.exit(7), 100);`,
 
   test(`${mode}: terminating a worker with a busy reader, or letting one that stopped end, does not crash`, async () => {
     // Module hooks (tsx) do not reach workers, so the worker loads the addon itself. It floods
-    // its own reader, so that batches are in flight when it is terminated.
+    // its own reader, so that batches are in flight when it is terminated. The exit listener goes
+    // on before the wait for 'stopped': a worker that ends at once can deliver its last message
+    // and its exit in one turn, and a listener added after the message would miss the exit.
     const addon = findAddon(dirname(fileURLToPath(import.meta.url)));
     const body = (stopAfter: number) => `{
   const n = require(${JSON.stringify(addon)});
@@ -223,8 +225,9 @@ const busy = new Worker(${JSON.stringify(body(1e12))}, { eval: true, execArgv: [
 await once(busy, 'message');
 console.log('exit code ' + await busy.terminate());
 const ending = new Worker(${JSON.stringify(body(50))}, { eval: true, execArgv: [] });
+const exited = once(ending, 'exit');
 await new Promise((resolve) => ending.on('message', (m) => { if (m === 'stopped') resolve(); }));
-const [code] = await once(ending, 'exit');
+const [code] = await exited;
 console.log('ended with ' + code);`,
       10000,
     );
