@@ -186,5 +186,6 @@ process.stdout.write(
     cookieSourcesAtStart,
     cookieSources: all.filter((s) => s.cookie !== null).length,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuUserSeconds: cpu.user / 1e6,
   }) + '\n',
 );
