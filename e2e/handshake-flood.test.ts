@@ -3,10 +3,11 @@
 // handshake messages a second: random bytes, initiations with a valid mac1 for B's public key
 // (WireGuard whitepaper §5.4.4), a genuine initiation of A's recorded earlier and replayed, and
 // initiations with a valid mac2 made from cookies B handed out under load (§5.4.7). Meanwhile
-// a ping every 10 ms and iperf3 TCP streams cross the tunnel into B. The ping must lose
-// nothing and stay fast, TCP must keep at least 80% of what the same run moved without the
-// flood, the flood must really have arrived at the rate asked, and B must count every hostile
-// datagram by reason in `warren status --json`.
+// a ping every 10 ms beside a paced TCP stream crosses the tunnel into B, then unpaced TCP runs
+// alternate with the flood paused and resumed. The ping must lose nothing and stay fast, TCP
+// must keep at least 80% of what it moved without the flood (medians), the flood must really
+// have arrived at the rate asked, and B must count every hostile datagram by reason in
+// `warren status --json`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -19,12 +20,14 @@ import {
   ping,
   procStats,
   routedLayout,
+  sleep,
   startHandshakeFlood,
   startUdpRelay,
   startWarren,
   udpKernelDrops,
   waitForPing,
   warrenProfile,
+  type Flood,
   type KeyPair,
   type PingResult,
   type RoutedLayout,
@@ -33,8 +36,11 @@ import {
 
 const RATE = 20_000;
 const SOURCES = 600;
-/** SECONDS is the length of each measured run (two per phase, see crossTraffic). */
-const SECONDS = 8;
+/** LATENCY_SECONDS is the length of the ping runs; TCP_SECONDS of each of the ROUNDS pairs of
+ * TCP runs without and with the flood. */
+const LATENCY_SECONDS = 8;
+const TCP_SECONDS = 3;
+const ROUNDS = 3;
 const PACED = '100M';
 const WARMUP_SECONDS = 3;
 const VIP_A = '100.64.0.1';
@@ -55,17 +61,6 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
   );
 }
 
-/** Traffic is what one measured run saw; bCpu is B's CPU time over the run's wall time. */
-interface Traffic {
-  ping: PingResult;
-  p50: number;
-  p99: number;
-  pacedMbps: number;
-  latencyCpu: number;
-  mbps: number;
-  throughputCpu: number;
-}
-
 /** cpuOver runs fn and returns its result with the CPU share pid used meanwhile (1 = a core). */
 async function cpuOver<T>(pid: number, fn: () => Promise<T>): Promise<[T, number]> {
   const cpu0 = procStats(pid).cpuSeconds;
@@ -74,37 +69,85 @@ async function cpuOver<T>(pid: number, fn: () => Promise<T>): Promise<[T, number
   return [r, (procStats(pid).cpuSeconds - cpu0) / ((performance.now() - t0) / 1000)];
 }
 
-/** crossTraffic measures the tunnel from A into B twice: a ping every 10 ms beside a TCP
- * stream paced below the tunnel's capacity, then one unpaced TCP stream. A stream that fills
- * the tunnel queues in the receiver's socket buffer (for wireguard-go as for Warren) and
- * would put its own tens of milliseconds on every ping, so latency is judged beside a paced
- * stream and throughput on its own. */
-async function crossTraffic(l: RoutedLayout, b: Warren): Promise<Traffic> {
-  const [[p, paced], latencyCpu] = await cpuOver(b.pid, () =>
+/** Latency is a ping every 10 ms beside a paced TCP stream; bCpu is B's share of a core. */
+interface Latency {
+  ping: PingResult;
+  p50: number;
+  p99: number;
+  pacedMbps: number;
+  bCpu: number;
+}
+
+/** latency pings B from A every 10 ms for LATENCY_SECONDS beside a TCP stream paced below the
+ * tunnel's capacity. A stream that fills the tunnel queues in the receiver's socket buffer (for
+ * wireguard-go as for Warren) and would put its own tens of milliseconds on every ping, so
+ * latency is judged beside a paced stream and throughput on its own (tcpWindows). */
+async function latency(l: RoutedLayout, b: Warren): Promise<Latency> {
+  const [[p, paced], bCpu] = await cpuOver(b.pid, () =>
     Promise.all([
-      ping(l.a, VIP_B, { count: SECONDS * 100, interval: 0.01 }),
-      iperf3(l.b, l.a, VIP_B, SECONDS, { bitrate: PACED }),
+      ping(l.a, VIP_B, { count: LATENCY_SECONDS * 100, interval: 0.01 }),
+      iperf3(l.b, l.a, VIP_B, LATENCY_SECONDS, { bitrate: PACED }),
     ]),
   );
-  const [tcp, throughputCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, SECONDS));
   return {
     ping: p,
     p50: percentile(p.rtts, 50),
     p99: percentile(p.rtts, 99),
     pacedMbps: paced.receivedBps / 1e6,
-    latencyCpu,
-    mbps: tcp.receivedBps / 1e6,
-    throughputCpu,
+    bCpu,
   };
 }
 
-function describeRun(r: Traffic): string {
+function describeLatency(r: Latency): string {
   const loss = (100 * (r.ping.transmitted - r.ping.received)) / r.ping.transmitted;
-  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
   return (
     `ping ${r.ping.received}/${r.ping.transmitted} (loss ${loss.toFixed(1)}%), p50 ${r.p50} ms, ` +
-    `p99 ${r.p99} ms, max ${r.ping.max} ms beside TCP at ${r.pacedMbps.toFixed(0)} Mbit/s (B CPU ` +
-    `${pct(r.latencyCpu)}); TCP alone ${r.mbps.toFixed(0)} Mbit/s (B CPU ${pct(r.throughputCpu)})`
+    `p99 ${r.p99} ms, max ${r.ping.max} ms beside TCP at ${r.pacedMbps.toFixed(0)} Mbit/s, B CPU ${pct(r.bCpu)}`
+  );
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(0)}%`;
+}
+
+/** Windows are unpaced TCP runs without and with the flood, in pairs; B's CPU share beside. */
+interface Windows {
+  quiet: number[];
+  loud: number[];
+  quietCpu: number[];
+  loudCpu: number[];
+}
+
+/** tcpWindows runs one unpaced TCP stream from A into B for TCP_SECONDS, ROUNDS times without
+ * the flood and with it, in turn: the machine is shared, so the two are compared side by side
+ * in the same run rather than minutes apart. */
+async function tcpWindows(l: RoutedLayout, b: Warren, flood: Flood): Promise<Windows> {
+  const w: Windows = { quiet: [], loud: [], quietCpu: [], loudCpu: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    flood.pause();
+    await sleep(1000); // B leaves the load state a second after its queue drained (§5.3)
+    const [quiet, quietCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, TCP_SECONDS));
+    flood.resume();
+    await sleep(500);
+    const [loud, loudCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, TCP_SECONDS));
+    w.quiet.push(quiet.receivedBps / 1e6);
+    w.loud.push(loud.receivedBps / 1e6);
+    w.quietCpu.push(quietCpu);
+    w.loudCpu.push(loudCpu);
+  }
+  return w;
+}
+
+function median(v: readonly number[]): number {
+  return percentile(v, 50);
+}
+
+function describeWindows(w: Windows): string {
+  const mbps = (v: number[]): string => v.map((x) => x.toFixed(0)).join(', ');
+  return (
+    `TCP without the flood ${mbps(w.quiet)} Mbit/s (median ${median(w.quiet).toFixed(0)}, B CPU ` +
+    `${pct(median(w.quietCpu))}); with it ${mbps(w.loud)} (median ${median(w.loud).toFixed(0)}, B CPU ` +
+    `${pct(median(w.loudCpu))})`
   );
 }
 
@@ -163,8 +206,8 @@ describeE2E(
         await startWarren(l.a, profileA(topo, ka, kb, `${l.bIp}:51820`));
         await waitForPing(l.a, VIP_B);
 
-        const quiet = await crossTraffic(l, wb);
-        t.diagnostic(`without the flood: ${describeRun(quiet)}`);
+        const quiet = await latency(l, wb);
+        t.diagnostic(`without the flood: ${describeLatency(quiet)}`);
 
         const before = (await wb.status()).drops;
         const kernelBefore = await udpKernelDrops(l.b);
@@ -177,15 +220,18 @@ describeE2E(
           sources: SOURCES,
           rate: RATE,
           warmupSeconds: WARMUP_SECONDS,
-          seconds: 2 * SECONDS + 3,
+          seconds: 120,
         });
         const warm = await flood.flooding;
-        const loud = await crossTraffic(l, wb);
+        const loud = await latency(l, wb);
+        t.diagnostic(`under the flood: ${describeLatency(loud)}`);
+        const tcp = await tcpWindows(l, wb, flood);
+        t.diagnostic(describeWindows(tcp));
+        flood.stop();
         const sent = await flood.report;
-        t.diagnostic(`under the flood: ${describeRun(loud)}`);
         t.diagnostic(`flood: ${JSON.stringify(sent)}; ${warm.cookieSources} sources held a cookie after the warm-up`);
         // The helper drains what it queued after the flood stops; give it a moment.
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
         const d = delta((await wb.status()).drops, before);
         const kernel = (await udpKernelDrops(l.b)) - kernelBefore;
         t.diagnostic(`B counted ${sum(d)} drops: ${JSON.stringify(d)}; its kernel dropped ${kernel} datagrams`);
@@ -195,7 +241,7 @@ describeE2E(
         assert.ok(sent.floodRate >= RATE * 0.95, `the flood ran at ${sent.floodRate.toFixed(0)}/s, not ${RATE}/s`);
         assert.equal(sent.sources, SOURCES);
         assert.ok(sent.cookieSources >= 500, `only ${sent.cookieSources} sources got a cookie to make mac2 with`);
-        assert.ok(sent.kinds.mac2 >= sent.sent / 5, `only ${sent.kinds.mac2} of ${sent.sent} carried a valid mac2`);
+        assert.ok(sent.kinds.mac2 >= sent.sent * 0.15, `only ${sent.kinds.mac2} of ${sent.sent} carried a valid mac2`);
         // It arrived: B read and counted nearly all of it instead of letting its socket overflow.
         assert.ok(sum(d) >= sent.sent * 0.95, `B counted ${sum(d)} drops for ${sent.sent} hostile datagrams`);
         assert.ok(kernel <= sent.sent * 0.01, `B's kernel dropped ${kernel} datagrams: the helper fell behind`);
@@ -207,12 +253,9 @@ describeE2E(
         assert.ok(limited > 0, `no handshake message was refused by a limit: ${JSON.stringify(d)}`);
 
         // The data path did not notice.
-        assert.equal(loud.ping.received, loud.ping.transmitted, `pings lost under the flood: ${describeRun(loud)}`);
+        assert.equal(loud.ping.received, loud.ping.transmitted, `pings lost under the flood: ${describeLatency(loud)}`);
         assert.ok(loud.p99 < 10, `ping p99 ${loud.p99} ms under the flood`);
-        assert.ok(
-          loud.mbps >= quiet.mbps * 0.8,
-          `TCP ${loud.mbps.toFixed(0)} Mbit/s under the flood, ${quiet.mbps.toFixed(0)} without`,
-        );
+        assert.ok(median(tcp.loud) >= median(tcp.quiet) * 0.8, describeWindows(tcp));
       } finally {
         await topo.destroy();
       }

@@ -7,7 +7,7 @@ import type { Namespace } from './topology.js';
 
 /** FloodOptions: the target, its public key (base64), the recorded initiation to replay, the
  * first of `sources` consecutive source addresses (the namespace must route them to itself,
- * see ownRange), datagrams per second, and the warm-up and measured durations in seconds. */
+ * see ownRange), datagrams per second, the longest warm-up and the longest run in seconds. */
 export interface FloodOptions {
   targetIp: string;
   targetPort: number;
@@ -20,7 +20,8 @@ export interface FloodOptions {
   seconds: number;
 }
 
-/** FloodReport is what the flood sent; floodRate covers the measured part only. */
+/** FloodReport is what the flood sent; floodSent, floodSeconds and floodRate cover the measured
+ * part only (after the warm-up, while not paused). */
 export interface FloodReport {
   sent: number;
   sendErrors: number;
@@ -42,8 +43,12 @@ export interface Flood {
   proc: TrackedProcess;
   /** flooding resolves when the warm-up is over, with how many sources then held a cookie. */
   flooding: Promise<{ cookieSources: number }>;
-  /** report resolves with the report printed at the end. */
+  /** report resolves with the report printed at the end (after stop, or `seconds`). */
   report: Promise<FloodReport>;
+  /** pause stops sending until resume; stop ends the flood. */
+  pause(): void;
+  resume(): void;
+  stop(): void;
 }
 
 /** ownRange makes every address of cidr local to ns (an AnyIP route), so sockets may bind any. */
@@ -76,5 +81,12 @@ export function startHandshakeFlood(ns: Namespace, o: FloodOptions): Flood {
   // A caller that fails before awaiting these must not also crash on an unhandled rejection.
   flooding.catch(() => undefined);
   report.catch(() => undefined);
-  return { proc, flooding, report };
+  return {
+    proc,
+    flooding,
+    report,
+    pause: () => proc.write('pause\n'),
+    resume: () => proc.write('resume\n'),
+    stop: () => proc.write('stop\n'),
+  };
 }

@@ -13,13 +13,16 @@
 //            source holds a cookie, its mac2 turns carry a valid mac1 only ('cookieless').
 // Each source is a UDP socket bound to its own address out of a range the namespace owns (an
 // AnyIP local route), so no raw sockets or spoofing are needed and cookie replies come back.
-// The flood runs at RATE datagrams a second from the start; the first WARMUP seconds let the
-// sources collect cookies. It prints {"flooding":true,...} when the measured part begins and
-// a JSON report when it ends.
+// The flood runs at RATE datagrams a second from the start; the first WARMUP seconds at most let
+// the sources collect cookies. It prints {"flooding":true,...} when the measured part begins.
+// Lines on stdin steer it, so one run can measure with and without it side by side: "pause"
+// (sending stops; cookie replies are still read), "resume", and "stop", which ends it with a
+// JSON report; after SECONDS it stops by itself. The measured rate counts only resumed time.
 // Usage: node handshake-flood.js TARGET_IP PORT PUBKEY_B64 FIRST_SOURCE SOURCES RATE WARMUP_S
 //        SECONDS REPLAY_B64
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { createInterface } from 'node:readline';
 import { cookieKey, mac1Key } from '../../helper/src/wireguard/noise/cookie.js';
 import { mac, xaeadOpen } from '../../helper/src/wireguard/noise/crypto.js';
 import { formatIPv4, parseIPv4 } from '../../src-shared/lib/ip/ipv4.js';
@@ -40,7 +43,7 @@ const publicKey = Buffer.from(pubArg, 'base64');
 const sources = Number(nArg);
 const rate = Number(rateArg);
 const warmupMs = Number(warmArg) * 1000;
-const floodMs = Number(secArg) * 1000;
+const maxMs = Number(secArg) * 1000;
 const replay = Buffer.from(replayArg, 'base64');
 const first = parseIPv4(firstArg);
 if (publicKey.length !== 32 || replay.length !== 148 || first === null || !(sources > 0 && rate > 0)) {
@@ -137,15 +140,32 @@ function count(seq: number, src: Source): void {
   if (kind === 'random' || kind === 'replay' || (kind === 'mac2' && src.mac2.length > 0)) stats.kinds[kind]++;
 }
 
-/** flood sends at `rate` until `ms` have passed since start; it catches up after a late timer,
- * but by at most 50 ms of traffic at once, so a stalled process shows as a lower rate. */
-async function flood(all: Source[], start: number, ms: number, onTick: (now: number) => void): Promise<void> {
+/** control is what stdin asked for; activeMs counts the time spent sending after the warm-up. */
+const control = { paused: false, stopped: false, activeMs: 0 };
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = line.trim();
+  if (cmd === 'pause') control.paused = true;
+  else if (cmd === 'resume') control.paused = false;
+  else if (cmd === 'stop') control.stopped = true;
+});
+
+/** flood sends at `rate` until stopped or `ms` have passed since start; it catches up after a
+ * late timer, but by at most 50 ms of traffic at once, so a stalled process shows as a lower
+ * rate. While paused it sends nothing and owes nothing. onTick says whether the warm-up is over. */
+async function flood(all: Source[], start: number, ms: number, onTick: (now: number) => boolean): Promise<void> {
   let seq = 0;
+  let last = start;
+  let owed = 0;
   for (;;) {
     const now = performance.now();
-    if (now - start >= ms) return;
-    onTick(now);
-    const due = Math.min(Math.floor(((now - start) * rate) / 1000) - seq, Math.ceil(rate / 20));
+    if (control.stopped || now - start >= ms) return;
+    const measured = onTick(now);
+    if (!control.paused) {
+      owed += now - last;
+      if (measured) control.activeMs += now - last;
+    }
+    last = now;
+    const due = Math.min(Math.floor((owed * rate) / 1000) - seq, Math.ceil(rate / 20));
     for (let i = 0; i < due; i++, seq++) {
       const src = all[Math.floor(seq / KINDS.length) % all.length]!;
       count(seq, src);
@@ -161,20 +181,21 @@ const start = performance.now();
 let floodStart = -1;
 let sentAtFloodStart = 0;
 let cookieSourcesAtStart = 0;
-await flood(all, start, warmupMs + floodMs, (now) => {
-  if (floodStart >= 0) return;
+await flood(all, start, maxMs, (now) => {
+  if (floodStart >= 0) return true;
   const withCookie = all.filter((s) => s.cookie !== null).length;
-  if (withCookie < all.length && now - start < warmupMs) return;
+  if (withCookie < all.length && now - start < warmupMs) return false;
   floodStart = now;
   sentAtFloodStart = stats.sent;
   cookieSourcesAtStart = withCookie;
   process.stdout.write(JSON.stringify({ flooding: true, cookieSources: withCookie }) + '\n');
+  return true;
 });
 const end = performance.now();
 await new Promise((r) => setTimeout(r, 300)); // the last send callbacks and cookie replies
 const cpu = process.cpuUsage(cpu0);
 for (const s of all) s.sock.close();
-const floodSeconds = (end - floodStart) / 1000;
+const floodSeconds = control.activeMs / 1000;
 process.stdout.write(
   JSON.stringify({
     ...stats,
@@ -186,6 +207,6 @@ process.stdout.write(
     cookieSourcesAtStart,
     cookieSources: all.filter((s) => s.cookie !== null).length,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    cpuUserSeconds: cpu.user / 1e6,
   }) + '\n',
 );
+process.exit(0); // stdin stays open for commands; the report is the end
