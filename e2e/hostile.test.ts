@@ -15,22 +15,13 @@ import {
   startWarren,
   tcpTransfer,
   udpFuzz,
+  udpKernelDrops,
   waitForPing,
   warrenProfile,
-  type Namespace,
 } from './netns/index.js';
 
 const MB = 1024 * 1024;
 const FUZZ = 5000;
-
-/** udpKernelDrops reads the datagrams the kernel dropped before the helper could read them
- * (socket buffer full), so the test neither blames the helper for them nor hides its misses. */
-async function udpKernelDrops(ns: Namespace): Promise<number> {
-  const snmp = (await ns.exec(['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const [names, values] = snmp.map((l) => l.trim().split(/\s+/).slice(1));
-  const i = names?.indexOf('RcvbufErrors') ?? -1;
-  return i >= 0 ? Number(values?.[i] ?? 0) : 0;
-}
 
 function sum(r: Record<string, number>): number {
   return Object.values(r).reduce((a, b) => a + b, 0);

@@ -26,7 +26,8 @@ export { warrenProfile, type ProfileOptions, type ProfilePeer } from './profile.
 export { ping, waitForPing, parsePing, percentile, type PingResult, type PingOptions } from './ping.js';
 export { iperf3, parseIperf, type IperfResult, type IperfOptions } from './iperf.js';
 export { tcpTransfer, type TransferResult, type TransferOptions } from './tcp.js';
-export { udpFuzz, startUdpRelay, type FuzzResult, type UdpRelay, type UdpRelayOptions } from './udp.js';
+export { startHandshakeFlood, ownRange, type Flood, type FloodOptions, type FloodReport } from './flood.js';
+export { udpFuzz, udpKernelDrops, startUdpRelay, type FuzzResult, type UdpRelay, type UdpRelayOptions } from './udp.js';
 export { procStats, parseStatTicks, parseVmHwm, type ProcStats } from './procstats.js';
 export { describeE2E, missingRequirement, onPath, type Needs } from './requirements.js';
 export { sleep, waitUntil } from './wait.js';

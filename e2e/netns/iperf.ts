@@ -10,11 +10,13 @@ export interface IperfResult {
   streams: number;
 }
 
-/** IperfOptions: parallel streams (-P), port, reverse (-R: server sends). */
+/** IperfOptions: parallel streams (-P), port, reverse (-R: server sends), and a target bitrate
+ * (-b, e.g. '100M'; unlimited by default) for a transfer that must not fill the path. */
 export interface IperfOptions {
   parallel?: number;
   port?: number;
   reverse?: boolean;
+  bitrate?: string;
 }
 
 /** iperf3 runs a one-off server in serverNs bound to ip and a TCP client in clientNs. */
@@ -33,6 +35,7 @@ export async function iperf3(
     await server.waitFor(/Server listening/, 10_000);
     const argv = ['iperf3', '-c', ip, '-p', port, '-t', String(seconds), '-J', '-P', String(opts.parallel ?? 1)];
     if (opts.reverse) argv.push('-R');
+    if (opts.bitrate !== undefined) argv.push('-b', opts.bitrate);
     const r = await clientNs.exec(argv, { timeoutMs: seconds * 1000 + 30_000, allowFailure: true });
     if (r.code !== 0) throw new Error(`iperf3 client failed (exit ${r.code}): ${r.stderr}${r.stdout.slice(-2000)}`);
     return parseIperf(r.stdout);

@@ -3,7 +3,8 @@
 // TARGET_IP:TARGET_PORT from an ephemeral socket (bound to OUT_IP), and the first MAX of them
 // are recorded; the target's answers go back to the last client. Commands on stdin:
 // "count" -> {"recorded":N,"forwarded":N}; "replay" -> resends every recorded datagram to the
-// target from the same socket -> {"replayed":N}.
+// target from the same socket -> {"replayed":N}; "initiations" -> the recorded handshake
+// initiations (type 1, 148 bytes, whitepaper §5.4.2) in base64 -> {"initiations":[...]}.
 // Usage: node udp-relay.js LISTEN_IP LISTEN_PORT TARGET_IP TARGET_PORT OUT_IP [MAX]
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -55,6 +56,10 @@ for await (const line of createInterface({ input: process.stdin })) {
   const cmd = line.trim();
   if (cmd === 'count') process.stdout.write(JSON.stringify({ recorded: recorded.length, forwarded }) + '\n');
   else if (cmd === 'replay') process.stdout.write(JSON.stringify({ replayed: await replay() }) + '\n');
+  else if (cmd === 'initiations') {
+    const inits = recorded.filter((d) => d.length === 148 && d.readUInt32LE(0) === 1).map((d) => d.toString('base64'));
+    process.stdout.write(JSON.stringify({ initiations: inits }) + '\n');
+  }
 }
 front.close();
 back.close();

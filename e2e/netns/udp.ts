@@ -4,6 +4,16 @@ import { nodeScript } from './node-script.js';
 import type { TrackedProcess } from './process.js';
 import type { Namespace } from './topology.js';
 
+/** udpKernelDrops reads the datagrams the kernel of ns dropped before a program could read them
+ * (socket buffer full, RcvbufErrors in /proc/net/snmp), so a test neither blames the helper for
+ * them nor hides its misses. */
+export async function udpKernelDrops(ns: Namespace): Promise<number> {
+  const snmp = (await ns.exec(['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names, values] = snmp.map((l) => l.trim().split(/\s+/).slice(1));
+  const i = names?.indexOf('RcvbufErrors') ?? -1;
+  return i >= 0 ? Number(values?.[i] ?? 0) : 0;
+}
+
 /** FuzzResult: how many datagrams were handed to the kernel, by kind. */
 export interface FuzzResult {
   sent: number;
@@ -39,6 +49,8 @@ export interface UdpRelay {
   counts(): Promise<{ recorded: number; forwarded: number }>;
   /** replay resends every recorded datagram to the target; resolves with how many were sent. */
   replay(): Promise<number>;
+  /** initiations returns the handshake initiations the relay recorded, as they were sent. */
+  initiations(): Promise<Buffer[]>;
   stop(): Promise<void>;
 }
 
@@ -77,6 +89,10 @@ export async function startUdpRelay(ns: Namespace, o: UdpRelayOptions): Promise<
     outPort: Number(ready[1]),
     counts: () => request<{ recorded: number; forwarded: number }>('count', 'recorded'),
     replay: async () => (await request<{ replayed: number }>('replay', 'replayed')).replayed,
+    initiations: async () =>
+      (await request<{ initiations: string[] }>('initiations', 'initiations')).initiations.map((b) =>
+        Buffer.from(b, 'base64'),
+      ),
     stop: () => proc.stop(1000),
   };
 }

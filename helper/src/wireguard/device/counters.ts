@@ -19,6 +19,7 @@ export type DeviceDropReason =
   | 'tun-write-failed'
   | 'udp-send-failed'
   | 'handshake-failed'
+  | 'handshake-queue-full'
   | 'disconnected';
 
 /** DropCounters counts drops by reason with no allocation per count once a reason is seen. */

@@ -15,13 +15,15 @@ import { DropCounters } from './counters.js';
 import { DevicePeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
+import { HandshakeQueue } from './handshake-queue.js';
+import { HandshakeLimits } from './handshake-limits.js';
 
 /** TICK_MS is how often the protocol timers run (§6 timers have second granularity). */
 const TICK_MS = 100;
-/** HANDSHAKES_PER_SECOND_UNDER_LOAD: above this rate the core demands cookies (§5.3 DoS). */
-const HANDSHAKES_PER_SECOND_UNDER_LOAD = 1000;
 /** NO_PRESHARED_KEY is the all-zero key a peer without one uses (§5.2). */
 const NO_PRESHARED_KEY = Buffer.alloc(32);
+/** SWEEP_MS is how often the handshake limits forget addresses that went quiet. */
+const SWEEP_MS = 1000;
 
 /**
  * PacketFilter is the stateful firewall as the data plane sees it: a verdict per packet, 0 to
@@ -61,6 +63,9 @@ export class Device {
   readonly peersByKey = new Map<string, DevicePeer>();
   readonly peerOfNoise = new Map<NoisePeer, DevicePeer>();
   readonly drops = new DropCounters();
+  /** handshakes holds handshake and cookie messages until the data is through (handshake-queue.ts). */
+  readonly handshakes: HandshakeQueue;
+  readonly limits = new HandshakeLimits();
   readonly clock: () => number;
   readonly log: Logger;
   /** filter, when set, decides every packet after cryptokey routing (null: all pass). */
@@ -74,8 +79,7 @@ export class Device {
   private readonly inbound: InboundPath;
   private readers: Reader[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private handshakeWindowStart = 0;
-  private handshakesInWindow = 0;
+  private sweptAt = 0;
   /** up is false while the tunnel is disconnected: every packet either way is dropped and
    * counted as 'disconnected', sessions are erased and no handshake is started. */
   private up = true;
@@ -85,7 +89,7 @@ export class Device {
     this.log = opts.log;
     this.core = new NoiseCore({
       privateKey: opts.privateKey,
-      isUnderLoad: () => this.handshakesInWindow > HANDSHAKES_PER_SECOND_UNDER_LOAD,
+      admit: (from, proven, now) => this.limits.admit(from.ip, proven, this.handshakes.underLoad(now), now),
     });
     if (this.log.enabled('debug')) {
       this.drops.onDrop = (reason, n) =>
@@ -93,6 +97,12 @@ export class Device {
     }
     this.outbound = new OutboundPath(this);
     this.inbound = new InboundPath(this);
+    const inbound = this.inbound;
+    this.handshakes = new HandshakeQueue(
+      (buf, off, len, addr, port, now) => inbound.control(buf, off, len, addr, port, now),
+      this.drops,
+      this.clock,
+    );
   }
 
   get bind(): Bind {
@@ -187,6 +197,8 @@ export class Device {
     if (up === this.up) return;
     this.up = up;
     if (!up) {
+      if (this.handshakes.length > 0) this.drops.add('disconnected', this.handshakes.length);
+      this.handshakes.clear();
       for (const peer of this.peersByKey.values()) {
         if (peer.staged.length > 0) this.drops.add('disconnected', peer.staged.length);
         peer.staged = [];
@@ -223,6 +235,7 @@ export class Device {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.handshakes.stop();
     for (const r of this.readers) r.stop();
     this.readers = [];
   }
@@ -233,15 +246,6 @@ export class Device {
     if (this.roamGuard !== null && !this.roamGuard(peer, addr, port)) return;
     if (peer.setEndpoint(addr, port))
       this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
-  }
-
-  /** countHandshake feeds the load estimate that decides when cookies are demanded. */
-  countHandshake(now: number): void {
-    if (now - this.handshakeWindowStart >= 1000) {
-      this.handshakeWindowStart = now;
-      this.handshakesInWindow = 0;
-    }
-    this.handshakesInWindow++;
   }
 
   /** initiate sends a handshake initiation to the peer if the core allows one now. */
@@ -275,6 +279,10 @@ export class Device {
   private tick(): void {
     if (!this.up) return;
     const now = this.clock();
+    if (now - this.sweptAt >= SWEEP_MS) {
+      this.sweptAt = now;
+      this.limits.sweep(now);
+    }
     let actions: TickAction[];
     try {
       actions = this.core.tick(now);

@@ -2,8 +2,10 @@
 // by receiver index, screened by the replay window, decrypted in place, screened again (the
 // window is only updated after authentication, so forged counters cannot poison it), and the
 // inner packet is accepted only if its source lies in that peer's allowed IPs. Handshake and
-// cookie messages go to the protocol core. Nothing from the network is trusted: every length
-// is checked before it is read, and a bad datagram is counted, never thrown.
+// cookie messages wait in the device's handshake queue and reach the protocol core after the
+// data (handshake-queue.ts), so their Diffie-Hellman never delays a data batch. Nothing from
+// the network is trusted: every length is checked before it is read, and a bad datagram is
+// counted, never thrown.
 import * as native from '../../../../src-shared/lib/native/index.js';
 import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import { MAX_BATCH, type Batch } from '../../../../src-shared/lib/native/batch.js';
@@ -49,7 +51,7 @@ export class InboundPath {
           m++;
         }
       } else if (type >= 1 && type <= 3) {
-        this.control(buf, off, len, b.addrs[i]!, b.ports[i]!, now);
+        dev.handshakes.push(type, buf, off, len, b.addrs[i]!, b.ports[i]!);
       } else {
         dev.drops.add('udp-bad-type');
       }
@@ -133,10 +135,9 @@ export class InboundPath {
     return total;
   }
 
-  // control passes handshake and cookie messages to the protocol core.
-  private control(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): void {
+  /** control passes one handshake or cookie message from the handshake queue to the core. */
+  control(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): void {
     const dev = this.dev;
-    dev.countHandshake(now);
     const res = dev.core.receiveControl(buf.subarray(off, off + len), { ip: formatIPv4(addr), port }, now);
     if (res.drop) dev.drops.add(res.drop);
     // The core names a peer only for a handshake message it accepted (authenticated by the

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { COOKIE_REFRESH_TIME, REKEY_TIMEOUT } from './constants.js';
 import { COOKIE_REPLY_SIZE, INIT, MessageType } from './messages.js';
 import { control, makePair, sendData, type Side } from './testkit.js';
+import type { DropReason, Endpoint } from './types.js';
 
 function mac2Of(msg: Buffer): Buffer {
   return msg.subarray(INIT.mac2, INIT.mac2 + 16);
@@ -106,4 +107,39 @@ test('not under load, mac2 is not needed; mac1 is always checked', () => {
   const other = makePair();
   assert.equal(control(other.b, a, init, 0).drop, 'bad-mac1');
   assert.equal(control(b, a, init, 0).drop, null);
+});
+
+test('admit decides after mac1 and before any Diffie-Hellman, and hears whether mac2 proves the source', () => {
+  const asked: Array<{ from: Endpoint; proven: boolean }> = [];
+  let verdict: 'process' | 'cookie' | DropReason = 'handshake-rate-limited';
+  const { a, b, clock } = makePair({
+    admitB: (from, proven) => {
+      asked.push({ from, proven });
+      return verdict;
+    },
+  });
+  const init = a.peer.initiate(0)!;
+  const bad = Buffer.from(init);
+  bad[INIT.mac1]! ^= 1;
+  assert.equal(control(b, a, bad, 0).drop, 'bad-mac1');
+  assert.equal(asked.length, 0, 'mac1 comes first');
+
+  const refused = control(b, a, init, 0);
+  assert.deepEqual(refused, { peer: null, reply: null, sessionReady: false, drop: 'handshake-rate-limited' });
+  assert.deepEqual(asked, [{ from: a.addr, proven: false }]);
+  // Nothing was processed: the same initiation is not a replay when admitted.
+  verdict = 'process';
+  assert.equal(control(b, a, init, 0).drop, null);
+
+  // A cookie reply instead; the initiator's retry then proves its address.
+  verdict = 'cookie';
+  clock.now = REKEY_TIMEOUT;
+  const second = a.peer.initiate(clock.now)!;
+  const r = control(b, a, second, clock.now);
+  assert.equal(r.drop, 'bad-mac2-cookie-sent');
+  assert.equal(r.reply?.length, COOKIE_REPLY_SIZE);
+  assert.equal(control(a, b, r.reply!, clock.now).drop, null);
+  clock.now = 2 * REKEY_TIMEOUT;
+  control(b, a, a.peer.initiate(clock.now)!, clock.now);
+  assert.deepEqual(asked.at(-1), { from: a.addr, proven: true });
 });

@@ -39,6 +39,11 @@ function macOffsets(msg: Buffer): { mac1: number; mac2: number } {
   return { mac1: mac2 - MAC_SIZE, mac2 };
 }
 
+function isZero(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 function equal16(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -68,8 +73,10 @@ export class CookieChecker {
    * older than COOKIE_REFRESH_TIME makes every mac2 invalid, so old cookies die with it. */
   checkMac2(msg: Buffer, from: Endpoint, now: number): boolean {
     if (!this.secret || now - this.secretSetAt > COOKIE_REFRESH_TIME) return false;
-    const cookie = mac(this.secret, endpointBytes(from));
     const o = macOffsets(msg);
+    // A sender without a cookie leaves mac2 zero (§5.4.4): that needs no MAC to refuse.
+    if (isZero(msg, o.mac2, msg.length)) return false;
+    const cookie = mac(this.secret, endpointBytes(from));
     return equal16(mac(cookie, msg.subarray(0, o.mac2)), msg.subarray(o.mac2));
   }
 

@@ -21,7 +21,18 @@ export interface NoiseCoreOptions {
   wallClockNs?: () => bigint;
   /** isUnderLoad says the device wants cookies demanded before handshakes are processed. */
   isUnderLoad?: () => boolean;
+  /** admit, when set, replaces isUnderLoad: it decides, after mac1 passed and before any
+   * Diffie-Hellman, what becomes of a handshake message from `from`. */
+  admit?: Admit;
 }
+
+/**
+ * Admit decides the fate of a handshake message whose mac1 is valid (whitepaper §5.3): process
+ * it, answer with a cookie reply instead (§5.4.7), or drop it for the given reason. `proven`
+ * says its mac2 holds a valid cookie for its source address and port, so the address is not
+ * spoofed. It runs before any Diffie-Hellman, so a device can rate-limit there.
+ */
+export type Admit = (from: Endpoint, proven: boolean, now: number) => 'process' | 'cookie' | DropReason;
 
 /** ControlResult says what a handshake or cookie message did. */
 export interface ControlResult {
@@ -63,7 +74,7 @@ export class NoiseCore {
   private readonly identity: Identity;
   private readonly random: (n: number) => Buffer;
   private readonly wallClockNs: () => bigint;
-  private readonly isUnderLoad: () => boolean;
+  private readonly admit: Admit;
   private readonly checker: CookieChecker;
   private readonly peers = new Map<string, NoisePeer>();
   private readonly indices = new Map<number, IndexEntry>();
@@ -76,7 +87,8 @@ export class NoiseCore {
     this.identity = { privateKey, publicKey: this.publicKey };
     this.random = opts.random ?? randomBytes;
     this.wallClockNs = opts.wallClockNs ?? defaultWallClock;
-    this.isUnderLoad = opts.isUnderLoad ?? (() => false);
+    const isUnderLoad = opts.isUnderLoad ?? (() => false);
+    this.admit = opts.admit ?? ((_from, proven) => (isUnderLoad() && !proven ? 'cookie' : 'process'));
     this.checker = new CookieChecker(this.publicKey, this.random);
     const indices = this.indices;
     const random = this.random;
@@ -182,18 +194,19 @@ export class NoiseCore {
     return out;
   }
 
-  /** checkMacs applies mac1 always and, under load, mac2 (answering with a cookie reply). */
+  /** checkMacs applies mac1, then lets admit decide with mac2's verdict (a cookie reply, a
+   * drop, or null to go on). */
   private checkMacs(msg: Buffer, sender: number, from: Endpoint, now: number): ControlResult | null {
     if (!this.checker.checkMac1(msg)) return dropped('bad-mac1');
-    if (this.isUnderLoad() && !this.checker.checkMac2(msg, from, now)) {
-      return {
-        peer: null,
-        reply: this.checker.createReply(msg, sender, from, now),
-        sessionReady: false,
-        drop: 'bad-mac2-cookie-sent',
-      };
-    }
-    return null;
+    const verdict = this.admit(from, this.checker.checkMac2(msg, from, now), now);
+    if (verdict === 'process') return null;
+    if (verdict !== 'cookie') return dropped(verdict);
+    return {
+      peer: null,
+      reply: this.checker.createReply(msg, sender, from, now),
+      sessionReady: false,
+      drop: 'bad-mac2-cookie-sent',
+    };
   }
 
   private onInitiation(msg: Buffer, from: Endpoint, now: number): ControlResult {

@@ -2,7 +2,7 @@
 // The device layer imports from here only.
 export * from './constants.js';
 export type { DropReason, Endpoint } from './types.js';
-export { NoiseCore, type ControlResult, type NoiseCoreOptions } from './core.js';
+export { NoiseCore, type Admit, type ControlResult, type NoiseCoreOptions } from './core.js';
 export { NoisePeer, type TickAction } from './peer.js';
 export { Keypair } from './keypair.js';
 export { ReplayWindow, WINDOW_SIZE } from './replay.js';

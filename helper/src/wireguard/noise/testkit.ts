@@ -1,7 +1,7 @@
 // Test helpers for the noise core: two cores that know each other, a simulated clock that
 // drives both `now` and the wall clock, and a minimal in-memory "device" that delivers
 // datagrams. Used only by the *.test.ts files beside it.
-import { NoiseCore, type ControlResult } from './core.js';
+import { NoiseCore, type Admit, type ControlResult } from './core.js';
 import { generatePrivateKey } from '../../../../src-shared/lib/keys.js';
 import type { Keypair } from './keypair.js';
 import type { NoisePeer } from './peer.js';
@@ -31,16 +31,24 @@ export interface PairOptions {
   pskB?: Buffer;
   underLoadA?: () => boolean;
   underLoadB?: () => boolean;
+  /** admitB replaces underLoadB with the device's admission hook (core.ts Admit). */
+  admitB?: Admit;
   keepaliveA?: number;
   keepaliveB?: number;
 }
 
 /** makeCore builds a core whose wall clock follows `clock.now`. */
-export function makeCore(privateKey: Buffer, clock: { now: number }, isUnderLoad?: () => boolean): NoiseCore {
+export function makeCore(
+  privateKey: Buffer,
+  clock: { now: number },
+  isUnderLoad?: () => boolean,
+  admit?: Admit,
+): NoiseCore {
   return new NoiseCore({
     privateKey,
     wallClockNs: () => BigInt(WALL_EPOCH_MS + Math.floor(clock.now)) * 1_000_000n,
     isUnderLoad,
+    admit,
   });
 }
 
@@ -50,7 +58,7 @@ export function makePair(opts: PairOptions = {}): Pair {
   const ka = generatePrivateKey();
   const kb = generatePrivateKey();
   const ca = makeCore(ka, clock, opts.underLoadA);
-  const cb = makeCore(kb, clock, opts.underLoadB);
+  const cb = makeCore(kb, clock, opts.underLoadB, opts.admitB);
   const pa = ca.addPeer(cb.publicKey, { presharedKey: opts.pskA, persistentKeepalive: opts.keepaliveA });
   const pb = cb.addPeer(ca.publicKey, { presharedKey: opts.pskB, persistentKeepalive: opts.keepaliveB });
   return {

@@ -12,6 +12,8 @@ export type DropReason =
   | 'bad-type' // unknown type or non-zero reserved bytes
   | 'bad-mac1' // mac1 does not match our public key
   | 'bad-mac2-cookie-sent' // under load without a valid mac2: a cookie reply was returned instead
+  | 'cookie-rate-limited' // a cookie reply was due, but its source or all sources had used their share
+  | 'handshake-rate-limited' // its source address sent more handshake messages than its share
   | 'bad-cookie' // cookie reply that does not decrypt against our last mac1
   | 'bad-key' // a public key that gives an all-zero (low-order) shared secret
   | 'unknown-peer' // initiation from a static key we do not know

@@ -1,0 +1,143 @@
+// HandshakeQueue: the bound and its counted drops, the load state (whitepaper §5.3) and the
+// drain's budget per turn and over time, driven by a hand-moved clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DropCounters } from './counters.js';
+import {
+  CPU_SHARE,
+  CREDIT_MAX_MS,
+  HANDSHAKE_QUEUE_SIZE,
+  HandshakeQueue,
+  TURN_MS,
+  UNDER_LOAD_AFTER_MS,
+  UNDER_LOAD_FILL,
+} from './handshake-queue.js';
+
+interface Ran {
+  first: number;
+  len: number;
+  addr: number;
+  port: number;
+}
+
+/** setup returns a queue whose runner records each message and moves the clock by costMs. */
+function setup(costMs = 0): { q: HandshakeQueue; ran: Ran[]; drops: DropCounters; clock: { now: number } } {
+  const clock = { now: 1000 };
+  const drops = new DropCounters();
+  const ran: Ran[] = [];
+  const q = new HandshakeQueue(
+    (buf, off, len, addr, port) => {
+      ran.push({ first: buf.readUInt32LE(off + 4), len, addr, port });
+      clock.now += costMs;
+    },
+    drops,
+    () => clock.now,
+  );
+  return { q, ran, drops, clock };
+}
+
+/** initiation returns a 148-byte type-1 message numbered n (in its sender field). */
+function initiation(n: number): Buffer {
+  const m = Buffer.alloc(148);
+  m.writeUInt32LE(1, 0);
+  m.writeUInt32LE(n, 4);
+  return m;
+}
+
+test('the queue holds HANDSHAKE_QUEUE_SIZE messages, drops the rest as handshake-queue-full and runs them in order', () => {
+  const { q, ran, drops } = setup();
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE + 10; i++) q.push(1, initiation(i), 0, 148, 0x0a000000 + i, 1000 + i);
+  q.stop();
+  assert.equal(q.length, HANDSHAKE_QUEUE_SIZE);
+  assert.equal(drops.get('handshake-queue-full'), 10);
+  q.drain();
+  assert.equal(ran.length, HANDSHAKE_QUEUE_SIZE);
+  assert.deepEqual(ran[0], { first: 0, len: 148, addr: 0x0a000000, port: 1000 });
+  assert.deepEqual(ran.at(-1), {
+    first: HANDSHAKE_QUEUE_SIZE - 1,
+    len: 148,
+    addr: 0x0a000000 + HANDSHAKE_QUEUE_SIZE - 1,
+    port: 1000 + HANDSHAKE_QUEUE_SIZE - 1,
+  });
+  assert.equal(q.length, 0);
+});
+
+test('a handshake message of the wrong size is dropped as bad-length and never queued', () => {
+  const { q, drops } = setup();
+  q.push(1, Buffer.alloc(200), 0, 149, 1, 1);
+  q.push(2, Buffer.alloc(148), 0, 148, 1, 1);
+  q.push(3, Buffer.alloc(92), 0, 92, 1, 1);
+  q.stop();
+  assert.equal(q.length, 0);
+  assert.equal(drops.get('bad-length'), 3);
+  q.push(2, Buffer.alloc(92), 0, 92, 1, 1);
+  q.push(3, Buffer.alloc(64), 0, 64, 1, 1);
+  q.stop();
+  assert.equal(q.length, 2);
+});
+
+test('under load from 1/8 full, and for UNDER_LOAD_AFTER_MS after the queue was last that full', () => {
+  const { q, clock } = setup();
+  for (let i = 0; i < UNDER_LOAD_FILL - 1; i++) q.push(1, initiation(i), 0, 148, 1, 1);
+  assert.equal(q.underLoad(clock.now), false);
+  q.push(1, initiation(0), 0, 148, 1, 1);
+  q.stop();
+  assert.equal(q.underLoad(clock.now), true);
+  const full = clock.now;
+  q.drain();
+  assert.equal(q.length, 0);
+  assert.equal(q.underLoad(full + UNDER_LOAD_AFTER_MS - 1), true);
+  assert.equal(q.underLoad(full + UNDER_LOAD_AFTER_MS), false);
+});
+
+test('one drain turn stops after TURN_MS, so waiting I/O runs between turns', () => {
+  const cost = 0.3;
+  const { q, ran } = setup(cost);
+  for (let i = 0; i < 20; i++) q.push(1, initiation(i), 0, 148, 1, 1);
+  q.stop();
+  q.drain();
+  q.stop();
+  // Messages start while the turn is younger than TURN_MS: at 0, 0.3, 0.6 and 0.9 ms.
+  assert.equal(ran.length, Math.ceil(TURN_MS / cost));
+  assert.equal(q.length, 20 - ran.length);
+});
+
+test('over time the drain takes at most CPU_SHARE of the clock', () => {
+  const cost = 0.5;
+  const { q, ran, clock } = setup(cost);
+  const start = clock.now;
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE; i++) q.push(1, initiation(i), 0, 148, 1, 1);
+  q.stop();
+  // Drain turns every 2 ms for 2 s of clock time: without the share it would run them all.
+  for (let t = 0; t < 1000; t++) {
+    q.drain();
+    q.stop();
+    clock.now += 2;
+  }
+  const busy = ran.length * cost;
+  const elapsed = clock.now - start;
+  assert.ok(ran.length > 0);
+  assert.ok(
+    busy <= elapsed * CPU_SHARE + CREDIT_MAX_MS + TURN_MS,
+    `ran ${busy} ms of ${elapsed} ms (share ${CPU_SHARE}, saved credit ${CREDIT_MAX_MS} ms)`,
+  );
+  assert.ok(busy >= elapsed * CPU_SHARE * 0.9, `ran only ${busy} ms of ${elapsed} ms`);
+});
+
+test('the drain runs on its own after push, once the current I/O is done', async () => {
+  const { q, ran } = setup();
+  q.push(1, initiation(7), 0, 148, 1, 1);
+  assert.equal(ran.length, 0, 'not inside push');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ran.length, 1);
+  assert.equal(ran[0]?.first, 7);
+});
+
+test('clear forgets waiting messages', () => {
+  const { q, ran } = setup();
+  q.push(1, initiation(1), 0, 148, 1, 1);
+  q.clear();
+  q.drain();
+  assert.equal(ran.length, 0);
+  assert.equal(q.length, 0);
+});
