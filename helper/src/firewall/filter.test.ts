@@ -352,6 +352,43 @@ test('the table stays bounded under a SYN flood and keeps established flows', ()
   run(fw, [out(tcp(A, 40000, B, 22, FLAGS.pshAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck))], now);
 });
 
+test("a peer that opens connections without end evicts its own flows, never another peer's", () => {
+  const max = 512;
+  const fw = firewall([...SCENARIO, pol('c in', ['CCCCC'], ['AAAAA'], [acl('tcp')])], max);
+  let now = T0;
+  for (let i = 0; i < 20; i++) {
+    const port = 40000 + i;
+    now = run(
+      fw,
+      [
+        out(tcp(A, port, B, 22, FLAGS.syn)),
+        inn(tcp(B, 22, A, port, FLAGS.synAck)),
+        out(tcp(A, port, B, 22, FLAGS.ack)),
+      ],
+      now,
+    );
+  }
+  // C completes far more connections than the table holds, each seen more recently than B's.
+  for (let i = 0; i < 5000; i++) {
+    const port = 1024 + i;
+    now = run(
+      fw,
+      [
+        inn(tcp(C, port, A, 443, FLAGS.syn), PASS, PC, 1),
+        out(tcp(A, 443, C, port, FLAGS.synAck), PASS, PC),
+        inn(tcp(C, port, A, 443, FLAGS.ack), PASS, PC),
+      ],
+      now,
+    );
+  }
+  // B's flows still match: B may not start connections to these ports, so a lost flow would drop.
+  for (let i = 0; i < 20; i++) run(fw, [inn(tcp(B, 22, A, 40000 + i, FLAGS.pshAck))], now);
+  assert.equal(fw.flowsOf(PB), 20);
+  assert.equal(fw.flowsOf(PC), max - 20);
+  assert.equal(fw.flows(), max);
+  assert.deepEqual(fw.evictionCounters(), { 'table-full': 5000 - (max - 20) });
+});
+
 test('counters count every verdict by reason', () => {
   const fw = firewall();
   run(fw, [

@@ -6,7 +6,7 @@
 // once, if it is no longer allowed. Verdicts are numbers (reasons.ts); nothing here allocates
 // per packet or throws on packet content.
 import { checkNew, hasAny, PROTO, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
-import { DIRECTION, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
+import { DIRECTION, EVICTIONS, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
 import { ICMP, ParsedPacket, parsePacket, TCP } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
 
@@ -55,9 +55,13 @@ export class Firewall {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** setRules installs a new rule set; it applies to existing flows from their next packet. */
+  /** setRules installs a new rule set; it applies to existing flows from their next packet. The
+   * table's per-peer shares follow the number of peers in it. */
   setRules(rules: RuleSet): void {
     this.rules = rules;
+    let peers = 0;
+    for (const pr of rules.byIndex) if (pr !== undefined) peers++;
+    this.table.setPeers(peers, rules.byIndex.length);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -122,9 +126,23 @@ export class Firewall {
     return this.table.count;
   }
 
+  /** flowsOf is the number of flows tracked with one peer. */
+  flowsOf(peerIndex: number): number {
+    return this.table.flowsOf(peerIndex >>> 0);
+  }
+
   /** evictions counts flows pushed out to make room. */
   get evictions(): number {
     return this.table.evictions;
+  }
+
+  /** evictionCounters returns the non-zero eviction counts by reason name (peer-share,
+   * table-full, probe-window), for status --json. */
+  evictionCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const e = this.table.evicted;
+    for (let i = 0; i < e.length; i++) if (e[i]! > 0) out[EVICTIONS[i]!] = e[i]!;
+    return out;
   }
 
   /** dropCounters returns the non-zero drop counters by reason name, for status --json. */
@@ -206,7 +224,7 @@ export class Firewall {
     const p = this.pkt;
     const fromInitiator = t.initiator[s] === dir;
     t.lastSeen[s] = now;
-    if (!fromInitiator) t.flags[s]! |= FLOW_FLAG.replied;
+    if (!fromInitiator && !(t.flags[s]! & FLOW_FLAG.replied)) t.markReplied(s);
     switch (t.state[s]) {
       case FLOW_STATE.icmpEcho:
         // The same identifier used the other way is a new conversation, judged by policy.
