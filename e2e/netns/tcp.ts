@@ -14,10 +14,11 @@ export interface TransferResult {
   mbps: number;
 }
 
-/** TransferOptions: pacing (bytes per second, 0 = as fast as possible), progress callback
- * (bytes handed to the socket so far), overall timeout. */
+/** TransferOptions: pacing (bytes per second, 0 = as fast as possible), the sink's port (0 =
+ * any free one), progress callback (bytes handed to the socket so far), overall timeout. */
 export interface TransferOptions {
   rateBytesPerSec?: number;
+  port?: number;
   onProgress?: (sentBytes: number) => void;
   timeoutMs?: number;
 }
@@ -46,7 +47,9 @@ export async function tcpTransfer(
   bytes: number,
   opts: TransferOptions = {},
 ): Promise<TransferResult> {
-  const sink = toNs.spawn([...nodeScript('tcp-sink'), toIp, '0'], { name: `tcp-sink-${toNs.short}-${Date.now()}` });
+  const sink = toNs.spawn([...nodeScript('tcp-sink'), toIp, String(opts.port ?? 0)], {
+    name: `tcp-sink-${toNs.short}-${Date.now()}`,
+  });
   let source: TrackedProcess | undefined;
   const floorMs = opts.rateBytesPerSec ? (bytes / opts.rateBytesPerSec) * 1000 : 0;
   const timeoutMs = opts.timeoutMs ?? Math.max(60_000, floorMs * 2 + 30_000, (bytes / 1e6) * 1000);

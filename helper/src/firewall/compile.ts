@@ -49,9 +49,6 @@ export interface DirectionGrants {
   readonly other: boolean;
   readonly tcp: Uint16Array;
   readonly udp: Uint16Array;
-  /** loose lets a TCP flow be picked up mid-stream (allow-all mode: a helper restart must not
-   * cut connections that plain WireGuard would have kept). */
-  readonly loose: boolean;
 }
 
 /** PeerRules are the grants with one peer: egress (this system starts), ingress (peer starts). */
@@ -98,11 +95,10 @@ const NONE: DirectionGrants = Object.freeze({
   other: false,
   tcp: new Uint16Array(0),
   udp: new Uint16Array(0),
-  loose: false,
 });
 // "All ports" includes 0, which no explicit range may name, so allow-all really is everything.
 const FULL_RANGE = Uint16Array.of(0, 65535);
-const ALL: DirectionGrants = Object.freeze({ icmp: true, other: true, tcp: FULL_RANGE, udp: FULL_RANGE, loose: true });
+const ALL: DirectionGrants = Object.freeze({ icmp: true, other: true, tcp: FULL_RANGE, udp: FULL_RANGE });
 
 /** compile builds a rule set; cost is linear in policies, selectors and matches. */
 export function compile(input: CompileInput): RuleSet {
@@ -314,7 +310,6 @@ class Builder {
       other: this.other,
       tcp: this.tcpAll ? FULL_RANGE : coalesce(this.tcp),
       udp: this.udpAll ? FULL_RANGE : coalesce(this.udp),
-      loose: false,
     });
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FLOW_FLAG, FLOW_STATE, FlowTable } from './conntrack.js';
+import { FLOW_STATE, FlowTable, SHARE_FACTOR, SHARE_FLOOR } from './conntrack.js';
 
 const T = 1_000_000;
 
@@ -49,7 +49,7 @@ test('the bound holds and unanswered flows are evicted first', () => {
   for (let i = 0; i < 10; i++) {
     const s = t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T + i);
     t.expires[s] = T + 1e9;
-    t.flags[s] = FLOW_FLAG.replied;
+    t.markReplied(s);
     kept.push(i);
   }
   for (let i = 1000; i < 5000; i++) {
@@ -67,5 +67,68 @@ test('expired flows in the way are reclaimed without counting as evictions', () 
   for (let i = 0; i < 4; i++) t.expires[t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T)] = T + 10;
   for (let i = 4; i < 8; i++) assert.ok(t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T + 10) >= 0);
   assert.ok(t.count <= 4);
+  assert.equal(t.evictions, 0);
   assert.throws(() => new FlowTable(0), RangeError);
+});
+
+// answered inserts a flow whose responder answered, last seen at `at`.
+function answered(t: FlowTable, peer: number, port: number, at: number): number {
+  const s = t.insert(peer, 1, 2 + peer, port, 6, FLOW_STATE.tcpEstablished, at);
+  assert.ok(s >= 0, `insert peer ${peer} port ${port}`);
+  t.expires[s] = at + 1e9;
+  t.markReplied(s);
+  return s;
+}
+
+test('a peer at its share of the table evicts its own flows while the table has room', () => {
+  const t = new FlowTable(65536);
+  t.setPeers(20);
+  const share = Math.max(Math.ceil((65536 / 20) * SHARE_FACTOR), SHARE_FLOOR);
+  assert.equal(t.peerShare, share);
+  for (let i = 0; i < 100; i++) answered(t, 1, i, T);
+  for (let i = 0; i < 20000; i++) answered(t, 3, i, T + 1 + i);
+  assert.equal(t.flowsOf(3), share);
+  assert.equal(t.evicted[0], 20000 - share, 'peer-share evictions');
+  assert.equal(t.evictions, 20000 - share);
+  for (let i = 0; i < 100; i++) assert.ok(t.find(1, 1, 3, i, 6) >= 0, `peer 1's flow ${i} kept`);
+  assert.equal(t.flowsOf(1), 100);
+});
+
+test('in a full table a peer below an even split takes room from the peer holding the most', () => {
+  const t = new FlowTable(100);
+  t.setPeers(2);
+  assert.equal(t.peerShare, 100, 'a share never exceeds the table');
+  for (let i = 0; i < 40; i++) answered(t, 0, i, T + i);
+  // Peer 1 fills the rest and goes on: once the table is full it evicts its own, never peer 0's
+  // older (least recently seen) flows.
+  for (let i = 0; i < 1000; i++) answered(t, 1, i, T + 100 + i);
+  assert.equal(t.count, 100);
+  assert.equal(t.flowsOf(1), 60);
+  for (let i = 0; i < 40; i++) assert.ok(t.find(0, 1, 2, i, 6) >= 0, `peer 0's flow ${i} kept`);
+  // Peer 0 grows back to an even split at peer 1's expense, then evicts its own.
+  for (let i = 40; i < 100; i++) answered(t, 0, i, T + 2000 + i);
+  assert.deepEqual([t.flowsOf(0), t.flowsOf(1), t.count], [50, 50, 100]);
+  assert.equal(t.evicted[1], 1000, 'table-full evictions');
+});
+
+test('the per-peer lists stay consistent through removals, expiries and clear', () => {
+  const t = new FlowTable(64);
+  t.setPeers(4);
+  const slots: number[] = [];
+  for (let i = 0; i < 60; i++) slots.push(answered(t, i % 4, i, T + i));
+  for (let i = 0; i < 60; i += 3) t.remove(slots[i]!);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((p) => t.flowsOf(p)),
+    [10, 10, 10, 10],
+  );
+  // Inserts past the bound evict only the inserting peer's flows (each peer holds an even split).
+  for (let i = 100; i < 200; i++) answered(t, 2, i, T + i);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((p) => t.flowsOf(p)),
+    [10, 10, 34, 10],
+  );
+  t.clear();
+  assert.deepEqual([t.count, t.flowsOf(2)], [0, 0]);
+  for (let i = 0; i < 64; i++) answered(t, 1, i, T);
+  assert.equal(t.flowsOf(1), 64);
 });

@@ -6,11 +6,20 @@
 //
 // The table is open addressing over typed arrays (no object per flow, no allocation per packet)
 // with a bounded probe window: a key lives within PROBE slots of its hash, so lookups cost at
-// most PROBE reads even in a flood. When a window is full, an insert evicts the window's least
-// recently seen flow; when the table holds maxFlows flows, it evicts the best of a few flows at a
-// clock hand. Both prefer flows whose responder never answered, so a SYN flood evicts its own
-// half-open flows before established ones. The hash is seeded per table so that remote parties
-// cannot aim collisions.
+// most PROBE reads even in a flood. The hash is seeded per table so that remote parties cannot
+// aim collisions.
+//
+// Room is shared out by peer, so that no peer can push the others' flows out by opening many of
+// its own. Each peer's flows are on a circular list (next/prev over the slots), and a peer may
+// hold at most its share: SHARE_FACTOR times an even split of maxFlows between the configured
+// peers, never less than SHARE_FLOOR (nor more than maxFlows). A peer at its share makes room by
+// evicting one of its own flows. When the whole table is full, a peer that holds at least an even
+// split evicts its own too; one that holds less evicts from the peer that holds the most, which
+// then holds more than an even split. So a peer's flows up to an even split are never evicted by
+// another peer, and a busy peer may still use what the others leave idle. A peer's flows whose
+// responder never answered are on a list of their own and are evicted first, so a SYN flood
+// evicts its own half-open flows before established ones; within a list an eviction takes the
+// least recently seen of a few flows at the list's hand.
 import { randomInt } from 'node:crypto';
 
 /** FLOW_STATE values; 0 and 1 mark empty and deleted slots. */
@@ -48,8 +57,18 @@ export const TIMEOUTS = {
 /** PROBE is the longest run of slots a key may be placed from its hash. */
 export const PROBE = 32;
 
-// How many flows one eviction looks at when the table is at its bound.
+/** SHARE_FACTOR and SHARE_FLOOR size a peer's share of the table (see the top of this file). */
+export const SHARE_FACTOR = 4;
+export const SHARE_FLOOR = 4096;
+
+/** EVICT codes say why a flow was evicted; EVICTIONS holds their stable names. */
+export const EVICT = { peerShare: 0, tableFull: 1, probeWindow: 2 } as const;
+export const EVICTIONS: readonly string[] = ['peer-share', 'table-full', 'probe-window'];
+
+// How many of a peer's flows one eviction looks at.
 const EVICT_SAMPLE = 8;
+// Peer slots are the device's, dense from 0; the per-peer arrays grow to the highest one seen.
+const MAX_PEER_SLOTS = 1 << 20;
 
 /** FlowTable is the bounded, allocation-free flow table. Slot arrays are public so the filter
  * can read and update a flow in place after one lookup. */
@@ -57,7 +76,8 @@ export class FlowTable {
   readonly maxFlows: number;
   readonly capacity: number;
   count = 0;
-  evictions = 0;
+  /** evicted counts evictions by EVICT code. */
+  readonly evicted = new Float64Array(EVICTIONS.length);
   readonly kPeer: Uint32Array;
   readonly kLocal: Uint32Array;
   readonly kRemote: Uint32Array;
@@ -72,14 +92,22 @@ export class FlowTable {
   readonly lastSeen: Float64Array;
   private readonly mask: number;
   private readonly seed: number;
-  private hand = 0;
+  // Each peer's flows are on two circular doubly linked lists of slots, unanswered and answered;
+  // head[peer * 2 + answered] is a list's eviction hand, onList[slot] says which list a flow is on.
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly onList: Uint8Array;
+  private head = new Int32Array(0);
+  private peerCount = new Uint32Array(0);
+  private share: number;
+  private evenSplit: number;
 
   constructor(maxFlows = 65536) {
     if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > 1 << 22)
       throw new RangeError(`maxFlows must be 1..${1 << 22}`);
     this.maxFlows = maxFlows;
     let cap = 32;
-    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 40 bytes a slot).
+    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 50 bytes a slot).
     while (cap < maxFlows * 4) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
@@ -95,6 +123,36 @@ export class FlowTable {
     this.version = new Uint32Array(cap);
     this.expires = new Float64Array(cap);
     this.lastSeen = new Float64Array(cap);
+    this.next = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.onList = new Uint8Array(cap);
+    this.share = this.evenSplit = maxFlows;
+  }
+
+  /** evictions is the number of flows pushed out to make room, for any reason. */
+  get evictions(): number {
+    let n = 0;
+    for (let i = 0; i < this.evicted.length; i++) n += this.evicted[i]!;
+    return n;
+  }
+
+  /** peerShare is the most flows one peer may hold. */
+  get peerShare(): number {
+    return this.share;
+  }
+
+  /** setPeers sizes the shares for `peers` configured peers whose slots are below `slots`. Called
+   * when the rule set changes, never per packet. */
+  setPeers(peers: number, slots = peers): void {
+    const n = Math.max(1, peers);
+    this.evenSplit = this.maxFlows / n;
+    this.share = Math.min(this.maxFlows, Math.max(Math.ceil(this.evenSplit * SHARE_FACTOR), SHARE_FLOOR));
+    if (slots > this.peerCount.length) this.growPeers(slots);
+  }
+
+  /** flowsOf is the number of flows peer holds. */
+  flowsOf(peer: number): number {
+    return peer < this.peerCount.length ? this.peerCount[peer]! : 0;
   }
 
   /** find returns the slot holding the key, or -1. */
@@ -129,39 +187,9 @@ export class FlowTable {
     state: number,
     now: number,
   ): number {
-    const h = this.hash(peer, local, remote, ports, proto);
-    const mask = this.mask;
-    let free = -1;
-    let victim = -1;
-    let victimScore = Infinity;
-    for (let i = 0; i < PROBE; i++) {
-      const s = (h + i) & mask;
-      let st = this.state[s]!;
-      if (st >= 2 && this.expires[s]! <= now) {
-        this.remove(s);
-        st = this.state[s]!;
-      }
-      if (st < 2) {
-        if (free < 0) free = s;
-        if (st === FLOW_STATE.empty) break;
-        continue;
-      }
-      // Flows that never got an answer go first; among equals, the least recently seen.
-      const score = this.lastSeen[s]! + (this.flags[s]! & FLOW_FLAG.replied ? 1e15 : 0);
-      if (score < victimScore) {
-        victimScore = score;
-        victim = s;
-      }
-    }
-    let slot = free;
-    if (slot < 0) {
-      if (victim < 0) return -1;
-      this.remove(victim);
-      this.evictions++;
-      slot = victim;
-    } else if (this.count >= this.maxFlows) {
-      if (!this.evictSample()) return -1;
-    }
+    if (!this.makeRoom(peer, now)) return -1;
+    const slot = this.claim(this.hash(peer, local, remote, ports, proto), peer, now);
+    if (slot < 0) return -1;
     this.kPeer[slot] = peer;
     this.kLocal[slot] = local;
     this.kRemote[slot] = remote;
@@ -173,14 +201,27 @@ export class FlowTable {
     this.version[slot] = 0;
     this.expires[slot] = now;
     this.lastSeen[slot] = now;
+    this.link(slot, peer << 1);
+    this.peerCount[peer]!++;
     this.count++;
     return slot;
+  }
+
+  /** markReplied records that the responder of flow s answered (FLOW_FLAG.replied); such flows
+   * are evicted only after all of their peer's unanswered ones. */
+  markReplied(s: number): void {
+    if (this.flags[s]! & FLOW_FLAG.replied || this.state[s]! < 2) return;
+    this.flags[s]! |= FLOW_FLAG.replied;
+    this.unlink(s);
+    this.link(s, (this.kPeer[s]! << 1) | 1);
   }
 
   /** remove deletes the flow in slot s. A run of deleted slots that ends at an empty slot
    * becomes empty again, so lookups keep stopping early. */
   remove(s: number): void {
     if (!(s >= 0 && s < this.capacity) || this.state[s]! < 2) return;
+    this.unlink(s);
+    this.peerCount[this.kPeer[s]!]!--;
     this.count--;
     const mask = this.mask;
     if (this.state[(s + 1) & mask] !== FLOW_STATE.empty) {
@@ -197,34 +238,137 @@ export class FlowTable {
     }
   }
 
-  // evictSample removes the best victim among the next EVICT_SAMPLE flows after the clock hand,
-  // an approximation of "least recently seen, unanswered first" over the whole table.
-  private evictSample(): boolean {
+  /** clear removes every flow. */
+  clear(): void {
+    this.state.fill(0);
+    this.head.fill(-1);
+    this.peerCount.fill(0);
+    this.count = 0;
+  }
+
+  // makeRoom evicts a flow if peer is at its share or the table at its bound (top of this file).
+  // It runs before a slot is chosen, so the removal cannot cut the probe run to that slot.
+  private makeRoom(peer: number, now: number): boolean {
+    if (peer >= this.peerCount.length) {
+      if (peer >= MAX_PEER_SLOTS) return false;
+      this.growPeers(peer + 1);
+    }
+    const own = this.peerCount[peer]!;
+    if (own >= this.share) return this.evictFrom(peer, EVICT.peerShare, now);
+    if (this.count < this.maxFlows) return true;
+    return this.evictFrom(own >= this.evenSplit ? peer : this.largestPeer(), EVICT.tableFull, now);
+  }
+
+  // claim finds a slot for a new key in its probe window: a free one (reclaiming expired flows on
+  // the way), else the window's best victim among peer's own flows; -1 if there is none.
+  private claim(h: number, peer: number, now: number): number {
     const mask = this.mask;
     let victim = -1;
     let victimScore = Infinity;
-    let seen = 0;
-    let s = this.hand;
-    for (let n = 0; n < this.capacity && seen < EVICT_SAMPLE; n++, s = (s + 1) & mask) {
-      if (this.state[s]! < 2) continue;
-      seen++;
-      const score = this.lastSeen[s]! + (this.flags[s]! & FLOW_FLAG.replied ? 1e15 : 0);
+    for (let i = 0; i < PROBE; i++) {
+      const s = (h + i) & mask;
+      if (this.state[s]! >= 2 && this.expires[s]! <= now) this.remove(s);
+      if (this.state[s]! < 2) return s;
+      if (this.kPeer[s] !== peer) continue;
+      const score = this.lastSeen[s]! + (this.onList[s] === 1 ? 1e15 : 0);
       if (score < victimScore) {
         victimScore = score;
         victim = s;
       }
     }
-    this.hand = s;
-    if (victim < 0) return false;
+    if (victim < 0) return -1;
     this.remove(victim);
-    this.evictions++;
+    this.evicted[EVICT.probeWindow]!++;
+    return victim;
+  }
+
+  // evictFrom removes a flow of peer. Unanswered flows go first, oldest first: their initiator's
+  // next packet starts them again if policy still allows it. Among answered flows it takes the
+  // least recently seen of the next EVICT_SAMPLE at the list's hand, and the hand moves past those
+  // it looked at, so each is looked at again only after the others (a clock). An expired flow
+  // does not count as an eviction.
+  private evictFrom(peer: number, why: number, now: number): boolean {
+    if (!(peer >= 0 && peer < this.peerCount.length)) return false;
+    let victim = this.head[peer << 1]!;
+    if (victim < 0) victim = this.sampleAnswered((peer << 1) | 1, now);
+    if (victim < 0) return false;
+    if (this.expires[victim]! > now) this.evicted[why]!++;
+    this.remove(victim);
     return true;
   }
 
-  /** clear removes every flow. */
-  clear(): void {
-    this.state.fill(0);
-    this.count = 0;
+  // sampleAnswered picks a victim on an answered list (above), or -1 if it is empty.
+  private sampleAnswered(list: number, now: number): number {
+    const first = this.head[list]!;
+    if (first < 0) return -1;
+    let victim = first;
+    let victimScore = Infinity;
+    let s = first;
+    for (let n = 0; n < EVICT_SAMPLE; n++) {
+      const score = this.expires[s]! <= now ? -1 : this.lastSeen[s]!;
+      if (score < victimScore) {
+        victimScore = score;
+        victim = s;
+      }
+      s = this.next[s]!;
+      if (s === first) break;
+    }
+    this.head[list] = s;
+    return victim;
+  }
+
+  // largestPeer is the peer slot holding the most flows (a scan of the peer slots, only when the
+  // table is full and a peer below an even split needs room).
+  private largestPeer(): number {
+    let best = -1;
+    let most = 0;
+    for (let p = 0; p < this.peerCount.length; p++) {
+      if (this.peerCount[p]! > most) {
+        most = this.peerCount[p]!;
+        best = p;
+      }
+    }
+    return best;
+  }
+
+  // link appends slot s to list (peer * 2 + answered), just behind its hand.
+  private link(s: number, list: number): void {
+    this.onList[s] = list & 1;
+    const h = this.head[list]!;
+    if (h < 0) {
+      this.next[s] = this.prev[s] = s;
+      this.head[list] = s;
+    } else {
+      const t = this.prev[h]!;
+      this.next[t] = s;
+      this.prev[s] = t;
+      this.next[s] = h;
+      this.prev[h] = s;
+    }
+  }
+
+  // unlink takes slot s off its list.
+  private unlink(s: number): void {
+    const list = (this.kPeer[s]! << 1) | this.onList[s]!;
+    const n = this.next[s]!;
+    if (n === s) {
+      this.head[list] = -1;
+    } else {
+      const p = this.prev[s]!;
+      this.next[p] = n;
+      this.prev[n] = p;
+      if (this.head[list] === s) this.head[list] = n;
+    }
+  }
+
+  // growPeers widens the per-peer arrays (rare: a peer slot higher than any before).
+  private growPeers(slots: number): void {
+    const head = new Int32Array(slots * 2).fill(-1);
+    head.set(this.head);
+    const counts = new Uint32Array(slots);
+    counts.set(this.peerCount);
+    this.head = head;
+    this.peerCount = counts;
   }
 
   // hash mixes the key with murmur3's constants and finaliser, seeded per table.

@@ -71,8 +71,58 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
   },
   { name: 'an inbound non-SYN with no flow is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn)] },
   {
-    name: 'an outbound non-SYN with no flow is dropped',
-    steps: [out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)],
+    name: 'an outbound non-SYN with no flow to a port policy does not open is dropped',
+    steps: [out(tcp(A, 40000, B, 23, FLAGS.ack), DROP.tcpNotSyn)],
+  },
+  {
+    name: 'our mid-stream segment picks up a connection we may start, and the peer then matches it',
+    flows: 1,
+    steps: [
+      // As after a restart: the peer's segment comes first, and B may not start this connection.
+      inn(tcp(B, 22, A, 40000, FLAGS.pshAck), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, FLAGS.ack)),
+      inn(tcp(B, 22, A, 40000, FLAGS.pshAck)),
+      out(tcp(A, 40000, B, 22, FLAGS.finAck)),
+    ],
+  },
+  {
+    name: "the peer's mid-stream segment picks up a connection the peer may start",
+    flows: 1,
+    steps: [inn(tcp(B, 5555, A, 80, FLAGS.pshAck)), out(tcp(A, 80, B, 5555, FLAGS.ack))],
+  },
+  {
+    name: 'SYN-ACK, RST and segments without ACK pick nothing up',
+    flows: 0,
+    steps: [
+      out(tcp(A, 40000, B, 22, FLAGS.synAck), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, FLAGS.rst), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, FLAGS.rst | FLAGS.ack), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, 0x01), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, 0x08), DROP.tcpNotSyn),
+      inn(tcp(B, 5555, A, 80, FLAGS.rst), DROP.tcpNotSyn),
+    ],
+  },
+  {
+    name: 'a picked-up flow ends after the handshake timeout unless answered, then lasts the established timeout',
+    steps: [
+      out(tcp(A, 40000, B, 22, FLAGS.ack)),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpHandshake),
+      out(tcp(A, 40000, B, 22, FLAGS.ack)),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpHandshake - 1),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpEstablished),
+    ],
+  },
+  {
+    name: 'UDP and ICMP answers with no flow are dropped as before: nothing is picked up',
+    flows: 0,
+    steps: [
+      inn(udp(B, 53, A, 3333), DROP.portNotAllowed),
+      inn(icmpEcho(B, A, 0, 7), DROP.icmpNoFlow),
+      out(udp(A, 5000, B, 6000), DROP.portNotAllowed),
+      out(icmpEcho(A, B, 0, 9), DROP.icmpNoFlow),
+      inn(icmpError(B, A, udp(A, 3333, B, 53)), DROP.icmpErrorNoFlow),
+    ],
   },
   { name: 'an unsolicited SYN-ACK is dropped', steps: [inn(tcp(B, 22, A, 40000, FLAGS.synAck), DROP.tcpNotSyn)] },
   { name: 'SYN+FIN is nonsense', steps: [out(tcp(A, 40000, B, 22, FLAGS.syn | 1), DROP.tcpBadFlags)] },
@@ -133,7 +183,7 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
   {
     name: 'RST ends the flow at once',
     flows: 0,
-    steps: [...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.rst)), out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn)],
+    steps: [...handshakeAB, inn(tcp(B, 22, A, 40000, FLAGS.rst)), inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn)],
   },
   {
     name: 'an unanswered SYN times out after the handshake timeout',
@@ -144,7 +194,7 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
     steps: [
       ...handshakeAB,
       inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1),
-      out(tcp(A, 40000, B, 22, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpEstablished),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack), DROP.tcpNotSyn, PB, TIMEOUTS.tcpEstablished),
     ],
   },
   {
@@ -336,6 +386,42 @@ test('allow-all mode passes everything with configured peers and picks up TCP mi
   run(fw, [out(tcp(A, 40000, B, 22, FLAGS.ack)), inn(tcp(C, 1, A, 9999, FLAGS.ack), DROP.policyRevoked, PC)]);
 });
 
+test('after a restart, a connection policy allows carries on from its next segment in the allowed direction', () => {
+  const before = firewall();
+  let now = run(before, [...handshakeAB, inn(tcp(B, 5555, A, 80, FLAGS.syn)), out(tcp(A, 80, B, 5555, FLAGS.synAck))]);
+  // A new helper has the same rules and an empty table (a crash, an upgrade, a rebuilt firewall).
+  const after = firewall();
+  now = run(
+    after,
+    [
+      inn(tcp(B, 22, A, 40000, FLAGS.pshAck), DROP.tcpNotSyn),
+      out(tcp(A, 40000, B, 22, FLAGS.pshAck), PASS, PB, 1000),
+      inn(tcp(B, 22, A, 40000, FLAGS.ack)),
+      inn(tcp(B, 5555, A, 80, FLAGS.pshAck)),
+      out(tcp(A, 80, B, 5555, FLAGS.ack)),
+    ],
+    now,
+  );
+  assert.equal(after.flows(), 2);
+  // Answered pickups live as long as connections the firewall saw start.
+  run(after, [inn(tcp(B, 22, A, 40000, FLAGS.ack), PASS, PB, TIMEOUTS.tcpEstablished - 1)], now);
+});
+
+test("a peer's mid-stream segment is not picked up from a port this system may reach", () => {
+  // A may start any TCP to B; B may start only tcp/80 to A. A segment from B:22 (or any port) to
+  // A:9999 would be a connection B started, which policy forbids, whatever its source port.
+  const fw = firewall([pol('a to b: all tcp', ['AAAAA'], ['BBBBB'], [acl('tcp')]), SCENARIO[1]!]);
+  run(fw, [
+    inn(tcp(B, 22, A, 9999, FLAGS.pshAck), DROP.tcpNotSyn),
+    inn(tcp(B, 40000, A, 9999, FLAGS.ack), DROP.tcpNotSyn),
+    inn(tcp(B, 40000, A, 9999, FLAGS.finAck), DROP.tcpNotSyn),
+  ]);
+  assert.equal(fw.flows(), 0);
+  assert.deepEqual(fw.dropCounters(), { 'tcp-not-syn': 3 });
+  // This system's own segment of such a connection is picked up, and then B's match it.
+  run(fw, [out(tcp(A, 9999, B, 40000, FLAGS.ack)), inn(tcp(B, 40000, A, 9999, FLAGS.pshAck))]);
+});
+
 test('the table stays bounded under a SYN flood and keeps established flows', () => {
   const max = 256;
   const fw = firewall([pol('all in', ['BBBBB'], ['AAAAA'], [acl('tcp')]), ...SCENARIO], max);
@@ -350,6 +436,43 @@ test('the table stays bounded under a SYN flood and keeps established flows', ()
   assert.ok(fw.evictions >= 20000 - max, `evictions ${fw.evictions}`);
   assert.ok(passed > 19000, 'new SYNs still get in by evicting old half-open flows');
   run(fw, [out(tcp(A, 40000, B, 22, FLAGS.pshAck)), inn(tcp(B, 22, A, 40000, FLAGS.pshAck))], now);
+});
+
+test("a peer that opens connections without end evicts its own flows, never another peer's", () => {
+  const max = 512;
+  const fw = firewall([...SCENARIO, pol('c in', ['CCCCC'], ['AAAAA'], [acl('tcp')])], max);
+  let now = T0;
+  for (let i = 0; i < 20; i++) {
+    const port = 40000 + i;
+    now = run(
+      fw,
+      [
+        out(tcp(A, port, B, 22, FLAGS.syn)),
+        inn(tcp(B, 22, A, port, FLAGS.synAck)),
+        out(tcp(A, port, B, 22, FLAGS.ack)),
+      ],
+      now,
+    );
+  }
+  // C completes far more connections than the table holds, each seen more recently than B's.
+  for (let i = 0; i < 5000; i++) {
+    const port = 1024 + i;
+    now = run(
+      fw,
+      [
+        inn(tcp(C, port, A, 443, FLAGS.syn), PASS, PC, 1),
+        out(tcp(A, 443, C, port, FLAGS.synAck), PASS, PC),
+        inn(tcp(C, port, A, 443, FLAGS.ack), PASS, PC),
+      ],
+      now,
+    );
+  }
+  // B's flows still match: B may not start connections to these ports, so a lost flow would drop.
+  for (let i = 0; i < 20; i++) run(fw, [inn(tcp(B, 22, A, 40000 + i, FLAGS.pshAck))], now);
+  assert.equal(fw.flowsOf(PB), 20);
+  assert.equal(fw.flowsOf(PC), max - 20);
+  assert.equal(fw.flows(), max);
+  assert.deepEqual(fw.evictionCounters(), { 'table-full': 5000 - (max - 20) });
 });
 
 test('counters count every verdict by reason', () => {

@@ -6,7 +6,7 @@
 // once, if it is no longer allowed. Verdicts are numbers (reasons.ts); nothing here allocates
 // per packet or throws on packet content.
 import { checkNew, hasAny, PROTO, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
-import { DIRECTION, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
+import { DIRECTION, EVICTIONS, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
 import { ICMP, ParsedPacket, parsePacket, TCP } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
 
@@ -29,7 +29,6 @@ const NO_GRANTS: DirectionGrants = {
   other: false,
   tcp: new Uint16Array(0),
   udp: new Uint16Array(0),
-  loose: false,
 };
 
 /** Firewall is the stateful filter one device uses for all its peers. */
@@ -55,9 +54,13 @@ export class Firewall {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** setRules installs a new rule set; it applies to existing flows from their next packet. */
+  /** setRules installs a new rule set; it applies to existing flows from their next packet. The
+   * table's per-peer shares follow the number of peers in it. */
   setRules(rules: RuleSet): void {
     this.rules = rules;
+    let peers = 0;
+    for (const pr of rules.byIndex) if (pr !== undefined) peers++;
+    this.table.setPeers(peers, rules.byIndex.length);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -69,10 +72,7 @@ export class Firewall {
    */
   setLocal(address: number, providedRoutes: ReadonlyArray<{ addr: number; bits: number }> = []): void {
     this.localAddress = address >>> 0;
-    this.provided = providedRoutes.map((r) => {
-      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
-      return { addr: (r.addr & mask) >>> 0, mask };
-    });
+    this.provided = providedRoutes.map(masked);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -82,18 +82,7 @@ export class Firewall {
    * governing traffic to this system itself. Existing flows are re-checked.
    */
   setRouteGrants(grants: ReadonlyMap<number, ReadonlyArray<{ addr: number; bits: number }>> | null): void {
-    this.routeGrants =
-      grants === null
-        ? null
-        : new Map(
-            [...grants].map(([peer, rs]) => [
-              peer >>> 0,
-              rs.map((r) => {
-                const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
-                return { addr: (r.addr & mask) >>> 0, mask };
-              }),
-            ]),
-          );
+    this.routeGrants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, rs.map(masked)]));
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -122,9 +111,23 @@ export class Firewall {
     return this.table.count;
   }
 
+  /** flowsOf is the number of flows tracked with one peer. */
+  flowsOf(peerIndex: number): number {
+    return this.table.flowsOf(peerIndex >>> 0);
+  }
+
   /** evictions counts flows pushed out to make room. */
   get evictions(): number {
     return this.table.evictions;
+  }
+
+  /** evictionCounters returns the non-zero eviction counts by reason name (peer-share,
+   * table-full, probe-window). Not yet part of status --json. */
+  evictionCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const e = this.table.evicted;
+    for (let i = 0; i < e.length; i++) if (e[i]! > 0) out[EVICTIONS[i]!] = e[i]!;
+    return out;
   }
 
   /** dropCounters returns the non-zero drop counters by reason name, for status --json. */
@@ -206,7 +209,7 @@ export class Firewall {
     const p = this.pkt;
     const fromInitiator = t.initiator[s] === dir;
     t.lastSeen[s] = now;
-    if (!fromInitiator) t.flags[s]! |= FLOW_FLAG.replied;
+    if (!fromInitiator && !(t.flags[s]! & FLOW_FLAG.replied)) t.markReplied(s);
     switch (t.state[s]) {
       case FLOW_STATE.icmpEcho:
         // The same identifier used the other way is a new conversation, judged by policy.
@@ -249,9 +252,12 @@ export class Firewall {
       if ((t.flags[s]! & 3) === 3) st = FLOW_STATE.tcpClosing;
     }
     t.state[s] = st;
+    // A picked-up flow keeps the handshake timeout until the other side answers: a stray or
+    // stale segment must not hold a slot for hours.
     t.expires[s] =
       now +
-      (st === FLOW_STATE.tcpEstablished
+      (st === FLOW_STATE.tcpEstablished &&
+      (t.flags[s]! & (FLOW_FLAG.pickedUp | FLOW_FLAG.replied)) !== FLOW_FLAG.pickedUp
         ? TIMEOUTS.tcpEstablished
         : st === FLOW_STATE.tcpClosing
           ? TIMEOUTS.tcpClosing
@@ -282,14 +288,20 @@ export class Firewall {
     if (!routed && !hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
     let timeout: number = TIMEOUTS.udpNew;
+    let pickup = false;
     if (p.proto === PROTO.tcp) {
       const f = p.tcpFlags;
       if (f & TCP.syn && f & (TCP.rst | TCP.fin)) return DROP.tcpBadFlags;
-      const syn = (f & (TCP.syn | TCP.ack)) === TCP.syn;
-      // In allow-all mode a connection that predates the flow table is picked up mid-stream.
-      if (!syn && !(g.loose && !(f & TCP.rst))) return DROP.tcpNotSyn;
-      state = syn ? FLOW_STATE.tcpSynSent : FLOW_STATE.tcpEstablished;
-      timeout = syn ? TIMEOUTS.tcpHandshake : TIMEOUTS.tcpEstablished;
+      // A connection older than the flow table (the helper restarted, or its flow was evicted) is
+      // picked up mid-stream, as netfilter's nf_conntrack_tcp_loose does, from a segment a
+      // synchronised connection sends (ACK set, no SYN or RST: RFC 9293 §3.10.7.4). The segment's
+      // sender counts as the initiator, so the pickup is judged like a SYN from that side and a
+      // peer cannot pick up what policy only lets this system start (nor reach any port by
+      // sending from a port this system may reach).
+      pickup = (f & (TCP.syn | TCP.rst | TCP.ack)) === TCP.ack;
+      if (!pickup && (f & (TCP.syn | TCP.ack)) !== TCP.syn) return DROP.tcpNotSyn;
+      state = pickup ? FLOW_STATE.tcpEstablished : FLOW_STATE.tcpSynSent;
+      timeout = TIMEOUTS.tcpHandshake;
     } else if (p.proto === PROTO.udp) {
       state = FLOW_STATE.udp;
     } else if (p.proto === PROTO.icmp) {
@@ -298,12 +310,13 @@ export class Firewall {
       timeout = TIMEOUTS.icmpEcho;
     }
     const code = routed ? PASS : checkNew(g, p.proto, p.dstPort);
-    if (code !== PASS) return code;
+    // A segment that may not be picked up is dropped as it always was: no flow and not a SYN.
+    if (code !== PASS) return pickup ? DROP.tcpNotSyn : code;
     const t = this.table;
     const s = t.insert(peer, local, remote, ports, p.proto, state, now);
     if (s < 0) return DROP.conntrackFull;
     t.initiator[s] = dir;
-    if (state === FLOW_STATE.tcpEstablished) t.flags[s] = FLOW_FLAG.pickedUp;
+    if (pickup) t.flags[s] = FLOW_FLAG.pickedUp;
     t.version[s] = this.ver;
     t.expires[s] = now + timeout;
     return PASS;
@@ -368,6 +381,12 @@ export class Firewall {
     if (ok) t.version[s] = this.ver;
     return ok;
   }
+}
+
+// masked turns a prefix into the address and mask a packet's address is compared with.
+function masked(r: { addr: number; bits: number }): { addr: number; mask: number } {
+  const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
+  return { addr: (r.addr & mask) >>> 0, mask };
 }
 
 // allowedFrom tells whether a flow with these ports could start in a direction. The responder's
