@@ -1,14 +1,17 @@
-// The fuzzing engine: a mutation loop guided by distinct outcomes. Node has no cheap edge
-// coverage (V8's precise coverage costs milliseconds per sample), so each harness reports what
-// an input did instead: a drop reason, a refusal with its numbers blanked, the shape of what was
-// parsed. An input that shows an outcome not seen before joins the corpus and is mutated
-// further, which leads the search past each check a parser makes, one at a time.
+// The fuzzing engine: a mutation loop guided by coverage and by outcomes. An input joins the
+// corpus, to be mutated further, when it makes V8 run a block of the code under test that no
+// input ran before (coverage.ts), or when it shows an outcome not seen before: each harness
+// reports what an input did (a drop reason, a refusal with its numbers blanked, the shape of
+// what was parsed), which tells apart paths that run the same blocks, such as one check failing
+// at different fields. Both lead the search past each check a parser makes, one at a time.
 //
 // A run is reproducible: every choice comes from one seed (printed on failure), and a harness's
-// own choices are made from the input. A failing input is minimised (ddmin-style deletion, then
-// byte simplification) while it still fails the same way.
+// own choices are made from the input (only a harness with sockets or timers can reach blocks in
+// an order that differs between runs). A failing input is minimised (ddmin-style deletion,
+// then byte simplification) while it still fails the same way.
 import { mutateBytes, type MutationContext } from './mutate.js';
 import { collectWords, mutateJson } from './mutate-json.js';
+import { attribute, CoverageProbe } from './coverage.js';
 import { errorOutcome } from './guard.js';
 import { Rng } from './rng.js';
 
@@ -60,6 +63,8 @@ export interface FuzzReport {
   iterations: number;
   seconds: number;
   corpus: number;
+  /** blocks is how many distinct blocks of the code under test V8 saw run (0 without coverage). */
+  blocks: number;
   /** outcomes counts inputs per distinct outcome. */
   outcomes: Map<string, number>;
   failures: Failure[];
@@ -75,6 +80,9 @@ export interface FuzzOptions {
   /** onInput sees each input before it runs (the CLI's watchdog keeps the last one). */
   onInput?(input: Buffer, iteration: number): void;
   onProgress?(r: FuzzReport): void;
+  /** coverage is V8's block coverage, started before the code under test was loaded (without
+   * it the run is guided by outcomes alone). */
+  coverage?: CoverageProbe;
 }
 
 /** Checked is the result of one input. */
@@ -142,34 +150,80 @@ function features(o: Outcome): readonly string[] {
   return typeof o === 'string' ? [o] : o;
 }
 
+/** CoverageBatch gathers inputs between two looks at V8's coverage (coverage.ts). A batch that
+ * reached nothing new doubles the next one's size, up to MAX_BATCH; one that did starts small
+ * again. Sizes follow from the inputs alone, so a run from one seed repeats. */
+class CoverageBatch {
+  private inputs: Buffer[] = [];
+  private size = MIN_BATCH;
+
+  constructor(
+    readonly probe: CoverageProbe,
+    private readonly run: (input: Buffer) => Promise<unknown>,
+  ) {}
+
+  /** add notes an input that just ran; when the batch is full it returns the inputs in it that
+   * reached blocks never reached before. */
+  async add(input: Buffer): Promise<Buffer[]> {
+    this.inputs.push(input);
+    if (this.inputs.length < this.size) return [];
+    const batch = this.inputs;
+    this.inputs = [];
+    const reached = this.probe.take();
+    if (!this.probe.novel(reached)) {
+      this.size = Math.min(this.size * 2, MAX_BATCH);
+      return [];
+    }
+    this.size = MIN_BATCH;
+    const found = await attribute(this.probe, batch, reached, this.run);
+    // Blocks no single input repeats (timers, a collector) would make every batch look new.
+    this.probe.commit(reached);
+    return found;
+  }
+}
+
+const MIN_BATCH = 16;
+const MAX_BATCH = 1024;
+
+function emptyReport(name: string, seed: number): FuzzReport {
+  return { name, seed, iterations: 0, seconds: 0, corpus: 0, blocks: 0, outcomes: new Map(), failures: [] };
+}
+
+// sum brings a report's running figures up to date.
+function sum(r: FuzzReport, started: number, corpus: number, batch: CoverageBatch | null): void {
+  Object.assign(r, { seconds: (Date.now() - started) / 1000, corpus, blocks: batch?.probe.size ?? 0 });
+}
+
+// dictionaryOf is the harness's dictionary and, for JSON, the words of its seeds as strings.
+function dictionaryOf(h: Harness, words: readonly string[]): Buffer[] {
+  return [
+    ...(h.dictionary ?? []).map((d) => (typeof d === 'string' ? Buffer.from(d, 'latin1') : d)),
+    ...words.filter((w) => w.length > 1).map((w) => Buffer.from(JSON.stringify(w))),
+  ];
+}
+
 /** fuzz runs the mutation loop on a harness that is already set up. */
 export async function fuzz(spec: HarnessSpec, h: Harness, opts: FuzzOptions): Promise<FuzzReport> {
   const rng = new Rng(opts.seed);
   const started = Date.now();
   const deadline = opts.seconds === undefined ? Infinity : started + opts.seconds * 1000;
   const maxIterations = opts.iterations ?? Infinity;
-  const report: FuzzReport = {
-    name: spec.name,
-    seed: opts.seed,
-    iterations: 0,
-    seconds: 0,
-    corpus: 0,
-    outcomes: new Map(),
-    failures: [],
-  };
+  const report = emptyReport(spec.name, opts.seed);
   const corpus: Buffer[] = [];
   const seen = new Set<string>();
   const words = h.json ? collectWords(h.seeds) : [];
-  const dictionary = [
-    ...(h.dictionary ?? []).map((d) => (typeof d === 'string' ? Buffer.from(d, 'latin1') : d)),
-    ...words.filter((w) => w.length > 1).map((w) => Buffer.from(JSON.stringify(w))),
-  ];
   const ctx: MutationContext = {
     rng,
     other: () => (corpus.length > 0 ? rng.pick(corpus) : Buffer.alloc(0)),
-    dictionary,
+    dictionary: dictionaryOf(h, words),
     maxLen: h.maxLen,
   };
+  const keep = (input: Buffer): void => {
+    if (corpus.length < MAX_CORPUS) corpus.push(input);
+    else corpus[h.seeds.length + rng.below(MAX_CORPUS - h.seeds.length)] = input;
+  };
+  opts.coverage?.forget();
+  const batch = opts.coverage ? new CoverageBatch(opts.coverage, (b) => check(spec, h, b)) : null;
 
   const consider = async (input: Buffer, force: boolean): Promise<void> => {
     opts.onInput?.(input, report.iterations);
@@ -195,31 +249,32 @@ export async function fuzz(spec: HarnessSpec, h: Harness, opts: FuzzOptions): Pr
         fresh = true;
       }
     }
-    if (!fresh) return;
-    if (corpus.length < MAX_CORPUS) corpus.push(input);
-    else corpus[h.seeds.length + rng.below(MAX_CORPUS - h.seeds.length)] = input;
+    if (fresh) keep(input);
+    else if (batch) for (const b of await batch.add(input)) keep(b);
   };
 
-  for (const s of h.seeds) await consider(s, true);
-  let lastProgress = Date.now();
-  const maxFailures = opts.maxFailures ?? 5;
-  while (report.iterations < maxIterations && report.failures.length < maxFailures) {
-    if ((report.iterations & 63) === 0) {
-      const now = Date.now();
-      if (now >= deadline) break;
-      if (opts.onProgress && now - lastProgress >= 1000) {
-        lastProgress = now;
-        report.seconds = (now - started) / 1000;
-        report.corpus = corpus.length;
-        opts.onProgress(report);
+  try {
+    for (const s of h.seeds) await consider(s, true);
+    batch?.probe.commit(batch.probe.take());
+    let lastProgress = Date.now();
+    const maxFailures = opts.maxFailures ?? 5;
+    while (report.iterations < maxIterations && report.failures.length < maxFailures) {
+      if ((report.iterations & 63) === 0) {
+        const now = Date.now();
+        if (now >= deadline) break;
+        if (opts.onProgress && now - lastProgress >= 1000) {
+          lastProgress = now;
+          sum(report, started, corpus.length, batch);
+          opts.onProgress(report);
+        }
       }
+      const parent = corpus.length > 0 ? rng.pick(corpus) : Buffer.alloc(0);
+      const child = (h.json && rng.chance(2) ? mutateJson(parent, ctx, words) : null) ?? mutateBytes(parent, ctx);
+      await consider(child, false);
     }
-    const parent = corpus.length > 0 ? rng.pick(corpus) : Buffer.alloc(0);
-    const child = (h.json && rng.chance(2) ? mutateJson(parent, ctx, words) : null) ?? mutateBytes(parent, ctx);
-    await consider(child, false);
+  } finally {
+    sum(report, started, corpus.length, batch);
   }
-  report.seconds = (Date.now() - started) / 1000;
-  report.corpus = corpus.length;
   return report;
 }
 

@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CoverageProbe } from './coverage.js';
 import { check, describeInput, fuzz } from './engine.js';
-import { HARNESSES } from './harnesses/index.js';
+
+// Coverage starts before the harnesses, and so the code under test, are imported.
+const probe = new CoverageProbe();
+const { HARNESSES } = await import('./harnesses/index.js');
 
 const SEED = Number(process.env.WARREN_FUZZ_SEED ?? 0x5eed);
 
@@ -29,7 +33,12 @@ for (const spec of HARNESSES) {
         const r = await check(spec, h, input);
         assert.ok(r.ok, `regression ${spec.name}/${f} fails: ${r.ok ? '' : r.message}`);
       }
-      const report = await fuzz(spec, h, { seed: SEED, iterations: spec.testIterations, maxFailures: 1 });
+      const report = await fuzz(spec, h, {
+        seed: SEED,
+        iterations: spec.testIterations,
+        maxFailures: 1,
+        coverage: probe,
+      });
       const f = report.failures[0];
       assert.ok(
         f === undefined,

@@ -77,7 +77,9 @@ function runOne(name: string, seed: number, seconds: number, hangMs: number): Pr
       else if (Date.now() - lastPrint >= 15_000) {
         lastPrint = Date.now();
         const r = m.report;
-        console.log(`  ${name}: ${r.iterations} inputs in ${r.seconds.toFixed(0)} s, ${r.outcomes.size} outcomes`);
+        console.log(
+          `  ${name}: ${r.iterations} inputs in ${r.seconds.toFixed(0)} s, ${r.blocks} blocks, ${r.outcomes.size} outcomes`,
+        );
       }
     });
     worker.on('error', (e) => finish({ report: null, crash: `the worker died: ${e.message}` }));
@@ -97,7 +99,7 @@ function print(name: string, o: Outcome, seed: number): boolean {
   const rate = r.iterations / Math.max(r.seconds, 0.001);
   console.log(
     `${name}: ${r.iterations} inputs in ${r.seconds.toFixed(1)} s (${rate.toFixed(0)}/s), ` +
-      `${r.outcomes.size} distinct outcomes, corpus ${r.corpus}, ${r.failures.length} failures`,
+      `${r.blocks} blocks covered, ${r.outcomes.size} distinct outcomes, corpus ${r.corpus}, ${r.failures.length} failures`,
   );
   if (args.outcomes) {
     for (const [k, n] of [...r.outcomes].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(8)}  ${k}`);

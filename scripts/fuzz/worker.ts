@@ -2,8 +2,12 @@
 // takes more memory than the worker's bound, and still say which input it was: every input is
 // copied into shared memory before it runs.
 import { parentPort, workerData } from 'node:worker_threads';
+import { CoverageProbe } from './coverage.js';
 import { fuzz, type FuzzReport, type Harness } from './engine.js';
-import { harness } from './harnesses/index.js';
+
+// Coverage starts before the harnesses, and so the code under test, are imported.
+const probe = new CoverageProbe();
+const { harness } = await import('./harnesses/index.js');
 
 /** WorkerJob is what the CLI asks a worker to do. */
 export interface WorkerJob {
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
     const report = await fuzz(spec, watched, {
       seed: job.seed,
       seconds: job.seconds,
+      coverage: probe,
       onProgress: (r) => post({ type: 'progress', report: r }),
     });
     post({ type: 'done', report });
