@@ -1,6 +1,7 @@
 // `npm run fuzz`: runs every harness (scripts/fuzz/harnesses) for a while, one at a time, each in
-// a worker thread with a memory bound and a watchdog, and prints iterations per second, the
-// distinct outcomes reached and any failure with its minimised input.
+// a worker thread with a memory bound and a watchdog, and prints inputs per second, the blocks
+// covered, the distinct outcomes reached and any failure with its minimised input
+// (docs/fuzzing.md).
 //
 //   npm run fuzz -- [--seconds N] [--only NAME[,NAME...]] [--seed N] [--hang-seconds N] [--outcomes]
 //   npm run fuzz -- --only NAME --replay FILE      run one saved input and print what it does
