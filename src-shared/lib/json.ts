@@ -16,6 +16,8 @@ export class JsonSyntaxError extends Error {
 
 /** JSON_MAX_DEPTH bounds nesting so hostile input cannot exhaust the stack. */
 export const JSON_MAX_DEPTH = 64;
+/** JSON_MAX_NUMBER_CHARS bounds one numeral: no setting needs more, and a longer one is refused. */
+export const JSON_MAX_NUMBER_CHARS = 400;
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
@@ -204,8 +206,12 @@ class Parser {
   }
 
   private parseNumber(): number {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
+    // One character past the bound shows a numeral longer than it (which would otherwise be cut
+    // there and blamed on the digit after the cut).
+    const window = this.text.slice(this.pos, this.pos + JSON_MAX_NUMBER_CHARS + 1);
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(window);
     if (!m) this.fail('bad number');
+    if (m[0].length > JSON_MAX_NUMBER_CHARS) this.fail(`number longer than ${JSON_MAX_NUMBER_CHARS} characters`);
     const after = this.text[this.pos + m[0].length];
     if (after !== undefined && /[0-9.eE+-]/.test(after))
       this.fail('bad number (leading zeros and "+" are not allowed)');

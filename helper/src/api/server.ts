@@ -280,6 +280,8 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
       );
     }
     const raw = await readBody(req);
+    // The client left before its whole body came: there is no one to answer.
+    if (raw === 'aborted') return;
     if (raw === null) {
       return sendError(
         res,
@@ -332,8 +334,10 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
   }
 }
 
-/** readBody collects the body up to the limit; null means it was larger. */
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
+/** readBody collects the body up to the limit; null means it was larger, 'aborted' that the
+ * connection closed before the body ended. Any local process can do that at will, so it is not
+ * an error of the helper's and is not logged as one. */
+function readBody(req: IncomingMessage): Promise<Buffer | null | 'aborted'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -352,7 +356,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
     req.on('end', () => {
       if (!over) resolve(Buffer.concat(chunks));
     });
-    req.on('error', reject);
+    req.on('error', (e: Error & { code?: string }) => (e.code === 'ECONNRESET' ? resolve('aborted') : reject(e)));
   });
 }
 
