@@ -1,5 +1,6 @@
-// HandshakeQueue: the bound and its counted drops, the load state (whitepaper §5.3) and the
-// drain's budget per turn and over time, driven by a hand-moved clock.
+// HandshakeQueue: the bound and its counted drops, fairness between source networks, the load
+// state (whitepaper §5.3) and the drain's budget per turn and over time, driven by a hand-moved
+// clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DropCounters } from './counters.js';
@@ -44,22 +45,75 @@ function initiation(n: number): Buffer {
   return m;
 }
 
-test('the queue holds HANDSHAKE_QUEUE_SIZE messages, drops the rest as handshake-queue-full and runs them in order', () => {
+test('the queue holds HANDSHAKE_QUEUE_SIZE messages, drops the rest as handshake-queue-full and runs one network in order', () => {
   const { q, ran, drops } = setup();
-  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE + 10; i++) q.push(1, initiation(i), 0, 148, 0x0a000000 + i, 1000 + i);
+  // All from one /24: one network, so one FIFO and nobody to take a place from.
+  const addr = (i: number): number => 0x0a000000 + (i % 256);
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE + 10; i++) q.push(1, initiation(i), 0, 148, addr(i), 1000 + i);
   q.stop();
   assert.equal(q.length, HANDSHAKE_QUEUE_SIZE);
   assert.equal(drops.get('handshake-queue-full'), 10);
   q.drain();
   assert.equal(ran.length, HANDSHAKE_QUEUE_SIZE);
-  assert.deepEqual(ran[0], { first: 0, len: 148, addr: 0x0a000000, port: 1000 });
+  assert.deepEqual(
+    ran.map((r) => r.first),
+    Array.from({ length: HANDSHAKE_QUEUE_SIZE }, (_, i) => i),
+  );
   assert.deepEqual(ran.at(-1), {
     first: HANDSHAKE_QUEUE_SIZE - 1,
     len: 148,
-    addr: 0x0a000000 + HANDSHAKE_QUEUE_SIZE - 1,
+    addr: addr(HANDSHAKE_QUEUE_SIZE - 1),
     port: 1000 + HANDSHAKE_QUEUE_SIZE - 1,
   });
   assert.equal(q.length, 0);
+});
+
+test('the drain takes one message from each source network (IPv4 /24) in turn', () => {
+  const { q, ran } = setup();
+  const a = 0x0a000001;
+  const b = 0x0a000101; // another /24
+  q.push(1, initiation(1), 0, 148, a, 1);
+  q.push(1, initiation(2), 0, 148, a + 1, 1); // same /24 as a
+  q.push(1, initiation(3), 0, 148, a, 1);
+  q.push(1, initiation(10), 0, 148, b, 1);
+  q.stop();
+  q.drain();
+  assert.deepEqual(
+    ran.map((r) => r.first),
+    [1, 10, 2, 3],
+  );
+});
+
+test("a flood that fills the queue from a few networks cannot keep out a genuine peer's initiation", () => {
+  const { q, ran, drops } = setup();
+  // 600 flooding addresses in three /24s fill every slot, and keep pushing.
+  for (let i = 0; i < 3 * HANDSHAKE_QUEUE_SIZE; i++) q.push(1, initiation(0), 0, 148, 0xc0a80000 + (i % 600), 1);
+  q.stop();
+  assert.equal(q.length, HANDSHAKE_QUEUE_SIZE);
+  const before = drops.get('handshake-queue-full');
+  q.push(1, initiation(42), 0, 148, 0xcb007107, 51820); // the peer, from elsewhere
+  q.stop();
+  assert.equal(q.length, HANDSHAKE_QUEUE_SIZE, "it took a flooder's place");
+  assert.equal(drops.get('handshake-queue-full'), before + 1);
+  // It is run within the first round of the drain: one message per network.
+  q.drain();
+  const at = ran.findIndex((r) => r.first === 42);
+  assert.ok(at >= 0 && at < 4, `the peer's initiation ran at position ${at}`);
+});
+
+test('a full queue of networks with one message each drops a newcomer from yet another network', () => {
+  const { q, ran, drops } = setup();
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE; i++) q.push(1, initiation(i), 0, 148, (10 << 24) | (i << 8), 1);
+  q.push(1, initiation(99_999), 0, 148, 0xcb007107, 1);
+  q.stop();
+  assert.equal(drops.get('handshake-queue-full'), 1);
+  q.drain();
+  assert.equal(ran.length, HANDSHAKE_QUEUE_SIZE);
+  assert.equal(
+    ran.some((r) => r.first === 99_999),
+    false,
+    'equal shares stay: nobody gives up a place',
+  );
 });
 
 test('a handshake message of the wrong size is dropped as bad-length and never queued', () => {
@@ -133,11 +187,17 @@ test('the drain runs on its own after push, once the current I/O is done', async
   assert.equal(ran[0]?.first, 7);
 });
 
-test('clear forgets waiting messages', () => {
+test('clear forgets waiting messages, and every slot can be used again', () => {
   const { q, ran } = setup();
   q.push(1, initiation(1), 0, 148, 1, 1);
+  q.push(1, initiation(2), 0, 148, 0x0b000000, 1);
   q.clear();
   q.drain();
   assert.equal(ran.length, 0);
   assert.equal(q.length, 0);
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE; i++) q.push(1, initiation(i), 0, 148, i, 1);
+  q.stop();
+  assert.equal(q.length, HANDSHAKE_QUEUE_SIZE);
+  q.drain();
+  assert.equal(ran.length, HANDSHAKE_QUEUE_SIZE);
 });
