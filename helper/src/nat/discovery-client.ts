@@ -85,13 +85,15 @@ export class DiscoveryClient {
     this.o
       .key()
       .then(
+        // Timed from the tick that asked, on the tick's clock, which the staleness check compares
+        // against: a key counts as fetched when it was asked for.
         (k) => {
           this.key = k;
-          this.keyAt = Date.now();
+          this.keyAt = now;
           this.next = 0;
         },
         (e: Error) => {
-          this.keyRetryAt = Date.now() + KEY_RETRY_MS;
+          this.keyRetryAt = now + KEY_RETRY_MS;
           this.o.log.rateLimited('discovery-key', 60_000).warn(`no discovery key: ${e.message}`);
         },
       )

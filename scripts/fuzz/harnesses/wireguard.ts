@@ -17,27 +17,11 @@ import {
   writeTransportHeader,
 } from '../../../helper/src/wireguard/noise/messages.js';
 import { openTransport } from '../../../helper/src/wireguard/noise/transport.js';
-import type { DropReason } from '../../../helper/src/wireguard/noise/types.js';
+import { DROP_REASONS, type DropReason } from '../../../helper/src/wireguard/noise/types.js';
 import { control, type Side } from '../../../helper/src/wireguard/noise/testkit.js';
 import { noiseFixture, type NoiseFixture } from './noise-fixture.js';
 
-const REASONS: ReadonlySet<string> = new Set<DropReason>([
-  'bad-length',
-  'bad-type',
-  'bad-mac1',
-  'bad-mac2-cookie-sent',
-  'bad-cookie',
-  'bad-key',
-  'unknown-peer',
-  'decrypt-failed',
-  'replayed-timestamp',
-  'initiation-flood',
-  'unknown-index',
-  'no-handshake',
-  'replayed-counter',
-  'counter-limit',
-  'expired-keypair',
-]);
+const REASONS: ReadonlySet<string> = new Set<string>(DROP_REASONS);
 
 function seedMessages(f: NoiseFixture): Buffer[] {
   return Object.values(f.messages);

@@ -6,25 +6,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { REKEY_TIMEOUT } from './constants.js';
 import { sealTransport } from './transport.js';
 import { control, deliverTransport, established, handshake, sendData, type Side } from './testkit.js';
-import type { DropReason } from './types.js';
+import { DROP_REASONS, type DropReason } from './types.js';
 
-const REASONS: ReadonlySet<DropReason> = new Set<DropReason>([
-  'bad-length',
-  'bad-type',
-  'bad-mac1',
-  'bad-mac2-cookie-sent',
-  'bad-cookie',
-  'bad-key',
-  'unknown-peer',
-  'decrypt-failed',
-  'replayed-timestamp',
-  'initiation-flood',
-  'unknown-index',
-  'no-handshake',
-  'replayed-counter',
-  'counter-limit',
-  'expired-keypair',
-]);
+const REASONS: ReadonlySet<DropReason> = new Set<DropReason>(DROP_REASONS);
 
 function mutate(seed: Buffer): Buffer {
   switch (randomInt(5)) {
