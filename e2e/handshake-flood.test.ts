@@ -171,20 +171,27 @@ function tcpRatio(r: Rounds): number {
   return median(r.loud.map((w, i) => w.mbps / r.quiet[i]!.mbps));
 }
 
-/** P99_TARGET_MS and TCP_TARGET are what is asked for under the flood, HELD_MS and TCP_HELD what
- * is asserted. On a shared 2-core runner some 3 s windows get tens of milliseconds of scheduling
- * delay with or without the flood (p99 up to 15 ms without it, up to 87 ms with it, as the median
- * of three windows), and the flood's own sender and packets take CPU from the tunnel there (TCP
- * kept 79 to 88% of its rate in nine runs at a load average of 4 to 8), so the targets are reported, not
- * asserted. A helper that made data wait behind handshakes again shows in p50 and loss first
- * (before the handshake queue: p50 1.5 s, half the pings lost, no TCP connection at all), and in
- * a p99 of hundreds of milliseconds (one full ring of 1,024 messages at 0.1 to 0.3 ms each). */
 /** REHANDSHAKE_MS bounds how long a restarted peer may take to get through under the flood: its
  * initiation is retried every REKEY_TIMEOUT (5 s, §6), and a fair queue lets the first in; a queue
  * the flood keeps full let one in a few times in a hundred. The bound includes the helper's start. */
 const REHANDSHAKE_MS = 12_000;
+
+/** P99_TARGET_MS and TCP_TARGET are what is asked for under the flood, HELD_MS and TCP_HELD the
+ * floors for a busy machine. On a shared 2-core runner some 3 s windows get tens of milliseconds
+ * of scheduling delay with or without the flood (p99 up to 15 ms without it, up to 87 ms with it,
+ * as the median of three windows), and the flood's own sender and packets take CPU from the
+ * tunnel there (TCP kept 79 to 88% of its rate in nine runs at a load average of 4 to 8). So the
+ * p99 target is asserted on a machine quiet enough (QUIET_P99_MS), HELD_MS otherwise, and the TCP
+ * target is reported beside TCP_HELD (quiet runs here kept 87 to 101%). A helper that made data
+ * wait behind handshakes again shows in p50 and loss first (before the handshake queue: p50
+ * 1.5 s, half the pings lost, no TCP connection at all), and in a p99 of hundreds of
+ * milliseconds (one full queue of 1,024 messages at 0.1 to 0.3 ms each). */
 const P99_TARGET_MS = 10;
 const HELD_MS = 150;
+/** QUIET_P99_MS: when the machine's own tail without the flood stays under this, its scheduling
+ * leaves room to hold the flood to P99_TARGET_MS itself, and that is what is asserted (quiet
+ * runs here: 1.6 to 2.3 ms under the flood, 2.0 to 2.4 ms without). */
+const QUIET_P99_MS = 5;
 const TCP_TARGET = 0.8;
 const TCP_HELD = 0.6;
 
@@ -310,7 +317,8 @@ describeE2E(
         t.diagnostic(
           `TCP under the flood at ${pct(ratio)} of without: ${pct(TCP_TARGET)} target ${met(ratio >= TCP_TARGET)}`,
         );
-        assert.ok(loud.p99 < HELD_MS, `ping p99 ${loud.p99} ms under the flood, ${quiet.p99} ms without`);
+        const p99Bound = quiet.p99 < QUIET_P99_MS ? P99_TARGET_MS : HELD_MS;
+        assert.ok(loud.p99 < p99Bound, `ping p99 ${loud.p99} ms under the flood, ${quiet.p99} ms without`);
         assert.ok(ratio >= TCP_HELD, `TCP under the flood at ${pct(ratio)} of without: ${describe(loud)}`);
       } finally {
         await topo.destroy();
