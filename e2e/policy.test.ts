@@ -171,6 +171,12 @@ describeE2E(
           (sa.drops['port-not-allowed'] ?? 0) > 0,
           `A drops SYNs to B:23 on egress: ${JSON.stringify(sa.drops)}`,
         );
+        // The open connection to B:22 is tracked, and nothing had to be pushed out for it.
+        assert.ok(
+          sa.policy !== undefined && (sa.policy.flows ?? 0) >= 1,
+          `A tracks no flow: ${JSON.stringify(sa.policy)}`,
+        );
+        assert.deepEqual(sa.policy.evictions, {});
         const sb = await hosts.b.w!.status();
         assert.equal(sb.drops['port-not-allowed'] ?? 0, 0, 'the SYN to port 23 never left A');
       } finally {

@@ -54,6 +54,12 @@ export interface PolicySummary {
   mode: 'allow-all' | 'policy';
   active: number;
   total: number;
+  /** flows is the number of connections the firewall tracks now. */
+  flows?: number;
+  /** evictions counts tracked flows pushed out to make room, by reason: 'peer-share' (a peer at
+   * its share of the table evicted one of its own), 'table-full' (the table was full), and
+   * 'probe-window' (a flow picked up mid-stream that the other side never answered). */
+  evictions?: Record<string, number>;
 }
 
 /** DnsSummary is the helper's nameserver and how the OS was told to use it. */

@@ -265,5 +265,19 @@ test('status shows the policy mode and the DNS integration', () => {
     base.startedAt,
   );
   assert.match(deny, /Policy: +default deny; 2 of 3 policies active/);
+  assert.doesNotMatch(deny, /Flows:/, 'no flows line from a helper that does not report them');
+  const tracked = formatStatus(
+    { ...base, policy: { mode: 'policy', active: 1, total: 1, flows: 7, evictions: {} } },
+    0,
+  );
+  assert.match(tracked, /Flows: +7 tracked\n/);
+  const evicted = formatStatus(
+    {
+      ...base,
+      policy: { mode: 'policy', active: 1, total: 1, flows: 4096, evictions: { 'peer-share': 12, 'table-full': 0 } },
+    },
+    0,
+  );
+  assert.match(evicted, /Flows: +4096 tracked; evicted to make room: peer-share 12\n/);
   assert.match(deny, /DNS: +warren.internal at 100.64.0.1 \(via resolv.conf\)/);
 });

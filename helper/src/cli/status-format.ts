@@ -1,7 +1,7 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { PeerStatus, Status } from '../../../src-shared/wire/status.js';
+import type { PeerStatus, PolicySummary, Status } from '../../../src-shared/wire/status.js';
 import { formatPath } from '../../../src-shared/wire/format.js';
 import { escapeControl } from '../../../src-shared/lib/log.js';
 
@@ -101,6 +101,7 @@ export function formatStatus(s: Status, now: number): string {
         ? 'Policy:          allow all between configured peers (the profile has no Policies)'
         : `Policy:          default deny; ${clean(s.policy.active)} of ${clean(s.policy.total)} policies active`,
     );
+    if (typeof s.policy.flows === 'number') lines.push(`Flows:           ${flowsLine(s.policy)}`);
   }
   if (s.dns) {
     lines.push(
@@ -121,4 +122,13 @@ export function formatStatus(s: Status, now: number): string {
   lines.push(`Peers:           ${peers.length}`);
   for (const p of peers) lines.push('', ...formatPeer(p, now));
   return lines.join('\n') + '\n';
+}
+
+/** flowsLine is the tracked connections and, when any were pushed out, how many and why. */
+function flowsLine(p: PolicySummary): string {
+  const evicted = Object.entries(p.evictions ?? {}).filter(([, n]) => typeof n === 'number' && n > 0);
+  const tail = evicted.length
+    ? `; evicted to make room: ${evicted.map(([k, n]) => `${clean(k)} ${clean(n)}`).join(', ')}`
+    : '';
+  return `${clean(p.flows)} tracked${tail}`;
 }

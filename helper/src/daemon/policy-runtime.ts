@@ -134,7 +134,13 @@ export class PolicyRuntime {
   /** summary counts the policies that grant something now. */
   summary(): PolicySummary {
     const states = this.rules?.states ?? [];
-    return { mode: this.mode, active: states.filter((x) => x.active).length, total: states.length };
+    return {
+      mode: this.mode,
+      active: states.filter((x) => x.active).length,
+      total: states.length,
+      flows: this.firewall.flows(),
+      evictions: this.firewall.evictionCounters(),
+    };
   }
 
   /** reachable lists the peers this system may start connections to. */

@@ -122,7 +122,7 @@ export class Firewall {
   }
 
   /** evictionCounters returns the non-zero eviction counts by reason name (peer-share,
-   * table-full, probe-window). Not yet part of status --json. */
+   * table-full, probe-window), for status --json. */
   evictionCounters(): Record<string, number> {
     const out: Record<string, number> = {};
     const e = this.table.evicted;
