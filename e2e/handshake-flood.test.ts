@@ -180,17 +180,16 @@ const REHANDSHAKE_MS = 12_000;
  * floors for a busy machine. On a shared 2-core runner some 3 s windows get tens of milliseconds
  * of scheduling delay with or without the flood (p99 up to 15 ms without it, up to 87 ms with it,
  * as the median of three windows), and the flood's own sender and packets take CPU from the
- * tunnel there (TCP kept 79 to 88% of its rate in nine runs at a load average of 4 to 8). So the
- * p99 target is asserted on a machine quiet enough (QUIET_P99_MS), HELD_MS otherwise, and the TCP
- * target is reported beside TCP_HELD (quiet runs here kept 87 to 101%). A helper that made data
- * wait behind handshakes again shows in p50 and loss first (before the handshake queue: p50
- * 1.5 s, half the pings lost, no TCP connection at all), and in a p99 of hundreds of
+ * tunnel there (TCP kept 70 to 88% of its rate in runs at a load average of 4 to 14). So the
+ * targets are asserted on a machine quiet enough (QUIET_P99_MS), the floors otherwise. A helper
+ * that made data wait behind handshakes again shows in p50 and loss first (before the handshake
+ * queue: p50 1.5 s, half the pings lost, no TCP connection at all), and in a p99 of hundreds of
  * milliseconds (one full queue of 1,024 messages at 0.1 to 0.3 ms each). */
 const P99_TARGET_MS = 10;
 const HELD_MS = 150;
 /** QUIET_P99_MS: when the machine's own tail without the flood stays under this, its scheduling
- * leaves room to hold the flood to P99_TARGET_MS itself, and that is what is asserted (quiet
- * runs here: 1.6 to 2.3 ms under the flood, 2.0 to 2.4 ms without). */
+ * leaves room to hold the flood to the targets themselves, and they are what is asserted (eight
+ * quiet runs here: p99 1.6 to 2.3 ms under the flood and 2.0 to 3.1 ms without; TCP 87 to 101%). */
 const QUIET_P99_MS = 5;
 const TCP_TARGET = 0.8;
 const TCP_HELD = 0.6;
@@ -317,9 +316,14 @@ describeE2E(
         t.diagnostic(
           `TCP under the flood at ${pct(ratio)} of without: ${pct(TCP_TARGET)} target ${met(ratio >= TCP_TARGET)}`,
         );
-        const p99Bound = quiet.p99 < QUIET_P99_MS ? P99_TARGET_MS : HELD_MS;
+        const machineQuiet = quiet.p99 < QUIET_P99_MS;
+        t.diagnostic(
+          `asserting ${machineQuiet ? 'the targets (the machine is quiet)' : 'the floors (the machine is busy)'}`,
+        );
+        const p99Bound = machineQuiet ? P99_TARGET_MS : HELD_MS;
+        const tcpBound = machineQuiet ? TCP_TARGET : TCP_HELD;
         assert.ok(loud.p99 < p99Bound, `ping p99 ${loud.p99} ms under the flood, ${quiet.p99} ms without`);
-        assert.ok(ratio >= TCP_HELD, `TCP under the flood at ${pct(ratio)} of without: ${describe(loud)}`);
+        assert.ok(ratio >= tcpBound, `TCP under the flood at ${pct(ratio)} of without: ${describe(loud)}`);
       } finally {
         await topo.destroy();
       }
