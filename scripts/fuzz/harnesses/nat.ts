@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import type { HarnessSpec } from '../engine.js';
 import { guard } from '../guard.js';
 import { hashSeed, Rng } from '../rng.js';
-import { NAT_LIMITS, NAT_MAGIC, NatKind, natKind, withSignature } from '../../../src-shared/wire/nat-wire.js';
+import {
+  NAT_LIMITS,
+  NAT_MAGIC,
+  NatKind,
+  natKind,
+  withMac as withNatMac,
+  withSignature,
+} from '../../../src-shared/wire/nat-wire.js';
 import {
   discoveryReplyBody,
   discoveryRequestBody,
@@ -40,7 +47,7 @@ const CODECS: Array<{
     kind: NatKind.discoveryRequest,
     parse: parseDiscoveryRequest,
     encode: (v: Parsed<typeof parseDiscoveryRequest>) =>
-      withSignature(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.signature),
+      withSignature(withNatMac(discoveryRequestBody(v.systemId, v.ts, v.nonce), v.mac), v.signature),
   },
   {
     name: 'discovery-reply',
@@ -61,7 +68,10 @@ const CODECS: Array<{
     kind: null,
     parse: parseRelayToken,
     encode: (v: Parsed<typeof parseRelayToken>) =>
-      withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
+      withNatMac(
+        withSignature(relayTokenBody(v.systemId, v.wireguardKey, v.machineKey, v.expires), v.signature),
+        v.mac,
+      ),
   },
   {
     name: 'relay-register',
@@ -88,10 +98,14 @@ function seeds(): Buffer[] {
   const r = new Rng(7);
   const sig = r.bytes(64);
   const nonce = r.bytes(16);
-  const token = withSignature(relayTokenBody('G982V', r.bytes(32), r.bytes(32), 1_900_000_000_000), sig);
+  // Discovery requests and relay tokens carry the relay's MAC: under the signature in a request,
+  // after it in a token (nat-discovery.ts, nat-relay.ts).
+  const mac = r.bytes(16);
+  const body = relayTokenBody('G982V', r.bytes(32), r.bytes(32), 1_900_000_000_000);
+  const token = withNatMac(withSignature(body, sig), mac);
   const out: Uint8Array[] = [
-    withSignature(discoveryRequestBody('host_1.example:2-b', 1_700_000_000_000, nonce), sig),
-    withSignature(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), sig),
+    withSignature(withNatMac(discoveryRequestBody('host_1.example:2-b', 1_700_000_000_000, nonce), mac), sig),
+    withSignature(withNatMac(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), mac), sig),
     withSignature(discoveryReplyBody(nonce, '203.0.113.7', 41641), sig),
     withMac(discoBody('ping', r.bytes(8), r.bytes(12)), r.bytes(16)),
     withMac(discoBody('pong', r.bytes(8), r.bytes(12), { ip: '198.51.100.2', port: 3478 }), r.bytes(16)),
