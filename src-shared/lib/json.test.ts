@@ -58,6 +58,14 @@ test('parseJson reports line and column', () => {
   }
 });
 
+test('parseJson names a control character after a backslash instead of copying it', () => {
+  assert.throws(
+    () => parseJson('{"a": "\\\n"}'),
+    (e: unknown) =>
+      e instanceof JsonSyntaxError && e.problem === 'bad escape "\\" then control character U+000A in a string',
+  );
+});
+
 test('parseJson bounds nesting depth', () => {
   assert.throws(() => parseJson('['.repeat(100000)), /nesting is deeper than 64/);
   assert.deepEqual(parseJson('['.repeat(64) + ']'.repeat(64), 64), JSON.parse('['.repeat(64) + ']'.repeat(64)));

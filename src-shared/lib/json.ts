@@ -199,7 +199,12 @@ class Parser {
         out += ESCAPES[e];
         this.pos += 2;
       } else {
-        this.fail(`bad escape "\\${e ?? ''}" in a string`);
+        // A control character after the backslash (a line break, say) is named, not copied:
+        // a problem is one line of a report or a log.
+        this.pos += 1;
+        const bad = e !== undefined && (e < ' ' || e === '\x7f') ? `"\\" then ${this.describe()}` : `"\\${e ?? ''}"`;
+        this.pos -= 1;
+        this.fail(`bad escape ${bad} in a string`);
       }
       chunkStart = this.pos;
     }
