@@ -201,3 +201,26 @@ test('clear forgets waiting messages, and every slot can be used again', () => {
   q.drain();
   assert.equal(ran.length, HANDSHAKE_QUEUE_SIZE);
 });
+
+test('a push from inside the runner, while the queue is full, is dropped and counted, not written over a slot in use', () => {
+  const drops = new DropCounters();
+  const ran: number[] = [];
+  let q: HandshakeQueue | null = null;
+  q = new HandshakeQueue(
+    (buf, off) => {
+      ran.push(buf.readUInt32LE(off + 4));
+      if (ran.length === 1) q!.push(1, initiation(-1 >>> 0), 0, 148, 0x0b000001, 1);
+    },
+    drops,
+    () => 0,
+  );
+  for (let i = 0; i < HANDSHAKE_QUEUE_SIZE; i++) q.push(1, initiation(i), 0, 148, 0x0a000000 + (i % 256), 1);
+  q.stop();
+  q.drain();
+  q.stop();
+  assert.equal(drops.get('handshake-queue-full'), 1);
+  assert.deepEqual(
+    ran,
+    Array.from({ length: HANDSHAKE_QUEUE_SIZE }, (_, i) => i),
+  );
+});

@@ -115,6 +115,12 @@ export class HandshakeQueue {
       if (fullest.count < (this.networks.get(key)?.count ?? 0) + 2) return;
       this.release(this.shift(fullest));
     }
+    if (this.freeCount === 0) {
+      // The message being run holds the last slot until its runner returns: a push from inside
+      // the runner finds the queue full.
+      this.drops.add('handshake-queue-full');
+      return;
+    }
     const i = this.free[--this.freeCount]!;
     buf.copy(this.slots, i * SLOT, off, off + len);
     this.lengths[i] = len;
