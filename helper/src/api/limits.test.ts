@@ -7,27 +7,12 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { Status } from '../../../src-shared/wire/status.js';
 import { API_LIMITS } from '../../../src-shared/wire/helper-api.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { startApiServer } from './server.js';
 import { spawnNodeAs, TestUsers, usersSkipReason } from './test-users.js';
-
-const STATUS: Status = {
-  version: '0.1.0',
-  identity: 'G982V',
-  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
-  virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0',
-  listenPort: 51820,
-  state: 'connected',
-  mode: 'static',
-  peers: [],
-  drops: {},
-  startedAt: 1_700_000_000_000,
-};
+import { SAMPLE_STATUS as STATUS } from './testing.js';
 
 // holder is the script a stranger runs: it tries `streams` event streams, then `plain`
 // connections, one at a time, and keeps every one the helper accepts. A plain connection is held

@@ -5,27 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Status } from '../../../src-shared/wire/status.js';
-import { createLogger } from '../../../src-shared/lib/log.js';
 import { requirePrivileged, startApiServer, type ApiServerOptions } from './server.js';
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import { runNodeAs, TestUsers, usersSkipReason, type TestUser } from './test-users.js';
-
-const STATUS: Status = {
-  version: '0.1.0',
-  identity: 'G982V',
-  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
-  virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0',
-  listenPort: 51820,
-  state: 'connected',
-  mode: 'static',
-  peers: [],
-  drops: {},
-  startedAt: 1_700_000_000_000,
-};
-const quietLog = createLogger(0, { write: () => true });
+import { SAMPLE_STATUS as STATUS, quietLog } from './testing.js';
 
 const usersSkip = usersSkipReason();
 test(

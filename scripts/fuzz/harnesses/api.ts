@@ -9,23 +9,8 @@ import { join } from 'node:path';
 import type { HarnessSpec } from '../engine.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
-import type { Status } from '../../../src-shared/wire/status.js';
 import { requirePrivileged, startApiServer, type RouteTable } from '../../../helper/src/api/server.js';
-
-const STATUS = {
-  version: '0.1.0',
-  identity: 'G982V',
-  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
-  virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0',
-  listenPort: 51820,
-  state: 'connected',
-  mode: 'static',
-  peers: [],
-  drops: {},
-  startedAt: 1_700_000_000_000,
-} as Status;
+import { SAMPLE_STATUS as STATUS } from '../../../helper/src/api/testing.js';
 
 /** ANSWER_MS bounds how long a request may go without an answer or a close. */
 const ANSWER_MS = 3000;

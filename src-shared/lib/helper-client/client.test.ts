@@ -4,7 +4,6 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../../wire/status.js';
-import { createLogger } from '../log.js';
 import {
   ApiClient,
   ApiError,
@@ -16,22 +15,7 @@ import {
 import { PATHS, type ExitNodeState } from '../../wire/helper-api.js';
 import { requirePrivileged, startApiServer, type ApiServer, type RouteTable } from '../../../helper/src/api/server.js';
 import { backoffDelay } from './subscribe.js';
-
-const quietLog = createLogger(0, { write: () => true });
-const STATUS: Status = {
-  version: '0.1.0',
-  identity: 'G982V',
-  publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
-  virtualAddress: '100.64.0.1',
-  virtualNetwork: '100.64.0.0/10',
-  adapter: 'warren0',
-  listenPort: 51820,
-  state: 'connected',
-  mode: 'static',
-  peers: [],
-  drops: {},
-  startedAt: 1_700_000_000_000,
-};
+import { SAMPLE_STATUS as STATUS, quietLog } from '../../../helper/src/api/testing.js';
 
 let dir = '';
 let n = 0;
