@@ -13,7 +13,7 @@ import { readServeInfo } from '../store/data-dir.js';
 import { send } from '../http/client.js';
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from '../server/server.js';
 import { SimAgent } from './agent-sim.js';
-import type { CreatedKey } from '../api/admin-types.js';
+import type { AdminKey, CreatedKey } from '../api/admin-types.js';
 
 export { adminCall } from '../cli/admin-client.js';
 
@@ -181,6 +181,29 @@ export const DEV_TO_SERVER_POLICY = {
   Policies: [{ Name: 'dev to server', Senders: ['tag:dev'], Receivers: ['tag:server'], Acls: [{ Protocol: 'any' }] }],
 };
 
+/** createKey makes an enrolment key (automatic approval, one hour) and returns it; it throws
+ * unless the coordinator answered 201. */
+export async function createKey(
+  c: TestCoordinator,
+  { tags = ['dev'], uses = 5, approval = 'automatic' }: { tags?: string[]; uses?: number; approval?: string } = {},
+): Promise<string> {
+  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+    tags,
+    approval,
+    uses,
+    expiresInMs: 3_600_000,
+    ephemeral: false,
+  });
+  if (k.status !== 201) throw new Error(`creating a key failed: HTTP ${k.status}`);
+  return k.body.key;
+}
+
+/** keyUses is how many enrolments every key together has been used for. */
+export async function keyUses(c: TestCoordinator): Promise<number> {
+  const r = await c.admin<{ keys: AdminKey[] }>('GET', '/v1/admin/keys');
+  return r.body.keys.reduce((n, k) => n + k.uses, 0);
+}
+
 /** enrolledAgent makes a one-use key with these tags and enrols a simulated agent with it. */
 export async function enrolledAgent(
   c: TestCoordinator,
@@ -188,15 +211,8 @@ export async function enrolledAgent(
   name: string,
   approval = 'automatic',
 ): Promise<SimAgent> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags,
-    approval,
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  if (k.status !== 201) throw new Error(`creating a key failed: HTTP ${k.status}`);
+  const key = await createKey(c, { tags, uses: 1, approval });
   const a = new SimAgent(c.url);
-  await a.enrol(k.body.key, name);
+  await a.enrol(key, name);
   return a;
 }

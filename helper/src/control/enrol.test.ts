@@ -5,30 +5,17 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdminKey, CreatedKey } from '../../../coordinator/src/api/admin-types.js';
-import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
+import {
+  createKey,
+  keyUses,
+  startTestCoordinator,
+  type TestCoordinator,
+} from '../../../coordinator/src/testing/testing.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { readProfile } from '../config/load.js';
 import { enrol, InsecureEnrolment, type EnrolOptions } from './enrol.js';
 import { loadStoredMap } from './store.js';
-
-async function newKey(c: TestCoordinator): Promise<string> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['dev'],
-    approval: 'automatic',
-    uses: 5,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  assert.equal(k.status, 201);
-  return k.body.key;
-}
-
-async function uses(c: TestCoordinator): Promise<number> {
-  const r = await c.admin<{ keys: AdminKey[] }>('GET', '/v1/admin/keys');
-  return r.body.keys.reduce((n, k) => n + k.uses, 0);
-}
 
 async function withCoordinators(
   body: (c: TestCoordinator, other: TestCoordinator, dir: string) => Promise<void>,
@@ -56,41 +43,41 @@ const options = (c: TestCoordinator, key: string, dir: string, over: Partial<Enr
 
 test('plain http:// without a coordinator key is refused before the enrolment key is sent', async () => {
   await withCoordinators(async (c, _other, dir) => {
-    const key = await newKey(c);
+    const key = await createKey(c);
     await assert.rejects(enrol(options(c, key, dir)), (e: unknown) => {
       assert.ok(e instanceof InsecureEnrolment);
       assert.match(e.message, /anyone on the network path could pose as the coordinator/);
       assert.match(e.message, /https:\/\//);
       return true;
     });
-    assert.equal(await uses(c), 0);
+    assert.equal(await keyUses(c), 0);
     assert.equal(existsSync(join(dir, 'p.profile')), false);
   });
 });
 
 test('a coordinator URL the profile would refuse later (user name, fragment) is refused before the key is used', async () => {
   await withCoordinators(async (c, _other, dir) => {
-    const key = await newKey(c);
+    const key = await createKey(c);
     const withUser = c.url.replace('http://', 'http://admin:pw@');
     await assert.rejects(
       enrol(options(c, key, dir, { coordinator: withUser, insecure: true })),
       /user name or password/,
     );
     await assert.rejects(enrol(options(c, key, dir, { coordinator: `${c.url}/#x`, insecure: true })), /#fragment/);
-    assert.equal(await uses(c), 0);
+    assert.equal(await keyUses(c), 0);
     assert.equal(existsSync(join(dir, 'p.profile')), false);
   });
 });
 
 test('a coordinator presenting another key than the one given is refused, nothing written', async () => {
   await withCoordinators(async (c, other, dir) => {
-    const key = await newKey(c);
+    const key = await createKey(c);
     await assert.rejects(
       enrol(options(c, key, dir, { coordinatorKey: other.publicKey })),
       (e: Error) =>
         !(e instanceof InsecureEnrolment) && /not the coordinator key you gave.*refusing to enrol/.test(e.message),
     );
-    assert.equal(await uses(c), 0);
+    assert.equal(await keyUses(c), 0);
     assert.equal(existsSync(join(dir, 'p.profile')), false);
     assert.equal(loadStoredMap(join(dir, 'state')), null);
   });
@@ -98,7 +85,7 @@ test('a coordinator presenting another key than the one given is refused, nothin
 
 test('the given coordinator key (as printed, with its newline) is pinned and the first map kept', async () => {
   await withCoordinators(async (c, _other, dir) => {
-    const out = await enrol(options(c, await newKey(c), dir, { coordinatorKey: `${c.publicKey}\n` }));
+    const out = await enrol(options(c, await createKey(c), dir, { coordinatorKey: `${c.publicKey}\n` }));
     assert.equal(out.keyChecked, true);
     assert.equal(out.fingerprint, keyFingerprint(Buffer.from(c.publicKey, 'base64')));
     const p = readProfile(join(dir, 'p.profile'));
@@ -110,7 +97,7 @@ test('the given coordinator key (as printed, with its newline) is pinned and the
 
 test('insecure over plain http:// pins the key that answers, unchecked', async () => {
   await withCoordinators(async (c, _other, dir) => {
-    const out = await enrol(options(c, await newKey(c), dir, { insecure: true }));
+    const out = await enrol(options(c, await createKey(c), dir, { insecure: true }));
     assert.equal(out.keyChecked, false);
     assert.equal(formatKey(readProfile(join(dir, 'p.profile')).profile.coordinator!.publicKey), c.publicKey);
   });
@@ -119,18 +106,20 @@ test('insecure over plain http:// pins the key that answers, unchecked', async (
 test('allowFullTunnel is written at enrolment, kept when enrolling again with the same coordinator and key, dropped for another', async () => {
   await withCoordinators(async (c, other, dir) => {
     const allowed = (): boolean => readProfile(join(dir, 'p.profile')).profile.coordinator!.allowFullTunnel;
-    const first = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    const first = await enrol(options(c, await createKey(c), dir, { coordinatorKey: c.publicKey }));
     assert.equal(first.allowFullTunnel, false);
     assert.equal(allowed(), false, 'no full tunnel unless asked for');
 
-    const yes = await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey, allowFullTunnel: true }));
+    const yes = await enrol(
+      options(c, await createKey(c), dir, { coordinatorKey: c.publicKey, allowFullTunnel: true }),
+    );
     assert.equal(yes.allowFullTunnel, true);
     assert.equal(allowed(), true);
 
-    await enrol(options(c, await newKey(c), dir, { coordinatorKey: c.publicKey }));
+    await enrol(options(c, await createKey(c), dir, { coordinatorKey: c.publicKey }));
     assert.equal(allowed(), true, 'the same coordinator and key keep the earlier yes');
 
-    await enrol(options(other, await newKey(other), dir, { coordinatorKey: other.publicKey }));
+    await enrol(options(other, await createKey(other), dir, { coordinatorKey: other.publicKey }));
     assert.equal(allowed(), false, 'another coordinator does not inherit it');
   });
 });

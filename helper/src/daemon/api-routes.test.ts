@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdminKey, CreatedKey } from '../../../coordinator/src/api/admin-types.js';
-import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
+import {
+  createKey,
+  keyUses,
+  startTestCoordinator,
+  type TestCoordinator,
+} from '../../../coordinator/src/testing/testing.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { ApiClient, ApiError } from '../../../src-shared/lib/helper-client/client.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
@@ -19,23 +23,6 @@ import { ChangeNotifier } from './changes.js';
 import { TunnelControl } from './tunnel.js';
 
 const quietLog = createLogger(0, { write: () => true });
-
-async function newKey(c: TestCoordinator): Promise<string> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['dev'],
-    approval: 'automatic',
-    uses: 5,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  assert.equal(k.status, 201);
-  return k.body.key;
-}
-
-async function uses(c: TestCoordinator): Promise<number> {
-  const r = await c.admin<{ keys: AdminKey[] }>('GET', '/v1/admin/keys');
-  return r.body.keys.reduce((n, k) => n + k.uses, 0);
-}
 
 /** withHelperApi runs body against the daemon's routes on a socket, with two coordinators. */
 async function withHelperApi(
@@ -83,19 +70,19 @@ async function refusal(call: Promise<unknown>): Promise<ApiError> {
 
 test('POST /v1/enrol over plain http:// without coordinatorKey is refused, naming the fields to use', async () => {
   await withHelperApi(async (api, c, _other, profilePath) => {
-    const e = await refusal(api.enrol({ coordinator: c.url, key: await newKey(c) }));
+    const e = await refusal(api.enrol({ coordinator: c.url, key: await createKey(c) }));
     assert.equal(e.httpStatus, 422);
     assert.match(e.message, /^enrolment failed: refusing to enrol over plain http:\/\/ without the coordinator's key/);
     assert.match(e.message, /give it as "coordinatorKey"/);
     assert.match(e.message, /set "insecure": true/);
     assert.equal(existsSync(profilePath), false);
-    assert.equal(await uses(c), 0);
+    assert.equal(await keyUses(c), 0);
   });
 });
 
 test('POST /v1/enrol refuses a body whose coordinatorKey or insecure is not what the contract says', async () => {
   await withHelperApi(async (api, c, _other, profilePath) => {
-    const key = await newKey(c);
+    const key = await createKey(c);
     const bad: Array<[string, unknown]> = [
       ['coordinatorKey a number', { coordinator: c.url, key, coordinatorKey: 7 }],
       ['coordinatorKey too long', { coordinator: c.url, key, coordinatorKey: 'A'.repeat(65) }],
@@ -111,13 +98,13 @@ test('POST /v1/enrol refuses a body whose coordinatorKey or insecure is not what
     assert.equal(malformed.httpStatus, 422);
     assert.match(malformed.message, /the coordinator key is not one/);
     assert.equal(existsSync(profilePath), false);
-    assert.equal(await uses(c), 0);
+    assert.equal(await keyUses(c), 0);
   });
 });
 
 test('POST /v1/enrol with coordinatorKey refuses another coordinator and pins the right one', async () => {
   await withHelperApi(async (api, c, other, profilePath) => {
-    const key = await newKey(c);
+    const key = await createKey(c);
     const wrong = await refusal(api.enrol({ coordinator: c.url, key, coordinatorKey: other.publicKey }));
     assert.equal(wrong.httpStatus, 422);
     assert.match(wrong.message, /not the coordinator key you gave.*refusing to enrol/);
@@ -136,7 +123,7 @@ test('POST /v1/enrol with coordinatorKey refuses another coordinator and pins th
 
 test('POST /v1/enrol with "insecure": true over plain http:// pins the key that answers, unchecked', async () => {
   await withHelperApi(async (api, c, _other, profilePath) => {
-    const ok = (await api.enrol({ coordinator: c.url, key: await newKey(c), insecure: true })) as EnrolAnswer;
+    const ok = (await api.enrol({ coordinator: c.url, key: await createKey(c), insecure: true })) as EnrolAnswer;
     assert.equal(ok.keyChecked, false);
     assert.equal(ok.coordinatorKey, c.publicKey);
     assert.equal(existsSync(profilePath), true);
