@@ -12,7 +12,8 @@
         "src/reader_thread.c",
         "src/fill.c",
         "src/poller.c",
-        "src/clock.c"
+        "src/clock.c",
+        "src/sockaddr.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

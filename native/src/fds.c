@@ -71,43 +71,78 @@ static void set_buf(int fd, int force_opt, int opt) {
   setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size); // best effort: the default still works
 }
 
+// parse_bind reads the bind address: an IPv4 literal gives AF_INET; an IPv6 literal AF_INET6.
+static socklen_t parse_bind(const char *ip, uint16_t port, struct sockaddr_in6 *sa) {
+  memset(sa, 0, sizeof *sa);
+  struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+  if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    return sizeof *s4;
+  }
+  if (inet_pton(AF_INET6, ip, &sa->sin6_addr) == 1) {
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(port);
+    return sizeof *sa;
+  }
+  return 0;
+}
+
+// open_udp makes the socket. "::" is dual-stack (IPV6_V6ONLY=0: IPv4 peers appear as
+// ::ffff:a.b.c.d, RFC 3493 §3.7, and one socket serves both families); any other IPv6 address
+// is v6-only, so the bind means exactly the address asked for, whatever net.ipv6.bindv6only says.
+static int open_udp(const struct sockaddr_in6 *sa) {
+  int fd = socket(sa->sin6_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 || sa->sin6_family != AF_INET6) return fd;
+  int v6only = IN6_IS_ADDR_UNSPECIFIED(&sa->sin6_addr) ? 0 : 1;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
 napi_value wn_udp_open(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!wn_args(env, info, 2, argv)) return NULL;
-  char ip[INET_ADDRSTRLEN + 1];
+  char ip[INET6_ADDRSTRLEN + 1];
   size_t len;
   uint32_t port;
   if (!wn_arg_string(env, argv[0], "udpOpen: bindIp", ip, sizeof ip, &len) ||
       !wn_arg_u32(env, argv[1], "udpOpen: port", 0, 65535, &port))
     return NULL;
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  if (strlen(ip) != len || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
-    return wn_throw_type(env, "udpOpen: bindIp \"%s\" is not an IPv4 address", ip);
+  struct sockaddr_in6 sa;
+  socklen_t salen = strlen(ip) == len ? parse_bind(ip, (uint16_t)port, &sa) : 0;
+  if (salen == 0) return wn_throw_type(env, "udpOpen: bindIp \"%s\" is not an IPv4 or IPv6 address", ip);
 
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return wn_throw_errno(env, errno, "socket udp");
+  int fd = open_udp(&sa);
+  if (fd < 0) return wn_throw_errno(env, errno, "socket udp %s", ip);
   // No SO_REUSEADDR: a second helper on the same port must fail, not share the traffic.
   int off = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
   set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
   set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+  if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
     int err = errno;
     close(fd);
-    return wn_throw_errno(env, err, "bind %s:%u", ip, port);
+    bool v6 = sa.sin6_family == AF_INET6;
+    return wn_throw_errno(env, err, "bind %s%s%s:%u", v6 ? "[" : "", ip, v6 ? "]" : "", port);
   }
-  socklen_t salen = sizeof sa;
-  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+  socklen_t got = sizeof sa;
+  if (getsockname(fd, (struct sockaddr *)&sa, &got) < 0) {
     int err = errno;
     close(fd);
-    return wn_throw_errno(env, err, "getsockname %s:%u", ip, port);
+    return wn_throw_errno(env, err, "getsockname %s, port %u", ip, port);
   }
+  // sin_port and sin6_port sit at the same offset, as every sockaddr's port does.
+  uint16_t bound = ntohs(sa.sin6_port);
+  int family = sa.sin6_family == AF_INET6 ? 6 : 4;
   napi_value obj;
   if (napi_create_object(env, &obj) != napi_ok || !wn_set(env, obj, "fd", wn_number(env, fd)) ||
-      !wn_set(env, obj, "port", wn_number(env, ntohs(sa.sin_port)))) {
+      !wn_set(env, obj, "port", wn_number(env, bound)) ||
+      !wn_set(env, obj, "family", wn_number(env, family))) {
     close(fd);
     return NULL;
   }

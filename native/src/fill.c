@@ -2,6 +2,7 @@
 // thread calls it after its own poll(), the poller on the event loop after libuv's epoll. The
 // descriptor is non-blocking in both cases, so a fill never waits.
 #include "reader.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +37,7 @@ static uint32_t fill_tun(wn_reader *r, wn_entry *e, int *err, bool *full) {
       continue;
     }
     e->lengths[i] = (uint32_t)n;
-    e->addrs[i] = 0;
+    memset(e->addr_words + 4 * (size_t)i, 0, 4 * sizeof *e->addr_words);
     e->ports[i] = 0;
     i++;
   }
@@ -75,11 +76,8 @@ static uint32_t fill_udp(wn_reader *r, wn_entry *e, int *err, bool *full) {
       continue;
     }
     if (out != j) memmove(slot(r, e, out), slot(r, e, j), len);
-    const struct sockaddr_in *sa = &r->names[j];
-    bool v4 = h->msg_namelen >= sizeof *sa && sa->sin_family == AF_INET;
     e->lengths[out] = len;
-    e->addrs[out] = v4 ? ntohl(sa->sin_addr.s_addr) : 0;
-    e->ports[out] = v4 ? ntohs(sa->sin_port) : 0;
+    wn_words_from_name(&r->names[j], h->msg_namelen, e->addr_words + 4 * (size_t)out, &e->ports[out]);
     out++;
   }
   return out;

@@ -141,13 +141,13 @@ static bool make_array(napi_env env, napi_typedarray_type type, size_t elem, siz
 // make_entry creates one pool entry's Batch object; offsets never change, so they are set once.
 static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
   size_t bytes = (size_t)r->max_batch * r->slot_size;
-  napi_value buf, batch, offsets, lengths, addrs, ports;
+  napi_value buf, batch, offsets, lengths, words, ports;
   void *mem;
   uint32_t *offs;
   if (napi_create_buffer(env, bytes, &mem, &buf) != napi_ok ||
       !make_array(env, napi_uint32_array, 4, r->max_batch, &offsets, (void **)&offs) ||
       !make_array(env, napi_uint32_array, 4, r->max_batch, &lengths, (void **)&e->lengths) ||
-      !make_array(env, napi_uint32_array, 4, r->max_batch, &addrs, (void **)&e->addrs) ||
+      !make_array(env, napi_uint32_array, 4, (size_t)r->max_batch * 4, &words, (void **)&e->addr_words) ||
       !make_array(env, napi_uint16_array, 2, r->max_batch, &ports, (void **)&e->ports) ||
       napi_create_object(env, &batch) != napi_ok)
     return false;
@@ -156,7 +156,7 @@ static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
   for (uint32_t i = 0; i < r->max_batch; i++) offs[i] = i * r->slot_size + r->headroom;
   return wn_set(env, batch, "buf", buf) && wn_set(env, batch, "count", wn_number(env, 0)) &&
          wn_set(env, batch, "offsets", offsets) && wn_set(env, batch, "lengths", lengths) &&
-         wn_set(env, batch, "addrs", addrs) && wn_set(env, batch, "ports", ports) &&
+         wn_set(env, batch, "addrWords", words) && wn_set(env, batch, "ports", ports) &&
          napi_create_reference(env, batch, 1, &e->batch) == napi_ok;
 }
 

@@ -29,7 +29,7 @@ typedef enum wn_mode { WN_MODE_THREAD = 1, WN_MODE_POLL = 2 } wn_mode;
 typedef struct wn_entry {
   uint8_t *mem;      // the batch Buffer's bytes: max_batch slots of slot_size
   uint32_t *lengths; // backing store of the batch's typed arrays
-  uint32_t *addrs;
+  uint32_t *addr_words; // 4 per packet: the source address, see wn_reader_fill
   uint16_t *ports;
   uint32_t count;
   bool busy;         // guarded by wn_reader.mu
@@ -78,7 +78,8 @@ typedef struct wn_reader {
   // recvmmsg scratch, used only by whichever side reads.
   struct mmsghdr *msgs;
   struct iovec *iov;
-  struct sockaddr_in *names;
+  // sockaddr_in6 holds a sockaddr_in too, so one table serves both socket families.
+  struct sockaddr_in6 *names;
 } wn_reader;
 
 // WN_ERROR_MARKER(r) is the tsfn payload that reports r->fatal_err instead of a batch.

@@ -3,6 +3,7 @@
 // helper, so it throws RangeError before any packet leaves); errors caused by the packets or the
 // network only drop packets, and the return value says how many went out.
 #include "common.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,48 +88,57 @@ static bool udp_drop_errno(int err) {
          err == ENETDOWN || err == EADDRNOTAVAIL;
 }
 
-static void fill_addr(struct sockaddr_in *sa, uint32_t addr, uint16_t port) {
-  memset(sa, 0, sizeof *sa);
-  sa->sin_family = AF_INET;
-  sa->sin_addr.s_addr = htonl(addr);
-  sa->sin_port = htons(port);
+// send_family is the socket's family, which decides how a destination is written (sockaddr.h).
+// A descriptor that is no socket fails here with the errno the send itself would have given.
+static bool send_family(napi_env env, int fd, const char *op, int *family) {
+  *family = wn_socket_family(fd);
+  if (*family == AF_INET || *family == AF_INET6) return true;
+  if (*family < 0) wn_throw_errno(env, errno, "%s fd %d", op, fd);
+  else wn_throw_errno(env, EAFNOSUPPORT, "%s fd %d", op, fd);
+  return false;
 }
 
 napi_value wn_udp_send_batch(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   int fd;
   batch_args b;
-  size_t n, n_addr, n_port;
-  uint32_t *addrs;
+  size_t n, n_words, n_port;
+  uint32_t *words;
   uint16_t *ports;
+  int family;
   if (!wn_args(env, info, 7, argv) || !wn_arg_fd(env, argv[0], "udpSendBatch", &fd) ||
       !read_batch(env, "udpSendBatch", argv + 1, 5, &n, &b) ||
-      !wn_arg_array(env, argv[4], "udpSendBatch: addrs", napi_uint32_array, (void **)&addrs,
-                    &n_addr) ||
+      !wn_arg_array(env, argv[4], "udpSendBatch: addrWords", napi_uint32_array, (void **)&words,
+                    &n_words) ||
       !wn_arg_array(env, argv[5], "udpSendBatch: ports", napi_uint16_array, (void **)&ports,
                     &n_port))
     return NULL;
-  if (n_addr < n) n = n_addr;
+  if (n_words / 4 < n) n = n_words / 4;
   if (n_port < n) n = n_port;
   if (b.count > n)
     return wn_throw_range(env, "udpSendBatch: count %u exceeds the arrays (%zu)", b.count, n);
+  if (!send_family(env, fd, "sendmmsg", &family)) return NULL;
 
   struct mmsghdr msgs[SEND_CHUNK];
   struct iovec iov[SEND_CHUNK];
-  struct sockaddr_in sa[SEND_CHUNK];
+  struct sockaddr_in6 sa[SEND_CHUNK];
   uint32_t sent = 0;
   for (uint32_t base = 0; base < b.count; base += SEND_CHUNK) {
-    uint32_t m = b.count - base < SEND_CHUNK ? b.count - base : SEND_CHUNK;
-    memset(msgs, 0, m * sizeof msgs[0]);
-    for (uint32_t j = 0; j < m; j++) {
-      uint32_t i = base + j;
-      fill_addr(&sa[j], addrs[i], ports[i]);
-      iov[j].iov_base = b.buf + b.offsets[i];
-      iov[j].iov_len = b.lengths[i];
-      msgs[j].msg_hdr.msg_name = &sa[j];
-      msgs[j].msg_hdr.msg_namelen = sizeof sa[j];
-      msgs[j].msg_hdr.msg_iov = &iov[j];
-      msgs[j].msg_hdr.msg_iovlen = 1;
+    uint32_t end = b.count - base < SEND_CHUNK ? b.count : base + SEND_CHUNK;
+    uint32_t m = 0;
+    // A destination the socket's family cannot reach (IPv6 on an AF_INET socket) is left out
+    // of the chunk: not sent, like a destination the kernel refuses.
+    for (uint32_t i = base; i < end; i++) {
+      socklen_t len = wn_name_from_words(family, words + 4 * (size_t)i, ports[i], &sa[m]);
+      if (len == 0) continue;
+      memset(&msgs[m], 0, sizeof msgs[m]);
+      iov[m].iov_base = b.buf + b.offsets[i];
+      iov[m].iov_len = b.lengths[i];
+      msgs[m].msg_hdr.msg_name = &sa[m];
+      msgs[m].msg_hdr.msg_namelen = len;
+      msgs[m].msg_hdr.msg_iov = &iov[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
+      m++;
     }
     uint32_t done = 0;
     while (done < m) {
@@ -155,24 +165,30 @@ napi_value wn_udp_send_batch(napi_env env, napi_callback_info info) {
 }
 
 napi_value wn_udp_send(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  int fd;
+  napi_value argv[7];
+  int fd, family;
   uint8_t *buf;
-  size_t buf_len;
-  uint32_t offset, length, addr, port;
-  if (!wn_args(env, info, 6, argv) || !wn_arg_fd(env, argv[0], "udpSend", &fd) ||
+  size_t buf_len, n_words;
+  uint32_t offset, length, *words, at, port;
+  if (!wn_args(env, info, 7, argv) || !wn_arg_fd(env, argv[0], "udpSend", &fd) ||
       !wn_arg_bytes(env, argv[1], "udpSend: buf", &buf, &buf_len) ||
       !wn_arg_u32(env, argv[2], "udpSend: offset", 0, UINT32_MAX, &offset) ||
       !wn_arg_u32(env, argv[3], "udpSend: length", 0, UINT32_MAX, &length) ||
-      !wn_arg_u32(env, argv[4], "udpSend: addr", 0, UINT32_MAX, &addr) ||
-      !wn_arg_u32(env, argv[5], "udpSend: port", 0, 65535, &port) ||
+      !wn_arg_array(env, argv[4], "udpSend: addrWords", napi_uint32_array, (void **)&words,
+                    &n_words) ||
+      !wn_arg_u32(env, argv[5], "udpSend: wordIndex", 0, UINT32_MAX, &at) ||
+      !wn_arg_u32(env, argv[6], "udpSend: port", 0, 65535, &port) ||
       !wn_check_span(env, "udpSend", 0, offset, length, buf_len))
     return NULL;
-  struct sockaddr_in sa;
-  fill_addr(&sa, addr, (uint16_t)port);
+  if ((uint64_t)at + 4 > n_words)
+    return wn_throw_range(env, "udpSend: wordIndex %u leaves no 4 words in addrWords (%zu)", at, n_words);
+  if (!send_family(env, fd, "sendto", &family)) return NULL;
+  struct sockaddr_in6 sa;
+  socklen_t salen = wn_name_from_words(family, words + at, (uint16_t)port, &sa);
+  if (salen == 0) return wn_bool(env, false);
   ssize_t r;
   do {
-    r = sendto(fd, buf + offset, length, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
+    r = sendto(fd, buf + offset, length, MSG_DONTWAIT, (struct sockaddr *)&sa, salen);
   } while (r < 0 && errno == EINTR);
   if (r >= 0) return wn_bool(env, true);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || udp_drop_errno(errno))

@@ -1,6 +1,6 @@
 // The standalone relay (startRelay) and its own sockets: one UDP socket, one TCP server. The
-// coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4
-// literal is the native batched socket (src-shared/lib/native/udp-socket.ts), where relayed packets are forwarded in
+// coordinator's embedded relay uses its own UDP port instead (udp-port.ts). UDP on an IPv4 or
+// IPv6 literal ("::" serves both) is the native batched socket (src-shared/lib/native/udp-socket.ts), where relayed packets are forwarded in
 // place, a batch at a time; a host name falls back to Node's dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -8,7 +8,7 @@ import type { Logger } from '../../src-shared/lib/log.js';
 import { parseHostPort } from '../../src-shared/lib/cli-args.js';
 import { Relay, type RelayOptions } from './server.js';
 import type { ReplyFn } from './sessions.js';
-import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';
+import { NativeUdp, canUseNative, ipOf, ipv4Of, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
 
 /** BatchedRelay is what the native socket needs of the relay. */
@@ -41,9 +41,11 @@ export async function openRelayUdp(
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
-      if (natKind(b.buf, off, len) === NatKind.relaySend)
-        relay.forwardInPlace(b.buf, off, len, b.addrs[i]!, b.ports[i]!, out);
-      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b.addrs[i]!), b.ports[i]!, reply);
+      // In-place forwarding is for IPv4 sources; an IPv6 one takes the ordinary path.
+      const v4 = ipv4Of(b, i);
+      if (v4 >= 0 && natKind(b.buf, off, len) === NatKind.relaySend)
+        relay.forwardInPlace(b.buf, off, len, v4, b.ports[i]!, out);
+      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b, i), b.ports[i]!, reply);
     }
   });
   return {

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 import type { Discovery, ReplyFn } from './discovery.js';
-import { NativeUdp, canUseNative, ipOf, type OutBatch } from '../../../src-shared/lib/native/udp-socket.js';
+import { NativeUdp, canUseNative, ipOf, ipv4Of, type OutBatch } from '../../../src-shared/lib/native/udp-socket.js';
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 
 /** UdpRelay is the part of the embedded relay (relay/src/index.ts) the socket feeds. */
@@ -52,8 +52,8 @@ export class UdpPort {
 
   /** open binds host:port (port 0 picks one; see .port). */
   static open(host: string, port: number, discovery: Discovery, relay: UdpRelay | null, log: Logger): Promise<UdpPort> {
-    // IPv4 (everything discovery and relays speak) goes through the native batched socket;
-    // an IPv6 listen address keeps Node's dgram.
+    // An address literal of either family goes through the native batched socket (IPv4
+    // datagrams on the in-place relay path); a host name keeps Node's dgram.
     if (canUseNative(host)) {
       try {
         const n = NativeUdp.open(host, port, log);
@@ -142,16 +142,17 @@ export class UdpPort {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
       const port = b.ports[i]!;
-      if (this.relay?.forwardInPlace && natKind(buf, off, len) === NatKind.relaySend) {
+      const v4 = ipv4Of(b, i);
+      if (v4 >= 0 && this.relay?.forwardInPlace && natKind(buf, off, len) === NatKind.relaySend) {
         this.counts.received++;
         try {
-          this.relay.forwardInPlace(buf, off, len, b.addrs[i]!, port, out);
+          this.relay.forwardInPlace(buf, off, len, v4, port, out);
         } catch (e) {
-          this.handlerFailed(e, ipOf(b.addrs[i]!), port);
+          this.handlerFailed(e, ipOf(b, i), port);
         }
         continue;
       }
-      this.onMessage(Buffer.from(buf.subarray(off, off + len)), ipOf(b.addrs[i]!), port);
+      this.onMessage(Buffer.from(buf.subarray(off, off + len)), ipOf(b, i), port);
     }
   }
 

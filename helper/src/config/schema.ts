@@ -1,5 +1,6 @@
 // The profile's typed form and its limits: docs/profile.md is the contract.
-import { formatCidr, formatEndpoint, type Cidr, type Endpoint } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpEndpoint, type IpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import type { DnsConfig } from './validate-policy.js';
@@ -22,7 +23,8 @@ export const PROFILE_LIMITS = {
 /** PROFILE_DEFAULTS are the values of optional keys that are absent. */
 export const PROFILE_DEFAULTS = {
   listenPort: 51820,
-  listenAddress: '0.0.0.0',
+  // Dual-stack: IPv4 and IPv6 peers on one socket (0.0.0.0 where the system has no IPv6).
+  listenAddress: '::',
   virtualNetwork: '100.64.0.0/10',
   adapterName: 'warren0',
   adapterMtu: 1420,
@@ -85,7 +87,8 @@ export interface PeerConfig {
    * the coordinator issued (the network map's). */
   identity: string;
   presharedKey: Buffer | null;
-  endpoint: Endpoint | null;
+  /** endpoint is a.b.c.d:port or [ipv6]:port in the file. */
+  endpoint: IpEndpoint | null;
   /** allowedIps are canonical prefixes (no host bits), in file order. */
   allowedIps: Cidr[];
   persistentKeepalive: number;
@@ -177,7 +180,7 @@ function peerToJson(peer: PeerConfig): PeerJson {
   const out: PeerJson = { PublicKey: formatKey(peer.publicKey), AllowedIPs: peer.allowedIps.map(formatCidr) };
   if (peer.name !== null) out.Name = peer.name;
   if (peer.presharedKey !== null) out.PresharedKey = formatKey(peer.presharedKey);
-  if (peer.endpoint !== null) out.Endpoint = formatEndpoint(peer.endpoint);
+  if (peer.endpoint !== null) out.Endpoint = formatIpEndpoint(peer.endpoint);
   out.PersistentKeepalive = peer.persistentKeepalive;
   if (peer.tags.length > 0) out.Tags = [...peer.tags];
   if (peer.dnsNames.length > 0) out.DnsNames = [...peer.dnsNames];

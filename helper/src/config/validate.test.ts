@@ -5,6 +5,7 @@ import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../sr
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from './validate.js';
+import { toProfileJson } from './schema.js';
 
 const OWN_PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 const OWN_PUBLIC = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
@@ -40,12 +41,12 @@ test('a good profile is normalised with defaults filled in', () => {
   assert.equal(formatKey(p.publicKey), OWN_PUBLIC);
   assert.match(p.identity, /^[0-9A-HJKMNP-TV-Z]{5}$/);
   assert.equal(p.listenPort, 51820);
-  assert.equal(p.listenAddress, '0.0.0.0');
+  assert.equal(p.listenAddress, '::', 'dual-stack by default');
   assert.equal(p.virtualAddress, '100.64.0.1');
   assert.deepEqual(p.virtualNetwork, { addr: 0x64400000, bits: 10 });
   assert.deepEqual(p.adapter, { name: 'warren0', mtu: 1420 });
   assert.equal(p.peers.length, 2);
-  assert.deepEqual(p.peers[0]!.endpoint, { ip: '192.0.2.2', port: 51820 });
+  assert.deepEqual(p.peers[0]!.endpoint, { addr: { family: 4, v4: 0xc0000202 }, port: 51820 });
   assert.deepEqual(p.peers[0]!.allowedIps, [parseCidr('100.64.0.2/32')]);
   assert.equal(p.peers[0]!.name, 'beta');
   assert.equal(p.peers[0]!.persistentKeepalive, 25);
@@ -54,6 +55,16 @@ test('a good profile is normalised with defaults filled in', () => {
   assert.equal(p.peers[1]!.presharedKey, null);
   assert.equal(p.peers[1]!.persistentKeepalive, 0);
   assert.deepEqual(p.reserved, {});
+});
+
+test('an IPv6 endpoint in brackets and an IPv6 ListenAddress are taken, and written back the same way', () => {
+  const j = good();
+  j.ListenAddress = '2001:db8::53';
+  peer(j, 0).Endpoint = '[2001:DB8:0:0::2]:51820';
+  const p = validateProfile(j, 'a.profile');
+  assert.equal(p.listenAddress, '2001:db8::53');
+  assert.deepEqual(p.peers[0]!.endpoint, { addr: { family: 6, w0: 0x20010db8, w1: 0, w2: 0, w3: 2 }, port: 51820 });
+  assert.equal(toProfileJson(p).Peers![0]!.Endpoint, '[2001:db8::2]:51820', 'in RFC 5952 form');
 });
 
 /** coordinator is a valid Coordinator section (keys are arbitrary 32-byte values). */
@@ -132,7 +143,13 @@ const badCases: BadCase[] = [
     name: 'ListenAddress',
     edit: (j) => (j.ListenAddress = 'localhost'),
     key: 'ListenAddress',
-    problem: /"localhost" is not an IPv4 address/,
+    problem: /"localhost" is not an IP address \(expected a\.b\.c\.d, an IPv6 address, or "::" for both\)/,
+  },
+  {
+    name: 'ListenAddress link-local',
+    edit: (j) => (j.ListenAddress = 'fe80::1'),
+    key: 'ListenAddress',
+    problem: /"fe80::1" is link-local/,
   },
   {
     name: 'missing VirtualAddress',
@@ -294,13 +311,25 @@ const badCases: BadCase[] = [
     name: 'Endpoint host name',
     edit: (j) => (peer(j, 0).Endpoint = 'beta.example:51820'),
     key: 'Peers[0].Endpoint',
-    problem: /not an IPv4 endpoint \(expected a\.b\.c\.d:port/,
+    problem: /not an endpoint \(expected a\.b\.c\.d:port or \[ipv6\]:port, port 1-65535\)/,
   },
   {
-    name: 'Endpoint IPv6',
-    edit: (j) => (peer(j, 0).Endpoint = '[2001:db8::1]:51820'),
+    name: 'Endpoint IPv6 without brackets',
+    edit: (j) => (peer(j, 0).Endpoint = '2001:db8::1:51820'),
     key: 'Peers[0].Endpoint',
-    problem: /IPv6 endpoints are not supported yet/,
+    problem: /not an endpoint .*; write an IPv6 address in brackets/,
+  },
+  {
+    name: 'Endpoint IPv6 link-local',
+    edit: (j) => (peer(j, 0).Endpoint = '[fe80::1]:51820'),
+    key: 'Peers[0].Endpoint',
+    problem: /link-local \(fe80::\/10\), which is not supported as an endpoint/,
+  },
+  {
+    name: 'Endpoint ::',
+    edit: (j) => (peer(j, 0).Endpoint = '[::]:51820'),
+    key: 'Peers[0].Endpoint',
+    problem: /not a destination a packet can be sent to/,
   },
   {
     name: 'Endpoint port 0',

@@ -7,12 +7,12 @@ import {
   cidrNetwork,
   formatCidr,
   parseCidr,
-  parseEndpoint,
   parseIPv4,
   prefixMask,
   type Cidr,
-  type Endpoint,
 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpEndpoint, type IpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { isLinkLocal, isUnspecified, parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { isZeroKey, KeyFormatError, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { dnsNamesField, policyFields, tagsField } from './validate-policy.js';
 import { exitNodeField } from './validate-exitnode.js';
@@ -56,7 +56,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
     else publicKey = publicKeyFromPrivate(privateKey);
   }
   const listenPort = intField(raw, 'ListenPort', '', is, 0, 65535) ?? PROFILE_DEFAULTS.listenPort;
-  const listenAddress = addressField(raw, 'ListenAddress', '', is) ?? PROFILE_DEFAULTS.listenAddress;
+  const listenAddress = listenAddressField(raw, is) ?? PROFILE_DEFAULTS.listenAddress;
   const virtualAddress = addressField(raw, 'VirtualAddress', '', is, true);
   const virtualNetwork = networkField(raw, is);
   const adapter = adapterField(raw, is);
@@ -162,6 +162,22 @@ function addressField(obj: Obj, key: string, parent: string, is: Issues, require
   if (s === undefined) return undefined;
   if (parseIPv4(s) === null) {
     is.add(childPath(parent, key), `${quote(s)} is not an IPv4 address (expected a.b.c.d)`);
+    return undefined;
+  }
+  return s;
+}
+
+/** listenAddressField reads ListenAddress: an IPv4 or IPv6 literal ("::" is dual-stack). */
+function listenAddressField(obj: Obj, is: Issues): string | undefined {
+  const s = stringField(obj, 'ListenAddress', '', is);
+  if (s === undefined) return undefined;
+  const a = parseIp(s);
+  if (a === null) {
+    is.add('ListenAddress', `${quote(s)} is not an IP address (expected a.b.c.d, an IPv6 address, or "::" for both)`);
+    return undefined;
+  }
+  if (a.family === 6 && isLinkLocal(a)) {
+    is.add('ListenAddress', `${quote(s)} is link-local, which needs an interface Warren does not take; use "::"`);
     return undefined;
   }
   return s;
@@ -283,17 +299,23 @@ function peerValue(p: unknown, path: string, zone: string, is: Issues): PeerConf
   };
 }
 
-function endpointField(p: Obj, parent: string, is: Issues): Endpoint | undefined {
+function endpointField(p: Obj, parent: string, is: Issues): IpEndpoint | undefined {
   const s = stringField(p, 'Endpoint', parent, is);
   if (s === undefined) return undefined;
   const path = childPath(parent, 'Endpoint');
-  const e = parseEndpoint(s);
+  const e = parseIpEndpoint(s);
   if (!e) {
-    const why = s.includes('[') || s.split(':').length > 2 ? '; IPv6 endpoints are not supported yet' : '';
-    is.add(path, `${quote(s)} is not an IPv4 endpoint (expected a.b.c.d:port, port 1-65535${why})`);
+    const why = !s.startsWith('[') && s.split(':').length > 2 ? '; write an IPv6 address in brackets' : '';
+    is.add(path, `${quote(s)} is not an endpoint (expected a.b.c.d:port or [ipv6]:port, port 1-65535${why})`);
     return undefined;
   }
-  if (e.ip === '0.0.0.0' || e.ip === '255.255.255.255') {
+  if (e.addr.family === 6 && isLinkLocal(e.addr)) {
+    // A link-local address means nothing without its interface (RFC 4007 §6), which the socket
+    // layer here does not carry.
+    is.add(path, `${quote(s)} is link-local (fe80::/10), which is not supported as an endpoint`);
+    return undefined;
+  }
+  if (isUnspecified(e.addr) || (e.addr.family === 4 && e.addr.v4 === 0xffffffff)) {
     is.add(path, `${quote(s)} is not a destination a packet can be sent to`);
     return undefined;
   }

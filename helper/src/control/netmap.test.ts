@@ -149,7 +149,7 @@ test('profileFromMap gives peers, policies, tags, zone, usable routes and the is
   assert.notEqual(identityFromPublicKey(peerPub), PEER_ID);
   assert.equal(p.peers.length, 1);
   assert.equal(p.peers[0]!.name, 'db');
-  assert.deepEqual(p.peers[0]!.endpoint, { ip: '192.0.2.2', port: 51820 });
+  assert.deepEqual(p.peers[0]!.endpoint, { addr: { family: 4, v4: 0xc0000202 }, port: 51820 });
   assert.deepEqual(p.peers[0]!.allowedIps, [{ addr: 0x64400002, bits: 32 }]);
   assert.deepEqual(p.tags, ['dev']);
   assert.equal(p.policies?.length, 1);

@@ -3,7 +3,8 @@
 // turns a map into the same Profile a static file gives, so the rest of the helper (device,
 // firewall, DNS, exit routes) has one input whatever the mode.
 import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
-import { parseCidr, parseEndpoint, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
@@ -97,7 +98,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     if (seen.has(p.publicKey) || p.virtualAddress === base.virtualAddress) continue; // never ourselves, never twice
     seen.add(p.publicKey);
     const publicKey = parseKey(p.publicKey);
-    const ep = p.endpoints[0] === undefined ? null : parseEndpoint(p.endpoints[0]);
+    const ep = p.endpoints[0] === undefined ? null : parseIpEndpoint(p.endpoints[0]);
     peers.push({
       name: p.name,
       publicKey,

@@ -2,7 +2,7 @@
 // are added, changed in place (sessions kept) or removed, then the policy is recompiled (which
 // re-checks every flow and rebuilds the DNS zone) and the exit-node routes follow. A reload
 // (SIGHUP, POST /v1/reload) and a new network map from the coordinator both come through here.
-import { endpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -16,7 +16,7 @@ export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
   return {
     publicKey: p.publicKey,
     presharedKey: p.presharedKey ?? undefined,
-    endpoint: p.endpoint ? endpointAddr(p.endpoint) : undefined,
+    endpoint: p.endpoint ?? undefined,
     allowedIps: p.allowedIps,
     persistentKeepalive: p.persistentKeepalive,
     name: p.name,
@@ -61,7 +61,7 @@ export function applyPeers(device: Device, prev: Profile, next: Profile): PeerCh
     }
     const psk = (x: PeerConfig): string => (x.presharedKey ? formatKey(x.presharedKey) : '');
     if (psk(old) !== psk(p) || JSON.stringify(shape(old)) !== JSON.stringify(shape(p))) {
-      device.updatePeer(devicePeerConfig(p), old.endpoint ? endpointAddr(old.endpoint) : undefined);
+      device.updatePeer(devicePeerConfig(p), old.endpoint ?? undefined);
       out.changed++;
     }
   }
@@ -70,7 +70,12 @@ export function applyPeers(device: Device, prev: Profile, next: Profile): PeerCh
 
 // shape is what of a peer the device cares about.
 function shape(p: PeerConfig): unknown {
-  return [p.name, p.allowedIps.map((c) => `${c.addr}/${c.bits}`), p.endpoint, p.persistentKeepalive];
+  return [
+    p.name,
+    p.allowedIps.map((c) => `${c.addr}/${c.bits}`),
+    p.endpoint ? formatIpEndpoint(p.endpoint) : null,
+    p.persistentKeepalive,
+  ];
 }
 
 /** ApplyContext is the running part of the helper a new profile is applied to. */

@@ -43,7 +43,7 @@ test('the steps start in order and stop in reverse, across every OS seam', async
     'split dns recover',
     'exit node recover',
     'router recover',
-    'udp bind 0.0.0.0:51820',
+    'udp bind [::]:51820',
     'tun open wtest0',
     'exit node on 10.9.0.0/24',
     'route add 10.8.0.0/24 dev wtest0',
@@ -178,7 +178,7 @@ test('a failing adapter undoes exactly the API socket and the UDP socket, and th
     assert.equal(e.message, 'adapter: cannot create adapter wtest0: permission denied (run the helper as root)');
     return true;
   });
-  assert.deepEqual(env.calls.slice(-3), ['udp bind 0.0.0.0:51820', 'tun open wtest0', 'udp close']);
+  assert.deepEqual(env.calls.slice(-3), ['udp bind [::]:51820', 'tun open wtest0', 'udp close']);
   assert.equal(env.binds[0]!.closed, true);
   assert.equal(existsSync(box.socketPath), false, 'the API socket is given back');
   assert.equal(existsSync(statePath(box.stateDir)), false, 'no state record was written');
@@ -264,7 +264,7 @@ test('crash recovery removes the adapter and routes a dead helper recorded befor
     'split dns recover',
     'exit node recover',
     'router recover',
-    'udp bind 0.0.0.0:51820',
+    'udp bind [::]:51820',
   ]);
   assert.equal(env.tun.exists('wold0'), false);
   assert.equal(env.router.recorded.size, 0);

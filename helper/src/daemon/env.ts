@@ -19,8 +19,9 @@ export interface DaemonEnv {
   router: Router;
   splitDns: SplitDnsDriver;
   exitNode: ExitNodeDriver;
-  /** openBind binds WireGuard's UDP socket on address:port (port 0 picks one). */
-  openBind(address: string, port: number): Bind;
+  /** openBind binds WireGuard's UDP socket on address:port (port 0 picks one); "::" is
+   * dual-stack, or 0.0.0.0 on a system without IPv6, which `warn` is told. */
+  openBind(address: string, port: number, warn: (msg: string) => void): Bind;
   /** startDnsServer serves the zone on the virtual address, port 53. */
   startDnsServer(opts: DnsServerOptions): Promise<DnsServer>;
   signals: SignalSource;

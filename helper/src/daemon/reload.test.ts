@@ -48,8 +48,8 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
   assert.equal(beta, betaBefore, 'beta is changed in place, its sessions kept');
   assert.ok(beta !== undefined);
   assert.deepEqual(
-    [beta.endpointAddr, beta.endpointPort],
-    [parseIPv4('192.0.2.9'), 4000],
+    beta.endpoint,
+    { addr: { family: 4, v4: parseIPv4('192.0.2.9') }, port: 4000 },
     'the configured endpoint moved',
   );
   assert.equal(device.routes.lookup(parseIPv4('10.1.2.3')!), beta);

@@ -1,10 +1,10 @@
 // buildStatus turns the running device into the Status snapshot of src-shared/status.ts.
 import type { Status, PeerStatus } from '../../../src-shared/wire/status.js';
 import type { Profile } from '../config/schema.js';
-import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
-import type { Device } from '../wireguard/device/device.js';
+import { formatPeer, type Device } from '../wireguard/device/device.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';
 import type { ExitRuntime } from './exit-runtime.js';
@@ -12,7 +12,7 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
 import type { ControlRuntime } from '../control/runtime.js';
 import type { NatRuntime } from '../nat/runtime.js';
-import { isVirtualEndpoint } from '../nat/path-bind.js';
+import { isVirtualWords } from '../nat/path-bind.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { withheldFullTunnelProblem } from '../control/netmap.js';
@@ -66,8 +66,7 @@ export function buildStatus(ctx: StatusContext): Status {
       name: p.name,
       publicKey: formatKey(p.noise.publicKey),
       // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
-      endpoint:
-        p.hasEndpoint && !isVirtualEndpoint(p.endpointAddr) ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
+      endpoint: p.hasEndpoint && !isVirtualWords(p.endpointWords, 0) ? formatPeer(p) : null,
       allowedIps: p.allowedIps.map((c) => formatCidr(c)),
       lastHandshake: p.noise.lastHandshakeAt,
       rxBytes: p.rxBytes,

@@ -124,11 +124,11 @@ function leftoverRecordStep({ socketPath, stateDir, log, state }: StepContext): 
 }
 
 // PathBind lets NAT traversal add relayed paths and its own messages on the same socket.
-function udpStep({ profile, env, state }: StepContext): Step {
+function udpStep({ profile, env, state, log }: StepContext): Step {
   return {
     name: 'UDP socket',
     start() {
-      const bind = new PathBind(env.openBind(profile.listenAddress, profile.listenPort));
+      const bind = new PathBind(env.openBind(profile.listenAddress, profile.listenPort, (m) => log.warn(m)));
       state.bind = bind;
       state.listenPort = bind.port;
       return () => bind.close();

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger, type Logger } from '../../../src-shared/lib/log.js';
@@ -51,8 +51,8 @@ export function fakeEnv(): FakeEnv {
     exitNode: new FakeExitNodes(calls),
     signals: new EventEmitter(),
     openBind(address, port) {
-      calls.push(`udp bind ${address}:${port}`);
-      const b = network.bind(parseIPv4(address)!, port);
+      calls.push(`udp bind ${address.includes(':') ? `[${address}]` : address}:${port}`);
+      const b = network.bind(parseIp(address)!, port);
       binds.push(b);
       return recorded(b, calls);
     },
@@ -71,8 +71,9 @@ function recorded(b: FakeBind, calls: string[]): Bind {
   return {
     port: b.port,
     startReader: (maxDatagram, onBatch) => b.startReader(maxDatagram, onBatch),
-    sendBatch: (buf, offsets, lengths, addrs, ports, count) => b.sendBatch(buf, offsets, lengths, addrs, ports, count),
-    send: (buf, offset, length, addr, port) => b.send(buf, offset, length, addr, port),
+    sendBatch: (buf, offsets, lengths, addrWords, ports, count) =>
+      b.sendBatch(buf, offsets, lengths, addrWords, ports, count),
+    send: (buf, offset, length, addrWords, at, port) => b.send(buf, offset, length, addrWords, at, port),
     setMark: (mark) => b.setMark(mark),
     close: () => {
       calls.push('udp close');

@@ -7,13 +7,21 @@ import { NatKind } from '../../../src-shared/wire/nat-wire.js';
 import { relayFrame } from '../../../src-shared/wire/nat-relay.js';
 import { FakeNetwork } from '../wireguard/device/fake-io.js';
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
-import { PathBind, isVirtualEndpoint } from './path-bind.js';
+import { PathBind, isVirtualEndpoint, isVirtualWords } from './path-bind.js';
+import { formatWords, wordsAreIPv4 } from '../../../src-shared/lib/ip/words.js';
+
+const V6_PEER = { family: 6, w0: 0x20010db8, w1: 0, w2: 0, w3: 0x99 } as const; // 2001:db8::99
+/** mapped returns IPv4 addresses as a batch's address words. */
+const mapped = (...v4: number[]): Uint32Array => Uint32Array.from(v4.flatMap((a) => [0, 0, 0xffff, a]));
 
 const RELAY = 0xcb007164; // 203.0.113.100
 const wg = (n: number): Buffer => Buffer.concat([Buffer.from([4, 0, 0, 0]), Buffer.alloc(28, n)]);
 
-function collect(bind: PathBind): { batches: Array<Array<{ data: Buffer; addr: number; port: number }>> } {
-  const out = { batches: [] as Array<Array<{ data: Buffer; addr: number; port: number }>> };
+type Seen = { data: Buffer; addr: number | string; port: number };
+
+/** collect records what reaches the device: an IPv4 source as its number, an IPv6 one as text. */
+function collect(bind: PathBind): { batches: Seen[][] } {
+  const out = { batches: [] as Seen[][] };
   bind.startReader(
     1500,
     (b: Batch) => {
@@ -21,7 +29,7 @@ function collect(bind: PathBind): { batches: Array<Array<{ data: Buffer; addr: n
       for (let i = 0; i < b.count; i++) {
         items.push({
           data: Buffer.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.lengths[i]!)),
-          addr: b.addrs[i]!,
+          addr: wordsAreIPv4(b.addrWords, 4 * i) ? b.addrWords[4 * i + 3]! : formatWords(b.addrWords, 4 * i),
           port: b.ports[i]!,
         });
       }
@@ -40,6 +48,13 @@ test('isVirtualEndpoint is exactly 0.0.0.0/8 without 0.0.0.0', () => {
   assert.equal(isVirtualEndpoint(0x00ffffff), true);
   assert.equal(isVirtualEndpoint(0x01000000), false);
   assert.equal(isVirtualEndpoint(0xc0000201), false);
+});
+
+test('isVirtualWords is a mapped 0.0.0.0/8 only, never an IPv6 address', () => {
+  assert.equal(isVirtualWords(mapped(1), 0), true);
+  assert.equal(isVirtualWords(mapped(0), 0), false);
+  assert.equal(isVirtualWords(Uint32Array.of(0, 0, 0, 1), 0), false, '::1 is not 0.0.0.1');
+  assert.equal(isVirtualWords(mapped(0xc0000201, 7), 4), true, 'at the index asked');
 });
 
 test('inbound: control messages are taken out, relayed WireGuard is unwrapped, unknown relay frames dropped', async () => {
@@ -67,12 +82,15 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
   send(relayFrame(NatKind.relayRecv, known, wg(4)), peerAddr, 3478); // not from the relay
   send(relayFrame(NatKind.relayRecv, known, Buffer.from([0x57, 0x52, 0x4e, NatKind.ping, 0])), RELAY, 3478);
   send(wg(5), peerAddr, 51820);
+  // NAT traversal is IPv4 only: an IPv6 source's NAT message is dropped, its WireGuard passes.
+  net.deliver(V6_PEER, 51820, 0x0a000001, 51820, Buffer.from([0x57, 0x52, 0x4e, NatKind.pong, 1, 2, 3]));
+  net.deliver(V6_PEER, 51820, 0x0a000001, 51820, wg(6));
   await settle();
   const got = seen.batches.flat();
   assert.deepEqual(
     got.map((g) => g.data[4]),
-    [1, 2, 5],
-    'WireGuard, unwrapped relayed WireGuard, WireGuard',
+    [1, 2, 5, 6],
+    'WireGuard, unwrapped relayed WireGuard, WireGuard, WireGuard from IPv6',
   );
   assert.deepEqual(
     got.map((g) => [g.addr, g.port]),
@@ -80,13 +98,14 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
       [peerAddr, 51820],
       [1, 9],
       [peerAddr, 51820],
+      ['2001:db8::99', 51820],
     ],
   );
   assert.deepEqual(controls, [
     { kind: NatKind.pong, addr: peerAddr, port: 51820 },
     { kind: NatKind.ping, addr: 1, port: 9 },
   ]);
-  assert.deepEqual(drops, ['relay-frame-refused', 'relay-frame-refused']);
+  assert.deepEqual(drops, ['relay-frame-refused', 'relay-frame-refused', 'nat-ipv6-source']);
 });
 
 test('outbound: virtual endpoints go to the relay, the rest leave together', async () => {
@@ -106,16 +125,18 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
       flushes++;
     },
   };
-  const buf = Buffer.concat([wg(1), wg(2), wg(3)]);
+  const buf = Buffer.concat([wg(1), wg(2), wg(3), wg(4)]);
+  const words = mapped(0x0a000002, 1, 0x0a000003, 0);
+  words.set([V6_PEER.w0, V6_PEER.w1, V6_PEER.w2, V6_PEER.w3], 12);
   const n = bind.sendBatch(
     buf,
-    Uint32Array.of(0, 32, 64),
-    Uint32Array.of(32, 32, 32),
-    Uint32Array.of(0x0a000002, 1, 0x0a000003),
-    Uint16Array.of(1, 7, 2),
-    3,
+    Uint32Array.of(0, 32, 64, 96),
+    Uint32Array.of(32, 32, 32, 32),
+    words,
+    Uint16Array.of(1, 7, 2, 4),
+    4,
   );
-  assert.equal(n, 3);
+  assert.equal(n, 4);
   assert.deepEqual(
     relayed.map((r) => [r.addr, r.port, r.data[4], r.deferred]),
     [[1, 7, 2, true]],
@@ -125,11 +146,12 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
   assert.deepEqual(
     net.sent.map((s) => [s.to, s.data[4]]),
     [
-      [`${0x0a000002}:1`, 1],
-      [`${0x0a000003}:2`, 3],
+      ['10.0.0.2:1', 1],
+      ['10.0.0.3:2', 3],
+      ['[2001:db8::99]:4', 4],
     ],
   );
-  assert.equal(bind.send(wg(9), 0, 32, 2, 5), true);
+  assert.equal(bind.send(wg(9), 0, 32, mapped(9, 2), 4, 5), true);
   assert.equal(relayed.length, 2);
   assert.equal(relayed[1]!.deferred, false, 'a single send (a handshake) is not held back');
 });

@@ -5,27 +5,51 @@
 // relay frames. Inbound, it takes Warren's own NAT messages (discovery, disco, relay control)
 // out of each batch before the device sees it, and unwraps relayed WireGuard packets in place
 // so they reach the device as if they came from the virtual endpoint.
+//
+// Addresses reach the device as four words (lib/ip/words.ts), IPv4 mapped. NAT traversal itself
+// (candidates, discovery, relays) is IPv4 for now: its messages from an IPv6 source are dropped
+// here ('nat-ipv6-source'), while WireGuard datagrams of either family pass untouched.
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 import { RELAY_HEADER_BYTES, parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
 import type { Bind } from '../wireguard/device/bind.js';
 import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import { wordsAreIPv4, writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
 
 /** isVirtualEndpoint tells a relayed path's address from a real one (0.0.0.0/8, not 0). */
 export function isVirtualEndpoint(addr: number): boolean {
   return addr !== 0 && addr >>> 24 === 0;
 }
 
+/** isVirtualWords is isVirtualEndpoint for the address at words[at] (a mapped 0.0.0.0/8). */
+export function isVirtualWords(words: Uint32Array, at: number): boolean {
+  return wordsAreIPv4(words, at) && isVirtualEndpoint(words[at + 3]!);
+}
+
+/** ipv4OfWords returns the IPv4 address at words[at], or -1 if it is IPv6. */
+export function ipv4OfWords(words: Uint32Array, at: number): number {
+  return wordsAreIPv4(words, at) ? words[at + 3]! : -1;
+}
+
+const sendScratch = new Uint32Array(4);
+
+/** sendIPv4 sends one datagram from `bind` to an IPv4 address (host order), for the NAT layer. */
+export function sendIPv4(bind: Bind, buf: Buffer, addr: number, port: number): boolean {
+  writeWordsIPv4(sendScratch, 0, addr);
+  return bind.send(buf, 0, buf.length, sendScratch, 0, port);
+}
+
 /** PathHooks is what PathBind asks the NAT layer. */
 export interface PathHooks {
   /** control gets a NAT message that is not relayed WireGuard (discovery, disco, relay control).
-   * from is where it came from: a real address, or a virtual endpoint for disco over a relay. */
+   * addr (IPv4, host order) is where it came from: a real address, or a virtual endpoint for
+   * disco over a relay. */
   control(msg: Buffer, addr: number, port: number): void;
   /** relayedSource maps a relay frame from addr:port with source id to the virtual endpoint
    * of that peer over that relay, or null if addr:port is not a relay we use or the id is no
    * peer of ours (the frame is then dropped). */
   relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
-  /** relaySend sends payload to a virtual endpoint's peer through its relay; a deferred one may
+  /** relaySend sends payload to a virtual endpoint's peer (addr in 0.0.0.0/8) through its relay; a deferred one may
    * wait in a queue until relayFlush. */
   relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
   /** relayFlush sends what deferred relaySends queued. */
@@ -50,13 +74,13 @@ export class PathBind implements Bind {
     count: 0,
     offsets: new Uint32Array(MAX_BATCH),
     lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH),
+    addrWords: new Uint32Array(MAX_BATCH * 4),
     ports: new Uint16Array(MAX_BATCH),
   };
   // Scratch arrays for the direct part of a batch that also holds relayed datagrams.
   private readonly offs = new Uint32Array(MAX_BATCH);
   private readonly lens = new Uint32Array(MAX_BATCH);
-  private readonly adrs = new Uint32Array(MAX_BATCH);
+  private readonly wrds = new Uint32Array(MAX_BATCH * 4);
   private readonly prts = new Uint16Array(MAX_BATCH);
 
   constructor(readonly inner: Bind) {}
@@ -100,15 +124,22 @@ export class PathBind implements Bind {
     const out = this.view;
     out.buf = buf;
     let j = 0;
+    const words = out.addrWords;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
-      let addr = b.addrs[i]!;
       let port = b.ports[i]!;
       let o = off;
       let l = len;
+      const at = 4 * j;
+      for (let k = 0; k < 4; k++) words[at + k] = b.addrWords[4 * i + k]!;
       const kind = natKind(buf, off, len);
       if (kind !== null) {
+        const addr = ipv4OfWords(words, at);
+        if (addr < 0) {
+          this.hooks.dropped('nat-ipv6-source');
+          continue;
+        }
         if (kind !== NatKind.relayRecv) {
           this.safeControl(buf, off, len, addr, port);
           continue;
@@ -121,17 +152,16 @@ export class PathBind implements Bind {
         }
         o = f.payloadOffset;
         l = f.payloadLength;
-        addr = v.addr;
+        writeWordsIPv4(words, at, v.addr);
         port = v.port;
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
-          this.safeControl(buf, o, l, addr, port);
+          this.safeControl(buf, o, l, v.addr, port);
           continue;
         }
       }
       out.offsets[j] = o;
       out.lengths[j] = l;
-      out.addrs[j] = addr;
       out.ports[j] = port;
       j++;
     }
@@ -151,35 +181,35 @@ export class PathBind implements Bind {
     buf: Buffer,
     offsets: Uint32Array,
     lengths: Uint32Array,
-    addrs: Uint32Array,
+    addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
   ): number {
     let virtual = 0;
-    for (let i = 0; i < count; i++) if (isVirtualEndpoint(addrs[i]!)) virtual++;
-    if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrs, ports, count);
+    for (let i = 0; i < count; i++) if (isVirtualWords(addrWords, 4 * i)) virtual++;
+    if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count);
     let sent = 0;
     let n = 0;
     for (let i = 0; i < count; i++) {
-      const a = addrs[i]!;
-      if (isVirtualEndpoint(a)) {
-        if (this.hooks.relaySend(a, ports[i]!, buf, offsets[i]!, lengths[i]!, true)) sent++;
+      if (isVirtualWords(addrWords, 4 * i)) {
+        if (this.hooks.relaySend(addrWords[4 * i + 3]!, ports[i]!, buf, offsets[i]!, lengths[i]!, true)) sent++;
         continue;
       }
       this.offs[n] = offsets[i]!;
       this.lens[n] = lengths[i]!;
-      this.adrs[n] = a;
+      for (let k = 0; k < 4; k++) this.wrds[4 * n + k] = addrWords[4 * i + k]!;
       this.prts[n] = ports[i]!;
       n++;
     }
     this.hooks.relayFlush();
-    if (n > 0) sent += this.inner.sendBatch(buf, this.offs, this.lens, this.adrs, this.prts, n);
+    if (n > 0) sent += this.inner.sendBatch(buf, this.offs, this.lens, this.wrds, this.prts, n);
     return sent;
   }
 
-  send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean {
-    if (isVirtualEndpoint(addr)) return this.hooks.relaySend(addr, port, buf, offset, length);
-    return this.inner.send(buf, offset, length, addr, port);
+  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean {
+    if (isVirtualWords(addrWords, wordIndex))
+      return this.hooks.relaySend(addrWords[wordIndex + 3]!, port, buf, offset, length);
+    return this.inner.send(buf, offset, length, addrWords, wordIndex, port);
   }
 
   setMark(mark: number): void {

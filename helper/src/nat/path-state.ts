@@ -4,7 +4,7 @@
 import type { PeerPath } from '../../../src-shared/wire/status.js';
 import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import { isVirtualEndpoint } from './path-bind.js';
+import { isVirtualEndpoint, isVirtualWords } from './path-bind.js';
 
 /** Timings (ms). Heartbeats keep a direct path's NAT mappings open and notice when it dies. */
 export const PATH_TIMING = {
@@ -84,11 +84,11 @@ export function peerPath(st: PeerState, relayName: (i: number) => string | null)
       candidates: st.candidates.size,
     };
   }
-  if (isVirtualEndpoint(ep.endpointAddr)) {
+  if (isVirtualWords(ep.endpointWords, 0)) {
     return {
       type: 'relay',
       endpoint: null,
-      relay: relayName(ep.endpointAddr - 1),
+      relay: relayName(ep.endpointWords[3]! - 1),
       rttMs: st.relayRtt,
       candidates: st.candidates.size,
     };

@@ -6,13 +6,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
-import { Device } from '../wireguard/device/device.js';
+import { Device, formatPeer } from '../wireguard/device/device.js';
 import { FakeNetwork, FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
-import { PathBind } from './path-bind.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
+import { PathBind, ipv4OfWords, sendIPv4 } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 
 const ip = ipv4;
+/** mapped is an IPv4 address as the words the device's roam takes. */
+const mapped = (v4: number): Uint32Array => Uint32Array.of(0, 0, 0xffff, v4);
+/** v4Of is a peer's IPv4 endpoint address (-1 for IPv6). */
+const v4Of = (p: DevicePeer): number => ipv4OfWords(p.endpointWords, 0);
 const silent = createLogger(0, { write: () => true });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 /** until waits for cond and fails the test if it does not come within ms. */
@@ -36,7 +41,7 @@ function setup() {
     const [eip, eport] = peerEndpoint.split(':') as [string, string];
     dev.addPeer({
       publicKey: other,
-      endpoint: { addr: ip(eip), port: Number(eport) },
+      endpoint: { addr: { family: 4, v4: ip(eip) }, port: Number(eport) },
       allowedIps: [{ addr: ip(peerVip), bits: 32 }],
       persistentKeepalive: 0,
       name: `peer${1 - i}`,
@@ -47,7 +52,7 @@ function setup() {
       privateKey: keys[i]!,
       publicKey: pubs[i]!,
       log: silent,
-      sendUdp: (buf, a, p) => bind.inner.send(buf, 0, buf.length, a, p),
+      sendUdp: (buf, a, p) => sendIPv4(bind.inner, buf, a, p),
       punch: async (id) => {
         punches.push(id);
       },
@@ -93,7 +98,7 @@ test('pings find the candidate that answers, the device follows it, and traffic 
     assert.equal(pa.candidates, 2);
     assert.equal(typeof pa.rttMs, 'number');
     const peer = a.dev.peersByKey.get(b.pub)!;
-    assert.equal(peer.endpointAddr, ip('192.0.2.2'), 'the device sends where the pong came from');
+    assert.equal(v4Of(peer), ip('192.0.2.2'), 'the device sends where the pong came from');
     a.tun.inject(icmpEcho('100.64.0.1', '100.64.0.2'));
     await until(() => b.tun.written.length > 0);
     assert.equal(b.tun.written.length, 1, 'the packet crossed the tunnel on the chosen path');
@@ -123,13 +128,13 @@ test('forged, misdirected and unknown disco messages change nothing', async () =
     a.paths.tick(Date.now());
     await until(() => net.sent.some((s) => natKind(s.data) === NatKind.pong));
     // Take a real ping, flip a MAC bit: no pong may answer it.
-    const ping = net.sent.find((s) => natKind(s.data) === NatKind.ping && s.to === `${ip('192.0.2.2')}:51820`)!.data;
+    const ping = net.sent.find((s) => natKind(s.data) === NatKind.ping && s.to === '192.0.2.2:51820')!.data;
     const forged = Buffer.from(ping);
     forged[forged.length - 1]! ^= 1;
     const before = net.sent.filter((s) => natKind(s.data) === NatKind.pong).length;
     b.paths.onDisco(forged, ip('192.0.2.1'), 51820);
     // A pong arriving from an address the ping was not sent to is ignored.
-    const pong = net.sent.find((s) => natKind(s.data) === NatKind.pong && s.to === `${ip('192.0.2.1')}:51820`)!.data;
+    const pong = net.sent.find((s) => natKind(s.data) === NatKind.pong && s.to === '192.0.2.1:51820')!.data;
     const fresh = setup();
     try {
       fresh.a.paths.onDisco(pong, ip('203.0.113.50'), 9999);
@@ -164,16 +169,18 @@ test('the roam guard keeps a working direct path; a dead one is noticed', async 
     b.paths.tick(Date.now());
     await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
     const peer = a.dev.peersByKey.get(b.pub)!;
-    a.dev.roam(peer, 1, 7); // a packet that came through relay 0 (virtual endpoint 0.0.0.1)
-    assert.equal(peer.endpointAddr, ip('192.0.2.2'), 'a direct path is not given up for a relayed packet');
-    a.dev.roam(peer, ip('192.0.2.99'), 5000);
-    assert.equal(peer.endpointAddr, ip('192.0.2.99'), 'ordinary roaming between real addresses still works');
+    a.dev.roam(peer, mapped(1), 0, 7); // a packet that came through relay 0 (virtual endpoint 0.0.0.1)
+    assert.equal(v4Of(peer), ip('192.0.2.2'), 'a direct path is not given up for a relayed packet');
+    a.dev.roam(peer, mapped(ip('192.0.2.99')), 0, 5000);
+    assert.equal(v4Of(peer), ip('192.0.2.99'), 'ordinary roaming between real addresses still works');
+    a.dev.roam(peer, Uint32Array.of(0x20010db8, 0, 0, 1), 0, 5000);
+    assert.equal(formatPeer(peer), '[2001:db8::1]:5000', 'and to an IPv6 address');
     // The peer stops answering: after the timeout the path is gone and probing speeds up.
     net.drop = () => true;
     a.paths.tick(Date.now() + PATH_TIMING.directTimeout + 1000);
     assert.equal(a.paths.pathOf(b.pub)?.type, 'none');
-    a.dev.roam(peer, 1, 7);
-    assert.equal(peer.endpointAddr, 1, 'without a direct path, a relayed packet moves the endpoint');
+    a.dev.roam(peer, mapped(1), 0, 7);
+    assert.equal(v4Of(peer), 1, 'without a direct path, a relayed packet moves the endpoint');
   } finally {
     stop();
   }
@@ -184,15 +191,15 @@ test('a punch from the coordinator makes us probe the peer at once, at most once
   try {
     const pingsTo = (to: string): number =>
       net.sent.filter((s) => natKind(s.data) === NatKind.ping && s.to === to).length;
-    const fresh = `${ip('203.0.113.9')}:4000`;
+    const fresh = '203.0.113.9:4000';
     a.paths.punched('BBBBB', ['203.0.113.9:4000', 'not an endpoint', '0.0.0.5:9']);
     assert.equal(pingsTo(fresh), 1, 'the punched address is pinged right away');
-    assert.equal(pingsTo(`${ip('192.0.2.2')}:51820`), 1, 'and the known ones too');
+    assert.equal(pingsTo('192.0.2.2:51820'), 1, 'and the known ones too');
     assert.equal(a.paths.pathOf(b.pub)?.candidates, 3, 'malformed and virtual addresses are not candidates');
     a.paths.punched('BBBBB', ['203.0.113.9:4000']);
     assert.equal(pingsTo(fresh), 1, 'a second punch within a second is ignored');
     a.paths.punched('ZZZZZ', ['203.0.113.10:4000']);
-    assert.equal(pingsTo(`${ip('203.0.113.10')}:4000`), 0, 'a punch for a system that is not our peer does nothing');
+    assert.equal(pingsTo('203.0.113.10:4000'), 0, 'a punch for a system that is not our peer does nothing');
     await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
   } finally {
     stop();

@@ -14,7 +14,7 @@ import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { discoAuthentic, discoKey, newTxid, openDisco, sealPing, sealPong } from './disco.js';
-import { isVirtualEndpoint } from './path-bind.js';
+import { ipv4OfWords, isVirtualEndpoint, isVirtualWords } from './path-bind.js';
 import {
   BETTER_FACTOR,
   candidateEndpoint,
@@ -61,7 +61,7 @@ export class PathManager {
 
   constructor(private readonly o: PathManagerOptions) {
     this.ownId = peerId(o.publicKey);
-    o.device.roamGuard = (peer, addr) => this.mayRoam(peer, addr);
+    o.device.roamGuard = (peer, words, at) => this.mayRoam(peer, words, at);
   }
 
   start(): void {
@@ -165,8 +165,8 @@ export class PathManager {
 
   // mayRoam keeps WireGuard's roaming from pulling a peer with a working direct path back onto
   // a relay just because the other side still sends through it for a moment.
-  private mayRoam(peer: DevicePeer, addr: number): boolean {
-    if (!isVirtualEndpoint(addr)) return true;
+  private mayRoam(peer: DevicePeer, words: Uint32Array, at: number): boolean {
+    if (!isVirtualWords(words, at)) return true;
     const st = this.byKey.get(peer.noise.publicKey.toString('base64'));
     return st === undefined || st.direct === null;
   }
@@ -250,7 +250,7 @@ export class PathManager {
         st.direct = c;
         this.o.log.info(
           `path to ${st.name} (${st.identity}): direct via ${c.text}, ${rtt} ms` +
-            (cur ? ` (was ${cur.text})` : isVirtualEndpoint(st.peer.endpointAddr) ? ' (was relayed)' : ''),
+            (cur ? ` (was ${cur.text})` : isVirtualWords(st.peer.endpointWords, 0) ? ' (was relayed)' : ''),
         );
         this.use(st, c.addr, c.port);
         this.o.changed();
@@ -286,7 +286,7 @@ export class PathManager {
 
   // use points the device peer at a path (a real endpoint or a virtual relayed one).
   private use(st: PeerState, addr: number, port: number): void {
-    st.peer.setEndpoint(addr, port);
+    st.peer.setEndpoint({ addr: { family: 4, v4: addr }, port });
   }
 
   // ---- the clock
@@ -325,7 +325,8 @@ export class PathManager {
       if (now - c.lastPing >= every) this.ping(st, c, now);
     }
     if (d !== null) {
-      if (st.peer.endpointAddr !== d.addr || st.peer.endpointPort !== d.port) this.use(st, d.addr, d.port);
+      if (ipv4OfWords(st.peer.endpointWords, 0) !== d.addr || st.peer.endpointPort !== d.port)
+        this.use(st, d.addr, d.port);
       return;
     }
     if (now - st.lastPunch >= PATH_TIMING.punchEvery && st.candidates.size > 0) {
@@ -338,7 +339,7 @@ export class PathManager {
     }
     const r = this.readyRelay();
     if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
-      const cur = st.peer.endpointAddr;
+      const cur = ipv4OfWords(st.peer.endpointWords, 0);
       if (cur !== r + 1 || st.peer.endpointPort !== st.vport) {
         this.o.log.info(
           `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`,

@@ -19,6 +19,7 @@ import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import { writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 
@@ -47,7 +48,7 @@ export interface RelayClientOptions {
     buf: Buffer,
     offsets: Uint32Array,
     lengths: Uint32Array,
-    addrs: Uint32Array,
+    addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
   ): number;
@@ -96,7 +97,7 @@ export class RelayClient {
     count: 0,
     offsets: new Uint32Array(MAX_BATCH),
     lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH),
+    addrWords: new Uint32Array(MAX_BATCH * 4),
     ports: new Uint16Array(MAX_BATCH),
   };
 
@@ -304,7 +305,7 @@ export class RelayClient {
       buf.copy(q.buf, at + RELAY_HEADER_BYTES, off, off + len);
       q.offsets[q.count] = at;
       q.lengths[q.count] = RELAY_HEADER_BYTES + len;
-      q.addrs[q.count] = this.udp!.addr;
+      writeWordsIPv4(q.addrWords, 4 * q.count, this.udp!.addr);
       q.ports[q.count] = this.udp!.port;
       q.count++;
       if (!deferred || q.count === MAX_BATCH) this.flush();
@@ -322,7 +323,7 @@ export class RelayClient {
   flush(): void {
     const q = this.queue;
     if (q.count === 0) return;
-    this.o.sendUdpBatch(q.buf, q.offsets, q.lengths, q.addrs, q.ports, q.count);
+    this.o.sendUdpBatch(q.buf, q.offsets, q.lengths, q.addrWords, q.ports, q.count);
     q.count = 0;
   }
 

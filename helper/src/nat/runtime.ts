@@ -8,7 +8,7 @@ import type { NatSummary, PeerPath } from '../../../src-shared/wire/status.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { DiscoveryClient } from './discovery-client.js';
-import type { PathBind } from './path-bind.js';
+import { sendIPv4, type PathBind } from './path-bind.js';
 import { PathManager } from './paths.js';
 import { RelayClient } from './relay-client.js';
 
@@ -44,7 +44,7 @@ export class NatRuntime {
 
   constructor(private readonly o: NatOptions) {
     const inner = o.bind.inner;
-    const sendUdp = (buf: Buffer, addr: number, port: number): boolean => inner.send(buf, 0, buf.length, addr, port);
+    const sendUdp = (buf: Buffer, addr: number, port: number): boolean => sendIPv4(inner, buf, addr, port);
     this.paths = new PathManager({
       device: o.device,
       privateKey: o.privateKey,
@@ -89,7 +89,7 @@ export class NatRuntime {
               machineSeed: this.o.machineSeed,
               coordinatorKey: this.o.coordinatorKey,
               key: () => this.o.discoveryKey(),
-              sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
+              sendUdp: (buf, addr, port) => sendIPv4(this.o.bind.inner, buf, addr, port),
               log: this.o.log,
               mapped: () => this.o.changed(),
             });
@@ -118,9 +118,9 @@ export class NatRuntime {
           machineSeed: this.o.machineSeed,
           log: this.o.log,
           changed: this.o.changed,
-          sendUdp: (buf, addr, port) => this.o.bind.inner.send(buf, 0, buf.length, addr, port),
-          sendUdpBatch: (buf, offsets, lengths, addrs, ports, count) =>
-            this.o.bind.inner.sendBatch(buf, offsets, lengths, addrs, ports, count),
+          sendUdp: (buf, addr, port) => sendIPv4(this.o.bind.inner, buf, addr, port),
+          sendUdpBatch: (buf, offsets, lengths, addrWords, ports, count) =>
+            this.o.bind.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count),
           token: (renew) => this.relayToken(info.name, renew),
           deliverTcp: (frame) => this.fromTcpRelay(index, frame),
         }),
@@ -185,7 +185,7 @@ export class NatRuntime {
       count: 1,
       offsets: Uint32Array.of(0),
       lengths: Uint32Array.of(payload.length),
-      addrs: Uint32Array.of(v.addr),
+      addrWords: Uint32Array.of(0, 0, 0xffff, v.addr),
       ports: Uint16Array.of(v.port),
     });
   }

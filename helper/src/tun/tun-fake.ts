@@ -6,10 +6,13 @@
 import type { TunAdapter, TunConfig, TunDriver } from './index.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 
-/** makeBatch lays packets out in slots the way the native readers do. */
+/** makeBatch lays packets out in slots the way the native readers do; a packet without an
+ * address (from the adapter) has all-zero address words. */
 export function makeBatch(
-  packets: Array<{ data: Buffer; addr: number; port: number }>,
+  packets: Array<{ data: Buffer; addr: IpAddress | null; port: number }>,
   slotSize: number,
   headroom: number,
 ): Batch {
@@ -19,7 +22,7 @@ export function makeBatch(
     count: packets.length,
     offsets: new Uint32Array(MAX_BATCH),
     lengths: new Uint32Array(MAX_BATCH),
-    addrs: new Uint32Array(MAX_BATCH),
+    addrWords: new Uint32Array(MAX_BATCH * 4),
     ports: new Uint16Array(MAX_BATCH),
   };
   packets.forEach((p, i) => {
@@ -27,7 +30,7 @@ export function makeBatch(
     p.data.copy(buf, off);
     b.offsets[i] = off;
     b.lengths[i] = p.data.length;
-    b.addrs[i] = p.addr;
+    if (p.addr !== null) writeWordsAddress(b.addrWords, 4 * i, p.addr);
     b.ports[i] = p.port;
   });
   return b;
@@ -68,7 +71,7 @@ export class FakeTun implements TunAdapter {
     if (!this.onBatch) throw new Error('FakeTun: reader not started');
     this.onBatch(
       makeBatch(
-        packets.map((data) => ({ data, addr: 0, port: 0 })),
+        packets.map((data) => ({ data, addr: null, port: 0 })),
         slotSizeFor(this.mtu),
         HEADROOM,
       ),

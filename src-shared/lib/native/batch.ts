@@ -39,12 +39,16 @@ export interface Batch {
   count: number;
   /** offsets[i] is where packet i starts: always i * slotSize + headroom. Read-only for
    * consumers: a reader fills this table once and reuses it for every batch (only lengths,
-   * addrs and ports are rewritten). */
+   * addrWords and ports are rewritten). */
   offsets: Uint32Array;
   /** lengths[i] is the length of packet i. */
   lengths: Uint32Array;
-  /** addrs[i] is the source IPv4 of datagram i, host order (a.b.c.d = a<<24|b<<16|c<<8|d); 0 for TUN. */
-  addrs: Uint32Array;
+  /**
+   * addrWords[4i .. 4i+3] is the source address of datagram i as four host-order words, w0 the
+   * most significant (src-shared/lib/ip/words.ts). An IPv4 source, on an AF_INET socket or a
+   * dual-stack one, is always IPv4-mapped: 0, 0, 0xffff, a<<24|b<<16|c<<8|d. All zeros for TUN.
+   */
+  addrWords: Uint32Array;
   /** ports[i] is the source UDP port of datagram i; 0 for TUN. */
   ports: Uint16Array;
 }

@@ -45,7 +45,8 @@ test('udpOpen binds an ephemeral port and refuses a port in use with EADDRINUSE'
 
 const badBinds: Array<[string, unknown, unknown, typeof TypeError | typeof RangeError]> = [
   ['a short address', '127.0.1', 0, TypeError],
-  ['an IPv6 address', '::1', 0, TypeError],
+  ['an IPv6 address with a zone', 'fe80::1%lo', 0, TypeError],
+  ['an IPv4-mapped text with junk', '::ffff:1.2.3.4x', 0, TypeError],
   ['a host name', 'localhost', 0, TypeError],
   ['port 65536', '127.0.0.1', 65536, RangeError],
   ['port -1', '127.0.0.1', -1, RangeError],

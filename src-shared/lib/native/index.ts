@@ -36,11 +36,34 @@ export function tunOpen(name: string): TunHandle {
 }
 
 /**
- * udpOpen binds a non-blocking IPv4 UDP socket on bindIp:port (port 0 picks a free one) with
- * 8 MiB socket buffers where the system allows, and without SO_REUSEADDR.
+ * udpOpen binds a non-blocking UDP socket on bindIp:port (port 0 picks a free one) with 8 MiB
+ * socket buffers where the system allows, and without SO_REUSEADDR. An IPv4 literal gives an
+ * AF_INET socket; an IPv6 literal an AF_INET6 one with IPV6_V6ONLY=1; "::" an AF_INET6 one with
+ * IPV6_V6ONLY=0, which receives and sends both families (IPv4 peers as ::ffff:a.b.c.d). A
+ * kernel without IPv6 throws EAFNOSUPPORT for an IPv6 bindIp (see udpOpenDualStack).
  */
 export function udpOpen(bindIp: string, port: number): UdpHandle {
   return loadAddon().udpOpen(bindIp, port);
+}
+
+let ipv6FallbackReported = false;
+
+/**
+ * udpOpenWithFallback is udpOpen, except that "::" on a kernel without IPv6 (socket() fails with
+ * EAFNOSUPPORT: ipv6.disable=1, or no IPv6 built in) opens 0.0.0.0 instead, which serves the
+ * IPv4 peers that are all such a system can reach. `warn` hears of it once per process.
+ */
+export function udpOpenWithFallback(bindIp: string, port: number, warn: (msg: string) => void): UdpHandle {
+  try {
+    return udpOpen(bindIp, port);
+  } catch (e) {
+    if (bindIp !== '::' || (e as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw e;
+    if (!ipv6FallbackReported) {
+      ipv6FallbackReported = true;
+      warn(`this system has no IPv6 (${(e as Error).message}): listening on UDP 0.0.0.0 only`);
+    }
+    return udpOpen('0.0.0.0', port);
+  }
 }
 
 /** setMark sets SO_MARK on a socket (0 clears it); the full tunnel's policy routing keys on it. */
@@ -93,34 +116,44 @@ export function tunWriteBatch(
 }
 
 /**
- * udpSendBatch sends datagram i < count (buf[offsets[i]], lengths[i] bytes) to
- * addrs[i]:ports[i] (host-order IPv4) with sendmmsg, and returns how many were sent. A full
+ * udpSendBatch sends datagram i < count (buf[offsets[i]], lengths[i] bytes) to the address at
+ * addrWords[4i .. 4i+3] (four host-order words, IPv4 mapped: see Batch.addrWords), port
+ * ports[i], with sendmmsg, and returns how many were sent. On an AF_INET socket a mapped
+ * address goes out as IPv4 and any other IPv6 address is not sent; on an AF_INET6 socket every
+ * address goes out as IPv6 (a mapped one reaches IPv4 only if the socket is dual-stack). A full
  * socket buffer (EAGAIN, ENOBUFS) drops the rest of the batch; a destination the kernel refuses
- * (unreachable, filtered, bad address) drops that datagram only. Other errors throw if nothing
- * was sent, otherwise the next call reports them.
+ * (unreachable, filtered, bad address, a link-local IPv6 address, which needs a scope id this
+ * form does not carry) drops that datagram only. Other errors throw if nothing was sent,
+ * otherwise the next call reports them.
  */
 export function udpSendBatch(
   fd: number,
   buf: Uint8Array,
   offsets: Uint32Array,
   lengths: Uint32Array,
-  addrs: Uint32Array,
+  addrWords: Uint32Array,
   ports: Uint16Array,
   count: number,
 ): number {
-  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrs, ports, count);
+  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrWords, ports, count);
 }
 
-/** udpSend sends one datagram (handshakes, cookies); false means it was dropped, as in udpSendBatch. */
+/**
+ * udpSend sends one datagram (handshakes, cookies) to the address at
+ * addrWords[wordIndex .. wordIndex+3], port `port`, with the rules of udpSendBatch; false means
+ * it was not sent. Taking the words where they already are (a peer's endpoint, a batch's
+ * source) keeps the call free of allocation.
+ */
 export function udpSend(
   fd: number,
   buf: Uint8Array,
   offset: number,
   length: number,
-  addr: number,
+  addrWords: Uint32Array,
+  wordIndex: number,
   port: number,
 ): boolean {
-  return loadAddon().udpSend(fd, buf, offset, length, addr, port);
+  return loadAddon().udpSend(fd, buf, offset, length, addrWords, wordIndex, port);
 }
 
 /**

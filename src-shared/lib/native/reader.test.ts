@@ -19,7 +19,7 @@ import {
   type ReaderOptions,
 } from './index.js';
 import { findAddon } from './load.js';
-import { copyBatch, LOOPBACK, MODES, sleep, waitFor } from './testing.js';
+import { copyBatch, LOOPBACK, MODES, sleep, waitFor, wordsOf } from './testing.js';
 
 /** flood queues n numbered 64-byte datagrams from a fresh socket to `port`. */
 function flood(port: number, n: number): void {
@@ -33,7 +33,7 @@ function flood(port: number, n: number): void {
       buf,
       offsets,
       new Uint32Array(n).fill(64),
-      new Uint32Array(n).fill(LOOPBACK),
+      wordsOf('127.0.0.1', n),
       new Uint16Array(n).fill(port),
       n,
     );
@@ -178,7 +178,7 @@ for (const mode of MODES) {
 const r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2, mode: '${mode}' }, (b) => {
   console.log('batch ' + b.count); r.stop(); n.closeFd(s.fd);
 });
-n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port);`,
+n.udpSend(s.fd, Buffer.from('x'), 0, 1, Uint32Array.of(0, 0, 0xffff, 0x7f000001), 0, s.port);`,
       5000,
     );
     assert.deepEqual(res, { exited: true, status: 0, out: 'batch 1\n' }, err);
@@ -193,7 +193,7 @@ n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port);`,
   test(`${mode}: process.exit() with a reader running exits cleanly`, async () => {
     const { err, ...res } = await runChild(
       `${start(mode)}
-setInterval(() => n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port), 1);
+setInterval(() => n.udpSend(s.fd, Buffer.from('x'), 0, 1, Uint32Array.of(0, 0, 0xffff, 0x7f000001), 0, s.port), 1);
 setTimeout(() => process.exit(7), 100);`,
       5000,
     );
@@ -216,7 +216,7 @@ setTimeout(() => process.exit(7), 100);`,
     if (got >= ${stopAfter}) { r.stop(); n.closeFd(s.fd); clearInterval(t); parentPort.postMessage('stopped'); }
     else if (got >= 20) parentPort.postMessage('busy');
   });
-  const t = setInterval(() => { for (let i = 0; i < 8; i++) n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port); }, 1);
+  const t = setInterval(() => { for (let i = 0; i < 8; i++) n.udpSend(s.fd, Buffer.from('x'), 0, 1, Uint32Array.of(0, 0, 0xffff, 0x7f000001), 0, s.port); }, 1);
 }`;
     const { err, ...res } = await runChild(
       `const { Worker } = await import('node:worker_threads');
@@ -240,7 +240,7 @@ console.log('ended with ' + code);`,
 let r;
 process.on('uncaughtException', (e) => { console.log('uncaught: ' + e.message); r.stop(); n.closeFd(s.fd); });
 r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2, mode: '${mode}' }, () => { throw new Error('boom'); });
-n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port);`,
+n.udpSend(s.fd, Buffer.from('x'), 0, 1, Uint32Array.of(0, 0, 0xffff, 0x7f000001), 0, s.port);`,
       5000,
     );
     const { err, ...rest } = res;
@@ -257,7 +257,7 @@ n.udpSend(s.fd, Buffer.from('x'), 0, 1, 0x7f000001, s.port);`,
       }),
     );
     try {
-      udpSend(rx.fd, Buffer.from('x'), 0, 1, LOOPBACK, rx.port);
+      udpSend(rx.fd, Buffer.from('x'), 0, 1, LOOPBACK, 0, rx.port);
       await waitFor(() => stores.length > 0, 5000, 'a batch');
       assert.deepEqual(stores, ['started here']);
     } finally {

@@ -1,6 +1,8 @@
 // Helpers for the native addon's tests: copying packets out of batches (which are reused once
 // onBatch returns) and waiting for a condition with a deadline.
 import type { Batch, ReaderMode } from './types.js';
+import { parseIp } from '../ip/addr.js';
+import { formatWords, writeWordsAddress } from '../ip/words.js';
 
 /** MODES are the reader modes that reader tests run under. */
 export const MODES: readonly ReaderMode[] = ['thread', 'poll'];
@@ -8,7 +10,10 @@ export const MODES: readonly ReaderMode[] = ['thread', 'poll'];
 /** Received is one packet copied out of a batch, with where it came from. */
 export interface Received {
   data: Buffer;
-  addr: number;
+  /** addr is the source as text: a.b.c.d for IPv4 (mapped in the batch), RFC 5952 for IPv6. */
+  addr: string;
+  /** words are the source's four words as the batch carried them. */
+  words: number[];
   port: number;
   offset: number;
 }
@@ -20,12 +25,22 @@ export function copyBatch(b: Batch): Received[] {
     const offset = b.offsets[i]!;
     out.push({
       data: Buffer.from(b.buf.subarray(offset, offset + b.lengths[i]!)),
-      addr: b.addrs[i]!,
+      addr: formatWords(b.addrWords, 4 * i),
+      words: Array.from(b.addrWords.subarray(4 * i, 4 * i + 4)),
       port: b.ports[i]!,
       offset,
     });
   }
   return out;
+}
+
+/** wordsOf returns `n` copies of the address `ip` (IPv4 mapped) as a batch's address words. */
+export function wordsOf(ip: string, n = 1): Uint32Array {
+  const a = parseIp(ip);
+  if (a === null) throw new Error(`wordsOf: ${ip} is not an address`);
+  const w = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) writeWordsAddress(w, 4 * i, a);
+  return w;
 }
 
 /** waitFor resolves once `cond` holds, polling every few milliseconds; it rejects after `ms`. */
@@ -42,5 +57,5 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** LOOPBACK is 127.0.0.1 as a host-order number. */
-export const LOOPBACK = 0x7f000001;
+/** LOOPBACK is 127.0.0.1 as address words (::ffff:127.0.0.1). */
+export const LOOPBACK = wordsOf('127.0.0.1');

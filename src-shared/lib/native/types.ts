@@ -88,6 +88,8 @@ export interface UdpHandle {
   fd: number;
   /** port is the bound port, the one the kernel picked when 0 was asked. */
   port: number;
+  /** family is the socket's: 4 (AF_INET) or 6 (AF_INET6, dual-stack when bound to "::"). */
+  family: 4 | 6;
 }
 
 /** PeerCredentials identify the process at the other end of a Unix socket. */
@@ -111,11 +113,19 @@ export interface NativeAddon {
     buf: Uint8Array,
     offsets: Uint32Array,
     lengths: Uint32Array,
-    addrs: Uint32Array,
+    addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
   ): number;
-  udpSend(fd: number, buf: Uint8Array, offset: number, length: number, addr: number, port: number): boolean;
+  udpSend(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    addrWords: Uint32Array,
+    wordIndex: number,
+    port: number,
+  ): boolean;
   aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void;
   aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean;
   aeadSealBatch(

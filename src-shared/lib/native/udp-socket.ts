@@ -1,10 +1,11 @@
-// NativeUdp: an IPv4 UDP socket read and written in batches by the helper's native addon
+// NativeUdp: a UDP socket (IPv4, IPv6, or both on "::") read and written in batches by the helper's native addon
 // (recvmmsg on a reader, sendmmsg out), for the relay, whose work is forwarding many small
 // datagrams. Node's dgram costs tens of microseconds per datagram in and out; here a whole
 // batch costs one call each way. The batch handler may queue replies that point into the
 // batch's own buffer (a relay frame rewritten in place), so they are sent before the buffer
 // goes back to the reader.
-import { formatIPv4, parseIPv4 } from '../ip/ipv4.js';
+import { parseIp } from '../ip/addr.js';
+import { formatWords, wordsAreIPv4, writeWordsAddress, writeWordsIPv4 } from '../ip/words.js';
 import type { Logger } from '../log.js';
 import * as native from './index.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from './batch.js';
@@ -18,27 +19,30 @@ export class OutBatch {
   count = 0;
   readonly offsets = new Uint32Array(MAX_BATCH);
   readonly lengths = new Uint32Array(MAX_BATCH);
-  readonly addrs = new Uint32Array(MAX_BATCH);
+  readonly addrWords = new Uint32Array(MAX_BATCH * 4);
   readonly ports = new Uint16Array(MAX_BATCH);
 
-  /** add queues buf[off, off+len) (the current batch's buffer) for addr:port. */
+  /** add queues buf[off, off+len) (the current batch's buffer) for addr:port, addr a host-order
+   * IPv4 address (the batched fast path is IPv4; other destinations use send). */
   add(off: number, len: number, addr: number, port: number): void {
     const n = this.count++;
     this.offsets[n] = off;
     this.lengths[n] = len;
-    this.addrs[n] = addr;
+    writeWordsIPv4(this.addrWords, 4 * n, addr);
     this.ports[n] = port;
   }
 }
 
-/** canUseNative says whether host can be served by NativeUdp (IPv4 literals only). */
+/** canUseNative says whether host can be served by NativeUdp: an IPv4 or IPv6 literal ("::"
+ * is dual-stack), not a name. */
 export function canUseNative(host: string): boolean {
-  return parseIPv4(host) !== null;
+  return parseIp(host) !== null;
 }
 
 export class NativeUdp {
   private reader: Reader | null = null;
   private readonly out = new OutBatch();
+  private readonly sendWords = new Uint32Array(4);
   private closed = false;
   /** sendErrors counts datagrams the kernel did not take. */
   sendErrors = 0;
@@ -49,7 +53,7 @@ export class NativeUdp {
     private readonly log: Logger,
   ) {}
 
-  /** open binds host:port (an IPv4 literal; port 0 picks one). */
+  /** open binds host:port (an IPv4 or IPv6 literal, "::" for both; port 0 picks one). */
   static open(host: string, port: number, log: Logger): NativeUdp {
     let h: { fd: number; port: number };
     try {
@@ -93,7 +97,7 @@ export class NativeUdp {
 
   private flush(out: OutBatch): void {
     try {
-      const sent = native.udpSendBatch(this.fd, out.buf, out.offsets, out.lengths, out.addrs, out.ports, out.count);
+      const sent = native.udpSendBatch(this.fd, out.buf, out.offsets, out.lengths, out.addrWords, out.ports, out.count);
       this.sendErrors += out.count - sent;
     } catch (e) {
       this.sendErrors += out.count;
@@ -102,12 +106,13 @@ export class NativeUdp {
     out.count = 0;
   }
 
-  /** send sends one datagram now (answers, refusals, discovery replies). */
+  /** send sends one datagram now (answers, refusals, discovery replies) to ip, either family. */
   send(buf: Uint8Array, ip: string, port: number): boolean {
-    const addr = parseIPv4(ip);
+    const addr = parseIp(ip);
     if (this.closed || addr === null) return false;
+    writeWordsAddress(this.sendWords, 0, addr);
     try {
-      const ok = native.udpSend(this.fd, buf, 0, buf.length, addr, port);
+      const ok = native.udpSend(this.fd, buf, 0, buf.length, this.sendWords, 0, port);
       if (!ok) this.sendErrors++;
       return ok;
     } catch {
@@ -125,5 +130,13 @@ export class NativeUdp {
   }
 }
 
-/** ipOf formats a batch's host-order source address. */
-export const ipOf = formatIPv4;
+/** ipOf formats the source of datagram i of a batch: a.b.c.d for IPv4 (mapped in the batch),
+ * the RFC 5952 form for IPv6, as Node's dgram names them. */
+export function ipOf(b: Batch, i: number): string {
+  return formatWords(b.addrWords, 4 * i);
+}
+
+/** ipv4Of returns the source of datagram i as a host-order IPv4 number, or -1 for IPv6. */
+export function ipv4Of(b: Batch, i: number): number {
+  return wordsAreIPv4(b.addrWords, 4 * i) ? b.addrWords[4 * i + 3]! : -1;
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { closeFd, startReader, udpOpen, udpSend, udpSendBatch, type Batch, type Reader } from './index.js';
-import { copyBatch, LOOPBACK, MODES, waitFor, type Received } from './testing.js';
+import { copyBatch, LOOPBACK, MODES, waitFor, wordsOf, type Received } from './testing.js';
 
 /** payload i is recognisable: its index, then a pattern, `size` bytes in all. */
 function payload(i: number, size: number): Buffer {
@@ -25,7 +25,7 @@ function pack(datagrams: Buffer[], port: number) {
     lengths[i] = d.length;
     d.copy(buf, offsets[i]);
   });
-  const addrs = new Uint32Array(datagrams.length).fill(LOOPBACK);
+  const addrs = wordsOf('127.0.0.1', datagrams.length);
   const ports = new Uint16Array(datagrams.length).fill(port);
   return { buf, offsets, lengths, addrs, ports };
 }
@@ -57,7 +57,7 @@ for (const mode of MODES)
       reader = startReader(rx.fd, 'udp', { maxBatch: 64, slotSize: 2048, headroom: 16, pool: 4, mode }, r.onBatch);
       const rest = (a: Uint32Array) => a.subarray(100);
       assert.equal(
-        udpSendBatch(tx.fd, p.buf, rest(p.offsets), rest(p.lengths), rest(p.addrs), p.ports.subarray(100), 100),
+        udpSendBatch(tx.fd, p.buf, rest(p.offsets), rest(p.lengths), p.addrs.subarray(400), p.ports.subarray(100), 100),
         100,
       );
       await waitFor(() => r.got.length >= 200, 5000, '200 datagrams');
@@ -65,7 +65,8 @@ for (const mode of MODES)
       assert.equal(r.got.length, 200);
       r.got.forEach((g, i) => {
         assert.deepEqual(g.data, sent[i], `datagram ${i}`);
-        assert.equal(g.addr, LOOPBACK);
+        assert.equal(g.addr, '127.0.0.1');
+        assert.deepEqual(g.words, [0, 0, 0xffff, 0x7f000001], 'an IPv4 source is written mapped');
         assert.equal(g.port, tx.port);
       });
       assert.ok(r.layoutOk(), 'offsets[i] == i * slotSize + headroom');
@@ -128,8 +129,8 @@ test('udpSend sends one datagram; a destination the kernel refuses returns false
   const s = await sink();
   try {
     const buf = Buffer.from('..handshake..');
-    assert.equal(udpSend(tx.fd, buf, 2, 9, LOOPBACK, s.port), true);
-    assert.equal(udpSend(tx.fd, buf, 0, 4, LOOPBACK, 0), false, 'port 0 is EINVAL: dropped, not thrown');
+    assert.equal(udpSend(tx.fd, buf, 2, 9, LOOPBACK, 0, s.port), true);
+    assert.equal(udpSend(tx.fd, buf, 0, 4, LOOPBACK, 0, 0), false, 'port 0 is EINVAL: dropped, not thrown');
     await waitFor(() => s.got.length === 1, 5000, 'the datagram');
     assert.deepEqual(s.got[0], { msg: Buffer.from('handshake'), port: tx.port, address: '127.0.0.1' });
   } finally {
@@ -178,8 +179,8 @@ test('UDP functions reject bad arguments with TypeError or RangeError', () => {
         RangeError,
       ],
       [
-        'addrs shorter than count',
-        () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs.subarray(1), p.ports, 2),
+        'addrWords shorter than 4 * count',
+        () => udpSendBatch(tx.fd, p.buf, p.offsets, p.lengths, p.addrs.subarray(4), p.ports, 2),
         RangeError,
       ],
       [
@@ -189,10 +190,10 @@ test('UDP functions reject bad arguments with TypeError or RangeError', () => {
         TypeError,
       ],
       ['negative fd', () => udpSendBatch(-1, p.buf, p.offsets, p.lengths, p.addrs, p.ports, 2), RangeError],
-      ['udpSend beyond the buffer', () => udpSend(tx.fd, p.buf, 2990, 11, LOOPBACK, 9), RangeError],
-      ['udpSend port 65536', () => udpSend(tx.fd, p.buf, 0, 1, LOOPBACK, 65536), RangeError],
-      ['udpSend address 2^32', () => udpSend(tx.fd, p.buf, 0, 1, 2 ** 32, 9), RangeError],
-      ['udpSend buf not bytes', () => udpSend(tx.fd, [1, 2] as unknown as Buffer, 0, 1, LOOPBACK, 9), TypeError],
+      ['udpSend beyond the buffer', () => udpSend(tx.fd, p.buf, 2990, 11, LOOPBACK, 0, 9), RangeError],
+      ['udpSend port 65536', () => udpSend(tx.fd, p.buf, 0, 1, LOOPBACK, 0, 65536), RangeError],
+      ['udpSend wordIndex leaving fewer than 4 words', () => udpSend(tx.fd, p.buf, 0, 1, LOOPBACK, 1, 9), RangeError],
+      ['udpSend buf not bytes', () => udpSend(tx.fd, [1, 2] as unknown as Buffer, 0, 1, LOOPBACK, 0, 9), TypeError],
     ];
     for (const [name, call, type] of cases) assert.throws(call, type, name);
   } finally {
@@ -204,7 +205,7 @@ test('a send on a closed descriptor throws with the errno name', () => {
   const tx = udpOpen('127.0.0.1', 0);
   closeFd(tx.fd);
   assert.throws(
-    () => udpSend(tx.fd, Buffer.alloc(1), 0, 1, LOOPBACK, 9),
+    () => udpSend(tx.fd, Buffer.alloc(1), 0, 1, LOOPBACK, 0, 9),
     (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message === `sendto fd ${tx.fd}: Bad file descriptor`,
   );
 });

@@ -1,33 +1,38 @@
 // Bind: the UDP socket WireGuard messages travel on. The native implementation receives with
 // recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch.
+// Addresses cross this interface as four words each (src-shared/lib/ip/words.ts), IPv4 mapped,
+// so that the device handles both families of the underlay without allocating.
 import * as native from '../../../../src-shared/lib/native/index.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
-import type { Reader } from '../../../../src-shared/lib/native/types.js';
+import type { Reader, UdpHandle } from '../../../../src-shared/lib/native/types.js';
 
-/** Bind is a bound UDP socket for IPv4 underlay traffic. */
+/** Bind is a bound UDP socket for underlay traffic of either family. */
 export interface Bind {
   readonly port: number;
   startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
-  /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to addrs[i]:ports[i]. */
+  /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to the address at
+   * addrWords[4i .. 4i+3], port ports[i]; returns how many were sent (native.udpSendBatch). */
   sendBatch(
     buf: Buffer,
     offsets: Uint32Array,
     lengths: Uint32Array,
-    addrs: Uint32Array,
+    addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
   ): number;
-  send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean;
+  /** send sends one datagram to the address at addrWords[wordIndex .. wordIndex+3]. */
+  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean;
   /** setMark marks every datagram this socket sends (SO_MARK; 0 clears), for full-tunnel routing. */
   setMark(mark: number): void;
   close(): void;
 }
 
-/** openNativeBind binds a UDP socket on ip:port (port 0 picks one). */
-export function openNativeBind(bindIp: string, port: number): Bind {
-  let sock: { fd: number; port: number };
+/** openNativeBind binds a UDP socket on ip:port (port 0 picks one). "::" is dual-stack, and
+ * falls back to 0.0.0.0 on a system without IPv6 (warn says so once). */
+export function openNativeBind(bindIp: string, port: number, warn: (msg: string) => void = () => {}): Bind {
+  let sock: UdpHandle;
   try {
-    sock = native.udpOpen(bindIp, port);
+    sock = native.udpOpenWithFallback(bindIp, port, warn);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
@@ -57,11 +62,11 @@ export function openNativeBind(bindIp: string, port: number): Bind {
         onBatch,
       );
     },
-    sendBatch(buf, offsets, lengths, addrs, ports, count) {
-      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrs, ports, count);
+    sendBatch(buf, offsets, lengths, addrWords, ports, count) {
+      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrWords, ports, count);
     },
-    send(buf, offset, length, addr, port) {
-      return native.udpSend(sock.fd, buf, offset, length, addr, port);
+    send(buf, offset, length, addrWords, wordIndex, port) {
+      return native.udpSend(sock.fd, buf, offset, length, addrWords, wordIndex, port);
     },
     setMark(mark) {
       native.setMark(sock.fd, mark);

@@ -4,90 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
-import { createLogger } from '../../../../src-shared/lib/log.js';
+import { generatePrivateKey } from '../../../../src-shared/lib/keys.js';
 import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
 import { REKEY_TIMEOUT } from '../noise/index.js';
 import { CookieChecker } from '../noise/cookie.js';
 import { Device } from './device.js';
-import { FakeNetwork, FakeTun, type FakeBind } from './fake-io.js';
-
-const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
-const silent = createLogger(0, { write: () => true });
-
-/** udpPacket builds an IPv4/UDP packet (checksums are not checked by the device). */
-function udpPacket(src: string, dst: string, payload: Buffer): Buffer {
-  const p = Buffer.alloc(28 + payload.length);
-  p[0] = 0x45;
-  p.writeUInt16BE(p.length, 2);
-  p[8] = 64;
-  p[9] = 17;
-  p.writeUInt32BE(ip(src), 12);
-  p.writeUInt32BE(ip(dst), 16);
-  p.writeUInt16BE(4000, 20);
-  p.writeUInt16BE(5000, 22);
-  p.writeUInt16BE(8 + payload.length, 24);
-  payload.copy(p, 28);
-  return p;
-}
-
-interface Node {
-  dev: Device;
-  tun: FakeTun;
-  bind: FakeBind;
-  pub: Buffer;
-}
-
-function pair(opts: { keepalive?: number } = {}) {
-  let now = 1_000_000;
-  const clock = (): number => now;
-  const net = new FakeNetwork();
-  const keys = [generatePrivateKey(), generatePrivateKey()];
-  const make = (i: number, addr: string): Node => {
-    const tun = new FakeTun(`fake${i}`, 1420);
-    const bind = net.bind(ip(addr), 51820);
-    const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent, clock });
-    return { dev, tun, bind, pub: publicKeyFromPrivate(keys[i]!) };
-  };
-  const a = make(0, '192.0.2.1');
-  const b = make(1, '192.0.2.2');
-  a.dev.addPeer({
-    publicKey: b.pub,
-    endpoint: { addr: ip('192.0.2.2'), port: 51820 },
-    allowedIps: [{ addr: ip('100.64.0.2'), bits: 32 }],
-    persistentKeepalive: opts.keepalive ?? 0,
-    name: 'b',
-  });
-  b.dev.addPeer({
-    publicKey: a.pub,
-    allowedIps: [{ addr: ip('100.64.0.1'), bits: 32 }],
-    persistentKeepalive: 0,
-    name: 'a',
-  });
-  a.dev.start();
-  b.dev.start();
-  const stop = (): void => {
-    a.dev.stop();
-    b.dev.stop();
-  };
-  return {
-    a,
-    b,
-    net,
-    stop,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
-
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
-
-/** until polls a condition (the fake network delivers on later event-loop turns). */
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await settle();
-}
+import { FakeNetwork, FakeTun } from './fake-io.js';
+import { endpointOf, ip, pair, silent, udpPacket, until } from './device-testing.js';
 
 test("the device's default timer clock is CLOCK_BOOTTIME, which counts suspend", () => {
   const net = new FakeNetwork();
@@ -118,7 +41,7 @@ test('handshake on first packet, then data both ways', async () => {
     assert.deepEqual(a.tun.written.at(-1), pong);
     const peerOfA = [...b.dev.peersByKey.values()][0]!;
     assert.ok(peerOfA.rxBytes > 0 && peerOfA.txBytes > 0);
-    assert.equal(peerOfA.endpointAddr, ip('192.0.2.1'), 'responder learned the endpoint from the handshake');
+    assert.equal(endpointOf(peerOfA), '192.0.2.1:51820', 'responder learned the endpoint from the handshake');
     assert.notEqual(peerOfA.noise.lastHandshakeAt, null);
   } finally {
     stop();
@@ -147,7 +70,7 @@ test('a replayed data message is dropped and counted', async () => {
   try {
     a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('once')));
     await until(() => b.tun.written.length === 1);
-    const data = net.sent.filter((s) => s.to === `${ip('192.0.2.2')}:51820` && s.data.readUInt32LE(0) === 4);
+    const data = net.sent.filter((s) => s.to === '192.0.2.2:51820' && s.data.readUInt32LE(0) === 4);
     assert.ok(data.length >= 1);
     for (const d of data) b.bind.enqueue(Buffer.from(d.data), ip('192.0.2.1'), 51820);
     await until(() => b.dev.drops.get('replayed-counter') === data.length);
@@ -167,7 +90,7 @@ test('roaming: the endpoint follows the latest authenticated packet', async () =
     a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('after')));
     await until(() => b.tun.written.length === 2);
     const peerOfA = [...b.dev.peersByKey.values()][0]!;
-    assert.equal(peerOfA.endpointAddr, ip('198.51.100.7'));
+    assert.equal(endpointOf(peerOfA), '198.51.100.7:51820');
     b.tun.inject(udpPacket('100.64.0.2', '100.64.0.1', Buffer.from('reply')));
     await until(() => a.tun.written.length > 0);
     assert.equal(a.tun.written.at(-1)!.subarray(28).toString(), 'reply');
@@ -179,7 +102,7 @@ test('roaming: the endpoint follows the latest authenticated packet', async () =
 test('a valid cookie reply from a new address leaves the endpoint alone; accepted handshake messages move it', async () => {
   const { a, b, net, stop, advance } = pair();
   try {
-    const toB = `${ip('192.0.2.2')}:51820`;
+    const toB = '192.0.2.2:51820';
     const initiationsToB = (): Buffer[] =>
       net.sent.filter((s) => s.to === toB && s.data.readUInt32LE(0) === 1).map((s) => s.data);
     net.drop = (to) => to === toB;
@@ -194,30 +117,26 @@ test('a valid cookie reply from a new address leaves the endpoint alone; accepte
     const peerB = [...a.dev.peersByKey.values()][0]!;
     await until(() => peerB.noise.cookies.hasCookie(a.dev.clock()));
     assert.ok(peerB.noise.cookies.hasCookie(a.dev.clock()), 'the forged reply was valid: a took its cookie');
-    assert.deepEqual(
-      [peerB.endpointAddr, peerB.endpointPort],
-      [ip('192.0.2.2'), 51820],
-      'the cookie reply moved nothing',
-    );
+    assert.equal(endpointOf(peerB), '192.0.2.2:51820', 'the cookie reply moved nothing');
 
     // A response that completes a's handshake, from b's new address, moves the endpoint there.
     net.drop = null;
     net.move(b.bind, ip('198.51.100.9'));
     b.bind.enqueue(Buffer.from(init), ip('192.0.2.1'), 51820);
     await until(() => b.tun.written.length === 1);
-    assert.deepEqual([peerB.endpointAddr, peerB.endpointPort], [ip('198.51.100.9'), 51820]);
+    assert.equal(endpointOf(peerB), '198.51.100.9:51820');
     assert.equal(b.tun.written[0]!.subarray(28).toString(), 'staged', 'the staged packet followed the new endpoint');
 
     // An initiation b accepts from a's new address moves b's endpoint for a; data messages are
     // lost so that only the handshake can have moved it.
     const peerA = [...b.dev.peersByKey.values()][0]!;
-    assert.equal(peerA.endpointAddr, ip('192.0.2.1'));
+    assert.equal(endpointOf(peerA), '192.0.2.1:51820');
     net.move(a.bind, ip('198.51.100.7'));
     net.drop = (_to, data) => data.readUInt32LE(0) === 4;
     advance(REKEY_TIMEOUT);
     a.dev.initiate(peerB, a.dev.clock());
-    await until(() => peerA.endpointAddr === ip('198.51.100.7'));
-    assert.deepEqual([peerA.endpointAddr, peerA.endpointPort], [ip('198.51.100.7'), 51820]);
+    await until(() => endpointOf(peerA) === '198.51.100.7:51820');
+    assert.equal(endpointOf(peerA), '198.51.100.7:51820');
   } finally {
     stop();
   }
@@ -258,7 +177,7 @@ test('setUp(false) drops traffic both ways and erases sessions; setUp(true) rest
     await until(() => a.dev.drops.get('disconnected') >= 2);
     assert.equal(a.dev.drops.get('disconnected'), 2, 'one packet each way was dropped as disconnected');
     assert.equal(
-      net.sent.filter((s) => s.data.readUInt32LE(0) === 4 && s.to === `${ip('192.0.2.2')}:51820`).length,
+      net.sent.filter((s) => s.data.readUInt32LE(0) === 4 && s.to === '192.0.2.2:51820').length,
       dataBefore,
       'nothing more was sent to b',
     );

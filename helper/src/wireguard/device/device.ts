@@ -3,7 +3,9 @@
 // place and sent in one sendmmsg per batch; datagrams from the UDP socket are authenticated,
 // checked against the sender's allowed IPs and written to the adapter in one batch.
 import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
-import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
+import { ipEndpointEquals, type IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
+import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
+import { formatWords, sourceRateKey, wordsAreIPv4 } from '../../../../src-shared/lib/ip/words.js';
 import type { TunAdapter } from '../../tun/index.js';
 import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
@@ -36,11 +38,11 @@ export interface PacketFilter {
   readonly reasons: readonly string[];
 }
 
-/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig),
- * with the endpoint as the numbers the socket uses (daemon/apply.ts devicePeerConfig converts). */
+/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig;
+ * daemon/apply.ts devicePeerConfig converts). */
 export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'allowedIps' | 'persistentKeepalive'> & {
   presharedKey?: Buffer;
-  endpoint?: { addr: number; port: number };
+  endpoint?: IpEndpoint;
   name?: string | null;
 };
 
@@ -71,8 +73,9 @@ export class Device {
   /** filter, when set, decides every packet after cryptokey routing (null: all pass). */
   filter: PacketFilter | null = null;
   /** roamGuard, when set, may keep an authenticated packet's source from becoming the peer's
-   * endpoint (NAT traversal keeps a working direct path when the peer still uses a relay). */
-  roamGuard: ((peer: DevicePeer, addr: number, port: number) => boolean) | null = null;
+   * endpoint (NAT traversal keeps a working direct path when the peer still uses a relay). The
+   * source is the address at words[at .. at+3] (lib/ip/words.ts), valid only during the call. */
+  roamGuard: ((peer: DevicePeer, words: Uint32Array, at: number, port: number) => boolean) | null = null;
   private nextIndex = 0;
   private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
@@ -89,7 +92,7 @@ export class Device {
     this.log = opts.log;
     this.core = new NoiseCore({
       privateKey: opts.privateKey,
-      admit: (from, proven, now) => this.limits.admit(from.ip, proven, this.handshakes.underLoad(now), now),
+      admit: (from, proven, now) => this.limits.admit(rateKeyOf(from.ip), proven, this.handshakes.underLoad(now), now),
     });
     if (this.log.enabled('debug')) {
       this.drops.onDrop = (reason, n) =>
@@ -99,7 +102,7 @@ export class Device {
     this.inbound = new InboundPath(this);
     const inbound = this.inbound;
     this.handshakes = new HandshakeQueue(
-      (buf, off, len, addr, port, now) => inbound.control(buf, off, len, addr, port, now),
+      (buf, off, len, words, at, port, now) => inbound.control(buf, off, len, words, at, port, now),
       this.drops,
       this.clock,
     );
@@ -123,7 +126,7 @@ export class Device {
     });
     const index = this.freeIndices.pop() ?? this.nextIndex++;
     const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps);
-    if (cfg.endpoint) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
+    if (cfg.endpoint) peer.setEndpoint(cfg.endpoint);
     for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
     this.peersByKey.set(key, peer);
     this.peerOfNoise.set(noise, peer);
@@ -138,7 +141,7 @@ export class Device {
    * but keeps the peer's replay protection (NoisePeer.setPresharedKey), and a new handshake
    * starts at once if packets wait or keepalive is on.
    */
-  updatePeer(cfg: DevicePeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
+  updatePeer(cfg: DevicePeerConfig, prevEndpoint?: IpEndpoint): DevicePeer {
     const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
     if (!peer) return this.addPeer(cfg);
     // Only the old allowed IPs are taken out: routes through an exit node also point at the
@@ -156,11 +159,8 @@ export class Device {
     peer.name = cfg.name ?? null;
     peer.noise.persistentKeepalive = cfg.persistentKeepalive;
     const moved =
-      cfg.endpoint !== undefined &&
-      (prevEndpoint === undefined ||
-        prevEndpoint.addr !== cfg.endpoint.addr ||
-        prevEndpoint.port !== cfg.endpoint.port);
-    if (cfg.endpoint && (moved || !peer.hasEndpoint)) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
+      cfg.endpoint !== undefined && (prevEndpoint === undefined || !ipEndpointEquals(prevEndpoint, cfg.endpoint));
+    if (cfg.endpoint && (moved || !peer.hasEndpoint)) peer.setEndpoint(cfg.endpoint);
     if (peer.noise.setPresharedKey(cfg.presharedKey ?? NO_PRESHARED_KEY)) {
       peer.noise.restart();
       if (this.up && (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0)) this.initiate(peer, this.clock());
@@ -241,11 +241,11 @@ export class Device {
   }
 
   /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),
-   * unless roamGuard says no. */
-  roam(peer: DevicePeer, addr: number, port: number): void {
-    if (this.roamGuard !== null && !this.roamGuard(peer, addr, port)) return;
-    if (peer.setEndpoint(addr, port))
-      this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatIPv4(addr)}:${port}`);
+   * the address at words[at .. at+3], of either family, unless roamGuard says no. */
+  roam(peer: DevicePeer, words: Uint32Array, at: number, port: number): void {
+    if (this.roamGuard !== null && !this.roamGuard(peer, words, at, port)) return;
+    if (peer.setEndpointWords(words, at, port))
+      this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatPeer(peer)}`);
   }
 
   /** initiate sends a handshake initiation to the peer if the core allows one now. */
@@ -258,7 +258,8 @@ export class Device {
   /** sendControl sends a handshake or cookie message to the peer's endpoint. */
   sendControl(peer: DevicePeer, msg: Buffer): void {
     if (!peer.hasEndpoint) return;
-    if (!this.bind.send(msg, 0, msg.length, peer.endpointAddr, peer.endpointPort)) this.drops.add('udp-send-failed');
+    if (!this.bind.send(msg, 0, msg.length, peer.endpointWords, 0, peer.endpointPort))
+      this.drops.add('udp-send-failed');
     else peer.txBytes += msg.length;
   }
 
@@ -310,7 +311,16 @@ export class Device {
   }
 }
 
-/** formatPeer names a peer by its endpoint for logs. */
+/** formatPeer names a peer by its endpoint for logs: a.b.c.d:port or [v6]:port. */
 export function formatPeer(peer: DevicePeer): string {
-  return peer.hasEndpoint ? `${formatIPv4(peer.endpointAddr)}:${peer.endpointPort}` : 'peer without endpoint';
+  if (!peer.hasEndpoint) return 'peer without endpoint';
+  const a = formatWords(peer.endpointWords, 0);
+  return wordsAreIPv4(peer.endpointWords, 0) ? `${a}:${peer.endpointPort}` : `[${a}]:${peer.endpointPort}`;
+}
+
+/** rateKeyOf is the handshake limits' key for a source the core names by its text (an IPv4
+ * address, or an IPv6 /64: handshake-limits.ts). */
+function rateKeyOf(ip: string): string {
+  const a = parseIp(ip);
+  return a === null ? ip : sourceRateKey(a);
 }

@@ -5,48 +5,65 @@ import type { Bind } from './bind.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
+import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
+import { formatIpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
+import { readWordsAddress } from '../../../../src-shared/lib/ip/words.js';
 
 export { FakeTun } from '../../tun/tun-fake.js';
+
+/** FakeAddress is an address on the fake network: an IpAddress, or an IPv4 host-order number. */
+export type FakeAddress = IpAddress | number;
+
+function asIp(a: FakeAddress): IpAddress {
+  return typeof a === 'number' ? { family: 4, v4: a } : a;
+}
+
+/** endpointText keys the fake network: a.b.c.d:port or [v6]:port (what tests compare with). */
+function endpointText(addr: IpAddress, port: number): string {
+  return formatIpEndpoint({ addr, port });
+}
 
 /** FakeNetwork connects FakeBinds by address:port and delivers datagrams asynchronously. */
 export class FakeNetwork {
   private readonly binds = new Map<string, FakeBind>();
-  /** sent records every datagram, so tests can replay or tamper with them. */
+  /** sent records every datagram, so tests can replay or tamper with them; from and to are
+   * a.b.c.d:port or [v6]:port. */
   readonly sent: Array<{ from: string; to: string; data: Buffer }> = [];
   /** drop, when set, silently loses matching datagrams (a partition). */
   drop: ((to: string, data: Buffer) => boolean) | null = null;
 
-  bind(addr: number, port: number): FakeBind {
-    const b = new FakeBind(this, addr, port);
-    this.binds.set(`${addr}:${port}`, b);
+  bind(addr: FakeAddress, port: number): FakeBind {
+    const b = new FakeBind(this, asIp(addr), port);
+    this.binds.set(endpointText(b.addr, port), b);
     return b;
   }
 
-  /** move re-addresses a bind (roaming: the host got a new underlay address). */
-  move(b: FakeBind, addr: number): void {
-    this.binds.delete(`${b.addr}:${b.port}`);
-    b.addr = addr;
-    this.binds.set(`${b.addr}:${b.port}`, b);
+  /** move re-addresses a bind (roaming: the host got a new underlay address, of either family). */
+  move(b: FakeBind, addr: FakeAddress): void {
+    this.binds.delete(endpointText(b.addr, b.port));
+    b.addr = asIp(addr);
+    this.binds.set(endpointText(b.addr, b.port), b);
   }
 
-  deliver(fromAddr: number, fromPort: number, addr: number, port: number, data: Buffer): void {
-    const to = `${addr}:${port}`;
-    this.sent.push({ from: `${fromAddr}:${fromPort}`, to, data });
+  deliver(fromAddr: FakeAddress, fromPort: number, addr: FakeAddress, port: number, data: Buffer): void {
+    const from = asIp(fromAddr);
+    const to = endpointText(asIp(addr), port);
+    this.sent.push({ from: endpointText(from, fromPort), to, data });
     if (this.drop?.(to, data)) return;
-    this.binds.get(to)?.enqueue(data, fromAddr, fromPort);
+    this.binds.get(to)?.enqueue(data, from, fromPort);
   }
 }
 
-/** FakeBind is one UDP socket on the fake network. */
+/** FakeBind is one UDP socket on the fake network (dual-stack: it reaches both families). */
 export class FakeBind implements Bind {
   private onBatch: ((b: Batch) => void) | null = null;
-  private queue: Array<{ data: Buffer; addr: number; port: number }> = [];
+  private queue: Array<{ data: Buffer; addr: IpAddress; port: number }> = [];
   private scheduled = false;
   private slotSize = 2048;
 
   constructor(
     private readonly net: FakeNetwork,
-    public addr: number,
+    public addr: IpAddress,
     readonly port: number,
   ) {}
 
@@ -58,8 +75,8 @@ export class FakeBind implements Bind {
     });
   }
 
-  enqueue(data: Buffer, addr: number, port: number): void {
-    this.queue.push({ data, addr, port });
+  enqueue(data: Buffer, addr: FakeAddress, port: number): void {
+    this.queue.push({ data, addr: asIp(addr), port });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -74,12 +91,12 @@ export class FakeBind implements Bind {
     buf: Buffer,
     offsets: Uint32Array,
     lengths: Uint32Array,
-    addrs: Uint32Array,
+    addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
   ): number {
     for (let i = 0; i < count; i++) {
-      this.send(buf, offsets[i]!, lengths[i]!, addrs[i]!, ports[i]!);
+      this.send(buf, offsets[i]!, lengths[i]!, addrWords, 4 * i, ports[i]!);
     }
     return count;
   }
@@ -91,8 +108,9 @@ export class FakeBind implements Bind {
     this.mark = mark;
   }
 
-  send(buf: Buffer, offset: number, length: number, addr: number, port: number): boolean {
-    this.net.deliver(this.addr, this.port, addr, port, Buffer.from(buf.subarray(offset, offset + length)));
+  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean {
+    const to = readWordsAddress(addrWords, wordIndex);
+    this.net.deliver(this.addr, this.port, to, port, Buffer.from(buf.subarray(offset, offset + length)));
     return true;
   }
 

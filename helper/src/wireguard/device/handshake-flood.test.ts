@@ -41,7 +41,7 @@ function pair(): { a: Side; b: Side; net: FakeNetwork; stop: () => void } {
   const b = make('192.0.2.2');
   a.dev.addPeer({
     publicKey: b.pub,
-    endpoint: { addr: ipv4('192.0.2.2'), port: 51820 },
+    endpoint: { addr: { family: 4, v4: ipv4('192.0.2.2') }, port: 51820 },
     allowedIps: [{ addr: ipv4('100.64.0.2'), bits: 32 }],
     persistentKeepalive: 0,
   });

@@ -2,9 +2,10 @@
 // reply instead (WireGuard whitepaper §5.3, §5.4.7). The protocol core asks after mac1 passed
 // and before any DH (NoiseCore's admit hook), so everything here is a table lookup.
 //
-// Every source address has its own token buckets (wireguard-go's figures: 20 a second, 5 at
-// once), kept apart by whether the message proves its address with a valid mac2. A cookie only
-// reaches the true owner of an address, so proven messages have a bucket a sender spoofing that
+// Every source has its own token buckets (wireguard-go's figures: 20 a second, 5 at once), kept
+// apart by whether the message proves its address with a valid mac2. A source is an IPv4
+// address or an IPv6 /64, since one host may use any address of its /64 (lib/ip/words.ts
+// sourceRateKey; the kernel's WireGuard rate limiter does the same). A cookie only reaches the true owner of an address, so proven messages have a bucket a sender spoofing that
 // address cannot drain; otherwise a few spoofed packets a second would lock a peer out.
 //   - Proven: processed within its source's share, else dropped.
 //   - Unproven, not under load: processed within its source's share. Past it the source must
@@ -42,7 +43,7 @@ export class HandshakeLimits {
   private readonly cookies = new RateLimiter(COOKIES_PER_SECOND_PER_SOURCE, COOKIE_BURST_PER_SOURCE, MAX_SOURCES);
   private readonly allCookies = new RateLimiter(COOKIES_PER_SECOND, COOKIES_PER_SECOND, 1);
 
-  /** admit decides for a message with a valid mac1 from source (its address). */
+  /** admit decides for a message with a valid mac1 from source (its sourceRateKey). */
   admit(source: string, proven: boolean, underLoad: boolean, now: number): 'process' | 'cookie' | DropReason {
     if (proven) return this.proven.allow(source, now) ? 'process' : 'handshake-rate-limited';
     if (!underLoad && this.unproven.allow(source, now)) return 'process';

@@ -3,7 +3,7 @@
 // to three X25519 operations (about 0.1 ms each on this JavaScript stack), which anyone who
 // knows our public key can ask for, so handled inline a flood of them would hold up every data
 // packet behind it. The receive path only checks the type and size and copies the message into
-// a fixed set of slots. The slots are shared fairly between source networks (IPv4 /24): each
+// a fixed set of slots. The slots are shared fairly between source networks (IPv4 /24, IPv6 /64): each
 // network waits in its own FIFO, the drain takes one message from each in turn, and when every
 // slot is taken a newcomer from a network holding at least two fewer than the fullest one takes
 // that one's oldest message's place (counted as dropped). Otherwise a flood from many addresses
@@ -14,6 +14,7 @@
 // time overall, so a flood cannot take more than that from the data path however it is built.
 // How full the queue is tells the protocol when it is under load (§5.3), as in wireguard-go.
 import type { DropCounters } from './counters.js';
+import { copyWords, sourceNetworkKey } from '../../../../src-shared/lib/ip/words.js';
 
 /** HANDSHAKE_QUEUE_SIZE bounds the messages waiting (wireguard-go's QueueHandshakeSize). */
 export const HANDSHAKE_QUEUE_SIZE = 1024;
@@ -39,16 +40,23 @@ export const CREDIT_MAX_MS = 20;
 const MESSAGE_SIZES: readonly number[] = [0, 148, 92, 64];
 const SLOT = 148;
 
-/** HandshakeRunner handles one message; buf may be reused once it returns. */
-export type HandshakeRunner = (buf: Buffer, off: number, len: number, addr: number, port: number, now: number) => void;
+/** HandshakeRunner handles one message from the address at words[at .. at+3] (lib/ip/words.ts);
+ * buf and words may be reused once it returns. */
+export type HandshakeRunner = (
+  buf: Buffer,
+  off: number,
+  len: number,
+  words: Uint32Array,
+  at: number,
+  port: number,
+  now: number,
+) => void;
 
-/** sourceKey groups a source address by network: an IPv4 /24, the unit an attacker with many
- * addresses usually holds, and the one the relay's limits use too. */
-const sourceKey = (addr: number): number => addr >>> 8;
-
-/** Network is one source network's FIFO of slots, linked into the drain's round. */
+/** Network is one source network's FIFO of slots, linked into the drain's round. Networks are
+ * keyed by sourceNetworkKey: an IPv4 /24 or an IPv6 /64, the unit an attacker with many
+ * addresses usually holds (the relay's limits use the /24 too). */
 interface Network {
-  key: number;
+  key: number | string;
   head: number;
   tail: number;
   count: number;
@@ -60,13 +68,13 @@ interface Network {
 export class HandshakeQueue {
   private readonly slots = Buffer.alloc(HANDSHAKE_QUEUE_SIZE * SLOT);
   private readonly lengths = new Uint8Array(HANDSHAKE_QUEUE_SIZE);
-  private readonly addrs = new Uint32Array(HANDSHAKE_QUEUE_SIZE);
+  private readonly words = new Uint32Array(HANDSHAKE_QUEUE_SIZE * 4);
   private readonly ports = new Uint16Array(HANDSHAKE_QUEUE_SIZE);
   /** after[i] is the slot queued after slot i by the same network, or -1. */
   private readonly after = new Int32Array(HANDSHAKE_QUEUE_SIZE);
   private readonly free = new Int32Array(HANDSHAKE_QUEUE_SIZE);
   private freeCount = HANDSHAKE_QUEUE_SIZE;
-  private readonly networks = new Map<number, Network>();
+  private readonly networks = new Map<number | string, Network>();
   /** turn is the network the drain serves next (the round is circular), null when empty. */
   private turn: Network | null = null;
   /** fullest is a network holding the most messages, or close to it: kept on push, found again
@@ -94,18 +102,19 @@ export class HandshakeQueue {
   }
 
   /**
-   * push copies message type 1, 2 or 3 at buf[off, off+len) from addr:port into a slot and
+   * push copies message type 1, 2 or 3 at buf[off, off+len) from the address at words[at] and
+   * port into a slot and
    * schedules the drain. A message of the wrong size is dropped as 'bad-length' (the protocol
    * would refuse it too). When every slot is taken, the newcomer takes the place of the fullest
    * network's oldest message if its own network holds at least two fewer, else it is dropped;
    * either way one message is counted as 'handshake-queue-full'.
    */
-  push(type: number, buf: Buffer, off: number, len: number, addr: number, port: number): void {
+  push(type: number, buf: Buffer, off: number, len: number, words: Uint32Array, at: number, port: number): void {
     if (len !== MESSAGE_SIZES[type]) {
       this.drops.add('bad-length');
       return;
     }
-    const key = sourceKey(addr);
+    const key = sourceNetworkKey(words, at);
     if (this.count === HANDSHAKE_QUEUE_SIZE) {
       this.drops.add('handshake-queue-full');
       const fullest = this.fullest!;
@@ -124,7 +133,7 @@ export class HandshakeQueue {
     const i = this.free[--this.freeCount]!;
     buf.copy(this.slots, i * SLOT, off, off + len);
     this.lengths[i] = len;
-    this.addrs[i] = addr;
+    copyWords(words, at, this.words, 4 * i);
     this.ports[i] = port;
     this.append(this.network(key), i);
     if (this.count >= UNDER_LOAD_FILL) this.loadedAt = this.clock();
@@ -164,7 +173,7 @@ export class HandshakeQueue {
       this.turn = network.next;
       const i = this.shift(network);
       try {
-        this.run(this.slots, i * SLOT, this.lengths[i]!, this.addrs[i]!, this.ports[i]!, now);
+        this.run(this.slots, i * SLOT, this.lengths[i]!, this.words, 4 * i, this.ports[i]!, now);
       } finally {
         this.release(i);
       }
@@ -178,7 +187,7 @@ export class HandshakeQueue {
   }
 
   /** network finds or makes the FIFO of a source network, new ones joining the round last. */
-  private network(key: number): Network {
+  private network(key: number | string): Network {
     let n = this.networks.get(key);
     if (n !== undefined) return n;
     n = { key, head: -1, tail: -1, count: 0 } as Network;

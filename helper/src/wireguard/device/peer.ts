@@ -2,6 +2,8 @@
 // endpoint, which roams to the source of the latest authenticated packet), its allowed IPs,
 // traffic counters, and packets staged while a handshake is under way.
 import type { NoisePeer } from '../noise/index.js';
+import type { IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
+import { copyWords, readWordsAddress, wordsEqual, writeWordsAddress } from '../../../../src-shared/lib/ip/words.js';
 
 /** MAX_STAGED bounds the packets held per peer while waiting for a session (wireguard-go: 1024). */
 export const MAX_STAGED = 1024;
@@ -14,7 +16,10 @@ export interface Prefix {
 
 /** DevicePeer is one configured peer. */
 export class DevicePeer {
-  endpointAddr = 0; // host-order IPv4; 0 with port 0 means "no endpoint known"
+  /** endpointWords is the endpoint's address as four words, IPv4 mapped (lib/ip/words.ts), so
+   * the receive path compares a datagram's source with it without allocating. */
+  readonly endpointWords = new Uint32Array(4);
+  /** endpointPort is the endpoint's port; 0 means "no endpoint known". */
   endpointPort = 0;
   rxBytes = 0;
   txBytes = 0;
@@ -34,11 +39,37 @@ export class DevicePeer {
     return this.endpointPort !== 0;
   }
 
-  setEndpoint(addr: number, port: number): boolean {
-    if (addr === this.endpointAddr && port === this.endpointPort) return false;
-    this.endpointAddr = addr;
+  /** endpoint is where the peer is sent to (IPv4 unmapped), or null; it allocates, so status
+   * and configuration use it, not the data path. */
+  get endpoint(): IpEndpoint | null {
+    if (!this.hasEndpoint) return null;
+    return { addr: readWordsAddress(this.endpointWords, 0), port: this.endpointPort };
+  }
+
+  /** setEndpoint moves the endpoint; it returns whether it changed. */
+  setEndpoint(e: IpEndpoint): boolean {
+    const w = new Uint32Array(4);
+    writeWordsAddress(w, 0, e.addr);
+    return this.setEndpointWords(w, 0, e.port);
+  }
+
+  /** isEndpoint tells whether the address at words[at] and port are the endpoint. */
+  isEndpoint(words: Uint32Array, at: number, port: number): boolean {
+    return port === this.endpointPort && wordsEqual(words, at, this.endpointWords, 0);
+  }
+
+  /** setEndpointWords moves the endpoint to the address at words[at] and port; whether it changed. */
+  setEndpointWords(words: Uint32Array, at: number, port: number): boolean {
+    if (this.isEndpoint(words, at, port)) return false;
+    copyWords(words, at, this.endpointWords, 0);
     this.endpointPort = port;
     return true;
+  }
+
+  /** clearEndpoint forgets the endpoint. */
+  clearEndpoint(): void {
+    this.endpointWords.fill(0);
+    this.endpointPort = 0;
   }
 
   /** stage copies a packet to send once a session exists; the oldest is dropped when full. */

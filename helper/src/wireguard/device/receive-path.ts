@@ -7,7 +7,7 @@
 // the network is trusted: every length is checked before it is read, and a bad datagram is
 // counted, never thrown.
 import * as native from '../../../../src-shared/lib/native/index.js';
-import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
+import { formatWords } from '../../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
@@ -44,14 +44,14 @@ export class InboundPath {
       // The type is a little-endian u32 whose upper three bytes are reserved zeros.
       const type = buf.readUInt32LE(off);
       if (type === 4) {
-        const at = this.openData(buf, off, len, b.addrs[i]!, b.ports[i]!, now);
+        const at = this.openData(buf, off, len, b.addrWords, 4 * i, b.ports[i]!, now);
         if (at >= 0) {
           this.tunOffsets[m] = off + 16;
           this.tunLengths[m] = at;
           m++;
         }
       } else if (type >= 1 && type <= 3) {
-        dev.handshakes.push(type, buf, off, len, b.addrs[i]!, b.ports[i]!);
+        dev.handshakes.push(type, buf, off, len, b.addrWords, 4 * i, b.ports[i]!);
       } else {
         dev.drops.add('udp-bad-type');
       }
@@ -70,9 +70,18 @@ export class InboundPath {
     this.received.length = 0;
   }
 
-  // openData authenticates one transport message; returns the inner packet's length (0 for a
-  // keepalive, which is consumed here) or -1 if it was dropped.
-  private openData(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): number {
+  // openData authenticates one transport message from the address at words[at] and port;
+  // returns the inner packet's length (0 for a keepalive, which is consumed here) or -1 if it
+  // was dropped.
+  private openData(
+    buf: Buffer,
+    off: number,
+    len: number,
+    words: Uint32Array,
+    at: number,
+    port: number,
+    now: number,
+  ): number {
     const dev = this.dev;
     if (len < DATA_OVERHEAD) {
       dev.drops.add('udp-bad-length');
@@ -104,7 +113,7 @@ export class InboundPath {
     const peer = dev.peerOfNoise.get(entry.peer);
     if (peer === undefined) return -1;
     // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet.
-    if (addr !== peer.endpointAddr || port !== peer.endpointPort) dev.roam(peer, addr, port);
+    if (!peer.isEndpoint(words, at, port)) dev.roam(peer, words, at, port);
     peer.rxBytes += len;
     const plen = len - DATA_OVERHEAD;
     dev.core.receivedData(entry.peer, kp, now, plen === 0);
@@ -135,10 +144,13 @@ export class InboundPath {
     return total;
   }
 
-  /** control passes one handshake or cookie message from the handshake queue to the core. */
-  control(buf: Buffer, off: number, len: number, addr: number, port: number, now: number): void {
+  /** control passes one handshake or cookie message from the handshake queue to the core; the
+   * source is the address at words[at] (IPv4 mapped) and port. */
+  control(buf: Buffer, off: number, len: number, words: Uint32Array, at: number, port: number, now: number): void {
     const dev = this.dev;
-    const res = dev.core.receiveControl(buf.subarray(off, off + len), { ip: formatIPv4(addr), port }, now);
+    // The core binds cookies to the source (§5.4.7) by its text: a.b.c.d or RFC 5952 IPv6.
+    const from = { ip: formatWords(words, at), port };
+    const res = dev.core.receiveControl(buf.subarray(off, off + len), from, now);
     if (res.drop) dev.drops.add(res.drop);
     // The core names a peer only for a handshake message it accepted (authenticated by the
     // peer's static key), never for a cookie reply, which anyone on the path can forge
@@ -146,10 +158,10 @@ export class InboundPath {
     const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
     if (peer !== undefined) {
       peer.rxBytes += len;
-      if (addr !== peer.endpointAddr || port !== peer.endpointPort) dev.roam(peer, addr, port);
+      if (!peer.isEndpoint(words, at, port)) dev.roam(peer, words, at, port);
     }
     if (res.reply) {
-      if (!dev.bind.send(res.reply, 0, res.reply.length, addr, port)) dev.drops.add('udp-send-failed');
+      if (!dev.bind.send(res.reply, 0, res.reply.length, words, at, port)) dev.drops.add('udp-send-failed');
       else if (peer) peer.txBytes += res.reply.length;
     }
     if (res.sessionReady && peer !== undefined) {

@@ -28,7 +28,7 @@ export function paddedLength(length: number, mtu: number): number {
 export class OutboundPath {
   private readonly outOffsets = new Uint32Array(MAX_BATCH);
   private readonly outLengths = new Uint32Array(MAX_BATCH);
-  private readonly outAddrs = new Uint32Array(MAX_BATCH);
+  private readonly outWords = new Uint32Array(MAX_BATCH * 4);
   private readonly outPorts = new Uint16Array(MAX_BATCH);
   private readonly touched: DevicePeer[] = [];
   // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
@@ -127,7 +127,12 @@ export class OutboundPath {
     const size = padded + 32;
     this.outOffsets[n] = off - HEADROOM;
     this.outLengths[n] = size;
-    this.outAddrs[n] = peer.endpointAddr;
+    const w = peer.endpointWords;
+    const at = 4 * n;
+    this.outWords[at] = w[0]!;
+    this.outWords[at + 1] = w[1]!;
+    this.outWords[at + 2] = w[2]!;
+    this.outWords[at + 3] = w[3]!;
     this.outPorts[n] = peer.endpointPort;
     peer.txBytes += size;
     if (peer.sentInBatch++ === 0) this.touched.push(peer);
@@ -138,7 +143,7 @@ export class OutboundPath {
   private finish(buf: Buffer, n: number, now: number, keepalive: boolean): void {
     const dev = this.dev;
     if (n > 0) {
-      const sent = dev.bind.sendBatch(buf, this.outOffsets, this.outLengths, this.outAddrs, this.outPorts, n);
+      const sent = dev.bind.sendBatch(buf, this.outOffsets, this.outLengths, this.outWords, this.outPorts, n);
       if (sent < n) dev.drops.add('udp-send-failed', n - sent);
     }
     for (const peer of this.touched) {

@@ -8,6 +8,8 @@ import { COOKIE_REFRESH_TIME, LABEL_COOKIE, LABEL_MAC1, MAC_SIZE } from './const
 import { hash, mac, xaeadOpen, xaeadSeal } from './crypto.js';
 import { COOKIE_NONCE_SIZE, writeCookieReply, type CookieReply } from './messages.js';
 import type { Endpoint } from './types.js';
+import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
+import { ipv6ToBytes } from '../../../../src-shared/lib/ip/ipv6.js';
 import { timingSafeEqual } from 'node:crypto';
 
 const MAC1_LABEL = Buffer.from(LABEL_MAC1, 'latin1');
@@ -23,12 +25,19 @@ export function cookieKey(publicKey: Buffer): Buffer {
   return hash(COOKIE_LABEL, publicKey);
 }
 
-/** endpointBytes is the source address A_m the cookie is bound to. Only we compute and check
- * these, so any injective encoding works: IPv4 as 4 bytes, anything else as its text, then the
- * port in network order. */
+/** endpointBytes is the source A_m the cookie is bound to (§5.4.7: the external IP address and
+ * UDP port): IPv4 as its 4 bytes, IPv6 as its 16, as the kernel and wireguard-go encode them,
+ * then the port in network order. Only we compute and check these, so what matters is that the
+ * encoding is injective: an address the device could not parse (never the case for a socket's
+ * source) falls back to its text, which has yet other lengths. */
 export function endpointBytes(from: Endpoint): Buffer {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(from.ip);
-  const addr = v4 ? Buffer.from(v4.slice(1).map((n) => Number(n) & 0xff)) : Buffer.from(from.ip, 'utf8');
+  const a = parseIp(from.ip);
+  const addr =
+    a === null
+      ? Buffer.from(from.ip, 'utf8')
+      : a.family === 4
+        ? Buffer.from([a.v4 >>> 24, (a.v4 >>> 16) & 0xff, (a.v4 >>> 8) & 0xff, a.v4 & 0xff])
+        : Buffer.from(ipv6ToBytes(a));
   const port = Buffer.alloc(2);
   port.writeUInt16BE(from.port & 0xffff);
   return Buffer.concat([addr, port]);
