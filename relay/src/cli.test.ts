@@ -73,11 +73,6 @@ const usageCases: { name: string; argv: string[]; message: RegExp }[] = [
     message: /--tcp: port 70000/,
   },
   {
-    name: 'IPv6 for udp',
-    argv: ['--coordinator-key', key, '--relay-key-file', kf, '--udp', '[::]:3478'],
-    message: /IPv4 only/,
-  },
-  {
     name: 'a name with a space',
     argv: ['--coordinator-key', key, '--relay-key-file', kf, '--name', 'eu west'],
     message: /--name must be 1-64 characters/,

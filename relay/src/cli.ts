@@ -25,7 +25,7 @@ and the key it shares with the coordinator.
   --name NAME               this relay's name, exactly as the coordinator lists it
                             (warren-coordinator serve --relay NAME,...; default ${DEFAULT_RELAY_NAME}):
                             clients sign their registrations for that name
-  --udp HOST:PORT           UDP address (default 0.0.0.0:3478; IPv4 only), or off
+  --udp HOST:PORT           UDP address (default 0.0.0.0:3478; [::]:3478 for IPv6 too), or off
   --tcp HOST:PORT           TCP address (default 0.0.0.0:443), or off
   -v N                      log level 0-5 (default ${DEFAULT_VERBOSITY}); 2 logs each registration
 See docs/relay.md.
@@ -100,8 +100,6 @@ function listenFlag(name: 'udp' | 'tcp', text: string): string | undefined {
   if (text === 'off') return undefined;
   const a = parseHostPort(text);
   if ('problem' in a) throw new UsageError(`--${name}: ${a.problem}`);
-  if (name === 'udp' && a.host.includes(':'))
-    throw new UsageError('--udp: the UDP socket is IPv4 only (use 0.0.0.0:PORT)');
   return text;
 }
 

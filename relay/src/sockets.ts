@@ -3,7 +3,7 @@
 // IPv6 literal ("::" serves both) is the native batched socket (src-shared/lib/native/udp-socket.ts), where relayed packets are forwarded in
 // place, a batch at a time; a host name falls back to Node's dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { parseHostPort } from '../../src-shared/lib/cli-args.js';
 import { Relay, type RelayOptions } from './server.js';
@@ -124,7 +124,6 @@ export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string 
   if (o.udp === undefined && o.tcp === undefined) throw new Error('startRelay needs a udp or tcp address');
   const udpAt = o.udp === undefined ? null : address(o.udp, 'udp');
   const tcpAt = o.tcp === undefined ? null : address(o.tcp, 'tcp');
-  if (udpAt !== null && isIP(udpAt.host) === 6) throw new Error(`udp ${o.udp}: the relay's UDP socket is IPv4 only`);
   const relay = new Relay(o);
   let udp: RelayUdp | null = null;
   let server: Server | null = null;

@@ -3,7 +3,7 @@
 // and UDP and TCP clients on 127.0.0.1 that collect what the relay sends them.
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { createLogger, type Logger } from '../../src-shared/lib/log.js';
 import { NatKind, peerId, signedBytes, withSignature } from '../../src-shared/wire/nat-wire.js';
 import {
@@ -150,21 +150,27 @@ export class UdpClient {
     readonly sock: UdpSocket,
     readonly port: number,
     private readonly relayPort: number,
+    private readonly relayIp: string,
   ) {}
 
-  static async open(relayPort: number, ip = '127.0.0.1'): Promise<UdpClient> {
-    const sock = createSocket('udp4');
+  /** open binds on ip (either family) and talks to the relay at relayIp (loopback of ip's family). */
+  static async open(
+    relayPort: number,
+    ip = '127.0.0.1',
+    relayIp = isIP(ip) === 6 ? '::1' : '127.0.0.1',
+  ): Promise<UdpClient> {
+    const sock = createSocket({ type: isIP(ip) === 6 ? 'udp6' : 'udp4', ipv6Only: isIP(ip) === 6 });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(0, ip, () => resolve());
     });
-    const c = new UdpClient(sock, sock.address().port, relayPort);
+    const c = new UdpClient(sock, sock.address().port, relayPort, relayIp);
     sock.on('message', (m) => c.inbox.push(m));
     return c;
   }
 
   send(buf: Uint8Array): void {
-    this.sock.send(buf, this.relayPort, '127.0.0.1');
+    this.sock.send(buf, this.relayPort, this.relayIp);
   }
 
   /** request sends buf and waits for a reply of the given kind. */

@@ -8,7 +8,7 @@ import { REKEY_TIMEOUT } from '../noise/index.js';
 import { mac1Key } from '../noise/cookie.js';
 import { mac } from '../noise/crypto.js';
 import { UNDER_LOAD_FILL } from './handshake-queue.js';
-import { endpointOf, pair, udpPacket, until } from './device-testing.js';
+import { endpointOf, pair, udpPacket, until } from './testing.js';
 import type { FakeNetwork } from './fake-io.js';
 import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
 

@@ -10,7 +10,7 @@ import { REKEY_TIMEOUT } from '../noise/index.js';
 import { CookieChecker } from '../noise/cookie.js';
 import { Device } from './device.js';
 import { FakeNetwork, FakeTun } from './fake-io.js';
-import { endpointOf, ip, pair, silent, udpPacket, until } from './device-testing.js';
+import { endpointOf, ip, pair, silent, udpPacket, until } from './testing.js';
 
 test("the device's default timer clock is CLOCK_BOOTTIME, which counts suspend", () => {
   const net = new FakeNetwork();

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { COOKIE_REFRESH_TIME, REKEY_TIMEOUT } from './constants.js';
 import { COOKIE_REPLY_SIZE, INIT, MessageType } from './messages.js';
 import { control, makePair, sendData, type Side } from './testkit.js';
+import { endpointBytes } from './cookie.js';
 import type { DropReason, Endpoint } from './types.js';
 
 function mac2Of(msg: Buffer): Buffer {
@@ -59,6 +60,29 @@ test('a cookie is bound to the source address and port', () => {
     assert.equal(b.core.receiveControl(init, from, clock.now).drop, 'bad-mac2-cookie-sent', JSON.stringify(from));
   }
   assert.equal(b.core.receiveControl(init, a.addr, clock.now).drop, null);
+});
+
+test('the cookie binds an IPv6 source by its 16 address bytes and port (§5.4.7)', () => {
+  const v6 = endpointBytes({ ip: '2001:db8::1', port: 51820 });
+  assert.deepEqual(v6, Buffer.from('20010db8000000000000000000000001ca6c', 'hex'));
+  assert.deepEqual(endpointBytes({ ip: '192.0.2.1', port: 51820 }), Buffer.from('c0000201ca6c', 'hex'));
+  // Under load, a cookie given to one IPv6 source does not prove another, nor the same
+  // address on another port.
+  const { a, b, clock } = makePair({ underLoadB: () => true });
+  const here: Endpoint = { ip: '2001:db8::1', port: 51820 };
+  a.addr.ip = here.ip;
+  a.addr.port = here.port;
+  cookieRound(a, b, 0);
+  clock.now = REKEY_TIMEOUT;
+  const init = a.peer.initiate(clock.now)!;
+  for (const from of [
+    { ip: '2001:db8::2', port: 51820 },
+    { ip: '2001:db8::1', port: 51821 },
+    { ip: '::ffff:192.0.2.1', port: 51820 },
+  ]) {
+    assert.equal(b.core.receiveControl(init, from, clock.now).drop, 'bad-mac2-cookie-sent', JSON.stringify(from));
+  }
+  assert.equal(b.core.receiveControl(init, here, clock.now).drop, null);
 });
 
 test('cookies expire: the initiator stops using one and the responder rotates its secret', () => {
