@@ -61,6 +61,18 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
   );
 });
 
+test('a reload that moves an endpoint to [ipv6]:port moves the running peer, and status shows it in brackets', async (t) => {
+  const json = staticProfile();
+  const { d, box } = await started(t, json);
+  const peers = json.Peers as Array<Record<string, unknown>>;
+  box.writeProfile({ ...json, Peers: [{ ...peers[0], Endpoint: '[2001:db8::9]:4000' }] });
+  await d.reload();
+  const beta = d.state.device!.peersByKey.get(BETA.pub)!;
+  assert.deepEqual(beta.endpoint, { addr: { family: 6, w0: 0x20010db8, w1: 0, w2: 0, w3: 9 }, port: 4000 });
+  const st = await new ApiClient(box.socketPath).status();
+  assert.equal(st.peers[0]!.endpoint, '[2001:db8::9]:4000');
+});
+
 test("a reload that changes a peer's preshared key keeps refusing an initiation captured before it", async (t) => {
   const json = staticProfile();
   const { d, env, box } = await started(t, json);
