@@ -75,6 +75,11 @@ export class FakeBind implements Bind {
     });
   }
 
+  /** deliverBatch hands a ready batch to the reader at once (benchmarks build their own). */
+  deliverBatch(b: Batch): void {
+    this.onBatch?.(b);
+  }
+
   enqueue(data: Buffer, addr: FakeAddress, port: number): void {
     this.queue.push({ data, addr: asIp(addr), port });
     if (this.scheduled) return;
