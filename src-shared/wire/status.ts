@@ -9,7 +9,7 @@ export interface PeerStatus {
   identity: string; // 5-character Crockford base32 id derived from the public key
   name: string | null;
   publicKey: string; // base64, WireGuard format
-  endpoint: string | null; // "ip:port" of the latest authenticated packet, or the configured one
+  endpoint: string | null; // "a.b.c.d:port" or "[ipv6]:port" of the latest authenticated packet, or the configured one
   allowedIps: string[];
   lastHandshake: number | null;
   rxBytes: number;

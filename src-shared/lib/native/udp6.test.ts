@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { closeFd, startReader, udpOpen, udpSend, udpSendBatch, type Reader } from './index.js';
+import { closeFd, startReader, udpOpen, udpOpenWithFallback, udpSend, udpSendBatch, type Reader } from './index.js';
 import { copyBatch, MODES, waitFor, wordsOf, type Received } from './testing.js';
 
 /** sink is a dgram socket of `type` on `ip` that records what it receives. */
@@ -152,5 +152,19 @@ test('a socket bound to an IPv6 literal is v6-only: a mapped destination is not 
   } finally {
     closeFd(tx.fd);
     s4.sock.close();
+  }
+});
+
+test('udpOpenWithFallback opens "::" dual-stack where IPv6 exists, and never falls back on other errors', () => {
+  const warned: string[] = [];
+  const a = udpOpenWithFallback('::', 0, (m) => warned.push(m));
+  try {
+    assert.equal(a.family, 6);
+    assert.equal(warned.length, 0, 'no fallback on a system with IPv6');
+    // A port in use is not a missing IPv6: it throws, and 0.0.0.0 is not tried behind its back.
+    assert.throws(() => udpOpenWithFallback('::', a.port, (m) => warned.push(m)), { code: 'EADDRINUSE' });
+    assert.equal(warned.length, 0);
+  } finally {
+    closeFd(a.fd);
   }
 });
