@@ -104,3 +104,31 @@ test('under load, a peer on IPv6 gets a cookie reply, and its retry with mac2 fo
     stop();
   }
 });
+
+test("the handshake limits count an IPv6 /64 as one source: 50 addresses of one /64 get one source's share", async () => {
+  const { a, b, net, stop } = pair({ addrs: ['2001:db8:0:1::1', '2001:db8:0:2::2'] });
+  try {
+    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('warm up')));
+    await until(() => b.tun.written.length === 1);
+    const dst = parseIp('2001:db8:0:2::2')!;
+    for (let i = 0; i < 50; i++)
+      net.deliver(
+        { family: 6, w0: 0x20010db8, w1: 9, w2: i * 0x1000, w3: i + 1 },
+        4000,
+        dst,
+        51820,
+        forgedInitiation(b.pub),
+      );
+    const total = (): number => Object.values(b.dev.drops.snapshot()).reduce((x, y) => x + y, 0);
+    await until(() => total() === 50);
+    // As from one address (handshake-flood.test.ts): its burst reaches Diffie-Hellman, then it
+    // must prove its address with a cookie, then it is refused.
+    assert.deepEqual(b.dev.drops.snapshot(), {
+      'decrypt-failed': 5,
+      'bad-mac2-cookie-sent': 5,
+      'cookie-rate-limited': 40,
+    });
+  } finally {
+    stop();
+  }
+});
