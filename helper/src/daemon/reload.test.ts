@@ -52,7 +52,7 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
     [parseIPv4('192.0.2.9'), 4000],
     'the configured endpoint moved',
   );
-  assert.equal(device.routes.lookup(parseIPv4('10.1.2.3')!), beta);
+  assert.equal(device.routes.lookup4(parseIPv4('10.1.2.3')!), beta);
   assert.ok(device.peersByKey.has(GAMMA.pub));
   assert.deepEqual(
     d.state.profile.peers.map((p) => p.name),
@@ -216,7 +216,7 @@ test('an exit node for 0.0.0.0/0 turns the full tunnel on, marks the socket, and
   );
   const ft = env.router.fullTunnels[0]!;
   assert.deepEqual([ft.enabled, ft.killSwitchActive, env.binds[0]!.mark], [true, true, FULL_TUNNEL_MARK]);
-  assert.equal(d.state.device!.routes.lookup(parseIPv4('198.51.100.1')!), d.state.device!.peersByKey.get(BETA.pub));
+  assert.equal(d.state.device!.routes.lookup4(parseIPv4('198.51.100.1')!), d.state.device!.peersByKey.get(BETA.pub));
   d.state.tunnel.disconnect();
   assert.deepEqual([ft.enabled, ft.killSwitchActive, env.binds[0]!.mark], [false, false, 0]);
 });
