@@ -24,17 +24,18 @@ function bitAt(w0: number, w1: number, w2: number, w3: number, i: number): numbe
   return (w >>> (31 - (i & 31))) & 1;
 }
 
+/** sharedBits returns how many leading bits the node's address and a0..a3 have in common. */
+function sharedBits(n: Node6<unknown>, a0: number, a1: number, a2: number, a3: number): number {
+  if (n.w0 !== a0) return Math.clz32(n.w0 ^ a0);
+  if (n.w1 !== a1) return 32 + Math.clz32(n.w1 ^ a1);
+  if (n.w2 !== a2) return 64 + Math.clz32(n.w2 ^ a2);
+  if (n.w3 !== a3) return 96 + Math.clz32(n.w3 ^ a3);
+  return 128;
+}
+
 /** commonBits returns how many leading bits the node's address and a share, capped at `max`. */
 function commonBits(n: Node6<unknown>, a: IPv6, max: number): number {
-  let common = 128;
-  const x0 = (n.w0 ^ a.w0) >>> 0;
-  const x1 = (n.w1 ^ a.w1) >>> 0;
-  const x2 = (n.w2 ^ a.w2) >>> 0;
-  const x3 = (n.w3 ^ a.w3) >>> 0;
-  if (x0 !== 0) common = Math.clz32(x0);
-  else if (x1 !== 0) common = 32 + Math.clz32(x1);
-  else if (x2 !== 0) common = 64 + Math.clz32(x2);
-  else if (x3 !== 0) common = 96 + Math.clz32(x3);
+  const common = sharedBits(n, a.w0, a.w1, a.w2, a.w3);
   return common < max ? common : max;
 }
 
@@ -98,12 +99,25 @@ export class Trie6<T> {
     return true;
   }
 
-  /** lookup returns the value of the longest prefix containing a0..a3, or undefined. */
+  /**
+   * lookup returns the value of the longest prefix containing a0..a3, or undefined. Every node
+   * on a descent path is a prefix of the deepest one, so the walk follows the address's bits
+   * without comparing words, compares the address with the deepest node once, and then takes
+   * the deepest valued node no longer than the bits they share.
+   */
   lookup(a0: number, a1: number, a2: number, a3: number): T | undefined {
     let node = this.root;
-    let found: T | undefined;
+    let last: Node6<T> | null = null;
     while (node !== null) {
-      if (!matches(node, a0, a1, a2, a3)) break;
+      last = node;
+      if (node.bits === 128) break;
+      node = bitAt(a0, a1, a2, a3, node.bits) === 0 ? node.c0 : node.c1;
+    }
+    if (last === null) return undefined;
+    const shared = sharedBits(last, a0, a1, a2, a3);
+    let found: T | undefined;
+    node = this.root;
+    while (node !== null && node.bits <= shared) {
       if (node.value !== undefined) found = node.value;
       if (node.bits === 128) break;
       node = bitAt(a0, a1, a2, a3, node.bits) === 0 ? node.c0 : node.c1;
