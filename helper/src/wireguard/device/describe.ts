@@ -36,5 +36,5 @@ export function describePacket(buf: Buffer, off: number, len: number): string {
     const name = PROTOCOLS[next] ?? `next header ${next}`;
     return `${render(name, next, src, dst, buf, off + 40, off + len)}, ${len} B`;
   }
-  return `non-IP packet (version ${version}), ${len} B`;
+  return `no whole IPv4 or IPv6 header (version ${version}), ${len} B`;
 }
