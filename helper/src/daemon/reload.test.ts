@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError } from '../api/server.js';
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { FULL_TUNNEL_MARK } from '../router/full-tunnel.js';
 import { HANDSHAKE_INITIATION_RATE, NoiseCore, REKEY_TIMEOUT } from '../wireguard/noise/index.js';
 import { formatKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
@@ -187,9 +188,13 @@ test('an exit node switched off loses its routes until it is switched on', async
     conflicts: [],
   });
   assert.equal(env.router.routes.size, 0);
+  const table = d.state.device!.routes;
+  const route = parseIpPrefix('10.8.0.0/24')!;
+  assert.equal(table.exact(route), undefined, 'cryptokey routing forgets the route too');
   assert.equal(routes.use('ZZZZZ', true), null, 'an identity that is no exit node here');
   assert.equal(routes.use(BETA.identity, true)!.inUse, true);
   assert.equal(env.router.routes.size, 1);
+  assert.equal(table.exact(route), d.state.device!.peersByKey.get(BETA.pub));
 });
 
 test('a route overlapping a local network is reported, not applied', async (t) => {

@@ -187,6 +187,26 @@ test('replacing allowed IPs moves IPv6 routing: the old prefix stops, the new on
   }
 });
 
+test('addAllowedIps lists a prefix once and takes it from another peer; replaceAllowedIps keeps routes it never listed', () => {
+  const { a, stop } = twoDevices();
+  try {
+    const c = a.dev.addPeer({
+      publicKey: publicKeyFromPrivate(generatePrivateKey()),
+      allowedIps: [prefix('fd00:c::/64')],
+      persistentKeepalive: 0,
+    });
+    a.dev.addAllowedIps(a.peer, [prefix('fd00:c::/64'), prefix('fd00:c::/64'), prefix(`${B6}/128`)]);
+    assert.deepEqual(a.peer.allowedIps.map(formatIpPrefix), ['100.64.0.2/32', `${B6}/128`, 'fd00:c::/64']);
+    assert.deepEqual(a.dev.routes.prefixesOf(c), [], 'the prefix moved to b');
+    // An exit route goes straight into the table (ExitRoutes): it is not an allowed IP.
+    a.dev.routes.insert(prefix('10.8.0.0/24'), a.peer);
+    a.dev.replaceAllowedIps(a.peer, [prefix('fd00:d::/64')]);
+    assert.deepEqual(a.dev.routes.prefixesOf(a.peer).map(formatIpPrefix), ['10.8.0.0/24', 'fd00:d::/64']);
+  } finally {
+    stop();
+  }
+});
+
 test('jumbo MTU: the largest packet one datagram holds crosses, one byte more is dropped', async () => {
   const mtu = 65_535;
   const max = maxInnerFor(mtu);
