@@ -10,20 +10,27 @@ import {
   addressBits,
   ipv4Address,
   ipv6Address,
-  prefixNetwork,
+  type IPv4Address,
   type IpPrefix,
 } from '../../../../src-shared/lib/ip/addr.js';
+import { prefixMask } from '../../../../src-shared/lib/ip/ipv4.js';
+import { ipv6WordMask } from '../../../../src-shared/lib/ip/ipv6.js';
 import { Trie4 } from './trie4.js';
 import { Trie6 } from './trie6.js';
 
-/** checkedNetwork returns the prefix masked to its network, or throws on a length out of range. */
-function checkedNetwork(p: IpPrefix): IpPrefix {
+/** checkedBits returns the prefix length, or throws if it is out of range for the family. */
+function checkedBits(p: IpPrefix): number {
   const max = addressBits(p.addr);
   if (!Number.isInteger(p.bits) || p.bits < 0 || p.bits > max) {
     throw new RangeError(`prefix length ${p.bits} is not 0-${max}`);
   }
-  return prefixNetwork(p);
+  return p.bits;
 }
+
+// Host bits are cleared word by word here rather than through prefixNetwork, so that a bulk
+// change (130,560 prefixes for one UAPI peer) allocates nothing per prefix but the trie nodes.
+const m4 = (a: IPv4Address, bits: number): number => (a.v4 & prefixMask(bits)) >>> 0;
+const m6 = (w: number, bits: number, k: number): number => (w & ipv6WordMask(bits, k)) >>> 0;
 
 /** readWord reads a big-endian u32 at buf[at] without a bounds check or an allocation. */
 function readWord(buf: Uint8Array, at: number): number {
@@ -42,22 +49,26 @@ export class AllowedIps<T> {
 
   /** insert makes value the owner of the prefix (host bits cleared), taking it from any previous owner. */
   insert(prefix: IpPrefix, value: T): void {
-    const n = checkedNetwork(prefix);
-    if (n.addr.family === 4) this.v4.insert(n.addr.v4, n.bits, value);
-    else this.v6.insert(n.addr, n.bits, value);
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) this.v4.insert(m4(a, b), b, value);
+    else this.v6.insert(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b, value);
   }
 
   /** remove drops exactly this prefix (host bits cleared); true if it was present. */
   remove(prefix: IpPrefix): boolean {
-    const n = checkedNetwork(prefix);
-    return n.addr.family === 4 ? this.v4.remove(n.addr.v4, n.bits) : this.v6.remove(n.addr, n.bits);
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) return this.v4.remove(m4(a, b), b);
+    return this.v6.remove(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b);
   }
 
   /** exact returns the owner of exactly this prefix (host bits cleared), or undefined. */
   exact(prefix: IpPrefix): T | undefined {
-    const n = checkedNetwork(prefix);
-    const node = n.addr.family === 4 ? this.v4.find(n.addr.v4, n.bits) : this.v6.find(n.addr, n.bits);
-    return node?.value;
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) return this.v4.find(m4(a, b), b)?.value;
+    return this.v6.find(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b)?.value;
   }
 
   /** removeValue drops every prefix owned by value (a peer being removed); returns how many. */

@@ -97,9 +97,10 @@ export class Trie4<T> {
 
   /** remove clears addr/bits (addr masked); true if it held a value. */
   remove(addr: number, bits: number): boolean {
-    const before = this.size;
+    const node = this.find(addr, bits);
+    if (node === null || node.value === undefined) return false;
     this.root = this.removeBelow(this.root, addr, bits);
-    return this.size < before;
+    return true;
   }
 
   /** removeValue clears every prefix holding value; returns how many. */

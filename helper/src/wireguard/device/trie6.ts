@@ -3,7 +3,7 @@
 // is (word >>> (31 - i % 32)) & 1). Lookups take the words as four numbers, so reading an
 // address out of a packet and looking it up allocates nothing.
 import { prefixMask } from '../../../../src-shared/lib/ip/ipv4.js';
-import { ipv6Network, type IPv6 } from '../../../../src-shared/lib/ip/ipv6.js';
+import { ipv6WordMask } from '../../../../src-shared/lib/ip/ipv6.js';
 import { prune } from './trie4.js';
 
 /** Node6 is one trie node; the words are the network address masked to `bits`. */
@@ -33,12 +33,6 @@ function sharedBits(n: Node6<unknown>, a0: number, a1: number, a2: number, a3: n
   return 128;
 }
 
-/** commonBits returns how many leading bits the node's address and a share, capped at `max`. */
-function commonBits(n: Node6<unknown>, a: IPv6, max: number): number {
-  const common = sharedBits(n, a.w0, a.w1, a.w2, a.w3);
-  return common < max ? common : max;
-}
-
 /** matches tells whether the address a0..a3 lies inside the node's prefix. */
 function matches(n: Node6<unknown>, a0: number, a1: number, a2: number, a3: number): boolean {
   const b = n.bits;
@@ -51,24 +45,30 @@ function matches(n: Node6<unknown>, a0: number, a1: number, a2: number, a3: numb
   return ((a3 ^ n.w3) & prefixMask(b - 96)) === 0;
 }
 
-function leaf<T>(a: IPv6, bits: number, value: T | undefined): Node6<T> {
-  return { w0: a.w0, w1: a.w1, w2: a.w2, w3: a.w3, bits, value, c0: null, c1: null };
+function leaf<T>(w0: number, w1: number, w2: number, w3: number, bits: number, value: T | undefined): Node6<T> {
+  return { w0, w1, w2, w3, bits, value, c0: null, c1: null };
 }
 
-const bitOf = (a: IPv6, i: number): number => bitAt(a.w0, a.w1, a.w2, a.w3, i);
+/** branch is a valueless node at the first `bits` bits of w0..w3. */
+function branch<T>(w0: number, w1: number, w2: number, w3: number, bits: number): Node6<T> {
+  const m = (w: number, k: number): number => (w & ipv6WordMask(bits, k)) >>> 0;
+  return leaf<T>(m(w0, 0), m(w1, 1), m(w2, 2), m(w3, 3), bits, undefined);
+}
 
 /** Trie6 maps IPv6 prefixes to values with longest-prefix-match lookup. */
 export class Trie6<T> {
   root: Node6<T> | null = null;
   size = 0;
 
-  /** insert sets the value of a/bits (a already masked, bits 0-128); true if the prefix is new. */
-  insert(a: IPv6, bits: number, value: T): boolean {
+  /** insert sets the value of w0..w3/bits (masked, bits 0-128); true if the prefix is new. */
+  insert(w0: number, w1: number, w2: number, w3: number, bits: number, value: T): boolean {
     let parent: Node6<T> | null = null;
     let side = 0;
     let node = this.root;
     while (node !== null) {
-      const common = commonBits(node, a, node.bits < bits ? node.bits : bits);
+      const shared = sharedBits(node, w0, w1, w2, w3);
+      const max = node.bits < bits ? node.bits : bits;
+      const common = shared < max ? shared : max;
       if (common === node.bits && node.bits === bits) {
         const fresh = node.value === undefined;
         if (fresh) this.size++;
@@ -78,23 +78,23 @@ export class Trie6<T> {
       if (common < node.bits) {
         // The paths diverge here, or the new prefix is shorter: a node at the common prefix
         // takes this node's place, with the old node below it.
-        const split = common === bits ? leaf(a, bits, value) : leaf<T>(ipv6Network(a, common), common, undefined);
+        const split = common === bits ? leaf(w0, w1, w2, w3, bits, value) : branch<T>(w0, w1, w2, w3, common);
         const nodeSide = bitAt(node.w0, node.w1, node.w2, node.w3, common);
         if (nodeSide === 0) split.c0 = node;
         else split.c1 = node;
         if (common !== bits) {
-          if (nodeSide === 0) split.c1 = leaf(a, bits, value);
-          else split.c0 = leaf(a, bits, value);
+          if (nodeSide === 0) split.c1 = leaf(w0, w1, w2, w3, bits, value);
+          else split.c0 = leaf(w0, w1, w2, w3, bits, value);
         }
         this.link(parent, side, split);
         this.size++;
         return true;
       }
       parent = node;
-      side = bitOf(a, node.bits);
+      side = bitAt(w0, w1, w2, w3, node.bits);
       node = side === 0 ? node.c0 : node.c1;
     }
-    this.link(parent, side, leaf(a, bits, value));
+    this.link(parent, side, leaf(w0, w1, w2, w3, bits, value));
     this.size++;
     return true;
   }
@@ -125,22 +125,25 @@ export class Trie6<T> {
     return found;
   }
 
-  /** find returns the node holding exactly a/bits (a masked), valued or not, or null. */
-  find(a: IPv6, bits: number): Node6<T> | null {
+  /** find returns the node holding exactly w0..w3/bits (masked), valued or not, or null. */
+  find(w0: number, w1: number, w2: number, w3: number, bits: number): Node6<T> | null {
     let node = this.root;
     while (node !== null && node.bits <= bits) {
-      if (!matches(node, a.w0, a.w1, a.w2, a.w3)) return null;
+      if (!matches(node, w0, w1, w2, w3)) return null;
       if (node.bits === bits) return node;
-      node = bitOf(a, node.bits) === 0 ? node.c0 : node.c1;
+      node = bitAt(w0, w1, w2, w3, node.bits) === 0 ? node.c0 : node.c1;
     }
     return null;
   }
 
-  /** remove clears a/bits (a masked); true if it held a value. */
-  remove(a: IPv6, bits: number): boolean {
-    const before = this.size;
-    this.root = this.removeBelow(this.root, a, bits);
-    return this.size < before;
+  /** remove clears w0..w3/bits (masked); true if it held a value. */
+  remove(w0: number, w1: number, w2: number, w3: number, bits: number): boolean {
+    const node = this.find(w0, w1, w2, w3, bits);
+    if (node === null || node.value === undefined) return false;
+    // Clearing the value and pruning the path keeps the trie compressed; the walk from the
+    // root runs only when something was there to remove.
+    this.root = this.removeBelow(this.root, w0, w1, w2, w3, bits);
+    return true;
   }
 
   /** removeValue clears every prefix holding value; returns how many. */
@@ -168,13 +171,20 @@ export class Trie6<T> {
     else parent.c1 = next;
   }
 
-  private removeBelow(node: Node6<T> | null, a: IPv6, bits: number): Node6<T> | null {
-    if (node === null || node.bits > bits || !matches(node, a.w0, a.w1, a.w2, a.w3)) return node;
+  private removeBelow(
+    node: Node6<T> | null,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    bits: number,
+  ): Node6<T> | null {
+    if (node === null || node.bits > bits || !matches(node, w0, w1, w2, w3)) return node;
     if (node.bits === bits) {
       if (node.value !== undefined) this.size--;
       node.value = undefined;
-    } else if (bitOf(a, node.bits) === 0) node.c0 = this.removeBelow(node.c0, a, bits);
-    else node.c1 = this.removeBelow(node.c1, a, bits);
+    } else if (bitAt(w0, w1, w2, w3, node.bits) === 0) node.c0 = this.removeBelow(node.c0, w0, w1, w2, w3, bits);
+    else node.c1 = this.removeBelow(node.c1, w0, w1, w2, w3, bits);
     return prune(node);
   }
 
