@@ -125,7 +125,7 @@ export class Device {
       persistentKeepalive: cfg.persistentKeepalive,
     });
     const index = this.freeIndices.pop() ?? this.nextIndex++;
-    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps);
+    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps.slice());
     if (cfg.endpoint) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
     for (const p of cfg.allowedIps) this.routes.insert(p, peer);
     this.peersByKey.set(key, peer);
@@ -163,17 +163,17 @@ export class Device {
   /**
    * replaceAllowedIps makes list the peer's allowed IPs (UAPI replace_allowed_ips). Only the
    * old allowed IPs the peer still owns are taken out: routes through an exit node also point
-   * at the peer and belong to ExitRoutes. Linear in the two lists' lengths.
+   * at the peer and belong to ExitRoutes. One trie walk or two per prefix; the list is copied.
    */
-  replaceAllowedIps(peer: DevicePeer, list: IpPrefix[]): void {
+  replaceAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
     for (const p of peer.allowedIps) if (this.routes.exact(p) === peer) this.routes.remove(p);
-    peer.allowedIps = list;
+    peer.allowedIps = list.slice();
     for (const p of list) this.routes.insert(p, peer);
   }
 
   /** addAllowedIps adds prefixes to the peer's allowed IPs (UAPI allowed_ip): a prefix owned by
    * another peer moves, and one the peer already routes is not listed twice. */
-  addAllowedIps(peer: DevicePeer, list: IpPrefix[]): void {
+  addAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
     for (const p of list) {
       if (this.routes.exact(p) === peer) continue;
       this.routes.insert(p, peer);
