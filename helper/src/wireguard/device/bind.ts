@@ -48,7 +48,7 @@ export function openNativeBind(bindIp: string, port: number): Bind {
         'udp',
         {
           maxBatch: MAX_BATCH,
-          slotSize: slotSizeFor(maxDatagram),
+          slotSize: slotSizeFor(maxDatagram, 0),
           headroom: 0,
           pool: 4,
           mode: native.readerMode('udp'),
