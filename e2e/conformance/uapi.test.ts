@@ -2,7 +2,7 @@
 // - large configurations that need split responses, as in the last steps of the Linux kernel's
 //   tools/testing/selftests/wireguard/netns.sh and wireguard-go's tests/netns.sh: one peer with
 //   255 x 256 IPv4 /16s and as many IPv6 /128s (130,560 allowed IPs), then 40 peers with 52
-//   allowed IPs each, read back whole;
+//   allowed IPs each, then 30 peers of which only the last has allowed IPs, read back whole;
 // - `wg show` of an interface that does not exist fails (the same scripts' last check);
 // - the process and its UAPI socket go away when the interface is deleted (also after the
 //   device was moved to another namespace), on SIGTERM, and in daemon mode (no -f).
@@ -96,6 +96,20 @@ describeConformance('conformance: userspace API and life cycle', [], { timeout: 
     const shown = allowedIpsByPeer(await wg(ns0, ['show', dev.ifname, 'allowed-ips']));
     assert.equal(shown.size, 40);
     for (const [pub, ips] of want) assert.deepEqual([...(shown.get(pub) ?? [])].sort(), [...ips].sort(), pub);
+  });
+
+  withNs('setconf of 30 peers, only the last with allowed IPs, shows back as a config', async (topo, ns0) => {
+    const dev = await startDevice(ns0, topo.ifname('wg'), impl);
+    const pubs = Array.from({ length: 30 }, () => genKeyPair().publicKey);
+    const config = pubs.flatMap((pub) => ['[Peer]', `PublicKey = ${pub}`]);
+    config.push('AllowedIPs = 255.2.3.4/32, abcd::255/128');
+    await setconf(ns0, dev.ifname, config);
+    const shown = await wg(ns0, ['showconf', dev.ifname]);
+    const peers = [...shown.matchAll(/^PublicKey = (\S+)$/gm)].map((m) => m[1]);
+    assert.deepEqual([...peers].sort(), [...pubs].sort());
+    const ips = allowedIpsByPeer(await wg(ns0, ['show', dev.ifname, 'allowed-ips']));
+    assert.deepEqual([...(ips.get(pubs[29]!) ?? [])].sort(), ['255.2.3.4/32', 'abcd::255/128']);
+    for (const pub of pubs.slice(0, 29)) assert.deepEqual(ips.get(pub), [], pub);
   });
 
   withNs('wg show of a missing interface fails with a message', async (topo, ns0) => {
