@@ -8,9 +8,9 @@
 //   vethc 192.168.1.100/24  ----------  192.168.1.1/24 | 10.0.0.1/24  ----  10.0.0.100/24
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { genKeyPair, ping, sleep, waitForPing } from '../netns/index.js';
-import { describeConformance, startDevice } from './impl.js';
-import { IP4, IP6, PORT, endpoints, newTopology, setInterface, wg } from './setup.js';
+import { ping, sleep, waitForPing } from '../netns/index.js';
+import { describeConformance } from './impl.js';
+import { IP4, PORT, devicePair, endpoints, newTopology, wg } from './setup.js';
 
 describeConformance('conformance: NAT', ['ping', 'iptables', 'sysctl'], { timeout: 60_000 }, (impl) => {
   test('persistent-keepalive 1 keeps a 2 s conntrack mapping open; turned off, the server is cut off', async (t) => {
@@ -21,47 +21,26 @@ describeConformance('conformance: NAT', ['ping', 'iptables', 'sysctl'], { timeou
         await topo.addNamespace('ns0'),
         await topo.addNamespace('ns2'),
       ];
-      const sides = [ns1, ns2];
       await topo.link(ns1, ns0, '192.168.1.100/24', '192.168.1.1/24');
       await topo.link(ns0, ns2, '10.0.0.1/24', '10.0.0.100/24');
       await ns1.exec(['ip', 'route', 'add', 'default', 'via', '192.168.1.1']);
       await ns0.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       // The rule loads conntrack in ns0, which brings its per-namespace timeouts into being.
-      await ns0.exec(
-        ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.168.1.0/24', '-d', '10.0.0.0/24'].concat([
-          '-j',
-          'SNAT',
-          '--to',
-          '10.0.0.1',
-        ]),
-      );
+      const snat = ['-s', '192.168.1.0/24', '-d', '10.0.0.0/24', '-j', 'SNAT', '--to', '10.0.0.1'];
+      await ns0.exec(['iptables', '-t', 'nat', '-A', 'POSTROUTING', ...snat]);
       await ns0.exec(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_udp_timeout=2']);
       await ns0.exec(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_udp_timeout_stream=2']);
 
-      const keys = [genKeyPair(), genKeyPair()];
-      const ifs: string[] = [];
-      for (const i of [0, 1] as const) {
-        const ns = sides[i]!;
-        const ifname = topo.ifname('wg');
-        ifs.push(ifname);
-        await startDevice(ns, ifname, impl);
-        await ns.exec(['ip', 'addr', 'add', `${IP4[i]}/24`, 'dev', ifname]);
-        await ns.exec(['ip', 'addr', 'add', `${IP6[i]}/24`, 'dev', ifname]);
-        await setInterface(ns, ifname, keys[i]!, PORT[i]);
-        const j = 1 - i;
-        const peer = keys[j]!.publicKey;
-        await wg(ns, ['set', ifname, 'peer', peer, 'allowed-ips', `${IP4[j]}/32,${IP6[j]}/128`]);
-        await ns.exec(['ip', 'link', 'set', ifname, 'up']);
-      }
-      const [if1, if2] = ifs as [string, string];
-      const peerOf1 = keys[1]!.publicKey;
+      const [s1, s2] = await devicePair([ns1, ns2], [ns1, ns2], [impl, impl]);
+      const [if1, if2] = [s1.ifname, s2.ifname];
+      const peerOf1 = s2.keys.publicKey;
 
       // With persistent-keepalive 1 the client speaks first, the server learns the NATed
       // endpoint, and 3 s of application silence later it can still reach the client.
       await wg(ns1, ['set', if1, 'peer', peerOf1, 'endpoint', `10.0.0.100:${PORT[1]}`, 'persistent-keepalive', '1']);
       await waitForPing(ns1, IP4[1]);
       assert.equal((await ping(ns2, IP4[0], { count: 1 })).received, 1, 'server reaches client at once');
-      assert.equal((await endpoints(ns2, if2)).get(keys[0]!.publicKey), `10.0.0.1:${PORT[0]}`);
+      assert.equal((await endpoints(ns2, if2)).get(s1.keys.publicKey), `10.0.0.1:${PORT[0]}`);
       await sleep(3000);
       const kept = await ping(ns2, IP4[0], { count: 1 });
       assert.equal(kept.received, 1, 'the server could not reach the client despite the keepalive');

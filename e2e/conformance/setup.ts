@@ -53,26 +53,40 @@ export async function setInterface(ns: Namespace, ifname: string, keys: KeyPair,
  * ns2, addresses them, and makes them peers with allowed IPs but no endpoints yet. */
 export async function netnsPair(topo: Topology, impl1: Impl, impl2: Impl = impl1): Promise<NetnsPair> {
   const ns0 = await topo.addNamespace('ns0');
-  const ns = [await topo.addNamespace('ns1'), await topo.addNamespace('ns2')];
+  const ns1 = await topo.addNamespace('ns1');
+  const ns2 = await topo.addNamespace('ns2');
+  const [s1, s2] = await devicePair([ns0, ns0], [ns1, ns2], [impl1, impl2]);
+  return { topo, ns0, s1, s2 };
+}
+
+/** devicePair starts device i's process in procNs[i] (moving the device to devNs[i] when that
+ * differs), gives it IP4[i]/24, IP6[i]/24, its key and PORT[i], makes the two devices peers with
+ * allowed IPs but no endpoints, and brings them up. */
+export async function devicePair(
+  procNs: readonly [Namespace, Namespace],
+  devNs: readonly [Namespace, Namespace],
+  impls: readonly [Impl, Impl],
+): Promise<[Side, Side]> {
   const keys = [genKeyPair(), genKeyPair()];
   const sides: Side[] = [];
   for (const i of [0, 1] as const) {
-    const ifname = topo.ifname('wg');
-    const dev = await startDevice(ns0, ifname, i === 0 ? impl1 : impl2);
-    const target = ns[i]!;
-    await ns0.exec(['ip', 'link', 'set', ifname, 'netns', target.name]);
+    const [home, target] = [procNs[i], devNs[i]];
+    const ifname = home.topo.ifname('wg');
+    const dev = await startDevice(home, ifname, impls[i]);
+    if (target !== home) await home.exec(['ip', 'link', 'set', ifname, 'netns', target.name]);
     await target.exec(['ip', 'addr', 'add', `${IP4[i]}/24`, 'dev', ifname]);
     await target.exec(['ip', 'addr', 'add', `${IP6[i]}/24`, 'dev', ifname]);
     sides.push({ ns: target, dev, keys: keys[i]!, ifname });
   }
   const [s1, s2] = sides as [Side, Side];
   for (const [me, other, i] of [[s1, s2, 0] as const, [s2, s1, 1] as const]) {
-    await setInterface(ns0, me.ifname, me.keys, PORT[i]);
+    await setInterface(procNs[i], me.ifname, me.keys, PORT[i]);
     const j = 1 - i;
-    await wg(ns0, ['set', me.ifname, 'peer', other.keys.publicKey, 'allowed-ips', `${IP4[j]}/32,${IP6[j]}/128`]);
+    const allowed = `${IP4[j]}/32,${IP6[j]}/128`;
+    await wg(procNs[i], ['set', me.ifname, 'peer', other.keys.publicKey, 'allowed-ips', allowed]);
     await me.ns.exec(['ip', 'link', 'set', me.ifname, 'up']);
   }
-  return { topo, ns0, s1, s2 };
+  return [s1, s2];
 }
 
 /** setEndpoints points each side at the other's port on loopback of the given family. */
