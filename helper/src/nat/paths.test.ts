@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { Device, formatPeer } from '../wireguard/device/device.js';
-import { FakeNetwork, FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix } from '../wireguard/device/fake-io.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import { PathBind, ipv4OfWords, sendIPv4 } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
@@ -42,7 +42,7 @@ function setup() {
     dev.addPeer({
       publicKey: other,
       endpoint: { addr: { family: 4, v4: ip(eip) }, port: Number(eport) },
-      allowedIps: [{ addr: ip(peerVip), bits: 32 }],
+      allowedIps: [prefix(`${peerVip}/32`)],
       persistentKeepalive: 0,
       name: `peer${1 - i}`,
     });

@@ -53,7 +53,7 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
         'udp',
         {
           maxBatch: MAX_BATCH,
-          slotSize: slotSizeFor(maxDatagram),
+          slotSize: slotSizeFor(maxDatagram, 0),
           headroom: 0,
           pool: 4,
           mode: native.readerMode('udp'),

@@ -9,6 +9,7 @@ import { formatWords, sourceRateKey, wordsAreIPv4 } from '../../../../src-shared
 import type { TunAdapter } from '../../tun/index.js';
 import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
+import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
@@ -38,9 +39,10 @@ export interface PacketFilter {
   readonly reasons: readonly string[];
 }
 
-/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig;
- * daemon/apply.ts devicePeerConfig converts). */
-export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'allowedIps' | 'persistentKeepalive'> & {
+/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig),
+ * with the allowed IPs of either family (daemon/apply.ts devicePeerConfig converts). */
+export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'persistentKeepalive'> & {
+  allowedIps: IpPrefix[];
   presharedKey?: Buffer;
   endpoint?: IpEndpoint;
   name?: string | null;
@@ -125,9 +127,9 @@ export class Device {
       persistentKeepalive: cfg.persistentKeepalive,
     });
     const index = this.freeIndices.pop() ?? this.nextIndex++;
-    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps);
+    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps.slice());
     if (cfg.endpoint) peer.setEndpoint(cfg.endpoint);
-    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    for (const p of cfg.allowedIps) this.routes.insert(p, peer);
     this.peersByKey.set(key, peer);
     this.peerOfNoise.set(noise, peer);
     return peer;
@@ -144,18 +146,7 @@ export class Device {
   updatePeer(cfg: DevicePeerConfig, prevEndpoint?: IpEndpoint): DevicePeer {
     const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
     if (!peer) return this.addPeer(cfg);
-    // Only the old allowed IPs are taken out: routes through an exit node also point at the
-    // peer and belong to ExitRoutes.
-    for (const p of peer.allowedIps) {
-      if (
-        this.routes.exact(p.addr, p.bits) === peer &&
-        !cfg.allowedIps.some((n) => n.addr === p.addr && n.bits === p.bits)
-      ) {
-        this.routes.remove(p.addr, p.bits);
-      }
-    }
-    peer.allowedIps = cfg.allowedIps;
-    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    this.replaceAllowedIps(peer, cfg.allowedIps);
     peer.name = cfg.name ?? null;
     peer.noise.persistentKeepalive = cfg.persistentKeepalive;
     const moved =
@@ -166,6 +157,27 @@ export class Device {
       if (this.up && (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0)) this.initiate(peer, this.clock());
     }
     return peer;
+  }
+
+  /**
+   * replaceAllowedIps makes list the peer's allowed IPs (UAPI replace_allowed_ips). Only the
+   * old allowed IPs the peer still owns are taken out: routes through an exit node also point
+   * at the peer and belong to ExitRoutes. One trie walk or two per prefix; the list is copied.
+   */
+  replaceAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
+    for (const p of peer.allowedIps) if (this.routes.exact(p) === peer) this.routes.remove(p);
+    peer.allowedIps = list.slice();
+    for (const p of list) this.routes.insert(p, peer);
+  }
+
+  /** addAllowedIps adds prefixes to the peer's allowed IPs (UAPI allowed_ip): a prefix owned by
+   * another peer moves, and one the peer already routes is not listed twice. */
+  addAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
+    for (const p of list) {
+      if (this.routes.exact(p) === peer) continue;
+      this.routes.insert(p, peer);
+      peer.allowedIps.push(p);
+    }
   }
 
   /** removePeer forgets a peer: its routes, staged packets and key material. */

@@ -6,7 +6,7 @@ import { createLogger } from '../../../../src-shared/lib/log.js';
 import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
 import { Device } from './device.js';
-import { FakeNetwork, FakeTun, type FakeBind } from './fake-io.js';
+import { FakeNetwork, FakeTun, prefix, type FakeBind } from './fake-io.js';
 import type { DevicePeer } from './peer.js';
 
 export const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
@@ -56,13 +56,13 @@ export function pair(opts: { keepalive?: number; addrs?: [string, string] } = {}
   a.dev.addPeer({
     publicKey: b.pub,
     endpoint: { addr: parseIp(addrB)!, port: 51820 },
-    allowedIps: [{ addr: ip('100.64.0.2'), bits: 32 }],
+    allowedIps: [prefix('100.64.0.2/32')],
     persistentKeepalive: opts.keepalive ?? 0,
     name: 'b',
   });
   b.dev.addPeer({
     publicKey: a.pub,
-    allowedIps: [{ addr: ip('100.64.0.1'), bits: 32 }],
+    allowedIps: [prefix('100.64.0.1/32')],
     persistentKeepalive: 0,
     name: 'a',
   });
