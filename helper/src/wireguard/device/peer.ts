@@ -9,6 +9,9 @@ import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 /** MAX_STAGED bounds the packets held per peer while waiting for a session (wireguard-go: 1024). */
 export const MAX_STAGED = 1024;
 
+/** scratch holds an address being set, so that setEndpoint allocates nothing. */
+const scratch = new Uint32Array(4);
+
 /** DevicePeer is one configured peer. */
 export class DevicePeer {
   /** endpointWords is the endpoint's address as four words, IPv4 mapped (lib/ip/words.ts), so
@@ -45,9 +48,8 @@ export class DevicePeer {
 
   /** setEndpoint moves the endpoint; it returns whether it changed. */
   setEndpoint(e: IpEndpoint): boolean {
-    const w = new Uint32Array(4);
-    writeWordsAddress(w, 0, e.addr);
-    return this.setEndpointWords(w, 0, e.port);
+    writeWordsAddress(scratch, 0, e.addr);
+    return this.setEndpointWords(scratch, 0, e.port);
   }
 
   /** isEndpoint tells whether the address at words[at] and port are the endpoint. */
