@@ -49,8 +49,22 @@ export interface Batch {
   ports: Uint16Array;
 }
 
-/** slotSizeFor returns the slot size that holds a packet of `maxPacket` bytes with room. */
-export function slotSizeFor(maxPacket: number): number {
-  const need = HEADROOM + maxPacket + TAILROOM;
-  return (need + 63) & ~63; // cache-line aligned slots
+/** MAX_PACKET is the largest packet a reader takes (native/src/reader.c): an MTU of 65,535. */
+export const MAX_PACKET = 65535;
+
+/** slotSizeFor returns the slot size that holds a packet of `maxPacket` bytes with room:
+ * cache-line aligned, except for the largest packets, where the reader's limit (headroom +
+ * MAX_PACKET + TAILROOM) comes first. */
+export function slotSizeFor(maxPacket: number, headroom = HEADROOM): number {
+  const need = headroom + maxPacket + TAILROOM;
+  return Math.min((need + 63) & ~63, headroom + MAX_PACKET + TAILROOM);
+}
+
+/** MAX_BATCH_BYTES caps the memory of one batch: at 64 KiB slots (an MTU that may grow to
+ * 65,535) a full batch of MAX_BATCH would pin 8 MiB per reader for packets that rarely come. */
+export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** batchFor is how many slots of slotSize one batch carries: MAX_BATCH, fewer for huge slots. */
+export function batchFor(slotSize: number): number {
+  return Math.max(8, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_BYTES / slotSize)));
 }

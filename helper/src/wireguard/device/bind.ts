@@ -1,7 +1,7 @@
 // Bind: the UDP socket WireGuard messages travel on. The native implementation receives with
 // recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch.
 import * as native from '../../../../src-shared/lib/native/index.js';
-import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import { MAX_PACKET, batchFor, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 
 /** Bind is a bound UDP socket for IPv4 underlay traffic. */
@@ -31,8 +31,12 @@ export function openNativeBind(bindIp: string, port: number): Bind {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
-      throw new Error(
-        `UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`,
+      // The code stays, so that a UAPI set can answer with the port-in-use errno.
+      throw Object.assign(
+        new Error(
+          `UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`,
+        ),
+        { code: 'EADDRINUSE' },
       );
     }
     throw err;
@@ -43,12 +47,13 @@ export function openNativeBind(bindIp: string, port: number): Bind {
     startReader(maxDatagram, onBatch, onError) {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
+      const slotSize = slotSizeFor(Math.min(maxDatagram, MAX_PACKET), 0);
       return native.startReader(
         sock.fd,
         'udp',
         {
-          maxBatch: MAX_BATCH,
-          slotSize: slotSizeFor(maxDatagram),
+          maxBatch: batchFor(slotSize),
+          slotSize,
           headroom: 0,
           pool: 4,
           mode: native.readerMode('udp'),

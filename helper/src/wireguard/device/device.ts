@@ -11,6 +11,7 @@ import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
+import { publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { DropCounters } from './counters.js';
 import { DevicePeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
@@ -46,10 +47,17 @@ export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'allowedIps' | 'pe
 
 /** DeviceOptions wires a device to its adapter and socket. */
 export interface DeviceOptions {
-  privateKey: Buffer;
+  /** privateKey is the static key; null starts a device without one (see NoiseCore). */
+  privateKey: Buffer | null;
   tun: TunAdapter;
   bind: Bind;
+  /** mtu is the adapter's MTU, which bounds padding (§5.4.6); see Device.mtu. */
   mtu: number;
+  /** maxPacket sizes the UDP reader and the staging scratch for the largest packet the adapter
+   * may ever carry, when its MTU can grow after start (warren-wg: wg-quick sets it later). */
+  maxPacket?: number;
+  /** onReaderError hears that a reader stopped for good (the adapter was deleted, say). */
+  onReaderError?: (what: 'adapter' | 'UDP', e: Error) => void;
   log: Logger;
   /** clock is the protocol timers' clock in milliseconds (default CLOCK_BOOTTIME, see
    * boottimeMs: it counts suspend, so sessions age while the machine sleeps, §6). */
@@ -73,11 +81,16 @@ export class Device {
   /** roamGuard, when set, may keep an authenticated packet's source from becoming the peer's
    * endpoint (NAT traversal keeps a working direct path when the peer still uses a relay). */
   roamGuard: ((peer: DevicePeer, addr: number, port: number) => boolean) | null = null;
+  /** mtu bounds the padding of outgoing packets (§5.4.6); its owner follows the adapter's MTU. */
+  mtu: number;
+  private currentBind: Bind;
+  private privateKeyBytes: Buffer | null;
   private nextIndex = 0;
   private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
   private readonly inbound: InboundPath;
   private readers: Reader[] = [];
+  private udpReader: Reader | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweptAt = 0;
   /** up is false while the tunnel is disconnected: every packet either way is dropped and
@@ -87,6 +100,9 @@ export class Device {
   constructor(readonly opts: DeviceOptions) {
     this.clock = opts.clock ?? boottimeMs;
     this.log = opts.log;
+    this.mtu = opts.mtu;
+    this.currentBind = opts.bind;
+    this.privateKeyBytes = opts.privateKey === null ? null : Buffer.from(opts.privateKey);
     this.core = new NoiseCore({
       privateKey: opts.privateKey,
       admit: (from, proven, now) => this.limits.admit(from.ip, proven, this.handshakes.underLoad(now), now),
@@ -106,7 +122,12 @@ export class Device {
   }
 
   get bind(): Bind {
-    return this.opts.bind;
+    return this.currentBind;
+  }
+
+  /** privateKey is the static private key in use, or null when the device has none. */
+  get privateKey(): Buffer | null {
+    return this.privateKeyBytes;
   }
 
   get tun(): TunAdapter {
@@ -219,9 +240,10 @@ export class Device {
       (what: string) =>
       (e: Error): void => {
         this.log.error(`${what} reader stopped: ${e.message}`);
+        this.opts.onReaderError?.(what === 'adapter' ? 'adapter' : 'UDP', e);
       };
     this.readers.push(this.tun.startReader((b) => this.outbound.onBatch(b), onError('adapter')));
-    this.readers.push(this.bind.startReader(this.opts.mtu + 64, (b) => this.inbound.onBatch(b), onError('UDP')));
+    this.udpReader = this.startUdpReader(onError('UDP'));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     // Peers with a persistent keepalive and a known endpoint are brought up at once, as
     // wireguard-go does, so that NAT mappings open without waiting for traffic.
@@ -238,6 +260,56 @@ export class Device {
     this.handshakes.stop();
     for (const r of this.readers) r.stop();
     this.readers = [];
+    this.udpReader?.stop();
+    this.udpReader = null;
+  }
+
+  /**
+   * replaceBind moves the device to another UDP socket (a new listen port) and returns the old
+   * one, for its owner to close. Sessions stay: peers see our new port on the next packet and
+   * roam to it (§2.1).
+   */
+  replaceBind(bind: Bind): Bind {
+    const old = this.currentBind;
+    this.currentBind = bind;
+    if (this.udpReader !== null) {
+      this.udpReader.stop();
+      this.udpReader = this.startUdpReader((e) => {
+        this.log.error(`UDP reader stopped: ${e.message}`);
+        this.opts.onReaderError?.('UDP', e);
+      });
+    }
+    return old;
+  }
+
+  /**
+   * setPrivateKey changes the static key at runtime, as wireguard-go does for a UAPI set: a
+   * peer whose public key is the new own key is removed, every session made with the old key
+   * is erased (NoiseCore.setPrivateKey), and peers with waiting packets or a keepalive start a
+   * new handshake at once. null leaves the device keyless: it then drops every packet that
+   * needs a session and sends nothing.
+   */
+  setPrivateKey(key: Buffer | null): void {
+    if (key === null ? this.privateKeyBytes === null : this.privateKeyBytes?.equals(key)) return;
+    if (key !== null) this.removePeer(publicKeyFromPrivate(key));
+    this.core.setPrivateKey(key);
+    this.privateKeyBytes = key === null ? null : Buffer.from(key);
+    if (!this.up || key === null) return;
+    const now = this.clock();
+    for (const peer of this.peersByKey.values()) {
+      peer.noise.restart();
+      if (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0) this.initiate(peer, now);
+    }
+  }
+
+  /** removeAllPeers forgets every peer (a UAPI replace_peers). */
+  removeAllPeers(): void {
+    for (const peer of [...this.peersByKey.values()]) this.removePeer(peer.noise.publicKey);
+  }
+
+  private startUdpReader(onError: (e: Error) => void): Reader {
+    const max = this.opts.maxPacket ?? this.opts.mtu;
+    return this.currentBind.startReader(max + 64, (b) => this.inbound.onBatch(b), onError);
   }
 
   /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),
