@@ -12,6 +12,7 @@ import { packet } from './packet.js';
 import { policyFile } from './policy-file.js';
 import { profile } from './profile.js';
 import { sse } from './sse.js';
+import { uapi } from './uapi.js';
 import { noiseCore, wgMessages } from './wireguard.js';
 
 export const HARNESSES: readonly HarnessSpec[] = [
@@ -22,6 +23,7 @@ export const HARNESSES: readonly HarnessSpec[] = [
   httpRequest,
   httpResponse,
   api,
+  uapi,
   json,
   sse,
   netmap,

@@ -11,7 +11,7 @@
 // where it expects it; a line over its bound cannot be resynchronised, so it ends the connection.
 import { errnoOf, UAPI_ERRNO, UapiError } from './errors.js';
 import { errorReply } from './get-response.js';
-import { MAX_LINE, SetParser, type SetRequest } from './set-request.js';
+import { MAX_LINE, MAX_SET_BYTES, SetParser, type SetRequest } from './set-request.js';
 
 /** UapiHandler runs requests; the server serialises them across connections. */
 export interface UapiHandler {
@@ -73,7 +73,10 @@ export class UapiConnection {
       }
       const line = this.pending.slice(this.pos, nl);
       this.pos = nl + 1;
-      this.onLine(line);
+      // Checked here as for a partial line, so the outcome does not depend on how the stream
+      // was cut (found by the fuzz harness scripts/fuzz/harnesses/uapi.ts).
+      if (line.length > MAX_LINE) this.fail(new UapiError(UAPI_ERRNO.protocol, 'line too long'));
+      else this.onLine(line);
     }
   }
 
@@ -108,7 +111,7 @@ export class UapiConnection {
       case 'discard':
         this.discarded += line.length + 1;
         if (line === '') this.reply(errorReply(this.failure!.errno));
-        else if (line.length > MAX_LINE || this.discarded > 16 * 1024 * 1024) this.fail(this.failure!);
+        else if (this.discarded > MAX_SET_BYTES) this.fail(this.failure!);
         return;
     }
   }
