@@ -10,7 +10,17 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { describeE2E, repoRoot, sleep, waitUntil } from './netns/index.js';
+import {
+  Topology,
+  describeE2E,
+  genKeyPair,
+  pairLayout,
+  repoRoot,
+  sleep,
+  startWarren,
+  waitUntil,
+  warrenProfile,
+} from './netns/index.js';
 
 const SOCKET_DIR = '/var/run/wireguard';
 const tag = process.pid.toString(36);
@@ -200,5 +210,30 @@ describeE2E('warren-wg', { binaries: ['wg', 'pgrep', 'ping'] }, { timeout: 120_0
     await sleep(1200);
     const big = sh(nc, ['ping', '-c', '2', '-M', 'do', '-s', '8972', '-W', '2', '10.99.0.2']);
     assert.equal(big.status, 0, `a 9000-byte ping failed: ${big.stdout}${big.stderr}`);
+  });
+});
+
+describeE2E('the helper through wg(8)', { warren: true, binaries: ['wg', 'ping'] }, { timeout: 120_000 }, () => {
+  test('wg show reads a running helper, wg showconf shows its peers, and wg set is refused', async () => {
+    const topo = Topology.create();
+    try {
+      const l = await pairLayout(topo);
+      const [ka, kb] = [genKeyPair(), genKeyPair()];
+      const adapter = topo.ifname('w');
+      const peer = { publicKey: kb.publicKey, allowedIps: ['100.64.0.2/32'], endpoint: `${l.bIp}:51820` };
+      const profile = { keys: ka, listenPort: 51820, virtualAddress: '100.64.0.1', adapter, peers: [peer] };
+      const warren = await startWarren(l.a, warrenProfile(profile));
+      const uapi = await warren.ns.exec(['wg', 'show', adapter, 'dump']);
+      const [iface, peerLine] = uapi.stdout.trim().split('\n');
+      assert.equal(iface, [ka.privateKey, ka.publicKey, '51820', 'off'].join('\t'));
+      assert.deepEqual(peerLine!.split('\t').slice(0, 4), [kb.publicKey, '(none)', `${l.bIp}:51820`, '100.64.0.2/32']);
+      const set = await warren.ns.exec(['wg', 'set', adapter, 'peer', kb.publicKey, 'remove'], { allowFailure: true });
+      assert.notEqual(set.code, 0);
+      assert.match(set.stderr, /Operation not permitted/);
+      const again = await warren.ns.exec(['wg', 'show', adapter, 'peers']);
+      assert.equal(again.stdout.trim(), kb.publicKey, 'the refused set changed nothing');
+    } finally {
+      await topo.destroy();
+    }
   });
 });
