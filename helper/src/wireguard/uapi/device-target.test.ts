@@ -166,12 +166,20 @@ test('two devices configured only through the UAPI shake hands, pass data and re
       BigInt(g.get('last_handshake_time_sec')![0]!) * 1_000_000_000n + BigInt(g.get('last_handshake_time_nsec')![0]!);
     assert.ok(ns >= before - 1_000_000n && ns <= BigInt(Date.now()) * 1_000_000n, `handshake at ${ns}`);
     assert.ok(Number(g.get('tx_bytes')![0]) > 0 && Number(g.get('rx_bytes')![0]) > 0);
+    // b moves to another port: the device reads the new socket, and a, told the new endpoint,
+    // reaches it there.
+    await b.set(['listen_port=51999']);
+    await a.set([`public_key=${hex(publicKeyFromPrivate(kb))}`, 'endpoint=192.0.2.2:51999']);
+    a.tun.inject(icmpEcho('100.64.0.1', '100.64.0.2', 3, 100));
+    const end2 = Date.now() + 2000;
+    while (b.tun.written.length < 2 && Date.now() < end2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(b.tun.written.length, 2, 'the packet reached the new port');
     // A new key erases the sessions: the next packet needs a new handshake with the new key,
     // which b does not know, so it does not arrive.
     await a.set([`private_key=${hex(generatePrivateKey())}`]);
     a.tun.inject(icmpEcho('100.64.0.1', '100.64.0.2', 2, 100));
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(b.tun.written.length, 1);
+    assert.equal(b.tun.written.length, 2);
   } finally {
     a.dev.stop();
     b.dev.stop();
