@@ -172,7 +172,7 @@ describeE2E('warren-wg', { binaries: ['wg', 'pgrep', 'ping'] }, { timeout: 120_0
     const a = launch(ns);
     const r = sh(ns, [warrenWg(), a.name]);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /in use/);
+    assert.match(r.stderr, /is in use by another program/);
     assert.ok(alive(a.pid));
     assert.equal(sh(ns, ['wg', 'show', a.name]).status, 0);
   });

@@ -23,7 +23,7 @@ export function openBareTun(name: string): BareTun {
   try {
     opened = native.tunOpen(name);
   } catch (e) {
-    throw tunOpenError(name, e as NodeJS.ErrnoException);
+    throw bareTunError(name, e as NodeJS.ErrnoException);
   }
   const { fd } = opened;
   let closed = false;
@@ -55,4 +55,16 @@ export function openBareTun(name: string): BareTun {
       native.closeFd(fd);
     },
   };
+}
+
+/** bareTunError words a failure to create the device for the person running warren-wg. */
+export function bareTunError(name: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'EBUSY') {
+    return new Error(`interface ${name} is in use by another program (is warren-wg or wireguard-go running for it?)`);
+  }
+  if (err.code === 'EINVAL') return new Error(`an interface named ${name} exists and is not a TUN device`);
+  if (err.code === 'EPERM' || err.code === 'EACCES') {
+    return new Error(`cannot create interface ${name}: permission denied (run warren-wg as root)`);
+  }
+  return tunOpenError(name, err);
 }
