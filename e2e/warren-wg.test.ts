@@ -144,14 +144,26 @@ describeE2E('warren-wg', { binaries: ['wg', 'pgrep', 'ping'] }, { timeout: 120_0
     assert.equal(ok(other, ['wg', 'show', second, 'peers']).trim(), '');
   });
 
-  test('an IPv6 allowed IP is refused with "Invalid argument" and changes nothing', () => {
+  test('allowed IPs of both families are taken; an IPv6 endpoint is refused with "Invalid argument" and changes nothing', () => {
     const ns = addNs('b');
     const { name } = launch(ns);
     const peer = pubkey(genkey());
-    const r = sh(ns, ['wg', 'set', name, 'peer', peer, 'allowed-ips', '10.0.0.0/8,fd00::/64']);
+    ok(ns, ['wg', 'set', name, 'peer', peer, 'allowed-ips', '10.0.0.0/8,fd00::/64']);
+    assert.equal(ok(ns, ['wg', 'show', name, 'allowed-ips']).trim(), `${peer}\t10.0.0.0/8 fd00::/64`);
+    const r = sh(ns, [
+      'wg',
+      'set',
+      name,
+      'peer',
+      peer,
+      'endpoint',
+      '[2001:db8::1]:51820',
+      'allowed-ips',
+      '10.1.0.0/16',
+    ]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Invalid argument/);
-    assert.equal(ok(ns, ['wg', 'show', name, 'peers']).trim(), '');
+    assert.equal(ok(ns, ['wg', 'show', name, 'allowed-ips']).trim(), `${peer}\t10.0.0.0/8 fd00::/64`);
   });
 
   test('ip link del makes it exit and remove its socket; so does SIGTERM', async () => {

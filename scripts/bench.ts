@@ -17,6 +17,7 @@ import { exitTable, proxyTable, ratioLines, ratios, table, type Ratios } from '.
 import { measureExit, type ExitResult } from './bench/exit.js';
 import { measureProxy, type ProxyResult } from './bench/proxy.js';
 import { measureRelay, relayLines, type RelayResult } from './bench/relay.js';
+import { familyTable, measureFamilies, type FamilyResult } from './bench/families.js';
 import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
 import { runFirewallBench, type FirewallBenchResult } from '../helper/src/firewall/firewall.bench.js';
 
@@ -32,6 +33,7 @@ interface NetworkResults {
   exit: ExitResult | null;
   proxy: ProxyResult | null;
   relay: RelayResult | null;
+  families: FamilyResult | null;
 }
 
 /** CoordinatorRun is the coordinator run's figures, or why it failed; both null when skipped. */
@@ -94,7 +96,7 @@ function missingBenchRequirement(opts: BenchOptions): string | undefined {
     binaries: [
       'iperf3',
       'ping',
-      ...(opts.impls.includes('wg-go') || opts.exit ? ['wireguard-go', 'wg'] : []),
+      ...(opts.impls.includes('wg-go') || opts.exit || opts.families ? ['wireguard-go', 'wg'] : []),
       ...(opts.exit ? ['nft'] : []),
     ],
     warren: opts.exit || opts.proxy || opts.impls.some((i) => i !== 'wg-go'),
@@ -115,7 +117,10 @@ async function measureNetwork(opts: BenchOptions): Promise<NetworkResults> {
     const exit = opts.exit ? await measureExit(topo, opts, (s) => progress(`exit node: ${s}`)) : null;
     const proxy = opts.proxy ? await measureProxy(topo, opts, (s) => progress(`proxy: ${s}`)) : null;
     const relay = opts.relay ? await measureRelay(topo, opts, (s) => progress(`relay: ${s}`)) : null;
-    return { raw, results, errors, exit, proxy, relay };
+    const families = opts.families
+      ? await measureFamilies(l, opts.seconds, opts.familyRounds, (s) => progress(`address families: ${s}`))
+      : null;
+    return { raw, results, errors, exit, proxy, relay, families };
   } finally {
     progress('cleaning up');
     await topo.destroy();
@@ -150,6 +155,7 @@ function printNetwork(net: NetworkResults, r: Ratios | null, impls: Impl[]): voi
   if (net.exit) process.stdout.write(`\n${exitTable(net.exit)}\n`);
   if (net.proxy) process.stdout.write(`\n${proxyTable(net.proxy)}\n`);
   if (net.relay) process.stdout.write(`\n${relayLines(net.relay)}\n`);
+  if (net.families) process.stdout.write(`\n${familyTable(net.families)}\n`);
 }
 
 /** measureFirewall times the firewall's decisions and prints them. */
@@ -209,6 +215,7 @@ function writeReport(opts: BenchOptions, f: Figures): string {
     exit: f.exit,
     proxy: f.proxy,
     relay: f.relay,
+    families: f.families,
     firewall: f.firewall,
     coordinator: f.coordinator,
     coordinatorError: f.coordinatorError,
@@ -223,7 +230,15 @@ function anyFailed(f: Figures): boolean {
   const exitFailed = f.exit !== null && Object.keys(f.exit.errors).length > 0;
   const proxyFailed = f.proxy !== null && Object.keys(f.proxy.errors).length > 0;
   const relayFailed = f.relay !== null && f.relay.error !== null;
-  return Object.keys(f.errors).length > 0 || exitFailed || proxyFailed || relayFailed || f.coordinatorError !== null;
+  const familiesFailed = f.families !== null && f.families.error !== null;
+  return (
+    Object.keys(f.errors).length > 0 ||
+    exitFailed ||
+    proxyFailed ||
+    relayFailed ||
+    familiesFailed ||
+    f.coordinatorError !== null
+  );
 }
 
 process.exitCode = await main();

@@ -6,9 +6,9 @@ set -euo pipefail
 
 # command → package that provides it
 declare -A PKG=(
-  [ip]=iproute2 [ping]=iputils-ping [wireguard-go]=wireguard-go [wg]=wireguard-tools
+  [ip]=iproute2 [ping]=iputils-ping [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [iptables]=iptables [nft]=nftables [dig]=dnsutils [pgrep]=procps
-  [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
+  [sysctl]=procps [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
   [chromium]=chromium [systemd-analyze]=systemd [shellcheck]=shellcheck [makensis]=nsis
 )
 missing=()

@@ -1,7 +1,9 @@
 // Naming of everything an e2e run creates, and removal of what dead runs left behind.
 // A name looks like `wre2e-<c><pid36>-<tag>`: <c> is a per-process counter (one per
 // Topology) and <pid36> the creating process id in base 36, so cleanupStale can tell a
-// leftover of a crashed run (pid gone) from a run in progress.
+// leftover of a crashed run (pid gone) from a run in progress. The WireGuard conformance
+// suite names its runs `wgc<c><pid36>-<tag>` instead, so its devices are told apart from
+// the rest of the e2e runs at a glance; both families are cleaned up the same way.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +12,13 @@ import { join } from 'node:path';
 /** PREFIX starts the name of every namespace, link, socket and temp dir a run creates. */
 export const PREFIX = 'wre2e-';
 
+/** CONFORMANCE_PREFIX replaces PREFIX for the runs of the WireGuard conformance suite. */
+export const CONFORMANCE_PREFIX = 'wgc';
+
 /** IFNAMSIZ - 1: the longest Linux interface name. */
 export const MAX_IFNAME = 15;
 
-const RUN_NAME = /^wre2e-([0-9a-z])([0-9a-z]+)(?:-|$)/;
+const RUN_NAME = /^(?:wre2e-|wgc)([0-9a-z])([0-9a-z]+)(?:-|$)/;
 
 let counter = 0;
 
@@ -97,15 +102,15 @@ function removeFiles(match: (name: string) => boolean, withTemp: boolean): void 
       continue;
     }
     for (const n of names) {
-      if (n.startsWith(PREFIX) && match(n)) rmSync(join(dir, n), { recursive: true, force: true });
+      if (runPid(n) !== null && match(n)) rmSync(join(dir, n), { recursive: true, force: true });
     }
   }
 }
 
-/** removeWgSocketsSync deletes the wireguard-go control sockets of one run id, which a
- * SIGKILLed wireguard-go leaves behind. */
-export function removeWgSocketsSync(runId: string): void {
-  removeFiles((n) => n.startsWith(`${PREFIX}${runId}-`), false);
+/** removeWgSocketsSync deletes the wireguard-go control sockets of one run (by its name
+ * prefix, e.g. `wre2e-0abc`), which a SIGKILLed wireguard-go leaves behind. */
+export function removeWgSocketsSync(runPrefix: string): void {
+  removeFiles((n) => n.startsWith(`${runPrefix}-`), false);
 }
 
 /** cleanupStale removes namespaces, root-namespace links, wireguard-go sockets and temp dirs

@@ -79,7 +79,28 @@ test('parseIperf reads sender and receiver rates', () => {
       },
     }),
   );
-  assert.deepEqual(r, { sentBps: 2.5e8, receivedBps: 2.4e8, retransmits: 7, seconds: 10.04, streams: 4 });
+  assert.deepEqual(r, {
+    sentBps: 2.5e8,
+    receivedBps: 2.4e8,
+    receivedBytes: 0,
+    lostPercent: 0,
+    retransmits: 7,
+    seconds: 10.04,
+    streams: 4,
+  });
+});
+
+test('parseIperf reads the bytes and the loss of a UDP run', () => {
+  const r = parseIperf(
+    JSON.stringify({
+      end: {
+        sum_sent: { bits_per_second: 1e8, seconds: 1 },
+        sum_received: { bits_per_second: 9e7, seconds: 1.01, bytes: 11_250_000, lost_percent: 10 },
+      },
+    }),
+  );
+  assert.equal(r.receivedBytes, 11_250_000);
+  assert.equal(r.lostPercent, 10);
 });
 
 test('parseIperf throws on a reported error or a missing summary', () => {
@@ -131,6 +152,8 @@ for (const c of [
   { name: 'wre2e-0a3f-a', want: parseInt('a3f', 36) },
   { name: 'wre2e-zabc', want: parseInt('abc', 36) },
   { name: 'wre2e-1xyz-v0', want: parseInt('xyz', 36) },
+  { name: 'wgc1xyz-a0', want: parseInt('xyz', 36) },
+  { name: 'wgc-t0', want: null },
   { name: 'wrdemo-alpha', want: null },
   { name: 'wre2e-', want: null },
   { name: 'other-0abc-a', want: null },

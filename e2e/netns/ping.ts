@@ -13,17 +13,24 @@ export interface PingResult {
   rtts: number[];
 }
 
-/** PingOptions: count (default 3), interval in seconds (default 0.2; below 0.2 needs root). */
+/** PingOptions: count (default 3), interval in seconds (default 0.2; below 0.2 needs root),
+ * payload size in bytes (-s), and dontFragment (-M do: a packet larger than the path MTU fails
+ * locally instead of being fragmented, so a reply proves the MTU carried it whole). */
 export interface PingOptions {
   count?: number;
   interval?: number;
+  size?: number;
+  dontFragment?: boolean;
 }
 
 /** ping runs `ping -c COUNT -i INTERVAL -W 1 DST` in ns; it reports loss instead of throwing. */
 export async function ping(ns: Namespace, dst: string, opts: PingOptions = {}): Promise<PingResult> {
   const count = opts.count ?? 3;
   const interval = opts.interval ?? 0.2;
-  const r = await ns.exec(['ping', '-n', '-c', String(count), '-i', String(interval), '-W', '1', dst], {
+  const argv = ['ping', '-n', '-c', String(count), '-i', String(interval), '-W', '1'];
+  if (opts.size !== undefined) argv.push('-s', String(opts.size));
+  if (opts.dontFragment) argv.push('-M', 'do');
+  const r = await ns.exec([...argv, dst], {
     allowFailure: true,
     timeoutMs: Math.ceil(count * interval * 1000) + 15_000,
   });

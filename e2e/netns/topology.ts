@@ -83,18 +83,19 @@ export class Topology {
   private spawnCount = 0;
   private destroyed = false;
 
-  private constructor() {
+  private constructor(base: string) {
     this.id = newRunId();
-    this.prefix = `${PREFIX}${this.id}`;
+    this.prefix = `${base}${this.id}`;
     this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
     live.add(this);
     installHooks();
   }
 
-  /** create removes leftovers of dead runs and starts a new, empty topology. */
-  static create(): Topology {
+  /** create removes leftovers of dead runs and starts a new, empty topology whose names start
+   * with base (PREFIX, or CONFORMANCE_PREFIX for the WireGuard conformance suite). */
+  static create(base: string = PREFIX): Topology {
     cleanupStale();
-    return new Topology();
+    return new Topology(base);
   }
 
   /** ifname returns a fresh interface name `<prefix>-<kind><n>` that fits IFNAMSIZ. */
@@ -193,7 +194,7 @@ export class Topology {
     live.delete(this);
     for (const p of this.processes) p.signal('SIGKILL');
     for (const ns of this.namespaces) deleteNamespaceSync(ns.name);
-    removeWgSocketsSync(this.id);
+    removeWgSocketsSync(this.prefix);
     if (process.env.WARREN_E2E_KEEP_LOGS === '1') {
       process.stderr.write(`e2e: logs kept in ${this.dir}\n`);
       return;

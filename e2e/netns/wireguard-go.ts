@@ -24,6 +24,9 @@ export interface WireguardGoOptions {
   address: string;
   peers: WgPeerConfig[];
   mtu?: number;
+  /** command starts the implementation in the foreground, given the interface name after it:
+   * default wireguard-go (`wireguard-go -f IFNAME`); warren-wg has the same command line. */
+  command?: string[];
   /** logLevel is wireguard-go's LOG_LEVEL: 'error' (default), 'verbose' or 'silent'. */
   logLevel?: 'error' | 'verbose' | 'silent';
 }
@@ -57,7 +60,8 @@ const SOCK_DIR = '/var/run/wireguard';
 /** startWireguardGo starts wireguard-go in ns and configures key, port, peers, address, MTU. */
 export async function startWireguardGo(ns: Namespace, opts: WireguardGoOptions): Promise<WireguardGo> {
   const ifname = opts.ifname ?? ns.topo.ifname('g');
-  const proc = ns.spawn(['wireguard-go', '-f', ifname], {
+  const command = opts.command ?? ['wireguard-go'];
+  const proc = ns.spawn([...command, '-f', ifname], {
     name: `wireguard-go-${ifname}`,
     env: { ...process.env, LOG_LEVEL: opts.logLevel ?? 'error' },
   });

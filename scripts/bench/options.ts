@@ -20,11 +20,15 @@ export interface BenchOptions {
   proxy: boolean;
   /** relay runs the relay benchmark (direct against relayed, through two NAT routers). */
   relay: boolean;
+  /** families runs warren-wg against wireguard-go over IPv4 and IPv6 inside and outside, in
+   * familyRounds interleaved rounds. */
+  families: boolean;
+  familyRounds: number;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--no-relay] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
@@ -35,6 +39,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warre
                 CONNECT tunnel and the ingress forwarder of a Warren helper, against direct TCP)
   --no-relay    skip the relay run (two helpers behind two NAT routers: iperf3 over their direct
                 path, then over the coordinator's relay once UDP between the routers is blocked)
+  --no-families skip the address-family run (warren-wg against wireguard-go, both configured with
+                wg(8), over IPv4 and IPv6 inside and outside the tunnel)
+  --family-rounds N  interleaved rounds of the address-family run (default 3; medians shown)
   --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
                 (default 2000; 0 skips the run)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)
@@ -60,6 +67,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'no-exit': { type: 'boolean' },
       'no-proxy': { type: 'boolean' },
       'no-relay': { type: 'boolean' },
+      'no-families': { type: 'boolean' },
+      'family-rounds': { type: 'string' },
       'coordinator-systems': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -80,6 +89,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     exit: values['no-exit'] !== true,
     proxy: values['no-proxy'] !== true,
     relay: values['no-relay'] !== true,
+    families: values['no-families'] !== true,
+    familyRounds: whole('family-rounds', values['family-rounds'], 3, 1, 20),
     coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, 0, 20_000),
   };
 }

@@ -17,7 +17,8 @@ export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
     publicKey: p.publicKey,
     presharedKey: p.presharedKey ?? undefined,
     endpoint: p.endpoint ? endpointAddr(p.endpoint) : undefined,
-    allowedIps: p.allowedIps,
+    // The profile's allowed IPs are IPv4 for now; the device takes either family.
+    allowedIps: p.allowedIps.map((c) => ({ addr: { family: 4, v4: c.addr }, bits: c.bits })),
     persistentKeepalive: p.persistentKeepalive,
     name: p.name,
   };

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { ApiHttpError } from '../api/server.js';
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { FULL_TUNNEL_MARK } from '../router/full-tunnel.js';
 import { HANDSHAKE_INITIATION_RATE, NoiseCore, REKEY_TIMEOUT } from '../wireguard/noise/index.js';
 import { formatKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
@@ -52,7 +53,7 @@ test('a reload adds, changes and keeps peers in the running device', async (t) =
     [parseIPv4('192.0.2.9'), 4000],
     'the configured endpoint moved',
   );
-  assert.equal(device.routes.lookup(parseIPv4('10.1.2.3')!), beta);
+  assert.equal(device.routes.lookup4(parseIPv4('10.1.2.3')!), beta);
   assert.ok(device.peersByKey.has(GAMMA.pub));
   assert.deepEqual(
     d.state.profile.peers.map((p) => p.name),
@@ -187,9 +188,13 @@ test('an exit node switched off loses its routes until it is switched on', async
     conflicts: [],
   });
   assert.equal(env.router.routes.size, 0);
+  const table = d.state.device!.routes;
+  const route = parseIpPrefix('10.8.0.0/24')!;
+  assert.equal(table.exact(route), undefined, 'cryptokey routing forgets the route too');
   assert.equal(routes.use('ZZZZZ', true), null, 'an identity that is no exit node here');
   assert.equal(routes.use(BETA.identity, true)!.inUse, true);
   assert.equal(env.router.routes.size, 1);
+  assert.equal(table.exact(route), d.state.device!.peersByKey.get(BETA.pub));
 });
 
 test('a route overlapping a local network is reported, not applied', async (t) => {
@@ -216,7 +221,7 @@ test('an exit node for 0.0.0.0/0 turns the full tunnel on, marks the socket, and
   );
   const ft = env.router.fullTunnels[0]!;
   assert.deepEqual([ft.enabled, ft.killSwitchActive, env.binds[0]!.mark], [true, true, FULL_TUNNEL_MARK]);
-  assert.equal(d.state.device!.routes.lookup(parseIPv4('198.51.100.1')!), d.state.device!.peersByKey.get(BETA.pub));
+  assert.equal(d.state.device!.routes.lookup4(parseIPv4('198.51.100.1')!), d.state.device!.peersByKey.get(BETA.pub));
   d.state.tunnel.disconnect();
   assert.deepEqual([ft.enabled, ft.killSwitchActive, env.binds[0]!.mark], [false, false, 0]);
 });

@@ -2,6 +2,7 @@
 import type { Status, PeerStatus } from '../../../src-shared/wire/status.js';
 import type { Profile } from '../config/schema.js';
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import type { Device } from '../wireguard/device/device.js';
@@ -68,7 +69,7 @@ export function buildStatus(ctx: StatusContext): Status {
       // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
       endpoint:
         p.hasEndpoint && !isVirtualEndpoint(p.endpointAddr) ? `${formatIPv4(p.endpointAddr)}:${p.endpointPort}` : null,
-      allowedIps: p.allowedIps.map((c) => formatCidr(c)),
+      allowedIps: p.allowedIps.map(formatIpPrefix),
       lastHandshake: p.noise.lastHandshakeAt,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,

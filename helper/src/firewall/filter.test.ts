@@ -286,11 +286,11 @@ const scenarios: { name: string; steps: Step[]; flows?: number }[] = [
     steps: [out(synAB), out(fragment(tcp(A, 40000, B, 22, FLAGS.ack)), DROP.fragment)],
   },
   {
-    name: 'garbage is malformed or not IPv4',
+    name: 'garbage is malformed or not IPv4; IPv6 is dropped as not filtered, not misread as IPv4',
     steps: [
       out(Buffer.from([0x45, 0, 0, 10, 0, 0, 0, 0, 0, 0]), DROP.malformed),
       out(Buffer.alloc(10), DROP.notIpv4),
-      out(Buffer.from([0x60, ...Buffer.alloc(39)]), DROP.notIpv4),
+      out(Buffer.from([0x60, ...Buffer.alloc(39)]), DROP.ipv6NotFiltered),
       out(synAB.subarray(0, 30), DROP.malformed),
     ],
   },

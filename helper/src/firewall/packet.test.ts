@@ -37,7 +37,9 @@ test('parsing refuses what it cannot judge', () => {
   assert.equal(p.dstPort, 2);
   const cases: [string, Buffer, number][] = [
     ['empty', Buffer.alloc(0), DROP.malformed],
-    ['IPv6', Buffer.from([0x60, ...Buffer.alloc(47)]), DROP.notIpv4],
+    ['IPv6', Buffer.from([0x60, ...Buffer.alloc(47)]), DROP.ipv6NotFiltered],
+    ['IPv6, even cut short', Buffer.from([0x60, 0, 0]), DROP.ipv6NotFiltered],
+    ['version 5', Buffer.from([0x55, ...syn.subarray(1)]), DROP.notIpv4],
     ['short header length', Buffer.from([0x44, ...syn.subarray(1)]), DROP.malformed],
     [
       'total length past the data',

@@ -60,6 +60,9 @@ export function isIcmpError(type: number): boolean {
 export function parsePacket(buf: Uint8Array, off: number, len: number, out: ParsedPacket): number {
   // Whole, non-negative numbers only: a fractional index would read undefined, not bytes.
   if (off >>> 0 !== off || len >>> 0 !== len || off + len > buf.length) return DROP.malformed;
+  // IPv6 is not judged yet: it gets a reason of its own rather than a misreading as IPv4, so
+  // that a device with this filter drops it visibly (a device without one carries it).
+  if (len > 0 && buf[off]! >> 4 === 6) return DROP.ipv6NotFiltered;
   if (len < 20) return len > 0 && buf[off]! >> 4 !== 4 ? DROP.notIpv4 : DROP.malformed;
   const b0 = buf[off]!;
   if (b0 >> 4 !== 4) return DROP.notIpv4;

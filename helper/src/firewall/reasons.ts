@@ -25,6 +25,7 @@ export const DROP = {
   notForThisSystem: 16,
   noRouteGrant: 17,
   dnsFromPeer: 18,
+  ipv6NotFiltered: 19,
 } as const;
 
 /** DropCode is any drop code. */
@@ -51,4 +52,5 @@ export const REASONS: readonly string[] = [
   'not-for-this-system',
   'no-route-grant',
   'dns-from-peer',
+  'ipv6-not-filtered',
 ];

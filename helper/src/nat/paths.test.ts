@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { Device } from '../wireguard/device/device.js';
-import { FakeNetwork, FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix } from '../wireguard/device/fake-io.js';
 import { PathBind } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
@@ -37,7 +37,7 @@ function setup() {
     dev.addPeer({
       publicKey: other,
       endpoint: { addr: ip(eip), port: Number(eport) },
-      allowedIps: [{ addr: ip(peerVip), bits: 32 }],
+      allowedIps: [prefix(`${peerVip}/32`)],
       persistentKeepalive: 0,
       name: `peer${1 - i}`,
     });

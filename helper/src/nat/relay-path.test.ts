@@ -15,11 +15,10 @@ import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/li
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { openNativeBind } from '../wireguard/device/bind.js';
 import { Device } from '../wireguard/device/device.js';
-import { FakeTun, icmpEcho, ipv4 } from '../wireguard/device/fake-io.js';
+import { FakeTun, icmpEcho, prefix } from '../wireguard/device/fake-io.js';
 import { PathBind } from './path-bind.js';
 import { NatRuntime } from './runtime.js';
 
-const ip = ipv4;
 const icmp = (src: string, dst: string, seq: number): Buffer => icmpEcho(src, dst, seq, 84);
 const silent = createLogger(0, { write: () => true });
 
@@ -55,7 +54,7 @@ async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1
     const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
     dev.addPeer({
       publicKey: pubs[1 - i]!,
-      allowedIps: [{ addr: ip(vips[1 - i]!), bits: 32 }],
+      allowedIps: [prefix(`${vips[1 - i]!}/32`)],
       persistentKeepalive: 0,
       name: `n${1 - i}`,
     });

@@ -5,6 +5,7 @@
 // never hijacks a LAN. Routes can be switched off and on at run time.
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { prefixEquals, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { FullTunnelSwitch, Router } from './index.js';
@@ -32,6 +33,11 @@ function overlaps(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   return (a.addr & mask) >>> 0 === (b.addr & mask) >>> 0;
+}
+
+/** asPrefix gives an exit route (IPv4 only for now) the form the device's table takes. */
+function asPrefix(c: Cidr): IpPrefix {
+  return { addr: { family: 4, v4: c.addr }, bits: c.bits };
 }
 
 /** ExitRoutes manages the routes through exit nodes. */
@@ -171,7 +177,7 @@ export class ExitRoutes {
         this.log.warn(`exit node ${e.identity}: ${(err as Error).message}`);
         continue;
       }
-      this.device.routes.insert(r.addr, r.bits, e.peer);
+      this.device.routes.insert(asPrefix(r), e.peer);
       e.applied.push(r);
     }
     e.inUse = true;
@@ -191,7 +197,7 @@ export class ExitRoutes {
       this.log.warn(`exit node ${e.identity}: full tunnel not enabled: ${(err as Error).message}`);
       return;
     }
-    this.device.routes.insert(0, 0, e.peer);
+    this.device.routes.insert(asPrefix(r), e.peer);
     e.applied.push(r);
   }
 
@@ -200,11 +206,9 @@ export class ExitRoutes {
       if (r.bits === 0) this.fullTunnel?.disable();
       else this.router.removeRoute(r, this.adapter);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
-      if (
-        this.device.routes.lookup(r.addr) === e.peer &&
-        !e.peer.allowedIps.some((a) => a.addr === r.addr && a.bits === r.bits)
-      ) {
-        this.device.routes.remove(r.addr, r.bits);
+      const p = asPrefix(r);
+      if (this.device.routes.exact(p) === e.peer && !e.peer.allowedIps.some((a) => prefixEquals(a, p))) {
+        this.device.routes.remove(p);
       }
     }
     e.applied = [];

@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { dns } from './dns.js';
 import { httpRequest } from './http-request.js';
 import { httpResponse } from './http-response.js';
+import { innerPacket } from './inner-packet.js';
 import { ip } from './ip.js';
 import { json } from './json.js';
 import { natWire } from './nat.js';
@@ -31,6 +32,7 @@ export const HARNESSES: readonly HarnessSpec[] = [
   policyFile,
   ip,
   packet,
+  innerPacket,
 ];
 
 /** harness finds a harness by name, or throws with the list of names. */

@@ -49,14 +49,18 @@ export interface Batch {
   ports: Uint16Array;
 }
 
-/** MAX_PACKET is the largest packet a reader takes (native/src/reader.c): an MTU of 65,535. */
-export const MAX_PACKET = 65535;
+/** MAX_PACKET is the largest packet a reader slot holds: an IP packet's 16-bit length field
+ * (RFC 791 §3.1, RFC 8200 §3 without jumbograms); the native reader refuses larger slots. */
+export const MAX_PACKET = 65_535;
 
-/** slotSizeFor returns the slot size that holds a packet of `maxPacket` bytes with room:
- * cache-line aligned, except for the largest packets, where the reader's limit (headroom +
- * MAX_PACKET + TAILROOM) comes first. */
+/**
+ * slotSizeFor returns the slot size that holds a packet of `maxPacket` bytes (at most
+ * MAX_PACKET) after `headroom` bytes, with TAILROOM. Slots are rounded up to cache lines, except
+ * where that would pass the native reader's bound of headroom + MAX_PACKET + TAILROOM (MTUs near
+ * 65,535).
+ */
 export function slotSizeFor(maxPacket: number, headroom = HEADROOM): number {
-  const need = headroom + maxPacket + TAILROOM;
+  const need = headroom + Math.min(maxPacket, MAX_PACKET) + TAILROOM;
   return Math.min((need + 63) & ~63, headroom + MAX_PACKET + TAILROOM);
 }
 

@@ -1,185 +1,122 @@
 // AllowedIps: the cryptokey routing table (WireGuard whitepaper §2): a longest-prefix-match
-// table from IPv4 prefixes to peers. Outbound it picks the peer for a destination; inbound it
-// checks that a decrypted packet's source belongs to the peer that sent it.
+// table from IPv4 and IPv6 prefixes to peers. Outbound it picks the peer for a destination;
+// inbound it checks that a decrypted packet's source belongs to the peer that sent it.
 //
-// A path-compressed binary trie: each node holds a prefix (addr, bits) and children chosen by
-// the bit right after the node's prefix. Lookups touch at most one node per distinct prefix
-// length on the path, and allocate nothing.
+// The families live in separate tries (trie4.ts on the u32 form, trie6.ts on four words), so an
+// IPv4 lookup costs what it did before IPv6 came in and the two never match across families
+// (addr.ts: ::ffff:a.b.c.d is not a.b.c.d). Prefixes are stored masked to their network, as
+// wg(8) shows them. Lookups allocate nothing; everything else runs on configuration changes.
+import {
+  addressBits,
+  ipv4Address,
+  ipv6Address,
+  type IPv4Address,
+  type IpPrefix,
+} from '../../../../src-shared/lib/ip/addr.js';
+import { prefixMask } from '../../../../src-shared/lib/ip/ipv4.js';
+import { ipv6WordMask } from '../../../../src-shared/lib/ip/ipv6.js';
+import { Trie4 } from './trie4.js';
+import { Trie6 } from './trie6.js';
 
-interface Node<T> {
-  addr: number; // network address, host order, masked to `bits`
-  bits: number;
-  value: T | undefined;
-  child0: Node<T> | null;
-  child1: Node<T> | null;
+/** checkedBits returns the prefix length, or throws if it is out of range for the family. */
+function checkedBits(p: IpPrefix): number {
+  const max = addressBits(p.addr);
+  if (!Number.isInteger(p.bits) || p.bits < 0 || p.bits > max) {
+    throw new RangeError(`prefix length ${p.bits} is not 0-${max}`);
+  }
+  return p.bits;
 }
 
-/** maskOf returns the netmask for a prefix length as an unsigned 32-bit number. */
-export function maskOf(bits: number): number {
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+// Host bits are cleared word by word here rather than through prefixNetwork, so that a bulk
+// change (130,560 prefixes for one UAPI peer) allocates nothing per prefix but the trie nodes.
+const m4 = (a: IPv4Address, bits: number): number => (a.v4 & prefixMask(bits)) >>> 0;
+const m6 = (w: number, bits: number, k: number): number => (w & ipv6WordMask(bits, k)) >>> 0;
+
+/** readWord reads a big-endian u32 at buf[at] without a bounds check or an allocation. */
+function readWord(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
 
-/** bitAt returns bit `i` (0 = most significant) of an IPv4 address. */
-function bitAt(addr: number, i: number): number {
-  return (addr >>> (31 - i)) & 1;
-}
-
-/** commonBits returns how many leading bits a and b share, capped at `max`. */
-function commonBits(a: number, b: number, max: number): number {
-  const x = (a ^ b) >>> 0;
-  const n = x === 0 ? 32 : Math.clz32(x);
-  return n < max ? n : max;
-}
-
-/** AllowedIps maps IPv4 prefixes to values with longest-prefix-match lookup. */
+/** AllowedIps maps IPv4 and IPv6 prefixes to values with longest-prefix-match lookup. */
 export class AllowedIps<T> {
-  private root: Node<T> | null = null;
-  private count = 0;
+  private readonly v4 = new Trie4<T>();
+  private readonly v6 = new Trie6<T>();
 
-  /** size is the number of prefixes stored. */
+  /** size is the number of prefixes stored, both families. */
   get size(): number {
-    return this.count;
+    return this.v4.size + this.v6.size;
   }
 
-  /** insert sets the value for addr/bits, replacing any previous owner of that exact prefix. */
-  insert(addr: number, bits: number, value: T): void {
-    if (!Number.isInteger(bits) || bits < 0 || bits > 32) throw new RangeError(`prefix length ${bits} is not 0-32`);
-    addr = (addr & maskOf(bits)) >>> 0;
-    let link: { get(): Node<T> | null; set(n: Node<T>): void } = {
-      get: () => this.root,
-      set: (n) => {
-        this.root = n;
-      },
-    };
-    for (;;) {
-      const node = link.get();
-      if (node === null) {
-        link.set({ addr, bits, value, child0: null, child1: null });
-        this.count++;
-        return;
-      }
-      const common = commonBits(node.addr, addr, Math.min(node.bits, bits));
-      if (common === node.bits && node.bits === bits) {
-        if (node.value === undefined) this.count++;
-        node.value = value;
-        return;
-      }
-      if (common === node.bits) {
-        // The new prefix lies below this node: descend by its next bit.
-        const parent = node;
-        link =
-          bitAt(addr, node.bits) === 0
-            ? {
-                get: () => parent.child0,
-                set: (n) => {
-                  parent.child0 = n;
-                },
-              }
-            : {
-                get: () => parent.child1,
-                set: (n) => {
-                  parent.child1 = n;
-                },
-              };
-        continue;
-      }
-      // The paths diverge (or the new prefix is shorter): insert a node at the common prefix.
-      const fresh: Node<T> =
-        common === bits
-          ? { addr, bits, value, child0: null, child1: null }
-          : { addr: (addr & maskOf(common)) >>> 0, bits: common, value: undefined, child0: null, child1: null };
-      if (bitAt(node.addr, common) === 0) fresh.child0 = node;
-      else fresh.child1 = node;
-      if (common !== bits) {
-        const leaf: Node<T> = { addr, bits, value, child0: null, child1: null };
-        if (bitAt(addr, common) === 0) fresh.child0 = leaf;
-        else fresh.child1 = leaf;
-      }
-      link.set(fresh);
-      this.count++;
-      return;
-    }
+  /** insert makes value the owner of the prefix (host bits cleared), taking it from any previous owner. */
+  insert(prefix: IpPrefix, value: T): void {
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) this.v4.insert(m4(a, b), b, value);
+    else this.v6.insert(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b, value);
   }
 
-  /** lookup returns the value of the longest prefix containing addr, or undefined. */
-  lookup(addr: number): T | undefined {
-    let node = this.root;
-    let found: T | undefined;
-    while (node !== null) {
-      if (node.bits !== 0 && ((addr ^ node.addr) & maskOf(node.bits)) !== 0) break;
-      if (node.value !== undefined) found = node.value;
-      if (node.bits === 32) break;
-      node = bitAt(addr, node.bits) === 0 ? node.child0 : node.child1;
-    }
-    return found;
+  /** remove drops exactly this prefix (host bits cleared); true if it was present. */
+  remove(prefix: IpPrefix): boolean {
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) return this.v4.remove(m4(a, b), b);
+    return this.v6.remove(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b);
   }
 
-  /** exact returns the value stored for exactly addr/bits, or undefined. */
-  exact(addr: number, bits: number): T | undefined {
-    addr = (addr & maskOf(bits)) >>> 0;
-    let node = this.root;
-    while (node !== null && node.bits <= bits) {
-      if (((addr ^ node.addr) & maskOf(node.bits)) !== 0) return undefined;
-      if (node.bits === bits) return node.value;
-      node = bitAt(addr, node.bits) === 0 ? node.child0 : node.child1;
-    }
-    return undefined;
+  /** exact returns the owner of exactly this prefix (host bits cleared), or undefined. */
+  exact(prefix: IpPrefix): T | undefined {
+    const b = checkedBits(prefix);
+    const a = prefix.addr;
+    if (a.family === 4) return this.v4.find(m4(a, b), b)?.value;
+    return this.v6.find(m6(a.w0, b, 0), m6(a.w1, b, 1), m6(a.w2, b, 2), m6(a.w3, b, 3), b)?.value;
   }
 
-  /** removeValue drops every prefix owned by value (a peer being removed). */
-  removeValue(value: T): void {
-    const walk = (node: Node<T> | null): Node<T> | null => {
-      if (node === null) return null;
-      node.child0 = walk(node.child0);
-      node.child1 = walk(node.child1);
-      if (node.value === value) {
-        node.value = undefined;
-        this.count--;
-      }
-      return this.prune(node);
-    };
-    this.root = walk(this.root);
+  /** removeValue drops every prefix owned by value (a peer being removed); returns how many. */
+  removeValue(value: T): number {
+    return this.v4.removeValue(value) + this.v6.removeValue(value);
   }
 
-  /** remove drops the exact prefix addr/bits if present. */
-  remove(addr: number, bits: number): boolean {
-    addr = (addr & maskOf(bits)) >>> 0;
-    let removed = false;
-    const walk = (node: Node<T> | null): Node<T> | null => {
-      if (node === null) return null;
-      if (node.bits > bits || ((addr ^ node.addr) & maskOf(node.bits)) !== 0) return node;
-      if (node.bits === bits) {
-        if (node.value !== undefined) {
-          node.value = undefined;
-          this.count--;
-          removed = true;
-        }
-      } else if (bitAt(addr, node.bits) === 0) node.child0 = walk(node.child0);
-      else node.child1 = walk(node.child1);
-      return this.prune(node);
-    };
-    this.root = walk(this.root);
-    return removed;
+  /** lookup4 returns the owner of the longest IPv4 prefix holding addr (ipv4.ts's u32), or undefined. */
+  lookup4(addr: number): T | undefined {
+    return this.v4.lookup(addr);
   }
 
-  /** entries lists every (addr, bits, value), shortest prefixes first along each path. */
-  entries(): Array<{ addr: number; bits: number; value: T }> {
-    const out: Array<{ addr: number; bits: number; value: T }> = [];
-    const walk = (node: Node<T> | null): void => {
-      if (node === null) return;
-      if (node.value !== undefined) out.push({ addr: node.addr, bits: node.bits, value: node.value });
-      walk(node.child0);
-      walk(node.child1);
-    };
-    walk(this.root);
+  /**
+   * lookup6 returns the owner of the longest IPv6 prefix holding the 16-byte address at
+   * buf[offset] (network byte order, as in an IPv6 header, RFC 8200 §3), or undefined. The
+   * caller checks that the 16 bytes are inside the packet.
+   */
+  lookup6(buf: Uint8Array, offset: number): T | undefined {
+    return this.v6.lookup(
+      readWord(buf, offset),
+      readWord(buf, offset + 4),
+      readWord(buf, offset + 8),
+      readWord(buf, offset + 12),
+    );
+  }
+
+  /** prefixesOf lists the prefixes value owns, IPv4 first, each family in address order. */
+  prefixesOf(value: T): IpPrefix[] {
+    const out: IpPrefix[] = [];
+    this.v4.forEach((addr, bits, v) => {
+      if (v === value) out.push({ addr: ipv4Address(addr)!, bits });
+    });
+    this.v6.forEach((n, v) => {
+      if (v === value) out.push({ addr: ipv6Address(n), bits: n.bits });
+    });
     return out;
   }
 
-  // prune removes valueless nodes with fewer than two children, keeping the trie compressed.
-  private prune(node: Node<T>): Node<T> | null {
-    if (node.value !== undefined) return node;
-    if (node.child0 === null) return node.child1;
-    if (node.child1 === null) return node.child0;
-    return node;
+  /** byValue lists the prefixes of every owner in one walk (UAPI `get` prints them all). */
+  byValue(): Map<T, IpPrefix[]> {
+    const out = new Map<T, IpPrefix[]>();
+    const add = (v: T, p: IpPrefix): void => {
+      const list = out.get(v);
+      if (list) list.push(p);
+      else out.set(v, [p]);
+    };
+    this.v4.forEach((addr, bits, v) => add(v, { addr: ipv4Address(addr)!, bits }));
+    this.v6.forEach((n, v) => add(v, { addr: ipv6Address(n), bits: n.bits }));
+    return out;
   }
 }

@@ -3,7 +3,9 @@
 
 /** DeviceDropReason lists the drops decided by the device layer (the protocol core adds its own). */
 export type DeviceDropReason =
-  | 'tun-not-ipv4'
+  | 'tun-bad-version' // from the adapter, neither IPv4 nor IPv6
+  | 'tun-bad-length' // from the adapter, a header cut short or a length longer than the packet
+  | 'tun-packet-too-big' // would not fit one UDP datagram once sealed (jumbo MTUs)
   | 'tun-no-peer'
   | 'tun-peer-no-endpoint'
   | 'tun-queue-full'
@@ -13,8 +15,8 @@ export type DeviceDropReason =
   | 'expired-keypair'
   | 'replayed-counter'
   | 'decrypt-failed'
-  | 'inner-not-ipv4'
-  | 'inner-bad-length'
+  | 'inner-bad-version' // decrypted, neither IPv4 nor IPv6
+  | 'inner-bad-length' // decrypted, a header cut short or a length longer than the plaintext
   | 'source-not-allowed'
   | 'tun-write-failed'
   | 'udp-send-failed'

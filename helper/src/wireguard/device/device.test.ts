@@ -10,7 +10,7 @@ import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
 import { REKEY_TIMEOUT } from '../noise/index.js';
 import { CookieChecker } from '../noise/cookie.js';
 import { Device } from './device.js';
-import { FakeNetwork, FakeTun, type FakeBind } from './fake-io.js';
+import { FakeNetwork, FakeTun, prefix, type FakeBind } from './fake-io.js';
 
 const ip = (s: string): number => s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
 const silent = createLogger(0, { write: () => true });
@@ -54,13 +54,13 @@ function pair(opts: { keepalive?: number } = {}) {
   a.dev.addPeer({
     publicKey: b.pub,
     endpoint: { addr: ip('192.0.2.2'), port: 51820 },
-    allowedIps: [{ addr: ip('100.64.0.2'), bits: 32 }],
+    allowedIps: [prefix('100.64.0.2/32')],
     persistentKeepalive: opts.keepalive ?? 0,
     name: 'b',
   });
   b.dev.addPeer({
     publicKey: a.pub,
-    allowedIps: [{ addr: ip('100.64.0.1'), bits: 32 }],
+    allowedIps: [prefix('100.64.0.1/32')],
     persistentKeepalive: 0,
     name: 'a',
   });

@@ -7,6 +7,7 @@ import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import type { TunAdapter } from '../../tun/index.js';
 import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
+import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
@@ -38,8 +39,10 @@ export interface PacketFilter {
 }
 
 /** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig),
- * with the endpoint as the numbers the socket uses (daemon/apply.ts devicePeerConfig converts). */
-export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'allowedIps' | 'persistentKeepalive'> & {
+ * with the endpoint as the numbers the socket uses and the allowed IPs of either family
+ * (daemon/apply.ts devicePeerConfig converts). */
+export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'persistentKeepalive'> & {
+  allowedIps: IpPrefix[];
   presharedKey?: Buffer;
   endpoint?: { addr: number; port: number };
   name?: string | null;
@@ -143,9 +146,9 @@ export class Device {
       persistentKeepalive: cfg.persistentKeepalive,
     });
     const index = this.freeIndices.pop() ?? this.nextIndex++;
-    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps);
+    const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps.slice());
     if (cfg.endpoint) peer.setEndpoint(cfg.endpoint.addr, cfg.endpoint.port);
-    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    for (const p of cfg.allowedIps) this.routes.insert(p, peer);
     this.peersByKey.set(key, peer);
     this.peerOfNoise.set(noise, peer);
     return peer;
@@ -162,18 +165,7 @@ export class Device {
   updatePeer(cfg: DevicePeerConfig, prevEndpoint?: { addr: number; port: number }): DevicePeer {
     const peer = this.peersByKey.get(cfg.publicKey.toString('base64'));
     if (!peer) return this.addPeer(cfg);
-    // Only the old allowed IPs are taken out: routes through an exit node also point at the
-    // peer and belong to ExitRoutes.
-    for (const p of peer.allowedIps) {
-      if (
-        this.routes.exact(p.addr, p.bits) === peer &&
-        !cfg.allowedIps.some((n) => n.addr === p.addr && n.bits === p.bits)
-      ) {
-        this.routes.remove(p.addr, p.bits);
-      }
-    }
-    peer.allowedIps = cfg.allowedIps;
-    for (const p of cfg.allowedIps) this.routes.insert(p.addr, p.bits, peer);
+    this.replaceAllowedIps(peer, cfg.allowedIps);
     peer.name = cfg.name ?? null;
     peer.noise.persistentKeepalive = cfg.persistentKeepalive;
     const moved =
@@ -187,6 +179,27 @@ export class Device {
       if (this.up && (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0)) this.initiate(peer, this.clock());
     }
     return peer;
+  }
+
+  /**
+   * replaceAllowedIps makes list the peer's allowed IPs (UAPI replace_allowed_ips). Only the
+   * old allowed IPs the peer still owns are taken out: routes through an exit node also point
+   * at the peer and belong to ExitRoutes. One trie walk or two per prefix; the list is copied.
+   */
+  replaceAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
+    for (const p of peer.allowedIps) if (this.routes.exact(p) === peer) this.routes.remove(p);
+    peer.allowedIps = list.slice();
+    for (const p of list) this.routes.insert(p, peer);
+  }
+
+  /** addAllowedIps adds prefixes to the peer's allowed IPs (UAPI allowed_ip): a prefix owned by
+   * another peer moves, and one the peer already routes is not listed twice. */
+  addAllowedIps(peer: DevicePeer, list: readonly IpPrefix[]): void {
+    for (const p of list) {
+      if (this.routes.exact(p) === peer) continue;
+      this.routes.insert(p, peer);
+      peer.allowedIps.push(p);
+    }
   }
 
   /** removePeer forgets a peer: its routes, staged packets and key material. */
@@ -236,14 +249,13 @@ export class Device {
 
   /** start runs the readers and the timers. */
   start(): void {
-    const onError =
-      (what: string) =>
-      (e: Error): void => {
-        this.log.error(`${what} reader stopped: ${e.message}`);
-        this.opts.onReaderError?.(what === 'adapter' ? 'adapter' : 'UDP', e);
-      };
-    this.readers.push(this.tun.startReader((b) => this.outbound.onBatch(b), onError('adapter')));
-    this.udpReader = this.startUdpReader(onError('UDP'));
+    this.readers.push(
+      this.tun.startReader(
+        (b) => this.outbound.onBatch(b),
+        (e) => this.readerError('adapter', e),
+      ),
+    );
+    this.udpReader = this.startUdpReader();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     // Peers with a persistent keepalive and a known endpoint are brought up at once, as
     // wireguard-go does, so that NAT mappings open without waiting for traffic.
@@ -264,31 +276,22 @@ export class Device {
     this.udpReader = null;
   }
 
-  /**
-   * replaceBind moves the device to another UDP socket (a new listen port) and returns the old
-   * one, for its owner to close. Sessions stay: peers see our new port on the next packet and
-   * roam to it (§2.1).
-   */
+  /** replaceBind moves the device to another UDP socket (a new listen port) and returns the old
+   * one for its owner to close. Sessions stay: peers roam to the new port (§2.1). */
   replaceBind(bind: Bind): Bind {
     const old = this.currentBind;
     this.currentBind = bind;
     if (this.udpReader !== null) {
       this.udpReader.stop();
-      this.udpReader = this.startUdpReader((e) => {
-        this.log.error(`UDP reader stopped: ${e.message}`);
-        this.opts.onReaderError?.('UDP', e);
-      });
+      this.udpReader = this.startUdpReader();
     }
     return old;
   }
 
-  /**
-   * setPrivateKey changes the static key at runtime, as wireguard-go does for a UAPI set: a
-   * peer whose public key is the new own key is removed, every session made with the old key
-   * is erased (NoiseCore.setPrivateKey), and peers with waiting packets or a keepalive start a
-   * new handshake at once. null leaves the device keyless: it then drops every packet that
-   * needs a session and sends nothing.
-   */
+  /** setPrivateKey changes the static key as wireguard-go does for a UAPI set: a peer with the
+   * new own public key is removed, sessions made with the old key are erased, and peers with
+   * waiting packets or a keepalive start a handshake at once. null leaves the device keyless:
+   * it drops every packet that needs a session and sends nothing. */
   setPrivateKey(key: Buffer | null): void {
     if (key === null ? this.privateKeyBytes === null : this.privateKeyBytes?.equals(key)) return;
     if (key !== null) this.removePeer(publicKeyFromPrivate(key));
@@ -307,9 +310,18 @@ export class Device {
     for (const peer of [...this.peersByKey.values()]) this.removePeer(peer.noise.publicKey);
   }
 
-  private startUdpReader(onError: (e: Error) => void): Reader {
-    const max = this.opts.maxPacket ?? this.opts.mtu;
-    return this.currentBind.startReader(max + 64, (b) => this.inbound.onBatch(b), onError);
+  private startUdpReader(): Reader {
+    const onError = (e: Error): void => this.readerError('UDP', e);
+    return this.currentBind.startReader(
+      (this.opts.maxPacket ?? this.opts.mtu) + 64,
+      (b) => this.inbound.onBatch(b),
+      onError,
+    );
+  }
+
+  private readerError(what: 'adapter' | 'UDP', e: Error): void {
+    this.log.error(`${what} reader stopped: ${e.message}`);
+    this.opts.onReaderError?.(what, e);
   }
 
   /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),

@@ -5,6 +5,8 @@ import type { Bind } from './bind.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
+import { parseIpPrefix, type IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
+import { ipv6ToBytes, parseIPv6 } from '../../../../src-shared/lib/ip/ipv6.js';
 
 export { FakeTun } from '../../tun/tun-fake.js';
 
@@ -110,6 +112,13 @@ export function ipv4(s: string): number {
   return s.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
 }
 
+/** prefix parses "address/n" of either family for a test's allowed IPs; throws if malformed. */
+export function prefix(s: string): IpPrefix {
+  const p = parseIpPrefix(s);
+  if (p === null) throw new Error(`bad prefix ${s}`);
+  return p;
+}
+
 /** icmpEcho builds an IPv4 ICMP echo request of `size` bytes whose sequence number is `seq`
  * and whose payload bytes are all `seq & 0xff` (so a test can check it arrived intact). */
 export function icmpEcho(src: string, dst: string, seq = 0, size = 28): Buffer {
@@ -123,5 +132,25 @@ export function icmpEcho(src: string, dst: string, seq = 0, size = 28): Buffer {
   p[20] = 8;
   p.writeUInt16BE(seq, 26);
   p.fill(seq & 0xff, 28);
+  return p;
+}
+
+/** udp6 builds an IPv6/UDP packet (RFC 8200 §3 header, hop limit 64; checksums are not checked
+ * by the device), so a test can send it through a device and compare what arrives. */
+export function udp6(src: string, dst: string, payload: Buffer, srcPort = 4000, dstPort = 5000): Buffer {
+  const s = parseIPv6(src);
+  const d = parseIPv6(dst);
+  if (s === null || d === null) throw new Error(`bad IPv6 address ${src} or ${dst}`);
+  const p = Buffer.alloc(48 + payload.length);
+  p[0] = 0x60;
+  p.writeUInt16BE(8 + payload.length, 4);
+  p[6] = 17;
+  p[7] = 64;
+  Buffer.from(ipv6ToBytes(s)).copy(p, 8);
+  Buffer.from(ipv6ToBytes(d)).copy(p, 24);
+  p.writeUInt16BE(srcPort, 40);
+  p.writeUInt16BE(dstPort, 42);
+  p.writeUInt16BE(8 + payload.length, 44);
+  payload.copy(p, 48);
   return p;
 }

@@ -9,7 +9,7 @@ import { createLogger } from '../../../../src-shared/lib/log.js';
 import { mac1Key } from '../noise/cookie.js';
 import { mac } from '../noise/crypto.js';
 import { Device } from './device.js';
-import { FakeNetwork, FakeTun, icmpEcho, ipv4, type FakeBind } from './fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix, type FakeBind } from './fake-io.js';
 import { HANDSHAKE_QUEUE_SIZE } from './handshake-queue.js';
 import { COOKIES_PER_SECOND } from './handshake-limits.js';
 
@@ -42,10 +42,10 @@ function pair(): { a: Side; b: Side; net: FakeNetwork; stop: () => void } {
   a.dev.addPeer({
     publicKey: b.pub,
     endpoint: { addr: ipv4('192.0.2.2'), port: 51820 },
-    allowedIps: [{ addr: ipv4('100.64.0.2'), bits: 32 }],
+    allowedIps: [prefix('100.64.0.2/32')],
     persistentKeepalive: 0,
   });
-  b.dev.addPeer({ publicKey: a.pub, allowedIps: [{ addr: ipv4('100.64.0.1'), bits: 32 }], persistentKeepalive: 0 });
+  b.dev.addPeer({ publicKey: a.pub, allowedIps: [prefix('100.64.0.1/32')], persistentKeepalive: 0 });
   a.dev.start();
   b.dev.start();
   return {

@@ -2,15 +2,10 @@
 // endpoint, which roams to the source of the latest authenticated packet), its allowed IPs,
 // traffic counters, and packets staged while a handshake is under way.
 import type { NoisePeer } from '../noise/index.js';
+import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 
 /** MAX_STAGED bounds the packets held per peer while waiting for a session (wireguard-go: 1024). */
 export const MAX_STAGED = 1024;
-
-/** Prefix is an IPv4 prefix in host order. */
-export interface Prefix {
-  addr: number;
-  bits: number;
-}
 
 /** DevicePeer is one configured peer. */
 export class DevicePeer {
@@ -27,7 +22,9 @@ export class DevicePeer {
     readonly index: number,
     readonly noise: NoisePeer,
     public name: string | null,
-    public allowedIps: Prefix[],
+    /** allowedIps are the prefixes configured for the peer, either family; the routing table
+     * (Device.routes) says which of them it still owns. */
+    public allowedIps: IpPrefix[],
   ) {}
 
   get hasEndpoint(): boolean {

@@ -1,17 +1,18 @@
 // InboundPath: peer → adapter. Transport messages (whitepaper §5.4.6) are matched to a session
 // by receiver index, screened by the replay window, decrypted in place, screened again (the
 // window is only updated after authentication, so forged counters cannot poison it), and the
-// inner packet is accepted only if its source lies in that peer's allowed IPs. Handshake and
-// cookie messages wait in the device's handshake queue and reach the protocol core after the
-// data (handshake-queue.ts), so their Diffie-Hellman never delays a data batch. Nothing from
-// the network is trusted: every length is checked before it is read, and a bad datagram is
-// counted, never thrown.
+// inner packet, IPv4 or IPv6, is accepted only if its source lies in that peer's allowed IPs.
+// Handshake and cookie messages wait in the device's handshake queue and reach the protocol
+// core after the data (handshake-queue.ts), so their Diffie-Hellman never delays a data batch.
+// Nothing from the network is trusted: every length is checked before it is read, and a bad
+// datagram is counted, never thrown.
 import * as native from '../../../../src-shared/lib/native/index.js';
 import { formatIPv4 } from '../../../../src-shared/lib/ip/ipv4.js';
 import { MAX_BATCH, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
+import { BAD_VERSION, IPV4_SRC, IPV6_SRC, ipPacketLength } from './inner-packet.js';
 
 const TWO_32 = 4294967296;
 /** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message. */
@@ -111,17 +112,16 @@ export class InboundPath {
     if (peer.staged.length > 0) this.received.push(peer);
     if (plen === 0) return -1;
     const p = off + 16;
-    if (buf[p]! >> 4 !== 4 || plen < 20) {
-      dev.drops.add('inner-not-ipv4');
+    // The padding (§5.4.6) is not part of the packet: its own header says where it ends.
+    const total = ipPacketLength(buf, p, plen);
+    if (total < 0) {
+      dev.drops.add(total === BAD_VERSION ? 'inner-bad-version' : 'inner-bad-length');
       return -1;
     }
-    const total = buf.readUInt16BE(p + 2);
-    if (total < 20 || total > plen) {
-      dev.drops.add('inner-bad-length');
-      return -1;
-    }
-    // Cryptokey routing, inbound: the source must route back to the same peer.
-    if (dev.routes.lookup(buf.readUInt32BE(p + 12)) !== peer) {
+    // Cryptokey routing, inbound (whitepaper §2): the source must route back to the same peer.
+    const owner =
+      buf[p]! >> 4 === 4 ? dev.routes.lookup4(buf.readUInt32BE(p + IPV4_SRC)) : dev.routes.lookup6(buf, p + IPV6_SRC);
+    if (owner !== peer) {
       dev.drops.add('source-not-allowed');
       return -1;
     }

@@ -8,8 +8,24 @@ import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type Batch } from '../../..
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
+import { BAD_VERSION, IPV4_DST, IPV6_DST, ipPacketLength } from './inner-packet.js';
 
 const TWO_32 = 4294967296;
+/** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message (§5.4.6). */
+const DATA_OVERHEAD = 32;
+/**
+ * MAX_UDP_PAYLOAD is the largest UDP payload over IPv4: 65,535 less the 20-byte IPv4 header
+ * (RFC 791) and the 8-byte UDP header (RFC 768). Over IPv6 it is 65,527 (RFC 8200 §3, payload
+ * length without jumbograms); the smaller bound holds for either underlay.
+ */
+export const MAX_UDP_PAYLOAD = 65_507;
+
+/** maxInnerFor returns the longest inner packet whose padded, sealed message fits one datagram. */
+export function maxInnerFor(mtu: number): number {
+  let n = 65_535;
+  while (n > 0 && paddedLength(n, mtu) + DATA_OVERHEAD > MAX_UDP_PAYLOAD) n--;
+  return n;
+}
 
 /** writeDataHeader writes the transport header in the 16 bytes at `at`. */
 export function writeDataHeader(buf: Buffer, at: number, receiver: number, counter: number): void {
@@ -35,6 +51,8 @@ export class OutboundPath {
   private readonly slot: number;
   private readonly scratchCount: number;
   private readonly scratch: Buffer;
+  /** maxInner is the longest packet that still fits one datagram once sealed (jumbo MTUs). */
+  private readonly maxInner: number;
 
   constructor(private readonly dev: Device) {
     this.slot = slotSizeFor(dev.opts.maxPacket ?? dev.opts.mtu);
@@ -42,6 +60,7 @@ export class OutboundPath {
     // scratch that staged packets rarely need: keep it near 1 MiB and send in more batches.
     this.scratchCount = Math.max(1, Math.min(MAX_BATCH, Math.floor((1 << 20) / this.slot)));
     this.scratch = Buffer.alloc(this.slot * this.scratchCount);
+    this.maxInner = maxInnerFor(dev.opts.maxPacket ?? dev.opts.mtu);
   }
 
   /** onBatch handles one batch from the adapter reader. */
@@ -60,11 +79,20 @@ export class OutboundPath {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
       if (tracing) dev.log.trace(`adapter → tunnel: ${describePacket(buf, off, len)}`);
-      if (len < 20 || buf[off]! >> 4 !== 4) {
-        dev.drops.add('tun-not-ipv4');
+      const total = ipPacketLength(buf, off, len);
+      if (total < 0) {
+        dev.drops.add(total === BAD_VERSION ? 'tun-bad-version' : 'tun-bad-length');
         continue;
       }
-      const peer = dev.routes.lookup(buf.readUInt32BE(off + 16));
+      if (len > this.maxInner) {
+        dev.drops.add('tun-packet-too-big');
+        continue;
+      }
+      // Cryptokey routing, outbound (whitepaper §2): the destination picks the peer.
+      const peer =
+        buf[off]! >> 4 === 4
+          ? dev.routes.lookup4(buf.readUInt32BE(off + IPV4_DST))
+          : dev.routes.lookup6(buf, off + IPV6_DST);
       if (peer === undefined) {
         dev.drops.add('tun-no-peer');
         continue;
@@ -98,7 +126,10 @@ export class OutboundPath {
     let n = 0;
     for (const p of packets) {
       const off = n * this.slot + HEADROOM;
-      if (p.length > this.slot - HEADROOM - TAILROOM) continue;
+      if (p.length > this.slot - HEADROOM - TAILROOM) {
+        this.dev.drops.add('tun-packet-too-big');
+        continue;
+      }
       p.copy(this.scratch, off);
       n = this.seal(this.scratch, off, p.length, this.dev.mtu, kp, peer, n);
       if (n === this.scratchCount) {
@@ -128,7 +159,7 @@ export class OutboundPath {
     const counter = kp.sendCounter++;
     writeDataHeader(buf, off - HEADROOM, kp.remoteIndex, counter);
     native.aeadSeal(kp.sendKey, counter, buf, off, padded);
-    const size = padded + 32;
+    const size = padded + DATA_OVERHEAD;
     this.outOffsets[n] = off - HEADROOM;
     this.outLengths[n] = size;
     this.outAddrs[n] = peer.endpointAddr;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../../src-shared/lib/log.js';
+import { formatIpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { Device } from '../device/device.js';
 import { FakeNetwork, FakeTun, icmpEcho, ipv4, type FakeBind } from '../device/fake-io.js';
 import { DeviceTarget } from './device-target.js';
@@ -76,13 +77,16 @@ test('a fresh device reports its port and no key; a set of every device and peer
   assert.deepEqual(g.get('persistent_keepalive_interval'), ['0']);
 });
 
-test('a request with one IPv6 allowed IP changes nothing at all', async () => {
+test('allowed IPs of both families are taken; a request with one IPv6 endpoint changes nothing at all', async () => {
+  const both = node(new FakeNetwork(), '192.0.2.1');
+  await both.set([`public_key=${hex(PEER1)}`, 'allowed_ip=10.0.0.0/8', 'allowed_ip=fd00::1/8']);
+  assert.deepEqual((await both.get()).get('allowed_ip'), ['10.0.0.0/8', 'fd00::/8']);
   const n = node(new FakeNetwork(), '192.0.2.1');
   const p = n.set([
     `private_key=${hex(KEY1)}`,
     `public_key=${hex(PEER1)}`,
     'allowed_ip=10.0.0.0/8',
-    'allowed_ip=fd00::/8',
+    'endpoint=[2001:db8::1]:51820',
   ]);
   await rejects(p, UAPI_ERRNO.invalid);
   assert.equal(n.dev.privateKey, null);
@@ -125,13 +129,17 @@ test('a prefix given to another peer moves, replace_allowed_ips replaces, "-" re
   await n.set([`public_key=${hex(PEER2)}`, 'allowed_ip=10.9.0.0/16']);
   const [p1, p2] = [...n.dev.peersByKey.values()];
   assert.ok(p1 && p2);
-  assert.deepEqual(p1.allowedIps, [{ addr: ipv4('10.0.0.0'), bits: 8 }]);
-  assert.deepEqual(p2.allowedIps, [{ addr: ipv4('10.9.0.0'), bits: 16 }]);
+  assert.deepEqual(p1.allowedIps.map(formatIpPrefix), ['10.0.0.0/8']);
+  assert.deepEqual(p2.allowedIps.map(formatIpPrefix), ['10.9.0.0/16']);
   await n.set([`public_key=${hex(PEER1)}`, 'replace_allowed_ips=true', 'allowed_ip=172.16.0.0/12']);
-  assert.deepEqual(p1.allowedIps, [{ addr: ipv4('172.16.0.0'), bits: 12 }]);
+  assert.deepEqual(p1.allowedIps.map(formatIpPrefix), ['172.16.0.0/12']);
   await n.set([`public_key=${hex(PEER1)}`, 'allowed_ip=-172.16.0.0/12', 'allowed_ip=-10.9.0.0/16']);
   assert.deepEqual(p1.allowedIps, []);
-  assert.equal(n.dev.routes.lookup(ipv4('10.9.1.1')), p2, "removing a prefix the peer does not own leaves its owner's");
+  assert.equal(
+    n.dev.routes.lookup4(ipv4('10.9.1.1')),
+    p2,
+    "removing a prefix the peer does not own leaves its owner's",
+  );
 });
 
 test("setting a private key whose public key is a peer's removes that peer, as wireguard-go", async () => {

@@ -12,8 +12,9 @@ import { formatKey } from '../../../../src-shared/lib/keys.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
 import type { Bind } from '../device/bind.js';
 import type { Device } from '../device/device.js';
-import type { DevicePeer, Prefix } from '../device/peer.js';
-import { endpointOf, prefixOf, toDeviceEndpoint, toDevicePrefix } from './device-types.js';
+import type { DevicePeer } from '../device/peer.js';
+import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
+import { endpointOf, toDeviceEndpoint, toDevicePrefix } from './device-types.js';
 import { UAPI_ERRNO, UapiError } from './errors.js';
 import { serializeGet, type UapiPeerState } from './get-response.js';
 import type { UapiHandler } from './connection.js';
@@ -49,12 +50,7 @@ export class DeviceTarget implements UapiHandler {
 
   get(): Promise<string> {
     const dev = this.device;
-    const owned = new Map<DevicePeer, Prefix[]>();
-    for (const e of dev.routes.entries()) {
-      let list = owned.get(e.value);
-      if (list === undefined) owned.set(e.value, (list = []));
-      list.push({ addr: e.addr, bits: e.bits });
-    }
+    const owned = dev.routes.byValue();
     const peers: UapiPeerState[] = [];
     for (const p of dev.peersByKey.values()) {
       const psk = p.noise.handshake.presharedKey;
@@ -66,7 +62,7 @@ export class DeviceTarget implements UapiHandler {
         txBytes: p.txBytes,
         rxBytes: p.rxBytes,
         persistentKeepalive: p.noise.persistentKeepalive,
-        allowedIps: (owned.get(p) ?? []).map(prefixOf),
+        allowedIps: owned.get(p) ?? [],
       });
     }
     const text = serializeGet({ privateKey: dev.privateKey, listenPort: dev.bind.port, fwmark: this.fwmark, peers });
@@ -170,14 +166,27 @@ export class DeviceTarget implements UapiHandler {
     const keepaliveOn = c.persistentKeepalive !== undefined && c.persistentKeepalive > 0;
     const wasOff = peer.noise.persistentKeepalive === 0;
     if (c.persistentKeepalive !== undefined) peer.noise.persistentKeepalive = c.persistentKeepalive;
-    if (c.replaceAllowedIps) dev.routes.removeValue(peer);
+    if (c.replaceAllowedIps) {
+      dev.routes.removeValue(peer);
+      peer.allowedIps = [];
+    }
+    // Adds go to the device in runs (addAllowedIps), in request order with the removals.
+    let adds: IpPrefix[] = [];
     let n = 0;
     for (const a of c.allowedIps) {
       const p = toDevicePrefix(a.prefix);
-      if (!a.remove) dev.routes.insert(p.addr, p.bits, peer);
-      else if (dev.routes.exact(p.addr, p.bits) === peer) dev.routes.remove(p.addr, p.bits);
-      if (++n % APPLY_SLICE === 0) await tick();
+      if (a.remove) {
+        dev.addAllowedIps(peer, adds);
+        adds = [];
+        if (dev.routes.exact(p) === peer) dev.routes.remove(p);
+      } else adds.push(p);
+      if (++n % APPLY_SLICE === 0) {
+        dev.addAllowedIps(peer, adds);
+        adds = [];
+        await tick();
+      }
     }
+    dev.addAllowedIps(peer, adds);
     // wireguard-go's handlePostConfig: a keepalive turned on goes out now; waiting packets too.
     if (!dev.isUp || !peer.hasEndpoint || !dev.peersByKey.has(formatKey(c.publicKey))) return;
     if (restart) peer.noise.restart();
@@ -189,9 +198,7 @@ export class DeviceTarget implements UapiHandler {
   // an inserted prefix may have moved from another peer.
   private refreshAllowedIps(touched: Set<DevicePeer>): void {
     if (touched.size === 0) return;
-    const lists = new Map<DevicePeer, Prefix[]>();
-    for (const p of this.device.peersByKey.values()) lists.set(p, []);
-    for (const e of this.device.routes.entries()) lists.get(e.value)?.push({ addr: e.addr, bits: e.bits });
-    for (const [peer, list] of lists) peer.allowedIps = list;
+    const owned = this.device.routes.byValue();
+    for (const peer of this.device.peersByKey.values()) peer.allowedIps = owned.get(peer) ?? [];
   }
 }
