@@ -1,10 +1,11 @@
 // DeviceTarget serves UAPI requests against a running Device: a get reads its state, a set is
-// checked as a whole and then applied. Validate-then-apply: a request that is malformed (set-
-// request.ts), names an address family the device cannot carry, or would overflow the peer or
-// allowed-IP tables changes nothing. The one step that can still fail once applying has begun
-// is the operating system's: binding listen_port (-EADDRINUSE) or setting fwmark on the
-// socket. Both run first, so a failed bind changes nothing; a failed fwmark after a new port
-// leaves the new port. wireguard-go, by contrast, applies every line as it reads it.
+// checked as a whole and then applied. Validate-then-apply: a request that is malformed
+// (set-request.ts), names an endpoint the socket cannot reach (IPv6 for now, device-types.ts)
+// or would overflow the peer or allowed-IP tables changes nothing. The one step that can still
+// fail once applying has begun is the operating system's: binding listen_port (-EADDRINUSE) or
+// setting fwmark on the socket. Both run first, so a failed bind changes nothing; a failed
+// fwmark after a new port leaves the new port. wireguard-go, by contrast, applies every line as
+// it reads it.
 //
 // Large sets yield to the event loop every APPLY_SLICE allowed IPs, so packets keep flowing
 // while a peer with 130,560 prefixes is installed.
