@@ -8,6 +8,7 @@ import { systemExitNode, type ExitNodeDriver } from '../exitnode/index.js';
 import { systemRouter, type Router } from '../router/index.js';
 import { systemTun, type TunDriver } from '../tun/index.js';
 import { openNativeBind, type Bind } from '../wireguard/device/bind.js';
+import { DEFAULT_SOCKET_DIR } from '../wireguard/uapi/server.js';
 
 /** SignalSource delivers SIGTERM, SIGINT, SIGHUP and uncaughtException, as process does (an
  * EventEmitter in tests). */
@@ -27,6 +28,16 @@ export interface DaemonEnv {
   signals: SignalSource;
   /** exit ends the process after an internal error has been cleaned up after. */
   exit(code: number): void;
+  /** uapiDir is where the read-only UAPI socket ADAPTER.sock goes, for wg(8); null: none. */
+  uapiDir: string | null;
+}
+
+/** uapiDirOf reads WARREN_UAPI_DIR: unset means /var/run/wireguard (where wg(8) looks), "off"
+ * or empty means no socket (helpers side by side in namespaces may share adapter names). */
+export function uapiDirOf(env: NodeJS.ProcessEnv): string | null {
+  const v = env.WARREN_UAPI_DIR;
+  if (v === undefined) return DEFAULT_SOCKET_DIR;
+  return v === '' || v === 'off' ? null : v;
 }
 
 /** systemEnv is this machine: the implementations process.platform chooses, and the process. */
@@ -40,5 +51,6 @@ export function systemEnv(): DaemonEnv {
     startDnsServer,
     signals: process,
     exit: (code) => process.exit(code),
+    uapiDir: uapiDirOf(process.env),
   };
 }

@@ -23,6 +23,7 @@ import { started, type DaemonState } from './state.js';
 import { clearState, recoverFromCrash, writeState } from './state-file.js';
 import { buildStatus } from './status.js';
 import { controlSteps } from './steps-control.js';
+import { uapiStep } from './steps-uapi.js';
 import type { ProfileUpdates } from './updates.js';
 
 /** StepContext is what every step works with. profile is the one the helper started with. */
@@ -50,6 +51,7 @@ export function daemonSteps(ctx: StepContext): Step[] {
     exitStep(ctx),
     dnsStep(ctx),
     proxyStep(ctx),
+    uapiStep(ctx),
     ...(ctx.profile.coordinator ? controlSteps(ctx, ctx.profile.coordinator) : []),
   ];
 }

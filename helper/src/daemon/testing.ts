@@ -63,6 +63,7 @@ export function fakeEnv(): FakeEnv {
     exit: (code) => {
       exits.push(code);
     },
+    uapiDir: null,
   };
 }
 

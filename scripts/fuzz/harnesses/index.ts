@@ -13,6 +13,7 @@ import { packet } from './packet.js';
 import { policyFile } from './policy-file.js';
 import { profile } from './profile.js';
 import { sse } from './sse.js';
+import { uapi } from './uapi.js';
 import { noiseCore, wgMessages } from './wireguard.js';
 
 export const HARNESSES: readonly HarnessSpec[] = [
@@ -23,6 +24,7 @@ export const HARNESSES: readonly HarnessSpec[] = [
   httpRequest,
   httpResponse,
   api,
+  uapi,
   json,
   sse,
   netmap,

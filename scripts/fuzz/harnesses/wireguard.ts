@@ -100,6 +100,7 @@ export const wgMessages: HarnessSpec = {
 // windows, timers, cookie state and the last handshake time. Key objects (ephemerals) are
 // named by identity, since they cannot be read.
 function fingerprint(v: unknown, ids: Map<object, number>, seen = new Set<object>()): string {
+  if (typeof v === 'bigint') return `${v}n`;
   if (v === null || typeof v !== 'object') return typeof v === 'function' ? 'fn' : (JSON.stringify(v) ?? 'undefined');
   if (v instanceof Uint8Array || v instanceof Uint32Array)
     return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');

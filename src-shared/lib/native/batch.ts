@@ -67,3 +67,12 @@ export function slotSizeFor(maxPacket: number, headroom = HEADROOM): number {
   const need = headroom + Math.min(maxPacket, MAX_PACKET) + TAILROOM;
   return Math.min((need + 63) & ~63, headroom + MAX_PACKET + TAILROOM);
 }
+
+/** MAX_BATCH_BYTES caps the memory of one batch: at 64 KiB slots (an MTU that may grow to
+ * 65,535) a full batch of MAX_BATCH would pin 8 MiB per reader for packets that rarely come. */
+export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** batchFor is how many slots of slotSize one batch carries: MAX_BATCH, fewer for huge slots. */
+export function batchFor(slotSize: number): number {
+  return Math.max(8, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_BYTES / slotSize)));
+}

@@ -3,7 +3,7 @@
 // Addresses cross this interface as four words each (src-shared/lib/ip/words.ts), IPv4 mapped,
 // so that the device handles both families of the underlay without allocating.
 import * as native from '../../../../src-shared/lib/native/index.js';
-import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import { MAX_PACKET, batchFor, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader, UdpHandle } from '../../../../src-shared/lib/native/types.js';
 
 /** Bind is a bound UDP socket for underlay traffic of either family. */
@@ -36,8 +36,12 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') {
-      throw new Error(
-        `UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`,
+      // The code stays, so that a UAPI set can answer with the port-in-use errno.
+      throw Object.assign(
+        new Error(
+          `UDP port ${port} on ${bindIp} is already in use: stop the other program or set ListenPort in the profile`,
+        ),
+        { code: 'EADDRINUSE' },
       );
     }
     throw err;
@@ -48,12 +52,13 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
     startReader(maxDatagram, onBatch, onError) {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
+      const slotSize = slotSizeFor(Math.min(maxDatagram, MAX_PACKET), 0);
       return native.startReader(
         sock.fd,
         'udp',
         {
-          maxBatch: MAX_BATCH,
-          slotSize: slotSizeFor(maxDatagram, 0),
+          maxBatch: batchFor(slotSize),
+          slotSize,
           headroom: 0,
           pool: 4,
           mode: native.readerMode('udp'),

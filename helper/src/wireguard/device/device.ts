@@ -4,8 +4,6 @@
 // checked against the sender's allowed IPs and written to the adapter in one batch.
 import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
 import { ipEndpointEquals, type IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
-import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
-import { formatWords, sourceRateKey, wordsAreIPv4 } from '../../../../src-shared/lib/ip/words.js';
 import type { TunAdapter } from '../../tun/index.js';
 import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
@@ -14,12 +12,15 @@ import { AllowedIps } from './allowed-ips.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
+import { publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { DropCounters } from './counters.js';
-import { DevicePeer } from './peer.js';
+import { DevicePeer, formatPeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
 import { HandshakeQueue } from './handshake-queue.js';
-import { HandshakeLimits } from './handshake-limits.js';
+import { HandshakeLimits, rateKeyOf } from './handshake-limits.js';
+
+export { formatPeer } from './peer.js';
 
 /** TICK_MS is how often the protocol timers run (§6 timers have second granularity). */
 const TICK_MS = 100;
@@ -50,10 +51,17 @@ export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'persistentKeepali
 
 /** DeviceOptions wires a device to its adapter and socket. */
 export interface DeviceOptions {
-  privateKey: Buffer;
+  /** privateKey is the static key; null starts a device without one (see NoiseCore). */
+  privateKey: Buffer | null;
   tun: TunAdapter;
   bind: Bind;
+  /** mtu is the adapter's MTU, which bounds padding (§5.4.6); see Device.mtu. */
   mtu: number;
+  /** maxPacket sizes the UDP reader and the staging scratch for the largest packet the adapter
+   * may ever carry, when its MTU can grow after start (warren-wg: wg-quick sets it later). */
+  maxPacket?: number;
+  /** onReaderError hears that a reader stopped for good (the adapter was deleted, say). */
+  onReaderError?: (what: 'adapter' | 'UDP', e: Error) => void;
   log: Logger;
   /** clock is the protocol timers' clock in milliseconds (default CLOCK_BOOTTIME, see
    * boottimeMs: it counts suspend, so sessions age while the machine sleeps, §6). */
@@ -78,11 +86,16 @@ export class Device {
    * endpoint (NAT traversal keeps a working direct path when the peer still uses a relay). The
    * source is the address at words[at .. at+3] (lib/ip/words.ts), valid only during the call. */
   roamGuard: ((peer: DevicePeer, words: Uint32Array, at: number, port: number) => boolean) | null = null;
+  /** mtu bounds the padding of outgoing packets (§5.4.6); its owner follows the adapter's MTU. */
+  mtu: number;
+  private currentBind: Bind;
+  private privateKeyBytes: Buffer | null;
   private nextIndex = 0;
   private readonly freeIndices: number[] = [];
   private readonly outbound: OutboundPath;
   private readonly inbound: InboundPath;
   private readers: Reader[] = [];
+  private udpReader: Reader | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweptAt = 0;
   /** up is false while the tunnel is disconnected: every packet either way is dropped and
@@ -92,6 +105,9 @@ export class Device {
   constructor(readonly opts: DeviceOptions) {
     this.clock = opts.clock ?? boottimeMs;
     this.log = opts.log;
+    this.mtu = opts.mtu;
+    this.currentBind = opts.bind;
+    this.privateKeyBytes = opts.privateKey === null ? null : Buffer.from(opts.privateKey);
     this.core = new NoiseCore({
       privateKey: opts.privateKey,
       admit: (from, proven, now) => this.limits.admit(rateKeyOf(from.ip), proven, this.handshakes.underLoad(now), now),
@@ -111,7 +127,12 @@ export class Device {
   }
 
   get bind(): Bind {
-    return this.opts.bind;
+    return this.currentBind;
+  }
+
+  /** privateKey is the static private key in use, or null when the device has none. */
+  get privateKey(): Buffer | null {
+    return this.privateKeyBytes;
   }
 
   get tun(): TunAdapter {
@@ -227,13 +248,13 @@ export class Device {
 
   /** start runs the readers and the timers. */
   start(): void {
-    const onError =
-      (what: string) =>
-      (e: Error): void => {
-        this.log.error(`${what} reader stopped: ${e.message}`);
-      };
-    this.readers.push(this.tun.startReader((b) => this.outbound.onBatch(b), onError('adapter')));
-    this.readers.push(this.bind.startReader(this.opts.mtu + 64, (b) => this.inbound.onBatch(b), onError('UDP')));
+    this.readers.push(
+      this.tun.startReader(
+        (b) => this.outbound.onBatch(b),
+        (e) => this.readerError('adapter', e),
+      ),
+    );
+    this.udpReader = this.startUdpReader();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     // Peers with a persistent keepalive and a known endpoint are brought up at once, as
     // wireguard-go does, so that NAT mappings open without waiting for traffic.
@@ -250,6 +271,56 @@ export class Device {
     this.handshakes.stop();
     for (const r of this.readers) r.stop();
     this.readers = [];
+    this.udpReader?.stop();
+    this.udpReader = null;
+  }
+
+  /** replaceBind moves the device to another UDP socket (a new listen port) and returns the old
+   * one for its owner to close. Sessions stay: peers roam to the new port (§2.1). */
+  replaceBind(bind: Bind): Bind {
+    const old = this.currentBind;
+    this.currentBind = bind;
+    if (this.udpReader !== null) {
+      this.udpReader.stop();
+      this.udpReader = this.startUdpReader();
+    }
+    return old;
+  }
+
+  /** setPrivateKey changes the static key as wireguard-go does for a UAPI set: a peer with the
+   * new own public key is removed, sessions made with the old key are erased, and peers with
+   * waiting packets or a keepalive start a handshake at once. null leaves the device keyless:
+   * it drops every packet that needs a session and sends nothing. */
+  setPrivateKey(key: Buffer | null): void {
+    if (key === null ? this.privateKeyBytes === null : this.privateKeyBytes?.equals(key)) return;
+    if (key !== null) this.removePeer(publicKeyFromPrivate(key));
+    this.core.setPrivateKey(key);
+    this.privateKeyBytes = key === null ? null : Buffer.from(key);
+    if (!this.up || key === null) return;
+    const now = this.clock();
+    for (const peer of this.peersByKey.values()) {
+      peer.noise.restart();
+      if (peer.staged.length > 0 || peer.noise.persistentKeepalive > 0) this.initiate(peer, now);
+    }
+  }
+
+  /** removeAllPeers forgets every peer (a UAPI replace_peers). */
+  removeAllPeers(): void {
+    for (const peer of [...this.peersByKey.values()]) this.removePeer(peer.noise.publicKey);
+  }
+
+  private startUdpReader(): Reader {
+    const onError = (e: Error): void => this.readerError('UDP', e);
+    return this.currentBind.startReader(
+      (this.opts.maxPacket ?? this.opts.mtu) + 64,
+      (b) => this.inbound.onBatch(b),
+      onError,
+    );
+  }
+
+  private readerError(what: 'adapter' | 'UDP', e: Error): void {
+    this.log.error(`${what} reader stopped: ${e.message}`);
+    this.opts.onReaderError?.(what, e);
   }
 
   /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),
@@ -321,18 +392,4 @@ export class Device {
       }
     }
   }
-}
-
-/** formatPeer names a peer by its endpoint for logs: a.b.c.d:port or [v6]:port. */
-export function formatPeer(peer: DevicePeer): string {
-  if (!peer.hasEndpoint) return 'peer without endpoint';
-  const a = formatWords(peer.endpointWords, 0);
-  return wordsAreIPv4(peer.endpointWords, 0) ? `${a}:${peer.endpointPort}` : `[${a}]:${peer.endpointPort}`;
-}
-
-/** rateKeyOf is the handshake limits' key for a source the core names by its text (an IPv4
- * address, or an IPv6 /64: handshake-limits.ts). */
-function rateKeyOf(ip: string): string {
-  const a = parseIp(ip);
-  return a === null ? ip : sourceRateKey(a);
 }

@@ -17,6 +17,8 @@
 // wireguard-go applies its per-address limit only under load and never limits cookie replies.
 import { RateLimiter } from '../../../../src-shared/lib/rate-limit.js';
 import type { DropReason } from '../noise/index.js';
+import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
+import { sourceRateKey } from '../../../../src-shared/lib/ip/words.js';
 
 /** HANDSHAKES_PER_SECOND_PER_SOURCE and its burst: what one address may make us compute. */
 export const HANDSHAKES_PER_SECOND_PER_SOURCE = 20;
@@ -63,4 +65,11 @@ export class HandshakeLimits {
     this.proven.sweep(now);
     this.cookies.sweep(now);
   }
+}
+
+/** rateKeyOf is the key of a source the protocol core names by its text: an IPv4 address, or
+ * an IPv6 /64 (words.ts sourceRateKey). */
+export function rateKeyOf(ip: string): string {
+  const a = parseIp(ip);
+  return a === null ? ip : sourceRateKey(a);
 }

@@ -3,7 +3,14 @@
 // traffic counters, and packets staged while a handshake is under way.
 import type { NoisePeer } from '../noise/index.js';
 import type { IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
-import { copyWords, readWordsAddress, wordsEqual, writeWordsAddress } from '../../../../src-shared/lib/ip/words.js';
+import {
+  copyWords,
+  formatWords,
+  readWordsAddress,
+  wordsAreIPv4,
+  wordsEqual,
+  writeWordsAddress,
+} from '../../../../src-shared/lib/ip/words.js';
 import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 
 /** MAX_STAGED bounds the packets held per peer while waiting for a session (wireguard-go: 1024). */
@@ -78,4 +85,11 @@ export class DevicePeer {
     this.staged.push(Buffer.from(buf.subarray(offset, offset + length)));
     return !dropped;
   }
+}
+
+/** formatPeer names a peer by its endpoint for logs and status: a.b.c.d:port or [v6]:port. */
+export function formatPeer(peer: DevicePeer): string {
+  if (!peer.hasEndpoint) return 'peer without endpoint';
+  const a = formatWords(peer.endpointWords, 0);
+  return wordsAreIPv4(peer.endpointWords, 0) ? `${a}:${peer.endpointPort}` : `[${a}]:${peer.endpointPort}`;
 }

@@ -49,14 +49,18 @@ export class OutboundPath {
   private readonly touched: DevicePeer[] = [];
   // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
   private readonly slot: number;
+  private readonly scratchCount: number;
   private readonly scratch: Buffer;
   /** maxInner is the longest packet that still fits one datagram once sealed (jumbo MTUs). */
   private readonly maxInner: number;
 
   constructor(private readonly dev: Device) {
-    this.slot = slotSizeFor(dev.opts.mtu);
-    this.scratch = Buffer.alloc(this.slot * MAX_BATCH);
-    this.maxInner = maxInnerFor(dev.opts.mtu);
+    this.slot = slotSizeFor(dev.opts.maxPacket ?? dev.opts.mtu);
+    // With 64 KiB slots (an adapter whose MTU may grow to 65,535) a full batch would be 8 MiB of
+    // scratch that staged packets rarely need: keep it near 1 MiB and send in more batches.
+    this.scratchCount = Math.max(1, Math.min(MAX_BATCH, Math.floor((1 << 20) / this.slot)));
+    this.scratch = Buffer.alloc(this.slot * this.scratchCount);
+    this.maxInner = maxInnerFor(dev.opts.maxPacket ?? dev.opts.mtu);
   }
 
   /** onBatch handles one batch from the adapter reader. */
@@ -68,7 +72,7 @@ export class OutboundPath {
     }
     const now = dev.clock();
     const buf = b.buf;
-    const mtu = dev.opts.mtu;
+    const mtu = dev.mtu;
     const tracing = dev.log.enabled('trace');
     let n = 0;
     for (let i = 0; i < b.count; i++) {
@@ -127,8 +131,8 @@ export class OutboundPath {
         continue;
       }
       p.copy(this.scratch, off);
-      n = this.seal(this.scratch, off, p.length, this.dev.opts.mtu, kp, peer, n);
-      if (n === MAX_BATCH) {
+      n = this.seal(this.scratch, off, p.length, this.dev.mtu, kp, peer, n);
+      if (n === this.scratchCount) {
         this.finish(this.scratch, n, now, false);
         n = 0;
       }
@@ -144,7 +148,7 @@ export class OutboundPath {
       this.dev.initiate(peer, now);
       return;
     }
-    const n = this.seal(this.scratch, HEADROOM, 0, this.dev.opts.mtu, kp, peer, 0);
+    const n = this.seal(this.scratch, HEADROOM, 0, this.dev.mtu, kp, peer, 0);
     this.finish(this.scratch, n, now, true);
   }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 import { CookieChecker } from './cookie.js';
-import { privateKeyObject, rawPublicKey } from './crypto.js';
+import { dh, privateKeyObject, rawPublicKey } from './crypto.js';
 import { consumeResponse, discardStage, finishInitiation, openInitiationStatic, type Identity } from './handshake.js';
 import type { Keypair } from './keypair.js';
 import { MessageType, parseCookieReply, parseInitiation, parseResponse } from './messages.js';
@@ -13,8 +13,10 @@ import { assertKey, NoisePeer, type PeerContext, type TickAction } from './peer.
 import type { DropReason, Endpoint } from './types.js';
 
 export interface NoiseCoreOptions {
-  /** privateKey is our static X25519 private key (32 bytes). */
-  privateKey: Buffer;
+  /** privateKey is our static X25519 private key (32 bytes), or null for a device that has none
+   * yet (a fresh `warren-wg` before `wg set`): it then drops every handshake message and
+   * initiates nothing until setPrivateKey. */
+  privateKey: Buffer | null;
   /** random returns n fresh random bytes (default crypto.randomBytes). */
   random?: (n: number) => Buffer;
   /** wallClockNs returns real time in ns since the epoch, for TAI64N and lastHandshakeAt. */
@@ -70,30 +72,33 @@ function defaultWallClock(): bigint {
 
 /** NoiseCore is the protocol engine; see the file comment. */
 export class NoiseCore {
-  readonly publicKey: Buffer;
   private readonly identity: Identity;
+  private hasKey: boolean;
   private readonly random: (n: number) => Buffer;
   private readonly wallClockNs: () => bigint;
   private readonly admit: Admit;
-  private readonly checker: CookieChecker;
+  private checker: CookieChecker;
   private readonly peers = new Map<string, NoisePeer>();
   private readonly indices = new Map<number, IndexEntry>();
   private readonly ctx: PeerContext;
 
   constructor(opts: NoiseCoreOptions) {
-    assertKey(opts.privateKey, 'private key');
-    const privateKey = privateKeyObject(opts.privateKey);
-    this.publicKey = rawPublicKey(privateKey);
-    this.identity = { privateKey, publicKey: this.publicKey };
+    if (opts.privateKey !== null) assertKey(opts.privateKey, 'private key');
+    // Without a key the identity is a placeholder that no path uses: every handshake message
+    // is dropped before it is read and no peer has a static-static DH to initiate with.
+    const privateKey = privateKeyObject(opts.privateKey ?? Buffer.alloc(KEY_SIZE));
+    this.hasKey = opts.privateKey !== null;
+    this.identity = { privateKey, publicKey: this.hasKey ? rawPublicKey(privateKey) : Buffer.alloc(KEY_SIZE) };
     this.random = opts.random ?? randomBytes;
     this.wallClockNs = opts.wallClockNs ?? defaultWallClock;
     const isUnderLoad = opts.isUnderLoad ?? (() => false);
     this.admit = opts.admit ?? ((_from, proven) => (isUnderLoad() && !proven ? 'cookie' : 'process'));
-    this.checker = new CookieChecker(this.publicKey, this.random);
+    this.checker = new CookieChecker(this.identity.publicKey, this.random);
     const indices = this.indices;
     const random = this.random;
     this.ctx = {
       identity: this.identity,
+      staticStatic: (remote) => (this.hasKey ? dh(this.identity.privateKey, remote) : null),
       random,
       wallClockNs: this.wallClockNs,
       allocateIndex(peer: NoisePeer): number {
@@ -116,6 +121,37 @@ export class NoiseCore {
     };
   }
 
+  /** publicKey is our static public key (32 zero bytes while we have no private key). */
+  get publicKey(): Buffer {
+    return this.identity.publicKey;
+  }
+
+  /** hasPrivateKey says whether the core has a static key to take part in handshakes with. */
+  get hasPrivateKey(): boolean {
+    return this.hasKey;
+  }
+
+  /**
+   * setPrivateKey replaces our static key at runtime, as wireguard-go's SetPrivateKey does: the
+   * mac1 and cookie keys follow the new public key (whitepaper §5.4.4), every peer's
+   * static-static DH is recomputed, and every session and handshake made with the old key is
+   * erased (zeroAll), since the peer would no longer accept them. Replay protection stays. The
+   * caller removes a peer whose public key is the new one first (addPeer refuses such a peer).
+   * null takes the key away: the core then drops every handshake message and initiates nothing.
+   */
+  setPrivateKey(privateKey: Buffer | null): void {
+    if (privateKey !== null) assertKey(privateKey, 'private key');
+    const key = privateKeyObject(privateKey ?? Buffer.alloc(KEY_SIZE));
+    this.hasKey = privateKey !== null;
+    this.identity.privateKey = key;
+    this.identity.publicKey = this.hasKey ? rawPublicKey(key) : Buffer.alloc(KEY_SIZE);
+    this.checker = new CookieChecker(this.identity.publicKey, this.random);
+    for (const peer of this.peers.values()) {
+      peer.zeroAll();
+      peer.handshake.rekeyStatic(this.ctx.staticStatic(peer.publicKey));
+    }
+  }
+
   /** addPeer adds a peer, or for a key already known updates its preshared key (see
    * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A low-order public
    * key is accepted but can never complete a handshake (as in wireguard-go). Throws on keys of
@@ -123,7 +159,7 @@ export class NoiseCore {
   addPeer(publicKey: Buffer, opts: { presharedKey?: Buffer; persistentKeepalive?: number } = {}): NoisePeer {
     assertKey(publicKey, 'peer public key');
     if (opts.presharedKey !== undefined) assertKey(opts.presharedKey, 'preshared key');
-    if (publicKey.equals(this.publicKey)) throw new Error('peer public key is our own public key');
+    if (this.hasKey && publicKey.equals(this.publicKey)) throw new Error('peer public key is our own public key');
     const id = publicKey.toString('hex');
     const existing = this.peers.get(id);
     if (existing) {
@@ -161,6 +197,7 @@ export class NoiseCore {
    * input; `msg` is not kept, so the caller may reuse it. */
   receiveControl(msg: Buffer, from: Endpoint, now: number): ControlResult {
     if (msg.length < 4) return dropped('bad-length');
+    if (!this.hasKey) return dropped('no-private-key');
     switch (msg.readUInt32LE(0)) {
       case MessageType.Initiation:
         return this.onInitiation(msg, from, now);

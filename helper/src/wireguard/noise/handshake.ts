@@ -65,9 +65,16 @@ export class Handshake {
   constructor(
     readonly remoteStatic: Buffer,
     public presharedKey: Buffer,
-    /** staticStatic is DH(our static, their static), precomputed; null if their key is low-order. */
-    readonly staticStatic: Buffer | null,
+    /** staticStatic is DH(our static, their static), precomputed; null if their key is low-order
+     * or we have no private key yet. */
+    public staticStatic: Buffer | null,
   ) {}
+
+  /** rekeyStatic replaces the precomputed DH after our private key changed, wiping the old one. */
+  rekeyStatic(ss: Buffer | null): void {
+    this.staticStatic?.fill(0);
+    this.staticStatic = ss;
+  }
 
   /** advance moves the state to a new chaining key and hash, zeroing the ones they replace
    * (the previous step's, or a handshake of ours that the peer's initiation overrides). */

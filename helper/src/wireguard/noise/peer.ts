@@ -13,7 +13,7 @@ import {
   ZERO_KEYS_AFTER,
 } from './constants.js';
 import { CookieGenerator } from './cookie.js';
-import { dh, tai64n } from './crypto.js';
+import { tai64n } from './crypto.js';
 import {
   createInitiation,
   createResponse,
@@ -39,6 +39,8 @@ export type TickAction =
  * shared index table. */
 export interface PeerContext {
   readonly identity: Identity;
+  /** staticStatic is DH(our static, remote): null when the key is low-order or we have none. */
+  staticStatic(remote: Buffer): Buffer | null;
   random(n: number): Buffer;
   wallClockNs(): bigint;
   allocateIndex(peer: NoisePeer): number;
@@ -51,6 +53,9 @@ export class NoisePeer {
   readonly publicKey: Buffer;
   /** lastHandshakeAt is the wall-clock time (ms since the epoch) of the last completed handshake. */
   lastHandshakeAt: number | null = null;
+  /** lastHandshakeNs is the same instant in ns since the epoch, as the UAPI reports it
+   * (last_handshake_time_sec and _nsec). */
+  lastHandshakeNs: bigint | null = null;
   /** handshake is the Noise state with this peer (core-internal, like every member below
    * that the public API in index.ts does not document). */
   readonly handshake: Handshake;
@@ -74,11 +79,7 @@ export class NoisePeer {
     persistentKeepalive: number,
   ) {
     this.publicKey = Buffer.from(publicKey);
-    this.handshake = new Handshake(
-      this.publicKey,
-      Buffer.from(presharedKey),
-      dh(ctx.identity.privateKey, this.publicKey),
-    );
+    this.handshake = new Handshake(this.publicKey, Buffer.from(presharedKey), ctx.staticStatic(this.publicKey));
     this.cookies = new CookieGenerator(this.publicKey);
     this.timers = new PeerTimers(() => ctx.random(4).readUInt32LE(0) / 0x1_0000_0000);
     this.persistentKeepalive = persistentKeepalive;
@@ -338,7 +339,9 @@ export class NoisePeer {
 
   private handshakeComplete(): void {
     this.timers.handshakeComplete();
-    this.lastHandshakeAt = Number(this.ctx.wallClockNs() / 1_000_000n);
+    const ns = this.ctx.wallClockNs();
+    this.lastHandshakeNs = ns;
+    this.lastHandshakeAt = Number(ns / 1_000_000n);
   }
 
   /** beginSession derives the keys of the finished handshake and rotates the slots as

@@ -25,6 +25,7 @@ export const DROP_REASONS = [
   'replayed-counter', // transport counter already seen or behind the replay window
   'counter-limit', // transport counter at or beyond REJECT_AFTER_MESSAGES
   'expired-keypair', // session older than REJECT_AFTER_TIME
+  'no-private-key', // the device has no private key yet, so it can take part in no handshake
 ] as const;
 
 /** DropReason says why an incoming message was not accepted. */
