@@ -119,6 +119,10 @@ export interface EnrolResponse {
   identity: string;
   virtualAddress: string;
   virtualNetwork: string;
+  /** virtualAddress6 is the system's IPv6 address in virtualNetwork6 (see NetworkMap); both are
+   * absent from a coordinator older than the IPv6 overlay. */
+  virtualAddress6?: string;
+  virtualNetwork6?: string;
   tags: string[];
   state: SystemState;
   coordinatorPublicKey: string;
@@ -138,6 +142,9 @@ export interface MapPeer {
   name: string;
   publicKey: string;
   virtualAddress: string;
+  /** virtualAddress6 is the peer's IPv6 address, inside NetworkMap.virtualNetwork6 (absent from
+   * an older coordinator's maps). */
+  virtualAddress6?: string;
   /** endpoints are "a.b.c.d:port", best first: observed public address, then reported ones. */
   endpoints: string[];
   tags: string[];
@@ -165,12 +172,20 @@ export interface NetworkMap {
     identity: string;
     name: string;
     virtualAddress: string;
+    /** virtualAddress6 is this system's IPv6 address, inside virtualNetwork6. */
+    virtualAddress6?: string;
     tags: string[];
     dnsNames: string[];
     /** providesRoutes: the subnets this system should serve as an exit node. */
     providesRoutes: string[];
   };
   virtualNetwork: string;
+  /** virtualNetwork6 is the network's IPv6 prefix: an RFC 4193 unique local /48 (fdXX:XXXX:XXXX::/48)
+   * the coordinator drew once. Every virtualAddress6 in the map lies inside it; a helper refuses
+   * a map with one outside. Added without a protocol bump: helpers that do not know these fields
+   * ignore them (the map parser takes only the fields it knows), and a map without them (an
+   * older coordinator) is an IPv4-only overlay. */
+  virtualNetwork6?: string;
   dnsZone: string;
   peers: MapPeer[];
   policies: Policy[];

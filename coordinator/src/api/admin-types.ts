@@ -32,6 +32,8 @@ export interface AdminSystem {
   name: string;
   hostname: string;
   virtualAddress: string;
+  /** virtualAddress6 is its IPv6 address in the network's /48 (derived from virtualAddress). */
+  virtualAddress6: string;
   state: SystemState;
   tags: string[];
   /** dnsNames are the names set with `systems dns` (the name and policy records come on top). */
@@ -73,6 +75,9 @@ export interface PolicyIssueWire {
 /** CoordinatorStats is GET /v1/admin/stats. */
 export interface CoordinatorStats {
   mapVersion: number;
+  /** network is the IPv4 virtual network; network6 the network's unique local /48 (RFC 4193). */
+  network: string;
+  network6: string;
   systems: { total: number; active: number; pending: number; revoked: number; online: number };
   watchers: number;
   lastPass: { ms: number; changed: number; version: number; passes: number };

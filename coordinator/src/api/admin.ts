@@ -1,7 +1,8 @@
 // Admin routes (Bearer token from DIR/admin.token): enrolment keys, systems, the policy file.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.js';
-import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
 import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
 import { MAX_DURATION_MS } from './duration.js';
@@ -13,7 +14,7 @@ import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
 import { endpointsOf } from '../maps/netmap.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
-import type { LiveSystem } from '../store/registry.js';
+import type { LiveSystem, Registry } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
 
@@ -49,13 +50,14 @@ function keyView(k: EnrolmentKey, now: number): AdminKey {
 }
 
 /** systemView is a system as the admin API shows it. */
-export function systemView(s: LiveSystem): AdminSystem {
+export function systemView(registry: Registry, s: LiveSystem): AdminSystem {
   return {
     systemId: s.id,
     identity: s.identity,
     name: s.name,
     hostname: s.hostname,
     virtualAddress: formatIPv4(s.address),
+    virtualAddress6: registry.address6(s),
     state: s.state,
     tags: s.tags,
     dnsNames: s.dnsNames,
@@ -179,8 +181,10 @@ function systemOf(sv: Services, ctx: RequestContext): LiveSystem {
 function addSystemRoutes(admin: AdminRoute, sv: Services): void {
   const systems = CONTROL_PATHS.adminSystems;
 
-  admin('GET', systems, ({ res }) => sendJson(res, 200, { systems: sv.registry.all().map(systemView) }));
-  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(systemOf(sv, ctx))));
+  admin('GET', systems, ({ res }) =>
+    sendJson(res, 200, { systems: sv.registry.all().map((s) => systemView(sv.registry, s)) }),
+  );
+  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(sv.registry, systemOf(sv, ctx))));
 
   admin('POST', `${systems}/:id/approve`, (ctx) => {
     const s = systemOf(sv, ctx);
@@ -193,7 +197,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { state: 'active' });
       sv.log.info(`approved ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s));
   });
 
   admin('POST', `${systems}/:id/revoke`, (ctx) => {
@@ -202,7 +206,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.revoke(s);
       sv.log.info(`revoked ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s));
   });
 }
 
@@ -231,7 +235,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { tags });
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s));
   });
 
   admin('POST', `${systems}/:id/name`, async (ctx) => {
@@ -248,7 +252,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { name });
       sv.log.info(`renamed ${s.identity} to ${name}`);
     }
-    sendJson(ctx.res, 200, systemView(s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s));
   });
 
   admin('POST', `${systems}/:id/dns`, async (ctx) => {
@@ -264,7 +268,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { dnsNames: names });
       sv.log.info(`DNS names of ${s.identity}: ${names.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s));
   });
 }
 
@@ -298,6 +302,8 @@ function coordinatorStats(sv: Services): CoordinatorStats {
   const st = sv.publisher.stats;
   return {
     mapVersion: sv.registry.version,
+    network: formatCidr(sv.registry.network),
+    network6: formatIpPrefix(sv.registry.network6),
     systems: {
       total: all.length,
       active: all.filter((s) => s.state === 'active').length,

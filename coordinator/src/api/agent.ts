@@ -8,6 +8,7 @@ import {
   type SignedMap,
 } from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
 import { signedOf } from '../maps/publisher.js';
@@ -57,6 +58,8 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
     identity: s.identity,
     virtualAddress: formatIPv4(s.address),
     virtualNetwork: formatCidr(sv.registry.network),
+    virtualAddress6: sv.registry.address6(s),
+    virtualNetwork6: formatIpPrefix(sv.registry.network6),
     tags: s.tags,
     state: s.state,
     coordinatorPublicKey: sv.signingKey.publicKey,

@@ -100,11 +100,12 @@ function keyRows(keys: AdminKey[]): string {
 
 function systemRows(systems: AdminSystem[]): string {
   return table(
-    ['IDENTITY', 'NAME', 'ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'LAST SEEN', 'SYSTEM ID'],
+    ['IDENTITY', 'NAME', 'ADDRESS', 'IPV6 ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'LAST SEEN', 'SYSTEM ID'],
     systems.map((s) => [
       s.identity,
       s.name,
       s.virtualAddress,
+      s.virtualAddress6,
       s.state,
       s.online ? 'yes' : 'no',
       s.tags.join(',') || '-',
@@ -121,6 +122,7 @@ function systemDetail(s: AdminSystem): string {
       `system id:  ${s.systemId}`,
       `name:       ${s.name} (hostname ${JSON.stringify(s.hostname)})`,
       `address:    ${s.virtualAddress}`,
+      `address6:   ${s.virtualAddress6}`,
       `state:      ${s.state}${s.ephemeral ? ' (ephemeral)' : ''}`,
       `online:     ${s.online ? 'yes' : 'no'}`,
       `tags:       ${s.tags.join(', ') || '-'}`,

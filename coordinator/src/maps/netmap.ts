@@ -13,6 +13,7 @@ import {
   parseIPv4,
   type Cidr,
 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
@@ -208,12 +209,14 @@ export class MapBuilder {
   private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string }>();
   private readonly layouts = new Map<string, Layout>();
   private readonly natJson: string;
+  private readonly network6Json: string;
 
   constructor(
     private readonly registry: Registry,
     nat: MapNatFields = {},
   ) {
     this.natJson = natFieldsJson(nat);
+    this.network6Json = JSON.stringify(formatIpPrefix(registry.network6));
   }
 
   /** world returns the World for the registry's current world epoch. */
@@ -234,6 +237,7 @@ export class MapBuilder {
       name: s.name,
       publicKey: s.wgKey,
       virtualAddress: formatIPv4(s.address),
+      virtualAddress6: this.registry.address6(s),
       endpoints: endpointsOf(s),
       tags: s.tags,
       dnsNames: dnsNamesOf(w, s),
@@ -319,13 +323,14 @@ export class MapBuilder {
       identity: s.identity,
       name: s.name,
       virtualAddress: formatIPv4(s.address),
+      virtualAddress6: this.registry.address6(s),
       tags: s.tags,
       dnsNames: dnsNamesOf(w, s),
       providesRoutes: w.provides.get(s.identity) ?? [],
     };
     const text =
       `"systemId":${JSON.stringify(s.id)},"self":${JSON.stringify(self)},` +
-      `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}` +
+      `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}` +
       `"peers":[${peerJson.join(',')}${l.tail}`;
     return { text, peerIds: l.peerIds };
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { CONTROL_PROTOCOL, type NetworkMap, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { identityFromPublicKey, isIdentity } from '../../../src-shared/lib/identity.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIp, parseIpPrefix, prefixContains } from '../../../src-shared/lib/ip/addr.js';
 import type { AdminSystem, CreatedKey, PolicyInfo } from '../api/admin-types.js';
 import { AgentError, parseWatchEvent, SimAgent } from '../testing/agent-sim.js';
 import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
@@ -392,6 +393,49 @@ test('one watch stream per system: a new one replaces the old; the global cap re
       assert.ok(Date.now() < deadline, 'closing the last stream takes the system offline');
       await new Promise((r) => setTimeout(r, 50));
     }
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('IPv6: enrolment and maps carry addresses in the network /48, stable across restart and re-map', async () => {
+  let c = await startTestCoordinator();
+  try {
+    const stats = await c.admin<{ network6: string }>('GET', '/v1/admin/stats');
+    const net6 = parseIpPrefix(stats.body.network6)!;
+    assert.ok(net6 && net6.bits === 48 && stats.body.network6.startsWith('fd'), stats.body.network6);
+    assert.ok(c.logLines.some((l) => l.includes(`drew the network's IPv6 prefix ${stats.body.network6}`)));
+    const k = await key(c);
+    const a = new SimAgent(c.url);
+    const b = new SimAgent(c.url);
+    const ea = await a.enrol(k, 'a');
+    const eb = await b.enrol(k, 'b');
+    assert.equal(ea.virtualNetwork6, stats.body.network6);
+    for (const e of [ea, eb]) assert.ok(prefixContains(net6, parseIp(e.virtualAddress6!)!), e.virtualAddress6);
+    assert.notEqual(ea.virtualAddress6, eb.virtualAddress6);
+    await applyPolicy(c, {
+      Tags: ['dev'],
+      Policies: [{ Name: 'all', Senders: ['tag:dev'], Receivers: ['tag:dev'], Acls: [{ Protocol: 'any' }] }],
+    });
+    const ma = await a.getMap();
+    assert.equal(ma.virtualNetwork6, stats.body.network6);
+    assert.equal(ma.self.virtualAddress6, ea.virtualAddress6);
+    assert.equal(ma.peers.find((p) => p.identity === b.identity)?.virtualAddress6, eb.virtualAddress6);
+    const sys = await c.admin<AdminSystem>('GET', `/v1/admin/systems/${a.systemId}`);
+    assert.equal(sys.body.virtualAddress6, ea.virtualAddress6);
+
+    c = await c.restart();
+    assert.ok(!c.logLines.some((l) => l.includes("drew the network's IPv6 prefix")), 'drawn once only');
+    const again = await c.admin<{ network6: string }>('GET', '/v1/admin/stats');
+    assert.equal(again.body.network6, stats.body.network6);
+    const a2 = new SimAgent(c.url, { keys: a.keys });
+    const re = await a2.enrol(k, 'a');
+    assert.equal(re.virtualAddress6, ea.virtualAddress6, 'the same keys enrolling again keep the address');
+    const mb = await new SimAgent(c.url, { keys: b.keys }).enrol(k, 'b');
+    assert.equal(mb.virtualAddress6, eb.virtualAddress6);
+    const m2 = await a2.getMap();
+    assert.equal(m2.self.virtualAddress6, ea.virtualAddress6);
+    assert.equal(m2.peers.find((p) => p.identity === b.identity)?.virtualAddress6, eb.virtualAddress6);
   } finally {
     await c.dispose();
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { agentNonceCache, MachineKeys } from '../auth/agent-auth.js';
 import { addAdminRoutes } from '../api/admin.js';
@@ -111,6 +112,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
+    if (registry.network6Created)
+      log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
     const createRelay = opts.createRelay ?? ((o) => new Relay(o));
     nat = await startNat(natOptions(opts), {
       registry,
@@ -223,9 +226,11 @@ function announce(
     ...(opts.tls ? { tlsCert: opts.tls.certFile } : {}),
     publicKey,
     fingerprint,
+    network: formatCidr(opts.network),
+    network6: formatIpPrefix(registry.network6),
   });
   log.info(
-    `listening on ${url} (network ${formatCidr(opts.network)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
+    `listening on ${url} (network ${formatCidr(opts.network)} and ${formatIpPrefix(registry.network6)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
   );
 }
 

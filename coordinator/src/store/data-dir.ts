@@ -28,6 +28,9 @@ export interface ServeInfo {
    * (src-shared/lib/fingerprint.ts): what the admin hands to people who enrol. */
   publicKey?: string;
   fingerprint?: string;
+  /** network and network6 are the virtual network and its unique local IPv6 /48, for the admin. */
+  network?: string;
+  network6?: string;
 }
 
 /** ensureDataDir creates dir (0700) or tightens an existing one that others could read. */
@@ -95,6 +98,8 @@ export function readServeInfo(dir: string): ServeInfo | null {
       ...(port(v.relayTcpPort) ? { relayTcpPort: v.relayTcpPort } : {}),
       ...(typeof v.publicKey === 'string' ? { publicKey: v.publicKey } : {}),
       ...(typeof v.fingerprint === 'string' ? { fingerprint: v.fingerprint } : {}),
+      ...(typeof v.network === 'string' ? { network: v.network } : {}),
+      ...(typeof v.network6 === 'string' ? { network6: v.network6 } : {}),
     };
   } catch {
     return null;

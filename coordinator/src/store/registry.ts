@@ -4,8 +4,10 @@
 // leaves both as they were).
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
+import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ControlError } from '../http/errors.js';
 import { allocateAddress, AddressSpaceFull, identityCandidates, randomIdentity } from './allocate.js';
+import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
 import { isIdentityClash, type AppliedPolicy, type Store, type SystemPatch, type SystemRow } from './store.js';
 
@@ -70,6 +72,10 @@ export class Registry {
   /** worldEpoch grows with every change that can change who is whose peer: the policy, a
    * system joining or leaving the active set, tags, or (for PublicIp) an observed address. */
   worldEpoch = 0;
+  /** network6 is the network's unique local /48 (network6.ts); network6Created says this start
+   * drew it (a new data dir, or the first start after the upgrade that added IPv6). */
+  readonly network6: IpPrefix;
+  readonly network6Created: boolean;
 
   constructor(
     readonly store: Store,
@@ -79,6 +85,9 @@ export class Registry {
     startedAt: number,
     opts: RegistryOptions = {},
   ) {
+    const n6 = ensureNetwork6(store);
+    this.network6 = n6.prefix;
+    this.network6Created = n6.created;
     this.issued = new Set(store.issuedIdentities());
     this.newIdentity = opts.newIdentity ?? randomIdentity;
     for (const row of store.listSystems())
@@ -96,6 +105,11 @@ export class Registry {
     // Online flags were lost with the old process: bump once so every map sent from now on is
     // newer than any map sent before the restart.
     this.versionNow = store.transaction(() => store.bumpMapVersion());
+  }
+
+  /** address6 is s's IPv6 address in text (network6.ts: derived from its IPv4 address). */
+  address6(s: { address: number }): string {
+    return formatSystemAddress6(this.network6, s.address);
   }
 
   get version(): number {
