@@ -254,3 +254,20 @@ test('helperStoppedProblem: leftovers of a helper that is gone are the problem, 
   assert.equal(helperStoppedProblem(report('unanswered', ks)), null);
   assert.equal(helperStoppedProblem(null), null);
 });
+
+test('fromStatus: IPv6 addresses of the system and its peers pass through; anything else is null', () => {
+  const withV6 = {
+    ...STATUS,
+    virtualAddress6: 'fd12:3456:789a::6440:1',
+    virtualNetwork6: 'fd12:3456:789a::/48',
+    peers: STATUS.peers.map((p, i) => ({ ...p, virtualAddress6: i === 0 ? 'fd12:3456:789a::6440:9' : '<b>x</b>' })),
+  };
+  const { tunnel, peers } = fromStatus(withV6, NOW);
+  assert.equal(tunnel.virtualAddress6, 'fd12:3456:789a::6440:1');
+  assert.equal(tunnel.virtualNetwork6, 'fd12:3456:789a::/48');
+  assert.equal(peers.find((p) => p.identity === STATUS.peers[0]!.identity)?.virtualIp6, 'fd12:3456:789a::6440:9');
+  assert.ok(peers.filter((p) => p.identity !== STATUS.peers[0]!.identity).every((p) => p.virtualIp6 === null));
+  const old = fromStatus(STATUS, NOW);
+  assert.equal(old.tunnel.virtualAddress6, null, 'an older helper without the fields shows none');
+  assert.ok(old.peers.every((p) => p.virtualIp6 === null));
+});

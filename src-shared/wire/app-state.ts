@@ -76,6 +76,9 @@ export interface TunnelView {
   publicKey: string;
   virtualAddress: string;
   virtualNetwork: string;
+  /** virtualAddress6 and virtualNetwork6 are the IPv6 address and overlay prefix, or null. */
+  virtualAddress6: string | null;
+  virtualNetwork6: string | null;
   adapter: string;
   listenPort: number;
   version: string;
@@ -96,6 +99,8 @@ export interface PeerView {
   name: string | null;
   dnsName: string | null;
   virtualIp: string | null;
+  /** virtualIp6 is the peer's IPv6 overlay address, or null. */
+  virtualIp6: string | null;
   endpoint: string | null;
   lastHandshake: number | null;
   online: boolean;
@@ -171,6 +176,12 @@ export function inCidr(address: string, cidr: string): boolean {
   return (a & mask) >>> 0 === (n & mask) >>> 0;
 }
 
+/** ipv6Text passes on an IPv6 address or prefix from the helper (another process: trust
+ * nothing) if it looks like one: hex digits and colons (an optional /n), at most 49 characters. */
+export function ipv6Text(v: unknown): string | null {
+  return typeof v === 'string' && /^[0-9a-f:.]{2,45}(\/\d{1,3})?$/i.test(v) && v.includes(':') ? v : null;
+}
+
 /** virtualIpOf picks the peer's own address: a /32 inside the virtual network, else any /32. */
 export function virtualIpOf(allowedIps: readonly string[], virtualNetwork: string): string | null {
   const hosts = allowedIps.filter((c) => c.endsWith('/32')).map((c) => c.slice(0, -3));
@@ -202,6 +213,7 @@ function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: 
     name,
     dnsName: str(p.dnsName) ?? dnsNames[0] ?? null,
     virtualIp: virtualIpOf(strList(p.allowedIps, 4096), virtualNetwork),
+    virtualIp6: ipv6Text(p.virtualAddress6),
     endpoint: str(p.endpoint, 64),
     lastHandshake,
     // A disconnected tunnel forgets its sessions: nobody is reachable, whatever the last handshake.
@@ -225,6 +237,8 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
     publicKey: s.publicKey,
     virtualAddress: s.virtualAddress,
     virtualNetwork: s.virtualNetwork,
+    virtualAddress6: ipv6Text(s.virtualAddress6),
+    virtualNetwork6: ipv6Text(s.virtualNetwork6),
     adapter: s.adapter,
     listenPort: s.listenPort,
     version: s.version,

@@ -11,6 +11,9 @@ export interface PeerStatus {
   publicKey: string; // base64, WireGuard format
   endpoint: string | null; // "a.b.c.d:port" or "[ipv6]:port" of the latest authenticated packet, or the configured one
   allowedIps: string[];
+  /** virtualAddress6 is the peer's IPv6 overlay address (a /128 of its allowed IPs, the one in
+   * the network's /48 first), or null when it has none; absent from older helpers. */
+  virtualAddress6?: string | null;
   lastHandshake: number | null;
   rxBytes: number;
   txBytes: number;
@@ -91,6 +94,11 @@ export interface Status {
   publicKey: string;
   virtualAddress: string;
   virtualNetwork: string;
+  /** virtualAddress6 and virtualNetwork6 are this system's IPv6 address and the IPv6 overlay
+   * prefix (the network's unique local /48), or null where the system has none (an IPv4-only
+   * profile, or IPv6 turned off on the host); absent from older helpers. */
+  virtualAddress6?: string | null;
+  virtualNetwork6?: string | null;
   adapter: string;
   listenPort: number;
   state: TunnelState;

@@ -84,6 +84,7 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
     : 'not checked against a key you gave: compare the fingerprint with what your administrator has';
   io.stdout.write(
     `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
+      `${typeof r.virtualAddress6 === 'string' ? ` and ${r.virtualAddress6}` : ''}` +
       `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
       `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,
   );

@@ -63,6 +63,37 @@ Peer: Q8QW8 (beta)
 `,
   },
   {
+    name: 'dual-stack: the system and each peer show their IPv6 addresses',
+    status: status({
+      virtualAddress6: 'fd12:3456:789a::6440:1',
+      virtualNetwork6: 'fd12:3456:789a::/48',
+      peers: [
+        peer({
+          allowedIps: ['100.64.0.2/32', 'fd12:3456:789a::6440:2/128'],
+          virtualAddress6: 'fd12:3456:789a::6440:2',
+        }),
+      ],
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+IPv6 address:    fd12:3456:789a::6440:1 (network fd12:3456:789a::/48)
+Listen port:     51820
+Tunnel:          connected
+Peers:           1
+
+Peer: Q8QW8 (beta)
+   Public key:     ${BETA}
+   Endpoint:       192.0.2.2:51820
+   IPv6 address:   fd12:3456:789a::6440:2
+   Allowed IPs:    100.64.0.2/32, fd12:3456:789a::6440:2/128
+   Last handshake: 12 seconds ago
+   Transfer:       1.20 MiB received, 3.40 MiB sent
+   Keepalive:      every 25 s
+   Exit node for:  -
+`,
+  },
+  {
     name: 'no peers, disconnected',
     status: status({ state: 'disconnected', listenPort: 0 }),
     want: `Local identity:  G982V

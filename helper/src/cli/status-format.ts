@@ -67,6 +67,7 @@ function formatPeer(p: PeerStatus, now: number): string[] {
     title,
     `   Public key:     ${clean(p.publicKey)}`,
     `   Endpoint:       ${p.endpoint ? clean(p.endpoint) : '(none)'}`,
+    ...(typeof p.virtualAddress6 === 'string' ? [`   IPv6 address:   ${clean(p.virtualAddress6)}`] : []),
     `   Allowed IPs:    ${list(p.allowedIps, '(none)')}`,
     `   Last handshake: ${formatAgo(p.lastHandshake, now)}`,
     `   Transfer:       ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
@@ -83,6 +84,9 @@ export function formatStatus(s: Status, now: number): string {
     `Local identity:  ${clean(s.identity)}`,
     `Public key:      ${clean(s.publicKey)}`,
     `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}`,
+    ...(typeof s.virtualAddress6 === 'string'
+      ? [`IPv6 address:    ${clean(s.virtualAddress6)} (network ${clean(s.virtualNetwork6 ?? '?')})`]
+      : []),
     `Listen port:     ${clean(s.listenPort)}`,
     `Tunnel:          ${clean(s.state)}${s.starting === true ? ' (helper still starting)' : ''}`,
   ];

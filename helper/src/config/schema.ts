@@ -2,6 +2,7 @@
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpEndpoint, type IpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
+import { formatIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
@@ -52,6 +53,8 @@ export const TOP_LEVEL_KEYS = [
   'ListenAddress',
   'VirtualAddress',
   'VirtualNetwork',
+  'VirtualAddress6',
+  'VirtualNetwork6',
   'Adapter',
   'Peers',
   ...(Object.keys(RESERVED_KEYS) as ReservedKey[]),
@@ -89,8 +92,11 @@ export interface PeerConfig {
   presharedKey: Buffer | null;
   /** endpoint is a.b.c.d:port or [ipv6]:port in the file. */
   endpoint: IpEndpoint | null;
-  /** allowedIps are canonical prefixes (no host bits), in file order. */
+  /** allowedIps are canonical IPv4 prefixes (no host bits), in file order. */
   allowedIps: Cidr[];
+  /** allowedIps6 are the IPv6 entries of AllowedIPs (canonical), in file order: kept apart so
+   * that everything keyed on IPv4 prefixes (firewall, exit routes, status) reads as before. */
+  allowedIps6: IpPrefix[];
   persistentKeepalive: number;
   /** tags are bare tag names (no `tag:`), lowercase. */
   tags: string[];
@@ -117,6 +123,12 @@ export interface Profile {
   /** virtualAddress is canonical a.b.c.d; parseIPv4 gives its number. */
   virtualAddress: string;
   virtualNetwork: Cidr;
+  /** virtualAddress6 is this system's IPv6 address (RFC 5952 text), or null: IPv4 only. In
+   * coordinated mode it comes from enrolment (EnrolResponse.virtualAddress6). */
+  virtualAddress6: string | null;
+  /** virtualNetwork6 is the IPv6 prefix routed through the adapter (the network's ULA /48), set
+   * exactly when virtualAddress6 is. */
+  virtualNetwork6: IpPrefix | null;
   adapter: AdapterConfig;
   peers: PeerConfig[];
   /** tags are this system's own tags (bare names). */
@@ -144,6 +156,8 @@ export interface ProfileJson {
   ListenAddress?: string;
   VirtualAddress: string;
   VirtualNetwork?: string;
+  VirtualAddress6?: string;
+  VirtualNetwork6?: string;
   Adapter?: { Name?: string; Mtu?: number };
   Peers?: PeerJson[];
   [reserved: string]: unknown;
@@ -169,6 +183,9 @@ export function toProfileJson(p: Profile): ProfileJson {
     ListenAddress: p.listenAddress,
     VirtualAddress: p.virtualAddress,
     VirtualNetwork: formatCidr(p.virtualNetwork),
+    ...(p.virtualAddress6 !== null && p.virtualNetwork6 !== null
+      ? { VirtualAddress6: p.virtualAddress6, VirtualNetwork6: formatIpPrefix(p.virtualNetwork6) }
+      : {}),
     Adapter: { Name: p.adapter.name, Mtu: p.adapter.mtu },
     Peers: p.peers.map(peerToJson),
   };
@@ -177,7 +194,10 @@ export function toProfileJson(p: Profile): ProfileJson {
 }
 
 function peerToJson(peer: PeerConfig): PeerJson {
-  const out: PeerJson = { PublicKey: formatKey(peer.publicKey), AllowedIPs: peer.allowedIps.map(formatCidr) };
+  const out: PeerJson = {
+    PublicKey: formatKey(peer.publicKey),
+    AllowedIPs: [...peer.allowedIps.map(formatCidr), ...peer.allowedIps6.map(formatIpPrefix)],
+  };
   if (peer.name !== null) out.Name = peer.name;
   if (peer.presharedKey !== null) out.PresharedKey = formatKey(peer.presharedKey);
   if (peer.endpoint !== null) out.Endpoint = formatIpEndpoint(peer.endpoint);

@@ -38,6 +38,8 @@ import {
   type Profile,
 } from './schema.js';
 import { reservedFields } from './validate-reserved.js';
+import { allowedIp6Value, looksIPv6, virtual6Fields } from './validate-ipv6.js';
+import { formatIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 
 type Obj = Record<string, unknown>;
 
@@ -60,6 +62,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const virtualAddress = addressField(raw, 'VirtualAddress', '', is, true);
   const virtualNetwork = networkField(raw, is);
   const adapter = adapterField(raw, is);
+  const v6 = virtual6Fields(raw, adapter?.mtu, is);
   const policy = policyFields(raw, is);
   const exitNode = exitNodeField(raw, virtualNetwork, is);
   const proxies = proxyFields(raw, is);
@@ -89,6 +92,8 @@ export function validateProfile(raw: unknown, file: string): Profile {
     listenAddress,
     virtualAddress: virtualAddress!,
     virtualNetwork: virtualNetwork!,
+    virtualAddress6: v6.address6,
+    virtualNetwork6: v6.network6,
     adapter: adapter!,
     peers: peers!.map((p) => p.config),
     tags: policy.tags,
@@ -188,6 +193,10 @@ export function cidrValue(v: unknown, path: string, is: Issues): Cidr | undefine
   const s = stringValue(v, path, is);
   if (s === undefined) return undefined;
   const c = parseCidr(s);
+  if (!c && s.includes(':')) {
+    is.add(path, `${quote(s)} is an IPv6 prefix; this key takes IPv4 prefixes only for now (a.b.c.d/n)`);
+    return undefined;
+  }
   if (!c) {
     is.add(path, `${quote(s)} is not an IPv4 CIDR (expected a.b.c.d/n)`);
     return undefined;
@@ -292,7 +301,8 @@ function peerValue(p: unknown, path: string, zone: string, is: Issues): PeerConf
     identity: identityFromPublicKey(publicKey!),
     presharedKey: presharedKey ?? null,
     endpoint: endpoint ?? null,
-    allowedIps: allowedIps!,
+    allowedIps: allowedIps!.v4,
+    allowedIps6: allowedIps!.v6,
     persistentKeepalive,
     tags,
     dnsNames,
@@ -322,7 +332,7 @@ function endpointField(p: Obj, parent: string, is: Issues): IpEndpoint | undefin
   return e;
 }
 
-function allowedIpsField(p: Obj, parent: string, is: Issues): Cidr[] | undefined {
+function allowedIpsField(p: Obj, parent: string, is: Issues): { v4: Cidr[]; v6: IpPrefix[] } | undefined {
   const path = childPath(parent, 'AllowedIPs');
   if (!Object.hasOwn(p, 'AllowedIPs')) {
     is.add(path, 'is required (the addresses this peer may use, e.g. ["100.64.0.2/32"])');
@@ -337,16 +347,18 @@ function allowedIpsField(p: Obj, parent: string, is: Issues): Cidr[] | undefined
     is.add(path, `has ${list.length} entries (the limit is ${PROFILE_LIMITS.allowedIpsPerPeer})`);
     return undefined;
   }
-  const out: Cidr[] = [];
+  const out: { v4: Cidr[]; v6: IpPrefix[] } = { v4: [], v6: [] };
   const seen = new Map<string, number>();
   list.forEach((v, i) => {
-    const c = cidrValue(v, indexPath(path, i), is);
-    if (!c) return;
-    const text = formatCidr(c);
+    const v6 = looksIPv6(v) ? allowedIp6Value(v, indexPath(path, i), is) : undefined;
+    const c = looksIPv6(v) ? undefined : cidrValue(v, indexPath(path, i), is);
+    if (!c && !v6) return;
+    const text = c ? formatCidr(c) : formatIpPrefix(v6!);
     const first = seen.get(text);
     if (first !== undefined) is.add(indexPath(path, i), `${text} is listed twice (also at [${first}])`);
     else seen.set(text, i);
-    out.push(c);
+    if (c) out.v4.push(c);
+    else out.v6.push(v6!);
   });
   return out;
 }
@@ -355,7 +367,7 @@ function allowedIpsField(p: Obj, parent: string, is: Issues): Cidr[] | undefined
 // cryptokey routing), but an exact duplicate would silently move the prefix to the later peer.
 function checkPeersTogether(peers: CheckedPeer[], ownPublicKey: Buffer | null, is: Issues): void {
   const keys = new Map<string, number>();
-  const prefixes = new Map<string, { peer: number; entry: number }>();
+  const prefixes = new Map<string, { peer: number; entry: string }>();
   for (const { index, config } of peers) {
     const keyPath = childPath(indexPath('Peers', index), 'PublicKey');
     const key = config.publicKey.toString('base64');
@@ -367,16 +379,20 @@ function checkPeersTogether(peers: CheckedPeer[], ownPublicKey: Buffer | null, i
     } else {
       keys.set(key, index);
     }
-    config.allowedIps.forEach((c, entry) => {
-      const text = formatCidr(c);
+    const entries = [
+      ...config.allowedIps.map((c, i) => [formatCidr(c), `[${i}]`] as const),
+      // IPv6 entries are kept apart from IPv4 ones (schema.ts), so their position in the file is not known here.
+      ...config.allowedIps6.map((c) => [formatIpPrefix(c), ''] as const),
+    ];
+    for (const [text, at] of entries) {
       const first = prefixes.get(text);
-      if (first === undefined) prefixes.set(text, { peer: index, entry });
+      if (first === undefined) prefixes.set(text, { peer: index, entry: at });
       else if (first.peer !== index) {
         is.add(
-          indexPath(childPath(indexPath('Peers', index), 'AllowedIPs'), entry),
-          `${text} is already routed to Peers[${first.peer}] (AllowedIPs[${first.entry}]); a prefix belongs to one peer only`,
+          `${childPath(indexPath('Peers', index), 'AllowedIPs')}${at}`,
+          `${text} is already routed to Peers[${first.peer}] (AllowedIPs${first.entry}); a prefix belongs to one peer only`,
         );
       }
-    });
+    }
   }
 }

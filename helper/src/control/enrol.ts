@@ -274,6 +274,15 @@ function enrolledProfile(
   next.PrivateKey = formatKey(k.privateKey);
   next.VirtualAddress = response.virtualAddress;
   next.VirtualNetwork = response.virtualNetwork;
+  // The IPv6 address and network, when the coordinator has them (the profile validates them on
+  // save: an address outside the network is refused there); an older coordinator has none, and
+  // values from an earlier enrolment must not outlive it.
+  delete next.VirtualAddress6;
+  delete next.VirtualNetwork6;
+  if (typeof response.virtualAddress6 === 'string' && typeof response.virtualNetwork6 === 'string') {
+    next.VirtualAddress6 = response.virtualAddress6;
+    next.VirtualNetwork6 = response.virtualNetwork6;
+  }
   if (k.listenPort !== undefined) next.ListenPort = k.listenPort;
   // Routes come from the coordinator's grants; the kill switch stays a local choice.
   if (typeof next.ExitNode === 'object' && next.ExitNode !== null) {

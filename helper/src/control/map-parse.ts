@@ -6,6 +6,14 @@ import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '..
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
+import {
+  formatIp,
+  formatIpPrefix,
+  parseIp,
+  parseIpPrefix,
+  prefixContains,
+  type IpPrefix,
+} from '../../../src-shared/lib/ip/addr.js';
 
 /** MAP_LIMITS bound what one map may hold. */
 export const MAP_LIMITS = { peers: 10000, policies: 10000, listItems: 1000, stringChars: 256 } as const;
@@ -89,9 +97,39 @@ const key = (v: unknown, p: string): string => {
   return s;
 };
 
-function peer(v: unknown, p: string): MapPeer {
+/** network6 reads map.virtualNetwork6: an RFC 4193 unique local /48 (fdXX:XXXX:XXXX::/48), the
+ * only shape the coordinator draws; anything else is refused rather than routed. */
+function network6(v: unknown, p: string): IpPrefix {
+  const pre = parseIpPrefix(str(v, p));
+  const ok =
+    pre !== null &&
+    pre.addr.family === 6 &&
+    pre.bits === 48 &&
+    pre.addr.w0 >>> 24 === 0xfd &&
+    (pre.addr.w1 & 0xffff) === 0 &&
+    pre.addr.w2 === 0 &&
+    pre.addr.w3 === 0;
+  if (!ok) throw new MapFormatError(`${p}: not a unique local /48 (fdXX:XXXX:XXXX::/48)`);
+  return pre;
+}
+
+/** address6 reads a system's IPv6 address, which must lie inside the network's /48: an address
+ * outside it would route another network's (or the internet's) traffic into the overlay.
+ * The text is returned canonical (RFC 5952). */
+function address6(v: unknown, p: string, net: IpPrefix | null): string {
+  const a = parseIp(str(v, p));
+  if (a === null || a.family !== 6) throw new MapFormatError(`${p}: not an IPv6 address`);
+  if (net === null) throw new MapFormatError(`${p}: an IPv6 address in a map without virtualNetwork6`);
+  if (!prefixContains(net, a)) throw new MapFormatError(`${p}: ${formatIp(a)} is outside ${formatIpPrefix(net)}`);
+  return formatIp(a);
+}
+
+function peer(v: unknown, p: string, net6: IpPrefix | null): MapPeer {
   const o = obj(v, p);
   return {
+    ...(o.virtualAddress6 !== undefined
+      ? { virtualAddress6: address6(o.virtualAddress6, `${p}.virtualAddress6`, net6) }
+      : {}),
     identity: identity(o.identity, `${p}.identity`),
     name: str(o.name, `${p}.name`, /^[^\p{Cc}]{1,64}$/u),
     publicKey: key(o.publicKey, `${p}.publicKey`),
@@ -197,7 +235,9 @@ export function parseNetworkMap(v: unknown): NetworkMap {
     }
   }
   const relays = o.relays === undefined ? [] : list(o.relays, 'map.relays', relay, 8);
+  const net6 = o.virtualNetwork6 === undefined ? null : network6(o.virtualNetwork6, 'map.virtualNetwork6');
   return {
+    ...(net6 !== null ? { virtualNetwork6: formatIpPrefix(net6) } : {}),
     protocol: CONTROL_PROTOCOL,
     routeGrants,
     ...(o.discovery !== undefined ? { discovery: endpoint(o.discovery, 'map.discovery') } : {}),
@@ -209,13 +249,19 @@ export function parseNetworkMap(v: unknown): NetworkMap {
       identity: selfIdentity,
       name: str(self.name, 'map.self.name', /^[^\p{Cc}]{1,64}$/u),
       virtualAddress: ipv4(self.virtualAddress, 'map.self.virtualAddress'),
+      ...(self.virtualAddress6 !== undefined
+        ? { virtualAddress6: address6(self.virtualAddress6, 'map.self.virtualAddress6', net6) }
+        : {}),
       tags: list(self.tags, 'map.self.tags', tag),
       dnsNames: list(self.dnsNames, 'map.self.dnsNames', dnsName),
       providesRoutes: list(self.providesRoutes, 'map.self.providesRoutes', cidr),
     },
     virtualNetwork: cidr(o.virtualNetwork, 'map.virtualNetwork'),
     dnsZone: dnsName(o.dnsZone, 'map.dnsZone'),
-    peers: uniquePeers(selfIdentity, list(o.peers, 'map.peers', peer, MAP_LIMITS.peers)),
+    peers: uniquePeers(
+      selfIdentity,
+      list(o.peers, 'map.peers', (x, q) => peer(x, q, net6), MAP_LIMITS.peers),
+    ),
     policies: list(o.policies, 'map.policies', policy, MAP_LIMITS.policies),
     routes,
   };

@@ -5,6 +5,7 @@
 import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
 import { parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { formatIpPrefix, hostPrefix, parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
@@ -78,6 +79,21 @@ export function withheldFullTunnelProblem(identity: string, profilePath: string)
   );
 }
 
+/** checkOwnAddress6 refuses a map that gives this system another IPv6 address or network than
+ * its profile (written at enrolment) says, as for IPv4: the adapter carries the profile's. A
+ * profile enrolled before the coordinator had IPv6 has none; it keeps working over IPv4 and takes
+ * the map's address at the next `warren enrol` (docs/profile.md). */
+function checkOwnAddress6(base: Profile, map: NetworkMap): void {
+  const mine = map.self.virtualAddress6;
+  if (base.virtualAddress6 === null || mine === undefined) return;
+  const net = map.virtualNetwork6;
+  if (mine !== base.virtualAddress6 || (net !== undefined && net !== formatIpPrefix(base.virtualNetwork6!))) {
+    throw new MapRejected(
+      `the coordinator gives this system ${mine} in ${net ?? '?'}, but the profile says ${base.virtualAddress6} in ${formatIpPrefix(base.virtualNetwork6!)}; enrol again`,
+    );
+  }
+}
+
 /** profileFromMap overlays a map on the local profile (keys, port, adapter, proxies stay local).
  * Identities are the ones the coordinator issued, this system's and its peers', never derived
  * from keys: policies, routes and DNS names in the map are written with them. A route for
@@ -91,11 +107,14 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
       `the coordinator gives this system ${map.self.virtualAddress}, but the profile says ${base.virtualAddress}; enrol again`,
     );
   }
+  checkOwnAddress6(base, map);
   const own = base.publicKey.toString('base64');
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([own]);
   for (const p of map.peers) {
-    if (seen.has(p.publicKey) || p.virtualAddress === base.virtualAddress) continue; // never ourselves, never twice
+    // never ourselves, never twice
+    if (seen.has(p.publicKey) || p.virtualAddress === base.virtualAddress) continue;
+    if (p.virtualAddress6 !== undefined && p.virtualAddress6 === base.virtualAddress6) continue;
     seen.add(p.publicKey);
     const publicKey = parseKey(p.publicKey);
     const ep = p.endpoints[0] === undefined ? null : parseIpEndpoint(p.endpoints[0]);
@@ -106,6 +125,8 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
       presharedKey: null,
       endpoint: ep,
       allowedIps: [parseCidr(`${p.virtualAddress}/32`)!],
+      // The map parser checked the address is inside the network's /48.
+      allowedIps6: p.virtualAddress6 === undefined ? [] : [hostPrefix(parseIp(p.virtualAddress6)!)],
       persistentKeepalive: 0,
       tags: p.tags,
       dnsNames: p.dnsNames,

@@ -4,6 +4,7 @@
 // (SIGHUP, POST /v1/reload) and a new network map from the coordinator both come through here.
 import { formatIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
+import { formatIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device, DevicePeerConfig } from '../wireguard/device/device.js';
@@ -17,8 +18,11 @@ export function devicePeerConfig(p: PeerConfig): DevicePeerConfig {
     publicKey: p.publicKey,
     presharedKey: p.presharedKey ?? undefined,
     endpoint: p.endpoint ?? undefined,
-    // The profile's allowed IPs are IPv4 for now; the device takes either family.
-    allowedIps: p.allowedIps.map((c) => ({ addr: { family: 4, v4: c.addr }, bits: c.bits })),
+    // The device routes either family; the profile keeps IPv4 and IPv6 prefixes apart (schema.ts).
+    allowedIps: [
+      ...p.allowedIps.map((c): IpPrefix => ({ addr: { family: 4, v4: c.addr }, bits: c.bits })),
+      ...p.allowedIps6,
+    ],
     persistentKeepalive: p.persistentKeepalive,
     name: p.name,
   };
@@ -74,6 +78,7 @@ function shape(p: PeerConfig): unknown {
   return [
     p.name,
     p.allowedIps.map((c) => `${c.addr}/${c.bits}`),
+    p.allowedIps6.map(formatIpPrefix),
     p.endpoint ? formatIpEndpoint(p.endpoint) : null,
     p.persistentKeepalive,
   ];

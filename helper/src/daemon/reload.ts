@@ -2,6 +2,7 @@
 // names and exit-node routes apply at once (daemon/apply.ts); a profile with errors is refused
 // whole and the running one stays. What cannot change without a restart (keys, address, port,
 // adapter, proxies) is named in the answer rather than half-applied.
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { loadProfile } from '../config/load.js';
 import { ProfileError } from '../../../src-shared/lib/errors.js';
 import type { Profile } from '../config/schema.js';
@@ -27,6 +28,9 @@ export function reloadProfile(path: string, running: Profile): ReloadResult {
   if (
     formatKey(next.privateKey) !== formatKey(running.privateKey) ||
     next.virtualAddress !== running.virtualAddress ||
+    next.virtualAddress6 !== running.virtualAddress6 ||
+    String(next.virtualNetwork6 && formatIpPrefix(next.virtualNetwork6)) !==
+      String(running.virtualNetwork6 && formatIpPrefix(running.virtualNetwork6)) ||
     next.listenPort !== running.listenPort ||
     next.adapter.name !== running.adapter.name
   ) {

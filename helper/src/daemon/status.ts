@@ -1,8 +1,8 @@
 // buildStatus turns the running device into the Status snapshot of src-shared/status.ts.
 import type { Status, PeerStatus } from '../../../src-shared/wire/status.js';
-import type { Profile } from '../config/schema.js';
+import type { PeerConfig, Profile } from '../config/schema.js';
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIp, formatIpPrefix, prefixContains, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { formatPeer, type Device } from '../wireguard/device/device.js';
@@ -30,6 +30,24 @@ function problemsOf(profile: Profile, profilePath: string | undefined): string[]
   );
 }
 
+/** self6 is this system's IPv6 address and network as the adapter carries them: null where the
+ * profile has none, or the host has IPv6 turned off (the adapter then runs IPv4 only). */
+function self6(ctx: StatusContext): Pick<Status, 'virtualAddress6' | 'virtualNetwork6'> {
+  const p = ctx.profile;
+  if (p.virtualAddress6 === null || p.virtualNetwork6 === null || (ctx.tun && ctx.tun.ipv6 !== true))
+    return { virtualAddress6: null, virtualNetwork6: null };
+  return { virtualAddress6: p.virtualAddress6, virtualNetwork6: formatIpPrefix(p.virtualNetwork6) };
+}
+
+/** peerAddress6 is a peer's IPv6 overlay address: the /128 of its allowed IPs inside the overlay
+ * prefix (a coordinated peer's map address), else its first IPv6 /128, else null. */
+export function peerAddress6(pc: PeerConfig, network6: IpPrefix | null): string | null {
+  const hosts = pc.allowedIps6.filter((c) => c.bits === 128);
+  const inside = network6 === null ? undefined : hosts.find((c) => prefixContains(network6, c.addr));
+  const h = inside ?? hosts[0];
+  return h === undefined ? null : formatIp(h.addr);
+}
+
 /** StatusContext is what the snapshot is built from. */
 export interface StatusContext {
   profile: Profile;
@@ -44,6 +62,8 @@ export interface StatusContext {
   control?: ControlRuntime | null;
   nat?: NatRuntime | null;
   adapter: string;
+  /** tun is the open adapter: its ipv6 says whether it took the profile's IPv6 address. */
+  tun?: { readonly ipv6?: boolean } | null;
   listenPort: number;
   startedAt: number;
   /** ready turns true once setup has finished. */
@@ -69,6 +89,7 @@ export function buildStatus(ctx: StatusContext): Status {
       // A relayed path has a virtual endpoint (0.0.0.0/8) that means nothing to people: path says which relay.
       endpoint: p.hasEndpoint && !isVirtualWords(p.endpointWords, 0) ? formatPeer(p) : null,
       allowedIps: p.allowedIps.map(formatIpPrefix),
+      virtualAddress6: pc ? peerAddress6(pc, ctx.profile.virtualNetwork6) : null,
       lastHandshake: p.noise.lastHandshakeAt,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
@@ -86,6 +107,7 @@ export function buildStatus(ctx: StatusContext): Status {
     publicKey: formatKey(ctx.profile.publicKey),
     virtualAddress: ctx.profile.virtualAddress,
     virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
+    ...self6(ctx),
     adapter: ctx.adapter,
     listenPort: ctx.listenPort,
     state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',

@@ -3,6 +3,7 @@
 // record, the firewall, the device, exit nodes, DNS, the proxies and, in coordinated mode, NAT
 // traversal and the coordinator (steps-control.ts). Each step records what it produced in the DaemonState and
 // returns its undo; lifecycle.ts undoes them in reverse.
+import { parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Profile } from '../config/schema.js';
@@ -64,6 +65,8 @@ export function tunConfigOf(profile: Profile): TunConfig {
     address: parseIPv4(profile.virtualAddress)!,
     network: profile.virtualNetwork,
     mtu: profile.adapter.mtu,
+    address6: profile.virtualAddress6 === null ? null : parseIp(profile.virtualAddress6),
+    network6: profile.virtualNetwork6,
   };
 }
 
@@ -138,11 +141,13 @@ function udpStep({ profile, env, state, log }: StepContext): Step {
   };
 }
 
-function adapterStep({ profile, env, state }: StepContext): Step {
+function adapterStep({ profile, env, state, log }: StepContext): Step {
   return {
     name: 'adapter',
     async start() {
       const tun = await env.tun.open(tunConfigOf(profile));
+      if (profile.virtualAddress6 !== null && !tun.ipv6)
+        log.warn(`IPv6 is turned off on this host: ${tun.name} runs without ${profile.virtualAddress6}, IPv4 only`);
       state.tun = tun;
       state.adapter = tun.name;
       return () => tun.close();

@@ -3,6 +3,7 @@
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
 import { linuxTunDriver } from './tun-linux.js';
+import type { IpAddress, IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 
 /** TunConfig is what the helper sets on the adapter when it starts. */
 export interface TunConfig {
@@ -10,12 +11,19 @@ export interface TunConfig {
   address: number; // virtual address, host-order IPv4
   network: { addr: number; bits: number }; // the overlay, routed through the adapter
   mtu: number;
+  /** address6 and network6 are this system's IPv6 address and the IPv6 overlay routed through
+   * the adapter (the network's ULA /48); absent or null: the adapter stays IPv4 only. */
+  address6?: IpAddress | null;
+  network6?: IpPrefix | null;
 }
 
 /** TunAdapter is an open, configured adapter. close() removes everything start added. */
 export interface TunAdapter {
   readonly name: string;
   readonly mtu: number;
+  /** ipv6 says the adapter carries the IPv6 address and route (false when none was asked for,
+   * or the host has IPv6 turned off); adapters that take no addresses (warren-wg's) leave it out. */
+  readonly ipv6?: boolean;
   /** startReader delivers batches of outbound IP packets (see Batch for the layout). */
   startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** writeBatch hands packets to the OS; returns how many it accepted. */

@@ -52,6 +52,7 @@ export class FakeTun implements TunAdapter {
     readonly name: string,
     readonly mtu: number,
     private readonly onClose: () => void = () => undefined,
+    readonly ipv6 = false,
   ) {}
 
   /** reading says whether a reader is started (the device runs). */
@@ -111,10 +112,15 @@ export class FakeTunDriver implements TunDriver {
     this.failOpen = null;
     if (fail !== null) throw fail;
     if (this.links.has(cfg.name)) throw new Error(`adapter ${cfg.name} is in use by another program`);
-    const tun = new FakeTun(cfg.name, cfg.mtu, () => {
-      this.calls.push(`tun close ${cfg.name}`);
-      this.links.delete(cfg.name);
-    });
+    const tun = new FakeTun(
+      cfg.name,
+      cfg.mtu,
+      () => {
+        this.calls.push(`tun close ${cfg.name}`);
+        this.links.delete(cfg.name);
+      },
+      !!cfg.address6,
+    );
     this.links.add(cfg.name);
     this.opened.push({ config: cfg, tun });
     return tun;

@@ -2,18 +2,19 @@
 // thread hands packets to JS in batches. Address, MTU, link state and the overlay route are set
 // with iproute2. The device is not persistent, so the kernel deletes it (with its address and
 // routes) as soon as its file descriptor closes, even if the helper is killed.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as native from '../../../src-shared/lib/native/index.js';
 import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIp, formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ip, ipQuiet, linkExists } from './ip.js';
 import type { TunAdapter, TunConfig, TunDriver } from './index.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
 
 /**
- * disableIPv6 keeps the kernel from sending IPv6 (router solicitations, MLD reports) into the
- * adapter: the overlay is IPv4 only for now, so those packets could only be dropped. Hosts
- * without IPv6 have no such sysctl, which is fine.
+ * disableIPv6 keeps the kernel from sending IPv6 (router solicitations, MLD reports) into an
+ * adapter that has no IPv6 address, so those packets could only be dropped. Hosts without IPv6
+ * have no such sysctl, which is fine.
  */
 function disableIPv6(name: string): void {
   try {
@@ -21,6 +22,37 @@ function disableIPv6(name: string): void {
   } catch {
     // IPv6 is off on this host or in this namespace
   }
+}
+
+/**
+ * IPV6_QUIET are the adapter's own IPv6 settings (Documentation/networking/ip-sysctl.rst), in the
+ * order they are written, before IPv6 is turned on and the link comes up:
+ * - addr_gen_mode 1 (none): no link-local address, so nothing of the kernel's own (router
+ *   solicitations, MLD reports, DAD probes) has a source address to leave from; the overlay
+ *   needs none, peers are reached by their overlay addresses.
+ * - accept_ra 0, autoconf 0, router_solicitations 0: no router discovery (RFC 4861 §6.3.7) and
+ *   no SLAAC (RFC 4862) on a link that has no routers.
+ * - accept_dad 0, dad_transmits 0: no duplicate address detection; the coordinator guarantees
+ *   the address is unique, and the address is also added with `nodad`.
+ * These live under conf/<adapter>/, which the kernel removes with the adapter (it is not
+ * persistent), so nothing global changes and nothing is left after a stop or a crash. The TUN
+ * link is also IFF_NOARP, for which the kernel joins no solicited-node groups and skips DAD.
+ */
+export const IPV6_QUIET: ReadonlyArray<readonly [string, string]> = [
+  ['addr_gen_mode', '1'],
+  ['accept_ra', '0'],
+  ['autoconf', '0'],
+  ['router_solicitations', '0'],
+  ['accept_dad', '0'],
+  ['dad_transmits', '0'],
+  ['disable_ipv6', '0'],
+];
+
+/** enableIPv6 applies IPV6_QUIET to the adapter; false if this host or namespace has no IPv6. */
+function enableIPv6(name: string): boolean {
+  if (!existsSync('/proc/sys/net/ipv6/conf')) return false;
+  for (const [key, value] of IPV6_QUIET) writeFileSync(`/proc/sys/net/ipv6/conf/${name}/${key}`, value);
+  return true;
 }
 
 /** AdapterPlan is the iproute2 arguments that configure an adapter, in the order they run, and
@@ -31,6 +63,10 @@ export interface AdapterPlan {
   up: string[];
   route: string[];
   unroute: string[];
+  /** address6, route6 and unroute6 are set when the adapter gets IPv6 (TunConfig.address6). */
+  address6: string[] | null;
+  route6: string[] | null;
+  unroute6: string[] | null;
 }
 
 /** adapterPlan computes the plan for the adapter the kernel named `name` (it may differ from
@@ -44,6 +80,20 @@ export function adapterPlan(name: string, cfg: TunConfig): AdapterPlan {
     up: ['link', 'set', 'dev', name, 'up'],
     route: ['route', 'add', net, 'dev', name, 'src', vaddr, 'proto', 'static'],
     unroute: ['route', 'del', net, 'dev', name],
+    ...plan6(name, cfg),
+  };
+}
+
+/** plan6 is the IPv6 part of the plan: the address as a /128 (peers are reached through the
+ * route, not on-link) without DAD, and the network's prefix through the adapter from it. */
+function plan6(name: string, cfg: TunConfig): Pick<AdapterPlan, 'address6' | 'route6' | 'unroute6'> {
+  if (!cfg.address6 || !cfg.network6) return { address6: null, route6: null, unroute6: null };
+  const a = formatIp(cfg.address6);
+  const net = formatIpPrefix(cfg.network6);
+  return {
+    address6: ['-6', 'addr', 'add', `${a}/128`, 'dev', name, 'nodad'],
+    route6: ['-6', 'route', 'add', net, 'dev', name, 'src', a, 'proto', 'static'],
+    unroute6: ['-6', 'route', 'del', net, 'dev', name],
   };
 }
 
@@ -72,6 +122,8 @@ export interface LinuxTunSys {
   ip(args: string[]): void;
   ipQuiet(args: string[]): boolean;
   disableIPv6(name: string): void;
+  /** enableIPv6 turns IPv6 on quietly (IPV6_QUIET); false when the host has no IPv6. */
+  enableIPv6(name: string): boolean;
 }
 
 const SYSTEM: LinuxTunSys = {
@@ -80,6 +132,7 @@ const SYSTEM: LinuxTunSys = {
   ip,
   ipQuiet,
   disableIPv6,
+  enableIPv6,
 };
 
 /** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
@@ -92,12 +145,16 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
   }
   const { fd, name } = opened;
   const plan = adapterPlan(name, cfg);
+  let ipv6 = false;
   try {
     sys.ip(plan.mtu);
-    sys.disableIPv6(name);
+    ipv6 = plan.address6 !== null && sys.enableIPv6(name);
+    if (!ipv6) sys.disableIPv6(name);
     sys.ip(plan.address);
+    if (ipv6) sys.ip(plan.address6!);
     sys.ip(plan.up);
     sys.ip(plan.route);
+    if (ipv6) sys.ip(plan.route6!);
   } catch (e) {
     sys.closeFd(fd);
     throw e;
@@ -106,6 +163,7 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
   return {
     name,
     mtu: cfg.mtu,
+    ipv6,
     startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
@@ -132,6 +190,7 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
       // The route and address go with the device, but remove the route first so that nothing
       // is routed into a half-closed adapter.
       sys.ipQuiet(plan.unroute);
+      if (ipv6) sys.ipQuiet(plan.unroute6!);
       sys.closeFd(fd);
     },
   };

@@ -51,6 +51,11 @@ function PeerFacts({ peer, now }: { peer: PeerView; now: number }) {
       <Fact label="Virtual IP" testId="peer-ip">
         <span className="mono">{peer.virtualIp ?? '—'}</span>
       </Fact>
+      {peer.virtualIp6 && (
+        <Fact label="Virtual IPv6" testId="peer-ip6">
+          <span className="mono">{peer.virtualIp6}</span>
+        </Fact>
+      )}
       <Fact label="Endpoint" testId="endpoint">
         <span className="mono">{peer.endpoint ?? 'unknown'}</span>
       </Fact>

@@ -52,6 +52,14 @@ export function StatusHeader() {
                 <span className="mono" data-testid="virtual-ip">
                   {t.virtualAddress}
                 </span>
+                {t.virtualAddress6 && (
+                  <>
+                    {' · '}
+                    <span className="mono" data-testid="virtual-ip6">
+                      {t.virtualAddress6}
+                    </span>
+                  </>
+                )}
               </div>
             )}
           </div>
@@ -68,6 +76,14 @@ export function StatusHeader() {
             <dt>Network</dt>
             <dd className="mono">{t.virtualNetwork}</dd>
           </div>
+          {t.virtualNetwork6 && (
+            <div>
+              <dt>IPv6 network</dt>
+              <dd className="mono" data-testid="network6">
+                {t.virtualNetwork6}
+              </dd>
+            </div>
+          )}
           {t.policy && (
             <div>
               <dt>Policy</dt>
