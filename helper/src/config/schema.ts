@@ -2,7 +2,7 @@
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpEndpoint, type IpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
-import { formatIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIp, formatIpPrefix, prefixContains, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
@@ -205,4 +205,13 @@ function peerToJson(peer: PeerConfig): PeerJson {
   if (peer.tags.length > 0) out.Tags = [...peer.tags];
   if (peer.dnsNames.length > 0) out.DnsNames = [...peer.dnsNames];
   return out;
+}
+
+/** peerAddress6 is a peer's IPv6 overlay address: the /128 of its allowed IPs inside the overlay
+ * prefix (a coordinated peer's map address), else its first IPv6 /128, else null. */
+export function peerAddress6(pc: PeerConfig, network6: IpPrefix | null): string | null {
+  const hosts = pc.allowedIps6.filter((c) => c.bits === 128);
+  const inside = network6 === null ? undefined : hosts.find((c) => prefixContains(network6, c.addr));
+  const h = inside ?? hosts[0];
+  return h === undefined ? null : formatIp(h.addr);
 }

@@ -21,6 +21,8 @@ export interface DnsRuntime {
  * and splitDns are the OS seams (the daemon's DaemonEnv). */
 export async function startDns(opts: {
   address: string;
+  /** address6 is this system's IPv6 address as the adapter carries it (AAAA for its own names), or null. */
+  address6: string | null;
   adapter: string;
   stateDir: string;
   policy: PolicyRuntime;
@@ -34,8 +36,8 @@ export async function startDns(opts: {
     const p = policy.current;
     const zone = buildZone({
       zone: p.dns.zone,
-      self: { identity: p.identity, address: p.virtualAddress, names: [], tags: p.tags },
-      reachable: policy.reachable().flatMap((r) => (r.address ? [{ ...r, address: r.address }] : [])),
+      self: { identity: p.identity, address: p.virtualAddress, address6: opts.address6, names: [], tags: p.tags },
+      reachable: policy.reachable(),
     });
     for (const line of zone.skipped) log.warn(`DNS: ${line}`);
     return zone;
@@ -75,6 +77,7 @@ export async function startDns(opts: {
   return {
     summary: () => ({ zone: policy.current.dns.zone, address: opts.address, integration: split.kind }),
     resolve(name) {
+      // IPv4 only: the egress proxy dials what this returns, and its callers expect a.b.c.d.
       const r = zone.lookup(name, 'A');
       if (r.rcode === 'SERVFAIL') return null;
       return r.rcode === 'NOERROR' ? [...r.addresses] : [];

@@ -2,7 +2,7 @@
 // compiles the policies for the configured peers, hands the result to the firewall (which
 // re-checks existing flows at once), recompiles exactly when a schedule flips, and sweeps the
 // connection table every second so that flows no longer allowed disappear within a second.
-import type { Profile } from '../config/schema.js';
+import { peerAddress6, type Profile } from '../config/schema.js';
 import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
@@ -22,6 +22,8 @@ const MAX_TIMER_MS = 24 * 3600 * 1000;
 export interface ReachablePeer {
   identity: string;
   address: string | null;
+  /** address6 is the peer's IPv6 overlay address (schema.ts peerAddress6), or null. */
+  address6: string | null;
   names: string[];
   tags: string[];
 }
@@ -156,7 +158,15 @@ export class PolicyRuntime {
       const host = p.allowedIps.find(
         (c) => c.bits === 32 && c.addr >>> (32 - net.bits) === net.addr >>> (32 - net.bits),
       );
-      return [{ identity: p.identity, address: host ? formatIPv4(host.addr) : null, names: p.dnsNames, tags: p.tags }];
+      return [
+        {
+          identity: p.identity,
+          address: host ? formatIPv4(host.addr) : null,
+          address6: peerAddress6(p, this.profile.virtualNetwork6),
+          names: p.dnsNames,
+          tags: p.tags,
+        },
+      ];
     });
   }
 

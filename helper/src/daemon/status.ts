@@ -1,8 +1,8 @@
 // buildStatus turns the running device into the Status snapshot of src-shared/status.ts.
 import type { Status, PeerStatus } from '../../../src-shared/wire/status.js';
-import type { PeerConfig, Profile } from '../config/schema.js';
+import { peerAddress6, type Profile } from '../config/schema.js';
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { formatIp, formatIpPrefix, prefixContains, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { formatPeer, type Device } from '../wireguard/device/device.js';
@@ -37,15 +37,6 @@ function self6(ctx: StatusContext): Pick<Status, 'virtualAddress6' | 'virtualNet
   if (p.virtualAddress6 === null || p.virtualNetwork6 === null || (ctx.tun && ctx.tun.ipv6 !== true))
     return { virtualAddress6: null, virtualNetwork6: null };
   return { virtualAddress6: p.virtualAddress6, virtualNetwork6: formatIpPrefix(p.virtualNetwork6) };
-}
-
-/** peerAddress6 is a peer's IPv6 overlay address: the /128 of its allowed IPs inside the overlay
- * prefix (a coordinated peer's map address), else its first IPv6 /128, else null. */
-export function peerAddress6(pc: PeerConfig, network6: IpPrefix | null): string | null {
-  const hosts = pc.allowedIps6.filter((c) => c.bits === 128);
-  const inside = network6 === null ? undefined : hosts.find((c) => prefixContains(network6, c.addr));
-  const h = inside ?? hosts[0];
-  return h === undefined ? null : formatIp(h.addr);
 }
 
 /** StatusContext is what the snapshot is built from. */

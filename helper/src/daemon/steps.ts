@@ -238,6 +238,7 @@ function dnsStep({ profile, stateDir, verbosity, log, env, state }: StepContext)
       try {
         const dns = await startDns({
           address: profile.virtualAddress,
+          address6: state.tun?.ipv6 === true ? profile.virtualAddress6 : null,
           adapter: state.adapter,
           stateDir,
           policy: started(state.policy, 'the firewall'),

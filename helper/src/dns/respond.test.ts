@@ -76,6 +76,42 @@ test('respond answers questions with the right rcode, flags and records', () => 
   }
 });
 
+test('AAAA questions get AAAA records (RFC 3596) with the 16 address bytes; an IPv4-only name gets NODATA', () => {
+  const z = buildZone({
+    self: { identity: 'G982V', address: '100.64.0.1', address6: 'fd12:3456:789a::6440:1', names: ['a'], tags: ['x'] },
+    reachable: [
+      { identity: 'B1234', address: '100.64.0.2', address6: 'fd12:3456:789a::6440:2', names: ['b'], tags: ['x'] },
+      { identity: 'C5678', address: '100.64.0.3', names: ['c'], tags: [] },
+    ],
+  });
+  const ask = (name: string, type: string): dnsPacket.DecodedPacket & { rcode: unknown } => {
+    const r = respond(query(name, type), z, 'udp');
+    assert.ok(r.bytes);
+    return { ...dnsPacket.decode(r.bytes), rcode: rcodeOf(r.bytes) };
+  };
+  const b = ask('b.warren.internal', 'AAAA');
+  assert.equal(b.rcode, 'NOERROR');
+  assert.deepEqual(
+    (b.answers ?? []).map((a) => [a.type, a.name, (a as { data: string }).data, (a as { ttl: number }).ttl]),
+    [['AAAA', 'b.warren.internal', 'fd12:3456:789a::6440:2', z.ttl]],
+  );
+  const x = ask('x.tag.warren.internal', 'AAAA');
+  assert.deepEqual(
+    (x.answers ?? []).map((a) => (a as { data: string }).data),
+    ['fd12:3456:789a::6440:1', 'fd12:3456:789a::6440:2'],
+  );
+  assert.deepEqual(
+    (ask('b.warren.internal', 'A').answers ?? []).map((a) => [a.type, (a as { data: string }).data]),
+    [['A', '100.64.0.2']],
+    'A questions still get A records only',
+  );
+  const c = ask('c.warren.internal', 'AAAA');
+  assert.equal(c.rcode, 'NOERROR', 'NODATA, not NXDOMAIN');
+  assert.equal(c.answers?.length ?? 0, 0);
+  assert.equal(c.authorities?.[0]?.type, 'SOA');
+  assert.equal(ask('nobody.warren.internal', 'AAAA').rcode, 'NXDOMAIN');
+});
+
 test('respond truncates UDP answers over 512 bytes or the EDNS size, not TCP ones', () => {
   const plain = respond(query('big.tag.warren.internal'), zone, 'udp');
   assert.equal(plain.truncated, true);

@@ -5,6 +5,7 @@ import dnsPacket from 'dns-packet';
 import type { Answer, Packet } from 'dns-packet';
 import { headerOnlyResponse, RCODE, walkQuery, type Rcode } from './wire.js';
 import type { Zone } from './zone.js';
+import { ipv6ToBytes, parseIPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 /** Outcome is what happened to one message; each has a counter in the server's stats. */
 export type Outcome =
@@ -142,7 +143,7 @@ function soaRecord(zone: Zone): Answer {
   };
 }
 
-// encode writes the packet, with A records for the question name if given; if it is over the
+// encode writes the packet, with A and AAAA records for the question name if given; if it is over the
 // limit it drops the records and sets TC so that the client retries over TCP (RFC 1035
 // §4.2.1, RFC 7766 §5).
 function encode(
@@ -169,25 +170,36 @@ interface ARecords {
 }
 
 const A_RECORD_SIZE = 16;
+const AAAA_RECORD_SIZE = 28;
+const TYPE_A = 1;
+const TYPE_AAAA = 28;
 
-// withARecords adds the answers with their owner compressed to a pointer at the question name
-// (RFC 1035 §4.1.4), which dns-packet does not do: 16 bytes per record instead of about 40, so
-// a tag with 28 systems still fits a plain 512-byte UDP answer.
+// withARecords adds the answers, A records for IPv4 addresses and AAAA records (RFC 3596 §2.1,
+// the 16 address bytes in network order) for IPv6 ones, with their owner compressed to a pointer
+// at the question name (RFC 1035 §4.1.4), which dns-packet does not do: 16 bytes per A record
+// instead of about 40, so a tag with 28 systems still fits a plain 512-byte UDP answer.
 function withARecords(p: Packet, a: ARecords): Buffer {
   const body = dnsPacket.encode({ ...p, answers: [] });
   const questionEnd = dnsPacket.encode({ questions: p.questions ?? [] }).length;
-  const records = Buffer.alloc(a.addresses.length * A_RECORD_SIZE);
-  a.addresses.forEach((address, i) => {
-    const o = i * A_RECORD_SIZE;
-    records.writeUInt16BE(0xc000 | 12, o); // the question name starts right after the header
-    records.writeUInt16BE(1, o + 2); // A
-    records.writeUInt16BE(1, o + 4); // IN
-    records.writeUInt32BE(a.ttl, o + 6);
-    records.writeUInt16BE(4, o + 10);
-    const parts = address.split('.');
-    for (let j = 0; j < 4; j++) records[o + 12 + j] = Number(parts[j]);
-  });
-  const out = Buffer.concat([body.subarray(0, questionEnd), records, body.subarray(questionEnd)]);
+  const parts: Buffer[] = [];
+  for (const address of a.addresses) {
+    const v6 = address.includes(':') ? parseIPv6(address) : null;
+    const r = Buffer.alloc(v6 ? AAAA_RECORD_SIZE : A_RECORD_SIZE);
+    r.writeUInt16BE(0xc000 | 12, 0); // the question name starts right after the header
+    r.writeUInt16BE(v6 ? TYPE_AAAA : TYPE_A, 2);
+    r.writeUInt16BE(1, 4); // IN
+    r.writeUInt32BE(a.ttl, 6);
+    if (v6) {
+      r.writeUInt16BE(16, 10);
+      r.set(ipv6ToBytes(v6), 12);
+    } else {
+      r.writeUInt16BE(4, 10);
+      const quad = address.split('.');
+      for (let j = 0; j < 4; j++) r[12 + j] = Number(quad[j]);
+    }
+    parts.push(r);
+  }
+  const out = Buffer.concat([body.subarray(0, questionEnd), ...parts, body.subarray(questionEnd)]);
   out.writeUInt16BE(a.addresses.length, 6);
   return out;
 }

@@ -130,3 +130,42 @@ test('zone rejects names that would exceed 253 characters', () => {
   assert.equal(z.lookup(`${long}.warren.internal`, 'A').rcode, 'NXDOMAIN');
   assert.equal(z.skipped.length, 1);
 });
+
+test('AAAA (RFC 3596): every name with an A answer has an AAAA answer for a system with IPv6', () => {
+  const s6: ZoneSystem = { ...self, address6: 'fd12:3456:789a::6440:1' };
+  const b6: ZoneSystem = { ...b, address6: 'FD12:3456:789A:0:0:0:6440:2' };
+  const z = buildZone({ self: s6, reachable: [b6, c] });
+  const cases: Array<[string, string, ZoneResult]> = [
+    ['b.warren.internal', 'AAAA', A('fd12:3456:789a::6440:2')],
+    ['b.warren.internal', 'A', A('100.64.0.2')],
+    ['b.warren.internal', 'ANY', A('100.64.0.2', 'fd12:3456:789a::6440:2')],
+    ['web.b.warren.internal', 'AAAA', A('fd12:3456:789a::6440:2')],
+    ['b1234.id.warren.internal', 'AAAA', A('fd12:3456:789a::6440:2')],
+    ['laptop.warren.internal', 'AAAA', A('fd12:3456:789a::6440:1')],
+    ['g982v.id.warren.internal', 'AAAA', A('fd12:3456:789a::6440:1')],
+    ['dev.tag.warren.internal', 'AAAA', A('fd12:3456:789a::6440:1', 'fd12:3456:789a::6440:2')],
+    // db: b has IPv6, c has not; c alone has a name with A only: NODATA, not NXDOMAIN
+    ['db.tag.warren.internal', 'AAAA', A('fd12:3456:789a::6440:2')],
+    ['c.warren.internal', 'AAAA', NODATA],
+    ['c.warren.internal', 'A', A('100.64.0.3')],
+    // NXDOMAIN rules are unchanged
+    ['d.warren.internal', 'AAAA', NX],
+    ['x.b.warren.internal', 'AAAA', NX],
+    ['id.warren.internal', 'AAAA', NODATA],
+    ['example.com', 'AAAA', SERVFAIL],
+  ];
+  for (const [name, type, want] of cases) assert.deepEqual(z.lookup(name, type), want, `${name} ${type}`);
+});
+
+test('a system with only an IPv6 address gets AAAA and NODATA for A; a bad IPv6 address leaves it out', () => {
+  const only6: ZoneSystem = { identity: 'E0000', address: null, address6: 'fd00::5', names: ['e'], tags: [] };
+  const bad: ZoneSystem = { identity: 'F0000', address: '100.64.0.6', address6: '100.64.0.6', names: ['f'], tags: [] };
+  const z = buildZone({ self, reachable: [only6, bad] });
+  assert.deepEqual(z.lookup('e.warren.internal', 'AAAA'), A('fd00::5'));
+  assert.deepEqual(z.lookup('e.warren.internal', 'A'), NODATA);
+  assert.deepEqual(z.lookup('f.warren.internal', 'A'), NX);
+  assert.ok(
+    z.skipped.some((l) => l.includes('F0000') && l.includes('not an IPv6 address')),
+    z.skipped.join('\n'),
+  );
+});

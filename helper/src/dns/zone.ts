@@ -1,10 +1,13 @@
 // Warren's DNS zone (docs/architecture.md, "Policy: firewall and DNS"): an immutable table
 // built from the systems this system may reach. It holds NAME.zone for each configured DNS
 // name, IDENTITY.id.zone for each system and TAG.tag.zone with one A record per system carrying
-// the tag. Only reachable systems and this system appear, so any other name in the zone is
+// the tag, and one AAAA record (RFC 3596) beside each A for a system with an IPv6 address. A name
+// whose systems have no IPv6 address answers AAAA with NODATA, never NXDOMAIN: the name exists
+// (RFC 2308 §2.2), and an NXDOMAIN would make a dual-stack resolver drop its A answer too. Only reachable systems and this system appear, so any other name in the zone is
 // NXDOMAIN and the zone does not reveal who exists. Names outside the zone are SERVFAIL so that
 // the OS resolver falls through to its next nameserver (glibc does on SERVFAIL).
 import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIp, parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { isLabel, isWithin, MAX_NAME, normaliseName, parentsBelow } from './names.js';
 
 /** DEFAULT_ZONE is the zone when the profile's Dns.Zone is absent. */
@@ -22,7 +25,9 @@ export const MAX_RECORDS = 100_000;
 /** ZoneSystem is one system the zone names: this one or a reachable peer. */
 export interface ZoneSystem {
   identity: string;
-  address: string; // IPv4
+  address: string | null; // IPv4
+  /** address6 is the IPv6 address (AAAA); null or absent for an IPv4-only system. */
+  address6?: string | null;
   names: string[]; // DnsNames, relative to the zone (a name ending in .zone is accepted too)
   tags: string[]; // `dev` or `tag:dev`
 }
@@ -76,12 +81,46 @@ export function buildZone(input: ZoneInput): Zone {
   b.addSystem(input.self, 'this system');
   for (const peer of Array.isArray(input.reachable) ? input.reachable : []) b.addSystem(peer, 'peer');
 
-  const frozen = new Map<string, readonly string[]>();
-  for (const [name, set] of b.table) frozen.set(name, Object.freeze([...set]));
+  const frozen = new Map<string, Records>();
+  for (const [name, set] of b.table) {
+    const all = [...set];
+    frozen.set(
+      name,
+      Object.freeze({
+        a: Object.freeze(all.filter((x) => !x.includes(':'))),
+        aaaa: Object.freeze(all.filter((x) => x.includes(':'))),
+      }),
+    );
+  }
   lastSerial = Math.max(lastSerial + 1, Math.floor(Date.now() / 1000));
   const serial = lastSerial >>> 0;
   const lookup = zoneLookup(origin, frozen);
   return Object.freeze({ origin, ttl, serial, skipped: Object.freeze(b.skipped), size: frozen.size, lookup });
+}
+
+/** Records are one name's addresses by record type. */
+interface Records {
+  readonly a: readonly string[];
+  readonly aaaa: readonly string[];
+}
+
+/** addressesOf checks a system's addresses: the IPv4 one and the IPv6 one, each optional, at
+ * least one present. It returns them (IPv6 in RFC 5952 text), or why the system is left out. */
+function addressesOf(sys: ZoneSystem): string[] | { reason: string } {
+  const out: string[] = [];
+  if (sys.address !== null && sys.address !== undefined) {
+    if (typeof sys.address !== 'string' || parseIPv4(sys.address) === null)
+      return { reason: `address ${JSON.stringify(sys.address)} is not an IPv4 address` };
+    out.push(sys.address);
+  }
+  if (sys.address6 !== null && sys.address6 !== undefined) {
+    const a = typeof sys.address6 === 'string' ? parseIp(sys.address6) : null;
+    if (a === null || a.family !== 6)
+      return { reason: `address ${JSON.stringify(sys.address6)} is not an IPv6 address` };
+    out.push(formatIp(a));
+  }
+  if (out.length === 0) return { reason: 'has no address' };
+  return out;
 }
 
 /** ZoneBuilder fills the table for buildZone, within MAX_RECORDS, noting what it leaves out. */
@@ -94,7 +133,7 @@ class ZoneBuilder {
     this.table.set(origin, new Set());
   }
 
-  /** addSystem adds a system's identity name, DNS names and tag names, all pointing at its address. */
+  /** addSystem adds a system's identity name, DNS names and tag names, all pointing at its addresses. */
   addSystem(sys: ZoneSystem, role: string): void {
     const origin = this.origin;
     const identity = typeof sys?.identity === 'string' ? sys.identity.toLowerCase() : '';
@@ -103,18 +142,19 @@ class ZoneBuilder {
       return;
     }
     const who = `${role} ${identity.toUpperCase()}`;
-    if (typeof sys.address !== 'string' || parseIPv4(sys.address) === null) {
-      this.skipped.push(`${who}: address ${JSON.stringify(sys.address)} is not an IPv4 address`);
+    const addresses = addressesOf(sys);
+    if (!Array.isArray(addresses)) {
+      this.skipped.push(`${who}: ${addresses.reason}`);
       return;
     }
-    this.add(`${identity}.id.${origin}`, sys.address, who);
+    this.add(`${identity}.id.${origin}`, addresses, who);
     for (const raw of Array.isArray(sys.names) ? sys.names : []) {
       const rel = relativeName(raw, origin);
       if (typeof rel !== 'string') {
         this.skipped.push(`${who}: DNS name ${JSON.stringify(raw)} ${rel.reason}`);
         continue;
       }
-      this.add(`${rel}.${origin}`, sys.address, `${who} DNS name ${rel}`);
+      this.add(`${rel}.${origin}`, addresses, `${who} DNS name ${rel}`);
     }
     for (const raw of Array.isArray(sys.tags) ? sys.tags : []) {
       const tag = typeof raw === 'string' ? raw.toLowerCase().replace(/^tag:/, '') : '';
@@ -122,11 +162,11 @@ class ZoneBuilder {
         this.skipped.push(`${who}: tag ${JSON.stringify(raw)} is not one DNS label ([a-z0-9-], 1-63 characters)`);
         continue;
       }
-      this.add(`${tag}.tag.${origin}`, sys.address, `${who} tag ${tag}`);
+      this.add(`${tag}.tag.${origin}`, addresses, `${who} tag ${tag}`);
     }
   }
 
-  private add(name: string, address: string | null, why: string): void {
+  private add(name: string, addresses: readonly string[], why: string): void {
     if (name.length > MAX_NAME) {
       this.skipped.push(`${why}: ${name} is longer than ${MAX_NAME} characters`);
       return;
@@ -144,7 +184,8 @@ class ZoneBuilder {
       // (RFC 8020) would hide the names below them.
       for (const p of parentsBelow(name, this.origin)) if (!this.table.has(p)) this.table.set(p, new Set());
     }
-    if (address !== null && !set.has(address)) {
+    for (const address of addresses) {
+      if (set.has(address)) continue;
       set.add(address);
       this.records++;
     }
@@ -152,19 +193,25 @@ class ZoneBuilder {
 }
 
 /** zoneLookup answers one question from the frozen table; it never throws. */
-function zoneLookup(origin: string, frozen: ReadonlyMap<string, readonly string[]>): Zone['lookup'] {
+function zoneLookup(origin: string, frozen: ReadonlyMap<string, Records>): Zone['lookup'] {
   return (rawName: string, qtype: string): ZoneResult => {
     if (typeof rawName !== 'string') return SERVFAIL;
     const lower = rawName.toLowerCase().replace(/\.$/, '');
     const name = normaliseName(lower);
     if (name === null) return isWithin(lower, origin) ? NXDOMAIN : SERVFAIL;
     if (!isWithin(name, origin)) return SERVFAIL;
-    const addresses = frozen.get(name);
-    if (addresses === undefined) return NXDOMAIN;
+    const records = frozen.get(name);
+    if (records === undefined) return NXDOMAIN;
     if (name === origin && qtype === 'SOA') return APEX_SOA;
-    if (qtype === 'A' || qtype === 'ANY')
-      return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
-    return NODATA;
+    const addresses =
+      qtype === 'A'
+        ? records.a
+        : qtype === 'AAAA'
+          ? records.aaaa
+          : qtype === 'ANY'
+            ? [...records.a, ...records.aaaa]
+            : [];
+    return addresses.length > 0 ? { rcode: 'NOERROR', addresses, soa: false } : NODATA;
   };
 }
 
