@@ -45,7 +45,10 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
     const agent = new SimAgent(c.url);
     await agent.enrol(key, 'my-laptop');
     const sys = await cli('systems', 'list', ...data);
-    assert.match(sys.out, new RegExp(`${agent.identity}\\s+my-laptop\\s+100\\.\\d+\\.\\d+\\.\\d+\\s+pending`));
+    assert.match(
+      sys.out,
+      new RegExp(`${agent.identity}\\s+my-laptop\\s+100\\.\\d+\\.\\d+\\.\\d+\\s+fd[0-9a-f:]+\\s+pending`),
+    );
     const approved = await cli('systems', 'approve', agent.identity.toLowerCase(), ...data);
     assert.equal(approved.code, 0, approved.err);
     assert.match(approved.out, /is active/);

@@ -26,12 +26,16 @@ test('serve creates a private data dir, stops cleanly on SIGTERM and restarts wi
         assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
       }
       assert.ok(p.udpPort > 0);
-      assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')), {
+      const serve = JSON.parse(readFileSync(join(dataDir, 'serve.json'), 'utf8')) as Record<string, unknown>;
+      assert.match(String(serve.network6), /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/48$/);
+      assert.deepEqual(serve, {
         url: p.url,
         pid: p.pid,
         udpPort: p.udpPort,
         publicKey: p.publicKey,
         fingerprint: keyFingerprint(Buffer.from(p.publicKey, 'base64')),
+        network: '100.64.0.0/10',
+        network6: serve.network6,
       });
       const k = await adminCall<CreatedKey>(p.url, p.adminToken, 'POST', '/v1/admin/keys', keyBody);
       agent = new SimAgent(p.url);

@@ -7,7 +7,8 @@ import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-
 import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
-import type { Profile } from '../config/schema.js';
+import { toProfileJson, type Profile } from '../config/schema.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { MapRejected, openSignedMap, profileFromMap, withheldFullTunnelProblem } from './netmap.js';
 import { signedMapBytes } from './sign.js';
 
@@ -276,4 +277,88 @@ test('a map whose identities are malformed or shared is refused', () => {
     );
   }
   assert.equal(openSignedMap(sign(map()), pinned, 'sys1', 0).peers[0]!.identity, PEER_ID);
+});
+
+const NET6 = 'fd12:3456:789a::/48';
+/** map6 is map() with IPv6 addresses in the network's /48, as a coordinator with IPv6 sends it. */
+function map6(over: Partial<NetworkMap> = {}): NetworkMap {
+  const m = map(over);
+  return {
+    ...m,
+    virtualNetwork6: NET6,
+    self: { ...m.self, virtualAddress6: 'fd12:3456:789a::6440:1' },
+    peers: m.peers.map((p) => ({ ...p, virtualAddress6: 'fd12:3456:789a::6440:2' })),
+    ...over,
+  };
+}
+
+test('a map with IPv6 addresses in its /48 opens; an address outside it or a network that is not a ULA /48 is refused', () => {
+  const ok = openSignedMap(sign(map6()), pinned, 'sys1', 0);
+  assert.equal(ok.virtualNetwork6, NET6);
+  assert.equal(ok.self.virtualAddress6, 'fd12:3456:789a::6440:1');
+  assert.equal(ok.peers[0]!.virtualAddress6, 'fd12:3456:789a::6440:2');
+  const m = map6();
+  const cases: Array<[string, unknown, RegExp]> = [
+    [
+      'peer outside the /48',
+      { ...m, peers: [{ ...m.peers[0], virtualAddress6: 'fd12:3456:789b::6440:2' }] },
+      /map\.peers\[0\]\.virtualAddress6: fd12:3456:789b::6440:2 is outside fd12:3456:789a::\/48/,
+    ],
+    [
+      'peer claims a global address',
+      { ...m, peers: [{ ...m.peers[0], virtualAddress6: '2001:db8::1' }] },
+      /map\.peers\[0\]\.virtualAddress6: 2001:db8::1 is outside/,
+    ],
+    [
+      'self outside',
+      { ...m, self: { ...m.self, virtualAddress6: '::1' } },
+      /map\.self\.virtualAddress6: ::1 is outside/,
+    ],
+    ['IPv4 as IPv6', { ...m, self: { ...m.self, virtualAddress6: '100.64.0.1' } }, /not an IPv6 address/],
+    [
+      'network not a /48',
+      { ...m, virtualNetwork6: 'fd12:3456:789a::/47' },
+      /map\.virtualNetwork6: not a unique local \/48/,
+    ],
+    ['network not ULA', { ...m, virtualNetwork6: '2001:db8:1::/48' }, /not a unique local \/48/],
+    ['network with host bits', { ...m, virtualNetwork6: 'fd12:3456:789a::1/48' }, /not a unique local \/48/],
+    [
+      'address without a network',
+      { ...m, virtualNetwork6: undefined },
+      /map\.self\.virtualAddress6: an IPv6 address in a map without virtualNetwork6/,
+    ],
+  ];
+  for (const [name, bad, re] of cases) {
+    assert.throws(
+      () => openSignedMap(sign(bad), pinned, 'sys1', 0),
+      (e: Error) => e instanceof MapRejected && re.test(e.message),
+      name,
+    );
+  }
+});
+
+test('a map from a coordinator without IPv6 still opens, and gives no IPv6 allowed IPs', () => {
+  const m = openSignedMap(sign(map()), pinned, 'sys1', 0);
+  assert.equal(m.virtualNetwork6, undefined);
+  const p = profileFromMap(coordinated(), m);
+  assert.deepEqual(p.peers[0]!.allowedIps6, []);
+});
+
+/** coordinated6 is a coordinated profile enrolled with a coordinator that has IPv6. */
+function coordinated6(address6 = 'fd12:3456:789a::6440:1'): Profile {
+  const { Peers: _peers, ...json } = toProfileJson(coordinated());
+  return validateProfile({ ...json, VirtualAddress6: address6, VirtualNetwork6: NET6 }, 'p');
+}
+
+test('profileFromMap gives each peer its IPv6 /128 as an allowed IP and refuses another address for this system', () => {
+  const p = profileFromMap(coordinated6(), openSignedMap(sign(map6()), pinned, 'sys1', 0));
+  assert.deepEqual(p.peers[0]!.allowedIps6.map(formatIpPrefix), ['fd12:3456:789a::6440:2/128']);
+  assert.equal(p.virtualAddress6, 'fd12:3456:789a::6440:1');
+  assert.throws(
+    () => profileFromMap(coordinated6('fd12:3456:789a::6440:9'), openSignedMap(sign(map6()), pinned, 'sys1', 0)),
+    (e: Error) => e instanceof MapRejected && /gives this system fd12:3456:789a::6440:1 .* enrol again/.test(e.message),
+  );
+  // A profile enrolled before the coordinator had IPv6 keeps running, over IPv4 on its side.
+  const old = profileFromMap(coordinated(), openSignedMap(sign(map6()), pinned, 'sys1', 0));
+  assert.equal(old.virtualAddress6, null);
 });

@@ -2,6 +2,7 @@
 // stop in reverse, a failing step undoes exactly the steps before it and the error names it, and
 // the typed state holds what each step produced. The same scenarios on real kernels are in
 // e2e/lifecycle.test.ts.
+import { formatIp, formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -159,8 +160,20 @@ test('the adapter config is computed from the profile', () => {
     const c = tunConfigOf(o.profile);
     assert.deepEqual(
       { ...c, network: formatCidr(c.network) },
-      { name: 'wtest5', address: 0x64400709, network: '100.64.0.0/10', mtu: 1280 },
+      { name: 'wtest5', address: 0x64400709, network: '100.64.0.0/10', mtu: 1280, address6: null, network6: null },
     );
+  } finally {
+    box.remove();
+  }
+});
+
+test('the adapter config carries the IPv6 address and network of a dual-stack profile', () => {
+  const box = new Sandbox();
+  try {
+    const o = box.options(staticProfile({ VirtualAddress: '100.64.7.9', VirtualAddress6: 'fd12:3456:789a::6440:709' }));
+    const c = tunConfigOf(o.profile);
+    assert.equal(c.address6 ? formatIp(c.address6) : null, 'fd12:3456:789a::6440:709');
+    assert.equal(c.network6 ? formatIpPrefix(c.network6) : null, 'fd12:3456:789a::/48');
   } finally {
     box.remove();
   }

@@ -1,7 +1,7 @@
 // StatusHeader: the tunnel state in words and colour, this system's identity and virtual IP,
 // the coordinator's reachability when there is one, and the Connect/Disconnect button.
 import { STATE_WORDS, formatAge } from '../../../src-shared/wire/format.js';
-import type { AppState } from '../../../src-shared/wire/app-state.js';
+import type { AppState, TunnelView } from '../../../src-shared/wire/app-state.js';
 import { useStore } from '../../store/index.js';
 import { Logo } from '../../components/Logo.js';
 import { useNow } from '../../hooks/use-now.js';
@@ -22,6 +22,26 @@ function stateOf(app: AppState): { key: string; words: string } {
     };
   }
   return { key: app.tunnel.state, words: STATE_WORDS[app.tunnel.state] };
+}
+
+/** Identity is this system's identity and virtual addresses, IPv4 then IPv6 when it has one. */
+function Identity({ t }: { t: TunnelView }) {
+  return (
+    <div className="identity" data-testid="identity">
+      This system: <span className="mono">{t.identity}</span> ·{' '}
+      <span className="mono" data-testid="virtual-ip">
+        {t.virtualAddress}
+      </span>
+      {t.virtualAddress6 && (
+        <>
+          {' · '}
+          <span className="mono" data-testid="virtual-ip6">
+            {t.virtualAddress6}
+          </span>
+        </>
+      )}
+    </div>
+  );
 }
 
 export function StatusHeader() {
@@ -46,22 +66,7 @@ export function StatusHeader() {
             <div className="state-word" data-testid="tunnel-state" data-state={key} aria-live="polite">
               {words}
             </div>
-            {t && (
-              <div className="identity" data-testid="identity">
-                This system: <span className="mono">{t.identity}</span> ·{' '}
-                <span className="mono" data-testid="virtual-ip">
-                  {t.virtualAddress}
-                </span>
-                {t.virtualAddress6 && (
-                  <>
-                    {' · '}
-                    <span className="mono" data-testid="virtual-ip6">
-                      {t.virtualAddress6}
-                    </span>
-                  </>
-                )}
-              </div>
-            )}
+            {t && <Identity t={t} />}
           </div>
         </div>
         <ConnectButton />
