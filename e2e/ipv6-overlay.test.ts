@@ -53,6 +53,7 @@ interface Member {
   adapter?: string;
   vip?: string;
   vip6?: string;
+  json?: Record<string, unknown>;
 }
 
 describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeout: 240_000 }, () => {
@@ -95,7 +96,8 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
     m.vip = p.profile.virtualAddress;
     m.vip6 = p.profile.virtualAddress6 ?? undefined;
     m.adapter = topo.ifname('w');
-    m.w = await startWarren(m.ns!, { ...p.json, Adapter: { Name: m.adapter } }, { name: `warren-${m.name}` });
+    m.json = { ...p.json, Adapter: { Name: m.adapter } };
+    m.w = await startWarren(m.ns!, m.json, { name: `warren-${m.name}` });
   }
 
   const readSysctls = async (ns: Namespace): Promise<Map<string, string>> => {
@@ -240,5 +242,25 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
     const addrs = (await alpha.ns!.exec(['ip', '-6', '-o', 'addr', 'show'])).stdout;
     assert.ok(!addrs.includes(alpha.vip6!), addrs);
     assert.deepEqual(await readSysctls(alpha.ns!), sysctlsBefore, 'the global IPv6 settings are as they were');
+  });
+
+  test('after a crash nothing IPv6 is left, and the restarted helper has its address and route again', async () => {
+    beta.w!.proc.child.kill('SIGKILL');
+    await beta.w!.proc.exited;
+    await waitUntil(
+      'the kernel removes the adapter',
+      async () =>
+        (await beta.ns!.exec(['ip', 'link', 'show', 'dev', beta.adapter!], { allowFailure: true })).code !== 0
+          ? true
+          : undefined,
+      5000,
+    );
+    assert.equal((await beta.ns!.exec(['ip', '-6', 'route', 'show', net6])).stdout.trim(), '');
+    assert.deepEqual(await readSysctls(beta.ns!), sysctlsBefore);
+    beta.w = await startWarren(beta.ns!, beta.json!, { name: 'warren-beta' });
+    const addrs = (await beta.ns!.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', beta.adapter!])).stdout;
+    assert.match(addrs, new RegExp(`inet6 ${beta.vip6}/128`));
+    assert.match((await beta.ns!.exec(['ip', '-6', 'route', 'show', net6])).stdout, new RegExp(`dev ${beta.adapter}`));
+    assert.equal((await beta.w.status()).virtualAddress6, beta.vip6);
   });
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpPrefix, parseIp, parseIpPrefix, prefixContains } from '../../../src-shared/lib/ip/addr.js';
-import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { Registry } from './registry.js';
 import { ensureNetwork6, formatSystemAddress6, isUla48, NETWORK6_META } from './network6.js';
 import { Store } from './store.js';
 
@@ -70,4 +71,44 @@ test('a system address is the /48, subnet 0, and the IPv4 address as the low 32 
     seen.add(a);
   }
   assert.equal(seen.size, 1999);
+});
+
+test('upgrade: a database whose systems predate IPv6 gets the /48 once, and its systems addresses derived from their IPv4 ones', () => {
+  withStoreFile((file) => {
+    let store = new Store(file);
+    // A system as an earlier version stored it: no network6 in meta yet.
+    store.insertSystem({
+      id: 'sys-old',
+      identity: 'D0001',
+      wgKey: 'wg',
+      machineKey: 'mk',
+      hostname: 'old',
+      name: 'old',
+      address: parseIPv4('100.64.3.4')!,
+      tags: [],
+      dnsNames: [],
+      state: 'active',
+      ephemeral: false,
+      keyId: null,
+      createdAt: 1,
+      lastSeen: null,
+      observedIp: null,
+      listenPort: null,
+      reported: [],
+    });
+    assert.equal(store.getMeta(NETWORK6_META), null);
+    const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
+    const r1 = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0);
+    assert.equal(r1.network6Created, true);
+    const old = r1.get('sys-old')!;
+    const first = r1.address6(old);
+    assert.ok(prefixContains(r1.network6, parseIp(first)!), first);
+    assert.ok(first.endsWith('::6440:304'), first);
+    store.close();
+    store = new Store(file);
+    const r2 = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0);
+    assert.equal(r2.network6Created, false, 'drawn once');
+    assert.equal(r2.address6(r2.get('sys-old')!), first, 'the same address after a restart');
+    store.close();
+  });
 });
