@@ -122,6 +122,8 @@ export interface EnrolRequest {
 export interface EnrolAnswer {
   identity: string;
   virtualAddress: string;
+  /** virtualAddress6 is the IPv6 address the coordinator gave, or null (a coordinator without IPv6). */
+  virtualAddress6: string | null;
   state: 'pending' | 'active' | 'revoked';
   restartRequired: true;
   /** coordinatorKey is the key now pinned, fingerprint its short form to compare by eye. */

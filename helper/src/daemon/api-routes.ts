@@ -110,6 +110,7 @@ async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<Enro
     return {
       identity: r.response.identity,
       virtualAddress: r.response.virtualAddress,
+      virtualAddress6: typeof r.response.virtualAddress6 === 'string' ? r.response.virtualAddress6 : null,
       state: r.response.state,
       restartRequired: true,
       coordinatorKey: r.response.coordinatorPublicKey,
