@@ -162,12 +162,13 @@ for (const bindIp of ['0.0.0.0', '::'])
     }
   });
 
-test('a destination the kernel refuses is not retried as a stale source when there is none', () => {
+test('with an all-zero source a destination the kernel refuses is dropped as without localWords', () => {
   const tx = udpOpen('127.0.0.1', 0);
   try {
-    // Port 0 is EINVAL, the errno of a stale IPv6 source: without a source it is simply dropped.
+    // Port 0 is EINVAL, the errno of a stale IPv6 source: with no source set it is just dropped.
     const none = new Uint32Array(4);
     assert.equal(udpSend(tx.fd, Buffer.from('x'), 0, 1, wordsOf('127.0.0.1'), 0, 0, none), false);
+    assert.deepEqual(none, new Uint32Array(4));
   } finally {
     closeFd(tx.fd);
   }
