@@ -2,7 +2,9 @@
 // direction-normalised, (peer slot, local address, remote address, local port, remote port,
 // protocol), so a packet and its reply find the same entry; which side started the flow is a
 // value (initiator), so one lookup serves both directions. ICMP echo flows use the identifier as
-// both ports.
+// both ports. Addresses of both families share the table: each is four words, an IPv4 address
+// IPv4-mapped (parsed.ts), so a flow of one family never matches a packet of the other, and
+// the per-peer shares count a peer's flows of both families together.
 //
 // The table is open addressing over typed arrays (no object per flow, no allocation per packet)
 // with a bounded probe window: a key lives within PROBE slots of its hash, so lookups cost at
@@ -21,6 +23,7 @@
 // evicts its own half-open flows before established ones; within a list an eviction takes the
 // least recently seen of a few flows at the list's hand.
 import { randomInt } from 'node:crypto';
+import { hashKey } from './flow-hash.js';
 
 /** FLOW_STATE values; 0 and 1 mark empty and deleted slots. */
 export const FLOW_STATE = {
@@ -79,8 +82,8 @@ export class FlowTable {
   /** evicted counts evictions by EVICT code. */
   readonly evicted = new Float64Array(EVICTIONS.length);
   readonly kPeer: Uint32Array;
-  readonly kLocal: Uint32Array;
-  readonly kRemote: Uint32Array;
+  /** kAddr holds each slot's local address at s * 8 and remote address at s * 8 + 4 (4 words). */
+  readonly kAddr: Uint32Array;
   /** kPorts packs localPort << 16 | remotePort. */
   readonly kPorts: Uint32Array;
   readonly kProto: Uint8Array;
@@ -107,14 +110,13 @@ export class FlowTable {
       throw new RangeError(`maxFlows must be 1..${1 << 22}`);
     this.maxFlows = maxFlows;
     let cap = 32;
-    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 50 bytes a slot).
+    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 75 bytes a slot).
     while (cap < maxFlows * 4) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
     this.seed = randomInt(0, 0x7fffffff);
     this.kPeer = new Uint32Array(cap);
-    this.kLocal = new Uint32Array(cap);
-    this.kRemote = new Uint32Array(cap);
+    this.kAddr = new Uint32Array(cap * 8);
     this.kPorts = new Uint32Array(cap);
     this.kProto = new Uint8Array(cap);
     this.state = new Uint8Array(cap);
@@ -155,44 +157,62 @@ export class FlowTable {
     return peer < this.peerCount.length ? this.peerCount[peer]! : 0;
   }
 
-  /** find returns the slot holding the key, or -1. */
-  find(peer: number, local: number, remote: number, ports: number, proto: number): number {
-    const h = this.hash(peer, local, remote, ports, proto);
+  /** find returns the slot holding the key whose local address is at addr[lo] and remote
+   * address at addr[ro] (four words each), or -1. */
+  find(peer: number, addr: Uint32Array, lo: number, ro: number, ports: number, proto: number): number {
+    const h = hashKey(this.seed, peer, addr, lo, ro, ports, proto);
     const mask = this.mask;
+    const k = this.kAddr;
     for (let i = 0; i < PROBE; i++) {
       const s = (h + i) & mask;
       const st = this.state[s]!;
       if (st === FLOW_STATE.empty) return -1;
+      const a = s << 3;
       if (
         st !== FLOW_STATE.deleted &&
-        this.kRemote[s] === remote &&
+        k[a + 7] === addr[ro + 3] &&
         this.kPorts[s] === ports &&
-        this.kLocal[s] === local &&
+        k[a + 3] === addr[lo + 3] &&
         this.kPeer[s] === peer &&
-        this.kProto[s] === proto
+        this.kProto[s] === proto &&
+        k[a + 4] === addr[ro] &&
+        k[a + 5] === addr[ro + 1] &&
+        k[a + 6] === addr[ro + 2] &&
+        k[a] === addr[lo] &&
+        k[a + 1] === addr[lo + 1] &&
+        k[a + 2] === addr[lo + 2]
       )
         return s;
     }
     return -1;
   }
 
-  /** insert adds a key that find did not find and returns its slot (state set to `state`), or
+  /** insert adds a key (as find takes it) that find did not find and returns its slot (state set to `state`), or
    * -1 if no slot could be freed. Flows expired by `now` in the window are reclaimed first. */
   insert(
     peer: number,
-    local: number,
-    remote: number,
+    addr: Uint32Array,
+    lo: number,
+    ro: number,
     ports: number,
     proto: number,
     state: number,
     now: number,
   ): number {
     if (!this.makeRoom(peer, now)) return -1;
-    const slot = this.claim(this.hash(peer, local, remote, ports, proto), peer, now);
+    const slot = this.claim(hashKey(this.seed, peer, addr, lo, ro, ports, proto), peer, now);
     if (slot < 0) return -1;
     this.kPeer[slot] = peer;
-    this.kLocal[slot] = local;
-    this.kRemote[slot] = remote;
+    const k = this.kAddr;
+    const a = slot << 3;
+    k[a] = addr[lo]!;
+    k[a + 1] = addr[lo + 1]!;
+    k[a + 2] = addr[lo + 2]!;
+    k[a + 3] = addr[lo + 3]!;
+    k[a + 4] = addr[ro]!;
+    k[a + 5] = addr[ro + 1]!;
+    k[a + 6] = addr[ro + 2]!;
+    k[a + 7] = addr[ro + 3]!;
     this.kPorts[slot] = ports;
     this.kProto[slot] = proto;
     this.state[slot] = state;
@@ -370,28 +390,4 @@ export class FlowTable {
     this.head = head;
     this.peerCount = counts;
   }
-
-  // hash mixes the key with murmur3's constants and finaliser, seeded per table.
-  private hash(peer: number, local: number, remote: number, ports: number, proto: number): number {
-    let h = this.seed ^ proto;
-    h = mix(h, peer);
-    h = mix(h, local);
-    h = mix(h, remote);
-    h = mix(h, ports);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
-  }
-}
-
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }

@@ -4,26 +4,26 @@ import { compile } from './compile.js';
 import { Firewall } from './filter.js';
 import { ParsedPacket, parsePacket } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
-import { FLAGS, fragment, icmpEcho, icmpError, ip, tcp, udp } from './testing.js';
+import { FLAGS, firstFragment, fragment, icmpEcho, icmpError, tcp, udp, words } from './testing.js';
 
 test('parsing reads protocol, addresses, ports, flags and ICMP fields', () => {
   const p = new ParsedPacket();
   assert.equal(parsePacket(tcp('10.0.0.1', 1234, '10.0.0.2', 22, FLAGS.synAck), 0, 40, p), PASS);
   assert.deepEqual(
-    [p.proto, p.src, p.dst, p.srcPort, p.dstPort, p.tcpFlags],
-    [6, ip('10.0.0.1'), ip('10.0.0.2'), 1234, 22, FLAGS.synAck],
+    [p.family, p.proto, [...p.addr.subarray(0, 8)], p.srcPort, p.dstPort, p.tcpFlags],
+    [4, 6, [...words('10.0.0.1'), ...words('10.0.0.2')], 1234, 22, FLAGS.synAck],
   );
   const u = udp('10.0.0.3', 53, '10.0.0.4', 40000);
   assert.equal(parsePacket(u, 0, u.length, p), PASS);
   assert.deepEqual([p.proto, p.srcPort, p.dstPort, p.tcpFlags], [17, 53, 40000, 0]);
   const e = icmpEcho('10.0.0.1', '10.0.0.2', 8, 0xbeef);
   assert.equal(parsePacket(e, 0, e.length, p), PASS);
-  assert.deepEqual([p.proto, p.icmpType, p.srcPort, p.dstPort, p.isError], [1, 8, 0xbeef, 0xbeef, false]);
+  assert.deepEqual([p.proto, p.icmpType, p.echo, p.srcPort, p.dstPort, p.isError], [1, 8, 1, 0xbeef, 0xbeef, false]);
   const err = icmpError('10.0.0.2', '10.0.0.1', udp('10.0.0.1', 5000, '10.0.0.2', 53), 3, 3);
   assert.equal(parsePacket(err, 0, err.length, p), PASS);
   assert.deepEqual(
-    [p.isError, p.icmpType, p.icmpCode, p.innerProto, p.innerSrc, p.innerDst, p.innerSrcPort, p.innerDstPort],
-    [true, 3, 3, 17, ip('10.0.0.1'), ip('10.0.0.2'), 5000, 53],
+    [p.isError, p.icmpType, p.icmpCode, p.innerProto, [...p.addr.subarray(8)], p.innerSrcPort, p.innerDstPort],
+    [true, 3, 3, 17, [...words('10.0.0.1'), ...words('10.0.0.2')], 5000, 53],
   );
 });
 
@@ -37,8 +37,7 @@ test('parsing refuses what it cannot judge', () => {
   assert.equal(p.dstPort, 2);
   const cases: [string, Buffer, number][] = [
     ['empty', Buffer.alloc(0), DROP.malformed],
-    ['IPv6', Buffer.from([0x60, ...Buffer.alloc(47)]), DROP.ipv6NotFiltered],
-    ['IPv6, even cut short', Buffer.from([0x60, 0, 0]), DROP.ipv6NotFiltered],
+    ['IPv6 cut short of its fixed header', Buffer.from([0x60, 0, 0]), DROP.malformed],
     ['version 5', Buffer.from([0x55, ...syn.subarray(1)]), DROP.notIpv4],
     ['short header length', Buffer.from([0x44, ...syn.subarray(1)]), DROP.malformed],
     [
@@ -78,6 +77,16 @@ test('parsing refuses what it cannot judge', () => {
       DROP.malformed,
     ],
     ['non-first fragment', fragment(syn), DROP.fragment],
+    ['first fragment with the whole TCP header', firstFragment(syn), PASS],
+    [
+      'first fragment cut inside the TCP header (RFC 1858 §3.1)',
+      (() => {
+        const b = Buffer.from(firstFragment(syn).subarray(0, 30));
+        b.writeUInt16BE(30, 2);
+        return b;
+      })(),
+      DROP.firstFragmentIncomplete,
+    ],
     [
       'ICMP error with a truncated quote',
       (() => {
