@@ -2,9 +2,9 @@
 // direction-normalised, (peer slot, local address, remote address, local port, remote port,
 // protocol), so a packet and its reply find the same entry; which side started the flow is a
 // value (initiator), so one lookup serves both directions. ICMP echo flows use the identifier as
-// both ports. Addresses of both families share the table: each is four words, an IPv4 address
-// IPv4-mapped (parsed.ts), so a flow of one family never matches a packet of the other, and
-// the per-peer shares count a peer's flows of both families together.
+// both ports. Flows of both families share the table (addresses as four words, IPv4 mapped:
+// parsed.ts; how a slot stores them: flow-key.ts), so the per-peer shares count a peer's flows of
+// both families together, and a flow of one family never matches a packet of the other.
 //
 // The table is open addressing over typed arrays (no object per flow, no allocation per packet)
 // with a bounded probe window: a key lives within PROBE slots of its hash, so lookups cost at
@@ -23,7 +23,7 @@
 // evicts its own half-open flows before established ones; within a list an eviction takes the
 // least recently seen of a few flows at the list's hand.
 import { randomInt } from 'node:crypto';
-import { hashKey } from './flow-hash.js';
+import { FAMILY6, hashKey, HIGH, highEqual, isMapped, writeHigh } from './flow-key.js';
 
 /** FLOW_STATE values; 0 and 1 mark empty and deleted slots. */
 export const FLOW_STATE = {
@@ -82,11 +82,15 @@ export class FlowTable {
   /** evicted counts evictions by EVICT code. */
   readonly evicted = new Float64Array(EVICTIONS.length);
   readonly kPeer: Uint32Array;
-  /** kAddr holds each slot's local address at s * 8 and remote address at s * 8 + 4 (4 words). */
-  readonly kAddr: Uint32Array;
+  /** kLocal and kRemote hold the last word of each slot's addresses; kHigh the rest, for IPv6
+   * flows only (flow-key.ts). */
+  readonly kLocal: Uint32Array;
+  readonly kRemote: Uint32Array;
+  readonly kHigh: Uint32Array;
   /** kPorts packs localPort << 16 | remotePort. */
   readonly kPorts: Uint32Array;
-  readonly kProto: Uint8Array;
+  /** kProto is the protocol, with FAMILY6 set for an IPv6 flow. */
+  readonly kProto: Uint16Array;
   readonly state: Uint8Array;
   readonly initiator: Uint8Array;
   readonly flags: Uint8Array;
@@ -110,15 +114,18 @@ export class FlowTable {
       throw new RangeError(`maxFlows must be 1..${1 << 22}`);
     this.maxFlows = maxFlows;
     let cap = 32;
-    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 75 bytes a slot).
+    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 51 bytes a slot, and 24 more
+    // in kHigh's pages that IPv6 flows touch).
     while (cap < maxFlows * 4) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
     this.seed = randomInt(0, 0x7fffffff);
     this.kPeer = new Uint32Array(cap);
-    this.kAddr = new Uint32Array(cap * 8);
+    this.kLocal = new Uint32Array(cap);
+    this.kRemote = new Uint32Array(cap);
+    this.kHigh = new Uint32Array(cap * HIGH);
     this.kPorts = new Uint32Array(cap);
-    this.kProto = new Uint8Array(cap);
+    this.kProto = new Uint16Array(cap);
     this.state = new Uint8Array(cap);
     this.initiator = new Uint8Array(cap);
     this.flags = new Uint8Array(cap);
@@ -158,33 +165,39 @@ export class FlowTable {
   }
 
   /** find returns the slot holding the key whose local address is at addr[lo] and remote
-   * address at addr[ro] (four words each), or -1. */
+   * address at addr[ro] (four words each, of one family), or -1. */
   find(peer: number, addr: Uint32Array, lo: number, ro: number, ports: number, proto: number): number {
     const h = hashKey(this.seed, peer, addr, lo, ro, ports, proto);
+    const v6 = !isMapped(addr, lo);
+    const pk = v6 ? proto | FAMILY6 : proto;
+    const local = addr[lo + 3]!;
+    const remote = addr[ro + 3]!;
     const mask = this.mask;
-    const k = this.kAddr;
     for (let i = 0; i < PROBE; i++) {
       const s = (h + i) & mask;
       const st = this.state[s]!;
       if (st === FLOW_STATE.empty) return -1;
-      const a = s << 3;
       if (
         st !== FLOW_STATE.deleted &&
-        k[a + 7] === addr[ro + 3] &&
+        this.kRemote[s] === remote &&
         this.kPorts[s] === ports &&
-        k[a + 3] === addr[lo + 3] &&
+        this.kLocal[s] === local &&
         this.kPeer[s] === peer &&
-        this.kProto[s] === proto &&
-        k[a + 4] === addr[ro] &&
-        k[a + 5] === addr[ro + 1] &&
-        k[a + 6] === addr[ro + 2] &&
-        k[a] === addr[lo] &&
-        k[a + 1] === addr[lo + 1] &&
-        k[a + 2] === addr[lo + 2]
+        this.kProto[s] === pk &&
+        (!v6 || highEqual(this.kHigh, s, addr, lo, ro))
       )
         return s;
     }
     return -1;
+  }
+
+  /** localAddress writes slot s's local address into out[at] (four words, IPv4 mapped). */
+  localAddress(s: number, out: Uint32Array, at: number): void {
+    const v6 = (this.kProto[s]! & FAMILY6) !== 0;
+    out[at] = v6 ? this.kHigh[s * HIGH]! : 0;
+    out[at + 1] = v6 ? this.kHigh[s * HIGH + 1]! : 0;
+    out[at + 2] = v6 ? this.kHigh[s * HIGH + 2]! : 0xffff;
+    out[at + 3] = this.kLocal[s]!;
   }
 
   /** insert adds a key (as find takes it) that find did not find and returns its slot (state set to `state`), or
@@ -203,18 +216,12 @@ export class FlowTable {
     const slot = this.claim(hashKey(this.seed, peer, addr, lo, ro, ports, proto), peer, now);
     if (slot < 0) return -1;
     this.kPeer[slot] = peer;
-    const k = this.kAddr;
-    const a = slot << 3;
-    k[a] = addr[lo]!;
-    k[a + 1] = addr[lo + 1]!;
-    k[a + 2] = addr[lo + 2]!;
-    k[a + 3] = addr[lo + 3]!;
-    k[a + 4] = addr[ro]!;
-    k[a + 5] = addr[ro + 1]!;
-    k[a + 6] = addr[ro + 2]!;
-    k[a + 7] = addr[ro + 3]!;
+    this.kLocal[slot] = addr[lo + 3]!;
+    this.kRemote[slot] = addr[ro + 3]!;
+    const v6 = !isMapped(addr, lo);
+    if (v6) writeHigh(this.kHigh, slot, addr, lo, ro);
     this.kPorts[slot] = ports;
-    this.kProto[slot] = proto;
+    this.kProto[slot] = v6 ? proto | FAMILY6 : proto;
     this.state[slot] = state;
     this.flags[slot] = 0;
     this.initiator[slot] = 0;

@@ -44,6 +44,8 @@ export class Firewall {
   private readonly table: FlowTable;
   private readonly clock: () => number;
   private readonly pkt = new ParsedPacket();
+  // flowLocal holds a tracked flow's local address while recheck looks at it.
+  private readonly flowLocal = new Uint32Array(4);
   private rules: RuleSet | null = null;
   private ver = 1;
   /** scope holds this system's addresses, provided subnets and route grants. Route grants, when
@@ -349,11 +351,11 @@ export class Firewall {
   private recheck(s: number): boolean {
     const t = this.table;
     const sc = this.scope;
-    const at = s << 3; // the flow's local address in t.kAddr
-    if (sc.routed && !sc.isLocal(t.kAddr, at)) {
+    const local = this.flowLocal;
+    t.localAddress(s, local, 0);
+    if (sc.routed && !sc.isLocal(local, 0)) {
       // A flow into a provided subnet lives by its route grant (and the subnet still provided).
-      const ok =
-        t.initiator[s] === DIRECTION.ingress && sc.isProvided(t.kAddr, at) && sc.isGranted(t.kPeer[s]!, t.kAddr, at);
+      const ok = t.initiator[s] === DIRECTION.ingress && sc.isProvided(local, 0) && sc.isGranted(t.kPeer[s]!, local, 0);
       if (ok) t.version[s] = this.ver;
       return ok;
     }
@@ -361,9 +363,10 @@ export class Firewall {
     if (pr === undefined) return false;
     const egress = t.initiator[s] === DIRECTION.egress;
     // A flow picked up mid-stream may have been started by either side.
+    const proto = t.kProto[s]! & 0xff; // without the family bit (flow-key.ts)
     const ok =
-      allowedFrom(pr, egress, t.kPorts[s]!, t.kProto[s]!) ||
-      ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, t.kProto[s]!));
+      allowedFrom(pr, egress, t.kPorts[s]!, proto) ||
+      ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, proto));
     if (ok) t.version[s] = this.ver;
     return ok;
   }

@@ -1,7 +1,7 @@
 // Where this system's traffic may start and end: its own addresses (IPv4 and IPv6), the subnets
 // it provides as an exit node, and the coordinator's route grants into them. The filter asks
 // these questions about addresses in the word form of parsed.ts (four words, IPv4 mapped), for a
-// packet (ParsedPacket.addr) and for a tracked flow's key (FlowTable.kAddr) alike, without
+// packet (ParsedPacket.addr) and for a tracked flow's key (FlowTable.localAddress) alike, without
 // allocating.
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
