@@ -91,24 +91,21 @@ export function u16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
 }
 
-/** u32 reads a big-endian 32-bit number, unsigned. */
-export function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
+// Addresses are written straight into the word array rather than returned from a helper: a
+// 32-bit number returned from a function V8 does not inline is boxed, an allocation per packet.
+// An int32 stored into a Uint32Array keeps its bits.
 
 /** mapIPv4 writes the IPv4 address at b[at] into words[to] as ::ffff:a.b.c.d. */
 export function mapIPv4(b: Uint8Array, at: number, words: Uint32Array, to: number): void {
   words[to] = 0;
   words[to + 1] = 0;
   words[to + 2] = 0xffff;
-  words[to + 3] = u32(b, at);
+  words[to + 3] = (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /** readIPv6 writes the 16-byte address at b[at] into words[to]; false if it is IPv4-mapped. */
 export function readIPv6(b: Uint8Array, at: number, words: Uint32Array, to: number): boolean {
-  const w0 = (words[to] = u32(b, at));
-  const w1 = (words[to + 1] = u32(b, at + 4));
-  const w2 = (words[to + 2] = u32(b, at + 8));
-  words[to + 3] = u32(b, at + 12);
-  return !(w0 === 0 && w1 === 0 && w2 === 0xffff);
+  for (let i = 0; i < 4; i++, at += 4)
+    words[to + i] = (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+  return !(words[to] === 0 && words[to + 1] === 0 && words[to + 2] === 0xffff);
 }
