@@ -6,7 +6,7 @@ import type { Profile } from '../config/schema.js';
 import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
-import { explain, formatWhy } from '../firewall/why.js';
+import { explain, formatWhy, hostAddressIn } from '../firewall/why.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device } from '../wireguard/device/device.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
@@ -170,7 +170,7 @@ export class PolicyRuntime {
         x.identity.toUpperCase() === q.toUpperCase() ||
         x.name === q ||
         formatKey(x.publicKey) === q ||
-        (parseIPv4(q) !== null && x.allowedIps.some((c) => c.bits === 32 && c.addr === parseIPv4(q))),
+        hostAddressIn(q, x.allowedIps),
     );
     if (!p) return null;
     const dp = this.device.peersByKey.get(formatKey(p.publicKey));
