@@ -215,22 +215,30 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
     assert.match(nx, /status: NXDOMAIN/);
   });
 
-  test('ping -6 reaches the peer over the overlay', async (t) => {
+  test('ping -6 reaches the peer over the overlay, through the policy firewall', async () => {
     await waitForPing(alpha.ns!, beta.vip!, 15_000);
     const r = await ping(alpha.ns!, beta.vip6!, { count: 3, interval: 0.2 });
-    if (r.received === 0) {
-      // Until the firewall tracks IPv6 it drops it in every mode (ipv6-not-filtered); the data
-      // plane, adapter and routes above are this change's part. The test asserts by itself once
-      // the firewall passes IPv6.
-      const drops = (await alpha.w!.status()).drops;
-      if ((drops['ipv6-not-filtered'] ?? 0) > 0) {
-        t.skip('the firewall does not pass IPv6 yet (ipv6-not-filtered)');
-        return;
-      }
-    }
     assert.equal(r.received, 3, `alpha -> beta over IPv6: ${r.lossPct}% loss`);
     const back = await ping(beta.ns!, alpha.vip6!, { count: 3, interval: 0.2 });
     assert.equal(back.received, 3, `beta -> alpha over IPv6: ${back.lossPct}% loss`);
+  });
+
+  test('the policy governs IPv6 as IPv4: a one-way policy lets dev start traffic to server, not back', async () => {
+    const oneWay = {
+      ...POLICY,
+      Policies: [{ ...POLICY.Policies[0]!, Senders: ['tag:dev'], Receivers: ['tag:server'] }],
+    };
+    await coordinatorCli(['policy', 'apply', topo.writeFile('policy-one-way.json', JSON.stringify(oneWay))]);
+    await waitUntil(
+      'beta can no longer start IPv6 traffic to alpha',
+      async () => ((await ping(beta.ns!, alpha.vip6!, { count: 1 })).received === 0 ? true : undefined),
+      10_000,
+    );
+    assert.equal(
+      (await ping(alpha.ns!, beta.vip6!, { count: 2, interval: 0.2 })).received,
+      2,
+      'alpha still reaches beta',
+    );
   });
 
   test('a stopped helper leaves no adapter, IPv6 route or sysctl change behind', async () => {

@@ -144,26 +144,19 @@ describeE2E('warren-wg', { binaries: ['wg', 'pgrep', 'ping'] }, { timeout: 120_0
     assert.equal(ok(other, ['wg', 'show', second, 'peers']).trim(), '');
   });
 
-  test('allowed IPs of both families are taken; an IPv6 endpoint is refused with "Invalid argument" and changes nothing', () => {
+  test('allowed IPs and endpoints of both families are taken; a link-local endpoint is refused with "Invalid argument" and changes nothing', () => {
     const ns = addNs('b');
     const { name } = launch(ns);
     const peer = pubkey(genkey());
-    ok(ns, ['wg', 'set', name, 'peer', peer, 'allowed-ips', '10.0.0.0/8,fd00::/64']);
+    ok(ns, ['wg', 'set', name, 'peer', peer, 'allowed-ips', '10.0.0.0/8,fd00::/64', 'endpoint', '[2001:db8::1]:51820']);
     assert.equal(ok(ns, ['wg', 'show', name, 'allowed-ips']).trim(), `${peer}\t10.0.0.0/8 fd00::/64`);
-    const r = sh(ns, [
-      'wg',
-      'set',
-      name,
-      'peer',
-      peer,
-      'endpoint',
-      '[2001:db8::1]:51820',
-      'allowed-ips',
-      '10.1.0.0/16',
-    ]);
+    assert.equal(ok(ns, ['wg', 'show', name, 'endpoints']).trim(), `${peer}\t[2001:db8::1]:51820`);
+    // No scope id travels with an endpoint, so a link-local one could not be sent to.
+    const r = sh(ns, ['wg', 'set', name, 'peer', peer, 'endpoint', '[fe80::1]:51820', 'allowed-ips', '10.1.0.0/16']);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Invalid argument/);
     assert.equal(ok(ns, ['wg', 'show', name, 'allowed-ips']).trim(), `${peer}\t10.0.0.0/8 fd00::/64`);
+    assert.equal(ok(ns, ['wg', 'show', name, 'endpoints']).trim(), `${peer}\t[2001:db8::1]:51820`);
   });
 
   test('ip link del makes it exit and remove its socket; so does SIGTERM', async () => {

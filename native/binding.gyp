@@ -13,7 +13,8 @@
         "src/fill.c",
         "src/poller.c",
         "src/clock.c",
-        "src/sockaddr.c"
+        "src/sockaddr.c",
+        "src/pktinfo.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

@@ -165,7 +165,8 @@ function measureFirewall(): FirewallBenchResult {
   const mps = (perSec: number): string => `${(perSec / 1e6).toFixed(1)} M/s`;
   process.stdout.write(
     `firewall: compile ${firewall.compileMs.toFixed(0)} ms; tracked ${mps(firewall.trackedPerSec)}, ` +
-      `new allowed ${mps(firewall.newAllowedPerSec)}, denied ${mps(firewall.deniedPerSec)}\n`,
+      `new allowed ${mps(firewall.newAllowedPerSec)}, denied ${mps(firewall.deniedPerSec)}, ` +
+      `IPv6 tracked ${mps(firewall.trackedV6PerSec)}\n`,
   );
   return firewall;
 }

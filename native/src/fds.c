@@ -1,6 +1,7 @@
 // Opening and closing the helper's descriptors: the TUN device, the UDP socket of the WireGuard
 // bind, and the peer credentials of local API connections.
 #include "common.h"
+#include "pktinfo.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -124,6 +125,13 @@ napi_value wn_udp_open(napi_env env, napi_callback_info info) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
   set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
   set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+  // Every datagram reports the local address it arrived on, so that replies can leave from it
+  // (pktinfo.h): on a multi-homed host the peer expects the answer from where it wrote to.
+  if (wn_pktinfo_enable(fd, sa.sin6_family) < 0) {
+    int err = errno;
+    close(fd);
+    return wn_throw_errno(env, err, "setsockopt pktinfo udp %s", ip);
+  }
   if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
     int err = errno;
     close(fd);

@@ -2,6 +2,7 @@
 // thread calls it after its own poll(), the poller on the event loop after libuv's epoll. The
 // descriptor is non-blocking in both cases, so a fill never waits.
 #include "reader.h"
+#include "pktinfo.h"
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
@@ -38,7 +39,9 @@ static uint32_t fill_tun(wn_reader *r, wn_entry *e, int *err, bool *full) {
     }
     e->lengths[i] = (uint32_t)n;
     memset(e->addr_words + 4 * (size_t)i, 0, 4 * sizeof *e->addr_words);
+    memset(e->local_words + 4 * (size_t)i, 0, 4 * sizeof *e->local_words);
     e->ports[i] = 0;
+    e->ifindex[i] = 0;
     i++;
   }
   *full = i == r->max_batch;
@@ -57,6 +60,9 @@ static uint32_t fill_udp(wn_reader *r, wn_entry *e, int *err, bool *full) {
     r->msgs[j].msg_hdr.msg_namelen = sizeof r->names[j];
     r->msgs[j].msg_hdr.msg_iov = &r->iov[j];
     r->msgs[j].msg_hdr.msg_iovlen = 1;
+    // CMSG_SPACE keeps every buffer aligned for cmsghdr, as each message's data must be.
+    r->msgs[j].msg_hdr.msg_control = r->ctl + (size_t)j * WN_RECV_CTL;
+    r->msgs[j].msg_hdr.msg_controllen = WN_RECV_CTL;
   }
   int n;
   do {
@@ -78,6 +84,7 @@ static uint32_t fill_udp(wn_reader *r, wn_entry *e, int *err, bool *full) {
     if (out != j) memmove(slot(r, e, out), slot(r, e, j), len);
     e->lengths[out] = len;
     wn_words_from_name(&r->names[j], h->msg_namelen, e->addr_words + 4 * (size_t)out, &e->ports[out]);
+    wn_pktinfo_read(h, e->local_words + 4 * (size_t)out, &e->ifindex[out]);
     out++;
   }
   return out;

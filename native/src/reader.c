@@ -9,6 +9,7 @@
 // thread or the poll callback; at environment teardown a cleanup hook stops the reader before
 // Node closes the threadsafe function and runs the handle's finalizer.
 #include "reader.h"
+#include "pktinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,7 @@ static void reader_free(napi_env env, wn_reader *r) {
   free(r->msgs);
   free(r->iov);
   free(r->names);
+  free(r->ctl);
   free(r);
 }
 
@@ -141,7 +143,7 @@ static bool make_array(napi_env env, napi_typedarray_type type, size_t elem, siz
 // make_entry creates one pool entry's Batch object; offsets never change, so they are set once.
 static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
   size_t bytes = (size_t)r->max_batch * r->slot_size;
-  napi_value buf, batch, offsets, lengths, words, ports;
+  napi_value buf, batch, offsets, lengths, words, ports, local, ifindex;
   void *mem;
   uint32_t *offs;
   if (napi_create_buffer(env, bytes, &mem, &buf) != napi_ok ||
@@ -149,6 +151,8 @@ static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
       !make_array(env, napi_uint32_array, 4, r->max_batch, &lengths, (void **)&e->lengths) ||
       !make_array(env, napi_uint32_array, 4, (size_t)r->max_batch * 4, &words, (void **)&e->addr_words) ||
       !make_array(env, napi_uint16_array, 2, r->max_batch, &ports, (void **)&e->ports) ||
+      !make_array(env, napi_uint32_array, 4, (size_t)r->max_batch * 4, &local, (void **)&e->local_words) ||
+      !make_array(env, napi_uint32_array, 4, r->max_batch, &ifindex, (void **)&e->ifindex) ||
       napi_create_object(env, &batch) != napi_ok)
     return false;
   memset(mem, 0, bytes); // never show JS stale heap contents in the gaps between packets
@@ -157,6 +161,7 @@ static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
   return wn_set(env, batch, "buf", buf) && wn_set(env, batch, "count", wn_number(env, 0)) &&
          wn_set(env, batch, "offsets", offsets) && wn_set(env, batch, "lengths", lengths) &&
          wn_set(env, batch, "addrWords", words) && wn_set(env, batch, "ports", ports) &&
+         wn_set(env, batch, "localWords", local) && wn_set(env, batch, "ifindex", ifindex) &&
          napi_create_reference(env, batch, 1, &e->batch) == napi_ok;
 }
 
@@ -279,8 +284,10 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
     r->msgs = calloc(r->max_batch, sizeof *r->msgs);
     r->iov = calloc(r->max_batch, sizeof *r->iov);
     r->names = calloc(r->max_batch, sizeof *r->names);
+    r->ctl = calloc(r->max_batch, WN_RECV_CTL);
   }
-  if (r->entries == NULL || (r->kind == WN_KIND_UDP && (!r->msgs || !r->iov || !r->names))) {
+  if (r->entries == NULL ||
+      (r->kind == WN_KIND_UDP && (!r->msgs || !r->iov || !r->names || !r->ctl))) {
     wn_throw_errno(env, ENOMEM, "startReader");
     goto fail;
   }

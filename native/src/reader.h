@@ -31,6 +31,8 @@ typedef struct wn_entry {
   uint32_t *lengths; // backing store of the batch's typed arrays
   uint32_t *addr_words; // 4 per packet: the source address, see wn_reader_fill
   uint16_t *ports;
+  uint32_t *local_words; // 4 per packet: the local address it arrived on (pktinfo.h)
+  uint32_t *ifindex;     // the interface it arrived on
   uint32_t count;
   bool busy;         // guarded by wn_reader.mu
   napi_ref batch;    // the JS Batch object, created once and reused for every batch
@@ -80,6 +82,7 @@ typedef struct wn_reader {
   struct iovec *iov;
   // sockaddr_in6 holds a sockaddr_in too, so one table serves both socket families.
   struct sockaddr_in6 *names;
+  uint8_t *ctl; // WN_RECV_CTL bytes of control data per datagram
 } wn_reader;
 
 // WN_ERROR_MARKER(r) is the tsfn payload that reports r->fatal_err instead of a batch.

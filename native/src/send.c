@@ -3,6 +3,7 @@
 // helper, so it throws RangeError before any packet leaves); errors caused by the packets or the
 // network only drop packets, and the return value says how many went out.
 #include "common.h"
+#include "pktinfo.h"
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
@@ -13,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-// Messages per sendmmsg call; keeps the scratch arrays on the stack small (about 12 KiB).
+// Messages per sendmmsg call; keeps the scratch of one chunk on the stack small (about 19 KiB).
 #define SEND_CHUNK 128u
 
 typedef struct batch_args {
@@ -98,79 +99,146 @@ static bool send_family(napi_env env, int fd, const char *op, int *family) {
   return false;
 }
 
+// opt_words reads an optional Uint32Array of source addresses: undefined or null gives NULL
+// (every datagram leaves from the address the kernel picks).
+static bool opt_words(napi_env env, napi_value v, const char *what, uint32_t **words, size_t *n) {
+  napi_valuetype t;
+  *words = NULL;
+  *n = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_undefined || t == napi_null) return true;
+  return wn_arg_array(env, v, what, napi_uint32_array, (void **)words, n);
+}
+
+// send_chunk is the scratch of one sendmmsg call: each message with its destination, its
+// source's control buffer, and the caller's index of the datagram.
+typedef struct send_chunk {
+  struct mmsghdr msgs[SEND_CHUNK];
+  struct iovec iov[SEND_CHUNK];
+  struct sockaddr_in6 sa[SEND_CHUNK];
+  uint32_t index[SEND_CHUNK];
+  union {
+    struct cmsghdr align;
+    uint8_t bytes[WN_SEND_CTL];
+  } ctl[SEND_CHUNK];
+} send_chunk;
+
+// drop_source makes message k, and the later ones of the chunk sent from the same source, let
+// the kernel choose their source, and zeros that source in the caller's words so it can forget
+// it: the address is no longer the host's, or no longer routes to the peer.
+static void drop_source(send_chunk *c, uint32_t k, uint32_t m, uint32_t *local) {
+  uint32_t stale[4];
+  memcpy(stale, local + 4 * (size_t)c->index[k], sizeof stale);
+  for (uint32_t j = k; j < m; j++) {
+    uint32_t *w = local + 4 * (size_t)c->index[j];
+    if (c->msgs[j].msg_hdr.msg_controllen == 0 || memcmp(w, stale, sizeof stale) != 0) continue;
+    c->msgs[j].msg_hdr.msg_control = NULL;
+    c->msgs[j].msg_hdr.msg_controllen = 0;
+    memset(w, 0, sizeof stale);
+  }
+}
+
+// fill_chunk prepares datagrams [base, end) and returns how many messages it made. A
+// destination the socket's family cannot reach (IPv6 on an AF_INET socket) is left out of the
+// chunk: not sent, like a destination the kernel refuses.
+static uint32_t fill_chunk(send_chunk *c, int family, const batch_args *b, const uint32_t *words,
+                           const uint16_t *ports, const uint32_t *local, uint32_t base, uint32_t end) {
+  uint32_t m = 0;
+  for (uint32_t i = base; i < end; i++) {
+    socklen_t len = wn_name_from_words(family, words + 4 * (size_t)i, ports[i], &c->sa[m]);
+    if (len == 0) continue;
+    memset(&c->msgs[m], 0, sizeof c->msgs[m]);
+    c->iov[m].iov_base = b->buf + b->offsets[i];
+    c->iov[m].iov_len = b->lengths[i];
+    c->msgs[m].msg_hdr.msg_name = &c->sa[m];
+    c->msgs[m].msg_hdr.msg_namelen = len;
+    c->msgs[m].msg_hdr.msg_iov = &c->iov[m];
+    c->msgs[m].msg_hdr.msg_iovlen = 1;
+    socklen_t ctl = local == NULL ? 0 : wn_pktinfo_write(family, local + 4 * (size_t)i, &c->ctl[m]);
+    if (ctl > 0) {
+      c->msgs[m].msg_hdr.msg_control = &c->ctl[m];
+      c->msgs[m].msg_hdr.msg_controllen = ctl;
+    }
+    c->index[m] = i;
+    m++;
+  }
+  return m;
+}
+
+// send_chunk_out sends the chunk's m messages, adding to *sent; false when the rest of the batch
+// must be given up (full socket buffer, or an error of the socket, in *err).
+static bool send_chunk_out(int fd, send_chunk *c, uint32_t m, uint32_t *local, uint32_t *sent, int *err) {
+  uint32_t done = 0;
+  while (done < m) {
+    int r = sendmmsg(fd, c->msgs + done, m - done, MSG_DONTWAIT);
+    if (r > 0) {
+      done += (uint32_t)r;
+      *sent += (uint32_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    // A full socket buffer drops the rest of the batch, as a full NIC queue would.
+    if (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
+    // sendmmsg reports an error only for the first message it tried. If that one had a source
+    // the kernel no longer accepts, it goes again once with the kernel's choice (as WireGuard's
+    // send4/send6 retry a route without the cached source); else it is dropped.
+    if (c->msgs[done].msg_hdr.msg_controllen > 0 && wn_pktinfo_stale(errno)) {
+      drop_source(c, done, m, local);
+      continue;
+    }
+    if (udp_drop_errno(errno)) {
+      done++;
+      continue;
+    }
+    *err = errno;
+    return false;
+  }
+  return true;
+}
+
 napi_value wn_udp_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
+  napi_value argv[8];
   int fd;
   batch_args b;
-  size_t n, n_words, n_port;
-  uint32_t *words;
+  size_t n, n_words, n_port, n_local;
+  uint32_t *words, *local;
   uint16_t *ports;
   int family;
-  if (!wn_args(env, info, 7, argv) || !wn_arg_fd(env, argv[0], "udpSendBatch", &fd) ||
+  if (!wn_args(env, info, 8, argv) || !wn_arg_fd(env, argv[0], "udpSendBatch", &fd) ||
       !read_batch(env, "udpSendBatch", argv + 1, 5, &n, &b) ||
       !wn_arg_array(env, argv[4], "udpSendBatch: addrWords", napi_uint32_array, (void **)&words,
                     &n_words) ||
       !wn_arg_array(env, argv[5], "udpSendBatch: ports", napi_uint16_array, (void **)&ports,
-                    &n_port))
+                    &n_port) ||
+      !opt_words(env, argv[7], "udpSendBatch: localWords", &local, &n_local))
     return NULL;
   if (n_words / 4 < n) n = n_words / 4;
   if (n_port < n) n = n_port;
+  if (local != NULL && n_local / 4 < n) n = n_local / 4;
   if (b.count > n)
     return wn_throw_range(env, "udpSendBatch: count %u exceeds the arrays (%zu)", b.count, n);
   if (!send_family(env, fd, "sendmmsg", &family)) return NULL;
 
-  struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
-  struct sockaddr_in6 sa[SEND_CHUNK];
+  send_chunk c;
   uint32_t sent = 0;
+  int err = 0;
   for (uint32_t base = 0; base < b.count; base += SEND_CHUNK) {
     uint32_t end = b.count - base < SEND_CHUNK ? b.count : base + SEND_CHUNK;
-    uint32_t m = 0;
-    // A destination the socket's family cannot reach (IPv6 on an AF_INET socket) is left out
-    // of the chunk: not sent, like a destination the kernel refuses.
-    for (uint32_t i = base; i < end; i++) {
-      socklen_t len = wn_name_from_words(family, words + 4 * (size_t)i, ports[i], &sa[m]);
-      if (len == 0) continue;
-      memset(&msgs[m], 0, sizeof msgs[m]);
-      iov[m].iov_base = b.buf + b.offsets[i];
-      iov[m].iov_len = b.lengths[i];
-      msgs[m].msg_hdr.msg_name = &sa[m];
-      msgs[m].msg_hdr.msg_namelen = len;
-      msgs[m].msg_hdr.msg_iov = &iov[m];
-      msgs[m].msg_hdr.msg_iovlen = 1;
-      m++;
-    }
-    uint32_t done = 0;
-    while (done < m) {
-      int r = sendmmsg(fd, msgs + done, m - done, MSG_DONTWAIT);
-      if (r > 0) {
-        done += (uint32_t)r;
-        sent += (uint32_t)r;
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      // A full socket buffer drops the rest of the batch, as a full NIC queue would.
-      if (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-        return wn_number(env, sent);
-      // sendmmsg reports an error only for the first message it tried: skip that one.
-      if (udp_drop_errno(errno)) {
-        done++;
-        continue;
-      }
-      if (sent == 0) return wn_throw_errno(env, errno, "sendmmsg fd %d", fd);
-      return wn_number(env, sent);
-    }
+    uint32_t m = fill_chunk(&c, family, &b, words, ports, local, base, end);
+    if (!send_chunk_out(fd, &c, m, local, &sent, &err)) break;
   }
+  // An error of the socket itself throws only if nothing went: otherwise the next call says it.
+  if (err != 0 && sent == 0) return wn_throw_errno(env, err, "sendmmsg fd %d", fd);
   return wn_number(env, sent);
 }
 
 napi_value wn_udp_send(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
+  napi_value argv[8];
   int fd, family;
   uint8_t *buf;
-  size_t buf_len, n_words;
-  uint32_t offset, length, *words, at, port;
-  if (!wn_args(env, info, 7, argv) || !wn_arg_fd(env, argv[0], "udpSend", &fd) ||
+  size_t buf_len, n_words, n_local;
+  uint32_t offset, length, *words, *local, at, port;
+  if (!wn_args(env, info, 8, argv) || !wn_arg_fd(env, argv[0], "udpSend", &fd) ||
       !wn_arg_bytes(env, argv[1], "udpSend: buf", &buf, &buf_len) ||
       !wn_arg_u32(env, argv[2], "udpSend: offset", 0, UINT32_MAX, &offset) ||
       !wn_arg_u32(env, argv[3], "udpSend: length", 0, UINT32_MAX, &length) ||
@@ -178,19 +246,37 @@ napi_value wn_udp_send(napi_env env, napi_callback_info info) {
                     &n_words) ||
       !wn_arg_u32(env, argv[5], "udpSend: wordIndex", 0, UINT32_MAX, &at) ||
       !wn_arg_u32(env, argv[6], "udpSend: port", 0, 65535, &port) ||
+      !opt_words(env, argv[7], "udpSend: localWords", &local, &n_local) ||
       !wn_check_span(env, "udpSend", 0, offset, length, buf_len))
     return NULL;
   if ((uint64_t)at + 4 > n_words)
     return wn_throw_range(env, "udpSend: wordIndex %u leaves no 4 words in addrWords (%zu)", at, n_words);
+  if (local != NULL && (uint64_t)at + 4 > n_local)
+    return wn_throw_range(env, "udpSend: wordIndex %u leaves no 4 words in localWords (%zu)", at, n_local);
   if (!send_family(env, fd, "sendto", &family)) return NULL;
   struct sockaddr_in6 sa;
   socklen_t salen = wn_name_from_words(family, words + at, (uint16_t)port, &sa);
   if (salen == 0) return wn_bool(env, false);
-  ssize_t r;
-  do {
-    r = sendto(fd, buf + offset, length, MSG_DONTWAIT, (struct sockaddr *)&sa, salen);
-  } while (r < 0 && errno == EINTR);
-  if (r >= 0) return wn_bool(env, true);
+  union {
+    struct cmsghdr align;
+    uint8_t bytes[WN_SEND_CTL];
+  } ctl;
+  struct iovec iov = {.iov_base = buf + offset, .iov_len = length};
+  struct msghdr h = {.msg_name = &sa, .msg_namelen = salen, .msg_iov = &iov, .msg_iovlen = 1};
+  socklen_t ctl_len = local == NULL ? 0 : wn_pktinfo_write(family, local + at, &ctl);
+  if (ctl_len > 0) {
+    h.msg_control = &ctl;
+    h.msg_controllen = ctl_len;
+  }
+  for (;;) {
+    if (sendmsg(fd, &h, MSG_DONTWAIT) >= 0) return wn_bool(env, true);
+    if (errno == EINTR) continue;
+    // A stale source is forgotten and the datagram goes again from the kernel's choice, once.
+    if (h.msg_controllen == 0 || !wn_pktinfo_stale(errno)) break;
+    h.msg_control = NULL;
+    h.msg_controllen = 0;
+    memset(local + at, 0, 4 * sizeof *local);
+  }
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || udp_drop_errno(errno))
     return wn_bool(env, false);
   return wn_throw_errno(env, errno, "sendto fd %d", fd);

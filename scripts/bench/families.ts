@@ -71,14 +71,14 @@ interface Pair {
 }
 
 /** startPair starts impl on both sides with both overlay families and IPv4 endpoints. */
-async function startPair(impl: FamilyImpl, l: PairLayout, round: number): Promise<Pair> {
+async function startPair(impl: FamilyImpl, l: PairLayout): Promise<Pair> {
   const ka = genKeyPair();
   const kb = genKeyPair();
   const tag = impl === 'wg-go' ? 'g' : 'w';
   const side = async (ns: Namespace, me: 'a' | 'b', peerKey: string, peerIp: string): Promise<WireguardGo> => {
     const other = me === 'a' ? 'b' : 'a';
     const w = await startWireguardGo(ns, {
-      ifname: ns.topo.ifname(`f${tag}${me}${round}`),
+      ifname: ns.topo.ifname(`f${tag}`),
       command: commandOf(impl),
       privateKey: me === 'a' ? ka.privateKey : kb.privateKey,
       listenPort: PORT,
@@ -137,7 +137,7 @@ export async function measureFamilies(
       const order = round % 2 === 0 ? IMPLS : [...IMPLS].reverse();
       for (const impl of order) {
         progress(`round ${round + 1}/${rounds}: ${impl}`);
-        const p = await startPair(impl, l, round);
+        const p = await startPair(impl, l);
         try {
           for (const c of COMBOS) {
             const mbps = await measureCombo(p, l, c, seconds);

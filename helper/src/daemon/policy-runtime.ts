@@ -4,9 +4,10 @@
 // connection table every second so that flows no longer allowed disappear within a second.
 import { peerAddress6, type Profile } from '../config/schema.js';
 import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
-import { explain, formatWhy } from '../firewall/why.js';
+import { explain, formatWhy, hostAddressIn } from '../firewall/why.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device } from '../wireguard/device/device.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
@@ -73,10 +74,11 @@ export class PolicyRuntime {
     this.device.filter = null;
   }
 
-  /** setLocal tells the firewall this system's address and provided subnets (they can change
-   * with a network map). */
+  /** setLocal tells the firewall this system's addresses (IPv4, and IPv6 when the profile has
+   * one) and provided subnets (they can change with a network map). */
   setLocal(profile: Profile): void {
-    this.firewall.setLocal(parseIPv4(profile.virtualAddress)!, profile.exitNode.providesRoutes);
+    const a6 = profile.virtualAddress6 === null ? null : parseIPv6(profile.virtualAddress6);
+    this.firewall.setLocal(parseIPv4(profile.virtualAddress)!, profile.exitNode.providesRoutes, a6);
   }
 
   /** update takes a reloaded profile's tags and policies. */
@@ -180,7 +182,7 @@ export class PolicyRuntime {
         x.identity.toUpperCase() === q.toUpperCase() ||
         x.name === q ||
         formatKey(x.publicKey) === q ||
-        (parseIPv4(q) !== null && x.allowedIps.some((c) => c.bits === 32 && c.addr === parseIPv4(q))),
+        hostAddressIn(q, x.allowedIps),
     );
     if (!p) return null;
     const dp = this.device.peersByKey.get(formatKey(p.publicKey));

@@ -4,11 +4,34 @@ import { FLOW_STATE, FlowTable, SHARE_FACTOR, SHARE_FLOOR } from './conntrack.js
 
 const T = 1_000_000;
 
+// Most tests here name addresses by IPv4 numbers; key lays them out as the filter does (local
+// address at 0, remote at 4, four words each, IPv4 mapped).
+const KEY = new Uint32Array(8);
+function key(local: number, remote: number): Uint32Array {
+  KEY.set([0, 0, 0xffff, local >>> 0, 0, 0, 0xffff, remote >>> 0]);
+  return KEY;
+}
+function ins(
+  t: FlowTable,
+  peer: number,
+  local: number,
+  remote: number,
+  ports: number,
+  proto: number,
+  state: number,
+  now: number,
+): number {
+  return t.insert(peer, key(local, remote), 0, 4, ports, proto, state, now);
+}
+function fnd(t: FlowTable, peer: number, local: number, remote: number, ports: number, proto: number): number {
+  return t.find(peer, key(local, remote), 0, 4, ports, proto);
+}
+
 test('insert, find and remove by the full key', () => {
   const t = new FlowTable(1024);
-  const s = t.insert(3, 1, 2, (10 << 16) | 20, 6, FLOW_STATE.tcpSynSent, T);
+  const s = ins(t, 3, 1, 2, (10 << 16) | 20, 6, FLOW_STATE.tcpSynSent, T);
   t.expires[s] = T + 1000;
-  assert.equal(t.find(3, 1, 2, (10 << 16) | 20, 6), s);
+  assert.equal(fnd(t, 3, 1, 2, (10 << 16) | 20, 6), s);
   for (const [peer, local, remote, ports, proto] of [
     [4, 1, 2, (10 << 16) | 20, 6],
     [3, 9, 2, (10 << 16) | 20, 6],
@@ -16,16 +39,16 @@ test('insert, find and remove by the full key', () => {
     [3, 1, 2, (20 << 16) | 10, 6],
     [3, 1, 2, (10 << 16) | 20, 17],
   ]) {
-    assert.equal(t.find(peer!, local!, remote!, ports!, proto!), -1);
+    assert.equal(fnd(t, peer!, local!, remote!, ports!, proto!), -1);
   }
   t.remove(s);
-  assert.equal(t.find(3, 1, 2, (10 << 16) | 20, 6), -1);
+  assert.equal(fnd(t, 3, 1, 2, (10 << 16) | 20, 6), -1);
   assert.equal(t.count, 0);
 });
 
 test('many keys stay findable through deletions', () => {
   const t = new FlowTable(4096);
-  const key = (i: number): [number, number, number, number, number] => [
+  const k = (i: number): [number, number, number, number, number] => [
     i % 7,
     0x64400001,
     0x64400000 + (i % 97),
@@ -33,12 +56,12 @@ test('many keys stay findable through deletions', () => {
     6,
   ];
   for (let i = 0; i < 4000; i++) {
-    const s = t.insert(...key(i), FLOW_STATE.udp, T);
+    const s = ins(t, ...k(i), FLOW_STATE.udp, T);
     assert.ok(s >= 0);
     t.expires[s] = T + 1e6;
   }
-  for (let i = 0; i < 4000; i += 2) t.remove(t.find(...key(i)));
-  for (let i = 0; i < 4000; i++) assert.equal(t.find(...key(i)) >= 0, i % 2 === 1, String(i));
+  for (let i = 0; i < 4000; i += 2) t.remove(fnd(t, ...k(i)));
+  for (let i = 0; i < 4000; i++) assert.equal(fnd(t, ...k(i)) >= 0, i % 2 === 1, String(i));
   assert.equal(t.count, 2000);
   assert.equal(t.evictions, 0);
 });
@@ -47,25 +70,25 @@ test('the bound holds and unanswered flows are evicted first', () => {
   const t = new FlowTable(100);
   const kept: number[] = [];
   for (let i = 0; i < 10; i++) {
-    const s = t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T + i);
+    const s = ins(t, 0, 1, 2, i, 17, FLOW_STATE.udp, T + i);
     t.expires[s] = T + 1e9;
     t.markReplied(s);
     kept.push(i);
   }
   for (let i = 1000; i < 5000; i++) {
-    const s = t.insert(0, 1, 3, i, 17, FLOW_STATE.udp, T + i);
+    const s = ins(t, 0, 1, 3, i, 17, FLOW_STATE.udp, T + i);
     assert.ok(s >= 0);
     t.expires[s] = T + 1e9;
     assert.ok(t.count <= 100);
   }
   assert.ok(t.evictions >= 3900);
-  for (const i of kept) assert.ok(t.find(0, 1, 2, i, 17) >= 0, `answered flow ${i} kept`);
+  for (const i of kept) assert.ok(fnd(t, 0, 1, 2, i, 17) >= 0, `answered flow ${i} kept`);
 });
 
 test('expired flows in the way are reclaimed without counting as evictions', () => {
   const t = new FlowTable(4);
-  for (let i = 0; i < 4; i++) t.expires[t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T)] = T + 10;
-  for (let i = 4; i < 8; i++) assert.ok(t.insert(0, 1, 2, i, 17, FLOW_STATE.udp, T + 10) >= 0);
+  for (let i = 0; i < 4; i++) t.expires[ins(t, 0, 1, 2, i, 17, FLOW_STATE.udp, T)] = T + 10;
+  for (let i = 4; i < 8; i++) assert.ok(ins(t, 0, 1, 2, i, 17, FLOW_STATE.udp, T + 10) >= 0);
   assert.ok(t.count <= 4);
   assert.equal(t.evictions, 0);
   assert.throws(() => new FlowTable(0), RangeError);
@@ -73,7 +96,7 @@ test('expired flows in the way are reclaimed without counting as evictions', () 
 
 // answered inserts a flow whose responder answered, last seen at `at`.
 function answered(t: FlowTable, peer: number, port: number, at: number): number {
-  const s = t.insert(peer, 1, 2 + peer, port, 6, FLOW_STATE.tcpEstablished, at);
+  const s = ins(t, peer, 1, 2 + peer, port, 6, FLOW_STATE.tcpEstablished, at);
   assert.ok(s >= 0, `insert peer ${peer} port ${port}`);
   t.expires[s] = at + 1e9;
   t.markReplied(s);
@@ -90,7 +113,7 @@ test('a peer at its share of the table evicts its own flows while the table has 
   assert.equal(t.flowsOf(3), share);
   assert.equal(t.evicted[0], 20000 - share, 'peer-share evictions');
   assert.equal(t.evictions, 20000 - share);
-  for (let i = 0; i < 100; i++) assert.ok(t.find(1, 1, 3, i, 6) >= 0, `peer 1's flow ${i} kept`);
+  for (let i = 0; i < 100; i++) assert.ok(fnd(t, 1, 1, 3, i, 6) >= 0, `peer 1's flow ${i} kept`);
   assert.equal(t.flowsOf(1), 100);
 });
 
@@ -104,7 +127,7 @@ test('in a full table a peer below an even split takes room from the peer holdin
   for (let i = 0; i < 1000; i++) answered(t, 1, i, T + 100 + i);
   assert.equal(t.count, 100);
   assert.equal(t.flowsOf(1), 60);
-  for (let i = 0; i < 40; i++) assert.ok(t.find(0, 1, 2, i, 6) >= 0, `peer 0's flow ${i} kept`);
+  for (let i = 0; i < 40; i++) assert.ok(fnd(t, 0, 1, 2, i, 6) >= 0, `peer 0's flow ${i} kept`);
   // Peer 0 grows back to an even split at peer 1's expense, then evicts its own.
   for (let i = 40; i < 100; i++) answered(t, 0, i, T + 2000 + i);
   assert.deepEqual([t.flowsOf(0), t.flowsOf(1), t.count], [50, 50, 100]);
@@ -131,4 +154,34 @@ test('the per-peer lists stay consistent through removals, expiries and clear', 
   assert.deepEqual([t.count, t.flowsOf(2)], [0, 0]);
   for (let i = 0; i < 64; i++) answered(t, 1, i, T);
   assert.equal(t.flowsOf(1), 64);
+});
+
+test('addresses of both families are keys of their own: IPv6 by all four words, IPv4 mapped', () => {
+  const t = new FlowTable(1024);
+  const a = new Uint32Array(16);
+  // A flow between fd7a::1 and fd7a::2, and the IPv4 flow 0.0.0.1 ↔ 0.0.0.2 with the same ports.
+  a.set([0xfd7a0000, 0, 0, 1, 0xfd7a0000, 0, 0, 2], 0);
+  const s6 = t.insert(0, a, 0, 4, (1 << 16) | 2, 6, FLOW_STATE.tcpSynSent, T);
+  t.expires[s6] = T + 1000;
+  const s4 = ins(t, 0, 1, 2, (1 << 16) | 2, 6, FLOW_STATE.tcpSynSent, T);
+  t.expires[s4] = T + 1000;
+  assert.notEqual(s4, s6);
+  assert.equal(t.find(0, a, 0, 4, (1 << 16) | 2, 6), s6);
+  assert.equal(fnd(t, 0, 1, 2, (1 << 16) | 2, 6), s4);
+  // The key may sit anywhere in the array (the filter passes a packet's inner addresses too).
+  a.copyWithin(8, 0, 8);
+  assert.equal(t.find(0, a, 8, 12, (1 << 16) | 2, 6), s6);
+  // Any one word different is another flow; so is the address pair the other way round.
+  for (let w = 0; w < 8; w++) {
+    const b = Uint32Array.from(a.subarray(0, 8));
+    b[w]! ^= 0x100;
+    assert.equal(t.find(0, b, 0, 4, (1 << 16) | 2, 6), -1, `word ${w}`);
+  }
+  assert.equal(t.find(0, a, 4, 0, (1 << 16) | 2, 6), -1);
+  const local = new Uint32Array(4);
+  t.localAddress(s6, local, 0);
+  assert.deepEqual([...local], [0xfd7a0000, 0, 0, 1]);
+  t.localAddress(s4, local, 0);
+  assert.deepEqual([...local], [0, 0, 0xffff, 1]);
+  assert.equal(t.flowsOf(0), 2, 'one peer holds flows of both families in one count');
 });

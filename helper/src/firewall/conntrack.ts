@@ -2,7 +2,9 @@
 // direction-normalised, (peer slot, local address, remote address, local port, remote port,
 // protocol), so a packet and its reply find the same entry; which side started the flow is a
 // value (initiator), so one lookup serves both directions. ICMP echo flows use the identifier as
-// both ports.
+// both ports. Flows of both families share the table (addresses as four words, IPv4 mapped:
+// parsed.ts; how a slot stores them: flow-key.ts), so the per-peer shares count a peer's flows of
+// both families together, and a flow of one family never matches a packet of the other.
 //
 // The table is open addressing over typed arrays (no object per flow, no allocation per packet)
 // with a bounded probe window: a key lives within PROBE slots of its hash, so lookups cost at
@@ -21,6 +23,7 @@
 // evicts its own half-open flows before established ones; within a list an eviction takes the
 // least recently seen of a few flows at the list's hand.
 import { randomInt } from 'node:crypto';
+import { FAMILY6, hashKey, HIGH, highEqual, isMapped, writeHigh } from './flow-key.js';
 
 /** FLOW_STATE values; 0 and 1 mark empty and deleted slots. */
 export const FLOW_STATE = {
@@ -79,11 +82,15 @@ export class FlowTable {
   /** evicted counts evictions by EVICT code. */
   readonly evicted = new Float64Array(EVICTIONS.length);
   readonly kPeer: Uint32Array;
+  /** kLocal and kRemote hold the last word of each slot's addresses; kHigh the rest, for IPv6
+   * flows only (flow-key.ts). */
   readonly kLocal: Uint32Array;
   readonly kRemote: Uint32Array;
+  readonly kHigh: Uint32Array;
   /** kPorts packs localPort << 16 | remotePort. */
   readonly kPorts: Uint32Array;
-  readonly kProto: Uint8Array;
+  /** kProto is the protocol, with FAMILY6 set for an IPv6 flow. */
+  readonly kProto: Uint16Array;
   readonly state: Uint8Array;
   readonly initiator: Uint8Array;
   readonly flags: Uint8Array;
@@ -107,7 +114,8 @@ export class FlowTable {
       throw new RangeError(`maxFlows must be 1..${1 << 22}`);
     this.maxFlows = maxFlows;
     let cap = 32;
-    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 50 bytes a slot).
+    // A quarter full at the bound keeps probe runs far shorter than PROBE (about 51 bytes a slot, and 24 more
+    // in kHigh's pages that IPv6 flows touch).
     while (cap < maxFlows * 4) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
@@ -115,8 +123,9 @@ export class FlowTable {
     this.kPeer = new Uint32Array(cap);
     this.kLocal = new Uint32Array(cap);
     this.kRemote = new Uint32Array(cap);
+    this.kHigh = new Uint32Array(cap * HIGH);
     this.kPorts = new Uint32Array(cap);
-    this.kProto = new Uint8Array(cap);
+    this.kProto = new Uint16Array(cap);
     this.state = new Uint8Array(cap);
     this.initiator = new Uint8Array(cap);
     this.flags = new Uint8Array(cap);
@@ -155,9 +164,14 @@ export class FlowTable {
     return peer < this.peerCount.length ? this.peerCount[peer]! : 0;
   }
 
-  /** find returns the slot holding the key, or -1. */
-  find(peer: number, local: number, remote: number, ports: number, proto: number): number {
-    const h = this.hash(peer, local, remote, ports, proto);
+  /** find returns the slot holding the key whose local address is at addr[lo] and remote
+   * address at addr[ro] (four words each, of one family), or -1. */
+  find(peer: number, addr: Uint32Array, lo: number, ro: number, ports: number, proto: number): number {
+    const h = hashKey(this.seed, peer, addr, lo, ro, ports, proto);
+    const v6 = !isMapped(addr, lo);
+    const pk = v6 ? proto | FAMILY6 : proto;
+    const local = addr[lo + 3]!;
+    const remote = addr[ro + 3]!;
     const mask = this.mask;
     for (let i = 0; i < PROBE; i++) {
       const s = (h + i) & mask;
@@ -169,32 +183,45 @@ export class FlowTable {
         this.kPorts[s] === ports &&
         this.kLocal[s] === local &&
         this.kPeer[s] === peer &&
-        this.kProto[s] === proto
+        this.kProto[s] === pk &&
+        (!v6 || highEqual(this.kHigh, s, addr, lo, ro))
       )
         return s;
     }
     return -1;
   }
 
-  /** insert adds a key that find did not find and returns its slot (state set to `state`), or
+  /** localAddress writes slot s's local address into out[at] (four words, IPv4 mapped). */
+  localAddress(s: number, out: Uint32Array, at: number): void {
+    const v6 = (this.kProto[s]! & FAMILY6) !== 0;
+    out[at] = v6 ? this.kHigh[s * HIGH]! : 0;
+    out[at + 1] = v6 ? this.kHigh[s * HIGH + 1]! : 0;
+    out[at + 2] = v6 ? this.kHigh[s * HIGH + 2]! : 0xffff;
+    out[at + 3] = this.kLocal[s]!;
+  }
+
+  /** insert adds a key (as find takes it) that find did not find and returns its slot (state set to `state`), or
    * -1 if no slot could be freed. Flows expired by `now` in the window are reclaimed first. */
   insert(
     peer: number,
-    local: number,
-    remote: number,
+    addr: Uint32Array,
+    lo: number,
+    ro: number,
     ports: number,
     proto: number,
     state: number,
     now: number,
   ): number {
     if (!this.makeRoom(peer, now)) return -1;
-    const slot = this.claim(this.hash(peer, local, remote, ports, proto), peer, now);
+    const slot = this.claim(hashKey(this.seed, peer, addr, lo, ro, ports, proto), peer, now);
     if (slot < 0) return -1;
     this.kPeer[slot] = peer;
-    this.kLocal[slot] = local;
-    this.kRemote[slot] = remote;
+    this.kLocal[slot] = addr[lo + 3]!;
+    this.kRemote[slot] = addr[ro + 3]!;
+    const v6 = !isMapped(addr, lo);
+    if (v6) writeHigh(this.kHigh, slot, addr, lo, ro);
     this.kPorts[slot] = ports;
-    this.kProto[slot] = proto;
+    this.kProto[slot] = v6 ? proto | FAMILY6 : proto;
     this.state[slot] = state;
     this.flags[slot] = 0;
     this.initiator[slot] = 0;
@@ -370,28 +397,4 @@ export class FlowTable {
     this.head = head;
     this.peerCount = counts;
   }
-
-  // hash mixes the key with murmur3's constants and finaliser, seeded per table.
-  private hash(peer: number, local: number, remote: number, ports: number, proto: number): number {
-    let h = this.seed ^ proto;
-    h = mix(h, peer);
-    h = mix(h, local);
-    h = mix(h, remote);
-    h = mix(h, ports);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
-  }
-}
-
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }

@@ -4,11 +4,15 @@
 // bumps the version; a flow checked against an older version is re-checked (its initiating
 // direction against the new rules) on its next packet and by sweep(), and deleted, both ways at
 // once, if it is no longer allowed. Verdicts are numbers (reasons.ts); nothing here allocates
-// per packet or throws on packet content.
+// per packet or throws on packet content. IPv4 and IPv6 are judged alike: the parser gives both
+// the same shape (parsed.ts), ICMPv6 is judged as ICMP, and flows of both families share the
+// table and each peer's share of it.
 import { checkNew, hasAny, PROTO, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
 import { DIRECTION, EVICTIONS, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
-import { ICMP, ParsedPacket, parsePacket, TCP } from './packet.js';
+import { ADDR, ECHO, ParsedPacket, parsePacket, TCP } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
+import { LocalScope, type RoutePrefix } from './scope.js';
+import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 /**
  * NAMESERVER_PORT is where the helper's nameserver listens on the virtual address. It answers
@@ -40,14 +44,15 @@ export class Firewall {
   private readonly table: FlowTable;
   private readonly clock: () => number;
   private readonly pkt = new ParsedPacket();
+  // flowLocal holds a tracked flow's local address while recheck looks at it.
+  private readonly flowLocal = new Uint32Array(4);
   private rules: RuleSet | null = null;
   private ver = 1;
-  private localAddress = 0;
-  private provided: Array<{ addr: number; mask: number }> = [];
-  /** routeGrants, when set (coordinated mode), says which peers (by slot) may start traffic into
-   * which provided subnets; null keeps static mode's rule: a peer that policy lets reach this
-   * system may reach its subnets with the same ACLs. */
-  private routeGrants: Map<number, Array<{ addr: number; mask: number }>> | null = null;
+  /** scope holds this system's addresses, provided subnets and route grants. Route grants, when
+   * set (coordinated mode), say which peers (by slot) may start traffic into which provided
+   * subnets; without them static mode's rule holds: a peer that policy lets reach this system may
+   * reach its subnets with the same ACLs. */
+  private readonly scope = new LocalScope();
 
   constructor(opts: FirewallOptions = {}) {
     this.table = new FlowTable(opts.maxFlows ?? 65536);
@@ -65,14 +70,15 @@ export class Firewall {
   }
 
   /**
-   * setLocal names this system's virtual address and the subnets it provides as an exit node.
-   * New flows must then start from this address (egress: a device in a provided subnet may
-   * answer but never start traffic into the overlay) or go to it or a provided subnet
-   * (ingress: peers cannot use this system as a router for anything else).
+   * setLocal names this system's virtual addresses (IPv4, and IPv6 if it has one) and the subnets
+   * it provides as an exit node (either family). New flows must then start from this system's
+   * address of their family (egress: a device in a provided subnet may answer but never start
+   * traffic into the overlay) or go to it or a provided subnet (ingress: peers cannot use this
+   * system as a router for anything else). Until setLocal, addresses are not checked; after it, a
+   * family without an address here has no local address (its flows can only be routed ones).
    */
-  setLocal(address: number, providedRoutes: ReadonlyArray<{ addr: number; bits: number }> = []): void {
-    this.localAddress = address >>> 0;
-    this.provided = providedRoutes.map(masked);
+  setLocal(address: number, providedRoutes: readonly RoutePrefix[] = [], address6: IPv6 | null = null): void {
+    this.scope.set(address, providedRoutes, address6);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -81,8 +87,8 @@ export class Firewall {
    * static mode. A granted sender may start any traffic into its granted subnets; policies keep
    * governing traffic to this system itself. Existing flows are re-checked.
    */
-  setRouteGrants(grants: ReadonlyMap<number, ReadonlyArray<{ addr: number; bits: number }>> | null): void {
-    this.routeGrants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, rs.map(masked)]));
+  setRouteGrants(grants: ReadonlyMap<number, readonly RoutePrefix[]> | null): void {
+    this.scope.setGrants(grants);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -170,9 +176,9 @@ export class Firewall {
     if (parsed !== PASS) return parsed;
     if (
       dir === DIRECTION.ingress &&
-      p.dst === this.localAddress &&
       p.dstPort === NAMESERVER_PORT &&
-      (p.proto === PROTO.udp || p.proto === PROTO.tcp)
+      (p.proto === PROTO.udp || p.proto === PROTO.tcp) &&
+      this.scope.isOwn(p.addr, ADDR.dst)
     ) {
       return DROP.dnsFromPeer;
     }
@@ -180,15 +186,14 @@ export class Firewall {
     const pr = rules.byIndex[peer];
     const g = pr === undefined ? NO_GRANTS : dir === DIRECTION.egress ? pr.egress : pr.ingress;
     const eg = dir === DIRECTION.egress;
-    const local = eg ? p.src : p.dst;
-    const remote = eg ? p.dst : p.src;
+    // PROTO.icmp is ICMP of the packet's family (ICMPv6 for IPv6: parsed.ts).
     if (p.proto === PROTO.icmp) {
       if (p.isError) return this.icmpError(dir, peer, now);
-      if (p.icmpType !== ICMP.echoRequest && p.icmpType !== ICMP.echoReply) return this.stateless(g, dir);
+      if (p.echo === ECHO.none) return this.stateless(g, dir);
     }
     const ports = eg ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
     const t = this.table;
-    let s = t.find(peer, local, remote, ports >>> 0, p.proto);
+    let s = t.find(peer, p.addr, localAt(dir), remoteAt(dir), ports >>> 0, p.proto);
     if (s >= 0 && t.expires[s]! <= now) {
       t.remove(s);
       s = -1;
@@ -200,7 +205,7 @@ export class Firewall {
       }
     }
     if (s >= 0) return this.known(s, dir, g, now);
-    return this.start(dir, peer, local, remote, ports >>> 0, g, now);
+    return this.start(dir, peer, ports >>> 0, g, now);
   }
 
   // known handles a packet of a tracked flow.
@@ -213,8 +218,8 @@ export class Firewall {
     switch (t.state[s]) {
       case FLOW_STATE.icmpEcho:
         // The same identifier used the other way is a new conversation, judged by policy.
-        if (p.icmpType === ICMP.echoRequest && !fromInitiator) return this.stateless(g, dir);
-        if (p.icmpType === ICMP.echoReply && fromInitiator) return DROP.icmpNoFlow;
+        if (p.echo === ECHO.request && !fromInitiator) return this.stateless(g, dir);
+        if (p.echo === ECHO.reply && fromInitiator) return DROP.icmpNoFlow;
         t.expires[s] = now + TIMEOUTS.icmpEcho;
         return PASS;
       case FLOW_STATE.udp:
@@ -236,13 +241,12 @@ export class Firewall {
     }
     let st = t.state[s]!;
     if (f & TCP.syn && !(f & TCP.ack) && st === FLOW_STATE.tcpClosing) {
-      // The port pair is being reused for a new connection: judge it afresh.
+      // The port pair is being reused for a new connection: judge it afresh (the packet has the
+      // flow's key).
       const peer = t.kPeer[s]!;
-      const local = t.kLocal[s]!;
-      const remote = t.kRemote[s]!;
       const ports = t.kPorts[s]!;
       t.remove(s);
-      return this.start(dir, peer, local, remote, ports, g, now);
+      return this.start(dir, peer, ports, g, now);
     }
     if (st === FLOW_STATE.tcpSynSent && !fromInitiator && f & TCP.syn && f & TCP.ack) st = FLOW_STATE.tcpSynReceived;
     else if (st === FLOW_STATE.tcpSynReceived && fromInitiator && f & TCP.ack && !(f & TCP.syn))
@@ -265,23 +269,18 @@ export class Firewall {
     return PASS;
   }
 
-  // start judges a packet that belongs to no flow and tracks it if it may start one.
-  private start(
-    dir: number,
-    peer: number,
-    local: number,
-    remote: number,
-    ports: number,
-    g: DirectionGrants,
-    now: number,
-  ): number {
+  // start judges the packet in this.pkt, which belongs to no flow, and tracks it if it may
+  // start one.
+  private start(dir: number, peer: number, ports: number, g: DirectionGrants, now: number): number {
     const p = this.pkt;
+    const sc = this.scope;
+    const lo = localAt(dir);
     let routed = false;
-    if (this.localAddress !== 0 && local !== this.localAddress) {
+    if (!sc.isLocal(p.addr, lo)) {
       if (dir === DIRECTION.egress) return DROP.unsolicitedFromSubnet;
-      if (!this.isProvided(local)) return DROP.notForThisSystem;
-      if (this.routeGrants !== null) {
-        if (!this.isGranted(peer, local)) return DROP.noRouteGrant;
+      if (!sc.isProvided(p.addr, lo)) return DROP.notForThisSystem;
+      if (sc.routed) {
+        if (!sc.isGranted(peer, p.addr, lo)) return DROP.noRouteGrant;
         routed = true;
       }
     }
@@ -305,7 +304,7 @@ export class Firewall {
     } else if (p.proto === PROTO.udp) {
       state = FLOW_STATE.udp;
     } else if (p.proto === PROTO.icmp) {
-      if (p.icmpType === ICMP.echoReply) return DROP.icmpNoFlow;
+      if (p.echo === ECHO.reply) return DROP.icmpNoFlow;
       state = FLOW_STATE.icmpEcho;
       timeout = TIMEOUTS.icmpEcho;
     }
@@ -313,7 +312,7 @@ export class Firewall {
     // A segment that may not be picked up is dropped as it always was: no flow and not a SYN.
     if (code !== PASS) return pickup ? DROP.tcpNotSyn : code;
     const t = this.table;
-    const s = t.insert(peer, local, remote, ports, p.proto, state, now);
+    const s = t.insert(peer, p.addr, lo, remoteAt(dir), ports, p.proto, state, now);
     if (s < 0) return DROP.conntrackFull;
     t.initiator[s] = dir;
     if (pickup) t.flags[s] = FLOW_FLAG.pickedUp;
@@ -322,22 +321,9 @@ export class Firewall {
     return PASS;
   }
 
-  // isGranted says whether a route grant lets peer reach addr.
-  private isGranted(peer: number, addr: number): boolean {
-    const rs = this.routeGrants?.get(peer);
-    if (rs === undefined) return false;
-    for (const r of rs) if ((addr & r.mask) >>> 0 === r.addr) return true;
-    return false;
-  }
-
-  // isProvided says whether addr lies in a subnet this system provides as an exit node.
-  private isProvided(addr: number): boolean {
-    for (const r of this.provided) if ((addr & r.mask) >>> 0 === r.addr) return true;
-    return false;
-  }
-
-  // stateless judges ICMP that is neither echo nor an error (timestamps and the like): it
-  // passes where policy grants ICMP in its direction, and starts no flow.
+  // stateless judges ICMP or ICMPv6 that is neither echo nor an error (timestamps, node
+  // information queries and the like): it passes where policy grants ICMP in its direction, and
+  // starts no flow.
   private stateless(g: DirectionGrants, dir: number): number {
     if (!hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     return checkNew(g, PROTO.icmp, 0);
@@ -348,11 +334,11 @@ export class Firewall {
   private icmpError(dir: number, peer: number, now: number): number {
     const p = this.pkt;
     const eg = dir === DIRECTION.egress;
-    const local = eg ? p.innerDst : p.innerSrc;
-    const remote = eg ? p.innerSrc : p.innerDst;
+    const lo = eg ? ADDR.innerDst : ADDR.innerSrc;
+    const ro = eg ? ADDR.innerSrc : ADDR.innerDst;
     const ports = eg ? (p.innerDstPort << 16) | p.innerSrcPort : (p.innerSrcPort << 16) | p.innerDstPort;
     const t = this.table;
-    const s = t.find(peer, local, remote, ports >>> 0, p.innerProto);
+    const s = t.find(peer, p.addr, lo, ro, ports >>> 0, p.innerProto);
     if (s < 0 || t.expires[s]! <= now) return DROP.icmpErrorNoFlow;
     if (t.version[s] !== this.ver && !this.recheck(s)) {
       t.remove(s);
@@ -364,10 +350,12 @@ export class Firewall {
   // recheck asks the current rules whether flow s may still exist, and stamps it if so.
   private recheck(s: number): boolean {
     const t = this.table;
-    const local = t.kLocal[s]!;
-    if (this.routeGrants !== null && this.localAddress !== 0 && local !== this.localAddress) {
+    const sc = this.scope;
+    const local = this.flowLocal;
+    t.localAddress(s, local, 0);
+    if (sc.routed && !sc.isLocal(local, 0)) {
       // A flow into a provided subnet lives by its route grant (and the subnet still provided).
-      const ok = t.initiator[s] === DIRECTION.ingress && this.isProvided(local) && this.isGranted(t.kPeer[s]!, local);
+      const ok = t.initiator[s] === DIRECTION.ingress && sc.isProvided(local, 0) && sc.isGranted(t.kPeer[s]!, local, 0);
       if (ok) t.version[s] = this.ver;
       return ok;
     }
@@ -375,18 +363,22 @@ export class Firewall {
     if (pr === undefined) return false;
     const egress = t.initiator[s] === DIRECTION.egress;
     // A flow picked up mid-stream may have been started by either side.
+    const proto = t.kProto[s]! & 0xff; // without the family bit (flow-key.ts)
     const ok =
-      allowedFrom(pr, egress, t.kPorts[s]!, t.kProto[s]!) ||
-      ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, t.kProto[s]!));
+      allowedFrom(pr, egress, t.kPorts[s]!, proto) ||
+      ((t.flags[s]! & FLOW_FLAG.pickedUp) !== 0 && allowedFrom(pr, !egress, t.kPorts[s]!, proto));
     if (ok) t.version[s] = this.ver;
     return ok;
   }
 }
 
-// masked turns a prefix into the address and mask a packet's address is compared with.
-function masked(r: { addr: number; bits: number }): { addr: number; mask: number } {
-  const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
-  return { addr: (r.addr & mask) >>> 0, mask };
+// localAt and remoteAt are where a packet going in direction dir has its local and remote
+// addresses in ParsedPacket.addr.
+function localAt(dir: number): number {
+  return dir === DIRECTION.egress ? ADDR.src : ADDR.dst;
+}
+function remoteAt(dir: number): number {
+  return dir === DIRECTION.egress ? ADDR.dst : ADDR.src;
 }
 
 // allowedFrom tells whether a flow with these ports could start in a direction. The responder's

@@ -1,5 +1,5 @@
 // Micro-benchmark: firewall decisions per second with 10,000 policies and 100,000 tracked
-// flows (part of `npm run bench`). Run: node --import tsx helper/src/firewall/firewall.bench.ts
+// flows, IPv4 and then IPv6 (part of `npm run bench`). Run: node --import tsx helper/src/firewall/firewall.bench.ts
 // (or node dist/helper/src/firewall/firewall.bench.js). runFirewallBench() returns the figures.
 import { pathToFileURL } from 'node:url';
 import type { Policy } from '../../../src-shared/wire/policy.js';
@@ -21,6 +21,8 @@ export interface FirewallBenchResult {
   trackedPerSec: number;
   newAllowedPerSec: number;
   deniedPerSec: number;
+  /** trackedV6PerSec is trackedPerSec with IPv6 flows (a table of its own, as large). */
+  trackedV6PerSec: number;
 }
 
 function identity(n: number): string {
@@ -30,6 +32,18 @@ function identity(n: number): string {
 }
 const peerAddr = (j: number): string => `100.64.${(j >> 8) + 1}.${j & 255}`;
 const LOCAL = '100.64.0.1';
+const peerAddr6 = (j: number): string => `fd7a:115c:a1e0::${(j + 2).toString(16)}`;
+const LOCAL6 = 'fd7a:115c:a1e0::1';
+
+/** Family is one address family's local address and peer addresses. */
+interface Family {
+  local: string;
+  peer: (j: number) => string;
+  /** len is a bare TCP segment's length. */
+  len: number;
+}
+const V4: Family = { local: LOCAL, peer: peerAddr, len: 40 };
+const V6: Family = { local: LOCAL6, peer: peerAddr6, len: 60 };
 
 /** runFirewallBench builds the rule set and flow table, then times three kinds of decision. */
 export function runFirewallBench(): FirewallBenchResult {
@@ -37,11 +51,20 @@ export function runFirewallBench(): FirewallBenchResult {
   const policies = benchPolicies();
   const { rules, compileMs } = compileTimed(peers, policies);
   const now = Date.now();
-  const fw = trackedFirewall(rules, now);
-  const trackedPerSec = timeTracked(fw, now);
+  const fw = trackedFirewall(rules, now, V4);
+  const trackedPerSec = timeTracked(fw, now, V4);
   const newAllowedPerSec = timeNewAllowed(fw, now);
   const deniedPerSec = timeDenied(fw, now);
-  return { policies: policies.length, flows: FLOWS, compileMs, trackedPerSec, newAllowedPerSec, deniedPerSec };
+  const trackedV6PerSec = timeTracked(trackedFirewall(rules, now, V6), now, V6);
+  return {
+    policies: policies.length,
+    flows: FLOWS,
+    compileMs,
+    trackedPerSec,
+    newAllowedPerSec,
+    deniedPerSec,
+    trackedV6PerSec,
+  };
 }
 
 /** benchPeers is the fleet the rules are compiled for: PEERS peers spread over 100 tags. */
@@ -103,12 +126,12 @@ function compileTimed(peers: PeerInfo[], policies: Policy[]): { rules: RuleSet; 
 }
 
 /** trackedFirewall is a firewall with rules and FLOWS ssh flows open to the peers, all at now. */
-function trackedFirewall(rules: RuleSet, now: number): Firewall {
+function trackedFirewall(rules: RuleSet, now: number, f: Family): Firewall {
   const fw = new Firewall({ maxFlows: 131072 });
   fw.setRules(rules);
   for (let k = 0; k < FLOWS; k++) {
     const j = k % PEERS;
-    const p = tcp(LOCAL, 1024 + Math.floor(k / PEERS), peerAddr(j), 22, FLAGS.syn);
+    const p = tcp(f.local, 1024 + Math.floor(k / PEERS), f.peer(j), 22, FLAGS.syn);
     if (fw.egress(j, p, 0, p.length, now) !== PASS) throw new Error('setup flow refused');
   }
   if (fw.flows() !== FLOWS) throw new Error(`expected ${FLOWS} flows, have ${fw.flows()}`);
@@ -116,9 +139,10 @@ function trackedFirewall(rules: RuleSet, now: number): Firewall {
 }
 
 /** timeTracked times ACKs of existing flows, both directions, from one packed buffer. */
-function timeTracked(fw: Firewall, now: number): number {
+function timeTracked(fw: Firewall, now: number, f: Family): number {
   const N = 8192;
-  const buf = Buffer.alloc(N * 40);
+  const L = f.len;
+  const buf = Buffer.alloc(N * L);
   const peerOf = new Uint32Array(N);
   const dirOf = new Uint8Array(N);
   for (let i = 0; i < N; i++) {
@@ -126,17 +150,14 @@ function timeTracked(fw: Firewall, now: number): number {
     const j = k % PEERS;
     const sport = 1024 + Math.floor(k / PEERS);
     const egress = i % 2 === 0;
-    (egress ? tcp(LOCAL, sport, peerAddr(j), 22, FLAGS.ack) : tcp(peerAddr(j), 22, LOCAL, sport, FLAGS.synAck)).copy(
-      buf,
-      i * 40,
-    );
+    const p = egress ? tcp(f.local, sport, f.peer(j), 22, FLAGS.ack) : tcp(f.peer(j), 22, f.local, sport, FLAGS.synAck);
+    p.copy(buf, i * L);
     peerOf[i] = j;
     dirOf[i] = egress ? 0 : 1;
   }
   return rate(2_000_000, (i) => {
     const s = i & (N - 1);
-    const v =
-      dirOf[s] === 0 ? fw.egress(peerOf[s]!, buf, s * 40, 40, now) : fw.ingress(peerOf[s]!, buf, s * 40, 40, now);
+    const v = dirOf[s] === 0 ? fw.egress(peerOf[s]!, buf, s * L, L, now) : fw.ingress(peerOf[s]!, buf, s * L, L, now);
     if (v !== PASS) throw new Error(`tracked packet dropped: ${fw.reasons[v]}`);
   });
 }
@@ -174,6 +195,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`firewall: ${r.policies} policies compiled in ${r.compileMs.toFixed(0)} ms; ${r.flows} flows`);
   console.log(
     `  tracked-flow decisions ${m(r.trackedPerSec)}, new flows (evicting) ${m(r.newAllowedPerSec)}, ` +
-      `denied SYNs ${m(r.deniedPerSec)}`,
+      `denied SYNs ${m(r.deniedPerSec)}; IPv6 tracked-flow decisions ${m(r.trackedV6PerSec)}`,
   );
 }

@@ -24,8 +24,9 @@ export {
   type SystemInfo,
 } from './compile.js';
 export { scheduleActive, nextScheduleChange, validTimeZone } from '../../../src-shared/lib/schedule.js';
-export { parsePacket, ParsedPacket } from './packet.js';
+export { parsePacket, ParsedPacket, MAX_EXT_BYTES, MAX_EXT_HEADERS } from './packet.js';
+export type { RoutePrefix } from './scope.js';
 export { FlowTable, TIMEOUTS } from './conntrack.js';
 export { Firewall, type FirewallOptions } from './filter.js';
 export { DROP, PASS, REASONS } from './reasons.js';
-export { explain, formatWhy, peerIndexOf, type WhyResult, type WhyDirection } from './why.js';
+export { explain, formatWhy, hostAddressIn, peerIndexOf, type WhyResult, type WhyDirection } from './why.js';

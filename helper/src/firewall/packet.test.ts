@@ -4,27 +4,74 @@ import { compile } from './compile.js';
 import { Firewall } from './filter.js';
 import { ParsedPacket, parsePacket } from './packet.js';
 import { DROP, PASS, REASONS } from './reasons.js';
-import { FLAGS, fragment, icmpEcho, icmpError, ip, tcp, udp } from './testing.js';
+import {
+  FLAGS,
+  firstFragment,
+  fragment,
+  icmpEcho,
+  icmpError,
+  icmpMessage,
+  tcp,
+  udp,
+  withExt,
+  words,
+} from './testing.js';
+
+const A6 = 'fd7a:115c:a1e0::1';
+const B6 = 'fd7a:115c:a1e0::2';
 
 test('parsing reads protocol, addresses, ports, flags and ICMP fields', () => {
   const p = new ParsedPacket();
   assert.equal(parsePacket(tcp('10.0.0.1', 1234, '10.0.0.2', 22, FLAGS.synAck), 0, 40, p), PASS);
   assert.deepEqual(
-    [p.proto, p.src, p.dst, p.srcPort, p.dstPort, p.tcpFlags],
-    [6, ip('10.0.0.1'), ip('10.0.0.2'), 1234, 22, FLAGS.synAck],
+    [p.family, p.proto, [...p.addr.subarray(0, 8)], p.srcPort, p.dstPort, p.tcpFlags],
+    [4, 6, [...words('10.0.0.1'), ...words('10.0.0.2')], 1234, 22, FLAGS.synAck],
   );
   const u = udp('10.0.0.3', 53, '10.0.0.4', 40000);
   assert.equal(parsePacket(u, 0, u.length, p), PASS);
   assert.deepEqual([p.proto, p.srcPort, p.dstPort, p.tcpFlags], [17, 53, 40000, 0]);
   const e = icmpEcho('10.0.0.1', '10.0.0.2', 8, 0xbeef);
   assert.equal(parsePacket(e, 0, e.length, p), PASS);
-  assert.deepEqual([p.proto, p.icmpType, p.srcPort, p.dstPort, p.isError], [1, 8, 0xbeef, 0xbeef, false]);
+  assert.deepEqual([p.proto, p.icmpType, p.echo, p.srcPort, p.dstPort, p.isError], [1, 8, 1, 0xbeef, 0xbeef, false]);
   const err = icmpError('10.0.0.2', '10.0.0.1', udp('10.0.0.1', 5000, '10.0.0.2', 53), 3, 3);
   assert.equal(parsePacket(err, 0, err.length, p), PASS);
   assert.deepEqual(
-    [p.isError, p.icmpType, p.icmpCode, p.innerProto, p.innerSrc, p.innerDst, p.innerSrcPort, p.innerDstPort],
-    [true, 3, 3, 17, ip('10.0.0.1'), ip('10.0.0.2'), 5000, 53],
+    [p.isError, p.icmpType, p.icmpCode, p.innerProto, [...p.addr.subarray(8)], p.innerSrcPort, p.innerDstPort],
+    [true, 3, 3, 17, [...words('10.0.0.1'), ...words('10.0.0.2')], 5000, 53],
   );
+});
+
+test('IPv6 parsing reads the same fields, with ICMPv6 as ICMP and the upper layer past any chain', () => {
+  const p = new ParsedPacket();
+  const syn = withExt(tcp(A6, 1234, B6, 22, FLAGS.syn), [{ type: 0 }, { type: 60, size: 16 }]);
+  assert.equal(parsePacket(syn, 0, syn.length, p), PASS);
+  assert.deepEqual(
+    [p.family, p.proto, [...p.addr.subarray(0, 8)], p.srcPort, p.dstPort, p.tcpFlags],
+    [6, 6, [...words(A6), ...words(B6)], 1234, 22, FLAGS.syn],
+  );
+  const e = icmpEcho(A6, B6, 8, 0xbeef);
+  assert.equal(parsePacket(e, 0, e.length, p), PASS);
+  assert.deepEqual([p.proto, p.icmpType, p.echo, p.srcPort, p.isError], [1, 128, 1, 0xbeef, false]);
+  const ptb = icmpError(B6, A6, udp(A6, 5000, B6, 53), 2, 0);
+  assert.equal(parsePacket(ptb, 0, ptb.length, p), PASS);
+  assert.deepEqual(
+    [p.isError, p.icmpType, p.innerProto, [...p.addr.subarray(8)], p.innerSrcPort, p.innerDstPort],
+    [true, 2, 17, [...words(A6), ...words(B6)], 5000, 53],
+  );
+  // An IPv4 packet after an IPv6 one gets its mapped form back, not the IPv6 words left over.
+  const v4 = udp('10.0.0.1', 1, '10.0.0.2', 2);
+  assert.equal(parsePacket(v4, 0, v4.length, p), PASS);
+  assert.deepEqual([p.family, [...p.addr.subarray(0, 8)]], [4, [...words('10.0.0.1'), ...words('10.0.0.2')]]);
+  const ns = icmpMessage(A6, B6, 135, 0, 20);
+  assert.equal(parsePacket(ns, 0, ns.length, p), DROP.icmpv6LinkOnly);
+  const payloadShort = tcp(A6, 1, B6, 2, FLAGS.syn);
+  assert.equal(
+    parsePacket(payloadShort, 0, payloadShort.length - 1, p),
+    DROP.malformed,
+    'payload length past the data',
+  );
+  const padded = Buffer.concat([tcp(A6, 1, B6, 2, FLAGS.syn), Buffer.alloc(6, 0xee)]);
+  assert.equal(parsePacket(padded, 0, padded.length, p), PASS, 'bytes past the payload length are not read');
 });
 
 test('parsing refuses what it cannot judge', () => {
@@ -37,8 +84,7 @@ test('parsing refuses what it cannot judge', () => {
   assert.equal(p.dstPort, 2);
   const cases: [string, Buffer, number][] = [
     ['empty', Buffer.alloc(0), DROP.malformed],
-    ['IPv6', Buffer.from([0x60, ...Buffer.alloc(47)]), DROP.ipv6NotFiltered],
-    ['IPv6, even cut short', Buffer.from([0x60, 0, 0]), DROP.ipv6NotFiltered],
+    ['IPv6 cut short of its fixed header', Buffer.from([0x60, 0, 0]), DROP.malformed],
     ['version 5', Buffer.from([0x55, ...syn.subarray(1)]), DROP.notIpv4],
     ['short header length', Buffer.from([0x44, ...syn.subarray(1)]), DROP.malformed],
     [
@@ -78,6 +124,16 @@ test('parsing refuses what it cannot judge', () => {
       DROP.malformed,
     ],
     ['non-first fragment', fragment(syn), DROP.fragment],
+    ['first fragment with the whole TCP header', firstFragment(syn), PASS],
+    [
+      'first fragment cut inside the TCP header (RFC 1858 §3.1)',
+      (() => {
+        const b = Buffer.from(firstFragment(syn).subarray(0, 30));
+        b.writeUInt16BE(30, 2);
+        return b;
+      })(),
+      DROP.firstFragmentIncomplete,
+    ],
     [
       'ICMP error with a truncated quote',
       (() => {
@@ -119,6 +175,10 @@ test('fuzz: 100k random, truncated and mutated packets never throw', () => {
     udp('100.64.0.1', 5, '100.64.0.2', 53),
     icmpEcho('100.64.0.1', '100.64.0.2', 8, 1),
     icmpError('100.64.0.2', '100.64.0.1', udp('100.64.0.1', 5, '100.64.0.2', 53)),
+    withExt(tcp(A6, 40000, B6, 22, FLAGS.syn), [{ type: 0 }, { type: 43, size: 24 }, { type: 44, more: true }]),
+    udp(A6, 5, B6, 53),
+    icmpEcho(A6, B6, 8, 1),
+    icmpError(B6, A6, withExt(udp(A6, 5, B6, 53), [{ type: 60 }])),
   ];
   const policy = {
     name: 'p',

@@ -1,6 +1,7 @@
 // Verdict codes: DESIGN.md convention 3 (every verdict has a reason, a counter per reason).
 // Codes are explicit numbers because the filter returns them on the hot path; the names are
-// stable strings that status --json shows, so neither may be renumbered or renamed.
+// stable strings that status --json shows, so neither may be renumbered or renamed. A retired
+// code keeps its slot and name and is never returned again.
 
 /** PASS is the verdict for a packet that may go on. */
 export const PASS = 0;
@@ -8,6 +9,7 @@ export const PASS = 0;
 /** DROP codes, one per reason. */
 export const DROP = {
   malformed: 1,
+  /** The version nibble is neither 4 nor 6 (the name predates IPv6 filtering and is kept). */
   notIpv4: 2,
   fragment: 3,
   noPolicyEgress: 4,
@@ -25,7 +27,15 @@ export const DROP = {
   notForThisSystem: 16,
   noRouteGrant: 17,
   dnsFromPeer: 18,
-  ipv6NotFiltered: 19,
+  // 19 is retired: 'ipv6-not-filtered', when every IPv6 packet was refused unparsed.
+  /** An IPv6 extension header chain longer than MAX_EXT_HEADERS headers or MAX_EXT_BYTES bytes. */
+  extHeaderLimit: 20,
+  /** A first fragment without the whole header chain through the upper-layer header (RFC 7112). */
+  firstFragmentIncomplete: 21,
+  /** ICMPv6 that belongs to one link: neighbour and router discovery, MLD and their kin. */
+  icmpv6LinkOnly: 22,
+  /** An IPv6 packet with an IPv4-mapped source or destination (RFC 4291 §2.5.5.2). */
+  ipv4MappedAddress: 23,
 } as const;
 
 /** DropCode is any drop code. */
@@ -52,5 +62,9 @@ export const REASONS: readonly string[] = [
   'not-for-this-system',
   'no-route-grant',
   'dns-from-peer',
-  'ipv6-not-filtered',
+  'ipv6-not-filtered', // retired
+  'ext-header-limit',
+  'first-fragment-incomplete',
+  'icmpv6-link-only',
+  'ipv4-mapped-address',
 ];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import { compile } from './compile.js';
-import { explain, formatWhy, peerIndexOf } from './why.js';
+import { explain, formatWhy, hostAddressIn, peerIndexOf } from './why.js';
 
 const NOW = Date.parse('2024-01-15T10:00:00Z'); // Monday
 const base = { trustRequirements: [], enabled: true };
@@ -94,4 +94,18 @@ test('why in allow-all mode and for unknown peers', () => {
   assert.match(formatWhy(explain(rules, 9)), /not configured/);
   assert.equal(peerIndexOf(rules, 'ccccc'), 1);
   assert.equal(peerIndexOf(rules, 'ZZZZZ'), -1);
+});
+
+test('a peer is found by its virtual address written in either family, any RFC 4291 form', () => {
+  const held = [
+    { addr: 0x64400002, bits: 32 },
+    { addr: 0x0a000000, bits: 8 },
+    { addr: { family: 6 as const, w0: 0xfd7a115c, w1: 0xa1e00000, w2: 0, w3: 2 }, bits: 128 },
+    { addr: { family: 6 as const, w0: 0xfd000000, w1: 0, w2: 0, w3: 0 }, bits: 64 },
+  ];
+  for (const text of ['100.64.0.2', ' fd7a:115c:a1e0::2 ', 'FD7A:115C:A1E0:0:0:0:0:0002', 'fd7a:115c:a1e0::0.0.0.2'])
+    assert.ok(hostAddressIn(text, held), text);
+  // Subnets are not a peer's address; mapped IPv4 is IPv6; names and garbage are no address.
+  for (const text of ['10.0.0.0', 'fd00::', '::ffff:100.64.0.2', 'fd7a:115c:a1e0::3', 'BBBBB', '100.64.0.2/32', ''])
+    assert.ok(!hostAddressIn(text, held), text);
 });

@@ -3,6 +3,8 @@
 // compiled rule set, so the answer is exactly what the filter enforces at that moment.
 import type { Acl, PolicyMode, TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { matches, type PeerRules, type RuleSet } from './compile.js';
+import { ipEquals, parseIp } from '../../../src-shared/lib/ip/addr.js';
+import type { RoutePrefix } from './scope.js';
 
 /** WhyGrant is a policy that allows new connections in a direction, with its ACLs. */
 export interface WhyGrant {
@@ -60,6 +62,18 @@ export function peerIndexOf(rules: RuleSet, identity: string): number {
   const want = identity.toUpperCase();
   for (const pr of rules.byIndex) if (pr !== undefined && pr.identity === want) return pr.index;
   return -1;
+}
+
+/** hostAddressIn tells whether `text` is an IPv4 or IPv6 address (any RFC 4291 §2.2 form, any
+ * case) that `prefixes` hold as a host prefix (/32, /128): how `warren why` finds a peer named by
+ * its virtual address of either family. */
+export function hostAddressIn(text: string, prefixes: readonly RoutePrefix[]): boolean {
+  const a = parseIp(text.trim());
+  if (a === null) return false;
+  return prefixes.some((p) => {
+    const addr = typeof p.addr === 'number' ? { family: 4 as const, v4: p.addr } : p.addr;
+    return p.bits === (addr.family === 4 ? 32 : 128) && ipEquals(addr, a);
+  });
 }
 
 function direction(rules: RuleSet, pr: PeerRules, egress: boolean): WhyDirection {

@@ -76,12 +76,15 @@ export class PathBind implements Bind {
     lengths: new Uint32Array(MAX_BATCH),
     addrWords: new Uint32Array(MAX_BATCH * 4),
     ports: new Uint16Array(MAX_BATCH),
+    localWords: new Uint32Array(MAX_BATCH * 4),
+    ifindex: new Uint32Array(MAX_BATCH),
   };
   // Scratch arrays for the direct part of a batch that also holds relayed datagrams.
   private readonly offs = new Uint32Array(MAX_BATCH);
   private readonly lens = new Uint32Array(MAX_BATCH);
   private readonly wrds = new Uint32Array(MAX_BATCH * 4);
   private readonly prts = new Uint16Array(MAX_BATCH);
+  private readonly locs = new Uint32Array(MAX_BATCH * 4);
 
   constructor(readonly inner: Bind) {}
 
@@ -133,6 +136,8 @@ export class PathBind implements Bind {
       let l = len;
       const at = 4 * j;
       for (let k = 0; k < 4; k++) words[at + k] = b.addrWords[4 * i + k]!;
+      for (let k = 0; k < 4; k++) out.localWords[at + k] = b.localWords[4 * i + k]!;
+      out.ifindex[j] = b.ifindex[i]!;
       const kind = natKind(buf, off, len);
       if (kind !== null) {
         const addr = ipv4OfWords(words, at);
@@ -154,6 +159,9 @@ export class PathBind implements Bind {
         l = f.payloadLength;
         writeWordsIPv4(words, at, v.addr);
         port = v.port;
+        // Replies to a virtual endpoint go through the relay, not from a local address.
+        out.localWords.fill(0, at, at + 4);
+        out.ifindex[j] = 0;
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
           this.safeControl(buf, o, l, v.addr, port);
@@ -184,10 +192,11 @@ export class PathBind implements Bind {
     addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
+    localWords?: Uint32Array,
   ): number {
     let virtual = 0;
     for (let i = 0; i < count; i++) if (isVirtualWords(addrWords, 4 * i)) virtual++;
-    if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count);
+    if (virtual === 0) return this.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count, localWords);
     let sent = 0;
     let n = 0;
     for (let i = 0; i < count; i++) {
@@ -198,18 +207,34 @@ export class PathBind implements Bind {
       this.offs[n] = offsets[i]!;
       this.lens[n] = lengths[i]!;
       for (let k = 0; k < 4; k++) this.wrds[4 * n + k] = addrWords[4 * i + k]!;
+      for (let k = 0; k < 4; k++) this.locs[4 * n + k] = localWords?.[4 * i + k] ?? 0;
       this.prts[n] = ports[i]!;
       n++;
     }
     this.hooks.relayFlush();
-    if (n > 0) sent += this.inner.sendBatch(buf, this.offs, this.lens, this.wrds, this.prts, n);
+    if (n === 0) return sent;
+    sent += this.inner.sendBatch(buf, this.offs, this.lens, this.wrds, this.prts, n, this.locs);
+    // A source the socket refused was zeroed in locs: show it to the caller as sendBatch does.
+    for (let i = 0, m = 0; localWords !== undefined && i < count; i++) {
+      if (isVirtualWords(addrWords, 4 * i)) continue;
+      for (let k = 0; k < 4; k++) localWords[4 * i + k] = this.locs[4 * m + k]!;
+      m++;
+    }
     return sent;
   }
 
-  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean {
+  send(
+    buf: Buffer,
+    offset: number,
+    length: number,
+    addrWords: Uint32Array,
+    wordIndex: number,
+    port: number,
+    localWords?: Uint32Array,
+  ): boolean {
     if (isVirtualWords(addrWords, wordIndex))
       return this.hooks.relaySend(addrWords[wordIndex + 3]!, port, buf, offset, length);
-    return this.inner.send(buf, offset, length, addrWords, wordIndex, port);
+    return this.inner.send(buf, offset, length, addrWords, wordIndex, port, localWords);
   }
 
   setMark(mark: number): void {

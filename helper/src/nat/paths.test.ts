@@ -16,6 +16,8 @@ import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 const ip = ipv4;
 /** mapped is an IPv4 address as the words the device's roam takes. */
 const mapped = (v4: number): Uint32Array => Uint32Array.of(0, 0, 0xffff, v4);
+/** NO_LOCAL is a packet's local address when it is unknown (the kernel picks replies' source). */
+const NO_LOCAL = new Uint32Array(4);
 /** v4Of is a peer's IPv4 endpoint address (-1 for IPv6). */
 const v4Of = (p: DevicePeer): number => ipv4OfWords(p.endpointWords, 0);
 const silent = createLogger(0, { write: () => true });
@@ -169,17 +171,17 @@ test('the roam guard keeps a working direct path; a dead one is noticed', async 
     b.paths.tick(Date.now());
     await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
     const peer = a.dev.peersByKey.get(b.pub)!;
-    a.dev.roam(peer, mapped(1), 0, 7); // a packet that came through relay 0 (virtual endpoint 0.0.0.1)
+    a.dev.roam(peer, mapped(1), 0, 7, NO_LOCAL); // a packet that came through relay 0 (virtual endpoint 0.0.0.1)
     assert.equal(v4Of(peer), ip('192.0.2.2'), 'a direct path is not given up for a relayed packet');
-    a.dev.roam(peer, mapped(ip('192.0.2.99')), 0, 5000);
+    a.dev.roam(peer, mapped(ip('192.0.2.99')), 0, 5000, NO_LOCAL);
     assert.equal(v4Of(peer), ip('192.0.2.99'), 'ordinary roaming between real addresses still works');
-    a.dev.roam(peer, Uint32Array.of(0x20010db8, 0, 0, 1), 0, 5000);
+    a.dev.roam(peer, Uint32Array.of(0x20010db8, 0, 0, 1), 0, 5000, NO_LOCAL);
     assert.equal(formatPeer(peer), '[2001:db8::1]:5000', 'and to an IPv6 address');
     // The peer stops answering: after the timeout the path is gone and probing speeds up.
     net.drop = () => true;
     a.paths.tick(Date.now() + PATH_TIMING.directTimeout + 1000);
     assert.equal(a.paths.pathOf(b.pub)?.type, 'none');
-    a.dev.roam(peer, mapped(1), 0, 7);
+    a.dev.roam(peer, mapped(1), 0, 7, NO_LOCAL);
     assert.equal(v4Of(peer), 1, 'without a direct path, a relayed packet moves the endpoint');
   } finally {
     stop();

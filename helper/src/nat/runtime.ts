@@ -187,6 +187,9 @@ export class NatRuntime {
       lengths: Uint32Array.of(payload.length),
       addrWords: Uint32Array.of(0, 0, 0xffff, v.addr),
       ports: Uint16Array.of(v.port),
+      // A relayed datagram has no local address of its own: replies go back through the relay.
+      localWords: new Uint32Array(4),
+      ifindex: new Uint32Array(1),
     });
   }
 

@@ -10,9 +10,10 @@ import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 
 /** makeBatch lays packets out in slots the way the native readers do; a packet without an
- * address (from the adapter) has all-zero address words. */
+ * address (from the adapter) has all-zero address words, and one without a local address
+ * all-zero local words. */
 export function makeBatch(
-  packets: Array<{ data: Buffer; addr: IpAddress | null; port: number }>,
+  packets: Array<{ data: Buffer; addr: IpAddress | null; port: number; local?: IpAddress }>,
   slotSize: number,
   headroom: number,
 ): Batch {
@@ -24,6 +25,8 @@ export function makeBatch(
     lengths: new Uint32Array(MAX_BATCH),
     addrWords: new Uint32Array(MAX_BATCH * 4),
     ports: new Uint16Array(MAX_BATCH),
+    localWords: new Uint32Array(MAX_BATCH * 4),
+    ifindex: new Uint32Array(MAX_BATCH),
   };
   packets.forEach((p, i) => {
     const off = i * slotSize + headroom;
@@ -32,6 +35,7 @@ export function makeBatch(
     b.lengths[i] = p.data.length;
     if (p.addr !== null) writeWordsAddress(b.addrWords, 4 * i, p.addr);
     b.ports[i] = p.port;
+    if (p.local !== undefined) writeWordsAddress(b.localWords, 4 * i, p.local);
   });
   return b;
 }

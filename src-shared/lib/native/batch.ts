@@ -39,7 +39,7 @@ export interface Batch {
   count: number;
   /** offsets[i] is where packet i starts: always i * slotSize + headroom. Read-only for
    * consumers: a reader fills this table once and reuses it for every batch (only lengths,
-   * addrWords and ports are rewritten). */
+   * addrWords, ports, localWords and ifindex are rewritten). */
   offsets: Uint32Array;
   /** lengths[i] is the length of packet i. */
   lengths: Uint32Array;
@@ -51,6 +51,15 @@ export interface Batch {
   addrWords: Uint32Array;
   /** ports[i] is the source UDP port of datagram i; 0 for TUN. */
   ports: Uint16Array;
+  /**
+   * localWords[4i .. 4i+3] is the local address datagram i arrived on: the destination the
+   * sender wrote to, one of this host's addresses (ip(7) IP_PKTINFO, ipv6(7) IPV6_PKTINFO),
+   * in the form of addrWords, IPv4 mapped even on a dual-stack socket. It is what a reply
+   * should leave from (udpSendBatch's localWords). All zeros when unknown, and for TUN.
+   */
+  localWords: Uint32Array;
+  /** ifindex[i] is the index of the interface datagram i arrived on; 0 when unknown, and for TUN. */
+  ifindex: Uint32Array;
 }
 
 /** MAX_PACKET is the largest packet a reader slot holds: an IP packet's 16-bit length field

@@ -40,7 +40,9 @@ export function tunOpen(name: string): TunHandle {
  * socket buffers where the system allows, and without SO_REUSEADDR. An IPv4 literal gives an
  * AF_INET socket; an IPv6 literal an AF_INET6 one with IPV6_V6ONLY=1; "::" an AF_INET6 one with
  * IPV6_V6ONLY=0, which receives and sends both families (IPv4 peers as ::ffff:a.b.c.d). A
- * kernel without IPv6 throws EAFNOSUPPORT for an IPv6 bindIp (see udpOpenDualStack).
+ * kernel without IPv6 throws EAFNOSUPPORT for an IPv6 bindIp (see udpOpenDualStack). The
+ * socket reports each datagram's local address (IP_PKTINFO, or IPV6_RECVPKTINFO, which on a
+ * dual-stack socket covers IPv4 too): see Batch.localWords.
  */
 export function udpOpen(bindIp: string, port: number): UdpHandle {
   return loadAddon().udpOpen(bindIp, port);
@@ -87,7 +89,8 @@ export function peerCredentials(fd: number): PeerCredentials {
 /**
  * startReader starts reading packets from `fd` and calls onBatch with batches of them on the
  * event loop (see Batch for the memory contract and ReaderOptions for the pool). 'tun' reads a
- * TUN device; 'udp' receives datagrams with their source address. opts.mode picks a reader
+ * TUN device; 'udp' receives datagrams with their source address, and with the local address
+ * each arrived on if the socket reports it (a socket from udpOpen does). opts.mode picks a reader
  * thread ('thread', the default) or reading on the event loop when libuv reports the
  * descriptor readable ('poll'); ReaderMode weighs the two. A running reader keeps the process
  * alive, like a listening socket, until stop().
@@ -125,6 +128,14 @@ export function tunWriteBatch(
  * (unreachable, filtered, bad address, a link-local IPv6 address, which needs a scope id this
  * form does not carry) drops that datagram only. Other errors throw if nothing was sent,
  * otherwise the next call reports them.
+ *
+ * Source: with localWords, datagram i leaves from the local address at localWords[4i .. 4i+3]
+ * (same form as addrWords; all zeros lets the kernel choose, as without localWords), set per
+ * datagram with an IP_PKTINFO (ip(7)) or IPV6_PKTINFO (RFC 3542 §6.1) control message. When
+ * the kernel refuses a source as no longer usable (it is not one of the host's addresses any
+ * more: ENETUNREACH for IPv4, EINVAL for IPv6, or EADDRNOTAVAIL), the datagram is sent again
+ * once with the kernel's choice, and that source is zeroed in localWords for it and for the
+ * later datagrams of the batch that had the same one, so the caller can see it was dropped.
  */
 export function udpSendBatch(
   fd: number,
@@ -134,15 +145,17 @@ export function udpSendBatch(
   addrWords: Uint32Array,
   ports: Uint16Array,
   count: number,
+  localWords?: Uint32Array | null,
 ): number {
-  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrWords, ports, count);
+  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrWords, ports, count, localWords);
 }
 
 /**
  * udpSend sends one datagram (handshakes, cookies) to the address at
  * addrWords[wordIndex .. wordIndex+3], port `port`, with the rules of udpSendBatch; false means
  * it was not sent. Taking the words where they already are (a peer's endpoint, a batch's
- * source) keeps the call free of allocation.
+ * source) keeps the call free of allocation. With localWords it leaves from the source at
+ * localWords[wordIndex .. wordIndex+3], which falls over and is zeroed as in udpSendBatch.
  */
 export function udpSend(
   fd: number,
@@ -152,8 +165,9 @@ export function udpSend(
   addrWords: Uint32Array,
   wordIndex: number,
   port: number,
+  localWords?: Uint32Array | null,
 ): boolean {
-  return loadAddon().udpSend(fd, buf, offset, length, addrWords, wordIndex, port);
+  return loadAddon().udpSend(fd, buf, offset, length, addrWords, wordIndex, port, localWords);
 }
 
 /**

@@ -16,6 +16,9 @@ export interface Received {
   words: number[];
   port: number;
   offset: number;
+  /** local is the local address it arrived on, as text like addr ("::" when unknown). */
+  local: string;
+  ifindex: number;
 }
 
 /** copyBatch copies every packet of `b` out of the pool entry. */
@@ -29,6 +32,8 @@ export function copyBatch(b: Batch): Received[] {
       words: Array.from(b.addrWords.subarray(4 * i, 4 * i + 4)),
       port: b.ports[i]!,
       offset,
+      local: formatWords(b.localWords, 4 * i),
+      ifindex: b.ifindex[i]!,
     });
   }
   return out;

@@ -116,6 +116,7 @@ export interface NativeAddon {
     addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
+    localWords?: Uint32Array | null,
   ): number;
   udpSend(
     fd: number,
@@ -125,6 +126,7 @@ export interface NativeAddon {
     addrWords: Uint32Array,
     wordIndex: number,
     port: number,
+    localWords?: Uint32Array | null,
   ): boolean;
   aeadSeal(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): void;
   aeadOpen(key: Uint8Array, counter: number, buf: Uint8Array, offset: number, length: number): boolean;

@@ -11,7 +11,9 @@ export interface Bind {
   readonly port: number;
   startReader(maxDatagram: number, onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to the address at
-   * addrWords[4i .. 4i+3], port ports[i]; returns how many were sent (native.udpSendBatch). */
+   * addrWords[4i .. 4i+3], port ports[i], from the local address at localWords[4i .. 4i+3]
+   * when given and not zero; returns how many were sent. A source the kernel refuses is
+   * zeroed in localWords and the datagram goes from the kernel's choice (native.udpSendBatch). */
   sendBatch(
     buf: Buffer,
     offsets: Uint32Array,
@@ -19,9 +21,19 @@ export interface Bind {
     addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
+    localWords?: Uint32Array,
   ): number;
-  /** send sends one datagram to the address at addrWords[wordIndex .. wordIndex+3]. */
-  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean;
+  /** send sends one datagram to the address at addrWords[wordIndex .. wordIndex+3], from the
+   * one at localWords[wordIndex .. wordIndex+3] as sendBatch does. */
+  send(
+    buf: Buffer,
+    offset: number,
+    length: number,
+    addrWords: Uint32Array,
+    wordIndex: number,
+    port: number,
+    localWords?: Uint32Array,
+  ): boolean;
   /** setMark marks every datagram this socket sends (SO_MARK; 0 clears), for full-tunnel routing. */
   setMark(mark: number): void;
   close(): void;
@@ -67,11 +79,11 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
         onBatch,
       );
     },
-    sendBatch(buf, offsets, lengths, addrWords, ports, count) {
-      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrWords, ports, count);
+    sendBatch(buf, offsets, lengths, addrWords, ports, count, localWords) {
+      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrWords, ports, count, localWords);
     },
-    send(buf, offset, length, addrWords, wordIndex, port) {
-      return native.udpSend(sock.fd, buf, offset, length, addrWords, wordIndex, port);
+    send(buf, offset, length, addrWords, wordIndex, port, localWords) {
+      return native.udpSend(sock.fd, buf, offset, length, addrWords, wordIndex, port, localWords);
     },
     setMark(mark) {
       native.setMark(sock.fd, mark);

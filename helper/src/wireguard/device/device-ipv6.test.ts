@@ -10,6 +10,8 @@ import { createLogger } from '../../../../src-shared/lib/log.js';
 import { formatIpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { Firewall } from '../../firewall/filter.js';
 import { compile } from '../../firewall/compile.js';
+import { FLAGS, icmpMessage, tcp } from '../../firewall/testing.js';
+import { parseIPv6 } from '../../../../src-shared/lib/ip/ipv6.js';
 import { Device } from './device.js';
 import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix, udp6, type FakeBind } from './fake-io.js';
 import type { DevicePeer } from './peer.js';
@@ -229,24 +231,59 @@ test('jumbo MTU: the largest packet one datagram holds crosses, one byte more is
   }
 });
 
-test('with the stateful firewall, IPv6 is dropped as not filtered while IPv4 passes', async () => {
+test('with the stateful firewall on both devices, IPv6 TCP is allowed from a to b and refused from b to a', async () => {
   const { a, b, stop } = twoDevices();
   try {
-    const fw = new Firewall();
-    fw.setRules(
-      compile({
-        local: { identity: 'AAAAA', tags: [] },
-        peers: [{ index: a.peer.index, identity: 'BBBBB', tags: [] }],
-        policies: [],
-        now: Date.now(),
-        mode: 'allow-all',
-      }),
-    );
-    a.dev.filter = fw;
-    a.tun.inject(udp6(A6, B6, Buffer.from('v6')), icmpEcho('100.64.0.1', '100.64.0.2', 1));
-    assert.equal(a.dev.drops.get('ipv6-not-filtered'), 1);
+    // a (AAAAA, tag dev) may open tcp/22 on b (BBBBB, tag server); nothing lets b open anything on a.
+    const policies = [
+      {
+        name: 'ssh',
+        senders: ['tag:dev'],
+        receivers: ['tag:server'],
+        acls: [{ protocol: 'tcp' as const, ports: [{ from: 22, to: 22 }] }],
+        trustRequirements: [],
+        enabled: true,
+      },
+    ];
+    const firewallOf = (self: string, selfTags: string[], peer: string, peerTags: string[], index: number) => {
+      const fw = new Firewall();
+      fw.setRules(
+        compile({
+          local: { identity: self, tags: selfTags },
+          peers: [{ index, identity: peer, tags: peerTags }],
+          policies,
+          now: Date.now(),
+          mode: 'policy',
+        }),
+      );
+      fw.setLocal(ipv4(self === 'AAAAA' ? '100.64.0.1' : '100.64.0.2'), [], parseIPv6(self === 'AAAAA' ? A6 : B6));
+      return fw;
+    };
+    a.dev.filter = firewallOf('AAAAA', ['dev'], 'BBBBB', ['server'], a.peer.index);
+    b.dev.filter = firewallOf('BBBBB', ['server'], 'AAAAA', ['dev'], b.peer.index);
+    // a's SYN crosses a's egress check and b's ingress check; b's SYN-ACK matches the flows.
+    const syn = tcp(A6, 40000, B6, 22, FLAGS.syn);
+    a.tun.inject(syn);
     await until(() => b.tun.written.length === 1);
-    assert.equal(b.tun.written[0]![0]! >> 4, 4, 'only the IPv4 packet went through');
+    assert.deepEqual(b.tun.written[0], syn, 'the SYN arrived intact');
+    const synAck = tcp(B6, 22, A6, 40000, FLAGS.synAck);
+    b.tun.inject(synAck);
+    await until(() => a.tun.written.length === 1);
+    assert.deepEqual(a.tun.written[0], synAck, 'the answer came back');
+    // b may not open a connection to a: its own firewall stops it on the way out, and a's would on
+    // the way in (b's filter is taken away to show it).
+    b.tun.inject(tcp(B6, 40001, A6, 22, FLAGS.syn));
+    await until(() => b.dev.drops.get('no-policy-egress') === 1);
+    assert.equal(b.dev.drops.get('no-policy-egress'), 1);
+    b.dev.filter = null;
+    b.tun.inject(tcp(B6, 40002, A6, 22, FLAGS.syn), udp6(B6, A6, Buffer.from('x'), 4000, 5000));
+    await until(() => a.dev.drops.get('no-policy-ingress') === 2);
+    assert.equal(a.dev.drops.get('no-policy-ingress'), 2);
+    assert.equal(a.tun.written.length, 1, 'nothing b started reached a');
+    // Neighbour discovery never crosses, whatever policy says.
+    a.tun.inject(icmpMessage(A6, B6, 135, 0, 20));
+    await until(() => a.dev.drops.get('icmpv6-link-only') === 1);
+    assert.equal(a.dev.drops.get('icmpv6-link-only'), 1);
   } finally {
     stop();
   }

@@ -120,7 +120,7 @@ export class Device {
     this.inbound = new InboundPath(this);
     const inbound = this.inbound;
     this.handshakes = new HandshakeQueue(
-      (buf, off, len, words, at, port, now) => inbound.control(buf, off, len, words, at, port, now),
+      (buf, off, len, words, at, port, local, now) => inbound.control(buf, off, len, words, at, port, local, now),
       this.drops,
       this.clock,
     );
@@ -324,9 +324,11 @@ export class Device {
   }
 
   /** roam moves a peer's endpoint to where an authenticated packet came from (§2.1 roaming),
-   * the address at words[at .. at+3], of either family, unless roamGuard says no. */
-  roam(peer: DevicePeer, words: Uint32Array, at: number, port: number): void {
+   * the address at words[at .. at+3], of either family, and its source to the local address
+   * the packet arrived on, local[at .. at+3], unless roamGuard says no. */
+  roam(peer: DevicePeer, words: Uint32Array, at: number, port: number, local: Uint32Array): void {
     if (this.roamGuard !== null && !this.roamGuard(peer, words, at, port)) return;
+    peer.setSourceWords(local, at);
     if (peer.setEndpointWords(words, at, port))
       this.log.info(`peer ${peer.name ?? ''} endpoint is now ${formatPeer(peer)}`);
   }
@@ -341,7 +343,8 @@ export class Device {
   /** sendControl sends a handshake or cookie message to the peer's endpoint. */
   sendControl(peer: DevicePeer, msg: Buffer): void {
     if (!peer.hasEndpoint) return;
-    if (!this.bind.send(msg, 0, msg.length, peer.endpointWords, 0, peer.endpointPort))
+    // A refused source is zeroed in peer.sourceWords by the send itself (Bind.send).
+    if (!this.bind.send(msg, 0, msg.length, peer.endpointWords, 0, peer.endpointPort, peer.sourceWords))
       this.drops.add('udp-send-failed');
     else peer.txBytes += msg.length;
   }

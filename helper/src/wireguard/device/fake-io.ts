@@ -7,7 +7,7 @@ import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
 import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
-import { readWordsAddress } from '../../../../src-shared/lib/ip/words.js';
+import { readWordsAddress, wordsAreZero } from '../../../../src-shared/lib/ip/words.js';
 import { parseIpPrefix, type IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { ipv6ToBytes, parseIPv6 } from '../../../../src-shared/lib/ip/ipv6.js';
 
@@ -47,19 +47,35 @@ export class FakeNetwork {
     this.binds.set(endpointText(b.addr, b.port), b);
   }
 
+  /** addAddress gives a bind's host one more address (a multi-homed host): datagrams to it
+   * reach the bind, which may send from it (see FakeBind.send). */
+  addAddress(b: FakeBind, addr: FakeAddress): void {
+    b.extra.push(asIp(addr));
+    this.binds.set(endpointText(asIp(addr), b.port), b);
+  }
+
+  /** removeAddress takes an address added with addAddress away again. */
+  removeAddress(b: FakeBind, addr: FakeAddress): void {
+    const text = endpointText(asIp(addr), b.port);
+    b.extra = b.extra.filter((a) => endpointText(a, b.port) !== text);
+    this.binds.delete(text);
+  }
+
   deliver(fromAddr: FakeAddress, fromPort: number, addr: FakeAddress, port: number, data: Buffer): void {
     const from = asIp(fromAddr);
     const to = endpointText(asIp(addr), port);
     this.sent.push({ from: endpointText(from, fromPort), to, data });
     if (this.drop?.(to, data)) return;
-    this.binds.get(to)?.enqueue(data, from, fromPort);
+    this.binds.get(to)?.enqueue(data, from, fromPort, asIp(addr));
   }
 }
 
 /** FakeBind is one UDP socket on the fake network (dual-stack: it reaches both families). */
 export class FakeBind implements Bind {
   private onBatch: ((b: Batch) => void) | null = null;
-  private queue: Array<{ data: Buffer; addr: IpAddress; port: number }> = [];
+  private queue: Array<{ data: Buffer; addr: IpAddress; port: number; local: IpAddress }> = [];
+  /** extra are the host's other addresses (FakeNetwork.addAddress). */
+  extra: IpAddress[] = [];
   private scheduled = false;
   private slotSize = 2048;
 
@@ -82,8 +98,9 @@ export class FakeBind implements Bind {
     this.onBatch?.(b);
   }
 
-  enqueue(data: Buffer, addr: FakeAddress, port: number): void {
-    this.queue.push({ data, addr: asIp(addr), port });
+  /** enqueue receives a datagram from addr:port that was sent to the local address `local`. */
+  enqueue(data: Buffer, addr: FakeAddress, port: number, local: IpAddress = this.addr): void {
+    this.queue.push({ data, addr: asIp(addr), port, local });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -101,9 +118,10 @@ export class FakeBind implements Bind {
     addrWords: Uint32Array,
     ports: Uint16Array,
     count: number,
+    localWords?: Uint32Array,
   ): number {
     for (let i = 0; i < count; i++) {
-      this.send(buf, offsets[i]!, lengths[i]!, addrWords, 4 * i, ports[i]!);
+      this.send(buf, offsets[i]!, lengths[i]!, addrWords, 4 * i, ports[i]!, localWords);
     }
     return count;
   }
@@ -115,9 +133,27 @@ export class FakeBind implements Bind {
     this.mark = mark;
   }
 
-  send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean {
+  /** send sends from the source at localWords[wordIndex] if it is one of the host's addresses;
+   * any other source is refused as the kernel refuses it, so it is zeroed and the datagram
+   * leaves from the primary address, as the native send falls over (native.udpSend). */
+  send(
+    buf: Buffer,
+    offset: number,
+    length: number,
+    addrWords: Uint32Array,
+    wordIndex: number,
+    port: number,
+    localWords?: Uint32Array,
+  ): boolean {
     const to = readWordsAddress(addrWords, wordIndex);
-    this.net.deliver(this.addr, this.port, to, port, Buffer.from(buf.subarray(offset, offset + length)));
+    let from = this.addr;
+    if (localWords !== undefined && !wordsAreZero(localWords, wordIndex)) {
+      const want = endpointText(readWordsAddress(localWords, wordIndex), this.port);
+      const mine = [this.addr, ...this.extra].find((a) => endpointText(a, this.port) === want);
+      if (mine !== undefined) from = mine;
+      else localWords.fill(0, wordIndex, wordIndex + 4);
+    }
+    this.net.deliver(from, this.port, to, port, Buffer.from(buf.subarray(offset, offset + length)));
     return true;
   }
 

@@ -39,7 +39,7 @@ function push(
 ) {
   if (typeof addr === 'number') writeWordsIPv4(scratch, 4, addr);
   else writeWordsAddress(scratch, 4, parseIp(addr)!);
-  q.push(type, buf, off, len, scratch, 4, port);
+  q.push(type, buf, off, len, scratch, 4, port, scratch);
 }
 
 /** setup returns a queue whose runner records each message and moves the clock by costMs. */

@@ -40,8 +40,9 @@ export const CREDIT_MAX_MS = 20;
 const MESSAGE_SIZES: readonly number[] = [0, 148, 92, 64];
 const SLOT = 148;
 
-/** HandshakeRunner handles one message from the address at words[at .. at+3] (lib/ip/words.ts);
- * buf and words may be reused once it returns. */
+/** HandshakeRunner handles one message from the address at words[at .. at+3] (lib/ip/words.ts)
+ * that arrived on the local address at local[at .. at+3]; buf, words and local may be reused
+ * once it returns. */
 export type HandshakeRunner = (
   buf: Buffer,
   off: number,
@@ -49,6 +50,7 @@ export type HandshakeRunner = (
   words: Uint32Array,
   at: number,
   port: number,
+  local: Uint32Array,
   now: number,
 ) => void;
 
@@ -70,6 +72,7 @@ export class HandshakeQueue {
   private readonly lengths = new Uint8Array(HANDSHAKE_QUEUE_SIZE);
   private readonly words = new Uint32Array(HANDSHAKE_QUEUE_SIZE * 4);
   private readonly ports = new Uint16Array(HANDSHAKE_QUEUE_SIZE);
+  private readonly locals = new Uint32Array(HANDSHAKE_QUEUE_SIZE * 4);
   /** after[i] is the slot queued after slot i by the same network, or -1. */
   private readonly after = new Int32Array(HANDSHAKE_QUEUE_SIZE);
   private readonly free = new Int32Array(HANDSHAKE_QUEUE_SIZE);
@@ -103,13 +106,21 @@ export class HandshakeQueue {
 
   /**
    * push copies message type 1, 2 or 3 at buf[off, off+len) from the address at words[at] and
-   * port into a slot and
-   * schedules the drain. A message of the wrong size is dropped as 'bad-length' (the protocol
+   * port, received on the local address at local[at], into a slot and schedules the drain. A message of the wrong size is dropped as 'bad-length' (the protocol
    * would refuse it too). When every slot is taken, the newcomer takes the place of the fullest
    * network's oldest message if its own network holds at least two fewer, else it is dropped;
    * either way one message is counted as 'handshake-queue-full'.
    */
-  push(type: number, buf: Buffer, off: number, len: number, words: Uint32Array, at: number, port: number): void {
+  push(
+    type: number,
+    buf: Buffer,
+    off: number,
+    len: number,
+    words: Uint32Array,
+    at: number,
+    port: number,
+    local: Uint32Array,
+  ): void {
     if (len !== MESSAGE_SIZES[type]) {
       this.drops.add('bad-length');
       return;
@@ -134,6 +145,7 @@ export class HandshakeQueue {
     buf.copy(this.slots, i * SLOT, off, off + len);
     this.lengths[i] = len;
     copyWords(words, at, this.words, 4 * i);
+    copyWords(local, at, this.locals, 4 * i);
     this.ports[i] = port;
     this.append(this.network(key), i);
     if (this.count >= UNDER_LOAD_FILL) this.loadedAt = this.clock();
@@ -173,7 +185,7 @@ export class HandshakeQueue {
       this.turn = network.next;
       const i = this.shift(network);
       try {
-        this.run(this.slots, i * SLOT, this.lengths[i]!, this.words, 4 * i, this.ports[i]!, now);
+        this.run(this.slots, i * SLOT, this.lengths[i]!, this.words, 4 * i, this.ports[i]!, this.locals, now);
       } finally {
         this.release(i);
       }

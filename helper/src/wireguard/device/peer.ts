@@ -1,6 +1,7 @@
 // DevicePeer: what the device keeps per peer beyond the protocol state: where to send (the
-// endpoint, which roams to the source of the latest authenticated packet), its allowed IPs,
-// traffic counters, and packets staged while a handshake is under way.
+// endpoint, which roams to the source of the latest authenticated packet) and where from (the
+// local address that packet arrived on), its allowed IPs, traffic counters, and packets staged
+// while a handshake is under way.
 import type { NoisePeer } from '../noise/index.js';
 import type { IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
 import {
@@ -8,6 +9,7 @@ import {
   formatWords,
   readWordsAddress,
   wordsAreIPv4,
+  wordsAreZero,
   wordsEqual,
   writeWordsAddress,
 } from '../../../../src-shared/lib/ip/words.js';
@@ -26,6 +28,16 @@ export class DevicePeer {
   readonly endpointWords = new Uint32Array(4);
   /** endpointPort is the endpoint's port; 0 means "no endpoint known". */
   endpointPort = 0;
+  /**
+   * sourceWords is the local address datagrams to the peer leave from, in the same form: the
+   * one its latest authenticated packet arrived on, so that on a multi-homed host the peer
+   * hears back from the address it wrote to (as the kernel's WireGuard and wireguard-go keep
+   * it "sticky"). All zeros lets the kernel choose: no packet heard yet, an endpoint set by
+   * configuration, or a source the kernel refused (the send layer zeros it in place).
+   */
+  readonly sourceWords = new Uint32Array(4);
+  /** batchAt is the index of the peer's last datagram in the batch being sent (send-path.ts). */
+  batchAt = 0;
   rxBytes = 0;
   txBytes = 0;
   staged: Buffer[] = [];
@@ -53,9 +65,13 @@ export class DevicePeer {
     return { addr: readWordsAddress(this.endpointWords, 0), port: this.endpointPort };
   }
 
-  /** setEndpoint moves the endpoint; it returns whether it changed. */
+  /** setEndpoint moves the endpoint as configuration does (UAPI, profile, NAT traversal's path
+   * choice); it returns whether it changed. The source is forgotten even when the endpoint
+   * stays, as the kernel's WireGuard does for an endpoint set over netlink: the kernel picks
+   * the source again until the peer is heard from. */
   setEndpoint(e: IpEndpoint): boolean {
     writeWordsAddress(scratch, 0, e.addr);
+    this.sourceWords.fill(0);
     return this.setEndpointWords(scratch, 0, e.port);
   }
 
@@ -72,10 +88,21 @@ export class DevicePeer {
     return true;
   }
 
-  /** clearEndpoint forgets the endpoint. */
+  /** setSourceWords makes the local address at words[at] the source of datagrams to the peer. */
+  setSourceWords(words: Uint32Array, at: number): void {
+    if (!wordsEqual(words, at, this.sourceWords, 0)) copyWords(words, at, this.sourceWords, 0);
+  }
+
+  /** hasSource tells whether datagrams leave from a chosen local address. */
+  get hasSource(): boolean {
+    return !wordsAreZero(this.sourceWords, 0);
+  }
+
+  /** clearEndpoint forgets the endpoint and the source. */
   clearEndpoint(): void {
     this.endpointWords.fill(0);
     this.endpointPort = 0;
+    this.sourceWords.fill(0);
   }
 
   /** stage copies a packet to send once a session exists; the oldest is dropped when full. */

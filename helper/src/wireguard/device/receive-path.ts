@@ -45,14 +45,14 @@ export class InboundPath {
       // The type is a little-endian u32 whose upper three bytes are reserved zeros.
       const type = buf.readUInt32LE(off);
       if (type === 4) {
-        const at = this.openData(buf, off, len, b.addrWords, 4 * i, b.ports[i]!, now);
+        const at = this.openData(buf, off, len, b, 4 * i, b.ports[i]!, now);
         if (at >= 0) {
           this.tunOffsets[m] = off + 16;
           this.tunLengths[m] = at;
           m++;
         }
       } else if (type >= 1 && type <= 3) {
-        dev.handshakes.push(type, buf, off, len, b.addrWords, 4 * i, b.ports[i]!);
+        dev.handshakes.push(type, buf, off, len, b.addrWords, 4 * i, b.ports[i]!, b.localWords);
       } else {
         dev.drops.add('udp-bad-type');
       }
@@ -71,18 +71,10 @@ export class InboundPath {
     this.received.length = 0;
   }
 
-  // openData authenticates one transport message from the address at words[at] and port;
-  // returns the inner packet's length (0 for a keepalive, which is consumed here) or -1 if it
-  // was dropped.
-  private openData(
-    buf: Buffer,
-    off: number,
-    len: number,
-    words: Uint32Array,
-    at: number,
-    port: number,
-    now: number,
-  ): number {
+  // openData authenticates one transport message from the address at b.addrWords[at] and port,
+  // received on the local address at b.localWords[at]; returns the inner packet's length (0 for
+  // a keepalive, which is consumed here) or -1 if it was dropped.
+  private openData(buf: Buffer, off: number, len: number, b: Batch, at: number, port: number, now: number): number {
     const dev = this.dev;
     if (len < DATA_OVERHEAD) {
       dev.drops.add('udp-bad-length');
@@ -113,8 +105,10 @@ export class InboundPath {
     }
     const peer = dev.peerOfNoise.get(entry.peer);
     if (peer === undefined) return -1;
-    // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet.
-    if (!peer.isEndpoint(words, at, port)) dev.roam(peer, words, at, port);
+    // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet, and so does
+    // the source replies leave from.
+    if (peer.isEndpoint(b.addrWords, at, port)) peer.setSourceWords(b.localWords, at);
+    else dev.roam(peer, b.addrWords, at, port, b.localWords);
     peer.rxBytes += len;
     const plen = len - DATA_OVERHEAD;
     dev.core.receivedData(entry.peer, kp, now, plen === 0);
@@ -145,8 +139,18 @@ export class InboundPath {
   }
 
   /** control passes one handshake or cookie message from the handshake queue to the core; the
-   * source is the address at words[at] (IPv4 mapped) and port. */
-  control(buf: Buffer, off: number, len: number, words: Uint32Array, at: number, port: number, now: number): void {
+   * source is the address at words[at] (IPv4 mapped) and port, and it arrived on the local
+   * address at local[at], which a reply leaves from. */
+  control(
+    buf: Buffer,
+    off: number,
+    len: number,
+    words: Uint32Array,
+    at: number,
+    port: number,
+    local: Uint32Array,
+    now: number,
+  ): void {
     const dev = this.dev;
     // The core binds cookies to the source (§5.4.7) by its text: a.b.c.d or RFC 5952 IPv6.
     const from = { ip: formatWords(words, at), port };
@@ -158,10 +162,13 @@ export class InboundPath {
     const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
     if (peer !== undefined) {
       peer.rxBytes += len;
-      if (!peer.isEndpoint(words, at, port)) dev.roam(peer, words, at, port);
+      if (peer.isEndpoint(words, at, port)) peer.setSourceWords(local, at);
+      else dev.roam(peer, words, at, port, local);
     }
     if (res.reply) {
-      if (!dev.bind.send(res.reply, 0, res.reply.length, words, at, port)) dev.drops.add('udp-send-failed');
+      // A reply (a handshake response, a cookie) goes back to where the message came from and
+      // leaves from where it arrived, whether or not the endpoint moved.
+      if (!dev.bind.send(res.reply, 0, res.reply.length, words, at, port, local)) dev.drops.add('udp-send-failed');
       else if (peer) peer.txBytes += res.reply.length;
     }
     if (res.sessionReady && peer !== undefined) {

@@ -40,6 +40,8 @@ async function run(source: string, batches: number): Promise<number> {
     for (let i = 0; i < batches; i++)
       a.tun.inject(...Array.from({ length: MAX_BATCH }, (_, j) => inner(i * MAX_BATCH + j)));
     const from = parseIp(source)!;
+    // Each datagram carries the local address it arrived on, as the native reader reports it.
+    const to = parseIp(other)!;
     const built: Batch[] = [];
     for (let i = 0; i < batches; i++) {
       const bt: Batch = {
@@ -49,12 +51,15 @@ async function run(source: string, batches: number): Promise<number> {
         lengths: new Uint32Array(MAX_BATCH),
         addrWords: new Uint32Array(MAX_BATCH * 4),
         ports: new Uint16Array(MAX_BATCH).fill(51820),
+        localWords: new Uint32Array(MAX_BATCH * 4),
+        ifindex: new Uint32Array(MAX_BATCH),
       };
       for (let j = 0; j < MAX_BATCH; j++) {
         const d = captured[i * MAX_BATCH + j]!;
         d.copy(bt.buf, j * SLOT);
         bt.lengths[j] = d.length;
         writeWordsAddress(bt.addrWords, 4 * j, from);
+        writeWordsAddress(bt.localWords, 4 * j, to);
       }
       built.push(bt);
     }

@@ -9,6 +9,7 @@ import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
 import { BAD_VERSION, IPV4_DST, IPV6_DST, ipPacketLength } from './inner-packet.js';
+import { wordsEqual } from '../../../../src-shared/lib/ip/words.js';
 
 const TWO_32 = 4294967296;
 /** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message (§5.4.6). */
@@ -46,6 +47,8 @@ export class OutboundPath {
   private readonly outLengths = new Uint32Array(MAX_BATCH);
   private readonly outWords = new Uint32Array(MAX_BATCH * 4);
   private readonly outPorts = new Uint16Array(MAX_BATCH);
+  /** outLocal[4n ..] is datagram n's source: its peer's sourceWords, zeroed by the send if stale. */
+  private readonly outLocal = new Uint32Array(MAX_BATCH * 4);
   private readonly touched: DevicePeer[] = [];
   // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
   private readonly slot: number;
@@ -169,6 +172,12 @@ export class OutboundPath {
     this.outWords[at + 2] = w[2]!;
     this.outWords[at + 3] = w[3]!;
     this.outPorts[n] = peer.endpointPort;
+    const src = peer.sourceWords;
+    this.outLocal[at] = src[0]!;
+    this.outLocal[at + 1] = src[1]!;
+    this.outLocal[at + 2] = src[2]!;
+    this.outLocal[at + 3] = src[3]!;
+    peer.batchAt = n;
     peer.txBytes += size;
     if (peer.sentInBatch++ === 0) this.touched.push(peer);
     return n + 1;
@@ -178,10 +187,21 @@ export class OutboundPath {
   private finish(buf: Buffer, n: number, now: number, keepalive: boolean): void {
     const dev = this.dev;
     if (n > 0) {
-      const sent = dev.bind.sendBatch(buf, this.outOffsets, this.outLengths, this.outWords, this.outPorts, n);
+      const sent = dev.bind.sendBatch(
+        buf,
+        this.outOffsets,
+        this.outLengths,
+        this.outWords,
+        this.outPorts,
+        n,
+        this.outLocal,
+      );
       if (sent < n) dev.drops.add('udp-send-failed', n - sent);
     }
     for (const peer of this.touched) {
+      // A source the kernel refused was zeroed in outLocal (every datagram of the peer had the
+      // same one): the peer forgets it until it is heard from again.
+      if (!wordsEqual(this.outLocal, 4 * peer.batchAt, peer.sourceWords, 0)) peer.sourceWords.fill(0);
       const count = peer.sentInBatch;
       peer.sentInBatch = 0;
       const rekey = peer.noise.sentData(now, count, keepalive);
