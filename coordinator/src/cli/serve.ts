@@ -12,7 +12,7 @@ import {
   type Parsed,
 } from '../../../src-shared/lib/cli-args.js';
 import { parseDuration } from '../api/duration.js';
-import { concreteIpv4, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
+import { concreteIp, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
 
@@ -91,9 +91,12 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' 
   const publicText = str(p, 'public-ip');
   let publicIp: string | undefined;
   if (publicText !== undefined) {
-    const ip = concreteIpv4(publicText);
-    if (ip === null || ip !== publicText)
-      throw new UsageError(`--public-ip ${JSON.stringify(publicText)} is not one IPv4 address (like 203.0.113.7)`);
+    const ip = concreteIp(publicText);
+    // An IPv4 address must be written as it will appear in maps (no leading zeros).
+    if (ip === null || (!publicText.includes(':') && ip !== publicText))
+      throw new UsageError(
+        `--public-ip ${JSON.stringify(publicText)} is not one IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`,
+      );
     publicIp = ip;
   }
   const tcpText = str(p, 'relay-tcp');
