@@ -4,7 +4,10 @@
 // IPv6 addresses and nothing else. They enrol with http://[v6]:8080, learn each other's
 // [v6]:port from their maps, ping each other over IPv6 with no punching needed, and carry
 // tunnel traffic on that direct path; `warren status` shows it in brackets. With UDP between
-// them blocked, the relay (registered over IPv6) carries it instead.
+// them blocked, the relay (registered over IPv6) carries it instead. Two helpers that share an
+// IPv4 network too move to the IPv6 path once it opens and stay there. (The 30 % margin itself
+// needs paths of different speeds, which these namespaces cannot make without netem:
+// helper/src/nat/paths.test.ts checks it with delays on the in-memory network.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Topology, describeE2E, waitForPing, waitUntil } from './netns/index.js';
@@ -107,6 +110,58 @@ describeE2E(
           `no link-local or IPv4 endpoint: ${s.endpoints.join(' ')}`,
         );
       }
+    });
+  },
+);
+
+describeE2E(
+  'Dual-stack helpers move to the direct IPv6 path',
+  { warren: true, binaries: ['ping', 'ip6tables', 'curl'] },
+  { timeout: 300_000 },
+  () => {
+    let topo: Topology;
+    let lab: NatLab;
+    let a: LabHost;
+    let b: LabHost;
+    // While this rule stands, a's UDP to b's IPv6 address is dropped, so only IPv4 can work.
+    let block: string[];
+
+    before(async () => {
+      topo = Topology.create();
+      lab = new NatLab(topo, 6);
+      await lab.start();
+      // The same link carries IPv4 too, so each helper reports an IPv4 and an IPv6 address.
+      a = await lab.addPublicHost('a6', '198.51.100.1/24');
+      b = await lab.addPublicHost('b6', '198.51.100.2/24');
+      block = ['OUTPUT', '-d', b.lanIp, '-p', 'udp', '-j', 'DROP'];
+      await a.ns.exec(['ip6tables', '-I', ...block]);
+      const key = await lab.createKey();
+      for (const h of [a, b]) await lab.enrolAndStart(h, key);
+    });
+    after(async () => {
+      await lab?.stop();
+      await topo?.destroy();
+    });
+
+    test('an IPv6 path that starts answering takes over from a working IPv4 path, on both sides', async () => {
+      const v4 = await waitForPath(a, b, 'direct', 30_000);
+      assert.equal(v4.path?.endpoint, '198.51.100.2:51820', 'with IPv6 blocked the IPv4 path is used');
+      await waitForPing(a.ns, b.vip!);
+      // IPv6 opens: candidates other than the path in use are probed every 20 s.
+      await a.ns.exec(['ip6tables', '-D', ...block]);
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const)
+        await waitUntil(
+          `${x.name} moves to the IPv6 path`,
+          async () => ((await peerOf(x, y)).peer.path?.endpoint === `[${y.lanIp}]:51820` ? true : undefined),
+          45_000,
+          250,
+        );
+      await waitForPing(a.ns, b.vip!);
+      const { peer } = await peerOf(a, b);
+      assert.equal(peer.endpoint, `[${b.lanIp}]:51820`, 'WireGuard sends over IPv6');
     });
   },
 );

@@ -151,12 +151,13 @@ export class NatLab {
   }
 
   /** addPublicHost puts a host straight on the public IPv6 network (a lab made with family 6):
-   * a global address, no NAT, no IPv4 at all. */
-  async addPublicHost(name: string): Promise<LabHost> {
+   * a global address, no NAT, and no IPv4 unless ipv4 (CIDR) gives it one on the same link. */
+  async addPublicHost(name: string, ipv4?: string): Promise<LabHost> {
     assert.equal(this.family, 6, 'public hosts are for the IPv6 lab');
     const ns = await this.topo.addNamespace(name);
     const ip = `${LAB6.prefix}${++this.publicHosts}`;
     const l = await this.attach6(ns, ip);
+    if (ipv4 !== undefined) await ns.exec(['ip', 'addr', 'add', ipv4, 'dev', l.aIf]);
     const site: Site = { name, router: ns, publicIp: ip, publicIf: l.aIf, lanPrefix: '', lanIf: l.aIf, hosts: 1 };
     return { name, ns, lanIp: ip, site };
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { Device, formatPeer } from '../wireguard/device/device.js';
-import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix } from '../wireguard/device/fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix, type FakeBind } from '../wireguard/device/fake-io.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import { PathBind, ipv4OfWords, sendIp } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
@@ -67,6 +67,7 @@ function setup(layout: Layout = IPV4_LAYOUT) {
       name: `peer${1 - i}`,
     });
     const punches: string[] = [];
+    const paths_: string[] = [];
     const paths = new PathManager({
       device: dev,
       privateKey: keys[i]!,
@@ -76,7 +77,8 @@ function setup(layout: Layout = IPV4_LAYOUT) {
       punch: async (id) => {
         punches.push(id);
       },
-      changed: () => undefined,
+      // paths records the peer's path after every change (the order matters in some tests)
+      changed: () => paths_.push(paths.pathOf(other.toString('base64'))?.endpoint ?? 'none'),
     });
     bind.hooks = {
       control: (msg, a, p) => paths.onDisco(msg, a, p),
@@ -86,7 +88,7 @@ function setup(layout: Layout = IPV4_LAYOUT) {
       dropped: () => undefined,
     };
     dev.start();
-    return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64') };
+    return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64'), paths_ };
   };
   const a = make(0, layout.a, '100.64.0.1', '100.64.0.2', layout.aKnows[0]!);
   const b = make(1, layout.b, '100.64.0.2', '100.64.0.1', layout.bKnows[0]!);
@@ -263,6 +265,34 @@ test('link-local, loopback, multicast and mapped IPv6 addresses never become can
       },
     ]);
     assert.equal(a.paths.pathOf(b.pub)!.candidates, 0);
+  } finally {
+    stop();
+  }
+});
+
+test('a dual-stack peer: an IPv6 path 20 % slower takes over from IPv4, which does not take it back', async () => {
+  const { net, a, b, stop } = setup({
+    a: at('192.0.2.1'),
+    b: at('192.0.2.2'),
+    // IPv4 first: it answers first and is chosen first.
+    aKnows: ['192.0.2.2:51820', '[2001:db8:b::2]:51820'],
+    bKnows: ['192.0.2.1:51820', '[2001:db8:a::1]:51820'],
+  });
+  try {
+    net.alias(a.bind.inner as FakeBind, at6('2001:db8:a::1'));
+    net.alias(b.bind.inner as FakeBind, at6('2001:db8:b::2'));
+    // One way: IPv4 10 ms, IPv6 12 ms; round trips about 20 and 24 ms.
+    net.delayMs = (to) => (to.startsWith('[') ? 12 : 10);
+    a.paths.tick(Date.now());
+    // IPv4 answers first and is used; "clearly faster wins" alone would keep it (24 ms is not
+    // 30 % less than 20 ms), but IPv6 within 1.3x of IPv4 takes over when its pong arrives.
+    await until(() => a.paths_.length >= 2, 3000);
+    assert.deepEqual(a.paths_.slice(0, 2), ['192.0.2.2:51820', '[2001:db8:b::2]:51820']);
+    assert.equal(formatPeer(a.dev.peersByKey.get(b.pub)!).includes('[2001:db8:b::2]:51820'), true);
+    // IPv4's later pongs (b keeps pinging both) do not take the path back.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.paths.pathOf(b.pub)?.endpoint, '[2001:db8:b::2]:51820');
+    assert.equal(a.paths_.length, 2, `no flapping: ${a.paths_.join(' → ')}`);
   } finally {
     stop();
   }

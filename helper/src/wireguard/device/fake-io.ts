@@ -33,11 +33,20 @@ export class FakeNetwork {
   readonly sent: Array<{ from: string; to: string; data: Buffer }> = [];
   /** drop, when set, silently loses matching datagrams (a partition). */
   drop: ((to: string, data: Buffer) => boolean) | null = null;
+  /** delayMs, when set, holds each datagram to `to` back that many milliseconds (a slower path). */
+  delayMs: ((to: string) => number) | null = null;
 
   bind(addr: FakeAddress, port: number): FakeBind {
     const b = new FakeBind(this, asIp(addr), port);
     this.binds.set(endpointText(b.addr, port), b);
     return b;
+  }
+
+  /** alias gives a bind a second address of the other family (a dual-stack host): it is
+   * reached there too, and sends from it to that family. */
+  alias(b: FakeBind, addr: FakeAddress): void {
+    b.other = asIp(addr);
+    this.binds.set(endpointText(b.other, b.port), b);
   }
 
   /** move re-addresses a bind (roaming: the host got a new underlay address, of either family). */
@@ -52,7 +61,9 @@ export class FakeNetwork {
     const to = endpointText(asIp(addr), port);
     this.sent.push({ from: endpointText(from, fromPort), to, data });
     if (this.drop?.(to, data)) return;
-    this.binds.get(to)?.enqueue(data, from, fromPort);
+    const ms = this.delayMs?.(to) ?? 0;
+    if (ms > 0) setTimeout(() => this.binds.get(to)?.enqueue(data, from, fromPort), ms);
+    else this.binds.get(to)?.enqueue(data, from, fromPort);
   }
 }
 
@@ -62,6 +73,8 @@ export class FakeBind implements Bind {
   private queue: Array<{ data: Buffer; addr: IpAddress; port: number }> = [];
   private scheduled = false;
   private slotSize = 2048;
+  /** other is the bind's address of the other family, if it has one (FakeNetwork.alias). */
+  other: IpAddress | null = null;
 
   constructor(
     private readonly net: FakeNetwork,
@@ -117,7 +130,8 @@ export class FakeBind implements Bind {
 
   send(buf: Buffer, offset: number, length: number, addrWords: Uint32Array, wordIndex: number, port: number): boolean {
     const to = readWordsAddress(addrWords, wordIndex);
-    this.net.deliver(this.addr, this.port, to, port, Buffer.from(buf.subarray(offset, offset + length)));
+    const from = this.other !== null && to.family !== this.addr.family ? this.other : this.addr;
+    this.net.deliver(from, this.port, to, port, Buffer.from(buf.subarray(offset, offset + length)));
     return true;
   }
 
