@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readProfile } from '../../helper/src/config/load.js';
 import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
 import type { TrackedProcess } from './process.js';
-import type { Namespace, Switch, Topology } from './topology.js';
+import type { Link, Namespace, Switch, Topology } from './topology.js';
 import { waitUntil } from './wait.js';
 import { repoRoot, startWarren, warrenCli, type Warren } from './warren.js';
 
@@ -19,6 +19,14 @@ export const LAB = {
   httpPort: 8080,
   relayTcpPort: 8443,
   url: 'http://203.0.113.100:8080',
+} as const;
+
+/** LAB6 is the IPv6 lab's public network (documentation prefix, RFC 3849): a lab made with
+ * `family: 6` has no IPv4 on it at all, so whatever works there works over IPv6 alone. */
+export const LAB6 = {
+  prefix: '2001:db8:100::',
+  coordIp: '2001:db8:100::100',
+  url: 'http://[2001:db8:100::100]:8080',
 } as const;
 
 /** NatKind is how a site's router treats UDP. */
@@ -57,13 +65,29 @@ export class NatLab {
   sw!: Switch;
   private dataDir = '';
   private sites = 0;
+  private publicHosts = 0;
+  /** url is where helpers enrol and watch: http://IP:8080 or http://[IPv6]:8080. */
+  readonly url: string;
+  private readonly coordIp: string;
 
-  constructor(readonly topo: Topology) {}
+  constructor(
+    readonly topo: Topology,
+    readonly family: 4 | 6 = 4,
+  ) {
+    this.url = family === 4 ? LAB.url : LAB6.url;
+    this.coordIp = family === 4 ? LAB.coordIp : LAB6.coordIp;
+  }
+
+  /** hostPort writes the coordinator's address with a port, in brackets for IPv6. */
+  private coordAt(port: number): string {
+    return this.family === 4 ? `${this.coordIp}:${port}` : `[${this.coordIp}]:${port}`;
+  }
 
   async start(coordinatorArgs: string[] = []): Promise<void> {
     this.sw = await this.topo.addSwitch('in');
     this.coordNs = await this.topo.addNamespace('co');
-    await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
+    if (this.family === 4) await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
+    else await this.attach6(this.coordNs, LAB6.coordIp);
     this.dataDir = this.topo.file('coordinator-data');
     this.coord = this.coordNs.spawn(
       [
@@ -73,9 +97,9 @@ export class NatLab {
         '--data',
         this.dataDir,
         '--listen',
-        `${LAB.coordIp}:${LAB.httpPort}`,
+        this.coordAt(LAB.httpPort),
         '--relay-tcp',
-        `${LAB.coordIp}:${LAB.relayTcpPort}`,
+        this.coordAt(LAB.relayTcpPort),
         ...coordinatorArgs,
       ],
       { name: 'coordinator' },
@@ -83,7 +107,7 @@ export class NatLab {
     await waitUntil(
       'the coordinator answers',
       async () => {
-        const r = await this.coordNs.exec(['curl', '-sf', `${LAB.url}/v1/info`], {
+        const r = await this.coordNs.exec(['curl', '-sfg', `${this.url}/v1/info`], {
           allowFailure: true,
           timeoutMs: 3000,
         });
@@ -116,6 +140,26 @@ export class NatLab {
       [process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', this.dataDir],
       { allowFailure: true, timeoutMs: 20_000 },
     );
+  }
+
+  // attach6 plugs ns into the public switch with only an IPv6 address (nodad: usable at once,
+  // without waiting for duplicate address detection).
+  private async attach6(ns: Namespace, ip: string): Promise<Link> {
+    const l = await this.topo.attach(ns, this.sw);
+    await ns.exec(['ip', '-6', 'addr', 'add', `${ip}/64`, 'dev', l.aIf, 'nodad']);
+    return l;
+  }
+
+  /** addPublicHost puts a host straight on the public IPv6 network (a lab made with family 6):
+   * a global address, no NAT, and no IPv4 unless ipv4 (CIDR) gives it one on the same link. */
+  async addPublicHost(name: string, ipv4?: string): Promise<LabHost> {
+    assert.equal(this.family, 6, 'public hosts are for the IPv6 lab');
+    const ns = await this.topo.addNamespace(name);
+    const ip = `${LAB6.prefix}${++this.publicHosts}`;
+    const l = await this.attach6(ns, ip);
+    if (ipv4 !== undefined) await ns.exec(['ip', 'addr', 'add', ipv4, 'dev', l.aIf]);
+    const site: Site = { name, router: ns, publicIp: ip, publicIf: l.aIf, lanPrefix: '', lanIf: l.aIf, hosts: 1 };
+    return { name, ns, lanIp: ip, site };
   }
 
   /** addSite makes a NAT router with a public address and a private /24 behind it. */
@@ -193,7 +237,7 @@ export class NatLab {
       [
         'enrol',
         '--coordinator',
-        LAB.url,
+        this.url,
         '--key',
         key,
         '--coordinator-key',

@@ -13,6 +13,7 @@ import {
   testCoordinator,
   testLog,
   testSystem,
+  TcpClient,
   UdpClient,
 } from './test-support.js';
 
@@ -55,6 +56,32 @@ test('a relay on [::] registers an IPv4 and an IPv6 client and relays between th
     assert.deepEqual(s.dropped, {});
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    await r.close();
+  }
+});
+
+test('a relay TCP listener on [::] registers a client over IPv6 and relays to a UDP client over IPv4', async () => {
+  const r = await startRelay({
+    coordinatorKey: coord.publicKey,
+    relayKey: coord.relayKey,
+    log: testLog().log,
+    udp: '[::]:0',
+    tcp: '[::]:0',
+  });
+  const udp = await UdpClient.open(r.udpPort!, '127.0.0.1');
+  const tcp = await TcpClient.connect(r.tcpPort!, '::1');
+  try {
+    const [su, st] = [testSystem(coord, 'udp4'), testSystem(coord, 'tcp6')];
+    assert.ok(parseRelayRegistered(await udp.request(registerMessage(su), NatKind.relayRegistered)));
+    assert.ok(parseRelayRegistered(await tcp.request(registerMessage(st), NatKind.relayRegistered)), 'TCP over IPv6');
+    const payload = randomBytes(200);
+    tcp.send(sendMessage(su.id, payload));
+    const got = recvOf(await udp.inbox.next((m) => m[3] === NatKind.relayRecv, 2_000, 'a relayed payload'));
+    assert.equal(got?.from, st.id.toString('hex'));
+    assert.deepEqual(got?.payload, payload);
+  } finally {
+    tcp.socket.destroy();
+    await udp.close();
     await r.close();
   }
 });

@@ -102,7 +102,7 @@ export interface EnrolRequest {
   /** ts is Unix ms; proof is the ENROL_SIGNATURE_CONTEXT signature, base64. */
   ts: number;
   proof: string;
-  /** endpoints are "a.b.c.d:port" candidates the agent can be reached at (may be empty). */
+  /** endpoints are "a.b.c.d:port" or "[ipv6]:port" candidates the agent can be reached at (may be empty). */
   endpoints: string[];
 }
 
@@ -145,7 +145,8 @@ export interface MapPeer {
   /** virtualAddress6 is the peer's IPv6 address, inside NetworkMap.virtualNetwork6 (absent from
    * an older coordinator's maps). */
   virtualAddress6?: string;
-  /** endpoints are "a.b.c.d:port", best first: observed public address, then reported ones. */
+  /** endpoints are "a.b.c.d:port" or "[ipv6]:port" (RFC 5952 canonical), best first: observed
+   * public address, then reported ones. */
   endpoints: string[];
   tags: string[];
   /** dnsNames are relative to the zone ("db" → db.<zone>); hostname-derived name first. */
@@ -191,7 +192,7 @@ export interface NetworkMap {
   policies: Policy[];
   /** routes: the exit-node routes this system is granted, by exit node identity. */
   routes: Record<string, string[]>;
-  /** discovery is the coordinator's UDP endpoint discovery port ("a.b.c.d:port"), or absent. */
+  /** discovery is the coordinator's UDP endpoint discovery port ("a.b.c.d:port" or "[ipv6]:port"), or absent. */
   discovery?: string;
   /** relays this system may use when no direct path works, in order of preference. */
   relays?: RelayInfo[];
@@ -201,8 +202,8 @@ export interface NetworkMap {
   routeGrants?: Record<string, string[]>;
 }
 
-/** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" (either may be
- * absent); name is for people (status, logs). */
+/** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" or "[ipv6]:port"
+ * (either may be absent); name is for people (status, logs). */
 export interface RelayInfo {
   name: string;
   udp?: string;
@@ -244,7 +245,8 @@ export type WatchEvent =
 /** EndpointReport is what the agent reports about where it listens. */
 export interface EndpointReport {
   listenPort: number;
-  /** addresses are the agent's interface IPv4 addresses (no loopback). */
+  /** addresses are the agent's interface addresses: IPv4 (no loopback), global and unique local
+   * IPv6 (no link-local, loopback, temporary or deprecated ones), at most endpointsPerSystem. */
   addresses: string[];
 }
 

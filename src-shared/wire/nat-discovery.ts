@@ -5,14 +5,15 @@
 //          NAT_CONTEXT.discoveryMac || bytes before mac. Checked before the signature, so a
 //          forged request costs the coordinator one or two HMACs, not an Ed25519 verification.
 //          signature by the machine key over NAT_CONTEXT.discoveryRequest || bytes before sig
-// Reply:   [hdr][ver 1][nonce 16][ip 4][port u16][sig 64]
-//          signature by the coordinator over NAT_CONTEXT.discoveryReply || bytes before sig
-// The reply (91 bytes) is smaller than any request (at least 111), so the port cannot amplify.
+// Reply:   [hdr][ver 1][nonce 16][ip 4 or 16][port u16][sig 64]
+//          signature by the coordinator over NAT_CONTEXT.discoveryReply || bytes before sig;
+//          the address is IPv4 (4 bytes) or IPv6 (16), told apart by the reply's length.
+// A reply (91 or 103 bytes) is smaller than any request (at least 111), so the port cannot amplify.
 import {
   dataView,
   DISCOVERY_REQUEST_VERSION,
   encodeSystemId,
-  ipv4Octets,
+  isAddressBytes,
   MAC_BYTES,
   NAT_HEADER_BYTES,
   NAT_LIMITS,
@@ -76,35 +77,37 @@ export function parseDiscoveryRequest(buf: Uint8Array): DiscoveryRequest | null 
 
 export interface DiscoveryReply {
   nonce: Uint8Array;
-  ip: string;
+  /** addr: the address the request came from, 4 bytes (IPv4) or 16 (IPv6), network order */
+  addr: Uint8Array;
   port: number;
   signed: Uint8Array;
   signature: Uint8Array;
 }
 
-export function discoveryReplyBody(nonce: Uint8Array, ip: string, port: number): Uint8Array {
-  const octets = ipv4Octets(ip);
-  if (octets === null) throw new Error(`${ip} is not an IPv4 address`);
+/** discoveryReplyBody builds a reply; addr is 4 bytes (IPv4) or 16 (IPv6) in network order. */
+export function discoveryReplyBody(nonce: Uint8Array, addr: Uint8Array, port: number): Uint8Array {
+  if (!isAddressBytes(addr)) throw new Error('an address is 4 (IPv4) or 16 (IPv6) bytes');
+  const octets = addr;
   if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
-  const out = new Uint8Array(NAT_HEADER_BYTES + 1 + NONCE_BYTES + 6);
+  const out = new Uint8Array(NAT_HEADER_BYTES + 1 + NONCE_BYTES + octets.length + 2);
   writeNatHeader(out, NatKind.discoveryReply);
   out[4] = NAT_VERSION;
   out.set(nonce, 5);
   out.set(octets, 5 + NONCE_BYTES);
-  dataView(out).setUint16(5 + NONCE_BYTES + 4, port);
+  dataView(out).setUint16(5 + NONCE_BYTES + octets.length, port);
   return out;
 }
 
 export function parseDiscoveryReply(buf: Uint8Array): DiscoveryReply | null {
-  const end = NAT_HEADER_BYTES + 1 + NONCE_BYTES + 6;
-  if (natKind(buf) !== NatKind.discoveryReply || buf.length !== end + SIGNATURE_BYTES || buf[4] !== NAT_VERSION)
-    return null;
-  const port = dataView(buf).getUint16(5 + NONCE_BYTES + 4);
+  const at = 5 + NONCE_BYTES;
+  const ipLen = buf.length - at - 2 - SIGNATURE_BYTES;
+  if (natKind(buf) !== NatKind.discoveryReply || (ipLen !== 4 && ipLen !== 16) || buf[4] !== NAT_VERSION) return null;
+  const end = at + ipLen + 2;
+  const port = dataView(buf).getUint16(at + ipLen);
   if (port === 0) return null;
-  const o = buf.subarray(5 + NONCE_BYTES, 5 + NONCE_BYTES + 4);
   return {
     nonce: buf.slice(5, 5 + NONCE_BYTES),
-    ip: `${o[0]}.${o[1]}.${o[2]}.${o[3]}`,
+    addr: buf.slice(at, at + ipLen),
     port,
     signed: buf.slice(0, end),
     signature: buf.slice(end, end + SIGNATURE_BYTES),

@@ -25,6 +25,11 @@ import {
   parseDiscoveryRequest,
 } from './nat-discovery.js';
 import { discoBody, parseDisco, withMac } from './nat-disco.js';
+
+/** v4b is a dotted quad as the 4 bytes an address field carries. */
+const v4b = (s: string): Uint8Array => Uint8Array.from(s.split('.').map(Number));
+/** V6 is 2001:db8::7 as the 16 bytes an address field carries. */
+const V6 = Uint8Array.from(Buffer.from('20010db8000000000000000000000007', 'hex'));
 import {
   parseRelayFrame,
   parseRelayRefused,
@@ -82,11 +87,12 @@ const codecs: Codec[] = [
     fixedLength: true,
     versionAt: 4,
     encode: (v: NonNullable<ReturnType<typeof parseDiscoveryReply>>) =>
-      withSignature(discoveryReplyBody(v.nonce, v.ip, v.port), v.signature),
+      withSignature(discoveryReplyBody(v.nonce, v.addr, v.port), v.signature),
     valid: [
-      withSignature(discoveryReplyBody(nonce, '203.0.113.7', 41641), sig),
-      withSignature(discoveryReplyBody(nonce, '0.0.0.0', 1), sig),
-      withSignature(discoveryReplyBody(nonce, '255.255.255.255', 65535), sig),
+      withSignature(discoveryReplyBody(nonce, v4b('203.0.113.7'), 41641), sig),
+      withSignature(discoveryReplyBody(nonce, v4b('0.0.0.0'), 1), sig),
+      withSignature(discoveryReplyBody(nonce, v4b('255.255.255.255'), 65535), sig),
+      withSignature(discoveryReplyBody(nonce, V6, 51820), sig),
     ],
   },
   {
@@ -98,7 +104,11 @@ const codecs: Codec[] = [
       withMac(discoBody(v.kind, v.senderId, v.txid, v.seen ?? undefined), v.mac),
     valid: [
       withMac(discoBody('ping', randomBytes(8), randomBytes(12)), randomBytes(16)),
-      withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '198.51.100.2', port: 3478 }), randomBytes(16)),
+      withMac(
+        discoBody('pong', randomBytes(8), randomBytes(12), { addr: v4b('198.51.100.2'), port: 3478 }),
+        randomBytes(16),
+      ),
+      withMac(discoBody('pong', randomBytes(8), randomBytes(12), { addr: V6, port: 3478 }), randomBytes(16)),
     ],
   },
   {
@@ -286,11 +296,11 @@ test('field limits: ids, timestamps, ports, refresh and token sizes', () => {
   const bigTs = Buffer.from(req);
   bigTs.writeBigUInt64BE(BigInt(Number.MAX_SAFE_INTEGER) + 1n, 9);
   cases.push({ name: 'discovery ts over 2^53', buf: bigTs, parse: parseDiscoveryRequest });
-  const reply = Buffer.from(withSignature(discoveryReplyBody(nonce, '1.2.3.4', 5), sig));
+  const reply = Buffer.from(withSignature(discoveryReplyBody(nonce, v4b('1.2.3.4'), 5), sig));
   reply.writeUInt16BE(0, 5 + 16 + 4);
   cases.push({ name: 'discovery reply port 0', buf: reply, parse: parseDiscoveryReply });
   const pong = Buffer.from(
-    withMac(discoBody('pong', randomBytes(8), randomBytes(12), { ip: '1.2.3.4', port: 9 }), randomBytes(16)),
+    withMac(discoBody('pong', randomBytes(8), randomBytes(12), { addr: v4b('1.2.3.4'), port: 9 }), randomBytes(16)),
   );
   pong.writeUInt16BE(0, 5 + 8 + 12 + 4);
   cases.push({ name: 'pong port 0', buf: pong, parse: parseDisco });
@@ -344,8 +354,12 @@ test('builders refuse what parsers would refuse, and clamp or clean what they ca
   assert.throws(() => discoveryRequestBody('x'.repeat(65), 0, nonce), /system id/);
   assert.throws(() => discoveryRequestBody('a', 0, randomBytes(15)), /nonce/);
   assert.throws(() => withSignature(new Uint8Array(4), randomBytes(63)), /signature/);
-  assert.throws(() => discoveryReplyBody(nonce, '1.2.3.256', 1), /IPv4/);
-  assert.throws(() => discoveryReplyBody(nonce, '::1', 1), /IPv4/);
+  assert.throws(() => discoveryReplyBody(nonce, new Uint8Array(5), 1), /4 \(IPv4\) or 16 \(IPv6\) bytes/);
+  assert.throws(() => discoveryReplyBody(nonce, new Uint8Array(0), 1), /4 \(IPv4\) or 16 \(IPv6\) bytes/);
+  assert.throws(
+    () => discoBody('pong', randomBytes(8), randomBytes(12), { addr: new Uint8Array(6), port: 1 }),
+    /address/,
+  );
   assert.throws(() => discoBody('ping', randomBytes(7), randomBytes(12)), /sender id/);
   assert.throws(() => discoBody('pong', randomBytes(8), randomBytes(12)), /address/);
   assert.throws(() => relayTokenBody('a', randomBytes(31), mk, 0), /32 bytes/);
@@ -440,4 +454,39 @@ test('TcpFrameReader: frames split anywhere come out whole; bad lengths end the 
       assert.doesNotThrow(() => (out = r.push(randomBytes(randomInt(0, 3000)))));
     }
   }
+});
+
+test('discovery replies and pongs carry an IPv6 address in 16 bytes, told apart from IPv4 by length alone', () => {
+  const n = randomBytes(16);
+  const sig = randomBytes(64);
+  const r4 = withSignature(discoveryReplyBody(n, v4b('192.0.2.7'), 51820), sig);
+  const r6 = withSignature(discoveryReplyBody(n, V6, 51820), sig);
+  assert.deepEqual([r4.length, r6.length], [91, 103]);
+  assert.deepEqual([...parseDiscoveryReply(r6)!.addr], [...V6]);
+  assert.equal(parseDiscoveryReply(r6)?.port, 51820);
+  assert.deepEqual([...parseDiscoveryReply(r4)!.addr], [192, 0, 2, 7]);
+  // Every length other than 91 and 103 is refused (the address is 4 or 16 bytes, nothing between).
+  for (let len = 80; len <= 110; len++) {
+    const b = Buffer.alloc(len, 1);
+    Buffer.from(r4).copy(b, 0, 0, 21);
+    assert.equal(parseDiscoveryReply(b) !== null, len === 91 || len === 103, `reply of ${len} bytes`);
+  }
+  // Still smaller than the smallest request (111 bytes): the coordinator's port cannot amplify.
+  assert.ok(r6.length < 111);
+
+  const id = randomBytes(8);
+  const txid = randomBytes(12);
+  const p6 = withMac(discoBody('pong', id, txid, { addr: V6, port: 9 }), randomBytes(16));
+  const p4 = withMac(discoBody('pong', id, txid, { addr: v4b('198.51.100.1'), port: 9 }), randomBytes(16));
+  assert.deepEqual([p4.length, p6.length], [47, 59]);
+  assert.deepEqual([...parseDisco(p6)!.seen!.addr], [...V6]);
+  assert.deepEqual([...parseDisco(p4)!.seen!.addr], [198, 51, 100, 1]);
+  for (let len = 35; len <= 70; len++) {
+    const b = Buffer.alloc(len, 3);
+    Buffer.from(p6).copy(b, 0, 0, 25);
+    assert.equal(parseDisco(b) !== null, len === 47 || len === 59, `pong of ${len} bytes`);
+  }
+  // A ping stays exactly 41 bytes: no address, no variants.
+  const ping = withMac(discoBody('ping', id, txid), randomBytes(16));
+  assert.equal(parseDisco(Buffer.concat([Buffer.from(ping), Buffer.alloc(12)])), null);
 });

@@ -163,6 +163,14 @@ export function withMac(body: Uint8Array, mac: Uint8Array): Uint8Array {
   return out;
 }
 
+/** isAddressBytes tells whether b can be an address field: 4 bytes (IPv4) or 16 (IPv6), in
+ * network order. The messages that carry an address (discovery replies, pongs) tell the family
+ * by their length, so one layout serves both without a family byte; converting to and from
+ * text is src-shared/lib/ip/octets.ts's. */
+export function isAddressBytes(b: Uint8Array): boolean {
+  return b instanceof Uint8Array && (b.length === 4 || b.length === 16);
+}
+
 /** ipv4Octets parses a dotted quad, or returns null. */
 export function ipv4Octets(ip: string): Uint8Array | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);

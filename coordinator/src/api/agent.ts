@@ -1,5 +1,6 @@
 // Agent routes: enrolment, map, watch stream and endpoint reports (control.ts CONTROL_PATHS).
-import { isIP } from 'node:net';
+import { IPV6_MAX_TEXT } from '../../../src-shared/lib/ip/ipv6.js';
+import { endpointText, reportedAddress } from '../../../src-shared/lib/ip/underlay.js';
 import {
   CONTROL_LIMITS,
   CONTROL_PATHS,
@@ -123,15 +124,13 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     const { system, body } = await authenticate(sv, ctx);
     const o = objectWithKeys(parseJsonBody(body), ['listenPort', 'addresses'], [], 'the endpoint report');
     const listenPort = intField(o, 'listenPort', 1, 65535);
-    const addresses = stringArrayField(o, 'addresses', CONTROL_LIMITS.endpointsPerSystem, 15);
-    for (const a of addresses) {
-      const n = parseIPv4(a);
-      if (n === null || isIP(a) !== 4)
-        throw new ControlError('bad-request', `address ${JSON.stringify(a)} is not an IPv4 address`);
-      if (n >>> 24 === 127)
-        throw new ControlError('bad-request', `address ${a} is a loopback address; report interface addresses only`);
-    }
-    const reported = [...new Set(addresses)].map((a) => `${a}:${listenPort}`);
+    const texts = stringArrayField(o, 'addresses', CONTROL_LIMITS.endpointsPerSystem, IPV6_MAX_TEXT);
+    const addresses = texts.map((text) => {
+      const a = reportedAddress(text);
+      if (typeof a === 'object') throw new ControlError('bad-request', `address ${JSON.stringify(text)} ${a.problem}`);
+      return a;
+    });
+    const reported = [...new Set(addresses)].map((a) => endpointText(a, listenPort));
     if (system.listenPort !== listenPort || JSON.stringify(system.reported) !== JSON.stringify(reported)) {
       sv.registry.patch(system, { listenPort, reported });
       sv.log.debug(`endpoints of ${system.identity}: ${reported.join(' ') || '(none)'} (port ${listenPort})`);

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseEndpoints } from './enrol.js';
+import { reportedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,4 +137,14 @@ test('two WireGuard keys whose hashes give the same identity both enrol', () => 
   } finally {
     f.done();
   }
+});
+
+test('enrolment endpoints: [v6]:port accepted and canonicalised, duplicates dropped, bare or unusable IPv6 refused', () => {
+  assert.deepEqual(parseEndpoints(['198.51.100.2:51820', '[2001:DB8::2]:51820', '[2001:db8::2]:51820']), [
+    '198.51.100.2:51820',
+    '[2001:db8::2]:51820',
+  ]);
+  assert.equal(typeof reportedEndpoint('[fe80::2]:51820'), 'object');
+  for (const bad of ['2001:db8::2:51820', '[2001:db8::2]', '[2001:db8::2]:0', '[::1]:51820', '[fe80::2]:1'])
+    assert.throws(() => parseEndpoints([bad]), /endpoint/, bad);
 });

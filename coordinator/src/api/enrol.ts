@@ -7,7 +7,9 @@ import {
   enrolProofText,
   type EnrolRequest,
 } from '../../../src-shared/wire/control.js';
-import { parseEndpoint } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { IPV6_MAX_TEXT } from '../../../src-shared/lib/ip/ipv6.js';
+import { reportedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { KeyFormatError, parseKey } from '../../../src-shared/lib/keys.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { hashKey, KEY_REFUSAL_MESSAGES, keyRefusal, looksLikeKey } from '../auth/enrolment-keys.js';
@@ -46,7 +48,7 @@ export function parseEnrolRequest(body: unknown): EnrolRequest {
     hostname: stringField(o, 'hostname', CONTROL_LIMITS.hostnameChars),
     ts: intField(o, 'ts', 0, Number.MAX_SAFE_INTEGER),
     proof: stringField(o, 'proof', 128),
-    endpoints: parseEndpoints(stringArrayField(o, 'endpoints', CONTROL_LIMITS.endpointsPerSystem, 21)),
+    endpoints: parseEndpoints(stringArrayField(o, 'endpoints', CONTROL_LIMITS.endpointsPerSystem, IPV6_MAX_TEXT + 8)),
   };
   return req;
 }
@@ -62,12 +64,15 @@ function keyField(o: Record<string, unknown>, key: string): string {
   return v;
 }
 
-/** parseEndpoints checks "a.b.c.d:port" strings and drops duplicates. */
+/** parseEndpoints checks "a.b.c.d:port" and "[ipv6]:port" strings, writes them in canonical
+ * form and drops duplicates. */
 export function parseEndpoints(list: string[]): string[] {
-  for (const e of list) {
-    if (!parseEndpoint(e)) throw new ControlError('bad-request', `endpoint ${JSON.stringify(e)} is not a.b.c.d:port`);
-  }
-  return [...new Set(list)];
+  const out = list.map((e) => {
+    const r = reportedEndpoint(e);
+    if (typeof r === 'object') throw new ControlError('bad-request', `endpoint ${JSON.stringify(e)} ${r.problem}`);
+    return r;
+  });
+  return [...new Set(out)];
 }
 
 /** enrolProofMessage is what the agent signs (control.ts ENROL_SIGNATURE_CONTEXT). */
@@ -135,7 +140,7 @@ export function enrol(
   // The registry issues the identity: never one derived from the key, never one issued before.
   const address = registry.allocate();
   const name = uniqueName(sanitiseHostname(req.hostname), (n) => registry.nameTaken(n));
-  const listenPort = req.endpoints.length > 0 ? parseEndpoint(req.endpoints[0]!)!.port : null;
+  const listenPort = req.endpoints.length > 0 ? parseIpEndpoint(req.endpoints[0]!)!.port : null;
   const system = registry.insert(
     {
       id: `sys-${randomBytes(12).toString('hex')}`,

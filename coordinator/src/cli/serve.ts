@@ -12,14 +12,15 @@ import {
   type Parsed,
 } from '../../../src-shared/lib/cli-args.js';
 import { parseDuration } from '../api/duration.js';
-import { concreteIpv4, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
+import { concreteIp, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
 
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
-    [--udp HOST:PORT] [--public-ip IP] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]`;
+    [--udp HOST:PORT] [--public-ip IP] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
+    (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
 export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
@@ -91,9 +92,12 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' 
   const publicText = str(p, 'public-ip');
   let publicIp: string | undefined;
   if (publicText !== undefined) {
-    const ip = concreteIpv4(publicText);
-    if (ip === null || ip !== publicText)
-      throw new UsageError(`--public-ip ${JSON.stringify(publicText)} is not one IPv4 address (like 203.0.113.7)`);
+    const ip = concreteIp(publicText);
+    // An IPv4 address must be written as it will appear in maps (no leading zeros).
+    if (ip === null || (!publicText.includes(':') && ip !== publicText))
+      throw new UsageError(
+        `--public-ip ${JSON.stringify(publicText)} is not one IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`,
+      );
     publicIp = ip;
   }
   const tcpText = str(p, 'relay-tcp');

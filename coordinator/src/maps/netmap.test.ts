@@ -251,7 +251,15 @@ test('endpointsOf: observed address with the listen port first, loopback skipped
   assert.deepEqual(endpointsOf(s({ observedIp: '127.0.0.1', listenPort: 51820, reported: ['10.0.0.2:51820'] })), [
     '10.0.0.2:51820',
   ]);
-  assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: null, reported: [] })), []);
+  assert.deepEqual(endpointsOf(s({ observedIp: '198.51.100.7', listenPort: null, reported: [] })), []); // IPv6: an observed global address becomes [v6]:port; loopback and link-local ones are no one's.
+  assert.deepEqual(
+    endpointsOf(
+      s({ observedIp: '2001:DB8::7', listenPort: 51820, reported: ['[2001:db8::7]:51820', '10.0.0.2:51820'] }),
+    ),
+    ['[2001:db8::7]:51820', '10.0.0.2:51820'],
+  );
+  assert.deepEqual(endpointsOf(s({ observedIp: '::1', listenPort: 51820, reported: [] })), []);
+  assert.deepEqual(endpointsOf(s({ observedIp: 'fe80::1', listenPort: 51820, reported: [] })), []);
 });
 
 test('endpointsOf: the observed UDP mapping goes first, duplicates once, the list stays bounded', () => {

@@ -3,6 +3,7 @@
 // expanded to identities, PublicIp requirements evaluated against each sender's observed
 // address); each system's map is then stitched together from JSON fragments cached per peer,
 // so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
+import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { isTagSelector, type Policy, type Selector, type TrustRequirement } from '../../../src-shared/wire/policy.js';
 import {
@@ -159,16 +160,14 @@ function sortCidrs(list: string[]): string[] {
 
 /** endpointsOf lists where a system may be reached, best first: the UDP mapping its discovery
  * request was seen from (exactly its WireGuard socket's public address), then the observed
- * address with the reported listen port (not a loopback one: it would point peers at
- * themselves), then the reported endpoints. */
+ * address, IPv4 or IPv6, with the reported listen port (not a loopback or link-local one: it
+ * would point peers at themselves or at nothing), then the reported endpoints of either family
+ * ([ipv6]:port). */
 export function endpointsOf(s: LiveSystem): string[] {
   const out: string[] = [];
   if (s.observedUdp !== null) out.push(s.observedUdp);
-  const observed = s.observedIp?.replace(/^::ffff:/, '') ?? null;
-  if (observed !== null && s.listenPort !== null && parseIPv4(observed) !== null && !observed.startsWith('127.')) {
-    const e = `${observed}:${s.listenPort}`;
-    if (!out.includes(e)) out.push(e);
-  }
+  const e = s.observedIp === null || s.listenPort === null ? null : observedEndpoint(s.observedIp, s.listenPort);
+  if (e !== null && !out.includes(e)) out.push(e);
   for (const e of s.reported) if (!out.includes(e)) out.push(e);
   return out.slice(0, CONTROL_LIMITS.endpointsPerSystem);
 }

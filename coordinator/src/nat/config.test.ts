@@ -30,6 +30,11 @@ test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
     ],
     ['us-1,tcp=192.0.2.1:443', { name: 'us-1', tcp: '192.0.2.1:443' }],
     ['r.2, udp = 203.0.113.4:9', { name: 'r.2', udp: '203.0.113.4:9' }],
+    // IPv6 literals in brackets, written back in RFC 5952 canonical form
+    [
+      'v6,udp=[2001:DB8:0::9]:3478,tcp=[2001:db8::9]:443',
+      { name: 'v6', udp: '[2001:db8::9]:3478', tcp: '[2001:db8::9]:443' },
+    ],
   ];
   for (const [text, want] of ok) assert.deepEqual(parseRelayFlag(text), want, text);
   const bad: [string, RegExp][] = [
@@ -37,11 +42,14 @@ test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
     ['', /not a relay name/],
     ['e u,udp=1.2.3.4:5', /not a relay name/],
     ['coordinator,udp=1.2.3.4:5', /embedded relay's/],
-    ['eu,udp=relay.example.com:3478', /not an IPv4 address and port/],
-    ['eu,udp=1.2.3.4', /not an IPv4 address and port/],
-    ['eu,udp=1.2.3.4:0', /not an IPv4 address and port/],
-    ['eu,udp=1.2.3.4:70000', /not an IPv4 address and port/],
-    ['eu,udp=0.0.0.0:5', /not an IPv4 address and port/],
+    ['eu,udp=relay.example.com:3478', /not an address and port/],
+    ['eu,udp=1.2.3.4', /not an address and port/],
+    ['eu,udp=1.2.3.4:0', /not an address and port/],
+    ['eu,udp=1.2.3.4:70000', /not an address and port/],
+    ['eu,udp=0.0.0.0:5', /not an address and port/],
+    ['eu,udp=[::]:5', /not an address and port/],
+    ['eu,udp=[fe80::1]:5', /not an address and port/],
+    ['eu,udp=2001:db8::9:5', /not an address and port/],
     ['eu,udp=1.2.3.4:5,udp=1.2.3.4:6', /given twice/],
     ['eu,quic=1.2.3.4:5', /neither udp=IP:PORT nor tcp=IP:PORT/],
     ['eu,1.2.3.4:5', /neither udp=IP:PORT nor tcp=IP:PORT/],
@@ -81,14 +89,19 @@ test('serve flags become NAT options; conflicting or malformed ones are usage er
   const plain = serveOptions(base, io);
   assert.deepEqual([plain.udp, plain.publicIp, plain.relay, plain.externalRelays], [undefined, undefined, {}, []]);
   assert.equal(serveOptions([...base, '--no-relay'], io).relay, null);
+  // An IPv6 public address (canonicalised) for a coordinator systems reach over IPv6.
+  assert.equal(serveOptions([...base, '--public-ip', '2001:DB8:0::7'], io).publicIp, '2001:db8::7');
 
   const bad: [string[], RegExp][] = [
     [['--no-relay', '--relay-tcp', '0.0.0.0:443'], /cannot go with --no-relay/],
     [['--udp', '3478'], /--udp "3478" is not HOST:PORT/],
     [['--relay-tcp', 'x:y'], /--relay-tcp "x:y" is not HOST:PORT/],
-    [['--public-ip', 'example.com'], /--public-ip "example.com" is not one IPv4 address/],
-    [['--public-ip', '0.0.0.0'], /not one IPv4 address/],
-    [['--public-ip', '1.2.3.04'], /not one IPv4 address/],
+    [['--public-ip', 'example.com'], /--public-ip "example.com" is not one IPv4 or IPv6 address/],
+    [['--public-ip', '0.0.0.0'], /not one IPv4 or IPv6 address/],
+    [['--public-ip', '1.2.3.04'], /not one IPv4 or IPv6 address/],
+    [['--public-ip', '::'], /not one IPv4 or IPv6 address/],
+    [['--public-ip', 'fe80::1'], /not one IPv4 or IPv6 address/],
+    [['--public-ip', '[2001:db8::7]'], /not one IPv4 or IPv6 address/],
     [['--relay', 'eu'], /--relay "eu": relay eu has neither/],
     [['--relay', 'eu,udp=1.2.3.4:5', '--relay', 'eu,tcp=1.2.3.4:5'], /the name eu is given twice/],
     [Array.from({ length: 17 }, (_, i) => ['--relay', `r${i},udp=1.2.3.4:${i + 1}`]).flat(), /at most 16 relays/],

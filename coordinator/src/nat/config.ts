@@ -1,8 +1,11 @@
 // NAT traversal settings of `serve` and the map fields they make (control.ts NetworkMap
 // discovery and relays): the UDP port (endpoint discovery and the embedded relay), the public
-// IPv4 address systems reach it at, the embedded relay's TCP listener and external relays.
+// address (IPv4 or IPv6) systems reach it at, the embedded relay's TCP listener and external relays.
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { ipv4Octets } from '../../../src-shared/wire/nat-wire.js';
+import { formatIp, isLoopback, parseIp } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { unusableReason } from '../../../src-shared/lib/ip/underlay.js';
 import type { MapNatFields } from '../maps/netmap.js';
 
 /** MAX_RELAYS bounds the external relays (every map carries the list). */
@@ -23,6 +26,15 @@ export function concreteIpv4(host: string): string | null {
   return o.join('.');
 }
 
+/** concreteIp returns host in canonical form if it is one IPv4 or IPv6 address a system could
+ * send to (not a wildcard, broadcast, multicast, IPv6 link-local or mapped address), else null. */
+export function concreteIp(host: string): string | null {
+  if (!host.includes(':')) return concreteIpv4(host);
+  const a = parseIp(host);
+  // ::1 stays, as 127.0.0.1 does for IPv4: a coordinator and helpers on one host use it.
+  return a === null || (unusableReason(a) !== null && !isLoopback(a)) ? null : formatIp(a);
+}
+
 /** parseIpv4Endpoint reads "a.b.c.d:port" with a concrete address and a port from 1. */
 export function parseIpv4Endpoint(text: string): string | null {
   const m = /^([0-9.]{7,15}):([0-9]{1,5})$/.exec(text);
@@ -33,9 +45,22 @@ export function parseIpv4Endpoint(text: string): string | null {
   return `${ip}:${port}`;
 }
 
+/** parseConcreteEndpoint reads "a.b.c.d:port" or "[ipv6]:port" with a concrete address (see
+ * concreteIp) and returns it in canonical form, or null. */
+export function parseConcreteEndpoint(text: string): string | null {
+  if (!text.startsWith('[')) return parseIpv4Endpoint(text);
+  const e = parseIpEndpoint(text);
+  return e === null || concreteIp(formatIp(e.addr)) === null ? null : formatIpEndpoint(e);
+}
+
+/** hostPort writes an address of either family and a port as an endpoint. */
+export function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** parseRelayFlag reads `--relay NAME,udp=HOST:PORT,tcp=HOST:PORT` (either part optional, at
- * least one given, IPv4 literals only: a map is signed, so what it names must not depend on a
- * resolver the helper may not trust). */
+ * least one given, IPv4 or [IPv6] literals only: a map is signed, so what it names must not
+ * depend on a resolver the helper may not trust). */
 export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
   const shape = 'expected NAME,udp=IP:PORT,tcp=IP:PORT (either of udp and tcp may be left out)';
   const parts = text.split(',');
@@ -54,9 +79,11 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
     if (eq < 0 || (k !== 'udp' && k !== 'tcp'))
       return { problem: `${JSON.stringify(part.slice(0, 60))} is neither udp=IP:PORT nor tcp=IP:PORT; ${shape}` };
     if (out[k] !== undefined) return { problem: `${k}= is given twice` };
-    const ep = parseIpv4Endpoint(v);
+    const ep = parseConcreteEndpoint(v);
     if (ep === null)
-      return { problem: `${k}=${v.slice(0, 60)} is not an IPv4 address and port (like 203.0.113.7:3478)` };
+      return {
+        problem: `${k}=${v.slice(0, 60)} is not an address and port (like 203.0.113.7:3478 or [2001:db8::7]:3478)`,
+      };
     out[k] = ep;
   }
   if (out.udp === undefined && out.tcp === undefined)
@@ -66,7 +93,7 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
 
 /** NatMapInput is what natMapFields needs to know. */
 export interface NatMapInput {
-  /** publicIp: the IPv4 address systems reach the coordinator's UDP (and relay TCP) port at. */
+  /** publicIp: the address (IPv4 or IPv6) systems reach the coordinator's UDP (and relay TCP) port at. */
   publicIp: string | null;
   udpPort: number;
   /** embedded is the embedded relay (null when disabled), with its TCP port if it has one. */
@@ -81,13 +108,13 @@ export function natMapFields(i: NatMapInput): MapNatFields {
   if (i.publicIp !== null && i.embedded !== null) {
     relays.push({
       name: EMBEDDED_RELAY_NAME,
-      udp: `${i.publicIp}:${i.udpPort}`,
-      ...(i.embedded.tcpPort !== null ? { tcp: `${i.publicIp}:${i.embedded.tcpPort}` } : {}),
+      udp: hostPort(i.publicIp, i.udpPort),
+      ...(i.embedded.tcpPort !== null ? { tcp: hostPort(i.publicIp, i.embedded.tcpPort) } : {}),
     });
   }
   relays.push(...i.external.map((r) => ({ ...r })));
   return {
-    ...(i.publicIp !== null ? { discovery: `${i.publicIp}:${i.udpPort}` } : {}),
+    ...(i.publicIp !== null ? { discovery: hostPort(i.publicIp, i.udpPort) } : {}),
     ...(relays.length > 0 ? { relays } : {}),
   };
 }

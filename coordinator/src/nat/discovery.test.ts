@@ -88,7 +88,7 @@ test(
       const reply = parseDiscoveryReply(raw);
       assert.ok(reply, 'the reply does not parse');
       assert.deepEqual(Buffer.from(reply.nonce), nonce);
-      assert.deepEqual([reply.ip, reply.port], ['127.0.0.1', a.port]);
+      assert.deepEqual([[...reply.addr], reply.port], [[127, 0, 0, 1], a.port]);
       assert.ok(
         verifyEd25519(
           Buffer.from(c.publicKey, 'base64'),

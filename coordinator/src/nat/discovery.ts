@@ -14,6 +14,9 @@
 // I/O. Nothing is remembered about a request before its signature verified (so forged requests
 // cannot fill the replay cache). A refused request gets no answer at all (an answer would tell
 // a prober which system ids exist) and bumps a counter for its reason.
+import { formatIp, parseIp, unmapIPv4 } from '../../../src-shared/lib/ip/addr.js';
+import { ipToOctets } from '../../../src-shared/lib/ip/octets.js';
+import { endpointText, observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { NonceCache } from '../../../src-shared/lib/nonce-cache.js';
 import type { MachineKeys } from '../auth/agent-auth.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
@@ -33,7 +36,7 @@ import type { LiveSystem } from '../store/registry.js';
 
 /** DISCOVERY_DROPS are the reasons a discovery request goes unanswered. */
 export const DISCOVERY_DROPS = [
-  'not-ipv4',
+  'bad-source',
   'rate-limited',
   'malformed',
   'unknown-system',
@@ -166,9 +169,11 @@ export class Discovery {
 
   // screen runs the cheap checks and queues what passes (see the file comment).
   private screen(msg: Uint8Array, srcIp: string, srcPort: number, reply: ReplyFn): DiscoveryDrop | null {
-    const ip = srcIp.startsWith('::ffff:') ? srcIp.slice(7) : srcIp;
-    // The reply carries an IPv4 address; an IPv6 source cannot be told where it is.
-    if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip) || srcPort < 1 || srcPort > 65535) return 'not-ipv4';
+    // The reply carries the source address of either family (4 or 16 bytes); a dual-stack
+    // socket's mapped IPv4 source is told its IPv4 address.
+    const from = parseIp(srcIp);
+    if (from === null || srcPort < 1 || srcPort > 65535) return 'bad-source';
+    const ip = formatIp(unmapIPv4(from));
     const now = this.opts.now();
     if (Math.abs(now - this.lastSweep) > SWEEP_MS) {
       this.lastSweep = now;
@@ -209,11 +214,13 @@ export class Discovery {
     if (admitted === 'replay') return 'replay';
     if (admitted === 'rate-limited') return 'too-many-requests';
 
-    const body = discoveryReplyBody(req.nonce, ip, w.port);
+    const from = parseIp(ip);
+    if (from === null) return 'bad-source';
+    const body = discoveryReplyBody(req.nonce, ipToOctets(from), w.port);
     w.reply(withSignature(body, this.opts.signingKey.sign(signedBytes(NAT_CONTEXT.discoveryReply, body))), ip, w.port);
     this.counts.answered++;
-    if (this.opts.recordLoopback || !ip.startsWith('127.')) {
-      const mapping = `${ip}:${w.port}`;
+    if (this.opts.recordLoopback || observedEndpoint(ip, w.port) !== null) {
+      const mapping = endpointText(ip, w.port);
       if (this.opts.registry.noteUdp(system, mapping)) {
         this.counts.recorded++;
         this.opts.log.debug(`discovery: ${system.identity} is at ${mapping} (UDP)`);

@@ -6,7 +6,7 @@ import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { MachineKeys } from '../auth/agent-auth.js';
 import { Discovery, type DiscoveryStats, type ReplyFn } from './discovery.js';
-import { EMBEDDED_RELAY_NAME, concreteIpv4, natMapFields } from './config.js';
+import { EMBEDDED_RELAY_NAME, concreteIp, natMapFields } from './config.js';
 import type { MapNatFields } from '../maps/netmap.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
@@ -138,7 +138,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   }
   const udpPort = udp.port;
   const relayTcpPort = tcp ? (tcp.address() as { port: number }).port : null;
-  const publicIp = o.publicIp ?? concreteIpv4(o.udp.host) ?? concreteIpv4(o.listenHost);
+  const publicIp = o.publicIp ?? concreteIp(o.udp.host) ?? concreteIp(o.listenHost);
   const mapFields = natMapFields({
     publicIp,
     udpPort,
@@ -151,7 +151,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   );
   if (publicIp === null) {
     d.log.warn(
-      `no public IPv4 address for the UDP port ${fmt(o.udp.host, udpPort)} is known, so maps carry no discovery port${relay ? ' and not the embedded relay' : ''}: set --public-ip IP (the address systems reach this coordinator at)`,
+      `no public address for the UDP port ${fmt(o.udp.host, udpPort)} is known, so maps carry no discovery port${relay ? ' and not the embedded relay' : ''}: set --public-ip IP (the address systems reach this coordinator at)`,
     );
   }
   const u = udp;

@@ -386,6 +386,42 @@ test('bad input to every route is refused with a 4xx and a code, and changes not
         code: 'bad-request',
       },
       {
+        name: 'endpoints: IPv6 loopback address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["::1"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'endpoints: IPv6 link-local address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["fe80::1"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'endpoints: IPv4-mapped IPv6 address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["::ffff:192.0.2.1"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'endpoints: IPv6 multicast address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["ff02::1"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'endpoints: IPv6 in brackets address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["[2001:db8::1]"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
+        name: 'endpoints: IPv6 with a zone address',
+        req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":5,"addresses":["2001:db8::1%eth0"]}'),
+        status: 400,
+        code: 'bad-request',
+      },
+      {
         name: 'endpoints: port out of range',
         req: () => signed('POST', CONTROL_PATHS.endpoints, '{"listenPort":70000,"addresses":[]}'),
         status: 400,

@@ -195,6 +195,15 @@ test('policy shapes maps, and watchers get the new map within a second of a chan
       mapsOf(dev, evs).find((m) => m.peers[0]?.endpoints.includes('10.7.0.5:51999')),
     );
     assert.ok(m3);
+    // IPv6 interface addresses are candidates too, named [v6]:port in canonical form.
+    await server.reportEndpoints({ listenPort: 51999, addresses: ['10.7.0.5', '2001:DB8:0:1::5', 'fd00:7::5'] });
+    const m4 = await wd.w.until((evs) =>
+      mapsOf(dev, evs).find((m) => m.peers[0]?.endpoints.includes('[fd00:7::5]:51999')),
+    );
+    assert.deepEqual(
+      m4.peers[0]!.endpoints.filter((e) => e.includes('51999')),
+      ['10.7.0.5:51999', '[2001:db8:0:1::5]:51999', '[fd00:7::5]:51999'],
+    );
     wd.close();
     ws.close();
   } finally {

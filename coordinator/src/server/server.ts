@@ -48,8 +48,8 @@ export interface ServeOptions {
   /** udp is where the UDP port (endpoint discovery, embedded relay) binds; default: host and
    * port on UDP (port 0 picks a free one, independently of the HTTP port). */
   udp?: HostPort;
-  /** publicIp is the IPv4 address maps name the UDP port (and relay TCP port) by; default: the
-   * udp host, else the HTTP host, when it is one concrete IPv4 address. */
+  /** publicIp is the address (IPv4 or IPv6) maps name the UDP port (and relay TCP port) by;
+   * default: the udp host, else the HTTP host, when it is one concrete address. */
   publicIp?: string;
   /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
   relay?: { tcp?: HostPort } | null;

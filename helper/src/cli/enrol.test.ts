@@ -1,7 +1,7 @@
 // `warren enrol` against real coordinators in this process: plain http:// needs the coordinator's
 // key (or --insecure), a wrong key is refused before anything is written, and https:// keeps
 // working with or without one.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -147,7 +147,9 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-test('enrol over https:// needs no coordinator key, and a given one is checked there too', async (t) => {
+// enrolOverHttps enrols with a coordinator listening on host over https: a wrong coordinator
+// key is refused, and without one the certificate vouches and the key is pinned.
+async function enrolOverHttps(t: TestContext, host: string): Promise<void> {
   if (spawnSync('openssl', ['version']).status !== 0) {
     t.skip('openssl is not installed, so no certificate can be made for this test');
     return;
@@ -159,9 +161,9 @@ test('enrol over https:// needs no coordinator key, and a given one is checked t
     'openssl',
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'].concat([
       '-subj',
-      '/CN=127.0.0.1',
+      `/CN=${host}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=IP:${host}`,
       '-keyout',
       keyFile,
       '-out',
@@ -170,10 +172,10 @@ test('enrol over https:// needs no coordinator key, and a given one is checked t
     { encoding: 'utf8' },
   );
   assert.equal(made.status, 0, made.stderr);
-  const c = await startTestCoordinator({ tls: { certFile: cert, keyFile } });
+  const c = await startTestCoordinator({ host, tls: { certFile: cert, keyFile } });
   const other = await startTestCoordinator();
   try {
-    assert.match(c.url, /^https:/);
+    assert.match(c.url, host.includes(':') ? /^https:\/\/\[[0-9a-f:]+\]:\d+$/ : /^https:/);
     const env = { NODE_EXTRA_CA_CERTS: cert };
     const pem = readFileSync(cert);
     const wrong = await runCli(
@@ -194,4 +196,10 @@ test('enrol over https:// needs no coordinator key, and a given one is checked t
     await other.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test('enrol over https:// needs no coordinator key, and a given one is checked there too', (t) =>
+  enrolOverHttps(t, '127.0.0.1'));
+
+test('enrol over https://[::1]:port: brackets in the URL, the certificate and key checks unchanged', (t) =>
+  enrolOverHttps(t, '::1'));

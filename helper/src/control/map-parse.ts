@@ -1,6 +1,7 @@
 // parseNetworkMap checks a network map's JSON field by field before anything uses it. The map
 // is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
 // so every field is typed, bounded and normalised here (src-shared/wire/control.ts is the contract).
+import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
@@ -60,12 +61,12 @@ const cidr = (v: unknown, p: string): string => {
   if (parseCidr(s) === null) throw new MapFormatError(`${p}: not an IPv4 CIDR`);
   return s;
 };
+// endpoint: "a.b.c.d:port" or "[ipv6]:port" (RFC 5952 §6), returned in canonical form.
 const endpoint = (v: unknown, p: string): string => {
-  const s = str(v, p, /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/);
-  const [host, port] = s.split(':') as [string, string];
-  if (parseIPv4(host) === null || Number(port) < 1 || Number(port) > 65535)
-    throw new MapFormatError(`${p}: not an a.b.c.d:port endpoint`);
-  return s;
+  const s = str(v, p);
+  const e = parseIpEndpoint(s);
+  if (e === null) throw new MapFormatError(`${p}: not an a.b.c.d:port or [ipv6]:port endpoint`);
+  return formatIpEndpoint(e);
 };
 // relay: one RelayInfo; a relay with neither transport is useless and refused.
 const relay = (v: unknown, p: string): RelayInfo => {

@@ -3,6 +3,7 @@
 // every map against the pinned key and version, applies it, stores it, and reports where the
 // helper can be reached. It never lets a coordinator problem stop the data plane.
 import { networkInterfaces } from 'node:os';
+import { localCandidates, readIfInet6 } from './local-addresses.js';
 import {
   CONTROL_PATHS,
   type NetworkMap,
@@ -12,6 +13,7 @@ import {
   type RelayTokenResponse,
   type SignedMap,
   type WatchEvent,
+  CONTROL_LIMITS,
 } from '../../../src-shared/wire/control.js';
 import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
@@ -216,10 +218,12 @@ export class ControlRuntime {
   }
 
   private async reportEndpoints(auth: { key: ReturnType<typeof machineKeyFromSeed>; systemId: string }): Promise<void> {
-    const addresses = Object.entries(networkInterfaces())
-      .filter(([name]) => name !== this.o.adapter)
-      .flatMap(([, list]) => (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
-      .slice(0, 16);
+    const addresses = localCandidates(
+      networkInterfaces(),
+      this.o.adapter,
+      readIfInet6(),
+      CONTROL_LIMITS.endpointsPerSystem,
+    );
     try {
       await controlRequest({
         base: this.o.config.url,

@@ -2,6 +2,7 @@
 // every new map at once (docs/coordinator.md, "Network maps"). It reconnects with capped, jittered backoff
 // (retryDelayMs); a stream that stays silent past two missed pings is treated as dead. Events are parsed by
 // the bounded SseParser: the coordinator is trusted for maps only after their signature checks.
+import { IPV6_MAX_TEXT } from '../../../src-shared/lib/ip/ipv6.js';
 import type { IncomingMessage } from 'node:http';
 import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
@@ -166,7 +167,8 @@ function isWatchEvent(e: unknown): e is WatchEvent {
       /^[0-9A-Z]{5}$/.test(p.from) &&
       Array.isArray(p.endpoints) &&
       p.endpoints.length <= CONTROL_LIMITS.endpointsPerSystem &&
-      p.endpoints.every((x) => typeof x === 'string' && x.length <= 21)
+      // "a.b.c.d:port" (21 characters) or "[ipv6]:port" (at most 45 + 8)
+      p.endpoints.every((x) => typeof x === 'string' && x.length <= IPV6_MAX_TEXT + 8)
     );
   }
   return t === 'map' || t === 'pending' || t === 'revoked' || t === 'ping';

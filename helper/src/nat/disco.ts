@@ -12,6 +12,8 @@ import {
   withMac,
   type DiscoMessage,
 } from '../../../src-shared/wire/nat-disco.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { ipToOctets } from '../../../src-shared/lib/ip/octets.js';
 import { dh } from '../wireguard/noise/crypto.js';
 
 /** discoKey derives the pair's disco key, or null for a public key that gives no secret. */
@@ -36,9 +38,9 @@ export function sealPing(key: Buffer, ownId: Uint8Array, txid: Uint8Array): Buff
   return Buffer.from(withMac(body, mac(key, body)));
 }
 
-/** sealPong answers a ping, saying where it came from. */
-export function sealPong(key: Buffer, ownId: Uint8Array, txid: Uint8Array, seen: { ip: string; port: number }): Buffer {
-  const body = discoBody('pong', ownId, txid, seen);
+/** sealPong answers a ping, saying where it came from (an address of either family). */
+export function sealPong(key: Buffer, ownId: Uint8Array, txid: Uint8Array, seen: IpAddress, port: number): Buffer {
+  const body = discoBody('pong', ownId, txid, { addr: ipToOctets(seen), port });
   return Buffer.from(withMac(body, mac(key, body)));
 }
 

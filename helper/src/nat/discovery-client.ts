@@ -9,7 +9,10 @@ import { NAT_CONTEXT, signedBytes, withMac, withSignature } from '../../../src-s
 import { natMac } from '../../../src-shared/lib/nat-keys.js';
 import { discoveryRequestBody, parseDiscoveryReply } from '../../../src-shared/wire/nat-discovery.js';
 import { privateKeyFromSeed, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
-import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { formatIp, parseIp } from '../../../src-shared/lib/ip/addr.js';
+import { ipFromOctets } from '../../../src-shared/lib/ip/octets.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 
 /** Ask again this often once a mapping is known (NAT mappings change rarely, but they do). */
@@ -27,14 +30,21 @@ export interface DiscoveryOptions {
   coordinatorKey: Buffer;
   /** key fetches this system's discovery key from the coordinator. */
   key(): Promise<Buffer>;
-  sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  sendUdp(buf: Buffer, addr: IpAddress, port: number): boolean;
   log: Logger;
   /** mapped is called when the observed mapping changes. */
   mapped(ip: string, port: number): void;
 }
 
+/** mappingText writes a mapping a.b.c.d:port or [ipv6]:port. */
+export function mappingText(m: { ip: string; port: number }): string {
+  const a = parseIp(m.ip);
+  return a === null ? `${m.ip}:${m.port}` : formatIpEndpoint({ addr: a, port: m.port });
+}
+
 export class DiscoveryClient {
-  readonly addr: number;
+  /** addr is the coordinator's UDP address, or null if the map's target does not parse (never asked). */
+  readonly addr: IpAddress | null;
   readonly port: number;
   private readonly signer;
   private nonce: Buffer | null = null;
@@ -47,8 +57,8 @@ export class DiscoveryClient {
   lastReplyAt = 0;
 
   constructor(private readonly o: DiscoveryOptions) {
-    const e = parseEndpointAddr(o.target);
-    this.addr = e?.addr ?? 0; // 0: never asked (tick checks)
+    const e = parseIpEndpoint(o.target);
+    this.addr = e?.addr ?? null;
     this.port = e?.port ?? 0;
     this.signer = privateKeyFromSeed(o.machineSeed);
   }
@@ -63,7 +73,7 @@ export class DiscoveryClient {
   }
 
   tick(now: number): void {
-    if (now < this.next || this.addr === 0) return;
+    if (now < this.next || this.addr === null) return;
     if (this.key !== null && now - Math.max(this.keyAt, this.lastReplyAt) > KEY_STALE_MS) this.key = null;
     if (this.key === null) {
       this.fetchKey(now);
@@ -107,15 +117,18 @@ export class DiscoveryClient {
     const r = parseDiscoveryReply(msg);
     if (r === null || this.nonce === null || !Buffer.from(r.nonce).equals(this.nonce)) return;
     if (!verifyEd25519(this.o.coordinatorKey, signedBytes(NAT_CONTEXT.discoveryReply, r.signed), r.signature)) return;
+    const addr = ipFromOctets(r.addr);
+    if (addr === null) return;
     this.nonce = null;
     this.lastReplyAt = Date.now();
-    if (this.mapping?.ip !== r.ip || this.mapping.port !== r.port) {
+    const ip = formatIp(addr);
+    if (this.mapping?.ip !== ip || this.mapping.port !== r.port) {
       const before = this.mapping;
-      this.mapping = { ip: r.ip, port: r.port };
+      this.mapping = { ip, port: r.port };
       this.o.log.info(
-        `public UDP mapping ${before ? `changed from ${before.ip}:${before.port} to` : 'is'} ${r.ip}:${r.port} (seen by the coordinator)`,
+        `public UDP mapping ${before ? `changed from ${mappingText(before)} to` : 'is'} ${mappingText(this.mapping)} (seen by the coordinator)`,
       );
-      this.o.mapped(r.ip, r.port);
+      this.o.mapped(ip, r.port);
     }
   }
 }

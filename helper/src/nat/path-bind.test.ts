@@ -7,7 +7,8 @@ import { NatKind } from '../../../src-shared/wire/nat-wire.js';
 import { relayFrame } from '../../../src-shared/wire/nat-relay.js';
 import { FakeNetwork } from '../wireguard/device/fake-io.js';
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
-import { PathBind, isVirtualEndpoint, isVirtualWords } from './path-bind.js';
+import { PathBind, ipv4OfWords, isVirtualEndpoint, isVirtualWords } from './path-bind.js';
+import { formatIp } from '../../../src-shared/lib/ip/addr.js';
 import { formatWords, wordsAreIPv4 } from '../../../src-shared/lib/ip/words.js';
 
 const V6_PEER = { family: 6, w0: 0x20010db8, w1: 0, w2: 0, w3: 0x99 } as const; // 2001:db8::99
@@ -57,16 +58,16 @@ test('isVirtualWords is a mapped 0.0.0.0/8 only, never an IPv6 address', () => {
   assert.equal(isVirtualWords(mapped(0xc0000201, 7), 4), true, 'at the index asked');
 });
 
-test('inbound: control messages are taken out, relayed WireGuard is unwrapped, unknown relay frames dropped', async () => {
+test('inbound: control messages of either family are taken out, relayed WireGuard is unwrapped, unknown relay frames dropped', async () => {
   const net = new FakeNetwork();
   const bind = new PathBind(net.bind(0x0a000001, 51820));
-  const controls: Array<{ kind: number; addr: number; port: number }> = [];
+  const controls: Array<{ kind: number; addr: string; port: number }> = [];
   const drops: string[] = [];
   const known = Buffer.from('0102030405060708', 'hex');
   bind.hooks = {
-    control: (msg, addr, port) => controls.push({ kind: msg[3]!, addr, port }),
-    relayedSource: (addr, port, id) =>
-      addr === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null,
+    control: (msg, addr, port) => controls.push({ kind: msg[3]!, addr: formatIp(addr), port }),
+    relayedSource: (words, at, port, id) =>
+      ipv4OfWords(words, at) === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null,
     relaySend: () => false,
     relayFlush: () => undefined,
     dropped: (r) => drops.push(r),
@@ -82,7 +83,7 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
   send(relayFrame(NatKind.relayRecv, known, wg(4)), peerAddr, 3478); // not from the relay
   send(relayFrame(NatKind.relayRecv, known, Buffer.from([0x57, 0x52, 0x4e, NatKind.ping, 0])), RELAY, 3478);
   send(wg(5), peerAddr, 51820);
-  // NAT traversal is IPv4 only: an IPv6 source's NAT message is dropped, its WireGuard passes.
+  // The socket is dual-stack: an IPv6 source's NAT message reaches the NAT layer too.
   net.deliver(V6_PEER, 51820, 0x0a000001, 51820, Buffer.from([0x57, 0x52, 0x4e, NatKind.pong, 1, 2, 3]));
   net.deliver(V6_PEER, 51820, 0x0a000001, 51820, wg(6));
   await settle();
@@ -102,10 +103,11 @@ test('inbound: control messages are taken out, relayed WireGuard is unwrapped, u
     ],
   );
   assert.deepEqual(controls, [
-    { kind: NatKind.pong, addr: peerAddr, port: 51820 },
-    { kind: NatKind.ping, addr: 1, port: 9 },
+    { kind: NatKind.pong, addr: '198.51.100.1', port: 51820 },
+    { kind: NatKind.ping, addr: '0.0.0.1', port: 9 },
+    { kind: NatKind.pong, addr: '2001:db8::99', port: 51820 },
   ]);
-  assert.deepEqual(drops, ['relay-frame-refused', 'relay-frame-refused', 'nat-ipv6-source']);
+  assert.deepEqual(drops, ['relay-frame-refused', 'relay-frame-refused']);
 });
 
 test('outbound: virtual endpoints go to the relay, the rest leave together', async () => {

@@ -6,15 +6,17 @@
 // out of each batch before the device sees it, and unwraps relayed WireGuard packets in place
 // so they reach the device as if they came from the virtual endpoint.
 //
-// Addresses reach the device as four words (lib/ip/words.ts), IPv4 mapped. NAT traversal itself
-// (candidates, discovery, relays) is IPv4 for now: its messages from an IPv6 source are dropped
-// here ('nat-ipv6-source'), while WireGuard datagrams of either family pass untouched.
+// Addresses reach the device as four words (lib/ip/words.ts), IPv4 mapped. NAT messages come
+// from either family (the socket is dual-stack): real sources reach the NAT layer as an
+// IpAddress, and relay frames are matched against the relays' addresses word by word, so the
+// relayed data path allocates nothing. Virtual endpoints are always IPv4 (0.0.0.0/8).
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 import { RELAY_HEADER_BYTES, parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
 import type { Bind } from '../wireguard/device/bind.js';
 import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
-import { wordsAreIPv4, writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
+import { readWordsAddress, wordsAreIPv4, writeWordsAddress, writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
 
 /** isVirtualEndpoint tells a relayed path's address from a real one (0.0.0.0/8, not 0). */
 export function isVirtualEndpoint(addr: number): boolean {
@@ -33,22 +35,27 @@ export function ipv4OfWords(words: Uint32Array, at: number): number {
 
 const sendScratch = new Uint32Array(4);
 
-/** sendIPv4 sends one datagram from `bind` to an IPv4 address (host order), for the NAT layer. */
-export function sendIPv4(bind: Bind, buf: Buffer, addr: number, port: number): boolean {
-  writeWordsIPv4(sendScratch, 0, addr);
+/** isVirtualAddress is isVirtualEndpoint for an IpAddress (an IPv6 address never is one). */
+export function isVirtualAddress(a: IpAddress): boolean {
+  return a.family === 4 && isVirtualEndpoint(a.v4);
+}
+
+/** sendIp sends one datagram from `bind` to an address of either family, for the NAT layer. */
+export function sendIp(bind: Bind, buf: Buffer, addr: IpAddress, port: number): boolean {
+  writeWordsAddress(sendScratch, 0, addr);
   return bind.send(buf, 0, buf.length, sendScratch, 0, port);
 }
 
 /** PathHooks is what PathBind asks the NAT layer. */
 export interface PathHooks {
   /** control gets a NAT message that is not relayed WireGuard (discovery, disco, relay control).
-   * addr (IPv4, host order) is where it came from: a real address, or a virtual endpoint for
+   * addr is where it came from: a real address of either family, or a virtual endpoint for
    * disco over a relay. */
-  control(msg: Buffer, addr: number, port: number): void;
-  /** relayedSource maps a relay frame from addr:port with source id to the virtual endpoint
-   * of that peer over that relay, or null if addr:port is not a relay we use or the id is no
-   * peer of ours (the frame is then dropped). */
-  relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
+  control(msg: Buffer, addr: IpAddress, port: number): void;
+  /** relayedSource maps a relay frame from the address at words[at] and port with source id
+   * to the virtual endpoint of that peer over that relay, or null if that is not a relay we use
+   * or the id is no peer of ours (the frame is then dropped). */
+  relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
   /** relaySend sends payload to a virtual endpoint's peer (addr in 0.0.0.0/8) through its relay; a deferred one may
    * wait in a queue until relayFlush. */
   relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
@@ -140,17 +147,12 @@ export class PathBind implements Bind {
       out.ifindex[j] = b.ifindex[i]!;
       const kind = natKind(buf, off, len);
       if (kind !== null) {
-        const addr = ipv4OfWords(words, at);
-        if (addr < 0) {
-          this.hooks.dropped('nat-ipv6-source');
-          continue;
-        }
         if (kind !== NatKind.relayRecv) {
-          this.safeControl(buf, off, len, addr, port);
+          this.safeControl(buf, off, len, readWordsAddress(words, at), port);
           continue;
         }
         const f = parseRelayFrame(buf, off, len);
-        const v = f === null ? null : this.hooks.relayedSource(addr, port, f.id);
+        const v = f === null ? null : this.hooks.relayedSource(words, at, port, f.id);
         if (f === null || v === null) {
           this.hooks.dropped('relay-frame-refused');
           continue;
@@ -164,7 +166,7 @@ export class PathBind implements Bind {
         out.ifindex[j] = 0;
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
-          this.safeControl(buf, o, l, v.addr, port);
+          this.safeControl(buf, o, l, { family: 4, v4: v.addr }, port);
           continue;
         }
       }
@@ -177,7 +179,7 @@ export class PathBind implements Bind {
     return out;
   }
 
-  private safeControl(buf: Buffer, off: number, len: number, addr: number, port: number): void {
+  private safeControl(buf: Buffer, off: number, len: number, addr: IpAddress, port: number): void {
     try {
       this.hooks.control(Buffer.from(buf.subarray(off, off + len)), addr, port);
     } catch {

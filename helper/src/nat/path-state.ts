@@ -2,9 +2,11 @@
 // times and round trips, the pings in flight, the chosen direct path, the relay's round trip,
 // and how the peer's path looks in `warren status`.
 import type { PeerPath } from '../../../src-shared/wire/status.js';
-import { parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { UNUSABLE, unusableReason } from '../../../src-shared/lib/ip/underlay.js';
+import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import { isVirtualEndpoint, isVirtualWords } from './path-bind.js';
+import { isVirtualAddress, isVirtualWords } from './path-bind.js';
 
 /** Timings (ms). Heartbeats keep a direct path's NAT mappings open and notice when it dies. */
 export const PATH_TIMING = {
@@ -36,7 +38,7 @@ export const BETTER_FACTOR = 0.7;
 
 /** Candidate is one address a peer may be reached at. */
 export interface Candidate {
-  addr: number;
+  addr: IpAddress;
   port: number;
   text: string;
   source: 'map' | 'punch' | 'ping';
@@ -66,10 +68,17 @@ export interface PeerState {
   pongs: number;
 }
 
-// candidateEndpoint parses a candidate; 0.0.0.0 and virtual (relayed) addresses are never candidates.
-export function candidateEndpoint(text: string): { addr: number; port: number } | null {
-  const e = parseEndpointAddr(text);
-  return e === null || e.addr === 0 || isVirtualEndpoint(e.addr) ? null : e;
+/** candidateEndpoint parses a candidate, "a.b.c.d:port" or "[ipv6]:port", and returns it with
+ * its canonical text. Virtual (relayed) addresses are never candidates, nor any address no peer
+ * could send to (lib/ip/underlay.ts: unspecified, multicast, IPv6 link-local, which needs a zone
+ * (RFC 4007) a map cannot name for the receiver, or IPv4-mapped). IPv6 loopback is refused too;
+ * IPv4 loopback stays, as before, for helpers that share one host in tests. */
+export function candidateEndpoint(text: string): { addr: IpAddress; port: number; text: string } | null {
+  const e = parseIpEndpoint(text);
+  if (e === null || isVirtualAddress(e.addr)) return null;
+  const why = unusableReason(e.addr);
+  if (why !== null && !(e.addr.family === 4 && why === UNUSABLE.loopback)) return null;
+  return { addr: e.addr, port: e.port, text: formatIpEndpoint(e) };
 }
 
 /** peerPath describes the peer's path for status; relayName names relay i. */

@@ -7,13 +7,18 @@ import assert from 'node:assert/strict';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { Device, formatPeer } from '../wireguard/device/device.js';
-import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix } from '../wireguard/device/fake-io.js';
+import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix, type FakeBind } from '../wireguard/device/fake-io.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import { PathBind, ipv4OfWords, sendIPv4 } from './path-bind.js';
+import { PathBind, ipv4OfWords, sendIp } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
+import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { parseIPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 const ip = ipv4;
+/** at is an IPv4 address as the NAT layer takes it. */
+const at = (s: string): IpAddress => ({ family: 4, v4: ipv4(s) });
 /** mapped is an IPv4 address as the words the device's roam takes. */
 const mapped = (v4: number): Uint32Array => Uint32Array.of(0, 0, 0xffff, v4);
 /** NO_LOCAL is a packet's local address when it is unknown (the kernel picks replies' source). */
@@ -31,34 +36,51 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-function setup() {
+/** Layout: where each side is and what it knows of the other (the map's endpoints). */
+interface Layout {
+  a: IpAddress;
+  b: IpAddress;
+  aKnows: string[];
+  bKnows: string[];
+}
+
+// Each side first knows a dead address of the other (an old mapping), then the live one.
+const IPV4_LAYOUT: Layout = {
+  a: at('192.0.2.1'),
+  b: at('192.0.2.2'),
+  aKnows: ['198.51.100.7:40000', '192.0.2.2:51820'],
+  bKnows: ['198.51.100.8:40000', '192.0.2.1:51820'],
+};
+
+function setup(layout: Layout = IPV4_LAYOUT) {
   const net = new FakeNetwork();
   const keys = [generatePrivateKey(), generatePrivateKey()];
   const pubs = keys.map((k) => publicKeyFromPrivate(k));
-  const make = (i: number, addr: string, vip: string, peerVip: string, peerEndpoint: string) => {
+  const make = (i: number, addr: IpAddress, vip: string, peerVip: string, peerEndpoint: string) => {
     const tun = new FakeTun(`fake${i}`, 1420);
-    const bind = new PathBind(net.bind(ip(addr), 51820));
+    const bind = new PathBind(net.bind(addr, 51820));
     const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
     const other = pubs[1 - i]!;
-    const [eip, eport] = peerEndpoint.split(':') as [string, string];
     dev.addPeer({
       publicKey: other,
-      endpoint: { addr: { family: 4, v4: ip(eip) }, port: Number(eport) },
+      endpoint: parseIpEndpoint(peerEndpoint)!,
       allowedIps: [prefix(`${peerVip}/32`)],
       persistentKeepalive: 0,
       name: `peer${1 - i}`,
     });
     const punches: string[] = [];
+    const paths_: string[] = [];
     const paths = new PathManager({
       device: dev,
       privateKey: keys[i]!,
       publicKey: pubs[i]!,
       log: silent,
-      sendUdp: (buf, a, p) => sendIPv4(bind.inner, buf, a, p),
+      sendUdp: (buf, a, p) => sendIp(bind.inner, buf, a, p),
       punch: async (id) => {
         punches.push(id);
       },
-      changed: () => undefined,
+      // paths records the peer's path after every change (the order matters in some tests)
+      changed: () => paths_.push(paths.pathOf(other.toString('base64'))?.endpoint ?? 'none'),
     });
     bind.hooks = {
       control: (msg, a, p) => paths.onDisco(msg, a, p),
@@ -68,17 +90,12 @@ function setup() {
       dropped: () => undefined,
     };
     dev.start();
-    return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64') };
+    return { dev, tun, bind, paths, punches, vip, pub: pubs[i]!.toString('base64'), paths_ };
   };
-  // Each side first knows a dead address of the other (an old mapping), then the live one.
-  const a = make(0, '192.0.2.1', '100.64.0.1', '100.64.0.2', '198.51.100.7:40000');
-  const b = make(1, '192.0.2.2', '100.64.0.2', '100.64.0.1', '198.51.100.8:40000');
-  a.paths.setPeers([
-    { publicKey: b.pub, identity: 'BBBBB', name: 'b', endpoints: ['198.51.100.7:40000', '192.0.2.2:51820'] },
-  ]);
-  b.paths.setPeers([
-    { publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: ['198.51.100.8:40000', '192.0.2.1:51820'] },
-  ]);
+  const a = make(0, layout.a, '100.64.0.1', '100.64.0.2', layout.aKnows[0]!);
+  const b = make(1, layout.b, '100.64.0.2', '100.64.0.1', layout.bKnows[0]!);
+  a.paths.setPeers([{ publicKey: b.pub, identity: 'BBBBB', name: 'b', endpoints: layout.aKnows }]);
+  b.paths.setPeers([{ publicKey: a.pub, identity: 'AAAAA', name: 'a', endpoints: layout.bKnows }]);
   const stop = (): void => {
     for (const n of [a, b]) {
       n.paths.stop();
@@ -134,12 +151,12 @@ test('forged, misdirected and unknown disco messages change nothing', async () =
     const forged = Buffer.from(ping);
     forged[forged.length - 1]! ^= 1;
     const before = net.sent.filter((s) => natKind(s.data) === NatKind.pong).length;
-    b.paths.onDisco(forged, ip('192.0.2.1'), 51820);
+    b.paths.onDisco(forged, at('192.0.2.1'), 51820);
     // A pong arriving from an address the ping was not sent to is ignored.
     const pong = net.sent.find((s) => natKind(s.data) === NatKind.pong && s.to === '192.0.2.1:51820')!.data;
     const fresh = setup();
     try {
-      fresh.a.paths.onDisco(pong, ip('203.0.113.50'), 9999);
+      fresh.a.paths.onDisco(pong, at('203.0.113.50'), 9999);
       assert.equal(fresh.a.paths.pathOf(fresh.b.pub)?.type, 'none');
     } finally {
       fresh.stop();
@@ -147,12 +164,12 @@ test('forged, misdirected and unknown disco messages change nothing', async () =
     // Random bytes with the header and a ping from an unknown sender id.
     b.paths.onDisco(
       Buffer.concat([Buffer.from([0x57, 0x52, 0x4e, 0x10]), Buffer.alloc(60, 7)]),
-      ip('192.0.2.1'),
+      at('192.0.2.1'),
       51820,
     );
     const unknown = Buffer.from(ping);
     unknown[5]! ^= 0xff;
-    b.paths.onDisco(unknown, ip('192.0.2.1'), 51820);
+    b.paths.onDisco(unknown, at('192.0.2.1'), 51820);
     await settle();
     assert.equal(
       net.sent.filter((s) => natKind(s.data) === NatKind.pong).length,
@@ -203,6 +220,81 @@ test('a punch from the coordinator makes us probe the peer at once, at most once
     a.paths.punched('ZZZZZ', ['203.0.113.10:4000']);
     assert.equal(pingsTo('203.0.113.10:4000'), 0, 'a punch for a system that is not our peer does nothing');
     await until(() => a.paths.pathOf(b.pub)?.type === 'direct');
+  } finally {
+    stop();
+  }
+});
+
+/** at6 is an IPv6 address as the NAT layer takes it. */
+const at6 = (s: string): IpAddress => ({ family: 6, ...parseIPv6(s)! });
+
+test('over IPv6 the same pings find the path: pongs name the [v6]:port they saw, the device sends there', async () => {
+  const { net, a, b, stop } = setup({
+    a: at6('2001:db8:a::1'),
+    b: at6('2001:db8:b::2'),
+    // a dead global address first, then the live one written uncanonically (candidates are canonical)
+    aKnows: ['[2001:db8:dead::2]:51820', '[2001:DB8:B:0::2]:51820'],
+    bKnows: ['[2001:db8:dead::1]:51820', '[2001:db8:a::1]:51820'],
+  });
+  try {
+    a.paths.tick(Date.now());
+    b.paths.tick(Date.now());
+    await until(() => a.paths.pathOf(b.pub)?.type === 'direct' && b.paths.pathOf(a.pub)?.type === 'direct');
+    assert.equal(a.paths.pathOf(b.pub)!.endpoint, '[2001:db8:b::2]:51820');
+    assert.equal(b.paths.pathOf(a.pub)!.endpoint, '[2001:db8:a::1]:51820');
+    assert.equal(a.paths.pathOf(b.pub)!.candidates, 2);
+    const peer = a.dev.peersByKey.get(b.pub)!;
+    assert.equal(v4Of(peer), -1, 'the device endpoint is IPv6');
+    assert.equal(formatPeer(peer).includes('[2001:db8:b::2]:51820'), true);
+    const pong = net.sent.find((s) => natKind(s.data) === NatKind.pong && s.to === '[2001:db8:a::1]:51820');
+    assert.equal(pong?.data.length, 59, 'a pong to an IPv6 source carries the 16-byte address');
+    a.tun.inject(icmpEcho('100.64.0.1', '100.64.0.2'));
+    await until(() => b.tun.written.length > 0);
+  } finally {
+    stop();
+  }
+});
+
+test('link-local, loopback, multicast and mapped IPv6 addresses never become candidates', () => {
+  const { a, b, stop } = setup();
+  try {
+    a.paths.setPeers([
+      {
+        publicKey: b.pub,
+        identity: 'BBBBB',
+        name: 'b',
+        endpoints: ['[fe80::2]:51820', '[::1]:51820', '[ff02::1]:51820', '[::ffff:192.0.2.2]:51820', '[::]:1'],
+      },
+    ]);
+    assert.equal(a.paths.pathOf(b.pub)!.candidates, 0);
+  } finally {
+    stop();
+  }
+});
+
+test('a dual-stack peer: an IPv6 path 20 % slower takes over from IPv4, which does not take it back', async () => {
+  const { net, a, b, stop } = setup({
+    a: at('192.0.2.1'),
+    b: at('192.0.2.2'),
+    // IPv4 first: it answers first and is chosen first.
+    aKnows: ['192.0.2.2:51820', '[2001:db8:b::2]:51820'],
+    bKnows: ['192.0.2.1:51820', '[2001:db8:a::1]:51820'],
+  });
+  try {
+    net.alias(a.bind.inner as FakeBind, at6('2001:db8:a::1'));
+    net.alias(b.bind.inner as FakeBind, at6('2001:db8:b::2'));
+    // One way: IPv4 10 ms, IPv6 12 ms; round trips about 20 and 24 ms.
+    net.delayMs = (to) => (to.startsWith('[') ? 12 : 10);
+    a.paths.tick(Date.now());
+    // IPv4 answers first and is used; "clearly faster wins" alone would keep it (24 ms is not
+    // 30 % less than 20 ms), but IPv6 within 1.3x of IPv4 takes over when its pong arrives.
+    await until(() => a.paths_.length >= 2, 3000);
+    assert.deepEqual(a.paths_.slice(0, 2), ['192.0.2.2:51820', '[2001:db8:b::2]:51820']);
+    assert.equal(formatPeer(a.dev.peersByKey.get(b.pub)!).includes('[2001:db8:b::2]:51820'), true);
+    // IPv4's later pongs (b keeps pinging both) do not take the path back.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.paths.pathOf(b.pub)?.endpoint, '[2001:db8:b::2]:51820');
+    assert.equal(a.paths_.length, 2, `no flapping: ${a.paths_.join(' → ')}`);
   } finally {
     stop();
   }

@@ -9,14 +9,16 @@
 // carry on.
 import { peerId, peerIdHex } from '../../../src-shared/wire/nat-wire.js';
 import type { PeerPath } from '../../../src-shared/wire/status.js';
-import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { readWordsAddress } from '../../../src-shared/lib/ip/words.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { discoAuthentic, discoKey, newTxid, openDisco, sealPing, sealPong } from './disco.js';
-import { ipv4OfWords, isVirtualEndpoint, isVirtualWords } from './path-bind.js';
+import { isVirtualAddress, isVirtualWords } from './path-bind.js';
+import { replaces } from './path-choice.js';
 import {
-  BETTER_FACTOR,
   candidateEndpoint,
   MAX_CANDIDATES,
   MAX_PENDING,
@@ -35,8 +37,8 @@ export interface PathManagerOptions {
   privateKey: Buffer;
   publicKey: Buffer;
   log: Logger;
-  /** sendUdp sends from the WireGuard socket to a real address. */
-  sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  /** sendUdp sends from the WireGuard socket to a real address of either family. */
+  sendUdp(buf: Buffer, addr: IpAddress, port: number): boolean;
   /** punch asks the coordinator to tell the peer to probe us now. */
   punch(identity: string): Promise<void>;
   changed(): void;
@@ -112,8 +114,9 @@ export class PathManager {
       st.name = p.name;
       // Addresses the map no longer lists go (a mapping that changed), unless one is the path
       // in use right now; it then lives until it stops answering.
+      const listed = new Set(p.endpoints.map((e) => candidateEndpoint(e)?.text));
       for (const [text, c] of st.candidates) {
-        if (c.source === 'map' && c !== st.direct && !p.endpoints.includes(text)) st.candidates.delete(text);
+        if (c.source === 'map' && c !== st.direct && !listed.has(text)) st.candidates.delete(text);
       }
       for (const e of p.endpoints) this.addCandidate(st, e, 'map');
     }
@@ -134,18 +137,19 @@ export class PathManager {
     throw new Error('no free virtual endpoint ports (more than 65,535 peers)');
   }
 
-  private addCandidate(st: PeerState, text: string, source: Candidate['source']): Candidate | null {
+  private addCandidate(st: PeerState, written: string, source: Candidate['source']): Candidate | null {
+    const ep = candidateEndpoint(written);
+    if (ep === null) return null;
+    const text = ep.text; // canonical, so one address written two ways is one candidate
     const existing = st.candidates.get(text);
     if (existing) return existing;
-    const ep = candidateEndpoint(text);
-    if (ep === null) return null;
     if (st.candidates.size >= MAX_CANDIDATES) {
       // Make room by forgetting the oldest unconfirmed candidate learned from a ping or punch.
       const victim = [...st.candidates.values()].find((c) => c.source !== 'map' && c !== st.direct && c.lastPong === 0);
       if (!victim) return null;
       st.candidates.delete(victim.text);
     }
-    const c: Candidate = { ...ep, text, source, lastPing: 0, lastPong: 0, rtt: null };
+    const c: Candidate = { addr: ep.addr, port: ep.port, text, source, lastPing: 0, lastPong: 0, rtt: null };
     st.candidates.set(text, c);
     return c;
   }
@@ -173,9 +177,9 @@ export class PathManager {
 
   // ---- relays
 
-  /** relayedSource maps a relay frame to the sending peer's virtual endpoint. */
-  relayedSource(addr: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
-    const r = this.relays.findIndex((x) => x.isRelayAddress(addr, port));
+  /** relayedSource maps a relay frame from the address at words[at] to the sending peer's virtual endpoint. */
+  relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
+    const r = this.relays.findIndex((x) => x.isRelayWords(words, at, port));
     return r < 0 ? null : this.virtualOf(r, id);
   }
 
@@ -205,7 +209,7 @@ export class PathManager {
   // ---- disco
 
   /** onDisco handles a ping or pong that came from addr:port (real or virtual). */
-  onDisco(msg: Buffer, addr: number, port: number): void {
+  onDisco(msg: Buffer, addr: IpAddress, port: number): void {
     const m = openDisco(msg);
     if (m === null) return;
     const st = this.byId.get(peerIdHex(m.senderId));
@@ -217,11 +221,12 @@ export class PathManager {
         st.pongs = 0;
       }
       if (st.pongs++ >= PONGS_PER_SECOND) return;
-      const seenIp = isVirtualEndpoint(addr) ? '0.0.0.0' : formatIPv4(addr);
-      this.sendTo(sealPong(st.key, this.ownId, m.txid, { ip: seenIp, port }), addr, port);
-      if (!isVirtualEndpoint(addr)) {
+      const virtual = isVirtualAddress(addr);
+      const seen: IpAddress = virtual ? { family: 4, v4: 0 } : addr;
+      this.sendTo(sealPong(st.key, this.ownId, m.txid, seen, port), addr, port);
+      if (!virtual) {
         // Where a peer's ping comes from is a path to it (its NAT's mapping towards us).
-        const c = this.addCandidate(st, `${formatIPv4(addr)}:${port}`, 'ping');
+        const c = this.addCandidate(st, formatIpEndpoint({ addr, port }), 'ping');
         if (c !== null && st.direct === null && now - c.lastPing >= 200) this.ping(st, c, now);
       }
       return;
@@ -236,16 +241,11 @@ export class PathManager {
       return;
     }
     const c = p.cand;
-    if (c.addr !== addr || c.port !== port) return; // a pong must come back the way the ping went
+    if (!ipEquals(c.addr, addr) || c.port !== port) return; // a pong must come back the way the ping went
     c.lastPong = now;
     c.rtt = rtt;
     const cur = st.direct;
-    if (
-      cur === null ||
-      cur === c ||
-      now - cur.lastPong > PATH_TIMING.directTimeout ||
-      rtt < (cur.rtt ?? Infinity) * BETTER_FACTOR
-    ) {
+    if (cur === null || cur === c || now - cur.lastPong > PATH_TIMING.directTimeout || replaces(c, rtt, cur)) {
       if (cur !== c) {
         st.direct = c;
         this.o.log.info(
@@ -258,8 +258,8 @@ export class PathManager {
     }
   }
 
-  private sendTo(msg: Buffer, addr: number, port: number): void {
-    if (isVirtualEndpoint(addr)) this.relaySend(addr, port, msg, 0, msg.length);
+  private sendTo(msg: Buffer, addr: IpAddress, port: number): void {
+    if (addr.family === 4 && isVirtualAddress(addr)) this.relaySend(addr.v4, port, msg, 0, msg.length);
     else this.o.sendUdp(msg, addr, port);
   }
 
@@ -285,8 +285,13 @@ export class PathManager {
   }
 
   // use points the device peer at a path (a real endpoint or a virtual relayed one).
-  private use(st: PeerState, addr: number, port: number): void {
-    st.peer.setEndpoint({ addr: { family: 4, v4: addr }, port });
+  private use(st: PeerState, addr: IpAddress, port: number): void {
+    st.peer.setEndpoint({ addr, port });
+  }
+
+  // usesPath tells whether the device peer's endpoint is addr:port already.
+  private usesPath(st: PeerState, addr: IpAddress, port: number): boolean {
+    return st.peer.endpointPort === port && ipEquals(readWordsAddress(st.peer.endpointWords, 0), addr);
   }
 
   // ---- the clock
@@ -325,8 +330,7 @@ export class PathManager {
       if (now - c.lastPing >= every) this.ping(st, c, now);
     }
     if (d !== null) {
-      if (ipv4OfWords(st.peer.endpointWords, 0) !== d.addr || st.peer.endpointPort !== d.port)
-        this.use(st, d.addr, d.port);
+      if (!this.usesPath(st, d.addr, d.port)) this.use(st, d.addr, d.port);
       return;
     }
     if (now - st.lastPunch >= PATH_TIMING.punchEvery && st.candidates.size > 0) {
@@ -339,12 +343,12 @@ export class PathManager {
     }
     const r = this.readyRelay();
     if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
-      const cur = ipv4OfWords(st.peer.endpointWords, 0);
-      if (cur !== r + 1 || st.peer.endpointPort !== st.vport) {
+      const virtual: IpAddress = { family: 4, v4: r + 1 };
+      if (!this.usesPath(st, virtual, st.vport)) {
         this.o.log.info(
           `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`,
         );
-        this.use(st, r + 1, st.vport);
+        this.use(st, virtual, st.vport);
         this.o.changed();
       }
       if (now - st.relayPingAt >= PATH_TIMING.heartbeat) this.ping(st, null, now);

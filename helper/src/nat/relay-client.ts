@@ -18,8 +18,9 @@ import {
 import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../src-shared/lib/ed25519.js';
-import { formatIPv4, parseEndpointAddr } from '../../../src-shared/lib/ip/ipv4.js';
-import { writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
+import { formatIp, ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
+import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { copyWords, wordsEqual, writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 
@@ -42,7 +43,7 @@ export interface RelayClientOptions {
   /** index is the relay's place in the map (its virtual endpoints are 0.0.0.(index+1)). */
   index: number;
   /** sendUdp sends from the WireGuard socket (real addresses only). */
-  sendUdp(buf: Buffer, addr: number, port: number): boolean;
+  sendUdp(buf: Buffer, addr: IpAddress, port: number): boolean;
   /** sendUdpBatch sends datagrams i < count from the WireGuard socket in one call. */
   sendUdpBatch(
     buf: Buffer,
@@ -63,14 +64,25 @@ export interface RelayClientOptions {
 
 export type RelayTransport = 'udp' | 'tcp' | null;
 
-function splitEndpoint(s: string | undefined): { addr: number; port: number; text: string } | null {
-  const e = s === undefined ? null : parseEndpointAddr(s);
-  return e === null ? null : { ...e, text: s! };
+/** RelayTarget is a relay's UDP or TCP address (either family), its words kept for the data path. */
+interface RelayTarget {
+  addr: IpAddress;
+  words: Uint32Array;
+  port: number;
+  text: string;
+}
+
+function splitEndpoint(s: string | undefined): RelayTarget | null {
+  const e = s === undefined ? null : parseIpEndpoint(s);
+  if (e === null) return null;
+  const words = new Uint32Array(4);
+  writeWordsAddress(words, 0, e.addr);
+  return { addr: e.addr, words, port: e.port, text: s! };
 }
 
 export class RelayClient {
-  readonly udp: { addr: number; port: number; text: string } | null;
-  readonly tcpTarget: { addr: number; port: number; text: string } | null;
+  readonly udp: RelayTarget | null;
+  readonly tcpTarget: RelayTarget | null;
   private readonly signer;
   private token: Buffer | null = null;
   private tokenAt = 0;
@@ -124,8 +136,13 @@ export class RelayClient {
   }
 
   /** isRelayAddress tells whether a datagram came from this relay's UDP port. */
-  isRelayAddress(addr: number, port: number): boolean {
-    return this.udp !== null && this.udp.addr === addr && this.udp.port === port;
+  isRelayAddress(addr: IpAddress, port: number): boolean {
+    return this.udp !== null && this.udp.port === port && ipEquals(this.udp.addr, addr);
+  }
+
+  /** isRelayWords is isRelayAddress for the address at words[at], without allocating. */
+  isRelayWords(words: Uint32Array, at: number, port: number): boolean {
+    return this.udp !== null && this.udp.port === port && wordsEqual(this.udp.words, 0, words, at);
   }
 
   tick(now: number): void {
@@ -236,7 +253,7 @@ export class RelayClient {
     const t = this.tcpTarget!;
     this.tcpNextTry = now + TCP_RETRY_MS;
     const reader = new TcpFrameReader();
-    const sock = connect({ host: formatIPv4(t.addr), port: t.port });
+    const sock = connect({ host: formatIp(t.addr), port: t.port });
     this.tcp = sock;
     sock.setNoDelay(true);
     sock.setTimeout(120_000, () => sock.destroy(new Error('idle for two minutes')));
@@ -305,7 +322,7 @@ export class RelayClient {
       buf.copy(q.buf, at + RELAY_HEADER_BYTES, off, off + len);
       q.offsets[q.count] = at;
       q.lengths[q.count] = RELAY_HEADER_BYTES + len;
-      writeWordsIPv4(q.addrWords, 4 * q.count, this.udp!.addr);
+      copyWords(this.udp!.words, 0, q.addrWords, 4 * q.count);
       q.ports[q.count] = this.udp!.port;
       q.count++;
       if (!deferred || q.count === MAX_BATCH) this.flush();

@@ -7,8 +7,9 @@ import { parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
 import type { NatSummary, PeerPath } from '../../../src-shared/wire/status.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { DiscoveryClient } from './discovery-client.js';
-import { sendIPv4, type PathBind } from './path-bind.js';
+import { DiscoveryClient, mappingText } from './discovery-client.js';
+import { sendIp, type PathBind } from './path-bind.js';
+import { ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { PathManager } from './paths.js';
 import { RelayClient } from './relay-client.js';
 
@@ -44,7 +45,7 @@ export class NatRuntime {
 
   constructor(private readonly o: NatOptions) {
     const inner = o.bind.inner;
-    const sendUdp = (buf: Buffer, addr: number, port: number): boolean => sendIPv4(inner, buf, addr, port);
+    const sendUdp = (buf: Buffer, addr: IpAddress, port: number): boolean => sendIp(inner, buf, addr, port);
     this.paths = new PathManager({
       device: o.device,
       privateKey: o.privateKey,
@@ -56,7 +57,7 @@ export class NatRuntime {
     });
     o.bind.hooks = {
       control: (msg, addr, port) => this.onControl(msg, addr, port),
-      relayedSource: (addr, port, id) => this.paths.relayedSource(addr, port, id),
+      relayedSource: (words, at, port, id) => this.paths.relayedSource(words, at, port, id),
       relaySend: (addr, port, buf, off, len, deferred) => this.paths.relaySend(addr, port, buf, off, len, deferred),
       relayFlush: () => this.paths.flushRelays(),
       dropped: (reason) => this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1),
@@ -89,7 +90,7 @@ export class NatRuntime {
               machineSeed: this.o.machineSeed,
               coordinatorKey: this.o.coordinatorKey,
               key: () => this.o.discoveryKey(),
-              sendUdp: (buf, addr, port) => sendIPv4(this.o.bind.inner, buf, addr, port),
+              sendUdp: (buf, addr, port) => sendIp(this.o.bind.inner, buf, addr, port),
               log: this.o.log,
               mapped: () => this.o.changed(),
             });
@@ -118,7 +119,7 @@ export class NatRuntime {
           machineSeed: this.o.machineSeed,
           log: this.o.log,
           changed: this.o.changed,
-          sendUdp: (buf, addr, port) => sendIPv4(this.o.bind.inner, buf, addr, port),
+          sendUdp: (buf, addr, port) => sendIp(this.o.bind.inner, buf, addr, port),
           sendUdpBatch: (buf, offsets, lengths, addrWords, ports, count) =>
             this.o.bind.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count),
           token: (renew) => this.relayToken(info.name, renew),
@@ -152,13 +153,13 @@ export class NatRuntime {
   }
 
   // onControl gets every NAT message PathBind took out of a UDP batch.
-  private onControl(msg: Buffer, addr: number, port: number): void {
+  private onControl(msg: Buffer, addr: IpAddress, port: number): void {
     const kind = natKind(msg);
     if (kind === NatKind.ping || kind === NatKind.pong) {
       this.paths.onDisco(msg, addr, port);
     } else if (kind === NatKind.discoveryReply) {
-      if (this.discovery !== null && addr === this.discovery.addr && port === this.discovery.port)
-        this.discovery.onReply(msg);
+      const d = this.discovery;
+      if (d !== null && d.addr !== null && ipEquals(addr, d.addr) && port === d.port) d.onReply(msg);
     } else if (kind === NatKind.relayRegistered || kind === NatKind.relayRefused) {
       this.paths.relays.find((r) => r.isRelayAddress(addr, port))?.onUdpControl(msg);
     } else {
@@ -174,7 +175,8 @@ export class NatRuntime {
     const payload = frame.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
     const kind = natKind(payload);
     if (kind !== null) {
-      if (kind === NatKind.ping || kind === NatKind.pong) this.paths.onDisco(Buffer.from(payload), v.addr, v.port);
+      if (kind === NatKind.ping || kind === NatKind.pong)
+        this.paths.onDisco(Buffer.from(payload), { family: 4, v4: v.addr }, v.port);
       return;
     }
     // The device decrypts in place and may pad, so give it a private copy with room after it.
@@ -200,7 +202,7 @@ export class NatRuntime {
   summary(): NatSummary {
     const m = this.discovery?.mapping ?? null;
     return {
-      mapping: m ? `${m.ip}:${m.port}` : null,
+      mapping: m ? mappingText(m) : null,
       relays: this.paths.relays.map((r) => ({ name: r.name, transport: r.transport, error: r.error })),
     };
   }

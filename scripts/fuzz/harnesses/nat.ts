@@ -54,7 +54,7 @@ const CODECS: Array<{
     kind: NatKind.discoveryReply,
     parse: parseDiscoveryReply,
     encode: (v: Parsed<typeof parseDiscoveryReply>) =>
-      withSignature(discoveryReplyBody(v.nonce, v.ip, v.port), v.signature),
+      withSignature(discoveryReplyBody(v.nonce, v.addr, v.port), v.signature),
   },
   {
     name: 'disco',
@@ -106,9 +106,14 @@ function seeds(): Buffer[] {
   const out: Uint8Array[] = [
     withSignature(withNatMac(discoveryRequestBody('host_1.example:2-b', 1_700_000_000_000, nonce), mac), sig),
     withSignature(withNatMac(discoveryRequestBody('x'.repeat(64), Number.MAX_SAFE_INTEGER, nonce), mac), sig),
-    withSignature(discoveryReplyBody(nonce, '203.0.113.7', 41641), sig),
+    withSignature(discoveryReplyBody(nonce, Uint8Array.of(203, 0, 113, 7), 41641), sig),
+    withSignature(discoveryReplyBody(nonce, r.bytes(16), 41641), sig),
     withMac(discoBody('ping', r.bytes(8), r.bytes(12)), r.bytes(16)),
-    withMac(discoBody('pong', r.bytes(8), r.bytes(12), { ip: '198.51.100.2', port: 3478 }), r.bytes(16)),
+    withMac(
+      discoBody('pong', r.bytes(8), r.bytes(12), { addr: Uint8Array.of(198, 51, 100, 2), port: 3478 }),
+      r.bytes(16),
+    ),
+    withMac(discoBody('pong', r.bytes(8), r.bytes(12), { addr: r.bytes(16), port: 3478 }), r.bytes(16)),
     token,
     withSignature(relayRegisterBody(token, 1_700_000_000_000, nonce), sig),
     withSignature(relayRegisterBody(r.bytes(NAT_LIMITS.relayTokenBytes), 1, nonce), sig),

@@ -33,11 +33,20 @@ export class FakeNetwork {
   readonly sent: Array<{ from: string; to: string; data: Buffer }> = [];
   /** drop, when set, silently loses matching datagrams (a partition). */
   drop: ((to: string, data: Buffer) => boolean) | null = null;
+  /** delayMs, when set, holds each datagram to `to` back that many milliseconds (a slower path). */
+  delayMs: ((to: string) => number) | null = null;
 
   bind(addr: FakeAddress, port: number): FakeBind {
     const b = new FakeBind(this, asIp(addr), port);
     this.binds.set(endpointText(b.addr, port), b);
     return b;
+  }
+
+  /** alias gives a bind a second address of the other family (a dual-stack host): it is
+   * reached there too, and sends from it to that family. */
+  alias(b: FakeBind, addr: FakeAddress): void {
+    b.other = asIp(addr);
+    this.binds.set(endpointText(b.other, b.port), b);
   }
 
   /** move re-addresses a bind (roaming: the host got a new underlay address, of either family). */
@@ -66,7 +75,10 @@ export class FakeNetwork {
     const to = endpointText(asIp(addr), port);
     this.sent.push({ from: endpointText(from, fromPort), to, data });
     if (this.drop?.(to, data)) return;
-    this.binds.get(to)?.enqueue(data, from, fromPort, asIp(addr));
+    const ms = this.delayMs?.(to) ?? 0;
+    const local = asIp(addr);
+    if (ms > 0) setTimeout(() => this.binds.get(to)?.enqueue(data, from, fromPort, local), ms);
+    else this.binds.get(to)?.enqueue(data, from, fromPort, local);
   }
 }
 
@@ -78,6 +90,8 @@ export class FakeBind implements Bind {
   extra: IpAddress[] = [];
   private scheduled = false;
   private slotSize = 2048;
+  /** other is the bind's address of the other family, if it has one (FakeNetwork.alias). */
+  other: IpAddress | null = null;
 
   constructor(
     private readonly net: FakeNetwork,
@@ -146,10 +160,11 @@ export class FakeBind implements Bind {
     localWords?: Uint32Array,
   ): boolean {
     const to = readWordsAddress(addrWords, wordIndex);
-    let from = this.addr;
+    let from = this.other !== null && to.family !== this.addr.family ? this.other : this.addr;
     if (localWords !== undefined && !wordsAreZero(localWords, wordIndex)) {
       const want = endpointText(readWordsAddress(localWords, wordIndex), this.port);
-      const mine = [this.addr, ...this.extra].find((a) => endpointText(a, this.port) === want);
+      const own = this.other === null ? [this.addr, ...this.extra] : [this.addr, this.other, ...this.extra];
+      const mine = own.find((a) => endpointText(a, this.port) === want);
       if (mine !== undefined) from = mine;
       else localWords.fill(0, wordIndex, wordIndex + 4);
     }
