@@ -8,7 +8,7 @@ import {
   type EnrolResponse,
   type SignedMap,
 } from '../../../src-shared/wire/control.js';
-import { formatCidr, formatIPv4, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
