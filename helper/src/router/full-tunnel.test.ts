@@ -4,8 +4,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFullTunnelNft, fullTunnelTableName, FULL_TUNNEL_MARK, KILL_SWITCH_COMMENT } from './full-tunnel.js';
+import { IPV6_GUARD_COMMENT } from './full-tunnel-ipv6.js';
+import { parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 
-test('without the kill switch the table only restores marks', () => {
+/** inOrder asserts that the rules appear in this order in text. */
+function inOrder(text: string, rules: string[]): void {
+  let at = 0;
+  for (const rule of rules) {
+    const i = text.indexOf(rule, at);
+    assert.ok(i >= 0, `${rule} comes next in:\n${text}`);
+    at = i;
+  }
+}
+
+test('without the kill switch the table restores marks and guards IPv6, and drops nothing', () => {
   const s = buildFullTunnelNft('warren_ft_w0', 'w0', false, []);
   assert.match(s, /^add table inet warren_ft_w0\ndelete table inet warren_ft_w0\n/);
   assert.match(s, new RegExp(`meta mark ${FULL_TUNNEL_MARK} ct mark set meta mark`));
@@ -38,4 +50,27 @@ test('the kill switch accepts the adapter, the mark, loopback and the LANs, then
 test('hostile adapter names are refused and table names are sanitised', () => {
   assert.throws(() => buildFullTunnelNft('t', 'w0"; flush ruleset', true, []), /refusing interface name/);
   assert.equal(fullTunnelTableName('wg-0.x'), 'warren_ft_wg_0_x');
+});
+
+test('with or without the kill switch, IPv6 may reach only the adapter, loopback, the link and the LAN, then is rejected', () => {
+  const lan6 = [parseIpPrefix('2001:db8:1::/64') as IpPrefix];
+  for (const killSwitch of [false, true]) {
+    const s = buildFullTunnelNft('warren_ft_w0', 'w0', killSwitch, [], lan6);
+    const guard = s.slice(s.indexOf('chain ipv6guard'), s.indexOf('\n  }', s.indexOf('chain ipv6guard')));
+    inOrder(guard, [
+      'hook output priority filter - 1',
+      'meta nfproto != ipv6 accept',
+      'oifname "lo" accept',
+      'oifname "w0" accept',
+      `meta mark ${FULL_TUNNEL_MARK} accept`,
+      'ip6 daddr { fe80::/10, ff02::/16 } accept',
+      'ip6 daddr { 2001:db8:1::/64 } accept',
+      `reject with icmpv6 type admin-prohibited comment "${IPV6_GUARD_COMMENT}"`,
+    ]);
+  }
+  assert.doesNotMatch(
+    buildFullTunnelNft('t', 'w0', false, []),
+    /ip6 daddr \{ [0-9a-f:]+\/\d+ \} accept/,
+    'no LAN set without a LAN',
+  );
 });

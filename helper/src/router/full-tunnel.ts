@@ -10,7 +10,8 @@
 //     filtering accepts the exit node's answers (wg-quick's "preraw/mangle" rules).
 // The optional kill switch drops (and counts) whatever would still leave around the tunnel: any
 // output that is not on the adapter, not the tunnel's own datagrams, not loopback and not to a
-// directly connected network. IPv6 is blocked too (the overlay is IPv4 only, so v6 would leak).
+// directly connected network. Exit nodes route IPv4 only, so IPv6 around the tunnel is refused
+// whether or not the kill switch is on (full-tunnel-ipv6.ts).
 // Everything lives in one nft table and two rules of ours, recorded in STATE_DIR so that a
 // crashed helper's leftovers are removed on the next start; `disable` removes exactly them.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import type { Logger } from '../../../src-shared/lib/log.js';
 import { mustRunSync } from '../../../src-shared/lib/command.js';
 import { readJsonState, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { ip, ipQuiet } from '../tun/ip.js';
+import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { connectedNetworks6, ipv6GuardChain, killSwitchIpv6Rules } from './full-tunnel-ipv6.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */
 export const FULL_TUNNEL_MARK = 51820;
@@ -71,7 +74,13 @@ function parseFullTunnelState(raw: unknown): FullTunnelState | null {
 }
 
 /** buildFullTunnelNft returns the `nft -f -` transaction for the table (replacing a stale one). */
-export function buildFullTunnelNft(table: string, adapter: string, killSwitch: boolean, lan: Cidr[]): string {
+export function buildFullTunnelNft(
+  table: string,
+  adapter: string,
+  killSwitch: boolean,
+  lan: Cidr[],
+  lan6: IpPrefix[] = [],
+): string {
   if (!IFNAME_RE.test(adapter))
     throw new Error(`refusing interface name ${JSON.stringify(adapter.slice(0, 32))} in an nft rule`);
   const lines = [
@@ -86,6 +95,7 @@ export function buildFullTunnelNft(table: string, adapter: string, killSwitch: b
     '    type filter hook postrouting priority mangle; policy accept;',
     `    meta l4proto udp meta mark ${FULL_TUNNEL_MARK} ct mark set meta mark`,
     '  }',
+    ...ipv6GuardChain(adapter, FULL_TUNNEL_MARK, lan6),
   ];
   if (killSwitch) {
     lines.push(
@@ -95,7 +105,7 @@ export function buildFullTunnelNft(table: string, adapter: string, killSwitch: b
       `    oifname "${adapter}" accept`,
       `    meta mark ${FULL_TUNNEL_MARK} accept`,
       ...(lan.length ? [`    ip daddr { ${lan.map(formatCidr).join(', ')} } accept`] : []),
-      '    ip6 daddr fe80::/10 accept',
+      ...killSwitchIpv6Rules(lan6),
       `    counter drop comment "${KILL_SWITCH_COMMENT}"`,
       '  }',
     );
@@ -216,7 +226,9 @@ export class FullTunnel {
     });
     try {
       this.setMark(FULL_TUNNEL_MARK);
-      nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, connectedNetworks(this.adapter)));
+      const lan = connectedNetworks(this.adapter);
+      const lan6 = connectedNetworks6(this.adapter);
+      nft(['-f', '-'], buildFullTunnelNft(this.table, this.adapter, this.killSwitch, lan, lan6));
       writeSrcValidMark('1');
       ip([
         '-4',
@@ -252,7 +264,8 @@ export class FullTunnel {
     this.on = true;
     this.killSwitchActive = this.killSwitch;
     this.log.info(
-      `full tunnel on: all IPv4 internet traffic goes through the exit node${this.killSwitch ? '; kill switch on' : ''}`,
+      `full tunnel on: all IPv4 internet traffic goes through the exit node, IPv6 beyond the LAN is refused` +
+        (this.killSwitch ? '; kill switch on' : ''),
     );
   }
 
