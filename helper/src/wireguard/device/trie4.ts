@@ -105,9 +105,10 @@ export class Trie4<T> {
 
   /** removeValue clears every prefix holding value; returns how many. */
   removeValue(value: T): number {
-    const before = this.size;
-    this.root = this.removeValueBelow(this.root, value);
-    return before - this.size;
+    const count = { n: 0 };
+    this.root = clearValueBelow(this.root, value, count);
+    this.size -= count.n;
+    return count.n;
   }
 
   /** forEach visits every valued prefix, shorter prefixes before those below them. */
@@ -137,17 +138,6 @@ export class Trie4<T> {
     else node.c1 = this.removeBelow(node.c1, addr, bits);
     return prune(node);
   }
-
-  private removeValueBelow(node: Node4<T> | null, value: T): Node4<T> | null {
-    if (node === null) return null;
-    node.c0 = this.removeValueBelow(node.c0, value);
-    node.c1 = this.removeValueBelow(node.c1, value);
-    if (node.value === value) {
-      node.value = undefined;
-      this.size--;
-    }
-    return prune(node);
-  }
 }
 
 /** prune drops a valueless node with fewer than two children, keeping the trie compressed. */
@@ -156,4 +146,21 @@ export function prune<N extends { value: unknown; c0: N | null; c1: N | null }>(
   if (node.c0 === null) return node.c1;
   if (node.c1 === null) return node.c0;
   return node;
+}
+
+/** clearValueBelow empties every node of the subtree that holds value, counting them in count,
+ * and returns the subtree pruned (removeValue of both families' tries). */
+export function clearValueBelow<N extends { value: unknown; c0: N | null; c1: N | null }>(
+  node: N | null,
+  value: unknown,
+  count: { n: number },
+): N | null {
+  if (node === null) return null;
+  node.c0 = clearValueBelow(node.c0, value, count);
+  node.c1 = clearValueBelow(node.c1, value, count);
+  if (node.value === value) {
+    node.value = undefined;
+    count.n++;
+  }
+  return prune(node);
 }

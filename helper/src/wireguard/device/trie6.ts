@@ -4,7 +4,7 @@
 // address out of a packet and looking it up allocates nothing.
 import { prefixMask } from '../../../../src-shared/lib/ip/ipv4.js';
 import { ipv6WordMask } from '../../../../src-shared/lib/ip/ipv6.js';
-import { prune } from './trie4.js';
+import { clearValueBelow, prune } from './trie4.js';
 
 /** Node6 is one trie node; the words are the network address masked to `bits`. */
 export interface Node6<T> {
@@ -148,9 +148,10 @@ export class Trie6<T> {
 
   /** removeValue clears every prefix holding value; returns how many. */
   removeValue(value: T): number {
-    const before = this.size;
-    this.root = this.removeValueBelow(this.root, value);
-    return before - this.size;
+    const count = { n: 0 };
+    this.root = clearValueBelow(this.root, value, count);
+    this.size -= count.n;
+    return count.n;
   }
 
   /** forEach visits every valued prefix, shorter prefixes before those below them. */
@@ -185,17 +186,6 @@ export class Trie6<T> {
       node.value = undefined;
     } else if (bitAt(w0, w1, w2, w3, node.bits) === 0) node.c0 = this.removeBelow(node.c0, w0, w1, w2, w3, bits);
     else node.c1 = this.removeBelow(node.c1, w0, w1, w2, w3, bits);
-    return prune(node);
-  }
-
-  private removeValueBelow(node: Node6<T> | null, value: T): Node6<T> | null {
-    if (node === null) return null;
-    node.c0 = this.removeValueBelow(node.c0, value);
-    node.c1 = this.removeValueBelow(node.c1, value);
-    if (node.value === value) {
-      node.value = undefined;
-      this.size--;
-    }
     return prune(node);
   }
 }
