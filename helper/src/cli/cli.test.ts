@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Status } from '../../../src-shared/wire/status.js';
 import { startApiServer } from '../api/server.js';
+import { SAMPLE_STATUS } from '../api/testing.js';
 import { loadProfile } from '../config/load.js';
 import { formatKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import type { DaemonOptions } from '../daemon/index.js';
@@ -337,20 +338,7 @@ test('paths: flags, then environment, then defaults', () => {
 
 test('status talks to the helper over the socket', async () => {
   const socketPath = join(dir, 'api', 'warren.sock');
-  const st: Status = {
-    version: VERSION,
-    identity: 'G982V',
-    publicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
-    virtualAddress: '100.64.0.1',
-    virtualNetwork: '100.64.0.0/10',
-    adapter: 'warren0',
-    listenPort: 51820,
-    state: 'connected',
-    mode: 'static',
-    peers: [],
-    drops: {},
-    startedAt: NOW,
-  };
+  const st: Status = { ...SAMPLE_STATUS, version: VERSION, startedAt: NOW };
   const server = await startApiServer({ socketPath, log: createLogger(0, { write: () => true }), getStatus: () => st });
   try {
     const human = await cli(['status', '--socket', socketPath]);
