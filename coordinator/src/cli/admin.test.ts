@@ -67,6 +67,7 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
 
     // The same through --url and --token.
     const viaUrl = await cli('systems', 'list', '--json', '--url', c.url, '--token', c.adminToken);
+    assert.equal(viaUrl.code, 0, `systems list --url failed: ${viaUrl.err}`);
     assert.equal((JSON.parse(viaUrl.out) as unknown[]).length, 1);
 
     const good = join(c.dataDir, 'good.json');
