@@ -278,7 +278,7 @@ function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
 
   admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx) => {
     const text = decodeUtf8(await readBody(ctx.req, CONTROL_LIMITS.policyFileBytes));
-    const r = parsePolicyFile(text, sv.registry.network);
+    const r = parsePolicyFile(text, sv.registry.network, sv.registry.network6);
     if (!r.ok) {
       const first = formatPolicyIssues('policy', r.issues.slice(0, 1));
       throw new ControlError(

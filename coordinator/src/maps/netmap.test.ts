@@ -373,6 +373,28 @@ test('a client gets the full tunnel through one exit node only', () => {
   }
 });
 
+test('each family has its own full tunnel through one exit node, and IPv6 subnets are granted beside IPv4 ones', () => {
+  const policy = {
+    Tags: ['dev', 'exit', 'exit6'],
+    Routes: [
+      { ExitNode: 'tag:exit', Subnets: ['0.0.0.0/0', '::/0'], Senders: ['tag:dev'] },
+      { ExitNode: 'tag:exit6', Subnets: ['::/0', 'fd00:9::/64', '10.9.0.0/16'], Senders: ['tag:dev'] },
+    ],
+  };
+  const f = fixture([row('AAAAA', ['dev']), row('YYYYY', ['exit']), row('XXXXX', ['exit6'])], policy);
+  try {
+    // XXXXX sorts first, so it carries ::/0; 0.0.0.0/0 is only YYYYY's.
+    assert.deepEqual(f.map('AAAAA').routes, {
+      XXXXX: ['10.9.0.0/16', '::/0', 'fd00:9::/64'],
+      YYYYY: ['0.0.0.0/0'],
+    });
+    assert.deepEqual(f.map('XXXXX').routeGrants, { AAAAA: ['10.9.0.0/16', '::/0', 'fd00:9::/64'] });
+    assert.deepEqual(f.map('YYYYY').self.providesRoutes, ['0.0.0.0/0', '::/0']);
+  } finally {
+    f.done();
+  }
+});
+
 test('a policy naming the identity of a revoked or removed system grants nothing, not even to systems enrolled after', () => {
   const policy = {
     Tags: ['dev'],

@@ -14,7 +14,7 @@ import {
   parseIPv4,
   type Cidr,
 } from '../../../src-shared/lib/ip/ipv4.js';
-import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
@@ -151,11 +151,14 @@ export function buildWorld(registry: Registry): World {
   };
 }
 
-const FULL_TUNNEL = '0.0.0.0/0';
+/** FULL_TUNNELS are the full tunnel of each family (canonical text, as the policy parser writes it). */
+const FULL_TUNNELS = ['0.0.0.0/0', '::/0'];
 
+// sortCidrs orders route subnets (canonical IPv4 or IPv6 text, checked by the policy file's
+// parser): IPv4 first, then by address and length, so that maps are stable.
 function sortCidrs(list: string[]): string[] {
-  const parsed = list.map((x) => parseCidr(x)!).sort((a, b) => a.addr - b.addr || a.bits - b.bits);
-  return parsed.map(formatCidr);
+  const parsed = list.map((x) => parseIpPrefix(x)!).sort(comparePrefix);
+  return parsed.map(formatIpPrefix);
 }
 
 /** endpointsOf lists where a system may be reached, best first: the UDP mapping its discovery
@@ -277,13 +280,13 @@ export class MapBuilder {
     const grants = w.grants.get(me);
     const routes: string[] = [];
     if (grants) {
-      // A client can send its whole internet traffic through one exit node only: the full
-      // tunnel goes to the first exit node (by identity) that grants it.
-      let fullTunnel = false;
+      // A client can send its whole internet traffic of a family through one exit node only:
+      // each family's full tunnel goes to the first exit node (by identity) that grants it.
+      const taken = new Set<string>();
       for (const exit of [...grants.keys()].sort()) {
         peers.add(exit);
-        const subnets = grants.get(exit)!.filter((c) => c !== FULL_TUNNEL || !fullTunnel);
-        if (subnets.includes(FULL_TUNNEL)) fullTunnel = true;
+        const subnets = grants.get(exit)!.filter((c) => !taken.has(c));
+        for (const c of subnets) if (FULL_TUNNELS.includes(c)) taken.add(c);
         if (subnets.length > 0) routes.push(`${JSON.stringify(exit)}:${JSON.stringify(subnets)}`);
       }
     }

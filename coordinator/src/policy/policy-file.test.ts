@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { formatPolicyIssues, parsePolicyFile } from './policy-file.js';
 
 const GOOD = `{
@@ -29,6 +30,16 @@ test('the full tunnel is a valid route even though it contains the overlay', () 
   const r = parsePolicyFile(GOOD.replace('"192.168.1.0/24"', '"0.0.0.0/0"'), parseCidr('100.64.0.0/10')!);
   assert.ok(r.ok, JSON.stringify(r));
   assert.deepEqual(r.file.routes[0]!.subnets, ['0.0.0.0/0']);
+});
+
+test('route subnets may be IPv6: written canonically, ::/0 allowed although it contains the IPv6 overlay', () => {
+  const r = parsePolicyFile(
+    GOOD.replace('"192.168.1.0/24"', '"FD00:7:0::/64", "::/0", "0.0.0.0/0"'),
+    parseCidr('100.64.0.0/10')!,
+    parseIpPrefix('fd12:3456:789a::/48')!,
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.file.routes[0]!.subnets, ['fd00:7::/64', '::/0', '0.0.0.0/0']);
 });
 
 test('an empty object is a valid (deny everything) file', () => {
@@ -96,6 +107,20 @@ const BAD: { name: string; from: string; to: string; at: string; want: RegExp }[
     want: /overlaps the virtual network 100\.64\.0\.0\/10/,
   },
   {
+    name: 'IPv6 route into the IPv6 overlay',
+    from: '"192.168.1.0/24"',
+    to: '"192.168.1.0/24", "fd12:3456:789a:7::/64"',
+    at: '"fd12:3456:789a:7::/64"',
+    want: /overlaps the virtual network fd12:3456:789a::\/48/,
+  },
+  {
+    name: 'IPv6 route with host bits',
+    from: '"192.168.1.0/24"',
+    to: '"fd00:7::1/64"',
+    at: '"fd00:7::1/64"',
+    want: /has host bits set; did you mean fd00:7::\/64\?/,
+  },
+  {
     name: 'route without senders',
     from: ', "Senders": ["tag:dev"] }',
     to: ' }',
@@ -129,7 +154,7 @@ for (const c of BAD) {
   test(`a bad file is refused whole: ${c.name}`, () => {
     const text = GOOD.replace(c.from, c.to);
     assert.notEqual(text, GOOD, 'the case must change the file');
-    const r = parsePolicyFile(text, parseCidr('100.64.0.0/10')!);
+    const r = parsePolicyFile(text, parseCidr('100.64.0.0/10')!, parseIpPrefix('fd12:3456:789a::/48')!);
     assert.equal(r.ok, false);
     if (r.ok) return;
     const out = formatPolicyIssues('p.json', r.issues);

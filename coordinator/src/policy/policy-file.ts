@@ -4,17 +4,12 @@
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Policy, Selector } from '../../../src-shared/wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote, typeName } from '../../../src-shared/lib/errors.js';
-import {
-  cidrContains,
-  cidrNetwork,
-  cidrIsCanonical,
-  formatCidr,
-  parseCidr,
-  type Cidr,
-} from '../../../src-shared/lib/ip/ipv4.js';
+import { cidrNetwork, cidrIsCanonical, formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { normaliseTag, parsePolicies, parseSelector, parseTags } from '../../../src-shared/lib/policy-parse.js';
 import { locateJson } from './json-locate.js';
+import { routeSubnet, type Overlays } from './route-subnets.js';
+import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { isDnsLabel, parseDnsName, TAG_LABEL_PROBLEM } from './names.js';
 
 /** POLICY_FILE_LIMITS bound the parts the helper's parser does not. */
@@ -67,10 +62,11 @@ const ROUTE_KEYS = ['ExitNode', 'Subnets', 'Senders'] as const;
 type KeyIssue = { key: string | null; problem: string };
 
 /** parsePolicyFile validates text and returns the file, or every issue sorted by position.
- * With network (the virtual network), route subnets that overlap it are refused. */
+ * With network and network6 (the virtual networks), route subnets that overlap them are refused. */
 export function parsePolicyFile(
   text: string,
   network?: Cidr,
+  network6?: IpPrefix,
 ): { ok: true; file: PolicyFile } | { ok: false; issues: PolicyFileIssue[] } {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > CONTROL_LIMITS.policyFileBytes) {
@@ -124,7 +120,9 @@ export function parsePolicyFile(
     if (Array.isArray(raw.Policies)) checkPolicyExtras(raw.Policies, declared, add);
   }
   const dnsRecords = Object.hasOwn(raw, 'Dns') ? parseDns(raw.Dns, checkSelector, add) : [];
-  const routes = Object.hasOwn(raw, 'Routes') ? parseRoutes(raw.Routes, checkSelector, add, network) : [];
+  const routes = Object.hasOwn(raw, 'Routes')
+    ? parseRoutes(raw.Routes, checkSelector, add, { v4: network, v6: network6 })
+    : [];
   if (issues.length > 0) return located(text, issues);
   return { ok: true, file: { tags: tagsResult.tags, policies, dnsRecords, routes } };
 }
@@ -205,16 +203,11 @@ function checkPolicyExtras(list: unknown[], declared: Set<string>, add: (k: stri
   });
 }
 
-function cidrProblem(v: unknown, network?: Cidr): string | null {
+function cidrProblem(v: unknown): string | null {
   if (typeof v !== 'string') return `must be a CIDR string like 203.0.113.0/24, not ${typeName(v)}`;
   const c = parseCidr(v);
   if (!c) return `${quote(v)} is not an IPv4 prefix like 203.0.113.0/24`;
   if (!cidrIsCanonical(c)) return `${quote(v)} has host bits set; did you mean ${formatCidr(cidrNetwork(c))}?`;
-  // 0.0.0.0/0 (the full tunnel) contains the overlay by definition and is fine; any other
-  // overlap would route virtual addresses out through an exit node.
-  if (network && c.bits > 0 && (cidrContains(c, network.addr) || cidrContains(network, c.addr))) {
-    return `${v} overlaps the virtual network ${formatCidr(network)}`;
-  }
   return null;
 }
 
@@ -287,7 +280,7 @@ function parseRoutes(
   raw: unknown,
   checkSelector: (s: unknown, at: string) => Selector | undefined,
   add: (k: string, p: string) => void,
-  network?: Cidr,
+  overlays: Overlays,
 ): RouteGrant[] {
   const list = arrayAt(raw, 'Routes', POLICY_FILE_LIMITS.routes, add, false) ?? [];
   const out: RouteGrant[] = [];
@@ -305,9 +298,11 @@ function parseRoutes(
     else {
       const sl = arrayAt(r.Subnets, sat, POLICY_FILE_LIMITS.subnetsPerRoute, add, true);
       if (sl) {
-        const problems = sl.map((s, k) => [k, cidrProblem(s, network)] as const).filter(([, p]) => p !== null);
-        problems.forEach(([k, p]) => add(indexPath(sat, k), p!));
-        if (problems.length === 0) subnets = [...new Set(sl as string[])];
+        const checked = sl.map((s) => routeSubnet(s, overlays));
+        checked.forEach((c, k) => {
+          if (!c.ok) add(indexPath(sat, k), c.problem);
+        });
+        if (checked.every((c) => c.ok)) subnets = [...new Set(checked.map((c) => (c.ok ? c.text : '')))];
       }
     }
     const senders = selectors(r, 'Senders', path, POLICY_FILE_LIMITS.sendersPerRoute, checkSelector, add);

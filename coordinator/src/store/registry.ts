@@ -94,7 +94,7 @@ export class Registry {
       this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
     this.appliedNow = store.currentPolicy();
     if (this.appliedNow) {
-      const r = parsePolicyFile(this.appliedNow.text, network);
+      const r = parsePolicyFile(this.appliedNow.text, network, this.network6);
       if (!r.ok) {
         throw new Error(
           `the stored policy file no longer validates (${r.issues[0]?.problem ?? 'unknown problem'}); apply a fixed one with an older version, or move coordinator.db away`,

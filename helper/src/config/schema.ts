@@ -142,7 +142,7 @@ export interface Profile {
   ingress: Array<{ listenPort: number }>;
   /** routeGrants (coordinated mode) lists which peers may use which provided subnets; null in
    * static mode, where reaching the exit node by policy grants its subnets. */
-  routeGrants: Array<{ identity: string; routes: Cidr[] }> | null;
+  routeGrants: Array<{ identity: string; routes: IpPrefix[] }> | null;
   /** coordinator is set in coordinated mode: peers, policies and tags then come from its maps. */
   coordinator: CoordinatorConfig | null;
   /** reserved holds the later parts' keys exactly as written, only those present. */

@@ -5,6 +5,8 @@ import { ProfileError } from '../../../src-shared/lib/errors.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { validateProfile } from './validate.js';
 import { toProfileJson } from './schema.js';
+import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
+import { parseKey } from '../../../src-shared/lib/keys.js';
 
 const OWN_PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 const BETA = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
@@ -124,10 +126,43 @@ test('IPv6 AllowedIPs are checked like IPv4 ones: canonical, not twice, one peer
   }
 });
 
-test('exit-node routes stay IPv4 in this version: an IPv6 prefix there is refused clearly', () => {
-  const got = problems(profile({ ExitNode: { ProvidesRoutes: ['fd00:1::/64'] } }));
+test('exit-node routes take IPv6 prefixes beside IPv4 ones; one overlapping the IPv6 overlay or link-local is refused', () => {
+  const beta = identityFromPublicKey(parseKey(BETA));
+  const v6 = { VirtualAddress6: 'fd12:3456:789a::6440:1' };
+  const p = validateProfile(
+    profile({
+      ...v6,
+      ExitNode: {
+        ProvidesRoutes: ['192.168.7.0/24', 'fd00:7::/64'],
+        AvailableRoutes: { [beta]: ['0.0.0.0/0', '::/0', '2001:db8::/32'] },
+      },
+    }),
+    'p',
+  );
+  assert.deepEqual(p.exitNode.providesRoutes.map(formatIpPrefix), ['192.168.7.0/24', 'fd00:7::/64']);
+  assert.deepEqual(p.exitNode.availableRoutes[0]!.routes.map(formatIpPrefix), ['0.0.0.0/0', '::/0', '2001:db8::/32']);
+  const got = problems(
+    profile({ ...v6, ExitNode: { ProvidesRoutes: ['fd12:3456:789a:5::/64', 'fe80::/64', 'fd00:7::1/64'] } }),
+  );
+  assert.deepEqual(got, [
+    'ExitNode.ProvidesRoutes[0]: fd12:3456:789a:5::/64 overlaps the virtual network fd12:3456:789a::/48',
+    'ExitNode.ProvidesRoutes[1]: "fe80::/64" is link-local or multicast, which cannot be routed to a peer',
+    'ExitNode.ProvidesRoutes[2]: "fd00:7::1/64" has host bits set (did you mean "fd00:7::/64"?)',
+  ]);
+  const twoFull = problems(
+    profile(
+      {
+        ...v6,
+        ExitNode: { AvailableRoutes: { [beta]: ['::/0'], [identityFromPublicKey(parseKey(GAMMA))]: ['::/0'] } },
+      },
+      [
+        { PublicKey: BETA, AllowedIPs: ['100.64.0.2/32'] },
+        { PublicKey: GAMMA, AllowedIPs: ['100.64.0.3/32'] },
+      ],
+    ),
+  );
   assert.ok(
-    got.some((l) => l.includes('"fd00:1::/64" is an IPv6 prefix; this key takes IPv4 prefixes only for now')),
-    got.join('\n'),
+    twoFull.some((l) => /^ExitNode\.AvailableRoutes: ::\/0 is listed for \w+ and \w+; only one exit node/.test(l)),
+    twoFull.join('\n'),
   );
 });

@@ -105,7 +105,7 @@ test('reserved keys are kept raw', () => {
   j.Tags = ['server'];
   const p = validateProfile(j, 'a.profile');
   assert.deepEqual(p.reserved, { ExitNode: { ProvidesRoutes: ['192.168.1.0/24'] }, Tags: ['server'] });
-  assert.deepEqual(p.exitNode.providesRoutes, [{ addr: 0xc0a80100, bits: 24 }]);
+  assert.deepEqual(p.exitNode.providesRoutes, [{ addr: { family: 4, v4: 0xc0a80100 }, bits: 24 }]);
 });
 
 interface BadCase {

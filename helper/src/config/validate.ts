@@ -64,7 +64,7 @@ export function validateProfile(raw: unknown, file: string): Profile {
   const adapter = adapterField(raw, is);
   const v6 = virtual6Fields(raw, adapter?.mtu, is);
   const policy = policyFields(raw, is);
-  const exitNode = exitNodeField(raw, virtualNetwork, is);
+  const exitNode = exitNodeField(raw, { v4: virtualNetwork, v6: v6.network6 }, is);
   const proxies = proxyFields(raw, is);
   const peers = peersField(raw, policy.dns.zone, is);
   const reserved = reservedFields(raw, is);

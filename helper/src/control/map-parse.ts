@@ -61,6 +61,13 @@ const cidr = (v: unknown, p: string): string => {
   if (parseCidr(s) === null) throw new MapFormatError(`${p}: not an IPv4 CIDR`);
   return s;
 };
+// route: an exit-node route, an IPv4 or IPv6 prefix, returned in canonical form (RFC 5952 §4).
+const route = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  const r = parseIpPrefix(s);
+  if (r === null) throw new MapFormatError(`${p}: not an IPv4 or IPv6 CIDR`);
+  return formatIpPrefix(r);
+};
 // endpoint: "a.b.c.d:port" or "[ipv6]:port" (RFC 5952 §6), returned in canonical form.
 const endpoint = (v: unknown, p: string): string => {
   const s = str(v, p);
@@ -138,7 +145,7 @@ function peer(v: unknown, p: string, net6: IpPrefix | null): MapPeer {
     endpoints: list(o.endpoints, `${p}.endpoints`, endpoint, 16),
     tags: list(o.tags, `${p}.tags`, tag),
     dnsNames: list(o.dnsNames, `${p}.dnsNames`, dnsName),
-    providesRoutes: list(o.providesRoutes, `${p}.providesRoutes`, cidr),
+    providesRoutes: list(o.providesRoutes, `${p}.providesRoutes`, route),
     online: o.online === true,
   };
 }
@@ -227,12 +234,12 @@ export function parseNetworkMap(v: unknown): NetworkMap {
   const routesObj = obj(o.routes, 'map.routes');
   const routes: Record<string, string[]> = {};
   for (const [k, r] of Object.entries(routesObj).slice(0, MAP_LIMITS.peers)) {
-    routes[identity(k, 'map.routes key')] = list(r, `map.routes.${k}`, cidr);
+    routes[identity(k, 'map.routes key')] = list(r, `map.routes.${k}`, route);
   }
   const routeGrants: Record<string, string[]> = {};
   if (o.routeGrants !== undefined) {
     for (const [k, r] of Object.entries(obj(o.routeGrants, 'map.routeGrants')).slice(0, MAP_LIMITS.peers)) {
-      routeGrants[identity(k, 'map.routeGrants key')] = list(r, `map.routeGrants.${k}`, cidr);
+      routeGrants[identity(k, 'map.routeGrants key')] = list(r, `map.routeGrants.${k}`, route);
     }
   }
   const relays = o.relays === undefined ? [] : list(o.relays, 'map.relays', relay, 8);
@@ -255,7 +262,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
         : {}),
       tags: list(self.tags, 'map.self.tags', tag),
       dnsNames: list(self.dnsNames, 'map.self.dnsNames', dnsName),
-      providesRoutes: list(self.providesRoutes, 'map.self.providesRoutes', cidr),
+      providesRoutes: list(self.providesRoutes, 'map.self.providesRoutes', route),
     },
     virtualNetwork: cidr(o.virtualNetwork, 'map.virtualNetwork'),
     dnsZone: dnsName(o.dnsZone, 'map.dnsZone'),

@@ -8,7 +8,7 @@ import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../sr
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
 import { toProfileJson, type Profile } from '../config/schema.js';
-import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { MapRejected, openSignedMap, profileFromMap, withheldFullTunnelProblem } from './netmap.js';
 import { signedMapBytes } from './sign.js';
 
@@ -119,10 +119,13 @@ test('a map signed with the pinned key opens; anything else is refused with a re
   }
 });
 
+const pfx = (s: string): IpPrefix => parseIpPrefix(s)!;
+
 /** coordinated is this system's profile as `warren enrol` writes it; extra goes into Coordinator. */
-function coordinated(extra: Record<string, unknown> = {}): Profile {
+function coordinated(extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Profile {
   return validateProfile(
     {
+      ...top,
       PrivateKey: formatKey(selfKey),
       VirtualAddress: '100.64.0.1',
       Coordinator: {
@@ -160,17 +163,14 @@ test('profileFromMap gives peers, policies, tags, zone, usable routes and the is
     [
       {
         identity: PEER_ID,
-        routes: [
-          { addr: 0xc0a80100, bits: 24 },
-          { addr: 0, bits: 0 },
-        ],
+        routes: [pfx('192.168.1.0/24'), pfx('0.0.0.0/0')],
       },
     ],
     'the overlay-overlapping route is left out, the full tunnel kept',
   );
   assert.deepEqual(
     p.routeGrants,
-    [{ identity: PEER_ID, routes: [{ addr: 0x0a010000, bits: 16 }] }],
+    [{ identity: PEER_ID, routes: [pfx('10.1.0.0/16')] }],
     'grants name only peers in the map',
   );
   assert.equal(base.routeGrants?.length, 0, 'a coordinated profile grants nothing before its first map');
@@ -189,8 +189,8 @@ test('profileFromMap gives peers, policies, tags, zone, usable routes and the is
 
 test('a map routes all traffic (0.0.0.0/0) through an exit node only when the profile allows a full tunnel', () => {
   const exitNode = PEER_ID;
-  const lan = { addr: 0xc0a80100, bits: 24 };
-  const everything = { addr: 0, bits: 0 };
+  const lan = pfx('192.168.1.0/24');
+  const everything = pfx('0.0.0.0/0');
 
   const withheld = profileFromMap(coordinated(), map());
   assert.deepEqual(
@@ -214,7 +214,7 @@ test('a map routes all traffic (0.0.0.0/0) through an exit node only when the pr
   );
   assert.deepEqual(
     halves.exitNode.availableRoutes,
-    [{ identity: exitNode, routes: [{ addr: 0x0a000000, bits: 8 }, lan] }],
+    [{ identity: exitNode, routes: [pfx('10.0.0.0/8'), lan] }],
     'routes wider than /8 (two halves make a full tunnel) need the same consent; a /8 does not',
   );
   assert.deepEqual(halves.exitNode.withheldFullTunnel, [exitNode]);
@@ -225,7 +225,9 @@ test('a map routes all traffic (0.0.0.0/0) through an exit node only when the pr
   const problem = withheldFullTunnelProblem(exitNode, '/etc/warren/profiles/Universe.profile');
   assert.match(
     problem,
-    new RegExp(`0\\.0\\.0\\.0/0, or a route wider than /8\\) through exit node ${exitNode}; not applied`),
+    new RegExp(
+      `0\\.0\\.0\\.0/0, ::/0, or a route wider than /8 for IPv4 or /16 for IPv6\\) through exit node ${exitNode}; not applied`,
+    ),
   );
   assert.match(problem, /"AllowFullTunnel": true under Coordinator in \/etc\/warren\/profiles\/Universe\.profile/);
   assert.match(problem, /--allow-full-tunnel/);
@@ -361,4 +363,29 @@ test('profileFromMap gives each peer its IPv6 /128 as an allowed IP and refuses 
   // A profile enrolled before the coordinator had IPv6 keeps running, over IPv4 on its side.
   const old = profileFromMap(coordinated(), openSignedMap(sign(map6()), pinned, 'sys1', 0));
   assert.equal(old.virtualAddress6, null);
+});
+
+test('IPv6 exit routes from a map: kept inside the IPv6 overlay rules, ::/0 and routes wider than /16 need consent', () => {
+  const net6 = { VirtualAddress6: 'fd12:3456:789a::6440:1' };
+  const routes = { [PEER_ID]: ['fd00:7::/64', '2001:db8::/32', '::/0', '2000::/3', 'fd12:3456:789a:1::/64'] };
+  const withheld = profileFromMap(coordinated({}, net6), map6({ routes }));
+  assert.deepEqual(
+    withheld.exitNode.availableRoutes,
+    [{ identity: PEER_ID, routes: [pfx('fd00:7::/64'), pfx('2001:db8::/32')] }],
+    'the route inside the overlay /48 is left out; ::/0 and 2000::/3 are withheld without consent',
+  );
+  assert.deepEqual(withheld.exitNode.withheldFullTunnel, [PEER_ID]);
+  const allowed = profileFromMap(coordinated({ AllowFullTunnel: true }, net6), map6({ routes }));
+  assert.deepEqual(allowed.exitNode.availableRoutes[0]!.routes.map(formatIpPrefix), [
+    'fd00:7::/64',
+    '2001:db8::/32',
+    '::/0',
+    '2000::/3',
+  ]);
+  const noV6 = profileFromMap(coordinated({ AllowFullTunnel: true }), map({ routes }));
+  assert.deepEqual(
+    noV6.exitNode.availableRoutes,
+    [{ identity: PEER_ID, routes: [] }],
+    'no IPv6 overlay: no IPv6 routes',
+  );
 });

@@ -3,9 +3,18 @@
 // turns a map into the same Profile a static file gives, so the rest of the helper (device,
 // firewall, DNS, exit routes) has one input whatever the mode.
 import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
-import { parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
-import { formatIpPrefix, hostPrefix, parseIp } from '../../../src-shared/lib/ip/addr.js';
+import {
+  formatIpPrefix,
+  fromCidr,
+  hostPrefix,
+  parseIp,
+  parseIpPrefix,
+  prefixesOverlap,
+  prefixNetwork,
+  type IpPrefix,
+} from '../../../src-shared/lib/ip/addr.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
@@ -46,33 +55,40 @@ export function openSignedMap(
   return map;
 }
 
-/** usableRoutes parses routes and leaves out any route that overlaps the overlay (except the
- * full tunnel, 0.0.0.0/0), as the static profile's validation does. */
-function usableRoutes(xs: string[], overlay: Cidr): Cidr[] {
-  return xs
-    .map((x) => parseCidr(x)!)
-    .filter((c) => {
-      const bits = Math.min(c.bits, overlay.bits);
-      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-      return c.bits === 0 || (c.addr & mask) >>> 0 !== (overlay.addr & mask) >>> 0;
-    });
+/** usableRoutes parses routes and leaves out any route that overlaps the overlay of its family
+ * (except the full tunnel, 0.0.0.0/0 or ::/0), as the static profile's validation does. An IPv6
+ * route is left out when this system has no IPv6 overlay: nothing of ours could use it. */
+function usableRoutes(xs: string[], overlay4: IpPrefix, overlay6: IpPrefix | null): IpPrefix[] {
+  return xs.flatMap((x) => {
+    const r = parseIpPrefix(x);
+    if (r === null) return [];
+    const c = prefixNetwork(r);
+    const overlay = c.addr.family === 4 ? overlay4 : overlay6;
+    if (overlay === null) return [];
+    return c.bits === 0 || !prefixesOverlap(c, overlay) ? [c] : [];
+  });
 }
 
-/** CONSENT_BITS: a route wider than a /8 (0.0.0.0/0, or pieces such as 0.0.0.0/1 and 128.0.0.0/1
- * that together take most of the internet) needs the owner's consent; a site's subnets are /8 or
- * narrower. */
+/** CONSENT_BITS: an IPv4 route wider than a /8 (0.0.0.0/0, or pieces such as 0.0.0.0/1 and
+ * 128.0.0.0/1 that together take most of the internet) needs the owner's consent; a site's
+ * subnets are /8 or narrower. */
 export const CONSENT_BITS = 8;
+/** CONSENT_BITS6 is the same bound for IPv6: a /16 is far wider than any site's allocation (a /48
+ * is typical, RFC 6177), while ::/0, 2000::/3 (all global unicast, RFC 4291 §2.4) or halves of
+ * the space are wider. */
+export const CONSENT_BITS6 = 16;
 
 /** needsConsent tells whether a route from the coordinator takes a machine's general traffic. */
-export function needsConsent(c: Cidr): boolean {
-  return c.bits < CONSENT_BITS;
+export function needsConsent(c: IpPrefix): boolean {
+  return c.bits < (c.addr.family === 4 ? CONSENT_BITS : CONSENT_BITS6);
 }
 
 /** withheldFullTunnelProblem says that exit node `identity`'s full tunnel is not used and how
  * to allow it; the helper logs it and `warren status` shows it. */
 export function withheldFullTunnelProblem(identity: string, profilePath: string): string {
   return (
-    `the coordinator routes all or most traffic (0.0.0.0/0, or a route wider than /${CONSENT_BITS}) through exit ` +
+    `the coordinator routes all or most traffic (0.0.0.0/0, ::/0, or a route wider than /${CONSENT_BITS} ` +
+    `for IPv4 or /${CONSENT_BITS6} for IPv6) through exit ` +
     `node ${identity}; not applied, because this ` +
     `profile does not allow a full tunnel. To allow it, set "AllowFullTunnel": true under Coordinator in ` +
     `${profilePath} (or enrol again with --allow-full-tunnel) and restart the helper`
@@ -134,9 +150,11 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   }
   const known = new Set(peers.map((p) => p.identity));
   const allowFull = base.coordinator?.allowFullTunnel === true;
+  const overlay4 = fromCidr(base.virtualNetwork)!;
+  const overlay6 = base.virtualNetwork6;
   const available = Object.entries(map.routes)
     .filter(([id]) => known.has(id))
-    .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) }));
+    .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, overlay4, overlay6) }));
   const withheld = allowFull ? [] : available.filter((a) => a.routes.some(needsConsent)).map((a) => a.identity);
   return {
     ...base,
@@ -144,12 +162,12 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     peers,
     routeGrants: Object.entries(map.routeGrants ?? {})
       .filter(([id]) => known.has(id))
-      .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, base.virtualNetwork) })),
+      .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, overlay4, overlay6) })),
     tags: map.self.tags,
     policies: map.policies,
     dns: { ...base.dns, zone: map.dnsZone },
     exitNode: {
-      providesRoutes: usableRoutes(map.self.providesRoutes, base.virtualNetwork),
+      providesRoutes: usableRoutes(map.self.providesRoutes, overlay4, overlay6),
       availableRoutes: allowFull
         ? available
         : available.map((a) => ({ identity: a.identity, routes: a.routes.filter((c) => !needsConsent(c)) })),

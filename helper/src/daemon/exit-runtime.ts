@@ -2,6 +2,8 @@
 // provided subnets (helper/src/exitnode); as a client, routes to the subnets other peers
 // provide (helper/src/router/exit-routes.ts).
 import type { Profile } from '../config/schema.js';
+import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatIpPrefix, toCidr, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { devicePeerByIdentity } from './apply.js';
 import type { ExitNode, ExitNodeDriver } from '../exitnode/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -25,12 +27,16 @@ export interface ExitRuntime {
 function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['configure']>[0] {
   return profile.exitNode.availableRoutes.flatMap((a) => {
     const dp = devicePeerByIdentity(device, profile, a.identity);
-    return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
+    return dp ? [{ identity: a.identity, peer: dp, routes: v4Only(a.routes) }] : [];
   });
 }
 
-const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string =>
-  rs.map((r) => `${r.addr}/${r.bits}`).join();
+const cidrList = (rs: readonly IpPrefix[]): string => rs.map(formatIpPrefix).join();
+
+// v4Only keeps the IPv4 routes, the ones the OS side routes today.
+function v4Only(rs: readonly IpPrefix[]): Cidr[] {
+  return rs.flatMap((r) => toCidr(r) ?? []);
+}
 
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
@@ -48,11 +54,11 @@ export async function startExitRuntime(opts: {
 }): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
-    if (p.exitNode.providesRoutes.length === 0) return null;
+    if (v4Only(p.exitNode.providesRoutes).length === 0) return null;
     const n = await opts.exitNode.apply({
       adapter: opts.adapter,
       overlay: p.virtualNetwork,
-      routes: p.exitNode.providesRoutes,
+      routes: v4Only(p.exitNode.providesRoutes),
       stateDir: opts.stateDir,
       log,
     });

@@ -88,7 +88,7 @@ test('without AllowFullTunnel the coordinator full tunnel is left out, logged on
   assert.ok(st.problems![0]!.includes(`"AllowFullTunnel": true under Coordinator in ${s.box.profilePath}`));
   assert.match(
     formatStatus(st, Date.now()),
-    /\nProblem: +the coordinator routes all or most traffic \(0\.0\.0\.0\/0, or a route wider than \/8\)/,
+    /\nProblem: +the coordinator routes all or most traffic \(0\.0\.0\.0\/0, ::\/0, or a route wider than \/8 for IPv4 or \/16 for IPv6\)/,
   );
   assert.equal(warnings(s.box).length, 1);
 
