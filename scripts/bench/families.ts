@@ -1,16 +1,26 @@
-// The address-family run of `npm run bench`: Warren's data plane alone (warren-wg) against
-// wireguard-go, both started with the same command line and configured only through wg(8), over
-// every combination of IPv4 and IPv6 inside and outside the tunnel. Rounds are interleaved
-// (round 1: warren-wg then wireguard-go, round 2 the other way round, ...) so that a slow spell of
-// the shared machine hits both, and the figures are the medians of the rounds with their range.
+// The address-family run of `npm run bench`: over every combination of IPv4 and IPv6 inside and
+// outside the tunnel, Warren's data plane alone (warren-wg) and wireguard-go, both started with
+// the same command line and configured only through wg(8), and the whole helper (`warren`: the
+// profile, its stateful firewall in allow-all mode, DNS) beside them. Rounds are interleaved
+// (round 1: warren-wg, wireguard-go, warren; round 2 the other way round, ...) so that a slow
+// spell of the shared machine hits all of them, and the figures are the medians of the rounds
+// with their range.
 import { join } from 'node:path';
-import { genKeyPair, iperf3, repoRoot, type Namespace, type PairLayout } from '../../e2e/netns/index.js';
+import {
+  genKeyPair,
+  iperf3,
+  repoRoot,
+  startWarren,
+  type KeyPair,
+  type Namespace,
+  type PairLayout,
+} from '../../e2e/netns/index.js';
 import { waitForPing } from '../../e2e/netns/ping.js';
-import { startWireguardGo, type WireguardGo } from '../../e2e/netns/wireguard-go.js';
+import { startWireguardGo } from '../../e2e/netns/wireguard-go.js';
 
-/** FamilyImpl names the two data planes the run compares. */
-export type FamilyImpl = 'warren-wg' | 'wg-go';
-const IMPLS: readonly FamilyImpl[] = ['warren-wg', 'wg-go'];
+/** FamilyImpl names the data planes the run compares. */
+export type FamilyImpl = 'warren-wg' | 'wg-go' | 'warren';
+const IMPLS: readonly FamilyImpl[] = ['warren-wg', 'wg-go', 'warren'];
 
 /** Family is an address family, inside or outside the tunnel. */
 type Family = 4 | 6;
@@ -64,52 +74,84 @@ async function addUnderlay6(l: PairLayout): Promise<void> {
   await l.b.exec(['ip', '-6', 'addr', 'add', `${UNDERLAY6.b}/64`, 'dev', l.bIf, 'nodad']);
 }
 
-/** Pair is one implementation running on both sides. */
+/** Pair is one implementation running on both sides, with endpoints of one outside family. */
 interface Pair {
-  a: WireguardGo;
-  b: WireguardGo;
+  stop(): Promise<void>;
 }
 
-/** startPair starts impl on both sides with both overlay families and IPv4 endpoints. */
-async function startPair(impl: FamilyImpl, l: PairLayout): Promise<Pair> {
-  const ka = genKeyPair();
-  const kb = genKeyPair();
-  const tag = impl === 'wg-go' ? 'g' : 'w';
-  const side = async (ns: Namespace, me: 'a' | 'b', peerKey: string, peerIp: string): Promise<WireguardGo> => {
-    const other = me === 'a' ? 'b' : 'a';
-    const w = await startWireguardGo(ns, {
-      ifname: ns.topo.ifname(`f${tag}`),
-      command: commandOf(impl),
-      privateKey: me === 'a' ? ka.privateKey : kb.privateKey,
-      listenPort: PORT,
-      address: `${OVERLAY[me].v4}/24`,
-      peers: [
+/** endpointOf is where side `me` listens, in the outside family. */
+function endpointOf(l: PairLayout, me: 'a' | 'b', outside: Family): string {
+  return outside === 4 ? `${me === 'a' ? l.aIp : l.bIp}:${PORT}` : `[${UNDERLAY6[me]}]:${PORT}`;
+}
+
+/** startPair starts impl on both sides with both overlay families and endpoints of `outside`. */
+async function startPair(impl: FamilyImpl, l: PairLayout, outside: Family): Promise<Pair> {
+  const keys = { a: genKeyPair(), b: genKeyPair() };
+  const start = impl === 'warren' ? startHelperSide : startWgSide;
+  const a = await start(impl, l, 'a', keys, outside);
+  const b = await start(impl, l, 'b', keys, outside);
+  return { stop: async () => void (await Promise.all([a(), b()])) };
+}
+
+type SideStarter = (
+  impl: FamilyImpl,
+  l: PairLayout,
+  me: 'a' | 'b',
+  keys: { a: KeyPair; b: KeyPair },
+  outside: Family,
+) => Promise<() => Promise<unknown>>;
+
+/** startWgSide starts warren-wg or wireguard-go on one side, configured through wg(8). */
+const startWgSide: SideStarter = async (impl, l, me, keys, outside) => {
+  const other = me === 'a' ? 'b' : 'a';
+  const ns: Namespace = l[me];
+  const w = await startWireguardGo(ns, {
+    ifname: ns.topo.ifname(`f${impl === 'wg-go' ? 'g' : 'w'}`),
+    command: commandOf(impl),
+    privateKey: keys[me].privateKey,
+    listenPort: PORT,
+    address: `${OVERLAY[me].v4}/24`,
+    peers: [
+      {
+        publicKey: keys[other].publicKey,
+        endpoint: endpointOf(l, other, outside),
+        allowedIps: [`${OVERLAY[other].v4}/32`, `${OVERLAY[other].v6}/128`],
+      },
+    ],
+  });
+  await ns.exec(['ip', '-6', 'addr', 'add', `${OVERLAY[me].v6}/64`, 'dev', w.ifname, 'nodad']);
+  return () => w.stop();
+};
+
+/** startHelperSide starts the whole helper on one side from a static profile without Policies
+ * (allow-all mode, the counterpart of plain WireGuard), with both overlay families. */
+const startHelperSide: SideStarter = async (_impl, l, me, keys, outside) => {
+  const other = me === 'a' ? 'b' : 'a';
+  const ns: Namespace = l[me];
+  const w = await startWarren(
+    ns,
+    {
+      PrivateKey: keys[me].privateKey,
+      ListenPort: PORT,
+      VirtualAddress: OVERLAY[me].v4,
+      VirtualAddress6: OVERLAY[me].v6,
+      Adapter: { Name: ns.topo.ifname('fh') },
+      Peers: [
         {
-          publicKey: peerKey,
-          endpoint: `${peerIp}:${PORT}`,
-          allowedIps: [`${OVERLAY[other].v4}/32`, `${OVERLAY[other].v6}/128`],
+          PublicKey: keys[other].publicKey,
+          Endpoint: endpointOf(l, other, outside),
+          AllowedIPs: [`${OVERLAY[other].v4}/32`, `${OVERLAY[other].v6}/128`],
         },
       ],
-    });
-    await ns.exec(['ip', '-6', 'addr', 'add', `${OVERLAY[me].v6}/64`, 'dev', w.ifname, 'nodad']);
-    return w;
-  };
-  const a = await side(l.a, 'a', kb.publicKey, l.bIp);
-  const b = await side(l.b, 'b', ka.publicKey, l.aIp);
-  return { a, b };
-}
+    },
+    { name: `warren-family-${me}-${outside}` },
+  );
+  return () => w.stop();
+};
 
-/** pointAt sets each side's endpoint for the other in the given outside family. */
-async function pointAt(p: Pair, l: PairLayout, outside: Family): Promise<void> {
-  const ep = (v4: string, v6: string): string => (outside === 4 ? `${v4}:${PORT}` : `[${v6}]:${PORT}`);
-  await l.a.exec(['wg', 'set', p.a.ifname, 'peer', p.b.publicKey, 'endpoint', ep(l.bIp, UNDERLAY6.b)]);
-  await l.b.exec(['wg', 'set', p.b.ifname, 'peer', p.a.publicKey, 'endpoint', ep(l.aIp, UNDERLAY6.a)]);
-}
-
-/** measureCombo measures one combination on a running pair: iperf3 TCP from a to b. */
-async function measureCombo(p: Pair, l: PairLayout, c: Combo, seconds: number): Promise<number> {
-  await pointAt(p, l, c.outside);
-  const dst = c.inside === 4 ? OVERLAY.b.v4 : OVERLAY.b.v6;
+/** measureInside measures one inside family on a running pair: iperf3 TCP from a to b. */
+async function measureInside(l: PairLayout, inside: Family, seconds: number): Promise<number> {
+  const dst = inside === 4 ? OVERLAY.b.v4 : OVERLAY.b.v6;
   await waitForPing(l.a, dst, 15_000);
   const r = await iperf3(l.b, l.a, dst, seconds);
   return r.receivedBps / 1e6;
@@ -136,16 +178,18 @@ export async function measureFamilies(
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? IMPLS : [...IMPLS].reverse();
       for (const impl of order) {
-        progress(`round ${round + 1}/${rounds}: ${impl}`);
-        const p = await startPair(impl, l);
-        try {
-          for (const c of COMBOS) {
-            const mbps = await measureCombo(p, l, c, seconds);
-            const k = key(impl, c);
-            samples.set(k, [...(samples.get(k) ?? []), mbps]);
+        for (const outside of [4, 6] as const) {
+          progress(`round ${round + 1}/${rounds}: ${impl}, IPv${outside} outside`);
+          const p = await startPair(impl, l, outside);
+          try {
+            for (const inside of [4, 6] as const) {
+              const mbps = await measureInside(l, inside, seconds);
+              const k = key(impl, { inside, outside });
+              samples.set(k, [...(samples.get(k) ?? []), mbps]);
+            }
+          } finally {
+            await p.stop();
           }
-        } finally {
-          await Promise.all([p.a.stop(), p.b.stop()]);
         }
       }
     }
@@ -167,17 +211,21 @@ export function familyTable(r: FamilyResult): string {
   if (r.error !== null) return `address families: FAILED: ${r.error}`;
   const lines = [
     `address families (iperf3 TCP, ${r.seconds} s, ${r.rounds} interleaved rounds: median [min-max] Mbit/s)`,
-    'inside  outside  warren-wg                wireguard-go             warren-wg/wg-go',
+    'inside  outside  warren-wg                wireguard-go             warren (helper)          warren-wg/wg-go  warren/wg-go',
   ];
   const fmt = (row: FamilyRow | undefined): string =>
     row === undefined
       ? '-'.padEnd(24)
       : `${row.medianMbps.toFixed(0)} [${row.minMbps.toFixed(0)}-${row.maxMbps.toFixed(0)}]`.padEnd(24);
   for (const c of COMBOS) {
-    const w = r.rows.find((x) => x.impl === 'warren-wg' && x.inside === c.inside && x.outside === c.outside);
-    const g = r.rows.find((x) => x.impl === 'wg-go' && x.inside === c.inside && x.outside === c.outside);
-    const ratio = w && g && g.medianMbps > 0 ? (w.medianMbps / g.medianMbps).toFixed(2) : '-';
-    lines.push(`IPv${c.inside}    IPv${c.outside}     ${fmt(w)} ${fmt(g)} ${ratio}`);
+    const row = (impl: FamilyImpl): FamilyRow | undefined =>
+      r.rows.find((x) => x.impl === impl && x.inside === c.inside && x.outside === c.outside);
+    const [w, g, h] = [row('warren-wg'), row('wg-go'), row('warren')];
+    const ratio = (x: FamilyRow | undefined): string =>
+      x && g && g.medianMbps > 0 ? (x.medianMbps / g.medianMbps).toFixed(2) : '-';
+    lines.push(
+      `IPv${c.inside}    IPv${c.outside}     ${fmt(w)} ${fmt(g)} ${fmt(h)} ${ratio(w).padEnd(16)} ${ratio(h)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -20,8 +20,8 @@ export interface BenchOptions {
   proxy: boolean;
   /** relay runs the relay benchmark (direct against relayed, through two NAT routers). */
   relay: boolean;
-  /** families runs warren-wg against wireguard-go over IPv4 and IPv6 inside and outside, in
-   * familyRounds interleaved rounds. */
+  /** families runs warren-wg, wireguard-go and the whole helper over IPv4 and IPv6 inside and
+   * outside, in familyRounds interleaved rounds. */
   families: boolean;
   familyRounds: number;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
@@ -39,8 +39,8 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warre
                 CONNECT tunnel and the ingress forwarder of a Warren helper, against direct TCP)
   --no-relay    skip the relay run (two helpers behind two NAT routers: iperf3 over their direct
                 path, then over the coordinator's relay once UDP between the routers is blocked)
-  --no-families skip the address-family run (warren-wg against wireguard-go, both configured with
-                wg(8), over IPv4 and IPv6 inside and outside the tunnel)
+  --no-families skip the address-family run (warren-wg and wireguard-go, both configured with
+                wg(8), and the whole helper, over IPv4 and IPv6 inside and outside the tunnel)
   --family-rounds N  interleaved rounds of the address-family run (default 3; medians shown)
   --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
                 (default 2000; 0 skips the run)
