@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Topology, missingRequirement, pairLayout, repoRoot, type PairLayout } from '../e2e/netns/index.js';
-import { measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
+import { combineRounds, measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
 import { USAGE, parseBenchArgs, type BenchOptions, type Impl } from './bench/options.js';
 import { exitTable, proxyTable, ratioLines, ratios, table, type Ratios } from './bench/report.js';
 import { measureExit, type ExitResult } from './bench/exit.js';
@@ -127,17 +127,29 @@ async function measureNetwork(opts: BenchOptions): Promise<NetworkResults> {
   }
 }
 
-/** measureTunnels measures each chosen tunnel in turn; one that fails is reported and skipped. */
+/** measureTunnels measures each chosen tunnel in opts.rounds interleaved rounds (the order
+ * reversed every other round, so a slow spell of the shared machine hits all of them); a tunnel
+ * that fails is reported and skipped from then on. */
 async function measureTunnels(l: PairLayout, opts: BenchOptions): Promise<Pick<NetworkResults, 'results' | 'errors'>> {
-  const results: Partial<Record<Impl, Measurement>> = {};
+  const runs = new Map<Impl, Measurement[]>();
   const errors: Partial<Record<Impl, string>> = {};
-  for (const impl of opts.impls) {
-    try {
-      results[impl] = await measureTunnel(impl, l, opts, (s) => progress(`${impl}: ${s}`));
-    } catch (e) {
-      errors[impl] = (e as Error).message;
-      process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
+  for (let round = 0; round < opts.rounds; round++) {
+    const order = round % 2 === 0 ? opts.impls : [...opts.impls].reverse();
+    for (const impl of order.filter((i) => errors[i] === undefined)) {
+      const tag = `${impl} (round ${round + 1}/${opts.rounds})`;
+      try {
+        const m = await measureTunnel(impl, l, opts, (s) => progress(`${tag}: ${s}`));
+        runs.set(impl, [...(runs.get(impl) ?? []), m]);
+      } catch (e) {
+        errors[impl] = (e as Error).message;
+        process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);
+      }
     }
+  }
+  const results: Partial<Record<Impl, Measurement>> = {};
+  for (const impl of opts.impls) {
+    const ms = runs.get(impl);
+    if (errors[impl] === undefined && ms !== undefined) results[impl] = combineRounds(ms);
   }
   return { results, errors };
 }

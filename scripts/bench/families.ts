@@ -17,6 +17,7 @@ import {
 } from '../../e2e/netns/index.js';
 import { waitForPing } from '../../e2e/netns/ping.js';
 import { startWireguardGo } from '../../e2e/netns/wireguard-go.js';
+import { median } from './measure.js';
 
 /** FamilyImpl names the data planes the run compares. */
 export type FamilyImpl = 'warren-wg' | 'wg-go' | 'warren';
@@ -155,12 +156,6 @@ async function measureInside(l: PairLayout, inside: Family, seconds: number): Pr
   await waitForPing(l.a, dst, 15_000);
   const r = await iperf3(l.b, l.a, dst, seconds);
   return r.receivedBps / 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** measureFamilies runs `rounds` interleaved rounds of every implementation over every

@@ -29,6 +29,9 @@ export interface Measurement {
   /** cpuSeconds[side] is user+system CPU of the tunnel process during the 1-stream iperf. */
   cpuSeconds: { a: number; b: number } | null;
   peakRssKiB: { a: number; b: number } | null;
+  /** rounds is how many runs the figures are the medians of; throughputRangeMbps their spread. */
+  rounds: number;
+  throughputRangeMbps: { min: number; max: number };
 }
 
 /** Tunnel is a started pair: overlay address of b and the two process ids. */
@@ -172,8 +175,9 @@ async function measurePath(
     p4 = (await iperf3(l.b, l.a, bIp, o.seconds, { parallel: 4 })).receivedBps / 1e6;
   }
   const peak = pids ? { a: procStats(pids.a).peakRssKiB, b: procStats(pids.b).peakRssKiB } : null;
+  const throughput = one.receivedBps / 1e6;
   return {
-    throughputMbps: one.receivedBps / 1e6,
+    throughputMbps: throughput,
     retransmits: one.retransmits,
     throughputP4Mbps: p4,
     rttAvgMs: p.avg,
@@ -184,6 +188,8 @@ async function measurePath(
         ? { a: after.a.cpuSeconds - before.a.cpuSeconds, b: after.b.cpuSeconds - before.b.cpuSeconds }
         : null,
     peakRssKiB: peak,
+    rounds: 1,
+    throughputRangeMbps: { min: throughput, max: throughput },
   };
 }
 
@@ -209,4 +215,38 @@ export async function measureTunnel(
     progress(`stopping ${impl}`);
     await t.stop();
   }
+}
+
+/** median of a non-empty list (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function medianOr<T>(ms: Measurement[], pick: (m: Measurement) => T | null, f: (xs: T[]) => T): T | null {
+  const xs = ms.map(pick).filter((x): x is T => x !== null);
+  return xs.length === ms.length && xs.length > 0 ? f(xs) : null;
+}
+
+/** combineRounds turns the runs of one tunnel into one row: the median of every figure, and the
+ * range of the throughput (each side's CPU and memory are taken per side). */
+export function combineRounds(ms: Measurement[]): Measurement {
+  const pair = (xs: { a: number; b: number }[]): { a: number; b: number } => ({
+    a: median(xs.map((x) => x.a)),
+    b: median(xs.map((x) => x.b)),
+  });
+  const tput = ms.map((m) => m.throughputMbps);
+  return {
+    throughputMbps: median(tput),
+    retransmits: median(ms.map((m) => m.retransmits)),
+    throughputP4Mbps: medianOr(ms, (m) => m.throughputP4Mbps, median),
+    rttAvgMs: median(ms.map((m) => m.rttAvgMs)),
+    rttP99Ms: median(ms.map((m) => m.rttP99Ms)),
+    pingLossPct: median(ms.map((m) => m.pingLossPct)),
+    cpuSeconds: medianOr(ms, (m) => m.cpuSeconds, pair),
+    peakRssKiB: medianOr(ms, (m) => m.peakRssKiB, pair),
+    rounds: ms.length,
+    throughputRangeMbps: { min: Math.min(...tput), max: Math.max(...tput) },
+  };
 }

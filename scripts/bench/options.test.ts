@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IMPLS, parseBenchArgs } from './options.js';
+import { combineRounds, type Measurement } from './measure.js';
 
 test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', () => {
   assert.deepEqual(parseBenchArgs([]), {
@@ -14,6 +15,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     relay: true,
     families: true,
     familyRounds: 3,
+    rounds: 3,
     coordinatorSystems: 2000,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
@@ -23,6 +25,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
     [['--no-families'], { families: false, relay: true }],
     [['--family-rounds', '5'], { familyRounds: 5, families: true }],
+    [['--rounds', '1'], { rounds: 1 }],
     [['--coordinator-systems', '0'], { coordinatorSystems: 0 }],
     [['--coordinator-systems', '500'], { coordinatorSystems: 500 }],
   ];
@@ -38,4 +41,26 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
   assert.throws(() => parseBenchArgs(['--proxy']), /Unknown option/);
   assert.throws(() => parseBenchArgs(['--family-rounds', '0']), /--family-rounds must be 1\.\.20/);
   assert.throws(() => parseBenchArgs(['--coordinator-systems', '20001']), /--coordinator-systems must be 0\.\.20000/);
+});
+
+test('combineRounds reports the median of each figure and the throughput range of the rounds', () => {
+  const run = (mbps: number, rtt: number, cpuA: number): Measurement => ({
+    throughputMbps: mbps,
+    retransmits: 10,
+    throughputP4Mbps: null,
+    rttAvgMs: rtt,
+    rttP99Ms: rtt * 2,
+    pingLossPct: 0,
+    cpuSeconds: { a: cpuA, b: 1 },
+    peakRssKiB: { a: 1000, b: 2000 },
+    rounds: 1,
+    throughputRangeMbps: { min: mbps, max: mbps },
+  });
+  const c = combineRounds([run(300, 0.5, 2), run(900, 0.3, 1), run(500, 0.4, 3)]);
+  assert.equal(c.throughputMbps, 500);
+  assert.deepEqual(c.throughputRangeMbps, { min: 300, max: 900 });
+  assert.equal(c.rttAvgMs, 0.4);
+  assert.deepEqual(c.cpuSeconds, { a: 2, b: 1 });
+  assert.equal(c.throughputP4Mbps, null, 'no 4-stream figure unless every round has one');
+  assert.equal(c.rounds, 3);
 });

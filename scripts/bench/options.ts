@@ -24,15 +24,20 @@ export interface BenchOptions {
    * outside, in familyRounds interleaved rounds. */
   families: boolean;
   familyRounds: number;
+  /** rounds is how many interleaved rounds the main tunnel comparison runs (medians reported). */
+  rounds: number;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
+  --rounds N    interleaved rounds of the tunnel comparison (default 3: round 1 in --only order,
+                round 2 reversed, ...; every figure is the median of the rounds, throughput
+                also with its range)
   --no-exit     skip the exit-node run (client → printer through a Warren exit node and through
                 wireguard-go with the same SNAT rule; it always measures both, regardless of --only)
   --no-proxy    skip the proxy run (throughput and connection rate through the egress proxy's
@@ -69,6 +74,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'no-relay': { type: 'boolean' },
       'no-families': { type: 'boolean' },
       'family-rounds': { type: 'string' },
+      rounds: { type: 'string' },
       'coordinator-systems': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +97,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     relay: values['no-relay'] !== true,
     families: values['no-families'] !== true,
     familyRounds: whole('family-rounds', values['family-rounds'], 3, 1, 20),
+    rounds: whole('rounds', values.rounds, 3, 1, 20),
     coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, 0, 20_000),
   };
 }

@@ -62,8 +62,10 @@ export function table(rows: [string, Measurement][]): string {
     'peak RSS MiB (a/b)',
   ];
   const body = rows.map(([name, m]) => [
-    name,
-    fmt(m.throughputMbps, 0),
+    m.rounds > 1 ? `${name} (${m.rounds} rounds)` : name,
+    m.rounds > 1
+      ? `${fmt(m.throughputMbps, 0)} [${fmt(m.throughputRangeMbps.min, 0)}-${fmt(m.throughputRangeMbps.max, 0)}]`
+      : fmt(m.throughputMbps, 0),
     fmt(m.throughputP4Mbps, 0),
     String(m.retransmits),
     fmt(m.rttAvgMs, 3),
