@@ -5,6 +5,7 @@ import type { Profile } from '../config/schema.js';
 import { devicePeerByIdentity } from './apply.js';
 import type { ExitNode, ExitNodeDriver } from '../exitnode/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { fromCidr } from '../../../src-shared/lib/ip/addr.js';
 import { ExitRoutes } from '../router/exit-routes.js';
 import type { FullTunnelSwitch, Router } from '../router/index.js';
 import type { Device } from '../wireguard/device/device.js';
@@ -52,7 +53,8 @@ export async function startExitRuntime(opts: {
     const n = await opts.exitNode.apply({
       adapter: opts.adapter,
       overlay: p.virtualNetwork,
-      routes: p.exitNode.providesRoutes,
+      overlay6: p.virtualNetwork6,
+      routes: p.exitNode.providesRoutes.flatMap((c) => fromCidr(c) ?? []),
       stateDir: opts.stateDir,
       log,
     });
