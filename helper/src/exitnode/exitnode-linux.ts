@@ -146,7 +146,7 @@ function checkOptions(opts: ExitNodeOptions, backend: Backend): void {
   const v6 = opts.routes.filter((r) => r.addr.family === 6);
   if (v6.length === 0) return;
   const list = v6.map((r) => formatIpPrefix(prefixNetwork(r))).join(', ');
-  if (opts.overlay6 === null || opts.overlay6.addr.family !== 6)
+  if (opts.overlay6 == null || opts.overlay6.addr.family !== 6)
     throw new Error(`exit node: IPv6 routes (${list}) but this network has no IPv6 overlay, so no traffic for them`);
   if (backend === 'iptables') throw new Error(`exit node: ${IPV6_NEEDS_NFT} (IPv6 routes: ${list})`);
 }

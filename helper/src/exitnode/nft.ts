@@ -65,8 +65,9 @@ export function buildNftScript(inp: NftScriptInput): string {
       throw new Error(`refusing interface name ${JSON.stringify(name.slice(0, 32))} in an nft rule`);
   }
   const overlay = formatCidr(cidrNetwork(inp.overlay));
-  const overlay6 = inp.overlay6 === null ? null : formatIpPrefix(prefixNetwork(inp.overlay6));
-  if (inp.overlay6 !== null && inp.overlay6.addr.family !== 6) throw new Error('the IPv6 overlay is not IPv6');
+  const o6 = inp.overlay6 ?? null;
+  if (o6 !== null && o6.addr.family !== 6) throw new Error('the IPv6 overlay is not IPv6');
+  const overlay6 = o6 === null ? null : formatIpPrefix(prefixNetwork(o6));
   const t = inp.table;
   const snat = inp.routes.map((r) => snatRule(r, overlay, overlay6));
   // Unsolicited traffic into the overlay is dropped for both families whenever the network has

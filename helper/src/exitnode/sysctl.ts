@@ -76,7 +76,8 @@ function acceptRaPath(sysctlDir: string, ifname: string): string {
 
 /**
  * interfacesAcceptingRa lists the interfaces whose accept_ra is 1, sorted. 'all' and 'default'
- * are not interfaces ('default' is only the template for interfaces created later). Names that
+ * are not interfaces ('default' is only the template for interfaces created later), and no
+ * Router Advertisement arrives on the loopback. Names that
  * are not safe to build a path from are left out; more than MAX_ACCEPT_RA_INTERFACES throws,
  * because what cannot be recorded cannot be restored.
  */
@@ -89,7 +90,7 @@ export function interfacesAcceptingRa(sysctlDir: string): string[] {
   }
   const found: string[] = [];
   for (const name of names.sort()) {
-    if (name === 'all' || name === 'default' || !isSafeIfname(name)) continue;
+    if (name === 'all' || name === 'default' || name === 'lo' || !isSafeIfname(name)) continue;
     let v: string;
     try {
       v = readFileSync(acceptRaPath(sysctlDir, name), 'utf8').trim();
