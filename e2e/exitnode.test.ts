@@ -120,11 +120,11 @@ describeE2E('exit node for a subnet', { warren: true, binaries: ['ping', 'nft'] 
     );
     assert.equal((await exit.ns!.exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
     // The table of its own (helper/src/exitnode/nft.ts): exec fails if it does not exist.
-    const table = (await exit.ns!.exec(['nft', 'list', 'table', 'ip', exitTableName(s.adapter)])).stdout;
+    const table = (await exit.ns!.exec(['nft', 'list', 'table', 'inet', exitTableName(s.adapter)])).stdout;
     assert.match(
       table,
       new RegExp(
-        `ip saddr 100\\.64\\.0\\.0/10 ip daddr ${LAN.replace(/\./g, '\\.')} oifname "\\S+" counter packets \\d+ bytes \\d+ snat to ${EXIT_LAN_IP.replace(/\./g, '\\.')}`,
+        `ip saddr 100\\.64\\.0\\.0/10 ip daddr ${LAN.replace(/\./g, '\\.')} oifname "\\S+" counter packets \\d+ bytes \\d+ snat ip to ${EXIT_LAN_IP.replace(/\./g, '\\.')}`,
       ),
       table,
     );

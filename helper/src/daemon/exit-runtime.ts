@@ -54,11 +54,12 @@ export async function startExitRuntime(opts: {
 }): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
-    if (v4Only(p.exitNode.providesRoutes).length === 0) return null;
+    if (p.exitNode.providesRoutes.length === 0) return null;
     const n = await opts.exitNode.apply({
       adapter: opts.adapter,
       overlay: p.virtualNetwork,
-      routes: v4Only(p.exitNode.providesRoutes),
+      overlay6: p.virtualNetwork6,
+      routes: p.exitNode.providesRoutes,
       stateDir: opts.stateDir,
       log,
     });

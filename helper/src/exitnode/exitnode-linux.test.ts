@@ -1,115 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { createLogger } from '../../../src-shared/lib/log.js';
-import type { CommandResult, CommandRunner } from './index.js';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import type { CommandRunner } from './index.js';
 import { applyLinuxExitNode, recoverLinuxExitNode } from './exitnode-linux.js';
 import { buildNftScript, DROP_COMMENT, droppedFromNftJson, exitTableName } from './nft.js';
 import { parseDefaultRoute, parseRouteGet, probeAddresses } from './route.js';
 import { exitNodeStatePath, readExitNodeState } from './state.js';
+import { collectLog, FakeHost, sandbox, TABLE } from './testing.js';
 
-const cidr = (s: string): Cidr => parseCidr(s)!;
-const OVERLAY = cidr('100.64.0.0/10');
-const TABLE = exitTableName('warren0');
-
-// FakeHost answers `ip` and `nft` like a machine with eth0 (192.168.1.10/24, default via .1)
-// and lan1 (10.20.0.5/16), and keeps whether our nft table exists.
-class FakeHost {
-  calls: Array<{ cmd: string; args: string[]; input?: string }> = [];
-  table = false;
-  nftFails = '';
-  forwardDropChain = false;
-  readonly run: CommandRunner = (cmd, args, input) => {
-    this.calls.push({ cmd, args, input });
-    return Promise.resolve(this.answer(cmd, args));
-  };
-
-  private answer(cmd: string, args: string[]): CommandResult {
-    const ok = (stdout = ''): CommandResult => ({ ok: true, stdout, stderr: '', missing: false });
-    const fail = (stderr: string): CommandResult => ({ ok: false, stdout: '', stderr, missing: false });
-    const a = args.join(' ');
-    if (cmd === 'ip') {
-      if (a === '-j -4 route show default')
-        return ok('[{"dst":"default","gateway":"192.168.1.1","dev":"eth0","flags":[]}]');
-      const m = /^-j route get (\S+)$/.exec(a);
-      if (!m) return fail('unexpected');
-      const dst = m[1]!;
-      if (dst === '192.168.1.10')
-        return ok(
-          `[{"type":"local","dst":"${dst}","dev":"lo","prefsrc":"${dst}","flags":[],"uid":0,"cache":["local"]}]`,
-        );
-      if (dst.startsWith('192.168.1.'))
-        return ok(`[{"dst":"${dst}","dev":"eth0","prefsrc":"192.168.1.10","flags":[],"uid":0,"cache":[]}]`);
-      if (dst.startsWith('10.20.'))
-        return ok(`[{"dst":"${dst}","dev":"lan1","prefsrc":"10.20.0.5","flags":[],"uid":0,"cache":[]}]`);
-      if (dst.startsWith('100.'))
-        return ok(`[{"dst":"${dst}","dev":"warren0","prefsrc":"100.64.0.1","flags":[],"uid":0,"cache":[]}]`);
-      return fail('RTNETLINK answers: Network is unreachable');
-    }
-    if (cmd === 'nft') {
-      if (a === '--version') return ok('nftables v1.0.9');
-      if (a === '-f -') {
-        if (this.nftFails) return fail(this.nftFails);
-        this.table = true;
-        return ok();
-      }
-      if (a === `list table ip ${TABLE}`) return this.table ? ok('table ip ...') : fail('No such file or directory');
-      if (a === `delete table ip ${TABLE}`) {
-        if (!this.table) return fail('No such file or directory');
-        this.table = false;
-        return ok();
-      }
-      if (a === '-j list chains') {
-        return ok(
-          JSON.stringify({
-            nftables: this.forwardDropChain
-              ? [{ chain: { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop' } }]
-              : [],
-          }),
-        );
-      }
-      if (a === `-j list table ip ${TABLE}`) {
-        return ok(
-          JSON.stringify({
-            nftables: [
-              {
-                rule: {
-                  chain: 'forward',
-                  comment: DROP_COMMENT,
-                  expr: [{ counter: { packets: 7, bytes: 588 } }, { drop: null }],
-                },
-              },
-            ],
-          }),
-        );
-      }
-    }
-    if (cmd === 'iptables') return fail('not here');
-    return fail('unexpected command');
-  }
-}
-
-function sandbox(forward = '0'): { state: string; sysctl: string; forward(): string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-exit-'));
-  const sysctl = join(dir, 'sys');
-  mkdirSync(join(sysctl, 'net', 'ipv4'), { recursive: true });
-  const f = join(sysctl, 'net', 'ipv4', 'ip_forward');
-  writeFileSync(f, `${forward}\n`);
-  return {
-    state: join(dir, 'state'),
-    sysctl,
-    forward: () => readFileSync(f, 'utf8').trim(),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-function collectLog(): { lines: string[]; log: ReturnType<typeof createLogger> } {
-  const lines: string[] = [];
-  return { lines, log: createLogger(1, { write: (l: string) => lines.push(l) }) };
-}
+const cidr = (s: string): IpPrefix => parseIpPrefix(s)!;
+const OVERLAY = parseCidr('100.64.0.0/10')!;
 
 test('buildNftScript, table-driven', () => {
   const cases: Array<{ name: string; routes: Array<{ route: string; via: string; snatTo: string }>; want: string[] }> =
@@ -121,8 +23,8 @@ test('buildNftScript, table-driven', () => {
           { route: '10.20.0.0/16', via: 'lan1', snatTo: '10.20.0.5' },
         ],
         want: [
-          'ip saddr 100.64.0.0/10 ip daddr 192.168.1.0/24 oifname "eth0" counter snat to 192.168.1.10',
-          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.0/16 oifname "lan1" counter snat to 10.20.0.5',
+          'ip saddr 100.64.0.0/10 ip daddr 192.168.1.0/24 oifname "eth0" counter snat ip to 192.168.1.10',
+          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.0/16 oifname "lan1" counter snat ip to 10.20.0.5',
         ],
       },
       {
@@ -132,8 +34,8 @@ test('buildNftScript, table-driven', () => {
           { route: '10.20.0.9/32', via: 'lan1', snatTo: '10.20.0.5' },
         ],
         want: [
-          'ip saddr 100.64.0.0/10 oifname "eth0" counter snat to 192.168.1.10',
-          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.9/32 oifname "lan1" counter snat to 10.20.0.5',
+          'ip saddr 100.64.0.0/10 oifname "eth0" counter snat ip to 192.168.1.10',
+          'ip saddr 100.64.0.0/10 ip daddr 10.20.0.9/32 oifname "lan1" counter snat ip to 10.20.0.5',
         ],
       },
     ];
@@ -142,12 +44,13 @@ test('buildNftScript, table-driven', () => {
       table: TABLE,
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: c.routes.map((r) => ({ ...r, route: cidr(r.route) })),
     });
     const lines = text.split('\n').map((l) => l.trim());
     assert.deepEqual(
       lines.slice(0, 3),
-      [`add table ip ${TABLE}`, `delete table ip ${TABLE}`, `table ip ${TABLE} {`],
+      [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `table inet ${TABLE} {`],
       c.name,
     );
     const nat = lines.indexOf('type nat hook postrouting priority srcnat; policy accept;');
@@ -159,7 +62,7 @@ test('buildNftScript, table-driven', () => {
     );
   }
   assert.throws(
-    () => buildNftScript({ table: TABLE, adapter: 'x"; flush ruleset', overlay: OVERLAY, routes: [] }),
+    () => buildNftScript({ table: TABLE, adapter: 'x"; flush ruleset', overlay: OVERLAY, overlay6: null, routes: [] }),
     /refusing interface name/,
   );
 });
@@ -234,6 +137,7 @@ test('apply: state is written before any change, then undo restores everything',
     const ex = await applyLinuxExitNode({
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: [cidr('192.168.1.0/24'), cidr('10.20.0.0/16'), cidr('0.0.0.0/0')],
       stateDir: s.state,
       log,
@@ -254,7 +158,7 @@ test('apply: state is written before any change, then undo restores everything',
     assert.equal(s.forward(), '0');
     assert.equal(host.table, false);
     assert.ok(!existsSync(exitNodeStatePath(s.state)));
-    assert.equal(host.calls.filter((c) => c.args.join(' ') === `delete table ip ${TABLE}`).length, 1);
+    assert.equal(host.calls.filter((c) => c.args.join(' ') === `delete table inet ${TABLE}`).length, 1);
   } finally {
     s.cleanup();
   }
@@ -269,6 +173,7 @@ test('apply keeps ip_forward=1 when it was already 1, and warns about a drop for
     const ex = await applyLinuxExitNode({
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: [cidr('192.168.1.0/24')],
       stateDir: s.state,
       log,
@@ -314,6 +219,7 @@ test('errors: no local path, a route through the adapter, nft refusing; nothing 
         applyLinuxExitNode({
           adapter: 'warren0',
           overlay: OVERLAY,
+          overlay6: null,
           routes: [cidr(c.route)],
           stateDir: s.state,
           log: collectLog().log,
@@ -340,6 +246,7 @@ test('recover after a simulated crash removes the table and restores ip_forward'
     await applyLinuxExitNode({
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: [cidr('192.168.1.0/24')],
       stateDir: s.state,
       log,
@@ -358,6 +265,7 @@ test('recover after a simulated crash removes the table and restores ip_forward'
     await applyLinuxExitNode({
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: [cidr('192.168.1.0/24')],
       stateDir: s.state,
       log,
@@ -367,6 +275,7 @@ test('recover after a simulated crash removes the table and restores ip_forward'
     const again = await applyLinuxExitNode({
       adapter: 'warren0',
       overlay: OVERLAY,
+      overlay6: null,
       routes: [cidr('192.168.1.0/24')],
       stateDir: s.state,
       log,

@@ -31,9 +31,14 @@ function skipReason(): string | null {
 const here = import.meta.url;
 const ext = here.endsWith('.ts') ? '.ts' : '.js';
 const CHILD = `
-const { applyExitNode } = await import(process.env.WX_MOD);
+const { applyExitNode, recoverExitNode } = await import(process.env.WX_MOD);
 const { createLogger } = await import(process.env.WX_LOG);
 const o = JSON.parse(process.env.WX_OPTS);
+if (process.env.WX_RECOVER) {
+  await recoverExitNode(o.stateDir, createLogger(1));
+  process.stdout.write(JSON.stringify({ recovered: true }) + '\\n');
+  process.exit(0);
+}
 const ex = await applyExitNode({ ...o, log: createLogger(1) });
 const say = (v) => process.stdout.write(JSON.stringify(v) + '\\n');
 say({ routes: ex.routes, table: ex.table });
@@ -44,6 +49,37 @@ for await (const line of rl) {
 }
 process.exit(0);
 `;
+
+/** ExitChild is the exit node running in a namespace: next() reads its next JSON line. */
+interface ExitChild {
+  proc: ReturnType<typeof spawn>;
+  next(): Promise<Record<string, unknown>>;
+  send(line: string): void;
+}
+
+function startChild(ns: string, opts: unknown, recover = false): ExitChild {
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...execArgv, '--input-type=module', '-e', CHILD], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      WX_MOD: new URL(`./index${ext}`, here).href,
+      WX_LOG: new URL(`../../../src-shared/lib/log${ext}`, here).href,
+      WX_OPTS: JSON.stringify(opts),
+      ...(recover ? { WX_RECOVER: '1' } : {}),
+    },
+  });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  return {
+    proc,
+    next: async () => {
+      const r = await lines.next();
+      assert.ok(!r.done, 'the exit node child exited early (see its stderr above)');
+      return JSON.parse(r.value) as Record<string, unknown>;
+    },
+    send: (line) => proc.stdin!.write(`${line}\n`),
+  };
+}
 
 test('exit node in a network namespace: nft table, ip_forward, unsolicited drop, undo', async (t) => {
   const why = skipReason();
@@ -57,7 +93,7 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
   const lan = `wexlan${id}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'warren-exit-ns-'));
   const inNs = (...a: string[]): string => sh(['ip', 'netns', 'exec', ns, ...a]);
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: ExitChild | null = null;
   try {
     sh(['ip', 'netns', 'add', ns]);
     sh(['ip', 'netns', 'add', lan]);
@@ -81,30 +117,17 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
     sh(['ip', 'netns', 'exec', lan, 'ip', 'route', 'add', '100.64.0.0/10', 'via', '192.0.2.1']);
     assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '0');
 
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
-    child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...execArgv, '--input-type=module', '-e', CHILD], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        WX_MOD: new URL(`./index${ext}`, here).href,
-        WX_LOG: new URL(`../../../src-shared/lib/log${ext}`, here).href,
-        WX_OPTS: JSON.stringify({
-          adapter: 'wtun0',
-          overlay: { addr: 0x64400000, bits: 10 },
-          stateDir,
-          routes: [
-            { addr: 0xc0000200, bits: 24 },
-            { addr: 0xc6336400, bits: 24 },
-          ],
-        }),
-      },
+    child = startChild(ns, {
+      adapter: 'wtun0',
+      overlay: { addr: 0x64400000, bits: 10 },
+      overlay6: null,
+      stateDir,
+      routes: [
+        { addr: { family: 4, v4: 0xc0000200 }, bits: 24 },
+        { addr: { family: 4, v4: 0xc6336400 }, bits: 24 },
+      ],
     });
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const next = async (): Promise<Record<string, unknown>> => {
-      const r = await lines.next();
-      assert.ok(!r.done, 'the exit node child exited early (see its stderr above)');
-      return JSON.parse(r.value) as Record<string, unknown>;
-    };
+    const next = child.next;
 
     const up = await next();
     assert.deepEqual(up.routes, [
@@ -112,16 +135,16 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
       { cidr: '198.51.100.0/24', via: 'lan1', snatTo: '198.51.100.7' },
     ]);
     const table = String(up.table);
-    const listing = inNs('nft', 'list', 'table', 'ip', table);
+    const listing = inNs('nft', 'list', 'table', 'inet', table);
     assert.match(
       listing,
       new RegExp(
-        `ip saddr 100\\.64\\.0\\.0/10 ip daddr 192\\.0\\.2\\.0/24 oifname "wxa${id}" counter packets \\d+ bytes \\d+ snat to 192\\.0\\.2\\.1`,
+        `ip saddr 100\\.64\\.0\\.0/10 ip daddr 192\\.0\\.2\\.0/24 oifname "wxa${id}" counter packets \\d+ bytes \\d+ snat ip to 192\\.0\\.2\\.1`,
       ),
     );
     assert.match(
       listing,
-      /ip daddr 198\.51\.100\.0\/24 oifname "lan1" counter packets \d+ bytes \d+ snat to 198\.51\.100\.7/,
+      /ip daddr 198\.51\.100\.0\/24 oifname "lan1" counter packets \d+ bytes \d+ snat ip to 198\.51\.100\.7/,
     );
     assert.match(
       listing,
@@ -134,23 +157,151 @@ test('exit node in a network namespace: nft table, ip_forward, unsolicited drop,
       stdio: 'ignore',
       timeout: 10_000,
     });
-    child.stdin!.write('counters\n');
+    child.send('counters');
     const counters = await next();
     assert.equal(counters.unsolicitedDropped, 3);
 
-    child.stdin!.write('undo\n');
+    child.send('undo');
     assert.deepEqual(await next(), { undone: true });
     assert.equal(
-      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', table], { stdio: 'ignore' }).status !== 0,
+      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', table], { stdio: 'ignore' }).status !== 0,
       true,
       'table gone',
     );
     assert.equal(inNs('nft', 'list', 'ruleset').trim(), '');
     assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '0');
   } finally {
-    if (child !== null && child.exitCode === null) child.kill('SIGKILL');
+    if (child !== null && child.proc.exitCode === null) child.proc.kill('SIGKILL');
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     spawnSync('ip', ['netns', 'del', lan], { stdio: 'ignore' });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+// nftCounter reads the packet count of the rule with the given comment in a table of a namespace.
+function nftCounter(ns: string, family: string, table: string, comment: string): number {
+  const doc = JSON.parse(sh(['ip', 'netns', 'exec', ns, 'nft', '-j', 'list', 'table', family, table])) as {
+    nftables: Array<{ rule?: { comment?: string; expr: Array<{ counter?: { packets: number } }> } }>;
+  };
+  const rule = doc.nftables.find((i) => i.rule?.comment === comment)?.rule;
+  assert.ok(rule, `no rule ${comment} in ${table}`);
+  return rule.expr.find((e) => e.counter)?.counter?.packets ?? -1;
+}
+
+test('exit node in a network namespace provides an IPv6 subnet: NAT66, unsolicited drop, forwarding and accept_ra restored, crash recovery', async (t) => {
+  const why = skipReason();
+  if (why !== null) {
+    t.skip(why);
+    return;
+  }
+  const id = randomBytes(3).toString('hex');
+  const ns = `wx6e${id}`; // the exit node
+  const client = `wx6c${id}`; // an overlay peer behind the adapter
+  const lan = `wx6l${id}`; // a LAN host with no route back to the overlay
+  const lanIf = `wx6a${id}`;
+  const stateDir = mkdtempSync(join(tmpdir(), 'warren-exit-ns6-'));
+  const inNs = (n: string, ...a: string[]): string => sh(['ip', 'netns', 'exec', n, ...a]);
+  const sysctl = (path: string): string => inNs(ns, 'cat', `/proc/sys/net/ipv6/${path}`).trim();
+  let child: ExitChild | null = null;
+  try {
+    for (const n of [ns, client, lan]) {
+      sh(['ip', 'netns', 'add', n]);
+      inNs(n, 'ip', 'link', 'set', 'lo', 'up');
+    }
+    // The adapter is a veth to the client namespace, so overlay traffic really arrives on it.
+    sh(['ip', 'link', 'add', 'wtun0', 'netns', ns, 'type', 'veth', 'peer', 'name', 'c0', 'netns', client]);
+    inNs(ns, 'ip', 'addr', 'add', '100.64.0.1/10', 'dev', 'wtun0');
+    inNs(ns, 'ip', '-6', 'addr', 'add', 'fd12:3456:789a::1/48', 'dev', 'wtun0', 'nodad');
+    inNs(ns, 'ip', 'link', 'set', 'wtun0', 'up');
+    inNs(client, 'ip', '-6', 'addr', 'add', 'fd12:3456:789a::2/48', 'dev', 'c0', 'nodad');
+    inNs(client, 'ip', 'link', 'set', 'c0', 'up');
+    inNs(client, 'ip', '-6', 'route', 'add', 'fd00:77::/64', 'via', 'fd12:3456:789a::1');
+    sh(['ip', 'link', 'add', lanIf, 'netns', ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', lan]);
+    inNs(ns, 'ip', '-6', 'addr', 'add', 'fd00:77::1/64', 'dev', lanIf, 'nodad');
+    inNs(ns, 'ip', 'link', 'set', lanIf, 'up');
+    inNs(ns, 'ip', '-6', 'route', 'add', 'default', 'via', 'fd00:77::2', 'dev', lanIf);
+    inNs(lan, 'ip', '-6', 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad');
+    inNs(lan, 'ip', 'link', 'set', 'eth0', 'up');
+    // The LAN host counts what reaches it, by source.
+    execFileSync('ip', ['netns', 'exec', lan, 'nft', '-f', '-'], {
+      input:
+        'table ip6 watch {\n chain in {\n  type filter hook input priority 0;\n' +
+        '  icmpv6 type echo-request ip6 saddr fd00:77::1 counter comment "from-exit"\n' +
+        '  icmpv6 type echo-request ip6 saddr fd12:3456:789a::/48 counter comment "from-overlay"\n }\n}\n',
+    });
+    inNs(ns, 'sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${lanIf}/accept_ra`);
+    assert.equal(sysctl('conf/all/forwarding'), '0');
+
+    const opts = {
+      adapter: 'wtun0',
+      overlay: { addr: 0x64400000, bits: 10 },
+      overlay6: { addr: { family: 6, w0: 0xfd123456, w1: 0x789a0000, w2: 0, w3: 0 }, bits: 48 },
+      stateDir,
+      routes: [
+        { addr: { family: 6, w0: 0xfd000077, w1: 0, w2: 0, w3: 0 }, bits: 64 },
+        { addr: { family: 6, w0: 0, w1: 0, w2: 0, w3: 0 }, bits: 0 },
+      ],
+    };
+    child = startChild(ns, opts);
+    const up = await child.next();
+    assert.deepEqual(up.routes, [
+      { cidr: 'fd00:77::/64', via: lanIf, snatTo: 'fd00:77::1' },
+      { cidr: '::/0', via: lanIf, snatTo: 'fd00:77::1' },
+    ]);
+    const table = String(up.table);
+    const listing = inNs(ns, 'nft', 'list', 'table', 'inet', table);
+    assert.match(
+      listing,
+      /ip6 saddr fd12:3456:789a::\/48 ip6 daddr fd00:77::\/64 oifname "\S+" counter .* snat ip6 to fd00:77::1/,
+    );
+    assert.equal(sysctl('conf/all/forwarding'), '1');
+    assert.equal(sysctl(`conf/${lanIf}/accept_ra`), '2');
+
+    // An overlay peer reaches the LAN host, which sees the exit node's address and can answer
+    // only because of that: it has no route to the overlay.
+    const ping = spawnSync(
+      'ip',
+      ['netns', 'exec', client, 'ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', 'fd00:77::2'],
+      {
+        encoding: 'utf8',
+        timeout: 15_000,
+      },
+    );
+    assert.equal(ping.status, 0, `ping from the overlay failed: ${ping.stdout}${ping.stderr}`);
+    assert.equal(nftCounter(lan, 'ip6', 'watch', 'from-exit'), 2);
+    assert.equal(nftCounter(lan, 'ip6', 'watch', 'from-overlay'), 0);
+
+    // The LAN host tries to start traffic into the overlay: dropped and counted.
+    inNs(lan, 'ip', '-6', 'route', 'add', 'fd12:3456:789a::/48', 'via', 'fd00:77::1');
+    spawnSync('ip', ['netns', 'exec', lan, 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '1', 'fd12:3456:789a::2'], {
+      stdio: 'ignore',
+      timeout: 10_000,
+    });
+    child.send('counters');
+    assert.deepEqual(await child.next(), { unsolicitedDropped: 3 });
+
+    child.send('undo');
+    assert.deepEqual(await child.next(), { undone: true });
+    assert.equal(inNs(ns, 'nft', 'list', 'ruleset').trim(), '');
+    assert.equal(sysctl('conf/all/forwarding'), '0');
+    assert.equal(sysctl(`conf/${lanIf}/accept_ra`), '1');
+
+    // A crash: the helper is killed with everything applied; the next start's recovery undoes it.
+    child = startChild(ns, opts);
+    await child.next();
+    assert.equal(sysctl('conf/all/forwarding'), '1');
+    const exited = new Promise((resolve) => child!.proc.once('exit', resolve));
+    child.proc.kill('SIGKILL');
+    await exited;
+    assert.notEqual(inNs(ns, 'nft', 'list', 'ruleset').trim(), '', 'the crash left the table');
+    child = startChild(ns, opts, true);
+    assert.deepEqual(await child.next(), { recovered: true });
+    assert.equal(inNs(ns, 'nft', 'list', 'ruleset').trim(), '');
+    assert.equal(sysctl('conf/all/forwarding'), '0');
+    assert.equal(sysctl(`conf/${lanIf}/accept_ra`), '1');
+  } finally {
+    if (child !== null && child.proc.exitCode === null) child.proc.kill('SIGKILL');
+    for (const n of [ns, client, lan]) spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
     rmSync(stateDir, { recursive: true, force: true });
   }
 });

@@ -1,8 +1,9 @@
 // Exit node, system side (docs/architecture.md, "Exit nodes"): forwarding, source NAT from the
 // overlay into each provided subnet, and a drop of unsolicited traffic from those subnets into
-// the overlay. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
+// the overlay, for IPv4 and IPv6 subnets alike. One implementation per OS behind this factory (DESIGN.md convention 2); Linux
 // is implemented, other platforms fail with a clear message.
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { CommandRunner } from '../../../src-shared/lib/command.js';
 
@@ -19,13 +20,19 @@ export interface ExitNodeEnv {
 /** ExitNodeOptions is what the daemon passes once the adapter is up. */
 export interface ExitNodeOptions extends ExitNodeEnv {
   adapter: string;
+  /** overlay is the IPv4 overlay (the profile's virtualNetwork). */
   overlay: Cidr;
-  routes: Cidr[];
+  /** overlay6 is the IPv6 overlay (the network's ULA /48), or null when the network has none:
+   * then no overlay traffic is IPv6 and IPv6 routes are refused. */
+  overlay6: IpPrefix | null;
+  /** routes are the subnets to provide, IPv4 and IPv6 mixed. */
+  routes: IpPrefix[];
   stateDir: string;
   log: Logger;
 }
 
-/** ExitRouteInfo is one provided route as set up: the LAN interface and our address on it. */
+/** ExitRouteInfo is one provided route as set up: the LAN interface and our address on it
+ * (cidr is canonical, RFC 5952 for IPv6; snatTo is of the route's family). */
 export interface ExitRouteInfo {
   cidr: string;
   via: string;
@@ -36,7 +43,7 @@ export interface ExitRouteInfo {
 export interface ExitNode {
   readonly routes: ExitRouteInfo[];
   readonly table: string;
-  /** counters reads the unsolicited-drop counter from our nft table (0 if unreadable). */
+  /** counters reads the unsolicited-drop counters of both families (0 if unreadable). */
   counters(): Promise<{ unsolicitedDropped: number }>;
   undo(): Promise<void>;
 }

@@ -2,14 +2,21 @@
 // e2e/exitnode-iptables.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildIptablesRestore, droppedFromIptables, iptablesChainBase, IPTABLES_DROP_COMMENT } from './iptables.js';
+import { parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import {
+  buildIptablesRestore,
+  droppedFromIptables,
+  iptablesChainBase,
+  IPTABLES_DROP_COMMENT,
+  IPV6_NEEDS_NFT,
+} from './iptables.js';
 
 const overlay = { addr: 0x64400000, bits: 10 };
 
 test('the restore script creates two chains of ours and jumps to them, nothing else', () => {
   const s = buildIptablesRestore('WRN-w0', 'w0', overlay, [
-    { route: { addr: 0xc6336400, bits: 24 }, via: 'eth1', snatTo: '198.51.100.1' },
-    { route: { addr: 0, bits: 0 }, via: 'eth0', snatTo: '203.0.113.1' },
+    { route: parseIpPrefix('198.51.100.0/24')!, via: 'eth1', snatTo: '198.51.100.1' },
+    { route: parseIpPrefix('0.0.0.0/0')!, via: 'eth0', snatTo: '203.0.113.1' },
   ]);
   const lines = s.trim().split('\n');
   assert.deepEqual(
@@ -51,4 +58,14 @@ test('the drop counter is read from the commented rule', () => {
 `;
   assert.equal(droppedFromIptables(listing), 42);
   assert.equal(droppedFromIptables('Chain X\n'), 0);
+});
+
+test('an IPv6 route is refused on the iptables backend with the nftables hint', () => {
+  assert.throws(
+    () =>
+      buildIptablesRestore('WRN-w0', 'w0', overlay, [
+        { route: parseIpPrefix('fd00:77::/64')!, via: 'eth1', snatTo: 'fd00:77::1' },
+      ]),
+    (e: Error) => e.message === IPV6_NEEDS_NFT,
+  );
 });

@@ -3,7 +3,11 @@
 // the adapter towards the overlay, with a counter), each jumped to from the built-in chain.
 // Installed with one `iptables-restore --noflush` transaction, so they are all there or not at
 // all; removed by deleting the two jumps and the two chains, nothing else.
+//
+// IPv4 only: IPv6 exit routes are refused on this backend (IPV6_NEEDS_NFT) rather than kept in
+// a second, ip6tables, set of chains; the nft backend covers both families in one table.
 import { cidrNetwork, formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { toCidr } from '../../../src-shared/lib/ip/addr.js';
 import type { CommandRunner } from '../../../src-shared/lib/command.js';
 import type { ResolvedRoute } from './nft.js';
 
@@ -11,6 +15,8 @@ const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 /** IPTABLES_CHAIN_RE is what a chain base name of ours looks like; anything else is refused. */
 export const IPTABLES_CHAIN_RE = /^WRN-[A-Za-z0-9_.-]{1,15}$/;
 export const IPTABLES_DROP_COMMENT = 'warren: unsolicited from the exit node subnets';
+/** IPV6_NEEDS_NFT is the refusal of IPv6 routes on this backend. */
+export const IPV6_NEEDS_NFT = 'IPv6 exit routes need nftables; install nftables';
 
 /** iptablesChainBase names the chains for an adapter: BASE-NAT and BASE-FWD (at most 23 characters). */
 export function iptablesChainBase(adapter: string): string {
@@ -26,7 +32,9 @@ export function buildIptablesRestore(base: string, adapter: string, overlay: Cid
   if (!IPTABLES_CHAIN_RE.test(base)) throw new Error(`refusing chain name ${JSON.stringify(base)}`);
   const net = formatCidr(cidrNetwork(overlay));
   const snat = routes.map((r) => {
-    const dst = r.route.bits === 0 ? '' : ` -d ${formatCidr(cidrNetwork(r.route))}`;
+    const route = toCidr(r.route);
+    if (route === null) throw new Error(IPV6_NEEDS_NFT);
+    const dst = route.bits === 0 ? '' : ` -d ${formatCidr(cidrNetwork(route))}`;
     return `-A ${base}-NAT -s ${net}${dst} -o ${r.via} -j SNAT --to-source ${r.snatTo}`;
   });
   return [

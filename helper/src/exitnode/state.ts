@@ -1,8 +1,11 @@
-// STATE_DIR/exitnode.json records what an exit node changed on the machine (its nftables table
-// and the ip_forward value it found), written BEFORE the change, so that after a crash the next
-// start removes exactly that. It is removed after a clean undo.
+// STATE_DIR/exitnode.json records what an exit node changed on the machine (its nftables table,
+// the ip_forward value it found and, with IPv6 routes, the IPv6 forwarding value and the
+// interfaces whose accept_ra it raised), written BEFORE the change, so that after a crash the
+// next start undoes exactly that. It is removed after a clean undo. Files written before IPv6
+// exit routes existed lack the IPv6 fields: nothing of IPv6 to restore.
 import { join } from 'node:path';
 import { readJsonState, removeQuietly, writeJsonState } from '../../../src-shared/lib/atomic-file.js';
+import { isSafeIfname, MAX_ACCEPT_RA_INTERFACES } from './sysctl.js';
 
 /** ExitNodeState is one applied exit node. ipForward is the value found before we set 1. */
 export interface ExitNodeState {
@@ -11,6 +14,10 @@ export interface ExitNodeState {
   table: string;
   ipForward: '0' | '1';
   backend?: 'nft' | 'iptables';
+  /** ipv6Forward is net.ipv6.conf.all.forwarding as found; absent when IPv6 was not touched. */
+  ipv6Forward?: '0' | '1';
+  /** acceptRa are the interfaces whose accept_ra we raised from 1 to 2 (sysctl.ts). */
+  acceptRa?: string[];
 }
 
 const FILE = 'exitnode.json';
@@ -31,7 +38,23 @@ export function readExitNodeState(stateDir: string): ExitNodeState | null {
   const nameRe = backend === 'iptables' ? /^WRN-[A-Za-z0-9_.-]{1,15}$/ : TABLE_NAME_RE;
   if (typeof v.table !== 'string' || !nameRe.test(v.table)) return null;
   if (v.ipForward !== '0' && v.ipForward !== '1') return null;
-  return { pid: typeof v.pid === 'number' ? v.pid : 0, table: v.table, ipForward: v.ipForward, backend };
+  const state: ExitNodeState = {
+    pid: typeof v.pid === 'number' ? v.pid : 0,
+    table: v.table,
+    ipForward: v.ipForward,
+    backend,
+  };
+  if (v.ipv6Forward !== undefined) {
+    if (v.ipv6Forward !== '0' && v.ipv6Forward !== '1') return null;
+    state.ipv6Forward = v.ipv6Forward;
+  }
+  if (v.acceptRa !== undefined) {
+    // The names become /proc/sys paths on recovery: one unsafe name makes the file untrusted.
+    const ra = v.acceptRa;
+    if (!Array.isArray(ra) || ra.length > MAX_ACCEPT_RA_INTERFACES || !ra.every(isSafeIfname)) return null;
+    state.acceptRa = [...ra];
+  }
+  return state;
 }
 
 /** writeExitNodeState records the state atomically (temp file, fsync, rename). */
