@@ -111,6 +111,52 @@ describeE2E(
         );
       }
     });
+
+    test('an IPv6 address added after the helper started is reported within 10 s, and its removal too', async () => {
+      // Not nodad: the address is announced tentative first and usable only once duplicate
+      // address detection is through, which is when the helper must see it. Another /64 than the
+      // coordinator's, so the helper's traffic keeps its old source address and the coordinator
+      // can only learn the new one from the helper's report.
+      const extra = '2001:db8:200::a';
+      const endpoint = `[${extra}]:51820`;
+      const endpointsOfA = async (): Promise<string[]> => {
+        const r = await lab.coordinatorCli(['systems', 'list', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout) as AdminSystem[]).find((x) => x.identity === a.identity)!.endpoints;
+      };
+      assert.ok(!(await endpointsOfA()).includes(endpoint));
+      const candidates = async () => (await peerOf(b, a)).peer.path?.candidates ?? 0;
+      const before = await candidates();
+      const added = Date.now();
+      await a.ns.exec(['ip', '-6', 'addr', 'add', `${extra}/64`, 'dev', a.site.lanIf]);
+      try {
+        await waitUntil(
+          'the coordinator lists the new address',
+          async () => ((await endpointsOfA()).includes(endpoint) ? true : undefined),
+          10_000,
+          250,
+        );
+        console.log(`# new address listed after ${Date.now() - added} ms`);
+        // b's map names it too (the report bumped the map): b tries one more address of a.
+        await waitUntil(
+          'b tries the new candidate of a',
+          async () => ((await candidates()) > before ? true : undefined),
+          10_000,
+          250,
+        );
+      } finally {
+        await a.ns.exec(['ip', '-6', 'addr', 'del', `${extra}/64`, 'dev', a.site.lanIf], { allowFailure: true });
+      }
+      const removed = Date.now();
+      await waitUntil(
+        'the coordinator drops the removed address',
+        async () => ((await endpointsOfA()).includes(endpoint) ? undefined : true),
+        10_000,
+        250,
+      );
+      console.log(`# removed address dropped after ${Date.now() - removed} ms`);
+      assert.ok((await endpointsOfA()).includes(`[${a.lanIp}]:51820`), 'the original address stays');
+    });
   },
 );
 
