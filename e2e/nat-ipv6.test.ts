@@ -211,3 +211,58 @@ describeE2E(
     });
   },
 );
+
+describeE2E(
+  'A dual-stack coordinator serves IPv4-only and IPv6-only systems',
+  { warren: true, binaries: ['ping', 'iptables', 'ip6tables', 'curl'] },
+  { timeout: 300_000 },
+  () => {
+    let topo: Topology;
+    let lab: NatLab;
+    let six: LabHost;
+    let four: LabHost;
+
+    before(async () => {
+      topo = Topology.create();
+      lab = new NatLab(topo, 6);
+      // --public-ip 203.0.113.100 --public-ip 2001:db8:100::100, listening on [::].
+      await lab.start([], { dualStack: true });
+      six = await lab.addPublicHost('s6');
+      // Its only way out is IPv6, so it asks the coordinator's IPv6 endpoints first.
+      await six.ns.exec(['ip', '-6', 'route', 'add', 'default', 'dev', six.site.lanIf]);
+      four = await lab.addHost(await lab.addSite('v4', 'easy'), 'f4');
+      const key = await lab.createKey();
+      for (const h of [six, four]) await lab.enrolAndStart(h, key);
+    });
+    after(async () => {
+      await lab?.stop();
+      await topo?.destroy();
+    });
+
+    test('each learns its mapping in its own family and registers with the embedded relay', async () => {
+      for (const [h, want] of [
+        [six, `[${six.lanIp}]:51820`],
+        [four, new RegExp(`^${four.site.publicIp.replace(/\./g, '\\.')}:[0-9]+$`)],
+      ] as const) {
+        const status = await waitUntil(
+          `${h.name} learns its mapping and registers with the relay`,
+          async () => {
+            const s = await h.w!.status();
+            return s.nat?.mapping && s.nat.relays.some((r) => r.transport === 'udp') ? s : undefined;
+          },
+          30_000,
+          250,
+        );
+        if (typeof want === 'string') assert.equal(status.nat?.mapping, want);
+        else assert.match(status.nat!.mapping!, want);
+      }
+    });
+
+    test('the IPv6-only and the IPv4-only system reach each other through the relay', async () => {
+      const p = await waitForPath(six, four, 'relay', 30_000);
+      assert.equal(p.path!.relay, 'coordinator');
+      await waitForPing(six.ns, four.vip!);
+      await waitForPing(four.ns, six.vip!);
+    });
+  },
+);

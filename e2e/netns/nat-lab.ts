@@ -83,11 +83,21 @@ export class NatLab {
     return this.family === 4 ? `${this.coordIp}:${port}` : `[${this.coordIp}]:${port}`;
   }
 
-  async start(coordinatorArgs: string[] = []): Promise<void> {
+  /** dualStack: the coordinator (of an IPv6 lab) has LAB.coordIp too, listens on [::] and is
+   * started with both public addresses; hosts of NAT sites (IPv4) enrol at LAB.url. */
+  private dualStack = false;
+
+  async start(coordinatorArgs: string[] = [], opts: { dualStack?: boolean } = {}): Promise<void> {
     this.sw = await this.topo.addSwitch('in');
     this.coordNs = await this.topo.addNamespace('co');
+    this.dualStack = opts.dualStack === true && this.family === 6;
     if (this.family === 4) await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
-    else await this.attach6(this.coordNs, LAB6.coordIp);
+    else {
+      const l = await this.attach6(this.coordNs, LAB6.coordIp);
+      if (this.dualStack) await this.coordNs.exec(['ip', 'addr', 'add', `${LAB.coordIp}/24`, 'dev', l.aIf]);
+    }
+    const at = (port: number) => (this.dualStack ? `[::]:${port}` : this.coordAt(port));
+    const publicIps = this.dualStack ? ['--public-ip', LAB.coordIp, '--public-ip', LAB6.coordIp] : [];
     this.dataDir = this.topo.file('coordinator-data');
     this.coord = this.coordNs.spawn(
       [
@@ -97,9 +107,10 @@ export class NatLab {
         '--data',
         this.dataDir,
         '--listen',
-        this.coordAt(LAB.httpPort),
+        at(LAB.httpPort),
         '--relay-tcp',
-        this.coordAt(LAB.relayTcpPort),
+        at(LAB.relayTcpPort),
+        ...publicIps,
         ...coordinatorArgs,
       ],
       { name: 'coordinator' },
@@ -237,7 +248,7 @@ export class NatLab {
       [
         'enrol',
         '--coordinator',
-        this.url,
+        this.dualStack && h.site.lanPrefix !== '' ? LAB.url : this.url,
         '--key',
         key,
         '--coordinator-key',
