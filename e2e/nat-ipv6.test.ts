@@ -111,6 +111,52 @@ describeE2E(
         );
       }
     });
+
+    test('an IPv6 address added after the helper started is reported within 10 s, and its removal too', async () => {
+      // Not nodad: the address is announced tentative first and usable only once duplicate
+      // address detection is through, which is when the helper must see it. Another /64 than the
+      // coordinator's, so the helper's traffic keeps its old source address and the coordinator
+      // can only learn the new one from the helper's report.
+      const extra = '2001:db8:200::a';
+      const endpoint = `[${extra}]:51820`;
+      const endpointsOfA = async (): Promise<string[]> => {
+        const r = await lab.coordinatorCli(['systems', 'list', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout) as AdminSystem[]).find((x) => x.identity === a.identity)!.endpoints;
+      };
+      assert.ok(!(await endpointsOfA()).includes(endpoint));
+      const candidates = async () => (await peerOf(b, a)).peer.path?.candidates ?? 0;
+      const before = await candidates();
+      const added = Date.now();
+      await a.ns.exec(['ip', '-6', 'addr', 'add', `${extra}/64`, 'dev', a.site.lanIf]);
+      try {
+        await waitUntil(
+          'the coordinator lists the new address',
+          async () => ((await endpointsOfA()).includes(endpoint) ? true : undefined),
+          10_000,
+          250,
+        );
+        console.log(`# new address listed after ${Date.now() - added} ms`);
+        // b's map names it too (the report bumped the map): b tries one more address of a.
+        await waitUntil(
+          'b tries the new candidate of a',
+          async () => ((await candidates()) > before ? true : undefined),
+          10_000,
+          250,
+        );
+      } finally {
+        await a.ns.exec(['ip', '-6', 'addr', 'del', `${extra}/64`, 'dev', a.site.lanIf], { allowFailure: true });
+      }
+      const removed = Date.now();
+      await waitUntil(
+        'the coordinator drops the removed address',
+        async () => ((await endpointsOfA()).includes(endpoint) ? undefined : true),
+        10_000,
+        250,
+      );
+      console.log(`# removed address dropped after ${Date.now() - removed} ms`);
+      assert.ok((await endpointsOfA()).includes(`[${a.lanIp}]:51820`), 'the original address stays');
+    });
   },
 );
 
@@ -162,6 +208,61 @@ describeE2E(
       await waitForPing(a.ns, b.vip!);
       const { peer } = await peerOf(a, b);
       assert.equal(peer.endpoint, `[${b.lanIp}]:51820`, 'WireGuard sends over IPv6');
+    });
+  },
+);
+
+describeE2E(
+  'A dual-stack coordinator serves IPv4-only and IPv6-only systems',
+  { warren: true, binaries: ['ping', 'iptables', 'ip6tables', 'curl'] },
+  { timeout: 300_000 },
+  () => {
+    let topo: Topology;
+    let lab: NatLab;
+    let six: LabHost;
+    let four: LabHost;
+
+    before(async () => {
+      topo = Topology.create();
+      lab = new NatLab(topo, 6);
+      // --public-ip 203.0.113.100 --public-ip 2001:db8:100::100, listening on [::].
+      await lab.start([], { dualStack: true });
+      six = await lab.addPublicHost('s6');
+      // Its only way out is IPv6, so it asks the coordinator's IPv6 endpoints first.
+      await six.ns.exec(['ip', '-6', 'route', 'add', 'default', 'dev', six.site.lanIf]);
+      four = await lab.addHost(await lab.addSite('v4', 'easy'), 'f4');
+      const key = await lab.createKey();
+      for (const h of [six, four]) await lab.enrolAndStart(h, key);
+    });
+    after(async () => {
+      await lab?.stop();
+      await topo?.destroy();
+    });
+
+    test('each learns its mapping in its own family and registers with the embedded relay', async () => {
+      for (const [h, want] of [
+        [six, `[${six.lanIp}]:51820`],
+        [four, new RegExp(`^${four.site.publicIp.replace(/\./g, '\\.')}:[0-9]+$`)],
+      ] as const) {
+        const status = await waitUntil(
+          `${h.name} learns its mapping and registers with the relay`,
+          async () => {
+            const s = await h.w!.status();
+            return s.nat?.mapping && s.nat.relays.some((r) => r.transport === 'udp') ? s : undefined;
+          },
+          30_000,
+          250,
+        );
+        if (typeof want === 'string') assert.equal(status.nat?.mapping, want);
+        else assert.match(status.nat!.mapping!, want);
+      }
+    });
+
+    test('the IPv6-only and the IPv4-only system reach each other through the relay', async () => {
+      const p = await waitForPath(six, four, 'relay', 30_000);
+      assert.equal(p.path!.relay, 'coordinator');
+      await waitForPing(six.ns, four.vip!);
+      await waitForPing(four.ns, six.vip!);
     });
   },
 );

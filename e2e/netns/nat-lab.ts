@@ -66,8 +66,10 @@ export class NatLab {
   private dataDir = '';
   private sites = 0;
   private publicHosts = 0;
-  /** url is where helpers enrol and watch: http://IP:8080 or http://[IPv6]:8080. */
-  readonly url: string;
+  /** url is where helpers enrol and watch: http://IP:8080 or http://[IPv6]:8080 (https:// with tls). */
+  url: string;
+  /** tlsCert is the coordinator's certificate (PEM file) when it serves https, else null. */
+  private tlsCert: string | null = null;
   private readonly coordIp: string;
 
   constructor(
@@ -83,11 +85,31 @@ export class NatLab {
     return this.family === 4 ? `${this.coordIp}:${port}` : `[${this.coordIp}]:${port}`;
   }
 
-  async start(coordinatorArgs: string[] = []): Promise<void> {
+  /** dualStack: the coordinator (of an IPv6 lab) has LAB.coordIp too, listens on [::] and is
+   * started with both public addresses; hosts of NAT sites (IPv4) enrol at LAB.url. */
+  private dualStack = false;
+
+  /** start runs the coordinator: with tls (PEM files) it serves https, and helpers and curl
+   * trust the certificate (NODE_EXTRA_CA_CERTS, --cacert). */
+  async start(
+    coordinatorArgs: string[] = [],
+    opts: { dualStack?: boolean; tls?: { cert: string; key: string } } = {},
+  ): Promise<void> {
     this.sw = await this.topo.addSwitch('in');
     this.coordNs = await this.topo.addNamespace('co');
+    this.dualStack = opts.dualStack === true && this.family === 6;
     if (this.family === 4) await this.topo.attach(this.coordNs, this.sw, `${LAB.coordIp}/24`);
-    else await this.attach6(this.coordNs, LAB6.coordIp);
+    else {
+      const l = await this.attach6(this.coordNs, LAB6.coordIp);
+      if (this.dualStack) await this.coordNs.exec(['ip', 'addr', 'add', `${LAB.coordIp}/24`, 'dev', l.aIf]);
+    }
+    const at = (port: number) => (this.dualStack ? `[::]:${port}` : this.coordAt(port));
+    const publicIps = this.dualStack ? ['--public-ip', LAB.coordIp, '--public-ip', LAB6.coordIp] : [];
+    const tls = opts.tls ? ['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : [];
+    if (opts.tls) {
+      this.tlsCert = opts.tls.cert;
+      this.url = this.url.replace(/^http:/, 'https:');
+    }
     this.dataDir = this.topo.file('coordinator-data');
     this.coord = this.coordNs.spawn(
       [
@@ -97,9 +119,11 @@ export class NatLab {
         '--data',
         this.dataDir,
         '--listen',
-        this.coordAt(LAB.httpPort),
+        at(LAB.httpPort),
         '--relay-tcp',
-        this.coordAt(LAB.relayTcpPort),
+        at(LAB.relayTcpPort),
+        ...publicIps,
+        ...tls,
         ...coordinatorArgs,
       ],
       { name: 'coordinator' },
@@ -107,7 +131,8 @@ export class NatLab {
     await waitUntil(
       'the coordinator answers',
       async () => {
-        const r = await this.coordNs.exec(['curl', '-sfg', `${this.url}/v1/info`], {
+        const ca = this.tlsCert !== null ? ['--cacert', this.tlsCert] : [];
+        const r = await this.coordNs.exec(['curl', '-sfg', ...ca, `${this.url}/v1/info`], {
           allowFailure: true,
           timeoutMs: 3000,
         });
@@ -228,7 +253,9 @@ export class NatLab {
   }
 
   /** enrolAndStart enrols the host's helper and starts it. */
-  async enrolAndStart(h: LabHost, key: string, env?: NodeJS.ProcessEnv): Promise<Warren> {
+  async enrolAndStart(h: LabHost, key: string, extraEnv?: NodeJS.ProcessEnv): Promise<Warren> {
+    // Spawned processes get env in place of the environment, so it carries the rest of it along.
+    const env = this.tlsCert !== null ? { ...process.env, ...extraEnv, NODE_EXTRA_CA_CERTS: this.tlsCert } : extraEnv;
     const profile = this.topo.file(`${h.name}.profile`);
     const stateDir = this.topo.file(`warren-${h.name}-state`);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -237,7 +264,7 @@ export class NatLab {
       [
         'enrol',
         '--coordinator',
-        this.url,
+        this.dualStack && h.site.lanPrefix !== '' ? LAB.url : this.url,
         '--key',
         key,
         '--coordinator-key',
@@ -251,7 +278,7 @@ export class NatLab {
         '--port',
         '51820',
       ],
-      { timeoutMs: 30_000 },
+      { timeoutMs: 30_000, ...(this.tlsCert !== null ? { env } : {}) },
     );
     assert.equal(r.code, 0, `${h.name} enrol: ${r.stdout}${r.stderr}`);
     const p = readProfile(profile);

@@ -194,6 +194,10 @@ export interface NetworkMap {
   routes: Record<string, string[]>;
   /** discovery is the coordinator's UDP endpoint discovery port ("a.b.c.d:port" or "[ipv6]:port"), or absent. */
   discovery?: string;
+  /** discovery6 is the same port's IPv6 endpoint ("[ipv6]:port") when discovery is IPv4: a
+   * dual-stack coordinator (`--public-ip` twice). Additive, without a protocol bump: older
+   * helpers ignore it and use discovery. */
+  discovery6?: string;
   /** relays this system may use when no direct path works, in order of preference. */
   relays?: RelayInfo[];
   /** routeGrants (on an exit node): which peers may use which of this system's provided
@@ -203,11 +207,15 @@ export interface NetworkMap {
 }
 
 /** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" or "[ipv6]:port"
- * (either may be absent); name is for people (status, logs). */
+ * (either may be absent); name is for people (status, logs). udp6 and tcp6 are the same
+ * relay's IPv6 endpoints when udp and tcp are IPv4 ones (a dual-stack embedded relay); older
+ * helpers ignore them. */
 export interface RelayInfo {
   name: string;
   udp?: string;
   tcp?: string;
+  udp6?: string;
+  tcp6?: string;
 }
 
 /** RelayTokenRequest names the relay (as the map lists it) the token is for: each relay checks a

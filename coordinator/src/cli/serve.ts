@@ -19,7 +19,7 @@ import { startCoordinator, type ServeOptions } from '../server/server.js';
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
-    [--udp HOST:PORT] [--public-ip IP] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
+    [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
@@ -44,7 +44,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       'max-watchers': { type: 'string' },
       v: { type: 'string', short: 'v' },
       udp: { type: 'string' },
-      'public-ip': { type: 'string' },
+      'public-ip': { type: 'string', multiple: true },
       'relay-tcp': { type: 'string' },
       'no-relay': { type: 'boolean' },
       relay: { type: 'string', multiple: true },
@@ -86,20 +86,10 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
 }
 
 /** natOptions reads the UDP port, public address and relay flags. */
-function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' | 'externalRelays'> {
+function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'publicIp6' | 'relay' | 'externalRelays'> {
   const udpText = str(p, 'udp');
   const udp = udpText !== undefined ? parseListen(udpText, '--udp') : undefined;
-  const publicText = str(p, 'public-ip');
-  let publicIp: string | undefined;
-  if (publicText !== undefined) {
-    const ip = concreteIp(publicText);
-    // An IPv4 address must be written as it will appear in maps (no leading zeros).
-    if (ip === null || (!publicText.includes(':') && ip !== publicText))
-      throw new UsageError(
-        `--public-ip ${JSON.stringify(publicText)} is not one IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`,
-      );
-    publicIp = ip;
-  }
+  const { publicIp, publicIp6 } = publicIps((p.values['public-ip'] as unknown as string[] | undefined) ?? []);
   const tcpText = str(p, 'relay-tcp');
   const noRelay = bool(p, 'no-relay');
   if (noRelay && tcpText !== undefined)
@@ -118,6 +108,7 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'relay' 
   return {
     ...(udp ? { udp } : {}),
     ...(publicIp !== undefined ? { publicIp } : {}),
+    ...(publicIp6 !== undefined ? { publicIp6 } : {}),
     relay: noRelay ? null : tcp ? { tcp } : {},
     externalRelays,
   };
@@ -143,4 +134,30 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** publicIps reads every --public-ip (each may be "IPv4,IPv6"): at most one address of each
+ * family, so a dual-stack coordinator names its UDP port (and relay TCP port) to IPv4-only and
+ * IPv6-only systems alike. publicIp is the IPv4 one when there is one (the map field old helpers
+ * read), publicIp6 the IPv6 one beside it. */
+function publicIps(texts: string[]): { publicIp?: string; publicIp6?: string } {
+  const ips: string[] = [];
+  for (const text of texts.flatMap((t) => t.split(','))) {
+    const t = text.trim();
+    const ip = concreteIp(t);
+    // An IPv4 address must be written as it will appear in maps (no leading zeros).
+    if (ip === null || (!t.includes(':') && ip !== t))
+      throw new UsageError(
+        `--public-ip ${JSON.stringify(t.slice(0, 60))} is not one IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`,
+      );
+    if (ips.some((x) => x.includes(':') === ip.includes(':')))
+      throw new UsageError(
+        `--public-ip: two ${ip.includes(':') ? 'IPv6' : 'IPv4'} addresses (${ips.find((x) => x.includes(':') === ip.includes(':'))} and ${ip}); give at most one IPv4 and one IPv6 address`,
+      );
+    ips.push(ip);
+  }
+  const v4 = ips.find((x) => !x.includes(':'));
+  const v6 = ips.find((x) => x.includes(':'));
+  if (v4 !== undefined) return { publicIp: v4, ...(v6 !== undefined ? { publicIp6: v6 } : {}) };
+  return v6 !== undefined ? { publicIp: v6 } : {};
 }

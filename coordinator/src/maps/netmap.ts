@@ -179,6 +179,7 @@ export function endpointsOf(s: LiveSystem): string[] {
  * discovery and relays). */
 export interface MapNatFields {
   discovery?: string;
+  discovery6?: string;
   relays?: RelayInfo[];
 }
 
@@ -187,6 +188,7 @@ export interface MapNatFields {
 function natFieldsJson(f: MapNatFields): string {
   let out = '';
   if (f.discovery !== undefined) out += `"discovery":${JSON.stringify(f.discovery)},`;
+  if (f.discovery6 !== undefined) out += `"discovery6":${JSON.stringify(f.discovery6)},`;
   if (f.relays !== undefined && f.relays.length > 0) out += `"relays":${JSON.stringify(f.relays)},`;
   return out;
 }

@@ -139,6 +139,57 @@ test('natMapFields: the embedded relay first, external ones after; nothing of ou
   assert.deepEqual(natMapFields({ publicIp: null, udpPort: 8443, embedded: { tcpPort: null }, external: [] }), {});
 });
 
+test('--public-ip twice (or "v4,v6") gives a dual-stack coordinator; two of one family are refused', () => {
+  const base = ['--data', '/tmp/x', '--listen', '[::]:8080'];
+  for (const args of [
+    ['--public-ip', '203.0.113.7', '--public-ip', '2001:DB8::7'],
+    ['--public-ip', '2001:db8::7', '--public-ip', '203.0.113.7'],
+    ['--public-ip', '2001:db8::7,203.0.113.7'],
+  ]) {
+    const o = serveOptions([...base, ...args], io);
+    assert.deepEqual([o.publicIp, o.publicIp6], ['203.0.113.7', '2001:db8::7'], args.join(' '));
+  }
+  const six = serveOptions([...base, '--public-ip', '2001:db8::7'], io);
+  assert.deepEqual([six.publicIp, six.publicIp6], ['2001:db8::7', undefined]);
+  for (const [args, want] of [
+    [
+      ['--public-ip', '203.0.113.7', '--public-ip', '198.51.100.1'],
+      /two IPv4 addresses \(203\.0\.113\.7 and 198\.51\.100\.1\)/,
+    ],
+    [['--public-ip', '2001:db8::7,2001:db8::8'], /two IPv6 addresses/],
+    [['--public-ip', '203.0.113.7,'], /"" is not one IPv4 or IPv6 address/],
+  ] as const)
+    assert.throws(
+      () => serveOptions([...base, ...args], io),
+      (e: Error) => e instanceof UsageError && want.test(e.message),
+      args.join(' '),
+    );
+});
+
+test('natMapFields of a dual-stack coordinator: IPv4 in the old fields, IPv6 in discovery6, udp6 and tcp6', () => {
+  const i = { publicIp: '203.0.113.7', publicIp6: '2001:db8::7', udpPort: 3478, external: [] };
+  assert.deepEqual(natMapFields({ ...i, embedded: { tcpPort: 443 } }), {
+    discovery: '203.0.113.7:3478',
+    discovery6: '[2001:db8::7]:3478',
+    relays: [
+      {
+        name: 'coordinator',
+        udp: '203.0.113.7:3478',
+        tcp: '203.0.113.7:443',
+        udp6: '[2001:db8::7]:3478',
+        tcp6: '[2001:db8::7]:443',
+      },
+    ],
+  });
+  assert.deepEqual(natMapFields({ ...i, embedded: { tcpPort: null } }).relays, [
+    { name: 'coordinator', udp: '203.0.113.7:3478', udp6: '[2001:db8::7]:3478' },
+  ]);
+  // An IPv6-only coordinator keeps using the old fields.
+  assert.deepEqual(natMapFields({ ...i, publicIp: '2001:db8::7', publicIp6: null, embedded: null }), {
+    discovery: '[2001:db8::7]:3478',
+  });
+});
+
 test('maps carry the configured discovery port and relays', { timeout: 20_000 }, async () => {
   const c = await startTestCoordinator({
     publicIp: '198.51.100.1',

@@ -95,6 +95,8 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
 export interface NatMapInput {
   /** publicIp: the address (IPv4 or IPv6) systems reach the coordinator's UDP (and relay TCP) port at. */
   publicIp: string | null;
+  /** publicIp6: an IPv6 address beside an IPv4 publicIp, or null. */
+  publicIp6?: string | null;
   udpPort: number;
   /** embedded is the embedded relay (null when disabled), with its TCP port if it has one. */
   embedded: { tcpPort: number | null } | null;
@@ -105,16 +107,23 @@ export interface NatMapInput {
  * cannot name its own UDP port, so discovery and the embedded relay are left out. */
 export function natMapFields(i: NatMapInput): MapNatFields {
   const relays: RelayInfo[] = [];
+  // The other family's address goes in additive fields: old helpers read only discovery, udp
+  // and tcp (the IPv4 ones when there are both), and skip fields they do not know.
+  const six = i.publicIp !== null && !i.publicIp.includes(':') ? (i.publicIp6 ?? null) : null;
   if (i.publicIp !== null && i.embedded !== null) {
+    const tcpPort = i.embedded.tcpPort;
     relays.push({
       name: EMBEDDED_RELAY_NAME,
       udp: hostPort(i.publicIp, i.udpPort),
-      ...(i.embedded.tcpPort !== null ? { tcp: hostPort(i.publicIp, i.embedded.tcpPort) } : {}),
+      ...(tcpPort !== null ? { tcp: hostPort(i.publicIp, tcpPort) } : {}),
+      ...(six !== null ? { udp6: hostPort(six, i.udpPort) } : {}),
+      ...(six !== null && tcpPort !== null ? { tcp6: hostPort(six, tcpPort) } : {}),
     });
   }
   relays.push(...i.external.map((r) => ({ ...r })));
   return {
     ...(i.publicIp !== null ? { discovery: hostPort(i.publicIp, i.udpPort) } : {}),
+    ...(six !== null ? { discovery6: hostPort(six, i.udpPort) } : {}),
     ...(relays.length > 0 ? { relays } : {}),
   };
 }

@@ -52,6 +52,8 @@ export interface NatOptions {
   /** listenHost is the HTTP listener's host, the last fallback for the public address. */
   listenHost: string;
   publicIp?: string;
+  /** publicIp6: the IPv6 address beside an IPv4 publicIp (both families reach the ports). */
+  publicIp6?: string;
   /** relay: the embedded relay, or null for --no-relay; tcp is its optional TCP listener. */
   relay: { tcp?: HostPort } | null;
   externalRelays: readonly RelayInfo[];
@@ -141,13 +143,14 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
   const publicIp = o.publicIp ?? concreteIp(o.udp.host) ?? concreteIp(o.listenHost);
   const mapFields = natMapFields({
     publicIp,
+    publicIp6: o.publicIp6 ?? null,
     udpPort,
     embedded: relay ? { tcpPort: relayTcpPort } : null,
     external: o.externalRelays,
   });
   d.log.info(
     `UDP port ${fmt(o.udp.host, udpPort)} (endpoint discovery${relay ? ', relay' : ''})${tcp ? `; relay TCP ${fmt(o.relay!.tcp!.host, relayTcpPort!)}` : ''}` +
-      `${publicIp !== null ? `; maps name them ${publicIp}` : ''}${o.externalRelays.length > 0 ? `; ${o.externalRelays.length} external relays` : ''}`,
+      `${publicIp !== null ? `; maps name them ${publicIp}${o.publicIp6 !== undefined ? ` and ${o.publicIp6}` : ''}` : ''}${o.externalRelays.length > 0 ? `; ${o.externalRelays.length} external relays` : ''}`,
   );
   if (publicIp === null) {
     d.log.warn(

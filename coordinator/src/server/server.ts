@@ -51,6 +51,8 @@ export interface ServeOptions {
   /** publicIp is the address (IPv4 or IPv6) maps name the UDP port (and relay TCP port) by;
    * default: the udp host, else the HTTP host, when it is one concrete address. */
   publicIp?: string;
+  /** publicIp6 is the IPv6 address beside an IPv4 publicIp (a dual-stack coordinator). */
+  publicIp6?: string;
   /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
   relay?: { tcp?: HostPort } | null;
   /** externalRelays are listed in maps after the embedded one. */
@@ -248,6 +250,7 @@ function natOptions(opts: ServeOptions): NatOptions {
     udp: opts.udp ?? { host: opts.host, port: opts.port },
     listenHost: opts.host,
     ...(opts.publicIp !== undefined ? { publicIp: opts.publicIp } : {}),
+    ...(opts.publicIp6 !== undefined ? { publicIp6: opts.publicIp6 } : {}),
     relay: opts.relay === undefined ? {} : opts.relay,
     externalRelays: opts.externalRelays ?? [],
   };

@@ -75,12 +75,21 @@ const endpoint = (v: unknown, p: string): string => {
   if (e === null) throw new MapFormatError(`${p}: not an a.b.c.d:port or [ipv6]:port endpoint`);
   return formatIpEndpoint(e);
 };
+// endpoint6: an endpoint that must be "[ipv6]:port" (the other family's field of a dual-stack
+// coordinator: discovery6, a relay's udp6 and tcp6).
+const endpoint6 = (v: unknown, p: string): string => {
+  const s = endpoint(v, p);
+  if (!s.startsWith('[')) throw new MapFormatError(`${p}: not an [ipv6]:port endpoint`);
+  return s;
+};
 // relay: one RelayInfo; a relay with neither transport is useless and refused.
 const relay = (v: unknown, p: string): RelayInfo => {
   const o = obj(v, p);
   const r: RelayInfo = { name: str(o.name, `${p}.name`, /^[A-Za-z0-9_.-]{1,64}$/) };
   if (o.udp !== undefined) r.udp = endpoint(o.udp, `${p}.udp`);
   if (o.tcp !== undefined) r.tcp = endpoint(o.tcp, `${p}.tcp`);
+  if (o.udp6 !== undefined) r.udp6 = endpoint6(o.udp6, `${p}.udp6`);
+  if (o.tcp6 !== undefined) r.tcp6 = endpoint6(o.tcp6, `${p}.tcp6`);
   if (!r.udp && !r.tcp) throw new MapFormatError(`${p}: a relay needs udp or tcp`);
   return r;
 };
@@ -249,6 +258,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
     protocol: CONTROL_PROTOCOL,
     routeGrants,
     ...(o.discovery !== undefined ? { discovery: endpoint(o.discovery, 'map.discovery') } : {}),
+    ...(o.discovery6 !== undefined ? { discovery6: endpoint6(o.discovery6, 'map.discovery6') } : {}),
     relays,
     version: int(o.version, 'map.version', 0, Number.MAX_SAFE_INTEGER),
     generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),

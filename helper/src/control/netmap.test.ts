@@ -140,6 +140,27 @@ function coordinated(extra: Record<string, unknown> = {}, top: Record<string, un
   );
 }
 
+test("a dual-stack coordinator's discovery6, udp6 and tcp6 are read; ones that are not [ipv6]:port refuse the map", () => {
+  const relays = [
+    { name: 'coordinator', udp: '203.0.113.7:3478', udp6: '[2001:DB8::7]:3478', tcp6: '[2001:db8::7]:443' },
+  ];
+  const m = openSignedMap(
+    sign({ ...map(), discovery: '203.0.113.7:3478', discovery6: '[2001:db8:0::7]:3478', relays }),
+    pinned,
+    'sys1',
+    0,
+  );
+  assert.equal(m.discovery6, '[2001:db8::7]:3478', 'canonical');
+  assert.deepEqual(m.relays, [{ ...relays[0], udp6: '[2001:db8::7]:3478' }]);
+  for (const [bad, want] of [
+    [{ discovery6: '203.0.113.7:3478' }, /map\.discovery6: not an \[ipv6\]:port/],
+    [{ discovery6: 'x'.repeat(5000) }, /map\.discovery6/],
+    [{ relays: [{ name: 'r', udp6: '198.51.100.1:1' }] }, /map\.relays\[0\]\.udp6/],
+    [{ relays: [{ name: 'r', udp: '198.51.100.1:1', tcp6: '[fe80::1]:99999' }] }, /map\.relays\[0\]\.tcp6/],
+  ] as const)
+    assert.throws(() => openSignedMap(sign({ ...map(), ...bad }), pinned, 'sys1', 0), want);
+});
+
 test('profileFromMap gives peers, policies, tags, zone, usable routes and the issued identities', () => {
   const base = coordinated({ AllowFullTunnel: true });
   const p = profileFromMap(base, map());

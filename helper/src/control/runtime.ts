@@ -4,6 +4,7 @@
 // helper can be reached. It never lets a coordinator problem stop the data plane.
 import { networkInterfaces } from 'node:os';
 import { localCandidates, readIfInet6 } from './local-addresses.js';
+import { AddressWatch } from './address-watch.js';
 import {
   CONTROL_PATHS,
   type NetworkMap,
@@ -14,6 +15,7 @@ import {
   type SignedMap,
   type WatchEvent,
   CONTROL_LIMITS,
+  type EndpointReport,
 } from '../../../src-shared/wire/control.js';
 import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
@@ -39,6 +41,9 @@ export interface ControlOptions {
   changed(): void;
   /** punched: peer `from` is probing us now (NAT traversal); probe its endpoints too. */
   punched?(from: string, endpoints: string[]): void;
+  /** addressMonitor is the command that signals address changes (address-watch.ts), or null
+   * to rely on the periodic re-read alone; undefined runs the default. */
+  addressMonitor?: readonly string[] | null;
 }
 
 /** ControlRuntime is the running link. */
@@ -50,8 +55,21 @@ export class ControlRuntime {
   private lastError: string | null = null;
   private watch: Watch | null = null;
   private queue: Promise<void> = Promise.resolve();
+  private readonly addresses: AddressWatch;
 
-  constructor(private readonly o: ControlOptions) {}
+  constructor(private readonly o: ControlOptions) {
+    // Addresses that change while connected are reported again; while disconnected nothing is
+    // sent (the next connect reports whatever is current then).
+    this.addresses = new AddressWatch({
+      read: () => {
+        const value = this.endpointReport();
+        return { key: JSON.stringify(value), value };
+      },
+      report: (value) => (this.reachable ? this.sendEndpoints(value as EndpointReport) : Promise.resolve(false)),
+      log: o.log,
+      ...(o.addressMonitor !== undefined ? { monitor: o.addressMonitor } : {}),
+    });
+  }
 
   /** start applies the stored map (if valid) and opens the watch. */
   async start(): Promise<void> {
@@ -73,7 +91,7 @@ export class ControlRuntime {
           this.lastContact = Date.now();
           this.lastError = null;
           this.o.log.info(`coordinator ${this.o.config.url}: connected`);
-          void this.reportEndpoints(auth);
+          void this.reportEndpoints();
         } else {
           this.lastError = reason ?? null;
           this.o.log.warn(
@@ -85,9 +103,11 @@ export class ControlRuntime {
       onEvent: (e) => this.onEvent(e),
     });
     this.watch.start();
+    this.addresses.start();
   }
 
   stop(): void {
+    this.addresses.stop();
     this.watch?.stop();
   }
 
@@ -217,23 +237,41 @@ export class ControlRuntime {
     this.o.changed();
   }
 
-  private async reportEndpoints(auth: { key: ReturnType<typeof machineKeyFromSeed>; systemId: string }): Promise<void> {
+  // endpointReport is what this system would report now: its candidate addresses (never the
+  // adapter's own, see local-addresses.ts) and its WireGuard port.
+  private endpointReport(): EndpointReport {
     const addresses = localCandidates(
       networkInterfaces(),
       this.o.adapter,
       readIfInet6(),
       CONTROL_LIMITS.endpointsPerSystem,
     );
+    return { listenPort: this.o.listenPort(), addresses };
+  }
+
+  // reportEndpoints runs on every connect: the coordinator may have lost or never had them.
+  private async reportEndpoints(): Promise<void> {
+    const report = this.endpointReport();
+    this.addresses.reported(null);
+    if (await this.sendEndpoints(report)) this.addresses.reported(JSON.stringify(report));
+  }
+
+  private async sendEndpoints(report: EndpointReport): Promise<boolean> {
     try {
       await controlRequest({
         base: this.o.config.url,
         method: 'POST',
         path: CONTROL_PATHS.endpoints,
-        auth,
-        body: { listenPort: this.o.listenPort(), addresses },
+        auth: this.auth,
+        body: report,
       });
+      this.o.log.verbose(
+        `reported endpoints to the coordinator: ${report.addresses.join(' ') || '(none)'} (port ${report.listenPort})`,
+      );
+      return true;
     } catch (e) {
       this.o.log.warn(`could not report endpoints to the coordinator: ${(e as Error).message}`);
+      return false;
     }
   }
 }

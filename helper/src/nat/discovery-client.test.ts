@@ -10,7 +10,8 @@ import { NatKeys, natMacOk } from '../../../src-shared/lib/nat-keys.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { NAT_CONTEXT, signedBytes } from '../../../src-shared/wire/nat-wire.js';
 import { parseDiscoveryRequest } from '../../../src-shared/wire/nat-discovery.js';
-import { DiscoveryClient, KEY_RETRY_MS, KEY_STALE_MS } from './discovery-client.js';
+import { DiscoveryClient, FAILOVER_TRIES, KEY_RETRY_MS, KEY_STALE_MS } from './discovery-client.js';
+import { formatIp } from '../../../src-shared/lib/ip/addr.js';
 
 const silent = createLogger(0, { write: () => true });
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -85,4 +86,31 @@ test('a failed key fetch is retried after KEY_RETRY_MS, not on every tick', asyn
   await settle();
   assert.equal(fetches, 2, 'retried after KEY_RETRY_MS');
   assert.equal(sent.length, 0, 'and nothing was sent without a key');
+});
+
+test('after FAILOVER_TRIES unanswered requests the client asks the other family, and comes back round', async () => {
+  const keys = new NatKeys(randomBytes(32));
+  const to: string[] = [];
+  const c = new DiscoveryClient({
+    target: '192.0.2.1:3478',
+    alternates: ['[2001:db8::1]:3478'],
+    systemId: 'sys-1',
+    machineSeed: randomBytes(32),
+    coordinatorKey: randomBytes(32),
+    key: () => Promise.resolve(keys.discoveryKey('sys-1')),
+    sendUdp: (_buf, addr, port) => {
+      to.push(`${formatIp(addr)} ${port}`);
+      return true;
+    },
+    log: silent,
+    mapped: () => undefined,
+  });
+  assert.equal(c.target, '192.0.2.1:3478 [2001:db8::1]:3478');
+  let t = Date.now();
+  c.tick(t);
+  await settle();
+  for (let i = 0; i < 2 * FAILOVER_TRIES + 1; i++) c.tick((t += 60_000));
+  const v4 = '192.0.2.1 3478';
+  const v6 = '2001:db8::1 3478';
+  assert.deepEqual(to, [v4, v4, v4, v6, v6, v6, v4]);
 });

@@ -22,9 +22,14 @@ const RETRY_MS = 2000;
  * have been replaced); a coordinator that cannot be asked is asked again after KEY_RETRY_MS. */
 export const KEY_STALE_MS = 600_000;
 export const KEY_RETRY_MS = 5000;
+/** FAILOVER_TRIES unanswered requests move to the next endpoint (the other family's). */
+export const FAILOVER_TRIES = 3;
 
 export interface DiscoveryOptions {
-  target: string; // "a.b.c.d:port"
+  target: string; // "a.b.c.d:port" or "[ipv6]:port"
+  /** alternates are the same port's other endpoints (a dual-stack coordinator's other family),
+   * tried in turn after FAILOVER_TRIES requests go unanswered. */
+  alternates?: readonly string[];
   systemId: string;
   machineSeed: Buffer;
   coordinatorKey: Buffer;
@@ -43,9 +48,12 @@ export function mappingText(m: { ip: string; port: number }): string {
 }
 
 export class DiscoveryClient {
-  /** addr is the coordinator's UDP address, or null if the map's target does not parse (never asked). */
-  readonly addr: IpAddress | null;
-  readonly port: number;
+  /** addr is the coordinator's UDP address in use, or null if it does not parse (never asked). */
+  addr: IpAddress | null = null;
+  port = 0;
+  private readonly targets: string[];
+  private current = 0;
+  private unanswered = 0;
   private readonly signer;
   private nonce: Buffer | null = null;
   private next = 0;
@@ -57,14 +65,31 @@ export class DiscoveryClient {
   lastReplyAt = 0;
 
   constructor(private readonly o: DiscoveryOptions) {
-    const e = parseIpEndpoint(o.target);
-    this.addr = e?.addr ?? null;
-    this.port = e?.port ?? 0;
+    this.targets = [o.target, ...(o.alternates ?? []).slice(0, 3)];
+    this.use(0);
     this.signer = privateKeyFromSeed(o.machineSeed);
   }
 
+  /** target names every endpoint in order (a new map with the same ones keeps this client). */
   get target(): string {
-    return this.o.target;
+    return this.targets.join(' ');
+  }
+
+  private use(i: number): void {
+    this.current = i;
+    const e = parseIpEndpoint(this.targets[i]!);
+    this.addr = e?.addr ?? null;
+    this.port = e?.port ?? 0;
+  }
+
+  // failOver moves to the next endpoint once the current one has gone unanswered long enough.
+  private failOver(): void {
+    if (this.nonce === null) return;
+    if (++this.unanswered < FAILOVER_TRIES || this.targets.length < 2) return;
+    const from = this.targets[this.current]!;
+    this.unanswered = 0;
+    this.use((this.current + 1) % this.targets.length);
+    this.o.log.info(`discovery: no answer from ${from}; trying ${this.targets[this.current]}`);
   }
 
   /** askNow makes the next tick send a request (e.g. after the network changed). */
@@ -73,7 +98,9 @@ export class DiscoveryClient {
   }
 
   tick(now: number): void {
-    if (now < this.next || this.addr === null) return;
+    if (now < this.next) return;
+    if (this.key !== null) this.failOver();
+    if (this.addr === null) return;
     if (this.key !== null && now - Math.max(this.keyAt, this.lastReplyAt) > KEY_STALE_MS) this.key = null;
     if (this.key === null) {
       this.fetchKey(now);
@@ -120,6 +147,7 @@ export class DiscoveryClient {
     const addr = ipFromOctets(r.addr);
     if (addr === null) return;
     this.nonce = null;
+    this.unanswered = 0;
     this.lastReplyAt = Date.now();
     const ip = formatIp(addr);
     if (this.mapping?.ip !== ip || this.mapping.port !== r.port) {

@@ -8,6 +8,7 @@ import type { NatSummary, PeerPath } from '../../../src-shared/wire/status.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { DiscoveryClient, mappingText } from './discovery-client.js';
+import { byFamily, preferredFamily } from './family.js';
 import { sendIp, type PathBind } from './path-bind.js';
 import { ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { PathManager } from './paths.js';
@@ -80,12 +81,19 @@ export class NatRuntime {
     this.paths.setPeers(
       map.peers.map((p) => ({ publicKey: p.publicKey, identity: p.identity, name: p.name, endpoints: p.endpoints })),
     );
-    if (map.discovery !== this.discovery?.target) {
+    // A dual-stack coordinator names its port in both families: this machine's first.
+    const family = preferredFamily();
+    const targets = byFamily(
+      [map.discovery, map.discovery6].filter((x) => x !== undefined),
+      family,
+    );
+    if (targets.join(' ') !== (this.discovery?.target ?? '')) {
       this.discovery =
-        map.discovery === undefined
+        targets.length === 0
           ? null
           : new DiscoveryClient({
-              target: map.discovery,
+              target: targets[0]!,
+              alternates: targets.slice(1),
               systemId: this.o.systemId,
               machineSeed: this.o.machineSeed,
               coordinatorKey: this.o.coordinatorKey,
@@ -95,7 +103,7 @@ export class NatRuntime {
               mapped: () => this.o.changed(),
             });
     }
-    this.setRelays(map.relays ?? []);
+    this.setRelays((map.relays ?? []).map((r) => relayForFamily(r, family)));
   }
 
   /** forget drops every peer path, relay registration and discovery (a revoked system). */
@@ -206,4 +214,13 @@ export class NatRuntime {
       relays: this.paths.relays.map((r) => ({ name: r.name, transport: r.transport, error: r.error })),
     };
   }
+}
+
+/** relayForFamily gives the relay's IPv6 endpoints (udp6, tcp6) where this machine prefers IPv6
+ * and the relay has them, else its udp and tcp as listed. */
+function relayForFamily(r: RelayInfo, family: 4 | 6): RelayInfo {
+  if (family === 4 || (r.udp6 === undefined && r.tcp6 === undefined)) return r;
+  const udp = r.udp6 ?? r.udp;
+  const tcp = r.tcp6 ?? r.tcp;
+  return { name: r.name, ...(udp !== undefined ? { udp } : {}), ...(tcp !== undefined ? { tcp } : {}) };
 }
