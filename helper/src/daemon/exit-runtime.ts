@@ -5,6 +5,7 @@ import type { Profile } from '../config/schema.js';
 import { devicePeerByIdentity } from './apply.js';
 import type { ExitNode, ExitNodeDriver } from '../exitnode/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import { fromCidr } from '../../../src-shared/lib/ip/addr.js';
 import { ExitRoutes } from '../router/exit-routes.js';
 import type { FullTunnelSwitch, Router } from '../router/index.js';
 import type { Device } from '../wireguard/device/device.js';
@@ -25,7 +26,9 @@ export interface ExitRuntime {
 function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['configure']>[0] {
   return profile.exitNode.availableRoutes.flatMap((a) => {
     const dp = devicePeerByIdentity(device, profile, a.identity);
-    return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
+    // The profile still gives IPv4 Cidrs; the router works on prefixes of either family.
+    const routes = a.routes.flatMap((r) => fromCidr(r) ?? []);
+    return dp ? [{ identity: a.identity, peer: dp, routes }] : [];
   });
 }
 
@@ -64,12 +67,14 @@ export async function startExitRuntime(opts: {
   const fullTunnel = opts.router.fullTunnel({
     adapter: opts.adapter,
     virtualAddress: profile.virtualAddress,
+    virtualAddress6: profile.virtualAddress6,
     setMark: (m) => device.bind.setMark(m),
     stateDir: opts.stateDir,
     killSwitch: profile.exitNode.killSwitch,
     log,
   });
-  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, opts.router, fullTunnel);
+  const { virtualAddress, virtualAddress6 } = profile;
+  const routes = new ExitRoutes(device, opts.adapter, virtualAddress, virtualAddress6, log, opts.router, fullTunnel);
   try {
     routes.configure(availableFor(profile, device));
   } catch (e) {
