@@ -38,9 +38,8 @@ const cidrList = (rs: ReadonlyArray<{ addr: number; bits: number }>): string =>
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
 
-/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure.
- * exitNode and router are the OS seams (the daemon's DaemonEnv). */
-export async function startExitRuntime(opts: {
+/** ExitRuntimeOptions: exitNode and router are the OS seams (the daemon's DaemonEnv). */
+export interface ExitRuntimeOptions {
   profile: Profile;
   device: Device;
   adapter: string;
@@ -48,7 +47,12 @@ export async function startExitRuntime(opts: {
   log: Logger;
   exitNode: ExitNodeDriver;
   router: Router;
-}): Promise<ExitRuntime> {
+  /** virtualAddress6 is this system's IPv6 overlay address if the adapter carries it, else null. */
+  virtualAddress6: string | null;
+}
+
+/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure. */
+export async function startExitRuntime(opts: ExitRuntimeOptions): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
     if (p.exitNode.providesRoutes.length === 0) return null;
@@ -67,14 +71,14 @@ export async function startExitRuntime(opts: {
   const fullTunnel = opts.router.fullTunnel({
     adapter: opts.adapter,
     virtualAddress: profile.virtualAddress,
-    virtualAddress6: profile.virtualAddress6,
+    virtualAddress6: opts.virtualAddress6,
     setMark: (m) => device.bind.setMark(m),
     stateDir: opts.stateDir,
     killSwitch: profile.exitNode.killSwitch,
     log,
   });
-  const { virtualAddress, virtualAddress6 } = profile;
-  const routes = new ExitRoutes(device, opts.adapter, virtualAddress, virtualAddress6, log, opts.router, fullTunnel);
+  const v6 = opts.virtualAddress6;
+  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, v6, log, opts.router, fullTunnel);
   try {
     routes.configure(availableFor(profile, device));
   } catch (e) {
