@@ -4,6 +4,7 @@
 // same fwmark rules and a default route in table 51820 as IPv4 and no IPv6 guard; with
 // 0.0.0.0/0 alone the guard is there and IPv6 keeps the main table; with ::/0 alone IPv4 keeps
 // it. After disable, and after a crash (SIGKILL) plus the next start's recovery, nothing is left.
+// The Linux router's IPv6 subnet routes and local networks run against the same namespace.
 //
 //   namespace ft: adapter (veth) 100.64.0.1/10, fd7a:115c:a1e0::1/48
 //                 lan (veth)     192.0.2.1/24 (default via .254), 2001:db8:1::1/64 (default via ::fe)
@@ -50,6 +51,11 @@ describeE2E('full tunnel rules for IPv4 and IPv6 in a namespace', { binaries: ['
     );
     await p.waitFor(/"on":true/, 15_000);
     return p;
+  }
+
+  async function driver(args: string[]): Promise<Record<string, unknown>> {
+    const r = await ns.exec([...nodeScript('full-tunnel-driver'), ...args], { allowFailure: true });
+    return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
   }
 
   async function crash(p: TrackedProcess): Promise<void> {
@@ -164,5 +170,28 @@ describeE2E('full tunnel rules for IPv4 and IPv6 in a namespace', { binaries: ['
       await p.stop();
     }
     await assertNothingLeft();
+  });
+
+  test('an IPv6 subnet goes through the adapter from the IPv6 overlay address and is withdrawn exactly, also from a record', async () => {
+    assert.deepEqual(await driver(['route', 'add', '2001:db8:77::/64', adapter, V6]), { ok: true });
+    assert.match(
+      await sh(['ip', '-6', 'route', 'show', '2001:db8:77::/64']),
+      new RegExp(`dev ${adapter} proto static src ${V6}`),
+    );
+    assert.match(await routeGet('2001:db8:77::9'), new RegExp(`dev ${adapter} .*src ${V6}`));
+    assert.deepEqual(await driver(['route', 'del', '2001:db8:77::/64', adapter]), { ok: true });
+    assert.equal((await sh(['ip', '-6', 'route', 'show', '2001:db8:77::/64'])).trim(), '');
+    assert.deepEqual(await driver(['route', 'del', '2001:db8:77::/64', adapter]), { ok: false }, 'already gone');
+    // A crashed helper's record: "PREFIX dev ADAPTER", the family read from the prefix.
+    await driver(['route', 'add', '2001:db8:78::/64', adapter, V6]);
+    assert.deepEqual(await driver(['route', 'recorded', `2001:db8:78::/64 dev ${adapter}`]), { ok: true });
+    assert.equal((await sh(['ip', '-6', 'route', 'show', '2001:db8:78::/64'])).trim(), '');
+  });
+
+  test("the local networks of both families are the LAN's, not the adapter's, link-local or the defaults", async () => {
+    const got = (await driver(['local', adapter])).local as string[];
+    assert.ok(got.includes(`192.0.2.0/24 ${lan}`), got.join());
+    assert.ok(got.includes(`2001:db8:1::/64 ${lan}`), got.join());
+    assert.ok(!got.some((n) => n.startsWith('fe80:') || n.startsWith('ff') || n.endsWith(` ${adapter}`)), got.join());
   });
 });
