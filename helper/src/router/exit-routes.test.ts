@@ -144,3 +144,25 @@ test('a full tunnel that fails to start reports each default route it was asked 
   ]);
   assert.equal(owner(s, '::/0'), undefined);
 });
+
+test('two exit nodes may carry one family each: the full tunnel carries both, and keeps the other when one is switched off', (t) => {
+  const s = setup(t);
+  const other = s.dev.addPeer({
+    publicKey: publicKeyFromPrivate(generatePrivateKey()),
+    allowedIps: [prefix('100.64.0.11/32')],
+    persistentKeepalive: 0,
+  });
+  s.routes.configure([
+    { identity: EXIT, peer: s.peer, routes: [prefix('0.0.0.0/0')] },
+    { identity: 'H7K2M', peer: other, routes: [prefix('::/0')] },
+  ]);
+  const ft = s.router.fullTunnels[0]!;
+  assert.deepEqual(ft.families, { ipv4: true, ipv6: true });
+  assert.equal(owner(s, '0.0.0.0/0'), s.peer);
+  assert.equal(owner(s, '::/0'), other);
+  s.routes.use(EXIT, false);
+  assert.deepEqual([ft.enabled, ft.families], [true, { ipv4: false, ipv6: true }]);
+  assert.equal(owner(s, '::/0'), other, 'the other exit node keeps IPv6');
+  s.routes.use('H7K2M', false);
+  assert.equal(ft.enabled, false);
+});

@@ -16,7 +16,7 @@ import {
 } from '../../../src-shared/lib/ip/addr.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import type { FullTunnelSwitch, Router } from './index.js';
+import type { FullTunnelSwitch, Router, TunnelFamilies } from './index.js';
 
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
@@ -194,7 +194,8 @@ export class ExitRoutes {
   }
 
   // applyFullTunnel routes everything not more specific through the exit node (full-tunnel.ts),
-  // for each family whose default route (0.0.0.0/0, ::/0) the exit node provides.
+  // for each family whose default route (0.0.0.0/0, ::/0) the exit node provides. The tunnel is
+  // shared: another exit node may carry the other family, so it is asked for the union.
   private applyFullTunnel(e: Entry): void {
     let defaults = e.routes.filter((r) => r.bits === 0);
     if (defaults.length === 0) return;
@@ -210,10 +211,8 @@ export class ExitRoutes {
       defaults = defaults.filter((r) => r.addr.family === 4);
       if (defaults.length === 0) return;
     }
-    const families = {
-      ipv4: defaults.some((r) => r.addr.family === 4),
-      ipv6: defaults.some((r) => r.addr.family === 6),
-    };
+    const families = this.tunnelledFamilies(e);
+    for (const r of defaults) families[r.addr.family === 4 ? 'ipv4' : 'ipv6'] = true;
     try {
       this.fullTunnel.enable(families);
     } catch (err) {
@@ -227,17 +226,39 @@ export class ExitRoutes {
     }
   }
 
+  /** tunnelledFamilies is what the full tunnel carries for the exit nodes in use other than e. */
+  private tunnelledFamilies(e: Entry): TunnelFamilies {
+    const f = { ipv4: false, ipv6: false };
+    for (const x of this.entries) {
+      if (x === e || !x.inUse) continue;
+      for (const r of x.applied) if (r.bits === 0) f[r.addr.family === 4 ? 'ipv4' : 'ipv6'] = true;
+    }
+    return f;
+  }
+
   private withdraw(e: Entry): void {
     for (const r of e.applied) {
-      if (r.bits === 0) this.fullTunnel?.disable();
-      else this.router.removeRoute(r, this.adapter);
+      if (r.bits !== 0) this.router.removeRoute(r, this.adapter);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
       if (this.device.routes.exact(r) === e.peer && !e.peer.allowedIps.some((a) => prefixEquals(a, r))) {
         this.device.routes.remove(r);
       }
     }
+    if (e.applied.some((r) => r.bits === 0)) this.narrowFullTunnel(e);
     e.applied = [];
     e.inUse = false;
     this.log.info(`exit node ${e.identity}: routes off (${e.routes.map(fmt).join(', ')})`);
+  }
+
+  // narrowFullTunnel keeps the full tunnel for the families other exit nodes still carry, or
+  // turns it off when none does.
+  private narrowFullTunnel(e: Entry): void {
+    const rest = this.tunnelledFamilies(e);
+    if (!rest.ipv4 && !rest.ipv6) return this.fullTunnel?.disable();
+    try {
+      this.fullTunnel?.enable(rest);
+    } catch (err) {
+      this.log.warn(`full tunnel not rebuilt without exit node ${e.identity}: ${(err as Error).message}`);
+    }
   }
 }
