@@ -16,7 +16,7 @@ import {
 } from '../../../src-shared/lib/ip/addr.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import type { FullTunnelSwitch, Router, TunnelFamilies } from './index.js';
+import type { FullTunnelSwitch, LocalNetwork, Router, TunnelFamilies } from './index.js';
 
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
@@ -48,6 +48,25 @@ const fmt = (p: IpPrefix): string => formatIpPrefix(prefixNetwork(p));
 
 /** NO_IPV6 is why an IPv6 route is left out on a system without an IPv6 overlay address. */
 const NO_IPV6 = 'this system has no IPv6 overlay address';
+
+/** Refusal says why a subnet is left out, and what to do about it. */
+interface Refusal {
+  why: string;
+  hint: string;
+}
+
+/** noIpv6 refuses an IPv6 subnet on a system without an IPv6 overlay address. */
+function noIpv6(r: IpPrefix): Refusal {
+  return { why: `${fmt(r)}: ${NO_IPV6}`, hint: 'IPv6 routes need one' };
+}
+
+/** clashWith refuses a subnet that overlaps a local network of its family (never across families). */
+function clashWith(r: IpPrefix, local: readonly LocalNetwork[]): Refusal | null {
+  const l = local.find((n) => prefixesOverlap(n.cidr, r));
+  if (l === undefined) return null;
+  const hint = 'a local network wins; remove the route or the overlap';
+  return { why: `${fmt(r)} overlaps ${fmt(l.cidr)} on ${l.dev}`, hint };
+}
 
 /** ExitRoutes manages the routes through exit nodes. */
 export class ExitRoutes {
@@ -170,16 +189,17 @@ export class ExitRoutes {
     for (const r of e.routes) {
       if (r.bits === 0) continue; // the full tunnel, below
       const src = r.addr.family === 4 ? this.virtualAddress : this.virtualAddress6;
-      const clash = local.find((l) => prefixesOverlap(l.cidr, r));
-      if (src === null || clash) {
-        const why = src === null ? `${fmt(r)}: ${NO_IPV6}` : `${fmt(r)} overlaps ${fmt(clash!.cidr)} on ${clash!.dev}`;
-        const hint = src === null ? 'IPv6 routes need one' : 'a local network wins; remove the route or the overlap';
-        e.conflicts.push(why);
-        this.log.warn(`exit node ${e.identity}: not routing ${why} (${hint})`);
+      if (src === null) {
+        this.refuse(e, noIpv6(r));
+        continue;
+      }
+      const clash = clashWith(r, local);
+      if (clash !== null) {
+        this.refuse(e, clash);
         continue;
       }
       try {
-        this.router.addRoute(r, this.adapter, src!);
+        this.router.addRoute(r, this.adapter, src);
       } catch (err) {
         e.conflicts.push(`${fmt(r)}: ${(err as Error).message}`);
         this.log.warn(`exit node ${e.identity}: ${(err as Error).message}`);
@@ -191,6 +211,11 @@ export class ExitRoutes {
     this.applyFullTunnel(e);
     e.inUse = true;
     if (e.applied.length) this.log.info(`exit node ${e.identity}: routing ${e.applied.map(fmt).join(', ')}`);
+  }
+
+  private refuse(e: Entry, r: Refusal): void {
+    e.conflicts.push(r.why);
+    this.log.warn(`exit node ${e.identity}: not routing ${r.why} (${r.hint})`);
   }
 
   // applyFullTunnel routes everything not more specific through the exit node (full-tunnel.ts),
