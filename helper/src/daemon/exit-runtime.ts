@@ -2,8 +2,7 @@
 // provided subnets (helper/src/exitnode); as a client, routes to the subnets other peers
 // provide (helper/src/router/exit-routes.ts).
 import type { Profile } from '../config/schema.js';
-import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { formatIpPrefix, toCidr, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { devicePeerByIdentity } from './apply.js';
 import type { ExitNode, ExitNodeDriver } from '../exitnode/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
@@ -27,23 +26,17 @@ export interface ExitRuntime {
 function availableFor(profile: Profile, device: Device): Parameters<ExitRoutes['configure']>[0] {
   return profile.exitNode.availableRoutes.flatMap((a) => {
     const dp = devicePeerByIdentity(device, profile, a.identity);
-    return dp ? [{ identity: a.identity, peer: dp, routes: v4Only(a.routes) }] : [];
+    return dp ? [{ identity: a.identity, peer: dp, routes: a.routes }] : [];
   });
 }
 
 const cidrList = (rs: readonly IpPrefix[]): string => rs.map(formatIpPrefix).join();
 
-// v4Only keeps the IPv4 routes, the ones the OS side routes today.
-function v4Only(rs: readonly IpPrefix[]): Cidr[] {
-  return rs.flatMap((r) => toCidr(r) ?? []);
-}
-
 /** COUNTER_REFRESH_MS: how often the exit node's nft counter is read for status. */
 const COUNTER_REFRESH_MS = 2000;
 
-/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure.
- * exitNode and router are the OS seams (the daemon's DaemonEnv). */
-export async function startExitRuntime(opts: {
+/** ExitRuntimeOptions: exitNode and router are the OS seams (the daemon's DaemonEnv). */
+export interface ExitRuntimeOptions {
   profile: Profile;
   device: Device;
   adapter: string;
@@ -51,7 +44,12 @@ export async function startExitRuntime(opts: {
   log: Logger;
   exitNode: ExitNodeDriver;
   router: Router;
-}): Promise<ExitRuntime> {
+  /** virtualAddress6 is this system's IPv6 overlay address if the adapter carries it, else null. */
+  virtualAddress6: string | null;
+}
+
+/** startExitRuntime applies ProvidesRoutes and AvailableRoutes; it undoes its own work on failure. */
+export async function startExitRuntime(opts: ExitRuntimeOptions): Promise<ExitRuntime> {
   const { profile, device, log } = opts;
   const provide = async (p: Profile): Promise<ExitNode | null> => {
     if (p.exitNode.providesRoutes.length === 0) return null;
@@ -71,12 +69,14 @@ export async function startExitRuntime(opts: {
   const fullTunnel = opts.router.fullTunnel({
     adapter: opts.adapter,
     virtualAddress: profile.virtualAddress,
+    virtualAddress6: opts.virtualAddress6,
     setMark: (m) => device.bind.setMark(m),
     stateDir: opts.stateDir,
     killSwitch: profile.exitNode.killSwitch,
     log,
   });
-  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, log, opts.router, fullTunnel);
+  const v6 = opts.virtualAddress6;
+  const routes = new ExitRoutes(device, opts.adapter, profile.virtualAddress, v6, log, opts.router, fullTunnel);
   try {
     routes.configure(availableFor(profile, device));
   } catch (e) {

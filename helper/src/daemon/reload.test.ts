@@ -212,7 +212,7 @@ test('an exit node switched off loses its routes until it is switched on', async
 test('a route overlapping a local network is reported, not applied', async (t) => {
   const box = new Sandbox();
   const env = fakeEnv();
-  env.router.local = [{ cidr: { addr: parseIPv4('10.8.0.0')!, bits: 16 }, dev: 'eth0' }];
+  env.router.local = [{ cidr: { addr: { family: 4, v4: parseIPv4('10.8.0.0')! }, bits: 16 }, dev: 'eth0' }];
   const d = new Daemon(
     box.options(staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } })),
     env,

@@ -12,7 +12,10 @@ export interface HelperState {
   pid: number;
   startedAt: number;
   adapter: string;
-  routes: string[]; // `ip route` specs added outside the adapter (none yet; exit nodes add some)
+  /** routes are `ip route` specs added outside the adapter ("PREFIX dev ADAPTER", none yet);
+   * the prefix gives the family (router/router-linux.ts recordedRouteArgs), so IPv6 routes need
+   * no marker and older records replay unchanged. */
+  routes: string[];
 }
 
 const FILE = 'helper.json';

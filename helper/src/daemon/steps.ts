@@ -222,6 +222,8 @@ function exitStep({ profile, stateDir, log, env, state }: StepContext): Step {
         log,
         exitNode: env.exitNode,
         router: env.router,
+        // A host with IPv6 turned off runs the adapter without it: no IPv6 route can use it.
+        virtualAddress6: state.tun?.ipv6 === false ? null : profile.virtualAddress6,
       });
       state.exit = exit;
       state.tunnel.attach(device, exit);

@@ -1,14 +1,22 @@
-// ExitRoutes: the client side of exit nodes. Subnets listed in AvailableRoutes are
-// routed through the adapter to the peer that provides them: the OS gets a route via the
-// adapter and the peer's allowed IPs grow by the subnet (cryptokey routing both ways). A
-// subnet that overlaps one of the machine's own networks is reported, not applied, so Warren
-// never hijacks a LAN. Routes can be switched off and on at run time.
-import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+// ExitRoutes: the client side of exit nodes. Subnets listed in AvailableRoutes, IPv4 or IPv6,
+// are routed through the adapter to the peer that provides them: the OS gets a route via the
+// adapter (from this system's overlay address of the subnet's family) and the peer's allowed
+// IPs grow by the subnet (cryptokey routing both ways). A subnet that overlaps one of the
+// machine's own networks of its family is reported, not applied, so Warren never hijacks a LAN;
+// so is an IPv6 subnet while this system has no IPv6 overlay address. 0.0.0.0/0 and ::/0 are
+// the full tunnel (full-tunnel.ts), for IPv4 and IPv6 respectively. Routes can be switched off
+// and on at run time.
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { prefixEquals, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import {
+  formatIpPrefix,
+  prefixEquals,
+  prefixesOverlap,
+  prefixNetwork,
+  type IpPrefix,
+} from '../../../src-shared/lib/ip/addr.js';
 import type { Device } from '../wireguard/device/device.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import type { FullTunnelSwitch, Router } from './index.js';
+import type { FullTunnelSwitch, LocalNetwork, Router, TunnelFamilies } from './index.js';
 
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
@@ -22,22 +30,42 @@ export interface ExitRouteState {
 interface Entry {
   identity: string;
   peer: DevicePeer;
-  routes: Cidr[];
-  applied: Cidr[];
+  routes: IpPrefix[];
+  applied: IpPrefix[];
   conflicts: string[];
   inUse: boolean;
 }
 
-/** overlaps says whether two prefixes share any address. */
-function overlaps(a: Cidr, b: Cidr): boolean {
-  const bits = Math.min(a.bits, b.bits);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (a.addr & mask) >>> 0 === (b.addr & mask) >>> 0;
+/** AvailableExitNode is one exit node's routes as the profile gives them, with its peer. */
+export interface AvailableExitNode {
+  identity: string;
+  peer: DevicePeer;
+  routes: IpPrefix[];
 }
 
-/** asPrefix gives an exit route (IPv4 only for now) the form the device's table takes. */
-function asPrefix(c: Cidr): IpPrefix {
-  return { addr: { family: 4, v4: c.addr }, bits: c.bits };
+/** fmt writes a route canonically (host bits cleared; RFC 5952 for IPv6), for status and logs. */
+const fmt = (p: IpPrefix): string => formatIpPrefix(prefixNetwork(p));
+
+/** NO_IPV6 is why an IPv6 route is left out on a system without an IPv6 overlay address. */
+const NO_IPV6 = 'this system has no IPv6 overlay address';
+
+/** Refusal says why a subnet is left out, and what to do about it. */
+interface Refusal {
+  why: string;
+  hint: string;
+}
+
+/** noIpv6 refuses an IPv6 subnet on a system without an IPv6 overlay address. */
+function noIpv6(r: IpPrefix): Refusal {
+  return { why: `${fmt(r)}: ${NO_IPV6}`, hint: 'IPv6 routes need one' };
+}
+
+/** clashWith refuses a subnet that overlaps a local network of its family (never across families). */
+function clashWith(r: IpPrefix, local: readonly LocalNetwork[]): Refusal | null {
+  const l = local.find((n) => prefixesOverlap(n.cidr, r));
+  if (l === undefined) return null;
+  const hint = 'a local network wins; remove the route or the overlap';
+  return { why: `${fmt(r)} overlaps ${fmt(l.cidr)} on ${l.dev}`, hint };
 }
 
 /** ExitRoutes manages the routes through exit nodes. */
@@ -51,15 +79,17 @@ export class ExitRoutes {
     private readonly device: Device,
     private readonly adapter: string,
     private readonly virtualAddress: string,
+    /** virtualAddress6 is the source of IPv6 routes; null: IPv6 routes are reported, not applied. */
+    private readonly virtualAddress6: string | null,
     private readonly log: Logger,
     /** router changes the machine's routes (router/index.ts). */
     private readonly router: Router,
-    /** fullTunnel carries an exit node's 0.0.0.0/0 (policy routing, not a main-table route). */
+    /** fullTunnel carries an exit node's 0.0.0.0/0 and ::/0 (policy routing, not a main-table route). */
     private readonly fullTunnel: FullTunnelSwitch | null = null,
   ) {}
 
   /** configure sets the available routes (from the profile) and applies them. */
-  configure(available: Array<{ identity: string; peer: DevicePeer; routes: Cidr[] }>): void {
+  configure(available: AvailableExitNode[]): void {
     for (const a of available) {
       const e: Entry = {
         identity: a.identity,
@@ -79,8 +109,8 @@ export class ExitRoutes {
    * routes of exit nodes that are gone or changed are withdrawn, new ones applied. A node the
    * person switched off stays off while it keeps the same routes.
    */
-  reconfigure(available: Array<{ identity: string; peer: DevicePeer; routes: Cidr[] }>): void {
-    const same = (a: Cidr[], b: Cidr[]): boolean => a.map(formatCidr).join() === b.map(formatCidr).join();
+  reconfigure(available: AvailableExitNode[]): void {
+    const same = (a: IpPrefix[], b: IpPrefix[]): boolean => a.map(fmt).join() === b.map(fmt).join();
     const keep = new Set<Entry>();
     for (const a of available) {
       const old = this.entries.find((x) => x.identity === a.identity && x.peer === a.peer && same(x.routes, a.routes));
@@ -141,7 +171,7 @@ export class ExitRoutes {
   /** routesOf lists the subnets a peer provides to this system, for status. */
   routesOf(peer: DevicePeer): { routes: string[]; inUse: boolean } | null {
     const e = this.entries.find((x) => x.peer === peer);
-    return e ? { routes: e.routes.map(formatCidr), inUse: e.inUse } : null;
+    return e ? { routes: e.routes.map(fmt), inUse: e.inUse } : null;
   }
 
   /** close removes every route this manager added. */
@@ -150,69 +180,110 @@ export class ExitRoutes {
   }
 
   private stateOf(e: Entry): ExitRouteState {
-    return { identity: e.identity, routes: e.routes.map(formatCidr), inUse: e.inUse, conflicts: [...e.conflicts] };
+    return { identity: e.identity, routes: e.routes.map(fmt), inUse: e.inUse, conflicts: [...e.conflicts] };
   }
 
   private apply(e: Entry): void {
     const local = this.router.localNetworks(this.adapter);
     e.conflicts = [];
     for (const r of e.routes) {
-      if (r.bits === 0) {
-        this.applyFullTunnel(e, r);
+      if (r.bits === 0) continue; // the full tunnel, below
+      const src = r.addr.family === 4 ? this.virtualAddress : this.virtualAddress6;
+      if (src === null) {
+        this.refuse(e, noIpv6(r));
         continue;
       }
-      const clash = local.find((l) => overlaps(l.cidr, r));
-      if (clash) {
-        const why = `${formatCidr(r)} overlaps ${formatCidr(clash.cidr)} on ${clash.dev}`;
-        e.conflicts.push(why);
-        this.log.warn(
-          `exit node ${e.identity}: not routing ${why} (a local network wins; remove the route or the overlap)`,
-        );
+      const clash = clashWith(r, local);
+      if (clash !== null) {
+        this.refuse(e, clash);
         continue;
       }
       try {
-        this.router.addRoute(r, this.adapter, this.virtualAddress);
+        this.router.addRoute(r, this.adapter, src);
       } catch (err) {
-        e.conflicts.push(`${formatCidr(r)}: ${(err as Error).message}`);
+        e.conflicts.push(`${fmt(r)}: ${(err as Error).message}`);
         this.log.warn(`exit node ${e.identity}: ${(err as Error).message}`);
         continue;
       }
-      this.device.routes.insert(asPrefix(r), e.peer);
+      this.device.routes.insert(r, e.peer);
       e.applied.push(r);
     }
+    this.applyFullTunnel(e);
     e.inUse = true;
-    if (e.applied.length) this.log.info(`exit node ${e.identity}: routing ${e.applied.map(formatCidr).join(', ')}`);
+    if (e.applied.length) this.log.info(`exit node ${e.identity}: routing ${e.applied.map(fmt).join(', ')}`);
   }
 
-  // applyFullTunnel routes everything not more specific through the exit node (full-tunnel.ts).
-  private applyFullTunnel(e: Entry, r: Cidr): void {
-    if (this.fullTunnel === null) {
-      e.conflicts.push('0.0.0.0/0: the full tunnel is not available here');
-      return;
+  private refuse(e: Entry, r: Refusal): void {
+    e.conflicts.push(r.why);
+    this.log.warn(`exit node ${e.identity}: not routing ${r.why} (${r.hint})`);
+  }
+
+  // applyFullTunnel routes everything not more specific through the exit node (full-tunnel.ts),
+  // for each family whose default route (0.0.0.0/0, ::/0) the exit node provides. The tunnel is
+  // shared: another exit node may carry the other family, so it is asked for the union.
+  private applyFullTunnel(e: Entry): void {
+    let defaults = e.routes.filter((r) => r.bits === 0);
+    if (defaults.length === 0) return;
+    const refuse = (rs: IpPrefix[], why: string): void => {
+      for (const r of rs) e.conflicts.push(`${fmt(r)}: ${why}`);
+    };
+    if (this.fullTunnel === null) return refuse(defaults, 'the full tunnel is not available here');
+    if (this.virtualAddress6 === null) {
+      refuse(
+        defaults.filter((r) => r.addr.family === 6),
+        NO_IPV6,
+      );
+      defaults = defaults.filter((r) => r.addr.family === 4);
+      if (defaults.length === 0) return;
     }
+    const families = this.tunnelledFamilies(e);
+    for (const r of defaults) families[r.addr.family === 4 ? 'ipv4' : 'ipv6'] = true;
     try {
-      this.fullTunnel.enable();
+      this.fullTunnel.enable(families);
     } catch (err) {
-      e.conflicts.push(`0.0.0.0/0: ${(err as Error).message}`);
+      refuse(defaults, (err as Error).message);
       this.log.warn(`exit node ${e.identity}: full tunnel not enabled: ${(err as Error).message}`);
       return;
     }
-    this.device.routes.insert(asPrefix(r), e.peer);
-    e.applied.push(r);
+    for (const r of defaults) {
+      this.device.routes.insert(r, e.peer);
+      e.applied.push(r);
+    }
+  }
+
+  /** tunnelledFamilies is what the full tunnel carries for the exit nodes in use other than e. */
+  private tunnelledFamilies(e: Entry): TunnelFamilies {
+    const f = { ipv4: false, ipv6: false };
+    for (const x of this.entries) {
+      if (x === e || !x.inUse) continue;
+      for (const r of x.applied) if (r.bits === 0) f[r.addr.family === 4 ? 'ipv4' : 'ipv6'] = true;
+    }
+    return f;
   }
 
   private withdraw(e: Entry): void {
     for (const r of e.applied) {
-      if (r.bits === 0) this.fullTunnel?.disable();
-      else this.router.removeRoute(r, this.adapter);
+      if (r.bits !== 0) this.router.removeRoute(r, this.adapter);
       // Only remove the prefix if it still points at this peer (a peer's own AllowedIPs win).
-      const p = asPrefix(r);
-      if (this.device.routes.exact(p) === e.peer && !e.peer.allowedIps.some((a) => prefixEquals(a, p))) {
-        this.device.routes.remove(p);
+      if (this.device.routes.exact(r) === e.peer && !e.peer.allowedIps.some((a) => prefixEquals(a, r))) {
+        this.device.routes.remove(r);
       }
     }
+    if (e.applied.some((r) => r.bits === 0)) this.narrowFullTunnel(e);
     e.applied = [];
     e.inUse = false;
-    this.log.info(`exit node ${e.identity}: routes off (${e.routes.map(formatCidr).join(', ')})`);
+    this.log.info(`exit node ${e.identity}: routes off (${e.routes.map(fmt).join(', ')})`);
+  }
+
+  // narrowFullTunnel keeps the full tunnel for the families other exit nodes still carry, or
+  // turns it off when none does.
+  private narrowFullTunnel(e: Entry): void {
+    const rest = this.tunnelledFamilies(e);
+    if (!rest.ipv4 && !rest.ipv6) return this.fullTunnel?.disable();
+    try {
+      this.fullTunnel?.enable(rest);
+    } catch (err) {
+      this.log.warn(`full tunnel not rebuilt without exit node ${e.identity}: ${(err as Error).message}`);
+    }
   }
 }

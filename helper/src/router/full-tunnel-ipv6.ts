@@ -1,12 +1,14 @@
-// IPv6 while the full tunnel is on. Exit nodes route IPv4 only, so a full tunnel that left IPv6
-// alone would send every IPv6 connection around the tunnel, from the machine's own address: the
+// IPv6 while the full tunnel carries IPv4 only: the exit node grants 0.0.0.0/0 but not ::/0
+// (it has no IPv6 uplink, or the admin did not grant it). A full tunnel that left IPv6 alone
+// would then send every IPv6 connection around the tunnel, from the machine's own address: the
 // leak a privacy-minded user finds on the first IPv6 test site. So, kill switch or not, this
 // system's own IPv6 output may only go to the adapter (the overlay), loopback, the tunnel's own
 // marked datagrams, link-local and link-scope multicast destinations (neighbour discovery,
 // RFC 4861) and directly connected IPv6 networks (the LAN, which the full tunnel leaves direct
 // for IPv4 too). Everything else is rejected with ICMPv6 "administratively prohibited" (RFC 4443
 // §3.1 code 1) rather than dropped, so applications fall back to IPv4 at once (RFC 8305) instead
-// of waiting for a timeout, and counted.
+// of waiting for a timeout, and counted. When ::/0 is granted too, IPv6 goes into the tunnel
+// (full-tunnel.ts) and this guard is not installed.
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ip } from '../tun/ip.js';
 
