@@ -193,7 +193,14 @@ export class Firewall {
     }
     const ports = eg ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
     const t = this.table;
-    let s = t.find(peer, p.addr, localAt(dir), remoteAt(dir), ports >>> 0, p.proto);
+    const a = p.addr;
+    const lo = localAt(dir);
+    const ro = remoteAt(dir);
+    // The family picks the lookup; an IPv4 key is its addresses' last words (flow-key.ts).
+    let s =
+      p.family === 4
+        ? t.find4(peer, a[lo + 3]!, a[ro + 3]!, ports >>> 0, p.proto)
+        : t.find6(peer, a, lo, ro, ports >>> 0, p.proto);
     if (s >= 0 && t.expires[s]! <= now) {
       t.remove(s);
       s = -1;
