@@ -4,7 +4,8 @@
 // kHigh (HIGH words a slot), so that an IPv4 flow costs the memory and the reads it did before
 // IPv6 and kHigh's pages are never touched without IPv6 traffic. The family is a bit of the
 // stored protocol (FAMILY6). The hash is murmur3's mixing and finaliser over the key, seeded per
-// table so that remote parties cannot aim collisions.
+// table so that remote parties cannot aim collisions. An IPv4 key is hashed and probed for by
+// numbers (hash4, which V8 inlines into the filter's lookup), an IPv6 key by its words (hash6).
 
 /** HIGH is how many kHigh words an IPv6 flow takes: w0-w2 of its local, then remote address. */
 export const HIGH = 6;
