@@ -7,12 +7,20 @@
 // per packet or throws on packet content. IPv4 and IPv6 are judged alike: the parser gives both
 // the same shape (parsed.ts), ICMPv6 is judged as ICMP, and flows of both families share the
 // table and each peer's share of it.
-import { checkNew, hasAny, PROTO, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
-import { DIRECTION, EVICTIONS, FLOW_FLAG, FLOW_STATE, FlowTable, TIMEOUTS } from './conntrack.js';
-import { ADDR, ECHO, ParsedPacket, parsePacket, TCP } from './packet.js';
-import { DROP, PASS, REASONS } from './reasons.js';
+import * as compiled from './compile.js';
+import { checkNew, hasAny, type DirectionGrants, type PeerRules, type RuleSet } from './compile.js';
+import * as conntrack from './conntrack.js';
+import { EVICTIONS, FlowTable } from './conntrack.js';
+import * as packet from './packet.js';
+import * as reasons from './reasons.js';
 import { LocalScope, type RoutePrefix } from './scope.js';
 import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
+
+// Local names: V8 folds a module's own consts into compiled code, but loads imported bindings.
+const { PROTO } = compiled;
+const { DIRECTION, FLOW_FLAG, FLOW_STATE, TIMEOUTS } = conntrack;
+const { ADDR, ECHO, TCP, parsePacket } = packet;
+const { DROP, PASS, REASONS } = reasons;
 
 /**
  * NAMESERVER_PORT is where the helper's nameserver listens on the virtual address. It answers
@@ -28,12 +36,8 @@ export interface FirewallOptions {
   clock?: () => number;
 }
 
-const NO_GRANTS: DirectionGrants = {
-  icmp: false,
-  other: false,
-  tcp: new Uint16Array(0),
-  udp: new Uint16Array(0),
-};
+const NONE = new Uint16Array(0);
+const NO_GRANTS: DirectionGrants = { icmp: false, other: false, tcp: NONE, udp: NONE };
 
 /** Firewall is the stateful filter one device uses for all its peers. */
 export class Firewall {
@@ -43,7 +47,7 @@ export class Firewall {
   readonly counters = new Float64Array(REASONS.length);
   private readonly table: FlowTable;
   private readonly clock: () => number;
-  private readonly pkt = new ParsedPacket();
+  private readonly pkt = new packet.ParsedPacket();
   // flowLocal holds a tracked flow's local address while recheck looks at it.
   private readonly flowLocal = new Uint32Array(4);
   private rules: RuleSet | null = null;
@@ -193,7 +197,14 @@ export class Firewall {
     }
     const ports = eg ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
     const t = this.table;
-    let s = t.find(peer, p.addr, localAt(dir), remoteAt(dir), ports >>> 0, p.proto);
+    const a = p.addr;
+    const lo = localAt(dir);
+    const ro = remoteAt(dir);
+    // The family picks the lookup; an IPv4 key is its addresses' last words (flow-key.ts).
+    let s =
+      p.family === 4
+        ? t.find4(peer, a[lo + 3]!, a[ro + 3]!, ports >>> 0, p.proto)
+        : t.find6(peer, a, lo, ro, ports >>> 0, p.proto);
     if (s >= 0 && t.expires[s]! <= now) {
       t.remove(s);
       s = -1;
