@@ -2,7 +2,7 @@
 // The coordinator draws the network's unique local /48 (RFC 4193) and gives each system an IPv6
 // address in it; each adapter carries its address as a /128 and the /48 route, with the kernel's
 // own IPv6 chatter (link-local address, router solicitations, DAD) turned off on it; names
-// resolve with AAAA through Warren's DNS (RFC 3596); peers reach each other with ping -6; a
+// resolve with AAAA through Warren's DNS (RFC 3596), which also listens on the IPv6 address; peers reach each other with ping -6; a
 // stopped helper leaves no adapter, IPv6 route or sysctl change behind.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -213,6 +213,30 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
       })
     ).stdout;
     assert.match(nx, /status: NXDOMAIN/);
+  });
+
+  test("Warren's DNS also answers on the system's IPv6 address, over UDP and TCP", async () => {
+    const dig6 = async (...args: string[]): Promise<string> =>
+      (
+        await alpha.ns!.exec(['dig', '-6', '+short', '+time=2', '+tries=1', `@${alpha.vip6}`, ...args], {
+          allowFailure: true,
+        })
+      ).stdout.trim();
+    assert.equal(await dig6('beta.warren.internal', 'AAAA'), beta.vip6);
+    assert.equal(await dig6('+tcp', 'beta.warren.internal', 'AAAA'), beta.vip6, 'over TCP');
+    assert.equal(await dig6('beta.warren.internal', 'A'), beta.vip);
+
+    // As on IPv4, the nameserver is for this system alone: a peer's query to it is dropped.
+    const before = (await alpha.w!.status()).drops['dns-from-peer'] ?? 0;
+    const fromPeer = await beta.ns!.exec(
+      ['dig', '-6', '+time=1', '+tries=1', `@${alpha.vip6}`, 'beta.warren.internal'],
+      {
+        allowFailure: true,
+      },
+    );
+    assert.notEqual(fromPeer.code, 0, `a peer gets no answer: ${fromPeer.stdout}`);
+    const after = (await alpha.w!.status()).drops['dns-from-peer'] ?? 0;
+    assert.ok(after > before, `alpha counts the dropped query (dns-from-peer ${before} -> ${after})`);
   });
 
   test('ping -6 reaches the peer over the overlay, through the policy firewall', async () => {

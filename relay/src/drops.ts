@@ -38,6 +38,8 @@ export type DropReason =
   | 'send-error'
   /** a TCP destination whose write backlog is over the limit */
   | 'tcp-backlog'
+  /** a frame (from a TCP client, or over IPv6) larger than a UDP datagram to its destination holds */
+  | 'udp-too-big'
   | 'tcp-limit'
   | 'tcp-pending-limit'
   /** a TCP length prefix of 0 or over the largest frame: the connection is closed */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { MAC_BYTES, NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
+import { MAC_BYTES, NAT_LIMITS, NAT_MAGIC, NatKind } from '../../src-shared/wire/nat-wire.js';
 import { relayRefused, relayRegistered } from '../../src-shared/wire/nat-relay.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
 import { tcpFrame } from '../../src-shared/wire/nat-tcp.js';
@@ -136,7 +136,7 @@ test('in process: garbage UDP input is dropped, counted and never answered', asy
     // Sends from the registered address: truncations below the header, and oversized.
     const send = sendMessage(sb.id, randomBytes(100));
     for (let n = 0; n <= 12; n++) await garbage(send.subarray(0, n), 1);
-    await garbage(sendMessage(sb.id, randomBytes(2049)), 1);
+    await garbage(sendMessage(sb.id, randomBytes(NAT_LIMITS.relayPayloadBytes + 1)), 1);
     // Valid sends from an address that never registered.
     for (let i = 0; i < 100; i++) await garbage(sendMessage(sb.id, randomBytes(50)), 10_000 + i);
     // Messages a relay sends but never receives.
@@ -241,11 +241,16 @@ test('over sockets: UDP and TCP garbage, then the good pair is still served', as
     assert.deepEqual(await evil.quiet(300), [], 'no answer to garbage');
     await pairServes(a, sa, b, sb);
 
-    // TCP: a huge length prefix closes at once.
+    // TCP: the largest frame is read whole; as a first frame that is not a registration it closes.
     const huge = await TcpClient.connect(r.tcpPort!);
     clients.push(huge);
-    huge.socket.write(Buffer.from([0xff, 0xff, 1, 2, 3]));
-    assert.ok(await huge.isClosedWithin(2_000), 'a 65535-byte length prefix closes the connection');
+    huge.socket.write(
+      Buffer.concat([Buffer.from([0xff, 0xff, ...NAT_MAGIC, NatKind.relaySend]), randomBytes(65535 - 4)]),
+    );
+    assert.ok(
+      await huge.isClosedWithin(2_000),
+      'a 65535-byte first frame that is not a registration closes the connection',
+    );
     const zero = await TcpClient.connect(r.tcpPort!);
     clients.push(zero);
     zero.socket.write(Buffer.from([0, 0]));
@@ -265,11 +270,12 @@ test('over sockets: UDP and TCP garbage, then the good pair is still served', as
     b.send(sendMessage(sa.id, randomBytes(1)).subarray(0, 12));
     b.send(registerMessage(testSystem(coord, 'noise2'), { signWith: sb.machineKey }));
     await pairServes(a, sa, b, sb);
-    b.socket.write(Buffer.from([0xff, 0xff]));
+    b.socket.write(Buffer.from([0, 0]));
     assert.ok(await b.isClosedWithin(2_000));
 
     const s = r.relay.stats();
-    assert.ok((s.dropped['tcp-bad-length'] ?? 0) >= 3, JSON.stringify(s.dropped));
+    assert.ok((s.dropped['tcp-bad-length'] ?? 0) >= 2, JSON.stringify(s.dropped));
+    assert.ok((s.dropped['tcp-not-registered'] ?? 0) >= 1, JSON.stringify(s.dropped));
     assert.ok((s.dropped['malformed-register'] ?? 0) > 0);
     assert.equal(s.dropped['internal-error'], undefined);
     // b's connection closed, so its session went; a remains.

@@ -3,8 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { NatKind } from '../../src-shared/wire/nat-wire.js';
-import { parseRelayRefused, parseRelayRegistered } from '../../src-shared/wire/nat-relay.js';
+import { NAT_LIMITS, NatKind } from '../../src-shared/wire/nat-wire.js';
+import {
+  parseRelayRefused,
+  parseRelayRegistered,
+  RELAY_HEADER_BYTES,
+  UDP_MAX_PAYLOAD,
+} from '../../src-shared/wire/nat-relay.js';
 import type { RelayLimits } from './server.js';
 import { startRelay, type RunningRelay } from './sockets.js';
 import {
@@ -108,6 +113,43 @@ test('two UDP clients register and exchange relayed payloads both ways', async (
     assert.equal(s.sessions, 2);
     assert.equal(s.forwarded, 3);
     assert.deepEqual(s.dropped, {});
+  });
+});
+
+test('the largest frames relay intact: UDP at the IPv4 datagram limit, TCP at the u16 frame limit; one byte more to a UDP client is dropped and counted', async () => {
+  await withRelay({}, async (r, udp, tcp) => {
+    const [a, b] = [await udp(), await udp()];
+    const [c, d] = [await tcp(), await tcp()];
+    const [sa, sb, sc, sd] = ['ua', 'ub', 'tc', 'td'].map((n) => testSystem(coord, n)) as [
+      TestSystem,
+      TestSystem,
+      TestSystem,
+      TestSystem,
+    ];
+    await registerUdp(a, sa);
+    await registerUdp(b, sb);
+    await registerTcp(c, sc);
+    await registerTcp(d, sd);
+    const udpMax = UDP_MAX_PAYLOAD.v4 - RELAY_HEADER_BYTES; // 65,495 over IPv4
+    const cases: Array<[UdpClient | TcpClient, UdpClient | TcpClient, TestSystem, number]> = [
+      [a, b, sb, udpMax], // UDP to UDP, the batched in-place path
+      [a, c, sc, udpMax], // UDP to TCP
+      [c, d, sd, NAT_LIMITS.relayPayloadBytes], // TCP to TCP: a 65,535-byte frame
+      [c, a, sa, udpMax], // TCP to UDP, as large as the datagram can be
+    ];
+    for (const [from, to, sto, size] of cases) {
+      const payload = randomBytes(size);
+      from.send(sendMessage(sto.id, payload));
+      const got = recvOf(await to.inbox.next((m) => m[3] === NatKind.relayRecv, 3_000, `a ${size}-byte payload`));
+      assert.equal(got?.payload.length, size);
+      assert.ok(got.payload.equals(payload), `the ${size}-byte payload is intact`);
+    }
+    assert.equal(r.relay.stats().forwarded, 4);
+    // From TCP, one byte more than a UDP datagram to its destination can hold.
+    c.send(sendMessage(sa.id, randomBytes(udpMax + 1)));
+    assert.deepEqual(await a.quiet(), []);
+    assert.deepEqual(r.relay.stats().dropped, { 'udp-too-big': 1 });
+    assert.equal(r.relay.stats().forwarded, 4);
   });
 });
 

@@ -8,7 +8,13 @@
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
-import { parseRelayFrame, RELAY_HEADER_BYTES, writeRelayHeader } from '../../src-shared/wire/nat-relay.js';
+import {
+  parseRelayFrame,
+  RELAY_HEADER_BYTES,
+  UDP_MAX_PAYLOAD,
+  udpMaxPayload,
+  writeRelayHeader,
+} from '../../src-shared/wire/nat-relay.js';
 import { TCP_FRAME_PREFIX, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
@@ -249,7 +255,8 @@ export class Relay {
     if (src === undefined) return;
     const f = parseRelayFrame(buf, off, len);
     const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);
-    if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0) {
+    // Over the IPv4 limit only when it came over IPv6: the ordinary way drops and counts it.
+    if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0 || len > UDP_MAX_PAYLOAD.v4) {
       this.forward(src, buf.subarray(off, off + len), now);
       return;
     }
@@ -277,6 +284,11 @@ export class Relay {
     const payload = buf.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
     const n = RELAY_HEADER_BYTES + payload.length;
     if (dst.udp !== null) {
+      // A frame that came over TCP can be larger than one UDP datagram to this destination holds.
+      if (n > udpMaxPayload(dst.udp.ip)) {
+        this.drop('udp-too-big');
+        return;
+      }
       const out = Buffer.allocUnsafe(n);
       writeRelayHeader(out, 0, NatKind.relayRecv, src.id);
       out.set(payload, RELAY_HEADER_BYTES);

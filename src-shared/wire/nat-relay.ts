@@ -35,6 +35,16 @@ import {
 /** RELAY_HEADER_BYTES precede the payload of relaySend and relayRecv. */
 export const RELAY_HEADER_BYTES = NAT_HEADER_BYTES + PEER_ID_BYTES;
 
+/** UDP_MAX_PAYLOAD is the most a UDP datagram carries without IPv6 jumbograms: 65,535 less the
+ * 8-byte UDP header (RFC 768), and for IPv4 the 20-byte IP header too (RFC 791). A relay frame
+ * larger than this can travel over TCP only. */
+export const UDP_MAX_PAYLOAD = { v4: 65_507, v6: 65_527 } as const;
+
+/** udpMaxPayload is UDP_MAX_PAYLOAD for an address written as text (IPv6 has a colon). */
+export function udpMaxPayload(ip: string): number {
+  return ip.includes(':') ? UDP_MAX_PAYLOAD.v6 : UDP_MAX_PAYLOAD.v4;
+}
+
 const ascii = new TextEncoder();
 
 export interface RelayToken {

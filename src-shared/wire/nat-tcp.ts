@@ -8,30 +8,45 @@ export const TCP_FRAME_PREFIX = 2;
 /** TCP_MAX_FRAME is the largest relay registration (the largest token) with room to spare. */
 export const TCP_MAX_FRAME = NAT_HEADER_BYTES + 3 + NAT_LIMITS.relayTokenBytes + 8 + NONCE_BYTES + SIGNATURE_BYTES + 64;
 
-/** TcpFrameReader splits a TCP byte stream into frames; a length over maxFrame is fatal. */
+/** TcpFrameReader splits a TCP byte stream into frames; a length over maxFrame is fatal. It
+ * holds at most one frame between chunks (up to 65,535 bytes, allocated once its length is
+ * known), and copies each byte once however finely the sender cuts the stream: joining the
+ * pending bytes with each new chunk would copy a 64 KiB frame sent a byte at a time 64 Ki times. */
 export class TcpFrameReader {
-  private pending: Uint8Array = new Uint8Array(0);
+  private readonly prefix = new Uint8Array(TCP_FRAME_PREFIX);
+  private prefixHave = 0;
+  private frame: Uint8Array | null = null;
+  private have = 0;
   constructor(private readonly maxFrame = Math.max(TCP_MAX_FRAME, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes)) {}
+
+  /** pendingBytes is what the reader holds between chunks: a partial prefix and frame. */
+  get pendingBytes(): number {
+    return this.prefixHave + (this.frame === null ? 0 : this.frame.length);
+  }
 
   /** push returns the complete frames in chunk (plus what was pending), or null if the stream is bad. */
   push(chunk: Uint8Array): Uint8Array[] | null {
-    let buf: Uint8Array;
-    if (this.pending.length === 0) buf = chunk;
-    else {
-      buf = new Uint8Array(this.pending.length + chunk.length);
-      buf.set(this.pending, 0);
-      buf.set(chunk, this.pending.length);
-    }
     const frames: Uint8Array[] = [];
     let at = 0;
-    while (buf.length - at >= TCP_FRAME_PREFIX) {
-      const n = (buf[at]! << 8) | buf[at + 1]!;
-      if (n === 0 || n > this.maxFrame) return null;
-      if (buf.length - at - TCP_FRAME_PREFIX < n) break;
-      frames.push(buf.slice(at + TCP_FRAME_PREFIX, at + TCP_FRAME_PREFIX + n));
-      at += TCP_FRAME_PREFIX + n;
+    while (at < chunk.length) {
+      if (this.frame === null) {
+        this.prefix[this.prefixHave++] = chunk[at++]!;
+        if (this.prefixHave < TCP_FRAME_PREFIX) continue;
+        this.prefixHave = 0;
+        const n = (this.prefix[0]! << 8) | this.prefix[1]!;
+        if (n === 0 || n > this.maxFrame) return null;
+        this.frame = new Uint8Array(n);
+        this.have = 0;
+      }
+      const take = Math.min(this.frame.length - this.have, chunk.length - at);
+      this.frame.set(chunk.subarray(at, at + take), this.have);
+      this.have += take;
+      at += take;
+      if (this.have === this.frame.length) {
+        frames.push(this.frame);
+        this.frame = null;
+      }
     }
-    this.pending = buf.slice(at);
     return frames;
   }
 }

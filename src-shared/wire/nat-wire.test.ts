@@ -408,6 +408,24 @@ test('natKind tells Warren messages from WireGuard ones; ids, contexts and addre
   assert.deepEqual([...outer.subarray(f!.payloadOffset, f!.payloadOffset + f!.payloadLength)], [42, 43]);
 });
 
+test('TcpFrameReader: a largest frame sent one byte per push comes out whole, holding at most that frame', () => {
+  const frame = relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(NAT_LIMITS.relayPayloadBytes));
+  const stream = Buffer.concat([tcpFrame(frame), tcpFrame(Uint8Array.of(7))]);
+  const r = new TcpFrameReader();
+  const got: Uint8Array[] = [];
+  let most = 0;
+  for (let at = 0; at < stream.length; at++) {
+    got.push(...r.push(stream.subarray(at, at + 1))!);
+    most = Math.max(most, r.pendingBytes);
+  }
+  assert.deepEqual(
+    got.map((g) => Buffer.from(g)),
+    [Buffer.from(frame), Buffer.of(7)],
+  );
+  assert.equal(most, 65535, 'one largest frame is all it holds');
+  assert.equal(r.pendingBytes, 0);
+});
+
 test('TcpFrameReader: frames split anywhere come out whole; bad lengths end the stream', () => {
   const frames = [
     relayFrame(NatKind.relaySend, randomBytes(8), randomBytes(2048)),
@@ -433,18 +451,14 @@ test('TcpFrameReader: frames split anywhere come out whole; bad lengths end the 
     );
   }
   assert.equal(new TcpFrameReader().push(Uint8Array.of(0, 0)), null, 'zero length');
-  assert.equal(new TcpFrameReader().push(Uint8Array.of(0xff, 0xff)), null, '65535');
   const max = RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes;
-  assert.equal(
-    new TcpFrameReader().push(Uint8Array.of(max >> 8, (max + 1) & 0xff)),
-    null,
-    'one over the largest frame',
-  );
+  assert.equal(max, 65535, 'the largest relay frame is the largest a u16 length prefix can give');
   assert.deepEqual(
     new TcpFrameReader().push(Uint8Array.of(max >> 8, max & 0xff)),
     [],
     'the largest frame waits for its bytes',
   );
+  assert.equal(new TcpFrameReader(1000).push(Uint8Array.of(1001 >> 8, 1001 & 0xff)), null, 'one over maxFrame');
   assert.equal(new TcpFrameReader(10).push(Uint8Array.of(0, 11)), null, 'a smaller maxFrame');
   // Random streams: never a throw, and either frames or null.
   for (let i = 0; i < 2_000; i++) {

@@ -38,9 +38,15 @@ export type NatKindValue = (typeof NatKind)[keyof typeof NatKind];
 /** NAT_LIMITS bound what either side accepts. */
 export const NAT_LIMITS = {
   systemIdChars: 64,
-  /** a relayed payload is one WireGuard message: at most MTU (1420 by default, 9000 with jumbo
-   * profiles is refused) plus 32 bytes of WireGuard overhead; 2048 leaves room. */
-  relayPayloadBytes: 2048,
+  /** a relayed payload is one WireGuard message: the tunnel packet padded to 16 bytes but not
+   * past the MTU (whitepaper §5.4.6), plus 32 bytes (16 of header, 16 of tag). 65,523 is the
+   * most a relay frame can carry on any transport: over TCP a frame is at most 65,535 bytes (its
+   * u16 length prefix, nat-tcp.ts) less the 12-byte relay header (nat-relay.ts). Over UDP the
+   * IP layer bounds it further: 65,507 bytes of UDP payload over IPv4 (65,535 less 20 of IP and 8
+   * of UDP header) leave 65,495 for the WireGuard message, 65,527 over IPv6 leave 65,515. So a
+   * tunnel MTU up to 65,463 relays on every path; the helper's Adapter.Mtu (at most 9,000)
+   * always does. docs/relay.md has the numbers and the memory they bound. */
+  relayPayloadBytes: 65_523,
   relayTokenBytes: 512,
   refusalReasonChars: 120,
   /** accepted clock skew of signed discovery and relay registrations, ms either way */

@@ -84,10 +84,11 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
     : 'not checked against a key you gave: compare the fingerprint with what your administrator has';
   io.stdout.write(
     `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
-      `${typeof r.virtualAddress6 === 'string' ? ` and ${r.virtualAddress6}` : ''}` +
+      `${typeof r.virtualAddress6 === 'string' && out.ipv6Withheld === null ? ` and ${r.virtualAddress6}` : ''}` +
       `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
       `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,
   );
+  if (out.ipv6Withheld !== null) io.stderr.write(`warning: ${out.ipv6Withheld}; this system runs IPv4 only\n`);
   if (out.allowFullTunnel)
     io.stdout.write(
       "Full tunnel allowed: the coordinator may route all of this system's traffic through an exit node " +

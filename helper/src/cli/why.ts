@@ -12,7 +12,8 @@ export const whyCommand: Command = {
   usage: 'warren why PEER [--json] [--socket PATH]',
   details: `
 PEER is the peer's identity (as \`warren status\` shows it), its Name, its public key or its
-virtual address. Prints, for each direction, the policies and ACLs that allow new connections,
+virtual address, IPv4 or IPv6 (any spelling: fd12::6440:2 and FD12:0:0::6440:2 are the same).
+Prints, for each direction, the policies and ACLs that allow new connections,
 or what blocks them: no policy naming both systems, a disabled policy, or a trust requirement
 that is not met (with when it next changes).
 

@@ -97,7 +97,7 @@ test('bad IPv6 values are refused with the key and what is wrong', () => {
     [{ VirtualNetwork6: 'fd12::/48' }, 'VirtualNetwork6: needs VirtualAddress6'],
     [
       { VirtualAddress6: 'fd12::1', Adapter: { Mtu: 1200 } },
-      'Adapter.Mtu: is 1200, but IPv6 (VirtualAddress6) needs at least 1280 (RFC 8200 §5)',
+      'Adapter.Mtu: 1200 is below 1280, the minimum for IPv6 (RFC 8200 §5); raise Adapter.Mtu to 1280 or more, or remove VirtualAddress6',
     ],
   ];
   for (const [over, want] of cases) {
@@ -105,6 +105,20 @@ test('bad IPv6 values are refused with the key and what is wrong', () => {
     assert.equal(got.length, 1, `${JSON.stringify(over)}: ${got.join('; ')}`);
     assert.ok(got[0]!.startsWith(want), `${JSON.stringify(over)}: got ${got[0]}, want ${want}`);
   }
+});
+
+test('VirtualAddress6 needs an adapter MTU of at least 1280 (RFC 8200 §5); IPv6 AllowedIPs alone do not', () => {
+  assert.deepEqual(problems(profile({ VirtualAddress6: 'fd12::1', Adapter: { Mtu: 1279 } })), [
+    'Adapter.Mtu: 1279 is below 1280, the minimum for IPv6 (RFC 8200 §5); raise Adapter.Mtu to 1280 or more, or remove VirtualAddress6',
+  ]);
+  assert.equal(
+    validateProfile(profile({ VirtualAddress6: 'fd12::1', Adapter: { Mtu: 1280 } }), 'p').virtualAddress6,
+    'fd12::1',
+  );
+  // Without VirtualAddress6 the adapter carries no IPv6, so a small MTU breaks nothing.
+  const v4only = validateProfile(profile({ Adapter: { Mtu: 1200 } }), 'p');
+  assert.equal(v4only.virtualAddress6, null);
+  assert.equal(formatIpPrefix(v4only.peers[0]!.allowedIps6[0]!), 'fd12:3456:789a::6440:2/128');
 });
 
 test('IPv6 AllowedIPs are checked like IPv4 ones: canonical, not twice, one peer per prefix', () => {

@@ -26,6 +26,11 @@ type Obj = Record<string, unknown>;
 /** IPV6_MIN_MTU is the smallest link MTU IPv6 runs on (RFC 8200 §5). */
 export const IPV6_MIN_MTU = 1280;
 
+/** ipv6MtuProblem says why an adapter MTU below IPV6_MIN_MTU cannot carry IPv6; callers add what to do. */
+export function ipv6MtuProblem(mtu: number): string {
+  return `${mtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6 (RFC 8200 §5); raise Adapter.Mtu to ${IPV6_MIN_MTU} or more`;
+}
+
 /** ULA_DEFAULT_BITS is the default VirtualNetwork6 around a unique local VirtualAddress6: the
  * RFC 4193 /48 a coordinator draws for its network. */
 const ULA_DEFAULT_BITS = 48;
@@ -122,8 +127,10 @@ export function virtual6Fields(raw: Obj, mtu: number | undefined, is: Issues): V
     );
     return none;
   }
+  // IPv6 AllowedIPs alone do not need this: without VirtualAddress6 the adapter has IPv6 turned
+  // off (tun-linux.ts), so no IPv6 packet crosses it whatever its MTU.
   if (mtu !== undefined && mtu < IPV6_MIN_MTU) {
-    is.add('Adapter.Mtu', `is ${mtu}, but IPv6 (VirtualAddress6) needs at least ${IPV6_MIN_MTU} (RFC 8200 §5)`);
+    is.add('Adapter.Mtu', `${ipv6MtuProblem(mtu)}, or remove VirtualAddress6`);
     return none;
   }
   return { address6: formatIp(a), network6: net };

@@ -2,7 +2,7 @@
 // enrolment refuses before the enrolment key leaves this machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,7 +12,7 @@ import {
   type TestCoordinator,
 } from '../../../coordinator/src/testing/testing.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
-import { formatKey } from '../../../src-shared/lib/keys.js';
+import { formatKey, generatePrivateKey } from '../../../src-shared/lib/keys.js';
 import { readProfile } from '../config/load.js';
 import { enrol, InsecureEnrolment, type EnrolOptions } from './enrol.js';
 import { loadStoredMap } from './store.js';
@@ -121,5 +121,29 @@ test('allowFullTunnel is written at enrolment, kept when enrolling again with th
 
     await enrol(options(other, await createKey(other), dir, { coordinatorKey: other.publicKey }));
     assert.equal(allowed(), false, 'another coordinator does not inherit it');
+  });
+});
+
+test('an adapter MTU under 1280 leaves the IPv6 address out at enrolment, says why, and the profile loads IPv4 only', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const path = join(dir, 'p.profile');
+    const base = { PrivateKey: formatKey(generatePrivateKey()), VirtualAddress: '100.64.9.9', Peers: [] };
+    writeFileSync(path, JSON.stringify({ ...base, Adapter: { Mtu: 1200 } }));
+    const low = await enrol(options(c, await createKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(typeof low.response.virtualAddress6, 'string', 'the coordinator has IPv6 for this system');
+    assert.equal(
+      low.ipv6Withheld,
+      `IPv6 address ${low.response.virtualAddress6} not used: Adapter.Mtu 1200 is below 1280, the minimum for IPv6 ` +
+        '(RFC 8200 §5); raise Adapter.Mtu to 1280 or more and enrol again',
+    );
+    const p = readProfile(path);
+    assert.equal(p.profile.virtualAddress6, null);
+    assert.equal(p.profile.virtualAddress, low.response.virtualAddress);
+
+    // At 1280 the address is written.
+    writeFileSync(path, JSON.stringify({ ...p.json, Adapter: { Mtu: 1280 } }));
+    const ok = await enrol(options(c, await createKey(c), dir, { coordinatorKey: c.publicKey }));
+    assert.equal(ok.ipv6Withheld, null);
+    assert.equal(readProfile(path).profile.virtualAddress6, ok.response.virtualAddress6);
   });
 });

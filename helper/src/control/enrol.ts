@@ -19,6 +19,8 @@ import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
+import { IPV6_MIN_MTU, ipv6MtuProblem } from '../config/validate-ipv6.js';
+import { PROFILE_DEFAULTS } from '../config/schema.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
@@ -54,6 +56,9 @@ export interface EnrolOutcome {
   keyChecked: boolean;
   /** allowFullTunnel: the written profile lets the coordinator route all traffic through an exit node. */
   allowFullTunnel: boolean;
+  /** ipv6Withheld says why the coordinator's IPv6 address was left out of the profile (the
+   * system runs IPv4 only), or is null when it was written or there was none. */
+  ipv6Withheld: string | null;
 }
 
 /** InsecureEnrolment refuses plain http:// without the coordinator's key. Callers that name
@@ -117,7 +122,8 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   })) as EnrolResponse;
   checkResponse(response, pinned);
 
-  const next = enrolledProfile(json, response, {
+  const ipv6Withheld = ipv6WithheldReason(json, response);
+  const next = enrolledProfile(json, response, ipv6Withheld === null, {
     url,
     pinned,
     privateKey,
@@ -139,7 +145,20 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     fingerprint: keyFingerprint(pinned),
     keyChecked: expected !== undefined,
     allowFullTunnel,
+    ipv6Withheld,
   };
+}
+
+/** ipv6WithheldReason: an adapter MTU under 1280 cannot carry IPv6 (RFC 8200 §5), and the profile
+ * would refuse VirtualAddress6 with it on every start. Enrolment then leaves the IPv6 address
+ * out rather than fail after the coordinator has used the key: the system joins over IPv4, and
+ * the reason says how to get IPv6 as well. */
+function ipv6WithheldReason(json: Record<string, unknown>, response: EnrolResponse): string | null {
+  if (typeof response.virtualAddress6 !== 'string') return null;
+  const adapter = json.Adapter as { Mtu?: unknown } | undefined;
+  const mtu = typeof adapter?.Mtu === 'number' ? adapter.Mtu : PROFILE_DEFAULTS.adapterMtu;
+  if (mtu >= IPV6_MIN_MTU) return null;
+  return `IPv6 address ${response.virtualAddress6} not used: Adapter.Mtu ${ipv6MtuProblem(mtu)} and enrol again`;
 }
 
 /** checkInputs checks the URL, the enrolment key and the coordinator key before anything goes on
@@ -260,6 +279,7 @@ function checkResponse(response: EnrolResponse, pinned: Buffer): void {
 function enrolledProfile(
   json: Record<string, unknown>,
   response: EnrolResponse,
+  withIpv6: boolean,
   k: {
     url: string;
     pinned: Buffer;
@@ -279,7 +299,7 @@ function enrolledProfile(
   // values from an earlier enrolment must not outlive it.
   delete next.VirtualAddress6;
   delete next.VirtualNetwork6;
-  if (typeof response.virtualAddress6 === 'string' && typeof response.virtualNetwork6 === 'string') {
+  if (withIpv6 && typeof response.virtualAddress6 === 'string' && typeof response.virtualNetwork6 === 'string') {
     next.VirtualAddress6 = response.virtualAddress6;
     next.VirtualNetwork6 = response.virtualNetwork6;
   }

@@ -110,7 +110,8 @@ async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<Enro
     return {
       identity: r.response.identity,
       virtualAddress: r.response.virtualAddress,
-      virtualAddress6: typeof r.response.virtualAddress6 === 'string' ? r.response.virtualAddress6 : null,
+      virtualAddress6:
+        typeof r.response.virtualAddress6 === 'string' && r.ipv6Withheld === null ? r.response.virtualAddress6 : null,
       state: r.response.state,
       restartRequired: true,
       coordinatorKey: r.response.coordinatorPublicKey,
@@ -119,6 +120,7 @@ async function enrolFromApi(status: RouteContext, req: ApiRequest): Promise<Enro
       message:
         `enrolled as ${r.response.identity} (${r.response.virtualAddress})${pending ? ', waiting for approval' : ''}; ` +
         `coordinator key fingerprint ${r.fingerprint}${r.keyChecked ? ' (the key you gave)' : ''}; ` +
+        `${r.ipv6Withheld === null ? '' : `${r.ipv6Withheld}; `}` +
         'restart the helper (warren stop, warren start) to join the network',
     };
   } catch (e) {

@@ -1,4 +1,5 @@
-// The helper's nameserver as the daemon runs it: it listens on the virtual address port 53,
+// The helper's nameserver as the daemon runs it: it listens on the virtual address port 53 (and
+// on the virtual IPv6 address when the adapter carries one),
 // answers from a zone rebuilt whenever the policy changes (so names appear and vanish with
 // reachability), and wires the zone into the system resolver with split DNS.
 import type { DnsSummary } from '../../../src-shared/wire/status.js';
@@ -50,6 +51,7 @@ export async function startDns(opts: {
   try {
     server = await opts.startServer({
       address: opts.address,
+      address6: opts.address6,
       port: 53,
       log,
       zone: () => zone,
@@ -59,6 +61,8 @@ export async function startDns(opts: {
     policy.onChange = null;
     throw new Error(`cannot start the DNS server on ${opts.address}:53: ${(e as Error).message}`);
   }
+  // The system resolver is pointed at the IPv4 address only: every system has one, and a
+  // resolver that knows one address of a server gains nothing from a second route to it.
   let split: SplitDns;
   try {
     split = await opts.splitDns.apply({
@@ -73,7 +77,8 @@ export async function startDns(opts: {
     log.warn(`split DNS not applied: ${(e as Error).message}`);
     split = { kind: 'none', undo: async () => {} };
   }
-  log.info(`DNS: ${policy.current.dns.zone} on ${opts.address}:53 (${split.kind})`);
+  const on = server.address6 === null ? `${opts.address}:53` : `${opts.address}:53 and [${server.address6}]:53`;
+  log.info(`DNS: ${policy.current.dns.zone} on ${on} (${split.kind})`);
   return {
     summary: () => ({ zone: policy.current.dns.zone, address: opts.address, integration: split.kind }),
     resolve(name) {

@@ -172,7 +172,9 @@ export class PolicyRuntime {
     });
   }
 
-  /** why explains traffic with one peer, named by identity, name or public key. */
+  /** why explains traffic with one peer, named by identity, name, public key or one of its
+   * host addresses (an IPv4 /32 or IPv6 /128 of its AllowedIPs, in any textual form: compared
+   * as parsed addresses, so `fd00::1` and `FD00:0:0::1` name the same peer). */
   why(selector: string): { text: string; detail: unknown } | null {
     const rules = this.rules;
     if (rules === null) return null;
@@ -182,7 +184,8 @@ export class PolicyRuntime {
         x.identity.toUpperCase() === q.toUpperCase() ||
         x.name === q ||
         formatKey(x.publicKey) === q ||
-        hostAddressIn(q, x.allowedIps),
+        hostAddressIn(q, x.allowedIps) ||
+        hostAddressIn(q, x.allowedIps6),
     );
     if (!p) return null;
     const dp = this.device.peersByKey.get(formatKey(p.publicKey));

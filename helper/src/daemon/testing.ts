@@ -57,8 +57,8 @@ export function fakeEnv(): FakeEnv {
       return recorded(b, calls);
     },
     async startDnsServer(o) {
-      calls.push(`dns server ${o.address}:${o.port}`);
-      return recordedDns(await startDnsServer({ ...o, address: '127.0.0.1', port: 0 }), calls);
+      calls.push(`dns server ${o.address}:${o.port}${o.address6 ? ` [${o.address6}]:${o.port}` : ''}`);
+      return recordedDns(await startDnsServer({ ...o, address: '127.0.0.1', address6: null, port: 0 }), calls);
     },
     exit: (code) => {
       exits.push(code);
@@ -87,6 +87,7 @@ function recorded(b: FakeBind, calls: string[]): Bind {
 function recordedDns(s: DnsServer, calls: string[]): DnsServer {
   return {
     address: s.address,
+    address6: s.address6,
     port: s.port,
     stats: () => s.stats(),
     close: () => {

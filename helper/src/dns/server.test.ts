@@ -20,9 +20,9 @@ function query(name: string, id = 7, type = 'A'): Buffer {
   });
 }
 
-function udpAsk(port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer> {
+function udpAsk(port: number, msg: Buffer, timeoutMs = 2000, host = '127.0.0.1'): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
       s.close();
       reject(new Error('no UDP answer'));
@@ -32,19 +32,22 @@ function udpAsk(port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer> {
       s.close();
       resolve(m);
     });
-    s.send(msg, port, '127.0.0.1');
+    s.send(msg, port, host);
   });
 }
 
 const frame = (m: Buffer): Buffer => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
 
 // tcpSession connects and collects framed answers; until() waits for a condition on them.
-function tcpSession(port: number): {
+function tcpSession(
+  port: number,
+  host = '127.0.0.1',
+): {
   socket: Socket;
   answers: Buffer[];
   until(cond: (a: Buffer[]) => boolean): Promise<void>;
 } {
-  const socket = connect(port, '127.0.0.1');
+  const socket = connect(port, host);
   const answers: Buffer[] = [];
   let closed = false;
   let buf = Buffer.alloc(0);
@@ -81,8 +84,13 @@ function tcpSession(port: number): {
   return { socket, answers, until };
 }
 
-async function tcpCollect(port: number, data: Buffer, n: number): Promise<{ answers: Buffer[]; socket: Socket }> {
-  const t = tcpSession(port);
+async function tcpCollect(
+  port: number,
+  data: Buffer,
+  n: number,
+  host = '127.0.0.1',
+): Promise<{ answers: Buffer[]; socket: Socket }> {
+  const t = tcpSession(port, host);
   t.socket.write(data);
   await t.until((a) => a.length >= n);
   return t;
@@ -92,7 +100,7 @@ const aRecords = (m: Buffer): string[] => (dnsPacket.decode(m).answers ?? []).ma
 
 async function withServer(
   fn: (s: DnsServer, setZone: (z: Zone) => void, lines: string[]) => Promise<void>,
-  extra: { tcpIdleMs?: number; logQueries?: boolean } = {},
+  extra: { tcpIdleMs?: number; logQueries?: boolean; address6?: string; tcpMaxConnections?: number } = {},
 ): Promise<void> {
   let zone = buildZone({ self, reachable: [peerB] });
   const lines: string[] = [];
@@ -347,4 +355,71 @@ test('server rejects connections over the limit', async () => {
     for (const s of sockets) s.destroy();
     await server.close();
   }
+});
+
+test('server answers the same over UDP and TCP on its IPv6 address, and close stops both addresses', async () => {
+  const self6 = { ...self, address6: 'fd00:1::6440:1' };
+  const peer6 = { ...peerB, address6: 'fd00:1::6440:2' };
+  let port = 0;
+  await withServer(
+    async (server, setZone) => {
+      setZone(buildZone({ self: self6, reachable: [peer6] }));
+      assert.equal(server.address6, '::1');
+      port = server.port;
+      const aaaa6 = await udpAsk(server.port, query('b.warren.internal', 9, 'AAAA'), 2000, '::1');
+      assert.deepEqual(aRecords(aaaa6), ['fd00:1::6440:2']);
+      const { answers, socket } = await tcpCollect(server.port, frame(query('b.warren.internal')), 1, '::1');
+      socket.destroy();
+      assert.deepEqual(aRecords(answers[0]!), ['100.64.0.2']);
+      assert.deepEqual(aRecords(await udpAsk(server.port, query('b.warren.internal'))), ['100.64.0.2']);
+      assert.equal(server.stats().udpReceived, 2, 'one set of counters for both addresses');
+      assert.equal(server.stats().tcpReceived, 1);
+    },
+    { address6: '::1' },
+  );
+  await assert.rejects(udpAsk(port, query('b.warren.internal'), 300, '::1'), /no UDP answer/);
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const s = connect(port, '::1');
+      s.once('connect', () => resolve(s.destroy()));
+      s.once('error', reject);
+    }),
+    /ECONNREFUSED/,
+  );
+});
+
+test('server keeps answering on IPv4 and says why when its IPv6 address cannot be bound', async () => {
+  await withServer(
+    async (server, _setZone, lines) => {
+      assert.equal(server.address6, null);
+      assert.ok(lines.some((l) => l.includes('DNS: not listening on [fd00:dead::1]') && l.includes('IPv4 only')));
+      assert.deepEqual(aRecords(await udpAsk(server.port, query('b.warren.internal'))), ['100.64.0.2']);
+    },
+    { address6: 'fd00:dead::1' },
+  );
+});
+
+test('one TCP connection limit covers the IPv4 and IPv6 addresses together', async () => {
+  await withServer(
+    async (server) => {
+      const sockets: Socket[] = [];
+      try {
+        for (const host of ['127.0.0.1', '::1', '127.0.0.1', '::1']) {
+          const s = connect(server.port, host);
+          s.on('error', () => undefined);
+          sockets.push(s);
+          await new Promise((r) => {
+            s.once('connect', r);
+            s.once('close', r);
+          });
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(server.stats().tcpConnections, 2);
+        assert.equal(server.stats().tcpRejected, 2);
+      } finally {
+        for (const s of sockets) s.destroy();
+      }
+    },
+    { address6: '::1', tcpMaxConnections: 2 },
+  );
 });

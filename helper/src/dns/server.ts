@@ -1,10 +1,11 @@
 // Warren's nameserver (docs/architecture.md, "Policy: firewall and DNS"): UDP and TCP (RFC 1035
-// §4.2, RFC 7766) on the virtual address. Every byte comes from the network, so every path is
+// §4.2, RFC 7766) on the virtual address, and on the virtual IPv6 address when the system has
+// one (same port, same answers, same counters and one TCP connection limit). Every byte comes from the network, so every path is
 // bounded and nothing throws out of a handler: a message is answered, answered with
 // FORMERR/NOTIMP, or dropped and counted. The zone is read at every query, so a policy reload
 // changes answers at once.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { LogMethods, Logger } from '../../../src-shared/lib/log.js';
 import { OUTCOMES, respond, type Outcome, type Transport } from './respond.js';
 import { TcpFramer } from './tcp-framer.js';
@@ -21,6 +22,9 @@ export const TCP_MAX_UNSENT = 256 * 1024;
 /** DnsServerOptions configures startDnsServer; port 0 picks a free port (tests). */
 export interface DnsServerOptions {
   address: string;
+  /** address6 is a second address (IPv6) served on the same port; if it cannot be bound the
+   * server runs on address alone and logs why (names still resolve over IPv4). */
+  address6?: string | null;
   port?: number;
   log: Logger;
   /** zone is called for every query. */
@@ -46,39 +50,61 @@ export interface DnsServerStats {
   internalErrors: number;
 }
 
-/** DnsServer is a running server; close stops both sockets and drops open connections. */
+/** DnsServer is a running server; close stops every socket and drops open connections. */
 export interface DnsServer {
   readonly address: string;
+  /** address6 is the IPv6 address also served, or null (none asked, or it could not be bound). */
+  readonly address6: string | null;
   readonly port: number;
   stats(): DnsServerStats;
   close(): Promise<void>;
 }
 
-/** startDnsServer binds UDP and TCP on the same address and port and starts answering. */
+/** startDnsServer binds UDP and TCP on the same address and port (and on address6, if given) and
+ * starts answering. */
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
   const { log } = opts;
   const a = new Answerer(opts);
   const sockets = new Set<Socket>();
-  const onConnection = tcpConnectionHandler(a, sockets, opts.tcpIdleMs ?? TCP_IDLE_MS);
   const maxConnections = opts.tcpMaxConnections ?? TCP_MAX_CONNECTIONS;
-  const { udp, tcp, port } = await bindBoth(opts.address, opts.port ?? 53, udpHandler(a), onConnection, maxConnections);
-  tcp.on('drop', () => a.counters.tcpRejected++);
-  udp.on('error', (e) => a.errorLog.warn(`DNS: UDP socket error: ${e.message}`));
-  tcp.on('error', (e) => a.errorLog.warn(`DNS: TCP socket error: ${e.message}`));
-  log.info(`DNS server listening on ${opts.address}:${port} (UDP and TCP)`);
+  const onConnection = tcpConnectionHandler(a, sockets, opts.tcpIdleMs ?? TCP_IDLE_MS, maxConnections);
+  const bind = (address: string, port: number): Promise<Listener> =>
+    bindBoth(address, port, udpHandler(a), onConnection, maxConnections);
+  const first = await bind(opts.address, opts.port ?? 53);
+  const listeners = [first];
+  const port = first.port;
+  let address6: string | null = null;
+  if (opts.address6) {
+    try {
+      listeners.push(await bind(opts.address6, port));
+      address6 = opts.address6;
+    } catch (e) {
+      log.warn(`DNS: not listening on [${opts.address6}]:${port}: ${(e as Error).message}; IPv4 only`);
+    }
+  }
+  for (const { udp, tcp } of listeners) {
+    tcp.on('drop', () => a.counters.tcpRejected++);
+    udp.on('error', (e) => a.errorLog.warn(`DNS: UDP socket error: ${e.message}`));
+    tcp.on('error', (e) => a.errorLog.warn(`DNS: TCP socket error: ${e.message}`));
+  }
+  const where = address6 === null ? `${opts.address}:${port}` : `${opts.address}:${port} and [${address6}]:${port}`;
+  log.info(`DNS server listening on ${where} (UDP and TCP)`);
 
   let closing: Promise<void> | null = null;
   return {
     address: opts.address,
+    address6,
     port,
     stats: () => ({ outcomes: { ...a.outcomes }, ...a.counters, tcpConnections: sockets.size }),
     close: () => {
       closing ??= (async () => {
         for (const s of sockets) s.destroy();
-        await Promise.all([
-          new Promise<void>((resolve) => udp.close(() => resolve())),
-          new Promise<void>((resolve) => tcp.close(() => resolve())),
-        ]);
+        await Promise.all(
+          listeners.flatMap(({ udp, tcp }) => [
+            new Promise<void>((resolve) => udp.close(() => resolve())),
+            new Promise<void>((resolve) => tcp.close(() => resolve())),
+          ]),
+        );
       })();
       return closing;
     },
@@ -147,8 +173,20 @@ function udpHandler(a: Answerer): (udp: UdpSocket) => (msg: Buffer, rinfo: Remot
 }
 
 /** tcpConnectionHandler makes the TCP server's connection listener (length-prefixed messages, RFC 1035 §4.2.2). */
-function tcpConnectionHandler(a: Answerer, sockets: Set<Socket>, idleMs: number): (socket: Socket) => void {
+function tcpConnectionHandler(
+  a: Answerer,
+  sockets: Set<Socket>,
+  idleMs: number,
+  maxConnections: number,
+): (socket: Socket) => void {
   return (socket) => {
+    // Each listener's maxConnections refuses early; this check makes the limit one for all
+    // listeners together, so a second address does not double what clients can hold.
+    if (sockets.size >= maxConnections) {
+      a.counters.tcpRejected++;
+      socket.destroy();
+      return;
+    }
     a.counters.tcpAccepted++;
     sockets.add(socket);
     socket.setNoDelay(true);
@@ -192,6 +230,13 @@ function answerTcp(a: Answerer, socket: Socket, msg: Buffer): boolean {
   return true;
 }
 
+/** Listener is one address's UDP socket and TCP server. */
+interface Listener {
+  udp: UdpSocket;
+  tcp: Server;
+  port: number;
+}
+
 // bindBoth binds UDP first and TCP on the same port. With port 0 the kernel picks the UDP
 // port and the TCP one may be taken, so that case retries with a fresh port.
 async function bindBoth(
@@ -200,9 +245,9 @@ async function bindBoth(
   onDatagram: (udp: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo) => void,
   onConnection: (s: Socket) => void,
   maxConnections: number,
-): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
+): Promise<Listener> {
   for (let attempt = 0; ; attempt++) {
-    const udp = createSocket({ type: 'udp4' });
+    const udp = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
     udp.on('message', onDatagram(udp));
     await new Promise<void>((resolve, reject) => {
       udp.once('error', (e) => {

@@ -13,6 +13,7 @@ import {
   parseRelayRefused,
   parseRelayRegistered,
   relayRegisterBody,
+  UDP_MAX_PAYLOAD,
   writeRelayHeader,
 } from '../../../src-shared/wire/nat-relay.js';
 import { TcpFrameReader, tcpFrame } from '../../../src-shared/wire/nat-tcp.js';
@@ -35,8 +36,10 @@ const TOKEN_RETRY_MS = 5000;
 /** A token no registration has been answered with for this long is fetched anew (the relay's
  * key may have changed, which makes the relay drop it without a word). */
 const TOKEN_STALE_MS = 600_000;
-/** QUEUE_SLOT holds one relay frame of the largest payload a relay accepts. */
-const QUEUE_SLOT = RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes;
+/** QUEUE_BYTES is the UDP send queue: frames are packed in it one after another, so a batch of
+ * MAX_BATCH ordinary packets (2 KiB each) fits, as does one frame of the largest payload a
+ * relay accepts (64 KiB); a frame that does not fit flushes the queue first. */
+const QUEUE_BYTES = Math.max(MAX_BATCH * 2048, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes);
 
 export interface RelayClientOptions {
   info: RelayInfo;
@@ -105,8 +108,9 @@ export class RelayClient {
   private lastError: string | null = null;
   private closed = false;
   private readonly queue = {
-    buf: Buffer.alloc(MAX_BATCH * QUEUE_SLOT),
+    buf: Buffer.alloc(QUEUE_BYTES),
     count: 0,
+    used: 0,
     offsets: new Uint32Array(MAX_BATCH),
     lengths: new Uint32Array(MAX_BATCH),
     addrWords: new Uint32Array(MAX_BATCH * 4),
@@ -316,8 +320,12 @@ export class RelayClient {
     const t = this.transport;
     if (t === null || len > NAT_LIMITS.relayPayloadBytes) return false;
     if (t === 'udp') {
+      // Larger than one datagram to the relay can carry (UDP_MAX_PAYLOAD): it would fail in sendmmsg.
+      if (RELAY_HEADER_BYTES + len > UDP_MAX_PAYLOAD[this.udp!.addr.family === 4 ? 'v4' : 'v6']) return false;
       const q = this.queue;
-      const at = q.count * QUEUE_SLOT;
+      if (q.used + RELAY_HEADER_BYTES + len > q.buf.length) this.flush();
+      const at = q.used;
+      q.used += RELAY_HEADER_BYTES + len;
       writeRelayHeader(q.buf, at, NatKind.relaySend, id);
       buf.copy(q.buf, at + RELAY_HEADER_BYTES, off, off + len);
       q.offsets[q.count] = at;
@@ -342,6 +350,7 @@ export class RelayClient {
     if (q.count === 0) return;
     this.o.sendUdpBatch(q.buf, q.offsets, q.lengths, q.addrWords, q.ports, q.count);
     q.count = 0;
+    q.used = 0;
   }
 
   private closeTcp(): void {

@@ -8,7 +8,7 @@ import { parseIp } from '../ip/addr.js';
 import { formatWords, wordsAreIPv4, writeWordsAddress, writeWordsIPv4 } from '../ip/words.js';
 import type { Logger } from '../log.js';
 import * as native from './index.js';
-import { MAX_BATCH, slotSizeFor, type Batch } from './batch.js';
+import { MAX_BATCH, batchFor, slotSizeFor, type Batch } from './batch.js';
 import type { Reader } from './types.js';
 import { NAT_LIMITS } from '../../wire/nat-wire.js';
 import { RELAY_HEADER_BYTES } from '../../wire/nat-relay.js';
@@ -69,12 +69,14 @@ export class NativeUdp {
 
   /** start hands every batch to onBatch, then sends what it queued in `out`. */
   start(onBatch: (b: Batch, out: OutBatch) => void): void {
-    const slot = slotSizeFor(RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes + NAT_LIMITS.relayTokenBytes);
+    // A slot takes the largest datagram (slotSizeFor caps it at 64 KiB), so batchFor keeps a
+    // batch to MAX_BATCH_BYTES rather than MAX_BATCH slots of 64 KiB each.
+    const slot = slotSizeFor(RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes + NAT_LIMITS.relayTokenBytes, 0);
     this.reader = native.startReader(
       this.fd,
       'udp',
       {
-        maxBatch: MAX_BATCH,
+        maxBatch: batchFor(slot),
         slotSize: slot,
         headroom: 0,
         pool: 4,
