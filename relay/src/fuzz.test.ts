@@ -241,16 +241,21 @@ test('over sockets: UDP and TCP garbage, then the good pair is still served', as
     assert.deepEqual(await evil.quiet(300), [], 'no answer to garbage');
     await pairServes(a, sa, b, sb);
 
-    // TCP: the largest frame is read whole; as a first frame that is not a registration it closes.
+    // TCP: before its registration, a connection's frames are bounded by the largest
+    // registration, so a length prefix beyond it closes the connection at once.
     const huge = await TcpClient.connect(r.tcpPort!);
     clients.push(huge);
-    huge.socket.write(
-      Buffer.concat([Buffer.from([0xff, 0xff, ...NAT_MAGIC, NatKind.relaySend]), randomBytes(65535 - 4)]),
-    );
+    const hugeDropsBefore = r.relay.stats().dropped['tcp-bad-length'] ?? 0;
+    huge.socket.write(Buffer.from([0xff, 0xff, ...NAT_MAGIC, NatKind.relaySend]));
     assert.ok(
       await huge.isClosedWithin(2_000),
-      'a 65535-byte first frame that is not a registration closes the connection',
+      'a 65535-byte length prefix before registration closes the connection without waiting for the frame',
     );
+    assert.equal(r.relay.stats().dropped['tcp-bad-length'], hugeDropsBefore + 1, 'counted as a bad length');
+    const early = await TcpClient.connect(r.tcpPort!);
+    clients.push(early);
+    early.send(sendMessage(sa.id, randomBytes(100)));
+    assert.ok(await early.isClosedWithin(2_000), 'a first frame that is not a registration closes the connection');
     const zero = await TcpClient.connect(r.tcpPort!);
     clients.push(zero);
     zero.socket.write(Buffer.from([0, 0]));

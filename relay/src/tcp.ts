@@ -5,7 +5,7 @@
 // time are all bounded, so slow or silent clients cannot pile up memory or sockets.
 import type { Socket } from 'node:net';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
-import { TcpFrameReader } from '../../src-shared/wire/nat-tcp.js';
+import { TCP_MAX_FRAME, TCP_MAX_RELAY_FRAME, TcpFrameReader } from '../../src-shared/wire/nat-tcp.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 import type { DropReason } from './drops.js';
 import type { Session, TcpLink } from './sessions.js';
@@ -36,7 +36,9 @@ export class TcpConn implements TcpLink {
   session: Session | null = null;
   /** lastFrame: wall-clock ms of the last complete frame received */
   lastFrame: number;
-  private readonly reader = new TcpFrameReader();
+  // Until its registration is accepted, a connection's frames are bounded by the largest
+  // registration: a stranger's two-byte length prefix must not make the relay set aside 64 KiB.
+  private readonly reader = new TcpFrameReader(TCP_MAX_FRAME);
   private handshake: NodeJS.Timeout | null;
   private done = false;
 
@@ -72,6 +74,7 @@ export class TcpConn implements TcpLink {
 
   /** markRegistered ends the handshake phase. */
   markRegistered(): void {
+    this.reader.maxFrame = TCP_MAX_RELAY_FRAME;
     if (this.handshake !== null) {
       clearTimeout(this.handshake);
       this.handshake = null;

@@ -8,6 +8,10 @@ export const TCP_FRAME_PREFIX = 2;
 /** TCP_MAX_FRAME is the largest relay registration (the largest token) with room to spare. */
 export const TCP_MAX_FRAME = NAT_HEADER_BYTES + 3 + NAT_LIMITS.relayTokenBytes + 8 + NONCE_BYTES + SIGNATURE_BYTES + 64;
 
+/** TCP_MAX_RELAY_FRAME is the largest frame of a registered connection: a relaySend with the
+ * largest payload (or a registration, if larger). */
+export const TCP_MAX_RELAY_FRAME = Math.max(TCP_MAX_FRAME, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes);
+
 /** TcpFrameReader splits a TCP byte stream into frames; a length over maxFrame is fatal. It
  * holds at most one frame between chunks (up to 65,535 bytes, allocated once its length is
  * known), and copies each byte once however finely the sender cuts the stream: joining the
@@ -17,7 +21,8 @@ export class TcpFrameReader {
   private prefixHave = 0;
   private frame: Uint8Array | null = null;
   private have = 0;
-  constructor(private readonly maxFrame = Math.max(TCP_MAX_FRAME, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes)) {}
+  /** maxFrame may be raised once the peer has proved itself (the relay: after registration). */
+  constructor(public maxFrame = TCP_MAX_RELAY_FRAME) {}
 
   /** pendingBytes is what the reader holds between chunks: a partial prefix and frame. */
   get pendingBytes(): number {
