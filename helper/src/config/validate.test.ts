@@ -212,7 +212,7 @@ const badCases: BadCase[] = [
     key: 'Adapter.Name',
     problem: /not a device name/,
   },
-  { name: 'Adapter.Mtu', edit: (j) => (j.Adapter = { Mtu: 100 }), key: 'Adapter.Mtu', problem: /from 576 to 9000/ },
+  { name: 'Adapter.Mtu', edit: (j) => (j.Adapter = { Mtu: 100 }), key: 'Adapter.Mtu', problem: /from 576 to 65535/ },
   {
     name: 'Adapter unknown',
     edit: (j) => (j.Adapter = { MTU: 1400 }),

@@ -241,7 +241,9 @@ function adapterField(obj: Obj, is: Issues): { name: string; mtu: number } | und
   if (name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
     is.add('Adapter.Name', `${quote(name)} is not a device name (1-15 characters of A-Z a-z 0-9 _ . -)`);
   }
-  const mtu = intField(a, 'Mtu', 'Adapter', is, 576, 9000);
+  // 576 is the smallest datagram every IPv4 host must accept (RFC 791); 65,535 is the most a
+  // TUN device takes (and an IPv4 or IPv6 packet without jumbograms can be).
+  const mtu = intField(a, 'Mtu', 'Adapter', is, 576, 65535);
   return { name: name ?? fallback.name, mtu: mtu ?? fallback.mtu };
 }
 
