@@ -1,31 +1,31 @@
-// The IPv6 overlay: a real coordinator and two coordinated helpers in namespaces on one switch.
-// The coordinator draws the network's unique local /48 (RFC 4193) and gives each system an IPv6
-// address in it; each adapter carries its address as a /128 and the /48 route, with the kernel's
-// own IPv6 chatter (link-local address, router solicitations, DAD) turned off on it; names
-// resolve with AAAA through Warren's DNS (RFC 3596), which also listens on the IPv6 address; peers reach each other with ping -6; a
-// stopped helper leaves no adapter, IPv6 route or sysctl change behind.
+// The IPv6 overlay over an IPv6-only underlay: a real coordinator and two coordinated helpers in
+// namespaces on one switch that carries no IPv4 at all. The coordinator draws the network's
+// unique local /48 (RFC 4193) and gives each system an IPv6 address in it; each adapter carries
+// its address as a /128 and the /48 route, with the kernel's own IPv6 chatter (link-local
+// address, router solicitations, DAD) turned off on it; names resolve with AAAA through Warren's
+// DNS (RFC 3596), which also listens on the IPv6 address; peers reach each other with ping -6 and
+// TCP under the same policy as IPv4; a stopped helper leaves no adapter, IPv6 route or sysctl
+// change behind.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   Topology,
   describeE2E,
   ping,
   startWarren,
+  tcpTransfer,
   waitForPing,
   waitUntil,
-  warrenCli,
   type Namespace,
-  type TrackedProcess,
   type Warren,
 } from './netns/index.js';
-import { repoRoot } from './netns/warren.js';
+import { enrolAndStart as enrol, startCoordinator, type Coordinator } from './netns/coordinated.js';
 import { readProfile } from '../helper/src/config/load.js';
 import { formatIpPrefix, parseIp, prefixContains } from '../src-shared/lib/ip/addr.js';
 
-const COORD_IP = '192.0.2.100';
-const COORD_URL = `http://${COORD_IP}:8080`;
+// The underlay: IPv6 from the documentation range (RFC 3849), nothing else.
+const COORD_IP = '2001:db8:100::100';
+const MB = 1024 * 1024;
 const POLICY = {
   Tags: ['dev', 'server'],
   Policies: [
@@ -58,46 +58,19 @@ interface Member {
 
 describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeout: 240_000 }, () => {
   let topo: Topology;
-  let coordNs: Namespace;
-  let coord: TrackedProcess;
-  let dataDir: string;
+  let coord: Coordinator;
   let net6 = '';
   const sysctlsBefore = new Map<string, string>();
-  const alpha: Member = { name: 'alpha', ip: '192.0.2.1', tags: 'dev' };
-  const beta: Member = { name: 'beta', ip: '192.0.2.2', tags: 'server' };
-
-  const coordinatorCli = async (args: string[]): Promise<string> => {
-    const r = await coordNs.exec(
-      [process.execPath, join(repoRoot(), 'bin', 'warren-coordinator'), ...args, '--data', dataDir],
-      {
-        allowFailure: true,
-        timeoutMs: 20_000,
-      },
-    );
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    return r.stdout;
-  };
+  const alpha: Member = { name: 'alpha', ip: '2001:db8:100::1', tags: 'dev' };
+  const beta: Member = { name: 'beta', ip: '2001:db8:100::2', tags: 'server' };
 
   async function enrolAndStart(m: Member): Promise<void> {
-    const key = (JSON.parse(await coordinatorCli(['keys', 'create', '--tags', m.tags, '--json'])) as { key: string })
-      .key;
-    const coordinatorKey = (JSON.parse(await coordinatorCli(['key', '--json'])) as { publicKey: string }).publicKey;
-    const profile = topo.file(`${m.name}.profile`);
-    const stateDir = topo.file(`warren-${m.name}-state`);
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const argv = ['enrol', '--coordinator', COORD_URL, '--key', key, '--coordinator-key', coordinatorKey];
-    const r = await warrenCli(
-      m.ns!,
-      [...argv, '--profile', profile, '--state-dir', stateDir, '--hostname', m.name, '--port', '51820'],
-      { timeoutMs: 30_000 },
-    );
-    assert.equal(r.code, 0, `${m.name} enrol: ${r.stdout}${r.stderr}`);
-    const p = readProfile(profile);
-    m.vip = p.profile.virtualAddress;
-    m.vip6 = p.profile.virtualAddress6 ?? undefined;
-    m.adapter = topo.ifname('w');
-    m.json = { ...p.json, Adapter: { Name: m.adapter } };
-    m.w = await startWarren(m.ns!, m.json, { name: `warren-${m.name}` });
+    const e = await enrol(coord, m.ns!, m.name, m.tags);
+    m.w = e.w;
+    m.vip = e.vip;
+    m.vip6 = e.vip6 ?? undefined;
+    m.adapter = e.adapter;
+    m.json = readProfile(e.w.profilePath).json;
   }
 
   const readSysctls = async (ns: Namespace): Promise<Map<string, string>> => {
@@ -106,49 +79,45 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
     return out;
   };
 
+  /** attach6 puts ns on the switch with an IPv6 address only (usable at once: no DAD). */
+  async function attach6(ns: Namespace, sw: Awaited<ReturnType<Topology['addSwitch']>>, ip: string): Promise<void> {
+    const l = await topo.attach(ns, sw);
+    await ns.exec(['ip', '-6', 'addr', 'add', `${ip}/64`, 'dev', l.aIf, 'nodad']);
+  }
+
   before(async () => {
     topo = Topology.create();
     const sw = await topo.addSwitch('sw');
-    coordNs = await topo.addNamespace('co');
-    await topo.attach(coordNs, sw, `${COORD_IP}/24`);
+    const coordNs = await topo.addNamespace('co');
+    await attach6(coordNs, sw, COORD_IP);
     for (const m of [alpha, beta]) {
       m.ns = await topo.addNamespace(m.name.slice(0, 2));
-      await topo.attach(m.ns, sw, `${m.ip}/24`);
+      await attach6(m.ns, sw, m.ip);
     }
     for (const [k, v] of await readSysctls(alpha.ns!)) sysctlsBefore.set(k, v);
-    dataDir = topo.file('coordinator-data');
-    coord = coordNs.spawn(
-      [
-        process.execPath,
-        join(repoRoot(), 'bin', 'warren-coordinator'),
-        'serve',
-        '--data',
-        dataDir,
-        '--listen',
-        `${COORD_IP}:8080`,
-      ],
-      { name: 'coordinator' },
-    );
-    await waitUntil(
-      'the coordinator answers',
-      async () =>
-        (await coordNs.exec(['curl', '-sf', `${COORD_URL}/v1/info`], { allowFailure: true })).code === 0
-          ? true
-          : undefined,
-      20_000,
-      200,
-    );
-    await coordinatorCli(['policy', 'apply', topo.writeFile('policy.json', JSON.stringify(POLICY))]);
+    coord = await startCoordinator(coordNs, COORD_IP);
+    await coord.applyPolicy(POLICY);
   });
   after(async () => {
-    await coord?.stop(2000);
+    await coord?.stop();
     await topo?.destroy();
+  });
+
+  test('the underlay carries no IPv4: only loopback has an IPv4 address', async () => {
+    for (const m of [alpha, beta]) {
+      const v4 = (await m.ns!.exec(['ip', '-4', '-o', 'addr', 'show'])).stdout.trim().split('\n');
+      assert.deepEqual(
+        v4.filter((l) => l !== '').map((l) => l.split(/\s+/)[1]),
+        ['lo'],
+        `${m.name}: ${v4.join('; ')}`,
+      );
+    }
   });
 
   test('enrolment gives each system an IPv6 address in the network /48, as the admin sees it', async () => {
     await enrolAndStart(alpha);
     await enrolAndStart(beta);
-    const raw = JSON.parse(await coordinatorCli(['systems', 'list', '--json'])) as unknown;
+    const raw = JSON.parse(await coord.cli(['systems', 'list', '--json'])) as unknown;
     type Row = { name: string; virtualAddress6: string };
     const list: Row[] = Array.isArray(raw) ? (raw as Row[]) : ((raw as { systems: Row[] }).systems ?? []);
     for (const m of [alpha, beta]) {
@@ -247,12 +216,20 @@ describeE2E('IPv6 overlay', { warren: true, binaries: ['ping', 'dig'] }, { timeo
     assert.equal(back.received, 3, `beta -> alpha over IPv6: ${back.lossPct}% loss`);
   });
 
+  test('TCP over the IPv6 overlay moves 8 MB intact, on the direct [v6]:port path', async () => {
+    const r = await tcpTransfer(alpha.ns!, beta.ns!, beta.vip6!, 8 * MB);
+    assert.equal(r.recvBytes, 8 * MB);
+    assert.equal(r.recvSha, r.sentSha);
+    const peer = (await alpha.w!.status()).peers[0]!;
+    assert.equal(peer.endpoint, `[${beta.ip}]:51820`, 'the tunnel runs over the IPv6 underlay');
+  });
+
   test('the policy governs IPv6 as IPv4: a one-way policy lets dev start traffic to server, not back', async () => {
     const oneWay = {
       ...POLICY,
       Policies: [{ ...POLICY.Policies[0]!, Senders: ['tag:dev'], Receivers: ['tag:server'] }],
     };
-    await coordinatorCli(['policy', 'apply', topo.writeFile('policy-one-way.json', JSON.stringify(oneWay))]);
+    await coord.applyPolicy(oneWay);
     await waitUntil(
       'beta can no longer start IPv6 traffic to alpha',
       async () => ((await ping(beta.ns!, alpha.vip6!, { count: 1 })).received === 0 ? true : undefined),
