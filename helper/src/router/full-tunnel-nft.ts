@@ -9,10 +9,11 @@
 //   - the optional kill switch drops (and counts) the output of every tunnelled family that is
 //     not on the adapter, not the tunnel's own datagrams, not loopback and not to a directly
 //     connected network.
-import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
-import { formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { toCidr, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { ip } from '../tun/ip.js';
 import { ipv6GuardChain, killSwitchIpv6Rules } from './full-tunnel-ipv6.js';
+import { localNetworksFrom } from './route-list.js';
 import type { TunnelFamilies } from './index.js';
 
 /** FULL_TUNNEL_MARK is both the fwmark and the routing table number (wg-quick uses the port). */
@@ -83,19 +84,13 @@ function killSwitchChain(adapter: string, families: TunnelFamilies, lan: Cidr[],
 
 /** connectedNetworks lists the main table's link-scope IPv4 routes (the LANs), not the adapter's. */
 export function connectedNetworks(adapter: string): Cidr[] {
-  let rows: Array<{ dst?: unknown; dev?: unknown }>;
+  let json: string;
   try {
-    rows = JSON.parse(ip(['-j', '-4', 'route', 'show', 'table', 'main', 'scope', 'link'])) as typeof rows;
+    json = ip(['-j', '-4', 'route', 'show', 'table', 'main', 'scope', 'link']);
   } catch {
     return [];
   }
-  if (!Array.isArray(rows)) return [];
-  return rows
-    .flatMap((r) => {
-      if (typeof r !== 'object' || r === null) return [];
-      if (typeof r.dst !== 'string' || r.dst === 'default' || r.dev === adapter) return [];
-      const c = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
-      return c ? [c] : [];
-    })
+  return localNetworksFrom(json, adapter, 4)
+    .flatMap((n) => toCidr(n.cidr) ?? [])
     .slice(0, MAX_LAN);
 }

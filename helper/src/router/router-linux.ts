@@ -3,45 +3,16 @@
 import { mustRunSync, runCommandSync } from '../../../src-shared/lib/command.js';
 import { formatIpPrefix, parseIp, parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { FullTunnel, recoverFullTunnel } from './full-tunnel.js';
-import type { LocalNetwork, Router } from './index.js';
+import type { Router } from './index.js';
+import { localNetworksFrom } from './route-list.js';
+
+// Re-exported for the tests, which check the parser beside the router that uses it.
+export { localNetworksFrom };
 
 const IP_MISSING = 'the `ip` command (iproute2) is missing: install the iproute2 package';
 
-/** MAX_LOCAL_NETWORKS bounds how many of the machine's routes one conflict check reads. */
-const MAX_LOCAL_NETWORKS = 4096;
 /** MAX_RECORDED_WORDS bounds a recorded route spec read back from a state file. */
 const MAX_RECORDED_WORDS = 16;
-
-/** linkScopeOnly6 says whether an IPv6 prefix lies inside link-local unicast fe80::/10 or
- * multicast ff00::/8 (RFC 4291 §2.5.6, §2.7): every IPv6 link has such routes, and they never
- * clash with a subnet an exit node provides. */
-function linkScopeOnly6(p: IpPrefix): boolean {
-  if (p.addr.family !== 6) return false;
-  const w0 = p.addr.w0;
-  return (p.bits >= 10 && w0 >>> 22 === 0x3fa) || (p.bits >= 8 && w0 >>> 24 === 0xff);
-}
-
-/** localNetworksFrom reads `ip -j -4 route show table main` (or -6): every route of that family
- * that is not the default and not through the adapter (a route without a prefix length is a
- * host route); for IPv6 the link-local and multicast routes are left out. */
-export function localNetworksFrom(json: string, adapter: string, family: 4 | 6 = 4): LocalNetwork[] {
-  let rows: Array<{ dst?: unknown; dev?: unknown }>;
-  try {
-    rows = JSON.parse(json) as typeof rows;
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(rows)) return [];
-  return rows
-    .flatMap((r) => {
-      if (typeof r !== 'object' || r === null) return [];
-      if (typeof r.dst !== 'string' || r.dst === 'default' || r.dev === adapter) return [];
-      const cidr = parseIpPrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${family === 4 ? 32 : 128}`);
-      if (cidr === null || cidr.addr.family !== family || linkScopeOnly6(cidr)) return [];
-      return [{ cidr, dev: typeof r.dev === 'string' ? r.dev : '?' }];
-    })
-    .slice(0, MAX_LOCAL_NETWORKS);
-}
 
 /** familyFlag is iproute2's family option for a prefix. */
 function familyFlag(p: IpPrefix): '-4' | '-6' {
