@@ -1,6 +1,6 @@
 // X25519 key pairs in WireGuard's format (base64 of the raw 32 bytes), made with Node's crypto
 // so tests need neither `wg genkey` nor the helper under test to create identities.
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 
 /** KeyPair is a WireGuard private key and its public key, both base64. */
 export interface KeyPair {
@@ -12,12 +12,15 @@ function b64urlToB64(s: string): string {
   return Buffer.from(s, 'base64url').toString('base64');
 }
 
-/** genKeyPair returns a fresh X25519 key pair. */
+/** genKeyPair returns a fresh X25519 key pair: a clamped random private key (RFC 7748 §5), as
+ * `wg genkey` makes. Not generateKeyPairSync: in Node 20 a collected key-generation job can
+ * deadlock the thread when the GC runs it during a JWK export of the key it made. */
 export function genKeyPair(): KeyPair {
-  const { privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  if (jwk.d === undefined || jwk.x === undefined) throw new Error('x25519 JWK export lacks d or x');
-  return { privateKey: b64urlToB64(jwk.d), publicKey: b64urlToB64(jwk.x) };
+  const raw = randomBytes(32);
+  raw[0] = raw[0]! & 248;
+  raw[31] = (raw[31]! & 127) | 64;
+  const privateKey = raw.toString('base64');
+  return { privateKey, publicKey: publicKeyOf(privateKey) };
 }
 
 /** publicKeyOf derives the public key of a base64 private key. */

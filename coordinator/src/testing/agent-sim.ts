@@ -2,7 +2,7 @@
 // generated keys, signs requests with its machine key and parses the watch stream. Tests and
 // the bench use it; the helper's real client lives in helper/src/control and shares nothing
 // with this file but the contract.
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
   AGENT_AUTH,
   CONTROL_LIMITS,
@@ -22,6 +22,8 @@ import { natMac } from '../../../src-shared/lib/nat-keys.js';
 import { discoveryRequestBody } from '../../../src-shared/wire/nat-discovery.js';
 import { enrolProofMessage } from '../api/enrol.js';
 import { signingString } from '../auth/agent-auth.js';
+import { ED25519, privateKeyFromSeed, rawPublicKey as rawEd25519PublicKey } from '../../../src-shared/lib/ed25519.js';
+import { generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { openStream, send, type HttpResponse } from '../http/client.js';
 import { verifySignedMap } from '../auth/signing.js';
 import { SseParser } from '../../../src-shared/lib/sse.js';
@@ -33,19 +35,15 @@ export interface AgentKeys {
   machinePrivateKey: KeyObject;
 }
 
-function rawPublic(key: KeyObject): string {
-  const jwk = key.export({ format: 'jwk' });
-  return Buffer.from(jwk.x!, 'base64url').toString('base64');
-}
-
-/** generateAgentKeys makes a fresh key pair of each kind. */
+/** generateAgentKeys makes a fresh key pair of each kind from random bytes, as the helper does.
+ * Not generateKeyPairSync: in Node 20 a collected key-generation job can deadlock the thread
+ * when the GC runs it during a JWK export of the key it made (seen as a hung test run). */
 export function generateAgentKeys(): AgentKeys {
-  const wg = generateKeyPairSync('x25519');
-  const machine = generateKeyPairSync('ed25519');
+  const machine = privateKeyFromSeed(randomBytes(ED25519.seed));
   return {
-    wireguardPublicKey: rawPublic(wg.publicKey),
-    machinePublicKey: rawPublic(machine.publicKey),
-    machinePrivateKey: machine.privateKey,
+    wireguardPublicKey: publicKeyFromPrivate(generatePrivateKey()).toString('base64'),
+    machinePublicKey: rawEd25519PublicKey(machine).toString('base64'),
+    machinePrivateKey: machine,
   };
 }
 
