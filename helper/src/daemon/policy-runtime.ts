@@ -5,6 +5,7 @@
 import { peerAddress6, type Profile } from '../config/schema.js';
 import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseIPv6 } from '../../../src-shared/lib/ip/ipv6.js';
+import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
 import { explain, formatWhy, hostAddressIn } from '../firewall/why.js';
@@ -112,6 +113,7 @@ export class PolicyRuntime {
             }),
           ),
     );
+    this.firewall.setRoutesVia(routesVia(this.device, this.profile));
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
     this.firewall.sweep(this.device.clock());
     const active = this.rules.states.filter((s) => s.active).length;
@@ -193,4 +195,17 @@ export class PolicyRuntime {
     const detail = explain(rules, dp.index);
     return { text: formatWhy(detail), detail };
   }
+}
+
+/** routesVia maps each exit node's device slot to the subnets this system routes through it by the
+ * coordinator's route grants (coordinated mode only: a static profile's AvailableRoutes is no
+ * grant, and policy to the exit node keeps governing them). */
+function routesVia(device: Device, profile: Profile): Map<number, IpPrefix[]> {
+  if (profile.routeGrants === null) return new Map();
+  return new Map(
+    profile.exitNode.availableRoutes.flatMap((a) => {
+      const dp = devicePeerByIdentity(device, profile, a.identity);
+      return dp ? [[dp.index, a.routes] as const] : [];
+    }),
+  );
 }

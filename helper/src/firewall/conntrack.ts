@@ -195,6 +195,15 @@ export class FlowTable {
     out[at + 3] = this.kLocal[s]!;
   }
 
+  /** remoteAddress writes slot s's remote address into out[at] (four words, IPv4 mapped). */
+  remoteAddress(s: number, out: Uint32Array, at: number): void {
+    const v6 = (this.kProto[s]! & FAMILY6) !== 0;
+    out[at] = v6 ? this.kHigh[s * HIGH + 3]! : 0;
+    out[at + 1] = v6 ? this.kHigh[s * HIGH + 4]! : 0;
+    out[at + 2] = v6 ? this.kHigh[s * HIGH + 5]! : 0xffff;
+    out[at + 3] = this.kRemote[s]!;
+  }
+
   /** insert adds a key (as find takes it) that find did not find and returns its slot (state set to `state`), or
    * -1 if no slot could be freed. Flows expired by `now` in the window are reclaimed first. */
   insert(

@@ -48,8 +48,8 @@ export class Firewall {
   private readonly table: FlowTable;
   private readonly clock: () => number;
   private readonly pkt = new packet.ParsedPacket();
-  // flowLocal holds a tracked flow's local address while recheck looks at it.
-  private readonly flowLocal = new Uint32Array(4);
+  // flowAddr holds a tracked flow's local (0) and remote (4) addresses while recheck looks at them.
+  private readonly flowAddr = new Uint32Array(8);
   private rules: RuleSet | null = null;
   private ver = 1;
   /** scope holds this system's addresses, provided subnets and route grants. Route grants, when
@@ -93,6 +93,17 @@ export class Firewall {
    */
   setRouteGrants(grants: ReadonlyMap<number, readonly RoutePrefix[]> | null): void {
     this.scope.setGrants(grants);
+    this.ver = (this.ver + 1) >>> 0 || 1;
+  }
+
+  /**
+   * setRoutesVia installs the subnets this system reaches through each exit node (peer slot →
+   * subnets) by the coordinator's route grants: the grant is the permission, so traffic this
+   * system starts into them needs no policy to the exit node (whose own addresses stay closed
+   * without one). Empty in static mode, where policy to the exit node governs them.
+   */
+  setRoutesVia(via: ReadonlyMap<number, readonly RoutePrefix[]>): void {
+    this.scope.setVia(via);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -294,6 +305,8 @@ export class Firewall {
         if (!sc.isGranted(peer, p.addr, lo)) return DROP.noRouteGrant;
         routed = true;
       }
+    } else if (dir === DIRECTION.egress && sc.isVia(peer, p.addr, ADDR.dst)) {
+      routed = true;
     }
     if (!routed && !hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
@@ -362,13 +375,19 @@ export class Firewall {
   private recheck(s: number): boolean {
     const t = this.table;
     const sc = this.scope;
-    const local = this.flowLocal;
+    const local = this.flowAddr;
     t.localAddress(s, local, 0);
     if (sc.routed && !sc.isLocal(local, 0)) {
       // A flow into a provided subnet lives by its route grant (and the subnet still provided).
       const ok = t.initiator[s] === DIRECTION.ingress && sc.isProvided(local, 0) && sc.isGranted(t.kPeer[s]!, local, 0);
       if (ok) t.version[s] = this.ver;
       return ok;
+    }
+    t.remoteAddress(s, local, 4);
+    // A flow this system started into a subnet it routes through the peer lives by that route.
+    if (t.initiator[s] === DIRECTION.egress && sc.isVia(t.kPeer[s]!, local, 4)) {
+      t.version[s] = this.ver;
+      return true;
     }
     const pr = this.rules?.byIndex[t.kPeer[s]!];
     if (pr === undefined) return false;

@@ -22,6 +22,7 @@ export class LocalScope {
   private scoped = false;
   private provided: Uint32Array = new Uint32Array(0);
   private grants: Map<number, Uint32Array> | null = null;
+  private via: Map<number, Uint32Array> = new Map();
 
   /** set names this system's addresses (0 / null: none of that family) and provided subnets.
    * Once either address is set, a family without one has no local address: its new flows can
@@ -38,6 +39,12 @@ export class LocalScope {
   /** setGrants installs route grants (peer slot → subnets), or null for static mode. */
   setGrants(grants: ReadonlyMap<number, readonly RoutePrefix[]> | null): void {
     this.grants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, prefixWords(rs)]));
+  }
+
+  /** setVia installs the subnets this system routes through each peer (peer slot → subnets) by
+   * a route grant of the coordinator's: traffic this system starts into them needs no policy. */
+  setVia(via: ReadonlyMap<number, readonly RoutePrefix[]>): void {
+    this.via = new Map([...via].map(([peer, rs]) => [peer >>> 0, prefixWords(rs)]));
   }
 
   /** routed tells whether route grants govern the provided subnets (coordinated mode). */
@@ -66,6 +73,12 @@ export class LocalScope {
   /** isGranted tells whether a route grant lets peer reach the address at a[at]. */
   isGranted(peer: number, a: Uint32Array, at: number): boolean {
     const rs = this.grants?.get(peer);
+    return rs !== undefined && inPrefixes(rs, a, at);
+  }
+
+  /** isVia tells whether this system reaches the address at a[at] through peer by a granted route. */
+  isVia(peer: number, a: Uint32Array, at: number): boolean {
+    const rs = this.via.get(peer);
     return rs !== undefined && inPrefixes(rs, a, at);
   }
 }
