@@ -13,7 +13,7 @@ import * as conntrack from './conntrack.js';
 import { EVICTIONS, FlowTable } from './conntrack.js';
 import * as packet from './packet.js';
 import * as reasons from './reasons.js';
-import { LocalScope, type RoutePrefix } from './scope.js';
+import { LocalScope, ROUTED, type RoutePrefix } from './scope.js';
 import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 // Local names: V8 folds a module's own consts into compiled code, but loads imported bindings.
@@ -295,19 +295,10 @@ export class Firewall {
   // start one.
   private start(dir: number, peer: number, ports: number, g: DirectionGrants, now: number): number {
     const p = this.pkt;
-    const sc = this.scope;
     const lo = localAt(dir);
-    let routed = false;
-    if (!sc.isLocal(p.addr, lo)) {
-      if (dir === DIRECTION.egress) return DROP.unsolicitedFromSubnet;
-      if (!sc.isProvided(p.addr, lo)) return DROP.notForThisSystem;
-      if (sc.routed) {
-        if (!sc.isGranted(peer, p.addr, lo)) return DROP.noRouteGrant;
-        routed = true;
-      }
-    } else if (dir === DIRECTION.egress && sc.isVia(peer, p.addr, ADDR.dst)) {
-      routed = true;
-    }
+    const where = this.scope.admit(dir === DIRECTION.egress, peer, p.addr, lo, remoteAt(dir));
+    if (where !== PASS && where !== ROUTED) return where;
+    const routed = where === ROUTED;
     if (!routed && !hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
     let timeout: number = TIMEOUTS.udpNew;
@@ -374,24 +365,14 @@ export class Firewall {
   // recheck asks the current rules whether flow s may still exist, and stamps it if so.
   private recheck(s: number): boolean {
     const t = this.table;
-    const sc = this.scope;
-    const local = this.flowAddr;
-    t.localAddress(s, local, 0);
-    if (sc.routed && !sc.isLocal(local, 0)) {
-      // A flow into a provided subnet lives by its route grant (and the subnet still provided).
-      const ok = t.initiator[s] === DIRECTION.ingress && sc.isProvided(local, 0) && sc.isGranted(t.kPeer[s]!, local, 0);
-      if (ok) t.version[s] = this.ver;
-      return ok;
-    }
-    t.remoteAddress(s, local, 4);
-    // A flow this system started into a subnet it routes through the peer lives by that route.
-    if (t.initiator[s] === DIRECTION.egress && sc.isVia(t.kPeer[s]!, local, 4)) {
-      t.version[s] = this.ver;
-      return true;
-    }
+    const egress = t.initiator[s] === DIRECTION.egress;
+    t.addresses(s, this.flowAddr, 0);
+    // A routed flow lives by its route grant (and the subnet still provided or routed).
+    const where = this.scope.admit(egress, t.kPeer[s]!, this.flowAddr, 0, 4);
+    if (where === ROUTED) t.version[s] = this.ver;
+    if (where !== PASS) return where === ROUTED;
     const pr = this.rules?.byIndex[t.kPeer[s]!];
     if (pr === undefined) return false;
-    const egress = t.initiator[s] === DIRECTION.egress;
     // A flow picked up mid-stream may have been started by either side.
     const proto = t.kProto[s]! & 0xff; // without the family bit (flow-key.ts)
     const ok =
