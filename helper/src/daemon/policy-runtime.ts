@@ -115,7 +115,9 @@ export class PolicyRuntime {
             }),
           ),
     );
-    this.firewall.setRoutesVia(routesVia(this.device, this.profile));
+    const v4 = fromCidr(this.profile.virtualNetwork);
+    const overlays = [...(v4 ? [v4] : []), ...(this.profile.virtualNetwork6 ? [this.profile.virtualNetwork6] : [])];
+    this.firewall.setRoutesVia(routesVia(this.device, this.profile), overlays);
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
     this.firewall.sweep(this.device.clock());
     const active = this.rules.states.filter((s) => s.active).length;

@@ -592,7 +592,9 @@ function familyTests(f: Fam): void {
     const fw = firewall();
     f.setLocal(fw);
     fw.setRouteGrants(new Map());
-    fw.setRoutesVia(new Map([[PC, [f.prefix(f.subnet.prefix)]]]));
+    const everything = f.prefix(f.name === 'IPv4' ? '0.0.0.0/0' : '::/0');
+    const overlay = f.prefix(f.name === 'IPv4' ? '100.64.0.0/10' : 'fd7a:115c:a1e0::/48');
+    fw.setRoutesVia(new Map([[PC, [f.prefix(f.subnet.prefix)]]]), [overlay]);
     const printer = f.subnet.printer;
     run(fw, [
       out(tcp(A, 40000, printer, 9100, FLAGS.syn), PASS, PC),
@@ -610,6 +612,12 @@ function familyTests(f: Fam): void {
     // A new rule set keeps the routed flow; losing the route cuts it.
     fw.setRules(rules(SCENARIO));
     run(fw, [out(tcp(A, 40000, printer, 9100, FLAGS.ack), PASS, PC)]);
+    // A full tunnel through C holds C's own address too, which still needs a policy.
+    fw.setRoutesVia(new Map([[PC, [everything]]]), [overlay]);
+    run(fw, [
+      out(tcp(A, 40005, f.subnet.outside, 80, FLAGS.syn), PASS, PC),
+      out(tcp(A, 40006, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC),
+    ]);
     fw.setRoutesVia(new Map());
     run(fw, [out(tcp(A, 40000, printer, 9100, FLAGS.ack), DROP.policyRevoked, PC)]);
   });

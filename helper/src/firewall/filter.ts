@@ -100,10 +100,10 @@ export class Firewall {
    * setRoutesVia installs the subnets this system reaches through each exit node (peer slot →
    * subnets) by the coordinator's route grants: the grant is the permission, so traffic this
    * system starts into them needs no policy to the exit node (whose own addresses stay closed
-   * without one). Empty in static mode, where policy to the exit node governs them.
+   * without one, nor do other overlay addresses). Empty in static mode, where policy decides.
    */
-  setRoutesVia(via: ReadonlyMap<number, readonly RoutePrefix[]>): void {
-    this.scope.setVia(via);
+  setRoutesVia(via: ReadonlyMap<number, readonly RoutePrefix[]>, overlays: readonly RoutePrefix[] = []): void {
+    this.scope.setVia(via, overlays);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 

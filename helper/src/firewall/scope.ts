@@ -27,6 +27,7 @@ export class LocalScope {
   private provided: Uint32Array = new Uint32Array(0);
   private grants: Map<number, Uint32Array> | null = null;
   private via: Map<number, Uint32Array> = new Map();
+  private overlays: Uint32Array = new Uint32Array(0);
 
   /** set names this system's addresses (0 / null: none of that family) and provided subnets.
    * Once either address is set, a family without one has no local address: its new flows can
@@ -46,9 +47,12 @@ export class LocalScope {
   }
 
   /** setVia installs the subnets this system routes through each peer (peer slot → subnets) by
-   * a route grant of the coordinator's: traffic this system starts into them needs no policy. */
-  setVia(via: ReadonlyMap<number, readonly RoutePrefix[]>): void {
+   * a route grant of the coordinator's: traffic this system starts into them needs no policy.
+   * Addresses in the overlays (the virtual networks) are systems', never routed: a full tunnel
+   * (0.0.0.0/0) holds the exit node's own address, which stays behind policy. */
+  setVia(via: ReadonlyMap<number, readonly RoutePrefix[]>, overlays: readonly RoutePrefix[]): void {
     this.via = new Map([...via].map(([peer, rs]) => [peer >>> 0, prefixWords(rs)]));
+    this.overlays = prefixWords(overlays);
   }
 
   /** isOwn tells whether the address at a[at] is one of this system's own. */
@@ -95,7 +99,7 @@ export class LocalScope {
   /** isVia tells whether this system reaches the address at a[at] through peer by a granted route. */
   isVia(peer: number, a: Uint32Array, at: number): boolean {
     const rs = this.via.get(peer);
-    return rs !== undefined && inPrefixes(rs, a, at);
+    return rs !== undefined && inPrefixes(rs, a, at) && !inPrefixes(this.overlays, a, at);
   }
 }
 
