@@ -1,8 +1,10 @@
 // Exit nodes with the coordinator: route grants. The policy file makes every `exit` system an exit
-// node for a LAN and grants its routes to `dev` only. The dev client reaches the printer on
-// that LAN through the exit node; a `server` system, which policy lets reach the exit node
-// itself, is offered no route and cannot send into the LAN; withdrawing the grant with a new
-// policy file removes the route from the client at once.
+// node for a LAN and grants its routes to `dev` only, with no policy from `dev` to the exit node:
+// the grant alone lets the dev client reach the printer on that LAN through the exit node (which
+// opted in with --serve-exit-node), while the exit node's own address stays closed to it. A
+// `server` system, which policy lets reach the exit node itself, is offered no route and cannot
+// send into the LAN; an exit node without the opt-in serves nothing and says so in status;
+// withdrawing the grant with a new policy file removes the route from the client at once.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +34,8 @@ const policy = (grant: boolean) => ({
   Tags: ['dev', 'server', 'exit'],
   Policies: [
     {
-      Name: 'everyone reaches the exit node',
-      Senders: ['tag:dev', 'tag:server'],
+      Name: 'servers reach the exit node',
+      Senders: ['tag:server'],
       Receivers: ['tag:exit'],
       Acls: [{ Protocol: 'icmp' }],
     },
@@ -48,6 +50,8 @@ interface Member {
   ns?: Namespace;
   w?: Warren;
   vip?: string;
+  /** json is the helper's profile as started. */
+  json?: Record<string, unknown>;
 }
 
 describeE2E(
@@ -154,17 +158,15 @@ describeE2E(
             m.name,
             '--port',
             '51820',
+            ...(m === exit ? ['--serve-exit-node'] : []),
           ],
           { timeoutMs: 30_000 },
         );
         assert.equal(r.code, 0, `${m.name} enrol: ${r.stdout}${r.stderr}`);
         const p = readProfile(profile);
         m.vip = p.profile.virtualAddress;
-        m.w = await startWarren(
-          m.ns!,
-          { ...p.json, Adapter: { Name: topo.ifname('w') } },
-          { name: `warren-${m.name}` },
-        );
+        m.json = { ...p.json, Adapter: { Name: topo.ifname('w') } };
+        m.w = await startWarren(m.ns!, m.json, { name: `warren-${m.name}` });
       }
     });
     after(async () => {
@@ -172,7 +174,7 @@ describeE2E(
       await topo?.destroy();
     });
 
-    test('the exit node serves the LAN it was given, and the granted client reaches the printer through it', async () => {
+    test('the exit node serves the LAN it was given, and the grant alone lets the client reach the printer but not the exit node', async () => {
       await waitUntil(
         'the exit node provides the LAN',
         async () => ((await exit.w!.status()).providesRoutes?.[0]?.cidr === LAN ? true : undefined),
@@ -183,6 +185,16 @@ describeE2E(
       const s = await dev.w!.status();
       const viaExit = s.peers.find((p) => p.exitNodeFor.includes(LAN));
       assert.equal(viaExit?.exitNodeInUse, true);
+      // No policy names dev and the exit node: the exit node itself stays closed to the client.
+      assert.equal((await ping(dev.ns!, exit.vip!, { count: 3, interval: 0.1 })).received, 0);
+      assert.ok(((await dev.w!.status()).drops['no-policy-egress'] ?? 0) >= 3, 'refused at the sender, counted');
+      const why = await warrenCli(dev.ns!, ['why', PRINTER, '--socket', dev.w!.socket]);
+      assert.equal(why.code, 0, why.stderr);
+      assert.match(why.stdout, new RegExp(`reached through exit node \\w{5} \\(exit\\) by route grant ${LAN}`));
+      const list = await warrenCli(dev.ns!, ['exit-node', 'list', '--socket', dev.w!.socket]);
+      assert.match(list.stdout, /in use; usable by the coordinator's route grant/, list.stdout);
+      const none = await warrenCli(dev.ns!, ['why', '203.0.113.9', '--socket', dev.w!.socket]);
+      assert.match(none.stdout, /^203\.0\.113\.9: no route: no grant covers it/);
     });
 
     test('a system policy lets reach the exit node, but without a grant, gets no route into the LAN', async () => {
@@ -200,6 +212,28 @@ describeE2E(
       const before = (await server.w!.status()).drops['tun-no-peer'] ?? 0;
       assert.equal((await ping(server.ns!, PRINTER, { count: 3, interval: 0.1 })).received, 0);
       assert.ok(((await server.w!.status()).drops['tun-no-peer'] ?? 0) >= before + 3, 'dropped at the sender, counted');
+    });
+
+    test('an exit node without ExitNode.Serve serves nothing and its status says how to opt in', async () => {
+      await exit.w!.stop(5000);
+      const { ExitNode: _serve, ...json } = exit.json!;
+      exit.w = await startWarren(exit.ns!, json, { name: 'warren-exit' });
+      await waitUntil(
+        'the exit node reports the unserved LAN',
+        async () =>
+          (await exit.w!.status()).problems?.some((p) => p.includes(`exit node for ${LAN}; not served`))
+            ? true
+            : undefined,
+        15_000,
+      );
+      const s = await exit.w!.status();
+      assert.deepEqual(s.providesRoutes ?? [], []);
+      assert.ok(
+        s.problems!.some((p) => p.includes('"Serve": true under ExitNode')),
+        s.problems!.join('\n'),
+      );
+      assert.doesNotMatch((await exit.ns!.exec(['nft', 'list', 'tables'])).stdout, /warren_exit/, 'no NAT table');
+      assert.equal((await ping(dev.ns!, PRINTER, { count: 3, interval: 0.1 })).received, 0, 'the LAN is out of reach');
     });
 
     test('withdrawing the grant removes the route from the client at once', async () => {

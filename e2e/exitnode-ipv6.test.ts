@@ -106,7 +106,7 @@ describeE2E(
       forwardingBefore = (await exNs.exec(['cat', FORWARDING6])).stdout.trim();
       coord = await startCoordinator(coNs, '192.0.2.100');
       await coord.applyPolicy(policy([LAN, LAN6]));
-      exit = await enrolAndStart(coord, exNs, 'exit', 'exit');
+      exit = await enrolAndStart(coord, exNs, 'exit', 'exit', ['--serve-exit-node']);
       dev = await enrolAndStart(coord, devNs, 'dev', 'dev', ['--allow-full-tunnel']);
       server = await enrolAndStart(coord, srvNs, 'server', 'server');
     });

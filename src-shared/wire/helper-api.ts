@@ -98,7 +98,15 @@ export interface ExitNodeState {
   inUse: boolean;
   /** conflicts name the routes left out because they overlap a local network. */
   conflicts: string[];
+  /** allowedBy says what lets this system's traffic into the routes past its own firewall: the
+   * coordinator's route grant, a policy to the exit node or allow-all mode (static profiles), or
+   * null when nothing does (a static profile without a policy to the exit node). Absent from
+   * helpers that predate it. */
+  allowedBy?: ExitRouteAllowance;
 }
+
+/** ExitRouteAllowance is what lets traffic into an exit node's routes, or null. */
+export type ExitRouteAllowance = 'route-grant' | 'policy' | 'allow-all' | null;
 
 /** WhyAnswer is GET /v1/why?peer=X: a text for people and the structured detail. */
 export interface WhyAnswer {

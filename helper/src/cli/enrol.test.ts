@@ -117,6 +117,24 @@ test('enrol --allow-full-tunnel writes the consent into the profile and says wha
   });
 });
 
+test('enrol --serve-exit-node writes ExitNode.Serve, and enrolling again with the same coordinator keeps it', async () => {
+  await withCoordinators(async (c, _other, dir) => {
+    const serveOf = () =>
+      (JSON.parse(readFileSync(join(dir, 's.profile'), 'utf8')) as { ExitNode?: { Serve?: unknown } }).ExitNode?.Serve;
+    const plain = await runCaptured([...enrolArgs(c, await newKey(c), dir, 's'), '--coordinator-key', c.publicKey]);
+    assert.equal(plain.code, 0, plain.err);
+    assert.equal(serveOf(), undefined, 'no opt-in without the flag');
+    const args = [...enrolArgs(c, await newKey(c), dir, 's'), '--coordinator-key', c.publicKey, '--serve-exit-node'];
+    const r = await runCaptured(args);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Exit node allowed: the coordinator may have this system forward and NAT traffic/);
+    assert.equal(serveOf(), true);
+    const again = await runCaptured([...enrolArgs(c, await newKey(c), dir, 's'), '--coordinator-key', c.publicKey]);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(serveOf(), true, 'the earlier consent stays with the same coordinator');
+  });
+});
+
 test('enrol --insecure over plain http:// pins whatever key answers and warns about it', async () => {
   await withCoordinators(async (c, _other, dir) => {
     const r = await runCaptured([...enrolArgs(c, await newKey(c), dir, 'c'), '--insecure']);

@@ -10,7 +10,7 @@ export const enrolCommand: Command = {
   name: 'enrol',
   summary: 'enrol this system with a coordinator',
   usage:
-    'warren enrol --coordinator URL --key KEY [--coordinator-key KEY | --insecure] [--allow-full-tunnel] [--profile FILE] [--state-dir DIR] [--hostname NAME] [--port N]',
+    'warren enrol --coordinator URL --key KEY [--coordinator-key KEY | --insecure] [--allow-full-tunnel] [--serve-exit-node] [--profile FILE] [--state-dir DIR] [--hostname NAME] [--port N]',
   details: `
 Enrols this system with a Warren coordinator using an enrolment key from its administrator
 (warren-coordinator keys create). Generates the WireGuard key and an Ed25519 machine key if the
@@ -30,6 +30,9 @@ when given.
                          (only on a network you trust)
   --allow-full-tunnel    let the coordinator route all of this system's traffic through an exit
                          node (0.0.0.0/0); without it such a route is ignored and reported
+  --serve-exit-node      let the coordinator make this system an exit node (forwarding and NAT
+                         for the subnets its Routes name); without it they are left unserved
+                         and reported
   --profile FILE         profile to write (env WARREN_PROFILE, default /etc/warren/profiles/Universe.profile)
   --state-dir DIR        where the first network map is kept (env WARREN_STATE_DIR, default /var/lib/warren)
   --hostname NAME        name to register (default: this machine's host name)
@@ -40,6 +43,7 @@ when given.
     'coordinator-key': { type: 'string' },
     insecure: { type: 'boolean' },
     'allow-full-tunnel': { type: 'boolean' },
+    'serve-exit-node': { type: 'boolean' },
     profile: { type: 'string' },
     'state-dir': { type: 'string' },
     hostname: { type: 'string' },
@@ -59,6 +63,7 @@ when given.
         coordinatorKey: stringFlag(args, 'coordinator-key'),
         insecure: booleanFlag(args, 'insecure'),
         allowFullTunnel: booleanFlag(args, 'allow-full-tunnel'),
+        serveExitNode: booleanFlag(args, 'serve-exit-node'),
         hostname: stringFlag(args, 'hostname'),
         listenPort: intFlag(args, 'port', 0, 65535),
         profilePath,
@@ -93,6 +98,11 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
     io.stdout.write(
       "Full tunnel allowed: the coordinator may route all of this system's traffic through an exit node " +
         '(Coordinator.AllowFullTunnel in the profile).\n',
+    );
+  if (out.serveExitNode)
+    io.stdout.write(
+      'Exit node allowed: the coordinator may have this system forward and NAT traffic for the subnets ' +
+        'its Routes name (ExitNode.Serve in the profile).\n',
     );
   if (!out.keyChecked && /^http:\/\//i.test(coordinator))
     io.stderr.write(

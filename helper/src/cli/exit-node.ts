@@ -1,13 +1,27 @@
 // `warren exit-node`: list the exit nodes this system may use, and switch their routes on or off.
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
-import type { ExitRouteState } from '../router/exit-routes.js';
+import type { ExitNodeState } from '../../../src-shared/wire/helper-api.js';
 import { CliError, EXIT, type Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';
 
-function line(s: ExitRouteState): string {
+const ALLOWED: Record<string, string> = {
+  'route-grant': "usable by the coordinator's route grant",
+  policy: 'usable as the policy to the exit node allows (warren why IDENTITY)',
+  'allow-all': 'usable (no Policies: all traffic allowed)',
+};
+
+// line shows one exit node; its routes are usable where they are in use, routed (no conflict)
+// and let through this system's firewall (allowedBy).
+function line(s: ExitNodeState): string {
   const conflicts = s.conflicts.length ? `; not routed: ${s.conflicts.join('; ')}` : '';
-  return `${s.identity}  ${s.routes.join(', ')}  ${s.inUse ? 'in use' : 'off'}${conflicts}`;
+  const allowed =
+    s.allowedBy === undefined || !s.inUse
+      ? ''
+      : s.allowedBy === null
+        ? `; not usable: no policy lets this system reach ${s.identity}, and a static profile's routes need one`
+        : `; ${ALLOWED[s.allowedBy]!.replace('IDENTITY', s.identity)}`;
+  return `${s.identity}  ${s.routes.join(', ')}  ${s.inUse ? 'in use' : 'off'}${allowed}${conflicts}`;
 }
 
 /** exitNodeCommand is `warren exit-node list` and `warren exit-node use IDENTITY on|off`. */
@@ -26,7 +40,7 @@ profile). \`use IDENTITY off\` removes their routes at once; \`on\` puts them ba
     const [action, identity, onOff] = args.positionals;
     const socketPath = resolvePath('socket', args, io);
     if (action === 'list' && identity === undefined) {
-      const list = await callHelper(socketPath, (c) => c.request<ExitRouteState[]>('GET', PATHS.exitNodes));
+      const list = await callHelper(socketPath, (c) => c.request<ExitNodeState[]>('GET', PATHS.exitNodes));
       io.stdout.write(list.length ? `${list.map(line).join('\n')}\n` : 'no exit nodes in ExitNode.AvailableRoutes\n');
       return 0;
     }
@@ -34,7 +48,7 @@ profile). \`use IDENTITY off\` removes their routes at once; \`on\` puts them ba
       throw new CliError(`usage: ${exitNodeCommand.usage}`, EXIT.usage);
     }
     const r = await callHelper(socketPath, (c) =>
-      c.request<ExitRouteState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }),
+      c.request<ExitNodeState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }),
     );
     io.stdout.write(`${line(r)}\n`);
     return 0;

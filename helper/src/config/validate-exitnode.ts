@@ -2,6 +2,8 @@
 // for those subnets; `AvailableRoutes` ({IDENTITY: [CIDRs]}) routes subnets through peers. Both
 // take IPv4 and IPv6 prefixes. 0.0.0.0/0 and ::/0 are the full tunnel of their family: all
 // internet traffic through one exit node; `KillSwitch` then blocks anything that would go around it.
+// `Serve` is the local opt-in a coordinated system needs before the coordinator's map can make it an
+// exit node (forwarding and NAT are this machine's owner's choice, not the coordinator's alone).
 import { type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import {
   formatIpPrefix,
@@ -17,7 +19,7 @@ import { allowedIp6Value, looksIPv6 } from './validate-ipv6.js';
 
 /** MAX_EXIT_ROUTES bounds each list of routes. */
 export const MAX_EXIT_ROUTES = 256;
-const EXIT_KEYS = ['ProvidesRoutes', 'AvailableRoutes', 'KillSwitch'];
+const EXIT_KEYS = ['ProvidesRoutes', 'AvailableRoutes', 'KillSwitch', 'Serve'];
 
 /** ExitNodeConfig is the normalised ExitNode section. */
 export interface ExitNodeConfig {
@@ -26,6 +28,12 @@ export interface ExitNodeConfig {
   availableRoutes: Array<{ identity: string; routes: IpPrefix[] }>;
   /** killSwitch: while a full tunnel is in use, drop traffic that would leave around it. */
   killSwitch: boolean;
+  /** serve (coordinated mode): the coordinator's map may make this system an exit node. A static
+   * profile's ProvidesRoutes is served without it: writing it is the local choice. */
+  serve: boolean;
+  /** unserved (coordinated mode) lists the subnets the map asks this system to provide that it
+   * leaves unserved because serve is off. */
+  unserved?: IpPrefix[];
   /** withheldFullTunnel (coordinated mode) names the exit nodes whose 0.0.0.0/0 the map grants
    * but the profile does not allow (Coordinator.AllowFullTunnel), so it was left out. */
   withheldFullTunnel?: string[];
@@ -39,7 +47,7 @@ export interface Overlays {
 
 /** exitNodeField reads ExitNode. */
 export function exitNodeField(raw: Record<string, unknown>, overlays: Overlays, is: Issues): ExitNodeConfig {
-  const out: ExitNodeConfig = { providesRoutes: [], availableRoutes: [], killSwitch: false };
+  const out: ExitNodeConfig = { providesRoutes: [], availableRoutes: [], killSwitch: false, serve: false };
   if (!Object.hasOwn(raw, 'ExitNode')) return out;
   const v = raw.ExitNode;
   if (!isObject(v)) {
@@ -81,6 +89,10 @@ export function exitNodeField(raw: Record<string, unknown>, overlays: Overlays, 
     if (typeof v.KillSwitch !== 'boolean')
       is.add('ExitNode.KillSwitch', `must be true or false, not ${typeName(v.KillSwitch)}`);
     else out.killSwitch = v.KillSwitch;
+  }
+  if (Object.hasOwn(v, 'Serve')) {
+    if (typeof v.Serve !== 'boolean') is.add('ExitNode.Serve', `must be true or false, not ${typeName(v.Serve)}`);
+    else out.serve = v.Serve;
   }
   return out;
 }

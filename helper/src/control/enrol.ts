@@ -15,6 +15,7 @@ import {
   type EnrolRequest,
   type EnrolResponse,
 } from '../../../src-shared/wire/control.js';
+import { isObject } from '../../../src-shared/lib/errors.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatKey, generatePrivateKey, parseKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { readProfile, saveProfile } from '../config/load.js';
@@ -41,6 +42,9 @@ export interface EnrolOptions {
    * this system's traffic through an exit node. Enrolling again with the same coordinator and
    * key keeps an earlier yes; another coordinator or key starts without it. */
   allowFullTunnel?: boolean;
+  /** serveExitNode writes ExitNode.Serve: the coordinator's maps may make this system an exit node
+   * (forwarding and NAT for the subnets its Routes name). Kept like allowFullTunnel. */
+  serveExitNode?: boolean;
   hostname?: string;
   listenPort?: number;
 }
@@ -56,6 +60,8 @@ export interface EnrolOutcome {
   keyChecked: boolean;
   /** allowFullTunnel: the written profile lets the coordinator route all traffic through an exit node. */
   allowFullTunnel: boolean;
+  /** serveExitNode: the written profile lets the coordinator make this system an exit node. */
+  serveExitNode: boolean;
   /** ipv6Withheld says why the coordinator's IPv6 address was left out of the profile (the
    * system runs IPv4 only), or is null when it was written or there was none. */
   ipv6Withheld: string | null;
@@ -100,6 +106,8 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
   const pinned = await coordinatorKey(url, expected);
   const allowFullTunnel =
     o.allowFullTunnel === true || (previous?.allowFullTunnel === true && previous.publicKey.equals(pinned));
+  const serveExitNode =
+    o.serveExitNode === true || (previous !== null && previous.publicKey.equals(pinned) && servesExitNode(json));
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
   const ts = Date.now();
@@ -130,6 +138,7 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     seed,
     listenPort: o.listenPort,
     allowFullTunnel,
+    serveExitNode,
   });
   saveProfile(o.profilePath, next);
 
@@ -145,6 +154,7 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     fingerprint: keyFingerprint(pinned),
     keyChecked: expected !== undefined,
     allowFullTunnel,
+    serveExitNode,
     ipv6Withheld,
   };
 }
@@ -287,6 +297,7 @@ function enrolledProfile(
     seed: Buffer;
     listenPort: number | undefined;
     allowFullTunnel: boolean;
+    serveExitNode: boolean;
   },
 ): Record<string, unknown> {
   const next: Record<string, unknown> = { ...json };
@@ -304,12 +315,15 @@ function enrolledProfile(
     next.VirtualNetwork6 = response.virtualNetwork6;
   }
   if (k.listenPort !== undefined) next.ListenPort = k.listenPort;
-  // Routes come from the coordinator's grants; the kill switch stays a local choice.
-  if (typeof next.ExitNode === 'object' && next.ExitNode !== null) {
-    const { KillSwitch } = next.ExitNode as { KillSwitch?: unknown };
-    if (KillSwitch === undefined) delete next.ExitNode;
-    else next.ExitNode = { KillSwitch };
-  }
+  // Routes come from the coordinator's grants; the kill switch stays a local choice, and serving
+  // as an exit node is the consent given (or kept) above.
+  const { KillSwitch } = (isObject(next.ExitNode) ? next.ExitNode : {}) as { KillSwitch?: unknown };
+  const exitNode = {
+    ...(KillSwitch === undefined ? {} : { KillSwitch }),
+    ...(k.serveExitNode ? { Serve: true } : {}),
+  };
+  if (Object.keys(exitNode).length === 0) delete next.ExitNode;
+  else next.ExitNode = exitNode;
   next.Coordinator = {
     Url: k.url,
     PublicKey: formatKey(k.pinned),
@@ -319,4 +333,9 @@ function enrolledProfile(
     ...(k.allowFullTunnel ? { AllowFullTunnel: true } : {}),
   };
   return next;
+}
+
+// servesExitNode tells whether the profile JSON so far opts in to serving as an exit node.
+function servesExitNode(json: Record<string, unknown>): boolean {
+  return isObject(json.ExitNode) && json.ExitNode.Serve === true;
 }

@@ -9,7 +9,13 @@ import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
 import { toProfileJson, type Profile } from '../config/schema.js';
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
-import { MapRejected, openSignedMap, profileFromMap, withheldFullTunnelProblem } from './netmap.js';
+import {
+  MapRejected,
+  openSignedMap,
+  profileFromMap,
+  unservedRoutesProblem,
+  withheldFullTunnelProblem,
+} from './netmap.js';
 import { signedMapBytes } from './sign.js';
 
 const coord = nacl.sign.keyPair();
@@ -252,6 +258,31 @@ test('a map routes all traffic (0.0.0.0/0) through an exit node only when the pr
   );
   assert.match(problem, /"AllowFullTunnel": true under Coordinator in \/etc\/warren\/profiles\/Universe\.profile/);
   assert.match(problem, /--allow-full-tunnel/);
+});
+
+test('a map makes this system an exit node only when the profile opts in (ExitNode.Serve), else lists the routes unserved', () => {
+  const asExit = map({ self: { ...map().self, providesRoutes: ['192.168.7.0/24', '100.64.9.0/24'] } });
+  const off = profileFromMap(coordinated(), asExit);
+  assert.deepEqual(off.exitNode.providesRoutes, [], 'no forwarding or NAT without the opt-in');
+  assert.deepEqual(off.exitNode.unserved, [pfx('192.168.7.0/24')], 'the overlay-overlapping route is no route at all');
+  const problem = unservedRoutesProblem(off.exitNode.unserved!, '/etc/warren/profiles/Universe.profile');
+  assert.match(problem, /exit node for 192\.168\.7\.0\/24; not served/);
+  assert.match(problem, /"Serve": true under ExitNode in \/etc\/warren\/profiles\/Universe\.profile/);
+  assert.match(problem, /--serve-exit-node/);
+
+  const on = profileFromMap(coordinated({}, { ExitNode: { Serve: true } }), asExit);
+  assert.deepEqual(on.exitNode.providesRoutes, [pfx('192.168.7.0/24')]);
+  assert.deepEqual(on.exitNode.unserved, []);
+  assert.equal(on.exitNode.serve, true);
+  assert.deepEqual(profileFromMap(coordinated(), map()).exitNode.unserved, [], 'not an exit node: nothing unserved');
+});
+
+test('ExitNode.Serve must be a boolean', () => {
+  assert.equal(coordinated({}, { ExitNode: { Serve: false } }).exitNode.serve, false);
+  assert.throws(
+    () => coordinated({}, { ExitNode: { Serve: 'yes' } }),
+    /ExitNode\.Serve: must be true or false, not a string/,
+  );
 });
 
 test('a map whose identities are malformed or shared is refused', () => {

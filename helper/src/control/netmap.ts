@@ -95,6 +95,16 @@ export function withheldFullTunnelProblem(identity: string, profilePath: string)
   );
 }
 
+/** unservedRoutesProblem says that the coordinator makes this system an exit node for `routes`
+ * and that it does not serve them, and how to opt in; the helper logs it and `warren status` shows it. */
+export function unservedRoutesProblem(routes: readonly IpPrefix[], profilePath: string): string {
+  return (
+    `the coordinator makes this system an exit node for ${routes.map(formatIpPrefix).join(', ')}; not served ` +
+    '(no forwarding or NAT), because this profile does not opt in. To serve them, set "Serve": true under ' +
+    `ExitNode in ${profilePath} (or enrol again with --serve-exit-node) and restart the helper`
+  );
+}
+
 /** checkOwnAddress6 refuses a map that gives this system another IPv6 address or network than
  * its profile (written at enrolment) says, as for IPv4: the adapter carries the profile's. A
  * profile enrolled before the coordinator had IPv6 has none; it keeps working over IPv4 and takes
@@ -116,7 +126,9 @@ function checkOwnAddress6(base: Profile, map: NetworkMap): void {
  * 0.0.0.0/0 (or any route wider than a /8) takes all or most of this machine's traffic through
  * an exit node, so it is applied only when the profile allows it (Coordinator.AllowFullTunnel): the coordinator alone must not be
  * able to take over a machine's traffic. The exit nodes whose full tunnel is left out are
- * listed in exitNode.withheldFullTunnel. */
+ * listed in exitNode.withheldFullTunnel. Likewise the subnets the map asks this system to provide
+ * are served only when the profile opts in (ExitNode.Serve); otherwise they are listed in
+ * exitNode.unserved. */
 export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   if (map.self.virtualAddress !== base.virtualAddress) {
     throw new MapRejected(
@@ -155,6 +167,10 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
   const available = Object.entries(map.routes)
     .filter(([id]) => known.has(id))
     .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, overlay4, overlay6) }));
+  // Forwarding and NAT for others need this machine's own consent (ExitNode.Serve), as the full
+  // tunnel does: the coordinator alone must not turn a laptop into a router.
+  const serve = base.exitNode.serve;
+  const provided = usableRoutes(map.self.providesRoutes, overlay4, overlay6);
   const withheld = allowFull ? [] : available.filter((a) => a.routes.some(needsConsent)).map((a) => a.identity);
   return {
     ...base,
@@ -167,7 +183,9 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
     policies: map.policies,
     dns: { ...base.dns, zone: map.dnsZone },
     exitNode: {
-      providesRoutes: usableRoutes(map.self.providesRoutes, overlay4, overlay6),
+      providesRoutes: serve ? provided : [],
+      unserved: serve ? [] : provided,
+      serve,
       availableRoutes: allowFull
         ? available
         : available.map((a) => ({ identity: a.identity, routes: a.routes.filter((c) => !needsConsent(c)) })),

@@ -38,7 +38,11 @@ export function apiRoutes(status: RouteContext, reload: () => Promise<string>): 
       },
     },
     [PATHS.exitNodes]: {
-      GET: () => status.exit?.routes.state() ?? [],
+      GET: () =>
+        (status.exit?.routes.state() ?? []).map((s) => ({
+          ...s,
+          allowedBy: status.policy?.routeAllowance(s.identity) ?? null,
+        })),
       POST: (req) => useExitNode(status, req),
     },
     // Enrolment writes the coordinated profile; the running helper keeps its current setup
@@ -71,7 +75,7 @@ function useExitNode(status: RouteContext, req: ApiRequest): unknown {
       'not-found',
       `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`,
     );
-  return r;
+  return { ...r, allowedBy: status.policy?.routeAllowance(r.identity) ?? null };
 }
 
 // enrolBody checks POST /v1/enrol's body: its shape and bounds here, the values' meaning in

@@ -5,13 +5,16 @@
 import { peerAddress6, type Profile } from '../config/schema.js';
 import { parseIPv4, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseIPv6 } from '../../../src-shared/lib/ip/ipv6.js';
+import { fromCidr, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { compile, hasAny, type RuleSet } from '../firewall/compile.js';
 import { Firewall } from '../firewall/filter.js';
 import { explain, formatWhy, hostAddressIn } from '../firewall/why.js';
+import { whyRoute, type RouteFacts, type RouteHolder } from '../firewall/why-route.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Device } from '../wireguard/device/device.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { PolicySummary } from '../../../src-shared/wire/status.js';
+import type { ExitRouteAllowance } from '../../../src-shared/wire/helper-api.js';
 import { devicePeerByIdentity } from './apply.js';
 
 /** SWEEP_MS is how often expired and no-longer-allowed flows are removed. */
@@ -112,6 +115,9 @@ export class PolicyRuntime {
             }),
           ),
     );
+    const v4 = fromCidr(this.profile.virtualNetwork);
+    const overlays = [...(v4 ? [v4] : []), ...(this.profile.virtualNetwork6 ? [this.profile.virtualNetwork6] : [])];
+    this.firewall.setRoutesVia(routesVia(this.device, this.profile), overlays);
     // Flows that the new rules no longer allow are cut now rather than on their next packet.
     this.firewall.sweep(this.device.clock());
     const active = this.rules.states.filter((s) => s.active).length;
@@ -172,9 +178,36 @@ export class PolicyRuntime {
     });
   }
 
+  /** routeAllowance says what lets this system's traffic into the routes of exit node `identity`
+   * past its own firewall (scope.ts admit): the grant in coordinated mode, else policy. */
+  routeAllowance(identity: string): ExitRouteAllowance {
+    if (this.profile.routeGrants !== null) return 'route-grant';
+    if (this.mode === 'allow-all') return 'allow-all';
+    const dp = devicePeerByIdentity(this.device, this.profile, identity);
+    const r = dp ? this.rules?.byIndex[dp.index] : undefined;
+    return r !== undefined && hasAny(r.egress) ? 'policy' : null;
+  }
+
+  /** routeFacts is what `warren why ADDRESS` needs about routes through and into this system. */
+  private routeFacts(): RouteFacts {
+    const pr = this.profile;
+    const named = (xs: ReadonlyArray<{ identity: string; routes: IpPrefix[] }>): RouteHolder[] =>
+      xs.map((x) => ({ ...x, name: pr.peers.find((p) => p.identity === x.identity)?.name ?? '' }));
+    const v4 = fromCidr(pr.virtualNetwork);
+    return {
+      overlays: [...(v4 ? [v4] : []), ...(pr.virtualNetwork6 ? [pr.virtualNetwork6] : [])],
+      coordinated: pr.routeGrants !== null,
+      via: named(pr.exitNode.availableRoutes),
+      provided: pr.exitNode.providesRoutes,
+      unserved: pr.exitNode.unserved ?? [],
+      grants: named(pr.routeGrants ?? []),
+    };
+  }
+
   /** why explains traffic with one peer, named by identity, name, public key or one of its
    * host addresses (an IPv4 /32 or IPv6 /128 of its AllowedIPs, in any textual form: compared
-   * as parsed addresses, so `fd00::1` and `FD00:0:0::1` name the same peer). */
+   * as parsed addresses, so `fd00::1` and `FD00:0:0::1` name the same peer). Any other address is
+   * explained by the routes: the exit node that carries it, or the subnet this system provides. */
   why(selector: string): { text: string; detail: unknown } | null {
     const rules = this.rules;
     if (rules === null) return null;
@@ -187,10 +220,23 @@ export class PolicyRuntime {
         hostAddressIn(q, x.allowedIps) ||
         hostAddressIn(q, x.allowedIps6),
     );
-    if (!p) return null;
+    if (!p) return whyRoute(q, this.routeFacts());
     const dp = this.device.peersByKey.get(formatKey(p.publicKey));
     if (!dp) return null;
     const detail = explain(rules, dp.index);
     return { text: formatWhy(detail), detail };
   }
+}
+
+/** routesVia maps each exit node's device slot to the subnets this system routes through it by the
+ * coordinator's route grants (coordinated mode only: a static profile's AvailableRoutes is no
+ * grant, and policy to the exit node keeps governing them). */
+function routesVia(device: Device, profile: Profile): Map<number, IpPrefix[]> {
+  if (profile.routeGrants === null) return new Map();
+  return new Map(
+    profile.exitNode.availableRoutes.flatMap((a) => {
+      const dp = devicePeerByIdentity(device, profile, a.identity);
+      return dp ? [[dp.index, a.routes] as const] : [];
+    }),
+  );
 }

@@ -254,3 +254,20 @@ test('a coordinated helper adds NAT traversal and the coordinator, and refuses a
   assert.equal((await new ApiClient(box.socketPath).status()).mode, 'coordinated');
   await assert.rejects(d.reload(), { status: 409, message: /^this helper is coordinated/ });
 });
+
+test("the exit-node list says what lets traffic into an exit node's routes: allow-all, or nothing without a policy to it", async (t) => {
+  const routes = { ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } };
+  const open = await started(t, staticProfile(routes));
+  const openList = await new ApiClient(open.box.socketPath).exitNodes();
+  assert.deepEqual(
+    openList.map((e) => [e.identity, e.inUse, e.allowedBy]),
+    [[BETA.identity, true, 'allow-all']],
+  );
+  const closed = await started(t, staticProfile({ ...routes, Policies: [] }));
+  const closedList = await new ApiClient(closed.box.socketPath).exitNodes();
+  assert.deepEqual(
+    closedList.map((e) => [e.identity, e.inUse, e.allowedBy]),
+    [[BETA.identity, true, null]],
+    'a static profile with Policies and none to the exit node: its routes are not usable',
+  );
+});

@@ -16,7 +16,7 @@ import type { NatRuntime } from '../nat/runtime.js';
 import { isVirtualWords } from '../nat/path-bind.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
-import { withheldFullTunnelProblem } from '../control/netmap.js';
+import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
@@ -25,9 +25,12 @@ function inactiveKeys(profile: Profile): string[] {
 
 // problemsOf lists what the profile in force leaves undone that the person can fix.
 function problemsOf(profile: Profile, profilePath: string | undefined): string[] {
-  return (profile.exitNode.withheldFullTunnel ?? []).map((id) =>
-    withheldFullTunnelProblem(id, profilePath ?? 'the profile'),
-  );
+  const path = profilePath ?? 'the profile';
+  const unserved = profile.exitNode.unserved ?? [];
+  return [
+    ...(profile.exitNode.withheldFullTunnel ?? []).map((id) => withheldFullTunnelProblem(id, path)),
+    ...(unserved.length > 0 ? [unservedRoutesProblem(unserved, path)] : []),
+  ];
 }
 
 /** self6 is this system's IPv6 address and network as the adapter carries them: null where the

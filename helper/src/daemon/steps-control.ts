@@ -4,8 +4,9 @@
 // token, and each map tells NAT the peers' candidate endpoints and the relays.
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import { ControlRuntime } from '../control/runtime.js';
-import { profileFromMap, withheldFullTunnelProblem } from '../control/netmap.js';
+import { profileFromMap, unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { NatRuntime } from '../nat/runtime.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { Step } from './lifecycle.js';
 import { started } from './state.js';
 import type { StepContext } from './steps.js';
@@ -17,6 +18,8 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
   let nat: NatRuntime | null = null;
   // Each exit node's withheld full tunnel is logged once: maps come often, and status keeps saying it.
   const warnedFullTunnel = new Set<string>();
+  // The unserved exit routes are logged when they change, for the same reason.
+  let warnedUnserved = '';
   return [
     {
       name: 'NAT traversal',
@@ -62,6 +65,10 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
               warnedFullTunnel.add(id);
               log.warn(withheldFullTunnelProblem(id, state.profilePath));
             }
+            const unserved = (next.exitNode.unserved ?? []).map(formatIpPrefix).join();
+            if (unserved !== '' && unserved !== warnedUnserved)
+              log.warn(unservedRoutesProblem(next.exitNode.unserved!, state.profilePath));
+            warnedUnserved = unserved;
             n.onMap(map);
           },
           punched: (from, endpoints) => n.paths.punched(from, endpoints),

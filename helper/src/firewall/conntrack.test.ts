@@ -178,10 +178,11 @@ test('addresses of both families are keys of their own: IPv6 by all four words, 
     assert.equal(t.find(0, b, 0, 4, (1 << 16) | 2, 6), -1, `word ${w}`);
   }
   assert.equal(t.find(0, a, 4, 0, (1 << 16) | 2, 6), -1);
-  const local = new Uint32Array(4);
-  t.localAddress(s6, local, 0);
-  assert.deepEqual([...local], [0xfd7a0000, 0, 0, 1]);
-  t.localAddress(s4, local, 0);
-  assert.deepEqual([...local], [0, 0, 0xffff, 1]);
+  const both = new Uint32Array(8);
+  t.addresses(s6, both, 0);
+  assert.deepEqual([...both.subarray(0, 4)], [0xfd7a0000, 0, 0, 1]);
+  assert.deepEqual([...both.subarray(4)], [...a.subarray(12, 16)], 'the remote address');
+  t.addresses(s4, both, 0);
+  assert.deepEqual([...both], [0, 0, 0xffff, 1, 0, 0, 0xffff, 2]);
   assert.equal(t.flowsOf(0), 2, 'one peer holds flows of both families in one count');
 });

@@ -186,13 +186,12 @@ export class FlowTable {
     return probe(this, h, peer, addr[lo + 3]!, addr[ro + 3]!, ports, proto | FAMILY6, addr, lo, ro);
   }
 
-  /** localAddress writes slot s's local address into out[at] (four words, IPv4 mapped). */
-  localAddress(s: number, out: Uint32Array, at: number): void {
-    const v6 = (this.kProto[s]! & FAMILY6) !== 0;
-    out[at] = v6 ? this.kHigh[s * HIGH]! : 0;
-    out[at + 1] = v6 ? this.kHigh[s * HIGH + 1]! : 0;
-    out[at + 2] = v6 ? this.kHigh[s * HIGH + 2]! : 0xffff;
+  /** addresses writes slot s's local and remote addresses at out[at] and out[at + 4] (four words each, IPv4 mapped). */
+  addresses(s: number, out: Uint32Array, at: number): void {
+    const h = (this.kProto[s]! & FAMILY6) !== 0 ? s * HIGH : -1;
+    for (let w = 0; w < 6; w++) out[at + w + (w < 3 ? 0 : 1)] = h < 0 ? (w % 3 === 2 ? 0xffff : 0) : this.kHigh[h + w]!;
     out[at + 3] = this.kLocal[s]!;
+    out[at + 7] = this.kRemote[s]!;
   }
 
   /** insert adds a key (as find takes it) that find did not find and returns its slot (state set to `state`), or

@@ -587,6 +587,41 @@ function familyTests(f: Fam): void {
     assert.equal(fw.dropCounters()['no-route-grant'], 2);
   });
 
+  test(`${f.name}: client of a route grant: this system reaches the granted subnet through the exit node without a policy, but not the exit node itself`, () => {
+    // C is the exit node; no policy names A and C at all.
+    const fw = firewall();
+    f.setLocal(fw);
+    fw.setRouteGrants(new Map());
+    const everything = f.prefix(f.name === 'IPv4' ? '0.0.0.0/0' : '::/0');
+    const overlay = f.prefix(f.name === 'IPv4' ? '100.64.0.0/10' : 'fd7a:115c:a1e0::/48');
+    fw.setRoutesVia(new Map([[PC, [f.prefix(f.subnet.prefix)]]]), [overlay]);
+    const printer = f.subnet.printer;
+    run(fw, [
+      out(tcp(A, 40000, printer, 9100, FLAGS.syn), PASS, PC),
+      inn(tcp(printer, 9100, A, 40000, FLAGS.synAck), PASS, PC),
+      out(udp(A, 40001, printer, 161), PASS, PC),
+      out(icmpEcho(A, printer, 8, 7), PASS, PC),
+      // The exit node's own address and addresses outside the route stay behind policy.
+      out(tcp(A, 40002, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC),
+      out(tcp(A, 40003, f.subnet.outside, 80, FLAGS.syn), DROP.noPolicyEgress, PC),
+      // The route is through C, not B: B's policy does not cover port 9100.
+      out(tcp(A, 40004, printer, 9100, FLAGS.syn), DROP.portNotAllowed, PB),
+      // Devices in the subnet may answer but not start.
+      inn(tcp(printer, 9100, A, 22, FLAGS.syn), DROP.noPolicyIngress, PC),
+    ]);
+    // A new rule set keeps the routed flow; losing the route cuts it.
+    fw.setRules(rules(SCENARIO));
+    run(fw, [out(tcp(A, 40000, printer, 9100, FLAGS.ack), PASS, PC)]);
+    // A full tunnel through C holds C's own address too, which still needs a policy.
+    fw.setRoutesVia(new Map([[PC, [everything]]]), [overlay]);
+    run(fw, [
+      out(tcp(A, 40005, f.subnet.outside, 80, FLAGS.syn), PASS, PC),
+      out(tcp(A, 40006, C, 22, FLAGS.syn), DROP.noPolicyEgress, PC),
+    ]);
+    fw.setRoutesVia(new Map());
+    run(fw, [out(tcp(A, 40000, printer, 9100, FLAGS.ack), DROP.policyRevoked, PC)]);
+  });
+
   test(`${f.name}: queries from peers to the nameserver on the virtual address are dropped whatever the policy allows`, () => {
     const everything = [
       pol('all in', ['tag:server'], ['tag:dev'], [acl('any')]),

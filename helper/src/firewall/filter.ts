@@ -13,7 +13,7 @@ import * as conntrack from './conntrack.js';
 import { EVICTIONS, FlowTable } from './conntrack.js';
 import * as packet from './packet.js';
 import * as reasons from './reasons.js';
-import { LocalScope, type RoutePrefix } from './scope.js';
+import { LocalScope, ROUTED, type RoutePrefix } from './scope.js';
 import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 // Local names: V8 folds a module's own consts into compiled code, but loads imported bindings.
@@ -48,8 +48,8 @@ export class Firewall {
   private readonly table: FlowTable;
   private readonly clock: () => number;
   private readonly pkt = new packet.ParsedPacket();
-  // flowLocal holds a tracked flow's local address while recheck looks at it.
-  private readonly flowLocal = new Uint32Array(4);
+  // flowAddr holds a tracked flow's local (0) and remote (4) addresses while recheck looks at them.
+  private readonly flowAddr = new Uint32Array(8);
   private rules: RuleSet | null = null;
   private ver = 1;
   /** scope holds this system's addresses, provided subnets and route grants. Route grants, when
@@ -93,6 +93,17 @@ export class Firewall {
    */
   setRouteGrants(grants: ReadonlyMap<number, readonly RoutePrefix[]> | null): void {
     this.scope.setGrants(grants);
+    this.ver = (this.ver + 1) >>> 0 || 1;
+  }
+
+  /**
+   * setRoutesVia installs the subnets this system reaches through each exit node (peer slot →
+   * subnets) by the coordinator's route grants: the grant is the permission, so traffic this
+   * system starts into them needs no policy to the exit node (whose own addresses stay closed
+   * without one, nor do other overlay addresses). Empty in static mode, where policy decides.
+   */
+  setRoutesVia(via: ReadonlyMap<number, readonly RoutePrefix[]>, overlays: readonly RoutePrefix[] = []): void {
+    this.scope.setVia(via, overlays);
     this.ver = (this.ver + 1) >>> 0 || 1;
   }
 
@@ -284,17 +295,10 @@ export class Firewall {
   // start one.
   private start(dir: number, peer: number, ports: number, g: DirectionGrants, now: number): number {
     const p = this.pkt;
-    const sc = this.scope;
     const lo = localAt(dir);
-    let routed = false;
-    if (!sc.isLocal(p.addr, lo)) {
-      if (dir === DIRECTION.egress) return DROP.unsolicitedFromSubnet;
-      if (!sc.isProvided(p.addr, lo)) return DROP.notForThisSystem;
-      if (sc.routed) {
-        if (!sc.isGranted(peer, p.addr, lo)) return DROP.noRouteGrant;
-        routed = true;
-      }
-    }
+    const where = this.scope.admit(dir === DIRECTION.egress, peer, p.addr, lo, remoteAt(dir));
+    if (where !== PASS && where !== ROUTED) return where;
+    const routed = where === ROUTED;
     if (!routed && !hasAny(g)) return dir === DIRECTION.egress ? DROP.noPolicyEgress : DROP.noPolicyIngress;
     let state: number = FLOW_STATE.other;
     let timeout: number = TIMEOUTS.udpNew;
@@ -361,18 +365,14 @@ export class Firewall {
   // recheck asks the current rules whether flow s may still exist, and stamps it if so.
   private recheck(s: number): boolean {
     const t = this.table;
-    const sc = this.scope;
-    const local = this.flowLocal;
-    t.localAddress(s, local, 0);
-    if (sc.routed && !sc.isLocal(local, 0)) {
-      // A flow into a provided subnet lives by its route grant (and the subnet still provided).
-      const ok = t.initiator[s] === DIRECTION.ingress && sc.isProvided(local, 0) && sc.isGranted(t.kPeer[s]!, local, 0);
-      if (ok) t.version[s] = this.ver;
-      return ok;
-    }
+    const egress = t.initiator[s] === DIRECTION.egress;
+    t.addresses(s, this.flowAddr, 0);
+    // A routed flow lives by its route grant (and the subnet still provided or routed).
+    const where = this.scope.admit(egress, t.kPeer[s]!, this.flowAddr, 0, 4);
+    if (where === ROUTED) t.version[s] = this.ver;
+    if (where !== PASS) return where === ROUTED;
     const pr = this.rules?.byIndex[t.kPeer[s]!];
     if (pr === undefined) return false;
-    const egress = t.initiator[s] === DIRECTION.egress;
     // A flow picked up mid-stream may have been started by either side.
     const proto = t.kProto[s]! & 0xff; // without the family bit (flow-key.ts)
     const ok =

@@ -1,11 +1,15 @@
 // Where this system's traffic may start and end: its own addresses (IPv4 and IPv6), the subnets
 // it provides as an exit node, and the coordinator's route grants into them. The filter asks
 // these questions about addresses in the word form of parsed.ts (four words, IPv4 mapped), for a
-// packet (ParsedPacket.addr) and for a tracked flow's key (FlowTable.localAddress) alike, without
+// packet (ParsedPacket.addr) and for a tracked flow's key (FlowTable.addresses) alike, without
 // allocating.
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
+import { DROP, PASS } from './reasons.js';
+
+/** ROUTED is admit's answer for a new flow that a route grant admits whatever policy says. */
+export const ROUTED = -1;
 
 /** RoutePrefix is a provided or granted subnet: an IPv4 Cidr, or an IpPrefix of either family. */
 export type RoutePrefix = Cidr | IpPrefix;
@@ -22,6 +26,8 @@ export class LocalScope {
   private scoped = false;
   private provided: Uint32Array = new Uint32Array(0);
   private grants: Map<number, Uint32Array> | null = null;
+  private via: Map<number, Uint32Array> = new Map();
+  private overlays: Uint32Array = new Uint32Array(0);
 
   /** set names this system's addresses (0 / null: none of that family) and provided subnets.
    * Once either address is set, a family without one has no local address: its new flows can
@@ -40,9 +46,13 @@ export class LocalScope {
     this.grants = grants === null ? null : new Map([...grants].map(([peer, rs]) => [peer >>> 0, prefixWords(rs)]));
   }
 
-  /** routed tells whether route grants govern the provided subnets (coordinated mode). */
-  get routed(): boolean {
-    return this.grants !== null;
+  /** setVia installs the subnets this system routes through each peer (peer slot → subnets) by
+   * a route grant of the coordinator's: traffic this system starts into them needs no policy.
+   * Addresses in the overlays (the virtual networks) are systems', never routed: a full tunnel
+   * (0.0.0.0/0) holds the exit node's own address, which stays behind policy. */
+  setVia(via: ReadonlyMap<number, readonly RoutePrefix[]>, overlays: readonly RoutePrefix[]): void {
+    this.via = new Map([...via].map(([peer, rs]) => [peer >>> 0, prefixWords(rs)]));
+    this.overlays = prefixWords(overlays);
   }
 
   /** isOwn tells whether the address at a[at] is one of this system's own. */
@@ -67,6 +77,29 @@ export class LocalScope {
   isGranted(peer: number, a: Uint32Array, at: number): boolean {
     const rs = this.grants?.get(peer);
     return rs !== undefined && inPrefixes(rs, a, at);
+  }
+
+  /**
+   * admit judges where a new flow starts and ends (local address at a[lo], remote at a[ro]):
+   * ROUTED when a route grant admits it, PASS when policy decides, else a drop code. Into a
+   * provided subnet (ingress) the coordinator's grant to that peer decides; static mode leaves it
+   * to the policy to this system. Out to a subnet this system routes through the peer by a grant
+   * (egress) the grant is the permission. A subnet may answer but never start (egress).
+   */
+  admit(egress: boolean, peer: number, a: Uint32Array, lo: number, ro: number): number {
+    if (!this.isLocal(a, lo)) {
+      if (egress) return DROP.unsolicitedFromSubnet;
+      if (!this.isProvided(a, lo)) return DROP.notForThisSystem;
+      if (this.grants === null) return PASS;
+      return this.isGranted(peer, a, lo) ? ROUTED : DROP.noRouteGrant;
+    }
+    return egress && this.isVia(peer, a, ro) ? ROUTED : PASS;
+  }
+
+  /** isVia tells whether this system reaches the address at a[at] through peer by a granted route. */
+  isVia(peer: number, a: Uint32Array, at: number): boolean {
+    const rs = this.via.get(peer);
+    return rs !== undefined && inPrefixes(rs, a, at) && !inPrefixes(this.overlays, a, at);
   }
 }
 

@@ -250,6 +250,8 @@ function checkStatus(s: unknown): Status {
   return v as Status;
 }
 
+const ALLOWANCES = ['route-grant', 'policy', 'allow-all'] as const;
+
 function checkExitNode(v: unknown): ExitNodeState {
   const e = v as Partial<ExitNodeState> | null;
   if (typeof e?.identity !== 'string' || !Array.isArray(e.routes) || typeof e.inUse !== 'boolean') {
@@ -260,6 +262,7 @@ function checkExitNode(v: unknown): ExitNodeState {
     routes: e.routes.map(String),
     inUse: e.inUse,
     conflicts: Array.isArray(e.conflicts) ? e.conflicts.map(String) : [],
+    ...(e.allowedBy === undefined ? {} : { allowedBy: ALLOWANCES.find((a) => a === e.allowedBy) ?? null }),
   };
 }
 
