@@ -1,5 +1,5 @@
-// The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol
-// and why. Mutating routes check the caller's credentials (SO_PEERCRED) first.
+// The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol,
+// why and metrics. Mutating routes check the caller's credentials (SO_PEERCRED) first.
 import { ApiHttpError, requirePrivileged, TextBody, type ApiRequest, type RouteTable } from '../api/server.js';
 import { ENROL_LIMITS, PATHS, type EnrolAnswer, type EnrolRequest } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
