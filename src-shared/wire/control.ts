@@ -41,6 +41,9 @@ export const CONTROL_PATHS = {
   adminPolicy: '/v1/admin/policy',
   /** GET → { publicKey, protocol }: lets `warren enrol` show what it is about to pin. */
   info: '/v1/info',
+  /** GET (admin token) → Prometheus metrics in the text exposition format; also served without
+   * the token on `serve --metrics-listen` (docs/coordinator.md "Metrics"). */
+  metrics: '/metrics',
 } as const;
 
 /** CONTROL_LIMITS bound every body either side accepts. */

@@ -74,6 +74,8 @@ export const PATHS = {
   events: '/v1/events',
   /** GET: who the helper thinks the caller is and whether it may change things. */
   caller: '/v1/caller',
+  /** GET: Prometheus metrics in the text exposition format (anyone who may read status). */
+  metrics: '/v1/metrics',
 } as const;
 
 /** ApiEventName is the `event:` field of a /v1/events message. Both carry a whole Status:

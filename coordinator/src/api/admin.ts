@@ -9,7 +9,7 @@ import { MAX_DURATION_MS } from './duration.js';
 import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../auth/enrolment-keys.js';
 import { ControlError } from '../http/errors.js';
 import { decodeUtf8, parseJsonBody, readBody } from '../http/body.js';
-import { sendJson } from '../http/respond.js';
+import { sendJson, sendText } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
 import { endpointsOf } from '../maps/netmap.js';
@@ -109,10 +109,17 @@ type AdminRoute = (method: string, path: string, fn: (ctx: RequestContext) => Pr
 
 /** addAdminRoutes registers the admin side of the API; every route checks the token first. */
 export function addAdminRoutes(router: Router, sv: Services): void {
+  // Every admin request is counted by its route pattern (a bounded label set), refusals too.
   const admin: AdminRoute = (method, path, fn) => {
     router.add(method, path, async (ctx) => {
-      checkAdmin(sv, ctx);
-      await fn(ctx);
+      try {
+        checkAdmin(sv, ctx);
+        await fn(ctx);
+      } catch (e) {
+        sv.metrics.adminRequest(path, method, e instanceof ControlError ? e.status : 500);
+        throw e;
+      }
+      sv.metrics.adminRequest(path, method, ctx.res.statusCode);
     });
   };
   addKeyRoutes(admin, sv);
@@ -120,6 +127,9 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   addSystemEditRoutes(admin, sv);
   addPolicyRoutes(admin, sv);
   admin('GET', '/v1/admin/stats', ({ res }) => sendJson(res, 200, coordinatorStats(sv)));
+  admin('GET', CONTROL_PATHS.metrics, async ({ res }) =>
+    sendText(res, 200, await sv.metrics.text(), sv.metrics.contentType),
+  );
 }
 
 /** addKeyRoutes: list, create and revoke enrolment keys. */

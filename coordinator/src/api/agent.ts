@@ -75,9 +75,16 @@ export function addAgentRoutes(router: Router, sv: Services): void {
   );
 
   router.add('POST', CONTROL_PATHS.enrol, async (ctx) => {
-    const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
-    const req = parseEnrolRequest(parseJsonBody(body));
-    const { system, created } = enrol(sv.registry, req, ctx.remoteIp, sv.now());
+    let outcome: { system: LiveSystem; created: boolean };
+    try {
+      const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
+      outcome = enrol(sv.registry, parseEnrolRequest(parseJsonBody(body)), ctx.remoteIp, sv.now());
+    } catch (e) {
+      sv.metrics.enrolment(e instanceof ControlError ? e.code : 'internal');
+      throw e;
+    }
+    const { system, created } = outcome;
+    sv.metrics.enrolment(!created ? 'repeat' : system.state === 'pending' ? 'pending' : 'enrolled');
     if (created) {
       sv.log.info(
         `enrolled ${system.identity} (${system.name}, ${formatIPv4(system.address)}) as ${system.state} with key ${system.keyId ?? '-'}${system.ephemeral ? ', ephemeral' : ''} from ${ctx.remoteIp ?? '?'}`,
@@ -116,8 +123,9 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     }
     const m = sv.publisher.current(system);
     // An agent that already holds this version gets a ping, so it still knows the stream is up.
-    if (m && (since === null || since < m.version)) sv.hub.send(system.id, m.frame, m.version);
-    else sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
+    if (m && (since === null || since < m.version)) {
+      if (sv.hub.send(system.id, m.frame, m.version)) sv.metrics.mapPushed();
+    } else sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
   });
 
   router.add('POST', CONTROL_PATHS.endpoints, async (ctx) => {

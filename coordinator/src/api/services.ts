@@ -4,6 +4,7 @@ import type { MachineKeys } from '../auth/agent-auth.js';
 import type { NonceCache } from '../../../src-shared/lib/nonce-cache.js';
 import type { WatchHub } from '../http/watch-hub.js';
 import type { MapPublisher } from '../maps/publisher.js';
+import type { CoordinatorMetrics } from '../metrics/metrics.js';
 import type { NatServices } from '../nat/services.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
@@ -21,4 +22,6 @@ export interface Services {
   now: () => number;
   /** nat: the UDP port, discovery and the embedded relay. */
   nat: NatServices;
+  /** metrics: the Prometheus counters the routes bump (GET /metrics). */
+  metrics: CoordinatorMetrics;
 }

@@ -20,6 +20,7 @@ import { startCoordinator, type ServeOptions } from '../server/server.js';
 export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
+    [--metrics-listen HOST:PORT]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
@@ -48,6 +49,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       'relay-tcp': { type: 'string' },
       'no-relay': { type: 'boolean' },
       relay: { type: 'string', multiple: true },
+      'metrics-listen': { type: 'string' },
     },
     { min: 0, max: 0 },
   );
@@ -69,6 +71,8 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
   if (mw !== undefined && (!/^[0-9]{1,6}$/.test(mw) || Number(mw) < 1))
     throw new UsageError('--max-watchers must be a whole number from 1');
   const nat = natOptions(p);
+  const metricsText = str(p, 'metrics-listen');
+  const metricsListen = metricsText !== undefined ? parseListen(metricsText, '--metrics-listen') : undefined;
   const v = str(p, 'v') ?? '1';
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
   return {
@@ -80,6 +84,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
     zone,
     ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
     ...(mw !== undefined ? { maxWatchers: Number(mw) } : {}),
+    ...(metricsListen ? { metricsListen } : {}),
     ...nat,
     log: createLogger(Number(v), io.stderr),
   };

@@ -26,6 +26,16 @@ export function sendJsonBytes(res: ServerResponse, status: number, body: Buffer)
   res.end(body);
 }
 
+/** sendText writes a text body of the given content type (the metrics). */
+export function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
 /** sendNoContent writes 204. */
 export function sendNoContent(res: ServerResponse): void {
   res.writeHead(204, COMMON_HEADERS);

@@ -67,6 +67,8 @@ export class MapPublisher {
   private softTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
+  /** onPass, when set, hears how long each pass took (the metrics' histogram). */
+  onPass: ((ms: number) => void) | null = null;
 
   constructor(
     private readonly registry: Registry,
@@ -180,6 +182,7 @@ export class MapPublisher {
     this.stats.lastComputed = computed;
     this.stats.lastChanged = changed;
     this.stats.lastVersion = version;
+    this.onPass?.(this.stats.lastPassMs);
     if (computed > 0)
       this.log.debug(
         `maps: version ${version}, ${changed} of ${computed} computed changed, ${this.stats.lastPassMs.toFixed(1)} ms`,

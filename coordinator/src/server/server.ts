@@ -2,10 +2,8 @@
 // answers endpoint discovery and relays on its UDP port (nat/services.ts) and removes ephemeral
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { chmodSync, existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
@@ -19,17 +17,19 @@ import { addNatRoutes } from '../api/nat.js';
 import type { Services } from '../api/services.js';
 import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeServeInfo } from '../store/data-dir.js';
 import { formatDuration } from '../api/duration.js';
-import { ControlError } from '../http/errors.js';
-import { sendError } from '../http/respond.js';
-import { Router, type RequestContext } from '../http/router.js';
+import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
-import { MapPublisher } from '../maps/publisher.js';
+import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
 import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
 import { loadOrCreateNatKeys } from '../nat/secret.js';
+import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { Relay } from '../../../relay/src/index.js';
-import { Registry } from '../store/registry.js';
-import { loadOrCreateSigningKey } from '../auth/signing.js';
+import { Registry, type LiveSystem } from '../store/registry.js';
+import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing.js';
 import { Store } from '../store/store.js';
+import { CoordinatorMetrics } from '../metrics/metrics.js';
+import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
+import { startHttpServer } from './http-server.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -59,6 +59,8 @@ export interface ServeOptions {
   externalRelays?: RelayInfo[];
   /** createRelay makes the embedded relay; default the relay engine (relay/src/index.ts). */
   createRelay?: RelayFactory;
+  /** metricsListen is where GET /metrics answers without the admin token; default: nowhere. */
+  metricsListen?: HostPort;
   log: Logger;
   now?: () => number;
 }
@@ -72,6 +74,8 @@ export interface RunningCoordinator {
   /** udpPort is the bound UDP port; relayTcpPort the embedded relay's TCP port, if any. */
   udpPort: number;
   relayTcpPort: number | null;
+  /** metricsUrl is where the unauthenticated metrics listener answers, or null without one. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -88,10 +92,14 @@ function checkNetwork(store: Store, network: Cidr, zone: string): void {
   store.setMeta('zone', zone);
 }
 
-function remoteIp(req: IncomingMessage): string | null {
-  const a = req.socket.remoteAddress;
-  if (a === undefined) return null;
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
+/** loadKeys reads (or makes, the first time) the signing key, the admin token and the NAT secret. */
+function loadKeys(dataDir: string, log: Logger): { signingKey: SigningKey; adminToken: string; natKeys: NatKeys } {
+  const { key: signingKey, created } = loadOrCreateSigningKey(join(dataDir, DATA_FILES.signingKey));
+  if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
+  const adminToken = loadOrCreateToken(dataDir);
+  const natKeys = loadOrCreateNatKeys(dataDir);
+  if (natKeys.created) log.info('created the NAT secret (nat.key: relay and discovery keys)');
+  return { signingKey, adminToken, natKeys: natKeys.keys };
 }
 
 /** startCoordinator starts everything; on failure it undoes what it opened. */
@@ -99,15 +107,12 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   const now = opts.now ?? Date.now;
   const log = opts.log;
   ensureDataDir(opts.dataDir);
-  const { key: signingKey, created } = loadOrCreateSigningKey(join(opts.dataDir, DATA_FILES.signingKey));
-  if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
-  const adminToken = loadOrCreateToken(opts.dataDir);
-  const natKeys = loadOrCreateNatKeys(opts.dataDir);
-  if (natKeys.created) log.info('created the NAT secret (nat.key: relay and discovery keys)');
+  const { signingKey, adminToken, natKeys } = loadKeys(opts.dataDir, log);
   const store = openStore(opts.dataDir);
   let server: Server | null = null;
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
+  let metricsListener: MetricsListener | null = null;
   const hub = new WatchHub(opts.maxWatchers ?? DEFAULT_MAX_WATCHERS, now);
   try {
     checkNetwork(store, opts.network, opts.zone);
@@ -116,24 +121,17 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
     if (registry.network6Created)
       log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
-    const createRelay = opts.createRelay ?? ((o) => new Relay(o));
     nat = await startNat(natOptions(opts), {
       registry,
       machineKeys,
       signingKey,
-      keys: natKeys.keys,
+      keys: natKeys,
       log,
       now,
-      createRelay,
+      createRelay: opts.createRelay ?? ((o) => new Relay(o)),
     });
-    publisher = new MapPublisher(
-      registry,
-      signingKey,
-      (s, m) => hub.send(s.id, m.frame, m.version),
-      log,
-      now,
-      nat.mapFields,
-    );
+    const metrics = new CoordinatorMetrics(registry, hub);
+    publisher = publisherFor(registry, signingKey, hub, metrics, nat, log, now);
     const sv: Services = {
       registry,
       publisher,
@@ -145,33 +143,64 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       log,
       now,
       nat,
+      metrics,
     };
-    server = createApiServer(opts, routesFor(sv), log);
-    await listen(server, opts.host, opts.port);
-    const url = serverUrl(opts, server);
+    const http = await startHttpServer(opts, routesFor(sv), log);
+    server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
-
-    announce(opts, url, nat, registry, signingKey.publicKey, log);
+    if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
+    announce(opts, http.url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
-
-    const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
+    const close = closeOnce({
+      sweeper,
+      publisher,
+      hub,
+      server,
+      nat,
+      store,
+      metricsListener,
+      dataDir: opts.dataDir,
+      log,
+    });
     return {
-      url,
+      url: http.url,
       publicKey: signingKey.publicKey,
       adminToken,
       services: sv,
       udpPort: nat.udpPort,
       relayTcpPort: nat.relayTcpPort,
+      metricsUrl: metricsListener?.url ?? null,
       close,
     };
   } catch (e) {
     if (sweeper) clearInterval(sweeper);
+    await metricsListener?.close();
     hub.closeAll();
     server?.close();
     await nat?.close();
     store.close();
     throw e;
   }
+}
+
+/** publisherFor makes the map publisher: new maps go to the system's watch stream, and each
+ * map and pass is counted in the metrics. */
+function publisherFor(
+  registry: Registry,
+  signingKey: SigningKey,
+  hub: WatchHub,
+  metrics: CoordinatorMetrics,
+  nat: NatServices,
+  log: Logger,
+  now: () => number,
+): MapPublisher {
+  const deliver = (s: LiveSystem, m: PublishedMap): void => {
+    metrics.mapPublished();
+    if (hub.send(s.id, m.frame, m.version)) metrics.mapPushed();
+  };
+  const publisher = new MapPublisher(registry, signingKey, deliver, log, now, nat.mapFields);
+  publisher.onPass = (ms) => metrics.mapPassDone(ms);
+  return publisher;
 }
 
 /** registryFor makes the registry whose changes feed the publisher and end revoked systems' watch streams. */
@@ -256,28 +285,6 @@ function natOptions(opts: ServeOptions): NatOptions {
   };
 }
 
-/** createApiServer makes the HTTP(S) server for router, with bounds on headers, time and connections. */
-function createApiServer(opts: ServeOptions, router: Router, log: Logger): Server {
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    void serveRequest(router, log, req, res);
-  };
-  const server = opts.tls
-    ? createHttpsServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handle)
-    : createHttpServer(handle);
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
-  server.maxHeadersCount = 64;
-  server.maxConnections = (opts.maxWatchers ?? DEFAULT_MAX_WATCHERS) + 1024;
-  return server;
-}
-
-/** serverUrl is the URL clients on this host reach the listening server at (a wildcard host becomes loopback). */
-function serverUrl(opts: ServeOptions, server: Server): string {
-  const addr = server.address() as AddressInfo;
-  const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host === '::' ? '::1' : opts.host;
-  return `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
-}
-
 /** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth as often (1 s to 30 s). */
 function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number, log: Logger): NodeJS.Timeout {
   const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(timeoutMs / 10)));
@@ -299,6 +306,7 @@ interface Opened {
   server: Server;
   nat: NatServices;
   store: Store;
+  metricsListener: MetricsListener | null;
   dataDir: string;
   log: Logger;
 }
@@ -310,6 +318,7 @@ function closeOnce(o: Opened): () => Promise<void> {
     closing ??= (async () => {
       clearInterval(o.sweeper);
       o.publisher.stop();
+      await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.
       o.hub.closeAll();
       await new Promise<void>((resolve) => {
@@ -324,46 +333,4 @@ function closeOnce(o: Opened): () => Promise<void> {
     })();
     return closing;
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${e.message}`));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-async function serveRequest(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  try {
-    const raw = req.url ?? '/';
-    if (!raw.startsWith('/')) throw new ControlError('bad-request', 'the request target must be a path');
-    const q = raw.indexOf('?');
-    const path = q < 0 ? raw : raw.slice(0, q);
-    const ctx: RequestContext = {
-      req,
-      res,
-      params: {},
-      path,
-      query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
-      remoteIp: remoteIp(req),
-    };
-    const { handler, params } = router.match(req.method ?? 'GET', path);
-    ctx.params = params;
-    await handler(ctx);
-  } catch (e) {
-    if (e instanceof ControlError) {
-      sendError(res, e, !req.complete);
-      return;
-    }
-    log.error(`internal error on ${req.method} ${req.url?.slice(0, 200)}: ${(e as Error).stack ?? String(e)}`);
-    sendError(
-      res,
-      new ControlError('internal', 'the coordinator failed to handle this request; see its log'),
-      !req.complete,
-    );
-  }
 }

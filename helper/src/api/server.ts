@@ -89,6 +89,14 @@ export function requirePrivileged(req: ApiRequest): void {
   if (!a.privileged) throw new ApiHttpError(403, 'forbidden', deniedMessage(a));
 }
 
+/** TextBody is a handler's answer that is not JSON (the metrics): sent as it is. */
+export class TextBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
+}
+
 export type Handler = (req: ApiRequest) => unknown;
 export type RouteTable = Record<string, Partial<Record<HttpMethod, Handler>>>;
 
@@ -325,7 +333,8 @@ async function handle(ctx: HandleContext, req: IncomingMessage, res: ServerRespo
       caller,
       access: () => (access ??= checkAccess(caller, ctx.group)),
     });
-    sendJson(res, 200, result);
+    if (result instanceof TextBody) sendText(res, result);
+    else sendJson(res, 200, result);
   } catch (e) {
     if (e instanceof ApiHttpError) return sendError(res, e.status, e.code, e.message);
     log.error(`local API ${req.method} ${String(req.url).slice(0, 100)}: ${(e as Error).stack ?? String(e)}`);
@@ -370,6 +379,16 @@ function sendJson(res: ServerResponse, status: number, value: unknown, close = f
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(body);
+}
+
+function sendText(res: ServerResponse, body: TextBody): void {
+  res.writeHead(200, {
+    'Content-Type': body.contentType,
+    'Content-Length': Buffer.byteLength(body.text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(body.text);
 }
 
 function sendError(res: ServerResponse, status: number, code: ApiErrorCode, message: string, close = false): void {

@@ -1,8 +1,9 @@
-// The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol
-// and why. Mutating routes check the caller's credentials (SO_PEERCRED) first.
-import { ApiHttpError, requirePrivileged, type ApiRequest, type RouteTable } from '../api/server.js';
+// The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol,
+// why and metrics. Mutating routes check the caller's credentials (SO_PEERCRED) first.
+import { ApiHttpError, requirePrivileged, TextBody, type ApiRequest, type RouteTable } from '../api/server.js';
 import { ENROL_LIMITS, PATHS, type EnrolAnswer, type EnrolRequest } from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
+import type { HelperMetrics } from './metrics.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
 import { enrol, InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
@@ -17,8 +18,16 @@ export interface RouteContext {
 }
 
 /** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
-export function apiRoutes(status: RouteContext, reload: () => Promise<string>): RouteTable {
+export function apiRoutes(
+  status: RouteContext,
+  reload: () => Promise<string>,
+  metrics: HelperMetrics | null = null,
+): RouteTable {
   return {
+    // Metrics show what status shows (peers, counters), so whoever may read status may read them.
+    ...(metrics
+      ? { [PATHS.metrics]: { GET: async () => new TextBody(metrics.contentType, await metrics.text()) } }
+      : {}),
     [PATHS.reload]: {
       POST: async (req) => {
         requirePrivileged(req);

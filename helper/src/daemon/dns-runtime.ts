@@ -4,7 +4,7 @@
 // reachability), and wires the zone into the system resolver with split DNS.
 import type { DnsSummary } from '../../../src-shared/wire/status.js';
 import { buildZone, type Zone } from '../dns/zone.js';
-import type { DnsServer, DnsServerOptions } from '../dns/server.js';
+import type { DnsServer, DnsServerOptions, DnsServerStats } from '../dns/server.js';
 import type { SplitDns, SplitDnsDriver } from '../dns/split/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { PolicyRuntime } from './policy-runtime.js';
@@ -15,6 +15,8 @@ export interface DnsRuntime {
   /** resolve answers a name from the zone: its addresses, [] if the zone does not name it for
    * this system, or null if the name is outside the zone. */
   resolve(name: string): string[] | null;
+  /** stats are the nameserver's counters (messages by outcome; never names). */
+  stats(): DnsServerStats;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export async function startDns(opts: {
   log.info(`DNS: ${policy.current.dns.zone} on ${on} (${split.kind})`);
   return {
     summary: () => ({ zone: policy.current.dns.zone, address: opts.address, integration: split.kind }),
+    stats: () => server.stats(),
     resolve(name) {
       // IPv4 only: the egress proxy dials what this returns, and its callers expect a.b.c.d.
       const r = zone.lookup(name, 'A');

@@ -6,6 +6,7 @@ import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { formatPeer, type Device } from '../wireguard/device/device.js';
+import type { DevicePeer } from '../wireguard/device/peer.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { DnsRuntime } from './dns-runtime.js';
 import type { ExitRuntime } from './exit-runtime.js';
@@ -40,6 +41,13 @@ function self6(ctx: StatusContext): Pick<Status, 'virtualAddress6' | 'virtualNet
   if (p.virtualAddress6 === null || p.virtualNetwork6 === null || (ctx.tun && ctx.tun.ipv6 !== true))
     return { virtualAddress6: null, virtualNetwork6: null };
   return { virtualAddress6: p.virtualAddress6, virtualNetwork6: formatIpPrefix(p.virtualNetwork6) };
+}
+
+/** peerIdentityOf returns how a device peer is named: a coordinated peer by the identity its
+ * map gives, a static one by its key's (status and the metrics label peers the same way). */
+export function peerIdentityOf(profile: Profile): (p: DevicePeer) => string {
+  const configured = new Map(profile.peers.map((p) => [formatKey(p.publicKey), p]));
+  return (p) => configured.get(formatKey(p.noise.publicKey))?.identity ?? identityFromPublicKey(p.noise.publicKey);
 }
 
 /** StatusContext is what the snapshot is built from. */

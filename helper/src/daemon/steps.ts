@@ -8,6 +8,7 @@ import { parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { Profile } from '../config/schema.js';
 import { startApiServer } from '../api/server.js';
+import { HelperMetrics } from './metrics.js';
 import { PathBind } from '../nat/path-bind.js';
 import type { TunConfig } from '../tun/index.js';
 import { Device } from '../wireguard/device/device.js';
@@ -80,7 +81,7 @@ function apiStep({ socketPath, log, state, updates }: StepContext): Step {
         socketPath,
         log,
         getStatus: () => buildStatus(state),
-        routes: apiRoutes(state, () => updates.reload()),
+        routes: apiRoutes(state, () => updates.reload(), new HelperMetrics(state)),
         events: state.changes,
       });
       return () => api.close();

@@ -346,7 +346,7 @@ export class Device {
     // A refused source is zeroed in peer.sourceWords by the send itself (Bind.send).
     if (!this.bind.send(msg, 0, msg.length, peer.endpointWords, 0, peer.endpointPort, peer.sourceWords))
       this.drops.add('udp-send-failed');
-    else peer.txBytes += msg.length;
+    else peer.countTx(msg.length);
   }
 
   /** flushStaged sends the packets a peer staged while it had no session, if it has one now. */

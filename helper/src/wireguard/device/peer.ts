@@ -40,6 +40,9 @@ export class DevicePeer {
   batchAt = 0;
   rxBytes = 0;
   txBytes = 0;
+  /** rxPackets and txPackets count the datagrams behind rxBytes and txBytes (the metrics). */
+  rxPackets = 0;
+  txPackets = 0;
   staged: Buffer[] = [];
   /** sentInBatch counts data packets sent in the batch being processed (timers run once per batch). */
   sentInBatch = 0;
@@ -56,6 +59,12 @@ export class DevicePeer {
 
   get hasEndpoint(): boolean {
     return this.endpointPort !== 0;
+  }
+
+  /** countTx counts one datagram of n bytes sent outside the data batch (handshakes, cookies). */
+  countTx(n: number): void {
+    this.txBytes += n;
+    this.txPackets++;
   }
 
   /** endpoint is where the peer is sent to (IPv4 unmapped), or null; it allocates, so status

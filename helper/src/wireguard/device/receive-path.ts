@@ -110,6 +110,7 @@ export class InboundPath {
     if (peer.isEndpoint(b.addrWords, at, port)) peer.setSourceWords(b.localWords, at);
     else dev.roam(peer, b.addrWords, at, port, b.localWords);
     peer.rxBytes += len;
+    peer.rxPackets++;
     const plen = len - DATA_OVERHEAD;
     dev.core.receivedData(entry.peer, kp, now, plen === 0);
     if (peer.staged.length > 0) this.received.push(peer);
@@ -162,6 +163,7 @@ export class InboundPath {
     const peer = res.peer ? dev.peerOfNoise.get(res.peer) : undefined;
     if (peer !== undefined) {
       peer.rxBytes += len;
+      peer.rxPackets++;
       if (peer.isEndpoint(words, at, port)) peer.setSourceWords(local, at);
       else dev.roam(peer, words, at, port, local);
     }
@@ -169,7 +171,7 @@ export class InboundPath {
       // A reply (a handshake response, a cookie) goes back to where the message came from and
       // leaves from where it arrived, whether or not the endpoint moved.
       if (!dev.bind.send(res.reply, 0, res.reply.length, words, at, port, local)) dev.drops.add('udp-send-failed');
-      else if (peer) peer.txBytes += res.reply.length;
+      else peer?.countTx(res.reply.length);
     }
     if (res.sessionReady && peer !== undefined) {
       // The initiator confirms the new session at once: staged packets, or else a keepalive

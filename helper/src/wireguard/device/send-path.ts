@@ -179,6 +179,7 @@ export class OutboundPath {
     this.outLocal[at + 3] = src[3]!;
     peer.batchAt = n;
     peer.txBytes += size;
+    peer.txPackets++;
     if (peer.sentInBatch++ === 0) this.touched.push(peer);
     return n + 1;
   }

@@ -53,6 +53,8 @@ export class NoisePeer {
   readonly publicKey: Buffer;
   /** lastHandshakeAt is the wall-clock time (ms since the epoch) of the last completed handshake. */
   lastHandshakeAt: number | null = null;
+  /** handshakesCompleted counts completed handshakes, either side initiating (the metrics). */
+  handshakesCompleted = 0;
   /** lastHandshakeNs is the same instant in ns since the epoch, as the UAPI reports it
    * (last_handshake_time_sec and _nsec). */
   lastHandshakeNs: bigint | null = null;
@@ -342,6 +344,7 @@ export class NoisePeer {
     const ns = this.ctx.wallClockNs();
     this.lastHandshakeNs = ns;
     this.lastHandshakeAt = Number(ns / 1_000_000n);
+    this.handshakesCompleted++;
   }
 
   /** beginSession derives the keys of the finished handshake and rotates the slots as
