@@ -2,16 +2,28 @@
 // namespaces: a system enrolled with a gated key says it waits for approval (and how to give
 // it) and its tunnel is not "connected" until the admin approves, after which it is connected
 // within seconds; a profile whose pinned coordinator key is wrong says the key does not match;
-// a stopped coordinator shows as unreachable at once and as a problem after the bound.
+// a stopped coordinator shows as unreachable at once and as a problem after the bound. Where
+// Chromium is installed, the app's window (`warren ui`, driven by playwright-core) shows the
+// pending system as "Waiting for approval" with the approve command, never "Connected", and
+// turns Connected after the approval.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
 import { after, before, test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { Topology, describeE2E, startWarren, waitUntil, warrenCli, type Namespace } from './netns/index.js';
 import { enrolAndStart, startCoordinator, type Coordinator, type Enrolled } from './netns/coordinated.js';
 import { readProfile } from '../helper/src/config/load.js';
 import { UNREACHABLE_PROBLEM_MS } from '../helper/src/control/link-problems.js';
+import { AppPage } from './ui/pages/app-page.js';
+import { startWebUiProcess, type WebUiProcess } from './ui/web-ui-process.js';
 
 const COORD_IP = '10.61.0.100';
+const CHROMIUM = '/usr/bin/chromium';
+
+/** shown is the text of the element with a test id in the app's window. */
+const shown = async (w: AppPage, testId: string): Promise<string> =>
+  (await w.page.getByTestId(testId).first().innerText()).trim();
 
 /** humanStatus runs `warren status` (the human form) for a helper. */
 async function humanStatus(e: Enrolled): Promise<string> {
@@ -56,6 +68,20 @@ describeE2E('warren status and the coordinator', { warren: true, binaries: ['cur
   let alphaNs: Namespace;
   let betaNs: Namespace;
   let alpha: Enrolled;
+  let ui: WebUiProcess | undefined;
+  let browser: Browser | undefined;
+  let app: AppPage | undefined;
+
+  /** openWindow opens the app's window on alpha's helper, or returns null without Chromium. */
+  async function openWindow(): Promise<AppPage | null> {
+    if (!existsSync(CHROMIUM)) return null;
+    ui = await startWebUiProcess(alpha.w.socket, topo.dir, { name: 'warren-ui-status' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const context = await browser.newContext({ viewport: { width: 900, height: 860 } });
+    app = new AppPage(await context.newPage(), topo.dir);
+    await app.goto(ui.oneTimeUrl);
+    return app;
+  }
 
   before(async () => {
     topo = Topology.create();
@@ -69,6 +95,8 @@ describeE2E('warren status and the coordinator', { warren: true, binaries: ['cur
     coord = await startCoordinator(coordNs, COORD_IP);
   });
   after(async () => {
+    await browser?.close();
+    await ui?.stop();
     await coord?.stop();
     await topo?.destroy();
   });
@@ -96,6 +124,14 @@ describeE2E('warren status and the coordinator', { warren: true, binaries: ['cur
     const json = await alpha.w.status();
     assert.equal(json.state, 'connected', '--json keeps the tunnel state as before');
     assert.equal(json.coordinator?.condition, 'pending-approval');
+    const window = await openWindow();
+    if (window) {
+      await window.waitForState('held');
+      assert.equal(await shown(window, 'tunnel-state'), 'Waiting for approval');
+      assert.match(await shown(window, 'helper-problem'), new RegExp(`warren-coordinator systems approve ${identity}`));
+      assert.match(await shown(window, 'no-peers'), /waits for an admin to approve it/);
+      assert.match(await shown(window, 'coordinator'), /pending approval/);
+    }
 
     await coord.cli(['systems', 'approve', identity]);
     const approved = await statusUntil(
@@ -107,6 +143,11 @@ describeE2E('warren status and the coordinator', { warren: true, binaries: ['cur
     assert.ok(approved.ms < 5_000, `connected ${approved.ms} ms after the approval`);
     assert.equal(line(approved.out, 'Tunnel'), 'connected');
     assert.doesNotMatch(approved.out, /Problem:/);
+    if (window) {
+      await window.waitForState('connected', 10_000);
+      assert.equal(await shown(window, 'tunnel-state'), 'Connected');
+      assert.equal(await shown(window, 'no-peers'), "No peers yet: the coordinator's policy gives this system none.");
+    }
   });
 
   test("a profile whose pinned coordinator key is wrong says the coordinator's key does not match", async () => {
