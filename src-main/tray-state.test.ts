@@ -18,6 +18,8 @@ const TUNNEL: TunnelView = {
   mode: 'static',
   startedAt: 0,
   coordinator: null,
+  held: null,
+  problems: [],
   policy: null,
   dnsZone: null,
   providesRoutes: [],

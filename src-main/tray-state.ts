@@ -1,6 +1,6 @@
 // The tray as data: which icon, which tooltip and which menu follow from the AppState. Pure,
 // so it is unit-tested here and the Electron shell only renders the model (electron/tray.ts).
-import { canChange, exitChoices, type AppState } from '../src-shared/wire/app-state.js';
+import { canChange, exitChoices, tunnelHeadline, type AppState } from '../src-shared/wire/app-state.js';
 import { STATE_WORDS } from '../src-shared/wire/format.js';
 
 /** TrayIcon names an icon in assets/ (tray-<name>.png). */
@@ -46,7 +46,7 @@ export function headline(s: AppState): string {
   if (s.link === 'starting' || s.tunnel === null) return 'Starting…';
   const t = s.tunnel;
   if (t.state === 'error') return `Error${t.error ? `: ${t.error}` : ''}`;
-  return `${STATE_WORDS[t.state]} as ${t.identity} (${t.virtualAddress})`;
+  return `${tunnelHeadline(t).words} as ${t.identity} (${t.virtualAddress})`;
 }
 
 // Tooltips are short on every desktop (and cut at 127 bytes on Windows).

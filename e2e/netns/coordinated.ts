@@ -65,17 +65,20 @@ export interface Enrolled {
 }
 
 /** enrolAndStart creates a one-use key with tags, enrols ns as `name` and starts its helper.
- * extraArgs go to `warren enrol` (e.g. --allow-full-tunnel). */
+ * extraArgs go to `warren enrol` (e.g. --allow-full-tunnel), keyArgs to `keys create` (e.g.
+ * --approval gated). */
 export async function enrolAndStart(
   c: Coordinator,
   ns: Namespace,
   name: string,
   tags: string,
   extraArgs: string[] = [],
+  keyArgs: string[] = [],
 ): Promise<Enrolled> {
   const topo = ns.topo;
-  const key = (JSON.parse(await c.cli(['keys', 'create', '--tags', tags, '--uses', '1', '--json'])) as { key: string })
-    .key;
+  const key = (
+    JSON.parse(await c.cli(['keys', 'create', '--tags', tags, '--uses', '1', '--json', ...keyArgs])) as { key: string }
+  ).key;
   const coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
   const profile = topo.file(`${name}.profile`);
   const stateDir = topo.file(`warren-${name}-state`);

@@ -8,6 +8,8 @@ import {
   helperStoppedProblem,
   inCidr,
   initialAppState,
+  noPeersText,
+  tunnelHeadline,
   virtualIpOf,
 } from './app-state.js';
 import {
@@ -96,6 +98,9 @@ test('fromStatus: the tunnel view carries identity, address, coordinator, policy
     state: 'active',
     lastContact: NOW - 5000,
     lastError: null,
+    condition: 'connected',
+    since: null,
+    detail: null,
   });
   assert.deepEqual(tunnel.policy, { mode: 'policy', active: 2, total: 3 });
   assert.equal(tunnel.dnsZone, 'warren.internal');
@@ -270,4 +275,74 @@ test('fromStatus: IPv6 addresses of the system and its peers pass through; anyth
   const old = fromStatus(STATUS, NOW);
   assert.equal(old.tunnel.virtualAddress6, null, 'an older helper without the fields shows none');
   assert.ok(old.peers.every((p) => p.virtualIp6 === null));
+});
+
+function pending(): Status {
+  return {
+    ...STATUS,
+    peers: [],
+    coordinator: {
+      ...STATUS.coordinator!,
+      state: 'pending',
+      mapVersion: 0,
+      condition: 'pending-approval',
+      since: NOW - 60_000,
+      lastMapAt: null,
+      detail: null,
+    },
+    problems: [
+      'waiting for an admin to approve this system: on the coordinator, run `warren-coordinator systems approve G982V`',
+    ],
+  };
+}
+
+test('a pending system is not Connected: the header says Waiting for approval and the problem says how', () => {
+  const { tunnel } = fromStatus(pending(), NOW);
+  assert.equal(tunnel.held, 'pending-approval');
+  assert.equal(tunnel.coordinator?.condition, 'pending-approval');
+  assert.equal(tunnel.coordinator?.since, NOW - 60_000);
+  assert.deepEqual(tunnelHeadline(tunnel), { key: 'held', words: 'Waiting for approval' });
+  assert.match(tunnel.problems[0] ?? '', /warren-coordinator systems approve G982V/);
+  assert.match(noPeersText(tunnel), /waits for an admin to approve it/);
+});
+
+test('the header names each way the coordinator holds a tunnel that is up, and only then', () => {
+  const held = (condition: NonNullable<Status['coordinator']>['condition'], mapVersion = 0) =>
+    tunnelHeadline(
+      fromStatus({ ...STATUS, coordinator: { ...STATUS.coordinator!, condition, mapVersion } }, NOW).tunnel,
+    ).words;
+  assert.equal(held('revoked', 4), 'Revoked by the coordinator');
+  assert.equal(held('rejected', 4), 'Refused by the coordinator');
+  assert.equal(held('key-mismatch', 4), 'Wrong private key');
+  assert.equal(held('bad-signature'), "Coordinator's key does not match");
+  assert.equal(held('unreachable'), 'Waiting for the coordinator');
+  // An outage with a map in force keeps the tunnel working: it is still Connected.
+  assert.equal(held('unreachable', 4), 'Connected');
+  assert.equal(held('connected', 4), 'Connected');
+  // A tunnel that is down says so whatever the coordinator does.
+  const down = fromStatus({ ...pending(), state: 'disconnected' }, NOW).tunnel;
+  assert.deepEqual(tunnelHeadline(down), { key: 'disconnected', words: 'Disconnected' });
+});
+
+test('an enrolled system with no peers is never told to enrol', () => {
+  const enrolled = fromStatus({ ...STATUS, peers: [] }, NOW).tunnel;
+  assert.equal(noPeersText(enrolled), "No peers yet: the coordinator's policy gives this system none.");
+  const staticOne = fromStatus({ ...STATUS, mode: 'static', coordinator: undefined, peers: [] }, NOW).tunnel;
+  assert.match(noPeersText(staticOne), /Enrol with a coordinator/);
+  assert.match(noPeersText(null), /Enrol with a coordinator/);
+});
+
+test("the helper's problems are bounded in number and length, and non-strings are dropped", () => {
+  const many = Array.from({ length: 20 }, (_, i) => `problem ${i} ${'x'.repeat(2000)}`);
+  const { tunnel } = fromStatus({ ...STATUS, problems: [...many, 7 as unknown as string] }, NOW);
+  assert.equal(tunnel.problems.length, 8);
+  assert.ok(tunnel.problems.every((p) => p.length <= 1000));
+  // An older helper without condition: derived from state.
+  const old = fromStatus(
+    { ...STATUS, coordinator: { ...STATUS.coordinator!, state: 'pending', mapVersion: 0 }, problems: undefined },
+    NOW,
+  ).tunnel;
+  assert.equal(old.coordinator?.condition, 'pending-approval');
+  assert.equal(old.held, 'pending-approval');
+  assert.deepEqual(old.problems, []);
 });

@@ -2,7 +2,9 @@
 // from the helper's wire Status in exactly one place (fromStatus). The renderer never sees a
 // Status; when the wire changes, only this file follows. No Node or DOM imports here.
 import { joinPhrases, type HelperDownReport } from './leftovers.js';
-import type { CoordinatorSummary, PeerPath, PeerStatus, Status, TunnelState } from './status.js';
+import type { CoordinatorCondition, CoordinatorSummary, PeerPath, PeerStatus, Status, TunnelState } from './status.js';
+import { conditionOf, HELD_WORDS, tunnelHeld } from './coordinator-view.js';
+import { STATE_WORDS } from './format.js';
 
 export type { TunnelState } from './status.js';
 
@@ -65,8 +67,17 @@ export interface Access {
   operatorGroupExists: boolean;
 }
 
-/** CoordinatorView is the coordinator as the header shows it. */
-export type CoordinatorView = Pick<CoordinatorSummary, 'url' | 'reachable' | 'state' | 'lastContact' | 'lastError'>;
+/** CoordinatorView is the coordinator as the header shows it: condition is read from older
+ * helpers' fields where they do not send it (coordinator-view.ts). */
+export type CoordinatorView = Pick<CoordinatorSummary, 'url' | 'reachable' | 'state' | 'lastContact' | 'lastError'> & {
+  condition: CoordinatorCondition;
+  since: number | null;
+  detail: string | null;
+};
+
+/** PROBLEMS_MAX and PROBLEM_CHARS bound the helper's problems the window shows. */
+const PROBLEMS_MAX = 8;
+const PROBLEM_CHARS = 1000;
 
 /** TunnelView is this system and its tunnel. */
 export interface TunnelView {
@@ -85,6 +96,11 @@ export interface TunnelView {
   mode: Status['mode'];
   startedAt: number;
   coordinator: CoordinatorView | null;
+  /** held says why a tunnel that is up reaches nobody because of the coordinator (pending
+   * approval, revoked, ...), or null. */
+  held: CoordinatorCondition | null;
+  /** problems are the helper's problems, each saying what to do. */
+  problems: string[];
   policy: { mode: 'allow-all' | 'policy'; active: number; total: number } | null;
   dnsZone: string | null;
   /** providesRoutes are the subnets this system is an exit node for. */
@@ -251,8 +267,13 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
           state: c.state,
           lastContact: c.lastContact ?? null,
           lastError: c.lastError ?? null,
+          condition: conditionOf(c),
+          since: typeof c.since === 'number' && Number.isFinite(c.since) ? c.since : null,
+          detail: str(c.detail, 500),
         }
       : null,
+    held: s.mode === 'coordinated' ? tunnelHeld(c) : null,
+    problems: strList(s.problems, PROBLEMS_MAX).map((p) => p.slice(0, PROBLEM_CHARS)),
     policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
     dnsZone: s.dns?.zone ?? null,
     providesRoutes: (s.providesRoutes ?? []).map((r) => r.cidr),
@@ -261,6 +282,33 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
     .map((p) => peerView(p, s.virtualNetwork, s.state === 'connected', now))
     .sort((a, b) => a.label.localeCompare(b.label) || a.identity.localeCompare(b.identity));
   return { tunnel, peers };
+}
+
+/** headline is the tunnel in a word or two for the header and the tray: a coordinated tunnel
+ * that is up but held by the coordinator says why ("Waiting for approval"), never "Connected".
+ * key is the header dot's data-state. */
+export function tunnelHeadline(t: Pick<TunnelView, 'state' | 'held'>): { key: string; words: string } {
+  if (t.state === 'connected' && t.held !== null)
+    return { key: 'held', words: HELD_WORDS[t.held] ?? 'Waiting for the coordinator' };
+  return { key: t.state, words: STATE_WORDS[t.state] };
+}
+
+/** noPeersText is what the peer list says when it is empty: an enrolled system is told why the
+ * coordinator gives it none, not to enrol. */
+export function noPeersText(t: Pick<TunnelView, 'mode' | 'held'> | null): string {
+  if (t?.mode !== 'coordinated') return 'No peers yet. Enrol with a coordinator, or add peers to the profile.';
+  switch (t.held) {
+    case null:
+      return "No peers yet: the coordinator's policy gives this system none.";
+    case 'pending-approval':
+      return 'No peers yet: this system waits for an admin to approve it on the coordinator.';
+    case 'revoked':
+    case 'rejected':
+    case 'key-mismatch':
+      return 'No peers: the coordinator does not serve this system (see the problem above).';
+    default:
+      return 'No peers yet: waiting for the first map from the coordinator.';
+  }
 }
 
 /** ExitChoice is one exit node the person can switch on or off. */

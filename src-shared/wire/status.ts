@@ -85,7 +85,42 @@ export interface CoordinatorSummary {
   /** lastContact is when the coordinator was last heard from (Unix ms), or null. */
   lastContact: number | null;
   lastError: string | null;
+  /** condition says in one word how the link stands now (absent from older helpers); state
+   * above stays as it was for older readers. See CoordinatorCondition. */
+  condition?: CoordinatorCondition;
+  /** since is when condition began (Unix ms). */
+  since?: number;
+  /** lastMapAt is when a map was last taken (verified and applied, or confirmed unchanged by
+   * the coordinator), or null before the first. */
+  lastMapAt?: number | null;
+  /** detail is the coordinator's or the network's own words for condition, or null. */
+  detail?: string | null;
 }
+
+/** CoordinatorCondition is how a coordinated helper stands with its coordinator:
+ * - connecting: no answer yet since the helper started;
+ * - connected: the watch stream is open and the map in force verified;
+ * - pending-approval: the coordinator holds this system until an admin approves it;
+ * - unreachable: nothing answers (refused, timed out, a gateway's 502/503/504);
+ * - rejected: the coordinator refuses this system's signed requests (unknown system, machine
+ *   key that does not verify, clock skew);
+ * - revoked: an admin revoked this system; every tunnel is down;
+ * - bad-signature: a map was not signed by the pinned coordinator key;
+ * - map-refused: a map verified but could not be used (another address, malformed);
+ * - key-mismatch: the coordinator holds another WireGuard public key for this system than the
+ *   profile's PrivateKey gives, so peers expect another key;
+ * - error: the coordinator answered with an error of its own (rate limit, internal). */
+export type CoordinatorCondition =
+  | 'connecting'
+  | 'connected'
+  | 'pending-approval'
+  | 'unreachable'
+  | 'rejected'
+  | 'revoked'
+  | 'bad-signature'
+  | 'map-refused'
+  | 'key-mismatch'
+  | 'error';
 
 /** Status is the whole snapshot. */
 export interface Status {

@@ -54,7 +54,8 @@ export class AppPage {
     await this.page.getByTestId('tunnel-state').waitFor();
   }
 
-  /** state is the header's state key: connected, disconnected, connecting, error, starting, down. */
+  /** state is the header's state key: connected, disconnected, connecting, error, starting, down,
+   * or held (up, but the coordinator gives the tunnel nothing to reach, e.g. pending approval). */
   async state(): Promise<string | null> {
     return this.page.getByTestId('tunnel-state').getAttribute('data-state');
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerStatus, Status } from '../../../src-shared/wire/status.js';
-import { formatAgo, formatBytes, formatDrops, formatStatus } from './status-format.js';
+import { clockTime, formatAgo, formatBytes, formatDrops, formatStatus } from './status-format.js';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const OWN = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
@@ -311,4 +311,84 @@ test('status shows the policy mode and the DNS integration', () => {
   );
   assert.match(evicted, /Flows: +4096 tracked; evicted to make room: peer-share 12\n/);
   assert.match(deny, /DNS: +warren.internal at 100.64.0.1 \(via resolv.conf\)/);
+});
+
+function coordinated(c: Partial<import('../../../src-shared/wire/status.js').CoordinatorSummary>): Status {
+  return status({
+    mode: 'coordinated',
+    coordinator: {
+      url: 'https://c.example:8443',
+      systemId: 's1',
+      reachable: true,
+      state: 'active',
+      mapVersion: 42,
+      lastContact: NOW,
+      lastError: null,
+      condition: 'connected',
+      since: NOW - 60_000,
+      lastMapAt: NOW - 12_000,
+      detail: null,
+      ...c,
+    },
+  });
+}
+
+const lineOf = (out: string, label: string): string | undefined =>
+  out.split('\n').find((l) => l.startsWith(`${label}:`));
+
+test('a connected coordinator shows its map version and age, and the tunnel connected', () => {
+  const out = formatStatus(coordinated({}), NOW);
+  assert.equal(lineOf(out, 'Coordinator'), 'Coordinator:     https://c.example:8443 connected, map v42 (12 s old)');
+  assert.equal(lineOf(out, 'Tunnel'), 'Tunnel:          connected');
+});
+
+test('a pending system says pending approval since when, and its tunnel is up but waiting', () => {
+  const since = NOW - 5 * 60_000;
+  const out = formatStatus(
+    coordinated({ condition: 'pending-approval', state: 'pending', mapVersion: 0, lastMapAt: null, since }),
+    NOW,
+  );
+  assert.equal(
+    lineOf(out, 'Coordinator'),
+    `Coordinator:     https://c.example:8443 pending approval since ${clockTime(since)}, no map yet`,
+  );
+  assert.equal(lineOf(out, 'Tunnel'), 'Tunnel:          up, waiting for the coordinator (pending approval)');
+});
+
+test('an unreachable coordinator shows since when and the last error; a tunnel with a map stays connected', () => {
+  const since = NOW - 90_000;
+  const out = formatStatus(
+    coordinated({ condition: 'unreachable', reachable: false, since, detail: 'connect ECONNREFUSED 10.0.0.1:8443' }),
+    NOW,
+  );
+  assert.equal(
+    lineOf(out, 'Coordinator'),
+    `Coordinator:     https://c.example:8443 unreachable since ${clockTime(since)} (last error: connect ECONNREFUSED 10.0.0.1:8443), map v42 (12 s old)`,
+  );
+  assert.equal(lineOf(out, 'Tunnel'), 'Tunnel:          connected');
+});
+
+test('a tunnel with no usable map never says connected: bad signature, rejected, revoked, key mismatch', () => {
+  const cases: [Partial<import('../../../src-shared/wire/status.js').CoordinatorSummary>, RegExp][] = [
+    [{ condition: 'bad-signature', mapVersion: 0 }, /^up, waiting for the coordinator \(no map yet\)$/],
+    [{ condition: 'rejected' }, /^up, but the coordinator refuses this system: no peers$/],
+    [{ condition: 'revoked', state: 'revoked' }, /^up, but revoked by the coordinator: no peers$/],
+    [{ condition: 'key-mismatch' }, /^up, but peers expect another key: nobody is reachable$/],
+    [{ condition: 'unreachable', mapVersion: 0 }, /^up, waiting for the coordinator \(no map yet\)$/],
+  ];
+  for (const [c, want] of cases) {
+    const tunnel = lineOf(formatStatus(coordinated(c), NOW), 'Tunnel')
+      ?.slice('Tunnel:'.length)
+      .trim();
+    assert.match(tunnel ?? '', want, String(c.condition));
+  }
+});
+
+test('a helper from before the condition field still gets a truthful Coordinator line', () => {
+  const s = coordinated({ state: 'pending', reachable: true, mapVersion: 0 });
+  const c = s.coordinator as unknown as Record<string, unknown>;
+  for (const k of ['condition', 'since', 'lastMapAt', 'detail']) delete c[k];
+  const out = formatStatus(s, NOW);
+  assert.equal(lineOf(out, 'Coordinator'), 'Coordinator:     https://c.example:8443 pending approval, no map yet');
+  assert.match(lineOf(out, 'Tunnel') ?? '', /up, waiting for the coordinator/);
 });

@@ -1,7 +1,8 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { PeerStatus, PolicySummary, Status } from '../../../src-shared/wire/status.js';
+import type { CoordinatorSummary, PeerStatus, PolicySummary, Status } from '../../../src-shared/wire/status.js';
+import { CONDITION_WORDS, conditionOf, heldPhrase, tunnelHeld } from '../../../src-shared/wire/coordinator-view.js';
 import { formatPath } from '../../../src-shared/wire/format.js';
 import { escapeControl } from '../../../src-shared/lib/log.js';
 
@@ -88,9 +89,10 @@ export function formatStatus(s: Status, now: number): string {
       ? [`IPv6 address:    ${clean(s.virtualAddress6)} (network ${clean(s.virtualNetwork6 ?? '?')})`]
       : []),
     `Listen port:     ${clean(s.listenPort)}`,
-    `Tunnel:          ${clean(s.state)}${s.starting === true ? ' (helper still starting)' : ''}`,
+    `Tunnel:          ${tunnelWords(s)}${s.starting === true ? ' (helper still starting)' : ''}`,
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
+  if (s.coordinator) lines.push(`Coordinator:     ${coordinatorLine(s.coordinator, now)}`);
   if (s.nat) {
     const relays = s.nat.relays.map(
       (r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`,
@@ -126,6 +128,42 @@ export function formatStatus(s: Status, now: number): string {
   lines.push(`Peers:           ${peers.length}`);
   for (const p of peers) lines.push('', ...formatPeer(p, now));
   return lines.join('\n') + '\n';
+}
+
+/** tunnelWords is the tunnel state, except that a coordinated tunnel that is up but has no
+ * usable map or peers because of the coordinator says so instead of "connected". */
+function tunnelWords(s: Status): string {
+  const held = s.state === 'connected' ? tunnelHeld(s.coordinator) : null;
+  return held ? `up, ${heldPhrase(held)}` : clean(s.state);
+}
+
+/** clockTime writes a Unix-millisecond time as local HH:MM:SS. */
+export function clockTime(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** coordinatorLine: the URL, the condition since when (unless connected), its detail, and the
+ * map in force with its age, e.g. "https://c:8443 connected, map v42 (12 s old)". */
+export function coordinatorLine(c: CoordinatorSummary, now: number): string {
+  const cond = conditionOf(c);
+  const parts = [`${clean(c.url)} ${CONDITION_WORDS[cond]}`];
+  if (cond !== 'connected' && typeof c.since === 'number') parts[0] += ` since ${clockTime(c.since)}`;
+  const detail = c.detail ?? (cond === 'unreachable' ? c.lastError : null);
+  if (typeof detail === 'string' && detail !== '')
+    parts[0] += ` (${cond === 'unreachable' ? 'last error: ' : ''}${clean(detail)})`;
+  const version = typeof c.mapVersion === 'number' ? c.mapVersion : 0;
+  if (version <= 0) parts.push('no map yet');
+  else if (typeof c.lastMapAt === 'number') parts.push(`map v${version} (${mapAge(now - c.lastMapAt)} old)`);
+  else parts.push(`map v${version}`);
+  return parts.join(', ');
+}
+
+function mapAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
 }
 
 /** flowsLine is the tracked connections and, when any were pushed out, how many and why. */

@@ -51,8 +51,10 @@ async function enrolledHelper(c: TestCoordinator, dir: string, name: string): Pr
     hostname: name,
   });
   const versions: number[] = [];
+  const profile = loadProfile(profilePath);
   const runtime = new ControlRuntime({
-    config: loadProfile(profilePath).coordinator!,
+    config: profile.coordinator!,
+    publicKey: profile.publicKey,
     stateDir,
     adapter: 'wtest0',
     listenPort: () => 51820,

@@ -26,10 +26,16 @@ import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
 import { loadStoredMap, storeMap } from './store.js';
 import { Watch } from './watch.js';
+import { CoordinatorLink } from './link.js';
+import { verifyRelayToken } from '../../../src-shared/lib/relay-token.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
 
 /** ControlOptions wire the runtime to the daemon. */
 export interface ControlOptions {
   config: CoordinatorConfig;
+  /** publicKey is the WireGuard public key of the profile's PrivateKey, checked against the
+   * coordinator's record of this system (relay tokens carry it). */
+  publicKey: Buffer;
   stateDir: string;
   adapter: string;
   listenPort: () => number;
@@ -56,6 +62,7 @@ export class ControlRuntime {
   private watch: Watch | null = null;
   private queue: Promise<void> = Promise.resolve();
   private readonly addresses: AddressWatch;
+  private readonly link = new CoordinatorLink(Date.now());
 
   constructor(private readonly o: ControlOptions) {
     // Addresses that change while connected are reported again; while disconnected nothing is
@@ -78,13 +85,16 @@ export class ControlRuntime {
       try {
         await this.take(stored, 'stored');
       } catch (e) {
+        this.link.mapFailed(e);
         this.o.log.warn(`stored network map not used: ${(e as Error).message}`);
       }
     }
     const auth = { key: machineKeyFromSeed(this.o.config.machineKey), systemId: this.o.config.systemId };
     this.watch = new Watch(this.o.config.url, auth, {
       since: () => this.version,
-      onConnection: (up, reason) => {
+      onConnection: (up, reason, error) => {
+        if (up) this.link.opened();
+        else this.link.failed(error, reason ?? null);
         if (up === this.reachable && (up || reason === this.lastError)) return;
         this.reachable = up;
         if (up) {
@@ -120,7 +130,13 @@ export class ControlRuntime {
       mapVersion: this.version,
       lastContact: this.lastContact,
       lastError: this.lastError,
+      ...this.linkSummary(),
     };
+  }
+
+  private linkSummary(): Pick<CoordinatorSummary, 'condition' | 'since' | 'lastMapAt' | 'detail'> {
+    const f = this.link.current();
+    return { condition: f.condition, since: f.since, lastMapAt: this.link.lastMapAt, detail: f.detail };
   }
 
   private onEvent(e: WatchEvent): void {
@@ -129,6 +145,7 @@ export class ControlRuntime {
       case 'ping':
         return;
       case 'pending':
+        this.link.pending();
         if (this.state !== 'pending') {
           this.state = 'pending';
           this.o.log.info('waiting for an administrator to approve this system (warren-coordinator systems approve)');
@@ -136,6 +153,7 @@ export class ControlRuntime {
         }
         return;
       case 'revoked':
+        this.link.revoked(e.reason);
         this.serial(async () => {
           if (this.state === 'revoked') return;
           this.state = 'revoked';
@@ -145,7 +163,12 @@ export class ControlRuntime {
         });
         return;
       case 'map':
-        this.serial(() => this.take(e.map, 'pushed'));
+        this.serial(() =>
+          this.take(e.map, 'pushed').catch((err: unknown) => {
+            this.link.mapFailed(err);
+            throw err;
+          }),
+        );
         return;
       case 'punch':
         this.o.punched?.(e.from, e.endpoints);
@@ -183,7 +206,26 @@ export class ControlRuntime {
     })) as Partial<RelayTokenResponse> | null;
     if (typeof r?.token !== 'string' || typeof r.expires !== 'number' || r.token.length > 1024)
       throw new Error('the coordinator sent a malformed relay token');
-    return { token: Buffer.from(r.token, 'base64'), expires: r.expires };
+    const token = Buffer.from(r.token, 'base64');
+    this.checkEnrolledKey(token);
+    return { token, expires: r.expires };
+  }
+
+  // checkEnrolledKey compares the WireGuard key the coordinator vouches for in a relay token (the
+  // one this system enrolled with) with the profile's: peers are given the enrolled one, so a
+  // profile whose PrivateKey was replaced reaches nobody, and only the coordinator's record
+  // shows it. A token whose signature does not verify says nothing and is left to the relay.
+  private checkEnrolledKey(token: Buffer): void {
+    const v = verifyRelayToken(token, this.o.config.publicKey, Date.now());
+    if (!v.ok) return;
+    const enrolled = Buffer.from(v.token.wireguardKey);
+    const mismatch = enrolled.equals(this.o.publicKey)
+      ? null
+      : `the coordinator holds ${formatKey(enrolled)}, the profile gives ${formatKey(this.o.publicKey)}`;
+    const before = this.link.current();
+    this.link.keyChecked(mismatch);
+    if (mismatch !== null && before.condition !== 'key-mismatch') this.o.log.error(`PrivateKey mismatch: ${mismatch}`);
+    if (this.link.current() !== before) this.o.changed();
   }
 
   /** discoveryKey fetches the key this system MACs its discovery requests with. */
@@ -226,9 +268,14 @@ export class ControlRuntime {
 
   private async take(signed: SignedMap, how: 'stored' | 'pushed'): Promise<void> {
     const map = openSignedMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
-    if (map.version === this.version && how === 'pushed') return;
+    if (map.version === this.version && how === 'pushed') {
+      this.link.mapTaken();
+      this.o.changed();
+      return;
+    }
     await this.o.apply(map);
     this.version = map.version;
+    this.link.mapTaken();
     if (this.state !== 'revoked') this.state = 'active';
     if (how === 'pushed') storeMap(this.o.stateDir, signed);
     this.o.log.info(

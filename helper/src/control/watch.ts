@@ -39,8 +39,9 @@ function refusedByCoordinator(e: unknown): boolean {
 /** WatchHandlers receive what the stream says and how the connection is doing. */
 export interface WatchHandlers {
   onEvent(e: WatchEvent): void;
-  /** onConnection: true once a stream is open, false with the reason when it is lost. */
-  onConnection(up: boolean, reason?: string): void;
+  /** onConnection: true once a stream is open, false with the reason (and the error, when one
+   * ended it) when it is lost. */
+  onConnection(up: boolean, reason?: string, error?: unknown): void;
   /** since returns the version in force, sent so the coordinator can skip an unchanged map. */
   since(): number;
 }
@@ -78,14 +79,16 @@ export class Watch {
     while (!this.stopped) {
       let reason = 'the stream ended';
       let refused = false;
+      let error: unknown = undefined;
       try {
         await this.once();
       } catch (e) {
         reason = (e as Error).message;
         refused = refusedByCoordinator(e);
+        error = e;
       }
       if (this.stopped) return;
-      this.h.onConnection(false, reason);
+      this.h.onConnection(false, reason, error);
       const wait = retryDelayMs(this.attempt++, refused);
       await new Promise<void>((r) => {
         this.timer = setTimeout(r, wait);

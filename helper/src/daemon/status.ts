@@ -18,17 +18,24 @@ import { isVirtualWords } from '../nat/path-bind.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
+import { coordinatorProblems } from '../control/link-problems.js';
+import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
   return Object.keys(profile.reserved).filter((k) => !ACTIVE_RESERVED_KEYS.includes(k as ReservedKey));
 }
 
-// problemsOf lists what the profile in force leaves undone that the person can fix.
-function problemsOf(profile: Profile, profilePath: string | undefined): string[] {
+// problemsOf lists what the profile in force, or the coordinator's answers, leave undone that
+// the person can fix.
+function problemsOf(profile: Profile, profilePath: string | undefined, c: CoordinatorSummary | null): string[] {
   const path = profilePath ?? 'the profile';
+  const cc = profile.coordinator;
   const unserved = profile.exitNode.unserved ?? [];
   return [
+    ...(c && cc
+      ? coordinatorProblems(c, { approveAs: cc.identity ?? cc.systemId, profilePath: path, now: Date.now() })
+      : []),
     ...(profile.exitNode.withheldFullTunnel ?? []).map((id) => withheldFullTunnelProblem(id, path)),
     ...(unserved.length > 0 ? [unservedRoutesProblem(unserved, path)] : []),
   ];
@@ -75,6 +82,7 @@ export interface StatusContext {
 /** buildStatus returns the current status snapshot ('connecting' while still starting). */
 export function buildStatus(ctx: StatusContext): Status {
   const device = ctx.device;
+  const coordinator = ctx.control ? ctx.control.summary() : null;
   const peers: PeerStatus[] = [];
   const configured = new Map(ctx.profile.peers.map((p) => [formatKey(p.publicKey), p]));
   const zone = ctx.profile.dns.zone;
@@ -115,14 +123,14 @@ export function buildStatus(ctx: StatusContext): Status {
     state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',
-    ...(ctx.control ? { coordinator: ctx.control.summary() } : {}),
+    ...(coordinator ? { coordinator } : {}),
     ...(ctx.nat ? { nat: ctx.nat.summary() } : {}),
     peers,
     drops: device ? device.drops.snapshot() : {},
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
-    problems: problemsOf(ctx.profile, ctx.profilePath),
+    problems: problemsOf(ctx.profile, ctx.profilePath, coordinator),
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
     providesRoutes: ctx.exit?.node?.routes ?? [],

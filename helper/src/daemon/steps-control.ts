@@ -53,6 +53,7 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
         const bind = started(state.bind, 'the UDP socket');
         const c = new ControlRuntime({
           config: cc,
+          publicKey: base.publicKey,
           stateDir: ctx.stateDir,
           adapter: state.adapter,
           listenPort: () => bind.port,

@@ -1,5 +1,5 @@
 // PeerList: every peer, online ones counted in the heading; ages tick every second.
-import { canChange } from '../../../src-shared/wire/app-state.js';
+import { canChange, noPeersText } from '../../../src-shared/wire/app-state.js';
 import { useStore } from '../../store/index.js';
 import { useNow } from '../../hooks/use-now.js';
 import { PeerCard } from './PeerCard.js';
@@ -18,7 +18,9 @@ export function PeerList() {
         </span>
       </div>
       {app.peers.length === 0 ? (
-        <p className="empty">No peers yet. Enrol with a coordinator, or add peers to the profile.</p>
+        <p className="empty" data-testid="no-peers">
+          {noPeersText(app.tunnel)}
+        </p>
       ) : (
         <ul className="peers">
           {app.peers.map((p) => (

@@ -9,6 +9,7 @@ export function ProblemBanner() {
   const showNotice = useStore((s) => s.showNotice);
   const access = app.link === 'up' ? app.access : null;
   const tunnelError = app.link === 'up' && app.tunnel?.state === 'error' ? app.tunnel.error : null;
+  const helperProblems = app.link === 'up' ? (app.tunnel?.problems ?? []) : [];
   return (
     <div aria-live="polite">
       {!backendReachable && (
@@ -42,6 +43,13 @@ export function ProblemBanner() {
           </div>
         </div>
       )}
+      {helperProblems.map((p) => (
+        <div className="banner banner-warn" key={p} data-testid="helper-problem">
+          <div className="grow">
+            <p className="text">{p}</p>
+          </div>
+        </div>
+      ))}
       {tunnelError !== null && (
         <div className="banner banner-error" role="alert" data-testid="tunnel-error">
           <div className="grow">

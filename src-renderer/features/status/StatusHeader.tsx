@@ -1,7 +1,13 @@
 // StatusHeader: the tunnel state in words and colour, this system's identity and virtual IP,
 // the coordinator's reachability when there is one, and the Connect/Disconnect button.
-import { STATE_WORDS, formatAge } from '../../../src-shared/wire/format.js';
-import type { AppState, TunnelView } from '../../../src-shared/wire/app-state.js';
+import { formatAge } from '../../../src-shared/wire/format.js';
+import {
+  tunnelHeadline,
+  type AppState,
+  type CoordinatorView,
+  type TunnelView,
+} from '../../../src-shared/wire/app-state.js';
+import { CONDITION_WORDS } from '../../../src-shared/wire/coordinator-view.js';
 import { useStore } from '../../store/index.js';
 import { Logo } from '../../components/Logo.js';
 import { useNow } from '../../hooks/use-now.js';
@@ -21,7 +27,14 @@ function stateOf(app: AppState): { key: string; words: string } {
             : 'Helper unreachable',
     };
   }
-  return { key: app.tunnel.state, words: STATE_WORDS[app.tunnel.state] };
+  return tunnelHeadline(app.tunnel);
+}
+
+/** coordinatorFact is the coordinator's URL and condition, with when it was last heard from
+ * while it does not answer. */
+function coordinatorFact(c: CoordinatorView, now: number): string {
+  const heard = c.lastContact !== null && !c.reachable ? ` (last heard ${formatAge(c.lastContact, now)})` : '';
+  return `${c.url} — ${CONDITION_WORDS[c.condition]}${heard}`;
 }
 
 /** Identity is this system's identity and virtual addresses, IPv4 then IPv6 when it has one. */
@@ -104,10 +117,8 @@ export function StatusHeader() {
           {c && (
             <div data-testid="coordinator">
               <dt>Coordinator</dt>
-              <dd className="reach" data-reachable={c.reachable}>
-                {c.url} — {c.reachable ? 'reachable' : 'unreachable'}
-                {c.state === 'pending' ? ', waiting for approval' : c.state === 'revoked' ? ', revoked' : ''}
-                {c.lastContact !== null && !c.reachable ? ` (last heard ${formatAge(c.lastContact, now)})` : ''}
+              <dd className="reach" data-reachable={c.reachable} data-condition={c.condition}>
+                {coordinatorFact(c, now)}
               </dd>
             </div>
           )}
