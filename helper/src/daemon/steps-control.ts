@@ -3,6 +3,7 @@
 // They refer to each other: NAT asks the coordinator to have a peer punch or for a relay
 // token, and each map tells NAT the peers' candidate endpoints and the relays.
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
+import type { Profile } from '../config/schema.js';
 import { ControlRuntime } from '../control/runtime.js';
 import { profileFromMap, unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { NatRuntime } from '../nat/runtime.js';
@@ -11,15 +12,31 @@ import type { Step } from './lifecycle.js';
 import { started } from './state.js';
 import type { StepContext } from './steps.js';
 
+/** mapWarnings logs what a map's profile leaves undone, without repeating itself: maps come
+ * often, and status keeps saying it. Each exit node's withheld full tunnel is logged once; the
+ * unserved exit routes when they change. */
+function mapWarnings(ctx: StepContext): (next: Profile) => void {
+  const warnedFullTunnel = new Set<string>();
+  let warnedUnserved = '';
+  return (next) => {
+    for (const id of next.exitNode.withheldFullTunnel ?? []) {
+      if (warnedFullTunnel.has(id)) continue;
+      warnedFullTunnel.add(id);
+      ctx.log.warn(withheldFullTunnelProblem(id, ctx.state.profilePath));
+    }
+    const unserved = (next.exitNode.unserved ?? []).map(formatIpPrefix).join();
+    if (unserved !== '' && unserved !== warnedUnserved)
+      ctx.log.warn(unservedRoutesProblem(next.exitNode.unserved!, ctx.state.profilePath));
+    warnedUnserved = unserved;
+  };
+}
+
 /** controlSteps are the NAT traversal and coordinator steps for the Coordinator section cc. */
 export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
   const { profile: base, state, log } = ctx;
   let control: ControlRuntime | null = null;
   let nat: NatRuntime | null = null;
-  // Each exit node's withheld full tunnel is logged once: maps come often, and status keeps saying it.
-  const warnedFullTunnel = new Set<string>();
-  // The unserved exit routes are logged when they change, for the same reason.
-  let warnedUnserved = '';
+  const warn = mapWarnings(ctx);
   return [
     {
       name: 'NAT traversal',
@@ -61,15 +78,7 @@ export function controlSteps(ctx: StepContext, cc: CoordinatorConfig): Step[] {
           apply: async (map) => {
             const next = profileFromMap(base, map);
             await ctx.updates.apply(next);
-            for (const id of next.exitNode.withheldFullTunnel ?? []) {
-              if (warnedFullTunnel.has(id)) continue;
-              warnedFullTunnel.add(id);
-              log.warn(withheldFullTunnelProblem(id, state.profilePath));
-            }
-            const unserved = (next.exitNode.unserved ?? []).map(formatIpPrefix).join();
-            if (unserved !== '' && unserved !== warnedUnserved)
-              log.warn(unservedRoutesProblem(next.exitNode.unserved!, state.profilePath));
-            warnedUnserved = unserved;
+            warn(next);
             n.onMap(map);
           },
           punched: (from, endpoints) => n.paths.punched(from, endpoints),
