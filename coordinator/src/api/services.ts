@@ -7,6 +7,7 @@ import type { MapPublisher } from '../maps/publisher.js';
 import type { NatServices } from '../nat/services.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
+import type { AuditLog } from '../store/audit.js';
 
 /** Services hold the coordinator's state for the handlers. */
 export interface Services {
@@ -21,4 +22,6 @@ export interface Services {
   now: () => number;
   /** nat: the UDP port, discovery and the embedded relay. */
   nat: NatServices;
+  /** audit: admin actions and refused attempts (store/audit.ts). */
+  audit: AuditLog;
 }

@@ -30,6 +30,7 @@ import { Relay } from '../../../relay/src/index.js';
 import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey } from '../auth/signing.js';
 import { Store } from '../store/store.js';
+import { AuditLog } from '../store/audit.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -109,6 +110,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
   const hub = new WatchHub(opts.maxWatchers ?? DEFAULT_MAX_WATCHERS, now);
+  const audit = new AuditLog(store, now, (e) => log.error(`cannot write the audit log: ${e.message}`));
   try {
     checkNetwork(store, opts.network, opts.zone);
     const machineKeys = new MachineKeys();
@@ -135,6 +137,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat.mapFields,
     );
     const sv: Services = {
+      audit,
       registry,
       publisher,
       hub,
@@ -153,8 +156,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
 
     announce(opts, url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
-
-    const close = closeOnce({ sweeper, publisher, hub, server, nat, store, dataDir: opts.dataDir, log });
+    audit.start();
+    const close = closeOnce({ sweeper, publisher, hub, server, nat, audit, store, dataDir: opts.dataDir, log });
     return {
       url,
       publicKey: signingKey.publicKey,
@@ -298,6 +301,7 @@ interface Opened {
   hub: WatchHub;
   server: Server;
   nat: NatServices;
+  audit: AuditLog;
   store: Store;
   dataDir: string;
   log: Logger;
@@ -318,6 +322,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       });
       // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
       await o.nat.close();
+      o.audit.stop();
       o.store.close();
       removeServeInfo(o.dataDir, process.pid);
       o.log.info('stopped');
