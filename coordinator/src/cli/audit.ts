@@ -9,20 +9,25 @@ import { call, TARGET_OPTIONS, target, when } from './admin.js';
 
 const NAME = /^[A-Za-z0-9._:,-]{1,64}$/;
 
+/** rows is one line per entry in aligned columns, without the padding an empty detail leaves. */
 function rows(entries: StoredAudit[]): string {
-  return table(
-    ['TIME', 'ACTOR', 'SOURCE', 'ACTION', 'TARGET', 'OUTCOME', 'DETAIL'],
-    entries.map((e) => [
-      when(e.at),
-      e.actor,
-      e.source ?? '-',
-      e.action || '-',
-      e.target,
-      e.outcome === 'ok' ? 'ok' : `refused:${e.reason ?? '?'}`,
-      e.detail ?? '',
-    ]),
+  return lines(
+    table(
+      ['TIME', 'ACTOR', 'SOURCE', 'ACTION', 'TARGET', 'OUTCOME', 'DETAIL'],
+      entries.map((e) => [
+        when(e.at),
+        e.actor,
+        e.source ?? '-',
+        e.action || '-',
+        e.target,
+        e.outcome === 'ok' ? 'ok' : `refused:${e.reason ?? '?'}`,
+        e.detail ?? '',
+      ]),
+    ),
   );
 }
+
+const lines = (text: string): string => text.replace(/ +\n/g, '\n');
 
 /** auditQuery turns the flags into the route's query string (since from this machine's clock). */
 export function auditQuery(
