@@ -39,6 +39,8 @@ export const CONTROL_PATHS = {
   adminKeys: '/v1/admin/keys',
   adminSystems: '/v1/admin/systems',
   adminPolicy: '/v1/admin/policy',
+  /** GET ?since=MS&actor=X&action=X&refused=1&limit=N → { entries }: the audit log. */
+  adminAudit: '/v1/admin/audit',
   /** GET → { publicKey, protocol }: lets `warren enrol` show what it is about to pin. */
   info: '/v1/info',
   /** GET (admin token) → Prometheus metrics in the text exposition format; also served without

@@ -17,14 +17,18 @@ import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
+import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** checkAdmin compares the bearer token in constant time (over hashes, so lengths match). */
-function checkAdmin(sv: Services, ctx: RequestContext): void {
+/** checkAdmin compares the bearer token in constant time (over hashes, so lengths match); a
+ * refusal goes to the audit log as action's. */
+function checkAdmin(sv: Services, ctx: RequestContext, action: string): void {
   const h = ctx.req.headers.authorization ?? '';
   const m = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(h);
   if (!m || !timingSafeEqual(digest(m[1]!), digest(sv.adminToken))) {
+    const target = ctx.params.id ?? '-';
+    sv.audit.refused({ actor: 'anonymous', source: ctx.remoteIp, action, target }, h === '' ? 'no-token' : 'bad-token');
     throw new ControlError(
       'unauthorized',
       'admin routes need "Authorization: Bearer TOKEN" with the token from the data dir\'s admin.token',
@@ -104,17 +108,53 @@ function policyInfo(sv: Services): PolicyInfo {
   };
 }
 
-/** AdminRoute registers one admin route; the token is checked before fn runs. */
-type AdminRoute = (method: string, path: string, fn: (ctx: RequestContext) => Promise<void> | void) => void;
+/** AuditNote is what a changing route's audit entry says: target defaults to the :id it was
+ * given; a handler may name it better and add a detail. */
+interface AuditNote {
+  target: string;
+  detail: string | null;
+}
 
-/** addAdminRoutes registers the admin side of the API; every route checks the token first. */
+/** AdminRoute registers one admin route; the token is checked before fn runs. */
+type AdminRoute = (
+  method: string,
+  path: string,
+  fn: (ctx: RequestContext, note: AuditNote) => Promise<void> | void,
+) => void;
+
+/** audited runs an admin route's handler and writes what it changed (not GETs) to the audit
+ * log, done or refused. */
+async function audited(
+  sv: Services,
+  ctx: Parameters<Parameters<AdminRoute>[2]>[0],
+  method: string,
+  path: string,
+  action: string,
+  fn: Parameters<AdminRoute>[2],
+): Promise<void> {
+  const note: AuditNote = { target: ctx.params.id ?? '-', detail: null };
+  // A system is logged by its identity, however the admin named it.
+  if (path.startsWith(CONTROL_PATHS.adminSystems)) note.target = sv.registry.find(note.target)?.identity ?? note.target;
+  const who = { actor: 'admin', source: ctx.remoteIp, action };
+  try {
+    await fn(ctx, note);
+  } catch (e) {
+    if (method !== 'GET') sv.audit.refused({ ...who, ...note }, e instanceof ControlError ? e.code : 'internal');
+    throw e;
+  }
+  if (method !== 'GET') sv.audit.ok({ ...who, ...note });
+}
+
+/** addAdminRoutes registers the admin side of the API; every route checks the token first, and
+ * every route that changes something (not GET) is written to the audit log, done or refused. */
 export function addAdminRoutes(router: Router, sv: Services): void {
   // Every admin request is counted by its route pattern (a bounded label set), refusals too.
   const admin: AdminRoute = (method, path, fn) => {
+    const action = adminAction(method, path);
     router.add(method, path, async (ctx) => {
       try {
-        checkAdmin(sv, ctx);
-        await fn(ctx);
+        checkAdmin(sv, ctx, action);
+        await audited(sv, ctx, method, path, action, fn);
       } catch (e) {
         sv.metrics.adminRequest(path, method, e instanceof ControlError ? e.status : 500);
         throw e;
@@ -130,6 +170,11 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   admin('GET', CONTROL_PATHS.metrics, async ({ res }) =>
     sendText(res, 200, await sv.metrics.text(), sv.metrics.contentType),
   );
+  admin('GET', CONTROL_PATHS.adminAudit, ({ res, query }) => {
+    sv.audit.flush();
+    const list: AuditList = { entries: sv.registry.store.listAudit(parseAuditQuery(query)) };
+    sendJson(res, 200, list);
+  });
 }
 
 /** addKeyRoutes: list, create and revoke enrolment keys. */
@@ -140,7 +185,7 @@ function addKeyRoutes(admin: AdminRoute, sv: Services): void {
     sendJson(res, 200, { keys: sv.registry.store.listKeys().map((k) => keyView(k, sv.now())) }),
   );
 
-  admin('POST', keys, async (ctx) => {
+  admin('POST', keys, async (ctx, note) => {
     const o = objectWithKeys(
       await jsonBody(ctx),
       ['tags', 'approval', 'uses', 'expiresInMs', 'ephemeral'],
@@ -165,6 +210,8 @@ function addKeyRoutes(admin: AdminRoute, sv: Services): void {
       revokedAt: null,
     };
     sv.registry.store.insertKey(k);
+    note.target = id;
+    note.detail = `tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}`;
     sv.log.info(
       `created enrolment key ${id} (tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}, expires ${new Date(k.expiresAt).toISOString()})`,
     );
@@ -286,7 +333,8 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
 function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
   admin('GET', CONTROL_PATHS.adminPolicy, ({ res }) => sendJson(res, 200, policyInfo(sv)));
 
-  admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx) => {
+  admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx, note) => {
+    note.target = 'policy';
     const text = decodeUtf8(await readBody(ctx.req, CONTROL_LIMITS.policyFileBytes));
     const r = parsePolicyFile(text, sv.registry.network, sv.registry.network6);
     if (!r.ok) {
@@ -298,6 +346,7 @@ function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
       );
     }
     sv.registry.applyPolicy(text, r.file, sv.now());
+    note.detail = `map version ${sv.registry.version}`;
     sv.log.info(
       `policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`,
     );

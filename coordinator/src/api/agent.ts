@@ -5,6 +5,7 @@ import {
   CONTROL_LIMITS,
   CONTROL_PATHS,
   CONTROL_PROTOCOL,
+  type EnrolRequest,
   type EnrolResponse,
   type SignedMap,
 } from '../../../src-shared/wire/control.js';
@@ -12,6 +13,7 @@ import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
+import { hashKey, looksLikeKey } from '../auth/enrolment-keys.js';
 import { signedOf } from '../maps/publisher.js';
 import { ControlError } from '../http/errors.js';
 import { parseJsonBody, readBody } from '../http/body.js';
@@ -22,8 +24,29 @@ import type { LiveSystem } from '../store/registry.js';
 import { intField, objectWithKeys, stringArrayField } from '../http/validate.js';
 import type { Services } from './services.js';
 
-/** authenticate checks a signed agent request and returns its system. */
+/** AUDITED_AGENT_REFUSALS are the refusals of signed requests the audit log records: those
+ * that say someone without the machine key (or a revoked system) tried. */
+const AUDITED_AGENT_REFUSALS = new Set(['unauthorized', 'bad-signature', 'clock-skew', 'replay', 'revoked']);
+
+/** authenticate checks a signed agent request and returns its system; a refusal is audited. */
 export async function authenticate(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
+  try {
+    return await authenticateOnce(sv, ctx);
+  } catch (e) {
+    if (e instanceof ControlError && AUDITED_AGENT_REFUSALS.has(e.code)) {
+      // The claimed system is only a claim here: the actor stays anonymous unless the
+      // signature verified (a revoked system).
+      const claimed = /system=([A-Za-z0-9_-]{1,64})/.exec(ctx.req.headers.authorization ?? '')?.[1];
+      const system = claimed === undefined ? undefined : sv.registry.get(claimed);
+      const actor = e.code === 'revoked' && system ? system.identity : 'anonymous';
+      const action = `agent.${ctx.path.split('/').pop() ?? '-'}`;
+      sv.audit.refused({ actor, source: ctx.remoteIp, action, target: claimed ?? '-' }, e.code);
+    }
+    throw e;
+  }
+}
+
+async function authenticateOnce(sv: Services, ctx: RequestContext): Promise<{ system: LiveSystem; body: Buffer }> {
   const header = parseAuthHeader(ctx.req.headers.authorization);
   const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
   const system = sv.registry.get(header.system);
@@ -68,6 +91,31 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
   };
 }
 
+/** enrolAudited runs enrol and writes a new system, or a refusal, to the audit log. */
+function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): ReturnType<typeof enrol> {
+  let r: ReturnType<typeof enrol>;
+  try {
+    r = enrol(sv.registry, req, source, sv.now());
+  } catch (e) {
+    if (e instanceof ControlError) {
+      const key = looksLikeKey(req.enrolmentKey) ? sv.registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
+      sv.audit.refused({ actor: 'anonymous', source, action: 'enrol', target: key?.id ?? '-' }, e.code);
+    }
+    throw e;
+  }
+  if (r.created) {
+    const s = r.system;
+    sv.audit.ok({
+      actor: s.identity,
+      source,
+      action: 'enrol',
+      target: s.keyId ?? '-',
+      detail: `${s.name}, ${s.state}`,
+    });
+  }
+  return r;
+}
+
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
   router.add('GET', CONTROL_PATHS.info, ({ res }) =>
@@ -75,10 +123,10 @@ export function addAgentRoutes(router: Router, sv: Services): void {
   );
 
   router.add('POST', CONTROL_PATHS.enrol, async (ctx) => {
-    let outcome: { system: LiveSystem; created: boolean };
+    let outcome: ReturnType<typeof enrol>;
     try {
       const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
-      outcome = enrol(sv.registry, parseEnrolRequest(parseJsonBody(body)), ctx.remoteIp, sv.now());
+      outcome = enrolAudited(sv, parseEnrolRequest(parseJsonBody(body)), ctx.remoteIp);
     } catch (e) {
       sv.metrics.enrolment(e instanceof ControlError ? e.code : 'internal');
       throw e;

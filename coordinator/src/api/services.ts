@@ -8,6 +8,7 @@ import type { CoordinatorMetrics } from '../metrics/metrics.js';
 import type { NatServices } from '../nat/services.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
+import type { AuditLog } from '../store/audit.js';
 
 /** Services hold the coordinator's state for the handlers. */
 export interface Services {
@@ -24,4 +25,6 @@ export interface Services {
   nat: NatServices;
   /** metrics: the Prometheus counters the routes bump (GET /metrics). */
   metrics: CoordinatorMetrics;
+  /** audit: admin actions and refused attempts (store/audit.ts). */
+  audit: AuditLog;
 }

@@ -51,18 +51,20 @@ export async function adminCall<T = unknown>(
   return { status: r.status, body: parsed as T };
 }
 
-/** targetFromDataDir finds the running coordinator of a data dir (serve.json, admin.token). */
-export function targetFromDataDir(dir: string): AdminTarget {
+/** targetFromDataDir finds the running coordinator of a data dir (serve.json) and, unless the
+ * token is given, reads its admin.token. */
+export function targetFromDataDir(dir: string, token?: string): AdminTarget {
   const info = readServeInfo(dir);
   if (!info)
     throw new Error(
       `${join(dir, DATA_FILES.serve)} is missing: is \`warren-coordinator serve --data ${dir}\` running?`,
     );
-  let token: string;
-  try {
-    token = readFileSync(join(dir, DATA_FILES.adminToken), 'utf8').trim();
-  } catch (e) {
-    throw new Error(`cannot read the admin token ${join(dir, DATA_FILES.adminToken)}: ${(e as Error).message}`);
+  if (token === undefined) {
+    try {
+      token = readFileSync(join(dir, DATA_FILES.adminToken), 'utf8').trim();
+    } catch (e) {
+      throw new Error(`cannot read the admin token ${join(dir, DATA_FILES.adminToken)}: ${(e as Error).message}`);
+    }
   }
   const target: AdminTarget = { url: info.url, token };
   if (info.tlsCert) target.ca = readFileSync(info.tlsCert);

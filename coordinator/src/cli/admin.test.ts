@@ -126,7 +126,7 @@ test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable 
   try {
     const data = ['--data', c.dataDir];
     const cases: [string[], number, RegExp][] = [
-      [['keys', 'list'], 2, /--data DIR .* or --url URL --token TOKEN/],
+      [['keys', 'list'], 2, /say which coordinator: --data DIR .* or --url URL --token-file PATH/],
       [['keys', 'create', ...data, '--uses', 'many'], 2, /--uses/],
       [['keys', 'create', ...data, '--expires', '3w'], 2, /--expires: "3w" is not a duration/],
       [['keys', 'frobnicate', ...data], 2, /unknown keys subcommand/],

@@ -19,17 +19,21 @@ import {
 } from '../../../src-shared/lib/cli-args.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
 import { formatPolicyIssues } from '../policy/policy-file.js';
+import { ADMIN_TOKEN_ENV, explicitToken, TokenProblem } from './admin-token.js';
 
-const TARGET_OPTIONS: OptionSpecs = {
+/** TARGET_OPTIONS are the flags every admin command takes. */
+export const TARGET_OPTIONS: OptionSpecs = {
   data: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   ca: { type: 'string' },
   json: { type: 'boolean' },
 };
 
 /** ADMIN_USAGE is shown by --help and on usage errors. */
-export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL --token TOKEN [--ca CERT.pem]):
+export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL [--ca CERT.pem], and the admin token from
+--token-file PATH, $${ADMIN_TOKEN_ENV}, --token TOKEN (visible in ps) or the --data DIR, in that order):
   keys create [--tags a,b] [--approval automatic|gated] [--uses N] [--expires 7d] [--ephemeral] [--json]
   keys list [--json]
   keys revoke KEY_ID
@@ -42,32 +46,45 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   systems dns ID --set name1,name2      (--set '' clears)
   policy apply FILE
   policy show [--json]
+  audit [--since 1d] [--actor X] [--action X] [--refused] [--limit N] [--json]
 ID is a system id (sys-...) or its 5-character identity.`;
 
-function target(p: Parsed): AdminTarget {
+/** target finds the coordinator (--data DIR's serve.json, or --url) and the admin token
+ * (admin-token.ts for the order); the warning about --token goes to io.stderr. */
+export function target(p: Parsed, io: CliIo): AdminTarget {
   const data = str(p, 'data');
   const url = str(p, 'url');
-  const token = str(p, 'token');
   const ca = str(p, 'ca');
+  let token: string | undefined;
+  try {
+    token = explicitToken({ tokenFile: str(p, 'token-file'), token: str(p, 'token'), env: process.env }, (s) =>
+      io.stderr.write(`warren-coordinator: ${s}`),
+    );
+  } catch (e) {
+    if (e instanceof TokenProblem) throw new Failure(e.message);
+    throw e;
+  }
   let t: AdminTarget;
   if (data !== undefined) {
-    if (url !== undefined || token !== undefined)
-      throw new UsageError('give either --data DIR or --url and --token, not both');
+    if (url !== undefined) throw new UsageError('give either --data DIR or --url URL, not both');
     try {
-      t = targetFromDataDir(data);
+      t = targetFromDataDir(data, token);
     } catch (e) {
       throw new Failure((e as Error).message);
     }
   } else if (url !== undefined && token !== undefined) {
     t = { url: url.replace(/\/+$/, ''), token };
+  } else if (url !== undefined) {
+    throw new UsageError(`--url needs the admin token: --token-file PATH, ${ADMIN_TOKEN_ENV}=TOKEN or --token TOKEN`);
   } else {
-    throw new UsageError('say which coordinator: --data DIR (on its machine) or --url URL --token TOKEN');
+    throw new UsageError('say which coordinator: --data DIR (on its machine) or --url URL --token-file PATH');
   }
   if (ca !== undefined) t.ca = readFileSync(ca);
   return t;
 }
 
-async function call<T>(t: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
+/** call sends one admin request and returns the body of a 2xx answer, or fails with the error. */
+export async function call<T>(t: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
   let r: AdminResult<unknown>;
   try {
     r = await adminCall(t.url, t.token, method, path, body, t.ca);
@@ -79,7 +96,8 @@ async function call<T>(t: AdminTarget, method: string, path: string, body?: unkn
   throw new Failure(`${err?.code ?? `HTTP ${r.status}`}: ${err?.message ?? 'no details'}`);
 }
 
-function when(ms: number | null): string {
+/** when writes a time as ISO 8601 UTC to the second. */
+export function when(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -160,7 +178,7 @@ export async function runKeys(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError('--uses must be a whole number from 1');
     const expires = parseDuration(str(p, 'expires') ?? '7d');
     if (typeof expires === 'object') throw new UsageError(`--expires: ${expires.problem}`);
-    const created = await call<CreatedKey>(target(p), 'POST', CONTROL_PATHS.adminKeys, {
+    const created = await call<CreatedKey>(target(p, io), 'POST', CONTROL_PATHS.adminKeys, {
       tags: list(str(p, 'tags') ?? ''),
       approval,
       uses: Number(usesText),
@@ -178,7 +196,7 @@ export async function runKeys(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'list') {
     const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
-    const { keys } = await call<{ keys: AdminKey[] }>(target(p), 'GET', CONTROL_PATHS.adminKeys);
+    const { keys } = await call<{ keys: AdminKey[] }>(target(p, io), 'GET', CONTROL_PATHS.adminKeys);
     io.stdout.write(
       bool(p, 'json')
         ? `${JSON.stringify(keys, null, 2)}\n`
@@ -191,7 +209,7 @@ export async function runKeys(argv: string[], io: CliIo): Promise<number> {
   if (sub === 'revoke') {
     const p = parse(rest, TARGET_OPTIONS, { min: 1, max: 1 });
     const k = await call<AdminKey>(
-      target(p),
+      target(p, io),
       'POST',
       `${CONTROL_PATHS.adminKeys}/${encodeURIComponent(p.positionals[0]!)}/revoke`,
     );
@@ -217,7 +235,7 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'list': {
       const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
-      const { systems } = await call<{ systems: AdminSystem[] }>(target(p), 'GET', CONTROL_PATHS.adminSystems);
+      const { systems } = await call<{ systems: AdminSystem[] }>(target(p, io), 'GET', CONTROL_PATHS.adminSystems);
       io.stdout.write(
         bool(p, 'json')
           ? `${JSON.stringify(systems, null, 2)}\n`
@@ -229,13 +247,13 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
     }
     case 'show': {
       const p = one();
-      const s = await call<AdminSystem>(target(p), 'GET', sysPath(p.positionals[0]!));
+      const s = await call<AdminSystem>(target(p, io), 'GET', sysPath(p.positionals[0]!));
       return show(p, s, systemDetail(s));
     }
     case 'approve':
     case 'revoke': {
       const p = one();
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/${sub}`);
+      const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/${sub}`);
       return show(p, s, `${s.identity} (${s.name}) is ${s.state}\n`);
     }
     case 'tag': {
@@ -244,12 +262,12 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
       for (const k of ['set', 'add', 'remove']) if (str(p, k) !== undefined) body[k] = list(str(p, k)!);
       if (Object.keys(body).length === 0) throw new UsageError('systems tag needs --set, --add or --remove');
       if (body.set && (body.add || body.remove)) throw new UsageError('give either --set, or --add and/or --remove');
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/tags`, body);
+      const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/tags`, body);
       return show(p, s, `${s.identity} (${s.name}) tags: ${s.tags.join(',') || '(none)'}\n`);
     }
     case 'rename': {
       const p = one({}, 2);
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/name`, {
+      const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/name`, {
         name: p.positionals[1],
       });
       return show(p, s, `${s.identity} is now named ${s.name}\n`);
@@ -257,7 +275,7 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
     case 'dns': {
       const p = one({ set: { type: 'string' } });
       if (str(p, 'set') === undefined) throw new UsageError('systems dns needs --set name1,name2 (--set "" clears)');
-      const s = await call<AdminSystem>(target(p), 'POST', `${sysPath(p.positionals[0]!)}/dns`, {
+      const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/dns`, {
         names: list(str(p, 'set')!),
       });
       return show(p, s, `${s.identity} (${s.name}) DNS names: ${s.dnsNames.join(',') || '(none)'}\n`);
@@ -285,7 +303,7 @@ export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
       if (e instanceof Failure) throw e;
       throw new Failure(`cannot read ${file}: ${(e as Error).message}`);
     }
-    const t = target(p);
+    const t = target(p, io);
     let r: AdminResult<unknown>;
     try {
       r = await adminCall(t.url, t.token, 'PUT', CONTROL_PATHS.adminPolicy, text, t.ca);
@@ -309,7 +327,7 @@ export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'show') {
     const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
-    const info = await call<PolicyInfo>(target(p), 'GET', CONTROL_PATHS.adminPolicy);
+    const info = await call<PolicyInfo>(target(p, io), 'GET', CONTROL_PATHS.adminPolicy);
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     else if (info.text === null) io.stdout.write('no policy file applied yet: no system may reach any other\n');
     else io.stdout.write(info.text.endsWith('\n') ? info.text : `${info.text}\n`);

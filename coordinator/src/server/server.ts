@@ -30,6 +30,7 @@ import { Store } from '../store/store.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
+import { AuditLog } from '../store/audit.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -114,6 +115,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   let sweeper: NodeJS.Timeout | null = null;
   let metricsListener: MetricsListener | null = null;
   const hub = new WatchHub(opts.maxWatchers ?? DEFAULT_MAX_WATCHERS, now);
+  const audit = new AuditLog(store, now, (e) => log.error(`cannot write the audit log: ${e.message}`));
   try {
     checkNetwork(store, opts.network, opts.zone);
     const machineKeys = new MachineKeys();
@@ -133,6 +135,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const metrics = new CoordinatorMetrics(registry, hub);
     publisher = publisherFor(registry, signingKey, hub, metrics, nat, log, now);
     const sv: Services = {
+      audit,
       registry,
       publisher,
       hub,
@@ -151,12 +154,14 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
     announce(opts, http.url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
+    audit.start();
     const close = closeOnce({
       sweeper,
       publisher,
       hub,
       server,
       nat,
+      audit,
       store,
       metricsListener,
       dataDir: opts.dataDir,
@@ -173,14 +178,26 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       close,
     };
   } catch (e) {
-    if (sweeper) clearInterval(sweeper);
-    await metricsListener?.close();
-    hub.closeAll();
-    server?.close();
-    await nat?.close();
-    store.close();
+    await undoStart({ sweeper, metricsListener, hub, server, nat, store });
     throw e;
   }
+}
+
+/** undoStart closes what a start that failed half-way had opened. */
+async function undoStart(o: {
+  sweeper: NodeJS.Timeout | null;
+  metricsListener: MetricsListener | null;
+  hub: WatchHub;
+  server: Server | null;
+  nat: NatServices | null;
+  store: Store;
+}): Promise<void> {
+  if (o.sweeper) clearInterval(o.sweeper);
+  await o.metricsListener?.close();
+  o.hub.closeAll();
+  o.server?.close();
+  await o.nat?.close();
+  o.store.close();
 }
 
 /** publisherFor makes the map publisher: new maps go to the system's watch stream, and each
@@ -305,6 +322,7 @@ interface Opened {
   hub: WatchHub;
   server: Server;
   nat: NatServices;
+  audit: AuditLog;
   store: Store;
   metricsListener: MetricsListener | null;
   dataDir: string;
@@ -327,6 +345,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       });
       // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
       await o.nat.close();
+      o.audit.stop();
       o.store.close();
       removeServeInfo(o.dataDir, process.pid);
       o.log.info('stopped');

@@ -89,6 +89,27 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    id: 3,
+    name: 'audit log',
+    sql: `
+      -- Admin actions and refused attempts (docs/coordinator.md "Audit log"). Bounded by
+      -- audit.ts: refused attempts are rate-limited per source before they get here, and the
+      -- table is pruned to a row count and an age.
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
+        reason TEXT,
+        detail TEXT
+      ) STRICT;
+      CREATE INDEX audit_at ON audit (at);
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

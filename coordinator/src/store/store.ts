@@ -6,6 +6,14 @@ import Database from 'better-sqlite3';
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
+import {
+  AUDIT_SQL,
+  auditParams,
+  listParams,
+  type AuditFilter,
+  type AuditRecord,
+  type StoredAudit,
+} from './audit-rows.js';
 
 /** SystemRow is a system as stored. */
 export interface SystemRow {
@@ -177,6 +185,10 @@ export class Store {
       deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
       insertPolicy: this.db.prepare('INSERT INTO policies (text, applied_at, map_version) VALUES (?, ?, ?)'),
       currentPolicy: this.db.prepare('SELECT id, text, applied_at, map_version FROM policies ORDER BY id DESC LIMIT 1'),
+      appendAudit: this.db.prepare(AUDIT_SQL.insert),
+      listAudit: this.db.prepare(AUDIT_SQL.list),
+      pruneAuditOlder: this.db.prepare(AUDIT_SQL.pruneOlder),
+      pruneAuditRows: this.db.prepare(AUDIT_SQL.pruneRows),
     };
   }
 
@@ -279,6 +291,24 @@ export class Store {
     const r = this.stmt.currentPolicy.get() as
       { id: number; text: string; applied_at: number; map_version: number } | undefined;
     return r ? { id: r.id, text: r.text, appliedAt: r.applied_at, mapVersion: r.map_version } : null;
+  }
+
+  /** appendAudit writes one audit entry (audit.ts decides what gets here). */
+  appendAudit(r: AuditRecord): void {
+    this.stmt.appendAudit.run(auditParams(r));
+  }
+
+  /** listAudit returns the newest matching entries, oldest first. */
+  listAudit(f: AuditFilter): StoredAudit[] {
+    return (this.stmt.listAudit.all(listParams(f)) as StoredAudit[]).reverse();
+  }
+
+  /** pruneAudit deletes entries older than olderThan (Unix ms) and all but the newest maxRows;
+   * it returns how many went. */
+  pruneAudit(maxRows: number, olderThan: number): number {
+    return this.transaction(
+      () => this.stmt.pruneAuditOlder.run(olderThan).changes + this.stmt.pruneAuditRows.run(maxRows).changes,
+    );
   }
 
   close(): void {
