@@ -7,14 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CreatedKey } from '../../../coordinator/src/api/admin-types.js';
 import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import type { NetworkMap } from '../../../src-shared/wire/control.js';
 import type { CoordinatorCondition } from '../../../src-shared/wire/status.js';
-import { loadProfile } from '../config/load.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
-import { enrol } from './enrol.js';
+import { enrolForTest } from './testing.js';
 import { ControlRuntime } from './runtime.js';
 
 interface Enrolled {
@@ -29,26 +27,8 @@ async function enrolled(
   name: string,
   approval: 'automatic' | 'gated',
 ): Promise<Enrolled> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: [],
-    approval,
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  assert.equal(k.status, 201);
-  const profilePath = join(dir, `${name}.profile`);
-  const stateDir = join(dir, `${name}-state`);
-  await enrol({
-    coordinator: c.url,
-    key: k.body.key,
-    coordinatorKey: c.publicKey,
-    profilePath,
-    stateDir,
-    hostname: name,
-  });
-  const p = loadProfile(profilePath);
-  return { config: p.coordinator!, publicKey: p.publicKey, stateDir };
+  const { profile, stateDir } = await enrolForTest(c, dir, name, { approval });
+  return { config: profile.coordinator!, publicKey: profile.publicKey, stateDir };
 }
 
 function runtime(e: Enrolled, over: Partial<Enrolled> = {}, maps: NetworkMap[] = []): ControlRuntime {

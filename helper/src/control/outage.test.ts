@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CoordinatorStats, CreatedKey } from '../../../coordinator/src/api/admin-types.js';
+import type { CoordinatorStats } from '../../../coordinator/src/api/admin-types.js';
 import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
-import { loadProfile } from '../config/load.js';
-import { enrol } from './enrol.js';
+import { enrolForTest } from './testing.js';
 import { ControlRuntime } from './runtime.js';
 import { retryDelayMs } from './watch.js';
 
@@ -32,26 +31,8 @@ interface Helper {
 }
 
 async function enrolledHelper(c: TestCoordinator, dir: string, name: string): Promise<Helper> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['dev'],
-    approval: 'automatic',
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  assert.equal(k.status, 201);
-  const profilePath = join(dir, `${name}.profile`);
-  const stateDir = join(dir, `${name}-state`);
-  await enrol({
-    coordinator: c.url,
-    key: k.body.key,
-    coordinatorKey: c.publicKey,
-    profilePath,
-    stateDir,
-    hostname: name,
-  });
+  const { profile, stateDir } = await enrolForTest(c, dir, name, { tags: ['dev'] });
   const versions: number[] = [];
-  const profile = loadProfile(profilePath);
   const runtime = new ControlRuntime({
     config: profile.coordinator!,
     publicKey: profile.publicKey,
