@@ -1,9 +1,9 @@
-// Test support: a helper enrolled with a real coordinator running in the test's own process,
-// through the same `enrol` the CLI uses, so control-runtime tests start from a real profile.
+// Test support: a helper enrolled with a real coordinator running in the test's own process
+// (the coordinator's test harness fits TestAdmin), through the same `enrol` the CLI uses, so
+// control-runtime tests start from a real profile. It names no coordinator module: the helper
+// and the coordinator are separate programs.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { CreatedKey } from '../../../coordinator/src/api/admin-types.js';
-import type { TestCoordinator } from '../../../coordinator/src/testing/testing.js';
 import { loadProfile } from '../config/load.js';
 import type { Profile } from '../config/schema.js';
 import { enrol } from './enrol.js';
@@ -15,14 +15,22 @@ export interface TestEnrolment {
   profile: Profile;
 }
 
+/** TestAdmin is what enrolment needs of a running coordinator: where it is, its key, and its
+ * admin API (for a one-use enrolment key). */
+export interface TestAdmin {
+  url: string;
+  publicKey: string;
+  admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
 /** enrolForTest creates a one-use key (with tags and approval) and enrols `name` in dir. */
 export async function enrolForTest(
-  c: TestCoordinator,
+  c: TestAdmin,
   dir: string,
   name: string,
   key: { tags?: string[]; approval?: 'automatic' | 'gated' } = {},
 ): Promise<TestEnrolment> {
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
+  const k = await c.admin<{ key: string }>('POST', '/v1/admin/keys', {
     tags: key.tags ?? [],
     approval: key.approval ?? 'automatic',
     uses: 1,
