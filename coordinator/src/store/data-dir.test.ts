@@ -37,7 +37,9 @@ test('ensureDataDir creates the directory 0700 and tightens one that others can 
 test('loadOrCreateToken makes one 0600 token, reads the same one back and refuses a damaged file', () => {
   withDir((dir) => {
     const token = loadOrCreateToken(dir);
-    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    // 256 random bits behind a prefix, so a token never starts with '-' (an option parser would
+    // take `--token -X...` for two options).
+    assert.match(token, /^wrn_[A-Za-z0-9_-]{43}$/);
     const file = join(dir, DATA_FILES.adminToken);
     assert.equal(readFileSync(file, 'utf8'), `${token}\n`);
     assert.equal(statSync(file).mode & 0o777, 0o600);

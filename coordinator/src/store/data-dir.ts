@@ -60,7 +60,10 @@ export function loadOrCreateToken(dir: string): string {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const token = randomBytes(32).toString('base64url');
+  // The prefix makes a token recognisable in a file or a leaked log, and keeps it from starting
+  // with '-' (base64url does one time in 64), which an option parser takes for another option:
+  // `--token -Xy...` fails as ambiguous.
+  const token = `wrn_${randomBytes(32).toString('base64url')}`;
   // overwrite false: if another process made a token meanwhile, fail rather than replace it.
   writeFileAtomic(file, `${token}\n`, { mode: 0o600, overwrite: false });
   return token;
