@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PeerStatus, Status } from '../../../src-shared/wire/status.js';
+import type { CoordinatorSummary, PeerStatus, Status } from '../../../src-shared/wire/status.js';
+import { sampleCoordinator } from '../api/testing.js';
 import { clockTime, formatAgo, formatBytes, formatDrops, formatStatus } from './status-format.js';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -313,24 +314,8 @@ test('status shows the policy mode and the DNS integration', () => {
   assert.match(deny, /DNS: +warren.internal at 100.64.0.1 \(via resolv.conf\)/);
 });
 
-function coordinated(c: Partial<import('../../../src-shared/wire/status.js').CoordinatorSummary>): Status {
-  return status({
-    mode: 'coordinated',
-    coordinator: {
-      url: 'https://c.example:8443',
-      systemId: 's1',
-      reachable: true,
-      state: 'active',
-      mapVersion: 42,
-      lastContact: NOW,
-      lastError: null,
-      condition: 'connected',
-      since: NOW - 60_000,
-      lastMapAt: NOW - 12_000,
-      detail: null,
-      ...c,
-    },
-  });
+function coordinated(c: Partial<CoordinatorSummary>): Status {
+  return status({ mode: 'coordinated', coordinator: sampleCoordinator(NOW, c) });
 }
 
 const lineOf = (out: string, label: string): string | undefined =>

@@ -1,27 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
+import { sampleCoordinator } from '../api/testing.js';
 import { coordinatorProblems, UNREACHABLE_PROBLEM_MS } from './link-problems.js';
 
 const NOW = 1_800_000_000_000;
 const X = { approveAs: 'DG0RM', profilePath: '/etc/warren/warren.json', now: NOW };
 
-function summary(over: Partial<CoordinatorSummary>): CoordinatorSummary {
-  return {
-    url: 'https://c.example:8443',
-    systemId: 's1',
-    reachable: true,
-    state: 'active',
-    mapVersion: 42,
-    lastContact: NOW,
-    lastError: null,
-    condition: 'connected',
-    since: NOW - 60_000,
-    lastMapAt: NOW - 12_000,
-    detail: null,
-    ...over,
-  };
-}
+const summary = (over: Partial<CoordinatorSummary>): CoordinatorSummary => sampleCoordinator(NOW, over);
 
 test('a connected coordinator is no problem', () => {
   assert.deepEqual(coordinatorProblems(summary({}), X), []);

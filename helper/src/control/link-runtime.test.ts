@@ -12,7 +12,7 @@ import { createLogger } from '../../../src-shared/lib/log.js';
 import type { NetworkMap } from '../../../src-shared/wire/control.js';
 import type { CoordinatorCondition } from '../../../src-shared/wire/status.js';
 import type { CoordinatorConfig } from '../config/validate-coordinator.js';
-import { enrolForTest } from './testing.js';
+import { enrolInDir } from './testing.js';
 import { ControlRuntime } from './runtime.js';
 
 interface Enrolled {
@@ -27,7 +27,7 @@ async function enrolled(
   name: string,
   approval: 'automatic' | 'gated',
 ): Promise<Enrolled> {
-  const { profile, stateDir } = await enrolForTest(c, dir, name, { approval });
+  const { profile, stateDir } = await enrolInDir(c, dir, name, { approval });
   return { config: profile.coordinator!, publicKey: profile.publicKey, stateDir };
 }
 

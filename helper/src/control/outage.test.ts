@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CoordinatorStats } from '../../../coordinator/src/api/admin-types.js';
 import { startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
-import { enrolForTest } from './testing.js';
+import { enrolInDir } from './testing.js';
 import { ControlRuntime } from './runtime.js';
 import { retryDelayMs } from './watch.js';
 
@@ -31,7 +31,7 @@ interface Helper {
 }
 
 async function enrolledHelper(c: TestCoordinator, dir: string, name: string): Promise<Helper> {
-  const { profile, stateDir } = await enrolForTest(c, dir, name, { tags: ['dev'] });
+  const { profile, stateDir } = await enrolInDir(c, dir, name, { tags: ['dev'] });
   const versions: number[] = [];
   const runtime = new ControlRuntime({
     config: profile.coordinator!,

@@ -8,13 +8,6 @@ import { loadProfile } from '../config/load.js';
 import type { Profile } from '../config/schema.js';
 import { enrol } from './enrol.js';
 
-/** TestEnrolment is where the enrolled profile and state live, and the profile itself. */
-export interface TestEnrolment {
-  profilePath: string;
-  stateDir: string;
-  profile: Profile;
-}
-
 /** TestAdmin is what enrolment needs of a running coordinator: where it is, its key, and its
  * admin API (for a one-use enrolment key). */
 export interface TestAdmin {
@@ -23,30 +16,52 @@ export interface TestAdmin {
   admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-/** enrolForTest creates a one-use key (with tags and approval) and enrols `name` in dir. */
-export async function enrolForTest(
-  c: TestAdmin,
-  dir: string,
-  name: string,
-  key: { tags?: string[]; approval?: 'automatic' | 'gated' } = {},
-): Promise<TestEnrolment> {
+/** TestEnrolOptions: where the profile and state go, the key's tags and approval, and the
+ * local opt-in of an exit node. */
+export interface TestEnrolOptions {
+  hostname: string;
+  profilePath: string;
+  stateDir: string;
+  tags?: string[];
+  approval?: 'automatic' | 'gated';
+  serveExitNode?: boolean;
+}
+
+/** enrolForTest creates a one-use key (with tags and approval) and enrols with it. */
+export async function enrolForTest(c: TestAdmin, o: TestEnrolOptions): Promise<Profile> {
   const k = await c.admin<{ key: string }>('POST', '/v1/admin/keys', {
-    tags: key.tags ?? [],
-    approval: key.approval ?? 'automatic',
+    tags: o.tags ?? [],
+    approval: o.approval ?? 'automatic',
     uses: 1,
     expiresInMs: 3_600_000,
     ephemeral: false,
   });
   assert.equal(k.status, 201);
-  const profilePath = join(dir, `${name}.profile`);
-  const stateDir = join(dir, `${name}-state`);
   await enrol({
     coordinator: c.url,
     key: k.body.key,
     coordinatorKey: c.publicKey,
-    profilePath,
-    stateDir,
-    hostname: name,
+    profilePath: o.profilePath,
+    stateDir: o.stateDir,
+    hostname: o.hostname,
+    ...(o.serveExitNode !== undefined ? { serveExitNode: o.serveExitNode } : {}),
   });
-  return { profilePath, stateDir, profile: loadProfile(profilePath) };
+  return loadProfile(o.profilePath);
+}
+
+/** enrolInDir enrols `name` with its profile and state directory in dir. */
+export async function enrolInDir(
+  c: TestAdmin,
+  dir: string,
+  name: string,
+  key: Pick<TestEnrolOptions, 'tags' | 'approval'> = {},
+): Promise<{ profile: Profile; stateDir: string }> {
+  const stateDir = join(dir, `${name}-state`);
+  const profile = await enrolForTest(c, {
+    ...key,
+    hostname: name,
+    profilePath: join(dir, `${name}.profile`),
+    stateDir,
+  });
+  return { profile, stateDir };
 }

@@ -6,9 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { enrolledAgent, startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
-import type { CreatedKey } from '../../../coordinator/src/api/admin-types.js';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
-import { enrol } from '../control/enrol.js';
+import { enrolForTest } from '../control/testing.js';
 import { Daemon } from './index.js';
 import { Sandbox, eventually, fakeEnv, type FakeEnv } from './testing.js';
 
@@ -25,20 +24,11 @@ async function setup(serve: boolean): Promise<{ c: TestCoordinator; box: Sandbox
   const box = new Sandbox();
   assert.equal((await c.admin('PUT', '/v1/admin/policy', JSON.stringify(POLICY))).status, 200);
   await enrolledAgent(c, ['dev'], 'laptop');
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['exit'],
-    approval: 'automatic',
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  await enrol({
-    coordinator: c.url,
-    key: k.body.key,
-    coordinatorKey: c.publicKey,
+  await enrolForTest(c, {
+    hostname: 'gateway',
     profilePath: box.profilePath,
     stateDir: box.stateDir,
-    hostname: 'gateway',
+    tags: ['exit'],
     serveExitNode: serve,
   });
   const json = JSON.parse(readFileSync(box.profilePath, 'utf8')) as Record<string, unknown>;

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { SimAgent } from '../../../coordinator/src/testing/agent-sim.js';
 import { enrolledAgent, startTestCoordinator, type TestCoordinator } from '../../../coordinator/src/testing/testing.js';
-import type { CreatedKey } from '../../../coordinator/src/api/admin-types.js';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import type { Status } from '../../../src-shared/wire/status.js';
 import { formatStatus } from '../cli/status-format.js';
-import { enrol } from '../control/enrol.js';
+import { enrolForTest } from '../control/testing.js';
 import { Daemon } from './index.js';
 import { Sandbox, eventually, fakeEnv, type FakeEnv } from './testing.js';
 
@@ -36,20 +35,11 @@ async function setup(): Promise<Setup> {
   const applied = await c.admin('PUT', '/v1/admin/policy', JSON.stringify(POLICY));
   assert.equal(applied.status, 200);
   const exit = await enrolledAgent(c, ['exit'], 'exit');
-  const k = await c.admin<CreatedKey>('POST', '/v1/admin/keys', {
-    tags: ['dev'],
-    approval: 'automatic',
-    uses: 1,
-    expiresInMs: 3_600_000,
-    ephemeral: false,
-  });
-  await enrol({
-    coordinator: c.url,
-    key: k.body.key,
-    coordinatorKey: c.publicKey,
+  await enrolForTest(c, {
+    hostname: 'laptop',
     profilePath: box.profilePath,
     stateDir: box.stateDir,
-    hostname: 'laptop',
+    tags: ['dev'],
   });
   const json = JSON.parse(readFileSync(box.profilePath, 'utf8')) as Record<string, unknown>;
   return { c, exit, box, json: { ...json, ListenPort: 0, Adapter: { Name: 'wtest0' } } };
