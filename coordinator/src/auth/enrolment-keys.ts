@@ -2,10 +2,11 @@
 // key is stored, so a copy of the database does not let anyone enrol; the key itself has 256
 // random bits, so a hash without salt or stretching is enough (nothing to guess).
 import { createHash, randomBytes } from 'node:crypto';
+import type { Approval } from '../../../src-shared/wire/admin.js';
 import type { ControlErrorCode } from '../../../src-shared/wire/control.js';
 
 /** Approval says whether systems enrolled with a key start active or wait for an admin. */
-export type Approval = 'automatic' | 'gated';
+export type { Approval };
 
 /** KEY_LIMITS bound what a key may carry. */
 export const KEY_LIMITS = {
