@@ -112,13 +112,13 @@ function changedPairs(
       const b = classes[cb]!;
       const was = portsOld(intersect(a.sendOld, b.recvOld));
       const now = portsNew(intersect(a.sendNew, b.recvNew));
-      if (was.join(',') === now.join(',')) continue;
+      if (was.text === now.text) continue;
       const pairs = a.members.length * b.members.length - (ca === cb ? a.members.length : 0);
       if (pairs === 0) continue;
       count += pairs;
       let list = changed.get(ca);
       if (!list) changed.set(ca, (list = []));
-      list.push({ to: cb, before: was, after: now });
+      list.push({ to: cb, before: was.ports, after: now.ports });
     }
   });
   return { pairs: listPairs(before, next, classes, changed, limit), count, exhausted: budget < 0 };
@@ -167,13 +167,17 @@ function intersect(a: readonly number[], b: readonly number[]): number[] {
   return out;
 }
 
-/** memoPorts returns the ports a set of a World's policies grants together, memoised. */
-function memoPorts(w: World): (policies: number[]) => string[] {
-  const memo = new Map<string, string[]>();
+/** memoPorts returns the ports a set of a World's policies grants together, memoised, with
+ * their text for comparing. */
+function memoPorts(w: World): (policies: number[]) => { ports: string[]; text: string } {
+  const memo = new Map<string, { ports: string[]; text: string }>();
   return (policies) => {
     const key = policies.join(',');
     let v = memo.get(key);
-    if (!v) memo.set(key, (v = formatPorts(policies.flatMap((i) => w.policies[i]!.acls))));
+    if (!v) {
+      const ports = formatPorts(policies.flatMap((i) => w.policies[i]!.acls));
+      memo.set(key, (v = { ports, text: ports.join(',') }));
+    }
     return v;
   };
 }
