@@ -77,11 +77,12 @@ when given.
           outcome.response.identity +
           '`.\n',
       );
-    io.stdout.write('Start or restart the helper to connect (warren run, or warren start), or use `warren up` next time.\n');
+    io.stdout.write(
+      'Start or restart the helper to connect (warren run, or warren start), or use `warren up` next time.\n',
+    );
     return EXIT.ok;
   },
 };
-
 
 /** enrolFromFlags checks that this system can use what it enrols (root, writable profile and
  * state directory) before the key leaves it, then enrols with the command's flags. */

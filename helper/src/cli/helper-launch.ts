@@ -109,7 +109,9 @@ async function stopRunning(paths: HelperPaths, client: ApiClient): Promise<void>
       if (e instanceof HelperNotRunning) return;
     }
     if (Date.now() > deadline)
-      throw new CliError(`the helper (pid ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; stop it and run warren up again`);
+      throw new CliError(
+        `the helper (pid ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; stop it and run warren up again`,
+      );
     await sleep(200);
   }
 }
@@ -131,7 +133,11 @@ function ownHelperPid(paths: HelperPaths): number | null {
 // this profile only when every path is the default, and only where systemd runs (sd_booted(3)).
 function serviceRunsThese(p: HelperPaths): boolean {
   if (process.platform !== 'linux' || !existsSync(SYSTEMD_RUN_DIR)) return false;
-  if (p.profilePath !== DEFAULT_PROFILE_PATH || p.socketPath !== DEFAULT_SOCKET_PATH || p.stateDir !== DEFAULT_STATE_DIR)
+  if (
+    p.profilePath !== DEFAULT_PROFILE_PATH ||
+    p.socketPath !== DEFAULT_SOCKET_PATH ||
+    p.stateDir !== DEFAULT_STATE_DIR
+  )
     return false;
   return UNIT_DIRS.some((d) => existsSync(join(d, SERVICE_UNIT)));
 }
@@ -195,9 +201,7 @@ async function waitForApi(client: ApiClient, exited: () => string | null, log: s
           'Fix what it says, then run the same `warren up` again: the system stays enrolled and no key is used again',
       );
     if (Date.now() > deadline)
-      throw new CliError(
-        `the helper did not answer within ${START_WAIT_MS / 1000} s; see its log (${log})`,
-      );
+      throw new CliError(`the helper did not answer within ${START_WAIT_MS / 1000} s; see its log (${log})`);
     await sleep(200);
   }
 }
@@ -205,7 +209,9 @@ async function waitForApi(client: ApiClient, exited: () => string | null, log: s
 function tail(path: string): string {
   try {
     const size = statSync(path).size;
-    const text = readFileSync(path).subarray(Math.max(0, size - LOG_TAIL_BYTES)).toString('utf8');
+    const text = readFileSync(path)
+      .subarray(Math.max(0, size - LOG_TAIL_BYTES))
+      .toString('utf8');
     return text.trimEnd();
   } catch {
     return '(no log)';

@@ -52,7 +52,9 @@ export async function waitUntilConnected(o: WaitOptions): Promise<number> {
       if (Date.now() >= deadline) return timedOut(cond, s, o);
       await sleep(o.pollMs ?? 500);
     }
-    o.say(`stopped waiting; the helper keeps running and keeps trying. \`warren status\` shows how it stands; ${o.stopHint}`);
+    o.say(
+      `stopped waiting; the helper keeps running and keeps trying. \`warren status\` shows how it stands; ${o.stopHint}`,
+    );
     return 130;
   } finally {
     process.removeListener('SIGINT', onInt);

@@ -38,7 +38,7 @@ function writableDir(dir: string, what: string, choose: string): void {
   } catch (e) {
     throw new CliError(
       `cannot write ${what} in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ` +
-        `run as root, or choose another place with ${choose}. Nothing was sent to the coordinator`,
+        `choose another place with ${choose}. Nothing was sent to the coordinator`,
       EXIT.failure,
     );
   }
@@ -49,8 +49,8 @@ function writableFile(path: string): void {
     accessSync(path, constants.R_OK | constants.W_OK);
   } catch (e) {
     throw new CliError(
-      `cannot rewrite the profile ${path} (${(e as NodeJS.ErrnoException).code ?? 'not writable'}): run as root, ` +
-        'or choose another profile with --profile FILE. Nothing was sent to the coordinator',
+      `cannot rewrite the profile ${path} (${(e as NodeJS.ErrnoException).code ?? 'not writable'}): ` +
+        'choose another profile with --profile FILE. Nothing was sent to the coordinator',
       EXIT.failure,
     );
   }

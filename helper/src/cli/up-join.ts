@@ -8,15 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readProfile, saveProfile } from '../config/load.js';
 import { isObject } from '../../../src-shared/lib/errors.js';
-import {
-  intFlag,
-  requiredFlag,
-  stringFlag,
-  UsageError,
-  type CliIo,
-  type Command,
-  type ParsedArgs,
-} from './command.js';
+import { intFlag, requiredFlag, stringFlag, UsageError, type CliIo, type Command, type ParsedArgs } from './command.js';
 import { ENROL_OPTIONS, enrolFromFlags } from './enrol.js';
 import { startOrReloadHelper, type Launched } from './helper-launch.js';
 import { waitUntilConnected } from './join-wait.js';
@@ -100,7 +92,8 @@ async function join(args: ParsedArgs, io: CliIo): Promise<number> {
       `pinned coordinator key fingerprint ${outcome.fingerprint}` +
         `${outcome.keyChecked ? ' (the key you gave)' : ' (not checked: compare it with your administrator)'}; profile ${outcome.profilePath}`,
     );
-    if (outcome.ipv6Withheld !== null) io.stderr.write(`warning: ${outcome.ipv6Withheld}; this system runs IPv4 only\n`);
+    if (outcome.ipv6Withheld !== null)
+      io.stderr.write(`warning: ${outcome.ipv6Withheld}; this system runs IPv4 only\n`);
   } else {
     preflightEnrol('up', paths, effectiveUid());
     say(
@@ -125,10 +118,7 @@ async function join(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 /** enrolledWith returns the profile's coordinator section when it is enrolled with url. */
-function enrolledWith(
-  profilePath: string,
-  url: string,
-): { url: string; identity: string; systemId: string } | null {
+function enrolledWith(profilePath: string, url: string): { url: string; identity: string; systemId: string } | null {
   if (!existsSync(profilePath)) return null;
   const c = readProfile(profilePath).profile.coordinator;
   if (!c || c.url !== url.replace(/\/+$/, '')) return null;

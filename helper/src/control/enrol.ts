@@ -221,7 +221,8 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
  * keys create); anything of 8 to 128 such characters is sent, and the coordinator judges it. */
 export function enrolmentKeyProblem(key: string): string | null {
   if (/^[A-Za-z0-9_-]{8,128}$/.test(key)) return null;
-  const shape = 'an enrolment key is `wek-` followed by 43 letters, digits, - and _, as `warren-coordinator keys create` prints it';
+  const shape =
+    'an enrolment key is `wek-` followed by 43 letters, digits, - and _, as `warren-coordinator keys create` prints it';
   if (key.length < 8 || key.length > 128)
     return `--key does not look like an enrolment key: it has ${key.length} characters; ${shape}`;
   return `--key does not look like an enrolment key: it contains characters other than letters, digits, - and _; ${shape}`;
@@ -336,7 +337,8 @@ function enrolledProfile(
     next.VirtualNetwork6 = response.virtualNetwork6;
   }
   if (k.listenPort !== undefined) next.ListenPort = k.listenPort;
-  if (k.adapterName !== undefined) next.Adapter = { ...(isObject(next.Adapter) ? next.Adapter : {}), Name: k.adapterName };
+  if (k.adapterName !== undefined)
+    next.Adapter = { ...(isObject(next.Adapter) ? next.Adapter : {}), Name: k.adapterName };
   // Routes come from the coordinator's grants; the kill switch stays a local choice, and serving
   // as an exit node is the consent given (or kept) above.
   const { KillSwitch } = (isObject(next.ExitNode) ? next.ExitNode : {}) as { KillSwitch?: unknown };

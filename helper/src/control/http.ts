@@ -55,19 +55,11 @@ export function openRequest(
   return new Promise((resolve, reject) => {
     const req = make(url, { method: opts.method, headers, timeout: opts.timeoutMs ?? 10_000 });
     req.on('timeout', () =>
-      req.destroy(
-        new ControlHttpError(
-          0,
-          'timeout',
-          transportProblem({ code: 'timeout' }, url.origin),
-        ),
-      ),
+      req.destroy(new ControlHttpError(0, 'timeout', transportProblem({ code: 'timeout' }, url.origin))),
     );
     req.on('error', (e) =>
       reject(
-        e instanceof ControlHttpError
-          ? e
-          : new ControlHttpError(0, 'unreachable', transportProblem(e, url.origin)),
+        e instanceof ControlHttpError ? e : new ControlHttpError(0, 'unreachable', transportProblem(e, url.origin)),
       ),
     );
     req.on('response', (res) => resolve({ res, abort: () => req.destroy() }));
