@@ -58,7 +58,8 @@ export async function startOrReloadHelper(paths: HelperPaths, say: (s: string) =
   if (running !== null) {
     if (runsThisProfile(running, paths.profilePath)) {
       say(`the helper on ${paths.socketPath} already runs this profile`);
-      return { how: 'running', log: logOf(paths) };
+      const pid = ownHelperPid(paths);
+      return { how: 'running', log: logOf(paths), ...(pid === null ? {} : { pid }) };
     }
     say(`the helper on ${paths.socketPath} runs another profile or enrolment; restarting it`);
     await stopRunning(paths, client);

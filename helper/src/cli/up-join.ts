@@ -94,6 +94,11 @@ async function join(args: ParsedArgs, io: CliIo): Promise<number> {
     );
     if (outcome.ipv6Withheld !== null)
       io.stderr.write(`warning: ${outcome.ipv6Withheld}; this system runs IPv4 only\n`);
+    if (!outcome.keyChecked && /^http:\/\//i.test(coordinator))
+      io.stderr.write(
+        'warning: joined over plain http:// without checking the coordinator key (--insecure); compare the ' +
+          "fingerprint above with the administrator's (warren-coordinator key)\n",
+      );
   } else {
     preflightEnrol('up', paths, effectiveUid());
     say(
@@ -137,6 +142,7 @@ function keepAdapter(profilePath: string, adapter: string | undefined, say: (s: 
 
 function stopHint(l: Launched): string {
   if (l.how === 'service') return 'to stop it: `warren stop`';
-  if (l.how === 'detached') return `to stop it: \`kill ${l.pid}\` (pid in helper.pid, log ${l.log})`;
+  if (l.how === 'detached' || l.pid !== undefined)
+    return `to stop it: \`kill ${l.pid}\` (pid in helper.pid, log ${l.log})`;
   return 'it runs as it did before (`warren stop`, or end its process, stops it)';
 }
