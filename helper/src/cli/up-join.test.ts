@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -160,4 +160,16 @@ test('enrol: https:// to a plain http server says it does not speak TLS, once pr
     server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('enrol --adapter writes Adapter.Name into the profile, keeping its other Adapter settings', async () => {
+  await withCoordinator(async (c, key, dir) => {
+    const profile = join(dir, 'p', 'a.profile');
+    const r = await runCaptured(['enrol', ...joinArgs(c, key, dir), '--adapter', 'wjx0', '--hostname', 'laptop']);
+    assert.equal(r.code, 0, r.err);
+    const written = JSON.parse(readFileSync(profile, 'utf8')) as { Adapter?: { Name?: string } };
+    assert.equal(written.Adapter?.Name, 'wjx0');
+    assert.match(r.out, /^Enrolled as [0-9A-Z]{5} /);
+    assert.deepEqual(await uses(c), [1]);
+  });
 });
