@@ -18,7 +18,7 @@ export const SESSION_LIMITS = {
   /** sources: how many source addresses the failure counter remembers. */
   sources: 4096,
 } as const;
-export type SessionLimits = typeof SESSION_LIMITS;
+export type SessionLimits = Record<keyof typeof SESSION_LIMITS, number>;
 
 /** SESSION_COOKIE is the cookie's name; its Path keeps it off every route but the admin API. */
 export const SESSION_COOKIE = 'warren_session';
