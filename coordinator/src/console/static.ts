@@ -21,7 +21,6 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
   'cache-control': 'no-cache',
 };
 
