@@ -44,7 +44,18 @@ export function PolicyPage(): ReactNode {
       .finally(() => setBusy(false));
   };
   const check = (): Promise<Outcome> =>
-    api<PolicyTestResult>('POST', ADMIN_PATHS.policyTest, text).then((t) => ({ ...NONE, issues: t.issues, test: t }));
+    api<PolicyTestResult>('POST', ADMIN_PATHS.policyTest, text).then(
+      (t) => ({ ...NONE, issues: t.issues, test: t }),
+      (e: unknown) => {
+        // A coordinator older than the dry run has no such route.
+        if (e instanceof ApiError && e.status === 404)
+          return {
+            ...NONE,
+            error: 'This coordinator has no policy dry run; update it to check files before applying.',
+          };
+        throw e;
+      },
+    );
   const apply = async (): Promise<Outcome> => {
     try {
       const p = await api<PolicyInfo>('PUT', CONTROL_PATHS.adminPolicy, text);
