@@ -3,10 +3,10 @@
 // admin routes, and deleting a revoked system.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AdminSystem, AuditEntry } from '../../../src-shared/wire/admin.js';
 import { SimAgent } from '../testing/agent-sim.js';
 import { createKey, startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
@@ -68,8 +68,18 @@ const STRICT = {
   'x-frame-options': 'DENY',
 };
 
-test('a missing bundle is refused with a message that says to build it', () => {
+test('a missing bundle is refused at start, before the data dir is touched, saying to build it', async () => {
   assert.throws(() => ConsoleBundle.load(join(bundleDir, 'nowhere')), /web console is not built .*npm run build/);
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'warren-console-nobundle-')), 'data');
+  try {
+    await assert.rejects(
+      startTestCoordinator({ console: { bundleDir: join(bundleDir, 'nowhere') } }, dataDir),
+      /--console: the web console is not built/,
+    );
+    assert.ok(!existsSync(dataDir), 'nothing was created');
+  } finally {
+    rmSync(dirname(dataDir), { recursive: true, force: true });
+  }
 });
 
 test('the console files come with their types and the strict headers; HEAD has no body', async () => {
