@@ -3,14 +3,14 @@
 // admin routes, and deleting a revoked system.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AdminSystem, AuditEntry } from '../../../src-shared/wire/admin.js';
 import { SimAgent } from '../testing/agent-sim.js';
 import { createKey, startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
-import { CONSOLE_CSP, ConsoleBundle } from './static.js';
+import { CONSOLE_CSP, ConsoleBundle, defaultBundleDir } from './static.js';
 
 interface Raw {
   status: number;
@@ -80,6 +80,15 @@ test('a missing bundle is refused at start, before the data dir is touched, sayi
   } finally {
     rmSync(dirname(dataDir), { recursive: true, force: true });
   }
+});
+
+test('the built console has no inline script or style, which its CSP would block', () => {
+  // The real bundle (npm run build), beside the compiled coordinator.
+  const html = readFileSync(join(defaultBundleDir(), 'index.html'), 'utf8');
+  assert.match(html, /<script defer src="console\.js"><\/script>/);
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'every script has a src');
+  assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or event handler');
+  ConsoleBundle.load(defaultBundleDir());
 });
 
 test('the console files come with their types and the strict headers; HEAD has no body', async () => {
