@@ -116,6 +116,9 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
       (await cli('systems', 'revoke', agent.identity, ...data)).out,
       `${agent.identity} (files) is revoked\n`,
     );
+    // A revoked system can be deleted; then it is not listed any more.
+    assert.equal((await cli('systems', 'delete', agent.identity, ...data)).out, `${agent.identity} is deleted\n`);
+    assert.doesNotMatch((await cli('systems', 'list', ...data)).out, new RegExp(agent.identity));
   } finally {
     await c.dispose();
   }
