@@ -59,10 +59,31 @@ test('no command is a usage error; --help lists every command', async () => {
   for (const c of COMMANDS) assert.match(help.out, new RegExp(`\\n  ${c.name} +\\S`), c.name);
 });
 
-test('an unknown command suggests the closest one', async () => {
+test('an unknown command suggests the closest one and prints the usage', async () => {
   const r = await cli(['stauts']);
   assert.equal(r.code, 2);
-  assert.match(r.err, /unknown command "stauts" \(did you mean "status"\?\)/);
+  assert.match(r.err, /^warren: unknown command "stauts" \(did you mean "status"\?\)\n\nusage: warren <command>/);
+  for (const c of COMMANDS) assert.match(r.err, new RegExp(`\\n  ${c.name} +\\S`), c.name);
+});
+
+test('a mistake in a command line prints one line saying what is wrong and where usage is', async () => {
+  const cases: [string[], string][] = [
+    [['status', '--jsn'], "warren status: Unknown option '--jsn'"],
+    [['why'], 'warren why: name the peer (identity, name or overlay address)'],
+    [['exit-node', 'use', 'abc'], "warren exit-node: say 'list', or 'use IDENTITY on' or 'use IDENTITY off'"],
+    [['exit-node', 'frob'], 'warren exit-node: unknown action "frob"'],
+    [['add-peer'], 'warren add-peer: --'],
+  ];
+  for (const [argv, first] of cases) {
+    const r = await cli(argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.equal(r.out, '');
+    const lines = r.err.split('\n');
+    assert.equal(lines.length, 3, r.err); // two lines and the final newline
+    assert.ok(lines[0]!.startsWith(first), r.err);
+    assert.equal(lines[1], `Run 'warren ${argv[0]} --help' for usage.`);
+    assert.doesNotMatch(r.err, /usage: /);
+  }
 });
 
 test('every command has --help and refuses unknown flags with exit 2', async () => {
