@@ -317,6 +317,21 @@ test('run hands the profile, paths and verbosity to the daemon', async () => {
   assert.equal(viaEnv.daemonCalls[0]!.socketPath, '/run/warren/warren.sock');
 });
 
+test('run --metrics-listen: ADDR:PORT reaches the daemon, a bad one is refused before it starts', async () => {
+  const path = join(dir, 'metrics.profile');
+  assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.8'])).code, 0);
+  const v6 = await cli(['run', '--profile', path, '--metrics-listen', '[::1]:9465']);
+  assert.equal(v6.code, 0, v6.err);
+  assert.deepEqual(v6.daemonCalls[0]!.metricsListen, { host: '::1', port: 9465 });
+  const off = await cli(['run', '--profile', path]);
+  assert.equal(off.daemonCalls[0]!.metricsListen, undefined, 'off unless asked for');
+  for (const bad of ['nowhere', '127.0.0.1:70000', '[zz]:1']) {
+    const r = await cli(['run', '--profile', path, '--metrics-listen', bad]);
+    assert.deepEqual([r.code, r.daemonCalls.length], [2, 0], bad);
+    assert.match(r.err, /^warren run: --metrics-listen /, bad);
+  }
+});
+
 test('run: a profile others may write is refused with the fix, exit 1, and the daemon is never started', async () => {
   const path = join(dir, 'shared.profile');
   assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.7'])).code, 0);

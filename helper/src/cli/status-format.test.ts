@@ -400,11 +400,11 @@ test('formatStatus: an idle peer whose direct path answers is online, as in the 
   assert.match(out, /^Peers: {11}3 \(1 of 3 online\)$/m);
   assert.match(
     out,
-    /Peer: Q8QW8 \(beta\)\n(.*\n){3}   Online: {9}yes \(direct path answers; idle, no recent handshake\)\n/,
+    /Peer: Q8QW8 \(beta\)\n(.*\n){3} {3}Online: {9}yes \(direct path answers; idle, no recent handshake\)\n/,
   );
-  assert.match(out, /Peer: ZZZZZ \(gamma\)\n(.*\n){3}   Online: {9}no \(nothing heard recently\)\n/);
+  assert.match(out, /Peer: ZZZZZ \(gamma\)\n(.*\n){3} {3}Online: {9}no \(nothing heard recently\)\n/);
   // A relay's round trip is the relay's and stays after the peer goes quiet: not proof.
-  assert.match(out, /Peer: YYYYY \(delta\)\n(.*\n){3}   Online: {9}no /);
+  assert.match(out, /Peer: YYYYY \(delta\)\n(.*\n){3} {3}Online: {9}no /);
   const down = formatStatus(status({ state: 'disconnected', peers: [idle] }), NOW);
   assert.match(down, /^Peers: {11}1 \(0 of 1 online\)$/m);
 });

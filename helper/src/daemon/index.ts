@@ -22,6 +22,8 @@ export interface DaemonOptions {
   stateDir: string;
   verbosity: number;
   log: Logger;
+  /** metricsListen is `warren run --metrics-listen`: GET /metrics there, unauthenticated. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** Daemon is one helper: start() runs the steps, stop() undoes them, reload() applies the profile file again. */

@@ -26,6 +26,7 @@ import { clearState, recoverFromCrash, writeState } from './state-file.js';
 import { buildStatus } from './status.js';
 import { controlSteps } from './steps-control.js';
 import { uapiStep } from './steps-uapi.js';
+import { metricsListenStep } from './steps-metrics.js';
 import type { ProfileUpdates } from './updates.js';
 
 /** StepContext is what every step works with. profile is the one the helper started with. */
@@ -38,6 +39,8 @@ export interface StepContext {
   env: DaemonEnv;
   state: DaemonState;
   updates: ProfileUpdates;
+  /** metricsListen is where GET /metrics answers without authentication; default: nowhere. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** daemonSteps lists the steps for this profile, in start order. */
@@ -55,6 +58,7 @@ export function daemonSteps(ctx: StepContext): Step[] {
     proxyStep(ctx),
     uapiStep(ctx),
     ...(ctx.profile.coordinator ? controlSteps(ctx, ctx.profile.coordinator) : []),
+    metricsListenStep(ctx),
   ];
 }
 
