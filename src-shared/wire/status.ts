@@ -135,6 +135,9 @@ export interface Status {
   virtualAddress6?: string | null;
   virtualNetwork6?: string | null;
   adapter: string;
+  /** adapterTaken lists the default adapter names (warren0, ...) another program's link had
+   * when the helper started, so `adapter` is the next free warrenN; absent when none was. */
+  adapterTaken?: string[];
   listenPort: number;
   state: TunnelState;
   mode: 'static' | 'coordinated';

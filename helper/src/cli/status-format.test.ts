@@ -408,3 +408,12 @@ test('formatStatus: an idle peer whose direct path answers is online, as in the 
   const down = formatStatus(status({ state: 'disconnected', peers: [idle] }), NOW);
   assert.match(down, /^Peers: {11}1 \(0 of 1 online\)$/m);
 });
+
+test('formatStatus: an adapter that is not warren0 because another program had it says so', () => {
+  const out = formatStatus(status({ adapter: 'warren2', adapterTaken: ['warren0', 'warren1'] }), NOW);
+  assert.match(
+    out,
+    /^Virtual address: 100\.64\.0\.1 \(network 100\.64\.0\.0\/10\) on warren2 \(warren0, warren1 are taken by another program\)$/m,
+  );
+  assert.doesNotMatch(formatStatus(status(), NOW), /taken/);
+});

@@ -92,7 +92,7 @@ export function formatStatus(s: Status, now: number): string {
   const lines = [
     `Local identity:  ${clean(s.identity)}`,
     `Public key:      ${clean(s.publicKey)}`,
-    `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}`,
+    `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}${takenWords(s)}`,
     ...(typeof s.virtualAddress6 === 'string'
       ? [`IPv6 address:    ${clean(s.virtualAddress6)} (network ${clean(s.virtualNetwork6 ?? '?')})`]
       : []),
@@ -139,6 +139,13 @@ export function formatStatus(s: Status, now: number): string {
   lines.push(`Peers:           ${peers.length}${peers.length > 0 ? ` (${onlineSummary(online, peers.length)})` : ''}`);
   peers.forEach((p, i) => lines.push('', ...formatPeer(p, now, reasons[i]!)));
   return lines.join('\n') + '\n';
+}
+
+/** takenWords says why the adapter is not warren0: another program's link had that name. */
+function takenWords(s: Status): string {
+  const taken = Array.isArray(s.adapterTaken) ? s.adapterTaken.slice(0, 16).map(clean) : [];
+  if (taken.length === 0) return '';
+  return ` (${taken.join(', ')} ${taken.length === 1 ? 'is' : 'are'} taken by another program)`;
 }
 
 /** tunnelWords is the tunnel state, except that a coordinated tunnel that is up but has no

@@ -71,6 +71,9 @@ export interface StatusContext {
   control?: ControlRuntime | null;
   nat?: NatRuntime | null;
   adapter: string;
+  /** adapterTaken and adapterProblems: see DaemonState (the adapter beside other VPNs). */
+  adapterTaken?: string[];
+  adapterProblems?: string[];
   /** tun is the open adapter: its ipv6 says whether it took the profile's IPv6 address. */
   tun?: { readonly ipv6?: boolean } | null;
   listenPort: number;
@@ -119,6 +122,7 @@ export function buildStatus(ctx: StatusContext): Status {
     virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
     ...self6(ctx),
     adapter: ctx.adapter,
+    ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
     state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
@@ -130,7 +134,7 @@ export function buildStatus(ctx: StatusContext): Status {
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
-    problems: problemsOf(ctx.profile, ctx.profilePath, coordinator),
+    problems: [...(ctx.adapterProblems ?? []), ...problemsOf(ctx.profile, ctx.profilePath, coordinator)],
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
     providesRoutes: ctx.exit?.node?.routes ?? [],
