@@ -325,6 +325,21 @@ test('run --metrics-listen: ADDR:PORT reaches the daemon, a bad one is refused b
   assert.deepEqual(v6.daemonCalls[0]!.metricsListen, { host: '::1', port: 9465 });
   const off = await cli(['run', '--profile', path]);
   assert.equal(off.daemonCalls[0]!.metricsListen, undefined, 'off unless asked for');
+  // The profile's Metrics.Listen is the default; the flag wins over it.
+  const withMetrics = join(dir, 'metrics-profile.profile');
+  const json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeFileSync(withMetrics, JSON.stringify({ ...json, Metrics: { Listen: '127.0.0.1:9466' } }), { mode: 0o600 });
+  const fromProfile = await cli(['run', '--profile', withMetrics]);
+  assert.equal(fromProfile.code, 0, fromProfile.err);
+  assert.deepEqual(fromProfile.daemonCalls[0]!.metricsListen, { host: '127.0.0.1', port: 9466 });
+  const flagWins = await cli(['run', '--profile', withMetrics, '--metrics-listen', '127.0.0.1:9467']);
+  assert.deepEqual(flagWins.daemonCalls[0]!.metricsListen, { host: '127.0.0.1', port: 9467 });
+  const badProfile = join(dir, 'metrics-bad.profile');
+  writeFileSync(badProfile, JSON.stringify({ ...json, Metrics: { Listen: 'nowhere', Port: 1 } }), { mode: 0o600 });
+  const refused = await cli(['run', '--profile', badProfile]);
+  assert.deepEqual([refused.code, refused.daemonCalls.length], [1, 0]);
+  assert.match(refused.err, /Metrics\.Listen: "nowhere" is not HOST:PORT/);
+  assert.match(refused.err, /Metrics\.Port: unknown key \(only Listen\)/);
   for (const bad of ['nowhere', '127.0.0.1:70000', '[zz]:1']) {
     const r = await cli(['run', '--profile', path, '--metrics-listen', bad]);
     assert.deepEqual([r.code, r.daemonCalls.length], [2, 0], bad);

@@ -2,6 +2,7 @@
 import { ApiServerError, assertNoHelperRunning } from '../api/server.js';
 import { loadProfile } from '../config/load.js';
 import { createLogger, DEFAULT_VERBOSITY, MAX_VERBOSITY, MIN_VERBOSITY } from '../../../src-shared/lib/log.js';
+import { metricsListenOf } from '../config/validate-metrics.js';
 import { parseHostPort } from '../../../src-shared/lib/cli-args.js';
 import { CliError, intFlag, stringFlag, UsageError, type Command } from './command.js';
 import { resolvePath } from './paths.js';
@@ -21,7 +22,7 @@ until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is
   --state-dir DIR   crash-recovery state (env WARREN_STATE_DIR, default /var/lib/warren)
   --metrics-listen ADDR:PORT
                     also serve GET /metrics (Prometheus text) there, without authentication,
-                    e.g. 127.0.0.1:9465 or [::1]:9465; off by default`,
+                    e.g. 127.0.0.1:9465 or [::1]:9465; default: the profile's Metrics.Listen, else off`,
   options: {
     profile: { type: 'string' },
     verbose: { type: 'string', short: 'v' },
@@ -39,6 +40,8 @@ until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is
     if (listen !== undefined && 'problem' in listen) throw new UsageError(`--metrics-listen ${listen.problem}`);
     // Throws ProfileError before anything is opened or changed.
     const profile = loadProfile(profilePath);
+    // The flag wins over the profile's Metrics.Listen.
+    const metricsListen = listen ?? metricsListenOf(profile);
     // A second helper on the same socket would fight the first over the adapter and port.
     try {
       await assertNoHelperRunning(socketPath);
@@ -56,7 +59,7 @@ until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is
       stateDir,
       verbosity,
       log,
-      ...(listen ? { metricsListen: listen } : {}),
+      ...(metricsListen ? { metricsListen } : {}),
     });
     return 0;
   },

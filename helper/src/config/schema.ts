@@ -41,6 +41,7 @@ export const RESERVED_KEYS = {
   Dns: 'object',
   Egress: 'object',
   Ingress: 'array',
+  Metrics: 'object',
 } as const;
 
 /** ReservedKey names a top-level key reserved for later parts. */
@@ -79,6 +80,7 @@ export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = [
   'ExitNode',
   'Egress',
   'Ingress',
+  'Metrics',
 ];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 

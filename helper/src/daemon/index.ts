@@ -22,7 +22,8 @@ export interface DaemonOptions {
   stateDir: string;
   verbosity: number;
   log: Logger;
-  /** metricsListen is `warren run --metrics-listen`: GET /metrics there, unauthenticated. */
+  /** metricsListen is `warren run --metrics-listen` or the profile's Metrics.Listen: GET
+   * /metrics there, unauthenticated. */
   metricsListen?: { host: string; port: number };
 }
 
