@@ -27,6 +27,9 @@ export interface PeerStatus {
   exitNodeInUse?: boolean;
   /** path says how packets reach the peer now (coordinated mode, where NAT traversal runs). */
   path?: PeerPath;
+  /** online says something recent was heard from the peer (peer-online.ts: a handshake in the
+   * last 180 s or a direct path that answers); absent from older helpers. */
+  online?: boolean;
 }
 
 /** PeerPath is the way to a peer the NAT traversal layer chose. */

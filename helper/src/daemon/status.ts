@@ -15,6 +15,7 @@ import type { TunnelControl } from './tunnel.js';
 import type { ControlRuntime } from '../control/runtime.js';
 import type { NatRuntime } from '../nat/runtime.js';
 import { isVirtualWords } from '../nat/path-bind.js';
+import { peerOnline } from '../../../src-shared/wire/peer-online.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
@@ -114,6 +115,10 @@ export function buildStatus(ctx: StatusContext): Status {
       ...(ctx.nat ? { path: ctx.nat.pathOf(formatKey(p.noise.publicKey)) } : {}),
     });
   }
+  // JSON readers get the same verdict as the window and the human form (wire/peer-online.ts).
+  const state = ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting';
+  const now = Date.now();
+  for (const p of peers) p.online = peerOnline(p, state === 'connected', now);
   return {
     version: VERSION,
     identity: ctx.profile.identity,
@@ -124,7 +129,7 @@ export function buildStatus(ctx: StatusContext): Status {
     adapter: ctx.adapter,
     ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',
+    state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',
     ...(coordinator ? { coordinator } : {}),
