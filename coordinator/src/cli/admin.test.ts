@@ -150,6 +150,12 @@ test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable 
     const help = await cli('--help');
     assert.equal(help.code, 0);
     assert.match(help.out, /policy apply FILE/);
+    // A mistake is one line and a pointer to --help; an unknown command gets the whole usage.
+    const mistake = await cli('keys', 'create', ...data, '--uses', 'many');
+    assert.equal(mistake.err.split('\n').length, 3, mistake.err);
+    assert.match(mistake.err, /\nRun 'warren-coordinator keys --help' for usage\.\n$/);
+    const unknown = await cli('nonsense');
+    assert.match(unknown.err, /^warren-coordinator: unknown command "nonsense"\n\nusage: /);
   } finally {
     await c.dispose();
   }
