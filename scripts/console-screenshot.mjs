@@ -50,10 +50,14 @@ try {
   console.log(`logged in; the systems page lists ${await page.locator('tr[data-identity]').count()} systems`);
   await shot('systems');
   await open('Policy');
+  // The editor is filled with the policy in force once it has loaded; the draft goes in after.
+  await page.getByText(/^In force since /).waitFor();
   await page.getByLabel('Policy file').fill(draft);
   await page.getByRole('button', { name: 'Check', exact: true }).click();
   const dryRun = page.getByLabel('Dry run');
   await dryRun.waitFor();
+  if ((await dryRun.locator('table.changes tbody tr').count()) === 0)
+    throw new Error(`the dry run of ${draftFile} lists no change: ${await dryRun.innerText()}`);
   console.log(`dry run of the draft: ${(await dryRun.innerText()).replace(/\s+/g, ' ').trim()}`);
   await shot('policy');
   await open('Audit log');

@@ -8,10 +8,8 @@ declare -A KEY=()
 
 start_coordinator() {
   local data="$WORK/coordinator"
-  CONSOLE_FLAG=()
-  [[ -d "$ROOT/dist/console" ]] && CONSOLE_FLAG=(--console)
-  say "serving the coordinator in wrdemo-coord (log: $WORK/coordinator.log)"
-  local cmd=(ip netns exec wrdemo-coord warren-coordinator serve --data "$data" --listen "$COORD_IP:8080" "${CONSOLE_FLAG[@]}")
+  say "serving the coordinator in wrdemo-coord, with its web console (log: $WORK/coordinator.log)"
+  local cmd=(ip netns exec wrdemo-coord warren-coordinator serve --data "$data" --listen "$COORD_IP:8080" --console)
   printf '    $ %s &\n' "$(shown "${cmd[@]}")"
   "${cmd[@]}" >"$WORK/coordinator.log" 2>&1 &
   COORD_PID=$!

@@ -117,9 +117,9 @@ preflight() {
   [[ "$(id -u)" == 0 ]] || die "run as root (network namespaces and TUN devices need it): sudo npm run demo"
   [[ -c /dev/net/tun ]] || die "/dev/net/tun is missing: load the tun module (modprobe tun)"
   local bin
-  for bin in ip ping node nft sed awk; do
+  for bin in ip ping node nft sed awk timeout chromium; do
     command -v "$bin" >/dev/null || die "\`$bin\` is not installed; run: bash scripts/ensure-deps.sh"
   done
-  [[ -e "$ROOT/dist/helper/src/cli/main.js" && -e "$ROOT/dist/coordinator/src/main.js" ]] ||
+  [[ -e "$ROOT/dist/helper/src/cli/main.js" && -e "$ROOT/dist/coordinator/src/main.js" && -e "$ROOT/dist/console/index.html" ]] ||
     die "Warren is not built; run: npm run build"
 }

@@ -51,7 +51,8 @@ make_network() {
 # start_printer: the printer answers ping (the kernel does) and TCP 9100 (a raw print port)
 # with one line naming the address it was reached at.
 start_printer() {
-  local js="require('net').createServer((s) => s.end('printer: ready, reached at ' + s.localAddress + ':' + s.localPort + '\\n')).listen(9100, '0.0.0.0')"
+  # A client that closes at once (the readiness probe below) resets the socket: ignore that.
+  local js="require('net').createServer((s) => s.on('error', () => {}).end('printer: ready, reached at ' + s.localAddress + ':' + s.localPort + '\\n')).listen(9100, '0.0.0.0')"
   say "the printer listens on TCP 9100 (a node one-liner standing in for a print server)"
   printf '    $ %s &\n' "$(shown ip netns exec wrdemo-printer node -e "$js")"
   ip netns exec wrdemo-printer node -e "$js" >"$WORK/printer.log" 2>&1 &

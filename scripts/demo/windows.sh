@@ -30,12 +30,11 @@ laptop_window() {
 }
 
 console_pages() {
-  if [[ ${#CONSOLE_FLAG[@]} == 0 ]]; then
-    say "no web console in this build (dist/console is missing): no console screenshots"
-    return
-  fi
   say "the web console at $COORD_URL/console/: log in with the admin token, screenshot systems, policy (dry run of a draft) and audit"
-  local cmd=(node "$ROOT/scripts/console-screenshot.mjs" "$COORD_URL/console/" "$ARTIFACTS" "$WORK/policy-next.json")
+  # Chromium runs in the coordinator's namespace: in this machine's own, links that come and go
+  # (other namespaces' veths) make it abort loads with ERR_NETWORK_CHANGED.
+  local cmd=(ip netns exec wrdemo-coord node "$ROOT/scripts/console-screenshot.mjs" "$COORD_URL/console/" "$ARTIFACTS"
+    "$WORK/policy-next.json")
   printf '    $ %s < %s\n' "$(shown "${cmd[@]}")" "$WORK/coordinator/admin.token"
   timeout 90 "${cmd[@]}" <"$WORK/coordinator/admin.token" >"$WORK/chromium-console.log" 2>&1 || {
     sed 's/^/    /' "$WORK/chromium-console.log" >&2
@@ -53,10 +52,8 @@ hold() {
   printf '    %s warren why %s\n' "$(shown "${ON[@]}")" "$PRINTER_IP"
   printf "    %s warren ui --no-open   (laptop's window: open the one-time address in a browser in wrdemo-laptop)\n" "$(shown "${ON[@]}")"
   printf '    %s systems list --data %s\n' "$(shown "${COORD[@]}")" "$WORK/coordinator"
-  if [[ ${#CONSOLE_FLAG[@]} != 0 ]]; then
-    printf '    the web console: %s/console/ in a browser on this machine; log in with the admin token:\n' "$COORD_URL"
-    printf '    cat %s\n' "$WORK/coordinator/admin.token"
-  fi
+  printf '    the web console: %s/console/ in a browser on this machine; log in with the admin token:\n' "$COORD_URL"
+  printf '    cat %s\n' "$WORK/coordinator/admin.token"
   printf '    (warren and warren-coordinator are %s/bin/warren and %s/bin/warren-coordinator)\n' "$ROOT" "$ROOT"
   say "press Ctrl-C to stop and tear everything down"
   trap 'exit 0' INT
