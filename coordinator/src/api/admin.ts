@@ -1,7 +1,7 @@
 // Admin routes (Bearer token from DIR/admin.token): enrolment keys, systems, the policy file.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.js';
-import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
 import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
@@ -12,11 +12,11 @@ import { decodeUtf8, parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendText } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
-import { endpointsOf } from '../maps/netmap.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
+import { systemOf, systemView } from './system-ref.js';
 import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -50,29 +50,6 @@ function keyView(k: EnrolmentKey, now: number): AdminKey {
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
     status,
-  };
-}
-
-/** systemView is a system as the admin API shows it. */
-export function systemView(registry: Registry, s: LiveSystem): AdminSystem {
-  return {
-    systemId: s.id,
-    identity: s.identity,
-    name: s.name,
-    hostname: s.hostname,
-    virtualAddress: formatIPv4(s.address),
-    virtualAddress6: registry.address6(s),
-    state: s.state,
-    tags: s.tags,
-    dnsNames: s.dnsNames,
-    ephemeral: s.ephemeral,
-    online: s.online,
-    lastSeen: s.lastSeen,
-    observedIp: s.observedIp,
-    observedUdp: s.observedUdp,
-    endpoints: endpointsOf(s),
-    createdAt: s.createdAt,
-    keyId: s.keyId,
   };
 }
 
@@ -134,7 +111,10 @@ async function audited(
 ): Promise<void> {
   const note: AuditNote = { target: ctx.params.id ?? '-', detail: null };
   // A system is logged by its identity, however the admin named it.
-  if (path.startsWith(CONTROL_PATHS.adminSystems)) note.target = sv.registry.find(note.target)?.identity ?? note.target;
+  if (path.startsWith(CONTROL_PATHS.adminSystems)) {
+    const s = sv.registry.lookup(note.target);
+    if (!Array.isArray(s)) note.target = s.identity;
+  }
   const who = { actor: 'admin', source: ctx.remoteIp, action };
   try {
     await fn(ctx, note);
@@ -227,21 +207,14 @@ function addKeyRoutes(admin: AdminRoute, sv: Services): void {
   });
 }
 
-/** systemOf is the system the route's :id names (id or identity), or a not-found error. */
-function systemOf(sv: Services, ctx: RequestContext): LiveSystem {
-  const s = sv.registry.find(ctx.params.id ?? '');
-  if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
-  return s;
-}
-
 /** addSystemRoutes: list and show systems, approve and revoke them. */
 function addSystemRoutes(admin: AdminRoute, sv: Services): void {
   const systems = CONTROL_PATHS.adminSystems;
 
   admin('GET', systems, ({ res }) =>
-    sendJson(res, 200, { systems: sv.registry.all().map((s) => systemView(sv.registry, s)) }),
+    sendJson(res, 200, { systems: sv.registry.all().map((s) => systemView(sv.registry, s, sv.now())) }),
   );
-  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(sv.registry, systemOf(sv, ctx))));
+  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(sv.registry, systemOf(sv, ctx), sv.now())));
 
   admin('POST', `${systems}/:id/approve`, (ctx) => {
     const s = systemOf(sv, ctx);
@@ -254,7 +227,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { state: 'active' });
       sv.log.info(`approved ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 
   admin('POST', `${systems}/:id/revoke`, (ctx) => {
@@ -263,7 +236,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.revoke(s);
       sv.log.info(`revoked ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 }
 
@@ -292,7 +265,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { tags });
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 
   admin('POST', `${systems}/:id/name`, async (ctx) => {
@@ -309,7 +282,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { name });
       sv.log.info(`renamed ${s.identity} to ${name}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 
   admin('POST', `${systems}/:id/dns`, async (ctx) => {
@@ -325,7 +298,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { dnsNames: names });
       sv.log.info(`DNS names of ${s.identity}: ${names.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 }
 
