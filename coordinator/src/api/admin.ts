@@ -4,7 +4,7 @@ import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
-import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
+import type { AdminKey, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
 import { MAX_DURATION_MS } from './duration.js';
 import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../auth/enrolment-keys.js';
 import { ControlError } from '../http/errors.js';
@@ -13,7 +13,7 @@ import { sendJson, sendText } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
-import type { LiveSystem, Registry } from '../store/registry.js';
+import type { LiveSystem } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
 import { systemOf, systemView } from './system-ref.js';

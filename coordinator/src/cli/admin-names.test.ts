@@ -25,8 +25,8 @@ test('systems show, approve, tag and revoke take a system name; an ambiguous one
 
     const shown = await cli('systems', 'show', 'build-server', ...data);
     assert.equal(shown.code, 0, shown.err);
-    assert.match(shown.out, new RegExp(`identity:   ${server.identity}\\n`));
-    assert.match(shown.out, /state:      pending/);
+    assert.match(shown.out, new RegExp(`identity: {3}${server.identity}\\n`));
+    assert.match(shown.out, /state: {6}pending/);
     const approved = await cli('systems', 'approve', 'BUILD-SERVER', ...data);
     assert.equal(approved.out, `${server.identity} (build-server) is active\n`, approved.err);
     const tagged = await cli('systems', 'tag', 'laptop', '--add', 'ops', ...data);
@@ -92,7 +92,7 @@ test('an online system is seen now: LAST SEEN says now, and lastSeen in JSON is 
       assert.ok(s.lastSeen !== null && s.lastSeen >= before, `lastSeen ${s.lastSeen} is not before ${before}`);
       const table = (await cli('systems', 'list', ...data)).out;
       assert.match(table, new RegExp(`${agent.identity}\\s+laptop\\s.*\\bactive\\s+yes\\s+dev\\s+now\\s+sys-`));
-      assert.match((await cli('systems', 'show', 'laptop', ...data)).out, /last seen:  now \(online\)/);
+      assert.match((await cli('systems', 'show', 'laptop', ...data)).out, /last seen: {2}now \(online\)/);
     } finally {
       watch.close();
       await watch.done;
