@@ -87,8 +87,10 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
   const checked = out.keyChecked
     ? 'the key you gave'
     : 'not checked against a key you gave: compare the fingerprint with what your administrator has';
+  // The name is shown only as a DNS label: it is the coordinator's text, printed to a terminal.
+  const name = typeof r.name === 'string' && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.name) ? r.name : null;
   io.stdout.write(
-    `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
+    `Enrolled as ${r.identity}${name ? ` (name ${name}, ${r.systemId})` : ` (${r.systemId})`}, address ${r.virtualAddress}` +
       `${typeof r.virtualAddress6 === 'string' && out.ipv6Withheld === null ? ` and ${r.virtualAddress6}` : ''}` +
       `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
       `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,
@@ -114,7 +116,9 @@ function report(out: EnrolOutcome, coordinator: string, io: CliIo): void {
     io.stdout.write(
       'This system waits for approval: an administrator runs `warren-coordinator systems approve ' +
         r.identity +
-        '`.\n',
+        '`' +
+        (name ? ` (or approve ${name}, its name there)` : '') +
+        '; `warren status` shows the wait.\n',
     );
   io.stdout.write('Start or restart the helper to connect (warren run, or warren start).\n');
 }
