@@ -177,6 +177,11 @@ describeE2E(
         'no exit route is offered to it',
       );
       assert.ok(!s.peers.some((p) => p.identity === ids.exit), 'the exit node is not even its peer');
+      const list = await warrenCli(ns.server!, ['exit-node', 'list', '--socket', server.w.socket]);
+      assert.match(
+        list.stdout,
+        /^no exit nodes: with a coordinator, no Routes grant in its policy file names this system/,
+      );
       assert.doesNotMatch((await ns.server!.exec(['ip', 'route', 'show', LAN])).stdout, /dev/, 'no route to the LAN');
       // Routing the LAN into the tunnel by hand gets nowhere: no peer's allowed IPs cover it.
       await ns.server!.exec(['ip', 'route', 'add', LAN, 'dev', server.adapter]);

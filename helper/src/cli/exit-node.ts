@@ -43,7 +43,11 @@ NODE is the exit node's identity or its name, as \`exit-node list\` shows them.
     const socketPath = resolvePath('socket', args, io);
     if (action === 'list' && identity === undefined) {
       const list = await callHelper(socketPath, (c) => c.request<ExitNodeState[]>('GET', PATHS.exitNodes));
-      io.stdout.write(list.length ? `${list.map(line).join('\n')}\n` : 'no exit nodes in ExitNode.AvailableRoutes\n');
+      io.stdout.write(
+        list.length
+          ? `${list.map(line).join('\n')}\n`
+          : 'no exit nodes: with a coordinator, no Routes grant in its policy file names this system; in a static profile, ExitNode.AvailableRoutes is empty\n',
+      );
       return 0;
     }
     if (action !== 'use' || identity === undefined || (onOff !== 'on' && onOff !== 'off')) {
