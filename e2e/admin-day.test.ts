@@ -240,6 +240,20 @@ describeE2E(
         unknown.stderr,
         /not-found: no system has the id, identity or name "printer"; see warren-coordinator systems list/,
       );
+      // A name that is also another system's identity names two systems: refused, both listed.
+      const clash = ids.laptop!.toLowerCase();
+      await coord.cli(['systems', 'rename', 'exit', clash]);
+      const ambiguous = await coord.run(['systems', 'show', clash]);
+      assert.equal(ambiguous.code, 1);
+      assert.match(
+        ambiguous.stderr,
+        new RegExp(`conflict: "${clash}" names more than one system: .*${ids.laptop} \\(laptop, active\\)`),
+      );
+      assert.match(
+        ambiguous.stderr,
+        new RegExp(`${ids.exit} \\(${clash}, active\\).*give the identity or system id instead`),
+      );
+      await coord.cli(['systems', 'rename', ids.exit!, 'exit']);
     });
 
     test('a system revoked by name disappears from its peers’ maps', async () => {
