@@ -80,6 +80,12 @@ export interface TagsRequest {
   remove?: string[];
 }
 
+/** TaggedSystem is the answer to TagsRequest: the system, and warnings for its tags that no
+ * policy names (a likely typo); the tags were set all the same. */
+export interface TaggedSystem extends AdminSystem {
+  warnings?: string[];
+}
+
 /** PolicyInfo is GET /v1/admin/policy and the answer to PUT. */
 export interface PolicyInfo {
   text: string | null;
@@ -136,8 +142,10 @@ export interface PolicyTestResult {
   /** changes: pairs whose access differs, sorted by from then to (at most `limit`). */
   changes: AccessChange[];
   routes: RouteChange[];
-  /** truncated: more pairs changed than are listed. */
+  /** truncated: more pairs (or route changes) changed than are listed. */
   truncated: boolean;
+  /** changedPairs counts every pair whose access changes, listed or not. */
+  changedPairs?: number;
   /** mapVersion the comparison was made against (the policy in force then). */
   mapVersion: number;
 }

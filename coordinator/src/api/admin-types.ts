@@ -10,6 +10,9 @@ export type {
   PolicyInfo,
   PolicyIssueWire,
   TagsRequest,
+  TaggedSystem,
+  PolicyTestResult,
+  PolicyWarning,
 } from '../../../src-shared/wire/admin.js';
 
 /** CoordinatorStats is GET /v1/admin/stats. */

@@ -4,20 +4,21 @@ import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.
 import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
-import type { AdminKey, CoordinatorStats, CreatedKey, PolicyInfo } from './admin-types.js';
+import type { AdminKey, CoordinatorStats, CreatedKey, TaggedSystem } from './admin-types.js';
 import { MAX_DURATION_MS } from './duration.js';
 import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../auth/enrolment-keys.js';
 import { ControlError } from '../http/errors.js';
-import { decodeUtf8, parseJsonBody, readBody } from '../http/body.js';
+import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendText } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
-import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
+import { tagWarnings } from '../policy/policy-warnings.js';
 import type { LiveSystem } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
 import { systemOf, systemView } from './system-ref.js';
 import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
+import { addPolicyRoutes } from './policy-routes.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -69,27 +70,13 @@ async function jsonBody(ctx: RequestContext): Promise<unknown> {
   return parseJsonBody(await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes));
 }
 
-function policyInfo(sv: Services): PolicyInfo {
-  const p = sv.registry.policy;
-  const applied = sv.registry.appliedPolicy;
-  return {
-    text: applied?.text ?? null,
-    appliedAt: applied?.appliedAt ?? null,
-    mapVersion: sv.registry.version,
-    counts: {
-      tags: p.tags.length,
-      policies: p.policies.length,
-      dnsRecords: p.dnsRecords.length,
-      routes: p.routes.length,
-    },
-  };
-}
-
 /** AuditNote is what a changing route's audit entry says: target defaults to the :id it was
  * given; a handler may name it better and add a detail. */
 interface AuditNote {
   target: string;
   detail: string | null;
+  /** quiet: the request changed nothing (the policy dry run), so success is not logged. */
+  quiet?: boolean;
 }
 
 /** AdminRoute registers one admin route; the token is checked before fn runs. */
@@ -122,7 +109,7 @@ async function audited(
     if (method !== 'GET') sv.audit.refused({ ...who, ...note }, e instanceof ControlError ? e.code : 'internal');
     throw e;
   }
-  if (method !== 'GET') sv.audit.ok({ ...who, ...note });
+  if (method !== 'GET' && !note.quiet) sv.audit.ok({ ...who, target: note.target, detail: note.detail });
 }
 
 /** addAdminRoutes registers the admin side of the API; every route checks the token first, and
@@ -195,7 +182,8 @@ function addKeyRoutes(admin: AdminRoute, sv: Services): void {
     sv.log.info(
       `created enrolment key ${id} (tags ${k.tags.join(',') || '-'}, ${approval}, ${k.usesAllowed} uses${k.ephemeral ? ', ephemeral' : ''}, expires ${new Date(k.expiresAt).toISOString()})`,
     );
-    const created: CreatedKey = { ...keyView(k, now), key };
+    const warnings = tagWarnings(sv.registry.policy, k.tags);
+    const created: CreatedKey = { ...keyView(k, now), key, ...(warnings.length > 0 ? { warnings } : {}) };
     sendJson(ctx.res, 201, created);
   });
 
@@ -265,7 +253,12 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { tags });
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
+    const warnings = tagWarnings(sv.registry.policy, tags);
+    const answer: TaggedSystem = {
+      ...systemView(sv.registry, s, sv.now()),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
+    sendJson(ctx.res, 200, answer);
   });
 
   admin('POST', `${systems}/:id/name`, async (ctx) => {
@@ -299,31 +292,6 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.log.info(`DNS names of ${s.identity}: ${names.join(',') || '(none)'}`);
     }
     sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
-  });
-}
-
-/** addPolicyRoutes: show the policy in force and replace it with a new policy file. */
-function addPolicyRoutes(admin: AdminRoute, sv: Services): void {
-  admin('GET', CONTROL_PATHS.adminPolicy, ({ res }) => sendJson(res, 200, policyInfo(sv)));
-
-  admin('PUT', CONTROL_PATHS.adminPolicy, async (ctx, note) => {
-    note.target = 'policy';
-    const text = decodeUtf8(await readBody(ctx.req, CONTROL_LIMITS.policyFileBytes));
-    const r = parsePolicyFile(text, sv.registry.network, sv.registry.network6);
-    if (!r.ok) {
-      const first = formatPolicyIssues('policy', r.issues.slice(0, 1));
-      throw new ControlError(
-        'policy-invalid',
-        `the policy file was refused (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}; the previous policy stays in force): ${first}`,
-        { issues: r.issues },
-      );
-    }
-    sv.registry.applyPolicy(text, r.file, sv.now());
-    note.detail = `map version ${sv.registry.version}`;
-    sv.log.info(
-      `policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version})`,
-    );
-    sendJson(ctx.res, 200, policyInfo(sv));
   });
 }
 

@@ -1,6 +1,7 @@
 // GET /v1/admin/audit: the audit log (store/audit.ts), filtered by the query string. Every
 // parameter is checked; an unknown one is refused, so a misspelt filter is not silently ignored.
 import { CONTROL_PATHS } from '../../../src-shared/wire/control.js';
+import { ADMIN_PATHS } from '../../../src-shared/wire/admin.js';
 import { AUDIT_LIST_MAX, type AuditFilter, type StoredAudit } from '../store/audit-rows.js';
 import { ControlError } from '../http/errors.js';
 
@@ -26,6 +27,8 @@ export const AUDIT_ADMIN_ACTIONS: Readonly<Record<string, string>> = {
   [`POST ${CONTROL_PATHS.adminSystems}/:id/dns`]: 'systems.dns',
   [`GET ${CONTROL_PATHS.adminPolicy}`]: 'policy.show',
   [`PUT ${CONTROL_PATHS.adminPolicy}`]: 'policy.apply',
+  // Only refused dry runs are logged (policy-routes.ts): a dry run changes nothing.
+  [`POST ${ADMIN_PATHS.policyTest}`]: 'policy.test',
   [`GET ${CONTROL_PATHS.adminAudit}`]: 'audit.list',
 };
 

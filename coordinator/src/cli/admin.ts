@@ -1,10 +1,10 @@
 // Admin commands: `warren-coordinator keys|systems|policy ...`. Each one is a call to the admin
 // API of a running coordinator, found through --data DIR (serve.json and admin.token) or given
 // with --url and --token.
-import { readFileSync, statSync } from 'node:fs';
-import { CONTROL_LIMITS, CONTROL_PATHS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
+import { readFileSync } from 'node:fs';
+import { CONTROL_PATHS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
 import { adminCall, targetFromDataDir, type AdminResult, type AdminTarget } from './admin-client.js';
-import type { AdminKey, AdminSystem, CreatedKey, PolicyInfo, PolicyIssueWire } from '../api/admin-types.js';
+import type { AdminKey, AdminSystem, CreatedKey, TaggedSystem } from '../api/admin-types.js';
 import {
   bool,
   Failure,
@@ -18,7 +18,6 @@ import {
   type Parsed,
 } from '../../../src-shared/lib/cli-args.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
-import { formatPolicyIssues } from '../policy/policy-file.js';
 import { ADMIN_TOKEN_ENV, explicitToken, TokenProblem } from './admin-token.js';
 
 /** TARGET_OPTIONS are the flags every admin command takes. */
@@ -44,7 +43,8 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   systems tag ID (--set a,b | [--add a,b] [--remove c])
   systems rename ID NAME
   systems dns ID --set name1,name2      (--set '' clears)
-  policy apply FILE
+  policy apply FILE [--strict]         (--strict: refuse on names that match nothing)
+  policy test FILE [--json]            (dry run: problems, warnings, whose access changes)
   policy show [--json]
   audit [--since 1d] [--actor X] [--action X] [--refused] [--limit N] [--json]
 ID is a system id (sys-...), its 5-character identity or its name (as systems list shows it).`;
@@ -186,6 +186,7 @@ export async function runKeys(argv: string[], io: CliIo): Promise<number> {
       expiresInMs: expires,
       ephemeral: bool(p, 'ephemeral'),
     });
+    for (const w of created.warnings ?? []) io.stderr.write(`warning: ${w}\n`);
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
     else {
       io.stdout.write(`${created.key}\n`);
@@ -263,7 +264,8 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
       for (const k of ['set', 'add', 'remove']) if (str(p, k) !== undefined) body[k] = list(str(p, k)!);
       if (Object.keys(body).length === 0) throw new UsageError('systems tag needs --set, --add or --remove');
       if (body.set && (body.add || body.remove)) throw new UsageError('give either --set, or --add and/or --remove');
-      const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/tags`, body);
+      const s = await call<TaggedSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/tags`, body);
+      for (const w of s.warnings ?? []) io.stderr.write(`warning: ${w}\n`);
       return show(p, s, `${s.identity} (${s.name}) tags: ${s.tags.join(',') || '(none)'}\n`);
     }
     case 'rename': {
@@ -286,56 +288,4 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
         sub === undefined ? 'systems needs a subcommand' : `unknown systems subcommand ${JSON.stringify(sub)}`,
       );
   }
-}
-
-/** runPolicy runs `policy apply FILE` and `policy show`. */
-export async function runPolicy(argv: string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'apply') {
-    const p = parse(rest, TARGET_OPTIONS, { min: 1, max: 1 });
-    const file = p.positionals[0]!;
-    let text: string;
-    try {
-      const size = statSync(file).size;
-      if (size > CONTROL_LIMITS.policyFileBytes)
-        throw new Failure(`${file}: the file has ${size} bytes (the limit is ${CONTROL_LIMITS.policyFileBytes})`);
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      if (e instanceof Failure) throw e;
-      throw new Failure(`cannot read ${file}: ${(e as Error).message}`);
-    }
-    const t = target(p, io);
-    let r: AdminResult<unknown>;
-    try {
-      r = await adminCall(t.url, t.token, 'PUT', CONTROL_PATHS.adminPolicy, text, t.ca);
-    } catch (e) {
-      throw new Failure(`cannot reach the coordinator at ${t.url}: ${(e as Error).message}`);
-    }
-    if (r.status === 422) {
-      const issues = (r.body as { issues?: PolicyIssueWire[] }).issues ?? [];
-      io.stderr.write(`${formatPolicyIssues(file, issues)}\n${file}: refused; the previous policy stays in force\n`);
-      return 1;
-    }
-    if (r.status !== 200) {
-      const err = (r.body as Partial<ControlErrorBody> | null)?.error;
-      throw new Failure(`${err?.code ?? `HTTP ${r.status}`}: ${err?.message ?? 'no details'}`);
-    }
-    const info = r.body as PolicyInfo;
-    io.stdout.write(
-      `applied ${file}: ${info.counts.policies} policies, ${info.counts.tags} tags, ${info.counts.dnsRecords} DNS records, ${info.counts.routes} routes (map version ${info.mapVersion})\n`,
-    );
-    return 0;
-  }
-  if (sub === 'show') {
-    const p = parse(rest, TARGET_OPTIONS, { min: 0, max: 0 });
-    const info = await call<PolicyInfo>(target(p, io), 'GET', CONTROL_PATHS.adminPolicy);
-    if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-    else if (info.text === null) io.stdout.write('no policy file applied yet: no system may reach any other\n');
-    else io.stdout.write(info.text.endsWith('\n') ? info.text : `${info.text}\n`);
-    if (!bool(p, 'json') && info.appliedAt !== null) io.stderr.write(`applied ${when(info.appliedAt)}\n`);
-    return 0;
-  }
-  throw new UsageError(
-    sub === undefined ? 'policy needs a subcommand: apply or show' : `unknown policy subcommand ${JSON.stringify(sub)}`,
-  );
 }

@@ -1,6 +1,7 @@
 // warren-coordinator's command line: serve, or an admin command. Exit codes: 0 ok, 1 refused or
 // failed (with a message), 2 usage.
-import { ADMIN_USAGE, runKeys, runPolicy, runSystems } from './admin.js';
+import { ADMIN_USAGE, runKeys, runSystems } from './admin.js';
+import { runPolicy } from './policy.js';
 import { EXIT, Failure, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
 import { KEY_USAGE, runKey } from './key.js';
 import { runAudit } from './audit.js';

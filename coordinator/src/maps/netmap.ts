@@ -5,7 +5,13 @@
 // so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
-import { isTagSelector, type Policy, type Selector, type TrustRequirement } from '../../../src-shared/wire/policy.js';
+import {
+  isTagSelector,
+  type Acl,
+  type Policy,
+  type Selector,
+  type TrustRequirement,
+} from '../../../src-shared/wire/policy.js';
 import {
   cidrContains,
   formatCidr,
@@ -16,11 +22,14 @@ import {
 } from '../../../src-shared/lib/ip/ipv4.js';
 import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
+import type { PolicyFile } from '../policy/policy-file.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
-interface ResolvedPolicy {
+export interface ResolvedPolicy {
   senders: Set<string>;
   receivers: Set<string>;
+  /** acls are what the helpers' firewalls grant from senders to receivers (policy dry run). */
+  acls: Acl[];
   nameJson: string;
   sendersJson: string;
   receiversJson: string;
@@ -85,6 +94,7 @@ function resolvePolicy(p: Policy, byTag: Map<string, string[]>, byIdentity: Map<
   return {
     senders: new Set(senders),
     receivers: new Set(receivers),
+    acls: p.acls,
     nameJson: JSON.stringify(p.name),
     sendersJson: JSON.stringify(senders),
     receiversJson: JSON.stringify(receivers),
@@ -92,8 +102,9 @@ function resolvePolicy(p: Policy, byTag: Map<string, string[]>, byIdentity: Map<
   };
 }
 
-/** buildWorld resolves the registry's policy against its active systems. */
-export function buildWorld(registry: Registry): World {
+/** buildWorld resolves the registry's policy (or another file: the policy dry run compares two
+ * Worlds) against its active systems. */
+export function buildWorld(registry: Registry, file: PolicyFile = registry.policy): World {
   const active = registry.active();
   const byIdentity = new Map<string, LiveSystem>();
   const byTag = new Map<string, string[]>();
@@ -101,7 +112,6 @@ export function buildWorld(registry: Registry): World {
     byIdentity.set(s.identity, s);
     for (const t of s.tags) push(byTag, t, s.identity);
   }
-  const file = registry.policy;
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
