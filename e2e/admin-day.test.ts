@@ -1,9 +1,10 @@
 // An admin's day with Warren, following docs/coordinator.md with the real commands: a coordinator;
 // a laptop (tag dev), a server (tag server, enrolled with a gated key) and an exit node (tag exit,
 // opted in with --serve-exit-node), each a helper in its own namespace; and a printer on a LAN
-// behind the exit node. The admin approves the server by name, applies a policy file (laptop to
-// server on tcp/22 and ICMP) with a route grant of the printer's LAN to the laptop and no policy
-// to the exit node, and then checks what each system can reach, what `warren why`, `warren
+// behind the exit node. The admin approves the server by name, tries a draft policy with a
+// mistyped identity (a warning with a suggestion; --strict refuses it), dry-runs the right one,
+// applies it (laptop to server on tcp/22 and ICMP, a route grant of the printer's LAN to the
+// laptop and no policy to the exit node), and then checks what each system can reach, what `warren why`, `warren
 // exit-node` and `warren status` say, revokes the server and reads the audit log.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -49,6 +50,16 @@ async function tcpConnects(ns: Namespace, host: string, port: number, timeoutMs 
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** typoOf changes identity's last character to another Crockford base32 digit, so that it names
+ * none of the issued identities: the slip an admin makes copying one by hand. */
+function typoOf(identity: string, issued: string[]): string {
+  for (const c of '0123456789ABCDEFGHJKMNPQRSTVWXYZ') {
+    const typo = identity.slice(0, 4) + c;
+    if (typo !== identity && !issued.includes(typo)) return typo;
+  }
+  throw new Error(`no typo of ${identity} is free`);
+}
 
 describeE2E(
   "an admin's day: enrol, approve by name, policy and route grant, exit node, revoke, audit",
@@ -128,6 +139,33 @@ describeE2E(
         async () => ((await server.w.status()).coordinator?.condition === 'connected' ? true : undefined),
         15_000,
       );
+    });
+
+    test('a draft naming the laptop by a mistyped identity: a warning with the right one, --strict refuses; the dry run lists the new access', async () => {
+      const lid = ids.laptop!;
+      const typo = typoOf(lid, Object.values(ids));
+      const draft = {
+        ...POLICY,
+        Policies: [{ ...POLICY.Policies[0]!, Senders: [typo] }],
+      };
+      const file = topo.writeFile('draft.json', JSON.stringify(draft, null, 2));
+      const tested = await coord.run(['policy', 'test', file]);
+      assert.equal(tested.code, 0, tested.stderr);
+      assert.match(
+        tested.stderr,
+        new RegExp(
+          `warning: Policies\\[0\\]\\.Senders\\[0\\]: no enrolled system has the identity "${typo}" \\(did you mean "${lid}"\\?\\)`,
+        ),
+      );
+      const strict = await coord.run(['policy', 'apply', file, '--strict']);
+      assert.equal(strict.code, 1);
+      assert.match(strict.stderr, /refused \(--strict: names that match nothing\); the previous policy stays in force/);
+
+      const right = await coord.run(['policy', 'test', topo.writeFile('right.json', JSON.stringify(POLICY))]);
+      assert.equal(right.code, 0, right.stderr);
+      assert.equal(right.stderr, '', 'the right file has no warnings');
+      assert.match(right.stdout, new RegExp(`^\\+ laptop \\(${lid}\\) → server \\(${ids.server}\\): .*tcp/22`, 'm'));
+      assert.match(right.stdout, new RegExp(`^\\+ route laptop \\(${lid}\\) via ${ids.exit}: ${esc(LAN)}`, 'm'));
     });
 
     test('the policy file opens laptop to server on tcp/22 and ICMP only', async () => {
@@ -280,6 +318,7 @@ describeE2E(
       assert.equal(seen.filter((s) => /^keys\.create k[0-9a-f]+ ok$/.test(s)).length, 3, seen.join('\n'));
       for (const want of [
         `systems.approve ${ids.server} ok`,
+        'policy.apply policy refused:policy-invalid',
         'policy.apply policy ok',
         'systems.approve printer refused:not-found',
         `systems.revoke ${ids.server} ok`,
