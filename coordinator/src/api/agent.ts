@@ -104,6 +104,16 @@ function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): R
     }
     throw e;
   }
+  if (r.retaggedFrom !== undefined) {
+    const s = r.system;
+    sv.audit.ok({
+      actor: s.identity,
+      source,
+      action: 'enrol',
+      target: s.keyId ?? '-',
+      detail: `${s.name} enrolled again with another key: tags ${r.retaggedFrom.join(',') || '(none)'} -> ${s.tags.join(',') || '(none)'}`,
+    });
+  }
   if (r.created) {
     const s = r.system;
     sv.audit.ok({

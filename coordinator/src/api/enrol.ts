@@ -75,6 +75,21 @@ export function parseEndpoints(list: string[]): string[] {
   return [...new Set(out)];
 }
 
+/** reEnrol handles an enrolled system enrolling again. With the key that enrolled it (a retry)
+ * or a key with the same tags nothing changes and no use is spent. With another key whose tags
+ * differ, the key's tags replace the system's and one use is spent, as re-authenticating with a
+ * tagged auth key does in other mesh VPNs: a key's tags are what its holder may claim, and that
+ * holder could enrol a new system with them anyway. Tags an administrator set by hand are
+ * replaced too; the audit log records the change. The approval state stays: an approved system
+ * is not held again, a pending one still waits. */
+function reEnrol(registry: Registry, existing: LiveSystem, key: { id: string; tags: string[] }): EnrolResult {
+  const same = existing.tags.length === key.tags.length && key.tags.every((t) => existing.tags.includes(t));
+  if (existing.keyId === key.id || same) return { system: existing, created: false };
+  const before = [...existing.tags];
+  registry.patch(existing, { tags: [...key.tags], keyId: key.id }, () => registry.store.useKey(key.id));
+  return { system: existing, created: false, retaggedFrom: before };
+}
+
 /** enrolProofMessage is what the agent signs (control.ts ENROL_SIGNATURE_CONTEXT). */
 export function enrolProofMessage(enrolmentKey: string, wireguardPublicKey: string, ts: number): Buffer {
   return Buffer.from(enrolProofText(enrolmentKey, wireguardPublicKey, ts), 'utf8');
@@ -101,13 +116,16 @@ export function checkProof(req: EnrolRequest, now: number): void {
     );
 }
 
+/** EnrolResult is the system, whether it is new, and for a re-enrolment that changed its tags,
+ * the tags it had before. */
+export interface EnrolResult {
+  system: LiveSystem;
+  created: boolean;
+  retaggedFrom?: string[];
+}
+
 /** enrol runs the whole enrolment after parseEnrolRequest; created is false for a repeat. */
-export function enrol(
-  registry: Registry,
-  req: EnrolRequest,
-  observedIp: string | null,
-  now: number,
-): { system: LiveSystem; created: boolean } {
+export function enrol(registry: Registry, req: EnrolRequest, observedIp: string | null, now: number): EnrolResult {
   checkProof(req, now);
   const key = looksLikeKey(req.enrolmentKey) ? registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
   if (!key) throw new ControlError('key-invalid', KEY_REFUSAL_MESSAGES['key-invalid']);
@@ -128,7 +146,7 @@ export function enrol(
     // because that very enrolment used the key's last use.
     const retry = refusal === 'key-used-up' && existing.keyId === key.id;
     if (refusal && !retry) throw new ControlError(refusal, KEY_REFUSAL_MESSAGES[refusal]);
-    return { system: existing, created: false };
+    return reEnrol(registry, existing, key);
   }
   if (refusal) throw new ControlError(refusal, KEY_REFUSAL_MESSAGES[refusal]);
   if (registry.byMachine(req.machinePublicKey)) {

@@ -216,9 +216,13 @@ export class Registry {
     return s;
   }
 
-  /** patch changes a system and bumps the map version. */
-  patch(s: LiveSystem, patch: SystemPatch): void {
-    this.commit(() => this.store.updateSystem(s.id, patch));
+  /** patch changes a system and bumps the map version; extra runs in the same transaction
+   * (e.g. counting a key use). */
+  patch(s: LiveSystem, patch: SystemPatch, extra: () => void = () => {}): void {
+    this.commit(() => {
+      this.store.updateSystem(s.id, patch);
+      extra();
+    });
     this.unindex(s);
     if (
       patch.tags !== undefined ||

@@ -4,6 +4,7 @@ import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';
+import { withJoin } from './up-join.js';
 
 function toggle(name: 'up' | 'down'): Command {
   const path = name === 'up' ? PATHS.connect : PATHS.disconnect;
@@ -25,5 +26,6 @@ function toggle(name: 'up' | 'down'): Command {
   };
 }
 
-export const upCommand = toggle('up');
+/** upCommand reconnects a running helper, or with --coordinator joins a network (up-join.ts). */
+export const upCommand = withJoin(toggle('up'));
 export const downCommand = toggle('down');

@@ -47,6 +47,9 @@ export interface EnrolOptions {
   serveExitNode?: boolean;
   hostname?: string;
   listenPort?: number;
+  /** adapterName, when given, is written as Adapter.Name (the TUN device); other Adapter
+   * settings in the profile stay. */
+  adapterName?: string;
 }
 
 /** EnrolOutcome is what the person is told. */
@@ -137,6 +140,7 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     privateKey,
     seed,
     listenPort: o.listenPort,
+    adapterName: o.adapterName,
     allowFullTunnel,
     serveExitNode,
   });
@@ -191,8 +195,13 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
     throw new Error('--coordinator must not carry a user name or password (USER@HOST); give https://HOST:PORT');
   if (parsed.hash !== '' || url.length > 256)
     throw new Error('--coordinator must be https://HOST:PORT, without a #fragment and at most 256 characters');
-  if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.key))
-    throw new Error('--key does not look like an enrolment key (letters, digits, - and _)');
+  // Checked here, not when the profile is saved: by then the coordinator has used the key.
+  if (o.adapterName !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.adapterName))
+    throw new Error(
+      `--adapter ${JSON.stringify(o.adapterName.slice(0, 40))} is not a device name (1-15 characters of A-Z a-z 0-9 _ . -)`,
+    );
+  const keyProblem = enrolmentKeyProblem(o.key);
+  if (keyProblem !== null) throw new Error(keyProblem);
   let expected: Buffer | undefined;
   if (o.coordinatorKey !== undefined) {
     try {
@@ -205,6 +214,18 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
   }
   if (parsed.protocol === 'http:' && expected === undefined && o.insecure !== true) throw new InsecureEnrolment();
   return { url, expected };
+}
+
+/** enrolmentKeyProblem says what is wrong with text as an enrolment key, or null when it has a
+ * key's shape. The coordinator issues "wek-" and 43 base64url characters (warren-coordinator
+ * keys create); anything of 8 to 128 such characters is sent, and the coordinator judges it. */
+export function enrolmentKeyProblem(key: string): string | null {
+  if (/^[A-Za-z0-9_-]{8,128}$/.test(key)) return null;
+  const shape =
+    'an enrolment key is `wek-` followed by 43 letters, digits, - and _, as `warren-coordinator keys create` prints it';
+  if (key.length < 8 || key.length > 128)
+    return `--key does not look like an enrolment key: it has ${key.length} characters; ${shape}`;
+  return `--key does not look like an enrolment key: it contains characters other than letters, digits, - and _; ${shape}`;
 }
 
 /** EnrolKeys are the profile's JSON so far and the keys to enrol with; previous is its
@@ -296,6 +317,7 @@ function enrolledProfile(
     privateKey: Buffer;
     seed: Buffer;
     listenPort: number | undefined;
+    adapterName: string | undefined;
     allowFullTunnel: boolean;
     serveExitNode: boolean;
   },
@@ -315,6 +337,8 @@ function enrolledProfile(
     next.VirtualNetwork6 = response.virtualNetwork6;
   }
   if (k.listenPort !== undefined) next.ListenPort = k.listenPort;
+  if (k.adapterName !== undefined)
+    next.Adapter = { ...(isObject(next.Adapter) ? next.Adapter : {}), Name: k.adapterName };
   // Routes come from the coordinator's grants; the kill switch stays a local choice, and serving
   // as an exit node is the consent given (or kept) above.
   const { KillSwitch } = (isObject(next.ExitNode) ? next.ExitNode : {}) as { KillSwitch?: unknown };

@@ -3,6 +3,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { CONTROL_LIMITS, type ControlErrorBody } from '../../../src-shared/wire/control.js';
+import { transportProblem } from './http-errors.js';
 import { agentAuthorization, type MachineKey } from './sign.js';
 
 /** ControlHttpError is a non-2xx answer (code from the coordinator) or a transport failure (status 0). */
@@ -54,15 +55,11 @@ export function openRequest(
   return new Promise((resolve, reject) => {
     const req = make(url, { method: opts.method, headers, timeout: opts.timeoutMs ?? 10_000 });
     req.on('timeout', () =>
-      req.destroy(
-        new ControlHttpError(0, 'timeout', `no answer from ${url.origin} within ${opts.timeoutMs ?? 10_000} ms`),
-      ),
+      req.destroy(new ControlHttpError(0, 'timeout', transportProblem({ code: 'timeout' }, url.origin))),
     );
     req.on('error', (e) =>
       reject(
-        e instanceof ControlHttpError
-          ? e
-          : new ControlHttpError(0, 'unreachable', `cannot reach the coordinator at ${url.origin}: ${e.message}`),
+        e instanceof ControlHttpError ? e : new ControlHttpError(0, 'unreachable', transportProblem(e, url.origin)),
       ),
     );
     req.on('response', (res) => resolve({ res, abort: () => req.destroy() }));
