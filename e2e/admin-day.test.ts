@@ -1,5 +1,5 @@
 // An admin's day with Warren, following docs/coordinator.md with the real commands: a coordinator;
-// a laptop (tag dev), a server (tag server, enrolled with a gated key) and an exit node (tag exit,
+// a laptop (tag dev, joined in one step with `warren up --coordinator`), a server (tag server, enrolled with a gated key) and an exit node (tag exit,
 // opted in with --serve-exit-node), each a helper in its own namespace; and a printer on a LAN
 // behind the exit node. The admin approves the server by name, tries a draft policy with a
 // mistyped identity (a warning with a suggestion; --strict refuses it), dry-runs the right one,
@@ -18,9 +18,12 @@ import {
   warrenCli,
   type Namespace,
   type TrackedProcess,
+  type Warren,
 } from './netns/index.js';
 import { enrolAndStart, startCoordinator, type Coordinator, type Enrolled } from './netns/coordinated.js';
+import { stopDetached } from './netns/detached.js';
 import { nodeScript } from './netns/node-script.js';
+import { readProfile } from '../helper/src/config/load.js';
 
 const COORD_IP = '192.0.2.100';
 const LAN = '198.51.100.0/24';
@@ -74,7 +77,9 @@ describeE2E(
       server: undefined,
       exit: undefined,
     };
-    let laptop: Enrolled;
+    /** laptop joins in one step with `warren up --coordinator`, which starts its helper detached. */
+    let laptop: { w: Pick<Warren, 'socket' | 'status'>; vip: string };
+    const laptopState = (): string => topo.file('laptop-state');
     let server: Enrolled;
     let exit: Enrolled;
     const ids: Record<string, string> = {};
@@ -82,6 +87,32 @@ describeE2E(
 
     const identityOf = async (name: string): Promise<string> =>
       (JSON.parse(await coord.cli(['systems', 'show', name, '--json'])) as { identity: string }).identity;
+
+    /** joinWithUp runs `warren up --coordinator URL --key KEY` for name, as README's quick start
+     * says, and waits (as the command does) until it is connected. */
+    async function joinWithUp(n: Namespace, name: string, tags: string): Promise<typeof laptop> {
+      const key = (JSON.parse(await coord.cli(['keys', 'create', '--tags', tags, '--json'])) as { key: string }).key;
+      const coordinatorKey = (JSON.parse(await coord.cli(['key', '--json'])) as { publicKey: string }).publicKey;
+      const profile = topo.file(`${name}-etc/${name}.profile`);
+      const socket = topo.file(`${name}.sock`);
+      const r = await warrenCli(
+        n,
+        [
+          ...['up', '--coordinator', coord.url, '--key', key, '--coordinator-key', coordinatorKey],
+          ...['--adapter', topo.ifname('j'), '--hostname', name, '--port', '51820', '--timeout', '60'],
+          ...['--profile', profile, '--state-dir', laptopState(), '--socket', socket],
+        ],
+        { allowFailure: true, timeoutMs: 90_000 },
+      );
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /connected: /);
+      const status = async (): Promise<Status> => {
+        const st = await warrenCli(n, ['status', '--json', '--socket', socket]);
+        if (st.code !== 0) throw new Error(`warren status exit ${st.code}: ${st.stderr.trim()}`);
+        return JSON.parse(st.stdout) as Status;
+      };
+      return { w: { socket, status }, vip: readProfile(profile).profile.virtualAddress };
+    }
 
     before(async () => {
       topo = Topology.create();
@@ -104,12 +135,14 @@ describeE2E(
     });
     after(async () => {
       await Promise.all(services.map((p) => p.stop(500)));
+      // `warren up` started the laptop's helper detached: the topology does not track it.
+      if (topo) await stopDetached(laptopState());
       await coord?.stop();
       await topo?.destroy();
     });
 
     test('enrol with tagged keys; the gated server waits, says how to approve it, and is approved by name', async () => {
-      laptop = await enrolAndStart(coord, ns.laptop!, 'laptop', 'dev');
+      laptop = await joinWithUp(ns.laptop!, 'laptop', 'dev');
       exit = await enrolAndStart(coord, ns.exit!, 'exit', 'exit', ['--serve-exit-node']);
       server = await enrolAndStart(coord, ns.server!, 'server', 'server', [], ['--approval', 'gated']);
       for (const name of ['laptop', 'exit', 'server']) ids[name] = await identityOf(name);
