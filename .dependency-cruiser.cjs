@@ -6,7 +6,7 @@
 // import them.
 
 const TEST_SUPPORT = '(^|/)(testing|test-support|testkit|fake-io|test-users)\\.ts$|-fake\\.ts$|(^|/)testing/';
-const PROGRAMS = '^(helper|coordinator|relay|src-main|src-renderer)/';
+const PROGRAMS = '^(helper|coordinator|relay|src-main|src-renderer|src-console)/';
 const TOOLS = '^(e2e|scripts|packaging)/';
 
 /** room builds a rule: modules under `from` may not import anything matching `to`. */
@@ -29,30 +29,39 @@ module.exports = {
       { path: [PROGRAMS, TOOLS] },
     ),
     room('helper-stays-home', 'the helper imports only itself, the leaf library and the contracts', '^helper/', {
-      path: ['^(coordinator|relay|src-main|src-renderer)/', TOOLS],
+      path: ['^(coordinator|relay|src-main|src-renderer|src-console)/', TOOLS],
     }),
     room(
       'coordinator-stays-home',
       'the coordinator imports only itself, the leaf library, the contracts and the relay engine it embeds (relay/src/index.ts)',
       '^coordinator/',
-      { path: ['^(helper|src-main|src-renderer)/', '^relay/', TOOLS], pathNot: '^relay/src/index\\.ts$' },
+      { path: ['^(helper|src-main|src-renderer|src-console)/', '^relay/', TOOLS], pathNot: '^relay/src/index\\.ts$' },
     ),
     room('relay-stays-home', 'warren-relay imports only itself, the leaf library and the contracts', '^relay/', {
-      path: ['^(helper|coordinator|src-main|src-renderer)/', TOOLS],
+      path: ['^(helper|coordinator|src-main|src-renderer|src-console)/', TOOLS],
     }),
     room(
       'app-main-stays-home',
       'src-main imports only itself, the leaf library (where the helper API client is) and the contracts',
       '^src-main/',
-      { path: ['^(helper|coordinator|relay|src-renderer)/', TOOLS] },
+      { path: ['^(helper|coordinator|relay|src-renderer|src-console)/', TOOLS] },
     ),
     room(
       'renderer-uses-only-contracts',
       'the renderer runs in a sandboxed page: it imports only itself, the contracts and browser packages, never Node',
       '^src-renderer/',
-      { path: ['^(helper|coordinator|relay|src-main|src-shared/lib)/', TOOLS] },
+      { path: ['^(helper|coordinator|relay|src-main|src-shared/lib|src-console)/', TOOLS] },
     ),
     room('renderer-has-no-node', 'the renderer runs in a sandboxed page without Node', '^src-renderer/', {
+      dependencyTypes: ['core'],
+    }),
+    room(
+      'console-uses-only-contracts',
+      "the web console runs in the admin's browser: it imports only itself, the contracts and browser packages, never Node",
+      '^src-console/',
+      { path: ['^(helper|coordinator|relay|src-main|src-renderer|src-shared/lib)/', TOOLS] },
+    ),
+    room('console-has-no-node', "the web console runs in the admin's browser without Node", '^src-console/', {
       dependencyTypes: ['core'],
     }),
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // make-icons: draws Warren's tray and app icons from code (no downloaded art) and writes them
 // as PNG next to this file: tray-<state>.png (16 px), tray-<state>@2x.png (32 px) for the
-// states connected, connecting, disconnected and error, and app.png (256 px). The mark is the
+// states connected, connecting, disconnected, error, pending (waiting for an admin's approval)
+// and problem (up, but refused by the coordinator or reporting a problem), and app.png (256 px). The mark is the
 // same as src-renderer's Logo and app.svg: a burrow's arch over three mesh nodes, on a disc
 // (tray, coloured by state) or a rounded square (app). Each pixel is 8x8-supersampled, so
 // edges are smooth at every size. Run: node assets/make-icons.mjs
@@ -13,12 +14,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-// Colours per state: green, amber, grey, red; white mark on top.
+// Colours per state: green, amber, grey, red, violet, orange; white mark on top. Pending and
+// problem differ from connected by hue and lightness both, so they read apart without colour
+// vision too.
 const STATES = {
   connected: [33, 163, 91],
   connecting: [232, 163, 23],
   disconnected: [128, 140, 155],
   error: [209, 52, 52],
+  pending: [111, 76, 196],
+  problem: [214, 96, 18],
 };
 const APP = [47, 125, 225];
 

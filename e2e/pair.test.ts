@@ -94,6 +94,7 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
       const p = await w.peer(peer.publicKey);
       assert.ok(p.lastHandshake !== null && p.lastHandshake > Date.now() - 60_000, `${w.name}: ${JSON.stringify(p)}`);
       assert.ok(p.rxBytes > 0 && p.txBytes > 0, `${w.name}: ${JSON.stringify(p)}`);
+      assert.equal(p.online, true, `${w.name}: a recent handshake is online in status --json`);
       assert.equal(p.endpoint, `${peerIp}:51820`);
       assert.deepEqual(p.allowedIps, [peerIp === l.bIp ? '100.64.0.2/32' : '100.64.0.1/32']);
     }

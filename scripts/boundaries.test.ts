@@ -38,6 +38,8 @@ const CLEAN: Record<string, string> = {
     "import { dial } from '../src-shared/lib/helper-client/client.js';\nexport const backend = dial;",
   'src-renderer/app.ts':
     "import type { Status } from '../src-shared/wire/status.js';\nexport const view = (s: Status): string => String(s.up);",
+  'src-console/main.ts':
+    "import type { Status } from '../src-shared/wire/status.js';\nexport const page = (s: Status): string => String(s.up);",
 };
 
 /** VIOLATIONS adds one forbidden import per rule: [file, extra source, rule, imported file]. */
@@ -85,6 +87,19 @@ const VIOLATIONS: Array<[string, string, string, string]> = [
     'src-shared/lib/log.ts',
   ],
   ['src-renderer/node.ts', "import { join } from 'node:path';\nexport const r = join;", 'renderer-has-no-node', 'path'],
+  [
+    'src-console/bad.ts',
+    "import { serve } from '../coordinator/src/server/server.js';\nexport const r = serve;",
+    'console-uses-only-contracts',
+    'coordinator/src/server/server.ts',
+  ],
+  ['src-console/node.ts', "import { join } from 'node:path';\nexport const r = join;", 'console-has-no-node', 'path'],
+  [
+    'coordinator/src/api/console.ts',
+    "import { page } from '../../../src-console/main.js';\nexport const r = page;",
+    'coordinator-stays-home',
+    'src-console/main.ts',
+  ],
   [
     'helper/src/daemon/fake-use.ts',
     "import { fakeTun } from '../tun/tun-fake.js';\nexport const r = fakeTun;",

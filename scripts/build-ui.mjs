@@ -4,7 +4,8 @@
 // the Electron window and the browser fallback (`warren ui`) load. It bundles the browser
 // fallback's entry (src-main/web-ui/main.ts, typechecked by tsc before this runs) into one file,
 // dist/web-ui/warren-ui.mjs, which the installers stage beside the helper
-// (packaging/stage-web-ui.ts). Where the electron package is installed it also typechecks
+// (packaging/stage-web-ui.ts). It typechecks and bundles the web console (src-console/) into
+// dist/console/, which `warren-coordinator serve --console` serves. Where the electron package is installed it also typechecks
 // src-main/electron/ and bundles main and preload into dist/electron/; elsewhere it says why
 // that part is skipped. Runs at the end of `npm run build`.
 import { spawn } from 'node:child_process';
@@ -59,6 +60,30 @@ async function bundleRenderer() {
   copyFileSync(join(root, 'assets', 'app.svg'), join(out, 'icons', 'app.svg'));
 }
 
+/** bundleConsole writes dist/console/ (console.js, console.css, index.html): the web console the
+ * coordinator serves with `serve --console` (coordinator/src/console/static.ts lists these
+ * three files; it serves nothing else, so no source map is written). */
+async function bundleConsole() {
+  const dir = join(root, 'dist', 'console');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await build({
+    entryPoints: [join(root, 'src-console', 'main.tsx')],
+    outfile: join(dir, 'console.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: ['chrome120', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'src-console', 'index.html'), join(dir, 'index.html'));
+  copyFileSync(join(root, 'src-console', 'console.css'), join(dir, 'console.css'));
+}
+
 /** bundleWebUi writes dist/web-ui/warren-ui.mjs: the web UI's entry with everything it imports,
  * so that it runs from an installer's resources/web-ui/, which has no node_modules. */
 async function bundleWebUi() {
@@ -104,14 +129,20 @@ async function buildElectron() {
 }
 
 const skip = electronSkipReason();
-const [rendererTypes, , , electronTypes] = await Promise.all([
+const [rendererTypes, consoleTypes, , , , electronTypes] = await Promise.all([
   tsc(['-p', 'src-renderer/tsconfig.json', '--noEmit']),
+  tsc(['-p', 'src-console/tsconfig.json', '--noEmit']),
+  bundleConsole(),
   bundleRenderer(),
   bundleWebUi(),
   skip === null ? tsc(['-p', 'src-main/electron/tsconfig.json', '--noEmit']) : Promise.resolve(0),
 ]);
 if (rendererTypes !== 0) {
   console.error('build-ui: the renderer does not typecheck (see above)');
+  process.exit(1);
+}
+if (consoleTypes !== 0) {
+  console.error('build-ui: the web console does not typecheck (see above)');
   process.exit(1);
 }
 if (skip === null) {
@@ -125,5 +156,5 @@ if (skip === null) {
   console.log(`build-ui: skipping the Electron shell: ${skip}`);
 }
 console.log(
-  `build-ui: renderer built into dist/renderer/, the web UI into dist/web-ui/ in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  `build-ui: renderer built into dist/renderer/, the web console into dist/console/, the web UI into dist/web-ui/ in ${((Date.now() - started) / 1000).toFixed(1)} s`,
 );

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** ROOMS are the top-level folders whose imports are checked (tools may import anything). */
-export const ROOMS = ['helper', 'src-shared', 'coordinator', 'relay', 'src-main', 'src-renderer'];
+export const ROOMS = ['helper', 'src-shared', 'coordinator', 'relay', 'src-main', 'src-renderer', 'src-console'];
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 

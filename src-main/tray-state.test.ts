@@ -1,8 +1,12 @@
 import { test } from 'node:test';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../src-shared/lib/package-root.js';
 import assert from 'node:assert/strict';
 import { initialAppState, type AppState, type PeerView, type TunnelView } from '../src-shared/wire/app-state.js';
 import { dropNotice, trayModel, type MenuItem } from './tray-state.js';
 
+const ASSETS = join(packageRoot(import.meta.url) ?? '.', 'assets');
 const TUNNEL: TunnelView = {
   state: 'connected',
   error: null,
@@ -94,6 +98,57 @@ test('icon and tooltip follow the link and the tunnel state', () => {
   }
   const long = trayModel(up({}, { state: 'error', error: 'x'.repeat(500) }));
   assert.equal(long.tooltip.length, 120);
+});
+
+test('a tunnel held by the coordinator or with problems has its own icon, never the connected one', () => {
+  const coordinated = { mode: 'coordinated' as const };
+  const cases: [string, AppState, string, RegExp][] = [
+    [
+      'waiting for approval',
+      up({}, { ...coordinated, held: 'pending-approval' }),
+      'pending',
+      /^Warren: Waiting for approval as G982V \(100\.64\.0\.1\); an admin must approve this system$/,
+    ],
+    [
+      'revoked',
+      up({}, { ...coordinated, held: 'revoked' }),
+      'problem',
+      /^Warren: Revoked by the coordinator as G982V \(100\.64\.0\.1\); no peers reachable$/,
+    ],
+    ['wrong key', up({}, { ...coordinated, held: 'key-mismatch' }), 'problem', /^Warren: Wrong private key as/],
+    [
+      'a problem while connected',
+      up({}, { problems: ['Route 100.64.0.0/10 is held by tailscale0: stop the other VPN', 'second'] }),
+      'problem',
+      /^Warren: Connected as G982V \(100\.64\.0\.1\); problem \(\+1 more\): Route 100\.64\.0\.0\/10 is held/,
+    ],
+    // A disconnected tunnel shows its own state whatever the coordinator said.
+    ['pending but disconnected', up({}, { state: 'disconnected', held: 'pending-approval' }), 'disconnected', /Disc/],
+  ];
+  for (const [label, s, icon, tooltip] of cases) {
+    const m = trayModel(s);
+    assert.equal(m.icon, icon, label);
+    assert.match(m.tooltip, tooltip, label);
+    assert.ok(m.tooltip.length <= 120, label);
+    assert.ok(existsSync(join(ASSETS, `tray-${m.icon}.png`)), `${label}: tray-${m.icon}.png exists`);
+    assert.ok(existsSync(join(ASSETS, `tray-${m.icon}@2x.png`)), `${label}: tray-${m.icon}@2x.png exists`);
+  }
+  const long = trayModel(up({}, { problems: ['y'.repeat(500)] }));
+  assert.equal(long.tooltip.length, 120);
+  assert.ok(long.tooltip.endsWith('y…'));
+});
+
+test('every tray icon is in assets/ as a 16 px and a 32 px PNG', () => {
+  for (const name of ['connected', 'connecting', 'disconnected', 'error', 'pending', 'problem']) {
+    for (const [file, px] of [
+      [`tray-${name}.png`, 16],
+      [`tray-${name}@2x.png`, 32],
+    ] as const) {
+      const png = readFileSync(join(ASSETS, file));
+      assert.equal(png.subarray(1, 4).toString(), 'PNG', file);
+      assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [px, px], file);
+    }
+  }
 });
 
 test('the menu offers Connect or Disconnect only when it can work', () => {

@@ -3,8 +3,11 @@
 import { canChange, exitChoices, tunnelHeadline, type AppState } from '../src-shared/wire/app-state.js';
 import { STATE_WORDS } from '../src-shared/wire/format.js';
 
-/** TrayIcon names an icon in assets/ (tray-<name>.png). */
-export type TrayIcon = 'connected' | 'connecting' | 'disconnected' | 'error';
+/** TrayIcon names an icon in assets/ (tray-<name>.png). 'pending' is a tunnel that is up but
+ * waits for an admin's approval; 'problem' is one that is up but refused by the coordinator
+ * (revoked, rejected, wrong key) or reporting a problem: neither reaches what a green icon
+ * promises. */
+export type TrayIcon = 'connected' | 'connecting' | 'disconnected' | 'error' | 'pending' | 'problem';
 
 /** TrayAction is what a menu item does when chosen. */
 export type TrayAction =
@@ -33,7 +36,27 @@ export interface TrayModel {
 export function trayIcon(s: AppState): TrayIcon {
   if (s.link === 'down') return 'error';
   if (s.link === 'starting' || s.tunnel === null) return 'connecting';
-  return s.tunnel.state;
+  const t = s.tunnel;
+  if (t.state !== 'connected') return t.state;
+  if (t.held === 'pending-approval') return 'pending';
+  // Any other hold (revoked, rejected, wrong key, no map yet) or a problem the helper reports.
+  if (t.held !== null || t.problems.length > 0) return 'problem';
+  return 'connected';
+}
+
+/** trayDetail is the tooltip's tail: the peers online when all is well, else the first
+ * problem (which says what to do) or, for a hold, that nobody is reachable. */
+function trayDetail(s: AppState): string {
+  if (!s.tunnel || s.link !== 'up') return '';
+  const t = s.tunnel;
+  if (t.state === 'connected' && t.held === 'pending-approval') return '; an admin must approve this system';
+  if (t.state === 'connected' && t.problems.length > 0) {
+    const more = t.problems.length > 1 ? ` (+${t.problems.length - 1} more)` : '';
+    return `; problem${more}: ${t.problems[0]}`;
+  }
+  if (t.state === 'connected' && t.held !== null) return '; no peers reachable';
+  const online = s.peers.filter((p) => p.online).length;
+  return `, ${online} of ${s.peers.length} peers online`;
 }
 
 /** headline is the one line that says how things stand. */
@@ -54,9 +77,14 @@ const TOOLTIP_MAX = 120;
 
 /** trayModel maps the state to icon, tooltip and menu. */
 export function trayModel(s: AppState): TrayModel {
-  const online = s.peers.filter((p) => p.online).length;
-  const peers = s.tunnel && s.link === 'up' ? `, ${online} of ${s.peers.length} peers online` : '';
-  const tooltip = `Warren: ${headline(s)}${peers}`.slice(0, TOOLTIP_MAX);
+  const tooltip = `Warren: ${headline(s)}${trayDetail(s)}`;
+  // Cut on a character, with an ellipsis, so a long problem reads as cut rather than wrong.
+  const cut =
+    tooltip.length > TOOLTIP_MAX
+      ? `${Array.from(tooltip)
+          .slice(0, TOOLTIP_MAX - 1)
+          .join('')}…`
+      : tooltip;
   const may = canChange(s);
   const state = s.tunnel?.state;
   const menu: MenuItem[] = [{ type: 'label', label: headline(s) }];
@@ -93,7 +121,7 @@ export function trayModel(s: AppState): TrayModel {
   menu.push({ type: 'action', label: 'Show peers…', enabled: true, action: { kind: 'show-peers' } });
   menu.push({ type: 'separator' });
   menu.push({ type: 'action', label: 'Quit Warren', enabled: true, action: { kind: 'quit' } });
-  return { icon: trayIcon(s), tooltip, menu };
+  return { icon: trayIcon(s), tooltip: cut, menu };
 }
 
 /** dropNotice is the desktop notification when the tunnel drops (connected before, not now),

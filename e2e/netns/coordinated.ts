@@ -23,14 +23,18 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
-/** startCoordinator serves on ip:8080 in ns and waits until it answers. */
-export async function startCoordinator(ns: Namespace, ip: string): Promise<Coordinator> {
+/** startCoordinator serves on ip:8080 in ns and waits until it answers; serveArgs are extra
+ * `serve` flags (e.g. --console). */
+export async function startCoordinator(ns: Namespace, ip: string, serveArgs: string[] = []): Promise<Coordinator> {
   const topo = ns.topo;
   const dataDir = topo.file('coordinator-data');
   const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:8080`;
   const bin = join(repoRoot(), 'bin', 'warren-coordinator');
   const proc: TrackedProcess = ns.spawn(
-    [process.execPath, bin, 'serve', '--data', dataDir, '--listen', `${ip.includes(':') ? `[${ip}]` : ip}:8080`],
+    [
+      ...[process.execPath, bin, 'serve', '--data', dataDir, '--listen', `${ip.includes(':') ? `[${ip}]` : ip}:8080`],
+      ...serveArgs,
+    ],
     { name: 'coordinator' },
   );
   const answers = async (): Promise<true | undefined> =>
@@ -81,10 +85,22 @@ export async function enrolAndStart(
   extraArgs: string[] = [],
   keyArgs: string[] = [],
 ): Promise<Enrolled> {
-  const topo = ns.topo;
   const key = (
     JSON.parse(await c.cli(['keys', 'create', '--tags', tags, '--uses', '1', '--json', ...keyArgs])) as { key: string }
   ).key;
+  return enrolWithKey(c, ns, name, key, extraArgs);
+}
+
+/** enrolWithKey enrols ns as `name` with an enrolment key made elsewhere (the web console, say)
+ * and starts its helper. */
+export async function enrolWithKey(
+  c: Coordinator,
+  ns: Namespace,
+  name: string,
+  key: string,
+  extraArgs: string[] = [],
+): Promise<Enrolled> {
+  const topo = ns.topo;
   const coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
   const profile = topo.file(`${name}.profile`);
   const stateDir = topo.file(`warren-${name}-state`);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Status } from './status.js';
+import { onlineReason } from './peer-online.js';
 import {
   canChange,
   exitChoices,
@@ -138,6 +139,27 @@ test('fromStatus: peers sorted by label, with virtual IP, online, tags and exit 
     false,
     'nobody is online through a disconnected tunnel',
   );
+});
+
+test('fromStatus: an idle peer with a fresh direct path is online, by the same rule as warren status', () => {
+  const old = NOW - 3_600_000;
+  const direct = { type: 'direct' as const, endpoint: '192.0.2.2:51820', relay: null, rttMs: 4, candidates: 1 };
+  const relay = { type: 'relay' as const, endpoint: null, relay: 'coordinator', rttMs: 3, candidates: 0 };
+  const base = STATUS.peers[0]!;
+  const s = {
+    ...STATUS,
+    peers: [
+      { ...base, identity: 'AAAAA', name: 'idle', lastHandshake: old, path: direct },
+      { ...base, identity: 'BBBBB', name: 'quiet', lastHandshake: old, path: relay },
+      { ...base, identity: 'CCCCC', name: 'none', lastHandshake: null },
+    ],
+  };
+  const byName = new Map(fromStatus(s, NOW).peers.map((p) => [p.label, p.online]));
+  assert.deepEqual(Object.fromEntries(byName), { idle: true, none: false, quiet: false });
+  for (const p of s.peers) {
+    const cli = onlineReason(p, true, NOW) !== 'none';
+    assert.equal(byName.get(p.name!), cli, `${p.name}: window and CLI agree`);
+  }
 });
 
 test('inCidr and virtualIpOf', () => {

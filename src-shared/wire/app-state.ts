@@ -5,12 +5,11 @@ import { joinPhrases, type HelperDownReport } from './leftovers.js';
 import type { CoordinatorCondition, CoordinatorSummary, PeerPath, PeerStatus, Status, TunnelState } from './status.js';
 import { conditionOf, HELD_WORDS, tunnelHeld } from './coordinator-view.js';
 import { STATE_WORDS } from './format.js';
+import { peerOnline } from './peer-online.js';
 
 export type { TunnelState } from './status.js';
 
-/** ONLINE_WINDOW_MS: a peer with a handshake this recent counts as online (WireGuard rejects
- * a session after 180 s, so an older handshake means no live session). */
-export const ONLINE_WINDOW_MS = 180_000;
+export { ONLINE_WINDOW_MS } from './peer-online.js';
 
 /** LinkState is how the app reaches the helper: 'starting' before the first answer. */
 export type LinkState = 'starting' | 'up' | 'down';
@@ -223,6 +222,7 @@ function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: 
   const identity = str(p.identity, 16) ?? '?';
   const lastHandshake = typeof p.lastHandshake === 'number' ? p.lastHandshake : null;
   const dnsNames = strList(p.dnsNames);
+  const path = pathView(p.path);
   return {
     identity,
     label: name ?? identity,
@@ -232,14 +232,13 @@ function peerView(p: PeerStatus & PeerExtras, virtualNetwork: string, tunnelUp: 
     virtualIp6: ipv6Text(p.virtualAddress6),
     endpoint: str(p.endpoint, 64),
     lastHandshake,
-    // A disconnected tunnel forgets its sessions: nobody is reachable, whatever the last handshake.
-    online: tunnelUp && lastHandshake !== null && now - lastHandshake < ONLINE_WINDOW_MS,
+    online: peerOnline({ lastHandshake, path }, tunnelUp, now),
     rxBytes: num(p.rxBytes),
     txBytes: num(p.txBytes),
     tags: strList(p.tags),
     exitRoutes: strList(p.exitNodeFor, 1024),
     exitInUse: p.exitNodeInUse === true,
-    path: pathView(p.path),
+    path,
   };
 }
 

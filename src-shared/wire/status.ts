@@ -27,6 +27,9 @@ export interface PeerStatus {
   exitNodeInUse?: boolean;
   /** path says how packets reach the peer now (coordinated mode, where NAT traversal runs). */
   path?: PeerPath;
+  /** online says something recent was heard from the peer (peer-online.ts: a handshake in the
+   * last 180 s or a direct path that answers); absent from older helpers. */
+  online?: boolean;
 }
 
 /** PeerPath is the way to a peer the NAT traversal layer chose. */
@@ -135,6 +138,9 @@ export interface Status {
   virtualAddress6?: string | null;
   virtualNetwork6?: string | null;
   adapter: string;
+  /** adapterTaken lists the default adapter names (warren0, ...) another program's link had
+   * when the helper started, so `adapter` is the next free warrenN; absent when none was. */
+  adapterTaken?: string[];
   listenPort: number;
   state: TunnelState;
   mode: 'static' | 'coordinated';

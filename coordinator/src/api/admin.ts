@@ -19,6 +19,7 @@ import type { Services } from './services.js';
 import { systemOf, systemView } from './system-ref.js';
 import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 import { addPolicyRoutes } from './policy-routes.js';
+import { addSystemDeleteRoute } from './system-delete.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -26,6 +27,8 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  * refusal goes to the audit log as action's. */
 function checkAdmin(sv: Services, ctx: RequestContext, action: string): void {
   const h = ctx.req.headers.authorization ?? '';
+  // The web console's session cookie stands in for the token (console/routes.ts).
+  if (h === '' && sv.console?.admits(ctx, action)) return;
   const m = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(h);
   if (!m || !timingSafeEqual(digest(m[1]!), digest(sv.adminToken))) {
     const target = ctx.params.id ?? '-';
@@ -72,7 +75,7 @@ async function jsonBody(ctx: RequestContext): Promise<unknown> {
 
 /** AuditNote is what a changing route's audit entry says: target defaults to the :id it was
  * given; a handler may name it better and add a detail. */
-interface AuditNote {
+export interface AuditNote {
   target: string;
   detail: string | null;
   /** quiet: the request changed nothing (the policy dry run), so success is not logged. */
@@ -80,7 +83,7 @@ interface AuditNote {
 }
 
 /** AdminRoute registers one admin route; the token is checked before fn runs. */
-type AdminRoute = (
+export type AdminRoute = (
   method: string,
   path: string,
   fn: (ctx: RequestContext, note: AuditNote) => Promise<void> | void,
@@ -133,6 +136,7 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   addSystemRoutes(admin, sv);
   addSystemEditRoutes(admin, sv);
   addPolicyRoutes(admin, sv);
+  addSystemDeleteRoute(admin, sv);
   admin('GET', '/v1/admin/stats', ({ res }) => sendJson(res, 200, coordinatorStats(sv)));
   admin('GET', CONTROL_PATHS.metrics, async ({ res }) =>
     sendText(res, 200, await sv.metrics.text(), sv.metrics.contentType),

@@ -25,6 +25,7 @@ export const AUDIT_ADMIN_ACTIONS: Readonly<Record<string, string>> = {
   [`POST ${CONTROL_PATHS.adminSystems}/:id/tags`]: 'systems.tag',
   [`POST ${CONTROL_PATHS.adminSystems}/:id/name`]: 'systems.rename',
   [`POST ${CONTROL_PATHS.adminSystems}/:id/dns`]: 'systems.dns',
+  [`DELETE ${CONTROL_PATHS.adminSystems}/:id`]: 'systems.delete',
   [`GET ${CONTROL_PATHS.adminPolicy}`]: 'policy.show',
   [`PUT ${CONTROL_PATHS.adminPolicy}`]: 'policy.apply',
   // Only refused dry runs are logged (policy-routes.ts): a dry run changes nothing.

@@ -9,6 +9,7 @@ import type { NatServices } from '../nat/services.js';
 import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import type { AuditLog } from '../store/audit.js';
+import type { ConsoleAuth } from '../console/routes.js';
 
 /** Services hold the coordinator's state for the handlers. */
 export interface Services {
@@ -27,4 +28,6 @@ export interface Services {
   metrics: CoordinatorMetrics;
   /** audit: admin actions and refused attempts (store/audit.ts). */
   audit: AuditLog;
+  /** console: the web console's sessions, with `serve --console` only. */
+  console?: ConsoleAuth;
 }

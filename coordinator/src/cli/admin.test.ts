@@ -116,6 +116,9 @@ test('admin commands: keys, systems and policy through --data and --url/--token'
       (await cli('systems', 'revoke', agent.identity, ...data)).out,
       `${agent.identity} (files) is revoked\n`,
     );
+    // A revoked system can be deleted; then it is not listed any more.
+    assert.equal((await cli('systems', 'delete', agent.identity, ...data)).out, `${agent.identity} is deleted\n`);
+    assert.doesNotMatch((await cli('systems', 'list', ...data)).out, new RegExp(agent.identity));
   } finally {
     await c.dispose();
   }
@@ -151,6 +154,12 @@ test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable 
     const help = await cli('--help');
     assert.equal(help.code, 0);
     assert.match(help.out, /policy apply FILE/);
+    // A mistake is one line and a pointer to --help; an unknown command gets the whole usage.
+    const mistake = await cli('keys', 'create', ...data, '--uses', 'many');
+    assert.equal(mistake.err.split('\n').length, 3, mistake.err);
+    assert.match(mistake.err, /\nRun 'warren-coordinator keys --help' for usage\.\n$/);
+    const unknown = await cli('nonsense');
+    assert.match(unknown.err, /^warren-coordinator: unknown command "nonsense"\n\nusage: /);
   } finally {
     await c.dispose();
   }

@@ -40,6 +40,7 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   systems show ID
   systems approve ID
   systems revoke ID
+  systems delete ID                     (a revoked system only)
   systems tag ID (--set a,b | [--add a,b] [--remove c])
   systems rename ID NAME
   systems dns ID --set name1,name2      (--set '' clears)
@@ -257,6 +258,12 @@ export async function runSystems(argv: string[], io: CliIo): Promise<number> {
       const p = one();
       const s = await call<AdminSystem>(target(p, io), 'POST', `${sysPath(p.positionals[0]!)}/${sub}`);
       return show(p, s, `${s.identity} (${s.name}) is ${s.state}\n`);
+    }
+    case 'delete': {
+      const p = one();
+      await call(target(p, io), 'DELETE', sysPath(p.positionals[0]!));
+      io.stdout.write(`${p.positionals[0]!} is deleted\n`);
+      return 0;
     }
     case 'tag': {
       const p = one({ set: { type: 'string' }, add: { type: 'string' }, remove: { type: 'string' } });

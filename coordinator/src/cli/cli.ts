@@ -52,11 +52,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'relay-key':
         return runRelayKey(rest, io);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+        io.stderr.write(`warren-coordinator: unknown command ${JSON.stringify(cmd.slice(0, 40))}\n\n${USAGE}`);
+        return EXIT.usage;
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`warren-coordinator: ${e.message}\n\n${USAGE}`);
+      // One line saying what is wrong: the whole usage buried the mistake.
+      io.stderr.write(`warren-coordinator: ${e.message}\nRun 'warren-coordinator ${cmd} --help' for usage.\n`);
       return EXIT.usage;
     }
     if (e instanceof Failure) {

@@ -20,7 +20,7 @@ import { startCoordinator, type ServeOptions } from '../server/server.js';
 export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
-    [--metrics-listen HOST:PORT]
+    [--metrics-listen HOST:PORT] [--console]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
@@ -50,6 +50,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       'no-relay': { type: 'boolean' },
       relay: { type: 'string', multiple: true },
       'metrics-listen': { type: 'string' },
+      console: { type: 'boolean' },
     },
     { min: 0, max: 0 },
   );
@@ -85,6 +86,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
     ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
     ...(mw !== undefined ? { maxWatchers: Number(mw) } : {}),
     ...(metricsListen ? { metricsListen } : {}),
+    ...(bool(p, 'console') ? { console: {} } : {}),
     ...nat,
     log: createLogger(Number(v), io.stderr),
   };

@@ -31,6 +31,8 @@ import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
 import { AuditLog } from '../store/audit.js';
+import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
+import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -62,6 +64,9 @@ export interface ServeOptions {
   createRelay?: RelayFactory;
   /** metricsListen is where GET /metrics answers without the admin token; default: nowhere. */
   metricsListen?: HostPort;
+  /** console serves the web console at /console/ from bundleDir (default dist/console/);
+   * absent, there is no console and no console sessions. */
+  console?: { bundleDir?: string };
   log: Logger;
   now?: () => number;
 }
@@ -107,6 +112,7 @@ function loadKeys(dataDir: string, log: Logger): { signingKey: SigningKey; admin
 export async function startCoordinator(opts: ServeOptions): Promise<RunningCoordinator> {
   const now = opts.now ?? Date.now;
   const log = opts.log;
+  const bundle = consoleBundle(opts);
   ensureDataDir(opts.dataDir);
   const { signingKey, adminToken, natKeys } = loadKeys(opts.dataDir, log);
   const store = openStore(opts.dataDir);
@@ -147,8 +153,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
       metrics,
+      ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
     };
-    const http = await startHttpServer(opts, routesFor(sv), log);
+    const http = await startHttpServer(opts, routesFor(sv, bundle), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
@@ -247,12 +254,19 @@ function registryFor(
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
-function routesFor(sv: Services): Router {
+function routesFor(sv: Services, bundle: ConsoleBundle | null): Router {
   const router = new Router();
+  if (bundle && sv.console) addConsoleRoutes(router, sv.console, sv.audit, bundle);
   addAgentRoutes(router, sv);
   addNatRoutes(router, sv);
   addAdminRoutes(router, sv);
   return router;
+}
+
+/** consoleBundle loads the web console's files for --console, before anything is opened, so
+ * that a missing bundle is refused at once. */
+function consoleBundle(opts: ServeOptions): ConsoleBundle | null {
+  return opts.console ? ConsoleBundle.load(opts.console.bundleDir ?? defaultBundleDir()) : null;
 }
 
 /** announce writes serve.json (where everything listens, and the key) and logs the listening
@@ -278,7 +292,7 @@ function announce(
     network6: formatIpPrefix(registry.network6),
   });
   log.info(
-    `listening on ${url} (network ${formatCidr(opts.network)} and ${formatIpPrefix(registry.network6)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
+    `listening on ${url}${opts.console ? ` (web console at ${url}/console/)` : ''} (network ${formatCidr(opts.network)} and ${formatIpPrefix(registry.network6)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
   );
 }
 

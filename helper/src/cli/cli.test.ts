@@ -59,10 +59,31 @@ test('no command is a usage error; --help lists every command', async () => {
   for (const c of COMMANDS) assert.match(help.out, new RegExp(`\\n  ${c.name} +\\S`), c.name);
 });
 
-test('an unknown command suggests the closest one', async () => {
+test('an unknown command suggests the closest one and prints the usage', async () => {
   const r = await cli(['stauts']);
   assert.equal(r.code, 2);
-  assert.match(r.err, /unknown command "stauts" \(did you mean "status"\?\)/);
+  assert.match(r.err, /^warren: unknown command "stauts" \(did you mean "status"\?\)\n\nusage: warren <command>/);
+  for (const c of COMMANDS) assert.match(r.err, new RegExp(`\\n  ${c.name} +\\S`), c.name);
+});
+
+test('a mistake in a command line prints one line saying what is wrong and where usage is', async () => {
+  const cases: [string[], string][] = [
+    [['status', '--jsn'], "warren status: Unknown option '--jsn'"],
+    [['why'], 'warren why: name the peer (identity, name or overlay address)'],
+    [['exit-node', 'use', 'abc'], "warren exit-node: say 'list', or 'use IDENTITY on' or 'use IDENTITY off'"],
+    [['exit-node', 'frob'], 'warren exit-node: unknown action "frob"'],
+    [['add-peer'], 'warren add-peer: --'],
+  ];
+  for (const [argv, first] of cases) {
+    const r = await cli(argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.equal(r.out, '');
+    const lines = r.err.split('\n');
+    assert.equal(lines.length, 3, r.err); // two lines and the final newline
+    assert.ok(lines[0]!.startsWith(first), r.err);
+    assert.equal(lines[1], `Run 'warren ${argv[0]} --help' for usage.`);
+    assert.doesNotMatch(r.err, /usage: /);
+  }
 });
 
 test('every command has --help and refuses unknown flags with exit 2', async () => {
@@ -294,6 +315,36 @@ test('run hands the profile, paths and verbosity to the daemon', async () => {
   assert.equal(viaEnv.code, 0, viaEnv.err);
   assert.equal(viaEnv.daemonCalls[0]!.verbosity, 1);
   assert.equal(viaEnv.daemonCalls[0]!.socketPath, '/run/warren/warren.sock');
+});
+
+test('run --metrics-listen: ADDR:PORT reaches the daemon, a bad one is refused before it starts', async () => {
+  const path = join(dir, 'metrics.profile');
+  assert.equal((await cli(['init', '--profile', path, '--address', '100.64.0.8'])).code, 0);
+  const v6 = await cli(['run', '--profile', path, '--metrics-listen', '[::1]:9465']);
+  assert.equal(v6.code, 0, v6.err);
+  assert.deepEqual(v6.daemonCalls[0]!.metricsListen, { host: '::1', port: 9465 });
+  const off = await cli(['run', '--profile', path]);
+  assert.equal(off.daemonCalls[0]!.metricsListen, undefined, 'off unless asked for');
+  // The profile's Metrics.Listen is the default; the flag wins over it.
+  const withMetrics = join(dir, 'metrics-profile.profile');
+  const json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeFileSync(withMetrics, JSON.stringify({ ...json, Metrics: { Listen: '127.0.0.1:9466' } }), { mode: 0o600 });
+  const fromProfile = await cli(['run', '--profile', withMetrics]);
+  assert.equal(fromProfile.code, 0, fromProfile.err);
+  assert.deepEqual(fromProfile.daemonCalls[0]!.metricsListen, { host: '127.0.0.1', port: 9466 });
+  const flagWins = await cli(['run', '--profile', withMetrics, '--metrics-listen', '127.0.0.1:9467']);
+  assert.deepEqual(flagWins.daemonCalls[0]!.metricsListen, { host: '127.0.0.1', port: 9467 });
+  const badProfile = join(dir, 'metrics-bad.profile');
+  writeFileSync(badProfile, JSON.stringify({ ...json, Metrics: { Listen: 'nowhere', Port: 1 } }), { mode: 0o600 });
+  const refused = await cli(['run', '--profile', badProfile]);
+  assert.deepEqual([refused.code, refused.daemonCalls.length], [1, 0]);
+  assert.match(refused.err, /Metrics\.Listen: "nowhere" is not HOST:PORT/);
+  assert.match(refused.err, /Metrics\.Port: unknown key \(only Listen\)/);
+  for (const bad of ['nowhere', '127.0.0.1:70000', '[zz]:1']) {
+    const r = await cli(['run', '--profile', path, '--metrics-listen', bad]);
+    assert.deepEqual([r.code, r.daemonCalls.length], [2, 0], bad);
+    assert.match(r.err, /^warren run: --metrics-listen /, bad);
+  }
 });
 
 test('run: a profile others may write is refused with the fix, exit 1, and the daemon is never started', async () => {

@@ -73,9 +73,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       name,
       COMMANDS.map((c) => c.name),
     );
-    io.stderr.write(
-      `warren: unknown command ${JSON.stringify(name.slice(0, 40))}${hint}\nRun \`warren --help\` for the list.\n`,
-    );
+    io.stderr.write(`warren: unknown command ${JSON.stringify(name.slice(0, 40))}${hint}\n\n${topLevelHelp()}`);
     return EXIT.usage;
   }
   try {
@@ -119,9 +117,15 @@ function parseCommandArgs(cmd: Command, rest: string[]): ParsedArgs {
   }
 }
 
+/** usageHint is the line after a usage mistake, pointing at the command's own --help. */
+export function usageHint(name: string): string {
+  return `Run 'warren ${name} --help' for usage.`;
+}
+
 function report(cmd: Command, e: unknown, io: CliIo): number {
   if (e instanceof UsageError) {
-    io.stderr.write(`warren ${cmd.name}: ${e.message}\nusage: ${cmd.usage}\n`);
+    // One line saying what is wrong; the whole usage only on --help (it buried the mistake).
+    io.stderr.write(`warren ${cmd.name}: ${e.message}\n${usageHint(cmd.name)}\n`);
     return EXIT.usage;
   }
   if (e instanceof ProfileError) {

@@ -1,7 +1,7 @@
 // `warren exit-node`: list the exit nodes this system may use, and switch their routes on or off.
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { ExitNodeState } from '../../../src-shared/wire/helper-api.js';
-import { CliError, EXIT, type Command } from './command.js';
+import { UsageError, type Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';
 
@@ -51,7 +51,11 @@ NODE is the exit node's identity or its name, as \`exit-node list\` shows them.
       return 0;
     }
     if (action !== 'use' || identity === undefined || (onOff !== 'on' && onOff !== 'off')) {
-      throw new CliError(`usage: ${exitNodeCommand.usage}`, EXIT.usage);
+      throw new UsageError(
+        action === undefined || action === 'list' || action === 'use'
+          ? "say 'list', or 'use IDENTITY on' or 'use IDENTITY off'"
+          : `unknown action ${JSON.stringify(action.slice(0, 40))}: say 'list' or 'use IDENTITY on|off'`,
+      );
     }
     const r = await callHelper(socketPath, (c) =>
       c.request<ExitNodeState>('POST', PATHS.exitNodes, { identity, use: onOff === 'on' }),

@@ -32,7 +32,7 @@ function fakeSystemctl(name: string, body: string): { path: string; calls: strin
 
 test('start and stop: arguments are checked before anything runs', async () => {
   const cases: Array<[string[], number, RegExp]> = [
-    [['start', 'now'], 2, /^warren start: Unexpected argument 'now'.*\nusage: warren start \[--unit NAME\]\n$/],
+    [['start', 'now'], 2, /^warren start: Unexpected argument 'now'.*\nRun 'warren start --help' for usage\.\n$/],
     [['stop', '--force'], 2, /^warren stop: Unknown option '--force'/],
     [['start', '--unit'], 2, /^warren start: Option '--unit <value>' argument missing/],
     [

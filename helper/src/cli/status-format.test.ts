@@ -51,12 +51,13 @@ Public key:      ${OWN}
 Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
 Listen port:     51820
 Tunnel:          connected
-Peers:           1
+Peers:           1 (1 of 1 online)
 
 Peer: Q8QW8 (beta)
    Public key:     ${BETA}
    Endpoint:       192.0.2.2:51820
    Allowed IPs:    100.64.0.2/32
+   Online:         yes (recent handshake)
    Last handshake: 12 seconds ago
    Transfer:       1.20 MiB received, 3.40 MiB sent
    Keepalive:      every 25 s
@@ -81,13 +82,14 @@ Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
 IPv6 address:    fd12:3456:789a::6440:1 (network fd12:3456:789a::/48)
 Listen port:     51820
 Tunnel:          connected
-Peers:           1
+Peers:           1 (1 of 1 online)
 
 Peer: Q8QW8 (beta)
    Public key:     ${BETA}
    Endpoint:       192.0.2.2:51820
    IPv6 address:   fd12:3456:789a::6440:2
    Allowed IPs:    100.64.0.2/32, fd12:3456:789a::6440:2/128
+   Online:         yes (recent handshake)
    Last handshake: 12 seconds ago
    Transfer:       1.20 MiB received, 3.40 MiB sent
    Keepalive:      every 25 s
@@ -138,12 +140,13 @@ Public key:      ${OWN}
 Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
 Listen port:     51820
 Tunnel:          connected
-Peers:           2
+Peers:           2 (0 of 2 online)
 
 Peer: Q8QW8
    Public key:     ${BETA}
    Endpoint:       (none)
    Allowed IPs:    100.64.0.3/32, 10.9.0.0/16
+   Online:         no (nothing heard recently)
    Last handshake: never
    Transfer:       0 B received, 148 B sent
    Keepalive:      off
@@ -153,6 +156,7 @@ Peer: ZZZZZ (gamma)
    Public key:     ${BETA}
    Endpoint:       192.0.2.2:51820
    Allowed IPs:    100.64.0.2/32
+   Online:         no (nothing heard recently)
    Last handshake: 1 hour, 2 minutes, 5 seconds ago
    Transfer:       1.20 MiB received, 3.40 MiB sent
    Keepalive:      every 25 s
@@ -209,12 +213,13 @@ Listen port:     51820
 Tunnel:          connected
 Mode:            coordinated
 Public mapping:  203.0.113.1:51820; relays: coordinator (tcp), eu (refused: token expired)
-Peers:           2
+Peers:           2 (2 of 2 online)
 
 Peer: Q8QW8 (beta)
    Public key:     ${BETA}
    Endpoint:       192.0.2.2:51820
    Allowed IPs:    100.64.0.2/32
+   Online:         yes (recent handshake)
    Last handshake: 12 seconds ago
    Transfer:       1.20 MiB received, 3.40 MiB sent
    Keepalive:      off
@@ -225,6 +230,7 @@ Peer: ZZZZZ (gamma)
    Public key:     ${BETA}
    Endpoint:       (none)
    Allowed IPs:    100.64.0.2/32
+   Online:         yes (recent handshake)
    Last handshake: 12 seconds ago
    Transfer:       1.20 MiB received, 3.40 MiB sent
    Keepalive:      off
@@ -376,4 +382,38 @@ test('a helper from before the condition field still gets a truthful Coordinator
   const out = formatStatus(s, NOW);
   assert.equal(lineOf(out, 'Coordinator'), 'Coordinator:     https://c.example:8443 pending approval, no map yet');
   assert.match(lineOf(out, 'Tunnel') ?? '', /up, waiting for the coordinator/);
+});
+
+test('formatStatus: an idle peer whose direct path answers is online, as in the window', () => {
+  const idle = peer({
+    lastHandshake: NOW - 3_600_000,
+    path: { type: 'direct', endpoint: '192.0.2.2:51820', relay: null, rttMs: 4, candidates: 1 },
+  });
+  const gone = peer({ identity: 'ZZZZZ', name: 'gamma', lastHandshake: NOW - 3_600_000 });
+  const relayed = peer({
+    identity: 'YYYYY',
+    name: 'delta',
+    lastHandshake: null,
+    path: { type: 'relay', endpoint: null, relay: 'coordinator', rttMs: 3, candidates: 0 },
+  });
+  const out = formatStatus(status({ peers: [idle, gone, relayed] }), NOW);
+  assert.match(out, /^Peers: {11}3 \(1 of 3 online\)$/m);
+  assert.match(
+    out,
+    /Peer: Q8QW8 \(beta\)\n(.*\n){3} {3}Online: {9}yes \(direct path answers; idle, no recent handshake\)\n/,
+  );
+  assert.match(out, /Peer: ZZZZZ \(gamma\)\n(.*\n){3} {3}Online: {9}no \(nothing heard recently\)\n/);
+  // A relay's round trip is the relay's and stays after the peer goes quiet: not proof.
+  assert.match(out, /Peer: YYYYY \(delta\)\n(.*\n){3} {3}Online: {9}no /);
+  const down = formatStatus(status({ state: 'disconnected', peers: [idle] }), NOW);
+  assert.match(down, /^Peers: {11}1 \(0 of 1 online\)$/m);
+});
+
+test('formatStatus: an adapter that is not warren0 because another program had it says so', () => {
+  const out = formatStatus(status({ adapter: 'warren2', adapterTaken: ['warren0', 'warren1'] }), NOW);
+  assert.match(
+    out,
+    /^Virtual address: 100\.64\.0\.1 \(network 100\.64\.0\.0\/10\) on warren2 \(warren0, warren1 are taken by another program\)$/m,
+  );
+  assert.doesNotMatch(formatStatus(status(), NOW), /taken/);
 });

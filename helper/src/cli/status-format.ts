@@ -5,6 +5,7 @@ import type { CoordinatorSummary, PeerStatus, PolicySummary, Status } from '../.
 import { CONDITION_WORDS, conditionOf, heldPhrase, tunnelHeld } from '../../../src-shared/wire/coordinator-view.js';
 import { formatPath } from '../../../src-shared/wire/format.js';
 import { escapeControl } from '../../../src-shared/lib/log.js';
+import { onlineReason, onlineSummary, type OnlineReason } from '../../../src-shared/wire/peer-online.js';
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -62,7 +63,13 @@ export function formatDrops(drops: Record<string, number> | undefined, max = 8):
   return shown.join(', ');
 }
 
-function formatPeer(p: PeerStatus, now: number): string[] {
+const ONLINE_WORDS: Record<OnlineReason, string> = {
+  handshake: 'yes (recent handshake)',
+  path: 'yes (direct path answers; idle, no recent handshake)',
+  none: 'no (nothing heard recently)',
+};
+
+function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] {
   const title = p.name ? `Peer: ${clean(p.identity)} (${clean(p.name)})` : `Peer: ${clean(p.identity)}`;
   return [
     title,
@@ -70,6 +77,7 @@ function formatPeer(p: PeerStatus, now: number): string[] {
     `   Endpoint:       ${p.endpoint ? clean(p.endpoint) : '(none)'}`,
     ...(typeof p.virtualAddress6 === 'string' ? [`   IPv6 address:   ${clean(p.virtualAddress6)}`] : []),
     `   Allowed IPs:    ${list(p.allowedIps, '(none)')}`,
+    `   Online:         ${ONLINE_WORDS[reason]}`,
     `   Last handshake: ${formatAgo(p.lastHandshake, now)}`,
     `   Transfer:       ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
     `   Keepalive:      ${p.persistentKeepalive > 0 ? `every ${p.persistentKeepalive} s` : 'off'}`,
@@ -84,7 +92,7 @@ export function formatStatus(s: Status, now: number): string {
   const lines = [
     `Local identity:  ${clean(s.identity)}`,
     `Public key:      ${clean(s.publicKey)}`,
-    `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}`,
+    `Virtual address: ${clean(s.virtualAddress)} (network ${clean(s.virtualNetwork)}) on ${clean(s.adapter)}${takenWords(s)}`,
     ...(typeof s.virtualAddress6 === 'string'
       ? [`IPv6 address:    ${clean(s.virtualAddress6)} (network ${clean(s.virtualNetwork6 ?? '?')})`]
       : []),
@@ -125,9 +133,19 @@ export function formatStatus(s: Status, now: number): string {
   if (s.inactiveProfileKeys && s.inactiveProfileKeys.length > 0) {
     lines.push(`Not active yet:  ${list(s.inactiveProfileKeys, '-')} (profile keys for later versions)`);
   }
-  lines.push(`Peers:           ${peers.length}`);
-  for (const p of peers) lines.push('', ...formatPeer(p, now));
+  // The same definition of online as the window's (src-shared/wire/peer-online.ts).
+  const reasons = peers.map((p) => onlineReason(p, s.state === 'connected', now));
+  const online = reasons.filter((r) => r !== 'none').length;
+  lines.push(`Peers:           ${peers.length}${peers.length > 0 ? ` (${onlineSummary(online, peers.length)})` : ''}`);
+  peers.forEach((p, i) => lines.push('', ...formatPeer(p, now, reasons[i]!)));
   return lines.join('\n') + '\n';
+}
+
+/** takenWords says why the adapter is not warren0: another program's link had that name. */
+function takenWords(s: Status): string {
+  const taken = Array.isArray(s.adapterTaken) ? s.adapterTaken.slice(0, 16).map(clean) : [];
+  if (taken.length === 0) return '';
+  return ` (${taken.join(', ')} ${taken.length === 1 ? 'is' : 'are'} taken by another program)`;
 }
 
 /** tunnelWords is the tunnel state, except that a coordinated tunnel that is up but has no

@@ -101,10 +101,7 @@ test('warren ui checks its flags before it looks for the window, and names a mis
   const port = await runCaptured(['ui', '--port', '0'], { env });
   assert.deepEqual(
     [port.code, port.err],
-    [
-      2,
-      'warren ui: --port must be a whole number from 1 to 65535, not "0"\nusage: warren ui [--port N] [--no-open] [--socket PATH]\n',
-    ],
+    [2, 'warren ui: --port must be a whole number from 1 to 65535, not "0"\nRun \'warren ui --help\' for usage.\n'],
   );
   const missing = await runCaptured(['ui'], { env });
   assert.deepEqual(

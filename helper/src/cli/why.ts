@@ -1,7 +1,7 @@
 // `warren why PEER`: which policy lets traffic with a peer through, in which direction, or
 // which missing policy or unmet trust requirement blocks it.
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
-import { booleanFlag, CliError, EXIT, type Command } from './command.js';
+import { booleanFlag, UsageError, type Command } from './command.js';
 import { callHelper } from './api-call.js';
 import { resolvePath } from './paths.js';
 
@@ -28,7 +28,7 @@ provides and the peers granted it, or "no route: no grant covers it".
   positionals: ['PEER'],
   async run(args, io) {
     const peer = args.positionals[0];
-    if (peer === undefined) throw new CliError('usage: warren why PEER', EXIT.usage);
+    if (peer === undefined) throw new UsageError('name the peer (identity, name or overlay address)');
     const socketPath = resolvePath('socket', args, io);
     const r = await callHelper(socketPath, (c) =>
       c.request<{ text: string; detail: unknown }>('GET', `${PATHS.why}?peer=${encodeURIComponent(peer)}`),

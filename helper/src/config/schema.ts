@@ -41,6 +41,7 @@ export const RESERVED_KEYS = {
   Dns: 'object',
   Egress: 'object',
   Ingress: 'array',
+  Metrics: 'object',
 } as const;
 
 /** ReservedKey names a top-level key reserved for later parts. */
@@ -79,6 +80,7 @@ export const ACTIVE_RESERVED_KEYS: readonly ReservedKey[] = [
   'ExitNode',
   'Egress',
   'Ingress',
+  'Metrics',
 ];
 export const ADAPTER_KEYS = ['Name', 'Mtu'] as const;
 
@@ -108,6 +110,9 @@ export interface PeerConfig {
 export interface AdapterConfig {
   name: string;
   mtu: number;
+  /** explicit says the profile sets Adapter.Name. Without it the helper takes the next free
+   * warrenN when warren0 belongs to another program (tun/pick-name.ts). */
+  explicit: boolean;
 }
 
 /** Profile is a validated profile with defaults filled in and derived values added. */
@@ -186,7 +191,8 @@ export function toProfileJson(p: Profile): ProfileJson {
     ...(p.virtualAddress6 !== null && p.virtualNetwork6 !== null
       ? { VirtualAddress6: p.virtualAddress6, VirtualNetwork6: formatIpPrefix(p.virtualNetwork6) }
       : {}),
-    Adapter: { Name: p.adapter.name, Mtu: p.adapter.mtu },
+    // A name the profile left out stays out: written back, it would stop the fallback to warren1...
+    Adapter: p.adapter.explicit ? { Name: p.adapter.name, Mtu: p.adapter.mtu } : { Mtu: p.adapter.mtu },
     Peers: p.peers.map(peerToJson),
   };
   for (const [k, v] of Object.entries(p.reserved)) out[k] = v;

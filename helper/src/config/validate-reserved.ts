@@ -3,6 +3,7 @@
 // own validate-*.ts and kept raw here for writing back; the others are only shape-checked, with
 // every string inside bounded, since the whole profile is untrusted input read as root.
 import { childPath, indexPath, isObject, typeName, type Issues } from '../../../src-shared/lib/errors.js';
+import { checkMetrics } from './validate-metrics.js';
 import { ACTIVE_RESERVED_KEYS, PROFILE_LIMITS, RESERVED_KEYS, type ReservedKey } from './schema.js';
 
 type Obj = Record<string, unknown>;
@@ -16,6 +17,8 @@ export function reservedFields(obj: Obj, is: Issues): Partial<Record<ReservedKey
     const ok = shape === 'array' ? Array.isArray(v) : isObject(v);
     // Active keys are checked by validate-policy.ts; they are kept raw for writing back.
     if (ACTIVE_RESERVED_KEYS.includes(key)) {
+      // Metrics is small enough to check here; the others have their own validate-*.ts.
+      if (key === 'Metrics') checkMetrics(v, is);
       if (ok) out[key] = v;
       continue;
     }

@@ -44,7 +44,9 @@ test('a good profile is normalised with defaults filled in', () => {
   assert.equal(p.listenAddress, '::', 'dual-stack by default');
   assert.equal(p.virtualAddress, '100.64.0.1');
   assert.deepEqual(p.virtualNetwork, { addr: 0x64400000, bits: 10 });
-  assert.deepEqual(p.adapter, { name: 'warren0', mtu: 1420 });
+  assert.deepEqual(p.adapter, { name: 'warren0', mtu: 1420, explicit: false });
+  const named = validateProfile({ ...good(), Adapter: { Name: 'warren0' } }, 'p');
+  assert.equal(named.adapter.explicit, true, 'a name the profile sets is kept, even the default one');
   assert.equal(p.peers.length, 2);
   assert.deepEqual(p.peers[0]!.endpoint, { addr: { family: 4, v4: 0xc0000202 }, port: 51820 });
   assert.deepEqual(p.peers[0]!.allowedIps, [parseCidr('100.64.0.2/32')]);

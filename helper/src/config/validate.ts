@@ -228,8 +228,8 @@ function checkVirtualAddress(address: string, net: Cidr, is: Issues): void {
   }
 }
 
-function adapterField(obj: Obj, is: Issues): { name: string; mtu: number } | undefined {
-  const fallback = { name: PROFILE_DEFAULTS.adapterName, mtu: PROFILE_DEFAULTS.adapterMtu };
+function adapterField(obj: Obj, is: Issues): Profile['adapter'] | undefined {
+  const fallback = { name: PROFILE_DEFAULTS.adapterName, mtu: PROFILE_DEFAULTS.adapterMtu, explicit: false };
   if (!Object.hasOwn(obj, 'Adapter')) return fallback;
   const a = obj.Adapter;
   if (!isObject(a)) {
@@ -244,7 +244,7 @@ function adapterField(obj: Obj, is: Issues): { name: string; mtu: number } | und
   // 576 is the smallest datagram every IPv4 host must accept (RFC 791); 65,535 is the most a
   // TUN device takes (and an IPv4 or IPv6 packet without jumbograms can be).
   const mtu = intField(a, 'Mtu', 'Adapter', is, 576, 65535);
-  return { name: name ?? fallback.name, mtu: mtu ?? fallback.mtu };
+  return { name: name ?? fallback.name, mtu: mtu ?? fallback.mtu, explicit: name !== undefined };
 }
 
 interface CheckedPeer {

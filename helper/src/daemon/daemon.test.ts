@@ -152,6 +152,7 @@ test('the typed state holds what each step produced, and status reports it', asy
   assert.equal(st.peers[0]!.endpoint, '192.0.2.2:51820');
   assert.deepEqual(st.peers[0]!.exitNodeFor, ['10.8.0.0/24']);
   assert.equal(st.peers[0]!.exitNodeInUse, true);
+  assert.equal(st.peers[0]!.online, false, 'no handshake and no path yet: not online (wire/peer-online.ts)');
 });
 
 test("the exit node's unsolicited-drop counter shows in status drops under its reason, JSON and text", async (t) => {

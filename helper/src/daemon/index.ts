@@ -22,6 +22,9 @@ export interface DaemonOptions {
   stateDir: string;
   verbosity: number;
   log: Logger;
+  /** metricsListen is `warren run --metrics-listen` or the profile's Metrics.Listen: GET
+   * /metrics there, unauthenticated. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** Daemon is one helper: start() runs the steps, stop() undoes them, reload() applies the profile file again. */

@@ -59,3 +59,35 @@ test('GET /v1/metrics labels peers by identity and counts a handshake datagram s
     assert.equal(promValue(f1, 'warren_firewall_flows'), 1, 'the echo request is a tracked flow');
   });
 });
+
+test('--metrics-listen serves the same metrics as GET /metrics on TCP, unauthenticated, and nothing else', async (t) => {
+  const box = new Sandbox();
+  t.after(() => box.remove());
+  const env = fakeEnv();
+  const d = new Daemon({ ...box.options(staticProfile()), metricsListen: { host: '127.0.0.1', port: 0 } }, env);
+  await d.start();
+  let stopped = false;
+  t.after(() => (stopped ? undefined : d.stop()));
+  // The listener logs its URL: port 0 picked a free port.
+  const logText = box.lines.join('\n');
+  const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics) \(no authentication\)/.exec(logText)?.[1];
+  assert.ok(url, logText);
+
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const families = parsePromText(await res.text());
+  assert.equal(promValue(families, 'warren_peers'), 1);
+  assert.equal(promValue(families, 'warren_peer_handshakes_total', { peer: BETA.identity }), 0);
+
+  // Read-only and only /metrics: the local API's paths are not reachable here.
+  const base = new URL(url);
+  assert.equal((await fetch(new URL(PATHS.status, base))).status, 404);
+  assert.equal((await fetch(new URL('/v1/metrics', base))).status, 404);
+  const post = await fetch(url, { method: 'POST', body: 'x' });
+  assert.deepEqual([post.status, post.headers.get('allow')], [405, 'GET, HEAD']);
+
+  await d.stop();
+  stopped = true;
+  await assert.rejects(fetch(url), 'the listener closes with the helper');
+});

@@ -29,6 +29,10 @@ export interface DaemonState {
   /** adapter and listenPort are the profile's until the adapter and the UDP socket exist. */
   adapter: string;
   listenPort: number;
+  /** adapterTaken are the default adapter names other programs had (warren0, ...), so the
+   * adapter is the next free one; adapterProblems are overlay routes other programs hold. */
+  adapterTaken: string[];
+  adapterProblems: string[];
   /** ready turns true once every step has started. */
   ready: boolean;
   bind: PathBind | null;
@@ -63,6 +67,8 @@ export function newDaemonState(o: {
     tunnel: new TunnelControl(changes, o.log),
     profile: o.profile,
     adapter: o.profile.adapter.name,
+    adapterTaken: [],
+    adapterProblems: [],
     listenPort: o.profile.listenPort,
     ready: false,
     bind: null,

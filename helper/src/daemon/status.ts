@@ -15,6 +15,7 @@ import type { TunnelControl } from './tunnel.js';
 import type { ControlRuntime } from '../control/runtime.js';
 import type { NatRuntime } from '../nat/runtime.js';
 import { isVirtualWords } from '../nat/path-bind.js';
+import { peerOnline } from '../../../src-shared/wire/peer-online.js';
 import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
@@ -71,6 +72,9 @@ export interface StatusContext {
   control?: ControlRuntime | null;
   nat?: NatRuntime | null;
   adapter: string;
+  /** adapterTaken and adapterProblems: see DaemonState (the adapter beside other VPNs). */
+  adapterTaken?: string[];
+  adapterProblems?: string[];
   /** tun is the open adapter: its ipv6 says whether it took the profile's IPv6 address. */
   tun?: { readonly ipv6?: boolean } | null;
   listenPort: number;
@@ -126,6 +130,10 @@ export function buildStatus(ctx: StatusContext): Status {
       ...(ctx.nat ? { path: ctx.nat.pathOf(formatKey(p.noise.publicKey)) } : {}),
     });
   }
+  // JSON readers get the same verdict as the window and the human form (wire/peer-online.ts).
+  const state = ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting';
+  const now = Date.now();
+  for (const p of peers) p.online = peerOnline(p, state === 'connected', now);
   return {
     version: VERSION,
     identity: ctx.profile.identity,
@@ -134,8 +142,9 @@ export function buildStatus(ctx: StatusContext): Status {
     virtualNetwork: formatCidr(ctx.profile.virtualNetwork),
     ...self6(ctx),
     adapter: ctx.adapter,
+    ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    state: ctx.tunnel ? ctx.tunnel.state : device ? 'connected' : 'connecting',
+    state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',
     ...(coordinator ? { coordinator } : {}),
@@ -145,7 +154,7 @@ export function buildStatus(ctx: StatusContext): Status {
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
-    problems: problemsOf(ctx.profile, ctx.profilePath, coordinator),
+    problems: [...(ctx.adapterProblems ?? []), ...problemsOf(ctx.profile, ctx.profilePath, coordinator)],
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
     providesRoutes: ctx.exit?.node?.routes ?? [],

@@ -11,6 +11,8 @@ import { startApiServer } from '../api/server.js';
 import { HelperMetrics } from './metrics.js';
 import { PathBind } from '../nat/path-bind.js';
 import type { TunConfig } from '../tun/index.js';
+import { routeConflictProblem } from '../tun/conflicts.js';
+import { openAdapter, takenNote } from '../tun/pick-name.js';
 import { Device } from '../wireguard/device/device.js';
 import { apiRoutes } from './api-routes.js';
 import { devicePeerConfig } from './apply.js';
@@ -26,6 +28,7 @@ import { clearState, recoverFromCrash, writeState } from './state-file.js';
 import { buildStatus } from './status.js';
 import { controlSteps } from './steps-control.js';
 import { uapiStep } from './steps-uapi.js';
+import { metricsListenStep } from './steps-metrics.js';
 import type { ProfileUpdates } from './updates.js';
 
 /** StepContext is what every step works with. profile is the one the helper started with. */
@@ -38,6 +41,8 @@ export interface StepContext {
   env: DaemonEnv;
   state: DaemonState;
   updates: ProfileUpdates;
+  /** metricsListen is where GET /metrics answers without authentication; default: nowhere. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** daemonSteps lists the steps for this profile, in start order. */
@@ -55,6 +60,7 @@ export function daemonSteps(ctx: StepContext): Step[] {
     proxyStep(ctx),
     uapiStep(ctx),
     ...(ctx.profile.coordinator ? controlSteps(ctx, ctx.profile.coordinator) : []),
+    metricsListenStep(ctx),
   ];
 }
 
@@ -146,11 +152,17 @@ function adapterStep({ profile, env, state, log }: StepContext): Step {
   return {
     name: 'adapter',
     async start() {
-      const tun = await env.tun.open(tunConfigOf(profile));
+      const { tun, taken } = await openAdapter(env.tun, tunConfigOf(profile), profile.adapter.explicit);
       if (profile.virtualAddress6 !== null && !tun.ipv6)
         log.warn(`IPv6 is turned off on this host: ${tun.name} runs without ${profile.virtualAddress6}, IPv4 only`);
+      const note = takenNote(taken, tun.name);
+      if (note) log.warn(`adapter: ${note}`);
+      const coordinated = profile.coordinator !== null;
+      state.adapterProblems = (tun.routeConflicts ?? []).map((c) => routeConflictProblem(c, tun.name, coordinated));
+      for (const p of state.adapterProblems) log.warn(`adapter: ${p}`);
       state.tun = tun;
       state.adapter = tun.name;
+      state.adapterTaken = taken;
       return () => tun.close();
     },
   };

@@ -17,6 +17,13 @@ export interface TunConfig {
   network6?: IpPrefix | null;
 }
 
+/** RouteConflict is an overlay route the adapter could not add because another program's route
+ * already has the prefix; device names that route's device (null when it has none). */
+export interface RouteConflict {
+  prefix: string;
+  device: string | null;
+}
+
 /** TunAdapter is an open, configured adapter. close() removes everything start added. */
 export interface TunAdapter {
   readonly name: string;
@@ -24,6 +31,9 @@ export interface TunAdapter {
   /** ipv6 says the adapter carries the IPv6 address and route (false when none was asked for,
    * or the host has IPv6 turned off); adapters that take no addresses (warren-wg's) leave it out. */
   readonly ipv6?: boolean;
+  /** routeConflicts are the overlay routes held by another program (the adapter runs without
+   * them; status reports each as a problem); absent or empty when every route was added. */
+  readonly routeConflicts?: readonly RouteConflict[];
   /** startReader delivers batches of outbound IP packets (see Batch for the layout). */
   startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
   /** writeBatch hands packets to the OS; returns how many it accepted. */

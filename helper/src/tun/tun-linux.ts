@@ -7,7 +7,8 @@ import * as native from '../../../src-shared/lib/native/index.js';
 import { formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIp, formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ip, ipQuiet, linkExists } from './ip.js';
-import type { TunAdapter, TunConfig, TunDriver } from './index.js';
+import type { RouteConflict, TunAdapter, TunConfig, TunDriver } from './index.js';
+import { runCommandSync } from '../../../src-shared/lib/command.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
 
@@ -124,6 +125,9 @@ export interface LinuxTunSys {
   disableIPv6(name: string): void;
   /** enableIPv6 turns IPv6 on quietly (IPV6_QUIET); false when the host has no IPv6. */
   enableIPv6(name: string): boolean;
+  /** routeHolder names the device of the route that already has prefix, or null (optional:
+   * tests that never collide leave it out). */
+  routeHolder?(prefix: string, v6: boolean): string | null;
 }
 
 const SYSTEM: LinuxTunSys = {
@@ -133,7 +137,34 @@ const SYSTEM: LinuxTunSys = {
   ipQuiet,
   disableIPv6,
   enableIPv6,
+  routeHolder,
 };
+
+/** routeHolder reads the device of the main table's route for exactly prefix: `ip route show
+ * exact PREFIX` prints "PREFIX dev DEV ..." (the holder can also be a blackhole or gateway
+ * route, then there is no dev and null says so). */
+function routeHolder(prefix: string, v6: boolean): string | null {
+  const r = runCommandSync('ip', [...(v6 ? ['-6'] : []), '-o', 'route', 'show', 'exact', prefix]);
+  const m = r.ok ? /\bdev (\S{1,15})/.exec(r.stdout) : null;
+  return m?.[1] ?? null;
+}
+
+/** EEXIST_TEXT is how iproute2 reports EEXIST for a route add (lib/libnetlink.c prints
+ * strerror after "RTNETLINK answers: "). */
+const EEXIST_TEXT = 'File exists';
+
+/** addOverlayRoute adds one overlay route; when another program's route already has the prefix
+ * (another VPN using 100.64.0.0/10, say) it leaves that route alone and returns the conflict,
+ * so the helper runs on and reports it instead of failing (docs/profile.md, Adapter). */
+function addOverlayRoute(sys: LinuxTunSys, args: string[], prefix: string, v6: boolean): RouteConflict | null {
+  try {
+    sys.ip(args);
+    return null;
+  } catch (e) {
+    if (!(e as Error).message.includes(EEXIST_TEXT)) throw e;
+    return { prefix, device: sys.routeHolder ? sys.routeHolder(prefix, v6) : null };
+  }
+}
 
 /** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
 export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdapter {
@@ -146,6 +177,7 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
   const { fd, name } = opened;
   const plan = adapterPlan(name, cfg);
   let ipv6 = false;
+  const conflicts: RouteConflict[] = [];
   try {
     sys.ip(plan.mtu);
     ipv6 = plan.address6 !== null && sys.enableIPv6(name);
@@ -153,8 +185,10 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
     sys.ip(plan.address);
     if (ipv6) sys.ip(plan.address6!);
     sys.ip(plan.up);
-    sys.ip(plan.route);
-    if (ipv6) sys.ip(plan.route6!);
+    const c4 = addOverlayRoute(sys, plan.route, plan.route[2]!, false);
+    if (c4) conflicts.push(c4);
+    const c6 = ipv6 ? addOverlayRoute(sys, plan.route6!, plan.route6![3]!, true) : null;
+    if (c6) conflicts.push(c6);
   } catch (e) {
     sys.closeFd(fd);
     throw e;
@@ -164,6 +198,7 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
     name,
     mtu: cfg.mtu,
     ipv6,
+    routeConflicts: conflicts,
     startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
@@ -189,8 +224,9 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
       closed = true;
       // The route and address go with the device, but remove the route first so that nothing
       // is routed into a half-closed adapter.
-      sys.ipQuiet(plan.unroute);
-      if (ipv6) sys.ipQuiet(plan.unroute6!);
+      // A route another program held was never ours: it is left as it was.
+      if (!conflicts.some((c) => c.prefix === plan.route[2])) sys.ipQuiet(plan.unroute);
+      if (ipv6 && !conflicts.some((c) => c.prefix === plan.route6![3])) sys.ipQuiet(plan.unroute6!);
       sys.closeFd(fd);
     },
   };

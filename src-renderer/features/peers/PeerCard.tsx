@@ -20,7 +20,7 @@ function Fact({ label, children, testId }: { label: string; children: ReactNode;
 function PeerHead({ peer, whyOpen, whyId }: { peer: PeerView; whyOpen: boolean; whyId: string }) {
   return (
     <div className="peer-head">
-      <span className="online" data-online={peer.online} title={peer.online ? 'online' : 'no recent handshake'} />
+      <span className="online" data-online={peer.online} title={peer.online ? 'online' : 'nothing heard recently'} />
       <span className="peer-name" data-testid="peer-name">
         {peer.label}
       </span>

@@ -1,5 +1,6 @@
 // PeerList: every peer, online ones counted in the heading; ages tick every second.
 import { canChange, noPeersText } from '../../../src-shared/wire/app-state.js';
+import { onlineSummary } from '../../../src-shared/wire/peer-online.js';
 import { useStore } from '../../store/index.js';
 import { useNow } from '../../hooks/use-now.js';
 import { PeerCard } from './PeerCard.js';
@@ -14,7 +15,7 @@ export function PeerList() {
       <div className="section-head">
         <h2 id="peers-title">Peers</h2>
         <span className="count" data-testid="peer-count">
-          {online} of {app.peers.length} online
+          {onlineSummary(online, app.peers.length)}
         </span>
       </div>
       {app.peers.length === 0 ? (
