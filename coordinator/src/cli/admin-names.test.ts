@@ -58,6 +58,14 @@ test('systems show, approve, tag and revoke take a system name; an ambiguous one
     const revoked = await cli('systems', 'show', 'build-server', '--json', ...data);
     assert.equal((JSON.parse(revoked.out) as AdminSystem).state, 'revoked', revoked.err);
 
+    // delete takes a name too, and a live system's name is refused, not deleted.
+    const live = await cli('systems', 'delete', 'laptop', ...data);
+    assert.equal(live.code, 1);
+    assert.match(live.err, new RegExp(`${laptop.identity} \\(laptop\\) is active; revoke it first`));
+    const deleted = await cli('systems', 'delete', 'build-server', ...data);
+    assert.equal(deleted.code, 0, deleted.err);
+    assert.match((await cli('systems', 'show', 'build-server', ...data)).err, /not-found: no system has the id/);
+
     const audit = await cli('audit', '--action', 'systems', '--json', ...data);
     const targets = (JSON.parse(audit.out) as { action: string; target: string }[]).map(
       (e) => `${e.action} ${e.target}`,
