@@ -4,10 +4,20 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../src-shared/lib/log.js';
+import { waitFor } from '../../../src-shared/lib/native/testing.js';
 import { AddressWatch, type AddressWatchOptions } from './address-watch.js';
 
 const quiet = createLogger(0, { write: () => true });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** lab is a watch over a list of addresses the test changes, recording every report. */
 function lab(over: Partial<AddressWatchOptions> = {}) {
@@ -111,13 +121,15 @@ test("the monitor child's output triggers a check, a monitor that exits is resta
     w.start();
     w.reported('192.0.2.1');
     state.addresses = ['2001:db8::5'];
-    await sleep(1200);
-    const pids = readFileSync(starts, 'utf8').trim().split('\n').map(Number);
+    // Deadlines, not fixed sleeps: a node child can take a second to start on a loaded machine.
+    const pidsNow = () => readFileSync(starts, 'utf8').trim().split('\n').filter(Boolean).map(Number);
+    await waitFor(() => state.sent.length > 0, 10_000, 'the report an event triggers');
     assert.deepEqual(state.sent, [['2001:db8::5']], 'the event made the report');
-    assert.equal(pids.length, 2, 'the monitor ran again after it exited');
+    await waitFor(() => pidsNow().length >= 2, 10_000, 'the monitor to run again after it exited');
+    const pids = pidsNow();
+    assert.equal(pids.length, 2, 'the monitor ran again after it exited, once');
     w.stop();
-    await sleep(200);
-    assert.throws(() => process.kill(pids[1]!, 0), /ESRCH/, 'stop killed the running monitor');
+    await waitFor(() => !alive(pids[1]!), 5000, 'stop to kill the running monitor');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

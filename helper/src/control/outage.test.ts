@@ -102,12 +102,12 @@ test('after a 20 s coordinator outage every helper is back on its stream, with t
   }
 });
 
-test('the redial schedule: first redials under a second, at most 1.5 s while nothing answers, up to 15 s while refused', () => {
+test('the redial schedule: first redials under a second, at most 1.5 s while nothing answers, up to 15 s while refused, up to 4 min once revoked or unknown', () => {
   const low = () => 0;
   const high = () => 1;
   // Equal jitter: half the step fixed, half random.
   assert.deepEqual(
-    [0, 1, 2, 3].map((a) => [retryDelayMs(a, false, low), retryDelayMs(a, false, high)]),
+    [0, 1, 2, 3].map((a) => [retryDelayMs(a, 'unreachable', low), retryDelayMs(a, 'unreachable', high)]),
     [
       [125, 250],
       [250, 500],
@@ -116,8 +116,13 @@ test('the redial schedule: first redials under a second, at most 1.5 s while not
     ],
   );
   for (const a of [4, 10, 1000]) {
-    assert.equal(retryDelayMs(a, false, high), 1500, `attempt ${a} while unreachable`);
-    assert.equal(retryDelayMs(a, true, high), a >= 6 ? 15_000 : 250 * 2 ** a, `attempt ${a} while refused`);
-    assert.equal(retryDelayMs(a, true, low), retryDelayMs(a, true, high) / 2);
+    assert.equal(retryDelayMs(a, 'unreachable', high), 1500, `attempt ${a} while unreachable`);
+    assert.equal(retryDelayMs(a, 'refused', high), a >= 6 ? 15_000 : 250 * 2 ** a, `attempt ${a} while refused`);
+    assert.equal(retryDelayMs(a, 'refused', low), retryDelayMs(a, 'refused', high) / 2);
+    assert.equal(
+      retryDelayMs(a, 'shut-out', high),
+      Math.min(240_000, 250 * 2 ** Math.min(a, 10)),
+      `attempt ${a} while shut out`,
+    );
   }
 });

@@ -19,21 +19,37 @@ const UNREACHABLE_MAX_MS = 1_500;
 /** REFUSED_MAX_MS caps it while the coordinator itself refuses (rate-limited, pending approval,
  * revoked, a server error): dialling sooner gets the same answer and costs it a signature check. */
 const REFUSED_MAX_MS = 15_000;
+/** SHUT_OUT_MAX_MS caps it once the coordinator says this system is no member: revoked, or a
+ * machine key it does not know (the system was deleted). Only a new enrolment changes that
+ * answer, and every refused dial is a row in the coordinator's audit log. */
+const SHUT_OUT_MAX_MS = 240_000;
+const SHUT_OUT_CODES = new Set(['revoked', 'unauthorized']);
+
+/** Refusal is how the last dial failed: nobody answered, the coordinator refused for now, or
+ * it refused this system for good. */
+export type Refusal = 'unreachable' | 'refused' | 'shut-out';
+
+const CAPS: Record<Refusal, number> = {
+  unreachable: UNREACHABLE_MAX_MS,
+  refused: REFUSED_MAX_MS,
+  'shut-out': SHUT_OUT_MAX_MS,
+};
 
 /** retryDelayMs is the wait before redial number attempt (0 after a success): BACKOFF_MIN_MS
  * doubling to the cap for how the last attempt failed, with equal jitter (half fixed, half
  * random), so the first redials come within 250, 500 and 1000 ms. */
-export function retryDelayMs(attempt: number, refused: boolean, random: () => number = Math.random): number {
-  const cap = refused ? REFUSED_MAX_MS : UNREACHABLE_MAX_MS;
+export function retryDelayMs(attempt: number, how: Refusal, random: () => number = Math.random): number {
+  const cap = CAPS[how];
   const wait = Math.min(cap, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 10));
   return wait / 2 + random() * (wait / 2);
 }
 
-// refusedByCoordinator: an answer with the coordinator's own error code, or any other status that
-// is not a gateway saying the server behind it is down.
-function refusedByCoordinator(e: unknown): boolean {
-  if (!(e instanceof ControlHttpError) || e.status === 0) return false;
-  return e.code !== 'http-error' || ![502, 503, 504].includes(e.status);
+// refusalOf: refused is an answer with the coordinator's own error code, or any other status
+// that is not a gateway saying the server behind it is down.
+function refusalOf(e: unknown): Refusal {
+  if (!(e instanceof ControlHttpError) || e.status === 0) return 'unreachable';
+  if (SHUT_OUT_CODES.has(e.code)) return 'shut-out';
+  return e.code !== 'http-error' || ![502, 503, 504].includes(e.status) ? 'refused' : 'unreachable';
 }
 
 /** WatchHandlers receive what the stream says and how the connection is doing. */
@@ -78,18 +94,18 @@ export class Watch {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       let reason = 'the stream ended';
-      let refused = false;
+      let how: Refusal = 'unreachable';
       let error: unknown = undefined;
       try {
         await this.once();
       } catch (e) {
         reason = (e as Error).message;
-        refused = refusedByCoordinator(e);
+        how = refusalOf(e);
         error = e;
       }
       if (this.stopped) return;
       this.h.onConnection(false, reason, error);
-      const wait = retryDelayMs(this.attempt++, refused);
+      const wait = retryDelayMs(this.attempt++, how);
       await new Promise<void>((r) => {
         this.timer = setTimeout(r, wait);
       });

@@ -283,16 +283,17 @@ test('a dual-stack peer: an IPv6 path 20 % slower takes over from IPv4, which do
   try {
     net.alias(a.bind.inner as FakeBind, at6('2001:db8:a::1'));
     net.alias(b.bind.inner as FakeBind, at6('2001:db8:b::2'));
-    // One way: IPv4 10 ms, IPv6 12 ms; round trips about 20 and 24 ms.
-    net.delayMs = (to) => (to.startsWith('[') ? 12 : 10);
+    // One way: IPv4 50 ms, IPv6 60 ms; round trips about 100 and 120 ms. Long enough that a
+    // busy machine's timer lateness (a few ms) cannot cross the 1.3x + 1 ms line (131 ms).
+    net.delayMs = (to) => (to.startsWith('[') ? 60 : 50);
     a.paths.tick(Date.now());
-    // IPv4 answers first and is used; "clearly faster wins" alone would keep it (24 ms is not
-    // 30 % less than 20 ms), but IPv6 within 1.3x of IPv4 takes over when its pong arrives.
+    // IPv4 answers first and is used; "clearly faster wins" alone would keep it (120 ms is not
+    // 30 % less than 100 ms), but IPv6 within 1.3x of IPv4 takes over when its pong arrives.
     await until(() => a.paths_.length >= 2, 3000);
     assert.deepEqual(a.paths_.slice(0, 2), ['192.0.2.2:51820', '[2001:db8:b::2]:51820']);
     assert.equal(formatPeer(a.dev.peersByKey.get(b.pub)!).includes('[2001:db8:b::2]:51820'), true);
     // IPv4's later pongs (b keeps pinging both) do not take the path back.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 600));
     assert.equal(a.paths.pathOf(b.pub)?.endpoint, '[2001:db8:b::2]:51820');
     assert.equal(a.paths_.length, 2, `no flapping: ${a.paths_.join(' → ')}`);
   } finally {
