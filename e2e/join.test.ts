@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Topology, describeE2E, waitForPing, waitUntil, warrenCli, type Namespace } from './netns/index.js';
 import { startCoordinator, type Coordinator } from './netns/coordinated.js';
+import { stopDetached } from './netns/detached.js';
 import { readProfile } from '../helper/src/config/load.js';
 
 const COORD_IP = '10.62.0.100';
@@ -190,25 +191,4 @@ async function statusCondition(j: Joiner): Promise<string | undefined> {
   const r = await warrenCli(j.ns, ['status', '--json', '--socket', j.socket], { allowFailure: true });
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout) as { coordinator?: { condition?: string } }).coordinator?.condition;
-}
-
-/** stopDetached ends the helper whose pid `warren up` wrote, and waits until it is gone (its
- * cleanup removes the adapter), SIGKILL after 10 s. */
-async function stopDetached(stateDir: string): Promise<void> {
-  const file = join(stateDir, 'helper.pid');
-  if (!existsSync(file)) return;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) process.kill(pid, 'SIGKILL');
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readProfile } from '../../helper/src/config/load.js';
 import type { Namespace } from './topology.js';
-import type { TrackedProcess } from './process.js';
+import type { ExecResult, TrackedProcess } from './process.js';
 import { waitUntil } from './wait.js';
 import { repoRoot, startWarren, warrenCli, type Warren } from './warren.js';
 
@@ -16,6 +16,8 @@ export interface Coordinator {
   url: string;
   /** cli runs `warren-coordinator ARGS --data DIR` and returns stdout; a failure fails the test. */
   cli(args: string[]): Promise<string>;
+  /** run runs `warren-coordinator ARGS --data DIR` whatever its exit status (for refusals). */
+  run(args: string[]): Promise<ExecResult>;
   /** applyPolicy applies a policy file given as an object. */
   applyPolicy(policy: object): Promise<void>;
   stop(): Promise<void>;
@@ -41,17 +43,17 @@ export async function startCoordinator(ns: Namespace, ip: string, serveArgs: str
       : undefined;
   await waitUntil('the coordinator answers', answers, 20_000, 200);
   let policies = 0;
+  const run = (args: string[]): Promise<ExecResult> =>
+    ns.exec([process.execPath, bin, ...args, '--data', dataDir], { allowFailure: true, timeoutMs: 20_000 });
   const cli = async (args: string[]): Promise<string> => {
-    const r = await ns.exec([process.execPath, bin, ...args, '--data', dataDir], {
-      allowFailure: true,
-      timeoutMs: 20_000,
-    });
+    const r = await run(args);
     assert.equal(r.code, 0, `warren-coordinator ${args.join(' ')}: ${r.stdout}${r.stderr}`);
     return r.stdout;
   };
   return {
     url,
     cli,
+    run,
     async applyPolicy(policy) {
       await cli(['policy', 'apply', topo.writeFile(`policy-${++policies}.json`, JSON.stringify(policy))]);
     },
@@ -66,6 +68,10 @@ export interface Enrolled {
   vip: string;
   vip6: string | null;
   adapter: string;
+  /** enrolOutput is what `warren enrol` printed (stdout then stderr). */
+  enrolOutput: string;
+  /** json is the enrolled profile as the helper was started with it. */
+  json: Record<string, unknown>;
 }
 
 /** enrolAndStart creates a one-use key with tags, enrols ns as `name` and starts its helper.
@@ -110,6 +116,14 @@ export async function enrolWithKey(
   assert.equal(r.code, 0, `${name} enrol: ${r.stdout}${r.stderr}`);
   const p = readProfile(profile);
   const adapter = topo.ifname('w');
-  const w = await startWarren(ns, { ...p.json, Adapter: { Name: adapter } }, { name: `warren-${name}` });
-  return { w, vip: p.profile.virtualAddress, vip6: p.profile.virtualAddress6, adapter };
+  const json = { ...p.json, Adapter: { Name: adapter } };
+  const w = await startWarren(ns, json, { name: `warren-${name}` });
+  return {
+    w,
+    vip: p.profile.virtualAddress,
+    vip6: p.profile.virtualAddress6,
+    adapter,
+    enrolOutput: r.stdout + r.stderr,
+    json,
+  };
 }

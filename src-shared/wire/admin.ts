@@ -62,6 +62,8 @@ export interface AdminSystem {
   dnsNames: string[];
   ephemeral: boolean;
   online: boolean;
+  /** lastSeen (Unix ms) is the time of the answer while the system is online (its watch stream
+   * is open), else when it was last seen: its stream closing or its last request. */
   lastSeen: number | null;
   observedIp: string | null;
   /** observedUdp is where its last discovery request came from ("ip:port"), if any. */

@@ -132,6 +132,9 @@ export interface EnrolResponse {
   state: SystemState;
   coordinatorPublicKey: string;
   map: SignedMap | null;
+  /** name is the system's name at the coordinator (a DNS label, unique among live systems),
+   * which admin commands also take; absent from older coordinators. */
+  name?: string;
 }
 
 /** SignedMap is a network map as it travels: payload is base64 of the map's JSON bytes. */

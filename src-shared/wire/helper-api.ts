@@ -96,6 +96,8 @@ export interface CallerInfo {
 /** ExitNodeState is one exit node as GET/POST /v1/exit-nodes describe it. */
 export interface ExitNodeState {
   identity: string;
+  /** name is the exit node's name as the map (or profile) gives it; absent from older helpers. */
+  name?: string | null;
   routes: string[];
   inUse: boolean;
   /** conflicts name the routes left out because they overlap a local network. */

@@ -1,10 +1,10 @@
 // Admin routes (Bearer token from DIR/admin.token): enrolment keys, systems, the policy file.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CONTROL_LIMITS, CONTROL_PATHS } from '../../../src-shared/wire/control.js';
-import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
+import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { normaliseTag } from '../../../src-shared/lib/policy-parse.js';
-import type { AdminKey, AdminSystem, CoordinatorStats, CreatedKey, TaggedSystem } from './admin-types.js';
+import type { AdminKey, CoordinatorStats, CreatedKey, TaggedSystem } from './admin-types.js';
 import { MAX_DURATION_MS } from './duration.js';
 import { hashKey, KEY_LIMITS, keyRefusal, newKeyText, type EnrolmentKey } from '../auth/enrolment-keys.js';
 import { ControlError } from '../http/errors.js';
@@ -12,11 +12,11 @@ import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendText } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { isDnsLabel, NAME_LIMITS, parseDnsName, TAG_LABEL_PROBLEM } from '../policy/names.js';
-import { endpointsOf } from '../maps/netmap.js';
 import { tagWarnings } from '../policy/policy-warnings.js';
-import type { LiveSystem, Registry } from '../store/registry.js';
+import type { LiveSystem } from '../store/registry.js';
 import { booleanField, intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 import type { Services } from './services.js';
+import { systemOf, systemView } from './system-ref.js';
 import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 import { addPolicyRoutes } from './policy-routes.js';
 import { addSystemDeleteRoute } from './system-delete.js';
@@ -54,29 +54,6 @@ function keyView(k: EnrolmentKey, now: number): AdminKey {
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
     status,
-  };
-}
-
-/** systemView is a system as the admin API shows it. */
-export function systemView(registry: Registry, s: LiveSystem): AdminSystem {
-  return {
-    systemId: s.id,
-    identity: s.identity,
-    name: s.name,
-    hostname: s.hostname,
-    virtualAddress: formatIPv4(s.address),
-    virtualAddress6: registry.address6(s),
-    state: s.state,
-    tags: s.tags,
-    dnsNames: s.dnsNames,
-    ephemeral: s.ephemeral,
-    online: s.online,
-    lastSeen: s.lastSeen,
-    observedIp: s.observedIp,
-    observedUdp: s.observedUdp,
-    endpoints: endpointsOf(s),
-    createdAt: s.createdAt,
-    keyId: s.keyId,
   };
 }
 
@@ -124,7 +101,10 @@ async function audited(
 ): Promise<void> {
   const note: AuditNote = { target: ctx.params.id ?? '-', detail: null };
   // A system is logged by its identity, however the admin named it.
-  if (path.startsWith(CONTROL_PATHS.adminSystems)) note.target = sv.registry.find(note.target)?.identity ?? note.target;
+  if (path.startsWith(CONTROL_PATHS.adminSystems)) {
+    const s = sv.registry.lookup(note.target);
+    if (!Array.isArray(s)) note.target = s.identity;
+  }
   const who = { actor: 'admin', source: ctx.remoteIp, action };
   try {
     await fn(ctx, note);
@@ -219,21 +199,14 @@ function addKeyRoutes(admin: AdminRoute, sv: Services): void {
   });
 }
 
-/** systemOf is the system the route's :id names (id or identity), or a not-found error. */
-function systemOf(sv: Services, ctx: RequestContext): LiveSystem {
-  const s = sv.registry.find(ctx.params.id ?? '');
-  if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
-  return s;
-}
-
 /** addSystemRoutes: list and show systems, approve and revoke them. */
 function addSystemRoutes(admin: AdminRoute, sv: Services): void {
   const systems = CONTROL_PATHS.adminSystems;
 
   admin('GET', systems, ({ res }) =>
-    sendJson(res, 200, { systems: sv.registry.all().map((s) => systemView(sv.registry, s)) }),
+    sendJson(res, 200, { systems: sv.registry.all().map((s) => systemView(sv.registry, s, sv.now())) }),
   );
-  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(sv.registry, systemOf(sv, ctx))));
+  admin('GET', `${systems}/:id`, (ctx) => sendJson(ctx.res, 200, systemView(sv.registry, systemOf(sv, ctx), sv.now())));
 
   admin('POST', `${systems}/:id/approve`, (ctx) => {
     const s = systemOf(sv, ctx);
@@ -246,7 +219,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { state: 'active' });
       sv.log.info(`approved ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 
   admin('POST', `${systems}/:id/revoke`, (ctx) => {
@@ -255,7 +228,7 @@ function addSystemRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.revoke(s);
       sv.log.info(`revoked ${s.identity} (${s.name})`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 }
 
@@ -285,7 +258,10 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
     }
     const warnings = tagWarnings(sv.registry.policy, tags);
-    const answer: TaggedSystem = { ...systemView(sv.registry, s), ...(warnings.length > 0 ? { warnings } : {}) };
+    const answer: TaggedSystem = {
+      ...systemView(sv.registry, s, sv.now()),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
     sendJson(ctx.res, 200, answer);
   });
 
@@ -303,7 +279,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { name });
       sv.log.info(`renamed ${s.identity} to ${name}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 
   admin('POST', `${systems}/:id/dns`, async (ctx) => {
@@ -319,7 +295,7 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
       sv.registry.patch(s, { dnsNames: names });
       sv.log.info(`DNS names of ${s.identity}: ${names.join(',') || '(none)'}`);
     }
-    sendJson(ctx.res, 200, systemView(sv.registry, s));
+    sendJson(ctx.res, 200, systemView(sv.registry, s, sv.now()));
   });
 }
 

@@ -88,6 +88,7 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
     state: s.state,
     coordinatorPublicKey: sv.signingKey.publicKey,
     map: mapOrNull(sv, s),
+    name: s.name,
   };
 }
 

@@ -8,12 +8,14 @@ import { ControlError } from '../http/errors.js';
 import { sendNoContent } from '../http/respond.js';
 import type { AdminRoute } from './admin.js';
 import type { Services } from './services.js';
+import { systemOf } from './system-ref.js';
 
 /** addSystemDeleteRoute registers DELETE /v1/admin/systems/:id (audited as systems.delete). */
 export function addSystemDeleteRoute(admin: AdminRoute, sv: Services): void {
   admin('DELETE', `${CONTROL_PATHS.adminSystems}/:id`, (ctx, note) => {
-    const s = sv.registry.find(ctx.params.id ?? '');
-    if (!s) throw new ControlError('not-found', `no system has the id or identity ${JSON.stringify(ctx.params.id)}`);
+    // Named like every admin route (id, identity or name); a live system of that name wins, and
+    // is then refused below, so a name never deletes a live system.
+    const s = systemOf(sv, ctx);
     note.target = s.identity;
     if (s.state !== 'revoked')
       throw new ControlError(

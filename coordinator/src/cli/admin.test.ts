@@ -136,7 +136,11 @@ test('admin commands: exit 2 for usage mistakes, 1 for refusals and unreachable 
       [['systems', 'tag', 'AAAAA', ...data], 2, /needs --set, --add or --remove/],
       [['systems', 'list', ...data, '--bogus'], 2, /bogus/],
       [['nonsense'], 2, /unknown command/],
-      [['systems', 'approve', 'ZZZZZ', ...data], 1, /not-found: no system has the id or identity "ZZZZZ"/],
+      [
+        ['systems', 'approve', 'ZZZZZ', ...data],
+        1,
+        /not-found: no system has the id, identity or name "ZZZZZ"; see warren-coordinator systems list/,
+      ],
       [['systems', 'list', '--url', c.url, '--token', 'wrong-token-here'], 1, /unauthorized/],
       [['systems', 'list', '--url', 'http://127.0.0.1:1', '--token', 'x'], 1, /cannot reach the coordinator/],
       [['policy', 'apply', join(c.dataDir, 'missing.json'), ...data], 1, /cannot read/],

@@ -48,7 +48,7 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   policy test FILE [--json]            (dry run: problems, warnings, whose access changes)
   policy show [--json]
   audit [--since 1d] [--actor X] [--action X] [--refused] [--limit N] [--json]
-ID is a system id (sys-...) or its 5-character identity.`;
+ID is a system id (sys-...), its 5-character identity or its name (as systems list shows it).`;
 
 /** target finds the coordinator (--data DIR's serve.json, or --url) and the admin token
  * (admin-token.ts for the order); the warning about --token goes to io.stderr. */
@@ -128,7 +128,8 @@ function systemRows(systems: AdminSystem[]): string {
       s.state,
       s.online ? 'yes' : 'no',
       s.tags.join(',') || '-',
-      when(s.lastSeen),
+      // Online means seen now (its watch stream is open); the JSON keeps the timestamp.
+      s.online ? 'now' : when(s.lastSeen),
       s.systemId,
     ]),
   );
@@ -148,7 +149,7 @@ function systemDetail(s: AdminSystem): string {
       `dns names:  ${s.dnsNames.join(', ') || '-'}`,
       `endpoints:  ${s.endpoints.join(' ') || '-'}`,
       `observed:   ${s.observedIp ?? '-'}${s.observedUdp ? ` (UDP ${s.observedUdp})` : ''}`,
-      `last seen:  ${when(s.lastSeen)}`,
+      `last seen:  ${s.online ? 'now (online)' : when(s.lastSeen)}`,
       `enrolled:   ${when(s.createdAt)} with key ${s.keyId ?? '-'}`,
     ].join('\n') + '\n'
   );

@@ -151,6 +151,27 @@ export class Registry {
     return found;
   }
 
+  /** lookup finds the system an admin names by systemId, identity (any case) or name (any
+   * case; names are unique among live systems, names.ts uniqueName). It returns every candidate
+   * when the reference is ambiguous (one system's identity and another's name, or several
+   * revoked systems that had the name), and an empty list when nothing matches. Live systems win
+   * over revoked ones, as in find. */
+  lookup(ref: string): LiveSystem | LiveSystem[] {
+    const byId = this.systems.get(ref);
+    if (byId) return byId;
+    const upper = ref.toUpperCase();
+    const lower = ref.toLowerCase();
+    const live = new Set<LiveSystem>();
+    const liveById = this.live.identity.get(upper);
+    if (liveById) live.add(liveById);
+    for (const s of this.systems.values()) if (s.state !== 'revoked' && s.name === lower) live.add(s);
+    if (live.size > 0) return live.size === 1 ? [...live][0]! : [...live];
+    const revokedById = this.find(ref);
+    if (revokedById) return revokedById;
+    const named = [...this.systems.values()].filter((s) => s.name === lower);
+    return named.length === 1 ? named[0]! : named;
+  }
+
   byWireguardKey(key: string): LiveSystem | undefined {
     return this.byWgKey.get(key);
   }

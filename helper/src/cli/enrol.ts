@@ -71,12 +71,16 @@ when given.
   async run(args, io) {
     const { outcome, coordinator } = await enrolFromFlags(args, io, 'enrol');
     reportEnrolment(outcome, coordinator, io);
-    if (outcome.response.state === 'pending')
+    if (outcome.response.state === 'pending') {
+      const name = enrolledName(outcome.response);
       io.stdout.write(
         'This system waits for approval: an administrator runs `warren-coordinator systems approve ' +
           outcome.response.identity +
-          '`.\n',
+          '`' +
+          (name ? ` (or approve ${name}, its name there)` : '') +
+          '; `warren status` shows the wait.\n',
       );
+    }
     io.stdout.write(
       'Start or restart the helper to connect (warren run, or warren start), or use `warren up` next time.\n',
     );
@@ -123,14 +127,21 @@ export async function enrolFromFlags(
   }
 }
 
+/** enrolledName is the system's name at the coordinator, shown only as a DNS label (it is the
+ * coordinator's text, printed to a terminal), or null (an older coordinator sends none). */
+export function enrolledName(r: EnrolOutcome['response']): string | null {
+  return typeof r.name === 'string' && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.name) ? r.name : null;
+}
+
 /** reportEnrolment tells the person what enrolment did, and how far the pinned key was checked. */
 export function reportEnrolment(out: EnrolOutcome, coordinator: string, io: CliIo): void {
   const r = out.response;
   const checked = out.keyChecked
     ? 'the key you gave'
     : 'not checked against a key you gave: compare the fingerprint with what your administrator has';
+  const name = enrolledName(r);
   io.stdout.write(
-    `Enrolled as ${r.identity} (${r.systemId}), address ${r.virtualAddress}` +
+    `Enrolled as ${r.identity}${name ? ` (name ${name}, ${r.systemId})` : ` (${r.systemId})`}, address ${r.virtualAddress}` +
       `${typeof r.virtualAddress6 === 'string' && out.ipv6Withheld === null ? ` and ${r.virtualAddress6}` : ''}` +
       `${r.tags.length ? `, tags ${r.tags.join(', ')}` : ''}\nCoordinator key pinned: ${r.coordinatorPublicKey}\n` +
       `Fingerprint: ${out.fingerprint} (${checked})\nProfile: ${out.profilePath}\n`,

@@ -21,27 +21,33 @@ function line(s: ExitNodeState): string {
       : s.allowedBy === null
         ? `; not usable: no policy lets this system reach ${s.identity}, and a static profile's routes need one`
         : `; ${ALLOWED[s.allowedBy]!.replace('IDENTITY', s.identity)}`;
-  return `${s.identity}  ${s.routes.join(', ')}  ${s.inUse ? 'in use' : 'off'}${allowed}${conflicts}`;
+  const who = s.name ? `${s.identity} (${s.name})` : s.identity;
+  return `${who}  ${s.routes.join(', ')}  ${s.inUse ? 'in use' : 'off'}${allowed}${conflicts}`;
 }
 
-/** exitNodeCommand is `warren exit-node list` and `warren exit-node use IDENTITY on|off`. */
+/** exitNodeCommand is `warren exit-node list` and `warren exit-node use NODE on|off`. */
 export const exitNodeCommand: Command = {
   name: 'exit-node',
-  summary: 'list exit nodes, or route through one: use IDENTITY on|off',
-  usage: 'warren exit-node list | warren exit-node use IDENTITY on|off [--socket PATH]',
+  summary: 'list exit nodes, or route through one: use NODE on|off',
+  usage: 'warren exit-node list | warren exit-node use NODE on|off [--socket PATH]',
   details: `
 Exit nodes are peers that route subnets for this system (ExitNode.AvailableRoutes in the
-profile). \`use IDENTITY off\` removes their routes at once; \`on\` puts them back (root only).
+profile). \`use NODE off\` removes their routes at once; \`on\` puts them back (root only).
+NODE is the exit node's identity or its name, as \`exit-node list\` shows them.
 
   --socket PATH    local API socket (env WARREN_SOCKET, default /run/warren/warren.sock)`,
   options: { socket: { type: 'string' } },
-  positionals: ['ACTION', 'IDENTITY', 'ON_OFF'],
+  positionals: ['ACTION', 'NODE', 'ON_OFF'],
   async run(args, io) {
     const [action, identity, onOff] = args.positionals;
     const socketPath = resolvePath('socket', args, io);
     if (action === 'list' && identity === undefined) {
       const list = await callHelper(socketPath, (c) => c.request<ExitNodeState[]>('GET', PATHS.exitNodes));
-      io.stdout.write(list.length ? `${list.map(line).join('\n')}\n` : 'no exit nodes in ExitNode.AvailableRoutes\n');
+      io.stdout.write(
+        list.length
+          ? `${list.map(line).join('\n')}\n`
+          : 'no exit nodes: with a coordinator, no Routes grant in its policy file names this system; in a static profile, ExitNode.AvailableRoutes is empty\n',
+      );
       return 0;
     }
     if (action !== 'use' || identity === undefined || (onOff !== 'on' && onOff !== 'off')) {

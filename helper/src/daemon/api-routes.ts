@@ -1,7 +1,13 @@
 // The daemon's local API routes besides status: reload, connect, disconnect, exit nodes, enrol,
 // why and metrics. Mutating routes check the caller's credentials (SO_PEERCRED) first.
 import { ApiHttpError, requirePrivileged, TextBody, type ApiRequest, type RouteTable } from '../api/server.js';
-import { ENROL_LIMITS, PATHS, type EnrolAnswer, type EnrolRequest } from '../../../src-shared/wire/helper-api.js';
+import {
+  ENROL_LIMITS,
+  PATHS,
+  type EnrolAnswer,
+  type EnrolRequest,
+  type ExitNodeState,
+} from '../../../src-shared/wire/helper-api.js';
 import type { ExitRuntime } from './exit-runtime.js';
 import type { HelperMetrics } from './metrics.js';
 import type { PolicyRuntime } from './policy-runtime.js';
@@ -76,15 +82,28 @@ function useExitNode(status: RouteContext, req: ApiRequest): unknown {
   if (typeof body?.identity !== 'string' || typeof body.use !== 'boolean') {
     throw new ApiHttpError(400, 'bad-request', 'expected {"identity": "G982V", "use": true|false}');
   }
-  const r = status.exit?.routes.use(body.identity.slice(0, 16), body.use) ?? null;
+  const ref = body.identity.slice(0, 64);
+  const routes = status.exit?.routes;
+  const found = routes?.matching(ref) ?? [];
+  if (found.length !== 1) throw exitNodeRefusal(ref, found, routes?.state() ?? []);
+  const r = routes!.use(found[0]!.identity, body.use)!;
   status.tunnel.changed();
-  if (r === null)
-    throw new ApiHttpError(
-      404,
-      'not-found',
-      `no exit node ${JSON.stringify(body.identity.slice(0, 16))} in AvailableRoutes`,
-    );
   return { ...r, allowedBy: status.policy?.routeAllowance(r.identity) ?? null };
+}
+
+// exitNodeRefusal says that ref names no exit node (listing the ones there are) or several.
+function exitNodeRefusal(ref: string, found: ExitNodeState[], all: ExitNodeState[]): ApiHttpError {
+  const label = (s: ExitNodeState): string => (s.name ? `${s.identity} (${s.name})` : s.identity);
+  if (found.length > 1)
+    return new ApiHttpError(
+      400,
+      'bad-request',
+      `${JSON.stringify(ref)} names more than one exit node: ${found.map(label).join(', ')}; give the identity`,
+    );
+  const available = all.length
+    ? `the exit nodes here are ${all.map(label).join(', ')}`
+    : 'this system has no exit nodes';
+  return new ApiHttpError(404, 'not-found', `no exit node ${JSON.stringify(ref)} (identity or name): ${available}`);
 }
 
 // enrolBody checks POST /v1/enrol's body: its shape and bounds here, the values' meaning in

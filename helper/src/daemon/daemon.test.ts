@@ -16,7 +16,8 @@ import { formatCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { Daemon, StepError } from './index.js';
 import { statePath } from './state-file.js';
 import { tunConfigOf } from './steps.js';
-import { BETA, Sandbox, fakeEnv, staticProfile } from './testing.js';
+import { BETA, Sandbox, eventually, fakeEnv, staticProfile } from './testing.js';
+import { formatStatus } from '../cli/status-format.js';
 
 const EXITS = { ExitNode: { ProvidesRoutes: ['10.9.0.0/24'], AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } };
 
@@ -152,6 +153,22 @@ test('the typed state holds what each step produced, and status reports it', asy
   assert.deepEqual(st.peers[0]!.exitNodeFor, ['10.8.0.0/24']);
   assert.equal(st.peers[0]!.exitNodeInUse, true);
   assert.equal(st.peers[0]!.online, false, 'no handshake and no path yet: not online (wire/peer-online.ts)');
+});
+
+test("the exit node's unsolicited-drop counter shows in status drops under its reason, JSON and text", async (t) => {
+  const box = new Sandbox();
+  t.after(() => box.remove());
+  const env = fakeEnv();
+  env.exitNode.unsolicitedDropped = 5;
+  const d = new Daemon(box.options(staticProfile(EXITS)), env);
+  await d.start();
+  t.after(() => d.stop());
+  const client = new ApiClient(box.socketPath);
+  // The counter is read when the exit node starts and every 2 s after.
+  await eventually(async () => assert.equal((await client.status()).drops['unsolicited-from-subnet'], 5), 10_000);
+  const st = await client.status();
+  assert.equal(st.unsolicitedFromSubnets, 5);
+  assert.match(formatStatus(st, Date.now()), /Dropped packets: .*unsolicited-from-subnet 5/);
 });
 
 test('the adapter config is computed from the profile', () => {

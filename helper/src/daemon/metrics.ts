@@ -7,7 +7,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import type { DevicePeer } from '../wireguard/device/peer.js';
-import { peerIdentityOf, type StatusContext } from './status.js';
+import { dropsOf, peerIdentityOf, type StatusContext } from './status.js';
 
 type PeerField = 'rxBytes' | 'txBytes' | 'rxPackets' | 'txPackets';
 const PATH_TYPES = ['direct', 'relay', 'none'] as const;
@@ -95,7 +95,7 @@ export class HelperMetrics {
   }
 
   private drops(): void {
-    const device = () => this.ctx.device;
+    const ctx = this.ctx;
     new Counter({
       name: 'warren_drops_total',
       help: 'Packets the data plane dropped, by reason (the reasons of `warren status --json` drops).',
@@ -103,7 +103,7 @@ export class HelperMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [reason, n] of Object.entries(device()?.drops.snapshot() ?? {})) this.inc({ reason }, n);
+        for (const [reason, n] of Object.entries(dropsOf(ctx))) this.inc({ reason }, n);
       },
     });
   }

@@ -195,6 +195,7 @@ test('an exit node switched off loses its routes until it is switched on', async
   const routes = d.state.exit!.routes;
   assert.deepEqual(routes.use(BETA.identity, false), {
     identity: BETA.identity,
+    name: 'beta',
     routes: ['10.8.0.0/24'],
     inUse: false,
     conflicts: [],
@@ -207,6 +208,30 @@ test('an exit node switched off loses its routes until it is switched on', async
   assert.equal(routes.use(BETA.identity, true)!.inUse, true);
   assert.equal(env.router.routes.size, 1);
   assert.equal(table.exact(route), d.state.device!.peersByKey.get(BETA.pub));
+});
+
+test('exit-node use takes the exit node name as the list shows it; an unknown one lists the exit nodes', async (t) => {
+  const { env, box } = await started(
+    t,
+    staticProfile({ ExitNode: { AvailableRoutes: { [BETA.identity]: ['10.8.0.0/24'] } } }),
+  );
+  const client = new ApiClient(box.socketPath);
+  assert.deepEqual(
+    (await client.exitNodes()).map((e) => [e.identity, e.name]),
+    [[BETA.identity, 'beta']],
+  );
+  assert.equal((await client.useExitNode('Beta', false)).inUse, false);
+  assert.equal(env.router.routes.size, 0);
+  assert.equal((await client.useExitNode('beta', true)).inUse, true);
+  assert.equal(env.router.routes.size, 1);
+  await assert.rejects(client.useExitNode('printer', false), (e: unknown) => {
+    assert.match(
+      (e as Error).message,
+      new RegExp(`no exit node "printer" \\(identity or name\\): the exit nodes here are ${BETA.identity} \\(beta\\)`),
+    );
+    return true;
+  });
+  assert.equal(env.router.routes.size, 1, 'a refused switch changes nothing');
 });
 
 test('a route overlapping a local network is reported, not applied', async (t) => {

@@ -84,6 +84,21 @@ export interface StatusContext {
 }
 
 /** buildStatus returns the current status snapshot ('connecting' while still starting). */
+/** EXIT_DROP_REASON is the drop reason of the exit node's unsolicited-traffic counter: the
+ * same as the firewall's for a packet from a provided subnet that starts traffic into the
+ * overlay. The kernel's forward rule (exitnode/nft.ts) drops such packets before they reach the
+ * adapter, so the two counts never see the same packet. */
+export const EXIT_DROP_REASON = 'unsolicited-from-subnet';
+
+/** dropsOf is the helper's drop counters by reason: the data plane's, plus the exit node's
+ * unsolicited-drop counter when this system serves routes. */
+export function dropsOf(ctx: Pick<StatusContext, 'device' | 'exit'>): Record<string, number> {
+  const drops: Record<string, number> = ctx.device ? ctx.device.drops.snapshot() : {};
+  const exitDrops = ctx.exit?.node ? ctx.exit.unsolicitedDropped() : 0;
+  if (exitDrops > 0) drops[EXIT_DROP_REASON] = (drops[EXIT_DROP_REASON] ?? 0) + exitDrops;
+  return drops;
+}
+
 export function buildStatus(ctx: StatusContext): Status {
   const device = ctx.device;
   const coordinator = ctx.control ? ctx.control.summary() : null;
@@ -135,7 +150,7 @@ export function buildStatus(ctx: StatusContext): Status {
     ...(coordinator ? { coordinator } : {}),
     ...(ctx.nat ? { nat: ctx.nat.summary() } : {}),
     peers,
-    drops: device ? device.drops.snapshot() : {},
+    drops: dropsOf(ctx),
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),

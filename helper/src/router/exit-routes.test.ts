@@ -64,7 +64,7 @@ test('an IPv6 subnet is routed through the adapter from the IPv6 overlay address
   });
   assert.equal(owner(s, '2001:db8:7::/64'), s.peer);
   assert.deepEqual(s.routes.state(), [
-    { identity: EXIT, routes: ['2001:db8:7::/64', '10.9.0.0/24'], inUse: true, conflicts: [] },
+    { identity: EXIT, name: null, routes: ['2001:db8:7::/64', '10.9.0.0/24'], inUse: true, conflicts: [] },
   ]);
 });
 

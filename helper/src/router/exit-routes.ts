@@ -21,6 +21,8 @@ import type { FullTunnelSwitch, LocalNetwork, Router, TunnelFamilies } from './i
 /** ExitRouteState is one exit node as this system uses it. */
 export interface ExitRouteState {
   identity: string;
+  /** name is the peer's name (the map's, in coordinated mode), or null. */
+  name: string | null;
   routes: string[];
   inUse: boolean;
   /** conflicts name the routes left out because they overlap a local network. */
@@ -153,15 +155,30 @@ export class ExitRoutes {
     for (const e of this.entries) if (!e.inUse && !this.switchedOff.has(e.identity)) this.apply(e);
   }
 
-  /** use switches the routes through one exit node on or off; false if there is no such node. */
-  use(identity: string, on: boolean): ExitRouteState | null {
-    const e = this.entries.find((x) => x.identity === identity.toUpperCase());
-    if (!e) return null;
+  /** use switches the routes through one exit node, named by identity or peer name (any case),
+   * on or off; null if there is no such node or the name is not unique. */
+  use(ref: string, on: boolean): ExitRouteState | null {
+    const found = this.matchingEntries(ref);
+    if (found.length !== 1) return null;
+    const e = found[0]!;
     if (on) this.switchedOff.delete(e.identity);
     else this.switchedOff.add(e.identity);
     if (on && !e.inUse && !this.suspended) this.apply(e);
     if (!on && e.inUse) this.withdraw(e);
     return this.stateOf(e);
+  }
+
+  /** matching lists the exit nodes ref names: the one with that identity, else those with that
+   * peer name (a static profile's names need not be unique). */
+  matching(ref: string): ExitRouteState[] {
+    return this.matchingEntries(ref).map((e) => this.stateOf(e));
+  }
+
+  private matchingEntries(ref: string): Entry[] {
+    const byIdentity = this.entries.filter((x) => x.identity === ref.toUpperCase());
+    if (byIdentity.length > 0) return byIdentity;
+    const lower = ref.toLowerCase();
+    return this.entries.filter((x) => x.peer.name !== null && x.peer.name.toLowerCase() === lower);
   }
 
   state(): ExitRouteState[] {
@@ -180,7 +197,13 @@ export class ExitRoutes {
   }
 
   private stateOf(e: Entry): ExitRouteState {
-    return { identity: e.identity, routes: e.routes.map(fmt), inUse: e.inUse, conflicts: [...e.conflicts] };
+    return {
+      identity: e.identity,
+      name: e.peer.name,
+      routes: e.routes.map(fmt),
+      inUse: e.inUse,
+      conflicts: [...e.conflicts],
+    };
   }
 
   private apply(e: Entry): void {

@@ -81,6 +81,7 @@ export class ApiClient {
 
   /** useExitNode switches the routes through one exit node on or off (root or operator group). */
   async useExitNode(identity: string, use: boolean): Promise<ExitNodeState> {
+    // identity may also be the exit node's name (the helper resolves it, or lists the nodes).
     return checkExitNode(await this.request<unknown>('POST', PATHS.exitNodes, { identity, use }));
   }
 
@@ -259,6 +260,7 @@ function checkExitNode(v: unknown): ExitNodeState {
   }
   return {
     identity: e.identity,
+    ...(e.name === undefined ? {} : { name: typeof e.name === 'string' ? e.name.slice(0, 64) : null }),
     routes: e.routes.map(String),
     inUse: e.inUse,
     conflicts: Array.isArray(e.conflicts) ? e.conflicts.map(String) : [],
