@@ -108,7 +108,13 @@ describeE2E(
       assert.ok(id, waiting);
       assert.match(waiting, /waiting for approval: an administrator runs `warren-coordinator systems approve /);
       assert.doesNotMatch(waiting, /warren up: connected/, 'not connected before the approval');
-      assert.match(step(r.out, 'approving server'), new RegExp(`\\n    ${id} \\(server\\) is active\\n`));
+      const approve = step(r.out, 'approving server');
+      assert.match(
+        approve,
+        /\$ ip netns exec wrdemo-coord warren-coordinator systems approve server --data /,
+        'by name',
+      );
+      assert.match(approve, new RegExp(`^    ${id} \\(server\\) is active$`, 'm'));
       assert.match(step(r.out, "server's warren up completes"), new RegExp(`warren up: connected: ${id}, 100\\.`));
     });
 
@@ -137,7 +143,7 @@ describeE2E(
         /--- 198\.51\.100\.10 ping statistics ---\n\s+3 packets transmitted, 3 received, 0% packet loss/,
       );
       // The banner names the address the printer was reached at, which no command line holds.
-      assert.match(step(r.out, 'laptop opens TCP 9100'), /\n {4}printer: ready, reached at 198\.51\.100\.10:9100\n/);
+      assert.match(step(r.out, 'laptop opens TCP 9100'), /^ {4}printer: ready, reached at 198\.51\.100\.10:9100$/m);
       assert.match(
         step(r.out, 'warren why 198.51.100.10 on laptop'),
         /198\.51\.100\.10: reached through exit node [0-9A-Z]{5} \(exit\) by route grant 198\.51\.100\.0\/24/,

@@ -71,25 +71,13 @@ join_systems() {
   local seen
   seen=$(wc -l <"$WORK/server-up.out")
   say "approving server by name on the coordinator"
-  run "${COORD[@]}" systems approve "$(approve_ref server)" --data "$WORK/coordinator" || die "approval failed"
+  run "${COORD[@]}" systems approve server --data "$WORK/coordinator" || die "approval failed"
   say "server's warren up completes"
   local rc=0
   wait "$UP_PID" || rc=$?
   UP_PID=""
   tail -n +"$((seen + 1))" "$WORK/server-up.out" | sed 's/^/    /'
   ((rc == 0)) || die "server's warren up failed (exit $rc)"
-}
-
-# approve_ref NAME: how `systems approve` names the system: by name where the admin commands
-# take names (`systems show NAME` answers), else by its identity from `systems list`.
-approve_ref() {
-  local n="$1"
-  if "${COORD[@]}" systems show "$n" --data "$WORK/coordinator" >/dev/null 2>&1; then
-    printf '%s' "$n"
-    return
-  fi
-  "${COORD[@]}" systems list --json --data "$WORK/coordinator" |
-    node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const r=JSON.parse(s).find((x)=>x.name===process.argv[1]);process.stdout.write(r?r.identity:"")})' "$n"
 }
 
 write_policy() {
