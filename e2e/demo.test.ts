@@ -95,7 +95,7 @@ describeE2E(
         const s = step(r.out, `${n} joins`);
         assert.match(
           s,
-          /\$ ip netns exec wrdemo-\w+ env WARREN_STATE_DIR=\S+ WARREN_SOCKET=\S+ WARREN_PROFILE=\S+ warren up --coordinator http:\/\/192\.0\.2\.100:8080 --key wek-/,
+          /\$ ip netns exec wrdemo-\w+ env WARREN_STATE_DIR=\S+ WARREN_SOCKET=\S+ WARREN_PROFILE=\S+ warren up --coordinator http:\/\/203\.0\.113\.100:8080 --key wek-/,
         );
         assert.match(
           s,
@@ -126,7 +126,7 @@ describeE2E(
       for (const n of ['laptop', 'server', 'exit'])
         assert.match(
           step(r.out, `warren status on ${n}`),
-          /Coordinator: +http:\/\/192\.0\.2\.100:8080 connected, map v\d+/,
+          /Coordinator: +http:\/\/203\.0\.113\.100:8080 connected, map v\d+/,
         );
       assert.match(step(r.out, 'warren status on exit'), /Exit node for: +198\.51\.100\.0\/24 \(via eth1/);
     });
@@ -167,8 +167,8 @@ describeE2E(
       for (const n of ['laptop', 'server', 'exit'])
         assert.match(list, new RegExp(`\\n +[0-9A-Z]{5} +${n} +100\\.[0-9.]+ +\\S+ +active +yes +${n} `));
       const audit = step(r.out, "the coordinator's audit log");
-      assert.match(audit, /admin +192\.0\.2\.100 +systems\.approve +[0-9A-Z]{5} +ok/);
-      assert.match(audit, /admin +192\.0\.2\.100 +policy\.apply +policy +ok/);
+      assert.match(audit, /admin +203\.0\.113\.100 +systems\.approve +[0-9A-Z]{5} +ok/);
+      assert.match(audit, /admin +203\.0\.113\.100 +policy\.apply +policy +ok/);
       assert.match(audit, /enrol +k[0-9a-f]+ +ok +server, pending/);
     });
 

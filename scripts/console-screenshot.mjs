@@ -15,7 +15,7 @@ if (args.length !== 3) {
 }
 const [url, dir, draftFile] = args;
 if (!/^https?:\/\/[^\s/]+\/console\/$/.test(url)) {
-  console.error('console-screenshot: URL must be the console address, e.g. http://192.0.2.100:8080/console/');
+  console.error('console-screenshot: URL must be the console address, e.g. http://203.0.113.100:8080/console/');
   process.exit(2);
 }
 let input = '';

@@ -50,9 +50,14 @@ hold() {
   printf '    %s ping server.warren.internal\n' "$(shown ip netns exec wrdemo-laptop)"
   printf '    %s warren status\n' "$(shown "${ON[@]}")"
   printf '    %s warren why %s\n' "$(shown "${ON[@]}")" "$PRINTER_IP"
-  printf "    %s warren ui --no-open   (laptop's window: open the one-time address in a browser in wrdemo-laptop)\n" "$(shown "${ON[@]}")"
+  printf "    %s warren ui --no-open   (laptop's window, on the laptop's 127.0.0.1: open the one-time address with ip netns exec wrdemo-laptop chromium --no-sandbox ADDRESS)\n" "$(shown "${ON[@]}")"
   printf '    %s systems list --data %s\n' "$(shown "${COORD[@]}")" "$WORK/coordinator"
-  printf '    the web console: %s/console/ in a browser on this machine; log in with the admin token:\n' "$COORD_URL"
+  if [[ "$HOST_LINK" == 1 ]]; then
+    printf '    the web console: %s/console/ in a browser on this machine; log in with the admin token:\n' "$COORD_URL"
+  else
+    printf '    the web console: %s/console/ in a browser run in wrdemo-coord, e.g. %s; log in with the admin token:\n' \
+      "$COORD_URL" "ip netns exec wrdemo-coord chromium --no-sandbox $COORD_URL/console/"
+  fi
   printf '    cat %s\n' "$WORK/coordinator/admin.token"
   printf '    (warren and warren-coordinator are %s/bin/warren and %s/bin/warren-coordinator)\n' "$ROOT" "$ROOT"
   say "press Ctrl-C to stop and tear everything down"
