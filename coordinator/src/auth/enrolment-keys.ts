@@ -2,7 +2,7 @@
 // key is stored, so a copy of the database does not let anyone enrol; the key itself has 256
 // random bits, so a hash without salt or stretching is enough (nothing to guess).
 import { createHash, randomBytes } from 'node:crypto';
-import type { Approval } from '../../../src-shared/wire/admin.js';
+import type { AdminKey, Approval } from '../../../src-shared/wire/admin.js';
 import type { ControlErrorCode } from '../../../src-shared/wire/control.js';
 
 /** Approval says whether systems enrolled with a key start active or wait for an admin. */
@@ -18,18 +18,10 @@ export const KEY_LIMITS = {
 const KEY_PREFIX = 'wek-';
 const KEY_SHAPE = /^wek-[A-Za-z0-9_-]{43}$/;
 
-/** EnrolmentKey is a key as stored: everything but the key itself. */
-export interface EnrolmentKey {
-  id: string;
+/** EnrolmentKey is a key as stored: everything but the key itself, which only its hash stands
+ * for. The admin API lists it without the hash and with its status (AdminKey). */
+export interface EnrolmentKey extends Omit<AdminKey, 'status'> {
   hash: string;
-  tags: string[];
-  approval: Approval;
-  usesAllowed: number;
-  uses: number;
-  ephemeral: boolean;
-  createdAt: number;
-  expiresAt: number;
-  revokedAt: number | null;
 }
 
 /** newKeyText returns a fresh key ("wek-" and 43 base64url characters) and its id. */

@@ -3,18 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdminSystem } from '../api/admin-types.js';
-import { runCli } from './cli.js';
+import { cli } from './testing.js';
 import { enrolledAgent, startTestCoordinator } from '../testing/testing.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
 
 test('systems show, approve, tag and revoke take a system name; an ambiguous one lists the candidates', async () => {
   const c = await startTestCoordinator();

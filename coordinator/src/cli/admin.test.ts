@@ -5,18 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { SimAgent } from '../testing/agent-sim.js';
-import { runCli } from './cli.js';
+import { cli } from './testing.js';
 import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
 
 test('admin commands: keys, systems and policy through --data and --url/--token', async () => {
   const c: TestCoordinator = await startTestCoordinator();

@@ -8,19 +8,9 @@ import { CONTROL_PATHS } from '../../../src-shared/wire/control.js';
 import { send } from '../http/client.js';
 import type { StoredAudit } from '../store/audit-rows.js';
 import { authHeader, generateAgentKeys, SimAgent } from '../testing/agent-sim.js';
-import { runCli } from './cli.js';
+import { cli } from './testing.js';
 import { ADMIN_TOKEN_ENV, TOKEN_FILE_MAX } from './admin-token.js';
 import { startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
 
 async function audit(c: TestCoordinator, ...flags: string[]): Promise<StoredAudit[]> {
   const r = await cli('audit', '--data', c.dataDir, '--json', ...flags);

@@ -151,7 +151,9 @@ test('a request over MAX_SET_BYTES is refused', () => {
   );
 });
 
-test('a set of one peer with 130,560 allowed IPs parses in well under a second', () => {
+// Speed is measured by the allowed-IPs bench; this bound only catches a quadratic parser (which
+// would take minutes here), not a slow machine.
+test('a set of one peer with 130,560 allowed IPs parses whole, with no quadratic cost', () => {
   const p = new SetParser();
   const t0 = performance.now();
   p.line(`public_key=${KEY_A}`);
@@ -159,5 +161,5 @@ test('a set of one peer with 130,560 allowed IPs parses in well under a second',
   const r = p.finish();
   const ms = performance.now() - t0;
   assert.equal(r.peers[0]!.allowedIps.length, 130_560);
-  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 10_000, `took ${ms.toFixed(0)} ms`);
 });
