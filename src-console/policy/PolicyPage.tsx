@@ -32,7 +32,8 @@ export function PolicyPage(): ReactNode {
     api<PolicyInfo>('GET', CONTROL_PATHS.adminPolicy).then(
       (p) => {
         setInfo(p);
-        setText(p.text ?? '');
+        // Fill the editor with the file in force only if nothing was typed while it loaded.
+        setText((typed) => (typed === '' ? (p.text ?? '') : typed));
       },
       (e: unknown) => setOut({ ...NONE, error: errorText(e) }),
     );
