@@ -14,8 +14,11 @@ export interface PgCluster {
   port: number;
   dir: string;
   pid: number;
-  /** createDatabase makes an empty database and returns its postgres:// URL. */
+  /** createDatabase makes an empty database and returns its postgres:// URL (TCP, 127.0.0.1). */
   createDatabase(name: string): string;
+  /** socketUrl is name's URL through the unix socket, which a process in another network
+   * namespace reaches too (a socket path is in the file system, not the network namespace). */
+  socketUrl(name: string): string;
   /** stop kills the server and removes its directory; safe to call twice. */
   stop(): void;
 }
@@ -117,6 +120,7 @@ export function startPostgres(): PgCluster {
       asPostgres(join(bin, 'createdb'), ['-h', dir, '-p', String(cluster.port), '-U', 'postgres', name]);
       return `postgres://postgres@127.0.0.1:${cluster.port}/${name}`;
     },
+    socketUrl: (name) => `postgres://postgres@localhost:${cluster.port}/${name}?host=${encodeURIComponent(dir)}`,
     stop() {
       running.delete(cluster);
       if (pid > 0) killAndWait(pid);
