@@ -10,8 +10,10 @@ import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
 import {
   column,
   COLUMNS,
+  KeyUsedUp,
   StoreConstraintError,
   toKey,
+  USE_KEY_WHERE,
   toSystem,
   type AppliedPolicy,
   type RawKey,
@@ -135,7 +137,8 @@ export class PostgresStore implements Store {
   }
 
   useKey(id: string): void {
-    this.q('UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1', [id]);
+    if (this.q(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1 AND ${USE_KEY_WHERE}`, [id]).rowCount !== 1)
+      throw new KeyUsedUp(id);
   }
 
   revokeKey(id: string, now: number): boolean {

@@ -16,7 +16,9 @@ import {
 import {
   column,
   COLUMNS,
+  KeyUsedUp,
   toKey,
+  USE_KEY_WHERE,
   toSystem,
   type AppliedPolicy,
   type RawKey,
@@ -49,7 +51,7 @@ export class SqliteStore implements Store {
       listKeys: this.db.prepare('SELECT * FROM enrolment_keys ORDER BY created_at, id'),
       keyByHash: this.db.prepare('SELECT * FROM enrolment_keys WHERE hash = ?'),
       keyById: this.db.prepare('SELECT * FROM enrolment_keys WHERE id = ?'),
-      useKey: this.db.prepare('UPDATE enrolment_keys SET uses = uses + 1 WHERE id = ?'),
+      useKey: this.db.prepare(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = ? AND ${USE_KEY_WHERE}`),
       revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       insertSystem: this.db
         .prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
@@ -113,7 +115,7 @@ export class SqliteStore implements Store {
   }
 
   useKey(id: string): void {
-    this.stmt.useKey.run(id);
+    if (this.stmt.useKey.run(id).changes !== 1) throw new KeyUsedUp(id);
   }
 
   /** revokeKey returns false when the key was already revoked. */

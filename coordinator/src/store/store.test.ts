@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, NewerSchema, migrate } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
-import { isIdentityClash, type Store, type SystemRow } from './store.js';
+import { isIdentityClash, KeyUsedUp, type Store, type SystemRow } from './store.js';
 import { stopPostgres, storeBackends, withHandle, type Backend } from '../testing/store-backends.js';
 
 after(stopPostgres);
@@ -209,6 +209,25 @@ function backendTests(b: Backend): void {
       for (let i = 0; i < 20; i++) for (const s of [x, y]) seen.add(s.transaction(() => s.bumpMapVersion()));
       assert.equal(seen.size, 40);
       assert.equal(x.mapVersion(), 40);
+      x.close();
+      y.close();
+    }),
+  );
+
+  test(`[${b.name}] a key's uses never pass its allowance, nor count once it is revoked`, opt, () =>
+    withHandle(b, (h) => {
+      const [x, y] = [h.open(), h.open()];
+      x.insertKey({ ...KEY, usesAllowed: 2 });
+      x.useKey('k1');
+      y.useKey('k1');
+      // The last use went to y; x's enrolment, checked against its stale count, rolls back whole.
+      assert.throws(() => x.transaction(() => (x.insertSystem(system()), x.useKey('k1'))), KeyUsedUp);
+      assert.deepEqual(x.listSystems(), []);
+      assert.equal(y.keyById('k1')?.uses, 2);
+      y.insertKey({ ...KEY, id: 'k2', hash: 'h2' });
+      y.revokeKey('k2', 5);
+      assert.throws(() => x.useKey('k2'), KeyUsedUp);
+      assert.equal(x.keyById('k2')?.uses, 0);
       x.close();
       y.close();
     }),

@@ -6,6 +6,7 @@
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import type { AuditFilter, AuditRecord, StoredAudit } from './audit-rows.js';
+import { ControlError } from '../http/errors.js';
 
 /** SystemRow is a system as stored. */
 export interface SystemRow {
@@ -146,6 +147,17 @@ export class StoreConstraintError extends Error {
   }
 }
 
+/** KeyUsedUp is useKey's refusal: the key was revoked or used up since the caller checked it
+ * (by another coordinator on the same database). It answers the enrolment as a used-up key does. */
+export class KeyUsedUp extends ControlError {
+  constructor(id: string) {
+    super('key-used-up', `the enrolment key ${id} was used up or revoked meanwhile; ask the admin for a new one`);
+  }
+}
+
+/** USE_KEY_WHERE is useKey's condition, the same in both dialects but for the placeholder. */
+export const USE_KEY_WHERE = 'revoked_at IS NULL AND uses < uses_allowed';
+
 /** isIdentityClash tells whether e is the store refusing a new system's identity: one issued
  * before (issued_identities, migration 2) or held by a live system. */
 export function isIdentityClash(e: unknown): boolean {
@@ -176,6 +188,9 @@ export interface Store {
   listKeys(): EnrolmentKey[];
   keyByHash(hash: string): EnrolmentKey | null;
   keyById(id: string): EnrolmentKey | null;
+  /** useKey counts one use of a key inside the enrolment's transaction. The database checks the
+   * key is unrevoked and has a use left, so two coordinators racing for a key's last use cannot
+   * both have it: the loser's transaction fails with KeyUsedUp and rolls back. */
   useKey(id: string): void;
   /** revokeKey returns false when the key was already revoked. */
   revokeKey(id: string, now: number): boolean;
