@@ -15,6 +15,9 @@ missing=()
 for cmd in "${!PKG[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG[$cmd]}")
 done
+# PostgreSQL's programs are not on PATH on Debian (/usr/lib/postgresql/N/bin): the store's
+# tests start a throwaway server from there (coordinator/src/testing/postgres.ts).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -10,7 +10,7 @@ import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { CROCKFORD_ALPHABET, identityFromPublicKey, isIdentity } from '../../../src-shared/lib/identity.js';
 import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
 import { Registry, type RegistryOptions } from '../store/registry.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 import { buildEnrolRequest, generateAgentKeys, type AgentKeys } from '../testing/agent-sim.js';
 import { enrol } from './enrol.js';
 
@@ -23,7 +23,7 @@ interface Fixture {
 
 function fixture(opts: RegistryOptions = {}, ephemeral = false): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'warren-enrol-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
   const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0, opts);
   const { key, id } = newKeyText();

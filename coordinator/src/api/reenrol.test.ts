@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
 import { Registry } from '../store/registry.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { buildEnrolRequest, generateAgentKeys, type AgentKeys } from '../testing/agent-sim.js';
 import { enrol } from './enrol.js';
 
 function withRegistry(body: (registry: Registry, store: Store, addKey: (tags: string[]) => string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'warren-reenrol-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
   const registry = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0, {});
   const addKey = (tags: string[]): string => {

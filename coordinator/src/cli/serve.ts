@@ -15,9 +15,10 @@ import { parseDuration } from '../api/duration.js';
 import { concreteIp, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
+import { storeUrlProblem } from '../store/open-store.js';
 
 /** SERVE_USAGE is the synopsis of serve. */
-export const SERVE_USAGE = `warren-coordinator serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
+export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
     [--metrics-listen HOST:PORT] [--console]
@@ -51,6 +52,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       relay: { type: 'string', multiple: true },
       'metrics-listen': { type: 'string' },
       console: { type: 'boolean' },
+      store: { type: 'string' },
     },
     { min: 0, max: 0 },
   );
@@ -76,8 +78,12 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
   const metricsListen = metricsText !== undefined ? parseListen(metricsText, '--metrics-listen') : undefined;
   const v = str(p, 'v') ?? '1';
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
+  const store = str(p, 'store');
+  const storeProblem = store !== undefined ? storeUrlProblem(store) : null;
+  if (storeProblem !== null) throw new UsageError(`--store ${storeProblem}`);
   return {
     dataDir,
+    ...(store !== undefined ? { store } : {}),
     host,
     port,
     ephemeralTimeoutMs: timeout,

@@ -8,7 +8,8 @@ import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { endpointsOf, mapPayload, MapBuilder } from './netmap.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
-import { Store, type SystemRow } from '../store/store.js';
+import type { Store, SystemRow } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 
 interface Fixture {
   registry: Registry;
@@ -70,7 +71,7 @@ function replayRegistry(store: Store, changed: () => void): { registry: Registry
 
 function fixture(rows: SystemRow[], policy: unknown): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   const f = { changes: 0 } as Fixture;
   const { registry, add } = replayRegistry(store, () => f.changes++);
   for (const r of rows) assert.equal(add(r).identity, r.identity);
@@ -305,7 +306,7 @@ test('endpointsOf: the observed UDP mapping goes first, duplicates once, the lis
 
 test("NAT map fields are the same in every map, and a UDP mapping reaches peers' maps only", () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-netmap-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   try {
     const { registry, add } = replayRegistry(store, () => {});
     for (const r of systems()) add(r);

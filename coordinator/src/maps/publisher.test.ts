@@ -11,11 +11,11 @@ import { MapBuilder } from './netmap.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey, verifySignedMap } from '../auth/signing.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 
 test('the publisher signs and delivers only maps whose content changed, with growing versions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pub-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;
@@ -101,7 +101,7 @@ test('the publisher signs and delivers only maps whose content changed, with gro
 
 test('incremental passes give every system the same map a full recomputation would', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pub-'));
-  const store = new Store(join(dir, 'c.db'));
+  const store = new SqliteStore(join(dir, 'c.db'));
   try {
     const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
     let pub: MapPublisher | null = null;

@@ -2,7 +2,6 @@
 // answers endpoint discovery and relays on its UDP port (nat/services.ts) and removes ephemeral
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
-import { chmodSync, existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
@@ -26,7 +25,8 @@ import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing.js';
-import { Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import { openStore } from '../store/open-store.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
@@ -40,6 +40,8 @@ export const DEFAULT_MAX_WATCHERS = 16_000;
 /** ServeOptions configure startCoordinator. */
 export interface ServeOptions {
   dataDir: string;
+  /** store is a postgres:// URL, or undefined for SQLite in dataDir (open-store.ts). */
+  store?: string;
   host: string;
   /** port 0 picks a free port (see the returned url). */
   port: number;
@@ -115,7 +117,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   const bundle = consoleBundle(opts);
   ensureDataDir(opts.dataDir);
   const { signingKey, adminToken, natKeys } = loadKeys(opts.dataDir, log);
-  const store = openStore(opts.dataDir);
+  const store = openStore(opts.dataDir, opts.store);
   let server: Server | null = null;
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
@@ -294,14 +296,6 @@ function announce(
   log.info(
     `listening on ${url}${opts.console ? ` (web console at ${url}/console/)` : ''} (network ${formatCidr(opts.network)} and ${formatIpPrefix(registry.network6)}, zone ${opts.zone}, ${registry.all().length} systems, map version ${registry.version}); coordinator key ${publicKey} (fingerprint ${fingerprint}): give it to people who enrol (warren enrol --coordinator-key KEY)`,
   );
-}
-
-/** openStore opens the database and keeps its files (the WAL and shared memory too) owner-only. */
-function openStore(dataDir: string): Store {
-  const dbFile = join(dataDir, DATA_FILES.db);
-  const store = new Store(dbFile);
-  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-  return store;
 }
 
 /** natOptions: the UDP port defaults to the HTTP host and port; the embedded relay is on unless turned off. */

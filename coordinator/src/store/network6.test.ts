@@ -8,7 +8,7 @@ import { formatIpPrefix, parseIp, parseIpPrefix, prefixContains } from '../../..
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { Registry } from './registry.js';
 import { ensureNetwork6, formatSystemAddress6, isUla48, NETWORK6_META } from './network6.js';
-import { Store } from './store.js';
+import { SqliteStore } from './sqlite-store.js';
 
 function withStoreFile(fn: (file: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'warren-net6-'));
@@ -21,13 +21,13 @@ function withStoreFile(fn: (file: string) => void): void {
 
 test('the /48 is drawn at the first open, stored, and the same after reopening', () => {
   withStoreFile((file) => {
-    let store = new Store(file);
+    let store = new SqliteStore(file);
     const first = ensureNetwork6(store);
     assert.equal(first.created, true);
     assert.ok(isUla48(first.prefix), formatIpPrefix(first.prefix));
     assert.equal(store.getMeta(NETWORK6_META), formatIpPrefix(first.prefix));
     store.close();
-    store = new Store(file);
+    store = new SqliteStore(file);
     const again = ensureNetwork6(store, () => assert.fail('must not draw a second prefix'));
     assert.equal(again.created, false);
     assert.equal(formatIpPrefix(again.prefix), formatIpPrefix(first.prefix));
@@ -38,8 +38,8 @@ test('the /48 is drawn at the first open, stored, and the same after reopening',
 test('two data dirs draw different prefixes (40 random bits each)', () => {
   withStoreFile((a) =>
     withStoreFile((b) => {
-      const sa = new Store(a);
-      const sb = new Store(b);
+      const sa = new SqliteStore(a);
+      const sb = new SqliteStore(b);
       assert.notEqual(formatIpPrefix(ensureNetwork6(sa).prefix), formatIpPrefix(ensureNetwork6(sb).prefix));
       sa.close();
       sb.close();
@@ -50,7 +50,7 @@ test('two data dirs draw different prefixes (40 random bits each)', () => {
 test('a stored value that is not a unique local /48 is refused, not replaced', () => {
   for (const bad of ['2001:db8::/48', 'fd00::/64', 'fc12:3456:789a::/48', '100.64.0.0/10', 'junk']) {
     withStoreFile((file) => {
-      const store = new Store(file);
+      const store = new SqliteStore(file);
       store.setMeta(NETWORK6_META, bad);
       assert.throws(() => ensureNetwork6(store), /not a unique local \/48/, bad);
       assert.equal(store.getMeta(NETWORK6_META), bad);
@@ -75,7 +75,7 @@ test('a system address is the /48, subnet 0, and the IPv4 address as the low 32 
 
 test('upgrade: a database whose systems predate IPv6 gets the /48 once, and its systems addresses derived from their IPv4 ones', () => {
   withStoreFile((file) => {
-    let store = new Store(file);
+    let store = new SqliteStore(file);
     // A system as an earlier version stored it: no network6 in meta yet.
     store.insertSystem({
       id: 'sys-old',
@@ -105,7 +105,7 @@ test('upgrade: a database whose systems predate IPv6 gets the /48 once, and its 
     assert.ok(prefixContains(r1.network6, parseIp(first)!), first);
     assert.ok(first.endsWith('::6440:304'), first);
     store.close();
-    store = new Store(file);
+    store = new SqliteStore(file);
     const r2 = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0);
     assert.equal(r2.network6Created, false, 'drawn once');
     assert.equal(r2.address6(r2.get('sys-old')!), first, 'the same address after a restart');

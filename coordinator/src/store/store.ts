@@ -1,19 +1,12 @@
-// The coordinator's state in SQLite (better-sqlite3): enrolment keys, systems, every identity
-// ever issued, applied policy files and the map version counter. WAL mode, so a crash never
-// leaves half a change, and synchronous=FULL, so a change acknowledged to an admin or agent is
-// on disk.
-import Database from 'better-sqlite3';
+// The coordinator's state behind one interface, with two backends: SQLite (sqlite-store.ts,
+// the embedded default) and PostgreSQL (postgres-store.ts). The interface is synchronous: the
+// Registry keeps the in-memory truth for reads, and every write is a store transaction that has
+// committed before the Registry changes memory, acknowledges the request or publishes a map, so
+// nothing acknowledged is lost whichever backend holds it (docs/architecture.md "Store").
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
-import { migrate } from './migrations.js';
-import {
-  AUDIT_SQL,
-  auditParams,
-  listParams,
-  type AuditFilter,
-  type AuditRecord,
-  type StoredAudit,
-} from './audit-rows.js';
+import type { AuditFilter, AuditRecord, StoredAudit } from './audit-rows.js';
+import { ControlError } from '../http/errors.js';
 
 /** SystemRow is a system as stored. */
 export interface SystemRow {
@@ -49,7 +42,7 @@ export interface AppliedPolicy {
 /** SystemPatch is what an update may change. */
 export type SystemPatch = Partial<Omit<SystemRow, 'id' | 'identity' | 'wgKey' | 'machineKey' | 'createdAt'>>;
 
-const COLUMNS: Record<keyof SystemPatch, string> = {
+export const COLUMNS: Record<keyof SystemPatch, string> = {
   hostname: 'hostname',
   name: 'name',
   address: 'address',
@@ -64,7 +57,7 @@ const COLUMNS: Record<keyof SystemPatch, string> = {
   reported: 'reported',
 };
 
-interface RawSystem {
+export interface RawSystem {
   id: string;
   identity: string;
   wg_key: string;
@@ -84,7 +77,7 @@ interface RawSystem {
   reported: string;
 }
 
-interface RawKey {
+export interface RawKey {
   id: string;
   hash: string;
   tags: string;
@@ -97,7 +90,7 @@ interface RawKey {
   revoked_at: number | null;
 }
 
-function toSystem(r: RawSystem): SystemRow {
+export function toSystem(r: RawSystem): SystemRow {
   return {
     id: r.id,
     identity: r.identity,
@@ -119,7 +112,7 @@ function toSystem(r: RawSystem): SystemRow {
   };
 }
 
-function toKey(r: RawKey): EnrolmentKey {
+export function toKey(r: RawKey): EnrolmentKey {
   return {
     id: r.id,
     hash: r.hash,
@@ -134,184 +127,87 @@ function toKey(r: RawKey): EnrolmentKey {
   };
 }
 
-function column(key: keyof SystemPatch, v: unknown): unknown {
+export function column(key: keyof SystemPatch, v: unknown): unknown {
   if (key === 'tags' || key === 'dnsNames' || key === 'reported') return JSON.stringify(v);
   if (key === 'ephemeral') return v ? 1 : 0;
   return v;
 }
 
+/** StoreConstraintError is a backend's refusal of a write by a constraint of the schema; the
+ * message names the constraint (SQLite: "UNIQUE constraint failed: systems.address"; PostgreSQL:
+ * its constraint or index name, "systems_address"). */
+export class StoreConstraintError extends Error {
+  override name = 'StoreConstraintError';
+  constructor(
+    message: string,
+    /** constraint is PostgreSQL's constraint name, or null. */
+    readonly constraint: string | null,
+  ) {
+    super(message);
+  }
+}
+
+/** KeyUsedUp is useKey's refusal: the key was revoked or used up since the caller checked it
+ * (by another coordinator on the same database). It answers the enrolment as a used-up key does. */
+export class KeyUsedUp extends ControlError {
+  constructor(id: string) {
+    super('key-used-up', `the enrolment key ${id} was used up or revoked meanwhile; ask the admin for a new one`);
+  }
+}
+
+/** USE_KEY_WHERE is useKey's condition, the same in both dialects but for the placeholder. */
+export const USE_KEY_WHERE = 'revoked_at IS NULL AND uses < uses_allowed';
+
 /** isIdentityClash tells whether e is the store refusing a new system's identity: one issued
  * before (issued_identities, migration 2) or held by a live system. */
 export function isIdentityClash(e: unknown): boolean {
+  if (e instanceof StoreConstraintError && e.constraint !== null)
+    return e.constraint === 'issued_identities_identity' || e.constraint === 'systems_identity';
   return (
-    e instanceof Database.SqliteError &&
-    e.code.startsWith('SQLITE_CONSTRAINT') &&
+    e instanceof Error &&
+    (e as { code?: unknown }).code !== undefined &&
+    String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT') &&
     /\b(issued_identities|systems)\.identity\b/.test(e.message)
   );
 }
 
-/** Store wraps the database; every method is synchronous (better-sqlite3). */
-export class Store {
-  private readonly db: Database.Database;
-  private readonly stmt;
-  private readonly updates = new Map<string, Database.Statement>();
-
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
-    this.stmt = {
-      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: this.db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ),
-      insertKey: this.db
-        .prepare(`INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at, revoked_at)
-        VALUES (@id, @hash, @tags, @approval, @usesAllowed, @uses, @ephemeral, @createdAt, @expiresAt, @revokedAt)`),
-      listKeys: this.db.prepare('SELECT * FROM enrolment_keys ORDER BY created_at, id'),
-      keyByHash: this.db.prepare('SELECT * FROM enrolment_keys WHERE hash = ?'),
-      keyById: this.db.prepare('SELECT * FROM enrolment_keys WHERE id = ?'),
-      useKey: this.db.prepare('UPDATE enrolment_keys SET uses = uses + 1 WHERE id = ?'),
-      revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      insertSystem: this.db
-        .prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
-        VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
-        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported)`),
-      listSystems: this.db.prepare('SELECT * FROM systems ORDER BY created_at, id'),
-      listIssued: this.db.prepare('SELECT identity FROM issued_identities').pluck(),
-      deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
-      insertPolicy: this.db.prepare('INSERT INTO policies (text, applied_at, map_version) VALUES (?, ?, ?)'),
-      currentPolicy: this.db.prepare('SELECT id, text, applied_at, map_version FROM policies ORDER BY id DESC LIMIT 1'),
-      appendAudit: this.db.prepare(AUDIT_SQL.insert),
-      listAudit: this.db.prepare(AUDIT_SQL.list),
-      pruneAuditOlder: this.db.prepare(AUDIT_SQL.pruneOlder),
-      pruneAuditRows: this.db.prepare(AUDIT_SQL.pruneRows),
-    };
-  }
-
-  /** transaction runs fn atomically; an exception rolls everything back. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
-
-  getMeta(key: string): string | null {
-    const r = this.stmt.getMeta.get(key) as { value: string } | undefined;
-    return r ? r.value : null;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.stmt.setMeta.run(key, value);
-  }
-
+/** Store is what the coordinator keeps durably. Every method is synchronous and has reached the
+ * database (committed, outside a transaction) when it returns. */
+export interface Store {
+  /** transaction runs fn atomically; an exception rolls everything back. Nested calls are
+   * savepoints, so a refused statement inside can be caught and the outer transaction go on. */
+  transaction<T>(fn: () => T): T;
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
   /** mapVersion is the global map version counter (0 before anything happened). */
-  mapVersion(): number {
-    return Number(this.getMeta('map_version') ?? '0');
-  }
-
-  /** bumpMapVersion increments the counter; call it inside the change's transaction. */
-  bumpMapVersion(): number {
-    const v = this.mapVersion() + 1;
-    this.setMeta('map_version', String(v));
-    return v;
-  }
-
-  insertKey(k: EnrolmentKey): void {
-    this.stmt.insertKey.run({ ...k, tags: JSON.stringify(k.tags), ephemeral: k.ephemeral ? 1 : 0 });
-  }
-
-  listKeys(): EnrolmentKey[] {
-    return (this.stmt.listKeys.all() as RawKey[]).map(toKey);
-  }
-
-  keyByHash(hash: string): EnrolmentKey | null {
-    const r = this.stmt.keyByHash.get(hash) as RawKey | undefined;
-    return r ? toKey(r) : null;
-  }
-
-  keyById(id: string): EnrolmentKey | null {
-    const r = this.stmt.keyById.get(id) as RawKey | undefined;
-    return r ? toKey(r) : null;
-  }
-
-  useKey(id: string): void {
-    this.stmt.useKey.run(id);
-  }
-
+  mapVersion(): number;
+  /** bumpMapVersion increments the counter and returns the new value; call it inside the
+   * change's transaction. */
+  bumpMapVersion(): number;
+  insertKey(k: EnrolmentKey): void;
+  listKeys(): EnrolmentKey[];
+  keyByHash(hash: string): EnrolmentKey | null;
+  keyById(id: string): EnrolmentKey | null;
+  /** useKey counts one use of a key inside the enrolment's transaction. The database checks the
+   * key is unrevoked and has a use left, so two coordinators racing for a key's last use cannot
+   * both have it: the loser's transaction fails with KeyUsedUp and rolls back. */
+  useKey(id: string): void;
   /** revokeKey returns false when the key was already revoked. */
-  revokeKey(id: string, now: number): boolean {
-    return this.stmt.revokeKey.run(now, id).changes === 1;
-  }
-
-  insertSystem(s: SystemRow): void {
-    this.stmt.insertSystem.run({
-      ...s,
-      tags: JSON.stringify(s.tags),
-      dnsNames: JSON.stringify(s.dnsNames),
-      reported: JSON.stringify(s.reported),
-      ephemeral: s.ephemeral ? 1 : 0,
-    });
-  }
-
-  listSystems(): SystemRow[] {
-    return (this.stmt.listSystems.all() as RawSystem[]).map(toSystem);
-  }
-
+  revokeKey(id: string, now: number): boolean;
+  insertSystem(s: SystemRow): void;
+  listSystems(): SystemRow[];
   /** issuedIdentities lists every identity ever issued, those of revoked and removed systems too. */
-  issuedIdentities(): string[] {
-    return this.stmt.listIssued.all() as string[];
-  }
-
-  updateSystem(id: string, patch: SystemPatch): void {
-    const keys = Object.keys(patch) as (keyof SystemPatch)[];
-    if (keys.length === 0) return;
-    const sets = keys.map((k) => `${COLUMNS[k]} = @${k}`).join(', ');
-    const values: Record<string, unknown> = { id };
-    for (const k of keys) values[k] = column(k, patch[k]);
-    // The column list comes from COLUMNS only, never from input, so building SQL here is safe.
-    let st = this.updates.get(sets);
-    if (!st) {
-      st = this.db.prepare(`UPDATE systems SET ${sets} WHERE id = @id`);
-      this.updates.set(sets, st);
-    }
-    st.run(values);
-  }
-
-  deleteSystem(id: string): void {
-    this.stmt.deleteSystem.run(id);
-  }
-
-  insertPolicy(text: string, now: number, mapVersion: number): void {
-    this.stmt.insertPolicy.run(text, now, mapVersion);
-  }
-
-  currentPolicy(): AppliedPolicy | null {
-    const r = this.stmt.currentPolicy.get() as
-      { id: number; text: string; applied_at: number; map_version: number } | undefined;
-    return r ? { id: r.id, text: r.text, appliedAt: r.applied_at, mapVersion: r.map_version } : null;
-  }
-
+  issuedIdentities(): string[];
+  updateSystem(id: string, patch: SystemPatch): void;
+  deleteSystem(id: string): void;
+  insertPolicy(text: string, now: number, mapVersion: number): void;
+  currentPolicy(): AppliedPolicy | null;
   /** appendAudit writes one audit entry (audit.ts decides what gets here). */
-  appendAudit(r: AuditRecord): void {
-    this.stmt.appendAudit.run(auditParams(r));
-  }
-
+  appendAudit(r: AuditRecord): void;
   /** listAudit returns the newest matching entries, oldest first. */
-  listAudit(f: AuditFilter): StoredAudit[] {
-    return (this.stmt.listAudit.all(listParams(f)) as StoredAudit[]).reverse();
-  }
-
+  listAudit(f: AuditFilter): StoredAudit[];
   /** pruneAudit deletes entries older than olderThan (Unix ms) and all but the newest maxRows;
    * it returns how many went. */
-  pruneAudit(maxRows: number, olderThan: number): number {
-    return this.transaction(
-      () => this.stmt.pruneAuditOlder.run(olderThan).changes + this.stmt.pruneAuditRows.run(maxRows).changes,
-    );
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  pruneAudit(maxRows: number, olderThan: number): number;
+  close(): void;
 }

@@ -1,0 +1,141 @@
+// The schema's migrations in PostgreSQL's dialect: the same steps, ids and names as
+// migrations.ts (SQLite), the same tables, columns, constraints and triggers. Where the
+// dialects differ: BIGINT for Unix milliseconds and addresses, identity columns for
+// AUTOINCREMENT, and PL/pgSQL functions behind the triggers. A released migration never
+// changes; a new step is added to both files.
+import { NewerSchema, type Migration } from './migrations.js';
+import type { PgBridge } from './pg-bridge.js';
+
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE enrolment_keys (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        tags TEXT NOT NULL,
+        approval TEXT NOT NULL CHECK (approval IN ('automatic', 'gated')),
+        uses_allowed BIGINT NOT NULL CHECK (uses_allowed >= 1),
+        uses BIGINT NOT NULL DEFAULT 0,
+        ephemeral INTEGER NOT NULL CHECK (ephemeral IN (0, 1)),
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      );
+      CREATE TABLE systems (
+        id TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        wg_key TEXT NOT NULL UNIQUE,
+        machine_key TEXT NOT NULL UNIQUE,
+        hostname TEXT NOT NULL,
+        name TEXT NOT NULL,
+        address BIGINT NOT NULL,
+        tags TEXT NOT NULL,
+        dns_names TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'revoked')),
+        ephemeral INTEGER NOT NULL CHECK (ephemeral IN (0, 1)),
+        key_id TEXT,
+        created_at BIGINT NOT NULL,
+        last_seen BIGINT,
+        observed_ip TEXT,
+        listen_port INTEGER,
+        reported TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE UNIQUE INDEX systems_identity ON systems (identity) WHERE state != 'revoked';
+      CREATE UNIQUE INDEX systems_address ON systems (address) WHERE state != 'revoked';
+      CREATE UNIQUE INDEX systems_name ON systems (name) WHERE state != 'revoked';
+      CREATE TABLE policies (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        text TEXT NOT NULL,
+        applied_at BIGINT NOT NULL,
+        map_version BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 2,
+    name: 'identities are issued once',
+    sql: `
+      -- As migrations.ts step 2: the database itself refuses an identity issued before.
+      CREATE TABLE issued_identities (
+        identity TEXT NOT NULL CHECK (length(identity) = 5),
+        system_id TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        CONSTRAINT issued_identities_identity PRIMARY KEY (identity)
+      );
+      CREATE FUNCTION systems_issue_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO issued_identities (identity, system_id, issued_at) VALUES (NEW.identity, NEW.id, NEW.created_at);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER systems_issue_identity AFTER INSERT ON systems
+        FOR EACH ROW EXECUTE FUNCTION systems_issue_identity();
+      CREATE FUNCTION systems_identity_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'a system''s identity never changes';
+      END $$;
+      CREATE TRIGGER systems_identity_fixed BEFORE UPDATE OF identity ON systems
+        FOR EACH ROW WHEN (NEW.identity IS DISTINCT FROM OLD.identity) EXECUTE FUNCTION systems_identity_fixed();
+    `,
+  },
+  {
+    id: 3,
+    name: 'audit log',
+    sql: `
+      CREATE TABLE audit (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
+        reason TEXT,
+        detail TEXT
+      );
+      CREATE INDEX audit_at ON audit (at);
+    `,
+  },
+];
+
+/** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two
+ * coordinators starting together do not both apply a step. */
+const MIGRATION_LOCK = 0x5741_5252; // "WARR"
+
+/** migratePg brings the database up to the last migration, all in one transaction (DDL is
+ * transactional in PostgreSQL); it returns the ids it applied. */
+export function migratePg(db: PgBridge, migrations: readonly Migration[] = PG_MIGRATIONS): number[] {
+  db.query('BEGIN');
+  try {
+    db.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    db.query(
+      'CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    );
+    const done = new Set(db.query<{ id: number }>('SELECT id FROM migrations').rows.map((r) => r.id));
+    const newest = Math.max(0, ...done);
+    const known = Math.max(0, ...migrations.map((m) => m.id));
+    if (newest > known) {
+      throw new NewerSchema(
+        `the database has schema step ${newest} but this warren-coordinator knows only up to ${known}; run the newer version, or restore a backup`,
+      );
+    }
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      db.query(m.sql);
+      db.query('INSERT INTO migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, Date.now()]);
+      applied.push(m.id);
+    }
+    db.query('COMMIT');
+    return applied;
+  } catch (e) {
+    try {
+      db.query('ROLLBACK');
+    } catch {
+      // The connection is gone; PostgreSQL rolls the transaction back itself.
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,233 @@
+// The coordinator's state in PostgreSQL: the same tables as sqlite-store.ts (migrations-pg.ts)
+// behind the same synchronous Store interface, through one connection in a worker thread
+// (pg-bridge.ts). Constraints do what SQLite's do, so the rules hold whoever writes: unique
+// addresses, names and identities among live systems, an identity issued once ever
+// (issued_identities), and the map version bumped by one atomic upsert.
+import type { EnrolmentKey } from '../auth/enrolment-keys.js';
+import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
+import { migratePg } from './migrations-pg.js';
+import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
+import {
+  column,
+  COLUMNS,
+  KeyUsedUp,
+  StoreConstraintError,
+  toKey,
+  USE_KEY_WHERE,
+  toSystem,
+  type AppliedPolicy,
+  type RawKey,
+  type RawSystem,
+  type Store,
+  type SystemPatch,
+  type SystemRow,
+} from './store.js';
+
+const SQL = {
+  insertKey: `INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at,
+    revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  insertSystem: `INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
+    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+  // One statement takes the row lock, so concurrent writers each get their own number.
+  bumpMapVersion: `INSERT INTO meta (key, value) VALUES ('map_version', '1')
+    ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value`,
+  appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  listAudit: `SELECT id, at, actor, source, action, target, outcome, reason, detail FROM audit
+    WHERE ($1::bigint IS NULL OR at >= $1::bigint)
+      AND ($2::text IS NULL OR actor = $2::text)
+      AND ($3::text IS NULL OR action = $3::text OR left(action, length($3::text) + 1) = $3::text || '.')
+      AND ($4::int = 0 OR outcome = 'refused')
+    ORDER BY id DESC LIMIT $5`,
+  pruneOlder: 'DELETE FROM audit WHERE at < $1',
+  pruneRows: 'DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET $1)',
+} as const;
+
+/** PostgresStore is the Store in a PostgreSQL database (`--store postgres://...`). */
+export class PostgresStore implements Store {
+  private readonly db: PgBridge;
+  private depth = 0;
+
+  /** The constructor connects and migrates; it throws a message that says what to check. */
+  constructor(url: string) {
+    this.db = new PgBridge(url);
+    try {
+      this.db.query('SELECT 1');
+    } catch (e) {
+      this.db.close();
+      throw new Error(
+        `cannot use PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}; check --store (postgres://USER[:PASSWORD]@HOST:PORT/DATABASE), that the server is up and that the database exists`,
+      );
+    }
+    try {
+      migratePg(this.db);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+  }
+
+  transaction<T>(fn: () => T): T {
+    const depth = this.depth;
+    this.q(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    this.depth++;
+    try {
+      const r = fn();
+      this.q(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT warren_${depth}`);
+      return r;
+    } catch (e) {
+      try {
+        this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
+      } catch {
+        // The connection is gone; PostgreSQL rolls the transaction back itself.
+      }
+      throw e;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  getMeta(key: string): string | null {
+    return this.q<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]).rows[0]?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+      key,
+      value,
+    ]);
+  }
+
+  mapVersion(): number {
+    return Number(this.getMeta('map_version') ?? '0');
+  }
+
+  bumpMapVersion(): number {
+    return Number(this.q<{ value: string }>(SQL.bumpMapVersion).rows[0]!.value);
+  }
+
+  insertKey(k: EnrolmentKey): void {
+    this.q(SQL.insertKey, [
+      k.id,
+      k.hash,
+      JSON.stringify(k.tags),
+      k.approval,
+      k.usesAllowed,
+      k.uses,
+      k.ephemeral ? 1 : 0,
+      k.createdAt,
+      k.expiresAt,
+      k.revokedAt,
+    ]);
+  }
+
+  listKeys(): EnrolmentKey[] {
+    return this.q<RawKey>('SELECT * FROM enrolment_keys ORDER BY created_at, id').rows.map(toKey);
+  }
+
+  keyByHash(hash: string): EnrolmentKey | null {
+    const r = this.q<RawKey>('SELECT * FROM enrolment_keys WHERE hash = $1', [hash]).rows[0];
+    return r ? toKey(r) : null;
+  }
+
+  keyById(id: string): EnrolmentKey | null {
+    const r = this.q<RawKey>('SELECT * FROM enrolment_keys WHERE id = $1', [id]).rows[0];
+    return r ? toKey(r) : null;
+  }
+
+  useKey(id: string): void {
+    if (this.q(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1 AND ${USE_KEY_WHERE}`, [id]).rowCount !== 1)
+      throw new KeyUsedUp(id);
+  }
+
+  revokeKey(id: string, now: number): boolean {
+    return (
+      this.q('UPDATE enrolment_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]).rowCount === 1
+    );
+  }
+
+  /** insertSystem runs in a savepoint of its own, so the Registry can catch an identity clash
+   * and try the next candidate in the same transaction (PostgreSQL aborts a transaction at an
+   * error unless it is rolled back to a savepoint). */
+  insertSystem(s: SystemRow): void {
+    const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
+    this.transaction(() =>
+      this.q(SQL.insertSystem, [
+        ...values,
+        JSON.stringify(s.tags),
+        JSON.stringify(s.dnsNames),
+        s.state,
+        s.ephemeral ? 1 : 0,
+        s.keyId,
+        s.createdAt,
+        s.lastSeen,
+        s.observedIp,
+        s.listenPort,
+        JSON.stringify(s.reported),
+      ]),
+    );
+  }
+
+  listSystems(): SystemRow[] {
+    return this.q<RawSystem>('SELECT * FROM systems ORDER BY created_at, id').rows.map(toSystem);
+  }
+
+  issuedIdentities(): string[] {
+    return this.q<{ identity: string }>('SELECT identity FROM issued_identities').rows.map((r) => r.identity);
+  }
+
+  updateSystem(id: string, patch: SystemPatch): void {
+    const keys = Object.keys(patch) as (keyof SystemPatch)[];
+    if (keys.length === 0) return;
+    // The column list comes from COLUMNS only, never from input, so building SQL here is safe.
+    const sets = keys.map((k, i) => `${COLUMNS[k]} = $${i + 1}`).join(', ');
+    this.q(`UPDATE systems SET ${sets} WHERE id = $${keys.length + 1}`, [...keys.map((k) => column(k, patch[k])), id]);
+  }
+
+  deleteSystem(id: string): void {
+    this.q('DELETE FROM systems WHERE id = $1', [id]);
+  }
+
+  insertPolicy(text: string, now: number, mapVersion: number): void {
+    this.q('INSERT INTO policies (text, applied_at, map_version) VALUES ($1, $2, $3)', [text, now, mapVersion]);
+  }
+
+  currentPolicy(): AppliedPolicy | null {
+    const r = this.q<{ id: number; text: string; applied_at: number; map_version: number }>(
+      'SELECT id, text, applied_at, map_version FROM policies ORDER BY id DESC LIMIT 1',
+    ).rows[0];
+    return r ? { id: r.id, text: r.text, appliedAt: r.applied_at, mapVersion: r.map_version } : null;
+  }
+
+  appendAudit(r: AuditRecord): void {
+    const p = auditParams(r);
+    this.q(SQL.appendAudit, [p.at, p.actor, p.source, p.action, p.target, p.outcome, p.reason, p.detail]);
+  }
+
+  listAudit(f: AuditFilter): StoredAudit[] {
+    const p = listParams(f);
+    return this.q<StoredAudit>(SQL.listAudit, [p.since, p.actor, p.action, p.refused, p.limit]).rows.reverse();
+  }
+
+  pruneAudit(maxRows: number, olderThan: number): number {
+    return this.transaction(
+      () => this.q(SQL.pruneOlder, [olderThan]).rowCount + this.q(SQL.pruneRows, [maxRows]).rowCount,
+    );
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** q runs one statement; a constraint's refusal (SQLSTATE class 23) becomes
+   * StoreConstraintError, as the Registry expects of any backend. */
+  private q<R = Record<string, unknown>>(sql: string, params?: unknown[]): { rows: R[]; rowCount: number } {
+    try {
+      return this.db.query<R>(sql, params);
+    } catch (e) {
+      if (e instanceof PgError && e.code?.startsWith('23')) throw new StoreConstraintError(e.message, e.constraint);
+      throw e;
+    }
+  }
+}
