@@ -100,6 +100,7 @@ static uint32_t drain(wn_reader *r, wn_entry *e, uint32_t out) {
       continue;
     }
     uint32_t seg = gso_size_of(h, len);
+    if (g->off == 0 && seg < len) WN_COUNT(r, coalesced, 1);
     uint32_t n = len - g->off < seg ? len - g->off : seg;
     if (n > r->cap) WN_COUNT(r, truncated, 1);
     else put(r, e, out++, g->cur, data + g->off, n);

@@ -397,6 +397,7 @@ static napi_value reader_stats_js(napi_env env, napi_callback_info info) {
   wn_set(env, obj, "packets", wn_number(env, (double)atomic_load(&r->packets)));
   wn_set(env, obj, "truncated", wn_number(env, (double)atomic_load(&r->truncated)));
   wn_set(env, obj, "errors", wn_number(env, (double)atomic_load(&r->errors)));
+  if (r->gro != NULL) wn_set(env, obj, "coalesced", wn_number(env, (double)atomic_load(&r->coalesced)));
   return obj;
 }
 

@@ -75,6 +75,7 @@ typedef struct wn_reader {
   const char *fatal_op;
 
   _Atomic uint64_t batches, packets, truncated, errors;
+  _Atomic uint64_t coalesced; // GRO buffers that held more than one datagram
 
   wn_entry *entries;
   // recvmmsg scratch, used only by whichever side reads.

@@ -6,8 +6,9 @@
 // datagram. The receiver sees ordinary datagrams.
 //
 // A kernel or route that cannot segment refuses the message (EIO when the device offers no
-// checksum offload or the route is IPsec, EINVAL when a segment does not fit the path MTU or the
-// socket has no UDP checksums, ENOPROTOOPT/EOPNOTSUPP elsewhere): the group is then sent again
+// checksum offload or the route is IPsec, EMSGSIZE or on older kernels EINVAL when a segment
+// does not fit the path MTU, EINVAL when the socket has no UDP checksums, ENOPROTOOPT or
+// EOPNOTSUPP elsewhere): the group is then sent again
 // as plain datagrams, and the caller's gso state byte is cleared so that later batches on this
 // socket do not try again (as wireguard-go turns GSO off for good after EIO).
 #include "common.h"
@@ -149,13 +150,15 @@ static void drop_source(send_chunk *c, const send_job *j, uint32_t k, uint32_t m
 }
 
 // gso_refused tells errors that mean this message cannot be segmented here; gso_disables those
-// that mean no GSO message will be (EINVAL only when no source was named, since a stale IPv6
-// source also gives EINVAL: pktinfo.h).
+// after which GSO stays off for the socket. A segment beyond the path MTU (EMSGSIZE since Linux
+// 6.12, EINVAL before) would fail every group on that path, each failure costing a second
+// send, so it turns GSO off too. EINVAL counts only when no source was named, since a stale
+// IPv6 source gives EINVAL as well (pktinfo.h).
 static bool gso_refused(int err) {
   return err == EIO || err == EINVAL || err == EMSGSIZE || err == ENOPROTOOPT || err == EOPNOTSUPP;
 }
 static bool gso_disables(int err, bool src) {
-  return err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP || (err == EINVAL && !src);
+  return err == EIO || err == EMSGSIZE || err == ENOPROTOOPT || err == EOPNOTSUPP || (err == EINVAL && !src);
 }
 
 static uint32_t segs_of(const send_chunk *c, uint32_t from, uint32_t n) {

@@ -142,10 +142,11 @@ export function tunWriteBatch(
  * destination from the same source, of one size except a shorter last one, leave as one
  * sendmsg with a UDP_SEGMENT control message (up to 64 datagrams, 65,507 bytes), which the
  * kernel or the NIC cuts back into the same datagrams: the receiver cannot tell. When the
- * kernel refuses to segment (EIO: the device or route cannot; EINVAL: a segment passes the path
- * MTU, or no UDP checksums; ENOPROTOOPT, EOPNOTSUPP), that group goes again as plain datagrams,
- * and for the errors that concern the socket rather than one message gsoState[0] is set to 0,
- * so later calls with the same state send plainly. The return value counts datagrams either way.
+ * kernel refuses to segment (EIO: the device or route cannot; EMSGSIZE, or EINVAL before Linux
+ * 6.12: a segment passes the path MTU; EINVAL: no UDP checksums; ENOPROTOOPT, EOPNOTSUPP), that
+ * group goes again as plain datagrams and gsoState[0] is set to 0, so later calls with the same
+ * state send plainly (except for EINVAL from a message that named its source, which a stale
+ * IPv6 source causes too). The return value counts datagrams either way.
  */
 export function udpSendBatch(
   fd: number,

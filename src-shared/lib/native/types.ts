@@ -69,6 +69,8 @@ export interface ReaderStats {
   truncated: number;
   /** errors counts failed reads, including the fatal one reported to onError. */
   errors: number;
+  /** coalesced counts UDP GRO buffers that carried more than one datagram (GRO readers only). */
+  coalesced?: number;
 }
 
 /** Reader is a running reader. */
