@@ -37,8 +37,3 @@ export function udpOffloadWish(env: NodeJS.ProcessEnv = process.env): UdpOffload
   const all = onOff(env, OFFLOAD_ENV) ?? true;
   return { gso: onOff(env, UDP_GSO_ENV) ?? all, gro: onOff(env, UDP_GRO_ENV) ?? all };
 }
-
-/** formatOffloads is the human form: "udp-gso on, udp-gro off". */
-export function formatOffloads(o: UdpOffloads): string {
-  return `udp-gso ${o.udpGso ? 'on' : 'off'}, udp-gro ${o.udpGro ? 'on' : 'off'}`;
-}
