@@ -23,6 +23,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--no-exit', '--no-proxy'], { proxy: false, exit: false }],
     [['--no-relay'], { relay: false, proxy: true }],
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
+    [['--only', 'warren,warren-no-offload,wg-go'], { impls: ['warren', 'warren-no-offload', 'wg-go'] }],
     [['--no-families'], { families: false, relay: true }],
     [['--family-rounds', '5'], { familyRounds: 5, families: true }],
     [['--rounds', '1'], { rounds: 1 }],
