@@ -11,6 +11,7 @@ import {
   startWarren,
   tcpTransfer,
   waitForPing,
+  warrenCli,
   warrenProfile,
   type PairLayout,
   type Warren,
@@ -110,5 +111,15 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
     t.diagnostic(`a->b ${ab.mbps.toFixed(0)} Mbit/s, b->a ${ba.mbps.toFixed(0)} Mbit/s`);
     const p = await wb.peer(ka.publicKey);
     assert.ok(p.rxBytes >= 100 * MB, `b counted ${p.rxBytes} bytes received`);
+  });
+
+  test('after the transfers both helpers still send with UDP GSO and receive with UDP GRO', async () => {
+    // Linux 4.18+/5.0+ and veth take both, so neither was refused on the way (a refusal turns
+    // GSO off for the socket: native/src/sendmmsg.c).
+    for (const w of [wa, wb]) {
+      assert.deepEqual((await w.status()).offloads, { udpGso: true, udpGro: true }, w.name);
+      const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
+      assert.match(human.stdout, /^Offloads: +udp-gso on, udp-gro on$/m, `${w.name}: ${human.stdout}`);
+    }
   });
 });

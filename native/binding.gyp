@@ -7,6 +7,8 @@
         "src/common.c",
         "src/fds.c",
         "src/send.c",
+        "src/sendmmsg.c",
+        "src/gro.c",
         "src/aead.c",
         "src/reader.c",
         "src/reader_thread.c",

@@ -40,6 +40,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("tunWriteBatch", wn_tun_write_batch),
       FN("udpSendBatch", wn_udp_send_batch),
       FN("udpSend", wn_udp_send),
+      FN("udpGsoSupported", wn_udp_gso_supported),
       FN("aeadSeal", wn_aead_seal),
       FN("aeadOpen", wn_aead_open),
       FN("aeadSealBatch", wn_aead_seal_batch),

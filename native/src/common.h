@@ -65,6 +65,7 @@ napi_value wn_peer_credentials(napi_env env, napi_callback_info info);
 napi_value wn_tun_write_batch(napi_env env, napi_callback_info info);
 napi_value wn_udp_send_batch(napi_env env, napi_callback_info info);
 napi_value wn_udp_send(napi_env env, napi_callback_info info);
+napi_value wn_udp_gso_supported(napi_env env, napi_callback_info info);
 napi_value wn_aead_seal(napi_env env, napi_callback_info info);
 napi_value wn_aead_open(napi_env env, napi_callback_info info);
 napi_value wn_aead_seal_batch(napi_env env, napi_callback_info info);

@@ -146,7 +146,7 @@ static void read_rounds(napi_env env, wn_reader *r, napi_value self, napi_value 
                         bool error_event) {
   const char *op = r->kind == WN_KIND_TUN ? "read tun" : "recvmmsg";
   wn_entry *e = &r->entries[0];
-  for (int round = 0; round < MAX_ROUNDS; round++) {
+  for (int round = 0;; round++) {
     int err = 0;
     bool full;
     uint32_t count = wn_reader_fill(r, e, &err, &full);
@@ -169,6 +169,10 @@ static void read_rounds(napi_env env, wn_reader *r, napi_value self, napi_value 
       }
     }
     if (!full) break;
+    // Datagrams still pending from a coalesced GRO buffer would wait for the next datagram to
+    // wake the poller, since the socket may be empty: they are delivered now (at most
+    // WN_GRO_BUFS * 64 more, so the loop stays bounded).
+    if (round + 1 >= MAX_ROUNDS && !wn_gro_pending(r)) break;
   }
   if (error_event) {
     int rc = uv_poll_start(&r->poll->uv, UV_READABLE, on_poll);

@@ -43,6 +43,7 @@ static void reader_free(napi_env env, wn_reader *r) {
   free(r->iov);
   free(r->names);
   free(r->ctl);
+  wn_gro_free(r);
   free(r);
 }
 
@@ -194,9 +195,29 @@ static bool read_mode(napi_env env, napi_value opts, wn_reader *r) {
   return true;
 }
 
+// read_gro reads opts.gro (optional boolean, for 'udp' readers only).
+static bool read_gro(napi_env env, napi_value opts, wn_reader *r, bool *gro) {
+  napi_value v;
+  napi_valuetype t;
+  *gro = false;
+  if (napi_get_named_property(env, opts, "gro", &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return false;
+  if (t == napi_undefined) return true;
+  if (t != napi_boolean) {
+    wn_throw_type(env, "startReader: opts.gro must be a boolean");
+    return false;
+  }
+  napi_get_value_bool(env, v, gro);
+  if (*gro && r->kind != WN_KIND_UDP) {
+    wn_throw_range(env, "startReader: opts.gro applies to 'udp' readers only");
+    return false;
+  }
+  return true;
+}
+
 // read_options fills r's geometry and mode from (kind, opts) and returns opts.onError in
 // *on_error.
-static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error) {
+static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error, bool *gro) {
   char kind[8];
   size_t len;
   napi_valuetype t;
@@ -219,14 +240,15 @@ static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_valu
       !opt_u32(env, argv[2], "pool", 1, MAX_POOL, &r->pool) ||
       napi_get_named_property(env, argv[2], "onError", on_error) != napi_ok ||
       !wn_arg_function(env, *on_error, "startReader: opts.onError", true, &has_error_cb) ||
-      !read_mode(env, argv[2], r))
+      !read_mode(env, argv[2], r) || !read_gro(env, argv[2], r, gro))
     return false;
   if (!has_error_cb) *on_error = NULL;
   // onBatch runs synchronously in 'poll' mode, so an entry is always free again before the
   // next read: a second one would only pin memory.
   if (r->mode == WN_MODE_POLL) r->pool = 1;
-  if ((uint64_t)r->max_batch * r->slot_size * r->pool > MAX_POOL_BYTES) {
-    wn_throw_range(env, "startReader: maxBatch * slotSize * pool exceeds %u bytes", MAX_POOL_BYTES);
+  if ((uint64_t)r->max_batch * r->slot_size * r->pool + (*gro ? WN_GRO_BYTES : 0) > MAX_POOL_BYTES) {
+    wn_throw_range(env, "startReader: maxBatch * slotSize * pool (plus %u bytes for GRO) exceeds %u bytes",
+                   *gro ? (unsigned)WN_GRO_BYTES : 0u, MAX_POOL_BYTES);
     return false;
   }
   r->cap = r->slot_size - r->headroom - WN_TAILROOM;
@@ -264,7 +286,7 @@ static bool start_thread(wn_reader *r, int *err) {
 napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   napi_value argv[4], on_error, handle, cls, name;
   int fd, err;
-  bool has_cb;
+  bool has_cb, gro;
   wn_instance *inst = wn_instance_get(env);
   if (!wn_args(env, info, 4, argv) || !wn_arg_fd(env, argv[0], "startReader", &fd)) return NULL;
   wn_reader *r = calloc(1, sizeof *r);
@@ -276,7 +298,7 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   r->stopped = true; // until the thread runs
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
-  if (!read_options(env, argv, r, &on_error) ||
+  if (!read_options(env, argv, r, &on_error, &gro) ||
       !wn_arg_function(env, argv[3], "startReader: onBatch", false, &has_cb))
     goto fail;
   r->entries = calloc(r->pool, sizeof *r->entries);
@@ -306,6 +328,11 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   r->io_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (r->io_fd < 0) {
     wn_throw_errno(env, errno, "startReader: fd %d", fd);
+    goto fail;
+  }
+  // UDP_GRO is a socket option: it holds for the caller's descriptor too, and stays after stop().
+  if (gro && !wn_gro_enable(r)) {
+    wn_throw_errno(env, ENOMEM, "startReader: GRO buffers");
     goto fail;
   }
   if (inst == NULL || napi_get_reference_value(env, inst->reader_class, &cls) != napi_ok ||
@@ -370,7 +397,14 @@ static napi_value reader_stats_js(napi_env env, napi_callback_info info) {
   wn_set(env, obj, "packets", wn_number(env, (double)atomic_load(&r->packets)));
   wn_set(env, obj, "truncated", wn_number(env, (double)atomic_load(&r->truncated)));
   wn_set(env, obj, "errors", wn_number(env, (double)atomic_load(&r->errors)));
+  if (r->gro != NULL) wn_set(env, obj, "coalesced", wn_number(env, (double)atomic_load(&r->coalesced)));
   return obj;
+}
+
+// reader_gro_js tells whether the reader receives with UDP GRO (asked for and granted).
+static napi_value reader_gro_js(napi_env env, napi_callback_info info) {
+  wn_reader *r = unwrap(env, info);
+  return r == NULL ? NULL : wn_bool(env, r->gro != NULL);
 }
 
 static napi_value reader_ctor(napi_env env, napi_callback_info info) {
@@ -384,6 +418,7 @@ bool wn_reader_class_init(napi_env env, wn_instance *inst) {
   napi_property_descriptor methods[] = {
       {"stop", NULL, reader_stop_js, NULL, NULL, NULL, napi_default_method, NULL},
       {"stats", NULL, reader_stats_js, NULL, NULL, NULL, napi_default_method, NULL},
+      {"gro", NULL, reader_gro_js, NULL, NULL, NULL, napi_default_method, NULL},
   };
   napi_value cls;
   return napi_define_class(env, "NativeReader", NAPI_AUTO_LENGTH, reader_ctor, NULL,

@@ -75,6 +75,7 @@ typedef struct wn_reader {
   const char *fatal_op;
 
   _Atomic uint64_t batches, packets, truncated, errors;
+  _Atomic uint64_t coalesced; // GRO buffers that held more than one datagram
 
   wn_entry *entries;
   // recvmmsg scratch, used only by whichever side reads.
@@ -83,6 +84,7 @@ typedef struct wn_reader {
   // sockaddr_in6 holds a sockaddr_in too, so one table serves both socket families.
   struct sockaddr_in6 *names;
   uint8_t *ctl; // WN_RECV_CTL bytes of control data per datagram
+  struct wn_gro *gro; // UDP GRO receive state (gro.c), NULL when off
 } wn_reader;
 
 // WN_ERROR_MARKER(r) is the tsfn payload that reports r->fatal_err instead of a batch.
@@ -101,6 +103,20 @@ uint32_t wn_reader_fill(wn_reader *r, wn_entry *e, int *err, bool *full);
 // wn_reader_transient tells read errors that concern single packets or passing network
 // conditions, which are counted and skipped, from those that make the descriptor unusable.
 bool wn_reader_transient(int err);
+
+// UDP GRO (gro.c). wn_gro_enable turns UDP_GRO on for the reader's socket and allocates the
+// receive buffers, or leaves r->gro NULL when the kernel refuses (false only when out of
+// memory); wn_gro_fill replaces recvmmsg's fill; wn_gro_pending tells whether datagrams of a
+// coalesced buffer are still waiting for a slot, which a reader must drain before it waits for
+// the descriptor (the kernel's queue may be empty by then).
+bool wn_gro_enable(wn_reader *r);
+void wn_gro_free(wn_reader *r);
+uint32_t wn_gro_fill(wn_reader *r, wn_entry *e, int *err, bool *full);
+bool wn_gro_pending(const wn_reader *r);
+// WN_GRO_BYTES is the memory GRO adds to a reader, counted in its bound (reader.c).
+#define WN_GRO_BUFS 16u
+#define WN_GRO_BUF_BYTES 65536u
+#define WN_GRO_BYTES ((uint64_t)WN_GRO_BUFS * WN_GRO_BUF_BYTES)
 
 // The poller ('poll' mode). wn_poller_start throws and returns false on failure, leaving r for
 // reader_free; wn_poller_stop makes sure no callback runs again and is safe to call twice.

@@ -1,9 +1,10 @@
-// Batched output: packets to the TUN device with write() and datagrams to peers with sendmmsg(),
-// one N-API call per batch. Arguments are validated up front (a bad offset is a bug in the
+// Batched output: packets to the TUN device with write(), and single datagrams to peers
+// (sendmmsg.c sends whole batches), one N-API call per batch. Arguments are validated up front (a bad offset is a bug in the
 // helper, so it throws RangeError before any packet leaves); errors caused by the packets or the
 // network only drop packets, and the return value says how many went out.
 #include "common.h"
 #include "pktinfo.h"
+#include "send.h"
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
@@ -14,20 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-// Messages per sendmmsg call; keeps the scratch of one chunk on the stack small (about 19 KiB).
-#define SEND_CHUNK 128u
-
-typedef struct batch_args {
-  uint8_t *buf;
-  size_t buf_len;
-  uint32_t *offsets;
-  uint32_t *lengths;
-  uint32_t count;
-} batch_args;
-
 // read_batch reads (buf, offsets, lengths) at argv[0..2] and count at argv[count_at], and checks
 // that every packet lies inside buf.
-static bool read_batch(napi_env env, const char *fn, napi_value *argv, size_t count_at,
+bool wn_read_batch(napi_env env, const char *fn, napi_value *argv, size_t count_at,
                        size_t *min_len, batch_args *b) {
   char what[64];
   size_t n_off, n_len;
@@ -60,7 +50,7 @@ napi_value wn_tun_write_batch(napi_env env, napi_callback_info info) {
   batch_args b;
   size_t n;
   if (!wn_args(env, info, 5, argv) || !wn_arg_fd(env, argv[0], "tunWriteBatch", &fd) ||
-      !read_batch(env, "tunWriteBatch", argv + 1, 3, &n, &b))
+      !wn_read_batch(env, "tunWriteBatch", argv + 1, 3, &n, &b))
     return NULL;
   if (b.count > n)
     return wn_throw_range(env, "tunWriteBatch: count %u exceeds the arrays (%zu)", b.count, n);
@@ -83,7 +73,7 @@ napi_value wn_tun_write_batch(napi_env env, napi_callback_info info) {
 }
 
 // udp_drop_errno: errors that concern one destination, not the socket.
-static bool udp_drop_errno(int err) {
+bool wn_udp_drop_errno(int err) {
   return err == EHOSTUNREACH || err == ENETUNREACH || err == ECONNREFUSED || err == EPERM ||
          err == EACCES || err == EINVAL || err == EMSGSIZE || err == EHOSTDOWN ||
          err == ENETDOWN || err == EADDRNOTAVAIL;
@@ -91,7 +81,7 @@ static bool udp_drop_errno(int err) {
 
 // send_family is the socket's family, which decides how a destination is written (sockaddr.h).
 // A descriptor that is no socket fails here with the errno the send itself would have given.
-static bool send_family(napi_env env, int fd, const char *op, int *family) {
+bool wn_send_family(napi_env env, int fd, const char *op, int *family) {
   *family = wn_socket_family(fd);
   if (*family == AF_INET || *family == AF_INET6) return true;
   if (*family < 0) wn_throw_errno(env, errno, "%s fd %d", op, fd);
@@ -101,135 +91,13 @@ static bool send_family(napi_env env, int fd, const char *op, int *family) {
 
 // opt_words reads an optional Uint32Array of source addresses: undefined or null gives NULL
 // (every datagram leaves from the address the kernel picks).
-static bool opt_words(napi_env env, napi_value v, const char *what, uint32_t **words, size_t *n) {
+bool wn_opt_words(napi_env env, napi_value v, const char *what, uint32_t **words, size_t *n) {
   napi_valuetype t;
   *words = NULL;
   *n = 0;
   if (napi_typeof(env, v, &t) != napi_ok) return false;
   if (t == napi_undefined || t == napi_null) return true;
   return wn_arg_array(env, v, what, napi_uint32_array, (void **)words, n);
-}
-
-// send_chunk is the scratch of one sendmmsg call: each message with its destination, its
-// source's control buffer, and the caller's index of the datagram.
-typedef struct send_chunk {
-  struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
-  struct sockaddr_in6 sa[SEND_CHUNK];
-  uint32_t index[SEND_CHUNK];
-  union {
-    struct cmsghdr align;
-    uint8_t bytes[WN_SEND_CTL];
-  } ctl[SEND_CHUNK];
-} send_chunk;
-
-// drop_source makes message k, and the later ones of the chunk sent from the same source, let
-// the kernel choose their source, and zeros that source in the caller's words so it can forget
-// it: the address is no longer the host's, or no longer routes to the peer.
-static void drop_source(send_chunk *c, uint32_t k, uint32_t m, uint32_t *local) {
-  uint32_t stale[4];
-  memcpy(stale, local + 4 * (size_t)c->index[k], sizeof stale);
-  for (uint32_t j = k; j < m; j++) {
-    uint32_t *w = local + 4 * (size_t)c->index[j];
-    if (c->msgs[j].msg_hdr.msg_controllen == 0 || memcmp(w, stale, sizeof stale) != 0) continue;
-    c->msgs[j].msg_hdr.msg_control = NULL;
-    c->msgs[j].msg_hdr.msg_controllen = 0;
-    memset(w, 0, sizeof stale);
-  }
-}
-
-// fill_chunk prepares datagrams [base, end) and returns how many messages it made. A
-// destination the socket's family cannot reach (IPv6 on an AF_INET socket) is left out of the
-// chunk: not sent, like a destination the kernel refuses.
-static uint32_t fill_chunk(send_chunk *c, int family, const batch_args *b, const uint32_t *words,
-                           const uint16_t *ports, const uint32_t *local, uint32_t base, uint32_t end) {
-  uint32_t m = 0;
-  for (uint32_t i = base; i < end; i++) {
-    socklen_t len = wn_name_from_words(family, words + 4 * (size_t)i, ports[i], &c->sa[m]);
-    if (len == 0) continue;
-    memset(&c->msgs[m], 0, sizeof c->msgs[m]);
-    c->iov[m].iov_base = b->buf + b->offsets[i];
-    c->iov[m].iov_len = b->lengths[i];
-    c->msgs[m].msg_hdr.msg_name = &c->sa[m];
-    c->msgs[m].msg_hdr.msg_namelen = len;
-    c->msgs[m].msg_hdr.msg_iov = &c->iov[m];
-    c->msgs[m].msg_hdr.msg_iovlen = 1;
-    socklen_t ctl = local == NULL ? 0 : wn_pktinfo_write(family, local + 4 * (size_t)i, &c->ctl[m]);
-    if (ctl > 0) {
-      c->msgs[m].msg_hdr.msg_control = &c->ctl[m];
-      c->msgs[m].msg_hdr.msg_controllen = ctl;
-    }
-    c->index[m] = i;
-    m++;
-  }
-  return m;
-}
-
-// send_chunk_out sends the chunk's m messages, adding to *sent; false when the rest of the batch
-// must be given up (full socket buffer, or an error of the socket, in *err).
-static bool send_chunk_out(int fd, send_chunk *c, uint32_t m, uint32_t *local, uint32_t *sent, int *err) {
-  uint32_t done = 0;
-  while (done < m) {
-    int r = sendmmsg(fd, c->msgs + done, m - done, MSG_DONTWAIT);
-    if (r > 0) {
-      done += (uint32_t)r;
-      *sent += (uint32_t)r;
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    // A full socket buffer drops the rest of the batch, as a full NIC queue would.
-    if (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
-    // sendmmsg reports an error only for the first message it tried. If that one had a source
-    // the kernel no longer accepts, it goes again once with the kernel's choice (as WireGuard's
-    // send4/send6 retry a route without the cached source); else it is dropped.
-    if (c->msgs[done].msg_hdr.msg_controllen > 0 && wn_pktinfo_stale(errno)) {
-      drop_source(c, done, m, local);
-      continue;
-    }
-    if (udp_drop_errno(errno)) {
-      done++;
-      continue;
-    }
-    *err = errno;
-    return false;
-  }
-  return true;
-}
-
-napi_value wn_udp_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  int fd;
-  batch_args b;
-  size_t n, n_words, n_port, n_local;
-  uint32_t *words, *local;
-  uint16_t *ports;
-  int family;
-  if (!wn_args(env, info, 8, argv) || !wn_arg_fd(env, argv[0], "udpSendBatch", &fd) ||
-      !read_batch(env, "udpSendBatch", argv + 1, 5, &n, &b) ||
-      !wn_arg_array(env, argv[4], "udpSendBatch: addrWords", napi_uint32_array, (void **)&words,
-                    &n_words) ||
-      !wn_arg_array(env, argv[5], "udpSendBatch: ports", napi_uint16_array, (void **)&ports,
-                    &n_port) ||
-      !opt_words(env, argv[7], "udpSendBatch: localWords", &local, &n_local))
-    return NULL;
-  if (n_words / 4 < n) n = n_words / 4;
-  if (n_port < n) n = n_port;
-  if (local != NULL && n_local / 4 < n) n = n_local / 4;
-  if (b.count > n)
-    return wn_throw_range(env, "udpSendBatch: count %u exceeds the arrays (%zu)", b.count, n);
-  if (!send_family(env, fd, "sendmmsg", &family)) return NULL;
-
-  send_chunk c;
-  uint32_t sent = 0;
-  int err = 0;
-  for (uint32_t base = 0; base < b.count; base += SEND_CHUNK) {
-    uint32_t end = b.count - base < SEND_CHUNK ? b.count : base + SEND_CHUNK;
-    uint32_t m = fill_chunk(&c, family, &b, words, ports, local, base, end);
-    if (!send_chunk_out(fd, &c, m, local, &sent, &err)) break;
-  }
-  // An error of the socket itself throws only if nothing went: otherwise the next call says it.
-  if (err != 0 && sent == 0) return wn_throw_errno(env, err, "sendmmsg fd %d", fd);
-  return wn_number(env, sent);
 }
 
 napi_value wn_udp_send(napi_env env, napi_callback_info info) {
@@ -246,14 +114,14 @@ napi_value wn_udp_send(napi_env env, napi_callback_info info) {
                     &n_words) ||
       !wn_arg_u32(env, argv[5], "udpSend: wordIndex", 0, UINT32_MAX, &at) ||
       !wn_arg_u32(env, argv[6], "udpSend: port", 0, 65535, &port) ||
-      !opt_words(env, argv[7], "udpSend: localWords", &local, &n_local) ||
+      !wn_opt_words(env, argv[7], "udpSend: localWords", &local, &n_local) ||
       !wn_check_span(env, "udpSend", 0, offset, length, buf_len))
     return NULL;
   if ((uint64_t)at + 4 > n_words)
     return wn_throw_range(env, "udpSend: wordIndex %u leaves no 4 words in addrWords (%zu)", at, n_words);
   if (local != NULL && (uint64_t)at + 4 > n_local)
     return wn_throw_range(env, "udpSend: wordIndex %u leaves no 4 words in localWords (%zu)", at, n_local);
-  if (!send_family(env, fd, "sendto", &family)) return NULL;
+  if (!wn_send_family(env, fd, "sendto", &family)) return NULL;
   struct sockaddr_in6 sa;
   socklen_t salen = wn_name_from_words(family, words + at, (uint16_t)port, &sa);
   if (salen == 0) return wn_bool(env, false);
@@ -277,7 +145,7 @@ napi_value wn_udp_send(napi_env env, napi_callback_info info) {
     h.msg_controllen = 0;
     memset(local + at, 0, 4 * sizeof *local);
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || udp_drop_errno(errno))
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || wn_udp_drop_errno(errno))
     return wn_bool(env, false);
   return wn_throw_errno(env, errno, "sendto fd %d", fd);
 }

@@ -89,7 +89,7 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
       ...policy,
       Tags: ['client'],
     },
-    { name: `bench-${impl}-a`, verbosity: 0 },
+    { name: `bench-${impl}-a`, verbosity: 0, ...envOf(impl) },
   );
   const b = await startWarren(
     l.b,
@@ -104,10 +104,26 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
       ...policy,
       Tags: ['server'],
     },
-    { name: `bench-${impl}-b`, verbosity: 0 },
+    { name: `bench-${impl}-b`, verbosity: 0, ...envOf(impl) },
   );
   if (impl === 'warren-policy') await tagPeers(a, b);
+  await checkOffloads(impl, a);
   return tunnelOf(a, b);
+}
+
+/** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload. */
+function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
+  return impl === 'warren-no-offload' ? { env: { ...process.env, WARREN_OFFLOAD: 'off' } } : {};
+}
+
+/** checkOffloads makes sure warren-no-offload runs without offloads (as its status reports
+ * them), so that a comparison with warren cannot measure the same thing twice. Elsewhere the
+ * kernel decides (an older one offers neither), so nothing is required. */
+async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
+  if (impl !== 'warren-no-offload') return;
+  const o = (await w.status()).offloads;
+  if (o === undefined || o.udpGso || o.udpGro)
+    throw new Error(`${impl}: the helper reports offloads ${JSON.stringify(o)}, expected both off`);
 }
 
 /** tunnelOf is the Tunnel of the two started sides (b at 100.64.0.2); stop stops both. */

@@ -23,6 +23,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--no-exit', '--no-proxy'], { proxy: false, exit: false }],
     [['--no-relay'], { relay: false, proxy: true }],
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
+    [['--only', 'warren,warren-no-offload,wg-go'], { impls: ['warren', 'warren-no-offload', 'wg-go'] }],
     [['--no-families'], { families: false, relay: true }],
     [['--family-rounds', '5'], { familyRounds: 5, families: true }],
     [['--rounds', '1'], { rounds: 1 }],
@@ -37,7 +38,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
   }
   assert.equal(parseBenchArgs(['-h']), 'help');
   assert.throws(() => parseBenchArgs(['--seconds', '0']), /--seconds must be 1\.\.600/);
-  assert.throws(() => parseBenchArgs(['--only', 'nope']), /--only must be one of/);
+  assert.throws(() => parseBenchArgs(['--only', 'nope']), /--only must be one or more of/);
   assert.throws(() => parseBenchArgs(['--proxy']), /Unknown option/);
   assert.throws(() => parseBenchArgs(['--family-rounds', '0']), /--family-rounds must be 1\.\.20/);
   assert.throws(() => parseBenchArgs(['--coordinator-systems', '20001']), /--coordinator-systems must be 0\.\.20000/);

@@ -3,9 +3,13 @@ import { parseArgs } from 'node:util';
 
 /** Impl names the tunnels the benchmark compares: Warren in allow-all mode (a profile without
  * Policies), Warren in policy mode (default deny plus one policy that allows the test
- * traffic: the firewall's rule checks and connection tracking on every packet), wireguard-go. */
-export type Impl = 'warren' | 'warren-policy' | 'wg-go';
+ * traffic: the firewall's rule checks and connection tracking on every packet), Warren with its
+ * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO; only with --only),
+ * wireguard-go. */
+export type Impl = 'warren' | 'warren-policy' | 'warren-no-offload' | 'wg-go';
+/** IMPLS are the tunnels measured by default. */
 export const IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'wg-go'];
+const ALL_IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'warren-no-offload', 'wg-go'];
 
 /** BenchOptions: iperf duration, which tunnels, extra 4-stream run, number of pings. */
 export interface BenchOptions {
@@ -30,9 +34,11 @@ export interface BenchOptions {
   coordinatorSystems: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only warren|warren-policy|wg-go] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
-  --only IMPL   measure only one tunnel: warren, warren-policy or wg-go (wireguard-go)
+  --only IMPL[,IMPL...]  measure only these tunnels: warren, warren-policy, warren-no-offload
+                (the helper with WARREN_OFFLOAD=off: no UDP GSO/GRO) or wg-go (wireguard-go);
+                e.g. --only warren,warren-no-offload,wg-go compares the offloads on and off
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
   --rounds N    interleaved rounds of the tunnel comparison (default 3: round 1 in --only order,
@@ -82,9 +88,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   let impls: Impl[] = [...IMPLS];
   if (values.only !== undefined) {
-    const only = IMPLS.find((i) => i === values.only);
-    if (only === undefined) throw new Error(`--only must be one of ${IMPLS.join(', ')}`);
-    impls = [only];
+    impls = values.only.split(',').map((name) => {
+      const only = ALL_IMPLS.find((i) => i === name.trim());
+      if (only === undefined) throw new Error(`--only must be one or more of ${ALL_IMPLS.join(', ')}`);
+      return only;
+    });
+    impls = [...new Set(impls)];
   }
   return {
     seconds: whole('seconds', values.seconds, 10, 1, 600),

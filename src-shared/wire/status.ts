@@ -142,6 +142,10 @@ export interface Status {
    * when the helper started, so `adapter` is the next free warrenN; absent when none was. */
   adapterTaken?: string[];
   listenPort: number;
+  /** offloads are the segmentation offloads the WireGuard socket uses now: UDP GSO on send
+   * (off once the kernel refused it) and UDP GRO on receive (udp(7) UDP_SEGMENT, UDP_GRO);
+   * WARREN_OFFLOAD=off turns both off. Absent while no socket is open, and from older helpers. */
+  offloads?: { udpGso: boolean; udpGro: boolean };
   state: TunnelState;
   mode: 'static' | 'coordinated';
   peers: PeerStatus[];

@@ -86,6 +86,11 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
   ];
 }
 
+/** offloadWords is "udp-gso on, udp-gro off" (the JSON comes from any helper: booleans only). */
+function offloadWords(o: NonNullable<Status['offloads']>): string {
+  return `udp-gso ${o.udpGso === true ? 'on' : 'off'}, udp-gro ${o.udpGro === true ? 'on' : 'off'}`;
+}
+
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */
 export function formatStatus(s: Status, now: number): string {
   const peers = Array.isArray(s.peers) ? s.peers : [];
@@ -97,6 +102,7 @@ export function formatStatus(s: Status, now: number): string {
       ? [`IPv6 address:    ${clean(s.virtualAddress6)} (network ${clean(s.virtualNetwork6 ?? '?')})`]
       : []),
     `Listen port:     ${clean(s.listenPort)}`,
+    ...(s.offloads ? [`Offloads:        ${offloadWords(s.offloads)}`] : []),
     `Tunnel:          ${tunnelWords(s)}${s.starting === true ? ' (helper still starting)' : ''}`,
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');

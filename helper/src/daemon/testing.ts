@@ -76,6 +76,7 @@ function recorded(b: FakeBind, calls: string[]): Bind {
       b.sendBatch(buf, offsets, lengths, addrWords, ports, count),
     send: (buf, offset, length, addrWords, at, port) => b.send(buf, offset, length, addrWords, at, port),
     setMark: (mark) => b.setMark(mark),
+    offloads: () => b.offloads(),
     close: () => {
       calls.push('udp close');
       b.close();

@@ -15,6 +15,7 @@ import { RELAY_HEADER_BYTES, parseRelayFrame } from '../../../src-shared/wire/na
 import type { Bind } from '../wireguard/device/bind.js';
 import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import type { UdpOffloads } from '../../../src-shared/lib/native/offload.js';
 import { readWordsAddress, wordsAreIPv4, writeWordsAddress, writeWordsIPv4 } from '../../../src-shared/lib/ip/words.js';
 import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
 
@@ -237,6 +238,10 @@ export class PathBind implements Bind {
     if (isVirtualWords(addrWords, wordIndex))
       return this.hooks.relaySend(addrWords[wordIndex + 3]!, port, buf, offset, length);
     return this.inner.send(buf, offset, length, addrWords, wordIndex, port, localWords);
+  }
+
+  offloads(): UdpOffloads {
+    return this.inner.offloads();
   }
 
   setMark(mark: number): void {

@@ -42,7 +42,7 @@ export function makeBatch(
 
 /** fakeReader is a Reader whose stop runs stopFn. */
 export function fakeReader(stopFn: () => void): Reader {
-  return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }) };
+  return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }), gro: () => false };
 }
 
 /** FakeTun is an adapter whose "OS side" is the test: inject() sends, written collects. */

@@ -25,6 +25,7 @@ export type {
 } from './types.js';
 export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
 export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
+export { OFFLOAD_ENV, UDP_GRO_ENV, UDP_GSO_ENV, udpOffloadWish, type UdpOffloads } from './offload.js';
 
 /**
  * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern
@@ -136,6 +137,16 @@ export function tunWriteBatch(
  * more: ENETUNREACH for IPv4, EINVAL for IPv6, or EADDRNOTAVAIL), the datagram is sent again
  * once with the kernel's choice, and that source is zeroed in localWords for it and for the
  * later datagrams of the batch that had the same one, so the caller can see it was dropped.
+ *
+ * GSO: with gsoState[0] == 1 (only where udpGsoSupported), consecutive datagrams to the same
+ * destination from the same source, of one size except a shorter last one, leave as one
+ * sendmsg with a UDP_SEGMENT control message (up to 64 datagrams, 65,507 bytes), which the
+ * kernel or the NIC cuts back into the same datagrams: the receiver cannot tell. When the
+ * kernel refuses to segment (EIO: the device or route cannot; EMSGSIZE, or EINVAL before Linux
+ * 6.12: a segment passes the path MTU; EINVAL: no UDP checksums; ENOPROTOOPT, EOPNOTSUPP), that
+ * group goes again as plain datagrams and gsoState[0] is set to 0, so later calls with the same
+ * state send plainly (except for EINVAL from a message that named its source, which a stale
+ * IPv6 source causes too). The return value counts datagrams either way.
  */
 export function udpSendBatch(
   fd: number,
@@ -146,8 +157,18 @@ export function udpSendBatch(
   ports: Uint16Array,
   count: number,
   localWords?: Uint32Array | null,
+  gsoState?: Uint8Array | null,
 ): number {
-  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrWords, ports, count, localWords);
+  return loadAddon().udpSendBatch(fd, buf, offsets, lengths, addrWords, ports, count, localWords, gsoState);
+}
+
+/**
+ * udpGsoSupported tells whether the kernel knows UDP GSO (udp(7) UDP_SEGMENT, Linux 4.18+) on
+ * this socket. Only then may udpSendBatch be given a gsoState of 1: an older kernel ignores the
+ * control message and would send one oversized datagram.
+ */
+export function udpGsoSupported(fd: number): boolean {
+  return loadAddon().udpGsoSupported(fd);
 }
 
 /**

@@ -47,6 +47,13 @@ export interface ReaderOptions {
   /** mode is where the reader reads (see ReaderMode); 'thread' when absent. */
   mode?: ReaderMode;
   /**
+   * gro turns on UDP GRO for a 'udp' reader's socket (udp(7) UDP_GRO): the kernel may then hand
+   * over several datagrams of one flow in one buffer, which the reader splits back into one
+   * datagram per slot, so batches look the same. It costs 1 MiB of receive buffers per reader.
+   * Where the kernel refuses, the reader runs without it: Reader.gro() says which.
+   */
+  gro?: boolean;
+  /**
    * onError receives, at most once, the error that ended the reader (the device disappeared,
    * the descriptor was closed...). It has `.code` (e.g. 'EBADFD') and names the operation.
    * The reader reads no more, but stop() must still be called to close its descriptor.
@@ -62,6 +69,8 @@ export interface ReaderStats {
   truncated: number;
   /** errors counts failed reads, including the fatal one reported to onError. */
   errors: number;
+  /** coalesced counts UDP GRO buffers that carried more than one datagram (GRO readers only). */
+  coalesced?: number;
 }
 
 /** Reader is a running reader. */
@@ -74,6 +83,8 @@ export interface Reader {
    */
   stop(): void;
   stats(): ReaderStats;
+  /** gro tells whether the reader receives with UDP GRO (asked for and granted by the kernel). */
+  gro(): boolean;
 }
 
 /** TunHandle is an open TUN device. */
@@ -117,7 +128,9 @@ export interface NativeAddon {
     ports: Uint16Array,
     count: number,
     localWords?: Uint32Array | null,
+    gsoState?: Uint8Array | null,
   ): number;
+  udpGsoSupported(fd: number): boolean;
   udpSend(
     fd: number,
     buf: Uint8Array,

@@ -1,10 +1,13 @@
 // Bind: the UDP socket WireGuard messages travel on. The native implementation receives with
-// recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch.
+// recvmmsg on a reader thread and sends with sendmmsg, so one call moves a whole batch; where
+// the kernel supports them it adds UDP GSO on send and UDP GRO on receive (udp(7) UDP_SEGMENT,
+// UDP_GRO), unless WARREN_OFFLOAD / WARREN_UDP_GSO / WARREN_UDP_GRO say off (offload.ts).
 // Addresses cross this interface as four words each (src-shared/lib/ip/words.ts), IPv4 mapped,
 // so that the device handles both families of the underlay without allocating.
 import * as native from '../../../../src-shared/lib/native/index.js';
 import { MAX_PACKET, batchFor, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader, UdpHandle } from '../../../../src-shared/lib/native/types.js';
+import type { UdpOffloads } from '../../../../src-shared/lib/native/offload.js';
 
 /** Bind is a bound UDP socket for underlay traffic of either family. */
 export interface Bind {
@@ -36,6 +39,9 @@ export interface Bind {
   ): boolean;
   /** setMark marks every datagram this socket sends (SO_MARK; 0 clears), for full-tunnel routing. */
   setMark(mark: number): void;
+  /** offloads says which segmentation offloads are in use now: GSO until the kernel first
+   * refuses it, GRO once the reader has started with it. */
+  offloads(): UdpOffloads;
   close(): void;
 }
 
@@ -59,13 +65,18 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
     throw err;
   }
   let closed = false;
+  const wish = native.udpOffloadWish();
+  // One byte the addon clears when the kernel refuses GSO on this socket, so that it is asked
+  // once, not per batch (native.udpSendBatch).
+  const gsoState = new Uint8Array([wish.gso && native.udpGsoSupported(sock.fd) ? 1 : 0]);
+  let reader: Reader | null = null;
   return {
     port: sock.port,
     startReader(maxDatagram, onBatch, onError) {
       // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
       // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
       const slotSize = slotSizeFor(Math.min(maxDatagram, MAX_PACKET), 0);
-      return native.startReader(
+      reader = native.startReader(
         sock.fd,
         'udp',
         {
@@ -74,19 +85,24 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
           headroom: 0,
           pool: 4,
           mode: native.readerMode('udp'),
+          gro: wish.gro,
           onError,
         },
         onBatch,
       );
+      return reader;
     },
     sendBatch(buf, offsets, lengths, addrWords, ports, count, localWords) {
-      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrWords, ports, count, localWords);
+      return native.udpSendBatch(sock.fd, buf, offsets, lengths, addrWords, ports, count, localWords ?? null, gsoState);
     },
     send(buf, offset, length, addrWords, wordIndex, port, localWords) {
       return native.udpSend(sock.fd, buf, offset, length, addrWords, wordIndex, port, localWords);
     },
     setMark(mark) {
       native.setMark(sock.fd, mark);
+    },
+    offloads() {
+      return { udpGso: gsoState[0] === 1, udpGro: reader?.gro() ?? false };
     },
     close() {
       if (closed) return;

@@ -4,6 +4,7 @@
 import type { Bind } from './bind.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
+import type { UdpOffloads } from '../../../../src-shared/lib/native/offload.js';
 import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
 import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
@@ -145,6 +146,11 @@ export class FakeBind implements Bind {
 
   setMark(mark: number): void {
     this.mark = mark;
+  }
+
+  /** offloads: the fake network moves datagrams one by one. */
+  offloads(): UdpOffloads {
+    return { udpGso: false, udpGro: false };
   }
 
   /** send sends from the source at localWords[wordIndex] if it is one of the host's addresses;
