@@ -158,10 +158,17 @@ interface PushTiming {
 export async function runCoordinatorBench(opts: {
   systems: number;
   progress: (s: string) => void;
+  /** nodeArgs go to the coordinator's node, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR]. */
+  nodeArgs?: string[];
 }): Promise<CoordinatorBenchResult> {
   const n = opts.systems;
   const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
-  const proc = await startCoordinatorProcess({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', args: ['-v', '0'] });
+  const proc = await startCoordinatorProcess({
+    dataDir: join(dir, 'data'),
+    listen: '127.0.0.1:0',
+    args: ['-v', '0'],
+    nodeArgs: opts.nodeArgs ?? [],
+  });
   const set: WatchSet = { watchers: [], lastEventAt: 0 };
   try {
     const admin = adminOf(proc);
@@ -208,7 +215,7 @@ async function enrolmentKeys(admin: Admin, members: Member[]): Promise<Map<strin
   return keys;
 }
 
-/** enrol enrols one simulated agent per member, 32 at a time, and times it. */
+/** enrol enrols one simulated agent per member, 64 at a time (a roll-out's bounded concurrency), and times it. */
 async function enrol(
   url: string,
   members: Member[],
@@ -219,7 +226,7 @@ async function enrol(
   progress(`enrolling ${n} simulated systems`);
   const enrolStart = performance.now();
   const agents: SimAgent[] = new Array(n);
-  await pool(members, 32, async (m, i) => {
+  await pool(members, 64, async (m, i) => {
     const a = new SimAgent(url);
     await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
     agents[i] = a;

@@ -165,6 +165,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const close = closeOnce({
       sweeper,
       publisher,
+      registry,
       hub,
       server,
       nat,
@@ -245,7 +246,7 @@ function registryFor(
     opts.network,
     opts.zone,
     {
-      changed: (s) => publisher()?.changed(s),
+      changed: (s, soft) => publisher()?.changed(s, soft),
       revoked: (s) => end(s.id, 'revoked by the admin'),
       removed: (s) => end(s.id, 'removed'),
     },
@@ -333,6 +334,7 @@ function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number
 interface Opened {
   sweeper: NodeJS.Timeout;
   publisher: MapPublisher;
+  registry: Registry;
   hub: WatchHub;
   server: Server;
   nat: NatServices;
@@ -360,6 +362,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
       await o.nat.close();
       o.audit.stop();
+      o.registry.flushSoft();
       o.store.close();
       removeServeInfo(o.dataDir, process.pid);
       o.log.info('stopped');

@@ -211,9 +211,11 @@ export class Store {
     return Number(this.getMeta('map_version') ?? '0');
   }
 
-  /** bumpMapVersion increments the counter; call it inside the change's transaction. */
-  bumpMapVersion(): number {
-    const v = this.mapVersion() + 1;
+  /** bumpMapVersion increments the counter, or sets it to floor + 1 when that is higher (a
+   * version the registry used in memory, registry.ts SOFT_VERSIONS); call it inside the
+   * change's transaction. */
+  bumpMapVersion(floor = 0): number {
+    const v = Math.max(this.mapVersion(), floor) + 1;
     this.setMeta('map_version', String(v));
     return v;
   }
