@@ -296,7 +296,10 @@ export class Registry {
       return;
     }
     if (s.lastSeen === null || now - s.lastSeen >= LAST_SEEN_WRITE_MS) {
-      this.store.updateSystem(s.id, { lastSeen: now });
+      // With the soft writes (soft-writes.ts), not a commit of its own: a fleet reconnecting
+      // at once would otherwise cost an fsync per system.
+      this.soft.seen.set(s.id, now);
+      this.soft.schedule();
       s.lastSeen = now;
     }
   }
@@ -350,7 +353,7 @@ export class Registry {
     if (!this.soft.pending) return;
     this.store.transaction(() => {
       this.writeSoft();
-      this.store.bumpMapVersion(this.versionNow - 1);
+      if (this.soft.unwritten > 0) this.store.bumpMapVersion(this.versionNow - 1);
     });
     this.soft.written();
   }

@@ -23,7 +23,12 @@ export class SoftWrites {
   bump(): void {
     this.unwritten++;
     if (this.unwritten >= SOFT_VERSIONS) this.write();
-    else if (!this.timer) {
+    else this.schedule();
+  }
+
+  /** schedule writes within SOFT_WRITE_MS (for last_seen values set in seen). */
+  schedule(): void {
+    if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
         try {
