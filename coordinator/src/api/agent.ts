@@ -7,7 +7,6 @@ import {
   CONTROL_PROTOCOL,
   type EnrolRequest,
   type EnrolResponse,
-  type SignedMap,
 } from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';

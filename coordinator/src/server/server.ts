@@ -170,7 +170,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       server,
       nat,
       audit,
-      store,
       metricsListener,
       dataDir: opts.dataDir,
       log,
@@ -339,7 +338,6 @@ interface Opened {
   server: Server;
   nat: NatServices;
   audit: AuditLog;
-  store: Store;
   metricsListener: MetricsListener | null;
   dataDir: string;
   log: Logger;
@@ -363,7 +361,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       await o.nat.close();
       o.audit.stop();
       o.registry.flushSoft();
-      o.store.close();
+      o.registry.store.close();
       removeServeInfo(o.dataDir, process.pid);
       o.log.info('stopped');
     })();
