@@ -1,6 +1,8 @@
 // Coordinator bench: a real warren-coordinator process with N simulated agents (real
 // HTTP, real signed requests and watch streams, no helpers), and the time from applying a new
-// policy file until every watcher holds a map of that version. Target: all within 2 s.
+// policy file until every watcher holds a verified map of that version (target: p99 under 1 s),
+// how long the fleet took to enrol (64 at a time, like a roll-out; target at 10,000: 60 s), and
+// how long one more system joining takes to reach every peer's watcher.
 //
 // The fleet is shaped like an organisation rather than a full mesh: 20 teams, each with its
 // developers and servers (developers reach their team's servers), and a few shared services
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import type { NetworkMap, SignedMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/testing/agent-sim.js';
+import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, startCoordinatorProcess, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 
 /** CoordinatorBenchResult is what one run measured. */
@@ -21,6 +24,7 @@ export interface CoordinatorBenchResult {
   propagationMs: { p50: number; p99: number; max: number };
   /** received is how many watchers got the new map (all of them, when the run is good). */
   received: number;
+  /** targetMs is the p99 target; targetMet says every watcher got the map and p99 was within it. */
   targetMs: number;
   targetMet: boolean;
   /** rssMiB is the coordinator's memory after the run; peakRssMiB its high-water mark. */
@@ -36,11 +40,14 @@ export interface CoordinatorBenchResult {
   enrolSeconds: number;
   /** verified is how many sampled maps were checked in full (signature, recipient, content). */
   verified: number;
+  /** join: one more system enrolling into the settled fleet, until each of its peers' watchers
+   * has a map that lists it (joinMs), and how many peers that was. */
+  join: JoinResult;
 }
 
 const TEAMS = 20;
 const SHARED = 20;
-const TARGET_MS = 2000;
+const TARGET_MS = 1000;
 
 interface Member {
   tag: string;
@@ -132,6 +139,8 @@ interface Watcher {
   target: number;
   lastData: string;
   bytes: number;
+  /** onMap, when set, sees every map event's data (the join measurement). */
+  onMap: ((data: string) => void) | null;
 }
 
 /** WatchSet is every agent's watcher and when a map last arrived on any of them; it outlives
@@ -158,10 +167,17 @@ interface PushTiming {
 export async function runCoordinatorBench(opts: {
   systems: number;
   progress: (s: string) => void;
+  /** nodeArgs go to the coordinator's node, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR]. */
+  nodeArgs?: string[];
 }): Promise<CoordinatorBenchResult> {
   const n = opts.systems;
   const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
-  const proc = await startCoordinatorProcess({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', args: ['-v', '0'] });
+  const proc = await startCoordinatorProcess({
+    dataDir: join(dir, 'data'),
+    listen: '127.0.0.1:0',
+    args: ['-v', '0'],
+    nodeArgs: opts.nodeArgs ?? [],
+  });
   const set: WatchSet = { watchers: [], lastEventAt: 0 };
   try {
     const admin = adminOf(proc);
@@ -174,7 +190,8 @@ export async function runCoordinatorBench(opts: {
     const push = await timePolicyPush(set, admin, proc.pid, opts.progress);
     const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-    return summarize(n, push, stats, set.watchers, { enrolSeconds, verified });
+    const join = await timeJoin(proc.url, keys.get('t0-dev')!, set.watchers, opts.progress);
+    return { ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }), join };
   } finally {
     for (const w of set.watchers) w.handle?.close();
     await proc.stop();
@@ -195,7 +212,8 @@ function adminOf(proc: CoordinatorProcess): Admin {
 async function enrolmentKeys(admin: Admin, members: Member[]): Promise<Map<string, string>> {
   const keys = new Map<string, string>();
   for (const tag of new Set(members.map((m) => m.tag))) {
-    const count = members.filter((m) => m.tag === tag).length;
+    // One more t0-dev use: the system that joins the settled fleet (coordinator-join.ts).
+    const count = members.filter((m) => m.tag === tag).length + (tag === 't0-dev' ? 1 : 0);
     const k = await admin<CreatedKey>('POST', '/v1/admin/keys', {
       tags: [tag],
       approval: 'automatic',
@@ -208,7 +226,7 @@ async function enrolmentKeys(admin: Admin, members: Member[]): Promise<Map<strin
   return keys;
 }
 
-/** enrol enrols one simulated agent per member, 32 at a time, and times it. */
+/** enrol enrols one simulated agent per member, 64 at a time (a roll-out's bounded concurrency), and times it. */
 async function enrol(
   url: string,
   members: Member[],
@@ -219,7 +237,7 @@ async function enrol(
   progress(`enrolling ${n} simulated systems`);
   const enrolStart = performance.now();
   const agents: SimAgent[] = new Array(n);
-  await pool(members, 32, async (m, i) => {
+  await pool(members, 64, async (m, i) => {
     const a = new SimAgent(url);
     await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
     agents[i] = a;
@@ -235,7 +253,16 @@ async function openWatches(set: WatchSet, agents: SimAgent[], progress: (s: stri
   progress(`opening ${agents.length} watch streams`);
   set.lastEventAt = performance.now();
   for (const agent of agents) {
-    const w: Watcher = { agent, handle: null, latest: 0, reachedAt: null, target: Infinity, lastData: '', bytes: 0 };
+    const w: Watcher = {
+      agent,
+      handle: null,
+      latest: 0,
+      reachedAt: null,
+      target: Infinity,
+      lastData: '',
+      bytes: 0,
+      onMap: null,
+    };
     set.watchers.push(w);
   }
   await pool(set.watchers, 64, async (w) => {
@@ -246,8 +273,12 @@ async function openWatches(set: WatchSet, agents: SimAgent[], progress: (s: stri
       set.lastEventAt = performance.now();
       w.latest = Math.max(w.latest, v);
       w.lastData = data;
+      w.onMap?.(data);
       if (v >= w.target && w.reachedAt === null) {
-        w.reachedAt = set.lastEventAt;
+        // The map counts once the agent has checked it, as a helper does before using it: the
+        // signature against the pinned key, the recipient, and the JSON.
+        w.agent.verify((JSON.parse(data) as { map: SignedMap }).map);
+        w.reachedAt = performance.now();
         w.bytes = data.length;
       }
     });
@@ -292,7 +323,8 @@ async function timePolicyPush(
     w.target = applied.mapVersion;
     // A map of this version may already have arrived before the answer did.
     if (w.latest >= applied.mapVersion && w.reachedAt === null) {
-      w.reachedAt = set.lastEventAt;
+      w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
+      w.reachedAt = performance.now();
       w.bytes = w.lastData.length;
     }
   }
@@ -332,7 +364,7 @@ function summarize(
   stats: CoordinatorStats,
   watchers: Watcher[],
   run: { enrolSeconds: number; verified: number },
-): CoordinatorBenchResult {
+): Omit<CoordinatorBenchResult, 'join'> {
   const { times, before, after } = push;
   const bytes = watchers.map((w) => w.bytes);
   const max = times.length > 0 ? times[times.length - 1]! : NaN;
@@ -342,7 +374,7 @@ function summarize(
     propagationMs: { p50: percentile(times, 50), p99: percentile(times, 99), max },
     received: times.length,
     targetMs: TARGET_MS,
-    targetMet: times.length === n && max <= TARGET_MS,
+    targetMet: times.length === n && percentile(times, 99) <= TARGET_MS,
     rssMiB: after.rssKiB / 1024,
     peakRssMiB: after.hwmKiB / 1024,
     heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,

@@ -17,6 +17,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     familyRounds: 3,
     rounds: 3,
     coordinatorSystems: 2000,
+    network: true,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
     [['--no-proxy'], { proxy: false, exit: true }],
@@ -29,6 +30,8 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--rounds', '1'], { rounds: 1 }],
     [['--coordinator-systems', '0'], { coordinatorSystems: 0 }],
     [['--coordinator-systems', '500'], { coordinatorSystems: 500 }],
+    [['--only', 'coordinator'], { impls: [], network: false, coordinatorSystems: 2000 }],
+    [['--only', 'coordinator', '--coordinator-systems', '10000'], { network: false, coordinatorSystems: 10000 }],
   ];
   for (const [argv, want] of cases) {
     const got = parseBenchArgs(argv);

@@ -32,13 +32,17 @@ export interface BenchOptions {
   rounds: number;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;
+  /** network is false for --only coordinator: no tunnels, exit, proxy, relay, families or
+   * firewall runs, only the coordinator run (which needs no root and no namespaces). */
+  network: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]|coordinator] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL[,IMPL...]  measure only these tunnels: warren, warren-policy, warren-no-offload
                 (the helper with WARREN_OFFLOAD=off: no UDP GSO/GRO) or wg-go (wireguard-go);
-                e.g. --only warren,warren-no-offload,wg-go compares the offloads on and off
+                e.g. --only warren,warren-no-offload,wg-go compares the offloads on and off;
+                or only the coordinator run (--only coordinator: no namespaces, no root needed)
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
   --rounds N    interleaved rounds of the tunnel comparison (default 3: round 1 in --only order,
@@ -53,8 +57,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
   --no-families skip the address-family run (warren-wg and wireguard-go, both configured with
                 wg(8), and the whole helper, over IPv4 and IPv6 inside and outside the tunnel)
   --family-rounds N  interleaved rounds of the address-family run (default 3; medians shown)
-  --coordinator-systems N  simulated systems watching a real coordinator when a policy changes
-                (default 2000; 0 skips the run)
+  --coordinator-systems N  simulated systems that enrol (64 at a time) with a real coordinator
+                and watch it while a policy changes and one more system joins (default 2000;
+                0 skips the run; 10000 is the scale target: enrolled in 60 s, p99 under 1 s)
   --out FILE    JSON report path (default .bench/latest.json in the checkout)
 The NAT flood bench (forged registrations and discovery requests at a relay and a coordinator)
 runs on its own: node dist/scripts/bench/nat-flood.js --help`;
@@ -87,10 +92,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   });
   if (values.help) return 'help';
   let impls: Impl[] = [...IMPLS];
-  if (values.only !== undefined) {
+  const network = values.only !== 'coordinator';
+  if (!network) impls = [];
+  else if (values.only !== undefined) {
     impls = values.only.split(',').map((name) => {
       const only = ALL_IMPLS.find((i) => i === name.trim());
-      if (only === undefined) throw new Error(`--only must be one or more of ${ALL_IMPLS.join(', ')}`);
+      if (only === undefined) throw new Error(`--only must be one or more of ${ALL_IMPLS.join(', ')}, or coordinator`);
       return only;
     });
     impls = [...new Set(impls)];
@@ -107,6 +114,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     families: values['no-families'] !== true,
     familyRounds: whole('family-rounds', values['family-rounds'], 3, 1, 20),
     rounds: whole('rounds', values.rounds, 3, 1, 20),
-    coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, 0, 20_000),
+    coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, network ? 0 : 1, 20_000),
+    network,
   };
 }

@@ -7,7 +7,6 @@ import {
   CONTROL_PROTOCOL,
   type EnrolRequest,
   type EnrolResponse,
-  type SignedMap,
 } from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
@@ -71,12 +70,11 @@ async function authenticateOnce(sv: Services, ctx: RequestContext): Promise<{ sy
   return { system, body };
 }
 
-function mapOrNull(sv: Services, s: LiveSystem): SignedMap | null {
-  const m = sv.publisher.current(s);
-  return m ? signedOf(m) : null;
-}
-
-function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
+/** enrolResponse answers with the map of the pass the enrolment scheduled (publisher.ts
+ * settledMap), so that enrolling costs the coordinator O(the system's own peers), not a
+ * resolution of the whole policy against every system. */
+async function enrolResponse(sv: Services, s: LiveSystem): Promise<EnrolResponse> {
+  const m = await sv.publisher.settledMap(s);
   return {
     systemId: s.id,
     identity: s.identity,
@@ -87,7 +85,7 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
     tags: s.tags,
     state: s.state,
     coordinatorPublicKey: sv.signingKey.publicKey,
-    map: mapOrNull(sv, s),
+    map: m ? signedOf(m) : null,
     name: s.name,
   };
 }
@@ -96,7 +94,16 @@ function enrolResponse(sv: Services, s: LiveSystem): EnrolResponse {
 function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): ReturnType<typeof enrol> {
   let r: ReturnType<typeof enrol>;
   try {
-    r = enrol(sv.registry, req, source, sv.now());
+    // A new system's entry is written in the transaction that stores it: one fsync, not two.
+    r = enrol(sv.registry, req, source, sv.now(), (s) =>
+      sv.audit.okWithin({
+        actor: s.identity,
+        source,
+        action: 'enrol',
+        target: s.keyId ?? '-',
+        detail: `${s.name}, ${s.state}`,
+      }),
+    );
   } catch (e) {
     if (e instanceof ControlError) {
       const key = looksLikeKey(req.enrolmentKey) ? sv.registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
@@ -112,16 +119,6 @@ function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): R
       action: 'enrol',
       target: s.keyId ?? '-',
       detail: `${s.name} enrolled again with another key: tags ${r.retaggedFrom.join(',') || '(none)'} -> ${s.tags.join(',') || '(none)'}`,
-    });
-  }
-  if (r.created) {
-    const s = r.system;
-    sv.audit.ok({
-      actor: s.identity,
-      source,
-      action: 'enrol',
-      target: s.keyId ?? '-',
-      detail: `${s.name}, ${s.state}`,
     });
   }
   return r;
@@ -149,7 +146,7 @@ export function addAgentRoutes(router: Router, sv: Services): void {
         `enrolled ${system.identity} (${system.name}, ${formatIPv4(system.address)}) as ${system.state} with key ${system.keyId ?? '-'}${system.ephemeral ? ', ephemeral' : ''} from ${ctx.remoteIp ?? '?'}`,
       );
     }
-    sendJson(ctx.res, created ? 201 : 200, enrolResponse(sv, system));
+    sendJson(ctx.res, created ? 201 : 200, await enrolResponse(sv, system));
   });
 
   router.add('GET', CONTROL_PATHS.map, async (ctx) => {
@@ -170,7 +167,7 @@ export function addAgentRoutes(router: Router, sv: Services): void {
         throw new ControlError('bad-request', 'since must be a map version (a whole number)');
       since = Number(sinceText);
     }
-    sv.hub.open(system.id, ctx.res, () => {
+    const stream = sv.hub.open(system.id, ctx.res, () => {
       sv.registry.setOnline(system, false, sv.now());
       sv.log.debug(`watch closed: ${system.identity}`);
     });
@@ -180,7 +177,10 @@ export function addAgentRoutes(router: Router, sv: Services): void {
       sv.hub.send(system.id, sseFrame({ type: 'pending' }));
       return;
     }
-    const m = sv.publisher.current(system);
+    // A fleet coming online while others enrol must not cost a World per stream: the map comes
+    // from the pending pass, if there is one (which may also have delivered it already).
+    const m = await sv.publisher.settledMap(system);
+    if (m && stream.mapVersion >= m.version) return;
     // An agent that already holds this version gets a ping, so it still knows the stream is up.
     if (m && (since === null || since < m.version)) {
       if (sv.hub.send(system.id, m.frame, m.version)) sv.metrics.mapPushed();

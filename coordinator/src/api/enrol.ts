@@ -16,6 +16,7 @@ import { hashKey, KEY_REFUSAL_MESSAGES, keyRefusal, looksLikeKey } from '../auth
 import { ControlError } from '../http/errors.js';
 import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
+import type { SystemRow } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
 import { intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 
@@ -124,8 +125,15 @@ export interface EnrolResult {
   retaggedFrom?: string[];
 }
 
-/** enrol runs the whole enrolment after parseEnrolRequest; created is false for a repeat. */
-export function enrol(registry: Registry, req: EnrolRequest, observedIp: string | null, now: number): EnrolResult {
+/** enrol runs the whole enrolment after parseEnrolRequest; created is false for a repeat.
+ * onCreated runs inside the transaction that stores a new system (its audit entry). */
+export function enrol(
+  registry: Registry,
+  req: EnrolRequest,
+  observedIp: string | null,
+  now: number,
+  onCreated: (s: SystemRow) => void = () => {},
+): EnrolResult {
   checkProof(req, now);
   const key = looksLikeKey(req.enrolmentKey) ? registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
   if (!key) throw new ControlError('key-invalid', KEY_REFUSAL_MESSAGES['key-invalid']);
@@ -179,7 +187,10 @@ export function enrol(registry: Registry, req: EnrolRequest, observedIp: string 
       reported: req.endpoints,
     },
     now,
-    () => registry.store.useKey(key.id),
+    (stored) => {
+      registry.store.useKey(key.id);
+      onCreated(stored);
+    },
   );
   return { system, created: true };
 }

@@ -3,8 +3,12 @@
 // so after such a change the next pass recomputes the system, its peers before the change and
 // its peers after it; a policy file recomputes everyone. Passes are batched (a burst of changes
 // makes one pass), and only maps whose content differs from what a system last got are signed
-// and pushed. A request that needs a map before the pass (enrolment, GET map) computes that one
-// system's map on the spot.
+// and pushed. A request that needs a map before the pass (GET map, a watch opening) computes that
+// one system's map on the spot; an enrolment instead waits for the pass its own change
+// scheduled (settledMap): a new system changes who is whose peer, so its map on the spot would
+// cost resolving the policy against every system, once per enrolment, and a burst of
+// enrolments then costs one pass, not one World each.
+import { createHash } from 'node:crypto';
 import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapNatFields } from './netmap.js';
@@ -16,7 +20,9 @@ export interface PublishedMap {
   /** version is the map version it carries; builtAt the registry version it was checked at. */
   version: number;
   builtAt: number;
-  content: string;
+  /** digest is the SHA-256 of the map's content (MapBuilder.content): enough to tell whether a
+   * new content differs, without holding every map's text twice (the frame holds it once). */
+  digest: Buffer;
   /** frame is the SSE `map` event as bytes, rendered once; signedJson is the SignedMap JSON
    * inside it (a view, not a copy), which GET map sends as it is. */
   frame: Buffer;
@@ -37,9 +43,11 @@ export interface PublisherStats {
   lastVersion: number;
 }
 
-/** MIN_DELAY_MS batches a burst of changes; MAX_DELAY_MS caps the wait after a slow pass. */
+/** MIN_DELAY_MS batches a burst of changes; MAX_DELAY_MS caps the wait after a slow pass. The
+ * wait is as long as the last pass took, so passes take at most about half the CPU and a burst
+ * (a fleet enrolling) is coalesced into passes that each take many changes. */
 const MIN_DELAY_MS = 5;
-const MAX_DELAY_MS = 150;
+const MAX_DELAY_MS = 1000;
 /** SOFT_DELAY_MS is how long online/offline changes may wait: a fleet coming online at once
  * (a coordinator restart) then costs one pass a second, not one per system. */
 export const SOFT_DELAY_MS = 1000;
@@ -66,6 +74,15 @@ export class MapPublisher {
   private timer: NodeJS.Timeout | null = null;
   private softTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** peerTodo are the peers of changed systems whose maps wait for the peer pass: the changed
+   * systems' own maps are computed first (an enrolment is answered with its own), and their
+   * peers', the bulk of the work (a shared server lists thousands), are coalesced over a burst
+   * into one peer pass, which waits as long as the last one took. */
+  private readonly peerTodo = new Set<string>();
+  private peerTimer: NodeJS.Timeout | null = null;
+  private lastPeerPassMs = 0;
+  /** passWaiters resolve after the next pass (settledMap). */
+  private passWaiters: (() => void)[] = [];
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
   /** onPass, when set, hears how long each pass took (the metrics' histogram). */
   onPass: ((ms: number) => void) | null = null;
@@ -90,7 +107,7 @@ export class MapPublisher {
       if (!this.softTimer && !this.timer) {
         this.softTimer = setTimeout(() => {
           this.softTimer = null;
-          this.flush();
+          this.flush(false);
         }, SOFT_DELAY_MS);
       }
       return;
@@ -108,7 +125,7 @@ export class MapPublisher {
       system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.stats.lastPassMs));
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.flush();
+      this.flush(false);
     }, delay);
   }
 
@@ -118,6 +135,15 @@ export class MapPublisher {
     const m = this.maps.get(s.id);
     if (m && m.builtAt === this.registry.version) return m;
     return this.refresh(s).map;
+  }
+
+  /** settledMap waits for the pass a change scheduled, if one is pending, and then returns the
+   * system's current map: the pass has resolved the policy against the systems (the World) once
+   * for the whole burst, so what is left costs O(the system's own peers). For a request that
+   * follows its own change (an enrolment) or may come amid a burst of them (a watch opening). */
+  async settledMap(s: LiveSystem): Promise<PublishedMap | null> {
+    if (this.timer) await new Promise<void>((resolve) => this.passWaiters.push(resolve));
+    return this.current(s);
   }
 
   /** peerIdsOf returns the system ids of s's peers as its current map lists them. */
@@ -130,8 +156,9 @@ export class MapPublisher {
     return this.maps.get(systemId);
   }
 
-  /** flush runs the pending pass now. */
-  flush(): void {
+  /** flush runs the pending pass now; with peersNow false, the peers of changed systems are
+   * left to the peer pass (peerTodo). */
+  flush(peersNow = true): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.softTimer) clearTimeout(this.softTimer);
     this.timer = null;
@@ -154,6 +181,7 @@ export class MapPublisher {
       const live = new Set(active.map((s) => s.id));
       for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
       for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
+      this.peerTodo.clear();
     } else {
       const todo = new Set<string>();
       for (const id of this.dirty) {
@@ -169,14 +197,17 @@ export class MapPublisher {
           this.peersAtPass.delete(id);
         }
       }
-      for (const id of this.dirty) todo.delete(id);
-      for (const id of todo) {
-        const s = this.registry.get(id);
-        if (s && s.state === 'active') run(s);
+      for (const id of this.dirty) {
+        todo.delete(id);
+        this.peerTodo.delete(id);
       }
+      for (const id of todo) this.peerTodo.add(id);
     }
     this.everything = false;
     this.dirty.clear();
+    this.wakeWaiters();
+    if (peersNow) computed += this.flushPeers(version);
+    else this.schedulePeers();
     this.stats.passes++;
     this.stats.lastPassMs = performance.now() - started;
     this.stats.lastComputed = computed;
@@ -189,9 +220,47 @@ export class MapPublisher {
       );
   }
 
+  private schedulePeers(): void {
+    if (this.peerTimer || this.peerTodo.size === 0 || this.stopped) return;
+    const delay = Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.lastPeerPassMs));
+    this.peerTimer = setTimeout(() => {
+      this.peerTimer = null;
+      const started = performance.now();
+      const computed = this.flushPeers(this.registry.version);
+      this.lastPeerPassMs = performance.now() - started;
+      this.onPass?.(this.lastPeerPassMs);
+      this.log.debug(`maps: peer pass, ${computed} computed, ${this.lastPeerPassMs.toFixed(1)} ms`);
+    }, delay);
+  }
+
+  /** flushPeers computes the maps peerTodo waits for and returns how many. */
+  private flushPeers(version: number): number {
+    if (this.peerTimer) clearTimeout(this.peerTimer);
+    this.peerTimer = null;
+    let computed = 0;
+    for (const id of this.peerTodo) {
+      const s = this.registry.get(id);
+      if (!s || s.state !== 'active') continue;
+      this.peersAtPass.set(s.id, this.refresh(s).peerIds);
+      computed++;
+    }
+    this.peerTodo.clear();
+    this.stats.lastVersion = version;
+    return computed;
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.passWaiters;
+    this.passWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** stop cancels a scheduled pass and schedules no more (shutdown). */
   stop(): void {
     this.stopped = true;
+    this.wakeWaiters();
+    if (this.peerTimer) clearTimeout(this.peerTimer);
+    this.peerTimer = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.softTimer) clearTimeout(this.softTimer);
     this.timer = null;
@@ -202,7 +271,8 @@ export class MapPublisher {
     const version = this.registry.version;
     const { text, peerIds } = this.builder.content(s);
     const before = this.maps.get(s.id);
-    if (before && before.content === text) {
+    const digest = createHash('sha256').update(text, 'utf8').digest();
+    if (before && before.digest.equals(digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false };
     }
@@ -219,7 +289,7 @@ export class MapPublisher {
     }
     const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));
     const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
-    const m: PublishedMap = { version, builtAt: version, content: text, frame, signedJson };
+    const m: PublishedMap = { version, builtAt: version, digest, frame, signedJson };
     this.maps.set(s.id, m);
     this.deliver(s, m);
     return { map: m, peerIds, changed: true };

@@ -167,11 +167,11 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const close = closeOnce({
       sweeper,
       publisher,
+      registry,
       hub,
       server,
       nat,
       audit,
-      store,
       metricsListener,
       dataDir: opts.dataDir,
       log,
@@ -247,7 +247,7 @@ function registryFor(
     opts.network,
     opts.zone,
     {
-      changed: (s) => publisher()?.changed(s),
+      changed: (s, soft) => publisher()?.changed(s, soft),
       revoked: (s) => end(s.id, 'revoked by the admin'),
       removed: (s) => end(s.id, 'removed'),
     },
@@ -327,11 +327,11 @@ function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number
 interface Opened {
   sweeper: NodeJS.Timeout;
   publisher: MapPublisher;
+  registry: Registry;
   hub: WatchHub;
   server: Server;
   nat: NatServices;
   audit: AuditLog;
-  store: Store;
   metricsListener: MetricsListener | null;
   dataDir: string;
   log: Logger;
@@ -354,7 +354,8 @@ function closeOnce(o: Opened): () => Promise<void> {
       // Discovery writes to the store (a new UDP mapping bumps the version): stop it first.
       await o.nat.close();
       o.audit.stop();
-      o.store.close();
+      o.registry.flushSoft();
+      o.registry.store.close();
       removeServeInfo(o.dataDir, process.pid);
       o.log.info('stopped');
     })();

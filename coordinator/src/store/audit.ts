@@ -71,6 +71,21 @@ export class AuditLog {
     this.flush();
   }
 
+  /** okWithin records a done action inside the transaction that does it (the caller's, which
+   * must be open): one commit, one fsync, for the change and its entry. Queued refusals go first,
+   * so entries stay in order; if the transaction rolls back, they are queued again. */
+  okWithin(e: AuditEvent): void {
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      for (const r of batch) this.store.appendAudit(r);
+      this.store.appendAudit({ ...base(e), at: this.now(), outcome: 'ok', reason: null });
+    } catch (err) {
+      this.queued = [...batch, ...this.queued];
+      throw err;
+    }
+  }
+
   /** refused records a refused attempt, unless its source or the window is over its limit. */
   refused(e: AuditEvent, reason: string): void {
     const at = this.now();

@@ -30,8 +30,8 @@ const SQL = {
     ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
   // One statement takes the row lock, so concurrent writers each get their own number.
-  bumpMapVersion: `INSERT INTO meta (key, value) VALUES ('map_version', '1')
-    ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value`,
+  bumpMapVersion: `INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
+    ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value`,
   appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
   listAudit: `SELECT id, at, actor, source, action, target, outcome, reason, detail FROM audit
@@ -103,8 +103,8 @@ export class PostgresStore implements Store {
     return Number(this.getMeta('map_version') ?? '0');
   }
 
-  bumpMapVersion(): number {
-    return Number(this.q<{ value: string }>(SQL.bumpMapVersion).rows[0]!.value);
+  bumpMapVersion(floor = 0): number {
+    return Number(this.q<{ value: string }>(SQL.bumpMapVersion, [floor]).rows[0]!.value);
   }
 
   insertKey(k: EnrolmentKey): void {

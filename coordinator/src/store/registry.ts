@@ -9,6 +9,7 @@ import { ControlError } from '../http/errors.js';
 import { allocateAddress, AddressSpaceFull, identityCandidates, randomIdentity } from './allocate.js';
 import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
+import { SOFT_VERSIONS, SoftWrites } from './soft-writes.js';
 import { isIdentityClash, type AppliedPolicy, type Store, type SystemPatch, type SystemRow } from './store.js';
 
 /** LiveSystem is a stored system plus what only lives in memory. */
@@ -67,6 +68,8 @@ export class Registry {
   private versionNow: number;
   private policyNow: PolicyFile = EMPTY_POLICY;
   private appliedNow: AppliedPolicy | null;
+  /** soft holds what online flags and UDP mappings changed in memory only (soft-writes.ts). */
+  private readonly soft = new SoftWrites(() => this.flushSoft());
   /** policyEpoch grows with every applied policy file. */
   policyEpoch = 0;
   /** worldEpoch grows with every change that can change who is whose peer: the policy, a
@@ -102,9 +105,9 @@ export class Registry {
       }
       this.policyNow = r.file;
     }
-    // Online flags were lost with the old process: bump once so every map sent from now on is
-    // newer than any map sent before the restart.
-    this.versionNow = store.transaction(() => store.bumpMapVersion());
+    // Online flags were lost with the old process: bump so every map sent from now on is newer
+    // than any map sent before the restart, including versions it had not written yet.
+    this.versionNow = store.transaction(() => store.bumpMapVersion(store.mapVersion() + SOFT_VERSIONS));
   }
 
   /** address6 is s's IPv6 address in text (network6.ts: derived from its IPv4 address). */
@@ -201,12 +204,12 @@ export class Registry {
   }
 
   /** insert stores a new system under a newly issued identity; extra runs in the same
-   * transaction (e.g. counting a key use). */
-  insert(row: NewSystem, now: number, extra: () => void = () => {}): LiveSystem {
+   * transaction with the stored row (e.g. counting a key use, the audit entry). */
+  insert(row: NewSystem, now: number, extra: (stored: SystemRow) => void = () => {}): LiveSystem {
     let stored: SystemRow | null = null;
     this.commit(() => {
       stored = this.insertUnderNewIdentity(row);
-      extra();
+      extra(stored);
     });
     const s: LiveSystem = { ...stored!, online: false, offlineSince: now, rev: 0, observedUdp: null };
     this.issued.add(s.identity);
@@ -271,7 +274,9 @@ export class Registry {
   /** setOnline records a watch opening or the last one closing. */
   setOnline(s: LiveSystem, online: boolean, now: number): void {
     if (s.online === online || !this.systems.has(s.id)) return;
-    this.commit(() => this.store.updateSystem(s.id, { lastSeen: now }));
+    this.versionNow++;
+    this.soft.seen.set(s.id, now);
+    this.soft.bump();
     s.online = online;
     s.lastSeen = now;
     if (!online) s.offlineSince = now;
@@ -291,7 +296,10 @@ export class Registry {
       return;
     }
     if (s.lastSeen === null || now - s.lastSeen >= LAST_SEEN_WRITE_MS) {
-      this.store.updateSystem(s.id, { lastSeen: now });
+      // With the soft writes (soft-writes.ts), not a commit of its own: a fleet reconnecting
+      // at once would otherwise cost an fsync per system.
+      this.soft.seen.set(s.id, now);
+      this.soft.schedule();
       s.lastSeen = now;
     }
   }
@@ -303,7 +311,8 @@ export class Registry {
    * the new mapping to a peer at once anyway. */
   noteUdp(s: LiveSystem, mapping: string): boolean {
     if (!this.systems.has(s.id) || s.observedUdp === mapping) return false;
-    this.commit(() => {});
+    this.versionNow++;
+    this.soft.bump();
     s.observedUdp = mapping;
     s.rev++;
     this.events.changed(s, true);
@@ -338,11 +347,29 @@ export class Registry {
     );
   }
 
+  /** flushSoft writes the versions and last_seen values that soft changes left in memory
+   * (soft-writes.ts); the server calls it before it closes the store. */
+  flushSoft(): void {
+    if (!this.soft.pending) return;
+    this.store.transaction(() => {
+      this.writeSoft();
+      if (this.soft.unwritten > 0) this.store.bumpMapVersion(this.versionNow - 1);
+    });
+    this.soft.written();
+  }
+
+  private writeSoft(): void {
+    for (const [id, lastSeen] of this.soft.seen) if (this.systems.has(id)) this.store.updateSystem(id, { lastSeen });
+  }
+
   private commit(fn: () => void): number {
     const v = this.store.transaction(() => {
+      this.writeSoft();
       fn();
-      return this.store.bumpMapVersion();
+      // After any versions soft changes used in memory only.
+      return this.store.bumpMapVersion(this.versionNow);
     });
+    this.soft.written();
     this.versionNow = v;
     this.activeCache = null;
     return v;

@@ -89,9 +89,8 @@ export class SqliteStore implements Store {
     return Number(this.getMeta('map_version') ?? '0');
   }
 
-  /** bumpMapVersion increments the counter; call it inside the change's transaction. */
-  bumpMapVersion(): number {
-    const v = this.mapVersion() + 1;
+  bumpMapVersion(floor = 0): number {
+    const v = Math.max(this.mapVersion(), floor) + 1;
     this.setMeta('map_version', String(v));
     return v;
   }

@@ -181,9 +181,10 @@ export interface Store {
   setMeta(key: string, value: string): void;
   /** mapVersion is the global map version counter (0 before anything happened). */
   mapVersion(): number;
-  /** bumpMapVersion increments the counter and returns the new value; call it inside the
-   * change's transaction. */
-  bumpMapVersion(): number;
+  /** bumpMapVersion increments the counter, or sets it to floor + 1 when that is higher (a
+   * version the registry used in memory, registry.ts SOFT_VERSIONS), and returns the new value;
+   * call it inside the change's transaction. */
+  bumpMapVersion(floor?: number): number;
   insertKey(k: EnrolmentKey): void;
   listKeys(): EnrolmentKey[];
   keyByHash(hash: string): EnrolmentKey | null;

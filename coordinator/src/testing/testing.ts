@@ -53,6 +53,8 @@ export interface CoordinatorProcessOptions {
   env?: Record<string, string>;
   /** args are extra `serve` flags, e.g. ['--ephemeral-timeout', '5s']. */
   args?: string[];
+  /** nodeArgs go to node before the script, e.g. ['--cpu-prof'] (NODE_OPTIONS refuses it). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -80,7 +82,7 @@ export async function startCoordinatorProcess(opts: CoordinatorProcessOptions): 
   const argv = fromSource
     ? ['--import', 'tsx', join(REPO_ROOT, 'coordinator', 'src', 'main.ts')]
     : [join(REPO_ROOT, 'bin', 'warren-coordinator')];
-  const child = spawn(process.execPath, [...argv, ...serveArgs(opts)], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...argv, ...serveArgs(opts)], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
