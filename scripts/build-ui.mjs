@@ -37,23 +37,29 @@ function electronSkipReason() {
   return null;
 }
 
+/** BROWSER_BUNDLE is how both pages are built (the app's window and the web console): one
+ * minified classic script for current browsers, React in production mode. */
+const BROWSER_BUNDLE = {
+  bundle: true,
+  // A classic script: Electron loads the window from file://, where module scripts are refused.
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome120', 'firefox115', 'safari16'],
+  jsx: 'automatic',
+  minify: true,
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'warning',
+};
+
 async function bundleRenderer() {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'icons'), { recursive: true });
   await build({
     entryPoints: [join(root, 'src-renderer', 'app.tsx')],
     outfile: join(out, 'app.js'),
-    bundle: true,
-    // A classic script: Electron loads the window from file://, where module scripts are refused.
-    format: 'iife',
-    platform: 'browser',
-    target: ['chrome120', 'firefox115', 'safari16'],
-    jsx: 'automatic',
-    minify: true,
+    ...BROWSER_BUNDLE,
     sourcemap: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
     legalComments: 'linked',
-    logLevel: 'warning',
   });
   copyFileSync(join(root, 'src-renderer', 'index.html'), join(out, 'index.html'));
   copyFileSync(join(root, 'src-renderer', 'styles.css'), join(out, 'app.css'));
@@ -70,15 +76,8 @@ async function bundleConsole() {
   await build({
     entryPoints: [join(root, 'src-console', 'main.tsx')],
     outfile: join(dir, 'console.js'),
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: ['chrome120', 'firefox115', 'safari16'],
-    jsx: 'automatic',
-    minify: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
+    ...BROWSER_BUNDLE,
     legalComments: 'none',
-    logLevel: 'warning',
   });
   copyFileSync(join(root, 'src-console', 'index.html'), join(dir, 'index.html'));
   copyFileSync(join(root, 'src-console', 'console.css'), join(dir, 'console.css'));

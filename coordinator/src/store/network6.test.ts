@@ -9,6 +9,7 @@ import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { Registry } from './registry.js';
 import { ensureNetwork6, formatSystemAddress6, isUla48, NETWORK6_META } from './network6.js';
 import { SqliteStore } from './sqlite-store.js';
+import { sampleSystemRow } from '../testing/rows.js';
 
 function withStoreFile(fn: (file: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'warren-net6-'));
@@ -77,25 +78,21 @@ test('upgrade: a database whose systems predate IPv6 gets the /48 once, and its 
   withStoreFile((file) => {
     let store = new SqliteStore(file);
     // A system as an earlier version stored it: no network6 in meta yet.
-    store.insertSystem({
-      id: 'sys-old',
-      identity: 'D0001',
-      wgKey: 'wg',
-      machineKey: 'mk',
-      hostname: 'old',
-      name: 'old',
-      address: parseIPv4('100.64.3.4')!,
-      tags: [],
-      dnsNames: [],
-      state: 'active',
-      ephemeral: false,
-      keyId: null,
-      createdAt: 1,
-      lastSeen: null,
-      observedIp: null,
-      listenPort: null,
-      reported: [],
-    });
+    store.insertSystem(
+      sampleSystemRow({
+        id: 'sys-old',
+        identity: 'D0001',
+        wgKey: 'wg',
+        machineKey: 'mk',
+        hostname: 'old',
+        name: 'old',
+        address: parseIPv4('100.64.3.4')!,
+        tags: [],
+        dnsNames: [],
+        keyId: null,
+        createdAt: 1,
+      }),
+    );
     assert.equal(store.getMeta(NETWORK6_META), null);
     const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
     const r1 = new Registry(store, parseCidr('100.64.0.0/10')!, 'warren.internal', events, 0);

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, NewerSchema, migrate } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
-import { isIdentityClash, KeyUsedUp, type Store, type SystemRow } from './store.js';
+import { isIdentityClash, KeyUsedUp, type Store } from './store.js';
 import { stopPostgres, storeBackends, withHandle, type Backend } from '../testing/store-backends.js';
+import { sampleSystemRow } from '../testing/rows.js';
 
 after(stopPostgres);
 
@@ -22,28 +23,7 @@ function withDir(fn: (dir: string) => void): void {
   }
 }
 
-function system(over: Partial<SystemRow> = {}): SystemRow {
-  return {
-    id: 'sys-1',
-    identity: 'G982V',
-    wgKey: 'wg1',
-    machineKey: 'mk1',
-    hostname: 'Laptop',
-    name: 'laptop',
-    address: 0x64400001,
-    tags: ['dev'],
-    dnsNames: ['db'],
-    state: 'active',
-    ephemeral: false,
-    keyId: 'k1',
-    createdAt: 1000,
-    lastSeen: null,
-    observedIp: null,
-    listenPort: null,
-    reported: [],
-    ...over,
-  };
-}
+const system = sampleSystemRow;
 
 test('migrations run once, are recorded, and a newer schema is refused', () => {
   withDir((dir) => {
