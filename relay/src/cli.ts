@@ -119,7 +119,7 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
     args = parseRelayArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.stderr.write(`warren-relay: ${e.message}\n\n${RELAY_USAGE}`);
+    io.stderr.write(`warren-relay: ${e.message}\nRun 'warren-relay --help' for usage.\n`);
     return EXIT.usage;
   }
   const log = createLogger(args.verbosity, io.stderr);

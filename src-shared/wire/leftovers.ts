@@ -21,7 +21,18 @@ export interface Leftovers {
   fullTunnel: { killSwitch: boolean | null } | null;
   dns: LeftoverDns | null;
   /** exitNode: its firewall table (or iptables chains) and the ip_forward value it found. */
-  exitNode: { table: string; ipForward: '0' | '1' } | null;
+  exitNode: LeftoverExitNode | null;
+}
+
+/** LeftoverExitNode is an exit node's record (helper/src/exitnode/state.ts): ipForward and
+ * ipv6Forward are the values found before the helper set 1 (ipv6Forward absent when IPv6 was
+ * not touched); acceptRa the interfaces whose accept_ra it raised to 2, since forwarding on
+ * would otherwise make the kernel ignore router advertisements there (ip-sysctl.rst). */
+export interface LeftoverExitNode {
+  table: string;
+  ipForward: '0' | '1';
+  ipv6Forward?: '0' | '1';
+  acceptRa?: string[];
 }
 
 /** LeftoverRecord is the readable record beside the socket. */
@@ -98,20 +109,43 @@ function parseLeftovers(v: unknown): Leftovers | null {
   const routesOk = typeof l.routes === 'number' && Number.isInteger(l.routes) && l.routes >= 0 && l.routes <= 1e6;
   const ftOk =
     ft === null || (typeof ft === 'object' && (typeof ft.killSwitch === 'boolean' || ft.killSwitch === null));
-  const exOk =
-    ex === null ||
-    (typeof ex === 'object' &&
-      typeof ex.table === 'string' &&
-      EXIT_TABLE.test(ex.table) &&
-      (ex.ipForward === '0' || ex.ipForward === '1'));
-  if (!adapterOk || !routesOk || !ftOk || !exOk || dns === undefined) return null;
+  const exitNode = parseExitNode(ex);
+  if (!adapterOk || !routesOk || !ftOk || exitNode === undefined || dns === undefined) return null;
   return {
     adapter: l.adapter as string | null,
     routes: l.routes as number,
     fullTunnel: ft ? { killSwitch: ft.killSwitch as boolean | null } : null,
     dns,
-    exitNode: ex ? { table: ex.table as string, ipForward: ex.ipForward as '0' | '1' } : null,
+    exitNode,
   };
+}
+
+// The helper records at most 256 interfaces (helper/src/exitnode/sysctl.ts); a longer list is not its.
+const MAX_RA_INTERFACES = 256;
+const isSysctlBit = (v: unknown): v is '0' | '1' => v === '0' || v === '1';
+
+// parseExitNode: null when none is recorded, undefined when the record is malformed. A record
+// without the IPv6 fields (written before they existed) stays valid.
+function parseExitNode(ex: Record<string, unknown> | null | undefined): LeftoverExitNode | null | undefined {
+  if (ex === null) return null;
+  if (typeof ex !== 'object' || typeof ex.table !== 'string' || !EXIT_TABLE.test(ex.table)) return undefined;
+  if (!isSysctlBit(ex.ipForward)) return undefined;
+  const out: LeftoverExitNode = { table: ex.table, ipForward: ex.ipForward };
+  if (ex.ipv6Forward !== undefined) {
+    if (!isSysctlBit(ex.ipv6Forward)) return undefined;
+    out.ipv6Forward = ex.ipv6Forward;
+  }
+  if (ex.acceptRa !== undefined) {
+    const ra = ex.acceptRa;
+    if (
+      !Array.isArray(ra) ||
+      ra.length > MAX_RA_INTERFACES ||
+      !ra.every((n) => typeof n === 'string' && IFNAME.test(n))
+    )
+      return undefined;
+    out.acceptRa = [...(ra as string[])];
+  }
+  return out;
 }
 
 /** parseLeftoverRecord checks every field of a record read from disk; null if any is wrong. */
@@ -151,14 +185,21 @@ export function leftoverEffects(l: Leftovers, adapterPresent: boolean | null, go
   } else if (l.dns?.kind === 'systemd-resolved' && adapterPresent !== false) {
     out.push(`systemd-resolved settings that send the overlay's names to ${l.dns.adapter}`);
   }
-  if (l.exitNode) {
-    out.push(
-      `the exit node's firewall rules (${l.exitNode.table})${l.exitNode.ipForward === '0' ? ' and IP forwarding left on' : ''}`,
-    );
-  }
+  if (l.exitNode) out.push(exitNodeEffect(l.exitNode));
   if (l.adapter !== null && adapterPresent === true) out.push(`the adapter ${l.adapter}`);
   if (l.routes > 0) out.push(`${l.routes} route${l.routes === 1 ? '' : 's'} through it`);
   return out;
+}
+
+// exitNodeEffect words an exit node's leftovers: its rules, and each forwarding sysctl it
+// turned on that stays on (a value found at 1 was the machine's own and is no leftover).
+function exitNodeEffect(ex: LeftoverExitNode): string {
+  const forwarding = [ex.ipForward === '0' ? 'IPv4' : '', ex.ipv6Forward === '0' ? 'IPv6' : ''].filter(Boolean);
+  const ra = ex.acceptRa ?? [];
+  let text = `the exit node's firewall rules (${ex.table})`;
+  if (forwarding.length > 0) text += ` and ${forwarding.join(' and ')} forwarding left on`;
+  if (ra.length > 0) text += `, with router advertisements still accepted on ${ra.join(', ')} (accept_ra 2)`;
+  return text;
 }
 
 /** joinPhrases joins phrases that may hold commas: "a; b; and c". */

@@ -9,9 +9,14 @@ import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import { leftoverRecordPath, type Found } from '../../../src-shared/lib/helper-client/leftovers.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { LEFTOVER_RECORD_VERSION, type LeftoverRecord, type Leftovers } from '../../../src-shared/wire/leftovers.js';
+import {
+  LEFTOVER_RECORD_VERSION,
+  type LeftoverExitNode,
+  type LeftoverRecord,
+  type Leftovers,
+} from '../../../src-shared/wire/leftovers.js';
 import { dnsStatePath, readDnsState } from '../dns/split/state.js';
-import { exitNodeStatePath, readExitNodeState } from '../exitnode/state.js';
+import { exitNodeStatePath, readExitNodeState, type ExitNodeState } from '../exitnode/state.js';
 import { fullTunnelStatePath, readFullTunnelState } from '../router/full-tunnel.js';
 import { readState, statePath } from './state-file.js';
 
@@ -38,11 +43,21 @@ export function readStateDirLeftovers(stateDir: string): Found | 'unreadable' {
         : dns.kind === 'resolv.conf'
           ? { kind: 'resolv.conf', path: dns.path, address: dns.address }
           : { kind: 'systemd-resolved', adapter: dns.adapter },
-    exitNode: exit ? { table: exit.table, ipForward: exit.ipForward } : null,
+    exitNode: exit ? exitLeftovers(exit) : null,
   };
   // The pids of one helper's files agree; a file without one (0) says nothing.
   const pid = [helper?.pid, dns?.pid, exit?.pid, ft?.pid].find((p) => typeof p === 'number' && p > 0) ?? null;
   return { pid, leftovers, source: 'state-dir', where: stateDir, at: newestMtime(stateDir) };
+}
+
+// exitLeftovers copies the exit node's record, IPv6 fields only where the record has them.
+function exitLeftovers(exit: ExitNodeState): LeftoverExitNode {
+  return {
+    table: exit.table,
+    ipForward: exit.ipForward,
+    ...(exit.ipv6Forward !== undefined ? { ipv6Forward: exit.ipv6Forward } : {}),
+    ...(exit.acceptRa !== undefined && exit.acceptRa.length > 0 ? { acceptRa: [...exit.acceptRa] } : {}),
+  };
 }
 
 // newestMtime is when the newest state file was written (Unix ms), or null when there is none.

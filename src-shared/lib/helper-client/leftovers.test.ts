@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NO_LEFTOVERS, parseLeftoverRecord, type LeftoverRecord } from '../../wire/leftovers.js';
+import { leftoverEffects, NO_LEFTOVERS, parseLeftoverRecord, type LeftoverRecord } from '../../wire/leftovers.js';
 import { bootTimeMs, helperDownReport, leftoverRecordPath, readLeftoverRecord, type Found } from './leftovers.js';
 
 type Json = Record<string, unknown>;
@@ -37,6 +37,9 @@ test('parseLeftoverRecord takes a well-formed record and refuses any field out o
     ['an unknown DNS kind', (r) => ((r.leftovers as Json).dns = { kind: 'nsswitch' })],
     ["a table that is not the exit node's", (r) => (((r.leftovers as Json).exitNode as Json).table = 'filter')],
     ['no leftovers', (r) => delete r.leftovers],
+    ['an IPv6 forwarding value of 2', (r) => (((r.leftovers as Json).exitNode as Json).ipv6Forward = '2')],
+    ['accept_ra on a path, not a name', (r) => (((r.leftovers as Json).exitNode as Json).acceptRa = ['../eth0'])],
+    ['accept_ra that is not a list', (r) => (((r.leftovers as Json).exitNode as Json).acceptRa = 'eth0')],
   ];
   for (const [what, edit] of bad) {
     const r = JSON.parse(JSON.stringify(good)) as Json;
@@ -44,6 +47,33 @@ test('parseLeftoverRecord takes a well-formed record and refuses any field out o
     assert.equal(parseLeftoverRecord(r), null, what);
   }
   assert.equal(parseLeftoverRecord(null), null);
+});
+
+test("an exit node's IPv6 leftovers are parsed and worded: forwarding turned on, accept_ra raised", () => {
+  const six = JSON.parse(JSON.stringify(good)) as LeftoverRecord;
+  six.leftovers.exitNode = {
+    table: 'warren_exit_warren0',
+    ipForward: '1',
+    ipv6Forward: '0',
+    acceptRa: ['eth0', 'wlan0'],
+  };
+  const parsed = parseLeftoverRecord(JSON.parse(JSON.stringify(six)));
+  assert.deepEqual(parsed, six);
+  const [effect] = leftoverEffects({ ...NO_LEFTOVERS, exitNode: six.leftovers.exitNode }, null);
+  assert.equal(
+    effect,
+    "the exit node's firewall rules (warren_exit_warren0) and IPv6 forwarding left on, " +
+      'with router advertisements still accepted on eth0, wlan0 (accept_ra 2)',
+    'IPv4 forwarding was already on (found 1), so only IPv6 is named',
+  );
+  const both = leftoverEffects(
+    {
+      ...NO_LEFTOVERS,
+      exitNode: { table: 'warren_exit_w0', ipForward: '0', ipv6Forward: '0' },
+    },
+    null,
+  );
+  assert.deepEqual(both, ["the exit node's firewall rules (warren_exit_w0) and IPv4 and IPv6 forwarding left on"]);
 });
 
 test('readLeftoverRecord believes only a regular file of a trusted owner, of bounded size', (t) => {
