@@ -113,13 +113,17 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
     assert.ok(p.rxBytes >= 100 * MB, `b counted ${p.rxBytes} bytes received`);
   });
 
-  test('after the transfers both helpers still send with UDP GSO and receive with UDP GRO', async () => {
+  test('after the transfers both helpers still use UDP GSO/GRO and the TUN offloads', async () => {
     // Linux 4.18+/5.0+ and veth take both, so neither was refused on the way (a refusal turns
     // GSO off for the socket: native/src/sendmmsg.c).
     for (const w of [wa, wb]) {
-      assert.deepEqual((await w.status()).offloads, { udpGso: true, udpGro: true }, w.name);
+      assert.deepEqual((await w.status()).offloads, { udpGso: true, udpGro: true, tunTso: true, tunGro: true }, w.name);
       const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
-      assert.match(human.stdout, /^Offloads: +udp-gso on, udp-gro on$/m, `${w.name}: ${human.stdout}`);
+      assert.match(
+        human.stdout,
+        /^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on$/m,
+        `${w.name}: ${human.stdout}`,
+      );
     }
   });
 });

@@ -16,7 +16,11 @@
         "src/poller.c",
         "src/clock.c",
         "src/sockaddr.c",
-        "src/pktinfo.c"
+        "src/pktinfo.c",
+        "src/vnet.c",
+        "src/coalesce.c",
+        "src/tunv.c",
+        "src/tunv_write.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

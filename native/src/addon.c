@@ -10,6 +10,7 @@ static void instance_finalize(napi_env env, void *data, void *hint) {
   wn_instance *inst = data;
   if (inst->reader_class != NULL) napi_delete_reference(env, inst->reader_class);
   wn_aead_free(inst);
+  free(inst->coalesce);
   free(inst);
 }
 
@@ -46,6 +47,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadSealBatch", wn_aead_seal_batch),
       FN("aeadOpenBatch", wn_aead_open_batch),
       FN("boottimeMs", wn_boottime_ms),
+      FN("vnetSplit", wn_vnet_split_js),
+      FN("vnetCoalesce", wn_vnet_coalesce_js),
   };
 #undef FN
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;

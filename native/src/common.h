@@ -22,6 +22,7 @@ typedef struct wn_instance {
   void *seal_ctx; // EVP_CIPHER_CTX *, opaque so that only aead.c includes OpenSSL
   void *open_ctx;
   napi_ref reader_class;
+  void *coalesce; // wn_coalesce_scratch *, tunv_write.c
 } wn_instance;
 
 wn_instance *wn_instance_get(napi_env env);
@@ -72,6 +73,8 @@ napi_value wn_aead_seal_batch(napi_env env, napi_callback_info info);
 napi_value wn_aead_open_batch(napi_env env, napi_callback_info info);
 napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
+napi_value wn_vnet_split_js(napi_env env, napi_callback_info info);
+napi_value wn_vnet_coalesce_js(napi_env env, napi_callback_info info);
 
 bool wn_aead_init(napi_env env, wn_instance *inst);
 void wn_aead_free(wn_instance *inst);

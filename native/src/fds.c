@@ -27,38 +27,85 @@ static bool valid_ifname(const char *name) {
   return true;
 }
 
-napi_value wn_tun_open(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!wn_args(env, info, 1, argv)) return NULL;
-  char name[IFNAMSIZ];
-  size_t len;
-  if (!wn_arg_string(env, argv[0], "tunOpen: name", name, sizeof name, &len)) return NULL;
-  if (strlen(name) != len || !valid_ifname(name))
-    return wn_throw_range(env, "tunOpen: invalid interface name \"%s\"", name);
-
+// open_tun attaches to the device with flags; -errno on failure.
+static int open_tun(const char *name, size_t len, short flags, struct ifreq *ifr) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return wn_throw_errno(env, errno, "open /dev/net/tun");
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  memcpy(ifr.ifr_name, name, len);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  if (fd < 0) return -errno;
+  memset(ifr, 0, sizeof *ifr);
+  ifr->ifr_flags = flags;
+  memcpy(ifr->ifr_name, name, len);
+  if (ioctl(fd, TUNSETIFF, ifr) < 0) {
     int err = errno;
     close(fd);
-    return wn_throw_errno(env, err, "TUNSETIFF %s", name);
+    return -err;
   }
   // open() already asked for O_NONBLOCK; make sure it held after TUNSETIFF.
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
     int err = errno;
     close(fd);
-    return wn_throw_errno(env, err, "fcntl O_NONBLOCK %s", name);
+    return -err;
   }
+  return fd;
+}
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+// set_offloads offers the kernel segmentation offloads on a IFF_VNET_HDR device: TSO and,
+// where the kernel knows them (Linux 6.2+), USO; it refuses unknown bits with EINVAL. Returns
+// the flags granted, or -1 when even TUN_F_CSUM is refused.
+static int set_offloads(int fd) {
+  int hdr = 10; // sizeof(struct virtio_net_hdr): no num_buffers, no hash report
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) return -1;
+  unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0) return (int)(tso | TUN_F_USO4 | TUN_F_USO6);
+  if (ioctl(fd, TUNSETOFFLOAD, tso) == 0) return (int)tso;
+  return -1;
+}
+
+// wn_tun_open(name, offload): with offload it tries IFF_VNET_HDR and the offloads, and falls
+// back to a plain device (reopened, since TUNSETIFF flags are fixed once attached) when the
+// kernel refuses either.
+napi_value wn_tun_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!wn_args(env, info, 2, argv)) return NULL;
+  char name[IFNAMSIZ];
+  size_t len;
+  if (!wn_arg_string(env, argv[0], "tunOpen: name", name, sizeof name, &len)) return NULL;
+  if (strlen(name) != len || !valid_ifname(name))
+    return wn_throw_range(env, "tunOpen: invalid interface name \"%s\"", name);
+  bool offload = false;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[1], &t) != napi_ok) return NULL;
+  if (t == napi_boolean) napi_get_value_bool(env, argv[1], &offload);
+  else if (t != napi_undefined) return wn_throw_type(env, "tunOpen: offload must be a boolean");
+
+  struct ifreq ifr;
+  int granted = 0, fd = -1;
+  if (offload) {
+    fd = open_tun(name, len, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, &ifr);
+    if (fd >= 0 && (granted = set_offloads(fd)) < 0) {
+      close(fd);
+      fd = -1;
+    }
+    if (fd == -EBUSY || fd == -EPERM || fd == -EACCES || fd == -ENOENT) return wn_throw_errno(env, -fd, "TUNSETIFF %s", name);
+  }
+  if (fd < 0) {
+    granted = 0;
+    fd = open_tun(name, len, IFF_TUN | IFF_NO_PI, &ifr);
+  }
+  if (fd < 0) return wn_throw_errno(env, -fd, "TUNSETIFF %s", name);
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
   napi_value obj, jname;
   if (napi_create_object(env, &obj) != napi_ok ||
       napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &jname) != napi_ok ||
-      !wn_set(env, obj, "fd", wn_number(env, fd)) || !wn_set(env, obj, "name", jname)) {
+      !wn_set(env, obj, "fd", wn_number(env, fd)) || !wn_set(env, obj, "name", jname) ||
+      !wn_set(env, obj, "vnetHdr", wn_bool(env, granted != 0)) ||
+      !wn_set(env, obj, "tso", wn_bool(env, (granted & TUN_F_TSO4) != 0)) ||
+      !wn_set(env, obj, "uso", wn_bool(env, (granted & TUN_F_USO4) != 0))) {
     close(fd);
     return NULL;
   }

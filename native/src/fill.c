@@ -91,6 +91,6 @@ static uint32_t fill_udp(wn_reader *r, wn_entry *e, int *err, bool *full) {
 }
 
 uint32_t wn_reader_fill(wn_reader *r, wn_entry *e, int *err, bool *full) {
-  if (r->kind == WN_KIND_TUN) return fill_tun(r, e, err, full);
+  if (r->kind == WN_KIND_TUN) return r->tunv != NULL ? wn_tunv_fill(r, e, err, full) : fill_tun(r, e, err, full);
   return r->gro != NULL ? wn_gro_fill(r, e, err, full) : fill_udp(r, e, err, full);
 }

@@ -172,7 +172,7 @@ static void read_rounds(napi_env env, wn_reader *r, napi_value self, napi_value 
     // Datagrams still pending from a coalesced GRO buffer would wait for the next datagram to
     // wake the poller, since the socket may be empty: they are delivered now (at most
     // WN_GRO_BUFS * 64 more, so the loop stays bounded).
-    if (round + 1 >= MAX_ROUNDS && !wn_gro_pending(r)) break;
+    if (round + 1 >= MAX_ROUNDS && !wn_reader_pending(r)) break;
   }
   if (error_event) {
     int rc = uv_poll_start(&r->poll->uv, UV_READABLE, on_poll);

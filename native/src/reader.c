@@ -44,6 +44,7 @@ static void reader_free(napi_env env, wn_reader *r) {
   free(r->names);
   free(r->ctl);
   wn_gro_free(r);
+  wn_tunv_free(r);
   free(r);
 }
 
@@ -195,21 +196,21 @@ static bool read_mode(napi_env env, napi_value opts, wn_reader *r) {
   return true;
 }
 
-// read_gro reads opts.gro (optional boolean, for 'udp' readers only).
-static bool read_gro(napi_env env, napi_value opts, wn_reader *r, bool *gro) {
+// read_flag reads the optional boolean opts[key], which applies to readers of `kind` only.
+static bool read_flag(napi_env env, napi_value opts, wn_reader *r, const char *key, wn_kind kind, bool *out) {
   napi_value v;
   napi_valuetype t;
-  *gro = false;
-  if (napi_get_named_property(env, opts, "gro", &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+  *out = false;
+  if (napi_get_named_property(env, opts, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
     return false;
   if (t == napi_undefined) return true;
   if (t != napi_boolean) {
-    wn_throw_type(env, "startReader: opts.gro must be a boolean");
+    wn_throw_type(env, "startReader: opts.%s must be a boolean", key);
     return false;
   }
-  napi_get_value_bool(env, v, gro);
-  if (*gro && r->kind != WN_KIND_UDP) {
-    wn_throw_range(env, "startReader: opts.gro applies to 'udp' readers only");
+  napi_get_value_bool(env, v, out);
+  if (*out && r->kind != kind) {
+    wn_throw_range(env, "startReader: opts.%s applies to '%s' readers only", key, kind == WN_KIND_UDP ? "udp" : "tun");
     return false;
   }
   return true;
@@ -217,7 +218,8 @@ static bool read_gro(napi_env env, napi_value opts, wn_reader *r, bool *gro) {
 
 // read_options fills r's geometry and mode from (kind, opts) and returns opts.onError in
 // *on_error.
-static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error, bool *gro) {
+static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_value *on_error, bool *gro,
+                         bool *vnet) {
   char kind[8];
   size_t len;
   napi_valuetype t;
@@ -240,7 +242,8 @@ static bool read_options(napi_env env, napi_value *argv, wn_reader *r, napi_valu
       !opt_u32(env, argv[2], "pool", 1, MAX_POOL, &r->pool) ||
       napi_get_named_property(env, argv[2], "onError", on_error) != napi_ok ||
       !wn_arg_function(env, *on_error, "startReader: opts.onError", true, &has_error_cb) ||
-      !read_mode(env, argv[2], r) || !read_gro(env, argv[2], r, gro))
+      !read_mode(env, argv[2], r) || !read_flag(env, argv[2], r, "gro", WN_KIND_UDP, gro) ||
+      !read_flag(env, argv[2], r, "vnetHdr", WN_KIND_TUN, vnet))
     return false;
   if (!has_error_cb) *on_error = NULL;
   // onBatch runs synchronously in 'poll' mode, so an entry is always free again before the
@@ -286,7 +289,7 @@ static bool start_thread(wn_reader *r, int *err) {
 napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   napi_value argv[4], on_error, handle, cls, name;
   int fd, err;
-  bool has_cb, gro;
+  bool has_cb, gro, vnet;
   wn_instance *inst = wn_instance_get(env);
   if (!wn_args(env, info, 4, argv) || !wn_arg_fd(env, argv[0], "startReader", &fd)) return NULL;
   wn_reader *r = calloc(1, sizeof *r);
@@ -298,7 +301,7 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
   r->stopped = true; // until the thread runs
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
-  if (!read_options(env, argv, r, &on_error, &gro) ||
+  if (!read_options(env, argv, r, &on_error, &gro, &vnet) ||
       !wn_arg_function(env, argv[3], "startReader: onBatch", false, &has_cb))
     goto fail;
   r->entries = calloc(r->pool, sizeof *r->entries);
@@ -308,7 +311,7 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info) {
     r->names = calloc(r->max_batch, sizeof *r->names);
     r->ctl = calloc(r->max_batch, WN_RECV_CTL);
   }
-  if (r->entries == NULL ||
+  if (r->entries == NULL || (vnet && !wn_tunv_enable(r)) ||
       (r->kind == WN_KIND_UDP && (!r->msgs || !r->iov || !r->names || !r->ctl))) {
     wn_throw_errno(env, ENOMEM, "startReader");
     goto fail;
@@ -398,6 +401,7 @@ static napi_value reader_stats_js(napi_env env, napi_callback_info info) {
   wn_set(env, obj, "truncated", wn_number(env, (double)atomic_load(&r->truncated)));
   wn_set(env, obj, "errors", wn_number(env, (double)atomic_load(&r->errors)));
   if (r->gro != NULL) wn_set(env, obj, "coalesced", wn_number(env, (double)atomic_load(&r->coalesced)));
+  if (r->tunv != NULL) wn_set(env, obj, "split", wn_number(env, (double)atomic_load(&r->split)));
   return obj;
 }
 

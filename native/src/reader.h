@@ -76,6 +76,7 @@ typedef struct wn_reader {
 
   _Atomic uint64_t batches, packets, truncated, errors;
   _Atomic uint64_t coalesced; // GRO buffers that held more than one datagram
+  _Atomic uint64_t split;     // TUN super-packets split into more than one packet
 
   wn_entry *entries;
   // recvmmsg scratch, used only by whichever side reads.
@@ -85,6 +86,7 @@ typedef struct wn_reader {
   struct sockaddr_in6 *names;
   uint8_t *ctl; // WN_RECV_CTL bytes of control data per datagram
   struct wn_gro *gro; // UDP GRO receive state (gro.c), NULL when off
+  struct wn_tunv *tunv; // IFF_VNET_HDR state of a TUN reader (tunv.c), NULL without
 } wn_reader;
 
 // WN_ERROR_MARKER(r) is the tsfn payload that reports r->fatal_err instead of a batch.
@@ -117,6 +119,15 @@ bool wn_gro_pending(const wn_reader *r);
 #define WN_GRO_BUFS 16u
 #define WN_GRO_BUF_BYTES 65536u
 #define WN_GRO_BYTES ((uint64_t)WN_GRO_BUFS * WN_GRO_BUF_BYTES)
+
+// TUN offloads (tunv.c): wn_tunv_enable allocates the state of a reader of a device opened
+// with IFF_VNET_HDR (false when out of memory); wn_tunv_fill replaces the plain TUN fill.
+// wn_reader_pending tells whether packets of a GRO buffer or a TUN super-packet still wait for
+// a slot, which a reader must drain before it waits for the descriptor.
+bool wn_tunv_enable(wn_reader *r);
+void wn_tunv_free(wn_reader *r);
+uint32_t wn_tunv_fill(wn_reader *r, wn_entry *e, int *err, bool *full);
+bool wn_reader_pending(const wn_reader *r);
 
 // The poller ('poll' mode). wn_poller_start throws and returns false on failure, leaving r for
 // reader_free; wn_poller_stop makes sure no callback runs again and is safe to call twice.

@@ -74,7 +74,7 @@ void *wn_reader_main(void *arg) {
   for (;;) {
     if (e == NULL && (e = take_entry(r)) == NULL) break; // NULL only when stopping
     // Datagrams left over from a coalesced GRO buffer need no wait: the socket may be empty.
-    if (wn_gro_pending(r)) {
+    if (wn_reader_pending(r)) {
       if (!deliver_fill(r, &e, POLLIN)) break;
       continue;
     }

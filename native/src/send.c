@@ -44,16 +44,27 @@ static bool tun_drop_errno(int err) {
          err == EINVAL || err == EMSGSIZE;
 }
 
+// tunWriteBatch(fd, buf, offsets, lengths, count, mode): mode 0 for a plain device, 1 and 2
+// for one opened with IFF_VNET_HDR (see wn_tun_write_vnet).
 napi_value wn_tun_write_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   int fd;
   batch_args b;
   size_t n;
-  if (!wn_args(env, info, 5, argv) || !wn_arg_fd(env, argv[0], "tunWriteBatch", &fd) ||
-      !wn_read_batch(env, "tunWriteBatch", argv + 1, 3, &n, &b))
+  uint32_t mode;
+  if (!wn_args(env, info, 6, argv) || !wn_arg_fd(env, argv[0], "tunWriteBatch", &fd) ||
+      !wn_read_batch(env, "tunWriteBatch", argv + 1, 3, &n, &b) ||
+      !wn_arg_u32(env, argv[5], "tunWriteBatch: mode", 0, 2, &mode))
     return NULL;
   if (b.count > n)
     return wn_throw_range(env, "tunWriteBatch: count %u exceeds the arrays (%zu)", b.count, n);
+  if (mode == 2 && b.count > WN_MAX_BATCH)
+    return wn_throw_range(env, "tunWriteBatch: count %u exceeds %u", b.count, WN_MAX_BATCH);
+  if (mode != 0) {
+    int64_t w = wn_tun_write_vnet(env, fd, &b, mode);
+    if (w < 0) return wn_throw_errno(env, (int)-w, "write tun fd %d", fd);
+    return wn_number(env, (double)w);
+  }
   uint32_t written = 0;
   for (uint32_t i = 0; i < b.count; i++) {
     ssize_t r;

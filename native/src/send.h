@@ -27,4 +27,8 @@ bool wn_send_family(napi_env env, int fd, const char *op, int *family);
 // wn_opt_words reads an optional Uint32Array (undefined or null gives NULL).
 bool wn_opt_words(napi_env env, napi_value v, const char *what, uint32_t **words, size_t *n);
 
+// wn_tun_write_vnet writes a batch to an IFF_VNET_HDR device (tunv_write.c): mode 1 behind
+// zero headers, mode 2 coalesced; returns packets written or -errno.
+int64_t wn_tun_write_vnet(napi_env env, int fd, batch_args *b, uint32_t mode);
+
 #endif

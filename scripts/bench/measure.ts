@@ -111,19 +111,23 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
   return tunnelOf(a, b);
 }
 
-/** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload. */
+/** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
+ * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
-  return impl === 'warren-no-offload' ? { env: { ...process.env, WARREN_OFFLOAD: 'off' } } : {};
+  if (impl === 'warren-no-offload') return { env: { ...process.env, WARREN_OFFLOAD: 'off' } };
+  if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
+  return {};
 }
 
-/** checkOffloads makes sure warren-no-offload runs without offloads (as its status reports
- * them), so that a comparison with warren cannot measure the same thing twice. Elsewhere the
+/** checkOffloads makes sure warren-no-offload runs without any offloads and
+ * warren-no-tun-offload without the TUN ones (as its status reports them), so that a comparison with warren cannot measure the same thing twice. Elsewhere the
  * kernel decides (an older one offers neither), so nothing is required. */
 async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
-  if (impl !== 'warren-no-offload') return;
+  if (impl !== 'warren-no-offload' && impl !== 'warren-no-tun-offload') return;
   const o = (await w.status()).offloads;
-  if (o === undefined || o.udpGso || o.udpGro)
-    throw new Error(`${impl}: the helper reports offloads ${JSON.stringify(o)}, expected both off`);
+  const tunOn = o?.tunTso === true || o?.tunGro === true;
+  if (o === undefined || tunOn || (impl === 'warren-no-offload' && (o.udpGso || o.udpGro)))
+    throw new Error(`${impl}: the helper reports offloads ${JSON.stringify(o)}, expected them off`);
 }
 
 /** tunnelOf is the Tunnel of the two started sides (b at 100.64.0.2); stop stops both. */

@@ -4,12 +4,13 @@ import { parseArgs } from 'node:util';
 /** Impl names the tunnels the benchmark compares: Warren in allow-all mode (a profile without
  * Policies), Warren in policy mode (default deny plus one policy that allows the test
  * traffic: the firewall's rule checks and connection tracking on every packet), Warren with its
- * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO; only with --only),
- * wireguard-go. */
-export type Impl = 'warren' | 'warren-policy' | 'warren-no-offload' | 'wg-go';
+ * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO), Warren with its TUN
+ * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes; both
+ * only with --only), wireguard-go. */
+export type Impl = 'warren' | 'warren-policy' | 'warren-no-offload' | 'warren-no-tun-offload' | 'wg-go';
 /** IMPLS are the tunnels measured by default. */
 export const IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'wg-go'];
-const ALL_IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'warren-no-offload', 'wg-go'];
+const ALL_IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'warren-no-offload', 'warren-no-tun-offload', 'wg-go'];
 
 /** BenchOptions: iperf duration, which tunnels, extra 4-stream run, number of pings. */
 export interface BenchOptions {
@@ -40,8 +41,10 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]|coordinator] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL[,IMPL...]  measure only these tunnels: warren, warren-policy, warren-no-offload
-                (the helper with WARREN_OFFLOAD=off: no UDP GSO/GRO) or wg-go (wireguard-go);
-                e.g. --only warren,warren-no-offload,wg-go compares the offloads on and off;
+                (the helper with WARREN_OFFLOAD=off: no UDP or TUN offloads),
+                warren-no-tun-offload (WARREN_TUN_OFFLOAD=off: UDP GSO/GRO but no TUN TSO or
+                coalescing) or wg-go (wireguard-go); e.g.
+                --only warren,warren-no-tun-offload,warren-no-offload,wg-go shows each step;
                 or only the coordinator run (--only coordinator: no namespaces, no root needed)
   --parallel    also measure iperf3 -P 4
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)

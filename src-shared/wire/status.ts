@@ -144,8 +144,11 @@ export interface Status {
   listenPort: number;
   /** offloads are the segmentation offloads the WireGuard socket uses now: UDP GSO on send
    * (off once the kernel refused it) and UDP GRO on receive (udp(7) UDP_SEGMENT, UDP_GRO);
-   * WARREN_OFFLOAD=off turns both off. Absent while no socket is open, and from older helpers. */
-  offloads?: { udpGso: boolean; udpGro: boolean };
+   * WARREN_OFFLOAD=off turns both off. Absent while no socket is open, and from older helpers.
+   * tunTso and tunGro are the adapter's: TCP super-packets read from it and split (IFF_VNET_HDR
+   * with TSO), and TCP segments coalesced into it; WARREN_TUN_OFFLOAD=off turns both off.
+   * Absent from older helpers and adapters without offloads. */
+  offloads?: { udpGso: boolean; udpGro: boolean; tunTso?: boolean; tunGro?: boolean };
   state: TunnelState;
   mode: 'static' | 'coordinated';
   peers: PeerStatus[];

@@ -120,6 +120,18 @@ Peers:           0
 `,
   },
   {
+    name: 'the offloads the socket and the adapter use',
+    status: status({ offloads: { udpGso: true, udpGro: true, tunTso: true, tunGro: false } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on, tun-tso on, tun-gro off
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
     name: 'helper still starting',
     status: status({ state: 'connecting', starting: true }),
     want: `Local identity:  G982V

@@ -86,9 +86,13 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
   ];
 }
 
-/** offloadWords is "udp-gso on, udp-gro off" (the JSON comes from any helper: booleans only). */
+/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on" (the JSON comes from any
+ * helper: booleans only; an older helper has no tun words). */
 function offloadWords(o: NonNullable<Status['offloads']>): string {
-  return `udp-gso ${o.udpGso === true ? 'on' : 'off'}, udp-gro ${o.udpGro === true ? 'on' : 'off'}`;
+  const word = (b: unknown): string => (b === true ? 'on' : 'off');
+  const tun =
+    o.tunTso === undefined && o.tunGro === undefined ? '' : `, tun-tso ${word(o.tunTso)}, tun-gro ${word(o.tunGro)}`;
+  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}`;
 }
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */

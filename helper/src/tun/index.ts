@@ -2,6 +2,7 @@
 // implemented; other platforms fail with a clear message; tun-fake.ts serves unit tests.
 import type { Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import type { TunOffloads } from '../../../src-shared/lib/native/offload.js';
 import { linuxTunDriver } from './tun-linux.js';
 import type { IpAddress, IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 
@@ -36,6 +37,8 @@ export interface TunAdapter {
   readonly routeConflicts?: readonly RouteConflict[];
   /** startReader delivers batches of outbound IP packets (see Batch for the layout). */
   startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader;
+  /** offloads says which TUN offloads the adapter uses (absent: none, e.g. fakes). */
+  offloads?(): TunOffloads;
   /** writeBatch hands packets to the OS; returns how many it accepted. */
   writeBatch(buf: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   close(): void;

@@ -1,5 +1,7 @@
 // The Linux adapter: a TUN device (IFF_TUN|IFF_NO_PI) opened by the native addon, whose reader
-// thread hands packets to JS in batches. Address, MTU, link state and the overlay route are set
+// thread hands packets to JS in batches. Unless WARREN_TUN_OFFLOAD=off it is opened with
+// IFF_VNET_HDR and TSO/USO: the reader splits the kernel's super-packets before JS sees them
+// and writes coalesce TCP segments (native/src/vnet.h), so JS still sees one packet per slot. Address, MTU, link state and the overlay route are set
 // with iproute2. The device is not persistent, so the kernel deletes it (with its address and
 // routes) as soon as its file descriptor closes, even if the helper is killed.
 import { existsSync, writeFileSync } from 'node:fs';
@@ -117,7 +119,7 @@ export function tunOpenError(name: string, err: NodeJS.ErrnoException): Error {
 
 /** LinuxTunSys is what openLinuxTun asks of the system; tests replace it to run without root. */
 export interface LinuxTunSys {
-  tunOpen(name: string): { fd: number; name: string };
+  tunOpen(name: string, offload: boolean): { fd: number; name: string; vnetHdr?: boolean; tso?: boolean };
   closeFd(fd: number): void;
   /** ip runs iproute2 and throws with its message on failure; ipQuiet reports instead. */
   ip(args: string[]): void;
@@ -131,7 +133,7 @@ export interface LinuxTunSys {
 }
 
 const SYSTEM: LinuxTunSys = {
-  tunOpen: (name) => native.tunOpen(name),
+  tunOpen: (name, offload) => native.tunOpen(name, offload),
   closeFd: (fd) => native.closeFd(fd),
   ip,
   ipQuiet,
@@ -168,13 +170,16 @@ function addOverlayRoute(sys: LinuxTunSys, args: string[], prefix: string, v6: b
 
 /** openLinuxTun creates the adapter and configures it; on any failure nothing is left behind. */
 export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdapter {
-  let opened: { fd: number; name: string };
+  let opened: ReturnType<LinuxTunSys['tunOpen']>;
+  const wish = native.tunOffloadWish();
   try {
-    opened = sys.tunOpen(cfg.name);
+    opened = sys.tunOpen(cfg.name, wish.offload);
   } catch (e) {
     throw tunOpenError(cfg.name, e as NodeJS.ErrnoException);
   }
   const { fd, name } = opened;
+  const vnet = opened.vnetHdr === true;
+  const writeMode = !vnet ? 0 : wish.gro ? 2 : 1;
   const plan = adapterPlan(name, cfg);
   let ipv6 = false;
   const conflicts: RouteConflict[] = [];
@@ -211,13 +216,15 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
           headroom: HEADROOM,
           pool: 4,
           mode: native.readerMode('tun'),
+          vnetHdr: vnet,
           onError,
         },
         onBatch,
       );
     },
+    offloads: () => ({ tunTso: vnet && opened.tso === true, tunGro: writeMode === 2 }),
     writeBatch(buf, offsets, lengths, count) {
-      return native.tunWriteBatch(fd, buf, offsets, lengths, count);
+      return native.tunWriteBatch(fd, buf, offsets, lengths, count, writeMode);
     },
     close() {
       if (closed) return;

@@ -25,15 +25,31 @@ export type {
 } from './types.js';
 export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
 export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
-export { OFFLOAD_ENV, UDP_GRO_ENV, UDP_GSO_ENV, udpOffloadWish, type UdpOffloads } from './offload.js';
+export {
+  OFFLOAD_ENV,
+  TUN_GRO_ENV,
+  TUN_OFFLOAD_ENV,
+  UDP_GRO_ENV,
+  UDP_GSO_ENV,
+  tunOffloadWish,
+  udpOffloadWish,
+  type TunOffloads,
+  type UdpOffloads,
+} from './offload.js';
 
 /**
  * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern
  * like "wg%d" lets the kernel number it) with IFF_TUN|IFF_NO_PI: packets are bare IP. The
  * descriptor is non-blocking and close-on-exec; the device disappears when it is closed.
+ *
+ * With `offload` it asks for IFF_VNET_HDR and the segmentation offloads (TUNSETOFFLOAD with
+ * TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6, and TUN_F_USO4|TUN_F_USO6 where the kernel has them): the
+ * handle's vnetHdr, tso and uso say what was granted. A device with vnetHdr must be read with
+ * startReader's vnetHdr option and written with tunWriteBatch's mode 1 or 2; when the kernel
+ * refuses, the device is opened plain (vnetHdr false) and is used as without offload.
  */
-export function tunOpen(name: string): TunHandle {
-  return loadAddon().tunOpen(name);
+export function tunOpen(name: string, offload = false): TunHandle {
+  return loadAddon().tunOpen(name, offload);
 }
 
 /**
@@ -104,10 +120,19 @@ export function startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, o
 }
 
 /**
+ * TunWriteMode says how tunWriteBatch writes: 0 bare packets (a plain device), 1 each packet
+ * behind an all-zero virtio_net_hdr (a vnetHdr device), 2 as 1 but TCP segments of one flow
+ * are first coalesced into super-packets (the checksums of merged segments are verified first;
+ * merged headers in `buf` are rewritten in place).
+ */
+export type TunWriteMode = 0 | 1 | 2;
+
+/**
  * tunWriteBatch writes packets i < count (buf[offsets[i]], lengths[i] bytes) to the TUN device
- * and returns how many the kernel took. A packet it refuses (malformed: EINVAL; no memory or
- * queue: ENOBUFS, EAGAIN) is dropped and the rest still go. Any other error ends the batch; it
- * throws if nothing was written, otherwise the next call reports it.
+ * and returns how many the kernel took (a coalesced write counts every packet in it). A packet
+ * it refuses (malformed: EINVAL; no memory or queue: ENOBUFS, EAGAIN) is dropped and the rest
+ * still go. Any other error ends the batch; it throws if nothing was written, otherwise the
+ * next call reports it.
  */
 export function tunWriteBatch(
   fd: number,
@@ -115,8 +140,27 @@ export function tunWriteBatch(
   offsets: Uint32Array,
   lengths: Uint32Array,
   count: number,
+  mode: TunWriteMode = 0,
 ): number {
-  return loadAddon().tunWriteBatch(fd, buf, offsets, lengths, count);
+  return loadAddon().tunWriteBatch(fd, buf, offsets, lengths, count, mode);
+}
+
+/**
+ * vnetSplit runs the reader's splitter on one read of a vnetHdr device (a virtio_net_hdr and
+ * the packet) with slots of `cap` packet bytes, and returns the packets it makes: [] when it
+ * drops the read. For tests: the reader does the same before a batch reaches JS.
+ */
+export function vnetSplit(frame: Uint8Array, cap: number): Buffer[] {
+  return loadAddon().vnetSplit(frame, cap);
+}
+
+/**
+ * vnetCoalesce returns the writes tunWriteBatch's mode 2 would make of the batch, each a
+ * virtio_net_hdr and the bytes after it, and rewrites merged headers in `buf` as it would. For
+ * tests.
+ */
+export function vnetCoalesce(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Buffer[] {
+  return loadAddon().vnetCoalesce(buf, offsets, lengths, count);
 }
 
 /**

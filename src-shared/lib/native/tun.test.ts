@@ -3,71 +3,13 @@
 // local socket, oversize packets are counted, and deleting the device is reported through
 // onError. Each test
 // uses a random device name and a random /30 in 100.127.0.0/16, and deletes the device after.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { closeFd, startReader, tunOpen, tunWriteBatch, type TunHandle } from './index.js';
+import { startReader, tunOpen, tunWriteBatch } from './index.js';
 import { copyBatch, MODES, sleep, waitFor, type Received } from './testing.js';
-
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'TUN tests need Linux';
-  if (process.getuid?.() !== 0) return 'TUN tests need root';
-  if (!existsSync('/dev/net/tun')) return 'TUN tests need /dev/net/tun';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'TUN tests need iproute2 (ip)';
-  }
-  return undefined;
-}
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Fixture is an up TUN device with local address .1 and a peer .2 in its /30. */
-interface Fixture {
-  tun: TunHandle;
-  local: string;
-  peer: string;
-}
-
-/** withTun runs `body` on a fresh device and always removes the device afterwards. */
-async function withTun(t: TestContext, body: (f: Fixture) => Promise<void>): Promise<void> {
-  const reason = skipReason();
-  if (reason !== undefined) {
-    t.skip(reason);
-    return;
-  }
-  const name = `wnt${randomBytes(2).toString('hex')}`;
-  const net = `100.127.${randomInt(0, 256)}.${randomInt(0, 64) * 4}`.split('.').map(Number);
-  const at = (host: number) => [net[0], net[1], net[2], net[3]! + host].join('.');
-  let tun: TunHandle | undefined;
-  try {
-    tun = tunOpen(name);
-    assert.equal(tun.name, name);
-    ip('addr', 'add', `${at(1)}/30`, 'dev', name);
-    ip('link', 'set', 'dev', name, 'up');
-    await body({ tun, local: at(1), peer: at(2) });
-  } finally {
-    try {
-      if (tun) closeFd(tun.fd); // a non-persistent device goes away with its descriptor...
-    } catch {
-      /* already closed by the test */
-    }
-    try {
-      ip('link', 'del', name); // ...but make sure
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-const addrBytes = (a: string) => Buffer.from(a.split('.').map(Number));
+import { addrBytes, ip, localSocket, withTun } from './tun-testing.js';
 
 /** isUdpTo tells whether p is an IPv4/UDP packet to dst:port (the kernel also emits IPv6 noise). */
 function isUdpTo(p: Buffer, dst: string, port: number): boolean {
@@ -98,13 +40,6 @@ function ipv4Udp(src: string, sport: number, dst: string, dport: number, payload
   p.writeUInt16BE(8 + payload.length, 24);
   payload.copy(p, 28);
   return p;
-}
-
-async function localSocket(addr: string): Promise<dgram.Socket> {
-  const s = dgram.createSocket('udp4');
-  s.bind(0, addr);
-  await once(s, 'listening');
-  return s;
 }
 
 for (const mode of MODES)

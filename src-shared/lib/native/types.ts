@@ -44,6 +44,14 @@ export interface ReaderOptions {
    * Checked but otherwise ignored in 'poll' mode, where a batch is never in flight.
    */
   pool: number;
+  /**
+   * vnetHdr reads a 'tun' reader's device as opened with IFF_VNET_HDR (TunHandle.vnetHdr): each
+   * read's virtio_net_hdr is checked and removed, a TCP or UDP super-packet is split into
+   * packets of its segment size with their headers and checksums completed, and a partial
+   * checksum (NEEDS_CSUM) is completed, so batches look as they do without offloads. A read the
+   * splitter refuses (malformed, or a segment larger than a slot) counts as truncated.
+   */
+  vnetHdr?: boolean;
   /** mode is where the reader reads (see ReaderMode); 'thread' when absent. */
   mode?: ReaderMode;
   /**
@@ -71,6 +79,8 @@ export interface ReaderStats {
   errors: number;
   /** coalesced counts UDP GRO buffers that carried more than one datagram (GRO readers only). */
   coalesced?: number;
+  /** split counts TUN super-packets split into more than one packet (vnetHdr readers only). */
+  split?: number;
 }
 
 /** Reader is a running reader. */
@@ -92,6 +102,12 @@ export interface TunHandle {
   fd: number;
   /** name is the kernel's name for the device (it expands patterns like "wg%d"). */
   name: string;
+  /** vnetHdr: opened with IFF_VNET_HDR (tunOpen's offload granted); every read and write then
+   * carries a virtio_net_hdr (startReader's vnetHdr, tunWriteBatch's mode 1 or 2). */
+  vnetHdr: boolean;
+  /** tso and uso: the kernel hands over TCP (TUN_F_TSO4/6) and UDP (TUN_F_USO4/6) super-packets. */
+  tso: boolean;
+  uso: boolean;
 }
 
 /** UdpHandle is a bound UDP socket. */
@@ -112,13 +128,22 @@ export interface PeerCredentials {
 
 /** NativeAddon is the shape of warren_native.node's exports. */
 export interface NativeAddon {
-  tunOpen(name: string): TunHandle;
+  tunOpen(name: string, offload: boolean): TunHandle;
   udpOpen(bindIp: string, port: number): UdpHandle;
   closeFd(fd: number): void;
   setMark(fd: number, mark: number): void;
   peerCredentials(fd: number): PeerCredentials;
   startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
-  tunWriteBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  tunWriteBatch(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    mode: 0 | 1 | 2,
+  ): number;
+  vnetSplit(frame: Uint8Array, cap: number): Buffer[];
+  vnetCoalesce(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Buffer[];
   udpSendBatch(
     fd: number,
     buf: Uint8Array,
