@@ -6,7 +6,9 @@
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import {
-  isTagSelector,
+  GROUP_PREFIX,
+  tagSelector,
+  USER_PREFIX,
   type Acl,
   type Policy,
   type Selector,
@@ -23,6 +25,7 @@ import {
 import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
+import { usersOf, type UserDirectory } from '../store/users.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -60,16 +63,17 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-/** expand turns selectors into the identities of active systems, in a stable order. */
+/** expand turns selectors into the identities of active systems, in a stable order. bySelector
+ * holds the systems of each tag, user and group selector ("tag:dev", "user:a@b.c", "group:eng"). */
 function expand(
   selectors: readonly Selector[],
-  byTag: Map<string, string[]>,
+  bySelector: Map<string, string[]>,
   byIdentity: Map<string, LiveSystem>,
 ): string[] {
   const out = new Set<string>();
   for (const sel of selectors) {
-    if (isTagSelector(sel)) for (const id of byTag.get(sel.slice(4)) ?? []) out.add(id);
-    else if (byIdentity.has(sel)) out.add(sel);
+    if (byIdentity.has(sel)) out.add(sel);
+    else for (const id of bySelector.get(sel) ?? []) out.add(id);
   }
   return [...out].sort();
 }
@@ -82,15 +86,19 @@ function publicIpMet(reqs: Cidr[][], s: LiveSystem): boolean {
   return reqs.every((ranges) => ranges.some((c) => cidrContains(c, ip)));
 }
 
-function resolvePolicy(p: Policy, byTag: Map<string, string[]>, byIdentity: Map<string, LiveSystem>): ResolvedPolicy {
+function resolvePolicy(
+  p: Policy,
+  bySelector: Map<string, string[]>,
+  byIdentity: Map<string, LiveSystem>,
+): ResolvedPolicy {
   const ipReqs: Cidr[][] = [];
   const kept: TrustRequirement[] = [];
   for (const r of p.trustRequirements) {
     if (r.type === 'public-ip') ipReqs.push(r.ranges.map((x) => parseCidr(x)).filter((c): c is Cidr => c !== null));
     else kept.push(r);
   }
-  const senders = expand(p.senders, byTag, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
-  const receivers = expand(p.receivers, byTag, byIdentity);
+  const senders = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
+  const receivers = expand(p.receivers, bySelector, byIdentity);
   return {
     senders: new Set(senders),
     receivers: new Set(receivers),
@@ -108,9 +116,10 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   const active = registry.active();
   const byIdentity = new Map<string, LiveSystem>();
   const byTag = new Map<string, string[]>();
+  const users = usersOf(registry);
   for (const s of active) {
     byIdentity.set(s.identity, s);
-    for (const t of s.tags) push(byTag, t, s.identity);
+    for (const sel of selectorsOf(s, users)) push(byTag, sel, s.identity);
   }
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
@@ -159,6 +168,15 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
     routeClients,
     exitGrants,
   };
+}
+
+/** selectorsOf lists the tag, user and group selectors that name s. A disabled user's systems
+ * are named by none of theirs: the user no longer vouches for them. */
+function selectorsOf(s: LiveSystem, users: UserDirectory): string[] {
+  const out = s.tags.map(tagSelector);
+  const u = users.get(s.ownerId ?? null);
+  if (u && !u.disabled) out.push(USER_PREFIX + u.email, ...u.groups.map((g) => GROUP_PREFIX + g));
+  return out;
 }
 
 /** FULL_TUNNELS are the full tunnel of each family (canonical text, as the policy parser writes it). */

@@ -33,6 +33,10 @@ import { startHttpServer } from './http-server.js';
 import { AuditLog } from '../store/audit.js';
 import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
 import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
+import type { OidcConfig } from '../oidc/config.js';
+import type { OidcSeams } from '../oidc/providers.js';
+import { OidcService } from '../oidc/service.js';
+import { addLoginRoutes } from '../oidc/routes.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -69,6 +73,8 @@ export interface ServeOptions {
   /** console serves the web console at /console/ from bundleDir (default dist/console/);
    * absent, there is no console and no console sessions. */
   console?: { bundleDir?: string };
+  /** oidc: identity providers people sign in with (`serve --oidc FILE`, oidc/config.ts). */
+  oidc?: { config: OidcConfig; seams?: OidcSeams };
   log: Logger;
   now?: () => number;
 }
@@ -156,7 +162,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat,
       metrics,
       ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
+      ...(opts.oidc ? { oidc: new OidcService(opts.oidc.config, log, opts.oidc.seams) } : {}),
     };
+    await sv.oidc?.providers.discoverAll(now());
     const http = await startHttpServer(opts, routesFor(sv, bundle), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
@@ -262,6 +270,7 @@ function routesFor(sv: Services, bundle: ConsoleBundle | null): Router {
   addAgentRoutes(router, sv);
   addNatRoutes(router, sv);
   addAdminRoutes(router, sv);
+  addLoginRoutes(router, sv, sv.oidc);
   return router;
 }
 
