@@ -16,6 +16,7 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { versionCommand } from './version.js';
 import { enrolCommand } from './enrol.js';
+import { loginCommand } from './login.js';
 import { upCommand, downCommand } from './up-down.js';
 import { uiCommand } from './ui.js';
 import { cleanupCommand } from './cleanup.js';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   downCommand,
   enrolCommand,
+  loginCommand,
   whyCommand,
   reloadCommand,
   exitNodeCommand,
