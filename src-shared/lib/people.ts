@@ -17,7 +17,7 @@ const EMAIL = /^[^\s@"<>(),;:\\[\]]{1,64}@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a
 
 // Group names as providers write them: "eng", "Engineering", "/org/eng" (Keycloak group paths),
 // "eng@example.com" (Google groups), GUIDs (Entra ID). Spaces and quotes are left out.
-const GROUP = /^[a-z0-9_][a-z0-9_.\-/@:+]*$/;
+const GROUP = /^[a-z0-9_/][a-z0-9_.\-/@:+]*$/;
 
 /** normaliseEmail returns the lower-case address, or null when s is not one. */
 export function normaliseEmail(s: string): string | null {

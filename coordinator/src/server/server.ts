@@ -161,10 +161,8 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
       metrics,
-      ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
-      ...(opts.oidc ? { oidc: new OidcService(opts.oidc.config, log, opts.oidc.seams) } : {}),
+      ...(await optionalServices(opts, bundle, adminToken, audit, now)),
     };
-    await sv.oidc?.providers.discoverAll(now());
     const http = await startHttpServer(opts, routesFor(sv, bundle), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
@@ -198,6 +196,23 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     await undoStart({ sweeper, metricsListener, hub, server, nat, store });
     throw e;
   }
+}
+
+/** optionalServices are the web console's sessions (--console) and sign-in (--oidc), whose
+ * providers are discovered before the coordinator answers (a failure only disables one). */
+async function optionalServices(
+  opts: ServeOptions,
+  bundle: ConsoleBundle | null,
+  adminToken: string,
+  audit: AuditLog,
+  now: () => number,
+): Promise<Pick<Services, 'console' | 'oidc'>> {
+  const oidc = opts.oidc ? new OidcService(opts.oidc.config, opts.log, opts.oidc.seams) : undefined;
+  await oidc?.providers.discoverAll(now());
+  return {
+    ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
+    ...(oidc ? { oidc } : {}),
+  };
 }
 
 /** undoStart closes what a start that failed half-way had opened. */
