@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { Topology, describeE2E, ping, waitForPing, waitUntil, type Namespace } from './netns/index.js';
 import { enrolAndStart, startCoordinator, type Coordinator, type Enrolled } from './netns/coordinated.js';
-import { startWarren, warrenArgv } from './netns/warren.js';
+import { startWarren, warrenArgv, warrenCli } from './netns/warren.js';
 import { readProfile } from '../helper/src/config/load.js';
 import { LOGIN_PATHS } from '../src-shared/wire/login.js';
 import { idpArgv, idpKeys, startIdpIn } from './oidc/idp-harness.js';
@@ -165,6 +165,13 @@ describeE2E(
       await waitForPing(sys.alice!.w.ns, sys.server!.vip, 20_000);
       const r = await ping(sys.bob!.w.ns, sys.server!.vip, { count: 3 });
       assert.equal(r.received, 0, 'bob is in no group the policy names');
+      // `warren why` on the server names the user and group that let alice in.
+      const why = await warrenCli(sys.server!.w.ns, ['why', sys.alice!.vip, '--socket', sys.server!.w.socket]);
+      assert.equal(why.code, 0, why.stderr);
+      assert.match(
+        why.stdout,
+        /allowed by policy "people to servers" \([A-Z0-9]{5} as group:eng \(alice@example\.com\)\): icmp/,
+      );
     });
 
     test('a policy naming user:bob@example.com lets bob’s system through and no longer alice’s', async () => {

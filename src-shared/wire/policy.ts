@@ -57,6 +57,10 @@ export interface Policy {
   acls: Acl[];
   trustRequirements: TrustRequirement[];
   enabled: boolean;
+  /** via, in a coordinator's map only: for systems a policy names through a person, the
+   * selector and user that put them there, by identity ("group:eng (alice@example.com)"), so
+   * `warren why` can name who granted or blocked. */
+  via?: Record<string, string>;
 }
 
 /** TAG_PREFIX starts a tag selector. */

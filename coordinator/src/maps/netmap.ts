@@ -26,6 +26,7 @@ import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-share
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
 import { usersOf, type UserDirectory } from '../store/users.js';
+import { peopleVia, viaJson } from './people.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -38,6 +39,8 @@ export interface ResolvedPolicy {
   receiversJson: string;
   /** tailJson is `"acls":...,"trustRequirements":...,"enabled":...` (PublicIp removed). */
   tailJson: string;
+  /** via: systems named only through a person, and how (people.ts). */
+  via: Map<string, string>;
 }
 
 /** World is the policy resolved against the active systems at one Registry.worldEpoch. */
@@ -90,6 +93,7 @@ function resolvePolicy(
   p: Policy,
   bySelector: Map<string, string[]>,
   byIdentity: Map<string, LiveSystem>,
+  users: UserDirectory,
 ): ResolvedPolicy {
   const ipReqs: Cidr[][] = [];
   const kept: TrustRequirement[] = [];
@@ -107,6 +111,7 @@ function resolvePolicy(
     sendersJson: JSON.stringify(senders),
     receiversJson: JSON.stringify(receivers),
     tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
+    via: peopleVia(p, bySelector, byIdentity, users),
   };
 }
 
@@ -124,7 +129,7 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
-  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity));
+  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users));
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {
     for (const id of p.senders) push(involved, id, i);
@@ -305,7 +310,12 @@ export class MapBuilder {
       // list it is on: a sender does not need to know its fellow senders.
       const senders = inS && !inR ? `[${JSON.stringify(me)}]` : p.sendersJson;
       const receivers = inR && !inS ? `[${JSON.stringify(me)}]` : p.receiversJson;
-      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}}`);
+      // Only maps of policies that name people pay for the explanation.
+      const via =
+        p.via.size === 0
+          ? ''
+          : viaJson(p.via, [...(inS && !inR ? [me] : p.senders), ...(inR && !inS ? [me] : p.receivers)]);
+      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}${via}}`);
     }
     const grants = w.grants.get(me);
     const routes: string[] = [];
