@@ -184,5 +184,29 @@ describeE2E(
         200,
       );
     });
+
+    test('warren logout revokes bob’s system: the server stops accepting it, and the profile leaves the network', async () => {
+      const r = await warrenCli(sys.bob!.w.ns, [
+        ...['logout', '--profile', topo.file('bob.profile'), '--state-dir', topo.file('warren-bob-state')],
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Signed out/);
+      await waitUntil(
+        'the server drops bob',
+        async () => ((await ping(sys.bob!.w.ns, sys.server!.vip, { count: 1 })).received === 0 ? true : undefined),
+        10_000,
+        200,
+      );
+      assert.match(await c.cli(['systems', 'list']), /bob-laptop.*revoked/);
+      assert.equal(readProfile(topo.file('bob.profile')).profile.coordinator, null);
+      const audit = JSON.parse(await c.cli(['audit', '--action', 'logout', '--json'])) as {
+        actor: string;
+        outcome: string;
+      }[];
+      assert.deepEqual(
+        audit.map((e) => [e.actor, e.outcome]),
+        [['bob@example.com', 'ok']],
+      );
+    });
   },
 );

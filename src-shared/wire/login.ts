@@ -16,6 +16,9 @@ export const LOGIN_PATHS = {
   poll: '/v1/login/poll',
   /** GET from the person's browser, redirected by the provider (RFC 6749 §4.1.2). */
   callback: '/v1/oidc/callback',
+  /** POST, signed like every agent request (AGENT_AUTH) → 204: the user signs this system out,
+   * and the coordinator revokes it. */
+  logout: '/v1/agent/logout',
 } as const;
 
 /** LOGIN_LIMITS bound the exchange. */

@@ -44,10 +44,7 @@ test('problems are refused with the key and what to do', () => {
   refuses({ ...good, Providers: [{ ...p, Name: 'Corp!' }] }, /Name: must be lower-case/);
   refuses({ ...good, Providers: [{ ...p, Approval: 'maybe' }] }, /Approval: "maybe" is not/);
   refuses({ ...good, Providers: [p, p] }, /the Name "corp" is used twice/);
-  refuses(
-    { ...good, Providers: [{ ...p, ClientSecret: 'x' }] },
-    /ClientSecret: unknown key/,
-  );
+  refuses({ ...good, Providers: [{ ...p, ClientSecret: 'x' }] }, /ClientSecret: unknown key/);
   assert.equal(
     parseOidcConfig({ ...good, Providers: [{ ...p, Issuer: 'http://i', AllowHttp: true }] }, () => 's').providers[0]!
       .issuer,

@@ -16,6 +16,7 @@ import type { RequestContext, Router } from '../http/router.js';
 import { objectWithKeys, stringField } from '../http/validate.js';
 import type { Services } from '../api/services.js';
 import { handleCallback } from './callback.js';
+import { addLogoutRoute } from './logout.js';
 import { checkLoginProof, parseLoginStart } from './login-start.js';
 import { TableFull } from './pending.js';
 import { describe } from './providers.js';
@@ -34,6 +35,7 @@ export function addLoginRoutes(router: Router, sv: Services, oidc: OidcService |
   router.add('POST', LOGIN_PATHS.start, (ctx) => start(sv, needOidc(oidc), ctx));
   router.add('POST', LOGIN_PATHS.poll, (ctx) => poll(sv, needOidc(oidc), ctx));
   router.add('GET', LOGIN_PATHS.callback, (ctx) => handleCallback(sv, needOidc(oidc), ctx));
+  addLogoutRoute(router, sv);
 }
 
 function needOidc(oidc: OidcService | undefined): OidcService {

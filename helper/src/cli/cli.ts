@@ -17,6 +17,7 @@ import { statusCommand } from './status.js';
 import { versionCommand } from './version.js';
 import { enrolCommand } from './enrol.js';
 import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 import { upCommand, downCommand } from './up-down.js';
 import { uiCommand } from './ui.js';
 import { cleanupCommand } from './cleanup.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   downCommand,
   enrolCommand,
   loginCommand,
+  logoutCommand,
   whyCommand,
   reloadCommand,
   exitNodeCommand,
