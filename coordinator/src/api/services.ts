@@ -10,7 +10,6 @@ import type { Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import type { AuditLog } from '../store/audit.js';
 import type { ConsoleAuth } from '../console/routes.js';
-import type { OidcService } from '../oidc/service.js';
 
 /** Services hold the coordinator's state for the handlers. */
 export interface Services {
@@ -31,6 +30,4 @@ export interface Services {
   audit: AuditLog;
   /** console: the web console's sessions, with `serve --console` only. */
   console?: ConsoleAuth;
-  /** oidc: sign-in with identity providers, with `serve --oidc` only. */
-  oidc?: OidcService;
 }

@@ -42,7 +42,7 @@ test('user: and group: name the systems their users enrolled; via says through w
         groups,
         createdAt: 0,
         lastAuthAt: 0,
-        disabled,
+        disabled: false,
       });
     user('u-a', 'alice@example.com', ['eng']);
     user('u-b', 'bob@example.com', []);

@@ -161,9 +161,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
       metrics,
-      ...(await optionalServices(opts, bundle, adminToken, audit, now)),
+      ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
     };
-    const http = await startHttpServer(opts, routesFor(sv, bundle), log);
+    const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
@@ -198,21 +198,13 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
   }
 }
 
-/** optionalServices are the web console's sessions (--console) and sign-in (--oidc), whose
- * providers are discovered before the coordinator answers (a failure only disables one). */
-async function optionalServices(
-  opts: ServeOptions,
-  bundle: ConsoleBundle | null,
-  adminToken: string,
-  audit: AuditLog,
-  now: () => number,
-): Promise<Pick<Services, 'console' | 'oidc'>> {
-  const oidc = opts.oidc ? new OidcService(opts.oidc.config, opts.log, opts.oidc.seams) : undefined;
-  await oidc?.providers.discoverAll(now());
-  return {
-    ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
-    ...(oidc ? { oidc } : {}),
-  };
+/** oidcService is sign-in (--oidc), its providers discovered before the coordinator answers (a
+ * failure only makes that provider unavailable), or undefined without --oidc. */
+async function oidcService(opts: ServeOptions, now: () => number): Promise<OidcService | undefined> {
+  if (!opts.oidc) return undefined;
+  const oidc = new OidcService(opts.oidc.config, opts.log, opts.oidc.seams);
+  await oidc.providers.discoverAll(now());
+  return oidc;
 }
 
 /** undoStart closes what a start that failed half-way had opened. */
@@ -279,13 +271,13 @@ function registryFor(
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
-function routesFor(sv: Services, bundle: ConsoleBundle | null): Router {
+function routesFor(sv: Services, bundle: ConsoleBundle | null, oidc: OidcService | undefined): Router {
   const router = new Router();
   if (bundle && sv.console) addConsoleRoutes(router, sv.console, sv.audit, bundle);
   addAgentRoutes(router, sv);
   addNatRoutes(router, sv);
   addAdminRoutes(router, sv);
-  addLoginRoutes(router, sv, sv.oidc);
+  addLoginRoutes(router, sv, oidc);
   return router;
 }
 
