@@ -37,7 +37,8 @@ export function saveUser(registry: Registry, who: SignedIn, provider: ProviderCo
       email: who.email,
       groups: who.groups,
       createdAt: now,
-      lastAuthAt: who.authTime ?? now,
+      // A provider's auth_time in the future must not make the authentication look fresh later.
+      lastAuthAt: Math.min(who.authTime ?? now, now),
       disabled: false,
     }),
   );
