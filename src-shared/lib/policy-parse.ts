@@ -4,7 +4,9 @@
 // The profile is untrusted input read as root, so every list and string is bounded.
 import {
   DAYS,
+  GROUP_PREFIX,
   TAG_PREFIX,
+  USER_PREFIX,
   tagSelector,
   type Acl,
   type Day,
@@ -16,6 +18,7 @@ import {
 } from '../wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote, typeName } from './errors.js';
 import { isIdentity } from './identity.js';
+import { normaliseEmail, normaliseGroup } from './people.js';
 import { parseClock, validTimeZone } from './schedule.js';
 
 /** POLICY_LIMITS bound what the policy part of a profile may hold. */
@@ -52,9 +55,19 @@ class Collector {
   }
 }
 
+/** SelectorOptions: people allows `user:` and `group:` selectors, which only a coordinator can
+ * resolve (it knows who enrolled each system); a static profile has no users. */
+export interface SelectorOptions {
+  people?: boolean;
+}
+
 /** parsePolicies reads a profile's Policies array. Policies with problems are left out of
  * `policies`; a caller that refuses a profile with issues never uses a partial list. */
-export function parsePolicies(raw: unknown, keyPrefix = 'Policies'): { policies: Policy[]; issues: PolicyIssue[] } {
+export function parsePolicies(
+  raw: unknown,
+  keyPrefix = 'Policies',
+  opts: SelectorOptions = {},
+): { policies: Policy[]; issues: PolicyIssue[] } {
   const is = new Collector();
   const policies: Policy[] = [];
   if (!Array.isArray(raw)) {
@@ -69,7 +82,7 @@ export function parsePolicies(raw: unknown, keyPrefix = 'Policies'): { policies:
   raw.forEach((p, i) => {
     const path = indexPath(keyPrefix, i);
     const before = is.list.length;
-    const policy = parsePolicy(p, path, is);
+    const policy = parsePolicy(p, path, is, opts);
     if (policy === undefined || is.list.length > before) return;
     const first = names.get(policy.name);
     if (first !== undefined) {
@@ -137,15 +150,15 @@ export function parsePorts(v: unknown): PortRange[] | string {
   return out.sort((a, b) => a.from - b.from || a.to - b.to);
 }
 
-function parsePolicy(p: unknown, path: string, is: Collector): Policy | undefined {
+function parsePolicy(p: unknown, path: string, is: Collector, opts: SelectorOptions): Policy | undefined {
   if (!isObject(p)) {
     is.add(path, `must be an object, not ${typeName(p)}`);
     return undefined;
   }
   knownKeys(p, POLICY_KEYS, path, is);
   const name = nameField(p, path, is);
-  const senders = selectorList(p, 'Senders', path, is);
-  const receivers = selectorList(p, 'Receivers', path, is);
+  const senders = selectorList(p, 'Senders', path, is, opts);
+  const receivers = selectorList(p, 'Receivers', path, is, opts);
   const acls = aclList(p, path, is);
   const trustRequirements = requirementList(p, path, is);
   let enabled = true;
@@ -196,14 +209,14 @@ function arrayField(
 }
 
 /** selectorList reads Senders or Receivers: "tag:NAME" (any case) or an identity like G982V. */
-function selectorList(p: Obj, key: string, path: string, is: Collector): Selector[] | undefined {
+function selectorList(p: Obj, key: string, path: string, is: Collector, opts: SelectorOptions): Selector[] | undefined {
   const list = arrayField(p, key, path, is, POLICY_LIMITS.selectorsPerList, true);
   if (!list) return undefined;
   const out: Selector[] = [];
   let ok = true;
   list.forEach((s, i) => {
     const at = indexPath(childPath(path, key), i);
-    const sel = parseSelector(s);
+    const sel = parseSelector(s, opts);
     if (typeof sel === 'object') {
       ok = false;
       is.add(at, sel.problem);
@@ -216,8 +229,10 @@ function selectorList(p: Obj, key: string, path: string, is: Collector): Selecto
 
 /** parseSelector normalises one selector, or says why it is not one. A bare word is refused
  * rather than guessed: "dev12" could be a tag or an identity written in lower case. */
-export function parseSelector(s: unknown): Selector | { problem: string } {
+export function parseSelector(s: unknown, opts: SelectorOptions = {}): Selector | { problem: string } {
   if (typeof s !== 'string') return { problem: `must be a string, not ${typeName(s)}` };
+  const people = peopleSelector(s, opts);
+  if (people !== null) return people;
   if (s.toLowerCase().startsWith(TAG_PREFIX)) {
     const name = normaliseTag(s);
     return name === null ? { problem: `${quote(s)} is not a valid tag name` } : tagSelector(name);
@@ -225,6 +240,29 @@ export function parseSelector(s: unknown): Selector | { problem: string } {
   if (isIdentity(s)) return s;
   const hint = normaliseTag(s) !== null ? ` (did you mean "tag:${normaliseTag(s)}"?)` : '';
   return { problem: `${quote(s)} is neither a tag ("tag:NAME") nor an identity (5 characters like G982V)${hint}` };
+}
+
+/** peopleSelector reads "user:EMAIL" and "group:NAME" (any case), or returns null for other text. */
+function peopleSelector(s: string, opts: SelectorOptions): Selector | { problem: string } | null {
+  const lower = s.toLowerCase();
+  const isUser = lower.startsWith(USER_PREFIX);
+  if (!isUser && !lower.startsWith(GROUP_PREFIX)) return null;
+  if (!opts.people)
+    return {
+      problem: `${quote(s.slice(0, 80))} names ${isUser ? 'a user' : 'a group'}; only a coordinator's policy file can (it knows who signed in on each system): here name tags or identities`,
+    };
+  if (isUser) {
+    const email = normaliseEmail(s.slice(USER_PREFIX.length));
+    return email === null
+      ? { problem: `${quote(s.slice(0, 80))} is not "user:" and an email address` }
+      : USER_PREFIX + email;
+  }
+  const group = normaliseGroup(s.slice(GROUP_PREFIX.length));
+  return group === null
+    ? {
+        problem: `${quote(s.slice(0, 80))} is not "group:" and a group name (letters, digits, _ . - / @ : +; up to 128)`,
+      }
+    : GROUP_PREFIX + group;
 }
 
 function aclList(p: Obj, path: string, is: Collector): Acl[] | undefined {

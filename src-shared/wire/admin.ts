@@ -71,6 +71,24 @@ export interface AdminSystem {
   endpoints: string[];
   createdAt: number;
   keyId: string | null;
+  /** owner is the email of the user who enrolled it by signing in, or null (an enrolment key). */
+  owner?: string | null;
+}
+
+/** AdminUser is a user who signed in (GET /v1/admin/users → { users }). */
+export interface AdminUser {
+  userId: string;
+  email: string;
+  groups: string[];
+  provider: string;
+  issuer: string;
+  subject: string;
+  createdAt: number;
+  /** lastAuthAt is when the user last authenticated at the provider (Unix ms). */
+  lastAuthAt: number;
+  disabled: boolean;
+  /** systems are the identities of the user's systems (not revoked). */
+  systems: string[];
 }
 
 /** TagsRequest is POST /v1/admin/systems/ID/tags: either set, or add and/or remove. */
@@ -108,7 +126,7 @@ export interface PolicyIssueWire {
  * system has, a tag no system or key carries. `policy apply --strict` refuses on any. */
 export interface PolicyWarning extends PolicyIssueWire {
   /** kind: what matched nothing. */
-  kind: 'unknown-identity' | 'unknown-tag' | 'unknown-name';
+  kind: 'unknown-identity' | 'unknown-tag' | 'unknown-name' | 'unknown-user' | 'unknown-group';
 }
 
 /** AccessChange is one ordered pair of systems whose access changes, and the ports. */

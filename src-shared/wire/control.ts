@@ -288,6 +288,9 @@ export type ControlErrorCode =
   /** rate-limited: too many watch streams, or too many signed requests from one system within
    * the replay window (HTTP 429); retry later with backoff. */
   | 'rate-limited'
+  /** login-refused: the identity provider's answer to a sign-in was refused (a bad ID token,
+   * an unknown or used state, a user outside AllowedDomains); the message says why. */
+  | 'login-refused'
   | 'internal';
 
 /** ControlErrorBody is the JSON body of every non-2xx response. */

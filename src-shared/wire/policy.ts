@@ -43,7 +43,9 @@ export interface PublicIpRequirement {
 /** TrustRequirement is a condition a policy needs before it grants anything. */
 export type TrustRequirement = ScheduleRequirement | PublicIpRequirement;
 
-/** Selector names systems: 'tag:NAME' (every system with that tag) or a 5-character identity. */
+/** Selector names systems: 'tag:NAME' (every system with that tag), a 5-character identity, or
+ * in a coordinator's policy file 'user:EMAIL' (the systems that user enrolled by signing in) and
+ * 'group:NAME' (those of every user the identity provider puts in the group). */
 export type Selector = string;
 
 /** Policy allows its senders to start connections to its receivers as its ACLs say, while it
@@ -55,6 +57,10 @@ export interface Policy {
   acls: Acl[];
   trustRequirements: TrustRequirement[];
   enabled: boolean;
+  /** via, in a coordinator's map only: for systems a policy names through a person, the
+   * selector and user that put them there, by identity ("group:eng (alice@example.com)"), so
+   * `warren why` can name who granted or blocked. */
+  via?: Record<string, string>;
 }
 
 /** TAG_PREFIX starts a tag selector. */
@@ -63,6 +69,20 @@ export const TAG_PREFIX = 'tag:';
 /** isTagSelector tells whether a (normalised) selector names a tag. */
 export function isTagSelector(s: Selector): boolean {
   return s.startsWith(TAG_PREFIX);
+}
+
+/** USER_PREFIX and GROUP_PREFIX start the selectors of people (coordinator policy files only). */
+export const USER_PREFIX = 'user:';
+export const GROUP_PREFIX = 'group:';
+
+/** isUserSelector tells whether a (normalised) selector names a user. */
+export function isUserSelector(s: Selector): boolean {
+  return s.startsWith(USER_PREFIX);
+}
+
+/** isGroupSelector tells whether a (normalised) selector names a group. */
+export function isGroupSelector(s: Selector): boolean {
+  return s.startsWith(GROUP_PREFIX);
 }
 
 /** tagSelector turns a bare tag name into its selector form. */

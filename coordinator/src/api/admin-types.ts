@@ -5,6 +5,7 @@ import type { NatStats } from '../nat/services.js';
 export type {
   AdminKey,
   AdminSystem,
+  AdminUser,
   CreateKeyRequest,
   CreatedKey,
   PolicyInfo,

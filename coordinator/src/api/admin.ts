@@ -20,6 +20,7 @@ import { systemOf, systemView } from './system-ref.js';
 import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 import { addPolicyRoutes } from './policy-routes.js';
 import { addSystemDeleteRoute } from './system-delete.js';
+import { addUsersRoute } from './users-route.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -137,6 +138,7 @@ export function addAdminRoutes(router: Router, sv: Services): void {
   addSystemEditRoutes(admin, sv);
   addPolicyRoutes(admin, sv);
   addSystemDeleteRoute(admin, sv);
+  addUsersRoute(admin, sv);
   admin('GET', '/v1/admin/stats', ({ res }) => sendJson(res, 200, coordinatorStats(sv)));
   admin('GET', CONTROL_PATHS.metrics, async ({ res }) =>
     sendText(res, 200, await sv.metrics.text(), sv.metrics.contentType),

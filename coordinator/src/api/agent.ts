@@ -73,7 +73,7 @@ async function authenticateOnce(sv: Services, ctx: RequestContext): Promise<{ sy
 /** enrolResponse answers with the map of the pass the enrolment scheduled (publisher.ts
  * settledMap), so that enrolling costs the coordinator O(the system's own peers), not a
  * resolution of the whole policy against every system. */
-async function enrolResponse(sv: Services, s: LiveSystem): Promise<EnrolResponse> {
+export async function enrolResponse(sv: Services, s: LiveSystem): Promise<EnrolResponse> {
   const m = await sv.publisher.settledMap(s);
   return {
     systemId: s.id,

@@ -13,6 +13,7 @@ import { diffPolicy } from '../maps/policy-diff.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
 import { policyWarnings, type KnownNames } from '../policy/policy-warnings.js';
 import type { Services } from './services.js';
+import { usersOf } from '../store/users.js';
 
 /** PolicyRouteNote is the audit note admin.ts hands a handler (its AuditNote): quiet leaves a
  * successful request out of the audit log, for a POST that changes nothing. */
@@ -58,7 +59,12 @@ export function knownNames(sv: Services): KnownNames {
   }
   const now = sv.now();
   for (const k of sv.registry.store.listKeys()) if (keyRefusal(k, now) === null) for (const t of k.tags) tags.add(t);
-  return { identities, tags };
+  const people = usersOf(sv.registry)
+    .all()
+    .filter((u) => !u.disabled);
+  const users = new Set(people.map((u) => u.email));
+  const groups = new Set(people.flatMap((u) => u.groups));
+  return { identities, tags, users, groups };
 }
 
 function strictFlag(q: URLSearchParams): boolean {

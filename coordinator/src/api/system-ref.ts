@@ -7,6 +7,7 @@ import type { RequestContext } from '../http/router.js';
 import { endpointsOf } from '../maps/netmap.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { Services } from './services.js';
+import { usersOf } from '../store/users.js';
 
 /** systemView is a system as the admin API shows it. */
 export function systemView(registry: Registry, s: LiveSystem, now: number): AdminSystem {
@@ -31,6 +32,7 @@ export function systemView(registry: Registry, s: LiveSystem, now: number): Admi
     endpoints: endpointsOf(s),
     createdAt: s.createdAt,
     keyId: s.keyId,
+    owner: usersOf(registry).get(s.ownerId ?? null)?.email ?? null,
   };
 }
 

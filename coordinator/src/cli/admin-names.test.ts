@@ -89,7 +89,7 @@ test('an online system is seen now: LAST SEEN says now, and lastSeen in JSON is 
       const s = JSON.parse((await cli('systems', 'show', 'laptop', '--json', ...data)).out) as AdminSystem;
       assert.ok(s.lastSeen !== null && s.lastSeen >= before, `lastSeen ${s.lastSeen} is not before ${before}`);
       const table = (await cli('systems', 'list', ...data)).out;
-      assert.match(table, new RegExp(`${agent.identity}\\s+laptop\\s.*\\bactive\\s+yes\\s+dev\\s+now\\s+sys-`));
+      assert.match(table, new RegExp(`${agent.identity}\\s+laptop\\s.*\\bactive\\s+yes\\s+dev\\s+-\\s+now\\s+sys-`));
       assert.match((await cli('systems', 'show', 'laptop', ...data)).out, /last seen: {2}now \(online\)/);
     } finally {
       watch.close();

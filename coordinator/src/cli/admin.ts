@@ -48,6 +48,7 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   policy test FILE [--json]            (dry run: problems, warnings, whose access changes)
   policy show [--json]
   audit [--since 1d] [--actor X] [--action X] [--refused] [--limit N] [--json]
+  users list [--json]                  (people who signed in: serve --oidc)
 ID is a system id (sys-...), its 5-character identity or its name (as systems list shows it).`;
 
 /** target finds the coordinator (--data DIR's serve.json, or --url) and the admin token
@@ -119,7 +120,7 @@ function keyRows(keys: AdminKey[]): string {
 
 function systemRows(systems: AdminSystem[]): string {
   return table(
-    ['IDENTITY', 'NAME', 'ADDRESS', 'IPV6 ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'LAST SEEN', 'SYSTEM ID'],
+    ['IDENTITY', 'NAME', 'ADDRESS', 'IPV6 ADDRESS', 'STATE', 'ONLINE', 'TAGS', 'OWNER', 'LAST SEEN', 'SYSTEM ID'],
     systems.map((s) => [
       s.identity,
       s.name,
@@ -128,6 +129,7 @@ function systemRows(systems: AdminSystem[]): string {
       s.state,
       s.online ? 'yes' : 'no',
       s.tags.join(',') || '-',
+      s.owner ?? '-',
       // Online means seen now (its watch stream is open); the JSON keeps the timestamp.
       s.online ? 'now' : when(s.lastSeen),
       s.systemId,

@@ -5,12 +5,13 @@ import { runPolicy } from './policy.js';
 import { EXIT, Failure, UsageError, type CliIo } from '../../../src-shared/lib/cli-args.js';
 import { KEY_USAGE, runKey } from './key.js';
 import { runAudit } from './audit.js';
+import { runUsers } from './users.js';
 import { runServe, SERVE_USAGE } from './serve.js';
 import { RELAY_KEY_USAGE, runRelayKey } from '../nat/secret.js';
 
 /** USAGE is the whole help text. */
 export const USAGE = `usage: ${SERVE_USAGE}
-       warren-coordinator key|keys|systems|policy|audit ...
+       warren-coordinator key|keys|systems|policy|audit|users ...
        warren-coordinator ${RELAY_KEY_USAGE}
 
 The control plane of Warren: enrolment keys, systems and their virtual addresses, the policy
@@ -49,6 +50,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await runPolicy(rest, io);
       case 'audit':
         return await runAudit(rest, io);
+      case 'users':
+        return await runUsers(rest, io);
       case 'relay-key':
         return runRelayKey(rest, io);
       default:

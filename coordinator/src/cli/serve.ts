@@ -16,12 +16,13 @@ import { concreteIp, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
 import { storeUrlProblem } from '../store/open-store.js';
+import { loadOidcConfig, OidcConfigError } from '../oidc/config.js';
 
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
-    [--metrics-listen HOST:PORT] [--console]
+    [--metrics-listen HOST:PORT] [--console] [--oidc FILE]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
@@ -53,6 +54,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       'metrics-listen': { type: 'string' },
       console: { type: 'boolean' },
       store: { type: 'string' },
+      oidc: { type: 'string' },
     },
     { min: 0, max: 0 },
   );
@@ -93,6 +95,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
     ...(mw !== undefined ? { maxWatchers: Number(mw) } : {}),
     ...(metricsListen ? { metricsListen } : {}),
     ...(bool(p, 'console') ? { console: {} } : {}),
+    ...oidcOption(str(p, 'oidc')),
     ...nat,
     log: createLogger(Number(v), io.stderr),
   };
@@ -147,6 +150,18 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** oidcOption reads the identity providers' file (oidc/config.ts); a problem in it stops the
+ * start, while a provider that cannot be reached only disables signing in with it. */
+function oidcOption(file: string | undefined): Pick<ServeOptions, 'oidc'> {
+  if (file === undefined) return {};
+  try {
+    return { oidc: { config: loadOidcConfig(file) } };
+  } catch (e) {
+    if (e instanceof OidcConfigError) throw new UsageError(`--oidc: ${e.message}`);
+    throw e;
+  }
 }
 
 /** publicIps reads every --public-ip (each may be "IPv4,IPv6"): at most one address of each

@@ -22,6 +22,7 @@ export const STATUS_OF: Record<ControlErrorCode, number> = {
   'policy-invalid': 422,
   'address-space-full': 507,
   'rate-limited': 429,
+  'login-refused': 403,
   internal: 500,
 };
 

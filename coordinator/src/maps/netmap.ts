@@ -6,7 +6,9 @@
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import {
-  isTagSelector,
+  GROUP_PREFIX,
+  tagSelector,
+  USER_PREFIX,
   type Acl,
   type Policy,
   type Selector,
@@ -23,6 +25,8 @@ import {
 import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
+import { usersOf, type UserDirectory } from '../store/users.js';
+import { peopleVia, viaJson } from './people.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -35,6 +39,8 @@ export interface ResolvedPolicy {
   receiversJson: string;
   /** tailJson is `"acls":...,"trustRequirements":...,"enabled":...` (PublicIp removed). */
   tailJson: string;
+  /** via: systems named only through a person, and how (people.ts). */
+  via: Map<string, string>;
 }
 
 /** World is the policy resolved against the active systems at one Registry.worldEpoch. */
@@ -60,16 +66,17 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-/** expand turns selectors into the identities of active systems, in a stable order. */
+/** expand turns selectors into the identities of active systems, in a stable order. bySelector
+ * holds the systems of each tag, user and group selector ("tag:dev", "user:a@b.c", "group:eng"). */
 function expand(
   selectors: readonly Selector[],
-  byTag: Map<string, string[]>,
+  bySelector: Map<string, string[]>,
   byIdentity: Map<string, LiveSystem>,
 ): string[] {
   const out = new Set<string>();
   for (const sel of selectors) {
-    if (isTagSelector(sel)) for (const id of byTag.get(sel.slice(4)) ?? []) out.add(id);
-    else if (byIdentity.has(sel)) out.add(sel);
+    if (byIdentity.has(sel)) out.add(sel);
+    else for (const id of bySelector.get(sel) ?? []) out.add(id);
   }
   return [...out].sort();
 }
@@ -82,15 +89,20 @@ function publicIpMet(reqs: Cidr[][], s: LiveSystem): boolean {
   return reqs.every((ranges) => ranges.some((c) => cidrContains(c, ip)));
 }
 
-function resolvePolicy(p: Policy, byTag: Map<string, string[]>, byIdentity: Map<string, LiveSystem>): ResolvedPolicy {
+function resolvePolicy(
+  p: Policy,
+  bySelector: Map<string, string[]>,
+  byIdentity: Map<string, LiveSystem>,
+  users: UserDirectory,
+): ResolvedPolicy {
   const ipReqs: Cidr[][] = [];
   const kept: TrustRequirement[] = [];
   for (const r of p.trustRequirements) {
     if (r.type === 'public-ip') ipReqs.push(r.ranges.map((x) => parseCidr(x)).filter((c): c is Cidr => c !== null));
     else kept.push(r);
   }
-  const senders = expand(p.senders, byTag, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
-  const receivers = expand(p.receivers, byTag, byIdentity);
+  const senders = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
+  const receivers = expand(p.receivers, bySelector, byIdentity);
   return {
     senders: new Set(senders),
     receivers: new Set(receivers),
@@ -99,6 +111,7 @@ function resolvePolicy(p: Policy, byTag: Map<string, string[]>, byIdentity: Map<
     sendersJson: JSON.stringify(senders),
     receiversJson: JSON.stringify(receivers),
     tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
+    via: peopleVia(p, bySelector, byIdentity, users),
   };
 }
 
@@ -108,14 +121,15 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   const active = registry.active();
   const byIdentity = new Map<string, LiveSystem>();
   const byTag = new Map<string, string[]>();
+  const users = usersOf(registry);
   for (const s of active) {
     byIdentity.set(s.identity, s);
-    for (const t of s.tags) push(byTag, t, s.identity);
+    for (const sel of selectorsOf(s, users)) push(byTag, sel, s.identity);
   }
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
-  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity));
+  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users));
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {
     for (const id of p.senders) push(involved, id, i);
@@ -159,6 +173,15 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
     routeClients,
     exitGrants,
   };
+}
+
+/** selectorsOf lists the tag, user and group selectors that name s. A disabled user's systems
+ * are named by none of theirs: the user no longer vouches for them. */
+function selectorsOf(s: LiveSystem, users: UserDirectory): string[] {
+  const out = s.tags.map(tagSelector);
+  const u = users.get(s.ownerId ?? null);
+  if (u && !u.disabled) out.push(USER_PREFIX + u.email, ...u.groups.map((g) => GROUP_PREFIX + g));
+  return out;
 }
 
 /** FULL_TUNNELS are the full tunnel of each family (canonical text, as the policy parser writes it). */
@@ -287,7 +310,12 @@ export class MapBuilder {
       // list it is on: a sender does not need to know its fellow senders.
       const senders = inS && !inR ? `[${JSON.stringify(me)}]` : p.sendersJson;
       const receivers = inR && !inS ? `[${JSON.stringify(me)}]` : p.receiversJson;
-      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}}`);
+      // Only maps of policies that name people pay for the explanation.
+      const via =
+        p.via.size === 0
+          ? ''
+          : viaJson(p.via, [...(inS && !inR ? [me] : p.senders), ...(inR && !inS ? [me] : p.receivers)]);
+      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}${via}}`);
     }
     const grants = w.grants.get(me);
     const routes: string[] = [];

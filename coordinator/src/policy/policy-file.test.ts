@@ -45,7 +45,7 @@ test('route subnets may be IPv6: written canonically, ::/0 allowed although it c
 test('an empty object is a valid (deny everything) file', () => {
   const r = parsePolicyFile('{}');
   assert.ok(r.ok);
-  assert.deepEqual(r.file, { tags: [], policies: [], dnsRecords: [], routes: [] });
+  assert.deepEqual(r.file, { tags: [], policies: [], dnsRecords: [], routes: [], autoTags: [] });
 });
 
 /** Each case replaces one piece of GOOD and expects a problem reported where `at` is written. */

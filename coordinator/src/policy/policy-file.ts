@@ -8,6 +8,7 @@ import { cidrNetwork, cidrIsCanonical, formatCidr, parseCidr, type Cidr } from '
 import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { normaliseTag, parsePolicies, parseSelector, parseTags } from '../../../src-shared/lib/policy-parse.js';
 import { locateJson } from './json-locate.js';
+import { parseAutoTags, type AutoTag } from './auto-tags.js';
 import { routeSubnet, type Overlays } from './route-subnets.js';
 import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { isDnsLabel, parseDnsName, TAG_LABEL_PROBLEM } from './names.js';
@@ -41,6 +42,8 @@ export interface PolicyFile {
   policies: Policy[];
   dnsRecords: DnsRecord[];
   routes: RouteGrant[];
+  /** autoTags give tags to systems their users enrol by signing in (auto-tags.ts). */
+  autoTags: AutoTag[];
 }
 
 /** PolicyFileIssue is one problem, where it is written. */
@@ -52,9 +55,9 @@ export interface PolicyFileIssue {
 }
 
 /** EMPTY_POLICY is in force before any file is applied: no policies, so nobody reaches anybody. */
-export const EMPTY_POLICY: PolicyFile = { tags: [], policies: [], dnsRecords: [], routes: [] };
+export const EMPTY_POLICY: PolicyFile = { tags: [], policies: [], dnsRecords: [], routes: [], autoTags: [] };
 
-const TOP_KEYS = ['Tags', 'Policies', 'Dns', 'Routes'] as const;
+const TOP_KEYS = ['Tags', 'Policies', 'Dns', 'Routes', 'AutoTags'] as const;
 const DNS_KEYS = ['Records'] as const;
 const RECORD_KEYS = ['Name', 'Targets'] as const;
 const ROUTE_KEYS = ['ExitNode', 'Subnets', 'Senders'] as const;
@@ -104,7 +107,7 @@ export function parsePolicyFile(
   }
   const declared = new Set(tagsResult.tags);
   const checkSelector = (s: unknown, at: string): Selector | undefined => {
-    const sel = parseSelector(s);
+    const sel = parseSelector(s, { people: true });
     if (typeof sel === 'object') return void add(at, sel.problem);
     if (sel.startsWith('tag:') && !declared.has(sel.slice(4))) {
       return void add(at, `tag ${quote(sel.slice(4))} is not declared in Tags; add it there or fix the spelling`);
@@ -114,7 +117,7 @@ export function parsePolicyFile(
 
   let policies: Policy[] = [];
   if (Object.hasOwn(raw, 'Policies')) {
-    const r = parsePolicies(raw.Policies, 'Policies');
+    const r = parsePolicies(raw.Policies, 'Policies', { people: true });
     r.issues.forEach((i) => add(i.key, i.problem));
     policies = r.policies;
     if (Array.isArray(raw.Policies)) checkPolicyExtras(raw.Policies, declared, add);
@@ -123,8 +126,9 @@ export function parsePolicyFile(
   const routes = Object.hasOwn(raw, 'Routes')
     ? parseRoutes(raw.Routes, checkSelector, add, { v4: network, v6: network6 })
     : [];
+  const autoTags = Object.hasOwn(raw, 'AutoTags') ? parseAutoTags(raw.AutoTags, declared, add) : [];
   if (issues.length > 0) return located(text, issues);
-  return { ok: true, file: { tags: tagsResult.tags, policies, dnsRecords, routes } };
+  return { ok: true, file: { tags: tagsResult.tags, policies, dnsRecords, routes, autoTags } };
 }
 
 /** formatPolicyIssues renders issues as `FILE:LINE:COL: KEY: problem`, one per line. */

@@ -4,7 +4,14 @@
 // typo in a zero-trust policy fails closed and silently. So apply says so, with the place and a
 // likely intended name; `policy apply --strict` refuses the file instead.
 import type { PolicyWarning } from '../../../src-shared/wire/admin.js';
-import { isTagSelector, type Selector } from '../../../src-shared/wire/policy.js';
+import {
+  GROUP_PREFIX,
+  isGroupSelector,
+  isTagSelector,
+  isUserSelector,
+  USER_PREFIX,
+  type Selector,
+} from '../../../src-shared/wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote } from '../../../src-shared/lib/errors.js';
 import { parseJson } from '../../../src-shared/lib/json.js';
 import { normaliseTag, parseSelector } from '../../../src-shared/lib/policy-parse.js';
@@ -16,6 +23,9 @@ import { POLICY_FILE_LIMITS, type PolicyFile } from './policy-file.js';
 export interface KnownNames {
   identities: ReadonlySet<string>;
   tags: ReadonlySet<string>;
+  /** users and groups: the emails and groups of the users who signed in (not disabled). */
+  users?: ReadonlySet<string>;
+  groups?: ReadonlySet<string>;
 }
 
 /** SelectorAt is one selector as written in the file, by its key path. */
@@ -30,6 +40,8 @@ export function policyWarnings(text: string, file: PolicyFile, known: KnownNames
   const raw = parseJson(text);
   if (!isObject(raw)) return [];
   const found = selectorsIn(raw);
+  // Tags AutoTags give are carried as soon as someone signs in: they are not typos.
+  known = { ...known, tags: new Set([...known.tags, ...file.autoTags.flatMap((a) => a.tags)]) };
   const tagCandidates = [...new Set([...known.tags, ...file.tags])];
   // didYouMean over every identity is bounded: identities are 5 characters, and at most
   // reportedIssues warnings are worded.
@@ -37,7 +49,10 @@ export function policyWarnings(text: string, file: PolicyFile, known: KnownNames
   const out: Omit<PolicyWarning, 'line' | 'column'>[] = [];
   const named = new Set<string>();
   for (const { key, selector } of found) {
-    if (isTagSelector(selector)) {
+    const person = personWarning(key, selector, known);
+    if (person !== undefined) {
+      if (person !== null) out.push(person);
+    } else if (isTagSelector(selector)) {
       const tag = selector.slice(4);
       named.add(tag);
       if (known.tags.has(tag)) continue;
@@ -72,14 +87,43 @@ export function policyWarnings(text: string, file: PolicyFile, known: KnownNames
   return locate(text, out);
 }
 
+/** personWarning checks a user: or group: selector against the users who signed in: undefined
+ * for other selectors, null when it matches someone. */
+function personWarning(
+  key: string,
+  selector: Selector,
+  known: KnownNames,
+): Omit<PolicyWarning, 'line' | 'column'> | null | undefined {
+  if (isUserSelector(selector)) {
+    const email = selector.slice(USER_PREFIX.length);
+    if (known.users?.has(email)) return null;
+    return {
+      key,
+      kind: 'unknown-user',
+      problem: `no user ${quote(email)} has signed in here (yet)${didYouMean(email, [...(known.users ?? [])])}`,
+    };
+  }
+  if (isGroupSelector(selector)) {
+    const group = selector.slice(GROUP_PREFIX.length);
+    if (known.groups?.has(group)) return null;
+    return {
+      key,
+      kind: 'unknown-group',
+      problem: `no user who signed in here is in the group ${quote(group)}${didYouMean(group, [...(known.groups ?? [])])}`,
+    };
+  }
+  return undefined;
+}
+
 /** selectorsIn walks the places selectors are written: policies' Senders and Receivers, DNS
- * records' Targets, routes' ExitNode and Senders. */
+ * records' Targets, routes' ExitNode and Senders, and AutoTags' keys. */
 function selectorsIn(raw: Record<string, unknown>): SelectorAt[] {
   const out: SelectorAt[] = [];
   const one = (v: unknown, key: string): void => {
-    const sel = parseSelector(v);
+    const sel = parseSelector(v, { people: true });
     if (typeof sel === 'string') out.push({ key, selector: sel });
   };
+  if (isObject(raw.AutoTags)) for (const k of Object.keys(raw.AutoTags)) one(k, childPath('AutoTags', k));
   const many = (obj: unknown, parent: string, field: string): void => {
     if (!isObject(obj) || !Array.isArray(obj[field])) return;
     const at = childPath(parent, field);

@@ -33,6 +33,10 @@ import { startHttpServer } from './http-server.js';
 import { AuditLog } from '../store/audit.js';
 import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
 import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
+import type { OidcConfig } from '../oidc/config.js';
+import type { OidcSeams } from '../oidc/providers.js';
+import { OidcService } from '../oidc/service.js';
+import { addLoginRoutes } from '../oidc/routes.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -69,6 +73,8 @@ export interface ServeOptions {
   /** console serves the web console at /console/ from bundleDir (default dist/console/);
    * absent, there is no console and no console sessions. */
   console?: { bundleDir?: string };
+  /** oidc: identity providers people sign in with (`serve --oidc FILE`, oidc/config.ts). */
+  oidc?: { config: OidcConfig; seams?: OidcSeams };
   log: Logger;
   now?: () => number;
 }
@@ -157,7 +163,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       metrics,
       ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
     };
-    const http = await startHttpServer(opts, routesFor(sv, bundle), log);
+    const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
@@ -190,6 +196,15 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     await undoStart({ sweeper, metricsListener, hub, server, nat, store });
     throw e;
   }
+}
+
+/** oidcService is sign-in (--oidc), its providers discovered before the coordinator answers (a
+ * failure only makes that provider unavailable), or undefined without --oidc. */
+async function oidcService(opts: ServeOptions, now: () => number): Promise<OidcService | undefined> {
+  if (!opts.oidc) return undefined;
+  const oidc = new OidcService(opts.oidc.config, opts.log, opts.oidc.seams);
+  await oidc.providers.discoverAll(now());
+  return oidc;
 }
 
 /** undoStart closes what a start that failed half-way had opened. */
@@ -256,12 +271,13 @@ function registryFor(
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
-function routesFor(sv: Services, bundle: ConsoleBundle | null): Router {
+function routesFor(sv: Services, bundle: ConsoleBundle | null, oidc: OidcService | undefined): Router {
   const router = new Router();
   if (bundle && sv.console) addConsoleRoutes(router, sv.console, sv.audit, bundle);
   addAgentRoutes(router, sv);
   addNatRoutes(router, sv);
   addAdminRoutes(router, sv);
+  addLoginRoutes(router, sv, oidc);
   return router;
 }
 

@@ -98,6 +98,26 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_at ON audit (at);
     `,
   },
+  {
+    id: 4,
+    name: 'users who sign in',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        email TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_auth_at BIGINT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        CONSTRAINT users_issuer_subject UNIQUE (issuer, subject)
+      );
+      ALTER TABLE systems ADD COLUMN owner_id TEXT REFERENCES users (id);
+      CREATE INDEX systems_owner ON systems (owner_id);
+    `,
+  },
 ];
 
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two

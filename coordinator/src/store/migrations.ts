@@ -110,6 +110,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_at ON audit (at);
     `,
   },
+  {
+    id: 4,
+    name: 'users who sign in',
+    sql: `
+      -- People who sign in with an identity provider (store/users.ts); a system enrolled by
+      -- signing in is owned by its user. The issuer and subject identify a user (OpenID Connect
+      -- Core 1.0 §2: sub is unique within its issuer).
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        email TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_auth_at INTEGER NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        CONSTRAINT users_issuer_subject UNIQUE (issuer, subject)
+      ) STRICT;
+      ALTER TABLE systems ADD COLUMN owner_id TEXT REFERENCES users (id);
+      CREATE INDEX systems_owner ON systems (owner_id);
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

@@ -6,6 +6,7 @@
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
 import { migratePg } from './migrations-pg.js';
+import { saveParams, toUser, USERS_SQL, type RawUser, type UserRow } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
 import {
   column,
@@ -27,8 +28,8 @@ const SQL = {
   insertKey: `INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at,
     revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   insertSystem: `INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
   // One statement takes the row lock, so concurrent writers each get their own number.
   bumpMapVersion: `INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
     ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value`,
@@ -165,6 +166,7 @@ export class PostgresStore implements Store {
         s.observedIp,
         s.listenPort,
         JSON.stringify(s.reported),
+        s.ownerId ?? null,
       ]),
     );
   }
@@ -214,6 +216,14 @@ export class PostgresStore implements Store {
     return this.transaction(
       () => this.q(SQL.pruneOlder, [olderThan]).rowCount + this.q(SQL.pruneRows, [maxRows]).rowCount,
     );
+  }
+
+  saveUser(u: UserRow): UserRow {
+    return toUser(this.q<RawUser>(USERS_SQL.save, saveParams(u)).rows[0]!);
+  }
+
+  listUsers(): UserRow[] {
+    return this.q<RawUser>(USERS_SQL.list).rows.map(toUser);
   }
 
   close(): void {

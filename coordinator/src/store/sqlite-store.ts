@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
+import { saveParams, toUser, USERS_SQL, type RawUser, type UserRow } from './users.js';
 import {
   AUDIT_SQL,
   auditParams,
@@ -55,9 +56,9 @@ export class SqliteStore implements Store {
       revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       insertSystem: this.db
         .prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported)
+        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id)
         VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
-        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported)`),
+        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported, @ownerId)`),
       listSystems: this.db.prepare('SELECT * FROM systems ORDER BY created_at, id'),
       listIssued: this.db.prepare('SELECT identity FROM issued_identities').pluck(),
       deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
@@ -67,6 +68,8 @@ export class SqliteStore implements Store {
       listAudit: this.db.prepare(AUDIT_SQL.list),
       pruneAuditOlder: this.db.prepare(AUDIT_SQL.pruneOlder),
       pruneAuditRows: this.db.prepare(AUDIT_SQL.pruneRows),
+      saveUser: this.db.prepare(USERS_SQL.save.replace(/\$\d+/g, '?')),
+      listUsers: this.db.prepare(USERS_SQL.list),
     };
   }
 
@@ -129,6 +132,7 @@ export class SqliteStore implements Store {
       dnsNames: JSON.stringify(s.dnsNames),
       reported: JSON.stringify(s.reported),
       ephemeral: s.ephemeral ? 1 : 0,
+      ownerId: s.ownerId ?? null,
     });
   }
 
@@ -186,6 +190,14 @@ export class SqliteStore implements Store {
     return this.transaction(
       () => this.stmt.pruneAuditOlder.run(olderThan).changes + this.stmt.pruneAuditRows.run(maxRows).changes,
     );
+  }
+
+  saveUser(u: UserRow): UserRow {
+    return toUser(this.stmt.saveUser.get(...saveParams(u)) as RawUser);
+  }
+
+  listUsers(): UserRow[] {
+    return (this.stmt.listUsers.all() as RawUser[]).map(toUser);
   }
 
   close(): void {

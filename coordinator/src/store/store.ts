@@ -6,6 +6,7 @@
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import type { AuditFilter, AuditRecord, StoredAudit } from './audit-rows.js';
+import type { UserRow } from './users.js';
 import { ControlError } from '../http/errors.js';
 
 /** SystemRow is a system as stored. */
@@ -29,6 +30,9 @@ export interface SystemRow {
   listenPort: number | null;
   /** reported are "a.b.c.d:port" endpoints the agent reported. */
   reported: string[];
+  /** ownerId is the user (users.ts) who enrolled the system by signing in, or null for a
+   * system enrolled with an enrolment key (absent is null). */
+  ownerId?: string | null;
 }
 
 /** AppliedPolicy is the policy file in force. */
@@ -55,6 +59,7 @@ export const COLUMNS: Record<keyof SystemPatch, string> = {
   observedIp: 'observed_ip',
   listenPort: 'listen_port',
   reported: 'reported',
+  ownerId: 'owner_id',
 };
 
 export interface RawSystem {
@@ -75,6 +80,7 @@ export interface RawSystem {
   observed_ip: string | null;
   listen_port: number | null;
   reported: string;
+  owner_id: string | null;
 }
 
 export interface RawKey {
@@ -109,6 +115,7 @@ export function toSystem(r: RawSystem): SystemRow {
     observedIp: r.observed_ip,
     listenPort: r.listen_port,
     reported: JSON.parse(r.reported) as string[],
+    ownerId: r.owner_id ?? null,
   };
 }
 
@@ -210,5 +217,10 @@ export interface Store {
   /** pruneAudit deletes entries older than olderThan (Unix ms) and all but the newest maxRows;
    * it returns how many went. */
   pruneAudit(maxRows: number, olderThan: number): number;
+  /** saveUser stores a user who signed in: a new row, or the existing one of the same issuer
+   * and subject updated (email, groups, provider, last authentication). It returns the stored
+   * row, whose id is the existing one's for a known user. */
+  saveUser(u: UserRow): UserRow;
+  listUsers(): UserRow[];
   close(): void;
 }

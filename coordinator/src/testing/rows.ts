@@ -21,6 +21,7 @@ export function sampleSystemRow(over: Partial<SystemRow> = {}): SystemRow {
     observedIp: null,
     listenPort: null,
     reported: [],
+    ownerId: null,
     ...over,
   };
 }

@@ -16,6 +16,8 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { versionCommand } from './version.js';
 import { enrolCommand } from './enrol.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 import { upCommand, downCommand } from './up-down.js';
 import { uiCommand } from './ui.js';
 import { cleanupCommand } from './cleanup.js';
@@ -31,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   downCommand,
   enrolCommand,
+  loginCommand,
+  logoutCommand,
   whyCommand,
   reloadCommand,
   exitNodeCommand,

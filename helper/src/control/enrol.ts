@@ -25,7 +25,7 @@ import { PROFILE_DEFAULTS } from '../config/schema.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
 import { openSignedMap } from './netmap.js';
-import { enrolProof, machineKeyFromSeed, newMachineSeed } from './sign.js';
+import { enrolProof, machineKeyFromSeed, newMachineSeed, type MachineKey } from './sign.js';
 import { storeMap } from './store.js';
 
 /** EnrolOptions are `warren enrol`'s inputs. */
@@ -101,8 +101,45 @@ export function sanitizeHostname(h: string): string {
   return s || 'system';
 }
 
+/** Exchange asks the coordinator to enrol the system with these keys and returns its answer:
+ * with an enrolment key (enrol below) or by signing in (login.ts). */
+export type Exchange = (c: {
+  url: string;
+  wgPublic: string;
+  machine: MachineKey;
+  hostname: string;
+}) => Promise<EnrolResponse>;
+
 /** enrol runs the whole exchange and writes the profile; it throws with a message for people. */
-export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
+export function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
+  return enrolVia(o, async ({ url, wgPublic, machine, hostname }) => {
+    const ts = Date.now();
+    const body: EnrolRequest = {
+      protocol: CONTROL_PROTOCOL,
+      enrolmentKey: o.key,
+      wireguardPublicKey: wgPublic,
+      machinePublicKey: formatKey(machine.publicKey),
+      hostname,
+      ts,
+      proof: enrolProof(machine, o.key, wgPublic, ts),
+      endpoints: [],
+    };
+    return (await controlRequest({
+      base: url,
+      method: 'POST',
+      path: CONTROL_PATHS.enrol,
+      body,
+      timeoutMs: 15_000,
+    })) as EnrolResponse;
+  });
+}
+
+/** enrolVia checks the inputs, picks the keys, pins the coordinator's key, runs exchange and
+ * writes the profile. o.key is only checked when given (signing in has none). */
+export async function enrolVia(
+  o: Omit<EnrolOptions, 'key'> & { key?: string },
+  exchange: Exchange,
+): Promise<EnrolOutcome> {
   const { url, expected } = checkInputs(o);
   const { json, privateKey, seed, reusedKeys, previous } = keysToUse(o.profilePath, url);
   const machine = machineKeyFromSeed(seed);
@@ -113,24 +150,8 @@ export async function enrol(o: EnrolOptions): Promise<EnrolOutcome> {
     o.serveExitNode === true || (previous !== null && previous.publicKey.equals(pinned) && servesExitNode(json));
 
   const wgPublic = formatKey(publicKeyFromPrivate(privateKey));
-  const ts = Date.now();
-  const body: EnrolRequest = {
-    protocol: CONTROL_PROTOCOL,
-    enrolmentKey: o.key,
-    wireguardPublicKey: wgPublic,
-    machinePublicKey: formatKey(machine.publicKey),
-    hostname: sanitizeHostname(o.hostname ?? osHostname()),
-    ts,
-    proof: enrolProof(machine, o.key, wgPublic, ts),
-    endpoints: [],
-  };
-  const response = (await controlRequest({
-    base: url,
-    method: 'POST',
-    path: CONTROL_PATHS.enrol,
-    body,
-    timeoutMs: 15_000,
-  })) as EnrolResponse;
+  const hostname = sanitizeHostname(o.hostname ?? osHostname());
+  const response = await exchange({ url, wgPublic, machine, hostname });
   checkResponse(response, pinned);
 
   const ipv6Withheld = ipv6WithheldReason(json, response);
@@ -177,7 +198,7 @@ function ipv6WithheldReason(json: Record<string, unknown>, response: EnrolRespon
 
 /** checkInputs checks the URL, the enrolment key and the coordinator key before anything goes on
  * the network; it returns the URL without trailing slashes and the expected key, if given. */
-function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefined } {
+function checkInputs(o: Omit<EnrolOptions, 'key'> & { key?: string }): { url: string; expected: Buffer | undefined } {
   const url = o.coordinator.replace(/\/+$/, '');
   let parsed: URL;
   try {
@@ -200,7 +221,7 @@ function checkInputs(o: EnrolOptions): { url: string; expected: Buffer | undefin
     throw new Error(
       `--adapter ${JSON.stringify(o.adapterName.slice(0, 40))} is not a device name (1-15 characters of A-Z a-z 0-9 _ . -)`,
     );
-  const keyProblem = enrolmentKeyProblem(o.key);
+  const keyProblem = o.key === undefined ? null : enrolmentKeyProblem(o.key);
   if (keyProblem !== null) throw new Error(keyProblem);
   let expected: Buffer | undefined;
   if (o.coordinatorKey !== undefined) {

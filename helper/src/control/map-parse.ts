@@ -216,7 +216,18 @@ function policy(v: unknown, p: string): Policy {
     acls: list(o.acls, `${p}.acls`, acl),
     trustRequirements: list(o.trustRequirements, `${p}.trustRequirements`, requirement),
     enabled: o.enabled === true,
+    ...(o.via === undefined ? {} : { via: via(o.via, `${p}.via`) }),
   };
+}
+
+/** via reads a policy's people explanation: identities to short printable text. */
+function via(v: unknown, p: string): Record<string, string> {
+  const o = obj(v, p);
+  const keys = Object.keys(o);
+  if (keys.length > MAP_LIMITS.peers) throw new MapFormatError(`${p}: too many entries`);
+  const out: Record<string, string> = {};
+  for (const k of keys) out[identity(k, `${p} key`)] = str(o[k], `${p}.${k}`, /^[\x20-\x7e]{1,256}$/);
+  return out;
 }
 
 /** uniquePeers refuses a map in which two systems share an identity: policies, routes and DNS

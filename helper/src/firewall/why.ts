@@ -10,6 +10,9 @@ import type { RoutePrefix } from './scope.js';
 export interface WhyGrant {
   policy: string;
   acls: Acl[];
+  /** people: how the policy names either system through a person (coordinated mode), like
+   * "G982V as group:eng (alice@example.com)". */
+  people?: string[];
 }
 
 /** WhyBlock is a policy that names both systems in a direction but grants nothing now. */
@@ -18,6 +21,7 @@ export interface WhyBlock {
   reason: 'disabled' | 'trust-unmet' | 'no-acls';
   /** unmet lists the requirements that are not met, with when each next changes (or null). */
   unmet: { requirement: TrustRequirement; until: number | null }[];
+  people?: string[];
 }
 
 /** WhyDirection explains one direction: egress is this system starting, ingress the peer. */
@@ -83,10 +87,12 @@ function direction(rules: RuleSet, pr: PeerRules, egress: boolean): WhyDirection
     const [from, to] = egress ? [rules.local, pr] : [pr, rules.local];
     if (!matches(p.senders, from) || !matches(p.receivers, to)) continue;
     const unmet = st.requirements.filter((r) => !r.met).map((r) => ({ requirement: r.requirement, until: r.until }));
-    if (!p.enabled) out.blocked.push({ policy: p.name, reason: 'disabled', unmet });
-    else if (unmet.length > 0) out.blocked.push({ policy: p.name, reason: 'trust-unmet', unmet });
-    else if (p.acls.length === 0) out.blocked.push({ policy: p.name, reason: 'no-acls', unmet });
-    else out.grants.push({ policy: p.name, acls: p.acls });
+    const people = [from, to].flatMap((x) => (p.via?.[x.identity] ? [`${x.identity} as ${p.via[x.identity]}`] : []));
+    const named = { policy: p.name, ...(people.length > 0 ? { people } : {}) };
+    if (!p.enabled) out.blocked.push({ ...named, reason: 'disabled', unmet });
+    else if (unmet.length > 0) out.blocked.push({ ...named, reason: 'trust-unmet', unmet });
+    else if (p.acls.length === 0) out.blocked.push({ ...named, reason: 'no-acls', unmet });
+    else out.grants.push({ ...named, acls: p.acls });
   }
   out.allowed = out.grants.length > 0;
   out.noPolicy = out.grants.length === 0 && out.blocked.length === 0;
@@ -111,16 +117,16 @@ export function formatWhy(r: WhyResult, time: (t: number) => string = (t) => new
 
 function directionLines(title: string, d: WhyDirection, time: (t: number) => string): string[] {
   const out = [`  ${title}: ${d.allowed ? 'allowed' : 'blocked'}`];
-  for (const g of d.grants)
-    out.push(`    allowed by policy ${JSON.stringify(g.policy)}: ${g.acls.map(formatAcl).join('; ')}`);
+  // A policy that names a system through a person says whom: "policy "x" (G982V as group:eng (a@b.c))".
+  const name = (w: { policy: string; people?: string[] }): string =>
+    `policy ${JSON.stringify(w.policy)}${w.people ? ` (${w.people.join(', ')})` : ''}`;
+  for (const g of d.grants) out.push(`    allowed by ${name(g)}: ${g.acls.map(formatAcl).join('; ')}`);
   for (const b of d.blocked) {
-    if (b.reason === 'disabled') out.push(`    policy ${JSON.stringify(b.policy)} is disabled`);
-    else if (b.reason === 'no-acls') out.push(`    policy ${JSON.stringify(b.policy)} has no ACLs`);
+    if (b.reason === 'disabled') out.push(`    ${name(b)} is disabled`);
+    else if (b.reason === 'no-acls') out.push(`    ${name(b)} has no ACLs`);
     for (const u of b.unmet) {
       const until = u.until === null ? '' : ` (changes at ${time(u.until)})`;
-      out.push(
-        `    policy ${JSON.stringify(b.policy)}: trust requirement not met: ${formatRequirement(u.requirement)}${until}`,
-      );
+      out.push(`    ${name(b)}: trust requirement not met: ${formatRequirement(u.requirement)}${until}`);
     }
   }
   if (d.noPolicy) out.push('    no policy names both systems in this direction (default deny)');

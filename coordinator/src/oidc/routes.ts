@@ -1,0 +1,124 @@
+// The sign-in routes (login.ts LOGIN_PATHS, docs/coordinator.md "Signing in"): the providers,
+// starting a login (an authorization request with PKCE, state and nonce: RFC 7636, OpenID
+// Connect Core §3.1.2.1), the agent's long poll, and the provider's redirect (callback.ts).
+import * as client from 'openid-client';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
+import {
+  LOGIN_LIMITS,
+  LOGIN_PATHS,
+  type LoginProvidersResponse,
+  type LoginStartResponse,
+} from '../../../src-shared/wire/login.js';
+import { parseJsonBody, readBody } from '../http/body.js';
+import { ControlError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import type { RequestContext, Router } from '../http/router.js';
+import { objectWithKeys, stringField } from '../http/validate.js';
+import type { Services } from '../api/services.js';
+import { handleCallback } from './callback.js';
+import { addLogoutRoute } from './logout.js';
+import { checkLoginProof, parseLoginStart } from './login-start.js';
+import { TableFull } from './pending.js';
+import { describe } from './providers.js';
+import type { OidcService } from './service.js';
+
+/** addLoginRoutes registers the sign-in routes; without --oidc they say how to configure it. */
+export function addLoginRoutes(router: Router, sv: Services, oidc: OidcService | undefined): void {
+  router.add('GET', LOGIN_PATHS.providers, ({ res }) => {
+    const providers = (oidc?.providers.list ?? []).map((p) => ({
+      name: p.cfg.name,
+      available: p.client !== null,
+      ...(p.problem ? { problem: p.problem } : {}),
+    }));
+    sendJson(res, 200, { providers } satisfies LoginProvidersResponse);
+  });
+  router.add('POST', LOGIN_PATHS.start, (ctx) => start(sv, needOidc(oidc), ctx));
+  router.add('POST', LOGIN_PATHS.poll, (ctx) => poll(sv, needOidc(oidc), ctx));
+  router.add('GET', LOGIN_PATHS.callback, (ctx) => handleCallback(sv, needOidc(oidc), ctx));
+  addLogoutRoute(router, sv);
+}
+
+function needOidc(oidc: OidcService | undefined): OidcService {
+  if (!oidc)
+    throw new ControlError(
+      'not-found',
+      'this coordinator has no identity provider configured (warren-coordinator serve --oidc FILE); enrol with an enrolment key instead',
+    );
+  return oidc;
+}
+
+/** start opens a login: rate-limited per source before any signature or provider work. */
+async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Promise<void> {
+  const now = sv.now();
+  const source = ctx.remoteIp;
+  if (!oidc.allow(source, now))
+    throw new ControlError('rate-limited', 'too many sign-in attempts from this address; wait a minute and try again');
+  const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
+  const req = parseLoginStart(parseJsonBody(body));
+  try {
+    checkLoginProof(req, now);
+    if (!oidc.firstUse(req.proof, now))
+      throw new ControlError('replay', 'this login request was sent before; run warren login again');
+  } catch (e) {
+    if (e instanceof ControlError)
+      sv.audit.refused({ actor: 'anonymous', source, action: 'login.start', target: req.provider || '-' }, e.code);
+    throw e;
+  }
+  const p = oidc.providers.find(req.provider);
+  if (!p) {
+    const names = oidc.providers.list.map((x) => x.cfg.name).join(', ');
+    throw new ControlError(
+      'not-found',
+      `no identity provider is named ${JSON.stringify(req.provider)} here; use one of ${names}`,
+    );
+  }
+  let config: client.Configuration;
+  try {
+    config = await oidc.providers.ready(p, now);
+  } catch (e) {
+    throw new ControlError('login-refused', `${describe(e)}; enrolment keys still work`, {}, 503);
+  }
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  let login;
+  try {
+    login = oidc.pending.add({ provider: p.cfg.name, state, nonce, codeVerifier, request: req, source }, now);
+  } catch (e) {
+    if (e instanceof TableFull)
+      throw new ControlError(
+        'rate-limited',
+        'too many sign-ins are in progress on this coordinator; try again in a few minutes',
+      );
+    throw e;
+  }
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: oidc.providers.redirectUri,
+    scope: p.cfg.scopes.join(' '),
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  sv.log.info(`login started for ${req.hostname} with ${p.cfg.name} from ${source ?? '?'} (code ${login.code})`);
+  const out: LoginStartResponse = {
+    loginId: login.loginId,
+    url: url.href,
+    code: login.code,
+    provider: p.cfg.name,
+    expiresAt: login.expiresAt,
+  };
+  sendJson(ctx.res, 200, out);
+}
+
+/** poll answers when the login has an outcome, or "waiting" after LOGIN_LIMITS.pollWaitMs. */
+async function poll(sv: Services, oidc: OidcService, ctx: RequestContext): Promise<void> {
+  const body = await readBody(ctx.req, 4096);
+  const o = objectWithKeys(parseJsonBody(body), ['loginId'], [], 'the poll');
+  const login = oidc.pending.get(stringField(o, 'loginId', 64), sv.now());
+  if (!login)
+    throw new ControlError('not-found', 'no such login (it expired or was collected); run warren login again');
+  await oidc.pending.wait(login, LOGIN_LIMITS.pollWaitMs);
+  if (ctx.res.destroyed) return;
+  sendJson(ctx.res, 200, oidc.pending.collect(login) ?? { status: 'waiting' });
+}

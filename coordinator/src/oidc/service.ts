@@ -1,0 +1,43 @@
+// Sign-in state the routes share: the providers, the pending logins, the rate limit on login
+// starts and the proofs already used (a start request replayed within the clock skew window
+// would otherwise open a second login for someone else's keys).
+import { RateLimiter } from '../../../src-shared/lib/rate-limit.js';
+import { LOGIN_LIMITS } from '../../../src-shared/wire/login.js';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
+import type { Logger } from '../../../src-shared/lib/log.js';
+import type { OidcConfig } from './config.js';
+import { PendingLogins } from './pending.js';
+import { OidcProviders, type OidcSeams } from './providers.js';
+
+/** OIDC_RATES: login starts and callbacks per source address (each costs a random draw and a
+ * signature check; a callback, a request to the provider). */
+export const OIDC_RATES = { perSecond: 0.5, burst: 10, sources: 10_000, pending: 1000, proofs: 10_000 } as const;
+
+/** OidcService is sign-in, when `serve --oidc` configured it. */
+export class OidcService {
+  readonly providers: OidcProviders;
+  readonly pending = new PendingLogins(OIDC_RATES.pending, LOGIN_LIMITS.pendingMs);
+  private readonly limiter = new RateLimiter(OIDC_RATES.perSecond, OIDC_RATES.burst, OIDC_RATES.sources);
+  private readonly proofs = new Map<string, number>();
+
+  constructor(config: OidcConfig, log: Logger, seams: OidcSeams = {}) {
+    this.providers = new OidcProviders(config, log, seams);
+  }
+
+  /** allow takes a token from the source's bucket. */
+  allow(source: string | null, now: number): boolean {
+    if (this.limiter.size > OIDC_RATES.sources / 2) this.limiter.sweep(now);
+    return this.limiter.allow(source ?? '-', now);
+  }
+
+  /** firstUse records a start proof; it returns false for one seen within the skew window. */
+  firstUse(proof: string, now: number): boolean {
+    if (this.proofs.has(proof)) return false;
+    if (this.proofs.size >= OIDC_RATES.proofs)
+      for (const [p, at] of this.proofs) if (now - at > 2 * CONTROL_LIMITS.signatureSkewMs) this.proofs.delete(p);
+    // Still full of fresh proofs: refuse rather than forget one that could then be replayed.
+    if (this.proofs.size >= OIDC_RATES.proofs) return false;
+    this.proofs.set(proof, now);
+    return true;
+  }
+}

@@ -1,0 +1,99 @@
+// AutoTags in the policy file: the tags a system gets when its user enrols it by signing in
+// (docs/coordinator.md "Signing in"), by the user's groups or address:
+//   "AutoTags": { "group:eng": ["tag:dev"], "user:alice@example.com": ["tag:laptop"] }
+// The admin decides here what a provider's groups are worth; the provider only says who is in
+// which group. Tags must be declared in Tags, as everywhere in the file.
+import { GROUP_PREFIX, tagSelector, USER_PREFIX, type Selector } from '../../../src-shared/wire/policy.js';
+import { childPath, isObject, quote, typeName } from '../../../src-shared/lib/errors.js';
+import { normaliseTag, parseSelector } from '../../../src-shared/lib/policy-parse.js';
+
+/** AUTO_TAGS_LIMITS bound the section. */
+export const AUTO_TAGS_LIMITS = { entries: 1000, tagsPerEntry: 64 } as const;
+
+/** AutoTag gives tags to the systems of the users a selector names (user: or group:). */
+export interface AutoTag {
+  selector: Selector;
+  tags: string[];
+}
+
+/** parseAutoTags reads the AutoTags object; problems go to add with their key path. */
+export function parseAutoTags(
+  raw: unknown,
+  declared: ReadonlySet<string>,
+  add: (k: string, p: string) => void,
+): AutoTag[] {
+  if (!isObject(raw)) {
+    add('AutoTags', `must be an object like {"group:eng": ["tag:dev"]}, not ${typeName(raw)}`);
+    return [];
+  }
+  const entries = Object.entries(raw);
+  if (entries.length > AUTO_TAGS_LIMITS.entries) {
+    add('AutoTags', `has ${entries.length} entries (the limit is ${AUTO_TAGS_LIMITS.entries})`);
+    return [];
+  }
+  const out: AutoTag[] = [];
+  for (const [key, value] of entries) {
+    const at = childPath('AutoTags', key);
+    const sel = parseSelector(key, { people: true });
+    if (typeof sel === 'object') {
+      add(at, sel.problem);
+      continue;
+    }
+    if (!sel.startsWith(USER_PREFIX) && !sel.startsWith(GROUP_PREFIX)) {
+      add(at, `${quote(key)} must name a group ("group:eng") or a user ("user:alice@example.com")`);
+      continue;
+    }
+    const tags = tagList(value, at, declared, add);
+    if (tags) out.push({ selector: sel, tags });
+  }
+  return out;
+}
+
+function tagList(
+  value: unknown,
+  at: string,
+  declared: ReadonlySet<string>,
+  add: (k: string, p: string) => void,
+): string[] | undefined {
+  if (!Array.isArray(value)) return void add(at, `must be an array of tags like ["tag:dev"], not ${typeName(value)}`);
+  if (value.length > AUTO_TAGS_LIMITS.tagsPerEntry)
+    return void add(at, `has ${value.length} tags (the limit is ${AUTO_TAGS_LIMITS.tagsPerEntry})`);
+  const tags: string[] = [];
+  let ok = true;
+  value.forEach((t, i) => {
+    const tag = typeof t === 'string' ? normaliseTag(t) : null;
+    if (tag === null) {
+      ok = false;
+      return add(`${at}[${i}]`, `${typeof t === 'string' ? quote(t) : typeName(t)} is not a tag like "tag:dev"`);
+    }
+    if (!declared.has(tag)) {
+      ok = false;
+      return add(`${at}[${i}]`, `tag ${quote(tag)} is not declared in Tags; add it there or fix the spelling`);
+    }
+    if (!tags.includes(tag)) tags.push(tag);
+  });
+  return ok ? tags : undefined;
+}
+
+/** autoTagsFor lists, sorted, the tags AutoTags give a user with this email and these groups,
+ * and which entries gave them (for the audit log and the person signing in). */
+export function autoTagsFor(
+  autoTags: readonly AutoTag[],
+  email: string,
+  groups: readonly string[],
+): { tags: string[]; via: string[] } {
+  const mine = new Set([USER_PREFIX + email, ...groups.map((g) => GROUP_PREFIX + g)]);
+  const tags = new Set<string>();
+  const via: string[] = [];
+  for (const a of autoTags) {
+    if (!mine.has(a.selector)) continue;
+    via.push(a.selector);
+    for (const t of a.tags) tags.add(t);
+  }
+  return { tags: [...tags].sort(), via };
+}
+
+/** tagSelectors writes bare tags as selectors ("tag:dev"), for messages. */
+export function tagSelectors(tags: readonly string[]): string[] {
+  return tags.map(tagSelector);
+}

@@ -1,0 +1,74 @@
+// Users on both store backends: one row per issuer and subject, a second sign-in updates it and
+// keeps its id, and a system records its owner.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stopPostgres, storeBackends, withHandle } from '../testing/store-backends.js';
+import { sampleSystemRow } from '../testing/rows.js';
+import type { UserRow } from './users.js';
+
+after(stopPostgres);
+
+const alice = (over: Partial<UserRow> = {}): UserRow => ({
+  id: 'usr-1',
+  issuer: 'https://idp.example.com',
+  subject: 'alice-sub',
+  provider: 'corp',
+  email: 'alice@example.com',
+  groups: ['eng'],
+  createdAt: 1000,
+  lastAuthAt: 1000,
+  disabled: false,
+  ...over,
+});
+
+for (const b of storeBackends()) {
+  test(
+    `${b.name}: a user signing in again keeps the id and gets the provider's new email, groups and time`,
+    { skip: b.skip },
+    () =>
+      withHandle(b, (h) => {
+        const s = h.open();
+        try {
+          const first = s.saveUser(alice());
+          assert.deepEqual(first, alice());
+          const again = s.saveUser(
+            alice({ id: 'usr-2', email: 'alice@new.example.com', groups: ['eng', 'ops'], lastAuthAt: 5000 }),
+          );
+          assert.equal(again.id, 'usr-1');
+          assert.equal(again.email, 'alice@new.example.com');
+          assert.deepEqual(again.groups, ['eng', 'ops']);
+          assert.equal(again.lastAuthAt, 5000);
+          assert.equal(again.createdAt, 1000);
+          // The same subject at another issuer is another person (OpenID Connect Core §2).
+          const other = s.saveUser(alice({ id: 'usr-3', issuer: 'https://other.example.com' }));
+          assert.equal(other.id, 'usr-3');
+          assert.deepEqual(
+            s.listUsers().map((u) => u.id),
+            ['usr-1', 'usr-3'],
+          );
+        } finally {
+          s.close();
+        }
+      }),
+  );
+
+  test(`${b.name}: a system keeps its owner across a reopen, and a key-enrolled one has none`, { skip: b.skip }, () =>
+    withHandle(b, (h) => {
+      let s = h.open();
+      s.saveUser(alice());
+      s.insertSystem(sampleSystemRow({ id: 'sys-a', ownerId: 'usr-1' }));
+      s.insertSystem(
+        sampleSystemRow({ id: 'sys-k', identity: 'H982V', wgKey: 'wg2', machineKey: 'mk2', name: 'k', address: 2 }),
+      );
+      s.close();
+      s = h.open();
+      try {
+        const byId = new Map(s.listSystems().map((x) => [x.id, x.ownerId]));
+        assert.equal(byId.get('sys-a'), 'usr-1');
+        assert.equal(byId.get('sys-k'), null);
+      } finally {
+        s.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,120 @@
+// login: enrol by signing in with the organisation's identity provider (`warren login`,
+// docs/coordinator.md "Signing in"). The agent asks the coordinator to start a login, signed
+// with its machine key; the person opens the URL and signs in; the coordinator checks the ID
+// token and enrols the system as that person's; the agent long-polls until then and writes the
+// profile as `warren enrol` does (enrol.ts enrolVia).
+import { CONTROL_PROTOCOL, type EnrolResponse } from '../../../src-shared/wire/control.js';
+import {
+  LOGIN_LIMITS,
+  LOGIN_PATHS,
+  loginProofText,
+  type LoginPollResponse,
+  type LoginStartRequest,
+  type LoginStartResponse,
+} from '../../../src-shared/wire/login.js';
+import { isObject } from '../../../src-shared/lib/errors.js';
+import { signEd25519 } from '../../../src-shared/lib/ed25519.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
+import { controlRequest } from './http.js';
+import { enrolVia, type EnrolOptions, type EnrolOutcome } from './enrol.js';
+import type { MachineKey } from './sign.js';
+
+/** LoginOptions are `warren enrol`'s options without the key, plus the provider and what to do
+ * with the URL the person must open. */
+export interface LoginOptions extends Omit<EnrolOptions, 'key'> {
+  provider?: string;
+  onStart(r: LoginStartResponse): void;
+  /** timeoutMs: how long to wait for the person (default: as long as the login lives). */
+  timeoutMs?: number;
+}
+
+/** LoginOutcome is the enrolment, and who signed in. */
+export interface LoginOutcome extends EnrolOutcome {
+  user: string;
+}
+
+/** login runs the whole sign-in and writes the profile; it throws with a message for people. */
+export async function login(o: LoginOptions): Promise<LoginOutcome> {
+  let user = '';
+  const outcome = await enrolVia(o, async ({ url, wgPublic, machine, hostname }) => {
+    const started = await startLogin(url, o.provider ?? '', wgPublic, machine, hostname);
+    o.onStart(started);
+    const r = await waitForLogin(url, started.loginId, o.timeoutMs ?? LOGIN_LIMITS.pendingMs);
+    user = r.user;
+    return r.enrol;
+  });
+  return { ...outcome, user };
+}
+
+async function startLogin(
+  url: string,
+  provider: string,
+  wgPublic: string,
+  machine: MachineKey,
+  hostname: string,
+): Promise<LoginStartResponse> {
+  const ts = Date.now();
+  const body: LoginStartRequest = {
+    protocol: CONTROL_PROTOCOL,
+    provider,
+    wireguardPublicKey: wgPublic,
+    machinePublicKey: formatKey(machine.publicKey),
+    hostname,
+    ts,
+    proof: signEd25519(machine.privateKey, Buffer.from(loginProofText(provider, wgPublic, ts), 'utf8')).toString(
+      'base64',
+    ),
+    endpoints: [],
+  };
+  const r = (await controlRequest({
+    base: url,
+    method: 'POST',
+    path: LOGIN_PATHS.start,
+    body,
+    timeoutMs: 20_000,
+    maxBytes: 16 * 1024,
+  })) as LoginStartResponse;
+  // The URL is printed and may be opened in a browser: only an http(s) URL of bounded length.
+  if (
+    !isObject(r) ||
+    typeof r.loginId !== 'string' ||
+    !/^[A-Za-z0-9_-]{16,64}$/.test(r.loginId) ||
+    typeof r.url !== 'string' ||
+    r.url.length > 4096 ||
+    !/^https?:\/\/[\x21-\x7e]+$/.test(r.url) ||
+    typeof r.code !== 'string' ||
+    !/^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(r.code)
+  )
+    throw new Error('the coordinator answered the login request with something unexpected');
+  return r;
+}
+
+/** waitForLogin long-polls until the login is done, refused or timeoutMs has passed. */
+async function waitForLogin(
+  url: string,
+  loginId: string,
+  timeoutMs: number,
+): Promise<{ user: string; enrol: EnrolResponse }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = (await controlRequest({
+      base: url,
+      method: 'POST',
+      path: LOGIN_PATHS.poll,
+      body: { loginId },
+      timeoutMs: LOGIN_LIMITS.pollWaitMs + 10_000,
+    })) as LoginPollResponse;
+    if (!isObject(r)) throw new Error('the coordinator answered the poll with something unexpected');
+    if (r.status === 'waiting') continue;
+    if (r.status === 'refused')
+      throw new Error(
+        `the sign-in was refused: ${String(r.message)
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 400)}`,
+      );
+    if (r.status === 'enrolled' && isObject(r.enrol) && typeof r.user === 'string')
+      return { user: r.user.replace(/[^\x20-\x7e]/g, '?').slice(0, 254), enrol: r.enrol };
+    throw new Error('the coordinator answered the poll with something unexpected');
+  }
+  throw new Error(`nobody signed in within ${Math.round(timeoutMs / 1000)} s; run warren login again`);
+}
