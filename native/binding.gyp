@@ -16,7 +16,8 @@
         "src/poller.c",
         "src/clock.c",
         "src/sockaddr.c",
-        "src/pktinfo.c"
+        "src/pktinfo.c",
+        "src/splice.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

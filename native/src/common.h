@@ -72,6 +72,10 @@ napi_value wn_aead_seal_batch(napi_env env, napi_callback_info info);
 napi_value wn_aead_open_batch(napi_env env, napi_callback_info info);
 napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
+napi_value wn_splice_init(napi_env env, napi_callback_info info);
+napi_value wn_splice_start(napi_env env, napi_callback_info info);
+napi_value wn_splice_stop(napi_env env, napi_callback_info info);
+napi_value wn_splice_count(napi_env env, napi_callback_info info);
 
 bool wn_aead_init(napi_env env, wn_instance *inst);
 void wn_aead_free(wn_instance *inst);
