@@ -167,6 +167,15 @@ export function addAgentRoutes(router: Router, sv: Services): void {
         throw new ControlError('bad-request', 'since must be a map version (a whole number)');
       since = Number(sinceText);
     }
+    // A helper holding a newer map than this coordinator made for it got it from another
+    // coordinator on the same database (it failed over): it gets this one's own map, signed
+    // anew under a newer version, since what this coordinator lists (its UDP port, its relay)
+    // differs.
+    const published = sv.publisher.published(system.id);
+    if (since !== null && (published ? since > published.version : since >= sv.registry.version)) {
+      sv.registry.atLeast(since);
+      sv.publisher.forget(system.id);
+    }
     const stream = sv.hub.open(system.id, ctx.res, () => {
       sv.registry.setOnline(system, false, sv.now());
       sv.log.debug(`watch closed: ${system.identity}`);
