@@ -124,6 +124,23 @@ function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): R
   return r;
 }
 
+/** watchSince reads a watch's since (the map version the agent holds). A helper holding a newer
+ * map than this coordinator made for it got it from another coordinator on the same database
+ * (it failed over): it gets this one's own map, signed anew under a newer version, since what
+ * this coordinator lists (its UDP port, its relay) differs. */
+function watchSince(sv: Services, system: LiveSystem, sinceText: string | null): number | null {
+  if (sinceText === null) return null;
+  if (!/^[0-9]{1,15}$/.test(sinceText))
+    throw new ControlError('bad-request', 'since must be a map version (a whole number)');
+  const since = Number(sinceText);
+  const published = sv.publisher.published(system.id);
+  if (published ? since > published.version : since >= sv.registry.version) {
+    sv.registry.atLeast(since);
+    sv.publisher.forget(system.id);
+  }
+  return since;
+}
+
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
   router.add('GET', CONTROL_PATHS.info, ({ res }) =>
@@ -160,22 +177,7 @@ export function addAgentRoutes(router: Router, sv: Services): void {
 
   router.add('GET', CONTROL_PATHS.watch, async (ctx) => {
     const { system } = await authenticate(sv, ctx);
-    const sinceText = ctx.query.get('since');
-    let since: number | null = null;
-    if (sinceText !== null) {
-      if (!/^[0-9]{1,15}$/.test(sinceText))
-        throw new ControlError('bad-request', 'since must be a map version (a whole number)');
-      since = Number(sinceText);
-    }
-    // A helper holding a newer map than this coordinator made for it got it from another
-    // coordinator on the same database (it failed over): it gets this one's own map, signed
-    // anew under a newer version, since what this coordinator lists (its UDP port, its relay)
-    // differs.
-    const published = sv.publisher.published(system.id);
-    if (since !== null && (published ? since > published.version : since >= sv.registry.version)) {
-      sv.registry.atLeast(since);
-      sv.publisher.forget(system.id);
-    }
+    const since = watchSince(sv, system, ctx.query.get('since'));
     const stream = sv.hub.open(system.id, ctx.res, () => {
       sv.registry.setOnline(system, false, sv.now());
       sv.log.debug(`watch closed: ${system.identity}`);

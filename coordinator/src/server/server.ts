@@ -3,7 +3,6 @@
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
@@ -121,8 +120,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
-    if (registry.network6Created)
-      log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
     nat = await startNat(natOptions(opts), {
       registry,
       machineKeys,
@@ -219,7 +216,9 @@ function multiDeps(
   const concrete = opts.host !== '0.0.0.0' && opts.host !== '::';
   const advertiseUrl = opts.advertiseUrl ?? (concrete ? url : null);
   if (advertiseUrl === null)
-    opts.log.warn(`listening on ${url}, which names no one address: give --advertise-url so helpers can fail over here`);
+    opts.log.warn(
+      `listening on ${url}, which names no one address: give --advertise-url so helpers can fail over here`,
+    );
   return { store, storeUrl: opts.store!, registry, publisher, advertiseUrl, log: opts.log, now };
 }
 
@@ -256,7 +255,7 @@ function registryFor(
     hub.close(id, sseFrame({ type: 'revoked', reason }));
     machineKeys.forget(id);
   };
-  return new Registry(
+  const registry = new Registry(
     store,
     opts.network,
     opts.zone,
@@ -267,6 +266,9 @@ function registryFor(
     },
     now(),
   );
+  if (registry.network6Created)
+    opts.log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
+  return registry;
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */

@@ -105,7 +105,7 @@ export class ChangeListener {
       return;
     }
     this.client = c;
-    if (this.attempt > 0) this.log.info('listening for other coordinators\' changes again');
+    if (this.attempt > 0) this.log.info("listening for other coordinators' changes again");
     this.attempt = 0;
     // Whatever was committed while nobody listened.
     this.soon();
