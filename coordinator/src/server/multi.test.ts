@@ -2,7 +2,8 @@
 // "Several coordinators"): the second refuses to start without the first one's secrets and
 // starts with them; enrolments sent to both at once never share an address, a name or an
 // identity and never use a key more often than it allows; a policy applied through one
-// reaches a watcher of the other within a second, and each lists both in its maps.
+// reaches a watcher of the other within a second, and each lists both in its maps; an
+// ephemeral system watching one is not removed by the other.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -37,7 +38,7 @@ before(async () => {
     const p = await startCoordinatorProcess({
       dataDir: join(root, dir),
       listen: '127.0.0.1:0',
-      args: ['--store', url, '--network', NETWORK],
+      args: ['--store', url, '--network', NETWORK, '--ephemeral-timeout', '3s'],
     });
     running.push(p);
     return p;
@@ -153,5 +154,38 @@ test(
     } finally {
       w.close();
     }
+  },
+);
+
+test(
+  'an ephemeral system watching one coordinator is kept by the other, and removed by both once gone',
+  { skip },
+  async () => {
+    const key = await adminCall<CreatedKey>(a.url, a.adminToken, 'POST', '/v1/admin/keys', {
+      tags: ['dev'],
+      approval: 'automatic',
+      uses: 1,
+      expiresInMs: 3_600_000,
+      ephemeral: true,
+    });
+    const agent = new SimAgent(a.url);
+    await agent.enrol(key.body.key, 'fleeting');
+    const listed = async (c: CoordinatorProcess): Promise<boolean> =>
+      (await adminCall<{ systems: AdminSystem[] }>(c.url, c.adminToken, 'GET', '/v1/admin/systems')).body.systems.some(
+        (s) => s.systemId === agent.systemId,
+      );
+    const w = await agent.watch(() => {});
+    try {
+      // Twice the 3 s timeout: b never saw it online, and sweeps every second.
+      await new Promise((r) => setTimeout(r, 6500));
+      assert.equal(await listed(b), true, 'b keeps it: a writes its last_seen');
+      assert.equal(await listed(a), true);
+    } finally {
+      w.close();
+    }
+    const until = Date.now() + 15_000;
+    while (((await listed(a)) || (await listed(b))) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await listed(a), false, 'removed once offline for longer than the timeout');
+    assert.equal(await listed(b), false);
   },
 );

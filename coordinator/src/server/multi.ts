@@ -13,6 +13,9 @@ export const HEARTBEAT_MS = 5000;
 /** LISTED_FOR_MS keeps a coordinator in the maps' list this long after its last heartbeat: a
  * restart or an outage does not churn every map, and a helper trying a dead one moves on. */
 export const LISTED_FOR_MS = 60 * 60 * 1000;
+/** SEEN_EVERY_MS is how often a coordinator writes last_seen of the systems watching it, at
+ * most: another coordinator must not take an ephemeral system online here for one gone. */
+export const SEEN_EVERY_MS = 60_000;
 
 /** MultiDeps are the running coordinator's parts that follow the database. */
 export interface MultiDeps {
@@ -23,6 +26,8 @@ export interface MultiDeps {
   publisher: MapPublisher;
   /** advertiseUrl is where helpers reach this coordinator, or null to list none. */
   advertiseUrl: string | null;
+  /** seenEveryMs is how often last_seen of the systems watching here is written. */
+  seenEveryMs: number;
   log: Logger;
   now: () => number;
 }
@@ -48,10 +53,17 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
   const listener = new ChangeListener(d.storeUrl, sync, d.log);
   await listener.start();
   let listed = '';
+  let seenAt = d.now();
   const beat = (): void => {
     try {
       const now = d.now();
       if (d.advertiseUrl !== null) d.store.heartbeat(d.advertiseUrl, now);
+      if (now - seenAt >= d.seenEveryMs) {
+        seenAt = now;
+        d.store.transaction(() => {
+          for (const s of d.registry.all()) if (s.online) d.store.noteLastSeen(s.id, now);
+        });
+      }
       const urls = d.store.coordinators(now - LISTED_FOR_MS);
       if (JSON.stringify(urls) === listed) return;
       listed = JSON.stringify(urls);
@@ -64,7 +76,7 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
     }
   };
   beat();
-  const timer = setInterval(beat, HEARTBEAT_MS);
+  const timer = setInterval(beat, Math.min(HEARTBEAT_MS, d.seenEveryMs));
   timer.unref();
   return {
     sync,

@@ -25,7 +25,7 @@ import type { SigningKey } from '../auth/signing.js';
 import type { Store } from '../store/store.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { openState } from './open.js';
-import { startMulti, type Multi, type MultiDeps } from './multi.js';
+import { SEEN_EVERY_MS, startMulti, type Multi, type MultiDeps } from './multi.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
@@ -150,7 +150,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     server = http.server;
     if (store instanceof PostgresStore)
       multi = await startMulti(multiDeps(opts, store, registry, publisher, http.url, now));
-    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
+    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log, multi !== null);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
     announce(opts, http.url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
@@ -219,7 +219,8 @@ function multiDeps(
     opts.log.warn(
       `listening on ${url}, which names no one address: give --advertise-url so helpers can fail over here`,
     );
-  return { store, storeUrl: opts.store!, registry, publisher, advertiseUrl, log: opts.log, now };
+  const seenEveryMs = Math.max(250, Math.min(SEEN_EVERY_MS, Math.floor(opts.ephemeralTimeoutMs / 4)));
+  return { store, storeUrl: opts.store!, registry, publisher, advertiseUrl, seenEveryMs, log: opts.log, now };
 }
 
 /** publisherFor makes the map publisher: new maps go to the system's watch stream, and each
@@ -326,10 +327,20 @@ function natOptions(opts: ServeOptions): NatOptions {
   };
 }
 
-/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth as often (1 s to 30 s). */
-function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number, log: Logger): NodeJS.Timeout {
+/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth
+ * as often (1 s to 30 s). With other coordinators on the database (shared), a candidate may be
+ * online at one of them, which keeps its last_seen current (multi.ts): the registry reloads
+ * before it decides. */
+function sweepEphemeral(
+  registry: Registry,
+  timeoutMs: number,
+  now: () => number,
+  log: Logger,
+  shared: boolean,
+): NodeJS.Timeout {
   const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(timeoutMs / 10)));
   const sweeper = setInterval(() => {
+    if (shared && registry.expiredEphemeral(now(), timeoutMs).length > 0) registry.reload(now());
     for (const s of registry.expiredEphemeral(now(), timeoutMs)) {
       registry.remove(s);
       log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(timeoutMs)}`);

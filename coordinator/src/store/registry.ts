@@ -285,9 +285,12 @@ export class Registry {
     this.soft.bump();
   }
 
-  /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs. */
+  /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs, and not seen
+   * for as long (by another coordinator on the same database either: multi.ts). */
   expiredEphemeral(now: number, timeoutMs: number): LiveSystem[] {
-    return [...this.systems.values()].filter((s) => s.ephemeral && !s.online && now - s.offlineSince >= timeoutMs);
+    const gone = (s: LiveSystem): boolean =>
+      !s.online && now - s.offlineSince >= timeoutMs && (s.lastSeen === null || now - s.lastSeen >= timeoutMs);
+    return [...this.systems.values()].filter((s) => s.ephemeral && gone(s));
   }
 
   /** flushSoft writes the versions and last_seen values that soft changes left in memory
