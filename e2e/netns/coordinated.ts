@@ -25,6 +25,8 @@ export interface Coordinator {
   kill(): Promise<void>;
   /** dataDir is its --data directory. */
   dataDir: string;
+  /** output is what the process wrote so far (its log). */
+  output(): string;
 }
 
 /** startCoordinator serves on ip:8080 in ns and waits until it answers; serveArgs are extra
@@ -72,6 +74,7 @@ export async function startCoordinator(
       await proc.exited;
     },
     dataDir,
+    output: () => proc.output(),
   };
 }
 
