@@ -42,6 +42,8 @@ export interface Multi {
 /** startMulti starts following the database. */
 export async function startMulti(d: MultiDeps): Promise<Multi> {
   const follower = new ChangeFollower(d.store, () => d.registry.reload(d.now()));
+  // What others committed between the registry's load and the follower's first look.
+  d.registry.reload(d.now());
   const sync = (): boolean => {
     try {
       return follower.sync();
