@@ -20,6 +20,7 @@ import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { sseFrame } from '../http/watch-hub.js';
 import type { LiveSystem } from '../store/registry.js';
+import { PostgresStore } from '../store/postgres-store.js';
 import { intField, objectWithKeys, stringArrayField } from '../http/validate.js';
 import type { Services } from './services.js';
 
@@ -124,6 +125,26 @@ function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): R
   return r;
 }
 
+/** watchSince reads a watch's since (the map version the agent holds). A helper holding a newer
+ * map than this coordinator made for it got it from another coordinator on the same database
+ * (it failed over): it gets this one's own map, signed anew under a newer version, since what
+ * this coordinator lists (its UDP port, its relay) differs. On PostgreSQL the same version may
+ * also come from another coordinator (versions used in memory only, soft-writes.ts), so there
+ * an equal version is signed anew too. */
+function watchSince(sv: Services, system: LiveSystem, sinceText: string | null): number | null {
+  if (sinceText === null) return null;
+  if (!/^[0-9]{1,15}$/.test(sinceText))
+    throw new ControlError('bad-request', 'since must be a map version (a whole number)');
+  const since = Number(sinceText);
+  const published = sv.publisher.published(system.id);
+  const shared = sv.registry.store instanceof PostgresStore;
+  if (published ? since > published.version || (shared && since === published.version) : since >= sv.registry.version) {
+    sv.registry.atLeast(since);
+    sv.publisher.forget(system.id);
+  }
+  return since;
+}
+
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
   router.add('GET', CONTROL_PATHS.info, ({ res }) =>
@@ -160,13 +181,7 @@ export function addAgentRoutes(router: Router, sv: Services): void {
 
   router.add('GET', CONTROL_PATHS.watch, async (ctx) => {
     const { system } = await authenticate(sv, ctx);
-    const sinceText = ctx.query.get('since');
-    let since: number | null = null;
-    if (sinceText !== null) {
-      if (!/^[0-9]{1,15}$/.test(sinceText))
-        throw new ControlError('bad-request', 'since must be a map version (a whole number)');
-      since = Number(sinceText);
-    }
+    const since = watchSince(sv, system, ctx.query.get('since'));
     const stream = sv.hub.open(system.id, ctx.res, () => {
       sv.registry.setOnline(system, false, sv.now());
       sv.log.debug(`watch closed: ${system.identity}`);

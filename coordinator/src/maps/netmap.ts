@@ -214,6 +214,8 @@ export interface MapNatFields {
   discovery?: string;
   discovery6?: string;
   relays?: RelayInfo[];
+  /** coordinators are the URLs of every coordinator on the same database (control.ts). */
+  coordinators?: string[];
 }
 
 /** natFieldsJson renders MapNatFields once as `"discovery":...,"relays":[...],` (or ''), so
@@ -223,6 +225,8 @@ function natFieldsJson(f: MapNatFields): string {
   if (f.discovery !== undefined) out += `"discovery":${JSON.stringify(f.discovery)},`;
   if (f.discovery6 !== undefined) out += `"discovery6":${JSON.stringify(f.discovery6)},`;
   if (f.relays !== undefined && f.relays.length > 0) out += `"relays":${JSON.stringify(f.relays)},`;
+  if (f.coordinators !== undefined && f.coordinators.length > 0)
+    out += `"coordinators":${JSON.stringify(f.coordinators)},`;
   return out;
 }
 
@@ -245,15 +249,20 @@ export class MapBuilder {
   private worldNow: World | null = null;
   private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string }>();
   private readonly layouts = new Map<string, Layout>();
-  private readonly natJson: string;
+  private natJson: string;
   private readonly network6Json: string;
 
   constructor(
     private readonly registry: Registry,
-    nat: MapNatFields = {},
+    private readonly nat: MapNatFields = {},
   ) {
     this.natJson = natFieldsJson(nat);
     this.network6Json = JSON.stringify(formatIpPrefix(registry.network6));
+  }
+
+  /** setCoordinators changes the coordinators' URLs every map lists from now on. */
+  setCoordinators(urls: string[]): void {
+    this.natJson = natFieldsJson({ ...this.nat, coordinators: urls });
   }
 
   /** world returns the World for the registry's current world epoch. */

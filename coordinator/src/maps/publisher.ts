@@ -129,6 +129,19 @@ export class MapPublisher {
     }, delay);
   }
 
+  /** setCoordinators lists urls in every map from the next pass on (the caller gives the maps a
+   * new version first: registry.ts atLeast). */
+  setCoordinators(urls: string[]): void {
+    this.builder.setCoordinators(urls);
+    this.changed(null);
+  }
+
+  /** forget drops the system's published map, so the next one is signed anew even when its
+   * content is the same (a helper that failed over holds another coordinator's map). */
+  forget(systemId: string): void {
+    this.maps.delete(systemId);
+  }
+
   /** current returns the system's up-to-date map (null for a system that is not active). */
   current(s: LiveSystem): PublishedMap | null {
     if (s.state !== 'active') return null;

@@ -3,7 +3,6 @@
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
@@ -14,19 +13,19 @@ import { addAdminRoutes } from '../api/admin.js';
 import { addAgentRoutes } from '../api/agent.js';
 import { addNatRoutes } from '../api/nat.js';
 import type { Services } from '../api/services.js';
-import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeServeInfo } from '../store/data-dir.js';
+import { removeServeInfo, writeServeInfo } from '../store/data-dir.js';
 import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
 import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
-import { loadOrCreateNatKeys } from '../nat/secret.js';
-import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
-import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing.js';
+import type { SigningKey } from '../auth/signing.js';
 import type { Store } from '../store/store.js';
-import { openStore } from '../store/open-store.js';
+import { PostgresStore } from '../store/postgres-store.js';
+import { openState } from './open.js';
+import { SEEN_EVERY_MS, startMulti, type Multi, type MultiDeps } from './multi.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
@@ -46,6 +45,9 @@ export interface ServeOptions {
   dataDir: string;
   /** store is a postgres:// URL, or undefined for SQLite in dataDir (open-store.ts). */
   store?: string;
+  /** advertiseUrl is where helpers reach this coordinator, listed in maps for failover when
+   * several coordinators share a PostgreSQL store (multi.ts); default: the listen URL. */
+  advertiseUrl?: string;
   host: string;
   /** port 0 picks a free port (see the returned url). */
   port: number;
@@ -106,24 +108,13 @@ function checkNetwork(store: Store, network: Cidr, zone: string): void {
   store.setMeta('zone', zone);
 }
 
-/** loadKeys reads (or makes, the first time) the signing key, the admin token and the NAT secret. */
-function loadKeys(dataDir: string, log: Logger): { signingKey: SigningKey; adminToken: string; natKeys: NatKeys } {
-  const { key: signingKey, created } = loadOrCreateSigningKey(join(dataDir, DATA_FILES.signingKey));
-  if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
-  const adminToken = loadOrCreateToken(dataDir);
-  const natKeys = loadOrCreateNatKeys(dataDir);
-  if (natKeys.created) log.info('created the NAT secret (nat.key: relay and discovery keys)');
-  return { signingKey, adminToken, natKeys: natKeys.keys };
-}
-
 /** startCoordinator starts everything; on failure it undoes what it opened. */
 export async function startCoordinator(opts: ServeOptions): Promise<RunningCoordinator> {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const bundle = consoleBundle(opts);
-  ensureDataDir(opts.dataDir);
-  const { signingKey, adminToken, natKeys } = loadKeys(opts.dataDir, log);
-  const store = openStore(opts.dataDir, opts.store);
+  const { store, signingKey, adminToken, natKeys } = openState(opts.dataDir, opts.store, log);
+  let multi: Multi | null = null;
   let server: Server | null = null;
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
@@ -135,8 +126,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
-    if (registry.network6Created)
-      log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
     nat = await startNat(natOptions(opts), {
       registry,
       machineKeys,
@@ -165,7 +154,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     };
     const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
-    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
+    if (store instanceof PostgresStore)
+      multi = await startMulti(multiDeps(opts, store, registry, publisher, http.url, now));
+    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log, multi !== null);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
     announce(opts, http.url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
@@ -179,6 +170,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat,
       audit,
       metricsListener,
+      multi,
       dataDir: opts.dataDir,
       log,
     });
@@ -193,7 +185,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       close,
     };
   } catch (e) {
-    await undoStart({ sweeper, metricsListener, hub, server, nat, store });
+    await undoStart({ sweeper, metricsListener, multi, hub, server, nat, store });
     throw e;
   }
 }
@@ -211,17 +203,39 @@ async function oidcService(opts: ServeOptions, now: () => number): Promise<OidcS
 async function undoStart(o: {
   sweeper: NodeJS.Timeout | null;
   metricsListener: MetricsListener | null;
+  multi: Multi | null;
   hub: WatchHub;
   server: Server | null;
   nat: NatServices | null;
   store: Store;
 }): Promise<void> {
   if (o.sweeper) clearInterval(o.sweeper);
+  await o.multi?.close();
   await o.metricsListener?.close();
   o.hub.closeAll();
   o.server?.close();
   await o.nat?.close();
   o.store.close();
+}
+
+/** multiDeps: helpers reach this coordinator at --advertise-url, or else at the URL it listens
+ * on when that names one address (not 0.0.0.0 or ::). */
+function multiDeps(
+  opts: ServeOptions,
+  store: PostgresStore,
+  registry: Registry,
+  publisher: MapPublisher,
+  url: string,
+  now: () => number,
+): MultiDeps {
+  const concrete = opts.host !== '0.0.0.0' && opts.host !== '::';
+  const advertiseUrl = opts.advertiseUrl ?? (concrete ? url : null);
+  if (advertiseUrl === null)
+    opts.log.warn(
+      `listening on ${url}, which names no one address: give --advertise-url so helpers can fail over here`,
+    );
+  const seenEveryMs = Math.max(250, Math.min(SEEN_EVERY_MS, Math.floor(opts.ephemeralTimeoutMs / 4)));
+  return { store, storeUrl: opts.store!, registry, publisher, advertiseUrl, seenEveryMs, log: opts.log, now };
 }
 
 /** publisherFor makes the map publisher: new maps go to the system's watch stream, and each
@@ -257,7 +271,7 @@ function registryFor(
     hub.close(id, sseFrame({ type: 'revoked', reason }));
     machineKeys.forget(id);
   };
-  return new Registry(
+  const registry = new Registry(
     store,
     opts.network,
     opts.zone,
@@ -268,6 +282,9 @@ function registryFor(
     },
     now(),
   );
+  if (registry.network6Created)
+    opts.log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
+  return registry;
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
@@ -326,10 +343,20 @@ function natOptions(opts: ServeOptions): NatOptions {
   };
 }
 
-/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth as often (1 s to 30 s). */
-function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number, log: Logger): NodeJS.Timeout {
+/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth
+ * as often (1 s to 30 s). With other coordinators on the database (shared), a candidate may be
+ * online at one of them, which keeps its last_seen current (multi.ts): the registry reloads
+ * before it decides. */
+function sweepEphemeral(
+  registry: Registry,
+  timeoutMs: number,
+  now: () => number,
+  log: Logger,
+  shared: boolean,
+): NodeJS.Timeout {
   const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(timeoutMs / 10)));
   const sweeper = setInterval(() => {
+    if (shared && registry.expiredEphemeral(now(), timeoutMs).length > 0) registry.reload(now());
     for (const s of registry.expiredEphemeral(now(), timeoutMs)) {
       registry.remove(s);
       log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(timeoutMs)}`);
@@ -349,6 +376,7 @@ interface Opened {
   nat: NatServices;
   audit: AuditLog;
   metricsListener: MetricsListener | null;
+  multi: Multi | null;
   dataDir: string;
   log: Logger;
 }
@@ -359,6 +387,7 @@ function closeOnce(o: Opened): () => Promise<void> {
   return () => {
     closing ??= (async () => {
       clearInterval(o.sweeper);
+      await o.multi?.close();
       o.publisher.stop();
       await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.

@@ -26,6 +26,7 @@ import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
 import { loadStoredMap, storeMap } from './store.js';
 import { Watch } from './watch.js';
+import { CoordinatorChoice } from './failover.js';
 import { CoordinatorLink } from './link.js';
 import { verifyRelayToken } from '../../../src-shared/lib/relay-token.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
@@ -63,8 +64,11 @@ export class ControlRuntime {
   private queue: Promise<void> = Promise.resolve();
   private readonly addresses: AddressWatch;
   private readonly link = new CoordinatorLink(Date.now());
+  /** coordinators: the one in use and the others a signed map listed (failover.ts). */
+  private readonly coordinators: CoordinatorChoice;
 
   constructor(private readonly o: ControlOptions) {
+    this.coordinators = new CoordinatorChoice(o.config.url, o.log);
     // Addresses that change while connected are reported again; while disconnected nothing is
     // sent (the next connect reports whatever is current then).
     this.addresses = new AddressWatch({
@@ -90,7 +94,7 @@ export class ControlRuntime {
       }
     }
     const auth = { key: machineKeyFromSeed(this.o.config.machineKey), systemId: this.o.config.systemId };
-    this.watch = new Watch(this.o.config.url, auth, {
+    this.watch = new Watch(this.coordinators, auth, {
       since: () => this.version,
       onConnection: (up, reason, error) => {
         if (up) this.link.opened();
@@ -100,12 +104,12 @@ export class ControlRuntime {
         if (up) {
           this.lastContact = Date.now();
           this.lastError = null;
-          this.o.log.info(`coordinator ${this.o.config.url}: connected`);
+          this.o.log.info(`coordinator ${this.coordinators.url()}: connected`);
           void this.reportEndpoints();
         } else {
           this.lastError = reason ?? null;
           this.o.log.warn(
-            `coordinator ${this.o.config.url}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`,
+            `coordinator ${this.coordinators.url()}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`,
           );
         }
         this.o.changed();
@@ -123,7 +127,7 @@ export class ControlRuntime {
 
   summary(): CoordinatorSummary {
     return {
-      url: this.o.config.url,
+      url: this.coordinators.url(),
       systemId: this.o.config.systemId,
       reachable: this.reachable,
       state: this.state,
@@ -184,7 +188,7 @@ export class ControlRuntime {
   async punch(peerIdentity: string): Promise<void> {
     const body: PunchRequest = { peer: peerIdentity };
     await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.punch,
       auth: this.auth,
@@ -197,7 +201,7 @@ export class ControlRuntime {
   async relayToken(relay: string): Promise<{ token: Buffer; expires: number }> {
     const body: RelayTokenRequest = { relay };
     const r = (await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.relayToken,
       auth: this.auth,
@@ -231,7 +235,7 @@ export class ControlRuntime {
   /** discoveryKey fetches the key this system MACs its discovery requests with. */
   async discoveryKey(): Promise<Buffer> {
     const r = (await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.discoveryKey,
       auth: this.auth,
@@ -275,6 +279,7 @@ export class ControlRuntime {
     }
     await this.o.apply(map);
     this.version = map.version;
+    this.coordinators.fromMap(map.coordinators);
     this.link.mapTaken();
     if (this.state !== 'revoked') this.state = 'active';
     if (how === 'pushed') storeMap(this.o.stateDir, signed);
@@ -306,7 +311,7 @@ export class ControlRuntime {
   private async sendEndpoints(report: EndpointReport): Promise<boolean> {
     try {
       await controlRequest({
-        base: this.o.config.url,
+        base: this.coordinators.url(),
         method: 'POST',
         path: CONTROL_PATHS.endpoints,
         auth: this.auth,

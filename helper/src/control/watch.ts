@@ -62,6 +62,14 @@ export interface WatchHandlers {
   since(): number;
 }
 
+/** WatchTarget says which coordinator to dial and hears how dials went (failover.ts). */
+export interface WatchTarget {
+  url(): string;
+  /** failed returns true when the next dial goes to another coordinator. */
+  failed(how: Refusal): boolean;
+  connected(): void;
+}
+
 /** Watch runs until stop(). */
 export class Watch {
   private stopped = false;
@@ -70,7 +78,7 @@ export class Watch {
   private attempt = 0;
 
   constructor(
-    private readonly base: string,
+    private readonly target: string | WatchTarget,
     private readonly auth: AgentAuth,
     private readonly h: WatchHandlers,
   ) {}
@@ -105,6 +113,7 @@ export class Watch {
       }
       if (this.stopped) return;
       this.h.onConnection(false, reason, error);
+      if (typeof this.target !== 'string' && this.target.failed(how)) this.attempt = 0;
       const wait = retryDelayMs(this.attempt++, how);
       await new Promise<void>((r) => {
         this.timer = setTimeout(r, wait);
@@ -115,7 +124,7 @@ export class Watch {
   private async once(): Promise<void> {
     const { res, abort } = await openRequest(
       {
-        base: this.base,
+        base: typeof this.target === 'string' ? this.target : this.target.url(),
         method: 'GET',
         path: `${CONTROL_PATHS.watch}?since=${this.h.since()}`,
         auth: this.auth,
@@ -140,6 +149,7 @@ export class Watch {
       throw new ControlHttpError(res.statusCode ?? 0, code, message);
     }
     this.attempt = 0;
+    if (typeof this.target !== 'string') this.target.connected();
     this.h.onConnection(true);
     await readEvents(res, (e) => this.h.onEvent(e));
   }
