@@ -3,7 +3,6 @@
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import type { Server } from 'node:http';
-import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
@@ -12,19 +11,20 @@ import { agentNonceCache, MachineKeys } from '../auth/agent-auth.js';
 import { addAdminRoutes } from '../api/admin.js';
 import { addAgentRoutes } from '../api/agent.js';
 import { addNatRoutes } from '../api/nat.js';
-import type { Services } from '../api/services.js';
 import { removeServeInfo, writeServeInfo } from '../store/data-dir.js';
 import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
-import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
+import { startNat, type NatOptions, type NatServices } from '../nat/services.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import type { Store } from '../store/store.js';
 import { PostgresStore } from '../store/postgres-store.js';
+import type { Services } from '../api/services.js';
 import { openState } from './open.js';
+import type { RunningCoordinator, ServeOptions } from './serve-options.js';
 import { SEEN_EVERY_MS, startMulti, type Multi, type MultiDeps } from './multi.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
@@ -32,68 +32,13 @@ import { startHttpServer } from './http-server.js';
 import { AuditLog } from '../store/audit.js';
 import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
 import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
-import type { OidcConfig } from '../oidc/config.js';
-import type { OidcSeams } from '../oidc/providers.js';
 import { OidcService } from '../oidc/service.js';
 import { addLoginRoutes } from '../oidc/routes.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
 
-/** ServeOptions configure startCoordinator. */
-export interface ServeOptions {
-  dataDir: string;
-  /** store is a postgres:// URL, or undefined for SQLite in dataDir (open-store.ts). */
-  store?: string;
-  /** advertiseUrl is where helpers reach this coordinator, listed in maps for failover when
-   * several coordinators share a PostgreSQL store (multi.ts); default: the listen URL. */
-  advertiseUrl?: string;
-  host: string;
-  /** port 0 picks a free port (see the returned url). */
-  port: number;
-  tls?: { certFile: string; keyFile: string };
-  ephemeralTimeoutMs: number;
-  network: Cidr;
-  zone: string;
-  maxWatchers?: number;
-  /** udp is where the UDP port (endpoint discovery, embedded relay) binds; default: host and
-   * port on UDP (port 0 picks a free one, independently of the HTTP port). */
-  udp?: HostPort;
-  /** publicIp is the address (IPv4 or IPv6) maps name the UDP port (and relay TCP port) by;
-   * default: the udp host, else the HTTP host, when it is one concrete address. */
-  publicIp?: string;
-  /** publicIp6 is the IPv6 address beside an IPv4 publicIp (a dual-stack coordinator). */
-  publicIp6?: string;
-  /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
-  relay?: { tcp?: HostPort } | null;
-  /** externalRelays are listed in maps after the embedded one. */
-  externalRelays?: RelayInfo[];
-  /** createRelay makes the embedded relay; default the relay engine (relay/src/index.ts). */
-  createRelay?: RelayFactory;
-  /** metricsListen is where GET /metrics answers without the admin token; default: nowhere. */
-  metricsListen?: HostPort;
-  /** console serves the web console at /console/ from bundleDir (default dist/console/);
-   * absent, there is no console and no console sessions. */
-  console?: { bundleDir?: string };
-  /** oidc: identity providers people sign in with (`serve --oidc FILE`, oidc/config.ts). */
-  oidc?: { config: OidcConfig; seams?: OidcSeams };
-  log: Logger;
-  now?: () => number;
-}
-
-/** RunningCoordinator is a started server. */
-export interface RunningCoordinator {
-  url: string;
-  publicKey: string;
-  adminToken: string;
-  services: Services;
-  /** udpPort is the bound UDP port; relayTcpPort the embedded relay's TCP port, if any. */
-  udpPort: number;
-  relayTcpPort: number | null;
-  /** metricsUrl is where the unauthenticated metrics listener answers, or null without one. */
-  metricsUrl: string | null;
-  close(): Promise<void>;
-}
+export type { RunningCoordinator, ServeOptions } from './serve-options.js';
 
 /** checkNetwork keeps a data dir on the network (and so the addresses) it was created with. */
 function checkNetwork(store: Store, network: Cidr, zone: string): void {
