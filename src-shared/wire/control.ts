@@ -252,6 +252,9 @@ export interface PunchRequest {
 /** WatchEvent is one server-sent event's data on the watch stream. */
 export type WatchEvent =
   | { type: 'map'; map: SignedMap }
+  /** delta: the change from the map the helper holds to the next (map-delta.ts MapDelta), sent
+   * only on a watch that asked for deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  | { type: 'delta'; delta: SignedMap }
   /** punch: peer `from` is probing this system's endpoints now; probe its endpoints too. */
   | { type: 'punch'; from: string; endpoints: string[] }
   | { type: 'pending' }

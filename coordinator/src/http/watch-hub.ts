@@ -20,6 +20,16 @@ export interface Watcher {
   readonly openedAt: number;
   /** mapVersion is the version of the last map written (or queued) to this stream. */
   mapVersion: number;
+  /** deltas: the agent asked for map deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  readonly deltas: boolean;
+}
+
+/** MapFrames are a new map's two renderings (publisher.ts Outgoing): delta() against version
+ * base, or null when a full map is due. */
+export interface MapFrames {
+  base: number | null;
+  full(): Buffer;
+  delta(): Buffer | null;
 }
 
 interface Stream extends Watcher {
@@ -53,7 +63,7 @@ export class WatchHub {
   }
 
   /** open starts a stream on res; onClose runs once when this stream (not a replacement) ends. */
-  open(systemId: string, res: ServerResponse, onClose: () => void): Watcher {
+  open(systemId: string, res: ServerResponse, onClose: () => void, deltas = false): Watcher {
     const old = this.streams.get(systemId);
     if (!old && this.streams.size >= this.maxStreams) {
       throw new ControlError(
@@ -70,7 +80,16 @@ export class WatchHub {
     });
     res.socket?.setNoDelay(true);
     res.socket?.setKeepAlive(true, 30_000);
-    const s: Stream = { systemId, openedAt: this.now(), mapVersion: 0, res, pending: null, closed: false, onClose };
+    const s: Stream = {
+      systemId,
+      openedAt: this.now(),
+      mapVersion: 0,
+      deltas,
+      res,
+      pending: null,
+      closed: false,
+      onClose,
+    };
     this.streams.set(systemId, s);
     res.on('close', () => this.end(s, null, true));
     res.on('drain', () => {
@@ -92,6 +111,23 @@ export class WatchHub {
     if (s.res.writableNeedDrain) s.pending = frame;
     else s.res.write(frame);
     return true;
+  }
+
+  /** sendMap writes a new map of `version`: a delta when the stream asked for them, holds the
+   * delta's base and is not backed up (a held-back frame may be replaced, which would break the
+   * chain), else the full map. It says which it sent, or null for no open stream. */
+  sendMap(systemId: string, version: number, frames: MapFrames): 'delta' | 'full' | null {
+    const s = this.streams.get(systemId);
+    if (!s || s.closed) return null;
+    if (s.deltas && frames.base !== null && s.mapVersion === frames.base && !s.res.writableNeedDrain) {
+      const d = frames.delta();
+      if (d !== null) {
+        this.send(systemId, d, version);
+        return 'delta';
+      }
+    }
+    this.send(systemId, frames.full(), version);
+    return 'full';
   }
 
   /** close ends the system's stream after writing finalFrame (e.g. `revoked`). */

@@ -18,7 +18,7 @@ import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeSer
 import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
-import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
+import { MapPublisher, type Outgoing, type PublishedMap } from '../maps/publisher.js';
 import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
 import { loadOrCreateNatKeys } from '../nat/secret.js';
 import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
@@ -220,9 +220,9 @@ function publisherFor(
   log: Logger,
   now: () => number,
 ): MapPublisher {
-  const deliver = (s: LiveSystem, m: PublishedMap): void => {
+  const deliver = (s: LiveSystem, m: PublishedMap, out: Outgoing): void => {
     metrics.mapPublished();
-    if (hub.send(s.id, m.frame, m.version)) metrics.mapPushed();
+    if (hub.sendMap(s.id, m.version, out) !== null) metrics.mapPushed();
   };
   const publisher = new MapPublisher(registry, signingKey, deliver, log, now, nat.mapFields);
   publisher.onPass = (ms) => metrics.mapPassDone(ms);
