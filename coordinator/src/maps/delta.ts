@@ -75,8 +75,10 @@ function peerChanges(
       up.push(c.peerJson[j]!);
       j++;
     } else {
-      // The same peer: send it only if its JSON changed at or after the basis was published.
-      if (changedAt(c.peerIds[j]!) >= base.version) up.push(c.peerJson[j]!);
+      // The same peer: send it only if its JSON changed after the basis was published. Every
+      // change bumps the registry's version, so a JSON made at the basis's version is the one
+      // the basis holds.
+      if (changedAt(c.peerIds[j]!) > base.version) up.push(c.peerJson[j]!);
       i++;
       j++;
     }
