@@ -25,16 +25,18 @@ export interface Watcher {
 }
 
 /** MapFrames are a new map's two renderings (publisher.ts Outgoing): delta() against version
- * base, or null when a full map is due. */
+ * base, or null when a full map is due; fullBytes is about the full frame's size. */
 export interface MapFrames {
   base: number | null;
+  fullBytes: number;
   full(): Buffer;
   delta(): Buffer | null;
 }
 
 interface Stream extends Watcher {
   res: ServerResponse;
-  /** pending is the newest frame held back while the socket drains. */
+  /** pending is what is held back while the socket drains: the newest frame, or a chain of
+   * map deltas that apply one after another (sendMap). */
   pending: string | Buffer | null;
   closed: boolean;
   onClose: () => void;
@@ -113,21 +115,29 @@ export class WatchHub {
     return true;
   }
 
-  /** sendMap writes a new map of `version`: a delta when the stream asked for them, holds the
-   * delta's base and is not backed up (a held-back frame may be replaced, which would break the
-   * chain), else the full map. It says which it sent, or null for no open stream. */
+  /** sendMap writes a new map of `version`: a delta when the stream asked for them and holds
+   * (or has queued) the delta's base, else the full map. It says which it sent, or null for no
+   * open stream. */
   sendMap(systemId: string, version: number, frames: MapFrames): 'delta' | 'full' | null {
     const s = this.streams.get(systemId);
     if (!s || s.closed) return null;
-    if (s.deltas && frames.base !== null && s.mapVersion === frames.base && !s.res.writableNeedDrain) {
-      const d = frames.delta();
-      if (d !== null) {
-        this.send(systemId, d, version);
-        return 'delta';
-      }
+    const d = s.deltas && frames.base !== null && s.mapVersion === frames.base ? frames.delta() : null;
+    if (d === null) {
+      this.send(systemId, frames.full(), version);
+      return 'full';
     }
-    this.send(systemId, frames.full(), version);
-    return 'full';
+    s.mapVersion = version;
+    if (!s.res.writableNeedDrain) s.res.write(d);
+    else if (s.pending === null) s.pending = d;
+    else if (s.pending.length + d.length < frames.fullBytes) {
+      // A slow reader's held-back frames chain: each delta applies to the one before it, so
+      // they queue together until they would outweigh the full map, which then replaces them.
+      s.pending = Buffer.concat([Buffer.from(s.pending), d]);
+    } else {
+      s.pending = frames.full();
+      return 'full';
+    }
+    return 'delta';
   }
 
   /** close ends the system's stream after writing finalFrame (e.g. `revoked`). */

@@ -47,6 +47,8 @@ export interface FullMap {
  * previous map). Both are rendered only when called, so maps nobody watches cost no signature. */
 export interface Outgoing {
   base: number | null;
+  /** fullBytes is about the size of the full map's frame. */
+  fullBytes: number;
   full(): Buffer;
   delta(): Buffer | null;
 }
@@ -369,7 +371,8 @@ export class MapPublisher {
       );
       return t === null ? null : deltaFrame(this.key, t);
     };
-    this.deliver(s, m, { base: before?.version ?? null, full: () => this.render(m, text).frame, delta });
+    const fullBytes = Math.ceil(bytes / 3) * 4 + 200;
+    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full: () => this.render(m, text).frame, delta });
     return { map: m, peerIds, changed: true, content };
   }
 }
