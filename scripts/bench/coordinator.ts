@@ -36,8 +36,12 @@ export interface CoordinatorBenchResult {
   peakRssMiB: number;
   /** heapUsedMiB is the coordinator's live JavaScript heap after the run. */
   heapUsedMiB: number;
-  /** cpuSeconds the coordinator spent from the policy change until the last watcher had it. */
+  /** cpuSeconds the coordinator spent from the policy change until the last watcher had it;
+   * agentCpuSeconds the bench's agents (one process) spent meanwhile; answeredMs until the
+   * policy PUT answered. */
   cpuSeconds: number;
+  agentCpuSeconds: number;
+  answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
   mapBytes: { total: number; avg: number; max: number };
@@ -136,6 +140,10 @@ interface PushTiming {
   mapVersion: number;
   before: ProcStatus;
   after: ProcStatus;
+  /** answeredMs: until the policy PUT answered; benchCpu: this process's CPU ticks meanwhile
+   * (the agents' own work: receiving, checking and applying the maps). */
+  answeredMs: number;
+  benchCpu: number;
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -258,9 +266,11 @@ async function timePolicyPush(
   const { watchers } = set;
   progress('applying a new policy file and timing the push to every watcher');
   const before = procStatus(pid);
+  const benchBefore = procStatus(process.pid).cpuTicks;
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
+  const answeredMs = performance.now() - t0;
   for (const w of watchers) {
     w.target = applied.mapVersion;
     // A map of this version may already have arrived (verified) before the answer did.
@@ -271,11 +281,12 @@ async function timePolicyPush(
     await new Promise((r) => setTimeout(r, 20));
   }
   const after = procStatus(pid);
+  const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
   const times = watchers
     .filter((w) => w.reachedAt !== null)
     .map((w) => w.reachedAt! - t0)
     .sort((a, b) => a - b);
-  return { times, mapVersion: applied.mapVersion, before, after };
+  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu };
 }
 
 /** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
@@ -318,6 +329,8 @@ function summarize(
     peakRssMiB: after.hwmKiB / 1024,
     heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
     cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
+    agentCpuSeconds: push.benchCpu / ticks,
+    answeredMs: push.answeredMs,
     serverPassMs: stats.lastPass.ms,
     mapBytes: {
       total: bytes.reduce((a, b) => a + b, 0),
