@@ -36,6 +36,10 @@ export interface Watcher {
   verifying: boolean;
   /** taken is the event that brought the target version. */
   taken: Taken | null;
+  /** last is the newest event that brought a map, and lastAt when it arrived: a map may arrive
+   * before the measurement knows its version (the PUT's answer comes later). */
+  last: Taken | null;
+  lastAt: number;
   /** onMap, when set, sees the map text after every event that changed it (the join). */
   onMap: ((text: string, t: Taken) => void) | null;
 }
@@ -64,6 +68,8 @@ export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (
       map: new SimMap(agent),
       verifying: false,
       taken: null,
+      last: null,
+      lastAt: 0,
       onMap: null,
     };
     set.watchers.push(w);
@@ -81,6 +87,8 @@ function onEvent(set: WatchSet, w: Watcher, event: string, data: string): void {
   if (w.map.refused > refused) refetch(set, w);
   if (t === null) return;
   set.lastEventAt = performance.now();
+  w.last = t;
+  w.lastAt = set.lastEventAt;
   w.latest = Math.max(w.latest, t.version);
   w.onMap?.(w.map.text, t);
   if (t.version >= w.target && w.reachedAt === null) {

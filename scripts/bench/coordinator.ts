@@ -274,7 +274,10 @@ async function timePolicyPush(
   for (const w of watchers) {
     w.target = applied.mapVersion;
     // A map of this version may already have arrived (verified) before the answer did.
-    if (w.latest >= applied.mapVersion && w.reachedAt === null) w.reachedAt = performance.now();
+    if (w.latest >= applied.mapVersion && w.reachedAt === null) {
+      w.reachedAt = w.lastAt;
+      w.taken = w.last;
+    }
   }
   const deadline = t0 + 30_000;
   while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
