@@ -21,7 +21,8 @@ export const CONTROL_PATHS = {
   enrol: '/v1/enrol',
   /** GET (signed) → SignedMap, or 409 `pending-approval`. */
   map: '/v1/agent/map',
-  /** GET (signed) ?since=VERSION → text/event-stream of WatchEvent (event: map | pending | revoked | ping). */
+  /** GET (signed) ?since=VERSION[&deltas=1] → text/event-stream of WatchEvent (event: map | delta |
+   * punch | pending | revoked | ping); `delta` only with deltas=1 (map-delta.ts). */
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
