@@ -21,7 +21,8 @@ export const CONTROL_PATHS = {
   enrol: '/v1/enrol',
   /** GET (signed) → SignedMap, or 409 `pending-approval`. */
   map: '/v1/agent/map',
-  /** GET (signed) ?since=VERSION → text/event-stream of WatchEvent (event: map | pending | revoked | ping). */
+  /** GET (signed) ?since=VERSION[&deltas=1] → text/event-stream of WatchEvent (event: map | delta |
+   * punch | pending | revoked | ping); `delta` only with deltas=1 (map-delta.ts). */
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
@@ -263,6 +264,9 @@ export interface PunchRequest {
 /** WatchEvent is one server-sent event's data on the watch stream. */
 export type WatchEvent =
   | { type: 'map'; map: SignedMap }
+  /** delta: the change from the map the helper holds to the next (map-delta.ts MapDelta), sent
+   * only on a watch that asked for deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  | { type: 'delta'; delta: SignedMap }
   /** punch: peer `from` is probing this system's endpoints now; probe its endpoints too. */
   | { type: 'punch'; from: string; endpoints: string[] }
   | { type: 'pending' }

@@ -14,6 +14,7 @@ import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
 import { hashKey, looksLikeKey } from '../auth/enrolment-keys.js';
 import { signedOf } from '../maps/publisher.js';
+import { WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
 import { ControlError } from '../http/errors.js';
 import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
@@ -75,7 +76,8 @@ async function authenticateOnce(sv: Services, ctx: RequestContext): Promise<{ sy
  * settledMap), so that enrolling costs the coordinator O(the system's own peers), not a
  * resolution of the whole policy against every system. */
 export async function enrolResponse(sv: Services, s: LiveSystem): Promise<EnrolResponse> {
-  const m = await sv.publisher.settledMap(s);
+  await sv.publisher.settledMap(s);
+  const m = sv.publisher.fullMap(s);
   return {
     systemId: s.id,
     identity: s.identity,
@@ -145,6 +147,38 @@ function watchSince(sv: Services, system: LiveSystem, sinceText: string | null):
   return since;
 }
 
+/** openWatch serves GET watch: the stream, then the map the agent lacks (or a ping). An agent
+ * that asked for deltas (map-delta.ts WATCH_DELTA_PARAM) and already holds the current version
+ * gets the next change as a delta against it, even across reconnects. */
+async function openWatch(sv: Services, ctx: RequestContext): Promise<void> {
+  const { system } = await authenticate(sv, ctx);
+  const since = watchSince(sv, system, ctx.query.get('since'));
+  const deltas = ctx.query.get(WATCH_DELTA_PARAM) === '1';
+  const onClose = (): void => {
+    sv.registry.setOnline(system, false, sv.now());
+    sv.log.debug(`watch closed: ${system.identity}`);
+  };
+  const stream = sv.hub.open(system.id, ctx.res, onClose, deltas);
+  sv.registry.setOnline(system, true, sv.now());
+  sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
+  if (system.state === 'pending') {
+    sv.hub.send(system.id, sseFrame({ type: 'pending' }));
+    return;
+  }
+  // A fleet coming online while others enrol must not cost a World per stream: the map comes
+  // from the pending pass, if there is one (which may also have delivered it already).
+  const m = await sv.publisher.settledMap(system);
+  if (m && stream.mapVersion >= m.version) return;
+  // An agent that already holds this version gets a ping, so it still knows the stream is up.
+  const full = m && (since === null || since < m.version) ? sv.publisher.fullMap(system) : null;
+  if (full) {
+    if (sv.hub.send(system.id, full.frame, full.version)) sv.metrics.mapPushed();
+    return;
+  }
+  if (m && since === m.version && stream.mapVersion < since) stream.mapVersion = since;
+  sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
+}
+
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
   router.add('GET', CONTROL_PATHS.info, ({ res }) =>
@@ -174,33 +208,12 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     const { system } = await authenticate(sv, ctx);
     if (system.state === 'pending')
       throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
-    const m = sv.publisher.current(system);
+    const m = sv.publisher.fullMap(system);
     if (!m) throw new ControlError('internal', 'no map could be computed for this system; see the coordinator log');
     sendJsonBytes(ctx.res, 200, m.signedJson);
   });
 
-  router.add('GET', CONTROL_PATHS.watch, async (ctx) => {
-    const { system } = await authenticate(sv, ctx);
-    const since = watchSince(sv, system, ctx.query.get('since'));
-    const stream = sv.hub.open(system.id, ctx.res, () => {
-      sv.registry.setOnline(system, false, sv.now());
-      sv.log.debug(`watch closed: ${system.identity}`);
-    });
-    sv.registry.setOnline(system, true, sv.now());
-    sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
-    if (system.state === 'pending') {
-      sv.hub.send(system.id, sseFrame({ type: 'pending' }));
-      return;
-    }
-    // A fleet coming online while others enrol must not cost a World per stream: the map comes
-    // from the pending pass, if there is one (which may also have delivered it already).
-    const m = await sv.publisher.settledMap(system);
-    if (m && stream.mapVersion >= m.version) return;
-    // An agent that already holds this version gets a ping, so it still knows the stream is up.
-    if (m && (since === null || since < m.version)) {
-      if (sv.hub.send(system.id, m.frame, m.version)) sv.metrics.mapPushed();
-    } else sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
-  });
+  router.add('GET', CONTROL_PATHS.watch, (ctx) => openWatch(sv, ctx));
 
   router.add('POST', CONTROL_PATHS.endpoints, async (ctx) => {
     const { system, body } = await authenticate(sv, ctx);

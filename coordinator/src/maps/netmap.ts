@@ -240,14 +240,35 @@ interface Layout {
   identity: string;
   peers: LiveSystem[];
   peerIds: string[];
-  /** tail closes the peers array and holds policies, routes and route grants: `],"policies":[...],...}`. */
-  tail: string;
+  /** identities are the peers' identities, in map order (ascending). */
+  identities: string[];
+  /** policies, routes and routeGrants are those fields' JSON texts (a delta may carry them). */
+  policies: string;
+  routes: string;
+  routeGrants: string;
+}
+
+/** MapContent is a map's content (see MapBuilder.content) and its parts, which a delta
+ * (delta.ts) compares with what the system last got. */
+export interface MapContent {
+  text: string;
+  peerIds: string[];
+  identities: string[];
+  /** peerJson[i] is the MapPeer JSON of identities[i]. */
+  peerJson: string[];
+  self: string;
+  /** head is the text between self and peers: network, zone, discovery and relays. */
+  head: string;
+  policies: string;
+  routes: string;
+  routeGrants: string;
 }
 
 /** MapBuilder computes map contents, caching what does not change between versions. */
 export class MapBuilder {
   private worldNow: World | null = null;
-  private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string }>();
+  /** changedAt is the registry version at which the peer's JSON last came out different. */
+  private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string; changedAt: number }>();
   private readonly layouts = new Map<string, Layout>();
   private natJson: string;
   private readonly network6Json: string;
@@ -291,8 +312,16 @@ export class MapBuilder {
       online: s.online,
     };
     const json = JSON.stringify(p);
-    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json });
+    const changedAt = cached?.json === json ? cached.changedAt : this.registry.version;
+    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt });
     return json;
+  }
+
+  /** peerChangedAt is the registry version at which the system's MapPeer JSON last changed, as
+   * of the last map that listed it; a peer never listed yet counts as changed now. A delta
+   * against a map of version V carries the peers changed after V. */
+  peerChangedAt(id: string): number {
+    return this.peerJson.get(id)?.changedAt ?? this.registry.version;
   }
 
   private prunePeerCache(): void {
@@ -345,13 +374,17 @@ export class MapBuilder {
       ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`)
       : [];
     peers.delete(me);
-    const list = [...peers].sort().map((id) => w.byIdentity.get(id)!);
+    const identities = [...peers].sort();
+    const list = identities.map((id) => w.byIdentity.get(id)!);
     const layout: Layout = {
       epoch: w.epoch,
       identity: me,
       peers: list,
       peerIds: list.map((p) => p.id),
-      tail: `],"policies":[${policyJson.join(',')}],"routes":{${routes.join(',')}},"routeGrants":{${routeGrants.join(',')}}}`,
+      identities,
+      policies: `[${policyJson.join(',')}]`,
+      routes: `{${routes.join(',')}}`,
+      routeGrants: `{${routeGrants.join(',')}}`,
     };
     this.layouts.set(s.id, layout);
     return layout;
@@ -365,7 +398,7 @@ export class MapBuilder {
   /** content returns the map of s without its first three fields (protocol, version,
    * generatedAt), as the JSON text after them (`"systemId":...}`), and the ids of its peers.
    * Equal content means an equal map, so only systems whose content changed get a new map. */
-  content(s: LiveSystem): { text: string; peerIds: string[] } {
+  content(s: LiveSystem): MapContent {
     const w = this.world();
     const l = this.layout(w, s);
     const peerJson: string[] = new Array(l.peers.length);
@@ -379,11 +412,22 @@ export class MapBuilder {
       dnsNames: dnsNamesOf(w, s),
       providesRoutes: w.provides.get(s.identity) ?? [],
     };
+    const selfJson = JSON.stringify(self);
+    const head = `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;
     const text =
-      `"systemId":${JSON.stringify(s.id)},"self":${JSON.stringify(self)},` +
-      `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}` +
-      `"peers":[${peerJson.join(',')}${l.tail}`;
-    return { text, peerIds: l.peerIds };
+      `"systemId":${JSON.stringify(s.id)},"self":${selfJson},${head}` +
+      `"peers":[${peerJson.join(',')}],"policies":${l.policies},"routes":${l.routes},"routeGrants":${l.routeGrants}}`;
+    return {
+      text,
+      peerIds: l.peerIds,
+      identities: l.identities,
+      peerJson,
+      self: selfJson,
+      head,
+      policies: l.policies,
+      routes: l.routes,
+      routeGrants: l.routeGrants,
+    };
   }
 }
 

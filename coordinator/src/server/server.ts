@@ -15,7 +15,7 @@ import { removeServeInfo, writeServeInfo } from '../store/data-dir.js';
 import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
-import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
+import { MapPublisher, type Outgoing, type PublishedMap } from '../maps/publisher.js';
 import { startNat, type NatOptions, type NatServices } from '../nat/services.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
@@ -194,9 +194,9 @@ function publisherFor(
   log: Logger,
   now: () => number,
 ): MapPublisher {
-  const deliver = (s: LiveSystem, m: PublishedMap): void => {
+  const deliver = (s: LiveSystem, m: PublishedMap, out: Outgoing): void => {
     metrics.mapPublished();
-    if (hub.send(s.id, m.frame, m.version)) metrics.mapPushed();
+    if (hub.sendMap(s.id, m.version, out) !== null) metrics.mapPushed();
   };
   const publisher = new MapPublisher(registry, signingKey, deliver, log, now, nat.mapFields);
   publisher.onPass = (ms) => metrics.mapPassDone(ms);

@@ -22,9 +22,10 @@ import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { controlRequest } from './http.js';
 import { NAT_KEY_BYTES } from '../../../src-shared/lib/nat-keys.js';
-import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
-import { loadStoredMap, storeMap } from './store.js';
+import { loadStoredMap, storeMap, type StoredMap } from './store.js';
+import { openHeldMap, takeSignedDelta, type HeldMap } from './delta-apply.js';
+import { DeltaRefused } from './delta-parse.js';
 import { Watch } from './watch.js';
 import { CoordinatorChoice } from './failover.js';
 import { CoordinatorLink } from './link.js';
@@ -56,6 +57,8 @@ export interface ControlOptions {
 /** ControlRuntime is the running link. */
 export class ControlRuntime {
   private version = 0;
+  /** held is the map in force as decoded JSON, which deltas apply to (delta-apply.ts). */
+  private held: HeldMap | null = null;
   private state: CoordinatorSummary['state'] = 'unknown';
   private reachable = false;
   private lastContact: number | null = null;
@@ -174,10 +177,39 @@ export class ControlRuntime {
           }),
         );
         return;
+      case 'delta':
+        this.serial(() =>
+          this.takeDelta(e.delta).catch((err: unknown) => {
+            this.link.mapFailed(err);
+            throw err;
+          }),
+        );
+        return;
       case 'punch':
         this.o.punched?.(e.from, e.endpoints);
         return;
     }
+  }
+
+  // takeDelta applies a delta to the map in force; one that does not fit it (another base, or a
+  // result that does not match its digest) costs a full map from GET map instead.
+  private async takeDelta(signed: SignedMap): Promise<void> {
+    let taken;
+    try {
+      taken = takeSignedDelta(signed, this.o.config.publicKey, this.o.config.systemId, this.held);
+    } catch (e) {
+      if (!(e instanceof DeltaRefused && e.needFull)) throw e;
+      this.o.log.verbose(`${e.message}; fetching the full map`);
+      const full = (await controlRequest({
+        base: this.coordinators.url(),
+        method: 'GET',
+        path: CONTROL_PATHS.map,
+        auth: this.auth,
+      })) as SignedMap;
+      return this.take(full, 'pushed');
+    }
+    if (taken === null) return;
+    await this.installMap(taken.map, taken.held, taken.stored, 'delta');
   }
 
   private get auth(): { key: ReturnType<typeof machineKeyFromSeed>; systemId: string } {
@@ -270,19 +302,24 @@ export class ControlRuntime {
     });
   }
 
-  private async take(signed: SignedMap, how: 'stored' | 'pushed'): Promise<void> {
-    const map = openSignedMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
+  private async take(signed: StoredMap, how: 'stored' | 'pushed'): Promise<void> {
+    const { map, held } = openHeldMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
     if (map.version === this.version && how === 'pushed') {
       this.link.mapTaken();
       this.o.changed();
       return;
     }
+    await this.installMap(map, held, how === 'pushed' ? signed : null, how);
+  }
+
+  private async installMap(map: NetworkMap, held: HeldMap, store: StoredMap | null, how: string): Promise<void> {
     await this.o.apply(map);
     this.version = map.version;
     this.coordinators.fromMap(map.coordinators);
+    this.held = held;
     this.link.mapTaken();
     if (this.state !== 'revoked') this.state = 'active';
-    if (how === 'pushed') storeMap(this.o.stateDir, signed);
+    if (store !== null) storeMap(this.o.stateDir, store);
     this.o.log.info(
       `network map version ${map.version} applied (${how}): ${map.peers.length} peer(s), ${map.policies.length} policies`,
     );
