@@ -136,7 +136,7 @@ function scenario(): void {
     // From A's log line of the commit to the helper's of the map applied (one clock, both ms).
     const committed = lastLineTime(co.a!.output(), /policy applied: 0 policies/);
     const took =
-      lastLineTime(sys[2]!.w.proc.output(), /network map version \d+ applied \(pushed\): 0 peer/) - committed;
+      lastLineTime(sys[2]!.w.proc.output(), /network map version \d+ applied \((pushed|delta)\): 0 peer/) - committed;
     t.diagnostic(`B's helper applied the policy ${took} ms after A committed it`);
     assert.ok(took >= 0 && took < 1000, `B's helper had the policy applied through A within a second (${took} ms)`);
     await cutOff(2, 0, 5000);
