@@ -3,8 +3,7 @@
 // expanded to identities, PublicIp requirements evaluated against each sender's observed
 // address); each system's map is then stitched together from JSON fragments cached per peer,
 // so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
-import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
-import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
+import { CONTROL_PROTOCOL, type MapPeer } from '../../../src-shared/wire/control.js';
 import {
   GROUP_PREFIX,
   tagSelector,
@@ -22,11 +21,14 @@ import {
   parseIPv4,
   type Cidr,
 } from '../../../src-shared/lib/ip/ipv4.js';
-import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
 import { usersOf, type UserDirectory } from '../store/users.js';
 import { peopleVia, viaJson } from './people.js';
+import { endpointsOf, FULL_TUNNELS, natFieldsJson, sortCidrs, type MapNatFields } from './map-parts.js';
+
+export { endpointsOf, type MapNatFields } from './map-parts.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -181,52 +183,6 @@ function selectorsOf(s: LiveSystem, users: UserDirectory): string[] {
   const out = s.tags.map(tagSelector);
   const u = users.get(s.ownerId ?? null);
   if (u && !u.disabled) out.push(USER_PREFIX + u.email, ...u.groups.map((g) => GROUP_PREFIX + g));
-  return out;
-}
-
-/** FULL_TUNNELS are the full tunnel of each family (canonical text, as the policy parser writes it). */
-const FULL_TUNNELS = ['0.0.0.0/0', '::/0'];
-
-// sortCidrs orders route subnets (canonical IPv4 or IPv6 text, checked by the policy file's
-// parser): IPv4 first, then by address and length, so that maps are stable.
-function sortCidrs(list: string[]): string[] {
-  const parsed = list.map((x) => parseIpPrefix(x)!).sort(comparePrefix);
-  return parsed.map(formatIpPrefix);
-}
-
-/** endpointsOf lists where a system may be reached, best first: the UDP mapping its discovery
- * request was seen from (exactly its WireGuard socket's public address), then the observed
- * address, IPv4 or IPv6, with the reported listen port (not a loopback or link-local one: it
- * would point peers at themselves or at nothing), then the reported endpoints of either family
- * ([ipv6]:port). */
-export function endpointsOf(s: LiveSystem): string[] {
-  const out: string[] = [];
-  if (s.observedUdp !== null) out.push(s.observedUdp);
-  const e = s.observedIp === null || s.listenPort === null ? null : observedEndpoint(s.observedIp, s.listenPort);
-  if (e !== null && !out.includes(e)) out.push(e);
-  for (const e of s.reported) if (!out.includes(e)) out.push(e);
-  return out.slice(0, CONTROL_LIMITS.endpointsPerSystem);
-}
-
-/** MapNatFields are the NAT traversal fields every map carries alike (control.ts NetworkMap
- * discovery and relays). */
-export interface MapNatFields {
-  discovery?: string;
-  discovery6?: string;
-  relays?: RelayInfo[];
-  /** coordinators are the URLs of every coordinator on the same database (control.ts). */
-  coordinators?: string[];
-}
-
-/** natFieldsJson renders MapNatFields once as `"discovery":...,"relays":[...],` (or ''), so
- * maps pay a string join for them, not a JSON.stringify each. */
-function natFieldsJson(f: MapNatFields): string {
-  let out = '';
-  if (f.discovery !== undefined) out += `"discovery":${JSON.stringify(f.discovery)},`;
-  if (f.discovery6 !== undefined) out += `"discovery6":${JSON.stringify(f.discovery6)},`;
-  if (f.relays !== undefined && f.relays.length > 0) out += `"relays":${JSON.stringify(f.relays)},`;
-  if (f.coordinators !== undefined && f.coordinators.length > 0)
-    out += `"coordinators":${JSON.stringify(f.coordinators)},`;
   return out;
 }
 
