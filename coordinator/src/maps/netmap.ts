@@ -13,6 +13,7 @@ import {
   type Policy,
   type Selector,
   type TrustRequirement,
+  type UserAuthenticationRequirement,
 } from '../../../src-shared/wire/policy.js';
 import {
   cidrContains,
@@ -27,6 +28,8 @@ import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
 import { usersOf, type UserDirectory } from '../store/users.js';
 import { peopleVia, viaJson } from './people.js';
+import { earliest, filterByUserAuth, type Lapse } from './user-auth.js';
+import { noteWorld } from './lapse-timer.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -41,6 +44,9 @@ export interface ResolvedPolicy {
   tailJson: string;
   /** via: systems named only through a person, and how (people.ts). */
   via: Map<string, string>;
+  /** nextLapseAt and lapses: UserAuthentication requirements (user-auth.ts). */
+  nextLapseAt: number | null;
+  lapses: Lapse[];
 }
 
 /** World is the policy resolved against the active systems at one Registry.worldEpoch. */
@@ -58,6 +64,8 @@ export interface World {
   routeClients: Map<string, Set<string>>;
   /** exitGrants[exit][client] are the subnets exit lets client use (its routeGrants). */
   exitGrants: Map<string, Map<string, string[]>>;
+  /** nextLapseAt is when a UserAuthentication requirement met now first lapses (or null). */
+  nextLapseAt: number | null;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -94,14 +102,19 @@ function resolvePolicy(
   bySelector: Map<string, string[]>,
   byIdentity: Map<string, LiveSystem>,
   users: UserDirectory,
+  now: number,
 ): ResolvedPolicy {
   const ipReqs: Cidr[][] = [];
+  const userReqs: UserAuthenticationRequirement[] = [];
   const kept: TrustRequirement[] = [];
   for (const r of p.trustRequirements) {
     if (r.type === 'public-ip') ipReqs.push(r.ranges.map((x) => parseCidr(x)).filter((c): c is Cidr => c !== null));
+    else if (r.type === 'user-authentication') userReqs.push(r);
     else kept.push(r);
   }
-  const senders = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
+  const byIp = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
+  const ua = filterByUserAuth(p.name, userReqs, byIp, (id) => users.get(byIdentity.get(id)!.ownerId ?? null), now);
+  const senders = ua.senders;
   const receivers = expand(p.receivers, bySelector, byIdentity);
   return {
     senders: new Set(senders),
@@ -112,12 +125,14 @@ function resolvePolicy(
     receiversJson: JSON.stringify(receivers),
     tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
     via: peopleVia(p, bySelector, byIdentity, users),
+    nextLapseAt: ua.nextLapseAt,
+    lapses: ua.lapses,
   };
 }
 
 /** buildWorld resolves the registry's policy (or another file: the policy dry run compares two
  * Worlds) against its active systems. */
-export function buildWorld(registry: Registry, file: PolicyFile = registry.policy): World {
+export function buildWorld(registry: Registry, file: PolicyFile = registry.policy, now = Date.now()): World {
   const active = registry.active();
   const byIdentity = new Map<string, LiveSystem>();
   const byTag = new Map<string, string[]>();
@@ -129,7 +144,7 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
-  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users));
+  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users, now));
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {
     for (const id of p.senders) push(involved, id, i);
@@ -172,6 +187,7 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
     grants,
     routeClients,
     exitGrants,
+    nextLapseAt: earliest(policies.map((p) => p.nextLapseAt)),
   };
 }
 
@@ -260,6 +276,7 @@ export class MapBuilder {
   world(): World {
     if (!this.worldNow || this.worldNow.epoch !== this.registry.worldEpoch) {
       this.worldNow = buildWorld(this.registry);
+      noteWorld(this.registry, this.worldNow);
       if (this.peerJson.size > this.worldNow.byIdentity.size * 2 + 1024) this.prunePeerCache();
     }
     return this.worldNow;

@@ -19,6 +19,7 @@ import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
+import { startLapseTimer, type LapseTimer } from '../maps/lapse-timer.js';
 import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
 import { loadOrCreateNatKeys } from '../nat/secret.js';
 import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
@@ -148,6 +149,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     });
     const metrics = new CoordinatorMetrics(registry, hub);
     publisher = publisherFor(registry, signingKey, hub, metrics, nat, log, now);
+    const lapses = startLapseTimer(registry, audit);
     const sv: Services = {
       audit,
       registry,
@@ -171,6 +173,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     publisher.changed(null);
     audit.start();
     const close = closeOnce({
+      lapses,
       sweeper,
       publisher,
       registry,
@@ -343,6 +346,7 @@ function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number
 interface Opened {
   sweeper: NodeJS.Timeout;
   publisher: MapPublisher;
+  lapses: LapseTimer;
   registry: Registry;
   hub: WatchHub;
   server: Server;
@@ -360,6 +364,7 @@ function closeOnce(o: Opened): () => Promise<void> {
     closing ??= (async () => {
       clearInterval(o.sweeper);
       o.publisher.stop();
+      o.lapses.stop();
       await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.
       o.hub.closeAll();

@@ -271,6 +271,15 @@ export class Registry {
     return this.appliedNow ?? { id: 0, text, appliedAt: now, mapVersion: version };
   }
 
+  /** worldChanged records, with extra in the same transaction, a change outside the systems and
+   * the policy that can change who is whose peer (a sign-in lapsing, a user disabled): every map
+   * is computed again. */
+  worldChanged(extra: () => void = () => {}): void {
+    this.commit(extra);
+    this.worldEpoch++;
+    this.events.changed(null);
+  }
+
   /** setOnline records a watch opening or the last one closing. */
   setOnline(s: LiveSystem, online: boolean, now: number): void {
     if (s.online === online || !this.systems.has(s.id)) return;

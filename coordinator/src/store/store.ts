@@ -222,5 +222,7 @@ export interface Store {
    * row, whose id is the existing one's for a known user. */
   saveUser(u: UserRow): UserRow;
   listUsers(): UserRow[];
+  /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
+  setUserDisabled(id: string, disabled: boolean): boolean;
   close(): void;
 }
