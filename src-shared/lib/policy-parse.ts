@@ -342,11 +342,10 @@ function parseRequirement(
     }
     return { type: 'public-ip', ranges: list as string[] };
   }
+  const kinds = opts.people ? 'Schedule, PublicIp or UserAuthentication' : 'Schedule or PublicIp';
   is.add(
     childPath(path, 'Type'),
-    Object.hasOwn(r, 'Type')
-      ? `${quote(r.Type)} is not Schedule, PublicIp or UserAuthentication`
-      : 'is required (Schedule, PublicIp or UserAuthentication)',
+    Object.hasOwn(r, 'Type') ? `${quote(r.Type)} is not ${kinds}` : `is required (${kinds})`,
   );
   return undefined;
 }
