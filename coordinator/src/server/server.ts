@@ -164,6 +164,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat,
       metrics,
       ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
+      ...(opts.oidc
+        ? { authorities: opts.oidc.config.providers.map((p) => ({ name: p.name, issuer: p.issuer })) }
+        : {}),
     };
     const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
