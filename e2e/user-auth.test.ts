@@ -106,7 +106,7 @@ describeE2E(
       )!.lastAuthAt;
 
     test('disabling alice cuts her access within 1 s, enabling restores it within 1 s, both audited', async () => {
-      await waitForPing(aliceNs, server.vip, 15_000);
+      await waitForPing(alice.w.ns, server.vip, 15_000);
       pinger = Pinger.start(aliceNs, server.vip);
       await sleep(300);
       const disabledAt = Date.now();

@@ -1,8 +1,7 @@
-// Network maps (control.ts NetworkMap): what each active system may reach, computed from the
-// policy file and the systems. The policy is resolved once per map version (a World: tags
-// expanded to identities, PublicIp requirements evaluated against each sender's observed
-// address); each system's map is then stitched together from JSON fragments cached per peer,
-// so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
+// Network maps (control.ts NetworkMap): what each active system may reach, from the policy file and the
+// systems. The policy is resolved once per map version (a World: selectors expanded to identities, PublicIp
+// and UserAuthentication evaluated for each sender); each system's map is then stitched together from JSON
+// fragments cached per peer, so 2,000 maps cost one pass over the policy plus joins, not 2,000 resolutions.
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import {
@@ -113,8 +112,8 @@ function resolvePolicy(
     else kept.push(r);
   }
   const byIp = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
-  const ua = filterByUserAuth(p.name, userReqs, byIp, (id) => users.get(byIdentity.get(id)!.ownerId ?? null), now);
-  const senders = ua.senders;
+  const userOf = (id: string) => users.get(byIdentity.get(id)!.ownerId ?? null);
+  const { senders, nextLapseAt, lapses } = filterByUserAuth(p.name, userReqs, byIp, userOf, now);
   const receivers = expand(p.receivers, bySelector, byIdentity);
   return {
     senders: new Set(senders),
@@ -125,8 +124,8 @@ function resolvePolicy(
     receiversJson: JSON.stringify(receivers),
     tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
     via: peopleVia(p, bySelector, byIdentity, users),
-    nextLapseAt: ua.nextLapseAt,
-    lapses: ua.lapses,
+    nextLapseAt,
+    lapses,
   };
 }
 

@@ -149,13 +149,11 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     });
     const metrics = new CoordinatorMetrics(registry, hub);
     publisher = publisherFor(registry, signingKey, hub, metrics, nat, log, now);
-    const lapses = startLapseTimer(registry, audit);
-    const sv: Services = {
+    const sv = servicesFor(opts, bundle, {
       audit,
       registry,
       publisher,
       hub,
-      nonces: agentNonceCache(),
       machineKeys,
       signingKey,
       adminToken,
@@ -163,11 +161,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
       metrics,
-      ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
-      ...(opts.oidc
-        ? { authorities: opts.oidc.config.providers.map((p) => ({ name: p.name, issuer: p.issuer })) }
-        : {}),
-    };
+    });
     const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
     sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
@@ -176,7 +170,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     publisher.changed(null);
     audit.start();
     const close = closeOnce({
-      lapses,
+      lapses: startLapseTimer(registry, audit),
       sweeper,
       publisher,
       registry,
@@ -202,6 +196,21 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     await undoStart({ sweeper, metricsListener, hub, server, nat, store });
     throw e;
   }
+}
+
+/** servicesFor completes what the routes share: the nonce cache, the console's sessions, the
+ * identity providers' names and issuers (UserAuthentication's Authority). */
+function servicesFor(
+  opts: ServeOptions,
+  bundle: ConsoleBundle | null,
+  o: Omit<Services, 'nonces' | 'console' | 'authorities'>,
+): Services {
+  return {
+    ...o,
+    nonces: agentNonceCache(),
+    ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, o.adminToken, o.audit, o.now) } : {}),
+    ...(opts.oidc ? { authorities: opts.oidc.config.providers.map((p) => ({ name: p.name, issuer: p.issuer })) } : {}),
+  };
 }
 
 /** oidcService is sign-in (--oidc), its providers discovered before the coordinator answers (a
