@@ -20,7 +20,8 @@
         "src/vnet.c",
         "src/coalesce.c",
         "src/tunv.c",
-        "src/tunv_write.c"
+        "src/tunv_write.c",
+        "src/splice.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
       "ldflags": ["-pthread"],

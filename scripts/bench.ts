@@ -192,6 +192,10 @@ function measureFirewall(): FirewallBenchResult {
   return firewall;
 }
 
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
+}
+
 /** measureCoordinator times a policy change reaching systems simulated systems (none: skipped)
  * and prints it; a failed run is reported in the result rather than thrown. */
 async function measureCoordinator(systems: number): Promise<CoordinatorRun> {
@@ -204,9 +208,13 @@ async function measureCoordinator(systems: number): Promise<CoordinatorRun> {
         `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +
         `(target p99 ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
         `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, ` +
-        `CPU ${c.cpuSeconds.toFixed(2)} s\n` +
+        `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms\n` +
         `coordinator: ${c.systems} systems enrolled in ${c.enrolSeconds.toFixed(1)} s (64 at a time); one more joined ` +
-        `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms\n`,
+        `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms\n` +
+        `coordinator: map bytes per change, sent against full maps: the join ${kib(c.join.bytes.sent)} against ` +
+        `${kib(c.join.bytes.full)} (${c.join.bytes.deltas}/${c.join.reached} as deltas); the policy change ` +
+        `${kib(c.changeBytes.sent)} against ${kib(c.changeBytes.full)} (${c.changeBytes.deltas}/${c.received} as deltas); ` +
+        `${c.refetched} delta(s) refetched as full maps\n`,
     );
     return { coordinator: c, coordinatorError: null };
   } catch (e) {

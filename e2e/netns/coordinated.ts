@@ -21,13 +21,24 @@ export interface Coordinator {
   /** applyPolicy applies a policy file given as an object. */
   applyPolicy(policy: object): Promise<void>;
   stop(): Promise<void>;
+  /** kill ends the process with SIGKILL (a crash) and waits for it. */
+  kill(): Promise<void>;
+  /** dataDir is its --data directory. */
+  dataDir: string;
+  /** output is what the process wrote so far (its log). */
+  output(): string;
 }
 
 /** startCoordinator serves on ip:8080 in ns and waits until it answers; serveArgs are extra
- * `serve` flags (e.g. --console). */
-export async function startCoordinator(ns: Namespace, ip: string, serveArgs: string[] = []): Promise<Coordinator> {
+ * `serve` flags (e.g. --console); dataDir names its --data directory in the run's directory
+ * (several coordinators need one each). */
+export async function startCoordinator(
+  ns: Namespace,
+  ip: string,
+  serveArgs: string[] = [],
+  dataDir = ns.topo.file('coordinator-data'),
+): Promise<Coordinator> {
   const topo = ns.topo;
-  const dataDir = topo.file('coordinator-data');
   const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:8080`;
   const bin = join(repoRoot(), 'bin', 'warren-coordinator');
   const proc: TrackedProcess = ns.spawn(
@@ -35,7 +46,7 @@ export async function startCoordinator(ns: Namespace, ip: string, serveArgs: str
       ...[process.execPath, bin, 'serve', '--data', dataDir, '--listen', `${ip.includes(':') ? `[${ip}]` : ip}:8080`],
       ...serveArgs,
     ],
-    { name: 'coordinator' },
+    { name: `coordinator-${ns.short}` },
   );
   const answers = async (): Promise<true | undefined> =>
     (await ns.exec(['curl', '-sf', `${url}/v1/info`], { allowFailure: true, timeoutMs: 3000 })).code === 0
@@ -58,6 +69,12 @@ export async function startCoordinator(ns: Namespace, ip: string, serveArgs: str
       await cli(['policy', 'apply', topo.writeFile(`policy-${++policies}.json`, JSON.stringify(policy))]);
     },
     stop: () => proc.stop(2000),
+    kill: async () => {
+      proc.signal('SIGKILL');
+      await proc.exited;
+    },
+    dataDir,
+    output: () => proc.output(),
   };
 }
 

@@ -49,6 +49,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("boottimeMs", wn_boottime_ms),
       FN("vnetSplit", wn_vnet_split_js),
       FN("vnetCoalesce", wn_vnet_coalesce_js),
+      FN("spliceInit", wn_splice_init),
+      FN("spliceStart", wn_splice_start),
+      FN("spliceStop", wn_splice_stop),
+      FN("spliceCount", wn_splice_count),
   };
 #undef FN
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;

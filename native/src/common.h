@@ -75,6 +75,10 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
 napi_value wn_vnet_split_js(napi_env env, napi_callback_info info);
 napi_value wn_vnet_coalesce_js(napi_env env, napi_callback_info info);
+napi_value wn_splice_init(napi_env env, napi_callback_info info);
+napi_value wn_splice_start(napi_env env, napi_callback_info info);
+napi_value wn_splice_stop(napi_env env, napi_callback_info info);
+napi_value wn_splice_count(napi_env env, napi_callback_info info);
 
 bool wn_aead_init(napi_env env, wn_instance *inst);
 void wn_aead_free(wn_instance *inst);

@@ -2,7 +2,9 @@
 // HTTP, real signed requests and watch streams, no helpers), and the time from applying a new
 // policy file until every watcher holds a verified map of that version (target: p99 under 1 s),
 // how long the fleet took to enrol (64 at a time, like a roll-out; target at 10,000: 60 s), and
-// how long one more system joining takes to reach every peer's watcher.
+// how long one more system joining takes to reach every peer's watcher. The agents ask for map
+// deltas and apply them as a helper does (coordinator/src/testing/sim-map.ts); the bytes each
+// change cost on the streams are counted against what full maps of the same versions would.
 //
 // The fleet is shaped like an organisation rather than a full mesh: 20 teams, each with its
 // developers and servers (developers reach their team's servers), and a few shared services
@@ -11,9 +13,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetworkMap, SignedMap } from '../../src-shared/wire/control.js';
+import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
-import { peekMapVersion, SimAgent, type WatchHandle } from '../../coordinator/src/testing/agent-sim.js';
+import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
+import type { Taken } from '../../coordinator/src/testing/sim-map.js';
+import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-watch.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, startCoordinatorProcess, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 
@@ -32,11 +36,20 @@ export interface CoordinatorBenchResult {
   peakRssMiB: number;
   /** heapUsedMiB is the coordinator's live JavaScript heap after the run. */
   heapUsedMiB: number;
-  /** cpuSeconds the coordinator spent from the policy change until the last watcher had it. */
+  /** cpuSeconds the coordinator spent from the policy change until the last watcher had it;
+   * agentCpuSeconds the bench's agents (one process) spent meanwhile; answeredMs until the
+   * policy PUT answered. */
   cpuSeconds: number;
+  agentCpuSeconds: number;
+  answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
   mapBytes: { total: number; avg: number; max: number };
+  /** changeBytes: what the policy change cost on the streams (all watchers), as sent and as full
+   * maps of the same versions would have; deltas how many watchers got it as a delta. */
+  changeBytes: { sent: number; full: number; deltas: number };
+  /** refetched: deltas that did not fit the map held (a full map was fetched instead). */
+  refetched: number;
   enrolSeconds: number;
   /** verified is how many sampled maps were checked in full (signature, recipient, content). */
   verified: number;
@@ -116,40 +129,6 @@ function procStatus(pid: number): ProcStatus {
   return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
-/** Watcher tracks one agent's stream: the newest map it holds and when the target arrived. */
-interface Watcher {
-  agent: SimAgent;
-  handle: WatchHandle | null;
-  /** latest is the highest map version that arrived on the stream. */
-  latest: number;
-  /** reachedAt is when a map of at least target arrived (performance.now()). */
-  reachedAt: number | null;
-  target: number;
-  lastData: string;
-  bytes: number;
-  /** onMap, when set, sees every map event's data (the join measurement). */
-  onMap: ((data: string) => void) | null;
-}
-
-/** WatchSet is every agent's watcher and when a map last arrived on any of them; it outlives
- * the phases that fill it so the cleanup can close every stream that was opened. */
-interface WatchSet {
-  watchers: Watcher[];
-  lastEventAt: number;
-}
-
 /** Admin calls the coordinator's admin API and throws on any answer but a success. */
 type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -161,6 +140,10 @@ interface PushTiming {
   mapVersion: number;
   before: ProcStatus;
   after: ProcStatus;
+  /** answeredMs: until the policy PUT answered; benchCpu: this process's CPU ticks meanwhile
+   * (the agents' own work: receiving, checking and applying the maps). */
+  answeredMs: number;
+  benchCpu: number;
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -178,7 +161,7 @@ export async function runCoordinatorBench(opts: {
     args: ['-v', '0'],
     nodeArgs: opts.nodeArgs ?? [],
   });
-  const set: WatchSet = { watchers: [], lastEventAt: 0 };
+  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0 };
   try {
     const admin = adminOf(proc);
     await admin('PUT', '/v1/admin/policy', policy(false));
@@ -191,7 +174,11 @@ export async function runCoordinatorBench(opts: {
     const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
     const join = await timeJoin(proc.url, keys.get('t0-dev')!, set.watchers, opts.progress);
-    return { ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }), join };
+    return {
+      ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
+      refetched: set.refetched,
+      join,
+    };
   } finally {
     for (const w of set.watchers) w.handle?.close();
     await proc.stop();
@@ -247,44 +234,6 @@ async function enrol(
   return { agents, enrolSeconds };
 }
 
-/** openWatches opens every agent's watch stream into set, 64 at a time; each map event
- * records the version and, once the target is set and met, when it arrived. */
-async function openWatches(set: WatchSet, agents: SimAgent[], progress: (s: string) => void): Promise<void> {
-  progress(`opening ${agents.length} watch streams`);
-  set.lastEventAt = performance.now();
-  for (const agent of agents) {
-    const w: Watcher = {
-      agent,
-      handle: null,
-      latest: 0,
-      reachedAt: null,
-      target: Infinity,
-      lastData: '',
-      bytes: 0,
-      onMap: null,
-    };
-    set.watchers.push(w);
-  }
-  await pool(set.watchers, 64, async (w) => {
-    w.handle = await w.agent.watch((event, data) => {
-      if (event !== 'map') return;
-      const v = peekMapVersion(data);
-      if (v === null) return;
-      set.lastEventAt = performance.now();
-      w.latest = Math.max(w.latest, v);
-      w.lastData = data;
-      w.onMap?.(data);
-      if (v >= w.target && w.reachedAt === null) {
-        // The map counts once the agent has checked it, as a helper does before using it: the
-        // signature against the pinned key, the recipient, and the JSON.
-        w.agent.verify((JSON.parse(data) as { map: SignedMap }).map);
-        w.reachedAt = performance.now();
-        w.bytes = data.length;
-      }
-    });
-  });
-}
-
 /** settle waits until every watcher has a map and none arrived for a second: every watcher
  * going online changes its peers' maps. */
 async function settle(set: WatchSet, admin: Admin, progress: (s: string) => void): Promise<void> {
@@ -317,15 +266,17 @@ async function timePolicyPush(
   const { watchers } = set;
   progress('applying a new policy file and timing the push to every watcher');
   const before = procStatus(pid);
+  const benchBefore = procStatus(process.pid).cpuTicks;
   const t0 = performance.now();
+  for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
+  const answeredMs = performance.now() - t0;
   for (const w of watchers) {
     w.target = applied.mapVersion;
-    // A map of this version may already have arrived before the answer did.
+    // A map of this version may already have arrived (verified) before the answer did.
     if (w.latest >= applied.mapVersion && w.reachedAt === null) {
-      w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
-      w.reachedAt = performance.now();
-      w.bytes = w.lastData.length;
+      w.reachedAt = w.lastAt;
+      w.taken = w.last;
     }
   }
   const deadline = t0 + 30_000;
@@ -333,11 +284,12 @@ async function timePolicyPush(
     await new Promise((r) => setTimeout(r, 20));
   }
   const after = procStatus(pid);
+  const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
   const times = watchers
     .filter((w) => w.reachedAt !== null)
     .map((w) => w.reachedAt! - t0)
     .sort((a, b) => a - b);
-  return { times, mapVersion: applied.mapVersion, before, after };
+  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu };
 }
 
 /** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
@@ -347,7 +299,7 @@ function verifySample(watchers: Watcher[], mapVersion: number): number {
   for (let i = 0; i < watchers.length; i += Math.max(1, Math.floor(watchers.length / 50))) {
     const w = watchers[i]!;
     if (w.reachedAt === null) continue;
-    const map: NetworkMap = w.agent.verify((JSON.parse(w.lastData) as { map: SignedMap }).map);
+    const map = JSON.parse(w.map.text) as NetworkMap;
     if (map.version < mapVersion) throw new Error(`watcher ${i} holds version ${map.version}`);
     if (!JSON.stringify(map.policies).includes('8080') && !JSON.stringify(map.policies).includes('8443')) {
       throw new Error(`watcher ${i}'s new map does not carry the new policy`);
@@ -364,9 +316,10 @@ function summarize(
   stats: CoordinatorStats,
   watchers: Watcher[],
   run: { enrolSeconds: number; verified: number },
-): Omit<CoordinatorBenchResult, 'join'> {
+): Omit<CoordinatorBenchResult, 'join' | 'refetched'> {
   const { times, before, after } = push;
-  const bytes = watchers.map((w) => w.bytes);
+  const bytes = watchers.map((w) => w.taken?.fullBytes ?? 0);
+  const taken = watchers.map((w) => w.taken).filter((t): t is Taken => t !== null);
   const max = times.length > 0 ? times[times.length - 1]! : NaN;
   const ticks = 100; // USER_HZ on Linux
   return {
@@ -379,11 +332,18 @@ function summarize(
     peakRssMiB: after.hwmKiB / 1024,
     heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
     cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
+    agentCpuSeconds: push.benchCpu / ticks,
+    answeredMs: push.answeredMs,
     serverPassMs: stats.lastPass.ms,
     mapBytes: {
       total: bytes.reduce((a, b) => a + b, 0),
       avg: bytes.reduce((a, b) => a + b, 0) / n,
       max: Math.max(...bytes),
+    },
+    changeBytes: {
+      sent: taken.reduce((a, t) => a + t.bytes, 0),
+      full: taken.reduce((a, t) => a + t.fullBytes, 0),
+      deltas: taken.filter((t) => t.delta).length,
     },
     enrolSeconds: run.enrolSeconds,
     verified: run.verified,

@@ -24,6 +24,7 @@ export interface Measurement {
   retransmits: number;
   throughputP4Mbps: number | null;
   rttAvgMs: number;
+  rttP50Ms: number;
   rttP99Ms: number;
   pingLossPct: number;
   /** cpuSeconds[side] is user+system CPU of the tunnel process during the 1-stream iperf. */
@@ -201,6 +202,7 @@ async function measurePath(
     retransmits: one.retransmits,
     throughputP4Mbps: p4,
     rttAvgMs: p.avg,
+    rttP50Ms: percentile(p.rtts, 50),
     rttP99Ms: percentile(p.rtts, 99),
     pingLossPct: p.lossPct,
     cpuSeconds:
@@ -262,6 +264,7 @@ export function combineRounds(ms: Measurement[]): Measurement {
     retransmits: median(ms.map((m) => m.retransmits)),
     throughputP4Mbps: medianOr(ms, (m) => m.throughputP4Mbps, median),
     rttAvgMs: median(ms.map((m) => m.rttAvgMs)),
+    rttP50Ms: median(ms.map((m) => m.rttP50Ms)),
     rttP99Ms: median(ms.map((m) => m.rttP99Ms)),
     pingLossPct: median(ms.map((m) => m.pingLossPct)),
     cpuSeconds: medianOr(ms, (m) => m.cpuSeconds, pair),

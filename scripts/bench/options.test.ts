@@ -54,6 +54,7 @@ test('combineRounds reports the median of each figure and the throughput range o
     retransmits: 10,
     throughputP4Mbps: null,
     rttAvgMs: rtt,
+    rttP50Ms: rtt,
     rttP99Ms: rtt * 2,
     pingLossPct: 0,
     cpuSeconds: { a: cpuA, b: 1 },

@@ -21,7 +21,8 @@ export const CONTROL_PATHS = {
   enrol: '/v1/enrol',
   /** GET (signed) → SignedMap, or 409 `pending-approval`. */
   map: '/v1/agent/map',
-  /** GET (signed) ?since=VERSION → text/event-stream of WatchEvent (event: map | pending | revoked | ping). */
+  /** GET (signed) ?since=VERSION[&deltas=1] → text/event-stream of WatchEvent (event: map | delta |
+   * punch | pending | revoked | ping); `delta` only with deltas=1 (map-delta.ts). */
   watch: '/v1/agent/watch',
   /** POST (signed) EndpointReport → 204. */
   endpoints: '/v1/agent/endpoints',
@@ -212,7 +213,18 @@ export interface NetworkMap {
    * subnets, by sender identity. The exit node's firewall lets a sender into a provided subnet
    * only within its grant. Absent means no sender is granted anything. */
   routeGrants?: Record<string, string[]>;
+  /** coordinators are the base URLs of every coordinator serving this network (several on one
+   * database, docs/coordinator.md "Several coordinators"), at most COORDINATOR_URLS_MAX of at
+   * most COORDINATOR_URL_MAX characters, http:// or https://. A helper whose coordinator stops
+   * answering watches another from this list; it takes the list from signed maps only, and
+   * every coordinator signs with the same key. Additive, without a protocol bump: older helpers
+   * ignore it, and a map without it (one coordinator) leaves the helper on the URL it enrolled with. */
+  coordinators?: string[];
 }
+
+/** COORDINATOR_URLS_MAX and COORDINATOR_URL_MAX bound NetworkMap.coordinators. */
+export const COORDINATOR_URLS_MAX = 16;
+export const COORDINATOR_URL_MAX = 256;
 
 /** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" or "[ipv6]:port"
  * (either may be absent); name is for people (status, logs). udp6 and tcp6 are the same
@@ -252,6 +264,9 @@ export interface PunchRequest {
 /** WatchEvent is one server-sent event's data on the watch stream. */
 export type WatchEvent =
   | { type: 'map'; map: SignedMap }
+  /** delta: the change from the map the helper holds to the next (map-delta.ts MapDelta), sent
+   * only on a watch that asked for deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  | { type: 'delta'; delta: SignedMap }
   /** punch: peer `from` is probing this system's endpoints now; probe its endpoints too. */
   | { type: 'punch'; from: string; endpoints: string[] }
   | { type: 'pending' }

@@ -14,12 +14,14 @@ import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
 import { hashKey, looksLikeKey } from '../auth/enrolment-keys.js';
 import { signedOf } from '../maps/publisher.js';
+import { WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
 import { ControlError } from '../http/errors.js';
 import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { sseFrame } from '../http/watch-hub.js';
 import type { LiveSystem } from '../store/registry.js';
+import { PostgresStore } from '../store/postgres-store.js';
 import { intField, objectWithKeys, stringArrayField } from '../http/validate.js';
 import type { Services } from './services.js';
 
@@ -74,7 +76,8 @@ async function authenticateOnce(sv: Services, ctx: RequestContext): Promise<{ sy
  * settledMap), so that enrolling costs the coordinator O(the system's own peers), not a
  * resolution of the whole policy against every system. */
 export async function enrolResponse(sv: Services, s: LiveSystem): Promise<EnrolResponse> {
-  const m = await sv.publisher.settledMap(s);
+  await sv.publisher.settledMap(s);
+  const m = sv.publisher.fullMap(s);
   return {
     systemId: s.id,
     identity: s.identity,
@@ -124,6 +127,58 @@ function enrolAudited(sv: Services, req: EnrolRequest, source: string | null): R
   return r;
 }
 
+/** watchSince reads a watch's since (the map version the agent holds). A helper holding a newer
+ * map than this coordinator made for it got it from another coordinator on the same database
+ * (it failed over): it gets this one's own map, signed anew under a newer version, since what
+ * this coordinator lists (its UDP port, its relay) differs. On PostgreSQL the same version may
+ * also come from another coordinator (versions used in memory only, soft-writes.ts), so there
+ * an equal version is signed anew too. */
+function watchSince(sv: Services, system: LiveSystem, sinceText: string | null): number | null {
+  if (sinceText === null) return null;
+  if (!/^[0-9]{1,15}$/.test(sinceText))
+    throw new ControlError('bad-request', 'since must be a map version (a whole number)');
+  const since = Number(sinceText);
+  const published = sv.publisher.published(system.id);
+  const shared = sv.registry.store instanceof PostgresStore;
+  if (published ? since > published.version || (shared && since === published.version) : since >= sv.registry.version) {
+    sv.registry.atLeast(since);
+    sv.publisher.forget(system.id);
+  }
+  return since;
+}
+
+/** openWatch serves GET watch: the stream, then the map the agent lacks (or a ping). An agent
+ * that asked for deltas (map-delta.ts WATCH_DELTA_PARAM) and already holds the current version
+ * gets the next change as a delta against it, even across reconnects. */
+async function openWatch(sv: Services, ctx: RequestContext): Promise<void> {
+  const { system } = await authenticate(sv, ctx);
+  const since = watchSince(sv, system, ctx.query.get('since'));
+  const deltas = ctx.query.get(WATCH_DELTA_PARAM) === '1';
+  const onClose = (): void => {
+    sv.registry.setOnline(system, false, sv.now());
+    sv.log.debug(`watch closed: ${system.identity}`);
+  };
+  const stream = sv.hub.open(system.id, ctx.res, onClose, deltas);
+  sv.registry.setOnline(system, true, sv.now());
+  sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
+  if (system.state === 'pending') {
+    sv.hub.send(system.id, sseFrame({ type: 'pending' }));
+    return;
+  }
+  // A fleet coming online while others enrol must not cost a World per stream: the map comes
+  // from the pending pass, if there is one (which may also have delivered it already).
+  const m = await sv.publisher.settledMap(system);
+  if (m && stream.mapVersion >= m.version) return;
+  // An agent that already holds this version gets a ping, so it still knows the stream is up.
+  const full = m && (since === null || since < m.version) ? sv.publisher.fullMap(system) : null;
+  if (full) {
+    if (sv.hub.send(system.id, full.frame, full.version)) sv.metrics.mapPushed();
+    return;
+  }
+  if (m && since === m.version && stream.mapVersion < since) stream.mapVersion = since;
+  sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
+}
+
 /** addAgentRoutes registers the agent side of the API. */
 export function addAgentRoutes(router: Router, sv: Services): void {
   router.add('GET', CONTROL_PATHS.info, ({ res }) =>
@@ -153,39 +208,12 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     const { system } = await authenticate(sv, ctx);
     if (system.state === 'pending')
       throw new ControlError('pending-approval', 'this system waits for an admin to approve it');
-    const m = sv.publisher.current(system);
+    const m = sv.publisher.fullMap(system);
     if (!m) throw new ControlError('internal', 'no map could be computed for this system; see the coordinator log');
     sendJsonBytes(ctx.res, 200, m.signedJson);
   });
 
-  router.add('GET', CONTROL_PATHS.watch, async (ctx) => {
-    const { system } = await authenticate(sv, ctx);
-    const sinceText = ctx.query.get('since');
-    let since: number | null = null;
-    if (sinceText !== null) {
-      if (!/^[0-9]{1,15}$/.test(sinceText))
-        throw new ControlError('bad-request', 'since must be a map version (a whole number)');
-      since = Number(sinceText);
-    }
-    const stream = sv.hub.open(system.id, ctx.res, () => {
-      sv.registry.setOnline(system, false, sv.now());
-      sv.log.debug(`watch closed: ${system.identity}`);
-    });
-    sv.registry.setOnline(system, true, sv.now());
-    sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
-    if (system.state === 'pending') {
-      sv.hub.send(system.id, sseFrame({ type: 'pending' }));
-      return;
-    }
-    // A fleet coming online while others enrol must not cost a World per stream: the map comes
-    // from the pending pass, if there is one (which may also have delivered it already).
-    const m = await sv.publisher.settledMap(system);
-    if (m && stream.mapVersion >= m.version) return;
-    // An agent that already holds this version gets a ping, so it still knows the stream is up.
-    if (m && (since === null || since < m.version)) {
-      if (sv.hub.send(system.id, m.frame, m.version)) sv.metrics.mapPushed();
-    } else sv.hub.send(system.id, sseFrame({ type: 'ping', ts: sv.now() }));
-  });
+  router.add('GET', CONTROL_PATHS.watch, (ctx) => openWatch(sv, ctx));
 
   router.add('POST', CONTROL_PATHS.endpoints, async (ctx) => {
     const { system, body } = await authenticate(sv, ctx);

@@ -16,7 +16,7 @@ import { hashKey, KEY_REFUSAL_MESSAGES, keyRefusal, looksLikeKey } from '../auth
 import { ControlError } from '../http/errors.js';
 import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
-import type { SystemRow } from '../store/store.js';
+import { StoreConstraintError, type SystemRow } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
 import { intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
 
@@ -135,6 +135,24 @@ export function enrol(
   onCreated: (s: SystemRow) => void = () => {},
 ): EnrolResult {
   checkProof(req, now);
+  try {
+    return enrolChecked(registry, req, observedIp, now, onCreated);
+  } catch (e) {
+    // Another coordinator on the same database enrolled these keys a moment ago (an agent
+    // retrying there): learn of it, and answer as a repeat.
+    if (!(e instanceof StoreConstraintError) || !/^systems_(wg|machine)_key_key$/.test(e.constraint ?? '')) throw e;
+    registry.reload(now);
+    return enrolChecked(registry, req, observedIp, now, onCreated);
+  }
+}
+
+function enrolChecked(
+  registry: Registry,
+  req: EnrolRequest,
+  observedIp: string | null,
+  now: number,
+  onCreated: (s: SystemRow) => void,
+): EnrolResult {
   const key = looksLikeKey(req.enrolmentKey) ? registry.store.keyByHash(hashKey(req.enrolmentKey)) : null;
   if (!key) throw new ControlError('key-invalid', KEY_REFUSAL_MESSAGES['key-invalid']);
   const refusal = keyRefusal(key, now);

@@ -17,9 +17,10 @@ import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
 import { storeUrlProblem } from '../store/open-store.js';
 import { loadOidcConfig, OidcConfigError } from '../oidc/config.js';
+import { coordinatorUrlProblem } from '../../../src-shared/lib/coordinator-url.js';
 
 /** SERVE_USAGE is the synopsis of serve. */
-export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
+export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB [--advertise-url URL]] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
     [--metrics-listen HOST:PORT] [--console] [--oidc FILE]
@@ -55,6 +56,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       console: { type: 'boolean' },
       store: { type: 'string' },
       oidc: { type: 'string' },
+      'advertise-url': { type: 'string' },
     },
     { min: 0, max: 0 },
   );
@@ -83,9 +85,11 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
   const store = str(p, 'store');
   const storeProblem = store !== undefined ? storeUrlProblem(store) : null;
   if (storeProblem !== null) throw new UsageError(`--store ${storeProblem}`);
+  const advertiseUrl = advertiseUrlOf(p, store);
   return {
     dataDir,
     ...(store !== undefined ? { store } : {}),
+    ...(advertiseUrl !== undefined ? { advertiseUrl } : {}),
     host,
     port,
     ephemeralTimeoutMs: timeout,
@@ -99,6 +103,20 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
     ...nat,
     log: createLogger(Number(v), io.stderr),
   };
+}
+
+/** advertiseUrlOf reads --advertise-url: the http(s) base URL helpers reach this coordinator
+ * at, which only several coordinators on one PostgreSQL database need. */
+function advertiseUrlOf(p: Parsed, store: string | undefined): string | undefined {
+  const text = str(p, 'advertise-url');
+  if (text === undefined) return undefined;
+  if (store === undefined)
+    throw new UsageError(
+      '--advertise-url is for several coordinators on one PostgreSQL database (--store postgres://...); SQLite in --data DIR serves one coordinator, which helpers reach at the URL they enrolled with',
+    );
+  const problem = coordinatorUrlProblem(text);
+  if (problem !== null) throw new UsageError(`--advertise-url ${problem}`);
+  return text.replace(/\/+$/, '');
 }
 
 /** natOptions reads the UDP port, public address and relay flags. */

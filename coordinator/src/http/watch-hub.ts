@@ -20,11 +20,23 @@ export interface Watcher {
   readonly openedAt: number;
   /** mapVersion is the version of the last map written (or queued) to this stream. */
   mapVersion: number;
+  /** deltas: the agent asked for map deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  readonly deltas: boolean;
+}
+
+/** MapFrames are a new map's two renderings (publisher.ts Outgoing): delta() against version
+ * base, or null when a full map is due; fullBytes is about the full frame's size. */
+export interface MapFrames {
+  base: number | null;
+  fullBytes: number;
+  full(): Buffer;
+  delta(): Buffer | null;
 }
 
 interface Stream extends Watcher {
   res: ServerResponse;
-  /** pending is the newest frame held back while the socket drains. */
+  /** pending is what is held back while the socket drains: the newest frame, or a chain of
+   * map deltas that apply one after another (sendMap). */
   pending: string | Buffer | null;
   closed: boolean;
   onClose: () => void;
@@ -53,7 +65,7 @@ export class WatchHub {
   }
 
   /** open starts a stream on res; onClose runs once when this stream (not a replacement) ends. */
-  open(systemId: string, res: ServerResponse, onClose: () => void): Watcher {
+  open(systemId: string, res: ServerResponse, onClose: () => void, deltas = false): Watcher {
     const old = this.streams.get(systemId);
     if (!old && this.streams.size >= this.maxStreams) {
       throw new ControlError(
@@ -70,7 +82,16 @@ export class WatchHub {
     });
     res.socket?.setNoDelay(true);
     res.socket?.setKeepAlive(true, 30_000);
-    const s: Stream = { systemId, openedAt: this.now(), mapVersion: 0, res, pending: null, closed: false, onClose };
+    const s: Stream = {
+      systemId,
+      openedAt: this.now(),
+      mapVersion: 0,
+      deltas,
+      res,
+      pending: null,
+      closed: false,
+      onClose,
+    };
     this.streams.set(systemId, s);
     res.on('close', () => this.end(s, null, true));
     res.on('drain', () => {
@@ -92,6 +113,31 @@ export class WatchHub {
     if (s.res.writableNeedDrain) s.pending = frame;
     else s.res.write(frame);
     return true;
+  }
+
+  /** sendMap writes a new map of `version`: a delta when the stream asked for them and holds
+   * (or has queued) the delta's base, else the full map. It says which it sent, or null for no
+   * open stream. */
+  sendMap(systemId: string, version: number, frames: MapFrames): 'delta' | 'full' | null {
+    const s = this.streams.get(systemId);
+    if (!s || s.closed) return null;
+    const d = s.deltas && frames.base !== null && s.mapVersion === frames.base ? frames.delta() : null;
+    if (d === null) {
+      this.send(systemId, frames.full(), version);
+      return 'full';
+    }
+    s.mapVersion = version;
+    if (!s.res.writableNeedDrain) s.res.write(d);
+    else if (s.pending === null) s.pending = d;
+    else if (s.pending.length + d.length < frames.fullBytes) {
+      // A slow reader's held-back frames chain: each delta applies to the one before it, so
+      // they queue together until they would outweigh the full map, which then replaces them.
+      s.pending = Buffer.concat([Buffer.from(s.pending), d]);
+    } else {
+      s.pending = frames.full();
+      return 'full';
+    }
+    return 'delta';
   }
 
   /** close ends the system's stream after writing finalFrame (e.g. `revoked`). */

@@ -6,7 +6,7 @@
 import { formatMaxAge } from '../../../src-shared/lib/user-auth-parse.js';
 import type { AuditEvent } from '../store/audit.js';
 import type { Registry } from '../store/registry.js';
-import type { World } from './netmap.js';
+import type { World } from './world.js';
 import { lapseKey, type Lapse } from './user-auth.js';
 
 /** MAX_TIMER_MS is the longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days); a later

@@ -8,29 +8,53 @@
 // scheduled (settledMap): a new system changes who is whose peer, so its map on the spot would
 // cost resolving the policy against every system, once per enrolment, and a burst of
 // enrolments then costs one pass, not one World each.
+//
+// A published map is kept as a digest and a compact basis for deltas (delta.ts), not as text:
+// the signed full map is rendered when something needs it (a stream without deltas, a watch
+// opening, GET map), and a stream that holds the previous version gets a signed delta instead.
+// A system without an open stream costs no signature at all until it asks.
 import { createHash } from 'node:crypto';
 import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { mapPayload, MapBuilder, type MapNatFields } from './netmap.js';
+import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
+import { deltaFrame, deltaText, partDigests, type MapBasis } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 
-/** PublishedMap is a system's current signed map. */
-export interface PublishedMap {
+/** PublishedMap is a system's current map, as a digest and a delta basis (delta.ts MapBasis). */
+export interface PublishedMap extends MapBasis {
   /** version is the map version it carries; builtAt the registry version it was checked at. */
   version: number;
   builtAt: number;
+  generatedAt: number;
   /** digest is the SHA-256 of the map's content (MapBuilder.content): enough to tell whether a
-   * new content differs, without holding every map's text twice (the frame holds it once). */
+   * new content differs without holding any map's text. */
   digest: Buffer;
-  /** frame is the SSE `map` event as bytes, rendered once; signedJson is the SignedMap JSON
-   * inside it (a view, not a copy), which GET map sends as it is. */
+  /** bytes is the size of the full map's payload. */
+  bytes: number;
+}
+
+/** FullMap is a signed full map: frame is the SSE `map` event as bytes, signedJson the
+ * SignedMap JSON inside it (a view, not a copy), which GET map sends as it is. */
+export interface FullMap {
+  version: number;
   frame: Buffer;
   signedJson: Buffer;
 }
 
-/** signedOf decodes a PublishedMap's SignedMap (for the enrolment answer and tests). */
-export function signedOf(m: PublishedMap): SignedMap {
+/** Outgoing is a new map as a watch stream may receive it: `full` renders the signed full map,
+ * `delta` the signed delta against version `base` (null when a full map is due or there is no
+ * previous map). Both are rendered only when called, so maps nobody watches cost no signature. */
+export interface Outgoing {
+  base: number | null;
+  /** fullBytes is about the size of the full map's frame. */
+  fullBytes: number;
+  full(): Buffer;
+  delta(): Buffer | null;
+}
+
+/** signedOf decodes a FullMap's SignedMap (for the enrolment answer and tests). */
+export function signedOf(m: FullMap): SignedMap {
   return JSON.parse(m.signedJson.toString('latin1')) as SignedMap;
 }
 
@@ -90,7 +114,7 @@ export class MapPublisher {
   constructor(
     private readonly registry: Registry,
     private readonly key: SigningKey,
-    private readonly deliver: (s: LiveSystem, m: PublishedMap) => void,
+    private readonly deliver: (s: LiveSystem, m: PublishedMap, out: Outgoing) => void,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     nat: MapNatFields = {},
@@ -129,6 +153,19 @@ export class MapPublisher {
     }, delay);
   }
 
+  /** setCoordinators lists urls in every map from the next pass on (the caller gives the maps a
+   * new version first: registry.ts atLeast). */
+  setCoordinators(urls: string[]): void {
+    this.builder.setCoordinators(urls);
+    this.changed(null);
+  }
+
+  /** forget drops the system's published map, so the next one is signed anew even when its
+   * content is the same (a helper that failed over holds another coordinator's map). */
+  forget(systemId: string): void {
+    this.maps.delete(systemId);
+  }
+
   /** current returns the system's up-to-date map (null for a system that is not active). */
   current(s: LiveSystem): PublishedMap | null {
     if (s.state !== 'active') return null;
@@ -144,6 +181,33 @@ export class MapPublisher {
   async settledMap(s: LiveSystem): Promise<PublishedMap | null> {
     if (this.timer) await new Promise<void>((resolve) => this.passWaiters.push(resolve));
     return this.current(s);
+  }
+
+  /** fullMap renders the system's up-to-date map, signed (null for a system that is not active,
+   * or whose map is over the size limit: the log says so). */
+  fullMap(s: LiveSystem): FullMap | null {
+    if (s.state !== 'active') return null;
+    let m = this.maps.get(s.id) ?? null;
+    let text: string;
+    if (m && m.builtAt === this.registry.version) {
+      text = this.builder.content(s).text;
+    } else {
+      const r = this.refresh(s);
+      m = r.map;
+      text = r.content.text;
+    }
+    // Over the size limit, the system keeps a map whose text is gone: nothing to render.
+    if (!m || !createHash('sha256').update(text, 'utf8').digest().equals(m.digest)) return null;
+    return this.render(m, text);
+  }
+
+  private render(m: PublishedMap, text: string): FullMap {
+    // One buffer holds the signing context and the payload: the signature covers both, the
+    // payload is the part after the context.
+    const bytes = Buffer.from(MAP_SIGNATURE_CONTEXT + mapPayload(m.version, m.generatedAt, text), 'utf8');
+    const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));
+    const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
+    return { version: m.version, frame, signedJson };
   }
 
   /** peerIdsOf returns the system ids of s's peers as its current map lists them. */
@@ -267,31 +331,61 @@ export class MapPublisher {
     this.softTimer = null;
   }
 
-  private refresh(s: LiveSystem): { map: PublishedMap | null; peerIds: string[]; changed: boolean } {
+  private refresh(s: LiveSystem): {
+    map: PublishedMap | null;
+    peerIds: string[];
+    changed: boolean;
+    content: MapContent;
+  } {
     const version = this.registry.version;
-    const { text, peerIds } = this.builder.content(s);
+    const content = this.builder.content(s);
+    const { text, peerIds } = content;
     const before = this.maps.get(s.id);
     const digest = createHash('sha256').update(text, 'utf8').digest();
     if (before && before.digest.equals(digest)) {
       before.builtAt = version;
-      return { map: before, peerIds, changed: false };
+      return { map: before, peerIds, changed: false, content };
     }
-    // One buffer holds the signing context and the payload: the signature covers both, the
-    // payload is the part after the context.
-    const bytes = Buffer.from(MAP_SIGNATURE_CONTEXT + mapPayload(version, this.now(), text), 'utf8');
-    if (bytes.length - CONTEXT_BYTES > CONTROL_LIMITS.mapBytes) {
+    const generatedAt = this.now();
+    const bytes = Buffer.byteLength(mapPayload(version, generatedAt, ''), 'utf8') + Buffer.byteLength(text, 'utf8');
+    if (bytes > CONTROL_LIMITS.mapBytes) {
       this.log
         .rateLimited(`map-too-big:${s.id}`, 60_000)
         .error(
-          `the map of ${s.identity} (${s.name}) has ${bytes.length - CONTEXT_BYTES} bytes, over the ${CONTROL_LIMITS.mapBytes} limit; it keeps its previous map. Narrow the policies that name it.`,
+          `the map of ${s.identity} (${s.name}) has ${bytes} bytes, over the ${CONTROL_LIMITS.mapBytes} limit; it keeps its previous map. Narrow the policies that name it.`,
         );
-      return { map: before ?? null, peerIds, changed: false };
+      return { map: before ?? null, peerIds, changed: false, content };
     }
-    const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));
-    const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
-    const m: PublishedMap = { version, builtAt: version, digest, frame, signedJson };
+    const parts = partDigests(content);
+    const m: PublishedMap = {
+      version,
+      builtAt: version,
+      generatedAt,
+      digest,
+      bytes,
+      identities: content.identities,
+      parts,
+    };
     this.maps.set(s.id, m);
-    this.deliver(s, m);
-    return { map: m, peerIds, changed: true };
+    const delta = (): Buffer | null => {
+      if (!before) return null;
+      const t = deltaText(
+        before,
+        {
+          systemId: s.id,
+          version,
+          generatedAt,
+          digest,
+          content,
+          parts,
+          changedAt: (id) => this.builder.peerChangedAt(id),
+        },
+        bytes,
+      );
+      return t === null ? null : deltaFrame(this.key, t);
+    };
+    const fullBytes = Math.ceil(bytes / 3) * 4 + 200;
+    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full: () => this.render(m, text).frame, delta });
+    return { map: m, peerIds, changed: true, content };
   }
 }

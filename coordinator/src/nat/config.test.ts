@@ -273,3 +273,16 @@ test(
     }
   },
 );
+
+test('serve --advertise-url: a base URL with --store; refused without it, or when not an http(s) URL', () => {
+  const base = ['--data', '/tmp/x', '--listen', '127.0.0.1:0'];
+  const store = ['--store', 'postgres://warren@db.example.com:5432/warren'];
+  const url = 'https://coord-b.example.com:8443';
+  assert.equal(serveOptions([...base, ...store, '--advertise-url', `${url}/`], io).advertiseUrl, url);
+  assert.equal(serveOptions([...base, ...store], io).advertiseUrl, undefined);
+  assert.throws(
+    () => serveOptions([...base, '--advertise-url', url], io),
+    /--advertise-url is for several coordinators on one PostgreSQL database \(--store postgres:\/\/\.\.\.\); SQLite/,
+  );
+  assert.throws(() => serveOptions([...base, ...store, '--advertise-url', 'ftp://x'], io), /must be an http/);
+});

@@ -3,8 +3,6 @@
 // systems that stay offline. startCoordinator is what `serve` runs and
 // what the tests start in-process.
 import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { keyFingerprint } from '../../../src-shared/lib/fingerprint.js';
 import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
@@ -13,86 +11,35 @@ import { agentNonceCache, MachineKeys } from '../auth/agent-auth.js';
 import { addAdminRoutes } from '../api/admin.js';
 import { addAgentRoutes } from '../api/agent.js';
 import { addNatRoutes } from '../api/nat.js';
-import type { Services } from '../api/services.js';
-import { DATA_FILES, ensureDataDir, loadOrCreateToken, removeServeInfo, writeServeInfo } from '../store/data-dir.js';
+import { removeServeInfo, writeServeInfo } from '../store/data-dir.js';
 import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
-import { MapPublisher, type PublishedMap } from '../maps/publisher.js';
+import { MapPublisher, type Outgoing, type PublishedMap } from '../maps/publisher.js';
 import { startLapseTimer, type LapseTimer } from '../maps/lapse-timer.js';
-import { startNat, type HostPort, type NatOptions, type NatServices, type RelayFactory } from '../nat/services.js';
-import { loadOrCreateNatKeys } from '../nat/secret.js';
-import type { NatKeys } from '../../../src-shared/lib/nat-keys.js';
+import { startNat, type NatOptions, type NatServices } from '../nat/services.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
-import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing.js';
+import type { SigningKey } from '../auth/signing.js';
 import type { Store } from '../store/store.js';
-import { openStore } from '../store/open-store.js';
+import { PostgresStore } from '../store/postgres-store.js';
+import type { Services } from '../api/services.js';
+import { openState } from './open.js';
+import type { RunningCoordinator, ServeOptions } from './serve-options.js';
+import { SEEN_EVERY_MS, startMulti, type Multi, type MultiDeps } from './multi.js';
 import { CoordinatorMetrics } from '../metrics/metrics.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/listener.js';
 import { startHttpServer } from './http-server.js';
 import { AuditLog } from '../store/audit.js';
 import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
 import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
-import type { OidcConfig } from '../oidc/config.js';
-import type { OidcSeams } from '../oidc/providers.js';
 import { OidcService } from '../oidc/service.js';
 import { addLoginRoutes } from '../oidc/routes.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
 
-/** ServeOptions configure startCoordinator. */
-export interface ServeOptions {
-  dataDir: string;
-  /** store is a postgres:// URL, or undefined for SQLite in dataDir (open-store.ts). */
-  store?: string;
-  host: string;
-  /** port 0 picks a free port (see the returned url). */
-  port: number;
-  tls?: { certFile: string; keyFile: string };
-  ephemeralTimeoutMs: number;
-  network: Cidr;
-  zone: string;
-  maxWatchers?: number;
-  /** udp is where the UDP port (endpoint discovery, embedded relay) binds; default: host and
-   * port on UDP (port 0 picks a free one, independently of the HTTP port). */
-  udp?: HostPort;
-  /** publicIp is the address (IPv4 or IPv6) maps name the UDP port (and relay TCP port) by;
-   * default: the udp host, else the HTTP host, when it is one concrete address. */
-  publicIp?: string;
-  /** publicIp6 is the IPv6 address beside an IPv4 publicIp (a dual-stack coordinator). */
-  publicIp6?: string;
-  /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
-  relay?: { tcp?: HostPort } | null;
-  /** externalRelays are listed in maps after the embedded one. */
-  externalRelays?: RelayInfo[];
-  /** createRelay makes the embedded relay; default the relay engine (relay/src/index.ts). */
-  createRelay?: RelayFactory;
-  /** metricsListen is where GET /metrics answers without the admin token; default: nowhere. */
-  metricsListen?: HostPort;
-  /** console serves the web console at /console/ from bundleDir (default dist/console/);
-   * absent, there is no console and no console sessions. */
-  console?: { bundleDir?: string };
-  /** oidc: identity providers people sign in with (`serve --oidc FILE`, oidc/config.ts). */
-  oidc?: { config: OidcConfig; seams?: OidcSeams };
-  log: Logger;
-  now?: () => number;
-}
-
-/** RunningCoordinator is a started server. */
-export interface RunningCoordinator {
-  url: string;
-  publicKey: string;
-  adminToken: string;
-  services: Services;
-  /** udpPort is the bound UDP port; relayTcpPort the embedded relay's TCP port, if any. */
-  udpPort: number;
-  relayTcpPort: number | null;
-  /** metricsUrl is where the unauthenticated metrics listener answers, or null without one. */
-  metricsUrl: string | null;
-  close(): Promise<void>;
-}
+export type { RunningCoordinator, ServeOptions } from './serve-options.js';
 
 /** checkNetwork keeps a data dir on the network (and so the addresses) it was created with. */
 function checkNetwork(store: Store, network: Cidr, zone: string): void {
@@ -107,24 +54,13 @@ function checkNetwork(store: Store, network: Cidr, zone: string): void {
   store.setMeta('zone', zone);
 }
 
-/** loadKeys reads (or makes, the first time) the signing key, the admin token and the NAT secret. */
-function loadKeys(dataDir: string, log: Logger): { signingKey: SigningKey; adminToken: string; natKeys: NatKeys } {
-  const { key: signingKey, created } = loadOrCreateSigningKey(join(dataDir, DATA_FILES.signingKey));
-  if (created) log.info(`created the signing key (public key ${signingKey.publicKey})`);
-  const adminToken = loadOrCreateToken(dataDir);
-  const natKeys = loadOrCreateNatKeys(dataDir);
-  if (natKeys.created) log.info('created the NAT secret (nat.key: relay and discovery keys)');
-  return { signingKey, adminToken, natKeys: natKeys.keys };
-}
-
 /** startCoordinator starts everything; on failure it undoes what it opened. */
 export async function startCoordinator(opts: ServeOptions): Promise<RunningCoordinator> {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const bundle = consoleBundle(opts);
-  ensureDataDir(opts.dataDir);
-  const { signingKey, adminToken, natKeys } = loadKeys(opts.dataDir, log);
-  const store = openStore(opts.dataDir, opts.store);
+  const { store, signingKey, adminToken, natKeys } = openState(opts.dataDir, opts.store, log);
+  let multi: Multi | null = null;
   let server: Server | null = null;
   let nat: NatServices | null = null;
   let sweeper: NodeJS.Timeout | null = null;
@@ -136,8 +72,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     const machineKeys = new MachineKeys();
     let publisher: MapPublisher | null = null;
     const registry = registryFor(store, opts, hub, machineKeys, () => publisher, now);
-    if (registry.network6Created)
-      log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
     nat = await startNat(natOptions(opts), {
       registry,
       machineKeys,
@@ -164,7 +98,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     });
     const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
-    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log);
+    if (store instanceof PostgresStore)
+      multi = await startMulti(multiDeps(opts, store, registry, publisher, http.url, now));
+    sweeper = sweepEphemeral(registry, opts.ephemeralTimeoutMs, now, log, multi !== null);
     if (opts.metricsListen) metricsListener = await startMetricsListener(opts.metricsListen, metrics, log);
     announce(opts, http.url, nat, registry, signingKey.publicKey, log);
     publisher.changed(null);
@@ -179,6 +115,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat,
       audit,
       metricsListener,
+      multi,
       dataDir: opts.dataDir,
       log,
     });
@@ -193,7 +130,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       close,
     };
   } catch (e) {
-    await undoStart({ sweeper, metricsListener, hub, server, nat, store });
+    await undoStart({ sweeper, metricsListener, multi, hub, server, nat, store });
     throw e;
   }
 }
@@ -226,17 +163,39 @@ async function oidcService(opts: ServeOptions, now: () => number): Promise<OidcS
 async function undoStart(o: {
   sweeper: NodeJS.Timeout | null;
   metricsListener: MetricsListener | null;
+  multi: Multi | null;
   hub: WatchHub;
   server: Server | null;
   nat: NatServices | null;
   store: Store;
 }): Promise<void> {
   if (o.sweeper) clearInterval(o.sweeper);
+  await o.multi?.close();
   await o.metricsListener?.close();
   o.hub.closeAll();
   o.server?.close();
   await o.nat?.close();
   o.store.close();
+}
+
+/** multiDeps: helpers reach this coordinator at --advertise-url, or else at the URL it listens
+ * on when that names one address (not 0.0.0.0 or ::). */
+function multiDeps(
+  opts: ServeOptions,
+  store: PostgresStore,
+  registry: Registry,
+  publisher: MapPublisher,
+  url: string,
+  now: () => number,
+): MultiDeps {
+  const concrete = opts.host !== '0.0.0.0' && opts.host !== '::';
+  const advertiseUrl = opts.advertiseUrl ?? (concrete ? url : null);
+  if (advertiseUrl === null)
+    opts.log.warn(
+      `listening on ${url}, which names no one address: give --advertise-url so helpers can fail over here`,
+    );
+  const seenEveryMs = Math.max(250, Math.min(SEEN_EVERY_MS, Math.floor(opts.ephemeralTimeoutMs / 4)));
+  return { store, storeUrl: opts.store!, registry, publisher, advertiseUrl, seenEveryMs, log: opts.log, now };
 }
 
 /** publisherFor makes the map publisher: new maps go to the system's watch stream, and each
@@ -250,9 +209,9 @@ function publisherFor(
   log: Logger,
   now: () => number,
 ): MapPublisher {
-  const deliver = (s: LiveSystem, m: PublishedMap): void => {
+  const deliver = (s: LiveSystem, m: PublishedMap, out: Outgoing): void => {
     metrics.mapPublished();
-    if (hub.send(s.id, m.frame, m.version)) metrics.mapPushed();
+    if (hub.sendMap(s.id, m.version, out) !== null) metrics.mapPushed();
   };
   const publisher = new MapPublisher(registry, signingKey, deliver, log, now, nat.mapFields);
   publisher.onPass = (ms) => metrics.mapPassDone(ms);
@@ -272,7 +231,7 @@ function registryFor(
     hub.close(id, sseFrame({ type: 'revoked', reason }));
     machineKeys.forget(id);
   };
-  return new Registry(
+  const registry = new Registry(
     store,
     opts.network,
     opts.zone,
@@ -283,6 +242,9 @@ function registryFor(
     },
     now(),
   );
+  if (registry.network6Created)
+    opts.log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
+  return registry;
 }
 
 /** routesFor is the whole HTTP API: agent, NAT traversal and admin routes. */
@@ -341,10 +303,20 @@ function natOptions(opts: ServeOptions): NatOptions {
   };
 }
 
-/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth as often (1 s to 30 s). */
-function sweepEphemeral(registry: Registry, timeoutMs: number, now: () => number, log: Logger): NodeJS.Timeout {
+/** sweepEphemeral removes ephemeral systems offline for longer than timeoutMs, checking a tenth
+ * as often (1 s to 30 s). With other coordinators on the database (shared), a candidate may be
+ * online at one of them, which keeps its last_seen current (multi.ts): the registry reloads
+ * before it decides. */
+function sweepEphemeral(
+  registry: Registry,
+  timeoutMs: number,
+  now: () => number,
+  log: Logger,
+  shared: boolean,
+): NodeJS.Timeout {
   const sweepEvery = Math.min(30_000, Math.max(1000, Math.floor(timeoutMs / 10)));
   const sweeper = setInterval(() => {
+    if (shared && registry.expiredEphemeral(now(), timeoutMs).length > 0) registry.reload(now());
     for (const s of registry.expiredEphemeral(now(), timeoutMs)) {
       registry.remove(s);
       log.info(`removed ephemeral ${s.identity} (${s.name}): offline for more than ${formatDuration(timeoutMs)}`);
@@ -365,6 +337,7 @@ interface Opened {
   nat: NatServices;
   audit: AuditLog;
   metricsListener: MetricsListener | null;
+  multi: Multi | null;
   dataDir: string;
   log: Logger;
 }
@@ -375,6 +348,7 @@ function closeOnce(o: Opened): () => Promise<void> {
   return () => {
     closing ??= (async () => {
       clearInterval(o.sweeper);
+      await o.multi?.close();
       o.publisher.stop();
       o.lapses.stop();
       await o.metricsListener?.close();

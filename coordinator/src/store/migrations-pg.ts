@@ -118,6 +118,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX systems_owner ON systems (owner_id);
     `,
   },
+  {
+    id: 5,
+    name: 'coordinators',
+    sql: `
+      CREATE TABLE coordinators (
+        url TEXT PRIMARY KEY,
+        registered_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two

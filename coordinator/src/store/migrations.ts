@@ -133,6 +133,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX systems_owner ON systems (owner_id);
     `,
   },
+  {
+    id: 5,
+    name: 'coordinators',
+    sql: `
+      -- Every coordinator serving this database and when it last said it was alive; maps list
+      -- the live ones so helpers can fail over (docs/coordinator.md "Several coordinators").
+      CREATE TABLE coordinators (
+        url TEXT PRIMARY KEY,
+        registered_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

@@ -59,7 +59,13 @@ export function ensureNetwork6(
     }
     const prefix = draw();
     if (!isUla48(prefix)) throw new Error(`drew ${formatIpPrefix(prefix)}, not a unique local /48`);
-    store.setMeta(NETWORK6_META, formatIpPrefix(prefix));
+    // Two coordinators starting together on one empty PostgreSQL database: the first one's stands.
+    const kept = store.claimMeta(NETWORK6_META, formatIpPrefix(prefix));
+    if (kept !== formatIpPrefix(prefix)) {
+      const theirs = parseIpPrefix(kept);
+      if (theirs === null || !isUla48(theirs)) throw new Error(`the database's IPv6 network ${kept} is not a ULA /48`);
+      return { prefix: theirs, created: false };
+    }
     return { prefix, created: true };
   });
 }

@@ -24,15 +24,30 @@ import {
   type SystemRow,
 } from './store.js';
 
+/** CHANGE_CHANNEL is the LISTEN/NOTIFY channel every change is announced on, with its change
+ * sequence number as the payload. */
+export const CHANGE_CHANNEL = 'warren_changes';
+
 const SQL = {
   insertKey: `INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at,
     revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   insertSystem: `INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
     ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-  // One statement takes the row lock, so concurrent writers each get their own number.
-  bumpMapVersion: `INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
-    ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value`,
+  // One statement takes the row locks, so concurrent writers each get their own numbers. Beside
+  // the map version (which may jump: registry.ts SOFT_VERSIONS) the change sequence grows by
+  // exactly one per change, so a coordinator can tell whether all changes since it last looked
+  // were its own (pg-notify.ts); NOTIFY reaches the other coordinators when this commits.
+  bumpMapVersion: `WITH v AS (
+      INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
+      ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value
+    ), s AS (
+      INSERT INTO meta (key, value) VALUES ('change_seq', '1')
+      ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value
+    ) SELECT v.value AS version, s.value AS seq, pg_notify('${CHANGE_CHANNEL}', s.value) FROM v, s`,
+  noteLastSeen: 'UPDATE systems SET last_seen = $1 WHERE id = $2 AND (last_seen IS NULL OR last_seen < $1)',
+  heartbeat: `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES ($1, $2, $2)
+    ON CONFLICT (url) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
   appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
   listAudit: `SELECT id, at, actor, source, action, target, outcome, reason, detail FROM audit
@@ -49,6 +64,10 @@ const SQL = {
 export class PostgresStore implements Store {
   private readonly db: PgBridge;
   private depth = 0;
+  /** ownChanges are the change sequence numbers this store's committed transactions took;
+   * pending those of the open transaction (with the depth they were taken at). */
+  readonly ownChanges = new Set<number>();
+  private pending: { seq: number; depth: number }[] = [];
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -76,8 +95,12 @@ export class PostgresStore implements Store {
     try {
       const r = fn();
       this.q(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT warren_${depth}`);
+      if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
+      // What the rolled-back part took is given back: another writer may take those numbers.
+      this.pending = this.pending.filter((p) => p.depth < depth + 1);
+      if (depth === 0) this.settle(false);
       try {
         this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
       } catch {
@@ -87,6 +110,17 @@ export class PostgresStore implements Store {
     } finally {
       this.depth--;
     }
+  }
+
+  /** settle keeps the change numbers of a committed transaction, or forgets a rolled-back one's. */
+  private settle(committed: boolean): void {
+    if (committed) for (const p of this.pending) this.ownChanges.add(p.seq);
+    this.pending = [];
+  }
+
+  /** changeSeq is the number of changes committed to the database by every coordinator. */
+  changeSeq(): number {
+    return Number(this.getMeta('change_seq') ?? '0');
   }
 
   getMeta(key: string): string | null {
@@ -100,12 +134,20 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  claimMeta(key: string, value: string): string {
+    this.q('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    return this.getMeta(key)!;
+  }
+
   mapVersion(): number {
     return Number(this.getMeta('map_version') ?? '0');
   }
 
   bumpMapVersion(floor = 0): number {
-    return Number(this.q<{ value: string }>(SQL.bumpMapVersion, [floor]).rows[0]!.value);
+    const r = this.q<{ version: string; seq: string }>(SQL.bumpMapVersion, [floor]).rows[0]!;
+    if (this.depth === 0) this.ownChanges.add(Number(r.seq));
+    else this.pending.push({ seq: Number(r.seq), depth: this.depth });
+    return Number(r.version);
   }
 
   insertKey(k: EnrolmentKey): void {
@@ -187,6 +229,10 @@ export class PostgresStore implements Store {
     this.q(`UPDATE systems SET ${sets} WHERE id = $${keys.length + 1}`, [...keys.map((k) => column(k, patch[k])), id]);
   }
 
+  noteLastSeen(id: string, at: number): void {
+    this.q(SQL.noteLastSeen, [at, id]);
+  }
+
   deleteSystem(id: string): void {
     this.q('DELETE FROM systems WHERE id = $1', [id]);
   }
@@ -228,6 +274,17 @@ export class PostgresStore implements Store {
 
   setUserDisabled(id: string, disabled: boolean): boolean {
     return this.q(USERS_SQL.setDisabled, [disabled ? 1 : 0, id]).rowCount > 0;
+  }
+
+  heartbeat(url: string, now: number): void {
+    this.q(SQL.heartbeat, [url, now]);
+  }
+
+  coordinators(since: number): string[] {
+    return this.q<{ url: string }>(
+      'SELECT url FROM coordinators WHERE heartbeat_at >= $1 ORDER BY registered_at, url',
+      [since],
+    ).rows.map((r) => r.url);
   }
 
   close(): void {

@@ -3,50 +3,22 @@
 // version; only after it commits does memory change and onChange fire (so a failed write
 // leaves both as they were).
 import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { isIdentity } from '../../../src-shared/lib/identity.js';
 import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ControlError } from '../http/errors.js';
-import { allocateAddress, AddressSpaceFull, identityCandidates, randomIdentity } from './allocate.js';
+import { allocateAddress, AddressSpaceFull, randomIdentity } from './allocate.js';
+import { insertUnderNewIdentity, type NewSystem } from './registry-insert.js';
+import { diffStored } from './registry-sync.js';
+import { findSystem, lookupSystem } from './registry-lookup.js';
+import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
 import { SOFT_VERSIONS, SoftWrites } from './soft-writes.js';
-import { isIdentityClash, type AppliedPolicy, type Store, type SystemPatch, type SystemRow } from './store.js';
+import type { AppliedPolicy, Store, SystemPatch, SystemRow } from './store.js';
 
-/** LiveSystem is a stored system plus what only lives in memory. */
-export interface LiveSystem extends SystemRow {
-  /** online: the system has a watch stream open. */
-  online: boolean;
-  /** offlineSince is when the last watch closed (or the coordinator started). */
-  offlineSince: number;
-  /** rev grows with every change to this system, so derived data can be cached per rev. */
-  rev: number;
-  /** observedUdp is "ip:port", where the coordinator's UDP port last saw this system's
-   * discovery request come from (discovery.ts): its WireGuard socket's public mapping. Kept in
-   * memory only: a NAT mapping lasts minutes, and helpers ask again after any restart. */
-  observedUdp: string | null;
-}
+import type { LiveSystem, RegistryEvents, RegistryOptions } from './registry-types.js';
 
-/** RegistryEvents are what the rest of the coordinator reacts to. */
-export interface RegistryEvents {
-  /** changed: the map version was bumped. system is the one system the change was about (its
-   * map and its peers' maps may change), or null when any map may change (a policy file).
-   * soft marks a change only of the online flag, which may reach peers a little later. */
-  changed(system: LiveSystem | null, soft?: boolean): void;
-  /** revoked: the system was revoked (close its streams). */
-  revoked(s: LiveSystem): void;
-  /** removed: the system was deleted (ephemeral, offline too long). */
-  removed(s: LiveSystem): void;
-}
-
-/** NewSystem is a system to insert; the registry issues its identity. */
-export type NewSystem = Omit<SystemRow, 'identity'>;
-
-/** RegistryOptions are seams for tests. */
-export interface RegistryOptions {
-  /** newIdentity draws a candidate identity for a new system: randomIdentity (node:crypto)
-   * unless a test replays a sequence. Candidates issued before are skipped whatever it says. */
-  newIdentity?: () => string;
-}
+export type { NewSystem } from './registry-insert.js';
+export type { LiveSystem, RegistryEvents, RegistryOptions } from './registry-types.js';
 
 /** LAST_SEEN_WRITE_MS limits how often last_seen alone is written for a busy system. */
 const LAST_SEEN_WRITE_MS = 60_000;
@@ -143,34 +115,13 @@ export class Registry {
 
   /** find looks a system up by systemId or identity (any case); live systems win over revoked. */
   find(ref: string): LiveSystem | undefined {
-    const byId = this.systems.get(ref);
-    if (byId) return byId;
-    const upper = ref.toUpperCase();
-    const live = this.live.identity.get(upper);
-    if (live) return live;
-    let found: LiveSystem | undefined;
-    for (const s of this.systems.values())
-      if (s.identity === upper && (!found || s.createdAt > found.createdAt)) found = s;
-    return found;
+    return findSystem(this.systems, this.live.identity, ref);
   }
 
-  /** lookup finds the system an admin names by systemId, identity or name (any case; names are unique among
-   * live systems, names.ts uniqueName): every candidate when ambiguous (one system's identity and another's
-   * name, or several revoked systems that had the name), [] for none. Live systems win, as in find. */
+  /** lookup finds the system an admin names by systemId, identity (any case) or name (any
+   * case); registry-lookup.ts says how ambiguity is answered. */
   lookup(ref: string): LiveSystem | LiveSystem[] {
-    const byId = this.systems.get(ref);
-    if (byId) return byId;
-    const upper = ref.toUpperCase();
-    const lower = ref.toLowerCase();
-    const live = new Set<LiveSystem>();
-    const liveById = this.live.identity.get(upper);
-    if (liveById) live.add(liveById);
-    for (const s of this.systems.values()) if (s.state !== 'revoked' && s.name === lower) live.add(s);
-    if (live.size > 0) return live.size === 1 ? [...live][0]! : [...live];
-    const revokedById = this.find(ref);
-    if (revokedById) return revokedById;
-    const named = [...this.systems.values()].filter((s) => s.name === lower);
-    return named.length === 1 ? named[0]! : named;
+    return lookupSystem(this.systems, this.live.identity, ref);
   }
 
   byWireguardKey(key: string): LiveSystem | undefined {
@@ -190,10 +141,12 @@ export class Registry {
     return this.live.name.has(name);
   }
 
-  /** allocate picks a free address; the caller inserts the system before allocating again. */
-  allocate(): number {
+  /** allocate picks a free address (not in also either); the caller inserts the system before
+   * allocating again. */
+  allocate(also: ReadonlySet<number> = new Set()): number {
     try {
-      return allocateAddress(this.network, (a) => this.live.address.has(a), this.live.address.size);
+      const inUse = (a: number): boolean => this.live.address.has(a) || also.has(a);
+      return allocateAddress(this.network, inUse, this.live.address.size + also.size);
     } catch (e) {
       if (e instanceof AddressSpaceFull)
         throw new ControlError('address-space-full', `${e.message}; revoke unused systems or use a larger --network`);
@@ -206,7 +159,13 @@ export class Registry {
   insert(row: NewSystem, now: number, extra: (stored: SystemRow) => void = () => {}): LiveSystem {
     let stored: SystemRow | null = null;
     this.commit(() => {
-      stored = this.insertUnderNewIdentity(row);
+      stored = insertUnderNewIdentity(row, {
+        store: this.store,
+        issued: this.issued,
+        newIdentity: this.newIdentity,
+        freeAddress: (also) => this.allocate(also),
+        freeName: (hostname, also) => uniqueName(sanitiseHostname(hostname), (n) => this.nameTaken(n) || also.has(n)),
+      });
       extra(stored);
     });
     const s: LiveSystem = { ...stored!, online: false, offlineSince: now, rev: 0, observedUdp: null };
@@ -248,6 +207,10 @@ export class Registry {
   /** remove deletes s entirely (ephemeral systems). */
   remove(s: LiveSystem): void {
     this.commit(() => this.store.deleteSystem(s.id));
+    this.forget(s);
+  }
+
+  private forget(s: LiveSystem): void {
     this.unindex(s);
     this.systems.delete(s.id);
     this.byWgKey.delete(s.wgKey);
@@ -261,11 +224,7 @@ export class Registry {
   /** applyPolicy stores a validated file's text and makes it the policy in force. */
   applyPolicy(text: string, file: PolicyFile, now: number): AppliedPolicy {
     const version = this.commit(() => this.store.insertPolicy(text, now, this.store.mapVersion() + 1));
-    this.policyNow = file;
-    this.appliedNow = this.store.currentPolicy();
-    this.policyEpoch++;
-    this.worldEpoch++;
-    this.events.changed(null);
+    this.inForce(this.store.currentPolicy(), file);
     return this.appliedNow ?? { id: 0, text, appliedAt: now, mapVersion: version };
   }
 
@@ -322,32 +281,21 @@ export class Registry {
     return true;
   }
 
-  /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs. */
-  expiredEphemeral(now: number, timeoutMs: number): LiveSystem[] {
-    return [...this.systems.values()].filter((s) => s.ephemeral && !s.online && now - s.offlineSince >= timeoutMs);
+  /** atLeast makes the next map newer than version v that another coordinator on the same
+   * database sent (a helper failing over names it in its watch's since): at most SOFT_VERSIONS
+   * past the stored counter, as far as a coordinator's unwritten versions reach. */
+  atLeast(v: number): void {
+    if (v < this.versionNow || v > this.store.mapVersion() + SOFT_VERSIONS) return;
+    this.versionNow = v + 1;
+    this.soft.bump();
   }
 
-  /** insertUnderNewIdentity inserts row under the first candidate identity never issued here.
-   * Identities are issued at random, not derived from the WireGuard key, and never reused, so no
-   * key can be ground to land on one that policies name (docs/coordinator.md "Identities"). The
-   * store refuses an identity issued before (migration 2); memory knows them all, so a refusal
-   * means another writer took it since, and the next candidate is tried in the same transaction. */
-  private insertUnderNewIdentity(row: NewSystem): SystemRow {
-    for (const identity of identityCandidates(this.newIdentity)) {
-      if (!isIdentity(identity) || this.issued.has(identity)) continue;
-      const full: SystemRow = { ...row, identity };
-      try {
-        this.store.insertSystem(full);
-        return full;
-      } catch (e) {
-        if (!isIdentityClash(e)) throw e;
-        this.issued.add(identity);
-      }
-    }
-    throw new ControlError(
-      'address-space-full',
-      'every identity (32^5) has been issued in this network; no further system can enrol',
-    );
+  /** expiredEphemeral lists ephemeral systems offline for longer than timeoutMs, and not seen
+   * for as long (by another coordinator on the same database either: multi.ts). */
+  expiredEphemeral(now: number, timeoutMs: number): LiveSystem[] {
+    const gone = (s: LiveSystem): boolean =>
+      !s.online && now - s.offlineSince >= timeoutMs && (s.lastSeen === null || now - s.lastSeen >= timeoutMs);
+    return [...this.systems.values()].filter((s) => s.ephemeral && gone(s));
   }
 
   /** flushSoft writes the versions and last_seen values that soft changes left in memory
@@ -362,7 +310,54 @@ export class Registry {
   }
 
   private writeSoft(): void {
-    for (const [id, lastSeen] of this.soft.seen) if (this.systems.has(id)) this.store.updateSystem(id, { lastSeen });
+    for (const [id, lastSeen] of this.soft.seen) if (this.systems.has(id)) this.store.noteLastSeen(id, lastSeen);
+  }
+
+  /** reload brings memory up to what the store holds: changes other coordinators on the same
+   * database committed (pg-notify.ts). Listeners hear of each as of a change made here. */
+  reload(now: number): void {
+    const d = diffStored(this.systems, this.store.listSystems());
+    const applied = this.store.currentPolicy();
+    const policyChanged = (applied?.id ?? 0) !== (this.appliedNow?.id ?? 0);
+    for (const { s, lastSeen } of d.seen) s.lastSeen = lastSeen;
+    const stored = Math.max(this.versionNow, this.store.mapVersion());
+    if (d.added.length + d.changed.length + d.removed.length === 0 && !policyChanged) {
+      this.versionNow = stored;
+      return;
+    }
+    // One version past every map this coordinator sent (soft versions included), written soon.
+    this.versionNow = stored + 1;
+    this.soft.bump();
+    this.activeCache = null;
+    // Another coordinator validated it; one that cannot parse it (an older version) keeps its own.
+    const parsed = policyChanged && applied ? parsePolicyFile(applied.text, this.network, this.network6) : null;
+    if (parsed?.ok) this.inForce(applied, parsed.file);
+    for (const row of d.added) {
+      const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0, observedUdp: null };
+      this.issued.add(s.identity);
+      this.index(s);
+      this.worldEpoch++;
+      this.events.changed(s);
+    }
+    for (const { s, patch } of d.changed) {
+      const wasRevoked = s.state === 'revoked';
+      this.unindex(s);
+      Object.assign(s, patch);
+      s.rev++;
+      this.index(s);
+      this.worldEpoch++;
+      this.events.changed(s);
+      if (!wasRevoked && s.state === 'revoked') this.events.revoked(s);
+    }
+    for (const s of d.removed) this.forget(s);
+  }
+
+  private inForce(applied: AppliedPolicy | null, file: PolicyFile): void {
+    this.appliedNow = applied;
+    this.policyNow = file;
+    this.policyEpoch++;
+    this.worldEpoch++;
+    this.events.changed(null);
   }
 
   private commit(fn: () => void): number {

@@ -46,6 +46,17 @@ export class SqliteStore implements Store {
       setMeta: this.db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
+      claimMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      noteLastSeen: this.db.prepare(
+        'UPDATE systems SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)',
+      ),
+      heartbeat: this.db.prepare(
+        `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES (?, ?, ?)
+        ON CONFLICT (url) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+      ),
+      coordinators: this.db
+        .prepare('SELECT url FROM coordinators WHERE heartbeat_at >= ? ORDER BY registered_at, url')
+        .pluck(),
       insertKey: this.db
         .prepare(`INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at, revoked_at)
         VALUES (@id, @hash, @tags, @approval, @usesAllowed, @uses, @ephemeral, @createdAt, @expiresAt, @revokedAt)`),
@@ -86,6 +97,11 @@ export class SqliteStore implements Store {
 
   setMeta(key: string, value: string): void {
     this.stmt.setMeta.run(key, value);
+  }
+
+  claimMeta(key: string, value: string): string {
+    this.stmt.claimMeta.run(key, value);
+    return this.getMeta(key)!;
   }
 
   /** mapVersion is the global map version counter (0 before anything happened). */
@@ -161,6 +177,10 @@ export class SqliteStore implements Store {
     st.run(values);
   }
 
+  noteLastSeen(id: string, at: number): void {
+    this.stmt.noteLastSeen.run(at, id, at);
+  }
+
   deleteSystem(id: string): void {
     this.stmt.deleteSystem.run(id);
   }
@@ -203,6 +223,14 @@ export class SqliteStore implements Store {
 
   setUserDisabled(id: string, disabled: boolean): boolean {
     return this.stmt.setUserDisabled.run(disabled ? 1 : 0, id).changes > 0;
+  }
+
+  heartbeat(url: string, now: number): void {
+    this.stmt.heartbeat.run(url, now, now);
+  }
+
+  coordinators(since: number): string[] {
+    return this.stmt.coordinators.all(since) as string[];
   }
 
   close(): void {

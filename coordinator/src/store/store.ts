@@ -186,6 +186,9 @@ export interface Store {
   transaction<T>(fn: () => T): T;
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;
+  /** claimMeta sets key to value unless it has a value already, and returns the value in force:
+   * the first of several coordinators starting on one database decides (shared-secrets.ts). */
+  claimMeta(key: string, value: string): string;
   /** mapVersion is the global map version counter (0 before anything happened). */
   mapVersion(): number;
   /** bumpMapVersion increments the counter, or sets it to floor + 1 when that is higher (a
@@ -207,6 +210,9 @@ export interface Store {
   /** issuedIdentities lists every identity ever issued, those of revoked and removed systems too. */
   issuedIdentities(): string[];
   updateSystem(id: string, patch: SystemPatch): void;
+  /** noteLastSeen raises a system's last_seen to at, never lowers it: coordinators sharing a
+   * database each write what they saw, and the newest wins whoever writes last. */
+  noteLastSeen(id: string, at: number): void;
   deleteSystem(id: string): void;
   insertPolicy(text: string, now: number, mapVersion: number): void;
   currentPolicy(): AppliedPolicy | null;
@@ -224,5 +230,9 @@ export interface Store {
   listUsers(): UserRow[];
   /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
   setUserDisabled(id: string, disabled: boolean): boolean;
+  /** heartbeat records that the coordinator reachable at url was alive at now (multi.ts). */
+  heartbeat(url: string, now: number): void;
+  /** coordinators lists the URLs whose heartbeat is at or after since, oldest registration first. */
+  coordinators(since: number): string[];
   close(): void;
 }

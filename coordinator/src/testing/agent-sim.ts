@@ -223,9 +223,15 @@ export class SimAgent {
     );
   }
 
-  /** watch opens the stream; onEvent gets each event's name and raw data (JSON of a WatchEvent). */
-  async watch(onEvent: (event: string, data: string) => void, since?: number): Promise<WatchHandle> {
-    const path = since === undefined ? CONTROL_PATHS.watch : `${CONTROL_PATHS.watch}?since=${since}`;
+  /** watch opens the stream; onEvent gets each event's name and raw data (JSON of a WatchEvent).
+   * With deltas, it asks for map deltas (map-delta.ts WATCH_DELTA_PARAM; sim-map.ts applies them). */
+  async watch(
+    onEvent: (event: string, data: string) => void,
+    since?: number,
+    opts: { deltas?: boolean } = {},
+  ): Promise<WatchHandle> {
+    const query = [...(since === undefined ? [] : [`since=${since}`]), ...(opts.deltas ? ['deltas=1'] : [])];
+    const path = query.length === 0 ? CONTROL_PATHS.watch : `${CONTROL_PATHS.watch}?${query.join('&')}`;
     const headers = {
       authorization: authHeader(this.keys, this.systemId, 'GET', path, Buffer.alloc(0)),
       accept: 'text/event-stream',

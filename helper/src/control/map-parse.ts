@@ -2,7 +2,14 @@
 // is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
 // so every field is typed, bounded and normalised here (src-shared/wire/control.ts is the contract).
 import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
-import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap, type RelayInfo } from '../../../src-shared/wire/control.js';
+import {
+  CONTROL_PROTOCOL,
+  COORDINATOR_URLS_MAX,
+  type MapPeer,
+  type NetworkMap,
+  type RelayInfo,
+} from '../../../src-shared/wire/control.js';
+import { coordinatorUrlProblem } from '../../../src-shared/lib/coordinator-url.js';
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/wire/policy.js';
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
@@ -51,6 +58,12 @@ function list<T>(
   return v.map((x, i) => each(x, `${path}[${i}]`));
 }
 
+const coordinatorUrl = (v: unknown, p: string): string => {
+  const s = str(v, p);
+  const problem = coordinatorUrlProblem(s);
+  if (problem !== null) throw new MapFormatError(`${p}: ${problem}`);
+  return s;
+};
 const ipv4 = (v: unknown, p: string): string => {
   const s = str(v, p);
   if (parseIPv4(s) === null) throw new MapFormatError(`${p}: not an IPv4 address`);
@@ -271,6 +284,9 @@ export function parseNetworkMap(v: unknown): NetworkMap {
     ...(o.discovery !== undefined ? { discovery: endpoint(o.discovery, 'map.discovery') } : {}),
     ...(o.discovery6 !== undefined ? { discovery6: endpoint6(o.discovery6, 'map.discovery6') } : {}),
     relays,
+    ...(o.coordinators !== undefined
+      ? { coordinators: list(o.coordinators, 'map.coordinators', coordinatorUrl, COORDINATOR_URLS_MAX) }
+      : {}),
     version: int(o.version, 'map.version', 0, Number.MAX_SAFE_INTEGER),
     generatedAt: int(o.generatedAt, 'map.generatedAt', 0, Number.MAX_SAFE_INTEGER),
     systemId: str(o.systemId, 'map.systemId', /^[A-Za-z0-9_-]{1,64}$/),

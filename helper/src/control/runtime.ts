@@ -22,10 +22,12 @@ import type { CoordinatorConfig } from '../config/validate-coordinator.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { controlRequest } from './http.js';
 import { NAT_KEY_BYTES } from '../../../src-shared/lib/nat-keys.js';
-import { openSignedMap } from './netmap.js';
 import { machineKeyFromSeed } from './sign.js';
-import { loadStoredMap, storeMap } from './store.js';
+import { loadStoredMap, storeMap, type StoredMap } from './store.js';
+import { openHeldMap, takeSignedDelta, type HeldMap } from './delta-apply.js';
+import { DeltaRefused } from './delta-parse.js';
 import { Watch } from './watch.js';
+import { CoordinatorChoice } from './failover.js';
 import { CoordinatorLink } from './link.js';
 import { verifyRelayToken } from '../../../src-shared/lib/relay-token.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
@@ -55,6 +57,8 @@ export interface ControlOptions {
 /** ControlRuntime is the running link. */
 export class ControlRuntime {
   private version = 0;
+  /** held is the map in force as decoded JSON, which deltas apply to (delta-apply.ts). */
+  private held: HeldMap | null = null;
   private state: CoordinatorSummary['state'] = 'unknown';
   private reachable = false;
   private lastContact: number | null = null;
@@ -63,8 +67,11 @@ export class ControlRuntime {
   private queue: Promise<void> = Promise.resolve();
   private readonly addresses: AddressWatch;
   private readonly link = new CoordinatorLink(Date.now());
+  /** coordinators: the one in use and the others a signed map listed (failover.ts). */
+  private readonly coordinators: CoordinatorChoice;
 
   constructor(private readonly o: ControlOptions) {
+    this.coordinators = new CoordinatorChoice(o.config.url, o.log);
     // Addresses that change while connected are reported again; while disconnected nothing is
     // sent (the next connect reports whatever is current then).
     this.addresses = new AddressWatch({
@@ -90,7 +97,7 @@ export class ControlRuntime {
       }
     }
     const auth = { key: machineKeyFromSeed(this.o.config.machineKey), systemId: this.o.config.systemId };
-    this.watch = new Watch(this.o.config.url, auth, {
+    this.watch = new Watch(this.coordinators, auth, {
       since: () => this.version,
       onConnection: (up, reason, error) => {
         if (up) this.link.opened();
@@ -100,12 +107,12 @@ export class ControlRuntime {
         if (up) {
           this.lastContact = Date.now();
           this.lastError = null;
-          this.o.log.info(`coordinator ${this.o.config.url}: connected`);
+          this.o.log.info(`coordinator ${this.coordinators.url()}: connected`);
           void this.reportEndpoints();
         } else {
           this.lastError = reason ?? null;
           this.o.log.warn(
-            `coordinator ${this.o.config.url}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`,
+            `coordinator ${this.coordinators.url()}: ${reason ?? 'disconnected'}; keeping map version ${this.version} and retrying`,
           );
         }
         this.o.changed();
@@ -123,7 +130,7 @@ export class ControlRuntime {
 
   summary(): CoordinatorSummary {
     return {
-      url: this.o.config.url,
+      url: this.coordinators.url(),
       systemId: this.o.config.systemId,
       reachable: this.reachable,
       state: this.state,
@@ -170,10 +177,39 @@ export class ControlRuntime {
           }),
         );
         return;
+      case 'delta':
+        this.serial(() =>
+          this.takeDelta(e.delta).catch((err: unknown) => {
+            this.link.mapFailed(err);
+            throw err;
+          }),
+        );
+        return;
       case 'punch':
         this.o.punched?.(e.from, e.endpoints);
         return;
     }
+  }
+
+  // takeDelta applies a delta to the map in force; one that does not fit it (another base, or a
+  // result that does not match its digest) costs a full map from GET map instead.
+  private async takeDelta(signed: SignedMap): Promise<void> {
+    let taken;
+    try {
+      taken = takeSignedDelta(signed, this.o.config.publicKey, this.o.config.systemId, this.held);
+    } catch (e) {
+      if (!(e instanceof DeltaRefused && e.needFull)) throw e;
+      this.o.log.verbose(`${e.message}; fetching the full map`);
+      const full = (await controlRequest({
+        base: this.coordinators.url(),
+        method: 'GET',
+        path: CONTROL_PATHS.map,
+        auth: this.auth,
+      })) as SignedMap;
+      return this.take(full, 'pushed');
+    }
+    if (taken === null) return;
+    await this.installMap(taken.map, taken.held, taken.stored, 'delta');
   }
 
   private get auth(): { key: ReturnType<typeof machineKeyFromSeed>; systemId: string } {
@@ -184,7 +220,7 @@ export class ControlRuntime {
   async punch(peerIdentity: string): Promise<void> {
     const body: PunchRequest = { peer: peerIdentity };
     await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.punch,
       auth: this.auth,
@@ -197,7 +233,7 @@ export class ControlRuntime {
   async relayToken(relay: string): Promise<{ token: Buffer; expires: number }> {
     const body: RelayTokenRequest = { relay };
     const r = (await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.relayToken,
       auth: this.auth,
@@ -231,7 +267,7 @@ export class ControlRuntime {
   /** discoveryKey fetches the key this system MACs its discovery requests with. */
   async discoveryKey(): Promise<Buffer> {
     const r = (await controlRequest({
-      base: this.o.config.url,
+      base: this.coordinators.url(),
       method: 'POST',
       path: CONTROL_PATHS.discoveryKey,
       auth: this.auth,
@@ -266,18 +302,24 @@ export class ControlRuntime {
     });
   }
 
-  private async take(signed: SignedMap, how: 'stored' | 'pushed'): Promise<void> {
-    const map = openSignedMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
+  private async take(signed: StoredMap, how: 'stored' | 'pushed'): Promise<void> {
+    const { map, held } = openHeldMap(signed, this.o.config.publicKey, this.o.config.systemId, this.version);
     if (map.version === this.version && how === 'pushed') {
       this.link.mapTaken();
       this.o.changed();
       return;
     }
+    await this.installMap(map, held, how === 'pushed' ? signed : null, how);
+  }
+
+  private async installMap(map: NetworkMap, held: HeldMap, store: StoredMap | null, how: string): Promise<void> {
     await this.o.apply(map);
     this.version = map.version;
+    this.coordinators.fromMap(map.coordinators);
+    this.held = held;
     this.link.mapTaken();
     if (this.state !== 'revoked') this.state = 'active';
-    if (how === 'pushed') storeMap(this.o.stateDir, signed);
+    if (store !== null) storeMap(this.o.stateDir, store);
     this.o.log.info(
       `network map version ${map.version} applied (${how}): ${map.peers.length} peer(s), ${map.policies.length} policies`,
     );
@@ -306,7 +348,7 @@ export class ControlRuntime {
   private async sendEndpoints(report: EndpointReport): Promise<boolean> {
     try {
       await controlRequest({
-        base: this.o.config.url,
+        base: this.coordinators.url(),
         method: 'POST',
         path: CONTROL_PATHS.endpoints,
         auth: this.auth,

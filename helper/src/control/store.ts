@@ -1,6 +1,8 @@
 // The last valid network map, kept in the state directory so that a helper restarted while
 // the coordinator is down comes back with the same peers and policy. It is stored signed and
-// verified again on load, so a tampered file is refused like a tampered map.
+// verified again on load, so a tampered file is refused like a tampered map. A map made by a
+// delta is stored as its text with the signed delta (delta-apply.ts): the delta's signature
+// covers the digest of that text.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonState, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
@@ -9,17 +11,28 @@ import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 
 const FILE = 'netmap.json';
 
-/** loadStoredMap returns the stored signed map, or null if there is none or it is unreadable. */
-export function loadStoredMap(stateDir: string): SignedMap | null {
-  const j = readJsonState(join(stateDir, FILE), CONTROL_LIMITS.mapBytes * 2) as Partial<SignedMap> | null;
-  if (j === null || typeof j !== 'object') return null;
-  return typeof j.payload === 'string' && typeof j.signature === 'string'
-    ? { payload: j.payload, signature: j.signature }
-    : null;
+/** StoredMap is a signed full map, or (with delta) the text of a map a signed delta made. */
+export interface StoredMap extends SignedMap {
+  delta?: SignedMap;
 }
 
-/** storeMap writes the signed map atomically (temporary file, fsync, rename), mode 0600. */
-export function storeMap(stateDir: string, signed: SignedMap): void {
+function signedMap(j: unknown): SignedMap | null {
+  if (j === null || typeof j !== 'object') return null;
+  const { payload, signature } = j as Partial<SignedMap>;
+  return typeof payload === 'string' && typeof signature === 'string' ? { payload, signature } : null;
+}
+
+/** loadStoredMap returns the stored map, or null if there is none or it is unreadable. */
+export function loadStoredMap(stateDir: string): StoredMap | null {
+  const j = readJsonState(join(stateDir, FILE), CONTROL_LIMITS.mapBytes * 2) as { delta?: unknown } | null;
+  const m = signedMap(j);
+  if (m === null || j?.delta === undefined) return m;
+  const delta = signedMap(j.delta);
+  return delta === null ? null : { ...m, delta };
+}
+
+/** storeMap writes the map atomically (temporary file, fsync, rename), mode 0600. */
+export function storeMap(stateDir: string, map: StoredMap): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(signed));
+  writeFileAtomic(join(stateDir, FILE), JSON.stringify(map));
 }

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
 import { SseParser } from '../../../src-shared/lib/sse.js';
+import { WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
 
 /** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
 const WATCH_SILENCE_MS = 40_000;
@@ -62,6 +63,14 @@ export interface WatchHandlers {
   since(): number;
 }
 
+/** WatchTarget says which coordinator to dial and hears how dials went (failover.ts). */
+export interface WatchTarget {
+  url(): string;
+  /** failed returns true when the next dial goes to another coordinator. */
+  failed(how: Refusal): boolean;
+  connected(): void;
+}
+
 /** Watch runs until stop(). */
 export class Watch {
   private stopped = false;
@@ -70,7 +79,7 @@ export class Watch {
   private attempt = 0;
 
   constructor(
-    private readonly base: string,
+    private readonly target: string | WatchTarget,
     private readonly auth: AgentAuth,
     private readonly h: WatchHandlers,
   ) {}
@@ -105,6 +114,7 @@ export class Watch {
       }
       if (this.stopped) return;
       this.h.onConnection(false, reason, error);
+      if (typeof this.target !== 'string' && this.target.failed(how)) this.attempt = 0;
       const wait = retryDelayMs(this.attempt++, how);
       await new Promise<void>((r) => {
         this.timer = setTimeout(r, wait);
@@ -115,9 +125,9 @@ export class Watch {
   private async once(): Promise<void> {
     const { res, abort } = await openRequest(
       {
-        base: this.base,
+        base: typeof this.target === 'string' ? this.target : this.target.url(),
         method: 'GET',
-        path: `${CONTROL_PATHS.watch}?since=${this.h.since()}`,
+        path: `${CONTROL_PATHS.watch}?since=${this.h.since()}&${WATCH_DELTA_PARAM}=1`,
         auth: this.auth,
         timeoutMs: WATCH_SILENCE_MS,
       },
@@ -140,6 +150,7 @@ export class Watch {
       throw new ControlHttpError(res.statusCode ?? 0, code, message);
     }
     this.attempt = 0;
+    if (typeof this.target !== 'string') this.target.connected();
     this.h.onConnection(true);
     await readEvents(res, (e) => this.h.onEvent(e));
   }
@@ -190,5 +201,5 @@ function isWatchEvent(e: unknown): e is WatchEvent {
       p.endpoints.every((x) => typeof x === 'string' && x.length <= IPV6_MAX_TEXT + 8)
     );
   }
-  return t === 'map' || t === 'pending' || t === 'revoked' || t === 'ping';
+  return t === 'map' || t === 'delta' || t === 'pending' || t === 'revoked' || t === 'ping';
 }

@@ -10,7 +10,16 @@
 // by network input or the network itself (a packet the kernel refuses, an unreachable peer, a
 // full socket buffer, a forged tag) never throw: they show in the return values.
 import { loadAddon } from './load.js';
-import type { Batch, PeerCredentials, Reader, ReaderKind, ReaderOptions, TunHandle, UdpHandle } from './types.js';
+import type {
+  Batch,
+  PeerCredentials,
+  Reader,
+  ReaderKind,
+  ReaderOptions,
+  SpliceDone,
+  TunHandle,
+  UdpHandle,
+} from './types.js';
 
 export type {
   Batch,
@@ -20,10 +29,12 @@ export type {
   ReaderMode,
   ReaderOptions,
   ReaderStats,
+  SpliceDone,
+  SpliceEnd,
   TunHandle,
   UdpHandle,
 } from './types.js';
-export { KEY_BYTES, MAX_COUNTER, TAG_BYTES, TAILROOM } from './types.js';
+export { KEY_BYTES, MAX_COUNTER, SPLICE_END, TAG_BYTES, TAILROOM } from './types.js';
 export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
 export {
   OFFLOAD_ENV,
@@ -293,4 +304,35 @@ export function aeadOpenBatch(
  */
 export function boottimeMs(): number {
   return loadAddon().boottimeMs();
+}
+
+/**
+ * spliceInit starts the splice pump (native/src/splice.c) once per process and names the
+ * callback that hears of every pair it ends; later calls from the same JS thread return false
+ * and keep the first callback. The pump is one thread that relays every spliced pair with
+ * splice(2), so the bytes never pass through JS.
+ */
+export function spliceInit(onDone: SpliceDone): boolean {
+  return loadAddon().spliceInit(onDone);
+}
+
+/**
+ * spliceStart relays between two connected, non-blocking TCP sockets in both directions until
+ * both have sent FIN (each FIN is passed on as a shutdown of the other's write side), either
+ * fails, or neither moves a byte for idleMs (0: never). It returns the pair's id. The caller
+ * must not read, write or close either descriptor until onDone reports the id or spliceStop
+ * returns.
+ */
+export function spliceStart(fdA: number, fdB: number, idleMs: number): number {
+  return loadAddon().spliceStart(fdA, fdB, idleMs);
+}
+
+/** spliceStop ends a pair at once (onDone is not called); false if it had ended already. */
+export function spliceStop(id: number): boolean {
+  return loadAddon().spliceStop(id);
+}
+
+/** spliceCount is how many pairs the pump relays now. */
+export function spliceCount(): number {
+  return loadAddon().spliceCount();
 }

@@ -187,4 +187,15 @@ export interface NativeAddon {
     ok: Uint8Array,
   ): number;
   boottimeMs(): number;
+  spliceInit(onDone: SpliceDone): boolean;
+  spliceStart(fdA: number, fdB: number, idleMs: number): number;
+  spliceStop(id: number): boolean;
+  spliceCount(): number;
 }
+
+/** SPLICE_END says why a spliced pair ended: both FINs passed on, an error, or idleness. */
+export const SPLICE_END = { closed: 0, error: 1, idle: 2 } as const;
+export type SpliceEnd = (typeof SPLICE_END)[keyof typeof SPLICE_END];
+
+/** SpliceDone hears of each pair the pump ended (errno is 0 unless reason is error). */
+export type SpliceDone = (id: number, reason: SpliceEnd, errno: number, bytesAB: number, bytesBA: number) => void;

@@ -24,7 +24,7 @@ import {
   type Identity,
 } from './handshake.js';
 import { Keypair } from './keypair.js';
-import { due, PeerTimers } from './timers.js';
+import { due, PeerTimers, pooledJitter } from './timers.js';
 
 /** TickAction is what a timer asks the device to do: 'send-initiation' sends `message` to the
  * peer's endpoint; 'send-keepalive' seals an empty payload with peer.sendKeypair(now) (only
@@ -83,7 +83,7 @@ export class NoisePeer {
     this.publicKey = Buffer.from(publicKey);
     this.handshake = new Handshake(this.publicKey, Buffer.from(presharedKey), ctx.staticStatic(this.publicKey));
     this.cookies = new CookieGenerator(this.publicKey);
-    this.timers = new PeerTimers(() => ctx.random(4).readUInt32LE(0) / 0x1_0000_0000);
+    this.timers = new PeerTimers(pooledJitter((n) => ctx.random(n)));
     this.persistentKeepalive = persistentKeepalive;
   }
 

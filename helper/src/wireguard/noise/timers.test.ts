@@ -17,6 +17,7 @@ import {
 } from './constants.js';
 import type { TickAction } from './peer.js';
 import { sealTransport } from './transport.js';
+import { pooledJitter } from './timers.js';
 import { control, deliverTransport, established, handshake, makePair, sendData, type Side } from './testkit.js';
 
 const kinds = (actions: TickAction[]): string[] => actions.map((a) => a.kind);
@@ -220,4 +221,22 @@ test('all key material is erased ZERO_KEYS_AFTER the last handshake', () => {
   clock.now = ZERO_KEYS_AFTER + 1;
   handshake(a, b, clock.now);
   assert.ok(!('drop' in sendData(a, b, Buffer.from('back'), clock.now)));
+});
+
+test('pooledJitter draws 64 jitters per call to random, in order and in [0, 1)', () => {
+  const asked: number[] = [];
+  let next = 0;
+  const random = (n: number): Buffer => {
+    asked.push(n);
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i += 4) b.writeUInt32LE((next++ * 0x0100_0001) >>> 0, i);
+    return b;
+  };
+  const draw = pooledJitter(random);
+  const got = Array.from({ length: 130 }, () => draw());
+  assert.deepEqual(asked, [256, 256, 256]);
+  got.forEach((v, i) => {
+    assert.ok(v >= 0 && v < 1);
+    assert.equal(v, ((i * 0x0100_0001) >>> 0) / 0x1_0000_0000);
+  });
 });

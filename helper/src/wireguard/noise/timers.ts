@@ -86,3 +86,26 @@ export class PeerTimers {
 export function due(deadline: number | null, now: number): deadline is number {
   return deadline !== null && now >= deadline;
 }
+
+/** JITTER_POOL_BYTES is how much randomness pooledJitter fetches at once (64 draws). */
+const JITTER_POOL_BYTES = 256;
+
+/**
+ * pooledJitter returns uniform draws in [0, 1) for PeerTimers, from a pool that random(n)
+ * refills. The jitter is drawn again on the first data packet sent after every packet
+ * received (whitepaper §6.5: the new-handshake timer is re-armed), so a two-way flow drew 4
+ * random bytes per send batch, one randomBytes call and one Buffer each, on the packet path.
+ */
+export function pooledJitter(random: (n: number) => Buffer): () => number {
+  let pool: Buffer | null = null;
+  let at = 0;
+  return () => {
+    if (pool === null || at + 4 > pool.length) {
+      pool = random(JITTER_POOL_BYTES);
+      at = 0;
+    }
+    const v = pool.readUInt32LE(at);
+    at += 4;
+    return v / 0x1_0000_0000;
+  };
+}

@@ -1,0 +1,110 @@
+// The watch hub's choice between a delta and a full map on a real socket: a stream that asked
+// for deltas and holds the base gets the delta; a backed-up stream (a reader that stopped
+// reading) queues deltas as a chain that applies in order, until they would outweigh the full
+// map, which then replaces them; a stream without deltas gets full maps only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WatchHub, type MapFrames } from './watch-hub.js';
+
+/** frames are version v's frames: its delta `dV` (against base) and its full map `vV`. */
+function frames(base: number | null, v: number, fullBytes = 1 << 30): MapFrames {
+  return {
+    base,
+    fullBytes,
+    full: () => Buffer.from(`event: map\ndata: v${v}\n\n`),
+    delta: () => Buffer.from(`event: delta\ndata: d${v}\n\n`),
+  };
+}
+
+/** open serves one stream through a hub and returns the client's response, paused. */
+async function open(
+  hub: WatchHub,
+  deltas: boolean,
+): Promise<{ res: IncomingMessage; server: ReturnType<typeof createServer>; sres: Promise<ServerResponse> }> {
+  let got: (r: ServerResponse) => void = () => {};
+  const sres = new Promise<ServerResponse>((r) => (got = r));
+  const server = createServer((_req, r) => {
+    hub.open('sys1', r, () => {}, deltas);
+    r.write(': open\n\n'); // the headers go out with the first bytes
+    got(r);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const res = await new Promise<IncomingMessage>((r) => request({ port, host: '127.0.0.1', path: '/' }, r).end());
+  res.pause();
+  return { res, server, sres };
+}
+
+async function readAll(res: IncomingMessage, until: string): Promise<string> {
+  res.setEncoding('latin1');
+  let text = '';
+  res.resume();
+  await new Promise<void>((resolve) => {
+    res.on('data', (c: string) => {
+      text += c;
+      if (text.includes(until)) resolve();
+    });
+  });
+  return text;
+}
+
+function events(text: string): string[] {
+  return [...text.matchAll(/^data: ([a-z0-9-]+)$/gm)].map((m) => m[1]!);
+}
+
+test('deltas go to a stream that holds their base; a backed-up one chains them, then takes the full map', async () => {
+  const hub = new WatchHub(10);
+  const { res, server, sres } = await open(hub, true);
+  try {
+    const s = await sres;
+    assert.equal(hub.sendMap('sys1', 5, frames(null, 5)), 'full', 'no base: the full map');
+    assert.equal(hub.sendMap('sys1', 6, frames(5, 6)), 'delta');
+    assert.equal(hub.sendMap('sys1', 8, frames(7, 8)), 'full', 'another base: the full map');
+    // Back the stream up: the client reads nothing while 64 MiB of SSE comments go out.
+    const pad = Buffer.alloc(1 << 20, 'x');
+    pad.write(': ', 0);
+    pad[pad.length - 1] = 0x0a;
+    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
+    assert.ok(s.writableNeedDrain, 'the stream is backed up');
+    assert.equal(hub.sendMap('sys1', 9, frames(8, 9)), 'delta');
+    assert.equal(hub.sendMap('sys1', 10, frames(9, 10)), 'delta');
+    const text = await readAll(res, 'data: d10\n');
+    assert.deepEqual(events(text), ['v5', 'd6', 'v8', 'd9', 'd10'], 'the chain arrives whole, in order');
+  } finally {
+    hub.closeAll();
+    server.close();
+  }
+});
+
+test('a backed-up chain that would outweigh the full map is replaced by it; no deltas for a stream that did not ask', async () => {
+  const hub = new WatchHub(10);
+  const { res, server, sres } = await open(hub, true);
+  try {
+    const s = await sres;
+    hub.sendMap('sys1', 5, frames(null, 5));
+    const pad = Buffer.alloc(1 << 20, 'x');
+    pad.write(': ', 0);
+    pad[pad.length - 1] = 0x0a;
+    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
+    assert.ok(s.writableNeedDrain);
+    assert.equal(hub.sendMap('sys1', 6, frames(5, 6, 40)), 'delta');
+    assert.equal(hub.sendMap('sys1', 7, frames(6, 7, 40)), 'full', 'two deltas would outweigh the full map');
+    const text = await readAll(res, 'v7');
+    assert.deepEqual(events(text), ['v5', 'v7']);
+  } finally {
+    hub.closeAll();
+    server.close();
+  }
+  const old = new WatchHub(10);
+  const o = await open(old, false);
+  try {
+    old.sendMap('sys1', 5, frames(null, 5));
+    assert.equal(old.sendMap('sys1', 6, frames(5, 6)), 'full');
+    assert.deepEqual(events(await readAll(o.res, 'v6')), ['v5', 'v6']);
+  } finally {
+    old.closeAll();
+    o.server.close();
+  }
+});

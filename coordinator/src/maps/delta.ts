@@ -1,0 +1,120 @@
+// Map deltas (src-shared/wire/map-delta.ts): what a system's next map changes against the one it
+// holds. The coordinator keeps per system only a compact basis of its last map (the version,
+// its peers' identities, which the layout cache shares, and an 8-byte digest per top-level
+// part), never the map's text, so memory stays bounded at thousands of systems. Which peers
+// changed comes from the MapBuilder: each peer's JSON is the same for every recipient and knows
+// the version at which it last changed, so a recipient's delta costs a walk over its peer list
+// (two sorted lists merged) plus the bytes of what changed, not a comparison of map texts.
+import { createHash } from 'node:crypto';
+import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
+import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
+import type { MapContent } from './netmap.js';
+import type { SigningKey } from '../auth/signing.js';
+
+/** PART_BYTES is how much of each part's SHA-256 the basis keeps: enough to tell a change
+ * (a collision would only leave a part out, and the helper's check of the whole map's digest
+ * would then refuse the delta and fetch the full map). */
+const PART_BYTES = 8;
+/** PARTS are the parts digested, in this order: `head` changes force a full map. */
+const PARTS = ['self', 'head', 'policies', 'routes', 'routeGrants'] as const;
+
+/** MapBasis is what a delta is computed against: the system's map as it was published. */
+export interface MapBasis {
+  version: number;
+  identities: readonly string[];
+  parts: Buffer;
+}
+
+/** partDigests digests each part of a map's content (PARTS order). */
+export function partDigests(c: MapContent): Buffer {
+  const out = Buffer.allocUnsafe(PARTS.length * PART_BYTES);
+  PARTS.forEach((p, i) =>
+    createHash('sha256')
+      .update(c[p], 'utf8')
+      .digest()
+      .copy(out, i * PART_BYTES, 0, PART_BYTES),
+  );
+  return out;
+}
+
+function partChanged(a: Buffer, b: Buffer, i: number): boolean {
+  return a.compare(b, i * PART_BYTES, (i + 1) * PART_BYTES, i * PART_BYTES, (i + 1) * PART_BYTES) !== 0;
+}
+
+/** DeltaInput is a new map and what the delta needs to know of it. */
+export interface DeltaInput {
+  systemId: string;
+  version: number;
+  generatedAt: number;
+  digest: Buffer;
+  content: MapContent;
+  parts: Buffer;
+  /** changedAt tells the version at which a peer's JSON (by system id) last changed. */
+  changedAt: (systemId: string) => number;
+}
+
+/** peerChanges merges the basis's peers with the new ones (both ascending by identity). */
+function peerChanges(
+  base: MapBasis,
+  c: MapContent,
+  changedAt: (id: string) => number,
+): { up: string[]; gone: string[] } {
+  const up: string[] = [];
+  const gone: string[] = [];
+  const old = base.identities;
+  const now = c.identities;
+  let i = 0;
+  let j = 0;
+  while (i < old.length || j < now.length) {
+    const a = old[i];
+    const b = now[j];
+    if (b === undefined || (a !== undefined && a < b)) {
+      gone.push(JSON.stringify(a));
+      i++;
+    } else if (a === undefined || b < a) {
+      up.push(c.peerJson[j]!);
+      j++;
+    } else {
+      // The same peer: send it only if its JSON changed after the basis was published. Every
+      // change bumps the registry's version, so a JSON made at the basis's version is the one
+      // the basis holds.
+      if (changedAt(c.peerIds[j]!) > base.version) up.push(c.peerJson[j]!);
+      i++;
+      j++;
+    }
+  }
+  return { up, gone };
+}
+
+/** deltaText renders the MapDelta JSON of `next` against `base`, or null when a full map is
+ * due: the head (network, zone, discovery, relays) changed, or the delta would not be smaller
+ * than the full map (fullBytes). */
+export function deltaText(base: MapBasis, next: DeltaInput, fullBytes: number): string | null {
+  if (partChanged(base.parts, next.parts, PARTS.indexOf('head'))) return null;
+  const { up, gone } = peerChanges(base, next.content, next.changedAt);
+  const set: string[] = [];
+  for (const p of ['self', 'policies', 'routes', 'routeGrants'] as const) {
+    if (partChanged(base.parts, next.parts, PARTS.indexOf(p))) set.push(`"${p}":${next.content[p]}`);
+  }
+  let size = 200 + next.systemId.length;
+  for (const x of up) size += x.length + 1;
+  for (const x of gone) size += x.length + 1;
+  for (const x of set) size += x.length + 1;
+  if (size >= fullBytes) return null;
+  return (
+    `{"protocol":${CONTROL_PROTOCOL},"systemId":${JSON.stringify(next.systemId)},"baseVersion":${base.version},` +
+    `"version":${next.version},"generatedAt":${next.generatedAt},"digest":"${next.digest.toString('hex')}",` +
+    `"peers":[${up.join(',')}],"removed":[${gone.join(',')}],"set":{${set.join(',')}}}`
+  );
+}
+
+const DELTA_HEAD = 'event: delta\ndata: {"type":"delta","delta":';
+const DELTA_CONTEXT_BYTES = Buffer.byteLength(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
+
+/** deltaFrame signs a delta's JSON (MAP_DELTA_SIGNATURE_CONTEXT) and renders its SSE event. */
+export function deltaFrame(key: SigningKey, text: string): Buffer {
+  const bytes = Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT + text, 'utf8');
+  const payload = bytes.toString('base64', DELTA_CONTEXT_BYTES);
+  const signature = key.sign(bytes).toString('base64');
+  return Buffer.from(`${DELTA_HEAD}{"payload":"${payload}","signature":"${signature}"}}\n\n`, 'latin1');
+}

@@ -1,0 +1,179 @@
+// Map deltas on the helper's side (delta-parse.ts, delta-apply.ts): signature with the pinned
+// key and the delta context, recipient, base version, the digest of the result, the bounds of
+// the parser, and the stored form that is verified again on load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import nacl from 'tweetnacl';
+import {
+  CONTROL_PROTOCOL,
+  MAP_SIGNATURE_CONTEXT,
+  type MapPeer,
+  type NetworkMap,
+  type SignedMap,
+} from '../../../src-shared/wire/control.js';
+import { MAP_DELTA_SIGNATURE_CONTEXT, type MapDelta } from '../../../src-shared/wire/map-delta.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+import { canonicalMapText, openHeldMap, takeSignedDelta, type HeldMap } from './delta-apply.js';
+import { DeltaRefused, parseMapDelta } from './delta-parse.js';
+import { MAP_LIMITS } from './map-parse.js';
+
+const coord = nacl.sign.keyPair();
+const pinned = Buffer.from(coord.publicKey);
+
+function peer(identity: string, n: number): MapPeer {
+  return {
+    identity,
+    name: `p${n}`,
+    publicKey: formatKey(publicKeyFromPrivate(generatePrivateKey())),
+    virtualAddress: `100.64.0.${n}`,
+    endpoints: [`192.0.2.${n}:51820`],
+    tags: [],
+    dnsNames: [`p${n}`],
+    providesRoutes: [],
+    online: true,
+  };
+}
+
+const P = [peer('AAAAA', 2), peer('BBBBB', 3), peer('CCCCC', 4)];
+
+function map(version: number, peers: MapPeer[]): NetworkMap {
+  return {
+    protocol: CONTROL_PROTOCOL,
+    version,
+    generatedAt: 1,
+    systemId: 'sys1',
+    self: {
+      identity: 'ME123',
+      name: 'me',
+      virtualAddress: '100.64.0.1',
+      tags: [],
+      dnsNames: ['me'],
+      providesRoutes: [],
+    },
+    virtualNetwork: '100.64.0.0/10',
+    dnsZone: 'corp.internal',
+    peers,
+    policies: [],
+    routes: {},
+    routeGrants: {},
+  };
+}
+
+function signWith(context: string, body: unknown, key = coord.secretKey): SignedMap {
+  const payload = Buffer.from(JSON.stringify(body));
+  const sig = nacl.sign.detached(Buffer.concat([Buffer.from(context), payload]), key);
+  return { payload: payload.toString('base64'), signature: Buffer.from(sig).toString('base64') };
+}
+
+/** deltaBetween makes the delta a coordinator would send from `from` to `to`. */
+function deltaBetween(from: NetworkMap, to: NetworkMap, over: Partial<MapDelta> = {}): MapDelta {
+  const text = JSON.stringify(to);
+  const head = `{"protocol":${CONTROL_PROTOCOL},"version":${to.version},"generatedAt":${to.generatedAt},`;
+  const old = new Map(from.peers.map((p) => [p.identity, JSON.stringify(p)]));
+  return {
+    protocol: CONTROL_PROTOCOL,
+    systemId: to.systemId,
+    baseVersion: from.version,
+    version: to.version,
+    generatedAt: to.generatedAt,
+    digest: createHash('sha256').update(text.slice(head.length)).digest('hex'),
+    peers: to.peers.filter((p) => old.get(p.identity) !== JSON.stringify(p)),
+    removed: from.peers.filter((p) => !to.peers.some((q) => q.identity === p.identity)).map((p) => p.identity),
+    set: {},
+    ...over,
+  };
+}
+
+function held(m: NetworkMap): HeldMap {
+  return openHeldMap(signWith(MAP_SIGNATURE_CONTEXT, m), pinned, 'sys1', 0).held;
+}
+
+test('a delta adds, changes and removes peers, and the result is the full map byte for byte', () => {
+  const from = map(7, [P[0]!, P[1]!]);
+  const to = map(9, [{ ...P[1]!, online: false }, P[2]!]);
+  const d = deltaBetween(from, to);
+  assert.deepEqual(d.removed, ['AAAAA']);
+  assert.equal(d.peers.length, 2);
+  const taken = takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, d), pinned, 'sys1', held(from))!;
+  assert.equal(canonicalMapText(taken.held.raw), JSON.stringify(to));
+  assert.deepEqual(
+    taken.map.peers.map((p) => [p.identity, p.online]),
+    [
+      ['BBBBB', false],
+      ['CCCCC', true],
+    ],
+  );
+  // What is stored verifies on load: the signed delta's digest covers the stored text.
+  const reopened = openHeldMap(taken.stored, pinned, 'sys1', 0);
+  assert.equal(reopened.map.version, 9);
+  const tampered = {
+    ...taken.stored,
+    payload: Buffer.from(JSON.stringify({ ...to, dnsZone: 'evil.internal' })).toString('base64'),
+  };
+  assert.throws(() => openHeldMap(tampered, pinned, 'sys1', 0), /does not match the digest/);
+});
+
+test('a delta with a tampered signature, or signed as a map, or for another system, is refused outright', () => {
+  const from = map(7, [P[0]!]);
+  const d = deltaBetween(from, map(8, [P[0]!, P[1]!]));
+  const good = signWith(MAP_DELTA_SIGNATURE_CONTEXT, d);
+  const flipped = Buffer.from(good.payload, 'base64');
+  flipped[flipped.length - 2]! ^= 1;
+  const cases: [string, SignedMap, string][] = [
+    ['payload changed', { ...good, payload: flipped.toString('base64') }, 'sys1'],
+    ['signed by another key', signWith(MAP_DELTA_SIGNATURE_CONTEXT, d, nacl.sign.keyPair().secretKey), 'sys1'],
+    ['signed under the map context', signWith(MAP_SIGNATURE_CONTEXT, d), 'sys1'],
+    ['for another system', good, 'sys2'],
+  ];
+  for (const [what, signed, systemId] of cases) {
+    assert.throws(
+      () => takeSignedDelta(signed, pinned, systemId, held(from)),
+      (e: unknown) => e instanceof DeltaRefused && !e.needFull,
+      what,
+    );
+  }
+});
+
+test('a delta against another version, or whose result misses its digest, asks for the full map', () => {
+  const from = map(7, [P[0]!]);
+  const to = map(8, [P[0]!, P[1]!]);
+  const other = deltaBetween({ ...from, version: 6 }, to);
+  assert.throws(
+    () => takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, other), pinned, 'sys1', held(from)),
+    (e: unknown) =>
+      e instanceof DeltaRefused && e.needFull && /against map version 6, this helper holds 7/.test(e.message),
+  );
+  const wrong = deltaBetween(from, to, { peers: [] });
+  assert.throws(
+    () => takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, wrong), pinned, 'sys1', held(from)),
+    (e: unknown) => e instanceof DeltaRefused && e.needFull && /does not match its digest/.test(e.message),
+  );
+  // A late delta (no newer than the map in force) is dropped, not applied.
+  const late = deltaBetween(map(5, []), map(7, [P[0]!]));
+  assert.equal(takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, late), pinned, 'sys1', held(from)), null);
+});
+
+test('the parser refuses absurd counts before it reads any entry', () => {
+  const d = deltaBetween(map(7, []), map(8, [P[0]!])) as unknown as Record<string, unknown>;
+  // An array that throws when an entry is read: the refusal must come from its length alone.
+  const trap = (n: number): unknown[] =>
+    new Proxy(new Array<unknown>(n), {
+      get(t, k) {
+        if (typeof k === 'string' && /^\d+$/.test(k)) throw new Error('an entry was read');
+        return Reflect.get(t, k) as unknown;
+      },
+    });
+  for (const field of ['peers', 'removed']) {
+    assert.throws(
+      () => parseMapDelta({ ...d, [field]: trap(MAP_LIMITS.peers + 1) }),
+      (e: unknown) =>
+        e instanceof DeltaRefused && new RegExp(`${field} has ${MAP_LIMITS.peers + 1} entries`).test(e.message),
+      field,
+    );
+  }
+  assert.throws(() => parseMapDelta({ ...d, set: { dnsZone: 'x' } }), /set may only hold/);
+  assert.throws(() => parseMapDelta({ ...d, removed: ['not an identity'] }), /removed\[0\] is not an identity/);
+  assert.throws(() => parseMapDelta({ ...d, version: 7, baseVersion: 7 }), /does not follow base/);
+  assert.throws(() => parseMapDelta({ ...d, digest: 'abc' }), /digest is not hex SHA-256/);
+});

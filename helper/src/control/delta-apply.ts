@@ -1,0 +1,155 @@
+// Applying map deltas (src-shared/wire/map-delta.ts). The helper holds the map in force as its
+// decoded JSON (field order kept); a delta against that version is applied to a copy, the
+// copy's canonical text must hash to the digest the coordinator signed, and only then is it
+// parsed and checked field by field like a full map (map-parse.ts). So a helper never holds a
+// map the coordinator did not mean, byte for byte, and any mismatch costs a full map, never a
+// wrong one. After a delta the helper stores the map's text together with the signed delta:
+// the signature covers the digest, the digest covers the text, so the stored map is checked
+// again on load like a signed one (store.ts).
+import { createHash } from 'node:crypto';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/wire/control.js';
+import type { MapDelta } from '../../../src-shared/wire/map-delta.js';
+import { MapFormatError, parseNetworkMap } from './map-parse.js';
+import { MapRejected, openSignedMap } from './netmap.js';
+import { DeltaRefused, openSignedDelta } from './delta-parse.js';
+import type { StoredMap } from './store.js';
+
+type Obj = Record<string, unknown>;
+
+/** HeldMap is the map in force as decoded JSON, which deltas apply to. */
+export interface HeldMap {
+  version: number;
+  raw: Obj;
+}
+
+// sortedObjectText writes an object with its keys in ascending order: routes and routeGrants
+// are keyed by identity, and a JSON parser puts keys that look like integers (an identity may
+// be 5 digits) first, so their order is the one field order that is not kept by decoding.
+function sortedObjectText(o: Obj): string {
+  const keys = Object.keys(o).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(o[k])}`).join(',')}}`;
+}
+
+/** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL). */
+export function canonicalMapText(raw: Obj): string {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    const sorted = (k === 'routes' || k === 'routeGrants') && typeof v === 'object' && v !== null && !Array.isArray(v);
+    out.push(`${JSON.stringify(k)}:${sorted ? sortedObjectText(v as Obj) : JSON.stringify(v)}`);
+  }
+  return `{${out.join(',')}}`;
+}
+
+/** contentDigest is the hex SHA-256 of a map's text after its first three fields (the digest a
+ * delta carries), or null when the text does not start with them. */
+function contentDigest(text: string, version: number, generatedAt: number): string | null {
+  const head = `{"protocol":${CONTROL_PROTOCOL},"version":${version},"generatedAt":${generatedAt},`;
+  if (!text.startsWith(head)) return null;
+  return createHash('sha256').update(text.slice(head.length), 'utf8').digest('hex');
+}
+
+function parsedMap(raw: Obj, systemId: string): NetworkMap {
+  let map: NetworkMap;
+  try {
+    map = parseNetworkMap(raw);
+  } catch (e) {
+    throw new MapRejected(e instanceof MapFormatError ? `malformed map: ${e.message}` : 'malformed map');
+  }
+  if (map.systemId !== systemId)
+    throw new MapRejected(`the map is for system ${map.systemId}, not this one (${systemId})`);
+  return map;
+}
+
+// byIdentity orders peers as the coordinator does (ascending identity, UTF-16 order).
+function byIdentity(a: Obj, b: Obj): number {
+  const x = a.identity as string;
+  const y = b.identity as string;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** applyMapDelta applies a parsed delta to the held map and returns the new map's decoded JSON
+ * and canonical text; it refuses (needFull) a delta against another version or whose result
+ * does not hash to its digest. */
+export function applyMapDelta(held: HeldMap, delta: MapDelta): { raw: Obj; text: string } {
+  if (delta.baseVersion !== held.version)
+    throw new DeltaRefused(
+      `the delta is against map version ${delta.baseVersion}, this helper holds ${held.version}`,
+      true,
+    );
+  const before = held.raw.peers;
+  if (!Array.isArray(before)) throw new DeltaRefused('the held map has no peer list', true);
+  const gone = new Set(delta.removed);
+  const up = new Map(delta.peers.map((p) => [p.identity, p as unknown as Obj]));
+  const peers: Obj[] = [];
+  for (const p of before as Obj[]) {
+    const id = p.identity as string;
+    if (gone.has(id)) continue;
+    const next = up.get(id);
+    up.delete(id);
+    peers.push(next ?? p);
+  }
+  for (const p of up.values()) peers.push(p);
+  peers.sort(byIdentity);
+  // Assigning fields the copy already has keeps their places, so the text keeps the order.
+  const raw: Obj = { ...held.raw };
+  raw.version = delta.version;
+  raw.generatedAt = delta.generatedAt;
+  raw.peers = peers;
+  for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
+  const text = canonicalMapText(raw);
+  if (contentDigest(text, delta.version, delta.generatedAt) !== delta.digest)
+    throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
+  return { raw, text };
+}
+
+/** DeltaTaken is a map made by a delta: the map, what to hold and what to store. */
+export interface DeltaTaken {
+  map: NetworkMap;
+  held: HeldMap;
+  stored: StoredMap;
+}
+
+/** takeSignedDelta verifies a signed delta, applies it to held and checks the result; null
+ * for a delta no newer than the map in force (a late one), which is dropped. */
+export function takeSignedDelta(
+  signed: unknown,
+  coordinatorKey: Buffer,
+  systemId: string,
+  held: HeldMap | null,
+): DeltaTaken | null {
+  const delta = openSignedDelta(signed, coordinatorKey, systemId);
+  if (held !== null && delta.version <= held.version) return null;
+  if (held === null) throw new DeltaRefused('a map delta arrived before any map', true);
+  const { raw, text } = applyMapDelta(held, delta);
+  const map = parsedMap(raw, systemId);
+  const payload = Buffer.from(text, 'utf8').toString('base64');
+  return { map, held: { version: delta.version, raw }, stored: { payload, signature: '', delta: signed as SignedMap } };
+}
+
+/** openHeldMap opens a map as received or stored: a signed full map (netmap.ts openSignedMap),
+ * or a map a delta made, stored with that delta, whose text must hash to the signed digest. */
+export function openHeldMap(
+  m: StoredMap,
+  coordinatorKey: Buffer,
+  systemId: string,
+  minVersion: number,
+): { map: NetworkMap; held: HeldMap } {
+  if (m.delta === undefined) {
+    const map = openSignedMap(m, coordinatorKey, systemId, minVersion);
+    return {
+      map,
+      held: { version: map.version, raw: JSON.parse(Buffer.from(m.payload, 'base64').toString('utf8')) as Obj },
+    };
+  }
+  const delta = openSignedDelta(m.delta, coordinatorKey, systemId);
+  if (m.payload.length > CONTROL_LIMITS.mapBytes * 2) throw new MapRejected('the stored map is too large');
+  const text = Buffer.from(m.payload, 'base64').toString('utf8');
+  if (contentDigest(text, delta.version, delta.generatedAt) !== delta.digest)
+    throw new MapRejected('the stored map does not match the digest of the signed delta that made it');
+  const raw = JSON.parse(text) as Obj;
+  const map = parsedMap(raw, systemId);
+  if (map.version < minVersion)
+    throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
+  return { map, held: { version: map.version, raw } };
+}

@@ -1,0 +1,116 @@
+// parseMapDelta and the delta signature (src-shared/wire/map-delta.ts). A delta is signed, but
+// the helper runs as root and a coordinator bug must not become a helper crash or a memory
+// blow-up, so sizes and counts are checked before anything is built from it: the payload's
+// length before it is decoded, and the counts of peers and removals before any entry is
+// looked at or any map is copied. The peers' fields are checked by parseNetworkMap on the
+// map the delta makes (delta-apply.ts), exactly as a full map's are.
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer } from '../../../src-shared/wire/control.js';
+import {
+  DELTA_PARTS,
+  MAP_DELTA_SIGNATURE_CONTEXT,
+  type DeltaPart,
+  type MapDelta,
+} from '../../../src-shared/wire/map-delta.js';
+import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
+import { isIdentity } from '../../../src-shared/lib/identity.js';
+import { MAP_LIMITS } from './map-parse.js';
+import { MapRejected } from './netmap.js';
+
+/** DeltaRefused says why a delta was not used. needFull: the delta is sound but does not fit
+ * the map this helper holds (another base, or a result that does not hash to its digest), so
+ * the full map should be fetched; false for a delta that must not be trusted at all. */
+export class DeltaRefused extends MapRejected {
+  constructor(
+    message: string,
+    readonly needFull: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const CONTEXT = Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
+
+type Obj = Record<string, unknown>;
+
+const identity = (v: unknown): boolean => typeof v === 'string' && isIdentity(v);
+
+function bad(what: string): DeltaRefused {
+  return new DeltaRefused(`malformed map delta: ${what}`, false);
+}
+
+function whole(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${what} is not a whole number`);
+  return v;
+}
+
+function countedArray(v: unknown, what: string, max: number): unknown[] {
+  // The count is checked before any entry is read or copied.
+  if (!Array.isArray(v)) throw bad(`${what} is not an array`);
+  if (v.length > max) throw bad(`${what} has ${v.length} entries, more than the ${max} a map may hold`);
+  return v;
+}
+
+/** parseMapDelta checks a decoded delta's shape and bounds. */
+export function parseMapDelta(v: unknown): MapDelta {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('not an object');
+  const o = v as Obj;
+  if (o.protocol !== CONTROL_PROTOCOL)
+    throw bad(`this helper speaks protocol ${CONTROL_PROTOCOL}, the delta says ${String(o.protocol).slice(0, 16)}`);
+  const peers = countedArray(o.peers, 'peers', MAP_LIMITS.peers);
+  const removed = countedArray(o.removed, 'removed', MAP_LIMITS.peers);
+  if (typeof o.set !== 'object' || o.set === null || Array.isArray(o.set)) throw bad('set is not an object');
+  const setKeys = Object.keys(o.set);
+  if (setKeys.length > DELTA_PARTS.length || !setKeys.every((k) => (DELTA_PARTS as readonly string[]).includes(k)))
+    throw bad(`set may only hold ${DELTA_PARTS.join(', ')}`);
+  if (typeof o.systemId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(o.systemId)) throw bad('bad systemId');
+  if (typeof o.digest !== 'string' || !/^[0-9a-f]{64}$/.test(o.digest)) throw bad('digest is not hex SHA-256');
+  const baseVersion = whole(o.baseVersion, 'baseVersion');
+  const version = whole(o.version, 'version');
+  if (version <= baseVersion) throw bad(`version ${version} does not follow base ${baseVersion}`);
+  peers.forEach((p, i) => {
+    if (typeof p !== 'object' || p === null || Array.isArray(p) || !identity((p as Obj).identity))
+      throw bad(`peers[${i}] is not a peer with an identity`);
+  });
+  removed.forEach((id, i) => {
+    if (!identity(id)) throw bad(`removed[${i}] is not an identity`);
+  });
+  return {
+    protocol: CONTROL_PROTOCOL,
+    systemId: o.systemId,
+    baseVersion,
+    version,
+    generatedAt: whole(o.generatedAt, 'generatedAt'),
+    digest: o.digest,
+    peers: peers as MapPeer[],
+    removed: removed as string[],
+    set: o.set as Partial<Record<DeltaPart, unknown>>,
+  };
+}
+
+/** openSignedDelta checks a signed delta's signature (the pinned coordinator key, the delta
+ * context) and its recipient, and parses it. */
+export function openSignedDelta(signed: unknown, coordinatorKey: Buffer, systemId: string): MapDelta {
+  if (typeof signed !== 'object' || signed === null) throw bad('not a signed delta');
+  const { payload, signature } = signed as { payload?: unknown; signature?: unknown };
+  if (typeof payload !== 'string' || typeof signature !== 'string' || signature.length > 128)
+    throw bad('not a signed delta');
+  if (payload.length > CONTROL_LIMITS.mapBytes * 2) throw bad(`over ${CONTROL_LIMITS.mapBytes} bytes`);
+  const bytes = Buffer.from(payload, 'base64');
+  const sig = Buffer.from(signature, 'base64');
+  if (
+    coordinatorKey.length !== 32 ||
+    sig.length !== 64 ||
+    !verifyEd25519(coordinatorKey, Buffer.concat([CONTEXT, bytes]), sig)
+  )
+    throw new DeltaRefused('bad signature: the map delta was not signed by the pinned coordinator key', false);
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw bad('not JSON');
+  }
+  const delta = parseMapDelta(json);
+  if (delta.systemId !== systemId)
+    throw new DeltaRefused(`the map delta is for system ${delta.systemId}, not this one (${systemId})`, false);
+  return delta;
+}
