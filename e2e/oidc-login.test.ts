@@ -5,21 +5,14 @@
 // group:eng ping the servers: alice's system reaches the server, bob's does not. A policy
 // naming user:bob@example.com instead turns that around, with real traffic each time.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
-import { Topology, describeE2E, ping, waitForPing, waitUntil, type Namespace } from './netns/index.js';
-import { enrolAndStart, startCoordinator, type Coordinator, type Enrolled } from './netns/coordinated.js';
-import { startWarren, warrenArgv, warrenCli } from './netns/warren.js';
+import { Topology, describeE2E, ping, waitForPing, waitUntil } from './netns/index.js';
+import { enrolAndStart, type Coordinator, type Enrolled } from './netns/coordinated.js';
+import { warrenCli } from './netns/warren.js';
 import { readProfile } from '../helper/src/config/load.js';
-import { LOGIN_PATHS } from '../src-shared/wire/login.js';
-import { idpArgv, idpKeys, startIdpIn } from './oidc/idp-harness.js';
-import { TEST_CLIENT_ID, TEST_USERS } from './oidc/idp.js';
+import { loginAndStart, startOidcLab, type OidcLab } from './oidc/login-lab.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const COORD_IP = '10.64.0.100';
-const IDP_URL = `http://${COORD_IP}:9000`;
-const COORD_URL = `http://${COORD_IP}:8080`;
 
 const policy = (senders: string[]): object => ({
   Tags: ['dev', 'server'],
@@ -33,47 +26,15 @@ describeE2E(
   { timeout: 180_000 },
   () => {
     let topo: Topology;
+    let lab: OidcLab;
     let c: Coordinator;
-    let coordinatorKey: string;
-    const browsers: Browser[] = [];
     const sys: Record<string, Enrolled> = {};
 
     before(async () => {
       topo = Topology.create();
       const sw = await topo.addSwitch('sw');
-      const coordNs = await topo.addNamespace('oidcc');
-      await topo.attach(coordNs, sw, `${COORD_IP}/24`);
-      const secret = 'e2e-client-secret-0123456789';
-      await startIdpIn(
-        coordNs,
-        idpArgv(topo.dir, await idpKeys(), {
-          issuer: IDP_URL,
-          host: COORD_IP,
-          port: 9000,
-          clientSecret: secret,
-          redirectUri: `${COORD_URL}${LOGIN_PATHS.callback}`,
-        }),
-        IDP_URL,
-      );
-      topo.writeFile('client.secret', secret);
-      const oidc = topo.writeFile(
-        'oidc.json',
-        JSON.stringify({
-          PublicUrl: COORD_URL,
-          Providers: [
-            {
-              Name: 'corp',
-              Issuer: IDP_URL,
-              ClientId: TEST_CLIENT_ID,
-              ClientSecretFile: 'client.secret',
-              Scopes: ['openid', 'email', 'groups'],
-              AllowHttp: true,
-            },
-          ],
-        }),
-      );
-      c = await startCoordinator(coordNs, COORD_IP, ['--oidc', oidc]);
-      coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
+      lab = await startOidcLab(topo, sw, 'oidcc', COORD_IP);
+      c = lab.c;
       await c.applyPolicy(policy(['group:eng']));
       const serverNs = await topo.addNamespace('oidcs');
       await topo.attach(serverNs, sw, '10.64.0.10/24');
@@ -84,62 +45,13 @@ describeE2E(
       ] as const) {
         const ns = await topo.addNamespace(`oidc${name[0]}`);
         await topo.attach(ns, sw, `${ip}/24`);
-        sys[name] = await loginAndStart(ns, name);
+        sys[name] = await loginAndStart(lab, topo, ns, name);
       }
     });
     after(async () => {
-      for (const b of browsers) await b.close().catch(() => {});
-      await c?.stop();
+      await lab?.close();
       await topo?.destroy();
     });
-
-    /** loginAndStart runs `warren login` in ns, signs in as user in Chromium in the same
-     * namespace, and starts the helper with the profile it wrote. */
-    async function loginAndStart(ns: Namespace, user: 'alice' | 'bob'): Promise<Enrolled> {
-      const profile = topo.file(`${user}.profile`);
-      const stateDir = topo.file(`warren-${user}-state`);
-      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const proc = ns.spawn(
-        [
-          ...warrenArgv(),
-          ...['login', '--coordinator', COORD_URL, '--coordinator-key', coordinatorKey, '--no-browser'],
-          ...['--profile', profile, '--state-dir', stateDir, '--hostname', `${user}-laptop`, '--port', '51820'],
-        ],
-        { name: `login-${user}` },
-      );
-      const url = (await proc.waitFor(/^\s+(https?:\/\/\S+)$/m, 20_000))[1]!;
-      const code = (await proc.waitFor(/shows the code ([0-9A-Z]{4}-[0-9A-Z]{4})/))[1]!;
-      const wrapper = topo.writeFile(
-        `chromium-${user}.sh`,
-        `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`,
-      );
-      chmodSync(wrapper, 0o700);
-      const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
-      browsers.push(browser);
-      const page = await browser.newPage();
-      await page.goto(url);
-      await page.fill('input[name=login]', user);
-      await page.fill('input[name=password]', 'any password');
-      await page.click('button[type=submit]');
-      await page.click('button[type=submit]'); // consent
-      await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
-      assert.match((await page.textContent('body')) ?? '', new RegExp(code), 'the page shows the code the CLI printed');
-      const { code: exit } = await proc.exited;
-      assert.equal(exit, 0, proc.output());
-      assert.match(proc.output(), new RegExp(`Signed in as ${TEST_USERS[user]!.email}`));
-      const p = readProfile(profile);
-      const adapter = topo.ifname('w');
-      const json = { ...p.json, Adapter: { Name: adapter } };
-      const w = await startWarren(ns, json, { name: `warren-${user}` });
-      return {
-        w,
-        vip: p.profile.virtualAddress,
-        vip6: p.profile.virtualAddress6,
-        adapter,
-        enrolOutput: proc.output(),
-        json,
-      };
-    }
 
     test('each system is enrolled as its user’s, with the tags AutoTags give the user’s groups', async () => {
       assert.match(sys.alice!.enrolOutput, /tags dev/);

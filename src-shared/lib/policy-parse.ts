@@ -20,6 +20,7 @@ import { childPath, didYouMean, indexPath, isObject, quote, typeName } from './e
 import { isIdentity } from './identity.js';
 import { normaliseEmail, normaliseGroup } from './people.js';
 import { parseClock, validTimeZone } from './schedule.js';
+import { parseUserAuthentication } from './user-auth-parse.js';
 
 /** POLICY_LIMITS bound what the policy part of a profile may hold. */
 export const POLICY_LIMITS = {
@@ -160,7 +161,7 @@ function parsePolicy(p: unknown, path: string, is: Collector, opts: SelectorOpti
   const senders = selectorList(p, 'Senders', path, is, opts);
   const receivers = selectorList(p, 'Receivers', path, is, opts);
   const acls = aclList(p, path, is);
-  const trustRequirements = requirementList(p, path, is);
+  const trustRequirements = requirementList(p, path, is, opts);
   let enabled = true;
   if (Object.hasOwn(p, 'Enabled')) {
     if (typeof p.Enabled === 'boolean') enabled = p.Enabled;
@@ -304,23 +305,34 @@ function parseAcl(a: unknown, path: string, is: Collector): Acl | undefined {
   return { protocol, ports: protocol === 'icmp' ? [] : ports };
 }
 
-function requirementList(p: Obj, path: string, is: Collector): TrustRequirement[] | undefined {
+function requirementList(p: Obj, path: string, is: Collector, opts: SelectorOptions): TrustRequirement[] | undefined {
   const list = arrayField(p, 'TrustRequirements', path, is, POLICY_LIMITS.requirementsPerPolicy, false);
   if (!list) return undefined;
   const out: TrustRequirement[] = [];
   let ok = true;
   list.forEach((r, i) => {
-    const req = parseRequirement(r, indexPath(childPath(path, 'TrustRequirements'), i), is);
+    const req = parseRequirement(r, indexPath(childPath(path, 'TrustRequirements'), i), is, opts);
     if (req) out.push(req);
     else ok = false;
   });
   return ok ? out : undefined;
 }
 
-function parseRequirement(r: unknown, path: string, is: Collector): TrustRequirement | undefined {
+function parseRequirement(
+  r: unknown,
+  path: string,
+  is: Collector,
+  opts: SelectorOptions,
+): TrustRequirement | undefined {
   if (!isObject(r)) return void is.add(path, `must be an object, not ${typeName(r)}`);
   const type = typeof r.Type === 'string' ? r.Type.toLowerCase().replace(/[-_]/g, '') : undefined;
   if (type === 'schedule') return parseSchedule(r, path, is);
+  if (type === 'userauthentication') {
+    // Only a coordinator knows who signed in and when; a static profile has no users.
+    if (!opts.people)
+      return void is.add(childPath(path, 'Type'), "UserAuthentication is only for a coordinator's policy file");
+    return parseUserAuthentication(r, path, (k, m) => is.add(k, m));
+  }
   if (type === 'publicip') {
     knownKeys(r, PUBLIC_IP_KEYS, path, is);
     const list = arrayField(r, 'Ranges', path, is, POLICY_LIMITS.selectorsPerList, false);
@@ -330,9 +342,10 @@ function parseRequirement(r: unknown, path: string, is: Collector): TrustRequire
     }
     return { type: 'public-ip', ranges: list as string[] };
   }
+  const kinds = opts.people ? 'Schedule, PublicIp or UserAuthentication' : 'Schedule or PublicIp';
   is.add(
     childPath(path, 'Type'),
-    Object.hasOwn(r, 'Type') ? `${quote(r.Type)} is not Schedule or PublicIp` : 'is required (Schedule or PublicIp)',
+    Object.hasOwn(r, 'Type') ? `${quote(r.Type)} is not ${kinds}` : `is required (${kinds})`,
   );
   return undefined;
 }

@@ -126,7 +126,7 @@ export interface PolicyIssueWire {
  * system has, a tag no system or key carries. `policy apply --strict` refuses on any. */
 export interface PolicyWarning extends PolicyIssueWire {
   /** kind: what matched nothing. */
-  kind: 'unknown-identity' | 'unknown-tag' | 'unknown-name' | 'unknown-user' | 'unknown-group';
+  kind: 'unknown-identity' | 'unknown-tag' | 'unknown-name' | 'unknown-user' | 'unknown-group' | 'unknown-authority';
 }
 
 /** AccessChange is one ordered pair of systems whose access changes, and the ports. */

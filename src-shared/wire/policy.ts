@@ -40,8 +40,19 @@ export interface PublicIpRequirement {
   ranges: string[];
 }
 
+/** UserAuthenticationRequirement (coordinator policy files only) is met while the sending
+ * system's user signed in at authority (a configured provider's Name or its issuer URL) no more
+ * than maxAgeMs ago, is in every one of groups, and is not disabled. The coordinator evaluates
+ * it and leaves it out of maps, as it does PublicIp. */
+export interface UserAuthenticationRequirement {
+  type: 'user-authentication';
+  authority: string;
+  groups: string[];
+  maxAgeMs: number;
+}
+
 /** TrustRequirement is a condition a policy needs before it grants anything. */
-export type TrustRequirement = ScheduleRequirement | PublicIpRequirement;
+export type TrustRequirement = ScheduleRequirement | PublicIpRequirement | UserAuthenticationRequirement;
 
 /** Selector names systems: 'tag:NAME' (every system with that tag), a 5-character identity, or
  * in a coordinator's policy file 'user:EMAIL' (the systems that user enrolled by signing in) and

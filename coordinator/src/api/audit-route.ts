@@ -31,6 +31,8 @@ export const AUDIT_ADMIN_ACTIONS: Readonly<Record<string, string>> = {
   // Only refused dry runs are logged (policy-routes.ts): a dry run changes nothing.
   [`POST ${ADMIN_PATHS.policyTest}`]: 'policy.test',
   [`GET ${CONTROL_PATHS.adminAudit}`]: 'audit.list',
+  [`POST /v1/admin/users/:id/disable`]: 'user.disabled',
+  [`POST /v1/admin/users/:id/enable`]: 'user.enabled',
 };
 
 /** adminAction names an admin route; a route missing from the table is named by its pattern. */

@@ -12,6 +12,7 @@ import type { RequestContext } from '../http/router.js';
 import { diffPolicy } from '../maps/policy-diff.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
 import { policyWarnings, type KnownNames } from '../policy/policy-warnings.js';
+import { authorityIssues } from '../policy/authority-check.js';
 import type { Services } from './services.js';
 import { usersOf } from '../store/users.js';
 
@@ -96,7 +97,14 @@ export function addPolicyRoutes(admin: PolicyRouteAdder, sv: Services): void {
         { issues: r.issues },
       );
     }
-    const warnings = policyWarnings(text, r.file, knownNames(sv));
+    const auth = authorityIssues(text, r.file, sv.authorities ?? null);
+    if (auth.problems.length > 0)
+      throw new ControlError(
+        'policy-invalid',
+        `the policy file was refused (${plural(auth.problems.length, 'problem')}; the previous policy stays in force): ${formatPolicyIssues('policy', auth.problems.slice(0, 1))}`,
+        { issues: auth.problems },
+      );
+    const warnings = [...policyWarnings(text, r.file, knownNames(sv)), ...auth.warnings];
     if (strict && warnings.length > 0) {
       throw new ControlError(
         'policy-invalid',
@@ -128,11 +136,14 @@ export function policyTest(sv: Services, text: string): PolicyTestResult {
   const r = parsePolicyFile(text, sv.registry.network, sv.registry.network6);
   if (!r.ok)
     return { ok: false, issues: r.issues, warnings: [], changes: [], routes: [], truncated: false, mapVersion };
+  const auth = authorityIssues(text, r.file, sv.authorities ?? null);
+  if (auth.problems.length > 0)
+    return { ok: false, issues: auth.problems, warnings: [], changes: [], routes: [], truncated: false, mapVersion };
   const d = diffPolicy(sv.registry, r.file);
   return {
     ok: true,
     issues: [],
-    warnings: policyWarnings(text, r.file, knownNames(sv)),
+    warnings: [...policyWarnings(text, r.file, knownNames(sv)), ...auth.warnings],
     changes: d.changes,
     routes: d.routes,
     truncated: d.truncated,

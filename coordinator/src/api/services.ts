@@ -30,4 +30,6 @@ export interface Services {
   audit: AuditLog;
   /** console: the web console's sessions, with `serve --console` only. */
   console?: ConsoleAuth;
+  /** authorities: the identity providers of `serve --oidc`, by Name and issuer (none: absent). */
+  authorities?: readonly { name: string; issuer: string }[];
 }

@@ -1,7 +1,10 @@
 // GET /v1/admin/users: the people who signed in (store/users.ts), with their systems.
+// POST /v1/admin/users/:id/disable and /enable (:id a user id or email): a disabled user's
+// systems lose everything their user vouched for, within one map pass (docs/coordinator.md).
 import type { AdminUser } from './admin-types.js';
+import { ControlError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
-import { usersOf } from '../store/users.js';
+import { usersOf, type UserRow } from '../store/users.js';
 import type { AdminRoute } from './admin.js';
 import type { Services } from './services.js';
 
@@ -20,18 +23,41 @@ export function addUsersRoute(admin: AdminRoute, sv: Services): void {
     }
     const users: AdminUser[] = usersOf(sv.registry)
       .all()
-      .map((u) => ({
-        userId: u.id,
-        email: u.email,
-        groups: u.groups,
-        provider: u.provider,
-        issuer: u.issuer,
-        subject: u.subject,
-        createdAt: u.createdAt,
-        lastAuthAt: u.lastAuthAt,
-        disabled: u.disabled,
-        systems: (systems.get(u.id) ?? []).sort(),
-      }));
+      .map((u) => adminUser(u, systems));
     sendJson(res, 200, { users });
   });
+  for (const verb of ['disable', 'enable'] as const) {
+    admin('POST', `${USERS_PATH}/:id/${verb}`, (ctx, note) => {
+      const dir = usersOf(sv.registry);
+      const u = dir.find(ctx.params.id ?? '');
+      if (!u)
+        throw new ControlError(
+          'not-found',
+          `no user ${JSON.stringify((ctx.params.id ?? '').slice(0, 80))}; \`warren-coordinator users list\` shows who signed in`,
+        );
+      note.target = u.email;
+      const disabled = verb === 'disable';
+      if (u.disabled !== disabled) {
+        dir.setDisabled(sv.registry, u, disabled);
+        sv.log.info(`${verb}d user ${u.email}`);
+      } else note.detail = `already ${verb}d`;
+      const owned = sv.registry.all().filter((s) => s.ownerId === u.id && s.state !== 'revoked');
+      sendJson(ctx.res, 200, adminUser(dir.get(u.id)!, new Map([[u.id, owned.map((s) => s.identity)]])));
+    });
+  }
+}
+
+function adminUser(u: UserRow, systems: Map<string, string[]>): AdminUser {
+  return {
+    userId: u.id,
+    email: u.email,
+    groups: u.groups,
+    provider: u.provider,
+    issuer: u.issuer,
+    subject: u.subject,
+    createdAt: u.createdAt,
+    lastAuthAt: u.lastAuthAt,
+    disabled: u.disabled,
+    systems: (systems.get(u.id) ?? []).sort(),
+  };
 }

@@ -49,6 +49,7 @@ export const ADMIN_USAGE = `admin commands (each takes --data DIR, or --url URL 
   policy show [--json]
   audit [--since 1d] [--actor X] [--action X] [--refused] [--limit N] [--json]
   users list [--json]                  (people who signed in: serve --oidc)
+  users disable|enable EMAIL-or-ID     (a disabled user's systems lose what the user vouched for)
 ID is a system id (sys-...), its 5-character identity or its name (as systems list shows it).`;
 
 /** target finds the coordinator (--data DIR's serve.json, or --url) and the admin token

@@ -1,188 +1,54 @@
-// Network maps (control.ts NetworkMap): what each active system may reach, computed from the
-// policy file and the systems. The policy is resolved once per map version (a World: tags
-// expanded to identities, PublicIp requirements evaluated against each sender's observed
-// address); each system's map is then stitched together from JSON fragments cached per peer,
-// so 2,000 maps cost one pass over the policy plus string joins, not 2,000 resolutions.
-import { CONTROL_PROTOCOL, type MapPeer } from '../../../src-shared/wire/control.js';
-import {
-  GROUP_PREFIX,
-  tagSelector,
-  USER_PREFIX,
-  type Acl,
-  type Policy,
-  type Selector,
-  type TrustRequirement,
-} from '../../../src-shared/wire/policy.js';
-import {
-  cidrContains,
-  formatCidr,
-  formatIPv4,
-  parseCidr,
-  parseIPv4,
-  type Cidr,
-} from '../../../src-shared/lib/ip/ipv4.js';
+// Network maps (control.ts NetworkMap): what each active system may reach, from the policy file and the
+// systems. The policy is resolved once per map version (a World: selectors expanded to identities, PublicIp
+// and UserAuthentication evaluated for each sender); each system's map is then stitched together from JSON
+// fragments cached per peer, so 2,000 maps cost one pass over the policy plus joins, not 2,000 resolutions.
+import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
+import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
-import type { PolicyFile } from '../policy/policy-file.js';
-import { usersOf, type UserDirectory } from '../store/users.js';
-import { peopleVia, viaJson } from './people.js';
-import { endpointsOf, FULL_TUNNELS, natFieldsJson, sortCidrs, type MapNatFields } from './map-parts.js';
+import { viaJson } from './people.js';
+import { noteWorld } from './lapse-timer.js';
+import { buildWorld, type World } from './world.js';
 
-export { endpointsOf, type MapNatFields } from './map-parts.js';
+export { buildWorld, type ResolvedPolicy, type World } from './world.js';
 
-/** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
-export interface ResolvedPolicy {
-  senders: Set<string>;
-  receivers: Set<string>;
-  /** acls are what the helpers' firewalls grant from senders to receivers (policy dry run). */
-  acls: Acl[];
-  nameJson: string;
-  sendersJson: string;
-  receiversJson: string;
-  /** tailJson is `"acls":...,"trustRequirements":...,"enabled":...` (PublicIp removed). */
-  tailJson: string;
-  /** via: systems named only through a person, and how (people.ts). */
-  via: Map<string, string>;
+/** FULL_TUNNELS are the full tunnel of each family (canonical text, as the policy parser writes it). */
+const FULL_TUNNELS = ['0.0.0.0/0', '::/0'];
+
+/** endpointsOf lists where a system may be reached, best first: the UDP mapping its discovery
+ * request was seen from (exactly its WireGuard socket's public address), then the observed
+ * address, IPv4 or IPv6, with the reported listen port (not a loopback or link-local one: it
+ * would point peers at themselves or at nothing), then the reported endpoints of either family
+ * ([ipv6]:port). */
+export function endpointsOf(s: LiveSystem): string[] {
+  const out: string[] = [];
+  if (s.observedUdp !== null) out.push(s.observedUdp);
+  const e = s.observedIp === null || s.listenPort === null ? null : observedEndpoint(s.observedIp, s.listenPort);
+  if (e !== null && !out.includes(e)) out.push(e);
+  for (const e of s.reported) if (!out.includes(e)) out.push(e);
+  return out.slice(0, CONTROL_LIMITS.endpointsPerSystem);
 }
 
-/** World is the policy resolved against the active systems at one Registry.worldEpoch. */
-export interface World {
-  epoch: number;
-  byIdentity: Map<string, LiveSystem>;
-  policies: ResolvedPolicy[];
-  /** involved[identity] lists the indexes of policies naming that system (either side). */
-  involved: Map<string, number[]>;
-  recordNames: Map<string, string[]>;
-  provides: Map<string, string[]>;
-  /** grants[client][exit] are the subnets client may route through exit. */
-  grants: Map<string, Map<string, string[]>>;
-  /** routeClients[exit] are the systems granted any of exit's routes. */
-  routeClients: Map<string, Set<string>>;
-  /** exitGrants[exit][client] are the subnets exit lets client use (its routeGrants). */
-  exitGrants: Map<string, Map<string, string[]>>;
+/** MapNatFields are the NAT traversal fields every map carries alike (control.ts NetworkMap
+ * discovery and relays). */
+export interface MapNatFields {
+  discovery?: string;
+  discovery6?: string;
+  relays?: RelayInfo[];
+  /** coordinators are the URLs of every coordinator on the same database (control.ts). */
+  coordinators?: string[];
 }
 
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
-}
-
-/** expand turns selectors into the identities of active systems, in a stable order. bySelector
- * holds the systems of each tag, user and group selector ("tag:dev", "user:a@b.c", "group:eng"). */
-function expand(
-  selectors: readonly Selector[],
-  bySelector: Map<string, string[]>,
-  byIdentity: Map<string, LiveSystem>,
-): string[] {
-  const out = new Set<string>();
-  for (const sel of selectors) {
-    if (byIdentity.has(sel)) out.add(sel);
-    else for (const id of bySelector.get(sel) ?? []) out.add(id);
-  }
-  return [...out].sort();
-}
-
-/** publicIpMet tells whether a sender's observed address satisfies every PublicIp requirement. */
-function publicIpMet(reqs: Cidr[][], s: LiveSystem): boolean {
-  if (reqs.length === 0) return true;
-  const ip = s.observedIp === null ? null : parseIPv4(s.observedIp.replace(/^::ffff:/, ''));
-  if (ip === null) return false;
-  return reqs.every((ranges) => ranges.some((c) => cidrContains(c, ip)));
-}
-
-function resolvePolicy(
-  p: Policy,
-  bySelector: Map<string, string[]>,
-  byIdentity: Map<string, LiveSystem>,
-  users: UserDirectory,
-): ResolvedPolicy {
-  const ipReqs: Cidr[][] = [];
-  const kept: TrustRequirement[] = [];
-  for (const r of p.trustRequirements) {
-    if (r.type === 'public-ip') ipReqs.push(r.ranges.map((x) => parseCidr(x)).filter((c): c is Cidr => c !== null));
-    else kept.push(r);
-  }
-  const senders = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
-  const receivers = expand(p.receivers, bySelector, byIdentity);
-  return {
-    senders: new Set(senders),
-    receivers: new Set(receivers),
-    acls: p.acls,
-    nameJson: JSON.stringify(p.name),
-    sendersJson: JSON.stringify(senders),
-    receiversJson: JSON.stringify(receivers),
-    tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
-    via: peopleVia(p, bySelector, byIdentity, users),
-  };
-}
-
-/** buildWorld resolves the registry's policy (or another file: the policy dry run compares two
- * Worlds) against its active systems. */
-export function buildWorld(registry: Registry, file: PolicyFile = registry.policy): World {
-  const active = registry.active();
-  const byIdentity = new Map<string, LiveSystem>();
-  const byTag = new Map<string, string[]>();
-  const users = usersOf(registry);
-  for (const s of active) {
-    byIdentity.set(s.identity, s);
-    for (const sel of selectorsOf(s, users)) push(byTag, sel, s.identity);
-  }
-  // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
-  // rule true: a system appears in another's map exactly when the two are peers, which lets a
-  // change to one system touch only its peers' maps (publisher.ts).
-  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users));
-  const involved = new Map<string, number[]>();
-  policies.forEach((p, i) => {
-    for (const id of p.senders) push(involved, id, i);
-    for (const id of p.receivers) if (!p.senders.has(id)) push(involved, id, i);
-  });
-  const recordNames = new Map<string, string[]>();
-  for (const r of file.dnsRecords) for (const id of expand(r.targets, byTag, byIdentity)) push(recordNames, id, r.name);
-  const provides = new Map<string, string[]>();
-  const grants = new Map<string, Map<string, string[]>>();
-  const routeClients = new Map<string, Set<string>>();
-  const exitGrants = new Map<string, Map<string, string[]>>();
-  for (const route of file.routes) {
-    const exits = expand([route.exitNode], byTag, byIdentity);
-    const clients = expand(route.senders, byTag, byIdentity);
-    for (const e of exits) {
-      const list = provides.get(e) ?? [];
-      provides.set(e, sortCidrs([...new Set([...list, ...route.subnets])]));
-      for (const c of clients) {
-        if (c === e) continue;
-        let perExit = grants.get(c);
-        if (!perExit) grants.set(c, (perExit = new Map()));
-        const subnets = sortCidrs([...new Set([...(perExit.get(e) ?? []), ...route.subnets])]);
-        perExit.set(e, subnets);
-        let cs = routeClients.get(e);
-        if (!cs) routeClients.set(e, (cs = new Set()));
-        cs.add(c);
-        let perClient = exitGrants.get(e);
-        if (!perClient) exitGrants.set(e, (perClient = new Map()));
-        perClient.set(c, subnets);
-      }
-    }
-  }
-  return {
-    epoch: registry.worldEpoch,
-    byIdentity,
-    policies,
-    involved,
-    recordNames,
-    provides,
-    grants,
-    routeClients,
-    exitGrants,
-  };
-}
-
-/** selectorsOf lists the tag, user and group selectors that name s. A disabled user's systems
- * are named by none of theirs: the user no longer vouches for them. */
-function selectorsOf(s: LiveSystem, users: UserDirectory): string[] {
-  const out = s.tags.map(tagSelector);
-  const u = users.get(s.ownerId ?? null);
-  if (u && !u.disabled) out.push(USER_PREFIX + u.email, ...u.groups.map((g) => GROUP_PREFIX + g));
+/** natFieldsJson renders MapNatFields once as `"discovery":...,"relays":[...],` (or ''), so
+ * maps pay a string join for them, not a JSON.stringify each. */
+function natFieldsJson(f: MapNatFields): string {
+  let out = '';
+  if (f.discovery !== undefined) out += `"discovery":${JSON.stringify(f.discovery)},`;
+  if (f.discovery6 !== undefined) out += `"discovery6":${JSON.stringify(f.discovery6)},`;
+  if (f.relays !== undefined && f.relays.length > 0) out += `"relays":${JSON.stringify(f.relays)},`;
+  if (f.coordinators !== undefined && f.coordinators.length > 0)
+    out += `"coordinators":${JSON.stringify(f.coordinators)},`;
   return out;
 }
 
@@ -246,6 +112,7 @@ export class MapBuilder {
   world(): World {
     if (!this.worldNow || this.worldNow.epoch !== this.registry.worldEpoch) {
       this.worldNow = buildWorld(this.registry);
+      noteWorld(this.registry, this.worldNow);
       if (this.peerJson.size > this.worldNow.byIdentity.size * 2 + 1024) this.prunePeerCache();
     }
     return this.worldNow;

@@ -16,6 +16,7 @@ import { formatDuration } from '../api/duration.js';
 import { Router } from '../http/router.js';
 import { sseFrame, WatchHub } from '../http/watch-hub.js';
 import { MapPublisher, type Outgoing, type PublishedMap } from '../maps/publisher.js';
+import { startLapseTimer, type LapseTimer } from '../maps/lapse-timer.js';
 import { startNat, type NatOptions, type NatServices } from '../nat/services.js';
 import { Relay } from '../../../relay/src/index.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
@@ -82,12 +83,11 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     });
     const metrics = new CoordinatorMetrics(registry, hub);
     publisher = publisherFor(registry, signingKey, hub, metrics, nat, log, now);
-    const sv: Services = {
+    const sv = servicesFor(opts, bundle, {
       audit,
       registry,
       publisher,
       hub,
-      nonces: agentNonceCache(),
       machineKeys,
       signingKey,
       adminToken,
@@ -95,8 +95,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       now,
       nat,
       metrics,
-      ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, adminToken, audit, now) } : {}),
-    };
+    });
     const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
     server = http.server;
     if (store instanceof PostgresStore)
@@ -107,6 +106,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     publisher.changed(null);
     audit.start();
     const close = closeOnce({
+      lapses: startLapseTimer(registry, audit),
       sweeper,
       publisher,
       registry,
@@ -133,6 +133,21 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     await undoStart({ sweeper, metricsListener, multi, hub, server, nat, store });
     throw e;
   }
+}
+
+/** servicesFor completes what the routes share: the nonce cache, the console's sessions, the
+ * identity providers' names and issuers (UserAuthentication's Authority). */
+function servicesFor(
+  opts: ServeOptions,
+  bundle: ConsoleBundle | null,
+  o: Omit<Services, 'nonces' | 'console' | 'authorities'>,
+): Services {
+  return {
+    ...o,
+    nonces: agentNonceCache(),
+    ...(bundle ? { console: new ConsoleAuth(opts.tls !== undefined, o.adminToken, o.audit, o.now) } : {}),
+    ...(opts.oidc ? { authorities: opts.oidc.config.providers.map((p) => ({ name: p.name, issuer: p.issuer })) } : {}),
+  };
 }
 
 /** oidcService is sign-in (--oidc), its providers discovered before the coordinator answers (a
@@ -315,6 +330,7 @@ function sweepEphemeral(
 interface Opened {
   sweeper: NodeJS.Timeout;
   publisher: MapPublisher;
+  lapses: LapseTimer;
   registry: Registry;
   hub: WatchHub;
   server: Server;
@@ -334,6 +350,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       clearInterval(o.sweeper);
       await o.multi?.close();
       o.publisher.stop();
+      o.lapses.stop();
       await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.
       o.hub.closeAll();

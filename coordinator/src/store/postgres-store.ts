@@ -272,6 +272,10 @@ export class PostgresStore implements Store {
     return this.q<RawUser>(USERS_SQL.list).rows.map(toUser);
   }
 
+  setUserDisabled(id: string, disabled: boolean): boolean {
+    return this.q(USERS_SQL.setDisabled, [disabled ? 1 : 0, id]).rowCount > 0;
+  }
+
   heartbeat(url: string, now: number): void {
     this.q(SQL.heartbeat, [url, now]);
   }

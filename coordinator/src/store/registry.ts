@@ -45,7 +45,7 @@ export class Registry {
   /** policyEpoch grows with every applied policy file. */
   policyEpoch = 0;
   /** worldEpoch grows with every change that can change who is whose peer: the policy, a
-   * system joining or leaving the active set, tags, or (for PublicIp) an observed address. */
+   * system joining or leaving the active set, tags, (for PublicIp) an observed address, worldChanged. */
   worldEpoch = 0;
   /** network6 is the network's unique local /48 (network6.ts); network6Created says this start
    * drew it (a new data dir, or the first start after the upgrade that added IPv6). */
@@ -228,6 +228,13 @@ export class Registry {
     return this.appliedNow ?? { id: 0, text, appliedAt: now, mapVersion: version };
   }
 
+  /** worldChanged: a sign-in lapsed or a user was disabled (extra: in the same transaction). */
+  worldChanged(extra: () => void = () => {}): void {
+    this.commit(extra);
+    this.worldEpoch++;
+    this.events.changed(null);
+  }
+
   /** setOnline records a watch opening or the last one closing. */
   setOnline(s: LiveSystem, online: boolean, now: number): void {
     if (s.online === online || !this.systems.has(s.id)) return;
@@ -261,11 +268,9 @@ export class Registry {
     }
   }
 
-  /** noteUdp records a system's observed UDP mapping ("ip:port"). A change bumps the map
-   * version, so the system's peers get maps that list it first; it returns whether it changed.
-   * The change is soft (batched for up to a second, like online flags): a system that churns
-   * mappings must not cost its peers a map pass each time, and a punch (api/nat.ts) carries
-   * the new mapping to a peer at once anyway. */
+  /** noteUdp records a system's observed UDP mapping ("ip:port"); a change bumps the map version, so peers
+   * get maps listing it first (returns whether it changed). Soft, batched like online flags: a system that
+   * churns mappings must not cost a map pass each, and a punch (api/nat.ts) carries it to a peer at once. */
   noteUdp(s: LiveSystem, mapping: string): boolean {
     if (!this.systems.has(s.id) || s.observedUdp === mapping) return false;
     this.versionNow++;

@@ -81,6 +81,7 @@ export class SqliteStore implements Store {
       pruneAuditRows: this.db.prepare(AUDIT_SQL.pruneRows),
       saveUser: this.db.prepare(USERS_SQL.save.replace(/\$\d+/g, '?')),
       listUsers: this.db.prepare(USERS_SQL.list),
+      setUserDisabled: this.db.prepare(USERS_SQL.setDisabled.replace(/\$\d+/g, '?')),
     };
   }
 
@@ -218,6 +219,10 @@ export class SqliteStore implements Store {
 
   listUsers(): UserRow[] {
     return (this.stmt.listUsers.all() as RawUser[]).map(toUser);
+  }
+
+  setUserDisabled(id: string, disabled: boolean): boolean {
+    return this.stmt.setUserDisabled.run(disabled ? 1 : 0, id).changes > 0;
   }
 
   heartbeat(url: string, now: number): void {

@@ -228,6 +228,8 @@ export interface Store {
    * row, whose id is the existing one's for a known user. */
   saveUser(u: UserRow): UserRow;
   listUsers(): UserRow[];
+  /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
+  setUserDisabled(id: string, disabled: boolean): boolean;
   /** heartbeat records that the coordinator reachable at url was alive at now (multi.ts). */
   heartbeat(url: string, now: number): void;
   /** coordinators lists the URLs whose heartbeat is at or after since, oldest registration first. */

@@ -60,6 +60,7 @@ export const USERS_SQL = {
       groups = excluded.groups, last_auth_at = excluded.last_auth_at
     RETURNING *`,
   list: 'SELECT * FROM users ORDER BY created_at, id',
+  setDisabled: 'UPDATE users SET disabled = $1 WHERE id = $2',
 } as const;
 
 /** saveParams are USERS_SQL.save's parameters in order. */
@@ -89,6 +90,22 @@ export class UserDirectory {
     const stored = this.store.saveUser(u);
     this.byId.set(stored.id, stored);
     return stored;
+  }
+
+  /** find returns the user with this email (any case) or id. */
+  find(nameOrEmail: string): UserRow | undefined {
+    const key = nameOrEmail.trim().toLowerCase();
+    return this.byId.get(nameOrEmail) ?? this.all().find((u) => u.email === key);
+  }
+
+  /** setDisabled disables or enables u and makes every map be computed again (a disabled user's
+   * systems lose what their user vouched for: user:/group: selectors, UserAuthentication). */
+  setDisabled(registry: Registry, u: UserRow, disabled: boolean, extra: () => void = () => {}): void {
+    registry.worldChanged(() => {
+      this.store.setUserDisabled(u.id, disabled);
+      extra();
+    });
+    this.byId.set(u.id, { ...u, disabled });
   }
 }
 

@@ -225,6 +225,8 @@ function evaluate(policy: Policy, input: CompileInput, concernsLocal: boolean): 
         until: concernsLocal ? cachedNextChange(r, input.now) : null,
       };
     }
+    // UserAuthentication, like PublicIp, is the coordinator's to evaluate (it leaves it out of maps).
+    if (r.type === 'user-authentication') return { requirement: r, met: false, until: null };
     return { requirement: r, met: input.publicIpMet?.(r, policy) ?? false, until: null };
   });
   return { policy, requirements, active: policy.enabled && requirements.every((r) => r.met) };

@@ -145,5 +145,7 @@ export function formatAcl(a: Acl): string {
 
 function formatRequirement(r: TrustRequirement): string {
   if (r.type === 'schedule') return `schedule ${r.days.join(',')} ${r.from}-${r.to} ${r.timeZone}`;
+  if (r.type === 'user-authentication')
+    return `a sign-in at ${r.authority} within ${Math.round(r.maxAgeMs / 1000)}s (evaluated by the coordinator)`;
   return `public IP in ${r.ranges.join(', ') || '(none)'} (evaluated by the coordinator)`;
 }

@@ -46,7 +46,9 @@ function write(f: PolicyFile): string {
     TrustRequirements: p.trustRequirements.map((r) =>
       r.type === 'public-ip'
         ? { Type: 'PublicIp', Ranges: r.ranges }
-        : { Type: 'Schedule', Days: r.days, From: r.from, To: r.to, TimeZone: r.timeZone },
+        : r.type === 'user-authentication'
+          ? { Type: 'UserAuthentication', Authority: r.authority, Groups: r.groups, MaxAge: `${r.maxAgeMs / 1000}s` }
+          : { Type: 'Schedule', Days: r.days, From: r.from, To: r.to, TimeZone: r.timeZone },
     ),
     Enabled: p.enabled,
   });

@@ -1,0 +1,135 @@
+// Shared setup of the sign-in e2e tests: a real OpenID Connect provider (oidc-provider, idp.ts)
+// and a coordinator with `serve --oidc` in one namespace, and `warren login` run in a system's
+// namespace with the person's steps done in Chromium running in that same namespace.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import type { Namespace, Switch, Topology } from '../netns/index.js';
+import { startCoordinator, type Coordinator, type Enrolled } from '../netns/coordinated.js';
+import { startWarren, warrenArgv } from '../netns/warren.js';
+import { readProfile } from '../../helper/src/config/load.js';
+import { LOGIN_PATHS } from '../../src-shared/wire/login.js';
+import { idpArgv, idpKeys, startIdpIn } from './idp-harness.js';
+import { TEST_CLIENT_ID, TEST_USERS } from './idp.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** OidcLab is a provider and a coordinator that signs people in with it (provider Name "corp"). */
+export interface OidcLab {
+  c: Coordinator;
+  coordinatorKey: string;
+  coordUrl: string;
+  idpUrl: string;
+  /** browsers are closed by close(). */
+  browsers: Browser[];
+  close(): Promise<void>;
+}
+
+/** startOidcLab starts the provider (port 9000) and the coordinator (port 8080) at ip in a new
+ * namespace `short` on sw. */
+export async function startOidcLab(topo: Topology, sw: Switch, short: string, ip: string): Promise<OidcLab> {
+  const coordNs = await topo.addNamespace(short);
+  await topo.attach(coordNs, sw, `${ip}/24`);
+  const idpUrl = `http://${ip}:9000`;
+  const coordUrl = `http://${ip}:8080`;
+  const secret = 'e2e-client-secret-0123456789';
+  await startIdpIn(
+    coordNs,
+    idpArgv(topo.dir, await idpKeys(), {
+      issuer: idpUrl,
+      host: ip,
+      port: 9000,
+      clientSecret: secret,
+      redirectUri: `${coordUrl}${LOGIN_PATHS.callback}`,
+    }),
+    idpUrl,
+  );
+  topo.writeFile('client.secret', secret);
+  const oidc = topo.writeFile(
+    'oidc.json',
+    JSON.stringify({
+      PublicUrl: coordUrl,
+      Providers: [
+        {
+          Name: 'corp',
+          Issuer: idpUrl,
+          ClientId: TEST_CLIENT_ID,
+          ClientSecretFile: 'client.secret',
+          Scopes: ['openid', 'email', 'groups'],
+          AllowHttp: true,
+        },
+      ],
+    }),
+  );
+  const c = await startCoordinator(coordNs, ip, ['--oidc', oidc]);
+  const coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
+  const browsers: Browser[] = [];
+  return {
+    c,
+    coordinatorKey,
+    coordUrl,
+    idpUrl,
+    browsers,
+    async close() {
+      for (const b of browsers) await b.close().catch(() => {});
+      await c.stop();
+    },
+  };
+}
+
+/** signIn runs `warren login` in ns and signs in as user in a new Chromium in ns (no session
+ * at the provider, so the person authenticates afresh); it returns the profile path and what
+ * the CLI printed. */
+export async function signIn(
+  lab: OidcLab,
+  topo: Topology,
+  ns: Namespace,
+  user: string,
+): Promise<{ profile: string; output: string; consentAt: number }> {
+  const profile = topo.file(`${user}.profile`);
+  const stateDir = topo.file(`warren-${user}-state`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const proc = ns.spawn(
+    [
+      ...warrenArgv(),
+      ...['login', '--coordinator', lab.coordUrl, '--coordinator-key', lab.coordinatorKey, '--no-browser'],
+      ...['--profile', profile, '--state-dir', stateDir, '--hostname', `${user}-laptop`, '--port', '51820'],
+    ],
+    { name: `login-${user}` },
+  );
+  const url = (await proc.waitFor(/^\s+(https?:\/\/\S+)$/m, 20_000))[1]!;
+  const code = (await proc.waitFor(/shows the code ([0-9A-Z]{4}-[0-9A-Z]{4})/))[1]!;
+  const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+  chmodSync(wrapper, 0o700);
+  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
+  lab.browsers.push(browser);
+  let consentAt = 0;
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.fill('input[name=login]', user);
+    await page.fill('input[name=password]', 'any password');
+    await page.click('button[type=submit]');
+    // The sign-in completes after this click (consent, redirect, the coordinator's callback).
+    consentAt = Date.now();
+    await page.click('button[type=submit]'); // consent
+    await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
+    assert.match((await page.textContent('body')) ?? '', new RegExp(code), 'the page shows the code the CLI printed');
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  const { code: exit } = await proc.exited;
+  assert.equal(exit, 0, proc.output());
+  assert.match(proc.output(), new RegExp(`Signed in as ${TEST_USERS[user]!.email}`));
+  return { profile, output: proc.output(), consentAt };
+}
+
+/** loginAndStart signs user in from ns and starts the helper with the profile written. */
+export async function loginAndStart(lab: OidcLab, topo: Topology, ns: Namespace, user: string): Promise<Enrolled> {
+  const { profile, output } = await signIn(lab, topo, ns, user);
+  const p = readProfile(profile);
+  const adapter = topo.ifname('w');
+  const json = { ...p.json, Adapter: { Name: adapter } };
+  const w = await startWarren(ns, json, { name: `warren-${user}` });
+  return { w, vip: p.profile.virtualAddress, vip6: p.profile.virtualAddress6, adapter, enrolOutput: output, json };
+}

@@ -1,0 +1,153 @@
+// The UserAuthentication trust requirement end to end: a real OIDC provider and coordinator
+// (login-lab.ts), alice signing in with `warren login` (Chromium in her namespace) and a server
+// enrolled with a key; the policy lets group:eng ping the server only while the sign-in is no
+// older than MaxAge. A pinger every 20 ms in alice's namespace timestamps each reply, so the
+// time from an event (disable, enable, the lapse, a new sign-in) to the last or first reply is
+// measured on real traffic through the helpers' firewalls.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Topology, describeE2E, waitForPing, type Namespace } from './netns/index.js';
+import { enrolAndStart, type Enrolled } from './netns/coordinated.js';
+import type { TrackedProcess } from './netns/process.js';
+import { loginAndStart, signIn, startOidcLab, type OidcLab } from './oidc/login-lab.js';
+
+const COORD_IP = '10.65.0.100';
+const MAX_AGE_S = 20;
+/** LIMIT_MS: the requirement's promise, a change reaches every affected firewall within 1 s. */
+const LIMIT_MS = 1000;
+
+const POLICY = {
+  Tags: ['server'],
+  Policies: [
+    {
+      Name: 'eng to servers, recently signed in',
+      Senders: ['group:eng'],
+      Receivers: ['tag:server'],
+      Acls: [{ Protocol: 'icmp' }],
+      TrustRequirements: [{ Type: 'UserAuthentication', Authority: 'corp', Groups: ['eng'], MaxAge: `${MAX_AGE_S}s` }],
+    },
+  ],
+};
+
+/** Pinger timestamps every echo reply (ping -D) from one namespace to one address. */
+class Pinger {
+  readonly replies: number[] = [];
+  private constructor(readonly proc: TrackedProcess) {
+    proc.onLine((line) => {
+      const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(line);
+      if (m) this.replies.push(Math.round(Number(m[1]) * 1000));
+    });
+  }
+  static start(ns: Namespace, to: string): Pinger {
+    return new Pinger(ns.spawn(['ping', '-D', '-n', '-i', '0.02', '-W', '1', to], { name: 'uauth-pinger' }));
+  }
+  lastBefore(t: number): number | null {
+    return this.replies.filter((r) => r <= t).at(-1) ?? null;
+  }
+  firstAfter(t: number): number | null {
+    return this.replies.find((r) => r > t) ?? null;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** cutAfter waits until no reply came for 1.5 s after t, and returns how long replies went on. */
+async function cutAfter(p: Pinger, t: number, what: string): Promise<number> {
+  await sleep(Math.max(0, t - Date.now()) + LIMIT_MS + 1500);
+  const last = p.lastBefore(Date.now());
+  assert.ok(last !== null && Date.now() - last >= 1500, `${what}: replies still arrive`);
+  return Math.max(0, last - t);
+}
+
+/** restoredAfter waits for the first reply after t (up to 5 s), and returns how long it took. */
+async function restoredAfter(p: Pinger, t: number, what: string): Promise<number> {
+  const deadline = Date.now() + 5000;
+  while (p.firstAfter(t) === null && Date.now() < deadline) await sleep(50);
+  const first = p.firstAfter(t);
+  assert.ok(first !== null, `${what}: no reply within 5 s`);
+  return first - t;
+}
+
+describeE2E(
+  'UserAuthentication: a lapsed sign-in or a disabled user loses access within 1 s',
+  { warren: true, binaries: ['curl', 'ping', 'chromium'] },
+  { timeout: 120_000 },
+  () => {
+    let topo: Topology;
+    let lab: OidcLab;
+    let server: Enrolled;
+    let alice: Enrolled;
+    let aliceNs: Namespace;
+    let pinger: Pinger | null = null;
+    const figures: string[] = [];
+
+    before(async () => {
+      topo = Topology.create();
+      const sw = await topo.addSwitch('uauthsw');
+      lab = await startOidcLab(topo, sw, 'uauthc', COORD_IP);
+      await lab.c.applyPolicy(POLICY);
+      const serverNs = await topo.addNamespace('uauths');
+      await topo.attach(serverNs, sw, '10.65.0.10/24');
+      server = await enrolAndStart(lab.c, serverNs, 'server', 'server');
+      aliceNs = await topo.addNamespace('uautha');
+      await topo.attach(aliceNs, sw, '10.65.0.1/24');
+      alice = await loginAndStart(lab, topo, aliceNs, 'alice');
+    });
+    after(async () => {
+      await pinger?.proc.stop(500);
+      await lab?.close();
+      await topo?.destroy();
+      if (figures.length > 0) console.log(`user-auth figures: ${figures.join('; ')}`);
+    });
+
+    const lastAuthAt = async (): Promise<number> =>
+      (JSON.parse(await lab.c.cli(['users', 'list', '--json'])) as { email: string; lastAuthAt: number }[]).find(
+        (u) => u.email === 'alice@example.com',
+      )!.lastAuthAt;
+
+    test('disabling alice cuts her access within 1 s, enabling restores it within 1 s, both audited', async () => {
+      await waitForPing(alice.w.ns, server.vip, 15_000);
+      pinger = Pinger.start(aliceNs, server.vip);
+      await sleep(300);
+      const disabledAt = Date.now();
+      assert.match(await lab.c.cli(['users', 'disable', 'alice@example.com']), /alice@example\.com is disabled/);
+      const cut = await cutAfter(pinger, disabledAt, 'disable');
+      figures.push(`disable cut after ${cut} ms`);
+      assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after disable`);
+      const enabledAt = Date.now();
+      assert.match(await lab.c.cli(['users', 'enable', 'Alice@Example.com']), /alice@example\.com is enabled/);
+      const back = await restoredAfter(pinger, enabledAt, 'enable');
+      figures.push(`enable restored after ${back} ms`);
+      assert.ok(back < LIMIT_MS, `first reply ${back} ms after enable`);
+      const audit = JSON.parse(await lab.c.cli(['audit', '--action', 'user.disabled', '--json'])) as {
+        target: string;
+      }[];
+      assert.deepEqual(
+        audit.map((e) => e.target),
+        ['alice@example.com'],
+      );
+      assert.match(await lab.c.cli(['audit', '--action', 'user.enabled']), /alice@example\.com/);
+    });
+
+    test('the sign-in lapsing at MaxAge cuts access within 1 s; a new sign-in restores it within 1 s', async () => {
+      assert.ok(pinger);
+      const expiry = (await lastAuthAt()) + MAX_AGE_S * 1000 + 1;
+      assert.ok(expiry > Date.now(), 'the sign-in is still fresh');
+      const cut = await cutAfter(pinger, expiry, 'lapse');
+      figures.push(`lapse cut after ${cut} ms`);
+      assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after the lapse`);
+      const expired = JSON.parse(await lab.c.cli(['audit', '--action', 'user.auth-expired', '--json'])) as {
+        target: string;
+        detail: string;
+      }[];
+      assert.equal(expired.length, 1, 'one entry per lapse');
+      assert.equal(expired[0]!.target, 'alice@example.com');
+      assert.match(expired[0]!.detail, /older than MaxAge 20s/);
+      const { consentAt } = await signIn(lab, topo, aliceNs, 'alice');
+      const back = await restoredAfter(pinger, consentAt, 'new sign-in');
+      figures.push(`new sign-in restored ${back} ms after the consent click`);
+      assert.ok(back < LIMIT_MS, `first reply ${back} ms after the consent click`);
+      assert.ok((await lastAuthAt()) + 1000 >= consentAt, 'the new sign-in is the authentication in force');
+    });
+  },
+);
