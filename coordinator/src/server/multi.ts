@@ -4,6 +4,7 @@
 // LISTED_FOR_MS in the maps it signs, so helpers can fail over (helper/src/control/failover.ts).
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { MapPublisher } from '../maps/publisher.js';
+import { usersOf } from '../store/users.js';
 import { ChangeFollower, ChangeListener } from '../store/pg-notify.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import type { Registry } from '../store/registry.js';
@@ -41,9 +42,10 @@ export interface Multi {
 
 /** startMulti starts following the database. */
 export async function startMulti(d: MultiDeps): Promise<Multi> {
-  const follower = new ChangeFollower(d.store, () => d.registry.reload(d.now()));
+  const reload = (): void => d.registry.reload(d.now(), usersOf(d.registry).refresh());
+  const follower = new ChangeFollower(d.store, reload);
   // What others committed between the registry's load and the follower's first look.
-  d.registry.reload(d.now());
+  reload();
   const sync = (): boolean => {
     try {
       return follower.sync();

@@ -16,6 +16,7 @@ import { ChangeFollower, ChangeListener } from './pg-notify.js';
 import { PostgresStore } from './postgres-store.js';
 import { Registry, type LiveSystem } from './registry.js';
 import { checkSharedSecrets, requireSharedFiles } from './shared-secrets.js';
+import { usersOf } from './users.js';
 
 const skip = postgresUnavailable() ?? false;
 let pg: PgCluster | null = null;
@@ -45,7 +46,13 @@ function side(url: string): Side {
     removed: () => {},
   };
   const registry = new Registry(store, NET, 'warren.internal', events, 0);
-  return { store, registry, heard, revoked, follower: new ChangeFollower(store, () => registry.reload(1)) };
+  return {
+    store,
+    registry,
+    heard,
+    revoked,
+    follower: new ChangeFollower(store, () => registry.reload(1, usersOf(registry).refresh())),
+  };
 }
 
 function twoSides(): { a: Side; b: Side; url: string; close(): void } {
@@ -121,6 +128,41 @@ test(
       assert.ok(heardAt - sent < 1000, `within a second (${heardAt - sent} ms)`);
     } finally {
       await listener.stop();
+      close();
+    }
+  },
+);
+
+test(
+  "a sign-in and a user disabled through one coordinator reach the other's users and maps by its catch-up",
+  { skip },
+  () => {
+    const { a, b, close } = twoSides();
+    try {
+      const user = usersOf(a.registry).save({
+        id: 'usr-1',
+        issuer: 'https://idp.example.com',
+        subject: 'alice-sub',
+        provider: 'corp',
+        email: 'alice@example.com',
+        groups: ['eng'],
+        createdAt: 1000,
+        lastAuthAt: 1000,
+        disabled: false,
+      });
+      a.registry.insert({ ...row(1, NET.addr + 5), ownerId: user.id }, 2);
+      assert.equal(b.follower.sync(), true);
+      assert.equal(usersOf(b.registry).get(user.id)?.email, 'alice@example.com', 'the sign-in is known at B');
+
+      const epoch = b.registry.worldEpoch;
+      b.heard.length = 0;
+      usersOf(a.registry).setDisabled(a.registry, user, true);
+      assert.equal(b.follower.sync(), true, "A's disabling is a change B did not make");
+      assert.equal(usersOf(b.registry).get(user.id)?.disabled, true, 'B knows the user is disabled');
+      assert.ok(b.registry.worldEpoch > epoch, "B's maps are computed again");
+      assert.ok(b.heard.includes(null), "B's publisher heard of it");
+      assert.equal(b.follower.sync(), false, 'and then nothing more');
+    } finally {
       close();
     }
   },

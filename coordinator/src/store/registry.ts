@@ -229,8 +229,8 @@ export class Registry {
   }
 
   /** worldChanged: a sign-in lapsed or a user was disabled (extra: in the same transaction). */
-  worldChanged(extra: () => void = () => {}): void {
-    this.commit(extra);
+  worldChanged(extra: () => void = () => {}, commit = true): void {
+    if (commit) this.commit(extra);
     this.worldEpoch++;
     this.events.changed(null);
   }
@@ -314,14 +314,15 @@ export class Registry {
   }
 
   /** reload brings memory up to what the store holds: changes other coordinators on the same
-   * database committed (pg-notify.ts). Listeners hear of each as of a change made here. */
-  reload(now: number): void {
+   * database committed (pg-notify.ts). Listeners hear of each as of a change made here.
+   * usersChanged: the caller found the users changed (users.ts refresh), so every map is due. */
+  reload(now: number, usersChanged = false): void {
     const d = diffStored(this.systems, this.store.listSystems());
     const applied = this.store.currentPolicy();
     const policyChanged = (applied?.id ?? 0) !== (this.appliedNow?.id ?? 0);
     for (const { s, lastSeen } of d.seen) s.lastSeen = lastSeen;
     const stored = Math.max(this.versionNow, this.store.mapVersion());
-    if (d.added.length + d.changed.length + d.removed.length === 0 && !policyChanged) {
+    if (d.added.length + d.changed.length + d.removed.length === 0 && !policyChanged && !usersChanged) {
       this.versionNow = stored;
       return;
     }
@@ -332,6 +333,7 @@ export class Registry {
     // Another coordinator validated it; one that cannot parse it (an older version) keeps its own.
     const parsed = policyChanged && applied ? parsePolicyFile(applied.text, this.network, this.network6) : null;
     if (parsed?.ok) this.inForce(applied, parsed.file);
+    else if (usersChanged) this.worldChanged(() => {}, false);
     for (const row of d.added) {
       const s: LiveSystem = { ...row, online: false, offlineSince: now, rev: 0, observedUdp: null };
       this.issued.add(s.identity);

@@ -80,6 +80,21 @@ export class UserDirectory {
     return id === null ? undefined : this.byId.get(id);
   }
 
+  /** refresh reads the users again (another coordinator on the same database may have seen a
+   * sign-in or disabled someone) and says whether any differs from memory. */
+  refresh(): boolean {
+    const stored = this.store.listUsers();
+    let changed = stored.length !== this.byId.size;
+    for (const u of stored) {
+      const had = this.byId.get(u.id);
+      if (!had || JSON.stringify(had) !== JSON.stringify(u)) changed = true;
+    }
+    if (!changed) return false;
+    this.byId.clear();
+    for (const u of stored) this.byId.set(u.id, u);
+    return true;
+  }
+
   all(): UserRow[] {
     return [...this.byId.values()];
   }
