@@ -295,11 +295,15 @@ describeE2E(
       assert.match(human.stdout, /Dropped packets: .*unsolicited-from-subnet \d+/);
     });
 
-    test('systems list shows online systems as seen now; systems show takes a name; unknown names are refused', async () => {
+    test('systems list shows online systems as seen now, enrolled by key (no owner); systems show takes a name; unknown names are refused', async () => {
       const before = Date.now();
       const table = await coord.cli(['systems', 'list']);
       for (const name of ['laptop', 'server', 'exit'])
-        assert.match(table, new RegExp(`${ids[name]}\\s+${name}\\s.*\\bactive\\s+yes\\s+\\S+\\s+now\\s+sys-`), table);
+        assert.match(
+          table,
+          new RegExp(`${ids[name]}\\s+${name}\\s.*\\bactive\\s+yes\\s+\\S+\\s+-\\s+now\\s+sys-`),
+          table,
+        );
       const shown = await coord.cli(['systems', 'show', 'laptop']);
       assert.match(shown, new RegExp(`identity: {3}${ids.laptop}`));
       assert.match(shown, /last seen: {2}now \(online\)/);
