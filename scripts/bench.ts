@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   }
 
   const net = await measureNetwork(opts);
-  const r = ratios(net.results);
+  const r = ratios(net.results, net.raw);
   printNetwork(net, r, opts.impls);
   process.stdout.write('\n');
   const firewall = measureFirewall();
