@@ -17,15 +17,6 @@
 #define TCP_ACK 0x10u
 #define TCP_PSH 0x08u
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void put16(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 // tcp_pkt is what coalescing needs of one packet. flow is false for anything but a TCP packet
 // with its headers in bounds; merge is true only for a segment that may be merged.
 typedef struct tcp_pkt {
@@ -48,12 +39,12 @@ static bool ip_ok(const uint8_t *p, uint32_t len, tcp_pkt *t) {
   if (len < 20) return false;
   if (p[0] == 0x45) {
     t->l3 = 20;
-    return get16(p + 2) == len && (get16(p + 6) & 0x3fff) == 0 && p[9] == 6;
+    return wn_get16(p + 2) == len && (wn_get16(p + 6) & 0x3fff) == 0 && p[9] == 6;
   }
   if (p[0] >> 4 != 6 || len < 40) return false;
   t->v6 = true;
   t->l3 = 40;
-  return get16(p + 4) + 40u == len && p[6] == 6;
+  return wn_get16(p + 4) + 40u == len && p[6] == 6;
 }
 
 static void parse(const uint8_t *p, uint32_t len, tcp_pkt *t) {
@@ -64,7 +55,7 @@ static void parse(const uint8_t *p, uint32_t len, tcp_pkt *t) {
   t->flow = true;
   t->hash = flow_hash(p, t->l3, t->v6);
   t->payload = len - t->l3 - t->doff;
-  t->seq = get32(p + t->l3 + 4);
+  t->seq = wn_get32(p + t->l3 + 4);
   t->flags = p[t->l3 + 13];
   if (t->payload == 0 || (t->flags != TCP_ACK && t->flags != (TCP_ACK | TCP_PSH))) return;
   // The IPv4 header checksum and the TCP checksum must both verify (RFC 1071: the sum over
@@ -91,7 +82,7 @@ static bool same_headers(const uint8_t *h, const uint8_t *q, const tcp_pkt *t) {
 
 // ids_ok checks the IPv4 id of the n-th segment against the head's and settles the group's mode.
 static bool ids_ok(const uint8_t *h, const uint8_t *q, uint32_t n, uint8_t *mode) {
-  uint16_t hid = get16(h + 4), qid = get16(q + 4);
+  uint16_t hid = wn_get16(h + 4), qid = wn_get16(q + 4);
   if (*mode == 0) {
     if (qid == (uint16_t)(hid + 1)) *mode = 1;
     else if (qid == hid && (q[6] & 0x40)) *mode = 2;
@@ -131,10 +122,10 @@ static void finish(uint8_t *buf, const uint32_t *offsets, wn_coalesce_scratch *s
   t.doff = (p[t.l3 + 12] >> 4) * 4u;
   uint32_t l4len = t.doff + s->payload[k];
   if (t.v6) {
-    put16(p + 4, l4len);
+    wn_put16(p + 4, l4len);
   } else {
-    put16(p + 2, 20 + l4len);
-    put16(p + 10, 0);
+    wn_put16(p + 2, 20 + l4len);
+    wn_put16(p + 10, 0);
     uint16_t c = (uint16_t)~wn_csum_fold(wn_csum_add(0, p, 20));
     memcpy(p + 10, &c, 2);
   }

@@ -14,19 +14,6 @@
 #define TCP_PSH 0x08u
 #define TCP_CWR 0x80u
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void put16(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put32(uint8_t *p, uint32_t v) {
-  put16(p, v >> 16);
-  put16(p + 2, v);
-}
-
 // virtio_net_hdr fields are little-endian for a TUN device in its default (non-legacy) mode,
 // as for virtio 1.0 devices (TUNSETVNETLE aside), on every host.
 void wn_vnet_parse(const uint8_t *p, wn_vnet_hdr *h) {
@@ -97,13 +84,13 @@ uint64_t wn_pseudo_sum(const uint8_t *p, bool v6, uint8_t proto, uint32_t l4len)
   uint64_t acc;
   if (v6) {
     acc = wn_csum_add(0, p + 8, 32);
-    put32(tail, l4len);
+    wn_put32(tail, l4len);
     tail[7] = proto;
     return wn_csum_add(acc, tail, 8);
   }
   acc = wn_csum_add(0, p + 12, 8);
   tail[1] = proto;
-  put16(tail + 2, l4len);
+  wn_put16(tail + 2, l4len);
   return wn_csum_add(acc, tail, 4);
 }
 
@@ -114,7 +101,7 @@ static bool split_ip(wn_split *s, const wn_vnet_hdr *h, uint8_t type) {
   if (ver == 4 && type != WN_GSO_TCPV6 && s->len >= 20) {
     s->l3 = (p[0] & 15u) * 4u;
     // A fragment cannot be segmented (MF or a fragment offset).
-    return s->l3 >= 20 && s->l3 <= s->len && p[9] == s->proto && (get16(p + 6) & 0x3fff) == 0;
+    return s->l3 >= 20 && s->l3 <= s->len && p[9] == s->proto && (wn_get16(p + 6) & 0x3fff) == 0;
   }
   if (ver == 6 && type != WN_GSO_TCPV4 && s->len >= 40) {
     // Extension headers lie between the fixed header and csum_start, which the kernel sets to
@@ -172,12 +159,12 @@ uint32_t wn_split_init(wn_split *s, const wn_vnet_hdr *h, const uint8_t *pkt, ui
 // fix_ip rewrites the IP header of a segment of seglen bytes, number k.
 static void fix_ip(const wn_split *s, uint8_t *out, uint32_t seglen, uint32_t k) {
   if (s->v6) {
-    put16(out + 4, seglen - 40);
+    wn_put16(out + 4, seglen - 40);
     return;
   }
-  put16(out + 2, seglen);
-  put16(out + 4, get16(out + 4) + k);
-  put16(out + 10, 0);
+  wn_put16(out + 2, seglen);
+  wn_put16(out + 4, wn_get16(out + 4) + k);
+  wn_put16(out + 10, 0);
   store_csum(out + 10, wn_csum_add(0, out, s->l3));
 }
 
@@ -196,13 +183,13 @@ uint32_t wn_split_seg(const wn_split *s, uint32_t k, uint8_t *out) {
   uint8_t *l4 = out + s->l3;
   uint32_t l4len = seglen - s->l3;
   if (s->proto == 6) {
-    put32(l4 + 4, get32(l4 + 4) + at);
+    wn_put32(l4 + 4, wn_get32(l4 + 4) + at);
     if (k + 1 < s->nsegs) l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
     if (k > 0) l4[13] &= (uint8_t)~TCP_CWR;
-    put16(l4 + 16, 0);
+    wn_put16(l4 + 16, 0);
   } else {
-    put16(l4 + 4, l4len);
-    put16(l4 + 6, 0);
+    wn_put16(l4 + 4, l4len);
+    wn_put16(l4 + 6, 0);
   }
   uint64_t acc = wn_pseudo_sum(out, s->v6, s->proto, l4len);
   store_csum(l4 + (s->proto == 6 ? 16 : 6), wn_csum_add(acc, l4, l4len));

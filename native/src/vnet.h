@@ -17,6 +17,20 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+// Big-endian (network order) field access for the headers both files rewrite.
+static inline uint16_t wn_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline void wn_put16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+static inline uint32_t wn_get32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void wn_put32(uint8_t *p, uint32_t v) {
+  wn_put16(p, v >> 16);
+  wn_put16(p + 2, v);
+}
+
 #define WN_VNET_HDR_LEN 10u
 #define WN_VNET_F_NEEDS_CSUM 1u
 #define WN_GSO_NONE 0u

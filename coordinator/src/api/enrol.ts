@@ -34,6 +34,15 @@ const FIELDS = [
 /** parseEnrolRequest checks the body's shape; it does not check keys or signatures. */
 export function parseEnrolRequest(body: unknown): EnrolRequest {
   const o = objectWithKeys(body, FIELDS, [], 'the enrolment request');
+  return { ...parseJoinFields(o), enrolmentKey: stringField(o, 'enrolmentKey', 128) };
+}
+
+/** JoinFields are what every request that makes a system carries (an enrolment, a sign-in). */
+export type JoinFields = Omit<EnrolRequest, 'enrolmentKey'>;
+
+/** parseJoinFields checks the fields of o that every joining request shares: the protocol, the
+ * system's two public keys, its hostname and endpoints, and the timestamped proof. */
+export function parseJoinFields(o: Record<string, unknown>): JoinFields {
   const protocol = intField(o, 'protocol', 0, 1_000_000);
   if (protocol !== CONTROL_PROTOCOL) {
     throw new ControlError(
@@ -41,9 +50,8 @@ export function parseEnrolRequest(body: unknown): EnrolRequest {
       `this coordinator speaks control protocol ${CONTROL_PROTOCOL}, the agent ${protocol}; update the older side`,
     );
   }
-  const req: EnrolRequest = {
+  return {
     protocol,
-    enrolmentKey: stringField(o, 'enrolmentKey', 128),
     wireguardPublicKey: keyField(o, 'wireguardPublicKey'),
     machinePublicKey: keyField(o, 'machinePublicKey'),
     hostname: stringField(o, 'hostname', CONTROL_LIMITS.hostnameChars),
@@ -51,7 +59,6 @@ export function parseEnrolRequest(body: unknown): EnrolRequest {
     proof: stringField(o, 'proof', 128),
     endpoints: parseEndpoints(stringArrayField(o, 'endpoints', CONTROL_LIMITS.endpointsPerSystem, IPV6_MAX_TEXT + 8)),
   };
-  return req;
 }
 
 function keyField(o: Record<string, unknown>, key: string): string {

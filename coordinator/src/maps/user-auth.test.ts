@@ -14,7 +14,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry } from '../store/registry.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { usersOf, type UserRow } from '../store/users.js';
-import { sampleSystemRow } from '../testing/rows.js';
+import { sampleSystemRow, sampleUserRow } from '../testing/rows.js';
 import { userAuthState } from './user-auth.js';
 import { LapseTimer, watchLapses, type LapseClock } from './lapse-timer.js';
 import type { Lapse } from './user-auth.js';
@@ -66,17 +66,13 @@ test('UserAuthentication is parsed with Authority, Groups and MaxAge, and only i
   );
 });
 
-const alice: UserRow = {
+const alice: UserRow = sampleUserRow({
   id: 'u-a',
-  issuer: 'https://idp.example.com',
   subject: 'a',
   provider: 'Corp',
-  email: 'alice@example.com',
-  groups: ['eng'],
   createdAt: 0,
   lastAuthAt: 1_000_000,
-  disabled: false,
-};
+});
 const req = (over: Partial<UserAuthenticationRequirement> = {}): UserAuthenticationRequirement => ({
   type: 'user-authentication',
   authority: 'corp',

@@ -1,14 +1,12 @@
 // POST /v1/login/start (login.ts LoginStartRequest): checked like an enrolment request, with a
 // provider name where the enrolment key would be, and the proof that the agent holds its
 // machine key over that name, its WireGuard key and the time (LOGIN_SIGNATURE_CONTEXT).
-import { CONTROL_LIMITS, CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import { LOGIN_LIMITS, loginProofText, type LoginStartRequest } from '../../../src-shared/wire/login.js';
-import { IPV6_MAX_TEXT } from '../../../src-shared/lib/ip/ipv6.js';
-import { KeyFormatError, parseKey } from '../../../src-shared/lib/keys.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { ControlError } from '../http/errors.js';
-import { intField, objectWithKeys, stringArrayField, stringField } from '../http/validate.js';
-import { parseEndpoints } from '../api/enrol.js';
+import { objectWithKeys, stringField } from '../http/validate.js';
+import { parseJoinFields } from '../api/enrol.js';
 
 const FIELDS = [
   'protocol',
@@ -24,34 +22,8 @@ const FIELDS = [
 /** parseLoginStart checks the body's shape; checkLoginProof checks the signature. */
 export function parseLoginStart(body: unknown): LoginStartRequest {
   const o = objectWithKeys(body, FIELDS, [], 'the login request');
-  const protocol = intField(o, 'protocol', 0, 1_000_000);
-  if (protocol !== CONTROL_PROTOCOL)
-    throw new ControlError(
-      'bad-request',
-      `this coordinator speaks control protocol ${CONTROL_PROTOCOL}, the agent ${protocol}; update the older side`,
-    );
   const provider = o.provider === '' ? '' : stringField(o, 'provider', LOGIN_LIMITS.providerNameChars);
-  return {
-    protocol,
-    provider,
-    wireguardPublicKey: keyField(o, 'wireguardPublicKey'),
-    machinePublicKey: keyField(o, 'machinePublicKey'),
-    hostname: stringField(o, 'hostname', CONTROL_LIMITS.hostnameChars),
-    ts: intField(o, 'ts', 0, Number.MAX_SAFE_INTEGER),
-    proof: stringField(o, 'proof', 128),
-    endpoints: parseEndpoints(stringArrayField(o, 'endpoints', CONTROL_LIMITS.endpointsPerSystem, IPV6_MAX_TEXT + 8)),
-  };
-}
-
-function keyField(o: Record<string, unknown>, key: string): string {
-  const v = stringField(o, key, 64);
-  try {
-    parseKey(v);
-  } catch (e) {
-    if (e instanceof KeyFormatError) throw new ControlError('bad-request', `${key} ${e.message}`);
-    throw e;
-  }
-  return v;
+  return { ...parseJoinFields(o), provider };
 }
 
 /** checkLoginProof refuses a stale timestamp or a proof not made with the machine key. */

@@ -11,7 +11,7 @@ import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { parsePolicyFile } from '../policy/policy-file.js';
 import { postgresUnavailable, startPostgres, type PgCluster } from '../testing/postgres.js';
-import { sampleSystemRow } from '../testing/rows.js';
+import { sampleSystemRow, sampleUserRow } from '../testing/rows.js';
 import { ChangeFollower, ChangeListener } from './pg-notify.js';
 import { PostgresStore } from './postgres-store.js';
 import { Registry, type LiveSystem } from './registry.js';
@@ -139,17 +139,7 @@ test(
   () => {
     const { a, b, close } = twoSides();
     try {
-      const user = usersOf(a.registry).save({
-        id: 'usr-1',
-        issuer: 'https://idp.example.com',
-        subject: 'alice-sub',
-        provider: 'corp',
-        email: 'alice@example.com',
-        groups: ['eng'],
-        createdAt: 1000,
-        lastAuthAt: 1000,
-        disabled: false,
-      });
+      const user = usersOf(a.registry).save(sampleUserRow());
       a.registry.insert({ ...row(1, NET.addr + 5), ownerId: user.id }, 2);
       assert.equal(b.follower.sync(), true);
       assert.equal(usersOf(b.registry).get(user.id)?.email, 'alice@example.com', 'the sign-in is known at B');

@@ -3,23 +3,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stopPostgres, storeBackends, withHandle } from '../testing/store-backends.js';
-import { sampleSystemRow } from '../testing/rows.js';
-import type { UserRow } from './users.js';
+import { sampleSystemRow, sampleUserRow } from '../testing/rows.js';
 
 after(stopPostgres);
 
-const alice = (over: Partial<UserRow> = {}): UserRow => ({
-  id: 'usr-1',
-  issuer: 'https://idp.example.com',
-  subject: 'alice-sub',
-  provider: 'corp',
-  email: 'alice@example.com',
-  groups: ['eng'],
-  createdAt: 1000,
-  lastAuthAt: 1000,
-  disabled: false,
-  ...over,
-});
+const alice = sampleUserRow;
 
 for (const b of storeBackends()) {
   test(

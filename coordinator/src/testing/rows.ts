@@ -1,5 +1,7 @@
-// Test support: a stored system row with every field filled, for the store and registry tests.
+// Test support: a stored system row and a user row with every field filled, for the store,
+// registry, map and sign-in tests.
 import type { SystemRow } from '../store/store.js';
+import type { UserRow } from '../store/users.js';
 
 /** sampleSystemRow is an active system with the given fields changed. */
 export function sampleSystemRow(over: Partial<SystemRow> = {}): SystemRow {
@@ -22,6 +24,23 @@ export function sampleSystemRow(over: Partial<SystemRow> = {}): SystemRow {
     listenPort: null,
     reported: [],
     ownerId: null,
+    ...over,
+  };
+}
+
+/** sampleUserRow is alice, signed in with the provider "corp" and in group eng, with the given
+ * fields changed. */
+export function sampleUserRow(over: Partial<UserRow> = {}): UserRow {
+  return {
+    id: 'usr-1',
+    issuer: 'https://idp.example.com',
+    subject: 'alice-sub',
+    provider: 'corp',
+    email: 'alice@example.com',
+    groups: ['eng'],
+    createdAt: 1000,
+    lastAuthAt: 1000,
+    disabled: false,
     ...over,
   };
 }
