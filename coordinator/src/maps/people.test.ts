@@ -11,7 +11,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry } from '../store/registry.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { usersOf, type UserRow } from '../store/users.js';
-import { sampleSystemRow } from '../testing/rows.js';
+import { sampleSystemRow, sampleUserRow } from '../testing/rows.js';
 
 const POLICY = JSON.stringify({
   Tags: ['server'],
@@ -33,17 +33,7 @@ test('user: and group: name the systems their users enrolled; via says through w
       0,
     );
     const user = (id: string, email: string, groups: string[]): UserRow =>
-      usersOf(registry).save({
-        id,
-        issuer: 'i',
-        subject: id,
-        provider: 'p',
-        email,
-        groups,
-        createdAt: 0,
-        lastAuthAt: 0,
-        disabled: false,
-      });
+      usersOf(registry).save(sampleUserRow({ id, subject: id, email, groups, createdAt: 0, lastAuthAt: 0 }));
     user('u-a', 'alice@example.com', ['eng']);
     user('u-b', 'bob@example.com', []);
     const row = (n: number, over: object) =>
