@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import type { Namespace, TrackedProcess } from '../netns/index.js';
 import { waitUntil } from '../netns/wait.js';
-import { TEST_CONTROL_PATH, type TestUserChange } from './idp.js';
 
 /** IdpKeys are the provider's signing key pair. */
 export interface IdpKeys {
@@ -69,15 +68,6 @@ export async function startIdpIn(ns: Namespace, argv: string[], url: string): Pr
       : undefined;
   await waitUntil('the identity provider answers', answers, 20_000, 200);
   return proc;
-}
-
-/** setTestUser changes a person at the running provider at url (idp.ts TEST_CONTROL_PATH). */
-export async function setTestUser(url: string, user: string, change: TestUserChange): Promise<void> {
-  const r = await fetch(`${url}${TEST_CONTROL_PATH}${encodeURIComponent(user)}`, {
-    method: 'PUT',
-    body: JSON.stringify(change),
-  });
-  if (r.status !== 204) throw new Error(`the test provider did not change ${user}: HTTP ${r.status}`);
 }
 
 /** freePort asks the kernel for a free TCP port on host. */
