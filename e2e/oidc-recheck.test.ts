@@ -98,7 +98,10 @@ describeE2E(
       const cut = await cutAfter(pinger, lapsed.at, 'refused refresh');
       figures.push(`refused refresh: cut ${cut} ms after the check`);
       assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after the check`);
-      assert.deepEqual((await alice()).groups, []);
+      const u = await alice();
+      assert.deepEqual(u.groups, []);
+      assert.ok(u.lapsedAt !== null, 'the admin API says the sign-in lapsed');
+      assert.match(await lab.c.cli(['users', 'list']), /alice@example\.com .* lapsed/);
       // Several more check intervals: a lapsed sign-in is not checked (nor audited) again.
       await sleep(3 * RECHECK_S * 1000);
       assert.equal((await audit('user.auth-lapsed')).length, 1);

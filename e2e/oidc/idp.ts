@@ -11,9 +11,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import Provider from 'oidc-provider';
 
 /** TEST_USERS are who can sign in: the login name is the account id (and the ID token's sub). */
-export const TEST_USERS: Record<string, { email: string; groups: string[] }> = {
-  alice: { email: 'alice@example.com', groups: ['eng', 'Staff'] },
-  bob: { email: 'bob@example.com', groups: [] },
+export const TEST_USERS: Record<string, { email: string; name: string; groups: string[] }> = {
+  alice: { email: 'alice@example.com', name: 'Alice Liddell', groups: ['eng', 'Staff'] },
+  bob: { email: 'bob@example.com', name: 'Bob Builder', groups: [] },
 };
 
 /** TEST_CLIENT_ID is the coordinator's client id at this provider. */
@@ -67,8 +67,8 @@ async function main(): Promise<void> {
       },
     ],
     jwks: cfg.jwks as never,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },
-    scopes: ['openid', 'offline_access', 'email', 'groups'],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
     // The claims go into the ID token itself, not only the userinfo endpoint.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       if (!u) return undefined;
       return {
         accountId: id,
-        claims: async () => ({ sub: id, email: u.email, email_verified: true, groups: u.groups }),
+        claims: async () => ({ sub: id, email: u.email, email_verified: true, name: u.name, groups: u.groups }),
       };
     },
   });

@@ -72,7 +72,7 @@ export async function startOidcLab(
           Issuer: idpUrl,
           ClientId: TEST_CLIENT_ID,
           ClientSecretFile: 'client.secret',
-          Scopes: ['openid', 'email', 'groups'],
+          Scopes: ['openid', 'email', 'profile', 'groups'],
           AllowHttp: true,
         },
       ],

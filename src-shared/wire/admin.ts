@@ -11,6 +11,9 @@ export const ADMIN_PATHS = {
   /** POST { token } → 204 with an HttpOnly session cookie (the web console's login);
    * DELETE → 204, the session ends; GET → ConsoleSessionInfo or 401. */
   session: '/v1/admin/session',
+  /** GET → { users: AdminUser[] }; POST users/ID/disable and users/ID/enable → AdminUser (ID: a
+   * user id or email). */
+  users: '/v1/admin/users',
 } as const;
 
 /** Approval: an enrolment key's systems are active at once, or wait for `systems approve`. */
@@ -99,6 +102,9 @@ export interface AdminUser {
   disabled: boolean;
   /** checkedAt is when the groups were last checked with the sign-in's refresh token, or null. */
   checkedAt: number | null;
+  /** lapsedAt is when the provider refused that refresh token (the sign-in no longer counts
+   * until the person signs in again), or null. */
+  lapsedAt: number | null;
   /** systems are the identities of the user's systems (not revoked). */
   systems: string[];
   /** ownedSystems are the same systems with their names and whether they are online. */

@@ -2,6 +2,7 @@
 // POST /v1/admin/users/:id/disable and /enable (:id a user id or email): a disabled user's
 // systems lose everything their user vouched for, within one map pass (docs/coordinator.md).
 // The CLI (`warren-coordinator users`) and the web console's users page both use these.
+import { ADMIN_PATHS } from '../../../src-shared/wire/admin.js';
 import type { AdminUser, AdminUserSystem } from './admin-types.js';
 import { ControlError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
@@ -11,7 +12,7 @@ import type { AdminRoute } from './admin.js';
 import type { Services } from './services.js';
 
 /** USERS_PATH is the route. */
-export const USERS_PATH = '/v1/admin/users';
+export const USERS_PATH = ADMIN_PATHS.users;
 
 /** addUsersRoute registers the route. */
 export function addUsersRoute(admin: AdminRoute, sv: Services): void {
@@ -70,6 +71,7 @@ function adminUser(u: UserRow, systems: LiveSystem[]): AdminUser {
     lastAuthAt: u.lastAuthAt,
     disabled: u.disabled,
     checkedAt: u.checkedAt,
+    lapsedAt: u.lapsedAt,
     systems: owned.map((s) => s.identity),
     ownedSystems: owned,
   };

@@ -9,7 +9,8 @@ import type { UserRow } from '../store/users.js';
 
 /** UserAuthState is one requirement evaluated for one user at one moment. */
 export type UserAuthState =
-  { met: true; lapsesAt: number } | { met: false; why: 'no-user' | 'disabled' | 'lapsed' | 'authority' | 'groups' | 'expired' };
+  | { met: true; lapsesAt: number }
+  | { met: false; why: 'no-user' | 'disabled' | 'lapsed' | 'authority' | 'groups' | 'expired' };
 
 /** authorityMatches tells whether the user signed in at the requirement's authority: a
  * provider's Name (any case) or its issuer URL exactly (OpenID Connect Core 1.0 §2: `iss` is
