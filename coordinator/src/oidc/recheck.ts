@@ -126,11 +126,12 @@ export class TokenRecheck {
         ? { ...id }
         : { iss: u.issuer, ...(await client.fetchUserInfo(config, tokens.access_token, u.subject)) };
     } catch (e) {
-      // An OAuth error answer (invalid_grant: revoked, expired, the person gone) is the provider
-      // refusing; anything else (no answer, a timeout) says nothing about the person.
-      if (e instanceof client.ResponseBodyError)
+      // invalid_grant is the provider refusing the grant itself: revoked, expired, issued to a
+      // person it no longer has (RFC 6749 §5.2). Any other answer (server_error, a timeout, a
+      // client misconfiguration) says nothing about the person: tried again, and logged.
+      if (e instanceof client.ResponseBodyError && e.error === 'invalid_grant')
         return { kind: 'refused', why: `the provider refused: ${describe(e)}` };
-      return { kind: 'later', why: `the provider did not answer: ${describe(e)}` };
+      return { kind: 'later', why: `the check failed: ${describe(e)}` };
     }
     if (claims.sub !== u.subject || claims.iss !== u.issuer)
       return { kind: 'refused', why: 'the provider answered for someone else (sub or iss differ)' };
