@@ -117,14 +117,20 @@ describe(
     });
 
     /** start asks the coordinator to start a login for fresh keys, as `warren login` does. */
-    async function start(): Promise<LoginStartResponse> {
+    async function start(provider = ''): Promise<LoginStartResponse> {
+      const r = await startRaw(provider);
+      assert.equal(r.status, 200, await r.clone().text());
+      return (await r.json()) as LoginStartResponse;
+    }
+
+    async function startRaw(provider: string): Promise<Response> {
       const machine = machineKeyFromSeed(newMachineSeed());
       const wg = formatKey(publicKeyFromPrivate(generatePrivateKey()));
       const ts = Date.now();
-      const proof = signEd25519(machine.privateKey, Buffer.from(loginProofText('', wg, ts))).toString('base64');
+      const proof = signEd25519(machine.privateKey, Buffer.from(loginProofText(provider, wg, ts))).toString('base64');
       const body = {
         protocol: CONTROL_PROTOCOL,
-        provider: '',
+        provider,
         wireguardPublicKey: wg,
         machinePublicKey: formatKey(machine.publicKey),
         hostname: 'laptop',
@@ -132,9 +138,7 @@ describe(
         proof,
         endpoints: [],
       };
-      const r = await fetch(`${coord.url}${LOGIN_PATHS.start}`, { method: 'POST', body: JSON.stringify(body) });
-      assert.equal(r.status, 200, await r.clone().text());
-      return (await r.json()) as LoginStartResponse;
+      return fetch(`${coord.url}${LOGIN_PATHS.start}`, { method: 'POST', body: JSON.stringify(body) });
     }
 
     /** signIn does the person's part in a fresh browser: the provider's login and consent pages. */
@@ -162,13 +166,13 @@ describe(
     }
 
     /** refusal waits for the audit entry of a refused login with reason (refusals are queued up to 1 s). */
-    async function refusal(reason: string, since: number): Promise<AuditEntry> {
+    async function refusal(reason: string, since: number, action = 'login'): Promise<AuditEntry> {
       return waitUntil(
-        `a refused login audited with ${reason}`,
+        `a refused ${action} audited with ${reason}`,
         async () => {
           const r = await coord.admin<{ entries: AuditEntry[] }>(
             'GET',
-            `/v1/admin/audit?action=login&refused=1&since=${since}`,
+            `/v1/admin/audit?action=${action}&refused=1&since=${since}`,
           );
           return r.body.entries.find((e) => e.reason === reason);
         },
@@ -209,6 +213,12 @@ describe(
       assert.ok(alice, JSON.stringify(users.body));
       assert.deepEqual(alice.groups, ['eng', 'staff']);
       assert.deepEqual(alice.systems, [p.enrol.identity]);
+      const audit = await coord.admin<{ entries: AuditEntry[] }>('GET', '/v1/admin/audit?action=login');
+      const ok = audit.body.entries.filter((e) => e.outcome === 'ok');
+      assert.equal(ok.length, 1, JSON.stringify(audit.body.entries));
+      assert.equal(ok[0]!.actor, 'alice@example.com');
+      assert.equal(ok[0]!.target, p.enrol.identity);
+      assert.match(ok[0]!.detail ?? '', /^test, groups eng,staff, token check on/);
     });
 
     test('an ID token signed with another key is refused', async () => {
@@ -287,6 +297,35 @@ describe(
       const p = await poll(s.loginId);
       assert.equal(p.status, 'refused');
       await refusal('id-token-refused', since);
+    });
+
+    test('a sign-in naming a provider that is not configured is refused and audited', async () => {
+      const since = Date.now();
+      const r = await startRaw('nope');
+      assert.equal(r.status, 404);
+      assert.match(await r.text(), /no identity provider is named \\"nope\\" here; use one of test/);
+      const e = await refusal('unknown-provider', since, 'login.start');
+      assert.equal(e.target, 'nope');
+    });
+
+    test('a disabled user signing in is refused and audited; enabled again, the sign-in works', async () => {
+      const since = Date.now();
+      assert.equal((await coord.admin('POST', '/v1/admin/users/alice@example.com/disable')).status, 200);
+      const s = await start();
+      const r = await signIn(s.url, 'alice');
+      assert.equal(r.status, 403);
+      assert.match(r.text, /alice@example\.com is disabled on this coordinator; ask its administrator/);
+      const p = await poll(s.loginId);
+      assert.equal(p.status, 'refused');
+      const e = await refusal('login-refused', since);
+      assert.match(e.detail ?? '', /is disabled/);
+      assert.equal((await coord.admin('POST', '/v1/admin/users/alice@example.com/enable')).status, 200);
+      // The sign-ins so far spent the source's burst (OIDC_RATES: 0.5 a second after 10); the
+      // start and the callback take one each.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      const again = await start();
+      assert.equal((await signIn(again.url, 'alice')).status, 200);
+      assert.equal((await poll(again.loginId)).status, 'enrolled');
     });
   },
 );

@@ -30,7 +30,7 @@ export class ConsolePage {
     await this.page.getByRole('button', { name: 'Log in' }).click();
   }
 
-  async open(name: 'Systems' | 'Enrolment keys' | 'Policy' | 'Audit log'): Promise<void> {
+  async open(name: 'Systems' | 'Users' | 'Enrolment keys' | 'Policy' | 'Audit log'): Promise<void> {
     await this.page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name }).click();
     await this.page.getByRole('heading', { name, level: 2 }).waitFor();
   }
@@ -38,6 +38,11 @@ export class ConsolePage {
   /** systemRow is the systems table's row of identity. */
   systemRow(identity: string) {
     return this.page.locator(`tr[data-identity="${identity}"]`);
+  }
+
+  /** userRow is the users table's row of email. */
+  userRow(email: string) {
+    return this.page.locator(`tr[data-email="${email}"]`);
   }
 
   /** confirm clicks an action that asks again, then its "Yes" button. */

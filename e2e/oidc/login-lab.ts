@@ -10,7 +10,7 @@ import { startWarren, warrenArgv } from '../netns/warren.js';
 import { readProfile } from '../../helper/src/config/load.js';
 import { LOGIN_PATHS } from '../../src-shared/wire/login.js';
 import { idpArgv, idpKeys, startIdpIn } from './idp-harness.js';
-import { TEST_CLIENT_ID, TEST_USERS } from './idp.js';
+import { TEST_CLIENT_ID, TEST_CONTROL_PATH, TEST_USERS, type TestUserChange } from './idp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -22,12 +22,29 @@ export interface OidcLab {
   idpUrl: string;
   /** browsers are closed by close(). */
   browsers: Browser[];
+  /** coordNs holds the provider and the coordinator. */
+  coordNs: Namespace;
+  /** setUser changes a person at the provider (idp.ts TEST_CONTROL_PATH). */
+  setUser(user: string, change: TestUserChange): Promise<void>;
   close(): Promise<void>;
+}
+
+/** LabOptions: RecheckSeconds for the --oidc file (absent: the default), and more `serve`
+ * arguments (--console). */
+export interface LabOptions {
+  recheckSeconds?: number;
+  serveArgs?: string[];
 }
 
 /** startOidcLab starts the provider (port 9000) and the coordinator (port 8080) at ip in a new
  * namespace `short` on sw. */
-export async function startOidcLab(topo: Topology, sw: Switch, short: string, ip: string): Promise<OidcLab> {
+export async function startOidcLab(
+  topo: Topology,
+  sw: Switch,
+  short: string,
+  ip: string,
+  o: LabOptions = {},
+): Promise<OidcLab> {
   const coordNs = await topo.addNamespace(short);
   await topo.attach(coordNs, sw, `${ip}/24`);
   const idpUrl = `http://${ip}:9000`;
@@ -55,13 +72,14 @@ export async function startOidcLab(topo: Topology, sw: Switch, short: string, ip
           Issuer: idpUrl,
           ClientId: TEST_CLIENT_ID,
           ClientSecretFile: 'client.secret',
-          Scopes: ['openid', 'email', 'groups'],
+          Scopes: ['openid', 'email', 'profile', 'groups'],
           AllowHttp: true,
         },
       ],
+      ...(o.recheckSeconds !== undefined ? { RecheckSeconds: o.recheckSeconds } : {}),
     }),
   );
-  const c = await startCoordinator(coordNs, ip, ['--oidc', oidc]);
+  const c = await startCoordinator(coordNs, ip, ['--oidc', oidc, ...(o.serveArgs ?? [])]);
   const coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
   const browsers: Browser[] = [];
   return {
@@ -70,6 +88,14 @@ export async function startOidcLab(topo: Topology, sw: Switch, short: string, ip
     coordUrl,
     idpUrl,
     browsers,
+    coordNs,
+    async setUser(user, change) {
+      const r = await coordNs.exec(
+        ['curl', '-sf', '-X', 'PUT', '--data', JSON.stringify(change), `${idpUrl}${TEST_CONTROL_PATH}${user}`],
+        { allowFailure: true, timeoutMs: 5000 },
+      );
+      assert.equal(r.code, 0, `the test provider did not change ${user}: ${r.stderr}`);
+    },
     async close() {
       for (const b of browsers) await b.close().catch(() => {});
       await c.stop();

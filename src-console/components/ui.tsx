@@ -18,6 +18,8 @@ export function ConfirmButton(props: {
   label: string;
   question: string;
   danger?: boolean;
+  /** explained: the question is a sentence or two (it wraps above the buttons). */
+  explained?: boolean;
   onConfirm: () => void;
 }): ReactNode {
   const [asking, setAsking] = useState(false);
@@ -28,7 +30,7 @@ export function ConfirmButton(props: {
       </button>
     );
   return (
-    <span className="confirm">
+    <span className={props.explained ? 'confirm explained' : 'confirm'}>
       <span>{props.question}</span>
       <button
         type="button"

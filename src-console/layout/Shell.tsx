@@ -6,9 +6,11 @@ import { PolicyPage } from '../policy/PolicyPage.js';
 import { logout } from '../store/actions.js';
 import { useStore, type Page } from '../store/index.js';
 import { SystemsPage } from '../systems/SystemsPage.js';
+import { UsersPage } from '../users/UsersPage.js';
 
 const PAGES: Array<[Page, string]> = [
   ['systems', 'Systems'],
+  ['users', 'Users'],
   ['keys', 'Enrolment keys'],
   ['policy', 'Policy'],
   ['audit', 'Audit log'],
@@ -40,6 +42,7 @@ export function Shell(): ReactNode {
       </header>
       <main className="page">
         {page === 'systems' && <SystemsPage />}
+        {page === 'users' && <UsersPage />}
         {page === 'keys' && <KeysPage />}
         {page === 'policy' && <PolicyPage />}
         {page === 'audit' && <AuditPage />}

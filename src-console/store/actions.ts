@@ -1,6 +1,12 @@
 // What the console does: log in and out, and load the lists. Changing calls (approve, create a
 // key, apply a policy) live beside the components that make them and reload the list after.
-import { ADMIN_PATHS, type AdminKey, type AdminSystem, type AuditEntry } from '../../src-shared/wire/admin.js';
+import {
+  ADMIN_PATHS,
+  type AdminKey,
+  type AdminSystem,
+  type AdminUser,
+  type AuditEntry,
+} from '../../src-shared/wire/admin.js';
 import { CONTROL_PATHS } from '../../src-shared/wire/control.js';
 import { api, ApiError, errorText, whenLoggedOut } from '../api.js';
 import { useStore } from './index.js';
@@ -50,6 +56,15 @@ export async function loadKeys(): Promise<void> {
     useStore.getState().setKeys(r.keys, null);
   } catch (e) {
     useStore.getState().setKeys(null, errorText(e));
+  }
+}
+
+export async function loadUsers(): Promise<void> {
+  try {
+    const r = await api<{ users: AdminUser[] }>('GET', ADMIN_PATHS.users);
+    useStore.getState().setUsers(r.users, null);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) useStore.getState().setUsers(null, errorText(e));
   }
 }
 

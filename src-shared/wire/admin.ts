@@ -11,6 +11,9 @@ export const ADMIN_PATHS = {
   /** POST { token } → 204 with an HttpOnly session cookie (the web console's login);
    * DELETE → 204, the session ends; GET → ConsoleSessionInfo or 401. */
   session: '/v1/admin/session',
+  /** GET → { users: AdminUser[] }; POST users/ID/disable and users/ID/enable → AdminUser (ID: a
+   * user id or email). */
+  users: '/v1/admin/users',
 } as const;
 
 /** Approval: an enrolment key's systems are active at once, or wait for `systems approve`. */
@@ -75,10 +78,20 @@ export interface AdminSystem {
   owner?: string | null;
 }
 
+/** AdminUserSystem is one of a user's systems as the users page shows it. */
+export interface AdminUserSystem {
+  identity: string;
+  name: string;
+  state: SystemState;
+  online: boolean;
+}
+
 /** AdminUser is a user who signed in (GET /v1/admin/users → { users }). */
 export interface AdminUser {
   userId: string;
   email: string;
+  /** name is the person's name as the provider gave it, or ''. */
+  name: string;
   groups: string[];
   provider: string;
   issuer: string;
@@ -87,8 +100,15 @@ export interface AdminUser {
   /** lastAuthAt is when the user last authenticated at the provider (Unix ms). */
   lastAuthAt: number;
   disabled: boolean;
+  /** checkedAt is when the groups were last checked with the sign-in's refresh token, or null. */
+  checkedAt: number | null;
+  /** lapsedAt is when the provider refused that refresh token (the sign-in no longer counts
+   * until the person signs in again), or null. */
+  lapsedAt: number | null;
   /** systems are the identities of the user's systems (not revoked). */
   systems: string[];
+  /** ownedSystems are the same systems with their names and whether they are online. */
+  ownedSystems: AdminUserSystem[];
 }
 
 /** TagsRequest is POST /v1/admin/systems/ID/tags: either set, or add and/or remove. */

@@ -6,6 +6,7 @@ export type {
   AdminKey,
   AdminSystem,
   AdminUser,
+  AdminUserSystem,
   CreateKeyRequest,
   CreatedKey,
   PolicyInfo,

@@ -1,29 +1,26 @@
 // GET /v1/admin/users: the people who signed in (store/users.ts), with their systems.
 // POST /v1/admin/users/:id/disable and /enable (:id a user id or email): a disabled user's
 // systems lose everything their user vouched for, within one map pass (docs/coordinator.md).
-import type { AdminUser } from './admin-types.js';
+// The CLI (`warren-coordinator users`) and the web console's users page both use these.
+import { ADMIN_PATHS } from '../../../src-shared/wire/admin.js';
+import type { AdminUser, AdminUserSystem } from './admin-types.js';
 import { ControlError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
+import type { LiveSystem, Registry } from '../store/registry.js';
 import { usersOf, type UserRow } from '../store/users.js';
 import type { AdminRoute } from './admin.js';
 import type { Services } from './services.js';
 
 /** USERS_PATH is the route. */
-export const USERS_PATH = '/v1/admin/users';
+export const USERS_PATH = ADMIN_PATHS.users;
 
 /** addUsersRoute registers the route. */
 export function addUsersRoute(admin: AdminRoute, sv: Services): void {
   admin('GET', USERS_PATH, ({ res }) => {
-    const systems = new Map<string, string[]>();
-    for (const s of sv.registry.all()) {
-      if (!s.ownerId || s.state === 'revoked') continue;
-      const list = systems.get(s.ownerId) ?? [];
-      list.push(s.identity);
-      systems.set(s.ownerId, list);
-    }
+    const systems = ownedSystems(sv.registry);
     const users: AdminUser[] = usersOf(sv.registry)
       .all()
-      .map((u) => adminUser(u, systems));
+      .map((u) => adminUser(u, systems.get(u.id) ?? []));
     sendJson(res, 200, { users });
   });
   for (const verb of ['disable', 'enable'] as const) {
@@ -41,16 +38,31 @@ export function addUsersRoute(admin: AdminRoute, sv: Services): void {
         dir.setDisabled(sv.registry, u, disabled);
         sv.log.info(`${verb}d user ${u.email}`);
       } else note.detail = `already ${verb}d`;
-      const owned = sv.registry.all().filter((s) => s.ownerId === u.id && s.state !== 'revoked');
-      sendJson(ctx.res, 200, adminUser(dir.get(u.id)!, new Map([[u.id, owned.map((s) => s.identity)]])));
+      sendJson(ctx.res, 200, adminUser(dir.get(u.id)!, ownedSystems(sv.registry).get(u.id) ?? []));
     });
   }
 }
 
-function adminUser(u: UserRow, systems: Map<string, string[]>): AdminUser {
+/** ownedSystems groups the systems enrolled by signing in (not revoked) by their user. */
+function ownedSystems(registry: Registry): Map<string, LiveSystem[]> {
+  const out = new Map<string, LiveSystem[]>();
+  for (const s of registry.all()) {
+    if (!s.ownerId || s.state === 'revoked') continue;
+    const list = out.get(s.ownerId) ?? [];
+    list.push(s);
+    out.set(s.ownerId, list);
+  }
+  return out;
+}
+
+function adminUser(u: UserRow, systems: LiveSystem[]): AdminUser {
+  const owned: AdminUserSystem[] = systems
+    .map((s) => ({ identity: s.identity, name: s.name, state: s.state, online: s.online }))
+    .sort((a, b) => a.identity.localeCompare(b.identity));
   return {
     userId: u.id,
     email: u.email,
+    name: u.name,
     groups: u.groups,
     provider: u.provider,
     issuer: u.issuer,
@@ -58,6 +70,9 @@ function adminUser(u: UserRow, systems: Map<string, string[]>): AdminUser {
     createdAt: u.createdAt,
     lastAuthAt: u.lastAuthAt,
     disabled: u.disabled,
-    systems: (systems.get(u.id) ?? []).sort(),
+    checkedAt: u.checkedAt,
+    lapsedAt: u.lapsedAt,
+    systems: owned.map((s) => s.identity),
+    ownedSystems: owned,
   };
 }

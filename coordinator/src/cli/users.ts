@@ -29,7 +29,7 @@ export async function runUsers(argv: string[], io: CliIo): Promise<number> {
           u.groups.join(',') || '-',
           u.provider,
           new Date(u.lastAuthAt).toISOString().replace(/\.\d+Z$/, 'Z'),
-          u.disabled ? 'disabled' : 'active',
+          u.disabled ? 'disabled' : u.lapsedAt !== null ? 'lapsed' : 'active',
           u.systems.join(',') || '-',
         ]),
       ),

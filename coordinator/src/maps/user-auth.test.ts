@@ -97,6 +97,8 @@ test('UserAuthentication needs every listed group, the named authority (Name in 
   assert.equal(userAuthState(req({ authority: 'https://idp.example.com' }), alice, now).met, true);
   assert.equal(userAuthState(req({ authority: 'https://IDP.example.com' }), alice, now).met, false);
   assert.deepEqual(userAuthState(req(), { ...alice, disabled: true }, now), { met: false, why: 'disabled' });
+  // The provider refused the sign-in's refresh token (oidc/recheck.ts): however recent it was.
+  assert.deepEqual(userAuthState(req(), { ...alice, lapsedAt: now }, now), { met: false, why: 'lapsed' });
   assert.deepEqual(userAuthState(req(), undefined, now), { met: false, why: 'no-user' });
 });
 

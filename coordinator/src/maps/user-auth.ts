@@ -9,7 +9,8 @@ import type { UserRow } from '../store/users.js';
 
 /** UserAuthState is one requirement evaluated for one user at one moment. */
 export type UserAuthState =
-  { met: true; lapsesAt: number } | { met: false; why: 'no-user' | 'disabled' | 'authority' | 'groups' | 'expired' };
+  | { met: true; lapsesAt: number }
+  | { met: false; why: 'no-user' | 'disabled' | 'lapsed' | 'authority' | 'groups' | 'expired' };
 
 /** authorityMatches tells whether the user signed in at the requirement's authority: a
  * provider's Name (any case) or its issuer URL exactly (OpenID Connect Core 1.0 §2: `iss` is
@@ -24,6 +25,9 @@ export function authorityMatches(authority: string, u: Pick<UserRow, 'provider' 
 export function userAuthState(r: UserAuthenticationRequirement, u: UserRow | undefined, now: number): UserAuthState {
   if (!u) return { met: false, why: 'no-user' };
   if (u.disabled) return { met: false, why: 'disabled' };
+  // The provider refused the sign-in's refresh token (oidc/recheck.ts): it no longer vouches
+  // for this authentication, however recent; oidc/recheck.ts audits it.
+  if (u.lapsedAt !== null) return { met: false, why: 'lapsed' };
   if (!authorityMatches(r.authority, u)) return { met: false, why: 'authority' };
   if (!r.groups.every((g) => u.groups.includes(g))) return { met: false, why: 'groups' };
   const lapsesAt = u.lastAuthAt + r.maxAgeMs + 1;

@@ -14,6 +14,7 @@ import { ClaimRefusal, mapClaims } from './claims.js';
 import { enrolForUser, saveUser } from './login-enrol.js';
 import type { PendingLogin } from './pending.js';
 import { describe } from './providers.js';
+import { MAX_TOKEN_CHARS } from './token-seal.js';
 import type { OidcService } from './service.js';
 
 /** Refusal is a refused sign-in: reason is the audit log's code, message the person's text. */
@@ -92,6 +93,7 @@ async function complete(
   const current = new URL(oidc.providers.redirectUri);
   for (const [k, v] of ctx.query) current.searchParams.append(k, v);
   let claims: Record<string, unknown>;
+  let refreshToken: string | undefined;
   try {
     const tokens = await client.authorizationCodeGrant(config, current, {
       pkceCodeVerifier: login.codeVerifier,
@@ -100,6 +102,7 @@ async function complete(
       idTokenExpected: true,
     });
     claims = { ...tokens.claims() };
+    refreshToken = tokens.refresh_token;
   } catch (e) {
     throw new Refusal('id-token-refused', `the sign-in could not be verified: ${describe(e)}`);
   }
@@ -111,7 +114,13 @@ async function complete(
     throw e;
   }
   const now = sv.now();
-  const user = saveUser(sv.registry, who, p.cfg, now);
+  // The refresh token stays in the coordinator's database, sealed, for the token check
+  // (recheck.ts); one that is absurdly long is not kept rather than refusing the sign-in.
+  const sealed =
+    oidc.recheckMs > 0 && refreshToken && refreshToken.length <= MAX_TOKEN_CHARS
+      ? oidc.seal.seal(refreshToken, who.issuer, who.subject)
+      : null;
+  const user = saveUser(sv.registry, who, p.cfg, now, sealed);
   const source = login.source;
   const r = enrolForUser(sv.registry, login.request, user, p.cfg, source, now, (s) =>
     sv.audit.okWithin({
@@ -127,7 +136,7 @@ async function complete(
     source: ctx.remoteIp,
     action: 'login',
     target: r.system.identity,
-    detail: `${p.cfg.name}, groups ${user.groups.join(',') || '(none)'}${r.via.length ? `, AutoTags ${r.via.join(' ')}` : ''}${who.droppedGroups ? `, ${who.droppedGroups} unusable group names left out` : ''}`,
+    detail: `${p.cfg.name}, groups ${user.groups.join(',') || '(none)'}${sealed ? ', token check on' : ''}${r.via.length ? `, AutoTags ${r.via.join(' ')}` : ''}${who.droppedGroups ? `, ${who.droppedGroups} unusable group names left out` : ''}`,
   });
   sv.log.info(
     `login: ${user.email} enrolled ${r.system.identity} (${r.system.name}) as ${r.system.state}${r.created ? '' : ' again'}, tags ${r.system.tags.join(',') || '(none)'}`,

@@ -25,6 +25,13 @@ test('email and groups are normalised; unusable group names are counted and left
   assert.deepEqual(who.groups, ['/org/ops', 'eng']);
   assert.equal(who.droppedGroups, 2);
   assert.equal(who.authTime, 1_700_000_000_000);
+  assert.equal(who.name, '');
+});
+
+test('the name claim is kept for display: control characters out, bounded', () => {
+  assert.equal(mapClaims({ ...base, name: 'Alice\nExample' }, cfg()).name, 'Alice Example');
+  assert.equal(mapClaims({ ...base, name: 'x'.repeat(500) }, cfg()).name.length, 200);
+  assert.equal(mapClaims({ ...base, name: 42 }, cfg()).name, '');
 });
 
 test('a custom claim mapping and a single group string are read', () => {

@@ -7,13 +7,15 @@ import { emailDomain, normaliseEmail, normaliseGroup } from '../../../src-shared
 import type { ProviderConfig } from './config.js';
 
 /** CLAIM_LIMITS bound what a token may assert. */
-export const CLAIM_LIMITS = { groups: 256, subjectChars: 255, issuerChars: 512 } as const;
+export const CLAIM_LIMITS = { groups: 256, subjectChars: 255, issuerChars: 512, nameChars: 200 } as const;
 
 /** SignedIn is the person an ID token names. */
 export interface SignedIn {
   issuer: string;
   subject: string;
   email: string;
+  /** name is the `name` claim (OpenID Connect Core §5.1), printable and bounded, or ''. */
+  name: string;
   groups: string[];
   /** authTime is the token's auth_time in Unix ms, or null when it has none. */
   authTime: number | null;
@@ -50,7 +52,17 @@ export function mapClaims(claims: Record<string, unknown>, cfg: ProviderConfig):
   const { groups, dropped } = mapGroups(claims[cfg.groupsClaim], cfg.groupsClaim);
   const authTime =
     typeof claims.auth_time === 'number' && Number.isFinite(claims.auth_time) ? claims.auth_time * 1000 : null;
-  return { issuer, subject, email, groups, authTime, droppedGroups: dropped };
+  return { issuer, subject, email, name: displayName(claims.name), groups, authTime, droppedGroups: dropped };
+}
+
+/** displayName keeps a name claim that is only shown (the console, users list): control
+ * characters become spaces and it is cut to CLAIM_LIMITS.nameChars; anything else is ''. */
+function displayName(raw: unknown): string {
+  if (typeof raw !== 'string') return '';
+  return raw
+    .replace(/\p{Cc}/gu, ' ')
+    .trim()
+    .slice(0, CLAIM_LIMITS.nameChars);
 }
 
 function mapGroups(raw: unknown, claim: string): { groups: string[]; dropped: number } {

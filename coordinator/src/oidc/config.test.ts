@@ -14,6 +14,7 @@ const good = {
 test('defaults: openid and email scopes, email and groups claims, automatic approval', () => {
   const c = parseOidcConfig(good, () => 'secret');
   assert.equal(c.publicUrl, 'https://coord.example.com:8443');
+  assert.equal(c.recheckMs, 300_000);
   assert.deepEqual(c.providers[0], {
     name: 'corp',
     issuer: 'https://login.example.com',
@@ -36,6 +37,10 @@ test('problems are refused with the key and what to do', () => {
     );
   const p = good.Providers[0]!;
   refuses({ ...good, Extra: 1 }, /Extra: unknown key/);
+  refuses({ ...good, RecheckSeconds: 1 }, /RecheckSeconds: must be a whole number of seconds from 2 to 86400/);
+  refuses({ ...good, RecheckSeconds: '300' }, /RecheckSeconds: must be/);
+  assert.equal(parseOidcConfig({ ...good, RecheckSeconds: 0 }, () => 's').recheckMs, 0);
+  assert.equal(parseOidcConfig({ ...good, RecheckSeconds: 60 }, () => 's').recheckMs, 60_000);
   refuses({ ...good, Providers: [] }, /Providers: must be a non-empty array/);
   refuses(
     { ...good, Providers: [{ ...p, Issuer: 'http://login.example.com' }] },

@@ -4,7 +4,8 @@
 //     "Providers": [ { "Name": "corp", "Issuer": "https://login.example.com", "ClientId": "warren",
 //       "ClientSecretFile": "/etc/warren/oidc-corp.secret", "Scopes": ["openid", "email", "groups"],
 //       "EmailClaim": "email", "GroupsClaim": "groups", "AllowedDomains": ["example.com"],
-//       "Approval": "automatic" } ] }
+//       "Approval": "automatic" } ],
+//     "RecheckSeconds": 300 }
 // The client secret lives in its own file, readable by the coordinator's user only, so it is
 // never on a command line (visible in ps) or in a file that is shared to show the setup.
 import { readFileSync, statSync } from 'node:fs';
@@ -20,6 +21,11 @@ export const OIDC_LIMITS = {
   secretBytes: 4096,
   scopes: 32,
   domains: 256,
+  /** recheck bounds RecheckSeconds: not so often that every user costs the provider a request a
+   * second, not so seldom that a group change waits more than a day. */
+  recheckMinS: 2,
+  recheckMaxS: 86_400,
+  recheckDefaultS: 300,
 } as const;
 
 /** ProviderConfig is one identity provider. */
@@ -44,9 +50,12 @@ export interface OidcConfig {
   /** publicUrl is the coordinator as people's browsers reach it; the callback is under it. */
   publicUrl: string;
   providers: ProviderConfig[];
+  /** recheckMs is how often each signed-in user's groups are checked with the refresh token of
+   * their sign-in (oidc/recheck.ts), or 0: never (RecheckSeconds: 0). */
+  recheckMs: number;
 }
 
-const TOP_KEYS = ['PublicUrl', 'Providers'];
+const TOP_KEYS = ['PublicUrl', 'Providers', 'RecheckSeconds'];
 const PROVIDER_KEYS = [
   'Name',
   'Issuer',
@@ -107,7 +116,15 @@ export function parseOidcConfig(
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) fail(indexPath('Providers', i), `the Name ${quote(n)} is used twice`);
   });
-  return { publicUrl, providers };
+  return { publicUrl, providers, recheckMs: recheckSeconds(raw.RecheckSeconds, fail) * 1000 };
+}
+
+function recheckSeconds(v: unknown, fail: Fail): number {
+  if (v === undefined) return OIDC_LIMITS.recheckDefaultS;
+  const { recheckMinS: min, recheckMaxS: max } = OIDC_LIMITS;
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < min || v > max)))
+    fail('RecheckSeconds', `must be a whole number of seconds from ${min} to ${max}, or 0 for no token check`);
+  return v as number;
 }
 
 type Fail = (key: string, problem: string) => never;

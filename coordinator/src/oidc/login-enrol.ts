@@ -25,22 +25,35 @@ export interface LoginEnrolment {
 }
 
 /** saveUser records the sign-in: a new user, or the known one with the provider's current
- * email and groups and the new authentication time. */
-export function saveUser(registry: Registry, who: SignedIn, provider: ProviderConfig, now: number): UserRow {
+ * email, name and groups, the new authentication time and the sign-in's refresh token (sealed,
+ * token-seal.ts; null when the provider gave none, which leaves no token check). */
+export function saveUser(
+  registry: Registry,
+  who: SignedIn,
+  provider: ProviderConfig,
+  now: number,
+  sealedRefreshToken: string | null = null,
+): UserRow {
   const users = usersOf(registry);
   const u = registry.store.transaction(() =>
-    users.save({
-      id: `usr-${randomBytes(12).toString('hex')}`,
-      issuer: who.issuer,
-      subject: who.subject,
-      provider: provider.name,
-      email: who.email,
-      groups: who.groups,
-      createdAt: now,
-      // A provider's auth_time in the future must not make the authentication look fresh later.
-      lastAuthAt: Math.min(who.authTime ?? now, now),
-      disabled: false,
-    }),
+    users.save(
+      {
+        id: `usr-${randomBytes(12).toString('hex')}`,
+        issuer: who.issuer,
+        subject: who.subject,
+        provider: provider.name,
+        email: who.email,
+        name: who.name,
+        groups: who.groups,
+        createdAt: now,
+        // A provider's auth_time in the future must not make the authentication look fresh later.
+        lastAuthAt: Math.min(who.authTime ?? now, now),
+        disabled: false,
+        checkedAt: null,
+        lapsedAt: null,
+      },
+      sealedRefreshToken,
+    ),
   );
   if (u.disabled)
     throw new ControlError('login-refused', `${u.email} is disabled on this coordinator; ask its administrator`);

@@ -65,8 +65,14 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
     throw e;
   }
   const p = oidc.providers.find(req.provider);
+  const refused = (reason: string, detail: string): void =>
+    sv.audit.refused(
+      { actor: 'anonymous', source, action: 'login.start', target: req.provider || '-', detail },
+      reason,
+    );
   if (!p) {
     const names = oidc.providers.list.map((x) => x.cfg.name).join(', ');
+    refused('unknown-provider', `no provider is named ${JSON.stringify(req.provider.slice(0, 64))}`);
     throw new ControlError(
       'not-found',
       `no identity provider is named ${JSON.stringify(req.provider)} here; use one of ${names}`,
@@ -76,6 +82,7 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
   try {
     config = await oidc.providers.ready(p, now);
   } catch (e) {
+    refused('provider-unavailable', describe(e).slice(0, 200));
     throw new ControlError('login-refused', `${describe(e)}; enrolment keys still work`, {}, 503);
   }
   const codeVerifier = client.randomPKCECodeVerifier();
@@ -94,7 +101,7 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
   }
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: oidc.providers.redirectUri,
-    scope: p.cfg.scopes.join(' '),
+    ...scopeParams(oidc.scopes(p, config)),
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
@@ -109,6 +116,12 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
     expiresAt: login.expiresAt,
   };
   sendJson(ctx.res, 200, out);
+}
+
+/** scopeParams: asking for offline_access needs prompt=consent (OpenID Connect Core §11), so
+ * the person agrees to the coordinator keeping access while they are away. */
+function scopeParams(scopes: string[]): Record<string, string> {
+  return { scope: scopes.join(' '), ...(scopes.includes('offline_access') ? { prompt: 'consent' } : {}) };
 }
 
 /** poll answers when the login has an outcome, or "waiting" after LOGIN_LIMITS.pollWaitMs. */

@@ -7,7 +7,9 @@ import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { OidcConfig } from './config.js';
 import { PendingLogins } from './pending.js';
-import { OidcProviders, type OidcSeams } from './providers.js';
+import type * as client from 'openid-client';
+import { OidcProviders, type OidcSeams, type Provider } from './providers.js';
+import { TokenSeal } from './token-seal.js';
 
 /** OIDC_RATES: login starts and callbacks per source address (each costs a random draw and a
  * signature check; a callback, a request to the provider). */
@@ -16,12 +18,28 @@ export const OIDC_RATES = { perSecond: 0.5, burst: 10, sources: 10_000, pending:
 /** OidcService is sign-in, when `serve --oidc` configured it. */
 export class OidcService {
   readonly providers: OidcProviders;
+  /** seal keeps refresh tokens unreadable in the database (token-seal.ts). */
+  readonly seal: TokenSeal;
+  /** recheckMs: RecheckSeconds (recheck.ts); 0 means no token check. */
+  readonly recheckMs: number;
   readonly pending = new PendingLogins(OIDC_RATES.pending, LOGIN_LIMITS.pendingMs);
   private readonly limiter = new RateLimiter(OIDC_RATES.perSecond, OIDC_RATES.burst, OIDC_RATES.sources);
   private readonly proofs = new Map<string, number>();
 
-  constructor(config: OidcConfig, log: Logger, seams: OidcSeams = {}) {
+  constructor(config: OidcConfig, log: Logger, adminToken: string, seams: OidcSeams = {}) {
     this.providers = new OidcProviders(config, log, seams);
+    this.seal = new TokenSeal(adminToken);
+    this.recheckMs = config.recheckMs;
+  }
+
+  /** scopes are what a sign-in with p asks for: its Scopes, and offline_access (a refresh
+   * token, OpenID Connect Core §11) when token checks are on and the provider says it offers
+   * it (Discovery 1.0 §3 scopes_supported). */
+  scopes(p: Provider, config: client.Configuration): string[] {
+    const offered = config.serverMetadata().scopes_supported ?? [];
+    if (this.recheckMs === 0 || p.cfg.scopes.includes('offline_access') || !offered.includes('offline_access'))
+      return p.cfg.scopes;
+    return [...p.cfg.scopes, 'offline_access'];
   }
 
   /** allow takes a token from the source's bucket. */

@@ -35,6 +35,7 @@ import { addConsoleRoutes, ConsoleAuth } from '../console/routes.js';
 import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
 import { OidcService } from '../oidc/service.js';
 import { addLoginRoutes } from '../oidc/routes.js';
+import { startRecheck, type TokenRecheck } from '../oidc/recheck.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -96,7 +97,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       nat,
       metrics,
     });
-    const http = await startHttpServer(opts, routesFor(sv, bundle, await oidcService(opts, now)), log);
+    const { http, oidc } = await listen(opts, sv, bundle);
     server = http.server;
     if (store instanceof PostgresStore)
       multi = await startMulti(multiDeps(opts, store, registry, publisher, http.url, now));
@@ -107,6 +108,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     audit.start();
     const close = closeOnce({
       lapses: startLapseTimer(registry, audit),
+      recheck: oidc ? startRecheck(sv, oidc) : null,
       sweeper,
       publisher,
       registry,
@@ -150,11 +152,25 @@ function servicesFor(
   };
 }
 
+/** listen starts sign-in (--oidc) and the HTTP server with every route. */
+async function listen(
+  opts: ServeOptions,
+  sv: Services,
+  bundle: ConsoleBundle | null,
+): Promise<{ http: Awaited<ReturnType<typeof startHttpServer>>; oidc: OidcService | undefined }> {
+  const oidc = await oidcService(opts, sv.adminToken, sv.now);
+  return { http: await startHttpServer(opts, routesFor(sv, bundle, oidc), sv.log), oidc };
+}
+
 /** oidcService is sign-in (--oidc), its providers discovered before the coordinator answers (a
  * failure only makes that provider unavailable), or undefined without --oidc. */
-async function oidcService(opts: ServeOptions, now: () => number): Promise<OidcService | undefined> {
+async function oidcService(
+  opts: ServeOptions,
+  adminToken: string,
+  now: () => number,
+): Promise<OidcService | undefined> {
   if (!opts.oidc) return undefined;
-  const oidc = new OidcService(opts.oidc.config, opts.log, opts.oidc.seams);
+  const oidc = new OidcService(opts.oidc.config, opts.log, adminToken, opts.oidc.seams);
   await oidc.providers.discoverAll(now());
   return oidc;
 }
@@ -331,6 +347,7 @@ interface Opened {
   sweeper: NodeJS.Timeout;
   publisher: MapPublisher;
   lapses: LapseTimer;
+  recheck: TokenRecheck | null;
   registry: Registry;
   hub: WatchHub;
   server: Server;
@@ -351,6 +368,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       await o.multi?.close();
       o.publisher.stop();
       o.lapses.stop();
+      o.recheck?.stop();
       await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.
       o.hub.closeAll();

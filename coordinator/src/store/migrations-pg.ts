@@ -129,6 +129,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 6,
+    name: 'users: name and token check',
+    sql: `
+      ALTER TABLE users ADD COLUMN name TEXT NOT NULL DEFAULT '';
+      ALTER TABLE users ADD COLUMN refresh_token TEXT;
+      ALTER TABLE users ADD COLUMN checked_at BIGINT;
+      ALTER TABLE users ADD COLUMN lapsed_at BIGINT;
+    `,
+  },
 ];
 
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two

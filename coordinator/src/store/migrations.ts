@@ -146,6 +146,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    id: 6,
+    name: 'users: name and token check',
+    sql: `
+      -- The person's name as the provider gives it, the refresh token of their last sign-in
+      -- (sealed, oidc/token-seal.ts; it never leaves the coordinator) and when their groups were
+      -- last checked with it (oidc/recheck.ts); lapsed_at: when the provider refused that token,
+      -- which lapses the sign-in until the person signs in again.
+      ALTER TABLE users ADD COLUMN name TEXT NOT NULL DEFAULT '';
+      ALTER TABLE users ADD COLUMN refresh_token TEXT;
+      ALTER TABLE users ADD COLUMN checked_at INTEGER;
+      ALTER TABLE users ADD COLUMN lapsed_at INTEGER;
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

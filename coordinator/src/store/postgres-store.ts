@@ -6,7 +6,7 @@
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
 import { migratePg } from './migrations-pg.js';
-import { saveParams, toUser, USERS_SQL, type RawUser, type UserRow } from './users.js';
+import { saveParams, toUser, USERS_SQL, type RawUser, type TokenCheck, type UserRow } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
 import {
   column,
@@ -264,8 +264,16 @@ export class PostgresStore implements Store {
     );
   }
 
-  saveUser(u: UserRow): UserRow {
-    return toUser(this.q<RawUser>(USERS_SQL.save, saveParams(u)).rows[0]!);
+  saveUser(u: UserRow, refreshToken: string | null): UserRow {
+    return toUser(this.q<RawUser>(USERS_SQL.save, saveParams(u, refreshToken)).rows[0]!);
+  }
+
+  userRefreshToken(id: string): string | null {
+    return this.q<{ refresh_token: string | null }>(USERS_SQL.refreshToken, [id]).rows[0]?.refresh_token ?? null;
+  }
+
+  userChecked(id: string, c: TokenCheck): void {
+    this.q(USERS_SQL.checked, [JSON.stringify(c.groups), c.checkedAt, c.refreshToken, c.lapsedAt, id]);
   }
 
   listUsers(): UserRow[] {

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
-import { saveParams, toUser, USERS_SQL, type RawUser, type UserRow } from './users.js';
+import { saveParams, toUser, USERS_SQL, type RawUser, type TokenCheck, type UserRow } from './users.js';
 import {
   AUDIT_SQL,
   auditParams,
@@ -82,6 +82,8 @@ export class SqliteStore implements Store {
       saveUser: this.db.prepare(USERS_SQL.save.replace(/\$\d+/g, '?')),
       listUsers: this.db.prepare(USERS_SQL.list),
       setUserDisabled: this.db.prepare(USERS_SQL.setDisabled.replace(/\$\d+/g, '?')),
+      userRefreshToken: this.db.prepare(USERS_SQL.refreshToken.replace(/\$\d+/g, '?')),
+      userChecked: this.db.prepare(USERS_SQL.checked.replace(/\$\d+/g, '?')),
     };
   }
 
@@ -213,8 +215,17 @@ export class SqliteStore implements Store {
     );
   }
 
-  saveUser(u: UserRow): UserRow {
-    return toUser(this.stmt.saveUser.get(...saveParams(u)) as RawUser);
+  saveUser(u: UserRow, refreshToken: string | null): UserRow {
+    return toUser(this.stmt.saveUser.get(...saveParams(u, refreshToken)) as RawUser);
+  }
+
+  userRefreshToken(id: string): string | null {
+    const r = this.stmt.userRefreshToken.get(id) as { refresh_token: string | null } | undefined;
+    return r?.refresh_token ?? null;
+  }
+
+  userChecked(id: string, c: TokenCheck): void {
+    this.stmt.userChecked.run(JSON.stringify(c.groups), c.checkedAt, c.refreshToken, c.lapsedAt, id);
   }
 
   listUsers(): UserRow[] {

@@ -6,7 +6,7 @@
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import type { AuditFilter, AuditRecord, StoredAudit } from './audit-rows.js';
-import type { UserRow } from './users.js';
+import type { TokenCheck, UserRow } from './users.js';
 import { ControlError } from '../http/errors.js';
 
 /** SystemRow is a system as stored. */
@@ -226,8 +226,12 @@ export interface Store {
   /** saveUser stores a user who signed in: a new row, or the existing one of the same issuer
    * and subject updated (email, groups, provider, last authentication). It returns the stored
    * row, whose id is the existing one's for a known user. */
-  saveUser(u: UserRow): UserRow;
+  saveUser(u: UserRow, refreshToken: string | null): UserRow;
   listUsers(): UserRow[];
+  /** userRefreshToken is the sealed refresh token of the user's last sign-in, or null. */
+  userRefreshToken(id: string): string | null;
+  /** userChecked stores a token check: the groups, its time and the refresh token to keep. */
+  userChecked(id: string, c: TokenCheck): void;
   /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
   setUserDisabled(id: string, disabled: boolean): boolean;
   /** heartbeat records that the coordinator reachable at url was alive at now (multi.ts). */

@@ -17,10 +17,11 @@ for (const b of storeBackends()) {
       withHandle(b, (h) => {
         const s = h.open();
         try {
-          const first = s.saveUser(alice());
+          const first = s.saveUser(alice(), null);
           assert.deepEqual(first, alice());
           const again = s.saveUser(
             alice({ id: 'usr-2', email: 'alice@new.example.com', groups: ['eng', 'ops'], lastAuthAt: 5000 }),
+            null,
           );
           assert.equal(again.id, 'usr-1');
           assert.equal(again.email, 'alice@new.example.com');
@@ -28,7 +29,7 @@ for (const b of storeBackends()) {
           assert.equal(again.lastAuthAt, 5000);
           assert.equal(again.createdAt, 1000);
           // The same subject at another issuer is another person (OpenID Connect Core §2).
-          const other = s.saveUser(alice({ id: 'usr-3', issuer: 'https://other.example.com' }));
+          const other = s.saveUser(alice({ id: 'usr-3', issuer: 'https://other.example.com' }), null);
           assert.equal(other.id, 'usr-3');
           assert.deepEqual(
             s.listUsers().map((u) => u.id),
@@ -43,7 +44,7 @@ for (const b of storeBackends()) {
   test(`${b.name}: a system keeps its owner across a reopen, and a key-enrolled one has none`, { skip: b.skip }, () =>
     withHandle(b, (h) => {
       let s = h.open();
-      s.saveUser(alice());
+      s.saveUser(alice(), null);
       s.insertSystem(sampleSystemRow({ id: 'sys-a', ownerId: 'usr-1' }));
       s.insertSystem(
         sampleSystemRow({ id: 'sys-k', identity: 'H982V', wgKey: 'wg2', machineKey: 'mk2', name: 'k', address: 2 }),
@@ -58,5 +59,28 @@ for (const b of storeBackends()) {
         s.close();
       }
     }),
+  );
+
+  test(
+    `${b.name}: the refresh token is stored apart from the rows; a token check sets the groups, a sign-in replaces it`,
+    { skip: b.skip },
+    () =>
+      withHandle(b, (h) => {
+        const s = h.open();
+        try {
+          s.saveUser(alice(), 'sealed-1');
+          assert.equal(s.userRefreshToken('usr-1'), 'sealed-1');
+          assert.ok(!JSON.stringify(s.listUsers()).includes('sealed-1'), 'the rows do not carry it');
+          s.userChecked('usr-1', { groups: ['ops'], checkedAt: 7000, refreshToken: 'sealed-2', lapsedAt: 7000 });
+          const [u] = s.listUsers();
+          assert.deepEqual([u!.groups, u!.checkedAt, u!.lapsedAt], [['ops'], 7000, 7000]);
+          assert.equal(s.userRefreshToken('usr-1'), 'sealed-2', 'a rotated token is kept');
+          const again = s.saveUser(alice({ id: 'usr-9', lastAuthAt: 8000 }), null);
+          assert.deepEqual([again.id, again.groups, again.checkedAt, again.lapsedAt], ['usr-1', ['eng'], null, null]);
+          assert.equal(s.userRefreshToken('usr-1'), null, 'a sign-in without one leaves none');
+        } finally {
+          s.close();
+        }
+      }),
   );
 }

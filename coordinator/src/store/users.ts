@@ -16,6 +16,8 @@ export interface UserRow {
   provider: string;
   /** email is lower case, as the claim mapping checked it. */
   email: string;
+  /** name is the person's name as the provider gives it (its `name` claim), or ''. */
+  name: string;
   /** groups are bare names ("eng"), lower case, as the claim mapping checked them. */
   groups: string[];
   createdAt: number;
@@ -23,6 +25,12 @@ export interface UserRow {
    * time the ID token was checked when the provider sends none), Unix ms. */
   lastAuthAt: number;
   disabled: boolean;
+  /** checkedAt is when the groups were last checked with the refresh token (oidc/recheck.ts),
+   * or null: never since the sign-in. */
+  checkedAt: number | null;
+  /** lapsedAt is when the provider refused the refresh token (the sign-in no longer counts for
+   * UserAuthentication, and the groups are gone), or null. A new sign-in clears it. */
+  lapsedAt: number | null;
 }
 
 /** RawUser is a users row as both backends return it. */
@@ -32,10 +40,13 @@ export interface RawUser {
   subject: string;
   provider: string;
   email: string;
+  name: string;
   groups: string;
   created_at: number | string;
   last_auth_at: number | string;
   disabled: number;
+  checked_at: number | string | null;
+  lapsed_at: number | string | null;
 }
 
 export function toUser(r: RawUser): UserRow {
@@ -45,27 +56,63 @@ export function toUser(r: RawUser): UserRow {
     subject: r.subject,
     provider: r.provider,
     email: r.email,
+    name: r.name,
     groups: JSON.parse(r.groups) as string[],
     createdAt: Number(r.created_at),
     lastAuthAt: Number(r.last_auth_at),
     disabled: r.disabled === 1,
+    checkedAt: r.checked_at === null ? null : Number(r.checked_at),
+    lapsedAt: r.lapsed_at === null ? null : Number(r.lapsed_at),
   };
 }
 
-/** USERS_SQL is the same in both dialects but for the placeholders ($n for PostgreSQL). */
+/** COLUMNS are what a UserRow is read from: never refresh_token, which only the token check
+ * reads (Store.userRefreshToken), so it is not held in memory with the rows. */
+const COLUMNS = [
+  ...['id', 'issuer', 'subject', 'provider', 'email', 'name', 'groups'],
+  ...['created_at', 'last_auth_at', 'disabled', 'checked_at', 'lapsed_at'],
+].join(', ');
+
+/** USERS_SQL is the same in both dialects but for the placeholders ($n for PostgreSQL). A
+ * sign-in replaces the refresh token (the new grant's, or none) and clears checked_at. */
 export const USERS_SQL = {
-  save: `INSERT INTO users (id, issuer, subject, provider, email, groups, created_at, last_auth_at, disabled)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+  save: `INSERT INTO users (id, issuer, subject, provider, email, name, groups, created_at, last_auth_at, disabled,
+      refresh_token, checked_at, lapsed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, NULL, NULL)
     ON CONFLICT (issuer, subject) DO UPDATE SET provider = excluded.provider, email = excluded.email,
-      groups = excluded.groups, last_auth_at = excluded.last_auth_at
-    RETURNING *`,
-  list: 'SELECT * FROM users ORDER BY created_at, id',
+      name = excluded.name, groups = excluded.groups, last_auth_at = excluded.last_auth_at,
+      refresh_token = excluded.refresh_token, checked_at = NULL, lapsed_at = NULL
+    RETURNING ${COLUMNS}`,
+  list: `SELECT ${COLUMNS} FROM users ORDER BY created_at, id`,
   setDisabled: 'UPDATE users SET disabled = $1 WHERE id = $2',
+  refreshToken: 'SELECT refresh_token FROM users WHERE id = $1',
+  checked: 'UPDATE users SET groups = $1, checked_at = $2, refresh_token = $3, lapsed_at = $4 WHERE id = $5',
 } as const;
 
-/** saveParams are USERS_SQL.save's parameters in order. */
-export function saveParams(u: UserRow): unknown[] {
-  return [u.id, u.issuer, u.subject, u.provider, u.email, JSON.stringify(u.groups), u.createdAt, u.lastAuthAt];
+/** saveParams are USERS_SQL.save's parameters in order; refreshToken is sealed (or null). */
+export function saveParams(u: UserRow, refreshToken: string | null): unknown[] {
+  return [
+    u.id,
+    u.issuer,
+    u.subject,
+    u.provider,
+    u.email,
+    u.name,
+    JSON.stringify(u.groups),
+    u.createdAt,
+    u.lastAuthAt,
+    refreshToken,
+  ];
+}
+
+/** TokenCheck is the outcome of one token check to store: the groups the provider says now,
+ * the refresh token to keep (a rotated one, or null once refused) and, when it was refused,
+ * since when the sign-in has lapsed. */
+export interface TokenCheck {
+  groups: string[];
+  checkedAt: number;
+  refreshToken: string | null;
+  lapsedAt: number | null;
 }
 
 /** UserDirectory holds the users in memory, by id. */
@@ -101,10 +148,23 @@ export class UserDirectory {
 
   /** save stores u (saveUser: a known issuer and subject keeps its id) and returns the row in
    * force; call it inside the transaction that enrols the user's system. */
-  save(u: UserRow): UserRow {
-    const stored = this.store.saveUser(u);
+  save(u: UserRow, refreshToken: string | null = null): UserRow {
+    const stored = this.store.saveUser(u, refreshToken);
     this.byId.set(stored.id, stored);
     return stored;
+  }
+
+  /** checked stores a token check (oidc/recheck.ts); when the groups changed, every map is
+   * computed again, as for setDisabled. */
+  checked(registry: Registry, u: UserRow, c: TokenCheck): UserRow {
+    const next = { ...u, groups: c.groups, checkedAt: c.checkedAt, lapsedAt: c.lapsedAt };
+    const same =
+      c.lapsedAt === u.lapsedAt && c.groups.length === u.groups.length && c.groups.every((g, i) => g === u.groups[i]);
+    const write = (): void => void this.store.userChecked(u.id, c);
+    if (same) write();
+    else registry.worldChanged(write);
+    this.byId.set(u.id, next);
+    return next;
   }
 
   /** find returns the user with this email (any case) or id. */

@@ -37,10 +37,13 @@ export function sampleUserRow(over: Partial<UserRow> = {}): UserRow {
     subject: 'alice-sub',
     provider: 'corp',
     email: 'alice@example.com',
+    name: 'Alice Example',
     groups: ['eng'],
     createdAt: 1000,
     lastAuthAt: 1000,
     disabled: false,
+    checkedAt: null,
+    lapsedAt: null,
     ...over,
   };
 }
