@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { formatIp, parseIp, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { DEBIAN_GEOIP_FILES, loadCountryDb, type CountryDb } from './geoip.js';
 import { GeoIpFileError } from './legacy-country.js';
+import { serveOptions } from '../cli/serve.js';
+import { UsageError } from '../../../src-shared/lib/cli-args.js';
 
 const [V4_FILE, V6_FILE] = DEBIAN_GEOIP_FILES;
 const haveFiles = existsSync(V4_FILE) && existsSync(V6_FILE);
@@ -113,3 +115,21 @@ test('one file serves its family; the other family has no country', { skip: noFi
   assert.equal(only4.country(parseIp('8.8.8.8')!), 'US');
   assert.equal(only4.country(parseIp('2001:4860:4860::8888')!), null);
 });
+
+test(
+  "serve --geoip loads the files in either order; a wrong file stops the start; the default is Debian's",
+  { skip: noFiles },
+  () => {
+    const io = { stdout: { write: () => true }, stderr: { write: () => true } };
+    const base = ['--data', '/tmp/x', '--listen', '127.0.0.1:0'];
+    const both = serveOptions([...base, '--geoip', `${V6_FILE},${V4_FILE}`], io).geoip!;
+    assert.equal(both.country(parseIp('193.99.144.80')!), 'DE');
+    assert.equal(both.country(parseIp('2a00:1450:4001:800::200e')!), 'DE');
+    assert.match(serveOptions(base, io).geoip!.describe, /GeoIP\.dat .* and .*GeoIPv6\.dat/);
+    assert.throws(
+      () => serveOptions([...base, '--geoip', '/etc/hostname'], io),
+      (e: unknown) =>
+        e instanceof UsageError && /^--geoip: \/etc\/hostname is not a GeoIP Legacy database/.test(e.message),
+    );
+  },
+);
