@@ -14,7 +14,8 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry } from '../store/registry.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { sampleSystemRow } from '../testing/rows.js';
-import { startTestCoordinator } from '../testing/testing.js';
+import { createKey, startTestCoordinator } from '../testing/testing.js';
+import { SimAgent } from '../testing/agent-sim.js';
 import { DEBIAN_GEOIP_FILES, loadCountryDb, type CountryDb } from '../geoip/geoip.js';
 
 const haveFiles = DEBIAN_GEOIP_FILES.every((f) => existsSync(f));
@@ -164,6 +165,30 @@ test('a coordinator with the country database applies it and logs the files', { 
     const applied = await c.admin('PUT', '/v1/admin/policy', policy({ Countries: ['DE'] }));
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
     assert.ok(c.logLines.some((l) => /country database for PublicIp: \/usr\/share\/GeoIP\/GeoIP\.dat \(IPv4/.test(l)));
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('over HTTP, Blocked drops a sender by the address the coordinator sees it connect from', async () => {
+  const c = await startTestCoordinator({ geoip: null });
+  try {
+    const dev = new SimAgent(c.url);
+    const server = new SimAgent(c.url);
+    await dev.enrol(await createKey(c, { tags: ['dev'] }), 'dev');
+    await server.enrol(await createKey(c, { tags: ['server'] }), 'server');
+    const apply = async (req: object): Promise<void> =>
+      assert.equal((await c.admin('PUT', '/v1/admin/policy', policy(req))).status, 200);
+    // The agents connect from 127.0.0.1.
+    await apply({ Blocked: ['127.0.0.0/8'] });
+    assert.deepEqual((await dev.getMap()).peers, []);
+    await apply({ Blocked: ['203.0.113.0/24', '::1/128'] });
+    const m = await dev.getMap();
+    assert.deepEqual(
+      m.peers.map((p) => p.identity),
+      [server.identity],
+    );
+    assert.deepEqual(m.policies[0]!.trustRequirements, [], 'maps carry the outcome, not the requirement');
   } finally {
     await c.dispose();
   }
