@@ -10,6 +10,7 @@ declare -A PKG=(
   [iperf3]=iperf3 [iptables]=iptables [nft]=nftables [dig]=dnsutils [pgrep]=procps
   [sysctl]=procps [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
   [chromium]=chromium [ethtool]=ethtool [systemd-analyze]=systemd [shellcheck]=shellcheck [makensis]=nsis
+  [geoiplookup]=geoip-bin
 )
 missing=()
 for cmd in "${!PKG[@]}"; do
@@ -18,6 +19,9 @@ done
 # PostgreSQL's programs are not on PATH on Debian (/usr/lib/postgresql/N/bin): the store's
 # tests start a throwaway server from there (coordinator/src/testing/postgres.ts).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The country database PublicIp's Countries are judged by (coordinator/src/geoip/), and the
+# reference its tests compare lookups with (geoiplookup above).
+[ -f /usr/share/GeoIP/GeoIPv6.dat ] || missing+=(geoip-database)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

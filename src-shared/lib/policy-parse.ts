@@ -21,6 +21,7 @@ import { isIdentity } from './identity.js';
 import { normaliseEmail, normaliseGroup } from './people.js';
 import { parseClock, validTimeZone } from './schedule.js';
 import { parseUserAuthentication } from './user-auth-parse.js';
+import { parsePublicIp } from './public-ip-parse.js';
 
 /** POLICY_LIMITS bound what the policy part of a profile may hold. */
 export const POLICY_LIMITS = {
@@ -43,7 +44,6 @@ export interface PolicyIssue {
 const POLICY_KEYS = ['Name', 'Senders', 'Receivers', 'Acls', 'TrustRequirements', 'Enabled'] as const;
 const ACL_KEYS = ['Protocol', 'Ports'] as const;
 const SCHEDULE_KEYS = ['Type', 'Days', 'From', 'To', 'TimeZone'] as const;
-const PUBLIC_IP_KEYS = ['Type', 'Ranges'] as const;
 const PROTOCOLS: readonly Protocol[] = ['any', 'tcp', 'udp', 'icmp'];
 const TAG_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
@@ -333,15 +333,7 @@ function parseRequirement(
       return void is.add(childPath(path, 'Type'), "UserAuthentication is only for a coordinator's policy file");
     return parseUserAuthentication(r, path, (k, m) => is.add(k, m));
   }
-  if (type === 'publicip') {
-    knownKeys(r, PUBLIC_IP_KEYS, path, is);
-    const list = arrayField(r, 'Ranges', path, is, POLICY_LIMITS.selectorsPerList, false);
-    if (!list) return undefined;
-    if (!list.every((x) => typeof x === 'string' && x.length <= 64)) {
-      return void is.add(childPath(path, 'Ranges'), 'must be an array of CIDR strings');
-    }
-    return { type: 'public-ip', ranges: list as string[] };
-  }
+  if (type === 'publicip') return parsePublicIp(r, path, (k, m) => is.add(k, m), POLICY_LIMITS.selectorsPerList);
   const kinds = opts.people ? 'Schedule, PublicIp or UserAuthentication' : 'Schedule or PublicIp';
   is.add(
     childPath(path, 'Type'),

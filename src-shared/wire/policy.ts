@@ -33,11 +33,17 @@ export interface ScheduleRequirement {
   timeZone: string;
 }
 
-/** PublicIpRequirement is met while this system's public address is inside one of ranges. The
+/** PublicIpRequirement is met while this system's public address is inside one of ranges (when
+ * given), inside none of blocked, in one of countries (when given) and in none of
+ * blockedCountries (ISO 3166-1 alpha-2, upper case). An unknown address meets none. The
  * coordinator evaluates it; the helper treats it as unmet unless it is told otherwise. */
 export interface PublicIpRequirement {
   type: 'public-ip';
+  /** ranges are IPv4 or IPv6 prefixes; empty means any address. */
   ranges: string[];
+  blocked?: string[];
+  countries?: string[];
+  blockedCountries?: string[];
 }
 
 /** UserAuthenticationRequirement (coordinator policy files only) is met while the sending

@@ -13,6 +13,7 @@ import { diffPolicy } from '../maps/policy-diff.js';
 import { formatPolicyIssues, parsePolicyFile } from '../policy/policy-file.js';
 import { policyWarnings, type KnownNames } from '../policy/policy-warnings.js';
 import { authorityIssues } from '../policy/authority-check.js';
+import { countryIssues } from '../policy/public-ip-check.js';
 import type { Services } from './services.js';
 import { usersOf } from '../store/users.js';
 
@@ -98,6 +99,7 @@ export function addPolicyRoutes(admin: PolicyRouteAdder, sv: Services): void {
       );
     }
     const auth = authorityIssues(text, r.file, sv.authorities ?? null);
+    auth.problems.push(...countryIssues(text, r.file, sv.registry.countryDb !== null));
     if (auth.problems.length > 0)
       throw new ControlError(
         'policy-invalid',
@@ -137,6 +139,7 @@ export function policyTest(sv: Services, text: string): PolicyTestResult {
   if (!r.ok)
     return { ok: false, issues: r.issues, warnings: [], changes: [], routes: [], truncated: false, mapVersion };
   const auth = authorityIssues(text, r.file, sv.authorities ?? null);
+  auth.problems.push(...countryIssues(text, r.file, sv.registry.countryDb !== null));
   if (auth.problems.length > 0)
     return { ok: false, issues: auth.problems, warnings: [], changes: [], routes: [], truncated: false, mapVersion };
   const d = diffPolicy(sv.registry, r.file);

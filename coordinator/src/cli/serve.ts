@@ -18,12 +18,14 @@ import { startCoordinator, type ServeOptions } from '../server/server.js';
 import { storeUrlProblem } from '../store/open-store.js';
 import { loadOidcConfig, OidcConfigError } from '../oidc/config.js';
 import { coordinatorUrlProblem } from '../../../src-shared/lib/coordinator-url.js';
+import { defaultCountryDb, loadCountryDb, type CountryDb } from '../geoip/geoip.js';
+import { GeoIpFileError } from '../geoip/legacy-country.js';
 
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB [--advertise-url URL]] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
     [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
-    [--metrics-listen HOST:PORT] [--console] [--oidc FILE]
+    [--metrics-listen HOST:PORT] [--console] [--oidc FILE] [--geoip FILE[,FILE6]]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
 /** parseListen reads HOST:PORT ("127.0.0.1:8443", "[::1]:8443", "0.0.0.0:0") of flag. */
@@ -57,6 +59,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       store: { type: 'string' },
       oidc: { type: 'string' },
       'advertise-url': { type: 'string' },
+      geoip: { type: 'string' },
     },
     { min: 0, max: 0 },
   );
@@ -100,6 +103,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
     ...(metricsListen ? { metricsListen } : {}),
     ...(bool(p, 'console') ? { console: {} } : {}),
     ...oidcOption(str(p, 'oidc')),
+    geoip: geoipOption(str(p, 'geoip')),
     ...nat,
     log: createLogger(Number(v), io.stderr),
   };
@@ -206,4 +210,20 @@ function publicIps(texts: string[]): { publicIp?: string; publicIp6?: string } {
   const v6 = ips.find((x) => x.includes(':'));
   if (v4 !== undefined) return { publicIp: v4, ...(v6 !== undefined ? { publicIp6: v6 } : {}) };
   return v6 !== undefined ? { publicIp: v6 } : {};
+}
+
+/** geoipOption loads the country database once, before anything is opened: the files of
+ * --geoip FILE[,FILE6], else Debian's geoip-database files when installed (else none). A file
+ * that is not a legacy country database stops the start. */
+function geoipOption(text: string | undefined): CountryDb | null {
+  try {
+    if (text === undefined) return defaultCountryDb();
+    return loadCountryDb(text.split(',').map((f) => f.trim()));
+  } catch (e) {
+    if (e instanceof GeoIpFileError)
+      throw new UsageError(
+        `--geoip: ${e.message}${text === undefined ? " (the default is Debian's geoip-database files; give --geoip FILE[,FILE6] for others)" : ''}`,
+      );
+    throw e;
+  }
 }

@@ -13,13 +13,14 @@ import {
   type TrustRequirement,
   type UserAuthenticationRequirement,
 } from '../../../src-shared/wire/policy.js';
-import { cidrContains, parseCidr, parseIPv4, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
 import { usersOf, type UserDirectory } from '../store/users.js';
 import { peopleVia } from './people.js';
 import { earliest, filterByUserAuth, type Lapse } from './user-auth.js';
+import { publicIpCheck, publicIpMet, type PublicIpCheck } from './public-ip.js';
+import type { CountryDb } from '../geoip/geoip.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
@@ -79,30 +80,25 @@ function expand(
   return [...out].sort();
 }
 
-/** publicIpMet tells whether a sender's observed address satisfies every PublicIp requirement. */
-function publicIpMet(reqs: Cidr[][], s: LiveSystem): boolean {
-  if (reqs.length === 0) return true;
-  const ip = s.observedIp === null ? null : parseIPv4(s.observedIp.replace(/^::ffff:/, ''));
-  if (ip === null) return false;
-  return reqs.every((ranges) => ranges.some((c) => cidrContains(c, ip)));
-}
-
 function resolvePolicy(
   p: Policy,
   bySelector: Map<string, string[]>,
   byIdentity: Map<string, LiveSystem>,
   users: UserDirectory,
   now: number,
+  countryDb: CountryDb | null,
 ): ResolvedPolicy {
-  const ipReqs: Cidr[][] = [];
+  const ipReqs: PublicIpCheck[] = [];
   const userReqs: UserAuthenticationRequirement[] = [];
   const kept: TrustRequirement[] = [];
   for (const r of p.trustRequirements) {
-    if (r.type === 'public-ip') ipReqs.push(r.ranges.map((x) => parseCidr(x)).filter((c): c is Cidr => c !== null));
+    if (r.type === 'public-ip') ipReqs.push(publicIpCheck(r));
     else if (r.type === 'user-authentication') userReqs.push(r);
     else kept.push(r);
   }
-  const byIp = expand(p.senders, bySelector, byIdentity).filter((id) => publicIpMet(ipReqs, byIdentity.get(id)!));
+  const byIp = expand(p.senders, bySelector, byIdentity).filter((id) =>
+    publicIpMet(ipReqs, byIdentity.get(id)!.observedIp, countryDb),
+  );
   const userOf = (id: string) => users.get(byIdentity.get(id)!.ownerId ?? null);
   const { senders, nextLapseAt, lapses } = filterByUserAuth(p.name, userReqs, byIp, userOf, now);
   const receivers = expand(p.receivers, bySelector, byIdentity);
@@ -134,7 +130,9 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
-  const policies = file.policies.filter((p) => p.enabled).map((p) => resolvePolicy(p, byTag, byIdentity, users, now));
+  const policies = file.policies
+    .filter((p) => p.enabled)
+    .map((p) => resolvePolicy(p, byTag, byIdentity, users, now, registry.countryDb));
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {
     for (const id of p.senders) push(involved, id, i);

@@ -4,7 +4,7 @@
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Policy, Selector } from '../../../src-shared/wire/policy.js';
 import { childPath, didYouMean, indexPath, isObject, quote, typeName } from '../../../src-shared/lib/errors.js';
-import { cidrNetwork, cidrIsCanonical, formatCidr, parseCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
+import type { Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { JsonSyntaxError, parseJson } from '../../../src-shared/lib/json.js';
 import { normaliseTag, parsePolicies, parseSelector, parseTags } from '../../../src-shared/lib/policy-parse.js';
 import { locateJson } from './json-locate.js';
@@ -12,6 +12,7 @@ import { parseAutoTags, type AutoTag } from './auto-tags.js';
 import { routeSubnet, type Overlays } from './route-subnets.js';
 import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { isDnsLabel, parseDnsName, TAG_LABEL_PROBLEM } from './names.js';
+import { checkPublicIp, isPublicIp } from './public-ip-check.js';
 
 /** POLICY_FILE_LIMITS bound the parts the helper's parser does not. */
 export const POLICY_FILE_LIMITS = {
@@ -171,7 +172,7 @@ function unknownKeys(
 }
 
 /** checkPolicyExtras adds what the coordinator needs beyond the helper's parser: declared tags
- * and well-formed PublicIp ranges (the helper only stores them; here they are evaluated). */
+ * and well-formed PublicIp conditions (the helper only stores them; here they are evaluated). */
 function checkPolicyExtras(list: unknown[], declared: Set<string>, add: (k: string, p: string) => void): void {
   list.forEach((p, i) => {
     if (!isObject(p)) return;
@@ -193,26 +194,9 @@ function checkPolicyExtras(list: unknown[], declared: Set<string>, add: (k: stri
     const reqs = p.TrustRequirements;
     if (!Array.isArray(reqs)) return;
     reqs.forEach((r, j) => {
-      if (!isObject(r) || typeof r.Type !== 'string' || r.Type.toLowerCase().replace(/[-_]/g, '') !== 'publicip')
-        return;
-      const at = indexPath(childPath(path, 'TrustRequirements'), j);
-      if (!Array.isArray(r.Ranges)) return;
-      if (r.Ranges.length === 0)
-        add(childPath(at, 'Ranges'), 'must list at least one range, or the policy could never grant anything');
-      r.Ranges.forEach((range, k) => {
-        const problem = cidrProblem(range);
-        if (problem) add(indexPath(childPath(at, 'Ranges'), k), problem);
-      });
+      if (isPublicIp(r)) checkPublicIp(r, indexPath(childPath(path, 'TrustRequirements'), j), add);
     });
   });
-}
-
-function cidrProblem(v: unknown): string | null {
-  if (typeof v !== 'string') return `must be a CIDR string like 203.0.113.0/24, not ${typeName(v)}`;
-  const c = parseCidr(v);
-  if (!c) return `${quote(v)} is not an IPv4 prefix like 203.0.113.0/24`;
-  if (!cidrIsCanonical(c)) return `${quote(v)} has host bits set; did you mean ${formatCidr(cidrNetwork(c))}?`;
-  return null;
 }
 
 function arrayAt(

@@ -7,6 +7,7 @@ import type { Services } from '../api/services.js';
 import type { HostPort, RelayFactory } from '../nat/services.js';
 import type { OidcConfig } from '../oidc/config.js';
 import type { OidcSeams } from '../oidc/providers.js';
+import type { CountryDb } from '../geoip/geoip.js';
 
 /** ServeOptions configure startCoordinator. */
 export interface ServeOptions {
@@ -45,6 +46,9 @@ export interface ServeOptions {
   console?: { bundleDir?: string };
   /** oidc: identity providers people sign in with (`serve --oidc FILE`, oidc/config.ts). */
   oidc?: { config: OidcConfig; seams?: OidcSeams };
+  /** geoip is the country database PublicIp's Countries are judged by (`serve --geoip`, by
+   * default Debian's geoip-database files); absent, policies naming countries are refused. */
+  geoip?: CountryDb | null;
   log: Logger;
   now?: () => number;
 }

@@ -36,6 +36,7 @@ import { ConsoleBundle, defaultBundleDir } from '../console/static.js';
 import { OidcService } from '../oidc/service.js';
 import { addLoginRoutes } from '../oidc/routes.js';
 import { startRecheck, type TokenRecheck } from '../oidc/recheck.js';
+import { NO_GEOIP_HINT } from '../geoip/geoip.js';
 
 /** DEFAULT_MAX_WATCHERS stays under the usual 20,000 open files, leaving room for the rest. */
 export const DEFAULT_MAX_WATCHERS = 16_000;
@@ -257,7 +258,10 @@ function registryFor(
       removed: (s) => end(s.id, 'removed'),
     },
     now(),
+    { countryDb: opts.geoip ?? null },
   );
+  if (opts.geoip) opts.log.info(`country database for PublicIp: ${opts.geoip.describe}`);
+  else opts.log.info(`no country database: policies naming Countries are refused (${NO_GEOIP_HINT})`);
   if (registry.network6Created)
     opts.log.info(`drew the network's IPv6 prefix ${formatIpPrefix(registry.network6)} (RFC 4193 unique local /48)`);
   return registry;

@@ -1,6 +1,7 @@
 // The registry's types (registry.ts), apart so that its helpers (registry-sync.ts) and the
 // rest of the coordinator can name them.
 import type { SystemRow } from './store.js';
+import type { CountryDb } from '../geoip/geoip.js';
 
 /** LiveSystem is a stored system plus what only lives in memory. */
 export interface LiveSystem extends SystemRow {
@@ -33,4 +34,6 @@ export interface RegistryOptions {
   /** newIdentity draws a candidate identity for a new system: randomIdentity (node:crypto)
    * unless a test replays a sequence. Candidates issued before are skipped whatever it says. */
   newIdentity?: () => string;
+  /** countryDb judges PublicIp's Countries and BlockedCountries (serve --geoip); none: unmet. */
+  countryDb?: CountryDb | null;
 }

@@ -51,6 +51,8 @@ export class Registry {
    * drew it (a new data dir, or the first start after the upgrade that added IPv6). */
   readonly network6: IpPrefix;
   readonly network6Created: boolean;
+  /** countryDb judges PublicIp's countries (serve --geoip; null: none loaded). */
+  readonly countryDb: NonNullable<RegistryOptions['countryDb']> | null;
 
   constructor(
     readonly store: Store,
@@ -65,6 +67,7 @@ export class Registry {
     this.network6Created = n6.created;
     this.issued = new Set(store.issuedIdentities());
     this.newIdentity = opts.newIdentity ?? randomIdentity;
+    this.countryDb = opts.countryDb ?? null;
     for (const row of store.listSystems())
       this.index({ ...row, online: false, offlineSince: startedAt, rev: 0, observedUdp: null });
     this.appliedNow = store.currentPolicy();
