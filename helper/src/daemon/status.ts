@@ -145,9 +145,7 @@ export function buildStatus(ctx: StatusContext): Status {
     adapter: ctx.adapter,
     ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    ...(device
-      ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), cryptoThreads: cryptoThreads() } }
-      : {}),
+    ...(device ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), ...cryptoThreads() } } : {}),
     state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',

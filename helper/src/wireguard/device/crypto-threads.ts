@@ -23,7 +23,9 @@ export function acquireCryptoThreads(env: NodeJS.ProcessEnv = process.env): () =
   };
 }
 
-/** cryptoThreads is how many threads run the data path's crypto now, the JS thread included. */
-export function cryptoThreads(): number {
-  return native.aeadThreadStats().workers + 1;
+/** cryptoThreads is how many threads run the data path's crypto now, the JS thread included,
+ * and how many packets the workers sealed or opened since they started. */
+export function cryptoThreads(): { cryptoThreads: number; cryptoWorkerPackets: number } {
+  const s = native.aeadThreadStats();
+  return { cryptoThreads: s.workers + 1, cryptoWorkerPackets: s.workerPackets };
 }
