@@ -1,6 +1,6 @@
 // Whether the data path shares its ChaCha20-Poly1305 with worker threads (the addon's crypto
 // pool, native/src/pool.c) and with how many: WARREN_THREADS says so for benchmarks and
-// diagnosis, the default is what was measured faster (docs/performance.md).
+// diagnosis, the default is what was measured faster (docs/architecture.md, "Crypto threads").
 
 /** THREADS_ENV: 'off' keeps all crypto on the JS thread, 'on' uses the cores (up to
  * MAX_THREADS), a number 1..8 is the threads to use, the JS thread included. */
@@ -8,8 +8,8 @@ export const THREADS_ENV = 'WARREN_THREADS';
 /** MAX_THREADS caps the default: past four, a helper's single JS thread and its two reader
  * threads, not the crypto, bound a flow. */
 export const MAX_THREADS = 4;
-/** DEFAULT_ON is the default where WARREN_THREADS is unset (see docs/performance.md for the
- * measurements it follows). */
+/** DEFAULT_ON is the default where WARREN_THREADS is unset (docs/architecture.md, "Crypto
+ * threads", has the measurements it follows). */
 export const DEFAULT_ON = false;
 /** MIN_SHARED_BYTES: a batch smaller than this stays on the JS thread, as waking a worker
  * (a futex wake, some microseconds) would cost about as much as the crypto it takes over. */
