@@ -11,7 +11,8 @@ abstract class CryptBatch {
   count = 0;
   protected readonly keys = Buffer.alloc(MAX_BATCH * KEY_BYTES);
   protected readonly keyIndex = new Uint16Array(MAX_BATCH);
-  protected readonly counters = new Float64Array(MAX_BATCH);
+  /** counters[j] is packet j's counter, as added. */
+  readonly counters = new Float64Array(MAX_BATCH);
   protected readonly offsets = new Uint32Array(MAX_BATCH);
   protected readonly lengths = new Uint32Array(MAX_BATCH);
   private nkeys = 0;

@@ -61,11 +61,12 @@ export class InboundPath {
       // The type is a little-endian u32 whose upper three bytes are reserved zeros.
       const type = buf.readUInt32LE(off);
       if (type === 4) {
-        const entry = this.screen(buf, off, len, now);
+        const counter = len < DATA_OVERHEAD ? 0 : readCounter(buf, off);
+        const entry = this.screen(buf, off, len, counter, now);
         if (entry !== undefined) {
           this.entries[open.count] = entry;
           this.datagram[open.count] = i;
-          open.add(entry.keypair, readCounter(buf, off), off + 16, len - 16);
+          open.add(entry.keypair, counter, off + 16, len - 16);
         }
       } else if (type >= 1 && type <= 3) {
         dev.handshakes.push(type, buf, off, len, b.addrWords, 4 * i, b.ports[i]!, b.localWords);
@@ -78,7 +79,7 @@ export class InboundPath {
     for (let j = 0; j < open.count; j++) {
       const i = this.datagram[j]!;
       const off = b.offsets[i]!;
-      const at = open.ok[j] === 1 ? this.finishData(buf, off, b.lengths[i]!, this.entries[j]!, b, i, now) : -1;
+      const at = open.ok[j] === 1 ? this.finishData(b, j, i, now) : -1;
       if (open.ok[j] !== 1) dev.drops.add('decrypt-failed');
       if (at >= 0) {
         this.tunOffsets[m] = off + 16;
@@ -111,7 +112,7 @@ export class InboundPath {
   // its receiver index names, that session's age, and the replay window (§5.4.6); returns the
   // session or undefined if the message was dropped. Like wireguard-go, a message that passed
   // is opened with that session even if a message before it in the batch retires the session.
-  private screen(buf: Buffer, off: number, len: number, now: number): KeypairEntry | undefined {
+  private screen(buf: Buffer, off: number, len: number, counter: number, now: number): KeypairEntry | undefined {
     const dev = this.dev;
     if (len < DATA_OVERHEAD) {
       dev.drops.add('udp-bad-length');
@@ -126,29 +127,25 @@ export class InboundPath {
       dev.drops.add('expired-keypair');
       return undefined;
     }
-    if (!entry.keypair.replay.check(readCounter(buf, off))) {
+    if (!entry.keypair.replay.check(counter)) {
       dev.drops.add('replayed-counter');
       return undefined;
     }
     return entry;
   }
 
-  // finishData takes one authenticated transport message, datagram i of b: it updates the
-  // replay window (only now, so that forged counters cannot poison it; a duplicate within the
-  // batch fails here), follows the peer's endpoint and checks the inner packet; returns the
-  // inner packet's length (0 for a keepalive, which is consumed here) or -1 if it was dropped.
-  private finishData(
-    buf: Buffer,
-    off: number,
-    len: number,
-    entry: KeypairEntry,
-    b: Batch,
-    i: number,
-    now: number,
-  ): number {
+  // finishData takes authenticated transport message j of the open batch (datagram i of b): it
+  // updates the replay window (only now, so that forged counters cannot poison it; a duplicate
+  // within the batch fails here), follows the peer's endpoint and checks the inner packet;
+  // returns the inner packet's length (0 for a keepalive, consumed here) or -1 if dropped.
+  private finishData(b: Batch, j: number, i: number, now: number): number {
     const dev = this.dev;
+    const buf = b.buf;
+    const off = b.offsets[i]!;
+    const len = b.lengths[i]!;
+    const entry = this.entries[j]!;
     const kp = entry.keypair;
-    if (!kp.replay.update(readCounter(buf, off))) {
+    if (!kp.replay.update(this.open.counters[j]!)) {
       dev.drops.add('replayed-counter');
       return -1;
     }
