@@ -80,9 +80,13 @@ export class SealBatch extends CryptBatch {
     this.push(kp, kp.sendKey, counter, offset, length);
   }
 
-  run(buf: Buffer): void {
-    if (this.count > 0)
-      native.aeadSealMany(this.keys, this.keyIndex, this.counters, buf, this.offsets, this.lengths, this.count);
+  /** run seals the `expected` packets added since the last run. A different count means the
+   * send path queued datagrams this batch does not hold: it throws rather than let one leave
+   * unsealed. The batch is empty afterwards even if sealing threw. */
+  run(buf: Buffer, expected: number): void {
+    const n = this.count;
     this.reset();
+    if (n !== expected) throw new Error(`SealBatch: ${n} packets queued for sealing, ${expected} to send`);
+    if (n > 0) native.aeadSealMany(this.keys, this.keyIndex, this.counters, buf, this.offsets, this.lengths, n);
   }
 }

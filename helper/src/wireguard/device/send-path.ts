@@ -190,7 +190,7 @@ export class OutboundPath {
   // finish seals and sends the queued datagrams and runs each touched peer's send timers once.
   private finish(buf: Buffer, n: number, now: number, keepalive: boolean): void {
     const dev = this.dev;
-    this.sealing.run(buf);
+    this.sealing.run(buf, n);
     if (n > 0) {
       const sent = dev.bind.sendBatch(
         buf,
