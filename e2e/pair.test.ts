@@ -117,11 +117,16 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
     // Linux 4.18+/5.0+ and veth take both, so neither was refused on the way (a refusal turns
     // GSO off for the socket: native/src/sendmmsg.c).
     for (const w of [wa, wb]) {
-      assert.deepEqual((await w.status()).offloads, { udpGso: true, udpGro: true, tunTso: true, tunGro: true }, w.name);
+      const { udpGso, udpGro, tunTso, tunGro } = (await w.status()).offloads ?? {};
+      assert.deepEqual(
+        { udpGso, udpGro, tunTso, tunGro },
+        { udpGso: true, udpGro: true, tunTso: true, tunGro: true },
+        w.name,
+      );
       const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
       assert.match(
         human.stdout,
-        /^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on$/m,
+        /^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\d+)$/m,
         `${w.name}: ${human.stdout}`,
       );
     }

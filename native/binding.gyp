@@ -10,6 +10,8 @@
         "src/sendmmsg.c",
         "src/gro.c",
         "src/aead.c",
+        "src/aead_batch.c",
+        "src/pool.c",
         "src/reader.c",
         "src/reader_thread.c",
         "src/fill.c",

@@ -2,6 +2,7 @@
 // and the boottime clock, for the WireGuard data plane (see src-shared/lib/native/index.ts for
 // the JS contract of every function registered here).
 #include "common.h"
+#include "pool.h"
 
 #include <stdlib.h>
 
@@ -9,6 +10,8 @@ static void instance_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_instance *inst = data;
   if (inst->reader_class != NULL) napi_delete_reference(env, inst->reader_class);
+  wn_pool_free(inst->pool); // joins the workers before their contexts go
+  inst->pool = NULL;
   wn_aead_free(inst);
   free(inst->coalesce);
   free(inst);
@@ -46,6 +49,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadOpen", wn_aead_open),
       FN("aeadSealBatch", wn_aead_seal_batch),
       FN("aeadOpenBatch", wn_aead_open_batch),
+      FN("aeadSealMany", wn_aead_seal_many),
+      FN("aeadThreads", wn_aead_threads),
+      FN("aeadThreadStats", wn_aead_thread_stats),
       FN("boottimeMs", wn_boottime_ms),
       FN("vnetSplit", wn_vnet_split_js),
       FN("vnetCoalesce", wn_vnet_coalesce_js),

@@ -19,8 +19,9 @@
 // wn_instance is the state of one Node environment (one JS thread). The EVP contexts live here
 // rather than in statics so that worker threads each get their own.
 typedef struct wn_instance {
-  void *seal_ctx; // EVP_CIPHER_CTX *, opaque so that only aead.c includes OpenSSL
-  void *open_ctx;
+  struct wn_cipher *cipher; // aead.h; the JS thread's own contexts
+  struct wn_pool *pool;     // pool.h; crypto worker threads, NULL while there are none
+  uint32_t pool_min_bytes;  // batches smaller than this stay on the JS thread
   napi_ref reader_class;
   void *coalesce; // wn_coalesce_scratch *, tunv_write.c
 } wn_instance;
@@ -71,6 +72,9 @@ napi_value wn_aead_seal(napi_env env, napi_callback_info info);
 napi_value wn_aead_open(napi_env env, napi_callback_info info);
 napi_value wn_aead_seal_batch(napi_env env, napi_callback_info info);
 napi_value wn_aead_open_batch(napi_env env, napi_callback_info info);
+napi_value wn_aead_seal_many(napi_env env, napi_callback_info info);
+napi_value wn_aead_threads(napi_env env, napi_callback_info info);
+napi_value wn_aead_thread_stats(napi_env env, napi_callback_info info);
 napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
 napi_value wn_vnet_split_js(napi_env env, napi_callback_info info);
@@ -82,6 +86,9 @@ napi_value wn_splice_count(napi_env env, napi_callback_info info);
 
 bool wn_aead_init(napi_env env, wn_instance *inst);
 void wn_aead_free(wn_instance *inst);
+// wn_cipher_get is the environment's cipher, or NULL after throwing.
+struct wn_cipher *wn_cipher_get(napi_env env);
+bool wn_arg_key(napi_env env, napi_value v, const char *what, uint8_t **key);
 bool wn_reader_class_init(napi_env env, wn_instance *inst);
 
 #endif

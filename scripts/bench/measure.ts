@@ -113,8 +113,10 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
 }
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
- * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload. */
+ * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
+  if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
+  if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };
   if (impl === 'warren-no-offload') return { env: { ...process.env, WARREN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
   return {};
@@ -124,6 +126,12 @@ function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
  * warren-no-tun-offload without the TUN ones (as its status reports them), so that a comparison with warren cannot measure the same thing twice. Elsewhere the
  * kernel decides (an older one offers neither), so nothing is required. */
 async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
+  if (impl === 'warren-threads' || impl === 'warren-no-threads') {
+    const n = (await w.status()).offloads?.cryptoThreads;
+    if (n === undefined || (impl === 'warren-threads') !== n > 1)
+      throw new Error(`${impl}: the helper reports ${n} crypto threads (WARREN_THREADS had no effect?)`);
+    return;
+  }
   if (impl !== 'warren-no-offload' && impl !== 'warren-no-tun-offload') return;
   const o = (await w.status()).offloads;
   const tunOn = o?.tunTso === true || o?.tunGro === true;

@@ -5,12 +5,28 @@ import { parseArgs } from 'node:util';
  * Policies), Warren in policy mode (default deny plus one policy that allows the test
  * traffic: the firewall's rule checks and connection tracking on every packet), Warren with its
  * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO), Warren with its TUN
- * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes; both
+ * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes), Warren
+ * with its crypto threads on and off whatever the default (WARREN_THREADS=on / off; these four
  * only with --only), wireguard-go. */
-export type Impl = 'warren' | 'warren-policy' | 'warren-no-offload' | 'warren-no-tun-offload' | 'wg-go';
+export type Impl =
+  | 'warren'
+  | 'warren-policy'
+  | 'warren-no-offload'
+  | 'warren-no-tun-offload'
+  | 'warren-threads'
+  | 'warren-no-threads'
+  | 'wg-go';
 /** IMPLS are the tunnels measured by default. */
 export const IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'wg-go'];
-const ALL_IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'warren-no-offload', 'warren-no-tun-offload', 'wg-go'];
+const ALL_IMPLS: readonly Impl[] = [
+  'warren',
+  'warren-policy',
+  'warren-no-offload',
+  'warren-no-tun-offload',
+  'warren-threads',
+  'warren-no-threads',
+  'wg-go',
+];
 
 /** BenchOptions: iperf duration, which tunnels, extra 4-stream run, number of pings. */
 export interface BenchOptions {
@@ -43,7 +59,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
   --only IMPL[,IMPL...]  measure only these tunnels: warren, warren-policy, warren-no-offload
                 (the helper with WARREN_OFFLOAD=off: no UDP or TUN offloads),
                 warren-no-tun-offload (WARREN_TUN_OFFLOAD=off: UDP GSO/GRO but no TUN TSO or
-                coalescing) or wg-go (wireguard-go); e.g.
+                coalescing), warren-threads and warren-no-threads (WARREN_THREADS=on and
+                off: crypto shared with worker threads or on the JS thread alone, whatever
+                the default) or wg-go (wireguard-go); e.g.
                 --only warren,warren-no-tun-offload,warren-no-offload,wg-go shows each step;
                 or only the coordinator run (--only coordinator: no namespaces, no root needed)
   --parallel    also measure iperf3 -P 4

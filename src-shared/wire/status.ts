@@ -147,8 +147,18 @@ export interface Status {
    * WARREN_OFFLOAD=off turns both off. Absent while no socket is open, and from older helpers.
    * tunTso and tunGro are the adapter's: TCP super-packets read from it and split (IFF_VNET_HDR
    * with TSO), and TCP segments coalesced into it; WARREN_TUN_OFFLOAD=off turns both off.
-   * Absent from older helpers and adapters without offloads. */
-  offloads?: { udpGso: boolean; udpGro: boolean; tunTso?: boolean; tunGro?: boolean };
+   * Absent from older helpers and adapters without offloads. cryptoThreads is how many threads
+   * seal and open the data path's batches, the JS thread included (1: threads off;
+   * WARREN_THREADS sets it), and cryptoWorkerPackets the packets the other threads sealed or
+   * opened since they started; both absent from older helpers. */
+  offloads?: {
+    udpGso: boolean;
+    udpGro: boolean;
+    tunTso?: boolean;
+    tunGro?: boolean;
+    cryptoThreads?: number;
+    cryptoWorkerPackets?: number;
+  };
   state: TunnelState;
   mode: 'static' | 'coordinated';
   peers: PeerStatus[];

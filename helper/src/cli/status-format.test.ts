@@ -132,6 +132,44 @@ Peers:           0
 `,
   },
   {
+    name: 'the crypto threads, on and off (a count outside 1..64 is not shown)',
+    status: status({
+      offloads: { udpGso: true, udpGro: true, tunTso: true, tunGro: true, cryptoThreads: 2, cryptoWorkerPackets: 7 },
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads 2
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
+    name: 'crypto threads off',
+    status: status({ offloads: { udpGso: true, udpGro: false, cryptoThreads: 1 } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro off, threads off
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
+    name: 'a crypto thread count out of range is left out',
+    status: status({ offloads: { udpGso: true, udpGro: false, cryptoThreads: 1e9 } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro off
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
     name: 'helper still starting',
     status: status({ state: 'connecting', starting: true }),
     want: `Local identity:  G982V

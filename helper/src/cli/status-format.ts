@@ -86,13 +86,16 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
   ];
 }
 
-/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on" (the JSON comes from any
- * helper: booleans only; an older helper has no tun words). */
+/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2" (the JSON comes
+ * from any helper: booleans and a count only; an older helper has no tun or threads words). */
 function offloadWords(o: NonNullable<Status['offloads']>): string {
   const word = (b: unknown): string => (b === true ? 'on' : 'off');
   const tun =
     o.tunTso === undefined && o.tunGro === undefined ? '' : `, tun-tso ${word(o.tunTso)}, tun-gro ${word(o.tunGro)}`;
-  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}`;
+  const n = o.cryptoThreads;
+  const threads =
+    typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64 ? '' : `, threads ${n === 1 ? 'off' : n}`;
+  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}`;
 }
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */

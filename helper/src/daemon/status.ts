@@ -21,6 +21,7 @@ import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { coordinatorProblems } from '../control/link-problems.js';
 import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
+import { cryptoThreads } from '../wireguard/device/crypto-threads.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
@@ -144,7 +145,7 @@ export function buildStatus(ctx: StatusContext): Status {
     adapter: ctx.adapter,
     ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    ...(device ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.() } } : {}),
+    ...(device ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), ...cryptoThreads() } } : {}),
     state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',

@@ -11,6 +11,7 @@
 // full socket buffer, a forged tag) never throw: they show in the return values.
 import { loadAddon } from './load.js';
 import type {
+  AeadThreadStats,
   Batch,
   PeerCredentials,
   Reader,
@@ -27,6 +28,7 @@ export type {
   Reader,
   ReaderKind,
   ReaderMode,
+  AeadThreadStats,
   ReaderOptions,
   ReaderStats,
   SpliceDone,
@@ -47,6 +49,7 @@ export {
   type TunOffloads,
   type UdpOffloads,
 } from './offload.js';
+export { THREADS_ENV, threadsWish, type ThreadsWish } from './threads.js';
 
 /**
  * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern
@@ -293,6 +296,37 @@ export function aeadOpenBatch(
   ok: Uint8Array,
 ): number {
   return loadAddon().aeadOpenBatch(keys, keyIndex, counters, buf, offsets, lengths, count, ok);
+}
+
+/**
+ * aeadSealMany seals packet i < count as aeadSeal does, with key number keyIndex[i] of `keys`
+ * (32 bytes each) and counter counters[i] (an integer in [0, 2^53 - 1], else it throws): one
+ * call for a batch whose packets go to several peers.
+ */
+export function aeadSealMany(
+  keys: Uint8Array,
+  keyIndex: Uint16Array,
+  counters: Float64Array,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  lengths: Uint32Array,
+  count: number,
+): void {
+  loadAddon().aeadSealMany(keys, keyIndex, counters, buf, offsets, lengths, count);
+}
+
+/**
+ * aeadThreads replaces this thread's crypto pool with `workers` threads (0..7; 0 stops them)
+ * that help every batch call (aeadSealBatch, aeadSealMany, aeadOpenBatch) of at least minBytes
+ * bytes; the call still returns only when the whole batch is done. Returns the workers running.
+ */
+export function aeadThreads(workers: number, minBytes: number): number {
+  return loadAddon().aeadThreads(workers, minBytes);
+}
+
+/** aeadThreadStats reports the crypto pool (see AeadThreadStats). */
+export function aeadThreadStats(): AeadThreadStats {
+  return loadAddon().aeadThreadStats();
 }
 
 /**

@@ -186,11 +186,30 @@ export interface NativeAddon {
     count: number,
     ok: Uint8Array,
   ): number;
+  aeadSealMany(
+    keys: Uint8Array,
+    keyIndex: Uint16Array,
+    counters: Float64Array,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+  ): void;
+  aeadThreads(workers: number, minBytes: number): number;
+  aeadThreadStats(): AeadThreadStats;
   boottimeMs(): number;
   spliceInit(onDone: SpliceDone): boolean;
   spliceStart(fdA: number, fdB: number, idleMs: number): number;
   spliceStop(id: number): boolean;
   spliceCount(): number;
+}
+
+/** AeadThreadStats: the crypto worker threads running, the batches shared with them and the
+ * packets they (not the JS thread) sealed or opened, since they started. */
+export interface AeadThreadStats {
+  workers: number;
+  jobs: number;
+  workerPackets: number;
 }
 
 /** SPLICE_END says why a spliced pair ended: both FINs passed on, an error, or idleness. */

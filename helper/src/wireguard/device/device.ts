@@ -17,6 +17,7 @@ import { DropCounters } from './counters.js';
 import { DevicePeer, formatPeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
+import { acquireCryptoThreads } from './crypto-threads.js';
 import { HandshakeQueue } from './handshake-queue.js';
 import { HandshakeLimits, rateKeyOf } from './handshake-limits.js';
 
@@ -97,6 +98,7 @@ export class Device {
   private readers: Reader[] = [];
   private udpReader: Reader | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private releaseThreads?: () => void;
   private sweptAt = 0;
   /** up is false while the tunnel is disconnected: every packet either way is dropped and
    * counted as 'disconnected', sessions are erased and no handshake is started. */
@@ -118,9 +120,8 @@ export class Device {
     }
     this.outbound = new OutboundPath(this);
     this.inbound = new InboundPath(this);
-    const inbound = this.inbound;
     this.handshakes = new HandshakeQueue(
-      (buf, off, len, words, at, port, local, now) => inbound.control(buf, off, len, words, at, port, local, now),
+      (buf, off, len, words, at, port, local, now) => this.inbound.control(buf, off, len, words, at, port, local, now),
       this.drops,
       this.clock,
     );
@@ -143,10 +144,8 @@ export class Device {
   addPeer(cfg: DevicePeerConfig): DevicePeer {
     const key = cfg.publicKey.toString('base64');
     if (this.peersByKey.has(key)) throw new Error(`peer ${key} is already configured`);
-    const noise = this.core.addPeer(cfg.publicKey, {
-      presharedKey: cfg.presharedKey,
-      persistentKeepalive: cfg.persistentKeepalive,
-    });
+    const { presharedKey, persistentKeepalive } = cfg;
+    const noise = this.core.addPeer(cfg.publicKey, { presharedKey, persistentKeepalive });
     const index = this.freeIndices.pop() ?? this.nextIndex++;
     const peer = new DevicePeer(index, noise, cfg.name ?? null, cfg.allowedIps.slice());
     if (cfg.endpoint) peer.setEndpoint(cfg.endpoint);
@@ -246,8 +245,9 @@ export class Device {
     }
   }
 
-  /** start runs the readers and the timers. */
+  /** start runs the readers, the crypto threads (if on) and the timers. */
   start(): void {
+    this.releaseThreads = acquireCryptoThreads();
     this.readers.push(
       this.tun.startReader(
         (b) => this.outbound.onBatch(b),
@@ -273,6 +273,7 @@ export class Device {
     this.readers = [];
     this.udpReader?.stop();
     this.udpReader = null;
+    this.releaseThreads?.();
   }
 
   /** replaceBind moves the device to another UDP socket (a new listen port) and returns the old

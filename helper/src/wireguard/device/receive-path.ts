@@ -1,12 +1,13 @@
 // InboundPath: peer → adapter. Transport messages (whitepaper §5.4.6) are matched to a session
-// by receiver index, screened by the replay window, decrypted in place, screened again (the
+// by receiver index, screened by the replay window, decrypted in place (a batch at a time), screened again (the
 // window is only updated after authentication, so forged counters cannot poison it), and the
 // inner packet, IPv4 or IPv6, is accepted only if its source lies in that peer's allowed IPs.
 // Handshake and cookie messages wait in the device's handshake queue and reach the protocol
 // core after the data (handshake-queue.ts), so their Diffie-Hellman never delays a data batch.
 // Nothing from the network is trusted: every length is checked before it is read, and a bad
 // datagram is counted, never thrown.
-import * as native from '../../../../src-shared/lib/native/index.js';
+import type { Keypair, NoisePeer } from '../noise/index.js';
+import { OpenBatch } from './crypt-batch.js';
 import { formatWords } from '../../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
@@ -15,6 +16,13 @@ import { describePacket } from './describe.js';
 import { BAD_VERSION, IPV4_SRC, IPV6_SRC, ipPacketLength } from './inner-packet.js';
 
 const TWO_32 = 4294967296;
+type KeypairEntry = { keypair: Keypair; peer: NoisePeer };
+
+/** readCounter reads a transport message's 64-bit little-endian counter (exact below 2^53;
+ * above, it is no valid integer and the native open fails the packet). */
+function readCounter(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off + 8) + buf.readUInt32LE(off + 12) * TWO_32;
+}
 /** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message. */
 const DATA_OVERHEAD = 32;
 
@@ -22,10 +30,17 @@ export class InboundPath {
   private readonly tunOffsets = new Uint32Array(MAX_BATCH);
   private readonly tunLengths = new Uint32Array(MAX_BATCH);
   private readonly received: DevicePeer[] = [];
+  // The transport messages of one batch that passed the checks before decryption: where the
+  // ciphertext is, which key and counter open it, and the datagram it came in (for its source).
+  private readonly open = new OpenBatch();
+  private readonly entries: (KeypairEntry | undefined)[] = new Array<KeypairEntry | undefined>(MAX_BATCH);
+  private readonly datagram = new Uint16Array(MAX_BATCH);
 
   constructor(private readonly dev: Device) {}
 
-  /** onBatch handles one batch of datagrams from the UDP reader. */
+  /** onBatch handles one batch of datagrams from the UDP reader: the transport messages are
+   * screened one by one, opened in one native call (on the crypto threads too, when on), then
+   * finished one by one in their order of arrival. */
   onBatch(b: Batch): void {
     const dev = this.dev;
     if (!dev.isUp) {
@@ -34,7 +49,8 @@ export class InboundPath {
     }
     const now = dev.clock();
     const buf = b.buf;
-    let m = 0;
+    const open = this.open;
+    open.reset();
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
@@ -45,11 +61,12 @@ export class InboundPath {
       // The type is a little-endian u32 whose upper three bytes are reserved zeros.
       const type = buf.readUInt32LE(off);
       if (type === 4) {
-        const at = this.openData(buf, off, len, b, 4 * i, b.ports[i]!, now);
-        if (at >= 0) {
-          this.tunOffsets[m] = off + 16;
-          this.tunLengths[m] = at;
-          m++;
+        const counter = len < DATA_OVERHEAD ? 0 : readCounter(buf, off);
+        const entry = this.screen(buf, off, len, counter, now);
+        if (entry !== undefined) {
+          this.entries[open.count] = entry;
+          this.datagram[open.count] = i;
+          open.add(entry.keypair, counter, off + 16, len - 16);
         }
       } else if (type >= 1 && type <= 3) {
         dev.handshakes.push(type, buf, off, len, b.addrWords, 4 * i, b.ports[i]!, b.localWords);
@@ -57,6 +74,26 @@ export class InboundPath {
         dev.drops.add('udp-bad-type');
       }
     }
+    open.run(buf);
+    let m = 0;
+    for (let j = 0; j < open.count; j++) {
+      const i = this.datagram[j]!;
+      const off = b.offsets[i]!;
+      const at = open.ok[j] === 1 ? this.finishData(b, j, i, now) : -1;
+      if (open.ok[j] !== 1) dev.drops.add('decrypt-failed');
+      if (at >= 0) {
+        this.tunOffsets[m] = off + 16;
+        this.tunLengths[m] = at;
+        m++;
+      }
+    }
+    this.entries.fill(undefined, 0, open.count);
+    this.deliver(buf, m, now);
+  }
+
+  // deliver writes the m accepted packets to the adapter and flushes what peers staged.
+  private deliver(buf: Buffer, m: number, now: number): void {
+    const dev = this.dev;
     if (m > 0 && dev.log.enabled('trace')) {
       for (let j = 0; j < m; j++)
         dev.log.trace(`tunnel → adapter: ${describePacket(buf, this.tunOffsets[j]!, this.tunLengths[j]!)}`);
@@ -71,35 +108,44 @@ export class InboundPath {
     this.received.length = 0;
   }
 
-  // openData authenticates one transport message from the address at b.addrWords[at] and port,
-  // received on the local address at b.localWords[at]; returns the inner packet's length (0 for
-  // a keepalive, which is consumed here) or -1 if it was dropped.
-  private openData(buf: Buffer, off: number, len: number, b: Batch, at: number, port: number, now: number): number {
+  // screen runs the checks before decryption on one transport message: its length, the session
+  // its receiver index names, that session's age, and the replay window (§5.4.6); returns the
+  // session or undefined if the message was dropped. Like wireguard-go, a message that passed
+  // is opened with that session even if a message before it in the batch retires the session.
+  private screen(buf: Buffer, off: number, len: number, counter: number, now: number): KeypairEntry | undefined {
     const dev = this.dev;
     if (len < DATA_OVERHEAD) {
       dev.drops.add('udp-bad-length');
-      return -1;
+      return undefined;
     }
     const entry = dev.core.keypairForIndex(buf.readUInt32LE(off + 4));
     if (entry === undefined) {
       dev.drops.add('unknown-index');
-      return -1;
+      return undefined;
     }
-    const kp = entry.keypair;
-    if (kp.expired(now)) {
+    if (entry.keypair.expired(now)) {
       dev.drops.add('expired-keypair');
-      return -1;
+      return undefined;
     }
-    const counter = buf.readUInt32LE(off + 8) + buf.readUInt32LE(off + 12) * TWO_32;
-    if (!kp.replay.check(counter)) {
+    if (!entry.keypair.replay.check(counter)) {
       dev.drops.add('replayed-counter');
-      return -1;
+      return undefined;
     }
-    if (!native.aeadOpen(kp.recvKey, counter, buf, off + 16, len - 16)) {
-      dev.drops.add('decrypt-failed');
-      return -1;
-    }
-    if (!kp.replay.update(counter)) {
+    return entry;
+  }
+
+  // finishData takes authenticated transport message j of the open batch (datagram i of b): it
+  // updates the replay window (only now, so that forged counters cannot poison it; a duplicate
+  // within the batch fails here), follows the peer's endpoint and checks the inner packet;
+  // returns the inner packet's length (0 for a keepalive, consumed here) or -1 if dropped.
+  private finishData(b: Batch, j: number, i: number, now: number): number {
+    const dev = this.dev;
+    const buf = b.buf;
+    const off = b.offsets[i]!;
+    const len = b.lengths[i]!;
+    const entry = this.entries[j]!;
+    const kp = entry.keypair;
+    if (!kp.replay.update(this.open.counters[j]!)) {
       dev.drops.add('replayed-counter');
       return -1;
     }
@@ -107,15 +153,22 @@ export class InboundPath {
     if (peer === undefined) return -1;
     // Roaming (§2.1 / §6): the endpoint follows the latest authenticated packet, and so does
     // the source replies leave from.
-    if (peer.isEndpoint(b.addrWords, at, port)) peer.setSourceWords(b.localWords, at);
-    else dev.roam(peer, b.addrWords, at, port, b.localWords);
+    const port = b.ports[i]!;
+    if (peer.isEndpoint(b.addrWords, 4 * i, port)) peer.setSourceWords(b.localWords, 4 * i);
+    else dev.roam(peer, b.addrWords, 4 * i, port, b.localWords);
     peer.rxBytes += len;
     peer.rxPackets++;
     const plen = len - DATA_OVERHEAD;
     dev.core.receivedData(entry.peer, kp, now, plen === 0);
     if (peer.staged.length > 0) this.received.push(peer);
     if (plen === 0) return -1;
-    const p = off + 16;
+    return this.checkInner(buf, off + 16, plen, peer, now);
+  }
+
+  // checkInner checks the decrypted inner packet at p: its own length, the source against the
+  // peer's allowed IPs and the firewall; returns its length or -1 if it was dropped.
+  private checkInner(buf: Buffer, p: number, plen: number, peer: DevicePeer, now: number): number {
+    const dev = this.dev;
     // The padding (§5.4.6) is not part of the packet: its own header says where it ends.
     const total = ipPacketLength(buf, p, plen);
     if (total < 0) {

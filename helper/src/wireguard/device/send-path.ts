@@ -1,8 +1,7 @@
 // OutboundPath: adapter → peer. Each IP packet read from the adapter is routed by destination to
 // a peer (cryptokey routing), padded to 16 bytes, given the 16-byte data header (whitepaper
-// §5.4.6: type 4, receiver index, counter) and encrypted in place; the whole batch then leaves
-// in one sendmmsg. Nothing on this path allocates per packet.
-import * as native from '../../../../src-shared/lib/native/index.js';
+// §5.4.6: type 4, receiver index, counter); the whole batch is then encrypted in place in one
+// native call and leaves in one sendmmsg. Nothing on this path allocates per packet.
 import type { Keypair } from '../noise/index.js';
 import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
@@ -10,6 +9,7 @@ import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
 import { BAD_VERSION, IPV4_DST, IPV6_DST, ipPacketLength } from './inner-packet.js';
 import { wordsEqual } from '../../../../src-shared/lib/ip/words.js';
+import { SealBatch } from './crypt-batch.js';
 
 const TWO_32 = 4294967296;
 /** DATA_OVERHEAD is the header (16) plus the Poly1305 tag (16) of a transport message (§5.4.6). */
@@ -50,6 +50,8 @@ export class OutboundPath {
   /** outLocal[4n ..] is datagram n's source: its peer's sourceWords, zeroed by the send if stale. */
   private readonly outLocal = new Uint32Array(MAX_BATCH * 4);
   private readonly touched: DevicePeer[] = [];
+  /** The packets queued since the last send, sealed together just before it. */
+  private readonly sealing = new SealBatch();
   // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
   private readonly slot: number;
   private readonly scratchCount: number;
@@ -155,13 +157,14 @@ export class OutboundPath {
     this.finish(this.scratch, n, now, true);
   }
 
-  // seal encrypts one packet in place and queues it as datagram n; returns the new count.
+  // seal queues one packet as datagram n, to be encrypted in place with the rest of the batch
+  // when it is sent (finish); returns the new count.
   private seal(buf: Buffer, off: number, len: number, mtu: number, kp: Keypair, peer: DevicePeer, n: number): number {
     const padded = paddedLength(len, mtu);
     if (padded > len) buf.fill(0, off + len, off + padded);
     const counter = kp.sendCounter++;
     writeDataHeader(buf, off - HEADROOM, kp.remoteIndex, counter);
-    native.aeadSeal(kp.sendKey, counter, buf, off, padded);
+    this.sealing.add(kp, counter, off, padded);
     const size = padded + DATA_OVERHEAD;
     this.outOffsets[n] = off - HEADROOM;
     this.outLengths[n] = size;
@@ -184,9 +187,10 @@ export class OutboundPath {
     return n + 1;
   }
 
-  // finish sends the queued datagrams and runs each touched peer's send timers once.
+  // finish seals and sends the queued datagrams and runs each touched peer's send timers once.
   private finish(buf: Buffer, n: number, now: number, keepalive: boolean): void {
     const dev = this.dev;
+    this.sealing.run(buf, n);
     if (n > 0) {
       const sent = dev.bind.sendBatch(
         buf,
