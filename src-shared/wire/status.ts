@@ -177,7 +177,29 @@ export interface Status {
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
   inactiveProfileKeys?: string[];
+  /** login is the sign-in started through the local API (POST /v1/login): the one under way, or
+   * how the last one ended; absent when there was none since the helper started. */
+  login?: LoginProgress;
   /** problems are things the helper left undone that the person can fix, each saying how
    * (e.g. a coordinator's full tunnel this profile does not allow); absent or empty when none. */
   problems?: string[];
+}
+
+/** LoginProgress is how a sign-in started through the local API goes: 'waiting' for the person
+ * to sign in in their browser, then 'enrolled' (the profile is written; the helper applies it
+ * when restarted) or 'refused' (message says why, and what to do). It has no URL and no code:
+ * those go only to the privileged caller that started it (LoginAnswer). */
+export interface LoginProgress {
+  state: 'waiting' | 'enrolled' | 'refused';
+  coordinator: string;
+  provider: string;
+  startedAt: number;
+  /** expiresAt is when a waiting sign-in stops working. */
+  expiresAt: number;
+  /** user is who signed in; identity and tags are what the coordinator enrolled (enrolled only). */
+  user: string | null;
+  identity: string | null;
+  tags: string[];
+  /** message is one sentence for people. */
+  message: string;
 }

@@ -20,7 +20,7 @@ import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { coordinatorProblems } from '../control/link-problems.js';
-import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
+import type { CoordinatorSummary, LoginProgress } from '../../../src-shared/wire/status.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
@@ -81,6 +81,8 @@ export interface StatusContext {
   startedAt: number;
   /** ready turns true once setup has finished. */
   ready?: boolean;
+  /** login is the sign-in started through the local API, if any. */
+  login?: { progress(): LoginProgress | undefined };
 }
 
 /** buildStatus returns the current status snapshot ('connecting' while still starting). */
@@ -155,6 +157,7 @@ export function buildStatus(ctx: StatusContext): Status {
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
+    ...(ctx.login?.progress() ? { login: ctx.login.progress()! } : {}),
     problems: [...(ctx.adapterProblems ?? []), ...problemsOf(ctx.profile, ctx.profilePath, coordinator)],
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,
