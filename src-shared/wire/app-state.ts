@@ -6,6 +6,7 @@ import type { CoordinatorCondition, CoordinatorSummary, PeerPath, PeerStatus, St
 import { conditionOf, HELD_WORDS, tunnelHeld } from './coordinator-view.js';
 import { STATE_WORDS } from './format.js';
 import { peerOnline } from './peer-online.js';
+import { loginViewOf, signInViewOf, type LoginView, type SignInView } from './login-view.js';
 
 export type { TunnelState } from './status.js';
 
@@ -104,6 +105,10 @@ export interface TunnelView {
   dnsZone: string | null;
   /** providesRoutes are the subnets this system is an exit node for. */
   providesRoutes: string[];
+  /** login is the sign-in the helper runs for the Enrol tab (or how the last one ended), or null. */
+  login: LoginView | null;
+  /** signIn is this system's own sign-in (its user, and whether it lapsed), or null. */
+  signIn: SignInView | null;
 }
 
 /** PeerView is one peer row. */
@@ -276,6 +281,8 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
     policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
     dnsZone: s.dns?.zone ?? null,
     providesRoutes: (s.providesRoutes ?? []).map((r) => r.cidr),
+    login: loginViewOf(s.login),
+    signIn: signInViewOf(s.signIn),
   };
   const peers = s.peers
     .map((p) => peerView(p, s.virtualNetwork, s.state === 'connected', now))

@@ -180,6 +180,10 @@ export interface Status {
   /** login is the sign-in started through the local API (POST /v1/login): the one under way, or
    * how the last one ended; absent when there was none since the helper started. */
   login?: LoginProgress;
+  /** signIn is this system's own sign-in, when the coordinator's map names one (a system a
+   * person enrolled by signing in, under a UserAuthentication requirement); absent otherwise and
+   * from older helpers and coordinators. */
+  signIn?: SignInState;
   /** problems are things the helper left undone that the person can fix, each saying how
    * (e.g. a coordinator's full tunnel this profile does not allow); absent or empty when none. */
   problems?: string[];
@@ -202,4 +206,16 @@ export interface LoginProgress {
   tags: string[];
   /** message is one sentence for people. */
   message: string;
+}
+
+/** SignInState is this system's own sign-in as the coordinator's signed map tells it
+ * (NetworkMap.self.signIn): who signed in, with which provider, when, and until when a
+ * UserAuthentication requirement accepts it. lapsed is true once expiresAt has passed: the
+ * coordinator no longer lets the requirement's traffic through until the person signs in again. */
+export interface SignInState {
+  user: string;
+  authority: string;
+  authenticatedAt: number;
+  expiresAt: number | null;
+  lapsed: boolean;
 }

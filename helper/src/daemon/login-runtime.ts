@@ -6,6 +6,8 @@
 // One sign-in at a time: a second is refused while one waits, and a waiting one ends after
 // LOGIN_LIMITS.pendingMs, when the coordinator forgets it too.
 import { ApiHttpError } from '../api/server.js';
+import { readProfile } from '../config/load.js';
+import { formatKey } from '../../../src-shared/lib/keys.js';
 import { beginLogin, type LoginBegun, type LoginOutcome } from '../control/login.js';
 import { InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
 import type { LoginAnswer, LoginRequest } from '../../../src-shared/wire/helper-api.js';
@@ -63,7 +65,7 @@ export class LoginRuntime {
       begun = await (this.opts.begin ?? beginLogin)({
         coordinator: req.coordinator,
         provider: req.provider ?? '',
-        ...(req.coordinatorKey !== undefined ? { coordinatorKey: req.coordinatorKey } : {}),
+        ...keyOf(req, this.opts.profilePath),
         ...(req.insecure === true ? { insecure: true } : {}),
         profilePath: this.opts.profilePath,
         stateDir: this.opts.stateDir,
@@ -119,6 +121,21 @@ export class LoginRuntime {
     this.current = { ...which, progress };
     this.opts.notify();
   }
+}
+
+/** keyOf is the coordinator key to check: the one given, or else, when the system is enrolled
+ * with this very coordinator, the key its profile pinned then (signing in again needs no key
+ * the person no longer has at hand, and trusts no more than the profile already does). */
+function keyOf(req: LoginRequest, profilePath: string): { coordinatorKey?: string } {
+  if (req.coordinatorKey !== undefined) return { coordinatorKey: req.coordinatorKey };
+  try {
+    const c = readProfile(profilePath).profile.coordinator;
+    if (c && c.url.replace(/\/+$/, '') === req.coordinator.replace(/\/+$/, ''))
+      return { coordinatorKey: formatKey(c.publicKey) };
+  } catch {
+    // No profile, or one that does not parse: the request's own choice stands.
+  }
+  return {};
 }
 
 /** sentence starts a message with a capital and ends it with a full stop. */

@@ -10,6 +10,7 @@ export function ProblemBanner() {
   const access = app.link === 'up' ? app.access : null;
   const tunnelError = app.link === 'up' && app.tunnel?.state === 'error' ? app.tunnel.error : null;
   const helperProblems = app.link === 'up' ? (app.tunnel?.problems ?? []) : [];
+  const lapsed = app.link === 'up' && app.tunnel?.signIn?.lapsed === true;
   return (
     <div aria-live="polite">
       {!backendReachable && (
@@ -50,6 +51,7 @@ export function ProblemBanner() {
           </div>
         </div>
       ))}
+      {lapsed && <SignInAgain />}
       {tunnelError !== null && (
         <div className="banner banner-error" role="alert" data-testid="tunnel-error">
           <div className="grow">
@@ -72,6 +74,22 @@ export function ProblemBanner() {
           </button>
         </div>
       )}
+    </div>
+  );
+}
+
+/** SignInAgain offers the way back when this system's sign-in has lapsed: the Enrol tab, whose
+ * button then reads "Sign in again". */
+function SignInAgain() {
+  const setView = useStore((s) => s.setView);
+  return (
+    <div className="banner banner-warn" data-testid="sign-in-again">
+      <div className="grow">
+        <p className="text">Sign in again to reopen what needs a recent sign-in.</p>
+      </div>
+      <button type="button" className="btn btn-primary" onClick={() => setView('enrol')}>
+        Sign in again
+      </button>
     </div>
   );
 }
