@@ -21,13 +21,19 @@ export function SignInProgress({
 }) {
   if (error !== null)
     return (
-      <p className="banner banner-error" role="alert" data-testid="sign-in-outcome" data-state="failed">
+      <p
+        className="banner banner-error"
+        role="alert"
+        data-testid="sign-in-outcome"
+        data-state="failed"
+        style={{ marginTop: 12 }}
+      >
         {error}
       </p>
     );
   const waiting = login?.state === 'waiting' || (login === null && started !== null);
   return (
-    <div data-testid="sign-in-progress">
+    <div data-testid="sign-in-progress" style={{ marginTop: 12 }}>
       {waiting && started && (
         <div className="banner banner-ok" role="status" data-testid="sign-in-outcome" data-state="waiting">
           <div className="grow">
