@@ -22,6 +22,21 @@ import { readProfile } from '../../helper/src/config/load.js';
 const CHROMIUM = '/usr/bin/chromium';
 const COORD_IP = '10.67.0.100';
 const SYSTEM_IP = '10.67.0.1';
+const MAX_AGE_S = 15;
+/** POLICY tags group eng's systems dev, and asks of them a sign-in no older than MAX_AGE_S. */
+const POLICY = {
+  Tags: ['dev', 'server'],
+  AutoTags: { 'group:eng': ['tag:dev'] },
+  Policies: [
+    {
+      Name: 'eng to servers, recently signed in',
+      Senders: ['group:eng'],
+      Receivers: ['tag:server'],
+      Acls: [{ Protocol: 'icmp' }],
+      TrustRequirements: [{ Type: 'UserAuthentication', Authority: 'corp', MaxAge: `${MAX_AGE_S}s` }],
+    },
+  ],
+};
 
 describeE2E(
   'Sign in from the app with a real OIDC provider',
@@ -65,7 +80,7 @@ describeE2E(
       topo = Topology.create();
       const sw = await topo.addSwitch('sw');
       lab = await startOidcLab(topo, sw, 'signc', COORD_IP);
-      await lab.c.applyPolicy({ Tags: ['dev'], AutoTags: { 'group:eng': ['tag:dev'] }, Policies: [] });
+      await lab.c.applyPolicy(POLICY);
       sys = await topo.addNamespace('signs');
       await topo.attach(sys, sw, `${SYSTEM_IP}/24`);
       // Not enrolled yet: a helper with a static profile and no peers, as on a new laptop.
@@ -134,6 +149,50 @@ describeE2E(
       const written = readProfile(helper.profilePath).profile;
       assert.equal(written.coordinator?.url, lab.coordUrl);
       assert.equal(written.coordinator?.identity, identity);
+    });
+
+    test('once the sign-in lapses the window says so and offers Sign in again, which signs in with the pinned key', async () => {
+      // Restart the helper on the profile the sign-in wrote: it joins as alice's system.
+      const json = readProfile(helper.profilePath).json;
+      await helper.stop();
+      helper = await startWarren(sys, json, { name: 'warren-signin' });
+      await app.page.getByText(/Currently enrolled with/).waitFor({ timeout: 20_000 });
+      // On the Peers tab a banner offers the way back (the Enrol tab has its own button).
+      await app.openTab('peers');
+      const again = app.page.getByTestId('sign-in-again');
+      await again.waitFor({ timeout: (MAX_AGE_S + 10) * 1000 });
+      const problems = (await app.page.getByTestId('helper-problem').allInnerTexts()).join('\n');
+      assert.match(problems, /Your sign-in as alice@example\.com expired at \d\d:\d\d/);
+      await app.screenshot('sign-in-lapsed');
+      await again.getByRole('button', { name: 'Sign in again' }).click();
+      await form.root.waitFor();
+      assert.equal(await form.signInButton.innerText(), 'Sign in again');
+      assert.match(
+        await app.page.getByTestId('sign-in-lapsed').innerText(),
+        /Your sign-in as alice@example\.com expired/,
+      );
+      assert.equal(await app.page.getByTestId('enrol-url').inputValue(), lab.coordUrl, 'the enrolled coordinator');
+      assert.equal(
+        await app.page.getByTestId('enrol-coordinator-key').inputValue(),
+        '',
+        'no key typed: the pinned one',
+      );
+      const before = openedUrls().length;
+      await form.signInButton.click();
+      const code = (await form.signInCode.innerText()).trim();
+      const url = await waitUntil(
+        'the sign-in URL handed to the browser',
+        async () => openedUrls()[before],
+        10_000,
+        100,
+      );
+      await completeAtProvider(lab, topo, sys, url, 'alice', { code });
+      await form.signInProgress('enrolled', 40_000);
+      await again.waitFor({ state: 'detached', timeout: 10_000 });
+      assert.equal(await app.page.getByTestId('sign-in-lapsed').count(), 0);
+      assert.equal(await form.signInButton.innerText(), 'Sign in');
+      const st = await helper.status();
+      assert.equal(st.signIn?.lapsed, false, 'the helper has the new sign-in from its map');
     });
   },
 );

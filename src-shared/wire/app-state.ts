@@ -168,12 +168,12 @@ interface PeerExtras {
 
 const str = (v: unknown, max = 256): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const strList = (v: unknown, max = 64): string[] =>
+const strList = (v: unknown, max = 64, chars = 256): string[] =>
   Array.isArray(v)
     ? v
         .filter((x): x is string => typeof x === 'string')
         .slice(0, max)
-        .map((x) => x.slice(0, 256))
+        .map((x) => x.slice(0, chars))
     : [];
 
 /** parseIPv4 reads dotted quad text into a 32-bit number, or null. */
@@ -277,7 +277,7 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
         }
       : null,
     held: s.mode === 'coordinated' ? tunnelHeld(c) : null,
-    problems: strList(s.problems, PROBLEMS_MAX).map((p) => p.slice(0, PROBLEM_CHARS)),
+    problems: strList(s.problems, PROBLEMS_MAX, PROBLEM_CHARS),
     policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
     dnsZone: s.dns?.zone ?? null,
     providesRoutes: (s.providesRoutes ?? []).map((r) => r.cidr),

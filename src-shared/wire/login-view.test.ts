@@ -2,7 +2,9 @@
 // bounded, never passed on as they came.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fromStatus } from './app-state.js';
 import { isOpenableUrl, loginViewOf, sameCoordinator, signInViewOf } from './login-view.js';
+import type { Status } from './status.js';
 
 test('loginViewOf keeps a well-formed progress and drops malformed ones', () => {
   const ok = {
@@ -42,4 +44,41 @@ test('only bounded http(s) URLs are openable, and coordinator URLs compare witho
   assert.equal(sameCoordinator('http://c:8080', 'http://c:8080/ '), true);
   assert.equal(sameCoordinator(undefined, 'http://c'), false);
   assert.equal(sameCoordinator('http://c', 'http://d'), false);
+});
+
+test('the window gets the sign-in, its progress, and a long problem whole', () => {
+  const long = `Your sign-in as ${'a'.repeat(200)}@example.com expired at 09:05: sign in again (warren login ...)`;
+  const { tunnel } = fromStatus(
+    {
+      version: '1',
+      identity: 'ME123',
+      publicKey: 'k',
+      virtualAddress: '100.64.0.1',
+      virtualNetwork: '100.64.0.0/10',
+      adapter: 'w0',
+      listenPort: 1,
+      state: 'connected',
+      mode: 'coordinated',
+      peers: [],
+      drops: {},
+      startedAt: 0,
+      problems: [long],
+      signIn: { user: 'a@b', authority: 'corp', authenticatedAt: 1, expiresAt: 2, lapsed: true },
+      login: {
+        state: 'waiting',
+        message: 'Waiting.',
+        coordinator: 'c',
+        provider: 'corp',
+        startedAt: 0,
+        expiresAt: 9,
+        user: null,
+        identity: null,
+        tags: [],
+      },
+    } as Status,
+    0,
+  );
+  assert.deepEqual(tunnel.problems, [long]);
+  assert.deepEqual(tunnel.signIn, { user: 'a@b', expiresAt: 2, lapsed: true });
+  assert.equal(tunnel.login?.state, 'waiting');
 });

@@ -34,8 +34,8 @@ export function clockTime(at: number, now: number): string {
  * again (coordinatorUrl is the profile's). */
 export function lapsedSignInProblem(s: SignInState, coordinatorUrl: string, now: number): string {
   return (
-    `Your sign-in as ${s.user} expired at ${clockTime(s.expiresAt ?? now, now)}: what a policy keeps for a recent ` +
-    `sign-in (its UserAuthentication requirement) is closed to this system until you sign in again ` +
-    `(warren login --coordinator ${coordinatorUrl}, or Sign in again in the app)`
+    `Your sign-in as ${s.user} expired at ${clockTime(s.expiresAt ?? now, now)}: sign in again ` +
+    `(warren login --coordinator ${coordinatorUrl}, or Sign in again in the app) to reach what a policy keeps ` +
+    'for a recent sign-in'
   );
 }

@@ -4,7 +4,7 @@
 // again, and the helper after it); the helper's answer is shown next to the button. Over plain
 // http:// the form asks for the coordinator key, or for an explicit choice to go without it,
 // since anyone on the path could otherwise pose as the coordinator (enrolKeyProblem).
-import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
+import { useEffect, useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { canChange } from '../../../src-shared/wire/app-state.js';
 import { ENROL_LIMITS } from '../../../src-shared/wire/helper-api.js';
 import { COORDINATOR_KEY_PATTERN, enrolKeyProblem, type ArgOf } from '../../../src-shared/wire/ipc-schema.js';
@@ -215,11 +215,42 @@ function useSignIn() {
   return { started, error, start };
 }
 
+/** FormActions are the two buttons, and why they are off for a read-only user. */
+function FormActions(p: { signInLabel: string; signInWaits: boolean; pending: boolean; onSignIn: () => void }) {
+  const app = useStore((s) => s.app);
+  return (
+    <div className="form-actions">
+      <button
+        type="button"
+        className="btn btn-primary"
+        data-testid="sign-in-submit"
+        disabled={p.signInWaits}
+        onClick={p.onSignIn}
+      >
+        {p.signInLabel}
+      </button>
+      <button type="submit" className="btn" data-testid="enrol-submit">
+        {p.pending ? 'Working…' : 'Enrol with the key'}
+      </button>
+      {!canChange(app) && app.access && (
+        <span className="hint">
+          Read-only: signing in and enrolling need root or the <code>{app.access.operatorGroup}</code> group.
+        </span>
+      )}
+    </div>
+  );
+}
+
 export function EnrolForm() {
   const app = useStore((s) => s.app);
   const pending = useStore((s) => s.pending.enrol === true || s.pending.signIn === true);
   const enrolledWith = app.tunnel?.coordinator?.url;
   const [v, setV] = useState<EnrolInput>({ url: enrolledWith ?? '', key: '', coordinatorKey: '', insecure: false });
+  // The helper may tell which coordinator it is enrolled with only after the tab opened (it was
+  // starting): an empty address then takes it, for signing in again.
+  useEffect(() => {
+    if (enrolledWith) setV((old) => (old.url === '' ? { ...old, url: enrolledWith } : old));
+  }, [enrolledWith]);
   const [touched, setTouched] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const id = useId();
@@ -267,25 +298,12 @@ export function EnrolForm() {
             touched={touched}
             enrolledWith={enrolledWith}
           />
-          <div className="form-actions">
-            <button
-              type="button"
-              className="btn btn-primary"
-              data-testid="sign-in-submit"
-              disabled={login?.state === 'waiting'}
-              onClick={() => void submit('signIn')}
-            >
-              {lapsed ? 'Sign in again' : 'Sign in'}
-            </button>
-            <button type="submit" className="btn" data-testid="enrol-submit">
-              {pending ? 'Working…' : 'Enrol with the key'}
-            </button>
-            {!may && app.access && (
-              <span className="hint">
-                Read-only: signing in and enrolling need root or the <code>{app.access.operatorGroup}</code> group.
-              </span>
-            )}
-          </div>
+          <FormActions
+            signInLabel={lapsed ? 'Sign in again' : 'Sign in'}
+            signInWaits={login?.state === 'waiting'}
+            pending={pending}
+            onSignIn={() => void submit('signIn')}
+          />
         </fieldset>
       </form>
       <SignInProgress started={sign.started} login={login} error={sign.error} />

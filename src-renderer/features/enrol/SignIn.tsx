@@ -6,7 +6,8 @@
 import type { LoginView, SignInStarted, SignInView } from '../../../src-shared/wire/login-view.js';
 
 /** hhmm is a time of day for people, in their own time zone. */
-const hhmm = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const hhmm = (ms: number): string =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /** SignInProgress is the sign-in under way, or how the last one ended. started is this window's
  * own start (the URL and code go only to whoever started it); login is the helper's account. */

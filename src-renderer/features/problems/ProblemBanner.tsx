@@ -10,7 +10,9 @@ export function ProblemBanner() {
   const access = app.link === 'up' ? app.access : null;
   const tunnelError = app.link === 'up' && app.tunnel?.state === 'error' ? app.tunnel.error : null;
   const helperProblems = app.link === 'up' ? (app.tunnel?.problems ?? []) : [];
-  const lapsed = app.link === 'up' && app.tunnel?.signIn?.lapsed === true;
+  // In the Enrol tab its own Sign in again button is right there.
+  const onEnrol = useStore((s) => s.view === 'enrol');
+  const lapsed = app.link === 'up' && app.tunnel?.signIn?.lapsed === true && !onEnrol;
   return (
     <div aria-live="polite">
       {!backendReachable && (
