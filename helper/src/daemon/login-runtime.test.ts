@@ -14,10 +14,11 @@ import { createLogger } from '../../../src-shared/lib/log.js';
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { Status } from '../../../src-shared/wire/status.js';
 import type { LoginBegun, LoginOutcome } from '../control/login.js';
-import { startApiServer } from '../api/server.js';
+import { startApiServer, type ApiRequest } from '../api/server.js';
 import { apiRoutes } from './api-routes.js';
 import { ChangeNotifier } from './changes.js';
 import { LoginRuntime } from './login-runtime.js';
+import { loginRoutes } from './login-routes.js';
 import { TunnelControl } from './tunnel.js';
 
 const quietLog = createLogger(0, { write: () => true });
@@ -145,4 +146,28 @@ test('one sign-in at a time: a second waits for the first to end, and progress s
     /^Signed in as alice@example\.com: enrolled as K7Q2M \(100\.64\.0\.7\) with tags dev\. Restart/,
   );
   assert.equal(notified, 4, 'every change is told to the event stream');
+});
+
+test('only root and the operator group may start a sign-in or read its URL', async () => {
+  let starts = 0;
+  const login = new LoginRuntime({
+    profilePath: '/nonexistent/p',
+    stateDir: '/nonexistent/s',
+    notify: () => undefined,
+    begin: async () => {
+      starts++;
+      return begun().b;
+    },
+  });
+  const routes = loginRoutes(login);
+  const stranger = {
+    access: () => ({ privileged: false, group: 'warren', groupGid: 998 }),
+    body: { coordinator: 'https://c.example' },
+  } as unknown as ApiRequest;
+  assert.throws(() => routes.POST!(stranger), { status: 403, message: /"warren" group/ });
+  assert.throws(() => routes.GET!(stranger), { status: 403 });
+  assert.equal(starts, 0, 'the coordinator is never asked');
+  const operator = { ...stranger, access: () => ({ privileged: true, group: 'warren', groupGid: 998 }) } as ApiRequest;
+  await routes.POST!(operator);
+  assert.equal((routes.GET!(operator) as { code: string }).code, 'ABCD-EFGH');
 });
