@@ -2,8 +2,9 @@
 // it with wg(8), read it back with `wg show dump` and `wg showconf`, round-trip a config
 // through `wg setconf`, pass traffic between two instances (one of whose interfaces is moved
 // to another namespace after start), and check that it stops cleanly, removing its socket,
-// when the interface is deleted or on SIGTERM, and that a second instance on the same name is
-// refused. Everything it creates is named wgu…, and removed even when a step fails.
+// when the interface is deleted or on SIGTERM, that a second instance on the same name is
+// refused, and that its device takes the kernel's segmentation offload. Everything it creates
+// is named wgu…, and removed even when a step fails.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import {
   Topology,
   describeE2E,
   genKeyPair,
+  onPath,
   pairLayout,
   repoRoot,
   sleep,
@@ -170,6 +172,22 @@ describeE2E('warren-wg', { binaries: ['wg', 'pgrep', 'ping'] }, { timeout: 120_0
     await waitUntil('warren-wg to exit on SIGTERM', () => (alive(b.pid) ? undefined : true), 5000);
     assert.equal(existsSync(socketOf(b.name)), false);
     assert.equal(sh(ns, ['ip', 'link', 'show', b.name]).status === 0, false, 'the interface went with it');
+  });
+
+  test('its device takes TCP segmentation offload from the kernel, and not with WARREN_TUN_OFFLOAD=off', async (t) => {
+    if (!onPath('ethtool')) return t.skip('ethtool is not installed');
+    const ns = addNs('o');
+    const tso = (name: string): string | undefined =>
+      /^tcp-segmentation-offload: (on|off)/m.exec(ok(ns, ['ethtool', '-k', name]))?.[1];
+    const on = launch(ns);
+    assert.equal(tso(on.name), 'on');
+    process.env.WARREN_TUN_OFFLOAD = 'off';
+    try {
+      const off = launch(ns);
+      assert.equal(tso(off.name), 'off');
+    } finally {
+      delete process.env.WARREN_TUN_OFFLOAD;
+    }
   });
 
   test('a second warren-wg on the same name fails with a message and leaves the first alone', () => {

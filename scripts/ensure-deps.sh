@@ -9,7 +9,7 @@ declare -A PKG=(
   [ip]=iproute2 [ping]=iputils-ping [wireguard-go]=wireguard-go [wg]=wireguard-tools [wg-quick]=wireguard-tools
   [iperf3]=iperf3 [iptables]=iptables [nft]=nftables [dig]=dnsutils [pgrep]=procps
   [sysctl]=procps [killall]=psmisc [curl]=curl [python3]=python3 [make]=make [g++]=g++
-  [chromium]=chromium [systemd-analyze]=systemd [shellcheck]=shellcheck [makensis]=nsis
+  [chromium]=chromium [ethtool]=ethtool [systemd-analyze]=systemd [shellcheck]=shellcheck [makensis]=nsis
 )
 missing=()
 for cmd in "${!PKG[@]}"; do

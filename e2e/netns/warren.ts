@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src-shared/lib/package-root.js';
+import { PACKET_PATH_NODE_FLAGS } from '../../src-shared/lib/node-flags.js';
 import { fileURLToPath } from 'node:url';
 import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
 import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
@@ -24,10 +25,11 @@ export function warrenCliPath(): string {
   return process.env.WARREN_E2E_CLI ?? join(repoRoot(), 'dist', 'helper', 'src', 'cli', 'main.js');
 }
 
-/** warrenArgv is the argv prefix that runs the CLI: node for a .js file, else the file itself. */
+/** warrenArgv is the argv prefix that runs the CLI: node with the launchers' flags for a .js
+ * file (so tests and the bench run the helper as bin/warren does), else the file itself. */
 export function warrenArgv(): string[] {
   const cli = warrenCliPath();
-  return cli.endsWith('.js') ? [process.execPath, cli] : [cli];
+  return cli.endsWith('.js') ? [process.execPath, ...PACKET_PATH_NODE_FLAGS, cli] : [cli];
 }
 
 /** warrenCli runs one CLI command in ns to completion (never throws on exit status). */

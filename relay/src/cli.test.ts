@@ -4,11 +4,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NatKind } from '../../src-shared/wire/nat-wire.js';
+import { PACKET_PATH_NODE_FLAGS } from '../../src-shared/lib/node-flags.js';
 import { parseRelayArgs, runRelayCli } from './cli.js';
 import {
   recvOf,
@@ -25,7 +26,7 @@ const fromSource = import.meta.url.endsWith('.ts');
 const root = fromSource ? join(here, '..', '..') : join(here, '..', '..', '..');
 const command = fromSource
   ? [process.execPath, '--import', 'tsx', join(root, 'relay', 'src', 'main.ts')]
-  : [process.execPath, join(root, 'bin', 'warren-relay')];
+  : [join(root, 'bin', 'warren-relay')];
 
 function capture(): {
   io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } };
@@ -123,10 +124,19 @@ test('--help prints the usage and exits 0; defaults are 0.0.0.0:3478 and 0.0.0.0
   assert.equal(parseRelayArgs(['--coordinator-key', key, '--relay-key-file', kf, '--tcp', 'off']).tcp, undefined);
 });
 
+/** nodeFlagsOf reads a node process's command line and returns the flags before its script. */
+function nodeFlagsOf(pid: number): string[] {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const script = argv.findIndex((a, i) => i > 0 && !a.startsWith('-'));
+  return argv.slice(1, script);
+}
+
 /** startProcess runs warren-relay and resolves with the ports of its listening line. */
 async function startProcess(args: string[]): Promise<{
   udp: number | null;
   tcp: number | null;
+  /** nodeFlags are the flags the running process's node was given before its script. */
+  nodeFlags: string[];
   stop(sig: NodeJS.Signals): Promise<number | null>;
   output(): string;
 }> {
@@ -144,6 +154,7 @@ async function startProcess(args: string[]): Promise<{
       return {
         udp: port(m[1]!),
         tcp: port(m[2]!),
+        nodeFlags: nodeFlagsOf(child.pid!),
         stop: async (sig) => {
           child.kill(sig);
           return exited;
@@ -196,6 +207,24 @@ test('warren-relay relays between a UDP and a TCP client and stops cleanly on SI
   assert.match(p.output(), /registered over udp from 127\.0\.0\.1:/);
   assert.match(p.output(), /SIGTERM: shutting down/);
   assert.match(p.output(), /2 forwarded/);
+});
+
+test('bin/warren-relay runs node with the packet-path flags (no V8 memory reducer)', { skip: fromSource }, async () => {
+  const p = await startProcess([
+    '--coordinator-key',
+    key,
+    '--relay-key-file',
+    kf,
+    '--udp',
+    '127.0.0.1:0',
+    '--tcp',
+    'off',
+  ]);
+  try {
+    for (const f of PACKET_PATH_NODE_FLAGS) assert.ok(p.nodeFlags.includes(f), `${f} in ${p.nodeFlags.join(' ')}`);
+  } finally {
+    assert.equal(await p.stop('SIGTERM'), 0);
+  }
 });
 
 test('warren-relay with --tcp off listens on UDP only and stops on SIGINT', async () => {

@@ -21,8 +21,8 @@ import {
   openHeldMap,
   takeSignedDelta,
   type HeldMap,
-} from '../../../helper/src/control/delta-apply.js';
-import { DeltaRefused } from '../../../helper/src/control/delta-parse.js';
+} from '../../../src-shared/lib/netmap/delta-apply.js';
+import { DeltaRefused } from '../../../src-shared/lib/netmap/delta-parse.js';
 
 const TAGS = [[], ['a'], ['b'], ['c'], ['x'], ['a', 'c'], ['b', 'x']];
 

@@ -7,8 +7,8 @@
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
 import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
-import { applyMapDelta } from '../../../helper/src/control/delta-apply.js';
-import { parseMapDelta } from '../../../helper/src/control/delta-parse.js';
+import { applyMapDelta } from '../../../src-shared/lib/netmap/delta-apply.js';
+import { parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
 /** Taken says what one event did: the version now held, whether it came as a delta, the

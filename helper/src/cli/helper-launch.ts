@@ -17,6 +17,7 @@ import { cliErrorOf } from './api-call.js';
 import { CliError } from './command.js';
 import { DEFAULT_STATE_DIR } from './paths.js';
 import { controlService, SERVICE_UNIT, SYSTEMD_RUN_DIR } from './service.js';
+import { withPacketPathFlags } from '../../../src-shared/lib/node-flags.js';
 
 /** HelperPaths are the profile, socket and state directory the helper is to use. */
 export interface HelperPaths {
@@ -149,7 +150,8 @@ function logOf(p: HelperPaths): string {
 
 async function startDetached(paths: HelperPaths, client: ApiClient, say: (s: string) => void): Promise<Launched> {
   const log = logOf(paths);
-  // This module's sibling main (.js when built, .ts under tsx), with the same Node flags.
+  // This module's sibling main (.js when built, .ts under tsx), with the same Node flags and
+  // the packet path's (node-flags.ts).
   const here = fileURLToPath(import.meta.url);
   const main = join(here, '..', `main${extname(here)}`);
   const fd = openSync(log, 'a', 0o600);
@@ -158,7 +160,7 @@ async function startDetached(paths: HelperPaths, client: ApiClient, say: (s: str
       return spawn(
         process.execPath,
         [
-          ...process.execArgv,
+          ...withPacketPathFlags(process.execArgv),
           main,
           'run',
           '--profile',

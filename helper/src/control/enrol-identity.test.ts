@@ -11,7 +11,7 @@ import { startTestCoordinator } from '../../../coordinator/src/testing/testing.j
 import { loadProfile, readProfile } from '../config/load.js';
 import { enrol } from './enrol.js';
 import { loadStoredMap } from './store.js';
-import { openSignedMap } from './netmap.js';
+import { openSignedMap } from '../../../src-shared/lib/netmap/open.js';
 
 test('enrolment keeps the issued identity in the profile, and the stored map carries the same', async () => {
   const c = await startTestCoordinator();

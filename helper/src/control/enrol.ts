@@ -24,7 +24,7 @@ import { IPV6_MIN_MTU, ipv6MtuProblem } from '../config/validate-ipv6.js';
 import { PROFILE_DEFAULTS } from '../config/schema.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { controlRequest } from './http.js';
-import { openSignedMap } from './netmap.js';
+import { openSignedMap } from '../../../src-shared/lib/netmap/open.js';
 import { enrolProof, machineKeyFromSeed, newMachineSeed, type MachineKey } from './sign.js';
 import { storeMap } from './store.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlHttpError } from './http.js';
-import { MapRejected } from './netmap.js';
+import { MapRejected } from '../../../src-shared/lib/netmap/open.js';
 import { CoordinatorLink, conditionOfFailure, conditionOfMapFailure } from './link.js';
 
 test('each way a watch dial fails maps to the condition that says what is wrong', () => {

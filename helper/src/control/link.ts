@@ -9,7 +9,7 @@
 // revoked outranks everything: a revoked system stays revoked until it enrols again.
 import type { CoordinatorCondition } from '../../../src-shared/wire/status.js';
 import { ControlHttpError } from './http.js';
-import { MapRejected } from './netmap.js';
+import { MapRejected } from '../../../src-shared/lib/netmap/open.js';
 
 /** Fault is one condition with when it began and what was said about it. */
 export interface Fault {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONTROL_PROTOCOL, COORDINATOR_URLS_MAX } from '../../../src-shared/wire/control.js';
-import { MapFormatError, parseNetworkMap } from './map-parse.js';
+import { MapFormatError, parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
 
 function raw(coordinators?: unknown): Record<string, unknown> {
   return {

@@ -9,14 +9,8 @@ import { identityFromPublicKey } from '../../../src-shared/lib/identity.js';
 import { validateProfile } from '../config/validate.js';
 import { toProfileJson, type Profile } from '../config/schema.js';
 import { formatIpPrefix, parseIpPrefix, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
-import {
-  MapRejected,
-  openSignedMap,
-  profileFromMap,
-  unservedRoutesProblem,
-  withheldFullTunnelProblem,
-} from './netmap.js';
-import { signedMapBytes } from './sign.js';
+import { profileFromMap, unservedRoutesProblem, withheldFullTunnelProblem } from './netmap.js';
+import { MapRejected, openSignedMap, signedMapBytes } from '../../../src-shared/lib/netmap/open.js';
 
 const coord = nacl.sign.keyPair();
 const other = nacl.sign.keyPair();

@@ -1,8 +1,7 @@
-// Network maps as the helper uses them: openSignedMap checks the coordinator's signature (with
-// the key pinned at enrolment), the recipient and the version before parsing; profileFromMap
-// turns a map into the same Profile a static file gives, so the rest of the helper (device,
+// Network maps as the helper uses them (opened and checked by src-shared/lib/netmap/open.ts):
+// profileFromMap turns a map into the same Profile a static file gives, so the rest of the helper (device,
 // firewall, DNS, exit routes) has one input whatever the mode.
-import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
+import type { NetworkMap } from '../../../src-shared/wire/control.js';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import {
@@ -17,43 +16,7 @@ import {
 } from '../../../src-shared/lib/ip/addr.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import type { PeerConfig, Profile } from '../config/schema.js';
-import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
-import { verifyMapSignature } from './sign.js';
-import { parseNetworkMap, MapFormatError } from './map-parse.js';
-
-/** MapRejected says why a map was not taken; the helper keeps its current one. */
-export class MapRejected extends Error {}
-
-/** openSignedMap verifies and parses a signed map addressed to systemId. It refuses a version
- * lower than minVersion (replayed or out-of-order maps). */
-export function openSignedMap(
-  signed: unknown,
-  coordinatorKey: Buffer,
-  systemId: string,
-  minVersion: number,
-): NetworkMap {
-  if (typeof signed !== 'object' || signed === null) throw new MapRejected('not a signed map');
-  const { payload, signature } = signed as Partial<SignedMap>;
-  if (typeof payload !== 'string' || typeof signature !== 'string' || payload.length > CONTROL_LIMITS.mapBytes * 2) {
-    throw new MapRejected('not a signed map');
-  }
-  const bytes = Buffer.from(payload, 'base64');
-  const sig = Buffer.from(signature, 'base64');
-  if (!verifyMapSignature(coordinatorKey, bytes, sig)) {
-    throw new MapRejected('bad signature: the map was not signed by the pinned coordinator key');
-  }
-  let map: NetworkMap;
-  try {
-    map = parseNetworkMap(JSON.parse(bytes.toString('utf8')));
-  } catch (e) {
-    throw new MapRejected(e instanceof MapFormatError ? `malformed map: ${e.message}` : 'malformed map: not JSON');
-  }
-  if (map.systemId !== systemId)
-    throw new MapRejected(`the map is for system ${map.systemId}, not this one (${systemId})`);
-  if (map.version < minVersion)
-    throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
-  return map;
-}
+import { MapRejected } from '../../../src-shared/lib/netmap/open.js';
 
 /** usableRoutes parses routes and leaves out any route that overlaps the overlay of its family
  * (except the full tunnel, 0.0.0.0/0 or ::/0), as the static profile's validation does. An IPv6

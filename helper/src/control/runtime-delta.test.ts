@@ -15,7 +15,7 @@ import { enrolInDir } from './testing.js';
 import { ControlRuntime } from './runtime.js';
 import { controlRequest } from './http.js';
 import { machineKeyFromSeed } from './sign.js';
-import { canonicalMapText, openHeldMap } from './delta-apply.js';
+import { canonicalMapText, openHeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
 import { loadStoredMap } from './store.js';
 
 const DEVS_POLICY = {

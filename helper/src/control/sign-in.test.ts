@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
-import { parseNetworkMap } from './map-parse.js';
+import { parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
 import { clockTime, lapsedSignInProblem, signInState } from './sign-in.js';
 
 const mapWith = (signIn: unknown): unknown => ({

@@ -1,16 +1,11 @@
 // Ed25519 signatures of the control plane (src-shared/wire/control.ts): the agent's signed
-// requests (AGENT_AUTH), the enrolment proof and the verification of network maps, through the
+// requests (AGENT_AUTH) and the enrolment proof (maps are verified by src-shared/lib/netmap/open.ts), through the
 // leaf library's Ed25519 (OpenSSL), the same one the NAT clients use. RFC 8032 signatures are
 // deterministic, so they are the bytes any other Ed25519 implementation makes (the tests check
 // maps signed with tweetnacl).
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import {
-  AGENT_AUTH,
-  MAP_SIGNATURE_CONTEXT,
-  agentSigningText,
-  enrolProofText,
-} from '../../../src-shared/wire/control.js';
-import { privateKeyFromSeed, rawPublicKey, signEd25519, verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
+import { AGENT_AUTH, agentSigningText, enrolProofText } from '../../../src-shared/wire/control.js';
+import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 
 /** MachineKey is an Ed25519 key pair made from a 32-byte seed. */
 export interface MachineKey {
@@ -49,15 +44,4 @@ export function agentAuthorization(
 export function enrolProof(key: MachineKey, enrolmentKey: string, wireguardPublicKey: string, ts: number): string {
   const text = enrolProofText(enrolmentKey, wireguardPublicKey, ts);
   return signEd25519(key.privateKey, Buffer.from(text, 'utf8')).toString('base64');
-}
-
-/** signedMapBytes is what a map signature covers: the context, then the payload bytes. */
-export function signedMapBytes(payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT, 'utf8'), payload]);
-}
-
-/** verifyMapSignature checks a SignedMap's signature over its payload bytes. */
-export function verifyMapSignature(coordinatorKey: Buffer, payload: Buffer, signature: Buffer): boolean {
-  if (coordinatorKey.length !== 32 || signature.length !== 64) return false;
-  return verifyEd25519(coordinatorKey, signedMapBytes(payload), signature);
 }

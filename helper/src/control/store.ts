@@ -7,14 +7,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonState, writeFileAtomic } from '../../../src-shared/lib/atomic-file.js';
 import type { SignedMap } from '../../../src-shared/wire/control.js';
+import type { StoredMap } from '../../../src-shared/lib/netmap/open.js';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 
 const FILE = 'netmap.json';
-
-/** StoredMap is a signed full map, or (with delta) the text of a map a signed delta made. */
-export interface StoredMap extends SignedMap {
-  delta?: SignedMap;
-}
 
 function signedMap(j: unknown): SignedMap | null {
   if (j === null || typeof j !== 'object') return null;

@@ -8,7 +8,7 @@ import nacl from 'tweetnacl';
 import { ApiClient } from '../../../src-shared/lib/helper-client/client.js';
 import { CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/wire/control.js';
 import { formatStatus } from '../cli/status-format.js';
-import { signedMapBytes } from '../control/sign.js';
+import { signedMapBytes } from '../../../src-shared/lib/netmap/open.js';
 import { storeMap } from '../control/store.js';
 import { Daemon } from './index.js';
 import { BETA, SELF, Sandbox, eventually, fakeEnv, staticProfile } from './testing.js';

@@ -3,6 +3,10 @@
 // do for wireguard-go. Its MTU may be raised after start up to 65,535, so the reader's slots
 // hold the largest packet the kernel can hand over. The descriptor is all it keeps: the device
 // keeps working after `ip link set NAME netns X` moves the interface away from this process.
+// It takes the same segmentation offloads as the helper's adapter (tun-linux.ts; switched by
+// WARREN_TUN_OFFLOAD and WARREN_TUN_GRO): the reader splits TCP super-packets into packets the
+// size the kernel cut them for (the virtio header's gso_size, at most the MTU), so the slots
+// still hold the largest packet the MTU allows.
 import * as native from '../../../src-shared/lib/native/index.js';
 import { HEADROOM, batchFor, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
@@ -17,15 +21,19 @@ export interface BareTun extends TunAdapter {
   readonly fd: number;
 }
 
-/** openBareTun creates the TUN device `name` (IFF_TUN|IFF_NO_PI; gone when closed). */
+/** openBareTun creates the TUN device `name` (IFF_TUN|IFF_NO_PI, and IFF_VNET_HDR when the
+ * offloads are wished and the kernel takes them; gone when closed). */
 export function openBareTun(name: string): BareTun {
-  let opened: { fd: number; name: string };
+  let opened: native.TunHandle;
+  const wish = native.tunOffloadWish();
   try {
-    opened = native.tunOpen(name);
+    opened = native.tunOpen(name, wish.offload);
   } catch (e) {
     throw bareTunError(name, e as NodeJS.ErrnoException);
   }
   const { fd } = opened;
+  const vnet = opened.vnetHdr === true;
+  const writeMode = !vnet ? 0 : wish.gro ? 2 : 1;
   let closed = false;
   return {
     fd,
@@ -41,13 +49,15 @@ export function openBareTun(name: string): BareTun {
           headroom: HEADROOM,
           pool: 4,
           mode: native.readerMode('tun'),
+          vnetHdr: vnet,
           onError,
         },
         onBatch,
       );
     },
+    offloads: () => ({ tunTso: vnet && opened.tso === true, tunGro: writeMode === 2 }),
     writeBatch(buf, offsets, lengths, count) {
-      return native.tunWriteBatch(fd, buf, offsets, lengths, count);
+      return native.tunWriteBatch(fd, buf, offsets, lengths, count, writeMode);
     },
     close() {
       if (closed) return;

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { withPacketPathFlags } from '../../../src-shared/lib/node-flags.js';
 
 /** READY_FD_ENV tells a detached child on which descriptor to report readiness. */
 export const READY_FD_ENV = 'WARREN_WG_READY_FD';
@@ -16,7 +17,7 @@ const READY = 'ready';
 export function detach(args: string[], env: NodeJS.ProcessEnv, stderr: NodeJS.WritableStream): Promise<number> {
   const keepOutput = env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '' && env.LOG_LEVEL !== 'silent';
   const out = keepOutput ? 'inherit' : 'ignore';
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+  const child = spawn(process.execPath, [...withPacketPathFlags(process.execArgv), process.argv[1]!, ...args], {
     detached: true,
     env: { ...env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: '3' },
     stdio: ['ignore', out, out, 'pipe'],

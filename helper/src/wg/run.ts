@@ -89,6 +89,11 @@ export async function startDataPlane(opts: RunOptions): Promise<Running> {
     tun.close();
     throw e;
   }
-  log.verbose(`device ${tun.name} started, UDP port ${bind.port}, UAPI at ${server.path}`);
+  const o = tun.offloads?.();
+  const onOff = (b: boolean | undefined): string => (b === true ? 'on' : 'off');
+  log.verbose(
+    `device ${tun.name} started, UDP port ${bind.port}, UAPI at ${server.path}; ` +
+      `offloads: tun-tso ${onOff(o?.tunTso)}, tun-gro ${onOff(o?.tunGro)}`,
+  );
   return { name: tun.name, socketPath: server.path, stopped, stop };
 }

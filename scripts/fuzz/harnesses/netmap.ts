@@ -9,9 +9,9 @@ import { CONTROL_PROTOCOL, type NetworkMap } from '../../../src-shared/wire/cont
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { MapRejected, needsConsent, openSignedMap, profileFromMap } from '../../../helper/src/control/netmap.js';
-import { parseNetworkMap } from '../../../helper/src/control/map-parse.js';
-import { signedMapBytes } from '../../../helper/src/control/sign.js';
+import { needsConsent, profileFromMap } from '../../../helper/src/control/netmap.js';
+import { MapRejected, openSignedMap, signedMapBytes } from '../../../src-shared/lib/netmap/open.js';
+import { parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
 import { validateProfile } from '../../../helper/src/config/validate.js';
 import type { Profile } from '../../../helper/src/config/schema.js';
 

@@ -8,7 +8,7 @@ import { parsePolicyFile, POLICY_FILE_LIMITS, type PolicyFile } from '../../../c
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
 import type { Policy } from '../../../src-shared/wire/policy.js';
-import { parseNetworkMap } from '../../../helper/src/control/map-parse.js';
+import { parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
 
 const NETWORK = parseCidr('100.64.0.0/10')!;
 

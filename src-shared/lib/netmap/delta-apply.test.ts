@@ -11,9 +11,9 @@ import {
   type MapPeer,
   type NetworkMap,
   type SignedMap,
-} from '../../../src-shared/wire/control.js';
-import { MAP_DELTA_SIGNATURE_CONTEXT, type MapDelta } from '../../../src-shared/wire/map-delta.js';
-import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
+} from '../../wire/control.js';
+import { MAP_DELTA_SIGNATURE_CONTEXT, type MapDelta } from '../../wire/map-delta.js';
+import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js';
 import { canonicalMapText, openHeldMap, takeSignedDelta, type HeldMap } from './delta-apply.js';
 import { DeltaRefused, parseMapDelta } from './delta-parse.js';
 import { MAP_LIMITS } from './map-parse.js';

@@ -7,12 +7,12 @@
 // the signature covers the digest, the digest covers the text, so the stored map is checked
 // again on load like a signed one (store.ts).
 import { createHash } from 'node:crypto';
-import { CONTROL_LIMITS, CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../../src-shared/wire/control.js';
-import type { MapDelta } from '../../../src-shared/wire/map-delta.js';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../wire/control.js';
+import type { MapDelta } from '../../wire/map-delta.js';
 import { MapFormatError, parseNetworkMap } from './map-parse.js';
-import { MapRejected, openSignedMap } from './netmap.js';
+import { MapRejected, openSignedMap } from './open.js';
 import { DeltaRefused, openSignedDelta } from './delta-parse.js';
-import type { StoredMap } from './store.js';
+import type { StoredMap } from './open.js';
 
 type Obj = Record<string, unknown>;
 

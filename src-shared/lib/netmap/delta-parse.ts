@@ -4,17 +4,12 @@
 // length before it is decoded, and the counts of peers and removals before any entry is
 // looked at or any map is copied. The peers' fields are checked by parseNetworkMap on the
 // map the delta makes (delta-apply.ts), exactly as a full map's are.
-import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer } from '../../../src-shared/wire/control.js';
-import {
-  DELTA_PARTS,
-  MAP_DELTA_SIGNATURE_CONTEXT,
-  type DeltaPart,
-  type MapDelta,
-} from '../../../src-shared/wire/map-delta.js';
-import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
-import { isIdentity } from '../../../src-shared/lib/identity.js';
+import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer } from '../../wire/control.js';
+import { DELTA_PARTS, MAP_DELTA_SIGNATURE_CONTEXT, type DeltaPart, type MapDelta } from '../../wire/map-delta.js';
+import { verifyEd25519 } from '../ed25519.js';
+import { isIdentity } from '../identity.js';
 import { MAP_LIMITS } from './map-parse.js';
-import { MapRejected } from './netmap.js';
+import { MapRejected } from './open.js';
 
 /** DeltaRefused says why a delta was not used. needFull: the delta is sound but does not fit
  * the map this helper holds (another base, or a result that does not hash to its digest), so

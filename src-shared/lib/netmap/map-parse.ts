@@ -1,7 +1,7 @@
 // parseNetworkMap checks a network map's JSON field by field before anything uses it. The map
 // is signed, but the helper runs as root and a coordinator bug must not become a helper crash,
 // so every field is typed, bounded and normalised here (src-shared/wire/control.ts is the contract).
-import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
+import { formatIpEndpoint, parseIpEndpoint } from '../ip/endpoint.js';
 import {
   CONTROL_PROTOCOL,
   COORDINATOR_URLS_MAX,
@@ -10,20 +10,13 @@ import {
   type RelayInfo,
   type SelfSignIn,
   SIGN_IN_LIMITS,
-} from '../../../src-shared/wire/control.js';
-import { coordinatorUrlProblem } from '../../../src-shared/lib/coordinator-url.js';
-import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../../src-shared/wire/policy.js';
-import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
-import { parseKey } from '../../../src-shared/lib/keys.js';
-import { isIdentity } from '../../../src-shared/lib/identity.js';
-import {
-  formatIp,
-  formatIpPrefix,
-  parseIp,
-  parseIpPrefix,
-  prefixContains,
-  type IpPrefix,
-} from '../../../src-shared/lib/ip/addr.js';
+} from '../../wire/control.js';
+import { coordinatorUrlProblem } from '../coordinator-url.js';
+import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../wire/policy.js';
+import { parseCidr, parseIPv4 } from '../ip/ipv4.js';
+import { parseKey } from '../keys.js';
+import { isIdentity } from '../identity.js';
+import { formatIp, formatIpPrefix, parseIp, parseIpPrefix, prefixContains, type IpPrefix } from '../ip/addr.js';
 
 /** MAP_LIMITS bound what one map may hold. */
 export const MAP_LIMITS = { peers: 10000, policies: 10000, listItems: 1000, stringChars: 256 } as const;
