@@ -6,7 +6,8 @@
 // measured on real traffic through the helpers' firewalls.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Topology, describeE2E, waitForPing, type Namespace } from './netns/index.js';
+import { Topology, describeE2E, waitForPing, waitUntil, type Namespace } from './netns/index.js';
+import { warrenCli } from './netns/warren.js';
 import { enrolAndStart, type Enrolled } from './netns/coordinated.js';
 import { loginAndStart, signIn, startOidcLab, type OidcLab } from './oidc/login-lab.js';
 import { LIMIT_MS, Pinger, cutAfter, restoredAfter, sleep } from './oidc/pinger.js';
@@ -91,6 +92,12 @@ describeE2E(
       assert.ok(pinger);
       const expiry = (await lastAuthAt()) + MAX_AGE_S * 1000 + 1;
       assert.ok(expiry > Date.now(), 'the sign-in is still fresh');
+      const fresh = (await alice.w.status()).signIn;
+      assert.deepEqual(
+        fresh && [fresh.user, fresh.authority, fresh.expiresAt, fresh.lapsed],
+        ['alice@example.com', 'corp', expiry - 1, false],
+        'the helper knows its own sign-in from the map, and until when the requirement accepts it',
+      );
       const cut = await cutAfter(pinger, expiry, 'lapse');
       figures.push(`lapse cut after ${cut} ms`);
       assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after the lapse`);
@@ -101,11 +108,38 @@ describeE2E(
       assert.equal(expired.length, 1, 'one entry per lapse');
       assert.equal(expired[0]!.target, 'alice@example.com');
       assert.match(expired[0]!.detail, /older than MaxAge 20s/);
+      // The helper names the lapse: in its status (the app's banner shows these) and `warren status`.
+      const lapsed = await alice.w.status();
+      assert.equal(lapsed.signIn?.lapsed, true);
+      const problem = (lapsed.problems ?? []).find((p) => p.startsWith('Your sign-in as alice@example.com expired at'));
+      assert.ok(problem, JSON.stringify(lapsed.problems));
+      assert.match(
+        problem,
+        new RegExp(`sign in again \\(warren login --coordinator ${lab.coordUrl.replace(/\./g, '\\.')},`),
+      );
+      const text = await warrenCli(aliceNs, ['status', '--socket', alice.w.socket]);
+      assert.match(text.stdout, /Signed in as: +alice@example\.com \(corp\), expired at \d\d:\d\d: sign in again/);
+      assert.match(text.stdout, /Problem: +Your sign-in as alice@example\.com expired at/);
       const { consentAt } = await signIn(lab, topo, aliceNs, 'alice');
       const back = await restoredAfter(pinger, consentAt, 'new sign-in');
       figures.push(`new sign-in restored ${back} ms after the consent click`);
       assert.ok(back < LIMIT_MS, `first reply ${back} ms after the consent click`);
       assert.ok((await lastAuthAt()) + 1000 >= consentAt, 'the new sign-in is the authentication in force');
+      // The new sign-in reaches the helper with its next map: the lapse is gone from its status.
+      const renewed = await waitUntil(
+        'the helper to hear of the new sign-in',
+        async () => {
+          const st = await alice.w.status();
+          return st.signIn?.lapsed === false ? st : undefined;
+        },
+        5000,
+        100,
+      );
+      assert.equal(renewed.signIn!.expiresAt, (await lastAuthAt()) + MAX_AGE_S * 1000);
+      assert.deepEqual(
+        (renewed.problems ?? []).filter((p) => /sign-in/.test(p)),
+        [],
+      );
     });
   },
 );

@@ -24,6 +24,7 @@ import {
 } from '../src-shared/wire/app-state.js';
 import { enrolKeyProblem, type IpcHandlers, type WhyView } from '../src-shared/wire/ipc-schema.js';
 import type { HelperDownReport } from '../src-shared/wire/leftovers.js';
+import { isOpenableUrl, sameCoordinator, type SignInStarted } from '../src-shared/wire/login-view.js';
 import type { Status } from '../src-shared/wire/status.js';
 
 /** AppBackendOptions: the helper's socket, and test seams. */
@@ -35,6 +36,9 @@ export interface AppBackendOptions {
   /** helperDown says what a helper that does not answer left behind (default: the readable
    * record beside its socket, src-shared/wire/leftovers.ts). */
   helperDown?: (socketPath: string) => HelperDownReport;
+  /** openUrl hands a sign-in URL to the person's browser (xdg-open, Electron's
+   * shell.openExternal) and says whether it could; without it the window shows the URL to open. */
+  openUrl?: (url: string) => boolean;
 }
 
 /** EnrolRefused is an enrolment main refuses before asking the helper (enrolKeyProblem). */
@@ -143,6 +147,42 @@ export class AppBackend {
             : `The helper accepted the key for ${coordinator}${typeof r?.state === 'string' ? ` (${r.state})` : ''}.`;
         return { message };
       },
+      signIn: (arg) => this.signIn(arg),
+    };
+  }
+
+  // signIn has the helper start signing in, then hands the URL to the person's browser: only an
+  // http(s) URL, whatever the helper (another process) answered.
+  private async signIn(arg: {
+    coordinator: string;
+    coordinatorKey?: string;
+    insecure?: boolean;
+  }): Promise<SignInStarted> {
+    // Signing in again with the coordinator this system is enrolled with: the helper checks the
+    // key its profile pinned then (daemon/login-runtime.ts).
+    const again = sameCoordinator(this.state.tunnel?.coordinator?.url, arg.coordinator);
+    const refused = enrolKeyProblem(arg.coordinator, arg.coordinatorKey, arg.insecure === true || again);
+    if (refused !== null) throw new EnrolRefused(refused);
+    const r = await this.client.login({
+      coordinator: arg.coordinator,
+      ...(arg.coordinatorKey !== undefined ? { coordinatorKey: arg.coordinatorKey } : {}),
+      ...(arg.insecure === true ? { insecure: true } : {}),
+    });
+    if (!isOpenableUrl(r?.url) || typeof r.code !== 'string' || !/^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(r.code))
+      throw new Error('the helper answered the sign-in with something other than an http(s) address and a code');
+    let opened = false;
+    try {
+      opened = this.opts.openUrl?.(r.url) ?? false;
+    } catch {
+      // The window shows the address to open instead.
+    }
+    await this.refresh().catch(() => undefined);
+    return {
+      url: r.url,
+      code: r.code,
+      provider: typeof r.provider === 'string' ? r.provider.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) : '',
+      expiresAt: typeof r.expiresAt === 'number' && Number.isFinite(r.expiresAt) ? r.expiresAt : 0,
+      opened,
     };
   }
 

@@ -27,6 +27,8 @@ const TUNNEL: TunnelView = {
   policy: null,
   dnsZone: null,
   providesRoutes: [],
+  login: null,
+  signIn: null,
 };
 const peer = (identity: string, extra: Partial<PeerView> = {}): PeerView => ({
   identity,

@@ -125,29 +125,51 @@ export async function signIn(
   );
   const url = (await proc.waitFor(/^\s+(https?:\/\/\S+)$/m, 20_000))[1]!;
   const code = (await proc.waitFor(/shows the code ([0-9A-Z]{4}-[0-9A-Z]{4})/))[1]!;
-  const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
-  chmodSync(wrapper, 0o700);
-  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
-  lab.browsers.push(browser);
-  let consentAt = 0;
-  try {
-    const page = await browser.newPage();
-    await page.goto(url);
-    await page.fill('input[name=login]', user);
-    await page.fill('input[name=password]', 'any password');
-    await page.click('button[type=submit]');
-    // The sign-in completes after this click (consent, redirect, the coordinator's callback).
-    consentAt = Date.now();
-    await page.click('button[type=submit]'); // consent
-    await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
-    assert.match((await page.textContent('body')) ?? '', new RegExp(code), 'the page shows the code the CLI printed');
-  } finally {
-    await browser.close().catch(() => {});
-  }
+  const { consentAt } = await completeAtProvider(lab, topo, ns, url, user, { code });
   const { code: exit } = await proc.exited;
   assert.equal(exit, 0, proc.output());
   assert.match(proc.output(), new RegExp(`Signed in as ${TEST_USERS[user]!.email}`));
   return { profile, output: proc.output(), consentAt };
+}
+
+/** completeAtProvider does the person's part of a sign-in: opens url in a new Chromium in ns (no
+ * session at the provider, so the person authenticates afresh), signs in as user and consents,
+ * and checks the coordinator's page names the user and shows code; with cancel, the person
+ * cancels at the provider's login page instead. It returns when the consent was given and what
+ * the last page said. */
+export async function completeAtProvider(
+  lab: OidcLab,
+  topo: Topology,
+  ns: Namespace,
+  url: string,
+  user: string,
+  o: { code?: string; cancel?: boolean } = {},
+): Promise<{ consentAt: number; pageText: string }> {
+  const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+  chmodSync(wrapper, 0o700);
+  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
+  lab.browsers.push(browser);
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    if (o.cancel) {
+      await page.click('text=[ Cancel ]');
+      await page.waitForURL((u) => u.pathname === LOGIN_PATHS.callback, { timeout: 20_000 });
+      return { consentAt: 0, pageText: (await page.textContent('body')) ?? '' };
+    }
+    await page.fill('input[name=login]', user);
+    await page.fill('input[name=password]', 'any password');
+    await page.click('button[type=submit]');
+    // The sign-in completes after this click (consent, redirect, the coordinator's callback).
+    const consentAt = Date.now();
+    await page.click('button[type=submit]'); // consent
+    await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
+    const pageText = (await page.textContent('body')) ?? '';
+    if (o.code) assert.match(pageText, new RegExp(o.code), 'the page shows the code the system was given');
+    return { consentAt, pageText };
+  } finally {
+    await browser.close().catch(() => {});
+  }
 }
 
 /** loginAndStart signs user in from ns and starts the helper with the profile written. */

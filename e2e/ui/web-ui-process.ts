@@ -25,7 +25,7 @@ process.on('exit', () => {
 export async function startWebUiProcess(
   socket: string,
   logDir: string,
-  opts: { user?: TestUser; name?: string } = {},
+  opts: { user?: TestUser; name?: string; env?: Record<string, string> } = {},
 ): Promise<WebUiProcess> {
   const name = opts.name ?? 'warren-ui';
   const argv = [...warrenArgv(), 'ui', '--no-open', '--socket', socket];
@@ -41,7 +41,11 @@ export async function startWebUiProcess(
         ...argv,
       ]
     : argv;
-  const proc = new TrackedProcess(name, full, join(logDir, `${name}.log`), { ...process.env, HOME: '/tmp' });
+  const proc = new TrackedProcess(name, full, join(logDir, `${name}.log`), {
+    ...process.env,
+    HOME: '/tmp',
+    ...opts.env,
+  });
   live.add(proc);
   try {
     const m = await proc.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/open\?code=[A-Za-z0-9_-]{43})\n/, 20_000);

@@ -2,7 +2,7 @@
 // the window at once where the desktop has no tray), notifications when the tunnel drops, and
 // the window for the peer list. It talks to the helper only through AppBackend, that is
 // src-shared/lib/helper-client/client.ts; the page only through the IPC schema.
-import { app, Notification } from 'electron';
+import { app, Notification, shell } from 'electron';
 import { DEFAULT_SOCKET_PATH } from '../../src-shared/wire/helper-api.js';
 import { AppBackend } from '../app-backend.js';
 import { dropNotice, trayModel, type TrayAction } from '../tray-state.js';
@@ -21,12 +21,22 @@ if (!app.requestSingleInstanceLock()) {
   void start();
 }
 
+/** openExternal hands a sign-in URL to the person's browser; the backend has checked it is
+ * http(s) (login-view.ts isOpenableUrl) before this. */
+function openExternal(url: string): boolean {
+  shell.openExternal(url).catch(() => undefined);
+  return true;
+}
+
 async function start(): Promise<void> {
   app.on('web-contents-created', (_e, contents) => hardenContents(contents));
   await app.whenReady();
   hardenSessions();
 
-  const backend = new AppBackend({ socketPath: process.env.WARREN_SOCKET || DEFAULT_SOCKET_PATH });
+  const backend = new AppBackend({
+    socketPath: process.env.WARREN_SOCKET || DEFAULT_SOCKET_PATH,
+    openUrl: openExternal,
+  });
   const host = trayHost(process.platform, process.env);
   const window = new MainWindow(host.tray);
   let askedToDrop = 0;

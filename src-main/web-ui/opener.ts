@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { isOpenableUrl } from '../../src-shared/wire/login-view.js';
 import type { CodeEnd } from './codes.js';
 import { OPEN_PATH, type WebUi } from './server.js';
 
@@ -127,4 +128,15 @@ export function openInBrowser(
   const argv = [...cmd, file];
   (opts.run ?? spawnDetached)(argv, hooks.onError);
   return { argv, file };
+}
+
+/** openUrl hands an http(s) URL (a sign-in page) to the desktop's browser; it returns false when
+ * there is no desktop here or the URL is not http(s), and the window then shows it to open by
+ * hand. Unlike the window's own address, a sign-in URL holds no secret of this user's: it goes on
+ * the command line as it is. */
+export function openUrl(url: string, env: Record<string, string | undefined>, opts: OpenerOptions = {}): boolean {
+  const cmd = browserCommand(env, opts.platform);
+  if (cmd === null || !isOpenableUrl(url)) return false;
+  (opts.run ?? spawnDetached)([...cmd, url], () => undefined);
+  return true;
 }

@@ -6,7 +6,7 @@
 // ever sent in a Set-Cookie header: it is never on a command line, in a URL or on the terminal.
 import { parseArgs } from 'node:util';
 import { AppBackend } from '../app-backend.js';
-import { openInBrowser, type OpenerOptions } from './opener.js';
+import { openInBrowser, openUrl, type OpenerOptions } from './opener.js';
 import { rendererDir } from './paths.js';
 import { oneTimeUrl, startWebUi, type WebUi } from './server.js';
 
@@ -83,7 +83,7 @@ export async function runWebUi(
     io.stderr.write(`warren ui: ${e.message}\n${WEB_UI_USAGE}\n`);
     return 2;
   }
-  const backend = new AppBackend({ socketPath: args.socketPath });
+  const backend = new AppBackend({ socketPath: args.socketPath, openUrl: (url) => openUrl(url, io.env, opener) });
   let ui: WebUi;
   try {
     ui = await startWebUi({ backend, rendererDir: rendererDir(io.env), port: args.port });

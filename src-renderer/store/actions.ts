@@ -3,6 +3,7 @@
 // the next state event shows them (the Connect button turns into Disconnect).
 import type { Bridge } from '../bridge.js';
 import type { ArgOf, IpcResult } from '../../src-shared/wire/ipc-schema.js';
+import type { SignInStarted } from '../../src-shared/wire/login-view.js';
 import { useStore } from './index.js';
 
 let bridge: Bridge | null = null;
@@ -59,6 +60,14 @@ export async function toggleWhy(identity: string): Promise<void> {
 export async function enrol(arg: ArgOf<'enrol'>): Promise<IpcResult<{ message: string }> | null> {
   const r = await run('enrol', (b) => b.invoke.enrol(arg));
   // The form shows its own error next to the fields; the banner would repeat it.
+  if (r && !r.ok) useStore.getState().showNotice(null);
+  return r;
+}
+
+/** signIn asks the helper to start signing in; the Enrol tab shows the code and the progress. */
+export async function signIn(arg: ArgOf<'signIn'>): Promise<IpcResult<SignInStarted> | null> {
+  const r = await run('signIn', (b) => b.invoke.signIn(arg));
+  // The tab shows its own error next to the button; the banner would repeat it.
   if (r && !r.ok) useStore.getState().showNotice(null);
   return r;
 }

@@ -6,6 +6,7 @@ import type { CoordinatorCondition, CoordinatorSummary, PeerPath, PeerStatus, St
 import { conditionOf, HELD_WORDS, tunnelHeld } from './coordinator-view.js';
 import { STATE_WORDS } from './format.js';
 import { peerOnline } from './peer-online.js';
+import { loginViewOf, signInViewOf, type LoginView, type SignInView } from './login-view.js';
 
 export type { TunnelState } from './status.js';
 
@@ -104,6 +105,10 @@ export interface TunnelView {
   dnsZone: string | null;
   /** providesRoutes are the subnets this system is an exit node for. */
   providesRoutes: string[];
+  /** login is the sign-in the helper runs for the Enrol tab (or how the last one ended), or null. */
+  login: LoginView | null;
+  /** signIn is this system's own sign-in (its user, and whether it lapsed), or null. */
+  signIn: SignInView | null;
 }
 
 /** PeerView is one peer row. */
@@ -163,12 +168,12 @@ interface PeerExtras {
 
 const str = (v: unknown, max = 256): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const strList = (v: unknown, max = 64): string[] =>
+const strList = (v: unknown, max = 64, chars = 256): string[] =>
   Array.isArray(v)
     ? v
         .filter((x): x is string => typeof x === 'string')
         .slice(0, max)
-        .map((x) => x.slice(0, 256))
+        .map((x) => x.slice(0, chars))
     : [];
 
 /** parseIPv4 reads dotted quad text into a 32-bit number, or null. */
@@ -272,10 +277,12 @@ export function fromStatus(s: Status, now: number): { tunnel: TunnelView; peers:
         }
       : null,
     held: s.mode === 'coordinated' ? tunnelHeld(c) : null,
-    problems: strList(s.problems, PROBLEMS_MAX).map((p) => p.slice(0, PROBLEM_CHARS)),
+    problems: strList(s.problems, PROBLEMS_MAX, PROBLEM_CHARS),
     policy: s.policy ? { mode: s.policy.mode, active: s.policy.active, total: s.policy.total } : null,
     dnsZone: s.dns?.zone ?? null,
     providesRoutes: (s.providesRoutes ?? []).map((r) => r.cidr),
+    login: loginViewOf(s.login),
+    signIn: signInViewOf(s.signIn),
   };
   const peers = s.peers
     .map((p) => peerView(p, s.virtualNetwork, s.state === 'connected', now))

@@ -188,6 +188,10 @@ export interface NetworkMap {
     dnsNames: string[];
     /** providesRoutes: the subnets this system should serve as an exit node. */
     providesRoutes: string[];
+    /** signIn is the person this system is enrolled for by signing in (`warren login`, the
+     * app's Sign in), so the system can tell its user when a sign-in must be renewed. Absent for
+     * systems enrolled with a key, and from older coordinators; older helpers ignore it. */
+    signIn?: SelfSignIn;
   };
   virtualNetwork: string;
   /** virtualNetwork6 is the network's IPv6 prefix: an RFC 4193 unique local /48 (fdXX:XXXX:XXXX::/48)
@@ -221,6 +225,22 @@ export interface NetworkMap {
    * ignore it, and a map without it (one coordinator) leaves the helper on the URL it enrolled with. */
   coordinators?: string[];
 }
+
+/** SelfSignIn is this system's user's sign-in (NetworkMap.self.signIn): the user's email, the
+ * provider they signed in with (its Name), when they last authenticated there (Unix ms), and
+ * expiresAt, the earliest moment a UserAuthentication requirement this system is subject to as a
+ * sender stops accepting that sign-in (lastAuthAt + MaxAge; absent when no requirement applies).
+ * Bounded by SIGN_IN_LIMITS. */
+export interface SelfSignIn {
+  user: string;
+  authority: string;
+  authenticatedAt: number;
+  expiresAt?: number;
+}
+
+/** SIGN_IN_LIMITS bound NetworkMap.self.signIn's texts: an email address (RFC 5321 §4.5.3.1:
+ * at most 254 characters in a path) and a provider's Name. */
+export const SIGN_IN_LIMITS = { userChars: 254, authorityChars: 64 } as const;
 
 /** COORDINATOR_URLS_MAX and COORDINATOR_URL_MAX bound NetworkMap.coordinators. */
 export const COORDINATOR_URLS_MAX = 16;

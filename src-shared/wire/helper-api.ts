@@ -70,6 +70,10 @@ export const PATHS = {
   disconnect: '/v1/disconnect',
   /** POST {coordinator, key, coordinatorKey?, insecure?}: enrol with a coordinator (root or operator group). */
   enrol: '/v1/enrol',
+  /** POST {coordinator, provider?, coordinatorKey?, insecure?} → LoginAnswer: start signing in with
+   * the organisation's identity provider; GET → LoginAnswer of the sign-in under way, or 404
+   * (root or operator group for both: the URL enrols this system as whoever completes it). */
+  login: '/v1/login',
   /** GET: server-sent events, a status snapshot first, then a status after every change. */
   events: '/v1/events',
   /** GET: who the helper thinks the caller is and whether it may change things. */
@@ -150,3 +154,27 @@ export interface EnrolAnswer {
  * profile's Coordinator.Url allows it, an enrolment key as `warren enrol` accepts it, and room
  * for a 44-character key with stray spaces. */
 export const ENROL_LIMITS = { coordinatorChars: 256, keyChars: 128, coordinatorKeyChars: 64 } as const;
+
+/** LoginRequest is the body of POST /v1/login: as EnrolRequest without the key, plus the
+ * provider to sign in with ("" or absent: the coordinator's first). */
+export interface LoginRequest {
+  coordinator: string;
+  provider?: string;
+  coordinatorKey?: string;
+  insecure?: boolean;
+}
+
+/** LoginAnswer is what POST /v1/login answers once the coordinator has started the login: the
+ * URL to open in the person's browser and the code its page shows after signing in. The helper
+ * finishes in the background; Status.login tells how it goes. url and code go only to the
+ * privileged caller, never into the status every local user may read: whoever completes the URL
+ * enrols this system as theirs. */
+export interface LoginAnswer {
+  url: string;
+  code: string;
+  provider: string;
+  expiresAt: number;
+}
+
+/** LOGIN_API_LIMITS bound POST /v1/login's fields, as ENROL_LIMITS. */
+export const LOGIN_API_LIMITS = { providerChars: 32 } as const;

@@ -32,6 +32,7 @@ function recordingHandlers(seen: Array<[string, unknown]>): IpcHandlers {
     useExitNode: rec('useExitNode', { identity: 'Q8QW8', label: 'exit', routes: [], inUse: true }),
     why: rec('why', { peer: 'beta', text: 't', egress: true, ingress: false }),
     enrol: rec('enrol', { message: 'ok' }),
+    signIn: rec('signIn', { url: 'https://c/x', code: 'ABCD-EFGH', provider: 'corp', expiresAt: 0, opened: false }),
   };
 }
 

@@ -8,6 +8,7 @@
 // any handler runs. No Node or DOM imports here.
 import type { AppState, ExitChoice, Problem } from './app-state.js';
 import { ENROL_LIMITS } from './helper-api.js';
+import type { SignInStarted } from './login-view.js';
 
 /** Check is a runtime checker: the value's problem as text, or null when it fits. */
 export type Check<T> = ((v: unknown) => string | null) & { readonly __type?: T };
@@ -99,6 +100,25 @@ export function enrolKeyProblem(
   );
 }
 
+/** coordinatorChecks are the fields enrolling and signing in share. */
+const coordinatorChecks = {
+  coordinator: checks.string({
+    min: 8,
+    max: ENROL_LIMITS.coordinatorChars,
+    pattern: /^https?:\/\/[^\s]+$/,
+    what: 'the coordinator URL (http:// or https://)',
+  }),
+  coordinatorKey: checks.optional(
+    checks.string({
+      min: 44,
+      max: 44,
+      pattern: COORDINATOR_KEY_PATTERN,
+      what: 'the coordinator key (44 characters of base64, as warren-coordinator key prints it)',
+    }),
+  ),
+  insecure: checks.optional(checks.boolean('insecure')),
+};
+
 const identity = checks.string({ min: 5, max: 5, pattern: /^[0-9A-Za-z]{5}$/, what: 'the exit node identity' });
 
 /** IPC_SCHEMA: every call (argument checker, result type) and every event (payload type). */
@@ -117,30 +137,21 @@ export const IPC_SCHEMA = {
     },
     enrol: {
       arg: checks.object({
-        coordinator: checks.string({
-          min: 8,
-          max: ENROL_LIMITS.coordinatorChars,
-          pattern: /^https?:\/\/[^\s]+$/,
-          what: 'the coordinator URL (http:// or https://)',
-        }),
+        coordinator: coordinatorChecks.coordinator,
         key: checks.string({
           min: 1,
           max: ENROL_LIMITS.keyChars,
           pattern: /^[\x21-\x7e]+$/,
           what: 'the enrolment key',
         }),
-        coordinatorKey: checks.optional(
-          checks.string({
-            min: 44,
-            max: 44,
-            pattern: COORDINATOR_KEY_PATTERN,
-            what: 'the coordinator key (44 characters of base64, as warren-coordinator key prints it)',
-          }),
-        ),
-        insecure: checks.optional(checks.boolean('insecure')),
+        coordinatorKey: coordinatorChecks.coordinatorKey,
+        insecure: coordinatorChecks.insecure,
       }),
       result: returns<EnrolOutcome>(),
     },
+    /** signIn asks the helper to start signing in with the coordinator's identity provider and
+     * opens the URL in the person's browser; how it goes arrives with the state (tunnel.login). */
+    signIn: { arg: checks.object(coordinatorChecks), result: returns<SignInStarted>() },
   },
   events: {
     /** state is the whole AppState after every change. */

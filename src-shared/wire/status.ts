@@ -187,7 +187,45 @@ export interface Status {
   /** inactiveProfileKeys lists reserved profile keys present in the profile but not acted on
    * yet (docs/profile.md: Coordinator, Policies, ...); absent or empty when there are none. */
   inactiveProfileKeys?: string[];
+  /** login is the sign-in started through the local API (POST /v1/login): the one under way, or
+   * how the last one ended; absent when there was none since the helper started. */
+  login?: LoginProgress;
+  /** signIn is this system's own sign-in, when the coordinator's map names one (a system a
+   * person enrolled by signing in, under a UserAuthentication requirement); absent otherwise and
+   * from older helpers and coordinators. */
+  signIn?: SignInState;
   /** problems are things the helper left undone that the person can fix, each saying how
    * (e.g. a coordinator's full tunnel this profile does not allow); absent or empty when none. */
   problems?: string[];
+}
+
+/** LoginProgress is how a sign-in started through the local API goes: 'waiting' for the person
+ * to sign in in their browser, then 'enrolled' (the profile is written; the helper applies it
+ * when restarted) or 'refused' (message says why, and what to do). It has no URL and no code:
+ * those go only to the privileged caller that started it (LoginAnswer). */
+export interface LoginProgress {
+  state: 'waiting' | 'enrolled' | 'refused';
+  coordinator: string;
+  provider: string;
+  startedAt: number;
+  /** expiresAt is when a waiting sign-in stops working. */
+  expiresAt: number;
+  /** user is who signed in; identity and tags are what the coordinator enrolled (enrolled only). */
+  user: string | null;
+  identity: string | null;
+  tags: string[];
+  /** message is one sentence for people. */
+  message: string;
+}
+
+/** SignInState is this system's own sign-in as the coordinator's signed map tells it
+ * (NetworkMap.self.signIn): who signed in, with which provider, when, and until when a
+ * UserAuthentication requirement accepts it. lapsed is true once expiresAt has passed: the
+ * coordinator no longer lets the requirement's traffic through until the person signs in again. */
+export interface SignInState {
+  user: string;
+  authority: string;
+  authenticatedAt: number;
+  expiresAt: number | null;
+  lapsed: boolean;
 }

@@ -234,6 +234,7 @@ export class MapBuilder {
       tags: s.tags,
       dnsNames: dnsNamesOf(w, s),
       providesRoutes: w.provides.get(s.identity) ?? [],
+      ...(w.signIns.has(s.identity) ? { signIn: w.signIns.get(s.identity) } : {}),
     };
     const selfJson = JSON.stringify(self);
     const head = `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;

@@ -183,6 +183,31 @@ test('the World leaves out senders whose sign-in lapsed, keeps the earliest laps
   });
 });
 
+test('a signed-in system’s map names its user’s sign-in and when the requirement stops accepting it; others name none', () => {
+  withRegistry((registry) => {
+    const { a, b, server } = setUp(registry);
+    const builder = new MapBuilder(registry);
+    const selfOf = (id: string) =>
+      (JSON.parse(`{${builder.content(registry.lookup(id) as never).text}`) as { self: { signIn?: unknown } }).self;
+    assert.deepEqual(selfOf(a).signIn, {
+      user: 'alice@example.com',
+      authority: alice.provider,
+      authenticatedAt: alice.lastAuthAt,
+      expiresAt: alice.lastAuthAt + 8 * H,
+    });
+    assert.equal((selfOf(b).signIn as { expiresAt: number }).expiresAt, alice.lastAuthAt + 9 * H);
+    assert.equal(selfOf(server).signIn, undefined, 'a system enrolled with a key has no user');
+    // Without a requirement the sign-in is still named, with no expiry.
+    const parsed = JSON.parse(POLICY) as { Policies: { TrustRequirements?: unknown }[] };
+    delete parsed.Policies[0]!.TrustRequirements;
+    const plain = JSON.stringify(parsed);
+    const r = parsePolicyFile(plain);
+    assert.ok(r.ok);
+    if (r.ok) registry.applyPolicy(plain, r.file, 2);
+    assert.deepEqual(Object.keys(selfOf(a).signIn as object), ['user', 'authority', 'authenticatedAt']);
+  });
+});
+
 test('disabling a user computes every map again and leaves their systems out; enabling brings them back', () => {
   withRegistry((registry, changes) => {
     const { a, b } = setUp(registry);

@@ -4,6 +4,7 @@
 // from another authority, outside the groups, or disabled is left out of the policy's senders,
 // and the requirement is left out of maps. The earliest moment a requirement that is met now
 // will lapse is kept with the World, and LapseTimer (lapse-timer.ts) runs a map pass then.
+import type { SelfSignIn } from '../../../src-shared/wire/control.js';
 import type { UserAuthenticationRequirement } from '../../../src-shared/wire/policy.js';
 import type { UserRow } from '../store/users.js';
 
@@ -95,4 +96,36 @@ export function earliest(list: readonly (number | null)[]): number | null {
   let m: number | null = null;
   for (const x of list) if (x !== null && (m === null || x < m)) m = x;
   return m;
+}
+
+/** noteSignInExpiries records, for each sender a policy's requirements apply to, when its
+ * user's sign-in stops meeting them: lastAuthAt + MaxAge, the earliest over the requirements of
+ * the user's own authority (a sign-in elsewhere would not help). Into expiries, by identity. */
+export function noteSignInExpiries(
+  reqs: readonly UserAuthenticationRequirement[],
+  senders: readonly string[],
+  userOf: (identity: string) => UserRow | undefined,
+  expiries: Map<string, number>,
+): void {
+  if (reqs.length === 0) return;
+  for (const id of senders) {
+    const u = userOf(id);
+    if (!u) continue;
+    for (const r of reqs) {
+      if (!authorityMatches(r.authority, u)) continue;
+      const at = u.lastAuthAt + r.maxAgeMs;
+      const known = expiries.get(id);
+      if (known === undefined || at < known) expiries.set(id, at);
+    }
+  }
+}
+
+/** selfSignIn is the map's self.signIn for a system owned by u (wire/control.ts SelfSignIn). */
+export function selfSignIn(u: UserRow, expiresAt: number | undefined): SelfSignIn {
+  return {
+    user: u.email,
+    authority: u.provider,
+    authenticatedAt: u.lastAuthAt,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  };
 }

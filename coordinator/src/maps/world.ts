@@ -18,7 +18,8 @@ import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
 import { usersOf, type UserDirectory } from '../store/users.js';
 import { peopleVia } from './people.js';
-import { earliest, filterByUserAuth, type Lapse } from './user-auth.js';
+import { earliest, filterByUserAuth, noteSignInExpiries, selfSignIn, type Lapse } from './user-auth.js';
+import type { SelfSignIn } from '../../../src-shared/wire/control.js';
 import { publicIpCheck, publicIpMet, type PublicIpCheck } from './public-ip.js';
 import type { CountryDb } from '../geoip/geoip.js';
 
@@ -57,6 +58,8 @@ export interface World {
   exitGrants: Map<string, Map<string, string[]>>;
   /** nextLapseAt is when a UserAuthentication requirement met now first lapses (or null). */
   nextLapseAt: number | null;
+  /** signIns are the map's self.signIn of the systems people enrolled by signing in. */
+  signIns: Map<string, SelfSignIn>;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -87,6 +90,7 @@ function resolvePolicy(
   users: UserDirectory,
   now: number,
   countryDb: CountryDb | null,
+  expiries: Map<string, number>,
 ): ResolvedPolicy {
   const ipReqs: PublicIpCheck[] = [];
   const userReqs: UserAuthenticationRequirement[] = [];
@@ -101,6 +105,7 @@ function resolvePolicy(
   );
   const userOf = (id: string) => users.get(byIdentity.get(id)!.ownerId ?? null);
   const { senders, nextLapseAt, lapses } = filterByUserAuth(p.name, userReqs, byIp, userOf, now);
+  noteSignInExpiries(userReqs, byIp, userOf, expiries);
   const receivers = expand(p.receivers, bySelector, byIdentity);
   return {
     senders: new Set(senders),
@@ -130,9 +135,15 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
+  const expiries = new Map<string, number>();
   const policies = file.policies
     .filter((p) => p.enabled)
-    .map((p) => resolvePolicy(p, byTag, byIdentity, users, now, registry.countryDb));
+    .map((p) => resolvePolicy(p, byTag, byIdentity, users, now, registry.countryDb, expiries));
+  const signIns = new Map<string, SelfSignIn>();
+  for (const s of active) {
+    const u = users.get(s.ownerId ?? null);
+    if (u) signIns.set(s.identity, selfSignIn(u, expiries.get(s.identity)));
+  }
   const involved = new Map<string, number[]>();
   policies.forEach((p, i) => {
     for (const id of p.senders) push(involved, id, i);
@@ -176,6 +187,7 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
     routeClients,
     exitGrants,
     nextLapseAt: earliest(policies.map((p) => p.nextLapseAt)),
+    signIns,
   };
 }
 

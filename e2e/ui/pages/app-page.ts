@@ -148,6 +148,30 @@ export class EnrolForm {
     await this.page.getByTestId('enrol-submit').click();
   }
 
+  get signInButton(): Locator {
+    return this.page.getByTestId('sign-in-submit');
+  }
+
+  /** signInCode is the code the provider's page shows after signing in, as the tab shows it. */
+  get signInCode(): Locator {
+    return this.page.getByTestId('sign-in-code');
+  }
+
+  /** signInLink is the address to open by hand. */
+  get signInLink(): Locator {
+    return this.page.getByTestId('sign-in-url');
+  }
+
+  /** signInOutcome is how the sign-in goes: waiting, enrolled or refused (data-state). */
+  get signInOutcome(): Locator {
+    return this.page.getByTestId('sign-in-outcome');
+  }
+
+  /** signInProgress waits until the sign-in is in the given state. */
+  async signInProgress(state: 'waiting' | 'enrolled' | 'refused' | 'failed', timeoutMs = 15_000): Promise<void> {
+    await this.page.locator(`[data-testid=sign-in-outcome][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
+  }
+
   /** fieldErrors are the messages shown next to the fields. */
   async fieldErrors(): Promise<string[]> {
     return this.root.locator('.field .error').allInnerTexts();

@@ -1,7 +1,14 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { CoordinatorSummary, PeerStatus, PolicySummary, Status } from '../../../src-shared/wire/status.js';
+import type {
+  CoordinatorSummary,
+  PeerStatus,
+  PolicySummary,
+  SignInState,
+  Status,
+} from '../../../src-shared/wire/status.js';
+import { clockTime as dayTime } from '../control/sign-in.js';
 import { CONDITION_WORDS, conditionOf, heldPhrase, tunnelHeld } from '../../../src-shared/wire/coordinator-view.js';
 import { formatPath } from '../../../src-shared/wire/format.js';
 import { escapeControl } from '../../../src-shared/lib/log.js';
@@ -114,6 +121,7 @@ export function formatStatus(s: Status, now: number): string {
   ];
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
   if (s.coordinator) lines.push(`Coordinator:     ${coordinatorLine(s.coordinator, now)}`);
+  if (s.signIn) lines.push(`Signed in as:    ${signInLine(s.signIn, now)}`);
   if (s.nat) {
     const relays = s.nat.relays.map(
       (r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`,
@@ -172,6 +180,17 @@ function tunnelWords(s: Status): string {
 export function clockTime(ms: number): string {
   const d = new Date(ms);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** signInLine: the user, the provider, and until when the sign-in is accepted (or since when not). */
+export function signInLine(s: SignInState, now: number): string {
+  const until =
+    typeof s.expiresAt !== 'number'
+      ? ''
+      : s.lapsed
+        ? `, expired at ${dayTime(s.expiresAt, now)}: sign in again`
+        : `, accepted until ${dayTime(s.expiresAt, now)}`;
+  return `${clean(s.user)} (${clean(s.authority)})${until}`;
 }
 
 /** coordinatorLine: the URL, the condition since when (unless connected), its detail, and the

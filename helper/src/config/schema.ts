@@ -3,6 +3,7 @@ import { formatCidr, type Cidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpEndpoint, type IpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
 import { formatIp, formatIpPrefix, prefixContains, type IpPrefix } from '../../../src-shared/lib/ip/addr.js';
+import type { SelfSignIn } from '../../../src-shared/wire/control.js';
 import type { Policy } from '../../../src-shared/wire/policy.js';
 import type { DnsConfig } from './validate-policy.js';
 import type { ExitNodeConfig } from './validate-exitnode.js';
@@ -150,6 +151,9 @@ export interface Profile {
   routeGrants: Array<{ identity: string; routes: IpPrefix[] }> | null;
   /** coordinator is set in coordinated mode: peers, policies and tags then come from its maps. */
   coordinator: CoordinatorConfig | null;
+  /** signIn is this system's user's sign-in as the coordinator's map last told it (coordinated
+   * mode, a system enrolled by signing in); null or absent otherwise. Never in the file. */
+  signIn?: SelfSignIn | null;
   /** reserved holds the later parts' keys exactly as written, only those present. */
   reserved: Partial<Record<ReservedKey, unknown>>;
 }

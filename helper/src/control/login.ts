@@ -33,6 +33,32 @@ export interface LoginOutcome extends EnrolOutcome {
   user: string;
 }
 
+/** LoginBegun is a sign-in the person still has to complete: what to open and compare now, and
+ * the outcome later (done rejects with a message for people). */
+export interface LoginBegun {
+  started: LoginStartResponse;
+  done: Promise<LoginOutcome>;
+}
+
+/** beginLogin starts a sign-in and answers as soon as the coordinator has given the URL and the
+ * code, finishing in the background (the helper's local API, daemon/login-runtime.ts); it
+ * rejects when the login could not even start (inputs, coordinator key, coordinator refusal). */
+export function beginLogin(o: Omit<LoginOptions, 'onStart'>): Promise<LoginBegun> {
+  return new Promise((resolve, reject) => {
+    let begun = false;
+    const done: Promise<LoginOutcome> = login({
+      ...o,
+      onStart: (started) => {
+        begun = true;
+        resolve({ started, done });
+      },
+    });
+    done.catch((e: unknown) => {
+      if (!begun) reject(e as Error);
+    });
+  });
+}
+
 /** login runs the whole sign-in and writes the profile; it throws with a message for people. */
 export async function login(o: LoginOptions): Promise<LoginOutcome> {
   let user = '';

@@ -143,6 +143,7 @@ export function profileFromMap(base: Profile, map: NetworkMap): Profile {
       .filter(([id]) => known.has(id))
       .map(([identity, rs]) => ({ identity, routes: usableRoutes(rs, overlay4, overlay6) })),
     tags: map.self.tags,
+    signIn: map.self.signIn ?? null,
     policies: map.policies,
     dns: { ...base.dns, zone: map.dnsZone },
     exitNode: {

@@ -13,6 +13,8 @@ import type { HelperMetrics } from './metrics.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { TunnelControl } from './tunnel.js';
 import { enrol, InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
+import type { LoginRuntime } from './login-runtime.js';
+import { loginRoutes } from './login-routes.js';
 
 /** RouteContext is the part of the running daemon the routes read. */
 export interface RouteContext {
@@ -21,6 +23,7 @@ export interface RouteContext {
   tunnel: TunnelControl;
   profilePath: string;
   stateDir: string;
+  login?: LoginRuntime;
 }
 
 /** apiRoutes builds the route table; reload re-reads the profile and returns what it did. */
@@ -63,6 +66,8 @@ export function apiRoutes(
     // Enrolment writes the coordinated profile; the running helper keeps its current setup
     // until it is restarted, because the adapter's address and the peers change wholesale.
     [PATHS.enrol]: { POST: (req) => enrolFromApi(status, req) },
+    // Signing in writes the profile as enrolling does, once the person has signed in.
+    ...(status.login ? { [PATHS.login]: loginRoutes(status.login) } : {}),
     [PATHS.why]: {
       GET: (req) => {
         const peer = req.query.get('peer') ?? '';

@@ -15,6 +15,7 @@ import type { ExitRuntime } from './exit-runtime.js';
 import type { LeftoverRecorder } from './leftovers.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
+import { LoginRuntime } from './login-runtime.js';
 import { TunnelControl } from './tunnel.js';
 
 /** DaemonState is the running helper's state (see the top of this file). */
@@ -49,6 +50,8 @@ export interface DaemonState {
   control: ControlRuntime | null;
   /** leftovers keeps the readable record of what the state files say (from crash recovery on). */
   leftovers: LeftoverRecorder | null;
+  /** login is the sign-in started through the local API (POST /v1/login). */
+  readonly login: LoginRuntime;
 }
 
 /** newDaemonState is the state before the first step. */
@@ -81,6 +84,7 @@ export function newDaemonState(o: {
     nat: null,
     control: null,
     leftovers: null,
+    login: new LoginRuntime({ profilePath: o.profilePath, stateDir: o.stateDir, notify: () => changes.notify() }),
   };
 }
 

@@ -20,8 +20,9 @@ import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { coordinatorProblems } from '../control/link-problems.js';
-import type { CoordinatorSummary } from '../../../src-shared/wire/status.js';
 import { cryptoThreads } from '../wireguard/device/crypto-threads.js';
+import { lapsedSignInProblem, signInState } from '../control/sign-in.js';
+import type { CoordinatorSummary, LoginProgress } from '../../../src-shared/wire/status.js';
 
 // inactiveKeys lists the profile's reserved keys that this version does not act on yet.
 function inactiveKeys(profile: Profile): string[] {
@@ -34,13 +35,22 @@ function problemsOf(profile: Profile, profilePath: string | undefined, c: Coordi
   const path = profilePath ?? 'the profile';
   const cc = profile.coordinator;
   const unserved = profile.exitNode.unserved ?? [];
+  const now = Date.now();
+  const signIn = cc ? signInState(profile.signIn, now) : null;
   return [
+    ...(signIn?.lapsed && cc ? [lapsedSignInProblem(signIn, cc.url, now)] : []),
     ...(c && cc
       ? coordinatorProblems(c, { approveAs: cc.identity ?? cc.systemId, profilePath: path, now: Date.now() })
       : []),
     ...(profile.exitNode.withheldFullTunnel ?? []).map((id) => withheldFullTunnelProblem(id, path)),
     ...(unserved.length > 0 ? [unservedRoutesProblem(unserved, path)] : []),
   ];
+}
+
+/** signInOf is Status.signIn: the coordinated system's user's sign-in, when the map names one. */
+function signInOf(profile: Profile, now: number): Pick<Status, 'signIn'> {
+  const s = profile.coordinator ? signInState(profile.signIn, now) : null;
+  return s ? { signIn: s } : {};
 }
 
 /** self6 is this system's IPv6 address and network as the adapter carries them: null where the
@@ -82,6 +92,8 @@ export interface StatusContext {
   startedAt: number;
   /** ready turns true once setup has finished. */
   ready?: boolean;
+  /** login is the sign-in started through the local API, if any. */
+  login?: { progress(): LoginProgress | undefined };
 }
 
 /** buildStatus returns the current status snapshot ('connecting' while still starting). */
@@ -156,6 +168,8 @@ export function buildStatus(ctx: StatusContext): Status {
     startedAt: ctx.startedAt,
     starting: ctx.ready !== true,
     inactiveProfileKeys: inactiveKeys(ctx.profile),
+    ...(ctx.login?.progress() ? { login: ctx.login.progress()! } : {}),
+    ...signInOf(ctx.profile, now),
     problems: [...(ctx.adapterProblems ?? []), ...problemsOf(ctx.profile, ctx.profilePath, coordinator)],
     ...(ctx.policy ? { policy: ctx.policy.summary() } : {}),
     dns: ctx.dns ? ctx.dns.summary() : null,

@@ -1,14 +1,17 @@
-// EnrolForm: joins this system to a coordinator with its URL, an enrolment key and, optionally,
-// the coordinator's public key. Fields are checked here for the obvious mistakes (main checks
+// EnrolForm: joins this system to a coordinator with its URL and either an enrolment key
+// ("Enrol") or the person's organisation account ("Sign in", SignIn.tsx), and optionally the
+// coordinator's public key. Fields are checked here for the obvious mistakes (main checks
 // again, and the helper after it); the helper's answer is shown next to the button. Over plain
 // http:// the form asks for the coordinator key, or for an explicit choice to go without it,
 // since anyone on the path could otherwise pose as the coordinator (enrolKeyProblem).
-import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
+import { useEffect, useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { canChange } from '../../../src-shared/wire/app-state.js';
 import { ENROL_LIMITS } from '../../../src-shared/wire/helper-api.js';
 import { COORDINATOR_KEY_PATTERN, enrolKeyProblem, type ArgOf } from '../../../src-shared/wire/ipc-schema.js';
-import { enrol } from '../../store/actions.js';
+import { sameCoordinator, type SignInStarted } from '../../../src-shared/wire/login-view.js';
+import { enrol, signIn } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
+import { LapsedSignIn, SignInProgress } from './SignIn.js';
 
 function urlProblem(url: string): string | null {
   if (url.trim() === '') return "Enter the coordinator's address.";
@@ -23,11 +26,13 @@ function keyProblem(key: string): string | null {
   return null;
 }
 
-function coordinatorKeyProblem(url: string, coordinatorKey: string, insecure: boolean): string | null {
+/** coordinatorKeyProblem: again (the coordinator this system is enrolled with) needs no key,
+ * since the helper checks the one its profile pinned. */
+function coordinatorKeyProblem(url: string, coordinatorKey: string, insecure: boolean, again = false): string | null {
   const k = coordinatorKey.trim();
   if (k !== '' && !COORDINATOR_KEY_PATTERN.test(k))
     return 'The coordinator key is 44 characters of base64, as warren-coordinator key prints it.';
-  return enrolKeyProblem(url, k, isHttp(url) && insecure);
+  return enrolKeyProblem(url, k, (isHttp(url) && insecure) || again);
 }
 
 const isHttp = (url: string): boolean => /^http:\/\//i.test(url.trim());
@@ -82,12 +87,17 @@ interface EnrolInput {
   insecure: boolean;
 }
 
-/** problemsOf checks every field; the form goes ahead only when all are null. */
-function problemsOf(v: EnrolInput) {
+/** Action is the button the person pressed last. */
+type Action = 'enrol' | 'signIn';
+
+/** problemsOf checks the fields the action needs; it goes ahead only when all are null. Signing in
+ * needs no enrolment key, and signing in again with the enrolled coordinator no coordinator key. */
+function problemsOf(v: EnrolInput, action: Action, enrolledWith: string | undefined) {
+  const again = action === 'signIn' && sameCoordinator(enrolledWith, v.url);
   return {
     url: urlProblem(v.url),
-    key: keyProblem(v.key),
-    coordinatorKey: coordinatorKeyProblem(v.url, v.coordinatorKey, v.insecure),
+    key: action === 'enrol' ? keyProblem(v.key) : null,
+    coordinatorKey: coordinatorKeyProblem(v.url, v.coordinatorKey, v.insecure, again),
   };
 }
 
@@ -108,13 +118,15 @@ function EnrolFields({
   v,
   set,
   touched,
+  enrolledWith,
 }: {
   id: string;
   v: EnrolInput;
   set: (p: Partial<EnrolInput>) => void;
-  touched: boolean;
+  touched: Action | null;
+  enrolledWith: string | undefined;
 }) {
-  const errors = problemsOf(v);
+  const errors = problemsOf(v, touched ?? 'enrol', enrolledWith);
   const shown = (e: string | null): string | null => (touched ? e : null);
   return (
     <>
@@ -135,6 +147,7 @@ function EnrolFields({
       <Field
         id={`${id}-key`}
         label="Enrolment key"
+        hint="For Enrol only: signing in needs none."
         error={shown(errors.key)}
         name="key"
         type="password"
@@ -177,58 +190,123 @@ function EnrolFields({
   );
 }
 
+/** signInArg is the signIn call's argument: the coordinator key only when given, insecure only over http://. */
+function signInArg(v: EnrolInput): ArgOf<'signIn'> {
+  const { coordinator, coordinatorKey, insecure } = argOf(v);
+  return {
+    coordinator,
+    ...(coordinatorKey !== undefined ? { coordinatorKey } : {}),
+    ...(insecure !== undefined ? { insecure } : {}),
+  };
+}
+
+/** useSignIn is the Sign in button's work: this window's start (URL and code) and its error. */
+function useSignIn() {
+  const [started, setStarted] = useState<SignInStarted | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const start = async (arg: ArgOf<'signIn'>) => {
+    setError(null);
+    setStarted(null);
+    const r = await signIn(arg);
+    if (r === null) return;
+    if (r.ok) setStarted(r.value);
+    else setError(r.error.message);
+  };
+  return { started, error, start };
+}
+
+/** FormActions are the two buttons, and why they are off for a read-only user. */
+function FormActions(p: { signInLabel: string; signInWaits: boolean; pending: boolean; onSignIn: () => void }) {
+  const app = useStore((s) => s.app);
+  return (
+    <div className="form-actions">
+      <button
+        type="button"
+        className="btn btn-primary"
+        data-testid="sign-in-submit"
+        disabled={p.signInWaits}
+        onClick={p.onSignIn}
+      >
+        {p.signInLabel}
+      </button>
+      <button type="submit" className="btn" data-testid="enrol-submit">
+        {p.pending ? 'Working…' : 'Enrol with the key'}
+      </button>
+      {!canChange(app) && app.access && (
+        <span className="hint">
+          Read-only: signing in and enrolling need root or the <code>{app.access.operatorGroup}</code> group.
+        </span>
+      )}
+    </div>
+  );
+}
+
 export function EnrolForm() {
   const app = useStore((s) => s.app);
-  const pending = useStore((s) => s.pending.enrol === true);
-  const [v, setV] = useState<EnrolInput>({
-    url: app.tunnel?.coordinator?.url ?? '',
-    key: '',
-    coordinatorKey: '',
-    insecure: false,
-  });
-  const [touched, setTouched] = useState(false);
+  const pending = useStore((s) => s.pending.enrol === true || s.pending.signIn === true);
+  const enrolledWith = app.tunnel?.coordinator?.url;
+  const [v, setV] = useState<EnrolInput>({ url: enrolledWith ?? '', key: '', coordinatorKey: '', insecure: false });
+  // The helper may tell which coordinator it is enrolled with only after the tab opened (it was
+  // starting): an empty address then takes it, for signing in again.
+  useEffect(() => {
+    if (enrolledWith) setV((old) => (old.url === '' ? { ...old, url: enrolledWith } : old));
+  }, [enrolledWith]);
+  const [touched, setTouched] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const id = useId();
   const may = canChange(app);
+  const sign = useSignIn();
+  const login = app.tunnel?.login ?? null;
+  const lapsed = app.tunnel?.signIn?.lapsed === true;
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setTouched(true);
-    if (Object.values(problemsOf(v)).some((p) => p !== null)) return;
+  const submit = async (action: Action) => {
+    setTouched(action);
+    if (Object.values(problemsOf(v, action, enrolledWith)).some((p) => p !== null)) return;
+    if (action === 'signIn') return sign.start(signInArg(v));
     setOutcome(null);
     const r = await enrol(argOf(v));
     if (r === null) return;
     setOutcome(r.ok ? { ok: true, text: r.value.message } : { ok: false, text: r.error.message });
     if (r.ok) setV((old) => ({ ...old, key: '' }));
   };
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    void submit('enrol');
+  };
 
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="enrol-view">
-      <h2 id={`${id}-title`}>Enrol with a coordinator</h2>
+      <h2 id={`${id}-title`}>Sign in or enrol with a coordinator</h2>
       <p className="hint">
-        A coordinator hands this system its address, peers and policies. You need its address and an enrolment key; for
-        an http:// address also its key, which your administrator gives you with the enrolment key.
+        A coordinator hands this system its address, peers and policies. Sign in with your organisation&apos;s account,
+        or enrol with an enrolment key; for an http:// address you also need the coordinator&apos;s key, which your
+        administrator gives you.
       </p>
       {app.tunnel?.coordinator && (
         <p className="hint">
-          Currently enrolled with <code>{app.tunnel.coordinator.url}</code>.
+          Currently enrolled with <code>{app.tunnel.coordinator.url}</code>
+          {app.tunnel.signIn ? <> as {app.tunnel.signIn.user}</> : null}.
         </p>
       )}
-      <form onSubmit={(e) => void submit(e)} noValidate>
+      <LapsedSignIn signIn={app.tunnel?.signIn ?? null} />
+      <form onSubmit={onSubmit} noValidate>
         <fieldset disabled={!may || pending} style={{ border: 0, padding: 0, margin: 0 }}>
-          <EnrolFields id={id} v={v} set={(p) => setV((old) => ({ ...old, ...p }))} touched={touched} />
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" data-testid="enrol-submit">
-              {pending ? 'Enrolling…' : 'Enrol'}
-            </button>
-            {!may && app.access && (
-              <span className="hint">
-                Read-only: enrolling needs root or the <code>{app.access.operatorGroup}</code> group.
-              </span>
-            )}
-          </div>
+          <EnrolFields
+            id={id}
+            v={v}
+            set={(p) => setV((old) => ({ ...old, ...p }))}
+            touched={touched}
+            enrolledWith={enrolledWith}
+          />
+          <FormActions
+            signInLabel={lapsed ? 'Sign in again' : 'Sign in'}
+            signInWaits={login?.state === 'waiting'}
+            pending={pending}
+            onSignIn={() => void submit('signIn')}
+          />
         </fieldset>
       </form>
+      <SignInProgress started={sign.started} login={login} error={sign.error} />
       {outcome && <Outcome ok={outcome.ok} text={outcome.text} />}
     </section>
   );

@@ -10,6 +10,9 @@ export function ProblemBanner() {
   const access = app.link === 'up' ? app.access : null;
   const tunnelError = app.link === 'up' && app.tunnel?.state === 'error' ? app.tunnel.error : null;
   const helperProblems = app.link === 'up' ? (app.tunnel?.problems ?? []) : [];
+  // In the Enrol tab its own Sign in again button is right there.
+  const onEnrol = useStore((s) => s.view === 'enrol');
+  const lapsed = app.link === 'up' && app.tunnel?.signIn?.lapsed === true && !onEnrol;
   return (
     <div aria-live="polite">
       {!backendReachable && (
@@ -50,6 +53,7 @@ export function ProblemBanner() {
           </div>
         </div>
       ))}
+      {lapsed && <SignInAgain />}
       {tunnelError !== null && (
         <div className="banner banner-error" role="alert" data-testid="tunnel-error">
           <div className="grow">
@@ -72,6 +76,22 @@ export function ProblemBanner() {
           </button>
         </div>
       )}
+    </div>
+  );
+}
+
+/** SignInAgain offers the way back when this system's sign-in has lapsed: the Enrol tab, whose
+ * button then reads "Sign in again". */
+function SignInAgain() {
+  const setView = useStore((s) => s.setView);
+  return (
+    <div className="banner banner-warn" data-testid="sign-in-again">
+      <div className="grow">
+        <p className="text">Sign in again to reopen what needs a recent sign-in.</p>
+      </div>
+      <button type="button" className="btn btn-primary" onClick={() => setView('enrol')}>
+        Sign in again
+      </button>
     </div>
   );
 }

@@ -12,6 +12,8 @@ import {
   PATHS,
   type CallerInfo,
   type EnrolRequest,
+  type LoginAnswer,
+  type LoginRequest,
   type ExitNodeState,
   type HttpMethod,
   type WhyAnswer,
@@ -102,6 +104,16 @@ export class ApiClient {
     if (req.coordinatorKey !== undefined) body.coordinatorKey = req.coordinatorKey;
     if (req.insecure !== undefined) body.insecure = req.insecure;
     return this.request<unknown>('POST', PATHS.enrol, body);
+  }
+
+  /** login starts signing in with the coordinator's identity provider (root or operator group):
+   * the answer is the URL to open and the code to compare; Status.login tells how it goes. */
+  async login(req: LoginRequest): Promise<LoginAnswer> {
+    const body: LoginRequest = { coordinator: req.coordinator };
+    if (req.provider !== undefined) body.provider = req.provider;
+    if (req.coordinatorKey !== undefined) body.coordinatorKey = req.coordinatorKey;
+    if (req.insecure !== undefined) body.insecure = req.insecure;
+    return this.request<LoginAnswer>('POST', PATHS.login, body);
   }
 
   /**

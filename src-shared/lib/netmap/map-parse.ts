@@ -8,6 +8,8 @@ import {
   type MapPeer,
   type NetworkMap,
   type RelayInfo,
+  type SelfSignIn,
+  SIGN_IN_LIMITS,
 } from '../../wire/control.js';
 import { coordinatorUrlProblem } from '../coordinator-url.js';
 import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '../../wire/policy.js';
@@ -248,6 +250,27 @@ function uniquePeers(self: string, peers: MapPeer[]): MapPeer[] {
   return peers;
 }
 
+/** signInOf reads map.self.signIn. It only informs the person (status, the app), so a malformed
+ * one is left out rather than refusing a map that is otherwise fine; texts are printable and
+ * bounded (SIGN_IN_LIMITS), times whole milliseconds. */
+function signInOf(v: unknown): { signIn?: SelfSignIn } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  const o = v as Obj;
+  const time = (t: unknown): t is number => typeof t === 'number' && Number.isSafeInteger(t) && t >= 0;
+  const text = (t: unknown, max: number): t is string =>
+    typeof t === 'string' && t.length <= max && /^[^\p{Cc}\p{Cf}\s]+$/u.test(t);
+  if (!text(o.user, SIGN_IN_LIMITS.userChars) || !text(o.authority, SIGN_IN_LIMITS.authorityChars)) return {};
+  if (!time(o.authenticatedAt) || (o.expiresAt !== undefined && !time(o.expiresAt))) return {};
+  return {
+    signIn: {
+      user: o.user,
+      authority: o.authority,
+      authenticatedAt: o.authenticatedAt,
+      ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
+    },
+  };
+}
+
 /** parseNetworkMap validates the decoded JSON of a map. */
 export function parseNetworkMap(v: unknown): NetworkMap {
   const o = obj(v, 'map');
@@ -293,6 +316,7 @@ export function parseNetworkMap(v: unknown): NetworkMap {
       tags: list(self.tags, 'map.self.tags', tag),
       dnsNames: list(self.dnsNames, 'map.self.dnsNames', dnsName),
       providesRoutes: list(self.providesRoutes, 'map.self.providesRoutes', route),
+      ...signInOf(self.signIn),
     },
     virtualNetwork: cidr(o.virtualNetwork, 'map.virtualNetwork'),
     dnsZone: dnsName(o.dnsZone, 'map.dnsZone'),
