@@ -41,6 +41,25 @@ function partChanged(a: Buffer, b: Buffer, i: number): boolean {
   return a.compare(b, i * PART_BYTES, (i + 1) * PART_BYTES, i * PART_BYTES, (i + 1) * PART_BYTES) !== 0;
 }
 
+/** sameHead tells whether two basis' self and head parts are alike: with the same peers, the
+ * text before the policies is then the same (netmap.ts MapContent.prefix). */
+export function sameHead(a: Buffer, b: Buffer): boolean {
+  return !partChanged(a, b, PARTS.indexOf('self')) && !partChanged(a, b, PARTS.indexOf('head'));
+}
+
+/** peersUnchanged tells whether c lists the basis's peers, none of them changed since it (the
+ * same test peerChanges makes, without rendering anything). */
+export function peersUnchanged(base: MapBasis, c: MapContent, changedAt: (id: string) => number): boolean {
+  const old = base.identities;
+  const now = c.identities;
+  if (old !== now) {
+    if (old.length !== now.length) return false;
+    for (let i = 0; i < now.length; i++) if (old[i] !== now[i]) return false;
+  }
+  for (const id of c.peerIds) if (changedAt(id) > base.version) return false;
+  return true;
+}
+
 /** DeltaInput is a new map and what the delta needs to know of it. */
 export interface DeltaInput {
   systemId: string;

@@ -13,11 +13,11 @@
 // the signed full map is rendered when something needs it (a stream without deltas, a watch
 // opening, GET map), and a stream that holds the previous version gets a signed delta instead.
 // A system without an open stream costs no signature at all until it asks.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
-import { deltaFrame, deltaText, partDigests, type MapBasis } from './delta.js';
+import { deltaFrame, deltaText, partDigests, peersUnchanged, sameHead, type MapBasis } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 
@@ -32,6 +32,10 @@ export interface PublishedMap extends MapBasis {
   digest: Buffer;
   /** bytes is the size of the full map's payload. */
   bytes: number;
+  /** prefix is the SHA-256 state after the content's text up to its policies (digestOf), of
+   * prefixBytes bytes; it is copied, never finished. */
+  prefix: Hash;
+  prefixBytes: number;
 }
 
 /** FullMap is a signed full map: frame is the SSE `map` event as bytes, signedJson the
@@ -331,6 +335,30 @@ export class MapPublisher {
     this.softTimer = null;
   }
 
+  /** digestOf digests a map's content. The text before the policies (self, head, peers) is
+   * hashed once and its SHA-256 state kept with the map: a later content with the same prefix
+   * (same self, head and peers, none changed since: a policy change, most often) is digested
+   * from a copy of that state plus its tail, so it costs the bytes of the policies, not of the
+   * thousands of peers a shared service lists, and the map's text is never joined. */
+  private digestOf(
+    before: PublishedMap | undefined,
+    content: MapContent,
+    parts: Buffer,
+  ): { digest: Buffer; prefix: Hash; prefixBytes: number } {
+    const changedAt = (id: string): number => this.builder.peerChangedAt(id);
+    let prefix: Hash;
+    let prefixBytes: number;
+    if (before && sameHead(before.parts, parts) && peersUnchanged(before, content, changedAt)) {
+      prefix = before.prefix;
+      prefixBytes = before.prefixBytes;
+    } else {
+      const text = content.prefix();
+      prefix = createHash('sha256').update(text, 'utf8');
+      prefixBytes = Buffer.byteLength(text, 'utf8');
+    }
+    return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
+  }
+
   private refresh(s: LiveSystem): {
     map: PublishedMap | null;
     peerIds: string[];
@@ -339,15 +367,19 @@ export class MapPublisher {
   } {
     const version = this.registry.version;
     const content = this.builder.content(s);
-    const { text, peerIds } = content;
+    const { peerIds } = content;
     const before = this.maps.get(s.id);
-    const digest = createHash('sha256').update(text, 'utf8').digest();
+    const parts = partDigests(content);
+    const { digest, prefix, prefixBytes } = this.digestOf(before, content, parts);
     if (before && before.digest.equals(digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
     }
     const generatedAt = this.now();
-    const bytes = Buffer.byteLength(mapPayload(version, generatedAt, ''), 'utf8') + Buffer.byteLength(text, 'utf8');
+    const bytes =
+      Buffer.byteLength(mapPayload(version, generatedAt, ''), 'utf8') +
+      prefixBytes +
+      Buffer.byteLength(content.tail, 'utf8');
     if (bytes > CONTROL_LIMITS.mapBytes) {
       this.log
         .rateLimited(`map-too-big:${s.id}`, 60_000)
@@ -356,7 +388,6 @@ export class MapPublisher {
         );
       return { map: before ?? null, peerIds, changed: false, content };
     }
-    const parts = partDigests(content);
     const m: PublishedMap = {
       version,
       builtAt: version,
@@ -365,6 +396,8 @@ export class MapPublisher {
       bytes,
       identities: content.identities,
       parts,
+      prefix,
+      prefixBytes,
     };
     this.maps.set(s.id, m);
     const delta = (): Buffer | null => {
@@ -385,7 +418,8 @@ export class MapPublisher {
       return t === null ? null : deltaFrame(this.key, t);
     };
     const fullBytes = Math.ceil(bytes / 3) * 4 + 200;
-    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full: () => this.render(m, text).frame, delta });
+    const full = (): Buffer => this.render(m, content.text).frame;
+    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full, delta });
     return { map: m, peerIds, changed: true, content };
   }
 }
