@@ -7,7 +7,7 @@
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
 import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import { verifyEd25519 } from '../../../src-shared/lib/ed25519.js';
-import { applyMapDelta } from '../../../helper/src/control/delta-apply.js';
+import { applyMapDelta, type HeldMap } from '../../../helper/src/control/delta-apply.js';
 import { parseMapDelta } from '../../../helper/src/control/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
@@ -32,6 +32,8 @@ export class SimMap {
   text = '';
   /** refused counts deltas that did not fit (another base, or a digest mismatch). */
   refused = 0;
+  /** held is the decoded map deltas apply to, as the helper keeps it (delta-apply.ts). */
+  private held: HeldMap | null = null;
 
   constructor(private readonly agent: SimAgent) {}
 
@@ -46,6 +48,7 @@ export class SimMap {
       if (!v) throw new Error('a map without a version');
       this.version = Number(v[1]);
       this.text = text;
+      this.held = null;
       return { version: this.version, delta: false, bytes: data.length, fullBytes: data.length };
     }
     if (event !== 'delta') return null;
@@ -59,9 +62,11 @@ export class SimMap {
       this.refused++;
       return null;
     }
-    const held = { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
-    this.text = applyMapDelta(held, delta).text;
+    const held = this.held ?? { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
+    const next = applyMapDelta(held, delta);
+    this.text = next.text;
     this.version = delta.version;
+    this.held = { version: delta.version, raw: next.raw, texts: next.texts };
     return {
       version: this.version,
       delta: true,
