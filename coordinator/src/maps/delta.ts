@@ -5,7 +5,7 @@
 // changed comes from the MapBuilder: each peer's JSON is the same for every recipient and knows
 // the version at which it last changed, so a recipient's delta costs a walk over its peer list
 // (two sorted lists merged) plus the bytes of what changed, not a comparison of map texts.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
 import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { MapContent } from './netmap.js';
@@ -58,6 +58,36 @@ export function peersUnchanged(base: MapBasis, c: MapContent, changedAt: (id: st
   }
   for (const id of c.peerIds) if (changedAt(id) > base.version) return false;
   return true;
+}
+
+/** DigestBasis is what digestContent reuses of the map published before. */
+export interface DigestBasis extends MapBasis {
+  prefix: Hash;
+  prefixBytes: number;
+}
+
+/** digestContent digests a map's content. The text before the policies (self, head, peers) is
+ * hashed once and its SHA-256 state kept with the map: a later content with the same prefix
+ * (same self, head and peers, none changed since: a policy change, most often) is digested
+ * from a copy of that state plus its tail, so it costs the bytes of the policies, not of the
+ * thousands of peers a shared service lists, and the map's text is never joined. */
+export function digestContent(
+  before: DigestBasis | undefined,
+  content: MapContent,
+  parts: Buffer,
+  changedAt: (id: string) => number,
+): { digest: Buffer; prefix: Hash; prefixBytes: number } {
+  let prefix: Hash;
+  let prefixBytes: number;
+  if (before && sameHead(before.parts, parts) && peersUnchanged(before, content, changedAt)) {
+    prefix = before.prefix;
+    prefixBytes = before.prefixBytes;
+  } else {
+    const text = content.prefix();
+    prefix = createHash('sha256').update(text, 'utf8');
+    prefixBytes = Buffer.byteLength(text, 'utf8');
+  }
+  return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
 }
 
 /** DeltaInput is a new map and what the delta needs to know of it. */
