@@ -5,10 +5,7 @@
 // signature and about two hashes per delta, not a signature per system (at 10,000 systems,
 // most of a pass's time went to signatures).
 import { merkleLeaf, merkleTree } from '../../../src-shared/lib/merkle.js';
-import {
-  MAP_DELTA_BATCH_SIGNATURE_CONTEXT,
-  MAP_DELTA_SIGNATURE_CONTEXT,
-} from '../../../src-shared/wire/map-delta.js';
+import { MAP_DELTA_BATCH_SIGNATURE_CONTEXT, MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { SigningKey } from '../auth/signing.js';
 
 const DELTA_HEAD = 'event: delta\ndata: {"type":"delta","delta":';
@@ -50,10 +47,7 @@ export class DeltaBatch {
       const path = paths[i]!.map((h) => `"${h.toString('base64')}"`).join(',');
       const batch = `{"count":${items.length},"index":${i},"path":[${path}]}`;
       it.done(
-        Buffer.from(
-          `${DELTA_HEAD}{"payload":"${payload}","signature":"${signature}","batch":${batch}}}\n\n`,
-          'latin1',
-        ),
+        Buffer.from(`${DELTA_HEAD}{"payload":"${payload}","signature":"${signature}","batch":${batch}}}\n\n`, 'latin1'),
       );
     });
   }

@@ -25,15 +25,26 @@ export interface MapBasis {
   parts: Buffer;
 }
 
+/** shared remembers the digests of the last few part texts that many maps share (the head,
+ * and routes and routeGrants, `{}` in most maps), so each costs one hash per pass, not one
+ * per map. */
+const shared = new Map<string, Buffer>();
+
+function partDigest(text: string, share: boolean): Buffer {
+  const known = share ? shared.get(text) : undefined;
+  if (known) return known;
+  const d = createHash('sha256').update(text, 'utf8').digest();
+  if (share) {
+    if (shared.size >= 64) shared.clear();
+    shared.set(text, d);
+  }
+  return d;
+}
+
 /** partDigests digests each part of a map's content (PARTS order). */
 export function partDigests(c: MapContent): Buffer {
   const out = Buffer.allocUnsafe(PARTS.length * PART_BYTES);
-  PARTS.forEach((p, i) =>
-    createHash('sha256')
-      .update(c[p], 'utf8')
-      .digest()
-      .copy(out, i * PART_BYTES, 0, PART_BYTES),
-  );
+  PARTS.forEach((p, i) => partDigest(c[p], p === 'head' || c[p].length <= 2).copy(out, i * PART_BYTES, 0, PART_BYTES));
   return out;
 }
 
@@ -112,6 +123,9 @@ function peerChanges(
   const gone: string[] = [];
   const old = base.identities;
   const now = c.identities;
+  // The peers' texts are collected only if one is sent: a policy change sends none.
+  let json: string[] | null = null;
+  const text = (j: number): string => (json ??= c.peerJson)[j]!;
   let i = 0;
   let j = 0;
   while (i < old.length || j < now.length) {
@@ -121,13 +135,13 @@ function peerChanges(
       gone.push(JSON.stringify(a));
       i++;
     } else if (a === undefined || b < a) {
-      up.push(c.peerJson[j]!);
+      up.push(text(j));
       j++;
     } else {
       // The same peer: send it only if its JSON changed after the basis was published. Every
       // change bumps the registry's version, so a JSON made at the basis's version is the one
       // the basis holds.
-      if (changedAt(c.peerIds[j]!) > base.version) up.push(c.peerJson[j]!);
+      if (changedAt(c.peerIds[j]!) > base.version) up.push(text(j));
       i++;
       j++;
     }

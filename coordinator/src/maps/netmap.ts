@@ -84,8 +84,8 @@ export interface MapContent {
   tail: string;
   peerIds: string[];
   identities: string[];
-  /** peerJson[i] is the MapPeer JSON of identities[i]. */
-  peerJson: string[];
+  /** peerJson[i] is the MapPeer JSON of identities[i] (collected on first use). */
+  readonly peerJson: string[];
   self: string;
   /** head is the text between self and peers: network, zone, discovery and relays. */
   head: string;
@@ -94,15 +94,24 @@ export interface MapContent {
   routeGrants: string;
 }
 
-/** contentOf assembles a MapContent whose texts are joined lazily, each at most once. */
-function contentOf(start: string, tail: string, parts: Omit<MapContent, 'text' | 'prefix' | 'tail'>): MapContent {
+/** contentOf assembles a MapContent whose texts are collected and joined lazily, each at most once. */
+function contentOf(
+  start: string,
+  tail: string,
+  peerJsonOf: () => string[],
+  parts: Omit<MapContent, 'text' | 'prefix' | 'tail' | 'peerJson'>,
+): MapContent {
+  let peers: string[] | null = null;
   let prefix: string | null = null;
   let text: string | null = null;
-  const prefixOf = (): string => (prefix ??= start + parts.peerJson.join(','));
+  const prefixOf = (): string => (prefix ??= start + (peers ??= peerJsonOf()).join(','));
   return {
     ...parts,
     tail,
     prefix: prefixOf,
+    get peerJson(): string[] {
+      return (peers ??= peerJsonOf());
+    },
     get text(): string {
       return (text ??= prefixOf() + tail);
     },
@@ -246,8 +255,10 @@ export class MapBuilder {
   content(s: LiveSystem): MapContent {
     const w = this.world();
     const l = this.layout(w, s);
-    const peerJson: string[] = new Array(l.peers.length);
-    for (let i = 0; i < l.peers.length; i++) peerJson[i] = this.peer(w, l.peers[i]!);
+    // Each peer's JSON is brought up to date (and with it the version it last changed at, which
+    // tells whether this map's peers changed), but collected only if the map needs its text.
+    for (const p of l.peers) this.peer(w, p);
+    const peerJsonOf = (): string[] => l.peers.map((p) => this.peer(w, p));
     const self = {
       identity: s.identity,
       name: s.name,
@@ -261,10 +272,9 @@ export class MapBuilder {
     const head = `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;
     const start = `"systemId":${JSON.stringify(s.id)},"self":${selfJson},${head}"peers":[`;
     const tail = `],"policies":${l.policies},"routes":${l.routes},"routeGrants":${l.routeGrants}}`;
-    return contentOf(start, tail, {
+    return contentOf(start, tail, peerJsonOf, {
       peerIds: l.peerIds,
       identities: l.identities,
-      peerJson,
       self: selfJson,
       head,
       policies: l.policies,

@@ -98,7 +98,10 @@ function byIdentity(a: Obj, b: Obj): number {
 /** applyMapDelta applies a parsed delta to the held map and returns the new map's decoded JSON
  * and canonical text; it refuses (needFull) a delta against another version or whose result
  * does not hash to its digest. */
-export function applyMapDelta(held: HeldMap, delta: MapDelta): { raw: Obj; text: string; texts: WeakMap<object, string> } {
+export function applyMapDelta(
+  held: HeldMap,
+  delta: MapDelta,
+): { raw: Obj; text: string; texts: WeakMap<object, string> } {
   if (delta.baseVersion !== held.version)
     throw new DeltaRefused(
       `the delta is against map version ${delta.baseVersion}, this helper holds ${held.version}`,
@@ -152,7 +155,11 @@ export function takeSignedDelta(
   const { raw, text, texts } = applyMapDelta(held, delta);
   const map = parsedMap(raw, systemId);
   const payload = Buffer.from(text, 'utf8').toString('base64');
-  return { map, held: { version: delta.version, raw, texts }, stored: { payload, signature: '', delta: signed as SignedMap } };
+  return {
+    map,
+    held: { version: delta.version, raw, texts },
+    stored: { payload, signature: '', delta: signed as SignedMap },
+  };
 }
 
 /** openHeldMap opens a map as received or stored: a signed full map (netmap.ts openSignedMap),

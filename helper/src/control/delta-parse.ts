@@ -131,7 +131,8 @@ export function openSignedDelta(
   const sig = Buffer.from(signature, 'base64');
   const message = Buffer.concat([CONTEXT, bytes]);
   const signedBytes = batch === undefined ? message : batchMessage(batch, message);
-  const key = batch === undefined ? null : `${coordinatorKey.toString('base64')}/${signature}/${signedBytes.toString('base64')}`;
+  const key =
+    batch === undefined ? null : `${coordinatorKey.toString('base64')}/${signature}/${signedBytes.toString('base64')}`;
   if (key === null || !verified?.has(key)) {
     if (coordinatorKey.length !== 32 || sig.length !== 64 || !verifyEd25519(coordinatorKey, signedBytes, sig))
       throw new DeltaRefused('bad signature: the map delta was not signed by the pinned coordinator key', false);

@@ -91,7 +91,7 @@ test('a helper holding the current map gets a peer joining as a delta and then h
   assert.ok(stored.delta, 'the map a delta made is stored with its delta');
   assert.ok(
     (stored.delta as { batch?: unknown }).batch,
-    "the helper asked for batch signatures, so the delta came with its batch proof (map-delta.ts)",
+    'the helper asked for batch signatures, so the delta came with its batch proof (map-delta.ts)',
   );
   const pinned = a.profile.coordinator!.publicKey;
   const id = a.profile.coordinator!.systemId;
