@@ -75,7 +75,10 @@ export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (
     set.watchers.push(w);
   }
   await pool(set.watchers, 64, async (w) => {
-    w.handle = await w.agent.watch((event, data) => onEvent(set, w, event, data), undefined, { deltas: true });
+    w.handle = await w.agent.watch((event, data) => onEvent(set, w, event, data), undefined, {
+      deltas: true,
+      batch: true,
+    });
   });
 }
 

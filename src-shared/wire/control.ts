@@ -11,7 +11,9 @@ import type { Policy } from './policy.js';
 
 /** CONTROL_PROTOCOL is bumped on incompatible changes of anything in this file. 2: identities
  * are issued by the coordinator, no longer derived from WireGuard keys, so a helper of protocol
- * 1 (which derives its peers' identities from their keys) would miss the policies naming them. */
+ * 1 (which derives its peers' identities from their keys) would miss the policies naming them.
+ * Additions that a side announces and the other may ignore keep the protocol: map deltas
+ * (map-delta.ts, `deltas=1`) and their batch signatures (`batch=1`). */
 export const CONTROL_PROTOCOL = 2;
 
 /** CONTROL_PATHS are the coordinator's HTTP routes, spelled once for both sides. */

@@ -14,6 +14,30 @@ export const WATCH_DELTA_PARAM = 'deltas';
  * A context of its own, so a signed delta can never pass for a signed map or the reverse. */
 export const MAP_DELTA_SIGNATURE_CONTEXT = 'warren-map-delta-v1\n';
 
+/** WATCH_BATCH_PARAM (`&batch=1`, with deltas) says the helper also takes deltas signed as a
+ * batch (SignedMapDelta.batch). A coordinator that does not know it signs each delta alone. */
+export const WATCH_BATCH_PARAM = 'batch';
+
+/** MAP_DELTA_BATCH_SIGNATURE_CONTEXT prefixes what a batch signature covers:
+ *   Ed25519(coordinatorKey, UTF-8("warren-map-delta-batch-v1\n") || u32be(count) || root)
+ * where root is the Merkle root (src-shared/lib/merkle.ts: SHA-256, leaves 0x00 || message,
+ * nodes 0x01 || left || right, an odd last node carried up) over the count messages
+ * UTF-8(MAP_DELTA_SIGNATURE_CONTEXT) || payloadBytes of one coordinator pass's deltas. So a
+ * pass signs once, not once per system, and each delta still proves on its own that the
+ * coordinator made it: a batch delta is exactly as binding as a delta signed alone. */
+export const MAP_DELTA_BATCH_SIGNATURE_CONTEXT = 'warren-map-delta-batch-v1\n';
+
+/** MAX_BATCH_PATH bounds a batch proof's path (a pass of up to 2^24 deltas). */
+export const MAX_BATCH_PATH = 24;
+
+/** DeltaBatchProof places a delta in its pass's batch: its index among count, and the sibling
+ * hashes (base64, 32 bytes each) from its leaf up to the signed root. */
+export interface DeltaBatchProof {
+  count: number;
+  index: number;
+  path: string[];
+}
+
 /** DELTA_PARTS are the top-level map fields a delta may replace whole (MapDelta.set). Anything
  * else that changes (the network, the zone, discovery, relays) makes the coordinator send a
  * full map instead: they change with the coordinator's configuration, not with a policy. */
@@ -51,5 +75,7 @@ export interface MapDelta {
  * ascending UTF-16 order (JavaScript's default sort), whatever order a JSON parser keeps. */
 export const MAP_CANONICAL = 'json-compact; routes and routeGrants keys sorted';
 
-/** SignedMapDelta travels like a SignedMap: payload is base64 of the MapDelta's JSON bytes. */
-export type SignedMapDelta = SignedMap;
+/** SignedMapDelta travels like a SignedMap: payload is base64 of the MapDelta's JSON bytes; with
+ * batch, signature is the batch signature (MAP_DELTA_BATCH_SIGNATURE_CONTEXT), else the
+ * delta's own (MAP_DELTA_SIGNATURE_CONTEXT). Only a watch that asked for batches gets them. */
+export type SignedMapDelta = SignedMap & { batch?: DeltaBatchProof };

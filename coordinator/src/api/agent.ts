@@ -14,7 +14,7 @@ import { parseAuthHeader, verifyAgentRequest } from '../auth/agent-auth.js';
 import { enrol, parseEnrolRequest } from './enrol.js';
 import { hashKey, looksLikeKey } from '../auth/enrolment-keys.js';
 import { signedOf } from '../maps/publisher.js';
-import { WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
+import { WATCH_BATCH_PARAM, WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
 import { ControlError } from '../http/errors.js';
 import { parseJsonBody, readBody } from '../http/body.js';
 import { sendJson, sendJsonBytes, sendNoContent } from '../http/respond.js';
@@ -154,11 +154,12 @@ async function openWatch(sv: Services, ctx: RequestContext): Promise<void> {
   const { system } = await authenticate(sv, ctx);
   const since = watchSince(sv, system, ctx.query.get('since'));
   const deltas = ctx.query.get(WATCH_DELTA_PARAM) === '1';
+  const batch = ctx.query.get(WATCH_BATCH_PARAM) === '1';
   const onClose = (): void => {
     sv.registry.setOnline(system, false, sv.now());
     sv.log.debug(`watch closed: ${system.identity}`);
   };
-  const stream = sv.hub.open(system.id, ctx.res, onClose, deltas);
+  const stream = sv.hub.open(system.id, ctx.res, onClose, deltas, batch);
   sv.registry.setOnline(system, true, sv.now());
   sv.log.debug(`watch opened: ${system.identity} from ${ctx.remoteIp ?? '?'}`);
   if (system.state === 'pending') {

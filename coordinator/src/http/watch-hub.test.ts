@@ -22,11 +22,12 @@ function frames(base: number | null, v: number, fullBytes = 1 << 30): MapFrames 
 async function open(
   hub: WatchHub,
   deltas: boolean,
+  batch = false,
 ): Promise<{ res: IncomingMessage; server: ReturnType<typeof createServer>; sres: Promise<ServerResponse> }> {
   let got: (r: ServerResponse) => void = () => {};
   const sres = new Promise<ServerResponse>((r) => (got = r));
   const server = createServer((_req, r) => {
-    hub.open('sys1', r, () => {}, deltas);
+    hub.open('sys1', r, () => {}, deltas, batch);
     r.write(': open\n\n'); // the headers go out with the first bytes
     got(r);
   });
@@ -106,5 +107,33 @@ test('a backed-up chain that would outweigh the full map is replaced by it; no d
   } finally {
     old.closeAll();
     o.server.close();
+  }
+});
+
+test('a stream that takes batches gets its delta when the pass seals the batch, and the next delta against it', async () => {
+  const hub = new WatchHub(10);
+  const { res, server } = await open(hub, true, true);
+  try {
+    const queued: ((f: Buffer) => void)[] = [];
+    const batched = (base: number | null, v: number): MapFrames => ({
+      ...frames(base, v),
+      delta: () => assert.fail('a batch stream is not sent a delta signed alone'),
+      batched: (done) => {
+        queued.push(() => done(Buffer.from(`event: delta\ndata: b${v}\n\n`)));
+        return true;
+      },
+    });
+    assert.equal(hub.sendMap('sys1', 5, batched(null, 5)), 'full', 'no base: the full map');
+    assert.equal(hub.sendMap('sys1', 6, batched(5, 6)), 'delta');
+    assert.equal(queued.length, 1, 'queued for the batch, not written');
+    for (const q of queued.splice(0)) q(Buffer.alloc(0));
+    assert.equal(hub.sendMap('sys1', 7, batched(6, 7)), 'delta', 'the stream counts as holding version 6');
+    for (const q of queued.splice(0)) q(Buffer.alloc(0));
+    const none: MapFrames = { ...frames(7, 8), batched: () => false };
+    assert.equal(hub.sendMap('sys1', 8, none), 'full', 'no delta to batch: the full map');
+    assert.deepEqual(events(await readAll(res, 'v8')), ['v5', 'b6', 'b7', 'v8']);
+  } finally {
+    hub.closeAll();
+    server.close();
   }
 });

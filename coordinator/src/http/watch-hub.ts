@@ -20,8 +20,10 @@ export interface Watcher {
   readonly openedAt: number;
   /** mapVersion is the version of the last map written (or queued) to this stream. */
   mapVersion: number;
-  /** deltas: the agent asked for map deltas (map-delta.ts WATCH_DELTA_PARAM). */
+  /** deltas: the agent asked for map deltas (map-delta.ts WATCH_DELTA_PARAM); batch: it also
+   * takes deltas signed as a batch (WATCH_BATCH_PARAM). */
   readonly deltas: boolean;
+  readonly batch: boolean;
 }
 
 /** MapFrames are a new map's two renderings (publisher.ts Outgoing): delta() against version
@@ -31,6 +33,9 @@ export interface MapFrames {
   fullBytes: number;
   full(): Buffer;
   delta(): Buffer | null;
+  /** batched queues the delta for its pass's batch signature; done gets the frame when the pass
+   * ends (publisher.ts). False when a full map is due. */
+  batched?(done: (frame: Buffer) => void): boolean;
 }
 
 interface Stream extends Watcher {
@@ -65,7 +70,7 @@ export class WatchHub {
   }
 
   /** open starts a stream on res; onClose runs once when this stream (not a replacement) ends. */
-  open(systemId: string, res: ServerResponse, onClose: () => void, deltas = false): Watcher {
+  open(systemId: string, res: ServerResponse, onClose: () => void, deltas = false, batch = false): Watcher {
     const old = this.streams.get(systemId);
     if (!old && this.streams.size >= this.maxStreams) {
       throw new ControlError(
@@ -87,6 +92,7 @@ export class WatchHub {
       openedAt: this.now(),
       mapVersion: 0,
       deltas,
+      batch: deltas && batch,
       res,
       pending: null,
       closed: false,
@@ -121,12 +127,29 @@ export class WatchHub {
   sendMap(systemId: string, version: number, frames: MapFrames): 'delta' | 'full' | null {
     const s = this.streams.get(systemId);
     if (!s || s.closed) return null;
-    const d = s.deltas && frames.base !== null && s.mapVersion === frames.base ? frames.delta() : null;
+    const fits = s.deltas && frames.base !== null && s.mapVersion === frames.base;
+    const batched = fits && s.batch && frames.batched !== undefined;
+    if (batched) {
+      // The frame comes when the pass is signed; the stream counts as holding this version now,
+      // so the next pass's delta is made against it.
+      if (frames.batched!((d) => this.writeDelta(s, d, frames))) {
+        s.mapVersion = version;
+        return 'delta';
+      }
+    }
+    const d = fits && !batched ? frames.delta() : null;
     if (d === null) {
       this.send(systemId, frames.full(), version);
       return 'full';
     }
     s.mapVersion = version;
+    return this.writeDelta(s, d, frames);
+  }
+
+  /** writeDelta writes a delta frame, or holds it back for a slow reader; it says which frame
+   * the stream will get: the delta, or the full map that replaced a chain grown too long. */
+  private writeDelta(s: Stream, d: Buffer, frames: MapFrames): 'delta' | 'full' {
+    if (s.closed) return 'delta';
     if (!s.res.writableNeedDrain) s.res.write(d);
     else if (s.pending === null) s.pending = d;
     else if (s.pending.length + d.length < frames.fullBytes) {

@@ -5,7 +5,7 @@
 // changed comes from the MapBuilder: each peer's JSON is the same for every recipient and knows
 // the version at which it last changed, so a recipient's delta costs a walk over its peer list
 // (two sorted lists merged) plus the bytes of what changed, not a comparison of map texts.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
 import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { MapContent } from './netmap.js';
@@ -25,20 +25,80 @@ export interface MapBasis {
   parts: Buffer;
 }
 
+/** shared remembers the digests of the last few part texts that many maps share (the head,
+ * and routes and routeGrants, `{}` in most maps), so each costs one hash per pass, not one
+ * per map. */
+const shared = new Map<string, Buffer>();
+
+function partDigest(text: string, share: boolean): Buffer {
+  const known = share ? shared.get(text) : undefined;
+  if (known) return known;
+  const d = createHash('sha256').update(text, 'utf8').digest();
+  if (share) {
+    if (shared.size >= 64) shared.clear();
+    shared.set(text, d);
+  }
+  return d;
+}
+
 /** partDigests digests each part of a map's content (PARTS order). */
 export function partDigests(c: MapContent): Buffer {
   const out = Buffer.allocUnsafe(PARTS.length * PART_BYTES);
-  PARTS.forEach((p, i) =>
-    createHash('sha256')
-      .update(c[p], 'utf8')
-      .digest()
-      .copy(out, i * PART_BYTES, 0, PART_BYTES),
-  );
+  PARTS.forEach((p, i) => partDigest(c[p], p === 'head' || c[p].length <= 2).copy(out, i * PART_BYTES, 0, PART_BYTES));
   return out;
 }
 
 function partChanged(a: Buffer, b: Buffer, i: number): boolean {
   return a.compare(b, i * PART_BYTES, (i + 1) * PART_BYTES, i * PART_BYTES, (i + 1) * PART_BYTES) !== 0;
+}
+
+/** sameHead tells whether two basis' self and head parts are alike: with the same peers, the
+ * text before the policies is then the same (netmap.ts MapContent.prefix). */
+export function sameHead(a: Buffer, b: Buffer): boolean {
+  return !partChanged(a, b, PARTS.indexOf('self')) && !partChanged(a, b, PARTS.indexOf('head'));
+}
+
+/** peersUnchanged tells whether c lists the basis's peers, none of them changed since it (the
+ * same test peerChanges makes, without rendering anything). */
+export function peersUnchanged(base: MapBasis, c: MapContent, changedAt: (id: string) => number): boolean {
+  const old = base.identities;
+  const now = c.identities;
+  if (old !== now) {
+    if (old.length !== now.length) return false;
+    for (let i = 0; i < now.length; i++) if (old[i] !== now[i]) return false;
+  }
+  for (const id of c.peerIds) if (changedAt(id) > base.version) return false;
+  return true;
+}
+
+/** DigestBasis is what digestContent reuses of the map published before. */
+export interface DigestBasis extends MapBasis {
+  prefix: Hash;
+  prefixBytes: number;
+}
+
+/** digestContent digests a map's content. The text before the policies (self, head, peers) is
+ * hashed once and its SHA-256 state kept with the map: a later content with the same prefix
+ * (same self, head and peers, none changed since: a policy change, most often) is digested
+ * from a copy of that state plus its tail, so it costs the bytes of the policies, not of the
+ * thousands of peers a shared service lists, and the map's text is never joined. */
+export function digestContent(
+  before: DigestBasis | undefined,
+  content: MapContent,
+  parts: Buffer,
+  changedAt: (id: string) => number,
+): { digest: Buffer; prefix: Hash; prefixBytes: number } {
+  let prefix: Hash;
+  let prefixBytes: number;
+  if (before && sameHead(before.parts, parts) && peersUnchanged(before, content, changedAt)) {
+    prefix = before.prefix;
+    prefixBytes = before.prefixBytes;
+  } else {
+    const text = content.prefix();
+    prefix = createHash('sha256').update(text, 'utf8');
+    prefixBytes = Buffer.byteLength(text, 'utf8');
+  }
+  return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
 }
 
 /** DeltaInput is a new map and what the delta needs to know of it. */
@@ -63,6 +123,9 @@ function peerChanges(
   const gone: string[] = [];
   const old = base.identities;
   const now = c.identities;
+  // The peers' texts are collected only if one is sent: a policy change sends none.
+  let json: string[] | null = null;
+  const text = (j: number): string => (json ??= c.peerJson)[j]!;
   let i = 0;
   let j = 0;
   while (i < old.length || j < now.length) {
@@ -72,13 +135,13 @@ function peerChanges(
       gone.push(JSON.stringify(a));
       i++;
     } else if (a === undefined || b < a) {
-      up.push(c.peerJson[j]!);
+      up.push(text(j));
       j++;
     } else {
       // The same peer: send it only if its JSON changed after the basis was published. Every
       // change bumps the registry's version, so a JSON made at the basis's version is the one
       // the basis holds.
-      if (changedAt(c.peerIds[j]!) > base.version) up.push(c.peerJson[j]!);
+      if (changedAt(c.peerIds[j]!) > base.version) up.push(text(j));
       i++;
       j++;
     }

@@ -10,6 +10,7 @@ import type { LiveSystem, Registry } from '../store/registry.js';
 import { viaJson } from './people.js';
 import { noteWorld } from './lapse-timer.js';
 import { buildWorld, type World } from './world.js';
+import { PeerClasses, peerListOf } from './peer-classes.js';
 
 export { buildWorld, type ResolvedPolicy, type World } from './world.js';
 
@@ -71,13 +72,20 @@ interface Layout {
 }
 
 /** MapContent is a map's content (see MapBuilder.content) and its parts, which a delta
- * (delta.ts) compares with what the system last got. */
+ * (delta.ts) compares with what the system last got. The text is joined only when asked for:
+ * the publisher digests a map whose peers did not change from the hash state after its peers
+ * (publisher.ts), so a policy change costs each map the bytes of its policies, not of its peers. */
 export interface MapContent {
-  text: string;
+  /** text is the whole content (joined on first use). */
+  readonly text: string;
+  /** prefix is the text up to and including the peers' list: `"systemId":...,"peers":[...`;
+   * tail the rest, from the peers' closing bracket on (`],"policies":...}`). */
+  prefix(): string;
+  tail: string;
   peerIds: string[];
   identities: string[];
-  /** peerJson[i] is the MapPeer JSON of identities[i]. */
-  peerJson: string[];
+  /** peerJson[i] is the MapPeer JSON of identities[i] (collected on first use). */
+  readonly peerJson: string[];
   self: string;
   /** head is the text between self and peers: network, zone, discovery and relays. */
   head: string;
@@ -86,12 +94,37 @@ export interface MapContent {
   routeGrants: string;
 }
 
+/** contentOf assembles a MapContent whose texts are collected and joined lazily, each at most once. */
+function contentOf(
+  start: string,
+  tail: string,
+  peerJsonOf: () => string[],
+  parts: Omit<MapContent, 'text' | 'prefix' | 'tail' | 'peerJson'>,
+): MapContent {
+  let peers: string[] | null = null;
+  let prefix: string | null = null;
+  let text: string | null = null;
+  const prefixOf = (): string => (prefix ??= start + (peers ??= peerJsonOf()).join(','));
+  return {
+    ...parts,
+    tail,
+    prefix: prefixOf,
+    get peerJson(): string[] {
+      return (peers ??= peerJsonOf());
+    },
+    get text(): string {
+      return (text ??= prefixOf() + tail);
+    },
+  };
+}
+
 /** MapBuilder computes map contents, caching what does not change between versions. */
 export class MapBuilder {
   private worldNow: World | null = null;
   /** changedAt is the registry version at which the peer's JSON last came out different. */
   private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string; changedAt: number }>();
   private readonly layouts = new Map<string, Layout>();
+  private readonly classes = new PeerClasses();
   private natJson: string;
   private readonly network6Json: string;
 
@@ -159,14 +192,11 @@ export class MapBuilder {
     const cached = this.layouts.get(s.id);
     if (cached && cached.epoch === w.epoch && cached.identity === s.identity) return cached;
     const me = s.identity;
-    const peers = new Set<string>();
     const policyJson: string[] = [];
     for (const i of w.involved.get(me) ?? []) {
       const p = w.policies[i]!;
       const inS = p.senders.has(me);
       const inR = p.receivers.has(me);
-      if (inS) for (const r of p.receivers) peers.add(r);
-      if (inR) for (const x of p.senders) peers.add(x);
       // Only this system's side matters to its helper, so the other side is all it gets of the
       // list it is on: a sender does not need to know its fellow senders.
       const senders = inS && !inR ? `[${JSON.stringify(me)}]` : p.sendersJson;
@@ -178,6 +208,7 @@ export class MapBuilder {
           : viaJson(p.via, [...(inS && !inR ? [me] : p.senders), ...(inR && !inS ? [me] : p.receivers)]);
       policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}${via}}`);
     }
+    const extra: string[] = [];
     const grants = w.grants.get(me);
     const routes: string[] = [];
     if (grants) {
@@ -185,26 +216,26 @@ export class MapBuilder {
       // each family's full tunnel goes to the first exit node (by identity) that grants it.
       const taken = new Set<string>();
       for (const exit of [...grants.keys()].sort()) {
-        peers.add(exit);
+        extra.push(exit);
         const subnets = grants.get(exit)!.filter((c) => !taken.has(c));
         for (const c of subnets) if (FULL_TUNNELS.includes(c)) taken.add(c);
         if (subnets.length > 0) routes.push(`${JSON.stringify(exit)}:${JSON.stringify(subnets)}`);
       }
     }
-    for (const c of w.routeClients.get(me) ?? []) peers.add(c);
+    for (const c of w.routeClients.get(me) ?? []) extra.push(c);
     const exitGrants = w.exitGrants.get(me);
     const routeGrants = exitGrants
       ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`)
       : [];
-    peers.delete(me);
-    const identities = [...peers].sort();
-    const list = identities.map((id) => w.byIdentity.get(id)!);
+    // The policies' peers come shared by class (peer-classes.ts); routes add a few of their own.
+    const byClass = this.classes.of(w, me);
+    const peers = extra.length === 0 ? byClass : peerListOf(w, [...byClass.identities, ...extra], me);
     const layout: Layout = {
       epoch: w.epoch,
       identity: me,
-      peers: list,
-      peerIds: list.map((p) => p.id),
-      identities,
+      peers: peers.list,
+      peerIds: peers.peerIds,
+      identities: peers.identities,
       policies: `[${policyJson.join(',')}]`,
       routes: `{${routes.join(',')}}`,
       routeGrants: `{${routeGrants.join(',')}}`,
@@ -224,8 +255,10 @@ export class MapBuilder {
   content(s: LiveSystem): MapContent {
     const w = this.world();
     const l = this.layout(w, s);
-    const peerJson: string[] = new Array(l.peers.length);
-    for (let i = 0; i < l.peers.length; i++) peerJson[i] = this.peer(w, l.peers[i]!);
+    // Each peer's JSON is brought up to date (and with it the version it last changed at, which
+    // tells whether this map's peers changed), but collected only if the map needs its text.
+    for (const p of l.peers) this.peer(w, p);
+    const peerJsonOf = (): string[] => l.peers.map((p) => this.peer(w, p));
     const self = {
       identity: s.identity,
       name: s.name,
@@ -238,20 +271,17 @@ export class MapBuilder {
     };
     const selfJson = JSON.stringify(self);
     const head = `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;
-    const text =
-      `"systemId":${JSON.stringify(s.id)},"self":${selfJson},${head}` +
-      `"peers":[${peerJson.join(',')}],"policies":${l.policies},"routes":${l.routes},"routeGrants":${l.routeGrants}}`;
-    return {
-      text,
+    const start = `"systemId":${JSON.stringify(s.id)},"self":${selfJson},${head}"peers":[`;
+    const tail = `],"policies":${l.policies},"routes":${l.routes},"routeGrants":${l.routeGrants}}`;
+    return contentOf(start, tail, peerJsonOf, {
       peerIds: l.peerIds,
       identities: l.identities,
-      peerJson,
       self: selfJson,
       head,
       policies: l.policies,
       routes: l.routes,
       routeGrants: l.routeGrants,
-    };
+    });
   }
 }
 

@@ -13,13 +13,17 @@
 // the signed full map is rendered when something needs it (a stream without deltas, a watch
 // opening, GET map), and a stream that holds the previous version gets a signed delta instead.
 // A system without an open stream costs no signature at all until it asks.
-import { createHash } from 'node:crypto';
-import { CONTROL_LIMITS, MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
+import { createHash, type Hash } from 'node:crypto';
+import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
-import { deltaFrame, deltaText, partDigests, type MapBasis } from './delta.js';
+import { deltaFrame, deltaText, digestContent, partDigests, type MapBasis } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
+import { DeltaBatch } from './delta-batch.js';
+import { renderFull, type FullMap, type Outgoing } from './map-frames.js';
+
+export { mapFrame, signedOf, type FullMap, type Outgoing } from './map-frames.js';
 
 /** PublishedMap is a system's current map, as a digest and a delta basis (delta.ts MapBasis). */
 export interface PublishedMap extends MapBasis {
@@ -32,30 +36,10 @@ export interface PublishedMap extends MapBasis {
   digest: Buffer;
   /** bytes is the size of the full map's payload. */
   bytes: number;
-}
-
-/** FullMap is a signed full map: frame is the SSE `map` event as bytes, signedJson the
- * SignedMap JSON inside it (a view, not a copy), which GET map sends as it is. */
-export interface FullMap {
-  version: number;
-  frame: Buffer;
-  signedJson: Buffer;
-}
-
-/** Outgoing is a new map as a watch stream may receive it: `full` renders the signed full map,
- * `delta` the signed delta against version `base` (null when a full map is due or there is no
- * previous map). Both are rendered only when called, so maps nobody watches cost no signature. */
-export interface Outgoing {
-  base: number | null;
-  /** fullBytes is about the size of the full map's frame. */
-  fullBytes: number;
-  full(): Buffer;
-  delta(): Buffer | null;
-}
-
-/** signedOf decodes a FullMap's SignedMap (for the enrolment answer and tests). */
-export function signedOf(m: FullMap): SignedMap {
-  return JSON.parse(m.signedJson.toString('latin1')) as SignedMap;
+  /** prefix is the SHA-256 state after the content's text up to its policies (digestOf), of
+   * prefixBytes bytes; it is copied, never finished. */
+  prefix: Hash;
+  prefixBytes: number;
 }
 
 /** PublisherStats describe the last pass (for logs, /v1/admin/stats and the bench). */
@@ -75,16 +59,6 @@ const MAX_DELAY_MS = 1000;
 /** SOFT_DELAY_MS is how long online/offline changes may wait: a fleet coming online at once
  * (a coordinator restart) then costs one pass a second, not one per system. */
 export const SOFT_DELAY_MS = 1000;
-const CONTEXT_BYTES = Buffer.byteLength(MAP_SIGNATURE_CONTEXT, 'utf8');
-const FRAME_HEAD = 'event: map\ndata: {"type":"map","map":';
-const FRAME_TAIL = '}\n\n';
-
-/** mapFrame renders the SSE event for a signed map. Base64 needs no JSON escaping and the
- * frame is ASCII, so latin1 turns it into bytes with a plain copy. */
-export function mapFrame(payload: string, signature: string): Buffer {
-  return Buffer.from(`${FRAME_HEAD}{"payload":"${payload}","signature":"${signature}"}${FRAME_TAIL}`, 'latin1');
-}
-
 /** MapPublisher keeps PublishedMaps current and hands changed ones to deliver. */
 export class MapPublisher {
   private readonly maps = new Map<string, PublishedMap>();
@@ -105,6 +79,10 @@ export class MapPublisher {
   private readonly peerTodo = new Set<string>();
   private peerTimer: NodeJS.Timeout | null = null;
   private lastPeerPassMs = 0;
+  /** batch collects the pass's batch-signed deltas (delta-batch.ts), sealed when it ends;
+   * passDepth tells refresh whether a pass is running. */
+  private readonly batch: DeltaBatch;
+  private passDepth = 0;
   /** passWaiters resolve after the next pass (settledMap). */
   private passWaiters: (() => void)[] = [];
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
@@ -120,6 +98,17 @@ export class MapPublisher {
     nat: MapNatFields = {},
   ) {
     this.builder = new MapBuilder(registry, nat);
+    this.batch = new DeltaBatch(key);
+  }
+
+  /** inPass runs fn as a pass: the deltas it makes are signed together when it ends. */
+  private inPass<T>(fn: () => T): T {
+    this.passDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.passDepth === 0) this.batch.seal();
+    }
   }
 
   /** changed records what changed (a system, or null for everything) and schedules a pass; a
@@ -202,12 +191,7 @@ export class MapPublisher {
   }
 
   private render(m: PublishedMap, text: string): FullMap {
-    // One buffer holds the signing context and the payload: the signature covers both, the
-    // payload is the part after the context.
-    const bytes = Buffer.from(MAP_SIGNATURE_CONTEXT + mapPayload(m.version, m.generatedAt, text), 'utf8');
-    const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), this.key.sign(bytes).toString('base64'));
-    const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
-    return { version: m.version, frame, signedJson };
+    return renderFull(this.key, m.version, mapPayload(m.version, m.generatedAt, text));
   }
 
   /** peerIdsOf returns the system ids of s's peers as its current map lists them. */
@@ -223,6 +207,10 @@ export class MapPublisher {
   /** flush runs the pending pass now; with peersNow false, the peers of changed systems are
    * left to the peer pass (peerTodo). */
   flush(peersNow = true): void {
+    this.inPass(() => this.flushNow(peersNow));
+  }
+
+  private flushNow(peersNow: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.softTimer) clearTimeout(this.softTimer);
     this.timer = null;
@@ -290,7 +278,7 @@ export class MapPublisher {
     this.peerTimer = setTimeout(() => {
       this.peerTimer = null;
       const started = performance.now();
-      const computed = this.flushPeers(this.registry.version);
+      const computed = this.inPass(() => this.flushPeers(this.registry.version));
       this.lastPeerPassMs = performance.now() - started;
       this.onPass?.(this.lastPeerPassMs);
       this.log.debug(`maps: peer pass, ${computed} computed, ${this.lastPeerPassMs.toFixed(1)} ms`);
@@ -339,15 +327,21 @@ export class MapPublisher {
   } {
     const version = this.registry.version;
     const content = this.builder.content(s);
-    const { text, peerIds } = content;
+    const { peerIds } = content;
     const before = this.maps.get(s.id);
-    const digest = createHash('sha256').update(text, 'utf8').digest();
+    const parts = partDigests(content);
+    const { digest, prefix, prefixBytes } = digestContent(before, content, parts, (id) =>
+      this.builder.peerChangedAt(id),
+    );
     if (before && before.digest.equals(digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
     }
     const generatedAt = this.now();
-    const bytes = Buffer.byteLength(mapPayload(version, generatedAt, ''), 'utf8') + Buffer.byteLength(text, 'utf8');
+    const bytes =
+      Buffer.byteLength(mapPayload(version, generatedAt, ''), 'utf8') +
+      prefixBytes +
+      Buffer.byteLength(content.tail, 'utf8');
     if (bytes > CONTROL_LIMITS.mapBytes) {
       this.log
         .rateLimited(`map-too-big:${s.id}`, 60_000)
@@ -356,7 +350,6 @@ export class MapPublisher {
         );
       return { map: before ?? null, peerIds, changed: false, content };
     }
-    const parts = partDigests(content);
     const m: PublishedMap = {
       version,
       builtAt: version,
@@ -365,11 +358,13 @@ export class MapPublisher {
       bytes,
       identities: content.identities,
       parts,
+      prefix,
+      prefixBytes,
     };
     this.maps.set(s.id, m);
-    const delta = (): Buffer | null => {
+    const deltaOf = (): string | null => {
       if (!before) return null;
-      const t = deltaText(
+      return deltaText(
         before,
         {
           systemId: s.id,
@@ -382,10 +377,21 @@ export class MapPublisher {
         },
         bytes,
       );
+    };
+    const delta = (): Buffer | null => {
+      const t = deltaOf();
       return t === null ? null : deltaFrame(this.key, t);
     };
+    const batched = (done: (frame: Buffer) => void): boolean => {
+      const t = deltaOf();
+      if (t !== null) this.batch.add(t, done);
+      return t !== null;
+    };
     const fullBytes = Math.ceil(bytes / 3) * 4 + 200;
-    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full: () => this.render(m, text).frame, delta });
+    const full = (): Buffer => this.render(m, content.text).frame;
+    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full, delta, batched });
+    // Outside a pass (a map computed on request), the batch is this one delta.
+    if (this.passDepth === 0) this.batch.seal();
     return { map: m, peerIds, changed: true, content };
   }
 }

@@ -224,13 +224,18 @@ export class SimAgent {
   }
 
   /** watch opens the stream; onEvent gets each event's name and raw data (JSON of a WatchEvent).
-   * With deltas, it asks for map deltas (map-delta.ts WATCH_DELTA_PARAM; sim-map.ts applies them). */
+   * With deltas, it asks for map deltas (map-delta.ts WATCH_DELTA_PARAM; sim-map.ts applies them),
+   * with batch also for batch-signed ones (WATCH_BATCH_PARAM). */
   async watch(
     onEvent: (event: string, data: string) => void,
     since?: number,
-    opts: { deltas?: boolean } = {},
+    opts: { deltas?: boolean; batch?: boolean } = {},
   ): Promise<WatchHandle> {
-    const query = [...(since === undefined ? [] : [`since=${since}`]), ...(opts.deltas ? ['deltas=1'] : [])];
+    const query = [
+      ...(since === undefined ? [] : [`since=${since}`]),
+      ...(opts.deltas ? ['deltas=1'] : []),
+      ...(opts.batch ? ['batch=1'] : []),
+    ];
     const path = query.length === 0 ? CONTROL_PATHS.watch : `${CONTROL_PATHS.watch}?${query.join('&')}`;
     const headers = {
       authorization: authHeader(this.keys, this.systemId, 'GET', path, Buffer.alloc(0)),

@@ -89,6 +89,10 @@ test('a helper holding the current map gets a peer joining as a delta and then h
   );
   const stored = loadStoredMap(a.stateDir)!;
   assert.ok(stored.delta, 'the map a delta made is stored with its delta');
+  assert.ok(
+    (stored.delta as { batch?: unknown }).batch,
+    'the helper asked for batch signatures, so the delta came with its batch proof (map-delta.ts)',
+  );
   const pinned = a.profile.coordinator!.publicKey;
   const id = a.profile.coordinator!.systemId;
   const fromDelta = openHeldMap(stored, pinned, id, 0).held;

@@ -24,7 +24,10 @@ export function loadStoredMap(stateDir: string): StoredMap | null {
   const m = signedMap(j);
   if (m === null || j?.delta === undefined) return m;
   const delta = signedMap(j.delta);
-  return delta === null ? null : { ...m, delta };
+  // A batch-signed delta keeps its proof (map-delta.ts), which openSignedDelta checks on load.
+  const batch = (j.delta as { batch?: unknown } | null)?.batch;
+  if (delta === null) return null;
+  return { ...m, delta: batch === undefined ? delta : ({ ...delta, batch } as SignedMap) };
 }
 
 /** storeMap writes the map atomically (temporary file, fsync, rename), mode 0600. */

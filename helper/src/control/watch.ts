@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { CONTROL_LIMITS, CONTROL_PATHS, type WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlHttpError, openRequest, readBody, type AgentAuth } from './http.js';
 import { SseParser } from '../../../src-shared/lib/sse.js';
-import { WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
+import { WATCH_BATCH_PARAM, WATCH_DELTA_PARAM } from '../../../src-shared/wire/map-delta.js';
 
 /** WATCH_SILENCE_MS: the coordinator pings every 15 s; this long without a byte means dead. */
 const WATCH_SILENCE_MS = 40_000;
@@ -127,7 +127,7 @@ export class Watch {
       {
         base: typeof this.target === 'string' ? this.target : this.target.url(),
         method: 'GET',
-        path: `${CONTROL_PATHS.watch}?since=${this.h.since()}&${WATCH_DELTA_PARAM}=1`,
+        path: `${CONTROL_PATHS.watch}?since=${this.h.since()}&${WATCH_DELTA_PARAM}=1&${WATCH_BATCH_PARAM}=1`,
         auth: this.auth,
         timeoutMs: WATCH_SILENCE_MS,
       },

@@ -16,10 +16,14 @@ import type { StoredMap } from './open.js';
 
 type Obj = Record<string, unknown>;
 
-/** HeldMap is the map in force as decoded JSON, which deltas apply to. */
+/** HeldMap is the map in force as decoded JSON, which deltas apply to. texts keeps the JSON
+ * text of peer objects already written: a delta keeps the peers it does not change as the same
+ * objects, so the next map's text costs a join of kept strings plus the changed peers, not a
+ * JSON.stringify of every peer (thousands, for a shared service). */
 export interface HeldMap {
   version: number;
   raw: Obj;
+  texts?: WeakMap<object, string>;
 }
 
 // sortedObjectText writes an object with its keys in ascending order: routes and routeGrants
@@ -30,13 +34,36 @@ function sortedObjectText(o: Obj): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(o[k])}`).join(',')}}`;
 }
 
-/** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL). */
-export function canonicalMapText(raw: Obj): string {
+// peersText writes the peer list, each peer's text from texts when it was written before.
+function peersText(peers: unknown[], texts: WeakMap<object, string>): string {
+  const out: string[] = new Array(peers.length);
+  for (let i = 0; i < peers.length; i++) {
+    const p = peers[i];
+    if (typeof p !== 'object' || p === null) {
+      out[i] = JSON.stringify(p);
+      continue;
+    }
+    let t = texts.get(p);
+    if (t === undefined) texts.set(p, (t = JSON.stringify(p)));
+    out[i] = t;
+  }
+  return `[${out.join(',')}]`;
+}
+
+/** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL); texts, when
+ * given, caches the peers' texts (HeldMap.texts). */
+export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): string {
   const out: string[] = [];
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
     const sorted = (k === 'routes' || k === 'routeGrants') && typeof v === 'object' && v !== null && !Array.isArray(v);
-    out.push(`${JSON.stringify(k)}:${sorted ? sortedObjectText(v as Obj) : JSON.stringify(v)}`);
+    const text =
+      k === 'peers' && texts !== undefined && Array.isArray(v)
+        ? peersText(v, texts)
+        : sorted
+          ? sortedObjectText(v as Obj)
+          : JSON.stringify(v);
+    out.push(`${JSON.stringify(k)}:${text}`);
   }
   return `{${out.join(',')}}`;
 }
@@ -71,7 +98,10 @@ function byIdentity(a: Obj, b: Obj): number {
 /** applyMapDelta applies a parsed delta to the held map and returns the new map's decoded JSON
  * and canonical text; it refuses (needFull) a delta against another version or whose result
  * does not hash to its digest. */
-export function applyMapDelta(held: HeldMap, delta: MapDelta): { raw: Obj; text: string } {
+export function applyMapDelta(
+  held: HeldMap,
+  delta: MapDelta,
+): { raw: Obj; text: string; texts: WeakMap<object, string> } {
   if (delta.baseVersion !== held.version)
     throw new DeltaRefused(
       `the delta is against map version ${delta.baseVersion}, this helper holds ${held.version}`,
@@ -97,10 +127,11 @@ export function applyMapDelta(held: HeldMap, delta: MapDelta): { raw: Obj; text:
   raw.generatedAt = delta.generatedAt;
   raw.peers = peers;
   for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
-  const text = canonicalMapText(raw);
+  const texts = held.texts ?? new WeakMap<object, string>();
+  const text = canonicalMapText(raw, texts);
   if (contentDigest(text, delta.version, delta.generatedAt) !== delta.digest)
     throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
-  return { raw, text };
+  return { raw, text, texts };
 }
 
 /** DeltaTaken is a map made by a delta: the map, what to hold and what to store. */
@@ -121,10 +152,14 @@ export function takeSignedDelta(
   const delta = openSignedDelta(signed, coordinatorKey, systemId);
   if (held !== null && delta.version <= held.version) return null;
   if (held === null) throw new DeltaRefused('a map delta arrived before any map', true);
-  const { raw, text } = applyMapDelta(held, delta);
+  const { raw, text, texts } = applyMapDelta(held, delta);
   const map = parsedMap(raw, systemId);
   const payload = Buffer.from(text, 'utf8').toString('base64');
-  return { map, held: { version: delta.version, raw }, stored: { payload, signature: '', delta: signed as SignedMap } };
+  return {
+    map,
+    held: { version: delta.version, raw, texts },
+    stored: { payload, signature: '', delta: signed as SignedMap },
+  };
 }
 
 /** openHeldMap opens a map as received or stored: a signed full map (netmap.ts openSignedMap),

@@ -5,8 +5,16 @@
 // looked at or any map is copied. The peers' fields are checked by parseNetworkMap on the
 // map the delta makes (delta-apply.ts), exactly as a full map's are.
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer } from '../../wire/control.js';
-import { DELTA_PARTS, MAP_DELTA_SIGNATURE_CONTEXT, type DeltaPart, type MapDelta } from '../../wire/map-delta.js';
+import {
+  DELTA_PARTS,
+  MAP_DELTA_BATCH_SIGNATURE_CONTEXT,
+  MAP_DELTA_SIGNATURE_CONTEXT,
+  MAX_BATCH_PATH,
+  type DeltaPart,
+  type MapDelta,
+} from '../../wire/map-delta.js';
 import { verifyEd25519 } from '../ed25519.js';
+import { MERKLE_HASH_BYTES, merkleLeaf, merkleRootOf } from '../merkle.js';
 import { isIdentity } from '../identity.js';
 import { MAP_LIMITS } from './map-parse.js';
 import { MapRejected } from './open.js';
@@ -24,6 +32,7 @@ export class DeltaRefused extends MapRejected {
 }
 
 const CONTEXT = Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
+const BATCH_CONTEXT = Buffer.from(MAP_DELTA_BATCH_SIGNATURE_CONTEXT, 'utf8');
 
 type Obj = Record<string, unknown>;
 
@@ -82,22 +91,53 @@ export function parseMapDelta(v: unknown): MapDelta {
   };
 }
 
-/** openSignedDelta checks a signed delta's signature (the pinned coordinator key, the delta
- * context) and its recipient, and parses it. */
-export function openSignedDelta(signed: unknown, coordinatorKey: Buffer, systemId: string): MapDelta {
+/** batchMessage is what a batch signature covers for a delta with the proof `batch` (map-delta.ts
+ * MAP_DELTA_BATCH_SIGNATURE_CONTEXT): the context, the count and the root its path leads to. */
+function batchMessage(batch: unknown, message: Buffer): Buffer {
+  if (typeof batch !== 'object' || batch === null) throw bad('batch is not an object');
+  const b = batch as Obj;
+  const count = whole(b.count, 'batch.count');
+  const index = whole(b.index, 'batch.index');
+  const path = countedArray(b.path, 'batch.path', MAX_BATCH_PATH).map((h, i) => {
+    if (typeof h !== 'string' || h.length !== 44) throw bad(`batch.path[${i}] is not a base64 SHA-256`);
+    const bytes = Buffer.from(h, 'base64');
+    if (bytes.length !== MERKLE_HASH_BYTES) throw bad(`batch.path[${i}] is not a base64 SHA-256`);
+    return bytes;
+  });
+  const root = merkleRootOf(merkleLeaf(message), index, count, path);
+  if (root === null) throw bad('batch.path does not fit batch.count and batch.index');
+  const n = Buffer.alloc(4);
+  n.writeUInt32BE(count);
+  return Buffer.concat([BATCH_CONTEXT, n, root]);
+}
+
+/** openSignedDelta checks a signed delta's signature (the pinned coordinator key; the delta
+ * context, or with a batch proof the batch context over the root its path leads to) and its
+ * recipient, and parses it. verified, when given, remembers batch signatures already checked
+ * (one pass signs thousands of deltas with one; a process holding many systems' maps, the
+ * bench's simulated agents, checks it once). */
+export function openSignedDelta(
+  signed: unknown,
+  coordinatorKey: Buffer,
+  systemId: string,
+  verified?: Set<string>,
+): MapDelta {
   if (typeof signed !== 'object' || signed === null) throw bad('not a signed delta');
-  const { payload, signature } = signed as { payload?: unknown; signature?: unknown };
+  const { payload, signature, batch } = signed as { payload?: unknown; signature?: unknown; batch?: unknown };
   if (typeof payload !== 'string' || typeof signature !== 'string' || signature.length > 128)
     throw bad('not a signed delta');
   if (payload.length > CONTROL_LIMITS.mapBytes * 2) throw bad(`over ${CONTROL_LIMITS.mapBytes} bytes`);
   const bytes = Buffer.from(payload, 'base64');
   const sig = Buffer.from(signature, 'base64');
-  if (
-    coordinatorKey.length !== 32 ||
-    sig.length !== 64 ||
-    !verifyEd25519(coordinatorKey, Buffer.concat([CONTEXT, bytes]), sig)
-  )
-    throw new DeltaRefused('bad signature: the map delta was not signed by the pinned coordinator key', false);
+  const message = Buffer.concat([CONTEXT, bytes]);
+  const signedBytes = batch === undefined ? message : batchMessage(batch, message);
+  const key =
+    batch === undefined ? null : `${coordinatorKey.toString('base64')}/${signature}/${signedBytes.toString('base64')}`;
+  if (key === null || !verified?.has(key)) {
+    if (coordinatorKey.length !== 32 || sig.length !== 64 || !verifyEd25519(coordinatorKey, signedBytes, sig))
+      throw new DeltaRefused('bad signature: the map delta was not signed by the pinned coordinator key', false);
+    if (key !== null) verified?.add(key);
+  }
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));

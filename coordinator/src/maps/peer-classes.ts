@@ -1,0 +1,74 @@
+// Peer lists shared by class. A system's peers, as far as policies decide them, are the other
+// side of every policy naming it: so systems named by the same policies on the same sides (a
+// class: every developer of a team, every shared service) have the same peers, but for
+// themselves. The list is built and sorted once per class and World (netmap.ts layout), and
+// members that are not on it share it as it is, so a policy change costs a sort per class,
+// not one per system of the thousands a shared service lists.
+import type { LiveSystem } from '../store/registry.js';
+import type { World } from './world.js';
+
+/** PeerList is a map's peers in map order (ascending identity), three views of one list. */
+export interface PeerList {
+  identities: string[];
+  list: LiveSystem[];
+  peerIds: string[];
+}
+
+/** indexOf finds id in the ascending list (binary search), or -1. */
+function indexOf(sorted: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = sorted[mid]!;
+    if (x === id) return mid;
+    if (x < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** peerListOf sorts identities (without exclude) into a PeerList of the World's systems. */
+export function peerListOf(w: World, identities: Iterable<string>, exclude: string): PeerList {
+  const set = new Set(identities);
+  set.delete(exclude);
+  const sorted = [...set].sort();
+  const list = sorted.map((id) => w.byIdentity.get(id)!);
+  return { identities: sorted, list, peerIds: list.map((p) => p.id) };
+}
+
+/** PeerClasses caches the peer list of each class for one World. */
+export class PeerClasses {
+  private epoch = -1;
+  private readonly byKey = new Map<string, PeerList>();
+
+  /** of returns the peers the policies give `me` (the other side of each policy naming it). */
+  of(w: World, me: string): PeerList {
+    if (w.epoch !== this.epoch) {
+      this.byKey.clear();
+      this.epoch = w.epoch;
+    }
+    const involved = w.involved.get(me) ?? [];
+    let key = '';
+    for (const i of involved) {
+      const p = w.policies[i]!;
+      key += `${i}${p.senders.has(me) ? 's' : ''}${p.receivers.has(me) ? 'r' : ''},`;
+    }
+    let cls = this.byKey.get(key);
+    if (!cls) {
+      const ids: string[] = [];
+      for (const i of involved) {
+        const p = w.policies[i]!;
+        if (p.senders.has(me)) for (const r of p.receivers) ids.push(r);
+        if (p.receivers.has(me)) for (const x of p.senders) ids.push(x);
+      }
+      cls = peerListOf(w, ids, '');
+      this.byKey.set(key, cls);
+    }
+    const at = indexOf(cls.identities, me);
+    if (at < 0) return cls;
+    // A member on its own class's list (a policy with it on both sides): all but itself.
+    const cut = <T>(a: T[]): T[] => [...a.slice(0, at), ...a.slice(at + 1)];
+    return { identities: cut(cls.identities), list: cut(cls.list), peerIds: cut(cls.peerIds) };
+  }
+}

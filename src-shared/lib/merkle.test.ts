@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { merkleLeaf, merkleRootOf, merkleTree } from './merkle.js';
+
+// A path may fit trees of other counts (the count is signed with the root, map-delta.ts, so a
+// verifier computes the root under the signed count); the delta batch test checks that.
+
+const leaves = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => merkleLeaf(Buffer.from(`message ${i}`)));
+
+test('every leaf of trees of 1 to 40 leaves leads by its path to the root, and not with another leaf or index', () => {
+  for (let n = 1; n <= 40; n++) {
+    const ls = leaves(n);
+    const { root, paths } = merkleTree(ls);
+    for (let i = 0; i < n; i++) {
+      assert.deepEqual(merkleRootOf(ls[i]!, i, n, paths[i]!), root, `leaf ${i} of ${n}`);
+      assert.ok(paths[i]!.length <= Math.ceil(Math.log2(n)), 'a path has at most log2(n) steps');
+      if (n > 1) {
+        const other = (i + 1) % n;
+        assert.notDeepEqual(merkleRootOf(ls[other]!, i, n, paths[i]!), root, "another leaf on this one's path");
+        const moved = merkleRootOf(ls[i]!, other, n, paths[i]!);
+        assert.ok(moved === null || !moved.equals(root), 'the same path at another index');
+      }
+    }
+  }
+});
+
+test('a path with a step too many, too few or of the wrong size fits no tree', () => {
+  const ls = leaves(5);
+  const { paths } = merkleTree(ls);
+  assert.equal(merkleRootOf(ls[0]!, 0, 5, [...paths[0]!, Buffer.alloc(32)]), null);
+  assert.equal(merkleRootOf(ls[0]!, 0, 5, paths[0]!.slice(1)), null);
+  assert.equal(merkleRootOf(ls[0]!, 0, 5, [Buffer.alloc(31), ...paths[0]!.slice(1)]), null);
+  assert.equal(merkleRootOf(ls[0]!, 5, 5, paths[0]!), null, 'an index past the count');
+  assert.equal(merkleRootOf(ls[0]!, 0, 0, []), null, 'no leaves');
+});
+
+test('an inner node cannot pass for a leaf (RFC 6962 prefixes)', () => {
+  const ls = leaves(4);
+  const { root } = merkleTree(ls);
+  const { root: two } = merkleTree(ls.slice(0, 2));
+  // The left subtree's root, offered as a one-leaf tree's leaf of some message, is not a leaf hash.
+  assert.notDeepEqual(merkleTree([two]).root, root);
+  assert.notDeepEqual(merkleLeaf(Buffer.concat([ls[0]!, ls[1]!])), two);
+});

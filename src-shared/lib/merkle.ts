@@ -1,0 +1,72 @@
+// A Merkle tree over byte strings, so that one Ed25519 signature covers many messages (the map
+// deltas of one coordinator pass, map-delta.ts) and each recipient checks its own message with
+// the few sibling hashes on its path. Leaves and inner nodes are hashed with distinct prefix
+// bytes, 0x00 and 0x01 (RFC 6962 §2.1), so an inner node can never pass for a leaf. A level
+// with an odd count carries its last node up unchanged; count, signed with the root, fixes
+// the tree's shape, so an index and a path name exactly one leaf.
+import { createHash } from 'node:crypto';
+
+/** MERKLE_MAX_LEAVES bounds a tree (and the path a verifier walks: at most 24 steps). */
+export const MERKLE_MAX_LEAVES = 1 << 24;
+export const MERKLE_HASH_BYTES = 32;
+
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+/** merkleLeaf hashes one message (0x00 || message). */
+export function merkleLeaf(message: Uint8Array): Buffer {
+  return createHash('sha256').update(LEAF).update(message).digest();
+}
+
+function node(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/** merkleTree returns the root of leaves and, for each leaf, its path: the sibling hashes from
+ * the leaf up (a step without a sibling has none). */
+export function merkleTree(leaves: readonly Buffer[]): { root: Buffer; paths: Buffer[][] } {
+  if (leaves.length === 0 || leaves.length > MERKLE_MAX_LEAVES) throw new Error(`a tree of ${leaves.length} leaves`);
+  const paths: Buffer[][] = leaves.map(() => []);
+  // at[i]: the leaves below node i of the current level, so each learns its sibling.
+  let level = [...leaves];
+  let below: number[][] = leaves.map((_, i) => [i]);
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    const nextBelow: number[][] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      if (i + 1 === level.length) {
+        next.push(level[i]!);
+        nextBelow.push(below[i]!);
+        continue;
+      }
+      for (const leaf of below[i]!) paths[leaf]!.push(level[i + 1]!);
+      for (const leaf of below[i + 1]!) paths[leaf]!.push(level[i]!);
+      next.push(node(level[i]!, level[i + 1]!));
+      nextBelow.push(below[i]!.concat(below[i + 1]!));
+    }
+    level = next;
+    below = nextBelow;
+  }
+  return { root: level[0]!, paths };
+}
+
+/** merkleRootOf recomputes the root from a leaf, its index among count leaves and its path;
+ * null when the path does not fit the tree's shape. */
+export function merkleRootOf(leaf: Buffer, index: number, count: number, path: readonly Buffer[]): Buffer | null {
+  if (!Number.isSafeInteger(count) || count < 1 || count > MERKLE_MAX_LEAVES) return null;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) return null;
+  let h = leaf;
+  let i = index;
+  let len = count;
+  let k = 0;
+  while (len > 1) {
+    if (i % 2 === 1 || i + 1 < len) {
+      const sibling = path[k++];
+      if (sibling === undefined || sibling.length !== MERKLE_HASH_BYTES) return null;
+      h = i % 2 === 1 ? node(sibling, h) : node(h, sibling);
+    }
+    i = Math.floor(i / 2);
+    len = Math.ceil(len / 2);
+  }
+  return k === path.length ? h : null;
+}
