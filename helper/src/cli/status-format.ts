@@ -1,7 +1,13 @@
 // The human form of `warren status`: a fixed-width label column, one block per peer, in the
 // spirit of `wg show`. Text from the helper is escaped: peer names travel from profiles and,
 // later, from the coordinator, and must not be able to drive the terminal.
-import type { CoordinatorSummary, PeerStatus, PolicySummary, Status } from '../../../src-shared/wire/status.js';
+import type {
+  CoordinatorSummary,
+  PeerStatus,
+  PolicySummary,
+  RelayStatus,
+  Status,
+} from '../../../src-shared/wire/status.js';
 import { CONDITION_WORDS, conditionOf, heldPhrase, tunnelHeld } from '../../../src-shared/wire/coordinator-view.js';
 import { formatPath } from '../../../src-shared/wire/format.js';
 import { escapeControl } from '../../../src-shared/lib/log.js';
@@ -42,6 +48,17 @@ export function formatAgo(then: number | null, now: number): string {
     }
   }
   return `${parts.join(', ')} ago`;
+}
+
+// relayWords: "near [eu-west] (udp, 12.3 ms, in use)"; region, round trip and the relay in use
+// appear when the helper reports them (newer helpers), "not answering" for one that stopped.
+function relayWords(r: RelayStatus): string {
+  const how = r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered';
+  const parts = [how];
+  if (typeof r.rttMs === 'number') parts.push(`${clean(r.rttMs)} ms`);
+  if (r.live === false && r.transport) parts.push('not answering');
+  if (r.inUse === true) parts.push('in use');
+  return `${clean(r.name)}${typeof r.region === 'string' ? ` [${clean(r.region)}]` : ''} (${parts.join(', ')})`;
 }
 
 function clean(s: unknown): string {
@@ -112,9 +129,7 @@ export function formatStatus(s: Status, now: number): string {
   if (s.mode === 'coordinated') lines.push('Mode:            coordinated');
   if (s.coordinator) lines.push(`Coordinator:     ${coordinatorLine(s.coordinator, now)}`);
   if (s.nat) {
-    const relays = s.nat.relays.map(
-      (r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`,
-    );
+    const relays = s.nat.relays.map(relayWords);
     lines.push(
       `Public mapping:  ${s.nat.mapping ? clean(s.nat.mapping) : 'unknown'}; relays: ${relays.length ? relays.join(', ') : 'none'}`,
     );

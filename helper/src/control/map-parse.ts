@@ -14,6 +14,7 @@ import { DAYS, type Acl, type Day, type Policy, type TrustRequirement } from '..
 import { parseCidr, parseIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { parseKey } from '../../../src-shared/lib/keys.js';
 import { isIdentity } from '../../../src-shared/lib/identity.js';
+import { RELAY_REGION } from '../../../src-shared/wire/nat-relay.js';
 import {
   formatIp,
   formatIpPrefix,
@@ -103,6 +104,7 @@ const relay = (v: unknown, p: string): RelayInfo => {
   if (o.tcp !== undefined) r.tcp = endpoint(o.tcp, `${p}.tcp`);
   if (o.udp6 !== undefined) r.udp6 = endpoint6(o.udp6, `${p}.udp6`);
   if (o.tcp6 !== undefined) r.tcp6 = endpoint6(o.tcp6, `${p}.tcp6`);
+  if (o.region !== undefined) r.region = str(o.region, `${p}.region`, RELAY_REGION);
   if (!r.udp && !r.tcp) throw new MapFormatError(`${p}: a relay needs udp or tcp`);
   return r;
 };

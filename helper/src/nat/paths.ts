@@ -31,6 +31,7 @@ import {
 
 export { PATH_TIMING } from './path-state.js';
 import type { RelayClient } from './relay-client.js';
+import { RelaySet } from './relay-set.js';
 
 export interface PathManagerOptions {
   device: Device;
@@ -58,11 +59,12 @@ export class PathManager {
   private readonly byVport = new Map<number, PeerState>();
   private nextVport = 1;
   private readonly ownId: Uint8Array;
-  relays: RelayClient[] = [];
+  private readonly relaySet: RelaySet;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: PathManagerOptions) {
     this.ownId = peerId(o.publicKey);
+    this.relaySet = new RelaySet(o.log, o.changed);
     o.device.roamGuard = (peer, words, at) => this.mayRoam(peer, words, at);
   }
 
@@ -73,7 +75,7 @@ export class PathManager {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const r of this.relays) r.close();
+    this.relaySet.close();
     this.o.device.roamGuard = null;
   }
 
@@ -177,6 +179,20 @@ export class PathManager {
 
   // ---- relays
 
+  get relays(): readonly RelayClient[] {
+    return this.relaySet.list;
+  }
+
+  /** inUse is the relay new relayed sessions use (relay-set.ts), or null. */
+  get inUse(): RelayClient | null {
+    return this.relaySet.inUse;
+  }
+
+  /** setRelays takes the relays of a new map (the old clients are closed by the caller). */
+  setRelays(list: RelayClient[]): void {
+    this.relaySet.set(list);
+  }
+
   /** relayedSource maps a relay frame from the address at words[at] to the sending peer's virtual endpoint. */
   relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
     const r = this.relays.findIndex((x) => x.isRelayWords(words, at, port));
@@ -202,8 +218,10 @@ export class PathManager {
     for (const r of this.relays) r.flush();
   }
 
-  private readyRelay(): number {
-    return this.relays.findIndex((r) => r.transport !== null);
+  // relayFor is the relay (index) to reach st through, or -1 (relay-set.ts: who leads).
+  private relayFor(st: PeerState): number {
+    const w = st.peer.endpointWords;
+    return this.relaySet.indexFor(this.ownId, st.id, isVirtualWords(w, 0) ? w[3]! - 1 : -1);
   }
 
   // ---- disco
@@ -272,7 +290,7 @@ export class PathManager {
     const txid = newTxid();
     const msg = sealPing(st.key, this.ownId, txid);
     if (c === null) {
-      const r = this.readyRelay();
+      const r = this.relayFor(st);
       if (r < 0) return;
       st.pending.set(txid.toString('hex'), { cand: null, sentAt: now });
       st.relayPingAt = now;
@@ -299,13 +317,7 @@ export class PathManager {
   tick(now: number): void {
     // A disconnected tunnel sends nothing at all, probes and relay registrations included.
     if (!this.o.device.isUp) return;
-    for (const r of this.relays) {
-      try {
-        r.tick(now);
-      } catch (e) {
-        this.o.log.rateLimited('relay-tick', 10_000).warn(`relay ${r.name}: ${(e as Error).message}`);
-      }
-    }
+    this.relaySet.tick(now);
     for (const st of this.byKey.values()) this.tickPeer(st, now);
   }
 
@@ -341,12 +353,15 @@ export class PathManager {
           this.o.log.rateLimited(`punch-${st.identity}`, 60_000).debug(`punch ${st.identity}: ${e.message}`),
         );
     }
-    const r = this.readyRelay();
+    const r = this.relayFor(st);
     if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
       const virtual: IpAddress = { family: 4, v4: r + 1 };
       if (!this.usesPath(st, virtual, st.vport)) {
+        const w = st.peer.endpointWords;
+        const was = isVirtualWords(w, 0) ? this.relays[w[3]! - 1]?.name : undefined;
         this.o.log.info(
-          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`,
+          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name}` +
+            (was !== undefined ? ` (was ${was})` : ' (no direct path answers)'),
         );
         this.use(st, virtual, st.vport);
         this.o.changed();
