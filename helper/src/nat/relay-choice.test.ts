@@ -15,14 +15,18 @@ import {
 
 const r = (srtt: number | null, usable = true): ChoiceRelay => ({ usable, srtt });
 
-test('the round trip is smoothed: one slow answer moves it by an eighth (RFC 6298)', () => {
+test('the round trip is averaged over the first samples, then smoothed: one slow answer moves it by an eighth (RFC 6298)', () => {
   const e = new RttEstimate();
   assert.equal(e.srtt, null);
-  e.sample(20);
-  assert.equal(e.srtt, 20, 'the first sample is taken as it is');
   e.sample(100);
-  assert.equal(e.srtt, 30);
-  for (let i = 0; i < 40; i++) e.sample(20);
+  assert.equal(e.srtt, 100, 'the first sample is taken as it is');
+  for (let i = 0; i < 7; i++) e.sample(20);
+  assert.equal(e.srtt, 30, 'a slow first answer (a helper still starting) is one of eight');
+  e.sample(20);
+  const before = e.srtt;
+  e.sample(100);
+  assert.equal(e.srtt, before + (100 - before) / 8, 'from the ninth sample on, gain 1/8');
+  for (let i = 0; i < 60; i++) e.sample(20);
   assert.ok(Math.abs(e.srtt - 20) < 0.1, `back to 20 after steady samples: ${e.srtt}`);
 });
 

@@ -1,7 +1,7 @@
 // Which relay a helper uses for new relayed sessions: the nearest live one by round trip.
 // Each relay's round trip is measured with small probes (nat-relay.ts relayProbe) and smoothed
-// as TCP smooths its RTT samples (RFC 6298 §2: SRTT <- (1 - 1/8) * SRTT + 1/8 * R'), so one
-// slow answer does not move the choice. The relay in use is replaced only by one clearly nearer
+// as TCP smooths its RTT samples (RFC 6298 §2: SRTT <- (1 - 1/8) * SRTT + 1/8 * R', after the
+// first eight samples, which are averaged), so one slow answer does not move the choice. The relay in use is replaced only by one clearly nearer
 // (SWITCH_FACTOR and SWITCH_MIN_MS together, the same idea as path-choice.ts), so two relays with
 // close round trips do not trade places on noise; a relay in use that stops answering is
 // replaced at once by the nearest live one.
@@ -11,6 +11,9 @@
 export const RELAY_PROBE_TIMING = {
   inUseEvery: 1000,
   otherEvery: 5000,
+  /** a relay that appears (or a map that changes the list) gets this many probes at the short
+   * interval before the long one */
+  firstProbes: 8,
   /** each interval is drawn from [1 - jitter, 1 + jitter] times its length, so helpers that
    * started together do not probe a relay in step */
   jitter: 0.2,
@@ -36,10 +39,18 @@ export class RttEstimate {
   lost = 0;
   /** answered: whether this relay has ever answered a probe (relays from before probes never do) */
   answered = false;
+  /** samples taken so far */
+  samples = 0;
 
+  // The first samples are averaged (gain 1/n) and only then smoothed with RFC 6298's 1/8: a
+  // helper that just started answers its first probes late (its event loop is busy starting),
+  // and with the gain at 1/8 from the start one such sample would weigh on the estimate for a
+  // dozen more.
   sample(rttMs: number): void {
     const r = Math.max(0, rttMs);
-    this.srtt = this.srtt === null ? r : this.srtt + SRTT_GAIN * (r - this.srtt);
+    this.samples++;
+    const gain = Math.max(SRTT_GAIN, 1 / this.samples);
+    this.srtt = this.srtt === null ? r : this.srtt + gain * (r - this.srtt);
     this.lost = 0;
     this.answered = true;
   }

@@ -29,6 +29,10 @@ export class RelayProber {
   private nonce: Buffer | null = null;
   private sentAt = 0;
   private nextAt = 0;
+  /** fast: probes still to send at the short interval, so that a relay is measured a few
+   * times soon after it appears (one slow first answer, an ARP lookup say, would otherwise
+   * weigh on the smoothed round trip for several long intervals) */
+  private fast = RELAY_PROBE_TIMING.firstProbes;
 
   constructor(private readonly o: RelayProberOptions) {
     this.rtt = o.rtt ?? new RttEstimate();
@@ -47,14 +51,16 @@ export class RelayProber {
     if (now < this.nextAt || this.nonce !== null) return;
     this.nonce = randomBytes(16);
     this.sentAt = now;
-    this.nextAt =
-      now + jittered(this.inUse || this.rtt.dead ? RELAY_PROBE_TIMING.inUseEvery : RELAY_PROBE_TIMING.otherEvery);
+    const often = this.inUse || this.rtt.dead || this.fast > 0;
+    if (this.fast > 0) this.fast--;
+    this.nextAt = now + jittered(often ? RELAY_PROBE_TIMING.inUseEvery : RELAY_PROBE_TIMING.otherEvery);
     this.o.sendUdp(Buffer.from(relayProbe(this.nonce)), this.o.addr, this.o.port);
   }
 
   /** remeasure probes at the next tick (the map's relay list changed). */
   remeasure(): void {
     this.nextAt = 0;
+    this.fast = RELAY_PROBE_TIMING.firstProbes;
   }
 
   /** onReply takes a probe reply that came from this relay's UDP address. */
