@@ -8,7 +8,9 @@
 //
 // What must hold: both helpers measure both relays and use the near one (status), traffic
 // flows through it; the near relay is killed (SIGKILL: no goodbye) and traffic resumes through
-// the far one within a few seconds (the gap is printed), and status names the far one.
+// the far one within a few seconds (the gap is printed), and status names the far one; the near
+// relay starts again and both return to it; a firewall rule then lets only probes through to
+// it, and both move their session to the far one while the near one still answers probes.
 //
 // The distance is a UDP proxy in each relay's namespace that holds every datagram towards the
 // relay for the delay (delay-proxy.ts): this machine's kernel has no netem (sch_netem), which
@@ -19,7 +21,15 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RelayStatus } from '../src-shared/wire/status.js';
-import { Topology, describeE2E, waitForPing, waitUntil, type TrackedProcess } from './netns/index.js';
+import {
+  Topology,
+  describeE2E,
+  ping,
+  waitForPing,
+  waitUntil,
+  type Namespace,
+  type TrackedProcess,
+} from './netns/index.js';
 import { NatLab, peerOf, waitForPath, type LabHost } from './netns/nat-lab.js';
 import { repoRoot, warrenCli } from './netns/warren.js';
 import { nodeScript } from './netns/node-script.js';
@@ -39,6 +49,7 @@ describeE2E(
     let a: LabHost;
     let b: LabHost;
     const relays = new Map<string, TrackedProcess>();
+    const relayNs = new Map<string, Namespace>();
 
     before(async () => {
       topo = Topology.create();
@@ -67,32 +78,40 @@ describeE2E(
         name: `delay-${r.name}`,
       });
       await proxy.waitFor(/"ready":true/, 10_000);
+      relayNs.set(r.name, ns);
       const k = await lab.coordinatorCli(['relay-key', r.name]);
       assert.equal(k.code, 0, `relay-key ${r.name}: ${k.stderr}`);
       const keyFile = topo.file(`${r.name}.key`);
       writeFileSync(keyFile, k.stdout.trim());
       chmodSync(keyFile, 0o600);
-      const p = ns.spawn(
-        [
-          process.execPath,
-          join(repoRoot(), 'bin', 'warren-relay'),
-          '--coordinator-key',
-          await lab.coordinatorKey(),
-          '--relay-key-file',
-          keyFile,
-          '--name',
-          r.name,
-          '--region',
-          r.region,
-          '--udp',
-          '127.0.0.1:3478',
-          '--tcp',
-          'off',
-          '-v',
-          '2',
-        ],
-        { name: `relay-${r.name}` },
-      );
+      return spawnRelay(r);
+    }
+
+    // spawnRelay starts (or restarts) the warren-relay process of r, behind its proxy.
+    async function spawnRelay(r: (typeof RELAYS)[number]): Promise<TrackedProcess> {
+      const p = relayNs
+        .get(r.name)!
+        .spawn(
+          [
+            process.execPath,
+            join(repoRoot(), 'bin', 'warren-relay'),
+            '--coordinator-key',
+            await lab.coordinatorKey(),
+            '--relay-key-file',
+            topo.file(`${r.name}.key`),
+            '--name',
+            r.name,
+            '--region',
+            r.region,
+            '--udp',
+            '127.0.0.1:3478',
+            '--tcp',
+            'off',
+            '-v',
+            '2',
+          ],
+          { name: `relay-${r.name}` },
+        );
       await p.waitFor(/warren-relay listening/, 15_000);
       return p;
     }
@@ -126,6 +145,55 @@ describeE2E(
       }
     }
 
+    // gapAcross runs a steady ping from a to b, ten a second, each reply stamped (-D), does
+    // what, waits until the replies come at the ping's pace again, and returns the longest wait
+    // between two replies from just before it on (ms).
+    async function gapAcross(what: string, action: () => Promise<void>): Promise<number> {
+      const replies: number[] = [];
+      const pinger = a.ns.spawn(['ping', '-n', '-D', '-i', '0.1', '-W', '1', b.vip!], { name: 'rg-ping' });
+      pinger.onLine((line) => {
+        const m = /^\[([0-9.]+)\] .*icmp_seq=/.exec(line);
+        if (m) replies.push(Number(m[1]) * 1000);
+      });
+      try {
+        await waitUntil(
+          `pings are answered before: ${what}`,
+          async () => (replies.length >= 10 ? true : undefined),
+          10_000,
+          100,
+        );
+        const at = Date.now();
+        await action();
+        // Resumed: ten replies in a row at the ping's pace (none more than 300 ms apart).
+        await waitUntil(
+          `pings are answered again after: ${what}`,
+          async () => {
+            const last = replies.filter((t) => t > at).slice(-10);
+            return last.length === 10 && last.every((t, k) => k === 0 || t - last[k - 1]! < 300) && last[0]! > at + 300
+              ? true
+              : undefined;
+          },
+          30_000,
+          100,
+        );
+        const around = replies.filter((t) => t > at - 1000);
+        let gap = 0;
+        let gapEnd = at;
+        for (let k = 1; k < around.length; k++)
+          if (around[k]! - around[k - 1]! > gap) {
+            gap = around[k]! - around[k - 1]!;
+            gapEnd = around[k]!;
+          }
+        console.log(
+          `${what}: replies stopped ${Math.round(gapEnd - gap - at)} ms after it and resumed ${Math.round(gapEnd - at)} ms after it: a gap of ${Math.round(gap)} ms`,
+        );
+        return gap;
+      } finally {
+        pinger.child.kill('SIGINT');
+        await pinger.exited;
+      }
+    }
+
     test('both helpers measure both relays, use the near one, and traffic flows through it', async () => {
       for (const h of [a, b]) {
         // Settled: the round trips order the relays as their distances do (a helper that just
@@ -154,55 +222,11 @@ describeE2E(
     });
 
     test('the near relay is killed: traffic resumes through the far one within seconds', async () => {
-      // A steady ping, ten a second, each reply stamped (-D), across the kill.
-      const replies: number[] = [];
-      const pinger = a.ns.spawn(['ping', '-n', '-D', '-i', '0.1', '-W', '1', b.vip!], { name: 'rg-ping' });
-      pinger.onLine((line) => {
-        const m = /^\[([0-9.]+)\] .*icmp_seq=/.exec(line);
-        if (m) replies.push(Number(m[1]) * 1000);
-      });
-      try {
-        await waitUntil(
-          'pings are answered before the kill',
-          async () => (replies.length >= 10 ? true : undefined),
-          10_000,
-          100,
-        );
-        const killedAt = Date.now();
+      const gap = await gapAcross('the near relay is killed', async () => {
         relays.get('near')!.child.kill('SIGKILL');
         await relays.get('near')!.exited;
-        // Resumed: ten replies in a row at the ping's pace (none more than 300 ms apart).
-        await waitUntil(
-          'pings are answered again after the kill',
-          async () => {
-            const r = replies.filter((t) => t > killedAt);
-            const last = r.slice(-10);
-            return last.length === 10 &&
-              last.every((t, k) => k === 0 || t - last[k - 1]! < 300) &&
-              last[0]! > killedAt + 300
-              ? true
-              : undefined;
-          },
-          30_000,
-          100,
-        );
-        // The gap: the longest wait between two replies from just before the kill on.
-        const around = replies.filter((t) => t > killedAt - 1000);
-        let gap = 0;
-        let gapEnd = killedAt;
-        for (let k = 1; k < around.length; k++)
-          if (around[k]! - around[k - 1]! > gap) {
-            gap = around[k]! - around[k - 1]!;
-            gapEnd = around[k]!;
-          }
-        console.log(
-          `relay failover: replies stopped ${Math.round(gapEnd - gap - killedAt)} ms after the kill and resumed ${Math.round(gapEnd - killedAt)} ms after it: a gap of ${Math.round(gap)} ms`,
-        );
-        assert.ok(gap < 8000, `traffic resumed within a few seconds (gap ${Math.round(gap)} ms)`);
-      } finally {
-        pinger.child.kill('SIGINT');
-        await pinger.exited;
-      }
+      });
+      assert.ok(gap < 8000, `traffic resumed within a few seconds (gap ${Math.round(gap)} ms)`);
       for (const h of [a, b]) {
         const rs = await relaysOf(h, 'far', 10_000);
         assert.equal(rs.find((r) => r.name === 'near')?.live, false, `${h.name} sees the near relay gone`);
@@ -218,6 +242,46 @@ describeE2E(
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /far \[us-far\] \(udp, [0-9.]+ ms, in use\)/);
       assert.match(text.stdout, /near \[eu-near\] \([^)]*not answering/);
+    });
+
+    test('the near relay comes back: both register with it again and return to it', async () => {
+      relays.set('near', await spawnRelay(RELAYS[0]));
+      for (const h of [a, b]) await relaysOf(h, 'near', 30_000);
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const)
+        await waitUntil(
+          `${x.name} reaches ${y.name} through the near relay again`,
+          async () => ((await peerOf(x, y)).peer.path?.relay === 'near' ? true : undefined),
+          20_000,
+          250,
+        );
+      const r = await ping(a.ns, b.vip!, { count: 10, interval: 0.2 });
+      assert.equal(r.received, 10, 'every ping through the restarted relay is answered');
+    });
+
+    test('a relay that answers probes but stops carrying the pair is left for the next', async () => {
+      // Only probes (64 bytes of UDP payload: 92 bytes of IP) get through to the near relay now.
+      const rule = ['INPUT', '-p', 'udp', '--dport', '3478', '-m', 'length', '!', '--length', '92', '-j', 'DROP'];
+      const ns = relayNs.get('near')!;
+      try {
+        const gap = await gapAcross('the near relay stops carrying packets', async () => {
+          await ns.exec(['iptables', '-I', ...rule]);
+        });
+        assert.ok(gap < 12_000, `traffic resumed within seconds (gap ${Math.round(gap)} ms)`);
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ] as const) {
+          const { status, peer } = await peerOf(x, y);
+          assert.equal(peer.path?.relay, 'far', `${x.name} reaches ${y.name} through the far relay`);
+          const near = status.nat?.relays.find((q) => q.name === 'near');
+          assert.equal(near?.live, true, `${x.name}: the near relay still answers probes`);
+        }
+      } finally {
+        await ns.exec(['iptables', '-D', ...rule], { allowFailure: true });
+      }
     });
   },
 );

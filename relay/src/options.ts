@@ -49,8 +49,8 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxRateSources: 65_536,
   maxReplayEntries: 200_000,
   maxNoncesPerKey: 64,
-  probePerIpPerSecond: 5,
-  probeBurstPerIp: 10,
+  probePerIpPerSecond: 20,
+  probeBurstPerIp: 40,
   probePerSecond: 20_000,
 };
 

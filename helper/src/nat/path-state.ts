@@ -61,6 +61,12 @@ export interface PeerState {
   direct: Candidate | null;
   relayRtt: number | null;
   relayPingAt: number;
+  /** relayPong: when and through which relay (name) a relayed ping was last answered; reset
+   * once that relay is given up for this peer (relay-set.ts RelaySilence) */
+  relayPong: { at: number; via: string } | null;
+  /** relayAvoid: a relay through which this peer's relayed session stopped passing traffic
+   * while the relay itself still answered probes, and until when it is avoided for this peer */
+  relayAvoid: { name: string; until: number } | null;
   lostAt: number;
   lastPunch: number;
   lastPunchIn: number;

@@ -31,7 +31,7 @@ import {
 
 export { PATH_TIMING } from './path-state.js';
 import type { RelayClient } from './relay-client.js';
-import { RelaySet } from './relay-set.js';
+import { relayPingEvery, RelaySet } from './relay-set.js';
 
 export interface PathManagerOptions {
   device: Device;
@@ -103,6 +103,8 @@ export class PathManager {
           direct: null,
           relayRtt: null,
           relayPingAt: 0,
+          relayPong: null,
+          relayAvoid: null,
           lostAt: now,
           lastPunch: 0,
           lastPunchIn: 0,
@@ -221,7 +223,7 @@ export class PathManager {
   // relayFor is the relay (index) to reach st through, or -1 (relay-set.ts: who leads).
   private relayFor(st: PeerState): number {
     const w = st.peer.endpointWords;
-    return this.relaySet.indexFor(this.ownId, st.id, isVirtualWords(w, 0) ? w[3]! - 1 : -1);
+    return this.relaySet.indexFor(this.ownId, st, isVirtualWords(w, 0) ? w[3]! - 1 : -1);
   }
 
   // ---- disco
@@ -256,6 +258,8 @@ export class PathManager {
     const rtt = now - p.sentAt;
     if (p.cand === null) {
       st.relayRtt = rtt;
+      const via = addr.family === 4 && isVirtualAddress(addr) ? this.relays[addr.v4 - 1]?.name : undefined;
+      if (via !== undefined) st.relayPong = { at: now, via };
       return;
     }
     const c = p.cand;
@@ -363,10 +367,12 @@ export class PathManager {
           `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name}` +
             (was !== undefined ? ` (was ${was})` : ' (no direct path answers)'),
         );
+        st.relayPong = null; // silence on the new relay counts from its first answer
         this.use(st, virtual, st.vport);
         this.o.changed();
       }
-      if (now - st.relayPingAt >= PATH_TIMING.heartbeat) this.ping(st, null, now);
+      if (now - st.relayPingAt >= relayPingEvery(st, now)) this.ping(st, null, now);
+      if (this.relaySet.silent(st, r, now)) this.o.changed();
     }
   }
 

@@ -127,19 +127,15 @@ export class RelayClient {
     this.udp = splitEndpoint(o.info.udp);
     this.tcpTarget = splitEndpoint(o.info.tcp);
     this.signer = privateKeyFromSeed(o.machineSeed);
-    const u = this.udp;
     this.probe =
-      u === null
-        ? null
-        : new RelayProber({
-            name: o.info.name,
-            addr: u.addr,
-            port: u.port,
-            sendUdp: o.sendUdp,
-            log: o.log,
-            changed: o.changed,
-            ...(o.rtt !== undefined ? { rtt: o.rtt } : {}),
-          });
+      this.udp && new RelayProber({ ...o, name: o.info.name, ...this.udp, revived: () => this.reregister() });
+  }
+
+  // reregister: a relay back from the dead may have restarted without our session; re-register.
+  private reregister(): void {
+    this.udpAckAt = 0;
+    this.udpTries = 0;
+    this.nextUdp = 0;
   }
 
   get info(): RelayInfo {

@@ -16,8 +16,10 @@ export interface RelayProberOptions {
   log: Logger;
   /** changed is called when the relay goes dead or comes back */
   changed(): void;
+  /** revived is called when a relay that was dead answers again (before changed) */
+  revived(): void;
   /** rtt carries an estimate over from the same relay in the previous map */
-  rtt?: RttEstimate;
+  rtt?: RttEstimate | undefined;
 }
 
 export class RelayProber {
@@ -72,6 +74,7 @@ export class RelayProber {
     this.rtt.sample(now - this.sentAt);
     this.region = r.region;
     if (was) {
+      this.o.revived();
       this.o.log.info(`relay ${this.o.name}: answers probes again (${Math.round(this.rtt.srtt!)} ms)`);
       this.o.changed();
     }

@@ -10,9 +10,28 @@
 // by its probes). When a relay goes away both sides see it stop answering probes within a few
 // seconds, the leader moves to its next-nearest relay, and the follower moves with the leader's
 // first packet through it (or to its own next-nearest, if it noticed first).
+//
+// A relay can also keep answering probes and yet stop carrying one peer's packets (its session
+// for the peer was lost, a filter on the way passes small datagrams only). The relayed pings
+// to a peer (paths.ts, every heartbeat) show that: a peer that answered through a relay and then
+// stays silent through it for RELAY_SILENCE.afterMs gives that relay up for RELAY_SILENCE.avoidMs,
+// and goes through the nearest other usable one. Both sides' pings go unanswered (a pong comes
+// back the way its ping went), so both move. Only once per answer: a peer that went offline
+// moves once and not round every relay.
 import type { Logger } from '../../../src-shared/lib/log.js';
-import { chooseRelay, leads } from './relay-choice.js';
+import { PATH_TIMING, type PeerState } from './path-state.js';
+import { chooseRelay, leads, nearest } from './relay-choice.js';
 import type { RelayClient } from './relay-client.js';
+
+/** RELAY_SILENCE: how long a relayed peer may stay silent through a relay that answers probes
+ * before that relay is avoided for it, how long, and how often it is pinged meanwhile. */
+export const RELAY_SILENCE = { afterMs: 5000, avoidMs: 60_000, pingEvery: 1000 } as const;
+
+/** relayPingEvery: a relayed peer is pinged every heartbeat, and every second once a pong is late. */
+export function relayPingEvery(st: PeerState, now: number): number {
+  const late = st.relayPong !== null && now - st.relayPong.at > PATH_TIMING.heartbeat + 1000;
+  return late ? RELAY_SILENCE.pingEvery : PATH_TIMING.heartbeat;
+}
 
 export class RelaySet {
   list: RelayClient[] = [];
@@ -71,10 +90,32 @@ export class RelaySet {
 
   /** indexFor returns the relay (index) to reach a peer through, or -1: see the file comment.
    * current is the relay index the peer's endpoint points at now, or -1. */
-  indexFor(ownId: Uint8Array, peerId: Uint8Array, current: number): number {
+  indexFor(ownId: Uint8Array, st: PeerState, current: number): number {
+    const now = Date.now();
+    const avoid = st.relayAvoid !== null && st.relayAvoid.until > now ? st.relayAvoid.name : null;
     const cur = current >= 0 ? this.list[current] : undefined;
-    if (cur !== undefined && cur.usable && !leads(ownId, peerId)) return current;
-    return this.inUse === null ? -1 : this.list.indexOf(this.inUse);
+    if (cur !== undefined && cur.usable && cur.name !== avoid && !leads(ownId, st.id)) return current;
+    const mine = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
+    if (avoid === null || this.inUse?.name !== avoid) return mine;
+    // The relay in use is avoided for this peer: the nearest other, or it after all if none.
+    const other = nearest(
+      this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.probe?.rtt.srtt ?? null })),
+    );
+    return other >= 0 ? other : mine;
+  }
+
+  /** silent checks whether st, relayed through relay r, stopped answering through it (see the
+   * file comment); if so the relay is avoided for st and silent returns true. */
+  silent(st: PeerState, r: number, now: number): boolean {
+    const relay = this.list[r];
+    const p = st.relayPong;
+    if (relay === undefined || p === null || p.via !== relay.name || now - p.at < RELAY_SILENCE.afterMs) return false;
+    st.relayPong = null;
+    st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs };
+    this.log.info(
+      `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} for ${Math.round((now - p.at) / 1000)} s though it answers probes; trying another relay`,
+    );
+    return true;
   }
 
   close(): void {
