@@ -104,6 +104,7 @@ export class PathManager {
           relayRtt: null,
           relayPingAt: 0,
           relayPong: null,
+          relayUnanswered: 0,
           relayAvoid: null,
           lostAt: now,
           lastPunch: 0,
@@ -244,6 +245,9 @@ export class PathManager {
       const virtual = isVirtualAddress(addr);
       const seen: IpAddress = virtual ? { family: 4, v4: 0 } : addr;
       this.sendTo(sealPong(st.key, this.ownId, m.txid, seen, port), addr, port);
+      // A follower goes where the leader's relayed pings come from, idle tunnel or not (relay-set.ts).
+      if (virtual && addr.family === 4 && st.direct === null && this.relaySet.follows(this.ownId, st, addr.v4 - 1))
+        if (!this.usesPath(st, addr, port)) this.use(st, addr, port);
       if (!virtual) {
         // Where a peer's ping comes from is a path to it (its NAT's mapping towards us).
         const c = this.addCandidate(st, formatIpEndpoint({ addr, port }), 'ping');
@@ -260,6 +264,7 @@ export class PathManager {
       st.relayRtt = rtt;
       const via = addr.family === 4 && isVirtualAddress(addr) ? this.relays[addr.v4 - 1]?.name : undefined;
       if (via !== undefined) st.relayPong = { at: now, via };
+      st.relayUnanswered = 0;
       return;
     }
     const c = p.cand;
@@ -298,6 +303,7 @@ export class PathManager {
       if (r < 0) return;
       st.pending.set(txid.toString('hex'), { cand: null, sentAt: now });
       st.relayPingAt = now;
+      st.relayUnanswered++;
       this.relaySend(r + 1, st.vport, msg, 0, msg.length);
       return;
     }
@@ -371,7 +377,7 @@ export class PathManager {
         this.use(st, virtual, st.vport);
         this.o.changed();
       }
-      if (now - st.relayPingAt >= relayPingEvery(st, now)) this.ping(st, null, now);
+      if (now - st.relayPingAt >= relayPingEvery(st)) this.ping(st, null, now);
       if (this.relaySet.silent(st, r, now)) this.o.changed();
     }
   }

@@ -92,6 +92,8 @@ export class RelayClient {
   readonly tcpTarget: RelayTarget | null;
   /** probe measures the relay's round trip over UDP (null for a TCP-only relay) */
   readonly probe: RelayProber | null;
+  /** life counts the times this relay came back from the dead (RelaySet avoids per life) */
+  life = 0;
   private readonly signer;
   private token: Buffer | null = null;
   private tokenAt = 0;
@@ -133,6 +135,7 @@ export class RelayClient {
 
   // reregister: a relay back from the dead may have restarted without our session; re-register.
   private reregister(): void {
+    this.life++;
     this.udpAckAt = 0;
     this.udpTries = 0;
     this.nextUdp = 0;

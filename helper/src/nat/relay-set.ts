@@ -6,15 +6,16 @@
 // trips, so the two may prefer different relays. The side with the lower peer id leads: it
 // sends through its own choice. The other follows: it keeps sending through the relay the
 // leader's packets last came through (WireGuard roaming points its endpoint there, whitepaper
-// §2.1), and uses its own choice only when that relay is not usable (not registered, or dead
+// §2.1; the leader's relayed pings do the same, paths.ts, so an idle tunnel follows too), and uses its own choice only when that relay is not usable (not registered, or dead
 // by its probes). When a relay goes away both sides see it stop answering probes within a few
 // seconds, the leader moves to its next-nearest relay, and the follower moves with the leader's
 // first packet through it (or to its own next-nearest, if it noticed first).
 //
 // A relay can also keep answering probes and yet stop carrying one peer's packets (its session
 // for the peer was lost, a filter on the way passes small datagrams only). The relayed pings
-// to a peer (paths.ts, every heartbeat) show that: a peer that answered through a relay and then
-// stays silent through it for RELAY_SILENCE.afterMs gives that relay up for RELAY_SILENCE.avoidMs,
+// to a peer (paths.ts, every heartbeat, every second while one is unanswered) show that: a peer
+// that answered through a relay and then leaves three pings through it unanswered over at least
+// RELAY_SILENCE.afterMs gives that relay up for RELAY_SILENCE.avoidMs (or until it restarts),
 // and goes through the nearest other usable one. Both sides' pings go unanswered (a pong comes
 // back the way its ping went), so both move. Only once per answer: a peer that went offline
 // moves once and not round every relay.
@@ -25,12 +26,23 @@ import type { RelayClient } from './relay-client.js';
 
 /** RELAY_SILENCE: how long a relayed peer may stay silent through a relay that answers probes
  * before that relay is avoided for it, how long, and how often it is pinged meanwhile. */
-export const RELAY_SILENCE = { afterMs: 5000, avoidMs: 60_000, pingEvery: 1000 } as const;
+export const RELAY_SILENCE = { afterMs: 3000, unanswered: 3, avoidMs: 60_000, pingEvery: 1000 } as const;
 
-/** relayPingEvery: a relayed peer is pinged every heartbeat, and every second once a pong is late. */
-export function relayPingEvery(st: PeerState, now: number): number {
-  const late = st.relayPong !== null && now - st.relayPong.at > PATH_TIMING.heartbeat + 1000;
-  return late ? RELAY_SILENCE.pingEvery : PATH_TIMING.heartbeat;
+/** relayPingEvery: a relayed peer is pinged every heartbeat, and every second while a ping
+ * through its relay is unanswered (for ten pings: a peer that went offline is not pinged
+ * faster for ever). */
+export function relayPingEvery(st: PeerState): number {
+  const n = st.relayUnanswered;
+  return n > 0 && n < 10 ? RELAY_SILENCE.pingEvery : PATH_TIMING.heartbeat;
+}
+
+// avoided: the relay st avoids now, if any. Avoiding ends early when that relay was dead and
+// came back since (RelayClient.life): a relay that restarted has lost what went wrong.
+function avoided(st: PeerState, list: readonly RelayClient[], now: number): string | null {
+  const a = st.relayAvoid;
+  if (a === null || a.until <= now) return null;
+  const r = list.find((x) => x.name === a.name);
+  return r === undefined || r.life === a.life ? a.name : null;
 }
 
 export class RelaySet {
@@ -91,8 +103,7 @@ export class RelaySet {
   /** indexFor returns the relay (index) to reach a peer through, or -1: see the file comment.
    * current is the relay index the peer's endpoint points at now, or -1. */
   indexFor(ownId: Uint8Array, st: PeerState, current: number): number {
-    const now = Date.now();
-    const avoid = st.relayAvoid !== null && st.relayAvoid.until > now ? st.relayAvoid.name : null;
+    const avoid = avoided(st, this.list, Date.now());
     const cur = current >= 0 ? this.list[current] : undefined;
     if (cur !== undefined && cur.usable && cur.name !== avoid && !leads(ownId, st.id)) return current;
     const mine = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
@@ -104,14 +115,22 @@ export class RelaySet {
     return other >= 0 ? other : mine;
   }
 
+  /** follows tells whether this side follows st's relay choice and relay i is one to follow to
+   * (usable, not avoided for st): the leader's relayed pings then move our endpoint to it. */
+  follows(ownId: Uint8Array, st: PeerState, i: number): boolean {
+    const r = this.list[i];
+    return r !== undefined && r.usable && avoided(st, this.list, Date.now()) !== r.name && !leads(ownId, st.id);
+  }
+
   /** silent checks whether st, relayed through relay r, stopped answering through it (see the
    * file comment); if so the relay is avoided for st and silent returns true. */
   silent(st: PeerState, r: number, now: number): boolean {
     const relay = this.list[r];
     const p = st.relayPong;
-    if (relay === undefined || p === null || p.via !== relay.name || now - p.at < RELAY_SILENCE.afterMs) return false;
+    if (relay === undefined || p === null || p.via !== relay.name) return false;
+    if (st.relayUnanswered < RELAY_SILENCE.unanswered || now - p.at < RELAY_SILENCE.afterMs) return false;
     st.relayPong = null;
-    st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs };
+    st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs, life: relay.life };
     this.log.info(
       `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} for ${Math.round((now - p.at) / 1000)} s though it answers probes; trying another relay`,
     );
