@@ -90,10 +90,11 @@ export class NatLab {
   private dualStack = false;
 
   /** start runs the coordinator: with tls (PEM files) it serves https, and helpers and curl
-   * trust the certificate (NODE_EXTRA_CA_CERTS, --cacert). */
+   * trust the certificate (NODE_EXTRA_CA_CERTS, --cacert). embeddedRelay false runs it with
+   * --no-relay (a lab whose relays are all warren-relays of their own). */
   async start(
     coordinatorArgs: string[] = [],
-    opts: { dualStack?: boolean; tls?: { cert: string; key: string } } = {},
+    opts: { dualStack?: boolean; tls?: { cert: string; key: string }; embeddedRelay?: boolean } = {},
   ): Promise<void> {
     this.sw = await this.topo.addSwitch('in');
     this.coordNs = await this.topo.addNamespace('co');
@@ -120,8 +121,7 @@ export class NatLab {
         this.dataDir,
         '--listen',
         at(LAB.httpPort),
-        '--relay-tcp',
-        at(LAB.relayTcpPort),
+        ...(opts.embeddedRelay === false ? ['--no-relay'] : ['--relay-tcp', at(LAB.relayTcpPort)]),
         ...publicIps,
         ...tls,
         ...coordinatorArgs,

@@ -1,5 +1,5 @@
 // nodeScript builds the argv that runs one of the harness's small Node programs (tcp-sink,
-// tcp-source, udp-fuzz, udp-relay, handshake-flood, full-tunnel-driver) inside a namespace: the
+// tcp-source, udp-fuzz, udp-relay, delay-proxy, handshake-flood, full-tunnel-driver) inside a namespace: the
 // compiled .js beside this module, or, when the harness itself runs from .ts under tsx, the .ts
 // source through tsx.
 import { existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ export function nodeScript(
     | 'udp-echo'
     | 'udp-fuzz'
     | 'udp-relay'
+    | 'delay-proxy'
     | 'handshake-flood'
     | 'full-tunnel-driver',
 ): string[] {

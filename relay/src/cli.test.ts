@@ -131,6 +131,14 @@ function nodeFlagsOf(pid: number): string[] {
   return argv.slice(1, script);
 }
 
+test('--region names where the relay runs (default "default"); anything outside 1-32 of A-Z a-z 0-9 _ . - is a usage error', () => {
+  const base = ['--coordinator-key', key, '--relay-key-file', kf];
+  assert.equal(parseRelayArgs(base).region, 'default');
+  assert.equal(parseRelayArgs([...base, '--region', 'eu-west.1']).region, 'eu-west.1');
+  for (const bad of ['', 'eu west', 'x'.repeat(33), '-eu', 'é'])
+    assert.throws(() => parseRelayArgs([...base, `--region=${bad}`]), /--region must be 1-32 characters/, bad);
+});
+
 /** startProcess runs warren-relay and resolves with the ports of its listening line. */
 async function startProcess(args: string[]): Promise<{
   udp: number | null;

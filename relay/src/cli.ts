@@ -6,12 +6,15 @@ import { EXIT, parse, parseHostPort, str, UsageError, type CliIo } from '../../s
 import { ED25519 } from '../../src-shared/lib/ed25519.js';
 import { DEFAULT_RELAY_NAME } from './server.js';
 import { startRelay } from './sockets.js';
-import { RELAY_NAME } from '../../src-shared/wire/nat-relay.js';
+import { RELAY_NAME, RELAY_REGION } from '../../src-shared/wire/nat-relay.js';
 import { NAT_KEY_BYTES } from '../../src-shared/lib/nat-keys.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 
+/** DEFAULT_RELAY_REGION is a relay's region unless `--region` says otherwise. */
+export const DEFAULT_RELAY_REGION = 'default';
+
 /** RELAY_USAGE is the help text. */
-export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 --relay-key-file FILE [--name NAME] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]
+export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 --relay-key-file FILE [--name NAME] [--region REGION] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]
 
 Forwards WireGuard packets between Warren systems that cannot reach each other directly.
 Clients register with a token their coordinator signed and MACed for this relay; the relay
@@ -25,6 +28,9 @@ and the key it shares with the coordinator.
   --name NAME               this relay's name, exactly as the coordinator lists it
                             (warren-coordinator serve --relay NAME,...; default ${DEFAULT_RELAY_NAME}):
                             clients sign their registrations for that name
+  --region REGION           where this relay runs (1-32 of A-Z a-z 0-9 _ . -; default
+                            ${DEFAULT_RELAY_REGION}), told to systems that probe it; list the same
+                            on the coordinator (--relay NAME,...,region=REGION)
   --udp HOST:PORT           UDP address (default 0.0.0.0:3478; [::]:3478 for IPv6 too), or off
   --tcp HOST:PORT           TCP address (default 0.0.0.0:443), or off
   -v N                      log level 0-5 (default ${DEFAULT_VERBOSITY}); 2 logs each registration
@@ -36,6 +42,7 @@ export interface RelayArgs {
   coordinatorKey: Buffer;
   relayKeyFile: string;
   name: string;
+  region: string;
   udp: string | undefined;
   tcp: string | undefined;
   verbosity: number;
@@ -49,6 +56,7 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
       'coordinator-key': { type: 'string' },
       'relay-key-file': { type: 'string' },
       name: { type: 'string' },
+      region: { type: 'string' },
       udp: { type: 'string' },
       tcp: { type: 'string' },
       v: { type: 'string', short: 'v' },
@@ -66,13 +74,16 @@ export function parseRelayArgs(argv: string[]): RelayArgs {
     throw new UsageError('--relay-key-file FILE is required (warren-coordinator relay-key NAME prints the key)');
   const name = str(p, 'name') ?? DEFAULT_RELAY_NAME;
   if (!RELAY_NAME.test(name)) throw new UsageError('--name must be 1-64 characters of A-Z a-z 0-9 _ . -');
+  const region = str(p, 'region') ?? DEFAULT_RELAY_REGION;
+  if (!RELAY_REGION.test(region))
+    throw new UsageError('--region must be 1-32 characters of A-Z a-z 0-9 _ . - (starting with a letter or digit)');
   const udp = listenFlag('udp', str(p, 'udp') ?? '0.0.0.0:3478');
   const tcp = listenFlag('tcp', str(p, 'tcp') ?? '0.0.0.0:443');
   if (udp === undefined && tcp === undefined)
     throw new UsageError('--udp and --tcp are both off: nothing to listen on');
   const v = str(p, 'v') ?? String(DEFAULT_VERBOSITY);
   if (!/^[0-9]$/.test(v) || Number(v) > MAX_VERBOSITY) throw new UsageError(`-v must be 0 to ${MAX_VERBOSITY}`);
-  return { coordinatorKey, relayKeyFile, name, udp, tcp, verbosity: Number(v) };
+  return { coordinatorKey, relayKeyFile, name, region, udp, tcp, verbosity: Number(v) };
 }
 
 /** readRelayKey reads the key file: base64 of NAT_KEY_BYTES bytes, surrounding whitespace
@@ -130,6 +141,7 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
       relayKey: readRelayKey(args.relayKeyFile, log),
       log,
       name: args.name,
+      region: args.region,
       ...(args.udp !== undefined ? { udp: args.udp } : {}),
       ...(args.tcp !== undefined ? { tcp: args.tcp } : {}),
     });
@@ -162,6 +174,6 @@ export async function runRelayCli(argv: string[], io: CliIo): Promise<number> {
   });
   // Announced only once the handlers are in place: whoever waits for this line may signal at once.
   io.stdout.write(`${line}\n`);
-  log.info(`${line} (as relay ${JSON.stringify(args.name)})`);
+  log.info(`${line} (as relay ${JSON.stringify(args.name)}, region ${args.region})`);
   return done;
 }

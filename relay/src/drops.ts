@@ -48,6 +48,10 @@ export type DropReason =
   | 'tcp-not-registered'
   | 'tcp-handshake-timeout'
   | 'tcp-idle'
+  /** a relayProbe that is not exactly RELAY_PROBE_BYTES of the current version */
+  | 'malformed-probe'
+  /** a relayProbe over its source address's rate, or the total (left unanswered) */
+  | 'probe-rate-limited'
   | 'internal-error';
 
 /** DropCounters counts drops by reason. */

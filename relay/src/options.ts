@@ -16,6 +16,11 @@ export interface RelayLimits extends RegisterLimits, TcpLimits {
   registerQueue: number;
   /** registerTurnMs: signature work per event-loop turn, after that turn's forwarding */
   registerTurnMs: number;
+  /** round-trip probes answered per source address (a helper sends about one a second) */
+  probePerIpPerSecond: number;
+  probeBurstPerIp: number;
+  /** round-trip probes answered in all, per second */
+  probePerSecond: number;
 }
 
 /** DEFAULT_RELAY_LIMITS: sized for 100,000 systems refreshing every 25 s (4,000 registrations
@@ -44,6 +49,9 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxRateSources: 65_536,
   maxReplayEntries: 200_000,
   maxNoncesPerKey: 64,
+  probePerIpPerSecond: 20,
+  probeBurstPerIp: 40,
+  probePerSecond: 20_000,
 };
 
 /** RelayOptions configure a Relay (and startRelay). */
@@ -59,6 +67,9 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** name: the relay's name as maps list it (registrations are signed for it); default 'relay' */
   name?: string;
+  /** region: where the relay runs (nat-relay.ts RELAY_REGION), told to helpers in probe
+   * replies; default none */
+  region?: string;
 }
 
 /** DEFAULT_RELAY_NAME is a standalone relay's name unless `--name` says otherwise. */

@@ -10,7 +10,9 @@ import type { Socket } from 'node:net';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
 import {
   parseRelayFrame,
+  parseRelayProbe,
   RELAY_HEADER_BYTES,
+  relayProbeReply,
   UDP_MAX_PAYLOAD,
   udpMaxPayload,
   writeRelayHeader,
@@ -21,6 +23,7 @@ import { publicKeyFromRaw } from '../../src-shared/lib/ed25519.js';
 import { DropCounters, type DropReason } from './drops.js';
 import { Admission, type Admitted } from './admission.js';
 import { NAT_KEY_BYTES } from '../../src-shared/lib/nat-keys.js';
+import { RateLimiter } from '../../src-shared/lib/rate-limit.js';
 import { idKey, SessionTable, udpKey, udpKeyOf, type ReplyFn, type Session, type UdpKey } from './sessions.js';
 import { remoteIp, TcpConn, type TcpHost } from './tcp.js';
 import {
@@ -54,6 +57,10 @@ export class Relay {
   private readonly sweeper: NodeJS.Timeout;
   private forwarded = 0;
   private closed = false;
+  /** region: what probes are answered with ('' for none) */
+  private readonly region: string;
+  private readonly probesPerIp: RateLimiter;
+  private readonly probesTotal: RateLimiter;
 
   constructor(opts: RelayOptions) {
     this.log = opts.log;
@@ -78,6 +85,13 @@ export class Relay {
       send: (conn, frame) => this.tcpSend(conn, frame),
       closed: (conn) => this.tcpClosed(conn),
     };
+    this.region = opts.region ?? '';
+    this.probesPerIp = new RateLimiter(
+      this.limits.probePerIpPerSecond,
+      this.limits.probeBurstPerIp,
+      this.limits.maxRateSources,
+    );
+    this.probesTotal = new RateLimiter(this.limits.probePerSecond, this.limits.probePerSecond, 1);
     this.sweeper = setInterval(() => this.sweep(), this.limits.sweepIntervalMs);
     this.sweeper.unref();
   }
@@ -94,6 +108,7 @@ export class Relay {
       const kind = natKind(msg);
       if (kind === NatKind.relaySend) this.udpSend(msg, ip, port);
       else if (kind === NatKind.relayRegister) this.udpRegister(msg, ip, port, reply);
+      else if (kind === NatKind.relayProbe) this.probe(msg, ip, port, reply);
       else this.drop(kind === null ? 'not-relay' : 'unexpected-kind');
     } catch (e) {
       this.bug(e, `udp from ${ip}:${port}`);
@@ -147,6 +162,25 @@ export class Relay {
     this.conns.clear();
     this.pending.clear();
     this.admission.clear();
+    this.probesPerIp.clear();
+  }
+
+  // probe answers a round-trip probe (helpers measure relays with it to use the nearest). It
+  // costs a parse and a rate-limit lookup: no crypto, no state beyond the rate buckets. The
+  // answer is shorter than the probe (RELAY_PROBE_BYTES), and each source address gets a few a
+  // second, so a forged source cannot turn the relay into an amplifier or a flood of its own.
+  private probe(msg: Buffer, ip: string, port: number, reply: ReplyFn): void {
+    const nonce = parseRelayProbe(msg);
+    if (nonce === null) {
+      this.drop('malformed-probe');
+      return;
+    }
+    const now = this.now();
+    if (!this.probesPerIp.allow(ip, now) || !this.probesTotal.allow('', now)) {
+      this.drop('probe-rate-limited');
+      return;
+    }
+    this.udpOut(reply, relayProbeReply(nonce, this.region), ip, port);
   }
 
   private udpSend(msg: Buffer, ip: string, port: number): void {
@@ -333,6 +367,7 @@ export class Relay {
       const gone = this.sessions.sweep(now);
       if (gone > 0) this.log.debug(`relay: ${gone} sessions expired`);
       this.admission.sweep(now);
+      this.probesPerIp.sweep(now);
     } catch (e) {
       this.bug(e, 'sweep');
     }

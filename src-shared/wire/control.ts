@@ -251,13 +251,16 @@ export const COORDINATOR_URL_MAX = 256;
 /** RelayInfo is one relay as the map lists it. udp and tcp are "a.b.c.d:port" or "[ipv6]:port"
  * (either may be absent); name is for people (status, logs). udp6 and tcp6 are the same
  * relay's IPv6 endpoints when udp and tcp are IPv4 ones (a dual-stack embedded relay); older
- * helpers ignore them. */
+ * helpers ignore them. region (nat-relay.ts RELAY_REGION) says where the relay runs, for people:
+ * helpers choose between relays by the round trips they measure, not by region; older helpers
+ * ignore it, and maps from older coordinators leave it out. */
 export interface RelayInfo {
   name: string;
   udp?: string;
   tcp?: string;
   udp6?: string;
   tcp6?: string;
+  region?: string;
 }
 
 /** RelayTokenRequest names the relay (as the map lists it) the token is for: each relay checks a

@@ -13,6 +13,8 @@
 // Registered:     [hdr][ver][nonce 16][refresh seconds u16]
 // Refused:        [hdr][ver][nonce 16][reasonLen][reason ASCII]
 // Send / Recv:    [hdr][peer id 8][payload]  (Send: the destination; Recv: the source)
+// Probe:          [hdr][ver][nonce 16][padding to RELAY_PROBE_BYTES]
+// Probe reply:    [hdr][ver][nonce 16][regionLen][region ASCII]  (always shorter than the probe)
 import {
   dataView,
   encodeSystemId,
@@ -237,4 +239,55 @@ export function parseRelayFrame(
     payloadOffset: off + RELAY_HEADER_BYTES,
     payloadLength: len - RELAY_HEADER_BYTES,
   };
+}
+
+/** RELAY_REGION is what a relay's region may be (`warren-relay --region`, `--relay ...,region=`,
+ * the map's RelayInfo.region): 1-32 letters, digits, "_", "." or "-". */
+export const RELAY_REGION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** RELAY_REGION_MAX is the longest region (RELAY_REGION). */
+export const RELAY_REGION_MAX = 32;
+/** RELAY_PROBE_BYTES is the exact size of a probe. It is padded past the longest reply
+ * (4 + 1 + 16 + 1 + RELAY_REGION_MAX = 54 bytes), so a relay never answers with more bytes than
+ * it received and cannot be used to amplify traffic towards a forged source address. */
+export const RELAY_PROBE_BYTES = 64;
+const PROBE_REPLY_MIN = NAT_HEADER_BYTES + 1 + NONCE_BYTES + 1;
+
+/** relayProbe makes a round-trip probe carrying nonce (the reply echoes it). */
+export function relayProbe(nonce: Uint8Array): Uint8Array {
+  if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
+  const out = new Uint8Array(RELAY_PROBE_BYTES);
+  writeNatHeader(out, NatKind.relayProbe);
+  out[4] = NAT_VERSION;
+  out.set(nonce, 5);
+  return out;
+}
+
+/** parseRelayProbe returns a probe's nonce (a view), or null unless buf is exactly one probe. */
+export function parseRelayProbe(buf: Uint8Array): Uint8Array | null {
+  if (buf.length !== RELAY_PROBE_BYTES || natKind(buf) !== NatKind.relayProbe || buf[4] !== NAT_VERSION) return null;
+  return buf.subarray(5, 5 + NONCE_BYTES);
+}
+
+/** relayProbeReply answers a probe: its nonce and the relay's region ('' for none). */
+export function relayProbeReply(nonce: Uint8Array, region: string): Uint8Array {
+  if (nonce.length !== NONCE_BYTES) throw new Error(`nonce must be ${NONCE_BYTES} bytes`);
+  if (region !== '' && !RELAY_REGION.test(region)) throw new Error('not a relay region');
+  const r = ascii.encode(region);
+  const out = new Uint8Array(PROBE_REPLY_MIN + r.length);
+  writeNatHeader(out, NatKind.relayProbeReply);
+  out[4] = NAT_VERSION;
+  out.set(nonce, 5);
+  out[5 + NONCE_BYTES] = r.length;
+  out.set(r, PROBE_REPLY_MIN);
+  return out;
+}
+
+/** parseRelayProbeReply reads a probe reply; a region that is not RELAY_REGION reads as ''. */
+export function parseRelayProbeReply(buf: Uint8Array): { nonce: Uint8Array; region: string } | null {
+  if (natKind(buf) !== NatKind.relayProbeReply || buf.length < PROBE_REPLY_MIN || buf[4] !== NAT_VERSION) return null;
+  const n = buf[5 + NONCE_BYTES]!;
+  if (n > RELAY_REGION_MAX || buf.length !== PROBE_REPLY_MIN + n) return null;
+  let region = '';
+  for (const c of buf.subarray(PROBE_REPLY_MIN)) region += String.fromCharCode(c);
+  return { nonce: buf.slice(5, 5 + NONCE_BYTES), region: RELAY_REGION.test(region) ? region : '' };
 }

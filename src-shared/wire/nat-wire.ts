@@ -32,6 +32,9 @@ export const NatKind = {
   relayRefused: 0x22,
   relaySend: 0x23,
   relayRecv: 0x24,
+  /** relayProbe / relayProbeReply: a round-trip probe any relay answers (nat-relay.ts) */
+  relayProbe: 0x25,
+  relayProbeReply: 0x26,
 } as const;
 export type NatKindValue = (typeof NatKind)[keyof typeof NatKind];
 

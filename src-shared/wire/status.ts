@@ -48,7 +48,24 @@ export interface PeerPath {
 export interface NatSummary {
   /** mapping is the public UDP address the coordinator sees this helper at, or null. */
   mapping: string | null;
-  relays: Array<{ name: string; transport: 'udp' | 'tcp' | null; error: string | null }>;
+  relays: RelayStatus[];
+}
+
+/** RelayStatus is one relay the map lists, as this helper sees it. The fields after error are
+ * newer: status from an older helper leaves them out. */
+export interface RelayStatus {
+  name: string;
+  transport: 'udp' | 'tcp' | null;
+  error: string | null;
+  /** region: where the relay runs (the map's, else what the relay says), null if unknown */
+  region?: string | null;
+  /** rttMs: the smoothed round trip of its probes (ms), null before the first answer or for a
+   * relay without UDP */
+  rttMs?: number | null;
+  /** live: registered and still answering probes */
+  live?: boolean;
+  /** inUse: the relay new relayed sessions go through (the nearest live one) */
+  inUse?: boolean;
 }
 
 /** DeviceCounters are helper-wide drop and traffic counters, by reason. */

@@ -24,7 +24,7 @@ import { GeoIpFileError } from '../geoip/legacy-country.js';
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB [--advertise-url URL]] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
-    [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT ...]
+    [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT[,region=REGION] ...]
     [--metrics-listen HOST:PORT] [--console] [--oidc FILE] [--geoip FILE[,FILE6]]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 

@@ -30,6 +30,8 @@ test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
     ],
     ['us-1,tcp=192.0.2.1:443', { name: 'us-1', tcp: '192.0.2.1:443' }],
     ['r.2, udp = 203.0.113.4:9', { name: 'r.2', udp: '203.0.113.4:9' }],
+    // a region, as warren-relay --region names it, goes into the map for people to read
+    ['eu,udp=198.51.100.9:3478,region=eu-west.1', { name: 'eu', udp: '198.51.100.9:3478', region: 'eu-west.1' }],
     // IPv6 literals in brackets, written back in RFC 5952 canonical form
     [
       'v6,udp=[2001:DB8:0::9]:3478,tcp=[2001:db8::9]:443',
@@ -51,8 +53,13 @@ test('--relay NAME,udp=IP:PORT,tcp=IP:PORT', () => {
     ['eu,udp=[fe80::1]:5', /not an address and port/],
     ['eu,udp=2001:db8::9:5', /not an address and port/],
     ['eu,udp=1.2.3.4:5,udp=1.2.3.4:6', /given twice/],
-    ['eu,quic=1.2.3.4:5', /neither udp=IP:PORT nor tcp=IP:PORT/],
-    ['eu,1.2.3.4:5', /neither udp=IP:PORT nor tcp=IP:PORT/],
+    ['eu,quic=1.2.3.4:5', /none of udp=IP:PORT, tcp=IP:PORT and region=REGION/],
+    ['eu,1.2.3.4:5', /none of udp=IP:PORT, tcp=IP:PORT and region=REGION/],
+    ['eu,udp=1.2.3.4:5,region=', /not a region/],
+    ['eu,udp=1.2.3.4:5,region=eu west', /not a region/],
+    [`eu,udp=1.2.3.4:5,region=${'a'.repeat(33)}`, /not a region/],
+    ['eu,udp=1.2.3.4:5,region=a,region=b', /given twice/],
+    ['eu,region=eu', /neither udp= nor tcp=/],
   ];
   for (const [text, want] of bad) {
     const r = parseRelayFlag(text);

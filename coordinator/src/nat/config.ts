@@ -3,6 +3,7 @@
 // address (IPv4 or IPv6) systems reach it at, the embedded relay's TCP listener and external relays.
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { ipv4Octets } from '../../../src-shared/wire/nat-wire.js';
+import { RELAY_REGION } from '../../../src-shared/wire/nat-relay.js';
 import { formatIp, isLoopback, parseIp } from '../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint, parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { unusableReason } from '../../../src-shared/lib/ip/underlay.js';
@@ -58,11 +59,12 @@ export function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/** parseRelayFlag reads `--relay NAME,udp=HOST:PORT,tcp=HOST:PORT` (either part optional, at
- * least one given, IPv4 or [IPv6] literals only: a map is signed, so what it names must not
+/** parseRelayFlag reads `--relay NAME,udp=HOST:PORT,tcp=HOST:PORT,region=REGION` (udp and tcp
+ * optional but at least one given, region optional: `warren-relay --region` of that relay, IPv4 or [IPv6] literals only: a map is signed, so what it names must not
  * depend on a resolver the helper may not trust). */
 export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
-  const shape = 'expected NAME,udp=IP:PORT,tcp=IP:PORT (either of udp and tcp may be left out)';
+  const shape =
+    'expected NAME,udp=IP:PORT,tcp=IP:PORT,region=REGION (either of udp and tcp, and region, may be left out)';
   const parts = text.split(',');
   const name = parts[0]!.trim();
   if (!EXTERNAL_RELAY_NAME.test(name))
@@ -76,9 +78,17 @@ export function parseRelayFlag(text: string): RelayInfo | { problem: string } {
     const eq = part.indexOf('=');
     const k = part.slice(0, eq).trim();
     const v = part.slice(eq + 1).trim();
-    if (eq < 0 || (k !== 'udp' && k !== 'tcp'))
-      return { problem: `${JSON.stringify(part.slice(0, 60))} is neither udp=IP:PORT nor tcp=IP:PORT; ${shape}` };
+    if (eq < 0 || (k !== 'udp' && k !== 'tcp' && k !== 'region'))
+      return {
+        problem: `${JSON.stringify(part.slice(0, 60))} is none of udp=IP:PORT, tcp=IP:PORT and region=REGION; ${shape}`,
+      };
     if (out[k] !== undefined) return { problem: `${k}= is given twice` };
+    if (k === 'region') {
+      if (!RELAY_REGION.test(v))
+        return { problem: `region=${v.slice(0, 40)} is not a region (1-32 letters, digits, "_", "." or "-")` };
+      out.region = v;
+      continue;
+    }
     const ep = parseConcreteEndpoint(v);
     if (ep === null)
       return {

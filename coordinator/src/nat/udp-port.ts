@@ -27,9 +27,10 @@ export interface UdpPortStats {
   dropped: Record<UdpDrop, number>;
 }
 
-/** isRelayKind tells whether a NAT kind belongs to the relay conversation (0x20..0x24). */
+/** isRelayKind tells whether a NAT kind belongs to the relay conversation (0x20..0x26, the
+ * round-trip probes included). */
 export function isRelayKind(kind: number): boolean {
-  return kind >= NatKind.relayRegister && kind <= NatKind.relayRecv;
+  return kind >= NatKind.relayRegister && kind <= NatKind.relayProbeReply;
 }
 
 /** UdpPort is the bound socket. */

@@ -244,6 +244,29 @@ Peers:           0
 `,
   },
   {
+    name: 'several relays: region, smoothed round trip, the one in use, one that stopped answering',
+    status: status({
+      mode: 'coordinated',
+      nat: {
+        mapping: null,
+        relays: [
+          { name: 'near', transport: 'udp', error: null, region: 'eu-west', rttMs: 10.4, live: true, inUse: true },
+          { name: 'far', transport: 'udp', error: null, region: 'us-east', rttMs: 41, live: true, inUse: false },
+          { name: 'gone', transport: 'udp', error: null, region: null, rttMs: 5, live: false, inUse: false },
+        ],
+      },
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Mode:            coordinated
+Public mapping:  unknown; relays: near [eu-west] (udp, 10.4 ms, in use), far [us-east] (udp, 41 ms), gone (udp, 5 ms, not answering)
+Peers:           0
+`,
+  },
+  {
     name: "NAT traversal: the public mapping, relays and each peer's path",
     status: status({
       mode: 'coordinated',

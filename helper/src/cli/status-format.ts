@@ -5,6 +5,7 @@ import type {
   CoordinatorSummary,
   PeerStatus,
   PolicySummary,
+  RelayStatus,
   SignInState,
   Status,
 } from '../../../src-shared/wire/status.js';
@@ -49,6 +50,17 @@ export function formatAgo(then: number | null, now: number): string {
     }
   }
   return `${parts.join(', ')} ago`;
+}
+
+// relayWords: "near [eu-west] (udp, 12.3 ms, in use)"; region, round trip and the relay in use
+// appear when the helper reports them (newer helpers), "not answering" for one that stopped.
+function relayWords(r: RelayStatus): string {
+  const how = r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered';
+  const parts = [how];
+  if (typeof r.rttMs === 'number') parts.push(`${clean(r.rttMs)} ms`);
+  if (r.live === false && r.transport) parts.push('not answering');
+  if (r.inUse === true) parts.push('in use');
+  return `${clean(r.name)}${typeof r.region === 'string' ? ` [${clean(r.region)}]` : ''} (${parts.join(', ')})`;
 }
 
 function clean(s: unknown): string {
@@ -123,9 +135,7 @@ export function formatStatus(s: Status, now: number): string {
   if (s.coordinator) lines.push(`Coordinator:     ${coordinatorLine(s.coordinator, now)}`);
   if (s.signIn) lines.push(`Signed in as:    ${signInLine(s.signIn, now)}`);
   if (s.nat) {
-    const relays = s.nat.relays.map(
-      (r) => `${clean(r.name)} (${r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered'})`,
-    );
+    const relays = s.nat.relays.map(relayWords);
     lines.push(
       `Public mapping:  ${s.nat.mapping ? clean(s.nat.mapping) : 'unknown'}; relays: ${relays.length ? relays.join(', ') : 'none'}`,
     );

@@ -161,6 +161,21 @@ test("a dual-stack coordinator's discovery6, udp6 and tcp6 are read; ones that a
     assert.throws(() => openSignedMap(sign({ ...map(), ...bad }), pinned, 'sys1', 0), want);
 });
 
+test("a relay's region is read; one outside the region charset or length refuses the map; maps without it still open", () => {
+  const relays = [
+    { name: 'near', udp: '203.0.113.7:3478', region: 'eu-west' },
+    { name: 'old', udp: '203.0.113.8:3478' },
+  ];
+  const m = openSignedMap(sign({ ...map(), relays }), pinned, 'sys1', 0);
+  assert.deepEqual(m.relays, relays);
+  for (const region of ['', 'eu west', 'x'.repeat(33), 7, '-eu'])
+    assert.throws(
+      () => openSignedMap(sign({ ...map(), relays: [{ ...relays[0], region }] }), pinned, 'sys1', 0),
+      /map\.relays\[0\]\.region/,
+      String(region),
+    );
+});
+
 test('profileFromMap gives peers, policies, tags, zone, usable routes and the issued identities', () => {
   const base = coordinated({ AllowFullTunnel: true });
   const p = profileFromMap(base, map());

@@ -61,6 +61,14 @@ export interface PeerState {
   direct: Candidate | null;
   relayRtt: number | null;
   relayPingAt: number;
+  /** relayPong: when and through which relay (name) a relayed ping was last answered; reset
+   * once that relay is given up for this peer (relay-set.ts RelaySilence) */
+  relayPong: { at: number; via: string } | null;
+  /** relayUnanswered: relayed pings sent since the last answer */
+  relayUnanswered: number;
+  /** relayAvoid: a relay through which this peer's relayed session stopped passing traffic
+   * while the relay itself still answered probes, and until when it is avoided for this peer */
+  relayAvoid: { name: string; until: number; life: number } | null;
   lostAt: number;
   lastPunch: number;
   lastPunchIn: number;

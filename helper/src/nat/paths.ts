@@ -31,6 +31,7 @@ import {
 
 export { PATH_TIMING } from './path-state.js';
 import type { RelayClient } from './relay-client.js';
+import { relayPingEvery, RelaySet } from './relay-set.js';
 
 export interface PathManagerOptions {
   device: Device;
@@ -58,11 +59,12 @@ export class PathManager {
   private readonly byVport = new Map<number, PeerState>();
   private nextVport = 1;
   private readonly ownId: Uint8Array;
-  relays: RelayClient[] = [];
+  private readonly relaySet: RelaySet;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: PathManagerOptions) {
     this.ownId = peerId(o.publicKey);
+    this.relaySet = new RelaySet(o.log, o.changed);
     o.device.roamGuard = (peer, words, at) => this.mayRoam(peer, words, at);
   }
 
@@ -73,7 +75,7 @@ export class PathManager {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const r of this.relays) r.close();
+    this.relaySet.close();
     this.o.device.roamGuard = null;
   }
 
@@ -101,6 +103,9 @@ export class PathManager {
           direct: null,
           relayRtt: null,
           relayPingAt: 0,
+          relayPong: null,
+          relayUnanswered: 0,
+          relayAvoid: null,
           lostAt: now,
           lastPunch: 0,
           lastPunchIn: 0,
@@ -177,6 +182,20 @@ export class PathManager {
 
   // ---- relays
 
+  get relays(): readonly RelayClient[] {
+    return this.relaySet.list;
+  }
+
+  /** inUse is the relay new relayed sessions use (relay-set.ts), or null. */
+  get inUse(): RelayClient | null {
+    return this.relaySet.inUse;
+  }
+
+  /** setRelays takes the relays of a new map (the old clients are closed by the caller). */
+  setRelays(list: RelayClient[]): void {
+    this.relaySet.set(list);
+  }
+
   /** relayedSource maps a relay frame from the address at words[at] to the sending peer's virtual endpoint. */
   relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
     const r = this.relays.findIndex((x) => x.isRelayWords(words, at, port));
@@ -202,8 +221,10 @@ export class PathManager {
     for (const r of this.relays) r.flush();
   }
 
-  private readyRelay(): number {
-    return this.relays.findIndex((r) => r.transport !== null);
+  // relayFor is the relay (index) to reach st through, or -1 (relay-set.ts: who leads).
+  private relayFor(st: PeerState): number {
+    const w = st.peer.endpointWords;
+    return this.relaySet.indexFor(this.ownId, st, isVirtualWords(w, 0) ? w[3]! - 1 : -1);
   }
 
   // ---- disco
@@ -224,6 +245,9 @@ export class PathManager {
       const virtual = isVirtualAddress(addr);
       const seen: IpAddress = virtual ? { family: 4, v4: 0 } : addr;
       this.sendTo(sealPong(st.key, this.ownId, m.txid, seen, port), addr, port);
+      // A follower goes where the leader's relayed pings come from, idle tunnel or not (relay-set.ts).
+      if (virtual && addr.family === 4 && st.direct === null && this.relaySet.follows(this.ownId, st, addr.v4 - 1))
+        if (!this.usesPath(st, addr, port)) this.use(st, addr, port);
       if (!virtual) {
         // Where a peer's ping comes from is a path to it (its NAT's mapping towards us).
         const c = this.addCandidate(st, formatIpEndpoint({ addr, port }), 'ping');
@@ -238,6 +262,9 @@ export class PathManager {
     const rtt = now - p.sentAt;
     if (p.cand === null) {
       st.relayRtt = rtt;
+      const via = addr.family === 4 && isVirtualAddress(addr) ? this.relays[addr.v4 - 1]?.name : undefined;
+      if (via !== undefined) st.relayPong = { at: now, via };
+      st.relayUnanswered = 0;
       return;
     }
     const c = p.cand;
@@ -272,10 +299,11 @@ export class PathManager {
     const txid = newTxid();
     const msg = sealPing(st.key, this.ownId, txid);
     if (c === null) {
-      const r = this.readyRelay();
+      const r = this.relayFor(st);
       if (r < 0) return;
       st.pending.set(txid.toString('hex'), { cand: null, sentAt: now });
       st.relayPingAt = now;
+      st.relayUnanswered++;
       this.relaySend(r + 1, st.vport, msg, 0, msg.length);
       return;
     }
@@ -299,13 +327,7 @@ export class PathManager {
   tick(now: number): void {
     // A disconnected tunnel sends nothing at all, probes and relay registrations included.
     if (!this.o.device.isUp) return;
-    for (const r of this.relays) {
-      try {
-        r.tick(now);
-      } catch (e) {
-        this.o.log.rateLimited('relay-tick', 10_000).warn(`relay ${r.name}: ${(e as Error).message}`);
-      }
-    }
+    this.relaySet.tick(now);
     for (const st of this.byKey.values()) this.tickPeer(st, now);
   }
 
@@ -341,17 +363,22 @@ export class PathManager {
           this.o.log.rateLimited(`punch-${st.identity}`, 60_000).debug(`punch ${st.identity}: ${e.message}`),
         );
     }
-    const r = this.readyRelay();
+    const r = this.relayFor(st);
     if (r >= 0 && now - st.lostAt >= PATH_TIMING.relayAfter) {
       const virtual: IpAddress = { family: 4, v4: r + 1 };
       if (!this.usesPath(st, virtual, st.vport)) {
+        const w = st.peer.endpointWords;
+        const was = isVirtualWords(w, 0) ? this.relays[w[3]! - 1]?.name : undefined;
         this.o.log.info(
-          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name} (no direct path answers)`,
+          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name}` +
+            (was !== undefined ? ` (was ${was})` : ' (no direct path answers)'),
         );
+        st.relayPong = null; // silence on the new relay counts from its first answer
         this.use(st, virtual, st.vport);
         this.o.changed();
       }
-      if (now - st.relayPingAt >= PATH_TIMING.heartbeat) this.ping(st, null, now);
+      if (now - st.relayPingAt >= relayPingEvery(st)) this.ping(st, null, now);
+      if (this.relaySet.silent(st, r, now)) this.o.changed();
     }
   }
 

@@ -24,6 +24,8 @@ import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { copyWords, wordsEqual, writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
+import type { RttEstimate } from './relay-choice.js';
+import { RelayProber } from './relay-probe.js';
 
 /** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
 const UDP_RETRY_MS = 1500;
@@ -63,6 +65,8 @@ export interface RelayClientOptions {
   deliverTcp(frame: Buffer): void;
   log: Logger;
   changed(): void;
+  /** rtt carries the round-trip estimate over from the same relay in the previous map */
+  rtt?: RttEstimate;
 }
 
 export type RelayTransport = 'udp' | 'tcp' | null;
@@ -86,6 +90,10 @@ function splitEndpoint(s: string | undefined): RelayTarget | null {
 export class RelayClient {
   readonly udp: RelayTarget | null;
   readonly tcpTarget: RelayTarget | null;
+  /** probe measures the relay's round trip over UDP (null for a TCP-only relay) */
+  readonly probe: RelayProber | null;
+  /** life counts the times this relay came back from the dead (RelaySet avoids per life) */
+  life = 0;
   private readonly signer;
   private token: Buffer | null = null;
   private tokenAt = 0;
@@ -121,6 +129,25 @@ export class RelayClient {
     this.udp = splitEndpoint(o.info.udp);
     this.tcpTarget = splitEndpoint(o.info.tcp);
     this.signer = privateKeyFromSeed(o.machineSeed);
+    this.probe =
+      this.udp && new RelayProber({ ...o, name: o.info.name, ...this.udp, revived: () => this.reregister() });
+  }
+
+  // reregister: a relay back from the dead may have restarted without our session; re-register.
+  private reregister(): void {
+    this.life++;
+    this.udpAckAt = 0;
+    this.udpTries = 0;
+    this.nextUdp = 0;
+  }
+
+  get info(): RelayInfo {
+    return this.o.info;
+  }
+
+  /** usable: registered, and (if it ever answered probes) still answering them */
+  get usable(): boolean {
+    return this.transport !== null && !(this.probe?.rtt.dead ?? false);
   }
 
   get name(): string {
@@ -151,6 +178,7 @@ export class RelayClient {
 
   tick(now: number): void {
     if (this.closed) return;
+    this.probe?.tick(now);
     if (this.token !== null && now - Math.max(this.tokenAt, this.answeredAt) > TOKEN_STALE_MS) {
       this.token = null;
       this.renewToken = true;

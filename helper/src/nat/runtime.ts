@@ -117,11 +117,15 @@ export class NatRuntime {
     const key = JSON.stringify(relays);
     if (key === this.relaysKey) return;
     this.relaysKey = key;
+    // The same relay at the same address keeps its round trip; all are probed again at once.
+    const before = new Map(this.paths.relays.map((r) => [`${r.name} ${r.info.udp ?? ''}`, r.probe?.rtt]));
     for (const r of this.paths.relays) r.close();
     for (const name of this.tokens.keys()) if (!relays.some((r) => r.name === name)) this.tokens.delete(name);
-    this.paths.relays = relays.slice(0, 8).map(
-      (info, index) =>
-        new RelayClient({
+    this.paths.setRelays(
+      relays.slice(0, 8).map((info, index) => {
+        const rtt = before.get(`${info.name} ${info.udp ?? ''}`);
+        return new RelayClient({
+          ...(rtt !== undefined ? { rtt } : {}),
           info,
           index,
           machineSeed: this.o.machineSeed,
@@ -132,7 +136,8 @@ export class NatRuntime {
             this.o.bind.inner.sendBatch(buf, offsets, lengths, addrWords, ports, count),
           token: (renew) => this.relayToken(info.name, renew),
           deliverTcp: (frame) => this.fromTcpRelay(index, frame),
-        }),
+        });
+      }),
     );
   }
 
@@ -170,6 +175,8 @@ export class NatRuntime {
       if (d !== null && d.addr !== null && ipEquals(addr, d.addr) && port === d.port) d.onReply(msg);
     } else if (kind === NatKind.relayRegistered || kind === NatKind.relayRefused) {
       this.paths.relays.find((r) => r.isRelayAddress(addr, port))?.onUdpControl(msg);
+    } else if (kind === NatKind.relayProbeReply) {
+      this.paths.relays.find((r) => r.isRelayAddress(addr, port))?.probe?.onReply(msg, Date.now());
     } else {
       this.drops.set('nat-unexpected', (this.drops.get('nat-unexpected') ?? 0) + 1);
     }
@@ -211,7 +218,19 @@ export class NatRuntime {
     const m = this.discovery?.mapping ?? null;
     return {
       mapping: m ? mappingText(m) : null,
-      relays: this.paths.relays.map((r) => ({ name: r.name, transport: r.transport, error: r.error })),
+      relays: this.paths.relays.map((r) => {
+        const srtt = r.probe?.rtt.srtt ?? null;
+        return {
+          name: r.name,
+          transport: r.transport,
+          error: r.error,
+          // The map's region (signed by the coordinator) first; the relay's own word otherwise.
+          region: r.info.region ?? (r.probe?.region || null),
+          rttMs: srtt === null ? null : Math.round(srtt * 10) / 10,
+          live: r.usable,
+          inUse: r === this.paths.inUse,
+        };
+      }),
     };
   }
 }
@@ -222,5 +241,10 @@ function relayForFamily(r: RelayInfo, family: 4 | 6): RelayInfo {
   if (family === 4 || (r.udp6 === undefined && r.tcp6 === undefined)) return r;
   const udp = r.udp6 ?? r.udp;
   const tcp = r.tcp6 ?? r.tcp;
-  return { name: r.name, ...(udp !== undefined ? { udp } : {}), ...(tcp !== undefined ? { tcp } : {}) };
+  return {
+    name: r.name,
+    ...(udp !== undefined ? { udp } : {}),
+    ...(tcp !== undefined ? { tcp } : {}),
+    ...(r.region !== undefined ? { region: r.region } : {}),
+  };
 }

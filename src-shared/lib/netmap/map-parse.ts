@@ -17,6 +17,7 @@ import { parseCidr, parseIPv4 } from '../ip/ipv4.js';
 import { parseKey } from '../keys.js';
 import { isIdentity } from '../identity.js';
 import { formatIp, formatIpPrefix, parseIp, parseIpPrefix, prefixContains, type IpPrefix } from '../ip/addr.js';
+import { RELAY_REGION } from '../../wire/nat-relay.js';
 
 /** MAP_LIMITS bound what one map may hold. */
 export const MAP_LIMITS = { peers: 10000, policies: 10000, listItems: 1000, stringChars: 256 } as const;
@@ -98,6 +99,7 @@ const relay = (v: unknown, p: string): RelayInfo => {
   if (o.tcp !== undefined) r.tcp = endpoint(o.tcp, `${p}.tcp`);
   if (o.udp6 !== undefined) r.udp6 = endpoint6(o.udp6, `${p}.udp6`);
   if (o.tcp6 !== undefined) r.tcp6 = endpoint6(o.tcp6, `${p}.tcp6`);
+  if (o.region !== undefined) r.region = str(o.region, `${p}.region`, RELAY_REGION);
   if (!r.udp && !r.tcp) throw new MapFormatError(`${p}: a relay needs udp or tcp`);
   return r;
 };
