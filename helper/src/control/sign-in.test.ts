@@ -3,30 +3,13 @@
 // force, and turned into Status.signIn and, once lapsed, a problem that says how to sign in again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
+import type { SelfSignIn } from '../../../src-shared/wire/control.js';
+import { sampleMap } from '../../../src-shared/lib/netmap/testing.js';
 import { parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
 import { clockTime, lapsedSignInProblem, signInState } from './sign-in.js';
 
-const mapWith = (signIn: unknown): unknown => ({
-  protocol: CONTROL_PROTOCOL,
-  version: 1,
-  generatedAt: 1,
-  systemId: 'sys1',
-  self: {
-    identity: 'ME123',
-    name: 'me',
-    virtualAddress: '100.64.0.1',
-    tags: [],
-    dnsNames: [],
-    providesRoutes: [],
-    ...(signIn === undefined ? {} : { signIn }),
-  },
-  virtualNetwork: '100.64.0.0/10',
-  dnsZone: 'corp.internal',
-  peers: [],
-  policies: [],
-  routes: {},
-});
+const mapWith = (signIn: unknown): unknown =>
+  sampleMap(signIn === undefined ? {} : { self: { signIn: signIn as SelfSignIn } });
 
 const good = { user: 'alice@example.com', authority: 'corp', authenticatedAt: 1000, expiresAt: 5000 };
 

@@ -5,34 +5,23 @@ import assert from 'node:assert/strict';
 import type { HarnessSpec } from '../engine.js';
 import { errorOutcome } from '../guard.js';
 import { hashSeed, Rng } from '../rng.js';
-import { CONTROL_PROTOCOL, type NetworkMap } from '../../../src-shared/wire/control.js';
+import type { NetworkMap } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatKey, publicKeyFromPrivate } from '../../../src-shared/lib/keys.js';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { needsConsent, profileFromMap } from '../../../helper/src/control/netmap.js';
 import { MapRejected, openSignedMap, signedMapBytes } from '../../../src-shared/lib/netmap/open.js';
 import { parseNetworkMap } from '../../../src-shared/lib/netmap/map-parse.js';
+import { sampleMap } from '../../../src-shared/lib/netmap/testing.js';
 import { validateProfile } from '../../../helper/src/config/validate.js';
 import type { Profile } from '../../../helper/src/config/schema.js';
 
 const OWN_PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 
 function seedMaps(peerKey: string): NetworkMap[] {
-  const base: NetworkMap = {
-    protocol: CONTROL_PROTOCOL,
+  const base: NetworkMap = sampleMap({
     version: 7,
-    generatedAt: 1,
-    systemId: 'sys1',
-    self: {
-      identity: 'ME123',
-      name: 'me',
-      virtualAddress: '100.64.0.1',
-      tags: ['dev'],
-      dnsNames: ['me'],
-      providesRoutes: [],
-    },
-    virtualNetwork: '100.64.0.0/10',
-    dnsZone: 'corp.internal',
+    self: { tags: ['dev'] },
     peers: [
       {
         identity: 'DB456',
@@ -61,7 +50,7 @@ function seedMaps(peerKey: string): NetworkMap[] {
     ],
     routes: { DB456: ['192.168.1.0/24', '0.0.0.0/0', '100.64.5.0/24', '0.0.0.0/1'] },
     routeGrants: { DB456: ['10.1.0.0/16'], AAAAA: ['10.2.0.0/16'] },
-  };
+  });
   return [
     base,
     {

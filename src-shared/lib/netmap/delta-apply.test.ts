@@ -17,6 +17,7 @@ import { formatKey, generatePrivateKey, publicKeyFromPrivate } from '../keys.js'
 import { canonicalMapText, openHeldMap, takeSignedDelta, type HeldMap } from './delta-apply.js';
 import { DeltaRefused, parseMapDelta } from './delta-parse.js';
 import { MAP_LIMITS } from './map-parse.js';
+import { sampleMap } from './testing.js';
 
 const coord = nacl.sign.keyPair();
 const pinned = Buffer.from(coord.publicKey);
@@ -38,26 +39,7 @@ function peer(identity: string, n: number): MapPeer {
 const P = [peer('AAAAA', 2), peer('BBBBB', 3), peer('CCCCC', 4)];
 
 function map(version: number, peers: MapPeer[]): NetworkMap {
-  return {
-    protocol: CONTROL_PROTOCOL,
-    version,
-    generatedAt: 1,
-    systemId: 'sys1',
-    self: {
-      identity: 'ME123',
-      name: 'me',
-      virtualAddress: '100.64.0.1',
-      tags: [],
-      dnsNames: ['me'],
-      providesRoutes: [],
-    },
-    virtualNetwork: '100.64.0.0/10',
-    dnsZone: 'corp.internal',
-    peers,
-    policies: [],
-    routes: {},
-    routeGrants: {},
-  };
+  return sampleMap({ version, peers, routeGrants: {} });
 }
 
 function signWith(context: string, body: unknown, key = coord.secretKey): SignedMap {
