@@ -281,8 +281,17 @@ describeE2E(
           [a, b],
           [b, a],
         ] as const) {
-          const { status, peer } = await peerOf(x, y);
-          assert.equal(peer.path?.relay, 'far', `${x.name} reaches ${y.name} through the far relay`);
+          // The follower's status names the path it last switched to; give it a few probe
+          // rounds to report the move the traffic already made.
+          const status = await waitUntil(
+            `${x.name} reaches ${y.name} through the far relay`,
+            async () => {
+              const r = await peerOf(x, y);
+              return r.peer.path?.relay === 'far' ? r.status : undefined;
+            },
+            5_000,
+            250,
+          );
           const near = status.nat?.relays.find((q) => q.name === 'near');
           assert.equal(near?.live, true, `${x.name}: the near relay still answers probes`);
         }
