@@ -21,17 +21,46 @@ import type { WorkerJob, WorkerMessage } from './worker.js';
 const SHARED_INPUT_BYTES = 1 << 20;
 const WORKER_HEAP_MB = 1024;
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '60' },
-    only: { type: 'string' },
-    seed: { type: 'string' },
-    'hang-seconds': { type: 'string', default: '20' },
-    replay: { type: 'string' },
-    outcomes: { type: 'boolean', default: false },
-    list: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run fuzz -- [--seconds N] [--only NAME[,NAME...]] [--seed N] [--hang-seconds N] [--outcomes]
+       npm run fuzz -- --only NAME --replay FILE
+       npm run fuzz -- --list
+  --seconds N       how long each harness runs (default 60)
+  --only NAMES      run only these harnesses (--list names them)
+  --seed N          repeat a run: the seed is printed at the start and with each failure
+  --hang-seconds N  a harness that makes no progress for this long is reported hung (default 20)
+  --outcomes        also list the outcomes reached, with counts
+  --replay FILE     run one saved input of the --only harness and say what it does
+  --list            the harnesses and their properties
+Failing inputs are saved under .fuzz/crashes/NAME/ (docs/fuzzing.md).`;
+
+/** UsageError is a mistake on the command line: one line, then where the usage is. */
+class UsageError extends Error {}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        seconds: { type: 'string', default: '60' },
+        only: { type: 'string' },
+        seed: { type: 'string' },
+        'hang-seconds': { type: 'string', default: '20' },
+        replay: { type: 'string' },
+        outcomes: { type: 'boolean', default: false },
+        list: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** positive reads a whole number of at least 1 from an option, or says which option is wrong. */
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} ${text}: give a whole number of at least 1`);
+  return n;
+}
 
 function save(name: string, input: Buffer): string {
   const dir = join('.fuzz', 'crashes', name);
@@ -91,7 +120,7 @@ function runOne(name: string, seed: number, seconds: number, hangMs: number): Pr
   });
 }
 
-function print(name: string, o: Outcome, seed: number): boolean {
+function print(name: string, o: Outcome, seed: number, outcomes: boolean): boolean {
   if (o.report === null) {
     console.log(`${name}: CRASH (seed ${seed}): ${o.crash}`);
     return false;
@@ -102,7 +131,7 @@ function print(name: string, o: Outcome, seed: number): boolean {
     `${name}: ${r.iterations} inputs in ${r.seconds.toFixed(1)} s (${rate.toFixed(0)}/s), ` +
       `${r.blocks} blocks covered, ${r.outcomes.size} distinct outcomes, corpus ${r.corpus}, ${r.failures.length} failures`,
   );
-  if (args.outcomes) {
+  if (outcomes) {
     for (const [k, n] of [...r.outcomes].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(8)}  ${k}`);
   }
   for (const f of r.failures) {
@@ -129,6 +158,11 @@ async function replay(name: string, file: string): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
+  const args = parseCommandLine();
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const names = args.only ? args.only.split(',') : HARNESSES.map((h) => h.name);
   if (args.list) {
     for (const n of names)
@@ -143,14 +177,15 @@ async function main(): Promise<number> {
     if (names.length !== 1) throw new Error('--replay needs --only NAME');
     return (await replay(names[0]!, args.replay)) ? 0 : 1;
   }
-  const seconds = Number(args.seconds);
+  const seconds = positive('seconds', args.seconds);
   const seed = args.seed === undefined ? randomInt(2 ** 31) : Number(args.seed);
-  const hangMs = Number(args['hang-seconds']) * 1000;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${args.seed}: give a whole number`);
+  const hangMs = positive('hang-seconds', args['hang-seconds']) * 1000;
   console.log(`fuzzing ${names.length} harnesses for ${seconds} s each, seed ${seed}`);
   let ok = true;
   for (const n of names) {
     harness(n);
-    ok = print(n, await runOne(n, seed, seconds, hangMs), seed) && ok;
+    ok = print(n, await runOne(n, seed, seconds, hangMs), seed, args.outcomes) && ok;
   }
   return ok ? 0 : 1;
 }
@@ -159,6 +194,7 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
+    if (e instanceof UsageError) console.error("Run 'npm run fuzz -- --help' for usage.");
     process.exit(2);
   },
 );
