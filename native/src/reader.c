@@ -122,11 +122,11 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   }
   wn_entry *e = data;
   if (!r->stopped) {
-    napi_value count;
-    if (napi_get_reference_value(env, e->batch, &arg) == napi_ok &&
-        napi_create_uint32(env, e->count, &count) == napi_ok &&
-        napi_set_named_property(env, arg, "count", count) == napi_ok)
-      napi_call_function(env, undef, cb, 1, &arg, NULL);
+    // onBatch(batch, count), as in 'poll' mode (poller.c, deliver).
+    napi_value argv[2];
+    if (napi_get_reference_value(env, e->batch, &argv[0]) == napi_ok &&
+        napi_create_uint32(env, e->count, &argv[1]) == napi_ok)
+      napi_call_function(env, undef, cb, 2, argv, NULL);
     wn_rethrow(env);
   }
   wn_reader_release_entry(r, e);

@@ -205,35 +205,51 @@ static bool send_chunk_out(send_chunk *c, send_job *j, uint32_t base, uint32_t e
   return true;
 }
 
-// read_gso_state reads the optional one-byte GSO state (a Uint8Array, or undefined/null).
-static bool read_gso_state(napi_env env, napi_value v, uint8_t **state) {
+// read_gso_state reads the optional socket state (a Uint8Array, or undefined/null): [0] the GSO
+// byte, and, when it has a second byte, [1] the socket's family as this function learned it.
+static bool read_gso_state(napi_env env, napi_value v, uint8_t **state, size_t *n) {
   napi_valuetype t;
-  size_t n;
   *state = NULL;
+  *n = 0;
   if (napi_typeof(env, v, &t) != napi_ok) return false;
   if (t == napi_undefined || t == napi_null) return true;
-  if (!wn_arg_array(env, v, "udpSendBatch: gsoState", napi_uint8_array, (void **)state, &n)) return false;
-  if (n == 0) *state = NULL;
+  if (!wn_arg_array(env, v, "udpSendBatch: gsoState", napi_uint8_array, (void **)state, n)) return false;
+  if (*n == 0) *state = NULL;
+  return true;
+}
+
+// send_family_cached is wn_send_family without its getsockopt when state[1] already holds the
+// family (4 or 6): a system call less on every batch, which a lone packet pays in full. A wrong
+// byte only makes an address of the other family, which the kernel judges like any other (an
+// AF_INET socket refuses an AF_INET6 one with EAFNOSUPPORT).
+static bool send_family_cached(napi_env env, send_job *j, size_t n_state) {
+  uint8_t *known = j->gso_state != NULL && n_state >= 2 ? &j->gso_state[1] : NULL;
+  if (known != NULL && (*known == 4 || *known == 6)) {
+    j->family = *known == 4 ? AF_INET : AF_INET6;
+    return true;
+  }
+  if (!wn_send_family(env, j->fd, "sendmmsg", &j->family)) return false;
+  if (known != NULL) *known = j->family == AF_INET ? 4 : 6;
   return true;
 }
 
 napi_value wn_udp_send_batch(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   send_job j = {0};
-  size_t n, n_words, n_port, n_local;
+  size_t n, n_words, n_port, n_local, n_state;
   if (!wn_args(env, info, 9, argv) || !wn_arg_fd(env, argv[0], "udpSendBatch", &j.fd) ||
       !wn_read_batch(env, "udpSendBatch", argv + 1, 5, &n, &j.b) ||
       !wn_arg_array(env, argv[4], "udpSendBatch: addrWords", napi_uint32_array, (void **)&j.words, &n_words) ||
       !wn_arg_array(env, argv[5], "udpSendBatch: ports", napi_uint16_array, (void **)&j.ports, &n_port) ||
       !wn_opt_words(env, argv[7], "udpSendBatch: localWords", &j.local, &n_local) ||
-      !read_gso_state(env, argv[8], &j.gso_state))
+      !read_gso_state(env, argv[8], &j.gso_state, &n_state))
     return NULL;
   if (n_words / 4 < n) n = n_words / 4;
   if (n_port < n) n = n_port;
   if (j.local != NULL && n_local / 4 < n) n = n_local / 4;
   if (j.b.count > n)
     return wn_throw_range(env, "udpSendBatch: count %u exceeds the arrays (%zu)", j.b.count, n);
-  if (!wn_send_family(env, j.fd, "sendmmsg", &j.family)) return NULL;
+  if (!send_family_cached(env, &j, n_state)) return NULL;
 
   send_chunk c;
   for (uint32_t base = 0; base < j.b.count; base += SEND_CHUNK) {

@@ -130,7 +130,17 @@ export function peerCredentials(fd: number): PeerCredentials {
  * or socket then stays open (and a TUN device stays up) until stop().
  */
 export function startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader {
-  return loadAddon().startReader(fd, kind, opts, onBatch);
+  // The addon passes the count beside the batch and leaves the store to JS, where it is one
+  // monomorphic property store instead of a name lookup through the N-API (reader.h).
+  // Anything but a function goes through as it is, for the addon to refuse.
+  const deliver =
+    typeof onBatch === 'function'
+      ? (b: Batch, count: number): void => {
+          b.count = count;
+          onBatch(b);
+        }
+      : onBatch;
+  return loadAddon().startReader(fd, kind, opts, deliver);
 }
 
 /**
@@ -204,7 +214,9 @@ export function vnetCoalesce(buf: Uint8Array, offsets: Uint32Array, lengths: Uin
  * 6.12: a segment passes the path MTU; EINVAL: no UDP checksums; ENOPROTOOPT, EOPNOTSUPP), that
  * group goes again as plain datagrams and gsoState[0] is set to 0, so later calls with the same
  * state send plainly (except for EINVAL from a message that named its source, which a stale
- * IPv6 source causes too). The return value counts datagrams either way.
+ * IPv6 source causes too). The return value counts datagrams either way. A gsoState of two
+ * or more bytes also keeps the socket's family in [1] (4 or 6, 0 until the first call learns
+ * it), which spares each later call a getsockopt; a state belongs to one socket.
  */
 export function udpSendBatch(
   fd: number,

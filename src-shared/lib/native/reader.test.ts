@@ -211,8 +211,8 @@ setTimeout(() => process.exit(7), 100);`,
   const { parentPort } = require('node:worker_threads');
   const s = n.udpOpen('127.0.0.1', 0);
   let got = 0;
-  const r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2, mode: '${mode}' }, (b) => {
-    got += b.count;
+  const r = n.startReader(s.fd, 'udp', { maxBatch: 8, slotSize: 2048, headroom: 0, pool: 2, mode: '${mode}' }, (b, count) => {
+    got += count;
     if (got >= ${stopAfter}) { r.stop(); n.closeFd(s.fd); clearInterval(t); parentPort.postMessage('stopped'); }
     else if (got >= 20) parentPort.postMessage('busy');
   });

@@ -133,7 +133,8 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   setMark(fd: number, mark: number): void;
   peerCredentials(fd: number): PeerCredentials;
-  startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch) => void): Reader;
+  /** The addon calls onBatch(batch, count) and leaves batch.count to the caller (index.ts). */
+  startReader(fd: number, kind: ReaderKind, opts: ReaderOptions, onBatch: (b: Batch, count: number) => void): Reader;
   tunWriteBatch(
     fd: number,
     buf: Uint8Array,

@@ -168,3 +168,43 @@ test('udpOpenWithFallback opens "::" dual-stack where IPv6 exists, and never fal
     closeFd(a.fd);
   }
 });
+
+test("udpSendBatch keeps the socket's family in gsoState[1] and sends by it; a wrong byte is the kernel's to judge", async () => {
+  const v4 = udpOpen('127.0.0.1', 0);
+  const dual = udpOpen('::', 0);
+  const s = await sink('udp4', '127.0.0.1');
+  const buf = Buffer.from('family');
+  const send = (fd: number, state: Uint8Array): number =>
+    udpSendBatch(
+      fd,
+      buf,
+      Uint32Array.of(0),
+      Uint32Array.of(buf.length),
+      wordsOf('127.0.0.1'),
+      Uint16Array.of(s.port),
+      1,
+      null,
+      state,
+    );
+  try {
+    const s4 = new Uint8Array(2);
+    const s6 = new Uint8Array(2);
+    assert.equal(send(v4.fd, s4), 1);
+    assert.equal(send(dual.fd, s6), 1);
+    assert.deepEqual([s4[1], s6[1]], [4, 6], 'the first send learns each family');
+    assert.equal(send(v4.fd, s4), 1, 'later sends use the kept family');
+    assert.equal(send(dual.fd, s6), 1);
+    // A one-byte state keeps nothing and still sends.
+    assert.equal(send(v4.fd, new Uint8Array(1)), 1);
+    await waitFor(() => s.got.length === 5, 5000, 'five datagrams');
+    // A byte that names the wrong family makes an address of that family, which the kernel
+    // refuses on an AF_INET socket (an AF_INET6 dual-stack one takes an AF_INET address too).
+    assert.throws(
+      () => send(v4.fd, Uint8Array.of(0, 6)),
+      (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT',
+    );
+  } finally {
+    for (const h of [v4, dual]) closeFd(h.fd);
+    s.sock.close();
+  }
+});

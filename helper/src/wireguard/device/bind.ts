@@ -67,8 +67,8 @@ export function openNativeBind(bindIp: string, port: number, warn: (msg: string)
   let closed = false;
   const wish = native.udpOffloadWish();
   // One byte the addon clears when the kernel refuses GSO on this socket, so that it is asked
-  // once, not per batch (native.udpSendBatch).
-  const gsoState = new Uint8Array([wish.gso && native.udpGsoSupported(sock.fd) ? 1 : 0]);
+  // once, not per batch, and one where it keeps the socket's family (native.udpSendBatch).
+  const gsoState = new Uint8Array([wish.gso && native.udpGsoSupported(sock.fd) ? 1 : 0, 0]);
   let reader: Reader | null = null;
   return {
     port: sock.port,

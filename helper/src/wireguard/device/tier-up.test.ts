@@ -1,0 +1,71 @@
+// The packet path is optimized by V8's top tier after a few dozen lone packets when node runs
+// with the launchers' flags (src-shared/lib/node-flags.ts): at ping rates it otherwise stayed
+// in the baseline tier for thousands of packets, most of a ping's round trip
+// (docs/architecture.md, "Where a lone packet waits"). Two real devices (fake-io) pass pings one
+// at a time, each answered before the next, in a node started with those flags, which then
+// reports the optimization status of both paths' onBatch.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKET_PATH_NODE_FLAGS } from '../../../../src-shared/lib/node-flags.js';
+
+/** PINGS lone packets each way: the measured tier-up with the flags came after 30 to 60. */
+const PINGS = 150;
+/** TURBOFANNED is V8's OptimizationStatus bit for TurboFan code (runtime-test.cc). */
+const TURBOFANNED = 1 << 6;
+
+function script(): string {
+  const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
+  return `
+import { pair, udpPacket } from ${url('./testing.js')};
+import { OutboundPath } from ${url('./send-path.js')};
+import { InboundPath } from ${url('./receive-path.js')};
+const turn = () => new Promise((r) => setImmediate(r));
+async function waitFor(cond) {
+  for (let i = 0; i < 10000 && !cond(); i++) await turn();
+  if (!cond()) throw new Error('a ping did not arrive');
+}
+const { a, b, stop } = pair();
+const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.alloc(56, 1));
+const pong = udpPacket('100.64.0.2', '100.64.0.1', Buffer.alloc(56, 2));
+for (let i = 0; i < ${PINGS}; i++) {
+  a.tun.inject(ping);
+  await waitFor(() => b.tun.written.length === i + 1);
+  b.tun.inject(pong);
+  await waitFor(() => a.tun.written.length === i + 1);
+}
+stop();
+console.log(JSON.stringify({
+  out: %GetOptimizationStatus(OutboundPath.prototype.onBatch),
+  in: %GetOptimizationStatus(InboundPath.prototype.onBatch),
+}));
+`;
+}
+
+/** statusAfterPings runs the pings in a node with flags and returns both paths' status bits. */
+function statusAfterPings(flags: readonly string[]): { out: number; in: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-tier-up-'));
+  try {
+    const file = join(dir, 'pings.mjs');
+    writeFileSync(file, script());
+    // Synchronous recompilation: the status is read right after the last ping, so a compile
+    // still running on V8's background thread would read as not optimized.
+    const r = spawnSync(process.execPath, [...flags, '--allow-natives-syntax', '--no-concurrent-recompilation', file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `the ping script failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { out: number; in: number };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test(`with the launchers' node flags both packet paths run optimized after ${PINGS} lone pings`, () => {
+  const s = statusAfterPings(PACKET_PATH_NODE_FLAGS);
+  assert.ok(s.out & TURBOFANNED, `the send path's onBatch is not optimized (status ${s.out.toString(2)})`);
+  assert.ok(s.in & TURBOFANNED, `the receive path's onBatch is not optimized (status ${s.in.toString(2)})`);
+});
