@@ -75,7 +75,13 @@ export function refuse(sv: Services, oidc: OidcService, login: PendingLogin, ctx
         : new Refusal('internal', `the coordinator failed: ${describe(e)}`);
   if (r.reason === 'internal') sv.log.error(`login ${login.code}: ${r.message}`);
   sv.audit.refused(
-    { actor: 'anonymous', source: ctx.remoteIp, action: 'login', target: login.provider, detail: r.message.slice(0, 200) },
+    {
+      actor: 'anonymous',
+      source: ctx.remoteIp,
+      action: 'login',
+      target: login.provider,
+      detail: r.message.slice(0, 200),
+    },
     r.reason,
   );
   oidc.pending.finish(login, { status: 'refused', code: r.reason, message: r.message });

@@ -10,8 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { LOGIN_PATHS } from '../../../src-shared/wire/login.js';
 
 /** SIGN_IN_PAGE_CSP is the Content-Security-Policy of every sign-in page. */
-export const SIGN_IN_PAGE_CSP =
-  "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const SIGN_IN_PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': SIGN_IN_PAGE_CSP,

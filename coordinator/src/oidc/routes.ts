@@ -157,7 +157,13 @@ async function cancel(sv: Services, oidc: OidcService, ctx: RequestContext): Pro
   if (!login.outcome) {
     oidc.pending.cancel(login, 'the sign-in was cancelled on the system that started it; nothing was enrolled');
     sv.audit.refused(
-      { actor: 'anonymous', source: ctx.remoteIp, action: 'login', target: login.provider, detail: 'cancelled by the system' },
+      {
+        actor: 'anonymous',
+        source: ctx.remoteIp,
+        action: 'login',
+        target: login.provider,
+        detail: 'cancelled by the system',
+      },
       'cancelled',
     );
     sv.log.info(`login ${login.code} cancelled by the system that started it`);
