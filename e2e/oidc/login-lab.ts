@@ -136,7 +136,8 @@ export async function signIn(
  * session at the provider, so the person authenticates afresh), signs in as user and consents,
  * checks the coordinator's confirmation page names the user (and the code and hostname when
  * given) and presses Confirm, then that the page says the user signed in; with cancel, the
- * person cancels at the provider's login page instead. It returns when the consent was given
+ * person cancels at the provider's login page instead; with cancelledBefore, the login was
+ * cancelled by its system and the coordinator's page says so instead of asking. It returns when the consent was given
  * and what the last page said. */
 export async function completeAtProvider(
   lab: OidcLab,
@@ -144,7 +145,7 @@ export async function completeAtProvider(
   ns: Namespace,
   url: string,
   user: string,
-  o: { code?: string; hostname?: string; cancel?: boolean } = {},
+  o: { code?: string; hostname?: string; cancel?: boolean; cancelledBefore?: boolean } = {},
 ): Promise<{ consentAt: number; pageText: string }> {
   const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o700);
@@ -165,6 +166,10 @@ export async function completeAtProvider(
     // confirmation page and its Confirm.
     const consentAt = Date.now();
     await page.click('button[type=submit]'); // consent
+    if (o.cancelledBefore) {
+      await page.getByText('Sign-in cancelled').waitFor({ timeout: 20_000 });
+      return { consentAt, pageText: (await page.textContent('body')) ?? '' };
+    }
     await page.getByTestId('confirm-email').waitFor({ timeout: 20_000 });
     assert.equal(await page.getByTestId('confirm-email').innerText(), TEST_USERS[user]!.email);
     if (o.code)
