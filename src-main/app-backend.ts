@@ -148,6 +148,11 @@ export class AppBackend {
         return { message };
       },
       signIn: (arg) => this.signIn(arg),
+      cancelSignIn: async () => {
+        const r = (await this.client.cancelLogin()) as { message?: unknown } | null;
+        await this.refresh().catch(() => undefined);
+        return { message: typeof r?.message === 'string' ? r.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 400) : '' };
+      },
     };
   }
 

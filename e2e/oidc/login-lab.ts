@@ -125,7 +125,7 @@ export async function signIn(
   );
   const url = (await proc.waitFor(/^\s+(https?:\/\/\S+)$/m, 20_000))[1]!;
   const code = (await proc.waitFor(/shows the code ([0-9A-Z]{4}-[0-9A-Z]{4})/))[1]!;
-  const { consentAt } = await completeAtProvider(lab, topo, ns, url, user, { code });
+  const { consentAt } = await completeAtProvider(lab, topo, ns, url, user, { code, hostname: `${user}-laptop` });
   const { code: exit } = await proc.exited;
   assert.equal(exit, 0, proc.output());
   assert.match(proc.output(), new RegExp(`Signed in as ${TEST_USERS[user]!.email}`));
@@ -134,16 +134,18 @@ export async function signIn(
 
 /** completeAtProvider does the person's part of a sign-in: opens url in a new Chromium in ns (no
  * session at the provider, so the person authenticates afresh), signs in as user and consents,
- * and checks the coordinator's page names the user and shows code; with cancel, the person
- * cancels at the provider's login page instead. It returns when the consent was given and what
- * the last page said. */
+ * checks the coordinator's confirmation page names the user (and the code and hostname when
+ * given) and presses Confirm, then that the page says the user signed in; with cancel, the
+ * person cancels at the provider's login page instead; with cancelledBefore, the login was
+ * cancelled by its system and the coordinator's page says so instead of asking. It returns when the consent was given
+ * and what the last page said. */
 export async function completeAtProvider(
   lab: OidcLab,
   topo: Topology,
   ns: Namespace,
   url: string,
   user: string,
-  o: { code?: string; cancel?: boolean } = {},
+  o: { code?: string; hostname?: string; cancel?: boolean; cancelledBefore?: boolean } = {},
 ): Promise<{ consentAt: number; pageText: string }> {
   const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o700);
@@ -160,9 +162,20 @@ export async function completeAtProvider(
     await page.fill('input[name=login]', user);
     await page.fill('input[name=password]', 'any password');
     await page.click('button[type=submit]');
-    // The sign-in completes after this click (consent, redirect, the coordinator's callback).
+    // From this click on the person's part is quick: consent, the redirect, the coordinator's
+    // confirmation page and its Confirm.
     const consentAt = Date.now();
     await page.click('button[type=submit]'); // consent
+    if (o.cancelledBefore) {
+      await page.getByText('Sign-in cancelled').waitFor({ timeout: 20_000 });
+      return { consentAt, pageText: (await page.textContent('body')) ?? '' };
+    }
+    await page.getByTestId('confirm-email').waitFor({ timeout: 20_000 });
+    assert.equal(await page.getByTestId('confirm-email').innerText(), TEST_USERS[user]!.email);
+    if (o.code)
+      assert.equal(await page.getByTestId('confirm-code').innerText(), o.code, 'the code the system was given');
+    if (o.hostname) assert.equal(await page.getByTestId('confirm-hostname').innerText(), o.hostname);
+    await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
     const pageText = (await page.textContent('body')) ?? '';
     if (o.code) assert.match(pageText, new RegExp(o.code), 'the page shows the code the system was given');

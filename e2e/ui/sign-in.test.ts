@@ -5,7 +5,8 @@
 // script that records what it was given, so the test opens exactly that URL); the person's steps
 // at the provider run in a second Chromium in the helper's namespace, where the provider is
 // reachable. First the person cancels at the provider and the tab says so in a sentence; then
-// alice signs in, and the system is enrolled as hers with the tags AutoTags give group eng, which
+// the person presses the tab's Cancel while the sign-in waits, and the URL enrols nothing; then
+// alice signs in (and confirms on the coordinator's page), and the system is enrolled as hers with the tags AutoTags give group eng, which
 // the tab shows, as does the coordinator.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -129,6 +130,23 @@ describeE2E(
       await form.signInProgress('refused', 40_000);
       assert.match(await form.signInOutcome.innerText(), /^The sign-in was refused: .*(access_denied|aborted)/i);
       await app.screenshot('sign-in-refused');
+      assert.doesNotMatch(await lab.c.cli(['systems', 'list']), /alice@example\.com/);
+      assert.equal(readProfile(helper.profilePath).profile.coordinator, null, 'the profile is untouched');
+    });
+
+    test('Cancel in the tab cancels the sign-in at the coordinator: the tab says so, and its URL enrols nothing', async () => {
+      const { url } = await pressSignIn();
+      await form.signInProgress('waiting');
+      await form.signInCancel.click();
+      await form.signInProgress('cancelled', 20_000);
+      assert.equal(
+        await form.signInOutcome.innerText(),
+        'The sign-in was cancelled: its URL no longer enrols anything.',
+      );
+      await app.screenshot('sign-in-cancelled');
+      assert.equal(await form.signInButton.isDisabled(), false, 'a new sign-in may start');
+      const { pageText } = await completeAtProvider(lab, topo, sys, url, 'alice', { cancelledBefore: true });
+      assert.match(pageText, /was cancelled, so it enrols nothing/);
       assert.doesNotMatch(await lab.c.cli(['systems', 'list']), /alice@example\.com/);
       assert.equal(readProfile(helper.profilePath).profile.coordinator, null, 'the profile is untouched');
     });

@@ -64,6 +64,11 @@ export async function enrol(arg: ArgOf<'enrol'>): Promise<IpcResult<{ message: s
   return r;
 }
 
+/** cancelSignIn cancels the sign-in under way; the Enrol tab shows it with the state. */
+export async function cancelSignIn(): Promise<IpcResult<{ message: string }> | null> {
+  return run('cancelSignIn', (b) => b.invoke.cancelSignIn());
+}
+
 /** signIn asks the helper to start signing in; the Enrol tab shows the code and the progress. */
 export async function signIn(arg: ArgOf<'signIn'>): Promise<IpcResult<SignInStarted> | null> {
   const r = await run('signIn', (b) => b.invoke.signIn(arg));

@@ -33,6 +33,7 @@ function recordingHandlers(seen: Array<[string, unknown]>): IpcHandlers {
     why: rec('why', { peer: 'beta', text: 't', egress: true, ingress: false }),
     enrol: rec('enrol', { message: 'ok' }),
     signIn: rec('signIn', { url: 'https://c/x', code: 'ABCD-EFGH', provider: 'corp', expiresAt: 0, opened: false }),
+    cancelSignIn: rec('cancelSignIn', { message: 'The sign-in was cancelled.' }),
   };
 }
 

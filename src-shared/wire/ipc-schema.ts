@@ -152,6 +152,9 @@ export const IPC_SCHEMA = {
     /** signIn asks the helper to start signing in with the coordinator's identity provider and
      * opens the URL in the person's browser; how it goes arrives with the state (tunnel.login). */
     signIn: { arg: checks.object(coordinatorChecks), result: returns<SignInStarted>() },
+    /** cancelSignIn cancels the sign-in under way, at the coordinator too, so its URL enrols
+     * nothing; the outcome arrives with the state (tunnel.login 'cancelled'). */
+    cancelSignIn: { arg: checks.none, result: returns<{ message: string }>() },
   },
   events: {
     /** state is the whole AppState after every change. */

@@ -33,7 +33,7 @@ export function loginViewOf(v: unknown): LoginView | null {
   if (typeof v !== 'object' || v === null) return null;
   const l = v as Record<string, unknown>;
   const state = l.state;
-  if (state !== 'waiting' && state !== 'enrolled' && state !== 'refused') return null;
+  if (state !== 'waiting' && state !== 'enrolled' && state !== 'refused' && state !== 'cancelled') return null;
   const message = text(l.message, 600);
   if (message === null) return null;
   return {

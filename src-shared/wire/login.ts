@@ -14,8 +14,15 @@ export const LOGIN_PATHS = {
   start: '/v1/login/start',
   /** POST LoginPollRequest → LoginPollResponse, after up to LOGIN_LIMITS.pollWaitMs. */
   poll: '/v1/login/poll',
-  /** GET from the person's browser, redirected by the provider (RFC 6749 §4.1.2). */
+  /** POST LoginCancelRequest → 204: the system that started a login cancels it (the login id
+   * is the proof: only that system holds it); its URL then enrols nothing. */
+  cancel: '/v1/login/cancel',
+  /** GET from the person's browser, redirected by the provider (RFC 6749 §4.1.2): checks the
+   * sign-in and shows the confirmation page. */
   callback: '/v1/oidc/callback',
+  /** POST from the confirmation page (application/x-www-form-urlencoded: token, action
+   * confirm|cancel): enrols the system, or cancels the login. */
+  confirm: '/v1/oidc/confirm',
   /** POST, signed like every agent request (AGENT_AUTH) → 204: the user signs this system out,
    * and the coordinator revokes it. */
   logout: '/v1/agent/logout',
@@ -69,6 +76,11 @@ export interface LoginStartResponse {
 
 /** LoginPollRequest asks how a login went. */
 export interface LoginPollRequest {
+  loginId: string;
+}
+
+/** LoginCancelRequest cancels a login that has not enrolled yet. */
+export interface LoginCancelRequest {
   loginId: string;
 }
 

@@ -218,10 +218,11 @@ export interface Status {
 
 /** LoginProgress is how a sign-in started through the local API goes: 'waiting' for the person
  * to sign in in their browser, then 'enrolled' (the profile is written; the helper applies it
- * when restarted) or 'refused' (message says why, and what to do). It has no URL and no code:
+ * when restarted), 'refused' (message says why, and what to do) or 'cancelled' (DELETE
+ * /v1/login: the coordinator was told, so its URL enrols nothing). It has no URL and no code:
  * those go only to the privileged caller that started it (LoginAnswer). */
 export interface LoginProgress {
-  state: 'waiting' | 'enrolled' | 'refused';
+  state: 'waiting' | 'enrolled' | 'refused' | 'cancelled';
   coordinator: string;
   provider: string;
   startedAt: number;

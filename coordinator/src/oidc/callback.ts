@@ -2,23 +2,23 @@
 // §4.1.2). The state must belong to a pending login and is used up at once, so a replayed
 // redirect is refused; openid-client then redeems the code with the PKCE verifier and checks the
 // ID token (signature against the provider's keys, iss, aud, azp, exp, iat, nonce: OpenID
-// Connect Core §3.1.3.7). Only then is the user recorded and the system enrolled. Every outcome
-// is audited and shown to the person in the browser; the agent's poll gets it too.
+// Connect Core §3.1.3.7). Nothing is enrolled here: the person gets a page naming the system and
+// its code with Confirm and Cancel (confirm.ts), so a login URL someone else sent them cannot
+// enrol the sender's system as theirs by merely being opened. Every refusal is audited and shown
+// to the person in the browser; the agent's poll gets it too.
 import * as client from 'openid-client';
 import { ControlError } from '../http/errors.js';
-import { sendText } from '../http/respond.js';
 import type { RequestContext } from '../http/router.js';
 import type { Services } from '../api/services.js';
-import { enrolResponse } from '../api/agent.js';
-import { ClaimRefusal, mapClaims } from './claims.js';
-import { enrolForUser, saveUser } from './login-enrol.js';
+import { ClaimRefusal, mapClaims, type SignedIn } from './claims.js';
+import { confirmPage, textPage } from './page.js';
 import type { PendingLogin } from './pending.js';
 import { describe } from './providers.js';
 import { MAX_TOKEN_CHARS } from './token-seal.js';
 import type { OidcService } from './service.js';
 
 /** Refusal is a refused sign-in: reason is the audit log's code, message the person's text. */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(
     readonly reason: string,
     message: string,
@@ -37,42 +37,64 @@ export async function handleCallback(sv: Services, oidc: OidcService, ctx: Reque
   const login = state.length > 0 && state.length <= 128 ? oidc.pending.takeState(state, now) : undefined;
   if (!login) {
     sv.audit.refused({ actor: 'anonymous', source, action: 'login', target: '-' }, 'state-unknown');
-    return page(ctx, 400, 'Sign-in refused', [
+    return textPage(ctx.res, 400, 'Sign-in refused', [
       'This sign-in is unknown, expired or already used (its state was used once already).',
       'Run warren login again on the system you want to enrol.',
     ]);
   }
+  if (login.cancelled) return cancelledPage(sv, ctx, login);
   try {
-    const done = await complete(sv, oidc, login, ctx);
-    page(ctx, 200, 'Signed in', [
-      `Signed in as ${done.email}.`,
-      `The system ${done.name} (code ${login.code}) is enrolled as yours${done.pending ? ' and waits for an administrator to approve it' : ''}.`,
-      'You can close this window.',
-    ]);
+    const who = await verify(sv, oidc, login, ctx);
+    const token = oidc.pending.verify(login, who);
+    sv.log.info(`login ${login.code}: ${who.who.email} signed in; waiting for the confirmation`);
+    confirmPage(ctx.res, { email: who.who.email, hostname: login.request.hostname, code: login.code, token });
   } catch (e) {
-    const r =
-      e instanceof Refusal
-        ? e
-        : e instanceof ControlError
-          ? new Refusal(e.code, e.message)
-          : new Refusal('internal', `the coordinator failed: ${describe(e)}`);
-    if (r.reason === 'internal') sv.log.error(`login ${login.code}: ${r.message}`);
-    sv.audit.refused(
-      { actor: 'anonymous', source, action: 'login', target: login.provider, detail: r.message.slice(0, 200) },
-      r.reason,
-    );
-    oidc.pending.finish(login, { status: 'refused', code: r.reason, message: r.message });
-    page(ctx, 403, 'Sign-in refused', [r.message, 'Run warren login again on the system you want to enrol.']);
+    refuse(sv, oidc, login, ctx, e);
   }
 }
 
-/** complete redeems the code, checks the ID token and enrols the system. */
-async function complete(
+/** cancelledPage answers a redirect or a confirmation for a login that was cancelled. */
+export function cancelledPage(sv: Services, ctx: RequestContext, login: PendingLogin): void {
+  sv.audit.refused(
+    { actor: 'anonymous', source: ctx.remoteIp, action: 'login', target: login.provider, detail: 'cancelled before' },
+    'cancelled',
+  );
+  textPage(ctx.res, 410, 'Sign-in cancelled', [
+    `This sign-in (code ${login.code}) was cancelled, so it enrols nothing.`,
+    'Run warren login again on the system you want to enrol.',
+  ]);
+}
+
+/** refuse ends the login with e as a refusal: audited, told to the poll and to the person. */
+export function refuse(sv: Services, oidc: OidcService, login: PendingLogin, ctx: RequestContext, e: unknown): void {
+  const r =
+    e instanceof Refusal
+      ? e
+      : e instanceof ControlError
+        ? new Refusal(e.code, e.message)
+        : new Refusal('internal', `the coordinator failed: ${describe(e)}`);
+  if (r.reason === 'internal') sv.log.error(`login ${login.code}: ${r.message}`);
+  sv.audit.refused(
+    {
+      actor: 'anonymous',
+      source: ctx.remoteIp,
+      action: 'login',
+      target: login.provider,
+      detail: r.message.slice(0, 200),
+    },
+    r.reason,
+  );
+  oidc.pending.finish(login, { status: 'refused', code: r.reason, message: r.message });
+  textPage(ctx.res, 403, 'Sign-in refused', [r.message, 'Run warren login again on the system you want to enrol.']);
+}
+
+/** verify redeems the code and checks the ID token and its claims. */
+async function verify(
   sv: Services,
   oidc: OidcService,
   login: PendingLogin,
   ctx: RequestContext,
-): Promise<{ email: string; name: string; pending: boolean }> {
+): Promise<{ who: SignedIn; sealed: string | null }> {
   const p = oidc.providers.find(login.provider)!;
   const error = ctx.query.get('error');
   if (error !== null) {
@@ -113,42 +135,11 @@ async function complete(
     if (e instanceof ClaimRefusal) throw new Refusal('claims-refused', e.message);
     throw e;
   }
-  const now = sv.now();
   // The refresh token stays in the coordinator's database, sealed, for the token check
   // (recheck.ts); one that is absurdly long is not kept rather than refusing the sign-in.
   const sealed =
     oidc.recheckMs > 0 && refreshToken && refreshToken.length <= MAX_TOKEN_CHARS
       ? oidc.seal.seal(refreshToken, who.issuer, who.subject)
       : null;
-  const user = saveUser(sv.registry, who, p.cfg, now, sealed);
-  const source = login.source;
-  const r = enrolForUser(sv.registry, login.request, user, p.cfg, source, now, (s) =>
-    sv.audit.okWithin({
-      actor: user.email,
-      source,
-      action: 'enrol',
-      target: s.identity,
-      detail: `${s.name}, ${s.state}, signed in with ${p.cfg.name}, tags ${s.tags.join(',') || '(none)'}`,
-    }),
-  );
-  sv.audit.ok({
-    actor: user.email,
-    source: ctx.remoteIp,
-    action: 'login',
-    target: r.system.identity,
-    detail: `${p.cfg.name}, groups ${user.groups.join(',') || '(none)'}${sealed ? ', token check on' : ''}${r.via.length ? `, AutoTags ${r.via.join(' ')}` : ''}${who.droppedGroups ? `, ${who.droppedGroups} unusable group names left out` : ''}`,
-  });
-  sv.log.info(
-    `login: ${user.email} enrolled ${r.system.identity} (${r.system.name}) as ${r.system.state}${r.created ? '' : ' again'}, tags ${r.system.tags.join(',') || '(none)'}`,
-  );
-  oidc.pending.finish(login, { status: 'enrolled', user: user.email, enrol: await enrolResponse(sv, r.system) });
-  return { email: user.email, name: r.system.name, pending: r.system.state === 'pending' };
-}
-
-/** page answers the browser with a small page (text only, escaped). */
-function page(ctx: RequestContext, status: number, title: string, lines: string[]): void {
-  const esc = (s: string): string =>
-    s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Warren: ${esc(title)}</title></head><body><h1>${esc(title)}</h1>${lines.map((l) => `<p>${esc(l)}</p>`).join('')}</body></html>`;
-  sendText(ctx.res, status, html, 'text/html; charset=utf-8');
+  return { who, sealed };
 }

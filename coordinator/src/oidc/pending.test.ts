@@ -49,3 +49,42 @@ test('login ids are random and long; codes are 4+4 Crockford base32', () => {
   assert.ok(a.loginId.length >= 43);
   assert.match(loginCode(a.loginId), /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
 });
+
+const who = {
+  issuer: 'i',
+  subject: 's',
+  email: 'a@example.com',
+  name: '',
+  groups: [],
+  authTime: null,
+  droppedGroups: 0,
+};
+
+test('a confirmation token belongs to one login and is used once; an expired login’s token finds nothing', () => {
+  const t = new PendingLogins(10, 1000);
+  const l = t.add(entry('s1'), 0);
+  const token = t.verify(l, { who, sealed: null });
+  assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(t.takeToken('another', 10), undefined);
+  assert.equal(t.takeToken(token, 10), l);
+  assert.equal(t.takeToken(token, 20), undefined, 'used once');
+  const m = t.add(entry('s2'), 0);
+  const late = t.verify(m, { who, sealed: null });
+  assert.equal(t.takeToken(late, 1000), undefined, 'expired');
+});
+
+test('a cancelled login answers its poll with the refusal, and its state and token still say cancelled', async () => {
+  const t = new PendingLogins(10, 60_000);
+  const now = Date.now();
+  const l = t.add(entry('s1'), now);
+  const token = t.verify(l, { who, sealed: null });
+  const waiting = t.wait(l, 5000);
+  t.cancel(l, 'cancelled by the system');
+  await waiting;
+  assert.equal(t.takeToken(token, now)?.cancelled, true);
+  const again = t.add(entry('s2'), now);
+  t.cancel(again, 'cancelled');
+  assert.equal(t.takeState('s2', now)?.cancelled, true, 'the redirect finds it, to say so');
+  assert.deepEqual(t.collect(l), { status: 'refused', code: 'cancelled', message: 'cancelled by the system' });
+  assert.equal(t.get(l.loginId, now), undefined);
+});

@@ -1,6 +1,7 @@
 // The sign-in routes (login.ts LOGIN_PATHS, docs/coordinator.md "Signing in"): the providers,
 // starting a login (an authorization request with PKCE, state and nonce: RFC 7636, OpenID
-// Connect Core §3.1.2.1), the agent's long poll, and the provider's redirect (callback.ts).
+// Connect Core §3.1.2.1), the agent's long poll and its cancel, the provider's redirect
+// (callback.ts) and the person's confirmation (confirm.ts).
 import * as client from 'openid-client';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import {
@@ -11,11 +12,12 @@ import {
 } from '../../../src-shared/wire/login.js';
 import { parseJsonBody, readBody } from '../http/body.js';
 import { ControlError } from '../http/errors.js';
-import { sendJson } from '../http/respond.js';
+import { sendJson, sendNoContent } from '../http/respond.js';
 import type { RequestContext, Router } from '../http/router.js';
 import { objectWithKeys, stringField } from '../http/validate.js';
 import type { Services } from '../api/services.js';
 import { handleCallback } from './callback.js';
+import { handleConfirm } from './confirm.js';
 import { addLogoutRoute } from './logout.js';
 import { checkLoginProof, parseLoginStart } from './login-start.js';
 import { TableFull } from './pending.js';
@@ -34,7 +36,9 @@ export function addLoginRoutes(router: Router, sv: Services, oidc: OidcService |
   });
   router.add('POST', LOGIN_PATHS.start, (ctx) => start(sv, needOidc(oidc), ctx));
   router.add('POST', LOGIN_PATHS.poll, (ctx) => poll(sv, needOidc(oidc), ctx));
+  router.add('POST', LOGIN_PATHS.cancel, (ctx) => cancel(sv, needOidc(oidc), ctx));
   router.add('GET', LOGIN_PATHS.callback, (ctx) => handleCallback(sv, needOidc(oidc), ctx));
+  router.add('POST', LOGIN_PATHS.confirm, (ctx) => handleConfirm(sv, needOidc(oidc), ctx));
   addLogoutRoute(router, sv);
 }
 
@@ -134,4 +138,35 @@ async function poll(sv: Services, oidc: OidcService, ctx: RequestContext): Promi
   await oidc.pending.wait(login, LOGIN_LIMITS.pollWaitMs);
   if (ctx.res.destroyed) return;
   sendJson(ctx.res, 200, oidc.pending.collect(login) ?? { status: 'waiting' });
+}
+
+/** cancel ends a login its system gave up on (`warren login` interrupted, the app's Cancel). The
+ * login id is the proof: only the system that started the login was given it. */
+async function cancel(sv: Services, oidc: OidcService, ctx: RequestContext): Promise<void> {
+  const body = await readBody(ctx.req, 4096);
+  const o = objectWithKeys(parseJsonBody(body), ['loginId'], [], 'the cancel');
+  const login = oidc.pending.get(stringField(o, 'loginId', 64), sv.now());
+  if (!login) throw new ControlError('not-found', 'no such login (it expired or was collected); nothing to cancel');
+  if (login.outcome?.status === 'enrolled')
+    throw new ControlError(
+      'conflict',
+      'this sign-in has already enrolled the system; run warren logout to sign it out',
+      {},
+      409,
+    );
+  if (!login.outcome) {
+    oidc.pending.cancel(login, 'the sign-in was cancelled on the system that started it; nothing was enrolled');
+    sv.audit.refused(
+      {
+        actor: 'anonymous',
+        source: ctx.remoteIp,
+        action: 'login',
+        target: login.provider,
+        detail: 'cancelled by the system',
+      },
+      'cancelled',
+    );
+    sv.log.info(`login ${login.code} cancelled by the system that started it`);
+  }
+  sendNoContent(ctx.res);
 }

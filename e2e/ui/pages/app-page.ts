@@ -162,13 +162,21 @@ export class EnrolForm {
     return this.page.getByTestId('sign-in-url');
   }
 
-  /** signInOutcome is how the sign-in goes: waiting, enrolled or refused (data-state). */
+  /** signInCancel is the waiting sign-in's Cancel. */
+  get signInCancel(): Locator {
+    return this.page.getByTestId('sign-in-cancel');
+  }
+
+  /** signInOutcome is how the sign-in goes: waiting, enrolled, refused or cancelled (data-state). */
   get signInOutcome(): Locator {
     return this.page.getByTestId('sign-in-outcome');
   }
 
   /** signInProgress waits until the sign-in is in the given state. */
-  async signInProgress(state: 'waiting' | 'enrolled' | 'refused' | 'failed', timeoutMs = 15_000): Promise<void> {
+  async signInProgress(
+    state: 'waiting' | 'enrolled' | 'refused' | 'cancelled' | 'failed',
+    timeoutMs = 15_000,
+  ): Promise<void> {
     await this.page.locator(`[data-testid=sign-in-outcome][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
   }
 

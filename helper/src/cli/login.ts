@@ -2,7 +2,7 @@
 // (helper/src/control/login.ts does the work). Headless servers keep using `warren enrol` with
 // an enrolment key.
 import { spawn } from 'node:child_process';
-import { login } from '../control/login.js';
+import { login, LoginCancelled } from '../control/login.js';
 import { InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
 import { booleanFlag, CliError, EXIT, intFlag, requiredFlag, stringFlag, type Command } from './command.js';
 import { ENROL_OPTIONS, enrolledName, reportEnrolment } from './enrol.js';
@@ -25,9 +25,11 @@ export const loginCommand: Command = {
 Enrols this system as yours: prints a URL (and opens a browser when there is a desktop), you
 sign in there with your organisation's account, and the coordinator enrols the system with the
 tags its administrator gives your groups (the policy file's AutoTags). No enrolment key is
-needed. The page you land on after signing in shows a code: check it is the one printed here,
-so you know it is this system you enrolled. Signing in again from an enrolled system keeps its
-identity and address and updates its tags.
+needed. After you sign in, the coordinator's page names this system and shows a code: check it
+is the one printed here, then press Confirm (Cancel if it is not: someone else's link would
+enrol their system as yours). Signing in again from an enrolled system keeps its identity and
+address and updates its tags. Ctrl-C while it waits cancels the sign-in at the coordinator, so
+its URL no longer enrols anything.
 
 Everything else is as \`warren enrol\`: the keys, the pinned coordinator key, the profile.
 
@@ -44,6 +46,12 @@ Everything else is as \`warren enrol\`: the keys, the pinned coordinator key, th
     const coordinator = requiredFlag(args, 'coordinator', 'URL');
     preflightEnrol('login', { profilePath, stateDir }, effectiveUid());
     const browser = !booleanFlag(args, 'no-browser');
+    // Ctrl-C or a SIGTERM while waiting cancels the login at the coordinator too, so the URL
+    // already printed (perhaps already sent somewhere) stops enrolling anything.
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const outcome = await login({
         coordinator,
@@ -57,9 +65,12 @@ Everything else is as \`warren enrol\`: the keys, the pinned coordinator key, th
         listenPort: intFlag(args, 'port', 0, 65535),
         profilePath,
         stateDir,
+        signal: stop.signal,
         onStart: (r) => {
           io.stdout.write(
-            `To sign in with ${r.provider}, open this URL in a browser:\n\n  ${r.url}\n\nThe page after signing in shows the code ${r.code}. Waiting for you to sign in...\n`,
+            `To sign in with ${r.provider}, open this URL in a browser:\n\n  ${r.url}\n\n` +
+              `After you sign in, the page shows the code ${r.code}: press Confirm only if it is this code. ` +
+              'Waiting for you to sign in (Ctrl-C cancels)...\n',
           );
           if (browser) openBrowser(r.url);
         },
@@ -75,11 +86,18 @@ Everything else is as \`warren enrol\`: the keys, the pinned coordinator key, th
       io.stdout.write('Start or restart the helper to connect (warren run, or warren start).\n');
       return EXIT.ok;
     } catch (e) {
+      if (e instanceof LoginCancelled) {
+        io.stdout.write(`Sign-in cancelled: ${e.told ? 'its URL no longer enrols anything.' : e.message}\n`);
+        return EXIT.failure;
+      }
       const message =
         e instanceof InsecureEnrolment
           ? insecureRefusal('add --coordinator-key KEY', '--insecure signs in without the check')
           : (e as Error).message;
       throw new CliError(message.replace(/^(warren [a-z-]+: )+/, ''), EXIT.failure);
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   },
 };

@@ -32,6 +32,8 @@ export interface RequestOptions {
   auth?: AgentAuth;
   timeoutMs?: number;
   maxBytes?: number;
+  /** signal aborts the request (a long poll the person gave up on). */
+  signal?: AbortSignal;
 }
 
 /** openRequest starts a request and resolves with the response once headers arrive. */
@@ -63,6 +65,12 @@ export function openRequest(
       ),
     );
     req.on('response', (res) => resolve({ res, abort: () => req.destroy() }));
+    const aborted = (): void => {
+      req.destroy(new ControlHttpError(0, 'aborted', 'the request was cancelled'));
+    };
+    if (opts.signal?.aborted) aborted();
+    opts.signal?.addEventListener('abort', aborted, { once: true });
+    req.on('close', () => opts.signal?.removeEventListener('abort', aborted));
     req.end(body);
   });
 }

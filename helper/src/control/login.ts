@@ -26,6 +26,20 @@ export interface LoginOptions extends Omit<EnrolOptions, 'key'> {
   onStart(r: LoginStartResponse): void;
   /** timeoutMs: how long to wait for the person (default: as long as the login lives). */
   timeoutMs?: number;
+  /** signal cancels the wait, and the login at the coordinator (LoginCancelled). */
+  signal?: AbortSignal;
+}
+
+/** LoginCancelled is a sign-in given up on this side; told says whether the coordinator
+ * confirmed that its URL no longer enrols anything. */
+export class LoginCancelled extends Error {
+  override name = 'LoginCancelled';
+  constructor(
+    readonly told: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** LoginOutcome is the enrolment, and who signed in. */
@@ -65,7 +79,7 @@ export async function login(o: LoginOptions): Promise<LoginOutcome> {
   const outcome = await enrolVia(o, async ({ url, wgPublic, machine, hostname }) => {
     const started = await startLogin(url, o.provider ?? '', wgPublic, machine, hostname);
     o.onStart(started);
-    const r = await waitForLogin(url, started.loginId, o.timeoutMs ?? LOGIN_LIMITS.pendingMs);
+    const r = await waitForLogin(url, started.loginId, o.timeoutMs ?? LOGIN_LIMITS.pendingMs, o.signal);
     user = r.user;
     return r.enrol;
   });
@@ -120,16 +134,25 @@ async function waitForLogin(
   url: string,
   loginId: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ user: string; enrol: EnrolResponse }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const r = (await controlRequest({
-      base: url,
-      method: 'POST',
-      path: LOGIN_PATHS.poll,
-      body: { loginId },
-      timeoutMs: LOGIN_LIMITS.pollWaitMs + 10_000,
-    })) as LoginPollResponse;
+    if (signal?.aborted) throw await cancelLogin(url, loginId);
+    let r: LoginPollResponse;
+    try {
+      r = (await controlRequest({
+        base: url,
+        method: 'POST',
+        path: LOGIN_PATHS.poll,
+        body: { loginId },
+        timeoutMs: LOGIN_LIMITS.pollWaitMs + 10_000,
+        ...(signal ? { signal } : {}),
+      })) as LoginPollResponse;
+    } catch (e) {
+      if (signal?.aborted) throw await cancelLogin(url, loginId);
+      throw e;
+    }
     if (!isObject(r)) throw new Error('the coordinator answered the poll with something unexpected');
     if (r.status === 'waiting') continue;
     if (r.status === 'refused')
@@ -143,4 +166,26 @@ async function waitForLogin(
     throw new Error('the coordinator answered the poll with something unexpected');
   }
   throw new Error(`nobody signed in within ${Math.round(timeoutMs / 1000)} s; run warren login again`);
+}
+
+/** cancelLogin asks the coordinator to cancel the login (the login id, which only this system
+ * holds, is the proof) and returns the LoginCancelled to throw. */
+async function cancelLogin(url: string, loginId: string): Promise<LoginCancelled> {
+  try {
+    await controlRequest({
+      base: url,
+      method: 'POST',
+      path: LOGIN_PATHS.cancel,
+      body: { loginId },
+      timeoutMs: 5000,
+      maxBytes: 4096,
+    });
+    return new LoginCancelled(true, 'the sign-in was cancelled: its URL no longer enrols anything');
+  } catch (e) {
+    const why = (e as Error).message.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
+    return new LoginCancelled(
+      false,
+      `the sign-in was cancelled here, but the coordinator could not be told (${why}); its URL may still enrol this system until it expires: open it in no browser`,
+    );
+  }
 }

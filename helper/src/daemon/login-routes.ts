@@ -1,4 +1,5 @@
-// POST and GET /v1/login: signing in through the local API (login-runtime.ts). Both are for root
+// POST, GET and DELETE /v1/login: signing in through the local API (login-runtime.ts), and
+// cancelling it. All are for root
 // and the operator group only: the URL enrols this system as whoever completes it, so it must not
 // reach other local users (they see only Status.login, which has neither URL nor code).
 import { ApiHttpError, requirePrivileged, type ApiRequest, type Handler } from '../api/server.js';
@@ -51,6 +52,10 @@ export function loginRoutes(login: LoginRuntime): Partial<Record<HttpMethod, Han
       const w = login.waiting();
       if (w === null) throw new ApiHttpError(404, 'not-found', 'no sign-in is under way on this system');
       return w;
+    },
+    DELETE: (req: ApiRequest) => {
+      requirePrivileged(req);
+      return login.cancel();
     },
   };
 }

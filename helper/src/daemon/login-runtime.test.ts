@@ -13,7 +13,7 @@ import { ApiClient, ApiError } from '../../../src-shared/lib/helper-client/clien
 import { createLogger } from '../../../src-shared/lib/log.js';
 import { PATHS } from '../../../src-shared/wire/helper-api.js';
 import type { Status } from '../../../src-shared/wire/status.js';
-import type { LoginBegun, LoginOutcome } from '../control/login.js';
+import { LoginCancelled, type LoginBegun, type LoginOutcome } from '../control/login.js';
 import { startApiServer, type ApiRequest } from '../api/server.js';
 import { apiRoutes } from './api-routes.js';
 import { ChangeNotifier } from './changes.js';
@@ -170,4 +170,37 @@ test('only root and the operator group may start a sign-in or read its URL', asy
   const operator = { ...stranger, access: () => ({ privileged: true, group: 'warren', groupGid: 998 }) } as ApiRequest;
   await routes.POST!(operator);
   assert.equal((routes.GET!(operator) as { code: string }).code, 'ABCD-EFGH');
+});
+
+test('DELETE /v1/login cancels the waiting sign-in through its signal, and progress says cancelled', async () => {
+  let signal: AbortSignal | undefined;
+  const login = new LoginRuntime({
+    profilePath: '/nonexistent/p',
+    stateDir: '/nonexistent/s',
+    notify: () => undefined,
+    begin: async (o) => {
+      signal = o.signal;
+      const run = begun();
+      // As control/login.ts does: an abort ends the wait with LoginCancelled once the
+      // coordinator has been told.
+      o.signal?.addEventListener('abort', () =>
+        run.fail(new LoginCancelled(true, 'the sign-in was cancelled: its URL no longer enrols anything')),
+      );
+      return run.b;
+    },
+  });
+  const routes = loginRoutes(login);
+  const stranger = { access: () => ({ privileged: false, group: 'warren', groupGid: 998 }) } as unknown as ApiRequest;
+  const operator = { access: () => ({ privileged: true, group: 'warren', groupGid: 998 }) } as unknown as ApiRequest;
+  await assert.rejects(async () => routes.DELETE!(operator), { status: 404, message: /nothing to cancel/ });
+  await login.start({ coordinator: 'https://c.example' });
+  assert.throws(() => routes.DELETE!(stranger), { status: 403 });
+  assert.equal(signal?.aborted, false);
+  const r = (await routes.DELETE!(operator)) as { message: string };
+  assert.equal(signal?.aborted, true);
+  assert.equal(r.message, 'The sign-in was cancelled: its URL no longer enrols anything.');
+  assert.equal(login.progress()?.state, 'cancelled');
+  assert.equal(login.waiting(), null);
+  await login.start({ coordinator: 'https://c.example' });
+  assert.equal(login.progress()?.state, 'waiting', 'a new sign-in may start');
 });

@@ -8,7 +8,7 @@
 import { ApiHttpError } from '../api/server.js';
 import { readProfile } from '../config/load.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
-import { beginLogin, type LoginBegun, type LoginOutcome } from '../control/login.js';
+import { beginLogin, LoginCancelled, type LoginBegun, type LoginOutcome } from '../control/login.js';
 import { InsecureEnrolment, insecureRefusal } from '../control/enrol.js';
 import type { LoginAnswer, LoginRequest } from '../../../src-shared/wire/helper-api.js';
 import { LOGIN_LIMITS } from '../../../src-shared/wire/login.js';
@@ -29,9 +29,18 @@ export interface LoginRuntimeOptions {
  * bounded length: it ends up in a status every local user reads and in the app's window. */
 const printable = (s: string, max = 400): string => s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 
+/** Current is the sign-in under way (or the last one): what it answered, how it goes, how to
+ * cancel it and when it has settled. */
+interface Current {
+  progress: LoginProgress;
+  answer: LoginAnswer;
+  abort: AbortController;
+  settled: Promise<void>;
+}
+
 /** LoginRuntime holds the one sign-in of this helper. */
 export class LoginRuntime {
-  private current: { progress: LoginProgress; answer: LoginAnswer } | null = null;
+  private current: Current | null = null;
   private starting = false;
   private readonly now: () => number;
 
@@ -56,10 +65,11 @@ export class LoginRuntime {
       throw new ApiHttpError(
         409,
         'bad-request',
-        'a sign-in is already under way on this system: finish it in the browser, or wait until it expires ' +
+        'a sign-in is already under way on this system: finish it in the browser, cancel it, or wait until it expires ' +
           `(${Math.round((this.opts.timeoutMs ?? LOGIN_LIMITS.pendingMs) / 60_000)} minutes after it started)`,
       );
     this.starting = true;
+    const abort = new AbortController();
     let begun: LoginBegun;
     try {
       begun = await (this.opts.begin ?? beginLogin)({
@@ -70,6 +80,7 @@ export class LoginRuntime {
         profilePath: this.opts.profilePath,
         stateDir: this.opts.stateDir,
         timeoutMs: Math.min(this.opts.timeoutMs ?? LOGIN_LIMITS.pendingMs, LOGIN_LIMITS.pendingMs),
+        signal: abort.signal,
       });
     } catch (e) {
       const why =
@@ -87,8 +98,10 @@ export class LoginRuntime {
       provider: printable(s.provider, 64),
       expiresAt: s.expiresAt,
     };
-    const current = {
+    const current: Current = {
       answer,
+      abort,
+      settled: Promise.resolve(),
       progress: {
         state: 'waiting',
         coordinator: req.coordinator,
@@ -103,20 +116,31 @@ export class LoginRuntime {
     };
     this.current = current;
     this.opts.notify();
-    begun.done.then(
+    current.settled = begun.done.then(
       (o) => this.finish(current, enrolledProgress(current.progress, o)),
       (e: unknown) =>
         this.finish(current, {
           ...current.progress,
-          state: 'refused',
+          state: e instanceof LoginCancelled ? 'cancelled' : 'refused',
           message: sentence(printable((e as Error)?.message ?? String(e))),
         }),
     );
     return answer;
   }
 
+  /** cancel gives up the sign-in under way, at the coordinator too (control/login.ts), and
+   * answers with how that went; it throws ApiHttpError 404 when none is waiting. */
+  async cancel(): Promise<{ message: string }> {
+    const c = this.current;
+    if (c === null || c.progress.state !== 'waiting')
+      throw new ApiHttpError(404, 'not-found', 'no sign-in is under way on this system; there is nothing to cancel');
+    c.abort.abort();
+    await c.settled;
+    return { message: this.current?.progress.message ?? 'Cancelled.' };
+  }
+
   // finish records how a sign-in ended, unless a newer one has replaced it meanwhile.
-  private finish(which: NonNullable<LoginRuntime['current']>, progress: LoginProgress): void {
+  private finish(which: Current, progress: LoginProgress): void {
     if (this.current !== which) return;
     this.current = { ...which, progress };
     this.opts.notify();

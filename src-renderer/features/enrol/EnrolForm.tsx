@@ -9,7 +9,7 @@ import { canChange } from '../../../src-shared/wire/app-state.js';
 import { ENROL_LIMITS } from '../../../src-shared/wire/helper-api.js';
 import { COORDINATOR_KEY_PATTERN, enrolKeyProblem, type ArgOf } from '../../../src-shared/wire/ipc-schema.js';
 import { sameCoordinator, type SignInStarted } from '../../../src-shared/wire/login-view.js';
-import { enrol, signIn } from '../../store/actions.js';
+import { cancelSignIn, enrol, signIn } from '../../store/actions.js';
 import { useStore } from '../../store/index.js';
 import { LapsedSignIn, SignInProgress } from './SignIn.js';
 
@@ -306,7 +306,12 @@ export function EnrolForm() {
           />
         </fieldset>
       </form>
-      <SignInProgress started={sign.started} login={login} error={sign.error} />
+      <SignInProgress
+        started={sign.started}
+        login={login}
+        error={sign.error}
+        {...(may ? { onCancel: () => void cancelSignIn() } : {})}
+      />
       {outcome && <Outcome ok={outcome.ok} text={outcome.text} />}
     </section>
   );

@@ -1,8 +1,9 @@
 // Signing in from the Enrol tab: after "Sign in" the helper has asked the coordinator for a
 // login, and main has handed its URL to the person's browser. This shows the code the provider's
 // page will show after signing in (so the person can tell it is this system they enrol), the
-// address to open by hand when no browser opened, and how it goes as the helper's status says:
-// waiting, then enrolled as the user with their tags, or the refusal as a sentence.
+// address to open by hand when no browser opened, a Cancel that ends the sign-in at the
+// coordinator too (so its URL enrols nothing), and how it goes as the helper's status says:
+// waiting, then enrolled as the user with their tags, cancelled, or the refusal as a sentence.
 import type { LoginView, SignInStarted, SignInView } from '../../../src-shared/wire/login-view.js';
 
 /** hhmm is a time of day for people, in their own time zone. */
@@ -15,10 +16,13 @@ export function SignInProgress({
   started,
   login,
   error,
+  onCancel,
 }: {
   started: SignInStarted | null;
   login: LoginView | null;
   error: string | null;
+  /** onCancel cancels the waiting sign-in; absent for a user who may not change the helper. */
+  onCancel?: () => void;
 }) {
   if (error !== null)
     return (
@@ -33,6 +37,11 @@ export function SignInProgress({
       </p>
     );
   const waiting = login?.state === 'waiting' || (login === null && started !== null);
+  const cancel = onCancel && (
+    <button type="button" className="btn" data-testid="sign-in-cancel" onClick={onCancel}>
+      Cancel sign-in
+    </button>
+  );
   return (
     <div data-testid="sign-in-progress" style={{ marginTop: 12 }}>
       {waiting && started && (
@@ -43,7 +52,7 @@ export function SignInProgress({
               {started.opened ? 'Your browser has opened the sign-in page' : 'Open this address in your browser'}
               {started.provider ? ` (${started.provider})` : ''}. After you sign in, the page shows the code{' '}
               <code data-testid="sign-in-code">{started.code}</code>: check it is this one, so you know it is this
-              system you enrol. The sign-in works until {hhmm(started.expiresAt)}.
+              system you enrol, and press Confirm there. The sign-in works until {hhmm(started.expiresAt)}.
             </p>
             <p className="text">
               {started.opened ? 'If no page opened: ' : ''}
@@ -52,17 +61,19 @@ export function SignInProgress({
               </a>
             </p>
           </div>
+          {cancel}
         </div>
       )}
       {waiting && !started && login && (
-        <p className="banner banner-ok" role="status" data-testid="sign-in-outcome" data-state="waiting">
-          {login.message}
-        </p>
+        <div className="banner banner-ok" role="status" data-testid="sign-in-outcome" data-state="waiting">
+          <p className="grow">{login.message}</p>
+          {cancel}
+        </div>
       )}
       {login && login.state !== 'waiting' && (
         <p
-          className={`banner ${login.state === 'enrolled' ? 'banner-ok' : 'banner-error'}`}
-          role={login.state === 'enrolled' ? 'status' : 'alert'}
+          className={`banner ${login.state === 'enrolled' ? 'banner-ok' : login.state === 'cancelled' ? 'banner-warn' : 'banner-error'}`}
+          role={login.state === 'refused' ? 'alert' : 'status'}
           data-testid="sign-in-outcome"
           data-state={login.state}
         >

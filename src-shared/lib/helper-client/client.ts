@@ -116,6 +116,11 @@ export class ApiClient {
     return this.request<LoginAnswer>('POST', PATHS.login, body);
   }
 
+  /** cancelLogin cancels the sign-in under way, at the coordinator too (root or operator group). */
+  async cancelLogin(): Promise<{ message: string }> {
+    return this.request<{ message: string }>('DELETE', PATHS.login);
+  }
+
   /**
    * subscribe follows GET /v1/events: onEvent gets a snapshot first, then every status; after
    * a lost connection it reconnects with capped, jittered backoff and the helper sends a new
