@@ -12,6 +12,7 @@ import type { Services } from '../api/services.js';
 import { enrolResponse } from '../api/agent.js';
 import { ClaimRefusal, mapClaims } from './claims.js';
 import { enrolForUser, saveUser } from './login-enrol.js';
+import { retagUser } from '../store/follow-groups.js';
 import type { PendingLogin } from './pending.js';
 import { describe } from './providers.js';
 import { MAX_TOKEN_CHARS } from './token-seal.js';
@@ -131,6 +132,7 @@ async function complete(
       detail: `${s.name}, ${s.state}, signed in with ${p.cfg.name}, tags ${s.tags.join(',') || '(none)'}`,
     }),
   );
+  retagUser(sv, user, { actor: user.email, source, why: `signed in with ${p.cfg.name}` });
   sv.audit.ok({
     actor: user.email,
     source: ctx.remoteIp,
