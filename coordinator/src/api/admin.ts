@@ -21,6 +21,7 @@ import { adminAction, parseAuditQuery, type AuditList } from './audit-route.js';
 import { addPolicyRoutes } from './policy-routes.js';
 import { addSystemDeleteRoute } from './system-delete.js';
 import { addUsersRoute } from './users-route.js';
+import { autoTagsAfterEdit } from '../policy/auto-tags.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -247,16 +248,17 @@ function addSystemEditRoutes(admin: AdminRoute, sv: Services): void {
     let tags = Object.hasOwn(o, 'set')
       ? tagList(stringArrayField(o, 'set', KEY_LIMITS.tagsPerKey, 70), 'set')
       : [...s.tags];
-    if (Object.hasOwn(o, 'add'))
-      tags = [...new Set([...tags, ...tagList(stringArrayField(o, 'add', KEY_LIMITS.tagsPerKey, 70), 'add')])];
+    const added = Object.hasOwn(o, 'add') ? tagList(stringArrayField(o, 'add', KEY_LIMITS.tagsPerKey, 70), 'add') : [];
+    tags = [...new Set([...tags, ...added])];
     if (Object.hasOwn(o, 'remove')) {
       const drop = new Set(tagList(stringArrayField(o, 'remove', KEY_LIMITS.tagsPerKey, 70), 'remove'));
       tags = tags.filter((t) => !drop.has(t));
     }
     if (tags.length > KEY_LIMITS.tagsPerKey)
       throw new ControlError('bad-request', `a system may have at most ${KEY_LIMITS.tagsPerKey} tags`);
-    if (JSON.stringify(tags) !== JSON.stringify(s.tags)) {
-      sv.registry.patch(s, { tags });
+    const autoTags = autoTagsAfterEdit(s, tags, added);
+    if (JSON.stringify(tags) !== JSON.stringify(s.tags) || autoTags.length !== (s.autoTags ?? []).length) {
+      sv.registry.patch(s, { tags, autoTags });
       sv.log.info(`tags of ${s.identity}: ${tags.join(',') || '(none)'}`);
     }
     const warnings = tagWarnings(sv.registry.policy, tags);

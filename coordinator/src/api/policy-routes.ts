@@ -16,6 +16,7 @@ import { authorityIssues } from '../policy/authority-check.js';
 import { countryIssues } from '../policy/public-ip-check.js';
 import type { Services } from './services.js';
 import { usersOf } from '../store/users.js';
+import { retagEveryone } from '../store/follow-groups.js';
 
 /** PolicyRouteNote is the audit note admin.ts hands a handler (its AuditNote): quiet leaves a
  * successful request out of the audit log, for a POST that changes nothing. */
@@ -114,7 +115,10 @@ export function addPolicyRoutes(admin: PolicyRouteAdder, sv: Services): void {
         { issues: warnings },
       );
     }
+    const autoTagsBefore = JSON.stringify(sv.registry.policy.autoTags);
     sv.registry.applyPolicy(text, r.file, sv.now());
+    if (JSON.stringify(r.file.autoTags) !== autoTagsBefore)
+      retagEveryone(sv, { actor: 'admin', source: ctx.remoteIp, why: "the policy file's AutoTags changed" });
     note.detail = `map version ${sv.registry.version}${warnings.length > 0 ? `, ${plural(warnings.length, 'warning')}` : ''}`;
     sv.log.info(
       `policy applied: ${r.file.policies.length} policies, ${r.file.tags.length} tags, ${r.file.dnsRecords.length} DNS records, ${r.file.routes.length} routes (map version ${sv.registry.version}, ${plural(warnings.length, 'warning')})`,

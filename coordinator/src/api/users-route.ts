@@ -9,6 +9,7 @@ import { sendJson } from '../http/respond.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import { usersOf, type UserRow } from '../store/users.js';
 import type { AdminRoute } from './admin.js';
+import { retagUser } from '../store/follow-groups.js';
 import type { Services } from './services.js';
 
 /** USERS_PATH is the route. */
@@ -36,6 +37,7 @@ export function addUsersRoute(admin: AdminRoute, sv: Services): void {
       const disabled = verb === 'disable';
       if (u.disabled !== disabled) {
         dir.setDisabled(sv.registry, u, disabled);
+        retagUser(sv, dir.get(u.id)!, { actor: 'admin', source: ctx.remoteIp, why: `user ${verb}d` });
         sv.log.info(`${verb}d user ${u.email}`);
       } else note.detail = `already ${verb}d`;
       sendJson(ctx.res, 200, adminUser(dir.get(u.id)!, ownedSystems(sv.registry).get(u.id) ?? []));

@@ -11,6 +11,7 @@ import { ControlError } from '../http/errors.js';
 import type { RequestContext } from '../http/router.js';
 import { cancelledPage, refuse } from './callback.js';
 import { enrolForUser, saveUser } from './login-enrol.js';
+import { retagUser } from '../store/follow-groups.js';
 import { textPage } from './page.js';
 import type { PendingLogin, Verified } from './pending.js';
 import type { OidcService } from './service.js';
@@ -103,6 +104,7 @@ async function enrol(
       detail: `${s.name}, ${s.state}, signed in with ${p.cfg.name}, tags ${s.tags.join(',') || '(none)'}`,
     }),
   );
+  retagUser(sv, user, { actor: user.email, source, why: `signed in with ${p.cfg.name}` });
   sv.audit.ok({
     actor: user.email,
     source: browser,

@@ -1,7 +1,8 @@
 // Enrolment by signing in: the system of a completed login is enrolled as owned by the user the
 // ID token names, with the tags the policy file's AutoTags give the user's groups and address
 // (auto-tags.ts), instead of an enrolment key's. Signing in again from an enrolled system keeps
-// its identity and address and brings its tags up to date with the user's groups.
+// its identity and address; the caller then brings the AutoTags tags of all the user's systems
+// up to date with the groups of this sign-in (store/follow-groups.ts retagUser), audited.
 import { randomBytes } from 'node:crypto';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import type { LoginStartRequest } from '../../../src-shared/wire/login.js';
@@ -15,13 +16,12 @@ import type { SignedIn } from './claims.js';
 import type { ProviderConfig } from './config.js';
 
 /** LoginEnrolment is the enrolled system, its user, whether it is new, and which AutoTags
- * entries gave its tags. */
+ * entries give the user tags. */
 export interface LoginEnrolment {
   system: LiveSystem;
   user: UserRow;
   created: boolean;
   via: string[];
-  retaggedFrom?: string[];
 }
 
 /** saveUser records the sign-in: a new user, or the known one with the provider's current
@@ -73,7 +73,7 @@ export function enrolForUser(
 ): LoginEnrolment {
   const { tags, via } = autoTagsFor(registry.policy.autoTags, user.email, user.groups);
   const existing = registry.byWireguardKey(req.wireguardPublicKey);
-  if (existing) return again(registry, existing, req, user, tags, via);
+  if (existing) return again(registry, existing, req, user, via);
   if (registry.byMachine(req.machinePublicKey))
     throw new ControlError(
       'conflict',
@@ -89,6 +89,7 @@ export function enrolForUser(
       name: uniqueName(sanitiseHostname(req.hostname), (n) => registry.nameTaken(n)),
       address: registry.allocate(),
       tags,
+      autoTags: tags,
       dnsNames: [],
       state: provider.approval === 'automatic' ? 'active' : 'pending',
       ephemeral: false,
@@ -112,7 +113,6 @@ function again(
   existing: LiveSystem,
   req: LoginStartRequest,
   user: UserRow,
-  tags: string[],
   via: string[],
 ): LoginEnrolment {
   if (existing.state === 'revoked')
@@ -131,10 +131,9 @@ function again(
       `this system is enrolled ${holder}; ${user.email} cannot take it over: run \`warren logout\` there or have the admin revoke it, then sign in`,
     );
   }
-  const same = existing.tags.length === tags.length && tags.every((t) => existing.tags.includes(t));
   // Patching the tags (even to the same list) makes maps be computed again: the user's groups
-  // may have changed, and with them what group: selectors match.
-  const before = [...existing.tags];
-  registry.patch(existing, { tags });
-  return { system: existing, user, created: false, via, ...(same ? {} : { retaggedFrom: before }) };
+  // may have changed, and with them what group: selectors match. The AutoTags tags follow in
+  // the caller (retagUser), each change audited.
+  registry.patch(existing, { tags: [...existing.tags] });
+  return { system: existing, user, created: false, via };
 }

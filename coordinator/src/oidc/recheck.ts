@@ -7,11 +7,20 @@
 // requirement the person no longer meets stops within one map pass. A refresh the provider
 // refuses (revoked, expired, the person deleted) lapses the sign-in: groups cleared, every
 // UserAuthentication requirement unmet, until the person signs in again. A provider that cannot
-// be reached changes nothing; the check is tried again one interval later.
+// be reached changes nothing; the check is tried again one interval later. A check that changes
+// the groups or lapses the sign-in also brings the tags AutoTags gave the user's systems up to
+// date (store/follow-groups.ts).
+//
+// Several coordinators on one database (docs/coordinator.md "Several coordinators") each run
+// this loop, but each user is checked once per interval in all: a coordinator claims a check in
+// the database before asking the provider (Store.claimUserCheck moves users.next_check_at on
+// one interval in the claiming statement), and stores its outcome only if the sign-in it checked
+// is still the user's (Store.userChecked), so the outcome and its audit entry are written once.
 import * as client from 'openid-client';
 import type { Services } from '../api/services.js';
 import { usersOf, type UserRow } from '../store/users.js';
 import { ClaimRefusal, mapClaims } from './claims.js';
+import { retagUser } from '../store/follow-groups.js';
 import { describe, type Provider } from './providers.js';
 import type { OidcService } from './service.js';
 import { MAX_TOKEN_CHARS } from './token-seal.js';
@@ -30,9 +39,10 @@ export class TokenRecheck {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = false;
-  /** retryAt holds, by user id, when a check that could not be made is tried again, for the
-   * sign-in (lastAuthAt) it was made for: a new sign-in is checked on its own schedule. */
-  private readonly retryAt = new Map<string, { at: number; signIn: number }>();
+  /** notBefore holds, by user id, when the next check is due as far as this coordinator knows
+   * (its own claim, or another coordinator's as the database said), for the sign-in
+   * (lastAuthAt) it was made for: a new sign-in is checked on its own schedule. */
+  private readonly notBefore = new Map<string, { at: number; signIn: number }>();
 
   constructor(
     private readonly sv: Services,
@@ -62,7 +72,8 @@ export class TokenRecheck {
     try {
       for (const u of usersOf(this.sv.registry).all()) {
         if (this.stopped) return;
-        if (this.due(u, this.sv.now())) await this.check(u);
+        const now = this.sv.now();
+        if (this.due(u, now) && this.claim(u, now)) await this.check(u);
       }
     } finally {
       this.running = false;
@@ -71,9 +82,19 @@ export class TokenRecheck {
 
   private due(u: UserRow, now: number): boolean {
     if (u.disabled || u.lapsedAt !== null) return false;
-    const retry = this.retryAt.get(u.id);
-    if (retry !== undefined && retry.signIn === u.lastAuthAt) return now >= retry.at;
+    const next = this.notBefore.get(u.id);
+    if (next !== undefined && next.signIn === u.lastAuthAt) return now >= next.at;
     return now >= (u.checkedAt ?? u.lastAuthAt) + this.oidc.recheckMs;
+  }
+
+  /** claim takes the check in the database; false when it is not due there (another
+   * coordinator checked or claimed it, or the row changed: memory is read again soon). */
+  private claim(u: UserRow, now: number): boolean {
+    const interval = this.oidc.recheckMs;
+    const due = this.sv.registry.store.claimUserCheck(u.id, u.lastAuthAt, now, interval);
+    const at = due === null || due <= now ? now + interval : due;
+    this.notBefore.set(u.id, { at, signIn: u.lastAuthAt });
+    return due === null;
   }
 
   private async check(u: UserRow): Promise<void> {
@@ -81,7 +102,7 @@ export class TokenRecheck {
     // No refresh token (the provider gave none, or RecheckSeconds was 0 at the sign-in): the
     // groups stay as the sign-in said; only the user's next sign-in or an admin changes them.
     if (sealed === null) {
-      this.retryAt.set(u.id, { at: Number.MAX_SAFE_INTEGER, signIn: u.lastAuthAt });
+      this.notBefore.set(u.id, { at: Number.MAX_SAFE_INTEGER, signIn: u.lastAuthAt });
       return;
     }
     const token = this.oidc.seal.open(sealed, u.issuer, u.subject);
@@ -94,12 +115,11 @@ export class TokenRecheck {
           : await this.ask(p, u, token);
     const now = this.sv.now();
     if (this.stopped) return;
+    // The claim moved the next check one interval on: a check that could not be made waits as long.
     if (out.kind === 'later') {
-      this.retryAt.set(u.id, { at: now + this.oidc.recheckMs, signIn: u.lastAuthAt });
       this.sv.log.warn(`token check of ${u.email}: ${out.why}; trying again in ${this.oidc.recheckMs / 1000} s`);
       return;
     }
-    this.retryAt.delete(u.id);
     // The row may have changed while the provider answered (a new sign-in, a disable).
     const current = usersOf(this.sv.registry).get(u.id);
     if (!current || current.lastAuthAt !== u.lastAuthAt || current.disabled || current.lapsedAt !== null) return;
@@ -146,25 +166,29 @@ export class TokenRecheck {
 
   private update(u: UserRow, groups: string[], sealed: string, now: number): void {
     const before = u.groups;
-    usersOf(this.sv.registry).checked(this.sv.registry, u, {
+    const next = usersOf(this.sv.registry).checked(this.sv.registry, u, {
+      signIn: u.lastAuthAt,
       groups,
       checkedAt: now,
       refreshToken: sealed,
       lapsedAt: null,
     });
-    if (before.join(',') === groups.join(',')) return;
+    if (next === null || before.join(',') === groups.join(',')) return;
     const detail = `token check at ${u.provider}: groups ${before.join(',') || '(none)'} → ${groups.join(',') || '(none)'}`;
     this.sv.audit.ok({ actor: 'coordinator', source: null, action: 'user.groups-changed', target: u.email, detail });
     this.sv.log.info(`${u.email}: ${detail}`);
+    retagUser(this.sv, next, { actor: 'coordinator', source: null, why: detail });
   }
 
   private lapse(u: UserRow, why: string, now: number): void {
-    usersOf(this.sv.registry).checked(this.sv.registry, u, {
+    const next = usersOf(this.sv.registry).checked(this.sv.registry, u, {
+      signIn: u.lastAuthAt,
       groups: [],
       checkedAt: now,
       refreshToken: null,
       lapsedAt: now,
     });
+    if (next === null) return;
     const detail = `token check at ${u.provider}: ${why}; the sign-in no longer counts and the groups are cleared until ${u.email} signs in again`;
     this.sv.audit.ok({
       actor: 'coordinator',
@@ -174,6 +198,7 @@ export class TokenRecheck {
       detail: detail.slice(0, 400),
     });
     this.sv.log.info(`${u.email}: ${detail}`);
+    retagUser(this.sv, next, { actor: 'coordinator', source: null, why: `token check at ${u.provider}: lapsed` });
   }
 }
 

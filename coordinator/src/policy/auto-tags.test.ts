@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePolicyFile } from './policy-file.js';
-import { autoTagsFor } from './auto-tags.js';
+import { autoTagsAfterEdit, autoTagsFor, followAutoTags } from './auto-tags.js';
 import { parseSelector } from '../../../src-shared/lib/policy-parse.js';
 
 const file = (over: object): string =>
@@ -57,4 +57,29 @@ test('a static profile names no users or groups: the helper cannot resolve them'
   assert.match((r as { problem: string }).problem, /only a coordinator's policy file can/);
   assert.equal(parseSelector('GROUP:Eng', { people: true }), 'group:eng');
   assert.equal(typeof parseSelector('group:has space', { people: true }), 'object');
+});
+
+test('AutoTags tags follow the groups; tags set by hand stay, also one the groups give as well', () => {
+  const s = { tags: ['laptop', 'dev'], autoTags: ['dev'] };
+  assert.deepEqual(followAutoTags(s, ['dev']), null, 'nothing changes');
+  assert.deepEqual(followAutoTags(s, []), { tags: ['laptop'], autoTags: [] }, 'out of the group: tag:dev goes');
+  assert.deepEqual(followAutoTags({ tags: ['laptop'], autoTags: [] }, ['server', 'dev']), {
+    tags: ['laptop', 'dev', 'server'],
+    autoTags: ['dev', 'server'],
+  });
+  // laptop was set by hand: AutoTags giving it too do not make it theirs, so it stays after.
+  const both = followAutoTags({ tags: ['laptop'], autoTags: [] }, ['laptop']);
+  assert.equal(both, null);
+  assert.deepEqual(followAutoTags({ tags: ['laptop'] }, []), null, 'a row without autoTags has only hand-set tags');
+});
+
+test("an admin's tag edit: an added tag becomes theirs, a removed one is no longer AutoTags'", () => {
+  const s = { tags: ['laptop', 'dev', 'ops'], autoTags: ['dev', 'ops'] };
+  assert.deepEqual(autoTagsAfterEdit(s, ['laptop', 'dev', 'ops'], ['dev']), ['ops']);
+  assert.deepEqual(autoTagsAfterEdit(s, ['laptop', 'dev'], []), ['dev']);
+  // Then out of the groups: the tag the admin added stays, the AutoTags one goes.
+  assert.deepEqual(followAutoTags({ tags: ['laptop', 'dev', 'ops'], autoTags: ['ops'] }, []), {
+    tags: ['laptop', 'dev'],
+    autoTags: [],
+  });
 });

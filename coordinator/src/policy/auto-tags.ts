@@ -97,3 +97,31 @@ export function autoTagsFor(
 export function tagSelectors(tags: readonly string[]): string[] {
   return tags.map(tagSelector);
 }
+
+/** Tagged is a system's tags and which of them AutoTags gave (the rest were set by hand). */
+export interface Tagged {
+  tags: readonly string[];
+  autoTags?: readonly string[];
+}
+
+/** followAutoTags is what a system's tags become when AutoTags now give wanted: the tags set
+ * by hand stay, the AutoTags ones are replaced by wanted. A wanted tag an admin also set by hand
+ * counts as the admin's, so it stays when the groups stop giving it. It returns null when
+ * nothing changes. */
+export function followAutoTags(s: Tagged, wanted: readonly string[]): { tags: string[]; autoTags: string[] } | null {
+  const had = new Set(s.autoTags ?? []);
+  const byHand = s.tags.filter((t) => !had.has(t));
+  const autoTags = [...new Set(wanted)].filter((t) => !byHand.includes(t)).sort();
+  const tags = [...byHand, ...autoTags];
+  const same = (a: readonly string[], b: readonly string[]): boolean =>
+    a.length === b.length && a.every((t) => b.includes(t));
+  return same(tags, s.tags) && same(autoTags, s.autoTags ?? []) ? null : { tags, autoTags };
+}
+
+/** autoTagsAfterEdit is which of tags still count as AutoTags' after an admin edited a
+ * system's tags (added: the ones the admin named to add): a removed one is no longer there, and
+ * one the admin added is theirs from now on, so it stays when the groups stop giving it. A tag
+ * the admin removes that AutoTags give comes back with the next change of the user's tags. */
+export function autoTagsAfterEdit(s: Tagged, tags: readonly string[], added: readonly string[]): string[] {
+  return (s.autoTags ?? []).filter((t) => tags.includes(t) && !added.includes(t));
+}

@@ -139,8 +139,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN lapsed_at BIGINT;
     `,
   },
+  {
+    id: 7,
+    name: 'AutoTags follow the groups; token checks are claimed',
+    sql: `
+      ALTER TABLE systems ADD COLUMN auto_tags TEXT NOT NULL DEFAULT '[]';
+      UPDATE systems SET auto_tags = tags WHERE owner_id IS NOT NULL;
+      ALTER TABLE users ADD COLUMN next_check_at BIGINT;
+    `,
+  },
 ];
-
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two
  * coordinators starting together do not both apply a step. */
 const MIGRATION_LOCK = 0x5741_5252; // "WARR"

@@ -160,8 +160,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN lapsed_at INTEGER;
     `,
   },
+  {
+    id: 7,
+    name: 'AutoTags follow the groups; token checks are claimed',
+    sql: `
+      -- The tags of a system that AutoTags gave its user (store.ts SystemRow.autoTags), kept
+      -- apart from those an admin set so they can follow the user's groups (store/follow-groups.ts).
+      -- Until now a sign-in replaced an owned system's tags with the AutoTags ones, so an owned
+      -- system's tags are counted as AutoTags': one the groups no longer give goes, rather than
+      -- a group's tag staying for good.
+      ALTER TABLE systems ADD COLUMN auto_tags TEXT NOT NULL DEFAULT '[]';
+      UPDATE systems SET auto_tags = tags WHERE owner_id IS NOT NULL;
+      -- When the user's next token check is due; a coordinator claims it by moving it on
+      -- (users.ts USERS_SQL.claim), so of several on one database one checks each user.
+      ALTER TABLE users ADD COLUMN next_check_at INTEGER;
+    `,
+  },
 ];
-
 /** NewerSchema means the data dir was last used by a newer coordinator. */
 export class NewerSchema extends Error {
   override name = 'NewerSchema';

@@ -6,7 +6,16 @@
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
 import { migratePg } from './migrations-pg.js';
-import { saveParams, toUser, USERS_SQL, type RawUser, type TokenCheck, type UserRow } from './users.js';
+import {
+  checkedParams,
+  claimParams,
+  saveParams,
+  toUser,
+  USERS_SQL,
+  type RawUser,
+  type TokenCheck,
+  type UserRow,
+} from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
 import {
   column,
@@ -32,8 +41,8 @@ const SQL = {
   insertKey: `INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at,
     revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   insertSystem: `INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id, auto_tags)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
   // One statement takes the row locks, so concurrent writers each get their own numbers. Beside
   // the map version (which may jump: registry.ts SOFT_VERSIONS) the change sequence grows by
   // exactly one per change, so a coordinator can tell whether all changes since it last looked
@@ -209,6 +218,7 @@ export class PostgresStore implements Store {
         s.listenPort,
         JSON.stringify(s.reported),
         s.ownerId ?? null,
+        JSON.stringify(s.autoTags ?? []),
       ]),
     );
   }
@@ -272,8 +282,14 @@ export class PostgresStore implements Store {
     return this.q<{ refresh_token: string | null }>(USERS_SQL.refreshToken, [id]).rows[0]?.refresh_token ?? null;
   }
 
-  userChecked(id: string, c: TokenCheck): void {
-    this.q(USERS_SQL.checked, [JSON.stringify(c.groups), c.checkedAt, c.refreshToken, c.lapsedAt, id]);
+  userChecked(id: string, c: TokenCheck): boolean {
+    return this.q(USERS_SQL.checked, checkedParams(id, c)).rowCount > 0;
+  }
+
+  claimUserCheck(id: string, signIn: number, now: number, intervalMs: number): number | null {
+    if (this.q(USERS_SQL.claim, claimParams(id, signIn, now, intervalMs)).rowCount > 0) return null;
+    const due = this.q<{ due: string | number | null }>(USERS_SQL.due, [intervalMs, id]).rows[0]?.due;
+    return due === undefined || due === null ? Number.MAX_SAFE_INTEGER : Number(due);
   }
 
   listUsers(): UserRow[] {

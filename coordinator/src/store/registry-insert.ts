@@ -45,7 +45,7 @@ export function insertUnderNewIdentity(first: NewSystem, x: InsertSeams): System
   for (const identity of identityCandidates(x.newIdentity)) {
     if (!isIdentity(identity) || x.issued.has(identity)) continue;
     for (;;) {
-      const full: SystemRow = { ...row, identity };
+      const full: SystemRow = { ...row, identity, autoTags: row.autoTags ?? [] };
       try {
         x.store.insertSystem(full);
         return full;

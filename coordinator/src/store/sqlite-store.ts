@@ -5,7 +5,16 @@
 import Database from 'better-sqlite3';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
-import { saveParams, toUser, USERS_SQL, type RawUser, type TokenCheck, type UserRow } from './users.js';
+import {
+  checkedParams,
+  claimParams,
+  saveParams,
+  toUser,
+  USERS_SQL,
+  type RawUser,
+  type TokenCheck,
+  type UserRow,
+} from './users.js';
 import {
   AUDIT_SQL,
   auditParams,
@@ -67,9 +76,9 @@ export class SqliteStore implements Store {
       revokeKey: this.db.prepare('UPDATE enrolment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       insertSystem: this.db
         .prepare(`INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id)
+        ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id, auto_tags)
         VALUES (@id, @identity, @wgKey, @machineKey, @hostname, @name, @address, @tags, @dnsNames, @state,
-        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported, @ownerId)`),
+        @ephemeral, @keyId, @createdAt, @lastSeen, @observedIp, @listenPort, @reported, @ownerId, @autoTags)`),
       listSystems: this.db.prepare('SELECT * FROM systems ORDER BY created_at, id'),
       listIssued: this.db.prepare('SELECT identity FROM issued_identities').pluck(),
       deleteSystem: this.db.prepare('DELETE FROM systems WHERE id = ?'),
@@ -84,6 +93,8 @@ export class SqliteStore implements Store {
       setUserDisabled: this.db.prepare(USERS_SQL.setDisabled.replace(/\$\d+/g, '?')),
       userRefreshToken: this.db.prepare(USERS_SQL.refreshToken.replace(/\$\d+/g, '?')),
       userChecked: this.db.prepare(USERS_SQL.checked.replace(/\$\d+/g, '?')),
+      claimUserCheck: this.db.prepare(USERS_SQL.claim.replace(/\$\d+/g, '?')),
+      userDue: this.db.prepare(USERS_SQL.due.replace(/\$\d+/g, '?')).pluck(),
     };
   }
 
@@ -152,6 +163,7 @@ export class SqliteStore implements Store {
       reported: JSON.stringify(s.reported),
       ephemeral: s.ephemeral ? 1 : 0,
       ownerId: s.ownerId ?? null,
+      autoTags: JSON.stringify(s.autoTags ?? []),
     });
   }
 
@@ -224,8 +236,14 @@ export class SqliteStore implements Store {
     return r?.refresh_token ?? null;
   }
 
-  userChecked(id: string, c: TokenCheck): void {
-    this.stmt.userChecked.run(JSON.stringify(c.groups), c.checkedAt, c.refreshToken, c.lapsedAt, id);
+  userChecked(id: string, c: TokenCheck): boolean {
+    return this.stmt.userChecked.run(...checkedParams(id, c)).changes > 0;
+  }
+
+  claimUserCheck(id: string, signIn: number, now: number, intervalMs: number): number | null {
+    if (this.stmt.claimUserCheck.run(...claimParams(id, signIn, now, intervalMs)).changes > 0) return null;
+    const due = this.stmt.userDue.get(intervalMs, id) as number | undefined;
+    return due === undefined ? Number.MAX_SAFE_INTEGER : due;
   }
 
   listUsers(): UserRow[] {

@@ -33,6 +33,10 @@ export interface SystemRow {
   /** ownerId is the user (users.ts) who enrolled the system by signing in, or null for a
    * system enrolled with an enrolment key (absent is null). */
   ownerId?: string | null;
+  /** autoTags are those of tags that the policy file's AutoTags gave the owner's groups or
+   * address (follow-groups.ts keeps them following the user); the rest were set by an
+   * admin or an enrolment key. Absent is none. */
+  autoTags?: string[];
 }
 
 /** AppliedPolicy is the policy file in force. */
@@ -60,6 +64,7 @@ export const COLUMNS: Record<keyof SystemPatch, string> = {
   listenPort: 'listen_port',
   reported: 'reported',
   ownerId: 'owner_id',
+  autoTags: 'auto_tags',
 };
 
 export interface RawSystem {
@@ -81,6 +86,7 @@ export interface RawSystem {
   listen_port: number | null;
   reported: string;
   owner_id: string | null;
+  auto_tags: string;
 }
 
 export interface RawKey {
@@ -116,6 +122,7 @@ export function toSystem(r: RawSystem): SystemRow {
     listenPort: r.listen_port,
     reported: JSON.parse(r.reported) as string[],
     ownerId: r.owner_id ?? null,
+    autoTags: JSON.parse(r.auto_tags) as string[],
   };
 }
 
@@ -135,7 +142,7 @@ export function toKey(r: RawKey): EnrolmentKey {
 }
 
 export function column(key: keyof SystemPatch, v: unknown): unknown {
-  if (key === 'tags' || key === 'dnsNames' || key === 'reported') return JSON.stringify(v);
+  if (key === 'tags' || key === 'dnsNames' || key === 'reported' || key === 'autoTags') return JSON.stringify(v);
   if (key === 'ephemeral') return v ? 1 : 0;
   return v;
 }
@@ -230,8 +237,15 @@ export interface Store {
   listUsers(): UserRow[];
   /** userRefreshToken is the sealed refresh token of the user's last sign-in, or null. */
   userRefreshToken(id: string): string | null;
-  /** userChecked stores a token check: the groups, its time and the refresh token to keep. */
-  userChecked(id: string, c: TokenCheck): void;
+  /** claimUserCheck claims the token check of the user's sign-in signIn (its last_auth_at)
+   * when it is due at now, moving the next one intervalMs on in the same statement, so of
+   * several coordinators on one database one checks each user once per interval. It returns
+   * null when this caller has the claim, otherwise when the check is due as stored (a check
+   * another coordinator claimed is due one interval after its claim). */
+  claimUserCheck(id: string, signIn: number, now: number, intervalMs: number): number | null;
+  /** userChecked stores a token check: the groups, its time and the refresh token to keep;
+   * false (nothing written) when the user signed in again since (c.signIn) or was disabled. */
+  userChecked(id: string, c: TokenCheck): boolean;
   /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
   setUserDisabled(id: string, disabled: boolean): boolean;
   /** heartbeat records that the coordinator reachable at url was alive at now (multi.ts). */

@@ -71,7 +71,15 @@ for (const b of storeBackends()) {
           s.saveUser(alice(), 'sealed-1');
           assert.equal(s.userRefreshToken('usr-1'), 'sealed-1');
           assert.ok(!JSON.stringify(s.listUsers()).includes('sealed-1'), 'the rows do not carry it');
-          s.userChecked('usr-1', { groups: ['ops'], checkedAt: 7000, refreshToken: 'sealed-2', lapsedAt: 7000 });
+          assert.ok(
+            s.userChecked('usr-1', {
+              signIn: 1000,
+              groups: ['ops'],
+              checkedAt: 7000,
+              refreshToken: 'sealed-2',
+              lapsedAt: 7000,
+            }),
+          );
           const [u] = s.listUsers();
           assert.deepEqual([u!.groups, u!.checkedAt, u!.lapsedAt], [['ops'], 7000, 7000]);
           assert.equal(s.userRefreshToken('usr-1'), 'sealed-2', 'a rotated token is kept');

@@ -77,17 +77,33 @@ const COLUMNS = [
  * sign-in replaces the refresh token (the new grant's, or none) and clears checked_at. */
 export const USERS_SQL = {
   save: `INSERT INTO users (id, issuer, subject, provider, email, name, groups, created_at, last_auth_at, disabled,
-      refresh_token, checked_at, lapsed_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, NULL, NULL)
+      refresh_token, checked_at, lapsed_at, next_check_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, NULL, NULL, NULL)
     ON CONFLICT (issuer, subject) DO UPDATE SET provider = excluded.provider, email = excluded.email,
       name = excluded.name, groups = excluded.groups, last_auth_at = excluded.last_auth_at,
-      refresh_token = excluded.refresh_token, checked_at = NULL, lapsed_at = NULL
+      refresh_token = excluded.refresh_token, checked_at = NULL, lapsed_at = NULL, next_check_at = NULL
     RETURNING ${COLUMNS}`,
   list: `SELECT ${COLUMNS} FROM users ORDER BY created_at, id`,
   setDisabled: 'UPDATE users SET disabled = $1 WHERE id = $2',
   refreshToken: 'SELECT refresh_token FROM users WHERE id = $1',
-  checked: 'UPDATE users SET groups = $1, checked_at = $2, refresh_token = $3, lapsed_at = $4 WHERE id = $5',
+  checked: `UPDATE users SET groups = $1, checked_at = $2, refresh_token = $3, lapsed_at = $4
+    WHERE id = $5 AND last_auth_at = $6 AND disabled = 0`,
+  // One statement: PostgreSQL re-evaluates the condition on the row a concurrent claim has just
+  // updated (READ COMMITTED), and SQLite has one writer, so two claims never both match.
+  claim: `UPDATE users SET next_check_at = $1 WHERE id = $2 AND last_auth_at = $3 AND disabled = 0
+    AND lapsed_at IS NULL AND COALESCE(next_check_at, COALESCE(checked_at, last_auth_at) + $4) <= $5`,
+  due: 'SELECT COALESCE(next_check_at, COALESCE(checked_at, last_auth_at) + $1) AS due FROM users WHERE id = $2',
 } as const;
+
+/** claimParams are USERS_SQL.claim's parameters in order. */
+export function claimParams(id: string, signIn: number, now: number, intervalMs: number): unknown[] {
+  return [now + intervalMs, id, signIn, intervalMs, now];
+}
+
+/** checkedParams are USERS_SQL.checked's parameters in order. */
+export function checkedParams(id: string, c: TokenCheck): unknown[] {
+  return [JSON.stringify(c.groups), c.checkedAt, c.refreshToken, c.lapsedAt, id, c.signIn];
+}
 
 /** saveParams are USERS_SQL.save's parameters in order; refreshToken is sealed (or null). */
 export function saveParams(u: UserRow, refreshToken: string | null): unknown[] {
@@ -109,6 +125,8 @@ export function saveParams(u: UserRow, refreshToken: string | null): unknown[] {
  * the refresh token to keep (a rotated one, or null once refused) and, when it was refused,
  * since when the sign-in has lapsed. */
 export interface TokenCheck {
+  /** signIn is the last_auth_at of the sign-in that was checked. */
+  signIn: number;
   groups: string[];
   checkedAt: number;
   refreshToken: string | null;
@@ -155,14 +173,21 @@ export class UserDirectory {
   }
 
   /** checked stores a token check (oidc/recheck.ts); when the groups changed, every map is
-   * computed again, as for setDisabled. */
-  checked(registry: Registry, u: UserRow, c: TokenCheck): UserRow {
+   * computed again, as for setDisabled. It returns the row in force, or null when the store
+   * refused the check as stale (the user signed in again or was disabled meanwhile, perhaps at
+   * another coordinator): memory is read again then. */
+  checked(registry: Registry, u: UserRow, c: TokenCheck): UserRow | null {
     const next = { ...u, groups: c.groups, checkedAt: c.checkedAt, lapsedAt: c.lapsedAt };
     const same =
       c.lapsedAt === u.lapsedAt && c.groups.length === u.groups.length && c.groups.every((g, i) => g === u.groups[i]);
-    const write = (): void => void this.store.userChecked(u.id, c);
+    let written = false;
+    const write = (): void => void (written = this.store.userChecked(u.id, c));
     if (same) write();
     else registry.worldChanged(write);
+    if (!written) {
+      this.refresh();
+      return null;
+    }
     this.byId.set(u.id, next);
     return next;
   }

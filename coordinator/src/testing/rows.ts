@@ -24,6 +24,7 @@ export function sampleSystemRow(over: Partial<SystemRow> = {}): SystemRow {
     listenPort: null,
     reported: [],
     ownerId: null,
+    autoTags: [],
     ...over,
   };
 }

@@ -17,7 +17,15 @@ export interface StoreHandle {
   open(): Store;
   /** sql runs one raw statement outside the Store, as another writer would. */
   sql(text: string): void;
+  /** where is the database's file (SQLite) or URL (PostgreSQL), for a worker thread that opens
+   * it as a second coordinator would (openStoreAt). */
+  where: string;
   dispose(): void;
+}
+
+/** openStoreAt opens the database of a handle's where, from any thread. */
+export function openStoreAt(backend: Backend['name'], where: string): Store {
+  return backend === 'sqlite' ? new SqliteStore(where) : new PostgresStore(where);
 }
 
 /** Backend is one store implementation. */
@@ -42,6 +50,7 @@ const sqlite: Backend = {
     const file = join(dir, 'c.db');
     return {
       open: () => new SqliteStore(file),
+      where: file,
       sql(text) {
         const db = new Database(file);
         try {
@@ -67,6 +76,7 @@ const postgres: Backend = {
     const url = cluster.createDatabase(`warren_test_${process.pid}_${++databases}`);
     const opened: Store[] = [];
     return {
+      where: url,
       open() {
         const s = new PostgresStore(url);
         opened.push(s);
