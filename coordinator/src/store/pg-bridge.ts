@@ -65,12 +65,19 @@ export class PgBridge {
   private send(m: BridgeRequest): BridgeReply {
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(m);
-    if (Atomics.wait(this.signal, 0, 0, PG_STATEMENT_TIMEOUT_MS) === 'timed-out') {
-      this.closed = true;
-      void this.worker.terminate();
-      throw new Error(
-        `PostgreSQL at ${redactUrl(this.url)} did not answer within ${PG_STATEMENT_TIMEOUT_MS / 1000} s; check that the server is up and reachable, then restart the coordinator`,
-      );
+    // A wake-up is not an answer: the worker's notify for the previous statement can land after
+    // this statement's wait began (it stores, then notifies, and may be preempted in between),
+    // so only the word turning 1, which the worker stores after posting this answer, ends it.
+    const deadline = performance.now() + PG_STATEMENT_TIMEOUT_MS;
+    while (Atomics.load(this.signal, 0) === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(this.signal, 0, 0, left) === 'timed-out') {
+        this.closed = true;
+        void this.worker.terminate();
+        throw new Error(
+          `PostgreSQL at ${redactUrl(this.url)} did not answer within ${PG_STATEMENT_TIMEOUT_MS / 1000} s; check that the server is up and reachable, then restart the coordinator`,
+        );
+      }
     }
     const got = receiveMessageOnPort(this.port);
     if (!got) throw new Error('the PostgreSQL worker woke the coordinator without an answer');
