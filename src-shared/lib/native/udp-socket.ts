@@ -43,6 +43,10 @@ export class NativeUdp {
   private reader: Reader | null = null;
   private readonly out = new OutBatch();
   private readonly sendWords = new Uint32Array(4);
+  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT): one byte the addon clears when the kernel
+  // refuses it on this socket (native.udpSendBatch), as the helper's WireGuard socket does.
+  private readonly gsoState: Uint8Array;
+  private readonly wish = native.udpOffloadWish();
   private closed = false;
   /** sendErrors counts datagrams the kernel did not take. */
   sendErrors = 0;
@@ -51,7 +55,9 @@ export class NativeUdp {
     private readonly fd: number,
     readonly port: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.gsoState = new Uint8Array([this.wish.gso && native.udpGsoSupported(fd) ? 1 : 0]);
+  }
 
   /** open binds host:port (an IPv4 or IPv6 literal, "::" for both; port 0 picks one). */
   static open(host: string, port: number, log: Logger): NativeUdp {
@@ -81,6 +87,9 @@ export class NativeUdp {
         headroom: 0,
         pool: 4,
         mode: native.readerMode('udp'),
+        // UDP GRO (udp(7) UDP_GRO): a helper's GSO send of relay frames arrives as one buffer,
+        // which the reader splits into slots, instead of one trip through the stack each.
+        gro: this.wish.gro,
         onError: (e: Error) => this.log.error(`UDP reader stopped: ${e.message}`),
       },
       (b: Batch) => {
@@ -99,13 +108,28 @@ export class NativeUdp {
 
   private flush(out: OutBatch): void {
     try {
-      const sent = native.udpSendBatch(this.fd, out.buf, out.offsets, out.lengths, out.addrWords, out.ports, out.count);
+      const sent = native.udpSendBatch(
+        this.fd,
+        out.buf,
+        out.offsets,
+        out.lengths,
+        out.addrWords,
+        out.ports,
+        out.count,
+        null,
+        this.gsoState,
+      );
       this.sendErrors += out.count - sent;
     } catch (e) {
       this.sendErrors += out.count;
       this.log.rateLimited('native-udp-send', 10_000).debug(`UDP send: ${(e as Error).message}`);
     }
     out.count = 0;
+  }
+
+  /** offloads says which UDP offloads the socket uses now (GSO until the kernel refuses it). */
+  offloads(): { udpGso: boolean; udpGro: boolean } {
+    return { udpGso: this.gsoState[0] === 1, udpGro: this.reader?.gro() ?? false };
   }
 
   /** send sends one datagram now (answers, refusals, discovery replies) to ip, either family. */
