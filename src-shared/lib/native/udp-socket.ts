@@ -33,6 +33,13 @@ export class OutBatch {
   }
 }
 
+/** UdpSocketOffloads is what NativeUdp.offloads reports. */
+export interface UdpSocketOffloads {
+  udpGso: boolean;
+  udpGro: boolean;
+  coalesced: number;
+}
+
 /** canUseNative says whether host can be served by NativeUdp: an IPv4 or IPv6 literal ("::"
  * is dual-stack), not a name. */
 export function canUseNative(host: string): boolean {
@@ -127,9 +134,11 @@ export class NativeUdp {
     out.count = 0;
   }
 
-  /** offloads says which UDP offloads the socket uses now (GSO until the kernel refuses it). */
-  offloads(): { udpGso: boolean; udpGro: boolean } {
-    return { udpGso: this.gsoState[0] === 1, udpGro: this.reader?.gro() ?? false };
+  /** offloads says which UDP offloads the socket uses now (GSO until the kernel refuses it),
+   * and how many received buffers carried more than one datagram (GRO coalesced them). */
+  offloads(): UdpSocketOffloads {
+    const r = this.reader;
+    return { udpGso: this.gsoState[0] === 1, udpGro: r?.gro() ?? false, coalesced: r?.stats().coalesced ?? 0 };
   }
 
   /** send sends one datagram now (answers, refusals, discovery replies) to ip, either family. */
