@@ -11,6 +11,7 @@ import { NatKind } from '../../src-shared/wire/nat-wire.js';
 import { parseRelayRegistered } from '../../src-shared/wire/nat-relay.js';
 import * as native from '../../src-shared/lib/native/index.js';
 import { copyBatch, LOOPBACK, waitFor } from '../../src-shared/lib/native/testing.js';
+import { RELAY_GSO_ENV } from '../../src-shared/lib/native/udp-socket.js';
 import { startRelay, type RunningRelay } from './sockets.js';
 import {
   recvOf,
@@ -87,13 +88,22 @@ function payload(i: number): Buffer {
   return p;
 }
 
-async function withRelay(names: string[], run: (r: RunningRelay, c: Client[]) => Promise<void>): Promise<void> {
+async function withRelay(
+  names: string[],
+  run: (r: RunningRelay, c: Client[]) => Promise<void>,
+  gso = 'on',
+): Promise<void> {
+  // The relay reads RELAY_GSO_ENV when its socket opens.
+  const was = process.env[RELAY_GSO_ENV];
+  process.env[RELAY_GSO_ENV] = gso;
   const r = await startRelay({
     coordinatorKey: coord.publicKey,
     relayKey: coord.relayKey,
     log: testLog().log,
     udp: '127.0.0.1:0',
   });
+  if (was === undefined) delete process.env[RELAY_GSO_ENV];
+  else process.env[RELAY_GSO_ENV] = was;
   const clients = names.map((n) => new Client(testSystem(coord, n), r.udpPort!));
   try {
     for (const c of clients) await c.register();
@@ -155,4 +165,24 @@ test('a coalesced burst from an unregistered address is dropped frame by frame, 
       stranger.close();
     }
   });
+});
+
+test('without WARREN_RELAY_GSO=on the relay receives coalesced but sends plain datagrams', async () => {
+  await withRelay(
+    ['a', 'b'],
+    async (r, [a, b]) => {
+      const sent = Array.from({ length: 40 }, (_, i) => payload(i));
+      a!.burst(sent.map((p) => sendMessage(b!.system.id, p)));
+      await waitFor(() => b!.got.length >= sent.length, 3000, '40 relayed frames');
+      assert.deepEqual(
+        b!.got.map((m) => recvOf(m)?.payload),
+        sent,
+      );
+      const off = r.udpOffloads();
+      assert.ok(off?.udpGro && off.coalesced > 0, 'received coalesced');
+      assert.equal(off.udpGso, false);
+      assert.equal(b!.coalesced, 0, 'sent on as plain datagrams');
+    },
+    '',
+  );
 });

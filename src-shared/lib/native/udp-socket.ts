@@ -33,6 +33,16 @@ export class OutBatch {
   }
 }
 
+/** RELAY_GSO_ENV turns on UDP GSO for the relay's sends ('on'); off by default for now: with it,
+ * helpers receive the relay's frames coalesced by their UDP GRO, and e2e/nat.test.ts's switch
+ * from the relay back to the direct path then stalls a helper (see docs/relay.md). */
+export const RELAY_GSO_ENV = 'WARREN_RELAY_GSO';
+
+/** relayGsoWanted says whether RELAY_GSO_ENV asks for GSO on the relay's sends. */
+export function relayGsoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[RELAY_GSO_ENV]?.trim().toLowerCase() === 'on';
+}
+
 /** UdpSocketOffloads is what NativeUdp.offloads reports. */
 export interface UdpSocketOffloads {
   udpGso: boolean;
@@ -50,8 +60,9 @@ export class NativeUdp {
   private reader: Reader | null = null;
   private readonly out = new OutBatch();
   private readonly sendWords = new Uint32Array(4);
-  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT): one byte the addon clears when the kernel
-  // refuses it on this socket (native.udpSendBatch), as the helper's WireGuard socket does.
+  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT), when RELAY_GSO_ENV asks for it: one byte
+  // the addon clears when the kernel refuses it on this socket (native.udpSendBatch), as the
+  // helper's WireGuard socket does.
   private readonly gsoState: Uint8Array;
   private readonly wish = native.udpOffloadWish();
   private closed = false;
@@ -63,7 +74,8 @@ export class NativeUdp {
     readonly port: number,
     private readonly log: Logger,
   ) {
-    this.gsoState = new Uint8Array([this.wish.gso && native.udpGsoSupported(fd) ? 1 : 0]);
+    const gso = this.wish.gso && relayGsoWanted() && native.udpGsoSupported(fd);
+    this.gsoState = new Uint8Array([gso ? 1 : 0]);
   }
 
   /** open binds host:port (an IPv4 or IPv6 literal, "::" for both; port 0 picks one). */
