@@ -8,7 +8,14 @@ import type { Logger } from '../../src-shared/lib/log.js';
 import { parseHostPort } from '../../src-shared/lib/cli-args.js';
 import { Relay, type RelayOptions } from './server.js';
 import type { ReplyFn } from './sessions.js';
-import { NativeUdp, canUseNative, ipOf, ipv4Of, type OutBatch } from '../../src-shared/lib/native/udp-socket.js';
+import {
+  NativeUdp,
+  canUseNative,
+  ipOf,
+  ipv4Of,
+  type OutBatch,
+  type UdpSocketOffloads,
+} from '../../src-shared/lib/native/udp-socket.js';
 import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
 
 /** BatchedRelay is what the native socket needs of the relay. */
@@ -20,6 +27,8 @@ export interface BatchedRelay {
 /** RelayUdp is a bound relay UDP socket of either kind. */
 export interface RelayUdp {
   port: number;
+  /** offloads: the native socket's UDP offloads, null on Node's dgram (which has none). */
+  offloads(): UdpSocketOffloads | null;
   close(): Promise<void>;
 }
 
@@ -31,7 +40,11 @@ export async function openRelayUdp(
 ): Promise<RelayUdp> {
   if (!canUseNative(at.host)) {
     const sock = await bindUdp(at, (msg, ip, port, reply) => relay.handleDatagram(msg, ip, port, reply), log);
-    return { port: sock.address().port, close: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
+    return {
+      port: sock.address().port,
+      offloads: () => null,
+      close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
+    };
   }
   const n = NativeUdp.open(at.host, at.port, log);
   const reply: ReplyFn = (buf, ip, port) => {
@@ -50,6 +63,7 @@ export async function openRelayUdp(
   });
   return {
     port: n.port,
+    offloads: () => n.offloads(),
     close: () => {
       n.close();
       return Promise.resolve();
@@ -116,6 +130,8 @@ export interface RunningRelay {
   relay: Relay;
   udpPort: number | null;
   tcpPort: number | null;
+  /** udpOffloads: the UDP socket's offloads (null without UDP or on Node's dgram) */
+  udpOffloads(): UdpSocketOffloads | null;
   close(): Promise<void>;
 }
 
@@ -142,6 +158,7 @@ export async function startRelay(o: RelayOptions & { udp?: string; tcp?: string 
     relay,
     udpPort: u === null ? null : u.port,
     tcpPort: t === null ? null : (t.address() as AddressInfo).port,
+    udpOffloads: () => u?.offloads() ?? null,
     close: async () => {
       relay.close();
       await Promise.all([

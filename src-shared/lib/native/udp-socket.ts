@@ -33,6 +33,23 @@ export class OutBatch {
   }
 }
 
+/** RELAY_GSO_ENV turns on UDP GSO for the relay's sends ('on'); off by default for now: with it,
+ * helpers receive the relay's frames coalesced by their UDP GRO, and e2e/nat.test.ts's switch
+ * from the relay back to the direct path then stalls a helper (see docs/relay.md). */
+export const RELAY_GSO_ENV = 'WARREN_RELAY_GSO';
+
+/** relayGsoWanted says whether RELAY_GSO_ENV asks for GSO on the relay's sends. */
+export function relayGsoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[RELAY_GSO_ENV]?.trim().toLowerCase() === 'on';
+}
+
+/** UdpSocketOffloads is what NativeUdp.offloads reports. */
+export interface UdpSocketOffloads {
+  udpGso: boolean;
+  udpGro: boolean;
+  coalesced: number;
+}
+
 /** canUseNative says whether host can be served by NativeUdp: an IPv4 or IPv6 literal ("::"
  * is dual-stack), not a name. */
 export function canUseNative(host: string): boolean {
@@ -43,6 +60,11 @@ export class NativeUdp {
   private reader: Reader | null = null;
   private readonly out = new OutBatch();
   private readonly sendWords = new Uint32Array(4);
+  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT), when RELAY_GSO_ENV asks for it: one byte
+  // the addon clears when the kernel refuses it on this socket (native.udpSendBatch), as the
+  // helper's WireGuard socket does.
+  private readonly gsoState: Uint8Array;
+  private readonly wish = native.udpOffloadWish();
   private closed = false;
   /** sendErrors counts datagrams the kernel did not take. */
   sendErrors = 0;
@@ -51,7 +73,10 @@ export class NativeUdp {
     private readonly fd: number,
     readonly port: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const gso = this.wish.gso && relayGsoWanted() && native.udpGsoSupported(fd);
+    this.gsoState = new Uint8Array([gso ? 1 : 0]);
+  }
 
   /** open binds host:port (an IPv4 or IPv6 literal, "::" for both; port 0 picks one). */
   static open(host: string, port: number, log: Logger): NativeUdp {
@@ -81,6 +106,9 @@ export class NativeUdp {
         headroom: 0,
         pool: 4,
         mode: native.readerMode('udp'),
+        // UDP GRO (udp(7) UDP_GRO): a helper's GSO send of relay frames arrives as one buffer,
+        // which the reader splits into slots, instead of one trip through the stack each.
+        gro: this.wish.gro,
         onError: (e: Error) => this.log.error(`UDP reader stopped: ${e.message}`),
       },
       (b: Batch) => {
@@ -99,13 +127,30 @@ export class NativeUdp {
 
   private flush(out: OutBatch): void {
     try {
-      const sent = native.udpSendBatch(this.fd, out.buf, out.offsets, out.lengths, out.addrWords, out.ports, out.count);
+      const sent = native.udpSendBatch(
+        this.fd,
+        out.buf,
+        out.offsets,
+        out.lengths,
+        out.addrWords,
+        out.ports,
+        out.count,
+        null,
+        this.gsoState,
+      );
       this.sendErrors += out.count - sent;
     } catch (e) {
       this.sendErrors += out.count;
       this.log.rateLimited('native-udp-send', 10_000).debug(`UDP send: ${(e as Error).message}`);
     }
     out.count = 0;
+  }
+
+  /** offloads says which UDP offloads the socket uses now (GSO until the kernel refuses it),
+   * and how many received buffers carried more than one datagram (GRO coalesced them). */
+  offloads(): UdpSocketOffloads {
+    const r = this.reader;
+    return { udpGso: this.gsoState[0] === 1, udpGro: r?.gro() ?? false, coalesced: r?.stats().coalesced ?? 0 };
   }
 
   /** send sends one datagram now (answers, refusals, discovery replies) to ip, either family. */
