@@ -160,6 +160,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN lapsed_at INTEGER;
     `,
   },
+  {
+    id: 7,
+    name: 'systems: what changed since',
+    sql: `
+      -- PostgreSQL only (migrations-pg.ts: which transaction last wrote each row, for the other
+      -- coordinators on the same database); one coordinator on SQLite has no one to tell.
+      SELECT 1;
+    `,
+  },
 ];
 
 /** NewerSchema means the data dir was last used by a newer coordinator. */

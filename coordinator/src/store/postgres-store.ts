@@ -8,6 +8,7 @@ import { auditParams, listParams, type AuditFilter, type AuditRecord, type Store
 import { migratePg } from './migrations-pg.js';
 import { saveParams, toUser, USERS_SQL, type RawUser, type TokenCheck, type UserRow } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
+import type { StoredChanges } from './registry-sync.js';
 import {
   column,
   COLUMNS,
@@ -58,7 +59,22 @@ const SQL = {
     ORDER BY id DESC LIMIT $5`,
   pruneOlder: 'DELETE FROM audit WHERE at < $1',
   pruneRows: 'DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET $1)',
+  // The oldest transaction still running in this statement's snapshot, beside the change
+  // sequence the snapshot sees: a change not yet visible here was made by a transaction whose
+  // id is at least that mark (migrations-pg.ts step 7).
+  changeMark: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark,
+    (SELECT value FROM meta WHERE key = 'change_seq') AS seq`,
+  systemsSince: 'SELECT * FROM systems WHERE changed_xid >= $1::xid8 ORDER BY created_at, id',
+  removedSince: 'SELECT DISTINCT id FROM systems_removed WHERE removed_xid >= $1::xid8',
+  pruneRemoved: 'DELETE FROM systems_removed WHERE removed_at < $1',
 } as const;
+
+/** ChangeMark is the change sequence a snapshot saw and the transaction mark to read the
+ * systems that changed after it from (systemsChangedSince). */
+export interface ChangeMark {
+  seq: number;
+  mark: string;
+}
 
 /** PostgresStore is the Store in a PostgreSQL database (`--store postgres://...`). */
 export class PostgresStore implements Store {
@@ -121,6 +137,26 @@ export class PostgresStore implements Store {
   /** changeSeq is the number of changes committed to the database by every coordinator. */
   changeSeq(): number {
     return Number(this.getMeta('change_seq') ?? '0');
+  }
+
+  /** changeMark reads the change sequence and the mark in one snapshot. */
+  changeMark(): ChangeMark {
+    const r = this.q<{ mark: string; seq: string | null }>(SQL.changeMark).rows[0]!;
+    return { seq: Number(r.seq ?? '0'), mark: r.mark };
+  }
+
+  /** systemsChangedSince reads the systems written and removed by transactions at or after
+   * mark (of a changeMark taken before the changes it must not miss). */
+  systemsChangedSince(mark: string): StoredChanges {
+    return {
+      rows: this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem),
+      removed: this.q<{ id: string }>(SQL.removedSince, [mark]).rows.map((r) => r.id),
+    };
+  }
+
+  /** pruneRemoved forgets removals older than before (ms): every coordinator has read them. */
+  pruneRemoved(before: number): void {
+    this.q(SQL.pruneRemoved, [before]);
   }
 
   getMeta(key: string): string | null {
