@@ -65,9 +65,7 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
       if (d.advertiseUrl !== null) d.store.heartbeat(d.advertiseUrl, now);
       if (now - seenAt >= d.seenEveryMs) {
         seenAt = now;
-        d.store.transaction(() => {
-          for (const s of d.registry.all()) if (s.online) d.store.noteLastSeen(s.id, now);
-        });
+        d.store.noteLastSeen(d.registry.all().flatMap((s) => (s.online ? [[s.id, now] as const] : [])));
       }
       const urls = d.store.coordinators(now - LISTED_FOR_MS);
       if (JSON.stringify(urls) === listed) return;

@@ -11,8 +11,9 @@ interface Init {
 }
 
 /** BridgeRequest is one statement (params undefined: the simple protocol, several statements
- * allowed, as migrations need), or close. */
-export type BridgeRequest = { sql: string; params?: unknown[] } | { close: true };
+ * allowed, as migrations need), or close. A deferred statement gets no reply: its error, if
+ * any, is the reply to the next statement that gets one (pg-bridge.ts defer). */
+export type BridgeRequest = { sql: string; params?: unknown[]; deferred?: boolean } | { close: true };
 
 /** BridgeReply is a statement's rows, or the error PostgreSQL (or the connection) gave. */
 export type BridgeReply =
@@ -25,6 +26,8 @@ const { url, signal, port } = workerData as Init;
 pg.types.setTypeParser(20, (v: string) => Number(v));
 const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
 let lost: Error | null = null;
+/** deferredError is the first error of a deferred statement since the last reply. */
+let deferredError: BridgeReply | null = null;
 client.on('error', (e: Error) => (lost = e));
 const ready = client.connect();
 ready.catch(() => {});
@@ -53,15 +56,24 @@ port.on('message', (m: BridgeRequest) => {
       port.close();
       return;
     }
+    let r: BridgeReply;
     try {
       await ready;
       if (lost) throw lost;
-      const r = await client.query({ text: m.sql, values: m.params });
+      const q = await client.query({ text: m.sql, values: m.params });
       // A multi-statement query answers with one result per statement; the last one counts.
-      const last = Array.isArray(r) ? (r[r.length - 1] as pg.QueryResult) : r;
-      reply({ ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 });
+      const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
+      r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
     } catch (e) {
-      reply(fail(e));
+      r = fail(e);
     }
+    if (m.deferred) {
+      if (!r.ok) deferredError ??= r;
+      return;
+    }
+    // Statements run in the order they came (the client queues them), so a deferred one that
+    // failed ran before this one: its error is the cause of whatever this one answered.
+    reply(deferredError ?? r);
+    deferredError = null;
   })();
 });

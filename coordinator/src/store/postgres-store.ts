@@ -46,7 +46,8 @@ const SQL = {
       INSERT INTO meta (key, value) VALUES ('change_seq', '1')
       ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value
     ) SELECT v.value AS version, s.value AS seq, pg_notify('${CHANGE_CHANNEL}', s.value) FROM v, s`,
-  noteLastSeen: 'UPDATE systems SET last_seen = $1 WHERE id = $2 AND (last_seen IS NULL OR last_seen < $1)',
+  noteLastSeen: `UPDATE systems SET last_seen = v.at FROM unnest($1::text[], $2::bigint[]) AS v (id, at)
+    WHERE systems.id = v.id AND (systems.last_seen IS NULL OR systems.last_seen < v.at)`,
   heartbeat: `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES ($1, $2, $2)
     ON CONFLICT (url) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
   appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
@@ -106,11 +107,13 @@ export class PostgresStore implements Store {
 
   transaction<T>(fn: () => T): T {
     const depth = this.depth;
-    this.q(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    // Deferred (pg-bridge.ts): a failure surfaces at the next statement that is waited for.
+    this.db.defer(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
     this.depth++;
     try {
       const r = fn();
-      this.q(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT warren_${depth}`);
+      if (depth === 0) this.q('COMMIT');
+      else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
@@ -265,8 +268,9 @@ export class PostgresStore implements Store {
     this.q(`UPDATE systems SET ${sets} WHERE id = $${keys.length + 1}`, [...keys.map((k) => column(k, patch[k])), id]);
   }
 
-  noteLastSeen(id: string, at: number): void {
-    this.q(SQL.noteLastSeen, [at, id]);
+  noteLastSeen(seen: readonly (readonly [id: string, at: number])[]): void {
+    if (seen.length === 0) return;
+    this.q(SQL.noteLastSeen, [seen.map(([id]) => id), seen.map(([, at]) => at)]);
   }
 
   deleteSystem(id: string): void {
@@ -286,7 +290,10 @@ export class PostgresStore implements Store {
 
   appendAudit(r: AuditRecord): void {
     const p = auditParams(r);
-    this.q(SQL.appendAudit, [p.at, p.actor, p.source, p.action, p.target, p.outcome, p.reason, p.detail]);
+    const params = [p.at, p.actor, p.source, p.action, p.target, p.outcome, p.reason, p.detail];
+    // In a transaction nothing waits on the entry: its COMMIT says whether it was written.
+    if (this.depth > 0) this.db.defer(SQL.appendAudit, params);
+    else this.q(SQL.appendAudit, params);
   }
 
   listAudit(f: AuditFilter): StoredAudit[] {

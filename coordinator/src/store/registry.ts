@@ -313,7 +313,7 @@ export class Registry {
   }
 
   private writeSoft(): void {
-    for (const [id, lastSeen] of this.soft.seen) if (this.systems.has(id)) this.store.noteLastSeen(id, lastSeen);
+    this.store.noteLastSeen([...this.soft.seen].filter(([id]) => this.systems.has(id)));
   }
 
   /** reload brings memory up to what the store holds: changes other coordinators on the same
