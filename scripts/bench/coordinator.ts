@@ -241,10 +241,14 @@ async function enrol(
   progress(`enrolling ${n} simulated systems`);
   const enrolStart = performance.now();
   const agents: SimAgent[] = new Array(n);
+  let done = 0;
   await pool(members, 64, async (m, i) => {
     const a = new SimAgent(urls[i % urls.length]!);
     await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
     agents[i] = a;
+    // A line a thousand, so a run stopped by an unanswered enrolment shows how far it got.
+    if (++done % 1000 === 0 && done < n)
+      progress(`${done} enrolled after ${((performance.now() - enrolStart) / 1000).toFixed(1)} s`);
   });
   const enrolSeconds = (performance.now() - enrolStart) / 1000;
   progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
