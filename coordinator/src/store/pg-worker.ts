@@ -48,32 +48,38 @@ function fail(e: unknown): BridgeReply {
   };
 }
 
+/** handle runs one request; it never throws (an error is the reply, or kept for the next). */
+async function handle(m: BridgeRequest): Promise<void> {
+  if ('close' in m) {
+    await client.end().catch(() => {});
+    reply({ ok: true, rows: [], rowCount: 0 });
+    port.close();
+    return;
+  }
+  let r: BridgeReply;
+  try {
+    await ready;
+    if (lost) throw lost;
+    const q = await client.query({ text: m.sql, values: m.params });
+    // A multi-statement query answers with one result per statement; the last one counts.
+    const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
+    r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
+  } catch (e) {
+    r = fail(e);
+  }
+  if (m.deferred) {
+    if (!r.ok) deferredError ??= r;
+    return;
+  }
+  // Statements run one after another in the order they came, so a deferred one that failed
+  // ran before this one: its error is the cause of whatever this one answered.
+  reply(deferredError ?? r);
+  deferredError = null;
+}
+
+// One statement at a time, in order: deferred statements arrive while one is running, and
+// the client must not be handed a second query before the first answered (pg deprecates it).
+let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: BridgeRequest) => {
-  void (async () => {
-    if ('close' in m) {
-      await client.end().catch(() => {});
-      reply({ ok: true, rows: [], rowCount: 0 });
-      port.close();
-      return;
-    }
-    let r: BridgeReply;
-    try {
-      await ready;
-      if (lost) throw lost;
-      const q = await client.query({ text: m.sql, values: m.params });
-      // A multi-statement query answers with one result per statement; the last one counts.
-      const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
-      r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
-    } catch (e) {
-      r = fail(e);
-    }
-    if (m.deferred) {
-      if (!r.ok) deferredError ??= r;
-      return;
-    }
-    // Statements run in the order they came (the client queues them), so a deferred one that
-    // failed ran before this one: its error is the cause of whatever this one answered.
-    reply(deferredError ?? r);
-    deferredError = null;
-  })();
+  chain = chain.then(() => handle(m));
 });
