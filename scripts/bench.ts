@@ -4,7 +4,8 @@
 // through wireguard-go with the same SNAT rule (scripts/bench/exit.ts), and the proxies:
 // throughput and connection rate through a helper's egress CONNECT tunnel and ingress forwarder
 // against direct TCP (scripts/bench/proxy.ts), and a coordinator pushing a policy change to 2,000
-// simulated systems (scripts/bench/coordinator.ts), and the relay: throughput between two
+// simulated systems (scripts/bench/coordinator.ts; on SQLite, or two coordinators on one PostgreSQL
+// with --coordinator-store), and the relay: throughput between two
 // helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts).
 // Prints tables and the ratios; writes .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { measureProxy, type ProxyResult } from './bench/proxy.js';
 import { measureRelay, relayLines, type RelayResult } from './bench/relay.js';
 import { familyTable, measureFamilies, type FamilyResult } from './bench/families.js';
 import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
+import type { CoordinatorStore } from './bench/coordinator-pg.js';
 import { runFirewallBench, type FirewallBenchResult } from '../helper/src/firewall/firewall.bench.js';
 
 function progress(s: string): void {
@@ -36,10 +38,13 @@ interface NetworkResults {
   families: FamilyResult | null;
 }
 
-/** CoordinatorRun is the coordinator run's figures, or why it failed; both null when skipped. */
+/** CoordinatorRun is the coordinator runs' figures, or why they failed: coordinator on SQLite,
+ * coordinatorPostgres on PostgreSQL; both null when that store was not measured. */
 interface CoordinatorRun {
   coordinator: CoordinatorBenchResult | null;
   coordinatorError: string | null;
+  coordinatorPostgres: CoordinatorBenchResult | null;
+  coordinatorPostgresError: string | null;
 }
 
 /** Figures is every figure the report holds. */
@@ -55,12 +60,12 @@ async function main(): Promise<number> {
   if (typeof opts === 'number') return opts;
   if (!opts.network) {
     // --only coordinator: the report holds the coordinator's figures alone.
-    const c = await measureCoordinator(opts.coordinatorSystems);
+    const c = await measureCoordinator(opts.coordinatorSystems, opts.coordinatorStores);
     const out = opts.out ?? join(repoRoot(), '.bench', 'coordinator.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), ...c }, null, 2) + '\n');
     process.stdout.write(`\nwrote ${out}\n`);
-    return c.coordinatorError !== null ? 1 : 0;
+    return c.coordinatorError !== null || c.coordinatorPostgresError !== null ? 1 : 0;
   }
   const needs = missingBenchRequirement(opts);
   if (needs !== undefined) {
@@ -73,7 +78,7 @@ async function main(): Promise<number> {
   printNetwork(net, r, opts.impls);
   process.stdout.write('\n');
   const firewall = measureFirewall();
-  const coordinator = await measureCoordinator(opts.coordinatorSystems);
+  const coordinator = await measureCoordinator(opts.coordinatorSystems, opts.coordinatorStores);
 
   const figures: Figures = { ...net, ratios: r, firewall, ...coordinator };
   const out = writeReport(opts, figures);
@@ -196,31 +201,57 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
 }
 
-/** measureCoordinator times a policy change reaching systems simulated systems (none: skipped)
+/** measureCoordinator runs measureCoordinatorOn for each store in turn (none when systems is 0). */
+async function measureCoordinator(systems: number, stores: CoordinatorStore[]): Promise<CoordinatorRun> {
+  const run: CoordinatorRun = {
+    coordinator: null,
+    coordinatorError: null,
+    coordinatorPostgres: null,
+    coordinatorPostgresError: null,
+  };
+  if (systems <= 0) return run;
+  for (const store of stores) {
+    const r = await measureCoordinatorOn(systems, store);
+    if (store === 'sqlite') [run.coordinator, run.coordinatorError] = [r.result, r.error];
+    else [run.coordinatorPostgres, run.coordinatorPostgresError] = [r.result, r.error];
+  }
+  return run;
+}
+
+/** measureCoordinatorOn times a policy change reaching systems simulated systems on one store
  * and prints it; a failed run is reported in the result rather than thrown. */
-async function measureCoordinator(systems: number): Promise<CoordinatorRun> {
-  if (systems <= 0) return { coordinator: null, coordinatorError: null };
-  progress(`coordinator: ${systems} simulated systems, one policy change`);
+async function measureCoordinatorOn(
+  systems: number,
+  store: CoordinatorStore,
+): Promise<{ result: CoordinatorBenchResult | null; error: string | null }> {
+  const name = store === 'sqlite' ? 'coordinator' : 'coordinator (postgres, 2 instances)';
+  progress(`${name}: ${systems} simulated systems, one policy change`);
   try {
-    const c = await runCoordinatorBench({ systems, progress: (s) => progress(`coordinator: ${s}`) });
+    const c = await runCoordinatorBench({ systems, store, progress: (s) => progress(`${name}: ${s}`) });
+    const each = c.instances.map(
+      (i, n) =>
+        `${String.fromCharCode(65 + n)} RSS ${i.rssMiB.toFixed(0)} MiB (peak ${i.peakRssMiB.toFixed(0)}), ` +
+        `CPU ${i.cpuSeconds.toFixed(2)} s, last pass ${i.serverPassMs.toFixed(0)} ms`,
+    );
+    if (c.instances.length > 1) process.stdout.write(`${name}: ${each.join('; ')}\n`);
     process.stdout.write(
-      `coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
+      `${name}: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
         `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +
         `(target p99 ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
         `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, ` +
         `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms\n` +
-        `coordinator: ${c.systems} systems enrolled in ${c.enrolSeconds.toFixed(1)} s (64 at a time); one more joined ` +
+        `${name}: ${c.systems} systems enrolled in ${c.enrolSeconds.toFixed(1)} s (64 at a time); one more joined ` +
         `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms\n` +
-        `coordinator: map bytes per change, sent against full maps: the join ${kib(c.join.bytes.sent)} against ` +
+        `${name}: map bytes per change, sent against full maps: the join ${kib(c.join.bytes.sent)} against ` +
         `${kib(c.join.bytes.full)} (${c.join.bytes.deltas}/${c.join.reached} as deltas); the policy change ` +
         `${kib(c.changeBytes.sent)} against ${kib(c.changeBytes.full)} (${c.changeBytes.deltas}/${c.received} as deltas); ` +
         `${c.refetched} delta(s) refetched as full maps\n`,
     );
-    return { coordinator: c, coordinatorError: null };
+    return { result: c, error: null };
   } catch (e) {
-    const coordinatorError = (e as Error).message;
-    process.stderr.write(`bench: coordinator run failed: ${coordinatorError}\n`);
-    return { coordinator: null, coordinatorError };
+    const error = (e as Error).message;
+    process.stderr.write(`bench: ${name} run failed: ${error}\n`);
+    return { result: null, error };
   }
 }
 
@@ -239,6 +270,7 @@ function writeReport(opts: BenchOptions, f: Figures): string {
       proxy: opts.proxy,
       relay: opts.relay,
       coordinatorSystems: opts.coordinatorSystems,
+      coordinatorStores: opts.coordinatorStores,
     },
     raw: f.raw,
     results: f.results,
@@ -251,6 +283,8 @@ function writeReport(opts: BenchOptions, f: Figures): string {
     firewall: f.firewall,
     coordinator: f.coordinator,
     coordinatorError: f.coordinatorError,
+    coordinatorPostgres: f.coordinatorPostgres,
+    coordinatorPostgresError: f.coordinatorPostgresError,
   };
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   return out;
@@ -269,7 +303,8 @@ function anyFailed(f: Figures): boolean {
     proxyFailed ||
     relayFailed ||
     familiesFailed ||
-    f.coordinatorError !== null
+    f.coordinatorError !== null ||
+    f.coordinatorPostgresError !== null
   );
 }
 

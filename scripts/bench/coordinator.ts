@@ -5,25 +5,32 @@
 // how long one more system joining takes to reach every peer's watcher. The agents ask for map
 // deltas and apply them as a helper does (coordinator/src/testing/sim-map.ts); the bytes each
 // change cost on the streams are counted against what full maps of the same versions would.
+// With --coordinator-store postgres the fleet is split over two coordinators sharing one
+// PostgreSQL database (coordinator-pg.ts): a change through one must reach the other's watchers.
 //
 // The fleet is shaped like an organisation rather than a full mesh: 20 teams, each with its
 // developers and servers (developers reach their team's servers), and a few shared services
 // every developer reaches. So most maps are small and a handful are large (a shared service
 // sees every developer), and the new policy changes every system's map.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import type { Taken } from '../../coordinator/src/testing/sim-map.js';
 import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-watch.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
-import { adminCall, startCoordinatorProcess, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
+import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
+import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
   systems: number;
+  /** store: SQLite (one coordinator) or PostgreSQL (two sharing the database, the agents split
+   * between them, the policy applied through the first, the join through the second). */
+  store: CoordinatorStore;
+  /** instances: each coordinator's memory and CPU over the change (the figures below are the
+   * highest memory and the sum of CPU over them). */
+  instances: InstanceFigures[];
   /** propagationMs: from sending the new policy until each watcher had the new map. */
   propagationMs: { p50: number; p99: number; max: number };
   /** received is how many watchers got the new map (all of them, when the run is good). */
@@ -56,6 +63,16 @@ export interface CoordinatorBenchResult {
   /** join: one more system enrolling into the settled fleet, until each of its peers' watchers
    * has a map that lists it (joinMs), and how many peers that was. */
   join: JoinResult;
+}
+
+/** InstanceFigures are one coordinator's memory after the run (and its peak), its live heap,
+ * the CPU it spent on the change and its own last map pass. */
+export interface InstanceFigures {
+  rssMiB: number;
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  cpuSeconds: number;
+  serverPassMs: number;
 }
 
 const TEAMS = 20;
@@ -138,8 +155,8 @@ interface PushTiming {
   /** times are the delays (ms) of the watchers that got the new map, sorted. */
   times: number[];
   mapVersion: number;
-  before: ProcStatus;
-  after: ProcStatus;
+  before: ProcStatus[];
+  after: ProcStatus[];
   /** answeredMs: until the policy PUT answered; benchCpu: this process's CPU ticks meanwhile
    * (the agents' own work: receiving, checking and applying the maps). */
   answeredMs: number;
@@ -152,37 +169,36 @@ export async function runCoordinatorBench(opts: {
   progress: (s: string) => void;
   /** nodeArgs go to the coordinator's node, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR]. */
   nodeArgs?: string[];
+  /** store: 'sqlite' (the default) or 'postgres' (coordinator-pg.ts). */
+  store?: CoordinatorStore;
 }): Promise<CoordinatorBenchResult> {
   const n = opts.systems;
-  const dir = mkdtempSync(join(tmpdir(), 'warren-coordbench-'));
-  const proc = await startCoordinatorProcess({
-    dataDir: join(dir, 'data'),
-    listen: '127.0.0.1:0',
-    args: ['-v', '0'],
-    nodeArgs: opts.nodeArgs ?? [],
-  });
+  const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
+  const { procs } = inst;
   const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0 };
   try {
-    const admin = adminOf(proc);
+    const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
     const members = fleet(n);
     const keys = await enrolmentKeys(admin, members);
-    const { agents, enrolSeconds } = await enrol(proc.url, members, keys, opts.progress);
+    const urls = procs.map((p) => p.url);
+    const { agents, enrolSeconds } = await enrol(urls, members, keys, opts.progress);
     await openWatches(set, agents, opts.progress);
     await settle(set, admin, opts.progress);
-    const push = await timePolicyPush(set, admin, proc.pid, opts.progress);
+    const pids = procs.map((p) => p.pid);
+    const push = await timePolicyPush(set, admin, pids, opts.progress);
     const verified = verifySample(set.watchers, push.mapVersion);
-    const stats = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-    const join = await timeJoin(proc.url, keys.get('t0-dev')!, set.watchers, opts.progress);
+    const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
+    const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, set.watchers, opts.progress);
     return {
       ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
+      store: inst.store,
       refetched: set.refetched,
       join,
     };
   } finally {
     for (const w of set.watchers) w.handle?.close();
-    await proc.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await inst.stop();
   }
 }
 
@@ -213,9 +229,10 @@ async function enrolmentKeys(admin: Admin, members: Member[]): Promise<Map<strin
   return keys;
 }
 
-/** enrol enrols one simulated agent per member, 64 at a time (a roll-out's bounded concurrency), and times it. */
+/** enrol enrols one simulated agent per member, 64 at a time (a roll-out's bounded concurrency),
+ * member i with coordinator i mod the number of them (and watching it), and times it. */
 async function enrol(
-  url: string,
+  urls: string[],
   members: Member[],
   keys: Map<string, string>,
   progress: (s: string) => void,
@@ -224,10 +241,14 @@ async function enrol(
   progress(`enrolling ${n} simulated systems`);
   const enrolStart = performance.now();
   const agents: SimAgent[] = new Array(n);
+  let done = 0;
   await pool(members, 64, async (m, i) => {
-    const a = new SimAgent(url);
+    const a = new SimAgent(urls[i % urls.length]!);
     await a.enrol(keys.get(m.tag)!, m.hostname, [`10.${(i >> 8) & 255}.${i & 255}.${(i % 250) + 1}:51820`]);
     agents[i] = a;
+    // A line a thousand, so a run stopped by an unanswered enrolment shows how far it got.
+    if (++done % 1000 === 0 && done < n)
+      progress(`${done} enrolled after ${((performance.now() - enrolStart) / 1000).toFixed(1)} s`);
   });
   const enrolSeconds = (performance.now() - enrolStart) / 1000;
   progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
@@ -260,12 +281,12 @@ async function settle(set: WatchSet, admin: Admin, progress: (s: string) => void
 async function timePolicyPush(
   set: WatchSet,
   admin: Admin,
-  pid: number,
+  pids: number[],
   progress: (s: string) => void,
 ): Promise<PushTiming> {
   const { watchers } = set;
   progress('applying a new policy file and timing the push to every watcher');
-  const before = procStatus(pid);
+  const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
@@ -283,7 +304,7 @@ async function timePolicyPush(
   while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
-  const after = procStatus(pid);
+  const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
   const times = watchers
     .filter((w) => w.reachedAt !== null)
@@ -309,32 +330,48 @@ function verifySample(watchers: Watcher[], mapVersion: number): number {
   return verified;
 }
 
-/** summarize turns the push's timings, the coordinator's stats and the map sizes into the result. */
+/** instanceFigures are each coordinator's figures: its memory now and at its peak, its heap
+ * and last pass (stats, in the same order), and its CPU over the change. */
+function instanceFigures(push: PushTiming, stats: CoordinatorStats[]): InstanceFigures[] {
+  const ticks = 100; // USER_HZ on Linux
+  return push.after.map((after, i) => ({
+    rssMiB: after.rssKiB / 1024,
+    peakRssMiB: after.hwmKiB / 1024,
+    heapUsedMiB: stats[i]!.heapUsedBytes / 1024 / 1024,
+    cpuSeconds: (after.cpuTicks - push.before[i]!.cpuTicks) / ticks,
+    serverPassMs: stats[i]!.lastPass.ms,
+  }));
+}
+
+/** summarize turns the push's timings, the coordinators' stats and the map sizes into the
+ * result: memory the highest of the coordinators', CPU their sum, the pass the first one's. */
 function summarize(
   n: number,
   push: PushTiming,
-  stats: CoordinatorStats,
+  stats: CoordinatorStats[],
   watchers: Watcher[],
   run: { enrolSeconds: number; verified: number },
-): Omit<CoordinatorBenchResult, 'join' | 'refetched'> {
-  const { times, before, after } = push;
+): Omit<CoordinatorBenchResult, 'join' | 'refetched' | 'store'> {
+  const { times } = push;
+  const instances = instanceFigures(push, stats);
+  const most = (f: (i: InstanceFigures) => number): number => Math.max(...instances.map(f));
   const bytes = watchers.map((w) => w.taken?.fullBytes ?? 0);
   const taken = watchers.map((w) => w.taken).filter((t): t is Taken => t !== null);
   const max = times.length > 0 ? times[times.length - 1]! : NaN;
-  const ticks = 100; // USER_HZ on Linux
   return {
     systems: n,
+    instances,
     propagationMs: { p50: percentile(times, 50), p99: percentile(times, 99), max },
     received: times.length,
     targetMs: TARGET_MS,
     targetMet: times.length === n && percentile(times, 99) <= TARGET_MS,
-    rssMiB: after.rssKiB / 1024,
-    peakRssMiB: after.hwmKiB / 1024,
-    heapUsedMiB: stats.heapUsedBytes / 1024 / 1024,
-    cpuSeconds: (after.cpuTicks - before.cpuTicks) / ticks,
-    agentCpuSeconds: push.benchCpu / ticks,
+    rssMiB: most((i) => i.rssMiB),
+    peakRssMiB: most((i) => i.peakRssMiB),
+    heapUsedMiB: most((i) => i.heapUsedMiB),
+    cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
+    agentCpuSeconds: push.benchCpu / 100,
     answeredMs: push.answeredMs,
-    serverPassMs: stats.lastPass.ms,
+    serverPassMs: instances[0]!.serverPassMs,
     mapBytes: {
       total: bytes.reduce((a, b) => a + b, 0),
       avg: bytes.reduce((a, b) => a + b, 0) / n,

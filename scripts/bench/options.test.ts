@@ -17,6 +17,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     familyRounds: 3,
     rounds: 3,
     coordinatorSystems: 2000,
+    coordinatorStores: ['sqlite'],
     network: true,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
@@ -33,6 +34,9 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--coordinator-systems', '500'], { coordinatorSystems: 500 }],
     [['--only', 'coordinator'], { impls: [], network: false, coordinatorSystems: 2000 }],
     [['--only', 'coordinator', '--coordinator-systems', '10000'], { network: false, coordinatorSystems: 10000 }],
+    [['--coordinator-store', 'sqlite'], { coordinatorStores: ['sqlite'] }],
+    [['--coordinator-store', 'postgres'], { coordinatorStores: ['postgres'] }],
+    [['--only', 'coordinator', '--coordinator-store', 'both'], { coordinatorStores: ['sqlite', 'postgres'] }],
   ];
   for (const [argv, want] of cases) {
     const got = parseBenchArgs(argv);
@@ -45,6 +49,10 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
   assert.throws(() => parseBenchArgs(['--only', 'nope']), /--only must be one or more of/);
   assert.throws(() => parseBenchArgs(['--proxy']), /Unknown option/);
   assert.throws(() => parseBenchArgs(['--family-rounds', '0']), /--family-rounds must be 1\.\.20/);
+  assert.throws(
+    () => parseBenchArgs(['--coordinator-store', 'mysql']),
+    /--coordinator-store must be sqlite, postgres or both/,
+  );
   assert.throws(() => parseBenchArgs(['--coordinator-systems', '20001']), /--coordinator-systems must be 0\.\.20000/);
 });
 

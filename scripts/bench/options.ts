@@ -49,12 +49,14 @@ export interface BenchOptions {
   rounds: number;
   /** coordinatorSystems is how many simulated systems the coordinator run uses (0 skips it). */
   coordinatorSystems: number;
+  /** coordinatorStores: the stores the coordinator run measures, in order (--coordinator-store). */
+  coordinatorStores: ('sqlite' | 'postgres')[];
   /** network is false for --only coordinator: no tunnels, exit, proxy, relay, families or
    * firewall runs, only the coordinator run (which needs no root and no namespaces). */
   network: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]|coordinator] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL...]|coordinator] [--parallel] [--pings N] [--rounds N] [--no-exit] [--no-proxy] [--no-relay] [--no-families] [--family-rounds N] [--coordinator-systems N] [--coordinator-store sqlite|postgres|both] [--out FILE]
   --seconds N   iperf3 duration per run (default 10)
   --only IMPL[,IMPL...]  measure only these tunnels: warren, warren-policy, warren-no-offload
                 (the helper with WARREN_OFFLOAD=off: no UDP or TUN offloads),
@@ -81,6 +83,11 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
   --coordinator-systems N  simulated systems that enrol (64 at a time) with a real coordinator
                 and watch it while a policy changes and one more system joins (default 2000;
                 0 skips the run; 10000 is the scale target: enrolled in 60 s, p99 under 1 s)
+  --coordinator-store sqlite|postgres|both  the coordinator run's store (default sqlite: one
+                coordinator); postgres starts a throwaway PostgreSQL cluster (Debian's postgresql
+                package, run as the postgres user, so root) and two coordinators sharing it, the
+                systems split between them, the policy applied through the first and the join
+                through the second; both runs SQLite, then PostgreSQL
   --out FILE    JSON report path (default .bench/latest.json in the checkout)
 The NAT flood bench (forged registrations and discovery requests at a relay and a coordinator)
 runs on its own: node dist/scripts/bench/nat-flood.js --help`;
@@ -108,6 +115,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'family-rounds': { type: 'string' },
       rounds: { type: 'string' },
       'coordinator-systems': { type: 'string' },
+      'coordinator-store': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -136,6 +144,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     familyRounds: whole('family-rounds', values['family-rounds'], 3, 1, 20),
     rounds: whole('rounds', values.rounds, 3, 1, 20),
     coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, network ? 0 : 1, 20_000),
+    coordinatorStores: stores(values['coordinator-store']),
     network,
   };
+}
+
+function stores(v: string | undefined): ('sqlite' | 'postgres')[] {
+  if (v === undefined || v === 'sqlite') return ['sqlite'];
+  if (v === 'postgres') return ['postgres'];
+  if (v === 'both') return ['sqlite', 'postgres'];
+  throw new Error('--coordinator-store must be sqlite, postgres or both');
 }

@@ -8,6 +8,7 @@ import { usersOf } from '../store/users.js';
 import { ChangeFollower, ChangeListener } from '../store/pg-notify.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import type { Registry } from '../store/registry.js';
+import type { StoredChanges } from '../store/registry-sync.js';
 
 /** HEARTBEAT_MS is how often a coordinator records that it is alive and re-reads the list. */
 export const HEARTBEAT_MS = 5000;
@@ -42,8 +43,8 @@ export interface Multi {
 
 /** startMulti starts following the database. */
 export async function startMulti(d: MultiDeps): Promise<Multi> {
-  const reload = (): void => d.registry.reload(d.now(), usersOf(d.registry).refresh());
-  const follower = new ChangeFollower(d.store, reload);
+  const reload = (changes?: StoredChanges): void => d.registry.reload(d.now(), usersOf(d.registry).refresh(), changes);
+  const follower = new ChangeFollower(d.store, reload, d.now);
   // What others committed between the registry's load and the follower's first look.
   reload();
   const sync = (): boolean => {
@@ -64,9 +65,7 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
       if (d.advertiseUrl !== null) d.store.heartbeat(d.advertiseUrl, now);
       if (now - seenAt >= d.seenEveryMs) {
         seenAt = now;
-        d.store.transaction(() => {
-          for (const s of d.registry.all()) if (s.online) d.store.noteLastSeen(s.id, now);
-        });
+        d.store.noteLastSeen(d.registry.all().flatMap((s) => (s.online ? [[s.id, now] as const] : [])));
       }
       const urls = d.store.coordinators(now - LISTED_FOR_MS);
       if (JSON.stringify(urls) === listed) return;

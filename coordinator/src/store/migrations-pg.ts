@@ -146,6 +146,39 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE systems ADD COLUMN auto_tags TEXT NOT NULL DEFAULT '[]';
       UPDATE systems SET auto_tags = tags WHERE owner_id IS NOT NULL;
       ALTER TABLE users ADD COLUMN next_check_at BIGINT;
+      `,
+  },
+  {
+    id: 8,
+    name: 'systems: what changed since',
+    sql: `
+      -- Each row says which transaction last wrote it, and a removed row leaves its id behind,
+      -- so another coordinator reads only what changed since it last looked (pg-notify.ts)
+      -- rather than the whole table on every change. pg_current_xact_id() is the top-level
+      -- transaction's id, also inside a savepoint (PostgreSQL 13+: xid8, no wraparound).
+      ALTER TABLE systems ADD COLUMN changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX systems_changed_xid ON systems (changed_xid);
+      CREATE FUNCTION systems_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.changed_xid := pg_current_xact_id();
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER systems_changed BEFORE UPDATE ON systems
+        FOR EACH ROW EXECUTE FUNCTION systems_changed();
+      CREATE TABLE systems_removed (
+        id TEXT NOT NULL,
+        removed_xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        removed_at BIGINT NOT NULL
+      );
+      CREATE INDEX systems_removed_xid ON systems_removed (removed_xid);
+      CREATE FUNCTION systems_note_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO systems_removed (id, removed_at)
+          VALUES (OLD.id, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        RETURN OLD;
+      END $$;
+      CREATE TRIGGER systems_removed AFTER DELETE ON systems
+        FOR EACH ROW EXECUTE FUNCTION systems_note_removed();
     `,
   },
 ];

@@ -174,6 +174,15 @@ export const MIGRATIONS: readonly Migration[] = [
       -- When the user's next token check is due; a coordinator claims it by moving it on
       -- (users.ts USERS_SQL.claim), so of several on one database one checks each user.
       ALTER TABLE users ADD COLUMN next_check_at INTEGER;
+      `,
+  },
+  {
+    id: 8,
+    name: 'systems: what changed since',
+    sql: `
+      -- PostgreSQL only (migrations-pg.ts: which transaction last wrote each row, for the other
+      -- coordinators on the same database); one coordinator on SQLite has no one to tell.
+      SELECT 1;
     `,
   },
 ];

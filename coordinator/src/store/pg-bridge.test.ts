@@ -1,7 +1,9 @@
-// The synchronous PostgreSQL door against a real server: every statement gets its own answer
-// even when the coordinator's thread is woken without one, as happens when the worker's wake-up
-// for the previous statement arrives late (the worker stores the answer flag, is preempted, and
-// notifies after the next statement's wait began).
+// The synchronous door to PostgreSQL (pg-bridge.ts) against a throwaway server: a deferred
+// statement is not waited for, runs in order with the others, and its failure is what the next
+// waited statement throws, so a transaction that deferred a failing statement does not commit;
+// and every statement gets its own answer even when the coordinator's thread is woken without
+// one, as happens when the worker's wake-up for the previous statement arrives late (it stores
+// the answer flag, is preempted, and notifies after the next statement's wait began).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
@@ -14,6 +16,39 @@ before(() => {
   if (!skip) pg = startPostgres();
 });
 after(() => pg?.stop());
+
+test('a deferred statement runs in order, and its failure is thrown by the next query, once', { skip }, () => {
+  const db = new PgBridge(pg!.createDatabase(`bridge_${process.pid}`));
+  try {
+    db.query('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    db.defer('INSERT INTO t (id) VALUES ($1)', [1]);
+    db.defer('INSERT INTO t (id) VALUES ($1)', [2]);
+    assert.deepEqual(
+      db.query<{ id: number }>('SELECT id FROM t ORDER BY id').rows.map((r) => r.id),
+      [1, 2],
+      'both ran before the query that followed them',
+    );
+
+    db.defer('BEGIN');
+    db.defer('INSERT INTO t (id) VALUES ($1)', [3]);
+    db.defer('INSERT INTO t (id) VALUES ($1)', [1]);
+    db.defer('INSERT INTO t (id) VALUES ($1)', [4]);
+    assert.throws(
+      () => db.query('COMMIT'),
+      (e: unknown) => e instanceof PgError && e.code === '23505',
+      'the duplicate key, not the COMMIT that PostgreSQL turned into a ROLLBACK',
+    );
+    db.query('ROLLBACK');
+    assert.deepEqual(
+      db.query<{ id: number }>('SELECT id FROM t ORDER BY id').rows.map((r) => r.id),
+      [1, 2],
+      'nothing of the failed transaction was kept',
+    );
+    assert.equal(db.query('SELECT 1').rowCount, 1, 'the error was reported once');
+  } finally {
+    db.close();
+  }
+});
 
 /** stray starts a thread that wakes whoever waits on the word, without storing anything, as a
  * late notify does, until the returned stop is called. */

@@ -52,6 +52,15 @@ export class PgBridge {
     return { rows: r.rows as R[], rowCount: r.rowCount };
   }
 
+  /** defer sends a statement whose answer the caller does not need (BEGIN, SAVEPOINT, an
+   * INSERT of a row nothing reads back) without waiting for it: each round trip through the
+   * worker costs the coordinator's thread its wait. If it fails, the next query() throws its
+   * error instead of answering, so defer only where a query() follows (COMMIT does). */
+  defer(sql: string, params?: unknown[]): void {
+    if (this.closed) throw new Error('the PostgreSQL store is closed');
+    this.port.postMessage({ sql, params, deferred: true } satisfies BridgeRequest);
+  }
+
   close(): void {
     if (this.closed) return;
     try {

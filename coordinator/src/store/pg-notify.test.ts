@@ -1,7 +1,9 @@
 // Two coordinators' stores on one PostgreSQL database, in one process: a change committed
 // through one reaches the other's registry through its catch-up (ChangeFollower), a NOTIFY
 // reaches the other's LISTEN connection within a second, and an enrolment through a registry
-// that has not caught up yet still gets an address and a name nobody holds.
+// that has not caught up yet still gets an address and a name nobody holds. A catch-up reads
+// only the systems written or removed since the last look, and misses none that a transaction
+// still open at that look commits later.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +53,7 @@ function side(url: string): Side {
     registry,
     heard,
     revoked,
-    follower: new ChangeFollower(store, () => registry.reload(1, usersOf(registry).refresh())),
+    follower: new ChangeFollower(store, (changes) => registry.reload(1, usersOf(registry).refresh(), changes)),
   };
 }
 
@@ -153,6 +155,49 @@ test(
       assert.ok(b.heard.includes(null), "B's publisher heard of it");
       assert.equal(b.follower.sync(), false, 'and then nothing more');
     } finally {
+      close();
+    }
+  },
+);
+
+test(
+  'a catch-up reads only the rows changed since the last look, sees removals, and misses no transaction open at the look',
+  { skip },
+  () => {
+    const { a, b, url, close } = twoSides();
+    const c = new PostgresStore(url);
+    try {
+      const made = Array.from({ length: 10 }, (_, i) => a.registry.insert(row(i + 1, NET.addr + 10 + i), 2));
+      assert.equal(b.follower.sync(), true);
+      assert.equal(b.registry.all().length, 10);
+
+      let m = a.store.changeMark();
+      a.registry.patch(a.registry.get(made[3]!.id)!, { tags: ['x'] });
+      assert.deepEqual(
+        a.store.systemsChangedSince(m.mark).rows.map((r) => r.id),
+        [made[3]!.id],
+        'one row written since the mark, not the table',
+      );
+      assert.equal(b.follower.sync(), true);
+      assert.deepEqual(b.registry.get(made[3]!.id)?.tags, ['x']);
+
+      m = a.store.changeMark();
+      a.registry.remove(a.registry.get(made[5]!.id)!);
+      assert.deepEqual(a.store.systemsChangedSince(m.mark), { rows: [], removed: [made[5]!.id] });
+      assert.equal(b.follower.sync(), true);
+      assert.equal(b.registry.get(made[5]!.id), undefined, 'the removal reached b');
+      assert.equal(b.registry.all().length, 9);
+
+      // A transaction open while b looks, committed after: b's next look still finds its row.
+      c.transaction(() => {
+        c.updateSystem(made[7]!.id, { hostname: 'late' });
+        c.bumpMapVersion();
+        assert.equal(b.follower.sync(), false, 'nothing committed yet');
+      });
+      assert.equal(b.follower.sync(), true);
+      assert.equal(b.registry.get(made[7]!.id)?.hostname, 'late');
+    } finally {
+      c.close();
       close();
     }
   },

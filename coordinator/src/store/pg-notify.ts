@@ -4,16 +4,23 @@
 // arrives only once the change is committed. Each coordinator holds one LISTEN connection (the
 // asynchronous `pg` client on the main thread; statements keep going through the synchronous
 // bridge) and on a notification reads the sequence: when every change since it last looked was
-// its own nothing is reloaded, otherwise the registry reloads systems and policy and its
-// listeners (the map publisher) hear of each change. A notification lost with the connection
-// is made up for by a catch-up on every reconnect and every CATCH_UP_MS.
+// its own nothing is reloaded, otherwise the registry reloads the systems written or removed
+// since it last looked (not the whole table: with thousands of systems enrolling through two
+// coordinators that was a full read per change) and the policy, and its listeners (the map
+// publisher) hear of each change. A notification lost with the connection is made up for by a
+// catch-up on every reconnect and every CATCH_UP_MS.
 import pg from 'pg';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { redactUrl } from './pg-bridge.js';
 import { CHANGE_CHANNEL, type PostgresStore } from './postgres-store.js';
+import type { StoredChanges } from './registry-sync.js';
 
 /** CATCH_UP_MS is how often the sequence is read even without a notification. */
 export const CATCH_UP_MS = 2000;
+/** REMOVALS_KEPT_MS is how long removed systems' ids are kept for the other coordinators to
+ * read; a coordinator that has not looked for FULL_RELOAD_AFTER_MS reads everything instead. */
+const REMOVALS_KEPT_MS = 24 * 3600_000;
+const FULL_RELOAD_AFTER_MS = 3600_000;
 /** SYNC_DELAY_MS coalesces a burst of notifications into one look at the database. */
 const SYNC_DELAY_MS = 10;
 const RECONNECT_MIN_MS = 250;
@@ -22,26 +29,46 @@ const RECONNECT_MAX_MS = 5000;
 /** ChangeFollower decides whether the database holds changes this coordinator did not make. */
 export class ChangeFollower {
   private synced: number;
+  /** mark: changes not yet read were made by transactions at or after it; lookedAt when. */
+  private mark: string;
+  private lookedAt: number;
+  private prunedAt = 0;
 
-  /** reload brings memory up to the database (Registry.reload). */
+  /** reload brings memory up to the database (Registry.reload): the changes since the last
+   * look, or everything (undefined). The caller reads everything once after constructing. */
   constructor(
     private readonly store: PostgresStore,
-    private readonly reload: () => void,
+    private readonly reload: (changes?: StoredChanges) => void,
+    private readonly now: () => number = Date.now,
   ) {
-    this.synced = store.changeSeq();
+    const m = store.changeMark();
+    this.synced = m.seq;
+    this.mark = m.mark;
+    this.lookedAt = now();
   }
 
   /** sync reloads when a change by another coordinator was committed since the last look; it
-   * returns whether it did. */
+   * returns whether it did. The mark and the sequence come from one snapshot taken before the
+   * rows are read: a change the sequence does not show yet is at or after the mark. */
   sync(): boolean {
-    const now = this.store.changeSeq();
-    if (now <= this.synced) return false;
+    const { seq: now, mark } = this.store.changeMark();
+    const stale = this.now() - this.lookedAt > FULL_RELOAD_AFTER_MS;
     let foreign = false;
     for (let seq = this.synced + 1; seq <= now && !foreign; seq++) foreign = !this.store.ownChanges.has(seq);
     for (const seq of this.store.ownChanges) if (seq <= now) this.store.ownChanges.delete(seq);
-    this.synced = now;
-    if (foreign) this.reload();
+    if (foreign) this.reload(stale ? undefined : this.store.systemsChangedSince(this.mark));
+    this.synced = Math.max(this.synced, now);
+    this.mark = mark;
+    this.lookedAt = this.now();
+    this.prune();
     return foreign;
+  }
+
+  /** prune forgets removals every coordinator has read, at most once an hour. */
+  private prune(): void {
+    if (this.lookedAt - this.prunedAt < FULL_RELOAD_AFTER_MS) return;
+    this.prunedAt = this.lookedAt;
+    this.store.pruneRemoved(this.lookedAt - REMOVALS_KEPT_MS);
   }
 }
 

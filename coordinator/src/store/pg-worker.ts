@@ -11,8 +11,9 @@ interface Init {
 }
 
 /** BridgeRequest is one statement (params undefined: the simple protocol, several statements
- * allowed, as migrations need), or close. */
-export type BridgeRequest = { sql: string; params?: unknown[] } | { close: true };
+ * allowed, as migrations need), or close. A deferred statement gets no reply: its error, if
+ * any, is the reply to the next statement that gets one (pg-bridge.ts defer). */
+export type BridgeRequest = { sql: string; params?: unknown[]; deferred?: boolean } | { close: true };
 
 /** BridgeReply is a statement's rows, or the error PostgreSQL (or the connection) gave. */
 export type BridgeReply =
@@ -25,6 +26,8 @@ const { url, signal, port } = workerData as Init;
 pg.types.setTypeParser(20, (v: string) => Number(v));
 const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
 let lost: Error | null = null;
+/** deferredError is the first error of a deferred statement since the last reply. */
+let deferredError: BridgeReply | null = null;
 client.on('error', (e: Error) => (lost = e));
 const ready = client.connect();
 ready.catch(() => {});
@@ -45,23 +48,38 @@ function fail(e: unknown): BridgeReply {
   };
 }
 
+/** handle runs one request; it never throws (an error is the reply, or kept for the next). */
+async function handle(m: BridgeRequest): Promise<void> {
+  if ('close' in m) {
+    await client.end().catch(() => {});
+    reply({ ok: true, rows: [], rowCount: 0 });
+    port.close();
+    return;
+  }
+  let r: BridgeReply;
+  try {
+    await ready;
+    if (lost) throw lost;
+    const q = await client.query({ text: m.sql, values: m.params });
+    // A multi-statement query answers with one result per statement; the last one counts.
+    const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
+    r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
+  } catch (e) {
+    r = fail(e);
+  }
+  if (m.deferred) {
+    if (!r.ok) deferredError ??= r;
+    return;
+  }
+  // Statements run one after another in the order they came, so a deferred one that failed
+  // ran before this one: its error is the cause of whatever this one answered.
+  reply(deferredError ?? r);
+  deferredError = null;
+}
+
+// One statement at a time, in order: deferred statements arrive while one is running, and
+// the client must not be handed a second query before the first answered (pg deprecates it).
+let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: BridgeRequest) => {
-  void (async () => {
-    if ('close' in m) {
-      await client.end().catch(() => {});
-      reply({ ok: true, rows: [], rowCount: 0 });
-      port.close();
-      return;
-    }
-    try {
-      await ready;
-      if (lost) throw lost;
-      const r = await client.query({ text: m.sql, values: m.params });
-      // A multi-statement query answers with one result per statement; the last one counts.
-      const last = Array.isArray(r) ? (r[r.length - 1] as pg.QueryResult) : r;
-      reply({ ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 });
-    } catch (e) {
-      reply(fail(e));
-    }
-  })();
+  chain = chain.then(() => handle(m));
 });

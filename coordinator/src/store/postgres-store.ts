@@ -17,6 +17,7 @@ import {
   type UserRow,
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
+import type { StoredChanges } from './registry-sync.js';
 import {
   column,
   COLUMNS,
@@ -54,7 +55,8 @@ const SQL = {
       INSERT INTO meta (key, value) VALUES ('change_seq', '1')
       ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value
     ) SELECT v.value AS version, s.value AS seq, pg_notify('${CHANGE_CHANNEL}', s.value) FROM v, s`,
-  noteLastSeen: 'UPDATE systems SET last_seen = $1 WHERE id = $2 AND (last_seen IS NULL OR last_seen < $1)',
+  noteLastSeen: `UPDATE systems SET last_seen = v.at FROM unnest($1::text[], $2::bigint[]) AS v (id, at)
+    WHERE systems.id = v.id AND (systems.last_seen IS NULL OR systems.last_seen < v.at)`,
   heartbeat: `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES ($1, $2, $2)
     ON CONFLICT (url) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
   appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
@@ -67,7 +69,22 @@ const SQL = {
     ORDER BY id DESC LIMIT $5`,
   pruneOlder: 'DELETE FROM audit WHERE at < $1',
   pruneRows: 'DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET $1)',
+  // The oldest transaction still running in this statement's snapshot, beside the change
+  // sequence the snapshot sees: a change not yet visible here was made by a transaction whose
+  // id is at least that mark (migrations-pg.ts step 8).
+  changeMark: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark,
+    (SELECT value FROM meta WHERE key = 'change_seq') AS seq`,
+  systemsSince: 'SELECT * FROM systems WHERE changed_xid >= $1::xid8 ORDER BY created_at, id',
+  removedSince: 'SELECT DISTINCT id FROM systems_removed WHERE removed_xid >= $1::xid8',
+  pruneRemoved: 'DELETE FROM systems_removed WHERE removed_at < $1',
 } as const;
+
+/** ChangeMark is the change sequence a snapshot saw and the transaction mark to read the
+ * systems that changed after it from (systemsChangedSince). */
+export interface ChangeMark {
+  seq: number;
+  mark: string;
+}
 
 /** PostgresStore is the Store in a PostgreSQL database (`--store postgres://...`). */
 export class PostgresStore implements Store {
@@ -99,11 +116,13 @@ export class PostgresStore implements Store {
 
   transaction<T>(fn: () => T): T {
     const depth = this.depth;
-    this.q(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    // Deferred (pg-bridge.ts): a failure surfaces at the next statement that is waited for.
+    this.db.defer(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
     this.depth++;
     try {
       const r = fn();
-      this.q(depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT warren_${depth}`);
+      if (depth === 0) this.q('COMMIT');
+      else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
@@ -130,6 +149,26 @@ export class PostgresStore implements Store {
   /** changeSeq is the number of changes committed to the database by every coordinator. */
   changeSeq(): number {
     return Number(this.getMeta('change_seq') ?? '0');
+  }
+
+  /** changeMark reads the change sequence and the mark in one snapshot. */
+  changeMark(): ChangeMark {
+    const r = this.q<{ mark: string; seq: string | null }>(SQL.changeMark).rows[0]!;
+    return { seq: Number(r.seq ?? '0'), mark: r.mark };
+  }
+
+  /** systemsChangedSince reads the systems written and removed by transactions at or after
+   * mark (of a changeMark taken before the changes it must not miss). */
+  systemsChangedSince(mark: string): StoredChanges {
+    return {
+      rows: this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem),
+      removed: this.q<{ id: string }>(SQL.removedSince, [mark]).rows.map((r) => r.id),
+    };
+  }
+
+  /** pruneRemoved forgets removals older than before (ms): every coordinator has read them. */
+  pruneRemoved(before: number): void {
+    this.q(SQL.pruneRemoved, [before]);
   }
 
   getMeta(key: string): string | null {
@@ -239,8 +278,9 @@ export class PostgresStore implements Store {
     this.q(`UPDATE systems SET ${sets} WHERE id = $${keys.length + 1}`, [...keys.map((k) => column(k, patch[k])), id]);
   }
 
-  noteLastSeen(id: string, at: number): void {
-    this.q(SQL.noteLastSeen, [at, id]);
+  noteLastSeen(seen: readonly (readonly [id: string, at: number])[]): void {
+    if (seen.length === 0) return;
+    this.q(SQL.noteLastSeen, [seen.map(([id]) => id), seen.map(([, at]) => at)]);
   }
 
   deleteSystem(id: string): void {
@@ -260,7 +300,10 @@ export class PostgresStore implements Store {
 
   appendAudit(r: AuditRecord): void {
     const p = auditParams(r);
-    this.q(SQL.appendAudit, [p.at, p.actor, p.source, p.action, p.target, p.outcome, p.reason, p.detail]);
+    const params = [p.at, p.actor, p.source, p.action, p.target, p.outcome, p.reason, p.detail];
+    // In a transaction nothing waits on the entry: its COMMIT says whether it was written.
+    if (this.depth > 0) this.db.defer(SQL.appendAudit, params);
+    else this.q(SQL.appendAudit, params);
   }
 
   listAudit(f: AuditFilter): StoredAudit[] {

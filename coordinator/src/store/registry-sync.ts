@@ -12,14 +12,27 @@ export interface StoredDiff {
   seen: { s: LiveSystem; lastSeen: number }[];
 }
 
+/** StoredChanges are the systems rows written and the ids removed since a mark, as far as
+ * they are committed (a row may be listed that memory already holds). */
+export interface StoredChanges {
+  rows: SystemRow[];
+  removed: string[];
+}
+
 const FIELDS = (Object.keys(COLUMNS) as (keyof SystemPatch)[]).filter((k) => k !== 'lastSeen');
 
 function same(a: unknown, b: unknown): boolean {
   return Array.isArray(a) && Array.isArray(b) ? JSON.stringify(a) === JSON.stringify(b) : a === b;
 }
 
-/** diffStored compares memory with rows (the whole systems table). */
-export function diffStored(memory: ReadonlyMap<string, LiveSystem>, rows: readonly SystemRow[]): StoredDiff {
+/** diffStored compares memory with the whole systems table, or with the rows written and the
+ * ids removed since a mark (postgres-store.ts systemsChangedSince). */
+export function diffStored(
+  memory: ReadonlyMap<string, LiveSystem>,
+  from: readonly SystemRow[] | StoredChanges,
+): StoredDiff {
+  const rows = 'rows' in from ? from.rows : from;
+  const removedIds = 'rows' in from ? from.removed : undefined;
   const d: StoredDiff = { added: [], changed: [], removed: [], seen: [] };
   const stored = new Set<string>();
   for (const row of rows) {
@@ -35,6 +48,13 @@ export function diffStored(memory: ReadonlyMap<string, LiveSystem>, rows: readon
     if (row.lastSeen !== null && (s.lastSeen === null || row.lastSeen > s.lastSeen))
       d.seen.push({ s, lastSeen: row.lastSeen });
   }
-  for (const s of memory.values()) if (!stored.has(s.id)) d.removed.push(s);
+  if (removedIds === undefined) {
+    for (const s of memory.values()) if (!stored.has(s.id)) d.removed.push(s);
+    return d;
+  }
+  for (const id of removedIds) {
+    const s = memory.get(id);
+    if (s && !stored.has(id)) d.removed.push(s);
+  }
   return d;
 }

@@ -7,7 +7,7 @@ import type { IpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import { ControlError } from '../http/errors.js';
 import { allocateAddress, AddressSpaceFull, randomIdentity } from './allocate.js';
 import { insertUnderNewIdentity, type NewSystem } from './registry-insert.js';
-import { diffStored } from './registry-sync.js';
+import { diffStored, type StoredChanges } from './registry-sync.js';
 import { findSystem, lookupSystem } from './registry-lookup.js';
 import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
@@ -313,14 +313,14 @@ export class Registry {
   }
 
   private writeSoft(): void {
-    for (const [id, lastSeen] of this.soft.seen) if (this.systems.has(id)) this.store.noteLastSeen(id, lastSeen);
+    this.store.noteLastSeen([...this.soft.seen].filter(([id]) => this.systems.has(id)));
   }
 
   /** reload brings memory up to what the store holds: changes other coordinators on the same
-   * database committed (pg-notify.ts). Listeners hear of each as of a change made here.
-   * usersChanged: the caller found the users changed (users.ts refresh), so every map is due. */
-  reload(now: number, usersChanged = false): void {
-    const d = diffStored(this.systems, this.store.listSystems());
+   * database committed (pg-notify.ts), all systems or changes since a mark. Listeners hear of
+   * each as of a change made here. usersChanged: users.ts refresh found them changed. */
+  reload(now: number, usersChanged = false, changes?: StoredChanges): void {
+    const d = diffStored(this.systems, changes ?? this.store.listSystems());
     const applied = this.store.currentPolicy();
     const policyChanged = (applied?.id ?? 0) !== (this.appliedNow?.id ?? 0);
     for (const { s, lastSeen } of d.seen) s.lastSeen = lastSeen;

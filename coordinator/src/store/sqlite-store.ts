@@ -191,8 +191,8 @@ export class SqliteStore implements Store {
     st.run(values);
   }
 
-  noteLastSeen(id: string, at: number): void {
-    this.stmt.noteLastSeen.run(at, id, at);
+  noteLastSeen(seen: readonly (readonly [id: string, at: number])[]): void {
+    for (const [id, at] of seen) this.stmt.noteLastSeen.run(at, id, at);
   }
 
   deleteSystem(id: string): void {

@@ -217,9 +217,10 @@ export interface Store {
   /** issuedIdentities lists every identity ever issued, those of revoked and removed systems too. */
   issuedIdentities(): string[];
   updateSystem(id: string, patch: SystemPatch): void;
-  /** noteLastSeen raises a system's last_seen to at, never lowers it: coordinators sharing a
-   * database each write what they saw, and the newest wins whoever writes last. */
-  noteLastSeen(id: string, at: number): void;
+  /** noteLastSeen raises each system's last_seen to its at, never lowers it: coordinators
+   * sharing a database each write what they saw, and the newest wins whoever writes last. All
+   * in one statement where the backend can (PostgreSQL: one round trip, not one a system). */
+  noteLastSeen(seen: readonly (readonly [id: string, at: number])[]): void;
   deleteSystem(id: string): void;
   insertPolicy(text: string, now: number, mapVersion: number): void;
   currentPolicy(): AppliedPolicy | null;
