@@ -88,7 +88,7 @@ export class RelaySet {
   choose(): void {
     const cur = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
     const i = chooseRelay(
-      this.list.map((r) => ({ usable: r.usable, srtt: r.probe?.rtt.srtt ?? null })),
+      this.list.map((r) => ({ usable: r.usable, srtt: r.srtt })),
       cur,
     );
     const next = i < 0 ? null : this.list[i]!;
@@ -118,7 +118,7 @@ export class RelaySet {
     if (avoid === null || this.inUse?.name !== avoid) return mine;
     // The relay in use is avoided for this peer: the nearest other, or it after all if none.
     const other = nearest(
-      this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.probe?.rtt.srtt ?? null })),
+      this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.srtt })),
     );
     return other >= 0 ? other : mine;
   }
