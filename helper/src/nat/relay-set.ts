@@ -117,9 +117,7 @@ export class RelaySet {
     const mine = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
     if (avoid === null || this.inUse?.name !== avoid) return mine;
     // The relay in use is avoided for this peer: the nearest other, or it after all if none.
-    const other = nearest(
-      this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.srtt })),
-    );
+    const other = nearest(this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.srtt })));
     return other >= 0 ? other : mine;
   }
 
