@@ -6,12 +6,12 @@ import { EXIT, parse, parseHostPort, str, UsageError, type CliIo } from '../../s
 import { ED25519 } from '../../src-shared/lib/ed25519.js';
 import { DEFAULT_RELAY_NAME } from './server.js';
 import { startRelay } from './sockets.js';
-import { RELAY_NAME, RELAY_REGION } from '../../src-shared/wire/nat-relay.js';
+import { DEFAULT_RELAY_REGION, RELAY_NAME, RELAY_REGION } from '../../src-shared/wire/nat-relay.js';
 import { NAT_KEY_BYTES } from '../../src-shared/lib/nat-keys.js';
 import type { Logger } from '../../src-shared/lib/log.js';
 
 /** DEFAULT_RELAY_REGION is a relay's region unless `--region` says otherwise. */
-export const DEFAULT_RELAY_REGION = 'default';
+export { DEFAULT_RELAY_REGION };
 
 /** RELAY_USAGE is the help text. */
 export const RELAY_USAGE = `usage: warren-relay --coordinator-key BASE64 --relay-key-file FILE [--name NAME] [--region REGION] [--udp HOST:PORT|off] [--tcp HOST:PORT|off] [-v 0-5]

@@ -244,6 +244,9 @@ export function parseRelayFrame(
 /** RELAY_REGION is what a relay's region may be (`warren-relay --region`, `--relay ...,region=`,
  * the map's RelayInfo.region): 1-32 letters, digits, "_", "." or "-". */
 export const RELAY_REGION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+/** DEFAULT_RELAY_REGION is a relay's region when none is given (`warren-relay --region`,
+ * `warren-coordinator serve --relay-region` for the embedded relay). */
+export const DEFAULT_RELAY_REGION = 'default';
 /** RELAY_REGION_MAX is the longest region (RELAY_REGION). */
 export const RELAY_REGION_MAX = 32;
 /** RELAY_PROBE_BYTES is the exact size of a probe. It is padded past the longest reply

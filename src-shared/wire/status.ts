@@ -59,10 +59,10 @@ export interface RelayStatus {
   error: string | null;
   /** region: where the relay runs (the map's, else what the relay says), null if unknown */
   region?: string | null;
-  /** rttMs: the smoothed round trip of its probes (ms), null before the first answer or for a
-   * relay without UDP */
+  /** rttMs: the smoothed round trip of its probes (ms); null (not measured) before the first
+   * answer, and for a relay reached over TCP (TCP-only, or UDP blocked), since probes go over UDP */
   rttMs?: number | null;
-  /** live: registered and still answering probes */
+  /** live: registered, and if reached over UDP still answering probes */
   live?: boolean;
   /** inUse: the relay new relayed sessions go through (the nearest live one) */
   inUse?: boolean;

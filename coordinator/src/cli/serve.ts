@@ -1,5 +1,6 @@
 // `warren-coordinator serve`: flags to ServeOptions, then run until SIGTERM or SIGINT.
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { RELAY_REGION } from '../../../src-shared/wire/nat-relay.js';
 import { createLogger, MAX_VERBOSITY } from '../../../src-shared/lib/log.js';
 import { parseNetwork } from '../store/allocate.js';
 import {
@@ -24,7 +25,7 @@ import { GeoIpFileError } from '../geoip/legacy-country.js';
 /** SERVE_USAGE is the synopsis of serve. */
 export const SERVE_USAGE = `warren-coordinator serve --data DIR [--store postgres://USER@HOST:PORT/DB [--advertise-url URL]] --listen HOST:PORT [--tls-cert FILE --tls-key FILE]
     [--ephemeral-timeout 10m] [--network 100.64.0.0/10] [--zone warren.internal] [--max-watchers N] [-v 0-5]
-    [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [--relay-tcp HOST:PORT | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT[,region=REGION] ...]
+    [--udp HOST:PORT] [--public-ip IP [--public-ip IP6]] [[--relay-tcp HOST:PORT] [--relay-region REGION] | --no-relay] [--relay NAME,udp=IP:PORT,tcp=IP:PORT[,region=REGION] ...]
     [--metrics-listen HOST:PORT] [--console] [--oidc FILE] [--geoip FILE[,FILE6]]
     (HOST and IP of either family; IPv6 in brackets with a port: [2001:db8::7]:8443)`;
 
@@ -53,6 +54,7 @@ export function serveOptions(argv: string[], io: CliIo): ServeOptions {
       'public-ip': { type: 'string', multiple: true },
       'relay-tcp': { type: 'string' },
       'no-relay': { type: 'boolean' },
+      'relay-region': { type: 'string' },
       relay: { type: 'string', multiple: true },
       'metrics-listen': { type: 'string' },
       console: { type: 'boolean' },
@@ -133,6 +135,13 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'publicI
   if (noRelay && tcpText !== undefined)
     throw new UsageError("--relay-tcp is the embedded relay's TCP listener; it cannot go with --no-relay");
   const tcp = tcpText !== undefined ? parseListen(tcpText, '--relay-tcp') : undefined;
+  const region = str(p, 'relay-region');
+  if (noRelay && region !== undefined)
+    throw new UsageError("--relay-region is the embedded relay's region; it cannot go with --no-relay");
+  if (region !== undefined && !RELAY_REGION.test(region))
+    throw new UsageError(
+      `--relay-region ${JSON.stringify(region.slice(0, 40))}: a region is 1-32 letters, digits, "_", "." or "-", starting with a letter or digit (like eu-west)`,
+    );
   const relayTexts = p.values.relay as unknown as string[] | undefined;
   const externalRelays: RelayInfo[] = [];
   for (const text of relayTexts ?? []) {
@@ -147,7 +156,7 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'publicI
     ...(udp ? { udp } : {}),
     ...(publicIp !== undefined ? { publicIp } : {}),
     ...(publicIp6 !== undefined ? { publicIp6 } : {}),
-    relay: noRelay ? null : tcp ? { tcp } : {},
+    relay: noRelay ? null : { ...(tcp ? { tcp } : {}), ...(region !== undefined ? { region } : {}) },
     externalRelays,
   };
 }

@@ -2,12 +2,15 @@
 // and as a real `warren-coordinator serve` with the flags on its command line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CreatedKey } from '../api/admin-types.js';
 import { SimAgent } from '../testing/agent-sim.js';
 import { UsageError } from '../../../src-shared/lib/cli-args.js';
+import { parseRelayProbeReply, relayProbe } from '../../../src-shared/wire/nat-relay.js';
 import { natMapFields, parseRelayFlag } from './config.js';
 import { serveOptions } from '../cli/serve.js';
 import { adminCall, startCoordinatorProcess, startTestCoordinator, type TestCoordinator } from '../testing/testing.js';
@@ -96,11 +99,15 @@ test('serve flags become NAT options; conflicting or malformed ones are usage er
   const plain = serveOptions(base, io);
   assert.deepEqual([plain.udp, plain.publicIp, plain.relay, plain.externalRelays], [undefined, undefined, {}, []]);
   assert.equal(serveOptions([...base, '--no-relay'], io).relay, null);
+  assert.deepEqual(serveOptions([...base, '--relay-region', 'eu-west'], io).relay, { region: 'eu-west' });
   // An IPv6 public address (canonicalised) for a coordinator systems reach over IPv6.
   assert.equal(serveOptions([...base, '--public-ip', '2001:DB8:0::7'], io).publicIp, '2001:db8::7');
 
   const bad: [string[], RegExp][] = [
     [['--no-relay', '--relay-tcp', '0.0.0.0:443'], /cannot go with --no-relay/],
+    [['--no-relay', '--relay-region', 'eu-west'], /--relay-region .*cannot go with --no-relay/],
+    [['--relay-region', 'eu west'], /--relay-region "eu west": a region is 1-32 letters/],
+    [['--relay-region', 'x'.repeat(33)], /a region is 1-32/],
     [['--udp', '3478'], /--udp "3478" is not HOST:PORT/],
     [['--relay-tcp', 'x:y'], /--relay-tcp "x:y" is not HOST:PORT/],
     [['--public-ip', 'example.com'], /--public-ip "example.com" is not one IPv4 or IPv6 address/],
@@ -145,6 +152,27 @@ test('natMapFields: the embedded relay first, external ones after; nothing of ou
   });
   assert.deepEqual(natMapFields({ publicIp: null, udpPort: 8443, embedded: { tcpPort: null }, external: [] }), {});
 });
+
+// probeRegion sends one relay probe to 127.0.0.1:port and returns the region of its answer.
+async function probeRegion(port: number): Promise<string> {
+  const s = createSocket('udp4');
+  try {
+    const nonce = randomBytes(16);
+    const answer = new Promise<string>((resolve) =>
+      s.on('message', (m) => {
+        const r = parseRelayProbeReply(m);
+        if (r !== null && Buffer.from(r.nonce).equals(nonce)) resolve(r.region);
+      }),
+    );
+    s.send(relayProbe(nonce), port, '127.0.0.1');
+    return await Promise.race([
+      answer,
+      new Promise<string>((_, reject) => setTimeout(() => reject(new Error('no probe answer in 3 s')), 3000)),
+    ]);
+  } finally {
+    s.close();
+  }
+}
 
 test('--public-ip twice (or "v4,v6") gives a dual-stack coordinator; two of one family are refused', () => {
   const base = ['--data', '/tmp/x', '--listen', '[::]:8080'];
@@ -197,23 +225,33 @@ test('natMapFields of a dual-stack coordinator: IPv4 in the old fields, IPv6 in 
   });
 });
 
-test('maps carry the configured discovery port and relays', { timeout: 20_000 }, async () => {
-  const c = await startTestCoordinator({
-    publicIp: '198.51.100.1',
-    relay: { tcp: { host: '127.0.0.1', port: 0 } },
-    externalRelays: [{ name: 'eu', udp: '203.0.113.9:3478', tcp: '203.0.113.9:443' }],
-  });
-  try {
-    const m = await (await agent(c)).getMap();
-    assert.equal(m.discovery, `198.51.100.1:${c.udpPort}`);
-    assert.deepEqual(m.relays, [
-      { name: 'coordinator', udp: `198.51.100.1:${c.udpPort}`, tcp: `198.51.100.1:${c.relayTcpPort}` },
-      { name: 'eu', udp: '203.0.113.9:3478', tcp: '203.0.113.9:443' },
-    ]);
-  } finally {
-    await c.dispose();
-  }
-});
+test(
+  'maps carry the configured discovery port and relays; the embedded relay has its region',
+  { timeout: 20_000 },
+  async () => {
+    const c = await startTestCoordinator({
+      publicIp: '198.51.100.1',
+      relay: { tcp: { host: '127.0.0.1', port: 0 } },
+      externalRelays: [{ name: 'eu', udp: '203.0.113.9:3478', tcp: '203.0.113.9:443' }],
+    });
+    try {
+      const m = await (await agent(c)).getMap();
+      assert.equal(m.discovery, `198.51.100.1:${c.udpPort}`);
+      assert.deepEqual(m.relays, [
+        {
+          name: 'coordinator',
+          udp: `198.51.100.1:${c.udpPort}`,
+          region: 'default',
+          tcp: `198.51.100.1:${c.relayTcpPort}`,
+        },
+        { name: 'eu', udp: '203.0.113.9:3478', tcp: '203.0.113.9:443' },
+      ]);
+      assert.equal(await probeRegion(c.udpPort), 'default', "probes are answered with the map's region");
+    } finally {
+      await c.dispose();
+    }
+  },
+);
 
 test(
   'on a wildcard address without --public-ip, maps carry no discovery and the log says which flag to set',
@@ -252,7 +290,7 @@ test(
         publicIp: '192.0.2.10',
         relayTcp: '127.0.0.1:0',
         relays: ['eu,tcp=203.0.113.9:443'],
-        args: ['-v', '1'],
+        args: ['-v', '1', '--relay-region', 'eu-west'],
       });
       try {
         assert.ok(p.udpPort > 0);
@@ -269,7 +307,12 @@ test(
         const m = await a.getMap();
         assert.equal(m.discovery, `192.0.2.10:${p.udpPort}`);
         assert.deepEqual(m.relays, [
-          { name: 'coordinator', udp: `192.0.2.10:${p.udpPort}`, tcp: `192.0.2.10:${p.relayTcpPort}` },
+          {
+            name: 'coordinator',
+            udp: `192.0.2.10:${p.udpPort}`,
+            region: 'eu-west',
+            tcp: `192.0.2.10:${p.relayTcpPort}`,
+          },
           { name: 'eu', tcp: '203.0.113.9:443' },
         ]);
       } finally {

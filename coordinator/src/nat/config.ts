@@ -108,8 +108,9 @@ export interface NatMapInput {
   /** publicIp6: an IPv6 address beside an IPv4 publicIp, or null. */
   publicIp6?: string | null;
   udpPort: number;
-  /** embedded is the embedded relay (null when disabled), with its TCP port if it has one. */
-  embedded: { tcpPort: number | null } | null;
+  /** embedded is the embedded relay (null when disabled), with its TCP port if it has one and
+   * its region, listed as a warren-relay's is (RelayInfo.region). */
+  embedded: { tcpPort: number | null; region?: string } | null;
   external: readonly RelayInfo[];
 }
 
@@ -125,6 +126,7 @@ export function natMapFields(i: NatMapInput): MapNatFields {
     relays.push({
       name: EMBEDDED_RELAY_NAME,
       udp: hostPort(i.publicIp, i.udpPort),
+      ...(i.embedded.region !== undefined ? { region: i.embedded.region } : {}),
       ...(tcpPort !== null ? { tcp: hostPort(i.publicIp, tcpPort) } : {}),
       ...(six !== null ? { udp6: hostPort(six, i.udpPort) } : {}),
       ...(six !== null && tcpPort !== null ? { tcp6: hostPort(six, tcpPort) } : {}),

@@ -167,7 +167,12 @@ test(
       const server = await enrolled(c, ['server'], 'server');
       const map = await dev.getMap();
       assert.deepEqual(map.relays, [
-        { name: 'coordinator', udp: `127.0.0.1:${c.udpPort}`, tcp: `127.0.0.1:${c.relayTcpPort}` },
+        {
+          name: 'coordinator',
+          udp: `127.0.0.1:${c.udpPort}`,
+          region: 'default',
+          tcp: `127.0.0.1:${c.relayTcpPort}`,
+        },
       ]);
       const devToken = Buffer.from((await dev.relayToken()).token, 'base64');
       const serverToken = Buffer.from((await server.relayToken()).token, 'base64');

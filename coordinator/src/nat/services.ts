@@ -3,6 +3,7 @@
 // its optional TCP listener, and the map fields that tell helpers about them (config.ts).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { RelayInfo } from '../../../src-shared/wire/control.js';
+import { DEFAULT_RELAY_REGION } from '../../../src-shared/wire/nat-relay.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { MachineKeys } from '../auth/agent-auth.js';
 import { Discovery, type DiscoveryStats, type ReplyFn } from './discovery.js';
@@ -44,6 +45,8 @@ export type RelayFactory = (opts: {
   log: Logger;
   now: () => number;
   name: string;
+  /** region: what the relay answers probes with (RELAY_REGION) */
+  region: string;
 }) => EmbeddedRelay;
 
 /** NatOptions are serve's NAT settings. */
@@ -54,8 +57,9 @@ export interface NatOptions {
   publicIp?: string;
   /** publicIp6: the IPv6 address beside an IPv4 publicIp (both families reach the ports). */
   publicIp6?: string;
-  /** relay: the embedded relay, or null for --no-relay; tcp is its optional TCP listener. */
-  relay: { tcp?: HostPort } | null;
+  /** relay: the embedded relay, or null for --no-relay; tcp is its optional TCP listener,
+   * region where it runs (default DEFAULT_RELAY_REGION, as a warren-relay's). */
+  relay: { tcp?: HostPort; region?: string } | null;
   externalRelays: readonly RelayInfo[];
 }
 
@@ -118,6 +122,7 @@ function handlers(o: NatOptions, d: NatDeps): { discovery: Discovery; relay: Emb
         log: d.log,
         now: d.now,
         name: EMBEDDED_RELAY_NAME,
+        region: o.relay.region ?? DEFAULT_RELAY_REGION,
       })
     : null;
   return { discovery, relay };
@@ -145,7 +150,7 @@ export async function startNat(o: NatOptions, d: NatDeps): Promise<NatServices> 
     publicIp,
     publicIp6: o.publicIp6 ?? null,
     udpPort,
-    embedded: relay ? { tcpPort: relayTcpPort } : null,
+    embedded: relay ? { tcpPort: relayTcpPort, region: o.relay?.region ?? DEFAULT_RELAY_REGION } : null,
     external: o.externalRelays,
   });
   d.log.info(

@@ -34,7 +34,7 @@ export interface ServeOptions {
   /** publicIp6 is the IPv6 address beside an IPv4 publicIp (a dual-stack coordinator). */
   publicIp6?: string;
   /** relay is the embedded relay (on by default, without a TCP listener); null turns it off. */
-  relay?: { tcp?: HostPort } | null;
+  relay?: { tcp?: HostPort; region?: string } | null;
   /** externalRelays are listed in maps after the embedded one. */
   externalRelays?: RelayInfo[];
   /** createRelay makes the embedded relay; default the relay engine (relay/src/index.ts). */

@@ -267,6 +267,29 @@ Peers:           0
 `,
   },
   {
+    name: 'relays reached over TCP only: in use, and said not to be measured',
+    status: status({
+      mode: 'coordinated',
+      nat: {
+        mapping: null,
+        relays: [
+          { name: 'a', transport: 'tcp', error: null, region: 'eu-west', rttMs: null, live: true, inUse: true },
+          { name: 'b', transport: 'tcp', error: null, region: null, rttMs: null, live: true, inUse: false },
+          { name: 'c', transport: null, error: 'connection refused', region: null, rttMs: null, live: false },
+        ],
+      },
+    }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Tunnel:          connected
+Mode:            coordinated
+Public mapping:  unknown; relays: a [eu-west] (tcp, not measured, in use), b (tcp, not measured), c (connection refused)
+Peers:           0
+`,
+  },
+  {
     name: "NAT traversal: the public mapping, relays and each peer's path",
     status: status({
       mode: 'coordinated',

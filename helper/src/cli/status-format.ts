@@ -53,11 +53,15 @@ export function formatAgo(then: number | null, now: number): string {
 }
 
 // relayWords: "near [eu-west] (udp, 12.3 ms, in use)"; region, round trip and the relay in use
-// appear when the helper reports them (newer helpers), "not answering" for one that stopped.
+// appear when the helper reports them (newer helpers), "not answering" for one that stopped,
+// "not measured" for one registered without a round trip (TCP).
 function relayWords(r: RelayStatus): string {
   const how = r.transport ? clean(r.transport) : r.error ? clean(r.error) : 'not registered';
   const parts = [how];
   if (typeof r.rttMs === 'number') parts.push(`${clean(r.rttMs)} ms`);
+  // A registered relay without a round trip: over TCP (probes go over UDP only), or before its
+  // first answer. It is chosen after the measured ones, in the map's order.
+  else if (r.transport && r.live !== undefined) parts.push('not measured');
   if (r.live === false && r.transport) parts.push('not answering');
   if (r.inUse === true) parts.push('in use');
   return `${clean(r.name)}${typeof r.region === 'string' ? ` [${clean(r.region)}]` : ''} (${parts.join(', ')})`;

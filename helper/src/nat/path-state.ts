@@ -76,6 +76,38 @@ export interface PeerState {
   pongs: number;
 }
 
+/** newPeerState is the state of a peer just seen in the map: no path yet, lost since now. */
+export function newPeerState(
+  peer: DevicePeer,
+  p: { identity: string; name: string },
+  id: Uint8Array,
+  key: Buffer | null,
+  vport: number,
+  now: number,
+): PeerState {
+  return {
+    peer,
+    identity: p.identity,
+    name: p.name,
+    id,
+    key,
+    vport,
+    candidates: new Map(),
+    pending: new Map(),
+    direct: null,
+    relayRtt: null,
+    relayPingAt: 0,
+    relayPong: null,
+    relayUnanswered: 0,
+    relayAvoid: null,
+    lostAt: now,
+    lastPunch: 0,
+    lastPunchIn: 0,
+    pongWindow: 0,
+    pongs: 0,
+  };
+}
+
 /** candidateEndpoint parses a candidate, "a.b.c.d:port" or "[ipv6]:port", and returns it with
  * its canonical text. Virtual (relayed) addresses are never candidates, nor any address no peer
  * could send to (lib/ip/underlay.ts: unspecified, multicast, IPv6 link-local, which needs a zone

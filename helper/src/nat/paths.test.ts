@@ -11,6 +11,7 @@ import { FakeNetwork, FakeTun, icmpEcho, ipv4, prefix, type FakeBind } from '../
 import type { DevicePeer } from '../wireguard/device/peer.js';
 import { PathBind, ipv4OfWords, sendIp } from './path-bind.js';
 import { PATH_TIMING, PathManager } from './paths.js';
+import type { RelayClient } from './relay-client.js';
 import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
 import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
@@ -199,7 +200,13 @@ test('the roam guard keeps a working direct path; a dead one is noticed', async 
     a.paths.tick(Date.now() + PATH_TIMING.directTimeout + 1000);
     assert.equal(a.paths.pathOf(b.pub)?.type, 'none');
     a.dev.roam(peer, mapped(1), 0, 7, NO_LOCAL);
-    assert.equal(v4Of(peer), 1, 'without a direct path, a relayed packet moves the endpoint');
+    assert.equal(formatPeer(peer), '[2001:db8::1]:5000', 'nor to a relay the map does not list');
+    // One relay, registered: whichever side leads, a packet through it may move the endpoint.
+    const relay = { name: 'r', usable: true, srtt: null, probe: null, life: 0 };
+    const stub = { tick: () => undefined, close: () => undefined, send: () => true, flush: () => undefined };
+    a.paths.setRelays([{ ...relay, ...stub, isRelayWords: () => false } as unknown as RelayClient]);
+    a.dev.roam(peer, mapped(1), 0, 7, NO_LOCAL);
+    assert.equal(v4Of(peer), 1, 'without a direct path, a packet through a relay in use moves the endpoint');
   } finally {
     stop();
   }

@@ -22,6 +22,7 @@ import {
   candidateEndpoint,
   MAX_CANDIDATES,
   MAX_PENDING,
+  newPeerState,
   PATH_TIMING,
   peerPath,
   PONGS_PER_SECOND,
@@ -91,27 +92,7 @@ export class PathManager {
       if (!st || st.peer !== dp) {
         if (st) this.byVport.delete(st.vport); // the device peer was replaced: start afresh
         const pub = Buffer.from(p.publicKey, 'base64');
-        st = {
-          peer: dp,
-          identity: p.identity,
-          name: p.name,
-          id: peerId(pub),
-          key: discoKey(this.o.privateKey, pub),
-          vport: this.allocVport(),
-          candidates: new Map(),
-          pending: new Map(),
-          direct: null,
-          relayRtt: null,
-          relayPingAt: 0,
-          relayPong: null,
-          relayUnanswered: 0,
-          relayAvoid: null,
-          lostAt: now,
-          lastPunch: 0,
-          lastPunchIn: 0,
-          pongWindow: 0,
-          pongs: 0,
-        };
+        st = newPeerState(dp, p, peerId(pub), discoKey(this.o.privateKey, pub), this.allocVport(), now);
         this.byKey.set(p.publicKey, st);
         this.byId.set(peerIdHex(st.id), st);
         this.byVport.set(st.vport, st);
@@ -173,11 +154,26 @@ export class PathManager {
   }
 
   // mayRoam keeps WireGuard's roaming from pulling a peer with a working direct path back onto
-  // a relay just because the other side still sends through it for a moment.
+  // a relay just because the other side still sends through it for a moment, and a relayed
+  // peer onto a relay this side would not use for it (relay-set.ts mayRoamTo), which the next
+  // tick would undo: the endpoint is the path the data takes and the one status reports, so it
+  // moves only to where it is meant to stay.
   private mayRoam(peer: DevicePeer, words: Uint32Array, at: number): boolean {
     if (!isVirtualWords(words, at)) return true;
     const st = this.byKey.get(peer.noise.publicKey.toString('base64'));
-    return st === undefined || st.direct === null;
+    if (st === undefined) return true;
+    const r = words[at + 3]! - 1;
+    if (st.direct !== null || !this.relaySet.mayRoamTo(this.ownId, st, r, Date.now())) return false;
+    // The device moves the endpoint once this returns: tell status watchers after it did.
+    queueMicrotask(() => this.followed(st, r, "the peer's packets come through it"));
+    return true;
+  }
+
+  // followed logs a relayed peer's move to relay r that the peer's own packets made (roaming,
+  // or the leader's relayed pings) and tells status watchers, as the moves tickPeer makes are.
+  private followed(st: PeerState, r: number, why: string): void {
+    this.o.log.info(`path to ${st.name} (${st.identity}): relayed through ${this.relays[r]?.name ?? '?'} (${why})`);
+    this.o.changed();
   }
 
   // ---- relays
@@ -247,7 +243,10 @@ export class PathManager {
       this.sendTo(sealPong(st.key, this.ownId, m.txid, seen, port), addr, port);
       // A follower goes where the leader's relayed pings come from, idle tunnel or not (relay-set.ts).
       if (virtual && addr.family === 4 && st.direct === null && this.relaySet.follows(this.ownId, st, addr.v4 - 1))
-        if (!this.usesPath(st, addr, port)) this.use(st, addr, port);
+        if (!this.usesPath(st, addr, port)) {
+          this.use(st, addr, port);
+          this.followed(st, addr.v4 - 1, "the leader's pings come through it");
+        }
       if (!virtual) {
         // Where a peer's ping comes from is a path to it (its NAT's mapping towards us).
         const c = this.addCandidate(st, formatIpEndpoint({ addr, port }), 'ping');
@@ -373,7 +372,10 @@ export class PathManager {
           `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name}` +
             (was !== undefined ? ` (was ${was})` : ' (no direct path answers)'),
         );
-        st.relayPong = null; // silence on the new relay counts from its first answer
+        // Silence on a new relay counts from its first answer; on the relay the last answer
+        // came through it goes on counting, so that coming back to that relay does not forget
+        // that it stopped carrying this peer.
+        if (st.relayPong?.via !== this.relays[r]!.name) st.relayPong = null;
         this.use(st, virtual, st.vport);
         this.o.changed();
       }

@@ -6,6 +6,7 @@ import {
   chooseRelay,
   jittered,
   leads,
+  measuredWay,
   nearest,
   RELAY_PROBE_TIMING,
   RttEstimate,
@@ -114,4 +115,27 @@ test('exactly one side of a pair leads', () => {
   assert.equal(leads(a, b), true);
   assert.equal(leads(b, a), false);
   assert.equal(leads(a, a), false, 'no pair with itself');
+});
+
+test('probes measure a relay only while it is reached over UDP: over TCP it is usable and not measured', () => {
+  const lost = new RttEstimate();
+  lost.sample(12);
+  for (let i = 0; i < RELAY_PROBE_TIMING.deadAfterLost; i++) lost.miss();
+  assert.ok(lost.dead);
+  assert.deepEqual(
+    measuredWay('udp', lost),
+    { usable: false, srtt: 12 },
+    'over UDP, a relay whose probes stopped is not used',
+  );
+  assert.deepEqual(
+    measuredWay('tcp', lost),
+    { usable: true, srtt: null },
+    'over TCP (UDP blocked since it answered), the lost probes say nothing about the way packets take',
+  );
+  assert.deepEqual(measuredWay('tcp', null), { usable: true, srtt: null }, 'a TCP-only relay is never probed');
+  assert.deepEqual(measuredWay(null, lost), { usable: false, srtt: 12 }, 'not registered: not usable');
+  const live = new RttEstimate();
+  live.sample(30);
+  assert.deepEqual(measuredWay('udp', live), { usable: true, srtt: 30 });
+  assert.deepEqual(measuredWay('udp', new RttEstimate()), { usable: true, srtt: null }, 'before the first answer');
 });

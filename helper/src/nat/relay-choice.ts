@@ -71,6 +71,19 @@ export class RttEstimate {
   }
 }
 
+/** measuredWay is what a relay's probes say about the way packets go to it now (transport):
+ * probes travel over UDP, so they measure a relay reached over UDP and nothing else. A relay
+ * reached over TCP (TCP-only, or UDP blocked since it answered) is not measured (srtt null, so
+ * it comes after measured ones, in map order) and its lost probes do not make it unusable:
+ * they only show again that UDP does not get through. */
+export function measuredWay(
+  transport: 'udp' | 'tcp' | null,
+  rtt: RttEstimate | null,
+): { usable: boolean; srtt: number | null } {
+  if (transport === 'tcp') return { usable: true, srtt: null };
+  return { usable: transport !== null && !(rtt?.dead ?? false), srtt: rtt?.srtt ?? null };
+}
+
 /** ChoiceRelay is what the choice looks at of one relay. */
 export interface ChoiceRelay {
   /** usable: registered (over UDP or TCP) and not dead by its probes */

@@ -24,7 +24,7 @@ import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
 import { copyWords, wordsEqual, writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
-import type { RttEstimate } from './relay-choice.js';
+import { measuredWay, type RttEstimate } from './relay-choice.js';
 import { RelayProber } from './relay-probe.js';
 
 /** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
@@ -145,9 +145,14 @@ export class RelayClient {
     return this.o.info;
   }
 
-  /** usable: registered, and (if it ever answered probes) still answering them */
+  /** usable: registered, and over UDP, still answering probes if it ever did (measuredWay) */
   get usable(): boolean {
-    return this.transport !== null && !(this.probe?.rtt.dead ?? false);
+    return measuredWay(this.transport, this.probe?.rtt ?? null).usable;
+  }
+
+  /** srtt: its probes' smoothed round trip while they measure the way packets go (measuredWay) */
+  get srtt(): number | null {
+    return measuredWay(this.transport, this.probe?.rtt ?? null).srtt;
   }
 
   get name(): string {

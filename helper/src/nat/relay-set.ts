@@ -26,7 +26,15 @@ import type { RelayClient } from './relay-client.js';
 
 /** RELAY_SILENCE: how long a relayed peer may stay silent through a relay that answers probes
  * before that relay is avoided for it, how long, and how often it is pinged meanwhile. */
-export const RELAY_SILENCE = { afterMs: 3000, unanswered: 3, avoidMs: 60_000, pingEvery: 1000 } as const;
+export const RELAY_SILENCE = {
+  afterMs: 3000,
+  unanswered: 3,
+  /** unanswered pings enough when the peer's packets come through another relay: a ping is sent
+   * every pingEvery while one is unanswered, so the first went a second without an answer */
+  unansweredSeenElsewhere: 2,
+  avoidMs: 60_000,
+  pingEvery: 1000,
+} as const;
 
 /** relayPingEvery: a relayed peer is pinged every heartbeat, and every second while a ping
  * through its relay is unanswered (for ten pings: a peer that went offline is not pinged
@@ -80,7 +88,7 @@ export class RelaySet {
   choose(): void {
     const cur = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
     const i = chooseRelay(
-      this.list.map((r) => ({ usable: r.usable, srtt: r.probe?.rtt.srtt ?? null })),
+      this.list.map((r) => ({ usable: r.usable, srtt: r.srtt })),
       cur,
     );
     const next = i < 0 ? null : this.list[i]!;
@@ -109,9 +117,7 @@ export class RelaySet {
     const mine = this.inUse === null ? -1 : this.list.indexOf(this.inUse);
     if (avoid === null || this.inUse?.name !== avoid) return mine;
     // The relay in use is avoided for this peer: the nearest other, or it after all if none.
-    const other = nearest(
-      this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.probe?.rtt.srtt ?? null })),
-    );
+    const other = nearest(this.list.map((r) => ({ usable: r.usable && r.name !== avoid, srtt: r.srtt })));
     return other >= 0 ? other : mine;
   }
 
@@ -122,17 +128,37 @@ export class RelaySet {
     return r !== undefined && r.usable && avoided(st, this.list, Date.now()) !== r.name && !leads(ownId, st.id);
   }
 
+  /** mayRoamTo tells whether st's endpoint may move to relay i because an authenticated packet
+   * of st's came through it (WireGuard roaming, whitepaper §2.1). The follower goes where the
+   * leader's packets come from, as long as that relay is one to follow to. The leader moves
+   * only to its own choice for st: were it to roam to the follower's relay and pull itself back
+   * on its next tick, its endpoint (what the data uses, and what status shows) would flap
+   * between the two relays. Its choice changes, and it then roams, when the peer's packets come
+   * through another relay while two pings through its own went unanswered: the follower left
+   * a relay that stopped carrying the pair, which the leader's probes cannot show. */
+  mayRoamTo(ownId: Uint8Array, st: PeerState, i: number, now: number): boolean {
+    if (!leads(ownId, st.id)) return this.follows(ownId, st, i);
+    const mine = this.indexFor(ownId, st, -1);
+    if (mine === i) return true;
+    if (mine < 0 || this.list[i]?.usable !== true || !this.silent(st, mine, now, true)) return false;
+    return this.indexFor(ownId, st, -1) === i;
+  }
+
   /** silent checks whether st, relayed through relay r, stopped answering through it (see the
-   * file comment); if so the relay is avoided for st and silent returns true. */
-  silent(st: PeerState, r: number, now: number): boolean {
+   * file comment); if so the relay is avoided for st and silent returns true. seenElsewhere:
+   * st's packets come through another relay, so two unanswered pings are enough. */
+  silent(st: PeerState, r: number, now: number, seenElsewhere = false): boolean {
     const relay = this.list[r];
     const p = st.relayPong;
     if (relay === undefined || p === null || p.via !== relay.name) return false;
-    if (st.relayUnanswered < RELAY_SILENCE.unanswered || now - p.at < RELAY_SILENCE.afterMs) return false;
+    const quiet = seenElsewhere
+      ? st.relayUnanswered >= RELAY_SILENCE.unansweredSeenElsewhere
+      : st.relayUnanswered >= RELAY_SILENCE.unanswered && now - p.at >= RELAY_SILENCE.afterMs;
+    if (!quiet) return false;
     st.relayPong = null;
     st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs, life: relay.life };
     this.log.info(
-      `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} for ${Math.round((now - p.at) / 1000)} s though it answers probes; trying another relay`,
+      `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} for ${Math.round((now - p.at) / 1000)} s though it answers probes${seenElsewhere ? ", and the peer's packets come through another relay" : ''}; trying another relay`,
     );
     return true;
   }

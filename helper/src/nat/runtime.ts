@@ -219,7 +219,8 @@ export class NatRuntime {
     return {
       mapping: m ? mappingText(m) : null,
       relays: this.paths.relays.map((r) => {
-        const srtt = r.probe?.rtt.srtt ?? null;
+        // Not measured (null) for a relay reached over TCP: probes measure the UDP way only.
+        const srtt = r.srtt;
         return {
           name: r.name,
           transport: r.transport,
