@@ -202,7 +202,10 @@ async function measureCoordinator(systems: number): Promise<CoordinatorRun> {
   if (systems <= 0) return { coordinator: null, coordinatorError: null };
   progress(`coordinator: ${systems} simulated systems, one policy change`);
   try {
-    const c = await runCoordinatorBench({ systems, progress: (s) => progress(`coordinator: ${s}`) });
+    // WARREN_BENCH_COORDINATOR_NODE_ARGS passes node flags to the coordinator process (for a
+    // profile: "--cpu-prof --cpu-prof-dir=/tmp/prof"), split on spaces.
+    const nodeArgs = (process.env.WARREN_BENCH_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const c = await runCoordinatorBench({ systems, nodeArgs, progress: (s) => progress(`coordinator: ${s}`) });
     process.stdout.write(
       `coordinator: ${c.received}/${c.systems} systems had the new map in p50 ${c.propagationMs.p50.toFixed(0)} ms, ` +
         `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +

@@ -330,9 +330,7 @@ export class MapPublisher {
     const { peerIds } = content;
     const before = this.maps.get(s.id);
     const parts = partDigests(content);
-    const { digest, prefix, prefixBytes } = digestContent(before, content, parts, (id) =>
-      this.builder.peerChangedAt(id),
-    );
+    const { digest, prefix, prefixBytes } = digestContent(before, content, parts);
     if (before && before.digest.equals(digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
