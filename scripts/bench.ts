@@ -227,7 +227,10 @@ async function measureCoordinatorOn(
   const name = store === 'sqlite' ? 'coordinator' : 'coordinator (postgres, 2 instances)';
   progress(`${name}: ${systems} simulated systems, one policy change`);
   try {
-    const c = await runCoordinatorBench({ systems, store, progress: (s) => progress(`${name}: ${s}`) });
+    // WARREN_BENCH_COORDINATOR_NODE_ARGS passes node flags to the coordinator processes (for a
+    // profile: "--cpu-prof --cpu-prof-dir=/tmp/prof"), split on spaces.
+    const nodeArgs = (process.env.WARREN_BENCH_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const c = await runCoordinatorBench({ systems, store, nodeArgs, progress: (s) => progress(`${name}: ${s}`) });
     const each = c.instances.map(
       (i, n) =>
         `${String.fromCharCode(65 + n)} RSS ${i.rssMiB.toFixed(0)} MiB (peak ${i.peakRssMiB.toFixed(0)}), ` +

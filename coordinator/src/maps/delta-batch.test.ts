@@ -83,3 +83,28 @@ test('a batch of one is its own root, with an empty path', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a pass larger than a slice is signed slice by slice, each frame handed out as its slice fills', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-dbatch-'));
+  try {
+    const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
+    const pinned = Buffer.from(key.publicKey, 'base64');
+    const batch = new DeltaBatch(key, 4);
+    const out: SignedMapDelta[] = [];
+    for (let i = 0; i < 10; i++) {
+      batch.add(deltaText(i), (f) => (out[i] = signedOf(f)));
+      // The slice's frames come as soon as it is full, before the pass seals the rest.
+      assert.equal(out.filter(Boolean).length, Math.floor((i + 1) / 4) * 4, `frames after delta ${i}`);
+    }
+    batch.seal();
+    assert.deepEqual(
+      out.map((d) => d.batch?.count),
+      [4, 4, 4, 4, 4, 4, 4, 4, 2, 2],
+    );
+    assert.equal(new Set(out.map((d) => d.signature)).size, 3, 'one signature per slice');
+    out.forEach((d, i) => assert.equal(openSignedDelta(d, pinned, `sys${i}`).systemId, `sys${i}`));
+    assert.throws(() => openSignedDelta({ ...out[0]!, signature: out[4]!.signature }, pinned, 'sys0'), DeltaRefused);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,10 @@
 // when the pass ends: one Ed25519 signature over a Merkle root (src-shared/lib/merkle.ts), and
 // each delta carries its path. A policy change that alters every system's map then costs one
 // signature and about two hashes per delta, not a signature per system (at 10,000 systems,
-// most of a pass's time went to signatures).
+// most of a pass's time went to signatures). A pass's deltas are signed in slices of
+// BATCH_SLICE: each slice is signed and handed to its streams as soon as it is full, so the
+// first watchers get theirs while the pass goes on, and the coordinator holds at most one
+// slice of signed messages and their Merkle tree, not a whole pass's (30 MB at 10,000 systems).
 import { merkleLeaf, merkleTree } from '../../../src-shared/lib/merkle.js';
 import { MAP_DELTA_BATCH_SIGNATURE_CONTEXT, MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { SigningKey } from '../auth/signing.js';
@@ -18,19 +21,28 @@ interface Item {
   done: (frame: Buffer) => void;
 }
 
-/** DeltaBatch collects delta texts and, sealed, hands each its signed SSE frame. */
+/** BATCH_SLICE is how many deltas one signature covers at most: a Merkle path of 10 levels
+ * (about 470 bytes a delta), one Ed25519 signature per 1,024 deltas. */
+export const BATCH_SLICE = 1024;
+
+/** DeltaBatch collects delta texts and, sealed (or full), hands each its signed SSE frame. */
 export class DeltaBatch {
   private items: Item[] = [];
 
-  constructor(private readonly key: SigningKey) {}
+  constructor(
+    private readonly key: SigningKey,
+    private readonly slice = BATCH_SLICE,
+  ) {}
 
   get size(): number {
     return this.items.length;
   }
 
-  /** add queues a delta's JSON; done gets its frame when the batch is sealed. */
+  /** add queues a delta's JSON; done gets its frame when the batch is sealed, or at once when
+   * this delta fills the slice. */
   add(text: string, done: (frame: Buffer) => void): void {
     this.items.push({ bytes: Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT + text, 'utf8'), done });
+    if (this.items.length >= this.slice) this.seal();
   }
 
   /** seal signs what was added since the last seal and hands out the frames, in order. */

@@ -58,17 +58,23 @@ export function sameHead(a: Buffer, b: Buffer): boolean {
   return !partChanged(a, b, PARTS.indexOf('self')) && !partChanged(a, b, PARTS.indexOf('head'));
 }
 
+/** sameLists remembers, per list a basis holds, the last list found equal to it: after a
+ * policy change every class gets a new (equal) peer list, compared once per class, not once
+ * per member. */
+const sameLists = new WeakMap<readonly string[], readonly string[]>();
+
+function sameIdentities(old: readonly string[], now: readonly string[]): boolean {
+  if (old === now || sameLists.get(old) === now) return true;
+  if (old.length !== now.length) return false;
+  for (let i = 0; i < now.length; i++) if (old[i] !== now[i]) return false;
+  sameLists.set(old, now);
+  return true;
+}
+
 /** peersUnchanged tells whether c lists the basis's peers, none of them changed since it (the
  * same test peerChanges makes, without rendering anything). */
-export function peersUnchanged(base: MapBasis, c: MapContent, changedAt: (id: string) => number): boolean {
-  const old = base.identities;
-  const now = c.identities;
-  if (old !== now) {
-    if (old.length !== now.length) return false;
-    for (let i = 0; i < now.length; i++) if (old[i] !== now[i]) return false;
-  }
-  for (const id of c.peerIds) if (changedAt(id) > base.version) return false;
-  return true;
+export function peersUnchanged(base: MapBasis, c: MapContent): boolean {
+  return sameIdentities(base.identities, c.identities) && c.peersChangedAt <= base.version;
 }
 
 /** DigestBasis is what digestContent reuses of the map published before. */
@@ -86,11 +92,10 @@ export function digestContent(
   before: DigestBasis | undefined,
   content: MapContent,
   parts: Buffer,
-  changedAt: (id: string) => number,
 ): { digest: Buffer; prefix: Hash; prefixBytes: number } {
   let prefix: Hash;
   let prefixBytes: number;
-  if (before && sameHead(before.parts, parts) && peersUnchanged(before, content, changedAt)) {
+  if (before && sameHead(before.parts, parts) && peersUnchanged(before, content)) {
     prefix = before.prefix;
     prefixBytes = before.prefixBytes;
   } else {
@@ -154,7 +159,9 @@ function peerChanges(
  * than the full map (fullBytes). */
 export function deltaText(base: MapBasis, next: DeltaInput, fullBytes: number): string | null {
   if (partChanged(base.parts, next.parts, PARTS.indexOf('head'))) return null;
-  const { up, gone } = peerChanges(base, next.content, next.changedAt);
+  const { up, gone } = peersUnchanged(base, next.content)
+    ? { up: [], gone: [] }
+    : peerChanges(base, next.content, next.changedAt);
   const set: string[] = [];
   for (const p of ['self', 'policies', 'routes', 'routeGrants'] as const) {
     if (partChanged(base.parts, next.parts, PARTS.indexOf(p))) set.push(`"${p}":${next.content[p]}`);

@@ -86,6 +86,9 @@ export interface MapContent {
   identities: string[];
   /** peerJson[i] is the MapPeer JSON of identities[i] (collected on first use). */
   readonly peerJson: string[];
+  /** peersChangedAt is the newest registry version at which any peer's JSON changed (0 for
+   * none): a map whose basis is at least that version holds every peer as it is now. */
+  peersChangedAt: number;
   self: string;
   /** head is the text between self and peers: network, zone, discovery and relays. */
   head: string;
@@ -125,6 +128,14 @@ export class MapBuilder {
   private readonly peerJson = new Map<string, { rev: number; policyEpoch: number; json: string; changedAt: number }>();
   private readonly layouts = new Map<string, Layout>();
   private readonly classes = new PeerClasses();
+  /** fresh: for each peer list (shared by a class of systems, peer-classes.ts), when its peers'
+   * JSON was last brought up to date and the newest version any of them changed at. A pass
+   * then walks each class's list once, not once per member: 20 shared services list 9,000
+   * developers each, and 9,000 developers list the same few dozen servers. */
+  private readonly fresh = new WeakMap<
+    readonly LiveSystem[],
+    { version: number; epoch: number; policyEpoch: number; changedAt: number }
+  >();
   private natJson: string;
   private readonly network6Json: string;
 
@@ -244,6 +255,22 @@ export class MapBuilder {
     return layout;
   }
 
+  /** freshen brings the JSON of a peer list's systems up to date, once per list and registry
+   * version, and returns the newest version at which one of them changed. */
+  private freshen(w: World, peers: readonly LiveSystem[]): number {
+    const version = this.registry.version;
+    const policyEpoch = this.registry.policyEpoch;
+    const f = this.fresh.get(peers);
+    if (f && f.version === version && f.epoch === w.epoch && f.policyEpoch === policyEpoch) return f.changedAt;
+    let changedAt = 0;
+    for (const p of peers) {
+      this.peer(w, p);
+      changedAt = Math.max(changedAt, this.peerJson.get(p.id)!.changedAt);
+    }
+    this.fresh.set(peers, { version, epoch: w.epoch, policyEpoch, changedAt });
+    return changedAt;
+  }
+
   /** peerIdsOf returns the system ids of s's peers in its current map. */
   peerIdsOf(s: LiveSystem): readonly string[] {
     return this.layout(this.world(), s).peerIds;
@@ -257,7 +284,7 @@ export class MapBuilder {
     const l = this.layout(w, s);
     // Each peer's JSON is brought up to date (and with it the version it last changed at, which
     // tells whether this map's peers changed), but collected only if the map needs its text.
-    for (const p of l.peers) this.peer(w, p);
+    const peersChangedAt = this.freshen(w, l.peers);
     const peerJsonOf = (): string[] => l.peers.map((p) => this.peer(w, p));
     const self = {
       identity: s.identity,
@@ -276,6 +303,7 @@ export class MapBuilder {
     return contentOf(start, tail, peerJsonOf, {
       peerIds: l.peerIds,
       identities: l.identities,
+      peersChangedAt,
       self: selfJson,
       head,
       policies: l.policies,

@@ -79,6 +79,9 @@ export class MapPublisher {
   private readonly peerTodo = new Set<string>();
   private peerTimer: NodeJS.Timeout | null = null;
   private lastPeerPassMs = 0;
+  /** lastSystemPassMs: the last pass over changed systems, not a policy file's over everyone
+   * (seconds at 10,000, which the next enrolment must not wait for its own map). */
+  private lastSystemPassMs = 0;
   /** batch collects the pass's batch-signed deltas (delta-batch.ts), sealed when it ends;
    * passDepth tells refresh whether a pass is running. */
   private readonly batch: DeltaBatch;
@@ -135,7 +138,7 @@ export class MapPublisher {
     }
     if (this.timer) return;
     const delay =
-      system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.stats.lastPassMs));
+      system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.lastSystemPassMs));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush(false);
@@ -219,6 +222,7 @@ export class MapPublisher {
     this.softDirty.clear();
     const started = performance.now();
     const version = this.registry.version;
+    const everyone = this.everything;
     let computed = 0;
     let changed = 0;
     const run = (s: LiveSystem): void => {
@@ -262,6 +266,7 @@ export class MapPublisher {
     else this.schedulePeers();
     this.stats.passes++;
     this.stats.lastPassMs = performance.now() - started;
+    if (!everyone) this.lastSystemPassMs = this.stats.lastPassMs;
     this.stats.lastComputed = computed;
     this.stats.lastChanged = changed;
     this.stats.lastVersion = version;
@@ -330,9 +335,7 @@ export class MapPublisher {
     const { peerIds } = content;
     const before = this.maps.get(s.id);
     const parts = partDigests(content);
-    const { digest, prefix, prefixBytes } = digestContent(before, content, parts, (id) =>
-      this.builder.peerChangedAt(id),
-    );
+    const { digest, prefix, prefixBytes } = digestContent(before, content, parts);
     if (before && before.digest.equals(digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };

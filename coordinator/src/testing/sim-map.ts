@@ -71,12 +71,7 @@ export class SimMap {
     const next = applyMapDelta(held, delta);
     this.text = next.text;
     this.version = delta.version;
-    this.held = { version: delta.version, raw: next.raw, texts: next.texts };
-    return {
-      version: this.version,
-      delta: true,
-      bytes: data.length,
-      fullBytes: fullFrameBytes(Buffer.byteLength(this.text)),
-    };
+    this.held = { version: delta.version, raw: next.raw, texts: next.texts, prefix: next.prefix };
+    return { version: this.version, delta: true, bytes: data.length, fullBytes: fullFrameBytes(next.bytes) };
   }
 }

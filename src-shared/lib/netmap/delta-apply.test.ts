@@ -159,3 +159,43 @@ test('the parser refuses absurd counts before it reads any entry', () => {
   assert.throws(() => parseMapDelta({ ...d, version: 7, baseVersion: 7 }), /does not follow base/);
   assert.throws(() => parseMapDelta({ ...d, digest: 'abc' }), /digest is not hex SHA-256/);
 });
+
+test('a chain of deltas that set only the policies reuses the kept prefix and still matches the full map, and a wrong digest is still refused', () => {
+  const policy = (ports: number[]) => ({
+    name: 'p',
+    senders: ['AAAAA'],
+    receivers: ['ME123'],
+    acls: [{ protocol: 'tcp' as const, ports: ports.map((p) => ({ from: p, to: p })) }],
+    trustRequirements: [],
+    enabled: true,
+  });
+  const m = (version: number, peers: MapPeer[], ports: number[]): NetworkMap =>
+    sampleMap({ version, peers, routeGrants: {}, policies: [policy(ports)] });
+  const v1 = m(1, [P[0]!, P[1]!], [22]);
+  const v2 = m(2, [P[0]!, { ...P[1]!, online: false }], [22]);
+  const v3 = m(3, v2.peers, [22, 443]);
+  const v4 = m(4, v2.peers, [22, 443, 8080]);
+  const take = (h: HeldMap, from: NetworkMap, to: NetworkMap, over: Partial<MapDelta> = {}) =>
+    takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, deltaBetween(from, to, over)), pinned, 'sys1', h)!;
+  // A peer changed: the prefix is made anew and kept.
+  const t2 = take(held(v1), v1, v2);
+  assert.ok(t2.held.prefix, 'the prefix is kept with the held map');
+  // Only the policies changed: the kept prefix (the same object) is used.
+  const t3 = take(t2.held, v2, v3, { set: { policies: v3.policies } });
+  assert.equal(t3.held.prefix, t2.held.prefix);
+  assert.equal(canonicalMapText(t3.held.raw), JSON.stringify(v3));
+  assert.equal(Buffer.from(t3.stored.payload, 'base64').toString(), JSON.stringify(v3));
+  const t4 = take(t3.held, v3, v4, { set: { policies: v4.policies } });
+  assert.equal(Buffer.from(t4.stored.payload, 'base64').toString(), JSON.stringify(v4));
+  // A delta whose result is not what its digest says is refused on the kept path too.
+  const wrong = deltaBetween(v3, v4, { set: { policies: v3.policies } });
+  assert.throws(
+    () => takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, wrong), pinned, 'sys1', t3.held),
+    /does not match its digest/,
+  );
+  // A delta that sets a field before the peers cannot reuse it, and still matches.
+  const v5 = sampleMap({ ...v4, version: 5, self: { ...v4.self, dnsNames: ['me', 'db'] } });
+  const t5 = take(t4.held, v4, v5, { set: { self: v5.self } });
+  assert.notEqual(t5.held.prefix, t4.held.prefix);
+  assert.equal(Buffer.from(t5.stored.payload, 'base64').toString(), JSON.stringify(v5));
+});

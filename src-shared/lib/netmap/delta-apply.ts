@@ -6,7 +6,13 @@
 // wrong one. After a delta the helper stores the map's text together with the signed delta:
 // the signature covers the digest, the digest covers the text, so the stored map is checked
 // again on load like a signed one (store.ts).
-import { createHash } from 'node:crypto';
+//
+// A delta that changes neither the peers nor the fields before them (a policy change, most
+// often) leaves the text from systemId to the end of the peer list as it was: the SHA-256
+// state after that text is kept with the held map (HeldMap.prefix), as the coordinator keeps
+// its own (coordinator/src/maps/delta.ts digestContent), so such a delta costs the bytes of
+// the fields it sets, not of every peer (a shared service's map lists thousands).
+import { createHash, type Hash } from 'node:crypto';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type NetworkMap, type SignedMap } from '../../wire/control.js';
 import type { MapDelta } from '../../wire/map-delta.js';
 import { MapFormatError, parseNetworkMap } from './map-parse.js';
@@ -24,7 +30,22 @@ export interface HeldMap {
   version: number;
   raw: Obj;
   texts?: WeakMap<object, string>;
+  /** prefix is the canonical text after the first three fields up to and including the peer
+   * list and its comma, its UTF-8 size and the SHA-256 state after it (copied, never finished). */
+  prefix?: MapPrefix;
 }
+
+/** MapPrefix is a held map's text before its policies, and the hash state after it. */
+export interface MapPrefix {
+  text: string;
+  bytes: number;
+  hash: Hash;
+}
+
+/** HEAD_FIELDS are the first three fields, which the digest does not cover; TAIL_FROM is the
+ * first field after the peers (map-delta.ts MAP_CANONICAL order). */
+const HEAD_FIELDS = 3;
+const TAIL_FROM = 'policies';
 
 // sortedObjectText writes an object with its keys in ascending order: routes and routeGrants
 // are keyed by identity, and a JSON parser puts keys that look like integers (an identity may
@@ -50,12 +71,15 @@ function peersText(peers: unknown[], texts: WeakMap<object, string>): string {
   return `[${out.join(',')}]`;
 }
 
-/** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL); texts, when
- * given, caches the peers' texts (HeldMap.texts). */
-export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): string {
+/** fieldTexts are a decoded map's `"key":value` texts in its field order (canonicalMapText). */
+function fieldTexts(raw: Obj, texts?: WeakMap<object, string>, from = 0, until = Infinity): string[] {
   const out: string[] = [];
+  let i = -1;
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
+    i++;
+    if (i < from) continue;
+    if (i >= until) break;
     const sorted = (k === 'routes' || k === 'routeGrants') && typeof v === 'object' && v !== null && !Array.isArray(v);
     const text =
       k === 'peers' && texts !== undefined && Array.isArray(v)
@@ -65,7 +89,13 @@ export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): str
           : JSON.stringify(v);
     out.push(`${JSON.stringify(k)}:${text}`);
   }
-  return `{${out.join(',')}}`;
+  return out;
+}
+
+/** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL); texts, when
+ * given, caches the peers' texts (HeldMap.texts). */
+export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): string {
+  return `{${fieldTexts(raw, texts).join(',')}}`;
 }
 
 /** contentDigest is the hex SHA-256 of a map's text after its first three fields (the digest a
@@ -101,7 +131,7 @@ function byIdentity(a: Obj, b: Obj): number {
 export function applyMapDelta(
   held: HeldMap,
   delta: MapDelta,
-): { raw: Obj; text: string; texts: WeakMap<object, string> } {
+): { raw: Obj; text: string; texts: WeakMap<object, string>; prefix?: MapPrefix; bytes: number } {
   if (delta.baseVersion !== held.version)
     throw new DeltaRefused(
       `the delta is against map version ${delta.baseVersion}, this helper holds ${held.version}`,
@@ -128,10 +158,55 @@ export function applyMapDelta(
   raw.peers = peers;
   for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
   const texts = held.texts ?? new WeakMap<object, string>();
-  const text = canonicalMapText(raw, texts);
-  if (contentDigest(text, delta.version, delta.generatedAt) !== delta.digest)
+  const made = digestedText(raw, texts, keptPrefix(held, delta));
+  if (made.digest !== delta.digest)
     throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
-  return { raw, text, texts };
+  return { raw, text: made.text, texts, prefix: made.prefix, bytes: made.bytes };
+}
+
+/** keptPrefix is the held map's prefix when the delta leaves it as it is: no peer added,
+ * changed or removed, and only fields after the peers set. */
+function keptPrefix(held: HeldMap, delta: MapDelta): MapPrefix | undefined {
+  if (held.prefix === undefined || delta.peers.length > 0 || delta.removed.length > 0) return undefined;
+  const keys = Object.keys(held.raw);
+  const from = keys.indexOf(TAIL_FROM);
+  if (from < 0) return undefined;
+  for (const k of Object.keys(delta.set)) if (keys.indexOf(k) < from) return undefined;
+  return held.prefix;
+}
+
+/** digestedText makes a decoded map's canonical text and the hex digest a delta carries (the
+ * SHA-256 of the text after the first three fields), from kept's hash state when given; the
+ * text is joined from the prefix's and the tail's (a string join, not a copy, until read). */
+function digestedText(
+  raw: Obj,
+  texts: WeakMap<object, string>,
+  kept: MapPrefix | undefined,
+): { text: string; digest: string | null; prefix: MapPrefix | undefined; bytes: number } {
+  const order = Object.entries(raw)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  const headText = `{${fieldTexts(raw, texts, 0, HEAD_FIELDS).join(',')},`;
+  const head = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
+  const split = order.indexOf(TAIL_FROM);
+  if (headText !== head || split <= HEAD_FIELDS) {
+    const text = canonicalMapText(raw, texts);
+    const digest = text.startsWith(head) ? sha256Hex(text.slice(head.length)) : null;
+    return { text, digest, prefix: undefined, bytes: Buffer.byteLength(text, 'utf8') };
+  }
+  let prefix = kept;
+  if (prefix === undefined) {
+    const text = `${fieldTexts(raw, texts, HEAD_FIELDS, split).join(',')},`;
+    prefix = { text, bytes: Buffer.byteLength(text, 'utf8'), hash: createHash('sha256').update(text, 'utf8') };
+  }
+  const tail = `${fieldTexts(raw, texts, split).join(',')}}`;
+  const digest = prefix.hash.copy().update(tail, 'utf8').digest('hex');
+  const bytes = Buffer.byteLength(head, 'utf8') + prefix.bytes + Buffer.byteLength(tail, 'utf8');
+  return { text: head + prefix.text + tail, digest, prefix, bytes };
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** DeltaTaken is a map made by a delta: the map, what to hold and what to store. */
@@ -152,12 +227,12 @@ export function takeSignedDelta(
   const delta = openSignedDelta(signed, coordinatorKey, systemId);
   if (held !== null && delta.version <= held.version) return null;
   if (held === null) throw new DeltaRefused('a map delta arrived before any map', true);
-  const { raw, text, texts } = applyMapDelta(held, delta);
+  const { raw, text, texts, prefix } = applyMapDelta(held, delta);
   const map = parsedMap(raw, systemId);
   const payload = Buffer.from(text, 'utf8').toString('base64');
   return {
     map,
-    held: { version: delta.version, raw, texts },
+    held: { version: delta.version, raw, texts, prefix },
     stored: { payload, signature: '', delta: signed as SignedMap },
   };
 }
