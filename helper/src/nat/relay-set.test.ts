@@ -75,9 +75,20 @@ test("the leader moves to the follower's relay once its pings through its own go
   assert.equal(leader.mayRoamTo(LOW, st, 1, t), true, 'two unanswered, and the peer comes through far');
   assert.equal(avoided(st), 'near');
   assert.equal(leader.indexFor(LOW, st, 1), 1, 'its choice for the peer is far now');
+  // Never answered through near (the pair came to near and the filter was there already): the
+  // peer's packets through far are the evidence, or the leader would stay on near for good.
   const fresh = peer(HIGH);
-  fresh.relayUnanswered = 5;
-  assert.equal(leader.mayRoamTo(LOW, fresh, 1, t), false, 'never answered through near: nothing to give up');
+  fresh.relayUnanswered = 1;
+  assert.equal(leader.mayRoamTo(LOW, fresh, 1, t), false, 'never answered, one ping in flight: no evidence yet');
+  fresh.relayUnanswered = 2;
+  assert.equal(leader.mayRoamTo(LOW, fresh, 1, t), true, 'never answered through near, the peer comes through far');
+  assert.equal(avoided(fresh), 'near');
+  // Without the peer's packets elsewhere, silence through a relay never answered through proves
+  // nothing (the peer may be offline): the relay is kept.
+  const offline = peer(HIGH);
+  offline.relayUnanswered = 9;
+  assert.equal(leader.silent(offline, 0, t), false, 'an offline peer does not make its relay avoided');
+  assert.equal(avoided(offline), null);
 });
 
 test('a follower does not roam to a relay it cannot use or avoids for the peer', () => {

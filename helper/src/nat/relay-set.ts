@@ -149,16 +149,22 @@ export class RelaySet {
    * st's packets come through another relay, so two unanswered pings are enough. */
   silent(st: PeerState, r: number, now: number, seenElsewhere = false): boolean {
     const relay = this.list[r];
-    const p = st.relayPong;
-    if (relay === undefined || p === null || p.via !== relay.name) return false;
+    if (relay === undefined) return false;
+    const p = st.relayPong?.via === relay.name ? st.relayPong : null;
+    // Without an answer through r since the peer came to it, silence proves nothing about r (the
+    // peer may have gone offline), unless the peer's packets come through another relay: then the
+    // peer is there and r does not carry the pair, answered before or not. Requiring an earlier
+    // answer there left a leader that never heard its peer through r stuck on it for good.
     const quiet = seenElsewhere
       ? st.relayUnanswered >= RELAY_SILENCE.unansweredSeenElsewhere
-      : st.relayUnanswered >= RELAY_SILENCE.unanswered && now - p.at >= RELAY_SILENCE.afterMs;
+      : p !== null && st.relayUnanswered >= RELAY_SILENCE.unanswered && now - p.at >= RELAY_SILENCE.afterMs;
     if (!quiet) return false;
     st.relayPong = null;
     st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs, life: relay.life };
+    const since =
+      p === null ? `since it was chosen (${st.relayUnanswered} pings)` : `for ${Math.round((now - p.at) / 1000)} s`;
     this.log.info(
-      `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} for ${Math.round((now - p.at) / 1000)} s though it answers probes${seenElsewhere ? ", and the peer's packets come through another relay" : ''}; trying another relay`,
+      `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} ${since} though it answers probes${seenElsewhere ? ", and the peer's packets come through another relay" : ''}; trying another relay`,
     );
     return true;
   }
