@@ -64,8 +64,12 @@ export interface PeerState {
   /** relayPong: when and through which relay (name) a relayed ping was last answered; reset
    * once that relay is given up for this peer (relay-set.ts RelaySilence) */
   relayPong: { at: number; via: string } | null;
-  /** relayUnanswered: relayed pings sent since the last answer */
+  /** relayUnanswered: relayed pings sent through relayPingVia since the last answer */
   relayUnanswered: number;
+  /** relayPingVia: the relay (name) the last relayed ping went through. The count starts again
+   * when the pings go through another relay, so that pings a filtered relay swallowed are not
+   * held against the next one (relay-set.ts silent). */
+  relayPingVia: string | null;
   /** relayAvoid: a relay through which this peer's relayed session stopped passing traffic
    * while the relay itself still answered probes, and until when it is avoided for this peer */
   relayAvoid: { name: string; until: number; life: number } | null;
@@ -99,6 +103,7 @@ export function newPeerState(
     relayPingAt: 0,
     relayPong: null,
     relayUnanswered: 0,
+    relayPingVia: null,
     relayAvoid: null,
     lostAt: now,
     lastPunch: 0,

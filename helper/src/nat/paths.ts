@@ -302,6 +302,8 @@ export class PathManager {
       if (r < 0) return;
       st.pending.set(txid.toString('hex'), { cand: null, sentAt: now });
       st.relayPingAt = now;
+      const via = this.relays[r]?.name ?? null;
+      if (st.relayPingVia !== via) [st.relayPingVia, st.relayUnanswered] = [via, 0];
       st.relayUnanswered++;
       this.relaySend(r + 1, st.vport, msg, 0, msg.length);
       return;

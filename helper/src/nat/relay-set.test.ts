@@ -68,6 +68,7 @@ test("the leader moves to the follower's relay once its pings through its own go
   const t = Date.now();
   const st = peer(HIGH);
   st.relayPong = { at: t - 2000, via: 'near' };
+  st.relayPingVia = 'near';
   st.relayUnanswered = 1;
   assert.equal(leader.mayRoamTo(LOW, st, 1, t - 1000), false, 'one ping in flight is no evidence');
   assert.equal(avoided(st), null);
@@ -78,6 +79,7 @@ test("the leader moves to the follower's relay once its pings through its own go
   // Never answered through near (the pair came to near and the filter was there already): the
   // peer's packets through far are the evidence, or the leader would stay on near for good.
   const fresh = peer(HIGH);
+  fresh.relayPingVia = 'near';
   fresh.relayUnanswered = 1;
   assert.equal(leader.mayRoamTo(LOW, fresh, 1, t), false, 'never answered, one ping in flight: no evidence yet');
   fresh.relayUnanswered = 2;
@@ -86,6 +88,7 @@ test("the leader moves to the follower's relay once its pings through its own go
   // Without the peer's packets elsewhere, silence through a relay never answered through proves
   // nothing (the peer may be offline): the relay is kept.
   const offline = peer(HIGH);
+  offline.relayPingVia = 'near';
   offline.relayUnanswered = 9;
   assert.equal(leader.silent(offline, 0, t), false, 'an offline peer does not make its relay avoided');
   assert.equal(avoided(offline), null);
@@ -100,4 +103,22 @@ test('a follower does not roam to a relay it cannot use or avoids for the peer',
   list[1]!.usable = true;
   st.relayAvoid = { name: 'far', until: 60_000 + Date.now(), life: 0 };
   assert.equal(follower.mayRoamTo(HIGH, st, 1, 0), false, 'avoided for this peer');
+});
+
+test('pings a relay swallowed do not count against the next relay the peer moves to', () => {
+  // A follower answered through far, moved to near (which then stopped carrying the pair) and
+  // left pings unanswered there; now it follows the leader to far. Those pings went through
+  // near: far must not be given up for them, or the pair splits between the two relays.
+  const follower = side(relays('near', 'far'));
+  const t = Date.now();
+  const st = peer(LOW);
+  st.relayPong = { at: t - 7000, via: 'far' };
+  st.relayPingVia = 'near';
+  st.relayUnanswered = 6;
+  assert.equal(follower.silent(st, 1, t), false, 'unanswered through near says nothing about far');
+  assert.equal(avoided(st), null);
+  st.relayPingVia = 'far';
+  st.relayUnanswered = 3;
+  assert.equal(follower.silent(st, 1, t), true, 'three unanswered through far itself do');
+  assert.equal(avoided(st), 'far');
 });

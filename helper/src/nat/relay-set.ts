@@ -149,7 +149,8 @@ export class RelaySet {
    * st's packets come through another relay, so two unanswered pings are enough. */
   silent(st: PeerState, r: number, now: number, seenElsewhere = false): boolean {
     const relay = this.list[r];
-    if (relay === undefined) return false;
+    // Only pings that went through r count against it.
+    if (relay === undefined || st.relayPingVia !== relay.name) return false;
     const p = st.relayPong?.via === relay.name ? st.relayPong : null;
     // Without an answer through r since the peer came to it, silence proves nothing about r (the
     // peer may have gone offline), unless the peer's packets come through another relay: then the
