@@ -168,6 +168,18 @@ for (const b of storeBackends()) {
     }),
   );
 
+  each('a start proof is accepted once across coordinators, again after keepMs, and none past the bound', (h) =>
+    two(h, (sa, sb) => {
+      const ta = new PendingLogins(sa, 'admin', 1000, bounds(10));
+      const tb = new PendingLogins(sb, 'admin', 1000, bounds(10));
+      assert.equal(ta.firstStart('proof-1', 0, 120_000, 2), true);
+      assert.equal(tb.firstStart('proof-1', 10, 120_000, 2), false, 'replayed at the other coordinator');
+      assert.equal(tb.firstStart('proof-2', 10, 120_000, 2), true);
+      assert.equal(ta.firstStart('proof-3', 20, 120_000, 2), false, 'two fresh proofs kept: the bound');
+      assert.equal(ta.firstStart('proof-1', 120_000, 120_000, 2), true, 'forgotten once older than keepMs');
+    }),
+  );
+
   each('login ids are random and long; codes are 4+4 Crockford base32', (h) =>
     two(h, (sa) => {
       const t = new PendingLogins(sa, 'admin', 1000, bounds(10));

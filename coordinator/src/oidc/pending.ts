@@ -178,6 +178,14 @@ export class PendingLogins {
     });
   }
 
+  /** firstStart records the hash of a start's proof; false when one of the coordinators saw
+   * it within keepMs, or when max fresh proofs are kept (refused rather than forgetting one
+   * that could then be replayed). */
+  firstStart(proof: string, now: number, keepMs: number, max: number): boolean {
+    this.store.pendingLogins('sweepProofs', [now - keepMs]);
+    return this.store.pendingLogins('useProof', [hash(proof), now, max]).length > 0;
+  }
+
   /** sweep deletes expired logins. */
   sweep(now: number): void {
     this.store.pendingLogins('sweep', [now]);

@@ -29,7 +29,6 @@ export class OidcService {
   readonly pending: PendingLogins;
   private readonly limiter = new RateLimiter(OIDC_RATES.perSecond, OIDC_RATES.burst, OIDC_RATES.sources);
   private readonly pollLimiter = new RateLimiter(POLL_RATES.perSecond, POLL_RATES.burst, POLL_RATES.sources);
-  private readonly proofs = new Map<string, number>();
 
   constructor(config: OidcConfig, log: Logger, adminToken: string, store: Store, seams: OidcSeams = {}) {
     this.providers = new OidcProviders(config, log, seams);
@@ -60,14 +59,9 @@ export class OidcService {
     return this.pollLimiter.allow(source ?? '-', now);
   }
 
-  /** firstUse records a start proof; it returns false for one seen within the skew window. */
+  /** firstUse records a start proof, in the store so that every coordinator on it knows it;
+   * it returns false for one seen within twice the skew window. */
   firstUse(proof: string, now: number): boolean {
-    if (this.proofs.has(proof)) return false;
-    if (this.proofs.size >= OIDC_RATES.proofs)
-      for (const [p, at] of this.proofs) if (now - at > 2 * CONTROL_LIMITS.signatureSkewMs) this.proofs.delete(p);
-    // Still full of fresh proofs: refuse rather than forget one that could then be replayed.
-    if (this.proofs.size >= OIDC_RATES.proofs) return false;
-    this.proofs.set(proof, now);
-    return true;
+    return this.pending.firstStart(proof, now, 2 * CONTROL_LIMITS.signatureSkewMs, OIDC_RATES.proofs);
   }
 }

@@ -45,12 +45,17 @@ export const PENDING_SQL = {
   finished: 'SELECT id FROM pending_logins WHERE outcome IS NOT NULL AND expires_at > $1',
   sweep: 'DELETE FROM pending_logins WHERE expires_at <= $1 RETURNING id',
   count: 'SELECT count(*) AS n FROM pending_logins',
+  // A start's proof is accepted once (oidc/service.ts firstUse) by whichever coordinator: the
+  // insert finds the hash there already, or the table full, and returns nothing.
+  useProof: `INSERT INTO login_proofs (hash, at) SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT)
+    WHERE (SELECT count(*) FROM login_proofs) < $3 ON CONFLICT (hash) DO NOTHING RETURNING hash`,
+  sweepProofs: 'DELETE FROM login_proofs WHERE at <= $1 RETURNING hash',
 } as const;
 
 /** PendingOp names one of PENDING_SQL's statements. */
 export type PendingOp = keyof typeof PENDING_SQL;
 
-/** PENDING_TABLE is schema step 9's table, the same on both backends (BIGINT is INTEGER in
+/** pendingTable is schema step 9's tables (with login_proofs, the start proofs used), the same on both backends (BIGINT is INTEGER in
  * SQLite). The state and the confirmation token are kept only as SHA-256 hashes: a callback
  * or a confirmation is looked up by the hash of what it carries. The login id is kept as its
  * hash too (the row's id), so a copy of the database cannot poll or cancel. The nonce and the
@@ -73,5 +78,7 @@ export function pendingTable(integer: 'INTEGER' | 'BIGINT', strict: string): str
       )${strict};
       CREATE INDEX pending_logins_expires ON pending_logins (expires_at);
       CREATE INDEX pending_logins_source ON pending_logins (source);
+      CREATE TABLE login_proofs (hash TEXT PRIMARY KEY, at ${integer} NOT NULL)${strict};
+      CREATE INDEX login_proofs_at ON login_proofs (at);
   `;
 }
