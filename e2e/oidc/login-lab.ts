@@ -3,7 +3,7 @@
 // namespace with the person's steps done in Chromium running in that same namespace.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Namespace, Switch, Topology } from '../netns/index.js';
 import { startCoordinator, type Coordinator, type Enrolled } from '../netns/coordinated.js';
 import { startWarren, warrenArgv } from '../netns/warren.js';
@@ -47,38 +47,8 @@ export async function startOidcLab(
 ): Promise<OidcLab> {
   const coordNs = await topo.addNamespace(short);
   await topo.attach(coordNs, sw, `${ip}/24`);
-  const idpUrl = `http://${ip}:9000`;
   const coordUrl = `http://${ip}:8080`;
-  const secret = 'e2e-client-secret-0123456789';
-  await startIdpIn(
-    coordNs,
-    idpArgv(topo.dir, await idpKeys(), {
-      issuer: idpUrl,
-      host: ip,
-      port: 9000,
-      clientSecret: secret,
-      redirectUri: `${coordUrl}${LOGIN_PATHS.callback}`,
-    }),
-    idpUrl,
-  );
-  topo.writeFile('client.secret', secret);
-  const oidc = topo.writeFile(
-    'oidc.json',
-    JSON.stringify({
-      PublicUrl: coordUrl,
-      Providers: [
-        {
-          Name: 'corp',
-          Issuer: idpUrl,
-          ClientId: TEST_CLIENT_ID,
-          ClientSecretFile: 'client.secret',
-          Scopes: ['openid', 'email', 'profile', 'groups'],
-          AllowHttp: true,
-        },
-      ],
-      ...(o.recheckSeconds !== undefined ? { RecheckSeconds: o.recheckSeconds } : {}),
-    }),
-  );
+  const { idpUrl, oidcFile: oidc } = await startIdpFor(topo, coordNs, ip, coordUrl, o);
   const c = await startCoordinator(coordNs, ip, ['--oidc', oidc, ...(o.serveArgs ?? [])]);
   const coordinatorKey = (JSON.parse(await c.cli(['key', '--json'])) as { publicKey: string }).publicKey;
   const browsers: Browser[] = [];
@@ -101,6 +71,49 @@ export async function startOidcLab(
       await c.stop();
     },
   };
+}
+
+/** startIdpFor starts the provider at ip:9000 in ns for coordinators whose PublicUrl is
+ * publicUrl, and writes the --oidc file naming it (provider Name "corp"). */
+export async function startIdpFor(
+  topo: Topology,
+  ns: Namespace,
+  ip: string,
+  publicUrl: string,
+  o: { recheckSeconds?: number } = {},
+): Promise<{ idpUrl: string; oidcFile: string }> {
+  const idpUrl = `http://${ip}:9000`;
+  const secret = 'e2e-client-secret-0123456789';
+  await startIdpIn(
+    ns,
+    idpArgv(topo.dir, await idpKeys(), {
+      issuer: idpUrl,
+      host: ip,
+      port: 9000,
+      clientSecret: secret,
+      redirectUri: `${publicUrl}${LOGIN_PATHS.callback}`,
+    }),
+    idpUrl,
+  );
+  topo.writeFile('client.secret', secret);
+  const oidcFile = topo.writeFile(
+    'oidc.json',
+    JSON.stringify({
+      PublicUrl: publicUrl,
+      Providers: [
+        {
+          Name: 'corp',
+          Issuer: idpUrl,
+          ClientId: TEST_CLIENT_ID,
+          ClientSecretFile: 'client.secret',
+          Scopes: ['openid', 'email', 'profile', 'groups'],
+          AllowHttp: true,
+        },
+      ],
+      ...(o.recheckSeconds !== undefined ? { RecheckSeconds: o.recheckSeconds } : {}),
+    }),
+  );
+  return { idpUrl, oidcFile };
 }
 
 /** signIn runs `warren login` in ns and signs in as user in a new Chromium in ns (no session
@@ -132,6 +145,20 @@ export async function signIn(
   return { profile, output: proc.output(), consentAt };
 }
 
+/** PersonOptions: what the person is shown (code, hostname) and does (cancel at the provider);
+ * cancelledBefore: the coordinator's page says cancelled instead of asking; watch sees the page
+ * before it opens the URL, beforeConfirm acts on the confirmation page before Confirm is pressed,
+ * and confirmRefused expects the coordinator to refuse the Confirm. */
+export interface PersonOptions {
+  code?: string;
+  hostname?: string;
+  cancel?: boolean;
+  cancelledBefore?: boolean;
+  watch?: (page: Page) => void;
+  beforeConfirm?: (page: Page) => Promise<void>;
+  confirmRefused?: boolean;
+}
+
 /** completeAtProvider does the person's part of a sign-in: opens url in a new Chromium in ns (no
  * session at the provider, so the person authenticates afresh), signs in as user and consents,
  * checks the coordinator's confirmation page names the user (and the code and hostname when
@@ -140,12 +167,12 @@ export async function signIn(
  * cancelled by its system and the coordinator's page says so instead of asking. It returns when the consent was given
  * and what the last page said. */
 export async function completeAtProvider(
-  lab: OidcLab,
+  lab: Pick<OidcLab, 'browsers'>,
   topo: Topology,
   ns: Namespace,
   url: string,
   user: string,
-  o: { code?: string; hostname?: string; cancel?: boolean; cancelledBefore?: boolean } = {},
+  o: PersonOptions = {},
 ): Promise<{ consentAt: number; pageText: string }> {
   const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o700);
@@ -153,6 +180,7 @@ export async function completeAtProvider(
   lab.browsers.push(browser);
   try {
     const page = await browser.newPage();
+    o.watch?.(page);
     await page.goto(url);
     if (o.cancel) {
       await page.click('text=[ Cancel ]');
@@ -175,10 +203,13 @@ export async function completeAtProvider(
     if (o.code)
       assert.equal(await page.getByTestId('confirm-code').innerText(), o.code, 'the code the system was given');
     if (o.hostname) assert.equal(await page.getByTestId('confirm-hostname').innerText(), o.hostname);
+    await o.beforeConfirm?.(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText(`Signed in as ${TEST_USERS[user]!.email}`).waitFor({ timeout: 20_000 });
+    const outcome = o.confirmRefused ? 'Confirmation refused' : `Signed in as ${TEST_USERS[user]!.email}`;
+    await page.getByText(outcome).waitFor({ timeout: 20_000 });
     const pageText = (await page.textContent('body')) ?? '';
-    if (o.code) assert.match(pageText, new RegExp(o.code), 'the page shows the code the system was given');
+    if (o.code && !o.confirmRefused)
+      assert.match(pageText, new RegExp(o.code), 'the page shows the code the system was given');
     return { consentAt, pageText };
   } finally {
     await browser.close().catch(() => {});

@@ -46,6 +46,7 @@ export async function handleCallback(sv: Services, oidc: OidcService, ctx: Reque
   try {
     const who = await verify(sv, oidc, login, ctx);
     const token = oidc.pending.verify(login, who);
+    if (token === null) return cancelledPage(sv, ctx, login);
     sv.log.info(`login ${login.code}: ${who.who.email} signed in; waiting for the confirmation`);
     confirmPage(ctx.res, { email: who.who.email, hostname: login.request.hostname, code: login.code, token });
   } catch (e) {

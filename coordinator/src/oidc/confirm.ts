@@ -47,10 +47,9 @@ export async function handleConfirm(sv: Services, oidc: OidcService, ctx: Reques
     ]);
   if (login.cancelled) return cancelledPage(sv, ctx, login);
   if (action === 'cancel') {
-    oidc.pending.cancel(
-      login,
-      'the person who signed in pressed Cancel on the confirmation page; nothing was enrolled. Run warren login again to enrol this system',
-    );
+    const message =
+      'the person who signed in pressed Cancel on the confirmation page; nothing was enrolled. Run warren login again to enrol this system';
+    if (!oidc.pending.cancel(login, message)) return cancelledPage(sv, ctx, login);
     sv.audit.refused(
       { actor: login.verified.who.email, source, action: 'login', target: login.provider, detail: 'Cancel pressed' },
       'cancelled',

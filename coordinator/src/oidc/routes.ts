@@ -92,17 +92,20 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
-  let login;
+  let added;
   try {
-    login = oidc.pending.add({ provider: p.cfg.name, state, nonce, codeVerifier, request: req, source }, now);
+    added = oidc.pending.add({ provider: p.cfg.name, state, nonce, codeVerifier, request: req, source }, now);
   } catch (e) {
-    if (e instanceof TableFull)
+    if (e instanceof TableFull) {
+      refused('table-full', 'too many sign-ins in progress');
       throw new ControlError(
         'rate-limited',
-        'too many sign-ins are in progress on this coordinator; try again in a few minutes',
+        'too many sign-ins are in progress on this coordinator or from this address; try again in a few minutes',
       );
+    }
     throw e;
   }
+  const { login, loginId } = added;
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: oidc.providers.redirectUri,
     ...scopeParams(oidc.scopes(p, config)),
@@ -113,7 +116,7 @@ async function start(sv: Services, oidc: OidcService, ctx: RequestContext): Prom
   });
   sv.log.info(`login started for ${req.hostname} with ${p.cfg.name} from ${source ?? '?'} (code ${login.code})`);
   const out: LoginStartResponse = {
-    loginId: login.loginId,
+    loginId,
     url: url.href,
     code: login.code,
     provider: p.cfg.name,
@@ -128,8 +131,10 @@ function scopeParams(scopes: string[]): Record<string, string> {
   return { scope: scopes.join(' '), ...(scopes.includes('offline_access') ? { prompt: 'consent' } : {}) };
 }
 
-/** poll answers when the login has an outcome, or "waiting" after LOGIN_LIMITS.pollWaitMs. */
+/** poll answers when the login has an outcome, or "waiting" after LOGIN_LIMITS.pollWaitMs.
+ * Rate-limited per source before the body is read or the store asked. */
 async function poll(sv: Services, oidc: OidcService, ctx: RequestContext): Promise<void> {
+  pollAllowed(sv, oidc, ctx);
   const body = await readBody(ctx.req, 4096);
   const o = objectWithKeys(parseJsonBody(body), ['loginId'], [], 'the poll');
   const login = oidc.pending.get(stringField(o, 'loginId', 64), sv.now());
@@ -137,12 +142,18 @@ async function poll(sv: Services, oidc: OidcService, ctx: RequestContext): Promi
     throw new ControlError('not-found', 'no such login (it expired or was collected); run warren login again');
   await oidc.pending.wait(login, LOGIN_LIMITS.pollWaitMs);
   if (ctx.res.destroyed) return;
-  sendJson(ctx.res, 200, oidc.pending.collect(login) ?? { status: 'waiting' });
+  sendJson(ctx.res, 200, oidc.pending.collect(login, sv.now()) ?? { status: 'waiting' });
+}
+
+function pollAllowed(sv: Services, oidc: OidcService, ctx: RequestContext): void {
+  if (!oidc.allowPoll(ctx.remoteIp, sv.now()))
+    throw new ControlError('rate-limited', 'too many login polls or cancels from this address; wait a minute');
 }
 
 /** cancel ends a login its system gave up on (`warren login` interrupted, the app's Cancel). The
  * login id is the proof: only the system that started the login was given it. */
 async function cancel(sv: Services, oidc: OidcService, ctx: RequestContext): Promise<void> {
+  pollAllowed(sv, oidc, ctx);
   const body = await readBody(ctx.req, 4096);
   const o = objectWithKeys(parseJsonBody(body), ['loginId'], [], 'the cancel');
   const login = oidc.pending.get(stringField(o, 'loginId', 64), sv.now());
@@ -154,8 +165,10 @@ async function cancel(sv: Services, oidc: OidcService, ctx: RequestContext): Pro
       {},
       409,
     );
-  if (!login.outcome) {
-    oidc.pending.cancel(login, 'the sign-in was cancelled on the system that started it; nothing was enrolled');
+  if (
+    !login.outcome &&
+    oidc.pending.cancel(login, 'the sign-in was cancelled on the system that started it; nothing was enrolled')
+  ) {
     sv.audit.refused(
       {
         actor: 'anonymous',

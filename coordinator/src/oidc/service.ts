@@ -1,5 +1,5 @@
-// Sign-in state the routes share: the providers, the pending logins, the rate limit on login
-// starts and the proofs already used (a start request replayed within the clock skew window
+// Sign-in state the routes share: the providers, the pending logins (in the store), the rate
+// limits per source and the start proofs already used (a start request replayed within the clock skew window
 // would otherwise open a second login for someone else's keys).
 import { RateLimiter } from '../../../src-shared/lib/rate-limit.js';
 import { LOGIN_LIMITS } from '../../../src-shared/wire/login.js';
@@ -10,10 +10,14 @@ import { PendingLogins } from './pending.js';
 import type * as client from 'openid-client';
 import { OidcProviders, type OidcSeams, type Provider } from './providers.js';
 import { TokenSeal } from './token-seal.js';
+import type { Store } from '../store/store.js';
 
-/** OIDC_RATES: login starts and callbacks per source address (each costs a random draw and a
- * signature check; a callback, a request to the provider). */
-export const OIDC_RATES = { perSecond: 0.5, burst: 10, sources: 10_000, pending: 1000, proofs: 10_000 } as const;
+/** OIDC_RATES: login starts, callbacks and confirmations per source address (each costs a
+ * random draw and a signature check; a callback, a request to the provider). Polls and cancels
+ * have their own, looser bucket: a waiting `warren login` polls again every pollWaitMs, and
+ * each poll or cancel reads the store. */
+export const OIDC_RATES = { perSecond: 0.5, burst: 10, sources: 10_000, proofs: 10_000 } as const;
+export const POLL_RATES = { perSecond: 1, burst: 20, sources: 10_000 } as const;
 
 /** OidcService is sign-in, when `serve --oidc` configured it. */
 export class OidcService {
@@ -22,12 +26,13 @@ export class OidcService {
   readonly seal: TokenSeal;
   /** recheckMs: RecheckSeconds (recheck.ts); 0 means no token check. */
   readonly recheckMs: number;
-  readonly pending = new PendingLogins(OIDC_RATES.pending, LOGIN_LIMITS.pendingMs);
+  readonly pending: PendingLogins;
   private readonly limiter = new RateLimiter(OIDC_RATES.perSecond, OIDC_RATES.burst, OIDC_RATES.sources);
-  private readonly proofs = new Map<string, number>();
+  private readonly pollLimiter = new RateLimiter(POLL_RATES.perSecond, POLL_RATES.burst, POLL_RATES.sources);
 
-  constructor(config: OidcConfig, log: Logger, adminToken: string, seams: OidcSeams = {}) {
+  constructor(config: OidcConfig, log: Logger, adminToken: string, store: Store, seams: OidcSeams = {}) {
     this.providers = new OidcProviders(config, log, seams);
+    this.pending = new PendingLogins(store, adminToken, LOGIN_LIMITS.pendingMs);
     this.seal = new TokenSeal(adminToken);
     this.recheckMs = config.recheckMs;
   }
@@ -48,14 +53,15 @@ export class OidcService {
     return this.limiter.allow(source ?? '-', now);
   }
 
-  /** firstUse records a start proof; it returns false for one seen within the skew window. */
+  /** allowPoll takes a token from the source's bucket for polls and cancels. */
+  allowPoll(source: string | null, now: number): boolean {
+    if (this.pollLimiter.size > POLL_RATES.sources / 2) this.pollLimiter.sweep(now);
+    return this.pollLimiter.allow(source ?? '-', now);
+  }
+
+  /** firstUse records a start proof, in the store so that every coordinator on it knows it;
+   * it returns false for one seen within twice the skew window. */
   firstUse(proof: string, now: number): boolean {
-    if (this.proofs.has(proof)) return false;
-    if (this.proofs.size >= OIDC_RATES.proofs)
-      for (const [p, at] of this.proofs) if (now - at > 2 * CONTROL_LIMITS.signatureSkewMs) this.proofs.delete(p);
-    // Still full of fresh proofs: refuse rather than forget one that could then be replayed.
-    if (this.proofs.size >= OIDC_RATES.proofs) return false;
-    this.proofs.set(proof, now);
-    return true;
+    return this.pending.firstStart(proof, now, 2 * CONTROL_LIMITS.signatureSkewMs, OIDC_RATES.proofs);
   }
 }

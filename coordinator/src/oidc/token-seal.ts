@@ -17,8 +17,9 @@ export const MAX_TOKEN_CHARS = 8192;
 export class TokenSeal {
   private readonly key: Buffer;
 
-  constructor(adminToken: string) {
-    this.key = Buffer.from(hkdfSync('sha256', adminToken, 'warren', 'oidc refresh token v1', 32));
+  /** purpose is HKDF's info (RFC 5869 §3.2): each use of sealing gets a key of its own. */
+  constructor(adminToken: string, purpose = 'oidc refresh token v1') {
+    this.key = Buffer.from(hkdfSync('sha256', adminToken, 'warren', purpose, 32));
   }
 
   seal(token: string, issuer: string, subject: string): string {

@@ -109,7 +109,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     audit.start();
     const close = closeOnce({
       lapses: startLapseTimer(registry, audit),
-      recheck: oidc ? startRecheck(sv, oidc) : null,
+      ...(oidc ? { recheck: startRecheck(sv, oidc), oidc } : { recheck: null, oidc: null }),
       sweeper,
       publisher,
       registry,
@@ -159,7 +159,7 @@ async function listen(
   sv: Services,
   bundle: ConsoleBundle | null,
 ): Promise<{ http: Awaited<ReturnType<typeof startHttpServer>>; oidc: OidcService | undefined }> {
-  const oidc = await oidcService(opts, sv.adminToken, sv.now);
+  const oidc = await oidcService(opts, sv.adminToken, sv.registry.store, sv.now);
   return { http: await startHttpServer(opts, routesFor(sv, bundle, oidc), sv.log), oidc };
 }
 
@@ -168,10 +168,11 @@ async function listen(
 async function oidcService(
   opts: ServeOptions,
   adminToken: string,
+  store: Store,
   now: () => number,
 ): Promise<OidcService | undefined> {
   if (!opts.oidc) return undefined;
-  const oidc = new OidcService(opts.oidc.config, opts.log, adminToken, opts.oidc.seams);
+  const oidc = new OidcService(opts.oidc.config, opts.log, adminToken, store, opts.oidc.seams);
   await oidc.providers.discoverAll(now());
   return oidc;
 }
@@ -352,6 +353,7 @@ interface Opened {
   publisher: MapPublisher;
   lapses: LapseTimer;
   recheck: TokenRecheck | null;
+  oidc: OidcService | null;
   registry: Registry;
   hub: WatchHub;
   server: Server;
@@ -373,6 +375,7 @@ function closeOnce(o: Opened): () => Promise<void> {
       o.publisher.stop();
       o.lapses.stop();
       o.recheck?.stop();
+      o.oidc?.pending.close();
       await o.metricsListener?.close();
       // Closing streams marks systems offline; the stopped publisher pushes nothing more.
       o.hub.closeAll();

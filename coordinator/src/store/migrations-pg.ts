@@ -5,6 +5,7 @@
 // changes; a new step is added to both files.
 import { NewerSchema, type Migration } from './migrations.js';
 import type { PgBridge } from './pg-bridge.js';
+import { pendingTable } from './pending-logins.js';
 
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
@@ -180,6 +181,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER systems_removed AFTER DELETE ON systems
         FOR EACH ROW EXECUTE FUNCTION systems_note_removed();
     `,
+  },
+  {
+    id: 9,
+    name: 'sign-ins in progress',
+    sql: pendingTable('BIGINT', ''),
   },
 ];
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two

@@ -2,6 +2,7 @@
 // runs in its own transaction with its row in `migrations`, so a crash leaves the database at
 // a known step.
 import type Database from 'better-sqlite3';
+import { pendingTable } from './pending-logins.js';
 
 /** Migration is one step of the schema. */
 export interface Migration {
@@ -184,6 +185,11 @@ export const MIGRATIONS: readonly Migration[] = [
       -- coordinators on the same database); one coordinator on SQLite has no one to tell.
       SELECT 1;
     `,
+  },
+  {
+    id: 9,
+    name: 'sign-ins in progress',
+    sql: pendingTable('INTEGER', ' STRICT'),
   },
 ];
 /** NewerSchema means the data dir was last used by a newer coordinator. */

@@ -3,6 +3,7 @@
 // (pg-bridge.ts). Constraints do what SQLite's do, so the rules hold whoever writes: unique
 // addresses, names and identities among live systems, an identity issued once ever
 // (issued_identities), and the map version bumped by one atomic upsert.
+import { PENDING_SQL, type PendingOp } from './pending-logins.js';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
 import { migratePg } from './migrations-pg.js';
@@ -327,6 +328,10 @@ export class PostgresStore implements Store {
 
   userChecked(id: string, c: TokenCheck): boolean {
     return this.q(USERS_SQL.checked, checkedParams(id, c)).rowCount > 0;
+  }
+
+  pendingLogins(op: PendingOp, params: readonly unknown[]): Record<string, unknown>[] {
+    return this.q(PENDING_SQL[op], [...params]).rows;
   }
 
   claimUserCheck(id: string, signIn: number, now: number, intervalMs: number): number | null {

@@ -2,6 +2,7 @@
 // systems, every identity ever issued, applied policy files and the map version counter. WAL
 // mode, so a crash never leaves half a change, and synchronous=FULL, so a change acknowledged
 // to an admin or agent is on disk.
+import { PENDING_SQL, type PendingOp } from './pending-logins.js';
 import Database from 'better-sqlite3';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { migrate } from './migrations.js';
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly updates = new Map<string, Database.Statement>();
+  private readonly pending = new Map<PendingOp, Database.Statement>();
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -238,6 +240,15 @@ export class SqliteStore implements Store {
 
   userChecked(id: string, c: TokenCheck): boolean {
     return this.stmt.userChecked.run(...checkedParams(id, c)).changes > 0;
+  }
+
+  /** pendingLogins prepares each statement once, its $n placeholders as named parameters (a
+   * statement names some twice, which SQLite's anonymous ones cannot). */
+  pendingLogins(op: PendingOp, params: readonly unknown[]): Record<string, unknown>[] {
+    let st = this.pending.get(op);
+    if (!st) this.pending.set(op, (st = this.db.prepare(PENDING_SQL[op].replace(/\$(\d+)/g, '@p$1'))));
+    const named = Object.fromEntries(params.map((v, i) => [`p${i + 1}`, v]));
+    return st.all(named) as Record<string, unknown>[];
   }
 
   claimUserCheck(id: string, signIn: number, now: number, intervalMs: number): number | null {

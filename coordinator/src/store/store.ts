@@ -3,6 +3,7 @@
 // Registry keeps the in-memory truth for reads, and every write is a store transaction that has
 // committed before the Registry changes memory, acknowledges the request or publishes a map, so
 // nothing acknowledged is lost whichever backend holds it (docs/architecture.md "Store").
+import type { PendingOp } from './pending-logins.js';
 import type { SystemState } from '../../../src-shared/wire/control.js';
 import type { Approval, EnrolmentKey } from '../auth/enrolment-keys.js';
 import type { AuditFilter, AuditRecord, StoredAudit } from './audit-rows.js';
@@ -249,6 +250,8 @@ export interface Store {
   userChecked(id: string, c: TokenCheck): boolean;
   /** setUserDisabled sets a user's disabled flag; false when there is no such user. */
   setUserDisabled(id: string, disabled: boolean): boolean;
+  /** pendingLogins runs one of the sign-in statements (pending-logins.ts) and returns its rows. */
+  pendingLogins(op: PendingOp, params: readonly unknown[]): Record<string, unknown>[];
   /** heartbeat records that the coordinator reachable at url was alive at now (multi.ts). */
   heartbeat(url: string, now: number): void;
   /** coordinators lists the URLs whose heartbeat is at or after since, oldest registration first. */

@@ -15,7 +15,7 @@ import {
 import { isObject } from '../../../src-shared/lib/errors.js';
 import { signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatKey } from '../../../src-shared/lib/keys.js';
-import { controlRequest } from './http.js';
+import { ControlHttpError, controlRequest } from './http.js';
 import { enrolVia, type EnrolOptions, type EnrolOutcome } from './enrol.js';
 import type { MachineKey } from './sign.js';
 
@@ -129,6 +129,17 @@ async function startLogin(
   return r;
 }
 
+/** POLL_RETRY_MS: the pause before polling again after a poll failed in passing. */
+const POLL_RETRY_MS = 1000;
+
+/** passing: a failure another poll may not meet: the coordinator unreachable, the connection
+ * cut or timed out, or a gateway answering that none is reachable (RFC 9110 §15.6.3-5). */
+function passing(e: unknown): boolean {
+  if (!(e instanceof ControlHttpError)) return false;
+  if (e.status === 0) return e.code === 'unreachable' || e.code === 'timeout';
+  return e.status === 502 || e.status === 503 || e.status === 504;
+}
+
 /** waitForLogin long-polls until the login is done, refused or timeoutMs has passed. */
 async function waitForLogin(
   url: string,
@@ -151,7 +162,11 @@ async function waitForLogin(
       })) as LoginPollResponse;
     } catch (e) {
       if (signal?.aborted) throw await cancelLogin(url, loginId);
-      throw e;
+      if (!passing(e)) throw e;
+      // The coordinator that held the poll went away (restarted, or one of several behind a
+      // load balancer died); the login is in the shared database, so ask again shortly.
+      await new Promise((resolve) => setTimeout(resolve, POLL_RETRY_MS));
+      continue;
     }
     if (!isObject(r)) throw new Error('the coordinator answered the poll with something unexpected');
     if (r.status === 'waiting') continue;
