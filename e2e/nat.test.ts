@@ -12,8 +12,9 @@
 // path type and round-trip time appear in `status --json`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Topology, describeE2E, ping, tcpTransfer, waitForPing, waitUntil } from './netns/index.js';
+import { Topology, describeE2E, ping, sleep, tcpTransfer, waitForPing, waitUntil } from './netns/index.js';
 import { NatLab, peerOf, waitForPath, type LabHost, type Site } from './netns/nat-lab.js';
+import { ApiClient } from '../src-shared/lib/helper-client/client.js';
 
 describeE2E(
   'NAT traversal and relays',
@@ -109,32 +110,43 @@ describeE2E(
       await east.router.exec(['iptables', '-I', ...block]);
       await east.router.exec(['iptables', '-I', ...blockBack]);
       let unblocked = false;
+      let watching = true;
       try {
         await waitForPath(east1, west, 'relay', 30_000);
-        const seen = new Set<string>();
-        const watch = setInterval(() => {
-          void peerOf(east1, west).then(
-            ({ peer }) => seen.add(peer.path?.type ?? 'none'),
-            () => undefined,
-          );
-        }, 250);
         const bytes = 6 * 1024 * 1024;
         const transfer = tcpTransfer(east1.ns, west.ns, west.vip!, bytes, {
           rateBytesPerSec: 400 * 1024,
           timeoutMs: 60_000,
         });
-        await new Promise((r) => setTimeout(r, 3000));
+        // The watcher asks the helper's API itself, one request at a time: a `warren status`
+        // process every 250 ms piled up on a loaded machine (each took seconds to start), so
+        // none answered within the relayed part and the watcher saw only the direct path.
+        const seen = new Set<string>();
+        const api = new ApiClient(east1.w!.socket);
+        const watch = (async () => {
+          while (watching) {
+            const s = await api.status().catch(() => null);
+            const peer = s?.peers.find((p) => p.publicKey === west.publicKey);
+            if (peer) seen.add(peer.path?.type ?? 'none');
+            await sleep(100);
+          }
+        })();
+        // The stream runs relayed for at least 3 s, and until the watcher has seen it so.
+        await sleep(3000);
+        await waitUntil('the watcher sees the relayed path', async () => seen.has('relay') || undefined, 20_000, 100);
         await east.router.exec(['iptables', '-D', ...block]);
         await east.router.exec(['iptables', '-D', ...blockBack]);
         unblocked = true;
         const direct = await waitForPath(east1, west, 'direct', 20_000);
         const result = await transfer;
-        clearInterval(watch);
+        watching = false;
+        await watch;
         assert.equal(result.recvBytes, bytes);
         assert.equal(result.recvSha, result.sentSha, 'every byte arrived intact across the switch');
         assert.ok(seen.has('relay') && seen.has('direct'), `the stream saw both paths: ${[...seen].join(', ')}`);
         assert.equal(direct.path!.endpoint, `${west.site.publicIp}:51820`);
       } finally {
+        watching = false;
         if (!unblocked) {
           await east.router.exec(['iptables', '-D', ...block], { allowFailure: true });
           await east.router.exec(['iptables', '-D', ...blockBack], { allowFailure: true });

@@ -382,7 +382,10 @@ export class PathManager {
         this.o.changed();
       }
       if (now - st.relayPingAt >= relayPingEvery(st)) this.ping(st, null, now);
-      if (this.relaySet.silent(st, r, now)) this.o.changed();
+      if (this.relaySet.silent(st, r, now)) {
+        this.relaySet.giveUp(st, r, now);
+        this.o.changed();
+      }
     }
   }
 

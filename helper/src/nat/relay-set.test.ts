@@ -120,5 +120,9 @@ test('pings a relay swallowed do not count against the next relay the peer moves
   st.relayPingVia = 'far';
   st.relayUnanswered = 3;
   assert.equal(follower.silent(st, 1, t), true, 'three unanswered through far itself do');
-  assert.equal(avoided(st), 'far');
+  assert.equal(avoided(st), null, 'silent only checks: the relay is not avoided yet');
+  assert.equal(st.relayPong?.via, 'far', 'and the last answer is kept');
+  follower.giveUp(st, 1, t);
+  assert.equal(avoided(st), 'far', 'giving up avoids it');
+  assert.equal(st.relayPong, null);
 });

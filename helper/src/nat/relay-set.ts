@@ -141,12 +141,13 @@ export class RelaySet {
     const mine = this.indexFor(ownId, st, -1);
     if (mine === i) return true;
     if (mine < 0 || this.list[i]?.usable !== true || !this.silent(st, mine, now, true)) return false;
+    this.giveUp(st, mine, now, true);
     return this.indexFor(ownId, st, -1) === i;
   }
 
-  /** silent checks whether st, relayed through relay r, stopped answering through it (see the
-   * file comment); if so the relay is avoided for st and silent returns true. seenElsewhere:
-   * st's packets come through another relay, so two unanswered pings are enough. */
+  /** silent tells whether st, relayed through relay r, stopped answering through it (see the
+   * file comment). It changes nothing: giveUp is what acts on it. seenElsewhere: st's packets
+   * come through another relay, so two unanswered pings are enough. */
   silent(st: PeerState, r: number, now: number, seenElsewhere = false): boolean {
     const relay = this.list[r];
     // Only pings that went through r count against it.
@@ -156,10 +157,17 @@ export class RelaySet {
     // peer may have gone offline), unless the peer's packets come through another relay: then the
     // peer is there and r does not carry the pair, answered before or not. Requiring an earlier
     // answer there left a leader that never heard its peer through r stuck on it for good.
-    const quiet = seenElsewhere
+    return seenElsewhere
       ? st.relayUnanswered >= RELAY_SILENCE.unansweredSeenElsewhere
       : p !== null && st.relayUnanswered >= RELAY_SILENCE.unanswered && now - p.at >= RELAY_SILENCE.afterMs;
-    if (!quiet) return false;
+  }
+
+  /** giveUp avoids relay r for st for RELAY_SILENCE.avoidMs (or until r restarts) and forgets
+   * the last answer through it, once silent said so; seenElsewhere as for silent, for the log. */
+  giveUp(st: PeerState, r: number, now: number, seenElsewhere = false): void {
+    const relay = this.list[r];
+    if (relay === undefined) return;
+    const p = st.relayPong?.via === relay.name ? st.relayPong : null;
     st.relayPong = null;
     st.relayAvoid = { name: relay.name, until: now + RELAY_SILENCE.avoidMs, life: relay.life };
     const since =
@@ -167,7 +175,6 @@ export class RelaySet {
     this.log.info(
       `path to ${st.name} (${st.identity}): no answer through relay ${relay.name} ${since} though it answers probes${seenElsewhere ? ", and the peer's packets come through another relay" : ''}; trying another relay`,
     );
-    return true;
   }
 
   close(): void {

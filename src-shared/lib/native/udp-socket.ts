@@ -33,14 +33,14 @@ export class OutBatch {
   }
 }
 
-/** RELAY_GSO_ENV turns on UDP GSO for the relay's sends ('on'); off by default for now: with it,
- * helpers receive the relay's frames coalesced by their UDP GRO, and e2e/nat.test.ts's switch
- * from the relay back to the direct path then stalls a helper (see docs/relay.md). */
+/** RELAY_GSO_ENV set to 'off' turns UDP GSO off for the relay's sends (on by default, where the
+ * kernel takes it); helpers with UDP GRO then read the relay's frames coalesced, one buffer per
+ * run of frames to them, and split it back into frames each with its own header. */
 export const RELAY_GSO_ENV = 'WARREN_RELAY_GSO';
 
-/** relayGsoWanted says whether RELAY_GSO_ENV asks for GSO on the relay's sends. */
+/** relayGsoWanted says whether the relay's sends may use GSO: yes unless RELAY_GSO_ENV is 'off'. */
 export function relayGsoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env[RELAY_GSO_ENV]?.trim().toLowerCase() === 'on';
+  return env[RELAY_GSO_ENV]?.trim().toLowerCase() !== 'off';
 }
 
 /** UdpSocketOffloads is what NativeUdp.offloads reports. */
@@ -60,7 +60,7 @@ export class NativeUdp {
   private reader: Reader | null = null;
   private readonly out = new OutBatch();
   private readonly sendWords = new Uint32Array(4);
-  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT), when RELAY_GSO_ENV asks for it: one byte
+  // UDP GSO on the relay's sends (udp(7) UDP_SEGMENT) unless RELAY_GSO_ENV says off: one byte
   // the addon clears when the kernel refuses it on this socket (native.udpSendBatch), as the
   // helper's WireGuard socket does.
   private readonly gsoState: Uint8Array;
