@@ -9,7 +9,7 @@
 // helpers behind NAT over their direct path and through the relay (scripts/bench/relay.ts).
 // Prints tables and the ratios; writes .bench/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Topology, missingRequirement, pairLayout, repoRoot, type PairLayout } from '../e2e/netns/index.js';
 import { combineRounds, measureRaw, measureTunnel, type Measurement } from './bench/measure.js';
@@ -154,6 +154,9 @@ async function measureTunnels(l: PairLayout, opts: BenchOptions): Promise<Pick<N
       try {
         const m = await measureTunnel(impl, l, opts, (s) => progress(`${tag}: ${s}`));
         runs.set(impl, [...(runs.get(impl) ?? []), m]);
+        // Each round's figures too: the medians below hide the spread a shared machine makes.
+        const rtt = `rtt p50 ${m.rttP50Ms.toFixed(3)} p99 ${m.rttP99Ms.toFixed(3)} ms`;
+        progress(`${tag}: ${m.throughputMbps.toFixed(0)} Mbit/s, ${rtt}, load ${loadavg()[0]!.toFixed(1)}`);
       } catch (e) {
         errors[impl] = (e as Error).message;
         process.stderr.write(`bench: ${impl} failed: ${(e as Error).message}\n`);

@@ -32,7 +32,9 @@ export async function ping(ns: Namespace, dst: string, opts: PingOptions = {}): 
   if (opts.dontFragment) argv.push('-M', 'do');
   const r = await ns.exec([...argv, dst], {
     allowFailure: true,
-    timeoutMs: Math.ceil(count * interval * 1000) + 15_000,
+    // Three times the nominal run: on a loaded machine ping's own wake-ups come late, and 1,000
+    // pings at 10 ms were seen to take over 25 s.
+    timeoutMs: Math.ceil(count * interval * 3000) + 15_000,
   });
   const res = parsePing(r.stdout);
   if (res.transmitted === 0) throw new Error(`ping ${dst} in ${ns.name} failed: ${r.stderr.trim() || r.stdout}`);

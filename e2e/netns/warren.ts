@@ -25,11 +25,11 @@ export function warrenCliPath(): string {
   return process.env.WARREN_E2E_CLI ?? join(repoRoot(), 'dist', 'helper', 'src', 'cli', 'main.js');
 }
 
-/** warrenArgv is the argv prefix that runs the CLI: node with the launchers' flags for a .js
- * file (so tests and the bench run the helper as bin/warren does), else the file itself. */
-export function warrenArgv(): string[] {
-  const cli = warrenCliPath();
-  return cli.endsWith('.js') ? [process.execPath, ...PACKET_PATH_NODE_FLAGS, cli] : [cli];
+/** warrenArgv is the argv prefix that runs the CLI (or cli instead, for a benchmark's A/B):
+ * node with the launchers' flags (or nodeFlags instead) for a .js file (so tests and the bench
+ * run the helper as bin/warren does), else the file itself. */
+export function warrenArgv(nodeFlags: readonly string[] = PACKET_PATH_NODE_FLAGS, cli = warrenCliPath()): string[] {
+  return cli.endsWith('.js') ? [process.execPath, ...nodeFlags, cli] : [cli];
 }
 
 /** warrenCli runs one CLI command in ns to completion (never throws on exit status). */
@@ -45,6 +45,10 @@ export interface WarrenOptions {
   timeoutMs?: number;
   /** env adds environment variables for the helper (e.g. WARREN_FIREWALL_BACKEND). */
   env?: NodeJS.ProcessEnv;
+  /** nodeFlags replace the launchers' node flags for `warren run` (a .js CLI only). */
+  nodeFlags?: readonly string[];
+  /** cli runs `warren run` from another build (its dist/helper/src/cli/main.js). */
+  cli?: string;
 }
 
 /** Warren is a running helper. */
@@ -75,7 +79,7 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const proc = ns.spawn(
     [
-      ...warrenArgv(),
+      ...warrenArgv(opts.nodeFlags, opts.cli),
       'run',
       '--profile',
       profilePath,

@@ -49,10 +49,11 @@ interface TunnelSide {
 }
 
 /** startTunnel starts impl in both namespaces, a at 100.64.0.1 and b at 100.64.0.2. */
-async function startTunnel(impl: Impl, l: PairLayout): Promise<Tunnel> {
+async function startTunnel(impl: Impl, l: PairLayout, o: BenchOptions): Promise<Tunnel> {
   const ka = genKeyPair();
   const kb = genKeyPair();
-  return impl === 'wg-go' ? startWireguardGoPair(l, ka, kb) : startWarrenPair(impl, l, ka, kb);
+  if (impl === 'wg-go') return startWireguardGoPair(l, ka, kb);
+  return startWarrenPair(impl, l, ka, kb, impl === 'warren-alt' ? (o.alt ?? {}) : {});
 }
 
 /** startWireguardGoPair starts wireguard-go on both sides, each with the other as its peer. */
@@ -73,8 +74,15 @@ async function startWireguardGoPair(l: PairLayout, ka: KeyPair, kb: KeyPair): Pr
 }
 
 /** startWarrenPair starts a Warren helper on both sides (a tagged client, b server), in
- * allow-all mode for warren and in policy mode for warren-policy. */
-async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPair): Promise<Tunnel> {
+ * allow-all mode for warren and in policy mode for warren-policy; alt's CLI and node flags
+ * replace this checkout's CLI and the launchers' flags when given (warren-alt). */
+async function startWarrenPair(
+  impl: Impl,
+  l: PairLayout,
+  ka: KeyPair,
+  kb: KeyPair,
+  alt: { cli?: string; nodeFlags?: string[] },
+): Promise<Tunnel> {
   const topo = l.a.topo;
   const policy = benchPolicy(impl);
   const a = await startWarren(
@@ -90,7 +98,7 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
       ...policy,
       Tags: ['client'],
     },
-    { name: `bench-${impl}-a`, verbosity: 0, ...envOf(impl) },
+    { name: `bench-${impl}-a`, verbosity: 0, ...envOf(impl), ...alt },
   );
   const b = await startWarren(
     l.b,
@@ -105,7 +113,7 @@ async function startWarrenPair(impl: Impl, l: PairLayout, ka: KeyPair, kb: KeyPa
       ...policy,
       Tags: ['server'],
     },
-    { name: `bench-${impl}-b`, verbosity: 0, ...envOf(impl) },
+    { name: `bench-${impl}-b`, verbosity: 0, ...envOf(impl), ...alt },
   );
   if (impl === 'warren-policy') await tagPeers(a, b);
   await checkOffloads(impl, a);
@@ -236,7 +244,7 @@ export async function measureTunnel(
   progress: (s: string) => void,
 ): Promise<Measurement> {
   progress(`starting ${impl} on both sides`);
-  const t = await startTunnel(impl, l);
+  const t = await startTunnel(impl, l, o);
   try {
     await waitForPing(l.a, t.bIp, 20_000);
     await ping(l.a, t.bIp, { count: 20, interval: 0.01 }); // warm up: handshake done, caches hot

@@ -18,6 +18,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     rounds: 3,
     coordinatorSystems: 2000,
     coordinatorStores: ['sqlite'],
+    alt: null,
     network: true,
   });
   const cases: [string[], Partial<Record<string, unknown>>][] = [
@@ -54,6 +55,29 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     /--coordinator-store must be sqlite, postgres or both/,
   );
   assert.throws(() => parseBenchArgs(['--coordinator-systems', '20001']), /--coordinator-systems must be 0\.\.20000/);
+});
+
+test('parseBenchArgs: warren-alt takes another CLI and node flags from the environment, checked', () => {
+  const alt = ['--only', 'warren,warren-alt'];
+  const altOf = (env: NodeJS.ProcessEnv): unknown => (parseBenchArgs(alt, env) as { alt: unknown }).alt;
+  const flags = (v: string): unknown => altOf({ WARREN_BENCH_ALT_NODE_FLAGS: v });
+  assert.deepEqual(flags(' --no-memory-reducer  --interrupt-budget=1024 '), {
+    nodeFlags: ['--no-memory-reducer', '--interrupt-budget=1024'],
+  });
+  assert.deepEqual(flags(''), { nodeFlags: [] }, "empty: node without any of the launchers' flags");
+  const cli = '/work/main/dist/helper/src/cli/main.js';
+  assert.deepEqual(altOf({ WARREN_BENCH_ALT_CLI: cli }), { cli });
+  assert.deepEqual(altOf({ WARREN_BENCH_ALT_CLI: cli, WARREN_BENCH_ALT_NODE_FLAGS: '--x' }), {
+    cli,
+    nodeFlags: ['--x'],
+  });
+  assert.throws(() => parseBenchArgs(alt, {}), /warren-alt needs WARREN_BENCH_ALT_CLI or WARREN_BENCH_ALT_NODE_FLAGS/);
+  assert.throws(() => flags('--x; rm -rf /'), /not a node flag: "--x;"/);
+  assert.throws(() => flags('-e code'), /not a node flag: "-e"/);
+  assert.throws(() => altOf({ WARREN_BENCH_ALT_CLI: 'main.js' }), /not an absolute path to a \.js file/);
+  assert.throws(() => altOf({ WARREN_BENCH_ALT_CLI: '/x/main.js; id' }), /not an absolute path to a \.js file/);
+  const off = parseBenchArgs(['--only', 'warren'], { WARREN_BENCH_ALT_NODE_FLAGS: 'bad flag' });
+  assert.equal((off as { alt: unknown }).alt, null, 'not read unless warren-alt is measured');
 });
 
 test('combineRounds reports the median of each figure and the throughput range of the rounds', () => {

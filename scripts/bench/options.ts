@@ -6,8 +6,10 @@ import { parseArgs } from 'node:util';
  * traffic: the firewall's rule checks and connection tracking on every packet), Warren with its
  * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO), Warren with its TUN
  * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes), Warren
- * with its crypto threads on and off whatever the default (WARREN_THREADS=on / off; these four
- * only with --only), wireguard-go. */
+ * with its crypto threads on and off whatever the default (WARREN_THREADS=on / off), another
+ * Warren (warren-alt: another build's CLI, WARREN_BENCH_ALT_CLI, and/or other node flags,
+ * WARREN_BENCH_ALT_NODE_FLAGS, for an A/B in one interleaved run; these five only with --only),
+ * wireguard-go. */
 export type Impl =
   | 'warren'
   | 'warren-policy'
@@ -15,6 +17,7 @@ export type Impl =
   | 'warren-no-tun-offload'
   | 'warren-threads'
   | 'warren-no-threads'
+  | 'warren-alt'
   | 'wg-go';
 /** IMPLS are the tunnels measured by default. */
 export const IMPLS: readonly Impl[] = ['warren', 'warren-policy', 'wg-go'];
@@ -25,6 +28,7 @@ const ALL_IMPLS: readonly Impl[] = [
   'warren-no-tun-offload',
   'warren-threads',
   'warren-no-threads',
+  'warren-alt',
   'wg-go',
 ];
 
@@ -51,6 +55,9 @@ export interface BenchOptions {
   coordinatorSystems: number;
   /** coordinatorStores: the stores the coordinator run measures, in order (--coordinator-store). */
   coordinatorStores: ('sqlite' | 'postgres')[];
+  /** alt is warren-alt's CLI (WARREN_BENCH_ALT_CLI, else this checkout's) and node flags
+   * (WARREN_BENCH_ALT_NODE_FLAGS, else the launchers'), null unless that tunnel is measured. */
+  alt: { cli?: string; nodeFlags?: string[] } | null;
   /** network is false for --only coordinator: no tunnels, exit, proxy, relay, families or
    * firewall runs, only the coordinator run (which needs no root and no namespaces). */
   network: boolean;
@@ -63,7 +70,13 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
                 warren-no-tun-offload (WARREN_TUN_OFFLOAD=off: UDP GSO/GRO but no TUN TSO or
                 coalescing), warren-threads and warren-no-threads (WARREN_THREADS=on and
                 off: crypto shared with worker threads or on the JS thread alone, whatever
-                the default) or wg-go (wireguard-go); e.g.
+                the default), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=
+                PATH of its dist/helper/src/cli/main.js, and/or its node run with the flags in
+                WARREN_BENCH_ALT_NODE_FLAGS, space-separated, instead of the launchers' own
+                PACKET_PATH_NODE_FLAGS; set at least one; e.g. WARREN_BENCH_ALT_NODE_FLAGS=
+                --no-memory-reducer with --only warren,warren-alt,wg-go is an interleaved A/B
+                of a flag, WARREN_BENCH_ALT_CLI=/work/main/dist/helper/src/cli/main.js one of
+                this checkout against main) or wg-go (wireguard-go); e.g.
                 --only warren,warren-no-tun-offload,warren-no-offload,wg-go shows each step;
                 or only the coordinator run (--only coordinator: no namespaces, no root needed)
   --parallel    also measure iperf3 -P 4
@@ -98,8 +111,30 @@ function whole(name: string, v: string | undefined, dflt: number, min: number, m
   return Number(v);
 }
 
-/** parseBenchArgs parses argv (without node and script); it throws with a usage message. */
-export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
+/** NODE_FLAG is one node option word: a flag, with a plain value if any (no spaces, no quoting). */
+const NODE_FLAG = /^--[a-z][a-z0-9-]*(=[A-Za-z0-9_.,:=-]+)?$/;
+
+/** altOf reads warren-alt's environment when it is measured: WARREN_BENCH_ALT_CLI, an absolute
+ * path to a .js CLI, and WARREN_BENCH_ALT_NODE_FLAGS, space-separated node flags each checked
+ * against NODE_FLAG (both end up on a command line run as root). */
+function altOf(impls: Impl[], env: NodeJS.ProcessEnv): { cli?: string; nodeFlags?: string[] } | null {
+  if (!impls.includes('warren-alt')) return null;
+  const cli = env.WARREN_BENCH_ALT_CLI;
+  const raw = env.WARREN_BENCH_ALT_NODE_FLAGS;
+  if (cli === undefined && raw === undefined)
+    throw new Error('warren-alt needs WARREN_BENCH_ALT_CLI or WARREN_BENCH_ALT_NODE_FLAGS (which may be empty)');
+  if (cli !== undefined && !/^\/[\w./+-]+\.js$/.test(cli))
+    throw new Error(`WARREN_BENCH_ALT_CLI: not an absolute path to a .js file: ${JSON.stringify(cli)}`);
+  if (raw === undefined) return { cli: cli! };
+  const nodeFlags = raw.split(/\s+/).filter((w) => w !== '');
+  const bad = nodeFlags.find((f) => !NODE_FLAG.test(f));
+  if (bad !== undefined) throw new Error(`WARREN_BENCH_ALT_NODE_FLAGS: not a node flag: ${JSON.stringify(bad)}`);
+  return cli === undefined ? { nodeFlags } : { cli, nodeFlags };
+}
+
+/** parseBenchArgs parses argv (without node and script) and, for warren-alt, env; it
+ * throws with a usage message. */
+export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -145,6 +180,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     rounds: whole('rounds', values.rounds, 3, 1, 20),
     coordinatorSystems: whole('coordinator-systems', values['coordinator-systems'], 2000, network ? 0 : 1, 20_000),
     coordinatorStores: stores(values['coordinator-store']),
+    alt: altOf(impls, env),
     network,
   };
 }

@@ -6,6 +6,7 @@ import { metricsListenOf } from '../config/validate-metrics.js';
 import { parseHostPort } from '../../../src-shared/lib/cli-args.js';
 import { CliError, intFlag, stringFlag, UsageError, type Command } from './command.js';
 import { resolvePath } from './paths.js';
+import { startLoopStats } from '../daemon/loop-stats.js';
 
 /** runCommand is `warren run`. */
 export const runCommand: Command = {
@@ -52,15 +53,21 @@ until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is
     const log = createLogger(verbosity, io.stderr);
     // Imported lazily so that status, genkey and friends never load the data plane.
     const runDaemon = io.runDaemon ?? (await import('../daemon/index.js')).runDaemon;
-    await runDaemon({
-      profilePath,
-      profile,
-      socketPath,
-      stateDir,
-      verbosity,
-      log,
-      ...(metricsListen ? { metricsListen } : {}),
-    });
+    // WARREN_LOOP_STATS=N: the event loop's delay and GC pauses every N s (a diagnostic).
+    const stopLoopStats = startLoopStats(io.env, (line) => io.stderr.write(line));
+    try {
+      await runDaemon({
+        profilePath,
+        profile,
+        socketPath,
+        stateDir,
+        verbosity,
+        log,
+        ...(metricsListen ? { metricsListen } : {}),
+      });
+    } finally {
+      stopLoopStats();
+    }
     return 0;
   },
 };

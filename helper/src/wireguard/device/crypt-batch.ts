@@ -18,14 +18,18 @@ abstract class CryptBatch {
   private nkeys = 0;
   private lastPair: Keypair | null = null;
   private lastIndex = 0;
-  // Only when a batch holds more than one session (several peers, or a rekey in flight).
+  /** firstPair is key 0's session; indexOf holds the others', so that a batch of one session
+   * (the common case) leaves the map empty: Map.clear allocates a new table even for an empty
+   * map, and garbage on every batch brings scavenges (GC pauses) onto the packet path. */
+  private firstPair: Keypair | null = null;
   private readonly indexOf = new Map<Keypair, number>();
 
   reset(): void {
     this.count = 0;
     this.nkeys = 0;
     this.lastPair = null;
-    this.indexOf.clear();
+    this.firstPair = null;
+    if (this.indexOf.size > 0) this.indexOf.clear();
   }
 
   /** add queues `length` bytes at `offset` under kp's key with `counter`. */
@@ -38,11 +42,12 @@ abstract class CryptBatch {
   }
 
   private keyFor(kp: Keypair, key: Buffer): number {
-    let at = this.indexOf.get(kp);
+    let at = kp === this.firstPair ? 0 : this.nkeys > 1 ? this.indexOf.get(kp) : undefined;
     if (at === undefined) {
       at = this.nkeys++;
       key.copy(this.keys, at * KEY_BYTES);
-      this.indexOf.set(kp, at);
+      if (at === 0) this.firstPair = kp;
+      else this.indexOf.set(kp, at);
     }
     this.lastPair = kp;
     this.lastIndex = at;

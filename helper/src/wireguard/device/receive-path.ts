@@ -16,7 +16,7 @@ import { describePacket } from './describe.js';
 import { BAD_VERSION, IPV4_SRC, IPV6_SRC, ipPacketLength } from './inner-packet.js';
 
 const TWO_32 = 4294967296;
-type KeypairEntry = { keypair: Keypair; peer: NoisePeer };
+type KeypairEntry = { readonly keypair: Keypair; readonly peer: NoisePeer };
 
 /** readCounter reads a transport message's 64-bit little-endian counter (exact below 2^53;
  * above, it is no valid integer and the native open fails the packet). */

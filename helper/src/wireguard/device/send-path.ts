@@ -49,7 +49,12 @@ export class OutboundPath {
   private readonly outPorts = new Uint16Array(MAX_BATCH);
   /** outLocal[4n ..] is datagram n's source: its peer's sourceWords, zeroed by the send if stale. */
   private readonly outLocal = new Uint32Array(MAX_BATCH * 4);
-  private readonly touched: DevicePeer[] = [];
+  /** touched[0 .. nTouched-1] are the peers with datagrams in this batch. The array is kept and
+   * its slots reused: `length = 0` would let V8 trim the backing store and the next batch's
+   * first push allocate it again, garbage on every batch that brings scavenges (GC pauses)
+   * onto the packet path. */
+  private readonly touched: (DevicePeer | null)[] = [];
+  private nTouched = 0;
   /** The packets queued since the last send, sealed together just before it. */
   private readonly sealing = new SealBatch();
   // Scratch batch for staged packets and keepalives (not on the per-batch hot path).
@@ -183,7 +188,7 @@ export class OutboundPath {
     peer.batchAt = n;
     peer.txBytes += size;
     peer.txPackets++;
-    if (peer.sentInBatch++ === 0) this.touched.push(peer);
+    if (peer.sentInBatch++ === 0) this.touched[this.nTouched++] = peer;
     return n + 1;
   }
 
@@ -203,7 +208,10 @@ export class OutboundPath {
       );
       if (sent < n) dev.drops.add('udp-send-failed', n - sent);
     }
-    for (const peer of this.touched) {
+    // Indexed, not for-of: an iterator object per batch is garbage in the unoptimized tiers.
+    for (let i = 0; i < this.nTouched; i++) {
+      const peer = this.touched[i]!;
+      this.touched[i] = null; // no removed peer stays reachable from here
       // A source the kernel refused was zeroed in outLocal (every datagram of the peer had the
       // same one): the peer forgets it until it is heard from again.
       if (!wordsEqual(this.outLocal, 4 * peer.batchAt, peer.sourceWords, 0)) peer.sourceWords.fill(0);
@@ -212,6 +220,6 @@ export class OutboundPath {
       const rekey = peer.noise.sentData(now, count, keepalive);
       if (rekey) dev.sendControl(peer, rekey);
     }
-    this.touched.length = 0;
+    this.nTouched = 0;
   }
 }

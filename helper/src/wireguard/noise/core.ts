@@ -54,9 +54,11 @@ export interface ControlResult {
   drop: DropReason | null;
 }
 
+/** IndexEntry is what an index names; entries are replaced, never changed, so one can be
+ * handed out as it is (keypairForIndex). */
 interface IndexEntry {
-  peer: NoisePeer;
-  keypair: Keypair | null;
+  readonly peer: NoisePeer;
+  readonly keypair: Keypair | null;
 }
 
 function dropped(drop: DropReason): ControlResult {
@@ -211,10 +213,12 @@ export class NoiseCore {
   }
 
   /** keypairForIndex finds the session a transport message is addressed to (its receiver
-   * field). The device must still drop it when `keypair.expired(now)`. */
-  keypairForIndex(index: number): { keypair: Keypair; peer: NoisePeer } | undefined {
+   * field). The device must still drop it when `keypair.expired(now)`. The entry itself, not
+   * a copy: this runs for every packet received, and a new object each time is garbage that
+   * brings scavenges onto the packet path. */
+  keypairForIndex(index: number): { readonly keypair: Keypair; readonly peer: NoisePeer } | undefined {
     const entry = this.indices.get(index);
-    return entry?.keypair ? { keypair: entry.keypair, peer: entry.peer } : undefined;
+    return entry?.keypair ? (entry as { readonly keypair: Keypair; readonly peer: NoisePeer }) : undefined;
   }
 
   /** receivedData records an authenticated, non-replayed transport message. If it confirmed
