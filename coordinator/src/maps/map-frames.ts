@@ -1,7 +1,28 @@
 // Signed map frames: a full map as the SSE `map` event and the SignedMap JSON inside it, and
-// what the publisher hands a watch stream for a new map (Outgoing).
+// what the publisher keeps of a published map (PublishedMap) and hands a watch stream for a
+// new map (Outgoing).
+import type { Hash } from 'node:crypto';
 import { MAP_SIGNATURE_CONTEXT, type SignedMap } from '../../../src-shared/wire/control.js';
 import type { SigningKey } from '../auth/signing.js';
+import { deltaFrame, deltaText, type DeltaInput, type MapBasis } from './delta.js';
+import type { DeltaBatch } from './delta-batch.js';
+
+/** PublishedMap is a system's current map, as a digest and a delta basis (delta.ts MapBasis). */
+export interface PublishedMap extends MapBasis {
+  /** version is the map version it carries; builtAt the registry version it was checked at. */
+  version: number;
+  builtAt: number;
+  generatedAt: number;
+  /** digest is the SHA-256 of the map's content (MapBuilder.content): enough to tell whether a
+   * new content differs without holding any map's text. */
+  digest: Buffer;
+  /** bytes is the size of the full map's payload. */
+  bytes: number;
+  /** prefix is the SHA-256 state after the content's text up to its policies (digestOf), of
+   * prefixBytes bytes; it is copied, never finished. */
+  prefix: Hash;
+  prefixBytes: number;
+}
 
 /** FullMap is a signed full map: frame is the SSE `map` event as bytes, signedJson the
  * SignedMap JSON inside it (a view, not a copy), which GET map sends as it is. */
@@ -47,4 +68,32 @@ export function renderFull(key: SigningKey, version: number, payload: string): F
   const frame = mapFrame(bytes.toString('base64', CONTEXT_BYTES), key.sign(bytes).toString('base64'));
   const signedJson = frame.subarray(FRAME_HEAD.length, frame.length - FRAME_TAIL.length);
   return { version, frame, signedJson };
+}
+
+/** outgoingOf is a new map's Outgoing: its delta against the map published before (none
+ * without one, or when a full map is due: delta.ts deltaText), signed alone or queued for the
+ * pass's batch, and the full map; bytes is the full map's payload size. */
+export function outgoingOf(
+  key: SigningKey,
+  batch: DeltaBatch,
+  before: MapBasis | undefined,
+  next: DeltaInput,
+  bytes: number,
+  full: () => Buffer,
+): Outgoing {
+  const deltaOf = (): string | null => (before ? deltaText(before, next, bytes) : null);
+  return {
+    base: before?.version ?? null,
+    fullBytes: Math.ceil(bytes / 3) * 4 + 200,
+    full,
+    delta: () => {
+      const t = deltaOf();
+      return t === null ? null : deltaFrame(key, t);
+    },
+    batched: (done) => {
+      const t = deltaOf();
+      if (t !== null) batch.add(t, done);
+      return t !== null;
+    },
+  };
 }

@@ -13,6 +13,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey, verifySignedMap } from '../auth/signing.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { openSignedDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 
 test('the publisher signs and delivers only maps whose content changed, with growing versions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pub-'));
@@ -225,6 +226,90 @@ test('incremental passes give every system the same map a full recomputation wou
     assert.ok(compared > 300, `${compared} maps compared`);
     pub.stop();
   } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a policy file reaches every system through the sliced pass, without a flush, each delta signed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-pub-'));
+  const store = new SqliteStore(join(dir, 'c.db'));
+  let pub: MapPublisher | null = null;
+  try {
+    const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
+    const registry = new Registry(
+      store,
+      parseCidr('100.64.0.0/10')!,
+      'warren.internal',
+      { changed: (x, soft) => pub?.changed(x, soft), revoked: () => {}, removed: () => {} },
+      0,
+    );
+    const apply = (ports: string): void => {
+      const text = JSON.stringify({
+        Tags: ['dev', 'srv'],
+        Policies: [
+          { Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:srv'], Acls: [{ Protocol: 'tcp', Ports: ports }] },
+        ],
+      });
+      const r = parsePolicyFile(text);
+      assert.ok(r.ok);
+      registry.applyPolicy(text, r.file, 0);
+    };
+    apply('22');
+    const N = 200;
+    for (let n = 0; n < N; n++) {
+      registry.insert(
+        {
+          id: `sys-${n}`,
+          wgKey: `wg${n}`,
+          machineKey: `mk${n}`,
+          hostname: `h${n}`,
+          name: `h${n}`,
+          address: 0x64400000 + n + 1,
+          tags: [n % 10 === 0 ? 'srv' : 'dev'],
+          dnsNames: [],
+          state: 'active',
+          ephemeral: false,
+          keyId: null,
+          createdAt: n,
+          lastSeen: null,
+          observedIp: null,
+          listenPort: null,
+          reported: [],
+        },
+        0,
+      );
+    }
+    /** frames[systemId] is the last delta frame a system's stream got. */
+    const frames = new Map<string, Buffer>();
+    pub = new MapPublisher(
+      registry,
+      key,
+      (s, _m, out) => {
+        if (!out.batched((f) => frames.set(s.id, f))) frames.delete(s.id);
+      },
+      createLogger(0, { write: () => {} }),
+    );
+    pub.flush();
+    const passes = pub.stats.passes;
+    apply('22,443');
+    const version = registry.version;
+    const deadline = Date.now() + 20_000;
+    while (pub.stats.passes === passes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(pub.stats.lastVersion, version, 'the pass after the policy change ran by itself');
+    assert.equal(frames.size, N, 'every system got a delta');
+    for (const s of registry.active()) {
+      const f = frames.get(s.id)!.toString('latin1');
+      const event = JSON.parse(f.slice(f.indexOf('data: ') + 6)) as { delta: { batch?: unknown } };
+      assert.ok(event.delta.batch, 'signed as part of a batch');
+      // Opened as a helper opens it: the batch signature against the pinned key, the recipient.
+      const delta = openSignedDelta(event.delta, Buffer.from(key.publicKey, 'base64'), s.id);
+      assert.equal(delta.version, version);
+      assert.match(JSON.stringify(delta.set.policies), /443/, `${s.id}'s delta carries the new policy`);
+      assert.equal(pub.published(s.id)!.version, version);
+    }
+  } finally {
+    pub?.stop();
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 // Signed maps per system, kept current. A change to one system can only change its own map and
 // its peers' maps (a system appears in another's map exactly when they are peers, netmap.ts),
 // so after such a change the next pass recomputes the system, its peers before the change and
-// its peers after it; a policy file recomputes everyone. Passes are batched (a burst of changes
+// its peers after it; a policy file recomputes everyone, in slices that yield to the event
+// loop, each slice's deltas sent when it ends (sweep.ts). Passes are batched (a burst of changes
 // makes one pass), and only maps whose content differs from what a system last got are signed
 // and pushed. A request that needs a map before the pass (GET map, a watch opening) computes that
 // one system's map on the spot; an enrolment instead waits for the pass its own change
@@ -13,34 +14,18 @@
 // the signed full map is rendered when something needs it (a stream without deltas, a watch
 // opening, GET map), and a stream that holds the previous version gets a signed delta instead.
 // A system without an open stream costs no signature at all until it asks.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
-import { deltaFrame, deltaText, digestContent, partDigests, type MapBasis } from './delta.js';
+import { digestContent, partDigests } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
-import { renderFull, type FullMap, type Outgoing } from './map-frames.js';
+import { Sweep } from './sweep.js';
+import { outgoingOf, renderFull, type FullMap, type Outgoing, type PublishedMap } from './map-frames.js';
 
-export { mapFrame, signedOf, type FullMap, type Outgoing } from './map-frames.js';
-
-/** PublishedMap is a system's current map, as a digest and a delta basis (delta.ts MapBasis). */
-export interface PublishedMap extends MapBasis {
-  /** version is the map version it carries; builtAt the registry version it was checked at. */
-  version: number;
-  builtAt: number;
-  generatedAt: number;
-  /** digest is the SHA-256 of the map's content (MapBuilder.content): enough to tell whether a
-   * new content differs without holding any map's text. */
-  digest: Buffer;
-  /** bytes is the size of the full map's payload. */
-  bytes: number;
-  /** prefix is the SHA-256 state after the content's text up to its policies (digestOf), of
-   * prefixBytes bytes; it is copied, never finished. */
-  prefix: Hash;
-  prefixBytes: number;
-}
+export { mapFrame, signedOf, type FullMap, type Outgoing, type PublishedMap } from './map-frames.js';
 
 /** PublisherStats describe the last pass (for logs, /v1/admin/stats and the bench). */
 export interface PublisherStats {
@@ -86,6 +71,8 @@ export class MapPublisher {
    * passDepth tells refresh whether a pass is running. */
   private readonly batch: DeltaBatch;
   private passDepth = 0;
+  /** sweep is the pass over every system under way, if any (sweep.ts). */
+  private sweep: Sweep<LiveSystem> | null = null;
   /** passWaiters resolve after the next pass (settledMap). */
   private passWaiters: (() => void)[] = [];
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
@@ -208,9 +195,11 @@ export class MapPublisher {
   }
 
   /** flush runs the pending pass now; with peersNow false, the peers of changed systems are
-   * left to the peer pass (peerTodo). */
+   * left to the peer pass (peerTodo), and a pass over everyone runs in slices (sweep.ts), which
+   * flush with peersNow true finishes at once. */
   flush(peersNow = true): void {
     this.inPass(() => this.flushNow(peersNow));
+    if (peersNow) this.sweep?.drain();
   }
 
   private flushNow(peersNow: boolean): void {
@@ -220,9 +209,16 @@ export class MapPublisher {
     this.softTimer = null;
     for (const id of this.softDirty) this.dirty.add(id);
     this.softDirty.clear();
+    if (this.everything) {
+      // Everyone is computed by the sweep, the systems that changed among them.
+      this.everything = false;
+      this.dirty.clear();
+      this.startSweep();
+      this.wakeWaiters();
+      return;
+    }
     const started = performance.now();
     const version = this.registry.version;
-    const everyone = this.everything;
     let computed = 0;
     let changed = 0;
     const run = (s: LiveSystem): void => {
@@ -231,50 +227,74 @@ export class MapPublisher {
       computed++;
       if (r.changed) changed++;
     };
-    if (this.everything) {
-      const active = this.registry.active();
-      for (const s of active) run(s);
-      const live = new Set(active.map((s) => s.id));
-      for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
-      for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
-      this.peerTodo.clear();
-    } else {
-      const todo = new Set<string>();
-      for (const id of this.dirty) {
-        todo.add(id);
+    const todo = new Set<string>();
+    for (const id of this.dirty) {
+      todo.add(id);
+      for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+      const s = this.registry.get(id);
+      if (s && s.state === 'active') {
+        // Its peers after the change: computing its map now tells us.
+        run(s);
         for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
-        const s = this.registry.get(id);
-        if (s && s.state === 'active') {
-          // Its peers after the change: computing its map now tells us.
-          run(s);
-          for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
-        } else {
-          this.maps.delete(id);
-          this.peersAtPass.delete(id);
-        }
+      } else {
+        this.maps.delete(id);
+        this.peersAtPass.delete(id);
       }
-      for (const id of this.dirty) {
-        todo.delete(id);
-        this.peerTodo.delete(id);
-      }
-      for (const id of todo) this.peerTodo.add(id);
     }
-    this.everything = false;
+    for (const id of this.dirty) {
+      todo.delete(id);
+      this.peerTodo.delete(id);
+    }
+    for (const id of todo) this.peerTodo.add(id);
     this.dirty.clear();
     this.wakeWaiters();
     if (peersNow) computed += this.flushPeers(version);
     else this.schedulePeers();
+    this.lastSystemPassMs = performance.now() - started;
+    this.passDone(version, this.lastSystemPassMs, computed, changed);
+  }
+
+  /** startSweep starts a pass over every active system (sweep.ts), replacing one under way:
+   * slice by slice, each slice's deltas signed and handed to their streams when it ends. */
+  private startSweep(): void {
+    this.sweep?.cancel();
+    const version = this.registry.version;
+    const active = this.registry.active();
+    const live = new Set(active.map((s) => s.id));
+    for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
+    for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
+    this.peerTodo.clear();
+    let changed = 0;
+    const step = (s: LiveSystem): void => {
+      // Revoked or removed since the sweep began: the pass for that change dropped its map.
+      if (s.state !== 'active' || this.registry.get(s.id) !== s) return;
+      const r = this.refresh(s);
+      this.peersAtPass.set(s.id, r.peerIds);
+      if (r.changed) changed++;
+    };
+    const sweep: Sweep<LiveSystem> = new Sweep(
+      active,
+      step,
+      (run) => this.inPass(run),
+      (d) => {
+        if (this.sweep === sweep) this.sweep = null;
+        this.passDone(version, d.wallMs, d.stepped, changed);
+        this.log.debug(`maps: the pass over everyone took ${d.busyMs.toFixed(1)} ms in ${d.slices} slices`);
+      },
+    );
+    this.sweep = sweep;
+    sweep.start();
+  }
+
+  private passDone(version: number, ms: number, computed: number, changed: number): void {
     this.stats.passes++;
-    this.stats.lastPassMs = performance.now() - started;
-    if (!everyone) this.lastSystemPassMs = this.stats.lastPassMs;
+    this.stats.lastPassMs = ms;
     this.stats.lastComputed = computed;
     this.stats.lastChanged = changed;
     this.stats.lastVersion = version;
-    this.onPass?.(this.stats.lastPassMs);
+    this.onPass?.(ms);
     if (computed > 0)
-      this.log.debug(
-        `maps: version ${version}, ${changed} of ${computed} computed changed, ${this.stats.lastPassMs.toFixed(1)} ms`,
-      );
+      this.log.debug(`maps: version ${version}, ${changed} of ${computed} computed changed, ${ms.toFixed(1)} ms`);
   }
 
   private schedulePeers(): void {
@@ -315,6 +335,8 @@ export class MapPublisher {
   /** stop cancels a scheduled pass and schedules no more (shutdown). */
   stop(): void {
     this.stopped = true;
+    this.sweep?.cancel();
+    this.sweep = null;
     this.wakeWaiters();
     if (this.peerTimer) clearTimeout(this.peerTimer);
     this.peerTimer = null;
@@ -365,34 +387,10 @@ export class MapPublisher {
       prefixBytes,
     };
     this.maps.set(s.id, m);
-    const deltaOf = (): string | null => {
-      if (!before) return null;
-      return deltaText(
-        before,
-        {
-          systemId: s.id,
-          version,
-          generatedAt,
-          digest,
-          content,
-          parts,
-          changedAt: (id) => this.builder.peerChangedAt(id),
-        },
-        bytes,
-      );
-    };
-    const delta = (): Buffer | null => {
-      const t = deltaOf();
-      return t === null ? null : deltaFrame(this.key, t);
-    };
-    const batched = (done: (frame: Buffer) => void): boolean => {
-      const t = deltaOf();
-      if (t !== null) this.batch.add(t, done);
-      return t !== null;
-    };
-    const fullBytes = Math.ceil(bytes / 3) * 4 + 200;
+    const changedAt = (id: string): number => this.builder.peerChangedAt(id);
+    const next = { systemId: s.id, version, generatedAt, digest, content, parts, changedAt };
     const full = (): Buffer => this.render(m, content.text).frame;
-    this.deliver(s, m, { base: before?.version ?? null, fullBytes, full, delta, batched });
+    this.deliver(s, m, outgoingOf(this.key, this.batch, before, next, bytes, full));
     // Outside a pass (a map computed on request), the batch is this one delta.
     if (this.passDepth === 0) this.batch.seal();
     return { map: m, peerIds, changed: true, content };
