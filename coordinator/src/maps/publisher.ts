@@ -21,6 +21,7 @@ import { deltaFrame, deltaText, digestContent, partDigests, type MapBasis } from
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
+import { PeerBook } from './peer-book.js';
 import { renderFull, type FullMap, type Outgoing } from './map-frames.js';
 
 export { mapFrame, signedOf, type FullMap, type Outgoing } from './map-frames.js';
@@ -62,9 +63,8 @@ export const SOFT_DELAY_MS = 1000;
 /** MapPublisher keeps PublishedMaps current and hands changed ones to deliver. */
 export class MapPublisher {
   private readonly maps = new Map<string, PublishedMap>();
-  /** peersAtPass[id] are the system's peers as of the last pass (kept for removed systems
-   * until the pass that tells those peers). */
-  private readonly peersAtPass = new Map<string, string[]>();
+  /** peers are who is whose peer as of the passes (peer-book.ts). */
+  private readonly peers = new PeerBook();
   private readonly dirty = new Set<string>();
   private readonly softDirty = new Set<string>();
   private everything = true;
@@ -227,7 +227,7 @@ export class MapPublisher {
     let changed = 0;
     const run = (s: LiveSystem): void => {
       const r = this.refresh(s);
-      this.peersAtPass.set(s.id, r.peerIds);
+      this.peers.computed(s.id, r.peerIds);
       computed++;
       if (r.changed) changed++;
     };
@@ -236,21 +236,21 @@ export class MapPublisher {
       for (const s of active) run(s);
       const live = new Set(active.map((s) => s.id));
       for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
-      for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
+      this.peers.keepOnly(live);
       this.peerTodo.clear();
     } else {
       const todo = new Set<string>();
       for (const id of this.dirty) {
         todo.add(id);
-        for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+        for (const p of this.peers.before(id)) todo.add(p);
         const s = this.registry.get(id);
         if (s && s.state === 'active') {
           // Its peers after the change: computing its map now tells us.
           run(s);
-          for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+          for (const p of this.peers.listedBy(id)) todo.add(p);
         } else {
           this.maps.delete(id);
-          this.peersAtPass.delete(id);
+          this.peers.delete(id);
         }
       }
       for (const id of this.dirty) {
@@ -297,8 +297,8 @@ export class MapPublisher {
     let computed = 0;
     for (const id of this.peerTodo) {
       const s = this.registry.get(id);
-      if (!s || s.state !== 'active') continue;
-      this.peersAtPass.set(s.id, this.refresh(s).peerIds);
+      if (!s || s.state !== 'active' || !s.online) continue; // no stream: computed when asked
+      this.peers.computed(s.id, this.refresh(s).peerIds);
       computed++;
     }
     this.peerTodo.clear();
