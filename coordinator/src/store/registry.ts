@@ -10,6 +10,7 @@ import { insertUnderNewIdentity, type NewSystem } from './registry-insert.js';
 import { diffStored, type StoredChanges } from './registry-sync.js';
 import { findSystem, lookupSystem } from './registry-lookup.js';
 import { SystemIndex } from './registry-index.js';
+import { WriteBatch } from './registry-batch.js';
 import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
@@ -37,6 +38,11 @@ export class Registry {
   private appliedNow: AppliedPolicy | null;
   /** soft holds what online flags and UDP mappings changed in memory only (soft-writes.ts). */
   private readonly soft = new SoftWrites(() => this.flushSoft());
+  /** batch is the group commit of batched (registry-batch.ts). */
+  private readonly batch = new WriteBatch(
+    () => this.store,
+    () => this.reload(Date.now()),
+  );
   /** policyEpoch grows with every applied policy file. */
   policyEpoch = 0;
   /** worldEpoch grows with every change that can change who is whose peer: the policy, a
@@ -182,6 +188,13 @@ export class Registry {
     if (s.state === 'active') this.worldEpoch++;
     this.events.changed(s);
     return s;
+  }
+
+  /** batched runs fn, which makes its changes through this registry, in one transaction with
+   * the others queued in the same turn of the event loop (registry-batch.ts: concurrent
+   * enrolments share a commit); it resolves once that has committed. */
+  batched<T>(fn: () => T): Promise<T> {
+    return this.batch.run(fn);
   }
 
   /** patch changes a system and bumps the map version; extra runs in the same transaction
