@@ -30,6 +30,8 @@ test('a server without a stream is not recomputed for each developer joining; it
     );
     const delivered: string[] = [];
     pub = new MapPublisher(registry, key, (s) => delivered.push(s.id), createLogger(0, { write: () => {} }));
+    // The systems set online stand for those with a watch stream (server.ts asks the hub).
+    pub.hasStream = (id) => registry.get(id)?.online ?? false;
     const text = JSON.stringify({
       Tags: ['dev', 'srv', 'other'],
       Policies: [{ Name: 'p', Senders: ['tag:dev'], Receivers: ['tag:srv'], Acls: [] }],

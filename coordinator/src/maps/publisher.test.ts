@@ -119,6 +119,8 @@ test('incremental passes give every system the same map a full recomputation wou
       { newIdentity: () => nextIdentity },
     );
     pub = new MapPublisher(registry, key, () => {}, createLogger(0, { write: () => {} }));
+    // The systems set online stand for those with a watch stream (server.ts asks the hub).
+    pub.hasStream = (id) => registry.get(id)?.online ?? false;
     const text = JSON.stringify({
       Tags: ['a', 'b', 'c', 'x'],
       Policies: [

@@ -63,8 +63,7 @@ export const SOFT_DELAY_MS = 1000;
 /** MapPublisher keeps PublishedMaps current and hands changed ones to deliver. */
 export class MapPublisher {
   private readonly maps = new Map<string, PublishedMap>();
-  /** peers are who is whose peer as of the passes (peer-book.ts). */
-  private readonly peers = new PeerBook();
+  private readonly peers = new PeerBook(); // who is whose peer as of the passes
   private readonly dirty = new Set<string>();
   private readonly softDirty = new Set<string>();
   private everything = true;
@@ -91,6 +90,7 @@ export class MapPublisher {
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
   /** onPass, when set, hears how long each pass took (the metrics' histogram). */
   onPass: ((ms: number) => void) | null = null;
+  hasStream: (systemId: string) => boolean = () => true; // server.ts: whether the watch hub has one
 
   constructor(
     private readonly registry: Registry,
@@ -297,7 +297,7 @@ export class MapPublisher {
     let computed = 0;
     for (const id of this.peerTodo) {
       const s = this.registry.get(id);
-      if (!s || s.state !== 'active' || !s.online) continue; // no stream: computed when asked
+      if (!s || s.state !== 'active' || !this.hasStream(id)) continue; // no stream: computed when asked
       this.peers.computed(s.id, this.refresh(s).peerIds);
       computed++;
     }
