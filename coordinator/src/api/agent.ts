@@ -190,7 +190,9 @@ export function addAgentRoutes(router: Router, sv: Services): void {
     let outcome: ReturnType<typeof enrol>;
     try {
       const body = await readBody(ctx.req, CONTROL_LIMITS.requestBodyBytes);
-      outcome = enrolAudited(sv, parseEnrolRequest(parseJsonBody(body)), ctx.remoteIp);
+      const req = parseEnrolRequest(parseJsonBody(body));
+      // Concurrent enrolments (a roll-out) share one commit (registry-batch.ts).
+      outcome = await sv.registry.batched(() => enrolAudited(sv, req, ctx.remoteIp));
     } catch (e) {
       sv.metrics.enrolment(e instanceof ControlError ? e.code : 'internal');
       throw e;

@@ -22,6 +22,7 @@ import { digestContent, partDigests } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
+import { PeerBook } from './peer-book.js';
 import { Sweep } from './sweep.js';
 import { outgoingOf, renderFull, type FullMap, type Outgoing, type PublishedMap } from './map-frames.js';
 
@@ -47,9 +48,7 @@ export const SOFT_DELAY_MS = 1000;
 /** MapPublisher keeps PublishedMaps current and hands changed ones to deliver. */
 export class MapPublisher {
   private readonly maps = new Map<string, PublishedMap>();
-  /** peersAtPass[id] are the system's peers as of the last pass (kept for removed systems
-   * until the pass that tells those peers). */
-  private readonly peersAtPass = new Map<string, string[]>();
+  private readonly peers = new PeerBook(); // who is whose peer as of the passes
   private readonly dirty = new Set<string>();
   private readonly softDirty = new Set<string>();
   private everything = true;
@@ -78,6 +77,7 @@ export class MapPublisher {
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
   /** onPass, when set, hears how long each pass took (the metrics' histogram). */
   onPass: ((ms: number) => void) | null = null;
+  hasStream: (systemId: string) => boolean = () => true; // server.ts: whether the watch hub has one
 
   constructor(
     private readonly registry: Registry,
@@ -223,22 +223,22 @@ export class MapPublisher {
     let changed = 0;
     const run = (s: LiveSystem): void => {
       const r = this.refresh(s);
-      this.peersAtPass.set(s.id, r.peerIds);
+      this.peers.computed(s.id, r.peerIds);
       computed++;
       if (r.changed) changed++;
     };
     const todo = new Set<string>();
     for (const id of this.dirty) {
       todo.add(id);
-      for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+      for (const p of this.peers.before(id)) todo.add(p);
       const s = this.registry.get(id);
       if (s && s.state === 'active') {
         // Its peers after the change: computing its map now tells us.
         run(s);
-        for (const p of this.peersAtPass.get(id) ?? []) todo.add(p);
+        for (const p of this.peers.listedBy(id)) todo.add(p);
       } else {
         this.maps.delete(id);
-        this.peersAtPass.delete(id);
+        this.peers.delete(id);
       }
     }
     for (const id of this.dirty) {
@@ -262,14 +262,14 @@ export class MapPublisher {
     const active = this.registry.active();
     const live = new Set(active.map((s) => s.id));
     for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
-    for (const id of this.peersAtPass.keys()) if (!live.has(id)) this.peersAtPass.delete(id);
+    this.peers.keepOnly(live);
     this.peerTodo.clear();
     let changed = 0;
     const step = (s: LiveSystem): void => {
       // Revoked or removed since the sweep began: the pass for that change dropped its map.
       if (s.state !== 'active' || this.registry.get(s.id) !== s) return;
       const r = this.refresh(s);
-      this.peersAtPass.set(s.id, r.peerIds);
+      this.peers.computed(s.id, r.peerIds);
       if (r.changed) changed++;
     };
     const sweep: Sweep<LiveSystem> = new Sweep(
@@ -317,8 +317,8 @@ export class MapPublisher {
     let computed = 0;
     for (const id of this.peerTodo) {
       const s = this.registry.get(id);
-      if (!s || s.state !== 'active') continue;
-      this.peersAtPass.set(s.id, this.refresh(s).peerIds);
+      if (!s || s.state !== 'active' || !this.hasStream(id)) continue; // no stream: computed when asked
+      this.peers.computed(s.id, this.refresh(s).peerIds);
       computed++;
     }
     this.peerTodo.clear();

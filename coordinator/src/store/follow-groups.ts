@@ -36,34 +36,18 @@ export function wantedAutoTags(autoTags: readonly AutoTag[], u: UserRow): string
 
 /** retagUser brings the AutoTags tags of u's systems up to date; it returns how many changed. */
 export function retagUser(sv: Sv, u: UserRow, cause: TagCause): number {
-  return retag(
-    sv,
-    u,
-    sv.registry.all().filter((s) => s.ownerId === u.id),
-    cause,
-  );
+  return retag(sv, u, sv.registry.ownedBy(u.id), cause);
 }
 
 /** retagEveryone does it for every user's systems (the policy file's AutoTags changed). */
 export function retagEveryone(sv: Sv, cause: TagCause): number {
   const users = usersOf(sv.registry);
   let n = 0;
-  for (const [id, systems] of byOwner(sv.registry)) {
+  for (const id of sv.registry.owners()) {
     const u = users.get(id);
-    if (u) n += retag(sv, u, systems, cause);
+    if (u) n += retag(sv, u, sv.registry.ownedBy(id), cause);
   }
   return n;
-}
-
-function byOwner(registry: Registry): Map<string, LiveSystem[]> {
-  const out = new Map<string, LiveSystem[]>();
-  for (const s of registry.all()) {
-    if (!s.ownerId) continue;
-    const list = out.get(s.ownerId) ?? [];
-    list.push(s);
-    out.set(s.ownerId, list);
-  }
-  return out;
 }
 
 /** retag patches each system whose tags change, with its audit entry in the same transaction

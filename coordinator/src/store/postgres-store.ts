@@ -199,6 +199,11 @@ export class PostgresStore implements Store {
     return Number(r.version);
   }
 
+  lockMapVersion(): void {
+    // Nothing waits for the answer: the statements after it queue behind it on the connection.
+    this.db.defer("SELECT 1 FROM meta WHERE key = 'map_version' FOR UPDATE");
+  }
+
   insertKey(k: EnrolmentKey): void {
     this.q(SQL.insertKey, [
       k.id,

@@ -5,6 +5,8 @@ import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { Registry, type NewSystem, type RegistryOptions } from './registry.js';
 import type { Store } from './store.js';
 import { stopPostgres, storeBackends, withHandle, type Backend } from '../testing/store-backends.js';
+import { sampleUserRow } from '../testing/rows.js';
+import { usersOf } from './users.js';
 
 after(stopPostgres);
 
@@ -168,4 +170,38 @@ function registryTests(b: Backend): void {
       }
     });
   });
+  test(
+    `[${b.name}] systems by owner follow enrolment, a change of owner, revocation, removal and a restart`,
+    opt,
+    () => {
+      withHandle(b, (h) => {
+        const first = h.open();
+        const r = registry(first);
+        const alice = usersOf(r).save(sampleUserRow());
+        const bob = usersOf(r).save(sampleUserRow({ id: 'usr-2', subject: 'bob-sub', email: 'bob@example.com' }));
+        const ids = (list: { id: string }[]): string[] => list.map((s) => s.id);
+        const a1 = r.insert(newSystem(r, 1, { ownerId: alice.id }), 1);
+        const a2 = r.insert(newSystem(r, 2, { ownerId: alice.id, ephemeral: true }), 2);
+        const b1 = r.insert(newSystem(r, 3, { ownerId: bob.id }), 3);
+        r.insert(newSystem(r, 4), 4);
+        assert.deepEqual(ids(r.ownedBy(alice.id)), ['sys-1', 'sys-2']);
+        assert.deepEqual(r.owners().sort(), [alice.id, bob.id]);
+        r.patch(b1, { ownerId: alice.id });
+        assert.deepEqual(ids(r.ownedBy(alice.id)), ['sys-1', 'sys-2', 'sys-3'], 'oldest first after a change');
+        assert.deepEqual(ids(r.ownedBy(bob.id)), []);
+        assert.deepEqual(r.owners(), [alice.id], 'an owner with no systems left is no owner');
+        r.revoke(a1);
+        assert.deepEqual(ids(r.ownedBy(alice.id)), ['sys-1', 'sys-2', 'sys-3'], 'revoked systems stay owned');
+        r.remove(a2);
+        assert.deepEqual(ids(r.ownedBy(alice.id)), ['sys-1', 'sys-3']);
+        first.close();
+        const second = h.open();
+        try {
+          assert.deepEqual(ids(registry(second).ownedBy(alice.id)), ['sys-1', 'sys-3'], 'after a restart');
+        } finally {
+          second.close();
+        }
+      });
+    },
+  );
 }

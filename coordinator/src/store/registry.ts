@@ -9,6 +9,8 @@ import { allocateAddress, AddressSpaceFull, randomIdentity } from './allocate.js
 import { insertUnderNewIdentity, type NewSystem } from './registry-insert.js';
 import { diffStored, type StoredChanges } from './registry-sync.js';
 import { findSystem, lookupSystem } from './registry-lookup.js';
+import { SystemIndex } from './registry-index.js';
+import { WriteBatch } from './registry-batch.js';
 import { sanitiseHostname, uniqueName } from '../policy/names.js';
 import { ensureNetwork6, formatSystemAddress6 } from './network6.js';
 import { EMPTY_POLICY, parsePolicyFile, type PolicyFile } from '../policy/policy-file.js';
@@ -25,14 +27,8 @@ const LAST_SEEN_WRITE_MS = 60_000;
 
 /** Registry holds systems and the policy; see the file comment. */
 export class Registry {
-  private readonly systems = new Map<string, LiveSystem>();
-  private readonly byWgKey = new Map<string, LiveSystem>();
-  private readonly byMachineKey = new Map<string, LiveSystem>();
-  private readonly live = {
-    identity: new Map<string, LiveSystem>(),
-    address: new Set<number>(),
-    name: new Set<string>(),
-  };
+  private readonly ix = new SystemIndex();
+  private readonly systems = this.ix.systems;
   /** issued holds every identity ever issued (the store's issued_identities); it never shrinks. */
   private readonly issued: Set<string>;
   private readonly newIdentity: () => string;
@@ -42,6 +38,11 @@ export class Registry {
   private appliedNow: AppliedPolicy | null;
   /** soft holds what online flags and UDP mappings changed in memory only (soft-writes.ts). */
   private readonly soft = new SoftWrites(() => this.flushSoft());
+  /** batch is the group commit of batched (registry-batch.ts). */
+  private readonly batch = new WriteBatch(
+    () => this.store,
+    () => this.reload(Date.now()),
+  );
   /** policyEpoch grows with every applied policy file. */
   policyEpoch = 0;
   /** worldEpoch grows with every change that can change who is whose peer: the policy, a
@@ -118,21 +119,31 @@ export class Registry {
 
   /** find looks a system up by systemId or identity (any case); live systems win over revoked. */
   find(ref: string): LiveSystem | undefined {
-    return findSystem(this.systems, this.live.identity, ref);
+    return findSystem(this.systems, this.ix.liveIdentity, ref);
   }
 
   /** lookup finds the system an admin names by systemId, identity (any case) or name (any
    * case); registry-lookup.ts says how ambiguity is answered. */
   lookup(ref: string): LiveSystem | LiveSystem[] {
-    return lookupSystem(this.systems, this.live.identity, ref);
+    return lookupSystem(this.systems, this.ix.liveIdentity, ref);
   }
 
   byWireguardKey(key: string): LiveSystem | undefined {
-    return this.byWgKey.get(key);
+    return this.ix.byWgKey.get(key);
   }
 
   byMachine(key: string): LiveSystem | undefined {
-    return this.byMachineKey.get(key);
+    return this.ix.byMachineKey.get(key);
+  }
+
+  /** ownedBy lists the systems the user enrolled by signing in (revoked ones too). */
+  ownedBy(userId: string): LiveSystem[] {
+    return this.ix.ownedBy(userId);
+  }
+
+  /** owners lists the ids of the users who own systems. */
+  owners(): string[] {
+    return this.ix.owners();
   }
 
   /** identityIssued tells whether identity was ever issued here (to a live, revoked or removed system). */
@@ -141,15 +152,15 @@ export class Registry {
   }
 
   nameTaken(name: string): boolean {
-    return this.live.name.has(name);
+    return this.ix.liveName.has(name);
   }
 
   /** allocate picks a free address (not in also either); the caller inserts the system before
    * allocating again. */
   allocate(also: ReadonlySet<number> = new Set()): number {
     try {
-      const inUse = (a: number): boolean => this.live.address.has(a) || also.has(a);
-      return allocateAddress(this.network, inUse, this.live.address.size + also.size);
+      const inUse = (a: number): boolean => this.ix.liveAddress.has(a) || also.has(a);
+      return allocateAddress(this.network, inUse, this.ix.liveAddress.size + also.size);
     } catch (e) {
       if (e instanceof AddressSpaceFull)
         throw new ControlError('address-space-full', `${e.message}; revoke unused systems or use a larger --network`);
@@ -179,6 +190,13 @@ export class Registry {
     return s;
   }
 
+  /** batched runs fn, which makes its changes through this registry, in one transaction with
+   * the others queued in the same turn of the event loop (registry-batch.ts: concurrent
+   * enrolments share a commit); it resolves once that has committed. */
+  batched<T>(fn: () => T): Promise<T> {
+    return this.batch.run(fn);
+  }
+
   /** patch changes a system and bumps the map version; extra runs in the same transaction
    * (e.g. counting a key use). */
   patch(s: LiveSystem, patch: SystemPatch, extra: () => void = () => {}): void {
@@ -186,7 +204,7 @@ export class Registry {
       this.store.updateSystem(s.id, patch);
       extra();
     });
-    this.unindex(s);
+    this.ix.unindex(s);
     if (
       patch.tags !== undefined ||
       (patch.state !== undefined && patch.state !== s.state) ||
@@ -214,10 +232,7 @@ export class Registry {
   }
 
   private forget(s: LiveSystem): void {
-    this.unindex(s);
-    this.systems.delete(s.id);
-    this.byWgKey.delete(s.wgKey);
-    this.byMachineKey.delete(s.machineKey);
+    this.ix.drop(s);
     this.activeCache = null;
     this.worldEpoch++;
     this.events.removed(s);
@@ -346,7 +361,7 @@ export class Registry {
     }
     for (const { s, patch } of d.changed) {
       const wasRevoked = s.state === 'revoked';
-      this.unindex(s);
+      this.ix.unindex(s);
       Object.assign(s, patch);
       s.rev++;
       this.index(s);
@@ -379,22 +394,7 @@ export class Registry {
   }
 
   private index(s: LiveSystem): void {
-    this.systems.set(s.id, s);
-    this.byWgKey.set(s.wgKey, s);
-    this.byMachineKey.set(s.machineKey, s);
-    if (s.state !== 'revoked') {
-      this.live.identity.set(s.identity, s);
-      this.live.address.add(s.address);
-      this.live.name.add(s.name);
-    }
+    this.ix.add(s);
     this.activeCache = null;
-  }
-
-  private unindex(s: LiveSystem): void {
-    if (this.live.identity.get(s.identity) === s) this.live.identity.delete(s.identity);
-    if (s.state !== 'revoked') {
-      this.live.address.delete(s.address);
-      this.live.name.delete(s.name);
-    }
   }
 }

@@ -130,6 +130,8 @@ export class SqliteStore implements Store {
     return v;
   }
 
+  lockMapVersion(): void {}
+
   insertKey(k: EnrolmentKey): void {
     this.stmt.insertKey.run({ ...k, tags: JSON.stringify(k.tags), ephemeral: k.ephemeral ? 1 : 0 });
   }

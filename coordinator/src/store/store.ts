@@ -203,6 +203,11 @@ export interface Store {
    * version the registry used in memory, registry.ts SOFT_VERSIONS), and returns the new value;
    * call it inside the change's transaction. */
   bumpMapVersion(floor?: number): number;
+  /** lockMapVersion takes the map version's row lock in the open transaction, as its first
+   * lock (registry-batch.ts: a batch of changes then orders its locks as every other writer on
+   * the same database does, map version first or last but never in between); SQLite has one
+   * writer at a time and does nothing. */
+  lockMapVersion(): void;
   insertKey(k: EnrolmentKey): void;
   listKeys(): EnrolmentKey[];
   keyByHash(hash: string): EnrolmentKey | null;

@@ -1,0 +1,142 @@
+// Group commit (registry-batch.ts) on both stores: enrolments queued together commit in one
+// transaction and stay exactly as race-free as one transaction each; a batch that fails as a
+// whole is run again one request at a time.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
+import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
+import { ControlError } from '../http/errors.js';
+import { enrol } from '../api/enrol.js';
+import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
+import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
+import { Registry } from './registry.js';
+import type { Store } from './store.js';
+
+after(stopPostgres);
+
+function registry(store: Store): Registry {
+  const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
+  return new Registry(store, parseCidr('100.64.0.0/26')!, 'warren.internal', events, 0);
+}
+
+function addKey(store: Store, uses: number): { key: string; id: string } {
+  const { key, id } = newKeyText();
+  store.insertKey({
+    id,
+    hash: hashKey(key),
+    tags: ['dev'],
+    approval: 'automatic',
+    usesAllowed: uses,
+    uses: 0,
+    ephemeral: false,
+    createdAt: 0,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    revokedAt: null,
+  });
+  return { key, id };
+}
+
+/** countCommits counts the store's outermost transactions from now on. */
+function countCommits(store: Store): { readonly n: number } {
+  const inner = store.transaction.bind(store);
+  let depth = 0;
+  const c = { n: 0 };
+  store.transaction = <T>(fn: () => T): T => {
+    if (depth++ === 0) c.n++;
+    try {
+      return inner(fn);
+    } finally {
+      depth--;
+    }
+  };
+  return c;
+}
+
+for (const b of storeBackends()) batchTests(b);
+
+function batchTests(b: Backend): void {
+  test(
+    `[${b.name}] 40 enrolments at once with a key of 30 uses commit together: 30 systems with their own addresses, names and identities, 10 refused, 30 uses spent`,
+    { skip: b.skip },
+    async () => {
+      const h = b.fresh();
+      const store = h.open();
+      try {
+        const r = registry(store);
+        const k = addKey(store, 30);
+        const commits = countCommits(store);
+        const now = Date.now();
+        const keys = Array.from({ length: 40 }, () => generateAgentKeys());
+        // The same agent twice in the batch: its second request is a repeat, not a second system.
+        keys.push(keys[0]!);
+        const results = await Promise.allSettled(
+          keys.map((a, i) =>
+            r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `host ${i % 3}`, [], now), null, now)),
+          ),
+        );
+        assert.equal(commits.n, 1, 'one transaction for the whole batch');
+        const made = results.flatMap((x) => (x.status === 'fulfilled' && x.value.created ? [x.value.system] : []));
+        const refused = results.flatMap((x) => (x.status === 'rejected' ? [x.reason as ControlError] : []));
+        assert.equal(made.length, 30);
+        assert.equal(refused.length, 10);
+        for (const e of refused) assert.equal(e.code, 'key-used-up');
+        const repeat = results[40]!;
+        assert.ok(repeat.status === 'fulfilled' && !repeat.value.created, 'the repeated agent is answered as a repeat');
+        for (const field of ['identity', 'address', 'name'] as const)
+          assert.equal(new Set(made.map((s) => s[field])).size, 30, `distinct ${field}s`);
+        const stored = store.listSystems();
+        assert.deepEqual(stored.map((s) => s.id).sort(), made.map((s) => s.id).sort());
+        assert.equal(store.keyById(k.id)!.uses, 30);
+      } finally {
+        store.close();
+        h.dispose();
+      }
+    },
+  );
+
+  test(
+    `[${b.name}] a batch in which one request fails with a store error is rolled back and each request runs alone: the others commit, the failed one leaves nothing`,
+    { skip: b.skip },
+    async () => {
+      const h = b.fresh();
+      const store = h.open();
+      try {
+        const r = registry(store);
+        const k = addKey(store, 10);
+        const commits = countCommits(store);
+        const now = Date.now();
+        const agents = Array.from({ length: 4 }, () => generateAgentKeys());
+        const run = (i: number): Promise<string> =>
+          r.batched(() => {
+            const s = enrol(r, buildEnrolRequest(agents[i]!, k.key, `h${i}`, [], now), null, now).system;
+            // After its system is written: as a database error would, in the middle of the batch.
+            if (i === 2) throw new Error('the disk went away');
+            return s.id;
+          });
+        const results = await Promise.allSettled([0, 1, 2, 3].map(run));
+        assert.deepEqual(
+          results.map((x) => x.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+        );
+        const failed = results[2] as PromiseRejectedResult;
+        assert.match(String((failed.reason as Error).message), /the disk went away/);
+        // The batch, then one transaction per request.
+        assert.equal(commits.n, 1 + 4);
+        const ok = results.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+        assert.deepEqual(
+          store
+            .listSystems()
+            .map((s) => s.id)
+            .sort(),
+          [...ok].sort(),
+        );
+        assert.equal(r.all().length, 3, 'memory holds what the store holds');
+        assert.equal(r.byWireguardKey(agents[2]!.wireguardPublicKey), undefined);
+        assert.equal(store.keyById(k.id)!.uses, 3);
+      } finally {
+        store.close();
+        h.dispose();
+      }
+    },
+  );
+}
