@@ -64,9 +64,13 @@ test('lone pings through the send and receive paths leave (almost) no garbage of
     const sites = pathBytes(profile.head, new Map());
     const total = [...sites.values()].reduce((x, y) => x + y, 0);
     // Before the batches were reused this was about 900 bytes a round trip (Map.clear's new
-    // table and the touched list's backing store, per batch); a one-off allocation (a session's
-    // first packet) may still be sampled.
-    assert.ok(total / ROUND_TRIPS < 16, `${total} bytes in ${ROUND_TRIPS} round trips: ${JSON.stringify([...sites])}`);
+    // table and the touched list's backing store, per batch). What may remain depends on what
+    // V8 chose to inline in this run: a double passed to a call it did not inline is boxed (a
+    // 16-byte HeapNumber; one CI run sampled 16.1 bytes a round trip in screen()), and a one-off
+    // allocation (a session's first packet) may be sampled. 64 bytes allows those and still
+    // catches a per-batch allocation of bookkeeping.
+    const perRoundTrip = total / ROUND_TRIPS;
+    assert.ok(perRoundTrip < 64, `${total} bytes in ${ROUND_TRIPS} round trips: ${JSON.stringify([...sites])}`);
   } finally {
     session.disconnect();
     stop();
