@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AdminKey, AdminSystem, PolicyInfo } from '../src-shared/wire/admin.js';
 import { postgresUnavailable, startPostgres, type PgCluster } from '../coordinator/src/testing/postgres.js';
-import { Topology, describeE2E, ping, waitForPing, waitUntil, type Namespace } from './netns/index.js';
+import { Topology, describeE2E, lastLineTime, ping, waitForPing, waitUntil, type Namespace } from './netns/index.js';
 import { enrolWithKey, startCoordinator, type Coordinator, type Enrolled } from './netns/coordinated.js';
 
 const IP = { a: '192.0.2.101', b: '192.0.2.102' };
@@ -32,17 +32,6 @@ else
     { timeout: 120_000 },
     scenario,
   );
-
-/** lastLineTime is the time of the last log line matching re (lines start with an ISO time). */
-function lastLineTime(log: string, re: RegExp): number {
-  const line = log
-    .split('\n')
-    .filter((l) => re.test(l))
-    .at(-1);
-  const at = line === undefined ? NaN : Date.parse(line.slice(line.indexOf('20'), line.indexOf('Z') + 1));
-  assert.ok(Number.isFinite(at), `a log line matching ${String(re)}`);
-  return at;
-}
 
 function scenario(): void {
   let pg: PgCluster | null = null;

@@ -15,7 +15,7 @@ import type { Browser } from 'playwright-core';
 import type { AdminSystem, AuditEntry } from '../src-shared/wire/admin.js';
 import { LOGIN_PATHS } from '../src-shared/wire/login.js';
 import { postgresUnavailable, startPostgres, type PgCluster } from '../coordinator/src/testing/postgres.js';
-import { Topology, describeE2E, type Namespace, type TrackedProcess } from './netns/index.js';
+import { Topology, describeE2E, lastLineTime, type Namespace, type TrackedProcess } from './netns/index.js';
 import { startCoordinator, type Coordinator } from './netns/coordinated.js';
 import { warrenArgv } from './netns/warren.js';
 import { completeAtProvider, startIdpFor } from './oidc/login-lab.js';
@@ -33,17 +33,6 @@ else
     { timeout: 180_000 },
     scenario,
   );
-
-/** lastLineTime is the time of the last log line matching re (lines start with an ISO time). */
-function lastLineTime(log: string, re: RegExp): number {
-  const line = log
-    .split('\n')
-    .filter((l) => re.test(l))
-    .at(-1);
-  const at = line === undefined ? NaN : Date.parse(line.slice(line.indexOf('20'), line.indexOf('Z') + 1));
-  assert.ok(Number.isFinite(at), `a log line matching ${String(re)}`);
-  return at;
-}
 
 function scenario(): void {
   let pg: PgCluster | null = null;

@@ -30,4 +30,4 @@ export { startHandshakeFlood, ownRange, type Flood, type FloodOptions, type Floo
 export { udpFuzz, udpKernelDrops, startUdpRelay, type FuzzResult, type UdpRelay, type UdpRelayOptions } from './udp.js';
 export { procStats, parseStatTicks, parseVmHwm, type ProcStats } from './procstats.js';
 export { describeE2E, missingRequirement, onPath, type Needs } from './requirements.js';
-export { sleep, waitUntil } from './wait.js';
+export { lastLineTime, sleep, waitUntil } from './wait.js';

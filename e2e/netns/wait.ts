@@ -29,3 +29,15 @@ export async function waitUntil<T>(
     await sleep(intervalMs);
   }
 }
+
+/** lastLineTime is the time of the last line of a Warren log matching re (its lines start with
+ * an ISO time); it throws when there is none. */
+export function lastLineTime(log: string, re: RegExp): number {
+  const line = log
+    .split('\n')
+    .filter((l) => re.test(l))
+    .at(-1);
+  const at = line === undefined ? NaN : Date.parse(line.slice(line.indexOf('20'), line.indexOf('Z') + 1));
+  if (!Number.isFinite(at)) throw new Error(`no log line matching ${String(re)}`);
+  return at;
+}

@@ -14,6 +14,7 @@ import { parsePolicyFile } from '../policy/policy-file.js';
 import { Registry, type LiveSystem } from '../store/registry.js';
 import { loadOrCreateSigningKey, verifySignedMap } from '../auth/signing.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { sampleNewSystem } from '../testing/rows.js';
 
 test('a server without a stream is not recomputed for each developer joining; it gets them all when it asks, and its leaving reaches every one', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-puboff-'));
@@ -42,27 +43,7 @@ test('a server without a stream is not recomputed for each developer joining; it
     let n = 0;
     const add = (tags: string[]): LiveSystem => {
       n++;
-      return registry.insert(
-        {
-          id: `sys-${n}`,
-          wgKey: `wg${n}`,
-          machineKey: `mk${n}`,
-          hostname: `h${n}`,
-          name: `h${n}`,
-          address: registry.allocate(),
-          tags,
-          dnsNames: [],
-          state: 'active',
-          ephemeral: false,
-          keyId: null,
-          createdAt: n,
-          lastSeen: null,
-          observedIp: null,
-          listenPort: null,
-          reported: [],
-        },
-        n,
-      );
+      return registry.insert(sampleNewSystem(n, registry.allocate(), { tags }), n);
     };
     const peersIn = (s: LiveSystem): string[] => {
       const signed = JSON.parse(pub.fullMap(s)!.signedJson.toString()) as SignedMap;

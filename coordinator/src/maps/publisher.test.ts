@@ -14,6 +14,7 @@ import { Registry } from '../store/registry.js';
 import { loadOrCreateSigningKey, verifySignedMap } from '../auth/signing.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { openSignedDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
+import { sampleNewSystem } from '../testing/rows.js';
 
 test('the publisher signs and delivers only maps whose content changed, with growing versions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-pub-'));
@@ -41,24 +42,14 @@ test('the publisher signs and delivers only maps whose content changed, with gro
     const add = (identity: string, tags: string[], n: number): void => {
       nextIdentity = identity;
       void registry.insert(
-        {
+        sampleNewSystem(n, 0x64400000 + n, {
           id: `sys-${identity}`,
           wgKey: `wg${identity}`,
           machineKey: `mk${identity}`,
           hostname: identity,
           name: identity.toLowerCase(),
-          address: 0x64400000 + n,
           tags,
-          dnsNames: [],
-          state: 'active',
-          ephemeral: false,
-          keyId: null,
-          createdAt: n,
-          lastSeen: null,
-          observedIp: null,
-          listenPort: null,
-          reported: [],
-        },
+        }),
         0,
       );
     };
@@ -262,27 +253,7 @@ test('a policy file reaches every system through the sliced pass, without a flus
     apply('22');
     const N = 200;
     for (let n = 0; n < N; n++) {
-      registry.insert(
-        {
-          id: `sys-${n}`,
-          wgKey: `wg${n}`,
-          machineKey: `mk${n}`,
-          hostname: `h${n}`,
-          name: `h${n}`,
-          address: 0x64400000 + n + 1,
-          tags: [n % 10 === 0 ? 'srv' : 'dev'],
-          dnsNames: [],
-          state: 'active',
-          ephemeral: false,
-          keyId: null,
-          createdAt: n,
-          lastSeen: null,
-          observedIp: null,
-          listenPort: null,
-          reported: [],
-        },
-        0,
-      );
+      registry.insert(sampleNewSystem(n, 0x64400000 + n + 1, { tags: [n % 10 === 0 ? 'srv' : 'dev'] }), 0);
     }
     /** frames[systemId] is the last delta frame a system's stream got. */
     const frames = new Map<string, Buffer>();

@@ -5,7 +5,7 @@ import { isIdentity } from '../../../src-shared/lib/identity.js';
 import { Registry, type NewSystem, type RegistryOptions } from './registry.js';
 import type { Store } from './store.js';
 import { stopPostgres, storeBackends, withHandle, type Backend } from '../testing/store-backends.js';
-import { sampleUserRow } from '../testing/rows.js';
+import { sampleNewSystem, sampleUserRow } from '../testing/rows.js';
 import { usersOf } from './users.js';
 
 after(stopPostgres);
@@ -16,25 +16,7 @@ function registry(store: Store, opts: RegistryOptions = {}): Registry {
 }
 
 function newSystem(r: Registry, n: number, over: Partial<NewSystem> = {}): NewSystem {
-  return {
-    id: `sys-${n}`,
-    wgKey: `wg${n}`,
-    machineKey: `mk${n}`,
-    hostname: `h${n}`,
-    name: `h${n}`,
-    address: r.allocate(),
-    tags: [],
-    dnsNames: [],
-    state: 'active',
-    ephemeral: false,
-    keyId: null,
-    createdAt: n,
-    lastSeen: null,
-    observedIp: null,
-    listenPort: null,
-    reported: [],
-    ...over,
-  };
+  return sampleNewSystem(n, r.allocate(), over);
 }
 
 /** offering makes an identity source that offers the listed identities first, then draws

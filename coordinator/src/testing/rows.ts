@@ -1,5 +1,6 @@
-// Test support: a stored system row and a user row with every field filled, for the store,
+// Test support: a stored system row, a system to insert and a user row with every field filled, for the store,
 // registry, map and sign-in tests.
+import type { NewSystem } from '../store/registry.js';
 import type { SystemRow } from '../store/store.js';
 import type { UserRow } from '../store/users.js';
 
@@ -25,6 +26,30 @@ export function sampleSystemRow(over: Partial<SystemRow> = {}): SystemRow {
     reported: [],
     ownerId: null,
     autoTags: [],
+    ...over,
+  };
+}
+
+/** sampleNewSystem is the n-th of a run of test systems to insert (ids sys-N, hostnames hN),
+ * active, untagged, at address, with the given fields changed. */
+export function sampleNewSystem(n: number, address: number, over: Partial<NewSystem> = {}): NewSystem {
+  return {
+    id: `sys-${n}`,
+    wgKey: `wg${n}`,
+    machineKey: `mk${n}`,
+    hostname: `h${n}`,
+    name: `h${n}`,
+    address,
+    tags: [],
+    dnsNames: [],
+    state: 'active',
+    ephemeral: false,
+    keyId: null,
+    createdAt: n,
+    lastSeen: null,
+    observedIp: null,
+    listenPort: null,
+    reported: [],
     ...over,
   };
 }
