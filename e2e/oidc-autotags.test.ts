@@ -8,12 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AdminSystem, AuditEntry } from '../src-shared/wire/admin.js';
-import { Topology, describeE2E, waitForPing, waitUntil, type Namespace } from './netns/index.js';
-import { enrolAndStart, type Enrolled } from './netns/coordinated.js';
-import { loginAndStart, startOidcLab, type OidcLab } from './oidc/login-lab.js';
+import { describeE2E, waitForPing, type Topology } from './netns/index.js';
+import { startAliceAndServer, type AliceAndServer } from './oidc/alice-and-server.js';
 import { LIMIT_MS, Pinger, cutAfter, restoredAfter, sleep } from './oidc/pinger.js';
 
-const COORD_IP = '10.67.0.100';
 const RECHECK_S = 2;
 const POLICY = {
   Tags: ['server', 'dev'],
@@ -26,39 +24,26 @@ describeE2E(
   { warren: true, binaries: ['curl', 'ping', 'chromium'] },
   { timeout: 180_000 },
   () => {
-    let topo: Topology;
-    let lab: OidcLab;
-    let server: Enrolled;
-    let aliceNs: Namespace;
+    let topo: Topology | undefined;
+    let room: AliceAndServer;
     let pinger: Pinger | null = null;
     const figures: string[] = [];
 
     before(async () => {
-      topo = Topology.create();
-      const sw = await topo.addSwitch('ptagsw');
-      lab = await startOidcLab(topo, sw, 'ptagc', COORD_IP, { recheckSeconds: RECHECK_S });
-      await lab.c.applyPolicy(POLICY);
-      const serverNs = await topo.addNamespace('ptags');
-      await topo.attach(serverNs, sw, '10.67.0.10/24');
-      server = await enrolAndStart(lab.c, serverNs, 'server', 'server');
-      aliceNs = await topo.addNamespace('ptaga');
-      await topo.attach(aliceNs, sw, '10.67.0.1/24');
-      await loginAndStart(lab, topo, aliceNs, 'alice');
+      room = await startAliceAndServer('ptag', '10.67.0', POLICY, RECHECK_S, (t) => (topo = t));
     });
     after(async () => {
       await pinger?.proc.stop(500);
-      await lab?.close();
+      await room?.lab.close();
       await topo?.destroy();
       if (figures.length > 0) console.log(`AutoTags figures: ${figures.join('; ')}`);
     });
 
-    const audit = async (action: string): Promise<AuditEntry[]> =>
-      JSON.parse(await lab.c.cli(['audit', '--action', action, '--json'])) as AuditEntry[];
-    const nth = (action: string, n: number): Promise<AuditEntry> =>
-      waitUntil(`audit entry ${n} of ${action}`, async () => (await audit(action))[n - 1], 15_000, 300);
+    /** nth waits for the nth audit entry of action (the token check runs every RECHECK_S). */
+    const nth = (action: string, n: number): Promise<AuditEntry> => room.nth(action, n);
     /** aliceTags are the tags `systems list --json` shows for alice's system. */
     const aliceTags = async (): Promise<string[]> => {
-      const systems = JSON.parse(await lab.c.cli(['systems', 'list', '--json'])) as AdminSystem[];
+      const systems = JSON.parse(await room.lab.c.cli(['systems', 'list', '--json'])) as AdminSystem[];
       const mine = systems.filter((s) => !s.tags.includes('server'));
       assert.equal(mine.length, 1, 'alice has one system');
       return mine[0]!.tags;
@@ -66,11 +51,11 @@ describeE2E(
 
     test('out of eng at the provider, alice loses tag:dev and the server within 1 s of the check; back in, both return', async () => {
       assert.deepEqual(await aliceTags(), ['dev'], 'AutoTags gave tag:dev at the sign-in');
-      await waitForPing(aliceNs, server.vip, 15_000);
-      pinger = Pinger.start(aliceNs, server.vip, 'ptags-pinger');
+      await waitForPing(room.aliceNs, room.server.vip, 15_000);
+      pinger = Pinger.start(room.aliceNs, room.server.vip, 'ptags-pinger');
       await sleep(300);
 
-      await lab.setUser('alice', { groups: ['Staff'] });
+      await room.lab.setUser('alice', { groups: ['Staff'] });
       const check = await nth('user.groups-changed', 1);
       const retag = await nth('system.autotags', 1);
       assert.equal(retag.actor, 'coordinator');
@@ -84,9 +69,9 @@ describeE2E(
       );
       assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after the check`);
       assert.deepEqual(await aliceTags(), [], 'systems list no longer shows tag:dev');
-      assert.doesNotMatch(await lab.c.cli(['systems', 'list']), /\bdev\b/);
+      assert.doesNotMatch(await room.lab.c.cli(['systems', 'list']), /\bdev\b/);
 
-      await lab.setUser('alice', { groups: ['eng', 'Staff'] });
+      await room.lab.setUser('alice', { groups: ['eng', 'Staff'] });
       const again = await nth('user.groups-changed', 2);
       const back = await restoredAfter(pinger, again.at, 'back in eng');
       figures.push(`back in eng: first reply ${back} ms after the check`);
@@ -97,7 +82,7 @@ describeE2E(
 
     test('disabling alice takes tag:dev away with the grants; enabling gives it back, each audited', async () => {
       assert.ok(pinger);
-      await lab.c.cli(['users', 'disable', 'alice@example.com']);
+      await room.lab.c.cli(['users', 'disable', 'alice@example.com']);
       const off = await nth('system.autotags', 3);
       assert.equal(off.actor, 'admin');
       assert.match(off.detail ?? '', /tags dev → \(none\); user disabled/);
@@ -105,7 +90,7 @@ describeE2E(
       figures.push(`disabled: last reply ${cut} ms after the tag change`);
       assert.ok(cut < LIMIT_MS, `replies went on ${cut} ms after the disable`);
       assert.deepEqual(await aliceTags(), []);
-      await lab.c.cli(['users', 'enable', 'alice@example.com']);
+      await room.lab.c.cli(['users', 'enable', 'alice@example.com']);
       const on = await nth('system.autotags', 4);
       assert.match(on.detail ?? '', /tags \(none\) → dev; user enabled/);
       const back = await restoredAfter(pinger, on.at, 'enabled');

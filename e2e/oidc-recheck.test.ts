@@ -8,12 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AuditEntry, AdminUser } from '../src-shared/wire/admin.js';
-import { Topology, describeE2E, waitForPing, waitUntil, type Namespace } from './netns/index.js';
-import { enrolAndStart, type Enrolled } from './netns/coordinated.js';
-import { loginAndStart, startOidcLab, type OidcLab } from './oidc/login-lab.js';
+import { describeE2E, waitForPing, type Topology } from './netns/index.js';
+import { startAliceAndServer, type AliceAndServer } from './oidc/alice-and-server.js';
 import { LIMIT_MS, Pinger, cutAfter, restoredAfter, sleep } from './oidc/pinger.js';
 
-const COORD_IP = '10.66.0.100';
 const RECHECK_S = 2;
 const POLICY = {
   Tags: ['server'],
@@ -27,48 +25,35 @@ describeE2E(
   { warren: true, binaries: ['curl', 'ping', 'chromium'] },
   { timeout: 150_000 },
   () => {
-    let topo: Topology;
-    let lab: OidcLab;
-    let server: Enrolled;
-    let aliceNs: Namespace;
+    let topo: Topology | undefined;
+    let room: AliceAndServer;
     let pinger: Pinger | null = null;
     const figures: string[] = [];
 
     before(async () => {
-      topo = Topology.create();
-      const sw = await topo.addSwitch('usersw');
-      lab = await startOidcLab(topo, sw, 'usersc', COORD_IP, { recheckSeconds: RECHECK_S });
-      await lab.c.applyPolicy(POLICY);
-      const serverNs = await topo.addNamespace('userss');
-      await topo.attach(serverNs, sw, '10.66.0.10/24');
-      server = await enrolAndStart(lab.c, serverNs, 'server', 'server');
-      aliceNs = await topo.addNamespace('usersa');
-      await topo.attach(aliceNs, sw, '10.66.0.1/24');
-      await loginAndStart(lab, topo, aliceNs, 'alice');
+      room = await startAliceAndServer('users', '10.66.0', POLICY, RECHECK_S, (t) => (topo = t));
     });
     after(async () => {
       await pinger?.proc.stop(500);
-      await lab?.close();
+      await room?.lab.close();
       await topo?.destroy();
       if (figures.length > 0) console.log(`token check figures: ${figures.join('; ')}`);
     });
 
-    const audit = async (action: string): Promise<AuditEntry[]> =>
-      JSON.parse(await lab.c.cli(['audit', '--action', action, '--json'])) as AuditEntry[];
+    const audit = (action: string): Promise<AuditEntry[]> => room.audit(action);
     /** nth waits for the nth audit entry of action (the token check runs every RECHECK_S). */
-    const nth = (action: string, n: number): Promise<AuditEntry> =>
-      waitUntil(`audit entry ${n} of ${action}`, async () => (await audit(action))[n - 1], 15_000, 300);
+    const nth = (action: string, n: number): Promise<AuditEntry> => room.nth(action, n);
     const alice = async (): Promise<AdminUser> =>
-      (JSON.parse(await lab.c.cli(['users', 'list', '--json'])) as AdminUser[]).find(
+      (JSON.parse(await room.lab.c.cli(['users', 'list', '--json'])) as AdminUser[]).find(
         (u) => u.email === 'alice@example.com',
       )!;
 
     test('out of the group at the provider, alice loses the server within 1 s of the check; back in, she gets it back', async () => {
-      await waitForPing(aliceNs, server.vip, 15_000);
-      pinger = Pinger.start(aliceNs, server.vip, 'users-pinger');
+      await waitForPing(room.aliceNs, room.server.vip, 15_000);
+      pinger = Pinger.start(room.aliceNs, room.server.vip, 'users-pinger');
       await sleep(300);
       assert.deepEqual((await alice()).groups, ['eng', 'staff']);
-      await lab.setUser('alice', { groups: ['Staff'] });
+      await room.lab.setUser('alice', { groups: ['Staff'] });
       const removed = await nth('user.groups-changed', 1);
       assert.equal(removed.target, 'alice@example.com');
       assert.equal(removed.actor, 'coordinator');
@@ -80,7 +65,7 @@ describeE2E(
       assert.deepEqual(u.groups, ['staff']);
       assert.ok(u.checkedAt !== null && u.checkedAt >= removed.at - 1000, 'the check time is shown');
 
-      await lab.setUser('alice', { groups: ['eng', 'Staff'] });
+      await room.lab.setUser('alice', { groups: ['eng', 'Staff'] });
       const added = await nth('user.groups-changed', 2);
       assert.match(added.detail ?? '', /groups staff → eng,staff/);
       const back = await restoredAfter(pinger, added.at, 'back in eng');
@@ -90,7 +75,7 @@ describeE2E(
 
     test('a refresh token the provider refuses lapses the sign-in: access stops within 1 s, audited once', async () => {
       assert.ok(pinger);
-      await lab.setUser('alice', { deleted: true });
+      await room.lab.setUser('alice', { deleted: true });
       const lapsed = await nth('user.auth-lapsed', 1);
       assert.equal(lapsed.target, 'alice@example.com');
       assert.match(lapsed.detail ?? '', /the provider refused: invalid_grant/);
@@ -101,7 +86,7 @@ describeE2E(
       const u = await alice();
       assert.deepEqual(u.groups, []);
       assert.ok(u.lapsedAt !== null, 'the admin API says the sign-in lapsed');
-      assert.match(await lab.c.cli(['users', 'list']), /alice@example\.com .* lapsed/);
+      assert.match(await room.lab.c.cli(['users', 'list']), /alice@example\.com .* lapsed/);
       // Several more check intervals: a lapsed sign-in is not checked (nor audited) again.
       await sleep(3 * RECHECK_S * 1000);
       assert.equal((await audit('user.auth-lapsed')).length, 1);
