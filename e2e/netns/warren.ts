@@ -7,6 +7,7 @@ import { packageRoot } from '../../src-shared/lib/package-root.js';
 import { PACKET_PATH_NODE_FLAGS } from '../../src-shared/lib/node-flags.js';
 import { fileURLToPath } from 'node:url';
 import type { PeerStatus, Status } from '../../src-shared/wire/status.js';
+import { ApiClient } from '../../src-shared/lib/helper-client/client.js';
 import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
 import type { Namespace } from './topology.js';
 import { sleep, waitUntil } from './wait.js';
@@ -92,11 +93,11 @@ export async function startWarren(ns: Namespace, profile: object, opts: WarrenOp
     ],
     { name, ...(opts.env ? { env: opts.env } : {}) },
   );
-  const status = async (): Promise<Status> => {
-    const r = await warrenCli(ns, ['status', '--json', '--socket', socket]);
-    if (r.code !== 0) throw new Error(`warren status exit ${r.code}: ${r.stderr.trim()}`);
-    return JSON.parse(r.stdout) as Status;
-  };
+  // Status comes from the helper's API over its socket (what `warren status --json` prints),
+  // not from a `warren status` process per call: tests poll it, and on a loaded machine each
+  // process took seconds to start. The CLI itself is driven by the tests that check its output.
+  const api = new ApiClient(socket, { timeoutMs: 10_000 });
+  const status = (): Promise<Status> => api.status();
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
