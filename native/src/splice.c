@@ -240,6 +240,8 @@ napi_value wn_splice_init(napi_env env, napi_callback_info info) {
     close(P.ep);
     return wn_throw_errno(env, rc, "pthread_create (splice pump)");
   }
+  // Named so that its CPU shows apart from the helper's other threads (/proc/PID/task/*/comm).
+  pthread_setname_np(th, "warren-splice");
   pthread_detach(th);
   P.env = env;
   P.started = true;

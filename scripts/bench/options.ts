@@ -83,7 +83,7 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
   --pings N     pings at 10 ms intervals for the RTT figures (default 200)
   --rounds N    interleaved rounds of the tunnel comparison (default 3: round 1 in --only order,
                 round 2 reversed, ...; every figure is the median of the rounds, throughput
-                also with its range)
+                also with its range) and of the proxy run (--seconds split over the rounds)
   --no-exit     skip the exit-node run (client → printer through a Warren exit node and through
                 wireguard-go with the same SNAT rule; it always measures both, regardless of --only)
   --no-proxy    skip the proxy run (throughput and connection rate through the egress proxy's

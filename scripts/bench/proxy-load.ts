@@ -11,10 +11,12 @@
 //   node proxy-load.js rate HOST PORT SECONDS CONCURRENCY [PROXY_HOST:PROXY_PORT]
 import { connect, createServer, type Socket } from 'node:net';
 
-/** BulkResult is what `bulk` prints: bytes the server counted over the seconds until its answer. */
+/** BulkResult is what `bulk` prints: bytes the server counted over the seconds until its answer,
+ * and the client's own CPU seconds (user + system) meanwhile. */
 export interface BulkResult {
   bytes: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
 /** RateResult is what `rate` prints: completed connections, failures, and latency percentiles. */
@@ -114,6 +116,7 @@ function open(host: string, port: number, proxy: string | undefined): Promise<So
 async function bulk(host: string, port: number, seconds: number, proxy: string | undefined): Promise<BulkResult> {
   const s = await open(host, port, proxy);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const until = t0 + BigInt(Math.round(seconds * 1e9));
   let reply = '';
   const answered = new Promise<number>((resolve, reject) => {
@@ -140,7 +143,8 @@ async function bulk(host: string, port: number, seconds: number, proxy: string |
   s.end();
   const bytes = await answered;
   s.destroy();
-  return { bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  const cpu = process.cpuUsage(cpu0);
+  return { bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 /** echoOnce opens a connection, sends one byte, waits for it and for the server's close. */

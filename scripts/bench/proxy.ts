@@ -10,9 +10,11 @@
 //
 // For each path: bulk throughput of one connection, and the connection rate (open, 1-byte
 // echo, server closes) with RATE_CONCURRENCY connections in flight, each for --seconds in all,
-// split over ROUNDS interleaved rounds; the figures are the medians of the rounds. On 2 cores
-// a proxied path has a third busy process and twice the kernel TCP work per byte, so the
-// helper's CPU seconds per GiB (and per 1,000 connections) are reported beside the rates.
+// split over --rounds interleaved rounds; the figures are the medians of the rounds, and each
+// round's proxied/direct throughput ratio gives the spread. A proxied path has a third busy
+// process and a second TCP connection, so the CPU seconds per GiB of the helper and of all
+// three processes (client, server, helper: user and system) are reported beside the rates; on a
+// shared machine they hold still while the rates swing with other people's load.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +33,6 @@ import type { BulkResult, RateResult } from './proxy-load.js';
 const VIRTUAL_ADDRESS = '100.64.0.1';
 const SERVICE_PORT = 5301;
 const EGRESS_PORT = 3128;
-/** ROUNDS is how many interleaved rounds share --seconds per path and test. */
-export const ROUNDS = 3;
 /** RATE_CONCURRENCY is how many connections the rate test keeps in flight. */
 export const RATE_CONCURRENCY = 32;
 /** PROXY_HOST says where the measured proxies ran (printed and kept in the JSON report). */
@@ -49,8 +49,13 @@ export interface PathMeasurement {
   connectP50Ms: number;
   connectP99Ms: number;
   connectErrors: number;
+  /** throughputMinMbps and throughputMaxMbps are the slowest and fastest bulk rounds. */
+  throughputMinMbps: number;
+  throughputMaxMbps: number;
   /** helperCpuSecPerGiB is the helper's user+system CPU per GiB carried in the bulk run. */
   helperCpuSecPerGiB: number | null;
+  /** pathCpuSecPerGiB is the CPU per GiB of client, server and helper together (bulk run). */
+  pathCpuSecPerGiB: number | null;
   /** helperCpuSecPerKConn is the helper's CPU per 1,000 connections in the rate run. */
   helperCpuSecPerKConn: number | null;
 }
@@ -68,6 +73,9 @@ export interface ProxyResult {
     egressConnRate: number | null;
     ingressThroughput: number | null;
     ingressConnRate: number | null;
+    /** [lowest, highest] over the rounds of proxied/direct throughput within one round. */
+    egressThroughputRange: [number, number] | null;
+    ingressThroughputRange: [number, number] | null;
   };
 }
 
@@ -126,9 +134,10 @@ async function cpuDuring<T>(pid: number | null, fn: () => Promise<T>): Promise<[
   return [out, pid === null ? null : procStats(pid).cpuSeconds - before];
 }
 
-/** Samples are one path's bulk and rate runs, each with the helper's CPU seconds meanwhile. */
-interface Samples {
-  bulk: { mbps: number; bytes: number; cpu: number | null }[];
+/** Samples are one path's bulk and rate runs, each with the helper's CPU seconds meanwhile (and,
+ * for bulk, the client's and the server's). */
+export interface Samples {
+  bulk: { mbps: number; bytes: number; cpu: number | null; clientCpu: number; serverCpu: number }[];
   rate: { perSec: number; connections: number; result: RateResult; cpu: number | null }[];
 }
 
@@ -149,13 +158,19 @@ function summarise(x: Samples): PathMeasurement {
   const connections = x.rate.reduce((t, r) => t + r.connections, 0);
   const bulkCpu = sumOrNull(x.bulk.map((b) => b.cpu));
   const rateCpu = sumOrNull(x.rate.map((r) => r.cpu));
+  const ends = x.bulk.reduce((t, b) => t + b.clientCpu + b.serverCpu, 0);
+  const gib = bytes / 2 ** 30;
+  const mbps = x.bulk.map((b) => b.mbps);
   return {
-    throughputMbps: median(x.bulk.map((b) => b.mbps)),
+    throughputMbps: median(mbps),
+    throughputMinMbps: Math.min(...mbps),
+    throughputMaxMbps: Math.max(...mbps),
     connectionsPerSec: rateMedian,
     connectP50Ms: mid?.result.p50Ms ?? NaN,
     connectP99Ms: mid?.result.p99Ms ?? NaN,
     connectErrors: x.rate.reduce((t, r) => t + r.result.errors, 0),
-    helperCpuSecPerGiB: bulkCpu === null || bytes === 0 ? null : bulkCpu / (bytes / 2 ** 30),
+    helperCpuSecPerGiB: bulkCpu === null || bytes === 0 ? null : bulkCpu / gib,
+    pathCpuSecPerGiB: bytes === 0 ? null : (ends + (bulkCpu ?? 0)) / gib,
     helperCpuSecPerKConn: rateCpu === null || connections === 0 ? null : rateCpu / (connections / 1000),
   };
 }
@@ -167,8 +182,8 @@ function summarise(x: Samples): PathMeasurement {
  */
 async function measureRounds(
   ns: Namespace,
-  helper: Warren,
-  o: BenchOptions,
+  procs: { helper: Warren; server: number },
+  o: Pick<BenchOptions, 'seconds' | 'rounds'>,
   out: ProxyResult,
   progress: (s: string) => void,
 ): Promise<Partial<Record<ProxyPath, Samples>>> {
@@ -189,18 +204,21 @@ async function measureRounds(
       await runRate(ns, path, 0.5);
     });
   }
-  const slice = o.seconds / ROUNDS;
-  const pid = (path: ProxyPath): number | null => (path === 'direct' ? null : helper.pid);
-  for (let round = 1; round <= ROUNDS; round++) {
-    progress(`round ${round}/${ROUNDS}: bulk, 1 connection, ${slice.toFixed(1)} s per path`);
+  const slice = o.seconds / o.rounds;
+  const pid = (path: ProxyPath): number | null => (path === 'direct' ? null : procs.helper.pid);
+  for (let round = 1; round <= o.rounds; round++) {
+    progress(`round ${round}/${o.rounds}: bulk, 1 connection, ${slice.toFixed(1)} s per path`);
     for (const path of live()) {
       await attempt(path, async () => {
-        const [b, cpu] = await cpuDuring(pid(path), () => runBulk(ns, path, slice));
-        samples[path]?.bulk.push({ mbps: (b.bytes * 8) / b.seconds / 1e6, bytes: b.bytes, cpu });
+        const [[b, serverCpu], cpu] = await cpuDuring(pid(path), () =>
+          cpuDuring(procs.server, () => runBulk(ns, path, slice)),
+        );
+        const mbps = (b.bytes * 8) / b.seconds / 1e6;
+        samples[path]?.bulk.push({ mbps, bytes: b.bytes, cpu, clientCpu: b.cpuSeconds, serverCpu: serverCpu ?? 0 });
       });
     }
     progress(
-      `round ${round}/${ROUNDS}: connection rate, ${RATE_CONCURRENCY} in flight, ${slice.toFixed(1)} s per path`,
+      `round ${round}/${o.rounds}: connection rate, ${RATE_CONCURRENCY} in flight, ${slice.toFixed(1)} s per path`,
     );
     for (const path of live()) {
       await attempt(path, async () => {
@@ -217,7 +235,7 @@ async function measureRounds(
  * errors and does not stop the others. The topology removes everything. */
 export async function measureProxy(
   topo: Topology,
-  o: BenchOptions,
+  o: Pick<BenchOptions, 'seconds' | 'rounds'>,
   progress: (s: string) => void,
 ): Promise<ProxyResult> {
   const ns = await topo.addNamespace('px');
@@ -243,14 +261,22 @@ export async function measureProxy(
   const out: ProxyResult = {
     proxyHost: PROXY_HOST,
     seconds: o.seconds,
-    rounds: ROUNDS,
+    rounds: o.rounds,
     concurrency: RATE_CONCURRENCY,
     results: {},
     errors: {},
-    ratios: { egressThroughput: null, egressConnRate: null, ingressThroughput: null, ingressConnRate: null },
+    ratios: {
+      egressThroughput: null,
+      egressConnRate: null,
+      ingressThroughput: null,
+      ingressConnRate: null,
+      egressThroughputRange: null,
+      ingressThroughputRange: null,
+    },
   };
+  let samples: Partial<Record<ProxyPath, Samples>> = {};
   try {
-    const samples = await measureRounds(ns, helper, o, out, progress);
+    samples = await measureRounds(ns, { helper, server: server.pid }, o, out, progress);
     for (const path of PROXY_PATHS) {
       const x = samples[path];
       if (out.errors[path] === undefined && x) out.results[path] = summarise(x);
@@ -258,16 +284,33 @@ export async function measureProxy(
   } finally {
     await Promise.all([helper.stop(), server.stop(1000)]);
   }
+  out.ratios = ratios(out, samples);
+  return out;
+}
+
+/** roundRange is [lowest, highest] of path's throughput over direct's in the same round. */
+export function roundRange(samples: Partial<Record<ProxyPath, Samples>>, path: ProxyPath): [number, number] | null {
+  const d = samples.direct?.bulk ?? [];
+  const p = samples[path]?.bulk ?? [];
+  // A path that failed in some round has fewer samples; the rounds no longer pair up.
+  if (d.length === 0 || d.length !== p.length) return null;
+  const r = p.map((b, i) => b.mbps / (d[i]?.mbps ?? NaN));
+  return [Math.min(...r), Math.max(...r)];
+}
+
+/** ratios compares each proxied path's medians with direct's, and gives the per-round spread. */
+function ratios(out: ProxyResult, samples: Partial<Record<ProxyPath, Samples>>): ProxyResult['ratios'] {
   const d = out.results.direct;
   const ratio = (p: ProxyPath, k: 'throughputMbps' | 'connectionsPerSec'): number | null => {
     const m = out.results[p];
     return d && m && d[k] > 0 ? m[k] / d[k] : null;
   };
-  out.ratios = {
+  return {
     egressThroughput: ratio('egress', 'throughputMbps'),
     egressConnRate: ratio('egress', 'connectionsPerSec'),
     ingressThroughput: ratio('ingress', 'throughputMbps'),
     ingressConnRate: ratio('ingress', 'connectionsPerSec'),
+    egressThroughputRange: out.errors.egress === undefined ? roundRange(samples, 'egress') : null,
+    ingressThroughputRange: out.errors.ingress === undefined ? roundRange(samples, 'ingress') : null,
   };
-  return out;
 }

@@ -129,11 +129,13 @@ export function proxyTable(x: ProxyResult): string {
   const head = [
     'proxy path',
     'Mbit/s',
+    'Mbit/s range',
     'conn/s',
     'conn p50 ms',
     'conn p99 ms',
     'conn errors',
     'helper cpu s/GiB',
+    'all cpu s/GiB',
     'helper cpu s/1k conn',
   ];
   const body = PROXY_PATHS.map((p) => {
@@ -142,23 +144,28 @@ export function proxyTable(x: ProxyResult): string {
       ? [
           p,
           fmt(m.throughputMbps, 0),
+          `${fmt(m.throughputMinMbps, 0)}-${fmt(m.throughputMaxMbps, 0)}`,
           fmt(m.connectionsPerSec, 0),
           fmt(m.connectP50Ms, 2),
           fmt(m.connectP99Ms, 2),
           String(m.connectErrors),
           fmt(m.helperCpuSecPerGiB, 2),
+          fmt(m.pathCpuSecPerGiB, 2),
           fmt(m.helperCpuSecPerKConn, 3),
         ]
-      : [p, 'failed', '-', '-', '-', '-', '-', '-'];
+      : [p, 'failed', ...head.slice(2).map(() => '-')];
   });
   const r = x.ratios;
+  const range = (v: [number, number] | null): string =>
+    v === null ? '' : ` (rounds ${fmt(v[0], 2)}-${fmt(v[1], 2)}x)`;
   return [
     `proxies measured in: ${x.proxyHost}; ${x.seconds} s per path and test in ${x.rounds} interleaved rounds (medians shown), ` +
       `${x.concurrency} connections in flight for conn/s`,
     ...align([head, ...body]),
-    `egress/direct:  throughput ${r.egressThroughput !== null ? `${fmt(r.egressThroughput, 2)}x` : '-'}, ` +
+    'all cpu: client, server and helper together, user and system',
+    `egress/direct:  throughput ${r.egressThroughput !== null ? `${fmt(r.egressThroughput, 2)}x` : '-'}${range(r.egressThroughputRange)}, ` +
       `connection rate ${r.egressConnRate !== null ? `${fmt(r.egressConnRate, 2)}x` : '-'}`,
-    `ingress/direct: throughput ${r.ingressThroughput !== null ? `${fmt(r.ingressThroughput, 2)}x` : '-'}, ` +
+    `ingress/direct: throughput ${r.ingressThroughput !== null ? `${fmt(r.ingressThroughput, 2)}x` : '-'}${range(r.ingressThroughputRange)}, ` +
       `connection rate ${r.ingressConnRate !== null ? `${fmt(r.ingressConnRate, 2)}x` : '-'}`,
   ].join('\n');
 }
