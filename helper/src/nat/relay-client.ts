@@ -350,9 +350,7 @@ export class RelayClient {
    * batches stay batches on a relayed path too).
    */
   send(id: Uint8Array, buf: Buffer, off: number, len: number, deferred = false): boolean {
-    // Frames in the queue went by UDP moments ago (only UDP queues): the rest of the device's
-    // batch goes the same way without asking the clock again for every frame.
-    const t = this.queue.count > 0 ? 'udp' : this.transport;
+    const t = this.queue.count > 0 ? 'udp' : this.transport; // queued frames went by UDP just now
     if (t === null || len > NAT_LIMITS.relayPayloadBytes) return false;
     if (t === 'udp') {
       // Larger than one datagram to the relay can carry (UDP_MAX_PAYLOAD): it would fail in sendmmsg.
