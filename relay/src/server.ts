@@ -7,11 +7,12 @@
 // peer ids and sizes, nothing else.
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
+import { NAT_HEADER_BYTES, NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
 import {
   parseRelayFrame,
   parseRelayProbe,
   RELAY_HEADER_BYTES,
+  relayPayloadLength,
   relayProbeReply,
   UDP_MAX_PAYLOAD,
   udpMaxPayload,
@@ -287,8 +288,9 @@ export class Relay {
     const now = this.now();
     const src = this.udpSource(udpKeyOf(addr, port), now);
     if (src === undefined) return;
-    const f = parseRelayFrame(buf, off, len);
-    const dst = f === null || f.kind !== 'send' ? undefined : this.sessions.get(idKey(buf, off + 4), now);
+    // The same checks as forward's, without building a parsed frame per datagram.
+    const ok = relayPayloadLength(buf, off, len, NatKind.relaySend) >= 0;
+    const dst = ok ? this.sessions.get(idKey(buf, off + NAT_HEADER_BYTES), now) : undefined;
     // Over the IPv4 limit only when it came over IPv6: the ordinary way drops and counts it.
     if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0 || len > UDP_MAX_PAYLOAD.v4) {
       this.forward(src, buf.subarray(off, off + len), now);

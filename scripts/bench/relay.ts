@@ -15,6 +15,9 @@ export interface RelayPathFigures {
   rttP50Ms: number;
   /** coordinatorCpuSec is the coordinator (and so the relay) process's CPU time during the run. */
   coordinatorCpuSec: number;
+  /** helperCpuSec is each helper's CPU time during the run (a sends, b receives): what a
+   * relayed byte costs the two ends, less noisy on a shared machine than throughput alone. */
+  helperCpuSec: { a: number; b: number };
 }
 
 export interface RelayResult {
@@ -27,15 +30,18 @@ export interface RelayResult {
 }
 
 async function measurePath(lab: NatLab, a: LabHost, b: LabHost, seconds: number): Promise<RelayPathFigures> {
-  const before = procStats(lab.coord.pid);
+  const pids = [lab.coord.pid, a.w!.pid, b.w!.pid];
+  const before = pids.map(procStats);
   const r = await iperf3(b.ns, a.ns, b.vip!, seconds);
-  const after = procStats(lab.coord.pid);
+  const after = pids.map(procStats);
+  const cpu = (i: number): number => after[i]!.cpuSeconds - before[i]!.cpuSeconds;
   const p = await ping(a.ns, b.vip!, { count: 20, interval: 0.05 });
   const rtts = p.rtts.slice().sort((x, y) => x - y);
   return {
     throughputMbps: r.receivedBps / 1e6,
     rttP50Ms: rtts.length ? rtts[Math.floor(rtts.length / 2)]! : NaN,
-    coordinatorCpuSec: after.cpuSeconds - before.cpuSeconds,
+    coordinatorCpuSec: cpu(0),
+    helperCpuSec: { a: cpu(1), b: cpu(2) },
   };
 }
 
@@ -89,7 +95,7 @@ export function relayLines(r: RelayResult): string {
   const f = (x: RelayPathFigures | null): string =>
     x === null
       ? 'n/a'
-      : `${x.throughputMbps.toFixed(0)} Mbit/s, RTT p50 ${x.rttP50Ms.toFixed(2)} ms, coordinator/relay CPU ${x.coordinatorCpuSec.toFixed(2)} s`;
+      : `${x.throughputMbps.toFixed(0)} Mbit/s, RTT p50 ${x.rttP50Ms.toFixed(2)} ms, coordinator/relay CPU ${x.coordinatorCpuSec.toFixed(2)} s, helpers ${x.helperCpuSec.a.toFixed(2)}/${x.helperCpuSec.b.toFixed(2)} s`;
   return [
     `relay (iperf3 ${r.seconds} s through two NAT routers):`,
     `  direct:  ${f(r.direct)}`,

@@ -209,7 +209,8 @@ export function writeRelayHeader(
   out[at + 1] = NAT_MAGIC[1];
   out[at + 2] = NAT_MAGIC[2];
   out[at + 3] = kind;
-  out.set(id.subarray(0, PEER_ID_BYTES), at + NAT_HEADER_BYTES);
+  // Byte by byte: a subarray and set per frame cost an allocation on the forwarding paths.
+  for (let k = 0; k < PEER_ID_BYTES; k++) out[at + NAT_HEADER_BYTES + k] = id[k]!;
 }
 
 /** relayFrame returns header + payload as one new buffer. */
@@ -232,13 +233,30 @@ export function parseRelayFrame(
 ): { kind: 'send' | 'recv'; id: Uint8Array; payloadOffset: number; payloadLength: number } | null {
   const kind = natKind(buf, off, len);
   if (kind !== NatKind.relaySend && kind !== NatKind.relayRecv) return null;
-  if (len <= RELAY_HEADER_BYTES || len - RELAY_HEADER_BYTES > NAT_LIMITS.relayPayloadBytes) return null;
+  if (relayPayloadLength(buf, off, len, kind) < 0) return null;
   return {
     kind: kind === NatKind.relaySend ? 'send' : 'recv',
     id: buf.subarray(off + NAT_HEADER_BYTES, off + RELAY_HEADER_BYTES),
     payloadOffset: off + RELAY_HEADER_BYTES,
     payloadLength: len - RELAY_HEADER_BYTES,
   };
+}
+
+/**
+ * relayPayloadLength is parseRelayFrame's check for one kind without the object it builds, for
+ * the paths that look at every relayed datagram (the relay's forwarding, a helper's receiving):
+ * the payload length of the `kind` frame at buf[off, off+len), or -1 if it is not one. Its
+ * peer id is at off + NAT_HEADER_BYTES, its payload at off + RELAY_HEADER_BYTES.
+ */
+export function relayPayloadLength(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  kind: typeof NatKind.relaySend | typeof NatKind.relayRecv,
+): number {
+  if (natKind(buf, off, len) !== kind) return -1;
+  if (len <= RELAY_HEADER_BYTES || len - RELAY_HEADER_BYTES > NAT_LIMITS.relayPayloadBytes) return -1;
+  return len - RELAY_HEADER_BYTES;
 }
 
 /** RELAY_REGION is what a relay's region may be (`warren-relay --region`, `--relay ...,region=`,

@@ -36,8 +36,9 @@ test('a relay GSO burst of frames (the last shorter) reaches the device frame by
   const drops: string[] = [];
   bind.hooks = {
     control: () => undefined,
-    relayedSource: (words, at, port, id) =>
-      ipv4OfWords(words, at) === 0x7f000001 && port === relay.port && Buffer.from(id).equals(PEER_ID) ? VIRTUAL : null,
+    relayIndex: (words, at, port) =>
+      ipv4OfWords(words, at) === 0x7f000001 && port === relay.port ? VIRTUAL.addr - 1 : -1,
+    relayedPort: (buf, at) => (Buffer.from(buf.subarray(at, at + 8)).equals(PEER_ID) ? VIRTUAL.port : -1),
     relaySend: () => false,
     relayFlush: () => undefined,
     dropped: (r) => drops.push(r),

@@ -66,8 +66,9 @@ test('inbound: control messages of either family are taken out, relayed WireGuar
   const known = Buffer.from('0102030405060708', 'hex');
   bind.hooks = {
     control: (msg, addr, port) => controls.push({ kind: msg[3]!, addr: formatIp(addr), port }),
-    relayedSource: (words, at, port, id) =>
-      ipv4OfWords(words, at) === RELAY && port === 3478 && Buffer.from(id).equals(known) ? { addr: 1, port: 9 } : null,
+    // The relay is index 0 (virtual endpoints 0.0.0.1:*); the known peer's virtual port is 9.
+    relayIndex: (words, at, port) => (ipv4OfWords(words, at) === RELAY && port === 3478 ? 0 : -1),
+    relayedPort: (buf, at) => (Buffer.from(buf.subarray(at, at + 8)).equals(known) ? 9 : -1),
     relaySend: () => false,
     relayFlush: () => undefined,
     dropped: (r) => drops.push(r),
@@ -117,7 +118,8 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
   let flushes = 0;
   bind.hooks = {
     control: () => undefined,
-    relayedSource: () => null,
+    relayIndex: () => -1,
+    relayedPort: () => -1,
     dropped: () => undefined,
     relaySend: (addr, port, buf, off, len, deferred) => {
       relayed.push({ addr, port, data: Buffer.from(buf.subarray(off, off + len)), deferred: deferred === true });

@@ -10,8 +10,8 @@
 // from either family (the socket is dual-stack): real sources reach the NAT layer as an
 // IpAddress, and relay frames are matched against the relays' addresses word by word, so the
 // relayed data path allocates nothing. Virtual endpoints are always IPv4 (0.0.0.0/8).
-import { NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
-import { RELAY_HEADER_BYTES, parseRelayFrame } from '../../../src-shared/wire/nat-relay.js';
+import { NAT_HEADER_BYTES, NatKind, natKind } from '../../../src-shared/wire/nat-wire.js';
+import { RELAY_HEADER_BYTES, relayPayloadLength } from '../../../src-shared/wire/nat-relay.js';
 import type { Bind } from '../wireguard/device/bind.js';
 import { MAX_BATCH, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
@@ -53,10 +53,14 @@ export interface PathHooks {
    * addr is where it came from: a real address of either family, or a virtual endpoint for
    * disco over a relay. */
   control(msg: Buffer, addr: IpAddress, port: number): void;
-  /** relayedSource maps a relay frame from the address at words[at] and port with source id
-   * to the virtual endpoint of that peer over that relay, or null if that is not a relay we use
-   * or the id is no peer of ours (the frame is then dropped). */
-  relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null;
+  /** relayIndex is the index r of the relay whose UDP address is at words[at] and port, or -1
+   * if that is not a relay we use. A relay frame from relay r and the peer with virtual port p
+   * reaches the device from the virtual endpoint 0.0.0.(r+1):p. */
+  relayIndex(words: Uint32Array, at: number, port: number): number;
+  /** relayedPort is the virtual port of the peer whose id lies at buf[at, at+8), or -1 if the id
+   * is no peer of ours (the frame is then dropped). Both are asked once per relayed datagram,
+   * so neither allocates. */
+  relayedPort(buf: Uint8Array, at: number): number;
   /** relaySend sends payload to a virtual endpoint's peer (addr in 0.0.0.0/8) through its relay; a deferred one may
    * wait in a queue until relayFlush. */
   relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
@@ -68,7 +72,8 @@ export interface PathHooks {
 
 const NO_HOOKS: PathHooks = {
   control: () => undefined,
-  relayedSource: () => null,
+  relayIndex: () => -1,
+  relayedPort: () => -1,
   relaySend: () => false,
   relayFlush: () => undefined,
   dropped: () => undefined,
@@ -152,22 +157,23 @@ export class PathBind implements Bind {
           this.safeControl(buf, off, len, readWordsAddress(words, at), port);
           continue;
         }
-        const f = parseRelayFrame(buf, off, len);
-        const v = f === null ? null : this.hooks.relayedSource(words, at, port, f.id);
-        if (f === null || v === null) {
+        const pl = relayPayloadLength(buf, off, len, NatKind.relayRecv);
+        const r = pl < 0 ? -1 : this.hooks.relayIndex(words, at, port);
+        const vport = r < 0 ? -1 : this.hooks.relayedPort(buf, off + NAT_HEADER_BYTES);
+        if (vport < 0) {
           this.hooks.dropped('relay-frame-refused');
           continue;
         }
-        o = f.payloadOffset;
-        l = f.payloadLength;
-        writeWordsIPv4(words, at, v.addr);
-        port = v.port;
+        o = off + RELAY_HEADER_BYTES;
+        l = pl;
+        writeWordsIPv4(words, at, r + 1);
+        port = vport;
         // Replies to a virtual endpoint go through the relay, not from a local address.
         out.localWords.fill(0, at, at + 4);
         out.ifindex[j] = 0;
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
-          this.safeControl(buf, o, l, { family: 4, v4: v.addr }, port);
+          this.safeControl(buf, o, l, { family: 4, v4: r + 1 }, port);
           continue;
         }
       }

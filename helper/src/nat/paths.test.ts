@@ -85,7 +85,8 @@ function setup(layout: Layout = IPV4_LAYOUT) {
     });
     bind.hooks = {
       control: (msg, a, p) => paths.onDisco(msg, a, p),
-      relayedSource: () => null,
+      relayIndex: () => -1,
+      relayedPort: () => -1,
       relaySend: () => false,
       relayFlush: () => undefined,
       dropped: () => undefined,

@@ -7,7 +7,8 @@
 // background, so a relayed peer moves to a direct path as soon as one opens. The switch only
 // changes the device peer's endpoint: WireGuard sessions, and the TCP connections inside them,
 // carry on.
-import { peerId, peerIdHex } from '../../../src-shared/wire/nat-wire.js';
+import { peerId } from '../../../src-shared/wire/nat-wire.js';
+import { PeerIdMap } from './peer-ids.js';
 import type { PeerPath } from '../../../src-shared/wire/status.js';
 import { ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
@@ -56,7 +57,7 @@ export interface PathPeer {
 
 export class PathManager {
   private readonly byKey = new Map<string, PeerState>();
-  private readonly byId = new Map<string, PeerState>();
+  private readonly byId = new PeerIdMap<PeerState>();
   private readonly byVport = new Map<number, PeerState>();
   private nextVport = 1;
   private readonly ownId: Uint8Array;
@@ -94,7 +95,7 @@ export class PathManager {
         const pub = Buffer.from(p.publicKey, 'base64');
         st = newPeerState(dp, p, peerId(pub), discoKey(this.o.privateKey, pub), this.allocVport(), now);
         this.byKey.set(p.publicKey, st);
-        this.byId.set(peerIdHex(st.id), st);
+        this.byId.set(st.id, st);
         this.byVport.set(st.vport, st);
       }
       st.name = p.name;
@@ -109,7 +110,7 @@ export class PathManager {
     for (const [k, st] of this.byKey) {
       if (keep.has(k)) continue;
       this.byKey.delete(k);
-      this.byId.delete(peerIdHex(st.id));
+      this.byId.delete(st.id);
       this.byVport.delete(st.vport);
     }
   }
@@ -192,16 +193,16 @@ export class PathManager {
     this.relaySet.set(list);
   }
 
-  /** relayedSource maps a relay frame from the address at words[at] to the sending peer's virtual endpoint. */
-  relayedSource(words: Uint32Array, at: number, port: number, id: Uint8Array): { addr: number; port: number } | null {
-    const r = this.relays.findIndex((x) => x.isRelayWords(words, at, port));
-    return r < 0 ? null : this.virtualOf(r, id);
+  /** relayIndex is the index of the relay whose UDP address is at words[at] and port, or -1. */
+  relayIndex(words: Uint32Array, at: number, port: number): number {
+    const list = this.relays;
+    for (let r = 0; r < list.length; r++) if (list[r]!.isRelayWords(words, at, port)) return r;
+    return -1;
   }
 
-  /** virtualOf returns a peer's virtual endpoint over relay r, or null for an unknown id. */
-  virtualOf(r: number, id: Uint8Array): { addr: number; port: number } | null {
-    const st = this.byId.get(peerIdHex(id));
-    return st === undefined ? null : { addr: r + 1, port: st.vport };
+  /** relayedPort is the virtual port of the peer whose id lies at buf[at, at+8), or -1. */
+  relayedPort(buf: Uint8Array, at: number): number {
+    return this.byId.get(buf, at)?.vport ?? -1;
   }
 
   /** relaySend sends a datagram addressed to a virtual endpoint through its relay. */
@@ -229,7 +230,7 @@ export class PathManager {
   onDisco(msg: Buffer, addr: IpAddress, port: number): void {
     const m = openDisco(msg);
     if (m === null) return;
-    const st = this.byId.get(peerIdHex(m.senderId));
+    const st = this.byId.get(m.senderId);
     if (!st || st.key === null || !discoAuthentic(st.key, m)) return;
     const now = Date.now();
     if (m.kind === 'ping') {

@@ -350,7 +350,7 @@ export class RelayClient {
    * batches stay batches on a relayed path too).
    */
   send(id: Uint8Array, buf: Buffer, off: number, len: number, deferred = false): boolean {
-    const t = this.transport;
+    const t = this.queue.count > 0 ? 'udp' : this.transport; // queued frames went by UDP just now
     if (t === null || len > NAT_LIMITS.relayPayloadBytes) return false;
     if (t === 'udp') {
       // Larger than one datagram to the relay can carry (UDP_MAX_PAYLOAD): it would fail in sendmmsg.

@@ -58,7 +58,8 @@ export class NatRuntime {
     });
     o.bind.hooks = {
       control: (msg, addr, port) => this.onControl(msg, addr, port),
-      relayedSource: (words, at, port, id) => this.paths.relayedSource(words, at, port, id),
+      relayIndex: (words, at, port) => this.paths.relayIndex(words, at, port),
+      relayedPort: (buf, at) => this.paths.relayedPort(buf, at),
       relaySend: (addr, port, buf, off, len, deferred) => this.paths.relaySend(addr, port, buf, off, len, deferred),
       relayFlush: () => this.paths.flushRelays(),
       dropped: (reason) => this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1),
@@ -185,8 +186,9 @@ export class NatRuntime {
   // fromTcpRelay hands a relayRecv frame that came over TCP to the device (or to disco).
   private fromTcpRelay(index: number, frame: Buffer): void {
     const f = parseRelayFrame(frame);
-    const v = f === null ? null : this.paths.virtualOf(index, f.id);
-    if (f === null || v === null) return;
+    const vport = f === null ? -1 : this.paths.relayedPort(f.id, 0);
+    if (f === null || vport < 0) return;
+    const v = { addr: index + 1, port: vport };
     const payload = frame.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength);
     const kind = natKind(payload);
     if (kind !== null) {

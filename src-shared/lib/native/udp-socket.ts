@@ -153,10 +153,14 @@ export class NativeUdp {
     return { udpGso: this.gsoState[0] === 1, udpGro: r?.gro() ?? false, coalesced: r?.stats().coalesced ?? 0 };
   }
 
-  /** send sends one datagram now (answers, refusals, discovery replies) to ip, either family. */
+  /** send sends one datagram now (answers, refusals, discovery replies, frames the relay could
+   * not forward in place) to ip, either family, after what the batch being handled queued so far. */
   send(buf: Uint8Array, ip: string, port: number): boolean {
     const addr = parseIp(ip);
     if (this.closed || addr === null) return false;
+    // Datagrams leave in the order they were handled: one sent ahead of the frames queued before
+    // it would reorder a burst (TCP inside the tunnel takes reordering for loss, RFC 5681 §3.2).
+    if (this.out.count > 0) this.flush(this.out);
     writeWordsAddress(this.sendWords, 0, addr);
     try {
       const ok = native.udpSend(this.fd, buf, 0, buf.length, this.sendWords, 0, port);
