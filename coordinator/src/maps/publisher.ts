@@ -77,6 +77,8 @@ export class MapPublisher {
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
   /** onPass, when set, hears how long each pass took (the metrics' histogram). */
   onPass: ((ms: number) => void) | null = null;
+  /** onChange, when set, hears of each change but online flags (the watch hub's push figures). */
+  onChange: (() => void) | null = null;
   hasStream: (systemId: string) => boolean = () => true; // server.ts: whether the watch hub has one
 
   constructor(
@@ -115,6 +117,7 @@ export class MapPublisher {
       }
       return;
     }
+    this.onChange?.();
     if (system === null) {
       // A policy file is rare and everyone waits for it: do not let a slow last pass delay it.
       this.everything = true;
