@@ -204,6 +204,10 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
 }
 
+function ms(v: number | null): string {
+  return v === null ? '(none written)' : `${v.toFixed(0)} ms`;
+}
+
 /** measureCoordinator runs measureCoordinatorOn for each store in turn (none when systems is 0). */
 async function measureCoordinator(systems: number, stores: CoordinatorStore[]): Promise<CoordinatorRun> {
   const run: CoordinatorRun = {
@@ -245,9 +249,11 @@ async function measureCoordinatorOn(
         `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +
         `(target p99 ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
         `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, ` +
-        `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms\n` +
+        `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms; ` +
+        `the coordinator wrote the last delta ${ms(c.serverPushMs)} after the change\n` +
         `${name}: ${c.systems} systems enrolled in ${c.enrolSeconds.toFixed(1)} s (64 at a time); one more joined ` +
-        `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms\n` +
+        `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms ` +
+        `(the coordinator wrote the last peer's delta ${ms(c.serverJoinMs)} after the enrolment)\n` +
         `${name}: map bytes per change, sent against full maps: the join ${kib(c.join.bytes.sent)} against ` +
         `${kib(c.join.bytes.full)} (${c.join.bytes.deltas}/${c.join.reached} as deltas); the policy change ` +
         `${kib(c.changeBytes.sent)} against ${kib(c.changeBytes.full)} (${c.changeBytes.deltas}/${c.received} as deltas); ` +

@@ -51,6 +51,12 @@ export interface CoordinatorBenchResult {
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
+  /** serverPushMs: the coordinator's own figure (stats `push`) for the policy change, from its
+   * being recorded to the last delta frame written to a watch stream (on PostgreSQL the
+   * coordinator it was applied through); serverJoinMs the same for the join, at the coordinator
+   * it enrolled with (to the last peer's delta written). Null when none was written. */
+  serverPushMs: number | null;
+  serverJoinMs: number | null;
   mapBytes: { total: number; avg: number; max: number };
   /** changeBytes: what the policy change cost on the streams (all watchers), as sent and as full
    * maps of the same versions would have; deltas how many watchers got it as a delta. */
@@ -190,8 +196,10 @@ export async function runCoordinatorBench(opts: {
     const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
     const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, set.watchers, opts.progress);
+    const joinStats = await adminOf(procs.at(-1)!)<CoordinatorStats>('GET', '/v1/admin/stats');
     return {
       ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
+      serverJoinMs: joinStats.push.lastWriteMs,
       store: inst.store,
       refetched: set.refetched,
       join,
@@ -351,7 +359,7 @@ function summarize(
   stats: CoordinatorStats[],
   watchers: Watcher[],
   run: { enrolSeconds: number; verified: number },
-): Omit<CoordinatorBenchResult, 'join' | 'refetched' | 'store'> {
+): Omit<CoordinatorBenchResult, 'join' | 'refetched' | 'store' | 'serverJoinMs'> {
   const { times } = push;
   const instances = instanceFigures(push, stats);
   const most = (f: (i: InstanceFigures) => number): number => Math.max(...instances.map(f));
@@ -372,6 +380,7 @@ function summarize(
     agentCpuSeconds: push.benchCpu / 100,
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
+    serverPushMs: stats[0]!.push.lastWriteMs,
     mapBytes: {
       total: bytes.reduce((a, b) => a + b, 0),
       avg: bytes.reduce((a, b) => a + b, 0) / n,

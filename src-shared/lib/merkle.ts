@@ -13,9 +13,12 @@ export const MERKLE_HASH_BYTES = 32;
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
-/** merkleLeaf hashes one message (0x00 || message). */
-export function merkleLeaf(message: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF).update(message).digest();
+/** merkleLeaf hashes one message (0x00 || message); a message given in parts is hashed as
+ * their concatenation, so a caller need not copy them into one buffer. */
+export function merkleLeaf(...message: Uint8Array[]): Buffer {
+  const h = createHash('sha256').update(LEAF);
+  for (const part of message) h.update(part);
+  return h.digest();
 }
 
 function node(left: Buffer, right: Buffer): Buffer {

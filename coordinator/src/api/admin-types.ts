@@ -26,6 +26,10 @@ export interface CoordinatorStats {
   systems: { total: number; active: number; pending: number; revoked: number; online: number };
   watchers: number;
   lastPass: { ms: number; changed: number; version: number; passes: number };
+  /** push: the last change that alters maps (a policy file, a system enrolling or changing; not
+   * an online flag), from its being recorded to the last map or delta frame written to a watch
+   * stream since (null before one), and how many such frames were written. */
+  push: { lastWriteMs: number | null; frames: number };
   rssBytes: number;
   heapUsedBytes: number;
   /** nat: the UDP port's counters (discovery answers and drops by reason, the embedded relay). */

@@ -321,6 +321,7 @@ function coordinatorStats(sv: Services): CoordinatorStats {
     },
     watchers: sv.hub.size,
     lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
+    push: sv.hub.pushFigures(),
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
     nat: sv.nat.stats(),

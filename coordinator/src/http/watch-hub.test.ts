@@ -137,3 +137,36 @@ test('a stream that takes batches gets its delta when the pass seals the batch, 
     server.close();
   }
 });
+
+test('push figures time the last change to the last map frame written, counting held-back frames when they go out and no pings', async () => {
+  const hub = new WatchHub(10);
+  const { res, server, sres } = await open(hub, true);
+  try {
+    const s = await sres;
+    hub.sendMap('sys1', 5, frames(null, 5));
+    hub.noteChange();
+    assert.deepEqual(hub.pushFigures(), { lastWriteMs: null, frames: 0 }, 'nothing written since the change');
+    hub.pingAll();
+    assert.equal(hub.pushFigures().frames, 0, 'a ping is no map');
+    await new Promise((r) => setTimeout(r, 20));
+    hub.sendMap('sys1', 6, frames(5, 6));
+    const first = hub.pushFigures();
+    assert.equal(first.frames, 1);
+    assert.ok(first.lastWriteMs !== null && first.lastWriteMs >= 19, `written ${first.lastWriteMs} ms after`);
+    // A backed-up stream holds the delta: it counts when the socket drains and it is written.
+    const pad = Buffer.alloc(1 << 20, 'x');
+    pad.write(': ', 0);
+    pad[pad.length - 1] = 0x0a;
+    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
+    assert.ok(s.writableNeedDrain, 'the stream is backed up');
+    hub.sendMap('sys1', 7, frames(6, 7));
+    assert.equal(hub.pushFigures().frames, 1, 'held back, not written yet');
+    await readAll(res, 'data: d7\n');
+    const after = hub.pushFigures();
+    assert.equal(after.frames, 2, 'written on drain');
+    assert.ok(after.lastWriteMs! >= first.lastWriteMs!);
+  } finally {
+    hub.closeAll();
+    server.close();
+  }
+});

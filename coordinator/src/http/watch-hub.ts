@@ -43,14 +43,27 @@ interface Stream extends Watcher {
   /** pending is what is held back while the socket drains: the newest frame, or a chain of
    * map deltas that apply one after another (sendMap). */
   pending: string | Buffer | null;
+  /** pendingMap: pending is a map or delta frame (counted in pushFigures when written). */
+  pendingMap: boolean;
   closed: boolean;
   onClose: () => void;
+}
+
+/** PushFigures: how long the last change that alters maps took to reach the streams, as the
+ * coordinator saw it: from noteChange (the change recorded) to the last map or delta frame
+ * written to a stream since (null before one), and how many such frames were written. */
+export interface PushFigures {
+  lastWriteMs: number | null;
+  frames: number;
 }
 
 /** WatchHub holds the open streams. */
 export class WatchHub {
   private readonly streams = new Map<string, Stream>();
   private timer: NodeJS.Timeout | null = null;
+  private changeAt = performance.now();
+  private lastWriteAt: number | null = null;
+  private mapFrames = 0;
 
   constructor(
     private readonly maxStreams: number,
@@ -67,6 +80,28 @@ export class WatchHub {
 
   has(systemId: string): boolean {
     return this.streams.has(systemId);
+  }
+
+  /** noteChange starts the clock of pushFigures: a change that alters maps was recorded. */
+  noteChange(): void {
+    this.changeAt = performance.now();
+    this.lastWriteAt = null;
+    this.mapFrames = 0;
+  }
+
+  /** pushFigures: the last change's push as written to the streams (PushFigures). */
+  pushFigures(): PushFigures {
+    return {
+      lastWriteMs: this.lastWriteAt === null ? null : this.lastWriteAt - this.changeAt,
+      frames: this.mapFrames,
+    };
+  }
+
+  /** writeMap writes a map or delta frame to the stream's socket and notes when. */
+  private writeMap(s: Stream, frame: string | Buffer): void {
+    s.res.write(frame);
+    this.lastWriteAt = performance.now();
+    this.mapFrames++;
   }
 
   /** open starts a stream on res; onClose runs once when this stream (not a replacement) ends. */
@@ -95,6 +130,7 @@ export class WatchHub {
       batch: deltas && batch,
       res,
       pending: null,
+      pendingMap: false,
       closed: false,
       onClose,
     };
@@ -104,7 +140,8 @@ export class WatchHub {
       if (s.pending !== null && !s.closed) {
         const f = s.pending;
         s.pending = null;
-        res.write(f);
+        if (s.pendingMap) this.writeMap(s, f);
+        else res.write(f);
       }
     });
     return s;
@@ -116,7 +153,10 @@ export class WatchHub {
     const s = this.streams.get(systemId);
     if (!s || s.closed) return false;
     if (mapVersion !== undefined) s.mapVersion = mapVersion;
-    if (s.res.writableNeedDrain) s.pending = frame;
+    if (s.res.writableNeedDrain) {
+      s.pending = frame;
+      s.pendingMap = mapVersion !== undefined;
+    } else if (mapVersion !== undefined) this.writeMap(s, frame);
     else s.res.write(frame);
     return true;
   }
@@ -150,14 +190,16 @@ export class WatchHub {
    * the stream will get: the delta, or the full map that replaced a chain grown too long. */
   private writeDelta(s: Stream, d: Buffer, frames: MapFrames): 'delta' | 'full' {
     if (s.closed) return 'delta';
-    if (!s.res.writableNeedDrain) s.res.write(d);
-    else if (s.pending === null) s.pending = d;
+    if (!s.res.writableNeedDrain) this.writeMap(s, d);
+    else if (s.pending === null) [s.pending, s.pendingMap] = [d, true];
     else if (s.pending.length + d.length < frames.fullBytes) {
       // A slow reader's held-back frames chain: each delta applies to the one before it, so
       // they queue together until they would outweigh the full map, which then replaces them.
       s.pending = Buffer.concat([Buffer.from(s.pending), d]);
+      s.pendingMap = true;
     } else {
       s.pending = frames.full();
+      s.pendingMap = true;
       return 'full';
     }
     return 'delta';

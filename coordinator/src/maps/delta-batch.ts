@@ -7,17 +7,23 @@
 // BATCH_SLICE: each slice is signed and handed to its streams as soon as it is full, so the
 // first watchers get theirs while the pass goes on, and the coordinator holds at most one
 // slice of signed messages and their Merkle tree, not a whole pass's (30 MB at 10,000 systems).
+//
+// A policy change frames one delta per system, so each delta's bytes are copied as few times
+// as Node allows: its JSON is encoded once (the payload bytes, hashed into its leaf after the
+// signing context without joining the two), and its frame is one buffer the size of the whole
+// event, into which the base64 of the payload (a string: Node has no base64 encoder that
+// writes into a buffer) and the rest are written.
 import { merkleLeaf, merkleTree } from '../../../src-shared/lib/merkle.js';
 import { MAP_DELTA_BATCH_SIGNATURE_CONTEXT, MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { SigningKey } from '../auth/signing.js';
 
-const DELTA_HEAD = 'event: delta\ndata: {"type":"delta","delta":';
-const CONTEXT_BYTES = Buffer.byteLength(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
+const FRAME_HEAD = 'event: delta\ndata: {"type":"delta","delta":{"payload":"';
+const CONTEXT = Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
 const BATCH_CONTEXT = Buffer.from(MAP_DELTA_BATCH_SIGNATURE_CONTEXT, 'utf8');
 
 interface Item {
-  /** bytes are the signed message: the delta context and the delta's JSON. */
-  bytes: Buffer;
+  /** payload is the delta's JSON, UTF-8: the signed message is the delta context and it. */
+  payload: Buffer;
   done: (frame: Buffer) => void;
 }
 
@@ -41,7 +47,7 @@ export class DeltaBatch {
   /** add queues a delta's JSON; done gets its frame when the batch is sealed, or at once when
    * this delta fills the slice. */
   add(text: string, done: (frame: Buffer) => void): void {
-    this.items.push({ bytes: Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT + text, 'utf8'), done });
+    this.items.push({ payload: Buffer.from(text, 'utf8'), done });
     if (this.items.length >= this.slice) this.seal();
   }
 
@@ -50,17 +56,31 @@ export class DeltaBatch {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
-    const { root, paths } = merkleTree(items.map((it) => merkleLeaf(it.bytes)));
+    const { root, paths } = merkleTree(items.map((it) => merkleLeaf(CONTEXT, it.payload)));
     const count = Buffer.alloc(4);
     count.writeUInt32BE(items.length);
     const signature = this.key.sign(Buffer.concat([BATCH_CONTEXT, count, root])).toString('base64');
+    const mid = `","signature":"${signature}","batch":{"count":${items.length},"index":`;
+    // An inner node is on the path of every leaf below its sibling: encode each once.
+    const b64 = new Map<Buffer, string>();
+    const hashText = (h: Buffer): string => {
+      let t = b64.get(h);
+      if (t === undefined) b64.set(h, (t = `"${h.toString('base64')}"`));
+      return t;
+    };
     items.forEach((it, i) => {
-      const payload = it.bytes.toString('base64', CONTEXT_BYTES);
-      const path = paths[i]!.map((h) => `"${h.toString('base64')}"`).join(',');
-      const batch = `{"count":${items.length},"index":${i},"path":[${path}]}`;
-      it.done(
-        Buffer.from(`${DELTA_HEAD}{"payload":"${payload}","signature":"${signature}","batch":${batch}}}\n\n`, 'latin1'),
-      );
+      const tail = `${mid}${i},"path":[${paths[i]!.map(hashText).join(',')}]}}}\n\n`;
+      it.done(frameOf(it.payload, tail));
     });
   }
+}
+
+/** frameOf renders a delta's SSE event in one buffer: the head, the payload's base64, tail. */
+function frameOf(payload: Buffer, tail: string): Buffer {
+  const b64 = payload.toString('base64');
+  const frame = Buffer.allocUnsafe(FRAME_HEAD.length + b64.length + tail.length);
+  let at = frame.write(FRAME_HEAD, 0, 'latin1');
+  at += frame.write(b64, at, 'latin1');
+  frame.write(tail, at, 'latin1');
+  return frame;
 }

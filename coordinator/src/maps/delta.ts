@@ -5,7 +5,7 @@
 // changed comes from the MapBuilder: each peer's JSON is the same for every recipient and knows
 // the version at which it last changed, so a recipient's delta costs a walk over its peer list
 // (two sorted lists merged) plus the bytes of what changed, not a comparison of map texts.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { CONTROL_PROTOCOL } from '../../../src-shared/wire/control.js';
 import { MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { MapContent } from './netmap.js';
@@ -33,7 +33,8 @@ const shared = new Map<string, Buffer>();
 function partDigest(text: string, share: boolean): Buffer {
   const known = share ? shared.get(text) : undefined;
   if (known) return known;
-  const d = createHash('sha256').update(text, 'utf8').digest();
+  // One-shot: a Hash object per part cost more than hashing the part (profiled).
+  const d = hash('sha256', text, 'buffer');
   if (share) {
     if (shared.size >= 64) shared.clear();
     shared.set(text, d);
@@ -99,9 +100,11 @@ export function digestContent(
     prefix = before.prefix;
     prefixBytes = before.prefixBytes;
   } else {
-    const text = content.prefix();
-    prefix = createHash('sha256').update(text, 'utf8');
-    prefixBytes = Buffer.byteLength(text, 'utf8');
+    // The peers' part comes as bytes shared by the maps listing the same peers: hashed as they
+    // are, not joined into this map's text and encoded again.
+    const [start, peers] = content.prefixParts();
+    prefix = createHash('sha256').update(start, 'utf8').update(peers);
+    prefixBytes = Buffer.byteLength(start, 'utf8') + peers.length;
   }
   return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
 }
@@ -118,12 +121,14 @@ export interface DeltaInput {
   changedAt: (systemId: string) => number;
 }
 
+/** PeerChanges: the peers a delta adds or replaces (their JSON) and removes (identities). */
+interface PeerChanges {
+  up: readonly string[];
+  gone: readonly string[];
+}
+
 /** peerChanges merges the basis's peers with the new ones (both ascending by identity). */
-function peerChanges(
-  base: MapBasis,
-  c: MapContent,
-  changedAt: (id: string) => number,
-): { up: string[]; gone: string[] } {
+function peerChanges(base: MapBasis, c: MapContent, changedAt: (id: string) => number): PeerChanges {
   const up: string[] = [];
   const gone: string[] = [];
   const old = base.identities;
@@ -154,14 +159,30 @@ function peerChanges(
   return { up, gone };
 }
 
+/** merges remembers the last few peer merges. The maps of a class (every shared service) held
+ * the same list at the same version and now get the same new one, so one merge serves them all
+ * (a system joining: 20 merges of 9,000 peers each at 10,000 systems, 20% of that pass). The
+ * peers' JSON is the same for every recipient, and changedAt is fixed within a version. */
+const merges: { old: readonly string[]; now: readonly string[]; base: number; at: number; r: PeerChanges }[] = [];
+const MERGES_KEPT = 4;
+
+function sharedPeerChanges(base: MapBasis, next: DeltaInput): PeerChanges {
+  const old = base.identities;
+  const now = next.content.identities;
+  const hit = merges.find((m) => m.old === old && m.now === now && m.base === base.version && m.at === next.version);
+  if (hit) return hit.r;
+  const r = peerChanges(base, next.content, next.changedAt);
+  merges.unshift({ old, now, base: base.version, at: next.version, r });
+  if (merges.length > MERGES_KEPT) merges.pop();
+  return r;
+}
+
 /** deltaText renders the MapDelta JSON of `next` against `base`, or null when a full map is
  * due: the head (network, zone, discovery, relays) changed, or the delta would not be smaller
  * than the full map (fullBytes). */
 export function deltaText(base: MapBasis, next: DeltaInput, fullBytes: number): string | null {
   if (partChanged(base.parts, next.parts, PARTS.indexOf('head'))) return null;
-  const { up, gone } = peersUnchanged(base, next.content)
-    ? { up: [], gone: [] }
-    : peerChanges(base, next.content, next.changedAt);
+  const { up, gone } = peersUnchanged(base, next.content) ? { up: [], gone: [] } : sharedPeerChanges(base, next);
   const set: string[] = [];
   for (const p of ['self', 'policies', 'routes', 'routeGrants'] as const) {
     if (partChanged(base.parts, next.parts, PARTS.indexOf(p))) set.push(`"${p}":${next.content[p]}`);

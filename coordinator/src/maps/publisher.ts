@@ -23,7 +23,9 @@ import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
 import { PeerBook } from './peer-book.js';
-import { Sweep } from './sweep.js';
+import type { Sweep } from './sweep.js';
+import { everyonePass } from './everyone-pass.js';
+import { MIN_DELAY_MS, PassPacer } from './pass-pacer.js';
 import { outgoingOf, renderFull, type FullMap, type Outgoing, type PublishedMap } from './map-frames.js';
 
 export { mapFrame, signedOf, type FullMap, type Outgoing, type PublishedMap } from './map-frames.js';
@@ -37,11 +39,6 @@ export interface PublisherStats {
   lastVersion: number;
 }
 
-/** MIN_DELAY_MS batches a burst of changes; MAX_DELAY_MS caps the wait after a slow pass. The
- * wait is as long as the last pass took, so passes take at most about half the CPU and a burst
- * (a fleet enrolling) is coalesced into passes that each take many changes. */
-const MIN_DELAY_MS = 5;
-const MAX_DELAY_MS = 1000;
 /** SOFT_DELAY_MS is how long online/offline changes may wait: a fleet coming online at once
  * (a coordinator restart) then costs one pass a second, not one per system. */
 export const SOFT_DELAY_MS = 1000;
@@ -62,10 +59,11 @@ export class MapPublisher {
    * into one peer pass, which waits as long as the last one took. */
   private readonly peerTodo = new Set<string>();
   private peerTimer: NodeJS.Timeout | null = null;
-  private lastPeerPassMs = 0;
-  /** lastSystemPassMs: the last pass over changed systems, not a policy file's over everyone
-   * (seconds at 10,000, which the next enrolment must not wait for its own map). */
-  private lastSystemPassMs = 0;
+  /** Passes wait as long as the last of their kind took (pass-pacer.ts). The system pace is the
+   * last pass over changed systems, not a policy file's over everyone (seconds at 10,000, which
+   * the next enrolment must not wait for its own map). */
+  private readonly peerPace = new PassPacer();
+  private readonly systemPace = new PassPacer();
   /** batch collects the pass's batch-signed deltas (delta-batch.ts), sealed when it ends;
    * passDepth tells refresh whether a pass is running. */
   private readonly batch: DeltaBatch;
@@ -77,6 +75,8 @@ export class MapPublisher {
   readonly stats: PublisherStats = { passes: 0, lastPassMs: 0, lastComputed: 0, lastChanged: 0, lastVersion: 0 };
   /** onPass, when set, hears how long each pass took (the metrics' histogram). */
   onPass: ((ms: number) => void) | null = null;
+  /** onChange, when set, hears of each change but online flags (the watch hub's push figures). */
+  onChange: (() => void) | null = null;
   hasStream: (systemId: string) => boolean = () => true; // server.ts: whether the watch hub has one
 
   constructor(
@@ -115,6 +115,7 @@ export class MapPublisher {
       }
       return;
     }
+    this.onChange?.();
     if (system === null) {
       // A policy file is rare and everyone waits for it: do not let a slow last pass delay it.
       this.everything = true;
@@ -124,8 +125,7 @@ export class MapPublisher {
       this.dirty.add(system.id);
     }
     if (this.timer) return;
-    const delay =
-      system === null ? MIN_DELAY_MS : Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.lastSystemPassMs));
+    const delay = system === null ? MIN_DELAY_MS : this.systemPace.delay();
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush(false);
@@ -217,6 +217,11 @@ export class MapPublisher {
       this.wakeWaiters();
       return;
     }
+    this.systemPace.timed(() => this.systemPass(peersNow));
+  }
+
+  /** systemPass computes the changed systems' maps, and their peers' now or in the peer pass. */
+  private systemPass(peersNow: boolean): void {
     const started = performance.now();
     const version = this.registry.version;
     let computed = 0;
@@ -250,12 +255,11 @@ export class MapPublisher {
     this.wakeWaiters();
     if (peersNow) computed += this.flushPeers(version);
     else this.schedulePeers();
-    this.lastSystemPassMs = performance.now() - started;
-    this.passDone(version, this.lastSystemPassMs, computed, changed);
+    this.passDone(version, performance.now() - started, computed, changed);
   }
 
-  /** startSweep starts a pass over every active system (sweep.ts), replacing one under way:
-   * slice by slice, each slice's deltas signed and handed to their streams when it ends. */
+  /** startSweep starts a pass over every active system (everyone-pass.ts), replacing one under
+   * way: slice by slice, each slice's deltas signed and handed to their streams when it ends. */
   private startSweep(): void {
     this.sweep?.cancel();
     const version = this.registry.version;
@@ -264,23 +268,21 @@ export class MapPublisher {
     for (const id of this.maps.keys()) if (!live.has(id)) this.maps.delete(id);
     this.peers.keepOnly(live);
     this.peerTodo.clear();
-    let changed = 0;
-    const step = (s: LiveSystem): void => {
-      // Revoked or removed since the sweep began: the pass for that change dropped its map.
-      if (s.state !== 'active' || this.registry.get(s.id) !== s) return;
-      const r = this.refresh(s);
-      this.peers.computed(s.id, r.peerIds);
-      if (r.changed) changed++;
-    };
-    const sweep: Sweep<LiveSystem> = new Sweep(
-      active,
-      step,
-      (run) => this.inPass(run),
-      (d) => {
-        if (this.sweep === sweep) this.sweep = null;
-        this.passDone(version, d.wallMs, d.stepped, changed);
-        this.log.debug(`maps: the pass over everyone took ${d.busyMs.toFixed(1)} ms in ${d.slices} slices`);
+    const sweep: Sweep<LiveSystem> = everyonePass(
+      {
+        registry: this.registry,
+        peers: this.peers,
+        hasStream: (id) => this.hasStream(id),
+        refresh: (s) => this.refresh(s),
+        peerIdsOf: (s) => this.builder.peerIdsOf(s),
+        inPass: (run) => this.inPass(run),
+        done: (d, changed) => {
+          if (this.sweep === sweep) this.sweep = null;
+          this.passDone(version, d.wallMs, d.stepped, changed);
+          this.log.debug(`maps: the pass over everyone took ${d.busyMs.toFixed(1)} ms in ${d.slices} slices`);
+        },
       },
+      active,
     );
     this.sweep = sweep;
     sweep.start();
@@ -299,15 +301,12 @@ export class MapPublisher {
 
   private schedulePeers(): void {
     if (this.peerTimer || this.peerTodo.size === 0 || this.stopped) return;
-    const delay = Math.min(MAX_DELAY_MS, Math.max(MIN_DELAY_MS, this.lastPeerPassMs));
     this.peerTimer = setTimeout(() => {
       this.peerTimer = null;
-      const started = performance.now();
-      const computed = this.inPass(() => this.flushPeers(this.registry.version));
-      this.lastPeerPassMs = performance.now() - started;
-      this.onPass?.(this.lastPeerPassMs);
-      this.log.debug(`maps: peer pass, ${computed} computed, ${this.lastPeerPassMs.toFixed(1)} ms`);
-    }, delay);
+      const computed = this.peerPace.timed(() => this.inPass(() => this.flushPeers(this.registry.version)));
+      this.onPass?.(this.peerPace.last);
+      this.log.debug(`maps: peer pass, ${computed} computed, ${this.peerPace.last.toFixed(1)} ms`);
+    }, this.peerPace.delay());
   }
 
   /** flushPeers computes the maps peerTodo waits for and returns how many. */
