@@ -21,6 +21,7 @@ import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-wa
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
+import { memoryLine } from './coordinator-memory.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
@@ -182,14 +183,25 @@ export async function runCoordinatorBench(opts: {
     const members = fleet(n);
     const keys = await enrolmentKeys(admin, members);
     const urls = procs.map((p) => p.url);
+    const memory = async (phase: string): Promise<void> => {
+      for (const [i, p] of procs.entries()) {
+        const st = await adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats');
+        opts.progress(`memory ${String.fromCharCode(65 + i)} after ${phase}: ${memoryLine(p.pid, st)}`);
+      }
+    };
     const { agents, enrolSeconds } = await enrol(urls, members, keys, opts.progress);
+    await memory('enrolment');
     await openWatches(set, agents, opts.progress);
+    await memory('opening the watches');
     await settle(set, admin, opts.progress);
+    await memory('settling');
     const pids = procs.map((p) => p.pid);
     const push = await timePolicyPush(set, admin, pids, opts.progress);
     const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
+    await memory('the policy change');
     const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, set.watchers, opts.progress);
+    await memory('the join');
     return {
       ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
       store: inst.store,

@@ -26,8 +26,13 @@ export interface CoordinatorStats {
   systems: { total: number; active: number; pending: number; revoked: number; online: number };
   watchers: number;
   lastPass: { ms: number; changed: number; version: number; passes: number };
+  /** rssBytes and the heap's figures are process.memoryUsage(): externalBytes is memory V8
+   * objects hold outside the heap (Buffers among it, arrayBuffersBytes). */
   rssBytes: number;
   heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
   /** nat: the UDP port's counters (discovery answers and drops by reason, the embedded relay). */
   nat: NatStats;
 }

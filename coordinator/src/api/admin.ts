@@ -323,6 +323,9 @@ function coordinatorStats(sv: Services): CoordinatorStats {
     lastPass: { ms: st.lastPassMs, changed: st.lastChanged, version: st.lastVersion, passes: st.passes },
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
+    heapTotalBytes: mem.heapTotal,
+    externalBytes: mem.external,
+    arrayBuffersBytes: mem.arrayBuffers,
     nat: sv.nat.stats(),
   };
 }

@@ -1,0 +1,25 @@
+// The coordinator bench's memory line per phase (scripts/bench/coordinator.ts): each
+// coordinator's resident memory now and at its peak (/proc, the kernel's count), and how V8
+// splits it (GET /v1/admin/stats: the live heap, the heap's reserved size, and what objects
+// hold outside it), so a run shows in which phase memory grows and whether it is the heap.
+import { readFileSync } from 'node:fs';
+import type { CoordinatorStats } from '../../coordinator/src/api/admin-types.js';
+
+const MIB = 1024 * 1024;
+
+/** rssKiB reads a process's resident memory now and its high-water mark (kB) from /proc. */
+export function rssKiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+/** memoryLine renders one coordinator's memory after a phase, in MiB. */
+export function memoryLine(pid: number, st: CoordinatorStats): string {
+  const { rss, hwm } = rssKiB(pid);
+  const m = (b: number): string => (b / MIB).toFixed(0);
+  return (
+    `RSS ${(rss / 1024).toFixed(0)} (peak ${(hwm / 1024).toFixed(0)}), heap ${m(st.heapUsedBytes)} used of ` +
+    `${m(st.heapTotalBytes)}, external ${m(st.externalBytes)} (buffers ${m(st.arrayBuffersBytes)}) MiB`
+  );
+}
