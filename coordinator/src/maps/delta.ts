@@ -99,9 +99,8 @@ export function digestContent(
     prefix = before.prefix;
     prefixBytes = before.prefixBytes;
   } else {
-    const text = content.prefix();
-    prefix = createHash('sha256').update(text, 'utf8');
-    prefixBytes = Buffer.byteLength(text, 'utf8');
+    prefix = createHash('sha256');
+    prefixBytes = content.hashPrefix(prefix);
   }
   return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
 }

@@ -2,6 +2,7 @@
 // systems. The policy is resolved once per map version (a World: selectors expanded to identities, PublicIp
 // and UserAuthentication evaluated for each sender); each system's map is then stitched together from JSON
 // fragments cached per peer, so 2,000 maps cost one pass over the policy plus joins, not 2,000 resolutions.
+import type { Hash } from 'node:crypto';
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
@@ -81,6 +82,8 @@ export interface MapContent {
   /** prefix is the text up to and including the peers' list: `"systemId":...,"peers":[...`;
    * tail the rest, from the peers' closing bracket on (`],"policies":...}`). */
   prefix(): string;
+  /** hashPrefix feeds the prefix to h, UTF-8, without joining it, and returns its byte length. */
+  hashPrefix(h: Hash): number;
   tail: string;
   peerIds: string[];
   identities: string[];
@@ -97,12 +100,36 @@ export interface MapContent {
   routeGrants: string;
 }
 
+/** PREFIX_CHUNK is how many characters of a prefix are joined before they are hashed. A shared
+ * service's prefix is megabytes: joined whole, each map and pass made a string over V8's 128 KiB
+ * regular object size (put in the large-object space, freed only by a full collection) and as
+ * large a UTF-8 copy outside the heap, and between full collections those piled up to hundreds
+ * of MiB. Pieces of this size die young (a scavenge frees them) and hash as fast. */
+const PREFIX_CHUNK = 16_384;
+
+/** hashJoined feeds start and list joined by commas to h in pieces of about PREFIX_CHUNK
+ * characters (the same bytes as the joined text) and returns their UTF-8 length. */
+function hashJoined(h: Hash, start: string, list: readonly string[]): number {
+  let bytes = 0;
+  let piece = start;
+  for (let i = 0; i < list.length; i++) {
+    piece += i === 0 ? list[i]! : `,${list[i]!}`;
+    if (piece.length >= PREFIX_CHUNK) {
+      h.update(piece, 'utf8');
+      bytes += Buffer.byteLength(piece, 'utf8');
+      piece = '';
+    }
+  }
+  h.update(piece, 'utf8');
+  return bytes + Buffer.byteLength(piece, 'utf8');
+}
+
 /** contentOf assembles a MapContent whose texts are collected and joined lazily, each at most once. */
 function contentOf(
   start: string,
   tail: string,
   peerJsonOf: () => string[],
-  parts: Omit<MapContent, 'text' | 'prefix' | 'tail' | 'peerJson'>,
+  parts: Omit<MapContent, 'text' | 'prefix' | 'hashPrefix' | 'tail' | 'peerJson'>,
 ): MapContent {
   let peers: string[] | null = null;
   let prefix: string | null = null;
@@ -112,6 +139,11 @@ function contentOf(
     ...parts,
     tail,
     prefix: prefixOf,
+    hashPrefix: (h) => {
+      if (prefix === null) return hashJoined(h, start, (peers ??= peerJsonOf()));
+      h.update(prefix, 'utf8');
+      return Buffer.byteLength(prefix, 'utf8');
+    },
     get peerJson(): string[] {
       return (peers ??= peerJsonOf());
     },
