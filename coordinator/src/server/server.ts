@@ -235,6 +235,8 @@ function publisherFor(
   publisher.onPass = (ms) => metrics.mapPassDone(ms);
   // The online flag is no test of a stream: a helper's new stream can open before its old one closes.
   publisher.hasStream = (id) => hub.has(id);
+  // A backed-up stream gets the map current when it drains, rendered then (watch-hub.ts).
+  hub.renderFull = (id) => (registry.get(id) ? publisher.fullMap(registry.get(id)!) : null);
   return publisher;
 }
 
