@@ -12,7 +12,6 @@
 // developers and servers (developers reach their team's servers), and a few shared services
 // every developer reaches. So most maps are small and a handful are large (a shared service
 // sees every developer), and the new policy changes every system's map.
-import { readFileSync } from 'node:fs';
 import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
@@ -21,6 +20,7 @@ import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-wa
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
+import { memoryLine, procStatus, type ProcStatus } from './coordinator-memory.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
@@ -137,21 +137,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** ProcStatus is a process's memory now and at its peak, and the CPU it has used so far. */
-interface ProcStatus {
-  rssKiB: number;
-  hwmKiB: number;
-  cpuTicks: number;
-}
-
-function procStatus(pid: number): ProcStatus {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
 /** Admin calls the coordinator's admin API and throws on any answer but a success. */
 type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -188,15 +173,26 @@ export async function runCoordinatorBench(opts: {
     const members = fleet(n);
     const keys = await enrolmentKeys(admin, members);
     const urls = procs.map((p) => p.url);
+    const memory = async (phase: string): Promise<void> => {
+      for (const [i, p] of procs.entries()) {
+        const st = await adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats');
+        opts.progress(`memory ${String.fromCharCode(65 + i)} after ${phase}: ${memoryLine(p.pid, st)}`);
+      }
+    };
     const { agents, enrolSeconds } = await enrol(urls, members, keys, opts.progress);
+    await memory('enrolment');
     await openWatches(set, agents, opts.progress);
+    await memory('opening the watches');
     await settle(set, admin, opts.progress);
+    await memory('settling');
     const pids = procs.map((p) => p.pid);
     const push = await timePolicyPush(set, admin, pids, opts.progress);
     const verified = verifySample(set.watchers, push.mapVersion);
     const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
+    await memory('the policy change');
     const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, set.watchers, opts.progress);
     const joinStats = await adminOf(procs.at(-1)!)<CoordinatorStats>('GET', '/v1/admin/stats');
+    await memory('the join');
     return {
       ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
       serverJoinMs: joinStats.push.lastWriteMs,

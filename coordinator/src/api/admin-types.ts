@@ -30,8 +30,13 @@ export interface CoordinatorStats {
    * an online flag), from its being recorded to the last map or delta frame written to a watch
    * stream since (null before one), and how many such frames were written. */
   push: { lastWriteMs: number | null; frames: number };
+  /** rssBytes and the heap's figures are process.memoryUsage(): externalBytes is memory V8
+   * objects hold outside the heap (Buffers among it, arrayBuffersBytes). */
   rssBytes: number;
   heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
   /** nat: the UDP port's counters (discovery answers and drops by reason, the embedded relay). */
   nat: NatStats;
 }

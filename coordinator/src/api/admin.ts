@@ -324,6 +324,9 @@ function coordinatorStats(sv: Services): CoordinatorStats {
     push: sv.hub.pushFigures(),
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
+    heapTotalBytes: mem.heapTotal,
+    externalBytes: mem.external,
+    arrayBuffersBytes: mem.arrayBuffers,
     nat: sv.nat.stats(),
   };
 }

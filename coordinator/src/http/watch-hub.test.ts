@@ -170,3 +170,41 @@ test('push figures time the last change to the last map frame written, counting 
     server.close();
   }
 });
+
+test('a backed-up stream due a full map holds nothing: the map current when it drains is rendered then', async () => {
+  const hub = new WatchHub(10);
+  let current = 5;
+  let rendered = 0;
+  hub.renderFull = (id) => {
+    assert.equal(id, 'sys1');
+    rendered++;
+    return { frame: Buffer.from(`event: map\ndata: v${current}\n\n`), version: current };
+  };
+  const { res, server, sres } = await open(hub, true);
+  try {
+    const s = await sres;
+    hub.sendMap('sys1', 5, frames(null, 5));
+    const pad = Buffer.alloc(1 << 20, 'x');
+    pad.write(': ', 0);
+    pad[pad.length - 1] = 0x0a;
+    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
+    assert.ok(s.writableNeedDrain);
+    const unrendered = (base: number, v: number): MapFrames => ({
+      ...frames(base, v, 40),
+      full: () => assert.fail(`the full map of version ${v} is rendered while the stream is backed up`),
+    });
+    assert.equal(hub.sendMap('sys1', 6, unrendered(5, 6)), 'delta');
+    assert.equal(hub.sendMap('sys1', 7, unrendered(6, 7)), 'full', 'two deltas would outweigh the full map');
+    assert.equal(hub.sendMap('sys1', 8, unrendered(7, 8)), 'full', 'still due: nothing more is held');
+    assert.equal(rendered, 0, 'nothing rendered before the socket drains');
+    current = 8;
+    const text = await readAll(res, 'v8');
+    assert.deepEqual(events(text), ['v5', 'v8'], 'the held delta is dropped; the current map comes once');
+    assert.equal(rendered, 1);
+    assert.equal(hub.sendMap('sys1', 9, frames(8, 9)), 'delta', 'the next change is a delta against it');
+    assert.deepEqual(events(await readAll(res, 'd9')).slice(-1), ['d9']);
+  } finally {
+    hub.closeAll();
+    server.close();
+  }
+});

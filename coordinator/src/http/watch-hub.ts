@@ -1,7 +1,9 @@
 // Watch streams (GET /v1/agent/watch): server-sent events, one open stream per system (a new
 // one replaces the old, so a reconnecting agent never counts twice), a global cap, a ping
 // every 15 s, and back-pressure that keeps only the newest map for a slow reader instead of
-// queueing every version in memory.
+// queueing every version in memory: once a full map is due for a backed-up stream, nothing is
+// held for it but that fact, and the map current when the socket drains is rendered then (a
+// shared service's full map is megabytes, and a reader that fell behind needs only the newest).
 import type { ServerResponse } from 'node:http';
 import type { WatchEvent } from '../../../src-shared/wire/control.js';
 import { ControlError } from './errors.js';
@@ -45,6 +47,8 @@ interface Stream extends Watcher {
   pending: string | Buffer | null;
   /** pendingMap: pending is a map or delta frame (counted in pushFigures when written). */
   pendingMap: boolean;
+  /** stale: a full map is due when the socket drains (renderFull renders the current one). */
+  stale: boolean;
   closed: boolean;
   onClose: () => void;
 }
@@ -64,6 +68,9 @@ export class WatchHub {
   private changeAt = performance.now();
   private lastWriteAt: number | null = null;
   private mapFrames = 0;
+  /** renderFull renders a system's current signed full map (server.ts: the publisher's). Unset,
+   * a backed-up stream holds the full map it was due instead (tests of the hub alone). */
+  renderFull: ((systemId: string) => { frame: Buffer; version: number } | null) | null = null;
 
   constructor(
     private readonly maxStreams: number,
@@ -131,20 +138,47 @@ export class WatchHub {
       res,
       pending: null,
       pendingMap: false,
+      stale: false,
       closed: false,
       onClose,
     };
     this.streams.set(systemId, s);
     res.on('close', () => this.end(s, null, true));
-    res.on('drain', () => {
-      if (s.pending !== null && !s.closed) {
-        const f = s.pending;
-        s.pending = null;
-        if (s.pendingMap) this.writeMap(s, f);
-        else res.write(f);
-      }
-    });
+    res.on('drain', () => this.drained(s));
     return s;
+  }
+
+  /** drained writes what a stream held back: the current full map if one is due, else the
+   * pending frame. The stream stays stale while the map renders: rendering may publish a newer
+   * map (publisher.ts refresh), whose sendMap must not write ahead of it. */
+  private drained(s: Stream): void {
+    if (s.closed) return;
+    if (s.stale) {
+      const f = this.renderFull?.(s.systemId) ?? null;
+      s.stale = false;
+      if (f === null || s.closed) return;
+      s.mapVersion = f.version;
+      this.writeMap(s, f.frame);
+      return;
+    }
+    if (s.pending !== null) {
+      const f = s.pending;
+      s.pending = null;
+      if (s.pendingMap) this.writeMap(s, f);
+      else s.res.write(f);
+    }
+  }
+
+  /** fullDue notes that s needs a full map of version: written now if its socket takes it,
+   * else, with renderFull, the one current when the socket drains (nothing is held). */
+  private fullDue(s: Stream, version: number, frames: MapFrames): void {
+    s.mapVersion = version;
+    if (this.renderFull !== null && (s.stale || s.res.writableNeedDrain)) {
+      s.stale = true;
+      s.pending = null;
+      return;
+    }
+    this.send(s.systemId, frames.full(), version);
   }
 
   /** send writes a frame to the system's stream, if it has one; a map frame replaces an older
@@ -153,6 +187,7 @@ export class WatchHub {
     const s = this.streams.get(systemId);
     if (!s || s.closed) return false;
     if (mapVersion !== undefined) s.mapVersion = mapVersion;
+    if (s.stale) return true; // the map written on drain supersedes it
     if (s.res.writableNeedDrain) {
       s.pending = frame;
       s.pendingMap = mapVersion !== undefined;
@@ -167,7 +202,7 @@ export class WatchHub {
   sendMap(systemId: string, version: number, frames: MapFrames): 'delta' | 'full' | null {
     const s = this.streams.get(systemId);
     if (!s || s.closed) return null;
-    const fits = s.deltas && frames.base !== null && s.mapVersion === frames.base;
+    const fits = !s.stale && s.deltas && frames.base !== null && s.mapVersion === frames.base;
     const batched = fits && s.batch && frames.batched !== undefined;
     if (batched) {
       // The frame comes when the pass is signed; the stream counts as holding this version now,
@@ -179,7 +214,7 @@ export class WatchHub {
     }
     const d = fits && !batched ? frames.delta() : null;
     if (d === null) {
-      this.send(systemId, frames.full(), version);
+      this.fullDue(s, version, frames);
       return 'full';
     }
     s.mapVersion = version;
@@ -190,6 +225,7 @@ export class WatchHub {
    * the stream will get: the delta, or the full map that replaced a chain grown too long. */
   private writeDelta(s: Stream, d: Buffer, frames: MapFrames): 'delta' | 'full' {
     if (s.closed) return 'delta';
+    if (s.stale) return 'full'; // the map written on drain supersedes it
     if (!s.res.writableNeedDrain) this.writeMap(s, d);
     else if (s.pending === null) [s.pending, s.pendingMap] = [d, true];
     else if (s.pending.length + d.length < frames.fullBytes) {
@@ -198,8 +234,7 @@ export class WatchHub {
       s.pending = Buffer.concat([Buffer.from(s.pending), d]);
       s.pendingMap = true;
     } else {
-      s.pending = frames.full();
-      s.pendingMap = true;
+      this.fullDue(s, s.mapVersion, frames);
       return 'full';
     }
     return 'delta';

@@ -104,6 +104,29 @@ export interface MapContent {
   routeGrants: string;
 }
 
+/** PREFIX_CHUNK is how many characters of a peer list are joined before they are encoded. A
+ * shared service's list is megabytes: joined whole, each pass made a string over V8's 128 KiB
+ * regular object size (put in the large-object space, freed only by a full collection), and
+ * between full collections those piled up to hundreds of MiB. Pieces of this size die young (a
+ * scavenge frees them). */
+const PREFIX_CHUNK = 16_384;
+
+/** joinedUtf8 is list joined by commas, as UTF-8, built in pieces of about PREFIX_CHUNK
+ * characters (the same bytes as the joined text). */
+function joinedUtf8(list: readonly string[]): Buffer {
+  const pieces: Buffer[] = [];
+  let piece = '';
+  for (let i = 0; i < list.length; i++) {
+    piece += i === 0 ? list[i]! : `,${list[i]!}`;
+    if (piece.length >= PREFIX_CHUNK) {
+      pieces.push(Buffer.from(piece, 'utf8'));
+      piece = '';
+    }
+  }
+  pieces.push(Buffer.from(piece, 'utf8'));
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
 /** contentOf assembles a MapContent whose texts are collected and joined lazily, each at most once. */
 function contentOf(
   start: string,
@@ -310,7 +333,7 @@ export class MapBuilder {
     }
     let b = this.joined.get(peers);
     if (b) return b;
-    b = Buffer.from(peers.map((p) => this.peer(w, p)).join(','), 'utf8');
+    b = joinedUtf8(peers.map((p) => this.peer(w, p)));
     if (this.joinedBytes + b.length <= JOINED_CACHE_BYTES) {
       this.joined.set(peers, b);
       this.joinedBytes += b.length;

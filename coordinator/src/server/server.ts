@@ -234,8 +234,9 @@ function publisherFor(
   const publisher = new MapPublisher(registry, signingKey, deliver, log, now, nat.mapFields);
   publisher.onPass = (ms) => metrics.mapPassDone(ms);
   publisher.onChange = () => hub.noteChange();
-  // The online flag is no test of a stream: a helper's new stream can open before its old one closes.
+  // Streams, not online flags, say who watches: a helper's new stream can open before its old one closes.
   publisher.hasStream = (id) => hub.has(id);
+  hub.renderFull = (id) => (registry.get(id) ? publisher.fullMap(registry.get(id)!) : null);
   return publisher;
 }
 
