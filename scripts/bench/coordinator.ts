@@ -48,6 +48,8 @@ export interface CoordinatorBenchResult {
    * policy PUT answered. */
   cpuSeconds: number;
   agentCpuSeconds: number;
+  /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts). */
+  agentTake: { events: number; cpuSeconds: number };
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
@@ -161,6 +163,7 @@ interface PushTiming {
    * (the agents' own work: receiving, checking and applying the maps). */
   answeredMs: number;
   benchCpu: number;
+  taking: { events: number; cpuUs: number };
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -175,7 +178,7 @@ export async function runCoordinatorBench(opts: {
   const n = opts.systems;
   const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
   const { procs } = inst;
-  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0 };
+  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0, taking: { events: 0, cpuUs: 0 } };
   try {
     const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
@@ -288,6 +291,7 @@ async function timePolicyPush(
   progress('applying a new policy file and timing the push to every watcher');
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
+  const takingBefore = { ...set.taking };
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
@@ -306,11 +310,12 @@ async function timePolicyPush(
   }
   const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
+  const taking = { events: set.taking.events - takingBefore.events, cpuUs: set.taking.cpuUs - takingBefore.cpuUs };
   const times = watchers
     .filter((w) => w.reachedAt !== null)
     .map((w) => w.reachedAt! - t0)
     .sort((a, b) => a - b);
-  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu };
+  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu, taking };
 }
 
 /** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
@@ -370,6 +375,7 @@ function summarize(
     heapUsedMiB: most((i) => i.heapUsedMiB),
     cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
     agentCpuSeconds: push.benchCpu / 100,
+    agentTake: { events: push.taking.events, cpuSeconds: push.taking.cpuUs / 1e6 },
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
     mapBytes: {
