@@ -40,6 +40,9 @@ export interface Watcher {
    * before the measurement knows its version (the PUT's answer comes later). */
   last: Taken | null;
   lastAt: number;
+  /** lastCpuUs is what taking last cost (CPU, µs); takenCpuUs what taking the target cost. */
+  lastCpuUs: number;
+  takenCpuUs: number;
   /** onMap, when set, sees the map text after every event that changed it (the join). */
   onMap: ((text: string, t: Taken) => void) | null;
 }
@@ -73,6 +76,8 @@ export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (
       taken: null,
       last: null,
       lastAt: 0,
+      lastCpuUs: 0,
+      takenCpuUs: 0,
       onMap: null,
     };
     set.watchers.push(w);
@@ -99,11 +104,13 @@ function onEvent(set: WatchSet, w: Watcher, event: string, data: string): void {
   set.lastEventAt = performance.now();
   w.last = t;
   w.lastAt = set.lastEventAt;
+  w.lastCpuUs = spent.user + spent.system;
   w.latest = Math.max(w.latest, t.version);
   w.onMap?.(w.map.text, t);
   if (t.version >= w.target && w.reachedAt === null) {
     w.reachedAt = performance.now();
     w.taken = t;
+    w.takenCpuUs = w.lastCpuUs;
   }
 }
 

@@ -48,8 +48,9 @@ export interface CoordinatorBenchResult {
    * policy PUT answered. */
   cpuSeconds: number;
   agentCpuSeconds: number;
-  /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts). */
-  agentTake: { events: number; cpuSeconds: number };
+  /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts),
+   * and what taking the new version alone cost each watcher (µs: median, 99th percentile, sum). */
+  agentTake: { events: number; cpuSeconds: number; target: { p50Us: number; p99Us: number; sumSeconds: number } };
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
@@ -302,6 +303,7 @@ async function timePolicyPush(
     if (w.latest >= applied.mapVersion && w.reachedAt === null) {
       w.reachedAt = w.lastAt;
       w.taken = w.last;
+      w.takenCpuUs = w.lastCpuUs;
     }
   }
   const deadline = t0 + 30_000;
@@ -348,6 +350,15 @@ function instanceFigures(push: PushTiming, stats: CoordinatorStats[]): InstanceF
   }));
 }
 
+/** targetCpu is what taking the new version cost each watcher that got it (CPU, µs). */
+function targetCpu(watchers: Watcher[]): { p50Us: number; p99Us: number; sumSeconds: number } {
+  const us = watchers
+    .filter((w) => w.reachedAt !== null)
+    .map((w) => w.takenCpuUs)
+    .sort((a, b) => a - b);
+  return { p50Us: percentile(us, 50), p99Us: percentile(us, 99), sumSeconds: us.reduce((a, b) => a + b, 0) / 1e6 };
+}
+
 /** summarize turns the push's timings, the coordinators' stats and the map sizes into the
  * result: memory the highest of the coordinators', CPU their sum, the pass the first one's. */
 function summarize(
@@ -375,7 +386,7 @@ function summarize(
     heapUsedMiB: most((i) => i.heapUsedMiB),
     cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
     agentCpuSeconds: push.benchCpu / 100,
-    agentTake: { events: push.taking.events, cpuSeconds: push.taking.cpuUs / 1e6 },
+    agentTake: { events: push.taking.events, cpuSeconds: push.taking.cpuUs / 1e6, target: targetCpu(watchers) },
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
     mapBytes: {
