@@ -22,6 +22,21 @@ export async function pool<T>(
   );
 }
 
+/** percentile is the p-th percentile of sorted values (nearest rank), NaN for none. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** targetCpu is what taking the new version cost each watcher that got it (CPU, µs). */
+export function targetCpu(watchers: Watcher[]): { p50Us: number; p99Us: number; sumSeconds: number } {
+  const us = watchers
+    .filter((w) => w.reachedAt !== null)
+    .map((w) => w.takenCpuUs)
+    .sort((a, b) => a - b);
+  return { p50Us: percentile(us, 50), p99Us: percentile(us, 99), sumSeconds: us.reduce((a, b) => a + b, 0) / 1e6 };
+}
+
 /** Watcher tracks one agent's stream: the newest map it holds and when the target arrived. */
 export interface Watcher {
   agent: SimAgent;

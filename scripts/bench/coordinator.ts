@@ -17,7 +17,7 @@ import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import type { Taken } from '../../coordinator/src/testing/sim-map.js';
-import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-watch.js';
+import { openWatches, percentile, pool, targetCpu, type Watcher, type WatchSet } from './coordinator-watch.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
@@ -127,11 +127,6 @@ function policy(extraPort: boolean): string {
     null,
     2,
   );
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** ProcStatus is a process's memory now and at its peak, and the CPU it has used so far. */
@@ -348,15 +343,6 @@ function instanceFigures(push: PushTiming, stats: CoordinatorStats[]): InstanceF
     cpuSeconds: (after.cpuTicks - push.before[i]!.cpuTicks) / ticks,
     serverPassMs: stats[i]!.lastPass.ms,
   }));
-}
-
-/** targetCpu is what taking the new version cost each watcher that got it (CPU, µs). */
-function targetCpu(watchers: Watcher[]): { p50Us: number; p99Us: number; sumSeconds: number } {
-  const us = watchers
-    .filter((w) => w.reachedAt !== null)
-    .map((w) => w.takenCpuUs)
-    .sort((a, b) => a - b);
-  return { p50Us: percentile(us, 50), p99Us: percentile(us, 99), sumSeconds: us.reduce((a, b) => a + b, 0) / 1e6 };
 }
 
 /** summarize turns the push's timings, the coordinators' stats and the map sizes into the
