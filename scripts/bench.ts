@@ -249,7 +249,8 @@ async function measureCoordinatorOn(
         `p99 ${c.propagationMs.p99.toFixed(0)} ms, max ${c.propagationMs.max.toFixed(0)} ms ` +
         `(target p99 ${c.targetMs} ms: ${c.targetMet ? 'met' : 'MISSED'}); ` +
         `RSS ${c.rssMiB.toFixed(0)} MiB (peak ${c.peakRssMiB.toFixed(0)}), heap ${c.heapUsedMiB.toFixed(0)} MiB, ` +
-        `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms; ` +
+        `CPU ${c.cpuSeconds.toFixed(2)} s (the agents ${c.agentCpuSeconds.toFixed(2)} s, ${c.agentTake.cpuSeconds.toFixed(2)} s of it taking ${c.agentTake.events} events, ` +
+        `${c.agentTake.target.sumSeconds.toFixed(2)} s the new version's: p50 ${c.agentTake.target.p50Us.toFixed(0)} µs, p99 ${c.agentTake.target.p99Us.toFixed(0)} µs a watcher); the policy PUT answered in ${c.answeredMs.toFixed(0)} ms; ` +
         `the coordinator wrote the last delta ${ms(c.serverPushMs)} after the change\n` +
         `${name}: ${c.systems} systems enrolled in ${c.enrolSeconds.toFixed(1)} s (64 at a time); one more joined ` +
         `(answered in ${c.join.enrolMs.toFixed(0)} ms) and reached ${c.join.reached}/${c.join.peers} peers in ${c.join.joinMs.toFixed(0)} ms ` +

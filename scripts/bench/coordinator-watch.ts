@@ -22,6 +22,21 @@ export async function pool<T>(
   );
 }
 
+/** percentile is the p-th percentile of sorted values (nearest rank), NaN for none. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** targetCpu is what taking the new version cost each watcher that got it (CPU, µs). */
+export function targetCpu(watchers: Watcher[]): { p50Us: number; p99Us: number; sumSeconds: number } {
+  const us = watchers
+    .filter((w) => w.reachedAt !== null)
+    .map((w) => w.takenCpuUs)
+    .sort((a, b) => a - b);
+  return { p50Us: percentile(us, 50), p99Us: percentile(us, 99), sumSeconds: us.reduce((a, b) => a + b, 0) / 1e6 };
+}
+
 /** Watcher tracks one agent's stream: the newest map it holds and when the target arrived. */
 export interface Watcher {
   agent: SimAgent;
@@ -40,6 +55,9 @@ export interface Watcher {
    * before the measurement knows its version (the PUT's answer comes later). */
   last: Taken | null;
   lastAt: number;
+  /** lastCpuUs is what taking last cost (CPU, µs); takenCpuUs what taking the target cost. */
+  lastCpuUs: number;
+  takenCpuUs: number;
   /** onMap, when set, sees the map text after every event that changed it (the join). */
   onMap: ((text: string, t: Taken) => void) | null;
 }
@@ -50,6 +68,9 @@ export interface WatchSet {
   watchers: Watcher[];
   lastEventAt: number;
   refetched: number;
+  /** taking: the map and delta events the agents took and the CPU (µs, the process's) it cost
+   * them, from reading the event's data to holding the checked map. */
+  taking: { events: number; cpuUs: number };
 }
 
 /** openWatches opens every agent's watch stream into set, 64 at a time, asking for deltas;
@@ -70,6 +91,8 @@ export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (
       taken: null,
       last: null,
       lastAt: 0,
+      lastCpuUs: 0,
+      takenCpuUs: 0,
       onMap: null,
     };
     set.watchers.push(w);
@@ -86,17 +109,23 @@ export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (
 // for a delta the digest of the result) counts when its version reaches the target.
 function onEvent(set: WatchSet, w: Watcher, event: string, data: string): void {
   const refused = w.map.refused;
+  const cpu = process.cpuUsage();
   const t = w.map.take(event, data, w.verifying);
+  const spent = process.cpuUsage(cpu);
+  set.taking.events++;
+  set.taking.cpuUs += spent.user + spent.system;
   if (w.map.refused > refused) refetch(set, w);
   if (t === null) return;
   set.lastEventAt = performance.now();
   w.last = t;
   w.lastAt = set.lastEventAt;
+  w.lastCpuUs = spent.user + spent.system;
   w.latest = Math.max(w.latest, t.version);
   w.onMap?.(w.map.text, t);
   if (t.version >= w.target && w.reachedAt === null) {
     w.reachedAt = performance.now();
     w.taken = t;
+    w.takenCpuUs = w.lastCpuUs;
   }
 }
 

@@ -16,7 +16,7 @@ import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import type { Taken } from '../../coordinator/src/testing/sim-map.js';
-import { openWatches, pool, type Watcher, type WatchSet } from './coordinator-watch.js';
+import { openWatches, percentile, pool, targetCpu, type Watcher, type WatchSet } from './coordinator-watch.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
@@ -48,6 +48,9 @@ export interface CoordinatorBenchResult {
    * policy PUT answered. */
   cpuSeconds: number;
   agentCpuSeconds: number;
+  /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts),
+   * and what taking the new version alone cost each watcher (µs: median, 99th percentile, sum). */
+  agentTake: { events: number; cpuSeconds: number; target: { p50Us: number; p99Us: number; sumSeconds: number } };
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
   serverPassMs: number;
@@ -132,11 +135,6 @@ function policy(extraPort: boolean): string {
   );
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /** Admin calls the coordinator's admin API and throws on any answer but a success. */
 type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -152,6 +150,7 @@ interface PushTiming {
    * (the agents' own work: receiving, checking and applying the maps). */
   answeredMs: number;
   benchCpu: number;
+  taking: { events: number; cpuUs: number };
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -166,7 +165,7 @@ export async function runCoordinatorBench(opts: {
   const n = opts.systems;
   const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
   const { procs } = inst;
-  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0 };
+  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0, taking: { events: 0, cpuUs: 0 } };
   try {
     const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
@@ -292,6 +291,7 @@ async function timePolicyPush(
   progress('applying a new policy file and timing the push to every watcher');
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
+  const takingBefore = { ...set.taking };
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
@@ -302,6 +302,7 @@ async function timePolicyPush(
     if (w.latest >= applied.mapVersion && w.reachedAt === null) {
       w.reachedAt = w.lastAt;
       w.taken = w.last;
+      w.takenCpuUs = w.lastCpuUs;
     }
   }
   const deadline = t0 + 30_000;
@@ -310,11 +311,12 @@ async function timePolicyPush(
   }
   const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
+  const taking = { events: set.taking.events - takingBefore.events, cpuUs: set.taking.cpuUs - takingBefore.cpuUs };
   const times = watchers
     .filter((w) => w.reachedAt !== null)
     .map((w) => w.reachedAt! - t0)
     .sort((a, b) => a - b);
-  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu };
+  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu, taking };
 }
 
 /** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
@@ -374,6 +376,7 @@ function summarize(
     heapUsedMiB: most((i) => i.heapUsedMiB),
     cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
     agentCpuSeconds: push.benchCpu / 100,
+    agentTake: { events: push.taking.events, cpuSeconds: push.taking.cpuUs / 1e6, target: targetCpu(watchers) },
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
     serverPushMs: stats[0]!.push.lastWriteMs,

@@ -5,7 +5,7 @@
 // what their maps' bytes do. Signatures are checked when the caller asks (verify), so a bench
 // pays for them where a helper would: on the maps it measures.
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
-import { applyMapDelta, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
+import { applyMapDelta, heldMap, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
 import { openSignedDelta, parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
@@ -44,14 +44,13 @@ export class SimMap {
   take(event: string, data: string, verify: boolean): Taken | null {
     if (event === 'map') {
       const signed = (JSON.parse(data) as { map: SignedMap }).map;
-      const text = verify
-        ? JSON.stringify(this.agent.verify(signed)) && Buffer.from(signed.payload, 'base64').toString('utf8')
-        : Buffer.from(signed.payload, 'base64').toString('utf8');
-      const v = /^\{"protocol":\d+,"version":(\d+),/.exec(text);
-      if (!v) throw new Error('a map without a version');
-      this.version = Number(v[1]);
+      const text = Buffer.from(signed.payload, 'base64').toString('utf8');
+      const raw = (verify ? this.agent.verify(signed) : JSON.parse(text)) as unknown as Record<string, unknown>;
+      if (typeof raw.version !== 'number') throw new Error('a map without a version');
+      this.version = raw.version;
       this.text = text;
-      this.held = null;
+      // Held as a helper holds it (delta-apply.ts heldMap): the next delta starts from here.
+      this.held = heldMap(raw, text);
       return { version: this.version, delta: false, bytes: data.length, fullBytes: data.length };
     }
     if (event !== 'delta') return null;

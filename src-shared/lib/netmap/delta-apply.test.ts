@@ -199,3 +199,107 @@ test('a chain of deltas that set only the policies reuses the kept prefix and st
   assert.notEqual(t5.held.prefix, t4.held.prefix);
   assert.equal(Buffer.from(t5.stored.payload, 'base64').toString(), JSON.stringify(v5));
 });
+
+// A map shaped like a real one: peers with identities that look like integers (a JSON parser
+// puts such keys first) and ones that do not, policies naming them, routes and route grants
+// keyed by identity, a dual-stack network, in the coordinator's order (peers by identity).
+const IDS = Array.from({ length: 40 }, (_, i) =>
+  i % 3 === 0 ? `${10000 + i * 37}` : `P${String(i).padStart(2, '0')}QR`,
+);
+const PEERS = IDS.map((id, i) => ({ ...peer(id, i + 2), tags: [`t${i % 4}`], online: i % 5 !== 0 })).sort((a, b) =>
+  a.identity < b.identity ? -1 : 1,
+);
+
+function realisticMap(version: number, ports: string[]): NetworkMap {
+  const ids = IDS;
+  const peers = PEERS;
+  const policy = (name: string, senders: string[], acl: string) => ({
+    name,
+    senders,
+    receivers: ['ME123'],
+    acls: [
+      { protocol: 'tcp' as const, ports: acl.split(',').map((p) => ({ from: Number(p), to: Number(p) })) },
+      { protocol: 'icmp' as const, ports: [] },
+    ],
+    trustRequirements: [],
+    enabled: true,
+  });
+  const exits = [ids[3]!, ids[0]!, ids[7]!].sort();
+  const routes: Record<string, string[]> = {};
+  for (const [i, id] of exits.entries()) routes[id] = [`10.${i}.0.0/16`];
+  return sampleMap({
+    version,
+    generatedAt: 1_700_000_000_000 + version,
+    peers,
+    virtualNetwork6: 'fd12:3456:789a::/48',
+    policies: ports.map((p, i) => policy(`team ${i}`, ids.slice(i * 5, i * 5 + 8), p)),
+    routes,
+    routeGrants: { [ids[9]!]: ['192.168.0.0/24'], [ids[6]!]: ['192.168.1.0/24'] },
+  });
+}
+
+test('a delta taken on the fast path (prefix cut from the full map) makes byte for byte the text of the slow path and the coordinator', () => {
+  const from = realisticMap(10, ['22,443', '53', '8080']);
+  const to = realisticMap(11, ['22,443,8080', '53', '8080,8443']);
+  const fullText = canonicalMapText(from as unknown as Record<string, unknown>);
+  const fast = openHeldMap(signWith(MAP_SIGNATURE_CONTEXT, from), pinned, 'sys1', 0).held;
+  assert.ok(fast.prefix, 'a full map held has its prefix, cut from its text');
+  const slow: HeldMap = { version: 10, raw: JSON.parse(fullText) as Record<string, unknown> };
+  // The coordinator's text of the new map: routes keys in ascending order (canonical).
+  const want = canonicalMapText(to as unknown as Record<string, unknown>);
+  const d = deltaBetween(from, to, { set: { policies: to.policies } });
+  assert.equal(d.peers.length, 0);
+  const head = `{"protocol":${CONTROL_PROTOCOL},"version":11,"generatedAt":${to.generatedAt},`;
+  d.digest = createHash('sha256').update(want.slice(head.length)).digest('hex');
+  const signed = signWith(MAP_DELTA_SIGNATURE_CONTEXT, d);
+  const a = takeSignedDelta(signed, pinned, 'sys1', fast)!;
+  const b = takeSignedDelta(signed, pinned, 'sys1', slow)!;
+  assert.equal(a.held.raw.peers, fast.raw.peers, 'the fast path kept the peer list as it was');
+  assert.notEqual(b.held.raw.peers, slow.raw.peers, 'the slow path made the peer list anew');
+  const textOf = (t: { stored: SignedMap }) => Buffer.from(t.stored.payload, 'base64').toString('utf8');
+  assert.equal(textOf(a), textOf(b));
+  assert.equal(textOf(a), want);
+  assert.deepEqual(JSON.parse(textOf(a)), a.held.raw, 'the map held is the text held, decoded');
+  assert.deepEqual(a.map, b.map);
+  assert.equal(a.map.peers, fast.map?.peers, 'the fast path kept the checked peers');
+  // What is stored reopens with a prefix of its own, and the next policy change takes it too.
+  const reopened = openHeldMap(a.stored, pinned, 'sys1', 0).held;
+  assert.ok(reopened.prefix);
+  assert.equal(reopened.prefix.text, fast.prefix.text);
+});
+
+test('a delta whose result does not match its digest is refused on the fast path, a full map held or a stored one', () => {
+  const from = realisticMap(10, ['22,443', '53', '8080']);
+  const to = realisticMap(11, ['22,443,8080', '53', '8080,8443']);
+  const fast = openHeldMap(signWith(MAP_SIGNATURE_CONTEXT, from), pinned, 'sys1', 0).held;
+  assert.ok(fast.prefix);
+  // The signed digest is the new map's, but the delta sets the old policies (or one port off).
+  const stale = deltaBetween(from, to, { set: { policies: from.policies } });
+  const offByOne = deltaBetween(from, to, {
+    set: { policies: [{ ...to.policies[0]!, acls: [{ protocol: 'tcp', ports: [{ from: 22, to: 23 }] }] }] },
+  });
+  for (const [what, d] of [
+    ['stale', stale],
+    ['off by one', offByOne],
+  ] as const) {
+    assert.throws(
+      () => takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, d), pinned, 'sys1', fast),
+      (e: unknown) => e instanceof DeltaRefused && e.needFull && /does not match its digest/.test(e.message),
+      what,
+    );
+  }
+  // A full map whose middle names "version" (a peer so named) gets no prefix: the slow path
+  // takes its deltas, and still makes the coordinator's text.
+  const odd = realisticMap(10, ['22']);
+  odd.peers[1] = { ...odd.peers[1]!, name: 'version' };
+  const oddTo = { ...realisticMap(11, ['22,443']), peers: odd.peers };
+  const oddHeld = openHeldMap(signWith(MAP_SIGNATURE_CONTEXT, odd), pinned, 'sys1', 0).held;
+  assert.equal(oddHeld.prefix, undefined);
+  const t = takeSignedDelta(
+    signWith(MAP_DELTA_SIGNATURE_CONTEXT, deltaBetween(odd, oddTo, { set: { policies: oddTo.policies } })),
+    pinned,
+    'sys1',
+    oddHeld,
+  )!;
+  assert.equal(Buffer.from(t.stored.payload, 'base64').toString('utf8'), JSON.stringify(oddTo));
+});

@@ -33,6 +33,9 @@ export interface HeldMap {
   /** prefix is the canonical text after the first three fields up to and including the peer
    * list and its comma, its UTF-8 size and the SHA-256 state after it (copied, never finished). */
   prefix?: MapPrefix;
+  /** map is raw as parseNetworkMap checked it, when known: a delta that keeps the peer list
+   * keeps its checked peers too, rather than checking thousands of them again. */
+  map?: NetworkMap;
 }
 
 /** MapPrefix is a held map's text before its policies, and the hash state after it. */
@@ -118,6 +121,24 @@ function parsedMap(raw: Obj, systemId: string): NetworkMap {
   return map;
 }
 
+/** checkedMap is parsedMap of a delta's result; when the delta kept the held peer list (the
+ * same array) and the held map's checked form is known, only the rest is checked and the
+ * checked peers are kept: the peers parsed alone would give the same (the fields they are
+ * checked against, self's identity and virtualNetwork6, come before the peers in the text and
+ * are not changed by such a delta), and a policy change should not cost a map's worth. */
+function checkedMap(raw: Obj, systemId: string, held: HeldMap): NetworkMap {
+  if (
+    held.map === undefined ||
+    raw.peers !== held.raw.peers ||
+    raw.self !== held.raw.self ||
+    raw.virtualNetwork6 !== held.raw.virtualNetwork6
+  )
+    return parsedMap(raw, systemId);
+  const map = parsedMap({ ...raw, peers: [] }, systemId);
+  map.peers = held.map.peers;
+  return map;
+}
+
 // byIdentity orders peers as the coordinator does (ascending identity, UTF-16 order).
 function byIdentity(a: Obj, b: Obj): number {
   const x = a.identity as string;
@@ -139,10 +160,29 @@ export function applyMapDelta(
     );
   const before = held.raw.peers;
   if (!Array.isArray(before)) throw new DeltaRefused('the held map has no peer list', true);
+  const kept = keptPrefix(held, delta);
+  // Assigning fields the copy already has keeps their places, so the text keeps the order.
+  const raw: Obj = { ...held.raw };
+  raw.version = delta.version;
+  raw.generatedAt = delta.generatedAt;
+  // With the prefix kept no peer changes: the held list (never modified in place) is the new
+  // one, as its text in the prefix is, so a policy change does not walk or sort the peers.
+  if (kept === undefined) raw.peers = mergedPeers(before as Obj[], delta);
+  for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
+  const texts = held.texts ?? new WeakMap<object, string>();
+  const made = digestedText(raw, texts, kept);
+  if (made.digest !== delta.digest)
+    throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
+  return { raw, text: made.text, texts, prefix: made.prefix, bytes: made.bytes };
+}
+
+/** mergedPeers is the held peer list less the removed peers, with the delta's peers in place of
+ * (or besides) the held ones of the same identity, in the coordinator's order. */
+function mergedPeers(before: Obj[], delta: MapDelta): Obj[] {
   const gone = new Set(delta.removed);
   const up = new Map(delta.peers.map((p) => [p.identity, p as unknown as Obj]));
   const peers: Obj[] = [];
-  for (const p of before as Obj[]) {
+  for (const p of before) {
     const id = p.identity as string;
     if (gone.has(id)) continue;
     const next = up.get(id);
@@ -150,18 +190,7 @@ export function applyMapDelta(
     peers.push(next ?? p);
   }
   for (const p of up.values()) peers.push(p);
-  peers.sort(byIdentity);
-  // Assigning fields the copy already has keeps their places, so the text keeps the order.
-  const raw: Obj = { ...held.raw };
-  raw.version = delta.version;
-  raw.generatedAt = delta.generatedAt;
-  raw.peers = peers;
-  for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
-  const texts = held.texts ?? new WeakMap<object, string>();
-  const made = digestedText(raw, texts, keptPrefix(held, delta));
-  if (made.digest !== delta.digest)
-    throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
-  return { raw, text: made.text, texts, prefix: made.prefix, bytes: made.bytes };
+  return peers.sort(byIdentity);
 }
 
 /** keptPrefix is the held map's prefix when the delta leaves it as it is: no peer added,
@@ -205,6 +234,40 @@ function digestedText(
   return { text: head + prefix.text + tail, digest, prefix, bytes };
 }
 
+/** heldMap is what a helper holds of a map it was given whole (a signed full map, or a stored
+ * map a delta made, its text checked against the signed digest): raw, the text's JSON.parse,
+ * and the prefix state read from the text itself, so the first delta after a full map costs
+ * its own bytes too, not a JSON.stringify of every peer. */
+export function heldMap(raw: Obj, text: string): HeldMap {
+  return { version: raw.version as number, raw, prefix: prefixOfText(raw, text) };
+}
+
+// A map's text with no such key in its middle cannot hold the head's fields twice: a second
+// "version" there would decode over the first, and outlive the head a delta rewrites. JSON
+// escapes could spell such a key another way (\u0076ersion), so a middle with one is not used.
+const NOT_IN_MIDDLE = ['"version"', '"generatedAt"', '\\u'];
+
+/** prefixOfText is a held map's prefix cut from its text, or undefined when the text is not
+ * head, middle, tail: the head's three fields as raw has them, then text the cut keeps whole,
+ * then the canonical text of raw's fields from TAIL_FROM on. The text parsed to raw, and the
+ * tail (complete fields, the last ones) follows a comma at the top level, so the middle holds
+ * exactly raw's fields before the tail: a delta that sets only tail fields makes head', middle,
+ * tail', which parses to the map it makes. */
+function prefixOfText(raw: Obj, text: string): MapPrefix | undefined {
+  const keys = Object.keys(raw);
+  const split = keys.indexOf(TAIL_FROM);
+  if (split <= HEAD_FIELDS || keys.indexOf('peers') > split) return undefined;
+  const head = `{${fieldTexts(raw, undefined, 0, HEAD_FIELDS).join(',')},`;
+  const want = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
+  if (head !== want || !text.startsWith(head)) return undefined;
+  const tail = `${fieldTexts(raw, undefined, split).join(',')}}`;
+  const end = text.length - tail.length;
+  if (end <= head.length || text.charCodeAt(end - 1) !== 0x2c || !text.endsWith(tail)) return undefined;
+  const middle = text.slice(head.length, end);
+  if (NOT_IN_MIDDLE.some((k) => middle.includes(k))) return undefined;
+  return { text: middle, bytes: Buffer.byteLength(middle, 'utf8'), hash: createHash('sha256').update(middle, 'utf8') };
+}
+
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -228,11 +291,11 @@ export function takeSignedDelta(
   if (held !== null && delta.version <= held.version) return null;
   if (held === null) throw new DeltaRefused('a map delta arrived before any map', true);
   const { raw, text, texts, prefix } = applyMapDelta(held, delta);
-  const map = parsedMap(raw, systemId);
+  const map = checkedMap(raw, systemId, held);
   const payload = Buffer.from(text, 'utf8').toString('base64');
   return {
     map,
-    held: { version: delta.version, raw, texts, prefix },
+    held: { version: delta.version, raw, texts, prefix, map },
     stored: { payload, signature: '', delta: signed as SignedMap },
   };
 }
@@ -247,10 +310,8 @@ export function openHeldMap(
 ): { map: NetworkMap; held: HeldMap } {
   if (m.delta === undefined) {
     const map = openSignedMap(m, coordinatorKey, systemId, minVersion);
-    return {
-      map,
-      held: { version: map.version, raw: JSON.parse(Buffer.from(m.payload, 'base64').toString('utf8')) as Obj },
-    };
+    const text = Buffer.from(m.payload, 'base64').toString('utf8');
+    return { map, held: { ...heldMap(JSON.parse(text) as Obj, text), map } };
   }
   const delta = openSignedDelta(m.delta, coordinatorKey, systemId);
   if (m.payload.length > CONTROL_LIMITS.mapBytes * 2) throw new MapRejected('the stored map is too large');
@@ -261,5 +322,5 @@ export function openHeldMap(
   const map = parsedMap(raw, systemId);
   if (map.version < minVersion)
     throw new MapRejected(`map version ${map.version} is older than the one in force (${minVersion})`);
-  return { map, held: { version: map.version, raw } };
+  return { map, held: { ...heldMap(raw, text), map } };
 }
