@@ -55,6 +55,15 @@ function events(text: string): string[] {
   return [...text.matchAll(/^data: ([a-z0-9-]+)$/gm)].map((m) => m[1]!);
 }
 
+/** backUp fills a stream's socket with SSE comment lines until it must drain. */
+function backUp(s: ServerResponse): void {
+  const pad = Buffer.alloc(1 << 20, 'x');
+  pad.write(': ', 0);
+  pad[pad.length - 1] = 0x0a;
+  for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
+  assert.ok(s.writableNeedDrain, 'the stream is backed up');
+}
+
 test('deltas go to a stream that holds their base; a backed-up one chains them, then takes the full map', async () => {
   const hub = new WatchHub(10);
   const { res, server, sres } = await open(hub, true);
@@ -64,11 +73,7 @@ test('deltas go to a stream that holds their base; a backed-up one chains them, 
     assert.equal(hub.sendMap('sys1', 6, frames(5, 6)), 'delta');
     assert.equal(hub.sendMap('sys1', 8, frames(7, 8)), 'full', 'another base: the full map');
     // Back the stream up: the client reads nothing while 64 MiB of SSE comments go out.
-    const pad = Buffer.alloc(1 << 20, 'x');
-    pad.write(': ', 0);
-    pad[pad.length - 1] = 0x0a;
-    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
-    assert.ok(s.writableNeedDrain, 'the stream is backed up');
+    backUp(s);
     assert.equal(hub.sendMap('sys1', 9, frames(8, 9)), 'delta');
     assert.equal(hub.sendMap('sys1', 10, frames(9, 10)), 'delta');
     const text = await readAll(res, 'data: d10\n');
@@ -85,11 +90,7 @@ test('a backed-up chain that would outweigh the full map is replaced by it; no d
   try {
     const s = await sres;
     hub.sendMap('sys1', 5, frames(null, 5));
-    const pad = Buffer.alloc(1 << 20, 'x');
-    pad.write(': ', 0);
-    pad[pad.length - 1] = 0x0a;
-    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
-    assert.ok(s.writableNeedDrain);
+    backUp(s);
     assert.equal(hub.sendMap('sys1', 6, frames(5, 6, 40)), 'delta');
     assert.equal(hub.sendMap('sys1', 7, frames(6, 7, 40)), 'full', 'two deltas would outweigh the full map');
     const text = await readAll(res, 'v7');
@@ -154,11 +155,7 @@ test('push figures time the last change to the last map frame written, counting 
     assert.equal(first.frames, 1);
     assert.ok(first.lastWriteMs !== null && first.lastWriteMs >= 19, `written ${first.lastWriteMs} ms after`);
     // A backed-up stream holds the delta: it counts when the socket drains and it is written.
-    const pad = Buffer.alloc(1 << 20, 'x');
-    pad.write(': ', 0);
-    pad[pad.length - 1] = 0x0a;
-    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
-    assert.ok(s.writableNeedDrain, 'the stream is backed up');
+    backUp(s);
     hub.sendMap('sys1', 7, frames(6, 7));
     assert.equal(hub.pushFigures().frames, 1, 'held back, not written yet');
     await readAll(res, 'data: d7\n');
@@ -184,11 +181,7 @@ test('a backed-up stream due a full map holds nothing: the map current when it d
   try {
     const s = await sres;
     hub.sendMap('sys1', 5, frames(null, 5));
-    const pad = Buffer.alloc(1 << 20, 'x');
-    pad.write(': ', 0);
-    pad[pad.length - 1] = 0x0a;
-    for (let i = 0; i < 64 && !s.writableNeedDrain; i++) s.write(pad);
-    assert.ok(s.writableNeedDrain);
+    backUp(s);
     const unrendered = (base: number, v: number): MapFrames => ({
       ...frames(base, v, 40),
       full: () => assert.fail(`the full map of version ${v} is rendered while the stream is backed up`),

@@ -6,19 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { NetworkMap, SignedMap } from '../../../src-shared/wire/control.js';
-import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { createLogger } from '../../../src-shared/lib/log.js';
-import { MapPublisher } from './publisher.js';
 import { MapBuilder } from './netmap.js';
-import { parsePolicyFile } from '../policy/policy-file.js';
-import { Registry, type LiveSystem } from '../store/registry.js';
-import { loadOrCreateSigningKey, verifySignedMap } from '../auth/signing.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { sampleNewSystem } from '../testing/rows.js';
+import { withPublisherRoom } from '../testing/publisher-room.js';
 
 function policy(devsReach: string, record: string): string {
   return JSON.stringify({
@@ -29,39 +18,8 @@ function policy(devsReach: string, record: string): string {
 }
 
 test('a policy pass leaves systems without a stream until they ask, and their new peers still hear of their next change', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-everyone-'));
-  const store = new SqliteStore(join(dir, 'c.db'));
-  try {
-    const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
-    let pub: MapPublisher | null = null;
-    const registry = new Registry(
-      store,
-      parseCidr('100.64.0.0/10')!,
-      'warren.internal',
-      { changed: (x) => pub?.changed(x), revoked: () => {}, removed: () => {} },
-      0,
-    );
-    const delivered: string[] = [];
-    pub = new MapPublisher(registry, key, (s) => delivered.push(s.id), createLogger(0, { write: () => {} }));
-    // The systems set online stand for those with a watch stream (server.ts asks the hub).
-    pub.hasStream = (id) => registry.get(id)?.online ?? false;
-    const apply = (text: string): void => {
-      const r = parsePolicyFile(text);
-      assert.ok(r.ok);
-      registry.applyPolicy(text, r.file, 0);
-    };
+  withPublisherRoom(({ registry, pub, delivered, apply, add, mapOf }) => {
     apply(policy('tag:srv', 'db'));
-    let n = 0;
-    const add = (tags: string[], online: boolean): LiveSystem => {
-      n++;
-      const s = registry.insert(sampleNewSystem(n, registry.allocate(), { tags }), n);
-      if (online) registry.setOnline(s, true, n);
-      return s;
-    };
-    const mapOf = (s: LiveSystem): NetworkMap => {
-      const signed = JSON.parse(pub.fullMap(s)!.signedJson.toString()) as SignedMap;
-      return JSON.parse(verifySignedMap(key.publicKey, signed)!.toString()) as NetworkMap;
-    };
     const devs = [add(['dev'], true), add(['dev'], true), add(['dev'], true)];
     const srv = add(['srv'], true);
     const ops = add(['ops'], false); // no stream: not a peer of anyone yet
@@ -102,9 +60,5 @@ test('a policy pass leaves systems without a stream until they ask, and their ne
         `${s.identity}: its digest is the rendered text's`,
       );
     }
-    pub.stop();
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
