@@ -16,6 +16,7 @@ import { parseDuration } from '../api/duration.js';
 import { concreteIp, MAX_RELAYS, parseRelayFlag } from '../nat/config.js';
 import { parseDnsName } from '../policy/names.js';
 import { startCoordinator, type ServeOptions } from '../server/server.js';
+import { limitHeapGrowth } from '../server/heap-growth.js';
 import { storeUrlProblem } from '../store/open-store.js';
 import { loadOidcConfig, OidcConfigError } from '../oidc/config.js';
 import { coordinatorUrlProblem } from '../../../src-shared/lib/coordinator-url.js';
@@ -164,6 +165,8 @@ function natOptions(p: Parsed): Pick<ServeOptions, 'udp' | 'publicIp' | 'publicI
 /** runServe starts the server and resolves with the exit code once a signal stopped it. */
 export async function runServe(argv: string[], io: CliIo): Promise<number> {
   const opts = serveOptions(argv, io);
+  const growth = limitHeapGrowth();
+  opts.log.info(`heap growth between full collections: ${growth === null ? "V8's own" : `${growth}%`}`);
   // Everything the coordinator creates in its data dir is for its owner only.
   process.umask(0o077);
   const running = await startCoordinator(opts);
