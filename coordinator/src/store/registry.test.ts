@@ -32,6 +32,8 @@ function registryTests(b: Backend): void {
   const opt = { skip: b.skip };
   // Each enrolment is a transaction; SQLite's are synced to /dev/shm (store-backends.ts), and
   // PostgreSQL's go over a socket, a few statements each, so fewer of them keep the suite short.
+  // How fast they go is `npm run bench`'s to say (enrolment over HTTP, side by side): a
+  // wall-clock limit here measured the machine's load as much as the registry.
   const count = b.name === 'sqlite' ? 10_000 : 2_000;
   test(
     `[${b.name}] ${count.toLocaleString('en')} systems enrol one after another: none fails and no identity is issued twice`,
@@ -41,7 +43,6 @@ function registryTests(b: Backend): void {
         const store = h.open();
         try {
           const r = registry(store);
-          const started = performance.now();
           const seen = new Set<string>();
           for (let n = 0; n < count; n++) {
             const s = r.insert(newSystem(r, n), n);
@@ -49,12 +50,9 @@ function registryTests(b: Backend): void {
             assert.ok(!seen.has(s.identity), `${s.identity} issued twice`);
             seen.add(s.identity);
           }
-          const ms = performance.now() - started;
           assert.equal(seen.size, count);
           assert.equal(new Set(store.listSystems().map((s) => s.identity)).size, count);
           assert.equal(store.issuedIdentities().length, count);
-          // Far below the 20 s the bench takes to enrol 2,000 agents over HTTP (docs/coordinator.md).
-          assert.ok(ms < 15_000, `${count} enrolments took ${Math.round(ms)} ms`);
         } finally {
           store.close();
         }
