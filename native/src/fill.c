@@ -22,10 +22,14 @@ bool wn_reader_transient(int err) {
 // fill_tun reads packets until the device is drained or the batch is full. A TUN read silently
 // truncates a packet longer than the buffer, so it asks for one byte more than a slot accepts
 // (that byte lands in the tailroom): a read longer than `cap` is an oversize packet (MTU above
-// the slot), which is skipped and counted.
+// the slot), which is skipped and counted. r->read_limit, when set, bounds the reads.
 static uint32_t fill_tun(wn_reader *r, wn_entry *e, int *err, bool *full) {
-  uint32_t i = 0;
+  uint32_t i = 0, reads = 0;
   while (i < r->max_batch) {
+    if (r->read_limit != 0 && reads++ == r->read_limit) {
+      *full = true; // stopped by the limit, not drained: the caller reads on
+      return i;
+    }
     ssize_t n = read(r->io_fd, slot(r, e, i), (size_t)r->cap + 1);
     if (n < 0) {
       if (errno == EINTR) continue;

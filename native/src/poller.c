@@ -150,11 +150,19 @@ static void read_rounds(napi_env env, wn_reader *r, napi_value self, napi_value 
   wn_entry *e = &r->entries[0];
   for (int round = 0;; round++) {
     int err = 0;
-    bool full;
+    bool full = false;
+    // A lone packet on an idle adapter goes to JS right after the read that found it. Reading
+    // on until EAGAIN first, as a batch does, put one more system call between the application's
+    // packet and its sendmmsg, on both ends of every round trip (recvmmsg needs no second call:
+    // it returns what is queued). The next round reads on, so packets behind it still batch.
+    bool lone = r->kind == WN_KIND_TUN && round == 0 && !r->busy_tun;
+    r->read_limit = lone ? 1 : 0;
     uint32_t count = wn_reader_fill(r, e, &err, &full);
+    r->read_limit = 0;
+    if (r->kind == WN_KIND_TUN && !lone) r->busy_tun = count > 1 || full;
     // An error condition that no read clears would wake the poller forever: treat it as fatal,
     // as the thread does.
-    if (error_event && round == 0 && count == 0 && err == 0) {
+    if (error_event && round == 0 && count == 0 && err == 0 && !full) {
       WN_COUNT(r, errors, 1);
       fail(env, r, self, EIO, "poll");
       return;

@@ -69,6 +69,10 @@ typedef struct wn_reader {
   napi_async_context async_ctx;
   bool failed;        // a fatal error stopped the polling; stop() still cleans up
   bool dispatching;   // a callback is running inside async_ctx
+  bool busy_tun;      // the last full fill of this TUN reader found more than one packet
+  // read_limit bounds the reads of a TUN fill (0: until drained or full); a fill stopped by it
+  // reports itself full, so the caller reads on. Set by the poller for lone packets.
+  uint32_t read_limit;
 
   // Written by the thread before it queues the error marker (the queue orders the accesses).
   int fatal_err;

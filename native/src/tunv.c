@@ -53,12 +53,16 @@ static uint32_t drain(wn_reader *r, wn_entry *e, uint32_t i) {
 // wn_tunv_fill hands out what is pending first; a fill that had something pending reads no
 // more, so that draining (which the poller does past its round limit) always ends. A packet
 // the splitter refuses (malformed header, a segment longer than a slot) is counted as
-// truncated and skipped.
+// truncated and skipped. r->read_limit, when set, bounds the reads (fill.c).
 uint32_t wn_tunv_fill(wn_reader *r, wn_entry *e, int *err, bool *full) {
   wn_tunv *v = r->tunv;
   bool had_pending = v->pending;
-  uint32_t i = drain(r, e, 0);
+  uint32_t i = drain(r, e, 0), reads = 0;
   while (!had_pending && i < r->max_batch) {
+    if (r->read_limit != 0 && reads++ == r->read_limit) {
+      *full = true; // stopped by the limit, not drained: the caller reads on
+      return i;
+    }
     ssize_t n = read(r->io_fd, v->mem, TUNV_BUF);
     if (n < 0) {
       if (errno == EINTR) continue;

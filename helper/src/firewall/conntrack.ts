@@ -101,11 +101,12 @@ export class FlowTable {
   private readonly mask: number;
   private readonly seed: number;
   // Each peer's flows are on two circular doubly linked lists of slots, unanswered and answered;
-  // head[peer * 2 + answered] is a list's eviction hand, onList[slot] says which list a flow is on.
-  private readonly next: Int32Array;
+  // head[peer * 2 + answered] is a list's eviction hand (-1: empty), onList[slot] says which list
+  // a flow is on. next and head are read by liveFlows (sweep.ts); only this class writes them.
+  readonly next: Int32Array;
   private readonly prev: Int32Array;
   private readonly onList: Uint8Array;
-  private head = new Int32Array(0);
+  head = new Int32Array(0);
   private peerCount = new Uint32Array(0);
   private share: number;
   private evenSplit: number;

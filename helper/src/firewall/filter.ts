@@ -14,6 +14,7 @@ import { EVICTIONS, FlowTable } from './conntrack.js';
 import * as packet from './packet.js';
 import * as reasons from './reasons.js';
 import { LocalScope, ROUTED, type RoutePrefix } from './scope.js';
+import { sweepFlows } from './sweep.js';
 import type { IPv6 } from '../../../src-shared/lib/ip/ipv6.js';
 
 // Local names: V8 folds a module's own consts into compiled code, but loads imported bindings.
@@ -50,6 +51,8 @@ export class Firewall {
   private readonly pkt = new packet.ParsedPacket();
   // flowAddr holds a tracked flow's local (0) and remote (4) addresses while recheck looks at them.
   private readonly flowAddr = new Uint32Array(8);
+  // live holds the slots sweep() visits, grown to the table's bound on first need.
+  private live = new Int32Array(0);
   private rules: RuleSet | null = null;
   private ver = 1;
   /** scope holds this system's addresses, provided subnets and route grants. Route grants, when
@@ -161,16 +164,8 @@ export class Firewall {
   /** sweep expires flows and re-checks those older than the rule set; the daemon calls it
    * every second so that a revoked flow is gone even if no packet of it arrives. */
   sweep(now: number = this.clock()): number {
-    const t = this.table;
-    let removed = 0;
-    for (let s = 0; s < t.capacity; s++) {
-      if (t.state[s]! < 2) continue;
-      if (t.expires[s]! <= now || (t.version[s] !== this.ver && !this.recheck(s))) {
-        t.remove(s);
-        removed++;
-      }
-    }
-    return removed;
+    if (this.live.length < this.table.count) this.live = new Int32Array(this.table.maxFlows);
+    return sweepFlows(this.table, this.live, now, (s) => this.table.version[s] !== this.ver && !this.recheck(s));
   }
 
   /** clearFlows forgets every flow (e.g. when the tunnel stops). */

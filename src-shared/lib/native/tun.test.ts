@@ -137,3 +137,39 @@ test('a second tunOpen of a device in use fails with EBUSY and a clear message',
     );
   });
 });
+
+// The poller hands a lone packet on an idle adapter to JS straight after the read that found it,
+// without the read that would say EAGAIN first (a system call on every tunnel hop's latency);
+// packets queued behind it come in the next batch of the same wake-up.
+for (const offload of [false, true])
+  test(`poll${offload ? ', offloads on' : ''}: after an idle spell the first packet comes alone, the burst behind it in one batch`, async (t) => {
+    await withTun(
+      t,
+      async ({ tun, local, peer }) => {
+        const batches: number[][] = []; // per batch: its size, then how many of ours it held
+        const reader = startReader(
+          tun.fd,
+          'tun',
+          { maxBatch: 32, slotSize: 1600, headroom: 16, pool: 4, mode: 'poll', vnetHdr: offload },
+          (b) => batches.push([b.count, copyBatch(b).filter((g) => isUdpTo(g.data, peer, 9998)).length]),
+        );
+        const sock = await localSocket(local);
+        try {
+          await sleep(100); // the reader is idle: nothing but kernel noise has come
+          for (let i = 0; i < 5; i++) sock.send(Buffer.from(`burst ${i}`), 9998, peer); // all before the loop polls
+          await waitFor(() => batches.reduce((n, b) => n + b[1]!, 0) === 5, 5000, 'the five packets');
+          const ours = batches.filter((b) => b[1]! > 0);
+          assert.deepEqual(ours[0], [1, 1], 'the first packet is delivered alone');
+          assert.deepEqual(
+            ours.slice(1).map((b) => b[1]),
+            [4],
+            'the four behind it come together, read in the same wake-up',
+          );
+        } finally {
+          reader.stop();
+          sock.close();
+        }
+      },
+      offload,
+    );
+  });
