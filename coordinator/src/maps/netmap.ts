@@ -61,7 +61,11 @@ function natFieldsJson(f: MapNatFields): string {
 }
 
 function dnsNamesOf(w: World, s: LiveSystem): string[] {
-  return [...new Set([s.name, ...s.dnsNames, ...(w.recordNames.get(s.identity) ?? [])])];
+  const records = w.recordNames.get(s.identity);
+  // Most systems have no names but their own: no set to build (a policy pass asks for every
+  // system's, once as a peer and once for its own map).
+  if (s.dnsNames.length === 0 && records === undefined) return [s.name];
+  return [...new Set([s.name, ...s.dnsNames, ...(records ?? [])])];
 }
 
 /** Layout is the part of a system's map that only the World decides. */
