@@ -17,10 +17,6 @@ export interface Expansion {
   set: ReadonlySet<string>;
 }
 
-/** EXPANSIONS_KEPT bounds the kept expansions (a policy file has at most a few hundred
- * selector lists; a series of files with new ones must not grow the cache without end). */
-const EXPANSIONS_KEPT = 1024;
-
 /** Members is the active systems and what selectors name, at one membership epoch. */
 export class Members {
   readonly byIdentity = new Map<string, LiveSystem>();
@@ -30,7 +26,11 @@ export class Members {
   /** owners are the user rows the selectors were taken from (the directory replaces a row
    * when it changes, so the same objects mean the same users). */
   private readonly owners = new Map<string, UserRow>();
-  private readonly expansions = new Map<string, Expansion>();
+  /** expansions are those the World being built asked for; earlier ones those the World
+   * before it did (startWorld). Only they are kept: a series of policy files, each naming
+   * other lists, holds no more than the World in force does. */
+  private expansions = new Map<string, Expansion>();
+  private earlier = new Map<string, Expansion>();
 
   constructor(
     readonly epoch: number,
@@ -60,12 +60,23 @@ export class Members {
     return true;
   }
 
+  /** startWorld begins a World's build: what it expands is kept, what only earlier Worlds did
+   * is dropped when the next build begins. */
+  startWorld(): void {
+    this.earlier = this.expansions;
+    this.expansions = new Map();
+  }
+
   /** expand turns selectors into the identities of active systems, in a stable order (the
    * same object for the same selectors while these Members hold). */
   expand(selectors: readonly Selector[]): Expansion {
-    const key = selectors.join('\n');
-    let e = this.expansions.get(key);
-    if (e) return e;
+    // JSON, not a join: no selector text can make two lists share a key.
+    const key = JSON.stringify(selectors);
+    let e = this.expansions.get(key) ?? this.earlier.get(key);
+    if (e) {
+      this.expansions.set(key, e);
+      return e;
+    }
     const out = new Set<string>();
     for (const sel of selectors) {
       if (this.byIdentity.has(sel)) out.add(sel);
@@ -73,7 +84,6 @@ export class Members {
     }
     const ids = [...out].sort();
     e = { ids, json: JSON.stringify(ids), set: new Set(ids) };
-    if (this.expansions.size >= EXPANSIONS_KEPT) this.expansions.clear();
     this.expansions.set(key, e);
     return e;
   }

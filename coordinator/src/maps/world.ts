@@ -130,6 +130,7 @@ export function buildWorld(
   prev: World | null = null,
 ): World {
   const members = membersOf(registry, prev?.members ?? null);
+  members.startWorld();
   const { byIdentity, active, users } = members;
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
