@@ -45,7 +45,10 @@ function partDigest(text: string, share: boolean): Buffer {
 /** partDigests digests each part of a map's content (PARTS order). */
 export function partDigests(c: MapContent): Buffer {
   const out = Buffer.allocUnsafe(PARTS.length * PART_BYTES);
-  PARTS.forEach((p, i) => partDigest(c[p], p === 'head' || c[p].length <= 2).copy(out, i * PART_BYTES, 0, PART_BYTES));
+  PARTS.forEach((p, i) => {
+    const d = p === 'self' ? c.selfDigest : partDigest(c[p], p === 'head' || c[p].length <= 2);
+    d.copy(out, i * PART_BYTES, 0, PART_BYTES);
+  });
   return out;
 }
 

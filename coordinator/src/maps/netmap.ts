@@ -2,6 +2,7 @@
 // systems. The policy is resolved once per map version (a World: selectors expanded to identities, PublicIp
 // and UserAuthentication evaluated for each sender); each system's map is then stitched together from JSON
 // fragments cached per peer, so 2,000 maps cost one pass over the policy plus joins, not 2,000 resolutions.
+import { hash } from 'node:crypto';
 import { observedEndpoint } from '../../../src-shared/lib/ip/underlay.js';
 import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '../../../src-shared/wire/control.js';
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
@@ -11,8 +12,10 @@ import { viaJson } from './people.js';
 import { noteWorld } from './lapse-timer.js';
 import { buildWorld, type World } from './world.js';
 import { PeerClasses, peerListOf } from './peer-classes.js';
+import { joinedUtf8, LazyContent, type MapContent } from './map-content.js';
 
 export { buildWorld, type ResolvedPolicy, type World } from './world.js';
+export type { MapContent } from './map-content.js';
 
 /** JOINED_CACHE_BYTES bounds MapBuilder's joined peer lists (a shared service's is 3 MB at
  * 10,000 systems). */
@@ -58,7 +61,11 @@ function natFieldsJson(f: MapNatFields): string {
 }
 
 function dnsNamesOf(w: World, s: LiveSystem): string[] {
-  return [...new Set([s.name, ...s.dnsNames, ...(w.recordNames.get(s.identity) ?? [])])];
+  const records = w.recordNames.get(s.identity);
+  // Most systems have no names but their own: no set to build (a policy pass asks for every
+  // system's, once as a peer and once for its own map).
+  if (s.dnsNames.length === 0 && records === undefined) return [s.name];
+  return [...new Set([s.name, ...s.dnsNames, ...(records ?? [])])];
 }
 
 /** Layout is the part of a system's map that only the World decides. */
@@ -75,84 +82,6 @@ interface Layout {
   routeGrants: string;
 }
 
-/** MapContent is a map's content (see MapBuilder.content) and its parts, which a delta
- * (delta.ts) compares with what the system last got. The text is joined only when asked for:
- * the publisher digests a map whose peers did not change from the hash state after its peers
- * (publisher.ts), so a policy change costs each map the bytes of its policies, not of its peers. */
-export interface MapContent {
-  /** text is the whole content (joined on first use). */
-  readonly text: string;
-  /** prefix is the text up to and including the peers' list: `"systemId":...,"peers":[...`;
-   * tail the rest, from the peers' closing bracket on (`],"policies":...}`). */
-  prefix(): string;
-  /** prefixParts is the prefix as its start (`"systemId":...,"peers":[`) and its peers' JSON
-   * joined, as UTF-8; maps listing the same peers share those bytes (MapBuilder.joinedPeers). */
-  prefixParts(): [string, Buffer];
-  tail: string;
-  peerIds: string[];
-  identities: string[];
-  /** peerJson[i] is the MapPeer JSON of identities[i] (collected on first use). */
-  readonly peerJson: string[];
-  /** peersChangedAt is the newest registry version at which any peer's JSON changed (0 for
-   * none): a map whose basis is at least that version holds every peer as it is now. */
-  peersChangedAt: number;
-  self: string;
-  /** head is the text between self and peers: network, zone, discovery and relays. */
-  head: string;
-  policies: string;
-  routes: string;
-  routeGrants: string;
-}
-
-/** PREFIX_CHUNK is how many characters of a peer list are joined before they are encoded. A
- * shared service's list is megabytes: joined whole, each pass made a string over V8's 128 KiB
- * regular object size (put in the large-object space, freed only by a full collection), and
- * between full collections those piled up to hundreds of MiB. Pieces of this size die young (a
- * scavenge frees them). */
-const PREFIX_CHUNK = 16_384;
-
-/** joinedUtf8 is list joined by commas, as UTF-8, built in pieces of about PREFIX_CHUNK
- * characters (the same bytes as the joined text). */
-function joinedUtf8(list: readonly string[]): Buffer {
-  const pieces: Buffer[] = [];
-  let piece = '';
-  for (let i = 0; i < list.length; i++) {
-    piece += i === 0 ? list[i]! : `,${list[i]!}`;
-    if (piece.length >= PREFIX_CHUNK) {
-      pieces.push(Buffer.from(piece, 'utf8'));
-      piece = '';
-    }
-  }
-  pieces.push(Buffer.from(piece, 'utf8'));
-  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-}
-
-/** contentOf assembles a MapContent whose texts are collected and joined lazily, each at most once. */
-function contentOf(
-  start: string,
-  tail: string,
-  peerJsonOf: () => string[],
-  joinedOf: () => Buffer,
-  parts: Omit<MapContent, 'text' | 'prefix' | 'prefixParts' | 'tail' | 'peerJson'>,
-): MapContent {
-  let peers: string[] | null = null;
-  let prefix: string | null = null;
-  let text: string | null = null;
-  const prefixOf = (): string => (prefix ??= start + (peers ??= peerJsonOf()).join(','));
-  return {
-    ...parts,
-    tail,
-    prefix: prefixOf,
-    prefixParts: () => [start, joinedOf()],
-    get peerJson(): string[] {
-      return (peers ??= peerJsonOf());
-    },
-    get text(): string {
-      return (text ??= prefixOf() + tail);
-    },
-  };
-}
-
 /** MapBuilder computes map contents, caching what does not change between versions. */
 export class MapBuilder {
   private worldNow: World | null = null;
@@ -163,6 +92,11 @@ export class MapBuilder {
     { rev: number; policyEpoch: number; json: string; changedAt: number; head: string }
   >();
   private readonly layouts = new Map<string, Layout>();
+  /** selfs: each system's self JSON (and the head of it its record decides) and its digest. */
+  private readonly selfs = new Map<
+    string,
+    { system: LiveSystem; rev: number; head: string; json: string; digest: Buffer }
+  >();
   private readonly classes = new PeerClasses();
   /** fresh: for each peer list (shared by a class of systems, peer-classes.ts), when its peers'
    * JSON was last brought up to date and the newest version any of them changed at. A pass
@@ -180,6 +114,8 @@ export class MapBuilder {
   private joinedBytes = 0;
   private natJson: string;
   private readonly network6Json: string;
+  /** head is the text between self and peers, the same in every map (MapContent.head). */
+  private head: string;
 
   constructor(
     private readonly registry: Registry,
@@ -187,17 +123,23 @@ export class MapBuilder {
   ) {
     this.natJson = natFieldsJson(nat);
     this.network6Json = JSON.stringify(formatIpPrefix(registry.network6));
+    this.head = this.headJson();
+  }
+
+  private headJson(): string {
+    return `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;
   }
 
   /** setCoordinators changes the coordinators' URLs every map lists from now on. */
   setCoordinators(urls: string[]): void {
     this.natJson = natFieldsJson({ ...this.nat, coordinators: urls });
+    this.head = this.headJson();
   }
 
   /** world returns the World for the registry's current world epoch. */
   world(): World {
     if (!this.worldNow || this.worldNow.epoch !== this.registry.worldEpoch) {
-      this.worldNow = buildWorld(this.registry);
+      this.worldNow = buildWorld(this.registry, this.registry.policy, Date.now(), this.worldNow);
       noteWorld(this.registry, this.worldNow);
       if (this.peerJson.size > this.worldNow.byIdentity.size * 2 + 1024) this.prunePeerCache();
     }
@@ -245,6 +187,7 @@ export class MapBuilder {
   private prunePeerCache(): void {
     for (const id of this.peerJson.keys()) if (!this.registry.get(id)) this.peerJson.delete(id);
     for (const id of this.layouts.keys()) if (!this.registry.get(id)) this.layouts.delete(id);
+    for (const id of this.selfs.keys()) if (!this.registry.get(id)) this.selfs.delete(id);
   }
 
   /** layout returns what of s's map depends only on the World: its peers in order, its
@@ -346,6 +289,42 @@ export class MapBuilder {
     return this.layout(this.world(), s).peerIds;
   }
 
+  /** selfOf returns the JSON of s's map's `self` and its SHA-256. The part its own record
+   * decides is kept per revision (as a peer's revHead), and the digest while the JSON stays the
+   * same: a policy file changes few systems' self, and each would otherwise cost a hash. */
+  private selfOf(w: World, s: LiveSystem): { json: string; digest: Buffer } {
+    const cached = this.selfs.get(s.id);
+    let head: string;
+    if (cached && cached.system === s && cached.rev === s.rev) head = cached.head;
+    else {
+      const own = {
+        identity: s.identity,
+        name: s.name,
+        virtualAddress: formatIPv4(s.address),
+        virtualAddress6: this.registry.address6(s),
+        tags: s.tags,
+      };
+      head = JSON.stringify(own).slice(0, -1);
+    }
+    // The fields after tags, in NetworkMap self's order (control.ts).
+    const signIn = w.signIns.get(s.identity);
+    const json =
+      `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
+      `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])}` +
+      `${signIn === undefined ? '' : `,"signIn":${JSON.stringify(signIn)}`}}`;
+    if (cached && cached.json === json) {
+      if (cached.head !== head) this.selfs.set(s.id, { ...cached, system: s, rev: s.rev, head });
+      else if (cached.system !== s || cached.rev !== s.rev) {
+        cached.system = s;
+        cached.rev = s.rev;
+      }
+      return cached;
+    }
+    const entry = { system: s, rev: s.rev, head, json, digest: hash('sha256', json, 'buffer') };
+    this.selfs.set(s.id, entry);
+    return entry;
+  }
+
   /** content returns the map of s without its first three fields (protocol, version,
    * generatedAt), as the JSON text after them (`"systemId":...}`), and the ids of its peers.
    * Equal content means an equal map, so only systems whose content changed get a new map. */
@@ -356,26 +335,16 @@ export class MapBuilder {
     // tells whether this map's peers changed), but collected only if the map needs its text.
     const peersChangedAt = this.freshen(w, l.peers);
     const peerJsonOf = (): string[] => l.peers.map((p) => this.peer(w, p));
-    const self = {
-      identity: s.identity,
-      name: s.name,
-      virtualAddress: formatIPv4(s.address),
-      virtualAddress6: this.registry.address6(s),
-      tags: s.tags,
-      dnsNames: dnsNamesOf(w, s),
-      providesRoutes: w.provides.get(s.identity) ?? [],
-      ...(w.signIns.has(s.identity) ? { signIn: w.signIns.get(s.identity) } : {}),
-    };
-    const selfJson = JSON.stringify(self);
-    const head = `"virtualNetwork":${JSON.stringify(formatCidr(this.registry.network))},"virtualNetwork6":${this.network6Json},"dnsZone":${JSON.stringify(this.registry.zone)},${this.natJson}`;
-    const start = `"systemId":${JSON.stringify(s.id)},"self":${selfJson},${head}"peers":[`;
+    const self = this.selfOf(w, s);
+    const start = `"systemId":${JSON.stringify(s.id)},"self":${self.json},${this.head}"peers":[`;
     const tail = `],"policies":${l.policies},"routes":${l.routes},"routeGrants":${l.routeGrants}}`;
-    return contentOf(start, tail, peerJsonOf, () => this.joinedPeers(w, l.peers), {
+    return new LazyContent(start, tail, peerJsonOf, () => this.joinedPeers(w, l.peers), {
       peerIds: l.peerIds,
       identities: l.identities,
       peersChangedAt,
-      self: selfJson,
-      head,
+      self: self.json,
+      selfDigest: self.digest,
+      head: this.head,
       policies: l.policies,
       routes: l.routes,
       routeGrants: l.routeGrants,

@@ -37,16 +37,19 @@ export function peerListOf(w: World, identities: Iterable<string>, exclude: stri
   return { identities: sorted, list, peerIds: list.map((p) => p.id) };
 }
 
-/** PeerClasses caches the peer list of each class for one World. */
+/** PeerClasses caches the peer list of each class while the policies name the same systems:
+ * a World whose policies have the same members on each side as the last one's keeps its
+ * `involved` index (world.ts), and with it the classes and their lists, so the maps' peer lists
+ * stay the same objects across a policy file that changes only what the policies allow. */
 export class PeerClasses {
-  private epoch = -1;
+  private involved: World['involved'] | null = null;
   private readonly byKey = new Map<string, PeerList>();
 
   /** of returns the peers the policies give `me` (the other side of each policy naming it). */
   of(w: World, me: string): PeerList {
-    if (w.epoch !== this.epoch) {
+    if (w.involved !== this.involved) {
       this.byKey.clear();
-      this.epoch = w.epoch;
+      this.involved = w.involved;
     }
     const involved = w.involved.get(me) ?? [];
     let key = '';

@@ -3,20 +3,15 @@
 // expanded to identities, and the requirements only the coordinator can judge are evaluated for
 // each sender: PublicIp against its observed address, UserAuthentication against its user's
 // last sign-in (user-auth.ts). Maps carry the outcome, not those requirements.
-import {
-  GROUP_PREFIX,
-  tagSelector,
-  USER_PREFIX,
-  type Acl,
-  type Policy,
-  type Selector,
-  type TrustRequirement,
-  type UserAuthenticationRequirement,
-} from '../../../src-shared/wire/policy.js';
+//
+// A World for a new policy file reuses the last World's Members (world-members.ts: the systems
+// each selector names, and the member lists selectors expand to), so the file costs what its
+// policies decide, not a walk over every system's membership again.
+import type { Acl, Policy, TrustRequirement, UserAuthenticationRequirement } from '../../../src-shared/wire/policy.js';
 import { comparePrefix, formatIpPrefix, parseIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { PolicyFile } from '../policy/policy-file.js';
-import { usersOf, type UserDirectory } from '../store/users.js';
+import { membersOf, type Members } from './world-members.js';
 import { peopleVia } from './people.js';
 import { earliest, filterByUserAuth, noteSignInExpiries, selfSignIn, type Lapse } from './user-auth.js';
 import type { SelfSignIn } from '../../../src-shared/wire/control.js';
@@ -25,8 +20,10 @@ import type { CountryDb } from '../geoip/geoip.js';
 
 /** ResolvedPolicy is one enabled policy with its selectors expanded to active identities. */
 export interface ResolvedPolicy {
-  senders: Set<string>;
-  receivers: Set<string>;
+  /** senders and receivers are shared with other Worlds of the same Members when no
+   * requirement filtered them (world-members.ts Expansion.set): never change them. */
+  senders: ReadonlySet<string>;
+  receivers: ReadonlySet<string>;
   /** acls are what the helpers' firewalls grant from senders to receivers (policy dry run). */
   acls: Acl[];
   nameJson: string;
@@ -44,9 +41,12 @@ export interface ResolvedPolicy {
 /** World is the policy resolved against the active systems at one Registry.worldEpoch. */
 export interface World {
   epoch: number;
+  /** members: the systems and what selectors name (kept across policy files). */
+  members: Members;
   byIdentity: Map<string, LiveSystem>;
   policies: ResolvedPolicy[];
-  /** involved[identity] lists the indexes of policies naming that system (either side). */
+  /** involved[identity] lists the indexes of policies naming that system (either side); the
+   * same object as the last World's when every policy has the same members on each side. */
   involved: Map<string, number[]>;
   recordNames: Map<string, string[]>;
   provides: Map<string, string[]>;
@@ -68,26 +68,9 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-/** expand turns selectors into the identities of active systems, in a stable order. bySelector
- * holds the systems of each tag, user and group selector ("tag:dev", "user:a@b.c", "group:eng"). */
-function expand(
-  selectors: readonly Selector[],
-  bySelector: Map<string, string[]>,
-  byIdentity: Map<string, LiveSystem>,
-): string[] {
-  const out = new Set<string>();
-  for (const sel of selectors) {
-    if (byIdentity.has(sel)) out.add(sel);
-    else for (const id of bySelector.get(sel) ?? []) out.add(id);
-  }
-  return [...out].sort();
-}
-
 function resolvePolicy(
   p: Policy,
-  bySelector: Map<string, string[]>,
-  byIdentity: Map<string, LiveSystem>,
-  users: UserDirectory,
+  m: Members,
   now: number,
   countryDb: CountryDb | null,
   expiries: Map<string, number>,
@@ -100,64 +83,77 @@ function resolvePolicy(
     else if (r.type === 'user-authentication') userReqs.push(r);
     else kept.push(r);
   }
-  const byIp = expand(p.senders, bySelector, byIdentity).filter((id) =>
-    publicIpMet(ipReqs, byIdentity.get(id)!.observedIp, countryDb),
-  );
-  const userOf = (id: string) => users.get(byIdentity.get(id)!.ownerId ?? null);
-  const { senders, nextLapseAt, lapses } = filterByUserAuth(p.name, userReqs, byIp, userOf, now);
-  noteSignInExpiries(userReqs, byIp, userOf, expiries);
-  const receivers = expand(p.receivers, bySelector, byIdentity);
-  return {
-    senders: new Set(senders),
-    receivers: new Set(receivers),
+  const from = m.expand(p.senders);
+  const to = m.expand(p.receivers);
+  const base = {
+    receivers: to.set,
     acls: p.acls,
     nameJson: JSON.stringify(p.name),
-    sendersJson: JSON.stringify(senders),
-    receiversJson: JSON.stringify(receivers),
+    receiversJson: to.json,
     tailJson: `"acls":${JSON.stringify(p.acls)},"trustRequirements":${JSON.stringify(kept)},"enabled":${p.enabled}`,
-    via: peopleVia(p, bySelector, byIdentity, users),
-    nextLapseAt,
-    lapses,
+    via: peopleVia(p, m.bySelector, m.byIdentity, m.users),
   };
+  // Without requirements to judge, the senders are the expansion as it is (shared, not copied).
+  if (ipReqs.length === 0 && userReqs.length === 0)
+    return { ...base, senders: from.set, sendersJson: from.json, nextLapseAt: null, lapses: [] };
+  const byIp = from.ids.filter((id) => publicIpMet(ipReqs, m.byIdentity.get(id)!.observedIp, countryDb));
+  const userOf = (id: string) => m.users.get(m.byIdentity.get(id)!.ownerId ?? null);
+  const { senders, nextLapseAt, lapses } = filterByUserAuth(p.name, userReqs, byIp, userOf, now);
+  noteSignInExpiries(userReqs, byIp, userOf, expiries);
+  return { ...base, senders: new Set(senders), sendersJson: JSON.stringify(senders), nextLapseAt, lapses };
+}
+
+/** involvedOf indexes which policies name each system; prev's index is kept when every policy
+ * has the same member sets on each side as prev's (a policy file that changed only what the
+ * policies allow, not whom they name). */
+function involvedOf(policies: readonly ResolvedPolicy[], prev: World | null): Map<string, number[]> {
+  const same =
+    prev !== null &&
+    prev.policies.length === policies.length &&
+    policies.every((p, i) => p.senders === prev.policies[i]!.senders && p.receivers === prev.policies[i]!.receivers);
+  if (same) return prev.involved;
+  const involved = new Map<string, number[]>();
+  policies.forEach((p, i) => {
+    for (const id of p.senders) push(involved, id, i);
+    for (const id of p.receivers) if (!p.senders.has(id)) push(involved, id, i);
+  });
+  return involved;
 }
 
 /** buildWorld resolves the registry's policy (or another file: the policy dry run compares two
- * Worlds) against its active systems. */
-export function buildWorld(registry: Registry, file: PolicyFile = registry.policy, now = Date.now()): World {
-  const active = registry.active();
-  const byIdentity = new Map<string, LiveSystem>();
-  const byTag = new Map<string, string[]>();
-  const users = usersOf(registry);
-  for (const s of active) {
-    byIdentity.set(s.identity, s);
-    for (const sel of selectorsOf(s, users)) push(byTag, sel, s.identity);
-  }
+ * Worlds) against its active systems; with prev (the last World built for this registry), its
+ * Members are reused when no system or user changed since (world-members.ts). */
+export function buildWorld(
+  registry: Registry,
+  file: PolicyFile = registry.policy,
+  now = Date.now(),
+  prev: World | null = null,
+): World {
+  const members = membersOf(registry, prev?.members ?? null);
+  members.startWorld();
+  const { byIdentity, active, users } = members;
   // A disabled policy grants nothing, so it is left out of maps altogether. That keeps a useful
   // rule true: a system appears in another's map exactly when the two are peers, which lets a
   // change to one system touch only its peers' maps (publisher.ts).
   const expiries = new Map<string, number>();
   const policies = file.policies
     .filter((p) => p.enabled)
-    .map((p) => resolvePolicy(p, byTag, byIdentity, users, now, registry.countryDb, expiries));
+    .map((p) => resolvePolicy(p, members, now, registry.countryDb, expiries));
   const signIns = new Map<string, SelfSignIn>();
   for (const s of active) {
     const u = users.get(s.ownerId ?? null);
     if (u) signIns.set(s.identity, selfSignIn(u, expiries.get(s.identity)));
   }
-  const involved = new Map<string, number[]>();
-  policies.forEach((p, i) => {
-    for (const id of p.senders) push(involved, id, i);
-    for (const id of p.receivers) if (!p.senders.has(id)) push(involved, id, i);
-  });
+  const involved = involvedOf(policies, prev !== null && prev.members === members ? prev : null);
   const recordNames = new Map<string, string[]>();
-  for (const r of file.dnsRecords) for (const id of expand(r.targets, byTag, byIdentity)) push(recordNames, id, r.name);
+  for (const r of file.dnsRecords) for (const id of members.expand(r.targets).ids) push(recordNames, id, r.name);
   const provides = new Map<string, string[]>();
   const grants = new Map<string, Map<string, string[]>>();
   const routeClients = new Map<string, Set<string>>();
   const exitGrants = new Map<string, Map<string, string[]>>();
   for (const route of file.routes) {
-    const exits = expand([route.exitNode], byTag, byIdentity);
-    const clients = expand(route.senders, byTag, byIdentity);
+    const exits = members.expand([route.exitNode]).ids;
+    const clients = members.expand(route.senders).ids;
     for (const e of exits) {
       const list = provides.get(e) ?? [];
       provides.set(e, sortCidrs([...new Set([...list, ...route.subnets])]));
@@ -178,6 +174,7 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
   }
   return {
     epoch: registry.worldEpoch,
+    members,
     byIdentity,
     policies,
     involved,
@@ -189,15 +186,6 @@ export function buildWorld(registry: Registry, file: PolicyFile = registry.polic
     nextLapseAt: earliest(policies.map((p) => p.nextLapseAt)),
     signIns,
   };
-}
-
-/** selectorsOf lists the tag, user and group selectors that name s. A disabled user's systems
- * are named by none of theirs: the user no longer vouches for them. */
-function selectorsOf(s: LiveSystem, users: UserDirectory): string[] {
-  const out = s.tags.map(tagSelector);
-  const u = users.get(s.ownerId ?? null);
-  if (u && !u.disabled) out.push(USER_PREFIX + u.email, ...u.groups.map((g) => GROUP_PREFIX + g));
-  return out;
 }
 
 // sortCidrs orders route subnets (canonical IPv4 or IPv6 text, checked by the policy file's

@@ -1,0 +1,134 @@
+// The coordinator's policy pass in one process, without the simulated agents or the sockets:
+// the bench's fleet shape (scripts/bench/coordinator.ts: 20 teams of developers and servers, 20
+// shared services every developer reaches) on a SQLite registry, every system with a stream,
+// and pub.flush() timed after each policy file that changes every map. It takes the build to
+// load as an argument, so two builds can be run side by side:
+//   node --expose-gc scripts/bench/coordinator-pass.mjs DIST [SYSTEMS=10000] [PASSES=5]
+// (DIST is a build's dist directory, e.g. dist or another worktree's). Each pass prints one JSON
+// line: its wall and CPU milliseconds, the frames it made and their bytes. The first pass of a
+// process warms V8 up; leave it out when comparing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const [distArg = 'dist', nArg = '10000', roundsArg = '5'] = process.argv.slice(2);
+const dist = resolve(distArg);
+const imp = (p) => import(pathToFileURL(join(dist, p)).href);
+const { parseCidr } = await imp('src-shared/lib/ip/ipv4.js');
+const { createLogger } = await imp('src-shared/lib/log.js');
+const { MapPublisher } = await imp('coordinator/src/maps/publisher.js');
+const { parsePolicyFile } = await imp('coordinator/src/policy/policy-file.js');
+const { Registry } = await imp('coordinator/src/store/registry.js');
+const { loadOrCreateSigningKey } = await imp('coordinator/src/auth/signing.js');
+const { SqliteStore } = await imp('coordinator/src/store/sqlite-store.js');
+const { sampleNewSystem } = await imp('coordinator/src/testing/rows.js');
+const N = Number(nArg);
+const TEAMS = 20;
+function policy(extra) {
+  const tags = ['shared'];
+  const policies = [];
+  const devs = [];
+  for (let t = 0; t < TEAMS; t++) {
+    tags.push(`t${t}-dev`, `t${t}-srv`);
+    devs.push(`tag:t${t}-dev`);
+    policies.push({
+      Name: `team ${t}`,
+      Senders: [`tag:t${t}-dev`],
+      Receivers: [`tag:t${t}-srv`],
+      Acls: [{ Protocol: 'tcp', Ports: extra ? '22,443,8080' : '22,443' }, { Protocol: 'icmp' }],
+    });
+  }
+  policies.push({
+    Name: 'shared services',
+    Senders: devs,
+    Receivers: ['tag:shared'],
+    Acls: [
+      { Protocol: 'udp', Ports: '53' },
+      { Protocol: 'tcp', Ports: extra ? '443,8443' : '443' },
+    ],
+  });
+  return JSON.stringify({
+    Tags: tags,
+    Policies: policies,
+    Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] },
+  });
+}
+const dir = mkdtempSync(join(tmpdir(), 'pass10k-inproc-'));
+const store = new SqliteStore(join(dir, 'c.db'));
+// No fsync per enrolment: the fleet is set up, not measured.
+store.db?.pragma?.('synchronous = OFF');
+let pub = null;
+try {
+  const { key } = loadOrCreateSigningKey(join(dir, 'signing.key'));
+  const registry = new Registry(
+    store,
+    parseCidr('100.64.0.0/10'),
+    'warren.internal',
+    { changed: (x, soft) => pub?.changed(x, soft), revoked: () => {}, removed: () => {} },
+    0,
+  );
+  let frames = 0,
+    bytes = 0;
+  pub = new MapPublisher(
+    registry,
+    key,
+    (s, m, out) => {
+      if (
+        !out.batched((f) => {
+          frames++;
+          bytes += f.length;
+        })
+      ) {
+        const f = out.full();
+        frames++;
+        bytes += f.length;
+      }
+    },
+    createLogger(0, { write: () => {} }),
+  );
+  pub.hasStream = () => true;
+  const apply = (text) => {
+    const r = parsePolicyFile(text);
+    registry.applyPolicy(text, r.file, 0);
+  };
+  apply(policy(false));
+  const shared = Math.min(20, Math.max(1, Math.floor(N / 100)));
+  for (let n = 1; n <= N; n++) {
+    let tag;
+    if (n <= shared) tag = 'shared';
+    else {
+      const i = n - shared - 1;
+      const team = i % TEAMS;
+      tag = `t${team}-${Math.floor(i / TEAMS) % 10 === 0 ? 'srv' : 'dev'}`;
+    }
+    const s = registry.insert(sampleNewSystem(n, registry.allocate(), { tags: [tag], dnsNames: [] }), n);
+    registry.setOnline(s, true, n);
+  }
+  pub.flush();
+  pub.flush();
+  const rounds = Number(roundsArg);
+  for (let r = 0; r < rounds; r++) {
+    apply(policy(r % 2 === 0));
+    frames = 0;
+    bytes = 0;
+    globalThis.gc?.();
+    const c0 = process.cpuUsage();
+    const t0 = globalThis.performance.now();
+    pub.flush();
+    const wall = globalThis.performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    console.log(
+      JSON.stringify({
+        round: r,
+        wallMs: +wall.toFixed(1),
+        cpuMs: +((cpu.user + cpu.system) / 1000).toFixed(1),
+        frames,
+        bytes,
+      }),
+    );
+  }
+} finally {
+  pub?.stop();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
