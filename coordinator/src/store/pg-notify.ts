@@ -13,7 +13,9 @@ import pg from 'pg';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { redactUrl } from './pg-bridge.js';
 import { CHANGE_CHANNEL, type PostgresStore } from './postgres-store.js';
+import type { Registry } from './registry.js';
 import type { StoredChanges } from './registry-sync.js';
+import { usersOf } from './users.js';
 
 /** CATCH_UP_MS is how often the sequence is read even without a notification. */
 export const CATCH_UP_MS = 2000;
@@ -25,6 +27,12 @@ const FULL_RELOAD_AFTER_MS = 3600_000;
 const SYNC_DELAY_MS = 10;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+
+/** catchUp is a ChangeFollower's reload for a registry: the changes since the last look (or
+ * everything), the users read again only when one was written since (or it is unknown). */
+export function catchUp(registry: Registry, now: number, changes?: StoredChanges): void {
+  registry.reload(now, (changes?.usersChanged ?? true) && usersOf(registry).refresh(), changes);
+}
 
 /** ChangeFollower decides whether the database holds changes this coordinator did not make. */
 export class ChangeFollower {

@@ -10,6 +10,7 @@ import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
 import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
 import { Registry } from './registry.js';
+import type { PostgresStore } from './postgres-store.js';
 import type { Store } from './store.js';
 
 after(stopPostgres);
@@ -140,3 +141,75 @@ function batchTests(b: Backend): void {
     },
   );
 }
+
+const pg = storeBackends().find((b) => b.name === 'postgres')!;
+
+test(
+  '[postgres] a batch of 32 enrolments waits for the database 35 times (its lock, the key, each insert, COMMIT), not 4 times per enrolment',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open() as PostgresStore;
+    try {
+      const r = registry(store);
+      const k = addKey(store, 100);
+      const now = Date.now();
+      const agents = Array.from({ length: 32 }, () => generateAgentKeys());
+      const before = store.statements();
+      const results = await Promise.all(
+        agents.map((a, i) => r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `h${i}`, [], now), null, now))),
+      );
+      const waited = store.statements().waited - before.waited;
+      assert.equal(results.filter((x) => x.created).length, 32);
+      assert.equal(waited, 1 + 1 + 32 + 1);
+      assert.equal(store.keyById(k.id)!.uses, 32, 'every use counted');
+      assert.equal(store.listSystems().length, 32);
+      assert.equal(r.version, store.mapVersion(), 'the version counted in the batch is the one stored');
+    } finally {
+      store.close();
+      h.dispose();
+    }
+  },
+);
+
+test(
+  '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open();
+    const other = h.open();
+    try {
+      const r = registry(store);
+      const k = addKey(store, 5);
+      const commits = countCommits(store);
+      const now = Date.now();
+      const agents = Array.from({ length: 4 }, () => generateAgentKeys());
+      let raced = false;
+      const run = (i: number): Promise<boolean> =>
+        r.batched(() => {
+          if (!raced) {
+            // Once this batch has looked the key up (5 uses left, which it remembers), another
+            // coordinator takes 3, committed at once: 2 are left for the batch's 4.
+            raced = true;
+            store.keyByHash(hashKey(k.key));
+            for (let n = 0; n < 3; n++) other.useKey(k.id);
+          }
+          return enrol(r, buildEnrolRequest(agents[i]!, k.key, `h${i}`, [], now), null, now).created;
+        });
+      const results = await Promise.allSettled([0, 1, 2, 3].map(run));
+      assert.deepEqual(
+        results.map((x) => (x.status === 'fulfilled' ? 'ok' : (x.reason as ControlError).code)),
+        ['ok', 'ok', 'key-used-up', 'key-used-up'],
+      );
+      assert.equal(commits.n, 1 + 4, 'the batch, then one transaction per request');
+      assert.equal(store.keyById(k.id)!.uses, 5, 'never past the allowance');
+      assert.equal(store.listSystems().length, 2);
+      assert.equal(r.all().length, 2, 'memory holds what the store holds');
+    } finally {
+      other.close();
+      store.close();
+      h.dispose();
+    }
+  },
+);

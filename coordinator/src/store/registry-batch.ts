@@ -35,11 +35,13 @@ export class WriteBatch {
 
   /** transaction runs fn in one store transaction that first takes the map version's row lock
    * (store.ts lockMapVersion): on PostgreSQL, batches of two coordinators then queue for it
-   * before taking any key's or system's lock, and cannot deadlock on each other's. */
-  private transaction(fn: () => void): void {
+   * before taking any key's or system's lock, and cannot deadlock on each other's. With
+   * deferChecks the key uses are checked at COMMIT (a whole batch's in one statement, without
+   * waiting for the answer); recover runs the requests again with the checks one by one. */
+  private transaction(fn: () => void, deferChecks: boolean): void {
     const store = this.store();
     store.transaction(() => {
-      store.lockMapVersion();
+      store.lockMapVersion(deferChecks);
       fn();
     });
   }
@@ -77,7 +79,7 @@ export class WriteBatch {
     try {
       this.transaction(() => {
         for (const it of items) out.push(this.attempt(it));
-      });
+      }, true);
     } catch (e) {
       this.recover(items, e);
       return;
@@ -105,8 +107,11 @@ export class WriteBatch {
       for (const it of items) it.reject(re);
       return;
     }
-    if (items.length === 1) {
-      items[0]!.reject(e instanceof BatchAborted ? e.cause : e);
+    // A lone request that failed on its own is not run again. One whose COMMIT failed is: with
+    // the checks deferred, a key used up by another coordinator fails the COMMIT, and only a
+    // run with the checks one by one refuses it as the request's own refusal (KeyUsedUp).
+    if (items.length === 1 && e instanceof BatchAborted) {
+      items[0]!.reject(e.cause);
       return;
     }
     for (const it of items) {
@@ -114,7 +119,7 @@ export class WriteBatch {
       try {
         this.transaction(() => {
           value = this.item(it.fn);
-        });
+        }, false);
         it.resolve(value);
       } catch (err) {
         // A refusal rolled back its own writes; anything else may have left memory ahead.
