@@ -59,10 +59,17 @@ export class ChangeFollower {
    * returns whether it did. The mark and the sequence come from one snapshot taken before the
    * rows are read: a change the sequence does not show yet is at or after the mark. */
   sync(): boolean {
+    return this.syncTo();
+  }
+
+  /** syncTo is sync, with the change sequence already read (seen, under the batch's lock:
+   * postgres-store.ts caughtUp): when every change up to it was this coordinator's own,
+   * nothing is read. */
+  syncTo(seen?: number): boolean {
+    if (seen !== undefined && !this.foreignUpTo(seen)) return false;
     const { seq: now, mark } = this.store.changeMark();
     const stale = this.now() - this.lookedAt > FULL_RELOAD_AFTER_MS;
-    let foreign = false;
-    for (let seq = this.synced + 1; seq <= now && !foreign; seq++) foreign = !this.store.ownChanges.has(seq);
+    const foreign = this.foreignUpTo(now);
     for (const seq of this.store.ownChanges) if (seq <= now) this.store.ownChanges.delete(seq);
     if (foreign) this.reload(stale ? undefined : this.store.systemsChangedSince(this.mark));
     this.synced = Math.max(this.synced, now);
@@ -70,6 +77,11 @@ export class ChangeFollower {
     this.lookedAt = this.now();
     this.prune();
     return foreign;
+  }
+
+  private foreignUpTo(seq: number): boolean {
+    for (let n = this.synced + 1; n <= seq; n++) if (!this.store.ownChanges.has(n)) return true;
+    return false;
   }
 
   /** prune forgets removals every coordinator has read, at most once an hour. */

@@ -55,6 +55,10 @@ export class PostgresStore implements Store {
   private pending: number[] = [];
   /** held is the open batch's counts (pg-batch.ts), from lockMapVersion to its end. */
   private held: HeldBatch | null = null;
+  /** caughtUp, when set (server/multi.ts), brings memory up to the other coordinators' changes
+   * committed up to change seq; a batch with deferred checks calls it under its locks, so that
+   * what it takes in memory (addresses, names) is free in the database too. */
+  caughtUp: ((seq: number) => void) | null = null;
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -195,8 +199,9 @@ export class PostgresStore implements Store {
     const rows = this.q<{ key: string; value: string }>(LOCK_SQL).rows;
     const version = rows.find((r) => r.key === 'map_version')?.value;
     const seq = rows.find((r) => r.key === 'change_seq')?.value;
-    if (this.depth === 1 && version !== undefined && seq !== undefined)
-      this.held = new HeldBatch(Number(version), Number(seq), deferChecks);
+    if (this.depth !== 1 || version === undefined || seq === undefined) return;
+    this.held = new HeldBatch(Number(version), Number(seq), deferChecks);
+    if (deferChecks) this.caughtUp?.(Number(seq));
   }
 
   insertKey(k: EnrolmentKey): void {
@@ -250,8 +255,13 @@ export class PostgresStore implements Store {
    * error unless it is rolled back to a savepoint). */
   insertSystem(s: SystemRow): void {
     const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
-    this.transaction(() =>
-      this.q(SQL.insertSystem, [
+    // In a batch with deferred checks, caught up under its locks, memory knows every address,
+    // name and identity taken: the row is sent without waiting, and a clash all the same fails
+    // the COMMIT (the batch then runs again one by one, each insert waited for).
+    const send = (params: unknown[]): unknown =>
+      this.held?.deferChecks ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
+    const run = (): unknown =>
+      send([
         ...values,
         JSON.stringify(s.tags),
         JSON.stringify(s.dnsNames),
@@ -265,8 +275,9 @@ export class PostgresStore implements Store {
         JSON.stringify(s.reported),
         s.ownerId ?? null,
         JSON.stringify(s.autoTags ?? []),
-      ]),
-    );
+      ]);
+    if (this.held?.deferChecks) run();
+    else this.transaction(run);
   }
 
   listSystems(): SystemRow[] {

@@ -80,8 +80,8 @@ export class WriteBatch {
       this.transaction(() => {
         for (const it of items) out.push(this.attempt(it));
       }, true);
-    } catch (e) {
-      this.recover(items, e);
+    } catch {
+      this.recover(items);
       return;
     }
     items.forEach((it, i) => {
@@ -100,20 +100,16 @@ export class WriteBatch {
     }
   }
 
-  private recover(items: Queued[], e: unknown): void {
+  private recover(items: Queued[]): void {
     try {
       this.resync();
     } catch (re) {
       for (const it of items) it.reject(re);
       return;
     }
-    // A lone request that failed on its own is not run again. One whose COMMIT failed is: with
-    // the checks deferred, a key used up by another coordinator fails the COMMIT, and only a
-    // run with the checks one by one refuses it as the request's own refusal (KeyUsedUp).
-    if (items.length === 1 && e instanceof BatchAborted) {
-      items[0]!.reject(e.cause);
-      return;
-    }
+    // A lone request is run again too: with the checks deferred (a key's uses, on PostgreSQL
+    // an insert's constraints), what failed may be a check that, run one by one, is answered
+    // as the request's own refusal (KeyUsedUp) or with another address.
     for (const it of items) {
       let value: unknown;
       try {
