@@ -4,8 +4,7 @@
 // LISTED_FOR_MS in the maps it signs, so helpers can fail over (helper/src/control/failover.ts).
 import type { Logger } from '../../../src-shared/lib/log.js';
 import type { MapPublisher } from '../maps/publisher.js';
-import { usersOf } from '../store/users.js';
-import { ChangeFollower, ChangeListener } from '../store/pg-notify.js';
+import { catchUp, ChangeFollower, ChangeListener } from '../store/pg-notify.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import type { Registry } from '../store/registry.js';
 import type { StoredChanges } from '../store/registry-sync.js';
@@ -43,7 +42,7 @@ export interface Multi {
 
 /** startMulti starts following the database. */
 export async function startMulti(d: MultiDeps): Promise<Multi> {
-  const reload = (changes?: StoredChanges): void => d.registry.reload(d.now(), usersOf(d.registry).refresh(), changes);
+  const reload = (changes?: StoredChanges): void => catchUp(d.registry, d.now(), changes);
   const follower = new ChangeFollower(d.store, reload, d.now);
   // What others committed between the registry's load and the follower's first look.
   reload();
@@ -55,6 +54,8 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
       return false;
     }
   };
+  // A batch of enrolments catches up under its lock (errors fail the batch, which runs again).
+  d.store.caughtUp = (seq) => void follower.syncTo(seq);
   const listener = new ChangeListener(d.storeUrl, sync, d.log);
   await listener.start();
   let listed = '';
@@ -84,6 +85,7 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
   return {
     sync,
     async close() {
+      d.store.caughtUp = null;
       clearInterval(timer);
       await listener.stop();
     },

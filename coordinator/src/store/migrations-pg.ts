@@ -187,6 +187,35 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     name: 'sign-ins in progress',
     sql: pendingTable('BIGINT', ''),
   },
+  {
+    id: 10,
+    name: 'batched key uses; users: what changed since',
+    sql: `
+      -- A batch of enrolments (registry-batch.ts) counts its key uses in one statement before
+      -- its COMMIT, without waiting for the answer: a key revoked or used up meanwhile (by
+      -- another coordinator) must then fail the transaction, as a constraint would, so that
+      -- the batch is run again one request at a time and that request is refused alone.
+      CREATE FUNCTION warren_use_keys(ids TEXT[], counts INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE
+        i INTEGER;
+      BEGIN
+        FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+          UPDATE enrolment_keys SET uses = uses + counts[i]
+            WHERE id = ids[i] AND revoked_at IS NULL AND uses + counts[i] <= uses_allowed;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'the enrolment key % was used up or revoked meanwhile', ids[i]
+              USING ERRCODE = 'check_violation', CONSTRAINT = 'enrolment_keys_uses';
+          END IF;
+        END LOOP;
+      END $$;
+      -- As systems.changed_xid (step 8): another coordinator reads the users again only when a
+      -- transaction since its last look wrote one (pg-notify.ts), not on every change.
+      ALTER TABLE users ADD COLUMN changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX users_changed_xid ON users (changed_xid);
+      CREATE TRIGGER users_changed BEFORE UPDATE ON users
+        FOR EACH ROW EXECUTE FUNCTION systems_changed();
+    `,
+  },
 ];
 /** MIGRATION_LOCK is the advisory lock key that serialises migrations of one database, so two
  * coordinators starting together do not both apply a step. */

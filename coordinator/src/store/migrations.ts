@@ -191,6 +191,15 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'sign-ins in progress',
     sql: pendingTable('INTEGER', ' STRICT'),
   },
+  {
+    id: 10,
+    name: 'batched key uses; users: what changed since',
+    sql: `
+      -- PostgreSQL only (migrations-pg.ts: a function for a batch's key uses, and which
+      -- transaction last wrote each user, for the other coordinators on the same database).
+      SELECT 1;
+    `,
+  },
 ];
 /** NewerSchema means the data dir was last used by a newer coordinator. */
 export class NewerSchema extends Error {

@@ -33,6 +33,9 @@ export class PgBridge {
   private readonly port: MessagePort;
   private readonly worker: Worker;
   private closed = false;
+  /** counts are the statements sent: waited for (each a wait of the coordinator's thread) and
+   * deferred (tests, and the round trips a batch costs). */
+  readonly counts = { waited: 0, deferred: 0 };
 
   constructor(private readonly url: string) {
     const { port1, port2 } = new MessageChannel();
@@ -47,6 +50,7 @@ export class PgBridge {
   /** query runs one statement and returns its rows; PostgreSQL's refusal throws PgError. */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): { rows: R[]; rowCount: number } {
     if (this.closed) throw new Error('the PostgreSQL store is closed');
+    this.counts.waited++;
     const r = this.send({ sql, params });
     if (!r.ok) throw new PgError(r.message, r.code, r.constraint);
     return { rows: r.rows as R[], rowCount: r.rowCount };
@@ -58,6 +62,7 @@ export class PgBridge {
    * error instead of answering, so defer only where a query() follows (COMMIT does). */
   defer(sql: string, params?: unknown[]): void {
     if (this.closed) throw new Error('the PostgreSQL store is closed');
+    this.counts.deferred++;
     this.port.postMessage({ sql, params, deferred: true } satisfies BridgeRequest);
   }
 

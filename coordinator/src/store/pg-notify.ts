@@ -13,7 +13,9 @@ import pg from 'pg';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { redactUrl } from './pg-bridge.js';
 import { CHANGE_CHANNEL, type PostgresStore } from './postgres-store.js';
+import type { Registry } from './registry.js';
 import type { StoredChanges } from './registry-sync.js';
+import { usersOf } from './users.js';
 
 /** CATCH_UP_MS is how often the sequence is read even without a notification. */
 export const CATCH_UP_MS = 2000;
@@ -25,6 +27,12 @@ const FULL_RELOAD_AFTER_MS = 3600_000;
 const SYNC_DELAY_MS = 10;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+
+/** catchUp is a ChangeFollower's reload for a registry: the changes since the last look (or
+ * everything), the users read again only when one was written since (or it is unknown). */
+export function catchUp(registry: Registry, now: number, changes?: StoredChanges): void {
+  registry.reload(now, (changes?.usersChanged ?? true) && usersOf(registry).refresh(), changes);
+}
 
 /** ChangeFollower decides whether the database holds changes this coordinator did not make. */
 export class ChangeFollower {
@@ -51,10 +59,17 @@ export class ChangeFollower {
    * returns whether it did. The mark and the sequence come from one snapshot taken before the
    * rows are read: a change the sequence does not show yet is at or after the mark. */
   sync(): boolean {
+    return this.syncTo();
+  }
+
+  /** syncTo is sync, with the change sequence already read (seen, under the batch's lock:
+   * postgres-store.ts caughtUp): when every change up to it was this coordinator's own,
+   * nothing is read. */
+  syncTo(seen?: number): boolean {
+    if (seen !== undefined && !this.foreignUpTo(seen)) return false;
     const { seq: now, mark } = this.store.changeMark();
     const stale = this.now() - this.lookedAt > FULL_RELOAD_AFTER_MS;
-    let foreign = false;
-    for (let seq = this.synced + 1; seq <= now && !foreign; seq++) foreign = !this.store.ownChanges.has(seq);
+    const foreign = this.foreignUpTo(now);
     for (const seq of this.store.ownChanges) if (seq <= now) this.store.ownChanges.delete(seq);
     if (foreign) this.reload(stale ? undefined : this.store.systemsChangedSince(this.mark));
     this.synced = Math.max(this.synced, now);
@@ -62,6 +77,11 @@ export class ChangeFollower {
     this.lookedAt = this.now();
     this.prune();
     return foreign;
+  }
+
+  private foreignUpTo(seq: number): boolean {
+    for (let n = this.synced + 1; n <= seq; n++) if (!this.store.ownChanges.has(n)) return true;
+    return false;
   }
 
   /** prune forgets removals every coordinator has read, at most once an hour. */

@@ -24,7 +24,11 @@ const { url, signal, port } = workerData as Init;
 // BIGINT (int8, OID 20) columns hold Unix milliseconds, addresses and counters, all well
 // within Number.MAX_SAFE_INTEGER; pg returns them as strings unless told.
 pg.types.setTypeParser(20, (v: string) => Number(v));
-const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+// Pipeline mode: each statement goes out as it arrives, without waiting for the answers to the
+// ones before it (PostgreSQL answers them in order, each ended by its own Sync, so an error
+// aborts the open transaction as it would one at a time). A batch's deferred statements
+// (pg-bridge.ts defer) then cost the server's work, not a round trip each.
+const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, pipeline: true });
 let lost: Error | null = null;
 /** deferredError is the first error of a deferred statement since the last reply. */
 let deferredError: BridgeReply | null = null;
@@ -48,9 +52,18 @@ function fail(e: unknown): BridgeReply {
   };
 }
 
-/** handle runs one request; it never throws (an error is the reply, or kept for the next). */
-async function handle(m: BridgeRequest): Promise<void> {
-  if ('close' in m) {
+/** send hands a statement to the client at once (it queues it until connected). */
+function send(m: { sql: string; params?: unknown[] }): Promise<pg.QueryResult | pg.QueryResult[]> {
+  if (lost) return Promise.reject(lost);
+  const q = client.query({ text: m.sql, values: m.params }) as Promise<pg.QueryResult | pg.QueryResult[]>;
+  q.catch(() => {});
+  return q;
+}
+
+/** handle answers one request once its statement's answer came; it never throws (an error is
+ * the reply, or kept for the next). */
+async function handle(m: BridgeRequest, answer: Promise<pg.QueryResult | pg.QueryResult[]> | null): Promise<void> {
+  if ('close' in m || answer === null) {
     await client.end().catch(() => {});
     reply({ ok: true, rows: [], rowCount: 0 });
     port.close();
@@ -60,7 +73,7 @@ async function handle(m: BridgeRequest): Promise<void> {
   try {
     await ready;
     if (lost) throw lost;
-    const q = await client.query({ text: m.sql, values: m.params });
+    const q = await answer;
     // A multi-statement query answers with one result per statement; the last one counts.
     const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
     r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
@@ -77,9 +90,10 @@ async function handle(m: BridgeRequest): Promise<void> {
   deferredError = null;
 }
 
-// One statement at a time, in order: deferred statements arrive while one is running, and
-// the client must not be handed a second query before the first answered (pg deprecates it).
+// Statements are sent as they come; their answers are handled one at a time, in order, so a
+// deferred statement's error is known before the next waited one is answered.
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: BridgeRequest) => {
-  chain = chain.then(() => handle(m));
+  const answer = 'close' in m ? null : send(m);
+  chain = chain.then(() => handle(m, answer));
 });

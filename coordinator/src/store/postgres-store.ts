@@ -3,6 +3,7 @@
 // (pg-bridge.ts). Constraints do what SQLite's do, so the rules hold whoever writes: unique
 // addresses, names and identities among live systems, an identity issued once ever
 // (issued_identities), and the map version bumped by one atomic upsert.
+export { CHANGE_CHANNEL } from './pg-sql.js';
 import { PENDING_SQL, type PendingOp } from './pending-logins.js';
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 import { auditParams, listParams, type AuditFilter, type AuditRecord, type StoredAudit } from './audit-rows.js';
@@ -18,6 +19,8 @@ import {
   type UserRow,
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
+import { HeldBatch, LOCK_SQL } from './pg-batch.js';
+import { SQL, TAIL_SQL } from './pg-sql.js';
 import type { StoredChanges } from './registry-sync.js';
 import {
   column,
@@ -35,51 +38,6 @@ import {
   type SystemRow,
 } from './store.js';
 
-/** CHANGE_CHANNEL is the LISTEN/NOTIFY channel every change is announced on, with its change
- * sequence number as the payload. */
-export const CHANGE_CHANNEL = 'warren_changes';
-
-const SQL = {
-  insertKey: `INSERT INTO enrolment_keys (id, hash, tags, approval, uses_allowed, uses, ephemeral, created_at, expires_at,
-    revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-  insertSystem: `INSERT INTO systems (id, identity, wg_key, machine_key, hostname, name, address, tags, dns_names, state,
-    ephemeral, key_id, created_at, last_seen, observed_ip, listen_port, reported, owner_id, auto_tags)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-  // One statement takes the row locks, so concurrent writers each get their own numbers. Beside
-  // the map version (which may jump: registry.ts SOFT_VERSIONS) the change sequence grows by
-  // exactly one per change, so a coordinator can tell whether all changes since it last looked
-  // were its own (pg-notify.ts); NOTIFY reaches the other coordinators when this commits.
-  bumpMapVersion: `WITH v AS (
-      INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
-      ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value
-    ), s AS (
-      INSERT INTO meta (key, value) VALUES ('change_seq', '1')
-      ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value
-    ) SELECT v.value AS version, s.value AS seq, pg_notify('${CHANGE_CHANNEL}', s.value) FROM v, s`,
-  noteLastSeen: `UPDATE systems SET last_seen = v.at FROM unnest($1::text[], $2::bigint[]) AS v (id, at)
-    WHERE systems.id = v.id AND (systems.last_seen IS NULL OR systems.last_seen < v.at)`,
-  heartbeat: `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES ($1, $2, $2)
-    ON CONFLICT (url) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-  appendAudit: `INSERT INTO audit (at, actor, source, action, target, outcome, reason, detail)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-  listAudit: `SELECT id, at, actor, source, action, target, outcome, reason, detail FROM audit
-    WHERE ($1::bigint IS NULL OR at >= $1::bigint)
-      AND ($2::text IS NULL OR actor = $2::text)
-      AND ($3::text IS NULL OR action = $3::text OR left(action, length($3::text) + 1) = $3::text || '.')
-      AND ($4::int = 0 OR outcome = 'refused')
-    ORDER BY id DESC LIMIT $5`,
-  pruneOlder: 'DELETE FROM audit WHERE at < $1',
-  pruneRows: 'DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET $1)',
-  // The oldest transaction still running in this statement's snapshot, beside the change
-  // sequence the snapshot sees: a change not yet visible here was made by a transaction whose
-  // id is at least that mark (migrations-pg.ts step 8).
-  changeMark: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark,
-    (SELECT value FROM meta WHERE key = 'change_seq') AS seq`,
-  systemsSince: 'SELECT * FROM systems WHERE changed_xid >= $1::xid8 ORDER BY created_at, id',
-  removedSince: 'SELECT DISTINCT id FROM systems_removed WHERE removed_xid >= $1::xid8',
-  pruneRemoved: 'DELETE FROM systems_removed WHERE removed_at < $1',
-} as const;
-
 /** ChangeMark is the change sequence a snapshot saw and the transaction mark to read the
  * systems that changed after it from (systemsChangedSince). */
 export interface ChangeMark {
@@ -92,9 +50,15 @@ export class PostgresStore implements Store {
   private readonly db: PgBridge;
   private depth = 0;
   /** ownChanges are the change sequence numbers this store's committed transactions took;
-   * pending those of the open transaction (with the depth they were taken at). */
+   * pending those of the open transaction, in the order they were taken. */
   readonly ownChanges = new Set<number>();
-  private pending: { seq: number; depth: number }[] = [];
+  private pending: number[] = [];
+  /** held is the open batch's counts (pg-batch.ts), from lockMapVersion to its end. */
+  private held: HeldBatch | null = null;
+  /** caughtUp, when set (server/multi.ts), brings memory up to the other coordinators' changes
+   * committed up to change seq; a batch with deferred checks calls it under its locks, so that
+   * what it takes in memory (addresses, names) is free in the database too. */
+  caughtUp: ((seq: number) => void) | null = null;
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -119,16 +83,22 @@ export class PostgresStore implements Store {
     const depth = this.depth;
     // Deferred (pg-bridge.ts): a failure surfaces at the next statement that is waited for.
     this.db.defer(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    // What was taken so far: a rollback to this savepoint gives back only what came after.
+    const taken = this.pending.length;
+    const held = this.held?.at();
     this.depth++;
     try {
       const r = fn();
-      if (depth === 0) this.q('COMMIT');
-      else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
+      if (depth === 0) {
+        this.writeTail();
+        this.q('COMMIT');
+      } else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
       // What the rolled-back part took is given back: another writer may take those numbers.
-      this.pending = this.pending.filter((p) => p.depth < depth + 1);
+      this.pending.length = Math.min(this.pending.length, taken);
+      if (held) this.held?.rollback(held);
       if (depth === 0) this.settle(false);
       try {
         this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
@@ -138,12 +108,26 @@ export class PostgresStore implements Store {
       throw e;
     } finally {
       this.depth--;
+      if (depth === 0) this.held = null;
     }
+  }
+
+  /** writeTail writes what the batch counted (pg-batch.ts), without waiting: COMMIT answers
+   * for it, and a key used up meanwhile fails the COMMIT, so the batch is run again. */
+  private writeTail(): void {
+    const t = this.held?.tail();
+    if (!t) return;
+    if (t.version === null || t.seq === null) {
+      this.db.defer('SELECT warren_use_keys($1::text[], $2::int[])', [t.keyIds, t.keyUses]);
+      return;
+    }
+    this.db.defer(TAIL_SQL, [t.keyIds, t.keyUses, t.version, t.seq]);
+    this.pending.push(t.seq);
   }
 
   /** settle keeps the change numbers of a committed transaction, or forgets a rolled-back one's. */
   private settle(committed: boolean): void {
-    if (committed) for (const p of this.pending) this.ownChanges.add(p.seq);
+    if (committed) for (const seq of this.pending) this.ownChanges.add(seq);
     this.pending = [];
   }
 
@@ -161,9 +145,17 @@ export class PostgresStore implements Store {
   /** systemsChangedSince reads the systems written and removed by transactions at or after
    * mark (of a changeMark taken before the changes it must not miss). */
   systemsChangedSince(mark: string): StoredChanges {
+    const rows = this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem);
+    const r = this.q<{ removed: string[]; users: boolean; version: string | null; policy: number | null }>(
+      SQL.removedSince,
+      [mark],
+    ).rows[0]!;
     return {
-      rows: this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem),
-      removed: this.q<{ id: string }>(SQL.removedSince, [mark]).rows.map((r) => r.id),
+      rows,
+      removed: r.removed,
+      usersChanged: r.users,
+      mapVersion: Number(r.version ?? '0'),
+      policyId: r.policy === null ? 0 : Number(r.policy),
     };
   }
 
@@ -193,15 +185,23 @@ export class PostgresStore implements Store {
   }
 
   bumpMapVersion(floor = 0): number {
+    if (this.held && this.depth > 0) return this.held.bump(floor);
     const r = this.q<{ version: string; seq: string }>(SQL.bumpMapVersion, [floor]).rows[0]!;
     if (this.depth === 0) this.ownChanges.add(Number(r.seq));
-    else this.pending.push({ seq: Number(r.seq), depth: this.depth });
+    else this.pending.push(Number(r.seq));
     return Number(r.version);
   }
 
-  lockMapVersion(): void {
-    // Nothing waits for the answer: the statements after it queue behind it on the connection.
+  lockMapVersion(deferChecks = false): void {
+    // The map version's row first, as every writer's bump takes it, then the change sequence's;
+    // holding both, this transaction alone bumps them until it commits (pg-batch.ts).
     this.db.defer("SELECT 1 FROM meta WHERE key = 'map_version' FOR UPDATE");
+    const rows = this.q<{ key: string; value: string }>(LOCK_SQL).rows;
+    const version = rows.find((r) => r.key === 'map_version')?.value;
+    const seq = rows.find((r) => r.key === 'change_seq')?.value;
+    if (this.depth !== 1 || version === undefined || seq === undefined) return;
+    this.held = new HeldBatch(Number(version), Number(seq), deferChecks);
+    if (deferChecks) this.caughtUp?.(Number(seq));
   }
 
   insertKey(k: EnrolmentKey): void {
@@ -224,8 +224,13 @@ export class PostgresStore implements Store {
   }
 
   keyByHash(hash: string): EnrolmentKey | null {
+    const held = this.held?.deferChecks ? this.held : null;
+    const known = held?.key(hash);
+    if (known !== undefined) return known;
     const r = this.q<RawKey>('SELECT * FROM enrolment_keys WHERE hash = $1', [hash]).rows[0];
-    return r ? toKey(r) : null;
+    const k = r ? toKey(r) : null;
+    held?.remember(hash, k);
+    return k ? { ...k, tags: [...k.tags] } : k;
   }
 
   keyById(id: string): EnrolmentKey | null {
@@ -234,6 +239,7 @@ export class PostgresStore implements Store {
   }
 
   useKey(id: string): void {
+    if (this.held?.deferChecks && this.depth > 0) return this.held.use(id);
     if (this.q(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1 AND ${USE_KEY_WHERE}`, [id]).rowCount !== 1)
       throw new KeyUsedUp(id);
   }
@@ -249,8 +255,13 @@ export class PostgresStore implements Store {
    * error unless it is rolled back to a savepoint). */
   insertSystem(s: SystemRow): void {
     const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
-    this.transaction(() =>
-      this.q(SQL.insertSystem, [
+    // In a batch with deferred checks, caught up under its locks, memory knows every address,
+    // name and identity taken: the row is sent without waiting, and a clash all the same fails
+    // the COMMIT (the batch then runs again one by one, each insert waited for).
+    const send = (params: unknown[]): unknown =>
+      this.held?.deferChecks ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
+    const run = (): unknown =>
+      send([
         ...values,
         JSON.stringify(s.tags),
         JSON.stringify(s.dnsNames),
@@ -264,8 +275,9 @@ export class PostgresStore implements Store {
         JSON.stringify(s.reported),
         s.ownerId ?? null,
         JSON.stringify(s.autoTags ?? []),
-      ]),
-    );
+      ]);
+    if (this.held?.deferChecks) run();
+    else this.transaction(run);
   }
 
   listSystems(): SystemRow[] {
@@ -362,6 +374,11 @@ export class PostgresStore implements Store {
       'SELECT url FROM coordinators WHERE heartbeat_at >= $1 ORDER BY registered_at, url',
       [since],
     ).rows.map((r) => r.url);
+  }
+
+  /** statements are the statements sent so far, waited for and deferred (pg-bridge.ts). */
+  statements(): { waited: number; deferred: number } {
+    return { ...this.db.counts };
   }
 
   close(): void {

@@ -10,6 +10,8 @@ import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
 import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
 import { Registry } from './registry.js';
+import { catchUp, ChangeFollower } from './pg-notify.js';
+import type { PostgresStore } from './postgres-store.js';
 import type { Store } from './store.js';
 
 after(stopPostgres);
@@ -140,3 +142,145 @@ function batchTests(b: Backend): void {
     },
   );
 }
+
+const pg = storeBackends().find((b) => b.name === 'postgres')!;
+
+test(
+  '[postgres] a batch of 32 enrolments waits for the database 3 times (its locks, the key, COMMIT), not 4 times per enrolment',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open() as PostgresStore;
+    try {
+      const r = registry(store);
+      const k = addKey(store, 100);
+      const now = Date.now();
+      const agents = Array.from({ length: 32 }, () => generateAgentKeys());
+      const before = store.statements();
+      const results = await Promise.all(
+        agents.map((a, i) => r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `h${i}`, [], now), null, now))),
+      );
+      const waited = store.statements().waited - before.waited;
+      assert.equal(results.filter((x) => x.created).length, 32);
+      assert.equal(waited, 3);
+      assert.equal(store.keyById(k.id)!.uses, 32, 'every use counted');
+      assert.equal(store.listSystems().length, 32);
+      assert.equal(r.version, store.mapVersion(), 'the version counted in the batch is the one stored');
+    } finally {
+      store.close();
+      h.dispose();
+    }
+  },
+);
+
+test(
+  '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open();
+    const other = h.open();
+    try {
+      const r = registry(store);
+      const k = addKey(store, 5);
+      const commits = countCommits(store);
+      const now = Date.now();
+      const agents = Array.from({ length: 4 }, () => generateAgentKeys());
+      let raced = false;
+      const run = (i: number): Promise<boolean> =>
+        r.batched(() => {
+          if (!raced) {
+            // Once this batch has looked the key up (5 uses left, which it remembers), another
+            // coordinator takes 3, committed at once: 2 are left for the batch's 4.
+            raced = true;
+            store.keyByHash(hashKey(k.key));
+            for (let n = 0; n < 3; n++) other.useKey(k.id);
+          }
+          return enrol(r, buildEnrolRequest(agents[i]!, k.key, `h${i}`, [], now), null, now).created;
+        });
+      const results = await Promise.allSettled([0, 1, 2, 3].map(run));
+      assert.deepEqual(
+        results.map((x) => (x.status === 'fulfilled' ? 'ok' : (x.reason as ControlError).code)),
+        ['ok', 'ok', 'key-used-up', 'key-used-up'],
+      );
+      assert.equal(commits.n, 1 + 4, 'the batch, then one transaction per request');
+      assert.equal(store.keyById(k.id)!.uses, 5, 'never past the allowance');
+      assert.equal(store.listSystems().length, 2);
+      assert.equal(r.all().length, 2, 'memory holds what the store holds');
+    } finally {
+      other.close();
+      store.close();
+      h.dispose();
+    }
+  },
+);
+
+test(
+  '[postgres] a batch that sent its rows without waiting, behind another coordinator that took the same name, fails at COMMIT and runs again one by one: every system gets a name nobody holds',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open();
+    const other = h.open();
+    try {
+      const r = registry(store);
+      const k = addKey(store, 10);
+      const o = registry(other);
+      const now = Date.now();
+      // The other coordinator enrols "h1" first; this one has not caught up, so its memory
+      // offers the name again.
+      const taken = enrol(o, buildEnrolRequest(generateAgentKeys(), k.key, 'h1', [], now), null, now).system;
+      const commits = countCommits(store);
+      const agents = Array.from({ length: 3 }, () => generateAgentKeys());
+      const made = await Promise.all(
+        agents.map((a, i) => r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `h${i}`, [], now), null, now))),
+      );
+      assert.equal(commits.n, 1 + 3, 'the batch, then one transaction per request');
+      const names = [taken, ...made.map((x) => x.system)].map((s) => s.name);
+      assert.equal(new Set(names).size, 4, `four distinct names (${names.join(' ')})`);
+      const addresses = [taken, ...made.map((x) => x.system)].map((s) => s.address);
+      assert.equal(new Set(addresses).size, 4, 'four distinct addresses');
+      assert.equal(store.listSystems().length, 4);
+      assert.equal(store.keyById(k.id)!.uses, 4);
+    } finally {
+      other.close();
+      store.close();
+      h.dispose();
+    }
+  },
+);
+
+test(
+  '[postgres] a batch catches up with the other coordinator under its lock (caughtUp): it commits at once, with names and addresses nobody holds',
+  { skip: pg.skip },
+  async () => {
+    const h = pg.fresh();
+    const store = h.open() as PostgresStore;
+    const other = h.open();
+    try {
+      const r = registry(store);
+      const k = addKey(store, 10);
+      const follower = new ChangeFollower(store, (changes) => catchUp(r, now, changes));
+      store.caughtUp = (seq) => void follower.syncTo(seq);
+      const o = registry(other);
+      const now = Date.now();
+      const taken = enrol(o, buildEnrolRequest(generateAgentKeys(), k.key, 'h1', [], now), null, now).system;
+      const commits = countCommits(store);
+      const agents = Array.from({ length: 3 }, () => generateAgentKeys());
+      const made = await Promise.all(
+        agents.map((a, i) => r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `h${i}`, [], now), null, now))),
+      );
+      assert.equal(commits.n, 1, 'one transaction');
+      const names = [taken, ...made.map((x) => x.system)].map((s) => s.name);
+      assert.equal(new Set(names).size, 4, `four distinct names (${names.join(' ')})`);
+      assert.equal(r.get(taken.id)?.address, taken.address, "the other's system is known here");
+      const addresses = [taken, ...made.map((x) => x.system)].map((s) => s.address);
+      assert.equal(new Set(addresses).size, 4, 'four distinct addresses');
+      assert.equal(store.listSystems().length, 4);
+    } finally {
+      other.close();
+      store.close();
+      h.dispose();
+    }
+  },
+);

@@ -35,11 +35,13 @@ export class WriteBatch {
 
   /** transaction runs fn in one store transaction that first takes the map version's row lock
    * (store.ts lockMapVersion): on PostgreSQL, batches of two coordinators then queue for it
-   * before taking any key's or system's lock, and cannot deadlock on each other's. */
-  private transaction(fn: () => void): void {
+   * before taking any key's or system's lock, and cannot deadlock on each other's. With
+   * deferChecks the key uses are checked at COMMIT (a whole batch's in one statement, without
+   * waiting for the answer); recover runs the requests again with the checks one by one. */
+  private transaction(fn: () => void, deferChecks: boolean): void {
     const store = this.store();
     store.transaction(() => {
-      store.lockMapVersion();
+      store.lockMapVersion(deferChecks);
       fn();
     });
   }
@@ -77,9 +79,9 @@ export class WriteBatch {
     try {
       this.transaction(() => {
         for (const it of items) out.push(this.attempt(it));
-      });
-    } catch (e) {
-      this.recover(items, e);
+      }, true);
+    } catch {
+      this.recover(items);
       return;
     }
     items.forEach((it, i) => {
@@ -98,23 +100,22 @@ export class WriteBatch {
     }
   }
 
-  private recover(items: Queued[], e: unknown): void {
+  private recover(items: Queued[]): void {
     try {
       this.resync();
     } catch (re) {
       for (const it of items) it.reject(re);
       return;
     }
-    if (items.length === 1) {
-      items[0]!.reject(e instanceof BatchAborted ? e.cause : e);
-      return;
-    }
+    // A lone request is run again too: with the checks deferred (a key's uses, on PostgreSQL
+    // an insert's constraints), what failed may be a check that, run one by one, is answered
+    // as the request's own refusal (KeyUsedUp) or with another address.
     for (const it of items) {
       let value: unknown;
       try {
         this.transaction(() => {
           value = this.item(it.fn);
-        });
+        }, false);
         it.resolve(value);
       } catch (err) {
         // A refusal rolled back its own writes; anything else may have left memory ahead.

@@ -17,6 +17,11 @@ export interface StoredDiff {
 export interface StoredChanges {
   rows: SystemRow[];
   removed: string[];
+  /** usersChanged: a user was written since the mark (absent: unknown, read them). */
+  usersChanged?: boolean;
+  /** mapVersion and policyId (0: none) in force when the changes were read (absent: read them). */
+  mapVersion?: number;
+  policyId?: number;
 }
 
 const FIELDS = (Object.keys(COLUMNS) as (keyof SystemPatch)[]).filter((k) => k !== 'lastSeen');

@@ -332,14 +332,14 @@ export class Registry {
   }
 
   /** reload brings memory up to what the store holds: changes other coordinators on the same
-   * database committed (pg-notify.ts), all systems or changes since a mark. Listeners hear of
-   * each as of a change made here. usersChanged: users.ts refresh found them changed. */
+   * database committed (pg-notify.ts), all systems or changes since a mark (which name the policy
+   * in force: its text is read only if another). usersChanged: users.ts refresh found them changed. */
   reload(now: number, usersChanged = false, changes?: StoredChanges): void {
     const d = diffStored(this.systems, changes ?? this.store.listSystems());
-    const applied = this.store.currentPolicy();
+    const applied = changes?.policyId === (this.appliedNow?.id ?? 0) ? this.appliedNow : this.store.currentPolicy();
     const policyChanged = (applied?.id ?? 0) !== (this.appliedNow?.id ?? 0);
     for (const { s, lastSeen } of d.seen) s.lastSeen = lastSeen;
-    const stored = Math.max(this.versionNow, this.store.mapVersion());
+    const stored = Math.max(this.versionNow, changes?.mapVersion ?? this.store.mapVersion());
     if (d.added.length + d.changed.length + d.removed.length === 0 && !policyChanged && !usersChanged) {
       this.versionNow = stored;
       return;

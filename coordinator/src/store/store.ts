@@ -206,8 +206,10 @@ export interface Store {
   /** lockMapVersion takes the map version's row lock in the open transaction, as its first
    * lock (registry-batch.ts: a batch of changes then orders its locks as every other writer on
    * the same database does, map version first or last but never in between); SQLite has one
-   * writer at a time and does nothing. */
-  lockMapVersion(): void;
+   * writer at a time and does nothing. deferChecks: on PostgreSQL, the key uses are checked at
+   * COMMIT rather than one by one (pg-batch.ts): a key used up meanwhile then fails the whole
+   * transaction, which the caller must run again with the checks one by one. */
+  lockMapVersion(deferChecks?: boolean): void;
   insertKey(k: EnrolmentKey): void;
   listKeys(): EnrolmentKey[];
   keyByHash(hash: string): EnrolmentKey | null;
