@@ -62,8 +62,17 @@ export interface PathHooks {
    * so neither allocates. */
   relayedPort(buf: Uint8Array, at: number): number;
   /** relaySend sends payload to a virtual endpoint's peer (addr in 0.0.0.0/8) through its relay; a deferred one may
-   * wait in a queue until relayFlush. */
-  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
+   * wait in a queue until relayFlush. room is how many bytes before off are free to overwrite
+   * (the relay header is written there instead of copying the payload behind it). */
+  relaySend(
+    addr: number,
+    port: number,
+    buf: Buffer,
+    off: number,
+    len: number,
+    deferred?: boolean,
+    room?: number,
+  ): boolean;
   /** relayFlush sends what deferred relaySends queued. */
   relayFlush(): void;
   /** dropped counts what was taken out and thrown away, by reason. */
@@ -202,6 +211,7 @@ export class PathBind implements Bind {
     ports: Uint16Array,
     count: number,
     localWords?: Uint32Array,
+    headroom = 0,
   ): number {
     let virtual = 0;
     for (let i = 0; i < count; i++) if (isVirtualWords(addrWords, 4 * i)) virtual++;
@@ -210,7 +220,8 @@ export class PathBind implements Bind {
     let n = 0;
     for (let i = 0; i < count; i++) {
       if (isVirtualWords(addrWords, 4 * i)) {
-        if (this.hooks.relaySend(addrWords[4 * i + 3]!, ports[i]!, buf, offsets[i]!, lengths[i]!, true)) sent++;
+        const to = addrWords[4 * i + 3]!;
+        if (this.hooks.relaySend(to, ports[i]!, buf, offsets[i]!, lengths[i]!, true, headroom)) sent++;
         continue;
       }
       this.offs[n] = offsets[i]!;
