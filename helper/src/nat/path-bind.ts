@@ -150,6 +150,11 @@ export class PathBind implements Bind {
     out.buf = buf;
     let j = 0;
     const words = out.addrWords;
+    // A relayed batch is mostly frames from one sender: the last sender id looked up and its
+    // port are kept for the batch (until a control handler runs), compared as two words.
+    let idHead = 0;
+    let idTail = 0;
+    let idPort = -1;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
@@ -164,11 +169,20 @@ export class PathBind implements Bind {
       if (kind !== null) {
         if (kind !== NatKind.relayRecv) {
           this.safeControl(buf, off, len, readWordsAddress(words, at), port);
+          idPort = -1;
           continue;
         }
         const pl = relayPayloadLength(buf, off, len, NatKind.relayRecv);
         const r = pl < 0 ? -1 : this.hooks.relayIndex(words, at, port);
-        const vport = r < 0 ? -1 : this.hooks.relayedPort(buf, off + NAT_HEADER_BYTES);
+        let vport = -1;
+        if (r >= 0) {
+          const head = buf.readUInt32BE(off + NAT_HEADER_BYTES);
+          const tail = buf.readUInt32BE(off + NAT_HEADER_BYTES + 4);
+          if (idPort >= 0 && head === idHead && tail === idTail) vport = idPort;
+          else vport = idPort = this.hooks.relayedPort(buf, off + NAT_HEADER_BYTES);
+          idHead = head;
+          idTail = tail;
+        }
         if (vport < 0) {
           this.hooks.dropped('relay-frame-refused');
           continue;
@@ -183,6 +197,7 @@ export class PathBind implements Bind {
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
           this.safeControl(buf, o, l, { family: 4, v4: r + 1 }, port);
+          idPort = -1;
           continue;
         }
       }
