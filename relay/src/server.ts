@@ -285,12 +285,16 @@ export class Relay {
     out: { add(off: number, len: number, addr: number, port: number): void },
   ): void {
     if (this.closed) return;
-    const now = this.now();
-    const src = this.udpSource(udpKeyOf(addr, port), now);
+    const m = this.sessions.memo;
+    const now = m.begin(this.now);
+    const key = udpKeyOf(addr, port);
+    const src = key === m.srcKey ? m.src! : this.udpSource(key, now);
     if (src === undefined) return;
+    m.srcKey = key;
+    m.src = src;
     // The same checks as forward's, without building a parsed frame per datagram.
     const ok = relayPayloadLength(buf, off, len, NatKind.relaySend) >= 0;
-    const dst = ok ? this.sessions.get(idKey(buf, off + NAT_HEADER_BYTES), now) : undefined;
+    const dst = ok ? m.destination(buf, off + NAT_HEADER_BYTES) : undefined;
     // Over the IPv4 limit only when it came over IPv6: the ordinary way drops and counts it.
     if (dst === undefined || dst === src || dst.udp === null || dst.udp.ipNum === 0 || len > UDP_MAX_PAYLOAD.v4) {
       this.forward(src, buf.subarray(off, off + len), now);
@@ -299,6 +303,11 @@ export class Relay {
     writeRelayHeader(buf, off, NatKind.relayRecv, src.id);
     out.add(off, len, dst.udp.ipNum, dst.udp.port);
     this.forwarded++;
+  }
+
+  /** forwardDone ends a batch of forwardInPlace calls: the next one looks everything up again. */
+  forwardDone(): void {
+    this.sessions.memo.clear();
   }
 
   /** forward sends a relaySend's payload to its destination as relayRecv from src. */

@@ -81,9 +81,67 @@ export function idKey(buf: Uint8Array, off: number): string {
 }
 
 /** SessionTable indexes sessions by id and by UDP address; expired ones vanish on lookup. */
+/**
+ * BatchMemo is forwardInPlace's memory within one batch. A GRO'd burst is many frames from one
+ * source to one destination, so the last source and destination resolved, and the batch's
+ * time, are kept and matched by their keys: no clock read, id string or map lookups for the
+ * frames after the first. It holds until the batch ends (Relay.forwardDone), the session
+ * table changes (SessionTable.gen), or it has served MEMO_USES frames.
+ */
+export class BatchMemo {
+  constructor(private readonly table: SessionTable) {}
+
+  gen = -1;
+  uses = 0;
+  now = 0;
+  srcKey = -1;
+  src: Session | undefined = undefined;
+  dstHead = 0;
+  dstTail = 0;
+  dst: Session | undefined = undefined;
+
+  clear(): void {
+    this.gen = -1;
+    this.srcKey = -1;
+    this.src = undefined;
+    this.dst = undefined;
+  }
+
+  /** begin returns the batch's time, forgetting everything first if the memo no longer holds. */
+  begin(clock: () => number): number {
+    if (this.gen !== this.table.gen || ++this.uses > MEMO_USES) {
+      this.clear();
+      this.gen = this.table.gen;
+      this.uses = 1;
+      this.now = clock();
+    }
+    return this.now;
+  }
+
+  /** destination is the live session of the peer id at buf[at, at+8): the last one's if it is
+   * the same id, else the table's. */
+  destination(buf: Buffer, at: number): Session | undefined {
+    const head = buf.readUInt32BE(at);
+    const tail = buf.readUInt32BE(at + 4);
+    if (this.dst !== undefined && head === this.dstHead && tail === this.dstTail) return this.dst;
+    this.dst = this.table.get(idKey(buf, at), this.now);
+    this.dstHead = head;
+    this.dstTail = tail;
+    return this.dst;
+  }
+}
+
+/** MEMO_USES bounds a BatchMemo to one reader batch's worth of frames (MAX_BATCH), should the
+ * end of a batch not be reported. */
+const MEMO_USES = 128;
+
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
   private readonly byAddr = new Map<UdpKey, Session>();
+  /** gen changes whenever a session is added, bound or removed (BatchMemo). */
+  gen = 0;
+  /** memo is the in-place forwarding's memory of one batch. */
+  readonly memo = new BatchMemo(this);
 
   constructor(private readonly idleMs: number) {}
 
@@ -116,11 +174,13 @@ export class SessionTable {
 
   /** add puts a new session in the table (unbound until bindUdp or bindTcp). */
   add(s: Session): void {
+    this.gen++;
     this.byId.set(s.key, s);
   }
 
   /** bindUdp moves s to a UDP address; whatever held that address before is removed. */
   bindUdp(s: Session, ip: string, port: number, reply: ReplyFn): void {
+    this.gen++;
     const addr = udpKey(ip, port);
     const holder = this.byAddr.get(addr);
     if (holder !== undefined && holder !== s) this.remove(holder);
@@ -132,6 +192,7 @@ export class SessionTable {
 
   /** bindTcp moves s to a TCP connection; a session that held the connection is removed. */
   bindTcp(s: Session, link: TcpLink): void {
+    this.gen++;
     const holder = link.session;
     if (holder !== null && holder !== s) {
       // Detach first so that removing the old session does not close this connection.
@@ -160,6 +221,7 @@ export class SessionTable {
 
   /** remove deletes s and its bindings, closing its TCP connection. */
   remove(s: Session): void {
+    this.gen++;
     if (this.byId.get(s.key) === s) this.byId.delete(s.key);
     if (s.udp !== null) {
       if (this.byAddr.get(s.udp.addr) === s) this.byAddr.delete(s.udp.addr);
@@ -182,6 +244,7 @@ export class SessionTable {
 
   /** clear removes everything (closing TCP connections). */
   clear(): void {
+    this.gen++;
     for (const s of [...this.byId.values()]) this.remove(s);
     this.byAddr.clear();
   }

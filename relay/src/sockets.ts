@@ -22,6 +22,8 @@ import { NatKind, natKind } from '../../src-shared/wire/nat-wire.js';
 export interface BatchedRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
   forwardInPlace(buf: Buffer, off: number, len: number, addr: number, port: number, out: OutBatch): void;
+  /** forwardDone follows every batch of forwardInPlace calls. */
+  forwardDone(): void;
 }
 
 /** RelayUdp is a bound relay UDP socket of either kind. */
@@ -51,14 +53,18 @@ export async function openRelayUdp(
     n.send(buf, ip, port);
   };
   n.start((b, out) => {
-    for (let i = 0; i < b.count; i++) {
-      const off = b.offsets[i]!;
-      const len = b.lengths[i]!;
-      // In-place forwarding is for IPv4 sources; an IPv6 one takes the ordinary path.
-      const v4 = ipv4Of(b, i);
-      if (v4 >= 0 && natKind(b.buf, off, len) === NatKind.relaySend)
-        relay.forwardInPlace(b.buf, off, len, v4, b.ports[i]!, out);
-      else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b, i), b.ports[i]!, reply);
+    try {
+      for (let i = 0; i < b.count; i++) {
+        const off = b.offsets[i]!;
+        const len = b.lengths[i]!;
+        // In-place forwarding is for IPv4 sources; an IPv6 one takes the ordinary path.
+        const v4 = ipv4Of(b, i);
+        if (v4 >= 0 && natKind(b.buf, off, len) === NatKind.relaySend)
+          relay.forwardInPlace(b.buf, off, len, v4, b.ports[i]!, out);
+        else relay.handleDatagram(Buffer.from(b.buf.subarray(off, off + len)), ipOf(b, i), b.ports[i]!, reply);
+      }
+    } finally {
+      relay.forwardDone();
     }
   });
   return {

@@ -15,6 +15,8 @@ export interface UdpRelay {
   handleDatagram(msg: Buffer, ip: string, port: number, reply: ReplyFn): void;
   /** forwardInPlace, when present, forwards a relaySend of a native batch without copying it. */
   forwardInPlace?(buf: Buffer, off: number, len: number, addr: number, port: number, out: OutBatch): void;
+  /** forwardDone follows every batch that forwardInPlace saw (what it remembers ends there). */
+  forwardDone?(): void;
 }
 
 /** UDP_DROPS are the reasons a datagram is dropped before any handler sees it. */
@@ -138,6 +140,14 @@ export class UdpPort {
   // onBatch handles a native batch: relayed packets are forwarded in place (the hot path), the
   // rest is copied out and handled one by one like a dgram message.
   private onBatch(b: Batch, out: OutBatch): void {
+    try {
+      this.eachDatagram(b, out);
+    } finally {
+      this.relay?.forwardDone?.();
+    }
+  }
+
+  private eachDatagram(b: Batch, out: OutBatch): void {
     const buf = b.buf;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;

@@ -159,3 +159,49 @@ test('outbound: virtual endpoints go to the relay, the rest leave together', asy
   assert.equal(relayed.length, 2);
   assert.equal(relayed[1]!.deferred, false, 'a single send (a handshake) is not held back');
 });
+
+test('inbound: a batch of frames from alternating senders gives each its own port, one lookup per run of a sender', async () => {
+  const net = new FakeNetwork();
+  const bind = new PathBind(net.bind(0x0a000001, 51820));
+  const ids = [Buffer.from('0102030405060708', 'hex'), Buffer.from('0102030405060709', 'hex')];
+  let lookups = 0;
+  bind.hooks = {
+    control: () => undefined,
+    relayIndex: (words, at, port) => (ipv4OfWords(words, at) === RELAY && port === 3478 ? 0 : -1),
+    relayedPort: (buf, at) => {
+      lookups++;
+      const i = ids.findIndex((id) => Buffer.from(buf.subarray(at, at + 8)).equals(id));
+      return i < 0 ? -1 : 10 + i;
+    },
+    relaySend: () => false,
+    relayFlush: () => undefined,
+    dropped: () => undefined,
+  };
+  const seen = collect(bind);
+  // Senders 0 0 1 1 0 ?, then a disco ping from 0 (a control message) and 0 again.
+  const order = [0, 0, 1, 1, 0, 2];
+  const other = Buffer.alloc(8, 7);
+  order.forEach((s, k) =>
+    net.deliver(RELAY, 3478, 0x0a000001, 51820, Buffer.from(relayFrame(NatKind.relayRecv, ids[s] ?? other, wg(k)))),
+  );
+  const ping = Buffer.from([0x57, 0x52, 0x4e, NatKind.ping, 0]);
+  net.deliver(RELAY, 3478, 0x0a000001, 51820, Buffer.from(relayFrame(NatKind.relayRecv, ids[0]!, ping)));
+  net.deliver(RELAY, 3478, 0x0a000001, 51820, Buffer.from(relayFrame(NatKind.relayRecv, ids[0]!, wg(9))));
+  await settle();
+  const got = seen.batches.flat();
+  assert.equal(seen.batches.length, 1, 'one batch');
+  assert.deepEqual(
+    got.map((g) => [g.data[4], g.addr, g.port]),
+    [
+      [0, 1, 10],
+      [1, 1, 10],
+      [2, 1, 11],
+      [3, 1, 11],
+      [4, 1, 10],
+      [9, 1, 10],
+    ],
+    'each frame from its own sender; the unknown one dropped',
+  );
+  // 0, 1, 0, the unknown id, 0 (the ping), and 0 again after the control message ran.
+  assert.equal(lookups, 6);
+});

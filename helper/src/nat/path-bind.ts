@@ -62,8 +62,17 @@ export interface PathHooks {
    * so neither allocates. */
   relayedPort(buf: Uint8Array, at: number): number;
   /** relaySend sends payload to a virtual endpoint's peer (addr in 0.0.0.0/8) through its relay; a deferred one may
-   * wait in a queue until relayFlush. */
-  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred?: boolean): boolean;
+   * wait in a queue until relayFlush. room is how many bytes before off are free to overwrite
+   * (the relay header is written there instead of copying the payload behind it). */
+  relaySend(
+    addr: number,
+    port: number,
+    buf: Buffer,
+    off: number,
+    len: number,
+    deferred?: boolean,
+    room?: number,
+  ): boolean;
   /** relayFlush sends what deferred relaySends queued. */
   relayFlush(): void;
   /** dropped counts what was taken out and thrown away, by reason. */
@@ -141,6 +150,11 @@ export class PathBind implements Bind {
     out.buf = buf;
     let j = 0;
     const words = out.addrWords;
+    // A relayed batch is mostly frames from one sender: the last sender id looked up and its
+    // port are kept for the batch (until a control handler runs), compared as two words.
+    let idHead = 0;
+    let idTail = 0;
+    let idPort = -1;
     for (let i = 0; i < b.count; i++) {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
@@ -155,11 +169,20 @@ export class PathBind implements Bind {
       if (kind !== null) {
         if (kind !== NatKind.relayRecv) {
           this.safeControl(buf, off, len, readWordsAddress(words, at), port);
+          idPort = -1;
           continue;
         }
         const pl = relayPayloadLength(buf, off, len, NatKind.relayRecv);
         const r = pl < 0 ? -1 : this.hooks.relayIndex(words, at, port);
-        const vport = r < 0 ? -1 : this.hooks.relayedPort(buf, off + NAT_HEADER_BYTES);
+        let vport = -1;
+        if (r >= 0) {
+          const head = buf.readUInt32BE(off + NAT_HEADER_BYTES);
+          const tail = buf.readUInt32BE(off + NAT_HEADER_BYTES + 4);
+          if (idPort >= 0 && head === idHead && tail === idTail) vport = idPort;
+          else vport = idPort = this.hooks.relayedPort(buf, off + NAT_HEADER_BYTES);
+          idHead = head;
+          idTail = tail;
+        }
         if (vport < 0) {
           this.hooks.dropped('relay-frame-refused');
           continue;
@@ -174,6 +197,7 @@ export class PathBind implements Bind {
         // Disco pings travel over relays too (to measure the relayed path).
         if (natKind(buf, o, l) !== null) {
           this.safeControl(buf, o, l, { family: 4, v4: r + 1 }, port);
+          idPort = -1;
           continue;
         }
       }
@@ -202,6 +226,7 @@ export class PathBind implements Bind {
     ports: Uint16Array,
     count: number,
     localWords?: Uint32Array,
+    headroom = 0,
   ): number {
     let virtual = 0;
     for (let i = 0; i < count; i++) if (isVirtualWords(addrWords, 4 * i)) virtual++;
@@ -210,7 +235,8 @@ export class PathBind implements Bind {
     let n = 0;
     for (let i = 0; i < count; i++) {
       if (isVirtualWords(addrWords, 4 * i)) {
-        if (this.hooks.relaySend(addrWords[4 * i + 3]!, ports[i]!, buf, offsets[i]!, lengths[i]!, true)) sent++;
+        const to = addrWords[4 * i + 3]!;
+        if (this.hooks.relaySend(to, ports[i]!, buf, offsets[i]!, lengths[i]!, true, headroom)) sent++;
         continue;
       }
       this.offs[n] = offsets[i]!;

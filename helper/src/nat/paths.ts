@@ -205,12 +205,13 @@ export class PathManager {
     return this.byId.get(buf, at)?.vport ?? -1;
   }
 
-  /** relaySend sends a datagram addressed to a virtual endpoint through its relay. */
-  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred = false): boolean {
+  /** relaySend sends a datagram addressed to a virtual endpoint through its relay (room: the
+   * free bytes before off, RelayClient.send). */
+  relaySend(addr: number, port: number, buf: Buffer, off: number, len: number, deferred = false, room = 0): boolean {
     const relay = this.relays[addr - 1];
     const st = this.byVport.get(port);
     if (!relay || !st) return false;
-    return relay.send(st.id, buf, off, len, deferred);
+    return relay.send(st.id, buf, off, len, deferred, room);
   }
 
   /** flushRelays sends what deferred relaySends queued. */

@@ -21,11 +21,11 @@ import type { RelayInfo } from '../../../src-shared/wire/control.js';
 import { privateKeyFromSeed, signEd25519 } from '../../../src-shared/lib/ed25519.js';
 import { formatIp, ipEquals, type IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { parseIpEndpoint } from '../../../src-shared/lib/ip/endpoint.js';
-import { copyWords, wordsEqual, writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
-import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
+import { wordsEqual, writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { measuredWay, type RttEstimate } from './relay-choice.js';
 import { RelayProber } from './relay-probe.js';
+import { RelayQueue, type SendBatch } from './relay-queue.js';
 
 /** How long to wait for a UDP registration to be answered, and how many tries before TCP. */
 const UDP_RETRY_MS = 1500;
@@ -38,11 +38,6 @@ const TOKEN_RETRY_MS = 5000;
 /** A token no registration has been answered with for this long is fetched anew (the relay's
  * key may have changed, which makes the relay drop it without a word). */
 const TOKEN_STALE_MS = 600_000;
-/** QUEUE_BYTES is the UDP send queue: frames are packed in it one after another, so a batch of
- * MAX_BATCH ordinary packets (2 KiB each) fits, as does one frame of the largest payload a
- * relay accepts (64 KiB); a frame that does not fit flushes the queue first. */
-const QUEUE_BYTES = Math.max(MAX_BATCH * 2048, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes);
-
 export interface RelayClientOptions {
   info: RelayInfo;
   /** index is the relay's place in the map (its virtual endpoints are 0.0.0.(index+1)). */
@@ -50,14 +45,7 @@ export interface RelayClientOptions {
   /** sendUdp sends from the WireGuard socket (real addresses only). */
   sendUdp(buf: Buffer, addr: IpAddress, port: number): boolean;
   /** sendUdpBatch sends datagrams i < count from the WireGuard socket in one call. */
-  sendUdpBatch(
-    buf: Buffer,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    addrWords: Uint32Array,
-    ports: Uint16Array,
-    count: number,
-  ): number;
+  sendUdpBatch: SendBatch;
   /** token returns a current token for this relay (the caller caches it; renew asks for a new one). */
   token(renew: boolean): Promise<Buffer>;
   machineSeed: Buffer;
@@ -115,19 +103,13 @@ export class RelayClient {
   private tcpRegisteredAt = 0;
   private lastError: string | null = null;
   private closed = false;
-  private readonly queue = {
-    buf: Buffer.alloc(QUEUE_BYTES),
-    count: 0,
-    used: 0,
-    offsets: new Uint32Array(MAX_BATCH),
-    lengths: new Uint32Array(MAX_BATCH),
-    addrWords: new Uint32Array(MAX_BATCH * 4),
-    ports: new Uint16Array(MAX_BATCH),
-  };
+  /** queue gathers a batch's UDP frames (null for a TCP-only relay) */
+  private readonly queue: RelayQueue | null;
 
   constructor(private readonly o: RelayClientOptions) {
     this.udp = splitEndpoint(o.info.udp);
     this.tcpTarget = splitEndpoint(o.info.tcp);
+    this.queue = this.udp && new RelayQueue(o.sendUdpBatch, this.udp.words, this.udp.port);
     this.signer = privateKeyFromSeed(o.machineSeed);
     this.probe =
       this.udp && new RelayProber({ ...o, name: o.info.name, ...this.udp, revived: () => this.reregister() });
@@ -347,26 +329,18 @@ export class RelayClient {
   /**
    * send wraps a WireGuard (or disco) message for peer id and sends it to the relay. Over UDP a
    * deferred send only queues the frame; flush sends the queue with one sendmmsg (the device's
-   * batches stay batches on a relayed path too).
+   * batches stay batches on a relayed path too). room is how many bytes before off the caller
+   * leaves free (Bind.sendBatch's headroom): the header then goes there (RelayQueue.add).
    */
-  send(id: Uint8Array, buf: Buffer, off: number, len: number, deferred = false): boolean {
-    const t = this.queue.count > 0 ? 'udp' : this.transport; // queued frames went by UDP just now
+  send(id: Uint8Array, buf: Buffer, off: number, len: number, deferred = false, room = 0): boolean {
+    const q = this.queue;
+    const t = q !== null && q.count > 0 ? 'udp' : this.transport; // queued frames went by UDP just now
     if (t === null || len > NAT_LIMITS.relayPayloadBytes) return false;
     if (t === 'udp') {
       // Larger than one datagram to the relay can carry (UDP_MAX_PAYLOAD): it would fail in sendmmsg.
       if (RELAY_HEADER_BYTES + len > UDP_MAX_PAYLOAD[this.udp!.addr.family === 4 ? 'v4' : 'v6']) return false;
-      const q = this.queue;
-      if (q.used + RELAY_HEADER_BYTES + len > q.buf.length) this.flush();
-      const at = q.used;
-      q.used += RELAY_HEADER_BYTES + len;
-      writeRelayHeader(q.buf, at, NatKind.relaySend, id);
-      buf.copy(q.buf, at + RELAY_HEADER_BYTES, off, off + len);
-      q.offsets[q.count] = at;
-      q.lengths[q.count] = RELAY_HEADER_BYTES + len;
-      copyWords(this.udp!.words, 0, q.addrWords, 4 * q.count);
-      q.ports[q.count] = this.udp!.port;
-      q.count++;
-      if (!deferred || q.count === MAX_BATCH) this.flush();
+      q!.add(id, buf, off, len, room);
+      if (!deferred) q!.flush();
       return true;
     }
     if (this.tcp === null || this.tcp.writableLength > TCP_MAX_BACKLOG) return false;
@@ -379,11 +353,7 @@ export class RelayClient {
 
   /** flush sends the queued UDP frames. */
   flush(): void {
-    const q = this.queue;
-    if (q.count === 0) return;
-    this.o.sendUdpBatch(q.buf, q.offsets, q.lengths, q.addrWords, q.ports, q.count);
-    q.count = 0;
-    q.used = 0;
+    this.queue?.flush();
   }
 
   private closeTcp(): void {

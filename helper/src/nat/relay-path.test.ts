@@ -1,7 +1,8 @@
 // A relayed path end to end in one process: two real devices (real WireGuard, real native UDP
 // sockets on 127.0.0.1, in-memory adapters) with no direct path to each other, a real relay
-// (relay/src) with real tokens, and the NAT runtime in between. Over UDP, and over
-// TCP for a helper that only has the relay's TCP port.
+// (relay/src) with real tokens, and the NAT runtime in between. Over UDP with either family
+// outside (the sealed datagrams' relay headers written in the room the device leaves before
+// them), and over TCP for a helper that only has the relay's TCP port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes } from 'node:crypto';
@@ -30,15 +31,30 @@ async function until(what: string, cond: () => boolean, ms = 8000): Promise<void
   }
 }
 
-async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1) => RelayInfo): Promise<void> {
+/** stream is `count` packets of the given sizes, each with its own random payload after the
+ * ICMP header, so that a packet that arrives shifted, cut or mixed with another shows. */
+function stream(src: string, dst: string, sizes: number[]): Buffer[] {
+  return sizes.map((size, seq) => {
+    const p = icmp(src, dst, seq + 1);
+    const full = Buffer.concat([p.subarray(0, 28), randomBytes(size - 28)]);
+    full.writeUInt16BE(size, 2);
+    return full;
+  });
+}
+
+async function scenario(
+  relayFor: (udpPort: number, tcpPort: number, node: 0 | 1) => RelayInfo,
+  host = '127.0.0.1',
+  sizes: number[] = [],
+): Promise<void> {
   const coordinator = signingKeyFromSeed(randomBytes(32));
   const natKeys = new NatKeys(randomBytes(32));
   const relay = await startRelay({
     coordinatorKey: Buffer.from(coordinator.publicKey, 'base64'),
     relayKey: natKeys.relayKey('r'),
     log: silent,
-    udp: '127.0.0.1:0',
-    tcp: '127.0.0.1:0',
+    udp: host.includes(':') ? `[${host}]:0` : `${host}:0`,
+    tcp: host.includes(':') ? `[${host}]:0` : `${host}:0`,
     name: 'r',
   });
   const keys = [generatePrivateKey(), generatePrivateKey()];
@@ -50,7 +66,7 @@ async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1
       createPublicKey(privateKeyFromSeed(seed)).export({ format: 'der', type: 'spki' }),
     ).subarray(-32);
     const tun = new FakeTun(`fake${i}`, 1420);
-    const bind = new PathBind(openNativeBind('127.0.0.1', 0));
+    const bind = new PathBind(openNativeBind(host, 0));
     const dev = new Device({ privateKey: keys[i]!, tun, bind, mtu: 1420, log: silent });
     dev.addPeer({
       publicKey: pubs[1 - i]!,
@@ -120,6 +136,7 @@ async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1
     await until('the answer back', () => a.tun.written.length >= 1);
     await until('a measured relayed RTT', () => typeof a.nat.pathOf(bKey)?.rttMs === 'number');
     assert.ok(relay.relay.stats().forwarded >= 21);
+    if (sizes.length > 0) await bulk(a, b, stream(vips[0]!, vips[1]!, sizes));
   } finally {
     for (const n of nodes) {
       n.nat.stop();
@@ -130,8 +147,31 @@ async function scenario(relayFor: (udpPort: number, tcpPort: number, node: 0 | 1
   }
 }
 
+// bulk sends the packets in batches of up to 64 (one adapter read each) and checks that each
+// arrives byte for byte, in order: equal-sized frames to the relay go as GSO groups.
+async function bulk(a: { tun: FakeTun }, b: { tun: FakeTun; dev: Device }, packets: Buffer[]): Promise<void> {
+  const start = b.tun.written.length;
+  for (let i = 0; i < packets.length; i += 64) a.tun.inject(...packets.slice(i, i + 64));
+  await until('the stream through the relay', () => b.tun.written.length >= start + packets.length).catch(
+    (e: Error) => {
+      throw new Error(
+        `${e.message}: ${b.tun.written.length - start} of ${packets.length}; ${JSON.stringify(b.dev.drops.snapshot())}`,
+      );
+    },
+  );
+  const got = b.tun.written.slice(start);
+  assert.equal(got.length, packets.length);
+  for (let i = 0; i < packets.length; i++) assert.deepEqual(got[i], packets[i], `packet ${i + 1} arrived intact`);
+}
+
+const SIZES = [...Array<number>(100).fill(1420), ...Array<number>(30).fill(1000), 1419, 84, 600, 1420, 29];
+
 test('two devices with no direct path talk through the relay over UDP', async () => {
-  await scenario((udp) => ({ name: 'r', udp: `127.0.0.1:${udp}` }));
+  await scenario((udp) => ({ name: 'r', udp: `127.0.0.1:${udp}` }), '127.0.0.1', SIZES);
+});
+
+test('a relayed stream with IPv6 outside arrives intact', async () => {
+  await scenario((udp) => ({ name: 'r', udp: `[::1]:${udp}` }), '::1', SIZES);
 });
 
 test('a device that only reaches the relay over TCP talks to one on UDP', async () => {

@@ -60,7 +60,8 @@ export class NatRuntime {
       control: (msg, addr, port) => this.onControl(msg, addr, port),
       relayIndex: (words, at, port) => this.paths.relayIndex(words, at, port),
       relayedPort: (buf, at) => this.paths.relayedPort(buf, at),
-      relaySend: (addr, port, buf, off, len, deferred) => this.paths.relaySend(addr, port, buf, off, len, deferred),
+      relaySend: (addr, port, buf, off, len, deferred, room) =>
+        this.paths.relaySend(addr, port, buf, off, len, deferred, room),
       relayFlush: () => this.paths.flushRelays(),
       dropped: (reason) => this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1),
     };

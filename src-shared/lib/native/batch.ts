@@ -6,10 +6,17 @@
 // Slot layout (slotSize bytes each):  [HEADROOM][packet: lengths[i] bytes ...][>= TAILROOM]
 // HEADROOM lets the device write the 16-byte WireGuard data header in front of a TUN packet, and
 // TAILROOM lets it pad to 16 bytes and append the 16-byte Poly1305 tag, so a packet is encrypted
-// where it was read, with no copy.
+// where it was read, with no copy. The SEND_ROOM bytes before the data header stay free, so a
+// sealed datagram that goes through a relay gets the relay's header written in front of it
+// there, again with no copy.
 
-/** HEADROOM is the free space before each packet in a slot (WireGuard data header size). */
-export const HEADROOM = 16;
+/** DATA_HEADER is the WireGuard transport message header (whitepaper §5.4.6). */
+export const DATA_HEADER = 16;
+/** SEND_ROOM is what stays free before each sealed datagram of a slot: room for the largest
+ * header a path wraps datagrams in (a relay frame's 12 bytes, src-shared/wire/nat-relay.ts). */
+export const SEND_ROOM = 12;
+/** HEADROOM is the free space before each packet in a slot: SEND_ROOM, then the data header. */
+export const HEADROOM = SEND_ROOM + DATA_HEADER;
 /**
  * TAILROOM is the number of bytes a reader leaves free at the end of every slot, after the
  * largest packet it accepts, so that the data path can pad a packet to 16 bytes and append the

@@ -4,13 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { MAX_PACKET, TAILROOM, slotSizeFor } from '../../../../src-shared/lib/native/batch.js';
+import { HEADROOM, MAX_PACKET, TAILROOM, slotSizeFor } from '../../../../src-shared/lib/native/batch.js';
 import { openNativeBind } from './bind.js';
 import { MAX_UDP_PAYLOAD } from './send-path.js';
 
 test('slots near 65,535 bytes stay within the native bound instead of rounding past it', () => {
-  assert.equal(slotSizeFor(1420), 1472, 'cache-line rounding below the bound is kept');
-  assert.equal(slotSizeFor(65_535), 16 + MAX_PACKET + TAILROOM);
+  // 28 bytes of headroom + 1,420 + 32 of tailroom = 1,480, rounded up to 24 cache lines.
+  assert.equal(slotSizeFor(1420), 1536, 'cache-line rounding below the bound is kept');
+  assert.equal(slotSizeFor(65_535), HEADROOM + MAX_PACKET + TAILROOM);
   assert.equal(slotSizeFor(65_535 + 64, 0), MAX_PACKET + TAILROOM);
 });
 

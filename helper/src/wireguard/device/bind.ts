@@ -16,7 +16,9 @@ export interface Bind {
   /** sendBatch sends datagram i (buf[offsets[i]], lengths[i]) to the address at
    * addrWords[4i .. 4i+3], port ports[i], from the local address at localWords[4i .. 4i+3]
    * when given and not zero; returns how many were sent. A source the kernel refuses is
-   * zeroed in localWords and the datagram goes from the kernel's choice (native.udpSendBatch). */
+   * zeroed in localWords and the datagram goes from the kernel's choice (native.udpSendBatch).
+   * headroom says how many bytes before each datagram the caller leaves free for the bind to
+   * overwrite while it sends (a wrapper writes its header there instead of copying). */
   sendBatch(
     buf: Buffer,
     offsets: Uint32Array,
@@ -25,6 +27,7 @@ export interface Bind {
     ports: Uint16Array,
     count: number,
     localWords?: Uint32Array,
+    headroom?: number,
   ): number;
   /** send sends one datagram to the address at addrWords[wordIndex .. wordIndex+3], from the
    * one at localWords[wordIndex .. wordIndex+3] as sendBatch does. */

@@ -1,9 +1,18 @@
 // OutboundPath: adapter → peer. Each IP packet read from the adapter is routed by destination to
 // a peer (cryptokey routing), padded to 16 bytes, given the 16-byte data header (whitepaper
 // §5.4.6: type 4, receiver index, counter); the whole batch is then encrypted in place in one
-// native call and leaves in one sendmmsg. Nothing on this path allocates per packet.
+// native call and leaves in one sendmmsg. Nothing on this path allocates per packet. Every
+// datagram leaves with SEND_ROOM free bytes before it (batch.ts), which the bind may use.
 import type { Keypair } from '../noise/index.js';
-import { HEADROOM, MAX_BATCH, TAILROOM, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
+import {
+  DATA_HEADER,
+  HEADROOM,
+  MAX_BATCH,
+  SEND_ROOM,
+  TAILROOM,
+  slotSizeFor,
+  type Batch,
+} from '../../../../src-shared/lib/native/batch.js';
 import type { Device } from './device.js';
 import type { DevicePeer } from './peer.js';
 import { describePacket } from './describe.js';
@@ -168,10 +177,10 @@ export class OutboundPath {
     const padded = paddedLength(len, mtu);
     if (padded > len) buf.fill(0, off + len, off + padded);
     const counter = kp.sendCounter++;
-    writeDataHeader(buf, off - HEADROOM, kp.remoteIndex, counter);
+    writeDataHeader(buf, off - DATA_HEADER, kp.remoteIndex, counter);
     this.sealing.add(kp, counter, off, padded);
     const size = padded + DATA_OVERHEAD;
-    this.outOffsets[n] = off - HEADROOM;
+    this.outOffsets[n] = off - DATA_HEADER;
     this.outLengths[n] = size;
     const w = peer.endpointWords;
     const at = 4 * n;
@@ -205,6 +214,7 @@ export class OutboundPath {
         this.outPorts,
         n,
         this.outLocal,
+        SEND_ROOM,
       );
       if (sent < n) dev.drops.add('udp-send-failed', n - sent);
     }
