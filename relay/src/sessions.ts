@@ -80,7 +80,6 @@ export function idKey(buf: Uint8Array, off: number): string {
   );
 }
 
-/** SessionTable indexes sessions by id and by UDP address; expired ones vanish on lookup. */
 /**
  * BatchMemo is forwardInPlace's memory within one batch. A GRO'd burst is many frames from one
  * source to one destination, so the last source and destination resolved, and the batch's
@@ -135,6 +134,7 @@ export class BatchMemo {
  * end of a batch not be reported. */
 const MEMO_USES = 128;
 
+/** SessionTable indexes sessions by id and by UDP address; expired ones vanish on lookup. */
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
   private readonly byAddr = new Map<UdpKey, Session>();
