@@ -21,6 +21,8 @@ import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
 import { memoryLine, procStatus, type ProcStatus } from './coordinator-memory.js';
+import { startAgentsProfile } from './agents-profile.js';
+import { settle } from './coordinator-settle.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
@@ -165,7 +167,7 @@ export async function runCoordinatorBench(opts: {
   const n = opts.systems;
   const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
   const { procs } = inst;
-  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0, taking: { events: 0, cpuUs: 0 } };
+  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0, reached: 0, taking: { events: 0, cpuUs: 0 } };
   try {
     const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
@@ -182,7 +184,11 @@ export async function runCoordinatorBench(opts: {
     await memory('enrolment');
     await openWatches(set, agents, opts.progress);
     await memory('opening the watches');
-    await settle(set, admin, opts.progress);
+    const instances = procs.map((p) => ({
+      stats: () => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats'),
+      pid: p.pid,
+    }));
+    await settle(set, instances, opts.progress);
     await memory('settling');
     const pids = procs.map((p) => p.pid);
     const push = await timePolicyPush(set, admin, pids, opts.progress);
@@ -258,27 +264,6 @@ async function enrol(
   return { agents, enrolSeconds };
 }
 
-/** settle waits until every watcher has a map and none arrived for a second: every watcher
- * going online changes its peers' maps. */
-async function settle(set: WatchSet, admin: Admin, progress: (s: string) => void): Promise<void> {
-  const { watchers } = set;
-  const settleStart = performance.now();
-  let nextReport = settleStart + 5000;
-  while (watchers.some((w) => w.latest === 0) || performance.now() - set.lastEventAt < 1000) {
-    const t = performance.now();
-    if (t > settleStart + 120_000) throw new Error('the watch streams did not settle within 120 s');
-    if (t > nextReport) {
-      nextReport = t + 5000;
-      const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-      progress(
-        `settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, ` +
-          `map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** timePolicyPush applies the new policy file and waits (up to 30 s) until every watcher holds
  * a map of the version it made, reading the coordinator's counters before and after. */
 async function timePolicyPush(
@@ -292,6 +277,7 @@ async function timePolicyPush(
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
   const takingBefore = { ...set.taking };
+  const stopProfile = startAgentsProfile();
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
@@ -303,14 +289,17 @@ async function timePolicyPush(
       w.reachedAt = w.lastAt;
       w.taken = w.last;
       w.takenCpuUs = w.lastCpuUs;
+      set.reached++;
     }
   }
   const deadline = t0 + 30_000;
-  while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
+  while (set.reached < watchers.length && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
+  const profile = stopProfile();
+  if (profile !== null) progress(`the agents' CPU profile over the change: ${profile}`);
   const taking = { events: set.taking.events - takingBefore.events, cpuUs: set.taking.cpuUs - takingBefore.cpuUs };
   const times = watchers
     .filter((w) => w.reachedAt !== null)
