@@ -24,7 +24,8 @@ export interface SettleInstance {
   pid: number;
 }
 
-interface Sample {
+/** Sample is one coordinator at one poll: when, its CPU ticks so far, its passes so far. */
+export interface Sample {
   at: number;
   ticks: number;
   passes: number;
@@ -32,7 +33,7 @@ interface Sample {
 
 /** busyReason says why one coordinator is not quiet now; with then, a sample at least a second
  * old, also whether a pass ended or it used more than QUIET_CPU of a core since. */
-function busyReason(st: CoordinatorStats, now: Sample, then: Sample | null): string | null {
+export function busyReason(st: CoordinatorStats, now: Sample, then: Sample | null): string | null {
   if (st.lastPass.version < st.mapVersion)
     return `a pass is due (version ${st.mapVersion}, passed ${st.lastPass.version})`;
   const { streams, bytes } = st.push.backlog;
