@@ -18,7 +18,7 @@ const LIMIT_MS = 120_000;
 const QUIET_CPU = 0.05;
 const TICKS = 100; // USER_HZ on Linux
 
-/** Instance is one coordinator: its stats and its process. */
+/** SettleInstance is one coordinator: its stats and its process. */
 export interface SettleInstance {
   stats: Stats;
   pid: number;
