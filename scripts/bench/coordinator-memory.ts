@@ -31,3 +31,12 @@ export function memoryLine(pid: number, st: CoordinatorStats): string {
     `${m(st.heapTotalBytes)}, external ${m(st.externalBytes)} (buffers ${m(st.arrayBuffersBytes)}) MiB`
   );
 }
+
+/** agentsMemoryLine renders the memory of this process, the bench's simulated agents, in MiB:
+ * each agent holds its map as a helper does (decoded, with its text's hash state). */
+export function agentsMemoryLine(): string {
+  const { rssKiB: rss, hwmKiB: hwm } = procStatus(process.pid);
+  const mem = process.memoryUsage();
+  const m = (b: number): string => (b / MIB).toFixed(0);
+  return `RSS ${(rss / 1024).toFixed(0)} (peak ${(hwm / 1024).toFixed(0)}), heap ${m(mem.heapUsed)} used of ${m(mem.heapTotal)}, external ${m(mem.external)} MiB`;
+}

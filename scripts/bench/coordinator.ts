@@ -12,15 +12,25 @@
 // developers and servers (developers reach their team's servers), and a few shared services
 // every developer reaches. So most maps are small and a handful are large (a shared service
 // sees every developer), and the new policy changes every system's map.
-import type { NetworkMap } from '../../src-shared/wire/control.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import type { Taken } from '../../coordinator/src/testing/sim-map.js';
-import { openWatches, percentile, pool, targetCpu, type Watcher, type WatchSet } from './coordinator-watch.js';
+import {
+  openWatches,
+  percentile,
+  pool,
+  takingCpuSeconds,
+  verifySample,
+  targetCpu,
+  type Watcher,
+  type WatchSet,
+} from './coordinator-watch.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
-import { memoryLine, procStatus, type ProcStatus } from './coordinator-memory.js';
+import { agentsMemoryLine, memoryLine, procStatus, type ProcStatus } from './coordinator-memory.js';
+import { startAgentsProfile } from './agents-profile.js';
+import { settle } from './coordinator-settle.js';
 
 /** CoordinatorBenchResult is what one run measured. */
 export interface CoordinatorBenchResult {
@@ -49,7 +59,8 @@ export interface CoordinatorBenchResult {
   cpuSeconds: number;
   agentCpuSeconds: number;
   /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts),
-   * and what taking the new version alone cost each watcher (µs: median, 99th percentile, sum). */
+   * and what taking the new version alone cost each watcher (µs: median, 99th percentile, sum);
+   * timed on one watcher in TIMED_EVERY (coordinator-watch.ts), the sums scaled to all. */
   agentTake: { events: number; cpuSeconds: number; target: { p50Us: number; p99Us: number; sumSeconds: number } };
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
@@ -150,7 +161,7 @@ interface PushTiming {
    * (the agents' own work: receiving, checking and applying the maps). */
   answeredMs: number;
   benchCpu: number;
-  taking: { events: number; cpuUs: number };
+  taking: { events: number; timedEvents: number; cpuUs: number };
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -165,7 +176,13 @@ export async function runCoordinatorBench(opts: {
   const n = opts.systems;
   const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
   const { procs } = inst;
-  const set: WatchSet = { watchers: [], lastEventAt: 0, refetched: 0, taking: { events: 0, cpuUs: 0 } };
+  const set: WatchSet = {
+    watchers: [],
+    lastEventAt: 0,
+    refetched: 0,
+    reached: 0,
+    taking: { events: 0, timedEvents: 0, cpuUs: 0 },
+  };
   try {
     const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
@@ -177,12 +194,17 @@ export async function runCoordinatorBench(opts: {
         const st = await adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats');
         opts.progress(`memory ${String.fromCharCode(65 + i)} after ${phase}: ${memoryLine(p.pid, st)}`);
       }
+      opts.progress(`memory of the agents after ${phase}: ${agentsMemoryLine()}`);
     };
     const { agents, enrolSeconds } = await enrol(urls, members, keys, opts.progress);
     await memory('enrolment');
     await openWatches(set, agents, opts.progress);
     await memory('opening the watches');
-    await settle(set, admin, opts.progress);
+    const instances = procs.map((p) => ({
+      stats: () => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats'),
+      pid: p.pid,
+    }));
+    await settle(set, instances, opts.progress);
     await memory('settling');
     const pids = procs.map((p) => p.pid);
     const push = await timePolicyPush(set, admin, pids, opts.progress);
@@ -258,27 +280,6 @@ async function enrol(
   return { agents, enrolSeconds };
 }
 
-/** settle waits until every watcher has a map and none arrived for a second: every watcher
- * going online changes its peers' maps. */
-async function settle(set: WatchSet, admin: Admin, progress: (s: string) => void): Promise<void> {
-  const { watchers } = set;
-  const settleStart = performance.now();
-  let nextReport = settleStart + 5000;
-  while (watchers.some((w) => w.latest === 0) || performance.now() - set.lastEventAt < 1000) {
-    const t = performance.now();
-    if (t > settleStart + 120_000) throw new Error('the watch streams did not settle within 120 s');
-    if (t > nextReport) {
-      nextReport = t + 5000;
-      const st = await admin<CoordinatorStats>('GET', '/v1/admin/stats');
-      progress(
-        `settling: ${watchers.filter((w) => w.latest === 0).length} without a map, ${st.systems.online} online, ` +
-          `map version ${st.mapVersion}, last pass ${st.lastPass.ms.toFixed(0)} ms`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** timePolicyPush applies the new policy file and waits (up to 30 s) until every watcher holds
  * a map of the version it made, reading the coordinator's counters before and after. */
 async function timePolicyPush(
@@ -292,6 +293,7 @@ async function timePolicyPush(
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
   const takingBefore = { ...set.taking };
+  const stopProfile = startAgentsProfile();
   const t0 = performance.now();
   for (const w of watchers) w.verifying = true;
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
@@ -303,37 +305,27 @@ async function timePolicyPush(
       w.reachedAt = w.lastAt;
       w.taken = w.last;
       w.takenCpuUs = w.lastCpuUs;
+      set.reached++;
     }
   }
   const deadline = t0 + 30_000;
-  while (watchers.some((w) => w.reachedAt === null) && performance.now() < deadline) {
+  while (set.reached < watchers.length && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
-  const taking = { events: set.taking.events - takingBefore.events, cpuUs: set.taking.cpuUs - takingBefore.cpuUs };
+  const profile = stopProfile();
+  if (profile !== null) progress(`the agents' CPU profile over the change: ${profile}`);
+  const taking = {
+    events: set.taking.events - takingBefore.events,
+    timedEvents: set.taking.timedEvents - takingBefore.timedEvents,
+    cpuUs: set.taking.cpuUs - takingBefore.cpuUs,
+  };
   const times = watchers
     .filter((w) => w.reachedAt !== null)
     .map((w) => w.reachedAt! - t0)
     .sort((a, b) => a - b);
   return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu, taking };
-}
-
-/** verifySample checks about 50 of the new maps in full (signature, recipient, and the change
- * itself) and returns how many it checked. */
-function verifySample(watchers: Watcher[], mapVersion: number): number {
-  let verified = 0;
-  for (let i = 0; i < watchers.length; i += Math.max(1, Math.floor(watchers.length / 50))) {
-    const w = watchers[i]!;
-    if (w.reachedAt === null) continue;
-    const map = JSON.parse(w.map.text) as NetworkMap;
-    if (map.version < mapVersion) throw new Error(`watcher ${i} holds version ${map.version}`);
-    if (!JSON.stringify(map.policies).includes('8080') && !JSON.stringify(map.policies).includes('8443')) {
-      throw new Error(`watcher ${i}'s new map does not carry the new policy`);
-    }
-    verified++;
-  }
-  return verified;
 }
 
 /** instanceFigures are each coordinator's figures: its memory now and at its peak, its heap
@@ -376,7 +368,7 @@ function summarize(
     heapUsedMiB: most((i) => i.heapUsedMiB),
     cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
     agentCpuSeconds: push.benchCpu / 100,
-    agentTake: { events: push.taking.events, cpuSeconds: push.taking.cpuUs / 1e6, target: targetCpu(watchers) },
+    agentTake: { events: push.taking.events, cpuSeconds: takingCpuSeconds(push.taking), target: targetCpu(watchers) },
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
     serverPushMs: stats[0]!.push.lastWriteMs,

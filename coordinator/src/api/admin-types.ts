@@ -28,8 +28,10 @@ export interface CoordinatorStats {
   lastPass: { ms: number; changed: number; version: number; passes: number };
   /** push: the last change that alters maps (a policy file, a system enrolling or changing; not
    * an online flag), from its being recorded to the last map or delta frame written to a watch
-   * stream since (null before one), and how many such frames were written. */
-  push: { lastWriteMs: number | null; frames: number };
+   * stream since (null before one), and how many such frames were written; backlog: the
+   * streams whose readers have not yet taken all that was sent or is due them (a frame held back,
+   * a full map due, bytes in the socket's buffer) and those bytes, now. */
+  push: { lastWriteMs: number | null; frames: number; backlog: { streams: number; bytes: number } };
   /** rssBytes and the heap's figures are process.memoryUsage(): externalBytes is memory V8
    * objects hold outside the heap (Buffers among it, arrayBuffersBytes). */
   rssBytes: number;

@@ -64,6 +64,13 @@ function backUp(s: ServerResponse): void {
   assert.ok(s.writableNeedDrain, 'the stream is backed up');
 }
 
+/** backlogTaken waits (up to a second) until the hub counts no backlog: a frame written sits in
+ * the socket's buffer until the kernel has it. */
+async function backlogTaken(hub: WatchHub): Promise<void> {
+  for (let i = 0; i < 100 && hub.pushFigures().backlog.streams > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(hub.pushFigures().backlog, { streams: 0, bytes: 0 }, 'all taken');
+}
+
 test('deltas go to a stream that holds their base; a backed-up one chains them, then takes the full map', async () => {
   const hub = new WatchHub(10);
   const { res, server, sres } = await open(hub, true);
@@ -139,14 +146,19 @@ test('a stream that takes batches gets its delta when the pass seals the batch, 
   }
 });
 
-test('push figures time the last change to the last map frame written, counting held-back frames when they go out and no pings', async () => {
+test('push figures time the last change to the last map frame written, counting held-back frames when they go out and no pings; the backlog counts what the reader has not taken', async () => {
   const hub = new WatchHub(10);
   const { res, server, sres } = await open(hub, true);
   try {
     const s = await sres;
     hub.sendMap('sys1', 5, frames(null, 5));
+    await backlogTaken(hub);
     hub.noteChange();
-    assert.deepEqual(hub.pushFigures(), { lastWriteMs: null, frames: 0 }, 'nothing written since the change');
+    assert.deepEqual(
+      hub.pushFigures(),
+      { lastWriteMs: null, frames: 0, backlog: { streams: 0, bytes: 0 } },
+      'nothing written since the change, nothing held',
+    );
     hub.pingAll();
     assert.equal(hub.pushFigures().frames, 0, 'a ping is no map');
     await new Promise((r) => setTimeout(r, 20));
@@ -157,11 +169,18 @@ test('push figures time the last change to the last map frame written, counting 
     // A backed-up stream holds the delta: it counts when the socket drains and it is written.
     backUp(s);
     hub.sendMap('sys1', 7, frames(6, 7));
-    assert.equal(hub.pushFigures().frames, 1, 'held back, not written yet');
+    const held = hub.pushFigures();
+    assert.equal(held.frames, 1, 'held back, not written yet');
+    assert.equal(held.backlog.streams, 1, 'the backed-up stream is in the backlog');
+    assert.ok(
+      held.backlog.bytes >= s.writableLength + 'event: delta\ndata: d7\n\n'.length,
+      `${held.backlog.bytes} bytes`,
+    );
     await readAll(res, 'data: d7\n');
     const after = hub.pushFigures();
     assert.equal(after.frames, 2, 'written on drain');
     assert.ok(after.lastWriteMs! >= first.lastWriteMs!);
+    await backlogTaken(hub);
   } finally {
     hub.closeAll();
     server.close();

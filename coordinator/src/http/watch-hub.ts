@@ -55,10 +55,13 @@ interface Stream extends Watcher {
 
 /** PushFigures: how long the last change that alters maps took to reach the streams, as the
  * coordinator saw it: from noteChange (the change recorded) to the last map or delta frame
- * written to a stream since (null before one), and how many such frames were written. */
+ * written to a stream since (null before one), and how many such frames were written; backlog
+ * is what is not yet taken by the readers now: the streams holding a frame back, due a full map
+ * or with bytes still in their socket's buffer, and those bytes (the socket's plus held back). */
 export interface PushFigures {
   lastWriteMs: number | null;
   frames: number;
+  backlog: { streams: number; bytes: number };
 }
 
 /** WatchHub holds the open streams. */
@@ -101,7 +104,22 @@ export class WatchHub {
     return {
       lastWriteMs: this.lastWriteAt === null ? null : this.lastWriteAt - this.changeAt,
       frames: this.mapFrames,
+      backlog: this.backlog(),
     };
+  }
+
+  /** backlog counts the streams whose readers have not yet taken everything (PushFigures). */
+  private backlog(): { streams: number; bytes: number } {
+    let streams = 0;
+    let bytes = 0;
+    for (const s of this.streams.values()) {
+      const held = s.pending === null ? 0 : s.pending.length;
+      const queued = s.res.writableLength;
+      if (held === 0 && queued === 0 && !s.stale) continue;
+      streams++;
+      bytes += held + queued;
+    }
+    return { streams, bytes };
   }
 
   /** writeMap writes a map or delta frame to the stream's socket and notes when. */

@@ -37,6 +37,8 @@ export class SimMap {
   refused = 0;
   /** held is the decoded map deltas apply to, as the helper keeps it (delta-apply.ts). */
   private held: HeldMap | null = null;
+  /** key is the pinned coordinator key, decoded once (the agent pins it at enrolment). */
+  private key: Buffer | null = null;
 
   constructor(private readonly agent: SimAgent) {}
 
@@ -56,7 +58,7 @@ export class SimMap {
     if (event !== 'delta') return null;
     const signed = (JSON.parse(data) as { delta: SignedMap }).delta;
     if (VERIFIED.size > 10_000) VERIFIED.clear();
-    const key = Buffer.from(this.agent.coordinatorPublicKey, 'base64');
+    const key = (this.key ??= Buffer.from(this.agent.coordinatorPublicKey, 'base64'));
     const delta = verify
       ? openSignedDelta(signed, key, this.agent.systemId, VERIFIED)
       : parseMapDelta(JSON.parse(Buffer.from(signed.payload, 'base64').toString('utf8')));
