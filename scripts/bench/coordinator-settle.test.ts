@@ -22,7 +22,10 @@ test('the settle step calls a coordinator quiet only with its passes caught up, 
     /streams whose readers have not taken all \(3, 4096 bytes\)/,
   );
   assert.match(busyReason(stats(9, 9, 8), { ...quiet, passes: 8 }, then)!, /passes ended in the last second \(1\)/);
-  assert.match(busyReason(stats(9, 9, 7), { ...quiet, ticks: 1030 }, then)!, /the coordinator was busy \(30% of a core\)/);
+  assert.match(
+    busyReason(stats(9, 9, 7), { ...quiet, ticks: 1030 }, then)!,
+    /the coordinator was busy \(30% of a core\)/,
+  );
   // Without a sample a second old only what is due or unread now counts.
   assert.equal(busyReason(stats(9, 9, 8), { ...quiet, ticks: 1090, passes: 8 }, null), null);
   assert.notEqual(busyReason(stats(10, 9, 7), quiet, null), null);
