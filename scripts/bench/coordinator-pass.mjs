@@ -1,5 +1,5 @@
 // The coordinator's policy pass in one process, without the simulated agents or the sockets:
-// the bench's fleet shape (scripts/bench/coordinator.ts: 20 teams of developers and servers, 20
+// the bench's fleet shape (scripts/bench/coordinator-fleet.ts: 20 teams of developers and servers, 20
 // shared services every developer reaches) on a SQLite registry, every system with a stream,
 // and pub.flush() timed after each policy file that changes every map. It takes the build to
 // load as an argument, so two builds can be run side by side:
@@ -23,36 +23,11 @@ const { loadOrCreateSigningKey } = await imp('coordinator/src/auth/signing.js');
 const { SqliteStore } = await imp('coordinator/src/store/sqlite-store.js');
 const { sampleNewSystem } = await imp('coordinator/src/testing/rows.js');
 const N = Number(nArg);
-const TEAMS = 20;
-function policy(extra) {
-  const tags = ['shared'];
-  const policies = [];
-  const devs = [];
-  for (let t = 0; t < TEAMS; t++) {
-    tags.push(`t${t}-dev`, `t${t}-srv`);
-    devs.push(`tag:t${t}-dev`);
-    policies.push({
-      Name: `team ${t}`,
-      Senders: [`tag:t${t}-dev`],
-      Receivers: [`tag:t${t}-srv`],
-      Acls: [{ Protocol: 'tcp', Ports: extra ? '22,443,8080' : '22,443' }, { Protocol: 'icmp' }],
-    });
-  }
-  policies.push({
-    Name: 'shared services',
-    Senders: devs,
-    Receivers: ['tag:shared'],
-    Acls: [
-      { Protocol: 'udp', Ports: '53' },
-      { Protocol: 'tcp', Ports: extra ? '443,8443' : '443' },
-    ],
-  });
-  return JSON.stringify({
-    Tags: tags,
-    Policies: policies,
-    Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] },
-  });
-}
+// The fleet and its policy come from this checkout's own build, whichever DIST is timed, so
+// that two builds are timed on the same fleet.
+const { fleet, policy } = await import(
+  new globalThis.URL('../../dist/scripts/bench/coordinator-fleet.js', import.meta.url).href
+);
 const dir = mkdtempSync(join(tmpdir(), 'pass10k-inproc-'));
 const store = new SqliteStore(join(dir, 'c.db'));
 // No fsync per enrolment: the fleet is set up, not measured.
@@ -92,16 +67,9 @@ try {
     registry.applyPolicy(text, r.file, 0);
   };
   apply(policy(false));
-  const shared = Math.min(20, Math.max(1, Math.floor(N / 100)));
-  for (let n = 1; n <= N; n++) {
-    let tag;
-    if (n <= shared) tag = 'shared';
-    else {
-      const i = n - shared - 1;
-      const team = i % TEAMS;
-      tag = `t${team}-${Math.floor(i / TEAMS) % 10 === 0 ? 'srv' : 'dev'}`;
-    }
-    const s = registry.insert(sampleNewSystem(n, registry.allocate(), { tags: [tag], dnsNames: [] }), n);
+  for (const [i, m] of fleet(N).entries()) {
+    const n = i + 1;
+    const s = registry.insert(sampleNewSystem(n, registry.allocate(), { tags: [m.tag], dnsNames: [] }), n);
     registry.setOnline(s, true, n);
   }
   pub.flush();

@@ -12,6 +12,7 @@
 // developers and servers (developers reach their team's servers), and a few shared services
 // every developer reaches. So most maps are small and a handful are large (a shared service
 // sees every developer), and the new policy changes every system's map.
+import { fleet, policy, type Member } from './coordinator-fleet.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import type { Taken } from '../../coordinator/src/testing/sim-map.js';
@@ -95,56 +96,7 @@ export interface InstanceFigures {
   serverPassMs: number;
 }
 
-const TEAMS = 20;
-const SHARED = 20;
 const TARGET_MS = 1000;
-
-interface Member {
-  tag: string;
-  hostname: string;
-}
-
-function fleet(n: number): Member[] {
-  const out: Member[] = [];
-  const shared = Math.min(SHARED, Math.max(1, Math.floor(n / 100)));
-  for (let i = 0; i < shared; i++) out.push({ tag: 'shared', hostname: `shared-${i}` });
-  for (let i = 0; out.length < n; i++) {
-    const team = i % TEAMS;
-    const isServer = Math.floor(i / TEAMS) % 10 === 0;
-    out.push({ tag: `t${team}-${isServer ? 'srv' : 'dev'}`, hostname: `t${team}-${isServer ? 'srv' : 'dev'}-${i}` });
-  }
-  return out;
-}
-
-function policy(extraPort: boolean): string {
-  const tags = ['shared'];
-  const policies: unknown[] = [];
-  const devs: string[] = [];
-  for (let t = 0; t < TEAMS; t++) {
-    tags.push(`t${t}-dev`, `t${t}-srv`);
-    devs.push(`tag:t${t}-dev`);
-    policies.push({
-      Name: `team ${t}`,
-      Senders: [`tag:t${t}-dev`],
-      Receivers: [`tag:t${t}-srv`],
-      Acls: [{ Protocol: 'tcp', Ports: extraPort ? '22,443,8080' : '22,443' }, { Protocol: 'icmp' }],
-    });
-  }
-  policies.push({
-    Name: 'shared services',
-    Senders: devs,
-    Receivers: ['tag:shared'],
-    Acls: [
-      { Protocol: 'udp', Ports: '53' },
-      { Protocol: 'tcp', Ports: extraPort ? '443,8443' : '443' },
-    ],
-  });
-  return JSON.stringify(
-    { Tags: tags, Policies: policies, Dns: { Records: [{ Name: 'shared', Targets: ['tag:shared'] }] } },
-    null,
-    2,
-  );
-}
 
 /** Admin calls the coordinator's admin API and throws on any answer but a success. */
 type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;

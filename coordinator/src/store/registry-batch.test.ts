@@ -145,13 +145,26 @@ function batchTests(b: Backend): void {
 
 const pg = storeBackends().find((b) => b.name === 'postgres')!;
 
+/** onTwoCoordinators runs fn with two stores on one fresh PostgreSQL database, as two
+ * coordinators hold theirs, and closes both after, even when fn throws. */
+async function onTwoCoordinators(fn: (store: PostgresStore, other: Store) => Promise<void>): Promise<void> {
+  const h = pg.fresh();
+  const store = h.open() as PostgresStore;
+  const other = h.open();
+  try {
+    await fn(store, other);
+  } finally {
+    other.close();
+    store.close();
+    h.dispose();
+  }
+}
+
 test(
   '[postgres] a batch of 32 enrolments waits for the database 3 times (its locks, the key, COMMIT), not 4 times per enrolment',
   { skip: pg.skip },
-  async () => {
-    const h = pg.fresh();
-    const store = h.open() as PostgresStore;
-    try {
+  () =>
+    onTwoCoordinators(async (store) => {
       const r = registry(store);
       const k = addKey(store, 100);
       const now = Date.now();
@@ -166,21 +179,14 @@ test(
       assert.equal(store.keyById(k.id)!.uses, 32, 'every use counted');
       assert.equal(store.listSystems().length, 32);
       assert.equal(r.version, store.mapVersion(), 'the version counted in the batch is the one stored');
-    } finally {
-      store.close();
-      h.dispose();
-    }
-  },
+    }),
 );
 
 test(
   '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
   { skip: pg.skip },
-  async () => {
-    const h = pg.fresh();
-    const store = h.open();
-    const other = h.open();
-    try {
+  () =>
+    onTwoCoordinators(async (store, other) => {
       const r = registry(store);
       const k = addKey(store, 5);
       const commits = countCommits(store);
@@ -207,22 +213,14 @@ test(
       assert.equal(store.keyById(k.id)!.uses, 5, 'never past the allowance');
       assert.equal(store.listSystems().length, 2);
       assert.equal(r.all().length, 2, 'memory holds what the store holds');
-    } finally {
-      other.close();
-      store.close();
-      h.dispose();
-    }
-  },
+    }),
 );
 
 test(
   '[postgres] a batch that sent its rows without waiting, behind another coordinator that took the same name, fails at COMMIT and runs again one by one: every system gets a name nobody holds',
   { skip: pg.skip },
-  async () => {
-    const h = pg.fresh();
-    const store = h.open();
-    const other = h.open();
-    try {
+  () =>
+    onTwoCoordinators(async (store, other) => {
       const r = registry(store);
       const k = addKey(store, 10);
       const o = registry(other);
@@ -242,22 +240,14 @@ test(
       assert.equal(new Set(addresses).size, 4, 'four distinct addresses');
       assert.equal(store.listSystems().length, 4);
       assert.equal(store.keyById(k.id)!.uses, 4);
-    } finally {
-      other.close();
-      store.close();
-      h.dispose();
-    }
-  },
+    }),
 );
 
 test(
   '[postgres] a batch catches up with the other coordinator under its lock (caughtUp): it commits at once, with names and addresses nobody holds',
   { skip: pg.skip },
-  async () => {
-    const h = pg.fresh();
-    const store = h.open() as PostgresStore;
-    const other = h.open();
-    try {
+  () =>
+    onTwoCoordinators(async (store, other) => {
       const r = registry(store);
       const k = addKey(store, 10);
       const follower = new ChangeFollower(store, (changes) => catchUp(r, now, changes));
@@ -277,10 +267,5 @@ test(
       const addresses = [taken, ...made.map((x) => x.system)].map((s) => s.address);
       assert.equal(new Set(addresses).size, 4, 'four distinct addresses');
       assert.equal(store.listSystems().length, 4);
-    } finally {
-      other.close();
-      store.close();
-      h.dispose();
-    }
-  },
+    }),
 );
