@@ -8,21 +8,15 @@ import { NAT_LIMITS, NatKind } from '../../../src-shared/wire/nat-wire.js';
 import { RELAY_HEADER_BYTES, writeRelayHeader } from '../../../src-shared/wire/nat-relay.js';
 import { copyWords } from '../../../src-shared/lib/ip/words.js';
 import { MAX_BATCH } from '../../../src-shared/lib/native/batch.js';
+import type { Bind } from '../wireguard/device/bind.js';
 
 /** QUEUE_BYTES is the copy buffer: frames are packed in it one after another, so a batch of
  * MAX_BATCH ordinary packets (2 KiB each) fits, as does one frame of the largest payload a
  * relay accepts (64 KiB); a frame that does not fit flushes the queue first. */
 const QUEUE_BYTES = Math.max(MAX_BATCH * 2048, RELAY_HEADER_BYTES + NAT_LIMITS.relayPayloadBytes);
 
-/** SendBatch sends datagrams i < count of buf in one call (the WireGuard socket's sendBatch). */
-export type SendBatch = (
-  buf: Buffer,
-  offsets: Uint32Array,
-  lengths: Uint32Array,
-  addrWords: Uint32Array,
-  ports: Uint16Array,
-  count: number,
-) => number;
+/** SendBatch sends datagrams i < count of buf in one call: the WireGuard socket's sendBatch. */
+export type SendBatch = Bind['sendBatch'];
 
 export class RelayQueue {
   private readonly own = Buffer.alloc(QUEUE_BYTES);
