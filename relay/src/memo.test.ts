@@ -5,20 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from './server.js';
-import type { RelayLimits } from './options.js';
-import { drained, recvOf, registerMessage, sendMessage, testCoordinator, testLog, testSystem } from './test-support.js';
+import {
+  drained,
+  recvOf,
+  registerMessage,
+  sendMessage,
+  testCoordinator,
+  testLog,
+  testSystem,
+  UNLIMITED_REGISTRATIONS,
+} from './test-support.js';
 
 const coord = testCoordinator();
 const HOST = 0x0a000001; // 10.0.0.1
-const open: Partial<RelayLimits> = {
-  registerPerIpPerSecond: 1e9,
-  registerBurstPerIp: 1e9,
-  registerPerPrefixPerSecond: 1e9,
-  registerBurstPerPrefix: 1e9,
-  registerPerIdPerSecond: 1e9,
-  registerBurstPerId: 1e9,
-  registerPerSecond: 1e9,
-};
+const open = UNLIMITED_REGISTRATIONS;
 
 interface Forwarded {
   port: number;

@@ -16,10 +16,23 @@ import { TcpFrameReader, tcpFrame } from '../../src-shared/wire/nat-tcp.js';
 import { privateKeyFromSeed, rawPublicKey, signEd25519 } from '../../src-shared/lib/ed25519.js';
 import { issueRelayToken, RELAY_TOKEN_LIFETIME_MS } from '../../src-shared/lib/relay-token.js';
 import { NatKeys } from '../../src-shared/lib/nat-keys.js';
+import type { RelayLimits } from './options.js';
 import { DEFAULT_RELAY_NAME, type Relay } from './server.js';
 
 /** TestCoordinator issues relay tokens; publicKey and relayKey are what a relay is given
  * (relayKey: the key of a relay with the default name; keys.relayKey(NAME) for others). */
+/** UNLIMITED_REGISTRATIONS lifts every registration rate limit, for tests that register many
+ * times from one address or one system (the limits have their own tests). */
+export const UNLIMITED_REGISTRATIONS: Partial<RelayLimits> = {
+  registerPerIpPerSecond: 1e9,
+  registerBurstPerIp: 1e9,
+  registerPerPrefixPerSecond: 1e9,
+  registerBurstPerPrefix: 1e9,
+  registerPerIdPerSecond: 1e9,
+  registerBurstPerId: 1e9,
+  registerPerSecond: 1e9,
+};
+
 export interface TestCoordinator {
   signer: { sign(message: Uint8Array): Buffer };
   publicKey: Buffer;
