@@ -3,10 +3,10 @@
 // the JS thread, which has to get a core before the packet moves on. The kernel's fair
 // scheduler (EEVDF) lets a running thread finish its slice before a waking one gets the core,
 // and notices the slice's end at the next tick (4 ms at HZ=250). Among the threads found
-// holding the core were Node's own V8 platform workers (TurboFan compiles, GC tasks). A
-// SCHED_IDLE thread is preempted at once by any normal one that wakes (sched(7);
-// kernel/sched/fair.c, check_preempt_wakeup_fair), and on an otherwise idle core it runs as
-// before; on a busy one it may get no core for a long time.
+// holding the core were Node's own V8 platform workers (TurboFan compiles, GC tasks). A normal
+// thread that wakes preempts a SCHED_IDLE one (sched(7); kernel/sched/fair.c,
+// check_preempt_wakeup_fair; traces still showed a few waits behind one), and on an otherwise
+// idle core the idle thread runs as before; on a busy one it may get no core for a long time.
 #include "common.h"
 
 #include <dirent.h>

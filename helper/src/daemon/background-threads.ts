@@ -8,7 +8,8 @@
 // normal thread preempts at once. It is not the default: on a busy machine an idle-class
 // thread can wait a long time for a core, and V8's main thread waits for the parallel GC tasks
 // a worker has started; at load 9-12 the longest GC pause of a run grew (24-70 ms against
-// 15-29 ms, three runs each) and the ping tail did not shrink.
+// 15-29 ms, three runs each), the ping tail did not shrink and iperf3 through the helpers lost
+// a third in two of three rounds.
 import { idleOtherThreads } from '../../../src-shared/lib/native/index.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 
