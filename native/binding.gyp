@@ -17,6 +17,7 @@
         "src/fill.c",
         "src/poller.c",
         "src/clock.c",
+        "src/sched.c",
         "src/sockaddr.c",
         "src/pktinfo.c",
         "src/vnet.c",

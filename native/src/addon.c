@@ -53,6 +53,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadThreads", wn_aead_threads),
       FN("aeadThreadStats", wn_aead_thread_stats),
       FN("boottimeMs", wn_boottime_ms),
+      FN("idleOtherThreads", wn_idle_other_threads),
       FN("vnetSplit", wn_vnet_split_js),
       FN("vnetCoalesce", wn_vnet_coalesce_js),
       FN("spliceInit", wn_splice_init),

@@ -77,6 +77,7 @@ napi_value wn_aead_threads(napi_env env, napi_callback_info info);
 napi_value wn_aead_thread_stats(napi_env env, napi_callback_info info);
 napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
+napi_value wn_idle_other_threads(napi_env env, napi_callback_info info);
 napi_value wn_vnet_split_js(napi_env env, napi_callback_info info);
 napi_value wn_vnet_coalesce_js(napi_env env, napi_callback_info info);
 napi_value wn_splice_init(napi_env env, napi_callback_info info);

@@ -7,6 +7,7 @@ import { parseHostPort } from '../../../src-shared/lib/cli-args.js';
 import { CliError, intFlag, stringFlag, UsageError, type Command } from './command.js';
 import { resolvePath } from './paths.js';
 import { startLoopStats } from '../daemon/loop-stats.js';
+import { idleBackgroundThreads } from '../daemon/background-threads.js';
 
 /** runCommand is `warren run`. */
 export const runCommand: Command = {
@@ -53,6 +54,8 @@ until SIGTERM or SIGINT. A bad profile is reported and nothing on the machine is
     const log = createLogger(verbosity, io.stderr);
     // Imported lazily so that status, genkey and friends never load the data plane.
     const runDaemon = io.runDaemon ?? (await import('../daemon/index.js')).runDaemon;
+    // WARREN_BACKGROUND_THREADS=idle (an experiment): before the data plane starts its threads.
+    if (io.runDaemon === undefined) idleBackgroundThreads(io.env, log);
     // WARREN_LOOP_STATS=N: the event loop's delay and GC pauses every N s (a diagnostic).
     const stopLoopStats = startLoopStats(io.env, (line) => io.stderr.write(line));
     try {

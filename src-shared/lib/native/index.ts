@@ -353,6 +353,18 @@ export function boottimeMs(): number {
 }
 
 /**
+ * idleOtherThreads moves every thread of the process except the calling (main) one to
+ * SCHED_IDLE and returns how many it moved; it throws from any other thread. Threads started
+ * later keep their class. The helper calls it at start with WARREN_BACKGROUND_THREADS=idle (an
+ * experiment, off by default), before the data plane starts threads of its own, so that Node's
+ * V8 platform workers and any libuv pool thread get a core only when no normal thread wants one
+ * (native/src/sched.c, helper/src/daemon/background-threads.ts).
+ */
+export function idleOtherThreads(): number {
+  return loadAddon().idleOtherThreads();
+}
+
+/**
  * spliceInit starts the splice pump (native/src/splice.c) once per process and names the
  * callback that hears of every pair it ends; later calls from the same JS thread return false
  * and keep the first callback. The pump is one thread that relays every spliced pair with

@@ -199,6 +199,7 @@ export interface NativeAddon {
   aeadThreads(workers: number, minBytes: number): number;
   aeadThreadStats(): AeadThreadStats;
   boottimeMs(): number;
+  idleOtherThreads(): number;
   spliceInit(onDone: SpliceDone): boolean;
   spliceStart(fdA: number, fdB: number, idleMs: number): number;
   spliceStop(id: number): boolean;
