@@ -25,7 +25,52 @@
 // memory during the batch are at most the one stored (the stored one is raised to the last of
 // them if another coordinator's was lower), so a restart's SOFT_VERSIONS jump still clears
 // every map sent.
+//
+// A key's row changes only in its uses and its revocation, both one way and both checked again
+// at COMMIT (warren_use_keys), so a batch may answer a key from the row an earlier batch read
+// (KeyCache) instead of waiting for the database: a key used up or revoked meanwhile by another
+// coordinator fails that batch's COMMIT, and its requests run again one by one on fresh reads.
+// A key is trusted for KEY_TRUST_MS only, so that a repeat enrolment, which counts no use,
+// learns of a revocation as soon as it would have a moment later.
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
+
+/** KEY_TRUST_MS is how long a key row read by one batch answers later batches. */
+export const KEY_TRUST_MS = 1000;
+/** KEYS_KEPT bounds the rows kept (only keys that exist: a made-up key is read every time). */
+const KEYS_KEPT = 256;
+
+/** KeyCache holds the key rows batches read, with the uses this coordinator's batches
+ * committed since added. */
+export class KeyCache {
+  private readonly keys = new Map<string, { key: EnrolmentKey; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get(hash: string): EnrolmentKey | undefined {
+    const e = this.keys.get(hash);
+    if (e && this.now() - e.at < KEY_TRUST_MS) return e.key;
+    if (e) this.keys.delete(hash);
+    return undefined;
+  }
+
+  put(hash: string, key: EnrolmentKey | null): void {
+    if (!key) return;
+    if (this.keys.size >= KEYS_KEPT) this.keys.clear();
+    this.keys.set(hash, { key: { ...key, tags: [...key.tags] }, at: this.now() });
+  }
+
+  /** used adds the uses a committed batch counted. */
+  used(ids: readonly string[], uses: readonly number[]): void {
+    for (const e of this.keys.values()) {
+      const i = ids.indexOf(e.key.id);
+      if (i >= 0) e.key.uses += uses[i]!;
+    }
+  }
+
+  clear(): void {
+    this.keys.clear();
+  }
+}
 
 /** BatchTail is what a batch writes before its COMMIT. */
 export interface BatchTail {
@@ -50,6 +95,9 @@ export class HeldBatch {
   private uses: string[] = [];
   private readonly keys = new Map<string, EnrolmentKey | null>();
 
+  /** cache answers keys read by earlier batches (KeyCache). */
+  constructor(private readonly cache: KeyCache) {}
+
   /** bump counts one version as bumpMapVersion does (floor: a version used in memory; the
    * registry passes its own, which is at least the stored one as of its last catch-up). */
   bump(floor: number): number {
@@ -66,6 +114,10 @@ export class HeldBatch {
   /** key answers a lookup from the batch's own, with the uses this batch counted added; absent
    * (undefined) the caller reads the store and remembers it here. */
   key(hash: string): EnrolmentKey | null | undefined {
+    if (!this.keys.has(hash)) {
+      const cached = this.cache.get(hash);
+      if (cached) this.keys.set(hash, { ...cached, tags: [...cached.tags] });
+    }
     const k = this.keys.get(hash);
     if (!k) return k;
     const counted = this.uses.reduce((n, id) => n + (id === k.id ? 1 : 0), 0);
@@ -74,6 +126,7 @@ export class HeldBatch {
 
   remember(hash: string, k: EnrolmentKey | null): void {
     this.keys.set(hash, k);
+    this.cache.put(hash, k);
   }
 
   /** at is what was counted so far: a savepoint opening now rolls back to it. */

@@ -19,7 +19,7 @@ import {
   type UserRow,
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
-import { HeldBatch } from './pg-batch.js';
+import { HeldBatch, KeyCache } from './pg-batch.js';
 import { SQL } from './pg-sql.js';
 import type { StoredChanges } from './registry-sync.js';
 import {
@@ -55,6 +55,7 @@ export class PostgresStore implements Store {
   private pending: number[] = [];
   /** held is the open batch's counts (pg-batch.ts), from beginBatch to its end. */
   private held: HeldBatch | null = null;
+  private readonly keyCache = new KeyCache();
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -94,6 +95,8 @@ export class PostgresStore implements Store {
       this.pending.length = Math.min(this.pending.length, taken);
       if (held) this.held?.rollback(held);
       if (depth === 0) this.settle(false);
+      // A batch that failed may have trusted a key that changed: its requests read it afresh.
+      if (depth === 0 && this.held) this.keyCache.clear();
       try {
         this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
       } catch {
@@ -117,6 +120,7 @@ export class PostgresStore implements Store {
     if (t.version !== null) run.push({ sql: SQL.bumpMapVersion, params: [t.version - 1] });
     const answers = this.qAll([...run, { sql: 'COMMIT' }]);
     if (t.version !== null) this.pending.push(Number(answers[run.length - 1]!.rows[0]!.seq));
+    this.keyCache.used(t.keyIds, t.keyUses);
   }
 
   /** settle keeps the change numbers of a committed transaction, or forgets a rolled-back one's. */
@@ -189,7 +193,7 @@ export class PostgresStore implements Store {
   }
 
   beginBatch(): void {
-    if (this.depth === 1) this.held = new HeldBatch();
+    if (this.depth === 1) this.held = new HeldBatch(this.keyCache);
   }
 
   insertKey(k: EnrolmentKey): void {
@@ -233,6 +237,7 @@ export class PostgresStore implements Store {
   }
 
   revokeKey(id: string, now: number): boolean {
+    this.keyCache.clear();
     return (
       this.q('UPDATE enrolment_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]).rowCount === 1
     );

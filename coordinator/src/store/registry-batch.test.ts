@@ -11,6 +11,7 @@ import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
 import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
 import { Registry } from './registry.js';
 import { catchUp, ChangeFollower } from './pg-notify.js';
+import { KEY_TRUST_MS } from './pg-batch.js';
 import type { PostgresStore } from './postgres-store.js';
 import type { Store } from './store.js';
 
@@ -161,7 +162,7 @@ async function onTwoCoordinators(fn: (store: PostgresStore, other: Store) => Pro
 }
 
 test(
-  '[postgres] a batch of 32 enrolments waits for the database twice (the key, then its writes with COMMIT), not 4 times per enrolment',
+  '[postgres] a batch of 32 enrolments waits for the database twice (the key, then its writes with COMMIT), not 4 times per enrolment; the next batch once',
   { skip: pg.skip },
   () =>
     onTwoCoordinators(async (store) => {
@@ -179,6 +180,51 @@ test(
       assert.equal(store.keyById(k.id)!.uses, 32, 'every use counted');
       assert.equal(store.listSystems().length, 32);
       assert.equal(r.version, store.mapVersion(), 'the version counted in the batch is the one stored');
+      // The next batch, within KEY_TRUST_MS, answers the key from the row the first one read.
+      const more = Array.from({ length: 8 }, () => generateAgentKeys());
+      const again = store.statements().waited;
+      await Promise.all(
+        more.map((a, i) => r.batched(() => enrol(r, buildEnrolRequest(a, k.key, `m${i}`, [], now), null, now))),
+      );
+      if (Date.now() - now < KEY_TRUST_MS)
+        assert.equal(store.statements().waited - again, 1, 'its writes with COMMIT only');
+      assert.equal(store.keyById(k.id)!.uses, 40);
+    }),
+);
+
+test(
+  '[postgres] a key revoked by another coordinator after a batch read it fails the next batch that trusted the row; run again one by one, each request is refused as revoked',
+  { skip: pg.skip },
+  () =>
+    onTwoCoordinators(async (store, other) => {
+      const r = registry(store);
+      const k = addKey(store, 100);
+      const now = Date.now();
+      const enrolSome = (n: number, prefix: string): Promise<PromiseSettledResult<unknown>[]> =>
+        Promise.allSettled(
+          Array.from({ length: n }, (_, i) =>
+            r.batched(() =>
+              enrol(r, buildEnrolRequest(generateAgentKeys(), k.key, `${prefix}${i}`, [], now), null, now),
+            ),
+          ),
+        );
+      assert.deepEqual(
+        (await enrolSome(2, 'a')).map((x) => x.status),
+        ['fulfilled', 'fulfilled'],
+      );
+      assert.equal(other.revokeKey(k.id, now), true);
+      const commits = countCommits(store);
+      const refused = await enrolSome(3, 'b');
+      assert.deepEqual(
+        refused.map((x) => (x.status === 'rejected' ? (x.reason as ControlError).code : 'enrolled')),
+        ['key-revoked', 'key-revoked', 'key-revoked'],
+      );
+      // Past KEY_TRUST_MS (a slow machine) the batch read the key afresh and refused at once.
+      if (Date.now() - now < KEY_TRUST_MS)
+        assert.equal(commits.n, 1 + 3, 'the batch, then one transaction per request');
+      assert.equal(store.listSystems().length, 2);
+      assert.equal(r.all().length, 2, 'memory holds what the store holds');
+      assert.equal(store.keyById(k.id)!.uses, 2);
     }),
 );
 
