@@ -30,8 +30,10 @@
 // at COMMIT (warren_use_keys), so a batch may answer a key from the row an earlier batch read
 // (KeyCache) instead of waiting for the database: a key used up or revoked meanwhile by another
 // coordinator fails that batch's COMMIT, and its requests run again one by one on fresh reads.
-// A key is trusted for KEY_TRUST_MS only, so that a repeat enrolment, which counts no use,
-// learns of a revocation as soon as it would have a moment later.
+// A repeat enrolment counts no use, so every key a batch answered from an earlier batch's row
+// goes to that check with a count of 0 (revoked, or past its allowance, fails it just the same):
+// a key revoked on another coordinator is refused at once, as with a fresh read. KEY_TRUST_MS
+// bounds how stale a trusted row's other fields (its tags, its expiry) may be.
 import type { EnrolmentKey } from '../auth/enrolment-keys.js';
 
 /** KEY_TRUST_MS is how long a key row read by one batch answers later batches. */
@@ -94,6 +96,8 @@ export class HeldBatch {
   private bumps = 0;
   private uses: string[] = [];
   private readonly keys = new Map<string, EnrolmentKey | null>();
+  /** trusted are the ids of the keys answered from the cache, checked again at COMMIT. */
+  private readonly trusted = new Set<string>();
 
   /** cache answers keys read by earlier batches (KeyCache). */
   constructor(private readonly cache: KeyCache) {}
@@ -116,7 +120,10 @@ export class HeldBatch {
   key(hash: string): EnrolmentKey | null | undefined {
     if (!this.keys.has(hash)) {
       const cached = this.cache.get(hash);
-      if (cached) this.keys.set(hash, { ...cached, tags: [...cached.tags] });
+      if (cached) {
+        this.keys.set(hash, { ...cached, tags: [...cached.tags] });
+        this.trusted.add(cached.id);
+      }
     }
     const k = this.keys.get(hash);
     if (!k) return k;
@@ -143,12 +150,14 @@ export class HeldBatch {
 
   /** tail is what to write before COMMIT, or null when nothing was counted. */
   tail(): BatchTail | null {
-    if (this.bumps === 0 && this.uses.length === 0) return null;
+    if (this.bumps === 0 && this.uses.length === 0 && this.trusted.size === 0) return null;
     const counts = new Map<string, number>();
-    for (const id of [...this.uses].sort()) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const id of this.trusted) counts.set(id, 0);
+    for (const id of this.uses) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const ids = [...counts.keys()].sort();
     return {
-      keyIds: [...counts.keys()],
-      keyUses: [...counts.values()],
+      keyIds: ids,
+      keyUses: ids.map((id) => counts.get(id)!),
       version: this.bumps > 0 ? this.version : null,
     };
   }

@@ -229,6 +229,28 @@ test(
 );
 
 test(
+  '[postgres] a repeat enrolment answered from a kept key row is refused once another coordinator revoked the key, as with a fresh read',
+  { skip: pg.skip },
+  () =>
+    onTwoCoordinators(async (store, other) => {
+      const r = registry(store);
+      const k = addKey(store, 100);
+      const now = Date.now();
+      const agent = generateAgentKeys();
+      const req = buildEnrolRequest(agent, k.key, 'again', [], now);
+      const first = await r.batched(() => enrol(r, req, null, now));
+      assert.equal(first.created, true);
+      assert.equal(other.revokeKey(k.id, now), true);
+      const repeat = await r.batched(() => enrol(r, req, null, now)).then(
+        () => 'answered',
+        (e: unknown) => (e as ControlError).code,
+      );
+      assert.equal(repeat, 'key-revoked');
+      assert.equal(store.keyById(k.id)!.uses, 1, 'a repeat counts no use');
+    }),
+);
+
+test(
   '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
   { skip: pg.skip },
   () =>
