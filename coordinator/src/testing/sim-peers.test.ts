@@ -3,6 +3,8 @@
 // give the coordinator's map (its digest checked) without changing another agent's, and a
 // wrong digest is still refused.
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { CONTROL_PROTOCOL, type MapPeer, type NetworkMap } from '../../../src-shared/wire/control.js';
@@ -143,4 +145,15 @@ test('a delta whose result misses its digest is refused on a shared map', () => 
   );
   const changed = { ...deltaBetween(from, to), peers: [{ ...P[0]!, online: false }] };
   assert.throws(() => applyMapDelta(a.held, changed), /does not match its digest/);
+});
+
+test('a list an agent holds is still the one shared after a collection', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const table = new PeerTable();
+  const held = received(table, map('sys1', 5, [P[0]!, P[1]!])).held.raw.peers;
+  // A WeakRef's target lives at least to the end of the job that made it.
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(received(table, map('sys2', 5, [P[0]!, P[1]!])).held.raw.peers, held);
 });

@@ -47,8 +47,10 @@ export class PeerTable {
   readonly texts = new WeakMap<object, string>();
   /** byIdentity holds each identity's latest forms (online, then not, say). */
   private readonly byIdentity = new Map<string, PeerEntry[]>();
-  /** lists are keyed by their peers' serials; held weakly, removed once collected. */
-  private readonly lists = new Map<string, WeakRef<PeerList>>();
+  /** lists are keyed by their peers' serials, each by its array, which the agents hold
+   * (HeldMap.raw.peers): weakly, so a list no agent holds goes, and its key once collected. */
+  private readonly lists = new Map<string, WeakRef<object>>();
+  private readonly listOf = new WeakMap<object, PeerList>();
   private readonly collected = new FinalizationRegistry<string>((key) => {
     if (this.lists.get(key)?.deref() === undefined) this.lists.delete(key);
   });
@@ -58,14 +60,16 @@ export class PeerTable {
   list(peers: unknown[]): PeerList {
     const entries = peers.map((p) => this.entry(p));
     const key = entries.map((e) => e.serial).join(',');
-    const known = this.lists.get(key)?.deref();
+    const held = this.lists.get(key)?.deref();
+    const known = held === undefined ? undefined : this.listOf.get(held);
     if (known !== undefined) return known;
     // One flat string (an array join), so the agents' texts share it rather than each
     // flattening a concatenation of their own.
     const text = ['[', entries.map((e) => e.text).join(','), ']'].join('');
     const list = { peers: entries.map((e) => e.peer), text, bytes: Buffer.byteLength(text, 'utf8') };
-    this.lists.set(key, new WeakRef(list));
-    this.collected.register(list, key);
+    this.lists.set(key, new WeakRef(list.peers));
+    this.listOf.set(list.peers, list);
+    this.collected.register(list.peers, key);
     return list;
   }
 
