@@ -1,8 +1,8 @@
 // The coordinator bench's settle step (scripts/bench/coordinator.ts): before the policy change
 // is timed, wait until the fleet is quiet, so the change is not measured on top of leftover
 // work. Quiet is, for one second together: every watcher holds a map and none took an event;
-// each coordinator's passes have caught up with its changes (GET /v1/admin/stats: lastPass's
-// version is mapVersion and no pass ended in the window), nothing sent is still waiting for
+// each coordinator's passes have caught up with its changes (GET /v1/admin/stats: no pass is
+// due and none ended in the window), nothing sent is still waiting for
 // its reader (push.backlog), and the coordinator process spent under 5% of a core (/proc).
 import type { CoordinatorStats } from '../../coordinator/src/api/admin-types.js';
 import type { WatchSet } from './coordinator-watch.js';
@@ -34,8 +34,7 @@ export interface Sample {
 /** busyReason says why one coordinator is not quiet now; with then, a sample at least a second
  * old, also whether a pass ended or it used more than QUIET_CPU of a core since. */
 export function busyReason(st: CoordinatorStats, now: Sample, then: Sample | null): string | null {
-  if (st.lastPass.version < st.mapVersion)
-    return `a pass is due (version ${st.mapVersion}, passed ${st.lastPass.version})`;
+  if (st.lastPass.due) return `a pass is due (version ${st.mapVersion}, passed ${st.lastPass.version})`;
   const { streams, bytes } = st.push.backlog;
   if (streams > 0) return `streams whose readers have not taken all (${streams}, ${bytes} bytes)`;
   if (then === null) return null;

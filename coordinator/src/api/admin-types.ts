@@ -25,7 +25,8 @@ export interface CoordinatorStats {
   network6: string;
   systems: { total: number; active: number; pending: number; revoked: number; online: number };
   watchers: number;
-  lastPass: { ms: number; changed: number; version: number; passes: number };
+  /** lastPass: the last map pass; due, whether another is scheduled or under way. */
+  lastPass: { ms: number; changed: number; version: number; passes: number; due: boolean };
   /** push: the last change that alters maps (a policy file, a system enrolling or changing; not
    * an online flag), from its being recorded to the last map or delta frame written to a watch
    * stream since (null before one), and how many such frames were written; backlog: the

@@ -194,6 +194,20 @@ export class MapPublisher {
     return this.maps.get(systemId);
   }
 
+  /** due says whether a pass is scheduled, under way in slices, or owed to changed systems or
+   * their peers. The map version alone cannot say it: a catch-up may raise the version to
+   * another coordinator's without changing any map here (registry.ts reload). */
+  get due(): boolean {
+    return (
+      this.timer !== null ||
+      this.softTimer !== null ||
+      this.peerTimer !== null ||
+      this.sweep !== null ||
+      this.everything ||
+      this.dirty.size + this.softDirty.size + this.peerTodo.size > 0
+    );
+  }
+
   /** flush runs the pending pass now; with peersNow false, the peers of changed systems are
    * left to the peer pass (peerTodo), and a pass over everyone runs in slices (sweep.ts), which
    * flush with peersNow true finishes at once. */

@@ -241,10 +241,12 @@ test(
       const first = await r.batched(() => enrol(r, req, null, now));
       assert.equal(first.created, true);
       assert.equal(other.revokeKey(k.id, now), true);
-      const repeat = await r.batched(() => enrol(r, req, null, now)).then(
-        () => 'answered',
-        (e: unknown) => (e as ControlError).code,
-      );
+      const repeat = await r
+        .batched(() => enrol(r, req, null, now))
+        .then(
+          () => 'answered',
+          (e: unknown) => (e as ControlError).code,
+        );
       assert.equal(repeat, 'key-revoked');
       assert.equal(store.keyById(k.id)!.uses, 1, 'a repeat counts no use');
     }),
