@@ -8,10 +8,10 @@ import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
-import { viaJson } from './people.js';
 import { noteWorld } from './lapse-timer.js';
 import { buildWorld, type World } from './world.js';
-import { PeerClasses, peerListOf } from './peer-classes.js';
+import { classKey, PeerClasses, peerListOf } from './peer-classes.js';
+import { PolicyTexts } from './policy-texts.js';
 import { joinedUtf8, LazyContent, type MapContent } from './map-content.js';
 
 export { buildWorld, type ResolvedPolicy, type World } from './world.js';
@@ -78,6 +78,8 @@ interface Layout {
   identities: string[];
   /** policies, routes and routeGrants are those fields' JSON texts (a delta may carry them). */
   policies: string;
+  /** policiesDigest is the policies' class template's SHA-256, or null (policy-texts.ts). */
+  policiesDigest: Buffer | null;
   routes: string;
   routeGrants: string;
 }
@@ -98,6 +100,7 @@ export class MapBuilder {
     { system: LiveSystem; rev: number; head: string; json: string; digest: Buffer }
   >();
   private readonly classes = new PeerClasses();
+  private readonly policyTexts = new PolicyTexts();
   /** fresh: for each peer list (shared by a class of systems, peer-classes.ts), when its peers'
    * JSON was last brought up to date and the newest version any of them changed at. A pass
    * then walks each class's list once, not once per member: 20 shared services list 9,000
@@ -157,6 +160,13 @@ export class MapBuilder {
     const json =
       `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
       `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])},"online":${s.online}}`;
+    if (cached && cached.json === json && cached.head === head) {
+      // Unchanged (a policy file leaves most peers alone): the kept entry and text stay, and the
+      // new ones die young instead of 10,000 entries a pass reaching the old generation.
+      cached.rev = s.rev;
+      cached.policyEpoch = this.registry.policyEpoch;
+      return cached.json;
+    }
     const changedAt = cached?.json === json ? cached.changedAt : this.registry.version;
     this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt, head });
     return json;
@@ -197,22 +207,8 @@ export class MapBuilder {
     const cached = this.layouts.get(s.id);
     if (cached && cached.epoch === w.epoch && cached.identity === s.identity) return cached;
     const me = s.identity;
-    const policyJson: string[] = [];
-    for (const i of w.involved.get(me) ?? []) {
-      const p = w.policies[i]!;
-      const inS = p.senders.has(me);
-      const inR = p.receivers.has(me);
-      // Only this system's side matters to its helper, so the other side is all it gets of the
-      // list it is on: a sender does not need to know its fellow senders.
-      const senders = inS && !inR ? `[${JSON.stringify(me)}]` : p.sendersJson;
-      const receivers = inR && !inS ? `[${JSON.stringify(me)}]` : p.receiversJson;
-      // Only maps of policies that name people pay for the explanation.
-      const via =
-        p.via.size === 0
-          ? ''
-          : viaJson(p.via, [...(inS && !inR ? [me] : p.senders), ...(inR && !inS ? [me] : p.receivers)]);
-      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}${via}}`);
-    }
+    const key = classKey(w, me);
+    const policies = this.policyTexts.of(w, me, w.involved.get(me) ?? [], key);
     const extra: string[] = [];
     const grants = w.grants.get(me);
     const routes: string[] = [];
@@ -233,7 +229,7 @@ export class MapBuilder {
       ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`)
       : [];
     // The policies' peers come shared by class (peer-classes.ts); routes add a few of their own.
-    const byClass = this.classes.of(w, me);
+    const byClass = this.classes.of(w, me, key);
     const peers = extra.length === 0 ? byClass : peerListOf(w, [...byClass.identities, ...extra], me);
     const layout: Layout = {
       epoch: w.epoch,
@@ -241,7 +237,8 @@ export class MapBuilder {
       peers: peers.list,
       peerIds: peers.peerIds,
       identities: peers.identities,
-      policies: `[${policyJson.join(',')}]`,
+      policies: policies.json,
+      policiesDigest: policies.digest,
       routes: `{${routes.join(',')}}`,
       routeGrants: `{${routeGrants.join(',')}}`,
     };
@@ -346,6 +343,7 @@ export class MapBuilder {
       selfDigest: self.digest,
       head: this.head,
       policies: l.policies,
+      policiesDigest: l.policiesDigest,
       routes: l.routes,
       routeGrants: l.routeGrants,
     });

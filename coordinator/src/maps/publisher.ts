@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
-import { digestContent, partDigests } from './delta.js';
+import { digestContent, partDigests, sameBytes } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
@@ -357,7 +357,7 @@ export class MapPublisher {
     const before = this.maps.get(s.id);
     const parts = partDigests(content);
     const { digest, prefix, prefixBytes } = digestContent(before, content, parts);
-    if (before && before.digest.equals(digest)) {
+    if (before && sameBytes(before.digest, digest)) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
     }
