@@ -112,7 +112,7 @@ export function digestContent(
   before: DigestBasis | undefined,
   content: MapContent,
   parts: Buffer,
-): { digest: Buffer; prefix: Hash; prefixBytes: number } {
+): { digest: string; prefix: Hash; prefixBytes: number } {
   let prefix: Hash;
   let prefixBytes: number;
   if (before && sameHead(before.parts, parts) && peersUnchanged(before, content)) {
@@ -125,7 +125,7 @@ export function digestContent(
     prefix = createHash('sha256').update(start, 'utf8').update(peers);
     prefixBytes = Buffer.byteLength(start, 'utf8') + peers.length;
   }
-  return { digest: prefix.copy().update(content.tail, 'utf8').digest(), prefix, prefixBytes };
+  return { digest: prefix.copy().update(content.tail, 'utf8').digest('hex'), prefix, prefixBytes };
 }
 
 /** DeltaInput is a new map and what the delta needs to know of it. */
@@ -133,7 +133,8 @@ export interface DeltaInput {
   systemId: string;
   version: number;
   generatedAt: number;
-  digest: Buffer;
+  /** digest is the new map's SHA-256, hex. */
+  digest: string;
   content: MapContent;
   parts: Buffer;
   /** changedAt tells the version at which a peer's JSON (by system id) last changed. */
@@ -213,7 +214,7 @@ export function deltaText(base: MapBasis, next: DeltaInput, fullBytes: number): 
   if (size >= fullBytes) return null;
   return (
     `{"protocol":${CONTROL_PROTOCOL},"systemId":${JSON.stringify(next.systemId)},"baseVersion":${base.version},` +
-    `"version":${next.version},"generatedAt":${next.generatedAt},"digest":"${next.digest.toString('hex')}",` +
+    `"version":${next.version},"generatedAt":${next.generatedAt},"digest":"${next.digest}",` +
     `"peers":[${up.join(',')}],"removed":[${gone.join(',')}],"set":{${set.join(',')}}}`
   );
 }

@@ -91,13 +91,13 @@ export class MapBuilder {
    * is the JSON of what the system's own fields decide (revHead), kept across policy files. */
   private readonly peerJson = new Map<
     string,
-    { rev: number; policyEpoch: number; json: string; changedAt: number; head: string }
+    { rev: number; policyEpoch: number; json: string; changedAt: number; head: string; tail: string }
   >();
   private readonly layouts = new Map<string, Layout>();
   /** selfs: each system's self JSON (and the head of it its record decides) and its digest. */
   private readonly selfs = new Map<
     string,
-    { system: LiveSystem; rev: number; head: string; json: string; digest: Buffer }
+    { system: LiveSystem; rev: number; head: string; tail: string; json: string; digest: Buffer }
   >();
   private readonly classes = new PeerClasses();
   private readonly policyTexts = new PolicyTexts();
@@ -157,18 +157,19 @@ export class MapBuilder {
     // address, endpoints or tags: the head is kept, so a policy change costs each peer a join,
     // not its endpoints and IPv6 address formatted again (40% of a policy pass, profiled).
     const head = cached && cached.rev === s.rev ? cached.head : this.revHead(s);
-    const json =
-      `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
+    const tail =
+      `,"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
       `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])},"online":${s.online}}`;
-    if (cached && cached.json === json && cached.head === head) {
-      // Unchanged (a policy file leaves most peers alone): the kept entry and text stay, and the
-      // new ones die young instead of 10,000 entries a pass reaching the old generation.
+    if (cached && cached.head === head && cached.tail === tail) {
+      // Unchanged (a policy file leaves most peers alone): the kept entry and its JSON stay,
+      // compared by their short World-decided tail, and nothing new reaches the old generation.
       cached.rev = s.rev;
       cached.policyEpoch = this.registry.policyEpoch;
       return cached.json;
     }
+    const json = head + tail;
     const changedAt = cached?.json === json ? cached.changedAt : this.registry.version;
-    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt, head });
+    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt, head, tail });
     return json;
   }
 
@@ -303,21 +304,19 @@ export class MapBuilder {
       };
       head = JSON.stringify(own).slice(0, -1);
     }
-    // The fields after tags, in NetworkMap self's order (control.ts).
+    // The fields after tags, in NetworkMap self's order (control.ts): what the World decides.
     const signIn = w.signIns.get(s.identity);
-    const json =
-      `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
+    const tail =
+      `,"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
       `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])}` +
       `${signIn === undefined ? '' : `,"signIn":${JSON.stringify(signIn)}`}}`;
-    if (cached && cached.json === json) {
-      if (cached.head !== head) this.selfs.set(s.id, { ...cached, system: s, rev: s.rev, head });
-      else if (cached.system !== s || cached.rev !== s.rev) {
-        cached.system = s;
-        cached.rev = s.rev;
-      }
+    if (cached && cached.head === head && cached.tail === tail) {
+      cached.system = s;
+      cached.rev = s.rev;
       return cached;
     }
-    const entry = { system: s, rev: s.rev, head, json, digest: hash('sha256', json, 'buffer') };
+    const json = head + tail;
+    const entry = { system: s, rev: s.rev, head, tail, json, digest: hash('sha256', json, 'buffer') };
     this.selfs.set(s.id, entry);
     return entry;
   }

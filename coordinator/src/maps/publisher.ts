@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { CONTROL_LIMITS } from '../../../src-shared/wire/control.js';
 import type { Logger } from '../../../src-shared/lib/log.js';
 import { mapPayload, MapBuilder, type MapContent, type MapNatFields } from './netmap.js';
-import { digestContent, partDigests, sameBytes } from './delta.js';
+import { digestContent, partDigests } from './delta.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import type { SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
@@ -176,7 +176,7 @@ export class MapPublisher {
       text = r.content.text;
     }
     // Over the size limit, the system keeps a map whose text is gone: nothing to render.
-    if (!m || !createHash('sha256').update(text, 'utf8').digest().equals(m.digest)) return null;
+    if (!m || createHash('sha256').update(text, 'utf8').digest('hex') !== m.digest) return null;
     return this.render(m, text);
   }
 
@@ -357,7 +357,7 @@ export class MapPublisher {
     const before = this.maps.get(s.id);
     const parts = partDigests(content);
     const { digest, prefix, prefixBytes } = digestContent(before, content, parts);
-    if (before && sameBytes(before.digest, digest)) {
+    if (before && before.digest === digest) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
     }
