@@ -9,7 +9,7 @@ import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
 import { noteWorld } from './lapse-timer.js';
-import { buildWorld, type World } from './world.js';
+import { buildWorld, samePeerFacts, type World } from './world.js';
 import { classKey, PeerClasses, peerListOf } from './peer-classes.js';
 import { PolicyTexts } from './policy-texts.js';
 import { joinedUtf8, LazyContent, type MapContent } from './map-content.js';
@@ -91,8 +91,12 @@ export class MapBuilder {
    * is the JSON of what the system's own fields decide (revHead), kept across policy files. */
   private readonly peerJson = new Map<
     string,
-    { rev: number; policyEpoch: number; json: string; changedAt: number; head: string; tail: string }
+    { rev: number; peerEpoch: number; json: string; changedAt: number; head: string; tail: string }
   >();
+  /** peerEpoch keys peerJson: it moves with the policy files that change peers' JSON
+   * (notePolicy); peerPolicyEpoch is the registry's policy epoch it was last checked at. */
+  private peerEpoch = 0;
+  private peerPolicyEpoch = -1;
   private readonly layouts = new Map<string, Layout>();
   /** selfs: each system's self JSON (and the head of it its record decides) and its digest. */
   private readonly selfs = new Map<
@@ -142,17 +146,31 @@ export class MapBuilder {
   /** world returns the World for the registry's current world epoch. */
   world(): World {
     if (!this.worldNow || this.worldNow.epoch !== this.registry.worldEpoch) {
-      this.worldNow = buildWorld(this.registry, this.registry.policy, Date.now(), this.worldNow);
+      const prev = this.worldNow;
+      this.worldNow = buildWorld(this.registry, this.registry.policy, Date.now(), prev);
+      this.notePolicy(prev, this.worldNow);
       noteWorld(this.registry, this.worldNow);
       if (this.peerJson.size > this.worldNow.byIdentity.size * 2 + 1024) this.prunePeerCache();
     }
     return this.worldNow;
   }
 
+  /** notePolicy moves peerEpoch when a new policy file changes what it decides of peers (their
+   * DNS names and routes): a file that changes only what the policies allow (most edits, and
+   * the one that alters every map) keeps every peer's JSON, so a pass over 10,000 maps does
+   * not render 10,000 peers again to find each the same. Other World changes (a system joins,
+   * is re-tagged) change only the peer JSON of systems whose revision moved. */
+  private notePolicy(prev: World | null, w: World): void {
+    const policyEpoch = this.registry.policyEpoch;
+    if (policyEpoch === this.peerPolicyEpoch) return;
+    this.peerPolicyEpoch = policyEpoch;
+    if (prev === null || !samePeerFacts(prev, w)) this.peerEpoch++;
+  }
+
   /** peer returns the MapPeer JSON of s; it is the same for every recipient. */
   private peer(w: World, s: LiveSystem): string {
     const cached = this.peerJson.get(s.id);
-    if (cached && cached.rev === s.rev && cached.policyEpoch === this.registry.policyEpoch) return cached.json;
+    if (cached && cached.rev === s.rev && cached.peerEpoch === this.peerEpoch) return cached.json;
     // A policy file changes what the World decides of a peer (its DNS names and routes), not its
     // address, endpoints or tags: the head is kept, so a policy change costs each peer a join,
     // not its endpoints and IPv6 address formatted again (40% of a policy pass, profiled).
@@ -164,12 +182,12 @@ export class MapBuilder {
       // Unchanged (a policy file leaves most peers alone): the kept entry and its JSON stay,
       // compared by their short World-decided tail, and nothing new reaches the old generation.
       cached.rev = s.rev;
-      cached.policyEpoch = this.registry.policyEpoch;
+      cached.peerEpoch = this.peerEpoch;
       return cached.json;
     }
     const json = head + tail;
     const changedAt = cached?.json === json ? cached.changedAt : this.registry.version;
-    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt, head, tail });
+    this.peerJson.set(s.id, { rev: s.rev, peerEpoch: this.peerEpoch, json, changedAt, head, tail });
     return json;
   }
 

@@ -119,8 +119,10 @@ test('policy edits interleaved with enrolments, re-tagging and removals: every m
     sameAsFresh(room, kept, 'start', seen);
     const tags = ['dev', 'srv', 'ops', 'web'];
     for (let round = 0; round < 6; round++) {
-      // A policy edit: the ports (the policies' text alone), or whom the devs reach (the classes).
-      apply(policy(round % 2 === 0 ? '22,443' : '22', round % 3 === 0 ? ['tag:srv', 'tag:ops'] : ['tag:srv']));
+      // A policy edit: the ports (the policies' text alone), whom the devs reach (the classes),
+      // or the DNS record's name (what peers' own JSON says of them).
+      const reach = round % 3 === 0 ? ['tag:srv', 'tag:ops'] : ['tag:srv'];
+      apply(policy(round % 2 === 0 ? '22,443' : '22', reach, round % 3 === 1 ? 'database' : 'db'));
       sameAsFresh(room, kept, `round ${round}: policy edit`, seen);
       systems.push(add([tags[round % tags.length]!], round % 2 === 0));
       sameAsFresh(room, kept, `round ${round}: enrolment`, seen);
