@@ -6,11 +6,14 @@
 //   node --expose-gc scripts/bench/coordinator-pass.mjs DIST [SYSTEMS=10000] [PASSES=5]
 // (DIST is a build's dist directory, e.g. dist or another worktree's). Each pass prints one JSON
 // line: its wall and CPU milliseconds, the frames it made and their bytes. The first pass of a
-// process warms V8 up; leave it out when comparing.
-import { mkdtempSync, rmSync } from 'node:fs';
+// process warms V8 up; leave it out when comparing. With WARREN_PASS_PROFILE=FILE, the passes
+// after the first (and nothing else: not the fleet's enrolment) are profiled into FILE, a
+// .cpuprofile that dist/scripts/bench/profile-top.js reads.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Session } from 'node:inspector/promises';
 const [distArg = 'dist', nArg = '10000', roundsArg = '5'] = process.argv.slice(2);
 const dist = resolve(distArg);
 const imp = (p) => import(pathToFileURL(join(dist, p)).href);
@@ -75,7 +78,14 @@ try {
   pub.flush();
   pub.flush();
   const rounds = Number(roundsArg);
+  const profileTo = process.env.WARREN_PASS_PROFILE;
+  const session = profileTo ? new Session() : null;
+  session?.connect();
   for (let r = 0; r < rounds; r++) {
+    if (session && r === 1) {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     apply(policy(r % 2 === 0));
     frames = 0;
     bytes = 0;
@@ -94,6 +104,11 @@ try {
         bytes,
       }),
     );
+  }
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileTo, JSON.stringify(profile));
+    session.disconnect();
   }
 } finally {
   pub?.stop();

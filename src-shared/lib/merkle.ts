@@ -33,36 +33,59 @@ export function merkleLeaf(...message: Uint8Array[]): Buffer {
   return h.digest();
 }
 
+/** MERKLE_LEAF_PREFIX is the byte a leaf's hash input starts with (RFC 6962 §2.1). */
+export const MERKLE_LEAF_PREFIX = 0;
+
+/** merkleLeafOfInput is merkleLeaf for a caller that wrote the leaf's whole input into one
+ * buffer, MERKLE_LEAF_PREFIX first (a coordinator framing thousands of deltas: one one-shot
+ * hash each, no Hash object and no copy of the message). */
+export function merkleLeafOfInput(input: Uint8Array): Buffer {
+  if (input[0] !== MERKLE_LEAF_PREFIX) throw new Error('a leaf input starts with the leaf prefix');
+  if (oneShot !== undefined) return oneShot('sha256', input, 'buffer');
+  return crypto.createHash('sha256').update(input).digest();
+}
+
 function node(left: Buffer, right: Buffer): Buffer {
   return sha256([NODE, left, right]);
+}
+
+/** merkleLevels returns the tree's levels, from the leaves (levels[0]) up to the root (the last
+ * level's one node). A level with an odd count carries its last node up unchanged. */
+export function merkleLevels(leaves: readonly Buffer[]): Buffer[][] {
+  if (leaves.length === 0 || leaves.length > MERKLE_MAX_LEAVES) throw new Error(`a tree of ${leaves.length} leaves`);
+  const levels: Buffer[][] = [[...leaves]];
+  for (let level = levels[0]!; level.length > 1;) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 === level.length ? level[i]! : node(level[i]!, level[i + 1]!));
+    levels.push(next);
+    level = next;
+  }
+  return levels;
+}
+
+/** merklePathSteps calls step with each sibling on the path of leaf `index` from the leaf up,
+ * as (level, index of the sibling in it); a step without a sibling (the carried last node of
+ * an odd level) is skipped. */
+export function merklePathSteps(
+  levels: readonly Buffer[][],
+  index: number,
+  step: (level: number, at: number) => void,
+): void {
+  let i = index;
+  for (let l = 0; l < levels.length - 1; l++, i >>>= 1) if ((i ^ 1) < levels[l]!.length) step(l, i ^ 1);
 }
 
 /** merkleTree returns the root of leaves and, for each leaf, its path: the sibling hashes from
  * the leaf up (a step without a sibling has none). */
 export function merkleTree(leaves: readonly Buffer[]): { root: Buffer; paths: Buffer[][] } {
-  if (leaves.length === 0 || leaves.length > MERKLE_MAX_LEAVES) throw new Error(`a tree of ${leaves.length} leaves`);
-  const paths: Buffer[][] = leaves.map(() => []);
-  // at[i]: the leaves below node i of the current level, so each learns its sibling.
-  let level = [...leaves];
-  let below: number[][] = leaves.map((_, i) => [i]);
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    const nextBelow: number[][] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 === level.length) {
-        next.push(level[i]!);
-        nextBelow.push(below[i]!);
-        continue;
-      }
-      for (const leaf of below[i]!) paths[leaf]!.push(level[i + 1]!);
-      for (const leaf of below[i + 1]!) paths[leaf]!.push(level[i]!);
-      next.push(node(level[i]!, level[i + 1]!));
-      nextBelow.push(below[i]!.concat(below[i + 1]!));
-    }
-    level = next;
-    below = nextBelow;
-  }
-  return { root: level[0]!, paths };
+  const levels = merkleLevels(leaves);
+  const paths = leaves.map((_, i) => {
+    const path: Buffer[] = [];
+    merklePathSteps(levels, i, (l, at) => path.push(levels[l]![at]!));
+    return path;
+  });
+  return { root: levels[levels.length - 1]![0]!, paths };
 }
 
 /** merkleRootOf recomputes the root from a leaf, its index among count leaves and its path;

@@ -13,17 +13,24 @@
 // signing context without joining the two), and its frame is one buffer the size of the whole
 // event, into which the base64 of the payload (a string: Node has no base64 encoder that
 // writes into a buffer) and the rest are written.
-import { merkleLeaf, merkleTree } from '../../../src-shared/lib/merkle.js';
+import {
+  MERKLE_LEAF_PREFIX,
+  merkleLeafOfInput,
+  merkleLevels,
+  merklePathSteps,
+} from '../../../src-shared/lib/merkle.js';
 import { MAP_DELTA_BATCH_SIGNATURE_CONTEXT, MAP_DELTA_SIGNATURE_CONTEXT } from '../../../src-shared/wire/map-delta.js';
 import type { SigningKey } from '../auth/signing.js';
 
 const FRAME_HEAD = 'event: delta\ndata: {"type":"delta","delta":{"payload":"';
-const CONTEXT = Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8');
 const BATCH_CONTEXT = Buffer.from(MAP_DELTA_BATCH_SIGNATURE_CONTEXT, 'utf8');
+/** LEAD is what a leaf's hash input holds before the delta's JSON: the leaf prefix and the
+ * delta signing context (the signed message is the context and the JSON). */
+const LEAD = Buffer.concat([Buffer.from([MERKLE_LEAF_PREFIX]), Buffer.from(MAP_DELTA_SIGNATURE_CONTEXT, 'utf8')]);
 
 interface Item {
-  /** payload is the delta's JSON, UTF-8: the signed message is the delta context and it. */
-  payload: Buffer;
+  /** input is the leaf's hash input, LEAD then the delta's JSON as UTF-8 (the payload). */
+  input: Buffer;
   done: (frame: Buffer) => void;
 }
 
@@ -47,7 +54,12 @@ export class DeltaBatch {
   /** add queues a delta's JSON; done gets its frame when the batch is sealed, or at once when
    * this delta fills the slice. */
   add(text: string, done: (frame: Buffer) => void): void {
-    this.items.push({ payload: Buffer.from(text, 'utf8'), done });
+    // The JSON is encoded once, straight after the lead: the leaf is one one-shot hash of the
+    // buffer and the payload a view of it.
+    const input = Buffer.allocUnsafe(LEAD.length + Buffer.byteLength(text, 'utf8'));
+    LEAD.copy(input, 0);
+    input.write(text, LEAD.length, 'utf8');
+    this.items.push({ input, done });
     if (this.items.length >= this.slice) this.seal();
   }
 
@@ -56,22 +68,36 @@ export class DeltaBatch {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
-    const { root, paths } = merkleTree(items.map((it) => merkleLeaf(CONTEXT, it.payload)));
+    const levels = merkleLevels(items.map((it) => merkleLeafOfInput(it.input)));
+    const root = levels[levels.length - 1]![0]!;
     const count = Buffer.alloc(4);
     count.writeUInt32BE(items.length);
     const signature = this.key.sign(Buffer.concat([BATCH_CONTEXT, count, root])).toString('base64');
     const mid = `","signature":"${signature}","batch":{"count":${items.length},"index":`;
-    // An inner node is on the path of every leaf below its sibling: encode each once.
-    const b64 = new Map<Buffer, string>();
-    const hashText = (h: Buffer): string => {
-      let t = b64.get(h);
-      if (t === undefined) b64.set(h, (t = `"${h.toString('base64')}"`));
-      return t;
-    };
+    const paths = new PathTexts(levels);
     items.forEach((it, i) => {
-      const tail = `${mid}${i},"path":[${paths[i]!.map(hashText).join(',')}]}}}\n\n`;
-      it.done(frameOf(it.payload, tail));
+      const tail = `${mid}${i},"path":[${paths.of(i)}]}}}\n\n`;
+      it.done(frameOf(it.input.subarray(LEAD.length), tail));
     });
+  }
+}
+
+/** PathTexts renders leaves' Merkle paths as JSON array items (`"b64","b64",...`). An inner
+ * node is on the path of every leaf below its sibling: its base64 is made once per slice. */
+class PathTexts {
+  private readonly b64: (string | undefined)[][];
+
+  constructor(private readonly levels: readonly Buffer[][]) {
+    this.b64 = levels.map(() => []);
+  }
+
+  of(index: number): string {
+    let out = '';
+    merklePathSteps(this.levels, index, (l, at) => {
+      const t = (this.b64[l]![at] ??= `"${this.levels[l]![at]!.toString('base64')}"`);
+      out = out === '' ? t : `${out},${t}`;
+    });
+    return out;
   }
 }
 

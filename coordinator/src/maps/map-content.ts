@@ -27,6 +27,10 @@ export interface MapContent {
   /** head is the text between self and peers: network, zone, discovery and relays. */
   head: string;
   policies: string;
+  /** policiesDigest stands for the policies' SHA-256 as a part digest (delta.ts partDigests):
+   * the same for two of a system's maps exactly when their policies are, or null when the
+   * policies text is to be hashed (policy-texts.ts). */
+  policiesDigest: Buffer | null;
   routes: string;
   routeGrants: string;
 }
@@ -71,6 +75,7 @@ export class LazyContent implements MapContent {
   readonly selfDigest: Buffer;
   readonly head: string;
   readonly policies: string;
+  readonly policiesDigest: Buffer | null;
   readonly routes: string;
   readonly routeGrants: string;
 
@@ -88,6 +93,7 @@ export class LazyContent implements MapContent {
     this.selfDigest = parts.selfDigest;
     this.head = parts.head;
     this.policies = parts.policies;
+    this.policiesDigest = parts.policiesDigest;
     this.routes = parts.routes;
     this.routeGrants = parts.routeGrants;
   }

@@ -13,9 +13,11 @@ export interface PublishedMap extends MapBasis {
   version: number;
   builtAt: number;
   generatedAt: number;
-  /** digest is the SHA-256 of the map's content (MapBuilder.content): enough to tell whether a
+  /** digest is the SHA-256 of the map's content (MapBuilder.content), in hex (as the delta
+   * carries it; a string, not a Buffer: one per map and pass, each Buffer with a backing store
+   * of its own for the collector to track): enough to tell whether a
    * new content differs without holding any map's text. */
-  digest: Buffer;
+  digest: string;
   /** bytes is the size of the full map's payload. */
   bytes: number;
   /** prefix is the SHA-256 state after the content's text up to its policies (digestOf), of

@@ -8,10 +8,10 @@ import { CONTROL_LIMITS, CONTROL_PROTOCOL, type MapPeer, type RelayInfo } from '
 import { formatCidr, formatIPv4 } from '../../../src-shared/lib/ip/ipv4.js';
 import { formatIpPrefix } from '../../../src-shared/lib/ip/addr.js';
 import type { LiveSystem, Registry } from '../store/registry.js';
-import { viaJson } from './people.js';
 import { noteWorld } from './lapse-timer.js';
-import { buildWorld, type World } from './world.js';
-import { PeerClasses, peerListOf } from './peer-classes.js';
+import { buildWorld, samePeerFacts, type World } from './world.js';
+import { classKey, PeerClasses, peerListOf } from './peer-classes.js';
+import { PolicyTexts } from './policy-texts.js';
 import { joinedUtf8, LazyContent, type MapContent } from './map-content.js';
 
 export { buildWorld, type ResolvedPolicy, type World } from './world.js';
@@ -78,6 +78,8 @@ interface Layout {
   identities: string[];
   /** policies, routes and routeGrants are those fields' JSON texts (a delta may carry them). */
   policies: string;
+  /** policiesDigest is the policies' class template's SHA-256, or null (policy-texts.ts). */
+  policiesDigest: Buffer | null;
   routes: string;
   routeGrants: string;
 }
@@ -89,15 +91,20 @@ export class MapBuilder {
    * is the JSON of what the system's own fields decide (revHead), kept across policy files. */
   private readonly peerJson = new Map<
     string,
-    { rev: number; policyEpoch: number; json: string; changedAt: number; head: string }
+    { rev: number; peerEpoch: number; json: string; changedAt: number; head: string; tail: string }
   >();
+  /** peerEpoch keys peerJson: it moves with the policy files that change peers' JSON
+   * (notePolicy); peerPolicyEpoch is the registry's policy epoch it was last checked at. */
+  private peerEpoch = 0;
+  private peerPolicyEpoch = -1;
   private readonly layouts = new Map<string, Layout>();
   /** selfs: each system's self JSON (and the head of it its record decides) and its digest. */
   private readonly selfs = new Map<
     string,
-    { system: LiveSystem; rev: number; head: string; json: string; digest: Buffer }
+    { system: LiveSystem; rev: number; head: string; tail: string; json: string; digest: Buffer }
   >();
   private readonly classes = new PeerClasses();
+  private readonly policyTexts = new PolicyTexts();
   /** fresh: for each peer list (shared by a class of systems, peer-classes.ts), when its peers'
    * JSON was last brought up to date and the newest version any of them changed at. A pass
    * then walks each class's list once, not once per member: 20 shared services list 9,000
@@ -139,26 +146,48 @@ export class MapBuilder {
   /** world returns the World for the registry's current world epoch. */
   world(): World {
     if (!this.worldNow || this.worldNow.epoch !== this.registry.worldEpoch) {
-      this.worldNow = buildWorld(this.registry, this.registry.policy, Date.now(), this.worldNow);
+      const prev = this.worldNow;
+      this.worldNow = buildWorld(this.registry, this.registry.policy, Date.now(), prev);
+      this.notePolicy(prev, this.worldNow);
       noteWorld(this.registry, this.worldNow);
       if (this.peerJson.size > this.worldNow.byIdentity.size * 2 + 1024) this.prunePeerCache();
     }
     return this.worldNow;
   }
 
+  /** notePolicy moves peerEpoch when a new policy file changes what it decides of peers (their
+   * DNS names and routes): a file that changes only what the policies allow (most edits, and
+   * the one that alters every map) keeps every peer's JSON, so a pass over 10,000 maps does
+   * not render 10,000 peers again to find each the same. Other World changes (a system joins,
+   * is re-tagged) change only the peer JSON of systems whose revision moved. */
+  private notePolicy(prev: World | null, w: World): void {
+    const policyEpoch = this.registry.policyEpoch;
+    if (policyEpoch === this.peerPolicyEpoch) return;
+    this.peerPolicyEpoch = policyEpoch;
+    if (prev === null || !samePeerFacts(prev, w)) this.peerEpoch++;
+  }
+
   /** peer returns the MapPeer JSON of s; it is the same for every recipient. */
   private peer(w: World, s: LiveSystem): string {
     const cached = this.peerJson.get(s.id);
-    if (cached && cached.rev === s.rev && cached.policyEpoch === this.registry.policyEpoch) return cached.json;
+    if (cached && cached.rev === s.rev && cached.peerEpoch === this.peerEpoch) return cached.json;
     // A policy file changes what the World decides of a peer (its DNS names and routes), not its
     // address, endpoints or tags: the head is kept, so a policy change costs each peer a join,
     // not its endpoints and IPv6 address formatted again (40% of a policy pass, profiled).
     const head = cached && cached.rev === s.rev ? cached.head : this.revHead(s);
-    const json =
-      `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
+    const tail =
+      `,"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
       `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])},"online":${s.online}}`;
+    if (cached && cached.head === head && cached.tail === tail) {
+      // Unchanged (a policy file leaves most peers alone): the kept entry and its JSON stay,
+      // compared by their short World-decided tail, and nothing new reaches the old generation.
+      cached.rev = s.rev;
+      cached.peerEpoch = this.peerEpoch;
+      return cached.json;
+    }
+    const json = head + tail;
     const changedAt = cached?.json === json ? cached.changedAt : this.registry.version;
-    this.peerJson.set(s.id, { rev: s.rev, policyEpoch: this.registry.policyEpoch, json, changedAt, head });
+    this.peerJson.set(s.id, { rev: s.rev, peerEpoch: this.peerEpoch, json, changedAt, head, tail });
     return json;
   }
 
@@ -197,22 +226,8 @@ export class MapBuilder {
     const cached = this.layouts.get(s.id);
     if (cached && cached.epoch === w.epoch && cached.identity === s.identity) return cached;
     const me = s.identity;
-    const policyJson: string[] = [];
-    for (const i of w.involved.get(me) ?? []) {
-      const p = w.policies[i]!;
-      const inS = p.senders.has(me);
-      const inR = p.receivers.has(me);
-      // Only this system's side matters to its helper, so the other side is all it gets of the
-      // list it is on: a sender does not need to know its fellow senders.
-      const senders = inS && !inR ? `[${JSON.stringify(me)}]` : p.sendersJson;
-      const receivers = inR && !inS ? `[${JSON.stringify(me)}]` : p.receiversJson;
-      // Only maps of policies that name people pay for the explanation.
-      const via =
-        p.via.size === 0
-          ? ''
-          : viaJson(p.via, [...(inS && !inR ? [me] : p.senders), ...(inR && !inS ? [me] : p.receivers)]);
-      policyJson.push(`{"name":${p.nameJson},"senders":${senders},"receivers":${receivers},${p.tailJson}${via}}`);
-    }
+    const key = classKey(w, me);
+    const policies = this.policyTexts.of(w, me, w.involved.get(me) ?? [], key);
     const extra: string[] = [];
     const grants = w.grants.get(me);
     const routes: string[] = [];
@@ -233,7 +248,7 @@ export class MapBuilder {
       ? [...exitGrants.keys()].sort().map((c) => `${JSON.stringify(c)}:${JSON.stringify(exitGrants.get(c))}`)
       : [];
     // The policies' peers come shared by class (peer-classes.ts); routes add a few of their own.
-    const byClass = this.classes.of(w, me);
+    const byClass = this.classes.of(w, me, key);
     const peers = extra.length === 0 ? byClass : peerListOf(w, [...byClass.identities, ...extra], me);
     const layout: Layout = {
       epoch: w.epoch,
@@ -241,7 +256,8 @@ export class MapBuilder {
       peers: peers.list,
       peerIds: peers.peerIds,
       identities: peers.identities,
-      policies: `[${policyJson.join(',')}]`,
+      policies: policies.json,
+      policiesDigest: policies.digest,
       routes: `{${routes.join(',')}}`,
       routeGrants: `{${routeGrants.join(',')}}`,
     };
@@ -306,21 +322,19 @@ export class MapBuilder {
       };
       head = JSON.stringify(own).slice(0, -1);
     }
-    // The fields after tags, in NetworkMap self's order (control.ts).
+    // The fields after tags, in NetworkMap self's order (control.ts): what the World decides.
     const signIn = w.signIns.get(s.identity);
-    const json =
-      `${head},"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
+    const tail =
+      `,"dnsNames":${JSON.stringify(dnsNamesOf(w, s))},` +
       `"providesRoutes":${JSON.stringify(w.provides.get(s.identity) ?? [])}` +
       `${signIn === undefined ? '' : `,"signIn":${JSON.stringify(signIn)}`}}`;
-    if (cached && cached.json === json) {
-      if (cached.head !== head) this.selfs.set(s.id, { ...cached, system: s, rev: s.rev, head });
-      else if (cached.system !== s || cached.rev !== s.rev) {
-        cached.system = s;
-        cached.rev = s.rev;
-      }
+    if (cached && cached.head === head && cached.tail === tail) {
+      cached.system = s;
+      cached.rev = s.rev;
       return cached;
     }
-    const entry = { system: s, rev: s.rev, head, json, digest: hash('sha256', json, 'buffer') };
+    const json = head + tail;
+    const entry = { system: s, rev: s.rev, head, tail, json, digest: hash('sha256', json, 'buffer') };
     this.selfs.set(s.id, entry);
     return entry;
   }
@@ -346,6 +360,7 @@ export class MapBuilder {
       selfDigest: self.digest,
       head: this.head,
       policies: l.policies,
+      policiesDigest: l.policiesDigest,
       routes: l.routes,
       routeGrants: l.routeGrants,
     });

@@ -37,6 +37,16 @@ export function peerListOf(w: World, identities: Iterable<string>, exclude: stri
   return { identities: sorted, list, peerIds: list.map((p) => p.id) };
 }
 
+/** classKey names the class of `me`: the policies naming it (indexes) and the sides it is on. */
+export function classKey(w: World, me: string): string {
+  let key = '';
+  for (const i of w.involved.get(me) ?? []) {
+    const p = w.policies[i]!;
+    key += `${i}${p.senders.has(me) ? 's' : ''}${p.receivers.has(me) ? 'r' : ''},`;
+  }
+  return key;
+}
+
 /** PeerClasses caches the peer list of each class while the policies name the same systems:
  * a World whose policies have the same members on each side as the last one's keeps its
  * `involved` index (world.ts), and with it the classes and their lists, so the maps' peer lists
@@ -45,18 +55,14 @@ export class PeerClasses {
   private involved: World['involved'] | null = null;
   private readonly byKey = new Map<string, PeerList>();
 
-  /** of returns the peers the policies give `me` (the other side of each policy naming it). */
-  of(w: World, me: string): PeerList {
+  /** of returns the peers the policies give `me` (the other side of each policy naming it);
+   * key is its classKey. */
+  of(w: World, me: string, key = classKey(w, me)): PeerList {
     if (w.involved !== this.involved) {
       this.byKey.clear();
       this.involved = w.involved;
     }
     const involved = w.involved.get(me) ?? [];
-    let key = '';
-    for (const i of involved) {
-      const p = w.policies[i]!;
-      key += `${i}${p.senders.has(me) ? 's' : ''}${p.receivers.has(me) ? 'r' : ''},`;
-    }
     let cls = this.byKey.get(key);
     if (!cls) {
       const ids: string[] = [];

@@ -176,7 +176,7 @@ export class MapPublisher {
       text = r.content.text;
     }
     // Over the size limit, the system keeps a map whose text is gone: nothing to render.
-    if (!m || !createHash('sha256').update(text, 'utf8').digest().equals(m.digest)) return null;
+    if (!m || createHash('sha256').update(text, 'utf8').digest('hex') !== m.digest) return null;
     return this.render(m, text);
   }
 
@@ -371,7 +371,7 @@ export class MapPublisher {
     const before = this.maps.get(s.id);
     const parts = partDigests(content);
     const { digest, prefix, prefixBytes } = digestContent(before, content, parts);
-    if (before && before.digest.equals(digest)) {
+    if (before && before.digest === digest) {
       before.builtAt = version;
       return { map: before, peerIds, changed: false, content };
     }

@@ -19,9 +19,15 @@ function policy(ports: string, devsReach: string[], record = 'db'): string {
   });
 }
 
+/** Seen is each system's policies text and the digest that stands for it (policy-texts.ts),
+ * as of the last step checked. */
+type Seen = Map<string, { policies: string; digest: Buffer | null }>;
+
 /** sameAsFresh checks every active system's map from the long-lived builder against one from a
- * new builder, and the World's resolution against buildWorld's from scratch. */
-function sameAsFresh(room: PublisherRoom, kept: MapBuilder, step: string): void {
+ * new builder, and the World's resolution against buildWorld's from scratch. With seen, it also
+ * checks that a system's policies digest stayed the same since the last step exactly when its
+ * policies text did (the delta sends the policies when the digest moved). */
+function sameAsFresh(room: PublisherRoom, kept: MapBuilder, step: string, seen: Seen = new Map()): void {
   const fresh = new MapBuilder(room.registry);
   const active = room.registry.active();
   assert.ok(active.length > 0, `${step}: systems to compare`);
@@ -30,6 +36,16 @@ function sameAsFresh(room: PublisherRoom, kept: MapBuilder, step: string): void 
     const b = fresh.content(s);
     assert.equal(a.text, b.text, `${step}: the map of ${s.identity}`);
     assert.ok(a.selfDigest.equals(b.selfDigest), `${step}: the self digest of ${s.identity}`);
+    assert.ok(a.policiesDigest !== null, `${step}: no policy names people, so a class template made the policies`);
+    assert.deepEqual(a.policiesDigest, b.policiesDigest, `${step}: the policies digest of ${s.identity}`);
+    const last = seen.get(s.id);
+    if (last)
+      assert.equal(
+        last.digest!.equals(a.policiesDigest),
+        last.policies === a.policies,
+        `${step}: the policies digest of ${s.identity} moved exactly when its policies did`,
+      );
+    seen.set(s.id, { policies: a.policies, digest: a.policiesDigest });
   }
   const w = kept.world();
   const scratch = buildWorld(room.registry);
@@ -90,5 +106,36 @@ test('the World kept across enrolments, tags, policy edits and removals gives th
     registry.remove(devs[0]!);
     registry.patch(ops[1]!, { tags: ['srv'] });
     sameAsFresh(room, kept, 'removed and re-tagged');
+  });
+});
+
+test('policy edits interleaved with enrolments, re-tagging and removals: every map as a rebuild gives it, the policies digest moving with the policies', () => {
+  withPublisherRoom((room) => {
+    const { registry, apply, add } = room;
+    const seen: Seen = new Map();
+    const kept = new MapBuilder(registry);
+    apply(policy('22', ['tag:srv']));
+    const systems = [add(['dev'], true), add(['srv'], true), add(['ops'], true)];
+    sameAsFresh(room, kept, 'start', seen);
+    const tags = ['dev', 'srv', 'ops', 'web'];
+    for (let round = 0; round < 6; round++) {
+      // A policy edit: the ports (the policies' text alone), whom the devs reach (the classes),
+      // or the DNS record's name (what peers' own JSON says of them).
+      const reach = round % 3 === 0 ? ['tag:srv', 'tag:ops'] : ['tag:srv'];
+      apply(policy(round % 2 === 0 ? '22,443' : '22', reach, round % 3 === 1 ? 'database' : 'db'));
+      sameAsFresh(room, kept, `round ${round}: policy edit`, seen);
+      systems.push(add([tags[round % tags.length]!], round % 2 === 0));
+      sameAsFresh(room, kept, `round ${round}: enrolment`, seen);
+      const s = systems[(round * 2) % systems.length]!;
+      const live = registry.get(s.id);
+      if (live) registry.patch(live, { tags: [tags[(round + 1) % tags.length]!] });
+      apply(policy(round % 2 === 0 ? '443' : '22,443', ['tag:srv', 'tag:ops']));
+      sameAsFresh(room, kept, `round ${round}: re-tagged, then a policy edit`, seen);
+      if (round % 2 === 1) {
+        const gone = registry.get(systems[round]!.id);
+        if (gone) registry.remove(gone);
+        sameAsFresh(room, kept, `round ${round}: removed`, seen);
+      }
+    }
   });
 });

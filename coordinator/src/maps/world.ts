@@ -188,6 +188,21 @@ export function buildWorld(
   };
 }
 
+/** samePeerFacts tells whether two Worlds decide the same of every system as a peer: the DNS
+ * names records give it and the routes it provides (netmap.ts peer). */
+export function samePeerFacts(a: World, b: World): boolean {
+  return sameLists(a.recordNames, b.recordNames) && sameLists(a.provides, b.provides);
+}
+
+function sameLists(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<string, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (y === undefined || y.length !== x.length || x.some((v, i) => v !== y[i])) return false;
+  }
+  return true;
+}
+
 // sortCidrs orders route subnets (canonical IPv4 or IPv6 text, checked by the policy file's
 // parser): IPv4 first, then by address and length, so that maps are stable.
 function sortCidrs(list: string[]): string[] {
