@@ -194,18 +194,11 @@ export class MapPublisher {
     return this.maps.get(systemId);
   }
 
-  /** due says whether a pass is scheduled, under way in slices, or owed to changed systems or
-   * their peers. The map version alone cannot say it: a catch-up may raise the version to
-   * another coordinator's without changing any map here (registry.ts reload). */
+  /** due: a pass is scheduled, under way in slices, or owed (the map version cannot say it: a
+   * catch-up may raise it with no map to change here, registry.ts reload). */
   get due(): boolean {
-    return (
-      this.timer !== null ||
-      this.softTimer !== null ||
-      this.peerTimer !== null ||
-      this.sweep !== null ||
-      this.everything ||
-      this.dirty.size + this.softDirty.size + this.peerTodo.size > 0
-    );
+    const pending = this.timer ?? this.softTimer ?? this.peerTimer ?? this.sweep;
+    return pending !== null || this.everything || this.dirty.size + this.softDirty.size + this.peerTodo.size > 0;
   }
 
   /** flush runs the pending pass now; with peersNow false, the peers of changed systems are
@@ -351,12 +344,8 @@ export class MapPublisher {
     this.sweep?.cancel();
     this.sweep = null;
     this.wakeWaiters();
-    if (this.peerTimer) clearTimeout(this.peerTimer);
-    this.peerTimer = null;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.softTimer) clearTimeout(this.softTimer);
-    this.timer = null;
-    this.softTimer = null;
+    for (const t of [this.peerTimer, this.timer, this.softTimer]) if (t) clearTimeout(t);
+    this.peerTimer = this.timer = this.softTimer = null;
   }
 
   private refresh(s: LiveSystem): {
