@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
     return v;
   }
 
-  beginBatch(): void {}
+  lockMapVersion(): void {}
 
   insertKey(k: EnrolmentKey): void {
     this.stmt.insertKey.run({ ...k, tags: JSON.stringify(k.tags), ephemeral: k.ephemeral ? 1 : 0 });
