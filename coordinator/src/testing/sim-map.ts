@@ -1,23 +1,18 @@
 // SimMap: the map a simulated agent holds (agent-sim.ts), kept current from its watch stream's
 // `map` and `delta` events as a helper does (src-shared/lib/netmap/delta-apply.ts): a delta is
 // applied only to the version held and only if the result hashes to its signed digest. The
-// agents of one process share identical peers, peer lists and their texts (sim-peers.ts), so
-// the bench's thousands of agents cost about what their distinct peers do. Signatures are
-// checked when the caller asks (verify), so a bench pays for them where a helper would: on the
-// maps it measures.
+// map is kept as its canonical text, not decoded, so the bench's thousands of agents cost about
+// what their maps' bytes do. Signatures are checked when the caller asks (verify), so a bench
+// pays for them where a helper would: on the maps it measures.
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
 import { applyMapDelta, heldMap, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
 import { openSignedDelta, parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
-import { PeerTable, sharedDeltaMap, sharedFullMap } from './sim-peers.js';
 
 /** VERIFIED are the batch signatures already checked (delta-parse.ts openSignedDelta): one
  * pass signs every agent's delta with one, which each real helper checks once on its own CPU,
  * so the simulated agents, sharing one process, check it once between them. */
 const VERIFIED = new Set<string>();
-
-/** PEERS is the table of peers every agent of this process shares (sim-peers.ts). */
-const PEERS = new PeerTable();
 
 /** Taken says what one event did: the version now held, whether it came as a delta, the
  * event's bytes, and what the full map of that version would have cost on the stream. */
@@ -55,11 +50,9 @@ export class SimMap {
       const raw = (verify ? this.agent.verify(signed) : JSON.parse(text)) as unknown as Record<string, unknown>;
       if (typeof raw.version !== 'number') throw new Error('a map without a version');
       this.version = raw.version;
-      // Held as a helper holds it (delta-apply.ts heldMap), the peers shared: the next delta
-      // starts from here.
-      const shared = sharedFullMap(PEERS, raw, text);
-      this.text = shared?.text ?? text;
-      this.held = shared?.held ?? heldMap(raw, text);
+      this.text = text;
+      // Held as a helper holds it (delta-apply.ts heldMap): the next delta starts from here.
+      this.held = heldMap(raw, text);
       return { version: this.version, delta: false, bytes: data.length, fullBytes: data.length };
     }
     if (event !== 'delta') return null;
@@ -77,11 +70,9 @@ export class SimMap {
     }
     const held = this.held ?? { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
     const next = applyMapDelta(held, delta);
-    // A delta that kept the prefix kept the shared peers; one that changed them made its own.
-    const shared = next.prefix === held.prefix ? null : sharedDeltaMap(PEERS, next, delta.version);
-    this.text = shared?.text ?? next.text;
+    this.text = next.text;
     this.version = delta.version;
-    this.held = shared?.held ?? { version: delta.version, raw: next.raw, texts: next.texts, prefix: next.prefix };
+    this.held = { version: delta.version, raw: next.raw, texts: next.texts, prefix: next.prefix };
     return { version: this.version, delta: true, bytes: data.length, fullBytes: fullFrameBytes(next.bytes) };
   }
 }
