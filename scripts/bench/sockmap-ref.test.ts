@@ -33,7 +33,9 @@ function readAll(s: Socket): Promise<Buffer> {
   });
 }
 
-/** startRef compiles and starts sockmap-ref, or returns a reason to skip. */
+/** startRef compiles and starts sockmap-ref, or returns a reason to skip: no C compiler, or
+ * the kernel refusing the BPF map or program (the program's own report, exit status 1). A
+ * source that does not compile, or any other exit, fails the test. */
 async function startRef(dir: string, listenPort: number, target: number): Promise<ChildProcess | string> {
   const bin = join(dir, 'sockmap-ref');
   const cc = spawnSync('cc', [
@@ -44,10 +46,17 @@ async function startRef(dir: string, listenPort: number, target: number): Promis
     join(BENCH, 'sockmap-bpf.c'),
     '-lpthread',
   ]);
-  if (cc.status !== 0) return 'no C compiler';
+  if (cc.error) return 'no C compiler';
+  assert.equal(cc.status, 0, `sockmap-ref does not compile: ${String(cc.stderr)}`);
   const p = spawn(bin, [String(listenPort), String(target)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve) => {
-    p.once('exit', () => resolve('sockmap-ref cannot run here (no CAP_BPF or no sockmap)'));
+  let stderr = '';
+  p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    p.once('exit', (code) => {
+      if (code === 1 && /^sockmap-ref: (?!listen)/.test(stderr))
+        resolve(`the kernel refuses the sockmap here (no CAP_BPF or no sockmap): ${stderr.split('\n')[0]}`);
+      else reject(new Error(`sockmap-ref exited with ${code}: ${stderr}`));
+    });
     p.stdout.once('data', () => resolve(p));
   });
 }
