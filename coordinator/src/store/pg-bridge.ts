@@ -5,7 +5,7 @@
 // disk. A statement on a nearby server costs a fraction of a millisecond, about what SQLite's
 // fsync costs under synchronous=FULL.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { BridgeReply, BridgeRequest } from './pg-worker.js';
+import type { BridgeReply, BridgeRequest, Statement } from './pg-worker.js';
 
 /** PG_STATEMENT_TIMEOUT_MS bounds how long the coordinator waits for one answer. */
 export const PG_STATEMENT_TIMEOUT_MS = 30_000;
@@ -54,6 +54,18 @@ export class PgBridge {
     const r = this.send({ sql, params });
     if (!r.ok) throw new PgError(r.message, r.code, r.constraint);
     return { rows: r.rows as R[], rowCount: r.rowCount };
+  }
+
+  /** queryAll sends statements together and waits once for all their answers, in order: one
+   * round trip for a run such as a batch's last writes and its COMMIT, so the row locks the
+   * writes take are held only while the server works through the rest of the run. The first
+   * statement PostgreSQL refused throws PgError (those after it did not take effect). */
+  queryAll(statements: readonly Statement[]): { rows: Record<string, unknown>[]; rowCount: number }[] {
+    if (this.closed) throw new Error('the PostgreSQL store is closed');
+    this.counts.waited++;
+    const r = this.send({ all: [...statements] });
+    if (!r.ok) throw new PgError(r.message, r.code, r.constraint);
+    return r.all ?? [];
   }
 
   /** defer sends a statement whose answer the caller does not need (BEGIN, SAVEPOINT, an

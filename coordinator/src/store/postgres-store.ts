@@ -19,8 +19,8 @@ import {
   type UserRow,
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
-import { HeldBatch, LOCK_SQL } from './pg-batch.js';
-import { SQL, TAIL_SQL } from './pg-sql.js';
+import { HeldBatch, KeyCache } from './pg-batch.js';
+import { SQL } from './pg-sql.js';
 import type { StoredChanges } from './registry-sync.js';
 import {
   column,
@@ -53,12 +53,9 @@ export class PostgresStore implements Store {
    * pending those of the open transaction, in the order they were taken. */
   readonly ownChanges = new Set<number>();
   private pending: number[] = [];
-  /** held is the open batch's counts (pg-batch.ts), from lockMapVersion to its end. */
+  /** held is the open batch's counts (pg-batch.ts), from beginBatch to its end. */
   private held: HeldBatch | null = null;
-  /** caughtUp, when set (server/multi.ts), brings memory up to the other coordinators' changes
-   * committed up to change seq; a batch with deferred checks calls it under its locks, so that
-   * what it takes in memory (addresses, names) is free in the database too. */
-  caughtUp: ((seq: number) => void) | null = null;
+  private readonly keyCache = new KeyCache();
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -89,10 +86,8 @@ export class PostgresStore implements Store {
     this.depth++;
     try {
       const r = fn();
-      if (depth === 0) {
-        this.writeTail();
-        this.q('COMMIT');
-      } else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
+      if (depth === 0) this.commitBatch();
+      else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
@@ -100,6 +95,8 @@ export class PostgresStore implements Store {
       this.pending.length = Math.min(this.pending.length, taken);
       if (held) this.held?.rollback(held);
       if (depth === 0) this.settle(false);
+      // A batch that failed may have trusted a key that changed: its requests read it afresh.
+      if (depth === 0 && this.held) this.keyCache.clear();
       try {
         this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
       } catch {
@@ -112,17 +109,18 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** writeTail writes what the batch counted (pg-batch.ts), without waiting: COMMIT answers
-   * for it, and a key used up meanwhile fails the COMMIT, so the batch is run again. */
-  private writeTail(): void {
-    const t = this.held?.tail();
-    if (!t) return;
-    if (t.version === null || t.seq === null) {
-      this.db.defer('SELECT warren_use_keys($1::text[], $2::int[])', [t.keyIds, t.keyUses]);
-      return;
-    }
-    this.db.defer(TAIL_SQL, [t.keyIds, t.keyUses, t.version, t.seq]);
-    this.pending.push(t.seq);
+  /** commitBatch sends what the batch counted (pg-batch.ts) with COMMIT, and waits once for
+   * both; without a batch, COMMIT alone. A key used up meanwhile fails the run (and the
+   * batch is run again one request at a time). */
+  private commitBatch(): void {
+    const t = this.held?.tail() ?? { keyIds: [], keyUses: [], version: null };
+    const run = [];
+    if (t.keyIds.length > 0) run.push({ sql: SQL.useKeys, params: [t.keyIds, t.keyUses] });
+    // The floor makes the stored version at least the last one handed out in memory.
+    if (t.version !== null) run.push({ sql: SQL.bumpMapVersion, params: [t.version - 1] });
+    const answers = this.qAll([...run, { sql: 'COMMIT' }]);
+    if (t.version !== null) this.pending.push(Number(answers[run.length - 1]!.rows[0]!.seq));
+    this.keyCache.used(t.keyIds, t.keyUses);
   }
 
   /** settle keeps the change numbers of a committed transaction, or forgets a rolled-back one's. */
@@ -145,11 +143,13 @@ export class PostgresStore implements Store {
   /** systemsChangedSince reads the systems written and removed by transactions at or after
    * mark (of a changeMark taken before the changes it must not miss). */
   systemsChangedSince(mark: string): StoredChanges {
-    const rows = this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem);
-    const r = this.q<{ removed: string[]; users: boolean; version: string | null; policy: number | null }>(
-      SQL.removedSince,
-      [mark],
-    ).rows[0]!;
+    // Both in one round trip (pg-bridge.ts queryAll).
+    const [systems, removed] = this.qAll([
+      { sql: SQL.systemsSince, params: [mark] },
+      { sql: SQL.removedSince, params: [mark] },
+    ]);
+    const rows = (systems!.rows as unknown as RawSystem[]).map(toSystem);
+    const r = removed!.rows[0] as { removed: string[]; users: boolean; version: string | null; policy: number | null };
     return {
       rows,
       removed: r.removed,
@@ -192,16 +192,8 @@ export class PostgresStore implements Store {
     return Number(r.version);
   }
 
-  lockMapVersion(deferChecks = false): void {
-    // The map version's row first, as every writer's bump takes it, then the change sequence's;
-    // holding both, this transaction alone bumps them until it commits (pg-batch.ts).
-    this.db.defer("SELECT 1 FROM meta WHERE key = 'map_version' FOR UPDATE");
-    const rows = this.q<{ key: string; value: string }>(LOCK_SQL).rows;
-    const version = rows.find((r) => r.key === 'map_version')?.value;
-    const seq = rows.find((r) => r.key === 'change_seq')?.value;
-    if (this.depth !== 1 || version === undefined || seq === undefined) return;
-    this.held = new HeldBatch(Number(version), Number(seq), deferChecks);
-    if (deferChecks) this.caughtUp?.(Number(seq));
+  beginBatch(): void {
+    if (this.depth === 1) this.held = new HeldBatch(this.keyCache);
   }
 
   insertKey(k: EnrolmentKey): void {
@@ -224,7 +216,7 @@ export class PostgresStore implements Store {
   }
 
   keyByHash(hash: string): EnrolmentKey | null {
-    const held = this.held?.deferChecks ? this.held : null;
+    const held = this.held;
     const known = held?.key(hash);
     if (known !== undefined) return known;
     const r = this.q<RawKey>('SELECT * FROM enrolment_keys WHERE hash = $1', [hash]).rows[0];
@@ -239,12 +231,13 @@ export class PostgresStore implements Store {
   }
 
   useKey(id: string): void {
-    if (this.held?.deferChecks && this.depth > 0) return this.held.use(id);
+    if (this.held && this.depth > 0) return this.held.use(id);
     if (this.q(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1 AND ${USE_KEY_WHERE}`, [id]).rowCount !== 1)
       throw new KeyUsedUp(id);
   }
 
   revokeKey(id: string, now: number): boolean {
+    this.keyCache.clear();
     return (
       this.q('UPDATE enrolment_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]).rowCount === 1
     );
@@ -255,11 +248,11 @@ export class PostgresStore implements Store {
    * error unless it is rolled back to a savepoint). */
   insertSystem(s: SystemRow): void {
     const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
-    // In a batch with deferred checks, caught up under its locks, memory knows every address,
-    // name and identity taken: the row is sent without waiting, and a clash all the same fails
-    // the COMMIT (the batch then runs again one by one, each insert waited for).
+    // In a batch the row is sent without waiting: memory knows the addresses, names and
+    // identities taken as of its last catch-up (pg-notify.ts), and a clash with one taken since
+    // fails the COMMIT (the batch then runs again one by one, each insert waited for).
     const send = (params: unknown[]): unknown =>
-      this.held?.deferChecks ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
+      this.held ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
     const run = (): unknown =>
       send([
         ...values,
@@ -276,7 +269,7 @@ export class PostgresStore implements Store {
         s.ownerId ?? null,
         JSON.stringify(s.autoTags ?? []),
       ]);
-    if (this.held?.deferChecks) run();
+    if (this.held) run();
     else this.transaction(run);
   }
 
@@ -385,11 +378,19 @@ export class PostgresStore implements Store {
     this.db.close();
   }
 
-  /** q runs one statement; a constraint's refusal (SQLSTATE class 23) becomes
-   * StoreConstraintError, as the Registry expects of any backend. */
+  /** q runs one statement, qAll several in one round trip (pg-bridge.ts queryAll); a
+   * constraint's refusal (SQLSTATE class 23) becomes StoreConstraintError, as the Registry
+   * expects of any backend. */
   private q<R = Record<string, unknown>>(sql: string, params?: unknown[]): { rows: R[]; rowCount: number } {
+    return this.qAll([{ sql, params }], true)[0] as { rows: R[]; rowCount: number };
+  }
+
+  private qAll(
+    run: { sql: string; params?: unknown[] }[],
+    one = false,
+  ): { rows: Record<string, unknown>[]; rowCount: number }[] {
     try {
-      return this.db.query<R>(sql, params);
+      return one ? [this.db.query(run[0]!.sql, run[0]!.params)] : this.db.queryAll(run);
     } catch (e) {
       if (e instanceof PgError && e.code?.startsWith('23')) throw new StoreConstraintError(e.message, e.constraint);
       throw e;
