@@ -1,4 +1,7 @@
-// The statements of postgres-store.ts that are more than a line.
+// The statements of postgres-store.ts that are more than a line, and their parameters.
+import type { EnrolmentKey } from '../auth/enrolment-keys.js';
+import type { SystemRow } from './store.js';
+
 /** CHANGE_CHANNEL is the LISTEN/NOTIFY channel every change is announced on, with its change
  * sequence number as the payload. */
 export const CHANGE_CHANNEL = 'warren_changes';
@@ -52,3 +55,30 @@ export const SQL = {
     (SELECT value FROM meta WHERE key = 'map_version') AS version, (SELECT max(id) FROM policies) AS policy`,
   pruneRemoved: 'DELETE FROM systems_removed WHERE removed_at < $1',
 } as const;
+
+/** keyParams are SQL.insertKey's parameters. */
+export function keyParams(k: EnrolmentKey): unknown[] {
+  const { id, hash, tags, approval, usesAllowed, uses, ephemeral, createdAt, expiresAt, revokedAt } = k;
+  return [
+    id,
+    hash,
+    JSON.stringify(tags),
+    approval,
+    usesAllowed,
+    uses,
+    ephemeral ? 1 : 0,
+    createdAt,
+    expiresAt,
+    revokedAt,
+  ];
+}
+
+/** systemParams are SQL.insertSystem's parameters. */
+export function systemParams(s: SystemRow): unknown[] {
+  return [
+    ...[s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address],
+    ...[JSON.stringify(s.tags), JSON.stringify(s.dnsNames), s.state, s.ephemeral ? 1 : 0, s.keyId, s.createdAt],
+    ...[s.lastSeen, s.observedIp, s.listenPort, JSON.stringify(s.reported), s.ownerId ?? null],
+    JSON.stringify(s.autoTags ?? []),
+  ];
+}

@@ -22,10 +22,12 @@ export interface Statement {
  * the next request that gets one (pg-bridge.ts defer). */
 export type BridgeRequest = (Statement & { deferred?: boolean }) | { all: Statement[] } | { close: true };
 
-/** Rows are one statement's answer. */
+/** Rows are one statement's answer; command is its command tag (a COMMIT of a transaction
+ * PostgreSQL had aborted answers 'ROLLBACK', without an error). */
 export interface Rows {
   rows: Record<string, unknown>[];
   rowCount: number;
+  command: string;
 }
 
 /** BridgeReply is a statement's rows (for a run, every statement's), or the first error
@@ -80,7 +82,11 @@ function send(m: Statement): Answer {
 async function rowsOf(answer: Answer): Promise<Rows> {
   const q = await answer;
   const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
-  return { rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
+  return {
+    rows: (last?.rows ?? []) as Record<string, unknown>[],
+    rowCount: last?.rowCount ?? 0,
+    command: last?.command ?? '',
+  };
 }
 
 /** handle answers one request once its statements' answers came; it never throws (an error is
@@ -88,7 +94,7 @@ async function rowsOf(answer: Answer): Promise<Rows> {
 async function handle(m: BridgeRequest, answers: Answer[] | null): Promise<void> {
   if ('close' in m || answers === null) {
     await client.end().catch(() => {});
-    reply({ ok: true, rows: [], rowCount: 0 });
+    reply({ ok: true, rows: [], rowCount: 0, command: '' });
     port.close();
     return;
   }
@@ -100,7 +106,8 @@ async function handle(m: BridgeRequest, answers: Answer[] | null): Promise<void>
     // transaction there, and a COMMIT after it answers ROLLBACK without an error).
     const all: Rows[] = [];
     for (const a of answers) all.push(await rowsOf(a));
-    r = { ok: true, ...(all[all.length - 1] ?? { rows: [], rowCount: 0 }), ...('all' in m ? { all } : {}) };
+    const last = all[all.length - 1] ?? { rows: [], rowCount: 0, command: '' };
+    r = { ok: true, ...last, ...('all' in m ? { all } : {}) };
   } catch (e) {
     r = fail(e);
   }

@@ -20,7 +20,7 @@ import {
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
 import { HeldBatch, KeyCache } from './pg-batch.js';
-import { SQL } from './pg-sql.js';
+import { keyParams, SQL, systemParams } from './pg-sql.js';
 import type { StoredChanges } from './registry-sync.js';
 import {
   column,
@@ -56,6 +56,9 @@ export class PostgresStore implements Store {
   /** held is the open batch's counts (pg-batch.ts), from beginBatch to its end. */
   private held: HeldBatch | null = null;
   private readonly keyCache = new KeyCache();
+  /** tx is the open transaction's savepoints so far and, once one's rollback failed, why it
+   * cannot commit (rollback). */
+  private tx: { savepoints: number; broken: Error | null } = { savepoints: 0, broken: null };
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -78,16 +81,21 @@ export class PostgresStore implements Store {
 
   transaction<T>(fn: () => T): T {
     const depth = this.depth;
+    if (depth === 0) this.tx = { savepoints: 0, broken: null };
+    // Each savepoint's name is used once in a transaction: when its SAVEPOINT failed (a
+    // statement sent before it had aborted the transaction), ROLLBACK TO it fails too rather
+    // than landing on an older savepoint of the same name and undoing what came after that.
+    const savepoint = depth === 0 ? null : `warren_${++this.tx.savepoints}`;
     // Deferred (pg-bridge.ts): a failure surfaces at the next statement that is waited for.
-    this.db.defer(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    this.db.defer(savepoint ? `SAVEPOINT ${savepoint}` : 'BEGIN');
     // What was taken so far: a rollback to this savepoint gives back only what came after.
     const taken = this.pending.length;
     const held = this.held?.at();
     this.depth++;
     try {
       const r = fn();
-      if (depth === 0) this.commitBatch();
-      else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
+      if (savepoint) this.db.defer(`RELEASE SAVEPOINT ${savepoint}`);
+      else this.commitBatch();
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
@@ -97,11 +105,7 @@ export class PostgresStore implements Store {
       if (depth === 0) this.settle(false);
       // A batch that failed may have trusted a key that changed: its requests read it afresh.
       if (depth === 0 && this.held) this.keyCache.clear();
-      try {
-        this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
-      } catch {
-        // The connection is gone; PostgreSQL rolls the transaction back itself.
-      }
+      this.rollback(savepoint);
       throw e;
     } finally {
       this.depth--;
@@ -109,16 +113,40 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** rollback rolls the transaction back, or the open one to savepoint. A waited statement
+   * answers the first error of the statements deferred since the last answer (pg-bridge.ts
+   * defer), which may have failed before the savepoint and aborted the whole transaction: so a
+   * savepoint's rollback that answers an error breaks the transaction, whatever its caller
+   * does with the error, and its COMMIT is refused (commitBatch). */
+  private rollback(savepoint: string | null): void {
+    try {
+      this.db.query(savepoint ? `ROLLBACK TO SAVEPOINT ${savepoint}` : 'ROLLBACK');
+    } catch (e) {
+      // The connection is gone, or the transaction failed: PostgreSQL rolls it back itself.
+      if (savepoint === null) return;
+      this.tx.broken ??= new Error(`the transaction failed before its savepoint: ${(e as Error).message}`, {
+        cause: e,
+      });
+      throw this.tx.broken;
+    }
+  }
+
   /** commitBatch sends what the batch counted (pg-batch.ts) with COMMIT, and waits once for
    * both; without a batch, COMMIT alone. A key used up meanwhile fails the run (and the
-   * batch is run again one request at a time). */
+   * batch is run again one request at a time). PostgreSQL answers the COMMIT of a transaction
+   * it aborted with ROLLBACK and no error (the error went to an earlier answer), so the
+   * command tag, not the absence of an error, says that it committed. */
   private commitBatch(): void {
+    if (this.tx.broken) throw this.tx.broken;
     const t = this.held?.tail() ?? { keyIds: [], keyUses: [], version: null };
     const run = [];
     if (t.keyIds.length > 0) run.push({ sql: SQL.useKeys, params: [t.keyIds, t.keyUses] });
     // The floor makes the stored version at least the last one handed out in memory.
     if (t.version !== null) run.push({ sql: SQL.bumpMapVersion, params: [t.version - 1] });
     const answers = this.qAll([...run, { sql: 'COMMIT' }]);
+    const tag = answers[run.length]?.command;
+    if (tag !== 'COMMIT')
+      throw new Error(`PostgreSQL did not commit the transaction (it answered ${tag ?? 'nothing'})`);
     if (t.version !== null) this.pending.push(Number(answers[run.length - 1]!.rows[0]!.seq));
     this.keyCache.used(t.keyIds, t.keyUses);
   }
@@ -197,18 +225,7 @@ export class PostgresStore implements Store {
   }
 
   insertKey(k: EnrolmentKey): void {
-    this.q(SQL.insertKey, [
-      k.id,
-      k.hash,
-      JSON.stringify(k.tags),
-      k.approval,
-      k.usesAllowed,
-      k.uses,
-      k.ephemeral ? 1 : 0,
-      k.createdAt,
-      k.expiresAt,
-      k.revokedAt,
-    ]);
+    this.q(SQL.insertKey, keyParams(k));
   }
 
   listKeys(): EnrolmentKey[] {
@@ -247,28 +264,11 @@ export class PostgresStore implements Store {
    * and try the next candidate in the same transaction (PostgreSQL aborts a transaction at an
    * error unless it is rolled back to a savepoint). */
   insertSystem(s: SystemRow): void {
-    const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
     // In a batch the row is sent without waiting: memory knows the addresses, names and
     // identities taken as of its last catch-up (pg-notify.ts), and a clash with one taken since
     // fails the COMMIT (the batch then runs again one by one, each insert waited for).
-    const send = (params: unknown[]): unknown =>
-      this.held ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
     const run = (): unknown =>
-      send([
-        ...values,
-        JSON.stringify(s.tags),
-        JSON.stringify(s.dnsNames),
-        s.state,
-        s.ephemeral ? 1 : 0,
-        s.keyId,
-        s.createdAt,
-        s.lastSeen,
-        s.observedIp,
-        s.listenPort,
-        JSON.stringify(s.reported),
-        s.ownerId ?? null,
-        JSON.stringify(s.autoTags ?? []),
-      ]);
+      this.held ? this.db.defer(SQL.insertSystem, systemParams(s)) : this.q(SQL.insertSystem, systemParams(s));
     if (this.held) run();
     else this.transaction(run);
   }
@@ -388,7 +388,7 @@ export class PostgresStore implements Store {
   private qAll(
     run: { sql: string; params?: unknown[] }[],
     one = false,
-  ): { rows: Record<string, unknown>[]; rowCount: number }[] {
+  ): { rows: Record<string, unknown>[]; rowCount: number; command?: string }[] {
     try {
       return one ? [this.db.query(run[0]!.sql, run[0]!.params)] : this.db.queryAll(run);
     } catch (e) {
