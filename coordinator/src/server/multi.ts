@@ -54,8 +54,6 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
       return false;
     }
   };
-  // A batch of enrolments catches up under its lock (errors fail the batch, which runs again).
-  d.store.caughtUp = (seq) => void follower.syncTo(seq);
   const listener = new ChangeListener(d.storeUrl, sync, d.log);
   await listener.start();
   let listed = '';
@@ -85,7 +83,6 @@ export async function startMulti(d: MultiDeps): Promise<Multi> {
   return {
     sync,
     async close() {
-      d.store.caughtUp = null;
       clearInterval(timer);
       await listener.stop();
     },

@@ -245,7 +245,9 @@ export function migratePg(db: PgBridge, migrations: readonly Migration[] = PG_MI
       db.query('INSERT INTO migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, Date.now()]);
       applied.push(m.id);
     }
-    db.query('COMMIT');
+    // A COMMIT of a transaction PostgreSQL aborted answers ROLLBACK, not an error.
+    const tag = db.query('COMMIT').command;
+    if (tag !== 'COMMIT') throw new Error(`PostgreSQL did not commit the migrations (it answered ${tag})`);
     return applied;
   } catch (e) {
     try {

@@ -5,7 +5,7 @@
 // disk. A statement on a nearby server costs a fraction of a millisecond, about what SQLite's
 // fsync costs under synchronous=FULL.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { BridgeReply, BridgeRequest } from './pg-worker.js';
+import type { BridgeReply, BridgeRequest, Rows, Statement } from './pg-worker.js';
 
 /** PG_STATEMENT_TIMEOUT_MS bounds how long the coordinator waits for one answer. */
 export const PG_STATEMENT_TIMEOUT_MS = 30_000;
@@ -47,13 +47,30 @@ export class PgBridge {
     this.worker.unref();
   }
 
-  /** query runs one statement and returns its rows; PostgreSQL's refusal throws PgError. */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): { rows: R[]; rowCount: number } {
+  /** query runs one statement and returns its rows and command tag; PostgreSQL's refusal
+   * throws PgError. */
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): { rows: R[]; rowCount: number; command: string } {
     if (this.closed) throw new Error('the PostgreSQL store is closed');
     this.counts.waited++;
     const r = this.send({ sql, params });
     if (!r.ok) throw new PgError(r.message, r.code, r.constraint);
-    return { rows: r.rows as R[], rowCount: r.rowCount };
+    return { rows: r.rows as R[], rowCount: r.rowCount, command: r.command };
+  }
+
+  /** queryAll sends statements together and waits once for all their answers, in order: one
+   * round trip for a run such as a batch's last writes and its COMMIT, so the row locks the
+   * writes take are held only while the server works through the rest of the run. The first
+   * statement PostgreSQL refused throws PgError (those after it did not take effect). Each
+   * answer carries its command tag: a COMMIT's says whether it committed. */
+  queryAll(statements: readonly Statement[]): Rows[] {
+    if (this.closed) throw new Error('the PostgreSQL store is closed');
+    this.counts.waited++;
+    const r = this.send({ all: [...statements] });
+    if (!r.ok) throw new PgError(r.message, r.code, r.constraint);
+    return r.all ?? [];
   }
 
   /** defer sends a statement whose answer the caller does not need (BEGIN, SAVEPOINT, an

@@ -59,14 +59,6 @@ export class ChangeFollower {
    * returns whether it did. The mark and the sequence come from one snapshot taken before the
    * rows are read: a change the sequence does not show yet is at or after the mark. */
   sync(): boolean {
-    return this.syncTo();
-  }
-
-  /** syncTo is sync, with the change sequence already read (seen, under the batch's lock:
-   * postgres-store.ts caughtUp): when every change up to it was this coordinator's own,
-   * nothing is read. */
-  syncTo(seen?: number): boolean {
-    if (seen !== undefined && !this.foreignUpTo(seen)) return false;
     const { seq: now, mark } = this.store.changeMark();
     const stale = this.now() - this.lookedAt > FULL_RELOAD_AFTER_MS;
     const foreign = this.foreignUpTo(now);

@@ -1,5 +1,6 @@
-// The statements of postgres-store.ts that are more than a line.
-import { tailSql } from './pg-batch.js';
+// The statements of postgres-store.ts that are more than a line, and their parameters.
+import type { EnrolmentKey } from '../auth/enrolment-keys.js';
+import type { SystemRow } from './store.js';
 
 /** CHANGE_CHANNEL is the LISTEN/NOTIFY channel every change is announced on, with its change
  * sequence number as the payload. */
@@ -14,14 +15,19 @@ export const SQL = {
   // One statement takes the row locks, so concurrent writers each get their own numbers. Beside
   // the map version (which may jump: registry.ts SOFT_VERSIONS) the change sequence grows by
   // exactly one per change, so a coordinator can tell whether all changes since it last looked
-  // were its own (pg-notify.ts); NOTIFY reaches the other coordinators when this commits.
+  // were its own (pg-notify.ts); NOTIFY reaches the other coordinators when this commits. The
+  // sequence's row is written from v's output, so the version's row is always locked first
+  // (pg-batch.ts: the lock order every writer keeps).
   bumpMapVersion: `WITH v AS (
       INSERT INTO meta (key, value) VALUES ('map_version', ($1::bigint + 1)::text)
       ON CONFLICT (key) DO UPDATE SET value = (GREATEST((meta.value)::bigint, $1::bigint) + 1)::text RETURNING value
     ), s AS (
-      INSERT INTO meta (key, value) VALUES ('change_seq', '1')
+      INSERT INTO meta (key, value) SELECT 'change_seq', '1' FROM v
       ON CONFLICT (key) DO UPDATE SET value = ((meta.value)::bigint + 1)::text RETURNING value
     ) SELECT v.value AS version, s.value AS seq, pg_notify('${CHANGE_CHANNEL}', s.value) FROM v, s`,
+  // A batch's key uses (migrations-pg.ts step 10: fails the transaction when a key was used up
+  // or revoked meanwhile), sent with its COMMIT (pg-batch.ts).
+  useKeys: 'SELECT warren_use_keys($1::text[], $2::int[])',
   noteLastSeen: `UPDATE systems SET last_seen = v.at FROM unnest($1::text[], $2::bigint[]) AS v (id, at)
     WHERE systems.id = v.id AND (systems.last_seen IS NULL OR systems.last_seen < v.at)`,
   heartbeat: `INSERT INTO coordinators (url, registered_at, heartbeat_at) VALUES ($1, $2, $2)
@@ -50,4 +56,29 @@ export const SQL = {
   pruneRemoved: 'DELETE FROM systems_removed WHERE removed_at < $1',
 } as const;
 
-export const TAIL_SQL = tailSql(CHANGE_CHANNEL);
+/** keyParams are SQL.insertKey's parameters. */
+export function keyParams(k: EnrolmentKey): unknown[] {
+  const { id, hash, tags, approval, usesAllowed, uses, ephemeral, createdAt, expiresAt, revokedAt } = k;
+  return [
+    id,
+    hash,
+    JSON.stringify(tags),
+    approval,
+    usesAllowed,
+    uses,
+    ephemeral ? 1 : 0,
+    createdAt,
+    expiresAt,
+    revokedAt,
+  ];
+}
+
+/** systemParams are SQL.insertSystem's parameters. */
+export function systemParams(s: SystemRow): unknown[] {
+  return [
+    ...[s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address],
+    ...[JSON.stringify(s.tags), JSON.stringify(s.dnsNames), s.state, s.ephemeral ? 1 : 0, s.keyId, s.createdAt],
+    ...[s.lastSeen, s.observedIp, s.listenPort, JSON.stringify(s.reported), s.ownerId ?? null],
+    JSON.stringify(s.autoTags ?? []),
+  ];
+}

@@ -10,15 +10,30 @@ interface Init {
   port: MessagePort;
 }
 
-/** BridgeRequest is one statement (params undefined: the simple protocol, several statements
- * allowed, as migrations need), or close. A deferred statement gets no reply: its error, if
- * any, is the reply to the next statement that gets one (pg-bridge.ts defer). */
-export type BridgeRequest = { sql: string; params?: unknown[]; deferred?: boolean } | { close: true };
+/** Statement is one statement (params undefined: the simple protocol, several statements
+ * allowed, as migrations need). */
+export interface Statement {
+  sql: string;
+  params?: unknown[];
+}
 
-/** BridgeReply is a statement's rows, or the error PostgreSQL (or the connection) gave. */
+/** BridgeRequest is one statement, a run of statements answered together (pg-bridge.ts
+ * queryAll), or close. A deferred statement gets no reply: its error, if any, is the reply to
+ * the next request that gets one (pg-bridge.ts defer). */
+export type BridgeRequest = (Statement & { deferred?: boolean }) | { all: Statement[] } | { close: true };
+
+/** Rows are one statement's answer; command is its command tag (a COMMIT of a transaction
+ * PostgreSQL had aborted answers 'ROLLBACK', without an error). */
+export interface Rows {
+  rows: Record<string, unknown>[];
+  rowCount: number;
+  command: string;
+}
+
+/** BridgeReply is a statement's rows (for a run, every statement's), or the first error
+ * PostgreSQL (or the connection) gave. */
 export type BridgeReply =
-  | { ok: true; rows: Record<string, unknown>[]; rowCount: number }
-  | { ok: false; message: string; code: string | null; constraint: string | null };
+  ({ ok: true; all?: Rows[] } & Rows) | { ok: false; message: string; code: string | null; constraint: string | null };
 
 const { url, signal, port } = workerData as Init;
 // BIGINT (int8, OID 20) columns hold Unix milliseconds, addresses and counters, all well
@@ -52,20 +67,34 @@ function fail(e: unknown): BridgeReply {
   };
 }
 
+type Answer = Promise<pg.QueryResult | pg.QueryResult[]>;
+
 /** send hands a statement to the client at once (it queues it until connected). */
-function send(m: { sql: string; params?: unknown[] }): Promise<pg.QueryResult | pg.QueryResult[]> {
+function send(m: Statement): Answer {
   if (lost) return Promise.reject(lost);
   const q = client.query({ text: m.sql, values: m.params }) as Promise<pg.QueryResult | pg.QueryResult[]>;
   q.catch(() => {});
   return q;
 }
 
-/** handle answers one request once its statement's answer came; it never throws (an error is
+/** rowsOf is a statement's answer; a multi-statement query answers with one result per
+ * statement, and the last one counts. */
+async function rowsOf(answer: Answer): Promise<Rows> {
+  const q = await answer;
+  const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
+  return {
+    rows: (last?.rows ?? []) as Record<string, unknown>[],
+    rowCount: last?.rowCount ?? 0,
+    command: last?.command ?? '',
+  };
+}
+
+/** handle answers one request once its statements' answers came; it never throws (an error is
  * the reply, or kept for the next). */
-async function handle(m: BridgeRequest, answer: Promise<pg.QueryResult | pg.QueryResult[]> | null): Promise<void> {
-  if ('close' in m || answer === null) {
+async function handle(m: BridgeRequest, answers: Answer[] | null): Promise<void> {
+  if ('close' in m || answers === null) {
     await client.end().catch(() => {});
-    reply({ ok: true, rows: [], rowCount: 0 });
+    reply({ ok: true, rows: [], rowCount: 0, command: '' });
     port.close();
     return;
   }
@@ -73,14 +102,16 @@ async function handle(m: BridgeRequest, answer: Promise<pg.QueryResult | pg.Quer
   try {
     await ready;
     if (lost) throw lost;
-    const q = await answer;
-    // A multi-statement query answers with one result per statement; the last one counts.
-    const last = Array.isArray(q) ? (q[q.length - 1] as pg.QueryResult) : q;
-    r = { ok: true, rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? 0 };
+    // In order: the first statement that failed is the answer (PostgreSQL aborts the
+    // transaction there, and a COMMIT after it answers ROLLBACK without an error).
+    const all: Rows[] = [];
+    for (const a of answers) all.push(await rowsOf(a));
+    const last = all[all.length - 1] ?? { rows: [], rowCount: 0, command: '' };
+    r = { ok: true, ...last, ...('all' in m ? { all } : {}) };
   } catch (e) {
     r = fail(e);
   }
-  if (m.deferred) {
+  if ('deferred' in m && m.deferred) {
     if (!r.ok) deferredError ??= r;
     return;
   }
@@ -94,6 +125,6 @@ async function handle(m: BridgeRequest, answer: Promise<pg.QueryResult | pg.Quer
 // deferred statement's error is known before the next waited one is answered.
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: BridgeRequest) => {
-  const answer = 'close' in m ? null : send(m);
-  chain = chain.then(() => handle(m, answer));
+  const answers = 'close' in m ? null : 'all' in m ? m.all.map(send) : [send(m)];
+  chain = chain.then(() => handle(m, answers));
 });

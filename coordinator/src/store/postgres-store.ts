@@ -19,8 +19,8 @@ import {
   type UserRow,
 } from './users.js';
 import { PgBridge, PgError, redactUrl } from './pg-bridge.js';
-import { HeldBatch, LOCK_SQL } from './pg-batch.js';
-import { SQL, TAIL_SQL } from './pg-sql.js';
+import { HeldBatch, KeyCache } from './pg-batch.js';
+import { keyParams, SQL, systemParams } from './pg-sql.js';
 import type { StoredChanges } from './registry-sync.js';
 import {
   column,
@@ -53,12 +53,12 @@ export class PostgresStore implements Store {
    * pending those of the open transaction, in the order they were taken. */
   readonly ownChanges = new Set<number>();
   private pending: number[] = [];
-  /** held is the open batch's counts (pg-batch.ts), from lockMapVersion to its end. */
+  /** held is the open batch's counts (pg-batch.ts), from beginBatch to its end. */
   private held: HeldBatch | null = null;
-  /** caughtUp, when set (server/multi.ts), brings memory up to the other coordinators' changes
-   * committed up to change seq; a batch with deferred checks calls it under its locks, so that
-   * what it takes in memory (addresses, names) is free in the database too. */
-  caughtUp: ((seq: number) => void) | null = null;
+  private readonly keyCache = new KeyCache();
+  /** tx is the open transaction's savepoints so far and, once one's rollback failed, why it
+   * cannot commit (rollback). */
+  private tx: { savepoints: number; broken: Error | null } = { savepoints: 0, broken: null };
 
   /** The constructor connects and migrates; it throws a message that says what to check. */
   constructor(url: string) {
@@ -81,18 +81,21 @@ export class PostgresStore implements Store {
 
   transaction<T>(fn: () => T): T {
     const depth = this.depth;
+    if (depth === 0) this.tx = { savepoints: 0, broken: null };
+    // Each savepoint's name is used once in a transaction: when its SAVEPOINT failed (a
+    // statement sent before it had aborted the transaction), ROLLBACK TO it fails too rather
+    // than landing on an older savepoint of the same name and undoing what came after that.
+    const savepoint = depth === 0 ? null : `warren_${++this.tx.savepoints}`;
     // Deferred (pg-bridge.ts): a failure surfaces at the next statement that is waited for.
-    this.db.defer(depth === 0 ? 'BEGIN' : `SAVEPOINT warren_${depth}`);
+    this.db.defer(savepoint ? `SAVEPOINT ${savepoint}` : 'BEGIN');
     // What was taken so far: a rollback to this savepoint gives back only what came after.
     const taken = this.pending.length;
     const held = this.held?.at();
     this.depth++;
     try {
       const r = fn();
-      if (depth === 0) {
-        this.writeTail();
-        this.q('COMMIT');
-      } else this.db.defer(`RELEASE SAVEPOINT warren_${depth}`);
+      if (savepoint) this.db.defer(`RELEASE SAVEPOINT ${savepoint}`);
+      else this.commitBatch();
       if (depth === 0) this.settle(true);
       return r;
     } catch (e) {
@@ -100,11 +103,9 @@ export class PostgresStore implements Store {
       this.pending.length = Math.min(this.pending.length, taken);
       if (held) this.held?.rollback(held);
       if (depth === 0) this.settle(false);
-      try {
-        this.q(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT warren_${depth}`);
-      } catch {
-        // The connection is gone; PostgreSQL rolls the transaction back itself.
-      }
+      // A batch that failed may have trusted a key that changed: its requests read it afresh.
+      if (depth === 0 && this.held) this.keyCache.clear();
+      this.rollback(savepoint);
       throw e;
     } finally {
       this.depth--;
@@ -112,17 +113,42 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** writeTail writes what the batch counted (pg-batch.ts), without waiting: COMMIT answers
-   * for it, and a key used up meanwhile fails the COMMIT, so the batch is run again. */
-  private writeTail(): void {
-    const t = this.held?.tail();
-    if (!t) return;
-    if (t.version === null || t.seq === null) {
-      this.db.defer('SELECT warren_use_keys($1::text[], $2::int[])', [t.keyIds, t.keyUses]);
-      return;
+  /** rollback rolls the transaction back, or the open one to savepoint. A waited statement
+   * answers the first error of the statements deferred since the last answer (pg-bridge.ts
+   * defer), which may have failed before the savepoint and aborted the whole transaction: so a
+   * savepoint's rollback that answers an error breaks the transaction, whatever its caller
+   * does with the error, and its COMMIT is refused (commitBatch). */
+  private rollback(savepoint: string | null): void {
+    try {
+      this.db.query(savepoint ? `ROLLBACK TO SAVEPOINT ${savepoint}` : 'ROLLBACK');
+    } catch (e) {
+      // The connection is gone, or the transaction failed: PostgreSQL rolls it back itself.
+      if (savepoint === null) return;
+      this.tx.broken ??= new Error(`the transaction failed before its savepoint: ${(e as Error).message}`, {
+        cause: e,
+      });
+      throw this.tx.broken;
     }
-    this.db.defer(TAIL_SQL, [t.keyIds, t.keyUses, t.version, t.seq]);
-    this.pending.push(t.seq);
+  }
+
+  /** commitBatch sends what the batch counted (pg-batch.ts) with COMMIT, and waits once for
+   * both; without a batch, COMMIT alone. A key used up meanwhile fails the run (and the
+   * batch is run again one request at a time). PostgreSQL answers the COMMIT of a transaction
+   * it aborted with ROLLBACK and no error (the error went to an earlier answer), so the
+   * command tag, not the absence of an error, says that it committed. */
+  private commitBatch(): void {
+    if (this.tx.broken) throw this.tx.broken;
+    const t = this.held?.tail() ?? { keyIds: [], keyUses: [], version: null };
+    const run = [];
+    if (t.keyIds.length > 0) run.push({ sql: SQL.useKeys, params: [t.keyIds, t.keyUses] });
+    // The floor makes the stored version at least the last one handed out in memory.
+    if (t.version !== null) run.push({ sql: SQL.bumpMapVersion, params: [t.version - 1] });
+    const answers = this.qAll([...run, { sql: 'COMMIT' }]);
+    const tag = answers[run.length]?.command;
+    if (tag !== 'COMMIT')
+      throw new Error(`PostgreSQL did not commit the transaction (it answered ${tag ?? 'nothing'})`);
+    if (t.version !== null) this.pending.push(Number(answers[run.length - 1]!.rows[0]!.seq));
+    this.keyCache.used(t.keyIds, t.keyUses);
   }
 
   /** settle keeps the change numbers of a committed transaction, or forgets a rolled-back one's. */
@@ -145,11 +171,13 @@ export class PostgresStore implements Store {
   /** systemsChangedSince reads the systems written and removed by transactions at or after
    * mark (of a changeMark taken before the changes it must not miss). */
   systemsChangedSince(mark: string): StoredChanges {
-    const rows = this.q<RawSystem>(SQL.systemsSince, [mark]).rows.map(toSystem);
-    const r = this.q<{ removed: string[]; users: boolean; version: string | null; policy: number | null }>(
-      SQL.removedSince,
-      [mark],
-    ).rows[0]!;
+    // Both in one round trip (pg-bridge.ts queryAll).
+    const [systems, removed] = this.qAll([
+      { sql: SQL.systemsSince, params: [mark] },
+      { sql: SQL.removedSince, params: [mark] },
+    ]);
+    const rows = (systems!.rows as unknown as RawSystem[]).map(toSystem);
+    const r = removed!.rows[0] as { removed: string[]; users: boolean; version: string | null; policy: number | null };
     return {
       rows,
       removed: r.removed,
@@ -192,31 +220,12 @@ export class PostgresStore implements Store {
     return Number(r.version);
   }
 
-  lockMapVersion(deferChecks = false): void {
-    // The map version's row first, as every writer's bump takes it, then the change sequence's;
-    // holding both, this transaction alone bumps them until it commits (pg-batch.ts).
-    this.db.defer("SELECT 1 FROM meta WHERE key = 'map_version' FOR UPDATE");
-    const rows = this.q<{ key: string; value: string }>(LOCK_SQL).rows;
-    const version = rows.find((r) => r.key === 'map_version')?.value;
-    const seq = rows.find((r) => r.key === 'change_seq')?.value;
-    if (this.depth !== 1 || version === undefined || seq === undefined) return;
-    this.held = new HeldBatch(Number(version), Number(seq), deferChecks);
-    if (deferChecks) this.caughtUp?.(Number(seq));
+  beginBatch(): void {
+    if (this.depth === 1) this.held = new HeldBatch(this.keyCache);
   }
 
   insertKey(k: EnrolmentKey): void {
-    this.q(SQL.insertKey, [
-      k.id,
-      k.hash,
-      JSON.stringify(k.tags),
-      k.approval,
-      k.usesAllowed,
-      k.uses,
-      k.ephemeral ? 1 : 0,
-      k.createdAt,
-      k.expiresAt,
-      k.revokedAt,
-    ]);
+    this.q(SQL.insertKey, keyParams(k));
   }
 
   listKeys(): EnrolmentKey[] {
@@ -224,7 +233,7 @@ export class PostgresStore implements Store {
   }
 
   keyByHash(hash: string): EnrolmentKey | null {
-    const held = this.held?.deferChecks ? this.held : null;
+    const held = this.held;
     const known = held?.key(hash);
     if (known !== undefined) return known;
     const r = this.q<RawKey>('SELECT * FROM enrolment_keys WHERE hash = $1', [hash]).rows[0];
@@ -239,12 +248,13 @@ export class PostgresStore implements Store {
   }
 
   useKey(id: string): void {
-    if (this.held?.deferChecks && this.depth > 0) return this.held.use(id);
+    if (this.held && this.depth > 0) return this.held.use(id);
     if (this.q(`UPDATE enrolment_keys SET uses = uses + 1 WHERE id = $1 AND ${USE_KEY_WHERE}`, [id]).rowCount !== 1)
       throw new KeyUsedUp(id);
   }
 
   revokeKey(id: string, now: number): boolean {
+    this.keyCache.clear();
     return (
       this.q('UPDATE enrolment_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id]).rowCount === 1
     );
@@ -254,29 +264,12 @@ export class PostgresStore implements Store {
    * and try the next candidate in the same transaction (PostgreSQL aborts a transaction at an
    * error unless it is rolled back to a savepoint). */
   insertSystem(s: SystemRow): void {
-    const values = [s.id, s.identity, s.wgKey, s.machineKey, s.hostname, s.name, s.address];
-    // In a batch with deferred checks, caught up under its locks, memory knows every address,
-    // name and identity taken: the row is sent without waiting, and a clash all the same fails
-    // the COMMIT (the batch then runs again one by one, each insert waited for).
-    const send = (params: unknown[]): unknown =>
-      this.held?.deferChecks ? this.db.defer(SQL.insertSystem, params) : this.q(SQL.insertSystem, params);
+    // In a batch the row is sent without waiting: memory knows the addresses, names and
+    // identities taken as of its last catch-up (pg-notify.ts), and a clash with one taken since
+    // fails the COMMIT (the batch then runs again one by one, each insert waited for).
     const run = (): unknown =>
-      send([
-        ...values,
-        JSON.stringify(s.tags),
-        JSON.stringify(s.dnsNames),
-        s.state,
-        s.ephemeral ? 1 : 0,
-        s.keyId,
-        s.createdAt,
-        s.lastSeen,
-        s.observedIp,
-        s.listenPort,
-        JSON.stringify(s.reported),
-        s.ownerId ?? null,
-        JSON.stringify(s.autoTags ?? []),
-      ]);
-    if (this.held?.deferChecks) run();
+      this.held ? this.db.defer(SQL.insertSystem, systemParams(s)) : this.q(SQL.insertSystem, systemParams(s));
+    if (this.held) run();
     else this.transaction(run);
   }
 
@@ -385,11 +378,19 @@ export class PostgresStore implements Store {
     this.db.close();
   }
 
-  /** q runs one statement; a constraint's refusal (SQLSTATE class 23) becomes
-   * StoreConstraintError, as the Registry expects of any backend. */
+  /** q runs one statement, qAll several in one round trip (pg-bridge.ts queryAll); a
+   * constraint's refusal (SQLSTATE class 23) becomes StoreConstraintError, as the Registry
+   * expects of any backend. */
   private q<R = Record<string, unknown>>(sql: string, params?: unknown[]): { rows: R[]; rowCount: number } {
+    return this.qAll([{ sql, params }], true)[0] as { rows: R[]; rowCount: number };
+  }
+
+  private qAll(
+    run: { sql: string; params?: unknown[] }[],
+    one = false,
+  ): { rows: Record<string, unknown>[]; rowCount: number; command?: string }[] {
     try {
-      return this.db.query<R>(sql, params);
+      return one ? [this.db.query(run[0]!.sql, run[0]!.params)] : this.db.queryAll(run);
     } catch (e) {
       if (e instanceof PgError && e.code?.startsWith('23')) throw new StoreConstraintError(e.message, e.constraint);
       throw e;

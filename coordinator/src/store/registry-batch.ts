@@ -33,15 +33,14 @@ export class WriteBatch {
     private readonly resync: () => void,
   ) {}
 
-  /** transaction runs fn in one store transaction that first takes the map version's row lock
-   * (store.ts lockMapVersion): on PostgreSQL, batches of two coordinators then queue for it
-   * before taking any key's or system's lock, and cannot deadlock on each other's. With
-   * deferChecks the key uses are checked at COMMIT (a whole batch's in one statement, without
-   * waiting for the answer); recover runs the requests again with the checks one by one. */
-  private transaction(fn: () => void, deferChecks: boolean): void {
+  /** transaction runs fn in one store transaction; as a batch (store.ts beginBatch), on
+   * PostgreSQL its checks and the map version are written with its COMMIT (pg-batch.ts says
+   * why batches of two coordinators then overlap without deadlocking), and recover runs the
+   * requests again with the checks one by one. */
+  private transaction(fn: () => void, batch: boolean): void {
     const store = this.store();
     store.transaction(() => {
-      store.lockMapVersion(deferChecks);
+      if (batch) store.beginBatch();
       fn();
     });
   }

@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
     return v;
   }
 
-  lockMapVersion(): void {}
+  beginBatch(): void {}
 
   insertKey(k: EnrolmentKey): void {
     this.stmt.insertKey.run({ ...k, tags: JSON.stringify(k.tags), ephemeral: k.ephemeral ? 1 : 0 });

@@ -203,13 +203,12 @@ export interface Store {
    * version the registry used in memory, registry.ts SOFT_VERSIONS), and returns the new value;
    * call it inside the change's transaction. */
   bumpMapVersion(floor?: number): number;
-  /** lockMapVersion takes the map version's row lock in the open transaction, as its first
-   * lock (registry-batch.ts: a batch of changes then orders its locks as every other writer on
-   * the same database does, map version first or last but never in between); SQLite has one
-   * writer at a time and does nothing. deferChecks: on PostgreSQL, the key uses are checked at
-   * COMMIT rather than one by one (pg-batch.ts): a key used up meanwhile then fails the whole
-   * transaction, which the caller must run again with the checks one by one. */
-  lockMapVersion(deferChecks?: boolean): void;
+  /** beginBatch says the open transaction is a batch of changes (registry-batch.ts). On
+   * PostgreSQL its key uses, inserts' constraints and map version are then checked and written
+   * at COMMIT rather than one by one (pg-batch.ts): a key used up or a name taken meanwhile
+   * fails the whole transaction, which the caller must run again one request at a time. SQLite
+   * has one writer at a time and does nothing. */
+  beginBatch(): void;
   insertKey(k: EnrolmentKey): void;
   listKeys(): EnrolmentKey[];
   keyByHash(hash: string): EnrolmentKey | null;
