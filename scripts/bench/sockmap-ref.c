@@ -6,20 +6,12 @@
 //   cc -O2 -o sockmap-ref sockmap-ref.c sockmap-bpf.c -lpthread
 //   sockmap-ref LISTEN_PORT TARGET_PORT
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
-#include <netinet/in.h>
-#include <linux/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "ref-listen.h"
 #include "sockmap-bpf.h"
 
 #define SLOTS 1024
@@ -64,13 +56,8 @@ static void finish_way(struct way *w) {
 }
 
 static void *serve(void *arg) {
-  int c = (int)(long)arg, u = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(target_port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof sa) != 0) goto out;
-  // As the pump does: no Nagle delay on either socket (without it, no faster here).
-  setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int c = (int)(long)arg, u = ref_dial(c, target_port), one = 1;
+  if (u < 0) goto out;
   pthread_mutex_lock(&mu);
   uint32_t slot = (next_pair++ % (SLOTS / 2)) * 2;
   pthread_mutex_unlock(&mu);
@@ -97,38 +84,17 @@ static void *serve(void *arg) {
   wn_sockmap_remove(&M, slot, ways[0].cookie);
   wn_sockmap_remove(&M, slot + 1, ways[1].cookie);
 out:
-  if (u >= 0) close(u);
-  close(c);
-  return NULL;
+  return ref_hangup(c, u);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: sockmap-ref LISTEN_PORT TARGET_PORT\n");
-    return 2;
-  }
-  target_port = atoi(argv[2]);
+  target_port = ref_target(argc, argv, 3, "sockmap-ref LISTEN_PORT TARGET_PORT");
+  if (target_port < 0) return 2;
   static char log[65536];
   int err = wn_sockmap_open(&M, SLOTS, log, sizeof log);
   if (err != 0) {
     fprintf(stderr, "sockmap-ref: %s\n%s\n", strerror(err), log);
     return 1;
   }
-  int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 128) != 0) {
-    perror("sockmap-ref: listen");
-    return 1;
-  }
-  printf("{\"listening\":%d}\n", atoi(argv[1]));
-  fflush(stdout);
-  for (;;) {
-    int c = accept(l, NULL, NULL);
-    if (c < 0) continue;
-    pthread_t t;
-    if (pthread_create(&t, NULL, serve, (void *)(long)c) == 0) pthread_detach(t);
-    else close(c);
-  }
+  return ref_serve("sockmap-ref", atoi(argv[1]), serve);
 }

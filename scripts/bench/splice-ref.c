@@ -6,16 +6,9 @@
 //   cc -O2 -o splice-ref splice-ref.c -lpthread
 //   splice-ref LISTEN_PORT TARGET_PORT PIPE_BYTES [copy]
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "ref-listen.h"
 
 #define CHUNK (256 * 1024)
 
@@ -65,13 +58,8 @@ static void *pump(void *arg) {
 }
 
 static void *serve(void *arg) {
-  int c = (int)(long)arg, u = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(target_port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (u >= 0 && connect(u, (struct sockaddr *)&sa, sizeof sa) == 0) {
-    // As the pump does: no Nagle delay on either socket.
-    setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int c = (int)(long)arg, u = ref_dial(c, target_port);
+  if (u >= 0) {
     struct way ab = {c, u}, ba = {u, c};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, pump, &ab);
@@ -79,34 +67,13 @@ static void *serve(void *arg) {
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
   }
-  if (u >= 0) close(u);
-  close(c);
-  return NULL;
+  return ref_hangup(c, u);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: splice-ref LISTEN_PORT TARGET_PORT PIPE_BYTES [copy]\n");
-    return 2;
-  }
-  target_port = atoi(argv[2]);
+  target_port = ref_target(argc, argv, 4, "splice-ref LISTEN_PORT TARGET_PORT PIPE_BYTES [copy]");
+  if (target_port < 0) return 2;
   pipe_bytes = atoi(argv[3]);
   copy_mode = argc > 4 && strcmp(argv[4], "copy") == 0;
-  int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 128) != 0) {
-    perror("splice-ref: listen");
-    return 1;
-  }
-  printf("{\"listening\":%d}\n", atoi(argv[1]));
-  fflush(stdout);
-  for (;;) {
-    int c = accept(l, NULL, NULL);
-    if (c < 0) continue;
-    pthread_t t;
-    if (pthread_create(&t, NULL, serve, (void *)(long)c) == 0) pthread_detach(t);
-    else close(c);
-  }
+  return ref_serve("splice-ref", atoi(argv[1]), serve);
 }
