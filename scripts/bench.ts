@@ -20,7 +20,6 @@ import { measureProxy, type ProxyResult } from './bench/proxy.js';
 import { measureRelay, relayLines, type RelayResult } from './bench/relay.js';
 import { familyTable, measureFamilies, type FamilyResult } from './bench/families.js';
 import { runCoordinatorBench, type CoordinatorBenchResult } from './bench/coordinator.js';
-import { restartWithAgentsNodeArgs } from './bench/agents-node.js';
 import type { CoordinatorStore } from './bench/coordinator-pg.js';
 import { runFirewallBench, type FirewallBenchResult } from '../helper/src/firewall/firewall.bench.js';
 
@@ -59,9 +58,6 @@ interface Figures extends NetworkResults, CoordinatorRun {
 async function main(): Promise<number> {
   const opts = optionsOrExitCode(process.argv.slice(2));
   if (typeof opts === 'number') return opts;
-  // The simulated agents run in this process: it starts again with their node flags.
-  const restarted = restartWithAgentsNodeArgs();
-  if (restarted !== null) return restarted;
   if (!opts.network) {
     // --only coordinator: the report holds the coordinator's figures alone.
     const c = await measureCoordinator(opts.coordinatorSystems, opts.coordinatorStores);
