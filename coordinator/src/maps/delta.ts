@@ -54,7 +54,9 @@ export function partDigests(c: MapContent): Buffer {
         : p === 'policies' && c.policiesDigest !== null
           ? c.policiesDigest
           : partDigest(c[p], p === 'head' || c[p].length <= 2);
-    d.copy(out, i * PART_BYTES, 0, PART_BYTES);
+    // Byte by byte in JS: a Buffer.copy of 8 bytes is a native call with argument checks,
+    // which cost more than the rest of the part digests in a pass at 10,000 (profiled).
+    for (let b = 0, at = i * PART_BYTES; b < PART_BYTES; b++) out[at + b] = d[b]!;
   });
   return out;
 }

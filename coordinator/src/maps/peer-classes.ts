@@ -37,13 +37,24 @@ export function peerListOf(w: World, identities: Iterable<string>, exclude: stri
   return { identities: sorted, list, peerIds: list.map((p) => p.id) };
 }
 
+/** keys remembers each system's class key by its list of policy indexes in World.involved.
+ * A World keeps the last one's `involved` (the same lists) only when every policy has the same
+ * members on each side (world.ts involvedOf), so a kept list means the same key: a policy file
+ * that changes only what the policies allow then costs no key per system (10,000 at once). */
+const keys = new WeakMap<readonly number[], string>();
+
 /** classKey names the class of `me`: the policies naming it (indexes) and the sides it is on. */
 export function classKey(w: World, me: string): string {
+  const involved = w.involved.get(me);
+  if (involved === undefined) return '';
+  const known = keys.get(involved);
+  if (known !== undefined) return known;
   let key = '';
-  for (const i of w.involved.get(me) ?? []) {
+  for (const i of involved) {
     const p = w.policies[i]!;
     key += `${i}${p.senders.has(me) ? 's' : ''}${p.receivers.has(me) ? 'r' : ''},`;
   }
+  keys.set(involved, key);
   return key;
 }
 

@@ -1,11 +1,13 @@
 // A World built after the last one (MapBuilder.world) reuses its Members across policy files
 // (world-members.ts) and, when the policies name the same systems, its index of who is named
 // and with it the peer classes. Whatever it reuses, every map must be the one a builder with
-// nothing cached renders from a World built from scratch.
+// nothing cached renders from a World built from scratch, and each system's class (the
+// policies naming it and on which side) the one a World from scratch gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildWorld, MapBuilder } from './netmap.js';
 import { withPublisherRoom, type PublisherRoom } from '../testing/publisher-room.js';
+import { classKey } from './peer-classes.js';
 
 function policy(ports: string, devsReach: string[], record = 'db'): string {
   return JSON.stringify({
@@ -56,6 +58,10 @@ function sameAsFresh(room: PublisherRoom, kept: MapBuilder, step: string, seen: 
   );
   assert.deepEqual([...w.involved].sort(), [...scratch.involved].sort(), `${step}: who each policy names`);
   assert.deepEqual([...w.recordNames].sort(), [...scratch.recordNames].sort(), `${step}: DNS records`);
+  // The class key is remembered by the kept World's lists of who is named (peer-classes.ts);
+  // the World from scratch has lists of its own, so its keys are computed anew.
+  for (const s of active)
+    assert.equal(classKey(w, s.identity), classKey(scratch, s.identity), `${step}: the class of ${s.identity}`);
 }
 
 test('the World kept across enrolments, tags, policy edits and removals gives the maps a rebuild gives', () => {
