@@ -7,13 +7,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
 import type { ControlError } from '../http/errors.js';
 import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
-import { sampleSystemRow } from '../testing/rows.js';
-import { stopPostgres, storeBackends } from '../testing/store-backends.js';
-import type { PostgresStore } from './postgres-store.js';
+import { addEnrolKey, sampleSystemRow } from '../testing/rows.js';
+import { onTwoPostgresStores, stopPostgres, storeBackends } from '../testing/store-backends.js';
 import { Registry } from './registry.js';
 import type { Store } from './store.js';
 
@@ -26,43 +24,12 @@ function registry(store: Store): Registry {
   return new Registry(store, parseCidr('100.64.0.0/26')!, 'warren.internal', events, 0);
 }
 
-function addKey(store: Store, uses: number): { key: string; id: string } {
-  const { key, id } = newKeyText();
-  store.insertKey({
-    id,
-    hash: hashKey(key),
-    tags: ['dev'],
-    approval: 'automatic',
-    usesAllowed: uses,
-    uses: 0,
-    ephemeral: false,
-    createdAt: 0,
-    expiresAt: Number.MAX_SAFE_INTEGER,
-    revokedAt: null,
-  });
-  return { key, id };
-}
-
-/** onTwo runs fn with two stores on one fresh database, as two coordinators hold theirs. */
-async function onTwo(fn: (store: PostgresStore, other: PostgresStore) => Promise<void> | void): Promise<void> {
-  const h = pg.fresh();
-  const store = h.open() as PostgresStore;
-  const other = h.open() as PostgresStore;
-  try {
-    await fn(store, other);
-  } finally {
-    other.close();
-    store.close();
-    h.dispose();
-  }
-}
-
 test(
   '[postgres] a batch whose row clashed with another coordinator, then refused a request, is not acknowledged: run again one by one, every enrolled system is in the database and memory holds only what it holds',
   { skip: pg.skip },
   () =>
-    onTwo(async (store, other) => {
-      const k = addKey(store, 2);
+    onTwoPostgresStores(async (store, other) => {
+      const k = addEnrolKey(store, 2);
       const r = registry(store);
       const now = Date.now();
       // The other coordinator takes the first address and the name "h0" and one of the key's
@@ -101,7 +68,7 @@ test(
   '[postgres] a transaction whose COMMIT PostgreSQL answers with ROLLBACK (a deferred row failed, its error taken by a statement whose caller went on) throws: nothing is answered as committed',
   { skip: pg.skip },
   () =>
-    onTwo((store, other) => {
+    onTwoPostgresStores((store, other) => {
       other.insertSystem(sampleSystemRow({ id: 'sys-1' }));
       assert.throws(
         () =>

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
+import { addEnrolKey } from '../testing/rows.js';
 import { stopPostgres, storeBackends } from '../testing/store-backends.js';
 import type { EnrolJob, EnrolReport } from '../testing/enrol-worker.js';
 import pgClient from 'pg';
@@ -35,19 +35,7 @@ test(
     const reader = new PgBridge(h.where);
     try {
       const store = h.open();
-      const { key, id } = newKeyText();
-      store.insertKey({
-        id,
-        hash: hashKey(key),
-        tags: ['dev'],
-        approval: 'automatic',
-        usesAllowed: 1000,
-        uses: 0,
-        ephemeral: false,
-        createdAt: 0,
-        expiresAt: Number.MAX_SAFE_INTEGER,
-        revokedAt: null,
-      });
+      const { key } = addEnrolKey(store, 1000);
       store.close();
       const worker = fileURLToPath(new URL('../testing/enrol-worker.js', import.meta.url));
       const startAt = Date.now() + 1500;

@@ -4,11 +4,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
-import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
+import { hashKey } from '../auth/enrolment-keys.js';
+import { addEnrolKey } from '../testing/rows.js';
 import { ControlError } from '../http/errors.js';
 import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
-import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
+import { onTwoPostgresStores, stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
 import { Registry } from './registry.js';
 import { catchUp, ChangeFollower } from './pg-notify.js';
 import { KEY_TRUST_MS } from './pg-batch.js';
@@ -20,23 +21,6 @@ after(stopPostgres);
 function registry(store: Store, network = '100.64.0.0/26'): Registry {
   const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
   return new Registry(store, parseCidr(network)!, 'warren.internal', events, 0);
-}
-
-function addKey(store: Store, uses: number): { key: string; id: string } {
-  const { key, id } = newKeyText();
-  store.insertKey({
-    id,
-    hash: hashKey(key),
-    tags: ['dev'],
-    approval: 'automatic',
-    usesAllowed: uses,
-    uses: 0,
-    ephemeral: false,
-    createdAt: 0,
-    expiresAt: Number.MAX_SAFE_INTEGER,
-    revokedAt: null,
-  });
-  return { key, id };
 }
 
 /** countCommits counts the store's outermost transactions from now on. */
@@ -66,7 +50,7 @@ function batchTests(b: Backend): void {
       const store = h.open();
       try {
         const r = registry(store);
-        const k = addKey(store, 30);
+        const k = addEnrolKey(store, 30);
         const commits = countCommits(store);
         const now = Date.now();
         const keys = Array.from({ length: 40 }, () => generateAgentKeys());
@@ -105,7 +89,7 @@ function batchTests(b: Backend): void {
       const store = h.open();
       try {
         const r = registry(store);
-        const k = addKey(store, 10);
+        const k = addEnrolKey(store, 10);
         const commits = countCommits(store);
         const now = Date.now();
         const agents = Array.from({ length: 4 }, () => generateAgentKeys());
@@ -146,28 +130,13 @@ function batchTests(b: Backend): void {
 
 const pg = storeBackends().find((b) => b.name === 'postgres')!;
 
-/** onTwoCoordinators runs fn with two stores on one fresh PostgreSQL database, as two
- * coordinators hold theirs, and closes both after, even when fn throws. */
-async function onTwoCoordinators(fn: (store: PostgresStore, other: Store) => Promise<void>): Promise<void> {
-  const h = pg.fresh();
-  const store = h.open() as PostgresStore;
-  const other = h.open();
-  try {
-    await fn(store, other);
-  } finally {
-    other.close();
-    store.close();
-    h.dispose();
-  }
-}
-
 test(
   '[postgres] a batch of 32 enrolments waits for the database twice (the key, then its writes with COMMIT), not 4 times per enrolment; the next batch once',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store) => {
+    onTwoPostgresStores(async (store) => {
       const r = registry(store);
-      const k = addKey(store, 100);
+      const k = addEnrolKey(store, 100);
       const now = Date.now();
       const agents = Array.from({ length: 32 }, () => generateAgentKeys());
       const before = store.statements();
@@ -196,9 +165,9 @@ test(
   '[postgres] a key revoked by another coordinator after a batch read it fails the next batch that trusted the row; run again one by one, each request is refused as revoked',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store, other) => {
+    onTwoPostgresStores(async (store, other) => {
       const r = registry(store);
-      const k = addKey(store, 100);
+      const k = addEnrolKey(store, 100);
       const now = Date.now();
       const enrolSome = (n: number, prefix: string): Promise<PromiseSettledResult<unknown>[]> =>
         Promise.allSettled(
@@ -232,9 +201,9 @@ test(
   '[postgres] a repeat enrolment answered from a kept key row is refused once another coordinator revoked the key, as with a fresh read',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store, other) => {
+    onTwoPostgresStores(async (store, other) => {
       const r = registry(store);
-      const k = addKey(store, 100);
+      const k = addEnrolKey(store, 100);
       const now = Date.now();
       const agent = generateAgentKeys();
       const req = buildEnrolRequest(agent, k.key, 'again', [], now);
@@ -256,9 +225,9 @@ test(
   '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store, other) => {
+    onTwoPostgresStores(async (store, other) => {
       const r = registry(store);
-      const k = addKey(store, 5);
+      const k = addEnrolKey(store, 5);
       const commits = countCommits(store);
       const now = Date.now();
       const agents = Array.from({ length: 4 }, () => generateAgentKeys());
@@ -290,9 +259,9 @@ test(
   '[postgres] a batch that sent its rows without waiting, behind another coordinator that took the same name, fails at COMMIT and runs again one by one: every system gets a name nobody holds',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store, other) => {
+    onTwoPostgresStores(async (store, other) => {
       const r = registry(store);
-      const k = addKey(store, 10);
+      const k = addEnrolKey(store, 10);
       const o = registry(other);
       const now = Date.now();
       // The other coordinator enrols "h1" first; this one has not caught up, so its memory
@@ -317,8 +286,8 @@ test(
   '[postgres] batches of two coordinators overlap: one begun first commits after the other, takes the next change number and a higher version, and the other, caught up in between, still reads its system',
   { skip: pg.skip },
   () =>
-    onTwoCoordinators(async (store, other) => {
-      const k = addKey(store, 10);
+    onTwoPostgresStores(async (store, other) => {
+      const k = addEnrolKey(store, 10);
       const r = registry(store);
       // Addresses of its own: in this one thread, an insert that met the batch's uncommitted
       // address would wait for a COMMIT that cannot come.

@@ -1,7 +1,8 @@
-// Test support: a stored system row, a system to insert and a user row with every field filled, for the store,
+// Test support: a stored system row, an enrolment key, a system to insert and a user row with every field filled, for the store,
 // registry, map and sign-in tests.
+import { hashKey, newKeyText } from '../auth/enrolment-keys.js';
 import type { NewSystem } from '../store/registry.js';
-import type { SystemRow } from '../store/store.js';
+import type { Store, SystemRow } from '../store/store.js';
 import type { UserRow } from '../store/users.js';
 
 /** sampleSystemRow is an active system with the given fields changed. */
@@ -72,4 +73,23 @@ export function sampleUserRow(over: Partial<UserRow> = {}): UserRow {
     lapsedAt: null,
     ...over,
   };
+}
+
+/** addEnrolKey stores a fresh automatic key tagged dev with `uses` uses and returns its text
+ * and id. */
+export function addEnrolKey(store: Store, uses: number): { key: string; id: string } {
+  const { key, id } = newKeyText();
+  store.insertKey({
+    id,
+    hash: hashKey(key),
+    tags: ['dev'],
+    approval: 'automatic',
+    usesAllowed: uses,
+    uses: 0,
+    ephemeral: false,
+    createdAt: 0,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    revokedAt: null,
+  });
+  return { key, id };
 }

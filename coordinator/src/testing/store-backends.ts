@@ -115,6 +115,24 @@ export function withHandle<T>(b: Backend, fn: (h: StoreHandle) => T): T {
   }
 }
 
+/** onTwoPostgresStores runs fn with two stores on one fresh PostgreSQL database, as two
+ * coordinators hold theirs, and closes both and removes the database after, even when fn
+ * throws. */
+export async function onTwoPostgresStores(
+  fn: (store: PostgresStore, other: PostgresStore) => Promise<void> | void,
+): Promise<void> {
+  const h = postgres.fresh();
+  const store = h.open() as PostgresStore;
+  const other = h.open() as PostgresStore;
+  try {
+    await fn(store, other);
+  } finally {
+    other.close();
+    store.close();
+    h.dispose();
+  }
+}
+
 /** stopPostgres stops the shared cluster (call it from after()). */
 export function stopPostgres(): void {
   cluster?.stop();
