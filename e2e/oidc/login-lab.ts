@@ -124,7 +124,7 @@ export async function signIn(
   topo: Topology,
   ns: Namespace,
   user: string,
-): Promise<{ profile: string; output: string; consentAt: number }> {
+): Promise<{ profile: string; output: string; consentAt: number; confirmAt: number }> {
   const profile = topo.file(`${user}.profile`);
   const stateDir = topo.file(`warren-${user}-state`);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -138,11 +138,14 @@ export async function signIn(
   );
   const url = (await proc.waitFor(/^\s+(https?:\/\/\S+)$/m, 20_000))[1]!;
   const code = (await proc.waitFor(/shows the code ([0-9A-Z]{4}-[0-9A-Z]{4})/))[1]!;
-  const { consentAt } = await completeAtProvider(lab, topo, ns, url, user, { code, hostname: `${user}-laptop` });
+  const { consentAt, confirmAt } = await completeAtProvider(lab, topo, ns, url, user, {
+    code,
+    hostname: `${user}-laptop`,
+  });
   const { code: exit } = await proc.exited;
   assert.equal(exit, 0, proc.output());
   assert.match(proc.output(), new RegExp(`Signed in as ${TEST_USERS[user]!.email}`));
-  return { profile, output: proc.output(), consentAt };
+  return { profile, output: proc.output(), consentAt, confirmAt };
 }
 
 /** PersonOptions: what the person is shown (code, hostname) and does (cancel at the provider);
@@ -164,8 +167,9 @@ export interface PersonOptions {
  * checks the coordinator's confirmation page names the user (and the code and hostname when
  * given) and presses Confirm, then that the page says the user signed in; with cancel, the
  * person cancels at the provider's login page instead; with cancelledBefore, the login was
- * cancelled by its system and the coordinator's page says so instead of asking. It returns when the consent was given
- * and what the last page said. */
+ * cancelled by its system and the coordinator's page says so instead of asking. It returns when
+ * the consent was given, when Confirm was pressed (0 when it was not) and what the last page said.
+ * The coordinator stores the new sign-in on Confirm (confirm.ts), so access changes time from there. */
 export async function completeAtProvider(
   lab: Pick<OidcLab, 'browsers'>,
   topo: Topology,
@@ -173,7 +177,7 @@ export async function completeAtProvider(
   url: string,
   user: string,
   o: PersonOptions = {},
-): Promise<{ consentAt: number; pageText: string }> {
+): Promise<{ consentAt: number; confirmAt: number; pageText: string }> {
   const wrapper = topo.writeFile(`chromium-${user}.sh`, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o700);
   const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
@@ -185,7 +189,7 @@ export async function completeAtProvider(
     if (o.cancel) {
       await page.click('text=[ Cancel ]');
       await page.waitForURL((u) => u.pathname === LOGIN_PATHS.callback, { timeout: 20_000 });
-      return { consentAt: 0, pageText: (await page.textContent('body')) ?? '' };
+      return { consentAt: 0, confirmAt: 0, pageText: (await page.textContent('body')) ?? '' };
     }
     await page.fill('input[name=login]', user);
     await page.fill('input[name=password]', 'any password');
@@ -196,7 +200,7 @@ export async function completeAtProvider(
     await page.click('button[type=submit]'); // consent
     if (o.cancelledBefore) {
       await page.getByText('Sign-in cancelled').waitFor({ timeout: 20_000 });
-      return { consentAt, pageText: (await page.textContent('body')) ?? '' };
+      return { consentAt, confirmAt: 0, pageText: (await page.textContent('body')) ?? '' };
     }
     await page.getByTestId('confirm-email').waitFor({ timeout: 20_000 });
     assert.equal(await page.getByTestId('confirm-email').innerText(), TEST_USERS[user]!.email);
@@ -204,13 +208,16 @@ export async function completeAtProvider(
       assert.equal(await page.getByTestId('confirm-code').innerText(), o.code, 'the code the system was given');
     if (o.hostname) assert.equal(await page.getByTestId('confirm-hostname').innerText(), o.hostname);
     await o.beforeConfirm?.(page);
-    await page.getByRole('button', { name: 'Confirm' }).click();
+    const confirm = page.getByRole('button', { name: 'Confirm' });
+    await confirm.waitFor({ timeout: 20_000 });
+    const confirmAt = Date.now();
+    await confirm.click();
     const outcome = o.confirmRefused ? 'Confirmation refused' : `Signed in as ${TEST_USERS[user]!.email}`;
     await page.getByText(outcome).waitFor({ timeout: 20_000 });
     const pageText = (await page.textContent('body')) ?? '';
     if (o.code && !o.confirmRefused)
       assert.match(pageText, new RegExp(o.code), 'the page shows the code the system was given');
-    return { consentAt, pageText };
+    return { consentAt, confirmAt, pageText };
   } finally {
     await browser.close().catch(() => {});
   }

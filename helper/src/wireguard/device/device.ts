@@ -140,7 +140,8 @@ export class Device {
     return this.opts.tun;
   }
 
-  /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). */
+  /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). One
+   * that tried us before it was added is sent an initiation at once (noise/early-initiators.ts). */
   addPeer(cfg: DevicePeerConfig): DevicePeer {
     const key = cfg.publicKey.toString('base64');
     if (this.peersByKey.has(key)) throw new Error(`peer ${key} is already configured`);
@@ -152,6 +153,7 @@ export class Device {
     for (const p of cfg.allowedIps) this.routes.insert(p, peer);
     this.peersByKey.set(key, peer);
     this.peerOfNoise.set(noise, peer);
+    if (this.up && this.core.triedBeforeAdded(cfg.publicKey, this.clock())) this.initiate(peer, this.clock());
     return peer;
   }
 
@@ -238,11 +240,8 @@ export class Device {
       }
       return;
     }
-    const now = this.clock();
-    for (const peer of this.peersByKey.values()) {
-      peer.noise.restart();
-      if (peer.noise.persistentKeepalive > 0 && peer.hasEndpoint) this.initiate(peer, now);
-    }
+    for (const peer of this.peersByKey.values()) peer.noise.restart();
+    this.initiateKeepalivePeers();
   }
 
   /** start runs the readers, the crypto threads (if on) and the timers. */
@@ -256,12 +255,14 @@ export class Device {
     );
     this.udpReader = this.startUdpReader();
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    // Peers with a persistent keepalive and a known endpoint are brought up at once, as
-    // wireguard-go does, so that NAT mappings open without waiting for traffic.
+    this.initiateKeepalivePeers();
+  }
+
+  // Peers with a persistent keepalive and a known endpoint are brought up at once, as
+  // wireguard-go does, so that NAT mappings open without waiting for traffic.
+  private initiateKeepalivePeers(): void {
     const now = this.clock();
-    for (const peer of this.peersByKey.values()) {
-      if (peer.noise.persistentKeepalive > 0 && peer.hasEndpoint) this.initiate(peer, now);
-    }
+    for (const peer of this.peersByKey.values()) if (peer.noise.persistentKeepalive > 0) this.initiate(peer, now);
   }
 
   /** stop halts I/O and timers; the adapter and socket are closed by their owner. */

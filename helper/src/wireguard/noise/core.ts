@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 import { CookieChecker } from './cookie.js';
+import { EarlyInitiators } from './early-initiators.js';
 import { dh, privateKeyObject, rawPublicKey } from './crypto.js';
 import { consumeResponse, discardStage, finishInitiation, openInitiationStatic, type Identity } from './handshake.js';
 import type { Keypair } from './keypair.js';
@@ -82,6 +83,7 @@ export class NoiseCore {
   private checker: CookieChecker;
   private readonly peers = new Map<string, NoisePeer>();
   private readonly indices = new Map<number, IndexEntry>();
+  private readonly early = new EarlyInitiators();
   private readonly ctx: PeerContext;
 
   constructor(opts: NoiseCoreOptions) {
@@ -185,6 +187,13 @@ export class NoiseCore {
     for (const [index, entry] of this.indices) if (entry.peer === peer) this.indices.delete(index);
   }
 
+  /** triedBeforeAdded says whether the peer with this key sent us an initiation, while we did not
+   * know it, recently enough that it will not try again for a while (early-initiators.ts): the
+   * device then initiates to it at once. It answers once per attempt. */
+  triedBeforeAdded(publicKey: Buffer, now: number): boolean {
+    return this.early.take(publicKey.toString('hex'), now);
+  }
+
   /** getPeer finds a peer by public key. */
   getPeer(publicKey: Buffer): NoisePeer | undefined {
     return this.peers.get(publicKey.toString('hex'));
@@ -257,8 +266,10 @@ export class NoiseCore {
     if (macs) return macs;
     const stage = openInitiationStatic(this.identity, m);
     if (typeof stage === 'string') return dropped(stage);
-    const peer = this.peers.get(stage.remoteStatic.toString('hex'));
+    const id = stage.remoteStatic.toString('hex');
+    const peer = this.peers.get(id);
     if (!peer) {
+      this.early.note(id, now);
       discardStage(stage);
       return dropped('unknown-peer');
     }
