@@ -11,6 +11,7 @@ import { consumeResponse, discardStage, finishInitiation, openInitiationStatic, 
 import type { Keypair } from './keypair.js';
 import { MessageType, parseCookieReply, parseInitiation, parseResponse } from './messages.js';
 import { assertKey, NoisePeer, type PeerContext, type TickAction } from './peer.js';
+import { ReplayMemory } from './replay-memory.js';
 import type { DropReason, Endpoint } from './types.js';
 
 export interface NoiseCoreOptions {
@@ -84,6 +85,7 @@ export class NoiseCore {
   private readonly peers = new Map<string, NoisePeer>();
   private readonly indices = new Map<number, IndexEntry>();
   private readonly early = new EarlyInitiators();
+  private readonly removedStamps = new ReplayMemory();
   private readonly ctx: PeerContext;
 
   constructor(opts: NoiseCoreOptions) {
@@ -157,7 +159,8 @@ export class NoiseCore {
   }
 
   /** addPeer adds a peer, or for a key already known updates its preshared key (see
-   * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A low-order public
+   * NoisePeer.setPresharedKey) and keepalive and returns the existing peer. A peer added again
+   * refuses the initiations it refused before its removal (replay-memory.ts). A low-order public
    * key is accepted but can never complete a handshake (as in wireguard-go). Throws on keys of
    * the wrong length or our own key. */
   addPeer(publicKey: Buffer, opts: { presharedKey?: Buffer; persistentKeepalive?: number } = {}): NoisePeer {
@@ -173,15 +176,19 @@ export class NoiseCore {
     }
     const psk = opts.presharedKey ?? Buffer.alloc(KEY_SIZE);
     const peer = new NoisePeer(this.ctx, publicKey, psk, opts.persistentKeepalive ?? 0);
+    const stamp = this.removedStamps.take(id);
+    if (stamp) peer.handshake.lastTimestamp = stamp;
     this.peers.set(id, peer);
     return peer;
   }
 
-  /** removePeer erases the peer's keys and frees its indices; its object becomes inert. */
+  /** removePeer erases the peer's keys and frees its indices; its object becomes inert. The
+   * newest timestamp it initiated with is kept for when it is added again (replay-memory.ts). */
   removePeer(publicKey: Buffer): void {
     const id = publicKey.toString('hex');
     const peer = this.peers.get(id);
     if (!peer) return;
+    this.removedStamps.keep(id, peer.handshake.lastTimestamp);
     peer.remove();
     this.peers.delete(id);
     for (const [index, entry] of this.indices) if (entry.peer === peer) this.indices.delete(index);
