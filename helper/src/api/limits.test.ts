@@ -81,11 +81,14 @@ interface HolderReport {
   refused: Refusal[];
 }
 
-/** Child is a spawned process with its stdout split into lines as they come. */
+/** Child is a spawned process with its stdout split into lines as they come. A child prints its
+ * last line and exits at once: its 'exit' can come before that line is read from the pipe, so
+ * only 'close' (every stdio stream ended) says no line is still to come. */
 class Child {
   private lines: string[] = [];
   private waiters: (() => void)[] = [];
   private stderr = '';
+  private closed = false;
   constructor(readonly proc: ChildProcessWithoutNullStreams) {
     let buf = '';
     proc.stdout.on('data', (c: Buffer) => {
@@ -96,7 +99,8 @@ class Child {
       for (const w of this.waiters.splice(0)) w();
     });
     proc.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
-    proc.once('exit', () => {
+    proc.once('close', () => {
+      this.closed = true;
       for (const w of this.waiters.splice(0)) w();
     });
   }
@@ -104,7 +108,7 @@ class Child {
   async nextJson<T>(timeoutMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length === 0) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null || Date.now() > deadline) {
+      if (this.closed || Date.now() > deadline) {
         throw new Error(`child gave no line (exit ${this.proc.exitCode}): ${this.stderr.slice(0, 2000)}`);
       }
       await new Promise<void>((r) => {
