@@ -2,11 +2,12 @@
 // checksummed transfers, the UDP relay and fuzzer, address moves, and that destroy and
 // cleanupStale leave nothing behind.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  KEPT_LOGS_MARKER,
   Topology,
   cleanupStale,
   describeE2E,
@@ -101,14 +102,17 @@ describeE2E(
       await topo.destroy(); // idempotent
     });
 
-    test('cleanupStale removes leftovers of dead runs and keeps live ones', async () => {
+    test('cleanupStale removes leftovers of dead runs and keeps live ones, and logs kept on purpose', async () => {
       const topo = Topology.create();
+      const deadPid = 99_999_999; // above any pid_max, so never alive
+      const keptDir = mkdtempSync(join(tmpdir(), `wre2e-y${deadPid.toString(36)}-`));
       try {
         const live = await topo.addNamespace('live');
-        const deadPid = 99_999_999; // above any pid_max, so never alive
         const staleNs = `wre2e-z${deadPid.toString(36)}-stale`;
         await exec(['ip', 'netns', 'add', staleNs]);
         const staleDir = mkdtempSync(join(tmpdir(), `wre2e-z${deadPid.toString(36)}-`));
+        writeFileSync(join(keptDir, KEPT_LOGS_MARKER), 'kept\n');
+        writeFileSync(join(keptDir, 'warren.log'), 'a dead run kept with WARREN_E2E_KEEP_LOGS=1\n');
         const removed = cleanupStale();
         assert.deepEqual(removed, [staleNs]);
         const left = listNamespaces();
@@ -116,7 +120,9 @@ describeE2E(
         assert.ok(left.includes(live.name));
         assert.ok(!existsSync(staleDir));
         assert.ok(existsSync(topo.dir));
+        assert.ok(existsSync(join(keptDir, 'warren.log')), 'a dead run whose logs were kept keeps them');
       } finally {
+        rmSync(keptDir, { recursive: true, force: true });
         await topo.destroy();
       }
     });

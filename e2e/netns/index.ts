@@ -1,5 +1,5 @@
 // The e2e network-namespace harness: topology, peers (Warren and wireguard-go), traffic tools.
-export { cleanupStale, CONFORMANCE_PREFIX, PREFIX, runPid, listNamespaces } from './names.js';
+export { cleanupStale, CONFORMANCE_PREFIX, KEPT_LOGS_MARKER, PREFIX, runPid, listNamespaces } from './names.js';
 export { exec, TrackedProcess, type ExecOptions, type ExecResult } from './process.js';
 export { Topology, Namespace, type Link, type Switch, type SpawnOptions } from './topology.js';
 export { pairLayout, routedLayout, moveAddress, type PairLayout, type RoutedLayout } from './layouts.js';

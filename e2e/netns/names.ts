@@ -5,7 +5,7 @@
 // suite names its runs `wgc<c><pid36>-<tag>` instead, so its devices are told apart from
 // the rest of the e2e runs at a glance; both families are cleaned up the same way.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,11 @@ export const CONFORMANCE_PREFIX = 'wgc';
 
 /** IFNAMSIZ - 1: the longest Linux interface name. */
 export const MAX_IFNAME = 15;
+
+/** KEPT_LOGS_MARKER is written into a run's temp dir that WARREN_E2E_KEEP_LOGS=1 keeps. Its
+ * process has ended, so without the marker the next run on the machine (anyone's) would
+ * remove the logs as a dead run's leftover before they are read. */
+export const KEPT_LOGS_MARKER = 'KEPT-LOGS';
 
 const RUN_NAME = /^(?:wre2e-|wgc)([0-9a-z])([0-9a-z]+)(?:-|$)/;
 
@@ -92,7 +97,8 @@ export function deleteNamespaceSync(ns: string): void {
 
 const WG_SOCK_DIR = '/var/run/wireguard';
 
-/** removeFiles deletes our wireguard-go sockets (and temp dirs if withTemp) that match. */
+/** removeFiles deletes our wireguard-go sockets (and temp dirs if withTemp) that match; a temp
+ * dir whose logs were kept on purpose stays. */
 function removeFiles(match: (name: string) => boolean, withTemp: boolean): void {
   for (const dir of withTemp ? [WG_SOCK_DIR, tmpdir()] : [WG_SOCK_DIR]) {
     let names: string[] = [];
@@ -102,7 +108,8 @@ function removeFiles(match: (name: string) => boolean, withTemp: boolean): void 
       continue;
     }
     for (const n of names) {
-      if (runPid(n) !== null && match(n)) rmSync(join(dir, n), { recursive: true, force: true });
+      if (runPid(n) === null || !match(n) || existsSync(join(dir, n, KEPT_LOGS_MARKER))) continue;
+      rmSync(join(dir, n), { recursive: true, force: true });
     }
   }
 }
@@ -114,7 +121,7 @@ export function removeWgSocketsSync(runPrefix: string): void {
 }
 
 /** cleanupStale removes namespaces, root-namespace links, wireguard-go sockets and temp dirs
- * left by e2e runs whose process has died. It returns the names of removed namespaces. */
+ * (but not those whose logs were kept) left by e2e runs whose process has died. It returns the names of removed namespaces. */
 export function cleanupStale(): string[] {
   const dead = (name: string): boolean => {
     const pid = runPid(name);

@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { exec, TrackedProcess, type ExecOptions, type ExecResult } from './process.js';
-import { MAX_IFNAME, PREFIX, cleanupStale, deleteNamespaceSync, newRunId, removeWgSocketsSync } from './names.js';
+import {
+  KEPT_LOGS_MARKER,
+  MAX_IFNAME,
+  PREFIX,
+  cleanupStale,
+  deleteNamespaceSync,
+  newRunId,
+  removeWgSocketsSync,
+} from './names.js';
 
 /** Namespace is one network namespace of a topology. */
 export class Namespace {
@@ -196,6 +204,10 @@ export class Topology {
     for (const ns of this.namespaces) deleteNamespaceSync(ns.name);
     removeWgSocketsSync(this.prefix);
     if (process.env.WARREN_E2E_KEEP_LOGS === '1') {
+      writeFileSync(
+        join(this.dir, KEPT_LOGS_MARKER),
+        'kept by WARREN_E2E_KEEP_LOGS=1: remove this directory by hand\n',
+      );
       process.stderr.write(`e2e: logs kept in ${this.dir}\n`);
       return;
     }
