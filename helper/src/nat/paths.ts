@@ -170,8 +170,8 @@ export class PathManager {
     return true;
   }
 
-  // followed logs a relayed peer's move to relay r that the peer's own packets made (roaming,
-  // or the leader's relayed pings) and tells status watchers, as the moves tickPeer makes are.
+  // followed logs a relayed peer's move to relay r, made by tickPeer or by the peer's own
+  // packets (roaming, or the leader's relayed pings), and tells status watchers.
   private followed(st: PeerState, r: number, why: string): void {
     this.o.log.info(`path to ${st.name} (${st.identity}): relayed through ${this.relays[r]?.name ?? '?'} (${why})`);
     this.o.changed();
@@ -315,9 +315,11 @@ export class PathManager {
     this.o.sendUdp(msg, c.addr, c.port);
   }
 
-  // use points the device peer at a path (a real endpoint or a virtual relayed one).
+  // use points the device peer at a path (a real endpoint or a virtual relayed one). A peer that
+  // tried us before it was added had no path then: it is answered now (Device.addPeer).
   private use(st: PeerState, addr: IpAddress, port: number): void {
     st.peer.setEndpoint({ addr, port });
+    this.o.device.answerEarlyInitiator(st.peer);
   }
 
   // usesPath tells whether the device peer's endpoint is addr:port already.
@@ -372,16 +374,12 @@ export class PathManager {
       if (!this.usesPath(st, virtual, st.vport)) {
         const w = st.peer.endpointWords;
         const was = isVirtualWords(w, 0) ? this.relays[w[3]! - 1]?.name : undefined;
-        this.o.log.info(
-          `path to ${st.name} (${st.identity}): relayed through ${this.relays[r]!.name}` +
-            (was !== undefined ? ` (was ${was})` : ' (no direct path answers)'),
-        );
         // Silence on a new relay counts from its first answer; on the relay the last answer
         // came through it goes on counting, so that coming back to that relay does not forget
         // that it stopped carrying this peer.
         if (st.relayPong?.via !== this.relays[r]!.name) st.relayPong = null;
         this.use(st, virtual, st.vport);
-        this.o.changed();
+        this.followed(st, r, was !== undefined ? `was ${was}` : 'no direct path answers');
       }
       if (now - st.relayPingAt >= relayPingEvery(st)) this.ping(st, null, now);
       if (this.relaySet.silent(st, r, now)) {

@@ -5,10 +5,10 @@
 import { NoiseCore, type NoisePeer, type TickAction } from '../noise/index.js';
 import { ipEndpointEquals, type IpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
 import type { TunAdapter } from '../../tun/index.js';
-import type { PeerConfig } from '../../config/schema.js';
 import type { Logger } from '../../../../src-shared/lib/log.js';
 import type { IpPrefix } from '../../../../src-shared/lib/ip/addr.js';
 import { AllowedIps } from './allowed-ips.js';
+import type { DeviceOptions, DevicePeerConfig, PacketFilter } from './device-types.js';
 import type { Bind } from './bind.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { boottimeMs } from '../../../../src-shared/lib/native/index.js';
@@ -22,6 +22,7 @@ import { HandshakeQueue } from './handshake-queue.js';
 import { HandshakeLimits, rateKeyOf } from './handshake-limits.js';
 
 export { formatPeer } from './peer.js';
+export type { DeviceOptions, DevicePeerConfig, PacketFilter } from './device-types.js';
 
 /** TICK_MS is how often the protocol timers run (§6 timers have second granularity). */
 const TICK_MS = 100;
@@ -29,45 +30,6 @@ const TICK_MS = 100;
 const NO_PRESHARED_KEY = Buffer.alloc(32);
 /** SWEEP_MS is how often the handshake limits forget addresses that went quiet. */
 const SWEEP_MS = 1000;
-
-/**
- * PacketFilter is the stateful firewall as the data plane sees it: a verdict per packet, 0 to
- * pass or a code whose name is reasons[code]. It is called after cryptokey routing picked the
- * peer (egress) or authenticated it (ingress), so it always knows which peer a packet is for.
- */
-export interface PacketFilter {
-  egress(peerIndex: number, buf: Buffer, off: number, len: number, now: number): number;
-  ingress(peerIndex: number, buf: Buffer, off: number, len: number, now: number): number;
-  readonly reasons: readonly string[];
-}
-
-/** DevicePeerConfig is what the device needs of a configured peer (config/schema.ts PeerConfig),
- * with the allowed IPs of either family (daemon/apply.ts devicePeerConfig converts). */
-export type DevicePeerConfig = Pick<PeerConfig, 'publicKey' | 'persistentKeepalive'> & {
-  allowedIps: IpPrefix[];
-  presharedKey?: Buffer;
-  endpoint?: IpEndpoint;
-  name?: string | null;
-};
-
-/** DeviceOptions wires a device to its adapter and socket. */
-export interface DeviceOptions {
-  /** privateKey is the static key; null starts a device without one (see NoiseCore). */
-  privateKey: Buffer | null;
-  tun: TunAdapter;
-  bind: Bind;
-  /** mtu is the adapter's MTU, which bounds padding (§5.4.6); see Device.mtu. */
-  mtu: number;
-  /** maxPacket sizes the UDP reader and the staging scratch for the largest packet the adapter
-   * may ever carry, when its MTU can grow after start (warren-wg: wg-quick sets it later). */
-  maxPacket?: number;
-  /** onReaderError hears that a reader stopped for good (the adapter was deleted, say). */
-  onReaderError?: (what: 'adapter' | 'UDP', e: Error) => void;
-  log: Logger;
-  /** clock is the protocol timers' clock in milliseconds (default CLOCK_BOOTTIME, see
-   * boottimeMs: it counts suspend, so sessions age while the machine sleeps, §6). */
-  clock?: () => number;
-}
 
 /** Device is a running WireGuard interface. */
 export class Device {
@@ -140,8 +102,7 @@ export class Device {
     return this.opts.tun;
   }
 
-  /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). One
-   * that tried us before it was added is sent an initiation at once (noise/early-initiators.ts). */
+  /** addPeer adds a peer and its allowed IPs (a prefix already owned by another peer moves). */
   addPeer(cfg: DevicePeerConfig): DevicePeer {
     const key = cfg.publicKey.toString('base64');
     if (this.peersByKey.has(key)) throw new Error(`peer ${key} is already configured`);
@@ -153,8 +114,16 @@ export class Device {
     for (const p of cfg.allowedIps) this.routes.insert(p, peer);
     this.peersByKey.set(key, peer);
     this.peerOfNoise.set(noise, peer);
-    if (this.up && this.core.triedBeforeAdded(cfg.publicKey, this.clock())) this.initiate(peer, this.clock());
+    this.answerEarlyInitiator(peer);
     return peer;
+  }
+
+  /** answerEarlyInitiator sends an initiation at once to a peer that tried us before it was
+   * added (noise/early-initiators.ts), when it has an endpoint: on adding it, or when NAT
+   * traversal gives it its first path. */
+  answerEarlyInitiator(peer: DevicePeer): void {
+    if (!this.up || !peer.hasEndpoint || !this.core.triedBeforeAdded(peer.noise.publicKey, this.clock())) return;
+    this.initiate(peer, this.clock());
   }
 
   /**

@@ -36,6 +36,27 @@ test('a peer whose initiation came before it was added is sent an initiation at 
   }
 });
 
+test('a peer added with no endpoint is answered when it gets its first path (NAT traversal, a relay)', async () => {
+  const { a, b, stop } = pair();
+  try {
+    b.dev.removePeer(a.pub);
+    const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('through a path found later'));
+    a.tun.inject(ping);
+    await until(() => b.dev.drops.get('unknown-peer') === 1);
+    const { endpoint, ...noEndpoint } = peerA(a.pub);
+    const peer = b.dev.addPeer(noEndpoint);
+    await settle();
+    await settle();
+    assert.equal(b.tun.written.length, 0, 'no path yet, so no initiation');
+    peer.setEndpoint(endpoint);
+    b.dev.answerEarlyInitiator(peer);
+    await until(() => b.tun.written.length > 0);
+    assert.deepEqual(b.tun.written, [ping]);
+  } finally {
+    stop();
+  }
+});
+
 test('a peer added with no earlier attempt, or while the tunnel is down, is sent nothing', async () => {
   const { a, b, stop } = pair();
   try {
