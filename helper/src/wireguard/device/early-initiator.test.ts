@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
 import { prefix } from './fake-io.js';
-import { pair, settle, udpPacket, until } from './testing.js';
+import { pair, settle, udpPacket, until, type Node } from './testing.js';
 
 const peerA = (pub: Buffer) => ({
   publicKey: pub,
@@ -16,14 +16,21 @@ const peerA = (pub: Buffer) => ({
   name: 'a',
 });
 
+/** droppedAsUnknown makes b forget a, has a send b a packet, and returns the packet once a's
+ * initiation for it was dropped by b as from an unknown key (a stages the packet meanwhile). */
+async function droppedAsUnknown(a: Node, b: Node, text: string): Promise<Buffer> {
+  b.dev.removePeer(a.pub);
+  const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.from(text));
+  a.tun.inject(ping);
+  await until(() => b.dev.drops.get('unknown-peer') === 1);
+  assert.equal(b.dev.drops.get('unknown-peer'), 1, "a's initiation reached b, which did not know a");
+  return ping;
+}
+
 test('a peer whose initiation came before it was added is sent an initiation at once, and its packet arrives', async () => {
   const { a, b, stop } = pair();
   try {
-    b.dev.removePeer(a.pub);
-    const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('before b knew a'));
-    a.tun.inject(ping);
-    await until(() => b.dev.drops.get('unknown-peer') === 1);
-    assert.equal(b.dev.drops.get('unknown-peer'), 1, "a's initiation reached b, which did not know a");
+    const ping = await droppedAsUnknown(a, b, 'before b knew a');
     b.dev.addPeer(peerA(a.pub));
     await until(() => b.tun.written.length > 0);
     assert.deepEqual(b.tun.written, [ping], "a's staged packet arrives on the session b started");
@@ -39,10 +46,7 @@ test('a peer whose initiation came before it was added is sent an initiation at 
 test('a peer added with no endpoint is answered when it gets its first path (NAT traversal, a relay)', async () => {
   const { a, b, stop } = pair();
   try {
-    b.dev.removePeer(a.pub);
-    const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('through a path found later'));
-    a.tun.inject(ping);
-    await until(() => b.dev.drops.get('unknown-peer') === 1);
+    const ping = await droppedAsUnknown(a, b, 'through a path found later');
     const { endpoint, ...noEndpoint } = peerA(a.pub);
     const peer = b.dev.addPeer(noEndpoint);
     await settle();
@@ -67,9 +71,7 @@ test('a peer added with no earlier attempt, or while the tunnel is down, is sent
     assert.equal(a.dev.drops.get('unknown-peer') ?? 0, 0);
     const peerOfB = [...a.dev.peersByKey.values()][0]!;
     assert.equal(peerOfB.rxPackets, 0, 'b sent a no initiation');
-    b.dev.removePeer(a.pub);
-    a.tun.inject(udpPacket('100.64.0.1', '100.64.0.2', Buffer.from('x')));
-    await until(() => b.dev.drops.get('unknown-peer') === 1);
+    await droppedAsUnknown(a, b, 'while b is down');
     b.dev.setUp(false);
     b.dev.addPeer(peerA(a.pub));
     await settle();

@@ -198,7 +198,7 @@ export class NoiseCore {
    * know it, recently enough that it will not try again for a while (early-initiators.ts): the
    * device then initiates to it at once. It answers once per attempt. */
   triedBeforeAdded(publicKey: Buffer, now: number): boolean {
-    return this.early.take(publicKey.toString('hex'), now);
+    return this.early.triedRecently(publicKey.toString('hex'), now);
   }
 
   /** getPeer finds a peer by public key. */
@@ -276,7 +276,7 @@ export class NoiseCore {
     const id = stage.remoteStatic.toString('hex');
     const peer = this.peers.get(id);
     if (!peer) {
-      this.early.note(id, now);
+      this.early.set(id, now);
       discardStage(stage);
       return dropped('unknown-peer');
     }

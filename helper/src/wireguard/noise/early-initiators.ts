@@ -11,36 +11,23 @@
 // makes us do is send one initiation to a peer our own configuration just added, to the
 // endpoint that configuration gives, never to the claim's source. The table is bounded, and a
 // flood of claims only pushes older ones out.
+import { BoundedMap } from './bounded-map.js';
 import { REKEY_TIMEOUT } from './constants.js';
 
 /** EARLY_INITIATORS_MAX bounds the table: well above the number of peers one map change adds
  * at once, and 64 bytes of hex key and a number each. */
 export const EARLY_INITIATORS_MAX = 256;
 
-/** EarlyInitiators remembers, per claimed static key, when it last tried us unknown. */
-export class EarlyInitiators {
-  // Insertion order is age order: a key heard again is moved to the end.
-  private readonly seen = new Map<string, number>();
-
-  constructor(private readonly max = EARLY_INITIATORS_MAX) {}
-
-  get size(): number {
-    return this.seen.size;
+/** EarlyInitiators remembers, per claimed static key (hex), when it last tried us unknown. */
+export class EarlyInitiators extends BoundedMap<number> {
+  constructor(max = EARLY_INITIATORS_MAX) {
+    super(max);
   }
 
-  /** note records that the key (hex) tried us at now. */
-  note(keyHex: string, now: number): void {
-    this.seen.delete(keyHex);
-    if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(keyHex, now);
-  }
-
-  /** take forgets the key and says whether it tried us within the last REKEY_TIMEOUT, that is
-   * whether its own next attempt is still to come. */
-  take(keyHex: string, now: number): boolean {
-    const at = this.seen.get(keyHex);
-    if (at === undefined) return false;
-    this.seen.delete(keyHex);
-    return now - at <= REKEY_TIMEOUT && now >= at;
+  /** triedRecently forgets the key and says whether it tried us within the last REKEY_TIMEOUT,
+   * that is whether its own next attempt is still to come. */
+  triedRecently(keyHex: string, now: number): boolean {
+    const at = this.take(keyHex);
+    return at !== undefined && now - at <= REKEY_TIMEOUT && now >= at;
   }
 }
