@@ -6,35 +6,30 @@
 // request answered as enrolled, nor its system in memory, when the database does not hold it.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import type { ControlError } from '../http/errors.js';
 import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
-import { addEnrolKey, sampleSystemRow } from '../testing/rows.js';
+import { onKeyedPostgresPair, quietRegistry } from '../testing/keyed-pair.js';
+import { sampleSystemRow } from '../testing/rows.js';
 import { onTwoPostgresStores, stopPostgres, storeBackends } from '../testing/store-backends.js';
-import { Registry } from './registry.js';
-import type { Store } from './store.js';
 
 after(stopPostgres);
 
 const pg = storeBackends().find((b) => b.name === 'postgres')!;
 
-function registry(store: Store): Registry {
-  const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
-  return new Registry(store, parseCidr('100.64.0.0/26')!, 'warren.internal', events, 0);
-}
-
 test(
   '[postgres] a batch whose row clashed with another coordinator, then refused a request, is not acknowledged: run again one by one, every enrolled system is in the database and memory holds only what it holds',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const k = addEnrolKey(store, 2);
-      const r = registry(store);
-      const now = Date.now();
+    onKeyedPostgresPair(2, async ({ store, other, r, k, now }) => {
       // The other coordinator takes the first address and the name "h0" and one of the key's
       // two uses; this one has not caught up, so its memory offers both again.
-      const taken = enrol(registry(other), buildEnrolRequest(generateAgentKeys(), k.key, 'h0', [], now), null, now);
+      const taken = enrol(
+        quietRegistry(other),
+        buildEnrolRequest(generateAgentKeys(), k.key, 'h0', [], now),
+        null,
+        now,
+      );
       // The batch's first request sends its row (refused by the database, which aborts the
       // transaction) and takes the last use; the second is refused as key-used-up in memory,
       // and the rollback of its savepoint is the first statement waited for.

@@ -3,25 +3,18 @@
 // whole is run again one request at a time.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCidr } from '../../../src-shared/lib/ip/ipv4.js';
 import { hashKey } from '../auth/enrolment-keys.js';
 import { addEnrolKey } from '../testing/rows.js';
 import { ControlError } from '../http/errors.js';
 import { enrol } from '../api/enrol.js';
 import { buildEnrolRequest, generateAgentKeys } from '../testing/agent-sim.js';
-import { onTwoPostgresStores, stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
-import { Registry } from './registry.js';
+import { onKeyedPostgresPair, quietRegistry } from '../testing/keyed-pair.js';
+import { stopPostgres, storeBackends, type Backend } from '../testing/store-backends.js';
 import { catchUp, ChangeFollower } from './pg-notify.js';
 import { KEY_TRUST_MS } from './pg-batch.js';
-import type { PostgresStore } from './postgres-store.js';
 import type { Store } from './store.js';
 
 after(stopPostgres);
-
-function registry(store: Store, network = '100.64.0.0/26'): Registry {
-  const events = { changed: () => {}, revoked: () => {}, removed: () => {} };
-  return new Registry(store, parseCidr(network)!, 'warren.internal', events, 0);
-}
 
 /** countCommits counts the store's outermost transactions from now on. */
 function countCommits(store: Store): { readonly n: number } {
@@ -49,7 +42,7 @@ function batchTests(b: Backend): void {
       const h = b.fresh();
       const store = h.open();
       try {
-        const r = registry(store);
+        const r = quietRegistry(store);
         const k = addEnrolKey(store, 30);
         const commits = countCommits(store);
         const now = Date.now();
@@ -88,7 +81,7 @@ function batchTests(b: Backend): void {
       const h = b.fresh();
       const store = h.open();
       try {
-        const r = registry(store);
+        const r = quietRegistry(store);
         const k = addEnrolKey(store, 10);
         const commits = countCommits(store);
         const now = Date.now();
@@ -134,10 +127,7 @@ test(
   '[postgres] a batch of 32 enrolments waits for the database twice (the key, then its writes with COMMIT), not 4 times per enrolment; the next batch once',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store) => {
-      const r = registry(store);
-      const k = addEnrolKey(store, 100);
-      const now = Date.now();
+    onKeyedPostgresPair(100, async ({ store, r, k, now }) => {
       const agents = Array.from({ length: 32 }, () => generateAgentKeys());
       const before = store.statements();
       const results = await Promise.all(
@@ -165,10 +155,7 @@ test(
   '[postgres] a key revoked by another coordinator after a batch read it fails the next batch that trusted the row; run again one by one, each request is refused as revoked',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const r = registry(store);
-      const k = addEnrolKey(store, 100);
-      const now = Date.now();
+    onKeyedPostgresPair(100, async ({ store, other, r, k, now }) => {
       const enrolSome = (n: number, prefix: string): Promise<PromiseSettledResult<unknown>[]> =>
         Promise.allSettled(
           Array.from({ length: n }, (_, i) =>
@@ -201,10 +188,7 @@ test(
   '[postgres] a repeat enrolment answered from a kept key row is refused once another coordinator revoked the key, as with a fresh read',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const r = registry(store);
-      const k = addEnrolKey(store, 100);
-      const now = Date.now();
+    onKeyedPostgresPair(100, async ({ store, other, r, k, now }) => {
       const agent = generateAgentKeys();
       const req = buildEnrolRequest(agent, k.key, 'again', [], now);
       const first = await r.batched(() => enrol(r, req, null, now));
@@ -225,11 +209,8 @@ test(
   '[postgres] a key used up by another coordinator while a batch counted its uses fails that COMMIT; run again one by one, the requests past the allowance are refused alone',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const r = registry(store);
-      const k = addEnrolKey(store, 5);
+    onKeyedPostgresPair(5, async ({ store, other, r, k, now }) => {
       const commits = countCommits(store);
-      const now = Date.now();
       const agents = Array.from({ length: 4 }, () => generateAgentKeys());
       let raced = false;
       const run = (i: number): Promise<boolean> =>
@@ -259,11 +240,8 @@ test(
   '[postgres] a batch that sent its rows without waiting, behind another coordinator that took the same name, fails at COMMIT and runs again one by one: every system gets a name nobody holds',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const r = registry(store);
-      const k = addEnrolKey(store, 10);
-      const o = registry(other);
-      const now = Date.now();
+    onKeyedPostgresPair(10, async ({ store, other, r, k, now }) => {
+      const o = quietRegistry(other);
       // The other coordinator enrols "h1" first; this one has not caught up, so its memory
       // offers the name again.
       const taken = enrol(o, buildEnrolRequest(generateAgentKeys(), k.key, 'h1', [], now), null, now).system;
@@ -286,14 +264,11 @@ test(
   '[postgres] batches of two coordinators overlap: one begun first commits after the other, takes the next change number and a higher version, and the other, caught up in between, still reads its system',
   { skip: pg.skip },
   () =>
-    onTwoPostgresStores(async (store, other) => {
-      const k = addEnrolKey(store, 10);
-      const r = registry(store);
+    onKeyedPostgresPair(10, async ({ store, other, r, k, now }) => {
       // Addresses of its own: in this one thread, an insert that met the batch's uncommitted
       // address would wait for a COMMIT that cannot come.
-      const o = registry(other as PostgresStore, '100.64.0.64/26');
-      const now = Date.now();
-      const follower = new ChangeFollower(other as PostgresStore, (changes) => catchUp(o, now, changes));
+      const o = quietRegistry(other, '100.64.0.64/26');
+      const follower = new ChangeFollower(other, (changes) => catchUp(o, now, changes));
       let theirs: { seq: number; version: number; id: string } | null = null;
       const mine = await r.batched(() => {
         const s = enrol(r, buildEnrolRequest(generateAgentKeys(), k.key, 'first', [], now), null, now).system;
@@ -301,7 +276,7 @@ test(
         // the other coordinator enrols and commits meanwhile, without waiting for this batch.
         store.getMeta('network6');
         const o1 = enrol(o, buildEnrolRequest(generateAgentKeys(), k.key, 'second', [], now), null, now).system;
-        theirs = { seq: [...(other as PostgresStore).ownChanges].at(-1)!, version: other.mapVersion(), id: o1.id };
+        theirs = { seq: [...other.ownChanges].at(-1)!, version: other.mapVersion(), id: o1.id };
         assert.equal(follower.sync(), false, 'nothing of this batch is visible yet');
         return s;
       });
