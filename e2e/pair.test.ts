@@ -126,7 +126,7 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
       const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
       assert.match(
         human.stdout,
-        /^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\d+)$/m,
+        /^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\d+), wake-ticker on$/m,
         `${w.name}: ${human.stdout}`,
       );
     }

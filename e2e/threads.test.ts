@@ -97,7 +97,7 @@ describeE2E('crypto threads', { warren: true, binaries: ['ping', 'nstat'] }, { t
     assert.equal((await w.status()).offloads?.cryptoThreads, want, w.name);
     const human = (await warrenCli(w.ns, ['status', '--socket', w.socket])).stdout;
     const words = want === 1 ? 'threads off' : `threads ${want}`;
-    assert.match(human, new RegExp(`^Offloads: .*, ${words}$`, 'm'), `${w.name}: ${human}`);
+    assert.match(human, new RegExp(`^Offloads: .*, ${words}, wake-ticker on$`, 'm'), `${w.name}: ${human}`);
   }
 
   async function workerPacketsOf(ws: Warren[]): Promise<number> {

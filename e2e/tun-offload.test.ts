@@ -120,7 +120,7 @@ describeE2E('TUN offloads', { warren: true, binaries: ['ping', 'python3'] }, { t
       const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
       assert.match(
         human.stdout,
-        /^Offloads: .*tun-tso on, tun-gro on(, threads (off|\d+))?$/m,
+        /^Offloads: .*tun-tso on, tun-gro on, threads (off|\d+), wake-ticker on$/m,
         `${w.name}: ${human.stdout}`,
       );
     }

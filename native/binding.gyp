@@ -18,6 +18,7 @@
         "src/poller.c",
         "src/clock.c",
         "src/sched.c",
+        "src/ticker.c",
         "src/sockaddr.c",
         "src/pktinfo.c",
         "src/vnet.c",

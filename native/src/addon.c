@@ -10,6 +10,8 @@ static void instance_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_instance *inst = data;
   if (inst->reader_class != NULL) napi_delete_reference(env, inst->reader_class);
+  wn_ticker_free(inst->ticker);
+  inst->ticker = NULL;
   wn_pool_free(inst->pool); // joins the workers before their contexts go
   inst->pool = NULL;
   wn_aead_free(inst);
@@ -54,6 +56,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadThreadStats", wn_aead_thread_stats),
       FN("boottimeMs", wn_boottime_ms),
       FN("idleOtherThreads", wn_idle_other_threads),
+      FN("wakeTicker", wn_wake_ticker),
+      FN("wakeTickerStats", wn_wake_ticker_stats),
       FN("vnetSplit", wn_vnet_split_js),
       FN("vnetCoalesce", wn_vnet_coalesce_js),
       FN("spliceInit", wn_splice_init),

@@ -24,6 +24,7 @@ typedef struct wn_instance {
   uint32_t pool_min_bytes;  // batches smaller than this stay on the JS thread
   napi_ref reader_class;
   void *coalesce; // wn_coalesce_scratch *, tunv_write.c
+  struct wn_ticker *ticker; // ticker.c; NULL while off
 } wn_instance;
 
 wn_instance *wn_instance_get(napi_env env);
@@ -78,6 +79,9 @@ napi_value wn_aead_thread_stats(napi_env env, napi_callback_info info);
 napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
 napi_value wn_idle_other_threads(napi_env env, napi_callback_info info);
+napi_value wn_wake_ticker(napi_env env, napi_callback_info info);
+napi_value wn_wake_ticker_stats(napi_env env, napi_callback_info info);
+
 napi_value wn_vnet_split_js(napi_env env, napi_callback_info info);
 napi_value wn_vnet_coalesce_js(napi_env env, napi_callback_info info);
 napi_value wn_splice_init(napi_env env, napi_callback_info info);
@@ -91,5 +95,9 @@ void wn_aead_free(wn_instance *inst);
 struct wn_cipher *wn_cipher_get(napi_env env);
 bool wn_arg_key(napi_env env, napi_value v, const char *what, uint8_t **key);
 bool wn_reader_class_init(napi_env env, wn_instance *inst);
+
+// The wake ticker (ticker.c): a poke after every data-path wake-up; free stops and joins it.
+void wn_ticker_poke(struct wn_ticker *t);
+void wn_ticker_free(struct wn_ticker *t);
 
 #endif

@@ -203,6 +203,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (r->self != NULL && napi_get_reference_value(env, r->self, &self) == napi_ok &&
       self != NULL && napi_get_reference_value(env, r->on_batch, &cb) == napi_ok && cb != NULL) {
     read_rounds(env, r, self, cb, status < 0);
+    // The answer to what was just read or sent may come back within microseconds: keep a CPU
+    // from halting deeply meanwhile (ticker.c).
+    wn_instance *inst = wn_instance_get(env);
+    if (inst != NULL) wn_ticker_poke(inst->ticker);
   } else {
     // Only out of memory gets here; polling on would spin on the readable descriptor.
     r->failed = true;

@@ -121,12 +121,14 @@ async function startWarrenPair(
 }
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
- * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair. */
+ * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair,
+ * WARREN_WAKE_TICKER=off for warren-no-ticker. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
   if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };
   if (impl === 'warren-no-offload') return { env: { ...process.env, WARREN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
+  if (impl === 'warren-no-ticker') return { env: { ...process.env, WARREN_WAKE_TICKER: 'off' } };
   return {};
 }
 
@@ -138,6 +140,12 @@ async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
     const n = (await w.status()).offloads?.cryptoThreads;
     if (n === undefined || (impl === 'warren-threads') !== n > 1)
       throw new Error(`${impl}: the helper reports ${n} crypto threads (WARREN_THREADS had no effect?)`);
+    return;
+  }
+  if (impl === 'warren-no-ticker') {
+    const on = (await w.status()).offloads?.wakeTicker;
+    if (on !== false)
+      throw new Error(`${impl}: the helper reports wakeTicker ${on} (WARREN_WAKE_TICKER had no effect?)`);
     return;
   }
   if (impl !== 'warren-no-offload' && impl !== 'warren-no-tun-offload') return;

@@ -28,6 +28,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--only', 'warren', '--seconds', '3'], { impls: ['warren'], seconds: 3, proxy: true }],
     [['--only', 'warren,warren-no-offload,wg-go'], { impls: ['warren', 'warren-no-offload', 'wg-go'] }],
     [['--only', 'warren,warren-no-tun-offload'], { impls: ['warren', 'warren-no-tun-offload'] }],
+    [['--only', 'warren,warren-no-ticker,wg-go'], { impls: ['warren', 'warren-no-ticker', 'wg-go'] }],
     [['--no-families'], { families: false, relay: true }],
     [['--family-rounds', '5'], { familyRounds: 5, families: true }],
     [['--rounds', '1'], { rounds: 1 }],

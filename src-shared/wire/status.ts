@@ -167,7 +167,9 @@ export interface Status {
    * Absent from older helpers and adapters without offloads. cryptoThreads is how many threads
    * seal and open the data path's batches, the JS thread included (1: threads off;
    * WARREN_THREADS sets it), and cryptoWorkerPackets the packets the other threads sealed or
-   * opened since they started; both absent from older helpers. */
+   * opened since they started; both absent from older helpers. wakeTicker is whether the wake
+   * ticker runs (a thread that keeps a CPU from halting deeply for 20 ms after the data path
+   * woke, WARREN_WAKE_TICKER); absent from older helpers. */
   offloads?: {
     udpGso: boolean;
     udpGro: boolean;
@@ -175,6 +177,7 @@ export interface Status {
     tunGro?: boolean;
     cryptoThreads?: number;
     cryptoWorkerPackets?: number;
+    wakeTicker?: boolean;
   };
   state: TunnelState;
   mode: 'static' | 'coordinated';

@@ -146,6 +146,30 @@ Peers:           0
 `,
   },
   {
+    name: 'the wake ticker, on and off, after the threads',
+    status: status({ offloads: { udpGso: true, udpGro: true, cryptoThreads: 1, wakeTicker: true } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on, threads off, wake-ticker on
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
+    name: 'the wake ticker off',
+    status: status({ offloads: { udpGso: false, udpGro: false, wakeTicker: false } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso off, udp-gro off, wake-ticker off
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
     name: 'crypto threads off',
     status: status({ offloads: { udpGso: true, udpGro: false, cryptoThreads: 1 } }),
     want: `Local identity:  G982V

@@ -109,8 +109,9 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
   ];
 }
 
-/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2" (the JSON comes
- * from any helper: booleans and a count only; an older helper has no tun or threads words). */
+/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2, wake-ticker on"
+ * (the JSON comes from any helper: booleans and a count only; an older helper has no tun,
+ * threads or wake-ticker words). */
 function offloadWords(o: NonNullable<Status['offloads']>): string {
   const word = (b: unknown): string => (b === true ? 'on' : 'off');
   const tun =
@@ -118,7 +119,8 @@ function offloadWords(o: NonNullable<Status['offloads']>): string {
   const n = o.cryptoThreads;
   const threads =
     typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64 ? '' : `, threads ${n === 1 ? 'off' : n}`;
-  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}`;
+  const ticker = typeof o.wakeTicker === 'boolean' ? `, wake-ticker ${word(o.wakeTicker)}` : '';
+  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}${ticker}`;
 }
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */

@@ -35,6 +35,7 @@ export type {
   SpliceEnd,
   TunHandle,
   UdpHandle,
+  WakeTickerStats,
 } from './types.js';
 export { KEY_BYTES, MAX_COUNTER, SPLICE_END, TAG_BYTES, TAILROOM } from './types.js';
 export { DEFAULT_READER_MODES, READER_MODE_ENV, readerMode } from './mode.js';
@@ -50,6 +51,7 @@ export {
   type UdpOffloads,
 } from './offload.js';
 export { THREADS_ENV, threadsWish, type ThreadsWish } from './threads.js';
+export { WAKE_TICKER_ENV, wakeTicker, wakeTickerStats, wakeTickerWish } from './ticker.js';
 
 /**
  * tunOpen creates (or attaches to) the TUN device `name` (at most 15 bytes; "" or a pattern

@@ -198,12 +198,22 @@ export interface NativeAddon {
   ): void;
   aeadThreads(workers: number, minBytes: number): number;
   aeadThreadStats(): AeadThreadStats;
+  wakeTicker(on: boolean): boolean;
+  wakeTickerStats(): WakeTickerStats;
   boottimeMs(): number;
   idleOtherThreads(): number;
   spliceInit(onDone: SpliceDone): boolean;
   spliceStart(fdA: number, fdB: number, idleMs: number): number;
   spliceStop(id: number): boolean;
   spliceCount(): number;
+}
+
+/** WakeTickerStats: whether the wake ticker runs, the 50 µs ticks it has slept and the
+ * windows of ticking that a data-path wake-up began, since it started. */
+export interface WakeTickerStats {
+  running: boolean;
+  ticks: number;
+  windows: number;
 }
 
 /** AeadThreadStats: the crypto worker threads running, the batches shared with them and the

@@ -18,6 +18,7 @@ import { DevicePeer, formatPeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
 import { acquireCryptoThreads } from './crypto-threads.js';
+import { acquireWakeTicker } from './wake-ticker.js';
 import { HandshakeQueue } from './handshake-queue.js';
 import { HandshakeLimits, rateKeyOf } from './handshake-limits.js';
 
@@ -213,9 +214,20 @@ export class Device {
     this.initiateKeepalivePeers();
   }
 
-  /** start runs the readers, the crypto threads (if on) and the timers. */
+  /** start runs the readers, the crypto threads and the wake ticker (if on) and the timers. */
   start(): void {
-    this.releaseThreads = acquireCryptoThreads();
+    const releaseCrypto = acquireCryptoThreads();
+    let releaseTicker: () => void;
+    try {
+      releaseTicker = acquireWakeTicker();
+    } catch (e) {
+      releaseCrypto();
+      throw e;
+    }
+    this.releaseThreads = () => {
+      releaseCrypto();
+      releaseTicker();
+    };
     this.readers.push(
       this.tun.startReader(
         (b) => this.outbound.onBatch(b),
