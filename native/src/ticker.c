@@ -85,6 +85,18 @@ static void *run(void *arg) {
   return NULL;
 }
 
+// start_idle starts the thread and moves it to SCHED_IDLE from here, so that it is idle-class
+// even before it first gets a core (on a busy machine that may take long); the thread sets its
+// own class too, in case this was refused. glibc's thread attributes take only SCHED_OTHER,
+// SCHED_FIFO and SCHED_RR, so the class cannot be given at creation.
+static int start_idle(wn_ticker *t) {
+  int rc = pthread_create(&t->thread, NULL, run, t);
+  if (rc != 0) return rc;
+  struct sched_param p = {.sched_priority = 0};
+  pthread_setschedparam(t->thread, SCHED_IDLE, &p);
+  return 0;
+}
+
 void wn_ticker_poke(wn_ticker *t) {
   if (t == NULL) return;
   atomic_store_explicit(&t->until_ns, mono_ns() + WN_TICK_WINDOW_NS, memory_order_release);
@@ -118,7 +130,7 @@ napi_value wn_wake_ticker(napi_env env, napi_callback_info info) {
   } else if (inst->ticker == NULL) {
     wn_ticker *t = calloc(1, sizeof *t);
     if (t == NULL) return wn_throw_errno(env, ENOMEM, "wakeTicker");
-    int rc = pthread_create(&t->thread, NULL, run, t);
+    int rc = start_idle(t);
     if (rc != 0) {
       free(t);
       return wn_throw_errno(env, rc, "wakeTicker: pthread_create");
@@ -128,7 +140,7 @@ napi_value wn_wake_ticker(napi_env env, napi_callback_info info) {
   return wn_bool(env, inst->ticker != NULL);
 }
 
-// wakeTickerStats(): { running, ticks, windows } of this environment's ticker.
+// wakeTickerStats(): { running, ticking, ticks, windows } of this environment's ticker.
 napi_value wn_wake_ticker_stats(napi_env env, napi_callback_info info) {
   (void)info;
   wn_instance *inst = wn_instance_get(env);
@@ -137,6 +149,7 @@ napi_value wn_wake_ticker_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   if (napi_create_object(env, &o) != napi_ok) return NULL;
   wn_set(env, o, "running", wn_bool(env, t != NULL));
+  wn_set(env, o, "ticking", wn_bool(env, t != NULL && atomic_load(&t->state) == TICKER_TICKING));
   wn_set(env, o, "ticks", wn_number(env, t ? (double)atomic_load(&t->ticks) : 0));
   wn_set(env, o, "windows", wn_number(env, t ? (double)atomic_load(&t->windows) : 0));
   return o;

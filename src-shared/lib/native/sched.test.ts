@@ -4,39 +4,18 @@
 // (/proc/self/task/TID/stat, field 41 "policy", proc(5)), not from the addon.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { idleOtherThreads } from './index.js';
 import { findAddon } from './load.js';
-
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
-
-/** policies maps each thread id of this process to its scheduling policy. */
-function policies(): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const t of readdirSync('/proc/self/task')) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    // Fields after the command name, which is in parentheses and may hold spaces: state is
-    // field 3, so policy (41) is index 38.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    m.set(Number(t), Number(fields[38]));
-  }
-  return m;
-}
+import { SCHED_IDLE, SCHED_OTHER, threadPolicies } from './testing.js';
 
 test('idleOtherThreads puts the threads the process had in SCHED_IDLE and keeps the main thread and later threads normal', async () => {
-  const before = policies();
+  const before = threadPolicies();
   assert.ok(before.size > 1, `expected Node's platform threads, saw ${before.size} thread(s)`);
   const moved = idleOtherThreads();
-  const after = policies();
+  const after = threadPolicies();
   assert.equal(after.get(process.pid), SCHED_OTHER, 'the main (JS) thread keeps the normal class');
   const others = [...before.keys()].filter((t) => t !== process.pid && after.has(t));
   assert.ok(moved >= others.length, `moved ${moved}, but ${others.length} other threads are still alive`);
@@ -54,7 +33,7 @@ test('idleOtherThreads puts the threads the process had in SCHED_IDLE and keeps 
     w.once('message', resolve);
     w.once('error', reject);
   });
-  const later = policies();
+  const later = threadPolicies();
   const fresh = [...later.keys()].filter((t) => !before.has(t));
   await w.terminate();
   assert.match(reply.error, /not the main thread/, 'a worker thread cannot idle the main thread');

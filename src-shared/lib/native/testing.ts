@@ -1,5 +1,7 @@
 // Helpers for the native addon's tests: copying packets out of batches (which are reused once
-// onBatch returns) and waiting for a condition with a deadline.
+// onBatch returns), waiting for a condition with a deadline, and the threads' scheduling
+// policies as the kernel reports them.
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Batch, ReaderMode } from './types.js';
 import { parseIp } from '../ip/addr.js';
 import { formatWords, writeWordsAddress } from '../ip/words.js';
@@ -64,3 +66,26 @@ export function sleep(ms: number): Promise<void> {
 
 /** LOOPBACK is 127.0.0.1 as address words (::ffff:127.0.0.1). */
 export const LOOPBACK = wordsOf('127.0.0.1');
+
+/** SCHED_OTHER and SCHED_IDLE are the policy numbers of sched(7) as /proc reports them. */
+export const SCHED_OTHER = 0;
+export const SCHED_IDLE = 5;
+
+/** threadPolicies maps each thread id of this process to its scheduling policy, read from
+ * /proc/self/task/TID/stat (field 41 "policy", proc(5)), not from the addon. */
+export function threadPolicies(): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // field 3, so policy (41) is index 38.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    m.set(Number(t), Number(fields[38]));
+  }
+  return m;
+}

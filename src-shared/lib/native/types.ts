@@ -208,10 +208,12 @@ export interface NativeAddon {
   spliceCount(): number;
 }
 
-/** WakeTickerStats: whether the wake ticker runs, the 50 µs ticks it has slept and the
- * windows of ticking that a data-path wake-up began, since it started. */
+/** WakeTickerStats: whether the wake ticker runs and whether it is in a window of ticking now,
+ * the 50 µs ticks it has slept and the windows that a data-path wake-up began, since it
+ * started. */
 export interface WakeTickerStats {
   running: boolean;
+  ticking: boolean;
   ticks: number;
   windows: number;
 }
