@@ -1,7 +1,7 @@
 // Whether the data path runs the wake ticker (native/src/ticker.c): a SCHED_IDLE thread that
 // sleeps in 50 µs ticks for 20 ms after the data path last woke, so that the answer to a lone
 // packet finds a CPU awake. WARREN_WAKE_TICKER says so for benchmarks and diagnosis; the
-// default is what was measured faster (docs/architecture.md, "Where a lone packet waits").
+// default is what was measured faster (docs/architecture.md, "The wake ticker").
 import { loadAddon } from './load.js';
 import type { WakeTickerStats } from './types.js';
 
