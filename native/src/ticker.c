@@ -4,14 +4,13 @@
 // halted pays for bringing it back: on a virtual machine that is an exit to the host and the
 // host scheduling the vCPU again, on bare metal a deeper C-state's exit latency. For a CPU
 // that a thread woke 50 µs ago, KVM's halt polling (and the cpuidle governors) presumably
-// choose a short, shallow idle, so the answer finds it awake (inferred:
-// what was measured is the effect, in docs/architecture.md, "The wake ticker"). Go's runtime
-// may get the same as a side effect: its sysmon thread sleeps 20 µs at a time while the
-// program is busy.
+// choose a short, shallow idle, so the answer finds it awake. That is inferred: what was
+// measured is the effect (docs/architecture.md, "The wake ticker"). Go's runtime may get the
+// same as a side effect: its sysmon thread sleeps 20 µs at a time while the program is busy.
 //
-// The thread is SCHED_IDLE: it runs only on a CPU that has nothing else to do, so under load
-// it takes no time from real work (sched(7)), and it ticks only after traffic, so an idle
-// helper sleeps. While ticking it wakes about every 100 µs (50 µs and the default timer
+// The thread is SCHED_IDLE: a normal thread that wakes on its CPU preempts it (sched(7)), so
+// a busy data path should lose little to it (measured within the spread), and it ticks only
+// after traffic, so an idle helper sleeps. While ticking it wakes about every 100 µs (50 µs and the default timer
 // slack): about 3% of a core while packets come at least every 20 ms.
 #include "common.h"
 
