@@ -20,8 +20,7 @@ import { VERSION } from '../version.js';
 import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { coordinatorProblems } from '../control/link-problems.js';
-import { cryptoThreads } from '../wireguard/device/crypto-threads.js';
-import { wakeTickerStatus } from '../wireguard/device/wake-ticker.js';
+import { dataPathThreads } from '../wireguard/device/data-path-threads.js';
 import { lapsedSignInProblem, signInState } from '../control/sign-in.js';
 import type { CoordinatorSummary, LoginProgress } from '../../../src-shared/wire/status.js';
 
@@ -158,16 +157,7 @@ export function buildStatus(ctx: StatusContext): Status {
     adapter: ctx.adapter,
     ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    ...(device
-      ? {
-          offloads: {
-            ...device.bind.offloads(),
-            ...device.tun.offloads?.(),
-            ...cryptoThreads(),
-            ...wakeTickerStatus(),
-          },
-        }
-      : {}),
+    ...(device ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), ...dataPathThreads() } } : {}),
     state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',

@@ -17,8 +17,7 @@ import { DropCounters } from './counters.js';
 import { DevicePeer, formatPeer } from './peer.js';
 import { OutboundPath } from './send-path.js';
 import { InboundPath } from './receive-path.js';
-import { acquireCryptoThreads } from './crypto-threads.js';
-import { acquireWakeTicker } from './wake-ticker.js';
+import { acquireDataPathThreads } from './data-path-threads.js';
 import { HandshakeQueue } from './handshake-queue.js';
 import { HandshakeLimits, rateKeyOf } from './handshake-limits.js';
 
@@ -216,18 +215,7 @@ export class Device {
 
   /** start runs the readers, the crypto threads and the wake ticker (if on) and the timers. */
   start(): void {
-    const releaseCrypto = acquireCryptoThreads();
-    let releaseTicker: () => void;
-    try {
-      releaseTicker = acquireWakeTicker();
-    } catch (e) {
-      releaseCrypto();
-      throw e;
-    }
-    this.releaseThreads = () => {
-      releaseCrypto();
-      releaseTicker();
-    };
+    this.releaseThreads = acquireDataPathThreads();
     this.readers.push(
       this.tun.startReader(
         (b) => this.outbound.onBatch(b),
