@@ -19,6 +19,7 @@ export {
   warrenCliPath,
   repoRoot,
   waitForHandshake,
+  jsSliceWords,
   type Warren,
   type WarrenOptions,
 } from './warren.js';

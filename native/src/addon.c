@@ -56,6 +56,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("aeadThreadStats", wn_aead_thread_stats),
       FN("boottimeMs", wn_boottime_ms),
       FN("idleOtherThreads", wn_idle_other_threads),
+      FN("threadSlice", wn_thread_slice),
       FN("wakeTicker", wn_wake_ticker),
       FN("wakeTickerStats", wn_wake_ticker_stats),
       FN("vnetSplit", wn_vnet_split_js),

@@ -1,5 +1,6 @@
 // Background threads at the lowest scheduling class, for WARREN_BACKGROUND_THREADS=idle (an
-// experiment, off by default: helper/src/daemon/background-threads.ts says why). A packet wakes
+// experiment, off by default: helper/src/daemon/background-threads.ts says why), and a short
+// slice for the data path's JS thread (wn_thread_slice below, on by default). A packet wakes
 // the JS thread, which has to get a core before the packet moves on. The kernel's fair
 // scheduler (EEVDF) lets a running thread finish its slice before a waking one gets the core,
 // and notices the slice's end at the next tick (4 ms at HZ=250). Among the threads found
@@ -48,4 +49,49 @@ napi_value wn_idle_other_threads(napi_env env, napi_callback_info info) {
   closedir(d);
   if (err != 0) return wn_throw_errno(env, err, "sched_setscheduler SCHED_IDLE");
   return wn_number(env, moved);
+}
+
+// The kernel's sched_attr (include/uapi/linux/sched/types.h); glibc 2.36 has no wrapper.
+struct wn_sched_attr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint32_t sched_util_min;
+  uint32_t sched_util_max;
+};
+
+// wn_thread_slice sets the calling thread's EEVDF slice to the given nanoseconds (0: the
+// kernel's default) and returns the slice the kernel then reports (0 before Linux 6.12, which
+// reports none for fair threads). Since Linux 6.12 sched_setattr's sched_runtime is a fair thread's requested slice,
+// clamped to 0.1-100 ms, and a waking thread with a shorter slice than the running one may
+// end that one's protected slice at once (kernel/sched/fair.c, do_preempt_short and
+// check_preempt_wakeup_fair) instead of at the next tick; older kernels ignore the field for
+// fair policies. The policy and nice value are read first and written back unchanged.
+napi_value wn_thread_slice(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double ns = 0;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &ns) != napi_ok || !(ns >= 0 && ns <= 1e9)) {
+    napi_throw_range_error(env, NULL, "threadSlice: expected nanoseconds, 0..1e9");
+    return NULL;
+  }
+  struct wn_sched_attr a = {0};
+  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return wn_throw_errno(env, errno, "sched_getattr");
+  if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH && a.sched_policy != SCHED_IDLE) {
+    return wn_number(env, 0); // real-time or deadline: no fair slice to set
+  }
+  a.size = sizeof a;
+  a.sched_flags = 0;
+  a.sched_runtime = (uint64_t)ns;
+  a.sched_deadline = a.sched_period = 0;
+  if (syscall(SYS_sched_setattr, 0, &a, 0) != 0) return wn_throw_errno(env, errno, "sched_setattr");
+  struct wn_sched_attr back = {0};
+  if (syscall(SYS_sched_getattr, 0, &back, sizeof back, 0) != 0) return wn_throw_errno(env, errno, "sched_getattr");
+  return wn_number(env, (double)back.sched_runtime);
 }

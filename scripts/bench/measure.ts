@@ -122,13 +122,14 @@ async function startWarrenPair(
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
  * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair,
- * WARREN_WAKE_TICKER=off for warren-no-ticker. */
+ * WARREN_WAKE_TICKER=off for warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
   if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };
   if (impl === 'warren-no-offload') return { env: { ...process.env, WARREN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-ticker') return { env: { ...process.env, WARREN_WAKE_TICKER: 'off' } };
+  if (impl === 'warren-no-slice') return { env: { ...process.env, WARREN_JS_SLICE: 'off' } };
   return {};
 }
 
@@ -146,6 +147,11 @@ async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
     const on = (await w.status()).offloads?.wakeTicker;
     if (on !== false)
       throw new Error(`${impl}: the helper reports wakeTicker ${on} (WARREN_WAKE_TICKER had no effect?)`);
+    return;
+  }
+  if (impl === 'warren-no-slice') {
+    const us = (await w.status()).offloads?.jsSliceUs;
+    if (us !== 0) throw new Error(`${impl}: the helper reports jsSliceUs ${us} (WARREN_JS_SLICE had no effect?)`);
     return;
   }
   if (impl !== 'warren-no-offload' && impl !== 'warren-no-tun-offload') return;

@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
  * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO), Warren with its TUN
  * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes), Warren
  * with its crypto threads on and off whatever the default (WARREN_THREADS=on / off), Warren
- * without its wake ticker (WARREN_WAKE_TICKER=off), another
+ * without its wake ticker (WARREN_WAKE_TICKER=off), Warren with the kernel's default slice for
+ * its JS thread (WARREN_JS_SLICE=off), another
  * Warren (warren-alt: another build's CLI, WARREN_BENCH_ALT_CLI, and/or other node flags,
- * WARREN_BENCH_ALT_NODE_FLAGS, for an A/B in one interleaved run; these six only with --only),
+ * WARREN_BENCH_ALT_NODE_FLAGS, for an A/B in one interleaved run; these seven only with --only),
  * wireguard-go. */
 export type Impl =
   | 'warren'
@@ -19,6 +20,7 @@ export type Impl =
   | 'warren-threads'
   | 'warren-no-threads'
   | 'warren-no-ticker'
+  | 'warren-no-slice'
   | 'warren-alt'
   | 'wg-go';
 /** IMPLS are the tunnels measured by default. */
@@ -31,6 +33,7 @@ const ALL_IMPLS: readonly Impl[] = [
   'warren-threads',
   'warren-no-threads',
   'warren-no-ticker',
+  'warren-no-slice',
   'warren-alt',
   'wg-go',
 ];
@@ -74,7 +77,8 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
                 coalescing), warren-threads and warren-no-threads (WARREN_THREADS=on and
                 off: crypto shared with worker threads or on the JS thread alone, whatever
                 the default), warren-no-ticker (WARREN_WAKE_TICKER=off: no thread keeping
-                a CPU awake after a packet), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=
+                a CPU awake after a packet), warren-no-slice (WARREN_JS_SLICE=off:
+                the kernel's default scheduler slice for the helper's JS thread), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=
                 PATH of its dist/helper/src/cli/main.js, and/or its node run with the flags in
                 WARREN_BENCH_ALT_NODE_FLAGS, space-separated, instead of the launchers' own
                 PACKET_PATH_NODE_FLAGS; set at least one; e.g. WARREN_BENCH_ALT_NODE_FLAGS=

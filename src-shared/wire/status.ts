@@ -169,7 +169,9 @@ export interface Status {
    * WARREN_THREADS sets it), and cryptoWorkerPackets the packets the other threads sealed or
    * opened since they started; both absent from older helpers. wakeTicker is whether the wake
    * ticker runs (a thread that keeps a CPU from halting deeply for 20 ms after the data path
-   * woke, WARREN_WAKE_TICKER); absent from older helpers. */
+   * woke, WARREN_WAKE_TICKER); jsSliceUs the scheduler slice the kernel granted the data
+   * path's JS thread, in µs, 0 for the kernel's default (WARREN_JS_SLICE=off, or a kernel
+   * before 6.12); both absent from older helpers. */
   offloads?: {
     udpGso: boolean;
     udpGro: boolean;
@@ -178,6 +180,7 @@ export interface Status {
     cryptoThreads?: number;
     cryptoWorkerPackets?: number;
     wakeTicker?: boolean;
+    jsSliceUs?: number;
   };
   state: TunnelState;
   mode: 'static' | 'coordinated';

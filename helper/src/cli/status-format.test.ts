@@ -158,6 +158,42 @@ Peers:           0
 `,
   },
   {
+    name: 'the JS thread’s slice after the wake ticker: granted in µs, or the default',
+    status: status({ offloads: { udpGso: true, udpGro: true, wakeTicker: true, jsSliceUs: 100 } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on, wake-ticker on, js-slice 100us
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
+    name: 'the JS thread’s default slice',
+    status: status({ offloads: { udpGso: true, udpGro: true, jsSliceUs: 0 } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on, js-slice default
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
+    name: 'a slice that is not a whole number of µs is not shown',
+    status: status({ offloads: { udpGso: true, udpGro: true, jsSliceUs: 1.5 } }),
+    want: `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        udp-gso on, udp-gro on
+Tunnel:          connected
+Peers:           0
+`,
+  },
+  {
     name: 'the wake ticker off',
     status: status({ offloads: { udpGso: false, udpGro: false, wakeTicker: false } }),
     want: `Local identity:  G982V

@@ -109,9 +109,9 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
   ];
 }
 
-/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2, wake-ticker on"
- * (the JSON comes from any helper: booleans and a count only; an older helper has no tun,
- * threads or wake-ticker words). */
+/** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2, wake-ticker on,
+ * js-slice 100us" (the JSON comes from any helper: booleans and counts only; an older helper
+ * has no tun, threads, wake-ticker or js-slice words). */
 function offloadWords(o: NonNullable<Status['offloads']>): string {
   const word = (b: unknown): string => (b === true ? 'on' : 'off');
   const tun =
@@ -120,7 +120,12 @@ function offloadWords(o: NonNullable<Status['offloads']>): string {
   const threads =
     typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64 ? '' : `, threads ${n === 1 ? 'off' : n}`;
   const ticker = typeof o.wakeTicker === 'boolean' ? `, wake-ticker ${word(o.wakeTicker)}` : '';
-  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}${ticker}`;
+  const us = o.jsSliceUs;
+  const slice =
+    typeof us !== 'number' || !Number.isInteger(us) || us < 0 || us > 1e6
+      ? ''
+      : `, js-slice ${us === 0 ? 'default' : `${us}us`}`;
+  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}${ticker}${slice}`;
 }
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */

@@ -89,3 +89,10 @@ export function threadPolicies(): Map<number, number> {
   }
   return m;
 }
+
+/** threadSliceNs is a thread's EEVDF slice in ns as the kernel reports it (`se.slice` in
+ * /proc/PID/task/TID/sched; the calling thread by default), null where the kernel shows none. */
+export function threadSliceNs(path = '/proc/thread-self/sched'): number | null {
+  const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(path, 'utf8'));
+  return m ? Number(m[1]) : null;
+}

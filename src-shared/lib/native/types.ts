@@ -202,6 +202,7 @@ export interface NativeAddon {
   wakeTickerStats(): WakeTickerStats;
   boottimeMs(): number;
   idleOtherThreads(): number;
+  threadSlice(ns: number): number;
   spliceInit(onDone: SpliceDone): boolean;
   spliceStart(fdA: number, fdB: number, idleMs: number): number;
   spliceStop(id: number): boolean;
