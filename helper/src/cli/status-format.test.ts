@@ -42,6 +42,18 @@ function peer(over: Partial<PeerStatus> = {}): PeerStatus {
   };
 }
 
+/** withOffloads is the text for a connected helper without peers whose Offloads line reads words. */
+function withOffloads(words: string): string {
+  return `Local identity:  G982V
+Public key:      ${OWN}
+Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
+Listen port:     51820
+Offloads:        ${words}
+Tunnel:          connected
+Peers:           0
+`;
+}
+
 const cases: { name: string; status: Status; want: string }[] = [
   {
     name: 'the documented example',
@@ -110,124 +122,54 @@ Peers:           0
   {
     name: 'the offloads the socket uses',
     status: status({ offloads: { udpGso: true, udpGro: false } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro off
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro off'),
   },
   {
     name: 'the offloads the socket and the adapter use',
     status: status({ offloads: { udpGso: true, udpGro: true, tunTso: true, tunGro: false } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on, tun-tso on, tun-gro off
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on, tun-tso on, tun-gro off'),
   },
   {
     name: 'the crypto threads, on and off (a count outside 1..64 is not shown)',
     status: status({
       offloads: { udpGso: true, udpGro: true, tunTso: true, tunGro: true, cryptoThreads: 2, cryptoWorkerPackets: 7 },
     }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads 2
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads 2'),
   },
   {
     name: 'the wake ticker, on and off, after the threads',
     status: status({ offloads: { udpGso: true, udpGro: true, cryptoThreads: 1, wakeTicker: true } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on, threads off, wake-ticker on
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on, threads off, wake-ticker on'),
   },
   {
     name: 'the JS thread’s slice after the wake ticker: granted in µs, or the default',
     status: status({ offloads: { udpGso: true, udpGro: true, wakeTicker: true, jsSliceUs: 100 } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on, wake-ticker on, js-slice 100us
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on, wake-ticker on, js-slice 100us'),
   },
   {
     name: 'the JS thread’s default slice',
     status: status({ offloads: { udpGso: true, udpGro: true, jsSliceUs: 0 } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on, js-slice default
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on, js-slice default'),
   },
   {
     name: 'a slice that is not a whole number of µs is not shown',
     status: status({ offloads: { udpGso: true, udpGro: true, jsSliceUs: 1.5 } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro on
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro on'),
   },
   {
     name: 'the wake ticker off',
     status: status({ offloads: { udpGso: false, udpGro: false, wakeTicker: false } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso off, udp-gro off, wake-ticker off
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso off, udp-gro off, wake-ticker off'),
   },
   {
     name: 'crypto threads off',
     status: status({ offloads: { udpGso: true, udpGro: false, cryptoThreads: 1 } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro off, threads off
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro off, threads off'),
   },
   {
     name: 'a crypto thread count out of range is left out',
     status: status({ offloads: { udpGso: true, udpGro: false, cryptoThreads: 1e9 } }),
-    want: `Local identity:  G982V
-Public key:      ${OWN}
-Virtual address: 100.64.0.1 (network 100.64.0.0/10) on warren0
-Listen port:     51820
-Offloads:        udp-gso on, udp-gro off
-Tunnel:          connected
-Peers:           0
-`,
+    want: withOffloads('udp-gso on, udp-gro off'),
   },
   {
     name: 'helper still starting',

@@ -2,6 +2,7 @@
 // receive) and the TUN device uses (IFF_VNET_HDR: TSO/USO super-packets read and split, TCP
 // segments coalesced on write), and the environment switches that turn them off for benchmarks
 // and diagnosis.
+import { onOffSwitch } from './switch.js';
 
 /** OFFLOAD_ENV turns every offload off ('off') or leaves them to the specific switches ('on'). */
 export const OFFLOAD_ENV = 'WARREN_OFFLOAD';
@@ -32,23 +33,14 @@ export interface TunOffloads {
   tunGro: boolean;
 }
 
-function onOff(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return undefined;
-  if (raw === 'on' || raw === '1' || raw === 'true') return true;
-  if (raw === 'off' || raw === '0' || raw === 'false') return false;
-  // A typo must not silently measure the default.
-  throw new Error(`${name}=${JSON.stringify(env[name])}: expected 'on' or 'off'`);
-}
-
 /**
  * udpOffloadWish reads WARREN_OFFLOAD, WARREN_UDP_GSO and WARREN_UDP_GRO: both offloads are on
  * by default, WARREN_OFFLOAD=off turns both off, and the specific switch decides where set. A
  * value other than on/off (or 1/0, true/false) throws.
  */
 export function udpOffloadWish(env: NodeJS.ProcessEnv = process.env): UdpOffloadWish {
-  const all = onOff(env, OFFLOAD_ENV) ?? true;
-  return { gso: onOff(env, UDP_GSO_ENV) ?? all, gro: onOff(env, UDP_GRO_ENV) ?? all };
+  const all = onOffSwitch(env, OFFLOAD_ENV) ?? true;
+  return { gso: onOffSwitch(env, UDP_GSO_ENV) ?? all, gro: onOffSwitch(env, UDP_GRO_ENV) ?? all };
 }
 
 /** TunOffloadWish is what the environment allows for the TUN device; the kernel may refuse. */
@@ -65,6 +57,6 @@ export interface TunOffloadWish {
  * only the coalescing. A value other than on/off (or 1/0, true/false) throws.
  */
 export function tunOffloadWish(env: NodeJS.ProcessEnv = process.env): TunOffloadWish {
-  const offload = onOff(env, TUN_OFFLOAD_ENV) ?? onOff(env, OFFLOAD_ENV) ?? true;
-  return { offload, gro: offload && (onOff(env, TUN_GRO_ENV) ?? true) };
+  const offload = onOffSwitch(env, TUN_OFFLOAD_ENV) ?? onOffSwitch(env, OFFLOAD_ENV) ?? true;
+  return { offload, gro: offload && (onOffSwitch(env, TUN_GRO_ENV) ?? true) };
 }

@@ -6,6 +6,7 @@
 // later; older kernels ignore the request). WARREN_JS_SLICE says so for benchmarks and
 // diagnosis; the default is what was measured better (docs/architecture.md, "A short slice").
 import { loadAddon } from './load.js';
+import { onOffSwitch } from './switch.js';
 
 /** JS_SLICE_ENV: 'on' or 'off'; unset is JS_SLICE_DEFAULT. */
 export const JS_SLICE_ENV = 'WARREN_JS_SLICE';
@@ -19,11 +20,7 @@ export const JS_SLICE_NS = 100_000;
  * Anything else throws, so that a typo does not silently measure the default.
  */
 export function jsSliceWish(env: NodeJS.ProcessEnv = process.env): boolean {
-  const raw = env[JS_SLICE_ENV]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return JS_SLICE_DEFAULT;
-  if (raw === 'on' || raw === 'true' || raw === '1') return true;
-  if (raw === 'off' || raw === 'false' || raw === '0') return false;
-  throw new Error(`${JS_SLICE_ENV}=${JSON.stringify(env[JS_SLICE_ENV])}: expected 'on' or 'off'`);
+  return onOffSwitch(env, JS_SLICE_ENV) ?? JS_SLICE_DEFAULT;
 }
 
 /**

@@ -3,6 +3,7 @@
 // packet finds a CPU awake. WARREN_WAKE_TICKER says so for benchmarks and diagnosis; the
 // default is what was measured faster (docs/architecture.md, "The wake ticker").
 import { loadAddon } from './load.js';
+import { onOffSwitch } from './switch.js';
 import type { WakeTickerStats } from './types.js';
 
 /** WAKE_TICKER_ENV: 'on' or 'off'; unset is WAKE_TICKER_DEFAULT. */
@@ -15,11 +16,7 @@ export const WAKE_TICKER_DEFAULT = true;
  * default. Anything else throws, so that a typo does not silently measure the default.
  */
 export function wakeTickerWish(env: NodeJS.ProcessEnv = process.env): boolean {
-  const raw = env[WAKE_TICKER_ENV]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return WAKE_TICKER_DEFAULT;
-  if (raw === 'on' || raw === 'true' || raw === '1') return true;
-  if (raw === 'off' || raw === 'false' || raw === '0') return false;
-  throw new Error(`${WAKE_TICKER_ENV}=${JSON.stringify(env[WAKE_TICKER_ENV])}: expected 'on' or 'off'`);
+  return onOffSwitch(env, WAKE_TICKER_ENV) ?? WAKE_TICKER_DEFAULT;
 }
 
 /**
