@@ -52,6 +52,7 @@ napi_value wn_idle_other_threads(napi_env env, napi_callback_info info) {
 }
 
 // The kernel's sched_attr (include/uapi/linux/sched/types.h); glibc 2.36 has no wrapper.
+#define WN_SCHED_FLAG_RESET_ON_FORK 0x01 // include/uapi/linux/sched.h
 struct wn_sched_attr {
   uint32_t size;
   uint32_t sched_policy;
@@ -67,11 +68,12 @@ struct wn_sched_attr {
 
 // wn_thread_slice sets the calling thread's EEVDF slice to the given nanoseconds (0: the
 // kernel's default) and returns the slice the kernel then reports (0 before Linux 6.12, which
-// reports none for fair threads). Since Linux 6.12 sched_setattr's sched_runtime is a fair thread's requested slice,
-// clamped to 0.1-100 ms, and a waking thread with a shorter slice than the running one may
-// end that one's protected slice at once (kernel/sched/fair.c, do_preempt_short and
-// check_preempt_wakeup_fair) instead of at the next tick; older kernels ignore the field for
-// fair policies. The policy and nice value are read first and written back unchanged.
+// reports none for fair threads). Since Linux 6.12 sched_setattr's sched_runtime is a fair
+// thread's requested slice, clamped to 0.1-100 ms, and a waking thread with a shorter slice
+// than the running one may end that one's protected slice at once (kernel/sched/fair.c,
+// do_preempt_short and check_preempt_wakeup_fair) instead of at the next tick; older kernels
+// ignore the field for fair policies. The policy, nice value and reset-on-fork flag are read
+// first and written back unchanged.
 napi_value wn_thread_slice(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -87,7 +89,7 @@ napi_value wn_thread_slice(napi_env env, napi_callback_info info) {
     return wn_number(env, 0); // real-time or deadline: no fair slice to set
   }
   a.size = sizeof a;
-  a.sched_flags = 0;
+  a.sched_flags &= WN_SCHED_FLAG_RESET_ON_FORK; // no utilization clamps: their fields are not kept
   a.sched_runtime = (uint64_t)ns;
   a.sched_deadline = a.sched_period = 0;
   if (syscall(SYS_sched_setattr, 0, &a, 0) != 0) return wn_throw_errno(env, errno, "sched_setattr");
