@@ -90,6 +90,7 @@ test('combineRounds reports the median of each figure and the throughput range o
     rttAvgMs: rtt,
     rttP50Ms: rtt,
     rttP99Ms: rtt * 2,
+    rttP99SettledMs: rtt,
     pingLossPct: 0,
     cpuSeconds: { a: cpuA, b: 1 },
     peakRssKiB: { a: 1000, b: 2000 },
@@ -100,6 +101,7 @@ test('combineRounds reports the median of each figure and the throughput range o
   assert.equal(c.throughputMbps, 500);
   assert.deepEqual(c.throughputRangeMbps, { min: 300, max: 900 });
   assert.equal(c.rttAvgMs, 0.4);
+  assert.equal(c.rttP99SettledMs, 0.4, 'the median of the settled p99s');
   assert.deepEqual(c.cpuSeconds, { a: 2, b: 1 });
   assert.equal(c.throughputP4Mbps, null, 'no 4-stream figure unless every round has one');
   assert.equal(c.rounds, 3);

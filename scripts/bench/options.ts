@@ -88,7 +88,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
                 --only warren,warren-no-tun-offload,warren-no-offload,wg-go shows each step;
                 or only the coordinator run (--only coordinator: no namespaces, no root needed)
   --parallel    also measure iperf3 -P 4
-  --pings N     pings at 10 ms intervals for the RTT figures (default 200)
+  --pings N     pings at 10 ms intervals for the RTT figures (default 200; the table's
+                "p99 settled" leaves out the first 100, a fresh helper's JIT warm-up, and
+                needs at least 200)
   --rounds N    interleaved rounds of the tunnel comparison (default 3: round 1 in --only order,
                 round 2 reversed, ...; every figure is the median of the rounds, throughput
                 also with its range) and of the proxy run (--seconds split over the rounds)
