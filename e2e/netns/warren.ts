@@ -11,7 +11,8 @@ import { ApiClient } from '../../src-shared/lib/helper-client/client.js';
 import type { ExecOptions, ExecResult, TrackedProcess } from './process.js';
 import type { Namespace } from './topology.js';
 import { sleep, waitUntil } from './wait.js';
-import { JS_SLICE_NS, threadSlice } from '../../src-shared/lib/native/slice.js';
+import { JS_SLICE_NS } from '../../src-shared/lib/native/slice.js';
+import { customSlices } from '../../src-shared/lib/native/testing.js';
 
 /** repoRoot finds the checkout root from this module's location, which is e2e/netns/ under
  * tsx and dist/e2e/netns/ when compiled. */
@@ -161,7 +162,5 @@ export function waitForHandshake(w: Warren, publicKey: string, timeoutMs = 10_00
  * kernel: the short slice where fair threads may have their own (Linux 6.12 and later, probed
  * on the calling thread and given back), else the default. */
 export function jsSliceWords(): string {
-  const granted = threadSlice(JS_SLICE_NS);
-  threadSlice(0);
-  return granted === JS_SLICE_NS ? `js-slice ${JS_SLICE_NS / 1000}us` : 'js-slice default';
+  return customSlices() ? `js-slice ${JS_SLICE_NS / 1000}us` : 'js-slice default';
 }

@@ -9,14 +9,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JS_SLICE_NS, jsSliceWish, threadSlice } from './slice.js';
 import { findAddon } from './load.js';
-import { threadSliceNs } from './testing.js';
-
-/** customSlices says whether this kernel grants fair threads their own slice (6.12 and later). */
-function customSlices(): boolean {
-  const granted = threadSlice(JS_SLICE_NS);
-  threadSlice(0);
-  return granted === JS_SLICE_NS;
-}
+import { customSlices, threadSliceNs } from './testing.js';
 
 test('WARREN_JS_SLICE: on by default, off when switched off, a typo refused', () => {
   assert.equal(jsSliceWish({}), true);

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Batch, ReaderMode } from './types.js';
 import { parseIp } from '../ip/addr.js';
 import { formatWords, writeWordsAddress } from '../ip/words.js';
+import { JS_SLICE_NS, threadSlice } from './slice.js';
 
 /** MODES are the reader modes that reader tests run under. */
 export const MODES: readonly ReaderMode[] = ['thread', 'poll'];
@@ -95,4 +96,12 @@ export function threadPolicies(): Map<number, number> {
 export function threadSliceNs(path = '/proc/thread-self/sched'): number | null {
   const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(path, 'utf8'));
   return m ? Number(m[1]) : null;
+}
+
+/** customSlices says whether this kernel grants a fair thread its own slice (Linux 6.12 and
+ * later): it asks for JS_SLICE_NS on the calling thread and gives the default back. */
+export function customSlices(): boolean {
+  const granted = threadSlice(JS_SLICE_NS);
+  threadSlice(0);
+  return granted === JS_SLICE_NS;
 }

@@ -6,14 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { acquireDataPathThreads, dataPathThreads } from './data-path-threads.js';
-import { JS_SLICE_NS, threadSlice } from '../../../../src-shared/lib/native/slice.js';
-import { threadSliceNs } from '../../../../src-shared/lib/native/testing.js';
+import { JS_SLICE_NS } from '../../../../src-shared/lib/native/slice.js';
+import { customSlices, threadSliceNs } from '../../../../src-shared/lib/native/testing.js';
 
-const kernelSlices = ((): boolean => {
-  const granted = threadSlice(JS_SLICE_NS);
-  threadSlice(0);
-  return granted === JS_SLICE_NS;
-})();
+const kernelSlices = customSlices();
 const NO_SLICES = 'this kernel has no custom slices for fair threads (Linux 6.12 and later)';
 
 test('the first device asks for the short slice and the last release gives the default back', (t) => {
