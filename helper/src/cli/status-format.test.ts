@@ -142,7 +142,7 @@ Peers:           0
     want: withOffloads('udp-gso on, udp-gro on, threads off, wake-ticker on'),
   },
   {
-    name: 'the JS thread’s slice after the wake ticker: granted in µs, or the default',
+    name: 'the JS thread’s granted slice, in µs, after the wake ticker',
     status: status({ offloads: { udpGso: true, udpGro: true, wakeTicker: true, jsSliceUs: 100 } }),
     want: withOffloads('udp-gso on, udp-gro on, wake-ticker on, js-slice 100us'),
   },
