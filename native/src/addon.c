@@ -43,6 +43,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       FN("setMark", wn_set_mark),
       FN("peerCredentials", wn_peer_credentials),
       FN("startReader", wn_start_reader),
+      FN("readerBuffer", wn_reader_buffer),
+      FN("packetPair", wn_packet_pair),
       FN("tunWriteBatch", wn_tun_write_batch),
       FN("udpSendBatch", wn_udp_send_batch),
       FN("udpSend", wn_udp_send),

@@ -80,6 +80,8 @@ napi_value wn_start_reader(napi_env env, napi_callback_info info);
 napi_value wn_boottime_ms(napi_env env, napi_callback_info info);
 napi_value wn_idle_other_threads(napi_env env, napi_callback_info info);
 napi_value wn_thread_slice(napi_env env, napi_callback_info info);
+napi_value wn_reader_buffer(napi_env env, napi_callback_info info);
+napi_value wn_packet_pair(napi_env env, napi_callback_info info);
 napi_value wn_wake_ticker(napi_env env, napi_callback_info info);
 napi_value wn_wake_ticker_stats(napi_env env, napi_callback_info info);
 

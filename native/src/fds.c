@@ -218,6 +218,27 @@ napi_value wn_set_mark(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// wn_packet_pair() returns two connected, non-blocking Unix SOCK_SEQPACKET descriptors: each
+// read returns one whole packet and each write sends one, as on a TUN descriptor, so the
+// adapter code and the readers can run over it where no adapter may be made (the packet path's
+// warm-up, helper/src/daemon/warm-up.ts).
+napi_value wn_packet_pair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  napi_value arr, v;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+    return wn_throw_errno(env, errno, "socketpair AF_UNIX SOCK_SEQPACKET");
+  if (napi_create_array_with_length(env, 2, &arr) != napi_ok) goto fail;
+  for (uint32_t i = 0; i < 2; i++)
+    if (napi_create_int32(env, fds[i], &v) != napi_ok || napi_set_element(env, arr, i, v) != napi_ok)
+      goto fail;
+  return arr;
+fail:
+  close(fds[0]);
+  close(fds[1]);
+  return NULL;
+}
+
 napi_value wn_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int fd;

@@ -142,6 +142,27 @@ static bool make_array(napi_env env, napi_typedarray_type type, size_t elem, siz
   return true;
 }
 
+// wn_reader_buffer(bytes) returns a zeroed Buffer made as make_entry makes a pool entry's.
+// Node gives a Buffer made in C another hidden class than one made in JS (it sets the
+// prototype afterwards), and optimized code checks the class: batches built in memory for the
+// packet path's warm-up (helper/src/wireguard/device/loop-io.ts) use these, so the code warmed
+// on them is the code the readers' batches run.
+napi_value wn_reader_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], buf;
+  uint32_t bytes;
+  void *mem;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "readerBuffer: bytes is required");
+    return NULL;
+  }
+  if (!wn_arg_u32(env, argv[0], "readerBuffer: bytes", 1, MAX_POOL_BYTES, &bytes)) return NULL;
+  if (napi_create_buffer(env, bytes, &mem, &buf) != napi_ok) return NULL;
+  memset(mem, 0, bytes);
+  return buf;
+}
+
 // make_entry creates one pool entry's Batch object; offsets never change, so they are set once.
 static bool make_entry(napi_env env, wn_reader *r, wn_entry *e) {
   size_t bytes = (size_t)r->max_batch * r->slot_size;

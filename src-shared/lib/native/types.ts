@@ -203,6 +203,8 @@ export interface NativeAddon {
   boottimeMs(): number;
   idleOtherThreads(): number;
   threadSlice(ns: number): number;
+  readerBuffer(bytes: number): Buffer;
+  packetPair(): [number, number];
   spliceInit(onDone: SpliceDone): boolean;
   spliceStart(fdA: number, fdB: number, idleMs: number): number;
   spliceStop(id: number): boolean;
