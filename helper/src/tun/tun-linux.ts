@@ -199,33 +199,14 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
     throw e;
   }
   let closed = false;
-  return {
+  return tunAdapterOn(fd, {
     name,
     mtu: cfg.mtu,
     ipv6,
     routeConflicts: conflicts,
-    startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
-      // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
-      // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
-      return native.startReader(
-        fd,
-        'tun',
-        {
-          maxBatch: MAX_BATCH,
-          slotSize: slotSizeFor(cfg.mtu),
-          headroom: HEADROOM,
-          pool: 4,
-          mode: native.readerMode('tun'),
-          vnetHdr: vnet,
-          onError,
-        },
-        onBatch,
-      );
-    },
-    offloads: () => ({ tunTso: vnet && opened.tso === true, tunGro: writeMode === 2 }),
-    writeBatch(buf, offsets, lengths, count) {
-      return native.tunWriteBatch(fd, buf, offsets, lengths, count, writeMode);
-    },
+    vnet,
+    tso: vnet && opened.tso === true,
+    writeMode,
     close() {
       if (closed) return;
       closed = true;
@@ -236,6 +217,56 @@ export function openLinuxTun(cfg: TunConfig, sys: LinuxTunSys = SYSTEM): TunAdap
       if (ipv6 && !conflicts.some((c) => c.prefix === plan.route6![3])) sys.ipQuiet(plan.unroute6!);
       sys.closeFd(fd);
     },
+  });
+}
+
+/** AdapterOnFd is what tunAdapterOn needs besides the descriptor: the adapter's name, MTU and
+ * addresses as configured, whether the descriptor carries virtio-net headers (and TSO), how
+ * writes go to it (native.tunWriteBatch's mode), and what closing it takes. */
+export interface AdapterOnFd {
+  name: string;
+  mtu: number;
+  ipv6: boolean;
+  routeConflicts: RouteConflict[];
+  vnet: boolean;
+  tso: boolean;
+  writeMode: native.TunWriteMode;
+  close(): void;
+}
+
+/** tunAdapterOn is the adapter over a packet descriptor: a TUN device's, or one end of a
+ * packetPair for the packet path's warm-up, which so runs this very code (one object shape and
+ * one set of closures for both, so V8's optimized code fits both). */
+export function tunAdapterOn(fd: number, o: AdapterOnFd): TunAdapter {
+  const { vnet, writeMode } = o;
+  return {
+    name: o.name,
+    mtu: o.mtu,
+    ipv6: o.ipv6,
+    routeConflicts: o.routeConflicts,
+    startReader(onBatch: (b: Batch) => void, onError: (e: Error) => void): Reader {
+      // The mode comes from native.readerMode: the measured default, or WARREN_READER_MODE
+      // ('poll', 'thread', 'tun=poll,udp=thread') when a benchmark compares them.
+      return native.startReader(
+        fd,
+        'tun',
+        {
+          maxBatch: MAX_BATCH,
+          slotSize: slotSizeFor(o.mtu),
+          headroom: HEADROOM,
+          pool: 4,
+          mode: native.readerMode('tun'),
+          vnetHdr: vnet,
+          onError,
+        },
+        onBatch,
+      );
+    },
+    offloads: () => ({ tunTso: o.tso, tunGro: writeMode === 2 }),
+    writeBatch(buf, offsets, lengths, count) {
+      return native.tunWriteBatch(fd, buf, offsets, lengths, count, writeMode);
+    },
+    close: o.close,
   };
 }
 
