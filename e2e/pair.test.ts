@@ -17,6 +17,7 @@ import {
   type Warren,
   jsSliceWords,
 } from './netns/index.js';
+import { WARM_UP_BUDGET_MS, WARM_UP_ROUND_TRIPS } from '../helper/src/daemon/warm-up.js';
 
 const MB = 1024 * 1024;
 
@@ -114,6 +115,14 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
     assert.ok(p.rxBytes >= 100 * MB, `b counted ${p.rxBytes} bytes received`);
   });
 
+  test('each helper warmed its packet path up in memory, every round trip, before its device started', async () => {
+    for (const w of [wa, wb]) {
+      const o = (await w.status()).offloads;
+      assert.equal(o?.warmUpRoundTrips, WARM_UP_ROUND_TRIPS, `${w.name}: ${JSON.stringify(o)}`);
+      assert.ok(typeof o.warmUpMs === 'number' && o.warmUpMs < WARM_UP_BUDGET_MS + 100, `${w.name}: ${o.warmUpMs} ms`);
+    }
+  });
+
   test('after the transfers both helpers still use UDP GSO/GRO and the TUN offloads', async () => {
     // Linux 4.18+/5.0+ and veth take both, so neither was refused on the way (a refusal turns
     // GSO off for the socket: native/src/sendmmsg.c).
@@ -128,7 +137,7 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
       assert.match(
         human.stdout,
         new RegExp(
-          `^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker on, ${jsSliceWords()}$`,
+          `^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker on, ${jsSliceWords()}, warm-up \\d+ms$`,
           'm',
         ),
         `${w.name}: ${human.stdout}`,

@@ -121,7 +121,10 @@ describeE2E('TUN offloads', { warren: true, binaries: ['ping', 'python3'] }, { t
       const human = await warrenCli(w.ns, ['status', '--socket', w.socket]);
       assert.match(
         human.stdout,
-        new RegExp(`^Offloads: .*tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker on, ${jsSliceWords()}$`, 'm'),
+        new RegExp(
+          `^Offloads: .*tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker on, ${jsSliceWords()}, warm-up \\d+ms$`,
+          'm',
+        ),
         `${w.name}: ${human.stdout}`,
       );
     }

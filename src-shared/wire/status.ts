@@ -171,7 +171,10 @@ export interface Status {
    * ticker runs (a thread that keeps a CPU from halting deeply for 20 ms after the data path
    * woke, WARREN_WAKE_TICKER); jsSliceUs the scheduler slice the kernel granted the data
    * path's JS thread, in µs, 0 for the kernel's default (WARREN_JS_SLICE=off, or a kernel
-   * before 6.12); both absent from older helpers. */
+   * before 6.12); both absent from older helpers. warmUpMs is how long the helper ran its
+   * packet path in memory before the device started, so the first packets meet compiled code
+   * (WARREN_WARM_UP=off: no warm-up, and absent), warmUpRoundTrips how many round trips that
+   * was; both absent from older helpers. */
   offloads?: {
     udpGso: boolean;
     udpGro: boolean;
@@ -181,6 +184,8 @@ export interface Status {
     cryptoWorkerPackets?: number;
     wakeTicker?: boolean;
     jsSliceUs?: number;
+    warmUpMs?: number;
+    warmUpRoundTrips?: number;
   };
   state: TunnelState;
   mode: 'static' | 'coordinated';

@@ -157,6 +157,16 @@ Peers:           0
     want: withOffloads('udp-gso on, udp-gro on'),
   },
   {
+    name: 'the warm-up’s time, in ms, after the slice',
+    status: status({ offloads: { udpGso: true, udpGro: true, jsSliceUs: 100, warmUpMs: 142, warmUpRoundTrips: 1000 } }),
+    want: withOffloads('udp-gso on, udp-gro on, js-slice 100us, warm-up 142ms'),
+  },
+  {
+    name: 'a warm-up time that is not a whole number of ms is not shown',
+    status: status({ offloads: { udpGso: true, udpGro: true, warmUpMs: -3 } }),
+    want: withOffloads('udp-gso on, udp-gro on'),
+  },
+  {
     name: 'the wake ticker off',
     status: status({ offloads: { udpGso: false, udpGro: false, wakeTicker: false } }),
     want: withOffloads('udp-gso off, udp-gro off, wake-ticker off'),

@@ -110,8 +110,9 @@ function formatPeer(p: PeerStatus, now: number, reason: OnlineReason): string[] 
 }
 
 /** offloadWords is "udp-gso on, udp-gro off, tun-tso on, tun-gro on, threads 2, wake-ticker on,
- * js-slice 100us" (the JSON comes from any helper: booleans and counts only; an older helper
- * has no tun, threads, wake-ticker or js-slice words). */
+ * js-slice 100us, warm-up 180ms" (the JSON comes from any helper: booleans and counts only; an
+ * older helper has no tun, threads, wake-ticker, js-slice or warm-up words, and a helper that
+ * did not warm up no warm-up word). */
 function offloadWords(o: NonNullable<Status['offloads']>): string {
   const word = (b: unknown): string => (b === true ? 'on' : 'off');
   const tun =
@@ -125,7 +126,9 @@ function offloadWords(o: NonNullable<Status['offloads']>): string {
     typeof us !== 'number' || !Number.isInteger(us) || us < 0 || us > 1e6
       ? ''
       : `, js-slice ${us === 0 ? 'default' : `${us}us`}`;
-  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}${ticker}${slice}`;
+  const ms = o.warmUpMs;
+  const warm = typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 1e7 ? '' : `, warm-up ${ms}ms`;
+  return `udp-gso ${word(o.udpGso)}, udp-gro ${word(o.udpGro)}${tun}${threads}${ticker}${slice}${warm}`;
 }
 
 /** formatStatus renders a status snapshot for people; now is the current Unix-millisecond time. */

@@ -21,6 +21,7 @@ import { ACTIVE_RESERVED_KEYS, type ReservedKey } from '../config/schema.js';
 import { unservedRoutesProblem, withheldFullTunnelProblem } from '../control/netmap.js';
 import { coordinatorProblems } from '../control/link-problems.js';
 import { dataPathThreads } from '../wireguard/device/data-path-threads.js';
+import { lastWarmUp } from './warm-up.js';
 import { lapsedSignInProblem, signInState } from '../control/sign-in.js';
 import type { CoordinatorSummary, LoginProgress } from '../../../src-shared/wire/status.js';
 
@@ -157,7 +158,9 @@ export function buildStatus(ctx: StatusContext): Status {
     adapter: ctx.adapter,
     ...(ctx.adapterTaken && ctx.adapterTaken.length > 0 ? { adapterTaken: [...ctx.adapterTaken] } : {}),
     listenPort: ctx.listenPort,
-    ...(device ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), ...dataPathThreads() } } : {}),
+    ...(device
+      ? { offloads: { ...device.bind.offloads(), ...device.tun.offloads?.(), ...dataPathThreads(), ...warmUpWords() } }
+      : {}),
     state,
     ...(ctx.tunnel?.error ? { error: ctx.tunnel.error } : {}),
     mode: ctx.profile.coordinator ? 'coordinated' : 'static',
@@ -178,4 +181,10 @@ export function buildStatus(ctx: StatusContext): Status {
     ingressPorts: ctx.proxies?.ingressPorts ?? [],
     ...(ctx.exit?.node ? { unsolicitedFromSubnets: ctx.exit.unsolicitedDropped() } : {}),
   };
+}
+
+/** warmUpWords is the last warm-up for status (nothing when none ran). */
+function warmUpWords(): { warmUpMs?: number; warmUpRoundTrips?: number } {
+  const w = lastWarmUp();
+  return w === null ? {} : { warmUpMs: w.ms, warmUpRoundTrips: w.roundTrips };
 }

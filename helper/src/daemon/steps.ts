@@ -23,6 +23,7 @@ import type { Step } from './lifecycle.js';
 import { PolicyRuntime } from './policy-runtime.js';
 import { startProxies } from './proxy-runtime.js';
 import { LeftoverRecorder } from './leftovers.js';
+import { warmUpEnabled, warmUpPacketPath } from './warm-up.js';
 import { started, type DaemonState } from './state.js';
 import { clearState, recoverFromCrash, writeState } from './state-file.js';
 import { buildStatus } from './status.js';
@@ -211,8 +212,9 @@ function dataPlaneSteps({ profile, log, state }: StepContext): Step[] {
     },
     {
       name: 'device',
-      start() {
+      async start() {
         const d = started(device, 'the firewall');
+        if (warmUpEnabled()) await warmUp(profile.adapter.mtu, log);
         d.start();
         state.device = d;
         state.policy = policy;
@@ -220,6 +222,17 @@ function dataPlaneSteps({ profile, log, state }: StepContext): Step[] {
       },
     },
   ];
+}
+
+// warmUp runs the packet path in memory before the device starts (warm-up.ts); a failure costs
+// only the warm-up: the device then starts cold, as with WARREN_WARM_UP=off.
+async function warmUp(mtu: number, log: Logger): Promise<void> {
+  try {
+    const w = await warmUpPacketPath(mtu);
+    log.verbose(`packet path warmed up: ${w.roundTrips} round trips in memory, ${w.ms} ms`);
+  } catch (e) {
+    log.warn(`packet path warm-up failed, the first packets meet cold code: ${(e as Error).message}`);
+  }
 }
 
 function exitStep({ profile, stateDir, log, env, state }: StepContext): Step {
