@@ -136,7 +136,8 @@ async function startWarrenPair(
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
  * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair,
- * WARREN_WAKE_TICKER=off for warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice. */
+ * WARREN_WAKE_TICKER=off for warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice,
+ * WARREN_WARM_UP=off for warren-no-warm-up. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
   if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };
@@ -144,6 +145,7 @@ function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-ticker') return { env: { ...process.env, WARREN_WAKE_TICKER: 'off' } };
   if (impl === 'warren-no-slice') return { env: { ...process.env, WARREN_JS_SLICE: 'off' } };
+  if (impl === 'warren-no-warm-up') return { env: { ...process.env, WARREN_WARM_UP: 'off' } };
   return {};
 }
 
@@ -166,6 +168,11 @@ async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
   if (impl === 'warren-no-slice') {
     const us = (await w.status()).offloads?.jsSliceUs;
     if (us !== 0) throw new Error(`${impl}: the helper reports jsSliceUs ${us} (WARREN_JS_SLICE had no effect?)`);
+    return;
+  }
+  if (impl === 'warren-no-warm-up') {
+    const ms = (await w.status()).offloads?.warmUpMs;
+    if (ms !== undefined) throw new Error(`${impl}: the helper reports warmUpMs ${ms} (WARREN_WARM_UP had no effect?)`);
     return;
   }
   if (impl !== 'warren-no-offload' && impl !== 'warren-no-tun-offload') return;

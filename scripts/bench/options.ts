@@ -21,6 +21,7 @@ export type Impl =
   | 'warren-no-threads'
   | 'warren-no-ticker'
   | 'warren-no-slice'
+  | 'warren-no-warm-up'
   | 'warren-alt'
   | 'wg-go';
 /** IMPLS are the tunnels measured by default. */
@@ -34,6 +35,7 @@ const ALL_IMPLS: readonly Impl[] = [
   'warren-no-threads',
   'warren-no-ticker',
   'warren-no-slice',
+  'warren-no-warm-up',
   'warren-alt',
   'wg-go',
 ];
@@ -78,7 +80,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
                 off: crypto shared with worker threads or on the JS thread alone, whatever
                 the default), warren-no-ticker (WARREN_WAKE_TICKER=off: no thread keeping
                 a CPU awake after a packet), warren-no-slice (WARREN_JS_SLICE=off:
-                the kernel's default scheduler slice for the helper's JS thread), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=
+                the kernel's default scheduler slice for the helper's JS thread),
+                warren-no-warm-up (WARREN_WARM_UP=off: the device starts without first
+                running its packet path in memory), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=
                 PATH of its dist/helper/src/cli/main.js, and/or its node run with the flags in
                 WARREN_BENCH_ALT_NODE_FLAGS, space-separated, instead of the launchers' own
                 PACKET_PATH_NODE_FLAGS; set at least one; e.g. WARREN_BENCH_ALT_NODE_FLAGS=
