@@ -47,7 +47,7 @@ export function warmUpEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 const A = '100.64.0.1';
 const B = '100.64.0.2';
 
-/** echo is an IPv4 packet from src to dst: an ICMP echo request (type 8) or reply (type 0),
+/** packet is an IPv4 packet from src to dst: an ICMP echo request (type 8) or reply (type 0),
  * or a UDP datagram, with a 56-byte payload as ping sends. Checksums are left zero: the
  * devices and the firewall do not check them, and nothing reaches a kernel. */
 function packet(src: string, dst: string, kind: 'request' | 'reply' | 'udp'): Buffer {
@@ -77,41 +77,54 @@ interface Side {
   bind: PathBind;
 }
 
+/** SideSpec is one of the two devices: its key and address, and its peer's. */
+interface SideSpec {
+  key: Buffer;
+  peerKey: Buffer;
+  bind: LoopBind;
+  me: string;
+  other: string;
+  otherAddr: IpAddress;
+}
+
 // side builds one device over its loop adapter and socket, with an allow-all firewall (as a
 // profile without policies runs) that tracks the flows as the real one does.
-function side(
-  mtu: number,
-  key: Buffer,
-  peerKey: Buffer,
-  bind: LoopBind,
-  me: string,
-  other: string,
-  otherAddr: IpAddress,
-): Side {
-  const adapter = openLoopAdapter(`warm-${me}`, mtu);
-  const silent = createLogger(0, { write: () => true });
-  const path = new PathBind(bind);
-  const dev = new Device({ privateKey: key, tun: adapter.tun, bind: path, mtu, log: silent });
-  const peer = dev.addPeer({
-    publicKey: publicKeyFromPrivate(peerKey),
-    endpoint: { addr: otherAddr, port: 51820 },
-    allowedIps: [parseIpPrefix(`${other}/32`)!],
-    persistentKeepalive: 0,
-    name: 'warm-up',
-  });
+function side(mtu: number, s: SideSpec): Side {
+  const adapter = openLoopAdapter(`warm-${s.me}`, mtu);
+  try {
+    const bind = new PathBind(s.bind);
+    const silent = createLogger(0, { write: () => true });
+    const dev = new Device({ privateKey: s.key, tun: adapter.tun, bind, mtu, log: silent });
+    const peer = dev.addPeer({
+      publicKey: publicKeyFromPrivate(s.peerKey),
+      endpoint: { addr: s.otherAddr, port: 51820 },
+      allowedIps: [parseIpPrefix(`${s.other}/32`)!],
+      persistentKeepalive: 0,
+      name: 'warm-up',
+    });
+    dev.filter = allowAll(peer.index, s.me, s.other);
+    return { dev, adapter, bind };
+  } catch (e) {
+    adapter.close();
+    throw e;
+  }
+}
+
+/** allowAll is a firewall for this system at `me` that lets everything through with the peer
+ * in slot peerIndex, tracking each flow. */
+function allowAll(peerIndex: number, me: string, other: string): Firewall {
   const firewall = new Firewall({ maxFlows: 1024 });
   firewall.setLocal(parseIPv4(me)!);
   firewall.setRules(
     compile({
       local: { identity: `warm-up-${me}`, tags: [] },
-      peers: [{ index: peer.index, identity: `warm-up-${other}`, tags: [] }],
+      peers: [{ index: peerIndex, identity: `warm-up-${other}`, tags: [] }],
       policies: [],
       now: Date.now(),
       mode: 'allow-all',
     }),
   );
-  dev.filter = firewall;
-  return { dev, adapter, bind: path };
+  return firewall;
 }
 
 /** warmUpPacketPath runs the packet path in memory until roundTrips lone round trips are done
@@ -126,10 +139,10 @@ export async function warmUpPacketPath(
   const [addrA, addrB] = [parseIp('192.0.2.1')!, parseIp('192.0.2.2')!];
   const [bindA, bindB] = loopBinds(addrA, addrB);
   const [keyA, keyB] = [generatePrivateKey(), generatePrivateKey()];
-  const a = side(mtu, keyA, keyB, bindA, A, B, addrB);
+  const a = side(mtu, { key: keyA, peerKey: keyB, bind: bindA, me: A, other: B, otherAddr: addrB });
   let b: Side;
   try {
-    b = side(mtu, keyB, keyA, bindB, B, A, addrA);
+    b = side(mtu, { key: keyB, peerKey: keyA, bind: bindB, me: B, other: A, otherAddr: addrA });
   } catch (e) {
     a.adapter.close();
     throw e;

@@ -40,9 +40,12 @@ export function openLoopAdapter(name: string, mtu: number): LoopAdapter {
     writeMode: 0,
     close: () => undefined,
   });
+  let arrived = 0;
   const loop: LoopAdapter = {
     tun,
-    arrived: 0,
+    get arrived() {
+      return arrived;
+    },
     onArrive: null,
     inject(packet) {
       if (closed) return false;
@@ -67,7 +70,7 @@ export function openLoopAdapter(name: string, mtu: number): LoopAdapter {
       'tun',
       { maxBatch: 16, slotSize: slotSizeFor(mtu), headroom: HEADROOM, pool: 2, mode: native.readerMode('tun') },
       (b) => {
-        (loop as { arrived: number }).arrived += b.count;
+        arrived += b.count;
         loop.onArrive?.();
       },
     );
