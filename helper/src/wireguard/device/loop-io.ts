@@ -10,6 +10,7 @@ import type { Bind } from './bind.js';
 import { batchFor, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import { readerBuffer } from '../../../../src-shared/lib/native/loop.js';
+import { fakeReader } from '../../tun/tun-fake.js';
 import type { UdpOffloads } from '../../../../src-shared/lib/native/offload.js';
 import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
 import { writeWordsAddress } from '../../../../src-shared/lib/ip/words.js';
@@ -33,11 +34,6 @@ function loopBatch(slotSize: number, headroom: number): Batch {
   return b;
 }
 
-/** loopReader is the Reader of a loop socket: stopping it detaches the callback. */
-function loopReader(stop: () => void): Reader {
-  return { stop, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }), gro: () => false };
-}
-
 /** LoopBind is one of two UDP sockets joined in memory (loopBinds): what one sends, the other
  * receives on a later turn of the event loop, in one batch per turn, as a socket reader would. */
 export class LoopBind implements Bind {
@@ -54,7 +50,7 @@ export class LoopBind implements Bind {
   startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.batch = loopBatch(slotSizeFor(maxDatagram, 0), 0);
     this.onBatch = onBatch;
-    return loopReader(() => {
+    return fakeReader(() => {
       this.onBatch = null;
     });
   }
