@@ -6,6 +6,7 @@
 import type { TunAdapter, TunConfig, TunDriver } from './index.js';
 import { HEADROOM, MAX_BATCH, slotSizeFor, type Batch } from '../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../src-shared/lib/native/types.js';
+import { inertReader } from '../../../src-shared/lib/native/loop.js';
 import type { IpAddress } from '../../../src-shared/lib/ip/addr.js';
 import { writeWordsAddress } from '../../../src-shared/lib/ip/words.js';
 
@@ -41,9 +42,7 @@ export function makeBatch(
 }
 
 /** fakeReader is a Reader whose stop runs stopFn. */
-export function fakeReader(stopFn: () => void): Reader {
-  return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }), gro: () => false };
-}
+export const fakeReader: (stopFn: () => void) => Reader = inertReader;
 
 /** FakeTun is an adapter whose "OS side" is the test: inject() sends, written collects. */
 export class FakeTun implements TunAdapter {

@@ -2,6 +2,7 @@
 // and reader code in memory: descriptors that carry packets as a TUN does, and buffers made as
 // the native readers make their batches' (native/src/reader.c).
 import { loadAddon } from './load.js';
+import type { Reader } from './types.js';
 
 /** MAX_READER_BUFFER is the largest buffer readerBuffer makes (a reader's whole pool's bound). */
 export const MAX_READER_BUFFER = 256 * 1024 * 1024;
@@ -18,4 +19,10 @@ export function readerBuffer(bytes: number): Buffer {
  * per read and per write, as on a TUN descriptor (close both with closeFd). */
 export function packetPair(): [number, number] {
   return loadAddon().packetPair();
+}
+
+/** inertReader is the Reader of something read in memory (the warm-up's sockets, the tests'
+ * fakes): stop runs stopFn, and there is nothing to count. */
+export function inertReader(stopFn: () => void): Reader {
+  return { stop: stopFn, stats: () => ({ batches: 0, packets: 0, truncated: 0, errors: 0 }), gro: () => false };
 }

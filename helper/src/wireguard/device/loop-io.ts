@@ -9,8 +9,7 @@
 import type { Bind } from './bind.js';
 import { batchFor, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
-import { readerBuffer } from '../../../../src-shared/lib/native/loop.js';
-import { fakeReader } from '../../tun/tun-fake.js';
+import { inertReader, readerBuffer } from '../../../../src-shared/lib/native/loop.js';
 import type { UdpOffloads } from '../../../../src-shared/lib/native/offload.js';
 import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
 import { writeWordsAddress } from '../../../../src-shared/lib/ip/words.js';
@@ -50,7 +49,7 @@ export class LoopBind implements Bind {
   startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.batch = loopBatch(slotSizeFor(maxDatagram, 0), 0);
     this.onBatch = onBatch;
-    return fakeReader(() => {
+    return inertReader(() => {
       this.onBatch = null;
     });
   }
