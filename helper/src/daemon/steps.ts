@@ -52,6 +52,7 @@ export function daemonSteps(ctx: StepContext): Step[] {
     apiStep(ctx),
     recoveryStep(ctx),
     leftoverRecordStep(ctx),
+    warmUpStep(ctx),
     udpStep(ctx),
     adapterStep(ctx),
     stateRecordStep(ctx),
@@ -136,6 +137,22 @@ function leftoverRecordStep({ socketPath, stateDir, log, state }: StepContext): 
   };
 }
 
+// The warm-up (warm-up.ts) runs before the socket, the adapter and the device exist. Objects
+// made before it would keep the hidden classes they were born with while the warm-up's own
+// objects of the same classes widen some fields (a value of another kind, a field first
+// reassigned): V8 then gives the classes new maps and deprecates the old ones, so the code it
+// optimized meets the older objects' deprecated maps at the first real packets and is thrown
+// away there ("wrong map" deoptimizations at the first ping, seen with --log-deopt).
+function warmUpStep({ profile, log }: StepContext): Step {
+  return {
+    name: 'packet path warm-up',
+    async start() {
+      if (warmUpEnabled()) await warmUp(profile.adapter.mtu, log);
+      return null;
+    },
+  };
+}
+
 // PathBind lets NAT traversal add relayed paths and its own messages on the same socket.
 function udpStep({ profile, env, state, log }: StepContext): Step {
   return {
@@ -212,9 +229,8 @@ function dataPlaneSteps({ profile, log, state }: StepContext): Step[] {
     },
     {
       name: 'device',
-      async start() {
+      start() {
         const d = started(device, 'the firewall');
-        if (warmUpEnabled()) await warmUp(profile.adapter.mtu, log);
         d.start();
         state.device = d;
         state.policy = policy;

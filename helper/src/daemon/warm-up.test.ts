@@ -44,17 +44,29 @@ test('WARREN_WARM_UP is on by default, off when asked, and a typo is refused', (
   assert.throws(() => warmUpEnabled({ WARREN_WARM_UP: 'of' }), /WARREN_WARM_UP="of": expected 'on' or 'off'/);
 });
 
-// statusAfter runs a node with the launchers' flags that warms up (or not) and reports the
-// optimization status of both paths' onBatch. Recompilation is synchronous, so a compile still
-// running on V8's background thread cannot read as not optimized.
-function statusAfter(warm: boolean): { out: number; in: number } {
+/** runScript runs body as a module in a node with the launchers' flags and V8's test functions,
+ * with synchronous recompilation (a compile still running on V8's background thread cannot
+ * read as not optimized), and returns the JSON its last line prints. url(p) in body names a
+ * module beside this test. */
+function runScript<T>(body: (url: (p: string) => string) => string): T {
   const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
   const dir = mkdtempSync(join(tmpdir(), 'warren-warm-up-'));
   try {
     const file = join(dir, 'warm.mjs');
-    writeFileSync(
-      file,
-      `
+    writeFileSync(file, body(url));
+    const flags = [...PACKET_PATH_NODE_FLAGS, '--allow-natives-syntax', '--no-concurrent-recompilation'];
+    const r = spawnSync(process.execPath, [...flags, file], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `the warm-up script failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// statusAfter warms up (or not) and reports the optimization status of both paths' onBatch.
+function statusAfter(warm: boolean): { out: number; in: number } {
+  return runScript(
+    (url) => `
 import { warmUpPacketPath } from ${url('./warm-up.js')};
 import { OutboundPath } from ${url('../wireguard/device/send-path.js')};
 import { InboundPath } from ${url('../wireguard/device/receive-path.js')};
@@ -65,14 +77,7 @@ console.log(JSON.stringify({
   in: %GetOptimizationStatus(InboundPath.prototype.onBatch),
 }));
 `,
-    );
-    const flags = [...PACKET_PATH_NODE_FLAGS, '--allow-natives-syntax', '--no-concurrent-recompilation'];
-    const r = spawnSync(process.execPath, [...flags, file], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, `the warm-up script failed: ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { out: number; in: number };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  );
 }
 
 test(`after the warm-up (${WARM_UP_ROUND_TRIPS} round trips) both packet paths are optimized before any traffic; without it neither is`, () => {
@@ -82,4 +87,56 @@ test(`after the warm-up (${WARM_UP_ROUND_TRIPS} round trips) both packet paths a
   const cold = statusAfter(false);
   assert.equal(cold.out & TURBOFANNED, 0, 'the send path was optimized without any packet');
   assert.equal(cold.in & TURBOFANNED, 0, 'the receive path was optimized without any packet');
+});
+
+// The code the warm-up optimized checks the hidden classes (maps) of the objects it met. A field
+// of a device object that first takes a value of another kind later (a double where a small
+// integer was, an object in an array that was empty) gives every object of that class a new
+// map, and the optimized code is thrown away at the next packet: with the real device, at its
+// first packets or its first timer tick. So a device made after the warm-up must keep the maps
+// it was born with through traffic and its timers: compared here with a twin made at the same
+// time that never carried a packet or ticked.
+test("a device made after the warm-up keeps its objects' hidden classes through its traffic and timer ticks", () => {
+  const same = runScript<Record<string, boolean>>(
+    (url) => `
+import { warmUpPacketPath } from ${url('./warm-up.js')};
+import { pair, udpPacket } from ${url('../wireguard/device/testing.js')};
+const turn = () => new Promise((r) => setImmediate(r));
+async function waitFor(cond) {
+  for (let i = 0; i < 10000 && !cond(); i++) await turn();
+  if (!cond()) throw new Error('a ping did not arrive');
+}
+await warmUpPacketPath(1420, { budgetMs: 60_000 });
+const twin = pair();
+twin.stop(); // before its first tick: it never sweeps, sends or receives
+const used = pair();
+used.advance(1500.25); // the clock a helper reads (CLOCK_BOOTTIME) gives fractional milliseconds
+const ping = udpPacket('100.64.0.1', '100.64.0.2', Buffer.alloc(56, 1));
+const pong = udpPacket('100.64.0.2', '100.64.0.1', Buffer.alloc(56, 2));
+for (let i = 0; i < 20; i++) {
+  used.a.tun.inject(ping);
+  await waitFor(() => used.b.tun.written.length === i + 1);
+  used.b.tun.inject(pong);
+  await waitFor(() => used.a.tun.written.length === i + 1);
+}
+await new Promise((r) => setTimeout(r, 350)); // three ticks (every 100 ms), the first one sweeps
+used.stop();
+const peer = (p) => [...p.a.dev.peersByKey.values()][0];
+const objects = (p) => ({
+  device: p.a.dev,
+  inbound: p.a.dev.inbound,
+  outbound: p.a.dev.outbound,
+  'outbound.touched': p.a.dev.outbound.touched,
+  handshakes: p.a.dev.handshakes,
+  limits: p.a.dev.limits,
+  peer: peer(p),
+  'peer.noise': peer(p).noise,
+});
+const [u, t] = [objects(used), objects(twin)];
+console.log(JSON.stringify(Object.fromEntries(Object.keys(u).map((k) => [k, %HaveSameMap(u[k], t[k])]))));
+`,
+  );
+  const changed = Object.keys(same).filter((k) => !same[k]);
+  assert.equal(Object.keys(same).length, 8);
+  assert.deepEqual(changed, [], `objects whose hidden class changed after traffic and ticks: ${changed.join(', ')}`);
 });

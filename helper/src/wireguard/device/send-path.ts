@@ -58,11 +58,13 @@ export class OutboundPath {
   private readonly outPorts = new Uint16Array(MAX_BATCH);
   /** outLocal[4n ..] is datagram n's source: its peer's sourceWords, zeroed by the send if stale. */
   private readonly outLocal = new Uint32Array(MAX_BATCH * 4);
-  /** touched[0 .. nTouched-1] are the peers with datagrams in this batch. The array is kept and
-   * its slots reused: `length = 0` would let V8 trim the backing store and the next batch's
-   * first push allocate it again, garbage on every batch that brings scavenges (GC pauses)
-   * onto the packet path. */
-  private readonly touched: (DevicePeer | null)[] = [];
+  /** touched[0 .. nTouched-1] are the peers with datagrams in this batch (at most one per
+   * datagram). The array is made whole and its slots reused: `length = 0` would let V8 trim the
+   * backing store and the next batch's first push allocate it again, garbage on every batch that
+   * brings scavenges (GC pauses) onto the packet path; and an array that starts empty changes
+   * its hidden class at its first peer, which throws away the code the warm-up optimized
+   * (daemon/warm-up.ts) at a new device's first packets. */
+  private readonly touched: (DevicePeer | null)[] = new Array<DevicePeer | null>(MAX_BATCH).fill(null);
   private nTouched = 0;
   /** The packets queued since the last send, sealed together just before it. */
   private readonly sealing = new SealBatch();
