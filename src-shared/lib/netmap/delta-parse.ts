@@ -92,8 +92,10 @@ export function parseMapDelta(v: unknown): MapDelta {
 }
 
 /** batchMessage is what a batch signature covers for a delta with the proof `batch` (map-delta.ts
- * MAP_DELTA_BATCH_SIGNATURE_CONTEXT): the context, the count and the root its path leads to. */
-function batchMessage(batch: unknown, message: Buffer): Buffer {
+ * MAP_DELTA_BATCH_SIGNATURE_CONTEXT): the context, the count and the root its path leads to. The
+ * leaf is the delta's signed message, its context and then its payload, hashed in those two
+ * parts rather than joined first (a delta is kilobytes). */
+function batchMessage(batch: unknown, payload: Buffer): Buffer {
   if (typeof batch !== 'object' || batch === null) throw bad('batch is not an object');
   const b = batch as Obj;
   const count = whole(b.count, 'batch.count');
@@ -104,7 +106,7 @@ function batchMessage(batch: unknown, message: Buffer): Buffer {
     if (bytes.length !== MERKLE_HASH_BYTES) throw bad(`batch.path[${i}] is not a base64 SHA-256`);
     return bytes;
   });
-  const root = merkleRootOf(merkleLeaf(message), index, count, path);
+  const root = merkleRootOf(merkleLeaf(CONTEXT, payload), index, count, path);
   if (root === null) throw bad('batch.path does not fit batch.count and batch.index');
   const n = Buffer.alloc(4);
   n.writeUInt32BE(count);
@@ -129,8 +131,7 @@ export function openSignedDelta(
   if (payload.length > CONTROL_LIMITS.mapBytes * 2) throw bad(`over ${CONTROL_LIMITS.mapBytes} bytes`);
   const bytes = Buffer.from(payload, 'base64');
   const sig = Buffer.from(signature, 'base64');
-  const message = Buffer.concat([CONTEXT, bytes]);
-  const signedBytes = batch === undefined ? message : batchMessage(batch, message);
+  const signedBytes = batch === undefined ? Buffer.concat([CONTEXT, bytes]) : batchMessage(batch, bytes);
   const key =
     batch === undefined ? null : `${coordinatorKey.toString('base64')}/${signature}/${signedBytes.toString('base64')}`;
   if (key === null || !verified?.has(key)) {
