@@ -3,15 +3,10 @@
 // AEAD and path bind), then everything they opened is closed again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { PACKET_PATH_NODE_FLAGS } from '../../../src-shared/lib/node-flags.js';
+import { runV8Script, TURBOFANNED } from '../wireguard/device/testing.js';
 import { WARM_UP_ROUND_TRIPS, lastWarmUp, warmUpEnabled, warmUpPacketPath } from './warm-up.js';
-
-/** TURBOFANNED is V8's OptimizationStatus bit for TurboFan code (runtime-test.cc). */
-const TURBOFANNED = 1 << 6;
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -44,28 +39,11 @@ test('WARREN_WARM_UP is on by default, off when asked, and a typo is refused', (
   assert.throws(() => warmUpEnabled({ WARREN_WARM_UP: 'of' }), /WARREN_WARM_UP="of": expected 'on' or 'off'/);
 });
 
-/** runScript runs body as a module in a node with the launchers' flags and V8's test functions,
- * with synchronous recompilation (a compile still running on V8's background thread cannot
- * read as not optimized), and returns the JSON its last line prints. url(p) in body names a
- * module beside this test. */
-function runScript<T>(body: (url: (p: string) => string) => string): T {
-  const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
-  const dir = mkdtempSync(join(tmpdir(), 'warren-warm-up-'));
-  try {
-    const file = join(dir, 'warm.mjs');
-    writeFileSync(file, body(url));
-    const flags = [...PACKET_PATH_NODE_FLAGS, '--allow-natives-syntax', '--no-concurrent-recompilation'];
-    const r = spawnSync(process.execPath, [...flags, file], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, `the warm-up script failed: ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 // statusAfter warms up (or not) and reports the optimization status of both paths' onBatch.
 function statusAfter(warm: boolean): { out: number; in: number } {
-  return runScript(
+  return runV8Script(
+    import.meta.url,
+    PACKET_PATH_NODE_FLAGS,
     (url) => `
 import { warmUpPacketPath } from ${url('./warm-up.js')};
 import { OutboundPath } from ${url('../wireguard/device/send-path.js')};
@@ -97,7 +75,9 @@ test(`after the warm-up (${WARM_UP_ROUND_TRIPS} round trips) both packet paths a
 // it was born with through traffic and its timers: compared here with a twin made at the same
 // time that never carried a packet or ticked.
 test("a device made after the warm-up keeps its objects' hidden classes through its traffic and timer ticks", () => {
-  const same = runScript<Record<string, boolean>>(
+  const same = runV8Script<Record<string, boolean>>(
+    import.meta.url,
+    PACKET_PATH_NODE_FLAGS,
     (url) => `
 import { warmUpPacketPath } from ${url('./warm-up.js')};
 import { pair, udpPacket } from ${url('../wireguard/device/testing.js')};

@@ -41,9 +41,6 @@ export function makeBatch(
   return b;
 }
 
-/** fakeReader is a Reader whose stop runs stopFn. */
-export const fakeReader: (stopFn: () => void) => Reader = inertReader;
-
 /** FakeTun is an adapter whose "OS side" is the test: inject() sends, written collects. */
 export class FakeTun implements TunAdapter {
   readonly written: Buffer[] = [];
@@ -65,7 +62,7 @@ export class FakeTun implements TunAdapter {
 
   startReader(onBatch: (b: Batch) => void): Reader {
     this.onBatch = onBatch;
-    return fakeReader(() => {
+    return inertReader(() => {
       this.onBatch = null;
     });
   }

@@ -5,7 +5,8 @@ import type { Bind } from './bind.js';
 import { MAX_BATCH, slotSizeFor, type Batch } from '../../../../src-shared/lib/native/batch.js';
 import type { Reader } from '../../../../src-shared/lib/native/types.js';
 import type { UdpOffloads } from '../../../../src-shared/lib/native/offload.js';
-import { fakeReader, makeBatch } from '../../tun/tun-fake.js';
+import { makeBatch } from '../../tun/tun-fake.js';
+import { inertReader } from '../../../../src-shared/lib/native/loop.js';
 import type { IpAddress } from '../../../../src-shared/lib/ip/addr.js';
 import { formatIpEndpoint } from '../../../../src-shared/lib/ip/endpoint.js';
 import { readWordsAddress, wordsAreZero } from '../../../../src-shared/lib/ip/words.js';
@@ -103,7 +104,7 @@ export class FakeBind implements Bind {
   startReader(maxDatagram: number, onBatch: (b: Batch) => void): Reader {
     this.slotSize = slotSizeFor(maxDatagram);
     this.onBatch = onBatch;
-    return fakeReader(() => {
+    return inertReader(() => {
       this.onBatch = null;
     });
   }

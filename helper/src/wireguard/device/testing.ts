@@ -1,6 +1,12 @@
 // Two real devices (real protocol core, real native AEAD) joined by the in-memory network of
 // fake-io.ts, for the device tests: a pair on underlay addresses of either family, IPv4 packets
-// for the adapters, and a poll for what the fake network delivers on later turns.
+// for the adapters, a poll for what the fake network delivers on later turns, and a child node
+// for the tests that read V8's own view of the packet path.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../../src-shared/lib/keys.js';
 import { createLogger } from '../../../../src-shared/lib/log.js';
 import { parseIp } from '../../../../src-shared/lib/ip/addr.js';
@@ -89,4 +95,31 @@ export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20))
 export async function until(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await settle();
+}
+
+/** TURBOFANNED is V8's OptimizationStatus bit for TurboFan code (runtime-test.cc). */
+export const TURBOFANNED = 1 << 6;
+
+/** runV8Script runs body as a module in a child node started with flags, V8's test functions
+ * (%GetOptimizationStatus, %HaveSameMap) and synchronous recompilation (a compile still running
+ * on V8's background thread would otherwise read as not optimized), and returns the JSON its
+ * last line prints. url(p) in body names module p relative to base (the caller's
+ * import.meta.url). */
+export function runV8Script<T>(
+  base: string,
+  flags: readonly string[],
+  body: (url: (p: string) => string) => string,
+): T {
+  const url = (p: string): string => JSON.stringify(new URL(p, base).href);
+  const dir = mkdtempSync(join(tmpdir(), 'warren-v8-script-'));
+  try {
+    const file = join(dir, 'script.mjs');
+    writeFileSync(file, body(url));
+    const args = [...flags, '--allow-natives-syntax', '--no-concurrent-recompilation', file];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `the script failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

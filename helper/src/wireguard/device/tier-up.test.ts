@@ -6,19 +6,13 @@
 // reports the optimization status of both paths' onBatch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PACKET_PATH_NODE_FLAGS } from '../../../../src-shared/lib/node-flags.js';
+import { runV8Script, TURBOFANNED } from './testing.js';
 
 /** PINGS lone packets each way: the measured tier-up with the flags came after 30 to 60. */
 const PINGS = 150;
-/** TURBOFANNED is V8's OptimizationStatus bit for TurboFan code (runtime-test.cc). */
-const TURBOFANNED = 1 << 6;
 
-function script(): string {
-  const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
+function script(url: (p: string) => string): string {
   return `
 import { pair, udpPacket } from ${url('./testing.js')};
 import { OutboundPath } from ${url('./send-path.js')};
@@ -45,23 +39,10 @@ console.log(JSON.stringify({
 `;
 }
 
-/** statusAfterPings runs the pings in a node with flags and returns both paths' status bits. */
+/** statusAfterPings runs the pings in a node with flags and returns both paths' status bits,
+ * read right after the last ping (testing.ts runV8Script: synchronous recompilation). */
 function statusAfterPings(flags: readonly string[]): { out: number; in: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-tier-up-'));
-  try {
-    const file = join(dir, 'pings.mjs');
-    writeFileSync(file, script());
-    // Synchronous recompilation: the status is read right after the last ping, so a compile
-    // still running on V8's background thread would read as not optimized.
-    const r = spawnSync(process.execPath, [...flags, '--allow-natives-syntax', '--no-concurrent-recompilation', file], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    assert.equal(r.status, 0, `the ping script failed: ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { out: number; in: number };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runV8Script(import.meta.url, flags, script);
 }
 
 test(`with the launchers' node flags both packet paths run optimized after ${PINGS} lone pings`, () => {
