@@ -139,7 +139,7 @@ describeE2E('Warren pair over veth', { warren: true, binaries: ['ping'] }, { tim
       assert.match(
         human.stdout,
         new RegExp(
-          `^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker on, ${jsSliceWords()}, warm-up \\d+ms$`,
+          `^Offloads: +udp-gso on, udp-gro on, tun-tso on, tun-gro on, threads (off|\\d+), wake-ticker off, ${jsSliceWords()}, warm-up \\d+ms$`,
           'm',
         ),
         `${w.name}: ${human.stdout}`,

@@ -100,7 +100,7 @@ describeE2E('crypto threads', { warren: true, binaries: ['ping', 'nstat'] }, { t
     const words = want === 1 ? 'threads off' : `threads ${want}`;
     assert.match(
       human,
-      new RegExp(`^Offloads: .*, ${words}, wake-ticker on, ${jsSliceWords()}, warm-up \\d+ms$`, 'm'),
+      new RegExp(`^Offloads: .*, ${words}, wake-ticker off, ${jsSliceWords()}, warm-up \\d+ms$`, 'm'),
       `${w.name}: ${human}`,
     );
   }

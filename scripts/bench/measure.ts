@@ -136,13 +136,14 @@ async function startWarrenPair(
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
  * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair,
- * WARREN_WAKE_TICKER=off for warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice,
+ * WARREN_WAKE_TICKER=on / off for warren-ticker / warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice,
  * WARREN_WARM_UP=off for warren-no-warm-up. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
   if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };
   if (impl === 'warren-no-offload') return { env: { ...process.env, WARREN_OFFLOAD: 'off' } };
   if (impl === 'warren-no-tun-offload') return { env: { ...process.env, WARREN_TUN_OFFLOAD: 'off' } };
+  if (impl === 'warren-ticker') return { env: { ...process.env, WARREN_WAKE_TICKER: 'on' } };
   if (impl === 'warren-no-ticker') return { env: { ...process.env, WARREN_WAKE_TICKER: 'off' } };
   if (impl === 'warren-no-slice') return { env: { ...process.env, WARREN_JS_SLICE: 'off' } };
   if (impl === 'warren-no-warm-up') return { env: { ...process.env, WARREN_WARM_UP: 'off' } };
@@ -159,9 +160,9 @@ async function checkOffloads(impl: Impl, w: Warren): Promise<void> {
       throw new Error(`${impl}: the helper reports ${n} crypto threads (WARREN_THREADS had no effect?)`);
     return;
   }
-  if (impl === 'warren-no-ticker') {
+  if (impl === 'warren-ticker' || impl === 'warren-no-ticker') {
     const on = (await w.status()).offloads?.wakeTicker;
-    if (on !== false)
+    if (on !== (impl === 'warren-ticker'))
       throw new Error(`${impl}: the helper reports wakeTicker ${on} (WARREN_WAKE_TICKER had no effect?)`);
     return;
   }

@@ -29,6 +29,7 @@ test('parseBenchArgs: defaults, the runs that can be skipped, and bad values', (
     [['--only', 'warren,warren-no-offload,wg-go'], { impls: ['warren', 'warren-no-offload', 'wg-go'] }],
     [['--only', 'warren,warren-no-tun-offload'], { impls: ['warren', 'warren-no-tun-offload'] }],
     [['--only', 'warren,warren-no-ticker,wg-go'], { impls: ['warren', 'warren-no-ticker', 'wg-go'] }],
+    [['--only', 'warren,warren-ticker,wg-go'], { impls: ['warren', 'warren-ticker', 'wg-go'] }],
     [['--only', 'warren,warren-no-slice,wg-go'], { impls: ['warren', 'warren-no-slice', 'wg-go'] }],
     [['--no-families'], { families: false, relay: true }],
     [['--family-rounds', '5'], { familyRounds: 5, families: true }],

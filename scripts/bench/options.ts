@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util';
  * UDP segmentation offloads off (WARREN_OFFLOAD=off: no GSO, no GRO), Warren with its TUN
  * offloads off (WARREN_TUN_OFFLOAD=off: no TSO super-packets read, no coalesced writes), Warren
  * with its crypto threads on and off whatever the default (WARREN_THREADS=on / off), Warren
- * without its wake ticker (WARREN_WAKE_TICKER=off), Warren with the kernel's default slice for
- * its JS thread (WARREN_JS_SLICE=off), another
- * Warren (warren-alt: another build's CLI, WARREN_BENCH_ALT_CLI, and/or other node flags,
- * WARREN_BENCH_ALT_NODE_FLAGS, for an A/B in one interleaved run; these seven only with --only),
- * wireguard-go. */
+ * with and without its wake ticker whatever the default (WARREN_WAKE_TICKER=on / off), Warren
+ * with the kernel's default slice for its JS thread (WARREN_JS_SLICE=off), another Warren
+ * (warren-alt: another build's CLI, WARREN_BENCH_ALT_CLI, and/or other node flags,
+ * WARREN_BENCH_ALT_NODE_FLAGS, for an A/B in one interleaved run; all of these but the first
+ * two only with --only), wireguard-go. */
 export type Impl =
   | 'warren'
   | 'warren-policy'
@@ -19,6 +19,7 @@ export type Impl =
   | 'warren-no-tun-offload'
   | 'warren-threads'
   | 'warren-no-threads'
+  | 'warren-ticker'
   | 'warren-no-ticker'
   | 'warren-no-slice'
   | 'warren-no-warm-up'
@@ -33,6 +34,7 @@ const ALL_IMPLS: readonly Impl[] = [
   'warren-no-tun-offload',
   'warren-threads',
   'warren-no-threads',
+  'warren-ticker',
   'warren-no-ticker',
   'warren-no-slice',
   'warren-no-warm-up',
@@ -78,8 +80,9 @@ export const USAGE = `usage: npm run bench -- [--seconds N] [--only IMPL[,IMPL..
                 warren-no-tun-offload (WARREN_TUN_OFFLOAD=off: UDP GSO/GRO but no TUN TSO or
                 coalescing), warren-threads and warren-no-threads (WARREN_THREADS=on and
                 off: crypto shared with worker threads or on the JS thread alone, whatever
-                the default), warren-no-ticker (WARREN_WAKE_TICKER=off: no thread keeping
-                a CPU awake after a packet), warren-no-slice (WARREN_JS_SLICE=off:
+                the default), warren-ticker and warren-no-ticker (WARREN_WAKE_TICKER=on
+                and off: a thread keeping a CPU awake after a packet or none, whatever the
+                default), warren-no-slice (WARREN_JS_SLICE=off:
                 the kernel's default scheduler slice for the helper's JS thread),
                 warren-no-warm-up (WARREN_WARM_UP=off: the device starts without first
                 running its packet path in memory), warren-alt (the helper as another build, WARREN_BENCH_ALT_CLI=

@@ -12,9 +12,9 @@ function send(fd: number, text: string, port: number): void {
   assert.ok(udpSend(fd, b, 0, b.length, LOOPBACK, 0, port), 'sent');
 }
 
-test('WARREN_WAKE_TICKER: on by default, on/off and their synonyms, anything else refused', () => {
-  assert.equal(wakeTickerWish({}), true);
-  assert.equal(wakeTickerWish({ WARREN_WAKE_TICKER: '' }), true);
+test('WARREN_WAKE_TICKER: off by default, on/off and their synonyms, anything else refused', () => {
+  assert.equal(wakeTickerWish({}), false);
+  assert.equal(wakeTickerWish({ WARREN_WAKE_TICKER: '' }), false);
   for (const v of ['on', 'ON', 'true', '1']) assert.equal(wakeTickerWish({ WARREN_WAKE_TICKER: v }), true, v);
   for (const v of ['off', 'Off', 'false', '0']) assert.equal(wakeTickerWish({ WARREN_WAKE_TICKER: v }), false, v);
   assert.throws(() => wakeTickerWish({ WARREN_WAKE_TICKER: 'of' }), /WARREN_WAKE_TICKER="of": expected 'on' or 'off'/);

@@ -1,6 +1,7 @@
 // The data path's threads and the JS thread's slice: the first user starts them and asks for
 // the short slice, the last release joins them and gives the default slice back,
-// WARREN_JS_SLICE=off keeps the default, and a bad switch throws before anything starts. The
+// the wake ticker runs only when WARREN_WAKE_TICKER=on asks for it, WARREN_JS_SLICE=off keeps the
+// default, and a bad switch throws before anything starts. The
 // slice is read back from the kernel (/proc/thread-self/sched), the threads from the addon's
 // stats.
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ const NO_SLICES = 'this kernel has no custom slices for fair threads (Linux 6.12
 test('the first device asks for the short slice and the last release gives the default back', (t) => {
   if (!kernelSlices) return t.skip(NO_SLICES);
   const dflt = threadSliceNs();
-  const first = acquireDataPathThreads({ WARREN_THREADS: 'off' });
+  const first = acquireDataPathThreads({ WARREN_THREADS: 'off', WARREN_WAKE_TICKER: 'on' });
   const second = acquireDataPathThreads({ WARREN_THREADS: 'off' });
   try {
     assert.equal(threadSliceNs(), JS_SLICE_NS);
@@ -32,6 +33,22 @@ test('the first device asks for the short slice and the last release gives the d
     { jsSliceUs: dataPathThreads().jsSliceUs, wakeTicker: dataPathThreads().wakeTicker },
     { jsSliceUs: 0, wakeTicker: false },
   );
+});
+
+test('the wake ticker runs only when WARREN_WAKE_TICKER asks for it', () => {
+  const release = acquireDataPathThreads({ WARREN_THREADS: 'off' });
+  try {
+    assert.equal(dataPathThreads().wakeTicker, false, 'off by default');
+  } finally {
+    release();
+  }
+  const asked = acquireDataPathThreads({ WARREN_THREADS: 'off', WARREN_WAKE_TICKER: 'on' });
+  try {
+    assert.equal(dataPathThreads().wakeTicker, true, 'on when asked for');
+  } finally {
+    asked();
+  }
+  assert.equal(dataPathThreads().wakeTicker, false, 'joined by the last release');
 });
 
 test('WARREN_JS_SLICE=off keeps the kernel’s default slice', (t) => {

@@ -1,6 +1,6 @@
 // The data path's own threads in the process (the addon keeps them per JS thread): the crypto
 // workers, as many as WARREN_THREADS asks for (threadsWish), and the wake ticker when
-// WARREN_WAKE_TICKER allows it (native/src/ticker.c); and the JS thread's short scheduler
+// WARREN_WAKE_TICKER=on asks for it (native/src/ticker.c); and the JS thread's short scheduler
 // slice when WARREN_JS_SLICE allows it (src-shared/lib/native/slice.ts). The first running
 // device starts them and the last one to stop joins them, so that tests and warren-wg's
 // several devices share them and a stopped helper leaves no thread behind.
