@@ -136,8 +136,8 @@ async function startWarrenPair(
 
 /** envOf is the helper's environment: WARREN_OFFLOAD=off for warren-no-offload,
  * WARREN_TUN_OFFLOAD=off for warren-no-tun-offload, WARREN_THREADS for the threads pair,
- * WARREN_WAKE_TICKER=on / off for warren-ticker / warren-no-ticker, WARREN_JS_SLICE=off for warren-no-slice,
- * WARREN_WARM_UP=off for warren-no-warm-up. */
+ * WARREN_WAKE_TICKER=on / off for warren-ticker / warren-no-ticker, WARREN_JS_SLICE=off for
+ * warren-no-slice, WARREN_WARM_UP=off for warren-no-warm-up. */
 function envOf(impl: Impl): { env?: NodeJS.ProcessEnv } {
   if (impl === 'warren-threads') return { env: { ...process.env, WARREN_THREADS: 'on' } };
   if (impl === 'warren-no-threads') return { env: { ...process.env, WARREN_THREADS: 'off' } };

@@ -1,9 +1,8 @@
 // The data path's threads and the JS thread's slice: the first user starts them and asks for
-// the short slice, the last release joins them and gives the default slice back,
-// the wake ticker runs only when WARREN_WAKE_TICKER=on asks for it, WARREN_JS_SLICE=off keeps the
-// default, and a bad switch throws before anything starts. The
-// slice is read back from the kernel (/proc/thread-self/sched), the threads from the addon's
-// stats.
+// the short slice, the last release joins them and gives the default slice back, the wake
+// ticker runs only when WARREN_WAKE_TICKER=on asks for it, WARREN_JS_SLICE=off keeps the
+// default, and a bad switch throws before anything starts. The slice is read back from the
+// kernel (/proc/thread-self/sched), the threads from the addon's stats.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { acquireDataPathThreads, dataPathThreads } from './data-path-threads.js';
