@@ -1,10 +1,12 @@
-// A CPU profile of the bench's own process (the simulated agents) over the policy change alone
-// (scripts/bench/coordinator.ts): WARREN_BENCH_AGENTS_PROFILE=DIR writes DIR/agents-<pid>.cpuprofile
-// (V8's format, for DevTools or scripts/bench/profile-top.ts). `node --cpu-prof` on the bench
-// would profile enrolment and settling too, which dwarf the change.
+// A CPU profile of one of the bench's agent threads (agent-shard.ts) over the policy change
+// alone (scripts/bench/coordinator.ts): WARREN_BENCH_AGENTS_PROFILE=DIR writes
+// DIR/agents-<pid>-<thread>.cpuprofile per thread (V8's format, for DevTools or
+// scripts/bench/profile-top.ts). `node --cpu-prof` on the bench would profile enrolment and
+// settling too, which dwarf the change.
 import { Session } from 'node:inspector';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 /** startAgentsProfile starts the profiler when the variable names a directory; the function it
  * returns stops it and writes the profile, returning its path (null when not profiling). */
@@ -22,7 +24,7 @@ export function startAgentsProfile(): () => string | null {
     session.post('Profiler.stop', (err, r) => {
       if (err !== null) throw err;
       mkdirSync(dir, { recursive: true });
-      out = join(dir, `agents-${process.pid}.cpuprofile`);
+      out = join(dir, `agents-${process.pid}-${threadId}.cpuprofile`);
       writeFileSync(out, JSON.stringify(r.profile));
     });
     session.disconnect();

@@ -2,10 +2,12 @@
 // until every peer's watcher holds a map that lists it. Its peers are the ones its own map (in
 // the enrolment answer) lists: being peers is mutual (coordinator/src/maps/netmap.ts). The
 // peers' agents apply deltas and check them as a helper does (coordinator/src/testing/sim-map.ts),
-// so the bytes the join cost are counted as sent and as full maps would have.
+// in their threads (agent-shard.ts), so the bytes the join cost are counted as sent and as full
+// maps would have.
 import type { NetworkMap } from '../../src-shared/wire/control.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
-import type { Taken } from '../../coordinator/src/testing/sim-map.js';
+import type { AgentShards } from './agent-shards.js';
+import { clock } from './coordinator-watch.js';
 
 /** JoinResult: joinMs until the last peer had the new system (NaN if one never did within
  * 30 s), enrolMs until the enrolment answered, peers how many peers it has, reached how many got
@@ -18,55 +20,40 @@ export interface JoinResult {
   bytes: { sent: number; full: number; deltas: number };
 }
 
-/** JoinWatcher is what timeJoin needs of the bench's watchers: onMap sees the map text after
- * each event that changed it (already verified by the caller's SimMap). */
-export interface JoinWatcher {
-  agent: SimAgent;
-  onMap: ((text: string, t: Taken) => void) | null;
-}
-
 /** timeJoin enrols one system with key and waits until its peers' watchers list it. */
 export async function timeJoin(
   url: string,
   key: string,
-  watchers: JoinWatcher[],
+  shards: AgentShards,
   progress: (s: string) => void,
 ): Promise<JoinResult> {
   progress('one more system joins; timing until every peer has it');
   const agent = new SimAgent(url);
-  const byIdentity = new Map(watchers.map((w) => [w.agent.identity, w]));
-  const have = new Set<JoinWatcher>();
-  const bytes = { sent: 0, full: 0, deltas: 0 };
-  let lastAt = 0;
-  let identity = '';
-  const pending: { w: JoinWatcher; text: string; t: Taken }[] = [];
-  const check = (w: JoinWatcher, text: string, t: Taken): void => {
-    if (have.has(w)) return;
-    if (identity === '') pending.push({ w, text, t });
-    else if (text.includes(`"identity":"${identity}"`)) {
-      have.add(w);
-      lastAt = performance.now();
-      bytes.sent += t.bytes;
-      bytes.full += t.fullBytes;
-      if (t.delta) bytes.deltas++;
-    }
-  };
-  for (const w of watchers) w.onMap = (text, t) => check(w, text, t);
-  const t0 = performance.now();
+  // The shards keep what arrives from now on: a peer's delta may come before the answer does.
+  await shards.joinArm();
+  const t0 = clock();
   try {
     const res = await agent.enrol(key, 'joiner', ['192.0.2.1:51820']);
-    const enrolMs = performance.now() - t0;
-    identity = res.identity;
-    for (const p of pending.splice(0)) check(p.w, p.text, p.t);
+    const enrolMs = clock() - t0;
     const map: NetworkMap = agent.verify(res.map!);
-    const peers = map.peers.map((p) => byIdentity.get(p.identity)).filter((w): w is JoinWatcher => w !== undefined);
+    // The peers the fleet watches (every one, as the fleet is every system but the joiner).
+    let count = await shards.joinKnown(
+      res.identity,
+      map.peers.map((p) => p.identity),
+    );
     const deadline = t0 + 30_000;
-    while (peers.some((w) => !have.has(w)) && performance.now() < deadline) {
+    while (count.have < count.peers && clock() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
+      count = await shards.joinCount();
     }
-    const reached = peers.filter((w) => have.has(w)).length;
-    return { joinMs: reached === peers.length ? lastAt - t0 : NaN, enrolMs, peers: peers.length, reached, bytes };
+    return {
+      joinMs: count.have === count.peers ? count.lastAt - t0 : NaN,
+      enrolMs,
+      peers: count.peers,
+      reached: count.have,
+      bytes: { sent: count.sent, full: count.full, deltas: count.deltas },
+    };
   } finally {
-    for (const w of watchers) w.onMap = null;
+    await shards.joinEnd();
   }
 }

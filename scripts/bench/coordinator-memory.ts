@@ -33,10 +33,10 @@ export function memoryLine(pid: number, st: CoordinatorStats): string {
 }
 
 /** agentsMemoryLine renders the memory of this process, the bench's simulated agents, in MiB:
- * each agent holds its map as a helper does (decoded, with its text's hash state). */
-export function agentsMemoryLine(): string {
+ * the process's resident memory and the agents' threads' heaps together (agent-shards.ts); each
+ * agent holds its map as a helper does (decoded, with its text's hash state). */
+export function agentsMemoryLine(heap: { heapUsed: number; heapTotal: number }): string {
   const { rssKiB: rss, hwmKiB: hwm } = procStatus(process.pid);
-  const mem = process.memoryUsage();
   const m = (b: number): string => (b / MIB).toFixed(0);
-  return `RSS ${(rss / 1024).toFixed(0)} (peak ${(hwm / 1024).toFixed(0)}), heap ${m(mem.heapUsed)} used of ${m(mem.heapTotal)}, external ${m(mem.external)} MiB`;
+  return `RSS ${(rss / 1024).toFixed(0)} (peak ${(hwm / 1024).toFixed(0)}), heap ${m(heap.heapUsed)} used of ${m(heap.heapTotal)} MiB`;
 }

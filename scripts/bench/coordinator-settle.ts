@@ -5,7 +5,7 @@
 // due and none ended in the window), nothing sent is still waiting for
 // its reader (push.backlog), and the coordinator process spent under 5% of a core (/proc).
 import type { CoordinatorStats } from '../../coordinator/src/api/admin-types.js';
-import type { WatchSet } from './coordinator-watch.js';
+import { clock } from './coordinator-watch.js';
 import { procStatus } from './coordinator-memory.js';
 
 /** Stats reads one coordinator's GET /v1/admin/stats. */
@@ -44,15 +44,23 @@ export function busyReason(st: CoordinatorStats, now: Sample, then: Sample | nul
   return null;
 }
 
+/** Fleet is what settling asks of the agents (agent-shards.ts): how many watchers have no map
+ * yet, and when any of them last took an event (coordinator-watch.ts clock). */
+export interface Fleet {
+  status(): Promise<{ without: number; lastEventAt: number }>;
+}
+
 /** reasonNow is why the fleet is not quiet at this poll, or null; window holds each
  * coordinator's sample from up to a second ago and is renewed once a second old. */
-async function reasonNow(set: WatchSet, instances: SettleInstance[], window: Sample[]): Promise<string | null> {
+async function reasonNow(fleet: Fleet, instances: SettleInstance[], window: Sample[]): Promise<string | null> {
   const at = performance.now();
-  const without = set.watchers.filter((w) => w.latest === 0).length;
-  const stats = await Promise.all(instances.map((i) => i.stats()));
+  const [{ without, lastEventAt }, stats] = await Promise.all([
+    fleet.status(),
+    Promise.all(instances.map((i) => i.stats())),
+  ]);
   let reason: string | null = null;
   if (without > 0) reason = `watchers without a map (${without})`;
-  else if (at - set.lastEventAt < QUIET_MS) reason = 'the watchers took events in the last second';
+  else if (clock() - lastEventAt < QUIET_MS) reason = 'the watchers took events in the last second';
   for (const [i, inst] of instances.entries()) {
     const now = { at, ticks: procStatus(inst.pid).cpuTicks, passes: stats[i]!.lastPass.passes };
     const then = window[i];
@@ -66,7 +74,7 @@ async function reasonNow(set: WatchSet, instances: SettleInstance[], window: Sam
 /** settle waits until the watchers and the coordinators are quiet (above) and prints what it
  * waited for, and how long; it throws when a watcher has no map after LIMIT_MS, and goes on,
  * saying so, when only the coordinators are still busy then. */
-export async function settle(set: WatchSet, instances: SettleInstance[], progress: (s: string) => void): Promise<void> {
+export async function settle(fleet: Fleet, instances: SettleInstance[], progress: (s: string) => void): Promise<void> {
   const start = performance.now();
   const waited = new Map<string, number>(); // the kind of reason -> ms spent waiting on it
   const window: Sample[] = [];
@@ -75,7 +83,7 @@ export async function settle(set: WatchSet, instances: SettleInstance[], progres
   let nextReport = start + 5000;
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
-    const reason = await reasonNow(set, instances, window);
+    const reason = await reasonNow(fleet, instances, window);
     const at = performance.now();
     if (reason !== null) {
       const kind = reason.replace(/ \(.*\)$/, ''); // the figures vary; what is waited for does not
@@ -89,7 +97,7 @@ export async function settle(set: WatchSet, instances: SettleInstance[], progres
       progress(`settling: ${reason ?? 'quiet'}`);
     }
     if (at - start > LIMIT_MS) {
-      if (set.watchers.some((w) => w.latest === 0))
+      if ((await fleet.status()).without > 0)
         throw new Error(`the watch streams did not settle within ${LIMIT_MS / 1000} s`);
       progress(`settling: still not quiet after ${LIMIT_MS / 1000} s (${reason ?? 'quiet'}); going on`);
       break;

@@ -1,6 +1,7 @@
 // The coordinator bench's watch streams (coordinator.ts): one per simulated agent, asking for
 // map deltas and applying them as a helper does (coordinator/src/testing/sim-map.ts); each
-// records when the version a measurement waits for arrived and what that event cost.
+// records when the version a measurement waits for arrived and what that event cost. They run
+// in the agents' worker threads (agent-shard.ts).
 import { CONTROL_PATHS, type NetworkMap } from '../../src-shared/wire/control.js';
 import type { SimAgent, WatchHandle } from '../../coordinator/src/testing/agent-sim.js';
 import { SimMap, type Taken } from '../../coordinator/src/testing/sim-map.js';
@@ -34,15 +35,17 @@ export function percentile(sorted: number[], p: number): number {
  * process ran meanwhile, which on a loaded machine is most of it. */
 export const TIMED_EVERY = 8;
 
+/** clock is milliseconds on one time line for every thread of the process (the epoch plus the
+ * thread's monotonic clock): the agents' threads stamp arrivals, the main thread the change. */
+export function clock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** targetCpu is what taking the new version cost each timed watcher that got it (CPU, µs: the
- * median, 99th percentile, and the sum over every watcher that got it, scaled from the timed). */
-export function targetCpu(watchers: Watcher[]): { p50Us: number; p99Us: number; sumSeconds: number } {
-  const got = watchers.filter((w) => w.reachedAt !== null);
-  const us = got
-    .filter((w) => w.timed)
-    .map((w) => w.takenCpuUs)
-    .sort((a, b) => a - b);
-  const sum = us.reduce((a, b) => a + b, 0) * (us.length === 0 ? 0 : got.length / us.length);
+ * median and 99th percentile of timedUs, and their sum scaled to the got watchers that got it). */
+export function targetCpu(timedUs: number[], got: number): { p50Us: number; p99Us: number; sumSeconds: number } {
+  const us = [...timedUs].sort((a, b) => a - b);
+  const sum = us.reduce((a, b) => a + b, 0) * (us.length === 0 ? 0 : got / us.length);
   return { p50Us: percentile(us, 50), p99Us: percentile(us, 99), sumSeconds: sum / 1e6 };
 }
 
@@ -57,7 +60,7 @@ export interface Watcher {
   handle: WatchHandle | null;
   /** latest is the highest map version that arrived on the stream. */
   latest: number;
-  /** reachedAt is when a map of at least target arrived (performance.now()). */
+  /** reachedAt is when a map of at least target arrived (clock()). */
   reachedAt: number | null;
   target: number;
   /** map is what the agent holds, kept from map and delta events; verifying: check signatures. */
@@ -90,6 +93,9 @@ export interface WatchSet {
    * and the CPU (µs, the process's) they cost, from reading the event's data to holding the
    * checked map. */
   taking: { events: number; timedEvents: number; cpuUs: number };
+  /** timeTakes: time one watcher's takes in TIMED_EVERY; only where this thread is the only one
+   * taking events, since process.cpuUsage counts every thread of the process. */
+  timeTakes: boolean;
 }
 
 /** openWatches opens every agent's watch stream into set, 64 at a time, asking for deltas;
@@ -97,9 +103,9 @@ export interface WatchSet {
  * when it arrived. */
 export async function openWatches(set: WatchSet, agents: SimAgent[], progress: (s: string) => void): Promise<void> {
   progress(`opening ${agents.length} watch streams`);
-  set.lastEventAt = performance.now();
+  set.lastEventAt = clock();
   for (const agent of agents) {
-    const timed = set.watchers.length % TIMED_EVERY === 0;
+    const timed = set.timeTakes && set.watchers.length % TIMED_EVERY === 0;
     const w: Watcher = {
       agent,
       handle: null,
@@ -142,7 +148,7 @@ function onEvent(set: WatchSet, w: Watcher, event: string, data: string): void {
   set.taking.events++;
   if (w.map.refused > refused) refetch(set, w);
   if (t === null) return;
-  const now = performance.now();
+  const now = clock();
   set.lastEventAt = now;
   w.last = t;
   w.lastAt = now;

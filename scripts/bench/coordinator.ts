@@ -3,8 +3,9 @@
 // policy file until every watcher holds a verified map of that version (target: p99 under 1 s),
 // how long the fleet took to enrol (64 at a time, like a roll-out; target at 10,000: 60 s), and
 // how long one more system joining takes to reach every peer's watcher. The agents ask for map
-// deltas and apply them as a helper does (coordinator/src/testing/sim-map.ts); the bytes each
-// change cost on the streams are counted against what full maps of the same versions would.
+// deltas and apply them as a helper does (coordinator/src/testing/sim-map.ts), in worker threads
+// of this process (agent-shards.ts); the bytes each change cost on the streams are counted
+// against what full maps of the same versions would.
 // With --coordinator-store postgres the fleet is split over two coordinators sharing one
 // PostgreSQL database (coordinator-pg.ts): a change through one must reach the other's watchers.
 //
@@ -15,22 +16,12 @@
 import { fleet, policy, type Member } from './coordinator-fleet.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
-import type { Taken } from '../../coordinator/src/testing/sim-map.js';
-import {
-  openWatches,
-  percentile,
-  pool,
-  takingCpuSeconds,
-  verifySample,
-  targetCpu,
-  type Watcher,
-  type WatchSet,
-} from './coordinator-watch.js';
+import { clock, percentile, pool, takingCpuSeconds, targetCpu } from './coordinator-watch.js';
+import { AgentShards, shardCount, type PushPart, type ShardStatus } from './agent-shards.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
 import { agentsMemoryLine, memoryLine, procStatus, type ProcStatus } from './coordinator-memory.js';
-import { startAgentsProfile } from './agents-profile.js';
 import { settle } from './coordinator-settle.js';
 
 /** CoordinatorBenchResult is what one run measured. */
@@ -55,13 +46,16 @@ export interface CoordinatorBenchResult {
   /** heapUsedMiB is the coordinator's live JavaScript heap after the run. */
   heapUsedMiB: number;
   /** cpuSeconds the coordinator spent from the policy change until the last watcher had it;
-   * agentCpuSeconds the bench's agents (one process) spent meanwhile; answeredMs until the
+   * agentCpuSeconds the bench's agents (this process: its agent threads) spent meanwhile;
+   * agentThreads how many threads they were split over; answeredMs until the
    * policy PUT answered. */
   cpuSeconds: number;
   agentCpuSeconds: number;
+  agentThreads: number;
   /** agentTake: of that, the events the agents took and the CPU taking them cost (sim-map.ts),
    * and what taking the new version alone cost each watcher (µs: median, 99th percentile, sum);
-   * timed on one watcher in TIMED_EVERY (coordinator-watch.ts), the sums scaled to all. */
+   * timed on one watcher in TIMED_EVERY (coordinator-watch.ts), the sums scaled to all, and
+   * only with one agent thread (NaN and 0 otherwise: process.cpuUsage is the whole process's). */
   agentTake: { events: number; cpuSeconds: number; target: { p50Us: number; p99Us: number; sumSeconds: number } };
   answeredMs: number;
   /** serverPassMs is the coordinator's own time to recompute, sign and queue every map. */
@@ -114,6 +108,8 @@ interface PushTiming {
   answeredMs: number;
   benchCpu: number;
   taking: { events: number; timedEvents: number; cpuUs: number };
+  /** parts are each agent thread's figures for the change. */
+  parts: PushPart[];
 }
 
 /** runCoordinatorBench runs the whole bench; progress gets one line per phase. */
@@ -124,18 +120,17 @@ export async function runCoordinatorBench(opts: {
   nodeArgs?: string[];
   /** store: 'sqlite' (the default) or 'postgres' (coordinator-pg.ts). */
   store?: CoordinatorStore;
+  /** agentThreads: how many threads the agents run in (default agent-shards.ts shardCount). */
+  agentThreads?: number;
 }): Promise<CoordinatorBenchResult> {
   const n = opts.systems;
+  // A bad WARREN_BENCH_AGENT_SHARDS stops the run before anything starts.
+  const threads = opts.agentThreads ?? shardCount();
   const inst = await startInstances(opts.store ?? 'sqlite', opts.nodeArgs ?? [], opts.progress);
   const { procs } = inst;
-  const set: WatchSet = {
-    watchers: [],
-    lastEventAt: 0,
-    refetched: 0,
-    reached: 0,
-    taking: { events: 0, timedEvents: 0, cpuUs: 0 },
-  };
+  let shards: AgentShards | null = null;
   try {
+    const sim = (shards = new AgentShards(threads));
     const admin = adminOf(procs[0]!);
     await admin('PUT', '/v1/admin/policy', policy(false));
     const members = fleet(n);
@@ -146,35 +141,34 @@ export async function runCoordinatorBench(opts: {
         const st = await adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats');
         opts.progress(`memory ${String.fromCharCode(65 + i)} after ${phase}: ${memoryLine(p.pid, st)}`);
       }
-      opts.progress(`memory of the agents after ${phase}: ${agentsMemoryLine()}`);
+      opts.progress(`memory of the agents after ${phase}: ${agentsMemoryLine(await sim.heap())}`);
     };
     const { agents, enrolSeconds } = await enrol(urls, members, keys, opts.progress);
     await memory('enrolment');
-    await openWatches(set, agents, opts.progress);
+    await sim.open(agents, opts.progress);
     await memory('opening the watches');
     const instances = procs.map((p) => ({
       stats: () => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats'),
       pid: p.pid,
     }));
-    await settle(set, instances, opts.progress);
+    await settle(sim, instances, opts.progress);
     await memory('settling');
     const pids = procs.map((p) => p.pid);
-    const push = await timePolicyPush(set, admin, pids, opts.progress);
-    const verified = verifySample(set.watchers, push.mapVersion);
+    const push = await timePolicyPush(sim, n, admin, pids, opts.progress);
     const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
     await memory('the policy change');
-    const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, set.watchers, opts.progress);
+    const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, sim, opts.progress);
     const joinStats = await adminOf(procs.at(-1)!)<CoordinatorStats>('GET', '/v1/admin/stats');
     await memory('the join');
     return {
-      ...summarize(n, push, stats, set.watchers, { enrolSeconds, verified }),
+      ...summarize(n, push, stats, { enrolSeconds, agentThreads: sim.count }),
       serverJoinMs: joinStats.push.lastWriteMs,
       store: inst.store,
-      refetched: set.refetched,
+      refetched: (await sim.status()).refetched,
       join,
     };
   } finally {
-    for (const w of set.watchers) w.handle?.close();
+    await shards?.stop();
     await inst.stop();
   }
 }
@@ -235,49 +229,44 @@ async function enrol(
 /** timePolicyPush applies the new policy file and waits (up to 30 s) until every watcher holds
  * a map of the version it made, reading the coordinator's counters before and after. */
 async function timePolicyPush(
-  set: WatchSet,
+  shards: AgentShards,
+  n: number,
   admin: Admin,
   pids: number[],
   progress: (s: string) => void,
 ): Promise<PushTiming> {
-  const { watchers } = set;
   progress('applying a new policy file and timing the push to every watcher');
+  await shards.verifying();
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
-  const takingBefore = { ...set.taking };
-  const stopProfile = startAgentsProfile();
-  const t0 = performance.now();
-  for (const w of watchers) w.verifying = true;
+  const takingBefore = (await shards.status()).taking;
+  if (process.env.WARREN_BENCH_AGENTS_PROFILE) await shards.profileStart();
+  const t0 = clock();
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
-  const answeredMs = performance.now() - t0;
-  for (const w of watchers) {
-    w.target = applied.mapVersion;
-    // A map of this version may already have arrived (verified) before the answer did.
-    if (w.latest >= applied.mapVersion && w.reachedAt === null) {
-      w.reachedAt = w.lastAt;
-      w.taken = w.last;
-      w.takenCpuUs = w.lastCpuUs;
-      set.reached++;
-    }
-  }
+  const answeredMs = clock() - t0;
+  // A map of this version may already have arrived (verified) before the answer did.
+  let reached = await shards.target(applied.mapVersion);
   const deadline = t0 + 30_000;
-  while (set.reached < watchers.length && performance.now() < deadline) {
+  while (reached < n && clock() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
+    reached = await shards.reached();
   }
   const after = pids.map(procStatus);
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
-  const profile = stopProfile();
-  if (profile !== null) progress(`the agents' CPU profile over the change: ${profile}`);
+  const profiles = await shards.profileStop();
+  if (profiles.length > 0) progress(`the agents' CPU profiles over the change: ${profiles.join(', ')}`);
+  const now: ShardStatus['taking'] = (await shards.status()).taking;
   const taking = {
-    events: set.taking.events - takingBefore.events,
-    timedEvents: set.taking.timedEvents - takingBefore.timedEvents,
-    cpuUs: set.taking.cpuUs - takingBefore.cpuUs,
+    events: now.events - takingBefore.events,
+    timedEvents: now.timedEvents - takingBefore.timedEvents,
+    cpuUs: now.cpuUs - takingBefore.cpuUs,
   };
-  const times = watchers
-    .filter((w) => w.reachedAt !== null)
-    .map((w) => w.reachedAt! - t0)
+  const parts = await shards.push(applied.mapVersion);
+  const times = parts
+    .flatMap((p) => p.reachedAt)
+    .map((at) => at - t0)
     .sort((a, b) => a - b);
-  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu, taking };
+  return { times, mapVersion: applied.mapVersion, before, after, answeredMs, benchCpu, taking, parts };
 }
 
 /** instanceFigures are each coordinator's figures: its memory now and at its peak, its heap
@@ -299,14 +288,13 @@ function summarize(
   n: number,
   push: PushTiming,
   stats: CoordinatorStats[],
-  watchers: Watcher[],
-  run: { enrolSeconds: number; verified: number },
+  run: { enrolSeconds: number; agentThreads: number },
 ): Omit<CoordinatorBenchResult, 'join' | 'refetched' | 'store' | 'serverJoinMs'> {
-  const { times } = push;
+  const { times, parts } = push;
   const instances = instanceFigures(push, stats);
   const most = (f: (i: InstanceFigures) => number): number => Math.max(...instances.map(f));
-  const bytes = watchers.map((w) => w.taken?.fullBytes ?? 0);
-  const taken = watchers.map((w) => w.taken).filter((t): t is Taken => t !== null);
+  const sum = (f: (p: PushPart) => number): number => parts.reduce((a, p) => a + f(p), 0);
+  const bytes = parts.flatMap((p) => p.fullBytes);
   const max = times.length > 0 ? times[times.length - 1]! : NaN;
   return {
     systems: n,
@@ -320,7 +308,15 @@ function summarize(
     heapUsedMiB: most((i) => i.heapUsedMiB),
     cpuSeconds: instances.reduce((a, i) => a + i.cpuSeconds, 0),
     agentCpuSeconds: push.benchCpu / 100,
-    agentTake: { events: push.taking.events, cpuSeconds: takingCpuSeconds(push.taking), target: targetCpu(watchers) },
+    agentThreads: run.agentThreads,
+    agentTake: {
+      events: push.taking.events,
+      cpuSeconds: takingCpuSeconds(push.taking),
+      target: targetCpu(
+        parts.flatMap((p) => p.timedCpuUs),
+        sum((p) => p.got),
+      ),
+    },
     answeredMs: push.answeredMs,
     serverPassMs: instances[0]!.serverPassMs,
     serverPushMs: stats[0]!.push.lastWriteMs,
@@ -329,12 +325,8 @@ function summarize(
       avg: bytes.reduce((a, b) => a + b, 0) / n,
       max: Math.max(...bytes),
     },
-    changeBytes: {
-      sent: taken.reduce((a, t) => a + t.bytes, 0),
-      full: taken.reduce((a, t) => a + t.fullBytes, 0),
-      deltas: taken.filter((t) => t.delta).length,
-    },
+    changeBytes: { sent: sum((p) => p.sent), full: sum((p) => p.full), deltas: sum((p) => p.deltas) },
     enrolSeconds: run.enrolSeconds,
-    verified: run.verified,
+    verified: sum((p) => p.verified),
   };
 }
