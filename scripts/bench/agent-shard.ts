@@ -37,7 +37,6 @@ function agentOf(a: AgentInit): SimAgent {
 
 function status(): ShardStatus {
   return {
-    watchers: set.watchers.length,
     without: set.watchers.filter((w) => w.latest === 0).length,
     lastEventAt: set.lastEventAt,
     reached: set.reached,
@@ -71,7 +70,6 @@ function pushPart(mapVersion: number): PushPart {
     full: taken.reduce((a, t) => a + t.fullBytes, 0),
     deltas: taken.filter((t) => t.delta).length,
     timedCpuUs: timed,
-    got: got.length,
     verified: verifySample(set.watchers, mapVersion),
   };
 }

@@ -16,10 +16,9 @@ export interface AgentInit {
   coordinatorPublicKey: string;
 }
 
-/** ShardStatus is one shard's fleet now: its watchers, those without a map yet, when any of
- * them last took an event (clock), how many hold the target, and what taking events cost. */
+/** ShardStatus is one shard's fleet now: its watchers without a map yet, when any of them last
+ * took an event (clock), how many hold the target, and what taking events cost. */
 export interface ShardStatus {
-  watchers: number;
   without: number;
   lastEventAt: number;
   reached: number;
@@ -28,8 +27,9 @@ export interface ShardStatus {
 }
 
 /** PushPart is one shard's share of the change: when each watcher that got it did (clock), each
- * watcher's full-map size of what it holds, the bytes the change cost, the timed takes (µs, only
- * with one shard: process.cpuUsage is the whole process's), and the maps checked in full. */
+ * watcher's full-map size of what it holds, the bytes the change cost, the timed takes of the
+ * watchers that got it (µs, only with one shard: process.cpuUsage is the whole process's), and
+ * the maps checked in full. */
 export interface PushPart {
   reachedAt: number[];
   fullBytes: number[];
@@ -37,7 +37,6 @@ export interface PushPart {
   full: number;
   deltas: number;
   timedCpuUs: number[];
-  got: number;
   verified: number;
 }
 
@@ -54,8 +53,19 @@ export interface JoinCount {
 
 type Op =
   | { op: 'open'; agents: AgentInit[]; timeTakes: boolean }
-  | { op: 'status' | 'verifying' | 'reached' | 'join-arm' | 'join-count' | 'join-end' | 'memory' | 'close' }
-  | { op: 'profile-start' | 'profile-stop' }
+  | {
+      op:
+        | 'status'
+        | 'verifying'
+        | 'reached'
+        | 'join-arm'
+        | 'join-count'
+        | 'join-end'
+        | 'memory'
+        | 'profile-start'
+        | 'profile-stop'
+        | 'close';
+    }
   | { op: 'target'; version: number }
   | { op: 'push'; mapVersion: number }
   | { op: 'join-known'; identity: string; peers: string[] };
@@ -150,7 +160,6 @@ export class AgentShards {
     const parts = await this.all<ShardStatus>({ op: 'status' });
     const sum = (f: (s: ShardStatus) => number): number => parts.reduce((a, s) => a + f(s), 0);
     return {
-      watchers: sum((s) => s.watchers),
       without: sum((s) => s.without),
       lastEventAt: Math.max(...parts.map((s) => s.lastEventAt)),
       reached: sum((s) => s.reached),

@@ -17,7 +17,7 @@ import { fleet, policy, type Member } from './coordinator-fleet.js';
 import type { CoordinatorStats, CreatedKey, PolicyInfo } from '../../coordinator/src/api/admin-types.js';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
 import { clock, percentile, pool, takingCpuSeconds, targetCpu } from './coordinator-watch.js';
-import { AgentShards, shardCount, type PushPart, type ShardStatus } from './agent-shards.js';
+import { AgentShards, shardCount, type PushPart } from './agent-shards.js';
 import { timeJoin, type JoinResult } from './coordinator-join.js';
 import { adminCall, type CoordinatorProcess } from '../../coordinator/src/testing/testing.js';
 import { startInstances, type CoordinatorStore } from './coordinator-pg.js';
@@ -255,7 +255,7 @@ async function timePolicyPush(
   const benchCpu = procStatus(process.pid).cpuTicks - benchBefore;
   const profiles = await shards.profileStop();
   if (profiles.length > 0) progress(`the agents' CPU profiles over the change: ${profiles.join(', ')}`);
-  const now: ShardStatus['taking'] = (await shards.status()).taking;
+  const now = (await shards.status()).taking;
   const taking = {
     events: now.events - takingBefore.events,
     timedEvents: now.timedEvents - takingBefore.timedEvents,
@@ -314,7 +314,7 @@ function summarize(
       cpuSeconds: takingCpuSeconds(push.taking),
       target: targetCpu(
         parts.flatMap((p) => p.timedCpuUs),
-        sum((p) => p.got),
+        sum((p) => p.reachedAt.length),
       ),
     },
     answeredMs: push.answeredMs,
