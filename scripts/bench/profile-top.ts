@@ -1,7 +1,10 @@
 // Reads a V8 .cpuprofile (agents-profile.ts, or node --cpu-prof) and prints where its time went
 // by function: self time (samples whose top frame it is) and total time (samples with it
 // anywhere on the stack, counted once per sample), in ms and as a share of all samples.
-// Usage: node dist/scripts/bench/profile-top.js FILE [N]
+// Usage: node dist/scripts/bench/profile-top.js FILE [N] [--last FUNCTION --ms M]
+// With --last, only M ms of samples count, from the start of FUNCTION's last run of samples: a
+// whole process's profile (node --cpu-prof) cut to one moment, e.g. a coordinator's from the
+// policy change on (--last parsePolicyFile), leaving out its start and the fleet's enrolment.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -60,11 +63,57 @@ export function functionTimes(p: Profile): { functions: FunctionTime[]; totalUs:
   return { functions: [...acc.values()], totalUs };
 }
 
+/** LAST_RUN_GAP_US: samples with the function on their stack less than this apart are one run. */
+const LAST_RUN_GAP_US = 1_000_000;
+
+/** lastRun is the profile cut to ms milliseconds from the start of the last run of samples
+ * with a frame of the function named on their stack; null when no sample has one. */
+export function lastRun(p: Profile, functionName: string, ms: number): Profile | null {
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const onStack = (id: number): boolean => {
+    for (let n = byId.get(id); n !== undefined; n = byId.get(parent.get(n.id) ?? -1))
+      if (n.callFrame.functionName === functionName) return true;
+    return false;
+  };
+  const at: number[] = [];
+  let t = 0;
+  for (const d of p.timeDeltas) at.push((t += d));
+  let start = -1;
+  let previous = -Infinity;
+  for (let i = 0; i < p.samples.length; i++) {
+    if (!onStack(p.samples[i]!)) continue;
+    if (at[i]! - previous >= LAST_RUN_GAP_US) start = i;
+    previous = at[i]!;
+  }
+  if (start < 0) return null;
+  let end = start;
+  while (end < p.samples.length && at[end]! - at[start]! <= ms * 1000) end++;
+  return { ...p, samples: p.samples.slice(start, end), timeDeltas: p.timeDeltas.slice(start, end) };
+}
+
 function main(): void {
-  const [file, count] = process.argv.slice(2);
-  if (file === undefined) throw new Error('usage: profile-top FILE [N]');
+  const args = process.argv.slice(2);
+  const option = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args.splice(i, 2)[1];
+  };
+  const last = option('--last');
+  const ms = Number(option('--ms') ?? 2000);
+  const [file, count] = args;
+  if (file === undefined || !(ms > 0)) throw new Error('usage: profile-top FILE [N] [--last FUNCTION --ms M]');
   const n = Number(count ?? 25);
-  const { functions, totalUs } = functionTimes(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  let profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  if (last !== undefined) {
+    const cut = lastRun(profile, last, ms);
+    if (cut === null) throw new Error(`no sample of ${file} has ${last} on its stack`);
+    profile = cut;
+  }
+  const { functions, totalUs } = functionTimes(profile);
   const row = (f: FunctionTime, us: number): string =>
     `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${f.name}`;
   process.stdout.write(`${file}: ${(totalUs / 1000).toFixed(0)} ms of samples\nself:\n`);

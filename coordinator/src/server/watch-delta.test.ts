@@ -62,13 +62,17 @@ test('a watcher that asks for deltas gets them and holds what GET map gives; one
   closers.push(h1.close, h2.close);
   await until('both hold a map', () => held.version > 0 && oldMap.version > 0);
 
+  // A policy change first, then a join: the simulated agent holds a full map's peers as text
+  // (sim-map.ts) and must decode them for the first delta that changes them.
+  assert.equal((await c.admin('PUT', '/v1/admin/policy', policy(80))).status, 200);
+  await until('the first policy in the modern map', () => held.text.includes('"from":80'));
   await new SimAgent(c.url).enrol(k.body.key, 'joiner');
   await until('the joiner in the modern map', () => held.text.includes('"name":"joiner"'));
   assert.equal((await c.admin('PUT', '/v1/admin/policy', policy(443))).status, 200);
   await until('the new policy in the modern map', () => held.text.includes('"from":443'));
   await until('the new policy in the old map', () => oldMap.text.includes('"from":443'));
 
-  assert.ok(events.modern.filter((e) => e === 'delta').length >= 2, `modern got ${events.modern.join(',')}`);
+  assert.ok(events.modern.filter((e) => e === 'delta').length >= 3, `modern got ${events.modern.join(',')}`);
   assert.equal(held.refused, 0);
   assert.deepEqual([...new Set(events.old.filter((e) => e !== 'ping'))], ['map'], `old got ${events.old.join(',')}`);
   const r = await modern.signed('GET', '/v1/agent/map');

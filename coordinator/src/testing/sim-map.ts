@@ -1,11 +1,14 @@
 // SimMap: the map a simulated agent holds (agent-sim.ts), kept current from its watch stream's
 // `map` and `delta` events as a helper does (src-shared/lib/netmap/delta-apply.ts): a delta is
 // applied only to the version held and only if the result hashes to its signed digest. The
-// map is kept as its canonical text, not decoded, so the bench's thousands of agents cost about
-// what their maps' bytes do. Signatures are checked when the caller asks (verify), so a bench
-// pays for them where a helper would: on the maps it measures.
+// map is kept as its canonical text and, decoded, only as far as a delta needs: a policy change
+// leaves the peer list as it is (its text and hash state are kept, delta-apply.ts MapPrefix), so
+// the peers are decoded only when a delta changes them. A helper holds one map; the bench holds
+// 10,000 in one process, and every decoded peer there made each scavenge of its heap slower
+// (about 11 ms a scavenge at 2.7 GiB, docs/coordinator.md). Signatures are checked when the
+// caller asks (verify), so a bench pays for them where a helper would: on the maps it measures.
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
-import { applyMapDelta, heldMap, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
+import { applyMapDelta, deltaKeepsPrefix, heldMap, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
 import { openSignedDelta, parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
@@ -13,6 +16,17 @@ import type { SimAgent } from './agent-sim.js';
  * pass signs every agent's delta with one, which each real helper checks once on its own CPU,
  * so the simulated agents, sharing one process, check it once between them. */
 const VERIFIED = new Set<string>();
+
+/** UNREAD_PEERS stands for a held peer list left undecoded: an array, as applyMapDelta asks of
+ * the peers it carries over, and frozen, since nothing may fill it. */
+const UNREAD_PEERS: readonly unknown[] = Object.freeze([]);
+
+/** unread is held with its peer list replaced by UNREAD_PEERS, when its prefix (which holds the
+ * peers' text) lets a delta do without them; held as it is otherwise. */
+function unread(held: HeldMap): HeldMap {
+  if (held.prefix === undefined || held.raw.peers === UNREAD_PEERS) return held;
+  return { ...held, raw: { ...held.raw, peers: UNREAD_PEERS } };
+}
 
 /** Taken says what one event did: the version now held, whether it came as a delta, the
  * event's bytes, and what the full map of that version would have cost on the stream. */
@@ -52,7 +66,7 @@ export class SimMap {
       this.version = raw.version;
       this.text = text;
       // Held as a helper holds it (delta-apply.ts heldMap): the next delta starts from here.
-      this.held = heldMap(raw, text);
+      this.held = unread(heldMap(raw, text));
       return { version: this.version, delta: false, bytes: data.length, fullBytes: data.length };
     }
     if (event !== 'delta') return null;
@@ -68,11 +82,15 @@ export class SimMap {
       this.refused++;
       return null;
     }
-    const held = this.held ?? { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
+    let held = this.held ?? { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
+    // A delta that changes the peers merges them into the held ones: decode them from the text
+    // (the same field, in the same place, so the map's field order is kept).
+    if (held.raw.peers === UNREAD_PEERS && !deltaKeepsPrefix(held, delta))
+      held = { ...held, raw: { ...held.raw, peers: (JSON.parse(this.text) as { peers: unknown }).peers } };
     const next = applyMapDelta(held, delta);
     this.text = next.text;
     this.version = delta.version;
-    this.held = { version: delta.version, raw: next.raw, texts: next.texts, prefix: next.prefix };
+    this.held = unread({ version: delta.version, raw: next.raw, texts: next.texts, prefix: next.prefix });
     return { version: this.version, delta: true, bytes: data.length, fullBytes: fullFrameBytes(next.bytes) };
   }
 }

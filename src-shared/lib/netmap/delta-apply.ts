@@ -193,6 +193,12 @@ function mergedPeers(before: Obj[], delta: MapDelta): Obj[] {
   return peers.sort(byIdentity);
 }
 
+/** deltaKeepsPrefix says whether applying delta to held reuses held's prefix (keptPrefix): it
+ * neither reads nor rewrites the held peer list. */
+export function deltaKeepsPrefix(held: HeldMap, delta: MapDelta): boolean {
+  return keptPrefix(held, delta) !== undefined;
+}
+
 /** keptPrefix is the held map's prefix when the delta leaves it as it is: no peer added,
  * changed or removed, and only fields after the peers set. */
 function keptPrefix(held: HeldMap, delta: MapDelta): MapPrefix | undefined {
