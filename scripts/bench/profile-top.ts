@@ -26,14 +26,21 @@ export interface FunctionTime {
   totalUs: number;
 }
 
-/** functionTimes sums a profile's sample time by function, with the profile's whole span. */
-export function functionTimes(p: Profile): { functions: FunctionTime[]; totalUs: number } {
+/** stackWalk indexes a profile's nodes: by id, and each node's parent (a sample's stack is its
+ * node and the parents up to the root). */
+function stackWalk(p: Profile): { byId: Map<number, ProfileNode>; parent: Map<number, number> } {
   const parent = new Map<number, number>();
   const byId = new Map<number, ProfileNode>();
   for (const n of p.nodes) {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
+  return { byId, parent };
+}
+
+/** functionTimes sums a profile's sample time by function, with the profile's whole span. */
+export function functionTimes(p: Profile): { functions: FunctionTime[]; totalUs: number } {
+  const { byId, parent } = stackWalk(p);
   const name = (n: ProfileNode): string => {
     const f = n.callFrame;
     return `${f.functionName || '(anonymous)'} ${f.url ? `${basename(f.url)}:${f.lineNumber + 1}` : ''}`.trim();
@@ -69,12 +76,7 @@ const LAST_RUN_GAP_US = 1_000_000;
 /** lastRun is the profile cut to ms milliseconds from the start of the last run of samples
  * with a frame of the function named on their stack; null when no sample has one. */
 export function lastRun(p: Profile, functionName: string, ms: number): Profile | null {
-  const parent = new Map<number, number>();
-  const byId = new Map<number, ProfileNode>();
-  for (const n of p.nodes) {
-    byId.set(n.id, n);
-    for (const c of n.children ?? []) parent.set(c, n.id);
-  }
+  const { byId, parent } = stackWalk(p);
   const onStack = (id: number): boolean => {
     for (let n = byId.get(id); n !== undefined; n = byId.get(parent.get(n.id) ?? -1))
       if (n.callFrame.functionName === functionName) return true;
@@ -116,7 +118,8 @@ function main(): void {
   const { functions, totalUs } = functionTimes(profile);
   const row = (f: FunctionTime, us: number): string =>
     `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${f.name}`;
-  process.stdout.write(`${file}: ${(totalUs / 1000).toFixed(0)} ms of samples\nself:\n`);
+  const from = last === undefined ? '' : ` from the last run of ${last}`;
+  process.stdout.write(`${file}: ${(totalUs / 1000).toFixed(0)} ms of samples${from}\nself:\n`);
   for (const f of functions.sort((a, b) => b.selfUs - a.selfUs).slice(0, n))
     process.stdout.write(`${row(f, f.selfUs)}\n`);
   process.stdout.write('total (inclusive):\n');
