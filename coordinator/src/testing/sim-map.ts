@@ -49,7 +49,8 @@ export class SimMap {
   text = '';
   /** refused counts deltas that did not fit (another base, or a digest mismatch). */
   refused = 0;
-  /** held is the decoded map deltas apply to, as the helper keeps it (delta-apply.ts). */
+  /** held is the decoded map deltas apply to, as the helper keeps it (delta-apply.ts), but for
+   * its peer list: UNREAD_PEERS while the prefix stands for it. */
   private held: HeldMap | null = null;
   /** key is the pinned coordinator key, decoded once (the agent pins it at enrolment). */
   private key: Buffer | null = null;
