@@ -303,3 +303,35 @@ test('a delta whose result does not match its digest is refused on the fast path
   )!;
   assert.equal(Buffer.from(t.stored.payload, 'base64').toString('utf8'), JSON.stringify(oddTo));
 });
+
+test("a delta that changes the peers of a map held since a full map writes the kept peers from the map's own text, and from JSON.stringify when that text is not the canonical one", () => {
+  const from = map(7, [P[0]!, P[1]!]);
+  const to = map(9, [...from.peers, P[2]!]);
+  // A full map whose text for peer AAAAA has a space that JSON.stringify would not write.
+  const canonical = JSON.stringify(from);
+  const spaced = canonical.replace('{"identity":"AAAAA",', '{"identity":"AAAAA", ');
+  assert.notEqual(spaced, canonical);
+  const heldSpaced = (): HeldMap => {
+    const payload = Buffer.from(spaced);
+    const sig = nacl.sign.detached(Buffer.concat([Buffer.from(MAP_SIGNATURE_CONTEXT), payload]), coord.secretKey);
+    const signed = { payload: payload.toString('base64'), signature: Buffer.from(sig).toString('base64') };
+    const h = openHeldMap(signed, pinned, 'sys1', 0).held;
+    assert.ok(h.prefix?.text.includes('"AAAAA", '), 'the prefix is cut from the text as sent');
+    return h;
+  };
+  const head = `{"protocol":${CONTROL_PROTOCOL},"version":9,"generatedAt":${to.generatedAt},`;
+  const take = (want: string) => {
+    const d = deltaBetween(from, to, { digest: createHash('sha256').update(want.slice(head.length)).digest('hex') });
+    assert.deepEqual(
+      d.peers.map((p) => p.identity),
+      ['CCCCC'],
+    );
+    const t = takeSignedDelta(signWith(MAP_DELTA_SIGNATURE_CONTEXT, d), pinned, 'sys1', heldSpaced())!;
+    return Buffer.from(t.stored.payload, 'base64').toString('utf8');
+  };
+  // A coordinator that kept the peer's text as it sent it: the kept text makes its digest.
+  const keptText = JSON.stringify(to).replace('{"identity":"AAAAA",', '{"identity":"AAAAA", ');
+  assert.equal(take(keptText), keptText);
+  // A coordinator whose text is canonical: the peers are written again and the delta is taken.
+  assert.equal(take(JSON.stringify(to)), JSON.stringify(to));
+});

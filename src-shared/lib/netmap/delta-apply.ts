@@ -18,14 +18,16 @@ import type { MapDelta } from '../../wire/map-delta.js';
 import { MapFormatError, parseNetworkMap } from './map-parse.js';
 import { MapRejected, openSignedMap } from './open.js';
 import { DeltaRefused, openSignedDelta } from './delta-parse.js';
+import { peerTextsOf } from './peer-texts.js';
 import type { StoredMap } from './open.js';
 
 type Obj = Record<string, unknown>;
 
 /** HeldMap is the map in force as decoded JSON, which deltas apply to. texts keeps the JSON
- * text of peer objects already written: a delta keeps the peers it does not change as the same
- * objects, so the next map's text costs a join of kept strings plus the changed peers, not a
- * JSON.stringify of every peer (thousands, for a shared service). */
+ * text of peer objects already written (or cut from the map's own text, peer-texts.ts): a delta
+ * keeps the peers it does not change as the same objects, so the next map's text costs a join of
+ * kept strings plus the changed peers, not a JSON.stringify of every peer (thousands, for a
+ * shared service). */
 export interface HeldMap {
   version: number;
   raw: Obj;
@@ -169,11 +171,34 @@ export function applyMapDelta(
   // one, as its text in the prefix is, so a policy change does not walk or sort the peers.
   if (kept === undefined) raw.peers = mergedPeers(before as Obj[], delta);
   for (const [k, v] of Object.entries(delta.set)) raw[k] = v;
-  const texts = held.texts ?? new WeakMap<object, string>();
-  const made = digestedText(raw, texts, kept);
+  const seeded = kept === undefined ? cutPeerTexts(held, before) : null;
+  let texts = seeded ?? held.texts ?? new WeakMap<object, string>();
+  let made = digestedText(raw, texts, kept);
+  // The texts cut from the held map's own text stand for JSON.stringify of its peers; where they
+  // do not (a text that was not canonical), the peers are written again before the delta is
+  // refused, so the cut can cost a rewrite but never a refusal.
+  if (made.digest !== delta.digest && seeded !== null) {
+    texts = new WeakMap<object, string>();
+    made = digestedText(raw, texts, kept);
+  }
   if (made.digest !== delta.digest)
     throw new DeltaRefused(`the map made by the delta to version ${delta.version} does not match its digest`, true);
   return { raw, text: made.text, texts, prefix: made.prefix, bytes: made.bytes };
+}
+
+/** cutPeerTexts is a new texts map holding the held peers' texts cut from the held prefix
+ * (peer-texts.ts), when the peers have no texts yet (a map held since a full map); else null. */
+function cutPeerTexts(held: HeldMap, peers: unknown[]): WeakMap<object, string> | null {
+  const first = peers[0];
+  if (held.prefix === undefined || typeof first !== 'object' || first === null || held.texts?.has(first)) return null;
+  const cut = peerTextsOf(held.prefix.text);
+  if (cut === null || cut.length !== peers.length) return null;
+  const texts = new WeakMap<object, string>();
+  for (let i = 0; i < peers.length; i++) {
+    const p = peers[i];
+    if (typeof p === 'object' && p !== null) texts.set(p, cut[i]!);
+  }
+  return texts;
 }
 
 /** mergedPeers is the held peer list less the removed peers, with the delta's peers in place of
