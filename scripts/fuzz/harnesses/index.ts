@@ -10,6 +10,7 @@ import { json } from './json.js';
 import { natWire } from './nat.js';
 import { netmap } from './netmap.js';
 import { packet } from './packet.js';
+import { peerTexts } from './peer-texts.js';
 import { policyFile } from './policy-file.js';
 import { profile } from './profile.js';
 import { sse } from './sse.js';
@@ -28,6 +29,7 @@ export const HARNESSES: readonly HarnessSpec[] = [
   json,
   sse,
   netmap,
+  peerTexts,
   profile,
   policyFile,
   ip,
