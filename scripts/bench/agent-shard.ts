@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { SimAgent } from '../../coordinator/src/testing/agent-sim.js';
-import type { Taken } from '../../coordinator/src/testing/sim-map.js';
+import type { SimMap, Taken } from '../../coordinator/src/testing/sim-map.js';
 import { clock, openWatches, verifySample, type Watcher, type WatchSet } from './coordinator-watch.js';
 import { startAgentsProfile } from './agents-profile.js';
 import type { AgentInit, JoinCount, PushPart, ShardReply, ShardRequest, ShardStatus } from './agent-shards.js';
@@ -83,7 +83,7 @@ class JoinTracker {
   private readonly count: JoinCount = { peers: 0, have: 0, lastAt: 0, sent: 0, full: 0, deltas: 0 };
 
   constructor(watchers: Watcher[]) {
-    for (const w of watchers) w.onMap = (text, t) => this.check(w, text, t, clock());
+    for (const w of watchers) w.onMap = (map, t) => this.seen(w, map, t, clock());
   }
 
   /** known: the joiner's identity, and the identities of its peers (any shard's). */
@@ -92,21 +92,26 @@ class JoinTracker {
     const mine = new Set(peers);
     this.peers = new Set(set.watchers.filter((w) => mine.has(w.agent.identity)));
     this.count.peers = this.peers.size;
-    for (const p of this.pending.splice(0)) this.check(p.w, p.text, p.t, p.at);
+    const listed = `"identity":${JSON.stringify(identity)}`;
+    for (const p of this.pending.splice(0))
+      if (!this.have.has(p.w) && this.peers.has(p.w) && p.text.includes(listed)) this.got(p.w, p.t, p.at);
   }
 
-  private check(w: Watcher, text: string, t: Taken, at: number): void {
+  private seen(w: Watcher, map: SimMap, t: Taken, at: number): void {
     if (this.have.has(w)) return;
-    if (this.identity === '') this.pending.push({ w, text, t, at });
-    else if (this.peers.has(w) && text.includes(`"identity":"${this.identity}"`)) {
-      this.have.add(w);
-      const c = this.count;
-      c.have++;
-      c.lastAt = Math.max(c.lastAt, at);
-      c.sent += t.bytes;
-      c.full += t.fullBytes;
-      if (t.delta) c.deltas++;
-    }
+    // Before the joiner's identity is known, the map's text as it was is kept to be read then.
+    if (this.identity === '') this.pending.push({ w, text: map.text, t, at });
+    else if (this.peers.has(w) && map.lists(this.identity)) this.got(w, t, at);
+  }
+
+  private got(w: Watcher, t: Taken, at: number): void {
+    this.have.add(w);
+    const c = this.count;
+    c.have++;
+    c.lastAt = Math.max(c.lastAt, at);
+    c.sent += t.bytes;
+    c.full += t.fullBytes;
+    if (t.delta) c.deltas++;
   }
 
   result(): JoinCount {
@@ -153,7 +158,7 @@ async function handle(req: ShardRequest): Promise<unknown> {
       return { heapUsed: h.used_heap_size, heapTotal: h.total_heap_size };
     }
     case 'profile-start':
-      stopProfile = startAgentsProfile();
+      stopProfile = startAgentsProfile(req.phase);
       return null;
     case 'profile-stop': {
       const out = stopProfile?.() ?? null;

@@ -62,10 +62,10 @@ type Op =
         | 'join-count'
         | 'join-end'
         | 'memory'
-        | 'profile-start'
         | 'profile-stop'
         | 'close';
     }
+  | { op: 'profile-start'; phase: string }
   | { op: 'target'; version: number }
   | { op: 'push'; mapVersion: number }
   | { op: 'join-known'; identity: string; peers: string[] };
@@ -215,8 +215,9 @@ export class AgentShards {
     };
   }
 
-  async profileStart(): Promise<void> {
-    await this.all({ op: 'profile-start' });
+  /** profileStart starts each thread's profile of phase (agents-profile.ts), if profiling. */
+  async profileStart(phase: string): Promise<void> {
+    await this.all({ op: 'profile-start', phase });
   }
 
   /** profileStop returns the profiles written (agents-profile.ts), if profiling. */

@@ -31,6 +31,7 @@ export async function timeJoin(
   const agent = new SimAgent(url);
   // The shards keep what arrives from now on: a peer's delta may come before the answer does.
   await shards.joinArm();
+  if (process.env.WARREN_BENCH_AGENTS_PROFILE) await shards.profileStart('join');
   const t0 = clock();
   try {
     const res = await agent.enrol(key, 'joiner', ['192.0.2.1:51820']);
@@ -54,6 +55,8 @@ export async function timeJoin(
       bytes: { sent: count.sent, full: count.full, deltas: count.deltas },
     };
   } finally {
+    const profiles = await shards.profileStop();
+    if (profiles.length > 0) progress(`the agents' CPU profiles over the join: ${profiles.join(', ')}`);
     await shards.joinEnd();
   }
 }

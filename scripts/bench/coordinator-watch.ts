@@ -77,8 +77,8 @@ export interface Watcher {
   /** lastCpuUs is what taking last cost (CPU, µs); takenCpuUs what taking the target cost. */
   lastCpuUs: number;
   takenCpuUs: number;
-  /** onMap, when set, sees the map text after every event that changed it (the join). */
-  onMap: ((text: string, t: Taken) => void) | null;
+  /** onMap, when set, sees the map after every event that changed it (the join). */
+  onMap: ((map: SimMap, t: Taken) => void) | null;
 }
 
 /** WatchSet is every agent's watcher and when a map last arrived on any of them; it outlives
@@ -154,7 +154,7 @@ function onEvent(set: WatchSet, w: Watcher, event: string, data: string): void {
   w.lastAt = now;
   w.lastCpuUs = spentUs;
   w.latest = Math.max(w.latest, t.version);
-  w.onMap?.(w.map.text, t);
+  w.onMap?.(w.map, t);
   if (t.version >= w.target && w.reachedAt === null) {
     w.reachedAt = now;
     w.taken = t;

@@ -240,7 +240,7 @@ async function timePolicyPush(
   const before = pids.map(procStatus);
   const benchBefore = procStatus(process.pid).cpuTicks;
   const takingBefore = (await shards.status()).taking;
-  if (process.env.WARREN_BENCH_AGENTS_PROFILE) await shards.profileStart();
+  if (process.env.WARREN_BENCH_AGENTS_PROFILE) await shards.profileStart('change');
   const t0 = clock();
   const applied = await admin<PolicyInfo>('PUT', '/v1/admin/policy', policy(true));
   const answeredMs = clock() - t0;

@@ -63,11 +63,15 @@ test('a watcher that asks for deltas gets them and holds what GET map gives; one
   await until('both hold a map', () => held.version > 0 && oldMap.version > 0);
 
   // A policy change first, then a join: the simulated agent holds a full map's peers as text
-  // (sim-map.ts) and must decode them for the first delta that changes them.
+  // (sim-map.ts) and must read them back for the first delta that changes them.
   assert.equal((await c.admin('PUT', '/v1/admin/policy', policy(80))).status, 200);
   await until('the first policy in the modern map', () => held.text.includes('"from":80'));
-  await new SimAgent(c.url).enrol(k.body.key, 'joiner');
+  const joiner = new SimAgent(c.url);
+  assert.equal(held.lists(old.identity), true, 'the peer list held as text lists the old agent');
+  await joiner.enrol(k.body.key, 'joiner');
   await until('the joiner in the modern map', () => held.text.includes('"name":"joiner"'));
+  assert.equal(held.lists(joiner.identity), true, 'the peer list held as text lists the joiner');
+  assert.equal(held.lists(modern.identity), false, 'a map does not list its own system as a peer');
   assert.equal((await c.admin('PUT', '/v1/admin/policy', policy(443))).status, 200);
   await until('the new policy in the modern map', () => held.text.includes('"from":443'));
   await until('the new policy in the old map', () => oldMap.text.includes('"from":443'));

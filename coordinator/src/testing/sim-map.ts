@@ -3,12 +3,23 @@
 // applied only to the version held and only if the result hashes to its signed digest. The
 // map is kept as its canonical text and, decoded, only as far as a delta needs: a policy change
 // leaves the peer list as it is (its text and hash state are kept, delta-apply.ts MapPrefix), so
-// the peers are decoded only when a delta changes them. A helper holds one map; the bench holds
+// the peers are read only when a delta changes them. A helper holds one map; the bench holds
 // 10,000 in one process, where the decoded peer lists took 4.1 GiB of heap, against 1.0 to 1.4
-// GiB without them (docs/coordinator.md). Signatures are checked when the caller asks (verify),
-// so a bench pays for them where a helper would: on the maps it measures.
+// GiB without them (docs/coordinator.md). Such a delta reads them as their texts, cut from the
+// prefix (peer-texts.ts), each standing for its peer with only its identity: decoding them all
+// and writing each again, which a helper holding its map does not do, took the bench's join
+// (a shared service's map lists 9,000 peers) from about 0.7 s to 1.0-1.7 s. Signatures are checked
+// when the caller asks (verify), so a bench pays for them where a helper would: on the maps it
+// measures.
 import { CONTROL_PROTOCOL, type SignedMap } from '../../../src-shared/wire/control.js';
-import { applyMapDelta, deltaKeepsPrefix, heldMap, type HeldMap } from '../../../src-shared/lib/netmap/delta-apply.js';
+import {
+  applyMapDelta,
+  deltaKeepsPrefix,
+  heldMap,
+  type HeldMap,
+  type MapPrefix,
+} from '../../../src-shared/lib/netmap/delta-apply.js';
+import { peerTextsOf } from '../../../src-shared/lib/netmap/peer-texts.js';
 import { openSignedDelta, parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
@@ -26,6 +37,30 @@ const UNREAD_PEERS: readonly unknown[] = Object.freeze([]);
 function unread(held: HeldMap): HeldMap {
   if (held.prefix === undefined || held.raw.peers === UNREAD_PEERS) return held;
   return { ...held, raw: { ...held.raw, peers: UNREAD_PEERS } };
+}
+
+/** IDENTITY_FIRST reads a peer's identity from its canonical text, where it is the first field. */
+const IDENTITY_FIRST = /^\{"identity":"([0-9A-Z]{1,64})"/;
+
+/** readPeers is held with its peer list read back for a delta that merges into it: each peer
+ * an object holding its identity (what the merge and the order read), its text the one cut from
+ * the prefix (held.texts). The map the delta makes must still hash to its signed digest. Where
+ * the prefix does not cut, the list is decoded from it (the same field, in the same place, so
+ * the map's field order is kept). */
+function readPeers(held: HeldMap, prefix: MapPrefix): HeldMap {
+  const cut = peerTextsOf(prefix.text);
+  if (cut === null) {
+    const peers = (JSON.parse(`{${prefix.text.slice(0, -1)}}`) as { peers: unknown }).peers;
+    return { ...held, raw: { ...held.raw, peers } };
+  }
+  const texts = new WeakMap<object, string>();
+  const peers = cut.map((text) => {
+    const identity = IDENTITY_FIRST.exec(text)?.[1] ?? (JSON.parse(text) as { identity?: unknown }).identity;
+    const peer = { identity };
+    texts.set(peer, text);
+    return peer;
+  });
+  return { ...held, raw: { ...held.raw, peers }, texts };
 }
 
 /** Taken says what one event did: the version now held, whether it came as a delta, the
@@ -57,6 +92,16 @@ export class SimMap {
 
   constructor(private readonly agent: SimAgent) {}
 
+  /** lists says whether the map held lists a peer of that identity: from the decoded peers, or
+   * the peer list's text (its prefix), not the whole text, which joining costs a copy of. */
+  lists(identity: string): boolean {
+    const peers = this.held?.raw.peers;
+    if (Array.isArray(peers) && peers !== UNREAD_PEERS)
+      return peers.some((p) => (p as { identity?: unknown }).identity === identity);
+    const text = this.held?.prefix?.text ?? this.text;
+    return identity !== this.agent.identity && text.includes(`"identity":${JSON.stringify(identity)}`);
+  }
+
   /** take handles a watch event's data; null for events that carry no map (or a late one). */
   take(event: string, data: string, verify: boolean): Taken | null {
     if (event === 'map') {
@@ -84,10 +129,8 @@ export class SimMap {
       return null;
     }
     let held = this.held ?? { version: this.version, raw: JSON.parse(this.text) as Record<string, unknown> };
-    // A delta that changes the peers merges them into the held ones: decode them from the text
-    // (the same field, in the same place, so the map's field order is kept).
-    if (held.raw.peers === UNREAD_PEERS && !deltaKeepsPrefix(held, delta))
-      held = { ...held, raw: { ...held.raw, peers: (JSON.parse(this.text) as { peers: unknown }).peers } };
+    if (held.raw.peers === UNREAD_PEERS && held.prefix !== undefined && !deltaKeepsPrefix(held, delta))
+      held = readPeers(held, held.prefix);
     const next = applyMapDelta(held, delta);
     this.text = next.text;
     this.version = delta.version;
