@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { merkleLeaf, merkleRootOf, merkleTree } from './merkle.js';
 
 // A path may fit trees of other counts (the count is signed with the root, map-delta.ts, so a
@@ -41,4 +42,24 @@ test('an inner node cannot pass for a leaf (RFC 6962 prefixes)', () => {
   // The left subtree's root, offered as a one-leaf tree's leaf of some message, is not a leaf hash.
   assert.notDeepEqual(merkleTree([two]).root, root);
   assert.notDeepEqual(merkleLeaf(Buffer.concat([ls[0]!, ls[1]!])), two);
+});
+
+test('inner nodes hash 0x01 || left || right (RFC 6962 §2.1), an odd level carrying its last node up', () => {
+  const h = (...parts: Buffer[]): Buffer => {
+    const d = createHash('sha256');
+    for (const p of parts) d.update(p);
+    return d.digest();
+  };
+  const one = Buffer.from([1]);
+  const [a, b, c] = leaves(3) as [Buffer, Buffer, Buffer];
+  assert.deepEqual(a, h(Buffer.from([0]), Buffer.from('message 0')), 'a leaf is 0x00 || message');
+  const ab = h(one, a, b);
+  assert.deepEqual(merkleTree([a, b]).root, ab);
+  assert.deepEqual(merkleTree([a, b, c]).root, h(one, ab, c));
+  assert.deepEqual(merkleRootOf(c, 2, 3, [ab]), h(one, ab, c));
+  // Two nodes in a row: the second does not see the first's input.
+  const { root, paths } = merkleTree(leaves(4));
+  const [, , c4, d4] = leaves(4) as [Buffer, Buffer, Buffer, Buffer];
+  assert.deepEqual(root, h(one, ab, h(one, c4, d4)));
+  assert.deepEqual(merkleRootOf(d4, 3, 4, paths[3]!), root);
 });
