@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { merkleLeaf, merkleRootOf, merkleTree } from './merkle.js';
+import { merkleClimb, merkleLeaf, merkleRootOf, merkleTree, ProvenNodes } from './merkle.js';
 
 // A path may fit trees of other counts (the count is signed with the root, map-delta.ts, so a
 // verifier computes the root under the signed count); the delta batch test checks that.
@@ -62,4 +62,40 @@ test('inner nodes hash 0x01 || left || right (RFC 6962 §2.1), an odd level carr
   const [, , c4, d4] = leaves(4) as [Buffer, Buffer, Buffer, Buffer];
   assert.deepEqual(root, h(one, ab, h(one, c4, d4)));
   assert.deepEqual(merkleRootOf(d4, 3, 4, paths[3]!), root);
+});
+
+test('once one path is proven, every other leaf of the tree stops at a node it shares, and no other message does', () => {
+  for (const n of [2, 3, 7, 16, 37]) {
+    const ls = leaves(n);
+    const { root, paths } = merkleTree(ls);
+    const proven = new ProvenNodes();
+    const first = merkleClimb(ls[0]!, 0, n, paths[0]!, proven.known('t'))!;
+    assert.deepEqual([first.top, first.known], [root, false], `the first climb of ${n} reaches the root`);
+    proven.add('t', first);
+    let hashed = 0;
+    for (let i = 1; i < n; i++) {
+      const climb = merkleClimb(ls[i]!, i, n, paths[i]!, proven.known('t'))!;
+      assert.ok(climb.known, `leaf ${i} of ${n} reaches a proven node`);
+      hashed += climb.nodes.length + 1;
+      proven.add('t', climb);
+      const forged = merkleClimb(merkleLeaf(Buffer.from(`forged ${i}`)), i, n, paths[i]!, proven.known('t'))!;
+      assert.ok(!forged.known && !forged.top.equals(root), `another message on leaf ${i}'s path is not proven`);
+      assert.ok(!merkleClimb(ls[i]!, i, n, paths[i]!, proven.known('another tree'))!.known, 'nor in another tree');
+      assert.equal(merkleClimb(ls[i]!, i, n, [...paths[i]!, root], proven.known('t')), null, 'a step too many');
+    }
+    // Each later leaf hashes its way up to the first node a climb before it proved: about two a
+    // leaf in all, against a whole path each without the proven nodes.
+    assert.ok(hashed <= 2 * (n - 1), `${hashed} nodes hashed for ${n - 1} leaves`);
+  }
+});
+
+test('proven nodes are forgotten past their bound, never kept beyond it', () => {
+  const ls = leaves(64);
+  const { paths } = merkleTree(ls);
+  const proven = new ProvenNodes(8);
+  proven.add('t', merkleClimb(ls[0]!, 0, 64, paths[0]!)!); // 6 nodes
+  assert.ok(merkleClimb(ls[1]!, 1, 64, paths[1]!, proven.known('t'))!.known);
+  proven.add('u', merkleClimb(ls[0]!, 0, 64, paths[0]!)!); // 12 > 8: t is forgotten
+  assert.ok(!merkleClimb(ls[1]!, 1, 64, paths[1]!, proven.known('t'))!.known);
+  assert.ok(merkleClimb(ls[1]!, 1, 64, paths[1]!, proven.known('u'))!.known);
 });

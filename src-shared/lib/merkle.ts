@@ -91,20 +91,83 @@ export function merkleTree(leaves: readonly Buffer[]): { root: Buffer; paths: Bu
 /** merkleRootOf recomputes the root from a leaf, its index among count leaves and its path;
  * null when the path does not fit the tree's shape. */
 export function merkleRootOf(leaf: Buffer, index: number, count: number, path: readonly Buffer[]): Buffer | null {
+  const climbed = merkleClimb(leaf, index, count, path);
+  return climbed === null ? null : climbed.top;
+}
+
+/** MerkleClimb is a climb from a leaf: the last node it computed (the root, unless it stopped
+ * at a known node), whether it stopped there, and each inner node computed on the way as
+ * [level, index, hash] (level 1 is the leaves' parents). */
+export interface MerkleClimb {
+  top: Buffer;
+  known: boolean;
+  nodes: [number, number, Buffer][];
+}
+
+/** merkleClimb is merkleRootOf for a verifier that may know some of the tree's nodes: known
+ * says whether a computed node (level, index, hash) is one already proven to lie in the tree,
+ * and the climb stops hashing at the first that is. The rest of the path is still checked for
+ * its shape, so a path is taken or refused for its shape exactly as merkleRootOf takes it; null
+ * when it does not fit. */
+export function merkleClimb(
+  leaf: Buffer,
+  index: number,
+  count: number,
+  path: readonly Buffer[],
+  known?: (level: number, index: number, hash: Buffer) => boolean,
+): MerkleClimb | null {
   if (!Number.isSafeInteger(count) || count < 1 || count > MERKLE_MAX_LEAVES) return null;
   if (!Number.isSafeInteger(index) || index < 0 || index >= count) return null;
-  let h = leaf;
+  const climb: MerkleClimb = { top: leaf, known: false, nodes: [] };
   let i = index;
   let len = count;
   let k = 0;
-  while (len > 1) {
+  for (let level = 1; len > 1; level++) {
     if (i % 2 === 1 || i + 1 < len) {
       const sibling = path[k++];
       if (sibling === undefined || sibling.length !== MERKLE_HASH_BYTES) return null;
-      h = i % 2 === 1 ? node(sibling, h) : node(h, sibling);
+      if (!climb.known) {
+        climb.top = i % 2 === 1 ? node(sibling, climb.top) : node(climb.top, sibling);
+        climb.known = known?.(level, i >>> 1, climb.top) === true;
+        if (!climb.known) climb.nodes.push([level, i >>> 1, climb.top]);
+      }
     }
     i = Math.floor(i / 2);
     len = Math.ceil(len / 2);
   }
-  return k === path.length ? h : null;
+  return k === path.length ? climb : null;
+}
+
+/** ProvenNodes remembers, per tree (the caller's name for one: its key, signature and count),
+ * the inner nodes of paths that led to a root whose signature verified. Another leaf of the
+ * same tree is then proven once its climb (merkleClimb) reaches one of them: that node lies in
+ * the signed tree, and the leaf hashes up to it. A process checking many recipients' leaves of
+ * one tree (the bench's simulated agents: each real helper checks its own path on its own CPU)
+ * hashes about two nodes a leaf rather than the whole path. Bounded: it forgets everything
+ * past max nodes. */
+export class ProvenNodes {
+  private readonly trees = new Map<string, Map<number, Buffer>>();
+  private count = 0;
+
+  constructor(private readonly max = 1 << 16) {}
+
+  /** known is merkleClimb's test for the tree named tree. */
+  known(tree: string): (level: number, index: number, hash: Buffer) => boolean {
+    const nodes = this.trees.get(tree);
+    return (level, index, hash) => nodes?.get(level * MERKLE_MAX_LEAVES + index)?.equals(hash) === true;
+  }
+
+  /** add remembers a climb's nodes as proven in tree (once its root verified). */
+  add(tree: string, climb: MerkleClimb): void {
+    if (this.count + climb.nodes.length > this.max) {
+      this.trees.clear();
+      this.count = 0;
+    }
+    let nodes = this.trees.get(tree);
+    if (nodes === undefined) this.trees.set(tree, (nodes = new Map()));
+    for (const [level, index, hash] of climb.nodes) {
+      if (!nodes.has(level * MERKLE_MAX_LEAVES + index)) this.count++;
+      nodes.set(level * MERKLE_MAX_LEAVES + index, hash);
+    }
+  }
 }

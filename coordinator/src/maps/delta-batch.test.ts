@@ -11,6 +11,7 @@ import type { SignedMapDelta } from '../../../src-shared/wire/map-delta.js';
 import { DeltaRefused, openSignedDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing.js';
 import { DeltaBatch } from './delta-batch.js';
+import { ProvenNodes } from '../../../src-shared/lib/merkle.js';
 
 function deltaText(i: number): string {
   return JSON.stringify({
@@ -46,7 +47,7 @@ test('each delta of a sealed batch opens with the pinned key, and none opens wit
     const pinned = Buffer.from(key.publicKey, 'base64');
     const deltas = sealed(key, 7);
     assert.equal(new Set(deltas.map((d) => d.signature)).size, 1, 'one signature for the batch');
-    const verified = new Set<string>();
+    const verified = new ProvenNodes();
     deltas.forEach((d, i) => {
       assert.equal(d.batch?.count, 7);
       assert.equal(openSignedDelta(d, pinned, `sys${i}`).systemId, `sys${i}`);

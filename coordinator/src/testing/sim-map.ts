@@ -20,13 +20,15 @@ import {
   type MapPrefix,
 } from '../../../src-shared/lib/netmap/delta-apply.js';
 import { peerTextsOf } from '../../../src-shared/lib/netmap/peer-texts.js';
+import { ProvenNodes } from '../../../src-shared/lib/merkle.js';
 import { openSignedDelta, parseMapDelta } from '../../../src-shared/lib/netmap/delta-parse.js';
 import type { SimAgent } from './agent-sim.js';
 
-/** VERIFIED are the batch signatures already checked (delta-parse.ts openSignedDelta): one
- * pass signs every agent's delta with one, which each real helper checks once on its own CPU,
- * so the simulated agents, sharing one process, check it once between them. */
-const VERIFIED = new Set<string>();
+/** PROVEN are the batch trees' nodes already proven (delta-parse.ts openSignedDelta): one pass
+ * signs every agent's delta with a few signatures, each over a tree of up to a slice of them,
+ * which each real helper checks on its own CPU, so the simulated agents, sharing one process,
+ * check each signature once between them, and each path up to the first node another's proved. */
+const PROVEN = new ProvenNodes();
 
 /** UNREAD_PEERS stands for a held peer list left undecoded: an array, as applyMapDelta asks of
  * the peers it carries over, and frozen, since nothing may fill it. */
@@ -117,10 +119,9 @@ export class SimMap {
     }
     if (event !== 'delta') return null;
     const signed = (JSON.parse(data) as { delta: SignedMap }).delta;
-    if (VERIFIED.size > 10_000) VERIFIED.clear();
     const key = (this.key ??= Buffer.from(this.agent.coordinatorPublicKey, 'base64'));
     const delta = verify
-      ? openSignedDelta(signed, key, this.agent.systemId, VERIFIED)
+      ? openSignedDelta(signed, key, this.agent.systemId, PROVEN)
       : parseMapDelta(JSON.parse(Buffer.from(signed.payload, 'base64').toString('utf8')));
     if (delta.systemId !== this.agent.systemId) throw new Error(`a delta for ${delta.systemId}`);
     if (delta.version <= this.version) return null;

@@ -14,7 +14,7 @@ import {
   type MapDelta,
 } from '../../wire/map-delta.js';
 import { verifyEd25519 } from '../ed25519.js';
-import { MERKLE_HASH_BYTES, merkleLeaf, merkleRootOf } from '../merkle.js';
+import { MERKLE_HASH_BYTES, merkleClimb, merkleLeaf, type MerkleClimb, type ProvenNodes } from '../merkle.js';
 import { isIdentity } from '../identity.js';
 import { MAP_LIMITS } from './map-parse.js';
 import { MapRejected } from './open.js';
@@ -91,11 +91,20 @@ export function parseMapDelta(v: unknown): MapDelta {
   };
 }
 
-/** batchMessage is what a batch signature covers for a delta with the proof `batch` (map-delta.ts
- * MAP_DELTA_BATCH_SIGNATURE_CONTEXT): the context, the count and the root its path leads to. The
- * leaf is the delta's signed message, its context and then its payload, hashed in those two
- * parts rather than joined first (a delta is kilobytes). */
-function batchMessage(batch: unknown, payload: Buffer): Buffer {
+/** BatchProof is a delta's batch proof checked for its shape, and where its path led: the
+ * message the batch signature covers (the context, the count and the root), or null when the
+ * climb reached a node already proven (proven, merkle.ts ProvenNodes), which needs no
+ * signature checked again. */
+interface BatchProof {
+  message: Buffer | null;
+  climb: MerkleClimb;
+  tree: string;
+}
+
+/** batchProof follows a delta's proof `batch` (map-delta.ts MAP_DELTA_BATCH_SIGNATURE_CONTEXT)
+ * from its leaf: the delta's signed message, its context and then its payload, hashed in those
+ * two parts rather than joined first (a delta is kilobytes). */
+function batchProof(batch: unknown, payload: Buffer, tree: string, proven?: ProvenNodes): BatchProof {
   if (typeof batch !== 'object' || batch === null) throw bad('batch is not an object');
   const b = batch as Obj;
   const count = whole(b.count, 'batch.count');
@@ -106,23 +115,26 @@ function batchMessage(batch: unknown, payload: Buffer): Buffer {
     if (bytes.length !== MERKLE_HASH_BYTES) throw bad(`batch.path[${i}] is not a base64 SHA-256`);
     return bytes;
   });
-  const root = merkleRootOf(merkleLeaf(CONTEXT, payload), index, count, path);
-  if (root === null) throw bad('batch.path does not fit batch.count and batch.index');
+  const named = `${tree}/${count}`;
+  const climb = merkleClimb(merkleLeaf(CONTEXT, payload), index, count, path, proven?.known(named));
+  if (climb === null) throw bad('batch.path does not fit batch.count and batch.index');
+  if (climb.known) return { message: null, climb, tree: named };
   const n = Buffer.alloc(4);
   n.writeUInt32BE(count);
-  return Buffer.concat([BATCH_CONTEXT, n, root]);
+  return { message: Buffer.concat([BATCH_CONTEXT, n, climb.top]), climb, tree: named };
 }
 
 /** openSignedDelta checks a signed delta's signature (the pinned coordinator key; the delta
  * context, or with a batch proof the batch context over the root its path leads to) and its
- * recipient, and parses it. verified, when given, remembers batch signatures already checked
- * (one pass signs thousands of deltas with one; a process holding many systems' maps, the
- * bench's simulated agents, checks it once). */
+ * recipient, and parses it. proven, when given, remembers the batch trees' nodes already proven
+ * (one pass signs thousands of deltas with a few signatures; a process holding many systems'
+ * maps, the bench's simulated agents, checks each signature once and each path up to the
+ * first node another's path proved). */
 export function openSignedDelta(
   signed: unknown,
   coordinatorKey: Buffer,
   systemId: string,
-  verified?: Set<string>,
+  proven?: ProvenNodes,
 ): MapDelta {
   if (typeof signed !== 'object' || signed === null) throw bad('not a signed delta');
   const { payload, signature, batch } = signed as { payload?: unknown; signature?: unknown; batch?: unknown };
@@ -131,13 +143,13 @@ export function openSignedDelta(
   if (payload.length > CONTROL_LIMITS.mapBytes * 2) throw bad(`over ${CONTROL_LIMITS.mapBytes} bytes`);
   const bytes = Buffer.from(payload, 'base64');
   const sig = Buffer.from(signature, 'base64');
-  const signedBytes = batch === undefined ? Buffer.concat([CONTEXT, bytes]) : batchMessage(batch, bytes);
-  const key =
-    batch === undefined ? null : `${coordinatorKey.toString('base64')}/${signature}/${signedBytes.toString('base64')}`;
-  if (key === null || !verified?.has(key)) {
-    if (coordinatorKey.length !== 32 || sig.length !== 64 || !verifyEd25519(coordinatorKey, signedBytes, sig))
+  const proof =
+    batch === undefined ? null : batchProof(batch, bytes, `${coordinatorKey.toString('base64')}/${signature}`, proven);
+  const message = proof === null ? Buffer.concat([CONTEXT, bytes]) : proof.message;
+  if (message !== null) {
+    if (coordinatorKey.length !== 32 || sig.length !== 64 || !verifyEd25519(coordinatorKey, message, sig))
       throw new DeltaRefused('bad signature: the map delta was not signed by the pinned coordinator key', false);
-    if (key !== null) verified?.add(key);
+    if (proof !== null) proven?.add(proof.tree, proof.climb);
   }
   let json: unknown;
   try {
