@@ -4,7 +4,8 @@
 // Usage: node dist/scripts/bench/profile-top.js FILE [N] [--last FUNCTION --ms M]
 // With --last, only M ms of samples count, from the start of FUNCTION's last run of samples: a
 // whole process's profile (node --cpu-prof) cut to one moment, e.g. a coordinator's from the
-// policy change on (--last parsePolicyFile), leaving out its start and the fleet's enrolment.
+// policy change on (--last applyPolicy: parsing the file is too quick to be sampled for sure),
+// leaving out its start and the fleet's enrolment.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -99,6 +100,11 @@ export function lastRun(p: Profile, functionName: string, ms: number): Profile |
 }
 
 function main(): void {
+  // Piped into head, the reader leaves early: that ends the listing, it is no error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   const args = process.argv.slice(2);
   const option = (name: string): string | undefined => {
     const i = args.indexOf(name);
