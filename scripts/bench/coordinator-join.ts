@@ -10,8 +10,9 @@ import type { AgentShards } from './agent-shards.js';
 import { clock } from './coordinator-watch.js';
 
 /** JoinResult: joinMs until the last peer had the new system (NaN if one never did within
- * 30 s), enrolMs until the enrolment answered, peers how many peers it has, reached how many got
- * it; bytes what the events that brought it cost (sent) and full maps would have (full). */
+ * 30 s; with no peers, enrolMs: nobody else waits for it), enrolMs until the enrolment
+ * answered, peers how many peers it has, reached how many got it; bytes what the events that
+ * brought it cost (sent) and full maps would have (full). */
 export interface JoinResult {
   joinMs: number;
   enrolMs: number;
@@ -48,7 +49,7 @@ export async function timeJoin(
       count = await shards.joinCount();
     }
     return {
-      joinMs: count.have === count.peers ? count.lastAt - t0 : NaN,
+      joinMs: count.peers === 0 ? enrolMs : count.have === count.peers ? count.lastAt - t0 : NaN,
       enrolMs,
       peers: count.peers,
       reached: count.have,
