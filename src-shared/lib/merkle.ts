@@ -108,7 +108,8 @@ export interface MerkleClimb {
  * says whether a computed node (level, index, hash) is one already proven to lie in the tree,
  * and the climb stops hashing at the first that is. The rest of the path is still checked for
  * its shape, so a path is taken or refused for its shape exactly as merkleRootOf takes it; null
- * when it does not fit. */
+ * when it does not fit. The siblings above that node are not hashed: a path right up to it and
+ * wrong above is taken, which is sound, since the leaf lies under a node of the signed tree. */
 export function merkleClimb(
   leaf: Buffer,
   index: number,
