@@ -36,11 +36,26 @@ export function signEd25519(key: KeyObject, message: Uint8Array): Buffer {
   return sign(null, message, key);
 }
 
+/** lastRaw is the raw key last wrapped for verifyEd25519, a copy (a caller may reuse its
+ * buffer), and lastKey its KeyObject: a helper checks every map and delta with one pinned
+ * coordinator key, and wrapping a key costs most of what checking a signature does (measured
+ * on this machine: about 80 µs against 110 µs). */
+let lastRaw: Buffer | null = null;
+let lastKey: KeyObject | null = null;
+
+function verifyingKey(raw: Uint8Array): KeyObject {
+  if (lastKey !== null && lastRaw !== null && lastRaw.equals(raw)) return lastKey;
+  const key = publicKeyFromRaw(raw);
+  lastRaw = Buffer.from(raw);
+  lastKey = key;
+  return key;
+}
+
 /** verifyEd25519 checks a signature; malformed keys or signatures are simply "not valid". */
 export function verifyEd25519(key: KeyObject | Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== ED25519.signature) return false;
   try {
-    const k = key instanceof Uint8Array ? publicKeyFromRaw(key) : key;
+    const k = key instanceof Uint8Array ? verifyingKey(key) : key;
     return verify(null, message, k, signature);
   } catch {
     return false;
