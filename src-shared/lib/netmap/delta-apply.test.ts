@@ -335,3 +335,18 @@ test("a delta that changes the peers of a map held since a full map writes the k
   // A coordinator whose text is canonical: the peers are written again and the delta is taken.
   assert.equal(take(JSON.stringify(to)), JSON.stringify(to));
 });
+
+test('a held map whose first fields are not protocol, version and generatedAt in that order takes no delta: it asks for the full map', () => {
+  const from = map(7, [P[0]!, P[1]!]);
+  const { version, protocol, ...rest } = from;
+  const reordered = { version, protocol, ...rest } as unknown as NetworkMap;
+  const to = { ...map(8, [P[0]!, P[1]!]), policies: [] };
+  const d = deltaBetween(from, to, { set: { policies: [] } });
+  const signed = signWith(MAP_DELTA_SIGNATURE_CONTEXT, d);
+  // The same delta fits the map as the coordinator orders it.
+  assert.equal(takeSignedDelta(signed, pinned, 'sys1', held(from))!.map.version, 8);
+  assert.throws(
+    () => takeSignedDelta(signed, pinned, 'sys1', held(reordered)),
+    (e: unknown) => e instanceof DeltaRefused && e.needFull && /does not match its digest/.test(e.message),
+  );
+});

@@ -76,31 +76,57 @@ function peersText(peers: unknown[], texts: WeakMap<object, string>): string {
   return `[${out.join(',')}]`;
 }
 
-/** fieldTexts are a decoded map's `"key":value` texts in its field order (canonicalMapText). */
-function fieldTexts(raw: Obj, texts?: WeakMap<object, string>, from = 0, until = Infinity): string[] {
-  const out: string[] = [];
-  let i = -1;
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined) continue;
-    i++;
-    if (i < from) continue;
-    if (i >= until) break;
-    const sorted = (k === 'routes' || k === 'routeGrants') && typeof v === 'object' && v !== null && !Array.isArray(v);
-    const text =
-      k === 'peers' && texts !== undefined && Array.isArray(v)
-        ? peersText(v, texts)
-        : sorted
-          ? sortedObjectText(v as Obj)
-          : JSON.stringify(v);
-    out.push(`${JSON.stringify(k)}:${text}`);
-  }
+/** fieldsOf are a decoded map's keys in its field order, those whose value is undefined left
+ * out (JSON.stringify leaves them out). Read once per map made: each walk of Object.entries
+ * allocates a pair per field, and a delta's text needs the order three times. */
+function fieldsOf(raw: Obj): string[] {
+  const keys = Object.keys(raw);
+  for (const k of keys) if (raw[k] === undefined) return keys.filter((key) => raw[key] !== undefined);
+  return keys;
+}
+
+/** fieldText is one field's `"key":value` text (canonicalMapText). */
+function fieldText(raw: Obj, k: string, texts?: WeakMap<object, string>): string {
+  const v = raw[k];
+  const sorted = (k === 'routes' || k === 'routeGrants') && typeof v === 'object' && v !== null && !Array.isArray(v);
+  const text =
+    k === 'peers' && texts !== undefined && Array.isArray(v)
+      ? peersText(v, texts)
+      : sorted
+        ? sortedObjectText(v as Obj)
+        : JSON.stringify(v);
+  return `${JSON.stringify(k)}:${text}`;
+}
+
+/** fieldTexts are the `"key":value` texts of fields [from, until) of keys (fieldsOf), joined by
+ * commas. */
+function fieldTexts(
+  raw: Obj,
+  keys: readonly string[],
+  texts?: WeakMap<object, string>,
+  from = 0,
+  until = keys.length,
+): string {
+  let out = '';
+  for (let i = from; i < until && i < keys.length; i++)
+    out += (i === from ? '' : ',') + fieldText(raw, keys[i]!, texts);
   return out;
+}
+
+/** headOf is the text of a map's first three fields when they are the protocol, version and
+ * generatedAt, as numbers whose JSON is their decimal text (the only form contentDigest and
+ * the coordinator write); null otherwise. */
+function headOf(raw: Obj, keys: readonly string[]): string | null {
+  const { version, generatedAt } = raw;
+  if (keys[0] !== 'protocol' || keys[1] !== 'version' || keys[2] !== 'generatedAt') return null;
+  if (raw.protocol !== CONTROL_PROTOCOL || !Number.isFinite(version) || !Number.isFinite(generatedAt)) return null;
+  return `{"protocol":${CONTROL_PROTOCOL},"version":${version as number},"generatedAt":${generatedAt as number},`;
 }
 
 /** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL); texts, when
  * given, caches the peers' texts (HeldMap.texts). */
 export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): string {
-  return `{${fieldTexts(raw, texts).join(',')}}`;
+  return `{${fieldTexts(raw, fieldsOf(raw), texts)}}`;
 }
 
 /** contentDigest is the hex SHA-256 of a map's text after its first three fields (the digest a
@@ -243,23 +269,21 @@ function digestedText(
   texts: WeakMap<object, string>,
   kept: MapPrefix | undefined,
 ): { text: string; digest: string | null; prefix: MapPrefix | undefined; bytes: number } {
-  const order = Object.entries(raw)
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => k);
-  const headText = `{${fieldTexts(raw, texts, 0, HEAD_FIELDS).join(',')},`;
-  const head = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
-  const split = order.indexOf(TAIL_FROM);
-  if (headText !== head || split <= HEAD_FIELDS) {
-    const text = canonicalMapText(raw, texts);
-    const digest = text.startsWith(head) ? sha256Hex(text.slice(head.length)) : null;
+  const keys = fieldsOf(raw);
+  const head = headOf(raw, keys);
+  const split = keys.indexOf(TAIL_FROM);
+  if (head === null || split <= HEAD_FIELDS) {
+    const text = `{${fieldTexts(raw, keys, texts)}}`;
+    const want = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
+    const digest = text.startsWith(want) ? sha256Hex(text.slice(want.length)) : null;
     return { text, digest, prefix: undefined, bytes: Buffer.byteLength(text, 'utf8') };
   }
   let prefix = kept;
   if (prefix === undefined) {
-    const text = `${fieldTexts(raw, texts, HEAD_FIELDS, split).join(',')},`;
+    const text = `${fieldTexts(raw, keys, texts, HEAD_FIELDS, split)},`;
     prefix = { text, bytes: Buffer.byteLength(text, 'utf8'), hash: createHash('sha256').update(text, 'utf8') };
   }
-  const tail = `${fieldTexts(raw, texts, split).join(',')}}`;
+  const tail = `${fieldTexts(raw, keys, texts, split)}}`;
   const digest = prefix.hash.copy().update(tail, 'utf8').digest('hex');
   const bytes = Buffer.byteLength(head, 'utf8') + prefix.bytes + Buffer.byteLength(tail, 'utf8');
   return { text: head + prefix.text + tail, digest, prefix, bytes };
@@ -285,13 +309,12 @@ const NOT_IN_MIDDLE = ['"version"', '"generatedAt"', '\\u'];
  * exactly raw's fields before the tail: a delta that sets only tail fields makes head', middle,
  * tail', which parses to the map it makes. */
 function prefixOfText(raw: Obj, text: string): MapPrefix | undefined {
-  const keys = Object.keys(raw);
+  const keys = fieldsOf(raw);
   const split = keys.indexOf(TAIL_FROM);
   if (split <= HEAD_FIELDS || keys.indexOf('peers') > split) return undefined;
-  const head = `{${fieldTexts(raw, undefined, 0, HEAD_FIELDS).join(',')},`;
-  const want = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
-  if (head !== want || !text.startsWith(head)) return undefined;
-  const tail = `${fieldTexts(raw, undefined, split).join(',')}}`;
+  const head = headOf(raw, keys);
+  if (head === null || !text.startsWith(head)) return undefined;
+  const tail = `${fieldTexts(raw, keys, undefined, split)}}`;
   const end = text.length - tail.length;
   if (end <= head.length || text.charCodeAt(end - 1) !== 0x2c || !text.endsWith(tail)) return undefined;
   const middle = text.slice(head.length, end);
