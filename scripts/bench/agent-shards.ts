@@ -62,6 +62,7 @@ type Op =
         | 'join-count'
         | 'join-end'
         | 'memory'
+        | 'collect'
         | 'profile-stop'
         | 'close';
     }
@@ -213,6 +214,12 @@ export class AgentShards {
       heapUsed: parts.reduce((a, p) => a + p.heapUsed, 0),
       heapTotal: parts.reduce((a, p) => a + p.heapTotal, 0),
     };
+  }
+
+  /** collect runs a full garbage collection in every thread and waits for them (agent-shard.ts
+   * collectGarbage). */
+  async collect(): Promise<void> {
+    await this.all({ op: 'collect' });
   }
 
   /** profileStart starts each thread's profile of phase (agents-profile.ts), if profiling. */

@@ -153,10 +153,12 @@ export async function runCoordinatorBench(opts: {
     }));
     await settle(sim, instances, opts.progress);
     await memory('settling');
+    await collectAgents(sim, opts.progress);
     const pids = procs.map((p) => p.pid);
     const push = await timePolicyPush(sim, n, admin, pids, opts.progress);
     const stats = await Promise.all(procs.map((p) => adminOf(p)<CoordinatorStats>('GET', '/v1/admin/stats')));
     await memory('the policy change');
+    await collectAgents(sim, opts.progress);
     const join = await timeJoin(urls.at(-1)!, keys.get('t0-dev')!, sim, opts.progress);
     const joinStats = await adminOf(procs.at(-1)!)<CoordinatorStats>('GET', '/v1/admin/stats');
     await memory('the join');
@@ -224,6 +226,16 @@ async function enrol(
   const enrolSeconds = (performance.now() - enrolStart) / 1000;
   progress(`enrolled in ${enrolSeconds.toFixed(1)} s`);
   return { agents, enrolSeconds };
+}
+
+/** collectAgents collects the agents' threads' garbage before a measured phase (agent-shard.ts
+ * collectGarbage says why). */
+async function collectAgents(sim: AgentShards, progress: (s: string) => void): Promise<void> {
+  const t0 = clock();
+  await sim.collect();
+  progress(
+    `collected the agents' garbage in ${((clock() - t0) / 1000).toFixed(1)} s: ${agentsMemoryLine(await sim.heap())}`,
+  );
 }
 
 /** timePolicyPush applies the new policy file and waits (up to 30 s) until every watcher holds
