@@ -113,14 +113,20 @@ function fieldTexts(
   return out;
 }
 
-/** headOf is the text of a map's first three fields when they are the protocol, version and
- * generatedAt, as numbers whose JSON is their decimal text (the only form contentDigest and
- * the coordinator write); null otherwise. */
+/** headText is a map's text up to the end of its first three fields, as the coordinator writes
+ * it (netmap.ts mapPayload); the digest a delta carries covers what follows. */
+function headText(version: unknown, generatedAt: unknown): string {
+  return `{"protocol":${CONTROL_PROTOCOL},"version":${version as number},"generatedAt":${generatedAt as number},`;
+}
+
+/** headOf is headText of a map whose first three fields are the protocol, version and
+ * generatedAt, as numbers whose JSON is their decimal text (the only form the coordinator
+ * writes); null otherwise. */
 function headOf(raw: Obj, keys: readonly string[]): string | null {
   const { version, generatedAt } = raw;
   if (keys[0] !== 'protocol' || keys[1] !== 'version' || keys[2] !== 'generatedAt') return null;
   if (raw.protocol !== CONTROL_PROTOCOL || !Number.isFinite(version) || !Number.isFinite(generatedAt)) return null;
-  return `{"protocol":${CONTROL_PROTOCOL},"version":${version as number},"generatedAt":${generatedAt as number},`;
+  return headText(version, generatedAt);
 }
 
 /** canonicalMapText is a decoded map's canonical text (map-delta.ts MAP_CANONICAL); texts, when
@@ -132,7 +138,7 @@ export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): str
 /** contentDigest is the hex SHA-256 of a map's text after its first three fields (the digest a
  * delta carries), or null when the text does not start with them. */
 function contentDigest(text: string, version: number, generatedAt: number): string | null {
-  const head = `{"protocol":${CONTROL_PROTOCOL},"version":${version},"generatedAt":${generatedAt},`;
+  const head = headText(version, generatedAt);
   if (!text.startsWith(head)) return null;
   return createHash('sha256').update(text.slice(head.length), 'utf8').digest('hex');
 }
@@ -274,7 +280,7 @@ function digestedText(
   const split = keys.indexOf(TAIL_FROM);
   if (head === null || split <= HEAD_FIELDS) {
     const text = `{${fieldTexts(raw, keys, texts)}}`;
-    const want = `{"protocol":${CONTROL_PROTOCOL},"version":${raw.version as number},"generatedAt":${raw.generatedAt as number},`;
+    const want = headText(raw.version, raw.generatedAt);
     const digest = text.startsWith(want) ? sha256Hex(text.slice(want.length)) : null;
     return { text, digest, prefix: undefined, bytes: Buffer.byteLength(text, 'utf8') };
   }
