@@ -52,8 +52,8 @@ test('lone pings through the send and receive paths leave (almost) no garbage of
   };
   const session = new Session();
   session.connect();
-  try {
-    await run(ROUND_TRIPS);
+  /** window samples the paths' own allocations over ROUND_TRIPS more round trips, by site. */
+  const window = async (): Promise<Map<string, number>> => {
     await session.post('HeapProfiler.startSampling', {
       samplingInterval: 64,
       includeObjectsCollectedByMinorGC: true,
@@ -61,16 +61,30 @@ test('lone pings through the send and receive paths leave (almost) no garbage of
     });
     await run(ROUND_TRIPS);
     const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
-    const sites = pathBytes(profile.head, new Map());
-    const total = [...sites.values()].reduce((x, y) => x + y, 0);
+    return pathBytes(profile.head, new Map());
+  };
+  try {
+    await run(ROUND_TRIPS);
     // Before the batches were reused this was about 900 bytes a round trip (Map.clear's new
     // table and the touched list's backing store, per batch). What may remain depends on what
     // V8 chose to inline in this run: a double passed to a call it did not inline is boxed (a
     // 16-byte HeapNumber; one CI run sampled 16.1 bytes a round trip in screen()), and a one-off
     // allocation (a session's first packet) may be sampled. 64 bytes allows those and still
-    // catches a per-batch allocation of bookkeeping.
-    const perRoundTrip = total / ROUND_TRIPS;
-    assert.ok(perRoundTrip < 64, `${total} bytes in ${ROUND_TRIPS} round trips: ${JSON.stringify([...sites])}`);
+    // catches a per-batch allocation of bookkeeping. Code that has not been optimized yet boxes
+    // every double it computes: one CI run, its two cores busy with other tests, sampled 226
+    // bytes a round trip in deliver() after the warm-up (most likely not compiled yet; the same
+    // build passed this test six times in a row alone). So the
+    // best of three windows counts: the paths' compiled code leaves no garbage, while an
+    // allocation of bookkeeping per batch shows in every window.
+    const seen: string[] = [];
+    let best = Infinity;
+    for (let w = 0; w < 3 && best >= 64; w++) {
+      const sites = await window();
+      const total = [...sites.values()].reduce((x, y) => x + y, 0);
+      best = Math.min(best, total / ROUND_TRIPS);
+      seen.push(`${total} bytes in ${ROUND_TRIPS} round trips: ${JSON.stringify([...sites])}`);
+    }
+    assert.ok(best < 64, seen.join('; '));
   } finally {
     session.disconnect();
     stop();
