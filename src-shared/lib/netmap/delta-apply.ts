@@ -137,10 +137,9 @@ export function canonicalMapText(raw: Obj, texts?: WeakMap<object, string>): str
 
 /** contentDigest is the hex SHA-256 of a map's text after its first three fields (the digest a
  * delta carries), or null when the text does not start with them. */
-function contentDigest(text: string, version: number, generatedAt: number): string | null {
+function contentDigest(text: string, version: unknown, generatedAt: unknown): string | null {
   const head = headText(version, generatedAt);
-  if (!text.startsWith(head)) return null;
-  return createHash('sha256').update(text.slice(head.length), 'utf8').digest('hex');
+  return text.startsWith(head) ? sha256Hex(text.slice(head.length)) : null;
 }
 
 function parsedMap(raw: Obj, systemId: string): NetworkMap {
@@ -280,8 +279,7 @@ function digestedText(
   const split = keys.indexOf(TAIL_FROM);
   if (head === null || split <= HEAD_FIELDS) {
     const text = `{${fieldTexts(raw, keys, texts)}}`;
-    const want = headText(raw.version, raw.generatedAt);
-    const digest = text.startsWith(want) ? sha256Hex(text.slice(want.length)) : null;
+    const digest = contentDigest(text, raw.version, raw.generatedAt);
     return { text, digest, prefix: undefined, bytes: Buffer.byteLength(text, 'utf8') };
   }
   let prefix = kept;

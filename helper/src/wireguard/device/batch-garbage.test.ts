@@ -73,9 +73,9 @@ test('lone pings through the send and receive paths leave (almost) no garbage of
     // catches a per-batch allocation of bookkeeping. Code that has not been optimized yet boxes
     // every double it computes: one CI run, its two cores busy with other tests, sampled 226
     // bytes a round trip in deliver() after the warm-up (most likely not compiled yet; the same
-    // build passed this test six times in a row alone). So the
-    // best of three windows counts: the paths' compiled code leaves no garbage, while an
-    // allocation of bookkeeping per batch shows in every window.
+    // build passed this test six times in a row alone). So the best of three windows counts:
+    // the paths' compiled code leaves no garbage, while an allocation of bookkeeping per batch
+    // shows in every window.
     const seen: string[] = [];
     let best = Infinity;
     for (let w = 0; w < 3 && best >= 64; w++) {
